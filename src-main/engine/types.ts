@@ -1,0 +1,98 @@
+// Shared types of the separation engine: the one API that the CLI, the Electron preload and the
+// browser-mode bridge all adapt. Nothing here imports Electron, HTTP or terminal code.
+import type { ErrorCode } from './errors.ts';
+
+/** Stereo (or mono) PCM, planar float32 in [-1, 1]. */
+export interface AudioBuffer {
+  sampleRate: number;
+  /** One Float32Array per channel, all the same length. */
+  channels: Float32Array[];
+}
+
+export type EpName = 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
+export type EpChoice = 'auto' | EpName;
+
+export interface EpSkip {
+  ep: EpName;
+  reason: string;
+}
+
+export type OutputFormat = 'wav' | 'flac' | 'mp3';
+export type BitDepth = 16 | 24 | '32f';
+
+export type Stage = 'load-model' | 'decode' | 'resample' | 'stft' | 'network' | 'wiener' | 'istft' | 'encode' | 'write';
+
+export interface Progress {
+  /** Overall fraction of the job done, 0..1. */
+  fraction: number;
+  stage: Stage;
+  /** Seconds left, null while unknown. */
+  etaSeconds: number | null;
+}
+
+export interface Timings {
+  decode: number;
+  stft: number;
+  network: number;
+  wiener: number;
+  istft: number;
+  encode: number;
+}
+
+/** Per-instrument separation controls (issue 6). strength 1 / bleed 0 leaves the estimate unchanged. */
+export interface SeparationControls {
+  wienerIterations: number;
+  softmask: boolean;
+  /** true: what the sources leave over gets its own "residual" stem; false: it goes to "other" when that exists. */
+  residual: boolean;
+  strength?: Record<string, number>;
+  bleed?: Record<string, number>;
+}
+
+export interface SeparateRequest {
+  input: string;
+  outDir: string;
+  modelId?: string;
+  ep?: EpChoice;
+  format?: OutputFormat;
+  bitDepth?: BitDepth;
+  controls?: Partial<SeparationControls>;
+}
+
+export interface StemFiles {
+  [source: string]: string;
+}
+
+export interface SeparationOk {
+  input: string;
+  ok: true;
+  stems: StemFiles;
+  sampleRate: number;
+  /** Seconds. */
+  duration: number;
+  modelId: string;
+  ep: EpName;
+  epSkipped: EpSkip[];
+  timings: Timings;
+  notices: string[];
+}
+
+export interface SeparationFailed {
+  input: string;
+  ok: false;
+  error: { code: ErrorCode; message: string };
+}
+
+export type SeparationResult = SeparationOk | SeparationFailed;
+
+export interface ModelInfo {
+  id: string;
+  name: string;
+  architecture: string;
+  sources: string[];
+  sampleRate: number;
+  license: string;
+  dir: string;
+  bundled: boolean;
+  metrics?: Record<string, unknown>;
+}
