@@ -1,0 +1,120 @@
+// The one typed contract between the UI and the app: the Electron preload (IPC) and the browser-mode bridge
+// (HTTP + WebSocket) both carry exactly these calls and events to the same StudioService.
+// Type-only: the renderer imports this file too, so nothing here may pull in Node code.
+import type { BitDepth, EpChoice, EpName, EpSkip, ModelInfo, OutputFormat, Progress, Stage, Timings } from '../engine/types.ts';
+
+export type { BitDepth, EpChoice, EpName, EpSkip, ModelInfo, OutputFormat, Progress, Stage, Timings };
+
+export interface ApiError {
+  code: string;
+  message: string;
+}
+
+export interface Settings {
+  /** Model id; null picks the first installed model. */
+  modelId: string | null;
+  ep: EpChoice;
+  /** Where separated stems go: <outputFolder>/<song name>/<source>.<ext>. */
+  outputFolder: string;
+  format: OutputFormat;
+  bitDepth: BitDepth;
+  wienerIterations: number;
+}
+
+export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface JobResultView {
+  /** Source names in the model's order. */
+  sources: string[];
+  /** Where each stem was written (shown to the user; reading goes through stemUrl, never a path). */
+  stemPaths: Record<string, string>;
+  sampleRate: number;
+  /** Seconds. */
+  duration: number;
+  modelId: string;
+  ep: EpName;
+  epSkipped: EpSkip[];
+  timings: Timings;
+  notices: string[];
+}
+
+export interface JobView {
+  id: string;
+  /** Path of the song as the user chose it. */
+  input: string;
+  /** File name shown in the queue. */
+  name: string;
+  state: JobState;
+  progress: Progress | null;
+  result: JobResultView | null;
+  error: ApiError | null;
+}
+
+/** Min/max per bucket of one stem, both channels merged; values in [-1, 1]. */
+export interface StemPeaks {
+  source: string;
+  duration: number;
+  max: number[];
+  min: number[];
+}
+
+export interface ExportStemsRequest {
+  jobId: string;
+  sources: string[];
+  folder: string;
+  format: OutputFormat;
+  bitDepth: BitDepth;
+}
+
+export interface ExportMixRequest {
+  jobId: string;
+  /** Linear gain per source after mute/solo/master (0 = silent); sources left out are silent. */
+  gains: Record<string, number>;
+  folder: string;
+  /** File name without extension, e.g. "Song (no vocals)". */
+  name: string;
+  format: OutputFormat;
+  bitDepth: BitDepth;
+}
+
+export interface ExportResult {
+  folder: string;
+  files: string[];
+}
+
+/** What the door in use can do beyond the shared calls (native dialogs in Electron, uploads in the browser). */
+export interface Capabilities {
+  door: 'electron' | 'web';
+  nativeDialogs: boolean;
+  reveal: boolean;
+  upload: boolean;
+}
+
+export interface StudioApi {
+  capabilities(): Promise<Capabilities>;
+  listModels(): Promise<ModelInfo[]>;
+  getSettings(): Promise<Settings>;
+  updateSettings(patch: Partial<Settings>): Promise<Settings>;
+  /** Adds songs (files, or folders searched for audio) to the queue; they separate one after another. */
+  open(paths: string[]): Promise<JobView[]>;
+  listJobs(): Promise<JobView[]>;
+  /** Queues a failed or cancelled job again. */
+  retry(jobId: string): Promise<JobView>;
+  cancel(jobId: string): Promise<JobView>;
+  remove(jobId: string): Promise<void>;
+  peaks(jobId: string, source: string, buckets: number): Promise<StemPeaks>;
+  exportStems(req: ExportStemsRequest): Promise<ExportResult>;
+  exportMix(req: ExportMixRequest): Promise<ExportResult>;
+  recentFiles(): Promise<string[]>;
+}
+
+export type ApiMethod = keyof StudioApi;
+
+export type StudioEvent =
+  | { type: 'job'; job: JobView }
+  | { type: 'job-removed'; jobId: string }
+  | { type: 'settings'; settings: Settings }
+  /** A door-level request from a native menu, e.g. "export" pressed in the menu bar. */
+  | { type: 'menu'; action: 'export' | 'settings' };
+
+export const AUDIO_EXTENSIONS = ['.wav', '.wave', '.flac', '.mp3', '.ogg', '.oga', '.opus'] as const;

@@ -1,0 +1,28 @@
+// What the service needs from the engine and the codecs, as narrow structural types. The real engine
+// (src-main/engine/index.ts) and codec helpers (src-main/engine/audio/) satisfy them; tests pass fakes.
+import type { BitDepth, ModelInfo, OutputFormat, Progress, SeparateRequest, SeparationResult } from '../engine/types.ts';
+
+export interface EnginePort {
+  listModels(): Promise<ModelInfo[]>;
+  separate(req: SeparateRequest, hooks?: { onProgress?(p: Progress): void; signal?: AbortSignal }): Promise<SeparationResult>;
+  dispose(): Promise<void> | void;
+}
+
+export interface DecodedAudio {
+  sampleRate: number;
+  channels: Float32Array[];
+}
+
+export interface StemWriterPort {
+  write(planar: Float32Array[]): unknown;
+  close(): unknown;
+  abort(): unknown;
+}
+
+export interface AudioPort {
+  decodeFile(path: string): Promise<DecodedAudio> | DecodedAudio;
+  createStemWriter(
+    path: string,
+    opts: { format: OutputFormat; bitDepth: BitDepth; sampleRate: number; channels: number },
+  ): Promise<StemWriterPort> | StemWriterPort;
+}

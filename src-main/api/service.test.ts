@@ -1,0 +1,191 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { JobView, StudioEvent } from './contract.ts';
+import { dispatchCall } from './dispatch.ts';
+import { StudioService } from './service.ts';
+import { defaultSettings, openSettingsStore } from './settings-store.ts';
+import { FakeEngine, MemoryAudio } from './testing/fakes.ts';
+
+async function setup() {
+  const dir = await mkdtemp(join(tmpdir(), 'xumx-service-'));
+  const audio = new MemoryAudio();
+  const engine = new FakeEngine(audio);
+  const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
+  const service = new StudioService({ engine, audio, settings, capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true } });
+  const events: StudioEvent[] = [];
+  service.onEvent((e) => events.push(e));
+  return { dir, audio, engine, service, events, settings, done: () => rm(dir, { recursive: true, force: true }) };
+}
+
+const states = (events: StudioEvent[], id: string) =>
+  events.flatMap((e) => (e.type === 'job' && e.job.id === id ? [e.job.state] : [])).filter((s, i, a) => a[i - 1] !== s);
+
+describe('StudioService', () => {
+  test('separates opened songs one after another and reports each state change', async () => {
+    const t = await setup();
+    const [a, b] = await t.service.open(['/songs/a.wav', '/songs/b.wav']);
+    await t.service.idle();
+    assert.deepEqual(states(t.events, a.id), ['queued', 'running', 'done']);
+    assert.deepEqual(states(t.events, b.id), ['queued', 'running', 'done']);
+    const jobs = await t.service.listJobs();
+    assert.deepEqual(jobs[0].result?.sources, ['vocals', 'drums', 'bass', 'other']);
+    assert.equal(jobs[0].result?.ep, 'cpu');
+    assert.equal(jobs[0].result?.epSkipped[0].reason, 'no CUDA device');
+    await t.done();
+  });
+
+  test('uses the settings of the moment a job starts', async () => {
+    const t = await setup();
+    await t.service.updateSettings({ ep: 'cpu', format: 'flac', wienerIterations: 0 });
+    await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    assert.equal(t.engine.requests[0].ep, 'cpu');
+    assert.equal(t.engine.requests[0].format, 'flac');
+    assert.equal(t.engine.requests[0].controls?.wienerIterations, 0);
+    await t.done();
+  });
+
+  test('cancels a running job and a queued one, and a cancelled job can be retried', async () => {
+    const t = await setup();
+    let release!: () => void;
+    t.engine.gate = new Promise((r) => (release = r));
+    const [a, b] = await t.service.open(['/songs/a.wav', '/songs/b.wav']);
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal((await t.service.listJobs())[0].state, 'running');
+    await t.service.cancel(b.id);
+    await t.service.cancel(a.id);
+    await t.service.idle();
+    const [ja, jb] = await t.service.listJobs();
+    assert.equal(ja.state, 'cancelled');
+    assert.equal(jb.state, 'cancelled');
+    assert.equal(t.engine.requests.length, 1, 'the queued job never reached the engine');
+    release();
+    await t.service.retry(a.id);
+    await t.service.idle();
+    assert.equal((await t.service.listJobs())[0].state, 'done');
+    await t.done();
+  });
+
+  test('keeps the error of a bad file on its job and goes on with the next', async () => {
+    const t = await setup();
+    const [bad, good] = await t.service.open(['/songs/notes.txt', '/songs/a.wav']);
+    await t.service.idle();
+    const jobs = await t.service.listJobs();
+    const find = (j: JobView) => jobs.find((x) => x.id === j.id)!;
+    assert.equal(find(bad).state, 'failed');
+    assert.deepEqual(find(bad).error, { code: 'NOT_AUDIO', message: '/songs/notes.txt: not an audio file' });
+    assert.equal(find(good).state, 'done');
+    await t.done();
+  });
+
+  test('computes min/max peaks of a stem it wrote', async () => {
+    const t = await setup();
+    const [a] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    const p = await t.service.peaks(a.id, 'drums', 100);
+    assert.equal(p.max.length, 100);
+    assert.ok(p.max.every((v) => v === 0.2));
+    assert.ok(Math.abs(p.duration - 1000 / 44100) < 1e-9);
+    await t.done();
+  });
+
+  test('exports the mix with the given gains: muting vocals removes them', async () => {
+    const t = await setup();
+    const [a] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    const r = await t.service.exportMix({ jobId: a.id, gains: { vocals: 0, drums: 1, bass: 1, other: 0.5 }, folder: join(t.dir, 'out'), name: 'a (no vocals)', format: 'wav', bitDepth: '32f' });
+    assert.deepEqual(r.files, [join(t.dir, 'out', 'a (no vocals).wav')]);
+    const mix = t.audio.decodeFile(r.files[0]);
+    assert.ok(Math.abs(mix.channels[0][10] - (0.2 + 0.3 + 0.5 * 0.4)) < 1e-6);
+    await t.done();
+  });
+
+  test('exports chosen stems under the song name', async () => {
+    const t = await setup();
+    const [a] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    const r = await t.service.exportStems({ jobId: a.id, sources: ['bass', 'vocals'], folder: join(t.dir, 'x'), format: 'flac', bitDepth: 16 });
+    assert.deepEqual(r.files, [join(t.dir, 'x', 'a - bass.flac'), join(t.dir, 'x', 'a - vocals.flac')]);
+    assert.equal(t.audio.decodeFile(r.files[0]).channels[0][0], Math.fround(0.3));
+    await t.done();
+  });
+
+  test('serves only stems the app wrote, never other paths', async () => {
+    const t = await setup();
+    const [a] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    assert.match(t.service.stemFile(a.id, 'vocals'), /vocals\.wav$/);
+    assert.throws(() => t.service.stemFile(a.id, 'piano'), /no stem "piano"/);
+    assert.throws(() => t.service.stemFile('nope', 'vocals'), /no song with id/);
+    await t.done();
+  });
+
+  test('opens the songs inside a folder and ignores other files', async () => {
+    const t = await setup();
+    const folder = join(t.dir, 'album');
+    await mkdir(join(folder, 'disc2'), { recursive: true });
+    for (const f of ['02.flac', '01.wav', 'cover.jpg', 'disc2/03.mp3']) await writeFile(join(folder, f), '');
+    const jobs = await t.service.open([folder]);
+    assert.deepEqual(jobs.map((j) => j.name), ['01.wav', '02.flac', '03.mp3']);
+    assert.deepEqual(await t.service.recentFiles(), [folder]);
+    await t.service.idle();
+    await t.done();
+  });
+
+  test('persists settings as JSON and reads them back', async () => {
+    const t = await setup();
+    await t.service.updateSettings({ ep: 'webgpu', bitDepth: 16 });
+    const file = JSON.parse(await readFile(join(t.dir, 'settings.json'), 'utf8'));
+    assert.equal(file.settings.ep, 'webgpu');
+    const again = await openSettingsStore(join(t.dir, 'settings.json'), defaultSettings('/x'));
+    assert.equal(again.get().bitDepth, 16);
+    assert.equal(again.notice, null);
+    await t.done();
+  });
+
+  test('falls back to defaults with a notice when the settings file is damaged', async () => {
+    const t = await setup();
+    await writeFile(join(t.dir, 'bad.json'), '{ not json');
+    const s = await openSettingsStore(join(t.dir, 'bad.json'), defaultSettings('/x'));
+    assert.equal(s.get().ep, 'auto');
+    assert.match(s.notice ?? '', /bad\.json: could not be read/);
+    await t.done();
+  });
+});
+
+describe('dispatchCall', () => {
+  test('turns bad arguments into BAD_ARGUMENT errors without calling the service', async () => {
+    const t = await setup();
+    const cases: [string, unknown][] = [
+      ['open', ['not a list']],
+      ['open', [[]]],
+      ['open', [['/a\0b']]],
+      ['cancel', ['../../etc']],
+      ['peaks', ['abc', 'vocals', 1e9]],
+      ['updateSettings', [{ ep: 'tpu' }]],
+      ['updateSettings', [{ evil: 1 }]],
+      ['exportMix', [{ jobId: 'a', gains: { vocals: Infinity }, folder: '/x', name: 'm', format: 'wav', bitDepth: 16 }]],
+      ['exportMix', [{ jobId: 'a', gains: { vocals: 1 }, folder: '/x', name: '../escape', format: 'wav', bitDepth: 16 }]],
+      ['constructor', []],
+      ['listJobs', 'x'],
+    ];
+    for (const [m, args] of cases) {
+      const r = await dispatchCall(t.service, m, args);
+      assert.equal(r.ok, false, `${m} ${JSON.stringify(args)} should fail`);
+      if (!r.ok) assert.equal(r.error.code, 'BAD_ARGUMENT');
+    }
+    assert.equal(t.engine.requests.length, 0);
+    await t.done();
+  });
+
+  test('returns the value of a good call', async () => {
+    const t = await setup();
+    const r = await dispatchCall(t.service, 'getSettings', []);
+    assert.equal(r.ok, true);
+    if (r.ok) assert.equal((r.value as { ep: string }).ep, 'auto');
+    await t.done();
+  });
+});

@@ -1,0 +1,252 @@
+// StudioService: the one implementation of the StudioApi contract. The Electron IPC door and the browser-mode
+// HTTP door only validate arguments (validate.ts), call these methods and forward events.
+import { readdir, stat, mkdir } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
+import { XumxError, asXumxError } from '../engine/errors.ts';
+import type { OutputFormat } from '../engine/types.ts';
+import {
+  AUDIO_EXTENSIONS, type Capabilities, type ExportMixRequest, type ExportResult, type ExportStemsRequest, type JobView,
+  type Settings, type StemPeaks, type StudioApi, type StudioEvent,
+} from './contract.ts';
+import { FileAccessPolicy } from './file-access.ts';
+import { JobQueue } from './job-queue.ts';
+import { mixStems, type StemAudio } from './mix.ts';
+import { computePeaks, roundPeaks } from './peaks.ts';
+import type { AudioPort, EnginePort } from './ports.ts';
+import type { SettingsStore } from './settings-store.ts';
+
+export interface StudioServiceDeps {
+  engine: EnginePort;
+  audio: AudioPort;
+  settings: SettingsStore;
+  capabilities: Capabilities;
+}
+
+const EXT: Record<OutputFormat, string> = { wav: 'wav', flac: 'flac', mp3: 'mp3' };
+/** Folders dropped or opened are searched this deep for songs. */
+const MAX_FOLDER_DEPTH = 4;
+
+export class StudioService implements StudioApi {
+  readonly policy = new FileAccessPolicy();
+  private readonly listeners = new Set<(e: StudioEvent) => void>();
+  private readonly queue: JobQueue;
+  private readonly peaksCache = new Map<string, StemPeaks>();
+
+  constructor(private readonly deps: StudioServiceDeps) {
+    this.queue = new JobQueue(
+      deps.engine,
+      (input) => {
+        const s = deps.settings.get();
+        return {
+          input,
+          outDir: s.outputFolder,
+          modelId: s.modelId ?? undefined,
+          ep: s.ep,
+          format: s.format,
+          bitDepth: s.bitDepth,
+          controls: { wienerIterations: s.wienerIterations },
+        };
+      },
+      (job) => this.emit({ type: 'job', job }),
+      (job) => {
+        if (job.result) for (const p of Object.values(job.result.stemPaths)) this.policy.allowWritten(p);
+      },
+    );
+  }
+
+  onEvent(listener: (e: StudioEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(e: StudioEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  async capabilities(): Promise<Capabilities> {
+    return { ...this.deps.capabilities };
+  }
+
+  listModels() {
+    return this.deps.engine.listModels();
+  }
+
+  async getSettings(): Promise<Settings> {
+    return this.deps.settings.get();
+  }
+
+  async updateSettings(patch: Partial<Settings>): Promise<Settings> {
+    const s = await this.deps.settings.update(patch);
+    this.emit({ type: 'settings', settings: s });
+    return s;
+  }
+
+  async open(paths: string[]): Promise<JobView[]> {
+    const songs: string[] = [];
+    for (const p of paths) songs.push(...(await expandSongs(resolve(p))));
+    const jobs = songs.map((song) => {
+      this.policy.allowChosen(song);
+      return this.queue.add(song);
+    });
+    await this.deps.settings.addRecent(paths.map((p) => resolve(p)));
+    return jobs;
+  }
+
+  async listJobs(): Promise<JobView[]> {
+    return this.queue.list();
+  }
+
+  async retry(jobId: string): Promise<JobView> {
+    return this.queue.retry(jobId) ?? unknownJob(jobId);
+  }
+
+  async cancel(jobId: string): Promise<JobView> {
+    return this.queue.cancel(jobId) ?? unknownJob(jobId);
+  }
+
+  async remove(jobId: string): Promise<void> {
+    if (!this.queue.remove(jobId)) unknownJob(jobId);
+    for (const k of this.peaksCache.keys()) if (k.startsWith(`${jobId}/`)) this.peaksCache.delete(k);
+    this.emit({ type: 'job-removed', jobId });
+  }
+
+  async recentFiles(): Promise<string[]> {
+    return this.deps.settings.recent();
+  }
+
+  /** The path of a finished stem, only if the policy lets the UI read it. Doors stream it from here. */
+  stemFile(jobId: string, source: string): string {
+    const job = this.queue.get(jobId) ?? unknownJob(jobId);
+    const path = job.result?.stemPaths[source];
+    if (!path) throw new XumxError('BAD_ARGUMENT', `${job.name} has no stem "${source}"${job.state === 'done' ? '' : ' yet'}`);
+    if (!this.policy.canRead(path)) throw new XumxError('FILE_UNREADABLE', `${path}: not a file this app wrote`, path);
+    return path;
+  }
+
+  async peaks(jobId: string, source: string, buckets: number): Promise<StemPeaks> {
+    const key = `${jobId}/${source}/${buckets}`;
+    const hit = this.peaksCache.get(key);
+    if (hit) return hit;
+    const path = this.stemFile(jobId, source);
+    const audio = await this.decode(path);
+    const { max, min } = computePeaks(audio.channels, buckets);
+    const peaks: StemPeaks = {
+      source,
+      duration: (audio.channels[0]?.length ?? 0) / audio.sampleRate,
+      max: roundPeaks(max),
+      min: roundPeaks(min),
+    };
+    this.peaksCache.set(key, peaks);
+    return peaks;
+  }
+
+  async exportStems(req: ExportStemsRequest): Promise<ExportResult> {
+    const job = this.queue.get(req.jobId) ?? unknownJob(req.jobId);
+    const paths = req.sources.map((s) => this.stemFile(req.jobId, s));
+    const folder = await this.ensureFolder(req.folder);
+    const files: string[] = [];
+    for (let k = 0; k < paths.length; k++) {
+      const audio = await this.decode(paths[k]);
+      const out = join(folder, `${songStem(job.name)} - ${req.sources[k]}.${EXT[req.format]}`);
+      await this.write(out, audio, req.format, req.bitDepth);
+      files.push(out);
+    }
+    return { folder, files };
+  }
+
+  async exportMix(req: ExportMixRequest): Promise<ExportResult> {
+    const sources = Object.keys(req.gains);
+    const paths = sources.map((s) => this.stemFile(req.jobId, s));
+    const folder = await this.ensureFolder(req.folder);
+    const stems: StemAudio[] = [];
+    for (const p of paths) stems.push(await this.decode(p));
+    const mix = mixStems(stems, sources.map((s) => req.gains[s]));
+    const out = join(folder, `${req.name}.${EXT[req.format]}`);
+    await this.write(out, mix, req.format, req.bitDepth);
+    return { folder, files: [out] };
+  }
+
+  async dispose(): Promise<void> {
+    this.queue.cancelAll();
+    await this.queue.idle();
+    await this.deps.engine.dispose();
+  }
+
+  /** For shutdown and tests: resolves when the queue has nothing left to run. */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  private async decode(path: string): Promise<StemAudio> {
+    try {
+      const a = await this.deps.audio.decodeFile(path);
+      return { sampleRate: a.sampleRate, channels: a.channels };
+    } catch (e) {
+      throw asXumxError(e, path);
+    }
+  }
+
+  private async ensureFolder(folder: string): Promise<string> {
+    const abs = resolve(folder);
+    try {
+      await mkdir(abs, { recursive: true });
+    } catch (e) {
+      const err = asXumxError(e, abs);
+      throw err.code === 'INTERNAL' || err.code === 'FILE_UNREADABLE'
+        ? new XumxError('OUTPUT_NOT_WRITABLE', `${abs}: the folder cannot be created (${(e as Error).message})`, abs)
+        : err;
+    }
+    return abs;
+  }
+
+  private async write(out: string, audio: StemAudio, format: OutputFormat, bitDepth: ExportStemsRequest['bitDepth']): Promise<void> {
+    const writer = await this.deps.audio.createStemWriter(out, {
+      format, bitDepth, sampleRate: audio.sampleRate, channels: audio.channels.length,
+    });
+    try {
+      // Chunks keep the encoder's working memory small on long songs.
+      const CHUNK = 1 << 18;
+      const length = audio.channels[0]?.length ?? 0;
+      for (let i = 0; i < length; i += CHUNK) await writer.write(audio.channels.map((c) => c.subarray(i, i + CHUNK)));
+      await writer.close();
+    } catch (e) {
+      await writer.abort();
+      throw asXumxError(e, out);
+    }
+    this.policy.allowWritten(out);
+  }
+}
+
+function unknownJob(jobId: string): never {
+  throw new XumxError('BAD_ARGUMENT', `no song with id ${jobId} in the queue`);
+}
+
+function songStem(name: string): string {
+  return basename(name, extname(name));
+}
+
+function isAudioName(name: string): boolean {
+  return (AUDIO_EXTENSIONS as readonly string[]).includes(extname(name).toLowerCase());
+}
+
+/** A file stays as chosen (the engine names what is wrong with it); a folder yields the songs inside, sorted. */
+async function expandSongs(path: string, depth = 0): Promise<string[]> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    return [path];
+  }
+  if (!info.isDirectory()) return [path];
+  if (depth >= MAX_FOLDER_DEPTH) return [];
+  const names = (await readdir(path)).filter((n) => !n.startsWith('.')).sort((a, b) => a.localeCompare(b));
+  const out: string[] = [];
+  for (const n of names) {
+    const p = join(path, n);
+    const s = await stat(p).catch(() => null);
+    if (s?.isDirectory()) out.push(...(await expandSongs(p, depth + 1)));
+    else if (s?.isFile() && isAudioName(n)) out.push(p);
+  }
+  return out;
+}
+

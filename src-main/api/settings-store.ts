@@ -1,0 +1,74 @@
+// Settings persisted as JSON in the app data folder. A missing or damaged file falls back to defaults (and the
+// damage is reported once as a notice) rather than stopping the app from starting.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Settings } from './contract.ts';
+import { settingsPatch } from './validate.ts';
+
+export function defaultSettings(outputFolder: string): Settings {
+  return { modelId: null, ep: 'auto', outputFolder, format: 'wav', bitDepth: 24, wienerIterations: 1 };
+}
+
+export interface SettingsStore {
+  get(): Settings;
+  update(patch: Partial<Settings>): Promise<Settings>;
+  /** Most recent first. */
+  recent(): string[];
+  addRecent(paths: string[]): Promise<void>;
+  /** Set when the file on disk could not be read and defaults were used. */
+  readonly notice: string | null;
+}
+
+interface StoredFile {
+  settings: Settings;
+  recent: string[];
+}
+
+const MAX_RECENT = 10;
+
+export async function openSettingsStore(file: string, defaults: Settings): Promise<SettingsStore> {
+  let settings = { ...defaults };
+  let recent: string[] = [];
+  let notice: string | null = null;
+  try {
+    const raw = JSON.parse(await readFile(file, 'utf8')) as Partial<StoredFile>;
+    try {
+      settings = { ...defaults, ...settingsPatch(raw.settings ?? {}) };
+    } catch (e) {
+      notice = `${file}: settings ignored (${(e as Error).message}); using defaults`;
+    }
+    if (Array.isArray(raw.recent)) recent = raw.recent.filter((p): p is string => typeof p === 'string').slice(0, MAX_RECENT);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') notice = `${file}: could not be read (${(e as Error).message}); using defaults`;
+  }
+
+  // Writes go through a temporary name so a crash mid-write never leaves half a JSON file behind.
+  let writing = Promise.resolve();
+  const persist = () => {
+    const body = JSON.stringify({ settings, recent } satisfies StoredFile, null, 2);
+    writing = writing.then(async () => {
+      await mkdir(dirname(file), { recursive: true });
+      const tmp = join(dirname(file), `.settings-${process.pid}.tmp`);
+      await writeFile(tmp, body);
+      await rename(tmp, file);
+    });
+    return writing;
+  };
+
+  return {
+    get: () => ({ ...settings }),
+    async update(patch) {
+      settings = { ...settings, ...patch };
+      await persist();
+      return { ...settings };
+    },
+    recent: () => [...recent],
+    async addRecent(paths) {
+      recent = [...paths, ...recent.filter((p) => !paths.includes(p))].slice(0, MAX_RECENT);
+      await persist();
+    },
+    get notice() {
+      return notice;
+    },
+  };
+}

@@ -1,0 +1,69 @@
+// In-memory stand-ins for the engine and the codecs, so the service's queue, policy and export logic can be
+// tested with plain arrays and no ONNX model.
+import { basename, extname, join } from 'node:path';
+import type { ModelInfo, Progress, SeparateRequest, SeparationResult } from '../../engine/types.ts';
+import type { AudioPort, DecodedAudio, EnginePort } from '../ports.ts';
+
+export const SOURCES = ['vocals', 'drums', 'bass', 'other'];
+
+export class MemoryAudio implements AudioPort {
+  readonly files = new Map<string, DecodedAudio>();
+
+  decodeFile(path: string): DecodedAudio {
+    const a = this.files.get(path);
+    if (!a) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+    return a;
+  }
+
+  createStemWriter(path: string, opts: { sampleRate: number; channels: number }) {
+    const parts: Float32Array[][] = [];
+    return {
+      write: (planar: Float32Array[]) => void parts.push(planar.map((c) => c.slice())),
+      close: () => {
+        const channels = Array.from({ length: opts.channels }, (_, c) => {
+          const len = parts.reduce((n, p) => n + p[c].length, 0);
+          const out = new Float32Array(len);
+          let o = 0;
+          for (const p of parts) { out.set(p[c], o); o += p[c].length; }
+          return out;
+        });
+        this.files.set(path, { sampleRate: opts.sampleRate, channels });
+      },
+      abort: () => {},
+    };
+  }
+}
+
+/** Separates by writing stem k as a constant (k+1)/10 signal; waits on `gate` so tests can cancel mid-job. */
+export class FakeEngine implements EnginePort {
+  gate: Promise<void> = Promise.resolve();
+  readonly requests: SeparateRequest[] = [];
+
+  constructor(private readonly audio: MemoryAudio, private readonly length = 1000) {}
+
+  async listModels(): Promise<ModelInfo[]> {
+    return [{ id: 'fake', name: 'Fake', architecture: 'x-umx', sources: SOURCES, sampleRate: 44100, license: 'MIT', dir: '/models/fake', bundled: false }];
+  }
+
+  async separate(req: SeparateRequest, hooks?: { onProgress?(p: Progress): void; signal?: AbortSignal }): Promise<SeparationResult> {
+    this.requests.push(req);
+    hooks?.onProgress?.({ fraction: 0.5, stage: 'network', etaSeconds: 1 });
+    await Promise.race([this.gate, new Promise((r) => hooks?.signal?.addEventListener('abort', r))]);
+    if (hooks?.signal?.aborted) return { input: req.input, ok: false, error: { code: 'CANCELLED', message: `${req.input}: cancelled` } };
+    if (req.input.endsWith('.txt')) return { input: req.input, ok: false, error: { code: 'NOT_AUDIO', message: `${req.input}: not an audio file` } };
+    const stems: Record<string, string> = {};
+    SOURCES.forEach((s, k) => {
+      const p = join(req.outDir, basename(req.input, extname(req.input)), `${s}.wav`);
+      const ch = new Float32Array(this.length).fill((k + 1) / 10);
+      this.audio.files.set(p, { sampleRate: 44100, channels: [ch, ch.slice()] });
+      stems[s] = p;
+    });
+    return {
+      input: req.input, ok: true, stems, sampleRate: 44100, duration: this.length / 44100, modelId: 'fake', ep: 'cpu',
+      epSkipped: [{ ep: 'cuda', reason: 'no CUDA device' }],
+      timings: { decode: 0, stft: 0, network: 0, wiener: 0, istft: 0, encode: 0 }, notices: [],
+    };
+  }
+
+  dispose(): void {}
+}

@@ -1,0 +1,145 @@
+// Every argument that crosses a door (IPC from the renderer, HTTP from the browser) is checked here before the
+// service sees it. A bad argument is an error value with code BAD_ARGUMENT, never a thrown TypeError deep inside.
+import { XumxError } from '../engine/errors.ts';
+import type { ApiMethod, ExportMixRequest, ExportStemsRequest, Settings } from './contract.ts';
+
+const EPS = ['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
+const FORMATS = ['wav', 'flac', 'mp3'] as const;
+const BIT_DEPTHS = [16, 24, '32f'] as const;
+const MAX_PATH = 4096;
+const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const SOURCE_RE = /^[A-Za-z0-9_-]{1,32}$/;
+
+function bad(message: string): never {
+  throw new XumxError('BAD_ARGUMENT', message);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function path(v: unknown, what: string): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_PATH || v.includes('\0')) bad(`${what} must be a file path`);
+  return v;
+}
+
+function id(v: unknown, what: string): string {
+  if (typeof v !== 'string' || !ID_RE.test(v)) bad(`${what} must be an id`);
+  return v;
+}
+
+function source(v: unknown): string {
+  if (typeof v !== 'string' || !SOURCE_RE.test(v)) bad('source must be a stem name such as "vocals"');
+  return v;
+}
+
+function oneOf<T extends readonly unknown[]>(v: unknown, allowed: T, what: string): T[number] {
+  if (!allowed.includes(v)) bad(`${what} must be one of ${allowed.join(', ')}`);
+  return v as T[number];
+}
+
+function intIn(v: unknown, lo: number, hi: number, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) bad(`${what} must be a whole number from ${lo} to ${hi}`);
+  return v;
+}
+
+function fileName(v: unknown): string {
+  if (typeof v !== 'string' || v.trim().length === 0 || v.length > 200 || /[\\/:*?"<>|\0]/.test(v) || v.startsWith('.')) {
+    bad('name must be a plain file name without folders or special characters');
+  }
+  return v.trim();
+}
+
+function noExtraKeys(obj: Record<string, unknown>, allowed: string[], what: string): void {
+  for (const k of Object.keys(obj)) if (!allowed.includes(k)) bad(`${what} has an unknown field "${k}"`);
+}
+
+export function settingsPatch(v: unknown): Partial<Settings> {
+  if (!isRecord(v)) bad('settings must be an object');
+  noExtraKeys(v, ['modelId', 'ep', 'outputFolder', 'format', 'bitDepth', 'wienerIterations'], 'settings');
+  const out: Partial<Settings> = {};
+  if ('modelId' in v) out.modelId = v.modelId === null ? null : id(v.modelId, 'modelId');
+  if ('ep' in v) out.ep = oneOf(v.ep, EPS, 'ep');
+  if ('outputFolder' in v) out.outputFolder = path(v.outputFolder, 'outputFolder');
+  if ('format' in v) out.format = oneOf(v.format, FORMATS, 'format');
+  if ('bitDepth' in v) out.bitDepth = oneOf(v.bitDepth, BIT_DEPTHS, 'bitDepth');
+  if ('wienerIterations' in v) out.wienerIterations = intIn(v.wienerIterations, 0, 10, 'wienerIterations');
+  return out;
+}
+
+function exportStems(v: unknown): ExportStemsRequest {
+  if (!isRecord(v)) bad('export request must be an object');
+  noExtraKeys(v, ['jobId', 'sources', 'folder', 'format', 'bitDepth'], 'export request');
+  if (!Array.isArray(v.sources) || v.sources.length === 0 || v.sources.length > 16) bad('choose at least one stem to export');
+  return {
+    jobId: id(v.jobId, 'jobId'),
+    sources: v.sources.map(source),
+    folder: path(v.folder, 'folder'),
+    format: oneOf(v.format, FORMATS, 'format'),
+    bitDepth: oneOf(v.bitDepth, BIT_DEPTHS, 'bitDepth'),
+  };
+}
+
+function exportMix(v: unknown): ExportMixRequest {
+  if (!isRecord(v)) bad('export request must be an object');
+  noExtraKeys(v, ['jobId', 'gains', 'folder', 'name', 'format', 'bitDepth'], 'export request');
+  if (!isRecord(v.gains)) bad('gains must map stem names to numbers');
+  const gains: Record<string, number> = {};
+  const entries = Object.entries(v.gains);
+  if (entries.length === 0 || entries.length > 16) bad('gains must name from 1 to 16 stems');
+  for (const [k, g] of entries) {
+    // +24 dB is far past any fader; the cap stops a bad caller from writing a file of pure clipping.
+    if (typeof g !== 'number' || !Number.isFinite(g) || g < 0 || g > 16) bad(`gain of ${k} must be a number from 0 to 16`);
+    gains[source(k)] = g;
+  }
+  return {
+    jobId: id(v.jobId, 'jobId'),
+    gains,
+    folder: path(v.folder, 'folder'),
+    name: fileName(v.name),
+    format: oneOf(v.format, FORMATS, 'format'),
+    bitDepth: oneOf(v.bitDepth, BIT_DEPTHS, 'bitDepth'),
+  };
+}
+
+/** Checks the argument list of one API call; returns the cleaned arguments or throws XumxError('BAD_ARGUMENT'). */
+export function validateCall(method: string, args: unknown): { method: ApiMethod; args: unknown[] } {
+  if (!Array.isArray(args)) bad('arguments must be a list');
+  const arity = (n: number) => {
+    if (args.length !== n) bad(`${method} takes ${n} argument${n === 1 ? '' : 's'}`);
+  };
+  switch (method) {
+    case 'capabilities':
+    case 'listModels':
+    case 'getSettings':
+    case 'listJobs':
+    case 'recentFiles':
+      arity(0);
+      return { method, args: [] };
+    case 'updateSettings':
+      arity(1);
+      return { method, args: [settingsPatch(args[0])] };
+    case 'open': {
+      arity(1);
+      const paths = args[0];
+      if (!Array.isArray(paths) || paths.length === 0 || paths.length > 1000) bad('open takes a list of 1 to 1000 paths');
+      return { method, args: [paths.map((p, i) => path(p, `path ${i + 1}`))] };
+    }
+    case 'retry':
+    case 'cancel':
+    case 'remove':
+      arity(1);
+      return { method, args: [id(args[0], 'jobId')] };
+    case 'peaks':
+      arity(3);
+      return { method, args: [id(args[0], 'jobId'), source(args[1]), intIn(args[2], 16, 100_000, 'buckets')] };
+    case 'exportStems':
+      arity(1);
+      return { method, args: [exportStems(args[0])] };
+    case 'exportMix':
+      arity(1);
+      return { method, args: [exportMix(args[0])] };
+    default:
+      bad(`unknown call "${String(method).slice(0, 40)}"`);
+  }
+}
