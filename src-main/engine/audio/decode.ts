@@ -1,0 +1,120 @@
+// decode: a file on disk → planar float32 at the file's own rate and channel count (no resampling, no
+// downmix: resample/ and channels.ts do that). The container is named by its bytes (sniff.ts), never by
+// the extension. Every failure is an XumxError whose message reads `<file>: <reason>`.
+import { open, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { XumxError } from '../errors.ts';
+import { audioError } from './audio-error.ts';
+import { readFlac, readMpeg, readOgg, type CompressedAudio } from './compressed-readers.ts';
+import { isAdtsHeader, skipId3v2 } from './mpeg-frames.ts';
+import { sniffContainer } from './sniff.ts';
+import { readWav } from './wav-reader.ts';
+
+export type DecodedFormat = 'wav' | 'flac' | 'mp3' | 'ogg-vorbis' | 'opus';
+
+export interface DecodedAudio {
+  sampleRate: number;
+  /** One Float32Array per channel, all the same length. Multichannel files come in WAV/SMPTE order
+   *  (L R C LFE Ls Rs …) whatever the codec's own order. Float sources may exceed [-1, 1]. */
+  channels: Float32Array[];
+  format: DecodedFormat;
+  /** Things the user may want to know that did not stop decoding ("read to the end of a streamed WAV"). */
+  notices: string[];
+}
+
+const HEAD_BYTES = 64 * 1024;
+
+export async function decodeFile(path: string): Promise<DecodedAudio> {
+  const size = await regularFileSize(path);
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw fileError(path, err);
+  }
+  try {
+    const head = await readHead(fh, path, Math.min(size, HEAD_BYTES));
+    const sniffed = sniffContainer(head);
+    switch (sniffed.kind) {
+      case 'wav': {
+        const wav = await readWav(fh, path, size);
+        return { ...wav, format: 'wav' };
+      }
+      case 'not-audio':
+        throw audioError('NOT_AUDIO', path, `this is not an audio file; it looks like ${sniffed.looksLike}`);
+      case 'unsupported':
+        throw audioError('UNSUPPORTED_CODEC', path, `${sniffed.codec} is not supported; use WAV, FLAC, MP3, Ogg Vorbis or Opus`);
+    }
+    const whole = size <= HEAD_BYTES ? head : await readHead(fh, path, size);
+    switch (sniffed.kind) {
+      case 'flac':
+        return withFormat(await readFlac(path, whole, 0), 'flac');
+      case 'ogg': {
+        const ogg = await readOgg(path, whole);
+        return withFormat(ogg, ogg.codec === 'opus' ? 'opus' : 'ogg-vorbis');
+      }
+      case 'mpeg':
+        return withFormat(await readMpeg(path, whole, 0), 'mp3');
+      case 'id3':
+        return await afterId3(path, whole);
+    }
+  } catch (err) {
+    if (err instanceof XumxError) throw err;
+    throw audioError('DECODE_FAILED', path, `the decoder failed: ${(err as Error)?.message ?? String(err)}`, err);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** An ID3v2 tag usually starts an MP3, but FLAC and raw AAC files carry them too. */
+async function afterId3(path: string, b: Uint8Array): Promise<DecodedAudio> {
+  const at = skipId3v2(b);
+  if (at > b.length) throw audioError('TRUNCATED', path, 'the file ends inside its ID3 tag');
+  if (at === b.length) throw audioError('ZERO_LENGTH_AUDIO', path, 'the file holds only an ID3 tag and no audio');
+  if (b[at] === 0x66 && b[at + 1] === 0x4c && b[at + 2] === 0x61 && b[at + 3] === 0x43) {
+    return withFormat(await readFlac(path, b, at), 'flac');
+  }
+  if (isAdtsHeader(b, at)) throw audioError('UNSUPPORTED_CODEC', path, 'AAC (ADTS stream) is not supported; use WAV, FLAC, MP3, Ogg Vorbis or Opus');
+  return withFormat(await readMpeg(path, b, at), 'mp3');
+}
+
+function withFormat(a: CompressedAudio, format: DecodedFormat): DecodedAudio {
+  return { sampleRate: a.sampleRate, channels: a.channels, notices: a.notices, format };
+}
+
+async function regularFileSize(path: string): Promise<number> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (err) {
+    throw fileError(path, err);
+  }
+  if (st.isDirectory()) throw audioError('FILE_UNREADABLE', path, 'this is a folder, not a file');
+  if (!st.isFile()) throw audioError('FILE_UNREADABLE', path, 'this is not a regular file (device, pipe or socket)');
+  if (st.size === 0) throw audioError('FILE_EMPTY', path, 'the file is empty (0 bytes)');
+  return st.size;
+}
+
+async function readHead(fh: FileHandle, path: string, n: number): Promise<Uint8Array> {
+  const buf = Buffer.allocUnsafeSlow(n);
+  let got = 0;
+  try {
+    while (got < n) {
+      const { bytesRead } = await fh.read(buf, got, n - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+  } catch (err) {
+    throw fileError(path, err);
+  }
+  if (got < n) throw audioError('TRUNCATED', path, 'the file became shorter while it was being read');
+  return new Uint8Array(buf.buffer, 0, n);
+}
+
+function fileError(path: string, err: unknown): XumxError {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return audioError('FILE_NOT_FOUND', path, 'no such file', err);
+  if (code === 'EACCES' || code === 'EPERM') return audioError('FILE_UNREADABLE', path, 'permission denied: the file cannot be read', err);
+  if (code === 'EISDIR') return audioError('FILE_UNREADABLE', path, 'this is a folder, not a file', err);
+  return audioError('FILE_UNREADABLE', path, `the file cannot be read (${code ?? (err as Error)?.message ?? 'unknown error'})`, err);
+}
