@@ -1,0 +1,156 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { StudioService } from '../api/service.ts';
+import { defaultSettings, openSettingsStore } from '../api/settings-store.ts';
+import { FakeEngine, MemoryAudio } from '../api/testing/fakes.ts';
+import { parseRange } from './http-util.ts';
+import { startWebServer, type WebServer } from './server.ts';
+
+describe('browser-mode server', () => {
+  let dir: string;
+  let server: WebServer;
+  let service: StudioService;
+  let stemOnDisk: string;
+  let jobIdValue = '';
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'xumx-web-'));
+    await mkdir(join(dir, 'renderer'));
+    await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html><title>X-UMX Studio</title>');
+    await writeFile(join(dir, 'secret.txt'), 'not for the browser');
+    const audio = new MemoryAudio();
+    const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
+    service = new StudioService({ engine: new FakeEngine(audio), audio, settings, capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true } });
+    server = await startWebServer({ service, rendererDir: join(dir, 'renderer'), uploadDir: join(dir, 'uploads') });
+    // A real file behind a finished job (the fake engine keeps stems in memory), so ranges read real bytes.
+    const [job] = await service.open(['/songs/a.wav']);
+    await service.idle();
+    stemOnDisk = join(dir, 'vocals.bin');
+    await writeFile(stemOnDisk, Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 256)));
+    const view = (await service.listJobs())[0];
+    view.result!.stemPaths.vocals = stemOnDisk;
+    service.policy.allowWritten(stemOnDisk);
+    jobIdValue = job.id;
+  });
+
+  after(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const base = () => `http://127.0.0.1:${server.port}`;
+  const auth = () => ({ 'x-xumx-token': server.token });
+  const jobId = () => jobIdValue;
+
+  test('prints a 127.0.0.1 link that carries the token', () => {
+    assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32}$/);
+  });
+
+  test('refuses every request without the token', async () => {
+    for (const p of ['/', '/index.html', `/api/stems/${jobId()}/vocals`]) {
+      assert.equal((await fetch(base() + p)).status, 401, p);
+    }
+    const r = await fetch(`${base()}/api/call/getSettings`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-xumx-token': 'wrong' }, body: '[]' });
+    assert.equal(r.status, 401);
+  });
+
+  test('swaps the token in the link for a same-site cookie', async () => {
+    const r = await fetch(server.url, { redirect: 'manual' });
+    assert.equal(r.status, 303);
+    const cookie = r.headers.get('set-cookie') ?? '';
+    assert.match(cookie, /HttpOnly/);
+    assert.match(cookie, /SameSite=Strict/);
+    const page = await fetch(`${base()}/`, { headers: { cookie: cookie.split(';')[0] } });
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    assert.match(await page.text(), /X-UMX Studio/);
+  });
+
+  test('refuses a foreign Host header (DNS rebinding) even with the token', async () => {
+    const status = await new Promise<number>((ok, fail) => {
+      const req = request({ host: '127.0.0.1', port: server.port, path: '/', headers: { host: 'evil.example:80', ...auth() } }, (res) => ok(res.statusCode ?? 0));
+      req.on('error', fail);
+      req.end();
+    });
+    assert.equal(status, 403);
+  });
+
+  test('refuses a cross-site Origin', async () => {
+    const r = await fetch(`${base()}/api/call/listJobs`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://evil.example', ...auth() }, body: '[]' });
+    assert.equal(r.status, 403);
+  });
+
+  test('answers calls with values and bad calls with error values', async () => {
+    const ok = await fetch(`${base()}/api/call/getSettings`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth() }, body: '[]' });
+    assert.equal(ok.status, 200);
+    assert.equal((await ok.json()).value.ep, 'auto');
+    const bad = await fetch(`${base()}/api/call/updateSettings`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth() }, body: '[{"ep":"tpu"}]' });
+    assert.equal(bad.status, 400);
+    assert.equal((await bad.json()).error.code, 'BAD_ARGUMENT');
+    const form = await fetch(`${base()}/api/call/listJobs`, { method: 'POST', headers: { 'content-type': 'text/plain', ...auth() }, body: '[]' });
+    assert.equal(form.status, 415);
+  });
+
+  test('streams a stem with byte ranges', async () => {
+    const full = await fetch(`${base()}/api/stems/${jobId()}/vocals`, { headers: auth() });
+    assert.equal(full.status, 200);
+    assert.equal((await full.arrayBuffer()).byteLength, 1000);
+    const part = await fetch(`${base()}/api/stems/${jobId()}/vocals`, { headers: { ...auth(), range: 'bytes=10-19' } });
+    assert.equal(part.status, 206);
+    assert.equal(part.headers.get('content-range'), 'bytes 10-19/1000');
+    assert.deepEqual([...new Uint8Array(await part.arrayBuffer())], [10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+    const beyond = await fetch(`${base()}/api/stems/${jobId()}/vocals`, { headers: { ...auth(), range: 'bytes=5000-' } });
+    assert.equal(beyond.status, 416);
+  });
+
+  test('serves no file outside the renderer folder', async () => {
+    for (const p of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt']) {
+      const r = await fetch(base() + p, { headers: auth() });
+      assert.notEqual(r.status, 200, p);
+    }
+    const r = await fetch(`${base()}/api/stems/${jobId()}/piano`, { headers: auth() });
+    assert.equal(r.status, 400, 'an unknown stem is a bad argument');
+  });
+
+  test('takes an upload as a chosen song and pushes its progress over the event socket', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`, { headers: auth() });
+    const events: { type: string; job?: { state: string; name: string } }[] = [];
+    ws.on('message', (m) => events.push(JSON.parse(String(m))));
+    await new Promise((r) => ws.once('open', r));
+    const r = await fetch(`${base()}/api/upload?name=song.wav`, { method: 'POST', headers: auth(), body: Buffer.from('RIFF') });
+    const body = await r.json();
+    assert.equal(body.ok, true);
+    assert.equal(body.value[0].name, 'song.wav');
+    await service.idle();
+    await new Promise((r) => setTimeout(r, 50));
+    ws.close();
+    assert.deepEqual(events.filter((e) => e.job?.name === 'song.wav').map((e) => e.job!.state).filter((s, i, a) => a[i - 1] !== s), ['queued', 'running', 'done']);
+  });
+
+  test('refuses an event socket without the token', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`);
+    const err = await new Promise<Error>((r) => ws.once('error', r));
+    assert.match(err.message, /401/);
+  });
+});
+
+describe('parseRange', () => {
+  test('reads start-end, open-ended and suffix ranges', () => {
+    assert.deepEqual(parseRange('bytes=0-99', 1000), { start: 0, end: 99 });
+    assert.deepEqual(parseRange('bytes=900-', 1000), { start: 900, end: 999 });
+    assert.deepEqual(parseRange('bytes=-100', 1000), { start: 900, end: 999 });
+    assert.deepEqual(parseRange('bytes=0-5000', 1000), { start: 0, end: 999 });
+  });
+
+  test('sends the whole file without a range and rejects impossible ones', () => {
+    assert.equal(parseRange(undefined, 10), null);
+    assert.equal(parseRange('bytes=20-30', 10), 'invalid');
+    assert.equal(parseRange('bytes=5-2', 10), 'invalid');
+    assert.equal(parseRange('items=0-1', 10), 'invalid');
+  });
+});

@@ -1,0 +1,172 @@
+// Browser mode: the same renderer and the same StudioService as the desktop app, served on 127.0.0.1 over HTTP
+// (calls, uploads, stem audio with ranges) and a WebSocket (events). Every request must carry the per-run token:
+// the printed link sets it as a same-site cookie, API clients may send it as a header.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { basename, join, normalize, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { asXumxError } from '../engine/errors.ts';
+import type { StudioEvent } from '../api/contract.ts';
+import { dispatchCall } from '../api/dispatch.ts';
+import type { StudioService } from '../api/service.ts';
+import { CONTENT_SECURITY_POLICY, cookieValue, readBody, sameToken, sendFile, sendJson, sendText } from './http-util.ts';
+
+export interface WebServerOptions {
+  service: StudioService;
+  /** Built renderer (vite output). */
+  rendererDir: string;
+  /** Where uploaded songs are kept; they count as files the user chose. */
+  uploadDir: string;
+  /** 0 picks a free port. */
+  port?: number;
+  token?: string;
+}
+
+export interface WebServer {
+  url: string;
+  port: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+const COOKIE = 'xumx_token';
+const MAX_CALL_BODY = 1 << 20;
+const MAX_UPLOAD = 4 * 1024 ** 3;
+
+export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
+  const token = opts.token ?? randomBytes(24).toString('base64url');
+  const rendererDir = resolve(opts.rendererDir);
+  let port = opts.port ?? 0;
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e) => {
+      const err = asXumxError(e);
+      const status = err.code === 'BAD_ARGUMENT' ? 400 : err.code === 'FILE_UNREADABLE' ? 403 : err.code === 'FILE_NOT_FOUND' ? 404 : 500;
+      if (!res.headersSent) sendJson(res, status, { ok: false, error: { code: err.code, message: err.message } });
+      else res.destroy();
+    });
+  });
+
+  // Only our own origin: a page on another site (or a DNS-rebound name) must not reach the API.
+  const hostAllowed = (req: IncomingMessage) => req.headers.host === `127.0.0.1:${port}` || req.headers.host === `localhost:${port}`;
+  const originAllowed = (req: IncomingMessage) => {
+    const o = req.headers.origin;
+    return o === undefined || o === `http://127.0.0.1:${port}` || o === `http://localhost:${port}`;
+  };
+  const authorised = (req: IncomingMessage, url: URL) =>
+    sameToken(cookieValue(req, COOKIE), token) || sameToken(req.headers['x-xumx-token'] as string | undefined, token) || sameToken(url.searchParams.get('token'), token);
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    if (!hostAllowed(req) || !originAllowed(req)) return sendText(res, 403, 'Forbidden: wrong host or origin.');
+    if (!authorised(req, url)) {
+      return sendText(res, 401, 'X-UMX Studio: open the link with the token that was printed when the server started.');
+    }
+    if (url.searchParams.has('token') && req.method === 'GET' && !url.pathname.startsWith('/api/')) {
+      // Swap the token in the address bar for a cookie, so it does not linger in history or get copied around.
+      res.writeHead(303, { Location: url.pathname, 'Set-Cookie': `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/` });
+      res.end();
+      return;
+    }
+    const path = url.pathname;
+    if (path.startsWith('/api/call/') && req.method === 'POST') return call(req, res, decodeURIComponent(path.slice(10)));
+    if (path === '/api/upload' && req.method === 'POST') return upload(req, res, url);
+    const stem = /^\/api\/stems\/([^/]+)\/([^/]+)$/.exec(path);
+    if (stem && (req.method === 'GET' || req.method === 'HEAD')) {
+      const file = opts.service.stemFile(decodeURIComponent(stem[1]), decodeURIComponent(stem[2]));
+      return sendFile(req, res, file, { 'Cache-Control': 'no-store' });
+    }
+    if (path.startsWith('/api/')) return sendText(res, 404, 'No such API route.');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method not allowed.');
+    return serveStatic(req, res, path);
+  }
+
+  async function call(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
+    // A JSON content type cannot be sent cross-site without a preflight, which we never answer.
+    if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return sendText(res, 415, 'Calls must be JSON.');
+    let args: unknown;
+    try {
+      args = JSON.parse((await readBody(req, MAX_CALL_BODY)).toString('utf8'));
+    } catch (e) {
+      return sendJson(res, 400, { ok: false, error: { code: 'BAD_ARGUMENT', message: `request is not valid JSON (${(e as Error).message})` } });
+    }
+    const outcome = await dispatchCall(opts.service, method, args);
+    sendJson(res, outcome.ok ? 200 : 400, outcome);
+  }
+
+  async function upload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const name = basename(url.searchParams.get('name') ?? '').replace(/[\0/\\]/g, '');
+    if (!name || name.startsWith('.') || name.length > 200) {
+      return sendJson(res, 400, { ok: false, error: { code: 'BAD_ARGUMENT', message: 'upload needs a plain file name' } });
+    }
+    const length = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isFinite(length) && length > MAX_UPLOAD) {
+      return sendJson(res, 413, { ok: false, error: { code: 'BAD_ARGUMENT', message: `${name}: larger than 4 GB` } });
+    }
+    const dir = join(opts.uploadDir, randomBytes(6).toString('hex'));
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, name);
+    await pipeline(req, createWriteStream(file));
+    const outcome = await dispatchCall(opts.service, 'open', [[file]]);
+    sendJson(res, outcome.ok ? 200 : 400, outcome);
+  }
+
+  async function serveStatic(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const rel = normalize(decodeURIComponent(path === '/' ? '/index.html' : path)).replace(/^([/\\])+/, '');
+    const file = resolve(rendererDir, rel);
+    if (!file.startsWith(rendererDir + sep)) return sendText(res, 404, 'Not found.');
+    const info = await stat(file).catch(() => null);
+    if (!info?.isFile()) return sendText(res, 404, 'Not found.');
+    await sendFile(req, res, file, {
+      'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+      'Referrer-Policy': 'no-referrer',
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cache-Control': file.endsWith('index.html') ? 'no-store' : 'max-age=3600',
+    });
+  }
+
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    if (url.pathname !== '/api/events' || !hostAllowed(req) || !originAllowed(req) || !authorised(req, url)) {
+      socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
+      socket.destroy();
+      return;
+    }
+    sockets.handleUpgrade(req, socket, head, (ws) => sockets.emit('connection', ws, req));
+  });
+  const clients = new Set<WebSocket>();
+  sockets.on('connection', (ws: WebSocket) => {
+    clients.add(ws);
+    ws.on('close', () => clients.delete(ws));
+    // The socket only carries events to the page; calls go over HTTP, so anything received is ignored.
+    ws.on('message', () => {});
+  });
+  const unsubscribe = opts.service.onEvent((e: StudioEvent) => {
+    const text = JSON.stringify(e);
+    for (const ws of clients) if (ws.readyState === ws.OPEN) ws.send(text);
+  });
+
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, '127.0.0.1', () => ok());
+  });
+  port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://127.0.0.1:${port}/?token=${encodeURIComponent(token)}`,
+    port,
+    token,
+    async close() {
+      unsubscribe();
+      for (const ws of clients) ws.terminate();
+      sockets.close();
+      server.closeAllConnections();
+      await new Promise<void>((ok) => server.close(() => ok()));
+    },
+  };
+}
