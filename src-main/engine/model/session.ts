@@ -1,0 +1,216 @@
+// Opens a model for inference: checks the file (exists, size, sha256), picks and validates the execution provider,
+// checks the ONNX signature against the contract and a tiny probe run, and wraps the session as a ModelRunner.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import { XumxError } from '../errors.ts';
+import type { EpChoice, EpName, EpSkip } from '../types.ts';
+import { CONTRACT, type ModelManifest } from './manifest.ts';
+import {
+  WARMUP_TOLERANCE, candidates, explainEpFailure, knownUnavailable, ortBinDir, relativeDifference,
+} from './providers.ts';
+import type { InstalledModel } from './registry.ts';
+
+/** The network as the pipeline sees it: magnitudes in, per-source magnitudes out. */
+export interface ModelRunner {
+  readonly manifest: ModelManifest;
+  readonly ep: EpName;
+  readonly epSkipped: EpSkip[];
+  /** input [batch, 2, 2049, frames] → output [sources, batch, 2, 2049, frames], both magnitudes. */
+  run(input: Float32Array, batch: number, frames: number): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+export interface OpenOptions {
+  ep?: EpChoice;
+  platform?: NodeJS.Platform;
+  /** onnxruntime intra-op threads; 0 lets onnxruntime pick (one per physical core). */
+  threads?: number;
+}
+
+const INPUT = 'mix_mag';
+const OUTPUT = 'est_mag';
+const PROBE_FRAMES = 8;
+
+ort.env.logLevel = 'fatal'; // failures come back as errors with reasons; onnxruntime's own log would only repeat them
+
+/** Checks that the model's file exists, has the manifest's size and sha256. Returns its path. */
+export async function verifyModelFile(model: InstalledModel): Promise<string> {
+  const { manifest } = model;
+  const path = join(model.dir, manifest.file);
+  let size: number;
+  try {
+    const st = await stat(path);
+    if (!st.isFile()) throw new Error('not a file');
+    size = st.size;
+  } catch {
+    throw new XumxError('MODEL_MISSING_FILE', `model "${manifest.id}": its network file ${path} is missing`, path);
+  }
+  if (size !== manifest.size) {
+    throw new XumxError('MODEL_CORRUPT',
+      `model "${manifest.id}": ${path} has ${size} bytes, its manifest says ${manifest.size} (incomplete download or corrupt file)`, path);
+  }
+  const digest = await sha256File(path);
+  if (digest !== manifest.sha256) {
+    throw new XumxError('MODEL_CORRUPT',
+      `model "${manifest.id}": ${path} is corrupt (sha256 ${digest.slice(0, 12)}… does not match the manifest's ${manifest.sha256.slice(0, 12)}…)`, path);
+  }
+  return path;
+}
+
+export function sha256File(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolve(hash.digest('hex')));
+  });
+}
+
+/** Compares the declared ONNX inputs/outputs with the contract; symbolic dimensions are accepted. */
+export function checkSignature(
+  inputs: readonly ort.InferenceSession.ValueMetadata[],
+  outputs: readonly ort.InferenceSession.ValueMetadata[],
+  manifest: ModelManifest,
+  path: string,
+): void {
+  const bad = (reason: string) => new XumxError('MODEL_BAD_SHAPE', `model "${manifest.id}" (${path}): ${reason}`, path);
+  const describe = (m: ort.InferenceSession.ValueMetadata) =>
+    m.isTensor ? `${m.name} ${m.type} [${m.shape.join(', ')}]` : `${m.name} (not a tensor)`;
+  const expectTensor = (list: readonly ort.InferenceSession.ValueMetadata[], name: string, want: (number | null)[], what: string) => {
+    if (list.length !== 1 || list[0].name !== name) {
+      throw bad(`expected exactly one ${what} "${name}", found ${list.map(describe).join('; ') || 'none'}`);
+    }
+    const meta = list[0];
+    if (!meta.isTensor || meta.type !== 'float32') throw bad(`${what} "${name}" must be a float32 tensor, found ${describe(meta)}`);
+    const wantText = `[${want.map((d) => d ?? '*').join(', ')}]`;
+    if (meta.shape.length !== want.length) throw bad(`${what} "${name}" must have shape ${wantText}, found ${describe(meta)}`);
+    want.forEach((d, i) => {
+      const got = meta.shape[i];
+      if (d !== null && typeof got === 'number' && got !== d) {
+        throw bad(`${what} "${name}" must have shape ${wantText}, found ${describe(meta)}`);
+      }
+    });
+  };
+  const { channels, bins } = CONTRACT;
+  expectTensor(inputs, INPUT, [null, channels, bins, null], 'input');
+  expectTensor(outputs, OUTPUT, [manifest.sources.length, null, channels, bins, null], 'output');
+}
+
+/** A deterministic, music-like magnitude input for probes and warm-ups. */
+export function probeInput(batch: number, frames: number): Float32Array {
+  const x = new Float32Array(batch * CONTRACT.channels * CONTRACT.bins * frames);
+  for (let i = 0; i < x.length; i++) x[i] = 0.05 + Math.abs(Math.sin(i * 0.618) * Math.cos(i * 0.0137)) * (1 + (i % 7));
+  return x;
+}
+
+async function createSession(path: string, ep: EpName, threads: number): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(path, {
+    executionProviders: [ep],
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 4,
+    ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
+  });
+}
+
+async function runSession(session: ort.InferenceSession, manifest: ModelManifest, path: string,
+  input: Float32Array, batch: number, frames: number): Promise<Float32Array> {
+  const { channels, bins } = CONTRACT;
+  const feeds = { [INPUT]: new ort.Tensor('float32', input, [batch, channels, bins, frames]) };
+  const result = await session.run(feeds);
+  const out = result[OUTPUT];
+  const want = [manifest.sources.length, batch, channels, bins, frames];
+  if (!out || out.type !== 'float32' || out.dims.length !== want.length || out.dims.some((d, i) => d !== want[i])) {
+    throw new XumxError('MODEL_BAD_SHAPE',
+      `model "${manifest.id}" (${path}): for input [${batch}, ${channels}, ${bins}, ${frames}] it returned ` +
+      `${out ? `${out.type} [${out.dims.join(', ')}]` : 'no "est_mag"'}, expected float32 [${want.join(', ')}]`, path);
+  }
+  return out.data as Float32Array;
+}
+
+/** Runs the probe, mapping onnxruntime's errors (a graph that cannot take the contract's shapes) to MODEL_BAD_SHAPE. */
+async function probe(session: ort.InferenceSession, manifest: ModelManifest, path: string, frames = PROBE_FRAMES): Promise<Float32Array> {
+  let out: Float32Array;
+  try {
+    out = await runSession(session, manifest, path, probeInput(1, frames), 1, frames);
+  } catch (err) {
+    if (err instanceof XumxError) throw err;
+    throw new XumxError('MODEL_BAD_SHAPE',
+      `model "${manifest.id}" (${path}): a probe run with input [1, 2, 2049, ${frames}] failed: ${(err as Error).message.split('\n')[0]}`, path);
+  }
+  if (!out.every(Number.isFinite)) {
+    throw new XumxError('MODEL_BAD_SHAPE', `model "${manifest.id}" (${path}): a probe run returned NaN or infinite values`, path);
+  }
+  return out;
+}
+
+/**
+ * Opens the model on the first execution provider that works here. `auto` validates each candidate against the
+ * CPU result; an explicit provider that fails is EP_UNAVAILABLE with its reason.
+ */
+export async function openModel(model: InstalledModel, opts: OpenOptions = {}): Promise<ModelRunner> {
+  const { manifest } = model;
+  const platform = opts.platform ?? process.platform;
+  const choice = opts.ep ?? 'auto';
+  const threads = opts.threads ?? 0;
+  const path = await verifyModelFile(model);
+
+  let cpu: ort.InferenceSession;
+  try {
+    cpu = await createSession(path, 'cpu', threads);
+  } catch (err) {
+    throw new XumxError('MODEL_CORRUPT',
+      `model "${manifest.id}": onnxruntime cannot load ${path}: ${(err as Error).message.split('\n')[0]}`, path);
+  }
+  checkSignature(cpu.inputMetadata, cpu.outputMetadata, manifest, path);
+  const reference = await probe(cpu, manifest, path);
+
+  const skipped: EpSkip[] = [];
+  const backends = ort.listSupportedBackends();
+  const binDir = ortBinDir(platform);
+  let chosen: { ep: EpName; session: ort.InferenceSession } | null = null;
+  for (const ep of candidates(choice, platform)) {
+    if (ep === 'cpu') {
+      chosen = { ep, session: cpu };
+      break;
+    }
+    const known = knownUnavailable(ep, platform, backends, binDir);
+    if (known) {
+      skipped.push({ ep, reason: known.startsWith(`${ep}:`) ? known : `${ep}: ${known}` });
+      continue;
+    }
+    let session: ort.InferenceSession | null = null;
+    try {
+      session = await createSession(path, ep, threads);
+      const got = await probe(session, manifest, path);
+      const diff = relativeDifference(reference, got);
+      if (!(diff <= WARMUP_TOLERANCE)) {
+        throw new Error(`its warm-up result differs from the CPU's by ${diff.toExponential(2)} (allowed ${WARMUP_TOLERANCE})`);
+      }
+      chosen = { ep, session };
+      break;
+    } catch (err) {
+      await session?.release().catch(() => {});
+      const reason = err instanceof Error && err.message.startsWith('its warm-up') ? `${ep}: ${err.message}` : explainEpFailure(ep, err);
+      skipped.push({ ep, reason });
+    }
+  }
+  if (!chosen) {
+    await cpu.release().catch(() => {});
+    const why = skipped.map((s) => s.reason).join('; ');
+    throw new XumxError('EP_UNAVAILABLE', `execution provider "${choice}" is not available: ${why}`);
+  }
+  if (chosen.session !== cpu) await cpu.release().catch(() => {});
+
+  const session = chosen.session;
+  return {
+    manifest,
+    ep: chosen.ep,
+    epSkipped: skipped,
+    run: (input, batch, frames) => runSession(session, manifest, path, input, batch, frames),
+    dispose: () => session.release(),
+  };
+}

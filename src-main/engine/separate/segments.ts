@@ -1,0 +1,107 @@
+// How a long song goes through the network: overlapping chunks of samples, each short enough for the network's
+// sequence length, joined again with raised-cosine crossfades that sum to one. Pure math, no I/O.
+
+export interface Chunk {
+  /** First sample of the chunk in the (44.1 kHz) song. */
+  start: number;
+  /** Samples of the song in the chunk; only the last chunk may be shorter than the plan's chunkLength. */
+  length: number;
+}
+
+export interface ChunkPlan {
+  /** Samples fed to the network per chunk; a short last chunk is zero-padded to it so chunks batch together. */
+  chunkLength: number;
+  /** STFT frames per chunk (centred STFT of chunkLength samples). */
+  frames: number;
+  /** Samples shared by neighbouring chunks (crossfaded). */
+  overlap: number;
+  /** Distance between chunk starts. */
+  stride: number;
+  chunks: Chunk[];
+}
+
+export interface SegmentSettings {
+  /** STFT frames per chunk given to the network (its LSTM sequence length). */
+  segmentFrames: number;
+  /** Frames shared by neighbouring chunks; at most half a segment. */
+  overlapFrames: number;
+  /** Chunks per network run. */
+  batch: number;
+}
+
+/** Frames in a centred STFT of `samples` samples. */
+export function framesFor(samples: number, hop: number): number {
+  return Math.floor(samples / hop) + 1;
+}
+
+export function planChunks(total: number, settings: Pick<SegmentSettings, 'segmentFrames' | 'overlapFrames'>, hop: number): ChunkPlan {
+  const { segmentFrames, overlapFrames } = settings;
+  if (!Number.isInteger(total) || total < 1) throw new RangeError(`cannot plan chunks for ${total} samples`);
+  if (!Number.isInteger(segmentFrames) || segmentFrames < 2) throw new RangeError(`segmentFrames must be ≥ 2, got ${segmentFrames}`);
+  if (!Number.isInteger(overlapFrames) || overlapFrames < 0 || 2 * overlapFrames > segmentFrames - 1) {
+    throw new RangeError(`overlapFrames must be between 0 and half a segment, got ${overlapFrames}`);
+  }
+  const full = (segmentFrames - 1) * hop;
+  if (total <= full) {
+    return { chunkLength: total, frames: framesFor(total, hop), overlap: 0, stride: total, chunks: [{ start: 0, length: total }] };
+  }
+  const overlap = overlapFrames * hop;
+  const stride = full - overlap;
+  const chunks: Chunk[] = [];
+  for (let start = 0; ; start += stride) {
+    const length = Math.min(full, total - start);
+    chunks.push({ start, length });
+    if (start + length >= total) break;
+  }
+  return { chunkLength: full, frames: segmentFrames, overlap, stride, chunks };
+}
+
+/** Raised-cosine fade-in over `n` samples, sampled at sample centres; fadeIn[i] + fadeIn[n-1-i] = 1. */
+export function fadeInCurve(n: number): Float32Array {
+  const curve = new Float32Array(n);
+  for (let i = 0; i < n; i++) curve[i] = 0.5 - 0.5 * Math.cos((Math.PI * (i + 0.5)) / n);
+  return curve;
+}
+
+/**
+ * Joins the chunks of one stem (all channels) back into a stream. Chunks come in plan order; each `add` returns
+ * the samples that no later chunk touches any more, so a stem never needs more than one chunk of memory.
+ */
+export class Crossfader {
+  private readonly fadeIn: Float32Array;
+  private pending: Float32Array[] | null = null;
+  private next = 0;
+
+  constructor(private readonly plan: ChunkPlan, private readonly channelCount: number) {
+    this.fadeIn = fadeInCurve(plan.overlap);
+  }
+
+  /** `chunk[c]` holds at least plan.chunks[index].length samples of channel c. Returns finished samples per channel. */
+  add(index: number, chunk: Float32Array[]): Float32Array[] {
+    if (index !== this.next) throw new RangeError(`chunks must come in order: expected ${this.next}, got ${index}`);
+    this.next++;
+    const { chunks, overlap, stride } = this.plan;
+    const { length } = chunks[index];
+    const last = index === chunks.length - 1;
+    const emitEnd = last ? length : stride;
+    const out: Float32Array[] = [];
+    const keep: Float32Array[] = [];
+    for (let c = 0; c < this.channelCount; c++) {
+      const src = chunk[c];
+      const done = new Float32Array(emitEnd);
+      done.set(src.subarray(0, emitEnd));
+      if (index > 0 && overlap > 0) {
+        const prev = this.pending![c];
+        for (let i = 0; i < overlap; i++) done[i] = prev[i] + this.fadeIn[i] * src[i];
+      }
+      out.push(done);
+      if (!last && overlap > 0) {
+        const tail = new Float32Array(overlap);
+        for (let i = 0; i < overlap; i++) tail[i] = (1 - this.fadeIn[i]) * src[stride + i];
+        keep.push(tail);
+      }
+    }
+    this.pending = last ? null : keep;
+    return out;
+  }
+}
