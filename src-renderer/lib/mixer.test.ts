@@ -1,0 +1,79 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  dbToGain, describeMix, effectiveGains, faderToDb, gainToDb, initialMixer, setGainDb, setMasterDb, toggleMute, toggleSolo,
+} from './mixer.ts';
+
+const SOURCES = ['vocals', 'drums', 'bass', 'other'];
+const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-9, `${a} vs ${b}`);
+
+describe('dB and linear gain', () => {
+  test('convert both ways', () => {
+    close(dbToGain(0), 1);
+    close(dbToGain(-6.020599913), 0.5);
+    close(dbToGain(20), 10);
+    close(gainToDb(0.1), -20);
+    for (const db of [-59, -12.5, 0, 3, 12]) close(gainToDb(dbToGain(db)), db);
+  });
+
+  test('treat silence as minus infinity', () => {
+    assert.equal(dbToGain(-Infinity), 0);
+    assert.equal(gainToDb(0), -Infinity);
+    assert.equal(faderToDb(-60), -Infinity);
+    assert.equal(faderToDb(-59.5), -59.5);
+    assert.equal(faderToDb(40), 12);
+  });
+});
+
+describe('effectiveGains', () => {
+  test('plays every stem at unity by default', () => {
+    assert.deepEqual(effectiveGains(initialMixer(SOURCES)), { vocals: 1, drums: 1, bass: 1, other: 1 });
+  });
+
+  test('silences a muted stem', () => {
+    const g = effectiveGains(toggleMute(initialMixer(SOURCES), 'vocals'));
+    assert.deepEqual(g, { vocals: 0, drums: 1, bass: 1, other: 1 });
+  });
+
+  test('plays only soloed stems once any is soloed', () => {
+    let m = toggleSolo(initialMixer(SOURCES), 'drums');
+    m = toggleSolo(m, 'bass');
+    assert.deepEqual(effectiveGains(m), { vocals: 0, drums: 1, bass: 1, other: 0 });
+  });
+
+  test('lets mute win over solo', () => {
+    const m = toggleMute(toggleSolo(initialMixer(SOURCES), 'drums'), 'drums');
+    assert.deepEqual(effectiveGains(m), { vocals: 0, drums: 0, bass: 0, other: 0 });
+  });
+
+  test('applies fader and master together', () => {
+    const m = setMasterDb(setGainDb(initialMixer(SOURCES), 'bass', -6.020599913), -6.020599913);
+    const g = effectiveGains(m);
+    close(g.bass, 0.25);
+    close(g.vocals, 0.5);
+  });
+
+  test('a second toggle undoes the first', () => {
+    const m = toggleSolo(toggleSolo(toggleMute(toggleMute(initialMixer(SOURCES), 'other'), 'other'), 'bass'), 'bass');
+    assert.deepEqual(m, initialMixer(SOURCES));
+  });
+
+  test('clamps faders to the fader range and ignores unknown stems', () => {
+    assert.equal(setGainDb(initialMixer(SOURCES), 'vocals', 99).strips.vocals.gainDb, 12);
+    assert.equal(setGainDb(initialMixer(SOURCES), 'vocals', -99).strips.vocals.gainDb, -60);
+    const m = initialMixer(SOURCES);
+    assert.equal(toggleMute(m, 'piano'), m);
+  });
+});
+
+describe('describeMix', () => {
+  test('names common mixes for export file names', () => {
+    const m = initialMixer(SOURCES);
+    assert.equal(describeMix(m), 'full mix');
+    assert.equal(describeMix(toggleMute(m, 'vocals')), 'no vocals');
+    assert.equal(describeMix(toggleSolo(m, 'drums')), 'drums only');
+    assert.equal(describeMix(toggleSolo(toggleSolo(m, 'drums'), 'bass')), 'drums + bass');
+    assert.equal(describeMix(setGainDb(m, 'bass', -3)), 'custom mix');
+    assert.equal(describeMix(SOURCES.reduce(toggleMute, m)), 'silence');
+  });
+});

@@ -1,0 +1,113 @@
+// The renderer's view of the separation queue: a pure reducer over the service's job events, plus what each
+// job state allows. The service owns the real queue; this only mirrors it for display.
+import type { JobState, JobView, StudioEvent } from '../../src-main/api/contract.ts';
+
+export interface QueueState {
+  order: string[];
+  jobs: Record<string, JobView>;
+  /** The song shown in the editor. */
+  selectedId: string | null;
+}
+
+export const emptyQueue: QueueState = { order: [], jobs: {}, selectedId: null };
+
+export function fromJobs(jobs: JobView[]): QueueState {
+  return jobs.reduce((s, job) => applyEvent(s, { type: 'job', job }), emptyQueue);
+}
+
+export function applyEvent(state: QueueState, event: StudioEvent): QueueState {
+  if (event.type === 'job') {
+    const { job } = event;
+    const known = job.id in state.jobs;
+    const before = state.jobs[job.id];
+    const next: QueueState = {
+      ...state,
+      order: known ? state.order : [...state.order, job.id],
+      jobs: { ...state.jobs, [job.id]: job },
+    };
+    // The first song to finish opens in the editor, unless the user is already looking at a finished one.
+    const justFinished = job.state === 'done' && before?.state !== 'done';
+    const selected = state.selectedId ? next.jobs[state.selectedId] : null;
+    if (justFinished && (!selected || selected.state !== 'done')) next.selectedId = job.id;
+    return next;
+  }
+  if (event.type === 'job-removed') {
+    if (!(event.jobId in state.jobs)) return state;
+    const jobs = { ...state.jobs };
+    delete jobs[event.jobId];
+    const order = state.order.filter((id) => id !== event.jobId);
+    const selectedId = state.selectedId === event.jobId ? (order.find((id) => jobs[id].state === 'done') ?? null) : state.selectedId;
+    return { order, jobs, selectedId };
+  }
+  return state;
+}
+
+export function select(state: QueueState, id: string): QueueState {
+  return id in state.jobs ? { ...state, selectedId: id } : state;
+}
+
+export interface JobActions {
+  cancel: boolean;
+  retry: boolean;
+  remove: boolean;
+  open: boolean;
+}
+
+const ACTIONS: Record<JobState, JobActions> = {
+  queued: { cancel: true, retry: false, remove: true, open: false },
+  running: { cancel: true, retry: false, remove: false, open: false },
+  done: { cancel: false, retry: false, remove: true, open: true },
+  failed: { cancel: false, retry: true, remove: true, open: false },
+  cancelled: { cancel: false, retry: true, remove: true, open: false },
+};
+
+export function actionsFor(job: JobView): JobActions {
+  return ACTIONS[job.state];
+}
+
+export function counts(state: QueueState): Record<JobState, number> {
+  const c: Record<JobState, number> = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0 };
+  for (const id of state.order) c[state.jobs[id].state]++;
+  return c;
+}
+
+/** The status line under a song's name. */
+export function statusText(job: JobView): string {
+  switch (job.state) {
+    case 'queued':
+      return 'Waiting';
+    case 'running': {
+      const p = job.progress;
+      if (!p) return 'Starting…';
+      const pct = `${Math.floor(p.fraction * 100)} %`;
+      return `${STAGE_NAMES[p.stage] ?? p.stage} · ${pct}${p.etaSeconds != null ? ` · ${formatEta(p.etaSeconds)}` : ''}`;
+    }
+    case 'done':
+      return job.result ? `${job.result.sources.length} stems · ${job.result.ep.toUpperCase()}` : 'Done';
+    case 'failed':
+      return job.error?.message ?? 'Failed';
+    case 'cancelled':
+      return 'Cancelled';
+  }
+}
+
+const STAGE_NAMES: Record<string, string> = {
+  'load-model': 'Loading model',
+  decode: 'Decoding',
+  resample: 'Resampling',
+  stft: 'Analysing',
+  network: 'Separating',
+  wiener: 'Refining',
+  istft: 'Resynthesising',
+  encode: 'Encoding',
+  write: 'Writing',
+};
+
+export function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '';
+  if (seconds < 1) return 'almost done';
+  if (seconds < 60) return `${Math.ceil(seconds)} s left`;
+  const m = Math.floor(seconds / 60);
+  const s = Math.round(seconds % 60);
+  return `${m} min ${String(s).padStart(2, '0')} s left`;
+}
