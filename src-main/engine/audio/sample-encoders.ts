@@ -1,0 +1,263 @@
+// Planar float → file bytes, one encoder per output format, all streaming: `encode` takes any number of
+// frames and returns the bytes ready to append; `finish` returns the last bytes plus the header patches that
+// only the end can know (sizes, FLAC's STREAMINFO). stem-writer.ts owns the file and its atomic rename.
+import { createRequire } from 'node:module';
+import { Mp3Encoder } from '@breezystack/lamejs';
+import type { BitDepth, OutputFormat } from '../types.ts';
+import { encodeStreamInfo } from './flac-stream.ts';
+import { mulberry32, toFloatInterleaved, toIntInterleaved, type Dither } from './pcm.ts';
+
+export interface EncoderOptions {
+  format: OutputFormat;
+  bitDepth: BitDepth;
+  sampleRate: number;
+  channels: number;
+  /** 16-bit integer output only; default 'tpdf'. */
+  dither?: Dither;
+}
+
+export interface Patch { at: number; bytes: Uint8Array }
+
+export interface SampleEncoder {
+  encode(planar: Float32Array[]): Uint8Array[];
+  finish(): { tail: Uint8Array[]; patches: Patch[] };
+  /** Samples beyond ±1 that integer output had to clip so far. */
+  readonly clipped: number;
+}
+
+/** Thrown for settings a format cannot take; stem-writer.ts turns it into an XumxError naming the file. */
+export class EncoderSettingError extends Error {}
+
+/** A RIFF WAV can address 4 GiB; past that we stop with a clear message instead of writing a broken header. */
+export const WAV_MAX_BYTES = 0xffffffff;
+
+export async function createSampleEncoder(o: EncoderOptions): Promise<SampleEncoder> {
+  if (o.format === 'wav') return new WavEncoder(o);
+  if (o.format === 'flac') return FlacEncoder.create(o);
+  return new Mp3StreamEncoder(o);
+}
+
+class WavEncoder implements SampleEncoder {
+  clipped = 0;
+  private frames = 0;
+  private readonly float: boolean;
+  private readonly bytesPerSample: number;
+  private readonly headerLength: number;
+  private readonly rand = mulberry32(0x5eed);
+  private started = false;
+
+  constructor(private readonly o: EncoderOptions) {
+    this.float = o.bitDepth === '32f';
+    this.bytesPerSample = o.bitDepth === 16 ? 2 : o.bitDepth === 24 ? 3 : 4;
+    this.headerLength = this.float ? 58 : 44;
+  }
+
+  private header(frames: number): Uint8Array {
+    const { channels, sampleRate } = this.o;
+    const blockAlign = channels * this.bytesPerSample;
+    const dataBytes = frames * blockAlign;
+    const b = Buffer.alloc(this.headerLength);
+    b.write('RIFF', 0, 'latin1');
+    b.writeUInt32LE(this.headerLength - 8 + dataBytes + (dataBytes % 2), 4);
+    b.write('WAVEfmt ', 8, 'latin1');
+    b.writeUInt32LE(this.float ? 18 : 16, 16);
+    b.writeUInt16LE(this.float ? 3 : 1, 20);
+    b.writeUInt16LE(channels, 22);
+    b.writeUInt32LE(sampleRate, 24);
+    b.writeUInt32LE(sampleRate * blockAlign, 28);
+    b.writeUInt16LE(blockAlign, 32);
+    b.writeUInt16LE(this.bytesPerSample * 8, 34);
+    let at = 36;
+    if (this.float) {
+      b.writeUInt16LE(0, 36); // cbSize
+      b.write('fact', 38, 'latin1');
+      b.writeUInt32LE(4, 42);
+      b.writeUInt32LE(frames, 46);
+      at = 50;
+    }
+    b.write('data', at, 'latin1');
+    b.writeUInt32LE(dataBytes, at + 4);
+    return b;
+  }
+
+  encode(planar: Float32Array[]): Uint8Array[] {
+    const n = planar[0]?.length ?? 0;
+    const blockAlign = this.o.channels * this.bytesPerSample;
+    if (this.headerLength + (this.frames + n) * blockAlign > WAV_MAX_BYTES) {
+      const hours = (WAV_MAX_BYTES / blockAlign / this.o.sampleRate / 3600).toFixed(1);
+      throw new EncoderSettingError(`a WAV file cannot hold more than 4 GiB (${hours} h at these settings); choose FLAC`);
+    }
+    const out: Uint8Array[] = [];
+    if (!this.started) {
+      out.push(this.header(0));
+      this.started = true;
+    }
+    this.frames += n;
+    if (this.float) {
+      const f = toFloatInterleaved(planar);
+      out.push(new Uint8Array(f.buffer, f.byteOffset, f.byteLength));
+      return out;
+    }
+    const bits = this.o.bitDepth as 16 | 24;
+    const { ints, clipped } = toIntInterleaved(planar, bits, bits === 16 ? (this.o.dither ?? 'tpdf') : 'none', this.rand);
+    this.clipped += clipped;
+    if (bits === 16) {
+      const s = new Int16Array(ints.length);
+      s.set(ints);
+      out.push(new Uint8Array(s.buffer));
+    } else {
+      const b = new Uint8Array(ints.length * 3);
+      for (let i = 0, j = 0; i < ints.length; i++, j += 3) {
+        const v = ints[i];
+        b[j] = v & 0xff; b[j + 1] = (v >> 8) & 0xff; b[j + 2] = (v >> 16) & 0xff;
+      }
+      out.push(b);
+    }
+    return out;
+  }
+
+  finish(): { tail: Uint8Array[]; patches: Patch[] } {
+    const tail = this.started ? [] : [this.header(0)];
+    const dataBytes = this.frames * this.o.channels * this.bytesPerSample;
+    if (dataBytes % 2) tail.push(new Uint8Array(1)); // RIFF pads odd chunks
+    return { tail, patches: [{ at: 0, bytes: this.header(this.frames) }] };
+  }
+}
+
+// libflac.js's emscripten loader fetches its .wasm with global fetch when one exists, which fails on a
+// file path under Node; with fetch hidden while it loads, it reads the file from disk instead.
+type LibFlac = {
+  isReady(): boolean;
+  on(ev: 'ready', cb: () => void): void;
+  create_libflac_encoder(rate: number, ch: number, bps: number, level: number, total: number, verify: boolean, block: number): number;
+  init_encoder_stream(enc: number, write: (d: Uint8Array) => void, meta: (m: FlacMeta) => void): number;
+  FLAC__stream_encoder_process_interleaved(enc: number, buf: Int32Array, frames: number): boolean;
+  FLAC__stream_encoder_finish(enc: number): boolean;
+  FLAC__stream_encoder_delete(enc: number): void;
+};
+interface FlacMeta { min_blocksize: number; max_blocksize: number; min_framesize: number; max_framesize: number; total_samples: number; md5sum: string }
+
+let libFlac: Promise<LibFlac> | null = null;
+function loadLibFlac(): Promise<LibFlac> {
+  libFlac ??= (async () => {
+    const require = createRequire(import.meta.url);
+    const saved = globalThis.fetch;
+    let lib: LibFlac;
+    try {
+      (globalThis as { fetch?: unknown }).fetch = undefined;
+      lib = require('libflacjs')('wasm') as LibFlac;
+    } finally {
+      globalThis.fetch = saved;
+    }
+    if (!lib.isReady()) await new Promise<void>((resolve) => lib.on('ready', resolve));
+    return lib;
+  })();
+  return libFlac;
+}
+
+const FLAC_FEED_FRAMES = 65536;
+
+class FlacEncoder implements SampleEncoder {
+  clipped = 0;
+  private pending: Uint8Array[] = [];
+  private meta: FlacMeta | null = null;
+  private readonly rand = mulberry32(0xf1ac);
+  private readonly bits: 16 | 24;
+
+  private constructor(private readonly lib: LibFlac, private readonly handle: number, private readonly o: EncoderOptions) {
+    this.bits = o.bitDepth === 16 ? 16 : 24;
+  }
+
+  static async create(o: EncoderOptions): Promise<FlacEncoder> {
+    if (o.channels < 1 || o.channels > 8) throw new EncoderSettingError(`FLAC holds 1 to 8 channels, not ${o.channels}`);
+    if (o.sampleRate > 655350) throw new EncoderSettingError(`FLAC cannot store a sample rate of ${o.sampleRate} Hz`);
+    const lib = await loadLibFlac();
+    const bits = o.bitDepth === 16 ? 16 : 24;
+    const handle = lib.create_libflac_encoder(o.sampleRate, o.channels, bits, 5, 0, false, 0);
+    if (!handle) throw new Error('libFLAC could not create an encoder');
+    const enc = new FlacEncoder(lib, handle, o);
+    const status = lib.init_encoder_stream(handle, (d) => enc.pending.push(d.slice()), (m) => { enc.meta = m; });
+    if (status !== 0) {
+      lib.FLAC__stream_encoder_delete(handle);
+      throw new Error(`libFLAC refused the settings (init status ${status})`);
+    }
+    return enc;
+  }
+
+  private take(): Uint8Array[] {
+    const out = this.pending;
+    this.pending = [];
+    return out;
+  }
+
+  encode(planar: Float32Array[]): Uint8Array[] {
+    const n = planar[0]?.length ?? 0;
+    for (let at = 0; at < n; at += FLAC_FEED_FRAMES) {
+      const part = planar.map((c) => c.subarray(at, Math.min(n, at + FLAC_FEED_FRAMES)));
+      const { ints, clipped } = toIntInterleaved(part, this.bits, this.bits === 16 ? (this.o.dither ?? 'tpdf') : 'none', this.rand);
+      this.clipped += clipped;
+      if (!this.lib.FLAC__stream_encoder_process_interleaved(this.handle, ints, part[0].length)) {
+        this.release();
+        throw new Error('libFLAC failed while encoding');
+      }
+    }
+    return this.take();
+  }
+
+  finish(): { tail: Uint8Array[]; patches: Patch[] } {
+    const ok = this.lib.FLAC__stream_encoder_finish(this.handle);
+    this.release();
+    if (!ok || !this.meta) throw new Error('libFLAC failed to finish the stream');
+    const m = this.meta;
+    const md5 = Uint8Array.from(Buffer.from(m.md5sum, 'hex'));
+    // The stream callbacks cannot seek, so libFLAC wrote STREAMINFO before it knew the length and MD5;
+    // STREAMINFO's body always sits at byte 8 (after "fLaC" and the 4-byte block header).
+    const info = encodeStreamInfo({
+      minBlockSize: m.min_blocksize, maxBlockSize: m.max_blocksize, minFrameSize: m.min_framesize, maxFrameSize: m.max_framesize,
+      sampleRate: this.o.sampleRate, channels: this.o.channels, bitsPerSample: this.bits, totalSamples: m.total_samples, md5,
+    });
+    return { tail: this.take(), patches: [{ at: 8, bytes: info }] };
+  }
+
+  private released = false;
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.lib.FLAC__stream_encoder_delete(this.handle);
+  }
+}
+
+const MP3_RATES = new Set([8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000]);
+
+/** 320 kbps CBR (lamejs has no VBR); bitDepth does not apply. */
+class Mp3StreamEncoder implements SampleEncoder {
+  clipped = 0;
+  private readonly lame: Mp3Encoder;
+  private readonly rand = mulberry32(0x3333);
+
+  constructor(private readonly o: EncoderOptions) {
+    if (o.channels < 1 || o.channels > 2) throw new EncoderSettingError(`MP3 holds mono or stereo, not ${o.channels} channels`);
+    if (!MP3_RATES.has(o.sampleRate)) throw new EncoderSettingError(`MP3 cannot store a sample rate of ${o.sampleRate} Hz (use 32, 44.1 or 48 kHz)`);
+    this.lame = new Mp3Encoder(o.channels, o.sampleRate, 320);
+  }
+
+  encode(planar: Float32Array[]): Uint8Array[] {
+    const { ints, clipped } = toIntInterleaved(planar, 16, this.o.dither ?? 'tpdf', this.rand);
+    this.clipped += clipped;
+    const n = planar[0]?.length ?? 0;
+    const ch = this.o.channels;
+    const left = new Int16Array(n);
+    const right = ch === 2 ? new Int16Array(n) : undefined;
+    for (let i = 0; i < n; i++) {
+      left[i] = ints[i * ch];
+      if (right) right[i] = ints[i * ch + 1];
+    }
+    const out = this.lame.encodeBuffer(left, right);
+    return out.length ? [out.slice()] : [];
+  }
+
+  finish(): { tail: Uint8Array[]; patches: Patch[] } {
+    const out = this.lame.flush();
+    return { tail: out.length ? [out.slice()] : [], patches: [] };
+  }
+}

@@ -1,0 +1,173 @@
+// Streaming, atomic stem files. Bytes go to a hidden temporary file next to the target
+// (`.<name>.partial-<random>`, same folder so the final rename cannot cross file systems); `close()` patches
+// the header, syncs and renames it onto `path`. Any failure — or `abort()` — removes the temporary file, so
+// nothing partial is ever found at `path`. WAV output is capped at 4 GiB (RIFF's 32-bit sizes): past that
+// the writer stops with ENCODE_FAILED and a message suggesting FLAC.
+import { randomBytes } from 'node:crypto';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { XumxError, type ErrorCode } from '../errors.ts';
+import type { BitDepth, OutputFormat } from '../types.ts';
+import { audioError } from './audio-error.ts';
+import { createSampleEncoder, EncoderSettingError, type SampleEncoder } from './sample-encoders.ts';
+import type { Dither } from './pcm.ts';
+
+export interface StemWriterOptions {
+  format: OutputFormat;
+  /** WAV: 16, 24 or '32f'. FLAC: 16 or 24 ('32f' is written as 24-bit, with a notice). MP3: ignored (320 kbps CBR). */
+  bitDepth: BitDepth;
+  sampleRate: number;
+  channels: number;
+  /** 16-bit output only; default 'tpdf'. */
+  dither?: Dither;
+}
+
+export interface StemWriter {
+  /** Appends frames: one Float32Array per channel, all the same length. */
+  write(planar: Float32Array[]): Promise<void>;
+  /** Finishes the file and moves it to its final path. */
+  close(): Promise<void>;
+  /** Drops everything written so far; safe to call at any time, also after a failure. */
+  abort(): Promise<void>;
+  /** What the user may want to know about the written file (clipping, bit-depth changes). */
+  readonly notices: string[];
+}
+
+export async function createStemWriter(path: string, opts: StemWriterOptions): Promise<StemWriter> {
+  checkOptions(path, opts);
+  const notices: string[] = [];
+  const bitDepth: BitDepth = opts.format === 'flac' && opts.bitDepth === '32f' ? 24 : opts.bitDepth;
+  if (bitDepth !== opts.bitDepth) notices.push('FLAC has no 32-bit float; wrote 24-bit FLAC');
+  let encoder: SampleEncoder;
+  try {
+    encoder = await createSampleEncoder({ ...opts, bitDepth });
+  } catch (err) {
+    throw encodeError(path, err, err instanceof EncoderSettingError ? 'BAD_ARGUMENT' : 'ENCODE_FAILED');
+  }
+  const temp = join(dirname(path), `.${basename(path)}.partial-${randomBytes(6).toString('hex')}`);
+  let fh: FileHandle;
+  try {
+    fh = await open(temp, 'wx');
+  } catch (err) {
+    try { encoder.finish(); } catch { /* only frees the encoder */ }
+    throw outputError(path, err);
+  }
+  return new AtomicStemWriter(path, temp, fh, encoder, opts.channels, notices);
+}
+
+/** One write and close; the file is never left half-written. */
+export async function writeAudioFile(path: string, planar: Float32Array[], opts: StemWriterOptions): Promise<string[]> {
+  const w = await createStemWriter(path, opts);
+  try {
+    await w.write(planar);
+    await w.close();
+  } catch (err) {
+    await w.abort();
+    throw err;
+  }
+  return w.notices;
+}
+
+class AtomicStemWriter implements StemWriter {
+  private state: 'open' | 'closed' | 'aborted' = 'open';
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly path: string,
+    private readonly temp: string,
+    private readonly fh: FileHandle,
+    private readonly encoder: SampleEncoder,
+    private readonly channels: number,
+    readonly notices: string[],
+  ) {}
+
+  write(planar: Float32Array[]): Promise<void> {
+    return this.serially(async () => {
+      this.assertOpen();
+      if (planar.length !== this.channels || planar.some((c) => c.length !== planar[0].length)) {
+        throw audioError('BAD_ARGUMENT', this.path, `expected ${this.channels} channels of equal length, got ${planar.map((c) => c.length).join('/') || 'none'}`);
+      }
+      await this.guard(async () => {
+        for (const bytes of this.encoder.encode(planar)) await this.fh.write(bytes);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return this.serially(async () => {
+      this.assertOpen();
+      await this.guard(async () => {
+        const { tail, patches } = this.encoder.finish();
+        for (const bytes of tail) await this.fh.write(bytes);
+        for (const p of patches) await this.fh.write(p.bytes, 0, p.bytes.length, p.at);
+        await this.fh.sync();
+        await this.fh.close();
+        await rename(this.temp, this.path);
+      });
+      this.state = 'closed';
+      if (this.encoder.clipped > 0) this.notices.push(`clipped ${this.encoder.clipped} samples beyond full scale`);
+    });
+  }
+
+  abort(): Promise<void> {
+    return this.serially(() => this.discard());
+  }
+
+  private assertOpen(): void {
+    if (this.state !== 'open') throw audioError('INTERNAL', this.path, `the stem writer is already ${this.state}`);
+  }
+
+  /** Runs a step of the file work; on any failure removes the temporary file and throws an XumxError. */
+  private async guard(step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (err) {
+      await this.discard();
+      const fromFileSystem = typeof (err as NodeJS.ErrnoException)?.code === 'string';
+      throw fromFileSystem ? outputError(this.path, err) : encodeError(this.path, err, 'ENCODE_FAILED');
+    }
+  }
+
+  private async discard(): Promise<void> {
+    if (this.state === 'aborted') return;
+    const wasOpen = this.state === 'open';
+    this.state = 'aborted';
+    if (wasOpen) {
+      try { this.encoder.finish(); } catch { /* the encoder only needs its wasm memory back */ }
+      await this.fh.close().catch(() => undefined);
+    }
+    await unlink(this.temp).catch(() => undefined);
+  }
+
+  /** Calls run one after another even when the caller does not await each one. */
+  private serially(step: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(step);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function checkOptions(path: string, o: StemWriterOptions): void {
+  const bad = (why: string) => audioError('BAD_ARGUMENT', path, why);
+  if (!['wav', 'flac', 'mp3'].includes(o.format)) throw bad(`unknown output format "${o.format}"`);
+  if (![16, 24, '32f'].includes(o.bitDepth)) throw bad(`unknown bit depth "${o.bitDepth}"`);
+  if (!Number.isInteger(o.channels) || o.channels < 1 || o.channels > 65535) throw bad(`cannot write ${o.channels} channels`);
+  if (!Number.isInteger(o.sampleRate) || o.sampleRate < 1) throw bad(`cannot write a sample rate of ${o.sampleRate} Hz`);
+}
+
+function encodeError(path: string, err: unknown, code: ErrorCode): XumxError {
+  if (err instanceof XumxError) return err;
+  return audioError(code, path, `cannot encode: ${(err as Error)?.message ?? String(err)}`, err);
+}
+
+function outputError(path: string, err: unknown): XumxError {
+  if (err instanceof XumxError) return err;
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return audioError('DISK_FULL', path, 'the disk is full; nothing was written', err);
+  const why: Record<string, string> = {
+    ENOENT: 'the folder does not exist', ENOTDIR: 'a part of the path is a file, not a folder',
+    EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'the file system is read-only',
+    EISDIR: 'a folder has that name', EFBIG: 'the file is too large for this file system',
+  };
+  return audioError('OUTPUT_NOT_WRITABLE', path, `cannot write here: ${why[code ?? ''] ?? code ?? (err as Error)?.message}`, err);
+}
