@@ -1,6 +1,6 @@
 // Execution providers: which ones to try, in which order, and why one cannot run.
 // `auto` tries the platform's GPU providers first; each is trusted only after a warm-up run agrees with the CPU.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { EpChoice, EpName } from '../types.ts';
@@ -34,7 +34,24 @@ export function knownUnavailable(ep: EpName, platform: NodeJS.Platform, backends
     return "onnxruntime-node's CUDA binaries are not installed (see README: GPU on Linux)";
   }
   if (!backends.some((b) => b.name === ep)) return `this onnxruntime-node build has no ${ep} execution provider`;
+  // On Linux WebGPU (Dawn) runs on Vulkan only; without a Vulkan driver it can only fail, noisily.
+  if (ep === 'webgpu' && platform === 'linux' && !hasVulkanDriver()) return 'no Vulkan driver is installed (WebGPU needs one on Linux)';
   return null;
+}
+
+/** Whether a Vulkan loader would find any driver manifest (ICD), where the loader looks for them. */
+export function hasVulkanDriver(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES || env.VK_ADD_DRIVER_FILES) return true;
+  const dataDirs = (env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':');
+  const dirs = ['/etc/vulkan/icd.d', ...dataDirs.map((d) => join(d, 'vulkan', 'icd.d'))];
+  if (env.XDG_DATA_HOME) dirs.push(join(env.XDG_DATA_HOME, 'vulkan', 'icd.d'));
+  return dirs.some((d) => {
+    try {
+      return readdirSync(d).some((f) => f.endsWith('.json'));
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** onnxruntime-node's folder of native libraries for this platform, or null when it cannot be found. */

@@ -1,0 +1,134 @@
+// The CLI's command line → a typed command. Pure: no I/O, so every usage rule is tested without a terminal.
+import { parseArgs } from 'node:util';
+import type { BitDepth, EpChoice, OutputFormat } from '../engine/types.ts';
+
+export interface SeparateCommand {
+  command: 'separate';
+  inputs: string[];
+  out: string;
+  model?: string;
+  ep: EpChoice;
+  format: OutputFormat;
+  bitDepth: BitDepth;
+  wienerIterations?: number;
+  residual: boolean;
+  modelDirs: string[];
+  json: boolean;
+}
+
+export interface ModelsListCommand {
+  command: 'models-list';
+  modelDirs: string[];
+  json: boolean;
+}
+
+export interface HelpCommand {
+  command: 'help';
+  topic?: 'separate' | 'models';
+}
+
+export interface UsageError {
+  command: 'usage-error';
+  message: string;
+}
+
+export type CliCommand = SeparateCommand | ModelsListCommand | HelpCommand | UsageError;
+
+const EPS: EpChoice[] = ['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'];
+const FORMATS: OutputFormat[] = ['wav', 'flac', 'mp3'];
+
+export const HELP = `xumx-studio — split songs into stems (vocals, drums, bass, other) with X-UMX, offline.
+
+Usage:
+  xumx-studio separate <files or folders...> --out DIR [options]
+  xumx-studio models list [--json]
+  xumx-studio --help
+
+separate options:
+  --out DIR                 where the stems go: DIR/<input name>/<source>.<ext> (required)
+  --model ID                which installed model to use (default: the first one listed)
+  --ep auto|cpu|cuda|dml|coreml|webgpu
+                            execution provider (default auto: the platform's GPU if it works, else cpu)
+  --format wav|flac|mp3     stem file format (default wav)
+  --bit-depth 16|24|32f     sample format for wav/flac (default 16; flac stores 32f as 24-bit)
+  --wiener-iterations N     Wiener post-filter EM iterations, 0-10 (default 1, as in the X-UMX paper)
+  --residual                also write what the sources leave over as residual.<ext>
+  --models-dir DIR          also look for models in DIR (may be repeated)
+  --json                    print one JSON document with every file's result instead of text
+
+Folders are searched (not recursively) for .wav .flac .mp3 .ogg .oga .opus files.
+Exit codes: 0 every file separated, 1 some file failed, 2 usage error.
+`;
+
+export function parseCli(argv: string[]): CliCommand {
+  const usage = (message: string): UsageError => ({ command: 'usage-error', message });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        out: { type: 'string', short: 'o' },
+        model: { type: 'string', short: 'm' },
+        ep: { type: 'string' },
+        format: { type: 'string', short: 'f' },
+        'bit-depth': { type: 'string' },
+        'wiener-iterations': { type: 'string' },
+        residual: { type: 'boolean' },
+        'models-dir': { type: 'string', multiple: true },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    return usage((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+  }
+  const { values: v, positionals } = parsed;
+  const [cmd, ...rest] = positionals;
+
+  if (v.help || cmd === 'help' || cmd === undefined) {
+    if (cmd === undefined && !v.help) return usage('no command given');
+    const topic = cmd === 'separate' || cmd === 'models' ? cmd : undefined;
+    return { command: 'help', ...(topic ? { topic } : {}) };
+  }
+  const modelDirs = v['models-dir'] ?? [];
+
+  if (cmd === 'models') {
+    if (rest[0] !== 'list' || rest.length > 1) return usage(`unknown models command "${rest.join(' ')}" (use: models list)`);
+    const stray = ['out', 'model', 'ep', 'format', 'bit-depth', 'wiener-iterations', 'residual'].find((k) => k in v);
+    if (stray) return usage(`--${stray} does not apply to "models list"`);
+    return { command: 'models-list', modelDirs, json: v.json ?? false };
+  }
+  if (cmd !== 'separate') return usage(`unknown command "${cmd}" (use separate, models list or --help)`);
+
+  if (rest.length === 0) return usage('separate needs at least one file or folder');
+  if (!v.out) return usage('separate needs --out DIR (where the stems go)');
+  const ep = (v.ep ?? 'auto') as EpChoice;
+  if (!EPS.includes(ep)) return usage(`--ep must be one of ${EPS.join(', ')}, not "${v.ep}"`);
+  const format = (v.format ?? 'wav') as OutputFormat;
+  if (!FORMATS.includes(format)) return usage(`--format must be one of ${FORMATS.join(', ')}, not "${v.format}"`);
+  const depthText = v['bit-depth'] ?? '16';
+  const bitDepth: BitDepth | null = depthText === '16' ? 16 : depthText === '24' ? 24 : depthText === '32f' ? '32f' : null;
+  if (bitDepth === null) return usage(`--bit-depth must be 16, 24 or 32f, not "${depthText}"`);
+  if (format === 'mp3' && v['bit-depth'] !== undefined) return usage('--bit-depth does not apply to mp3 (always 320 kbps)');
+  let wienerIterations: number | undefined;
+  if (v['wiener-iterations'] !== undefined) {
+    const text = v['wiener-iterations'];
+    wienerIterations = /^\d+$/.test(text) ? Number(text) : NaN;
+    if (!(wienerIterations >= 0 && wienerIterations <= 10)) return usage(`--wiener-iterations must be a whole number from 0 to 10, not "${text}"`);
+  }
+  return {
+    command: 'separate',
+    inputs: rest,
+    out: v.out,
+    ...(v.model !== undefined ? { model: v.model } : {}),
+    ep,
+    format,
+    bitDepth,
+    ...(wienerIterations !== undefined ? { wienerIterations } : {}),
+    residual: v.residual ?? false,
+    modelDirs,
+    json: v.json ?? false,
+  };
+}

@@ -1,0 +1,57 @@
+// Command-line inputs → the audio files to separate. Folders expand to the audio files directly inside them.
+import { readdir, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { asXumxError, XumxError } from '../engine/errors.ts';
+import { stemFolderName } from '../engine/separate/outputs.ts';
+
+export const AUDIO_EXTENSIONS = ['.wav', '.wave', '.flac', '.mp3', '.ogg', '.oga', '.opus'];
+
+export interface InputProblem {
+  input: string;
+  error: XumxError;
+}
+
+export interface ExpandedInputs {
+  /** Files to separate, in command-line order, folders' files sorted by name. */
+  files: string[];
+  /** Inputs that cannot be separated before even trying (missing path, empty folder, clashing names). */
+  problems: InputProblem[];
+}
+
+export async function expandInputs(inputs: string[]): Promise<ExpandedInputs> {
+  const files: string[] = [];
+  const problems: InputProblem[] = [];
+  for (const input of inputs) {
+    let isDir = false;
+    try {
+      isDir = (await stat(input)).isDirectory();
+    } catch (err) {
+      // Let the engine report missing or unreadable files with its own messages, in the results.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') { problems.push({ input, error: asXumxError(err, input) }); continue; }
+    }
+    if (!isDir) { files.push(input); continue; }
+    const names = (await readdir(input).catch(() => [] as string[]))
+      .filter((n) => AUDIO_EXTENSIONS.includes(extname(n).toLowerCase()) && !n.startsWith('.'))
+      .sort();
+    if (names.length === 0) {
+      problems.push({ input, error: new XumxError('FILE_NOT_FOUND', `${input}: the folder holds no audio files (${AUDIO_EXTENSIONS.join(' ')})`, input) });
+    }
+    files.push(...names.map((n) => join(input, n)));
+  }
+  // Two inputs named alike would write the same stem folder; the second would overwrite the first's stems.
+  const seen = new Map<string, string>();
+  const unique: string[] = [];
+  for (const f of files) {
+    const key = stemFolderName(f);
+    const earlier = seen.get(key);
+    if (earlier !== undefined) {
+      if (earlier !== f) {
+        problems.push({ input: f, error: new XumxError('BAD_ARGUMENT', `${f}: its stems would go to the same folder "${key}" as ${earlier}'s; rename one of them`, f) });
+      }
+      continue;
+    }
+    seen.set(key, f);
+    unique.push(f);
+  }
+  return { files: unique, problems };
+}

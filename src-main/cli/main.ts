@@ -1,0 +1,108 @@
+// The CLI: a thin door over the engine. Parses the command line, expands folders, runs one file after another,
+// shows progress (a bar on a terminal, plain lines otherwise) and prints text or the --json document.
+import { createEngine, defaultModelDirs, type Engine } from '../engine/index.ts';
+import { noModelError } from '../engine/model/registry.ts';
+import type { SegmentSettings } from '../engine/separate/segments.ts';
+import type { SeparationResult } from '../engine/types.ts';
+import { HELP, parseCli, type ModelsListCommand, type SeparateCommand } from './args.ts';
+import { expandInputs } from './inputs.ts';
+import { ProgressLines, jsonDocument, modelTable, progressBar, summary } from './render.ts';
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** Whether stderr is a terminal (progress bar) and how wide it is. */
+  tty: boolean;
+  columns: number;
+  env: NodeJS.ProcessEnv;
+  /** Called with a cancel function while a job runs, so Ctrl-C can stop it cleanly. */
+  onInterrupt(cancel: (() => void) | null): void;
+}
+
+export const EXIT = { ok: 0, someFailed: 1, usage: 2 } as const;
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const cmd = parseCli(argv);
+  switch (cmd.command) {
+    case 'usage-error':
+      io.err(`xumx-studio: ${cmd.message}\nRun "xumx-studio --help" for usage.\n`);
+      return EXIT.usage;
+    case 'help':
+      io.out(HELP);
+      return EXIT.ok;
+    case 'models-list':
+      return listModels(cmd, io);
+    case 'separate':
+      return separate(cmd, io);
+  }
+}
+
+function engineFor(modelDirs: string[], env: NodeJS.ProcessEnv): { engine: Engine; dirs: string[] } {
+  const dirs = [...defaultModelDirs(), ...modelDirs];
+  // Test hooks, not user options: random-weight test networks and segment sizes for small fixtures.
+  const allowTestModels = env.XUMX_STUDIO_ALLOW_TEST_MODELS === '1';
+  const seg = env.XUMX_STUDIO_SEGMENTS?.split(',').map(Number);
+  const segments: Partial<SegmentSettings> | undefined = seg?.length === 3 && seg.every(Number.isInteger)
+    ? { segmentFrames: seg[0], overlapFrames: seg[1], batch: seg[2] } : undefined;
+  return { engine: createEngine({ modelDirs: dirs, allowTestModels, segments }), dirs };
+}
+
+async function listModels(cmd: ModelsListCommand, io: CliIo): Promise<number> {
+  const { engine, dirs } = engineFor(cmd.modelDirs, io.env);
+  const models = await engine.listModels();
+  await engine.dispose();
+  if (cmd.json) io.out(`${JSON.stringify({ models }, null, 2)}\n`);
+  else if (models.length === 0) io.out(`${noModelError(dirs).message}\n`);
+  else io.out(`${modelTable(models)}\n`);
+  return EXIT.ok;
+}
+
+async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
+  const { files, problems } = await expandInputs(cmd.inputs);
+  const results: SeparationResult[] = problems.map((p) => ({ input: p.input, ok: false, error: { code: p.error.code, message: p.error.message } }));
+  for (const r of results) if (!cmd.json) io.err(`${summary(r, 0)}\n`);
+
+  const { engine, dirs } = engineFor(cmd.modelDirs, io.env);
+  try {
+    if (cmd.model === undefined && (await engine.listModels()).length === 0) {
+      const e = noModelError(dirs);
+      if (!cmd.json) io.err(`xumx-studio: ${e.message}\n`);
+      results.push(...files.map((input) => ({ input, ok: false as const, error: { code: e.code, message: e.message } })));
+      if (cmd.json) io.out(`${jsonDocument(results)}\n`);
+      return EXIT.someFailed;
+    }
+    let interrupted = false;
+    for (const input of files) {
+      if (interrupted) {
+        results.push({ input, ok: false, error: { code: 'CANCELLED', message: `${input}: not started (interrupted)` } });
+        continue;
+      }
+      const controller = new AbortController();
+      io.onInterrupt(() => { interrupted = true; controller.abort(); });
+      const lines = new ProgressLines();
+      const t0 = performance.now();
+      const result = await engine.separate({
+        input, outDir: cmd.out, ep: cmd.ep, format: cmd.format, bitDepth: cmd.bitDepth,
+        ...(cmd.model !== undefined ? { modelId: cmd.model } : {}),
+        controls: { residual: cmd.residual, ...(cmd.wienerIterations !== undefined ? { wienerIterations: cmd.wienerIterations } : {}) },
+      }, {
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (io.tty) io.err(`\r${progressBar(input, p, io.columns)}\x1b[K`);
+          else if (!cmd.json) {
+            const line = lines.next(input, p);
+            if (line) io.err(`${line}\n`);
+          }
+        },
+      });
+      io.onInterrupt(null);
+      if (io.tty) io.err('\r\x1b[K');
+      results.push(result);
+      if (!cmd.json) (result.ok ? io.out : io.err)(`${summary(result, (performance.now() - t0) / 1000)}\n`);
+    }
+  } finally {
+    await engine.dispose();
+  }
+  if (cmd.json) io.out(`${jsonDocument(results)}\n`);
+  return results.every((r) => r.ok) && results.length > 0 ? EXIT.ok : EXIT.someFailed;
+}

@@ -1,0 +1,59 @@
+// Text the CLI shows: the progress bar, plain progress lines, per-file summaries and the --json document.
+// Pure string building; main.ts decides where it goes.
+import type { ModelInfo, Progress, SeparationResult } from '../engine/types.ts';
+
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const mm = String(m).padStart(h ? 2 : 1, '0'), ss = String(r).padStart(2, '0');
+  return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+/** One terminal line: `song.wav [██████░░░░░░]  48% network  ETA 0:12` fitted to `width` columns. */
+export function progressBar(label: string, p: Progress, width: number): string {
+  const pct = `${Math.floor(p.fraction * 100)}%`.padStart(4);
+  const eta = p.etaSeconds === null ? '' : `  ETA ${formatDuration(p.etaSeconds)}`;
+  const tail = ` ${pct} ${p.stage.padEnd(10)}${eta}`;
+  const barWidth = Math.max(10, Math.min(40, width - tail.length - 24));
+  const filled = Math.round(p.fraction * barWidth);
+  const bar = `[${'█'.repeat(filled)}${'░'.repeat(barWidth - filled)}]`;
+  const room = Math.max(8, width - bar.length - tail.length - 2);
+  const name = label.length > room ? `…${label.slice(-(room - 1))}` : label;
+  return `${name} ${bar}${tail}`;
+}
+
+/** Plain-line progress for logs: one line each time the job passes another tenth. */
+export class ProgressLines {
+  private lastTenth = -1;
+  next(label: string, p: Progress): string | null {
+    const tenth = Math.floor(p.fraction * 10);
+    if (tenth === this.lastTenth) return null;
+    this.lastTenth = tenth;
+    const eta = p.etaSeconds === null ? '' : `, ETA ${formatDuration(p.etaSeconds)}`;
+    return `${label}: ${tenth * 10}% (${p.stage}${eta})`;
+  }
+}
+
+export function summary(r: SeparationResult, seconds: number): string {
+  if (!r.ok) return `✘ ${r.error.message.includes(r.input) ? '' : `${r.input}: `}${r.error.message} [${r.error.code}]`;
+  const lines = [`✔ ${r.input} → ${Object.values(r.stems).map((p) => p).join(', ')}`,
+    `  ${formatDuration(r.duration)} of audio in ${seconds.toFixed(1)} s on ${r.ep} (model ${r.modelId})`];
+  for (const s of r.epSkipped) lines.push(`  skipped ${s.reason}`);
+  for (const n of r.notices) lines.push(`  note: ${n}`);
+  return lines.join('\n');
+}
+
+/** The --json document: exactly the fields of the published schema, in its order. */
+export function jsonDocument(results: SeparationResult[]): string {
+  const files = results.map((r) => r.ok
+    ? { input: r.input, ok: true, stems: r.stems, sampleRate: r.sampleRate, duration: r.duration, ep: r.ep, epSkipped: r.epSkipped, timings: r.timings }
+    : { input: r.input, ok: false, error: { code: r.error.code, message: r.error.message } });
+  return JSON.stringify({ files }, null, 2);
+}
+
+export function modelTable(models: ModelInfo[]): string {
+  const rows = models.map((m) => [m.id, m.name, m.sources.join(','), m.license, m.bundled ? 'bundled' : m.dir]);
+  const head = ['ID', 'NAME', 'SOURCES', 'LICENSE', 'WHERE'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n');
+}

@@ -1,0 +1,134 @@
+// The engine's public API: one typed door that the CLI, the Electron main process and the browser-mode server
+// all adapt. Jobs run in a worker thread; progress comes back as events, cancellation goes in as an AbortSignal.
+import { Worker } from 'node:worker_threads';
+import { XumxError } from './errors.ts';
+import { defaultModelDirs, scanModels, toModelInfo } from './model/registry.ts';
+import type { RunnerOptions } from './runner.ts';
+import type { SegmentSettings } from './separate/segments.ts';
+import type { ModelInfo, Progress, SeparateRequest, SeparationResult } from './types.ts';
+import type { FromWorker, ToWorker } from './worker.ts';
+
+export { defaultModelDirs, bundledModelsDir, userModelsDir } from './model/registry.ts';
+export type * from './types.ts';
+export { XumxError } from './errors.ts';
+
+export interface EngineOptions {
+  /** Folders holding model folders (<dir>/<id>/manifest.json); default: bundled models/ and the user's folder. */
+  modelDirs?: string[];
+  /** Lets test-only (random-weight) networks be listed and used. Tests only: users never see them. */
+  allowTestModels?: boolean;
+  /** onnxruntime intra-op threads; default one per physical core. */
+  threads?: number;
+  /** Overrides the per-provider segment length, overlap and batch (bench and tests). */
+  segments?: Partial<SegmentSettings>;
+}
+
+export interface SeparateHooks {
+  onProgress?(p: Progress): void;
+  signal?: AbortSignal;
+}
+
+export interface Engine {
+  listModels(): Promise<ModelInfo[]>;
+  /** Never throws for a per-file problem: those come back as { ok: false, error: { code, message } }. */
+  separate(req: SeparateRequest, hooks?: SeparateHooks): Promise<SeparationResult>;
+  /** Cancels running jobs, frees the models and stops the worker thread. */
+  dispose(): Promise<void>;
+}
+
+interface PendingJob {
+  input: string;
+  hooks: SeparateHooks;
+  resolve(r: SeparationResult): void;
+  detach(): void;
+}
+
+export function createEngine(opts: EngineOptions = {}): Engine {
+  const runnerOptions: RunnerOptions = {
+    modelDirs: opts.modelDirs ?? defaultModelDirs(),
+    allowTestModels: opts.allowTestModels ?? false,
+    threads: opts.threads ?? 0,
+    segments: opts.segments,
+  };
+  const jobs = new Map<number, PendingJob>();
+  let nextId = 1;
+  let worker: Worker | null = null;
+  let disposed = false;
+
+  const failAll = (message: string) => {
+    for (const [id, job] of jobs) {
+      jobs.delete(id);
+      job.detach();
+      job.resolve({ input: job.input, ok: false, error: { code: 'INTERNAL', message: `${job.input}: ${message}` } });
+    }
+  };
+
+  const start = (): Worker => {
+    if (worker) return worker;
+    const w = spawnWorker(runnerOptions);
+    w.on('message', (msg: FromWorker) => {
+      if (msg.type === 'progress') jobs.get(msg.id)?.hooks.onProgress?.(msg.progress);
+      else if (msg.type === 'result') {
+        const job = jobs.get(msg.id);
+        jobs.delete(msg.id);
+        job?.detach();
+        job?.resolve(msg.result);
+        if (jobs.size === 0) w.unref(); // an idle engine does not keep the process alive
+      }
+    });
+    w.on('error', (err) => {
+      worker = null;
+      failAll(`the engine stopped unexpectedly (${err.message})`);
+    });
+    w.on('exit', (code) => {
+      if (worker === w) worker = null;
+      if (jobs.size) failAll(`the engine stopped unexpectedly (exit code ${code})`);
+    });
+    worker = w;
+    return w;
+  };
+
+  return {
+    async listModels() {
+      const scan = await scanModels(runnerOptions.modelDirs, { allowTestModels: runnerOptions.allowTestModels });
+      return scan.models.map(toModelInfo);
+    },
+
+    separate(req, hooks = {}) {
+      if (disposed) throw new XumxError('INTERNAL', 'the engine was disposed');
+      return new Promise<SeparationResult>((resolve) => {
+        const id = nextId++;
+        const w = start();
+        w.ref();
+        const onAbort = () => w.postMessage({ type: 'abort', id } satisfies ToWorker);
+        hooks.signal?.addEventListener('abort', onAbort, { once: true });
+        jobs.set(id, { input: req.input, hooks, resolve, detach: () => hooks.signal?.removeEventListener('abort', onAbort) });
+        w.postMessage({ type: 'separate', id, req } satisfies ToWorker);
+        if (hooks.signal?.aborted) onAbort();
+      });
+    },
+
+    async dispose() {
+      disposed = true;
+      const w = worker;
+      if (!w) return;
+      w.ref();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => void w.terminate().then(() => resolve()), 10_000);
+        w.on('exit', () => { clearTimeout(timer); resolve(); });
+        w.on('message', (msg: FromWorker) => { if (msg.type === 'disposed') void w.terminate(); });
+        w.postMessage({ type: 'dispose' } satisfies ToWorker);
+      });
+      worker = null;
+    },
+  };
+}
+
+/** Runs worker.ts directly when the engine runs from TypeScript (through tsx), worker.js in a compiled build. */
+function spawnWorker(workerData: RunnerOptions): Worker {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    return new Worker(new URL('./worker-entry.mjs', here), { workerData });
+  }
+  return new Worker(new URL('./worker.js', here), { workerData });
+}

@@ -1,0 +1,88 @@
+// Runs separation jobs: validates the request, finds and opens the model (sessions cached across jobs), runs the
+// pipeline and turns every per-file problem into a SeparationFailed value. Lives wherever the heavy work runs
+// (the engine's worker thread); knows nothing about threads itself.
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { decodeFile } from './audio/decode.ts';
+import { createStemWriter } from './audio/stem-writer.ts';
+import { XumxError, asXumxError } from './errors.ts';
+import { pickModel, scanModels } from './model/registry.ts';
+import { openModel, type ModelRunner } from './model/session.ts';
+import { EP_NAMES } from './model/providers.ts';
+import { DEFAULT_CONTROLS, separateFile, type PipelineDeps, type PipelineHooks } from './separate/pipeline.ts';
+import { segmentsFor } from './separate/segment-settings.ts';
+import type { SegmentSettings } from './separate/segments.ts';
+import type { BitDepth, EpChoice, OutputFormat, SeparateRequest, SeparationControls, SeparationResult } from './types.ts';
+
+export interface RunnerOptions {
+  modelDirs: string[];
+  allowTestModels?: boolean;
+  /** onnxruntime intra-op threads; 0 or absent: one per physical core. */
+  threads?: number;
+  /** Overrides the per-provider segment settings (bench and tests). */
+  segments?: Partial<SegmentSettings>;
+}
+
+const FORMATS: OutputFormat[] = ['wav', 'flac', 'mp3'];
+const BIT_DEPTHS: BitDepth[] = [16, 24, '32f'];
+
+export const defaultDeps: PipelineDeps = { decode: decodeFile, createStemWriter };
+
+export class JobRunner {
+  private readonly sessions = new Map<string, Promise<ModelRunner>>();
+
+  constructor(private readonly opts: RunnerOptions, private readonly deps: PipelineDeps = defaultDeps) {}
+
+  async run(req: SeparateRequest, hooks: PipelineHooks = {}): Promise<SeparationResult> {
+    try {
+      const { format, bitDepth, ep, controls } = validateRequest(req);
+      hooks.onProgress?.({ fraction: 0, stage: 'load-model', etaSeconds: null });
+      const model = await this.model(req.modelId, ep);
+      if (hooks.signal?.aborted) throw new XumxError('CANCELLED', `${req.input}: cancelled`, req.input);
+      return await separateFile(
+        { input: req.input, outDir: req.outDir, format, bitDepth, controls, segments: segmentsFor(model.ep, this.opts.segments) },
+        model, this.deps, hooks);
+    } catch (err) {
+      const e = asXumxError(err, req.input);
+      return { input: req.input, ok: false, error: { code: e.code, message: e.message } };
+    }
+  }
+
+  async dispose(): Promise<void> {
+    const open = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const s of open) await s.then((m) => m.dispose(), () => {});
+  }
+
+  private async model(id: string | undefined, ep: EpChoice): Promise<ModelRunner> {
+    const scan = await scanModels(this.opts.modelDirs, { allowTestModels: this.opts.allowTestModels });
+    const installed = pickModel(scan, id, this.opts.modelDirs);
+    // A replaced network file gets checked and opened again.
+    const file = join(installed.dir, installed.manifest.file);
+    const st = await stat(file).catch(() => null);
+    const key = `${installed.dir}|${installed.manifest.sha256}|${st?.mtimeMs}|${st?.size}|${ep}`;
+    let session = this.sessions.get(key);
+    if (!session) {
+      session = openModel(installed, { ep, threads: this.opts.threads });
+      this.sessions.set(key, session);
+      session.catch(() => this.sessions.delete(key));
+    }
+    return session;
+  }
+}
+
+export function validateRequest(req: SeparateRequest): { format: OutputFormat; bitDepth: BitDepth; ep: EpChoice; controls: SeparationControls } {
+  const bad = (msg: string) => new XumxError('BAD_ARGUMENT', msg, req.input);
+  if (typeof req.input !== 'string' || !req.input) throw bad('no input file given');
+  if (typeof req.outDir !== 'string' || !req.outDir) throw bad(`${req.input}: no output folder given`);
+  const format = req.format ?? 'wav';
+  if (!FORMATS.includes(format)) throw bad(`unknown output format "${format}" (use ${FORMATS.join(', ')})`);
+  const bitDepth = req.bitDepth ?? 16;
+  if (!BIT_DEPTHS.includes(bitDepth)) throw bad(`unknown bit depth "${bitDepth}" (use 16, 24 or 32f)`);
+  const ep = req.ep ?? 'auto';
+  if (ep !== 'auto' && !EP_NAMES.includes(ep)) throw bad(`unknown execution provider "${ep}" (use auto, ${EP_NAMES.join(', ')})`);
+  const controls: SeparationControls = { ...DEFAULT_CONTROLS, ...req.controls };
+  const n = controls.wienerIterations;
+  if (!Number.isInteger(n) || n < 0 || n > 10) throw bad(`Wiener iterations must be a whole number from 0 to 10, got ${n}`);
+  return { format, bitDepth, ep, controls };
+}

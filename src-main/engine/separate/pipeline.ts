@@ -1,0 +1,195 @@
+// One song through the engine: decode → stereo → 44.1 kHz → overlapping chunks → STFT → network (chunks batched)
+// → Wiener → ISTFT → crossfade → back to the input's rate → stem writers → rename when all are complete.
+// Memory stays bounded by one batch of chunks: no whole-song spectrogram of any source is ever held.
+import { resample, createResampler } from '../dsp/resample.ts';
+import { istft, magnitude, stft, type Spectrogram } from '../dsp/stft.ts';
+import { wiener } from '../dsp/wiener.ts';
+import { toStereo } from '../audio/channels.ts';
+import { XumxError, asXumxError } from '../errors.ts';
+import { CONTRACT } from '../model/manifest.ts';
+import type { ModelRunner } from '../model/session.ts';
+import type { BitDepth, OutputFormat, Progress, SeparationControls, SeparationOk, Stage, Timings } from '../types.ts';
+import { checkOutputWritable, StemOutputs } from './outputs.ts';
+import { ProgressTracker } from './progress.ts';
+import { Crossfader, planChunks, type SegmentSettings } from './segments.ts';
+import { StemSink, type StemWriterFactory } from './stem-sink.ts';
+
+export interface DecodedInput {
+  sampleRate: number;
+  channels: Float32Array[];
+  notices: string[];
+}
+
+/** Side effects the pipeline needs, passed in so tests can use in-memory fakes. */
+export interface PipelineDeps {
+  decode(path: string): Promise<DecodedInput>;
+  createStemWriter: StemWriterFactory;
+}
+
+export interface PipelineJob {
+  input: string;
+  outDir: string;
+  format: OutputFormat;
+  bitDepth: BitDepth;
+  controls: SeparationControls;
+  segments: SegmentSettings;
+}
+
+export interface PipelineHooks {
+  onProgress?(p: Progress): void;
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_CONTROLS: SeparationControls = { wienerIterations: 1, softmask: false, residual: false };
+
+/** Network share of one chunk's work, for progress (measured: the network dominates on every provider). */
+const NETWORK_SHARE = 0.7;
+
+export async function separateFile(job: PipelineJob, model: ModelRunner, deps: PipelineDeps, hooks: PipelineHooks = {}): Promise<SeparationOk> {
+  const { input } = job;
+  const timings: Timings = { decode: 0, stft: 0, network: 0, wiener: 0, istft: 0, encode: 0 };
+  const timed = async <T>(stage: keyof Timings, work: () => T | Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await work();
+    } finally {
+      timings[stage] += (performance.now() - t0) / 1000;
+    }
+  };
+  const cancelled = () => {
+    if (hooks.signal?.aborted) throw new XumxError('CANCELLED', `${input}: cancelled`, input);
+  };
+  const progress = new ProgressTracker((p) => hooks.onProgress?.(p));
+
+  await checkOutputWritable(job.outDir);
+  cancelled();
+  progress.preparing('decode', 0);
+  const decoded = await timed('decode', () => deps.decode(input));
+  cancelled();
+  const { sampleRate } = decoded;
+  const inputLength = decoded.channels[0]?.length ?? 0;
+  if (inputLength === 0) throw new XumxError('ZERO_LENGTH_AUDIO', `${input}: the file holds no audio samples`, input);
+  const notices = [...decoded.notices];
+  const stereo = toStereo(decoded.channels);
+  if (stereo.notice) notices.push(stereo.notice);
+  decoded.channels = []; // the multichannel original is no longer needed; let it go before resampling
+
+  progress.preparing('resample', 0.6);
+  const rate = CONTRACT.sampleRate;
+  const song = sampleRate === rate ? stereo.channels : await timed('decode', () => resample(stereo.channels, sampleRate, rate));
+  stereo.channels = song as [Float32Array, Float32Array];
+  cancelled();
+  progress.preparing('stft', 1);
+
+  const manifest = model.manifest;
+  const stems = job.controls.residual ? [...manifest.sources, 'residual'] : [...manifest.sources];
+  const outputs = await StemOutputs.create(job.outDir, input, stems, job.format);
+  const sinks: StemSink[] = [];
+  try {
+    for (const stem of stems) {
+      const resampler = sampleRate === rate ? null : await createResampler(rate, sampleRate, 2);
+      try {
+        const writer = await deps.createStemWriter(outputs.tempPath(stem),
+          { format: job.format, bitDepth: job.bitDepth, sampleRate, channels: 2 });
+        sinks.push(new StemSink(writer, resampler, inputLength, 2));
+      } catch (err) {
+        resampler?.destroy();
+        throw err;
+      }
+    }
+    await runChunks(song, job, model, stems, sinks, { timed, cancelled, progress });
+    cancelled();
+    progress.finishing();
+    await timed('encode', async () => {
+      for (const sink of sinks.splice(0)) await sink.finish();
+      await outputs.commit();
+    });
+  } catch (err) {
+    for (const sink of sinks) await sink.abort().catch(() => {});
+    await outputs.discard();
+    throw err instanceof XumxError ? err : asXumxError(err, input);
+  }
+  progress.done();
+  return {
+    input,
+    ok: true,
+    stems: { ...outputs.paths },
+    sampleRate,
+    duration: inputLength / sampleRate,
+    modelId: manifest.id,
+    ep: model.ep,
+    epSkipped: [...model.epSkipped],
+    timings,
+    notices,
+  };
+}
+
+interface LoopTools {
+  timed<T>(stage: keyof Timings, work: () => T | Promise<T>): Promise<T>;
+  cancelled(): void;
+  progress: ProgressTracker;
+}
+
+async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRunner, stems: string[],
+  sinks: StemSink[], { timed, cancelled, progress }: LoopTools): Promise<void> {
+  const { hop, bins } = CONTRACT;
+  const plan = planChunks(song[0].length, job.segments, hop);
+  const faders = stems.map(() => new Crossfader(plan, 2));
+  const batchSize = Math.max(1, job.segments.batch);
+  const plane = bins * plan.frames;
+  const sources = model.manifest.sources.length;
+  const inputBuffer = new Float32Array(Math.min(batchSize, plan.chunks.length) * 2 * plane);
+  const total = plan.chunks.length;
+  let done = 0;
+  const report = (stage: Stage) => progress.working(stage, done, total);
+
+  for (let first = 0; first < total; first += batchSize) {
+    const count = Math.min(batchSize, total - first);
+    const mixes: [Spectrogram, Spectrogram][] = [];
+    await timed('stft', () => {
+      for (let b = 0; b < count; b++) {
+        const { start, length } = plan.chunks[first + b];
+        const spec = song.map((ch) => stft(chunkSamples(ch, start, length, plan.chunkLength))) as [Spectrogram, Spectrogram];
+        if (spec[0].frames !== plan.frames) throw new XumxError('INTERNAL', `STFT gave ${spec[0].frames} frames, planned ${plan.frames}`);
+        spec.forEach((s, c) => magnitude(s, inputBuffer.subarray((b * 2 + c) * plane, (b * 2 + c + 1) * plane)));
+        mixes.push(spec);
+      }
+    });
+    cancelled();
+    report('network');
+    const estimates = await timed('network', () => model.run(inputBuffer.subarray(0, count * 2 * plane), count, plan.frames));
+    done += count * NETWORK_SHARE;
+    cancelled();
+
+    for (let b = 0; b < count; b++) {
+      const index = first + b;
+      const perSource = Array.from({ length: sources }, (_, j) => {
+        const offset = (j * count + b) * 2 * plane;
+        return estimates.subarray(offset, offset + 2 * plane);
+      });
+      report('wiener');
+      const filtered = await timed('wiener', () => wiener(perSource, mixes[b], {
+        iterations: job.controls.wienerIterations, softmask: job.controls.softmask, residual: job.controls.residual,
+      }));
+      mixes[b] = undefined as unknown as [Spectrogram, Spectrogram]; // free the chunk's mixture spectrogram early
+      for (let s = 0; s < stems.length; s++) {
+        const signal = await timed('istft', () => filtered[s].map((spec) => istft(spec, plan.chunkLength)));
+        await timed('encode', async () => {
+          const finished = faders[s].add(index, signal);
+          await sinks[s].write(finished);
+        });
+      }
+      done += 1 - NETWORK_SHARE;
+      report('encode');
+      cancelled();
+    }
+  }
+}
+
+/** The chunk's samples, zero-padded to the plan's chunk length (only the last chunk is ever short). */
+function chunkSamples(channel: Float32Array, start: number, length: number, chunkLength: number): Float32Array {
+  if (length === chunkLength) return channel.subarray(start, start + length);
+  const padded = new Float32Array(chunkLength);
+  padded.set(channel.subarray(start, start + length));
+  return padded;
+}

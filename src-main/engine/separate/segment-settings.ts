@@ -1,0 +1,18 @@
+// Segment length × batch per execution provider: the main speed lever (see bench/separate.bench.ts).
+// LSTM steps run one after another, so many short segments in one batch beat one long sequence on a CPU; the
+// WebGPU provider dispatches every LSTM step separately, so it wants shorter segments still.
+// The overlap keeps every chunk edge inside a crossfade, away from the stems.
+import type { EpName } from '../types.ts';
+import type { SegmentSettings } from './segments.ts';
+
+const BY_EP: Record<EpName, SegmentSettings> = {
+  cpu: { segmentFrames: 256, overlapFrames: 16, batch: 4 },
+  cuda: { segmentFrames: 256, overlapFrames: 16, batch: 16 },
+  dml: { segmentFrames: 128, overlapFrames: 16, batch: 16 },
+  coreml: { segmentFrames: 128, overlapFrames: 16, batch: 16 },
+  webgpu: { segmentFrames: 64, overlapFrames: 8, batch: 32 },
+};
+
+export function segmentsFor(ep: EpName, override?: Partial<SegmentSettings>): SegmentSettings {
+  return { ...BY_EP[ep], ...override };
+}

@@ -1,0 +1,64 @@
+// The end of one stem's stream: 44.1 kHz chunks in → resampled back to the input's rate → cut to exactly the
+// input's length → the stem writer. Streaming, so a stem never exists whole in memory.
+import type { StreamingResampler } from '../dsp/resample.ts';
+import type { BitDepth, OutputFormat } from '../types.ts';
+
+export interface StemWriterOptions {
+  format: OutputFormat;
+  bitDepth: BitDepth;
+  sampleRate: number;
+  channels: number;
+}
+
+/** The codec module's streaming encoder; writes atomically (its own temporary name, renamed on close). */
+export interface StemWriter {
+  write(planar: Float32Array[]): void | Promise<void>;
+  close(): void | Promise<void>;
+  abort(): void | Promise<void>;
+}
+
+export type StemWriterFactory = (path: string, opts: StemWriterOptions) => StemWriter | Promise<StemWriter>;
+
+export class StemSink {
+  private written = 0;
+  private released = false;
+
+  /** `resampler` is null when the input already is at the network's rate. */
+  constructor(
+    private readonly writer: StemWriter,
+    private readonly resampler: StreamingResampler | null,
+    /** The input's length in samples at its own rate: the stem's length. */
+    private readonly length: number,
+    private readonly channelCount: number,
+  ) {}
+
+  async write(planar: Float32Array[]): Promise<void> {
+    await this.emit(this.resampler ? this.resampler.process(planar) : planar);
+  }
+
+  /** Drains the resampler and pads a stem that came out a sample or two short (resampler rounding). */
+  async finish(): Promise<void> {
+    if (this.resampler) await this.emit(this.resampler.flush());
+    const missing = this.length - this.written;
+    if (missing > 0) await this.emit(Array.from({ length: this.channelCount }, () => new Float32Array(missing)));
+    this.release();
+    await this.writer.close();
+  }
+
+  async abort(): Promise<void> {
+    this.release();
+    await this.writer.abort();
+  }
+
+  private release(): void {
+    if (!this.released) this.resampler?.destroy();
+    this.released = true;
+  }
+
+  private async emit(planar: Float32Array[]): Promise<void> {
+    const n = Math.min(planar[0]?.length ?? 0, this.length - this.written);
+    if (n <= 0) return;
+    await this.writer.write(n === planar[0].length ? planar : planar.map((ch) => ch.subarray(0, n)));
+    this.written += n;
+  }
+}
