@@ -25,6 +25,7 @@ interface DecodedPiece {
   channelData: Float32Array[];
   samplesDecoded: number;
   sampleRate: number;
+  bitDepth?: number;
   errors: { message: string }[];
 }
 
@@ -35,11 +36,13 @@ class PieceCollector {
   private pieces: Float32Array[][] = [];
   total = 0;
   sampleRate = 0;
+  bitDepth = 0;
   errors: string[] = [];
   add(r: DecodedPiece): void {
     if (r.errors.length) this.errors.push(...r.errors.map((e) => e.message));
     if (r.samplesDecoded === 0) return;
     this.sampleRate = r.sampleRate;
+    this.bitDepth = r.bitDepth ?? 0;
     // The decoders may hand out views of wasm memory that the next call overwrites: keep copies.
     this.pieces.push(r.channelData.map((c) => c.slice(0, r.samplesDecoded)));
     this.total += r.samplesDecoded;
@@ -103,7 +106,20 @@ export async function readFlac(path: string, b: Uint8Array, fLaCAt: number): Pro
   }
   const notices: string[] = [];
   if (info.totalSamples === 0) notices.push('the FLAC header does not give the length; decoded to the end of the file');
-  return finish(path, out, notices, info.sampleRate);
+  const audio = finish(path, out, notices, info.sampleRate);
+  rescaleIntegerPcm(audio.channels, out.bitDepth || info.bitsPerSample);
+  return audio;
+}
+
+/**
+ * The FLAC decoder divides by 2^(bits−1) − 1; WAV, ffmpeg and our writers use 2^(bits−1). Recovering the
+ * integer and dividing again makes FLAC and WAV of the same PCM decode to identical floats.
+ */
+function rescaleIntegerPcm(channels: Float32Array[], bits: number): void {
+  if (bits < 8 || bits > 24) return;
+  const decoderScale = 2 ** (bits - 1) - 1;
+  const ourScale = 2 ** (bits - 1);
+  for (const c of channels) for (let i = 0; i < c.length; i++) c[i] = Math.round(c[i] * decoderScale) / ourScale;
 }
 
 export async function readMpeg(path: string, b: Uint8Array, searchFrom: number): Promise<CompressedAudio> {
@@ -123,7 +139,10 @@ export async function readMpeg(path: string, b: Uint8Array, searchFrom: number):
   const notices: string[] = [];
   if (walk.trailingBytes > 0) notices.push(`ignored ${walk.trailingBytes} bytes of non-audio data at the end of the MP3`);
   const out = await runDecoder(new MPEGDecoder() as unknown as StreamDecoder & { ready: Promise<void> }, b);
-  return finish(path, out, notices, h.sampleRate);
+  const audio = finish(path, out, notices, h.sampleRate);
+  // mpg123 always hands out two channels; a mono stream's second one is a copy.
+  if (h.channels === 1) audio.channels = audio.channels.slice(0, 1);
+  return audio;
 }
 
 // Vorbis and Opus order 3–8 channels as L C R …, LFE last; WAV (and FLAC) as L R C LFE …. We hand out WAV
