@@ -88,10 +88,10 @@ describe('browser-mode server', () => {
   test('answers calls with values and bad calls with error values', async () => {
     const ok = await fetch(`${base()}/api/call/getSettings`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth() }, body: '[]' });
     assert.equal(ok.status, 200);
-    assert.equal((await ok.json()).value.ep, 'auto');
+    assert.equal(((await ok.json()) as { value: { ep: string } }).value.ep, 'auto');
     const bad = await fetch(`${base()}/api/call/updateSettings`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth() }, body: '[{"ep":"tpu"}]' });
     assert.equal(bad.status, 400);
-    assert.equal((await bad.json()).error.code, 'BAD_ARGUMENT');
+    assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'BAD_ARGUMENT');
     const form = await fetch(`${base()}/api/call/listJobs`, { method: 'POST', headers: { 'content-type': 'text/plain', ...auth() }, body: '[]' });
     assert.equal(form.status, 415);
   });
@@ -123,7 +123,7 @@ describe('browser-mode server', () => {
     ws.on('message', (m) => events.push(JSON.parse(String(m))));
     await new Promise((r) => ws.once('open', r));
     const r = await fetch(`${base()}/api/upload?name=song.wav`, { method: 'POST', headers: auth(), body: Buffer.from('RIFF') });
-    const body = await r.json();
+    const body = (await r.json()) as { ok: boolean; value: { name: string }[] };
     assert.equal(body.ok, true);
     assert.equal(body.value[0].name, 'song.wav');
     await service.idle();

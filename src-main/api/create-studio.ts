@@ -1,0 +1,38 @@
+// Wires the real engine and codecs into a StudioService. Both doors (Electron main, browser-mode server) start
+// the app through here, so they share one settings file, one data folder and one queue implementation.
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createEngine, defaultModelDirs, userModelsDir } from '../engine/index.ts';
+import { decodeFile } from '../engine/audio/decode.ts';
+import { createStemWriter } from '../engine/audio/stem-writer.ts';
+import type { Capabilities } from './contract.ts';
+import { StudioService } from './service.ts';
+import { defaultSettings, openSettingsStore } from './settings-store.ts';
+
+export interface StudioOptions {
+  capabilities: Capabilities;
+  /** Settings, uploads; default: the per-user xumx-studio data folder the engine also uses for models. */
+  dataDir?: string;
+  modelDirs?: string[];
+  /** Tests only: lets random-weight test models load. */
+  allowTestModels?: boolean;
+  /** Default stems folder when the settings name none. */
+  outputFolder?: string;
+}
+
+/** The per-user data folder: ~/.local/share/xumx-studio, %APPDATA%\xumx-studio, ~/Library/Application Support/xumx-studio. */
+export function appDataDir(): string {
+  return dirname(userModelsDir());
+}
+
+export function defaultOutputFolder(): string {
+  return join(homedir(), 'Music', 'X-UMX Studio');
+}
+
+export async function createStudio(opts: StudioOptions): Promise<{ service: StudioService; dataDir: string; notice: string | null }> {
+  const dataDir = opts.dataDir ?? appDataDir();
+  const settings = await openSettingsStore(join(dataDir, 'settings.json'), defaultSettings(opts.outputFolder ?? defaultOutputFolder()));
+  const engine = createEngine({ modelDirs: opts.modelDirs ?? defaultModelDirs(), allowTestModels: opts.allowTestModels });
+  const service = new StudioService({ engine, audio: { decodeFile, createStemWriter }, settings, capabilities: opts.capabilities });
+  return { service, dataDir, notice: settings.notice };
+}

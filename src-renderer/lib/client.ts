@@ -1,0 +1,56 @@
+// The UI's handle on the app: the StudioApi contract plus the few things that differ by door (how files are
+// chosen, how folders are picked, revealing files). Two implementations: IPC (Electron preload) and HTTP (browser).
+import type { JobView, StudioApi, StudioEvent } from '../../src-main/api/contract.ts';
+
+export interface StudioClient extends StudioApi {
+  onEvent(listener: (e: StudioEvent) => void): () => void;
+  /** Same-origin URL of a finished stem's audio. */
+  stemUrl(jobId: string, source: string): string;
+  /** Native open dialog (Electron); resolves to the songs added, or [] when dismissed. */
+  chooseFiles(): Promise<JobView[]>;
+  /** Native folder dialog (Electron); null when dismissed or not available. */
+  chooseFolder(initial?: string): Promise<string | null>;
+  /** Songs from a drop or a file input: paths in Electron, uploads in the browser. */
+  addFiles(files: File[]): Promise<JobView[]>;
+  reveal(path: string): Promise<void>;
+}
+
+/** The object the Electron preload puts on window (see src-main/electron/preload.ts). */
+export interface PreloadBridge {
+  call(method: string, args: unknown[]): Promise<{ ok: true; value: unknown } | { ok: false; error: { code: string; message: string } }>;
+  onEvent(listener: (e: StudioEvent) => void): () => void;
+  chooseFiles(): Promise<{ ok: true; value: unknown } | { ok: false; error: { code: string; message: string } }>;
+  chooseFolder(initial?: string): Promise<string | null>;
+  pathForFile(file: File): string;
+  reveal(path: string): Promise<void>;
+}
+
+export class ApiCallError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/** Builds the StudioApi half of a client from one "call by name" function. */
+export function apiOver(call: (method: string, args: unknown[]) => Promise<unknown>): StudioApi {
+  const m = <K extends keyof StudioApi>(name: K) => ((...args: unknown[]) => call(name, args)) as StudioApi[K];
+  return {
+    capabilities: m('capabilities'),
+    listModels: m('listModels'),
+    getSettings: m('getSettings'),
+    updateSettings: m('updateSettings'),
+    open: m('open'),
+    listJobs: m('listJobs'),
+    retry: m('retry'),
+    cancel: m('cancel'),
+    remove: m('remove'),
+    peaks: m('peaks'),
+    exportStems: m('exportStems'),
+    exportMix: m('exportMix'),
+    recentFiles: m('recentFiles'),
+  };
+}
+
+export function stemUrl(jobId: string, source: string): string {
+  return `/api/stems/${encodeURIComponent(jobId)}/${encodeURIComponent(source)}`;
+}

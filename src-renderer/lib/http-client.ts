@@ -1,0 +1,67 @@
+// Browser-mode client: calls are JSON POSTs, events come over a WebSocket, songs arrive as uploads.
+// The token travels as the same-site cookie the server set when the printed link was opened.
+import type { JobView, StudioEvent } from '../../src-main/api/contract.ts';
+import { ApiCallError, apiOver, stemUrl, type StudioClient } from './client.ts';
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: { code: string; message: string } };
+
+async function unwrap(res: Response): Promise<unknown> {
+  let body: Outcome;
+  try {
+    body = (await res.json()) as Outcome;
+  } catch {
+    throw new ApiCallError('INTERNAL', `the server answered ${res.status} ${res.statusText}`);
+  }
+  if (!body.ok) throw new ApiCallError(body.error.code, body.error.message);
+  return body.value;
+}
+
+export function createHttpClient(): StudioClient {
+  const listeners = new Set<(e: StudioEvent) => void>();
+  let socket: WebSocket | null = null;
+  let retryMs = 250;
+
+  const connect = () => {
+    const url = new URL('/api/events', location.href);
+    url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    socket = new WebSocket(url);
+    socket.onopen = () => (retryMs = 250);
+    socket.onmessage = (m) => {
+      const e = JSON.parse(String(m.data)) as StudioEvent;
+      for (const l of listeners) l(e);
+    };
+    // The server may restart or the laptop may sleep; reconnect with backoff.
+    socket.onclose = () => {
+      setTimeout(connect, retryMs);
+      retryMs = Math.min(retryMs * 2, 5000);
+    };
+  };
+  connect();
+
+  const call = async (method: string, args: unknown[]) =>
+    unwrap(await fetch(`/api/call/${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(args) }));
+
+  const upload = async (file: File) =>
+    (await unwrap(await fetch(`/api/upload?name=${encodeURIComponent(file.name)}`, { method: 'POST', body: file }))) as JobView[];
+
+  return {
+    ...apiOver(call),
+    onEvent(l) {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    stemUrl,
+    async chooseFiles() {
+      return [];
+    },
+    async chooseFolder() {
+      return null;
+    },
+    async addFiles(files) {
+      const out: JobView[] = [];
+      for (const f of files) out.push(...(await upload(f)));
+      return out;
+    },
+    async reveal() {},
+  };
+}

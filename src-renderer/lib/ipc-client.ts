@@ -1,0 +1,28 @@
+// Electron client: every call goes through the preload's single `call` over IPC; dropped files become paths.
+import type { JobView } from '../../src-main/api/contract.ts';
+import { ApiCallError, apiOver, stemUrl, type PreloadBridge, type StudioClient } from './client.ts';
+
+export function createIpcClient(bridge: PreloadBridge): StudioClient {
+  const call = async (method: string, args: unknown[]) => {
+    const r = await bridge.call(method, args);
+    if (!r.ok) throw new ApiCallError(r.error.code, r.error.message);
+    return r.value;
+  };
+  const api = apiOver(call);
+  return {
+    ...api,
+    onEvent: (l) => bridge.onEvent(l),
+    stemUrl,
+    async chooseFiles() {
+      const r = await bridge.chooseFiles();
+      if (!r.ok) throw new ApiCallError(r.error.code, r.error.message);
+      return r.value as JobView[];
+    },
+    chooseFolder: (initial) => bridge.chooseFolder(initial),
+    async addFiles(files) {
+      const paths = files.map((f) => bridge.pathForFile(f)).filter((p) => p.length > 0);
+      return paths.length ? api.open(paths) : [];
+    },
+    reveal: (path) => bridge.reveal(path),
+  };
+}

@@ -1,0 +1,16 @@
+// Path display helpers for the renderer, which has no node:path. Works with / and \ separators.
+
+export function parentFolder(path: string): string {
+  const i = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+  return i <= 0 ? path.slice(0, i + 1) || path : path.slice(0, i);
+}
+
+export function baseName(path: string): string {
+  const i = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+  return path.slice(i + 1);
+}
+
+export function withoutExtension(name: string): string {
+  const i = name.lastIndexOf('.');
+  return i > 0 ? name.slice(0, i) : name;
+}

@@ -1,0 +1,172 @@
+// Synchronised playback of all stems of a song on one AudioContext. Every source starts at the same context time
+// from the same offset, so stems cannot drift apart: they share one sample clock for the whole song.
+// Gains come from mixer.ts (effectiveGains); changes ramp over a few ms to avoid clicks.
+
+export interface StemSource {
+  name: string;
+  url: string;
+}
+
+interface Strip {
+  buffer: AudioBuffer;
+  gain: GainNode;
+  analyser: AnalyserNode;
+  node: AudioBufferSourceNode | null;
+}
+
+const START_LATENCY_S = 0.05;
+const RAMP_S = 0.008;
+
+export class StemPlayer {
+  readonly context: AudioContext;
+  private readonly master: GainNode;
+  private readonly masterAnalyser: AnalyserNode;
+  private strips = new Map<string, Strip>();
+  private startedAt = 0;
+  private offset = 0;
+  private playing = false;
+  private endTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly scratch = new Float32Array(2048);
+  onEnded: () => void = () => {};
+
+  constructor() {
+    this.context = new AudioContext({ latencyHint: 'playback' });
+    this.master = this.context.createGain();
+    this.masterAnalyser = this.context.createAnalyser();
+    this.masterAnalyser.fftSize = 2048;
+    this.master.connect(this.masterAnalyser).connect(this.context.destination);
+  }
+
+  get duration(): number {
+    let d = 0;
+    for (const s of this.strips.values()) d = Math.max(d, s.buffer.duration);
+    return d;
+  }
+
+  get isPlaying(): boolean {
+    return this.playing;
+  }
+
+  get position(): number {
+    if (!this.playing) return this.offset;
+    return Math.min(this.duration, this.offset + Math.max(0, this.context.currentTime - this.startedAt));
+  }
+
+  /** Fetches and decodes every stem; replaces what was loaded before. */
+  async load(sources: StemSource[], signal?: AbortSignal): Promise<void> {
+    const buffers = await Promise.all(
+      sources.map(async (s) => {
+        const res = await fetch(s.url, { signal });
+        if (!res.ok) throw new Error(`${s.name}: could not load the stem (${res.status})`);
+        return this.context.decodeAudioData(await res.arrayBuffer());
+      }),
+    );
+    this.unload();
+    sources.forEach((s, i) => {
+      const gain = this.context.createGain();
+      const analyser = this.context.createAnalyser();
+      analyser.fftSize = 2048;
+      gain.connect(analyser);
+      gain.connect(this.master);
+      this.strips.set(s.name, { buffer: buffers[i], gain, analyser, node: null });
+    });
+  }
+
+  unload(): void {
+    this.stopSources();
+    for (const s of this.strips.values()) s.gain.disconnect();
+    this.strips.clear();
+    this.playing = false;
+    this.offset = 0;
+  }
+
+  async play(): Promise<void> {
+    if (this.playing || this.strips.size === 0) return;
+    if (this.context.state === 'suspended') await this.context.resume();
+    if (this.offset >= this.duration) this.offset = 0;
+    const when = this.context.currentTime + START_LATENCY_S;
+    for (const strip of this.strips.values()) {
+      const node = this.context.createBufferSource();
+      node.buffer = strip.buffer;
+      node.connect(strip.gain);
+      node.start(when, Math.min(this.offset, strip.buffer.duration));
+      strip.node = node;
+    }
+    this.startedAt = when;
+    this.playing = true;
+    this.scheduleEnd();
+  }
+
+  pause(): void {
+    if (!this.playing) return;
+    this.offset = this.position;
+    this.stopSources();
+    this.playing = false;
+  }
+
+  seek(seconds: number): void {
+    const t = Math.max(0, Math.min(this.duration, seconds));
+    const wasPlaying = this.playing;
+    if (wasPlaying) {
+      this.stopSources();
+      this.playing = false;
+    }
+    this.offset = t;
+    if (wasPlaying) void this.play();
+  }
+
+  /** Linear gain per stem and for the master. */
+  setGains(stems: Record<string, number>, master = 1): void {
+    const now = this.context.currentTime;
+    for (const [name, strip] of this.strips) strip.gain.gain.setTargetAtTime(stems[name] ?? 0, now, RAMP_S);
+    this.master.gain.setTargetAtTime(master, now, RAMP_S);
+  }
+
+  /** RMS level in dBFS of each stem (after its gain) and of the master output. */
+  levels(): { stems: Record<string, number>; master: number } {
+    const stems: Record<string, number> = {};
+    for (const [name, strip] of this.strips) stems[name] = this.rmsDb(strip.analyser);
+    return { stems, master: this.rmsDb(this.masterAnalyser) };
+  }
+
+  async close(): Promise<void> {
+    this.unload();
+    await this.context.close();
+  }
+
+  private rmsDb(a: AnalyserNode): number {
+    if (!this.playing) return -Infinity;
+    a.getFloatTimeDomainData(this.scratch);
+    let sum = 0;
+    for (let i = 0; i < this.scratch.length; i++) sum += this.scratch[i] * this.scratch[i];
+    const rms = Math.sqrt(sum / this.scratch.length);
+    return rms > 0 ? 20 * Math.log10(rms) : -Infinity;
+  }
+
+  private stopSources(): void {
+    if (this.endTimer) clearTimeout(this.endTimer);
+    this.endTimer = null;
+    for (const s of this.strips.values()) {
+      if (!s.node) continue;
+      s.node.onended = null;
+      try {
+        s.node.stop();
+      } catch {
+        // A source that already finished cannot be stopped again; nothing to undo.
+      }
+      s.node.disconnect();
+      s.node = null;
+    }
+  }
+
+  private scheduleEnd(): void {
+    const remaining = this.duration - this.offset + START_LATENCY_S;
+    this.endTimer = setTimeout(() => {
+      if (!this.playing) return;
+      this.stopSources();
+      this.playing = false;
+      this.offset = this.duration;
+      this.onEnded();
+    }, remaining * 1000 + 20);
+  }
+}
