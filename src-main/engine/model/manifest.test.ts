@@ -1,0 +1,56 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { XumxError } from '../errors.ts';
+import { parseManifest } from './manifest.ts';
+
+const good = {
+  id: 'xumx-studio-v1', name: 'X-UMX Studio', architecture: 'x-umx', sources: ['bass', 'drums', 'vocals', 'other'],
+  sample_rate: 44100, n_fft: 4096, hop: 1024, file: 'model.onnx', sha256: 'ab'.repeat(32), size: 1234,
+  license: 'MIT', provenance: 'MUSDB18-HQ train split', metrics: { vocals_sdr: 6.1 },
+};
+
+function rejects(change: Record<string, unknown>, pattern: RegExp): void {
+  assert.throws(() => parseManifest({ ...good, ...change }, '/m/manifest.json'),
+    (e: XumxError) => e.code === 'MODEL_BAD_MANIFEST' && pattern.test(e.message) && e.message.startsWith('/m/manifest.json'));
+}
+
+describe('parseManifest', () => {
+  test('reads every contract field into a typed manifest', () => {
+    const m = parseManifest(good, '/m/manifest.json');
+    assert.equal(m.id, 'xumx-studio-v1');
+    assert.deepEqual(m.sources, ['bass', 'drums', 'vocals', 'other']);
+    assert.equal(m.sampleRate, 44100);
+    assert.equal(m.testOnly, false);
+    assert.deepEqual(m.metrics, { vocals_sdr: 6.1 });
+  });
+
+  test('marks random-weight networks as test-only', () => {
+    assert.equal(parseManifest({ ...good, test_only: true }, 'x').testOnly, true);
+  });
+
+  test('names the field that is missing or wrong', () => {
+    rejects({ sources: undefined }, /"sources"/);
+    rejects({ sources: ['vocals', 'vocals'] }, /twice/);
+    rejects({ sources: ['vocals', 'residual'] }, /reserved/);
+    rejects({ sha256: 'abc' }, /sha256/);
+    rejects({ size: -1 }, /"size"/);
+    rejects({ license: '' }, /"license"/);
+    rejects({ id: 'Bad Id' }, /id/);
+    rejects({ metrics: [1] }, /metrics/);
+    rejects({ test_only: 'yes' }, /test_only/);
+  });
+
+  test('refuses a network trained for another STFT or sample rate', () => {
+    rejects({ sample_rate: 48000 }, /44100 Hz/);
+    rejects({ n_fft: 2048 }, /n_fft 2048/);
+  });
+
+  test('refuses a network file outside the model folder', () => {
+    rejects({ file: '../../etc/passwd' }, /inside the model's folder/);
+    rejects({ file: '/abs/model.onnx' }, /inside the model's folder/);
+  });
+
+  test('refuses something that is not an object', () => {
+    assert.throws(() => parseManifest([], 'x'), (e: XumxError) => e.code === 'MODEL_BAD_MANIFEST');
+  });
+});
