@@ -56,6 +56,8 @@ describe('job states', () => {
     assert.equal(statusText(running), 'Separating · 42 % · 13 s left');
     assert.equal(statusText(job('a', 'failed', { error: { code: 'NOT_AUDIO', message: 'x.txt: not an audio file' } })), 'x.txt: not an audio file');
     assert.equal(statusText(job('a', 'done', { result })), '2 stems · CPU');
+    const failed = job('n', 'failed', { input: '/tmp/up/123/notes.wav', name: 'notes.wav', error: { code: 'NOT_AUDIO', message: '/tmp/up/123/notes.wav: this is not an audio file' } });
+    assert.equal(statusText(failed), 'notes.wav: this is not an audio file');
   });
 
   test('formats time left', () => {

@@ -85,7 +85,7 @@ export function statusText(job: JobView): string {
     case 'done':
       return job.result ? `${job.result.sources.length} stems · ${job.result.ep.toUpperCase()}` : 'Done';
     case 'failed':
-      return job.error?.message ?? 'Failed';
+      return job.error ? shortenPath(job.error.message, job.input, job.name) : 'Failed';
     case 'cancelled':
       return 'Cancelled';
   }
@@ -110,4 +110,9 @@ export function formatEta(seconds: number): string {
   const m = Math.floor(seconds / 60);
   const s = Math.round(seconds % 60);
   return `${m} min ${String(s).padStart(2, '0')} s left`;
+}
+
+/** Error messages name the file by its full path; the queue row already shows where it is, so the name suffices. */
+function shortenPath(message: string, input: string, name: string): string {
+  return message.startsWith(input) ? name + message.slice(input.length) : message;
 }
