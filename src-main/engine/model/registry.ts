@@ -27,8 +27,9 @@ export interface ModelScan {
   broken: BrokenModel[];
 }
 
-/** The models/ folder shipped with the app (repository root, or resources in a packaged build). */
-export function bundledModelsDir(): string {
+/** The models/ folder shipped with the app: the repository's, or XUMX_STUDIO_BUNDLED_MODELS (a packaged app's resources). */
+export function bundledModelsDir(env = process.env): string {
+  if (env.XUMX_STUDIO_BUNDLED_MODELS) return resolve(env.XUMX_STUDIO_BUNDLED_MODELS);
   return resolve(fileURLToPath(new URL('../../../models', import.meta.url)));
 }
 

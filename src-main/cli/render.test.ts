@@ -1,0 +1,36 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { SeparationResult } from '../engine/types.ts';
+import { ProgressLines, formatDuration, jsonDocument, progressBar } from './render.ts';
+
+const ok: SeparationResult = {
+  input: 'a.wav', ok: true, stems: { vocals: '/o/a/vocals.wav' }, sampleRate: 48000, duration: 3.5, modelId: 'm', ep: 'cpu',
+  epSkipped: [{ ep: 'cuda', reason: 'cuda: not installed' }], timings: { decode: 1, stft: 2, network: 3, wiener: 4, istft: 5, encode: 6 }, notices: ['n'],
+};
+
+describe('render', () => {
+  test('formats durations as m:ss or h:mm:ss', () => {
+    assert.equal(formatDuration(7.4), '0:07');
+    assert.equal(formatDuration(125), '2:05');
+    assert.equal(formatDuration(3725), '1:02:05');
+  });
+
+  test('fits the progress bar into the terminal width and shows the ETA', () => {
+    const line = progressBar('/a/very/long/path/to/some/song/with/a/long/name.flac', { fraction: 0.5, stage: 'network', etaSeconds: 65 }, 80);
+    assert.ok(line.length <= 80, `${line.length} columns`);
+    assert.match(line, /50% network\s+ETA 1:05$/);
+  });
+
+  test('prints a plain progress line only when another tenth is done', () => {
+    const lines = new ProgressLines();
+    const seen = [0, 0.01, 0.12, 0.15, 0.31, 1].map((f) => lines.next('a.wav', { fraction: f, stage: 'network', etaSeconds: null }));
+    assert.deepEqual(seen.map((l) => l !== null), [true, false, true, false, true, true]);
+  });
+
+  test('writes the --json document with exactly the published fields', () => {
+    const doc = JSON.parse(jsonDocument([ok, { input: 'b.wav', ok: false, error: { code: 'NOT_AUDIO', message: 'b.wav: not audio' } }]));
+    assert.deepEqual(Object.keys(doc), ['files']);
+    assert.deepEqual(Object.keys(doc.files[0]), ['input', 'ok', 'stems', 'sampleRate', 'duration', 'ep', 'epSkipped', 'timings']);
+    assert.deepEqual(doc.files[1], { input: 'b.wav', ok: false, error: { code: 'NOT_AUDIO', message: 'b.wav: not audio' } });
+  });
+});
