@@ -219,29 +219,34 @@ function overlapAdd(out: Float32Array, z: number[], part: 0 | 1, start: number, 
 /** Divides by sum_t window[p - t*hop]^2 (p in padded coordinates); where no frame covers a sample it stays 0. */
 function divideByEnvelope(out: Float32Array, window: Float64Array, frames: number, hop: number, half: number): void {
   const nFft = window.length;
-  // Where every one of the ceil(nFft/hop) overlapping frames exists the envelope repeats with period hop.
-  const periodic = new Float64Array(hop);
+  // Where every one of the overlapping frames exists the envelope repeats with period hop.
+  const inversePeriodic = new Float64Array(hop);
   for (let r = 0; r < hop; r++) {
-    for (let n = r; n < nFft; n += hop) periodic[r] += window[n] * window[n];
+    let env = 0;
+    for (let n = r; n < nFft; n += hop) env += window[n] * window[n];
+    inversePeriodic[r] = env > 1e-11 ? 1 / env : 1;
   }
-  const interiorStart = nFft - 1;
-  const interiorEnd = (frames - 1) * hop;
-  for (let i = 0; i < out.length; i++) {
-    const p = i + half;
-    let env: number;
-    if (p >= interiorStart && p <= interiorEnd) {
-      env = periodic[p % hop];
-    } else {
-      env = 0;
-      const tLo = Math.max(0, Math.ceil((p - nFft + 1) / hop));
-      const tHi = Math.min(frames - 1, Math.floor(p / hop));
-      for (let t = tLo; t <= tHi; t++) {
-        const w = window[p - t * hop];
-        env += w * w;
-      }
-    }
-    if (env > 1e-11) out[i] /= env;
+  // Interior in output indices: padded positions nFft-1 .. (frames-1)*hop.
+  const start = Math.min(out.length, Math.max(0, nFft - 1 - half));
+  const end = Math.max(start, Math.min(out.length, (frames - 1) * hop - half + 1));
+  for (let i = 0; i < start; i++) out[i] *= edgeFactor(i + half, window, frames, hop);
+  for (let i = start, r = (start + half) % hop; i < end; i++) {
+    out[i] *= inversePeriodic[r];
+    if (++r === hop) r = 0;
   }
+  for (let i = end; i < out.length; i++) out[i] *= edgeFactor(i + half, window, frames, hop);
+}
+
+function edgeFactor(p: number, window: Float64Array, frames: number, hop: number): number {
+  const nFft = window.length;
+  let env = 0;
+  const tLo = Math.max(0, Math.ceil((p - nFft + 1) / hop));
+  const tHi = Math.min(frames - 1, Math.floor(p / hop));
+  for (let t = tLo; t <= tHi; t++) {
+    const w = window[p - t * hop];
+    env += w * w;
+  }
+  return env > 1e-11 ? 1 / env : 1;
 }
 
 /** |X| in the same bin-major layout. */

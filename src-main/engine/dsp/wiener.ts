@@ -86,21 +86,17 @@ function emptySpectrogram(bins: number, frames: number): Spectrogram {
 }
 
 function initMixturePhase(estimates: Float32Array[], offset: number, x: Spectrogram, ys: Spectrogram[], plane: number): void {
-  for (let j = 0; j < estimates.length; j++) {
-    const v = estimates[j];
-    const y = ys[j];
-    for (let i = 0; i < plane; i++) {
-      const xr = x.re[i], xi = x.im[i];
-      const mag = Math.sqrt(xr * xr + xi * xi);
-      const a = v[offset + i];
-      // angle(0) = 0, as numpy's: a silent mixture cell gives a real estimate.
-      if (mag > 0) {
-        y.re[i] = (a * xr) / mag;
-        y.im[i] = (a * xi) / mag;
-      } else {
-        y.re[i] = a;
-        y.im[i] = 0;
-      }
+  const n = estimates.length;
+  for (let i = 0; i < plane; i++) {
+    const xr = x.re[i], xi = x.im[i];
+    const mag = Math.sqrt(xr * xr + xi * xi);
+    // angle(0) = 0, as numpy's: a silent mixture cell gives a real estimate.
+    const cos = mag > 0 ? xr / mag : 1;
+    const sin = mag > 0 ? xi / mag : 0;
+    for (let j = 0; j < n; j++) {
+      const a = estimates[j][offset + i];
+      ys[j].re[i] = a * cos;
+      ys[j].im[i] = a * sin;
     }
   }
 }
