@@ -1,0 +1,67 @@
+// Runs the real CLI (bin/xumx-studio.mjs) as a user would, isolated from the machine's own model folders.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './models.ts';
+
+export const BIN = join(ROOT, 'bin', 'xumx-studio.mjs');
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  /** Extra environment; by default no bundled or user models and test networks allowed. */
+  env?: Record<string, string>;
+  /** Called once with the child, e.g. to interrupt it. */
+  onSpawn?(child: ChildProcess): void;
+  onStderr?(text: string, child: ChildProcess): void;
+}
+
+const EMPTY = mkdtempSync(join(tmpdir(), 'xumx-no-models-'));
+
+export function isolatedEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    NODE_OPTIONS: '',
+    XUMX_STUDIO_BUNDLED_MODELS: EMPTY,
+    XUMX_STUDIO_MODELS: EMPTY,
+    XUMX_STUDIO_ALLOW_TEST_MODELS: '1',
+    ...extra,
+  };
+}
+
+export function runCli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: isolatedEnv(opts.env) });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; opts.onStderr?.(String(d), child); });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    opts.onSpawn?.(child);
+  });
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `xumx-${prefix}-`));
+}
+
+/** Every file under `dir` (relative paths), hidden ones included: "nothing written" means this is empty. */
+export function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string, rel: string) => {
+    let names: string[];
+    try { names = readdirSync(d); } catch { return; }
+    for (const n of names) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) { out.push(`${rel}${n}/`); walk(p, `${rel}${n}/`); } else out.push(`${rel}${n}`);
+    }
+  };
+  walk(dir, '');
+  return out;
+}
