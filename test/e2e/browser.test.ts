@@ -11,6 +11,8 @@ import { makeSong } from '../fixtures/audio.ts';
 import { screenshot, skipReason, startStudio, type Studio } from './harness.ts';
 
 const reason = skipReason();
+/** The master meter's reading in dBFS, as a page expression. */
+const MASTER_LEVEL = `Number(document.querySelector('[aria-label="Master level"]')?.getAttribute('aria-valuenow'))`;
 
 describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 }, () => {
   let s: Studio;
@@ -67,7 +69,7 @@ describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 },
     await fileInput().setInputFiles(song);
     const item = s.page.getByTestId('queue-item').first();
     await item.and(s.page.locator('[data-state=running]')).waitFor({ timeout: 30_000 });
-    await s.page.waitForFunction(() => /%/.test(document.querySelector('[data-testid=job-status]')?.textContent ?? ''), null, { timeout: 60_000 });
+    await s.page.waitForFunction("/%/.test(document.querySelector('[data-testid=job-status]')?.textContent ?? '')", null, { timeout: 60_000 });
     await screenshot(s.page, '02-separating');
     await item.and(s.page.locator('[data-state=done]')).waitFor({ timeout: 180_000 });
     job = (await s.service.listJobs())[0];
@@ -76,12 +78,12 @@ describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 },
     const waves = s.page.getByTestId('waveform');
     await waves.nth(3).waitFor();
     assert.equal(await waves.count(), 4);
-    assert.deepEqual((await waves.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.source))).sort(), [...sources].sort());
+    const drawn = await waves.evaluateAll((els) => els.map((e) => e.getAttribute('data-source')));
+    assert.deepEqual(drawn.sort(), [...sources].sort());
     // wavesurfer draws into canvases inside its shadow root; each lane must have painted something.
-    const painted = await waves.evaluateAll((els) => els.map((e) => {
-      const host = e.firstElementChild as HTMLElement | null;
-      return host?.shadowRoot?.querySelectorAll('canvas').length ?? 0;
-    }));
+    const painted = (await s.page.evaluate(
+      "[...document.querySelectorAll('[data-testid=waveform]')].map((e) => e.firstElementChild?.shadowRoot?.querySelectorAll('canvas').length ?? 0)",
+    )) as number[];
     assert.ok(painted.every((n) => n > 0), `canvases per lane: ${painted}`);
     await s.page.getByTestId('play').and(s.page.locator(':not([disabled])')).waitFor();
     assert.match((await s.page.getByTestId('ep-info').textContent()) ?? '', /CPU/);
@@ -116,10 +118,10 @@ describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 },
     await s.page.keyboard.press(' ');
     await s.page.getByRole('button', { name: 'Pause' }).waitFor();
     const meter = s.page.getByRole('meter', { name: 'Master level' });
-    await s.page.waitForFunction(() => Number(document.querySelector('[aria-label="Master level"]')?.getAttribute('aria-valuenow')) > -50, null, { timeout: 10_000 });
+    await s.page.waitForFunction(`${MASTER_LEVEL} > -50`, null, { timeout: 10_000 });
     const loud = Number(await meter.getAttribute('aria-valuenow'));
     for (const src of job.result!.sources) await s.page.getByRole('button', { name: `Mute ${src}` }).click();
-    await s.page.waitForFunction(() => Number(document.querySelector('[aria-label="Master level"]')?.getAttribute('aria-valuenow')) <= -60, null, { timeout: 10_000 });
+    await s.page.waitForFunction(`${MASTER_LEVEL} <= -60`, null, { timeout: 10_000 });
     const silent = Number(await meter.getAttribute('aria-valuenow'));
     assert.ok(loud > silent + 10, `level with stems ${loud} dB, all muted ${silent} dB`);
     for (const src of job.result!.sources) await s.page.getByRole('button', { name: `Mute ${src}` }).click();

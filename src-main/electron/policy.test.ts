@@ -1,0 +1,57 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CONTENT_SECURITY_POLICY, isAllowedNavigation, isTrustedSender, routeAppRequest, songArguments, windowWebPreferences } from './policy.ts';
+
+describe('Electron window security', () => {
+  test('isolates and sandboxes the renderer without Node', () => {
+    const p = windowWebPreferences('/app/preload.cjs');
+    assert.equal(p.contextIsolation, true);
+    assert.equal(p.sandbox, true);
+    assert.equal(p.nodeIntegration, false);
+    assert.equal(p.nodeIntegrationInWorker, false);
+    assert.equal(p.webSecurity, true);
+    assert.equal(p.webviewTag, false);
+    assert.equal(p.navigateOnDragDrop, false);
+  });
+
+  test('allows only its own scripts and no remote content', () => {
+    assert.match(CONTENT_SECURITY_POLICY, /default-src 'none'/);
+    assert.match(CONTENT_SECURITY_POLICY, /script-src 'self'(;|$)/);
+    assert.doesNotMatch(CONTENT_SECURITY_POLICY, /unsafe-eval|https?:|\*/);
+  });
+
+  test('refuses navigation away from the app page', () => {
+    assert.equal(isAllowedNavigation('xumx://app/index.html'), true);
+    for (const url of ['https://example.com/', 'file:///etc/passwd', 'xumx://evil/index.html', 'javascript:alert(1)', 'not a url']) {
+      assert.equal(isAllowedNavigation(url), false, url);
+    }
+  });
+
+  test('answers IPC only from the app page in the top frame', () => {
+    assert.equal(isTrustedSender('xumx://app/index.html', true), true);
+    assert.equal(isTrustedSender('xumx://app/index.html', false), false);
+    assert.equal(isTrustedSender('https://example.com/', true), false);
+    assert.equal(isTrustedSender(undefined, true), false);
+  });
+});
+
+describe('app scheme routing', () => {
+  test('maps stems to job and source and pages to renderer files', () => {
+    assert.deepEqual(routeAppRequest('xumx://app/api/stems/abc123/vocals'), { kind: 'stem', jobId: 'abc123', source: 'vocals' });
+    assert.deepEqual(routeAppRequest('xumx://app/'), { kind: 'static', path: 'index.html' });
+    assert.deepEqual(routeAppRequest('xumx://app/assets/index-1.js'), { kind: 'static', path: 'assets/index-1.js' });
+  });
+
+  test('refuses paths that climb out of the renderer folder and other hosts', () => {
+    // Encoded dot segments are resolved by URL parsing, so they stay inside the renderer folder.
+    assert.deepEqual(routeAppRequest('xumx://app/%2e%2e/%2e%2e/etc/passwd'), { kind: 'static', path: 'etc/passwd' });
+    assert.deepEqual(routeAppRequest('xumx://app/assets/..%2f..%2fsecret'), { kind: 'refused' });
+    assert.deepEqual(routeAppRequest('xumx://other/index.html'), { kind: 'refused' });
+  });
+});
+
+describe('songArguments', () => {
+  test('keeps file arguments and drops flags and the app entry', () => {
+    assert.deepEqual(songArguments(['/app/main.js', '--no-sandbox', '/music/a.wav', 'b.flac', '.']), ['/music/a.wav', 'b.flac']);
+  });
+});

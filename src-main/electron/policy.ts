@@ -1,0 +1,76 @@
+// The Electron security settings and checks, as plain data and pure functions (no electron import), so they are
+// unit-tested here even where the Electron binary cannot be installed.
+
+/** The renderer is served from this privileged scheme; nothing else may be loaded into the window. */
+export const APP_SCHEME = 'xumx';
+export const APP_ORIGIN = `${APP_SCHEME}://app`;
+export const APP_ENTRY = `${APP_ORIGIN}/index.html`;
+
+export function windowWebPreferences(preloadPath: string) {
+  return {
+    preload: preloadPath,
+    contextIsolation: true,
+    nodeIntegration: false,
+    nodeIntegrationInWorker: false,
+    nodeIntegrationInSubFrames: false,
+    sandbox: true,
+    webSecurity: true,
+    allowRunningInsecureContent: false,
+    experimentalFeatures: false,
+    webviewTag: false,
+    navigateOnDragDrop: false,
+    spellcheck: false,
+  } as const;
+}
+
+/** Same policy as browser mode, with the app scheme as 'self'. */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self'",
+  "media-src 'self' blob:",
+  "connect-src 'self'",
+  "worker-src 'self' blob:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+  "object-src 'none'",
+].join('; ');
+
+/** Only the app's own page may be shown: any other navigation (links, drops, redirects) is refused. */
+export function isAllowedNavigation(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.protocol === `${APP_SCHEME}:` && u.host === 'app';
+  } catch {
+    return false;
+  }
+}
+
+/** IPC is answered only for the app's own top-level page. */
+export function isTrustedSender(frameUrl: string | undefined, isMainFrame: boolean): boolean {
+  return isMainFrame && frameUrl !== undefined && isAllowedNavigation(frameUrl);
+}
+
+/** Maps a request on the app scheme to what it asks for. Paths never leave the renderer folder. */
+export function routeAppRequest(url: string): { kind: 'stem'; jobId: string; source: string } | { kind: 'static'; path: string } | { kind: 'refused' } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return { kind: 'refused' };
+  }
+  if (u.protocol !== `${APP_SCHEME}:` || u.host !== 'app') return { kind: 'refused' };
+  const stem = /^\/api\/stems\/([^/]+)\/([^/]+)$/.exec(u.pathname);
+  if (stem) return { kind: 'stem', jobId: decodeURIComponent(stem[1]), source: decodeURIComponent(stem[2]) };
+  const path = decodeURIComponent(u.pathname === '/' ? '/index.html' : u.pathname);
+  if (path.split(/[\\/]/).includes('..') || path.includes('\0')) return { kind: 'refused' };
+  return { kind: 'static', path: path.replace(/^\/+/, '') };
+}
+
+/** Songs named on the command line (or by the OS when a file is opened with the app). */
+export function songArguments(argv: string[]): string[] {
+  return argv.filter((a) => !a.startsWith('-') && !/\.(m?js|ts|asar)$/.test(a) && a !== '.');
+}
