@@ -20,7 +20,7 @@ export const MODELS_INSTALL_HELP = `  xumx-studio models install xumx-official [
 
 const INSTALLABLE: Record<string, PublishedWeights> = { [XUMX_OFFICIAL.id]: XUMX_OFFICIAL };
 
-/** `args` are the words after "models": ["install", "xumx-official", ...] or ["import", "file.h5", ...]. */
+/** Whether the command line is a models install/import command, which modelsInstallMain handles. */
 export function isModelsInstallCommand(argv: string[]): boolean {
   return argv[0] === 'models' && (argv[1] === 'install' || argv[1] === 'import');
 }
@@ -49,11 +49,12 @@ function importedSource(id: string, file: string): PublishedWeights {
   };
 }
 
+/** `argv` is the whole command line after the program name: ["models", "install" or "import", ...]. */
 export async function modelsInstallMain(argv: string[], io: CliIo): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv.slice(1),
+      args: argv.slice(2),
       allowPositionals: true,
       options: {
         url: { type: 'string' },
