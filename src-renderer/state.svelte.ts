@@ -36,7 +36,10 @@ export class StudioState {
 
   private onEvent(e: StudioEvent): void {
     if (e.type === 'settings') this.settings = e.settings;
-    else if (e.type === 'menu') this.panel = e.action;
+    else if (e.type === 'menu') {
+      if (e.action === 'export' && !this.selected?.result) this.inform('Separate a song first, then export its stems or mix.');
+      else this.panel = e.action;
+    }
     else this.queue = applyEvent(this.queue, e);
   }
 
