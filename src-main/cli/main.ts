@@ -1,5 +1,6 @@
 // The CLI: a thin door over the engine. Parses the command line, expands folders, runs one file after another,
 // shows progress (a bar on a terminal, plain lines otherwise) and prints text or the --json document.
+import { resolve } from 'node:path';
 import { createEngine, defaultModelDirs, type Engine } from '../engine/index.ts';
 import { noModelError } from '../engine/model/registry.ts';
 import type { SegmentSettings } from '../engine/separate/segments.ts';
@@ -38,7 +39,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 }
 
 function engineFor(modelDirs: string[], env: NodeJS.ProcessEnv): { engine: Engine; dirs: string[] } {
-  const dirs = [...defaultModelDirs(), ...modelDirs];
+  const dirs = [...new Set([...defaultModelDirs(), ...modelDirs.map((d) => resolve(d))])];
   // Test hooks, not user options: random-weight test networks and segment sizes for small fixtures.
   const allowTestModels = env.XUMX_STUDIO_ALLOW_TEST_MODELS === '1';
   const seg = env.XUMX_STUDIO_SEGMENTS?.split(',').map(Number);

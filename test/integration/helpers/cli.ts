@@ -20,6 +20,9 @@ export interface CliOptions {
   /** Called once with the child, e.g. to interrupt it. */
   onSpawn?(child: ChildProcess): void;
   onStderr?(text: string, child: ChildProcess): void;
+  /** Run as this user id (and group), e.g. `nobody`, where root would be allowed everything. */
+  uid?: number;
+  gid?: number;
 }
 
 const EMPTY = mkdtempSync(join(tmpdir(), 'xumx-no-models-'));
@@ -37,7 +40,9 @@ export function isolatedEnv(extra: Record<string, string> = {}): NodeJS.ProcessE
 
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: isolatedEnv(opts.env) });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT, env: isolatedEnv(opts.env), ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid ?? opts.uid } : {}),
+    });
     let stdout = '', stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
     child.stderr.on('data', (d) => { stderr += d; opts.onStderr?.(String(d), child); });

@@ -1,7 +1,7 @@
 // Test models built on demand with the training exporter (random weights, "test_only": true) and cached under
 // test-output/, plus copies broken in one way each. Never written into models/.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 
@@ -31,6 +31,7 @@ export function testModel(id = 'tiny-test', hidden = 16): { root: string; dir: s
     const tmp = mkdtempSync(join(root, '.build-'));
     execFileSync(PYTHON, [join(ROOT, 'training', 'export_onnx.py'), '--out', tmp, '--id', id, '--random-init', '--seed', '0',
       '--hidden', String(hidden)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    chmodSync(tmp, 0o755); // tests also run the CLI as `nobody`, who must be able to read the model
     try {
       renameSync(tmp, dir);
     } catch {
