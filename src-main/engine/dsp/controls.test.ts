@@ -1,0 +1,93 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { XumxError } from '../errors.ts';
+import { addLeftover, applyControls, isIdentity, normalizeControls } from './controls.ts';
+import type { Spectrogram } from './stft.ts';
+
+const SOURCES = ['bass', 'drums', 'vocals', 'other'];
+
+/** Seeded estimates for 4 sources over n cells, plus a mixture magnitude near their sum. */
+function fixture(n: number, seed = 3): { est: Float32Array[]; mix: Float32Array } {
+  let s = seed;
+  const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const est = SOURCES.map(() => Float32Array.from({ length: n }, () => rnd() * 2));
+  const mix = Float32Array.from({ length: n }, (_, i) => est.reduce((a, e) => a + e[i], 0) * (0.8 + 0.4 * rnd()));
+  return { est, mix };
+}
+
+describe('applyControls', () => {
+  test('strength 1 and bleed 0 leave every estimate bit-for-bit unchanged', () => {
+    const { est, mix } = fixture(1000);
+    const before = est.map((e) => e.slice());
+    applyControls(est, mix, SOURCES, { strength: { vocals: 1, bass: 1 }, bleed: { drums: 0 } });
+    est.forEach((e, j) => assert.deepEqual(e, before[j]));
+  });
+
+  test('strength is an exponent on the share of the mixture: |x|·(v/|x|)^s', () => {
+    const est = [new Float32Array([0.5, 2, 0, 1]), new Float32Array([1, 1, 1, 1])];
+    const mix = new Float32Array([2, 4, 1, 0]);
+    applyControls(est, mix, ['a', 'b'], { strength: { a: 2 } });
+    assert.ok(Math.abs(est[0][0] - 2 * (0.25 ** 2)) < 1e-6);
+    assert.ok(Math.abs(est[0][1] - 4 * (0.5 ** 2)) < 1e-6);
+    assert.equal(est[0][2], 0, 'a zero estimate stays zero');
+    assert.equal(est[0][3], 1, 'a silent mixture cell is left alone');
+    assert.deepEqual([...est[1]], [1, 1, 1, 1], 'other sources are untouched');
+  });
+
+  test('strength above 1 thins a source out, below 1 lets it claim more of the mixture', () => {
+    const { est, mix } = fixture(500);
+    const strict = est.map((e) => e.slice());
+    const greedy = est.map((e) => e.slice());
+    applyControls(strict, mix, SOURCES, { strength: { vocals: 2 } });
+    applyControls(greedy, mix, SOURCES, { strength: { vocals: 0.5 } });
+    const sum = (a: Float32Array) => a.reduce((x, y) => x + y, 0);
+    assert.ok(sum(strict[2]) < sum(est[2]));
+    assert.ok(sum(greedy[2]) > sum(est[2]));
+  });
+
+  test('bleed reduction drops cells below the threshold share and keeps a fully owned cell whole', () => {
+    // cell 0: a holds 10 %, cell 1: 60 %, cell 2: 100 %.
+    const est = [new Float32Array([1, 6, 5]), new Float32Array([9, 4, 0])];
+    applyControls(est, new Float32Array([10, 10, 5]), ['a', 'b'], { bleed: { a: 0.2 } });
+    assert.equal(est[0][0], 0);
+    assert.ok(Math.abs(est[0][1] - ((0.6 - 0.2) / 0.8) * 10) < 1e-5);
+    assert.ok(Math.abs(est[0][2] - 5) < 1e-6);
+    assert.deepEqual([...est[1]], [9, 4, 0]);
+  });
+});
+
+describe('normalizeControls', () => {
+  test('fills the X-UMX evaluation defaults and drops neutral entries', () => {
+    assert.deepEqual(normalizeControls(undefined, SOURCES), { wienerIterations: 1, softmask: false, residual: false });
+    assert.deepEqual(normalizeControls({ strength: { vocals: 1 }, bleed: { bass: 0, drums: 0.3 } }, SOURCES),
+      { wienerIterations: 1, softmask: false, residual: false, bleed: { drums: 0.3 } });
+    assert.ok(isIdentity(normalizeControls({ strength: { vocals: 1 } }, SOURCES)));
+  });
+
+  test('rejects unknown sources and out-of-range values with a message that says which', () => {
+    const rejects = (c: object, pattern: RegExp) => assert.throws(() => normalizeControls(c, SOURCES),
+      (e: XumxError) => e.code === 'BAD_ARGUMENT' && pattern.test(e.message));
+    rejects({ strength: { voclas: 2 } }, /no source "voclas"/);
+    rejects({ strength: { vocals: 0 } }, /strength of vocals/);
+    rejects({ strength: { vocals: Number.NaN } }, /strength of vocals/);
+    rejects({ bleed: { drums: 1 } }, /bleed of drums/);
+    rejects({ wienerIterations: 11 }, /Wiener iterations/);
+  });
+});
+
+describe('addLeftover', () => {
+  const spec = (re: number[], im: number[]): Spectrogram => ({ re: Float32Array.from(re), im: Float32Array.from(im), bins: 1, frames: re.length });
+  test('makes the sources sum to the mixture by adding what is left to the target', () => {
+    const mix: [Spectrogram, Spectrogram] = [spec([1, 2], [0, 1]), spec([3, 0], [1, 1])];
+    const sources: [Spectrogram, Spectrogram][] = [
+      [spec([0.5, 0.5], [0, 0]), spec([1, 0], [0, 0])],
+      [spec([0.25, 1], [0, 0.5]), spec([1, 0], [0.5, 0])],
+    ];
+    addLeftover(sources, mix, 1);
+    for (let c = 0; c < 2; c++) for (let i = 0; i < 2; i++) {
+      assert.ok(Math.abs(sources[0][c].re[i] + sources[1][c].re[i] - mix[c].re[i]) < 1e-6);
+      assert.ok(Math.abs(sources[0][c].im[i] + sources[1][c].im[i] - mix[c].im[i]) < 1e-6);
+    }
+    assert.deepEqual([...sources[0][0].re], [0.5, 0.5], 'the other sources are untouched');
+  });
+});

@@ -1,0 +1,134 @@
+// Per-instrument separation controls, applied to the network's magnitude estimates before the Wiener filter.
+// Pure math on plain arrays; the pipeline calls it once per chunk.
+//
+// strength s (per source, default 1): an exponent on the source's share of the mixture magnitude,
+//     v_j ← |x| · (v_j / |x|)^s
+//   Normalising by |x| makes s = 1 the identity and keeps the estimate in the mixture's units whatever the level.
+//   s > 1: the source keeps only the cells it clearly dominates (a stricter, cleaner stem; the rest goes to the
+//   other sources through the Wiener filter). s < 1: the source claims more of every cell (a fuller stem that pulls
+//   more of itself out of the others, e.g. for karaoke).
+// bleed t (per source, default 0): a soft threshold on the source's mask m_j = v_j / Σ_k v_k,
+//     m_j ← max(0, m_j − t) / (1 − t),  v_j ← m_j · Σ_k v_k
+//   t = 0 is the identity; cells where the source holds less than t of the mixture are dropped from it, and
+//   everything above is stretched back so a cell the source fully owns stays fully its own.
+// Strength comes first, then bleed on the strengthened estimates (the sum Σ_k v_k is taken after strength).
+import { XumxError } from '../errors.ts';
+import type { Spectrogram } from './stft.ts';
+import type { SeparationControls } from '../types.ts';
+
+export const STRENGTH_RANGE = { min: 0.25, max: 4 } as const;
+export const BLEED_RANGE = { min: 0, max: 0.9 } as const;
+export const WIENER_ITERATIONS_MAX = 10;
+
+export const DEFAULT_SEPARATION_CONTROLS: SeparationControls = { wienerIterations: 1, softmask: false, residual: false };
+
+/** Whether the controls change no estimate (every strength 1, every bleed 0): the filter then sees the network's output. */
+export function isIdentity(controls: Pick<SeparationControls, 'strength' | 'bleed'>): boolean {
+  return Object.values(controls.strength ?? {}).every((s) => s === 1) && Object.values(controls.bleed ?? {}).every((t) => t === 0);
+}
+
+/**
+ * Checks and completes a partial set of controls. Unknown source names, out-of-range or non-finite values are
+ * errors (a typo in `--strength voclas=2` must not pass silently). Entries equal to the default are dropped so that
+ * equal settings have one canonical form.
+ */
+export function normalizeControls(partial: Partial<SeparationControls> | undefined, sources: readonly string[]): SeparationControls {
+  const c = { ...DEFAULT_SEPARATION_CONTROLS, ...partial };
+  const n = c.wienerIterations;
+  if (!Number.isInteger(n) || n < 0 || n > WIENER_ITERATIONS_MAX) {
+    throw new XumxError('BAD_ARGUMENT', `Wiener iterations must be a whole number from 0 to ${WIENER_ITERATIONS_MAX}, got ${n}`);
+  }
+  if (typeof c.softmask !== 'boolean' || typeof c.residual !== 'boolean') {
+    throw new XumxError('BAD_ARGUMENT', 'softmask and residual must be true or false');
+  }
+  const strength = perSource('strength', c.strength, sources, STRENGTH_RANGE, 1);
+  const bleed = perSource('bleed', c.bleed, sources, BLEED_RANGE, 0);
+  return {
+    wienerIterations: n, softmask: c.softmask, residual: c.residual,
+    ...(strength ? { strength } : {}), ...(bleed ? { bleed } : {}),
+  };
+}
+
+function perSource(name: string, values: Record<string, number> | undefined, sources: readonly string[],
+  range: { min: number; max: number }, neutral: number): Record<string, number> | undefined {
+  if (values === undefined) return undefined;
+  if (typeof values !== 'object' || values === null || Array.isArray(values)) {
+    throw new XumxError('BAD_ARGUMENT', `${name} must map source names to numbers`);
+  }
+  const out: Record<string, number> = {};
+  for (const [source, v] of Object.entries(values)) {
+    if (!sources.includes(source)) {
+      throw new XumxError('BAD_ARGUMENT', `${name}: the model has no source "${source}" (its sources: ${sources.join(', ')})`);
+    }
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < range.min || v > range.max) {
+      throw new XumxError('BAD_ARGUMENT', `${name} of ${source} must be a number from ${range.min} to ${range.max}, got ${v}`);
+    }
+    if (v !== neutral) out[source] = v;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/**
+ * Applies strength and bleed in place.
+ * @param estimates per source (model order) its magnitudes [2][bins][frames] for one chunk.
+ * @param mixMag the mixture magnitude [2][bins][frames] of the same chunk.
+ */
+export function applyControls(estimates: Float32Array[], mixMag: Float32Array, sources: readonly string[],
+  controls: Pick<SeparationControls, 'strength' | 'bleed'>): void {
+  if (estimates.length !== sources.length) {
+    throw new XumxError('BAD_ARGUMENT', `controls: ${estimates.length} estimates for ${sources.length} sources`);
+  }
+  const n = mixMag.length;
+  for (let j = 0; j < sources.length; j++) {
+    const s = controls.strength?.[sources[j]] ?? 1;
+    if (s !== 1) applyStrength(estimates[j], mixMag, s, n);
+  }
+  const thresholds = sources.map((name) => controls.bleed?.[name] ?? 0);
+  if (thresholds.some((t) => t !== 0)) applyBleed(estimates, thresholds, n);
+}
+
+function applyStrength(v: Float32Array, mix: Float32Array, s: number, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const x = mix[i];
+    const e = v[i];
+    // A silent mixture cell has nothing to share out; a zero estimate stays zero for any exponent.
+    if (x > 0 && e > 0) v[i] = x * Math.exp(s * Math.log(e / x));
+  }
+}
+
+function applyBleed(estimates: Float32Array[], thresholds: number[], n: number): void {
+  const J = estimates.length;
+  for (let i = 0; i < n; i++) {
+    let total = 0;
+    for (let j = 0; j < J; j++) total += estimates[j][i];
+    if (!(total > 0)) continue;
+    for (let j = 0; j < J; j++) {
+      const t = thresholds[j];
+      if (t === 0) continue;
+      const m = estimates[j][i] / total;
+      estimates[j][i] = m > t ? ((m - t) / (1 - t)) * total : 0;
+    }
+  }
+}
+
+/**
+ * Residual handling "add to other": what the filtered sources leave over of the mixture, x − Σ_j y_j, is added to
+ * source `target` in place. With Wiener iterations ≥ 1 the leftover is tiny; with 0 iterations (magnitudes with the
+ * mixture's phase) or after bleed reduction it is what no source claimed.
+ */
+export function addLeftover(sources: [Spectrogram, Spectrogram][], mix: [Spectrogram, Spectrogram], target: number): void {
+  for (let c = 0; c < 2; c++) {
+    const x = mix[c];
+    const out = sources[target][c];
+    const n = x.bins * x.frames;
+    for (let i = 0; i < n; i++) {
+      let re = x.re[i], im = x.im[i];
+      for (let j = 0; j < sources.length; j++) {
+        re -= sources[j][c].re[i];
+        im -= sources[j][c].im[i];
+      }
+      out.re[i] += re;
+      out.im[i] += im;
+    }
+  }
+}
