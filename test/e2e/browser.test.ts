@@ -11,8 +11,24 @@ import { makeSong } from '../fixtures/audio.ts';
 import { screenshot, skipReason, startStudio, type Studio } from './harness.ts';
 
 const reason = skipReason();
-/** The master meter's reading in dBFS, as a page expression. */
-const MASTER_LEVEL = `Number(document.querySelector('[aria-label="Master level"]')?.getAttribute('aria-valuenow'))`;
+/** Minimal DOM shape for page-side predicates (this file compiles without the DOM library). */
+type PageDocument = { querySelector(s: string): { getAttribute(n: string): string | null; textContent: string | null } | null };
+// waitForFunction predicates must be functions: the app's CSP forbids evaluating strings in the page.
+const masterLevelAbove = (db: number) =>
+  Number((globalThis as unknown as { document: PageDocument }).document.querySelector('[aria-label="Master level"]')?.getAttribute('aria-valuenow')) > db;
+const masterLevelAtMost = (db: number) =>
+  Number((globalThis as unknown as { document: PageDocument }).document.querySelector('[aria-label="Master level"]')?.getAttribute('aria-valuenow')) <= db;
+/** wavesurfer redraws after a resize settles; true once every lane's canvases span the zoomed width. */
+const lanesRedrawnAt = (width: number) => {
+  type Lane = { firstElementChild: { shadowRoot: { querySelectorAll(s: string): ArrayLike<{ clientWidth: number }> } | null } | null };
+  const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<Lane> } }).document;
+  return Array.from(doc.querySelectorAll('[data-testid=waveform]')).every((lane) => {
+    const canvases = Array.from(lane.firstElementChild?.shadowRoot?.querySelectorAll('canvas') ?? []);
+    return canvases.reduce((sum, c) => sum + c.clientWidth, 0) >= width * 0.9;
+  });
+};
+const statusShowsPercent = () =>
+  /%/.test((globalThis as unknown as { document: PageDocument }).document.querySelector('[data-testid=job-status]')?.textContent ?? '');
 
 describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 }, () => {
   let s: Studio;
@@ -69,7 +85,7 @@ describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 },
     await fileInput().setInputFiles(song);
     const item = s.page.getByTestId('queue-item').first();
     await item.and(s.page.locator('[data-state=running]')).waitFor({ timeout: 30_000 });
-    await s.page.waitForFunction("/%/.test(document.querySelector('[data-testid=job-status]')?.textContent ?? '')", null, { timeout: 60_000 });
+    await s.page.waitForFunction(statusShowsPercent, null, { timeout: 60_000 });
     await screenshot(s.page, '02-separating');
     await item.and(s.page.locator('[data-state=done]')).waitFor({ timeout: 180_000 });
     job = (await s.service.listJobs())[0];
@@ -118,10 +134,10 @@ describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 },
     await s.page.keyboard.press(' ');
     await s.page.getByRole('button', { name: 'Pause' }).waitFor();
     const meter = s.page.getByRole('meter', { name: 'Master level' });
-    await s.page.waitForFunction(`${MASTER_LEVEL} > -50`, null, { timeout: 10_000 });
+    await s.page.waitForFunction(masterLevelAbove, -50, { timeout: 10_000 });
     const loud = Number(await meter.getAttribute('aria-valuenow'));
     for (const src of job.result!.sources) await s.page.getByRole('button', { name: `Mute ${src}` }).click();
-    await s.page.waitForFunction(`${MASTER_LEVEL} <= -60`, null, { timeout: 10_000 });
+    await s.page.waitForFunction(masterLevelAtMost, -60, { timeout: 10_000 });
     const silent = Number(await meter.getAttribute('aria-valuenow'));
     assert.ok(loud > silent + 10, `level with stems ${loud} dB, all muted ${silent} dB`);
     for (const src of job.result!.sources) await s.page.getByRole('button', { name: `Mute ${src}` }).click();
@@ -140,6 +156,31 @@ describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 },
     assert.equal(await s.page.getByTestId('position').textContent(), '0:00.0');
     await s.page.keyboard.press('ArrowRight');
     assert.equal(await s.page.getByTestId('position').textContent(), '0:05.0');
+  });
+
+  test('zoom widens every lane together and Fit brings the whole song back', async () => {
+    const width = () => s.page.getByTestId('timeline').evaluate((e) => e.scrollWidth);
+    const fitted = await width();
+    await s.page.getByRole('button', { name: 'Zoom in' }).click();
+    await s.page.getByRole('button', { name: 'Zoom in' }).click();
+    const zoomed = await width();
+    assert.ok(zoomed > fitted * 3, `zoomed width ${zoomed} vs fitted ${fitted}`);
+    await s.page.waitForFunction(lanesRedrawnAt, zoomed);
+    await screenshot(s.page, '05b-zoomed');
+    await s.page.getByRole('button', { name: 'Fit the whole song' }).click();
+    assert.equal(await width(), fitted);
+  });
+
+  test('follows the system dark theme', async () => {
+    const bg = () => s.page.evaluate('getComputedStyle(document.body).backgroundColor') as Promise<string>;
+    await s.page.emulateMedia({ colorScheme: 'light' });
+    const light = await bg();
+    await s.page.emulateMedia({ colorScheme: 'dark' });
+    const dark = await bg();
+    assert.notEqual(light, dark);
+    await s.page.waitForTimeout(200);
+    await screenshot(s.page, '05c-dark');
+    await s.page.emulateMedia({ colorScheme: 'light' });
   });
 
   test('exports the chosen stems in the chosen format', async () => {
