@@ -3,6 +3,7 @@
 import type { Capabilities, JobView, ModelInfo, Settings, StudioEvent } from '../src-main/api/contract.ts';
 import type { StudioClient } from './lib/client.ts';
 import { applyEvent, emptyQueue, fromJobs, select, type QueueState } from './lib/queue.ts';
+import { filesForUpload, type Dropped } from './lib/dropped-files.ts';
 
 export type Panel = null | 'export' | 'settings';
 
@@ -71,6 +72,14 @@ export class StudioState {
       // The socket may deliver events after the call returns; merge the answer so the queue shows them at once.
       for (const job of jobs) this.queue = applyEvent(this.queue, { type: 'job', job: this.queue.jobs[job.id] ?? job });
     });
+  }
+
+  /** Electron resolves dropped files and folders to paths; the browser uploads the songs found in them. */
+  async addDropped(d: Dropped): Promise<void> {
+    if (!this.capabilities?.upload) return this.addFiles(d.files);
+    const files = await this.attempt(() => filesForUpload(d));
+    if (files?.length) await this.addFiles(files);
+    else if (files) this.inform('No songs found in what was dropped.');
   }
 
   async chooseFiles(): Promise<void> {

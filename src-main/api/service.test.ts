@@ -113,6 +113,19 @@ describe('StudioService', () => {
     await t.done();
   });
 
+  test('names the folder when an export cannot create it', async () => {
+    const t = await setup();
+    const [a] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    const blocker = join(t.dir, 'a-file');
+    await writeFile(blocker, 'x');
+    await assert.rejects(
+      t.service.exportStems({ jobId: a.id, sources: ['bass'], folder: join(blocker, 'sub'), format: 'wav', bitDepth: 16 }),
+      (e: { code: string; message: string }) => e.code === 'OUTPUT_NOT_WRITABLE' && e.message.includes(join(blocker, 'sub')),
+    );
+    await t.done();
+  });
+
   test('serves only stems the app wrote, never other paths', async () => {
     const t = await setup();
     const [a] = await t.service.open(['/songs/a.wav']);

@@ -1,6 +1,6 @@
 // Electron main process: one window showing the renderer from the app scheme, the shared StudioService behind a
 // single validated IPC channel, native menus and dialogs. The engine itself runs in a worker thread.
-import { BrowserWindow, app, dialog, ipcMain, protocol, session, shell, type IpcMainInvokeEvent } from 'electron';
+import { BrowserWindow, Menu, app, dialog, ipcMain, protocol, session, shell, type IpcMainInvokeEvent } from 'electron';
 import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
@@ -196,7 +196,6 @@ async function openSongs(paths: string[]): Promise<void> {
 async function refreshMenu(): Promise<void> {
   if (!service) return;
   const recent = await service.recentFiles();
-  const { Menu } = await import('electron');
   Menu.setApplicationMenu(buildMenu(recent, {
     openFiles: () => void pickSongs(false).then(openSongs),
     openFolder: () => void pickSongs(true).then(openSongs),
