@@ -21,6 +21,7 @@ import warnings
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from xumx import checkpoint  # noqa: E402
 from xumx.model import HOP, N_BINS, N_FFT, XUMX, count_parameters  # noqa: E402
 from xumx.onnx_fp16 import store_initializers_as_fp16  # noqa: E402
 
@@ -44,7 +45,7 @@ def randomise(model: XUMX, seed: int) -> None:
 
 def load_model(args) -> tuple[XUMX, dict]:
     if args.checkpoint:
-        ckpt = torch.load(args.checkpoint, map_location="cpu")
+        ckpt = checkpoint.load(args.checkpoint)
         cfg = ckpt["config"]
         model = XUMX(hidden=cfg["hidden"], max_bin=cfg["max_bin"], n_layers=cfg["n_layers"],
                      sources=tuple(cfg["sources"]))

@@ -1,0 +1,173 @@
+"""Pack rendered stems and MIR-1K singing into a small, lossy training pack for the GPU machine (<= ~60 MiB).
+
+Why this format: the GPU machine can receive 64 MiB per run and has only numpy/scipy/torch, so the pack is mono
+8-bit mu-law streams compressed with lzma (stdlib), one stream per stem type at the lowest rate that stem needs:
+drums 44.1 kHz (cymbals reach past 16 kHz), other 32 kHz (the network's input stops at 16 kHz), bass and MIR-1K
+vocals 16 kHz. Training pans the mono stems back to stereo at random. Every stem of a song sits at the same time
+offset in its stream, so a song's stems stay aligned.
+
+  /usr/bin/python3 training/data/pack.py --synth training/data/build/synth \
+      --mir1k training/data/build/mir1k/dataset/mir-1k/Wavfile --out .carry/xumx-data
+
+Writes OUT/<stem>.u8.xz and OUT/index.json. Test songs and test singers are never packed.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import lzma
+import os
+import random
+import sys
+import warnings
+
+import numpy as np
+from scipy.io import wavfile
+from scipy.signal import resample_poly
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from data import mulaw  # noqa: E402
+from data.splits import mir1k_split, synth_split  # noqa: E402
+
+RATES = {"drums": 44100, "other": 32000, "bass": 16000, "vocals": 16000}
+SYNTH_STEMS = ("bass", "drums", "other")
+
+
+def load_mono(path: str, rate: int) -> np.ndarray | None:
+    if not os.path.exists(path):
+        return None
+    sr, x = read_wav(path)
+    if x.ndim == 2:
+        x = x.mean(axis=1)
+    return resample(x, sr, rate)
+
+
+def resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
+    if src == dst:
+        return x
+    g = np.gcd(src, dst)
+    return resample_poly(x, dst // g, src // g).astype(np.float32)
+
+
+def read_wav(path: str) -> tuple[int, np.ndarray]:
+    """-> (rate, float32 samples [n] or [n, channels]) from 16-bit or float WAV."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", wavfile.WavFileWarning)  # fluidsynth's LIST chunk
+        sr, x = wavfile.read(path)
+    return sr, (x.astype(np.float32) / 32768.0 if x.dtype == np.int16 else x.astype(np.float32))
+
+
+class Streams:
+    """Per-stem growing mu-law byte streams."""
+
+    def __init__(self):
+        self.parts: dict[str, list[np.ndarray]] = {k: [] for k in RATES}
+        self.length = {k: 0 for k in RATES}
+
+    def add(self, stem: str, x: np.ndarray) -> tuple[int, float]:
+        peak = float(np.abs(x).max()) if x.size else 0.0
+        scale = peak if peak > 1e-6 else 1.0
+        q = mulaw.encode(x / scale) if peak > 1e-6 else np.full(x.shape, 128, np.uint8)
+        offset = self.length[stem]
+        self.parts[stem].append(q)
+        self.length[stem] += q.size
+        return offset, (scale if peak > 1e-6 else 0.0)
+
+    def write(self, out: str) -> dict[str, int]:
+        sizes = {}
+        for stem, parts in self.parts.items():
+            data = np.concatenate(parts) if parts else np.zeros(0, np.uint8)
+            path = os.path.join(out, f"{stem}.u8.xz")
+            with open(path, "wb") as f:
+                f.write(lzma.compress(data.tobytes(), preset=6))
+            sizes[stem] = os.path.getsize(path)
+        return sizes
+
+
+def pack_synth(streams: Streams, songs: list[str], seconds: float, budget_s: float, rng: random.Random) -> list:
+    entries, total = [], 0.0
+    for song_dir in songs:
+        name = os.path.basename(song_dir)
+        split = synth_split(name)
+        if split == "test":
+            continue
+        stems = {s: load_mono(os.path.join(song_dir, f"{s}.wav"), 44100) for s in SYNTH_STEMS}
+        length = max((len(x) for x in stems.values() if x is not None), default=0)
+        if length < 44100 * 3:
+            continue
+        # long packaged MIDI songs give a few excerpts, generated songs one
+        n_excerpts = 3 if name.startswith("midi-") else 1
+        for k in range(n_excerpts):
+            dur = min(seconds, length / 44100)
+            start = rng.randint(0, max(0, length - int(dur * 44100)))
+            entry = {"name": f"{name}#{k}", "split": split, "dur": dur, "offset": {}, "scale": {}}
+            for stem in SYNTH_STEMS:
+                x = stems[stem]
+                seg = np.zeros(int(dur * 44100), np.float32)
+                if x is not None:
+                    part = x[start:start + seg.size]
+                    seg[: part.size] = part
+                seg = resample(seg, 44100, RATES[stem])[: int(dur * RATES[stem])]
+                entry["offset"][stem], entry["scale"][stem] = streams.add(stem, seg)
+            entries.append(entry)
+            total += dur
+        if total >= budget_s:
+            break
+    return entries
+
+
+def pack_vocals(streams: Streams, clips: list[str], budget_s: float) -> list:
+    entries, total = [], {"train": 0.0, "valid": 0.0}
+    for path in clips:
+        name = os.path.basename(path)[:-4]
+        split = mir1k_split(name)
+        if split == "test" or total[split] >= (budget_s if split == "train" else 60.0):
+            continue
+        sr, x = read_wav(path)
+        vocals = x[:, 1]  # MIR-1K: left accompaniment, right singing voice
+        vocals = resample(vocals, sr, RATES["vocals"])
+        offset, scale = streams.add("vocals", vocals)
+        entries.append({"name": name, "split": split, "dur": len(vocals) / RATES["vocals"],
+                        "offset": offset, "scale": scale})
+        total[split] += len(vocals) / RATES["vocals"]
+    return entries
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--synth", required=True)
+    ap.add_argument("--mir1k", help="MIR-1K Wavfile folder (optional)")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--seconds-per-song", type=float, default=12.0)
+    ap.add_argument("--synth-minutes", type=float, default=17.0)
+    ap.add_argument("--vocal-minutes", type=float, default=25.0)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    rng = random.Random(args.seed)
+    os.makedirs(args.out, exist_ok=True)
+    streams = Streams()
+    songs = sorted(d for d in glob.glob(os.path.join(args.synth, "*")) if os.path.exists(os.path.join(d, "song.json")))
+    rng.shuffle(songs)
+    synth = pack_synth(streams, songs, args.seconds_per_song, args.synth_minutes * 60, rng)
+    vocals = []
+    if args.mir1k and os.path.isdir(args.mir1k):
+        clips = sorted(glob.glob(os.path.join(args.mir1k, "*.wav")))
+        random.Random(args.seed + 1).shuffle(clips)
+        vocals = pack_vocals(streams, clips, args.vocal_minutes * 60)
+    sizes = streams.write(args.out)
+    index = {"format": "xumx-pack-1", "codec": "mu-law-8bit+lzma", "rates": RATES, "songs": synth, "vocals": vocals,
+             "files": {s: f"{s}.u8.xz" for s in RATES}, "bytes": sizes}
+    with open(os.path.join(args.out, "index.json"), "w") as f:
+        json.dump(index, f)
+    summary = {"songs": {s: sum(e["split"] == s for e in synth) for s in ("train", "valid")},
+               "song_minutes": round(sum(e["dur"] for e in synth) / 60, 2),
+               "vocal_clips": {s: sum(e["split"] == s for e in vocals) for s in ("train", "valid")},
+               "vocal_minutes": round(sum(e["dur"] for e in vocals) / 60, 2),
+               "mib": round(sum(sizes.values()) / 2**20, 2)}
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Render synthetic multitrack songs, one stem at a time, so every stem is known exactly.
+
+Two song sources, both turned into MIDI, split into stems by GM channel/program (data/midi.py) and rendered with
+fluidsynth through a per-stem random soundfont:
+- accompaniment written by `mma` from a random chord progression, tempo, key and style;
+- MIDI songs shipped in Debian packages (openttd-openmsx, planetblupi-music-midi).
+Each song's choices come from its own seed, so a song renders the same on every run.
+
+  /usr/bin/python3 training/data/render_synth.py --out training/data/build/synth --songs 300 --seed 1 --jobs 2
+
+Output: OUT/<song>/{bass,drums,other}.wav (44.1 kHz float32 stereo; a missing file means the stem is silent) and
+OUT/<song>/song.json with the choices made.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+from multiprocessing import Pool
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from data import midi  # noqa: E402
+
+SAMPLE_RATE = 44100
+SF = "/usr/share/sounds"
+MELODIC_SOUNDFONTS = [(f"{SF}/sf2/FluidR3_GM.sf2", 5), (f"{SF}/sf2/TimGM6mb.sf2", 3),
+                      (f"{SF}/sf3/MuseScore_General.sf3", 1)]
+DRUM_SOUNDFONTS = [(f"{SF}/sf2/FluidR3_GM.sf2", 3), (f"{SF}/sf2/TimGM6mb.sf2", 2),
+                   (f"{SF}/sf3/MuseScore_General.sf3", 1), (f"{SF}/sf2/Black_Pearl_4_LV2.sf2", 2),
+                   (f"{SF}/sf2/Red_Zeppelin_4_LV2.sf2", 2)]
+# kits that hold one drum preset on bank 0 instead of GM's percussion bank: play their notes on channel 1
+BANK0_KITS = ("Black_Pearl", "Red_Zeppelin")
+# timbres for "other": keyboards, organs, guitars, strings, ensembles, brass, reeds, pipes, synth pads/leads;
+# no basses (32-39), no voices (52-54, 85: they would teach "voice means other"), no sound effects (>= 112)
+OTHER_PROGRAMS = [p for p in range(0, 112) if p not in range(32, 40) and p not in (52, 53, 54, 85)]
+MIDI_SONG_GLOBS = ["/usr/share/games/openttd/baseset/openmsx/*.mid", "/usr/share/games/openttd/baseset/*/*.mid",
+                   "/usr/share/planetblupi/music/*.mid", "/usr/share/games/planetblupi/music/*.mid"]
+
+CHORDS = ["", "m", "7", "m7", "maj7", "sus4", "6", "9", "m6", "dim", "7sus4", "add9"]
+ROOTS = ["C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B"]
+# progressions as (semitones above the key, favoured quality)
+PROGRESSIONS = [[(0, ""), (9, "m"), (5, ""), (7, "7")], [(0, ""), (7, ""), (9, "m"), (5, "")],
+                [(2, "m7"), (7, "7"), (0, "maj7"), (0, "maj7")], [(0, "m"), (10, ""), (8, ""), (7, "")],
+                [(0, ""), (5, ""), (0, ""), (7, "7")], [(9, "m"), (5, ""), (0, ""), (7, "")],
+                [(0, "m7"), (5, "7"), (0, "m7"), (7, "7")], [(0, ""), (4, "m"), (5, ""), (7, "")]]
+
+
+def weighted(rng: random.Random, items):
+    return rng.choices([i for i, _ in items], weights=[w for _, w in items])[0]
+
+
+def styles() -> list[str]:
+    names = sorted(os.path.basename(p)[:-4] for p in glob.glob("/usr/share/mma/lib/stdlib/*.mma"))
+    return [n for n in names if not n.startswith("metronome")]
+
+
+def mma_song(rng: random.Random, style: str) -> str:
+    bars = rng.choice([8, 12, 16])
+    prog = rng.choice(PROGRESSIONS)
+    lines = [f"Tempo {rng.randint(70, 170)}", f"Groove {style}", f"Transpose {rng.randint(-6, 5)}"]
+    for bar in range(bars):
+        chords = []
+        for _ in range(rng.choice([1, 1, 2])):
+            step, quality = prog[(2 * bar + len(chords)) // 2 % len(prog)] if rng.random() < 0.7 else \
+                (rng.randrange(12), rng.choice(CHORDS))
+            if rng.random() < 0.3:
+                quality = rng.choice(CHORDS)
+            chords.append(ROOTS[step % 12] + quality)
+        lines.append(f"{bar + 1} " + " ".join(chords if len(chords) == 1 else [chords[0], "/", chords[1], "/"]))
+    return "\n".join(lines) + "\n"
+
+
+def program_map(rng: random.Random, programs: dict[int, int]) -> dict[int, int]:
+    """Replace timbres for variety, keeping each channel's stem (a bass stays a bass)."""
+    out = {}
+    for ch, prog in programs.items():
+        if ch == midi.DRUM_CHANNEL or rng.random() < 0.4:
+            continue
+        out[ch] = rng.randrange(32, 40) if prog in midi.BASS_PROGRAMS else rng.choice(OTHER_PROGRAMS)
+    return out
+
+
+def to_channel_0(song: midi.MidiFile) -> None:
+    for track in song.tracks:
+        for i, ev in enumerate(track):
+            if ev.channel == midi.DRUM_CHANNEL:
+                track[i] = midi.Event(ev.tick, bytes([ev.data[0] & 0xF0]) + ev.data[1:])
+
+
+def render_stems(song: midi.MidiFile, rng: random.Random, out_dir: str, tmp: str) -> dict:
+    mapping = program_map(rng, midi.channel_programs(song))
+    stems = midi.split_stems(song, mapping)
+    choices = {"program_map": mapping, "stems": {}}
+    reverb, chorus = rng.random() < 0.6, rng.random() < 0.4
+    for stem, part in stems.items():
+        sf = weighted(rng, DRUM_SOUNDFONTS if stem == "drums" else MELODIC_SOUNDFONTS)
+        if stem == "drums" and any(k in sf for k in BANK0_KITS):
+            to_channel_0(part)
+        mid = os.path.join(tmp, stem + ".mid")
+        with open(mid, "wb") as f:
+            f.write(midi.write(part))
+        wav = os.path.join(out_dir, stem + ".wav")
+        # float output: fluidsynth dithers 16-bit output with random noise, float output repeats exactly
+        subprocess.run(["fluidsynth", "-ni", "-g", "0.5", "-r", str(SAMPLE_RATE), "-O", "float", "-R", str(int(reverb)),
+                        "-C", str(int(chorus)), "-F", wav, sf, mid],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        choices["stems"][stem] = os.path.basename(sf)
+    choices.update(reverb=reverb, chorus=chorus)
+    return choices
+
+
+def render_one(job: tuple[str, int, str, str | None]) -> str:
+    out_root, seed, kind, midi_path = job
+    rng = random.Random(seed)
+    name = f"{kind}-{seed:05d}" if kind == "mma" else f"midi-{os.path.basename(midi_path)[:-4]}"
+    out_dir = os.path.join(out_root, name)
+    if os.path.exists(os.path.join(out_dir, "song.json")):
+        return name
+    os.makedirs(out_dir, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        info = {"seed": seed, "kind": kind}
+        if kind == "mma":
+            all_styles = styles()
+            for _ in range(5):  # a few grooves need variations we do not name; try another style then
+                style = rng.choice(all_styles)
+                src = os.path.join(tmp, "song.mma")
+                with open(src, "w") as f:
+                    f.write(mma_song(rng, style))
+                r = subprocess.run(["mma", src, "-f", os.path.join(tmp, "song.mid")], capture_output=True, text=True)
+                if r.returncode == 0 and os.path.exists(os.path.join(tmp, "song.mid")):
+                    info["style"] = style
+                    break
+            else:
+                raise RuntimeError(f"mma failed for seed {seed}: {r.stdout[-300:]} {r.stderr[-300:]}")
+            midi_path = os.path.join(tmp, "song.mid")
+        else:
+            info["source"] = midi_path
+        with open(midi_path, "rb") as f:
+            song = midi.parse(f.read())
+        info.update(render_stems(song, rng, out_dir, tmp))
+    with open(os.path.join(out_dir, "song.json"), "w") as f:
+        json.dump(info, f, indent=1)
+    return name
+
+
+def midi_songs() -> list[str]:
+    found = set()
+    for g in MIDI_SONG_GLOBS:
+        found.update(glob.glob(g))
+    return sorted(found)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--songs", type=int, default=300, help="number of mma songs")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--midi-songs", type=int, default=1000, help="at most this many packaged MIDI songs")
+    args = ap.parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    jobs = [(args.out, args.seed * 100000 + i, "mma", None) for i in range(args.songs)]
+    for i, path in enumerate(midi_songs()[: args.midi_songs]):
+        jobs.append((args.out, args.seed * 100000 + 50000 + i, "midi", path))
+    done = 0
+    with Pool(args.jobs) as pool:
+        for name in pool.imap_unordered(render_one, jobs):
+            done += 1
+            if done % 20 == 0 or done == len(jobs):
+                print(f"{done}/{len(jobs)} {name}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""Global SDR of an X-UMX checkpoint per source, next to the trivial baseline, on held-out data.
+
+Global SDR of a source over a whole set: 10*log10(sum s^2 / sum (s - s_hat)^2), sums over every sample of every
+clip. Separation here is the network's magnitudes with the mixture's phase (no Wiener filter), at 44.1 kHz.
+
+  --synth-test SYNTH_DIR --mir1k WAVDIR   the synthetic test songs (split "test") with held-out MIR-1K singers as
+                                          vocals at 0 dB against the accompaniment; baseline: mixture/4
+  --mir1k-test WAVDIR                     held-out MIR-1K singers: vocals and accompaniment (bass+drums+other),
+                                          scored at MIR-1K's 16 kHz; baseline: mixture/2
+  --pack DIR --split valid                fixed seeded mixtures from a training pack (the GPU run's check)
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+from scipy.signal import resample_poly
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data.pack import read_wav as pack_read_wav  # noqa: E402
+from data.splits import mir1k_split, synth_split  # noqa: E402
+from xumx import checkpoint  # noqa: E402
+from xumx.model import SOURCES  # noqa: E402
+from xumx.transforms import magnitude_to_audio, stft  # noqa: E402
+
+RATE = 44100
+
+
+class SdrTally:
+    """Accumulates signal and error energy per source for global SDR, plus per-clip SDRs for a median."""
+
+    def __init__(self):
+        self.sig, self.err, self.clips = {}, {}, {}
+
+    def add(self, name: str, ref: np.ndarray, est: np.ndarray) -> None:
+        s, e = float(np.sum(ref.astype(np.float64) ** 2)), float(np.sum((ref - est).astype(np.float64) ** 2))
+        self.sig[name] = self.sig.get(name, 0.0) + s
+        self.err[name] = self.err.get(name, 0.0) + e
+        if s > 1e-8:
+            self.clips.setdefault(name, []).append(10 * math.log10(s / max(e, 1e-12)))
+
+    def result(self) -> dict:
+        return {k: {"global_sdr": round(10 * math.log10(self.sig[k] / max(self.err[k], 1e-12)), 2),
+                    "median_clip_sdr": round(float(np.median(self.clips.get(k, [float("nan")]))), 2),
+                    "clips": len(self.clips.get(k, []))} for k in self.sig}
+
+
+def separate(model, mix: np.ndarray, device="cpu") -> np.ndarray:
+    """mix [2, n] float32 at 44.1 kHz -> estimates [4, 2, n]."""
+    x = torch.from_numpy(mix).float().to(device)[None]
+    with torch.no_grad():
+        spec = stft(x)
+        est = model(spec.abs())
+        audio = magnitude_to_audio(est, spec, x.shape[-1])
+    return audio[:, 0].cpu().numpy()
+
+
+def resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
+    g = math.gcd(src, dst)
+    return resample_poly(x, dst // g, src // g, axis=-1).astype(np.float32)
+
+
+def read_wav(path: str) -> tuple[int, np.ndarray]:
+    """-> (rate, [channels, n] float32)."""
+    sr, x = pack_read_wav(path)
+    return sr, x.T if x.ndim == 2 else x[None]
+
+
+def mir1k_clips(wav_dir: str) -> list[str]:
+    return sorted(p for p in glob.glob(os.path.join(wav_dir, "*.wav")) if mir1k_split(os.path.basename(p)) == "test")
+
+
+def synth_test_set(synth_dir: str, mir1k_dir: str | None, seconds: float = 20.0):
+    """Yields (name, stems [4, 2, n]) for each held-out synthetic song; vocals from held-out MIR-1K singers."""
+    songs = sorted(d for d in glob.glob(os.path.join(synth_dir, "*"))
+                   if os.path.exists(os.path.join(d, "song.json")) and synth_split(os.path.basename(d)) == "test")
+    clips = mir1k_clips(mir1k_dir) if mir1k_dir else []
+    clip_i = 0
+    n = int(seconds * RATE)
+    for song in songs:
+        stems = np.zeros((4, 2, n), np.float32)
+        longest = 0
+        for k, source in enumerate(SOURCES):
+            path = os.path.join(song, f"{source}.wav")
+            if source == "vocals" or not os.path.exists(path):
+                continue
+            _, x = read_wav(path)
+            start = max(0, x.shape[1] // 2 - n // 2) if x.shape[1] > 60 * RATE else 0  # middle of long songs
+            part = x[:, start:start + n]
+            stems[k, :, : part.shape[1]] = part
+            longest = max(longest, part.shape[1])
+        if longest < 3 * RATE:
+            continue
+        stems = stems[:, :, :longest]
+        if clips:
+            vox = []
+            while sum(v.size for v in vox) < longest:
+                sr, x = read_wav(clips[clip_i % len(clips)])
+                clip_i += 1
+                vox.append(resample(x[1], sr, RATE))
+            v = np.concatenate(vox)[:longest]
+            acc_rms = np.sqrt(np.mean(stems.sum(0) ** 2))
+            v = v * acc_rms / max(np.sqrt(np.mean(v ** 2)), 1e-8)
+            stems[SOURCES.index("vocals")] = v[None]
+        yield os.path.basename(song), stems
+
+
+def eval_synth(model, synth_dir, mir1k_dir) -> dict:
+    model_t, base_t = SdrTally(), SdrTally()
+    names = []
+    for name, stems in synth_test_set(synth_dir, mir1k_dir):
+        mix = stems.sum(0)
+        est = separate(model, mix)
+        for k, source in enumerate(SOURCES):
+            model_t.add(source, stems[k], est[k])
+            base_t.add(source, stems[k], mix / 4)
+        names.append(name)
+    return {"set": "synthetic test songs + held-out MIR-1K vocals", "songs": names, "model": model_t.result(),
+            "baseline_mixture_over_4": base_t.result()}
+
+
+def eval_mir1k(model, wav_dir) -> dict:
+    model_t, base_t = SdrTally(), SdrTally()
+    clips = mir1k_clips(wav_dir)
+    for path in clips:
+        sr, x = read_wav(path)
+        acc, voc = x[0], x[1]
+        mix16 = acc + voc
+        mix = np.repeat(resample(mix16, sr, RATE)[None], 2, 0)
+        est = separate(model, mix)
+        est_voc = resample(est[SOURCES.index("vocals")].mean(0), RATE, sr)[: voc.size]
+        est_acc = resample(np.delete(est, SOURCES.index("vocals"), 0).sum(0).mean(0), RATE, sr)[: acc.size]
+        model_t.add("vocals", voc, est_voc)
+        model_t.add("accompaniment", acc, est_acc)
+        base_t.add("vocals", voc, mix16 / 2)
+        base_t.add("accompaniment", acc, mix16 / 2)
+    return {"set": "MIR-1K held-out singers", "clips": len(clips), "model": model_t.result(),
+            "baseline_mixture_over_2": base_t.result()}
+
+
+def eval_pack(model, pack_dir, split, batches, device) -> dict:
+    from xumx.packdata import MixSampler, Pack
+    sampler = MixSampler(Pack(pack_dir, split, device))
+    model_t, base_t = SdrTally(), SdrTally()
+    for i in range(batches):
+        mix, stems = sampler.batch(8, torch.Generator().manual_seed(20_000 + i))
+        for b in range(mix.shape[0]):
+            m = mix[b].cpu().numpy()
+            est = separate(model, m, device)
+            for k, source in enumerate(SOURCES):
+                model_t.add(source, stems[k, b].cpu().numpy(), est[k])
+                base_t.add(source, stems[k, b].cpu().numpy(), m / 4)
+    return {"set": f"pack {split} mixtures", "model": model_t.result(), "baseline_mixture_over_4": base_t.result()}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("--synth-test")
+    ap.add_argument("--mir1k")
+    ap.add_argument("--mir1k-test", action="store_true")
+    ap.add_argument("--pack")
+    ap.add_argument("--split", default="valid")
+    ap.add_argument("--batches", type=int, default=4)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--out")
+    args = ap.parse_args(argv)
+    model = checkpoint.model_from(checkpoint.load(args.checkpoint)).to(args.device)
+    report = {"checkpoint": os.path.basename(args.checkpoint), "hidden": model.hidden,
+              "method": "network magnitudes with mixture phase, no Wiener filter"}
+    if args.pack:
+        report["pack"] = eval_pack(model, args.pack, args.split, args.batches, args.device)
+    if args.synth_test:
+        model.cpu()
+        report["synthetic"] = eval_synth(model, args.synth_test, args.mir1k)
+    if args.mir1k_test and args.mir1k:
+        model.cpu()
+        report["mir1k"] = eval_mir1k(model, args.mir1k)
+    text = json.dumps(report, indent=1)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One training run on the GPU machine (or, with a tiny configuration, on any CPU to test this script):
+# train on the carried pack for a wall-clock budget, check the result on the pack's validation mixtures, and leave
+# weights-only checkpoint parts, logs and the evaluation in $OUT (at most 8 files of <= 16 MiB come back).
+#
+#   OUT=/tmp/out XUMX_MINUTES=8.5 bash training/gpu/run.sh
+#   tiny CPU check: OUT=/tmp/out XUMX_MINUTES=0.2 XUMX_HIDDEN=16 XUMX_BATCH=2 XUMX_SECONDS=2 bash training/gpu/run.sh
+#
+# Resume: put a checkpoint's parts under .carry/resume/ (named <prefix>.partNN) and set XUMX_RESUME=<prefix>.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=${PYTHON:-python3}
+PACK=${XUMX_PACK:-.carry/xumx-data}
+OUT=${OUT:?set OUT to the folder for results}
+RUN=${XUMX_RUN_DIR:-/tmp/xumx-run}
+mkdir -p "$OUT" "$RUN"
+export PYTHONUNBUFFERED=1
+
+{ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"; \
+  $PY -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())'; } | tee "$OUT/machine.txt"
+
+RESUME_ARGS=()
+if [ -n "${XUMX_RESUME:-}" ]; then
+  $PY training/checkpoint_parts.py join ".carry/resume/$XUMX_RESUME" "$RUN/resume.pt"
+  RESUME_ARGS=(--resume "$RUN/resume.pt")
+fi
+
+# shellcheck disable=SC2086
+$PY training/train.py --pack "$PACK" --out "$RUN" --hidden "${XUMX_HIDDEN:-240}" --batch "${XUMX_BATCH:-16}" \
+  --seconds "${XUMX_SECONDS:-6}" --max-minutes "${XUMX_MINUTES:-8.5}" --valid-every "${XUMX_VALID_EVERY:-45}" \
+  "${RESUME_ARGS[@]}" ${XUMX_TRAIN_ARGS:-} 2>&1 | tee "$OUT/train.log"
+
+$PY training/evaluate.py --checkpoint "$RUN/best.pt" --pack "$PACK" --split valid \
+  --batches "${XUMX_EVAL_BATCHES:-4}" --out "$OUT/eval-valid.json" > /dev/null
+$PY training/checkpoint_parts.py split "$RUN/best.pt" "$OUT/xumx-best"
+ls -la "$OUT"

@@ -1,0 +1,84 @@
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from scipy.io import wavfile
+
+from data import midi, mulaw, pack, render_synth
+from data.splits import synth_split
+from xumx.packdata import MixSampler, Pack
+
+needs_synth = pytest.mark.skipif(not (shutil.which("fluidsynth") and shutil.which("mma")),
+                                 reason="needs fluidsynth and mma")
+
+
+def test_midi_survives_a_write_and_parse_round_trip():
+    song = midi.MidiFile(1, 96, [[midi.Event(0, b"\xFF\x51\x03\x07\xA1\x20"), midi.Event(0, b"\xC1\x21"),
+                                  midi.Event(10, b"\x91\x28\x64"), midi.Event(50, b"\x81\x28\x00"),
+                                  midi.Event(60, b"\x99\x24\x70")]])
+    back = midi.parse(midi.write(song))
+    assert [(e.tick, e.data) for e in back.tracks[0]] == [(e.tick, e.data) for e in song.tracks[0]]
+    assert midi.channel_programs(back) == {1: 0x21, 9: 0}
+
+
+def test_stems_are_split_by_drum_channel_and_bass_programs():
+    song = midi.MidiFile(1, 96, [[midi.Event(0, b"\xC0\x00"), midi.Event(0, b"\xC1\x22"),
+                                  midi.Event(1, b"\x90\x3C\x64"), midi.Event(1, b"\x91\x28\x64"),
+                                  midi.Event(1, b"\x99\x24\x64")]])
+    stems = midi.split_stems(song)
+    assert sorted(stems) == ["bass", "drums", "other"]
+    assert set(midi.channel_programs(stems["bass"])) == {1}
+    assert set(midi.channel_programs(stems["drums"])) == {9}
+    # a replacement timbre outside the bass range moves the channel to "other"
+    assert sorted(midi.split_stems(song, {1: 0})) == ["drums", "other"]
+
+
+@needs_synth
+def test_a_song_renders_identically_for_the_same_seed(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        render_synth.render_one((str(out), 4242, "mma", None))
+    name = "mma-04242"
+    files = sorted(f for f in os.listdir(a / name) if f.endswith(".wav"))
+    assert files
+    for f in files:
+        x, y = pack.read_wav(str(a / name / f))[1], pack.read_wav(str(b / name / f))[1]
+        # fluidsynth's float output repeats to within float rounding of its effects (about -150 dB)
+        assert x.shape == y.shape and np.abs(x - y).max() <= 1e-6 * max(np.abs(x).max(), 1e-3)
+    assert json.loads((a / name / "song.json").read_text()) == json.loads((b / name / "song.json").read_text())
+
+
+def test_mulaw_keeps_audio_within_its_quantisation_error():
+    x = np.sin(np.linspace(0, 300, 10000)).astype(np.float32) * 0.7
+    y = mulaw.decode(mulaw.encode(x))
+    snr = 10 * np.log10(np.sum(x ** 2) / np.sum((x - y) ** 2))
+    assert snr > 30
+
+
+def _fake_songs(root, count):
+    rng = np.random.default_rng(0)
+    names = [n for n in (f"mma-{i:05d}" for i in range(200)) if synth_split(n) == "train"][:count]
+    for name in names:
+        os.makedirs(root / name)
+        for stem in ("bass", "drums", "other"):
+            x = (rng.standard_normal((44100 * 4, 2)) * 3000).astype(np.int16)
+            wavfile.write(root / name / f"{stem}.wav", 44100, x)
+        (root / name / "song.json").write_text("{}")
+    return names
+
+
+def test_pack_sampler_gives_mixtures_that_are_the_sum_of_their_stems_and_repeat_for_a_seed(tmp_path):
+    synth = tmp_path / "synth"
+    _fake_songs(synth, 3)
+    out = tmp_path / "pack"
+    pack.main(["--synth", str(synth), "--out", str(out), "--seconds-per-song", "4"])
+    sampler = MixSampler(Pack(str(out), "train"), seconds=1.0)
+    mix1, stems1 = sampler.batch(3, torch.Generator().manual_seed(5))
+    mix2, stems2 = sampler.batch(3, torch.Generator().manual_seed(5))
+    assert mix1.shape == (3, 2, 44100) and stems1.shape == (4, 3, 2, 44100)
+    assert torch.allclose(mix1, stems1.sum(0), atol=1e-6)
+    assert torch.equal(mix1, mix2) and torch.equal(stems1, stems2)
+    assert float(stems1[:3].abs().max()) > 0  # no vocals packed, but the synthetic stems are there

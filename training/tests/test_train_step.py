@@ -1,0 +1,34 @@
+import torch
+
+from train import step_loss
+from xumx.losses import source_combinations
+from xumx.model import XUMX
+
+
+def fixed_batch():
+    g = torch.Generator().manual_seed(3)
+    t = torch.arange(44100) / 44100
+    stems = torch.stack([
+        torch.sin(2 * torch.pi * 55 * t) * 0.3,                       # bass
+        (torch.rand(44100, generator=g) - 0.5) * (t * 8 % 1 < 0.1),  # drums: noise bursts
+        torch.sin(2 * torch.pi * 440 * t + 3 * torch.sin(2 * torch.pi * 5 * t)) * 0.2,  # a vibrato "voice"
+        torch.sin(2 * torch.pi * 262 * t) * 0.2 + torch.sin(2 * torch.pi * 330 * t) * 0.2,  # chord
+    ])
+    stems = torch.stack([stems, stems.roll(5000, -1)], 1)  # [4, B=2, n]
+    stems = torch.stack([stems, stems * 0.8], 2)  # [4, 2, 2, n]
+    return stems.sum(0), stems
+
+
+def test_one_training_step_lowers_the_loss_on_a_fixed_batch():
+    torch.manual_seed(0)
+    model = XUMX(hidden=8, dropout=0.0)
+    mix, stems = fixed_batch()
+    combos = source_combinations()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    import contextlib
+    before, _ = step_loss(model, mix, stems, combos, contextlib.nullcontext)
+    opt.zero_grad()
+    before.backward()
+    opt.step()
+    after, _ = step_loss(model, mix, stems, combos, contextlib.nullcontext)
+    assert float(after) < float(before)

@@ -1,0 +1,193 @@
+"""Train X-UMX on a training pack (training/data/pack.py) with the paper's losses; resumable, wall-clock bounded.
+
+  python3 training/train.py --pack .carry/xumx-data --out training/runs/r1 --hidden 240 --max-minutes 8.5
+  python3 training/train.py --pack ... --out training/runs/r1 --resume training/runs/r1/last.pt --max-minutes 8
+
+Runs on CPU (torch 1.13) and CUDA (torch 2.x; --amp uses bfloat16 autocast for the network there).
+Writes OUT/last.pt (model, optimizer, scheduler, step, RNG states), OUT/best.pt (best validation loss) and
+OUT/log.jsonl (one line per log/validation event).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from xumx import checkpoint  # noqa: E402
+from xumx.losses import multi_domain_loss, source_combinations  # noqa: E402
+from xumx.model import XUMX, count_parameters  # noqa: E402
+from xumx.packdata import MixSampler, Pack  # noqa: E402
+from xumx.transforms import stft  # noqa: E402
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pack", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--hidden", type=int, default=240)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--seconds", type=float, default=6.0, help="length of one training excerpt")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--weight-decay", type=float, default=1e-5)
+    ap.add_argument("--clip-grad", type=float, default=5.0)
+    ap.add_argument("--max-minutes", type=float, default=10.0, help="wall-clock budget of this run")
+    ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps in total (0: no limit)")
+    ap.add_argument("--valid-every", type=float, default=45.0, help="seconds between validations")
+    ap.add_argument("--valid-batches", type=int, default=4)
+    ap.add_argument("--patience", type=int, default=3, help="validations without improvement before lowering lr")
+    ap.add_argument("--resume")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--amp", action="store_true", help="bfloat16 autocast for the network on CUDA")
+    return ap.parse_args(argv)
+
+
+def input_statistics(sampler: MixSampler, device, batches: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-bin mean and std of mixture magnitudes: the initial input normalisation (as Open-Unmix does)."""
+    g = torch.Generator().manual_seed(1234)
+    mags = []
+    for _ in range(batches):
+        mix, _ = sampler.batch(8, g)
+        mags.append(stft(mix.to(device)).abs().permute(0, 1, 3, 2).reshape(-1, 2049))
+    m = torch.cat(mags)
+    return m.mean(0).cpu(), m.std(0).cpu()
+
+
+def step_loss(model, mix, stems, combos, autocast):
+    mix_spec = stft(mix)
+    target_mag = stft(stems).abs()
+    with autocast():
+        est = model(mix_spec.abs())
+    return multi_domain_loss(est.float(), target_mag, stems, mix_spec, mix, combos)
+
+
+def rng_state(g: torch.Generator) -> dict:
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+            "sampler": g.get_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+
+
+def set_rng_state(state: dict, g: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    g.set_state(state["sampler"])
+    if state.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save(path, model, opt, sched, step, elapsed, best, g, args, info):
+    tmp = path + ".tmp"
+    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "step": step, "elapsed_s": elapsed, "best_valid": best, "rng": rng_state(g),
+                "config": model.config(), "args": vars(args), "info": info}, tmp)
+    os.replace(tmp, path)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if args.device == "auto" else args.device))
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    os.makedirs(args.out, exist_ok=True)
+    log = open(os.path.join(args.out, "log.jsonl"), "a")
+
+    def emit(**event):
+        line = json.dumps(event)
+        print(line, flush=True)
+        log.write(line + "\n")
+        log.flush()
+
+    t_load = time.time()
+    train_sampler = MixSampler(Pack(args.pack, "train", device), seconds=args.seconds)
+    valid_pack = Pack(args.pack, "valid", device)
+    valid_sampler = MixSampler(valid_pack, seconds=args.seconds) if valid_pack.songs else train_sampler
+    emit(event="data", load_s=round(time.time() - t_load, 1), train_songs=len(train_sampler.pack.songs),
+         train_vocal_clips=len(train_sampler.pack.clips), valid_songs=len(valid_pack.songs))
+
+    if args.resume:  # the checkpoint decides the architecture
+        args.hidden = checkpoint.load(args.resume)["config"]["hidden"]
+    model = XUMX(hidden=args.hidden).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.3, patience=args.patience)
+    g = torch.Generator().manual_seed(args.seed)
+    step, elapsed_before, best = 0, 0.0, float("inf")
+    info = {"provenance": "synthetic multitracks (mma + Debian MIDI songs via fluidsynth) and MIR-1K singing"}
+    if args.resume:
+        ckpt = checkpoint.load(args.resume, device)
+        model.load_state_dict(ckpt["model"])
+        step, elapsed_before = ckpt["step"], ckpt["elapsed_s"]
+        if "optimizer" in ckpt:  # a full checkpoint resumes exactly; a weights-only one warm-starts
+            opt.load_state_dict(ckpt["optimizer"])
+            sched.load_state_dict(ckpt["scheduler"])
+            best = ckpt["best_valid"]
+            set_rng_state(ckpt["rng"], g)
+        info = ckpt.get("info", info)
+        emit(event="resume", step=step, elapsed_s=elapsed_before)
+    else:
+        mean, std = input_statistics(train_sampler, device)
+        model.set_input_stats(mean.to(device), std.to(device))
+    emit(event="model", parameters=count_parameters(model), hidden=args.hidden, device=str(device))
+
+    combos = source_combinations(len(model.sources))
+    use_amp = args.amp and device.type == "cuda"
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else contextlib.nullcontext
+    valid_batches = [valid_sampler.batch(args.batch, torch.Generator().manual_seed(10_000 + i))
+                     for i in range(args.valid_batches)]
+
+    def validate() -> float:
+        model.eval()
+        with torch.no_grad():
+            total = sum(float(step_loss(model, m, s, combos, autocast)[0]) for m, s in valid_batches)
+        model.train()
+        return total / len(valid_batches)
+
+    start = time.time()
+    last_valid = start
+    deadline = start + args.max_minutes * 60
+    samples, window_loss, window_n = 0, 0.0, 0
+    model.train()
+    while time.time() < deadline and not (args.max_steps and step >= args.max_steps):
+        mix, stems = train_sampler.batch(args.batch, g)
+        loss, parts = step_loss(model, mix, stems, combos, autocast)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
+        opt.step()
+        step += 1
+        samples += args.batch
+        window_loss += float(loss.detach())
+        window_n += 1
+        now = time.time()
+        if now - last_valid >= args.valid_every or now >= deadline or (args.max_steps and step >= args.max_steps):
+            v = validate()
+            sched.step(v)
+            elapsed = elapsed_before + now - start
+            emit(event="valid", step=step, train_loss=round(window_loss / window_n, 5), valid_loss=round(v, 5),
+                 lr=opt.param_groups[0]["lr"], samples_per_s=round(samples / (now - start), 1),
+                 elapsed_s=round(elapsed, 1), **{k: round(x, 5) for k, x in parts.items()})
+            window_loss, window_n, last_valid = 0.0, 0, time.time()
+            if v < best:
+                best = v
+                save(os.path.join(args.out, "best.pt"), model, opt, sched, step, elapsed, best, g, args, info)
+            save(os.path.join(args.out, "last.pt"), model, opt, sched, step, elapsed, best, g, args, info)
+    emit(event="done", step=step, best_valid=best, elapsed_s=round(elapsed_before + time.time() - start, 1),
+         samples=samples)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
