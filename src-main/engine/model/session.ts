@@ -112,6 +112,8 @@ async function createSession(path: string, ep: EpName, threads: number): Promise
     executionProviders: [ep],
     graphOptimizationLevel: 'all',
     logSeverityLevel: 4,
+    // The arena would keep the largest batch's activations for the whole session: hundreds of MB held idle.
+    enableCpuMemArena: false,
     ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
   });
 }
