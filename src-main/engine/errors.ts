@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'BAD_ARGUMENT'
   | 'DOWNLOAD_FAILED'
   | 'CONVERT_FAILED'
+  | 'CACHE_CORRUPT'
   | 'INTERNAL';
 
 export class XumxError extends Error {

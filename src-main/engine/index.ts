@@ -5,6 +5,7 @@ import { XumxError } from './errors.ts';
 import { defaultModelDirs, scanModels, toModelInfo } from './model/registry.ts';
 import type { RunnerOptions } from './runner.ts';
 import type { SegmentSettings } from './separate/segments.ts';
+import type { EstimateCacheOptions } from './cache/estimate-cache.ts';
 import type { ModelInfo, Progress, SeparateRequest, SeparationResult } from './types.ts';
 import type { FromWorker, ToWorker } from './worker.ts';
 
@@ -21,6 +22,8 @@ export interface EngineOptions {
   threads?: number;
   /** Overrides the per-provider segment length, overlap and batch (bench and tests). */
   segments?: Partial<SegmentSettings>;
+  /** Estimate cache folder and size cap: songs separated once re-render with new controls without the network. */
+  cache?: EstimateCacheOptions;
 }
 
 export interface SeparateHooks {
@@ -32,6 +35,11 @@ export interface Engine {
   listModels(): Promise<ModelInfo[]>;
   /** Never throws for a per-file problem: those come back as { ok: false, error: { code, message } }. */
   separate(req: SeparateRequest, hooks?: SeparateHooks): Promise<SeparationResult>;
+  /**
+   * Separates again with new controls (req.controls). With a cache configured and the song's estimates in it, no
+   * network runs (result.estimates === 'cache'); an evicted or corrupt entry falls back to a full separation.
+   */
+  rerender(req: SeparateRequest, hooks?: SeparateHooks): Promise<SeparationResult>;
   /** Cancels running jobs, frees the models and stops the worker thread. */
   dispose(): Promise<void>;
 }
@@ -49,6 +57,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     allowTestModels: opts.allowTestModels ?? false,
     threads: opts.threads ?? 0,
     segments: opts.segments,
+    cache: opts.cache,
   };
   const jobs = new Map<number, PendingJob>();
   let nextId = 1;
@@ -106,6 +115,10 @@ export function createEngine(opts: EngineOptions = {}): Engine {
         w.postMessage({ type: 'separate', id, req } satisfies ToWorker);
         if (hooks.signal?.aborted) onAbort();
       });
+    },
+
+    rerender(req, hooks) {
+      return this.separate(req, hooks);
     },
 
     async dispose() {

@@ -6,10 +6,13 @@ import { join } from 'node:path';
 import { decodeFile } from './audio/decode.ts';
 import { createStemWriter } from './audio/stem-writer.ts';
 import { XumxError, asXumxError } from './errors.ts';
-import { pickModel, scanModels } from './model/registry.ts';
+import { pickModel, scanModels, type InstalledModel } from './model/registry.ts';
 import { openModel, type ModelRunner } from './model/session.ts';
 import { EP_NAMES } from './model/providers.ts';
 import { DEFAULT_CONTROLS, separateFile, type PipelineDeps, type PipelineHooks } from './separate/pipeline.ts';
+import { EstimateCache, type EstimateCacheOptions } from './cache/estimate-cache.ts';
+import { separateWithCache } from './cache/cached-separation.ts';
+import { normalizeControls } from './dsp/controls.ts';
 import { segmentsFor } from './separate/segment-settings.ts';
 import type { SegmentSettings } from './separate/segments.ts';
 import type { BitDepth, EpChoice, OutputFormat, SeparateRequest, SeparationControls, SeparationResult } from './types.ts';
@@ -21,6 +24,8 @@ export interface RunnerOptions {
   threads?: number;
   /** Overrides the per-provider segment settings (bench and tests). */
   segments?: Partial<SegmentSettings>;
+  /** Keeps each song's network estimates on disk so changed controls re-render without the network. */
+  cache?: EstimateCacheOptions;
 }
 
 const FORMATS: OutputFormat[] = ['wav', 'flac', 'mp3'];
@@ -30,13 +35,24 @@ export const defaultDeps: PipelineDeps = { decode: decodeFile, createStemWriter 
 
 export class JobRunner {
   private readonly sessions = new Map<string, Promise<ModelRunner>>();
+  private readonly cache: EstimateCache | null;
 
-  constructor(private readonly opts: RunnerOptions, private readonly deps: PipelineDeps = defaultDeps) {}
+  constructor(private readonly opts: RunnerOptions, private readonly deps: PipelineDeps = defaultDeps) {
+    this.cache = opts.cache ? new EstimateCache(opts.cache) : null;
+  }
 
   async run(req: SeparateRequest, hooks: PipelineHooks = {}): Promise<SeparationResult> {
     try {
-      const { format, bitDepth, ep, controls } = validateRequest(req);
+      const { format, bitDepth, ep } = validateRequest(req);
       hooks.onProgress?.({ fraction: 0, stage: 'load-model', etaSeconds: null });
+      const installed = await this.installed(req.modelId);
+      const controls = normalizeControls(req.controls, installed.manifest.sources);
+      if (this.cache) {
+        return await separateWithCache(
+          { input: req.input, outDir: req.outDir, format, bitDepth, controls, segments: segmentsFor('cpu', this.opts.segments) },
+          { cache: this.cache, installed, openModel: () => this.model(req.modelId, ep), segmentsFor: (e) => segmentsFor(e, this.opts.segments), deps: this.deps },
+          hooks);
+      }
       const model = await this.model(req.modelId, ep);
       if (hooks.signal?.aborted) throw new XumxError('CANCELLED', `${req.input}: cancelled`, req.input);
       return await separateFile(
@@ -54,9 +70,13 @@ export class JobRunner {
     for (const s of open) await s.then((m) => m.dispose(), () => {});
   }
 
-  private async model(id: string | undefined, ep: EpChoice): Promise<ModelRunner> {
+  private async installed(id: string | undefined): Promise<InstalledModel> {
     const scan = await scanModels(this.opts.modelDirs, { allowTestModels: this.opts.allowTestModels });
-    const installed = pickModel(scan, id, this.opts.modelDirs);
+    return pickModel(scan, id, this.opts.modelDirs);
+  }
+
+  private async model(id: string | undefined, ep: EpChoice): Promise<ModelRunner> {
+    const installed = await this.installed(id);
     // A replaced network file gets checked and opened again.
     const file = join(installed.dir, installed.manifest.file);
     const st = await stat(file).catch(() => null);

@@ -75,6 +75,8 @@ export interface SeparationOk {
   epSkipped: EpSkip[];
   timings: Timings;
   notices: string[];
+  /** Where the network estimates came from: a fresh network run, or the estimate cache (a re-render). */
+  estimates?: 'network' | 'cache';
 }
 
 export interface SeparationFailed {

@@ -4,6 +4,7 @@
 import { resample, createResampler } from '../dsp/resample.ts';
 import { istft, magnitude, stft, type Spectrogram } from '../dsp/stft.ts';
 import { wiener } from '../dsp/wiener.ts';
+import { addLeftover, applyControls, isIdentity } from '../dsp/controls.ts';
 import { toStereo } from '../audio/channels.ts';
 import { XumxError, asXumxError } from '../errors.ts';
 import { CONTRACT } from '../model/manifest.ts';
@@ -140,6 +141,9 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
   const sources = model.manifest.sources.length;
   const inputBuffer = new Float32Array(Math.min(batchSize, plan.chunks.length) * 2 * plane);
   const total = plan.chunks.length;
+  // Residual handling: its own stem (the filter's residual source), or added to "other" when the model has one.
+  const leftoverTo = job.controls.residual ? -1 : model.manifest.sources.indexOf('other');
+  const adjust = !isIdentity(job.controls);
   let done = 0;
   const report = (stage: Stage) => progress.working(stage, done, total);
 
@@ -168,9 +172,14 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
         return estimates.subarray(offset, offset + 2 * plane);
       });
       report('wiener');
-      const filtered = await timed('wiener', () => wiener(perSource, mixes[b], {
-        iterations: job.controls.wienerIterations, softmask: job.controls.softmask, residual: job.controls.residual,
-      }));
+      const filtered = await timed('wiener', () => {
+        if (adjust) applyControls(perSource, inputBuffer.subarray(b * 2 * plane, (b + 1) * 2 * plane), model.manifest.sources, job.controls);
+        const y = wiener(perSource, mixes[b], {
+          iterations: job.controls.wienerIterations, softmask: job.controls.softmask, residual: job.controls.residual,
+        });
+        if (leftoverTo >= 0) addLeftover(y, mixes[b], leftoverTo);
+        return y;
+      });
       mixes[b] = undefined as unknown as [Spectrogram, Spectrogram]; // free the chunk's mixture spectrogram early
       for (let s = 0; s < stems.length; s++) {
         const signal = await timed('istft', () => filtered[s].map((spec) => istft(spec, plan.chunkLength)));

@@ -1,0 +1,113 @@
+// The network as the pipeline sees it (ModelRunner), with the estimate cache in between:
+// - RecordingRunner runs the real network, rounds its output to float16 in place (so this run and every later
+//   re-render from the cache filter exactly the same numbers) and appends each chunk to the cache file;
+// - ReplayRunner answers the same calls from a cache file without any network.
+// The pipeline cannot tell them apart; it asks for chunks in plan order either way.
+import { XumxError } from '../errors.ts';
+import type { ModelManifest } from '../model/manifest.ts';
+import type { ModelRunner } from '../model/session.ts';
+import type { EpName, EpSkip } from '../types.ts';
+import type { EstimateFileReader, EstimateFileWriter } from './estimate-file.ts';
+import { decodeFloat16, quantizeFloat16 } from './float16.ts';
+
+export class RecordingRunner implements ModelRunner {
+  private writer: EstimateFileWriter | null = null;
+  private bits: Uint16Array | null = null;
+  /** A cache write that failed (disk full, ...) only costs the cache, never the separation. */
+  private failed: unknown = null;
+
+  constructor(private readonly inner: ModelRunner, private readonly openWriter: (frames: number) => Promise<EstimateFileWriter>) {}
+
+  get manifest(): ModelManifest { return this.inner.manifest; }
+  get ep(): EpName { return this.inner.ep; }
+  get epSkipped(): EpSkip[] { return this.inner.epSkipped; }
+  get cacheError(): unknown { return this.failed; }
+
+  async run(input: Float32Array, batch: number, frames: number): Promise<Float32Array> {
+    const out = await this.inner.run(input, batch, frames);
+    const sources = this.manifest.sources.length;
+    const slice = out.length / (sources * batch); // 2 × bins × frames
+    if (!this.bits || this.bits.length !== sources * slice) this.bits = new Uint16Array(sources * slice);
+    for (let b = 0; b < batch; b++) {
+      for (let j = 0; j < sources; j++) {
+        const offset = (j * batch + b) * slice;
+        quantizeFloat16(out.subarray(offset, offset + slice), this.bits.subarray(j * slice, (j + 1) * slice));
+      }
+      await this.append(frames, this.bits);
+    }
+    return out;
+  }
+
+  private async append(frames: number, bits: Uint16Array): Promise<void> {
+    if (this.failed) return;
+    try {
+      this.writer ??= await this.openWriter(frames);
+      await this.writer.append(bits);
+    } catch (err) {
+      this.failed = err;
+      await this.writer?.abort();
+      this.writer = null;
+    }
+  }
+
+  /** Puts the cache entry in place (after the whole song went through); returns its size, or null when nothing was cached. */
+  async commit(): Promise<number | null> {
+    const w = this.writer;
+    this.writer = null;
+    if (!w || this.failed) return null;
+    try {
+      return await w.commit();
+    } catch (err) {
+      this.failed = err;
+      return null;
+    }
+  }
+
+  async abort(): Promise<void> {
+    await this.writer?.abort();
+    this.writer = null;
+  }
+
+  dispose(): Promise<void> {
+    return this.inner.dispose();
+  }
+}
+
+export class ReplayRunner implements ModelRunner {
+  readonly epSkipped: EpSkip[] = [];
+
+  constructor(readonly manifest: ModelManifest, private readonly reader: EstimateFileReader) {}
+
+  get ep(): EpName {
+    return this.reader.header.ep as EpName;
+  }
+
+  async run(_input: Float32Array, batch: number, frames: number): Promise<Float32Array> {
+    const { header, path } = this.reader;
+    if (frames !== header.frames) {
+      throw new XumxError('CACHE_CORRUPT', `${path}: cached chunks have ${header.frames} frames, this job asks for ${frames}`, path);
+    }
+    const sources = header.sources.length;
+    const slice = 2 * header.bins * frames;
+    const out = new Float32Array(sources * batch * slice);
+    for (let b = 0; b < batch; b++) {
+      const bits = await this.reader.readChunk();
+      for (let j = 0; j < sources; j++) {
+        decodeFloat16(bits.subarray(j * slice, (j + 1) * slice), out.subarray((j * batch + b) * slice, (j * batch + b + 1) * slice));
+      }
+    }
+    return out;
+  }
+
+  /** Every cached chunk was used: the cache and this job cut the song the same way. */
+  checkFinished(): void {
+    const { remaining } = this.reader;
+    if (remaining !== 0) {
+      throw new XumxError('CACHE_CORRUPT', `${this.reader.path}: ${remaining} cached chunks were left over; the song was cut differently`, this.reader.path);
+    }
+  }
+
+  dispose(): Promise<void> {
+    return this.reader.close();
+  }
+}

@@ -1,0 +1,74 @@
+// One job with the estimate cache: a song separated before (same audio bytes, same network) is re-rendered from
+// its cached estimates with the job's controls and no network; otherwise the network runs and its estimates are
+// recorded for next time. A corrupt or mismatching entry is dropped and the song separated again, with a notice.
+import { XumxError } from '../errors.ts';
+import { CONTRACT } from '../model/manifest.ts';
+import type { InstalledModel } from '../model/registry.ts';
+import type { ModelRunner } from '../model/session.ts';
+import { separateFile, type PipelineDeps, type PipelineHooks, type PipelineJob } from '../separate/pipeline.ts';
+import type { SegmentSettings } from '../separate/segments.ts';
+import type { EpName, SeparationOk } from '../types.ts';
+import { RecordingRunner, ReplayRunner } from './cached-runner.ts';
+import { estimateKey, hashFile, type EstimateCache } from './estimate-cache.ts';
+
+export interface CachedSeparationContext {
+  cache: EstimateCache;
+  installed: InstalledModel;
+  /** Opens (or reuses) the network; only called when the cache cannot answer. */
+  openModel(): Promise<ModelRunner>;
+  segmentsFor(ep: EpName): SegmentSettings;
+  deps: PipelineDeps;
+}
+
+export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { segments?: SegmentSettings }, ctx: CachedSeparationContext,
+  hooks: PipelineHooks = {}): Promise<SeparationOk> {
+  const { manifest } = ctx.installed;
+  const notices: string[] = [];
+  // An unreadable input has no key; the pipeline names what is wrong with it.
+  const inputSha256 = await hashFile(job.input).catch(() => null);
+  const key = inputSha256 && estimateKey({ inputSha256, modelSha256: manifest.sha256 });
+
+  if (key) {
+    const reader = await ctx.cache.lookup(key, { modelSha256: manifest.sha256, sources: manifest.sources, bins: CONTRACT.bins },
+      (e) => notices.push(`${e.message}; separating again`));
+    if (reader) {
+      const { segmentFrames, overlapFrames } = reader.header;
+      const replay = new ReplayRunner(manifest, reader);
+      try {
+        const segments = { segmentFrames, overlapFrames, batch: ctx.segmentsFor('cpu').batch };
+        const result = await separateFile({ ...job, segments }, replay, ctx.deps, hooks);
+        replay.checkFinished();
+        return { ...result, estimates: 'cache', notices: [...result.notices, ...notices] };
+      } catch (err) {
+        if (!(err instanceof XumxError && err.code === 'CACHE_CORRUPT')) throw err;
+        notices.push(`${err.message}; separating again`);
+        await ctx.cache.remove(key);
+      } finally {
+        await replay.dispose().catch(() => {});
+      }
+    }
+  }
+
+  if (hooks.signal?.aborted) throw new XumxError('CANCELLED', `${job.input}: cancelled`, job.input);
+  const model = await ctx.openModel();
+  const segments = ctx.segmentsFor(model.ep);
+  if (!key) return separateFile({ ...job, segments }, model, ctx.deps, hooks);
+  const recorder = new RecordingRunner(model, (frames) => ctx.cache.writer({
+    key, modelId: manifest.id, modelSha256: manifest.sha256, sources: [...manifest.sources], bins: CONTRACT.bins, frames,
+    codec: 'float16', ep: model.ep, segmentFrames: segments.segmentFrames, overlapFrames: segments.overlapFrames,
+  }));
+  let result: SeparationOk;
+  try {
+    result = await separateFile({ ...job, segments }, recorder, ctx.deps, hooks);
+  } catch (err) {
+    await recorder.abort();
+    throw err;
+  }
+  const size = await recorder.commit();
+  if (size !== null) await ctx.cache.evict(key);
+  else if (recorder.cacheError) {
+    const why = recorder.cacheError instanceof Error ? recorder.cacheError.message : String(recorder.cacheError);
+    notices.push(`the separation could not be cached for quick re-rendering (${why})`);
+  }
+  return { ...result, estimates: 'network', notices: [...result.notices, ...notices] };
+}

@@ -1,0 +1,171 @@
+// One song's cached network estimates on disk: every chunk's est_mag as float16, in plan order.
+//
+//   bytes 0..4096   header: "XUMXEST\0" | u32 version | u32 JSON length | u32 crc32(JSON) | JSON (EstimateHeader),
+//                   padded with spaces to 4096 bytes
+//   then per chunk: u32 chunk index | u32 crc32(payload) | payload: float16 LE [sources][2][bins][frames]
+//
+// Written under a temporary name with a placeholder header; the real header (with the chunk count) goes in last and
+// the file is renamed into place, so a reader never sees a half-written entry. Every read checks the header's and
+// each chunk's checksum; any mismatch is a CACHE_CORRUPT error and the caller recomputes.
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
+import { XumxError } from '../errors.ts';
+
+export const MAGIC = 'XUMXEST\0';
+export const FORMAT_VERSION = 1;
+export const HEADER_BYTES = 4096;
+const RECORD_PREFIX = 8;
+
+export interface EstimateHeader {
+  /** The cache key this entry answers (see estimate-cache.ts). */
+  key: string;
+  modelId: string;
+  modelSha256: string;
+  sources: string[];
+  bins: number;
+  /** STFT frames per chunk. */
+  frames: number;
+  /** Chunks in the file (0 in the placeholder written first). */
+  chunks: number;
+  /** The segment settings the song was cut with; a re-render must cut it the same way. */
+  segmentFrames: number;
+  overlapFrames: number;
+  codec: 'float16';
+  /** Execution provider that computed the estimates. */
+  ep: string;
+}
+
+export function chunkValues(h: Pick<EstimateHeader, 'sources' | 'bins' | 'frames'>): number {
+  return h.sources.length * 2 * h.bins * h.frames;
+}
+
+function encodeHeader(h: EstimateHeader): Buffer {
+  const json = Buffer.from(JSON.stringify(h), 'utf8');
+  if (16 + json.length > HEADER_BYTES) throw new XumxError('INTERNAL', 'estimate cache header does not fit in 4096 bytes');
+  const out = Buffer.alloc(HEADER_BYTES, 0x20);
+  out.write(MAGIC, 0, 'latin1');
+  out.writeUInt32LE(FORMAT_VERSION, 8);
+  out.writeUInt32LE(json.length, 12);
+  out.writeUInt32LE(crc32(json), 16);
+  json.copy(out, 20);
+  return out;
+}
+
+const corrupt = (path: string, reason: string) => new XumxError('CACHE_CORRUPT', `${path}: cached estimates are unusable (${reason})`, path);
+
+/** Streams chunks into a temporary file next to `path`; commit() puts it in place atomically. */
+export class EstimateFileWriter {
+  private chunks = 0;
+  private closed = false;
+
+  private constructor(private readonly fh: FileHandle, private readonly tempPath: string, private readonly path: string,
+    private readonly header: EstimateHeader) {}
+
+  static async create(path: string, header: Omit<EstimateHeader, 'chunks'>): Promise<EstimateFileWriter> {
+    const tempPath = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.partial`;
+    const fh = await open(tempPath, 'w');
+    const w = new EstimateFileWriter(fh, tempPath, path, { ...header, chunks: 0 });
+    try {
+      await fh.write(encodeHeader(w.header), 0, HEADER_BYTES, 0);
+    } catch (err) {
+      await w.abort();
+      throw err;
+    }
+    return w;
+  }
+
+  /** `bits`: one chunk's float16 estimates [sources][2][bins][frames]. */
+  async append(bits: Uint16Array): Promise<void> {
+    if (bits.length !== chunkValues(this.header)) throw new XumxError('INTERNAL', `estimate chunk of ${bits.length} values, expected ${chunkValues(this.header)}`);
+    const payload = Buffer.from(bits.buffer, bits.byteOffset, bits.byteLength);
+    const prefix = Buffer.alloc(RECORD_PREFIX);
+    prefix.writeUInt32LE(this.chunks, 0);
+    prefix.writeUInt32LE(crc32(payload), 4);
+    await this.fh.writev([prefix, payload]);
+    this.chunks++;
+  }
+
+  async commit(): Promise<number> {
+    this.closed = true;
+    try {
+      await this.fh.write(encodeHeader({ ...this.header, chunks: this.chunks }), 0, HEADER_BYTES, 0);
+      await this.fh.sync();
+      const { size } = await this.fh.stat();
+      await this.fh.close();
+      await rename(this.tempPath, this.path);
+      return size;
+    } catch (err) {
+      await this.fh.close().catch(() => {});
+      await rm(this.tempPath, { force: true });
+      throw err;
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (!this.closed) await this.fh.close().catch(() => {});
+    this.closed = true;
+    await rm(this.tempPath, { force: true });
+  }
+}
+
+/** Reads chunks in order, checking every checksum. */
+export class EstimateFileReader {
+  private next = 0;
+  private readonly bits: Uint16Array;
+  private readonly record: Buffer;
+
+  private constructor(private readonly fh: FileHandle, readonly path: string, readonly header: EstimateHeader) {
+    const values = chunkValues(header);
+    this.record = Buffer.alloc(RECORD_PREFIX + values * 2);
+    this.bits = new Uint16Array(this.record.buffer, this.record.byteOffset + RECORD_PREFIX, values);
+  }
+
+  /** Opens and validates the header and the file's length; `expect` fields must match (else CACHE_CORRUPT). */
+  static async open(path: string, expect: Partial<EstimateHeader>): Promise<EstimateFileReader> {
+    const fh = await open(path, 'r');
+    try {
+      const head = Buffer.alloc(HEADER_BYTES);
+      const { bytesRead } = await fh.read(head, 0, HEADER_BYTES, 0);
+      if (bytesRead < HEADER_BYTES || head.toString('latin1', 0, 8) !== MAGIC) throw corrupt(path, 'not an estimate cache file');
+      const version = head.readUInt32LE(8);
+      if (version !== FORMAT_VERSION) throw corrupt(path, `format version ${version}, this app reads ${FORMAT_VERSION}`);
+      const length = head.readUInt32LE(12);
+      if (length > HEADER_BYTES - 20) throw corrupt(path, 'header length out of range');
+      const json = head.subarray(20, 20 + length);
+      if (crc32(json) !== head.readUInt32LE(16)) throw corrupt(path, 'header checksum mismatch');
+      const header = JSON.parse(json.toString('utf8')) as EstimateHeader;
+      for (const [k, v] of Object.entries(expect)) {
+        if (JSON.stringify(header[k as keyof EstimateHeader]) !== JSON.stringify(v)) throw corrupt(path, `${k} differs from this job's`);
+      }
+      if (header.codec !== 'float16' || !(header.chunks > 0)) throw corrupt(path, 'empty or unknown codec');
+      const expected = HEADER_BYTES + header.chunks * (RECORD_PREFIX + chunkValues(header) * 2);
+      const { size } = await fh.stat();
+      if (size !== expected) throw corrupt(path, `${size} bytes, expected ${expected}`);
+      return new EstimateFileReader(fh, path, header);
+    } catch (err) {
+      await fh.close();
+      throw err instanceof XumxError ? err : corrupt(path, (err as Error).message);
+    }
+  }
+
+  get remaining(): number {
+    return this.header.chunks - this.next;
+  }
+
+  /** The next chunk's float16 bits [sources][2][bins][frames] (valid until the next read). */
+  async readChunk(): Promise<Uint16Array> {
+    if (this.next >= this.header.chunks) throw corrupt(this.path, `asked for chunk ${this.next + 1} of ${this.header.chunks}`);
+    const at = HEADER_BYTES + this.next * this.record.length;
+    const { bytesRead } = await this.fh.read(this.record, 0, this.record.length, at);
+    if (bytesRead !== this.record.length) throw corrupt(this.path, `chunk ${this.next} is truncated`);
+    if (this.record.readUInt32LE(0) !== this.next) throw corrupt(this.path, `chunk ${this.next} is out of place`);
+    if (crc32(this.record.subarray(RECORD_PREFIX)) !== this.record.readUInt32LE(4)) throw corrupt(this.path, `chunk ${this.next} checksum mismatch`);
+    this.next++;
+    return this.bits;
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close();
+  }
+}
