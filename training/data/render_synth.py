@@ -62,7 +62,9 @@ def styles() -> list[str]:
 def mma_song(rng: random.Random, style: str) -> str:
     bars = rng.choice([8, 12, 16])
     prog = rng.choice(PROGRESSIONS)
-    lines = [f"Tempo {rng.randint(70, 170)}", f"Groove {style}", f"Transpose {rng.randint(-6, 5)}"]
+    # RndSeed: mma humanises timing and velocity with its own random numbers; seed them for repeatable songs
+    lines = [f"RndSeed {rng.randrange(1 << 30)}", f"Tempo {rng.randint(70, 170)}", f"Groove {style}",
+             f"Transpose {rng.randint(-6, 5)}"]
     for bar in range(bars):
         chords = []
         for _ in range(rng.choice([1, 1, 2])):
