@@ -1,6 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,6 +131,16 @@ describe('browser-mode server', () => {
     await new Promise((r) => setTimeout(r, 50));
     ws.close();
     assert.deepEqual(events.filter((e) => e.job?.name === 'song.wav').map((e) => e.job!.state).filter((s, i, a) => a[i - 1] !== s), ['queued', 'running', 'done']);
+  });
+
+  test('deletes an uploaded copy when its song leaves the queue', async () => {
+    const r = await fetch(`${base()}/api/upload?name=temp.wav`, { method: 'POST', headers: auth(), body: Buffer.from('RIFF') });
+    const [job] = ((await r.json()) as { value: { id: string; input: string }[] }).value;
+    await service.idle();
+    assert.equal(existsSync(job.input), true);
+    await service.remove(job.id);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(existsSync(job.input), false);
   });
 
   test('refuses an event socket without the token', async () => {

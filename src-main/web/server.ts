@@ -4,13 +4,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, join, normalize, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { asXumxError } from '../engine/errors.ts';
-import type { StudioEvent } from '../api/contract.ts';
+import type { JobView, StudioEvent } from '../api/contract.ts';
 import { dispatchCall } from '../api/dispatch.ts';
 import type { StudioService } from '../api/service.ts';
 import { CONTENT_SECURITY_POLICY, cookieValue, readBody, sameToken, sendFile, sendJson, sendText } from './http-util.ts';
@@ -39,6 +39,10 @@ const MAX_UPLOAD = 4 * 1024 ** 3;
 
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
+  // Uploads are copies kept only while their song is in the queue, and the queue lives in memory: copies left by
+  // an earlier run belong to no song any more.
+  await rm(opts.uploadDir, { recursive: true, force: true });
+  const uploadsByJob = new Map<string, string>();
   const rendererDir = resolve(opts.rendererDir);
   let port = opts.port ?? 0;
 
@@ -112,6 +116,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     const file = join(dir, name);
     await pipeline(req, createWriteStream(file));
     const outcome = await dispatchCall(opts.service, 'open', [[file]]);
+    if (outcome.ok) for (const job of outcome.value as JobView[]) uploadsByJob.set(job.id, dir);
+    else await rm(dir, { recursive: true, force: true });
     sendJson(res, outcome.ok ? 200 : 400, outcome);
   }
 
@@ -147,6 +153,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     ws.on('message', () => {});
   });
   const unsubscribe = opts.service.onEvent((e: StudioEvent) => {
+    if (e.type === 'job-removed' && uploadsByJob.has(e.jobId)) {
+      void rm(uploadsByJob.get(e.jobId)!, { recursive: true, force: true });
+      uploadsByJob.delete(e.jobId);
+    }
     const text = JSON.stringify(e);
     for (const ws of clients) if (ws.readyState === ws.OPEN) ws.send(text);
   });
