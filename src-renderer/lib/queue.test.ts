@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JobView } from '../../src-main/api/contract.ts';
-import { actionsFor, applyEvent, counts, emptyQueue, formatEta, fromJobs, select, statusText } from './queue.ts';
+import { actionsFor, applyEvent, counts, emptyQueue, formatEta, fromJobs, select, skipReason, statusText } from './queue.ts';
 
 const job = (id: string, state: JobView['state'], extra: Partial<JobView> = {}): JobView => ({
   id, input: `/m/${id}.wav`, name: `${id}.wav`, state, progress: null, result: null, error: null, ...extra,
@@ -58,6 +58,11 @@ describe('job states', () => {
     assert.equal(statusText(job('a', 'done', { result })), '2 stems · CPU');
     const failed = job('n', 'failed', { input: '/tmp/up/123/notes.wav', name: 'notes.wav', error: { code: 'NOT_AUDIO', message: '/tmp/up/123/notes.wav: this is not an audio file' } });
     assert.equal(statusText(failed), 'notes.wav: this is not an audio file');
+  });
+
+  test('shows why a provider was skipped without repeating its name', () => {
+    assert.equal(skipReason({ ep: 'cuda', reason: 'cuda: no CUDA device' }), 'no CUDA device');
+    assert.equal(skipReason({ ep: 'webgpu', reason: 'driver missing' }), 'driver missing');
   });
 
   test('formats time left', () => {

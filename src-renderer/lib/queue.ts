@@ -103,6 +103,11 @@ const STAGE_NAMES: Record<string, string> = {
   write: 'Writing',
 };
 
+/** Why a provider was skipped, without the provider's name repeated in front ("cuda: …"). */
+export function skipReason(s: { ep: string; reason: string }): string {
+  return s.reason.startsWith(`${s.ep}: `) ? s.reason.slice(s.ep.length + 2) : s.reason;
+}
+
 export function formatEta(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '';
   if (seconds < 1) return 'almost done';
