@@ -24,7 +24,7 @@ let files = ['src-main', 'src-renderer', 'test'].flatMap((d) => findTests(join(r
 if (only.length) files = files.filter((f) => only.some((o) => f.includes(o)));
 
 mkdirSync(join(root, 'test-output'), { recursive: true });
-const tap = join(root, 'test-output', 'node-tests.tap');
+const tap = join(root, 'test-output', `node-tests-${process.pid}.tap`);
 const totals = { passed: 0, failed: 0, skipped: 0 };
 
 if (files.length) {
@@ -51,7 +51,7 @@ if (runPython && existsSync(pyTests)) {
     console.log(`\n[python] skipped training/tests: ${debianPython} lacks torch or pytest (.ci/run installs python3-torch and python3-pytest)`);
     totals.skipped += 1;
   } else {
-    const junit = join(root, 'test-output', 'python-tests.xml');
+    const junit = join(root, 'test-output', `python-tests-${process.pid}.xml`);
     const r = spawnSync(debianPython, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `--junitxml=${junit}`, pyTests],
       { cwd: root, stdio: 'inherit' });
     const xml = existsSync(junit) ? readFileSync(junit, 'utf8') : '';
