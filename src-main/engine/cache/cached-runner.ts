@@ -1,5 +1,5 @@
 // The network as the pipeline sees it (ModelRunner), with the estimate cache in between:
-// - RecordingRunner runs the real network, rounds its output to float16 in place (so this run and every later
+// - RecordingRunner runs the real network, rounds its output to the cache's float24 in place (so this run and every later
 //   re-render from the cache filter exactly the same numbers) and appends each chunk to the cache file;
 // - ReplayRunner answers the same calls from a cache file without any network.
 // The pipeline cannot tell them apart; it asks for chunks in plan order either way.
@@ -8,11 +8,11 @@ import type { ModelManifest } from '../model/manifest.ts';
 import type { ModelRunner } from '../model/session.ts';
 import type { EpName, EpSkip } from '../types.ts';
 import type { EstimateFileReader, EstimateFileWriter } from './estimate-file.ts';
-import { decodeFloat16, quantizeFloat16 } from './float16.ts';
+import { BYTES_PER_VALUE, decodeFloat24, quantizeFloat24 } from './float24.ts';
 
 export class RecordingRunner implements ModelRunner {
   private writer: EstimateFileWriter | null = null;
-  private bits: Uint16Array | null = null;
+  private bytes: Uint8Array | null = null;
   /** A cache write that failed (disk full, ...) only costs the cache, never the separation. */
   private failed: unknown = null;
 
@@ -27,22 +27,23 @@ export class RecordingRunner implements ModelRunner {
     const out = await this.inner.run(input, batch, frames);
     const sources = this.manifest.sources.length;
     const slice = out.length / (sources * batch); // 2 × bins × frames
-    if (!this.bits || this.bits.length !== sources * slice) this.bits = new Uint16Array(sources * slice);
+    const stored = slice * BYTES_PER_VALUE;
+    if (this.bytes?.length !== sources * stored) this.bytes = new Uint8Array(sources * stored);
     for (let b = 0; b < batch; b++) {
       for (let j = 0; j < sources; j++) {
         const offset = (j * batch + b) * slice;
-        quantizeFloat16(out.subarray(offset, offset + slice), this.bits.subarray(j * slice, (j + 1) * slice));
+        quantizeFloat24(out.subarray(offset, offset + slice), this.bytes.subarray(j * stored, (j + 1) * stored));
       }
-      await this.append(frames, this.bits);
+      await this.append(frames, this.bytes);
     }
     return out;
   }
 
-  private async append(frames: number, bits: Uint16Array): Promise<void> {
+  private async append(frames: number, bytes: Uint8Array): Promise<void> {
     if (this.failed) return;
     try {
       this.writer ??= await this.openWriter(frames);
-      await this.writer.append(bits);
+      await this.writer.append(bytes);
     } catch (err) {
       this.failed = err;
       await this.writer?.abort();
@@ -90,10 +91,11 @@ export class ReplayRunner implements ModelRunner {
     const sources = header.sources.length;
     const slice = 2 * header.bins * frames;
     const out = new Float32Array(sources * batch * slice);
+    const stored = slice * BYTES_PER_VALUE;
     for (let b = 0; b < batch; b++) {
-      const bits = await this.reader.readChunk();
+      const bytes = await this.reader.readChunk();
       for (let j = 0; j < sources; j++) {
-        decodeFloat16(bits.subarray(j * slice, (j + 1) * slice), out.subarray((j * batch + b) * slice, (j * batch + b + 1) * slice));
+        decodeFloat24(bytes.subarray(j * stored, (j + 1) * stored), out.subarray((j * batch + b) * slice, (j * batch + b + 1) * slice));
       }
     }
     return out;

@@ -55,7 +55,7 @@ export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { s
   if (!key) return separateFile({ ...job, segments }, model, ctx.deps, hooks);
   const recorder = new RecordingRunner(model, (frames) => ctx.cache.writer({
     key, modelId: manifest.id, modelSha256: manifest.sha256, sources: [...manifest.sources], bins: CONTRACT.bins, frames,
-    codec: 'float16', ep: model.ep, segmentFrames: segments.segmentFrames, overlapFrames: segments.overlapFrames,
+    codec: 'float24', ep: model.ep, segmentFrames: segments.segmentFrames, overlapFrames: segments.overlapFrames,
   }));
   let result: SeparationOk;
   try {

@@ -9,8 +9,8 @@ import { XumxError } from '../errors.ts';
 import { EstimateFileReader, EstimateFileWriter, FORMAT_VERSION, type EstimateHeader } from './estimate-file.ts';
 
 export const CACHE_EXT = '.xest';
-/** Default cap: about 24 minutes of 4-source X-UMX estimates (≈ 85 MB per minute of audio). */
-export const DEFAULT_CACHE_BYTES = 2 * 1024 ** 3;
+/** Default cap: about half an hour of 4-source X-UMX estimates (≈ 135 MB per minute of audio). */
+export const DEFAULT_CACHE_BYTES = 4 * 1024 ** 3;
 /** Temporary files older than this are left over from a crash and are removed. */
 const STALE_PARTIAL_MS = 6 * 3600_000;
 

@@ -1,8 +1,8 @@
-// One song's cached network estimates on disk: every chunk's est_mag as float16, in plan order.
+// One song's cached network estimates on disk: every chunk's est_mag as float24 (float24.ts), in plan order.
 //
 //   bytes 0..4096   header: "XUMXEST\0" | u32 version | u32 JSON length | u32 crc32(JSON) | JSON (EstimateHeader),
 //                   padded with spaces to 4096 bytes
-//   then per chunk: u32 chunk index | u32 crc32(payload) | payload: float16 LE [sources][2][bins][frames]
+//   then per chunk: u32 chunk index | u32 crc32(payload) | payload: 3 bytes per value [sources][2][bins][frames]
 //
 // Written under a temporary name with a placeholder header; the real header (with the chunk count) goes in last and
 // the file is renamed into place, so a reader never sees a half-written entry. Every read checks the header's and
@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { XumxError } from '../errors.ts';
+import { BYTES_PER_VALUE } from './float24.ts';
 
 export const MAGIC = 'XUMXEST\0';
 export const FORMAT_VERSION = 1;
@@ -31,7 +32,7 @@ export interface EstimateHeader {
   /** The segment settings the song was cut with; a re-render must cut it the same way. */
   segmentFrames: number;
   overlapFrames: number;
-  codec: 'float16';
+  codec: 'float24';
   /** Execution provider that computed the estimates. */
   ep: string;
 }
@@ -75,14 +76,16 @@ export class EstimateFileWriter {
     return w;
   }
 
-  /** `bits`: one chunk's float16 estimates [sources][2][bins][frames]. */
-  async append(bits: Uint16Array): Promise<void> {
-    if (bits.length !== chunkValues(this.header)) throw new XumxError('INTERNAL', `estimate chunk of ${bits.length} values, expected ${chunkValues(this.header)}`);
-    const payload = Buffer.from(bits.buffer, bits.byteOffset, bits.byteLength);
+  /** `bytes`: one chunk's stored estimates [sources][2][bins][frames], BYTES_PER_VALUE each. */
+  async append(bytes: Uint8Array): Promise<void> {
+    const expected = chunkValues(this.header) * BYTES_PER_VALUE;
+    if (bytes.length !== expected) throw new XumxError('INTERNAL', `estimate chunk of ${bytes.length} bytes, expected ${expected}`);
+    const payload = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const prefix = Buffer.alloc(RECORD_PREFIX);
     prefix.writeUInt32LE(this.chunks, 0);
     prefix.writeUInt32LE(crc32(payload), 4);
-    await this.fh.writev([prefix, payload]);
+    const at = HEADER_BYTES + this.chunks * (RECORD_PREFIX + payload.length);
+    await this.fh.writev([prefix, payload], at);
     this.chunks++;
   }
 
@@ -112,13 +115,13 @@ export class EstimateFileWriter {
 /** Reads chunks in order, checking every checksum. */
 export class EstimateFileReader {
   private next = 0;
-  private readonly bits: Uint16Array;
+  private readonly bytes: Uint8Array;
   private readonly record: Buffer;
 
   private constructor(private readonly fh: FileHandle, readonly path: string, readonly header: EstimateHeader) {
     const values = chunkValues(header);
-    this.record = Buffer.alloc(RECORD_PREFIX + values * 2);
-    this.bits = new Uint16Array(this.record.buffer, this.record.byteOffset + RECORD_PREFIX, values);
+    this.record = Buffer.alloc(RECORD_PREFIX + values * BYTES_PER_VALUE);
+    this.bytes = this.record.subarray(RECORD_PREFIX);
   }
 
   /** Opens and validates the header and the file's length; `expect` fields must match (else CACHE_CORRUPT). */
@@ -138,8 +141,8 @@ export class EstimateFileReader {
       for (const [k, v] of Object.entries(expect)) {
         if (JSON.stringify(header[k as keyof EstimateHeader]) !== JSON.stringify(v)) throw corrupt(path, `${k} differs from this job's`);
       }
-      if (header.codec !== 'float16' || !(header.chunks > 0)) throw corrupt(path, 'empty or unknown codec');
-      const expected = HEADER_BYTES + header.chunks * (RECORD_PREFIX + chunkValues(header) * 2);
+      if (header.codec !== 'float24' || !(header.chunks > 0)) throw corrupt(path, 'empty or unknown codec');
+      const expected = HEADER_BYTES + header.chunks * (RECORD_PREFIX + chunkValues(header) * BYTES_PER_VALUE);
       const { size } = await fh.stat();
       if (size !== expected) throw corrupt(path, `${size} bytes, expected ${expected}`);
       return new EstimateFileReader(fh, path, header);
@@ -153,8 +156,8 @@ export class EstimateFileReader {
     return this.header.chunks - this.next;
   }
 
-  /** The next chunk's float16 bits [sources][2][bins][frames] (valid until the next read). */
-  async readChunk(): Promise<Uint16Array> {
+  /** The next chunk's stored bytes [sources][2][bins][frames] (valid until the next read). */
+  async readChunk(): Promise<Uint8Array> {
     if (this.next >= this.header.chunks) throw corrupt(this.path, `asked for chunk ${this.next + 1} of ${this.header.chunks}`);
     const at = HEADER_BYTES + this.next * this.record.length;
     const { bytesRead } = await this.fh.read(this.record, 0, this.record.length, at);
@@ -162,7 +165,7 @@ export class EstimateFileReader {
     if (this.record.readUInt32LE(0) !== this.next) throw corrupt(this.path, `chunk ${this.next} is out of place`);
     if (crc32(this.record.subarray(RECORD_PREFIX)) !== this.record.readUInt32LE(4)) throw corrupt(this.path, `chunk ${this.next} checksum mismatch`);
     this.next++;
-    return this.bits;
+    return this.bytes;
   }
 
   async close(): Promise<void> {

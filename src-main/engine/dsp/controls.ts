@@ -1,9 +1,10 @@
 // Per-instrument separation controls, applied to the network's magnitude estimates before the Wiener filter.
 // Pure math on plain arrays; the pipeline calls it once per chunk.
 //
-// strength s (per source, default 1): an exponent on the source's share of the mixture magnitude,
-//     v_j ← |x| · (v_j / |x|)^s
-//   Normalising by |x| makes s = 1 the identity and keeps the estimate in the mixture's units whatever the level.
+// Both act on a source's mask, its share of the estimates' sum in a cell: m_j = v_j / Σ_k v_k (≤ 1 always,
+// whatever the network's scale, unlike v_j / |x| which a network may push above 1).
+// strength s (per source, default 1): an exponent on the source's estimate, normalised so s = 1 is the identity,
+//     v_j ← Σ_k v_k · m_j^s
 //   s > 1: the source keeps only the cells it clearly dominates (a stricter, cleaner stem; the rest goes to the
 //   other sources through the Wiener filter). s < 1: the source claims more of every cell (a fuller stem that pulls
 //   more of itself out of the others, e.g. for karaoke).
@@ -11,7 +12,8 @@
 //     m_j ← max(0, m_j − t) / (1 − t),  v_j ← m_j · Σ_k v_k
 //   t = 0 is the identity; cells where the source holds less than t of the mixture are dropped from it, and
 //   everything above is stretched back so a cell the source fully owns stays fully its own.
-// Strength comes first, then bleed on the strengthened estimates (the sum Σ_k v_k is taken after strength).
+// Strength comes first (all sources against the network's sum), then bleed on the strengthened estimates (with
+// their new sum).
 import { XumxError } from '../errors.ts';
 import type { Spectrogram } from './stft.ts';
 import type { SeparationControls } from '../types.ts';
@@ -71,28 +73,30 @@ function perSource(name: string, values: Record<string, number> | undefined, sou
 /**
  * Applies strength and bleed in place.
  * @param estimates per source (model order) its magnitudes [2][bins][frames] for one chunk.
- * @param mixMag the mixture magnitude [2][bins][frames] of the same chunk.
  */
-export function applyControls(estimates: Float32Array[], mixMag: Float32Array, sources: readonly string[],
+export function applyControls(estimates: Float32Array[], sources: readonly string[],
   controls: Pick<SeparationControls, 'strength' | 'bleed'>): void {
   if (estimates.length !== sources.length) {
     throw new XumxError('BAD_ARGUMENT', `controls: ${estimates.length} estimates for ${sources.length} sources`);
   }
-  const n = mixMag.length;
-  for (let j = 0; j < sources.length; j++) {
-    const s = controls.strength?.[sources[j]] ?? 1;
-    if (s !== 1) applyStrength(estimates[j], mixMag, s, n);
-  }
+  const n = estimates[0].length;
+  const exponents = sources.map((name) => controls.strength?.[name] ?? 1);
+  if (exponents.some((s) => s !== 1)) applyStrength(estimates, exponents, n);
   const thresholds = sources.map((name) => controls.bleed?.[name] ?? 0);
   if (thresholds.some((t) => t !== 0)) applyBleed(estimates, thresholds, n);
 }
 
-function applyStrength(v: Float32Array, mix: Float32Array, s: number, n: number): void {
+function applyStrength(estimates: Float32Array[], exponents: number[], n: number): void {
+  const J = estimates.length;
   for (let i = 0; i < n; i++) {
-    const x = mix[i];
-    const e = v[i];
-    // A silent mixture cell has nothing to share out; a zero estimate stays zero for any exponent.
-    if (x > 0 && e > 0) v[i] = x * Math.exp(s * Math.log(e / x));
+    let total = 0;
+    for (let j = 0; j < J; j++) total += estimates[j][i];
+    if (!(total > 0)) continue; // nothing to share out; a zero estimate stays zero for any exponent
+    for (let j = 0; j < J; j++) {
+      const s = exponents[j];
+      const v = estimates[j][i];
+      if (s !== 1 && v > 0) estimates[j][i] = total * Math.exp(s * Math.log(v / total));
+    }
   }
 }
 

@@ -173,7 +173,7 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
       });
       report('wiener');
       const filtered = await timed('wiener', () => {
-        if (adjust) applyControls(perSource, inputBuffer.subarray(b * 2 * plane, (b + 1) * 2 * plane), model.manifest.sources, job.controls);
+        if (adjust) applyControls(perSource, model.manifest.sources, job.controls);
         const y = wiener(perSource, mixes[b], {
           iterations: job.controls.wienerIterations, softmask: job.controls.softmask, residual: job.controls.residual,
         });

@@ -1,0 +1,100 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { XumxError } from '../errors.ts';
+import { CACHE_EXT, EstimateCache, estimateKey } from './estimate-cache.ts';
+import { HEADER_BYTES, type EstimateHeader } from './estimate-file.ts';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'xumx-cache-'));
+
+function header(key: string, frames = 3): Omit<EstimateHeader, 'chunks'> {
+  return { key, modelId: 'm', modelSha256: 'a'.repeat(64), sources: ['a', 'b'], bins: 5, frames, codec: 'float24', ep: 'cpu', segmentFrames: 3, overlapFrames: 1 };
+}
+const chunkOf = (fill: number, n = 2 * 2 * 5 * 3 * 3) => Uint8Array.from({ length: n }, (_, i) => (fill * 31 + i) & 0xff);
+
+async function store(cache: EstimateCache, key: string, chunks: number): Promise<void> {
+  const w = await cache.writer(header(key));
+  for (let c = 0; c < chunks; c++) await w.append(chunkOf(c));
+  await w.commit();
+}
+
+describe('EstimateCache', () => {
+  test('gives back exactly the chunks that were written, in order', async () => {
+    const cache = new EstimateCache({ dir: tmp() });
+    await store(cache, 'k1', 3);
+    const r = (await cache.lookup('k1', { sources: ['a', 'b'] }))!;
+    assert.equal(r.header.chunks, 3);
+    for (let c = 0; c < 3; c++) assert.deepEqual(new Uint8Array(await r.readChunk()), chunkOf(c));
+    await assert.rejects(r.readChunk(), (e: XumxError) => e.code === 'CACHE_CORRUPT');
+    await r.close();
+  });
+
+  test('an entry that is not committed is invisible, and an aborted one leaves no file', async () => {
+    const dir = tmp();
+    const cache = new EstimateCache({ dir });
+    const w = await cache.writer(header('k2'));
+    await w.append(chunkOf(0));
+    assert.equal(await cache.lookup('k2', {}), null);
+    await w.abort();
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
+  test('detects a flipped byte, a truncated file, a wrong header and a mismatching job, and deletes the entry', async () => {
+    const damage: Record<string, (path: string) => void> = {
+      'payload byte': (p) => { const b = readFileSync(p); b[HEADER_BYTES + 100] ^= 0xff; writeFileSync(p, b); },
+      truncation: (p) => writeFileSync(p, readFileSync(p).subarray(0, statSync(p).size - 10)),
+      'header byte': (p) => { const b = readFileSync(p); b[30] ^= 0x01; writeFileSync(p, b); },
+      magic: (p) => { const b = readFileSync(p); b.write('NOTMAGIC', 0, 'latin1'); writeFileSync(p, b); },
+    };
+    for (const [what, hurt] of Object.entries(damage)) {
+      const cache = new EstimateCache({ dir: tmp() });
+      await store(cache, 'k', 2);
+      hurt(cache.pathFor('k'));
+      const seen: XumxError[] = [];
+      const r = await cache.lookup('k', {}, (e) => seen.push(e));
+      if (r) {
+        // Payload damage shows on reading the chunk, not on opening.
+        await r.readChunk().then(() => r.readChunk()).then(() => assert.fail(`${what}: not detected`), (e: XumxError) => assert.equal(e.code, 'CACHE_CORRUPT'));
+        await r.close();
+        continue;
+      }
+      assert.equal(seen[0]?.code, 'CACHE_CORRUPT', what);
+      assert.deepEqual(readdirSync(cache.dir), [], `${what}: the entry is deleted`);
+    }
+    const cache = new EstimateCache({ dir: tmp() });
+    await store(cache, 'k', 1);
+    const seen: XumxError[] = [];
+    assert.equal(await cache.lookup('k', { sources: ['vocals', 'other'] }, (e) => seen.push(e)), null);
+    assert.match(seen[0].message, /sources differs/);
+  });
+
+  test('evicts least recently used entries past the size cap, never the one just written', async () => {
+    const dir = tmp();
+    const probe = new EstimateCache({ dir: tmp() });
+    await store(probe, 'x', 2);
+    const entry = statSync(probe.pathFor('x')).size;
+    const cache = new EstimateCache({ dir, maxBytes: entry * 2 });
+    for (const [i, k] of ['old', 'mid', 'new'].entries()) {
+      await store(cache, k, 2);
+      const t = new Date(Date.now() - (3 - i) * 60_000);
+      utimesSync(cache.pathFor(k), t, t);
+    }
+    // Using "old" makes it the most recently used: "mid" goes first.
+    (await cache.lookup('old', {}))!.close();
+    await store(cache, 'newest', 2);
+    const evicted = await cache.evict('newest');
+    assert.deepEqual(evicted.sort(), ['mid', 'new']);
+    assert.deepEqual(readdirSync(dir).sort(), [`newest${CACHE_EXT}`, `old${CACHE_EXT}`]);
+    assert.ok((await cache.size()) <= cache.maxBytes);
+  });
+
+  test('keys depend on the audio bytes and the network, nothing else', () => {
+    const k = estimateKey({ inputSha256: '1'.repeat(64), modelSha256: '2'.repeat(64) });
+    assert.match(k, /^[0-9a-f]{64}$/);
+    assert.equal(k, estimateKey({ inputSha256: '1'.repeat(64), modelSha256: '2'.repeat(64) }));
+    assert.notEqual(k, estimateKey({ inputSha256: '1'.repeat(64), modelSha256: '3'.repeat(64) }));
+    assert.notEqual(k, estimateKey({ inputSha256: '4'.repeat(64), modelSha256: '2'.repeat(64) }));
+  });
+});
