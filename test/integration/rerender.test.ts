@@ -1,5 +1,5 @@
 // Re-rendering from the estimate cache, end to end through the job runner with a real (tiny, random-weight) X-UMX:
-// a re-render equals a full run with the same controls, neutral controls equal the plain result, the float16 cache
+// a re-render equals a full run with the same controls, neutral controls equal the plain result, the float24 cache
 // stays within 1e-4 of unquantized estimates, a damaged cache entry is recomputed, and presets give the mixes
 // they promise.
 import { after, before, describe, test } from 'node:test';
