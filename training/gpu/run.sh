@@ -3,7 +3,7 @@
 # train on the carried pack for a wall-clock budget, check the result on the pack's validation mixtures, and leave
 # weights-only checkpoint parts, logs and the evaluation in $OUT (at most 8 files of <= 16 MiB come back).
 #
-#   OUT=/tmp/out XUMX_MINUTES=8.5 bash training/gpu/run.sh
+#   OUT=/tmp/out XUMX_MINUTES=7.5 bash training/gpu/run.sh
 #   tiny CPU check: OUT=/tmp/out XUMX_MINUTES=0.2 XUMX_HIDDEN=16 XUMX_BATCH=2 XUMX_SECONDS=2 bash training/gpu/run.sh
 #
 # Resume: put a checkpoint's parts under .carry/resume/ (named <prefix>.partNN) and set XUMX_RESUME=<prefix>.
@@ -25,12 +25,15 @@ if [ -n "${XUMX_RESUME:-}" ]; then
   RESUME_ARGS=(--resume "$RUN/resume.pt")
 fi
 
+# a crash late in training still leaves its last validated checkpoint to bring back
+set +e
 # shellcheck disable=SC2086
 $PY training/train.py --pack "$PACK" --out "$RUN" --hidden "${XUMX_HIDDEN:-240}" --batch "${XUMX_BATCH:-16}" \
-  --seconds "${XUMX_SECONDS:-6}" --max-minutes "${XUMX_MINUTES:-8.5}" --valid-every "${XUMX_VALID_EVERY:-45}" \
+  --seconds "${XUMX_SECONDS:-6}" --max-minutes "${XUMX_MINUTES:-7.5}" --valid-every "${XUMX_VALID_EVERY:-45}" \
   "${RESUME_ARGS[@]}" ${XUMX_TRAIN_ARGS:-} 2>&1 | tee "$OUT/train.log"
-
-$PY training/evaluate.py --checkpoint "$RUN/best.pt" --pack "$PACK" --split valid \
-  --batches "${XUMX_EVAL_BATCHES:-4}" --out "$OUT/eval-valid.json" > /dev/null
+set -e
+[ -f "$RUN/best.pt" ] || { echo "training left no checkpoint"; exit 1; }
 $PY training/checkpoint_parts.py split "$RUN/best.pt" "$OUT/xumx-best"
+$PY training/evaluate.py --checkpoint "$RUN/best.pt" --pack "$PACK" --split valid \
+  --batches "${XUMX_EVAL_BATCHES:-4}" --out "$OUT/eval-valid.json" > /dev/null || echo "evaluation failed"
 ls -la "$OUT"
