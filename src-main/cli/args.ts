@@ -1,6 +1,7 @@
 // The CLI's command line → a typed command. Pure: no I/O, so every usage rule is tested without a terminal.
 import { parseArgs } from 'node:util';
 import type { BitDepth, EpChoice, OutputFormat } from '../engine/types.ts';
+import { controlsFromFlags } from './controls-args.ts';
 
 export interface SeparateCommand {
   command: 'separate';
@@ -12,6 +13,12 @@ export interface SeparateCommand {
   bitDepth: BitDepth;
   wienerIterations?: number;
   residual: boolean;
+  /** Per-source separation strength and bleed reduction (a --preset's merged with the flags). */
+  strength?: Record<string, number>;
+  bleed?: Record<string, number>;
+  preset?: string;
+  /** Keeps network estimates here so a re-run with other controls skips the network. */
+  cacheDir?: string;
   modelDirs: string[];
   json: boolean;
 }
@@ -52,7 +59,14 @@ separate options:
   --format wav|flac|mp3     stem file format (default wav)
   --bit-depth 16|24|32f     sample format for wav/flac (default 16; flac stores 32f as 24-bit)
   --wiener-iterations N     Wiener post-filter EM iterations, 0-10 (default 1, as in the X-UMX paper)
-  --residual                also write what the sources leave over as residual.<ext>
+  --residual                write what the sources leave over as residual.<ext> (default: it goes to "other")
+  --strength SRC=X,...      separation strength per source, 0.25-4 (default 1): above 1 a stricter, cleaner
+                            stem, below 1 a fuller one that takes more of itself out of the others
+  --bleed SRC=T,...         bleed reduction per source, 0-0.9 (default 0): drops what the source holds less than
+                            T of from its stem
+  --preset ID               start from a preset's controls: karaoke, a-cappella, drumless, bassless,
+                            practice-vocals, practice-drums, practice-bass, practice-other
+  --cache-dir DIR           keep the network's estimates in DIR; running again with other controls skips the network
   --models-dir DIR          also look for models in DIR (may be repeated)
   --json                    print one JSON document with every file's result instead of text
 
@@ -76,6 +90,10 @@ export function parseCli(argv: string[]): CliCommand {
         'bit-depth': { type: 'string' },
         'wiener-iterations': { type: 'string' },
         residual: { type: 'boolean' },
+        strength: { type: 'string', multiple: true },
+        bleed: { type: 'string', multiple: true },
+        preset: { type: 'string' },
+        'cache-dir': { type: 'string' },
         'models-dir': { type: 'string', multiple: true },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -96,7 +114,7 @@ export function parseCli(argv: string[]): CliCommand {
 
   if (cmd === 'models') {
     if (rest[0] !== 'list' || rest.length > 1) return usage(`unknown models command "${rest.join(' ')}" (use: models list)`);
-    const stray = ['out', 'model', 'ep', 'format', 'bit-depth', 'wiener-iterations', 'residual'].find((k) => k in v);
+    const stray = ['out', 'model', 'ep', 'format', 'bit-depth', 'wiener-iterations', 'residual', 'strength', 'bleed', 'preset', 'cache-dir'].find((k) => k in v);
     if (stray) return usage(`--${stray} does not apply to "models list"`);
     return { command: 'models-list', modelDirs, json: v.json ?? false };
   }
@@ -118,6 +136,8 @@ export function parseCli(argv: string[]): CliCommand {
     wienerIterations = /^\d+$/.test(text) ? Number(text) : NaN;
     if (!(wienerIterations >= 0 && wienerIterations <= 10)) return usage(`--wiener-iterations must be a whole number from 0 to 10, not "${text}"`);
   }
+  const controls = controlsFromFlags({ strength: v.strength, bleed: v.bleed, preset: v.preset });
+  if (!controls.ok) return usage(controls.message);
   return {
     command: 'separate',
     inputs: rest,
@@ -128,6 +148,8 @@ export function parseCli(argv: string[]): CliCommand {
     bitDepth,
     ...(wienerIterations !== undefined ? { wienerIterations } : {}),
     residual: v.residual ?? false,
+    ...controls.value,
+    ...(v['cache-dir'] !== undefined ? { cacheDir: v['cache-dir'] } : {}),
     modelDirs,
     json: v.json ?? false,
   };

@@ -38,14 +38,15 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-function engineFor(modelDirs: string[], env: NodeJS.ProcessEnv): { engine: Engine; dirs: string[] } {
+function engineFor(modelDirs: string[], env: NodeJS.ProcessEnv, cacheDir?: string): { engine: Engine; dirs: string[] } {
   const dirs = [...new Set([...defaultModelDirs(), ...modelDirs.map((d) => resolve(d))])];
   // Test hooks, not user options: random-weight test networks and segment sizes for small fixtures.
   const allowTestModels = env.XUMX_STUDIO_ALLOW_TEST_MODELS === '1';
   const seg = env.XUMX_STUDIO_SEGMENTS?.split(',').map(Number);
   const segments: Partial<SegmentSettings> | undefined = seg?.length === 3 && seg.every(Number.isInteger)
     ? { segmentFrames: seg[0], overlapFrames: seg[1], batch: seg[2] } : undefined;
-  return { engine: createEngine({ modelDirs: dirs, allowTestModels, segments }), dirs };
+  const cache = cacheDir !== undefined ? { dir: resolve(cacheDir) } : undefined;
+  return { engine: createEngine({ modelDirs: dirs, allowTestModels, segments, cache }), dirs };
 }
 
 async function listModels(cmd: ModelsListCommand, io: CliIo): Promise<number> {
@@ -63,7 +64,7 @@ async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
   const results: SeparationResult[] = problems.map((p) => ({ input: p.input, ok: false, error: { code: p.error.code, message: p.error.message } }));
   for (const r of results) if (!cmd.json) io.err(`${summary(r, 0)}\n`);
 
-  const { engine, dirs } = engineFor(cmd.modelDirs, io.env);
+  const { engine, dirs } = engineFor(cmd.modelDirs, io.env, cmd.cacheDir);
   try {
     if (cmd.model === undefined && (await engine.listModels()).length === 0) {
       const e = noModelError(dirs);
@@ -85,7 +86,10 @@ async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
       const result = await engine.separate({
         input, outDir: cmd.out, ep: cmd.ep, format: cmd.format, bitDepth: cmd.bitDepth,
         ...(cmd.model !== undefined ? { modelId: cmd.model } : {}),
-        controls: { residual: cmd.residual, ...(cmd.wienerIterations !== undefined ? { wienerIterations: cmd.wienerIterations } : {}) },
+        controls: {
+          residual: cmd.residual, ...(cmd.wienerIterations !== undefined ? { wienerIterations: cmd.wienerIterations } : {}),
+          ...(cmd.strength ? { strength: cmd.strength } : {}), ...(cmd.bleed ? { bleed: cmd.bleed } : {}),
+        },
       }, {
         signal: controller.signal,
         onProgress: (p) => {

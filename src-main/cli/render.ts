@@ -46,7 +46,10 @@ export function summary(r: SeparationResult, seconds: number): string {
 /** The --json document: exactly the fields of the published schema, in its order. */
 export function jsonDocument(results: SeparationResult[]): string {
   const files = results.map((r) => r.ok
-    ? { input: r.input, ok: true, stems: r.stems, sampleRate: r.sampleRate, duration: r.duration, ep: r.ep, epSkipped: r.epSkipped, timings: r.timings }
+    ? {
+      input: r.input, ok: true, stems: r.stems, sampleRate: r.sampleRate, duration: r.duration, ep: r.ep, epSkipped: r.epSkipped, timings: r.timings,
+      ...(r.estimates ? { estimates: r.estimates } : {}),
+    }
     : { input: r.input, ok: false, error: { code: r.error.code, message: r.error.message } });
   return JSON.stringify({ files }, null, 2);
 }

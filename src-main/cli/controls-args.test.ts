@@ -1,0 +1,53 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseCli } from './args.ts';
+import { controlsFromFlags, parseSourceValues } from './controls-args.ts';
+
+const separate = (...flags: string[]) => parseCli(['separate', 'a.wav', '--out', 'o', ...flags]);
+
+describe('separation control flags', () => {
+  test('read --strength and --bleed as per-source values, joined across repeats, a later value winning', () => {
+    const r = separate('--strength', 'vocals=1.5,drums=0.8', '--strength', 'drums=0.9', '--bleed', 'vocals=0.2', '--residual');
+    assert.equal(r.command, 'separate');
+    if (r.command !== 'separate') return;
+    assert.deepEqual(r.strength, { vocals: 1.5, drums: 0.9 });
+    assert.deepEqual(r.bleed, { vocals: 0.2 });
+    assert.equal(r.residual, true);
+  });
+
+  test('a preset gives its controls and explicit flags override them', () => {
+    const r = separate('--preset', 'karaoke', '--strength', 'drums=1.2');
+    assert.ok(r.command === 'separate');
+    if (r.command !== 'separate') return;
+    assert.equal(r.preset, 'karaoke');
+    assert.deepEqual(r.strength, { vocals: 0.7, drums: 1.2 });
+    const over = separate('--preset', 'a-cappella', '--bleed', 'vocals=0');
+    assert.deepEqual(over.command === 'separate' && over.bleed, { vocals: 0 });
+  });
+
+  test('leave the command unchanged without them', () => {
+    const r = separate();
+    assert.ok(r.command === 'separate' && !('strength' in r) && !('bleed' in r) && !('preset' in r) && !('cacheDir' in r));
+    assert.deepEqual(separate('--cache-dir', '/c').command === 'separate' && (separate('--cache-dir', '/c') as { cacheDir: string }).cacheDir, '/c');
+  });
+
+  test('explain malformed values, out-of-range values and unknown presets', () => {
+    const usage = (flags: string[], pattern: RegExp) => {
+      const r = separate(...flags);
+      assert.equal(r.command, 'usage-error', JSON.stringify(r));
+      if (r.command === 'usage-error') assert.match(r.message, pattern);
+    };
+    usage(['--strength', 'vocals'], /source=value pairs/);
+    usage(['--strength', 'vocals=loud'], /source=value pairs/);
+    usage(['--strength', 'vocals=9'], /--strength vocals must be from 0.25 to 4/);
+    usage(['--bleed', 'drums=1'], /--bleed drums must be from 0 to 0.9/);
+    usage(['--preset', 'nightcore'], /--preset must be one of karaoke/);
+    const models = parseCli(['models', 'list', '--strength', 'vocals=2']);
+    assert.equal(models.command, 'usage-error');
+  });
+
+  test('parse values with spaces around and leading dots', () => {
+    assert.deepEqual(parseSourceValues('bleed', [' vocals = .5 , bass=0'], { min: 0, max: 0.9 }), { ok: true, value: { vocals: 0.5, bass: 0 } });
+    assert.deepEqual(controlsFromFlags({}), { ok: true, value: {} });
+  });
+});
