@@ -140,7 +140,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
 /** Runs worker.ts directly when the engine runs from TypeScript (through tsx), worker.js in a compiled build. */
 function spawnWorker(workerData: RunnerOptions): Worker {
   const here = import.meta.url;
-  if (here.endsWith('.ts')) {
+  if (new URL(here).pathname.endsWith('.ts')) {
     return new Worker(new URL('./worker-entry.mjs', here), { workerData });
   }
   return new Worker(new URL('./worker.js', here), { workerData });

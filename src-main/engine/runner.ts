@@ -7,7 +7,8 @@ import { decodeFile } from './audio/decode.ts';
 import { createStemWriter } from './audio/stem-writer.ts';
 import { XumxError, asXumxError } from './errors.ts';
 import { pickModel, scanModels, type InstalledModel } from './model/registry.ts';
-import { openModel, type ModelRunner } from './model/session.ts';
+import type { ModelRunner } from './model/session.ts';
+import { openModelInThread } from './model/threaded.ts';
 import { EP_NAMES } from './model/providers.ts';
 import { DEFAULT_CONTROLS, separateFile, type PipelineDeps, type PipelineHooks } from './separate/pipeline.ts';
 import { EstimateCache, type EstimateCacheOptions } from './cache/estimate-cache.ts';
@@ -83,7 +84,7 @@ export class JobRunner {
     const key = `${installed.dir}|${installed.manifest.sha256}|${st?.mtimeMs}|${st?.size}|${ep}`;
     let session = this.sessions.get(key);
     if (!session) {
-      session = openModel(installed, { ep, threads: this.opts.threads });
+      session = openModelInThread(installed, { ep, threads: this.opts.threads });
       this.sessions.set(key, session);
       session.catch(() => this.sessions.delete(key));
     }

@@ -9,6 +9,7 @@ import { toStereo } from '../audio/channels.ts';
 import { XumxError, asXumxError } from '../errors.ts';
 import { CONTRACT } from '../model/manifest.ts';
 import type { ModelRunner } from '../model/session.ts';
+import type { ThreadedModelRunner } from '../model/threaded.ts';
 import type { BitDepth, OutputFormat, Progress, SeparationControls, SeparationOk, Stage, Timings } from '../types.ts';
 import { checkOutputWritable, StemOutputs } from './outputs.ts';
 import { ProgressTracker } from './progress.ts';
@@ -98,7 +99,7 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
         throw err;
       }
     }
-    await runChunks(song, job, model, stems, sinks, { timed, cancelled, progress });
+    await runChunks(song, job, model, stems, sinks, { timed, cancelled, progress, timings });
     cancelled();
     progress.finishing();
     await timed('encode', async () => {
@@ -129,70 +130,113 @@ interface LoopTools {
   timed<T>(stage: keyof Timings, work: () => T | Promise<T>): Promise<T>;
   cancelled(): void;
   progress: ProgressTracker;
+  timings: Timings;
 }
 
+interface PreparedBatch {
+  first: number;
+  count: number;
+  /** [count][2] mixture STFTs, kept for the Wiener filter. */
+  mixes: [Spectrogram, Spectrogram][];
+  /** [count, 2, bins, frames] mixture magnitudes: the network's input. */
+  input: Float32Array;
+}
+
+/**
+ * The chunk loop, software-pipelined: while the network computes batch k (on its own thread when the runner has
+ * one), this thread filters, inverts and encodes batch k-1 and takes the STFT of batch k+1. With an in-thread
+ * runner the same code simply runs one step after another.
+ */
 async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRunner, stems: string[],
-  sinks: StemSink[], { timed, cancelled, progress }: LoopTools): Promise<void> {
+  sinks: StemSink[], { timed, cancelled, progress, timings }: LoopTools): Promise<void> {
   const { hop, bins } = CONTRACT;
   const plan = planChunks(song[0].length, job.segments, hop);
   const faders = stems.map(() => new Crossfader(plan, 2));
   const batchSize = Math.max(1, job.segments.batch);
   const plane = bins * plan.frames;
-  const sources = model.manifest.sources.length;
-  const inputBuffer = new Float32Array(Math.min(batchSize, plan.chunks.length) * 2 * plane);
+  const sources = model.manifest.sources;
   const total = plan.chunks.length;
   // Residual handling: its own stem (the filter's residual source), or added to "other" when the model has one.
-  const leftoverTo = job.controls.residual ? -1 : model.manifest.sources.indexOf('other');
+  const leftoverTo = job.controls.residual ? -1 : sources.indexOf('other');
   const adjust = !isIdentity(job.controls);
+  const busy = () => (model as Partial<ThreadedModelRunner>).busySeconds;
   let done = 0;
   const report = (stage: Stage) => progress.working(stage, done, total);
 
-  for (let first = 0; first < total; first += batchSize) {
+  const prepare = (first: number): Promise<PreparedBatch> => timed('stft', () => {
     const count = Math.min(batchSize, total - first);
+    const input = new Float32Array(count * 2 * plane);
     const mixes: [Spectrogram, Spectrogram][] = [];
-    await timed('stft', () => {
-      for (let b = 0; b < count; b++) {
-        const { start, length } = plan.chunks[first + b];
-        const spec = song.map((ch) => stft(chunkSamples(ch, start, length, plan.chunkLength))) as [Spectrogram, Spectrogram];
-        if (spec[0].frames !== plan.frames) throw new XumxError('INTERNAL', `STFT gave ${spec[0].frames} frames, planned ${plan.frames}`);
-        spec.forEach((s, c) => magnitude(s, inputBuffer.subarray((b * 2 + c) * plane, (b * 2 + c + 1) * plane)));
-        mixes.push(spec);
-      }
-    });
-    cancelled();
-    report('network');
-    const estimates = await timed('network', () => model.run(inputBuffer.subarray(0, count * 2 * plane), count, plan.frames));
-    done += count * NETWORK_SHARE;
-    cancelled();
-
     for (let b = 0; b < count; b++) {
-      const index = first + b;
-      const perSource = Array.from({ length: sources }, (_, j) => {
-        const offset = (j * count + b) * 2 * plane;
+      const { start, length } = plan.chunks[first + b];
+      const spec = song.map((ch) => stft(chunkSamples(ch, start, length, plan.chunkLength))) as [Spectrogram, Spectrogram];
+      if (spec[0].frames !== plan.frames) throw new XumxError('INTERNAL', `STFT gave ${spec[0].frames} frames, planned ${plan.frames}`);
+      spec.forEach((sp, c) => magnitude(sp, input.subarray((b * 2 + c) * plane, (b * 2 + c + 1) * plane)));
+      mixes.push(spec);
+    }
+    return { first, count, mixes, input };
+  });
+
+  const launch = (batch: PreparedBatch): Promise<Float32Array> => {
+    const running = model.run(batch.input, batch.count, plan.frames);
+    running.catch(() => {}); // awaited below; a job cancelled meanwhile must not leave an unhandled rejection
+    return running;
+  };
+
+  const finish = async (batch: PreparedBatch, estimates: Float32Array): Promise<void> => {
+    for (let b = 0; b < batch.count; b++) {
+      const index = batch.first + b;
+      const perSource = sources.map((_, j) => {
+        const offset = (j * batch.count + b) * 2 * plane;
         return estimates.subarray(offset, offset + 2 * plane);
       });
       report('wiener');
+      const mix = batch.mixes[b];
       const filtered = await timed('wiener', () => {
-        if (adjust) applyControls(perSource, model.manifest.sources, job.controls);
-        const y = wiener(perSource, mixes[b], {
+        if (adjust) applyControls(perSource, sources, job.controls);
+        const y = wiener(perSource, mix, {
           iterations: job.controls.wienerIterations, softmask: job.controls.softmask, residual: job.controls.residual,
         });
-        if (leftoverTo >= 0) addLeftover(y, mixes[b], leftoverTo);
+        if (leftoverTo >= 0) addLeftover(y, mix, leftoverTo);
         return y;
       });
-      mixes[b] = undefined as unknown as [Spectrogram, Spectrogram]; // free the chunk's mixture spectrogram early
+      batch.mixes[b] = undefined as unknown as [Spectrogram, Spectrogram]; // free the chunk's mixture STFT early
       for (let s = 0; s < stems.length; s++) {
         const signal = await timed('istft', () => filtered[s].map((spec) => istft(spec, plan.chunkLength)));
         await timed('encode', async () => {
-          const finished = faders[s].add(index, signal);
-          await sinks[s].write(finished);
+          await sinks[s].write(faders[s].add(index, signal));
         });
       }
       done += 1 - NETWORK_SHARE;
       report('encode');
       cancelled();
     }
+  };
+
+  const busyAtStart = busy();
+  let waited = 0;
+  let current = await prepare(0);
+  cancelled();
+  report('network');
+  let running = launch(current);
+  while (current) {
+    const next = current.first + current.count < total ? await prepare(current.first + current.count) : null;
+    cancelled();
+    const t0 = performance.now();
+    const estimates = await running;
+    waited += (performance.now() - t0) / 1000;
+    done += current.count * NETWORK_SHARE;
+    cancelled();
+    if (next) {
+      report('network');
+      running = launch(next);
+    }
+    await finish(current, estimates);
+    current = next as PreparedBatch;
   }
+  // The network's own time: from its thread when it has one (overlapped with the DSP above), else the wait.
+  const b = busy();
+  timings.network += b !== undefined && busyAtStart !== undefined ? b - busyAtStart : waited;
 }
 
 /** The chunk's samples, zero-padded to the plan's chunk length (only the last chunk is ever short). */
