@@ -1,9 +1,17 @@
 // The one typed contract between the UI and the app: the Electron preload (IPC) and the browser-mode bridge
 // (HTTP + WebSocket) both carry exactly these calls and events to the same StudioService.
 // Type-only: the renderer imports this file too, so nothing here may pull in Node code.
-import type { BitDepth, EpChoice, EpName, EpSkip, ModelInfo, OutputFormat, Progress, Stage, Timings } from '../engine/types.ts';
+import type { BitDepth, EpChoice, EpName, EpSkip, ModelInfo, OutputFormat, Progress, SeparationControls, Stage, Timings } from '../engine/types.ts';
+import type { Preset } from '../engine/separate/presets.ts';
 
-export type { BitDepth, EpChoice, EpName, EpSkip, ModelInfo, OutputFormat, Progress, Stage, Timings };
+export type { BitDepth, EpChoice, EpName, EpSkip, ModelInfo, OutputFormat, Preset, Progress, SeparationControls, Stage, Timings };
+
+/** A song's separation controls as the UI shows them, saved per song. */
+export interface SongControls {
+  controls: SeparationControls;
+  /** The preset these controls came from, while unchanged; null for hand-set controls. */
+  presetId: string | null;
+}
 
 export interface ApiError {
   code: string;
@@ -36,6 +44,18 @@ export interface JobResultView {
   epSkipped: EpSkip[];
   timings: Timings;
   notices: string[];
+  /** The controls the stems were rendered with (issue 6). */
+  controls?: SeparationControls;
+  /** Counts re-renders: stem audio changed under the same paths whenever this grows. */
+  revision?: number;
+  /** Where the network estimates came from: a network run, or the estimate cache. */
+  estimates?: 'network' | 'cache';
+}
+
+/** A re-render with new controls in progress for a finished song (its old stems stay playable meanwhile). */
+export interface RerenderView {
+  progress: Progress | null;
+  error: ApiError | null;
 }
 
 export interface JobView {
@@ -48,6 +68,7 @@ export interface JobView {
   progress: Progress | null;
   result: JobResultView | null;
   error: ApiError | null;
+  rerender?: RerenderView | null;
 }
 
 /** Min/max per bucket of one stem, both channels merged; values in [-1, 1]. */
@@ -106,6 +127,19 @@ export interface StudioApi {
   exportStems(req: ExportStemsRequest): Promise<ExportResult>;
   exportMix(req: ExportMixRequest): Promise<ExportResult>;
   recentFiles(): Promise<string[]>;
+  /** A finished song's current controls (saved per song; defaults for a song never adjusted). */
+  getSongControls(jobId: string): Promise<SongControls>;
+  /**
+   * Renders a finished song's stems again with new controls (from the estimate cache: no network run), saves them
+   * as the song's controls and resolves with the job once the new stems are in place. A newer call for the same
+   * song supersedes this one, which then fails with CANCELLED.
+   */
+  rerender(jobId: string, controls: SongControls): Promise<JobView>;
+  /** Built-in presets first, then the user's. */
+  listPresets(): Promise<Preset[]>;
+  /** Adds or replaces a user preset; resolves with every preset. */
+  savePreset(preset: Preset): Promise<Preset[]>;
+  deletePreset(id: string): Promise<Preset[]>;
 }
 
 export type ApiMethod = keyof StudioApi;

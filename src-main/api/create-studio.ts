@@ -8,6 +8,7 @@ import { createStemWriter } from '../engine/audio/stem-writer.ts';
 import type { Capabilities } from './contract.ts';
 import { StudioService } from './service.ts';
 import { defaultSettings, openSettingsStore } from './settings-store.ts';
+import { openControlsStore } from './controls-store.ts';
 
 export interface StudioOptions {
   capabilities: Capabilities;
@@ -32,7 +33,12 @@ export function defaultOutputFolder(): string {
 export async function createStudio(opts: StudioOptions): Promise<{ service: StudioService; dataDir: string; notice: string | null }> {
   const dataDir = opts.dataDir ?? appDataDir();
   const settings = await openSettingsStore(join(dataDir, 'settings.json'), defaultSettings(opts.outputFolder ?? defaultOutputFolder()));
-  const engine = createEngine({ modelDirs: opts.modelDirs ?? defaultModelDirs(), allowTestModels: opts.allowTestModels });
-  const service = new StudioService({ engine, audio: { decodeFile, createStemWriter }, settings, capabilities: opts.capabilities });
-  return { service, dataDir, notice: settings.notice };
+  // The estimate cache lets a finished song re-render with new controls without running the network again.
+  const engine = createEngine({
+    modelDirs: opts.modelDirs ?? defaultModelDirs(), allowTestModels: opts.allowTestModels, cache: { dir: join(dataDir, 'estimate-cache') },
+  });
+  const controls = await openControlsStore(dataDir);
+  const service = new StudioService({ engine, audio: { decodeFile, createStemWriter }, settings, capabilities: opts.capabilities, controls });
+  const notices = [settings.notice, ...controls.notices].filter((n): n is string => n !== null);
+  return { service, dataDir, notice: notices.length ? notices.join('\n') : null };
 }

@@ -84,6 +84,14 @@ export class JobQueue {
     }
   }
 
+  /** Changes a job's view from outside the queue (a re-render of a finished song) and publishes it. */
+  patch(id: string, patch: Partial<JobView>): JobView | undefined {
+    const job = this.jobs.get(id);
+    if (!job) return undefined;
+    this.update(job, patch);
+    return job.view;
+  }
+
   cancelAll(): void {
     for (const j of this.jobs.values()) this.cancel(j.view.id);
   }

@@ -5,6 +5,8 @@ import type { BitDepth, ModelInfo, OutputFormat, Progress, SeparateRequest, Sepa
 export interface EnginePort {
   listModels(): Promise<ModelInfo[]>;
   separate(req: SeparateRequest, hooks?: { onProgress?(p: Progress): void; signal?: AbortSignal }): Promise<SeparationResult>;
+  /** Separates again with new controls, from the estimate cache when the engine has one (issue 6). */
+  rerender?(req: SeparateRequest, hooks?: { onProgress?(p: Progress): void; signal?: AbortSignal }): Promise<SeparationResult>;
   dispose(): Promise<void> | void;
 }
 

@@ -14,12 +14,17 @@ import { mixStems, type StemAudio } from './mix.ts';
 import { computePeaks, roundPeaks } from './peaks.ts';
 import type { AudioPort, EnginePort } from './ports.ts';
 import type { SettingsStore } from './settings-store.ts';
+import { memoryControlsStore, type ControlsStore } from './controls-store.ts';
+import { SongControlsService } from './rerender.ts';
+import type { Preset, SongControls } from './contract.ts';
 
 export interface StudioServiceDeps {
   engine: EnginePort;
   audio: AudioPort;
   settings: SettingsStore;
   capabilities: Capabilities;
+  /** Per-song controls and user presets; in memory when not given (tests). */
+  controls?: ControlsStore;
 }
 
 const EXT: Record<OutputFormat, string> = { wav: 'wav', flac: 'flac', mp3: 'mp3' };
@@ -31,8 +36,19 @@ export class StudioService implements StudioApi {
   private readonly listeners = new Set<(e: StudioEvent) => void>();
   private readonly queue: JobQueue;
   private readonly peaksCache = new Map<string, StemPeaks>();
+  private readonly songControls: SongControlsService;
 
   constructor(private readonly deps: StudioServiceDeps) {
+    this.songControls = new SongControlsService({
+      engine: deps.engine,
+      store: deps.controls ?? memoryControlsStore(),
+      jobs: { get: (id) => this.queue.get(id), patch: (id, patch) => this.queue.patch(id, patch) },
+      requestFor: (input, controls) => ({ ...this.requestFor(input), controls }),
+      onStems: (jobId, paths) => {
+        for (const p of paths) this.policy.allowWritten(p);
+        for (const k of this.peaksCache.keys()) if (k.startsWith(`${jobId}/`)) this.peaksCache.delete(k);
+      },
+    });
     this.queue = new JobQueue(
       deps.engine,
       (input) => {
@@ -44,7 +60,8 @@ export class StudioService implements StudioApi {
           ep: s.ep,
           format: s.format,
           bitDepth: s.bitDepth,
-          controls: { wienerIterations: s.wienerIterations },
+          // A song adjusted before comes back with its own controls (and its estimates from the cache).
+          controls: this.songControls.controlsFor(input, s.wienerIterations).controls,
         };
       },
       (job) => this.emit({ type: 'job', job }),
@@ -106,6 +123,7 @@ export class StudioService implements StudioApi {
 
   async remove(jobId: string): Promise<void> {
     if (!this.queue.remove(jobId)) unknownJob(jobId);
+    this.songControls.cancel(jobId);
     for (const k of this.peaksCache.keys()) if (k.startsWith(`${jobId}/`)) this.peaksCache.delete(k);
     this.emit({ type: 'job-removed', jobId });
   }
@@ -164,6 +182,32 @@ export class StudioService implements StudioApi {
     const out = join(folder, `${req.name}.${EXT[req.format]}`);
     await this.write(out, mix, req.format, req.bitDepth);
     return { folder, files: [out] };
+  }
+
+  async getSongControls(jobId: string): Promise<SongControls> {
+    const job = this.queue.get(jobId) ?? unknownJob(jobId);
+    return this.songControls.controlsFor(job.input, this.deps.settings.get().wienerIterations);
+  }
+
+  rerender(jobId: string, controls: SongControls): Promise<JobView> {
+    return this.songControls.rerender(jobId, controls);
+  }
+
+  async listPresets(): Promise<Preset[]> {
+    return this.songControls.listPresets();
+  }
+
+  savePreset(preset: Preset): Promise<Preset[]> {
+    return this.songControls.savePreset(preset);
+  }
+
+  deletePreset(id: string): Promise<Preset[]> {
+    return this.songControls.deletePreset(id);
+  }
+
+  private requestFor(input: string) {
+    const s = this.deps.settings.get();
+    return { input, outDir: s.outputFolder, modelId: s.modelId ?? undefined, ep: s.ep, format: s.format, bitDepth: s.bitDepth };
   }
 
   async dispose(): Promise<void> {

@@ -2,6 +2,7 @@
 // service sees it. A bad argument is an error value with code BAD_ARGUMENT, never a thrown TypeError deep inside.
 import { XumxError } from '../engine/errors.ts';
 import type { ApiMethod, ExportMixRequest, ExportStemsRequest, Settings } from './contract.ts';
+import { validateControlsCall } from './validate-controls.ts';
 
 const EPS = ['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
 const FORMATS = ['wav', 'flac', 'mp3'] as const;
@@ -139,6 +140,12 @@ export function validateCall(method: string, args: unknown): { method: ApiMethod
     case 'exportMix':
       arity(1);
       return { method, args: [exportMix(args[0])] };
+    case 'getSongControls':
+    case 'rerender':
+    case 'listPresets':
+    case 'savePreset':
+    case 'deletePreset':
+      return { method, args: validateControlsCall(method, args)! };
     default:
       bad(`unknown call "${String(method).slice(0, 40)}"`);
   }

@@ -48,6 +48,11 @@ export function apiOver(call: (method: string, args: unknown[]) => Promise<unkno
     exportStems: m('exportStems'),
     exportMix: m('exportMix'),
     recentFiles: m('recentFiles'),
+    getSongControls: m('getSongControls'),
+    rerender: m('rerender'),
+    listPresets: m('listPresets'),
+    savePreset: m('savePreset'),
+    deletePreset: m('deletePreset'),
   };
 }
 

@@ -1,0 +1,104 @@
+// Per-song separation controls and the user's own presets, persisted as JSON in the app data folder
+// (song-controls.json, presets.json). Like the settings file: written through a temporary name, and a damaged
+// file means "start empty, say so once", never "the app does not start".
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { parsePreset, parsePresetFile, serializePresetFile, type Preset } from '../engine/separate/presets.ts';
+import type { SongControls } from './contract.ts';
+import { songControls as checkSongControls } from './validate-controls.ts';
+
+export interface ControlsStore {
+  /** The user's presets (built-in ones are not stored). */
+  userPresets(): Preset[];
+  savePreset(p: Preset): Promise<void>;
+  deletePreset(id: string): Promise<boolean>;
+  /** Controls last used for a song (by its path), or null for a song never adjusted. */
+  song(input: string): SongControls | null;
+  setSong(input: string, controls: SongControls): Promise<void>;
+  readonly notices: string[];
+}
+
+/** Songs remembered; the oldest adjusted song is forgotten first. */
+const MAX_SONGS = 1000;
+
+export function memoryControlsStore(): ControlsStore {
+  const presets = new Map<string, Preset>();
+  const songs = new Map<string, SongControls>();
+  return {
+    userPresets: () => [...presets.values()],
+    async savePreset(p) { presets.set(p.id, p); },
+    async deletePreset(id) { return presets.delete(id); },
+    song: (input) => songs.get(input) ?? null,
+    async setSong(input, c) { songs.delete(input); songs.set(input, c); },
+    notices: [],
+  };
+}
+
+export async function openControlsStore(dataDir: string): Promise<ControlsStore> {
+  const presetsFile = join(dataDir, 'presets.json');
+  const songsFile = join(dataDir, 'song-controls.json');
+  const notices: string[] = [];
+  let presets: Preset[] = [];
+  const songs = new Map<string, SongControls>();
+
+  const text = async (file: string) => readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') notices.push(`${file}: could not be read (${e.message})`);
+    return null;
+  });
+  const presetsText = await text(presetsFile);
+  if (presetsText !== null) {
+    try {
+      presets = parsePresetFile(presetsText, presetsFile);
+    } catch (e) {
+      notices.push(`${(e as Error).message}; your presets were not loaded`);
+    }
+  }
+  const songsText = await text(songsFile);
+  if (songsText !== null) {
+    try {
+      const raw = JSON.parse(songsText) as { version?: number; songs?: Record<string, unknown> };
+      if (raw.version !== 1 || typeof raw.songs !== 'object' || raw.songs === null) throw new Error('not a version 1 file');
+      for (const [input, c] of Object.entries(raw.songs)) songs.set(input, checkSongControls(c));
+    } catch (e) {
+      songs.clear();
+      notices.push(`${songsFile}: ignored (${(e as Error).message}); songs start with default controls`);
+    }
+  }
+
+  const writes: Record<string, Promise<void>> = {};
+  const persist = (file: string, body: string) => {
+    writes[file] = (writes[file] ?? Promise.resolve()).then(async () => {
+      await mkdir(dirname(file), { recursive: true });
+      const tmp = join(dirname(file), `.${process.pid}-${Date.now()}.tmp`);
+      await writeFile(tmp, body);
+      await rename(tmp, file);
+    });
+    return writes[file];
+  };
+  const savePresets = () => persist(presetsFile, serializePresetFile(presets));
+  const saveSongs = () => persist(songsFile, `${JSON.stringify({ version: 1, songs: Object.fromEntries(songs) }, null, 2)}\n`);
+
+  return {
+    userPresets: () => [...presets],
+    async savePreset(p) {
+      const checked = parsePreset({ ...p, builtIn: undefined }, 'preset');
+      presets = [...presets.filter((x) => x.id !== checked.id), checked];
+      await savePresets();
+    },
+    async deletePreset(id) {
+      const before = presets.length;
+      presets = presets.filter((p) => p.id !== id);
+      if (presets.length === before) return false;
+      await savePresets();
+      return true;
+    },
+    song: (input) => songs.get(input) ?? null,
+    async setSong(input, c) {
+      songs.delete(input);
+      songs.set(input, c);
+      while (songs.size > MAX_SONGS) songs.delete(songs.keys().next().value as string);
+      await saveSongs();
+    },
+    notices,
+  };
+}

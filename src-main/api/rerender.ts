@@ -1,0 +1,101 @@
+// Re-rendering a finished song with new separation controls while its old stems stay playable: the engine answers
+// from its estimate cache (no network), the job's result is replaced only when every new stem is in place, and a
+// newer request for the same song cancels an older one still running (a slider being dragged).
+import { XumxError } from '../engine/errors.ts';
+import { DEFAULT_SEPARATION_CONTROLS } from '../engine/dsp/controls.ts';
+import { BUILT_IN_PRESETS, type Preset } from '../engine/separate/presets.ts';
+import type { Progress, SeparateRequest, SeparationControls } from '../engine/types.ts';
+import type { JobView, SongControls } from './contract.ts';
+import type { ControlsStore } from './controls-store.ts';
+import type { EnginePort } from './ports.ts';
+
+export interface RerenderDeps {
+  engine: EnginePort;
+  store: ControlsStore;
+  jobs: { get(id: string): JobView | undefined; patch(id: string, patch: Partial<JobView>): JobView | undefined };
+  /** The engine request for a song with these controls (output folder, model, format from the settings). */
+  requestFor(input: string, controls: SeparationControls): SeparateRequest;
+  /** Called with the paths of freshly written stems before the job points at them. */
+  onStems(jobId: string, paths: string[]): void;
+}
+
+const PROGRESS_INTERVAL_MS = 100;
+
+export class SongControlsService {
+  private readonly running = new Map<string, AbortController>();
+
+  constructor(private readonly deps: RerenderDeps) {}
+
+  /** The song's saved controls, or the defaults (with the settings' Wiener iterations) for a song never adjusted. */
+  controlsFor(input: string, wienerIterations: number): SongControls {
+    return this.deps.store.song(input) ?? { controls: { ...DEFAULT_SEPARATION_CONTROLS, wienerIterations }, presetId: null };
+  }
+
+  async rerender(jobId: string, sc: SongControls): Promise<JobView> {
+    const { jobs, engine, store } = this.deps;
+    const job = jobs.get(jobId);
+    if (!job) throw new XumxError('BAD_ARGUMENT', `no song with id ${jobId} in the queue`);
+    if (job.state !== 'done' || !job.result) throw new XumxError('BAD_ARGUMENT', `${job.name} is not separated yet`);
+    this.running.get(jobId)?.abort();
+    const abort = new AbortController();
+    this.running.set(jobId, abort);
+    const current = () => this.running.get(jobId) === abort;
+    jobs.patch(jobId, { rerender: { progress: null, error: null } });
+
+    let last = 0;
+    const onProgress = (progress: Progress) => {
+      const now = Date.now();
+      if (!current() || now - last < PROGRESS_INTERVAL_MS) return;
+      last = now;
+      jobs.patch(jobId, { rerender: { progress, error: null } });
+    };
+    const request = this.deps.requestFor(job.input, sc.controls);
+    const result = await (engine.rerender ?? engine.separate).call(engine, request, { signal: abort.signal, onProgress });
+    if (!current()) throw new XumxError('CANCELLED', `${job.name}: replaced by newer controls`);
+    this.running.delete(jobId);
+    if (!result.ok) {
+      const cancelled = result.error.code === 'CANCELLED';
+      jobs.patch(jobId, { rerender: cancelled ? null : { progress: null, error: { ...result.error } } });
+      throw new XumxError(result.error.code, result.error.message);
+    }
+    await store.setSong(job.input, sc);
+    this.deps.onStems(jobId, Object.values(result.stems));
+    const previous = jobs.get(jobId)?.result ?? job.result;
+    const view = jobs.patch(jobId, {
+      rerender: null,
+      result: {
+        ...previous,
+        sources: Object.keys(result.stems),
+        stemPaths: { ...result.stems },
+        timings: result.timings,
+        notices: result.notices,
+        controls: sc.controls,
+        revision: (previous.revision ?? 0) + 1,
+        ...(result.estimates ? { estimates: result.estimates } : {}),
+      },
+    });
+    if (!view) throw new XumxError('CANCELLED', `${job.name}: removed from the queue`);
+    return view;
+  }
+
+  /** Cancels a running re-render of a song (when it is removed). */
+  cancel(jobId: string): void {
+    this.running.get(jobId)?.abort();
+    this.running.delete(jobId);
+  }
+
+  listPresets(): Preset[] {
+    return [...BUILT_IN_PRESETS, ...this.deps.store.userPresets()];
+  }
+
+  async savePreset(p: Preset): Promise<Preset[]> {
+    await this.deps.store.savePreset(p);
+    return this.listPresets();
+  }
+
+  async deletePreset(id: string): Promise<Preset[]> {
+    if (BUILT_IN_PRESETS.some((p) => p.id === id)) throw new XumxError('BAD_ARGUMENT', `"${id}" is a built-in preset and cannot be deleted`);
+    if (!(await this.deps.store.deletePreset(id))) throw new XumxError('BAD_ARGUMENT', `no preset "${id}"`);
+    return this.listPresets();
+  }
+}

@@ -1,0 +1,80 @@
+// Argument checks for the separation-controls calls (getSongControls, rerender, listPresets, savePreset,
+// deletePreset): the same rule as validate.ts — nothing unchecked reaches the service.
+import { XumxError } from '../engine/errors.ts';
+import { BLEED_RANGE, DEFAULT_SEPARATION_CONTROLS, STRENGTH_RANGE, WIENER_ITERATIONS_MAX } from '../engine/dsp/controls.ts';
+import { parsePreset } from '../engine/separate/presets.ts';
+import type { SeparationControls } from '../engine/types.ts';
+import type { SongControls } from './contract.ts';
+
+const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const SOURCE_RE = /^[a-z][a-z0-9_-]{0,31}$/;
+
+function bad(message: string): never {
+  throw new XumxError('BAD_ARGUMENT', message);
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function perSource(v: unknown, what: string, range: { min: number; max: number }): Record<string, number> {
+  if (!isRecord(v)) bad(`${what} must map stem names to numbers`);
+  const entries = Object.entries(v);
+  if (entries.length > 16) bad(`${what} names too many stems`);
+  const out: Record<string, number> = {};
+  for (const [k, x] of entries) {
+    if (!SOURCE_RE.test(k)) bad(`${what}: "${k.slice(0, 40)}" is not a stem name`);
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < range.min || x > range.max) bad(`${what} of ${k} must be a number from ${range.min} to ${range.max}`);
+    out[k] = x;
+  }
+  return out;
+}
+
+export function separationControls(v: unknown): SeparationControls {
+  if (!isRecord(v)) bad('controls must be an object');
+  for (const k of Object.keys(v)) if (!['wienerIterations', 'softmask', 'residual', 'strength', 'bleed'].includes(k)) bad(`controls has an unknown field "${k}"`);
+  const n = v.wienerIterations ?? DEFAULT_SEPARATION_CONTROLS.wienerIterations;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > WIENER_ITERATIONS_MAX) bad(`wienerIterations must be a whole number from 0 to ${WIENER_ITERATIONS_MAX}`);
+  for (const flag of ['softmask', 'residual'] as const) if (v[flag] !== undefined && typeof v[flag] !== 'boolean') bad(`${flag} must be true or false`);
+  return {
+    wienerIterations: n,
+    softmask: (v.softmask as boolean | undefined) ?? false,
+    residual: (v.residual as boolean | undefined) ?? false,
+    ...(v.strength !== undefined ? { strength: perSource(v.strength, 'strength', STRENGTH_RANGE) } : {}),
+    ...(v.bleed !== undefined ? { bleed: perSource(v.bleed, 'bleed', BLEED_RANGE) } : {}),
+  };
+}
+
+export function songControls(v: unknown): SongControls {
+  if (!isRecord(v)) bad('song controls must be an object');
+  for (const k of Object.keys(v)) if (!['controls', 'presetId'].includes(k)) bad(`song controls has an unknown field "${k}"`);
+  const presetId = v.presetId ?? null;
+  if (presetId !== null && (typeof presetId !== 'string' || !/^[a-z0-9][a-z0-9-]{0,47}$/.test(presetId))) bad('presetId must be a preset id or null');
+  return { controls: separationControls(v.controls ?? {}), presetId };
+}
+
+/** Cleans the arguments of one controls call, or returns null when `method` is not one of them. */
+export function validateControlsCall(method: string, args: unknown[]): unknown[] | null {
+  const arity = (n: number) => {
+    if (args.length !== n) bad(`${method} takes ${n} argument${n === 1 ? '' : 's'}`);
+  };
+  const jobId = (x: unknown) => (typeof x === 'string' && ID_RE.test(x) ? x : bad('jobId must be an id'));
+  switch (method) {
+    case 'listPresets':
+      arity(0);
+      return [];
+    case 'getSongControls':
+      arity(1);
+      return [jobId(args[0])];
+    case 'rerender':
+      arity(2);
+      return [jobId(args[0]), songControls(args[1])];
+    case 'savePreset':
+      arity(1);
+      return [parsePreset(args[0], 'preset')];
+    case 'deletePreset':
+      arity(1);
+      if (typeof args[0] !== 'string' || !/^[a-z0-9][a-z0-9-]{0,47}$/.test(args[0])) bad('preset id must be lower-case letters, digits and "-"');
+      return [args[0]];
+    default:
+      return null;
+  }
+}
