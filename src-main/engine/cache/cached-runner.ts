@@ -22,6 +22,8 @@ export class RecordingRunner implements ModelRunner {
   get ep(): EpName { return this.inner.ep; }
   get epSkipped(): EpSkip[] { return this.inner.epSkipped; }
   get cacheError(): unknown { return this.failed; }
+  /** The network thread's own time, when the inner runner has a thread (the pipeline reports it as network time). */
+  get busySeconds(): number | undefined { return (this.inner as { busySeconds?: number }).busySeconds; }
 
   async run(input: Float32Array, batch: number, frames: number): Promise<Float32Array> {
     const out = await this.inner.run(input, batch, frames);
