@@ -72,6 +72,45 @@ export class StemPlayer {
     });
   }
 
+  /**
+   * Replaces the stems' audio (a re-render with new separation controls) without a gap: each new buffer starts
+   * at the exact context time its old one stops, from the same song position. Resolves with the buffers it
+   * replaced, so the caller can switch back (A/B).
+   */
+  async swap(sources: StemSource[], signal?: AbortSignal): Promise<Map<string, AudioBuffer>> {
+    const buffers = await Promise.all(
+      sources.map(async (s) => {
+        const res = await fetch(s.url, { signal, cache: 'no-store' });
+        if (!res.ok) throw new Error(`${s.name}: could not load the re-rendered stem (${res.status})`);
+        return this.context.decodeAudioData(await res.arrayBuffer());
+      }),
+    );
+    return this.swapBuffers(new Map(sources.map((s, i) => [s.name, buffers[i]])));
+  }
+
+  /** The sample-accurate switch behind swap(); stems not loaded here are ignored. */
+  swapBuffers(next: Map<string, AudioBuffer>): Map<string, AudioBuffer> {
+    const previous = new Map<string, AudioBuffer>();
+    const when = this.context.currentTime + START_LATENCY_S;
+    const at = this.playing ? this.offset + (when - this.startedAt) : this.offset;
+    for (const [name, buffer] of next) {
+      const strip = this.strips.get(name);
+      if (!strip) continue;
+      previous.set(name, strip.buffer);
+      strip.buffer = buffer;
+      const old = strip.node;
+      if (!this.playing || !old) continue;
+      const node = this.context.createBufferSource();
+      node.buffer = buffer;
+      node.connect(strip.gain);
+      node.start(when, Math.min(at, buffer.duration));
+      old.onended = () => old.disconnect();
+      old.stop(when);
+      strip.node = node;
+    }
+    return previous;
+  }
+
   unload(): void {
     this.stopSources();
     for (const s of this.strips.values()) s.gain.disconnect();

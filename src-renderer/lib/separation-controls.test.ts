@@ -1,0 +1,51 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BUILT_IN_PRESETS } from '../../src-main/engine/separate/presets.ts';
+import { effectiveGains } from './mixer.ts';
+import {
+  positionFromStrength, presetControls, presetFrom, presetMixer, sameControls, strengthFromPosition, withGlobal, withSourceValue,
+} from './separation-controls.ts';
+
+const SOURCES = ['vocals', 'drums', 'bass', 'other'];
+const BASE = { wienerIterations: 1, softmask: false, residual: false };
+const preset = (id: string) => BUILT_IN_PRESETS.find((p) => p.id === id)!;
+
+describe('separation controls panel logic', () => {
+  test('the strength slider is logarithmic with 1 in the middle', () => {
+    assert.equal(strengthFromPosition(0), 1);
+    assert.equal(strengthFromPosition(-2), 0.25);
+    assert.equal(strengthFromPosition(2), 4);
+    assert.ok(Math.abs(positionFromStrength(1.5) - Math.log2(1.5)) < 1e-12);
+  });
+
+  test('moving a slider back to neutral removes the entry and leaves the preset', () => {
+    const sc = presetControls(preset('karaoke'), SOURCES, BASE);
+    assert.equal(sc.presetId, 'karaoke');
+    const moved = withSourceValue(sc, 'strength', 'drums', 1.2);
+    assert.equal(moved.presetId, null);
+    assert.deepEqual(moved.controls.strength, { vocals: 0.7, drums: 1.2 });
+    const back = withSourceValue(withSourceValue(moved, 'strength', 'drums', 1), 'strength', 'vocals', 1);
+    assert.equal(back.controls.strength, undefined);
+    assert.ok(sameControls(back.controls, BASE));
+    assert.equal(withGlobal(back, { residual: true }).controls.residual, true);
+  });
+
+  test('a preset mix mutes and turns down what the preset says', () => {
+    assert.deepEqual(effectiveGains(presetMixer(preset('karaoke'), SOURCES, 0)), { vocals: 0, drums: 1, bass: 1, other: 1 });
+    const practice = effectiveGains(presetMixer(preset('practice-bass'), SOURCES, 0));
+    assert.ok(Math.abs(practice.bass - 10 ** (-12 / 20)) < 1e-12);
+  });
+
+  test('a preset for sources the model lacks drops those entries', () => {
+    assert.deepEqual(presetControls(preset('karaoke'), ['drums', 'other'], BASE).controls, BASE);
+  });
+
+  test('saving the current state as a preset keeps controls and mix', () => {
+    const sc = withSourceValue({ controls: BASE, presetId: null }, 'bleed', 'vocals', 0.3);
+    const mixer = presetMixer(preset('drumless'), SOURCES, 0);
+    const p = presetFrom('Late Night Mix!', sc, mixer);
+    assert.equal(p.id, 'my-late-night-mix');
+    assert.deepEqual(p.controls.bleed, { vocals: 0.3 });
+    assert.deepEqual(p.mute, ['drums']);
+  });
+});
