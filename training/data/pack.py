@@ -97,7 +97,7 @@ def pack_synth(streams: Streams, songs: list[str], seconds: float, budget_s: flo
         if length < 44100 * 3:
             continue
         # long packaged MIDI songs give a few excerpts, generated songs one
-        n_excerpts = 3 if name.startswith("midi-") else 1
+        n_excerpts = 2 if name.startswith("midi-") else 1
         for k in range(n_excerpts):
             dur = min(seconds, length / 44100)
             start = rng.randint(0, max(0, length - int(dur * 44100)))
