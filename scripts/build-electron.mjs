@@ -13,7 +13,7 @@ export async function buildElectron() {
   const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning', absWorkingDir: root };
   await build({
     ...common,
-    entryPoints: { main: 'src-main/electron/main.ts', worker: 'src-main/engine/worker.ts' },
+    entryPoints: { main: 'src-main/electron/main.ts', worker: 'src-main/engine/worker.ts', 'dsp-worker': 'src-main/engine/separate/dsp-worker.ts' },
     outdir,
     format: 'esm',
     packages: 'external',

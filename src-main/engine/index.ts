@@ -24,6 +24,8 @@ export interface EngineOptions {
   segments?: Partial<SegmentSettings>;
   /** Estimate cache folder and size cap: songs separated once re-render with new controls without the network. */
   cache?: EstimateCacheOptions;
+  /** Threads for re-renders from the cache (default: one per core; 0: the engine's own thread). */
+  rerenderThreads?: number;
 }
 
 export interface SeparateHooks {
@@ -58,6 +60,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     threads: opts.threads ?? 0,
     segments: opts.segments,
     cache: opts.cache,
+    rerenderThreads: opts.rerenderThreads,
   };
   const jobs = new Map<number, PendingJob>();
   let nextId = 1;

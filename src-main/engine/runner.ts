@@ -14,6 +14,7 @@ import { DEFAULT_CONTROLS, separateFile, type PipelineDeps, type PipelineHooks }
 import { EstimateCache, type EstimateCacheOptions } from './cache/estimate-cache.ts';
 import { separateWithCache } from './cache/cached-separation.ts';
 import { normalizeControls } from './dsp/controls.ts';
+import { DspPool } from './separate/dsp-pool.ts';
 import { segmentsFor } from './separate/segment-settings.ts';
 import type { SegmentSettings } from './separate/segments.ts';
 import type { BitDepth, EpChoice, OutputFormat, SeparateRequest, SeparationControls, SeparationResult } from './types.ts';
@@ -27,6 +28,8 @@ export interface RunnerOptions {
   segments?: Partial<SegmentSettings>;
   /** Keeps each song's network estimates on disk so changed controls re-render without the network. */
   cache?: EstimateCacheOptions;
+  /** Threads for re-renders from the cache (default: one per core; 0: in the job's thread). */
+  rerenderThreads?: number;
 }
 
 const FORMATS: OutputFormat[] = ['wav', 'flac', 'mp3'];
@@ -37,6 +40,7 @@ export const defaultDeps: PipelineDeps = { decode: decodeFile, createStemWriter 
 export class JobRunner {
   private readonly sessions = new Map<string, Promise<ModelRunner>>();
   private readonly cache: EstimateCache | null;
+  private dspPool: DspPool | null = null;
 
   constructor(private readonly opts: RunnerOptions, private readonly deps: PipelineDeps = defaultDeps) {
     this.cache = opts.cache ? new EstimateCache(opts.cache) : null;
@@ -51,7 +55,10 @@ export class JobRunner {
       if (this.cache) {
         return await separateWithCache(
           { input: req.input, outDir: req.outDir, format, bitDepth, controls, segments: segmentsFor('cpu', this.opts.segments) },
-          { cache: this.cache, installed, openModel: () => this.model(req.modelId, ep), segmentsFor: (e) => segmentsFor(e, this.opts.segments), deps: this.deps },
+          {
+            cache: this.cache, installed, openModel: () => this.model(req.modelId, ep), segmentsFor: (e) => segmentsFor(e, this.opts.segments),
+            deps: this.deps, ...(this.opts.rerenderThreads !== 0 ? { dspPool: () => (this.dspPool ??= new DspPool(this.opts.rerenderThreads)) } : {}),
+          },
           hooks);
       }
       const model = await this.model(req.modelId, ep);
@@ -66,6 +73,8 @@ export class JobRunner {
   }
 
   async dispose(): Promise<void> {
+    await this.dspPool?.dispose();
+    this.dspPool = null;
     const open = [...this.sessions.values()];
     this.sessions.clear();
     for (const s of open) await s.then((m) => m.dispose(), () => {});

@@ -8,6 +8,7 @@ import type { ModelRunner } from '../model/session.ts';
 import { separateFile, type PipelineDeps, type PipelineHooks, type PipelineJob } from '../separate/pipeline.ts';
 import type { SegmentSettings } from '../separate/segments.ts';
 import type { EpName, SeparationOk } from '../types.ts';
+import type { DspPool } from '../separate/dsp-pool.ts';
 import { RecordingRunner, ReplayRunner } from './cached-runner.ts';
 import { estimateKey, hashFile, type EstimateCache } from './estimate-cache.ts';
 
@@ -18,6 +19,8 @@ export interface CachedSeparationContext {
   openModel(): Promise<ModelRunner>;
   segmentsFor(ep: EpName): SegmentSettings;
   deps: PipelineDeps;
+  /** Threads for a re-render's chunk DSP (nothing else runs then); absent: the pipeline's own thread. */
+  dspPool?(): DspPool;
 }
 
 export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { segments?: SegmentSettings }, ctx: CachedSeparationContext,
@@ -35,8 +38,11 @@ export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { s
       const { segmentFrames, overlapFrames } = reader.header;
       const replay = new ReplayRunner(manifest, reader);
       try {
-        const segments = { segmentFrames, overlapFrames, batch: ctx.segmentsFor('cpu').batch };
-        const result = await separateFile({ ...job, segments }, replay, ctx.deps, hooks);
+        const dsp = ctx.dspPool?.();
+        // Enough chunks per batch to keep every DSP thread busy.
+        const batch = Math.max(ctx.segmentsFor('cpu').batch, 2 * (dsp?.size ?? 0));
+        const segments = { segmentFrames, overlapFrames, batch };
+        const result = await separateFile({ ...job, segments, ...(dsp ? { dsp } : {}) }, replay, ctx.deps, hooks);
         replay.checkFinished();
         return { ...result, estimates: 'cache', notices: [...result.notices, ...notices] };
       } catch (err) {

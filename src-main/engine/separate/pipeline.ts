@@ -5,6 +5,7 @@ import { resample, createResampler } from '../dsp/resample.ts';
 import { istft, magnitude, stft, type Spectrogram } from '../dsp/stft.ts';
 import { wiener } from '../dsp/wiener.ts';
 import { addLeftover, applyControls, isIdentity } from '../dsp/controls.ts';
+import type { ChunkTask, ChunkTimes } from './chunk-render.ts';
 import { toStereo } from '../audio/channels.ts';
 import { XumxError, asXumxError } from '../errors.ts';
 import { CONTRACT } from '../model/manifest.ts';
@@ -35,6 +36,8 @@ export interface PipelineJob {
   bitDepth: BitDepth;
   controls: SeparationControls;
   segments: SegmentSettings;
+  /** Renders chunks on other threads (re-renders from the estimate cache); absent: in this thread. */
+  dsp?: { render(task: ChunkTask, times?: ChunkTimes): Promise<Float32Array[][]> };
 }
 
 export interface PipelineHooks {
@@ -184,8 +187,26 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
   };
 
   const finish = async (batch: PreparedBatch, estimates: Float32Array): Promise<void> => {
+    // With DSP threads every chunk of the batch is rendered at once; the results are written in order below.
+    const pooled = job.dsp && Array.from({ length: batch.count }, (_, b) => {
+      const own = sources.map((_, j) => estimates.slice((j * batch.count + b) * 2 * plane, (j * batch.count + b + 1) * 2 * plane));
+      const task: ChunkTask = { estimates: own, mix: batch.mixes[b], sources: [...sources], controls: job.controls, chunkLength: plan.chunkLength };
+      const rendering = job.dsp!.render(task, timings);
+      rendering.catch(() => {}); // awaited below; a job cancelled meanwhile must not leave an unhandled rejection
+      return rendering;
+    });
     for (let b = 0; b < batch.count; b++) {
       const index = batch.first + b;
+      if (pooled) {
+        report('wiener');
+        const signals = await pooled[b];
+        batch.mixes[b] = undefined as unknown as [Spectrogram, Spectrogram];
+        for (let s = 0; s < stems.length; s++) await timed('encode', async () => sinks[s].write(faders[s].add(index, signals[s])));
+        done += 1 - NETWORK_SHARE;
+        report('encode');
+        cancelled();
+        continue;
+      }
       const perSource = sources.map((_, j) => {
         const offset = (j * batch.count + b) * 2 * plane;
         return estimates.subarray(offset, offset + 2 * plane);

@@ -1,0 +1,73 @@
+// Worker threads that render chunks in parallel. Used for re-renders from the estimate cache: with no network
+// to overlap, the chunk DSP (controls, Wiener, ISTFT) is all the work, and it splits across cores by chunk.
+// The pipeline still crossfades and writes in order; only the per-chunk math moves.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { XumxError } from '../errors.ts';
+import type { ChunkTask, ChunkTimes } from './chunk-render.ts';
+import type { FromDspWorker, ToDspWorker } from './dsp-worker.ts';
+
+interface Pending {
+  resolve(stems: Float32Array[][]): void;
+  reject(err: XumxError): void;
+  times?: ChunkTimes;
+}
+
+export class DspPool {
+  private readonly workers: Worker[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private turn = 0;
+  private broken: XumxError | null = null;
+
+  /** `size` threads; default one per core the process may use. */
+  constructor(readonly size = Math.max(1, availableParallelism())) {
+    const here = import.meta.url;
+    const url = new URL(here).pathname.endsWith('.ts') ? new URL('./dsp-worker-entry.mjs', here) : new URL('./dsp-worker.js', here);
+    for (let i = 0; i < size; i++) {
+      const w = new Worker(url);
+      w.unref();
+      w.on('message', (msg: FromDspWorker) => this.settle(msg));
+      w.on('error', (err) => this.fail(new XumxError('INTERNAL', `a DSP thread stopped: ${err.message}`)));
+      w.on('exit', (code) => { if (!this.broken) this.fail(new XumxError('INTERNAL', `a DSP thread exited (code ${code})`)); });
+      this.workers.push(w);
+    }
+  }
+
+  /** Renders one chunk on the next thread; the task's arrays are transferred (unusable here afterwards). */
+  render(task: ChunkTask, times?: ChunkTimes): Promise<Float32Array[][]> {
+    if (this.broken) return Promise.reject(this.broken);
+    const id = this.nextId++;
+    const worker = this.workers[this.turn++ % this.workers.length];
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, times });
+      const transfer = [...task.estimates.map((e) => e.buffer), ...task.mix.flatMap((s) => [s.re.buffer, s.im.buffer])];
+      worker.postMessage({ id, task } satisfies ToDspWorker, [...new Set(transfer)] as ArrayBuffer[]);
+    });
+  }
+
+  async dispose(): Promise<void> {
+    this.broken ??= new XumxError('INTERNAL', 'the DSP threads were stopped');
+    for (const p of this.pending.values()) p.reject(this.broken);
+    this.pending.clear();
+    await Promise.all(this.workers.splice(0).map((w) => w.terminate()));
+  }
+
+  private settle(msg: FromDspWorker): void {
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    if (!msg.ok) return p.reject(new XumxError('INTERNAL', `chunk rendering failed: ${msg.message}`));
+    if (p.times) {
+      p.times.wiener += msg.wiener;
+      p.times.istft += msg.istft;
+    }
+    p.resolve(msg.stems);
+  }
+
+  private fail(err: XumxError): void {
+    this.broken = err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+}
