@@ -1,4 +1,6 @@
-// End-to-end separation benchmark: `npm run bench -- --json [--minutes 3] [--rss10] [--segments F,O,B] [--threads N]`.
+// End-to-end separation benchmark:
+//   npm run bench -- --json [--minutes 3] [--rss10] [--ep cpu|auto|…] [--segments F,O,B] [--threads N] [--dsp-threads N]
+//                        [--models DIR --model-id ID]
 // Generates a seeded stereo song (test/fixtures/audio.ts makeSong), separates it with a FULL-SIZE X-UMX graph
 // (hidden 512, ≈35.6 M parameters; random weights: they cost exactly what trained ones cost, and they live in
 // test-output/, never in models/), then times the network alone on the same chunks in the same process, so the
@@ -18,16 +20,18 @@ import { openModel } from '../src-main/engine/model/session.ts';
 import { CONTRACT } from '../src-main/engine/model/manifest.ts';
 import { segmentsFor } from '../src-main/engine/separate/segment-settings.ts';
 import { planChunks, type SegmentSettings } from '../src-main/engine/separate/segments.ts';
+import type { EpChoice } from '../src-main/engine/types.ts';
 
-const OUT = join(ROOT, 'test-output', 'bench');
+const OUT = process.env.XUMX_BENCH_OUT ?? join(ROOT, 'test-output', 'bench');
 
-interface ChildConfig { song: string; models: string; id: string; segments?: Partial<SegmentSettings>; threads: number; network: boolean }
+interface ChildConfig { song: string; models: string; id: string; segments?: Partial<SegmentSettings>; threads: number; dspThreads?: number; network: boolean; ep: EpChoice }
 
 interface ChildReport {
   seconds: number;
   totalSeconds: number;
   timings: Record<string, number>;
   ep: string;
+  epSkipped: unknown[];
   segments: SegmentSettings;
   peakRssMB: number;
   networkPureSeconds?: number;
@@ -36,23 +40,24 @@ interface ChildReport {
 
 /** One separation (and optionally the network alone) in this process; prints a ChildReport. */
 async function child(cfg: ChildConfig): Promise<void> {
-  const engine = createEngine({ modelDirs: [cfg.models], allowTestModels: true, threads: cfg.threads, segments: cfg.segments });
+  const engine = createEngine({ modelDirs: [cfg.models], allowTestModels: true, threads: cfg.threads, segments: cfg.segments,
+    ...(cfg.dspThreads !== undefined ? { dspThreads: cfg.dspThreads } : {}) });
   const t0 = performance.now();
-  const r = await engine.separate({ input: cfg.song, outDir: join(OUT, 'stems'), modelId: cfg.id, ep: 'cpu' });
+  const r = await engine.separate({ input: cfg.song, outDir: join(OUT, 'stems'), modelId: cfg.id, ep: cfg.ep });
   const totalSeconds = (performance.now() - t0) / 1000;
   await engine.dispose();
   if (!r.ok) throw new Error(r.error.message);
   const report: ChildReport = {
-    seconds: r.duration, totalSeconds, timings: { ...r.timings }, ep: r.ep, segments: segmentsFor(r.ep, cfg.segments),
+    seconds: r.duration, totalSeconds, timings: { ...r.timings }, ep: r.ep, epSkipped: r.epSkipped, segments: segmentsFor(r.ep, cfg.segments),
     peakRssMB: process.resourceUsage().maxRSS / 1024,
   };
-  if (cfg.network) Object.assign(report, await pureNetwork(cfg, report.segments));
+  if (cfg.network) Object.assign(report, await pureNetwork(cfg, report.segments, report.ep as EpChoice));
   process.stdout.write(JSON.stringify(report));
 }
 
 /** The network alone on the same chunks and batches the pipeline ran: STFT outside the clock. */
-async function pureNetwork(cfg: ChildConfig, segments: SegmentSettings): Promise<{ networkPureSeconds: number; networkRuns: number }> {
-  const model = await openModel(pickModel(await scanModels([cfg.models], { allowTestModels: true }), cfg.id, []), { ep: 'cpu', threads: cfg.threads });
+async function pureNetwork(cfg: ChildConfig, segments: SegmentSettings, ep: EpChoice): Promise<{ networkPureSeconds: number; networkRuns: number }> {
+  const model = await openModel(pickModel(await scanModels([cfg.models], { allowTestModels: true }), cfg.id, []), { ep, threads: cfg.threads });
   const song = (await decodeFile(cfg.song)).channels;
   const plan = planChunks(song[0].length, segments, CONTRACT.hop);
   const plane = CONTRACT.bins * plan.frames;
@@ -78,7 +83,8 @@ async function pureNetwork(cfg: ChildConfig, segments: SegmentSettings): Promise
 }
 
 function runChild(cfg: ChildConfig): ChildReport {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', JSON.stringify(cfg)],
+  // Same node flags as this process (`--import tsx` from npm run bench; none for a bundled copy).
+  const r = spawnSync(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, '--child', JSON.stringify(cfg)],
     { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, NODE_OPTIONS: '' } });
   if (r.status !== 0) throw new Error(`benchmark child failed:\n${r.stderr}`);
   return JSON.parse(r.stdout) as ChildReport;
@@ -94,7 +100,7 @@ async function main(): Promise<void> {
   const { values: v } = parseArgs({
     options: {
       json: { type: 'boolean' }, minutes: { type: 'string' }, rss10: { type: 'boolean' }, segments: { type: 'string' },
-      threads: { type: 'string' }, child: { type: 'string' },
+      threads: { type: 'string' }, ep: { type: 'string' }, 'dsp-threads': { type: 'string' }, child: { type: 'string' }, models: { type: 'string' }, 'model-id': { type: 'string' },
     },
   });
   if (v.child) return child(JSON.parse(v.child) as ChildConfig);
@@ -102,19 +108,25 @@ async function main(): Promise<void> {
   const seg = v.segments?.split(',').map(Number);
   const segments = seg ? { segmentFrames: seg[0], overlapFrames: seg[1], batch: seg[2] } : undefined;
   const threads = Number(v.threads ?? 0);
+  const ep = (v.ep ?? 'cpu') as EpChoice;
+  const dspThreads = v['dsp-threads'] !== undefined ? Number(v['dsp-threads']) : undefined;
   const minutes = Number(v.minutes ?? 3);
-  const model = testModel('xumx-bench', 512);
+  // --models DIR --model-id ID: an already exported full-size network (e.g. on a machine without torch).
+  const model = v.models ? { root: v.models, id: v['model-id'] ?? 'xumx-bench', dir: join(v.models, v['model-id'] ?? 'xumx-bench') }
+    : testModel('xumx-bench', 512);
   const manifest = JSON.parse(readFileSync(join(model.dir, 'manifest.json'), 'utf8'));
   const loadBefore = loadavg()[0];
 
-  const main = runChild({ song: await song(minutes), models: model.root, id: model.id, segments, threads, network: true });
+  const main = runChild({ song: await song(minutes), models: model.root, id: model.id, segments, threads, dspThreads, network: true, ep });
   const network = main.networkPureSeconds!;
   const result: Record<string, unknown> = {
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, loadAverage1m: { before: loadBefore, after: loadavg()[0] } },
     model: { id: model.id, hidden: manifest.hidden_size, parameters: manifest.parameters, weights: 'random (speed only)' },
     song: { seconds: main.seconds, sampleRate: 44100, channels: 2 },
     ep: main.ep,
+    epSkipped: main.epSkipped,
     segments: main.segments,
+    threads: { network: threads || 'onnxruntime default', dsp: dspThreads ?? 'one per core' },
     timings: main.timings,
     totalSeconds: main.totalSeconds,
     realTimeFactor: main.seconds / main.totalSeconds,
@@ -124,7 +136,7 @@ async function main(): Promise<void> {
     peakRssMB: main.peakRssMB,
   };
   if (v.rss10) {
-    const long = runChild({ song: await song(10), models: model.root, id: model.id, segments, threads, network: false });
+    const long = runChild({ song: await song(10), models: model.root, id: model.id, segments, threads, dspThreads, network: false, ep });
     result.tenMinutes = { totalSeconds: long.totalSeconds, realTimeFactor: long.seconds / long.totalSeconds, peakRssMB: long.peakRssMB, timings: long.timings };
   }
   result.targets = { realTimeFactor: '>= 15', overheadRatio: '<= 0.35', peakRssMB10min: '<= 1200' };

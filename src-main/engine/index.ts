@@ -26,6 +26,8 @@ export interface EngineOptions {
   cache?: EstimateCacheOptions;
   /** Threads for re-renders from the cache (default: one per core; 0: the engine's own thread). */
   rerenderThreads?: number;
+  /** Threads for a separation's chunk DSP beside the network (default: one per core; 0: the engine's own thread). */
+  dspThreads?: number;
 }
 
 export interface SeparateHooks {
@@ -61,6 +63,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     segments: opts.segments,
     cache: opts.cache,
     rerenderThreads: opts.rerenderThreads,
+    dspThreads: opts.dspThreads,
   };
   const jobs = new Map<number, PendingJob>();
   let nextId = 1;

@@ -30,6 +30,11 @@ export interface RunnerOptions {
   cache?: EstimateCacheOptions;
   /** Threads for re-renders from the cache (default: one per core; 0: in the job's thread). */
   rerenderThreads?: number;
+  /**
+   * Threads for a separation's chunk DSP (Wiener, ISTFT), running beside the network's thread (default: one per
+   * core; 0: in the job's thread). The DSP costs a few times the network on a CPU, so it needs cores of its own.
+   */
+  dspThreads?: number;
 }
 
 const FORMATS: OutputFormat[] = ['wav', 'flac', 'mp3'];
@@ -63,8 +68,9 @@ export class JobRunner {
       }
       const model = await this.model(req.modelId, ep);
       if (hooks.signal?.aborted) throw new XumxError('CANCELLED', `${req.input}: cancelled`, req.input);
+      const dsp = this.opts.dspThreads !== 0 ? (this.dspPool ??= new DspPool(this.opts.dspThreads)) : undefined;
       return await separateFile(
-        { input: req.input, outDir: req.outDir, format, bitDepth, controls, segments: segmentsFor(model.ep, this.opts.segments) },
+        { input: req.input, outDir: req.outDir, format, bitDepth, controls, segments: segmentsFor(model.ep, this.opts.segments), ...(dsp ? { dsp } : {}) },
         model, this.deps, hooks);
     } catch (err) {
       const e = asXumxError(err, req.input);

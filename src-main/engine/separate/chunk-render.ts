@@ -15,6 +15,8 @@ export interface ChunkTask {
   controls: SeparationControls;
   /** Samples per chunk (the ISTFT's output length). */
   chunkLength: number;
+  /** The chunk's own samples [left, right], zero-padded to chunkLength; lets the partition's last stem be a subtraction. */
+  samples?: Float32Array[];
 }
 
 /** Seconds spent in each stage, for the job's timings. */
@@ -25,18 +27,36 @@ export interface ChunkTimes {
 
 /** Stem audio per stem (sources, then "residual" when asked for): [left, right]. */
 export function renderChunk(task: ChunkTask, times?: ChunkTimes): Float32Array[][] {
-  const { estimates, mix, sources, controls } = task;
+  const { estimates, mix, sources, controls, samples } = task;
   const t0 = performance.now();
   if (!isIdentity(controls)) applyControls(estimates, sources, controls);
   const filtered = wiener(estimates, mix, { iterations: controls.wienerIterations, softmask: controls.softmask, residual: controls.residual });
-  // Residual handling: its own stem (the filter's residual source), or added to "other" when the model has one.
-  const leftoverTo = controls.residual ? -1 : sources.indexOf('other');
-  if (leftoverTo >= 0) addLeftover(filtered, mix, leftoverTo);
+  // What the sources leave over is its own "residual" stem, or goes to "other" when the model has one. Either way
+  // that stem completes a partition: the stems' spectrograms sum exactly to the mixture's, so by the ISTFT's
+  // linearity it is the chunk's samples minus the other stems — two ISTFTs and a spectrogram pass fewer per chunk.
+  const partition = controls.residual ? filtered.length - 1 : sources.indexOf('other');
+  const subtract = partition >= 0 && samples !== undefined;
+  if (!subtract && !controls.residual && partition >= 0) addLeftover(filtered, mix, partition);
   const t1 = performance.now();
-  const out = filtered.map((stem) => stem.map((spec) => istft(spec, task.chunkLength)));
+  const out: Float32Array[][] = filtered.map((stem, j) => (subtract && j === partition ? [] : stem.map((spec) => istft(spec, task.chunkLength))));
+  if (subtract) out[partition] = remainder(samples, out, partition, task.chunkLength);
   if (times) {
     times.wiener += (t1 - t0) / 1000;
     times.istft += (performance.now() - t1) / 1000;
   }
   return out;
+}
+
+/** The chunk's samples minus every stem but `skip`. */
+function remainder(samples: Float32Array[], stems: Float32Array[][], skip: number, length: number): Float32Array[] {
+  return samples.map((channel, c) => {
+    const out = new Float32Array(length);
+    out.set(channel.subarray(0, length));
+    for (let j = 0; j < stems.length; j++) {
+      if (j === skip) continue;
+      const x = stems[j][c];
+      for (let i = 0; i < length; i++) out[i] -= x[i];
+    }
+    return out;
+  });
 }

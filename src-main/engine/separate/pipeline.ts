@@ -2,10 +2,8 @@
 // → Wiener → ISTFT → crossfade → back to the input's rate → stem writers → rename when all are complete.
 // Memory stays bounded by one batch of chunks: no whole-song spectrogram of any source is ever held.
 import { resample, createResampler } from '../dsp/resample.ts';
-import { istft, magnitude, stft, type Spectrogram } from '../dsp/stft.ts';
-import { wiener } from '../dsp/wiener.ts';
-import { addLeftover, applyControls, isIdentity } from '../dsp/controls.ts';
-import type { ChunkTask, ChunkTimes } from './chunk-render.ts';
+import { magnitude, stft, type Spectrogram } from '../dsp/stft.ts';
+import { renderChunk, type ChunkTask, type ChunkTimes } from './chunk-render.ts';
 import { toStereo } from '../audio/channels.ts';
 import { XumxError, asXumxError } from '../errors.ts';
 import { CONTRACT } from '../model/manifest.ts';
@@ -159,9 +157,6 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
   const plane = bins * plan.frames;
   const sources = model.manifest.sources;
   const total = plan.chunks.length;
-  // Residual handling: its own stem (the filter's residual source), or added to "other" when the model has one.
-  const leftoverTo = job.controls.residual ? -1 : sources.indexOf('other');
-  const adjust = !isIdentity(job.controls);
   const busy = () => (model as Partial<ThreadedModelRunner>).busySeconds;
   let done = 0;
   const report = (stage: Stage) => progress.working(stage, done, total);
@@ -187,47 +182,33 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
   };
 
   const finish = async (batch: PreparedBatch, estimates: Float32Array): Promise<void> => {
-    // With DSP threads every chunk of the batch is rendered at once; the results are written in order below.
+    const task = (b: number, copy: boolean): ChunkTask => {
+      const { start, length } = plan.chunks[batch.first + b];
+      return {
+        estimates: sources.map((_, j) => {
+          const from = (j * batch.count + b) * 2 * plane;
+          return copy ? estimates.slice(from, from + 2 * plane) : estimates.subarray(from, from + 2 * plane);
+        }),
+        mix: batch.mixes[b],
+        sources: [...sources],
+        controls: job.controls,
+        chunkLength: plan.chunkLength,
+        samples: song.map((ch) => { const x = new Float32Array(plan.chunkLength); x.set(ch.subarray(start, start + length)); return x; }),
+      };
+    };
+    // With DSP threads every chunk of the batch is rendered at once (own copies: the buffers are transferred);
+    // the results are crossfaded and written in order below.
     const pooled = job.dsp && Array.from({ length: batch.count }, (_, b) => {
-      const own = sources.map((_, j) => estimates.slice((j * batch.count + b) * 2 * plane, (j * batch.count + b + 1) * 2 * plane));
-      const task: ChunkTask = { estimates: own, mix: batch.mixes[b], sources: [...sources], controls: job.controls, chunkLength: plan.chunkLength };
-      const rendering = job.dsp!.render(task, timings);
+      const rendering = job.dsp!.render(task(b, true), timings);
       rendering.catch(() => {}); // awaited below; a job cancelled meanwhile must not leave an unhandled rejection
       return rendering;
     });
     for (let b = 0; b < batch.count; b++) {
       const index = batch.first + b;
-      if (pooled) {
-        report('wiener');
-        const signals = await pooled[b];
-        batch.mixes[b] = undefined as unknown as [Spectrogram, Spectrogram];
-        for (let s = 0; s < stems.length; s++) await timed('encode', async () => sinks[s].write(faders[s].add(index, signals[s])));
-        done += 1 - NETWORK_SHARE;
-        report('encode');
-        cancelled();
-        continue;
-      }
-      const perSource = sources.map((_, j) => {
-        const offset = (j * batch.count + b) * 2 * plane;
-        return estimates.subarray(offset, offset + 2 * plane);
-      });
       report('wiener');
-      const mix = batch.mixes[b];
-      const filtered = await timed('wiener', () => {
-        if (adjust) applyControls(perSource, sources, job.controls);
-        const y = wiener(perSource, mix, {
-          iterations: job.controls.wienerIterations, softmask: job.controls.softmask, residual: job.controls.residual,
-        });
-        if (leftoverTo >= 0) addLeftover(y, mix, leftoverTo);
-        return y;
-      });
+      const signals = pooled ? await pooled[b] : renderChunk(task(b, false), timings);
       batch.mixes[b] = undefined as unknown as [Spectrogram, Spectrogram]; // free the chunk's mixture STFT early
-      for (let s = 0; s < stems.length; s++) {
-        const signal = await timed('istft', () => filtered[s].map((spec) => istft(spec, plan.chunkLength)));
-        await timed('encode', async () => {
-          await sinks[s].write(faders[s].add(index, signal));
-        });
-      }
+      for (let s = 0; s < stems.length; s++) await timed('encode', async () => sinks[s].write(faders[s].add(index, signals[s])));
       done += 1 - NETWORK_SHARE;
       report('encode');
       cancelled();
