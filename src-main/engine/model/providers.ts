@@ -36,7 +36,17 @@ export function knownUnavailable(ep: EpName, platform: NodeJS.Platform, backends
   if (!backends.some((b) => b.name === ep)) return `this onnxruntime-node build has no ${ep} execution provider`;
   // On Linux WebGPU (Dawn) runs on Vulkan only; without a Vulkan driver it can only fail, noisily.
   if (ep === 'webgpu' && platform === 'linux' && !hasVulkanDriver()) return 'no Vulkan driver is installed (WebGPU needs one on Linux)';
+  if (ep === 'webgpu' && platform === 'linux' && !hasVulkanLoader()) {
+    return 'the Vulkan loader libvulkan.so.1 is not installed (WebGPU needs it on Linux; Debian/Ubuntu package libvulkan1)';
+  }
   return null;
+}
+
+/** Whether the Vulkan loader library is where the dynamic linker looks (a GPU driver alone does not bring it). */
+export function hasVulkanLoader(env: NodeJS.ProcessEnv = process.env): boolean {
+  const dirs = [...(env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), '/usr/lib/x86_64-linux-gnu', '/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib64', '/lib64', '/usr/lib', '/usr/local/lib'];
+  return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
 }
 
 /** Whether a Vulkan loader would find any driver manifest (ICD), where the loader looks for them. */
