@@ -54,6 +54,7 @@ describe('separation controls end to end', { skip: reason ?? false, timeout: 600
     await panel.waitFor({ timeout: 60_000 });
     const before = await exportVocals('before');
 
+    await s.page.getByRole('button', { name: 'Separation' }).click();
     await s.page.getByTestId('play').click();
     await s.page.getByLabel('vocals separation strength').fill('1.2');
     await s.page.waitForFunction(revisionIs, 1, { timeout: 120_000 });
