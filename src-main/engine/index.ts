@@ -24,8 +24,6 @@ export interface EngineOptions {
   segments?: Partial<SegmentSettings>;
   /** Estimate cache folder and size cap: songs separated once re-render with new controls without the network. */
   cache?: EstimateCacheOptions;
-  /** Threads for re-renders from the cache (default: one per core; 0: the engine's own thread). */
-  rerenderThreads?: number;
   /** Threads for a separation's chunk DSP beside the network (default: one per core; 0: the engine's own thread). */
   dspThreads?: number;
 }
@@ -62,7 +60,6 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     threads: opts.threads ?? 0,
     segments: opts.segments,
     cache: opts.cache,
-    rerenderThreads: opts.rerenderThreads,
     dspThreads: opts.dspThreads,
   };
   const jobs = new Map<number, PendingJob>();

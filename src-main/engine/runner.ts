@@ -28,8 +28,6 @@ export interface RunnerOptions {
   segments?: Partial<SegmentSettings>;
   /** Keeps each song's network estimates on disk so changed controls re-render without the network. */
   cache?: EstimateCacheOptions;
-  /** Threads for re-renders from the cache (default: one per core; 0: in the job's thread). */
-  rerenderThreads?: number;
   /**
    * Threads for a separation's chunk DSP (Wiener, ISTFT), running beside the network's thread (default: one per
    * core; 0: in the job's thread). The DSP costs a few times the network on a CPU, so it needs cores of its own.
@@ -62,7 +60,7 @@ export class JobRunner {
           { input: req.input, outDir: req.outDir, format, bitDepth, controls, segments: segmentsFor('cpu', this.opts.segments) },
           {
             cache: this.cache, installed, openModel: () => this.model(req.modelId, ep), segmentsFor: (e) => segmentsFor(e, this.opts.segments),
-            deps: this.deps, ...(this.opts.rerenderThreads !== 0 ? { dspPool: () => (this.dspPool ??= new DspPool(this.opts.rerenderThreads)) } : {}),
+            deps: this.deps, ...(this.opts.dspThreads !== 0 ? { dspPool: () => (this.dspPool ??= new DspPool(this.opts.dspThreads)) } : {}),
           },
           hooks);
       }

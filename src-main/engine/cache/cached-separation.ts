@@ -19,7 +19,7 @@ export interface CachedSeparationContext {
   openModel(): Promise<ModelRunner>;
   segmentsFor(ep: EpName): SegmentSettings;
   deps: PipelineDeps;
-  /** Threads for a re-render's chunk DSP (nothing else runs then); absent: the pipeline's own thread. */
+  /** Threads for the chunk DSP, of full runs and re-renders alike; absent: the pipeline's own thread. */
   dspPool?(): DspPool;
 }
 
@@ -58,14 +58,15 @@ export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { s
   if (hooks.signal?.aborted) throw new XumxError('CANCELLED', `${job.input}: cancelled`, job.input);
   const model = await ctx.openModel();
   const segments = ctx.segmentsFor(model.ep);
-  if (!key) return separateFile({ ...job, segments }, model, ctx.deps, hooks);
+  const dsp = ctx.dspPool?.();
+  if (!key) return separateFile({ ...job, segments, ...(dsp ? { dsp } : {}) }, model, ctx.deps, hooks);
   const recorder = new RecordingRunner(model, (frames) => ctx.cache.writer({
     key, modelId: manifest.id, modelSha256: manifest.sha256, sources: [...manifest.sources], bins: CONTRACT.bins, frames,
     codec: 'float24', ep: model.ep, segmentFrames: segments.segmentFrames, overlapFrames: segments.overlapFrames,
   }));
   let result: SeparationOk;
   try {
-    result = await separateFile({ ...job, segments }, recorder, ctx.deps, hooks);
+    result = await separateFile({ ...job, segments, ...(dsp ? { dsp } : {}) }, recorder, ctx.deps, hooks);
   } catch (err) {
     await recorder.abort();
     throw err;
