@@ -7,7 +7,7 @@
 // DSP+I/O overhead is a ratio. Each measurement runs in a fresh child process so its peak RSS is its own.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeSong } from '../test/fixtures/audio.ts';
@@ -21,10 +21,11 @@ import { CONTRACT } from '../src-main/engine/model/manifest.ts';
 import { segmentsFor } from '../src-main/engine/separate/segment-settings.ts';
 import { planChunks, type SegmentSettings } from '../src-main/engine/separate/segments.ts';
 import type { EpChoice } from '../src-main/engine/types.ts';
+import { threadPlan } from '../src-main/engine/separate/threading.ts';
 
 const OUT = process.env.XUMX_BENCH_OUT ?? join(ROOT, 'test-output', 'bench');
 
-interface ChildConfig { song: string; models: string; id: string; segments?: Partial<SegmentSettings>; threads: number; dspThreads?: number; network: boolean; ep: EpChoice }
+interface ChildConfig { song: string; models: string; id: string; segments?: Partial<SegmentSettings>; threads?: number; dspThreads?: number; network: boolean; ep: EpChoice }
 
 interface ChildReport {
   seconds: number;
@@ -57,7 +58,7 @@ async function child(cfg: ChildConfig): Promise<void> {
 
 /** The network alone on the same chunks and batches the pipeline ran: STFT outside the clock. */
 async function pureNetwork(cfg: ChildConfig, segments: SegmentSettings, ep: EpChoice): Promise<{ networkPureSeconds: number; networkRuns: number }> {
-  const model = await openModel(pickModel(await scanModels([cfg.models], { allowTestModels: true }), cfg.id, []), { ep, threads: cfg.threads });
+  const model = await openModel(pickModel(await scanModels([cfg.models], { allowTestModels: true }), cfg.id, []), { ep, threads: cfg.threads ?? threadPlan(availableParallelism()).network });
   const song = (await decodeFile(cfg.song)).channels;
   const plan = planChunks(song[0].length, segments, CONTRACT.hop);
   const plane = CONTRACT.bins * plan.frames;
@@ -107,7 +108,8 @@ async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const seg = v.segments?.split(',').map(Number);
   const segments = seg ? { segmentFrames: seg[0], overlapFrames: seg[1], batch: seg[2] } : undefined;
-  const threads = Number(v.threads ?? 0);
+  const plan = threadPlan(availableParallelism());
+  const threads = v.threads !== undefined ? Number(v.threads) : undefined;
   const ep = (v.ep ?? 'cpu') as EpChoice;
   const dspThreads = v['dsp-threads'] !== undefined ? Number(v['dsp-threads']) : undefined;
   const minutes = Number(v.minutes ?? 3);
@@ -126,7 +128,7 @@ async function main(): Promise<void> {
     ep: main.ep,
     epSkipped: main.epSkipped,
     segments: main.segments,
-    threads: { network: threads || 'onnxruntime default', dsp: dspThreads ?? 'one per core' },
+    threads: { network: threads ?? plan.network, dsp: dspThreads ?? plan.dsp },
     timings: main.timings,
     totalSeconds: main.totalSeconds,
     realTimeFactor: main.seconds / main.totalSeconds,

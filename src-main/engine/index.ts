@@ -18,7 +18,7 @@ export interface EngineOptions {
   modelDirs?: string[];
   /** Lets test-only (random-weight) networks be listed and used. Tests only: users never see them. */
   allowTestModels?: boolean;
-  /** onnxruntime intra-op threads; default one per physical core. */
+  /** onnxruntime intra-op threads (0: onnxruntime's default); default: separate/threading.ts's plan for this machine. */
   threads?: number;
   /** Overrides the per-provider segment length, overlap and batch (bench and tests). */
   segments?: Partial<SegmentSettings>;
@@ -57,7 +57,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
   const runnerOptions: RunnerOptions = {
     modelDirs: opts.modelDirs ?? defaultModelDirs(),
     allowTestModels: opts.allowTestModels ?? false,
-    threads: opts.threads ?? 0,
+    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     segments: opts.segments,
     cache: opts.cache,
     dspThreads: opts.dspThreads,

@@ -15,6 +15,8 @@ import { EstimateCache, type EstimateCacheOptions } from './cache/estimate-cache
 import { separateWithCache } from './cache/cached-separation.ts';
 import { normalizeControls } from './dsp/controls.ts';
 import { DspPool } from './separate/dsp-pool.ts';
+import { threadPlan } from './separate/threading.ts';
+import { availableParallelism } from 'node:os';
 import { segmentsFor } from './separate/segment-settings.ts';
 import type { SegmentSettings } from './separate/segments.ts';
 import type { BitDepth, EpChoice, OutputFormat, SeparateRequest, SeparationControls, SeparationResult } from './types.ts';
@@ -22,7 +24,7 @@ import type { BitDepth, EpChoice, OutputFormat, SeparateRequest, SeparationContr
 export interface RunnerOptions {
   modelDirs: string[];
   allowTestModels?: boolean;
-  /** onnxruntime intra-op threads; 0 or absent: one per physical core. */
+  /** onnxruntime intra-op threads; 0: onnxruntime's default (one per physical core); absent: threadPlan's. */
   threads?: number;
   /** Overrides the per-provider segment settings (bench and tests). */
   segments?: Partial<SegmentSettings>;
@@ -30,7 +32,7 @@ export interface RunnerOptions {
   cache?: EstimateCacheOptions;
   /**
    * Threads for a separation's chunk DSP (Wiener, ISTFT), running beside the network's thread (default: one per
-   * core; 0: in the job's thread). The DSP costs a few times the network on a CPU, so it needs cores of its own.
+   * 0: in the job's thread; absent: threadPlan's). The DSP costs a few times the network on a CPU.
    */
   dspThreads?: number;
 }
@@ -44,6 +46,7 @@ export class JobRunner {
   private readonly sessions = new Map<string, Promise<ModelRunner>>();
   private readonly cache: EstimateCache | null;
   private dspPool: DspPool | null = null;
+  private readonly plan = threadPlan(availableParallelism());
 
   constructor(private readonly opts: RunnerOptions, private readonly deps: PipelineDeps = defaultDeps) {
     this.cache = opts.cache ? new EstimateCache(opts.cache) : null;
@@ -66,7 +69,8 @@ export class JobRunner {
       }
       const model = await this.model(req.modelId, ep);
       if (hooks.signal?.aborted) throw new XumxError('CANCELLED', `${req.input}: cancelled`, req.input);
-      const dsp = this.opts.dspThreads !== 0 ? (this.dspPool ??= new DspPool(this.opts.dspThreads)) : undefined;
+      const dspThreads = this.opts.dspThreads ?? this.plan.dsp;
+      const dsp = dspThreads > 0 ? (this.dspPool ??= new DspPool(dspThreads)) : undefined;
       return await separateFile(
         { input: req.input, outDir: req.outDir, format, bitDepth, controls, segments: segmentsFor(model.ep, this.opts.segments), ...(dsp ? { dsp } : {}) },
         model, this.deps, hooks);
@@ -97,7 +101,7 @@ export class JobRunner {
     const key = `${installed.dir}|${installed.manifest.sha256}|${st?.mtimeMs}|${st?.size}|${ep}`;
     let session = this.sessions.get(key);
     if (!session) {
-      session = openModelInThread(installed, { ep, threads: this.opts.threads });
+      session = openModelInThread(installed, { ep, threads: this.opts.threads ?? this.plan.network });
       this.sessions.set(key, session);
       session.catch(() => this.sessions.delete(key));
     }

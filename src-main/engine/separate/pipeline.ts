@@ -35,7 +35,7 @@ export interface PipelineJob {
   controls: SeparationControls;
   segments: SegmentSettings;
   /** Renders chunks on other threads (re-renders from the estimate cache); absent: in this thread. */
-  dsp?: { render(task: ChunkTask, times?: ChunkTimes): Promise<Float32Array[][]> };
+  dsp?: { render(task: ChunkTask, times?: ChunkTimes): Promise<Float32Array[][]>; readonly size?: number };
 }
 
 export interface PipelineHooks {
@@ -196,17 +196,24 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
         samples: song.map((ch) => { const x = new Float32Array(plan.chunkLength); x.set(ch.subarray(start, start + length)); return x; }),
       };
     };
-    // With DSP threads every chunk of the batch is rendered at once (own copies: the buffers are transferred);
-    // the results are crossfaded and written in order below.
-    const pooled = job.dsp && Array.from({ length: batch.count }, (_, b) => {
-      const rendering = job.dsp!.render(task(b, true), timings);
+    // With DSP threads the chunks render in parallel on their own copies (the buffers are transferred), as many at
+    // a time as there are threads: more in flight would only hold more chunks in memory. Results are crossfaded
+    // and written in order below.
+    const renders: (Promise<Float32Array[][]> | undefined)[] = [];
+    const inFlight = job.dsp ? Math.max(1, job.dsp.size ?? 1) : 0;
+    const submit = (b: number) => {
+      if (!job.dsp || b >= batch.count) return;
+      const rendering = job.dsp.render(task(b, true), timings);
       rendering.catch(() => {}); // awaited below; a job cancelled meanwhile must not leave an unhandled rejection
-      return rendering;
-    });
+      renders[b] = rendering;
+    };
+    for (let b = 0; b < inFlight; b++) submit(b);
     for (let b = 0; b < batch.count; b++) {
       const index = batch.first + b;
       report('wiener');
-      const signals = pooled ? await pooled[b] : renderChunk(task(b, false), timings);
+      const signals = job.dsp ? await renders[b]! : renderChunk(task(b, false), timings);
+      renders[b] = undefined;
+      submit(b + inFlight);
       batch.mixes[b] = undefined as unknown as [Spectrogram, Spectrogram]; // free the chunk's mixture STFT early
       for (let s = 0; s < stems.length; s++) await timed('encode', async () => sinks[s].write(faders[s].add(index, signals[s])));
       done += 1 - NETWORK_SHARE;

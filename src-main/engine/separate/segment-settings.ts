@@ -6,7 +6,8 @@ import type { EpName } from '../types.ts';
 import type { SegmentSettings } from './segments.ts';
 
 const BY_EP: Record<EpName, SegmentSettings> = {
-  cpu: { segmentFrames: 256, overlapFrames: 16, batch: 4 },
+  // Batch 2: the same CPU time per frame as 4 on one thread (measured), with half the activations (~180 MB less).
+  cpu: { segmentFrames: 256, overlapFrames: 16, batch: 2 },
   cuda: { segmentFrames: 256, overlapFrames: 16, batch: 16 },
   dml: { segmentFrames: 128, overlapFrames: 16, batch: 16 },
   coreml: { segmentFrames: 128, overlapFrames: 16, batch: 16 },
