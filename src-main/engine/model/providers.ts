@@ -31,7 +31,7 @@ export function knownUnavailable(ep: EpName, platform: NodeJS.Platform, backends
   if (ep === 'coreml' && platform !== 'darwin') return 'Core ML runs only on macOS';
   if (ep === 'cuda' && platform === 'darwin') return 'CUDA is not available on macOS';
   if (ep === 'cuda' && platform === 'linux' && ortBinDir && !existsSync(join(ortBinDir, 'libonnxruntime_providers_cuda.so'))) {
-    return "onnxruntime-node's CUDA binaries are not installed (see README: GPU on Linux)";
+    return "onnxruntime-node's CUDA binaries are not installed (see README, section GPU)";
   }
   if (!backends.some((b) => b.name === ep)) return `this onnxruntime-node build has no ${ep} execution provider`;
   // On Linux WebGPU (Dawn) runs on Vulkan only; without a Vulkan driver it can only fail, noisily.
