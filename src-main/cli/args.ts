@@ -49,6 +49,7 @@ export const HELP = `xumx-studio — split songs into stems (vocals, drums, bass
 Usage:
   xumx-studio separate <files or folders...> --out DIR [options]
   xumx-studio models list [--json]
+  xumx-studio models install xumx-official | models import <x-umx.h5>
   xumx-studio --help
 
 separate options:
@@ -113,7 +114,7 @@ export function parseCli(argv: string[]): CliCommand {
   const modelDirs = v['models-dir'] ?? [];
 
   if (cmd === 'models') {
-    if (rest[0] !== 'list' || rest.length > 1) return usage(`unknown models command "${rest.join(' ')}" (use: models list)`);
+    if (rest[0] !== 'list' || rest.length > 1) return usage(`unknown models command "${rest.join(' ')}" (use: models list, models install xumx-official or models import <x-umx.h5>)`);
     const stray = ['out', 'model', 'ep', 'format', 'bit-depth', 'wiener-iterations', 'residual', 'strength', 'bleed', 'preset', 'cache-dir'].find((k) => k in v);
     if (stray) return usage(`--${stray} does not apply to "models list"`);
     return { command: 'models-list', modelDirs, json: v.json ?? false };

@@ -7,6 +7,7 @@ import type { SegmentSettings } from '../engine/separate/segments.ts';
 import type { SeparationResult } from '../engine/types.ts';
 import { HELP, parseCli, type ModelsListCommand, type SeparateCommand } from './args.ts';
 import { expandInputs } from './inputs.ts';
+import { MODELS_INSTALL_HELP, isModelsInstallCommand, modelsInstallMain } from './models-install.ts';
 import { ProgressLines, jsonDocument, modelTable, progressBar, summary } from './render.ts';
 
 export interface CliIo {
@@ -23,13 +24,14 @@ export interface CliIo {
 export const EXIT = { ok: 0, someFailed: 1, usage: 2 } as const;
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
+  if (isModelsInstallCommand(argv)) return modelsInstallMain(argv, io);
   const cmd = parseCli(argv);
   switch (cmd.command) {
     case 'usage-error':
       io.err(`xumx-studio: ${cmd.message}\nRun "xumx-studio --help" for usage.\n`);
       return EXIT.usage;
     case 'help':
-      io.out(HELP);
+      io.out(`${HELP}\nmodels install / import:\n${MODELS_INSTALL_HELP}`);
       return EXIT.ok;
     case 'models-list':
       return listModels(cmd, io);
