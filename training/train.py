@@ -30,7 +30,11 @@ from xumx.transforms import stft  # noqa: E402
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pack", required=True)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--pack", help="training pack folder (training/data/pack.py)")
+    src.add_argument("--renders", help="rendered songs folder: train from the lossless WAVs (with --mir1k)")
+    ap.add_argument("--mir1k", help="MIR-1K Wavfile folder, with --renders")
+    ap.add_argument("--p-lowpass", type=float, default=0.25, help="share of mixtures low-passed at 7-16 kHz")
     ap.add_argument("--out", required=True)
     ap.add_argument("--hidden", type=int, default=240)
     ap.add_argument("--batch", type=int, default=16)
@@ -112,8 +116,12 @@ def main(argv=None) -> int:
         log.flush()
 
     t_load = time.time()
-    train_sampler = MixSampler(Pack(args.pack, "train", device), seconds=args.seconds)
-    valid_pack = Pack(args.pack, "valid", device)
+    def load(split):
+        if args.pack:
+            return Pack(args.pack, split, device)
+        return Pack.from_renders(args.renders, args.mir1k, split, device)
+    train_sampler = MixSampler(load("train"), seconds=args.seconds, p_lowpass=args.p_lowpass)
+    valid_pack = load("valid")
     valid_sampler = MixSampler(valid_pack, seconds=args.seconds) if valid_pack.songs else train_sampler
     emit(event="data", load_s=round(time.time() - t_load, 1), train_songs=len(train_sampler.pack.songs),
          train_vocal_clips=len(train_sampler.pack.clips), valid_songs=len(valid_pack.songs))

@@ -1,10 +1,11 @@
 """Pack rendered stems and MIR-1K singing into a small, lossy training pack for the GPU machine (<= ~60 MiB).
 
 Why this format: the GPU machine can receive 64 MiB per run and has only numpy/scipy/torch, so the pack is mono
-8-bit mu-law streams compressed with lzma (stdlib), one stream per stem type at the lowest rate that stem needs:
-drums 44.1 kHz (cymbals reach past 16 kHz), other 32 kHz (the network's input stops at 16 kHz), bass and MIR-1K
-vocals 16 kHz. Training pans the mono stems back to stereo at random. Every stem of a song sits at the same time
-offset in its stream, so a song's stems stay aligned.
+8-bit mu-law streams compressed with lzma (stdlib). Every synthetic stem is stored at 44.1 kHz: an earlier pack kept
+each stem at the lowest rate it seemed to need (bass 16 kHz, other 32 kHz), and the network learned those band
+edges as the cue for which stem is which, and failed on clean audio (see models/xumx-studio-small/MODEL_CARD.md).
+MIR-1K vocals stay at their native 16 kHz. Training pans the mono stems back to stereo at random. Every stem of a
+song sits at the same time offset in its stream, so a song's stems stay aligned.
 
   /usr/bin/python3 training/data/pack.py --synth training/data/build/synth \
       --mir1k training/data/build/mir1k/dataset/mir-1k/Wavfile --out .carry/xumx-data
@@ -30,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from data import mulaw  # noqa: E402
 from data.splits import mir1k_split, synth_split  # noqa: E402
 
-RATES = {"drums": 44100, "other": 32000, "bass": 16000, "vocals": 16000}
+RATES = {"drums": 44100, "other": 44100, "bass": 44100, "vocals": 16000}
 SYNTH_STEMS = ("bass", "drums", "other")
 
 

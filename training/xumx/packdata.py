@@ -5,6 +5,7 @@ one to stereo, so what the network sees is a stereo mix of known stems.
 """
 from __future__ import annotations
 
+import glob
 import json
 import lzma
 import math
@@ -44,7 +45,54 @@ def extend_vocal_band(x: np.ndarray, cutoff_hz: float = 7000.0, level: float = 0
 
 
 class Pack:
-    """Decoded streams at 44.1 kHz plus the song/clip tables, split by `split`."""
+    """Decoded streams at 44.1 kHz plus the song/clip tables, split by `split`.
+
+    From a training pack (lossy, compact: for the GPU machine) or, with Pack.from_renders, straight from the rendered
+    WAVs and MIR-1K (lossless: no codec fingerprint on any stem)."""
+
+    @classmethod
+    def from_renders(cls, synth_dir: str, mir1k_dir: str | None, split: str, device="cpu",
+                     seconds_per_song: float = 8.0, seed: int = 0) -> "Pack":
+        from data.pack import load_mono, read_wav
+        from data.splits import mir1k_split, synth_split
+        rng = np.random.default_rng(seed)
+        self = cls.__new__(cls)
+        self.songs, self.clips, streams = [], [], {k: [] for k in ("bass", "drums", "other", "vocals")}
+        for song in sorted(glob.glob(os.path.join(synth_dir, "*", "song.json"))):
+            d = os.path.dirname(song)
+            if synth_split(os.path.basename(d)) != split:
+                continue
+            stems = {k: load_mono(os.path.join(d, f"{k}.wav"), RATE) for k in ("bass", "drums", "other")}
+            n_all = max((x.size for x in stems.values() if x is not None), default=0)
+            if n_all < 3 * RATE:
+                continue
+            for k in range(2 if os.path.basename(d).startswith("midi-") else 1):
+                n = min(n_all, int(seconds_per_song * RATE))
+                start = int(rng.integers(0, n_all - n + 1))
+                for stem, x in stems.items():
+                    seg = np.zeros(n, np.float32)
+                    if x is not None:
+                        part = x[start:start + n]
+                        seg[: part.size] = part
+                    streams[stem].append(seg)
+                self.songs.append({"name": f"{os.path.basename(d)}#{k}", "dur": n / RATE})
+        if mir1k_dir:
+            for path in sorted(glob.glob(os.path.join(mir1k_dir, "*.wav"))):
+                if mir1k_split(os.path.basename(path)) != split:
+                    continue
+                sr, x = read_wav(path)
+                v = _to_44k(x[:, 1], sr)
+                if rng.random() < 0.5:
+                    v = extend_vocal_band(v, level=float(rng.uniform(0.05, 0.2)))
+                v = v * (VOCAL_TARGET_RMS / max(float(np.sqrt(np.mean(v ** 2))), 1e-6))
+                streams["vocals"].append(v.astype(np.float32))
+                self.clips.append({"name": os.path.basename(path), "dur": v.size / RATE})
+        self.streams = {k: (torch.from_numpy(np.concatenate(v)) if v else torch.zeros(0)).to(device)
+                        for k, v in streams.items()}
+        self.song_bounds = cls._bounds(self.songs)
+        self.clip_bounds = cls._bounds(self.clips)
+        self.device = device
+        return self
 
     def __init__(self, folder: str, split: str, device="cpu"):
         with open(os.path.join(folder, "index.json")) as f:
@@ -73,6 +121,7 @@ class Pack:
         with open(os.path.join(folder, index["files"][stem]), "rb") as f:
             codes = np.frombuffer(lzma.decompress(f.read()), np.uint8)
         rate = index["rates"][stem]
+        rng = np.random.default_rng(0)
         out = []
         for e in entries:
             offset = e["offset"][stem] if isinstance(e["offset"], dict) else e["offset"]
@@ -82,8 +131,9 @@ class Pack:
             x = _to_44k(x, rate)
             n = int(e["dur"] * RATE)
             x = np.pad(x, (0, max(0, n - x.size)))[:n]
+            if normalise and scale > 0 and rng.random() < 0.5:  # half the clips, so the band is no give-away
+                x = extend_vocal_band(x, level=float(rng.uniform(0.05, 0.2)))
             if normalise and scale > 0:
-                x = extend_vocal_band(x)
                 x = x * (VOCAL_TARGET_RMS / max(float(np.sqrt(np.mean(x ** 2))), 1e-6))
             out.append(x.astype(np.float32))
         return torch.from_numpy(np.concatenate(out)) if out else torch.zeros(0)
@@ -95,11 +145,15 @@ class MixSampler:
     source, and a joint pitch/tempo change by resampling (cheap: one linear interpolation per stem)."""
 
     def __init__(self, pack: Pack, seconds: float = 6.0, p_same_song: float = 0.4, p_silence: float = 0.1,
-                 p_no_vocals: float = 0.2, gain_db: tuple[float, float] = (-9.0, 3.0), speed: float = 0.08):
+                 p_no_vocals: float = 0.2, gain_db: tuple[float, float] = (-9.0, 3.0), speed: float = 0.08,
+                 p_lowpass: float = 0.0):
         self.pack = pack
         self.n = int(seconds * RATE)
         self.p_same_song, self.p_silence, self.p_no_vocals = p_same_song, p_silence, p_no_vocals
         self.gain_db, self.speed = gain_db, speed
+        # band-limited recordings (MIR-1K stops at 8 kHz): low-pass every stem alike now and then, so the top of
+        # the spectrum is never the cue that tells one source from another
+        self.p_lowpass = p_lowpass
 
     def _gather(self, stream, bounds, idx, rate, g) -> torch.Tensor:
         """Crops [B, n] from entries idx at random offsets, read at `rate` times normal speed."""
@@ -155,4 +209,15 @@ class MixSampler:
         angle = math.pi / 4 + (rnd(4, size) * 2 - 1) * spread * math.pi / 4
         pan = torch.stack([torch.cos(angle), torch.sin(angle)], dim=2) * math.sqrt(2)  # [4, B, 2]
         stereo = mono[:, :, None, :] * gain[:, :, None, :] * pan[..., None]
+        if self.p_lowpass > 0:
+            stereo = self._lowpass(stereo, rnd(size) < self.p_lowpass, 7000 + 9000 * rnd(size))
         return stereo.sum(0), stereo
+
+    def _lowpass(self, stereo: torch.Tensor, which: torch.Tensor, cutoff_hz: torch.Tensor) -> torch.Tensor:
+        """Brick-wall low-pass (in the FFT domain) of the batch items in `which`, all four stems alike."""
+        if not bool(which.any()):
+            return stereo
+        spec = torch.fft.rfft(stereo, dim=-1)
+        freqs = torch.fft.rfftfreq(stereo.shape[-1], 1.0 / RATE).to(stereo.device)
+        keep = (freqs[None, :] <= cutoff_hz[:, None]) | ~which[:, None]  # [B, F]
+        return torch.fft.irfft(spec * keep[None, :, None, :], n=stereo.shape[-1], dim=-1)
