@@ -82,3 +82,16 @@ def test_pack_sampler_gives_mixtures_that_are_the_sum_of_their_stems_and_repeat_
     assert torch.allclose(mix1, stems1.sum(0), atol=1e-6)
     assert torch.equal(mix1, mix2) and torch.equal(stems1, stems2)
     assert float(stems1[:3].abs().max()) > 0  # no vocals packed, but the synthetic stems are there
+
+
+def test_band_limit_augmentation_cuts_every_stem_alike_and_keeps_the_mixture_their_sum(tmp_path):
+    synth = tmp_path / "synth"
+    _fake_songs(synth, 2)
+    out = tmp_path / "pack"
+    pack.main(["--synth", str(synth), "--out", str(out), "--seconds-per-song", "4"])
+    sampler = MixSampler(Pack(str(out), "train"), seconds=1.0, p_lowpass=1.0)
+    mix, stems = sampler.batch(2, torch.Generator().manual_seed(1))
+    spectrum = torch.fft.rfft(stems, dim=-1).abs()
+    freqs = torch.fft.rfftfreq(stems.shape[-1], 1 / 44100)
+    assert float(spectrum[..., freqs > 16100].max()) < 1e-3 * float(spectrum.max())
+    assert torch.allclose(mix, stems.sum(0), atol=1e-5)
