@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { Mp3Encoder } from '@breezystack/lamejs';
 import type { BitDepth, OutputFormat } from '../types.ts';
 import { encodeStreamInfo } from './flac-stream.ts';
-import { mulberry32, toFloatInterleaved, toIntInterleaved, type Dither } from './pcm.ts';
+import { Mulberry32, toFloatInterleaved, toIntInterleaved, type Dither } from './pcm.ts';
 
 export interface EncoderOptions {
   format: OutputFormat;
@@ -43,7 +43,7 @@ class WavEncoder implements SampleEncoder {
   private readonly float: boolean;
   private readonly bytesPerSample: number;
   private readonly headerLength: number;
-  private readonly rand = mulberry32(0x5eed);
+  private readonly rand = new Mulberry32(0x5eed);
   private started = false;
 
   constructor(private readonly o: EncoderOptions) {
@@ -161,7 +161,7 @@ class FlacEncoder implements SampleEncoder {
   clipped = 0;
   private pending: Uint8Array[] = [];
   private meta: FlacMeta | null = null;
-  private readonly rand = mulberry32(0xf1ac);
+  private readonly rand = new Mulberry32(0xf1ac);
   private readonly bits: 16 | 24;
 
   private constructor(private readonly lib: LibFlac, private readonly handle: number, private readonly o: EncoderOptions) {
@@ -233,7 +233,7 @@ const MP3_RATES = new Set([8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100
 class Mp3StreamEncoder implements SampleEncoder {
   clipped = 0;
   private readonly lame: Mp3Encoder;
-  private readonly rand = mulberry32(0x3333);
+  private readonly rand = new Mulberry32(0x3333);
 
   constructor(private readonly o: EncoderOptions) {
     if (o.channels < 1 || o.channels > 2) throw new EncoderSettingError(`MP3 holds mono or stereo, not ${o.channels} channels`);
