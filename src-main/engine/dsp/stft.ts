@@ -26,7 +26,7 @@ export const DEFAULT_N_FFT = 4096;
 export const DEFAULT_HOP = 1024;
 
 /** Frames handled per block: even (frames go in pairs) and small enough for the block to stay in cache. */
-const BLOCK = 32;
+const BLOCK = 16;
 
 interface Plan {
   nFft: number;
@@ -38,7 +38,9 @@ interface Plan {
   synthesis: Float64Array;
   fftIn: number[];
   fftOut: number[];
-  /** [BLOCK][bins] real and imaginary parts of the frames of the current block. */
+  /** Row length of the block buffers: bins padded so that rows do not start 4 KiB apart (cache-set aliasing). */
+  stride: number;
+  /** [BLOCK][stride] real and imaginary parts of the frames of the current block. */
   blockRe: Float64Array;
   blockIm: Float64Array;
 }
@@ -56,12 +58,14 @@ function planFor(nFft: number): Plan {
     synthesis[n] = window[n] / nFft;
   }
   const bins = nFft / 2 + 1;
+  const stride = bins + 15;
   plan = {
     nFft, bins, fft, window, synthesis,
     fftIn: fft.createComplexArray(),
     fftOut: fft.createComplexArray(),
-    blockRe: new Float64Array(BLOCK * bins),
-    blockIm: new Float64Array(BLOCK * bins),
+    stride,
+    blockRe: new Float64Array(BLOCK * stride),
+    blockIm: new Float64Array(BLOCK * stride),
   };
   // A handful of sizes at most are ever used; keep the cache from growing without bound anyway.
   if (plans.size >= 4) plans.delete(plans.keys().next().value as number);
@@ -108,7 +112,7 @@ function reflectPad(signal: Float32Array, nFft: number): Float32Array {
 export function stft(signal: Float32Array, opts?: StftOptions): Spectrogram {
   const { nFft, hop } = resolve(opts);
   const plan = planFor(nFft);
-  const { bins, fft, window, fftIn, fftOut, blockRe, blockIm } = plan;
+  const { bins, stride, fft, window, fftIn, fftOut, blockRe, blockIm } = plan;
   const padded = reflectPad(signal, nFft);
   const frames = 1 + Math.floor((padded.length - nFft) / hop);
   const re = new Float32Array(bins * frames);
@@ -126,8 +130,8 @@ export function stft(signal: Float32Array, opts?: StftOptions): Spectrogram {
       }
       fft.transform(fftOut, fftIn);
       // Split Z = FFT(a + ib): A[k] = (Z[k] + conj Z[N-k]) / 2, B[k] = (Z[k] - conj Z[N-k]) / 2i.
-      const rowA = b * bins;
-      const rowB = rowA + bins;
+      const rowA = b * stride;
+      const rowB = rowA + stride;
       for (let k = 0; k < bins; k++) {
         const m = k === 0 ? 0 : nFft - k;
         const zr = fftOut[2 * k], zi = fftOut[2 * k + 1];
@@ -143,8 +147,8 @@ export function stft(signal: Float32Array, opts?: StftOptions): Spectrogram {
     for (let k = 0; k < bins; k++) {
       const base = k * frames + t0;
       for (let b = 0; b < count; b++) {
-        re[base + b] = blockRe[b * bins + k];
-        im[base + b] = blockIm[b * bins + k];
+        re[base + b] = blockRe[b * stride + k];
+        im[base + b] = blockIm[b * stride + k];
       }
     }
   }
@@ -166,7 +170,7 @@ export function istft(spec: Spectrogram, length: number, opts?: StftOptions): Fl
     throw new XumxError('BAD_ARGUMENT', `ISTFT length must be a non-negative integer, got ${length}`);
   }
   const plan = planFor(nFft);
-  const { bins, fft, window, synthesis, fftIn, fftOut, blockRe, blockIm } = plan;
+  const { bins, stride, fft, window, synthesis, fftIn, fftOut, blockRe, blockIm } = plan;
   const { frames, re, im } = spec;
   const half = nFft / 2;
   const out = new Float32Array(length);
@@ -176,14 +180,14 @@ export function istft(spec: Spectrogram, length: number, opts?: StftOptions): Fl
     for (let k = 0; k < bins; k++) {
       const base = k * frames + t0;
       for (let b = 0; b < count; b++) {
-        blockRe[b * bins + k] = re[base + b];
-        blockIm[b * bins + k] = im[base + b];
+        blockRe[b * stride + k] = re[base + b];
+        blockIm[b * stride + k] = im[base + b];
       }
     }
     for (let b = 0; b < count; b += 2) {
       const hasB = b + 1 < count;
-      const rowA = b * bins;
-      const rowB = rowA + bins;
+      const rowA = b * stride;
+      const rowB = rowA + stride;
       // Z = A + iB over the full Hermitian spectrum; ifft(Z) = conj(fft(conj Z)) / N gives frame A in the real
       // part and frame B in the imaginary part. fftIn holds conj Z.
       for (let k = 0; k < bins; k++) {
