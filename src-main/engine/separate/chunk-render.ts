@@ -3,7 +3,7 @@
 // a DSP worker (dsp-pool.ts) — a re-render from the cache has no network to wait for and can use every core.
 import { addLeftover, applyControls, isIdentity } from '../dsp/controls.ts';
 import { istft, type Spectrogram } from '../dsp/stft.ts';
-import { wiener } from '../dsp/wiener.ts';
+import { wiener, type StereoSpectrogram } from '../dsp/wiener.ts';
 import type { SeparationControls } from '../types.ts';
 
 export interface ChunkTask {
@@ -25,12 +25,19 @@ export interface ChunkTimes {
   istft: number;
 }
 
+/**
+ * The previous chunk's filtered spectrograms: they never leave renderChunk, so the next chunk of the same shape
+ * overwrites them instead of allocating ~16 MB (and faulting its pages in) again.
+ */
+let spare: StereoSpectrogram[] | undefined;
+
 /** Stem audio per stem (sources, then "residual" when asked for): [left, right]. */
 export function renderChunk(task: ChunkTask, times?: ChunkTimes): Float32Array[][] {
   const { estimates, mix, sources, controls, samples } = task;
   const t0 = performance.now();
   if (!isIdentity(controls)) applyControls(estimates, sources, controls);
-  const filtered = wiener(estimates, mix, { iterations: controls.wienerIterations, softmask: controls.softmask, residual: controls.residual });
+  const filtered = wiener(estimates, mix, { iterations: controls.wienerIterations, softmask: controls.softmask, residual: controls.residual }, spare);
+  spare = filtered;
   // What the sources leave over is its own "residual" stem, or goes to "other" when the model has one. Either way
   // that stem completes a partition: the stems' spectrograms sum exactly to the mixture's, so by the ISTFT's
   // linearity it is the chunk's samples minus the other stems — two ISTFTs and a spectrogram pass fewer per chunk.
