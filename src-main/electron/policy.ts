@@ -23,21 +23,8 @@ export function windowWebPreferences(preloadPath: string) {
   } as const;
 }
 
-/** Same policy as browser mode, with the app scheme as 'self'. */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self'",
-  "media-src 'self' blob:",
-  "connect-src 'self'",
-  "worker-src 'self' blob:",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-  "object-src 'none'",
-].join('; ');
+/** Same policy in both doors; with the app scheme, 'self' is the app. */
+export { CONTENT_SECURITY_POLICY } from '../api/content-security-policy.ts';
 
 /** Only the app's own page may be shown: any other navigation (links, drops, redirects) is refused. */
 export function isAllowedNavigation(url: string): boolean {

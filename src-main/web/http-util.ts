@@ -20,22 +20,8 @@ export const MIME: Record<string, string> = {
   '.mp3': 'audio/mpeg',
 };
 
-/** The renderer runs only its own scripts; stems and the event socket come from the same origin. */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  // wavesurfer.js styles its shadow DOM with a <style> element.
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self'",
-  "media-src 'self' blob:",
-  "connect-src 'self'",
-  "worker-src 'self' blob:",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-  "object-src 'none'",
-].join('; ');
+/** Same policy in both doors; with the app scheme, 'self' is the app. */
+export { CONTENT_SECURITY_POLICY } from '../api/content-security-policy.ts';
 
 export function sameToken(given: string | null | undefined, token: string): boolean {
   if (!given) return false;
