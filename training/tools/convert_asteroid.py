@@ -12,7 +12,6 @@ gate order on both sides, output scale then output mean), exports with torch.onn
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -25,6 +24,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 from asteroid_xumx import CheckpointError, load_checkpoint, validate  # noqa: E402
 from xumx.model import XUMX  # noqa: E402
+from export_onnx import sha256  # noqa: E402
 
 OPSET = 17
 HF_REPO = "r-sawata/XUMX_MUSDB18_music_separation"
@@ -66,14 +66,6 @@ def build_model(path):
     model = XUMX(hidden=hidden, max_bin=max_bin, n_layers=layers, sources=sources)
     model.load_state_dict(to_studio_state(state, sources, layers), strict=True)
     return model.eval()
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def main(argv=None) -> int:
