@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseManifest } from '../../src-main/engine/model/manifest.ts';
-import { hasTorch, maxRelativeDifference, python, randomMagnitude, readF32, root, runOnnx, runPython, writeF32 } from './convert-fixtures.ts';
+import { hasTorch, python, randomMagnitude, readF32, root, runOnnx, runPython, writeF32 } from './convert-fixtures.ts';
+import { maxRelativeDifference } from './helpers/compare.ts';
 
 const skip = hasTorch ? false : 'needs Debian python3 with torch (python3-torch)';
 

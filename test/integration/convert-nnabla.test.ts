@@ -11,8 +11,9 @@ import { XumxError } from '../../src-main/engine/errors.ts';
 import { importNnablaXumx } from '../../src-main/engine/convert/import-xumx.ts';
 import { XUMX_OFFICIAL } from '../../src-main/engine/convert/official.ts';
 import {
-  hasH5py, maxRelativeDifference, python, randomMagnitude, readF32, runOnnx, runPython, writeF32, writeNnablaFixture,
+  hasH5py, python, randomMagnitude, readF32, runOnnx, runPython, writeF32, writeNnablaFixture,
 } from './convert-fixtures.ts';
+import { maxRelativeDifference } from './helpers/compare.ts';
 
 const skip = hasH5py ? false : 'needs Debian python3 with h5py and numpy (python3-h5py)';
 

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { maxRelativeDifference } from './helpers/compare.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const python = '/usr/bin/python3';
@@ -21,17 +22,6 @@ interface ReferenceIo {
 function readF32(path: string): Float32Array {
   const buf = readFileSync(path);
   return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-}
-
-/** max |a - b| over max |b|: relative to the output's peak, so tiny magnitudes do not dominate. */
-function maxRelativeDifference(a: Float32Array, b: Float32Array): number {
-  let diff = 0;
-  let peak = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    peak = Math.max(peak, Math.abs(b[i]));
-  }
-  return diff / peak;
 }
 
 function exportModel(dir: string, extra: string[]): void {
