@@ -1,7 +1,7 @@
 // The one typed contract between the UI and the app: the Electron preload (IPC) and the browser-mode bridge
 // (HTTP + WebSocket) both carry exactly these calls and events to the same StudioService.
 // Type-only: the renderer imports this file too, so nothing here may pull in Node code.
-import type { BitDepth, EpChoice, EpName, EpSkip, ModelInfo, OutputFormat, Progress, SeparationControls, Stage, Timings } from '../engine/types.ts';
+import type { BitDepth, EpChoice, EpName, EpSkip, ModelInfo, OutputFormat, Progress, SeparationControls, SeparationOk, Stage, Timings } from '../engine/types.ts';
 import type { Preset } from '../engine/separate/presets.ts';
 
 export type { BitDepth, EpChoice, EpName, EpSkip, ModelInfo, OutputFormat, Preset, Progress, SeparationControls, Stage, Timings };
@@ -31,25 +31,17 @@ export interface Settings {
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
-export interface JobResultView {
+/** A finished song as the UI sees it: the engine's result with stem paths for display and the re-render state. */
+export interface JobResultView
+  extends Pick<SeparationOk, 'sampleRate' | 'duration' | 'modelId' | 'ep' | 'epSkipped' | 'timings' | 'notices' | 'estimates'> {
   /** Source names in the model's order. */
   sources: string[];
   /** Where each stem was written (shown to the user; reading goes through stemUrl, never a path). */
   stemPaths: Record<string, string>;
-  sampleRate: number;
-  /** Seconds. */
-  duration: number;
-  modelId: string;
-  ep: EpName;
-  epSkipped: EpSkip[];
-  timings: Timings;
-  notices: string[];
   /** The controls the stems were rendered with (issue 6). */
   controls?: SeparationControls;
   /** Counts re-renders: stem audio changed under the same paths whenever this grows. */
   revision?: number;
-  /** Where the network estimates came from: a network run, or the estimate cache. */
-  estimates?: 'network' | 'cache';
 }
 
 /** A re-render with new controls in progress for a finished song (its old stems stay playable meanwhile). */
