@@ -1,17 +1,25 @@
 // Synchronised playback of all stems of a song on one AudioContext. Every source starts at the same context time
 // from the same offset, so stems cannot drift apart: they share one sample clock for the whole song.
 // Gains come from mixer.ts (effectiveGains); changes ramp over a few ms to avoid clicks.
+// Graph per stem: source → fade (its own gain, for crossfades at a swap) → strip gain → analyser and master.
+import { planCrossfade, planFadeIn, type GainPoint } from './crossfade.ts';
 
 export interface StemSource {
   name: string;
   url: string;
 }
 
+/** One playing source and the gain node it fades through. */
+interface Voice {
+  node: AudioBufferSourceNode;
+  fade: GainNode;
+}
+
 interface Strip {
   buffer: AudioBuffer;
   gain: GainNode;
   analyser: AnalyserNode;
-  node: AudioBufferSourceNode | null;
+  voice: Voice | null;
 }
 
 const START_LATENCY_S = 0.05;
@@ -29,8 +37,9 @@ export class StemPlayer {
   private readonly scratch = new Float32Array(2048);
   onEnded: () => void = () => {};
 
-  constructor() {
-    this.context = new AudioContext({ latencyHint: 'playback' });
+  /** The context is made here in the app; tests pass a stand-in that records the graph. */
+  constructor(context: AudioContext = new AudioContext({ latencyHint: 'playback' })) {
+    this.context = context;
     this.master = this.context.createGain();
     this.masterAnalyser = this.context.createAnalyser();
     this.masterAnalyser.fftSize = 2048;
@@ -62,20 +71,20 @@ export class StemPlayer {
       }),
     );
     this.unload();
-    sources.forEach((s, i) => {
-      const gain = this.context.createGain();
-      const analyser = this.context.createAnalyser();
-      analyser.fftSize = 2048;
-      gain.connect(analyser);
-      gain.connect(this.master);
-      this.strips.set(s.name, { buffer: buffers[i], gain, analyser, node: null });
-    });
+    sources.forEach((s, i) => this.addStrip(s.name, buffers[i]));
+  }
+
+  /** The stems loaded now, in order. */
+  get stems(): string[] {
+    return [...this.strips.keys()];
   }
 
   /**
-   * Replaces the stems' audio (a re-render with new separation controls) without a gap: each new buffer starts
-   * at the exact context time its old one stops, from the same song position. Resolves with the buffers it
-   * replaced, so the caller can switch back (A/B).
+   * Replaces the stems' audio (a re-render with new separation controls) at the playhead: each new buffer starts
+   * at the context time its old one begins a short crossfade (crossfade.ts), from the same song position, so the
+   * change has neither a gap nor a click. The stem set becomes exactly `sources`: a stem the re-render adds (the
+   * residual) fades in, one it drops fades out. Resolves with the buffers it replaced, so the caller can switch
+   * back (A/B).
    */
   async swap(sources: StemSource[], signal?: AbortSignal): Promise<Map<string, AudioBuffer>> {
     const buffers = await Promise.all(
@@ -88,26 +97,36 @@ export class StemPlayer {
     return this.swapBuffers(new Map(sources.map((s, i) => [s.name, buffers[i]])));
   }
 
-  /** The sample-accurate switch behind swap(); stems not loaded here are ignored. */
+  /** The sample-accurate crossfade behind swap(); `next` names every stem that plays afterwards. */
   swapBuffers(next: Map<string, AudioBuffer>): Map<string, AudioBuffer> {
     const previous = new Map<string, AudioBuffer>();
+    for (const [name, strip] of this.strips) previous.set(name, strip.buffer);
     const when = this.context.currentTime + START_LATENCY_S;
     const at = this.playing ? this.offset + (when - this.startedAt) : this.offset;
-    for (const [name, buffer] of next) {
-      const strip = this.strips.get(name);
-      if (!strip) continue;
-      previous.set(name, strip.buffer);
-      strip.buffer = buffer;
-      const old = strip.node;
-      if (!this.playing || !old) continue;
-      const node = this.context.createBufferSource();
-      node.buffer = buffer;
-      node.connect(strip.gain);
-      node.start(when, Math.min(at, buffer.duration));
-      old.onended = () => old.disconnect();
-      old.stop(when);
-      strip.node = node;
+    const plan = planCrossfade(when);
+    for (const [name, strip] of [...this.strips]) {
+      if (next.has(name)) continue;
+      // A stem the new render does not have: fade it out, then take its strip out of the graph.
+      this.strips.delete(name);
+      const release = () => {
+        strip.gain.disconnect();
+        strip.analyser.disconnect();
+      };
+      if (strip.voice) this.fadeOut(strip.voice, plan.fadeOut, plan.stopOld, release);
+      else release();
     }
+    const strips = new Map<string, Strip>();
+    for (const [name, buffer] of next) {
+      const strip = this.strips.get(name) ?? this.addStrip(name, buffer);
+      strips.set(name, strip);
+      strip.buffer = buffer;
+      if (!this.playing) continue;
+      const old = strip.voice;
+      strip.voice = this.startVoice(strip, when, at, old ? plan.fadeIn : planFadeIn(when));
+      if (old) this.fadeOut(old, plan.fadeOut, plan.stopOld);
+    }
+    // Keep the order of `next` (the model's source order) for whoever lists the stems.
+    this.strips = strips;
     return previous;
   }
 
@@ -124,13 +143,7 @@ export class StemPlayer {
     if (this.context.state === 'suspended') await this.context.resume();
     if (this.offset >= this.duration) this.offset = 0;
     const when = this.context.currentTime + START_LATENCY_S;
-    for (const strip of this.strips.values()) {
-      const node = this.context.createBufferSource();
-      node.buffer = strip.buffer;
-      node.connect(strip.gain);
-      node.start(when, Math.min(this.offset, strip.buffer.duration));
-      strip.node = node;
-    }
+    for (const strip of this.strips.values()) strip.voice = this.startVoice(strip, when, this.offset, null);
     this.startedAt = when;
     this.playing = true;
     this.scheduleEnd();
@@ -182,19 +195,54 @@ export class StemPlayer {
     return rms > 0 ? 20 * Math.log10(rms) : -Infinity;
   }
 
+  private addStrip(name: string, buffer: AudioBuffer): Strip {
+    const gain = this.context.createGain();
+    const analyser = this.context.createAnalyser();
+    analyser.fftSize = 2048;
+    gain.connect(analyser);
+    gain.connect(this.master);
+    const strip: Strip = { buffer, gain, analyser, voice: null };
+    this.strips.set(name, strip);
+    return strip;
+  }
+
+  /** Starts the strip's buffer at context time `when` from song position `offset`, with an optional fade-in. */
+  private startVoice(strip: Strip, when: number, offset: number, fadeIn: GainPoint[] | null): Voice {
+    const fade = this.context.createGain();
+    if (fadeIn) schedule(fade.gain, fadeIn);
+    fade.connect(strip.gain);
+    const node = this.context.createBufferSource();
+    node.buffer = strip.buffer;
+    node.connect(fade);
+    node.start(when, Math.min(offset, strip.buffer.duration));
+    return { node, fade };
+  }
+
+  private fadeOut(voice: Voice, points: GainPoint[], stopAt: number, then?: () => void): void {
+    schedule(voice.fade.gain, points);
+    voice.node.onended = () => {
+      voice.node.disconnect();
+      voice.fade.disconnect();
+      then?.();
+    };
+    voice.node.stop(stopAt);
+  }
+
   private stopSources(): void {
     if (this.endTimer) clearTimeout(this.endTimer);
     this.endTimer = null;
     for (const s of this.strips.values()) {
-      if (!s.node) continue;
-      s.node.onended = null;
+      if (!s.voice) continue;
+      const { node, fade } = s.voice;
+      node.onended = null;
       try {
-        s.node.stop();
+        node.stop();
       } catch {
         // A source that already finished cannot be stopped again; nothing to undo.
       }
-      s.node.disconnect();
-      s.node = null;
+      node.disconnect();
+      fade.disconnect();
+      s.voice = null;
     }
   }
 
@@ -208,4 +256,13 @@ export class StemPlayer {
       this.onEnded();
     }, remaining * 1000 + 20);
   }
+}
+
+/** Puts a gain schedule on a parameter: its first point as a set value, the rest as linear ramps. */
+function schedule(param: AudioParam, points: GainPoint[]): void {
+  const [first, ...rest] = points;
+  if (!first) return;
+  param.cancelScheduledValues(first.time);
+  param.setValueAtTime(first.value, first.time);
+  for (const p of rest) param.linearRampToValueAtTime(p.value, p.time);
 }
