@@ -3,8 +3,10 @@
 // dist/src-main/electron/. npm packages stay external: they load from node_modules (onnxruntime-node's native
 // files are unpacked from the asar by electron-builder.yml).
 import { build } from 'esbuild';
+import { copyFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { tsImport } from 'tsx/esm/api';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = join(root, 'dist', 'src-main', 'electron');
@@ -22,6 +24,9 @@ export async function buildElectron() {
   });
   // A sandboxed preload cannot load modules: it must be a single CommonJS file that only requires 'electron'.
   await build({ ...common, entryPoints: { preload: 'src-main/electron/preload.ts' }, outdir, format: 'cjs', outExtension: { '.js': '.cjs' }, external: ['electron'] });
+  // The DSP kernels' WebAssembly goes beside the bundles, where the engine looks for it in a packaged build.
+  const { buildKernels } = await tsImport('../src-main/engine/dsp/kernels/build.ts', import.meta.url);
+  copyFileSync(await buildKernels(), join(outdir, 'dsp-kernels.wasm'));
   return outdir;
 }
 

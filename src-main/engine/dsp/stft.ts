@@ -96,7 +96,7 @@ export function frameCount(length: number, opts?: StftOptions): number {
  * Reflection needs more than nFft/2 samples; shorter signals are first zero-padded at the end to nFft/2 + 1
  * samples, so they get frameCount() frames of that padded length and istft(spec, originalLength) trims back.
  */
-function reflectPad(signal: Float32Array, nFft: number): Float32Array {
+export function reflectPad(signal: Float32Array, nFft: number): Float32Array {
   const half = nFft / 2;
   const len = Math.max(signal.length, half + 1);
   const padded = new Float32Array(len + nFft);
@@ -221,7 +221,7 @@ function overlapAdd(out: Float32Array, z: number[], part: 0 | 1, start: number, 
 }
 
 /** Divides by sum_t window[p - t*hop]^2 (p in padded coordinates); where no frame covers a sample it stays 0. */
-function divideByEnvelope(out: Float32Array, window: Float64Array, frames: number, hop: number, half: number): void {
+export function divideByEnvelope(out: Float32Array, window: Float64Array, frames: number, hop: number, half: number): void {
   const nFft = window.length;
   // Where every one of the overlapping frames exists the envelope repeats with period hop.
   const inversePeriodic = new Float64Array(hop);

@@ -153,7 +153,7 @@ function initResidual(x: Spectrogram, ys: Spectrogram[], plane: number): void {
   }
 }
 
-function maxAbs(mix: [Spectrogram, Spectrogram]): number {
+export function maxAbs(mix: [Spectrogram, Spectrogram]): number {
   let max2 = 0;
   for (const x of mix) {
     const n = x.bins * x.frames;
@@ -166,7 +166,7 @@ function maxAbs(mix: [Spectrogram, Spectrogram]): number {
 }
 
 /** One EM iteration, in place. Values are divided by `scale` on read and multiplied back on write. */
-function emStep(sources: StereoSpectrogram[], mix: [Spectrogram, Spectrogram], scale: number, eps: number): void {
+export function emStep(sources: StereoSpectrogram[], mix: [Spectrogram, Spectrogram], scale: number, eps: number): void {
   const { bins, frames } = mix[0];
   const J = sources.length;
   const inv = 1 / scale;

@@ -1,7 +1,10 @@
 // One chunk from network estimates to stem audio: controls → Wiener filter → leftover to "other" → ISTFT.
 // Pure and self-contained (plain arrays in, plain arrays out) so the same code runs in the pipeline's thread or in
 // a DSP worker (dsp-pool.ts) — a re-render from the cache has no network to wait for and can use every core.
+// renderChunk runs on the WebAssembly kernels (../dsp/kernels: load them first in the thread); renderChunkReference
+// is the same steps on the JavaScript reference implementations, which the tests hold it to.
 import { addLeftover, applyControls, isIdentity } from '../dsp/controls.ts';
+import { dspKernels } from '../dsp/kernels/index.ts';
 import { istft, type Spectrogram } from '../dsp/stft.ts';
 import { wiener, type StereoSpectrogram } from '../dsp/wiener.ts';
 import type { SeparationControls } from '../types.ts';
@@ -33,6 +36,32 @@ let spare: StereoSpectrogram[] | undefined;
 
 /** Stem audio per stem (sources, then "residual" when asked for): [left, right]. */
 export function renderChunk(task: ChunkTask, times?: ChunkTimes): Float32Array[][] {
+  const { estimates, mix, sources, controls, samples } = task;
+  const k = dspKernels();
+  const t0 = performance.now();
+  const J = estimates.length + (controls.residual ? 1 : 0);
+  const heap = k.chunkViews(estimates.length, J, mix[0].bins, mix[0].frames, task.chunkLength);
+  estimates.forEach((e, j) => heap.estimates[j].set(e));
+  mix.forEach((x, c) => { heap.mix[c].re.set(x.re); heap.mix[c].im.set(x.im); });
+  if (!isIdentity(controls)) {
+    k.applyControls(heap.estimates, sources.map((s) => controls.strength?.[s] ?? 1), sources.map((s) => controls.bleed?.[s] ?? 0));
+  }
+  const filtered = k.wiener(heap.estimates, heap.mix, { iterations: controls.wienerIterations, softmask: controls.softmask, residual: controls.residual }, heap.filtered);
+  const partition = controls.residual ? filtered.length - 1 : sources.indexOf('other');
+  const subtract = partition >= 0 && samples !== undefined;
+  if (!subtract && !controls.residual && partition >= 0) addLeftover(filtered, heap.mix, partition);
+  const t1 = performance.now();
+  const out: Float32Array[][] = filtered.map((stem, j) => (subtract && j === partition ? [] : stem.map((spec) => k.istft(spec, task.chunkLength))));
+  if (subtract) out[partition] = remainder(samples, out, partition, task.chunkLength);
+  if (times) {
+    times.wiener += (t1 - t0) / 1000;
+    times.istft += (performance.now() - t1) / 1000;
+  }
+  return out;
+}
+
+/** renderChunk on the JavaScript reference implementations (no kernels needed). */
+export function renderChunkReference(task: ChunkTask, times?: ChunkTimes): Float32Array[][] {
   const { estimates, mix, sources, controls, samples } = task;
   const t0 = performance.now();
   if (!isIdentity(controls)) applyControls(estimates, sources, controls);

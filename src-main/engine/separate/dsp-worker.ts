@@ -1,6 +1,7 @@
 // A DSP worker thread of the DspPool: renders chunks (chunk-render.ts) and sends the stem audio back, transferring
 // the buffers instead of copying them.
 import { parentPort } from 'node:worker_threads';
+import { loadDspKernels } from '../dsp/kernels/index.ts';
 import { renderChunk, type ChunkTask } from './chunk-render.ts';
 
 export type ToDspWorker = { id: number; task: ChunkTask };
@@ -11,8 +12,12 @@ export type FromDspWorker =
 const port = parentPort;
 if (!port) throw new Error('dsp-worker.ts runs only as a DSP worker thread');
 
-port.on('message', ({ id, task }: ToDspWorker) => {
+const ready = loadDspKernels();
+ready.catch(() => {}); // reported per chunk below
+
+port.on('message', async ({ id, task }: ToDspWorker) => {
   try {
+    await ready;
     const times = { wiener: 0, istft: 0 };
     const stems = renderChunk(task, times);
     const msg: FromDspWorker = { id, ok: true, stems, ...times };

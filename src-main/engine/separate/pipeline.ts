@@ -2,7 +2,8 @@
 // → Wiener → ISTFT → crossfade → back to the input's rate → stem writers → rename when all are complete.
 // Memory stays bounded by one batch of chunks: no whole-song spectrogram of any source is ever held.
 import { resample, createResampler } from '../dsp/resample.ts';
-import { magnitude, stft, type Spectrogram } from '../dsp/stft.ts';
+import { loadDspKernels } from '../dsp/kernels/index.ts';
+import { magnitude, type Spectrogram } from '../dsp/stft.ts';
 import { renderChunk, type ChunkTask, type ChunkTimes } from './chunk-render.ts';
 import { toStereo } from '../audio/channels.ts';
 import { XumxError, asXumxError } from '../errors.ts';
@@ -65,6 +66,7 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
   const progress = new ProgressTracker((p) => hooks.onProgress?.(p));
 
   await checkOutputWritable(job.outDir);
+  await loadDspKernels();
   cancelled();
   progress.preparing('decode', 0);
   const decoded = await timed('decode', () => deps.decode(input));
@@ -161,13 +163,14 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
   let done = 0;
   const report = (stage: Stage) => progress.working(stage, done, total);
 
+  const kernels = await loadDspKernels();
   const prepare = (first: number): Promise<PreparedBatch> => timed('stft', () => {
     const count = Math.min(batchSize, total - first);
     const input = new Float32Array(count * 2 * plane);
     const mixes: [Spectrogram, Spectrogram][] = [];
     for (let b = 0; b < count; b++) {
       const { start, length } = plan.chunks[first + b];
-      const spec = song.map((ch) => stft(chunkSamples(ch, start, length, plan.chunkLength))) as [Spectrogram, Spectrogram];
+      const spec = song.map((ch) => kernels.stft(chunkSamples(ch, start, length, plan.chunkLength))) as [Spectrogram, Spectrogram];
       if (spec[0].frames !== plan.frames) throw new XumxError('INTERNAL', `STFT gave ${spec[0].frames} frames, planned ${plan.frames}`);
       spec.forEach((sp, c) => magnitude(sp, input.subarray((b * 2 + c) * plane, (b * 2 + c + 1) * plane)));
       mixes.push(spec);
