@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  dbToGain, describeMix, effectiveGains, faderToDb, gainToDb, initialMixer, setGainDb, setMasterDb, toggleMute, toggleSolo,
+  dbToGain, describeMix, effectiveGains, faderToDb, gainToDb, initialMixer, setGainDb, setMasterDb, toggleMute, toggleSolo, withSources,
 } from './mixer.ts';
 
 const SOURCES = ['vocals', 'drums', 'bass', 'other'];
@@ -75,5 +75,25 @@ describe('describeMix', () => {
     assert.equal(describeMix(toggleSolo(toggleSolo(m, 'drums'), 'bass')), 'drums + bass');
     assert.equal(describeMix(setGainDb(m, 'bass', -3)), 'custom mix');
     assert.equal(describeMix(SOURCES.reduce(toggleMute, m)), 'silence');
+  });
+});
+
+describe('withSources', () => {
+  test('keeps the settings of stems that stay and adds a new stem at 0 dB, in the new order', () => {
+    const m = setMasterDb(setGainDb(toggleMute(initialMixer(SOURCES), 'drums'), 'bass', -6), -3);
+    const next = withSources(m, [...SOURCES, 'residual']);
+    assert.deepEqual(Object.keys(next.strips), [...SOURCES, 'residual']);
+    assert.equal(next.strips.drums.muted, true);
+    assert.equal(next.strips.bass.gainDb, -6);
+    assert.equal(next.masterDb, -3);
+    assert.deepEqual(next.strips.residual, { gainDb: 0, muted: false, soloed: false });
+  });
+
+  test('drops a stem that is gone, so its solo no longer silences the others', () => {
+    const m = toggleSolo(withSources(initialMixer(SOURCES), [...SOURCES, 'residual']), 'residual');
+    assert.equal(effectiveGains(m).vocals, 0);
+    const back = withSources(m, SOURCES);
+    assert.deepEqual(Object.keys(back.strips), SOURCES);
+    assert.equal(effectiveGains(back).vocals, 1);
   });
 });

@@ -35,6 +35,16 @@ export function initialMixer(sources: string[]): MixerState {
 }
 
 /**
+ * The mixer for a new set of stems (a re-render that adds or drops the residual stem): stems that stay keep their
+ * fader, mute and solo, new ones start at 0 dB, dropped ones go (a soloed stem that is gone must not keep the
+ * others silent). Stems follow the order of `sources`.
+ */
+export function withSources(state: MixerState, sources: string[]): MixerState {
+  const fresh = initialMixer(sources).strips;
+  return { ...state, strips: Object.fromEntries(sources.map((s) => [s, state.strips[s] ?? fresh[s]])) };
+}
+
+/**
  * Mute always silences a stem. When any stem is soloed, only soloed stems play. Master scales everything.
  * Returns the linear gain per stem.
  */

@@ -79,14 +79,8 @@ export class StemPlayer {
     return [...this.strips.keys()];
   }
 
-  /**
-   * Replaces the stems' audio (a re-render with new separation controls) at the playhead: each new buffer starts
-   * at the context time its old one begins a short crossfade (crossfade.ts), from the same song position, so the
-   * change has neither a gap nor a click. The stem set becomes exactly `sources`: a stem the re-render adds (the
-   * residual) fades in, one it drops fades out. Resolves with the buffers it replaced, so the caller can switch
-   * back (A/B).
-   */
-  async swap(sources: StemSource[], signal?: AbortSignal): Promise<Map<string, AudioBuffer>> {
+  /** Fetches and decodes a re-render's stems (bypassing the HTTP cache: the paths stay, the audio changes). */
+  async fetchBuffers(sources: StemSource[], signal?: AbortSignal): Promise<Map<string, AudioBuffer>> {
     const buffers = await Promise.all(
       sources.map(async (s) => {
         const res = await fetch(s.url, { signal, cache: 'no-store' });
@@ -94,10 +88,16 @@ export class StemPlayer {
         return this.context.decodeAudioData(await res.arrayBuffer());
       }),
     );
-    return this.swapBuffers(new Map(sources.map((s, i) => [s.name, buffers[i]])));
+    return new Map(sources.map((s, i) => [s.name, buffers[i]]));
   }
 
-  /** The sample-accurate crossfade behind swap(); `next` names every stem that plays afterwards. */
+  /**
+   * Replaces the stems' audio (a re-render with new separation controls, or the A/B switch) at the playhead: each
+   * new buffer starts at the context time its old one begins a short crossfade (crossfade.ts), from the same song
+   * position, so the change has neither a gap nor a click. The stem set becomes exactly the keys of `next`: a stem
+   * the re-render adds (the residual) fades in, one it drops fades out. Returns the buffers it replaced, so the
+   * caller can switch back (A/B).
+   */
   swapBuffers(next: Map<string, AudioBuffer>): Map<string, AudioBuffer> {
     const previous = new Map<string, AudioBuffer>();
     for (const [name, strip] of this.strips) previous.set(name, strip.buffer);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { BUILT_IN_PRESETS } from '../../src-main/engine/separate/presets.ts';
 import { effectiveGains } from './mixer.ts';
 import {
-  positionFromStrength, presetControls, presetFrom, presetMixer, sameControls, strengthFromPosition, withGlobal, withSourceValue,
+  controlledSources, positionFromStrength, presetControls, presetFrom, presetMixer, sameControls, strengthFromPosition, withGlobal, withSourceValue,
 } from './separation-controls.ts';
 
 const SOURCES = ['vocals', 'drums', 'bass', 'other'];
@@ -47,5 +47,12 @@ describe('separation controls panel logic', () => {
     assert.equal(p.id, 'my-late-night-mix');
     assert.deepEqual(p.controls.bleed, { vocals: 0.3 });
     assert.deepEqual(p.mute, ['drums']);
+  });
+});
+
+describe('controlledSources', () => {
+  test('offers separation controls for every stem but the residual, which has no estimate of its own', () => {
+    assert.deepEqual(controlledSources([...SOURCES, 'residual']), SOURCES);
+    assert.deepEqual(controlledSources(SOURCES), SOURCES);
   });
 });

@@ -3,6 +3,14 @@
 import type { Preset, SeparationControls, SongControls } from '../../src-main/api/contract.ts';
 import { initialMixer, type MixerState } from './mixer.ts';
 
+/** The stem a render adds when the leftover gets its own stem (SeparationControls.residual). */
+export const RESIDUAL_STEM = 'residual';
+
+/** The stems that have separation controls of their own: every stem but the residual. */
+export function controlledSources(sources: readonly string[]): string[] {
+  return sources.filter((s) => s !== RESIDUAL_STEM);
+}
+
 /** Strength slider: position p in [-2, 2] ↔ strength 2^p (0.25 … 4), so 1 sits in the middle. */
 export const STRENGTH_POSITION = { min: -2, max: 2, step: 0.05 } as const;
 export const BLEED_SLIDER = { min: 0, max: 0.9, step: 0.05 } as const;

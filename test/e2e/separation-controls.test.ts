@@ -1,6 +1,7 @@
 // End to end in browser mode: moving a per-instrument separation control re-renders the song from the estimate
 // cache (no network) while it plays, the new audio takes over without the editor reloading, and the exported
-// stem is the re-rendered one.
+// stem is the re-rendered one; the waveforms show the audio heard (also across A/B), and giving the leftover its own
+// stem adds and removes that lane in place while playback and the mixer carry on.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -9,9 +10,26 @@ import { makeSong } from '../fixtures/audio.ts';
 import { screenshot, skipReason, startStudio, type Studio } from './harness.ts';
 
 const reason = skipReason();
-type PageDocument = { querySelector(s: string): { getAttribute(n: string): string | null; textContent: string | null } | null };
+type PageElement = {
+  getAttribute(n: string): string | null; textContent: string | null; dataset: Record<string, string | undefined>;
+  shadowRoot: { querySelectorAll(s: string): ArrayLike<PageElement> } | null; querySelectorAll(s: string): ArrayLike<PageElement>;
+  toDataURL(): string;
+};
+type PageDocument = { querySelector(s: string): PageElement | null };
+// These run in the page (playwright sends their source), so each stands alone.
 const revisionIs = (n: number) =>
   (globalThis as unknown as { document: PageDocument }).document.querySelector('[data-testid=separation-controls]')?.getAttribute('data-revision') === String(n);
+/**
+ * The PNG data URLs of every canvas wavesurfer drew for one stem (inside its shadow root), once they differ from
+ * `not` (and equal `is`, when given); null until then, so waitForFunction polls for it.
+ */
+const wavePixels = (a: { source: string; not?: string | null; is?: string }) => {
+  const host = (globalThis as unknown as { document: PageDocument }).document.querySelector(`[data-testid=waveform][data-source="${a.source}"]`);
+  const canvases = host ? Array.from(host.querySelectorAll('*')).flatMap((el) => (el.shadowRoot ? Array.from(el.shadowRoot.querySelectorAll('canvas')) : [])) : [];
+  const px = canvases.length ? canvases.map((c) => c.toDataURL()).join('|') : null;
+  if (px === null || px === a.not || (a.is !== undefined && px !== a.is)) return null;
+  return px;
+};
 
 describe('separation controls end to end', { skip: reason ?? false, timeout: 600_000 }, () => {
   let s: Studio;
@@ -71,5 +89,62 @@ describe('separation controls end to end', { skip: reason ?? false, timeout: 600
     await ab.click();
     await s.page.getByRole('button', { name: /A: previous/ }).waitFor();
     assert.equal(await s.page.getByRole('button', { name: /A: previous/ }).getAttribute('aria-pressed'), 'true');
+  });
+
+  test('a big vocal strength change (to 0.25) redraws the vocal waveform from the new audio, and A/B brings the old picture back', async () => {
+    // The previous test left the A side (the first render) playing; go back to the current render.
+    await s.page.getByRole('button', { name: /A: previous/ }).click();
+    await s.page.getByRole('button', { name: /B: current/ }).waitFor();
+    const pixels = async (a: Parameters<typeof wavePixels>[0]) =>
+      (await s.page.waitForFunction(wavePixels, a, { timeout: 30_000 })).jsonValue() as Promise<string>;
+    const current = await pixels({ source: 'vocals' });
+
+    await s.page.getByLabel('vocals separation strength').fill('-2');
+    await s.page.waitForFunction(revisionIs, 2, { timeout: 120_000 });
+    const redrawn = await pixels({ source: 'vocals', not: current });
+    await screenshot(s.page, 'separation-waveform-redrawn');
+    assert.notEqual(redrawn, current, 'the vocal waveform shows the re-rendered audio');
+
+    await s.page.getByRole('button', { name: /B: current/ }).click();
+    await pixels({ source: 'vocals', is: current });
+    await s.page.getByRole('button', { name: /A: previous/ }).click();
+    await pixels({ source: 'vocals', is: redrawn });
+  });
+
+  test('giving the leftover its own stem adds and removes the residual lane in place, playing on with the mix kept', async () => {
+    const lanes = () => s.page.getByTestId('waveform');
+    const startPlaying = async () => {
+      await s.page.getByRole('button', { name: 'Back to start' }).click();
+      if ((await s.page.getByTestId('play').getAttribute('aria-label')) === 'Play') await s.page.getByTestId('play').click();
+      await s.page.getByRole('button', { name: 'Pause' }).waitFor();
+    };
+    await s.page.getByRole('button', { name: 'Mute drums' }).click();
+    // A mark on the timeline element: a reloaded editor would draw a fresh one without it.
+    await s.page.getByTestId('timeline').evaluate((el) => { (el as unknown as PageElement).dataset.mark = 'same-editor'; });
+    const stems = await lanes().evaluateAll((els) => els.map((e) => e.getAttribute('data-source')));
+    assert.equal(stems.length, 4);
+
+    await startPlaying();
+    await s.page.getByLabel('Residual handling').selectOption('stem');
+    await s.page.waitForFunction(revisionIs, 3, { timeout: 120_000 });
+    await s.page.locator('[data-testid=waveform][data-source=residual]').waitFor({ timeout: 30_000 });
+    await screenshot(s.page, 'separation-residual-lane');
+    assert.deepEqual(await lanes().evaluateAll((els) => els.map((e) => e.getAttribute('data-source'))), [...stems, 'residual']);
+    assert.equal(await s.page.getByTestId('timeline').getAttribute('data-mark'), 'same-editor', 'the editor was not reloaded');
+    assert.equal(await s.page.getByRole('button', { name: 'Mute drums' }).getAttribute('aria-pressed'), 'true', 'the mixer kept drums muted');
+    assert.equal(await s.page.getByTestId('play').getAttribute('aria-label'), 'Pause', 'still playing');
+    assert.notEqual(await s.page.getByTestId('position').textContent(), '0:00.0', 'the playhead moved on');
+    await s.page.getByRole('group', { name: /residual stem/ }).waitFor();
+    const [job] = await s.service.listJobs();
+    assert.deepEqual(job.result?.sources, [...stems, 'residual']);
+
+    await startPlaying();
+    await s.page.getByLabel('Residual handling').selectOption('other');
+    await s.page.waitForFunction(revisionIs, 4, { timeout: 120_000 });
+    await s.page.locator('[data-testid=waveform][data-source=residual]').waitFor({ state: 'detached', timeout: 30_000 });
+    assert.deepEqual(await lanes().evaluateAll((els) => els.map((e) => e.getAttribute('data-source'))), stems);
+    assert.equal(await s.page.getByRole('group', { name: /residual stem/ }).count(), 0, 'its mixer strip went too');
+    assert.equal(await s.page.getByTestId('timeline').getAttribute('data-mark'), 'same-editor', 'the editor was not reloaded');
+    assert.equal(await s.page.getByRole('button', { name: 'Mute drums' }).getAttribute('aria-pressed'), 'true', 'the mixer kept drums muted');
   });
 });
