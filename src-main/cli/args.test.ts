@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCli } from './args.ts';
+import { HELP, parseCli } from './args.ts';
 
 function usageError(argv: string[], pattern: RegExp): void {
   const r = parseCli(argv);
@@ -52,5 +52,16 @@ describe('parseCli', () => {
     usageError(['separate', 'a.wav', '--out', 'o', '--frobnicate'], /frobnicate/);
     usageError(['models', 'remove'], /models list/);
     usageError(['models', 'list', '--out', 'x'], /does not apply/);
+    usageError(['separate', 'a.wav', '--out', 'o', '--mix'], /--mix needs --preset/);
+    usageError(['models', 'list', '--mix'], /--mix does not apply/);
+  });
+
+  test('--mix with a preset asks for the preset\'s mix besides the stems, and --help says so', () => {
+    const r = parseCli(['separate', 'a.wav', '--out', 'o', '--preset', 'karaoke', '--mix']);
+    assert.equal(r.command === 'separate' && r.mix, true);
+    assert.equal(r.command === 'separate' && r.preset, 'karaoke');
+    const plain = parseCli(['separate', 'a.wav', '--out', 'o', '--preset', 'karaoke']);
+    assert.equal(plain.command === 'separate' && 'mix' in plain, false);
+    assert.match(HELP, /--mix\s+with --preset/);
   });
 });

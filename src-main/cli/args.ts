@@ -17,6 +17,8 @@ export interface SeparateCommand {
   strength?: Record<string, number>;
   bleed?: Record<string, number>;
   preset?: string;
+  /** Also write the preset's mix next to the stems (needs preset). */
+  mix?: boolean;
   /** Keeps network estimates here so a re-run with other controls skips the network. */
   cacheDir?: string;
   modelDirs: string[];
@@ -67,6 +69,9 @@ separate options:
                             T of from its stem
   --preset ID               start from a preset's controls: karaoke, a-cappella, drumless, bassless,
                             practice-vocals, practice-drums, practice-bass, practice-other
+  --mix                     with --preset, also write the mix the preset is made for (its muted stems left out,
+                            the others at its gains) next to the stems, in the same format:
+                            DIR/<input name>/<input name>.<preset>.mix.<ext>
   --cache-dir DIR           keep the network's estimates in DIR; running again with other controls skips the network
   --models-dir DIR          also look for models in DIR (may be repeated)
   --json                    print one JSON document with every file's result instead of text
@@ -94,6 +99,7 @@ export function parseCli(argv: string[]): CliCommand {
         strength: { type: 'string', multiple: true },
         bleed: { type: 'string', multiple: true },
         preset: { type: 'string' },
+        mix: { type: 'boolean' },
         'cache-dir': { type: 'string' },
         'models-dir': { type: 'string', multiple: true },
         json: { type: 'boolean' },
@@ -115,7 +121,7 @@ export function parseCli(argv: string[]): CliCommand {
 
   if (cmd === 'models') {
     if (rest[0] !== 'list' || rest.length > 1) return usage(`unknown models command "${rest.join(' ')}" (use: models list, models install xumx-official or models import <x-umx.h5>)`);
-    const stray = ['out', 'model', 'ep', 'format', 'bit-depth', 'wiener-iterations', 'residual', 'strength', 'bleed', 'preset', 'cache-dir'].find((k) => k in v);
+    const stray = ['out', 'model', 'ep', 'format', 'bit-depth', 'wiener-iterations', 'residual', 'strength', 'bleed', 'preset', 'mix', 'cache-dir'].find((k) => k in v);
     if (stray) return usage(`--${stray} does not apply to "models list"`);
     return { command: 'models-list', modelDirs, json: v.json ?? false };
   }
@@ -139,6 +145,7 @@ export function parseCli(argv: string[]): CliCommand {
   }
   const controls = controlsFromFlags({ strength: v.strength, bleed: v.bleed, preset: v.preset });
   if (!controls.ok) return usage(controls.message);
+  if (v.mix && v.preset === undefined) return usage('--mix needs --preset (the preset says which stems the mix keeps and at what gain)');
   return {
     command: 'separate',
     inputs: rest,
@@ -150,6 +157,7 @@ export function parseCli(argv: string[]): CliCommand {
     ...(wienerIterations !== undefined ? { wienerIterations } : {}),
     residual: v.residual ?? false,
     ...controls.value,
+    ...(v.mix ? { mix: true } : {}),
     ...(v['cache-dir'] !== undefined ? { cacheDir: v['cache-dir'] } : {}),
     modelDirs,
     json: v.json ?? false,

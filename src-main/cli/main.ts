@@ -4,11 +4,14 @@ import { resolve } from 'node:path';
 import { createEngine, defaultModelDirs, type Engine } from '../engine/index.ts';
 import { noModelError } from '../engine/model/registry.ts';
 import type { SegmentSettings } from '../engine/separate/segments.ts';
+import type { XumxError } from '../engine/errors.ts';
+import { findPreset } from '../engine/separate/presets.ts';
 import type { SeparationResult } from '../engine/types.ts';
 import { HELP, parseCli, type ModelsListCommand, type SeparateCommand } from './args.ts';
 import { expandInputs } from './inputs.ts';
 import { MODELS_INSTALL_HELP, isModelsInstallCommand, modelsInstallMain } from './models-install.ts';
-import { ProgressLines, jsonDocument, modelTable, progressBar, summary } from './render.ts';
+import { writePresetMix } from './preset-mix.ts';
+import { ProgressLines, jsonDocument, modelTable, progressBar, summary, type FileResult } from './render.ts';
 
 export interface CliIo {
   out(text: string): void;
@@ -63,7 +66,7 @@ async function listModels(cmd: ModelsListCommand, io: CliIo): Promise<number> {
 
 async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
   const { files, problems } = await expandInputs(cmd.inputs);
-  const results: SeparationResult[] = problems.map((p) => ({ input: p.input, ok: false, error: { code: p.error.code, message: p.error.message } }));
+  const results: FileResult[] = problems.map((p) => ({ input: p.input, ok: false, error: { code: p.error.code, message: p.error.message } }));
   for (const r of results) if (!cmd.json) io.err(`${summary(r, 0)}\n`);
 
   const { engine, dirs } = engineFor(cmd.modelDirs, io.env, cmd.cacheDir);
@@ -104,7 +107,7 @@ async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
       });
       io.onInterrupt(null);
       if (io.tty) io.err('\r\x1b[K');
-      results.push(result);
+      results.push(cmd.mix ? await withPresetMix(cmd, result) : result);
       if (!cmd.json) (result.ok ? io.out : io.err)(`${summary(result, (performance.now() - t0) / 1000)}\n`);
     }
   } finally {
@@ -112,4 +115,17 @@ async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
   }
   if (cmd.json) io.out(`${jsonDocument(results)}\n`);
   return results.every((r) => r.ok) && results.length > 0 ? EXIT.ok : EXIT.someFailed;
+}
+
+/** Adds the preset's mix to a separated file; a mix that cannot be written fails the file (its stems stay). */
+async function withPresetMix(cmd: SeparateCommand, result: SeparationResult): Promise<FileResult> {
+  const preset = cmd.preset !== undefined ? findPreset(cmd.preset) : undefined;
+  if (!result.ok || !preset) return result;
+  try {
+    const mix = await writePresetMix({ input: result.input, stems: result.stems, preset, format: cmd.format, bitDepth: cmd.bitDepth });
+    return { ...result, mix: mix.path, notices: [...result.notices, ...mix.notices] };
+  } catch (err) {
+    const e = err as XumxError;
+    return { input: result.input, ok: false, error: { code: e.code, message: e.message } };
+  }
 }

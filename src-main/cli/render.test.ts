@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SeparationResult } from '../engine/types.ts';
-import { ProgressLines, formatDuration, jsonDocument, progressBar } from './render.ts';
+import { ProgressLines, formatDuration, jsonDocument, progressBar, summary } from './render.ts';
 
 const ok: SeparationResult = {
   input: 'a.wav', ok: true, stems: { vocals: '/o/a/vocals.wav' }, sampleRate: 48000, duration: 3.5, modelId: 'm', ep: 'cpu',
@@ -32,5 +32,11 @@ describe('render', () => {
     assert.deepEqual(Object.keys(doc), ['files']);
     assert.deepEqual(Object.keys(doc.files[0]), ['input', 'ok', 'stems', 'sampleRate', 'duration', 'ep', 'epSkipped', 'timings']);
     assert.deepEqual(doc.files[1], { input: 'b.wav', ok: false, error: { code: 'NOT_AUDIO', message: 'b.wav: not audio' } });
+  });
+
+  test('names the preset mix --mix wrote, in --json and in the text summary', () => {
+    const withMix = { ...ok, mix: '/o/a/a.karaoke.mix.wav' };
+    assert.equal(JSON.parse(jsonDocument([withMix])).files[0].mix, '/o/a/a.karaoke.mix.wav');
+    assert.match(summary(withMix, 1), /^  mix: \/o\/a\/a\.karaoke\.mix\.wav$/m);
   });
 });

@@ -2,6 +2,9 @@
 // Pure string building; main.ts decides where it goes.
 import type { ModelInfo, Progress, SeparationResult } from '../engine/types.ts';
 
+/** One file's outcome as the CLI reports it: the engine's result, plus the preset's mix where --mix wrote one. */
+export type FileResult = SeparationResult & { mix?: string };
+
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
@@ -34,21 +37,23 @@ export class ProgressLines {
   }
 }
 
-export function summary(r: SeparationResult, seconds: number): string {
+export function summary(r: FileResult, seconds: number): string {
   if (!r.ok) return `✘ ${r.error.message.includes(r.input) ? '' : `${r.input}: `}${r.error.message} [${r.error.code}]`;
   const lines = [`✔ ${r.input} → ${Object.values(r.stems).map((p) => p).join(', ')}`,
     `  ${formatDuration(r.duration)} of audio in ${seconds.toFixed(1)} s on ${r.ep} (model ${r.modelId})`];
+  if (r.mix) lines.push(`  mix: ${r.mix}`);
   for (const s of r.epSkipped) lines.push(`  skipped ${s.reason}`);
   for (const n of r.notices) lines.push(`  note: ${n}`);
   return lines.join('\n');
 }
 
 /** The --json document: exactly the fields of the published schema, in its order. */
-export function jsonDocument(results: SeparationResult[]): string {
+export function jsonDocument(results: FileResult[]): string {
   const files = results.map((r) => r.ok
     ? {
       input: r.input, ok: true, stems: r.stems, sampleRate: r.sampleRate, duration: r.duration, ep: r.ep, epSkipped: r.epSkipped, timings: r.timings,
       ...(r.estimates ? { estimates: r.estimates } : {}),
+      ...(r.mix ? { mix: r.mix } : {}),
     }
     : { input: r.input, ok: false, error: { code: r.error.code, message: r.error.message } });
   return JSON.stringify({ files }, null, 2);
