@@ -2,6 +2,9 @@
 // wav-reader.ts), so a value k / 2^(bits-1) survives a write and a read bit-exactly; +1.0 clips to the
 // largest code. TPDF dither (two uniform variables, ±1 LSB peak) decorrelates the 16-bit rounding error from
 // the music; it is skipped on exact digital silence so silent stems stay silent.
+// toIntInterleaved runs on the WebAssembly kernels when the thread has loaded them (the pipeline's does): the same
+// integers several times faster; elsewhere on the JavaScript reference.
+import { loadedDspKernels } from '../dsp/kernels/index.ts';
 
 export type Dither = 'tpdf' | 'none';
 
@@ -35,6 +38,12 @@ export function mulberry32(seed: number): () => number {
  * values of Math.round and Mulberry32.next().
  */
 export function toIntInterleaved(planar: Float32Array[], bits: 16 | 24, dither: Dither, rand: Mulberry32): { ints: Int32Array; clipped: number } {
+  const kernels = loadedDspKernels();
+  return kernels ? kernels.toIntInterleaved(planar, bits, dither, rand) : toIntInterleavedReference(planar, bits, dither, rand);
+}
+
+/** toIntInterleaved in JavaScript: the specification the kernel matches exactly, and the path of threads without it. */
+export function toIntInterleavedReference(planar: Float32Array[], bits: 16 | 24, dither: Dither, rand: Mulberry32): { ints: Int32Array; clipped: number } {
   const ch = planar.length;
   const n = planar[0]?.length ?? 0;
   const scale = 2 ** (bits - 1);

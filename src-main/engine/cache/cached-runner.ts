@@ -8,6 +8,7 @@ import type { ModelManifest } from '../model/manifest.ts';
 import type { ModelRunner } from '../model/session.ts';
 import type { EpName, EpSkip } from '../types.ts';
 import type { EstimateFileReader, EstimateFileWriter } from './estimate-file.ts';
+import { loadedDspKernels } from '../dsp/kernels/index.ts';
 import { BYTES_PER_VALUE, decodeFloat24, quantizeFloat24 } from './float24.ts';
 
 export class RecordingRunner implements ModelRunner {
@@ -78,6 +79,8 @@ export class RecordingRunner implements ModelRunner {
 
 export class ReplayRunner implements ModelRunner {
   readonly epSkipped: EpSkip[] = [];
+  /** The estimates come from the file: the pipeline need not compute the network's input. */
+  readonly ignoresInput = true;
 
   constructor(readonly manifest: ModelManifest, private readonly reader: EstimateFileReader) {}
 
@@ -94,10 +97,11 @@ export class ReplayRunner implements ModelRunner {
     const slice = 2 * header.bins * frames;
     const out = new Float32Array(sources * batch * slice);
     const stored = slice * BYTES_PER_VALUE;
+    const decode = loadedDspKernels()?.decodeFloat24.bind(loadedDspKernels()) ?? decodeFloat24;
     for (let b = 0; b < batch; b++) {
       const bytes = await this.reader.readChunk();
       for (let j = 0; j < sources; j++) {
-        decodeFloat24(bytes.subarray(j * stored, (j + 1) * stored), out.subarray((j * batch + b) * slice, (j * batch + b + 1) * slice));
+        decode(bytes.subarray(j * stored, (j + 1) * stored), out.subarray((j * batch + b) * slice, (j * batch + b + 1) * slice));
       }
     }
     return out;

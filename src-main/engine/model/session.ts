@@ -21,6 +21,8 @@ export interface ModelRunner {
   /** input [batch, 2, 2049, frames] → output [sources, batch, 2, 2049, frames], both magnitudes. */
   run(input: Float32Array, batch: number, frames: number): Promise<Float32Array>;
   dispose(): Promise<void>;
+  /** true when run() does not read its input (a replay of cached estimates): the caller may pass an empty one. */
+  readonly ignoresInput?: boolean;
 }
 
 export interface OpenOptions {

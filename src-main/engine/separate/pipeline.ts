@@ -166,13 +166,14 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
   const kernels = await loadDspKernels();
   const prepare = (first: number): Promise<PreparedBatch> => timed('stft', () => {
     const count = Math.min(batchSize, total - first);
-    const input = new Float32Array(count * 2 * plane);
+    const needsInput = !model.ignoresInput;
+    const input = new Float32Array(needsInput ? count * 2 * plane : 0);
     const mixes: [Spectrogram, Spectrogram][] = [];
     for (let b = 0; b < count; b++) {
       const { start, length } = plan.chunks[first + b];
       const spec = song.map((ch) => kernels.stft(chunkSamples(ch, start, length, plan.chunkLength))) as [Spectrogram, Spectrogram];
       if (spec[0].frames !== plan.frames) throw new XumxError('INTERNAL', `STFT gave ${spec[0].frames} frames, planned ${plan.frames}`);
-      spec.forEach((sp, c) => magnitude(sp, input.subarray((b * 2 + c) * plane, (b * 2 + c + 1) * plane)));
+      if (needsInput) spec.forEach((sp, c) => magnitude(sp, input.subarray((b * 2 + c) * plane, (b * 2 + c + 1) * plane)));
       mixes.push(spec);
     }
     return { first, count, mixes, input };

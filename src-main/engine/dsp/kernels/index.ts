@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import type { Dither, Mulberry32 } from '../../audio/pcm.ts';
 import { XumxError } from '../../errors.ts';
 import { DEFAULT_HOP, DEFAULT_N_FFT, divideByEnvelope, istft as istftReference, reflectPad, stft as stftReference,
   type Spectrogram, type StftOptions } from '../stft.ts';
@@ -29,6 +30,9 @@ interface KernelExports {
   firstEmStep(table: number, N: number, residual: number, softmask: number, bins: number, frames: number, eps: number,
     scale: number, scratch: number, stride: number, coef: number): void;
   applyControls(table: number, N: number, count: number, exponents: number, thresholds: number): void;
+  decodeFloat24(bytes: number, count: number, out: number): void;
+  toIntChannel(src: number, n: number, out: number, channel: number, channels: number, scale: number, min: number, max: number,
+    tpdf: number, state: number): void;
 }
 
 // The project's lib (ES2023, no DOM) has no WebAssembly typings: the few members used here.
@@ -226,6 +230,38 @@ export class DspKernels {
     return out;
   }
 
+  /** ../../cache/float24.ts decodeFloat24(), the same values. */
+  decodeFloat24(bytes: Uint8Array, out: Float32Array): Float32Array {
+    const n = out.length;
+    if (bytes.length < 3 * n) throw new XumxError('BAD_ARGUMENT', `float24: ${bytes.length} bytes cannot hold ${n} values`);
+    const pIn = this.slot('f24.in', 3 * n + 16);
+    const pOut = this.slot('f24.out', 4 * n);
+    new Uint8Array(this.memory.buffer, pIn, 3 * n).set(bytes.subarray(0, 3 * n));
+    this.k.decodeFloat24(pIn, n, pOut);
+    out.set(this.f32(pOut, n));
+    return out;
+  }
+
+  /** ../../audio/pcm.ts toIntInterleaved(), the same integers, the same dither sequence and the same state after. */
+  toIntInterleaved(planar: Float32Array[], bits: 16 | 24, dither: Dither, rand: Mulberry32): { ints: Int32Array; clipped: number } {
+    const ch = planar.length;
+    const n = planar[0]?.length ?? 0;
+    const pSrc = this.slot('pcm.src', 4 * Math.max(1, n));
+    const pOut = this.slot('pcm.out', 4 * Math.max(1, n * ch));
+    const pState = this.slot('pcm.state', 8);
+    const state = new Uint32Array(this.memory.buffer, pState, 2);
+    state[0] = rand.state;
+    state[1] = 0;
+    const scale = 2 ** (bits - 1);
+    for (let c = 0; c < ch; c++) {
+      this.f32(pSrc, n).set(planar[c]);
+      this.k.toIntChannel(pSrc, n, pOut, c, ch, scale, -scale, scale - 1, dither === 'tpdf' ? 1 : 0, pState);
+    }
+    const done = new Uint32Array(this.memory.buffer, pState, 2);
+    rand.state = done[0];
+    return { ints: new Int32Array(this.memory.buffer, pOut, n * ch).slice(), clipped: done[1] };
+  }
+
   private heapCheck(arrays: Float32Array[]): void {
     if (arrays.some((a) => a.buffer !== this.memory.buffer)) {
       throw new XumxError('INTERNAL', 'DSP kernels: a buffer is not (or no longer) a view of the kernels\' memory; take views with chunkViews()');
@@ -249,6 +285,11 @@ let loaded: DspKernels | undefined;
 export function loadDspKernels(): Promise<DspKernels> {
   loading ??= instantiate().then((k) => (loaded = k));
   return loading;
+}
+
+/** The kernels when this thread has loaded them, else undefined (for code with a JavaScript path that is just slower). */
+export function loadedDspKernels(): DspKernels | undefined {
+  return loaded;
 }
 
 /** The loaded kernels; an error when loadDspKernels() has not finished in this thread. */

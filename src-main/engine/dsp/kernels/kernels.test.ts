@@ -1,5 +1,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Mulberry32, toIntInterleavedReference } from '../../audio/pcm.ts';
+import { decodeFloat24, quantizeFloat24 } from '../../cache/float24.ts';
 import { applyControls } from '../controls.ts';
 import { istft, magnitude, stft, type Spectrogram } from '../stft.ts';
 import { wiener, type StereoSpectrogram } from '../wiener.ts';
@@ -157,6 +159,37 @@ describe('DSP kernels: separation controls', () => {
           assert.ok(Math.abs(got - want) <= 1e-5 * total, `source ${j} cell ${i}: ${got} vs ${want} (cell total ${total})`);
         }
       }
+    });
+  }
+});
+
+describe('DSP kernels: sample formats', () => {
+  test('float24 decoding gives exactly the reference values, tail included', () => {
+    const values = Float32Array.from({ length: 1003 }, (_, i) => (i % 7 === 0 ? -1 : 1) * Math.exp((i % 200) - 100) * (1 + i / 977));
+    values[5] = 0;
+    values[6] = -0;
+    values[7] = Infinity;
+    const bytes = new Uint8Array(3 * values.length);
+    quantizeFloat24(values.slice(), bytes);
+    const expected = decodeFloat24(bytes, new Float32Array(values.length));
+    const got = k.decodeFloat24(bytes, new Float32Array(values.length));
+    assert.deepEqual(new Uint32Array(got.buffer), new Uint32Array(expected.buffer));
+  });
+
+  for (const [bits, dither] of [[16, 'tpdf'], [16, 'none'], [24, 'none']] as const) {
+    test(`integer conversion (${bits} bit, dither ${dither}) gives exactly the reference's integers, clip count and generator state`, () => {
+      const r = random(bits);
+      const planar = [0, 1].map(() => Float32Array.from({ length: 4099 }, (_, i) => (i % 50 === 0 ? 0 : (r() - 0.5) * 2.3)));
+      planar[0][10] = NaN;
+      planar[1][11] = 1;
+      planar[1][12] = -1;
+      const a = new Mulberry32(99), b = new Mulberry32(99);
+      const expected = toIntInterleavedReference(planar, bits, dither, a);
+      const got = k.toIntInterleaved(planar, bits, dither, b);
+      assert.deepEqual(got.ints, expected.ints);
+      assert.equal(got.clipped, expected.clipped);
+      assert.ok(expected.clipped > 0);
+      assert.equal(b.state, a.state);
     });
   }
 });

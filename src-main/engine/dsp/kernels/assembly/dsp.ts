@@ -473,3 +473,60 @@ export function applyControls(table: usize, N: i32, count: i32, exponents: usize
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sample formats. Both functions give exactly the values of their JavaScript references, which were the largest
+// costs left on the job thread of a re-render (bench/rerender.bench.ts with --cpu-prof).
+
+/**
+ * The estimate cache's float24 (../../../cache/float24.ts decodeFloat24): `count` values of 3 bytes at `bytes`
+ * (readable 16 bytes past the end) become float32 at `out`, four at a time by one byte shuffle.
+ */
+export function decodeFloat24(bytes: usize, count: i32, out: usize): void {
+  // lane k of the result: a zero byte, then stored bytes 3k, 3k+1, 3k+2 (index 16 selects zero)
+  const spread = i8x16(16, 0, 1, 2, 16, 3, 4, 5, 16, 6, 7, 8, 16, 9, 10, 11);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) vput(out, i, i8x16.swizzle(v128.load(bytes + <usize>(3 * i)), spread));
+  for (; i < count; i++) {
+    const p = bytes + <usize>(3 * i);
+    store<u32>(f(out, i), (<u32>load<u8>(p) | (<u32>load<u8>(p, 1) << 8) | (<u32>load<u8>(p, 2) << 16)) << 8);
+  }
+}
+
+/**
+ * ../../../audio/pcm.ts toIntInterleaved() for one channel: samples at `src` (n float32s) to integers at
+ * `out` + channel, every `channels`-th int32, scaled by 2^(bits−1), with TPDF dither (two mulberry32 steps, the
+ * same sequence as the reference) when `tpdf`, rounded half up, clipped to [min, max].
+ * `state` holds the generator's u32 state (read and written) and then the running count of clipped samples.
+ */
+export function toIntChannel(src: usize, n: i32, out: usize, channel: i32, channels: i32, scale: f64, min: f64, max: f64,
+  tpdf: bool, state: usize): void {
+  let s = load<u32>(state);
+  let clipped = load<u32>(state, 4);
+  for (let i = 0; i < n; i++) {
+    const x = <f64>get(src, i);
+    let v = x * scale;
+    if (tpdf && x != 0) {
+      s += 0x6d2b79f5;
+      let t = (s ^ (s >>> 15)) * (s | 1);
+      t ^= t + (t ^ (t >>> 7)) * (t | 61);
+      const r1 = <f64>(t ^ (t >>> 14)) / 4294967296.0;
+      s += 0x6d2b79f5;
+      t = (s ^ (s >>> 15)) * (s | 1);
+      t ^= t + (t ^ (t >>> 7)) * (t | 61);
+      v += r1 - <f64>(t ^ (t >>> 14)) / 4294967296.0;
+    }
+    let q = Math.floor(v + 0.5);
+    if (q - 0.5 > v) q -= 1;
+    if (q > max) {
+      q = max;
+      if (x > 1) clipped++;
+    } else if (q < min) {
+      q = min;
+      if (x < -1) clipped++;
+    } else if (q != q) q = 0;
+    store<i32>(out + (<usize>(i * channels + channel) << 2), <i32>q);
+  }
+  store<u32>(state, s);
+  store<u32>(state, clipped, 4);
+}
