@@ -107,6 +107,20 @@ export class ReplayRunner implements ModelRunner {
     return out;
   }
 
+  /**
+   * The next `batch` chunks as the cache stores them (see ChunkTask.float24), each in its own buffer so it can be
+   * handed to another thread.
+   */
+  async runRaw(batch: number, frames: number): Promise<Uint8Array[]> {
+    const { header, path } = this.reader;
+    if (frames !== header.frames) {
+      throw new XumxError('CACHE_CORRUPT', `${path}: cached chunks have ${header.frames} frames, this job asks for ${frames}`, path);
+    }
+    const out: Uint8Array[] = [];
+    for (let b = 0; b < batch; b++) out.push((await this.reader.readChunk()).slice());
+    return out;
+  }
+
   /** Every cached chunk was used: the cache and this job cut the song the same way. */
   checkFinished(): void {
     const { remaining } = this.reader;

@@ -222,22 +222,35 @@ function overlapAdd(out: Float32Array, z: number[], part: 0 | 1, start: number, 
 
 /** Divides by sum_t window[p - t*hop]^2 (p in padded coordinates); where no frame covers a sample it stays 0. */
 export function divideByEnvelope(out: Float32Array, window: Float64Array, frames: number, hop: number, half: number): void {
+  const { inversePeriodic, start, end, phase } = envelopeInterior(window, frames, hop, half, out.length);
+  divideEnvelopeEdges(out, window, frames, hop, half, start, end);
+  for (let i = start, r = phase; i < end; i++) {
+    out[i] *= inversePeriodic[r];
+    if (++r === hop) r = 0;
+  }
+}
+
+/**
+ * The envelope's interior, where every overlapping frame exists and 1/envelope repeats with period hop:
+ * output indices [start, end) (padded positions nFft-1 .. (frames-1)*hop), starting at phase `phase` of the period.
+ */
+export function envelopeInterior(window: Float64Array, frames: number, hop: number, half: number, length: number):
+  { inversePeriodic: Float64Array; start: number; end: number; phase: number } {
   const nFft = window.length;
-  // Where every one of the overlapping frames exists the envelope repeats with period hop.
   const inversePeriodic = new Float64Array(hop);
   for (let r = 0; r < hop; r++) {
     let env = 0;
     for (let n = r; n < nFft; n += hop) env += window[n] * window[n];
     inversePeriodic[r] = env > 1e-11 ? 1 / env : 1;
   }
-  // Interior in output indices: padded positions nFft-1 .. (frames-1)*hop.
-  const start = Math.min(out.length, Math.max(0, nFft - 1 - half));
-  const end = Math.max(start, Math.min(out.length, (frames - 1) * hop - half + 1));
+  const start = Math.min(length, Math.max(0, nFft - 1 - half));
+  const end = Math.max(start, Math.min(length, (frames - 1) * hop - half + 1));
+  return { inversePeriodic, start, end, phase: (start + half) % hop };
+}
+
+/** The envelope division outside the interior [start, end), where frames are missing and each sample has its own. */
+export function divideEnvelopeEdges(out: Float32Array, window: Float64Array, frames: number, hop: number, half: number, start: number, end: number): void {
   for (let i = 0; i < start; i++) out[i] *= edgeFactor(i + half, window, frames, hop);
-  for (let i = start, r = (start + half) % hop; i < end; i++) {
-    out[i] *= inversePeriodic[r];
-    if (++r === hop) r = 0;
-  }
   for (let i = end; i < out.length; i++) out[i] *= edgeFactor(i + half, window, frames, hop);
 }
 

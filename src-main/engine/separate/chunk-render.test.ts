@@ -1,5 +1,6 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { quantizeFloat24 } from '../cache/float24.ts';
 import { loadDspKernels } from '../dsp/kernels/index.ts';
 import { magnitude, stft } from '../dsp/stft.ts';
 import type { SeparationControls } from '../types.ts';
@@ -52,6 +53,17 @@ describe('renderChunk', () => {
       assert.ok(peak > 0.01 && diff < 1e-5 * Math.max(1, peak), `differs by ${diff} (peak ${peak})`);
     });
   }
+
+  test('a chunk given as the cache\'s float24 record renders exactly as its decoded estimates do', () => {
+    const t = task(chunk(), false);
+    const stored = t.estimates.map((e) => e.length * 3);
+    const record = new Uint8Array(stored.reduce((a, b) => a + b, 0));
+    t.estimates.forEach((e, j) => quantizeFloat24(e, record.subarray(3 * j * e.length, 3 * (j + 1) * e.length))); // e is rounded in place
+    const fromFloats = renderChunk({ ...t, estimates: t.estimates.map((e) => e.slice()) });
+    const fromRecord = renderChunk({ ...t, estimates: [], float24: record });
+    assert.equal(maxDiff(fromFloats, fromRecord), 0);
+    assert.ok(maxDiff(renderChunkReference({ ...t, estimates: [], float24: record }), fromRecord) < 1e-5);
+  });
 
   for (const residual of [false, true]) {
     // "other" + leftover is a partition by construction, so subtraction reproduces it; the filter's own residual

@@ -41,7 +41,8 @@ export class DspPool {
     const worker = this.workers[this.turn++ % this.workers.length];
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, times });
-      const transfer = [...task.estimates.map((e) => e.buffer), ...task.mix.flatMap((s) => [s.re.buffer, s.im.buffer])];
+      const transfer = [...task.estimates.map((e) => e.buffer), ...task.mix.flatMap((s) => [s.re.buffer, s.im.buffer]),
+        ...(task.float24 ? [task.float24.buffer] : [])];
       worker.postMessage({ id, task } satisfies ToDspWorker, [...new Set(transfer)] as ArrayBuffer[]);
     });
   }

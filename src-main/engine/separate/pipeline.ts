@@ -136,6 +136,14 @@ interface LoopTools {
   timings: Timings;
 }
 
+/** A source of estimates that can also answer with the estimate cache's stored bytes (ReplayRunner). */
+interface RawEstimates {
+  runRaw(batch: number, frames: number): Promise<Uint8Array[]>;
+}
+
+/** One batch's estimates: [sources, batch, 2, bins, frames] floats, or per chunk its cached float24 record. */
+type BatchEstimates = { floats: Float32Array } | { float24: Uint8Array[] };
+
 interface PreparedBatch {
   first: number;
   count: number;
@@ -179,20 +187,26 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
     return { first, count, mixes, input };
   });
 
-  const launch = (batch: PreparedBatch): Promise<Float32Array> => {
-    const running = model.run(batch.input, batch.count, plan.frames);
+  // A replay of the estimate cache with DSP threads hands each chunk's cached bytes to its thread undecoded.
+  const raw = job.dsp && typeof (model as Partial<RawEstimates>).runRaw === 'function' ? (model as unknown as RawEstimates) : null;
+  const launch = (batch: PreparedBatch): Promise<BatchEstimates> => {
+    const running: Promise<BatchEstimates> = raw
+      ? raw.runRaw(batch.count, plan.frames).then((float24) => ({ float24 }))
+      : model.run(batch.input, batch.count, plan.frames).then((floats) => ({ floats }));
     running.catch(() => {}); // awaited below; a job cancelled meanwhile must not leave an unhandled rejection
     return running;
   };
 
-  const finish = async (batch: PreparedBatch, estimates: Float32Array): Promise<void> => {
+  const finish = async (batch: PreparedBatch, answer: BatchEstimates): Promise<void> => {
     const task = (b: number, copy: boolean): ChunkTask => {
       const { start, length } = plan.chunks[batch.first + b];
+      const estimates = 'floats' in answer ? answer.floats : null;
       return {
-        estimates: sources.map((_, j) => {
+        estimates: estimates ? sources.map((_, j) => {
           const from = (j * batch.count + b) * 2 * plane;
           return copy ? estimates.slice(from, from + 2 * plane) : estimates.subarray(from, from + 2 * plane);
-        }),
+        }) : [],
+        ...('float24' in answer ? { float24: answer.float24[b] } : {}),
         mix: batch.mixes[b],
         sources: [...sources],
         controls: job.controls,
@@ -236,7 +250,7 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
     const next = current.first + current.count < total ? await prepare(current.first + current.count) : null;
     cancelled();
     const t0 = performance.now();
-    const estimates = await running;
+    const answer = await running;
     waited += (performance.now() - t0) / 1000;
     done += current.count * NETWORK_SHARE;
     cancelled();
@@ -244,7 +258,7 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
       report('network');
       running = launch(next);
     }
-    await finish(current, estimates);
+    await finish(current, answer);
     current = next as PreparedBatch;
   }
   // The network's own time: from its thread when it has one (overlapped with the DSP above), else the wait.

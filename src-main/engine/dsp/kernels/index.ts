@@ -9,9 +9,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Dither, Mulberry32 } from '../../audio/pcm.ts';
 import { XumxError } from '../../errors.ts';
-import { DEFAULT_HOP, DEFAULT_N_FFT, divideByEnvelope, istft as istftReference, reflectPad, stft as stftReference,
+import { DEFAULT_HOP, DEFAULT_N_FFT, divideEnvelopeEdges, envelopeInterior, istft as istftReference, reflectPad, stft as stftReference,
   type Spectrogram, type StftOptions } from '../stft.ts';
-import { DEFAULT_WIENER_EPS, emStep, maxAbs, wiener as wienerReference, type StereoSpectrogram, type WienerOptions } from '../wiener.ts';
+import { DEFAULT_WIENER_EPS, emStep, wiener as wienerReference, type StereoSpectrogram, type WienerOptions } from '../wiener.ts';
 import { KERNEL_SOURCE, KERNEL_STAMP, KERNEL_WASM, buildKernels, kernelSourceHash } from './build.ts';
 
 interface Pffft {
@@ -31,6 +31,8 @@ interface KernelExports {
     scale: number, scratch: number, stride: number, coef: number): void;
   applyControls(table: number, N: number, count: number, exponents: number, thresholds: number): void;
   decodeFloat24(bytes: number, count: number, out: number): void;
+  divideInterior(out: number, start: number, end: number, inverse: number, hop: number, phase: number): void;
+  maxPower(re: number, im: number, n: number): number;
   toIntChannel(src: number, n: number, out: number, channel: number, channels: number, scale: number, min: number, max: number,
     tpdf: number, state: number): void;
 }
@@ -146,10 +148,14 @@ export class DspKernels {
     const pOut = this.slot('istft.out', 4 * Math.max(1, length));
     const pRe = this.place('istft.re', spec.re, plane);
     const pIm = this.place('istft.im', spec.im, plane);
+    const pInverse = this.slot('istft.inverse', 8 * hop);
     this.f32(pOut, length).fill(0);
     this.k.istft(pRe, pIm, spec.frames, nFft, hop, plan.setup, plan.synthesis, pScratch, pOut, length);
+    const { inversePeriodic, start, end, phase } = envelopeInterior(plan.window64, spec.frames, hop, nFft / 2, length);
+    new Float64Array(this.memory.buffer, pInverse, hop).set(inversePeriodic);
+    this.k.divideInterior(pOut, start, end, pInverse, hop, phase);
     const out = this.f32(pOut, length).slice();
-    divideByEnvelope(out, plan.window64, spec.frames, hop, nFft / 2);
+    divideEnvelopeEdges(out, plan.window64, spec.frames, hop, nFft / 2, start, end);
     return out;
   }
 
@@ -174,6 +180,8 @@ export class DspKernels {
     this.slot('controls.values', 4 * 2 * N);
     this.slot('fft.scratch', 4 * this.k.fftScratch(nFft));
     this.slot('istft.out', 4 * Math.max(1, chunkLength));
+    this.slot('istft.inverse', 8 * DEFAULT_HOP);
+    this.slot('f24.in', 3 * N * 2 * plane + 16);
     const spec = (re: number, im: number): Spectrogram => ({ re: this.f32(re, plane), im: this.f32(im, plane), bins, frames });
     const estimates = ptr.estimates.map((p) => {
       const all = this.f32(p, estimateFloats);
@@ -224,7 +232,8 @@ export class DspKernels {
     const planes = [...mix.flatMap((s) => [s.re, s.im]), ...out.flatMap((s) => s.flatMap((c) => [c.re, c.im]))];
     this.heapCheck([...estimates, ...planes]);
     new Uint32Array(this.memory.buffer, table, N + 4 + 4 * J).set([...estimates, ...planes].map((a) => a.byteOffset));
-    const scale = Math.max(1, maxAbs(mix) / 10);
+    const power = Math.max(...mix.map((x) => this.k.maxPower(x.re.byteOffset, x.im.byteOffset, bins * frames)));
+    const scale = Math.max(1, Math.sqrt(power) / 10); // ../wiener.ts maxAbs(mix) / 10, the same value
     this.k.firstEmStep(table, N, opts.residual ? 1 : 0, opts.softmask ? 1 : 0, bins, frames, eps, scale, scratch, stride, coef);
     for (let it = 1; it < opts.iterations; it++) emStep(out, mix, scale, eps);
     return out;
@@ -240,6 +249,18 @@ export class DspKernels {
     this.k.decodeFloat24(pIn, n, pOut);
     out.set(this.f32(pOut, n));
     return out;
+  }
+
+  /** A cache record (the sources' float24 estimates one after the other) decoded into heap estimates (chunkViews). */
+  decodeFloat24Into(record: Uint8Array, estimates: Float32Array[]): void {
+    const n = estimates[0]?.length ?? 0;
+    if (record.length !== 3 * n * estimates.length) {
+      throw new XumxError('CACHE_CORRUPT', `a cached chunk holds ${record.length} bytes, ${estimates.length} estimates of ${n} values need ${3 * n * estimates.length}`);
+    }
+    const pIn = this.slot('f24.in', record.length + 16);
+    this.heapCheck(estimates);
+    new Uint8Array(this.memory.buffer, pIn, record.length).set(record);
+    estimates.forEach((e, j) => this.k.decodeFloat24(pIn + 3 * n * j, n, e.byteOffset));
   }
 
   /** ../../audio/pcm.ts toIntInterleaved(), the same integers, the same dither sequence and the same state after. */

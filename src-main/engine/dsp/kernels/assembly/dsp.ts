@@ -135,6 +135,45 @@ export function istft(re: usize, im: usize, frames: i32, nFft: i32, hop: i32, se
   }
 }
 
+/**
+ * The ISTFT's division by the window's sum of squares in its periodic interior: out[i] *= inverse[r] for i in
+ * [start, end), r = phase, phase + 1, … modulo hop (float64 `inverse`, as the reference multiplies).
+ */
+export function divideInterior(out: usize, start: i32, end: i32, inverse: usize, hop: i32, phase: i32): void {
+  let i = start;
+  let r = phase;
+  while (i < end) {
+    const run = min(hop - r, end - i);
+    const o = f(out, i);
+    let n = 0;
+    for (; n + 2 <= run; n += 2) {
+      const x = f64x2.promote_low_f32x4(v128.load64_zero(f(o, n)));
+      v128.store64_lane(f(o, n), f32x4.demote_f64x2_zero(f64x2.mul(x, v128.load(inverse + (<usize>(r + n) << 3)))), 0);
+    }
+    for (; n < run; n++) put(o, n, <f32>(<f64>get(o, n) * load<f64>(inverse + (<usize>(r + n) << 3))));
+    i += run;
+    r = 0;
+  }
+}
+
+/** max over n complex values (re, im float32) of re² + im² in float64, ignoring NaN as the reference's `>` does. */
+export function maxPower(re: usize, im: usize, n: i32): f64 {
+  let m = f64x2.splat(0);
+  let i = 0;
+  for (; i + 2 <= n; i += 2) {
+    const a = f64x2.promote_low_f32x4(v128.load64_zero(f(re, i)));
+    const b = f64x2.promote_low_f32x4(v128.load64_zero(f(im, i)));
+    m = f64x2.pmax(m, f64x2.add(f64x2.mul(a, a), f64x2.mul(b, b)));
+  }
+  let best = max(f64x2.extract_lane(m, 0), f64x2.extract_lane(m, 1));
+  for (; i < n; i++) {
+    const a = <f64>get(re, i), b = <f64>get(im, i);
+    const p = a * a + b * b;
+    if (p > best) best = p;
+  }
+  return best;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Wiener filter: initial estimates fused with the first EM step (reference: ../../wiener-first-step.ts)
 //
@@ -410,7 +449,7 @@ const SQRT2: f32 = 1.4142135623730951;
   return f32x4.add(f32x4.convert_i32x4_s(e), f32x4.mul(lnm, f32x4.splat(INV_LN2)));
 }
 
-/** 2^y for y ≥ −126: 2^n · e^(r ln 2), n = round(y), |r| ≤ ½, e^z by its Taylor series to z⁷ (error < 1e-8). */
+/** 2^y for y ≥ −126 (callers keep y ≥ −60): 2^n · e^(r ln 2), n = round(y), |r| ≤ ½, e^z by its Taylor series to z⁷ (error < 1e-8). */
 @inline function exp2x4(y: v128): v128 {
   const n = f32x4.nearest(y);
   const z = f32x4.mul(f32x4.sub(y, n), f32x4.splat(LN2));
@@ -449,8 +488,10 @@ export function applyControls(table: usize, N: i32, count: i32, exponents: usize
         if (s == 1) continue;
         const p = entry(table, j);
         const v = vget(p, i);
-        const m = f32x4.max(f32x4.mul(v, invTotal), tiny);
-        const powered = f32x4.mul(total, exp2x4(f32x4.max(f32x4.mul(f32x4.splat(s), log2x4(m)), f32x4.splat(-126))));
+        // pmax, not max: one instruction (max's NaN rules cost several), and NaN lanes are masked off below anyway.
+        // Powers below 2^-60 of the cell are as good as 0 and keep exp2x4 clear of denormals, which are slow.
+        const m = f32x4.pmax(f32x4.mul(v, invTotal), tiny);
+        const powered = f32x4.mul(total, exp2x4(f32x4.pmax(f32x4.mul(f32x4.splat(s), log2x4(m)), f32x4.splat(-60))));
         // a zero estimate stays zero for any exponent; cells with nothing to share are left alone
         vput(p, i, v128.bitselect(powered, v, v128.and(shared, f32x4.gt(v, zero))));
       }
