@@ -2,14 +2,20 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Mulberry32, mulberry32, toIntInterleaved } from './pcm.ts';
 
-/** The plain definition the fast loop must reproduce: Math.round and the PRNG called as a function. */
+/**
+ * The plain definition the fast loop must reproduce: Math.round, and TPDF dither from one PRNG value per sample,
+ * its low and high 16 bits as the two uniform variables.
+ */
 function reference(planar: Float32Array[], bits: 16 | 24, dither: boolean, rand: () => number): { ints: Int32Array; clipped: number } {
   const scale = 2 ** (bits - 1);
   const ints = new Int32Array(planar.length * planar[0].length);
   let clipped = 0;
   planar.forEach((src, c) => src.forEach((x, i) => {
     let v = x * scale;
-    if (dither && x !== 0) v += rand() - rand();
+    if (dither && x !== 0) {
+      const u = rand() * 4294967296;
+      v += ((u % 65536) - Math.floor(u / 65536)) / 65536;
+    }
     let q = Math.round(v);
     if (q > scale - 1) { q = scale - 1; if (x > 1) clipped++; } else if (q < -scale) { q = -scale; if (x < -1) clipped++; } else if (q !== q) q = 0;
     ints[i * planar.length + c] = q;
@@ -36,7 +42,7 @@ describe('toIntInterleaved', () => {
         assert.equal(got.clipped, ref.clipped);
         // The generator carries on where the reference's would, so the next block continues the same sequence.
         const after = mulberry32(5);
-        if (dither) for (let i = 0; i < 2 * (2 * n - 2); i++) after();
+        if (dither) for (let i = 0; i < 2 * n - 2; i++) after();
         assert.equal(fast.next(), dither ? after() : mulberry32(5)());
       });
     }

@@ -1,6 +1,7 @@
 // Float ↔ integer sample conversion shared by the writers. The scale is 2^(bits-1) both ways (as in
 // wav-reader.ts), so a value k / 2^(bits-1) survives a write and a read bit-exactly; +1.0 clips to the
-// largest code. TPDF dither (two uniform variables, ±1 LSB peak) decorrelates the 16-bit rounding error from
+// largest code. TPDF dither (two uniform variables, ±1 LSB peak; the two 16-bit halves of one mulberry32 output, so
+// one generator step per sample) decorrelates the 16-bit rounding error from
 // the music; it is skipped on exact digital silence so silent stems stay silent.
 // toIntInterleaved runs on the WebAssembly kernels when the thread has loaded them (the pipeline's does): the same
 // integers several times faster; elsewhere on the JavaScript reference.
@@ -35,7 +36,7 @@ export function mulberry32(seed: number): () => number {
  * Returns the values in an Int32Array [frame0 ch0, frame0 ch1, …] and how many samples clipped.
  * Speed (this runs on every sample of every stem): the PRNG is stepped inline, and Math.round(v) is computed as
  * floor(v + 0.5) corrected where v + 0.5 rounded up (Math.round was ~8x slower here); both give exactly the
- * values of Math.round and Mulberry32.next().
+ * values of Math.round and of the dither defined on Mulberry32.next() (pcm.test.ts).
  */
 export function toIntInterleaved(planar: Float32Array[], bits: 16 | 24, dither: Dither, rand: Mulberry32): { ints: Int32Array; clipped: number } {
   const kernels = loadedDspKernels();
@@ -59,15 +60,12 @@ export function toIntInterleavedReference(planar: Float32Array[], bits: 16 | 24,
       const x = src[i];
       let v = x * scale;
       if (tpdf && x !== 0) {
-        // Two mulberry32 steps: v += next() - next().
+        // One mulberry32 step; its low and high 16 bits are the two uniform variables: v += u1 - u2.
         s = (s + 0x6d2b79f5) >>> 0;
         let t = Math.imul(s ^ (s >>> 15), s | 1);
         t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        const r1 = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-        s = (s + 0x6d2b79f5) >>> 0;
-        t = Math.imul(s ^ (s >>> 15), s | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        v += r1 - ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+        t = (t ^ (t >>> 14)) >>> 0;
+        v += ((t & 0xffff) - (t >>> 16)) / 65536;
       }
       let q = Math.floor(v + 0.5);
       if (q - 0.5 > v) q -= 1; // v + 0.5 rounded up to the next integer

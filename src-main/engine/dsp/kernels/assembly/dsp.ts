@@ -536,8 +536,8 @@ export function decodeFloat24(bytes: usize, count: i32, out: usize): void {
 
 /**
  * ../../../audio/pcm.ts toIntInterleaved() for one channel: samples at `src` (n float32s) to integers at
- * `out` + channel, every `channels`-th int32, scaled by 2^(bits−1), with TPDF dither (two mulberry32 steps, the
- * same sequence as the reference) when `tpdf`, rounded half up, clipped to [min, max].
+ * `out` + channel, every `channels`-th int32, scaled by 2^(bits−1), with TPDF dither when `tpdf` (one mulberry32
+ * step per sample, its 16-bit halves the two uniforms, as the reference), rounded half up, clipped to [min, max].
  * `state` holds the generator's u32 state (read and written) and then the running count of clipped samples.
  */
 export function toIntChannel(src: usize, n: i32, out: usize, channel: i32, channels: i32, scale: f64, min: f64, max: f64,
@@ -551,11 +551,8 @@ export function toIntChannel(src: usize, n: i32, out: usize, channel: i32, chann
       s += 0x6d2b79f5;
       let t = (s ^ (s >>> 15)) * (s | 1);
       t ^= t + (t ^ (t >>> 7)) * (t | 61);
-      const r1 = <f64>(t ^ (t >>> 14)) / 4294967296.0;
-      s += 0x6d2b79f5;
-      t = (s ^ (s >>> 15)) * (s | 1);
-      t ^= t + (t ^ (t >>> 7)) * (t | 61);
-      v += r1 - <f64>(t ^ (t >>> 14)) / 4294967296.0;
+      t ^= t >>> 14;
+      v += (<f64>(t & 0xffff) - <f64>(t >>> 16)) / 65536.0;
     }
     let q = Math.floor(v + 0.5);
     if (q - 0.5 > v) q -= 1;
