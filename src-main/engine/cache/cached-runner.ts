@@ -117,7 +117,8 @@ export class ReplayRunner implements ModelRunner {
       throw new XumxError('CACHE_CORRUPT', `${path}: cached chunks have ${header.frames} frames, this job asks for ${frames}`, path);
     }
     const out: Uint8Array[] = [];
-    for (let b = 0; b < batch; b++) out.push((await this.reader.readChunk()).slice());
+    // A copy: the reader reuses its buffer, and Buffer#slice would only be a view of it.
+    for (let b = 0; b < batch; b++) out.push(new Uint8Array(await this.reader.readChunk()));
     return out;
   }
 

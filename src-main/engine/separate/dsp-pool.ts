@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { XumxError } from '../errors.ts';
 import type { ChunkTask, ChunkTimes } from './chunk-render.ts';
-import type { FromDspWorker, ToDspWorker } from './dsp-worker.ts';
+import { UNDELIVERED, type FromDspWorker, type ToDspWorker } from './dsp-messages.ts';
 
 interface Pending {
   resolve(stems: Float32Array[][]): void;
@@ -29,6 +29,8 @@ export class DspPool {
       w.unref();
       w.on('message', (msg: FromDspWorker) => this.settle(msg));
       w.on('error', (err) => this.fail(new XumxError('INTERNAL', `a DSP thread stopped: ${err.message}`)));
+      // A message that cannot be deserialised is dropped without a trace: fail rather than wait for it forever.
+      w.on('messageerror', (err) => this.fail(new XumxError('INTERNAL', `a DSP thread's result could not be received: ${err.message}`)));
       w.on('exit', (code) => { if (!this.broken) this.fail(new XumxError('INTERNAL', `a DSP thread exited (code ${code})`)); });
       this.workers.push(w);
     }
@@ -55,6 +57,7 @@ export class DspPool {
   }
 
   private settle(msg: FromDspWorker): void {
+    if (msg.id === UNDELIVERED) return this.fail(new XumxError('INTERNAL', `a chunk could not be delivered to a DSP thread: ${msg.ok ? '' : msg.message}`));
     const p = this.pending.get(msg.id);
     if (!p) return;
     this.pending.delete(msg.id);

@@ -2,15 +2,15 @@
 // the buffers instead of copying them.
 import { parentPort } from 'node:worker_threads';
 import { loadDspKernels } from '../dsp/kernels/index.ts';
-import { renderChunk, type ChunkTask } from './chunk-render.ts';
-
-export type ToDspWorker = { id: number; task: ChunkTask };
-export type FromDspWorker =
-  | { id: number; ok: true; stems: Float32Array[][]; wiener: number; istft: number }
-  | { id: number; ok: false; message: string };
+import { renderChunk } from './chunk-render.ts';
+import { UNDELIVERED, type FromDspWorker, type ToDspWorker } from './dsp-messages.ts';
 
 const port = parentPort;
 if (!port) throw new Error('dsp-worker.ts runs only as a DSP worker thread');
+
+// A task that cannot be deserialised (e.g. one of its buffers was detached before it was sent) never reaches the
+// 'message' handler; without this its chunk would be awaited forever.
+port.on('messageerror', (err) => port.postMessage({ id: UNDELIVERED, ok: false, message: err.message } satisfies FromDspWorker));
 
 const ready = loadDspKernels();
 ready.catch(() => {}); // reported per chunk below

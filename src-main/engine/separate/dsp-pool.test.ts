@@ -1,0 +1,40 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { stft } from '../dsp/stft.ts';
+import { XumxError } from '../errors.ts';
+import type { ChunkTask } from './chunk-render.ts';
+import { DspPool } from './dsp-pool.ts';
+
+const LENGTH = 20 * 1024;
+
+function task(): ChunkTask {
+  const x = [0, 1].map((c) => Float32Array.from({ length: LENGTH }, (_, i) => Math.sin(i * (0.01 + 0.003 * c))));
+  const mix = [stft(x[0]), stft(x[1])] as ChunkTask['mix'];
+  const plane = 2 * mix[0].bins * mix[0].frames;
+  return {
+    estimates: [0.4, 0.3, 0.2, 0.1].map((g) => new Float32Array(plane).fill(g)), mix,
+    sources: ['vocals', 'drums', 'bass', 'other'], controls: { wienerIterations: 1, softmask: false, residual: false },
+    chunkLength: LENGTH, samples: x,
+  };
+}
+
+describe('DspPool', () => {
+  const pool = new DspPool(1);
+  after(() => pool.dispose());
+
+  test('renders a chunk on its thread', async () => {
+    const stems = await pool.render(task());
+    assert.equal(stems.length, 4);
+    assert.ok(stems.every((s) => s.length === 2 && s[0].length === LENGTH));
+  });
+
+  // A buffer detached before sending (it was handed to another thread already) makes the message undeliverable:
+  // the thread never sees it, so without a report the render would be awaited forever.
+  test('a chunk that cannot be delivered fails the render instead of leaving it pending', { timeout: 20_000 }, async () => {
+    const t = task();
+    const record = new Uint8Array(3 * t.estimates[0].length * 4);
+    const shared = { ...t, estimates: [], float24: record.subarray(0) };
+    structuredClone(record.buffer, { transfer: [record.buffer] }); // detaches the record's buffer here
+    await assert.rejects(pool.render(shared), (err: unknown) => err instanceof XumxError && err.code === 'INTERNAL');
+  });
+});
