@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { Mulberry32, mulberry32, toIntInterleaved } from './pcm.ts';
 
 /**
- * The plain definition the fast loop must reproduce: Math.round, and TPDF dither from one PRNG value per sample,
- * its low and high 16 bits as the two uniform variables.
+ * The plain definition the fast loop must reproduce: Math.round, and TPDF dither from one PRNG value per sample
+ * (silent ones included), its low and high 16 bits as the two uniform variables.
  */
 function reference(planar: Float32Array[], bits: 16 | 24, dither: boolean, rand: () => number): { ints: Int32Array; clipped: number } {
   const scale = 2 ** (bits - 1);
@@ -12,9 +12,9 @@ function reference(planar: Float32Array[], bits: 16 | 24, dither: boolean, rand:
   let clipped = 0;
   planar.forEach((src, c) => src.forEach((x, i) => {
     let v = x * scale;
-    if (dither && x !== 0) {
-      const u = rand() * 4294967296;
-      v += ((u % 65536) - Math.floor(u / 65536)) / 65536;
+    if (dither) {
+      const u = rand() * 4294967296; // drawn for every sample, dithered or silent
+      if (x !== 0) v += ((u % 65536) - Math.floor(u / 65536)) / 65536;
     }
     let q = Math.round(v);
     if (q > scale - 1) { q = scale - 1; if (x > 1) clipped++; } else if (q < -scale) { q = -scale; if (x < -1) clipped++; } else if (q !== q) q = 0;
@@ -42,7 +42,7 @@ describe('toIntInterleaved', () => {
         assert.equal(got.clipped, ref.clipped);
         // The generator carries on where the reference's would, so the next block continues the same sequence.
         const after = mulberry32(5);
-        if (dither) for (let i = 0; i < 2 * n - 2; i++) after();
+        if (dither) for (let i = 0; i < 2 * n; i++) after();
         assert.equal(fast.next(), dither ? after() : mulberry32(5)());
       });
     }

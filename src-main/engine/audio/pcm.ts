@@ -43,6 +43,14 @@ export function toIntInterleaved(planar: Float32Array[], bits: 16 | 24, dither: 
   return kernels ? kernels.toIntInterleaved(planar, bits, dither, rand) : toIntInterleavedReference(planar, bits, dither, rand);
 }
 
+/** toIntInterleaved(planar, 16, …) as int16 codes, ready to be a 16-bit WAV's data. */
+export function toInt16Interleaved(planar: Float32Array[], dither: Dither, rand: Mulberry32): { samples: Int16Array; clipped: number } {
+  const kernels = loadedDspKernels();
+  if (kernels) return kernels.toInt16Interleaved(planar, dither, rand);
+  const { ints, clipped } = toIntInterleavedReference(planar, 16, dither, rand);
+  return { samples: Int16Array.from(ints), clipped };
+}
+
 /** toIntInterleaved in JavaScript: the specification the kernel matches exactly, and the path of threads without it. */
 export function toIntInterleavedReference(planar: Float32Array[], bits: 16 | 24, dither: Dither, rand: Mulberry32): { ints: Int32Array; clipped: number } {
   const ch = planar.length;
@@ -59,13 +67,14 @@ export function toIntInterleavedReference(planar: Float32Array[], bits: 16 | 24,
     for (let i = 0, j = c; i < n; i++, j += ch) {
       const x = src[i];
       let v = x * scale;
-      if (tpdf && x !== 0) {
-        // One mulberry32 step; its low and high 16 bits are the two uniform variables: v += u1 - u2.
+      if (tpdf) {
+        // One mulberry32 step per sample, used or not (so sample k always gets step k); its low and high 16 bits
+        // are the two uniform variables: v += u1 - u2. Digital silence gets none, so it stays silent.
         s = (s + 0x6d2b79f5) >>> 0;
         let t = Math.imul(s ^ (s >>> 15), s | 1);
         t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
         t = (t ^ (t >>> 14)) >>> 0;
-        v += ((t & 0xffff) - (t >>> 16)) / 65536;
+        if (x !== 0) v += ((t & 0xffff) - (t >>> 16)) / 65536;
       }
       let q = Math.floor(v + 0.5);
       if (q - 0.5 > v) q -= 1; // v + 0.5 rounded up to the next integer

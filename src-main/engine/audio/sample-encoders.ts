@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { Mp3Encoder } from '@breezystack/lamejs';
 import type { BitDepth, OutputFormat } from '../types.ts';
 import { encodeStreamInfo } from './flac-stream.ts';
-import { Mulberry32, toFloatInterleaved, toIntInterleaved, type Dither } from './pcm.ts';
+import { Mulberry32, toFloatInterleaved, toInt16Interleaved, toIntInterleaved, type Dither } from './pcm.ts';
 
 export interface EncoderOptions {
   format: OutputFormat;
@@ -99,13 +99,13 @@ class WavEncoder implements SampleEncoder {
       return out;
     }
     const bits = this.o.bitDepth as 16 | 24;
-    const { ints, clipped } = toIntInterleaved(planar, bits, bits === 16 ? (this.o.dither ?? 'tpdf') : 'none', this.rand);
-    this.clipped += clipped;
     if (bits === 16) {
-      const s = new Int16Array(ints.length);
-      s.set(ints);
-      out.push(new Uint8Array(s.buffer));
+      const { samples, clipped } = toInt16Interleaved(planar, this.o.dither ?? 'tpdf', this.rand);
+      this.clipped += clipped;
+      out.push(new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength));
     } else {
+      const { ints, clipped } = toIntInterleaved(planar, bits, 'none', this.rand);
+      this.clipped += clipped;
       const b = new Uint8Array(ints.length * 3);
       for (let i = 0, j = 0; i < ints.length; i++, j += 3) {
         const v = ints[i];

@@ -34,7 +34,7 @@ interface KernelExports {
   divideInterior(out: number, start: number, end: number, inverse: number, hop: number, phase: number): void;
   maxPower(re: number, im: number, n: number): number;
   toIntChannel(src: number, n: number, out: number, channel: number, channels: number, scale: number, min: number, max: number,
-    tpdf: number, state: number): void;
+    tpdf: number, state: number, width: number): void;
 }
 
 // The project's lib (ES2023, no DOM) has no WebAssembly typings: the few members used here.
@@ -265,10 +265,21 @@ export class DspKernels {
 
   /** ../../audio/pcm.ts toIntInterleaved(), the same integers, the same dither sequence and the same state after. */
   toIntInterleaved(planar: Float32Array[], bits: 16 | 24, dither: Dither, rand: Mulberry32): { ints: Int32Array; clipped: number } {
+    const { ptr, length, clipped } = this.toInts(planar, bits, dither, rand, 4);
+    return { ints: new Int32Array(this.memory.buffer, ptr, length).slice(), clipped };
+  }
+
+  /** 16-bit codes straight into an Int16Array (a 16-bit WAV's data): toIntInterleaved without the int32 step. */
+  toInt16Interleaved(planar: Float32Array[], dither: Dither, rand: Mulberry32): { samples: Int16Array; clipped: number } {
+    const { ptr, length, clipped } = this.toInts(planar, 16, dither, rand, 2);
+    return { samples: new Int16Array(this.memory.buffer, ptr, length).slice(), clipped };
+  }
+
+  private toInts(planar: Float32Array[], bits: 16 | 24, dither: Dither, rand: Mulberry32, width: 2 | 4): { ptr: number; length: number; clipped: number } {
     const ch = planar.length;
     const n = planar[0]?.length ?? 0;
     const pSrc = this.slot('pcm.src', 4 * Math.max(1, n));
-    const pOut = this.slot('pcm.out', 4 * Math.max(1, n * ch));
+    const pOut = this.slot('pcm.out', width * Math.max(1, n * ch));
     const pState = this.slot('pcm.state', 8);
     const state = new Uint32Array(this.memory.buffer, pState, 2);
     state[0] = rand.state;
@@ -276,11 +287,11 @@ export class DspKernels {
     const scale = 2 ** (bits - 1);
     for (let c = 0; c < ch; c++) {
       this.f32(pSrc, n).set(planar[c]);
-      this.k.toIntChannel(pSrc, n, pOut, c, ch, scale, -scale, scale - 1, dither === 'tpdf' ? 1 : 0, pState);
+      this.k.toIntChannel(pSrc, n, pOut, c, ch, scale, -scale, scale - 1, dither === 'tpdf' ? 1 : 0, pState, width);
     }
     const done = new Uint32Array(this.memory.buffer, pState, 2);
     rand.state = done[0];
-    return { ints: new Int32Array(this.memory.buffer, pOut, n * ch).slice(), clipped: done[1] };
+    return { ptr: pOut, length: n * ch, clipped: done[1] };
   }
 
   private heapCheck(arrays: Float32Array[]): void {

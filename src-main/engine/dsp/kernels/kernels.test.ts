@@ -190,6 +190,13 @@ describe('DSP kernels: sample formats', () => {
       assert.equal(got.clipped, expected.clipped);
       assert.ok(expected.clipped > 0);
       assert.equal(b.state, a.state);
+      if (bits === 16) {
+        const c = new Mulberry32(99);
+        const codes = k.toInt16Interleaved(planar, dither, c);
+        assert.deepEqual(Array.from(codes.samples), Array.from(expected.ints));
+        assert.equal(codes.clipped, expected.clipped);
+        assert.equal(c.state, a.state);
+      }
     });
   }
 });

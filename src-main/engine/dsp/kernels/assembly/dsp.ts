@@ -536,23 +536,74 @@ export function decodeFloat24(bytes: usize, count: i32, out: usize): void {
 
 /**
  * ../../../audio/pcm.ts toIntInterleaved() for one channel: samples at `src` (n float32s) to integers at
- * `out` + channel, every `channels`-th int32, scaled by 2^(bits−1), with TPDF dither when `tpdf` (one mulberry32
- * step per sample, its 16-bit halves the two uniforms, as the reference), rounded half up, clipped to [min, max].
+ * `out` + channel, every `channels`-th int32, scaled by 2^(bits−1), with TPDF dither when `tpdf`, rounded half up,
+ * clipped to [min, max]. The dither is the reference's: mulberry32 steps once per sample (dithered or not), its
+ * 16-bit halves are the two uniforms. Its state only ever adds 0x6d2b79f5 per step, so step k's state is
+ * s + k · 0x6d2b79f5 and four samples are done at once, in float64 like the reference.
  * `state` holds the generator's u32 state (read and written) and then the running count of clipped samples.
+ * `width`: bytes per integer written, 4 (int32) or 2 (int16, for 16-bit codes: what a 16-bit WAV stores).
  */
 export function toIntChannel(src: usize, n: i32, out: usize, channel: i32, channels: i32, scale: f64, min: f64, max: f64,
-  tpdf: bool, state: usize): void {
+  tpdf: bool, state: usize, width: i32): void {
+  const K: u32 = 0x6d2b79f5;
   let s = load<u32>(state);
   let clipped = load<u32>(state, 4);
-  for (let i = 0; i < n; i++) {
+  let states = i32x4.add(i32x4.splat(s), i32x4(K, 2 * K, 3 * K, 4 * K));
+  const step = i32x4.splat(4 * K);
+  const scaleV = f64x2.splat(scale), maxV = f64x2.splat(max), minV = f64x2.splat(min);
+  const half = f64x2.splat(0.5), one = f64x2.splat(1), minusOne = f64x2.splat(-1), zero = f64x2.splat(0);
+  const unit = f64x2.splat(1.0 / 65536);
+  const low16 = i32x4.splat(0xffff);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    let d = i32x4.splat(0);
+    if (tpdf) {
+      let t = i32x4.mul(v128.xor(states, i32x4.shr_u(states, 15)), v128.or(states, i32x4.splat(1)));
+      t = v128.xor(t, i32x4.add(t, i32x4.mul(v128.xor(t, i32x4.shr_u(t, 7)), v128.or(t, i32x4.splat(61)))));
+      t = v128.xor(t, i32x4.shr_u(t, 14));
+      d = i32x4.sub(v128.and(t, low16), i32x4.shr_u(t, 16));
+      states = i32x4.add(states, step);
+    }
+    let ints = i32x4.splat(0);
+    for (let h = 0; h < 2; h++) {
+      const x = f64x2.promote_low_f32x4(v128.load64_zero(f(src, i + 2 * h)));
+      const dh = h == 0 ? d : i8x16.shuffle(d, d, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+      const dither = v128.and(f64x2.mul(f64x2.convert_low_i32x4_s(dh), unit), f64x2.ne(x, zero));
+      const v = f64x2.add(f64x2.mul(x, scaleV), dither);
+      let q = f64x2.floor(f64x2.add(v, half));
+      q = f64x2.sub(q, v128.and(one, f64x2.gt(f64x2.sub(q, half), v))); // v + 0.5 rounded up to the next integer
+      const over = f64x2.gt(q, maxV), under = f64x2.lt(q, minV);
+      const clip = v128.or(v128.and(over, f64x2.gt(x, one)), v128.and(under, f64x2.lt(x, minusOne)));
+      clipped += <u32>popcnt(i64x2.bitmask(clip));
+      q = v128.bitselect(maxV, v128.bitselect(minV, q, under), over);
+      q = v128.and(q, f64x2.eq(q, q)); // NaN → 0
+      const qi = i32x4.trunc_sat_f64x2_s_zero(q);
+      ints = h == 0 ? qi : i64x2.replace_lane(ints, 1, i64x2.extract_lane(qi, 0));
+    }
+    const stride = <usize>(channels * width);
+    const o = out + <usize>(i * channels + channel) * <usize>width;
+    if (width == 2) {
+      store<i16>(o, <i16>i32x4.extract_lane(ints, 0));
+      store<i16>(o + stride, <i16>i32x4.extract_lane(ints, 1));
+      store<i16>(o + 2 * stride, <i16>i32x4.extract_lane(ints, 2));
+      store<i16>(o + 3 * stride, <i16>i32x4.extract_lane(ints, 3));
+    } else {
+      store<i32>(o, i32x4.extract_lane(ints, 0));
+      store<i32>(o + stride, i32x4.extract_lane(ints, 1));
+      store<i32>(o + 2 * stride, i32x4.extract_lane(ints, 2));
+      store<i32>(o + 3 * stride, i32x4.extract_lane(ints, 3));
+    }
+  }
+  if (tpdf) s += <u32>i * K;
+  for (; i < n; i++) {
     const x = <f64>get(src, i);
     let v = x * scale;
-    if (tpdf && x != 0) {
-      s += 0x6d2b79f5;
+    if (tpdf) {
+      s += K;
       let t = (s ^ (s >>> 15)) * (s | 1);
       t ^= t + (t ^ (t >>> 7)) * (t | 61);
       t ^= t >>> 14;
-      v += (<f64>(t & 0xffff) - <f64>(t >>> 16)) / 65536.0;
+      if (x != 0) v += (<f64>(t & 0xffff) - <f64>(t >>> 16)) / 65536.0;
     }
     let q = Math.floor(v + 0.5);
     if (q - 0.5 > v) q -= 1;
@@ -563,7 +614,9 @@ export function toIntChannel(src: usize, n: i32, out: usize, channel: i32, chann
       q = min;
       if (x < -1) clipped++;
     } else if (q != q) q = 0;
-    store<i32>(out + (<usize>(i * channels + channel) << 2), <i32>q);
+    const o = out + <usize>(i * channels + channel) * <usize>width;
+    if (width == 2) store<i16>(o, <i16><i32>q);
+    else store<i32>(o, <i32>q);
   }
   store<u32>(state, s);
   store<u32>(state, clipped, 4);
