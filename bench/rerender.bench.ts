@@ -1,7 +1,7 @@
 // Re-render benchmark: `node --import tsx bench/rerender.bench.ts [--minutes 3] [--json]`.
 // Separates a generated stereo song (test/fixtures/audio.ts makeSong) with a FULL-SIZE random-weight X-UMX
 // (hidden 512, built into test-output/ by training/export_onnx.py, never into models/) with the estimate cache on,
-// then changes the controls and re-renders from the cache, all in one process on one engine, so the ratio
+// then changes the controls three times and re-renders from the cache, all in one process on one engine, so the ratio
 // re-render / full separation compares like with like (both use the engine's DSP threads; wiener/istft timings
 // are thread-seconds summed over them). The model is loaded by a short warm-up song first, so
 // neither timing includes opening the network.
@@ -45,8 +45,16 @@ const loadBefore = loadavg()[0];
 ok(await engine.separate(request(warmPath)));
 const full = await timed(() => engine.separate(request(songPath)));
 const cacheBytes = await new EstimateCache({ dir: cacheDir }).size();
-const changed = { strength: { vocals: 1.5, drums: 0.8 }, bleed: { bass: 0.2 } };
-const rerender = await timed(() => engine.rerender(request(songPath, changed)));
+// Three different changes, timed one after another: this machine is shared, and the median of three is steadier.
+const changes: Partial<SeparationControls>[] = [
+  { strength: { vocals: 1.5, drums: 0.8 }, bleed: { bass: 0.2 } },
+  { strength: { vocals: 0.7 } },
+  { strength: { other: 2 }, bleed: { vocals: 0.3 } },
+];
+const rerenders = [];
+for (const c of changes) rerenders.push(await timed(() => engine.rerender(request(songPath, c))));
+const rerender = [...rerenders].sort((a, b) => a.seconds - b.seconds)[1];
+const changed = changes[rerenders.indexOf(rerender)];
 const again = await timed(() => engine.rerender(request(songPath, { ...changed, residual: true })));
 await engine.dispose();
 if (full.result.estimates !== 'network' || rerender.result.estimates !== 'cache') throw new Error('the cache did not answer the re-render');
@@ -58,7 +66,8 @@ const report = {
   model: { id: model.id, hidden: 512, weights: 'random (speed only)' },
   song: { seconds: full.result.duration },
   fullSeparation: { seconds: round(full.seconds), timings: roundAll(full.result.timings) },
-  rerender: { seconds: round(rerender.seconds), timings: roundAll(rerender.result.timings), controls: changed },
+  rerender: { seconds: round(rerender.seconds), timings: roundAll(rerender.result.timings), controls: changed, note: 'the median of three' },
+  rerenderSeconds: rerenders.map((r) => round(r.seconds)),
   rerenderWithResidualStem: { seconds: round(again.seconds), timings: roundAll(again.result.timings) },
   ratio: round(rerender.seconds / full.seconds),
   target: { ratio: '<= 0.20' },
