@@ -117,8 +117,8 @@ export class ReplayRunner implements ModelRunner {
       throw new XumxError('CACHE_CORRUPT', `${path}: cached chunks have ${header.frames} frames, this job asks for ${frames}`, path);
     }
     const out: Uint8Array[] = [];
-    // A copy: the reader reuses its buffer, and Buffer#slice would only be a view of it.
-    for (let b = 0; b < batch; b++) out.push(new Uint8Array(await this.reader.readChunk()));
+    // Each in a buffer of its own: the reader's is reused, and a view of it must not be handed over.
+    for (let b = 0; b < batch; b++) out.push(await this.reader.readChunk(true));
     return out;
   }
 

@@ -156,16 +156,20 @@ export class EstimateFileReader {
     return this.header.chunks - this.next;
   }
 
-  /** The next chunk's stored bytes [sources][2][bins][frames] (valid until the next read). */
-  async readChunk(): Promise<Uint8Array> {
+  /**
+   * The next chunk's stored bytes [sources][2][bins][frames]: valid until the next read, or with `own` in a buffer of
+   * their own (to hand to another thread without a copy).
+   */
+  async readChunk(own = false): Promise<Uint8Array> {
     if (this.next >= this.header.chunks) throw corrupt(this.path, `asked for chunk ${this.next + 1} of ${this.header.chunks}`);
-    const at = HEADER_BYTES + this.next * this.record.length;
-    const { bytesRead } = await this.fh.read(this.record, 0, this.record.length, at);
-    if (bytesRead !== this.record.length) throw corrupt(this.path, `chunk ${this.next} is truncated`);
-    if (this.record.readUInt32LE(0) !== this.next) throw corrupt(this.path, `chunk ${this.next} is out of place`);
-    if (crc32(this.record.subarray(RECORD_PREFIX)) !== this.record.readUInt32LE(4)) throw corrupt(this.path, `chunk ${this.next} checksum mismatch`);
+    const record = own ? Buffer.allocUnsafeSlow(this.record.length) : this.record;
+    const at = HEADER_BYTES + this.next * record.length;
+    const { bytesRead } = await this.fh.read(record, 0, record.length, at);
+    if (bytesRead !== record.length) throw corrupt(this.path, `chunk ${this.next} is truncated`);
+    if (record.readUInt32LE(0) !== this.next) throw corrupt(this.path, `chunk ${this.next} is out of place`);
+    if (crc32(record.subarray(RECORD_PREFIX)) !== record.readUInt32LE(4)) throw corrupt(this.path, `chunk ${this.next} checksum mismatch`);
     this.next++;
-    return this.bytes;
+    return own ? record.subarray(RECORD_PREFIX) : this.bytes;
   }
 
   async close(): Promise<void> {
