@@ -33,6 +33,8 @@ interface KernelExports {
   decodeFloat24(bytes: number, count: number, out: number): void;
   divideInterior(out: number, start: number, end: number, inverse: number, hop: number, phase: number): void;
   maxPower(re: number, im: number, n: number): number;
+  resampleRun(buf: number, bufStart: number, n: number, phase: number, count: number, coef: number, T: number, L: number, M: number,
+    H: number, out: number): void;
   toIntChannel(src: number, n: number, out: number, channel: number, channels: number, scale: number, min: number, max: number,
     tpdf: number, state: number, width: number): void;
 }
