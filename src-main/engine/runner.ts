@@ -4,6 +4,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeFile } from './audio/decode.ts';
+import { LastSongMemo } from './separate/song-memo.ts';
 import { createStemWriter } from './audio/stem-writer.ts';
 import { XumxError, asXumxError } from './errors.ts';
 import { pickModel, scanModels, type InstalledModel } from './model/registry.ts';
@@ -48,8 +49,10 @@ export class JobRunner {
   private dspPool: DspPool | null = null;
   private readonly plan = threadPlan(availableParallelism());
 
-  constructor(private readonly opts: RunnerOptions, private readonly deps: PipelineDeps = defaultDeps) {
+  constructor(private readonly opts: RunnerOptions, private deps: PipelineDeps = defaultDeps) {
     this.cache = opts.cache ? new EstimateCache(opts.cache) : null;
+    // With the estimate cache on, the engine re-renders songs: keep the last one prepared (song-memo.ts).
+    if (this.cache && !deps.songs) this.deps = { ...deps, songs: new LastSongMemo() };
   }
 
   async run(req: SeparateRequest, hooks: PipelineHooks = {}): Promise<SeparationResult> {

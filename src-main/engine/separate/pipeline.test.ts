@@ -6,7 +6,8 @@ import { basename, join } from 'node:path';
 import { XumxError } from '../errors.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import type { ModelRunner } from '../model/session.ts';
-import { separateFile, type PipelineDeps, type PipelineJob } from './pipeline.ts';
+import { separateFile, type PipelineDeps, type PipelineJob, type PreparedSong, type SongMemo } from './pipeline.ts';
+import { LastSongMemo } from './song-memo.ts';
 import type { StemWriterFactory } from './stem-sink.ts';
 
 const BINS = 2049;
@@ -97,6 +98,33 @@ function errorDb(ref: Float32Array[], got: Float32Array[]): number {
 const tmp = () => mkdtempSync(join(tmpdir(), 'xumx-pipeline-'));
 
 describe('separateFile', () => {
+  test('with a song memo, a second job on an unchanged file skips decoding and gives the same stems; a changed file is decoded again', async () => {
+    const dir = tmp();
+    const input = join(dir, 'song.wav');
+    writeFileSync(input, 'first version');
+    const signal = testSignal(48000 * 2, 3);
+    let decodes = 0;
+    const run = async () => {
+      const writers = memoryWriters();
+      await separateFile(job(tmp(), { input, controls: { wienerIterations: 1, softmask: false, residual: false } }),
+        fakeModel(['a', 'b'], (j) => (j === 0 ? 0.7 : 0.3)),
+        { decode: async () => { decodes++; return { sampleRate: 48000, channels: signal.map((c) => c.slice()), notices: [] }; }, createStemWriter: writers.factory, songs: memo });
+      return writers.stems;
+    };
+    const inner = new LastSongMemo();
+    let stored: PreparedSong | undefined;
+    const memo: SongMemo = { get: (k) => inner.get(k), set: (k, song) => { stored = song; inner.set(k, song); } };
+    const first = await run();
+    const kept = stored!.song.map((c) => c.slice());
+    const second = await run();
+    assert.equal(decodes, 1);
+    for (const name of ['a', 'b']) for (let c = 0; c < 2; c++) assert.deepEqual(second.get(name)![c], first.get(name)![c]);
+    assert.deepEqual(stored!.song, kept, 'the kept song was not changed by the jobs');
+    writeFileSync(input, 'second, longer version');
+    await run();
+    assert.equal(decodes, 2);
+  });
+
   test('an identity network gives the input back through chunks, crossfades and the STFT round trip', async () => {
     const input = testSignal(44100 * 3 + 123);
     const writers = memoryWriters();

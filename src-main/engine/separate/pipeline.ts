@@ -1,6 +1,7 @@
 // One song through the engine: decode → stereo → 44.1 kHz → overlapping chunks → STFT → network (chunks batched)
 // → Wiener → ISTFT → crossfade → back to the input's rate → stem writers → rename when all are complete.
 // Memory stays bounded by one batch of chunks: no whole-song spectrogram of any source is ever held.
+import { stat } from 'node:fs/promises';
 import { resample, createResampler } from '../dsp/resample.ts';
 import { loadDspKernels } from '../dsp/kernels/index.ts';
 import { magnitude, type Spectrogram } from '../dsp/stft.ts';
@@ -26,6 +27,8 @@ export interface DecodedInput {
 export interface PipelineDeps {
   decode(path: string): Promise<DecodedInput>;
   createStemWriter: StemWriterFactory;
+  /** Where prepared songs are kept between jobs; absent: every job decodes its input. */
+  songs?: SongMemo;
 }
 
 export interface PipelineJob {
@@ -69,20 +72,12 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
   await loadDspKernels();
   cancelled();
   progress.preparing('decode', 0);
-  const decoded = await timed('decode', () => deps.decode(input));
-  cancelled();
-  const { sampleRate } = decoded;
-  const inputLength = decoded.channels[0]?.length ?? 0;
-  if (inputLength === 0) throw new XumxError('ZERO_LENGTH_AUDIO', `${input}: the file holds no audio samples`, input);
-  const notices = [...decoded.notices];
-  const stereo = toStereo(decoded.channels);
-  if (stereo.notice) notices.push(stereo.notice);
-  decoded.channels = []; // the multichannel original is no longer needed; let it go before resampling
-
-  progress.preparing('resample', 0.6);
+  const key = deps.songs ? await songKey(input) : null;
+  const prepared = (key ? deps.songs!.get(key) : undefined) ?? await prepareSong(input, deps, timed, cancelled, progress);
+  if (key) deps.songs!.set(key, prepared);
+  const { song, sampleRate, inputLength } = prepared;
   const rate = CONTRACT.sampleRate;
-  const song = sampleRate === rate ? stereo.channels : await timed('decode', () => resample(stereo.channels, sampleRate, rate));
-  stereo.channels = song as [Float32Array, Float32Array];
+  const notices = [...prepared.notices];
   cancelled();
   progress.preparing('stft', 1);
 
@@ -127,6 +122,48 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
     timings,
     notices,
   };
+}
+
+/** A song ready for the chunk loop: stereo at the model's rate, and what the outputs need to know of the original. */
+export interface PreparedSong {
+  song: Float32Array[];
+  /** The input's own rate and length (per channel), which the stems get back. */
+  sampleRate: number;
+  inputLength: number;
+  notices: string[];
+}
+
+/**
+ * Keeps prepared songs between jobs (the engine keeps the last one: re-rendering a song with new controls then
+ * skips decoding and resampling it). Entries must not be changed by their users; the pipeline only reads them.
+ */
+export interface SongMemo {
+  get(key: string): PreparedSong | undefined;
+  set(key: string, song: PreparedSong): void;
+}
+
+/** Identifies a file's current contents well enough for the memo: path, size, modification time, inode. */
+async function songKey(path: string): Promise<string | null> {
+  const st = await stat(path).catch(() => null);
+  return st?.isFile() ? `${path}|${st.size}|${st.mtimeMs}|${st.ino}` : null;
+}
+
+async function prepareSong(input: string, deps: PipelineDeps, timed: LoopTools['timed'], cancelled: () => void,
+  progress: ProgressTracker): Promise<PreparedSong> {
+  const decoded = await timed('decode', () => deps.decode(input));
+  cancelled();
+  const { sampleRate } = decoded;
+  const inputLength = decoded.channels[0]?.length ?? 0;
+  if (inputLength === 0) throw new XumxError('ZERO_LENGTH_AUDIO', `${input}: the file holds no audio samples`, input);
+  const notices = [...decoded.notices];
+  const stereo = toStereo(decoded.channels);
+  if (stereo.notice) notices.push(stereo.notice);
+  decoded.channels = []; // the multichannel original is no longer needed; let it go before resampling
+
+  progress.preparing('resample', 0.6);
+  const rate = CONTRACT.sampleRate;
+  const song = sampleRate === rate ? stereo.channels : await timed('decode', () => resample(stereo.channels, sampleRate, rate));
+  return { song, sampleRate, inputLength, notices };
 }
 
 interface LoopTools {
