@@ -43,7 +43,7 @@ let spare: StereoSpectrogram[] | undefined;
 
 /** Stem audio per stem (sources, then "residual" when asked for): [left, right]. */
 export function renderChunk(task: ChunkTask, times?: ChunkTimes): Float32Array[][] {
-  const { mix, sources, controls, samples } = task;
+  const { mix, sources, controls } = task;
   const k = dspKernels();
   const t0 = performance.now();
   const N = sources.length;
@@ -56,22 +56,12 @@ export function renderChunk(task: ChunkTask, times?: ChunkTimes): Float32Array[]
     k.applyControls(heap.estimates, sources.map((s) => controls.strength?.[s] ?? 1), sources.map((s) => controls.bleed?.[s] ?? 0));
   }
   const filtered = k.wiener(heap.estimates, heap.mix, { iterations: controls.wienerIterations, softmask: controls.softmask, residual: controls.residual }, heap.filtered);
-  const partition = controls.residual ? filtered.length - 1 : sources.indexOf('other');
-  const subtract = partition >= 0 && samples !== undefined;
-  if (!subtract && !controls.residual && partition >= 0) addLeftover(filtered, heap.mix, partition);
-  const t1 = performance.now();
-  const out: Float32Array[][] = filtered.map((stem, j) => (subtract && j === partition ? [] : stem.map((spec) => k.istft(spec, task.chunkLength))));
-  if (subtract) out[partition] = remainder(samples, out, partition, task.chunkLength);
-  if (times) {
-    times.wiener += (t1 - t0) / 1000;
-    times.istft += (performance.now() - t1) / 1000;
-  }
-  return out;
+  return toStems(filtered, heap.mix, task, (spec) => k.istft(spec, task.chunkLength), t0, times);
 }
 
 /** renderChunk on the JavaScript reference implementations (no kernels needed). */
 export function renderChunkReference(task: ChunkTask, times?: ChunkTimes): Float32Array[][] {
-  const { mix, sources, controls, samples } = task;
+  const { mix, sources, controls } = task;
   const plane = 2 * mix[0].bins * mix[0].frames;
   const estimates = task.float24
     ? sources.map((_, j) => decodeFloat24(task.float24!.subarray(3 * j * plane, 3 * (j + 1) * plane), new Float32Array(plane)))
@@ -80,14 +70,23 @@ export function renderChunkReference(task: ChunkTask, times?: ChunkTimes): Float
   if (!isIdentity(controls)) applyControls(estimates, sources, controls);
   const filtered = wiener(estimates, mix, { iterations: controls.wienerIterations, softmask: controls.softmask, residual: controls.residual }, spare);
   spare = filtered;
-  // What the sources leave over is its own "residual" stem, or goes to "other" when the model has one. Either way
-  // that stem completes a partition: the stems' spectrograms sum exactly to the mixture's, so by the ISTFT's
-  // linearity it is the chunk's samples minus the other stems — two ISTFTs and a spectrogram pass fewer per chunk.
+  return toStems(filtered, mix, task, (spec) => istft(spec, task.chunkLength), t0, times);
+}
+
+/**
+ * Filtered sources to stem audio. What the sources leave over is its own "residual" stem, or goes to "other" when
+ * the model has one. Either way that stem completes a partition: the stems' spectrograms sum exactly to the
+ * mixture's, so by the ISTFT's linearity it is the chunk's samples minus the other stems — two ISTFTs and a
+ * spectrogram pass fewer per chunk. `t0`: when the chunk's work began, for the timings.
+ */
+function toStems(filtered: StereoSpectrogram[], mix: [Spectrogram, Spectrogram], task: ChunkTask,
+  inverse: (spec: Spectrogram) => Float32Array, t0: number, times?: ChunkTimes): Float32Array[][] {
+  const { sources, controls, samples } = task;
   const partition = controls.residual ? filtered.length - 1 : sources.indexOf('other');
   const subtract = partition >= 0 && samples !== undefined;
   if (!subtract && !controls.residual && partition >= 0) addLeftover(filtered, mix, partition);
   const t1 = performance.now();
-  const out: Float32Array[][] = filtered.map((stem, j) => (subtract && j === partition ? [] : stem.map((spec) => istft(spec, task.chunkLength))));
+  const out: Float32Array[][] = filtered.map((stem, j) => (subtract && j === partition ? [] : stem.map(inverse)));
   if (subtract) out[partition] = remainder(samples, out, partition, task.chunkLength);
   if (times) {
     times.wiener += (t1 - t0) / 1000;

@@ -465,6 +465,13 @@ const SQRT2: f32 = 1.4142135623730951;
   return f32x4.mul(p, scale);
 }
 
+/** Σ_j of the N estimates' values i..i+3. */
+@inline function cellTotal(table: usize, N: i32, i: i32): v128 {
+  let total = f32x4.splat(0);
+  for (let j = 0; j < N; j++) total = f32x4.add(total, vget(entry(table, j), i));
+  return total;
+}
+
 /**
  * Strength then bleed, in place, on N estimates of `count` floats each (pointers in `table`), with per-source
  * exponents and thresholds (float32 arrays of N). `count` is a multiple of 4 (the caller pads).
@@ -479,8 +486,7 @@ export function applyControls(table: usize, N: i32, count: i32, exponents: usize
   const tiny = f32x4.splat(<f32>1.0e-37);
   for (let i = 0; i < count; i += 4) {
     if (anyStrength) {
-      let total = zero;
-      for (let j = 0; j < N; j++) total = f32x4.add(total, vget(entry(table, j), i));
+      const total = cellTotal(table, N, i);
       const shared = f32x4.gt(total, zero);
       const invTotal = f32x4.div(f32x4.splat(1), total);
       for (let j = 0; j < N; j++) {
@@ -497,8 +503,7 @@ export function applyControls(table: usize, N: i32, count: i32, exponents: usize
       }
     }
     if (anyBleed) {
-      let total = zero;
-      for (let j = 0; j < N; j++) total = f32x4.add(total, vget(entry(table, j), i));
+      const total = cellTotal(table, N, i); // after strength: bleed thresholds apply to the strengthened shares
       const shared = f32x4.gt(total, zero);
       const invTotal = f32x4.div(f32x4.splat(1), total);
       for (let j = 0; j < N; j++) {
@@ -516,7 +521,7 @@ export function applyControls(table: usize, N: i32, count: i32, exponents: usize
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Sample formats. Both functions give exactly the values of their JavaScript references, which were the largest
+// Sample formats. Both functions give exactly the values of their JavaScript references; they were the largest
 // costs left on the job thread of a re-render (bench/rerender.bench.ts with --cpu-prof).
 
 /**
