@@ -234,13 +234,6 @@ function loadRow(dst: usize, src: usize, frames: i32, stride: i32): void {
   for (; t < stride; t++) store<f64>(d(dst, t), 0);
 }
 
-/** Narrows a float64 row to exactly `frames` float32s. */
-function storeRow(dst: usize, src: usize, frames: i32): void {
-  let t = 0;
-  for (; t + 2 <= frames; t += 2) v128.store64_lane(f(dst, t), f32x4.demote_f64x2_zero(dget(src, t)), 0);
-  for (; t < frames; t++) put(dst, t, <f32>load<f64>(d(src, t)));
-}
-
 /**
  * One bin at a time: the initial estimates (magnitudes with the mixture's phase, or the softmask ones, and the
  * residual when asked), then y_j = v_j R_j Cxx⁻¹ x on values divided by `scale`, times `scale`.
@@ -291,8 +284,8 @@ export function firstEmStep(table: usize, N: i32, residual: bool, softmask: bool
     solveRow(xlr, xli, xrr, xri, c00, c11, c01r, c01i, inv, z0r, z0i, z1r, z1i, stride);
     for (let j = 0; j < J; j++) {
       const o = outs + 4 * j;
-      filterRow(rowOf(scratch, stride, AMP + 2 * J + j), d(coef, 4 * j), z0r, z0i, z1r, z1i, scale, rowOf(scratch, stride, TMP),
-        f(entry(table, o), base), f(entry(table, o + 1), base), f(entry(table, o + 2), base), f(entry(table, o + 3), base), frames, stride);
+      filterRow(rowOf(scratch, stride, AMP + 2 * J + j), d(coef, 4 * j), z0r, z0i, z1r, z1i, scale,
+        f(entry(table, o), base), f(entry(table, o + 1), base), f(entry(table, o + 2), base), f(entry(table, o + 3), base), frames);
     }
   }
 }
@@ -396,28 +389,33 @@ function solveRow(xlr: usize, xli: usize, xrr: usize, xri: usize, c00: usize, c1
   }
 }
 
-/** y_j = scale · v_j R_j z into the source's four float32 output rows (exactly `frames` values each). */
-function filterRow(v: usize, rj: usize, z0r: usize, z0i: usize, z1r: usize, z1i: usize, scale: f64, tmp: usize,
-  ylr: usize, yli: usize, yrr: usize, yri: usize, frames: i32, stride: i32): void {
-  const a = f64x2.splat(load<f64>(rj)), b = f64x2.splat(load<f64>(rj, 8));
-  const kr = f64x2.splat(load<f64>(rj, 16)), ki = f64x2.splat(load<f64>(rj, 24)), s = f64x2.splat(scale);
-  // y0 = g (R00 z0 + R01 z1) ; y1 = g (conj(R01) z0 + R11 z1), one output row at a time through tmp
-  for (let t = 0; t < stride; t += 2) {
-    dput(tmp, t, f64x2.mul(f64x2.mul(dget(v, t), s), f64x2.add(f64x2.mul(a, dget(z0r, t)), f64x2.sub(f64x2.mul(kr, dget(z1r, t)), f64x2.mul(ki, dget(z1i, t))))));
+/** y_j = scale · v_j R_j z into the source's four float32 output rows (exactly `frames` values each), in one pass. */
+function filterRow(v: usize, rj: usize, z0r: usize, z0i: usize, z1r: usize, z1i: usize, scale: f64,
+  ylr: usize, yli: usize, yrr: usize, yri: usize, frames: i32): void {
+  const r00 = load<f64>(rj), r11 = load<f64>(rj, 8), cr = load<f64>(rj, 16), ci = load<f64>(rj, 24);
+  const a = f64x2.splat(r00), b = f64x2.splat(r11), kr = f64x2.splat(cr), ki = f64x2.splat(ci), s = f64x2.splat(scale);
+  let t = 0;
+  for (; t + 2 <= frames; t += 2) {
+    const g = f64x2.mul(dget(v, t), s);
+    const pr = dget(z0r, t), pi = dget(z0i, t), qr = dget(z1r, t), qi = dget(z1i, t);
+    // y0 = g (R00 z0 + R01 z1) ; y1 = g (conj(R01) z0 + R11 z1)
+    const y0r = f64x2.mul(g, f64x2.add(f64x2.mul(a, pr), f64x2.sub(f64x2.mul(kr, qr), f64x2.mul(ki, qi))));
+    const y0i = f64x2.mul(g, f64x2.add(f64x2.mul(a, pi), f64x2.add(f64x2.mul(kr, qi), f64x2.mul(ki, qr))));
+    const y1r = f64x2.mul(g, f64x2.add(f64x2.add(f64x2.mul(kr, pr), f64x2.mul(ki, pi)), f64x2.mul(b, qr)));
+    const y1i = f64x2.mul(g, f64x2.add(f64x2.sub(f64x2.mul(kr, pi), f64x2.mul(ki, pr)), f64x2.mul(b, qi)));
+    v128.store64_lane(f(ylr, t), f32x4.demote_f64x2_zero(y0r), 0);
+    v128.store64_lane(f(yli, t), f32x4.demote_f64x2_zero(y0i), 0);
+    v128.store64_lane(f(yrr, t), f32x4.demote_f64x2_zero(y1r), 0);
+    v128.store64_lane(f(yri, t), f32x4.demote_f64x2_zero(y1i), 0);
   }
-  storeRow(ylr, tmp, frames);
-  for (let t = 0; t < stride; t += 2) {
-    dput(tmp, t, f64x2.mul(f64x2.mul(dget(v, t), s), f64x2.add(f64x2.mul(a, dget(z0i, t)), f64x2.add(f64x2.mul(kr, dget(z1i, t)), f64x2.mul(ki, dget(z1r, t))))));
+  for (; t < frames; t++) {
+    const g = load<f64>(d(v, t)) * scale;
+    const pr = load<f64>(d(z0r, t)), pi = load<f64>(d(z0i, t)), qr = load<f64>(d(z1r, t)), qi = load<f64>(d(z1i, t));
+    put(ylr, t, <f32>(g * (r00 * pr + (cr * qr - ci * qi))));
+    put(yli, t, <f32>(g * (r00 * pi + (cr * qi + ci * qr))));
+    put(yrr, t, <f32>(g * ((cr * pr + ci * pi) + r11 * qr)));
+    put(yri, t, <f32>(g * ((cr * pi - ci * pr) + r11 * qi)));
   }
-  storeRow(yli, tmp, frames);
-  for (let t = 0; t < stride; t += 2) {
-    dput(tmp, t, f64x2.mul(f64x2.mul(dget(v, t), s), f64x2.add(f64x2.add(f64x2.mul(kr, dget(z0r, t)), f64x2.mul(ki, dget(z0i, t))), f64x2.mul(b, dget(z1r, t)))));
-  }
-  storeRow(yrr, tmp, frames);
-  for (let t = 0; t < stride; t += 2) {
-    dput(tmp, t, f64x2.mul(f64x2.mul(dget(v, t), s), f64x2.add(f64x2.sub(f64x2.mul(kr, dget(z0i, t)), f64x2.mul(ki, dget(z0r, t))), f64x2.mul(b, dget(z1i, t)))));
-  }
-  storeRow(yri, tmp, frames);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
