@@ -96,4 +96,12 @@ describe('withSources', () => {
     assert.deepEqual(Object.keys(back.strips), SOURCES);
     assert.equal(effectiveGains(back).vocals, 1);
   });
+
+  test('a stem that comes back gets its fader and mute again, but not its solo', () => {
+    let m = withSources(initialMixer(SOURCES), [...SOURCES, 'residual']);
+    m = toggleSolo(toggleMute(setGainDb(m, 'residual', -9), 'residual'), 'residual');
+    const again = withSources(withSources(m, SOURCES), [...SOURCES, 'residual']);
+    assert.deepEqual(again.strips.residual, { gainDb: -9, muted: true, soloed: false });
+    assert.equal(effectiveGains(again).vocals, 1);
+  });
 });

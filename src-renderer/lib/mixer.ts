@@ -11,6 +11,8 @@ export interface StripState {
 export interface MixerState {
   strips: Record<string, StripState>;
   masterDb: number;
+  /** Strips of stems a re-render dropped (the residual, turned off), kept for when they come back. */
+  parked?: Record<string, StripState>;
 }
 
 export const FADER_MIN_DB = -60;
@@ -36,12 +38,20 @@ export function initialMixer(sources: string[]): MixerState {
 
 /**
  * The mixer for a new set of stems (a re-render that adds or drops the residual stem): stems that stay keep their
- * fader, mute and solo, new ones start at 0 dB, dropped ones go (a soloed stem that is gone must not keep the
- * others silent). Stems follow the order of `sources`.
+ * fader, mute and solo; dropped ones go (a soloed stem that is gone must not keep the others silent) but are parked,
+ * so a stem that comes back gets its fader and mute again — not its solo, which would silence the rest anew; new
+ * ones start at 0 dB. Stems follow the order of `sources`.
  */
 export function withSources(state: MixerState, sources: string[]): MixerState {
   const fresh = initialMixer(sources).strips;
-  return { ...state, strips: Object.fromEntries(sources.map((s) => [s, state.strips[s] ?? fresh[s]])) };
+  const parked = { ...state.parked };
+  for (const [name, strip] of Object.entries(state.strips)) if (!sources.includes(name)) parked[name] = strip;
+  const strips = Object.fromEntries(sources.map((s) => {
+    const back = parked[s];
+    delete parked[s];
+    return [s, state.strips[s] ?? (back ? { ...back, soloed: false } : fresh[s])];
+  }));
+  return { ...state, strips, parked };
 }
 
 /**
