@@ -89,15 +89,14 @@ export class ReplayRunner implements ModelRunner {
   }
 
   async run(_input: Float32Array, batch: number, frames: number): Promise<Float32Array> {
-    const { header, path } = this.reader;
-    if (frames !== header.frames) {
-      throw new XumxError('CACHE_CORRUPT', `${path}: cached chunks have ${header.frames} frames, this job asks for ${frames}`, path);
-    }
+    this.checkFrames(frames);
+    const { header } = this.reader;
     const sources = header.sources.length;
     const slice = 2 * header.bins * frames;
     const out = new Float32Array(sources * batch * slice);
     const stored = slice * BYTES_PER_VALUE;
-    const decode = loadedDspKernels()?.decodeFloat24.bind(loadedDspKernels()) ?? decodeFloat24;
+    const kernels = loadedDspKernels();
+    const decode = kernels ? kernels.decodeFloat24.bind(kernels) : decodeFloat24;
     for (let b = 0; b < batch; b++) {
       const bytes = await this.reader.readChunk();
       for (let j = 0; j < sources; j++) {
@@ -112,14 +111,18 @@ export class ReplayRunner implements ModelRunner {
    * handed to another thread.
    */
   async runRaw(batch: number, frames: number): Promise<Uint8Array[]> {
-    const { header, path } = this.reader;
-    if (frames !== header.frames) {
-      throw new XumxError('CACHE_CORRUPT', `${path}: cached chunks have ${header.frames} frames, this job asks for ${frames}`, path);
-    }
+    this.checkFrames(frames);
     const out: Uint8Array[] = [];
     // Each in a buffer of its own: the reader's is reused, and a view of it must not be handed over.
     for (let b = 0; b < batch; b++) out.push(await this.reader.readChunk(true));
     return out;
+  }
+
+  private checkFrames(frames: number): void {
+    const { header, path } = this.reader;
+    if (frames !== header.frames) {
+      throw new XumxError('CACHE_CORRUPT', `${path}: cached chunks have ${header.frames} frames, this job asks for ${frames}`, path);
+    }
   }
 
   /** Every cached chunk was used: the cache and this job cut the song the same way. */

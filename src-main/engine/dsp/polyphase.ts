@@ -128,6 +128,7 @@ export function createPolyphaseResampler(k: DspKernels, from: number, to: number
     const pOut = slot('out', 4 * Math.max(1, count));
     k.f32(pCoef, coef.length).set(coef);
     const keepFrom = count > 0 ? position(end).n - H + 1 : pendingStart; // first input the next output needs
+    const drop = Math.max(0, Math.min(available, keepFrom - pendingStart));
     const next: Float32Array[] = [];
     for (let c = 0; c < channelCount; c++) {
       const buf = k.f32(pBuf, available + T + 4);
@@ -139,10 +140,8 @@ export function createPolyphaseResampler(k: DspKernels, from: number, to: number
         k.k.resampleRun(pBuf, pendingStart, n, phase, count, pCoef, T, L, M, H, pOut);
         out[c].set(k.f32(pOut, count));
       }
-      const drop = Math.max(0, Math.min(available, keepFrom - pendingStart));
       next.push(buf.slice(drop, available));
     }
-    const drop = Math.max(0, Math.min(available, keepFrom - pendingStart));
     pending = next;
     pendingStart += drop;
     produced = end;

@@ -153,7 +153,7 @@ function initResidual(x: Spectrogram, ys: Spectrogram[], plane: number): void {
   }
 }
 
-export function maxAbs(mix: [Spectrogram, Spectrogram]): number {
+function maxAbs(mix: [Spectrogram, Spectrogram]): number {
   let max2 = 0;
   for (const x of mix) {
     const n = x.bins * x.frames;
