@@ -1,8 +1,8 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { quantizeFloat24 } from '../cache/float24.ts';
-import { loadDspKernels } from '../dsp/kernels/index.ts';
-import { magnitude, stft } from '../dsp/stft.ts';
+import { dspKernels, loadDspKernels } from '../dsp/kernels/index.ts';
+import { magnitude, stft, type Spectrogram } from '../dsp/stft.ts';
 import type { SeparationControls } from '../types.ts';
 import { renderChunk, renderChunkReference, type ChunkTask } from './chunk-render.ts';
 
@@ -15,7 +15,7 @@ function chunk(): Float32Array[] {
 /** A fixed, deliberately imperfect split of the mixture magnitude between four sources. */
 function task(samples: Float32Array[] | undefined, residual: boolean): ChunkTask {
   const x = chunk();
-  const mix = [stft(x[0]), stft(x[1])] as ChunkTask['mix'];
+  const mix = [stft(x[0]), stft(x[1])] as [Spectrogram, Spectrogram];
   const plane = mix[0].bins * mix[0].frames;
   const mag = new Float32Array(2 * plane);
   magnitude(mix[0], mag.subarray(0, plane));
@@ -63,6 +63,21 @@ describe('renderChunk', () => {
     const fromRecord = renderChunk({ ...t, estimates: [], float24: record });
     assert.equal(maxDiff(fromFloats, fromRecord), 0);
     assert.ok(maxDiff(renderChunkReference({ ...t, estimates: [], float24: record }), fromRecord) < 1e-5);
+  });
+
+  test('a chunk sent without its mixture STFT computes it from its samples, with the same result', () => {
+    const controls: SeparationControls = { wienerIterations: 1, softmask: false, residual: false, strength: { vocals: 1.5 } };
+    const t = () => ({ ...task(chunk(), false), controls });
+    const k = dspKernels();
+    const x = chunk();
+    const given = renderChunk({ ...t(), mix: [k.stft(x[0]), k.stft(x[1])] });
+    const times = { stft: 0, wiener: 0, istft: 0 };
+    const computed = renderChunk({ ...t(), mix: undefined }, times);
+    assert.equal(maxDiff(given, computed), 0);
+    assert.ok(times.stft > 0 && times.wiener > 0 && times.istft > 0);
+    const reference = renderChunkReference({ ...t(), mix: undefined });
+    assert.ok(maxDiff(reference, computed) < 1e-5, `differs by ${maxDiff(reference, computed)}`);
+    assert.throws(() => renderChunk({ ...t(), mix: undefined, samples: undefined }), /needs its .* samples/);
   });
 
   for (const residual of [false, true]) {

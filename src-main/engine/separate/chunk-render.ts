@@ -6,7 +6,7 @@
 import { decodeFloat24 } from '../cache/float24.ts';
 import { addLeftover, applyControls, isIdentity } from '../dsp/controls.ts';
 import { dspKernels } from '../dsp/kernels/index.ts';
-import { istft, type Spectrogram } from '../dsp/stft.ts';
+import { DEFAULT_HOP, DEFAULT_N_FFT, istft, stft, type Spectrogram } from '../dsp/stft.ts';
 import { wiener, type StereoSpectrogram } from '../dsp/wiener.ts';
 import type { SeparationControls } from '../types.ts';
 
@@ -19,8 +19,11 @@ export interface ChunkTask {
    * they are used: a quarter fewer bytes to move and no decoding on the job's thread.
    */
   float24?: Uint8Array;
-  /** The chunk's stereo mixture STFT. */
-  mix: [Spectrogram, Spectrogram];
+  /**
+   * The chunk's stereo mixture STFT; absent: computed here from `samples` (a re-render's DSP thread does it, so the
+   * job's thread neither computes nor sends ~14 MB of spectrogram per chunk).
+   */
+  mix?: [Spectrogram, Spectrogram];
   sources: string[];
   controls: SeparationControls;
   /** Samples per chunk (the ISTFT's output length). */
@@ -31,6 +34,7 @@ export interface ChunkTask {
 
 /** Seconds spent in each stage, for the job's timings. */
 export interface ChunkTimes {
+  stft: number;
   wiener: number;
   istft: number;
 }
@@ -45,13 +49,20 @@ let spare: StereoSpectrogram[] | undefined;
 export function renderChunk(task: ChunkTask, times?: ChunkTimes): Float32Array[][] {
   const { mix, sources, controls } = task;
   const k = dspKernels();
-  const t0 = performance.now();
   const N = sources.length;
   const J = N + (controls.residual ? 1 : 0);
-  const heap = k.chunkViews(N, J, mix[0].bins, mix[0].frames, task.chunkLength);
+  const { bins, frames } = mix?.[0] ?? chunkShape(task.chunkLength);
+  const heap = k.chunkViews(N, J, bins, frames, task.chunkLength);
+  if (mix) {
+    mix.forEach((x, c) => { heap.mix[c].re.set(x.re); heap.mix[c].im.set(x.im); });
+  } else {
+    const ts = performance.now();
+    mixSamples(task).forEach((x, c) => k.stftInto(x, heap.mix[c]));
+    if (times) times.stft += (performance.now() - ts) / 1000;
+  }
+  const t0 = performance.now();
   if (task.float24) k.decodeFloat24Into(task.float24, heap.estimates);
   else task.estimates.forEach((e, j) => heap.estimates[j].set(e));
-  mix.forEach((x, c) => { heap.mix[c].re.set(x.re); heap.mix[c].im.set(x.im); });
   if (!isIdentity(controls)) {
     k.applyControls(heap.estimates, sources.map((s) => controls.strength?.[s] ?? 1), sources.map((s) => controls.bleed?.[s] ?? 0));
   }
@@ -61,7 +72,10 @@ export function renderChunk(task: ChunkTask, times?: ChunkTimes): Float32Array[]
 
 /** renderChunk on the JavaScript reference implementations (no kernels needed). */
 export function renderChunkReference(task: ChunkTask, times?: ChunkTimes): Float32Array[][] {
-  const { mix, sources, controls } = task;
+  const { sources, controls } = task;
+  const ts = performance.now();
+  const mix = task.mix ?? mixSamples(task).map((x) => stft(x)) as [Spectrogram, Spectrogram];
+  if (!task.mix && times) times.stft += (performance.now() - ts) / 1000;
   const plane = 2 * mix[0].bins * mix[0].frames;
   const estimates = task.float24
     ? sources.map((_, j) => decodeFloat24(task.float24!.subarray(3 * j * plane, 3 * (j + 1) * plane), new Float32Array(plane)))
@@ -71,6 +85,19 @@ export function renderChunkReference(task: ChunkTask, times?: ChunkTimes): Float
   const filtered = wiener(estimates, mix, { iterations: controls.wienerIterations, softmask: controls.softmask, residual: controls.residual }, spare);
   spare = filtered;
   return toStems(filtered, mix, task, (spec) => istft(spec, task.chunkLength), t0, times);
+}
+
+/** The spectrogram shape of a chunk of `chunkLength` samples (the STFT's defaults, as the pipeline uses them). */
+function chunkShape(chunkLength: number): { bins: number; frames: number } {
+  return { bins: DEFAULT_N_FFT / 2 + 1, frames: 1 + Math.floor(chunkLength / DEFAULT_HOP) };
+}
+
+function mixSamples(task: ChunkTask): Float32Array[] {
+  const { samples, chunkLength } = task;
+  if (!samples || samples.length !== 2 || samples.some((x) => x.length !== chunkLength)) {
+    throw new Error(`a chunk without its mixture STFT needs its ${chunkLength} samples in 2 channels`);
+  }
+  return samples;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { ChunkTask } from './chunk-render.ts';
 
 export type ToDspWorker = { id: number; task: ChunkTask };
 export type FromDspWorker =
-  | { id: number; ok: true; stems: Float32Array[][]; wiener: number; istft: number }
+  | { id: number; ok: true; stems: Float32Array[][]; stft: number; wiener: number; istft: number }
   | { id: number; ok: false; message: string };
 
 /** The id of a failure report for a message that never arrived (its own id is unknown). */

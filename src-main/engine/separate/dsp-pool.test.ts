@@ -1,6 +1,8 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { stft } from '../dsp/stft.ts';
+import { stft, type Spectrogram } from '../dsp/stft.ts';
+import { dspKernels, loadDspKernels } from '../dsp/kernels/index.ts';
+import { renderChunk } from './chunk-render.ts';
 import { XumxError } from '../errors.ts';
 import type { ChunkTask } from './chunk-render.ts';
 import { DspPool } from './dsp-pool.ts';
@@ -9,7 +11,7 @@ const LENGTH = 20 * 1024;
 
 function task(): ChunkTask {
   const x = [0, 1].map((c) => Float32Array.from({ length: LENGTH }, (_, i) => Math.sin(i * (0.01 + 0.003 * c))));
-  const mix = [stft(x[0]), stft(x[1])] as ChunkTask['mix'];
+  const mix = [stft(x[0]), stft(x[1])] as [Spectrogram, Spectrogram];
   const plane = 2 * mix[0].bins * mix[0].frames;
   return {
     estimates: [0.4, 0.3, 0.2, 0.1].map((g) => new Float32Array(plane).fill(g)), mix,
@@ -26,6 +28,17 @@ describe('DspPool', () => {
     const stems = await pool.render(task());
     assert.equal(stems.length, 4);
     assert.ok(stems.every((s) => s.length === 2 && s[0].length === LENGTH));
+  });
+
+  test('a chunk sent without its mixture STFT renders on the thread exactly as here', async () => {
+    await loadDspKernels();
+    const t = task();
+    const k = dspKernels();
+    const here = renderChunk({ ...t, estimates: t.estimates.map((e) => e.slice()), mix: [k.stft(t.samples![0]), k.stft(t.samples![1])] });
+    const times = { stft: 0, wiener: 0, istft: 0 };
+    const there = await pool.render({ ...t, mix: undefined }, times);
+    assert.deepEqual(there, here);
+    assert.ok(times.stft > 0, 'the thread reports its STFT time');
   });
 
   // A buffer detached before sending (it was handed to another thread already) makes the message undeliverable:

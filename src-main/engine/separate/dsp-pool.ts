@@ -43,8 +43,8 @@ export class DspPool {
     const worker = this.workers[this.turn++ % this.workers.length];
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, times });
-      const transfer = [...task.estimates.map((e) => e.buffer), ...task.mix.flatMap((s) => [s.re.buffer, s.im.buffer]),
-        ...(task.float24 ? [task.float24.buffer] : [])];
+      const transfer = [...task.estimates.map((e) => e.buffer), ...(task.mix ?? []).flatMap((s) => [s.re.buffer, s.im.buffer]),
+        ...(task.float24 ? [task.float24.buffer] : []), ...(task.samples ?? []).map((x) => x.buffer)];
       worker.postMessage({ id, task } satisfies ToDspWorker, [...new Set(transfer)] as ArrayBuffer[]);
     });
   }
@@ -63,6 +63,7 @@ export class DspPool {
     this.pending.delete(msg.id);
     if (!msg.ok) return p.reject(new XumxError('INTERNAL', `chunk rendering failed: ${msg.message}`));
     if (p.times) {
+      p.times.stft += msg.stft;
       p.times.wiener += msg.wiener;
       p.times.istft += msg.istft;
     }

@@ -18,7 +18,7 @@ ready.catch(() => {}); // reported per chunk below
 port.on('message', async ({ id, task }: ToDspWorker) => {
   try {
     await ready;
-    const times = { wiener: 0, istft: 0 };
+    const times = { stft: 0, wiener: 0, istft: 0 };
     const stems = renderChunk(task, times);
     const msg: FromDspWorker = { id, ok: true, stems, ...times };
     port.postMessage(msg, stems.flat().map((a) => a.buffer as ArrayBuffer));

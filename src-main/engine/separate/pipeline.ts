@@ -14,7 +14,7 @@ import type { ThreadedModelRunner } from '../model/threaded.ts';
 import type { BitDepth, OutputFormat, Progress, SeparationControls, SeparationOk, Stage, Timings } from '../types.ts';
 import { checkOutputWritable, StemOutputs } from './outputs.ts';
 import { ProgressTracker } from './progress.ts';
-import { Crossfader, planChunks, type SegmentSettings } from './segments.ts';
+import { Crossfader, planChunks, type ChunkPlan, type SegmentSettings } from './segments.ts';
 import { StemSink, type StemWriterFactory } from './stem-sink.ts';
 
 export interface DecodedInput {
@@ -39,7 +39,13 @@ export interface PipelineJob {
   controls: SeparationControls;
   segments: SegmentSettings;
   /** Renders chunks on other threads (re-renders from the estimate cache); absent: in this thread. */
-  dsp?: { render(task: ChunkTask, times?: ChunkTimes): Promise<Float32Array[][]>; readonly size?: number };
+  dsp?: DspRenderer;
+}
+
+/** What the pipeline needs of the DspPool. */
+export interface DspRenderer {
+  render(task: ChunkTask, times?: ChunkTimes): Promise<Float32Array[][]>;
+  readonly size?: number;
 }
 
 export interface PipelineHooks {
@@ -178,9 +184,6 @@ interface RawEstimates {
   runRaw(batch: number, frames: number): Promise<Uint8Array[]>;
 }
 
-/** One batch's estimates: [sources, batch, 2, bins, frames] floats, or per chunk its cached float24 record. */
-type BatchEstimates = { floats: Float32Array } | { float24: Uint8Array[] };
-
 interface PreparedBatch {
   first: number;
   count: number;
@@ -208,6 +211,10 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
   let done = 0;
   const report = (stage: Stage) => progress.working(stage, done, total);
 
+  // A replay of the estimate cache with DSP threads: no network, and no batches (see renderFromCache).
+  const raw = job.dsp && typeof (model as Partial<RawEstimates>).runRaw === 'function' ? (model as unknown as RawEstimates) : null;
+  if (raw && job.dsp) return renderFromCache(song, plan, raw, job.dsp, job.controls, sources, { sinks, faders, cancelled, report, timed, timings, onChunk: () => { done += 1; } });
+
   const kernels = await loadDspKernels();
   const prepare = (first: number): Promise<PreparedBatch> => timed('stft', () => {
     const count = Math.min(batchSize, total - first);
@@ -224,33 +231,24 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
     return { first, count, mixes, input };
   });
 
-  // A replay of the estimate cache with DSP threads hands each chunk's cached bytes to its thread undecoded.
-  const raw = job.dsp && typeof (model as Partial<RawEstimates>).runRaw === 'function' ? (model as unknown as RawEstimates) : null;
-  const launch = (batch: PreparedBatch): Promise<BatchEstimates> => {
-    const running: Promise<BatchEstimates> = raw
-      ? raw.runRaw(batch.count, plan.frames).then((float24) => ({ float24 }))
-      : model.run(batch.input, batch.count, plan.frames).then((floats) => ({ floats }));
+  const launch = (batch: PreparedBatch): Promise<Float32Array> => {
+    const running = model.run(batch.input, batch.count, plan.frames);
     running.catch(() => {}); // awaited below; a job cancelled meanwhile must not leave an unhandled rejection
     return running;
   };
 
-  const finish = async (batch: PreparedBatch, answer: BatchEstimates): Promise<void> => {
-    const task = (b: number, copy: boolean): ChunkTask => {
-      const { start, length } = plan.chunks[batch.first + b];
-      const estimates = 'floats' in answer ? answer.floats : null;
-      return {
-        estimates: estimates ? sources.map((_, j) => {
-          const from = (j * batch.count + b) * 2 * plane;
-          return copy ? estimates.slice(from, from + 2 * plane) : estimates.subarray(from, from + 2 * plane);
-        }) : [],
-        ...('float24' in answer ? { float24: answer.float24[b] } : {}),
-        mix: batch.mixes[b],
-        sources: [...sources],
-        controls: job.controls,
-        chunkLength: plan.chunkLength,
-        samples: song.map((ch) => { const x = new Float32Array(plan.chunkLength); x.set(ch.subarray(start, start + length)); return x; }),
-      };
-    };
+  const finish = async (batch: PreparedBatch, estimates: Float32Array): Promise<void> => {
+    const task = (b: number, copy: boolean): ChunkTask => ({
+      estimates: sources.map((_, j) => {
+        const from = (j * batch.count + b) * 2 * plane;
+        return copy ? estimates.slice(from, from + 2 * plane) : estimates.subarray(from, from + 2 * plane);
+      }),
+      mix: batch.mixes[b],
+      sources: [...sources],
+      controls: job.controls,
+      chunkLength: plan.chunkLength,
+      samples: chunkCopy(song, plan.chunks[batch.first + b], plan.chunkLength),
+    });
     // With DSP threads the chunks render in parallel on their own copies (the buffers are transferred), as many at
     // a time as there are threads: more in flight would only hold more chunks in memory. Results are crossfaded
     // and written in order below.
@@ -301,6 +299,52 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
   // The network's own time: from its thread when it has one (overlapped with the DSP above), else the wait.
   const b = busy();
   timings.network += b !== undefined && busyAtStart !== undefined ? b - busyAtStart : waited;
+}
+
+interface CacheLoopTools extends Pick<LoopTools, 'timed' | 'cancelled' | 'timings'> {
+  sinks: StemSink[];
+  faders: Crossfader[];
+  report(stage: Stage): void;
+  /** Counts a finished chunk for the progress. */
+  onChunk(): void;
+}
+
+/**
+ * A re-render from the estimate cache: no network, so the chunks' DSP is all the work, and it goes to the DSP
+ * threads whole (each chunk's cached record goes undecoded, with the chunk's samples; the thread takes the mixture's
+ * STFT itself). This thread only reads records, crossfades and writes, and keeps one chunk more in flight than there
+ * are threads across the whole song, so no thread waits on it between chunks (per-batch hand-offs left the threads
+ * idle while this one worked: bench/rerender.bench.ts).
+ */
+async function renderFromCache(song: Float32Array[], plan: ChunkPlan, raw: RawEstimates, dsp: DspRenderer,
+  controls: SeparationControls, sources: readonly string[], { sinks, faders, report, onChunk, timed, cancelled, timings }: CacheLoopTools): Promise<void> {
+  const total = plan.chunks.length;
+  const ahead = Math.max(1, dsp.size ?? 1) + 1;
+  const rendering: Promise<Float32Array[][]>[] = [];
+  let submitted = 0;
+  for (let index = 0; index < total; index++) {
+    while (submitted < total && submitted < index + ahead) {
+      const [float24] = await raw.runRaw(1, plan.frames);
+      const chunk = dsp.render({
+        estimates: [], float24, sources: [...sources], controls, chunkLength: plan.chunkLength,
+        samples: chunkCopy(song, plan.chunks[submitted], plan.chunkLength),
+      }, timings);
+      chunk.catch(() => {}); // awaited below; a job cancelled or failed meanwhile must not leave an unhandled rejection
+      rendering.push(chunk);
+      submitted++;
+    }
+    report('wiener');
+    const signals = await rendering.shift()!;
+    for (let s = 0; s < sinks.length; s++) await timed('encode', async () => sinks[s].write(faders[s].add(index, signals[s])));
+    onChunk();
+    report('encode');
+    cancelled();
+  }
+}
+
+/** A copy of the chunk's samples per channel, zero-padded to the plan's chunk length: a ChunkTask's `samples`. */
+function chunkCopy(song: Float32Array[], { start, length }: { start: number; length: number }, chunkLength: number): Float32Array[] {
+  return song.map((ch) => { const x = new Float32Array(chunkLength); x.set(ch.subarray(start, start + length)); return x; });
 }
 
 /** The chunk's samples, zero-padded to the plan's chunk length (only the last chunk is ever short). */

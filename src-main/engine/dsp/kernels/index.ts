@@ -137,6 +137,24 @@ export class DspKernels {
     return { re: this.f32(pRe, plane).slice(), im: this.f32(pIm, plane).slice(), bins, frames };
   }
 
+  /**
+   * stft() into a spectrogram already in the heap (chunkViews' `mix`), with the default transform size and hop;
+   * its shape must be the signal's.
+   */
+  stftInto(signal: Float32Array, out: Spectrogram): void {
+    const plan = this.plan(DEFAULT_N_FFT);
+    const padded = reflectPad(signal, DEFAULT_N_FFT);
+    const frames = 1 + Math.floor((padded.length - DEFAULT_N_FFT) / DEFAULT_HOP);
+    if (!plan || out.bins !== DEFAULT_N_FFT / 2 + 1 || out.frames !== frames) {
+      throw new XumxError('INTERNAL', `DSP kernels: ${signal.length} samples give ${frames} frames, the spectrogram has ${out.frames}`);
+    }
+    const pPadded = this.slot('stft.padded', 4 * padded.length);
+    const pScratch = this.slot('fft.scratch', 4 * this.k.fftScratch(DEFAULT_N_FFT));
+    this.heapCheck([out.re, out.im]); // after the slots: growing the memory would have detached `out`
+    this.f32(pPadded, padded.length).set(padded);
+    this.k.stft(pPadded, plan.window, DEFAULT_N_FFT, DEFAULT_HOP, frames, plan.setup, pScratch, out.re.byteOffset, out.im.byteOffset);
+  }
+
   /** Same result as ../stft.ts istft() (to float32 rounding). A spectrogram already in the heap is not copied. */
   istft(spec: Spectrogram, length: number, opts?: StftOptions): Float32Array {
     const nFft = opts?.nFft ?? (spec.bins - 1) * 2;
@@ -182,6 +200,7 @@ export class DspKernels {
     this.slot('controls.values', 4 * 2 * N);
     this.slot('fft.scratch', 4 * this.k.fftScratch(nFft));
     this.slot('istft.out', 4 * Math.max(1, chunkLength));
+    this.slot('stft.padded', 4 * (Math.max(chunkLength, nFft / 2 + 1) + nFft));
     this.slot('istft.inverse', 8 * DEFAULT_HOP);
     this.slot('f24.in', 3 * N * 2 * plane + 16);
     const spec = (re: number, im: number): Spectrogram => ({ re: this.f32(re, plane), im: this.f32(im, plane), bins, frames });
