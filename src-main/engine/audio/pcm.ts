@@ -34,9 +34,9 @@ export function mulberry32(seed: number): () => number {
 /**
  * Interleaves `planar` into integers of `bits` bits (16 or 24), clipped to the code range.
  * Returns the values in an Int32Array [frame0 ch0, frame0 ch1, …] and how many samples clipped.
- * Speed (this runs on every sample of every stem): the PRNG is stepped inline, and Math.round(v) is computed as
- * floor(v + 0.5) corrected where v + 0.5 rounded up (Math.round was ~8x slower here); both give exactly the
- * values of Math.round and of the dither defined on Mulberry32.next() (pcm.test.ts).
+ * Each code is x · 2^(bits−1) plus the dither, rounded half up exactly (Math.round of the exact sum), with the
+ * dither defined on Mulberry32.next() (pcm.test.ts holds both paths to that definition). The DSP kernels do the
+ * work when this thread has them loaded; toIntInterleavedReference is the same in JavaScript.
  */
 export function toIntInterleaved(planar: Float32Array[], bits: 16 | 24, dither: Dither, rand: Mulberry32): { ints: Int32Array; clipped: number } {
   const kernels = loadedDspKernels();
@@ -66,18 +66,20 @@ export function toIntInterleavedReference(planar: Float32Array[], bits: 16 | 24,
     const src = planar[c];
     for (let i = 0, j = c; i < n; i++, j += ch) {
       const x = src[i];
-      let v = x * scale;
+      let d = 0;
       if (tpdf) {
         // One mulberry32 step per sample, used or not (so sample k always gets step k); its low and high 16 bits
-        // are the two uniform variables: v += u1 - u2. Digital silence gets none, so it stays silent.
+        // are the two uniform variables: the dither is (u1 - u2) / 65536. Digital silence gets none, so it stays silent.
         s = (s + 0x6d2b79f5) >>> 0;
         let t = Math.imul(s ^ (s >>> 15), s | 1);
         t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
         t = (t ^ (t >>> 14)) >>> 0;
-        if (x !== 0) v += ((t & 0xffff) - (t >>> 16)) / 65536;
+        if (x !== 0) d = (t & 0xffff) - (t >>> 16);
       }
-      let q = Math.floor(v + 0.5);
-      if (q - 0.5 > v) q -= 1; // v + 0.5 rounded up to the next integer
+      // x · scale + d / 65536 rounded half up, exactly: x · scale · 65536 is exact in float64 (x is a float32), and
+      // floor((floor(y) + m) / 65536) = floor((y + m) / 65536) for an integer m, so every step is exact. (Adding the
+      // dither to x · scale in float64 and rounding that is not, for |x| below about 2^-68.)
+      let q = Math.floor((Math.floor(x * scale * 65536) + d + 32768) / 65536);
       if (q > max) { q = max; if (x > 1) clipped++; }
       else if (q < min) { q = min; if (x < -1) clipped++; }
       else if (q !== q) q = 0; // NaN

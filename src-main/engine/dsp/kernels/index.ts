@@ -37,6 +37,7 @@ interface KernelExports {
     H: number, out: number): void;
   toIntChannel(src: number, n: number, out: number, channel: number, channels: number, scale: number, min: number, max: number,
     tpdf: number, state: number, width: number): void;
+  toInt16Stereo(left: number, right: number, n: number, out: number, tpdf: number, state: number): void;
 }
 
 // The project's lib (ES2023, no DOM) has no WebAssembly typings: the few members used here.
@@ -292,8 +293,26 @@ export class DspKernels {
 
   /** 16-bit codes straight into an Int16Array (a 16-bit WAV's data): toIntInterleaved without the int32 step. */
   toInt16Interleaved(planar: Float32Array[], dither: Dither, rand: Mulberry32): { samples: Int16Array; clipped: number } {
-    const { ptr, length, clipped } = this.toInts(planar, 16, dither, rand, 2);
+    const { ptr, length, clipped } = planar.length === 2 ? this.toInt16Stereo(planar, dither, rand) : this.toInts(planar, 16, dither, rand, 2);
     return { samples: new Int16Array(this.memory.buffer, ptr, length).slice(), clipped };
+  }
+
+  private toInt16Stereo(planar: Float32Array[], dither: Dither, rand: Mulberry32): { ptr: number; length: number; clipped: number } {
+    const n = planar[0].length;
+    if (planar[1].length !== n) throw new XumxError('BAD_ARGUMENT', `channels of ${n} and ${planar[1].length} samples`);
+    const pLeft = this.slot('pcm.src', 4 * Math.max(4, n));
+    const pRight = this.slot('pcm.src2', 4 * Math.max(4, n));
+    const pOut = this.slot('pcm.out', 4 * Math.max(4, n));
+    const pState = this.slot('pcm.state', 8);
+    const state = new Uint32Array(this.memory.buffer, pState, 2);
+    state[0] = rand.state;
+    state[1] = 0;
+    this.f32(pLeft, n).set(planar[0]);
+    this.f32(pRight, n).set(planar[1]);
+    this.k.toInt16Stereo(pLeft, pRight, n, pOut, dither === 'tpdf' ? 1 : 0, pState);
+    const done = new Uint32Array(this.memory.buffer, pState, 2);
+    rand.state = done[0];
+    return { ptr: pOut, length: 2 * n, clipped: done[1] };
   }
 
   private toInts(planar: Float32Array[], bits: 16 | 24, dither: Dither, rand: Mulberry32, width: 2 | 4): { ptr: number; length: number; clipped: number } {

@@ -176,6 +176,25 @@ describe('DSP kernels: sample formats', () => {
     assert.deepEqual(new Uint32Array(got.buffer), new Uint32Array(expected.buffer));
   });
 
+  test('integer conversion rounds the exact dithered value of tiny samples like the reference', () => {
+    // Samples at -2^-69 wherever the dither is exactly +1/2 (steps 1..n are the left channel's, n+1..2n the right's).
+    const n = 600_000;
+    const g = new Mulberry32(7);
+    const planar = [new Float32Array(n), new Float32Array(n)];
+    let found = 0;
+    for (let i = 0; i < 2 * n; i++) {
+      const t = g.next() * 4294967296;
+      if ((t % 65536) - Math.floor(t / 65536) !== 32768) continue;
+      planar[i < n ? 0 : 1][i % n] = -(2 ** -69);
+      found++;
+    }
+    assert.ok(found > 0);
+    const expected = toIntInterleavedReference(planar, 16, 'tpdf', new Mulberry32(7));
+    assert.ok(expected.ints.every((q) => q === 0)); // -2^-69 · 32768 + 1/2 rounds half up to 0, not 1
+    assert.deepEqual(Array.from(k.toInt16Interleaved(planar, 'tpdf', new Mulberry32(7)).samples), Array.from(expected.ints));
+    assert.deepEqual(k.toIntInterleaved(planar, 16, 'tpdf', new Mulberry32(7)).ints, expected.ints);
+  });
+
   for (const [bits, dither] of [[16, 'tpdf'], [16, 'none'], [24, 'none']] as const) {
     test(`integer conversion (${bits} bit, dither ${dither}) gives exactly the reference's integers, clip count and generator state`, () => {
       const r = random(bits);

@@ -537,53 +537,86 @@ export function decodeFloat24(bytes: usize, count: i32, out: usize): void {
   }
 }
 
+const DITHER_STEP: u32 = 0x6d2b79f5;
+
+/** The mulberry32 output for generator state `s` (the state after its step). */
+@inline function mulberry(s: u32): u32 {
+  let t = (s ^ (s >>> 15)) * (s | 1);
+  t ^= t + (t ^ (t >>> 7)) * (t | 61);
+  return t ^ (t >>> 14);
+}
+
+/** mulberry() on four states at once. */
+@inline function mulberryx4(s: v128): v128 {
+  let t = i32x4.mul(v128.xor(s, i32x4.shr_u(s, 15)), v128.or(s, i32x4.splat(1)));
+  t = v128.xor(t, i32x4.add(t, i32x4.mul(v128.xor(t, i32x4.shr_u(t, 7)), v128.or(t, i32x4.splat(61)))));
+  return v128.xor(t, i32x4.shr_u(t, 14));
+}
+
+/** The dither in 1/65536 steps from a mulberry32 output: its low 16 bits minus its high 16 bits (TPDF). */
+@inline function ditherx4(t: v128): v128 {
+  return i32x4.sub(v128.and(t, i32x4.splat(0xffff)), i32x4.shr_u(t, 16));
+}
+
+/** Clipped samples counted by the conversions since the last call of takeClipped(). */
+let clippedCount: u32 = 0;
+
+/**
+ * One sample's code, exactly as the reference defines it: x · scale plus the dither d / 65536, rounded half up
+ * (computed as floor((floor(x · scale · 65536) + d + 32768) / 65536), exact in float64 for every float32 x),
+ * clipped to [min, max] (counted when |x| > 1), NaN → 0.
+ */
+@inline function exactCode(x: f64, d: i32, scale: f64, min: f64, max: f64): i32 {
+  let q = Math.floor((Math.floor(x * scale * 65536) + <f64>(x != 0 ? d : 0) + 32768) / 65536);
+  if (q > max) {
+    q = max;
+    if (x > 1) clippedCount++;
+  } else if (q < min) {
+    q = min;
+    if (x < -1) clippedCount++;
+  } else if (q != q) q = 0;
+  return <i32>q;
+}
+
 /**
  * ../../../audio/pcm.ts toIntInterleaved() for one channel: samples at `src` (n float32s) to integers at
- * `out` + channel, every `channels`-th int32, scaled by 2^(bits−1), with TPDF dither when `tpdf`, rounded half up,
- * clipped to [min, max]. The dither is the reference's: mulberry32 steps once per sample (dithered or not), its
- * 16-bit halves are the two uniforms. Its state only ever adds 0x6d2b79f5 per step, so step k's state is
- * s + k · 0x6d2b79f5 and four samples are done at once, in float64 like the reference.
+ * `out` + channel, every `channels`-th one, scaled by 2^(bits−1), with TPDF dither when `tpdf` (exactCode()).
+ * The dither is the reference's: mulberry32 steps once per sample (dithered or not), its 16-bit halves are the two
+ * uniforms. Its state only ever adds 0x6d2b79f5 per step, so step k's state is s + k · 0x6d2b79f5 and four
+ * samples are done at once, in float64 (x · 2^39 for 24 bits does not fit 32-bit integers).
  * `state` holds the generator's u32 state (read and written) and then the running count of clipped samples.
  * `width`: bytes per integer written, 4 (int32) or 2 (int16, for 16-bit codes: what a 16-bit WAV stores).
  */
 export function toIntChannel(src: usize, n: i32, out: usize, channel: i32, channels: i32, scale: f64, min: f64, max: f64,
   tpdf: bool, state: usize, width: i32): void {
-  const K: u32 = 0x6d2b79f5;
+  const K = DITHER_STEP;
   let s = load<u32>(state);
-  let clipped = load<u32>(state, 4);
+  clippedCount = load<u32>(state, 4);
   let states = i32x4.add(i32x4.splat(s), i32x4(K, 2 * K, 3 * K, 4 * K));
   const step = i32x4.splat(4 * K);
-  const scaleV = f64x2.splat(scale), maxV = f64x2.splat(max), minV = f64x2.splat(min);
-  const half = f64x2.splat(0.5), one = f64x2.splat(1), minusOne = f64x2.splat(-1), zero = f64x2.splat(0);
-  const unit = f64x2.splat(1.0 / 65536);
-  const low16 = i32x4.splat(0xffff);
+  const scaled = f64x2.splat(scale * 65536), inverse = f64x2.splat(1.0 / 65536), offset = f64x2.splat(32768);
+  const maxV = f64x2.splat(max), minV = f64x2.splat(min), one = f64x2.splat(1), minusOne = f64x2.splat(-1), zero = f64x2.splat(0);
+  const stride = <usize>(channels * width);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     let d = i32x4.splat(0);
     if (tpdf) {
-      let t = i32x4.mul(v128.xor(states, i32x4.shr_u(states, 15)), v128.or(states, i32x4.splat(1)));
-      t = v128.xor(t, i32x4.add(t, i32x4.mul(v128.xor(t, i32x4.shr_u(t, 7)), v128.or(t, i32x4.splat(61)))));
-      t = v128.xor(t, i32x4.shr_u(t, 14));
-      d = i32x4.sub(v128.and(t, low16), i32x4.shr_u(t, 16));
+      d = ditherx4(mulberryx4(states));
       states = i32x4.add(states, step);
     }
     let ints = i32x4.splat(0);
     for (let h = 0; h < 2; h++) {
       const x = f64x2.promote_low_f32x4(v128.load64_zero(f(src, i + 2 * h)));
       const dh = h == 0 ? d : i8x16.shuffle(d, d, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
-      const dither = v128.and(f64x2.mul(f64x2.convert_low_i32x4_s(dh), unit), f64x2.ne(x, zero));
-      const v = f64x2.add(f64x2.mul(x, scaleV), dither);
-      let q = f64x2.floor(f64x2.add(v, half));
-      q = f64x2.sub(q, v128.and(one, f64x2.gt(f64x2.sub(q, half), v))); // v + 0.5 rounded up to the next integer
+      const dither = v128.and(f64x2.convert_low_i32x4_s(dh), f64x2.ne(x, zero));
+      let q = f64x2.floor(f64x2.mul(f64x2.add(f64x2.add(f64x2.floor(f64x2.mul(x, scaled)), dither), offset), inverse));
       const over = f64x2.gt(q, maxV), under = f64x2.lt(q, minV);
       const clip = v128.or(v128.and(over, f64x2.gt(x, one)), v128.and(under, f64x2.lt(x, minusOne)));
-      clipped += <u32>popcnt(i64x2.bitmask(clip));
+      clippedCount += <u32>popcnt(i64x2.bitmask(clip));
       q = v128.bitselect(maxV, v128.bitselect(minV, q, under), over);
-      q = v128.and(q, f64x2.eq(q, q)); // NaN → 0
-      const qi = i32x4.trunc_sat_f64x2_s_zero(q);
+      const qi = i32x4.trunc_sat_f64x2_s_zero(q); // NaN → 0
       ints = h == 0 ? qi : i64x2.replace_lane(ints, 1, i64x2.extract_lane(qi, 0));
     }
-    const stride = <usize>(channels * width);
     const o = out + <usize>(i * channels + channel) * <usize>width;
     if (width == 2) {
       store<i16>(o, <i16>i32x4.extract_lane(ints, 0));
@@ -599,30 +632,81 @@ export function toIntChannel(src: usize, n: i32, out: usize, channel: i32, chann
   }
   if (tpdf) s += <u32>i * K;
   for (; i < n; i++) {
-    const x = <f64>get(src, i);
-    let v = x * scale;
+    let d = 0;
     if (tpdf) {
       s += K;
-      let t = (s ^ (s >>> 15)) * (s | 1);
-      t ^= t + (t ^ (t >>> 7)) * (t | 61);
-      t ^= t >>> 14;
-      if (x != 0) v += (<f64>(t & 0xffff) - <f64>(t >>> 16)) / 65536.0;
+      const t = mulberry(s);
+      d = <i32>(t & 0xffff) - <i32>(t >>> 16);
     }
-    let q = Math.floor(v + 0.5);
-    if (q - 0.5 > v) q -= 1;
-    if (q > max) {
-      q = max;
-      if (x > 1) clipped++;
-    } else if (q < min) {
-      q = min;
-      if (x < -1) clipped++;
-    } else if (q != q) q = 0;
+    const q = exactCode(<f64>get(src, i), d, scale, min, max);
     const o = out + <usize>(i * channels + channel) * <usize>width;
-    if (width == 2) store<i16>(o, <i16><i32>q);
-    else store<i32>(o, <i32>q);
+    if (width == 2) store<i16>(o, <i16>q);
+    else store<i32>(o, q);
   }
   store<u32>(state, s);
-  store<u32>(state, clipped, 4);
+  store<u32>(state, clippedCount, 4);
+}
+
+/**
+ * toIntChannel() for both channels of a stereo 16-bit stream at once, interleaved int16 at `out`: what every 16-bit
+ * stereo WAV stem goes through, so it is the job thread's largest cost in a re-render. In 32-bit integers, four
+ * samples per instruction: for |x| < 1, floor(x · 2^31) fits them exactly and the code is
+ * (X >> 16) + (((X & 0xffff) + d + 32768) >> 16), the reference's formula split so nothing overflows; the int16
+ * narrowing saturates exactly where the reference clips (without counting: |x| < 1). Quads holding |x| ≥ 1 or NaN
+ * are redone sample by sample with exactCode(). The left channel takes generator steps 1..n, the right n+1..2n.
+ */
+export function toInt16Stereo(left: usize, right: usize, n: i32, out: usize, tpdf: bool, state: usize): void {
+  const K = DITHER_STEP;
+  const s = load<u32>(state);
+  clippedCount = load<u32>(state, 4);
+  let statesL = i32x4.add(i32x4.splat(s), i32x4(K, 2 * K, 3 * K, 4 * K));
+  let statesR = i32x4.add(statesL, i32x4.splat(<u32>n * K));
+  const step = i32x4.splat(4 * K);
+  const two31 = f32x4.splat(2147483648.0), one = f32x4.splat(1), zero = f32x4.splat(0);
+  const low16 = i32x4.splat(0xffff), half = i32x4.splat(32768);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const xl = vget(left, i), xr = vget(right, i);
+    let dl = i32x4.splat(0), dr = i32x4.splat(0);
+    if (tpdf) {
+      dl = v128.and(ditherx4(mulberryx4(statesL)), f32x4.ne(xl, zero));
+      dr = v128.and(ditherx4(mulberryx4(statesR)), f32x4.ne(xr, zero));
+      statesL = i32x4.add(statesL, step);
+      statesR = i32x4.add(statesR, step);
+    }
+    const Xl = i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.mul(xl, two31)));
+    const Xr = i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.mul(xr, two31)));
+    const ql = i32x4.add(i32x4.shr_s(Xl, 16), i32x4.shr_s(i32x4.add(i32x4.add(v128.and(Xl, low16), dl), half), 16));
+    const qr = i32x4.add(i32x4.shr_s(Xr, 16), i32x4.shr_s(i32x4.add(i32x4.add(v128.and(Xr, low16), dr), half), 16));
+    const o = out + (<usize>i << 2);
+    v128.store(o, i8x16.shuffle(i16x8.narrow_i32x4_s(ql, qr), zero, 0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15));
+    // not (|x| < 1): beyond full scale, or NaN
+    if (v128.any_true(v128.not(v128.and(f32x4.lt(f32x4.abs(xl), one), f32x4.lt(f32x4.abs(xr), one))))) {
+      for (let k = 0; k < 4; k++) {
+        for (let c = 0; c < 2; c++) {
+          let d = 0;
+          if (tpdf) {
+            const t = mulberry(s + <u32>(c * n + i + k + 1) * K);
+            d = <i32>(t & 0xffff) - <i32>(t >>> 16);
+          }
+          const x = <f64>get(c == 0 ? left : right, i + k);
+          store<i16>(o + <usize>(4 * k + 2 * c), <i16>exactCode(x, d, 32768, -32768, 32767));
+        }
+      }
+    }
+  }
+  for (; i < n; i++) {
+    for (let c = 0; c < 2; c++) {
+      let d = 0;
+      if (tpdf) {
+        const t = mulberry(s + <u32>(c * n + i + 1) * K);
+        d = <i32>(t & 0xffff) - <i32>(t >>> 16);
+      }
+      store<i16>(out + <usize>(4 * i + 2 * c), <i16>exactCode(<f64>get(c == 0 ? left : right, i), d, 32768, -32768, 32767));
+    }
+  }
+  store<u32>(state, tpdf ? s + <u32>(2 * n) * K : s);
+  store<u32>(state, clippedCount, 4);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
