@@ -79,7 +79,35 @@ export function stft(padded: usize, window: usize, nFft: i32, hop: i32, frames: 
       put(re, nyquist + t0 + b, get(row, 1));
       put(im, nyquist + t0 + b, 0);
     }
-    for (let k = 1; k < bins - 1; k++) {
+    // Bins two at a time and frames four at a time: a 4x4 transposition of (re k, im k, re k+1, im k+1) rows.
+    const quads = count & ~3;
+    let k = 1;
+    for (; k + 1 < bins - 1; k += 2) {
+      const dre = f(re, k * frames + t0);
+      const dim = f(im, k * frames + t0);
+      for (let b = 0; b < quads; b += 4) {
+        const r0 = v128.load(f(block, b * rowStride(nFft) + 2 * k));
+        const r1 = v128.load(f(block, (b + 1) * rowStride(nFft) + 2 * k));
+        const r2 = v128.load(f(block, (b + 2) * rowStride(nFft) + 2 * k));
+        const r3 = v128.load(f(block, (b + 3) * rowStride(nFft) + 2 * k));
+        const a = v128.shuffle<i32>(r0, r1, 0, 4, 1, 5); // re k, im k of frames b, b+1
+        const c = v128.shuffle<i32>(r2, r3, 0, 4, 1, 5);
+        const e = v128.shuffle<i32>(r0, r1, 2, 6, 3, 7); // bin k+1
+        const g = v128.shuffle<i32>(r2, r3, 2, 6, 3, 7);
+        vput(dre, b, v128.shuffle<i64>(a, c, 0, 2));
+        vput(dim, b, v128.shuffle<i64>(a, c, 1, 3));
+        vput(dre, b + frames, v128.shuffle<i64>(e, g, 0, 2));
+        vput(dim, b + frames, v128.shuffle<i64>(e, g, 1, 3));
+      }
+      for (let b = quads; b < count; b++) {
+        const p = f(block, b * rowStride(nFft) + 2 * k);
+        put(dre, b, load<f32>(p));
+        put(dim, b, load<f32>(p, 4));
+        put(dre, b + frames, load<f32>(p, 8));
+        put(dim, b + frames, load<f32>(p, 12));
+      }
+    }
+    for (; k < bins - 1; k++) {
       const dre = f(re, k * frames + t0);
       const dim = f(im, k * frames + t0);
       for (let b = 0; b < count; b++) {
@@ -111,7 +139,32 @@ export function istft(re: usize, im: usize, frames: i32, nFft: i32, hop: i32, se
       put(row, 0, get(re, t0 + b));
       put(row, 1, get(re, nyquist + t0 + b));
     }
-    for (let k = 1; k < bins - 1; k++) {
+    // stft()'s transposition backwards: two bins and four frames at a time.
+    const quads = count & ~3;
+    let k = 1;
+    for (; k + 1 < bins - 1; k += 2) {
+      const sre = f(re, k * frames + t0);
+      const sim = f(im, k * frames + t0);
+      for (let b = 0; b < quads; b += 4) {
+        const re0 = vget(sre, b), im0 = vget(sim, b), re1 = vget(sre, b + frames), im1 = vget(sim, b + frames);
+        const a = v128.shuffle<i32>(re0, im0, 0, 4, 1, 5); // bin k of frames b, b+1
+        const c = v128.shuffle<i32>(re0, im0, 2, 6, 3, 7); // bin k of frames b+2, b+3
+        const e = v128.shuffle<i32>(re1, im1, 0, 4, 1, 5); // bin k+1
+        const g = v128.shuffle<i32>(re1, im1, 2, 6, 3, 7);
+        v128.store(f(block, b * rowStride(nFft) + 2 * k), v128.shuffle<i64>(a, e, 0, 2));
+        v128.store(f(block, (b + 1) * rowStride(nFft) + 2 * k), v128.shuffle<i64>(a, e, 1, 3));
+        v128.store(f(block, (b + 2) * rowStride(nFft) + 2 * k), v128.shuffle<i64>(c, g, 0, 2));
+        v128.store(f(block, (b + 3) * rowStride(nFft) + 2 * k), v128.shuffle<i64>(c, g, 1, 3));
+      }
+      for (let b = quads; b < count; b++) {
+        const p = f(block, b * rowStride(nFft) + 2 * k);
+        store<f32>(p, get(sre, b));
+        store<f32>(p, get(sim, b), 4);
+        store<f32>(p, get(sre, b + frames), 8);
+        store<f32>(p, get(sim, b + frames), 12);
+      }
+    }
+    for (; k < bins - 1; k++) {
       const sre = f(re, k * frames + t0);
       const sim = f(im, k * frames + t0);
       for (let b = 0; b < count; b++) {
