@@ -76,7 +76,11 @@ export class Crossfader {
     this.fadeIn = fadeInCurve(plan.overlap);
   }
 
-  /** `chunk[c]` holds at least plan.chunks[index].length samples of channel c. Returns finished samples per channel. */
+  /**
+   * `chunk[c]` holds at least plan.chunks[index].length samples of channel c; the fader takes the chunk over (its
+   * finished samples are returned as views of it, faded in place, so no stem is copied). Returns finished samples
+   * per channel.
+   */
   add(index: number, chunk: Float32Array[]): Float32Array[] {
     if (index !== this.next) throw new RangeError(`chunks must come in order: expected ${this.next}, got ${index}`);
     this.next++;
@@ -88,18 +92,17 @@ export class Crossfader {
     const keep: Float32Array[] = [];
     for (let c = 0; c < this.channelCount; c++) {
       const src = chunk[c];
-      const done = new Float32Array(emitEnd);
-      done.set(src.subarray(0, emitEnd));
+      if (!last && overlap > 0) { // before the fade-in below: the tail is past emitEnd, but keep the order obvious
+        const tail = new Float32Array(overlap);
+        for (let i = 0; i < overlap; i++) tail[i] = (1 - this.fadeIn[i]) * src[stride + i];
+        keep.push(tail);
+      }
+      const done = src.subarray(0, emitEnd);
       if (index > 0 && overlap > 0) {
         const prev = this.pending![c];
         for (let i = 0; i < overlap; i++) done[i] = prev[i] + this.fadeIn[i] * src[i];
       }
       out.push(done);
-      if (!last && overlap > 0) {
-        const tail = new Float32Array(overlap);
-        for (let i = 0; i < overlap; i++) tail[i] = (1 - this.fadeIn[i]) * src[stride + i];
-        keep.push(tail);
-      }
     }
     this.pending = last ? null : keep;
     return out;
