@@ -7,7 +7,7 @@ import { XumxError } from '../errors.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import type { ModelRunner } from '../model/session.ts';
 import type { EpName, EpSkip } from '../types.ts';
-import type { EstimateFileReader, EstimateFileWriter } from './estimate-file.ts';
+import type { CachedRecord, EstimateFileReader, EstimateFileWriter } from './estimate-file.ts';
 import { loadedDspKernels } from '../dsp/kernels/index.ts';
 import { BYTES_PER_VALUE, decodeFloat24, quantizeFloat24 } from './float24.ts';
 
@@ -106,16 +106,10 @@ export class ReplayRunner implements ModelRunner {
     return out;
   }
 
-  /**
-   * The next `batch` chunks as the cache stores them (see ChunkTask.float24), each in its own buffer so it can be
-   * handed to another thread.
-   */
-  async runRaw(batch: number, frames: number): Promise<Uint8Array[]> {
+  /** Where the next chunk's record is, for a DSP thread to read and check itself (see ChunkTask.cached). */
+  nextRecord(frames: number): CachedRecord {
     this.checkFrames(frames);
-    const out: Uint8Array[] = [];
-    // Each in a buffer of its own: the reader's is reused, and a view of it must not be handed over.
-    for (let b = 0; b < batch; b++) out.push(await this.reader.readChunk(true));
-    return out;
+    return this.reader.claimChunk();
   }
 
   private checkFrames(frames: number): void {

@@ -39,7 +39,7 @@ export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { s
       const replay = new ReplayRunner(manifest, reader);
       try {
         const dsp = ctx.dspPool?.();
-        // Enough chunks per batch to keep every DSP thread busy.
+        // Without DSP threads the replay decodes a batch at a time; with them it streams chunk by chunk (pipeline.ts).
         const batch = Math.max(ctx.segmentsFor('cpu').batch, 2 * (dsp?.size ?? 0));
         const segments = { segmentFrames, overlapFrames, batch };
         const result = await separateFile({ ...job, segments, ...(dsp ? { dsp } : {}) }, replay, ctx.deps, hooks);

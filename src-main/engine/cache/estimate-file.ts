@@ -8,6 +8,7 @@
 // the file is renamed into place, so a reader never sees a half-written entry. Every read checks the header's and
 // each chunk's checksum; any mismatch is a CACHE_CORRUPT error and the caller recomputes.
 import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { XumxError } from '../errors.ts';
@@ -156,23 +157,60 @@ export class EstimateFileReader {
     return this.header.chunks - this.next;
   }
 
+  /** The next chunk's stored bytes [sources][2][bins][frames], checked; valid until the next read. */
+  async readChunk(): Promise<Uint8Array> {
+    const where = this.claimChunk();
+    const { bytesRead } = await this.fh.read(this.record, 0, this.record.length, where.at);
+    checkRecord(this.record, bytesRead, where);
+    return this.bytes;
+  }
+
   /**
-   * The next chunk's stored bytes [sources][2][bins][frames]: valid until the next read, or with `own` in a buffer of
-   * their own (to hand to another thread without a copy).
+   * Takes the next chunk without reading it: where it is, for readRecord() on another thread (a re-render's DSP
+   * thread reads and checks its own chunks, so the job's thread does not copy or checksum ~13 MB per chunk).
    */
-  async readChunk(own = false): Promise<Uint8Array> {
+  claimChunk(): CachedRecord {
     if (this.next >= this.header.chunks) throw corrupt(this.path, `asked for chunk ${this.next + 1} of ${this.header.chunks}`);
-    const record = own ? Buffer.allocUnsafeSlow(this.record.length) : this.record;
-    const at = HEADER_BYTES + this.next * record.length;
-    const { bytesRead } = await this.fh.read(record, 0, record.length, at);
-    if (bytesRead !== record.length) throw corrupt(this.path, `chunk ${this.next} is truncated`);
-    if (record.readUInt32LE(0) !== this.next) throw corrupt(this.path, `chunk ${this.next} is out of place`);
-    if (crc32(record.subarray(RECORD_PREFIX)) !== record.readUInt32LE(4)) throw corrupt(this.path, `chunk ${this.next} checksum mismatch`);
-    this.next++;
-    return own ? record.subarray(RECORD_PREFIX) : this.bytes;
+    const index = this.next++;
+    return { path: this.path, index, at: HEADER_BYTES + index * this.record.length, bytes: this.record.length };
   }
 
   async close(): Promise<void> {
     await this.fh.close();
   }
+}
+
+/** Where one chunk's record is (EstimateFileReader.claimChunk). */
+export interface CachedRecord {
+  path: string;
+  index: number;
+  /** Byte offset and length of the whole record (prefix and payload). */
+  at: number;
+  bytes: number;
+}
+
+/**
+ * Reads and checks one record synchronously (on a DSP thread) into `into` (reused between chunks: no allocation per
+ * chunk), returning its payload. CACHE_CORRUPT when it is short, out of place or fails its checksum.
+ */
+export function readRecord(where: CachedRecord, into?: Buffer): Buffer {
+  const record = into && into.length >= where.bytes ? into.subarray(0, where.bytes) : Buffer.allocUnsafeSlow(where.bytes);
+  let fd: number;
+  try {
+    fd = openSync(where.path, 'r');
+  } catch (err) {
+    throw corrupt(where.path, `cannot open it again: ${(err as Error).message}`);
+  }
+  try {
+    checkRecord(record, readSync(fd, record, 0, where.bytes, where.at), where);
+  } finally {
+    closeSync(fd);
+  }
+  return record.subarray(RECORD_PREFIX);
+}
+
+function checkRecord(record: Buffer, bytesRead: number, { path, index }: CachedRecord): void {
+  if (bytesRead !== record.length) throw corrupt(path, `chunk ${index} is truncated`);
+  if (record.readUInt32LE(0) !== index) throw corrupt(path, `chunk ${index} is out of place`);
+  if (crc32(record.subarray(RECORD_PREFIX)) !== record.readUInt32LE(4)) throw corrupt(path, `chunk ${index} checksum mismatch`);
 }

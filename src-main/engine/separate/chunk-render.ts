@@ -3,6 +3,7 @@
 // a DSP worker (dsp-pool.ts) — a re-render from the cache has no network to wait for and can use every core.
 // renderChunk runs on the WebAssembly kernels (../dsp/kernels: load them first in the thread); renderChunkReference
 // is the same steps on the JavaScript reference implementations, which the tests hold it to.
+import type { CachedRecord } from '../cache/estimate-file.ts';
 import { decodeFloat24 } from '../cache/float24.ts';
 import { addLeftover, applyControls, isIdentity } from '../dsp/controls.ts';
 import { dspKernels } from '../dsp/kernels/index.ts';
@@ -19,6 +20,11 @@ export interface ChunkTask {
    * they are used: a quarter fewer bytes to move and no decoding on the job's thread.
    */
   float24?: Uint8Array;
+  /**
+   * Instead of both: where that record is in the cache file. Only a DSP thread takes these (dsp-worker.ts reads the
+   * record, checking it, and renders it as `float24`); renderChunk itself does no file reading.
+   */
+  cached?: CachedRecord;
   /**
    * The chunk's stereo mixture STFT; absent: computed here from `samples` (a re-render's DSP thread does it, so the
    * job's thread neither computes nor sends ~14 MB of spectrogram per chunk).

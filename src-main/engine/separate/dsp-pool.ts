@@ -61,7 +61,8 @@ export class DspPool {
     const p = this.pending.get(msg.id);
     if (!p) return;
     this.pending.delete(msg.id);
-    if (!msg.ok) return p.reject(new XumxError('INTERNAL', `chunk rendering failed: ${msg.message}`));
+    // A cached record found corrupt keeps its code: the caller recomputes the estimates (cached-separation.ts).
+    if (!msg.ok) return p.reject(msg.code === 'CACHE_CORRUPT' ? new XumxError(msg.code, msg.message) : new XumxError('INTERNAL', `chunk rendering failed: ${msg.message}`));
     if (p.times) {
       p.times.stft += msg.stft;
       p.times.wiener += msg.wiener;

@@ -1,7 +1,9 @@
 // A DSP worker thread of the DspPool: renders chunks (chunk-render.ts) and sends the stem audio back, transferring
 // the buffers instead of copying them.
 import { parentPort } from 'node:worker_threads';
+import { XumxError } from '../errors.ts';
 import { loadDspKernels } from '../dsp/kernels/index.ts';
+import { readRecord } from '../cache/estimate-file.ts';
 import { renderChunk } from './chunk-render.ts';
 import { UNDELIVERED, type FromDspWorker, type ToDspWorker } from './dsp-messages.ts';
 
@@ -13,16 +15,24 @@ if (!port) throw new Error('dsp-worker.ts runs only as a DSP worker thread');
 port.on('messageerror', (err) => port.postMessage({ id: UNDELIVERED, ok: false, message: err.message } satisfies FromDspWorker));
 
 const ready = loadDspKernels();
+/** The buffer cached records are read into, reused from chunk to chunk. */
+let record: Buffer | undefined;
 ready.catch(() => {}); // reported per chunk below
 
 port.on('message', async ({ id, task }: ToDspWorker) => {
   try {
     await ready;
     const times = { stft: 0, wiener: 0, istft: 0 };
+    if (task.cached) {
+      record = readRecord(task.cached, record);
+      task.float24 = record;
+      record = Buffer.from(record.buffer, 0, record.buffer.byteLength); // the whole buffer, for the next chunk
+    }
     const stems = renderChunk(task, times);
     const msg: FromDspWorker = { id, ok: true, stems, ...times };
     port.postMessage(msg, stems.flat().map((a) => a.buffer as ArrayBuffer));
   } catch (err) {
-    port.postMessage({ id, ok: false, message: err instanceof Error ? err.message : String(err) } satisfies FromDspWorker);
+    port.postMessage({ id, ok: false, message: err instanceof Error ? err.message : String(err),
+      ...(err instanceof XumxError ? { code: err.code } : {}) } satisfies FromDspWorker);
   }
 });

@@ -10,6 +10,7 @@ import { toStereo } from '../audio/channels.ts';
 import { XumxError, asXumxError } from '../errors.ts';
 import { CONTRACT } from '../model/manifest.ts';
 import type { ModelRunner } from '../model/session.ts';
+import type { CachedRecord } from '../cache/estimate-file.ts';
 import type { ThreadedModelRunner } from '../model/threaded.ts';
 import type { BitDepth, OutputFormat, Progress, SeparationControls, SeparationOk, Stage, Timings } from '../types.ts';
 import { checkOutputWritable, StemOutputs } from './outputs.ts';
@@ -179,9 +180,9 @@ interface LoopTools {
   timings: Timings;
 }
 
-/** A source of estimates that can also answer with the estimate cache's stored bytes (ReplayRunner). */
-interface RawEstimates {
-  runRaw(batch: number, frames: number): Promise<Uint8Array[]>;
+/** A source of estimates that can also say where the estimate cache stores each chunk (ReplayRunner). */
+interface CachedEstimates {
+  nextRecord(frames: number): CachedRecord;
 }
 
 interface PreparedBatch {
@@ -212,7 +213,7 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
   const report = (stage: Stage) => progress.working(stage, done, total);
 
   // A replay of the estimate cache with DSP threads: no network, and no batches (see renderFromCache).
-  const raw = job.dsp && typeof (model as Partial<RawEstimates>).runRaw === 'function' ? (model as unknown as RawEstimates) : null;
+  const raw = job.dsp && typeof (model as Partial<CachedEstimates>).nextRecord === 'function' ? (model as unknown as CachedEstimates) : null;
   if (raw && job.dsp) return renderFromCache(song, plan, raw, job.dsp, job.controls, sources, { sinks, faders, cancelled, report, timed, timings, onChunk: () => { done += 1; } });
 
   const kernels = await loadDspKernels();
@@ -311,12 +312,12 @@ interface CacheLoopTools extends Pick<LoopTools, 'timed' | 'cancelled' | 'timing
 
 /**
  * A re-render from the estimate cache: no network, so the chunks' DSP is all the work, and it goes to the DSP
- * threads whole (each chunk's cached record goes undecoded, with the chunk's samples; the thread takes the mixture's
- * STFT itself). This thread only reads records, crossfades and writes, and keeps one chunk more in flight than there
+ * threads whole (each chunk goes as where its record is in the cache file, with the chunk's samples; the thread
+ * reads and checks the record and takes the mixture's STFT itself). This thread only reads records, crossfades and writes, and keeps one chunk more in flight than there
  * are threads across the whole song, so no thread waits on it between chunks (per-batch hand-offs left the threads
  * idle while this one worked: bench/rerender.bench.ts).
  */
-async function renderFromCache(song: Float32Array[], plan: ChunkPlan, raw: RawEstimates, dsp: DspRenderer,
+async function renderFromCache(song: Float32Array[], plan: ChunkPlan, raw: CachedEstimates, dsp: DspRenderer,
   controls: SeparationControls, sources: readonly string[], { sinks, faders, report, onChunk, timed, cancelled, timings }: CacheLoopTools): Promise<void> {
   const total = plan.chunks.length;
   const ahead = Math.max(1, dsp.size ?? 1) + 1;
@@ -324,9 +325,8 @@ async function renderFromCache(song: Float32Array[], plan: ChunkPlan, raw: RawEs
   let submitted = 0;
   for (let index = 0; index < total; index++) {
     while (submitted < total && submitted < index + ahead) {
-      const [float24] = await raw.runRaw(1, plan.frames);
       const chunk = dsp.render({
-        estimates: [], float24, sources: [...sources], controls, chunkLength: plan.chunkLength,
+        estimates: [], cached: raw.nextRecord(plan.frames), sources: [...sources], controls, chunkLength: plan.chunkLength,
         samples: chunkCopy(song, plan.chunks[submitted], plan.chunkLength),
       }, timings);
       chunk.catch(() => {}); // awaited below; a job cancelled or failed meanwhile must not leave an unhandled rejection
