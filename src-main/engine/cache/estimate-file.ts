@@ -2,7 +2,8 @@
 //
 //   bytes 0..4096   header: "XUMXEST\0" | u32 version | u32 JSON length | u32 crc32(JSON) | JSON (EstimateHeader),
 //                   padded with spaces to 4096 bytes
-//   then per chunk: u32 chunk index | u32 crc32(payload) | payload: 3 bytes per value [sources][2][bins][frames]
+//   then per chunk: u32 chunk index | u32 checksum(payload) (checksum.ts) | payload: 3 bytes per value
+//                   [sources][2][bins][frames]
 //
 // Written under a temporary name with a placeholder header; the real header (with the chunk count) goes in last and
 // the file is renamed into place, so a reader never sees a half-written entry. Every read checks the header's and
@@ -12,10 +13,12 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { XumxError } from '../errors.ts';
+import { checksum } from './checksum.ts';
 import { BYTES_PER_VALUE } from './float24.ts';
 
 export const MAGIC = 'XUMXEST\0';
-export const FORMAT_VERSION = 1;
+/** 2: records carry checksum.ts's checksum instead of a CRC-32. */
+export const FORMAT_VERSION = 2;
 export const HEADER_BYTES = 4096;
 const RECORD_PREFIX = 8;
 
@@ -84,7 +87,7 @@ export class EstimateFileWriter {
     const payload = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const prefix = Buffer.alloc(RECORD_PREFIX);
     prefix.writeUInt32LE(this.chunks, 0);
-    prefix.writeUInt32LE(crc32(payload), 4);
+    prefix.writeUInt32LE(checksum(payload), 4);
     const at = HEADER_BYTES + this.chunks * (RECORD_PREFIX + payload.length);
     await this.fh.writev([prefix, payload], at);
     this.chunks++;
@@ -190,10 +193,11 @@ export interface CachedRecord {
 }
 
 /**
- * Reads and checks one record synchronously (on a DSP thread) into `into` (reused between chunks: no allocation per
- * chunk), returning its payload. CACHE_CORRUPT when it is short, out of place or fails its checksum.
+ * Reads one record synchronously (on a DSP thread) into `into` (reused between chunks: no allocation per chunk),
+ * checking its length and place: CACHE_CORRUPT when it is short or out of place. Returns its payload and the
+ * checksum the payload must have, which the caller checks where it decodes it (DspKernels.decodeFloat24Into).
  */
-export function readRecord(where: CachedRecord, into?: Buffer): Buffer {
+export function readRecord(where: CachedRecord, into?: Buffer): { payload: Buffer; checksum: number } {
   const record = into && into.length >= where.bytes ? into.subarray(0, where.bytes) : Buffer.allocUnsafeSlow(where.bytes);
   let fd: number;
   try {
@@ -202,15 +206,24 @@ export function readRecord(where: CachedRecord, into?: Buffer): Buffer {
     throw corrupt(where.path, `cannot open it again: ${(err as Error).message}`);
   }
   try {
-    checkRecord(record, readSync(fd, record, 0, where.bytes, where.at), where);
+    checkPlace(record, readSync(fd, record, 0, where.bytes, where.at), where);
   } finally {
     closeSync(fd);
   }
-  return record.subarray(RECORD_PREFIX);
+  return { payload: record.subarray(RECORD_PREFIX), checksum: record.readUInt32LE(4) };
 }
 
-function checkRecord(record: Buffer, bytesRead: number, { path, index }: CachedRecord): void {
+/** The message of a record whose checksum does not match. */
+export function checksumMismatch({ path, index }: CachedRecord): XumxError {
+  return corrupt(path, `chunk ${index} checksum mismatch`);
+}
+
+function checkPlace(record: Buffer, bytesRead: number, { path, index }: CachedRecord): void {
   if (bytesRead !== record.length) throw corrupt(path, `chunk ${index} is truncated`);
   if (record.readUInt32LE(0) !== index) throw corrupt(path, `chunk ${index} is out of place`);
-  if (crc32(record.subarray(RECORD_PREFIX)) !== record.readUInt32LE(4)) throw corrupt(path, `chunk ${index} checksum mismatch`);
+}
+
+function checkRecord(record: Buffer, bytesRead: number, where: CachedRecord): void {
+  checkPlace(record, bytesRead, where);
+  if (checksum(record.subarray(RECORD_PREFIX)) !== record.readUInt32LE(4)) throw checksumMismatch(where);
 }

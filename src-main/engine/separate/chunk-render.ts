@@ -20,6 +20,8 @@ export interface ChunkTask {
    * they are used: a quarter fewer bytes to move and no decoding on the job's thread.
    */
   float24?: Uint8Array;
+  /** The checksum `float24` must have (../cache/checksum.ts), checked in the kernels' memory; absent: not checked. */
+  float24Checksum?: number;
   /**
    * Instead of both: where that record is in the cache file. Only a DSP thread takes these (dsp-worker.ts reads the
    * record, checking it, and renders it as `float24`); renderChunk itself does no file reading.
@@ -67,7 +69,7 @@ export function renderChunk(task: ChunkTask, times?: ChunkTimes): Float32Array[]
     if (times) times.stft += (performance.now() - ts) / 1000;
   }
   const t0 = performance.now();
-  if (task.float24) k.decodeFloat24Into(task.float24, heap.estimates);
+  if (task.float24) k.decodeFloat24Into(task.float24, heap.estimates, task.float24Checksum);
   else task.estimates.forEach((e, j) => heap.estimates[j].set(e));
   if (!isIdentity(controls)) {
     k.applyControls(heap.estimates, sources.map((s) => controls.strength?.[s] ?? 1), sources.map((s) => controls.bleed?.[s] ?? 0));

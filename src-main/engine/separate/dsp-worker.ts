@@ -3,7 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import { XumxError } from '../errors.ts';
 import { loadDspKernels } from '../dsp/kernels/index.ts';
-import { readRecord } from '../cache/estimate-file.ts';
+import { checksumMismatch, readRecord } from '../cache/estimate-file.ts';
 import { renderChunk } from './chunk-render.ts';
 import { UNDELIVERED, type FromDspWorker, type ToDspWorker } from './dsp-messages.ts';
 
@@ -23,12 +23,18 @@ port.on('message', async ({ id, task }: ToDspWorker) => {
   try {
     await ready;
     const times = { stft: 0, wiener: 0, istft: 0 };
+    let stems: Float32Array[][];
     if (task.cached) {
-      record = readRecord(task.cached, record);
-      task.float24 = record;
-      record = Buffer.from(record.buffer, 0, record.buffer.byteLength); // the whole buffer, for the next chunk
+      const { payload, checksum } = readRecord(task.cached, record);
+      record = Buffer.from(payload.buffer, 0, payload.buffer.byteLength); // the whole buffer, for the next chunk
+      try {
+        stems = renderChunk({ ...task, float24: payload, float24Checksum: checksum }, times);
+      } catch (err) {
+        throw err instanceof XumxError && err.code === 'CACHE_CORRUPT' ? checksumMismatch(task.cached) : err;
+      }
+    } else {
+      stems = renderChunk(task, times);
     }
-    const stems = renderChunk(task, times);
     const msg: FromDspWorker = { id, ok: true, stems, ...times };
     port.postMessage(msg, stems.flat().map((a) => a.buffer as ArrayBuffer));
   } catch (err) {

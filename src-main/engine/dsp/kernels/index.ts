@@ -31,6 +31,7 @@ interface KernelExports {
     scale: number, scratch: number, stride: number, coef: number): void;
   applyControls(table: number, N: number, count: number, exponents: number, thresholds: number): void;
   decodeFloat24(bytes: number, count: number, out: number): void;
+  checksum(bytes: number, n: number): number;
   divideInterior(out: number, start: number, end: number, inverse: number, hop: number, phase: number): void;
   maxPower(re: number, im: number, n: number): number;
   resampleRun(buf: number, bufStart: number, n: number, phase: number, count: number, coef: number, T: number, L: number, M: number,
@@ -273,8 +274,19 @@ export class DspKernels {
     return out;
   }
 
-  /** A cache record (the sources' float24 estimates one after the other) decoded into heap estimates (chunkViews). */
-  decodeFloat24Into(record: Uint8Array, estimates: Float32Array[]): void {
+  /** ../../cache/checksum.ts checksumReference(), the same value. */
+  checksum(bytes: Uint8Array): number {
+    const p = this.slot('checksum.in', Math.max(16, bytes.length));
+    new Uint8Array(this.memory.buffer, p, bytes.length).set(bytes);
+    return this.k.checksum(p, bytes.length) >>> 0;
+  }
+
+  /**
+   * A cache record (the sources' float24 estimates one after the other) decoded into heap estimates (chunkViews).
+   * With `expected`, the record's checksum (../../cache/checksum.ts) is checked first, in the heap: CACHE_CORRUPT
+   * when it differs.
+   */
+  decodeFloat24Into(record: Uint8Array, estimates: Float32Array[], expected?: number): void {
     const n = estimates[0]?.length ?? 0;
     if (record.length !== 3 * n * estimates.length) {
       throw new XumxError('CACHE_CORRUPT', `a cached chunk holds ${record.length} bytes, ${estimates.length} estimates of ${n} values need ${3 * n * estimates.length}`);
@@ -282,6 +294,9 @@ export class DspKernels {
     const pIn = this.slot('f24.in', record.length + 16);
     this.heapCheck(estimates);
     new Uint8Array(this.memory.buffer, pIn, record.length).set(record);
+    if (expected !== undefined && this.k.checksum(pIn, record.length) >>> 0 !== expected) {
+      throw new XumxError('CACHE_CORRUPT', 'checksum mismatch');
+    }
     estimates.forEach((e, j) => this.k.decodeFloat24(pIn + 3 * n * j, n, e.byteOffset));
   }
 
