@@ -1,11 +1,11 @@
 // Re-render benchmark: `node --import tsx bench/rerender.bench.ts [--minutes 3] [--json]`.
 // Separates a generated stereo song (test/fixtures/audio.ts makeSong) with a FULL-SIZE random-weight X-UMX
 // (hidden 512, built into test-output/ by training/export_onnx.py, never into models/) with the estimate cache on,
-// then changes the controls three times and re-renders from the cache, all in one process on one engine, so the ratio
-// re-render / full separation compares like with like (both use the engine's DSP threads; wiener/istft timings
+// then changes the controls three times and re-renders from the cache, twice over, all in one process on one engine,
+// so the ratio re-render / full separation compares like with like (both use the engine's DSP threads; wiener/istft timings
 // are thread-seconds summed over them). The model is loaded by a short warm-up song first, so
 // neither timing includes opening the network.
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, utimesSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -43,21 +43,37 @@ const timed = async (work: () => Promise<SeparationResult>) => {
 
 const loadBefore = loadavg()[0];
 ok(await engine.separate(request(warmPath)));
-const full = await timed(() => engine.separate(request(songPath)));
-const cacheBytes = await new EstimateCache({ dir: cacheDir }).size();
-// Three different changes, timed one after another: this machine is shared, and the median of three is steadier.
+// Three different changes, timed one after another.
 const changes: Partial<SeparationControls>[] = [
   { strength: { vocals: 1.5, drums: 0.8 }, bleed: { bass: 0.2 } },
   { strength: { vocals: 0.7 } },
   { strength: { other: 2 }, bleed: { vocals: 0.3 } },
 ];
+// Two rounds of one full separation and the three re-renders after it (the cache emptied in between, so the second
+// full separation runs the network again): this machine is shared and its speed drifts over a run, so the ratio is
+// the median re-render over the mean full separation of both rounds.
+const fulls = [];
 const rerenders = [];
-for (const c of changes) rerenders.push(await timed(() => engine.rerender(request(songPath, c))));
-const rerender = [...rerenders].sort((a, b) => a.seconds - b.seconds)[1];
-const changed = changes[rerenders.indexOf(rerender)];
-const again = await timed(() => engine.rerender(request(songPath, { ...changed, residual: true })));
+let cacheBytes = 0;
+for (let round = 0; round < 2; round++) {
+  if (round > 0) {
+    rmSync(cacheDir, { recursive: true, force: true });
+    mkdirSync(cacheDir, { recursive: true });
+    utimesSync(songPath, new Date(), new Date(Date.now() + 1000)); // a new modification time: decoded again too, like round 1
+  }
+  fulls.push(await timed(() => engine.separate(request(songPath))));
+  cacheBytes = await new EstimateCache({ dir: cacheDir }).size();
+  for (const c of changes) rerenders.push({ ...(await timed(() => engine.rerender(request(songPath, c)))), controls: c });
+}
+const sorted = [...rerenders].sort((a, b) => a.seconds - b.seconds);
+const rerender = sorted[Math.floor(sorted.length / 2)]; // the upper median of six
+const full = fulls[0];
+const fullMean = (fulls[0].seconds + fulls[1].seconds) / 2;
+const again = await timed(() => engine.rerender(request(songPath, { ...rerender.controls, residual: true })));
 await engine.dispose();
-if (full.result.estimates !== 'network' || rerender.result.estimates !== 'cache') throw new Error('the cache did not answer the re-render');
+if (fulls.some((f) => f.result.estimates !== 'network') || rerenders.some((r) => r.result.estimates !== 'cache')) {
+  throw new Error('the cache did not answer the re-renders, or a full separation did not run the network');
+}
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 const roundAll = (t: object) => Object.fromEntries(Object.entries(t).map(([k, x]) => [k, round(x as number)]));
@@ -65,11 +81,11 @@ const report = {
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model, dspThreads: availableParallelism(), loadAverage1m: { before: loadBefore, after: loadavg()[0] } },
   model: { id: model.id, hidden: 512, weights: 'random (speed only)' },
   song: { seconds: full.result.duration },
-  fullSeparation: { seconds: round(full.seconds), timings: roundAll(full.result.timings) },
-  rerender: { seconds: round(rerender.seconds), timings: roundAll(rerender.result.timings), controls: changed, note: 'the median of three' },
+  fullSeparation: { seconds: round(fullMean), rounds: fulls.map((f) => round(f.seconds)), timings: roundAll(full.result.timings) },
+  rerender: { seconds: round(rerender.seconds), timings: roundAll(rerender.result.timings), controls: rerender.controls, note: 'the upper median of six' },
   rerenderSeconds: rerenders.map((r) => round(r.seconds)),
   rerenderWithResidualStem: { seconds: round(again.seconds), timings: roundAll(again.result.timings) },
-  ratio: round(rerender.seconds / full.seconds),
+  ratio: round(rerender.seconds / fullMean),
   target: { ratio: '<= 0.20' },
   cache: { bytes: cacheBytes, mbPerMinuteOfAudio: round(cacheBytes / 1e6 / (full.result.duration / 60)), format: 'float24' },
 };
