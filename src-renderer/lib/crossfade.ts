@@ -24,12 +24,16 @@ export interface CrossfadePlan {
   stopOld: number;
 }
 
-export function planCrossfade(start: number, seconds = CROSSFADE_S): CrossfadePlan {
+/**
+ * `fromGain`: the old source's gain at `start` — 1, unless it is itself still fading in from a swap moments before
+ * (a quick double A/B click), when starting its fade-out at 1 would jump up.
+ */
+export function planCrossfade(start: number, seconds = CROSSFADE_S, fromGain = 1): CrossfadePlan {
   const end = start + Math.max(0, seconds);
   return {
     start,
     fadeIn: [{ time: start, value: 0 }, { time: end, value: 1 }],
-    fadeOut: [{ time: start, value: 1 }, { time: end, value: 0 }],
+    fadeOut: [{ time: start, value: fromGain }, { time: end, value: 0 }],
     stopOld: end,
   };
 }

@@ -91,6 +91,25 @@ describe('StemPlayer.swapBuffers', () => {
     player.pause();
   });
 
+  test('a second swap during the first crossfade fades the newer voice out from the gain it had reached', async () => {
+    const { ctx, player } = await playing(['vocals']);
+    player.swapBuffers(new Map([['vocals', buffer('vocals-2')]])); // B starts at 3.05, fading in until 3.08
+    ctx.currentTime = 3.01;
+    player.swapBuffers(new Map([['vocals', buffer('vocals-1')]])); // back to A at 3.06, B one third in
+    const [a1, a2] = live(ctx, 'vocals-1');
+    const [b] = live(ctx, 'vocals-2');
+    const when = a2.startedAt!;
+    assert.ok(Math.abs(when - 3.06) < 1e-9);
+    const gains = [a1, b, a2].map((s) => fadeOf(s).gain.points());
+    assert.ok(Math.abs(gainAt(gains[1], when) - 1 / 3) < 1e-9, `B fades out from ${gainAt(gains[1], when)}, not from full gain`);
+    for (const t of [when, when + 0.01, when + 0.02, when + CROSSFADE_S, when + 0.1]) {
+      const total = gains.reduce((sum, g) => sum + gainAt(g, t), 0);
+      assert.ok(total <= 1 + 1e-9 && total > 0.6, `the three voices sum to ${total} at ${t}`);
+    }
+    assert.ok(Math.abs(gains.reduce((sum, g) => sum + gainAt(g, when + 0.1), 0) - 1) < 1e-9, 'only the new A is left, at full gain');
+    player.pause();
+  });
+
   test('adds a stem the new render has (the residual) fading in at the playhead, and fades out and drops one it lacks', async () => {
     const { ctx, player } = await playing(['vocals', 'other']);
     player.swapBuffers(new Map([['vocals', buffer('vocals-2')], ['other', buffer('other-2')], ['residual', buffer('residual-2')]]));

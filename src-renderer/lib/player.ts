@@ -2,7 +2,7 @@
 // from the same offset, so stems cannot drift apart: they share one sample clock for the whole song.
 // Gains come from mixer.ts (effectiveGains); changes ramp over a few ms to avoid clicks.
 // Graph per stem: source → fade (its own gain, for crossfades at a swap) → strip gain → analyser and master.
-import { planCrossfade, planFadeIn, type GainPoint } from './crossfade.ts';
+import { CROSSFADE_S, gainAt, planCrossfade, planFadeIn, type GainPoint } from './crossfade.ts';
 
 export interface StemSource {
   name: string;
@@ -13,6 +13,8 @@ export interface StemSource {
 interface Voice {
   node: AudioBufferSourceNode;
   fade: GainNode;
+  /** The fade-in it started with (null: none), to know its gain when a later swap fades it out. */
+  fadeIn: GainPoint[] | null;
 }
 
 interface Strip {
@@ -112,7 +114,7 @@ export class StemPlayer {
         strip.gain.disconnect();
         strip.analyser.disconnect();
       };
-      if (strip.voice) this.fadeOut(strip.voice, plan.fadeOut, plan.stopOld, release);
+      if (strip.voice) this.fadeOut(strip.voice, fadeOutFrom(strip.voice, when), plan.stopOld, release);
       else release();
     }
     const strips = new Map<string, Strip>();
@@ -123,7 +125,7 @@ export class StemPlayer {
       if (!this.playing) continue;
       const old = strip.voice;
       strip.voice = this.startVoice(strip, when, at, old ? plan.fadeIn : planFadeIn(when));
-      if (old) this.fadeOut(old, plan.fadeOut, plan.stopOld);
+      if (old) this.fadeOut(old, fadeOutFrom(old, when), plan.stopOld);
     }
     // Keep the order of `next` (the model's source order) for whoever lists the stems.
     this.strips = strips;
@@ -215,7 +217,7 @@ export class StemPlayer {
     node.buffer = strip.buffer;
     node.connect(fade);
     node.start(when, Math.min(offset, strip.buffer.duration));
-    return { node, fade };
+    return { node, fade, fadeIn };
   }
 
   private fadeOut(voice: Voice, points: GainPoint[], stopAt: number, then?: () => void): void {
@@ -259,10 +261,18 @@ export class StemPlayer {
 }
 
 /** Puts a gain schedule on a parameter: its first point as a set value, the rest as linear ramps. */
+/** A voice's fade-out at `when`, from the gain its own fade-in has reached then. */
+function fadeOutFrom(voice: Voice, when: number): GainPoint[] {
+  return planCrossfade(when, CROSSFADE_S, voice.fadeIn ? gainAt(voice.fadeIn, when) : 1).fadeOut;
+}
+
 function schedule(param: AudioParam, points: GainPoint[]): void {
   const [first, ...rest] = points;
   if (!first) return;
-  param.cancelScheduledValues(first.time);
+  // Hold a ramp still under way where the new schedule begins (a fade cut short by the next swap) rather than
+  // dropping back to its last value; older engines without cancelAndHoldAtTime cancel only.
+  if (typeof param.cancelAndHoldAtTime === 'function') param.cancelAndHoldAtTime(first.time);
+  else param.cancelScheduledValues(first.time);
   param.setValueAtTime(first.value, first.time);
   for (const p of rest) param.linearRampToValueAtTime(p.value, p.time);
 }
