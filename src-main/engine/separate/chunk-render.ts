@@ -74,7 +74,12 @@ export function renderChunk(task: ChunkTask, times?: ChunkTimes): Float32Array[]
   if (!isIdentity(controls)) {
     k.applyControls(heap.estimates, sources.map((s) => controls.strength?.[s] ?? 1), sources.map((s) => controls.bleed?.[s] ?? 0));
   }
-  const filtered = k.wiener(heap.estimates, heap.mix, { iterations: controls.wienerIterations, softmask: controls.softmask, residual: controls.residual }, heap.filtered);
+  // The stem that completes the partition comes by subtraction (toStems): with one EM iteration its filtered
+  // spectrogram is never read, so the filter does not write it.
+  const { partition, subtract } = partitionOf(task);
+  const skip = subtract && controls.wienerIterations === 1 ? partition : -1;
+  const filtered = k.wiener(heap.estimates, heap.mix, { iterations: controls.wienerIterations, softmask: controls.softmask, residual: controls.residual },
+    heap.filtered, skip);
   return toStems(filtered, heap.mix, task, (spec) => k.istft(spec, task.chunkLength), t0, times);
 }
 
@@ -116,18 +121,26 @@ function mixSamples(task: ChunkTask): Float32Array[] {
  */
 function toStems(filtered: StereoSpectrogram[], mix: [Spectrogram, Spectrogram], task: ChunkTask,
   inverse: (spec: Spectrogram) => Float32Array, t0: number, times?: ChunkTimes): Float32Array[][] {
-  const { sources, controls, samples } = task;
-  const partition = controls.residual ? filtered.length - 1 : sources.indexOf('other');
-  const subtract = partition >= 0 && samples !== undefined;
+  const { controls, samples } = task;
+  const { partition, subtract } = partitionOf(task);
   if (!subtract && !controls.residual && partition >= 0) addLeftover(filtered, mix, partition);
   const t1 = performance.now();
   const out: Float32Array[][] = filtered.map((stem, j) => (subtract && j === partition ? [] : stem.map(inverse)));
-  if (subtract) out[partition] = remainder(samples, out, partition, task.chunkLength);
+  if (subtract && samples) out[partition] = remainder(samples, out, partition, task.chunkLength);
   if (times) {
     times.wiener += (t1 - t0) / 1000;
     times.istft += (performance.now() - t1) / 1000;
   }
   return out;
+}
+
+/**
+ * The stem that completes the partition (the sources' leftover goes to it): "residual" when asked for, else "other"
+ * (−1: the model has neither); `subtract` when it can be had as the chunk's samples minus the other stems.
+ */
+function partitionOf({ sources, controls, samples }: ChunkTask): { partition: number; subtract: boolean } {
+  const partition = controls.residual ? sources.length : sources.indexOf('other');
+  return { partition, subtract: partition >= 0 && samples !== undefined };
 }
 
 /** The chunk's samples minus every stem but `skip`. */

@@ -28,7 +28,7 @@ interface KernelExports {
   wienerScratchRows(J: number): number;
   wienerCoefficients(J: number): number;
   firstEmStep(table: number, N: number, residual: number, softmask: number, bins: number, frames: number, eps: number,
-    scale: number, scratch: number, stride: number, coef: number): void;
+    scale: number, scratch: number, stride: number, coef: number, skip: number): void;
   applyControls(table: number, N: number, count: number, exponents: number, thresholds: number): void;
   decodeFloat24(bytes: number, count: number, out: number): void;
   checksum(bytes: number, n: number): number;
@@ -239,7 +239,9 @@ export class DspKernels {
    * initial estimates) runs in the kernels; further iterations and the 0-iteration case use the reference code on
    * the same heap views.
    */
-  wiener(estimates: Float32Array[], mix: [Spectrogram, Spectrogram], opts: WienerOptions, out: StereoSpectrogram[]): StereoSpectrogram[] {
+  wiener(estimates: Float32Array[], mix: [Spectrogram, Spectrogram], opts: WienerOptions, out: StereoSpectrogram[],
+    /** A source whose output is not needed (renderChunk gets the partition's stem by subtraction); one iteration only. */
+    skip = -1): StereoSpectrogram[] {
     if (opts.iterations < 1 || opts.fused === false) return wienerReference(estimates, mix, opts, out);
     const N = estimates.length;
     const J = N + (opts.residual ? 1 : 0);
@@ -257,7 +259,8 @@ export class DspKernels {
     new Uint32Array(this.memory.buffer, table, N + 4 + 4 * J).set([...estimates, ...planes].map((a) => a.byteOffset));
     const power = Math.max(...mix.map((x) => this.k.maxPower(x.re.byteOffset, x.im.byteOffset, bins * frames)));
     const scale = Math.max(1, Math.sqrt(power) / 10); // ../wiener.ts maxAbs(mix) / 10, the same value
-    this.k.firstEmStep(table, N, opts.residual ? 1 : 0, opts.softmask ? 1 : 0, bins, frames, eps, scale, scratch, stride, coef);
+    if (skip >= 0 && opts.iterations > 1) throw new XumxError('INTERNAL', 'Wiener filter: every output feeds a further EM iteration; none can be skipped');
+    this.k.firstEmStep(table, N, opts.residual ? 1 : 0, opts.softmask ? 1 : 0, bins, frames, eps, scale, scratch, stride, coef, skip);
     for (let it = 1; it < opts.iterations; it++) emStep(out, mix, scale, eps);
     return out;
   }

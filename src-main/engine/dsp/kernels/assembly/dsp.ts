@@ -292,9 +292,10 @@ function loadRow(dst: usize, src: usize, frames: i32, stride: i32): void {
  * residual when asked), then y_j = v_j R_j Cxx⁻¹ x on values divided by `scale`, times `scale`.
  * @param table see entry(); N = number of estimates, J = N + residual.
  * @param scratch wienerScratchRows(J) rows of `stride` float64s; coef wienerCoefficients(J) float64s.
+ * @param skip a source whose output is not written (−1: none): the caller gets that stem another way.
  */
 export function firstEmStep(table: usize, N: i32, residual: bool, softmask: bool, bins: i32, frames: i32,
-  eps: f64, scale: f64, scratch: usize, stride: i32, coef: usize): void {
+  eps: f64, scale: f64, scratch: usize, stride: i32, coef: usize, skip: i32): void {
   const J = N + (residual ? 1 : 0);
   const plane = bins * frames;
   const inv = 1 / scale;
@@ -336,6 +337,7 @@ export function firstEmStep(table: usize, N: i32, residual: bool, softmask: bool
     }
     solveRow(xlr, xli, xrr, xri, c00, c11, c01r, c01i, inv, z0r, z0i, z1r, z1i, stride);
     for (let j = 0; j < J; j++) {
+      if (j == skip) continue;
       const o = outs + 4 * j;
       filterRow(rowOf(scratch, stride, AMP + 2 * J + j), d(coef, 4 * j), z0r, z0i, z1r, z1i, scale,
         f(entry(table, o), base), f(entry(table, o + 1), base), f(entry(table, o + 2), base), f(entry(table, o + 3), base), frames);
@@ -354,6 +356,13 @@ function mixtureRow(xlr: usize, xli: usize, xrr: usize, xri: usize, magL: usize,
     dput(magL, t, ml);
     dput(magR, t, mr);
     const hasL = f64x2.gt(ml, zero), hasR = f64x2.gt(mr, zero);
+    if (v128.all_true<i64>(v128.and(hasL, hasR))) {
+      // both channels sound (nearly always): w = x_l conj(x_r) / (|x_l| |x_r|), one division instead of four
+      const k = f64x2.div(one, f64x2.mul(ml, mr));
+      dput(wRe, t, f64x2.mul(f64x2.add(f64x2.mul(lr, rr), f64x2.mul(li, ri)), k));
+      dput(wIm, t, f64x2.mul(f64x2.sub(f64x2.mul(li, rr), f64x2.mul(lr, ri)), k));
+      continue;
+    }
     const ulr = v128.bitselect(f64x2.div(lr, ml), one, hasL);
     const uli = v128.bitselect(f64x2.div(li, ml), zero, hasL);
     const urr = v128.bitselect(f64x2.div(rr, mr), one, hasR);
