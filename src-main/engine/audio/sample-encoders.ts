@@ -5,6 +5,8 @@ import { createRequire } from 'node:module';
 import { Mp3Encoder } from '@breezystack/lamejs';
 import type { BitDepth, OutputFormat } from '../types.ts';
 import { encodeStreamInfo } from './flac-stream.ts';
+import { crc16, infoFrame, infoFrameLength } from './mp3-info-tag.ts';
+import { parseMpegHeader } from './mpeg-frames.ts';
 import { Mulberry32, toFloatInterleaved, toInt16Interleaved, toIntInterleaved, type Dither } from './pcm.ts';
 
 export interface EncoderOptions {
@@ -229,16 +231,23 @@ class FlacEncoder implements SampleEncoder {
 
 const MP3_RATES = new Set([8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000]);
 
-/** 320 kbps CBR (lamejs has no VBR); bitDepth does not apply. */
+/**
+ * 320 kbps CBR (lamejs has no VBR); bitDepth does not apply. The file starts with an Info frame carrying the
+ * encoder delay and padding (mp3-info-tag.ts), so gapless decoders give back the stem sample-aligned with the song.
+ */
 class Mp3StreamEncoder implements SampleEncoder {
   clipped = 0;
   private readonly lame: Mp3Encoder;
   private readonly rand = new Mulberry32(0x3333);
+  private samples = 0;
+  private readonly frames = new FrameCounter();
+  /** The first audio frame's header, once the encoder has produced one; the Info frame copies its format. */
+  private firstHeader: Uint8Array | null = null;
 
   constructor(private readonly o: EncoderOptions) {
     if (o.channels < 1 || o.channels > 2) throw new EncoderSettingError(`MP3 holds mono or stereo, not ${o.channels} channels`);
     if (!MP3_RATES.has(o.sampleRate)) throw new EncoderSettingError(`MP3 cannot store a sample rate of ${o.sampleRate} Hz (use 32, 44.1 or 48 kHz)`);
-    this.lame = new Mp3Encoder(o.channels, o.sampleRate, 320);
+    this.lame = new Mp3Encoder(o.channels, o.sampleRate, MP3_KBPS);
   }
 
   encode(planar: Float32Array[]): Uint8Array[] {
@@ -252,12 +261,65 @@ class Mp3StreamEncoder implements SampleEncoder {
       left[i] = ints[i * ch];
       if (right) right[i] = ints[i * ch + 1];
     }
-    const out = this.lame.encodeBuffer(left, right);
-    return out.length ? [out.slice()] : [];
+    this.samples += n;
+    return this.audio(this.lame.encodeBuffer(left, right));
   }
 
   finish(): { tail: Uint8Array[]; patches: Patch[] } {
-    const out = this.lame.flush();
-    return { tail: out.length ? [out.slice()] : [], patches: [] };
+    const tail = this.audio(this.lame.flush());
+    if (!this.firstHeader) return { tail, patches: [] }; // nothing was encoded at all: an empty file, no tag
+    const placeholder = infoFrameLength(this.firstHeader);
+    const frame = infoFrame(this.firstHeader, {
+      frames: this.frames.count, bytes: placeholder + this.frames.bytes, samples: this.samples, musicCrc: this.frames.crc, kbps: MP3_KBPS,
+    });
+    return { tail, patches: [{ at: 0, bytes: frame }] };
+  }
+
+  /** Encoder output to write: counted, and after a placeholder for the Info frame when it is the first. */
+  private audio(out: Uint8Array | Int8Array): Uint8Array[] {
+    if (!out.length) return [];
+    const bytes = new Uint8Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength));
+    this.frames.add(bytes);
+    if (this.firstHeader) return [bytes];
+    this.firstHeader = bytes.slice(0, 4);
+    return [new Uint8Array(infoFrameLength(this.firstHeader)), bytes];
+  }
+}
+
+const MP3_KBPS = 320;
+
+/** Counts MPEG frames (and bytes, and their CRC-16) in a stream that arrives in pieces cut anywhere. */
+class FrameCounter {
+  count = 0;
+  bytes = 0;
+  crc = 0;
+  /** Bytes of the current frame still to come. */
+  private skip = 0;
+  /** The start of a header cut off by the end of the last piece. */
+  private stash = new Uint8Array(0);
+
+  add(piece: Uint8Array): void {
+    this.bytes += piece.length;
+    this.crc = crc16(piece, this.crc);
+    let b = piece;
+    if (this.stash.length) {
+      b = new Uint8Array(this.stash.length + piece.length);
+      b.set(this.stash);
+      b.set(piece, this.stash.length);
+      this.stash = new Uint8Array(0);
+    }
+    let at = this.skip;
+    while (at < b.length) {
+      if (at + 4 > b.length) {
+        this.stash = b.slice(at);
+        at = b.length;
+        break;
+      }
+      const h = parseMpegHeader(b, at);
+      if (!h) throw new Error(`the MP3 encoder wrote bytes that are not a frame at offset ${this.bytes - b.length + at}`);
+      this.count++;
+      at += h.length;
+    }
+    this.skip = at - b.length;
   }
 }

@@ -81,7 +81,7 @@ describe('stem writer', () => {
     assert.equal((await decodeFile(join(dir, 'f.flac'))).channels[0].length, 5000);
   });
 
-  test('MP3 keeps the level and shape of the signal (correlation > 0.99 after the encoder delay)', async () => {
+  test('MP3 keeps the level and shape of the signal, sample-aligned (correlation > 0.99 at lag 0)', async () => {
     const n = 44100 * 2;
     const x = [0, 1].map((c) => Float32Array.from({ length: n }, (_, i) => 0.4 * Math.sin((2 * Math.PI * (330 + 110 * c) * i) / 44100) + 0.1 * Math.sin(i / 3)));
     const path = join(dir, 'song.mp3');
@@ -101,10 +101,31 @@ describe('stem writer', () => {
         if (corr > best.corr) best = { corr, lag };
       }
       assert.ok(best.corr > 0.99, `channel ${c}: correlation ${best.corr}`);
+      assert.equal(best.lag, 0, `channel ${c}: ${best.lag} samples late`);
+      assert.equal(y.channels[c].length, n);
       const rx = Math.hypot(...x[c].subarray(4000, 8000)), ry = Math.hypot(...y.channels[c].subarray(4000 + best.lag, 8000 + best.lag));
       assert.ok(Math.abs(20 * Math.log10(ry / rx)) < 0.5, `channel ${c}: level off by ${20 * Math.log10(ry / rx)} dB`);
     }
     if (!skipFfmpeg) assert.equal(ffmpegDecode(path, 2).length, 2);
+  });
+
+  test('MP3 stems start and end where the song does: an Info frame with the encoder delay and padding', async () => {
+    const peakAt = (a: Float32Array) => a.reduce((best, v, i) => (Math.abs(v) > Math.abs(a[best]) ? i : best), 0);
+    for (const [rate, channels, seconds] of [[44100, 2, 2], [48000, 2, 1.3], [32000, 1, 1], [22050, 2, 0.7]] as const) {
+      const n = Math.round(rate * seconds);
+      const at = Math.floor(n / 3);
+      const x = Array.from({ length: channels }, () => { const ch = new Float32Array(n); ch[at] = 0.9; return ch; });
+      const path = join(dir, `click-${rate}-${channels}.mp3`);
+      await writeAudioFile(path, x, { format: 'mp3', bitDepth: 16, sampleRate: rate, channels });
+      const ours = await decodeFile(path);
+      assert.equal(ours.channels[0].length, n, `${rate} Hz: our decoder`);
+      assert.equal(peakAt(ours.channels[0]), at, `${rate} Hz: the click comes back in place from our decoder`);
+      if (!skipFfmpeg) {
+        const theirs = ffmpegDecode(path, channels);
+        assert.equal(theirs[0].length, n, `${rate} Hz: ffmpeg`);
+        assert.equal(peakAt(theirs[0]), at, `${rate} Hz: the click comes back in place from ffmpeg`);
+      }
+    }
   });
 
   test('MP3 refuses more than two channels with BAD_ARGUMENT naming the file', async () => {
