@@ -29,3 +29,17 @@ def test_multi_domain_loss_is_lowest_for_the_true_stems():
     right, _ = multi_domain_loss(target_mag, target_mag, stems, mix_spec, mix)
     wrong, _ = multi_domain_loss(target_mag.flip(0), target_mag, stems, mix_spec, mix)
     assert float(right) < float(wrong)
+
+
+def test_combination_sums_add_exactly_the_sources_of_each_combination():
+    from xumx.losses import combination_sums
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(4, 2, 3, 5, generator=g, requires_grad=True)
+    combos = source_combinations(4)
+    sums = combination_sums(x, combos)
+    assert sums.shape == (14, 2, 3, 5)
+    for i, c in enumerate(combos):
+        assert torch.allclose(sums[i], x[list(c)].sum(0), atol=1e-6)
+    sums.sum().backward()
+    # each source is in 7 of the 14 proper subsets of four
+    assert torch.allclose(x.grad, torch.full_like(x, 7.0))

@@ -25,8 +25,15 @@ def weighted_sdr(est: torch.Tensor, target: torch.Tensor, mix: torch.Tensor, eps
 
 
 def combination_sums(x: torch.Tensor, combos) -> torch.Tensor:
-    """x [S, ...] -> [len(combos), ...], each the sum of the sources in one combination."""
-    return torch.stack([x[list(c)].sum(0) for c in combos])
+    """x [S, ...] -> [len(combos), ...], each the sum of the sources in one combination.
+
+    One matrix product with the 0/1 membership matrix: indexing with each combination's list instead cost 28
+    index_put calls in the backward pass, a tenth of a CPU training step (torch.autograd.profiler, hidden 240).
+    """
+    member = torch.zeros(len(combos), x.shape[0], dtype=x.dtype, device=x.device)
+    for i, c in enumerate(combos):
+        member[i, list(c)] = 1
+    return (member @ x.reshape(x.shape[0], -1)).reshape(len(combos), *x.shape[1:])
 
 
 def multi_domain_loss(est_mag: torch.Tensor, target_mag: torch.Tensor, target_audio: torch.Tensor,
