@@ -44,7 +44,8 @@ export interface Studio {
   close(): Promise<void>;
 }
 
-export async function startStudio(opts: { models?: boolean } = {}): Promise<Studio> {
+/** `models: false`: no test model; `modelDirs`: model roots to use besides (the UI benchmark's full-size model). */
+export async function startStudio(opts: { models?: boolean; modelDirs?: string[] } = {}): Promise<Studio> {
   const failure = ensureRendererBuilt({ quiet: true });
   if (failure) throw new Error(`vite build failed:\n${failure}`);
   const dir = mkdtempSync(join(tmpdir(), 'xumx-e2e-'));
@@ -54,7 +55,7 @@ export async function startStudio(opts: { models?: boolean } = {}): Promise<Stud
   const { service, dataDir } = await createStudio({
     capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
     dataDir: join(dir, 'data'),
-    modelDirs: [modelsDir],
+    modelDirs: [modelsDir, ...(opts.modelDirs ?? [])],
     allowTestModels: true,
     outputFolder: join(dir, 'stems'),
   });

@@ -1,0 +1,54 @@
+// What a user waits for after moving a separation control: `node --import tsx bench/ui-rerender.bench.ts [--minutes 3]`.
+// Browser mode with Debian's Chromium (as the e2e tests), the FULL-SIZE random-weight bench model (hidden 512, as in
+// rerender.bench.ts), a generated stereo song: separate it, press play, then move the vocal strength slider three
+// times and time each from the change to the new audio playing ("Updated"), next to the engine's own re-render time
+// for it. Prints JSON.
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { makeSong } from '../test/fixtures/audio.ts';
+import { testModel } from '../test/integration/helpers/models.ts';
+import { skipReason, startStudio } from '../test/e2e/harness.ts';
+
+const { values: v } = parseArgs({ options: { minutes: { type: 'string' } } });
+const minutes = Number(v.minutes ?? 3);
+const reason = skipReason();
+if (reason) throw new Error(reason);
+
+const model = testModel('xumx-bench', 512);
+const s = await startStudio({ models: false, modelDirs: [model.root] });
+try {
+  const song = join(s.dir, 'Bench Song.wav');
+  await makeSong(song, { seconds: minutes * 60, sampleRate: 44100, channels: 2, seed: 1 });
+  const t0 = performance.now();
+  await s.page.getByTestId('file-input').first().setInputFiles(song);
+  await s.page.getByTestId('queue-item').first().and(s.page.locator('[data-state=done]')).waitFor({ timeout: 600_000 });
+  await s.page.getByTestId('separation-controls').waitFor({ timeout: 120_000 });
+  const firstSeparation = (performance.now() - t0) / 1000;
+  await s.page.getByRole('button', { name: 'Separation' }).click();
+  await s.page.getByTestId('play').click();
+
+  const changes = [];
+  for (const [i, position] of ['1.2', '-0.8', '0.5'].entries()) {
+    const start = performance.now();
+    await s.page.getByLabel('vocals separation strength').fill(position);
+    await s.page.waitForFunction((n) => (globalThis as unknown as { document: { querySelector(q: string): { getAttribute(a: string): string | null } | null } })
+      .document.querySelector('[data-testid=separation-controls]')?.getAttribute('data-revision') === String(n), i + 1, { timeout: 300_000 });
+    await s.page.getByTestId('rerender-status').filter({ hasText: 'Updated' }).waitFor({ timeout: 120_000 });
+    const heard = (performance.now() - start) / 1000;
+    const [job] = await s.service.listJobs();
+    if (job.result?.estimates !== 'cache') throw new Error('the re-render ran the network');
+    changes.push({ sliderPosition: Number(position), secondsUntilHeard: Math.round(heard * 1000) / 1000, engineTimings: job.result.timings });
+  }
+  const sorted = changes.map((c) => c.secondsUntilHeard).sort((a, b) => a - b);
+  console.log(JSON.stringify({
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model },
+    model: { id: model.id, hidden: 512, weights: 'random (speed only)' },
+    song: { seconds: minutes * 60 },
+    firstSeparationUntilEditorSeconds: Math.round(firstSeparation * 1000) / 1000,
+    changes,
+    medianSecondsUntilHeard: sorted[1],
+  }, null, 2));
+} finally {
+  await s.close();
+}
