@@ -313,9 +313,9 @@ interface CacheLoopTools extends Pick<LoopTools, 'timed' | 'cancelled' | 'timing
 /**
  * A re-render from the estimate cache: no network, so the chunks' DSP is all the work, and it goes to the DSP
  * threads whole (each chunk goes as where its record is in the cache file, with the chunk's samples; the thread
- * reads and checks the record and takes the mixture's STFT itself). This thread only reads records, crossfades and writes, and keeps one chunk more in flight than there
- * are threads across the whole song, so no thread waits on it between chunks (per-batch hand-offs left the threads
- * idle while this one worked: bench/rerender.bench.ts).
+ * reads and checks the record and takes the mixture's STFT itself). This thread only crossfades and writes, keeping
+ * one chunk more in flight than there are threads across the whole song, so no thread waits on it between chunks
+ * (per-batch hand-offs left the threads idle while this one worked: bench/rerender.bench.ts).
  */
 async function renderFromCache(song: Float32Array[], plan: ChunkPlan, raw: CachedEstimates, dsp: DspRenderer,
   controls: SeparationControls, sources: readonly string[], { sinks, faders, report, onChunk, timed, cancelled, timings }: CacheLoopTools): Promise<void> {
