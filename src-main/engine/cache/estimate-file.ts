@@ -213,9 +213,9 @@ export function readRecord(where: CachedRecord, into?: Buffer): { payload: Buffe
   return { payload: record.subarray(RECORD_PREFIX), checksum: record.readUInt32LE(4) };
 }
 
-/** The message of a record whose checksum does not match. */
-export function checksumMismatch({ path, index }: CachedRecord): XumxError {
-  return corrupt(path, `chunk ${index} checksum mismatch`);
+/** CACHE_CORRUPT for one record, naming the file and the chunk: `reason` e.g. "checksum mismatch". */
+export function recordCorrupt({ path, index }: CachedRecord, reason: string): XumxError {
+  return corrupt(path, `chunk ${index}: ${reason}`);
 }
 
 function checkPlace(record: Buffer, bytesRead: number, { path, index }: CachedRecord): void {
@@ -225,5 +225,5 @@ function checkPlace(record: Buffer, bytesRead: number, { path, index }: CachedRe
 
 function checkRecord(record: Buffer, bytesRead: number, where: CachedRecord): void {
   checkPlace(record, bytesRead, where);
-  if (checksum(record.subarray(RECORD_PREFIX)) !== record.readUInt32LE(4)) throw checksumMismatch(where);
+  if (checksum(record.subarray(RECORD_PREFIX)) !== record.readUInt32LE(4)) throw recordCorrupt(where, 'checksum mismatch');
 }

@@ -3,7 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import { XumxError } from '../errors.ts';
 import { loadDspKernels } from '../dsp/kernels/index.ts';
-import { checksumMismatch, readRecord } from '../cache/estimate-file.ts';
+import { readRecord, recordCorrupt } from '../cache/estimate-file.ts';
 import { renderChunk } from './chunk-render.ts';
 import { UNDELIVERED, type FromDspWorker, type ToDspWorker } from './dsp-messages.ts';
 
@@ -30,7 +30,8 @@ port.on('message', async ({ id, task }: ToDspWorker) => {
       try {
         stems = renderChunk({ ...task, float24: payload, float24Checksum: checksum }, times);
       } catch (err) {
-        throw err instanceof XumxError && err.code === 'CACHE_CORRUPT' ? checksumMismatch(task.cached) : err;
+        // the kernels' reason ("checksum mismatch", a wrong length), with the file and chunk they do not know
+        throw err instanceof XumxError && err.code === 'CACHE_CORRUPT' ? recordCorrupt(task.cached, err.message) : err;
       }
     } else {
       stems = renderChunk(task, times);

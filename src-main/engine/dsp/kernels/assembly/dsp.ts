@@ -762,6 +762,18 @@ export function toIntChannel(src: usize, n: i32, out: usize, channel: i32, chann
   store<u32>(state, clippedCount, 4);
 }
 
+/** Frame i of toInt16Stereo() sample by sample with exactCode(): the left channel takes step i + 1, the right n + i + 1. */
+function storeStereoFrame(left: usize, right: usize, n: i32, out: usize, i: i32, s: u32, tpdf: bool): void {
+  for (let c = 0; c < 2; c++) {
+    let d = 0;
+    if (tpdf) {
+      const t = mulberry(s + <u32>(c * n + i + 1) * DITHER_STEP);
+      d = <i32>(t & 0xffff) - <i32>(t >>> 16);
+    }
+    store<i16>(out + <usize>(4 * i + 2 * c), <i16>exactCode(<f64>get(c == 0 ? left : right, i), d, 32768, -32768, 32767));
+  }
+}
+
 /**
  * toIntChannel() for both channels of a stereo 16-bit stream at once, interleaved int16 at `out`: what every 16-bit
  * stereo WAV stem goes through, so it is the job thread's largest cost in a re-render. In 32-bit integers, four
@@ -797,29 +809,10 @@ export function toInt16Stereo(left: usize, right: usize, n: i32, out: usize, tpd
     v128.store(o, i8x16.shuffle(i16x8.narrow_i32x4_s(ql, qr), zero, 0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15));
     // not (|x| < 1): beyond full scale, or NaN
     if (v128.any_true(v128.not(v128.and(f32x4.lt(f32x4.abs(xl), one), f32x4.lt(f32x4.abs(xr), one))))) {
-      for (let k = 0; k < 4; k++) {
-        for (let c = 0; c < 2; c++) {
-          let d = 0;
-          if (tpdf) {
-            const t = mulberry(s + <u32>(c * n + i + k + 1) * K);
-            d = <i32>(t & 0xffff) - <i32>(t >>> 16);
-          }
-          const x = <f64>get(c == 0 ? left : right, i + k);
-          store<i16>(o + <usize>(4 * k + 2 * c), <i16>exactCode(x, d, 32768, -32768, 32767));
-        }
-      }
+      for (let k = 0; k < 4; k++) storeStereoFrame(left, right, n, out, i + k, s, tpdf);
     }
   }
-  for (; i < n; i++) {
-    for (let c = 0; c < 2; c++) {
-      let d = 0;
-      if (tpdf) {
-        const t = mulberry(s + <u32>(c * n + i + 1) * K);
-        d = <i32>(t & 0xffff) - <i32>(t >>> 16);
-      }
-      store<i16>(out + <usize>(4 * i + 2 * c), <i16>exactCode(<f64>get(c == 0 ? left : right, i), d, 32768, -32768, 32767));
-    }
-  }
+  for (; i < n; i++) storeStereoFrame(left, right, n, out, i, s, tpdf);
   store<u32>(state, tpdf ? s + <u32>(2 * n) * K : s);
   store<u32>(state, clippedCount, 4);
 }
