@@ -8,6 +8,8 @@ clip. Separation here is the network's magnitudes with the mixture's phase (no W
   --mir1k-test WAVDIR                     held-out MIR-1K singers: vocals and accompaniment (bass+drums+other),
                                           scored at MIR-1K's 16 kHz; baseline: mixture/2
   --pack DIR --split valid                fixed seeded mixtures from a training pack (the GPU run's check)
+  --held-out valid                        the same two sets from the validation songs and singer instead: for
+                                          choosing between checkpoints without looking at the test set
 """
 from __future__ import annotations
 
@@ -72,15 +74,16 @@ def read_wav(path: str) -> tuple[int, np.ndarray]:
     return sr, x.T if x.ndim == 2 else x[None]
 
 
-def mir1k_clips(wav_dir: str) -> list[str]:
-    return sorted(p for p in glob.glob(os.path.join(wav_dir, "*.wav")) if mir1k_split(os.path.basename(p)) == "test")
+def mir1k_clips(wav_dir: str, split: str = "test") -> list[str]:
+    return sorted(p for p in glob.glob(os.path.join(wav_dir, "*.wav")) if mir1k_split(os.path.basename(p)) == split)
 
 
-def synth_test_set(synth_dir: str, mir1k_dir: str | None, seconds: float = 20.0):
-    """Yields (name, stems [4, 2, n]) for each held-out synthetic song; vocals from held-out MIR-1K singers."""
+def synth_set(synth_dir: str, mir1k_dir: str | None, split: str = "test", seconds: float = 20.0):
+    """Yields (name, stems [4, 2, n]) for each held-out synthetic song of `split`; vocals from that split's MIR-1K
+    singers."""
     songs = sorted(d for d in glob.glob(os.path.join(synth_dir, "*"))
-                   if os.path.exists(os.path.join(d, "song.json")) and synth_split(os.path.basename(d)) == "test")
-    clips = mir1k_clips(mir1k_dir) if mir1k_dir else []
+                   if os.path.exists(os.path.join(d, "song.json")) and synth_split(os.path.basename(d)) == split)
+    clips = mir1k_clips(mir1k_dir, split) if mir1k_dir else []
     clip_i = 0
     n = int(seconds * RATE)
     for song in songs:
@@ -111,23 +114,23 @@ def synth_test_set(synth_dir: str, mir1k_dir: str | None, seconds: float = 20.0)
         yield os.path.basename(song), stems
 
 
-def eval_synth(model, synth_dir, mir1k_dir) -> dict:
+def eval_synth(model, synth_dir, mir1k_dir, split="test") -> dict:
     model_t, base_t = SdrTally(), SdrTally()
     names = []
-    for name, stems in synth_test_set(synth_dir, mir1k_dir):
+    for name, stems in synth_set(synth_dir, mir1k_dir, split):
         mix = stems.sum(0)
         est = separate(model, mix)
         for k, source in enumerate(SOURCES):
             model_t.add(source, stems[k], est[k])
             base_t.add(source, stems[k], mix / 4)
         names.append(name)
-    return {"set": "synthetic test songs + held-out MIR-1K vocals", "songs": names, "model": model_t.result(),
+    return {"set": f"synthetic {split} songs + {split} MIR-1K singers as vocals", "songs": names, "model": model_t.result(),
             "baseline_mixture_over_4": base_t.result()}
 
 
-def eval_mir1k(model, wav_dir) -> dict:
+def eval_mir1k(model, wav_dir, split="test") -> dict:
     model_t, base_t = SdrTally(), SdrTally()
-    clips = mir1k_clips(wav_dir)
+    clips = mir1k_clips(wav_dir, split)
     for path in clips:
         sr, x = read_wav(path)
         acc, voc = x[0], x[1]
@@ -140,7 +143,7 @@ def eval_mir1k(model, wav_dir) -> dict:
         model_t.add("accompaniment", acc, est_acc)
         base_t.add("vocals", voc, mix16 / 2)
         base_t.add("accompaniment", acc, mix16 / 2)
-    return {"set": "MIR-1K held-out singers", "clips": len(clips), "model": model_t.result(),
+    return {"set": f"MIR-1K {split} singers", "clips": len(clips), "model": model_t.result(),
             "baseline_mixture_over_2": base_t.result()}
 
 
@@ -149,7 +152,7 @@ def eval_pack(model, pack_dir, split, batches, device) -> dict:
     sampler = MixSampler(Pack(pack_dir, split, device))
     model_t, base_t = SdrTally(), SdrTally()
     for i in range(batches):
-        mix, stems = sampler.batch(8, torch.Generator().manual_seed(20_000 + i))
+        mix, stems, _ = sampler.batch(8, torch.Generator().manual_seed(20_000 + i))
         for b in range(mix.shape[0]):
             m = mix[b].cpu().numpy()
             est = separate(model, m, device)
@@ -166,7 +169,10 @@ def main(argv=None) -> int:
     ap.add_argument("--mir1k")
     ap.add_argument("--mir1k-test", action="store_true")
     ap.add_argument("--pack")
-    ap.add_argument("--split", default="valid")
+    ap.add_argument("--split", default="valid", help="the pack's split, with --pack")
+    ap.add_argument("--held-out", choices=("test", "valid"), default="test",
+                    help="which held-out songs and singers --synth-test and --mir1k-test read: choose checkpoints "
+                         "on valid, report test")
     ap.add_argument("--batches", type=int, default=4)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--out")
@@ -178,10 +184,10 @@ def main(argv=None) -> int:
         report["pack"] = eval_pack(model, args.pack, args.split, args.batches, args.device)
     if args.synth_test:
         model.cpu()
-        report["synthetic"] = eval_synth(model, args.synth_test, args.mir1k)
+        report["synthetic"] = eval_synth(model, args.synth_test, args.mir1k, args.held_out)
     if args.mir1k_test and args.mir1k:
         model.cpu()
-        report["mir1k"] = eval_mir1k(model, args.mir1k)
+        report["mir1k"] = eval_mir1k(model, args.mir1k, args.held_out)
     text = json.dumps(report, indent=1)
     print(text)
     if args.out:

@@ -35,6 +35,9 @@ def parse_args(argv=None):
     src.add_argument("--renders", help="rendered songs folder: train from the lossless WAVs (with --mir1k)")
     ap.add_argument("--mir1k", help="MIR-1K Wavfile folder, with --renders")
     ap.add_argument("--p-lowpass", type=float, default=0.25, help="share of mixtures low-passed at 7-16 kHz")
+    ap.add_argument("--p-karaoke", type=float, default=0.0,
+                    help="share of mixtures over a MIR-1K clip's own karaoke track (--renders with --mir1k only): "
+                         "real recorded accompaniment, scored on vocals and on bass+drums+other as one sum")
     ap.add_argument("--out", required=True)
     ap.add_argument("--hidden", type=int, default=240)
     ap.add_argument("--batch", type=int, default=16)
@@ -47,6 +50,9 @@ def parse_args(argv=None):
     ap.add_argument("--valid-every", type=float, default=45.0, help="seconds between validations")
     ap.add_argument("--valid-batches", type=int, default=4)
     ap.add_argument("--patience", type=int, default=3, help="validations without improvement before lowering lr")
+    ap.add_argument("--snapshots", action="store_true",
+                    help="also keep the weights at every validation (OUT/step-N.pt), to choose one afterwards by "
+                         "evaluate.py --held-out valid: a few validation batches choose poorly on CPU-sized runs")
     ap.add_argument("--resume")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="auto")
@@ -59,18 +65,18 @@ def input_statistics(sampler: MixSampler, device, batches: int = 4) -> tuple[tor
     g = torch.Generator().manual_seed(1234)
     mags = []
     for _ in range(batches):
-        mix, _ = sampler.batch(8, g)
+        mix, _, _ = sampler.batch(8, g)
         mags.append(stft(mix.to(device)).abs().permute(0, 1, 3, 2).reshape(-1, 2049))
     m = torch.cat(mags)
     return m.mean(0).cpu(), m.std(0).cpu()
 
 
-def step_loss(model, mix, stems, combos, autocast):
+def step_loss(model, mix, stems, known, combos, autocast):
     mix_spec = stft(mix)
     target_mag = stft(stems).abs()
     with autocast():
         est = model(mix_spec.abs())
-    return multi_domain_loss(est.float(), target_mag, stems, mix_spec, mix, combos)
+    return multi_domain_loss(est.float(), target_mag, stems, mix_spec, mix, combos, known=known)
 
 
 def rng_state(g: torch.Generator) -> dict:
@@ -120,7 +126,8 @@ def main(argv=None) -> int:
         if args.pack:
             return Pack(args.pack, split, device)
         return Pack.from_renders(args.renders, args.mir1k, split, device)
-    train_sampler = MixSampler(load("train"), seconds=args.seconds, p_lowpass=args.p_lowpass)
+    train_sampler = MixSampler(load("train"), seconds=args.seconds, p_lowpass=args.p_lowpass,
+                               p_karaoke=args.p_karaoke)
     valid_pack = load("valid")
     valid_sampler = MixSampler(valid_pack, seconds=args.seconds) if valid_pack.songs else train_sampler
     emit(event="data", load_s=round(time.time() - t_load, 1), train_songs=len(train_sampler.pack.songs),
@@ -159,7 +166,7 @@ def main(argv=None) -> int:
     def validate() -> float:
         model.eval()
         with torch.no_grad():
-            total = sum(float(step_loss(model, m, s, combos, autocast)[0]) for m, s in valid_batches)
+            total = sum(float(step_loss(model, m, s, k, combos, autocast)[0]) for m, s, k in valid_batches)
         model.train()
         return total / len(valid_batches)
 
@@ -169,8 +176,8 @@ def main(argv=None) -> int:
     samples, window_loss, window_n = 0, 0.0, 0
     model.train()
     while time.time() < deadline and not (args.max_steps and step >= args.max_steps):
-        mix, stems = train_sampler.batch(args.batch, g)
-        loss, parts = step_loss(model, mix, stems, combos, autocast)
+        mix, stems, known = train_sampler.batch(args.batch, g)
+        loss, parts = step_loss(model, mix, stems, known, combos, autocast)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
@@ -192,6 +199,11 @@ def main(argv=None) -> int:
                 best = v
                 save(os.path.join(args.out, "best.pt"), model, opt, sched, step, elapsed, best, g, args, info)
             save(os.path.join(args.out, "last.pt"), model, opt, sched, step, elapsed, best, g, args, info)
+            if args.snapshots:
+                torch.save(checkpoint.weights_only({"model": model.state_dict(), "config": model.config(),
+                                                    "step": step, "elapsed_s": elapsed, "best_valid": best,
+                                                    "args": vars(args), "info": info}),
+                           os.path.join(args.out, f"step-{step:06d}.pt"))
     emit(event="done", step=step, best_valid=best, elapsed_s=round(elapsed_before + time.time() - start, 1),
          samples=samples)
     return 0

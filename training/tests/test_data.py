@@ -76,8 +76,9 @@ def test_pack_sampler_gives_mixtures_that_are_the_sum_of_their_stems_and_repeat_
     out = tmp_path / "pack"
     pack.main(["--synth", str(synth), "--out", str(out), "--seconds-per-song", "4"])
     sampler = MixSampler(Pack(str(out), "train"), seconds=1.0)
-    mix1, stems1 = sampler.batch(3, torch.Generator().manual_seed(5))
-    mix2, stems2 = sampler.batch(3, torch.Generator().manual_seed(5))
+    mix1, stems1, known = sampler.batch(3, torch.Generator().manual_seed(5))
+    mix2, stems2, _ = sampler.batch(3, torch.Generator().manual_seed(5))
+    assert bool(known.all())
     assert mix1.shape == (3, 2, 44100) and stems1.shape == (4, 3, 2, 44100)
     assert torch.allclose(mix1, stems1.sum(0), atol=1e-6)
     assert torch.equal(mix1, mix2) and torch.equal(stems1, stems2)
@@ -90,8 +91,36 @@ def test_band_limit_augmentation_cuts_every_stem_alike_and_keeps_the_mixture_the
     out = tmp_path / "pack"
     pack.main(["--synth", str(synth), "--out", str(out), "--seconds-per-song", "4"])
     sampler = MixSampler(Pack(str(out), "train"), seconds=1.0, p_lowpass=1.0)
-    mix, stems = sampler.batch(2, torch.Generator().manual_seed(1))
+    mix, stems, _ = sampler.batch(2, torch.Generator().manual_seed(1))
     spectrum = torch.fft.rfft(stems, dim=-1).abs()
     freqs = torch.fft.rfftfreq(stems.shape[-1], 1 / 44100)
     assert float(spectrum[..., freqs > 16100].max()) < 1e-3 * float(spectrum.max())
     assert torch.allclose(mix, stems.sum(0), atol=1e-5)
+
+
+def test_karaoke_mixtures_keep_the_clip_together_and_know_only_the_vocals(tmp_path):
+    synth = tmp_path / "synth"
+    _fake_songs(synth, 2)
+    mir = tmp_path / "mir1k"
+    os.makedirs(mir)
+    rng = np.random.default_rng(3)
+    t = np.arange(16000 * 3) / 16000
+    for i in range(3):  # left: a low accompaniment tone; right: a higher "voice" tone, both below 8 kHz
+        acc = 0.3 * np.sin(2 * np.pi * (110 + 20 * i) * t)
+        voc = 0.3 * np.sin(2 * np.pi * (880 + 40 * i) * t) + 0.01 * rng.standard_normal(t.size)
+        wavfile.write(mir / f"amy_{i}_01.wav", 16000, (np.stack([acc, voc], 1) * 32767).astype(np.int16))
+    sampler = MixSampler(Pack.from_renders(str(synth), str(mir), "train"), seconds=2.0, p_karaoke=1.0,
+                         p_no_vocals=0.0, p_silence=0.0)
+    mix, stems, known = sampler.batch(4, torch.Generator().manual_seed(2))
+    vocals, other = stems[2], stems[3]
+    assert known.tolist() == [[False] * 4, [False] * 4, [True] * 4, [False] * 4]
+    assert float(stems[:2].abs().max()) == 0  # bass and drums unknown: silent, the whole accompaniment is "other"
+    assert torch.allclose(mix, stems.sum(0), atol=1e-5)
+    freqs = torch.fft.rfftfreq(mix.shape[-1], 1 / 44100)
+    matched = [(880 + 40 * i) / (110 + 20 * i) for i in range(3)]  # 8.0, 7.08, 6.4; any mismatch is >= 0.3 away
+    for b in range(4):  # the karaoke track is the vocal clip's own (same clip, stretch and speed)
+        acc_peak = float(freqs[torch.fft.rfft(other[b, 0]).abs().argmax()])
+        voc_peak = float(freqs[torch.fft.rfft(vocals[b, 0]).abs().argmax()])
+        assert min(abs(voc_peak / acc_peak - r) for r in matched) < 0.1
+    spectrum = torch.fft.rfft(stems, dim=-1).abs()
+    assert float(spectrum[..., freqs > 8100].max()) < 1e-3 * float(spectrum.max())

@@ -26,9 +26,9 @@ def test_one_training_step_lowers_the_loss_on_a_fixed_batch():
     combos = source_combinations()
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     import contextlib
-    before, _ = step_loss(model, mix, stems, combos, contextlib.nullcontext)
+    before, _ = step_loss(model, mix, stems, None, combos, contextlib.nullcontext)
     opt.zero_grad()
     before.backward()
     opt.step()
-    after, _ = step_loss(model, mix, stems, combos, contextlib.nullcontext)
+    after, _ = step_loss(model, mix, stems, None, combos, contextlib.nullcontext)
     assert float(after) < float(before)

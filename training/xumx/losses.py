@@ -16,12 +16,23 @@ def source_combinations(n_sources: int = 4) -> list[tuple[int, ...]]:
 
 
 def weighted_sdr(est: torch.Tensor, target: torch.Tensor, mix: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """Weighted SDR loss (Choi et al.), in [-1, 1]; lower is better. Tensors [..., samples]; returns the mean."""
+    """Weighted SDR loss (Choi et al.), in [-1, 1]; lower is better. Tensors [..., samples]; returns one value per
+    signal ([...])."""
     def neg_cos(a, b):
         return -(a * b).sum(-1) / (a.norm(dim=-1) * b.norm(dim=-1) + eps)
     noise, est_noise = mix - target, mix - est
     alpha = target.pow(2).sum(-1) / (target.pow(2).sum(-1) + noise.pow(2).sum(-1) + eps)
-    return (alpha * neg_cos(target, est) + (1 - alpha) * neg_cos(noise, est_noise)).mean()
+    return alpha * neg_cos(target, est) + (1 - alpha) * neg_cos(noise, est_noise)
+
+
+def observable(combos, known: torch.Tensor) -> torch.Tensor:
+    """known [S, B] (bool: stems known one by one) -> [len(combos), B] float: 1 where the combination's sum is known,
+    that is all its sources are known or all the others are (the mixture minus known stems)."""
+    out = []
+    for c in combos:
+        rest = [i for i in range(known.shape[0]) if i not in c]
+        out.append(known[list(c)].all(0) | known[rest].all(0))
+    return torch.stack(out).float()
 
 
 def combination_sums(x: torch.Tensor, combos) -> torch.Tensor:
@@ -38,14 +49,22 @@ def combination_sums(x: torch.Tensor, combos) -> torch.Tensor:
 
 def multi_domain_loss(est_mag: torch.Tensor, target_mag: torch.Tensor, target_audio: torch.Tensor,
                       mix_spec: torch.Tensor, mix_audio: torch.Tensor, combos=None,
-                      mix_coefficient: float = MIX_COEFFICIENT) -> tuple[torch.Tensor, dict]:
+                      mix_coefficient: float = MIX_COEFFICIENT, known: torch.Tensor | None = None
+                      ) -> tuple[torch.Tensor, dict]:
     """Combination Loss of the Multi-Domain Loss.
 
-    est_mag, target_mag [S, B, 2, F, T]; target_audio [S, B, 2, N]; mix_spec complex [B, 2, F, T]; mix_audio [B, 2, N].
+    est_mag, target_mag [S, B, 2, F, T]; target_audio [S, B, 2, N]; mix_spec complex [B, 2, F, T]; mix_audio [B, 2, N];
+    known [S, B] (optional): which stems are known one by one. A mixture whose stems are only partly known (a karaoke
+    track: vocals, and the rest as one sum) counts only the combinations whose sums it knows.
     """
     combos = combos or source_combinations(est_mag.shape[0])
-    freq = torch.mean((combination_sums(est_mag, combos) - combination_sums(target_mag, combos)) ** 2)
+    weight = (observable(combos, known) if known is not None
+              else torch.ones(len(combos), est_mag.shape[1], device=est_mag.device))  # [C, B]
+    weight = weight / weight.sum()
+    freq_err = (combination_sums(est_mag, combos) - combination_sums(target_mag, combos)) ** 2
+    freq = (freq_err.mean(dim=(2, 3, 4)) * weight).sum()
     est_audio = magnitude_to_audio(est_mag, mix_spec, mix_audio.shape[-1])
     time = weighted_sdr(combination_sums(est_audio, combos), combination_sums(target_audio, combos),
-                        mix_audio.unsqueeze(0))
+                        mix_audio.unsqueeze(0))  # [C, B, 2]
+    time = (time.mean(-1) * weight).sum()
     return freq + mix_coefficient * time, {"freq": float(freq.detach()), "time": float(time.detach())}

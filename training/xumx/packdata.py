@@ -58,6 +58,7 @@ class Pack:
         rng = np.random.default_rng(seed)
         self = cls.__new__(cls)
         self.songs, self.clips, streams = [], [], {k: [] for k in ("bass", "drums", "other", "vocals")}
+        karaoke = []
         for song in sorted(glob.glob(os.path.join(synth_dir, "*", "song.json"))):
             d = os.path.dirname(song)
             if synth_split(os.path.basename(d)) != split:
@@ -86,7 +87,14 @@ class Pack:
                     v = extend_vocal_band(v, level=float(rng.uniform(0.05, 0.2)))
                 v = v * (VOCAL_TARGET_RMS / max(float(np.sqrt(np.mean(v ** 2))), 1e-6))
                 streams["vocals"].append(v.astype(np.float32))
+                # the clip's own karaoke accompaniment (left channel): real recorded music whose bass, drums and
+                # other are not known one by one, only as a sum (see MixSampler's p_karaoke)
+                a = _to_44k(x[:, 0], sr)[: v.size]
+                a = np.pad(a, (0, v.size - a.size)) * (VOCAL_TARGET_RMS / max(float(np.sqrt(np.mean(a ** 2))), 1e-6))
+                karaoke.append(a.astype(np.float32))
                 self.clips.append({"name": os.path.basename(path), "dur": v.size / RATE})
+        if karaoke:
+            streams["karaoke"] = karaoke
         self.streams = {k: (torch.from_numpy(np.concatenate(v)) if v else torch.zeros(0)).to(device)
                         for k, v in streams.items()}
         self.song_bounds = cls._bounds(self.songs)
@@ -146,8 +154,11 @@ class MixSampler:
 
     def __init__(self, pack: Pack, seconds: float = 6.0, p_same_song: float = 0.4, p_silence: float = 0.1,
                  p_no_vocals: float = 0.2, gain_db: tuple[float, float] = (-9.0, 3.0), speed: float = 0.08,
-                 p_lowpass: float = 0.0):
+                 p_lowpass: float = 0.0, p_karaoke: float = 0.0):
         self.pack = pack
+        # share of mixtures whose accompaniment is the vocal clip's own recorded karaoke track (Pack.from_renders
+        # with MIR-1K): only vocals and bass+drums+other are known there, so the loss uses just those two sets
+        self.p_karaoke = p_karaoke if "karaoke" in pack.streams else 0.0
         self.n = int(seconds * RATE)
         self.p_same_song, self.p_silence, self.p_no_vocals = p_same_song, p_silence, p_no_vocals
         self.gain_db, self.speed = gain_db, speed
@@ -155,13 +166,15 @@ class MixSampler:
         # the spectrum is never the cue that tells one source from another
         self.p_lowpass = p_lowpass
 
-    def _gather(self, stream, bounds, idx, rate, g) -> torch.Tensor:
-        """Crops [B, n] from entries idx at random offsets, read at `rate` times normal speed."""
+    def _gather(self, stream, bounds, idx, rate, g, offset=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Crops [B, n] from entries idx at random offsets (or the given ones), read at `rate` times normal speed.
+        -> (crops, offsets)."""
         dev = stream.device
         start, length = bounds[idx, 0].to(dev), bounds[idx, 1].to(dev)
         span = (self.n * rate).ceil().long()
         room = (length - span).clamp_min(0).float()
-        offset = (torch.rand(len(idx), generator=g, device="cpu").to(dev) * room).floor()
+        if offset is None:
+            offset = (torch.rand(len(idx), generator=g, device="cpu").to(dev) * room).floor()
         pos = offset[:, None] + rate[:, None] * torch.arange(self.n, device=dev, dtype=torch.float32)[None]
         inside = pos < (length[:, None] - 1).float()
         pos = torch.minimum(pos, (length[:, None] - 2).clamp_min(0).float())
@@ -169,10 +182,11 @@ class MixSampler:
         frac = pos - i0.float()
         base = start[:, None] + i0
         x = stream[base] * (1 - frac) + stream[base + 1] * frac
-        return x * inside
+        return x * inside, offset
 
-    def batch(self, size: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """-> mixture [B, 2, n], stems [4, B, 2, n] in SOURCES order."""
+    def batch(self, size: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """-> mixture [B, 2, n], stems [4, B, 2, n] in SOURCES order, known [4, B] (bool: which stems are known
+        one by one; a karaoke mixture knows only its vocals and carries its whole accompaniment in "other")."""
         dev = self.pack.device
         n_songs = len(self.pack.songs)
 
@@ -180,26 +194,37 @@ class MixSampler:
             return torch.rand(*shape, generator=g).to(dev)
 
         same = rnd(size) < self.p_same_song
-        song_of = {}
         shared = torch.randint(n_songs, (size,), generator=g)
         shared_rate = 1 + (torch.rand(size, generator=g) * 2 - 1) * self.speed
-        stems = []
+        stems, vocal_crop = [], None
         for source in SOURCES:
             if source == "vocals":
                 if len(self.pack.clips) == 0:
                     stems.append(torch.zeros(size, self.n, device=dev))
                     continue
                 idx = torch.randint(len(self.pack.clips), (size,), generator=g)
-                rate = 1 + (torch.rand(size, generator=g) * 2 - 1) * self.speed
-                x = self._gather(self.pack.streams["vocals"], self.pack.clip_bounds, idx, rate.to(dev), g)
+                rate = (1 + (torch.rand(size, generator=g) * 2 - 1) * self.speed).to(dev)
+                x, offset = self._gather(self.pack.streams["vocals"], self.pack.clip_bounds, idx, rate, g)
                 x = x * (rnd(size, 1) >= self.p_no_vocals)
+                vocal_crop = (idx, rate, offset)
             else:
                 own = torch.randint(n_songs, (size,), generator=g)
                 idx = torch.where(same.cpu(), shared, own)
                 rate = torch.where(same.cpu(), shared_rate, 1 + (torch.rand(size, generator=g) * 2 - 1) * self.speed)
-                x = self._gather(self.pack.streams[source], self.pack.song_bounds, idx, rate.to(dev), g)
-                song_of[source] = idx
+                x, _ = self._gather(self.pack.streams[source], self.pack.song_bounds, idx, rate.to(dev), g)
             stems.append(x)
+        known = torch.ones(len(SOURCES), size, dtype=torch.bool, device=dev)
+        karaoke = torch.zeros(size, dtype=torch.bool, device=dev)
+        if self.p_karaoke > 0 and vocal_crop is not None:
+            # the same stretch of the same clip as the vocals, so singer and music stay together
+            karaoke = rnd(size) < self.p_karaoke
+            acc, _ = self._gather(self.pack.streams["karaoke"], self.pack.clip_bounds, *vocal_crop[:2], g,
+                                  vocal_crop[2])
+            for i, source in enumerate(SOURCES):
+                if source != "vocals":
+                    fill = acc if source == "other" else torch.zeros_like(acc)
+                    stems[i] = torch.where(karaoke[:, None], fill, stems[i])
+                    known[i] &= ~karaoke
         mono = torch.stack(stems)  # [4, B, n]
         lo, hi = self.gain_db
         gain = 10 ** ((lo + (hi - lo) * rnd(4, size, 1)) / 20)
@@ -211,7 +236,9 @@ class MixSampler:
         stereo = mono[:, :, None, :] * gain[:, :, None, :] * pan[..., None]
         if self.p_lowpass > 0:
             stereo = self._lowpass(stereo, rnd(size) < self.p_lowpass, 7000 + 9000 * rnd(size))
-        return stereo.sum(0), stereo
+        if bool(karaoke.any()):  # MIR-1K stops at 8 kHz: so must the karaoke mixture's vocals (no exciter band)
+            stereo = self._lowpass(stereo, karaoke, 7500 + 500 * rnd(size))
+        return stereo.sum(0), stereo, known
 
     def _lowpass(self, stereo: torch.Tensor, which: torch.Tensor, cutoff_hz: torch.Tensor) -> torch.Tensor:
         """Brick-wall low-pass (in the FFT domain) of the batch items in `which`, all four stems alike."""
