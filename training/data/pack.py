@@ -4,13 +4,16 @@ Why this format: the GPU machine can receive 64 MiB per run and has only numpy/s
 8-bit mu-law streams compressed with lzma (stdlib). Every synthetic stem is stored at 44.1 kHz: an earlier pack kept
 each stem at the lowest rate it seemed to need (bass 16 kHz, other 32 kHz), and the network learned those band
 edges as the cue for which stem is which, and failed on clean audio (see models/xumx-studio-small/MODEL_CARD.md).
-MIR-1K vocals stay at their native 16 kHz. Training pans the mono stems back to stereo at random. Every stem of a
+MIR-1K vocals stay at their native 16 kHz, and so does each clip's own karaoke track ("karaoke": training mixes
+the two as they were recorded, low-passed like them; see MixSampler.p_karaoke). Training pans the mono stems back to stereo at random. Every stem of a
 song sits at the same time offset in its stream, so a song's stems stay aligned.
 
   /usr/bin/python3 training/data/pack.py --synth training/data/build/synth \
       --mir1k training/data/build/mir1k/dataset/mir-1k/Wavfile --out .carry/xumx-data
 
-Writes OUT/<stem>.u8.xz and OUT/index.json. Test songs and test singers are never packed.
+Writes OUT/<stem>.u8.xz and OUT/index.json. Test songs and test singers are never packed. The pack travels to the
+GPU machine together with the repository's tracked files (the bundled model alone is 22 MiB) under one 64 MiB limit,
+so it must stay under --max-mib; a pack over it is not written.
 """
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from data import mulaw  # noqa: E402
 from data.splits import mir1k_split, synth_split  # noqa: E402
 
-RATES = {"drums": 44100, "other": 44100, "bass": 44100, "vocals": 16000}
+RATES = {"drums": 44100, "other": 44100, "bass": 44100, "vocals": 16000, "karaoke": 16000}
 SYNTH_STEMS = ("bass", "drums", "other")
 
 
@@ -126,11 +129,12 @@ def pack_vocals(streams: Streams, clips: list[str], budget_s: float) -> list:
         if split == "test" or total[split] >= (budget_s if split == "train" else 60.0):
             continue
         sr, x = read_wav(path)
-        vocals = x[:, 1]  # MIR-1K: left accompaniment, right singing voice
-        vocals = resample(vocals, sr, RATES["vocals"])
-        offset, scale = streams.add("vocals", vocals)
-        entries.append({"name": name, "split": split, "dur": len(vocals) / RATES["vocals"],
-                        "offset": offset, "scale": scale})
+        # MIR-1K: left accompaniment, right singing voice
+        vocals, karaoke = resample(x[:, 1], sr, RATES["vocals"]), resample(x[:, 0], sr, RATES["karaoke"])
+        entry = {"name": name, "split": split, "dur": len(vocals) / RATES["vocals"], "offset": {}, "scale": {}}
+        for stem, y in (("vocals", vocals), ("karaoke", karaoke)):
+            entry["offset"][stem], entry["scale"][stem] = streams.add(stem, y)
+        entries.append(entry)
         total[split] += len(vocals) / RATES["vocals"]
     return entries
 
@@ -140,13 +144,14 @@ def main(argv=None) -> int:
     ap.add_argument("--synth", required=True)
     ap.add_argument("--mir1k", help="MIR-1K Wavfile folder (optional)")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--seconds-per-song", type=float, default=12.0)
-    ap.add_argument("--synth-minutes", type=float, default=17.0)
-    ap.add_argument("--vocal-minutes", type=float, default=25.0)
+    ap.add_argument("--seconds-per-song", type=float, default=8.0)
+    ap.add_argument("--synth-minutes", type=float, default=9.5)
+    ap.add_argument("--vocal-minutes", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-mib", type=float, default=38.0,
+                    help="largest pack allowed: 64 MiB per GPU call minus the tracked files")
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
-    os.makedirs(args.out, exist_ok=True)
     streams = Streams()
     songs = sorted(d for d in glob.glob(os.path.join(args.synth, "*")) if os.path.exists(os.path.join(d, "song.json")))
     rng.shuffle(songs)
@@ -156,11 +161,26 @@ def main(argv=None) -> int:
         clips = sorted(glob.glob(os.path.join(args.mir1k, "*.wav")))
         random.Random(args.seed + 1).shuffle(clips)
         vocals = pack_vocals(streams, clips, args.vocal_minutes * 60)
-    sizes = streams.write(args.out)
+    staging = args.out.rstrip("/") + ".partial"
+    os.makedirs(staging, exist_ok=True)
+    sizes = streams.write(staging)
+    mib = sum(sizes.values()) / 2**20
+    if mib > args.max_mib:
+        for f in os.listdir(staging):
+            os.remove(os.path.join(staging, f))
+        os.rmdir(staging)
+        print(f"pack.py: the pack for {args.out} would be {mib:.1f} MiB, over --max-mib {args.max_mib:g}: "
+              "nothing written; lower --synth-minutes or --vocal-minutes", file=sys.stderr)
+        return 1
     index = {"format": "xumx-pack-1", "codec": "mu-law-8bit+lzma", "rates": RATES, "songs": synth, "vocals": vocals,
              "files": {s: f"{s}.u8.xz" for s in RATES}, "bytes": sizes}
-    with open(os.path.join(args.out, "index.json"), "w") as f:
+    with open(os.path.join(staging, "index.json"), "w") as f:
         json.dump(index, f)
+    if os.path.isdir(args.out):  # replace an older pack whole
+        for f in os.listdir(args.out):
+            os.remove(os.path.join(args.out, f))
+        os.rmdir(args.out)
+    os.replace(staging, args.out)
     summary = {"songs": {s: sum(e["split"] == s for e in synth) for s in ("train", "valid")},
                "song_minutes": round(sum(e["dur"] for e in synth) / 60, 2),
                "vocal_clips": {s: sum(e["split"] == s for e in vocals) for s in ("train", "valid")},

@@ -6,6 +6,7 @@
 #   OUT=/tmp/out XUMX_MINUTES=7.5 bash training/gpu/run.sh
 #   tiny CPU check: OUT=/tmp/out XUMX_MINUTES=0.2 XUMX_HIDDEN=16 XUMX_BATCH=2 XUMX_SECONDS=2 bash training/gpu/run.sh
 #
+# XUMX_P_KARAOKE (default 0.3): share of mixtures over MIR-1K karaoke tracks, when the pack has them.
 # Resume: put a checkpoint's parts under .carry/resume/ (named <prefix>.partNN) and set XUMX_RESUME=<prefix>.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -30,6 +31,7 @@ set +e
 # shellcheck disable=SC2086
 $PY training/train.py --pack "$PACK" --out "$RUN" --hidden "${XUMX_HIDDEN:-240}" --batch "${XUMX_BATCH:-16}" \
   --seconds "${XUMX_SECONDS:-6}" --max-minutes "${XUMX_MINUTES:-7.5}" --valid-every "${XUMX_VALID_EVERY:-45}" \
+  --p-karaoke "${XUMX_P_KARAOKE:-0.3}" \
   "${RESUME_ARGS[@]}" ${XUMX_TRAIN_ARGS:-} 2>&1 | tee "$OUT/train.log"
 set -e
 [ -f "$RUN/best.pt" ] || { echo "training left no checkpoint"; exit 1; }

@@ -70,6 +70,18 @@ def _fake_songs(root, count):
     return names
 
 
+def _fake_mir1k(root):
+    """Three training-singer clips: left a low accompaniment tone, right a higher "voice" tone, both below 8 kHz."""
+    os.makedirs(root)
+    rng = np.random.default_rng(3)
+    t = np.arange(16000 * 3) / 16000
+    for i in range(3):
+        acc = 0.3 * np.sin(2 * np.pi * (110 + 20 * i) * t)
+        voc = 0.3 * np.sin(2 * np.pi * (880 + 40 * i) * t) + 0.01 * rng.standard_normal(t.size)
+        wavfile.write(root / f"amy_{i}_01.wav", 16000, (np.stack([acc, voc], 1) * 32767).astype(np.int16))
+    return root
+
+
 def test_pack_sampler_gives_mixtures_that_are_the_sum_of_their_stems_and_repeat_for_a_seed(tmp_path):
     synth = tmp_path / "synth"
     _fake_songs(synth, 3)
@@ -101,14 +113,7 @@ def test_band_limit_augmentation_cuts_every_stem_alike_and_keeps_the_mixture_the
 def test_karaoke_mixtures_keep_the_clip_together_and_know_only_the_vocals(tmp_path):
     synth = tmp_path / "synth"
     _fake_songs(synth, 2)
-    mir = tmp_path / "mir1k"
-    os.makedirs(mir)
-    rng = np.random.default_rng(3)
-    t = np.arange(16000 * 3) / 16000
-    for i in range(3):  # left: a low accompaniment tone; right: a higher "voice" tone, both below 8 kHz
-        acc = 0.3 * np.sin(2 * np.pi * (110 + 20 * i) * t)
-        voc = 0.3 * np.sin(2 * np.pi * (880 + 40 * i) * t) + 0.01 * rng.standard_normal(t.size)
-        wavfile.write(mir / f"amy_{i}_01.wav", 16000, (np.stack([acc, voc], 1) * 32767).astype(np.int16))
+    mir = _fake_mir1k(tmp_path / "mir1k")
     sampler = MixSampler(Pack.from_renders(str(synth), str(mir), "train"), seconds=2.0, p_karaoke=1.0,
                          p_no_vocals=0.0, p_silence=0.0)
     mix, stems, known = sampler.batch(4, torch.Generator().manual_seed(2))
@@ -124,3 +129,24 @@ def test_karaoke_mixtures_keep_the_clip_together_and_know_only_the_vocals(tmp_pa
         assert min(abs(voc_peak / acc_peak - r) for r in matched) < 0.1
     spectrum = torch.fft.rfft(stems, dim=-1).abs()
     assert float(spectrum[..., freqs > 8100].max()) < 1e-3 * float(spectrum.max())
+
+
+def test_the_pack_carries_each_clips_karaoke_track_and_refuses_to_outgrow_its_budget(tmp_path):
+    synth = tmp_path / "synth"
+    _fake_songs(synth, 2)
+    mir = _fake_mir1k(tmp_path / "mir1k")
+    out = tmp_path / "pack"
+    args = ["--synth", str(synth), "--mir1k", str(mir), "--out", str(out), "--seconds-per-song", "4"]
+    assert pack.main(args + ["--max-mib", "0.01"]) == 1
+    assert sorted(os.listdir(tmp_path)) == ["mir1k", "synth"]  # nothing written, not even a staging folder
+    assert pack.main(args) == 0
+    loaded = Pack(str(out), "train")
+    assert loaded.streams["karaoke"].shape == loaded.streams["vocals"].shape
+    freqs = torch.fft.rfftfreq(16000 * 3 * 44100 // 16000, 1 / 44100)
+    for i, (start, length) in enumerate(loaded.clip_bounds.tolist()):
+        name = loaded.clips[i]["name"]
+        k = int(name.split("_")[1])
+        acc = loaded.streams["karaoke"][start:start + length]
+        assert abs(float(freqs[torch.fft.rfft(acc).abs().argmax()]) - (110 + 20 * k)) < 1
+    mix, stems, known = MixSampler(loaded, seconds=1.0, p_karaoke=1.0).batch(2, torch.Generator().manual_seed(0))
+    assert not bool(known[0].any()) and bool(known[2].all())

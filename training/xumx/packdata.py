@@ -112,6 +112,9 @@ class Pack:
             self.streams[stem] = self._decode_entries(folder, index, stem, self.songs)
         self.song_bounds = self._bounds(self.songs)
         self.streams["vocals"] = self._decode_entries(folder, index, "vocals", self.clips, normalise=True)
+        if "karaoke" in index["files"]:  # packs since the karaoke tracks came in
+            self.streams["karaoke"] = self._decode_entries(folder, index, "karaoke", self.clips, normalise=True,
+                                                           exciter=False)
         self.clip_bounds = self._bounds(self.clips)
         for k in self.streams:
             self.streams[k] = self.streams[k].to(device)
@@ -125,7 +128,7 @@ class Pack:
         return torch.tensor(np.stack([starts, lengths], 1) if lengths else np.zeros((0, 2)), dtype=torch.long)
 
     @staticmethod
-    def _decode_entries(folder, index, stem, entries, normalise=False) -> torch.Tensor:
+    def _decode_entries(folder, index, stem, entries, normalise=False, exciter=True) -> torch.Tensor:
         with open(os.path.join(folder, index["files"][stem]), "rb") as f:
             codes = np.frombuffer(lzma.decompress(f.read()), np.uint8)
         rate = index["rates"][stem]
@@ -139,7 +142,7 @@ class Pack:
             x = _to_44k(x, rate)
             n = int(e["dur"] * RATE)
             x = np.pad(x, (0, max(0, n - x.size)))[:n]
-            if normalise and scale > 0 and rng.random() < 0.5:  # half the clips, so the band is no give-away
+            if exciter and normalise and scale > 0 and rng.random() < 0.5:  # half the clips: the band is no give-away
                 x = extend_vocal_band(x, level=float(rng.uniform(0.05, 0.2)))
             if normalise and scale > 0:
                 x = x * (VOCAL_TARGET_RMS / max(float(np.sqrt(np.mean(x ** 2))), 1e-6))
