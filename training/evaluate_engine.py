@@ -1,0 +1,117 @@
+"""Global SDR of an exported model as the app separates: through `xumx-studio separate` (the engine's chunking,
+Wiener post-filter and ISTFT, CPU execution provider), on the same held-out sets as evaluate.py.
+
+evaluate.py scores the network alone (its magnitudes with the mixture's phase); this scores what a user gets.
+
+  /usr/bin/python3 training/evaluate_engine.py --models-dir models --model xumx-studio-small \\
+      --synth-test training/data/build/synth --mir1k training/data/build/mir1k/dataset/mir-1k/Wavfile --mir1k-test
+
+The held-out mixtures are written as 32-bit float WAV to a temporary folder, separated in one CLI call each set
+(stems as 32-bit float WAV), read back and scored; the temporary folder is removed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+from scipy.io import wavfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from evaluate import RATE, SdrTally, mir1k_clips, read_wav, resample, synth_set  # noqa: E402
+from xumx.model import SOURCES  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def separate_all(mixes: dict[str, np.ndarray], args, work: str) -> dict[str, np.ndarray]:
+    """mixes name -> [2, n] at 44.1 kHz; -> name -> estimates [4, 2, n] in SOURCES order, from one CLI call."""
+    src, out = os.path.join(work, "in"), os.path.join(work, "out")
+    os.makedirs(src)
+    for name, mix in mixes.items():
+        wavfile.write(os.path.join(src, f"{name}.wav"), RATE, mix.T.astype(np.float32))
+    cmd = ["node", os.path.join(ROOT, "bin", "xumx-studio.mjs"), "separate", src, "--out", out, "--ep", "cpu",
+           "--bit-depth", "32f", "--wiener-iterations", str(args.wiener_iterations), "--json"]
+    if args.models_dir:
+        cmd += ["--models-dir", args.models_dir]
+    if args.model:
+        cmd += ["--model", args.model]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"evaluate_engine: xumx-studio separate failed ({done.returncode}): {done.stderr[-2000:]}")
+    est = {}
+    for name, mix in mixes.items():
+        stems = []
+        for source in SOURCES:
+            _, x = read_wav(os.path.join(out, name, f"{source}.wav"))
+            stems.append(x[:, : mix.shape[1]])
+        est[name] = np.stack(stems)
+    return est
+
+
+def eval_synth(args, work) -> dict:
+    songs = dict(synth_set(args.synth_test, args.mir1k, args.held_out))
+    est = separate_all({k: v.sum(0) for k, v in songs.items()}, args, os.path.join(work, "synth"))
+    model_t, base_t = SdrTally(), SdrTally()
+    for name, stems in songs.items():
+        mix = stems.sum(0)
+        for k, source in enumerate(SOURCES):
+            model_t.add(source, stems[k], est[name][k])
+            base_t.add(source, stems[k], mix / 4)
+    return {"set": f"synthetic {args.held_out} songs + {args.held_out} MIR-1K singers as vocals", "songs": len(songs),
+            "model": model_t.result(), "baseline_mixture_over_4": base_t.result()}
+
+
+def eval_mir1k(args, work) -> dict:
+    clips = {}
+    for path in mir1k_clips(args.mir1k, args.held_out):
+        sr, x = read_wav(path)
+        clips[os.path.basename(path)[:-4]] = (sr, x[0], x[1])
+    mixes = {k: np.repeat(resample(acc + voc, sr, RATE)[None], 2, 0) for k, (sr, acc, voc) in clips.items()}
+    est = separate_all(mixes, args, os.path.join(work, "mir1k"))
+    model_t, base_t = SdrTally(), SdrTally()
+    vocals = SOURCES.index("vocals")
+    for name, (sr, acc, voc) in clips.items():
+        e = est[name]
+        est_voc = resample(e[vocals].mean(0), RATE, sr)[: voc.size]
+        est_acc = resample(np.delete(e, vocals, 0).sum(0).mean(0), RATE, sr)[: acc.size]
+        model_t.add("vocals", voc, est_voc)
+        model_t.add("accompaniment", acc, est_acc)
+        base_t.add("vocals", voc, (acc + voc) / 2)
+        base_t.add("accompaniment", acc, (acc + voc) / 2)
+    return {"set": f"MIR-1K {args.held_out} singers", "clips": len(clips), "model": model_t.result(),
+            "baseline_mixture_over_2": base_t.result()}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models-dir", help="folder with the exported model (default: the app's own models)")
+    ap.add_argument("--model", help="model id (default: the app's default model)")
+    ap.add_argument("--synth-test")
+    ap.add_argument("--mir1k")
+    ap.add_argument("--mir1k-test", action="store_true")
+    ap.add_argument("--held-out", choices=("test", "valid"), default="test")
+    ap.add_argument("--wiener-iterations", type=int, default=1)
+    ap.add_argument("--out")
+    args = ap.parse_args(argv)
+    report = {"model": args.model or "default", "method": f"xumx-studio separate, CPU EP, "
+              f"{args.wiener_iterations} Wiener iteration(s), 32-bit float stems"}
+    with tempfile.TemporaryDirectory(prefix="xumx-engine-eval-") as work:
+        if args.synth_test:
+            report["synthetic"] = eval_synth(args, work)
+        if args.mir1k_test and args.mir1k:
+            report["mir1k"] = eval_mir1k(args, work)
+    text = json.dumps(report, indent=1)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
