@@ -114,35 +114,37 @@ def synth_set(synth_dir: str, mir1k_dir: str | None, split: str = "test", second
         yield os.path.basename(song), stems
 
 
-def eval_synth(model, synth_dir, mir1k_dir, split="test") -> dict:
+def eval_synth(separate_all, synth_dir, mir1k_dir, split="test") -> dict:
+    """separate_all: {name: mixture [2, n]} -> {name: estimates [4, 2, n]} (the network here, the app's engine in
+    evaluate_engine.py)."""
+    songs = dict(synth_set(synth_dir, mir1k_dir, split))
+    est = separate_all({name: stems.sum(0) for name, stems in songs.items()})
     model_t, base_t = SdrTally(), SdrTally()
-    names = []
-    for name, stems in synth_set(synth_dir, mir1k_dir, split):
+    for name, stems in songs.items():
         mix = stems.sum(0)
-        est = separate(model, mix)
         for k, source in enumerate(SOURCES):
-            model_t.add(source, stems[k], est[k])
+            model_t.add(source, stems[k], est[name][k])
             base_t.add(source, stems[k], mix / 4)
-        names.append(name)
-    return {"set": f"synthetic {split} songs + {split} MIR-1K singers as vocals", "songs": names, "model": model_t.result(),
-            "baseline_mixture_over_4": base_t.result()}
+    return {"set": f"synthetic {split} songs + {split} MIR-1K singers as vocals", "songs": list(songs),
+            "model": model_t.result(), "baseline_mixture_over_4": base_t.result()}
 
 
-def eval_mir1k(model, wav_dir, split="test") -> dict:
-    model_t, base_t = SdrTally(), SdrTally()
-    clips = mir1k_clips(wav_dir, split)
-    for path in clips:
+def eval_mir1k(separate_all, wav_dir, split="test") -> dict:
+    clips = {}
+    for path in mir1k_clips(wav_dir, split):
         sr, x = read_wav(path)
-        acc, voc = x[0], x[1]
-        mix16 = acc + voc
-        mix = np.repeat(resample(mix16, sr, RATE)[None], 2, 0)
-        est = separate(model, mix)
-        est_voc = resample(est[SOURCES.index("vocals")].mean(0), RATE, sr)[: voc.size]
-        est_acc = resample(np.delete(est, SOURCES.index("vocals"), 0).sum(0).mean(0), RATE, sr)[: acc.size]
+        clips[os.path.basename(path)[:-4]] = (sr, x[0], x[1])  # left accompaniment, right vocals
+    est = separate_all({name: np.repeat(resample(acc + voc, sr, RATE)[None], 2, 0)
+                        for name, (sr, acc, voc) in clips.items()})
+    model_t, base_t = SdrTally(), SdrTally()
+    vocals = SOURCES.index("vocals")
+    for name, (sr, acc, voc) in clips.items():
+        est_voc = resample(est[name][vocals].mean(0), RATE, sr)[: voc.size]
+        est_acc = resample(np.delete(est[name], vocals, 0).sum(0).mean(0), RATE, sr)[: acc.size]
         model_t.add("vocals", voc, est_voc)
         model_t.add("accompaniment", acc, est_acc)
-        base_t.add("vocals", voc, mix16 / 2)
-        base_t.add("accompaniment", acc, mix16 / 2)
+        base_t.add("vocals", voc, (acc + voc) / 2)
+        base_t.add("accompaniment", acc, (acc + voc) / 2)
     return {"set": f"MIR-1K {split} singers", "clips": len(clips), "model": model_t.result(),
             "baseline_mixture_over_2": base_t.result()}
 
@@ -182,19 +184,24 @@ def main(argv=None) -> int:
               "method": "network magnitudes with mixture phase, no Wiener filter"}
     if args.pack:
         report["pack"] = eval_pack(model, args.pack, args.split, args.batches, args.device)
-    if args.synth_test:
+    if args.synth_test or args.mir1k_test:
         model.cpu()
-        report["synthetic"] = eval_synth(model, args.synth_test, args.mir1k, args.held_out)
-    if args.mir1k_test and args.mir1k:
-        model.cpu()
-        report["mir1k"] = eval_mir1k(model, args.mir1k, args.held_out)
+        def separate_all(mixes):
+            return {name: separate(model, mix) for name, mix in mixes.items()}
+        if args.synth_test:
+            report["synthetic"] = eval_synth(separate_all, args.synth_test, args.mir1k, args.held_out)
+        if args.mir1k_test and args.mir1k:
+            report["mir1k"] = eval_mir1k(separate_all, args.mir1k, args.held_out)
+    return write_report(report, args.out)
+
+
+def write_report(report: dict, out: str | None) -> int:
     text = json.dumps(report, indent=1)
     print(text)
-    if args.out:
-        with open(args.out, "w") as f:
+    if out:
+        with open(out, "w") as f:
             f.write(text + "\n")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -12,7 +12,6 @@ The held-out mixtures are written as 32-bit float WAV to a temporary folder, sep
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import numpy as np
 from scipy.io import wavfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from evaluate import RATE, SdrTally, mir1k_clips, read_wav, resample, synth_set  # noqa: E402
+from evaluate import RATE, eval_mir1k, eval_synth, read_wav, write_report  # noqa: E402
 from xumx.model import SOURCES  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -53,40 +52,6 @@ def separate_all(mixes: dict[str, np.ndarray], args, work: str) -> dict[str, np.
     return est
 
 
-def eval_synth(args, work) -> dict:
-    songs = dict(synth_set(args.synth_test, args.mir1k, args.held_out))
-    est = separate_all({k: v.sum(0) for k, v in songs.items()}, args, os.path.join(work, "synth"))
-    model_t, base_t = SdrTally(), SdrTally()
-    for name, stems in songs.items():
-        mix = stems.sum(0)
-        for k, source in enumerate(SOURCES):
-            model_t.add(source, stems[k], est[name][k])
-            base_t.add(source, stems[k], mix / 4)
-    return {"set": f"synthetic {args.held_out} songs + {args.held_out} MIR-1K singers as vocals", "songs": len(songs),
-            "model": model_t.result(), "baseline_mixture_over_4": base_t.result()}
-
-
-def eval_mir1k(args, work) -> dict:
-    clips = {}
-    for path in mir1k_clips(args.mir1k, args.held_out):
-        sr, x = read_wav(path)
-        clips[os.path.basename(path)[:-4]] = (sr, x[0], x[1])
-    mixes = {k: np.repeat(resample(acc + voc, sr, RATE)[None], 2, 0) for k, (sr, acc, voc) in clips.items()}
-    est = separate_all(mixes, args, os.path.join(work, "mir1k"))
-    model_t, base_t = SdrTally(), SdrTally()
-    vocals = SOURCES.index("vocals")
-    for name, (sr, acc, voc) in clips.items():
-        e = est[name]
-        est_voc = resample(e[vocals].mean(0), RATE, sr)[: voc.size]
-        est_acc = resample(np.delete(e, vocals, 0).sum(0).mean(0), RATE, sr)[: acc.size]
-        model_t.add("vocals", voc, est_voc)
-        model_t.add("accompaniment", acc, est_acc)
-        base_t.add("vocals", voc, (acc + voc) / 2)
-        base_t.add("accompaniment", acc, (acc + voc) / 2)
-    return {"set": f"MIR-1K {args.held_out} singers", "clips": len(clips), "model": model_t.result(),
-            "baseline_mixture_over_2": base_t.result()}
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models-dir", help="folder with the exported model (default: the app's own models)")
@@ -101,17 +66,13 @@ def main(argv=None) -> int:
     report = {"model": args.model or "default", "method": f"xumx-studio separate, CPU EP, "
               f"{args.wiener_iterations} Wiener iteration(s), 32-bit float stems"}
     with tempfile.TemporaryDirectory(prefix="xumx-engine-eval-") as work:
+        def engine(name):
+            return lambda mixes: separate_all(mixes, args, os.path.join(work, name))
         if args.synth_test:
-            report["synthetic"] = eval_synth(args, work)
+            report["synthetic"] = eval_synth(engine("synth"), args.synth_test, args.mir1k, args.held_out)
         if args.mir1k_test and args.mir1k:
-            report["mir1k"] = eval_mir1k(args, work)
-    text = json.dumps(report, indent=1)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
-    return 0
-
+            report["mir1k"] = eval_mir1k(engine("mir1k"), args.mir1k, args.held_out)
+    return write_report(report, args.out)
 
 if __name__ == "__main__":
     sys.exit(main())
