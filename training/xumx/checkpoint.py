@@ -1,4 +1,5 @@
-"""Checkpoint files: load on torch 1.13 and 2.x alike, keep only the weights, split into parts and join them.
+"""Checkpoint files: load on torch 1.13 and 2.x alike, keep only the weights, average several, split into parts and
+join them.
 
 The GPU machine returns files of at most 16 MiB, so a weights-only checkpoint travels as numbered parts.
 """
@@ -30,6 +31,22 @@ def weights_only(ckpt: dict) -> dict:
     """Model, config, progress and scheduler; no optimizer or RNG (a later run warm-starts from it)."""
     keep = ("model", "config", "step", "elapsed_s", "best_valid", "args", "info", "scheduler")
     return {k: ckpt[k] for k in keep if k in ckpt}
+
+
+def average(ckpts: list[dict]) -> dict:
+    """The mean of several checkpoints' weights (BatchNorm statistics included), as a weights-only checkpoint with
+    the last one's config and progress. Small-batch CPU training moves the weights noisily from one validation to
+    the next; the mean of the last few is a steadier model than any one of them."""
+    if not ckpts:
+        raise ValueError("average: no checkpoints")
+    last = weights_only(ckpts[-1])
+    model = {}
+    for name, value in last["model"].items():
+        if value.is_floating_point():
+            model[name] = sum(c["model"][name].double() for c in ckpts).div(len(ckpts)).to(value.dtype)
+        else:  # counters such as BatchNorm's num_batches_tracked
+            model[name] = value.clone()
+    return {**last, "model": model, "averaged_steps": [c.get("step") for c in ckpts]}
 
 
 def split(path: str, out_prefix: str, part_bytes: int = 15 * 2**20) -> list[str]:
