@@ -55,14 +55,12 @@ def multi_domain_loss(est_mag: torch.Tensor, target_mag: torch.Tensor, target_au
 
     est_mag, target_mag [S, B, 2, F, T]; target_audio [S, B, 2, N]; mix_spec complex [B, 2, F, T]; mix_audio [B, 2, N];
     known [S, B] (optional): which stems are known one by one. A mixture whose stems are only partly known (a karaoke
-    track: vocals, and the rest as one sum) is scored on the combinations whose sums it knows, and weighs as much as
-    any other mixture in the batch.
+    track: vocals, and the rest as one sum) counts only the combinations whose sums it knows.
     """
     combos = combos or source_combinations(est_mag.shape[0])
     weight = (observable(combos, known) if known is not None
               else torch.ones(len(combos), est_mag.shape[1], device=est_mag.device))  # [C, B]
-    # every mixture counts alike, however many of its combinations are known (a karaoke mixture: 2 of 14)
-    weight = weight / weight.sum(0, keepdim=True).clamp_min(1) / weight.shape[1]
+    weight = weight / weight.sum()
     freq_err = (combination_sums(est_mag, combos) - combination_sums(target_mag, combos)) ** 2
     freq = (freq_err.mean(dim=(2, 3, 4)) * weight).sum()
     est_audio = magnitude_to_audio(est_mag, mix_spec, mix_audio.shape[-1])
