@@ -31,3 +31,23 @@ def test_averaging_checkpoints_gives_the_mean_weights_and_the_last_ones_progress
         if value.is_floating_point() and name in dict(a.named_parameters()):
             assert torch.allclose(value, torch.full_like(value, 2.0)), name
     assert checkpoint.model_from(mean) is not None
+
+
+def test_recomputed_batch_norm_statistics_are_a_plain_average_and_leave_the_weights_alone():
+    from recompute_bn import recompute
+    g = torch.Generator().manual_seed(5)
+    batches = [torch.randn(1, 2, 8192, generator=g) * s for s in (0.1, 1.0, 3.0)]
+    model = XUMX(hidden=8)
+    weights = {k: v.clone() for k, v in model.named_parameters()}
+    recompute(model, batches)
+    forward = {k: v.clone() for k, v in model.state_dict().items() if "running" in k}
+    model2 = XUMX(hidden=8)
+    model2.load_state_dict({**model.state_dict()})
+    recompute(model2, batches[::-1])
+    for k, v in model2.state_dict().items():
+        if "running" in k:  # a cumulative average does not depend on the order (a moving one would)
+            assert torch.allclose(v, forward[k], rtol=1e-4, atol=1e-6), k
+    assert any(not torch.allclose(v, torch.zeros_like(v)) for k, v in forward.items() if "running_mean" in k)
+    for k, v in model.named_parameters():
+        assert torch.equal(v, weights[k]), k
+    assert not model.training
