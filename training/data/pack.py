@@ -23,6 +23,7 @@ import json
 import lzma
 import os
 import random
+import shutil
 import sys
 import warnings
 
@@ -166,9 +167,7 @@ def main(argv=None) -> int:
     sizes = streams.write(staging)
     mib = sum(sizes.values()) / 2**20
     if mib > args.max_mib:
-        for f in os.listdir(staging):
-            os.remove(os.path.join(staging, f))
-        os.rmdir(staging)
+        shutil.rmtree(staging)
         print(f"pack.py: the pack for {args.out} would be {mib:.1f} MiB, over --max-mib {args.max_mib:g}: "
               "nothing written; lower --synth-minutes or --vocal-minutes", file=sys.stderr)
         return 1
@@ -177,9 +176,7 @@ def main(argv=None) -> int:
     with open(os.path.join(staging, "index.json"), "w") as f:
         json.dump(index, f)
     if os.path.isdir(args.out):  # replace an older pack whole
-        for f in os.listdir(args.out):
-            os.remove(os.path.join(args.out, f))
-        os.rmdir(args.out)
+        shutil.rmtree(args.out)
     os.replace(staging, args.out)
     summary = {"songs": {s: sum(e["split"] == s for e in synth) for s in ("train", "valid")},
                "song_minutes": round(sum(e["dur"] for e in synth) / 60, 2),

@@ -32,6 +32,11 @@ def _to_44k(x: np.ndarray, rate: int) -> np.ndarray:
     return resample_poly(x, RATE // g, rate // g).astype(np.float32)
 
 
+def _at_vocal_level(x: np.ndarray) -> np.ndarray:
+    """x scaled to VOCAL_TARGET_RMS (MIR-1K clips, vocals and karaoke tracks alike)."""
+    return x * (VOCAL_TARGET_RMS / max(float(np.sqrt(np.mean(x ** 2))), 1e-6))
+
+
 def extend_vocal_band(x: np.ndarray, cutoff_hz: float = 7000.0, level: float = 0.12) -> np.ndarray:
     """MIR-1K singing stops at 8 kHz; real vocals do not. Add a soft exciter band (harmonics of x*|x| above the
     cutoff, at `level` times the clip's RMS) so the network does not learn that vocals never reach upper bins."""
@@ -85,12 +90,12 @@ class Pack:
                 v = _to_44k(x[:, 1], sr)
                 if rng.random() < 0.5:
                     v = extend_vocal_band(v, level=float(rng.uniform(0.05, 0.2)))
-                v = v * (VOCAL_TARGET_RMS / max(float(np.sqrt(np.mean(v ** 2))), 1e-6))
+                v = _at_vocal_level(v)
                 streams["vocals"].append(v.astype(np.float32))
                 # the clip's own karaoke accompaniment (left channel): real recorded music whose bass, drums and
                 # other are not known one by one, only as a sum (see MixSampler's p_karaoke)
                 a = _to_44k(x[:, 0], sr)[: v.size]
-                a = np.pad(a, (0, v.size - a.size)) * (VOCAL_TARGET_RMS / max(float(np.sqrt(np.mean(a ** 2))), 1e-6))
+                a = np.pad(_at_vocal_level(a), (0, v.size - a.size))
                 karaoke.append(a.astype(np.float32))
                 self.clips.append({"name": os.path.basename(path), "dur": v.size / RATE})
         if karaoke:
@@ -145,7 +150,7 @@ class Pack:
             if exciter and normalise and scale > 0 and rng.random() < 0.5:  # half the clips: the band is no give-away
                 x = extend_vocal_band(x, level=float(rng.uniform(0.05, 0.2)))
             if normalise and scale > 0:
-                x = x * (VOCAL_TARGET_RMS / max(float(np.sqrt(np.mean(x ** 2))), 1e-6))
+                x = _at_vocal_level(x)
             out.append(x.astype(np.float32))
         return torch.from_numpy(np.concatenate(out)) if out else torch.zeros(0)
 
