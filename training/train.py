@@ -4,13 +4,15 @@
   python3 training/train.py --pack ... --out training/runs/r1 --resume training/runs/r1/last.pt --max-minutes 8
 
 Runs on CPU (torch 1.13) and CUDA (torch 2.x; --amp uses bfloat16 autocast for the network there).
-Writes OUT/last.pt (model, optimizer, scheduler, step, RNG states), OUT/best.pt (best validation loss) and
-OUT/log.jsonl (one line per log/validation event).
+
+Writes OUT/last.pt (model, optimizer, scheduler, step, RNG states; with --ema also the averaged weights), OUT/best.pt
+(best validation loss) and OUT/log.jsonl (one line per log/validation event).
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import json
 import os
 import random
@@ -53,6 +55,9 @@ def parse_args(argv=None):
     ap.add_argument("--snapshots", action="store_true",
                     help="also keep the weights at every validation (OUT/step-N.pt), to choose one afterwards by "
                          "evaluate.py --held-out valid: a few validation batches choose poorly on CPU-sized runs")
+    ap.add_argument("--ema", type=float, default=0.0,
+                    help="keep an exponential moving average of the weights with this decay per step (e.g. 0.99; 0: "
+                         "off); validation, best.pt and snapshots then use the averaged weights, last.pt keeps both")
     ap.add_argument("--resume")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="auto")
@@ -93,11 +98,31 @@ def set_rng_state(state: dict, g: torch.Generator) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save(path, model, opt, sched, step, elapsed, best, g, args, info):
+class WeightAverage:
+    """Exponential moving average of a model's parameters and batch-norm statistics (integer counters are copied).
+
+    Small-batch training moves the weights noisily from step to step; the average over the last ~1/(1-decay) steps
+    is a steadier model than the weights at any one step."""
+
+    def __init__(self, model: torch.nn.Module, decay: float, state: dict | None = None):
+        self.decay = decay
+        self.state = {k: v.detach().clone() for k, v in (state or model.state_dict()).items()}
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        for k, v in model.state_dict().items():
+            if v.is_floating_point():
+                self.state[k].mul_(self.decay).add_(v.detach(), alpha=1.0 - self.decay)
+            else:
+                self.state[k].copy_(v)
+
+
+def save(path, model, opt, sched, step, elapsed, best, g, args, info, ema=None):
     tmp = path + ".tmp"
+    extra = {"ema": ema.state} if ema is not None else {}
     torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                 "step": step, "elapsed_s": elapsed, "best_valid": best, "rng": rng_state(g),
-                "config": model.config(), "args": vars(args), "info": info}, tmp)
+                "config": model.config(), "args": vars(args), "info": info, **extra}, tmp)
     os.replace(tmp, path)
 
 
@@ -155,6 +180,10 @@ def main(argv=None) -> int:
     else:
         mean, std = input_statistics(train_sampler, device)
         model.set_input_stats(mean.to(device), std.to(device))
+    ema = None
+    if args.ema > 0:  # resuming a full checkpoint continues its average; otherwise it starts from the weights
+        ema = WeightAverage(model, args.ema, ckpt.get("ema") if args.resume and "optimizer" in ckpt else None)
+        averaged = copy.deepcopy(model).eval()
     emit(event="model", parameters=count_parameters(model), hidden=args.hidden, device=str(device))
 
     combos = source_combinations(len(model.sources))
@@ -163,10 +192,17 @@ def main(argv=None) -> int:
     valid_batches = [valid_sampler.batch(args.batch, torch.Generator().manual_seed(10_000 + i))
                      for i in range(args.valid_batches)]
 
+    def evaluated() -> torch.nn.Module:
+        """The weights that validation scores and best.pt / snapshots keep: the running average when there is one."""
+        if ema is None:
+            return model
+        averaged.load_state_dict(ema.state)
+        return averaged
+
     def validate() -> float:
-        model.eval()
+        net = evaluated().eval()
         with torch.no_grad():
-            total = sum(float(step_loss(model, m, s, k, combos, autocast)[0]) for m, s, k in valid_batches)
+            total = sum(float(step_loss(net, m, s, k, combos, autocast)[0]) for m, s, k in valid_batches)
         model.train()
         return total / len(valid_batches)
 
@@ -182,6 +218,8 @@ def main(argv=None) -> int:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
         opt.step()
+        if ema is not None:
+            ema.update(model)
         step += 1
         samples += args.batch
         window_loss += float(loss.detach())
@@ -197,10 +235,10 @@ def main(argv=None) -> int:
             window_loss, window_n, last_valid = 0.0, 0, time.time()
             if v < best:
                 best = v
-                save(os.path.join(args.out, "best.pt"), model, opt, sched, step, elapsed, best, g, args, info)
-            save(os.path.join(args.out, "last.pt"), model, opt, sched, step, elapsed, best, g, args, info)
+                save(os.path.join(args.out, "best.pt"), evaluated(), opt, sched, step, elapsed, best, g, args, info)
+            save(os.path.join(args.out, "last.pt"), model, opt, sched, step, elapsed, best, g, args, info, ema)
             if args.snapshots:
-                torch.save(checkpoint.weights_only({"model": model.state_dict(), "config": model.config(),
+                torch.save(checkpoint.weights_only({"model": evaluated().state_dict(), "config": model.config(),
                                                     "step": step, "elapsed_s": elapsed, "best_valid": best,
                                                     "args": vars(args), "info": info}),
                            os.path.join(args.out, f"step-{step:06d}.pt"))

@@ -32,3 +32,21 @@ def test_one_training_step_lowers_the_loss_on_a_fixed_batch():
     opt.step()
     after, _ = step_loss(model, mix, stems, None, combos, contextlib.nullcontext)
     assert float(after) < float(before)
+
+
+def test_the_weight_average_follows_its_decay_and_copies_counters():
+    from train import WeightAverage
+    model = XUMX(hidden=8)
+    for p in model.parameters():
+        torch.nn.init.constant_(p, 0.0)
+    avg = WeightAverage(model, decay=0.5)
+    for value, counter in ((4.0, 1), (8.0, 2)):
+        for p in model.parameters():
+            torch.nn.init.constant_(p, value)
+        model.branches["vocals"].bn1.num_batches_tracked.fill_(counter)
+        avg.update(model)
+    # 0 -> 0.5*0 + 0.5*4 = 2 -> 0.5*2 + 0.5*8 = 5
+    weight = avg.state["branches.vocals.fc1.weight"]
+    assert torch.allclose(weight, torch.full_like(weight, 5.0))
+    assert int(avg.state["branches.vocals.bn1.num_batches_tracked"]) == 2
+    assert float(model.branches["vocals"].fc1.weight[0, 0]) == 8.0  # the model itself is untouched
