@@ -34,6 +34,8 @@ const wavePixels = (a: { source: string; not?: string | null; is?: string }) => 
 describe('separation controls end to end', { skip: reason ?? false, timeout: 600_000 }, () => {
   let s: Studio;
   let song: string;
+  /** The vocal stem exported from the first separation, before any control moved. */
+  let firstVocals: Float32Array[];
 
   before(async () => {
     s = await startStudio();
@@ -71,6 +73,7 @@ describe('separation controls end to end', { skip: reason ?? false, timeout: 600
     const panel = s.page.getByTestId('separation-controls');
     await panel.waitFor({ timeout: 60_000 });
     const before = await exportVocals('before');
+    firstVocals = before;
 
     await s.page.getByRole('button', { name: 'Separation' }).click();
     await s.page.getByTestId('play').click();
@@ -91,16 +94,37 @@ describe('separation controls end to end', { skip: reason ?? false, timeout: 600
     assert.equal(await s.page.getByRole('button', { name: /A: previous/ }).getAttribute('aria-pressed'), 'true');
   });
 
-  test('a big vocal strength change (to 0.25) redraws the vocal waveform from the new audio, and A/B brings the old picture back', async () => {
-    // The previous test left the A side (the first render) playing; go back to the current render.
+  test('exporting while A plays says that export writes B, and keeping A makes A what is exported', async () => {
+    // The previous test left the A side (the first render) playing.
+    await s.page.getByRole('button', { name: 'Export…' }).click();
+    const d = s.page.getByRole('dialog', { name: 'Export' });
+    const note = d.getByTestId('export-previous');
+    await note.waitFor();
+    await screenshot(s.page, 'export-while-hearing-a');
+    await d.getByRole('button', { name: 'Keep A' }).click();
+    await s.page.waitForFunction(revisionIs, 2, { timeout: 120_000 });
+    await note.waitFor({ state: 'detached', timeout: 30_000 });
+    await d.getByRole('button', { name: 'Close' }).click();
+
+    const [job] = await s.service.listJobs();
+    assert.deepEqual(job.result?.controls?.strength ?? {}, {}, "the song's separation is A's again (neutral strength)");
+    assert.equal(await s.page.getByLabel('vocals separation strength').inputValue(), '0', "the slider shows A's setting");
+    await s.page.getByRole('button', { name: /B: current/ }).waitFor();
+    const kept = await exportVocals('kept');
+    assert.ok(maxDiff(firstVocals, kept) < 1e-6, `the exported vocals are A's (max difference ${maxDiff(firstVocals, kept)})`);
+    // and the switch now compares A with the 1.2 render
+    await s.page.getByRole('button', { name: /B: current/ }).click();
     await s.page.getByRole('button', { name: /A: previous/ }).click();
+  });
+
+  test('a big vocal strength change (to 0.25) redraws the vocal waveform from the new audio, and A/B brings the old picture back', async () => {
     await s.page.getByRole('button', { name: /B: current/ }).waitFor();
     const pixels = async (a: Parameters<typeof wavePixels>[0]) =>
       (await s.page.waitForFunction(wavePixels, a, { timeout: 30_000 })).jsonValue() as Promise<string>;
     const current = await pixels({ source: 'vocals' });
 
     await s.page.getByLabel('vocals separation strength').fill('-2');
-    await s.page.waitForFunction(revisionIs, 2, { timeout: 120_000 });
+    await s.page.waitForFunction(revisionIs, 3, { timeout: 120_000 });
     const redrawn = await pixels({ source: 'vocals', not: current });
     await screenshot(s.page, 'separation-waveform-redrawn');
     assert.notEqual(redrawn, current, 'the vocal waveform shows the re-rendered audio');
@@ -126,7 +150,7 @@ describe('separation controls end to end', { skip: reason ?? false, timeout: 600
 
     await startPlaying();
     await s.page.getByLabel('Residual handling').selectOption('stem');
-    await s.page.waitForFunction(revisionIs, 3, { timeout: 120_000 });
+    await s.page.waitForFunction(revisionIs, 4, { timeout: 120_000 });
     await s.page.locator('[data-testid=waveform][data-source=residual]').waitFor({ timeout: 30_000 });
     await screenshot(s.page, 'separation-residual-lane');
     assert.deepEqual(await lanes().evaluateAll((els) => els.map((e) => e.getAttribute('data-source'))), [...stems, 'residual']);
@@ -140,7 +164,7 @@ describe('separation controls end to end', { skip: reason ?? false, timeout: 600
 
     await startPlaying();
     await s.page.getByLabel('Residual handling').selectOption('other');
-    await s.page.waitForFunction(revisionIs, 4, { timeout: 120_000 });
+    await s.page.waitForFunction(revisionIs, 5, { timeout: 120_000 });
     await s.page.locator('[data-testid=waveform][data-source=residual]').waitFor({ state: 'detached', timeout: 30_000 });
     assert.deepEqual(await lanes().evaluateAll((els) => els.map((e) => e.getAttribute('data-source'))), stems);
     assert.equal(await s.page.getByRole('group', { name: /residual stem/ }).count(), 0, 'its mixer strip went too');
