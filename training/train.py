@@ -169,7 +169,7 @@ def main(argv=None) -> int:
     if args.resume:
         ckpt = checkpoint.load(args.resume, device)
         model.load_state_dict(ckpt["model"])
-        step, elapsed_before = ckpt["step"], ckpt["elapsed_s"]
+        step, elapsed_before = ckpt.get("step", 0), ckpt.get("elapsed_s", 0.0)  # 0 for one from onnx_to_checkpoint
         if "optimizer" in ckpt:  # a full checkpoint resumes exactly; a weights-only one warm-starts
             opt.load_state_dict(ckpt["optimizer"])
             sched.load_state_dict(ckpt["scheduler"])
