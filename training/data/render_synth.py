@@ -6,6 +6,11 @@ fluidsynth through a per-stem random soundfont:
 - MIDI songs shipped in Debian packages (openttd-openmsx, planetblupi-music-midi).
 Each song's choices come from its own seed, so a song renders the same on every run.
 
+Drums of training songs are played on a sampled drum kit instead (data/drumkit.py: Hydrogen's kits, Sonic Pi's
+one-shots) with probability --p-kit, decided by a second seeded generator so every other choice stays as it was.
+Validation and test songs always keep their soundfont drums, so held-out numbers stay comparable between builds.
+Rerunning over an existing folder renders the drums of songs that now get a kit and keeps everything else.
+
   /usr/bin/python3 training/data/render_synth.py --out training/data/build/synth --songs 300 --seed 1 --jobs 2
 
 Output: OUT/<song>/{bass,drums,other}.wav (44.1 kHz float32 stereo; a missing file means the stem is silent) and
@@ -23,8 +28,12 @@ import sys
 import tempfile
 from multiprocessing import Pool
 
+import numpy as np
+from scipy.io import wavfile
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from data import midi  # noqa: E402
+from data import drumkit, midi  # noqa: E402
+from data.splits import synth_split  # noqa: E402
 
 SAMPLE_RATE = 44100
 SF = "/usr/share/sounds"
@@ -94,13 +103,46 @@ def to_channel_0(song: midi.MidiFile) -> None:
                 track[i] = midi.Event(ev.tick, bytes([ev.data[0] & 0xF0]) + ev.data[1:])
 
 
-def render_stems(song: midi.MidiFile, rng: random.Random, out_dir: str, tmp: str) -> dict:
+def kit_choice(name: str, seed: int, p_kit: float) -> tuple[drumkit.Kit | None, random.Random]:
+    """The sampled drum kit a song's drums get (None: its soundfont), and the generator for the kit's choices."""
+    kit_rng = random.Random(f"drumkit:{seed}")
+    use = kit_rng.random() < p_kit
+    kits = drumkit.available_kits()
+    if not use or not kits or synth_split(name) != "train":
+        return None, kit_rng
+    return kits[kit_rng.randrange(len(kits))], kit_rng
+
+
+def render_kit_drums(part: midi.MidiFile, kit: drumkit.Kit, kit_rng: random.Random, wav: str) -> dict:
+    """The drum stem on a sampled kit, with a seeded room on some songs, at a level like the soundfont renders'."""
+    x = drumkit.render(part, kit, kit_rng)
+    reverb = kit_rng.random() < 0.5
+    if reverb:
+        x = drumkit.room(x, kit_rng)
+    rms = float(np.sqrt(np.mean(x ** 2))) if x.size else 0.0
+    if rms > 0:  # the soundfont drum stems lie between about -54 and -30 dB RMS
+        x *= 10 ** (kit_rng.uniform(-48, -30) / 20) / rms
+        x /= max(1.0, float(np.abs(x).max()) / 0.99)
+    wavfile.write(wav + ".tmp.wav", drumkit.SAMPLE_RATE, x.astype(np.float32))
+    os.replace(wav + ".tmp.wav", wav)
+    return {"kit": kit.name, "kit_reverb": reverb}
+
+
+def render_stems(song: midi.MidiFile, rng: random.Random, out_dir: str, tmp: str,
+                 kit: drumkit.Kit | None = None, kit_rng: random.Random | None = None,
+                 only: str | None = None) -> dict:
     mapping = program_map(rng, midi.channel_programs(song))
     stems = midi.split_stems(song, mapping)
     choices = {"program_map": mapping, "stems": {}}
     reverb, chorus = rng.random() < 0.6, rng.random() < 0.4
     for stem, part in stems.items():
         sf = weighted(rng, DRUM_SOUNDFONTS if stem == "drums" else MELODIC_SOUNDFONTS)
+        if only and stem != only:
+            continue
+        if stem == "drums" and kit is not None:
+            choices["drums"] = render_kit_drums(part, kit, kit_rng, os.path.join(out_dir, "drums.wav"))
+            choices["stems"][stem] = "kit:" + kit.name
+            continue
         if stem == "drums" and any(k in sf for k in BANK0_KITS):
             to_channel_0(part)
         mid = os.path.join(tmp, stem + ".mid")
@@ -116,13 +158,21 @@ def render_stems(song: midi.MidiFile, rng: random.Random, out_dir: str, tmp: str
     return choices
 
 
-def render_one(job: tuple[str, int, str, str | None]) -> str:
-    out_root, seed, kind, midi_path = job
+def render_one(job: tuple[str, int, str, str | None, float]) -> str:
+    out_root, seed, kind, midi_path, p_kit = job
     rng = random.Random(seed)
     name = f"{kind}-{seed:05d}" if kind == "mma" else f"midi-{os.path.basename(midi_path)[:-4]}"
     out_dir = os.path.join(out_root, name)
-    if os.path.exists(os.path.join(out_dir, "song.json")):
-        return name
+    kit, kit_rng = kit_choice(name, seed, p_kit)
+    info_path = os.path.join(out_dir, "song.json")
+    redo_drums = False
+    if os.path.exists(info_path):
+        with open(info_path) as f:
+            done = json.load(f)
+        drums = done.get("stems", {}).get("drums")
+        if kit is None or drums is None or drums == "kit:" + kit.name:
+            return name
+        redo_drums = True  # rendered before kits were used: replace only its drum stem
     os.makedirs(out_dir, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         info = {"seed": seed, "kind": kind}
@@ -144,9 +194,14 @@ def render_one(job: tuple[str, int, str, str | None]) -> str:
             info["source"] = midi_path
         with open(midi_path, "rb") as f:
             song = midi.parse(f.read())
-        info.update(render_stems(song, rng, out_dir, tmp))
-    with open(os.path.join(out_dir, "song.json"), "w") as f:
+        if redo_drums:
+            drums = render_stems(song, rng, out_dir, tmp, kit, kit_rng, only="drums")
+            info = {**done, "drums": drums["drums"], "stems": {**done["stems"], **drums["stems"]}}
+        else:
+            info.update(render_stems(song, rng, out_dir, tmp, kit, kit_rng))
+    with open(info_path + ".tmp", "w") as f:
         json.dump(info, f, indent=1)
+    os.replace(info_path + ".tmp", info_path)
     return name
 
 
@@ -164,11 +219,14 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--midi-songs", type=int, default=1000, help="at most this many packaged MIDI songs")
+    ap.add_argument("--p-kit", type=float, default=0.4,
+                    help="share of training songs whose drums play on a sampled kit (Hydrogen, Sonic Pi) when the "
+                         "packages are installed")
     args = ap.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
-    jobs = [(args.out, args.seed * 100000 + i, "mma", None) for i in range(args.songs)]
+    jobs = [(args.out, args.seed * 100000 + i, "mma", None, args.p_kit) for i in range(args.songs)]
     for i, path in enumerate(midi_songs()[: args.midi_songs]):
-        jobs.append((args.out, args.seed * 100000 + 50000 + i, "midi", path))
+        jobs.append((args.out, args.seed * 100000 + 50000 + i, "midi", path, args.p_kit))
     done = 0
     with Pool(args.jobs) as pool:
         for name in pool.imap_unordered(render_one, jobs):

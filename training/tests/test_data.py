@@ -40,7 +40,7 @@ def test_stems_are_split_by_drum_channel_and_bass_programs():
 def test_a_song_renders_identically_for_the_same_seed(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     for out in (a, b):
-        render_synth.render_one((str(out), 4242, "mma", None))
+        render_synth.render_one((str(out), 4242, "mma", None, 0.0))
     name = "mma-04242"
     files = sorted(f for f in os.listdir(a / name) if f.endswith(".wav"))
     assert files
