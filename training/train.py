@@ -36,6 +36,9 @@ def parse_args(argv=None):
     src.add_argument("--pack", help="training pack folder (training/data/pack.py)")
     src.add_argument("--renders", help="rendered songs folder: train from the lossless WAVs (with --mir1k)")
     ap.add_argument("--mir1k", help="MIR-1K Wavfile folder, with --renders")
+    ap.add_argument("--seconds-per-song", type=float, default=8.0,
+                    help="with --renders: how much of each training song is loaded (one excerpt; two for the long "
+                         "MIDI songs); validation songs always give 8 s")
     ap.add_argument("--p-lowpass", type=float, default=0.25, help="share of mixtures low-passed at 7-16 kHz")
     ap.add_argument("--p-karaoke", type=float, default=0.0,
                     help="share of mixtures over a MIR-1K clip's own karaoke track (--renders with --mir1k only): "
@@ -150,7 +153,8 @@ def main(argv=None) -> int:
     def load(split):
         if args.pack:
             return Pack(args.pack, split, device)
-        return Pack.from_renders(args.renders, args.mir1k, split, device)
+        return Pack.from_renders(args.renders, args.mir1k, split, device,
+                                 seconds_per_song=args.seconds_per_song if split == "train" else 8.0)
     train_sampler = MixSampler(load("train"), seconds=args.seconds, p_lowpass=args.p_lowpass,
                                p_karaoke=args.p_karaoke)
     valid_pack = load("valid")
