@@ -3,7 +3,8 @@
 Two song sources, both turned into MIDI, split into stems by GM channel/program (data/midi.py) and rendered with
 fluidsynth through a per-stem random soundfont:
 - accompaniment written by `mma` from a random chord progression, tempo, key and style;
-- MIDI songs shipped in Debian packages (openttd-openmsx, planetblupi-music-midi).
+- MIDI songs shipped in Debian packages (openttd-openmsx, planetblupi-music-midi, and the music lumps of
+  freedoom's WADs; freedoom's songs are rendered for training only, so the held-out sets stay as they were).
 Each song's choices come from its own seed, so a song renders the same on every run.
 
 Drums of training songs are played on a sampled drum kit instead (data/drumkit.py: Hydrogen's kits, Sonic Pi's
@@ -23,6 +24,7 @@ import glob
 import json
 import os
 import random
+import struct
 import subprocess
 import sys
 import tempfile
@@ -161,7 +163,7 @@ def render_stems(song: midi.MidiFile, rng: random.Random, out_dir: str, tmp: str
 def render_one(job: tuple[str, int, str, str | None, float]) -> str:
     out_root, seed, kind, midi_path, p_kit = job
     rng = random.Random(seed)
-    name = f"{kind}-{seed:05d}" if kind == "mma" else f"midi-{os.path.basename(midi_path)[:-4]}"
+    name = song_name(kind, seed, midi_path)
     out_dir = os.path.join(out_root, name)
     kit, kit_rng = kit_choice(name, seed, p_kit)
     info_path = os.path.join(out_dir, "song.json")
@@ -192,8 +194,7 @@ def render_one(job: tuple[str, int, str, str | None, float]) -> str:
             midi_path = os.path.join(tmp, "song.mid")
         else:
             info["source"] = midi_path
-        with open(midi_path, "rb") as f:
-            song = midi.parse(f.read())
+        song = midi.parse(read_midi(midi_path))
         if redo_drums:
             drums = render_stems(song, rng, out_dir, tmp, kit, kit_rng, only="drums")
             info = {**done, "drums": drums["drums"], "stems": {**done["stems"], **drums["stems"]}}
@@ -203,6 +204,52 @@ def render_one(job: tuple[str, int, str, str | None, float]) -> str:
         json.dump(info, f, indent=1)
     os.replace(info_path + ".tmp", info_path)
     return name
+
+
+FREEDOOM_WADS = ["/usr/share/games/doom/freedoom1.wad", "/usr/share/games/doom/freedoom2.wad"]
+
+
+def wad_midi_lumps(path: str) -> dict[str, bytes]:
+    """The Standard MIDI File lumps of a Doom WAD (freedoom stores its music as MIDI), by lump name."""
+    with open(path, "rb") as f:
+        data = f.read()
+    ident, count, offset = struct.unpack_from("<4sii", data, 0)
+    if ident not in (b"IWAD", b"PWAD"):
+        raise ValueError(f"{path}: not a WAD file")
+    out = {}
+    for i in range(count):
+        pos, size, raw = struct.unpack_from("<ii8s", data, offset + 16 * i)
+        if data[pos:pos + 4] == b"MThd":
+            out[raw.rstrip(b"\0").decode("ascii", "replace")] = data[pos:pos + size]
+    return out
+
+
+def wad_songs() -> list[str]:
+    """`wad:<file>:<lump>` for every training-split MIDI lump of the freedoom WADs installed."""
+    out = []
+    for wad in FREEDOOM_WADS:
+        if os.path.exists(wad):
+            for lump in sorted(wad_midi_lumps(wad)):
+                if synth_split(song_name("midi", 0, f"wad:{wad}:{lump}")) == "train":
+                    out.append(f"wad:{wad}:{lump}")
+    return out
+
+
+def song_name(kind: str, seed: int, midi_path: str | None) -> str:
+    if kind == "mma":
+        return f"{kind}-{seed:05d}"
+    if midi_path.startswith("wad:"):
+        _, wad, lump = midi_path.split(":")
+        return f"midi-{os.path.basename(wad)[:-4]}-{lump.lower()}"
+    return f"midi-{os.path.basename(midi_path)[:-4]}"
+
+
+def read_midi(midi_path: str) -> bytes:
+    if midi_path.startswith("wad:"):
+        _, wad, lump = midi_path.split(":")
+        return wad_midi_lumps(wad)[lump]
+    with open(midi_path, "rb") as f:
+        return f.read()
 
 
 def midi_songs() -> list[str]:
@@ -227,6 +274,8 @@ def main(argv=None) -> int:
     jobs = [(args.out, args.seed * 100000 + i, "mma", None, args.p_kit) for i in range(args.songs)]
     for i, path in enumerate(midi_songs()[: args.midi_songs]):
         jobs.append((args.out, args.seed * 100000 + 50000 + i, "midi", path, args.p_kit))
+    for i, path in enumerate(wad_songs()[: args.midi_songs]):
+        jobs.append((args.out, args.seed * 100000 + 70000 + i, "midi", path, args.p_kit))
     done = 0
     with Pool(args.jobs) as pool:
         for name in pool.imap_unordered(render_one, jobs):

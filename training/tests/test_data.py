@@ -1,6 +1,7 @@
 import json
 import os
 import shutil
+import struct
 
 import numpy as np
 import pytest
@@ -150,3 +151,23 @@ def test_the_pack_carries_each_clips_karaoke_track_and_refuses_to_outgrow_its_bu
         assert abs(float(freqs[torch.fft.rfft(acc).abs().argmax()]) - (110 + 20 * k)) < 1
     mix, stems, known = MixSampler(loaded, seconds=1.0, p_karaoke=1.0).batch(2, torch.Generator().manual_seed(0))
     assert not bool(known[0].any()) and bool(known[2].all())
+
+
+def test_midi_lumps_come_out_of_a_wad_by_name(tmp_path):
+    song = midi.write(midi.MidiFile(1, 96, [[midi.Event(0, b"\x99\x24\x64")]]))
+    lumps = [(b"D_E1M1", song), (b"PLAYPAL", b"\x00" * 30), (b"D_INTRO", song[:-1] + song[-1:])]
+    data, directory = bytearray(b"IWAD" + bytes(8)), b""
+    for name, body in lumps:
+        directory += struct.pack("<ii8s", len(data), len(body), name)
+        data += body
+    struct.pack_into("<4sii", data, 0, b"IWAD", len(lumps), len(data))
+    wad = tmp_path / "test.wad"
+    wad.write_bytes(bytes(data) + directory)
+    found = render_synth.wad_midi_lumps(str(wad))
+    assert sorted(found) == ["D_E1M1", "D_INTRO"] and found["D_E1M1"] == song
+    assert midi.parse(found["D_INTRO"]).division == 96
+    name = render_synth.song_name("midi", 0, f"wad:{wad}:D_E1M1")
+    assert name == "midi-test-d_e1m1"
+    (tmp_path / "x.wad").write_bytes(b"JUNK" + bytes(8))
+    with pytest.raises(ValueError, match="not a WAD"):
+        render_synth.wad_midi_lumps(str(tmp_path / "x.wad"))
