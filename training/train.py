@@ -48,6 +48,10 @@ def parse_args(argv=None):
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=6.0, help="length of one training excerpt")
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--warmup-steps", type=int, default=0,
+                    help="raise the learning rate linearly from 0 over this many steps of this run: a warm start "
+                         "with a fresh Adam otherwise moves every weight by about lr per step at first, whatever "
+                         "its gradient")
     ap.add_argument("--weight-decay", type=float, default=1e-5)
     ap.add_argument("--clip-grad", type=float, default=5.0)
     ap.add_argument("--max-minutes", type=float, default=10.0, help="wall-clock budget of this run")
@@ -213,7 +217,7 @@ def main(argv=None) -> int:
     start = time.time()
     last_valid = start
     deadline = start + args.max_minutes * 60
-    samples, window_loss, window_n = 0, 0.0, 0
+    samples, window_loss, window_n, run_steps = 0, 0.0, 0, 0
     model.train()
     while time.time() < deadline and not (args.max_steps and step >= args.max_steps):
         mix, stems, known = train_sampler.batch(args.batch, g)
@@ -221,6 +225,10 @@ def main(argv=None) -> int:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
+        if run_steps < args.warmup_steps:
+            for group in opt.param_groups:
+                group["lr"] = args.lr * (run_steps + 1) / args.warmup_steps
+        run_steps += 1
         opt.step()
         if ema is not None:
             ema.update(model)
