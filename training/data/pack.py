@@ -146,7 +146,7 @@ def main(argv=None) -> int:
     ap.add_argument("--mir1k", help="MIR-1K Wavfile folder (optional)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--seconds-per-song", type=float, default=8.0)
-    ap.add_argument("--synth-minutes", type=float, default=9.5)
+    ap.add_argument("--synth-minutes", type=float, default=9.0)
     ap.add_argument("--vocal-minutes", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-mib", type=float, default=38.0,
