@@ -16,6 +16,7 @@ import copy
 import json
 import os
 import random
+import re
 import sys
 import time
 
@@ -65,6 +66,9 @@ def parse_args(argv=None):
     ap.add_argument("--ema", type=float, default=0.0,
                     help="keep an exponential moving average of the weights with this decay per step (e.g. 0.99; 0: "
                          "off); validation, best.pt and snapshots then use the averaged weights, last.pt keeps both")
+    ap.add_argument("--train-only", default=None, metavar="REGEX",
+                    help="train only the parameters whose names match (e.g. 'branches\\.vocals\\.(fc2|bn2|fc3|bn3|output)'): "
+                         "the rest stay exactly as they are, batch-norm statistics included")
     ap.add_argument("--resume")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="auto")
@@ -103,6 +107,25 @@ def set_rng_state(state: dict, g: torch.Generator) -> None:
     g.set_state(state["sampler"])
     if state.get("cuda") is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def freeze_all_but(model: torch.nn.Module, pattern: str) -> list[torch.nn.Module]:
+    """Leave only the parameters whose names match `pattern` trainable. Returns the batch-norm layers with no
+    trainable parameter: train_mode keeps them in eval mode, so their running statistics stay as they were too."""
+    regex = re.compile(pattern)
+    names = {n for n, _ in model.named_parameters() if regex.search(n)}
+    if not names:
+        raise SystemExit(f"--train-only {pattern!r} matches no parameter")
+    for n, p in model.named_parameters():
+        p.requires_grad_(n in names)
+    return [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+            and not any(p.requires_grad for p in m.parameters())]
+
+
+def train_mode(model: torch.nn.Module, frozen_norms: list[torch.nn.Module]) -> None:
+    model.train()
+    for m in frozen_norms:
+        m.eval()
 
 
 class WeightAverage:
@@ -169,7 +192,9 @@ def main(argv=None) -> int:
     if args.resume:  # the checkpoint decides the architecture
         args.hidden = checkpoint.load(args.resume)["config"]["hidden"]
     model = XUMX(hidden=args.hidden).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    frozen_norms = freeze_all_but(model, args.train_only) if args.train_only else []
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(trainable, lr=args.lr, weight_decay=args.weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.3, patience=args.patience)
     g = torch.Generator().manual_seed(args.seed)
     step, elapsed_before, best = 0, 0.0, float("inf")
@@ -211,20 +236,20 @@ def main(argv=None) -> int:
         net = evaluated().eval()
         with torch.no_grad():
             total = sum(float(step_loss(net, m, s, k, combos, autocast)[0]) for m, s, k in valid_batches)
-        model.train()
+        train_mode(model, frozen_norms)
         return total / len(valid_batches)
 
     start = time.time()
     last_valid = start
     deadline = start + args.max_minutes * 60
     samples, window_loss, window_n, run_steps = 0, 0.0, 0, 0
-    model.train()
+    train_mode(model, frozen_norms)
     while time.time() < deadline and not (args.max_steps and step >= args.max_steps):
         mix, stems, known = train_sampler.batch(args.batch, g)
         loss, parts = step_loss(model, mix, stems, known, combos, autocast)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
+        torch.nn.utils.clip_grad_norm_(trainable, args.clip_grad)
         if run_steps < args.warmup_steps:
             for group in opt.param_groups:
                 group["lr"] = args.lr * (run_steps + 1) / args.warmup_steps

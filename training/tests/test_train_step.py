@@ -50,3 +50,25 @@ def test_the_weight_average_follows_its_decay_and_copies_counters():
     assert torch.allclose(weight, torch.full_like(weight, 5.0))
     assert int(avg.state["branches.vocals.bn1.num_batches_tracked"]) == 2
     assert float(model.branches["vocals"].fc1.weight[0, 0]) == 8.0  # the model itself is untouched
+
+
+def test_training_only_the_vocal_decoder_leaves_everything_else_as_it_was():
+    import contextlib
+    from train import freeze_all_but, train_mode
+    torch.manual_seed(0)
+    model = XUMX(hidden=8)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    frozen_norms = freeze_all_but(model, r"branches\.vocals\.(fc2|bn2|fc3|bn3|output)")
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(trainable, lr=1e-2)
+    train_mode(model, frozen_norms)
+    mix, stems = fixed_batch()
+    loss, _ = step_loss(model, mix, stems, None, source_combinations(), contextlib.nullcontext)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    after = model.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert "branches.vocals.fc3.weight" in changed and "branches.vocals.bn3.running_mean" in changed
+    assert all(k.startswith("branches.vocals.") and any(f".{m}" in k for m in ("fc2", "bn2", "fc3", "bn3", "output"))
+               for k in changed), sorted(changed)
