@@ -8,6 +8,9 @@
 #
 # XUMX_P_KARAOKE (default 0.3): share of mixtures over MIR-1K karaoke tracks, when the pack has them.
 # Resume: put a checkpoint's parts under .carry/resume/ (named <prefix>.partNN) and set XUMX_RESUME=<prefix>.
+# Or warm-start from a bundled model, which travels with the repository anyway:
+# XUMX_FROM_ONNX=models/xumx-studio-small/model.onnx (with XUMX_TRAIN_ARGS="--lr 3e-4 --warmup-steps 200", say).
+# XUMX_TRAIN_ARGS: more train.py options (e.g. --ema 0.999).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-python3}
@@ -21,6 +24,10 @@ export PYTHONUNBUFFERED=1
   $PY -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())'; } | tee "$OUT/machine.txt"
 
 RESUME_ARGS=()
+if [ -n "${XUMX_FROM_ONNX:-}" ]; then
+  $PY training/onnx_to_checkpoint.py --onnx "$XUMX_FROM_ONNX" --out "$RUN/from-onnx.pt"
+  RESUME_ARGS=(--resume "$RUN/from-onnx.pt")
+fi
 if [ -n "${XUMX_RESUME:-}" ]; then
   $PY training/checkpoint_parts.py join ".carry/resume/$XUMX_RESUME" "$RUN/resume.pt"
   RESUME_ARGS=(--resume "$RUN/resume.pt")
