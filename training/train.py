@@ -69,6 +69,9 @@ def parse_args(argv=None):
     ap.add_argument("--train-only", default=None, metavar="REGEX",
                     help="train only the parameters whose names match (e.g. 'branches\\.vocals\\.(fc2|bn2|fc3|bn3|output)'): "
                          "the rest stay exactly as they are, batch-norm statistics included")
+    ap.add_argument("--freeze-bn-stats", action="store_true",
+                    help="keep every batch-norm layer in eval mode while training: normalise with the running "
+                         "statistics and leave them as they are (for fine-tuning with small batches)")
     ap.add_argument("--resume")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="auto")
@@ -193,6 +196,8 @@ def main(argv=None) -> int:
         args.hidden = checkpoint.load(args.resume)["config"]["hidden"]
     model = XUMX(hidden=args.hidden).to(device)
     frozen_norms = freeze_all_but(model, args.train_only) if args.train_only else []
+    if args.freeze_bn_stats:
+        frozen_norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     trainable = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(trainable, lr=args.lr, weight_decay=args.weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.3, patience=args.patience)

@@ -72,3 +72,24 @@ def test_training_only_the_vocal_decoder_leaves_everything_else_as_it_was():
     assert "branches.vocals.fc3.weight" in changed and "branches.vocals.bn3.running_mean" in changed
     assert all(k.startswith("branches.vocals.") and any(f".{m}" in k for m in ("fc2", "bn2", "fc3", "bn3", "output"))
                for k in changed), sorted(changed)
+
+
+def test_frozen_batch_norm_statistics_stay_while_the_weights_train():
+    import contextlib
+    from train import train_mode
+    torch.manual_seed(0)
+    model = XUMX(hidden=8)
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    train_mode(model, norms)
+    assert model.training and not any(m.training for m in norms)
+    mix, stems = fixed_batch()
+    loss, _ = step_loss(model, mix, stems, None, source_combinations(), contextlib.nullcontext)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before if "running_" in k or "num_batches" in k)
+    assert not torch.equal(before["branches.bass.fc1.weight"], after["branches.bass.fc1.weight"])
+    assert not torch.equal(before["branches.bass.bn1.weight"], after["branches.bass.bn1.weight"])
