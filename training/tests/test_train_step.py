@@ -52,22 +52,27 @@ def test_the_weight_average_follows_its_decay_and_copies_counters():
     assert float(model.branches["vocals"].fc1.weight[0, 0]) == 8.0  # the model itself is untouched
 
 
-def test_training_only_the_vocal_decoder_leaves_everything_else_as_it_was():
+def one_step(model, frozen_norms) -> tuple[dict, dict]:
+    """One Adam step on the fixed batch in train_mode; the state dicts before and after."""
     import contextlib
-    from train import freeze_all_but, train_mode
-    torch.manual_seed(0)
-    model = XUMX(hidden=8)
+    from train import train_mode
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    frozen_norms = freeze_all_but(model, r"branches\.vocals\.(fc2|bn2|fc3|bn3|output)")
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(trainable, lr=1e-2)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
     train_mode(model, frozen_norms)
+    assert model.training and not any(m.training for m in frozen_norms)
     mix, stems = fixed_batch()
     loss, _ = step_loss(model, mix, stems, None, source_combinations(), contextlib.nullcontext)
     opt.zero_grad()
     loss.backward()
     opt.step()
-    after = model.state_dict()
+    return before, model.state_dict()
+
+
+def test_training_only_the_vocal_decoder_leaves_everything_else_as_it_was():
+    from train import freeze_all_but
+    torch.manual_seed(0)
+    model = XUMX(hidden=8)
+    before, after = one_step(model, freeze_all_but(model, r"branches\.vocals\.(fc2|bn2|fc3|bn3|output)"))
     changed = {k for k in before if not torch.equal(before[k], after[k])}
     assert "branches.vocals.fc3.weight" in changed and "branches.vocals.bn3.running_mean" in changed
     assert all(k.startswith("branches.vocals.") and any(f".{m}" in k for m in ("fc2", "bn2", "fc3", "bn3", "output"))
@@ -75,21 +80,10 @@ def test_training_only_the_vocal_decoder_leaves_everything_else_as_it_was():
 
 
 def test_frozen_batch_norm_statistics_stay_while_the_weights_train():
-    import contextlib
-    from train import train_mode
     torch.manual_seed(0)
     model = XUMX(hidden=8)
     norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    train_mode(model, norms)
-    assert model.training and not any(m.training for m in norms)
-    mix, stems = fixed_batch()
-    loss, _ = step_loss(model, mix, stems, None, source_combinations(), contextlib.nullcontext)
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    after = model.state_dict()
+    before, after = one_step(model, norms)
     assert all(torch.equal(before[k], after[k]) for k in before if "running_" in k or "num_batches" in k)
     assert not torch.equal(before["branches.bass.fc1.weight"], after["branches.bass.fc1.weight"])
     assert not torch.equal(before["branches.bass.bn1.weight"], after["branches.bass.bn1.weight"])
