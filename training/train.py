@@ -67,8 +67,9 @@ def parse_args(argv=None):
                     help="keep an exponential moving average of the weights with this decay per step (e.g. 0.99; 0: "
                          "off); validation, best.pt and snapshots then use the averaged weights, last.pt keeps both")
     ap.add_argument("--train-only", default=None, metavar="REGEX",
-                    help="train only the parameters whose names match (e.g. 'branches\\.vocals\\.(fc2|bn2|fc3|bn3|output)'): "
-                         "the rest stay exactly as they are, batch-norm statistics included")
+                    help="train only the parameters whose names match, e.g. "
+                         "'branches\\.vocals\\.(fc2|bn2|fc3|bn3|output)': the rest stay exactly as they are, "
+                         "batch-norm statistics included")
     ap.add_argument("--freeze-bn-stats", action="store_true",
                     help="keep every batch-norm layer in eval mode while training: normalise with the running "
                          "statistics and leave them as they are (for fine-tuning with small batches)")

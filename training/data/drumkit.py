@@ -178,10 +178,11 @@ def sonic_pi_kits(folder: str = SONIC_PI_SAMPLES) -> list[Kit]:
                 one("tom mid", "tom_mid", "drum_tom_mid_soft", "drum_tom_mid_hard"),
                 one("tom high", "tom_high", "drum_tom_hi_soft", "drum_tom_hi_hard"),
                 one("cowbell", "cowbell", "drum_cowbell")]
-    electronic = [one(f, "kick", f) for f in ("bd_808", "bd_ada", "bd_boom", "bd_fat", "bd_haus", "bd_klub", "bd_pure",
-                                              "bd_tek", "bd_zum", "elec_hollow_kick", "elec_soft_kick")] + \
-                 [one(f, "snare", f) for f in ("sn_dolf", "sn_dub", "sn_generic", "sn_zome", "elec_snare",
-                                               "elec_hi_snare", "elec_mid_snare", "elec_lo_snare", "elec_filt_snare")] + \
+    kicks = ("bd_808", "bd_ada", "bd_boom", "bd_fat", "bd_haus", "bd_klub", "bd_pure", "bd_tek", "bd_zum",
+             "elec_hollow_kick", "elec_soft_kick")
+    snares = ("sn_dolf", "sn_dub", "sn_generic", "sn_zome", "elec_snare", "elec_hi_snare", "elec_mid_snare",
+              "elec_lo_snare", "elec_filt_snare")
+    electronic = [one(f, "kick", f) for f in kicks] + [one(f, "snare", f) for f in snares] + \
                  [one("tick", "hat_closed", "elec_tick"), one("cymbal", "crash", "elec_cymbal"),
                   one("fuzz tom", "tom_mid", "elec_fuzz_tom"), one("clap", "clap", "perc_snap")]
     kits = []

@@ -4,7 +4,9 @@ Two song sources, both turned into MIDI, split into stems by GM channel/program 
 fluidsynth through a per-stem random soundfont:
 - accompaniment written by `mma` from a random chord progression, tempo, key and style;
 - MIDI songs shipped in Debian packages (openttd-openmsx, planetblupi-music-midi, and the music lumps of
-  freedoom's WADs; freedoom's songs are rendered for training only, so the held-out sets stay as they were).
+  freedoom's WADs; freedoom's songs are rendered for training only, so the held-out sets stay as they were);
+- tracker modules (pingus-data) whose instruments all say what they are, rendered per instrument with xmp and
+  summed per stem (data/tracker.py); training only, too.
 Each song's choices come from its own seed, so a song renders the same on every run.
 
 Drums of training songs are played on a sampled drum kit instead (data/drumkit.py: Hydrogen's kits, Sonic Pi's
@@ -34,7 +36,7 @@ import numpy as np
 from scipy.io import wavfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from data import drumkit, midi  # noqa: E402
+from data import drumkit, midi, tracker  # noqa: E402
 from data.splits import synth_split  # noqa: E402
 
 SAMPLE_RATE = 44100
@@ -160,8 +162,35 @@ def render_stems(song: midi.MidiFile, rng: random.Random, out_dir: str, tmp: str
     return choices
 
 
+def render_module(out_root: str, path: str) -> str:
+    """A tracker module's stems, when it splits cleanly (otherwise nothing is written)."""
+    name = song_name("module", 0, path)
+    out_dir = os.path.join(out_root, name)
+    info_path = os.path.join(out_dir, "song.json")
+    if os.path.exists(info_path):
+        return name
+    result = tracker.split(path)
+    if result is None:
+        return f"{name} (not split: not an IT module in instrument mode, or a sounding instrument's name is unclear)"
+    stems, choices = result
+    os.makedirs(out_dir, exist_ok=True)
+    for stem, x in stems.items():
+        wavfile.write(os.path.join(out_dir, stem + ".wav"), tracker.SAMPLE_RATE, x.astype(np.float32))
+    with open(info_path + ".tmp", "w") as f:
+        json.dump({"kind": "module", "source": path, "instruments": choices}, f, indent=1)
+    os.replace(info_path + ".tmp", info_path)
+    return name
+
+
+def module_songs() -> list[str]:
+    found = sorted({p for g in tracker.MODULE_GLOBS for p in glob.glob(g)})
+    return [p for p in found if synth_split(song_name("module", 0, p)) == "train"]
+
+
 def render_one(job: tuple[str, int, str, str | None, float]) -> str:
     out_root, seed, kind, midi_path, p_kit = job
+    if kind == "module":
+        return render_module(out_root, midi_path)
     rng = random.Random(seed)
     name = song_name(kind, seed, midi_path)
     out_dir = os.path.join(out_root, name)
@@ -238,6 +267,8 @@ def wad_songs() -> list[str]:
 def song_name(kind: str, seed: int, midi_path: str | None) -> str:
     if kind == "mma":
         return f"{kind}-{seed:05d}"
+    if kind == "module":
+        return f"mod-{os.path.splitext(os.path.basename(midi_path))[0]}"
     if midi_path.startswith("wad:"):
         _, wad, lump = midi_path.split(":")
         return f"midi-{os.path.basename(wad)[:-4]}-{lump.lower()}"
@@ -276,6 +307,7 @@ def main(argv=None) -> int:
         jobs.append((args.out, args.seed * 100000 + 50000 + i, "midi", path, args.p_kit))
     for i, path in enumerate(wad_songs()[: args.midi_songs]):
         jobs.append((args.out, args.seed * 100000 + 70000 + i, "midi", path, args.p_kit))
+    jobs += [(args.out, 0, "module", path, 0.0) for path in module_songs()]
     done = 0
     with Pool(args.jobs) as pool:
         for name in pool.imap_unordered(render_one, jobs):
