@@ -115,6 +115,10 @@ describe('separation controls end to end', { skip: reason ?? false, timeout: 600
     // and the switch now compares A with the 1.2 render
     await s.page.getByRole('button', { name: /B: current/ }).click();
     await s.page.getByRole('button', { name: /A: previous/ }).click();
+    // Keeping and switching re-rendered once, no more (a later debounced re-render would show up well within this)
+    await s.page.waitForTimeout(1500);
+    const [again] = await s.service.listJobs();
+    assert.equal(again.result?.revision, 2, 'one re-render for Keep A; the A/B switch itself renders nothing');
   });
 
   test('a big vocal strength change (to 0.25) redraws the vocal waveform from the new audio, and A/B brings the old picture back', async () => {
