@@ -113,6 +113,10 @@ def set_rng_state(state: dict, g: torch.Generator) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def batch_norms(model: torch.nn.Module) -> list[torch.nn.Module]:
+    return [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+
+
 def freeze_all_but(model: torch.nn.Module, pattern: str) -> list[torch.nn.Module]:
     """Leave only the parameters whose names match `pattern` trainable. Returns the batch-norm layers with no
     trainable parameter: train_mode keeps them in eval mode, so their running statistics stay as they were too."""
@@ -122,8 +126,7 @@ def freeze_all_but(model: torch.nn.Module, pattern: str) -> list[torch.nn.Module
         raise SystemExit(f"--train-only {pattern!r} matches no parameter")
     for n, p in model.named_parameters():
         p.requires_grad_(n in names)
-    return [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
-            and not any(p.requires_grad for p in m.parameters())]
+    return [m for m in batch_norms(model) if not any(p.requires_grad for p in m.parameters())]
 
 
 def train_mode(model: torch.nn.Module, frozen_norms: list[torch.nn.Module]) -> None:
@@ -198,7 +201,7 @@ def main(argv=None) -> int:
     model = XUMX(hidden=args.hidden).to(device)
     frozen_norms = freeze_all_but(model, args.train_only) if args.train_only else []
     if args.freeze_bn_stats:
-        frozen_norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        frozen_norms = batch_norms(model)
     trainable = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(trainable, lr=args.lr, weight_decay=args.weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.3, patience=args.patience)

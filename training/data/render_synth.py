@@ -26,7 +26,6 @@ import glob
 import json
 import os
 import random
-import struct
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,7 @@ import numpy as np
 from scipy.io import wavfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from data import drumkit, midi, tracker  # noqa: E402
+from data import drumkit, midi, tracker, wad  # noqa: E402
 from data.splits import synth_split  # noqa: E402
 
 SAMPLE_RATE = 44100
@@ -235,32 +234,14 @@ def render_one(job: tuple[str, int, str, str | None, float]) -> str:
     return name
 
 
-FREEDOOM_WADS = ["/usr/share/games/doom/freedoom1.wad", "/usr/share/games/doom/freedoom2.wad"]
-
-
-def wad_midi_lumps(path: str) -> dict[str, bytes]:
-    """The Standard MIDI File lumps of a Doom WAD (freedoom stores its music as MIDI), by lump name."""
-    with open(path, "rb") as f:
-        data = f.read()
-    ident, count, offset = struct.unpack_from("<4sii", data, 0)
-    if ident not in (b"IWAD", b"PWAD"):
-        raise ValueError(f"{path}: not a WAD file")
-    out = {}
-    for i in range(count):
-        pos, size, raw = struct.unpack_from("<ii8s", data, offset + 16 * i)
-        if data[pos:pos + 4] == b"MThd":
-            out[raw.rstrip(b"\0").decode("ascii", "replace")] = data[pos:pos + size]
-    return out
-
-
 def wad_songs() -> list[str]:
     """`wad:<file>:<lump>` for every training-split MIDI lump of the freedoom WADs installed."""
     out = []
-    for wad in FREEDOOM_WADS:
-        if os.path.exists(wad):
-            for lump in sorted(wad_midi_lumps(wad)):
-                if synth_split(song_name("midi", 0, f"wad:{wad}:{lump}")) == "train":
-                    out.append(f"wad:{wad}:{lump}")
+    for path in wad.FREEDOOM_WADS:
+        if os.path.exists(path):
+            for lump in sorted(wad.midi_lumps(path)):
+                if synth_split(song_name("midi", 0, f"wad:{path}:{lump}")) == "train":
+                    out.append(f"wad:{path}:{lump}")
     return out
 
 
@@ -270,15 +251,15 @@ def song_name(kind: str, seed: int, midi_path: str | None) -> str:
     if kind == "module":
         return f"mod-{os.path.splitext(os.path.basename(midi_path))[0]}"
     if midi_path.startswith("wad:"):
-        _, wad, lump = midi_path.split(":")
-        return f"midi-{os.path.basename(wad)[:-4]}-{lump.lower()}"
+        _, path, lump = midi_path.split(":")
+        return f"midi-{os.path.basename(path)[:-4]}-{lump.lower()}"
     return f"midi-{os.path.basename(midi_path)[:-4]}"
 
 
 def read_midi(midi_path: str) -> bytes:
     if midi_path.startswith("wad:"):
-        _, wad, lump = midi_path.split(":")
-        return wad_midi_lumps(wad)[lump]
+        _, path, lump = midi_path.split(":")
+        return wad.midi_lumps(path)[lump]
     with open(midi_path, "rb") as f:
         return f.read()
 

@@ -9,6 +9,7 @@ import torch
 from scipy.io import wavfile
 
 from data import midi, mulaw, pack, render_synth
+from data import wad as wad_file
 from data.splits import synth_split
 from xumx.packdata import MixSampler, Pack
 
@@ -163,11 +164,11 @@ def test_midi_lumps_come_out_of_a_wad_by_name(tmp_path):
     struct.pack_into("<4sii", data, 0, b"IWAD", len(lumps), len(data))
     wad = tmp_path / "test.wad"
     wad.write_bytes(bytes(data) + directory)
-    found = render_synth.wad_midi_lumps(str(wad))
+    found = wad_file.midi_lumps(str(wad))
     assert sorted(found) == ["D_E1M1", "D_INTRO"] and found["D_E1M1"] == song
     assert midi.parse(found["D_INTRO"]).division == 96
     name = render_synth.song_name("midi", 0, f"wad:{wad}:D_E1M1")
     assert name == "midi-test-d_e1m1"
     (tmp_path / "x.wad").write_bytes(b"JUNK" + bytes(8))
     with pytest.raises(ValueError, match="not a WAD"):
-        render_synth.wad_midi_lumps(str(tmp_path / "x.wad"))
+        wad_file.midi_lumps(str(tmp_path / "x.wad"))
