@@ -251,7 +251,7 @@ def main(argv=None) -> int:
     start = time.time()
     last_valid = start
     deadline = start + args.max_minutes * 60
-    samples, window_loss, window_n, run_steps = 0, 0.0, 0, 0
+    samples, window_loss, window_n, first_step = 0, 0.0, 0, step
     train_mode(model, frozen_norms)
     while time.time() < deadline and not (args.max_steps and step >= args.max_steps):
         mix, stems, known = train_sampler.batch(args.batch, g)
@@ -259,10 +259,9 @@ def main(argv=None) -> int:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, args.clip_grad)
-        if run_steps < args.warmup_steps:
+        if step - first_step < args.warmup_steps:
             for group in opt.param_groups:
-                group["lr"] = args.lr * (run_steps + 1) / args.warmup_steps
-        run_steps += 1
+                group["lr"] = args.lr * (step - first_step + 1) / args.warmup_steps
         opt.step()
         if ema is not None:
             ema.update(model)
