@@ -44,6 +44,9 @@ def parse_args(argv=None):
     ap.add_argument("--p-karaoke", type=float, default=0.0,
                     help="share of mixtures over a MIR-1K clip's own karaoke track (--renders with --mir1k only): "
                          "real recorded accompaniment, scored on vocals and on bass+drums+other as one sum")
+    ap.add_argument("--p-voicelead", type=float, default=0.0,
+                    help="share of the other mixtures whose vocals are a training song's voice lead (a melody on a "
+                         "GM voice, data/voicelead.py) instead of MIR-1K singing: full-band, augmentation only")
     ap.add_argument("--out", required=True)
     ap.add_argument("--hidden", type=int, default=240)
     ap.add_argument("--batch", type=int, default=16)
@@ -190,11 +193,12 @@ def main(argv=None) -> int:
         return Pack.from_renders(args.renders, args.mir1k, split, device,
                                  seconds_per_song=args.seconds_per_song if split == "train" else 8.0)
     train_sampler = MixSampler(load("train"), seconds=args.seconds, p_lowpass=args.p_lowpass,
-                               p_karaoke=args.p_karaoke)
+                               p_karaoke=args.p_karaoke, p_voicelead=args.p_voicelead)
     valid_pack = load("valid")
     valid_sampler = MixSampler(valid_pack, seconds=args.seconds) if valid_pack.songs else train_sampler
     emit(event="data", load_s=round(time.time() - t_load, 1), train_songs=len(train_sampler.pack.songs),
-         train_vocal_clips=len(train_sampler.pack.clips), valid_songs=len(valid_pack.songs))
+         train_vocal_clips=len(train_sampler.pack.clips), train_voice_leads=len(train_sampler.pack.leads),
+         valid_songs=len(valid_pack.songs))
 
     if args.resume:  # the checkpoint decides the architecture
         args.hidden = checkpoint.load(args.resume)["config"]["hidden"]

@@ -5,7 +5,9 @@ Why this format: the GPU machine can receive 64 MiB per run and has only numpy/s
 each stem at the lowest rate it seemed to need (bass 16 kHz, other 32 kHz), and the network learned those band
 edges as the cue for which stem is which, and failed on clean audio (see models/xumx-studio-small/MODEL_CARD.md).
 MIR-1K vocals stay at their native 16 kHz, and so does each clip's own karaoke track ("karaoke": training mixes
-the two as they were recorded, low-passed like them; see MixSampler.p_karaoke). Training pans the mono stems back to stereo at random. Every stem of a
+the two as they were recorded, low-passed like them; see MixSampler.p_karaoke). Training songs' voice leads
+("voicelead", 44.1 kHz) can stand in for the vocals (MixSampler.p_voicelead). Training pans the mono stems back to
+stereo at random. Every stem of a
 song sits at the same time offset in its stream, so a song's stems stay aligned.
 
   /usr/bin/python3 training/data/pack.py --synth training/data/build/synth \
@@ -35,7 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from data import mulaw  # noqa: E402
 from data.splits import mir1k_split, synth_split  # noqa: E402
 
-RATES = {"drums": 44100, "other": 44100, "bass": 44100, "vocals": 16000, "karaoke": 16000}
+RATES = {"drums": 44100, "other": 44100, "bass": 44100, "vocals": 16000, "karaoke": 16000, "voicelead": 44100}
 SYNTH_STEMS = ("bass", "drums", "other")
 
 
@@ -122,6 +124,26 @@ def pack_synth(streams: Streams, songs: list[str], seconds: float, budget_s: flo
     return entries
 
 
+def pack_voiceleads(streams: Streams, songs: list[str], seconds: float, budget_s: float, rng: random.Random) -> list:
+    """Excerpts of the training songs' voice leads (render_synth.py: a melody on a GM voice, full-band), in the
+    order given, up to budget_s; MixSampler.p_voicelead puts them in place of MIR-1K vocals now and then."""
+    entries, total = [], 0.0
+    for song_dir in songs:
+        name = os.path.basename(song_dir)
+        if total >= budget_s or synth_split(name) != "train":
+            continue
+        x = load_mono(os.path.join(song_dir, "voicelead.wav"), 44100)
+        if x is None or x.size < 44100 * 3:
+            continue
+        n = min(int(seconds * 44100), x.size)
+        start = rng.randint(0, x.size - n)
+        entry = {"name": name, "split": "train", "dur": n / 44100, "offset": {}, "scale": {}}
+        entry["offset"]["voicelead"], entry["scale"]["voicelead"] = streams.add("voicelead", x[start:start + n])
+        entries.append(entry)
+        total += n / 44100
+    return entries
+
+
 def pack_vocals(streams: Streams, clips: list[str], budget_s: float) -> list:
     entries, total = [], {"train": 0.0, "valid": 0.0}
     for path in clips:
@@ -148,6 +170,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds-per-song", type=float, default=8.0)
     ap.add_argument("--synth-minutes", type=float, default=9.0)
     ap.add_argument("--vocal-minutes", type=float, default=10.0)
+    ap.add_argument("--voicelead-minutes", type=float, default=1.5,
+                    help="training songs' voice leads (GM voice melodies, full-band) to pack")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-mib", type=float, default=38.0,
                     help="largest pack allowed: 64 MiB per GPU call minus the tracked files")
@@ -157,6 +181,8 @@ def main(argv=None) -> int:
     songs = sorted(d for d in glob.glob(os.path.join(args.synth, "*")) if os.path.exists(os.path.join(d, "song.json")))
     rng.shuffle(songs)
     synth = pack_synth(streams, songs, args.seconds_per_song, args.synth_minutes * 60, rng)
+    leads = pack_voiceleads(streams, songs, args.seconds_per_song, args.voicelead_minutes * 60,
+                            random.Random(args.seed + 2))
     vocals = []
     if args.mir1k and os.path.isdir(args.mir1k):
         clips = sorted(glob.glob(os.path.join(args.mir1k, "*.wav")))
@@ -172,6 +198,7 @@ def main(argv=None) -> int:
               "nothing written; lower --synth-minutes or --vocal-minutes", file=sys.stderr)
         return 1
     index = {"format": "xumx-pack-1", "codec": "mu-law-8bit+lzma", "rates": RATES, "songs": synth, "vocals": vocals,
+             "voicelead": leads,
              "files": {s: f"{s}.u8.xz" for s in RATES}, "bytes": sizes}
     with open(os.path.join(staging, "index.json"), "w") as f:
         json.dump(index, f)
@@ -182,6 +209,7 @@ def main(argv=None) -> int:
                "song_minutes": round(sum(e["dur"] for e in synth) / 60, 2),
                "vocal_clips": {s: sum(e["split"] == s for e in vocals) for s in ("train", "valid")},
                "vocal_minutes": round(sum(e["dur"] for e in vocals) / 60, 2),
+               "voicelead_minutes": round(sum(e["dur"] for e in leads) / 60, 2),
                "mib": round(sum(sizes.values()) / 2**20, 2)}
     print(json.dumps(summary))
     return 0

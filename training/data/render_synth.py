@@ -14,10 +14,15 @@ one-shots) with probability --p-kit, decided by a second seeded generator so eve
 Validation and test songs always keep their soundfont drums, so held-out numbers stay comparable between builds.
 Rerunning over an existing folder renders the drums of songs that now get a kit and keeps everything else.
 
+Every MIDI/mma training song also gets a voice lead (data/voicelead.py): a melody over its harmony on a GM voice,
+in its own file, which the sampler can put in place of the vocals (MIR-1K stops at 8 kHz, the voice lead does not).
+A rerun adds the voice leads an older build lacks and keeps everything else.
+
   /usr/bin/python3 training/data/render_synth.py --out training/data/build/synth --songs 300 --seed 1 --jobs 2
 
-Output: OUT/<song>/{bass,drums,other}.wav (44.1 kHz float32 stereo; a missing file means the stem is silent) and
-OUT/<song>/song.json with the choices made.
+Output: OUT/<song>/{bass,drums,other}.wav (44.1 kHz float32 stereo; a missing file means the stem is silent),
+OUT/<song>/voicelead.wav for training songs (not part of the mixture), and OUT/<song>/song.json with the choices
+made.
 """
 from __future__ import annotations
 
@@ -35,7 +40,7 @@ import numpy as np
 from scipy.io import wavfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from data import drumkit, midi, tracker, wad  # noqa: E402
+from data import drumkit, midi, tracker, voicelead, wad  # noqa: E402
 from data.splits import synth_split  # noqa: E402
 
 SAMPLE_RATE = 44100
@@ -161,6 +166,26 @@ def render_stems(song: midi.MidiFile, rng: random.Random, out_dir: str, tmp: str
     return choices
 
 
+def render_voicelead(song: midi.MidiFile, seed: int, out_dir: str, tmp: str) -> dict:
+    """OUT/<song>/voicelead.wav: a melody on a GM voice over the song (data/voicelead.py), from its own seeded
+    generator so the song's other choices stay as they were. Not part of the mixture: the sampler may use it as
+    the vocals of some training mixtures."""
+    rng = random.Random(f"voicelead:{seed}")
+    program, lead = voicelead.choose(rng, song)
+    if lead is None:
+        return {"program": None}
+    sf = weighted(rng, MELODIC_SOUNDFONTS)
+    reverb = rng.random() < 0.6
+    mid, wav = os.path.join(tmp, "voicelead.mid"), os.path.join(out_dir, "voicelead.wav")
+    with open(mid, "wb") as f:
+        f.write(midi.write(lead))
+    subprocess.run(["fluidsynth", "-ni", "-g", "0.5", "-r", str(SAMPLE_RATE), "-O", "float", "-R", str(int(reverb)),
+                    "-C", "0", "-F", wav + ".tmp.wav", sf, mid],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.replace(wav + ".tmp.wav", wav)
+    return {"program": program, "soundfont": os.path.basename(sf), "reverb": reverb}
+
+
 def render_module(out_root: str, path: str) -> str:
     """A tracker module's stems, when it splits cleanly (otherwise nothing is written)."""
     name = song_name("module", 0, path)
@@ -194,15 +219,18 @@ def render_one(job: tuple[str, int, str, str | None, float]) -> str:
     name = song_name(kind, seed, midi_path)
     out_dir = os.path.join(out_root, name)
     kit, kit_rng = kit_choice(name, seed, p_kit)
+    wants_voice = synth_split(name) == "train"
     info_path = os.path.join(out_dir, "song.json")
-    redo_drums = False
+    redo_drums = redo_voice = False
     if os.path.exists(info_path):
         with open(info_path) as f:
             done = json.load(f)
         drums = done.get("stems", {}).get("drums")
-        if kit is None or drums is None or drums == "kit:" + kit.name:
+        # rendered before kits or voice leads were used: add only what is new
+        redo_drums = not (kit is None or drums is None or drums == "kit:" + kit.name)
+        redo_voice = wants_voice and "voicelead" not in done
+        if not (redo_drums or redo_voice):
             return name
-        redo_drums = True  # rendered before kits were used: replace only its drum stem
     os.makedirs(out_dir, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         info = {"seed": seed, "kind": kind}
@@ -223,11 +251,15 @@ def render_one(job: tuple[str, int, str, str | None, float]) -> str:
         else:
             info["source"] = midi_path
         song = midi.parse(read_midi(midi_path))
-        if redo_drums:
-            drums = render_stems(song, rng, out_dir, tmp, kit, kit_rng, only="drums")
-            info = {**done, "drums": drums["drums"], "stems": {**done["stems"], **drums["stems"]}}
+        if redo_drums or redo_voice:
+            info = done
+            if redo_drums:
+                drums = render_stems(song, rng, out_dir, tmp, kit, kit_rng, only="drums")
+                info = {**info, "drums": drums["drums"], "stems": {**info["stems"], **drums["stems"]}}
         else:
             info.update(render_stems(song, rng, out_dir, tmp, kit, kit_rng))
+        if wants_voice and (redo_voice or "voicelead" not in info):
+            info["voicelead"] = render_voicelead(song, seed, out_dir, tmp)
     with open(info_path + ".tmp", "w") as f:
         json.dump(info, f, indent=1)
     os.replace(info_path + ".tmp", info_path)

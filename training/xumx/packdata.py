@@ -62,8 +62,9 @@ class Pack:
         from data.splits import mir1k_split, synth_split
         rng = np.random.default_rng(seed)
         self = cls.__new__(cls)
-        self.songs, self.clips, streams = [], [], {k: [] for k in ("bass", "drums", "other", "vocals")}
-        karaoke = []
+        self.songs, self.clips, self.leads = [], [], []
+        streams = {k: [] for k in ("bass", "drums", "other", "vocals")}
+        karaoke, leads = [], []
         for song in sorted(glob.glob(os.path.join(synth_dir, "*", "song.json"))):
             d = os.path.dirname(song)
             if synth_split(os.path.basename(d)) != split:
@@ -82,6 +83,12 @@ class Pack:
                         seg[: part.size] = part
                     streams[stem].append(seg)
                 self.songs.append({"name": f"{os.path.basename(d)}#{k}", "dur": n / RATE})
+            lead = load_mono(os.path.join(d, "voicelead.wav"), RATE)  # training songs only (render_synth.py)
+            if lead is not None and lead.size >= 3 * RATE:
+                n = min(lead.size, int(seconds_per_song * RATE))
+                start = int(rng.integers(0, lead.size - n + 1))
+                leads.append(_at_vocal_level(lead[start:start + n]).astype(np.float32))
+                self.leads.append({"name": os.path.basename(d), "dur": n / RATE})
         if mir1k_dir:
             for path in sorted(glob.glob(os.path.join(mir1k_dir, "*.wav"))):
                 if mir1k_split(os.path.basename(path)) != split:
@@ -100,10 +107,13 @@ class Pack:
                 self.clips.append({"name": os.path.basename(path), "dur": v.size / RATE})
         if karaoke:
             streams["karaoke"] = karaoke
+        if leads:
+            streams["voicelead"] = leads
         self.streams = {k: (torch.from_numpy(np.concatenate(v)) if v else torch.zeros(0)).to(device)
                         for k, v in streams.items()}
         self.song_bounds = cls._bounds(self.songs)
         self.clip_bounds = cls._bounds(self.clips)
+        self.lead_bounds = cls._bounds(self.leads)
         self.device = device
         return self
 
@@ -121,6 +131,11 @@ class Pack:
             self.streams["karaoke"] = self._decode_entries(folder, index, "karaoke", self.clips, normalise=True,
                                                            exciter=False)
         self.clip_bounds = self._bounds(self.clips)
+        self.leads = [e for e in index.get("voicelead", []) if e["split"] == split]
+        if self.leads:  # packs since the voice leads came in
+            self.streams["voicelead"] = self._decode_entries(folder, index, "voicelead", self.leads, normalise=True,
+                                                             exciter=False)
+        self.lead_bounds = self._bounds(self.leads)
         for k in self.streams:
             self.streams[k] = self.streams[k].to(device)
         self.device = device
@@ -162,8 +177,11 @@ class MixSampler:
 
     def __init__(self, pack: Pack, seconds: float = 6.0, p_same_song: float = 0.4, p_silence: float = 0.1,
                  p_no_vocals: float = 0.2, gain_db: tuple[float, float] = (-9.0, 3.0), speed: float = 0.08,
-                 p_lowpass: float = 0.0, p_karaoke: float = 0.0):
+                 p_lowpass: float = 0.0, p_karaoke: float = 0.0, p_voicelead: float = 0.0):
         self.pack = pack
+        # share of mixtures (karaoke ones excepted) whose vocals are a synthetic voice lead instead of a MIR-1K
+        # clip: full-band voice timbres, as augmentation next to the 8 kHz real singing
+        self.p_voicelead = p_voicelead if "voicelead" in pack.streams else 0.0
         # share of mixtures whose accompaniment is the vocal clip's own recorded karaoke track (Pack.from_renders
         # with MIR-1K): only vocals and bass+drums+other are known there, so the loss uses just those two sets
         self.p_karaoke = p_karaoke if "karaoke" in pack.streams else 0.0
@@ -233,6 +251,14 @@ class MixSampler:
                     fill = acc if source == "other" else torch.zeros_like(acc)
                     stems[i] = torch.where(karaoke[:, None], fill, stems[i])
                     known[i] &= ~karaoke
+        if self.p_voicelead > 0:
+            lead = (rnd(size) < self.p_voicelead) & ~karaoke
+            idx = torch.randint(len(self.pack.leads), (size,), generator=g)
+            rate = (1 + (torch.rand(size, generator=g) * 2 - 1) * self.speed).to(dev)
+            x, _ = self._gather(self.pack.streams["voicelead"], self.pack.lead_bounds, idx, rate, g)
+            x = x * (rnd(size, 1) >= self.p_no_vocals)
+            v = SOURCES.index("vocals")
+            stems[v] = torch.where(lead[:, None], x, stems[v])
         mono = torch.stack(stems)  # [4, B, n]
         lo, hi = self.gain_db
         gain = 10 ** ((lo + (hi - lo) * rnd(4, size, 1)) / 20)
