@@ -170,8 +170,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds-per-song", type=float, default=8.0)
     ap.add_argument("--synth-minutes", type=float, default=9.0)
     ap.add_argument("--vocal-minutes", type=float, default=10.0)
-    ap.add_argument("--voicelead-minutes", type=float, default=1.5,
+    ap.add_argument("--voicelead-minutes", type=float, default=1.2,
                     help="training songs' voice leads (GM voice melodies, full-band) to pack")
+    ap.add_argument("--voicelead-seconds", type=float, default=4.0,
+                    help="length of each song's voice lead excerpt (short: more songs, voices and soundfonts)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-mib", type=float, default=38.0,
                     help="largest pack allowed: 64 MiB per GPU call minus the tracked files")
@@ -181,7 +183,7 @@ def main(argv=None) -> int:
     songs = sorted(d for d in glob.glob(os.path.join(args.synth, "*")) if os.path.exists(os.path.join(d, "song.json")))
     rng.shuffle(songs)
     synth = pack_synth(streams, songs, args.seconds_per_song, args.synth_minutes * 60, rng)
-    leads = pack_voiceleads(streams, songs, args.seconds_per_song, args.voicelead_minutes * 60,
+    leads = pack_voiceleads(streams, songs, args.voicelead_seconds, args.voicelead_minutes * 60,
                             random.Random(args.seed + 2))
     vocals = []
     if args.mir1k and os.path.isdir(args.mir1k):

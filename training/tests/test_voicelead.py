@@ -97,7 +97,7 @@ def test_the_pack_carries_training_voice_leads_only(tmp_path):
     (synth / valid / "song.json").write_text("{}")
     _fake_voice_leads(synth, names + [valid])
     out = tmp_path / "pack"
-    assert pack.main(["--synth", str(synth), "--out", str(out), "--seconds-per-song", "3"]) == 0
+    assert pack.main(["--synth", str(synth), "--out", str(out), "--voicelead-seconds", "3"]) == 0
     loaded = Pack(str(out), "train")
     assert sorted(e["name"] for e in loaded.leads) == sorted(names)
     assert loaded.streams["voicelead"].numel() == 2 * 3 * 44100
