@@ -92,6 +92,12 @@ class Streams:
         return sizes
 
 
+def excerpts_of(song: str) -> int:
+    """How many excerpts a song gives: long packaged MIDI songs two, the long recorded guitar tracks (few, and the
+    only recorded stems) four, generated songs one."""
+    return 4 if song.startswith("fof-") else 2 if song.startswith("midi-") else 1
+
+
 def pack_synth(streams: Streams, songs: list[str], seconds: float, budget_s: float, rng: random.Random) -> list:
     entries, total = [], 0.0
     for song_dir in songs:
@@ -103,8 +109,7 @@ def pack_synth(streams: Streams, songs: list[str], seconds: float, budget_s: flo
         length = max((len(x) for x in stems.values() if x is not None), default=0)
         if length < 44100 * 3:
             continue
-        # long packaged MIDI songs give a few excerpts, generated songs one
-        n_excerpts = 2 if name.startswith("midi-") else 1
+        n_excerpts = excerpts_of(name)
         for k in range(n_excerpts):
             dur = min(seconds, length / 44100)
             start = rng.randint(0, max(0, length - int(dur * 44100)))
@@ -168,7 +173,7 @@ def main(argv=None) -> int:
     ap.add_argument("--mir1k", help="MIR-1K Wavfile folder (optional)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--seconds-per-song", type=float, default=8.0)
-    ap.add_argument("--synth-minutes", type=float, default=9.0)
+    ap.add_argument("--synth-minutes", type=float, default=10.0)
     ap.add_argument("--vocal-minutes", type=float, default=10.0)
     ap.add_argument("--voicelead-minutes", type=float, default=1.2,
                     help="training songs' voice leads (GM voice melodies, full-band) to pack")
@@ -182,6 +187,7 @@ def main(argv=None) -> int:
     streams = Streams()
     songs = sorted(d for d in glob.glob(os.path.join(args.synth, "*")) if os.path.exists(os.path.join(d, "song.json")))
     rng.shuffle(songs)
+    songs.sort(key=lambda d: not os.path.basename(d).startswith("fof-"))  # the few recorded stems always go in
     synth = pack_synth(streams, songs, args.seconds_per_song, args.synth_minutes * 60, rng)
     leads = pack_voiceleads(streams, songs, args.voicelead_seconds, args.voicelead_minutes * 60,
                             random.Random(args.seed + 2))

@@ -6,7 +6,8 @@ fluidsynth through a per-stem random soundfont:
 - MIDI songs shipped in Debian packages (openttd-openmsx, planetblupi-music-midi, and the music lumps of
   freedoom's WADs; freedoom's songs are rendered for training only, so the held-out sets stay as they were);
 - tracker modules (pingus-data) whose instruments all say what they are, rendered per instrument with xmp and
-  summed per stem (data/tracker.py); training only, too.
+  summed per stem (data/tracker.py); training only, too;
+- recorded guitar tracks of the Frets on Fire song packs as "other" stems (data/recorded.py); training only.
 Each song's choices come from its own seed, so a song renders the same on every run.
 
 Drums of training songs are played on a sampled drum kit instead (data/drumkit.py: Hydrogen's kits, Sonic Pi's
@@ -40,7 +41,7 @@ import numpy as np
 from scipy.io import wavfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from data import drumkit, midi, tracker, voicelead, wad  # noqa: E402
+from data import drumkit, midi, recorded, tracker, voicelead, wad  # noqa: E402
 from data.splits import synth_split  # noqa: E402
 
 SAMPLE_RATE = 44100
@@ -211,10 +212,27 @@ def module_songs() -> list[str]:
     return [p for p in found if synth_split(song_name("module", 0, p)) == "train"]
 
 
+def render_recorded(out_root: str, path: str) -> str:
+    """A Frets on Fire song's recorded guitar track as the "other" stem of a training song (data/recorded.py)."""
+    name = recorded.song_name(path)
+    out_dir = os.path.join(out_root, name)
+    info_path = os.path.join(out_dir, "song.json")
+    if os.path.exists(info_path):
+        return name
+    os.makedirs(out_dir, exist_ok=True)
+    recorded.decode(path, os.path.join(out_dir, "other.wav"), SAMPLE_RATE)
+    with open(info_path + ".tmp", "w") as f:
+        json.dump({"kind": "recorded", "source": path, "stems": {"other": "recorded guitar"}}, f, indent=1)
+    os.replace(info_path + ".tmp", info_path)
+    return name
+
+
 def render_one(job: tuple[str, int, str, str | None, float]) -> str:
     out_root, seed, kind, midi_path, p_kit = job
     if kind == "module":
         return render_module(out_root, midi_path)
+    if kind == "recorded":
+        return render_recorded(out_root, midi_path)
     rng = random.Random(seed)
     name = song_name(kind, seed, midi_path)
     out_dir = os.path.join(out_root, name)
@@ -321,6 +339,9 @@ def main(argv=None) -> int:
     for i, path in enumerate(wad_songs()[: args.midi_songs]):
         jobs.append((args.out, args.seed * 100000 + 70000 + i, "midi", path, args.p_kit))
     jobs += [(args.out, 0, "module", path, 0.0) for path in module_songs()]
+    # held-out songs would change the validation and test sets: recorded guitars are for training only
+    jobs += [(args.out, 0, "recorded", path, 0.0) for path in recorded.guitar_tracks()
+             if synth_split(recorded.song_name(path)) == "train"]
     done = 0
     with Pool(args.jobs) as pool:
         for name in pool.imap_unordered(render_one, jobs):

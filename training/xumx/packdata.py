@@ -58,7 +58,7 @@ class Pack:
     @classmethod
     def from_renders(cls, synth_dir: str, mir1k_dir: str | None, split: str, device="cpu",
                      seconds_per_song: float = 8.0, seed: int = 0) -> "Pack":
-        from data.pack import load_mono, read_wav
+        from data.pack import excerpts_of, load_mono, read_wav
         from data.splits import mir1k_split, synth_split
         rng = np.random.default_rng(seed)
         self = cls.__new__(cls)
@@ -73,7 +73,7 @@ class Pack:
             n_all = max((x.size for x in stems.values() if x is not None), default=0)
             if n_all < 3 * RATE:
                 continue
-            for k in range(2 if os.path.basename(d).startswith("midi-") else 1):
+            for k in range(excerpts_of(os.path.basename(d))):
                 n = min(n_all, int(seconds_per_song * RATE))
                 start = int(rng.integers(0, n_all - n + 1))
                 for stem, x in stems.items():
