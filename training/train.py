@@ -47,6 +47,9 @@ def parse_args(argv=None):
     ap.add_argument("--p-voicelead", type=float, default=0.0,
                     help="share of the other mixtures whose vocals are a training song's voice lead (a melody on a "
                          "GM voice, data/voicelead.py) instead of MIR-1K singing: full-band, augmentation only")
+    ap.add_argument("--vocal-level-db", type=float, nargs=2, metavar=("LO", "HI"),
+                    help="set each mixture's vocals this many dB (uniform in LO..HI) from the rest of the mixture "
+                         "instead of a random gain like the other stems (which centres them near -6 dB)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--hidden", type=int, default=240)
     ap.add_argument("--batch", type=int, default=16)
@@ -193,7 +196,8 @@ def main(argv=None) -> int:
         return Pack.from_renders(args.renders, args.mir1k, split, device,
                                  seconds_per_song=args.seconds_per_song if split == "train" else 8.0)
     train_sampler = MixSampler(load("train"), seconds=args.seconds, p_lowpass=args.p_lowpass,
-                               p_karaoke=args.p_karaoke, p_voicelead=args.p_voicelead)
+                               p_karaoke=args.p_karaoke, p_voicelead=args.p_voicelead,
+                               vocal_level_db=tuple(args.vocal_level_db) if args.vocal_level_db else None)
     valid_pack = load("valid")
     valid_sampler = MixSampler(valid_pack, seconds=args.seconds) if valid_pack.songs else train_sampler
     emit(event="data", load_s=round(time.time() - t_load, 1), train_songs=len(train_sampler.pack.songs),

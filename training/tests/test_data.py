@@ -172,3 +172,18 @@ def test_midi_lumps_come_out_of_a_wad_by_name(tmp_path):
     (tmp_path / "x.wad").write_bytes(b"JUNK" + bytes(8))
     with pytest.raises(ValueError, match="not a WAD"):
         wad_file.midi_lumps(str(tmp_path / "x.wad"))
+
+
+def test_vocal_level_sets_the_vocals_against_the_rest_of_each_mixture_and_leaves_silence_silent(tmp_path):
+    synth = tmp_path / "synth"
+    _fake_songs(synth, 2)
+    loaded = Pack.from_renders(str(synth), str(_fake_mir1k(tmp_path / "mir1k")), "train")
+    quiet = dict(seconds=1.0, p_silence=0.0, speed=0.0)
+    mix, stems, _ = MixSampler(loaded, p_no_vocals=0.0, vocal_level_db=(3.0, 3.0), **quiet).batch(
+        6, torch.Generator().manual_seed(1))
+    ratio = 10 * torch.log10(stems[2].pow(2).mean((-1, -2)) / stems[[0, 1, 3]].sum(0).pow(2).mean((-1, -2)))
+    assert float((ratio - 3.0).abs().max()) < 0.5
+    assert torch.allclose(mix, stems.sum(0), atol=1e-5)
+    _, stems, _ = MixSampler(loaded, p_no_vocals=1.0, vocal_level_db=(3.0, 3.0), **quiet).batch(
+        6, torch.Generator().manual_seed(1))
+    assert float(stems[2].abs().max()) == 0

@@ -177,8 +177,13 @@ class MixSampler:
 
     def __init__(self, pack: Pack, seconds: float = 6.0, p_same_song: float = 0.4, p_silence: float = 0.1,
                  p_no_vocals: float = 0.2, gain_db: tuple[float, float] = (-9.0, 3.0), speed: float = 0.08,
-                 p_lowpass: float = 0.0, p_karaoke: float = 0.0, p_voicelead: float = 0.0):
+                 p_lowpass: float = 0.0, p_karaoke: float = 0.0, p_voicelead: float = 0.0,
+                 vocal_level_db: tuple[float, float] | None = None):
         self.pack = pack
+        # vocals against the rest of the mixture (bass+drums+other after their gains), drawn uniformly in dB per
+        # mixture; None: the vocals get a random gain like every stem (with rendered accompaniments about 6 dB
+        # louder than the vocal clips, that centres the vocals near -6 dB)
+        self.vocal_level_db = vocal_level_db
         # share of mixtures (karaoke ones excepted) whose vocals are a synthetic voice lead instead of a MIR-1K
         # clip: full-band voice timbres, as augmentation next to the 8 kHz real singing
         self.p_voicelead = p_voicelead if "voicelead" in pack.streams else 0.0
@@ -267,12 +272,28 @@ class MixSampler:
         spread = torch.tensor([0.15, 0.6, 0.2, 0.9], device=dev)[:, None]
         angle = math.pi / 4 + (rnd(4, size) * 2 - 1) * spread * math.pi / 4
         pan = torch.stack([torch.cos(angle), torch.sin(angle)], dim=2) * math.sqrt(2)  # [4, B, 2]
+        if self.vocal_level_db is not None:
+            gain = self._vocals_against_the_rest(mono, gain, rnd(size))
         stereo = mono[:, :, None, :] * gain[:, :, None, :] * pan[..., None]
         if self.p_lowpass > 0:
             stereo = self._lowpass(stereo, rnd(size) < self.p_lowpass, 7000 + 9000 * rnd(size))
         if bool(karaoke.any()):  # MIR-1K stops at 8 kHz: so must the karaoke mixture's vocals (no exciter band)
             stereo = self._lowpass(stereo, karaoke, 7500 + 500 * rnd(size))
         return stereo.sum(0), stereo, known
+
+    def _vocals_against_the_rest(self, mono: torch.Tensor, gain: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """gain [4, B, 1] with the vocals' gain replaced so that their RMS lies vocal_level_db (at u in [0, 1) of
+        the range) from the RMS of the other three stems summed; silent vocals or accompaniment keep their gain."""
+        v = SOURCES.index("vocals")
+        rest = [i for i in range(len(SOURCES)) if i != v]
+        acc_rms = (mono[rest] * gain[rest]).sum(0).pow(2).mean(-1).sqrt()  # [B]
+        voc_rms = mono[v].pow(2).mean(-1).sqrt()  # before its gain
+        lo, hi = self.vocal_level_db
+        wanted = acc_rms * 10 ** ((lo + (hi - lo) * u) / 20)
+        audible = (gain[v, :, 0] > 0) & (acc_rms > 1e-6) & (voc_rms > 1e-6)
+        gain = gain.clone()
+        gain[v, :, 0] = torch.where(audible, wanted / voc_rms.clamp_min(1e-6), gain[v, :, 0])
+        return gain
 
     def _lowpass(self, stereo: torch.Tensor, which: torch.Tensor, cutoff_hz: torch.Tensor) -> torch.Tensor:
         """Brick-wall low-pass (in the FFT domain) of the batch items in `which`, all four stems alike."""
