@@ -137,6 +137,13 @@ def render_kit_drums(part: midi.MidiFile, kit: drumkit.Kit, kit_rng: random.Rand
     return {"kit": kit.name, "kit_reverb": reverb}
 
 
+def fluidsynth(mid: str, wav: str, soundfont: str, reverb: bool, chorus: bool) -> None:
+    # float output: fluidsynth dithers 16-bit output with random noise, float output repeats exactly
+    subprocess.run(["fluidsynth", "-ni", "-g", "0.5", "-r", str(SAMPLE_RATE), "-O", "float", "-R", str(int(reverb)),
+                    "-C", str(int(chorus)), "-F", wav, soundfont, mid],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def render_stems(song: midi.MidiFile, rng: random.Random, out_dir: str, tmp: str,
                  kit: drumkit.Kit | None = None, kit_rng: random.Random | None = None,
                  only: str | None = None) -> dict:
@@ -158,10 +165,7 @@ def render_stems(song: midi.MidiFile, rng: random.Random, out_dir: str, tmp: str
         with open(mid, "wb") as f:
             f.write(midi.write(part))
         wav = os.path.join(out_dir, stem + ".wav")
-        # float output: fluidsynth dithers 16-bit output with random noise, float output repeats exactly
-        subprocess.run(["fluidsynth", "-ni", "-g", "0.5", "-r", str(SAMPLE_RATE), "-O", "float", "-R", str(int(reverb)),
-                        "-C", str(int(chorus)), "-F", wav, sf, mid],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        fluidsynth(mid, wav, sf, reverb, chorus)
         choices["stems"][stem] = os.path.basename(sf)
     choices.update(reverb=reverb, chorus=chorus)
     return choices
@@ -180,9 +184,7 @@ def render_voicelead(song: midi.MidiFile, seed: int, out_dir: str, tmp: str) -> 
     mid, wav = os.path.join(tmp, "voicelead.mid"), os.path.join(out_dir, "voicelead.wav")
     with open(mid, "wb") as f:
         f.write(midi.write(lead))
-    subprocess.run(["fluidsynth", "-ni", "-g", "0.5", "-r", str(SAMPLE_RATE), "-O", "float", "-R", str(int(reverb)),
-                    "-C", "0", "-F", wav + ".tmp.wav", sf, mid],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    fluidsynth(mid, wav + ".tmp.wav", sf, reverb, chorus=False)
     os.replace(wav + ".tmp.wav", wav)
     return {"program": program, "soundfont": os.path.basename(sf), "reverb": reverb}
 
