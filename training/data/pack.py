@@ -7,8 +7,7 @@ edges as the cue for which stem is which, and failed on clean audio (see models/
 MIR-1K vocals stay at their native 16 kHz, and so does each clip's own karaoke track ("karaoke": training mixes
 the two as they were recorded, low-passed like them; see MixSampler.p_karaoke). Training songs' voice leads
 ("voicelead", 44.1 kHz) can stand in for the vocals (MixSampler.p_voicelead). Training pans the mono stems back to
-stereo at random. Every stem of a
-song sits at the same time offset in its stream, so a song's stems stay aligned.
+stereo at random. Every stem of a song sits at the same time offset in its stream, so a song's stems stay aligned.
 
   /usr/bin/python3 training/data/pack.py --synth training/data/build/synth \
       --mir1k training/data/build/mir1k/dataset/mir-1k/Wavfile --out .carry/xumx-data
