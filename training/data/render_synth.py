@@ -171,6 +171,13 @@ def render_stems(song: midi.MidiFile, rng: random.Random, out_dir: str, tmp: str
     return choices
 
 
+def write_song_info(info_path: str, info: dict) -> None:
+    """song.json, written last and whole: its presence marks a finished song."""
+    with open(info_path + ".tmp", "w") as f:
+        json.dump(info, f, indent=1)
+    os.replace(info_path + ".tmp", info_path)
+
+
 def render_voicelead(song: midi.MidiFile, seed: int, out_dir: str, tmp: str) -> dict:
     """OUT/<song>/voicelead.wav: a melody on a GM voice over the song (data/voicelead.py), from its own seeded
     generator so the song's other choices stay as they were. Not part of the mixture: the sampler may use it as
@@ -203,9 +210,7 @@ def render_module(out_root: str, path: str) -> str:
     os.makedirs(out_dir, exist_ok=True)
     for stem, x in stems.items():
         wavfile.write(os.path.join(out_dir, stem + ".wav"), tracker.SAMPLE_RATE, x.astype(np.float32))
-    with open(info_path + ".tmp", "w") as f:
-        json.dump({"kind": "module", "source": path, "instruments": choices}, f, indent=1)
-    os.replace(info_path + ".tmp", info_path)
+    write_song_info(info_path, {"kind": "module", "source": path, "instruments": choices})
     return name
 
 
@@ -223,9 +228,7 @@ def render_recorded(out_root: str, path: str) -> str:
         return name
     os.makedirs(out_dir, exist_ok=True)
     recorded.decode(path, os.path.join(out_dir, "other.wav"), SAMPLE_RATE)
-    with open(info_path + ".tmp", "w") as f:
-        json.dump({"kind": "recorded", "source": path, "stems": {"other": "recorded guitar"}}, f, indent=1)
-    os.replace(info_path + ".tmp", info_path)
+    write_song_info(info_path, {"kind": "recorded", "source": path, "stems": {"other": "recorded guitar"}})
     return name
 
 
@@ -278,11 +281,9 @@ def render_one(job: tuple[str, int, str, str | None, float]) -> str:
                 info = {**info, "drums": drums["drums"], "stems": {**info["stems"], **drums["stems"]}}
         else:
             info.update(render_stems(song, rng, out_dir, tmp, kit, kit_rng))
-        if wants_voice and (redo_voice or "voicelead" not in info):
+        if wants_voice and "voicelead" not in info:
             info["voicelead"] = render_voicelead(song, seed, out_dir, tmp)
-    with open(info_path + ".tmp", "w") as f:
-        json.dump(info, f, indent=1)
-    os.replace(info_path + ".tmp", info_path)
+    write_song_info(info_path, info)
     return name
 
 
