@@ -92,6 +92,7 @@ describe('separation controls end to end', { skip: reason ?? false, timeout: 600
     await ab.click();
     await s.page.getByRole('button', { name: /A: previous/ }).waitFor();
     assert.equal(await s.page.getByRole('button', { name: /A: previous/ }).getAttribute('aria-pressed'), 'true');
+    assert.equal(await s.page.getByLabel('vocals separation strength').inputValue(), '0', "while A plays the slider shows A's setting");
   });
 
   test('exporting while A plays says that export writes B, and keeping A makes A what is exported', async () => {
@@ -114,7 +115,9 @@ describe('separation controls end to end', { skip: reason ?? false, timeout: 600
     assert.ok(maxDiff(firstVocals, kept) < 1e-6, `the exported vocals are A's (max difference ${maxDiff(firstVocals, kept)})`);
     // and the switch now compares A with the 1.2 render
     await s.page.getByRole('button', { name: /B: current/ }).click();
+    assert.equal(await s.page.getByLabel('vocals separation strength').inputValue(), '1.2', "the 1.2 render's setting while it plays");
     await s.page.getByRole('button', { name: /A: previous/ }).click();
+    assert.equal(await s.page.getByLabel('vocals separation strength').inputValue(), '0');
     // Keeping and switching re-rendered once, no more (a later debounced re-render would show up well within this)
     await s.page.waitForTimeout(1500);
     const [again] = await s.service.listJobs();
