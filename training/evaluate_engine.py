@@ -60,6 +60,7 @@ def main(argv=None) -> int:
     ap.add_argument("--mir1k")
     ap.add_argument("--mir1k-test", action="store_true")
     ap.add_argument("--held-out", choices=("test", "valid"), default="test")
+    ap.add_argument("--vocal-db", type=float, default=0.0, help="the synthetic set's vocals against the rest, dB")
     ap.add_argument("--wiener-iterations", type=int, default=1)
     ap.add_argument("--out")
     args = ap.parse_args(argv)
@@ -69,7 +70,7 @@ def main(argv=None) -> int:
         def engine(name):
             return lambda mixes: separate_all(mixes, args, os.path.join(work, name))
         if args.synth_test:
-            report["synthetic"] = eval_synth(engine("synth"), args.synth_test, args.mir1k, args.held_out)
+            report["synthetic"] = eval_synth(engine("synth"), args.synth_test, args.mir1k, args.held_out, args.vocal_db)
         if args.mir1k_test and args.mir1k:
             report["mir1k"] = eval_mir1k(engine("mir1k"), args.mir1k, args.held_out)
     return write_report(report, args.out)
