@@ -7,8 +7,9 @@
 #   tiny CPU check: OUT=/tmp/out XUMX_MINUTES=0.2 XUMX_HIDDEN=16 XUMX_BATCH=2 XUMX_SECONDS=2 bash training/gpu/run.sh
 #
 # XUMX_P_KARAOKE (default 0.3): share of mixtures over MIR-1K karaoke tracks, when the pack has them.
-# XUMX_VOCAL_LEVEL_DB (default "-6 4"): the vocals' level against the rest of each mixture, uniform in that range
-# (train.py --vocal-level-db); "off" gives the vocals a random gain like every other stem.
+# XUMX_VOCAL_LEVEL_DB (default "-12 4", as the bundled model's last fine-tune): the vocals' level against the rest of
+# each mixture, uniform in that range (train.py --vocal-level-db); "off" gives the vocals a random gain like every
+# other stem.
 # Resume: put a checkpoint's parts under .carry/resume/ (named <prefix>.partNN) and set XUMX_RESUME=<prefix>.
 # Or warm-start from a bundled model, which travels with the repository anyway:
 # XUMX_FROM_ONNX=models/xumx-studio-small/model.onnx (with XUMX_TRAIN_ARGS="--lr 3e-4 --warmup-steps 200", say).
@@ -27,9 +28,9 @@ export PYTHONUNBUFFERED=1
 
 RESUME_ARGS=()
 LEVEL_ARGS=()
-if [ "${XUMX_VOCAL_LEVEL_DB:--6 4}" != off ]; then
+if [ "${XUMX_VOCAL_LEVEL_DB:--12 4}" != off ]; then
   # shellcheck disable=SC2206
-  LEVEL_ARGS=(--vocal-level-db ${XUMX_VOCAL_LEVEL_DB:--6 4})
+  LEVEL_ARGS=(--vocal-level-db ${XUMX_VOCAL_LEVEL_DB:--12 4})
 fi
 if [ -n "${XUMX_FROM_ONNX:-}" ]; then
   $PY training/onnx_to_checkpoint.py --onnx "$XUMX_FROM_ONNX" --out "$RUN/from-onnx.pt"
