@@ -178,4 +178,22 @@ describe('separation controls end to end', { skip: reason ?? false, timeout: 600
     assert.equal(await s.page.getByTestId('timeline').getAttribute('data-mark'), 'same-editor', 'the editor was not reloaded');
     assert.equal(await s.page.getByRole('button', { name: 'Mute drums' }).getAttribute('aria-pressed'), 'true', 'the mixer kept drums muted');
   });
+
+  test("a change made while A plays starts from A's settings, and the switch then compares it with A", async () => {
+    // B (revision 5) adds the leftover to "other"; A (revision 4) gives it its own stem.
+    await s.page.getByRole('button', { name: /B: current/ }).click();
+    await s.page.getByRole('button', { name: /A: previous/ }).waitFor();
+    assert.equal(await s.page.getByLabel('Residual handling').inputValue(), 'stem', "A's leftover setting is shown");
+    await s.page.getByLabel('vocals separation strength').fill('0');
+    await s.page.waitForFunction(revisionIs, 6, { timeout: 120_000 });
+    const [job] = await s.service.listJobs();
+    assert.equal(job.result?.controls?.residual, true, "the new render kept A's own leftover stem");
+    assert.deepEqual(job.result?.controls?.strength ?? {}, {}, 'with the new vocal strength');
+    assert.equal(await s.page.getByLabel('Residual handling').inputValue(), 'stem');
+
+    await s.page.getByRole('button', { name: /B: current/ }).click();
+    await s.page.getByRole('button', { name: /A: previous/ }).waitFor();
+    assert.equal(await s.page.getByLabel('vocals separation strength').inputValue(), '-2', 'the switch goes back to A');
+    assert.equal(await s.page.getByLabel('Residual handling').inputValue(), 'stem', 'A, not the render before it');
+  });
 });
