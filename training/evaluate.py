@@ -130,8 +130,8 @@ def eval_synth(separate_all, synth_dir, mir1k_dir, split="test", vocal_db=0.0) -
         for k, source in enumerate(SOURCES):
             model_t.add(source, stems[k], est[name][k])
             base_t.add(source, stems[k], mix / 4)
-    return {"set": f"synthetic {split} songs + {split} MIR-1K singers as vocals at {vocal_db:g} dB", "songs": list(songs),
-            "model": model_t.result(), "baseline_mixture_over_4": base_t.result()}
+    return {"set": f"synthetic {split} songs + {split} MIR-1K singers as vocals at {vocal_db:g} dB",
+            "songs": list(songs), "model": model_t.result(), "baseline_mixture_over_4": base_t.result()}
 
 
 class BandTally:
