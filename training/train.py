@@ -25,9 +25,9 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from xumx import checkpoint  # noqa: E402
-from xumx.losses import multi_domain_loss, source_combinations  # noqa: E402
-from xumx.model import XUMX, count_parameters  # noqa: E402
-from xumx.packdata import MixSampler, Pack  # noqa: E402
+from xumx.losses import band_weights, multi_domain_loss, source_combinations  # noqa: E402
+from xumx.model import N_BINS, XUMX, count_parameters  # noqa: E402
+from xumx.packdata import RATE, MixSampler, Pack  # noqa: E402
 from xumx.transforms import stft  # noqa: E402
 
 
@@ -50,6 +50,9 @@ def parse_args(argv=None):
     ap.add_argument("--vocal-level-db", type=float, nargs=2, metavar=("LO", "HI"),
                     help="set each mixture's vocals this many dB (uniform in LO..HI) from the rest of the mixture "
                          "instead of a random gain like the other stems (which centres them near -6 dB)")
+    ap.add_argument("--band-weight", type=float, nargs=3, metavar=("LO_HZ", "HI_HZ", "W"),
+                    help="count the frequency-domain loss W times in LO_HZ..HI_HZ (e.g. 1000 4000 4: where the "
+                         "vocals' upper harmonics are lost); the time-domain loss is unchanged")
     ap.add_argument("--out", required=True)
     ap.add_argument("--hidden", type=int, default=240)
     ap.add_argument("--batch", type=int, default=16)
@@ -97,12 +100,12 @@ def input_statistics(sampler: MixSampler, device, batches: int = 4) -> tuple[tor
     return m.mean(0).cpu(), m.std(0).cpu()
 
 
-def step_loss(model, mix, stems, known, combos, autocast):
+def step_loss(model, mix, stems, known, combos, autocast, bin_weight=None):
     mix_spec = stft(mix)
     target_mag = stft(stems).abs()
     with autocast():
         est = model(mix_spec.abs())
-    return multi_domain_loss(est.float(), target_mag, stems, mix_spec, mix, combos, known=known)
+    return multi_domain_loss(est.float(), target_mag, stems, mix_spec, mix, combos, known=known, bin_weight=bin_weight)
 
 
 def rng_state(g: torch.Generator) -> dict:
@@ -240,6 +243,7 @@ def main(argv=None) -> int:
     emit(event="model", parameters=count_parameters(model), hidden=args.hidden, device=str(device))
 
     combos = source_combinations(len(model.sources))
+    bin_weight = band_weights(N_BINS, RATE, *args.band_weight).to(device) if args.band_weight else None
     use_amp = args.amp and device.type == "cuda"
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else contextlib.nullcontext
     valid_batches = [valid_sampler.batch(args.batch, torch.Generator().manual_seed(10_000 + i))
@@ -255,7 +259,7 @@ def main(argv=None) -> int:
     def validate() -> float:
         net = evaluated().eval()
         with torch.no_grad():
-            total = sum(float(step_loss(net, m, s, k, combos, autocast)[0]) for m, s, k in valid_batches)
+            total = sum(float(step_loss(net, m, s, k, combos, autocast, bin_weight)[0]) for m, s, k in valid_batches)
         train_mode(model, frozen_norms)
         return total / len(valid_batches)
 
@@ -266,7 +270,7 @@ def main(argv=None) -> int:
     train_mode(model, frozen_norms)
     while time.time() < deadline and not (args.max_steps and step >= args.max_steps):
         mix, stems, known = train_sampler.batch(args.batch, g)
-        loss, parts = step_loss(model, mix, stems, known, combos, autocast)
+        loss, parts = step_loss(model, mix, stems, known, combos, autocast, bin_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, args.clip_grad)

@@ -73,3 +73,31 @@ def test_a_karaoke_mixture_is_scored_only_on_vocals_and_the_rest_as_one_sum():
     wrong_vocals[2] = wrong_vocals[2] / 2
     worse, _ = multi_domain_loss(wrong_vocals, karaoke_mag, karaoke, mix_spec, mix, known=known)
     assert float(worse) > float(exact) + 0.01
+
+
+def test_band_weight_scales_only_the_frequency_error_inside_the_band():
+    from xumx.losses import band_weights
+    w = band_weights(2049, 44100, 1000, 4000, 4.0)
+    hz = torch.arange(2049) * 22050 / 2048
+    assert bool((w[(hz >= 1000) & (hz < 4000)] == 4).all()) and bool((w[(hz < 1000) | (hz >= 4000)] == 1).all())
+
+    g = torch.Generator().manual_seed(3)
+    stems = torch.randn(4, 1, 2, 8192, generator=g) * 0.1
+    mix = stems.sum(0)
+    mix_spec, target_mag = stft(mix), stft(stems).abs()
+    ones = torch.ones(2049)
+    # an error in 1-4 kHz bins only: the weighted frequency loss is 4 times the plain one
+    est = target_mag.clone()
+    est[..., 200:300, :] += 0.05
+    _, plain = multi_domain_loss(est, target_mag, stems, mix_spec, mix)
+    _, same = multi_domain_loss(est, target_mag, stems, mix_spec, mix, bin_weight=ones)
+    _, heavy = multi_domain_loss(est, target_mag, stems, mix_spec, mix, bin_weight=w)
+    assert abs(same["freq"] - plain["freq"]) < 1e-9
+    assert abs(heavy["freq"] - 4 * plain["freq"]) < 1e-6 * plain["freq"] + 1e-12
+    assert heavy["time"] == plain["time"]
+    # an error outside the band: unchanged
+    est = target_mag.clone()
+    est[..., 10:50, :] += 0.05
+    _, plain = multi_domain_loss(est, target_mag, stems, mix_spec, mix)
+    _, heavy = multi_domain_loss(est, target_mag, stems, mix_spec, mix, bin_weight=w)
+    assert abs(heavy["freq"] - plain["freq"]) < 1e-6 * plain["freq"]

@@ -47,21 +47,30 @@ def combination_sums(x: torch.Tensor, combos) -> torch.Tensor:
     return (member @ x.reshape(x.shape[0], -1)).reshape(len(combos), *x.shape[1:])
 
 
+def band_weights(n_bins: int, rate: int, lo_hz: float, hi_hz: float, weight: float) -> torch.Tensor:
+    """[n_bins] weights for multi_domain_loss: `weight` for the bins from lo_hz up to hi_hz, 1 elsewhere."""
+    hz = torch.arange(n_bins, dtype=torch.float32) * (rate / 2) / (n_bins - 1)
+    return torch.where((hz >= lo_hz) & (hz < hi_hz), torch.tensor(float(weight)), torch.tensor(1.0))
+
+
 def multi_domain_loss(est_mag: torch.Tensor, target_mag: torch.Tensor, target_audio: torch.Tensor,
                       mix_spec: torch.Tensor, mix_audio: torch.Tensor, combos=None,
-                      mix_coefficient: float = MIX_COEFFICIENT, known: torch.Tensor | None = None
-                      ) -> tuple[torch.Tensor, dict]:
+                      mix_coefficient: float = MIX_COEFFICIENT, known: torch.Tensor | None = None,
+                      bin_weight: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
     """Combination Loss of the Multi-Domain Loss.
 
     est_mag, target_mag [S, B, 2, F, T]; target_audio [S, B, 2, N]; mix_spec complex [B, 2, F, T]; mix_audio [B, 2, N];
     known [S, B] (optional): which stems are known one by one. A mixture whose stems are only partly known (a karaoke
     track: vocals, and the rest as one sum) counts only the combinations whose sums it knows.
+    bin_weight [F] (optional): each frequency bin's weight in the frequency-domain MSE (default 1 everywhere).
     """
     combos = combos or source_combinations(est_mag.shape[0])
     weight = (observable(combos, known) if known is not None
               else torch.ones(len(combos), est_mag.shape[1], device=est_mag.device))  # [C, B]
     weight = weight / weight.sum()
     freq_err = (combination_sums(est_mag, combos) - combination_sums(target_mag, combos)) ** 2
+    if bin_weight is not None:
+        freq_err = freq_err * bin_weight[:, None]
     freq = (freq_err.mean(dim=(2, 3, 4)) * weight).sum()
     est_audio = magnitude_to_audio(est_mag, mix_spec, mix_audio.shape[-1])
     time = weighted_sdr(combination_sums(est_audio, combos), combination_sums(target_audio, combos),
