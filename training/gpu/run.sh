@@ -28,9 +28,10 @@ export PYTHONUNBUFFERED=1
 
 RESUME_ARGS=()
 LEVEL_ARGS=()
-if [ "${XUMX_VOCAL_LEVEL_DB:--12 4}" != off ]; then
+LEVEL=${XUMX_VOCAL_LEVEL_DB:--12 4}
+if [ "$LEVEL" != off ]; then
   # shellcheck disable=SC2206
-  LEVEL_ARGS=(--vocal-level-db ${XUMX_VOCAL_LEVEL_DB:--12 4})
+  LEVEL_ARGS=(--vocal-level-db $LEVEL)
 fi
 if [ -n "${XUMX_FROM_ONNX:-}" ]; then
   $PY training/onnx_to_checkpoint.py --onnx "$XUMX_FROM_ONNX" --out "$RUN/from-onnx.pt"
