@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -39,7 +40,10 @@ def separate_all(mixes: dict[str, np.ndarray], args, work: str) -> dict[str, np.
         cmd += ["--models-dir", args.models_dir]
     if args.model:
         cmd += ["--model", args.model]
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    env = dict(os.environ)
+    if args.segments:  # the engine's chunk plan (frames per chunk, overlap, batch) instead of the CPU provider's own
+        env["XUMX_STUDIO_SEGMENTS"] = args.segments
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise SystemExit(f"evaluate_engine: xumx-studio separate failed ({done.returncode}): {done.stderr[-2000:]}")
     est = {}
@@ -62,10 +66,16 @@ def main(argv=None) -> int:
     ap.add_argument("--held-out", choices=("test", "valid"), default="test")
     ap.add_argument("--vocal-db", type=float, default=0.0, help="the synthetic set's vocals against the rest, dB")
     ap.add_argument("--wiener-iterations", type=int, default=1)
+    ap.add_argument("--segments", metavar="F,O,B",
+                    help="chunks of F STFT frames overlapping by O, B per network run (default: the CPU provider's "
+                         "256,16,2); e.g. 64,8,32 scores the WebGPU provider's chunking on the CPU")
     ap.add_argument("--out")
     args = ap.parse_args(argv)
+    if args.segments and not re.fullmatch(r"\d+,\d+,\d+", args.segments):
+        ap.error(f"--segments wants three whole numbers F,O,B, got {args.segments!r}")
     report = {"model": args.model or "default", "method": f"xumx-studio separate, CPU EP, "
-              f"{args.wiener_iterations} Wiener iteration(s), 32-bit float stems"}
+              f"{args.wiener_iterations} Wiener iteration(s), 32-bit float stems"
+              + (f", segments {args.segments}" if args.segments else "")}
     with tempfile.TemporaryDirectory(prefix="xumx-engine-eval-") as work:
         def engine(name):
             return lambda mixes: separate_all(mixes, args, os.path.join(work, name))
