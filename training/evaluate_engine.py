@@ -36,6 +36,9 @@ def separate_all(mixes: dict[str, np.ndarray], args, work: str) -> dict[str, np.
         wavfile.write(os.path.join(src, f"{name}.wav"), RATE, mix.T.astype(np.float32))
     cmd = ["node", os.path.join(ROOT, "bin", "xumx-studio.mjs"), "separate", src, "--out", out, "--ep", "cpu",
            "--bit-depth", "32f", "--wiener-iterations", str(args.wiener_iterations), "--json"]
+    for flag in ("strength", "bleed"):  # the per-instrument controls, as the CLI takes them
+        if getattr(args, flag, None):
+            cmd += [f"--{flag}", getattr(args, flag)]
     if args.models_dir:
         cmd += ["--models-dir", args.models_dir]
     if args.model:
@@ -69,13 +72,16 @@ def main(argv=None) -> int:
     ap.add_argument("--segments", metavar="F,O,B",
                     help="chunks of F STFT frames overlapping by O, B per network run (default: the CPU provider's "
                          "256,16,2); e.g. 64,8,32 scores the WebGPU provider's chunking on the CPU")
+    ap.add_argument("--strength", metavar="SRC=S,...", help="separation strength per source, as `xumx-studio separate`")
+    ap.add_argument("--bleed", metavar="SRC=T,...", help="bleed threshold per source, as `xumx-studio separate`")
     ap.add_argument("--out")
     args = ap.parse_args(argv)
     if args.segments and not re.fullmatch(r"\d+,\d+,\d+", args.segments):
         ap.error(f"--segments wants three whole numbers F,O,B, got {args.segments!r}")
     report = {"model": args.model or "default", "method": f"xumx-studio separate, CPU EP, "
               f"{args.wiener_iterations} Wiener iteration(s), 32-bit float stems"
-              + (f", segments {args.segments}" if args.segments else "")}
+              + (f", segments {args.segments}" if args.segments else "")
+              + (f", strength {args.strength}" if args.strength else "") + (f", bleed {args.bleed}" if args.bleed else "")}
     with tempfile.TemporaryDirectory(prefix="xumx-engine-eval-") as work:
         def engine(name):
             return lambda mixes: separate_all(mixes, args, os.path.join(work, name))

@@ -11,8 +11,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import evaluate_engine  # noqa: E402
 
 
-def run(segments, mix):
-    args = SimpleNamespace(models_dir=None, model=None, wiener_iterations=1, segments=segments)
+def run(segments, mix, strength=None):
+    args = SimpleNamespace(models_dir=None, model=None, wiener_iterations=1, segments=segments, strength=strength)
     with tempfile.TemporaryDirectory() as work:
         return evaluate_engine.separate_all({"song": mix}, args, os.path.join(work, "run"))["song"]
 
@@ -28,6 +28,16 @@ def test_segments_change_how_the_engine_chunks_a_song():
     assert whole.shape == chunked.shape == (4, 2, mix.shape[1])
     assert np.allclose(whole.sum(0), chunked.sum(0), atol=0.05)  # both still split the same mixture
     assert np.abs(whole - chunked).max() > 1e-3
+
+
+def test_strength_reaches_the_engine():
+    rate = 44100
+    t = np.arange(rate) / rate
+    mix = np.stack([0.3 * np.sin(2 * np.pi * 220 * t)] * 2).astype(np.float32)
+    mix += 0.05 * np.random.default_rng(4).standard_normal(mix.shape).astype(np.float32)
+    plain, strict = run(None, mix), run(None, mix, strength="vocals=3")
+    vocals = 2
+    assert np.sum(strict[vocals] ** 2) < 0.9 * np.sum(plain[vocals] ** 2)  # a stricter vocal stem keeps less
 
 
 def test_malformed_segments_are_refused():
