@@ -47,6 +47,9 @@ def parse_args(argv=None):
     ap.add_argument("--p-voicelead", type=float, default=0.0,
                     help="share of the other mixtures whose vocals are a training song's voice lead (a melody on a "
                          "GM voice, data/voicelead.py) instead of MIR-1K singing: full-band, augmentation only")
+    ap.add_argument("--p-instrlead", type=float, default=0.0,
+                    help="share of mixtures with a lead instrument's melody (instrlead.wav, --renders only) added to "
+                         "\"other\": a singer-like line that is not a voice")
     ap.add_argument("--vocal-level-db", type=float, nargs=2, metavar=("LO", "HI"),
                     help="set each mixture's vocals this many dB (uniform in LO..HI) from the rest of the mixture "
                          "instead of a random gain like the other stems (which centres them near -6 dB)")
@@ -199,7 +202,7 @@ def main(argv=None) -> int:
         return Pack.from_renders(args.renders, args.mir1k, split, device,
                                  seconds_per_song=args.seconds_per_song if split == "train" else 8.0)
     train_sampler = MixSampler(load("train"), seconds=args.seconds, p_lowpass=args.p_lowpass,
-                               p_karaoke=args.p_karaoke, p_voicelead=args.p_voicelead,
+                               p_karaoke=args.p_karaoke, p_voicelead=args.p_voicelead, p_instrlead=args.p_instrlead,
                                vocal_level_db=tuple(args.vocal_level_db) if args.vocal_level_db else None)
     valid_pack = load("valid")
     # validation mixtures put the vocals where training does: with the default gains they sit near -6 dB, and a

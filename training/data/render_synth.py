@@ -16,13 +16,15 @@ Validation and test songs always keep their soundfont drums, so held-out numbers
 Rerunning over an existing folder renders the drums of songs that now get a kit and keeps everything else.
 
 Every MIDI/mma training song also gets a voice lead (data/voicelead.py): a melody over its harmony on a GM voice,
-in its own file, which the sampler can put in place of the vocals (MIR-1K stops at 8 kHz, the voice lead does not).
-A rerun adds the voice leads an older build lacks and keeps everything else.
+in its own file, which the sampler can put in place of the vocals (MIR-1K stops at 8 kHz, the voice lead does not);
+and an instrument lead, the same kind of melody on a clarinet, sax, flute, violin, trumpet, synth lead or lead
+guitar, which the sampler can add to "other" (a line that is not a voice). A rerun adds the leads an older build
+lacks and keeps everything else.
 
   /usr/bin/python3 training/data/render_synth.py --out training/data/build/synth --songs 300 --seed 1 --jobs 2
 
 Output: OUT/<song>/{bass,drums,other}.wav (44.1 kHz float32 stereo; a missing file means the stem is silent),
-OUT/<song>/voicelead.wav for training songs (not part of the mixture), and OUT/<song>/song.json with the choices
+OUT/<song>/{voicelead,instrlead}.wav for training songs (not part of the mixture), and OUT/<song>/song.json with the choices
 made.
 """
 from __future__ import annotations
@@ -178,17 +180,21 @@ def write_song_info(info_path: str, info: dict) -> None:
     os.replace(info_path + ".tmp", info_path)
 
 
-def render_voicelead(song: midi.MidiFile, seed: int, out_dir: str, tmp: str) -> dict:
-    """OUT/<song>/voicelead.wav: a melody on a GM voice over the song (data/voicelead.py), from its own seeded
-    generator so the song's other choices stay as they were. Not part of the mixture: the sampler may use it as
-    the vocals of some training mixtures."""
-    rng = random.Random(f"voicelead:{seed}")
-    program, lead = voicelead.choose(rng, song)
+# The leads a training song gets, each rendered alone and never part of the song's mixture: "voicelead" (a GM voice;
+# the sampler may use it as the vocals of some mixtures) and "instrlead" (a lead instrument; it may be added to "other").
+LEADS = {"voicelead": voicelead.VOICE_PROGRAMS, "instrlead": voicelead.INSTRUMENT_LEAD_PROGRAMS}
+
+
+def render_lead(song: midi.MidiFile, seed: int, out_dir: str, tmp: str, kind: str = "voicelead") -> dict:
+    """OUT/<song>/<kind>.wav: a melody over the song (data/voicelead.py) on one of LEADS[kind]'s programs, from its
+    own seeded generator so the song's other choices stay as they were."""
+    rng = random.Random(f"{kind}:{seed}")
+    program, lead = voicelead.choose(rng, song, LEADS[kind])
     if lead is None:
         return {"program": None}
     sf = weighted(rng, MELODIC_SOUNDFONTS)
     reverb = rng.random() < 0.6
-    mid, wav = os.path.join(tmp, "voicelead.mid"), os.path.join(out_dir, "voicelead.wav")
+    mid, wav = os.path.join(tmp, f"{kind}.mid"), os.path.join(out_dir, f"{kind}.wav")
     with open(mid, "wb") as f:
         f.write(midi.write(lead))
     fluidsynth(mid, wav + ".tmp.wav", sf, reverb, chorus=False)
@@ -251,7 +257,7 @@ def render_one(job: tuple[str, int, str, str | None, float]) -> str:
         drums = done.get("stems", {}).get("drums")
         # rendered before kits or voice leads were used: add only what is new
         redo_drums = not (kit is None or drums is None or drums == "kit:" + kit.name)
-        redo_voice = wants_voice and "voicelead" not in done
+        redo_voice = wants_voice and any(kind not in done for kind in LEADS)
         if not (redo_drums or redo_voice):
             return name
     os.makedirs(out_dir, exist_ok=True)
@@ -281,8 +287,9 @@ def render_one(job: tuple[str, int, str, str | None, float]) -> str:
                 info = {**info, "drums": drums["drums"], "stems": {**info["stems"], **drums["stems"]}}
         else:
             info.update(render_stems(song, rng, out_dir, tmp, kit, kit_rng))
-        if wants_voice and "voicelead" not in info:
-            info["voicelead"] = render_voicelead(song, seed, out_dir, tmp)
+        for kind in LEADS:
+            if wants_voice and kind not in info:
+                info[kind] = render_lead(song, seed, out_dir, tmp, kind)
     write_song_info(info_path, info)
     return name
 

@@ -18,6 +18,12 @@ from . import midi
 
 # GM programs (0-based) with a voice timbre, and how often each is chosen
 VOICE_PROGRAMS = [(52, 3), (53, 3), (54, 2), (85, 1)]
+# GM programs of melodic lead instruments that are not voices (clarinet, alto and tenor sax, flute, oboe, trumpet,
+# violin, square and saw leads, harmonica, overdriven and distorted guitar): the same kind of line on one of these
+# belongs to "other". The network hears some of them as a singer (a clarinet line 12 dB over the vocals read as
+# vocals); a training mixture with such a lead in "other" shows it the difference.
+INSTRUMENT_LEAD_PROGRAMS = [(71, 2), (65, 2), (66, 1), (73, 2), (68, 1), (56, 1), (40, 2), (80, 1), (81, 1), (22, 1),
+                            (29, 2), (30, 2)]
 _NOTE_EIGHTHS = [(1, 2), (2, 4), (3, 2), (4, 3), (6, 1), (8, 1)]  # note lengths in eighth notes, weighted
 _REST_EIGHTHS = [2, 4, 4, 6, 8, 12]
 _META_KEEP = (0x51, 0x58, 0x59)  # tempo, time signature, key signature
@@ -82,7 +88,7 @@ def melody(song: midi.MidiFile, rng: random.Random, program: int) -> midi.MidiFi
     return midi.MidiFile(1, song.division, [meta, events])
 
 
-def choose(rng: random.Random, song: midi.MidiFile) -> tuple[int, midi.MidiFile | None]:
-    """(GM program, melody) for a song, all from `rng`."""
-    program = _weighted(rng, VOICE_PROGRAMS)
+def choose(rng: random.Random, song: midi.MidiFile, programs=VOICE_PROGRAMS) -> tuple[int, midi.MidiFile | None]:
+    """(GM program, melody) for a song, all from `rng`; the program from `programs` ((program, weight) pairs)."""
+    program = _weighted(rng, programs)
     return program, melody(song, rng, program)

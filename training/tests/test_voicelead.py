@@ -106,3 +106,40 @@ def test_the_pack_carries_training_voice_leads_only(tmp_path):
                                speed=0.0).batch(2, torch.Generator().manual_seed(0))
     spectrum = torch.fft.rfft(stems[2, :, 0]).abs()
     assert float(torch.fft.rfftfreq(44100, 1 / 44100)[spectrum.argmax(-1)].min()) == 3000.0
+
+
+def test_the_instrument_lead_plays_the_same_kind_of_line_on_a_lead_instrument_that_is_not_a_voice():
+    song, _ = _song_with_chords()
+    voices = {p for p, _ in voicelead.VOICE_PROGRAMS}
+    leads = {p for p, _ in voicelead.INSTRUMENT_LEAD_PROGRAMS}
+    assert not voices & leads
+    chosen = set()
+    for seed in range(12):
+        program, lead = voicelead.choose(random.Random(seed), song, voicelead.INSTRUMENT_LEAD_PROGRAMS)
+        assert program in leads and midi.channel_programs(lead) == {0: program} and len(_notes(lead)) >= 4
+        chosen.add(program)
+    assert len(chosen) >= 4
+
+
+def test_instrument_leads_are_added_to_other_but_never_in_karaoke_mixtures(tmp_path):
+    synth = tmp_path / "synth"
+    names = _fake_songs(synth, 2)
+    t = np.arange(44100 * 4) / 44100
+    for name in names:
+        wavfile.write(synth / name / "instrlead.wav", 44100, (0.2 * np.sin(2 * np.pi * 5000.0 * t)).astype(np.float32))
+    loaded = Pack.from_renders(str(synth), str(_fake_mir1k(tmp_path / "mir1k")), "train")
+    assert len(loaded.instr_leads) == 2 and len(loaded.leads) == 0
+    freqs = torch.fft.rfftfreq(44100, 1 / 44100)
+
+    def lead_in(sampler, source):
+        mix, stems, _ = sampler.batch(6, torch.Generator().manual_seed(5))
+        assert torch.allclose(mix, stems.sum(0), atol=1e-5)
+        spectra = torch.fft.rfft(stems[source, :, 0]).abs()
+        peak = [s[(freqs - 5000).abs() < 5].max() for s in spectra]
+        return [bool(p > 10 * s.median() and p > 0.1 * s.max()) for p, s in zip(peak, spectra)]  # a line that stands out
+
+    quiet = dict(seconds=1.0, p_no_vocals=0.0, p_silence=0.0, speed=0.0)
+    assert lead_in(MixSampler(loaded, p_instrlead=1.0, **quiet), 3) == [True] * 6  # in "other"
+    assert lead_in(MixSampler(loaded, p_instrlead=1.0, **quiet), 2) == [False] * 6  # never in the vocals
+    assert lead_in(MixSampler(loaded, p_instrlead=1.0, p_karaoke=1.0, **quiet), 3) == [False] * 6
+    assert lead_in(MixSampler(loaded, **quiet), 3) == [False] * 6  # off by default

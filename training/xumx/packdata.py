@@ -62,9 +62,9 @@ class Pack:
         from data.splits import mir1k_split, synth_split
         rng = np.random.default_rng(seed)
         self = cls.__new__(cls)
-        self.songs, self.clips, self.leads = [], [], []
+        self.songs, self.clips, self.leads, self.instr_leads = [], [], [], []
         streams = {k: [] for k in ("bass", "drums", "other", "vocals")}
-        karaoke, leads = [], []
+        karaoke, leads, instr_leads = [], [], []
         for song in sorted(glob.glob(os.path.join(synth_dir, "*", "song.json"))):
             d = os.path.dirname(song)
             if synth_split(os.path.basename(d)) != split:
@@ -89,6 +89,12 @@ class Pack:
                 start = int(rng.integers(0, lead.size - n + 1))
                 leads.append(_at_vocal_level(lead[start:start + n]).astype(np.float32))
                 self.leads.append({"name": os.path.basename(d), "dur": n / RATE})
+            lead = load_mono(os.path.join(d, "instrlead.wav"), RATE)  # training songs only (render_synth.py)
+            if lead is not None and lead.size >= 3 * RATE:
+                n = min(lead.size, int(seconds_per_song * RATE))
+                start = int(rng.integers(0, lead.size - n + 1))
+                instr_leads.append(_at_vocal_level(lead[start:start + n]).astype(np.float32))
+                self.instr_leads.append({"name": os.path.basename(d), "dur": n / RATE})
         if mir1k_dir:
             for path in sorted(glob.glob(os.path.join(mir1k_dir, "*.wav"))):
                 if mir1k_split(os.path.basename(path)) != split:
@@ -109,11 +115,14 @@ class Pack:
             streams["karaoke"] = karaoke
         if leads:
             streams["voicelead"] = leads
+        if instr_leads:
+            streams["instrlead"] = instr_leads
         self.streams = {k: (torch.from_numpy(np.concatenate(v)) if v else torch.zeros(0)).to(device)
                         for k, v in streams.items()}
         self.song_bounds = cls._bounds(self.songs)
         self.clip_bounds = cls._bounds(self.clips)
         self.lead_bounds = cls._bounds(self.leads)
+        self.instr_lead_bounds = cls._bounds(self.instr_leads)
         self.device = device
         return self
 
@@ -136,6 +145,8 @@ class Pack:
             self.streams["voicelead"] = self._decode_entries(folder, index, "voicelead", self.leads, normalise=True,
                                                              exciter=False)
         self.lead_bounds = self._bounds(self.leads)
+        self.instr_leads = []  # packs carry no instrument leads yet: train from the renders for those
+        self.instr_lead_bounds = self._bounds(self.instr_leads)
         for k in self.streams:
             self.streams[k] = self.streams[k].to(device)
         self.device = device
@@ -178,7 +189,8 @@ class MixSampler:
     def __init__(self, pack: Pack, seconds: float = 6.0, p_same_song: float = 0.4, p_silence: float = 0.1,
                  p_no_vocals: float = 0.2, gain_db: tuple[float, float] = (-9.0, 3.0), speed: float = 0.08,
                  p_lowpass: float = 0.0, p_karaoke: float = 0.0, p_voicelead: float = 0.0,
-                 vocal_level_db: tuple[float, float] | None = None):
+                 vocal_level_db: tuple[float, float] | None = None, p_instrlead: float = 0.0,
+                 instrlead_db: tuple[float, float] = (-3.0, 6.0)):
         self.pack = pack
         # vocals against the rest of the mixture (bass+drums+other after their gains), drawn uniformly in dB per
         # mixture; None: the vocals get a random gain like every stem (with rendered accompaniments about 6 dB
@@ -187,6 +199,10 @@ class MixSampler:
         # share of mixtures (karaoke ones excepted) whose vocals are a synthetic voice lead instead of a MIR-1K
         # clip: full-band voice timbres, as augmentation next to the 8 kHz real singing
         self.p_voicelead = p_voicelead if "voicelead" in pack.streams else 0.0
+        # share of mixtures (karaoke ones excepted) with an instrument lead (clarinet, sax, lead guitar, ...: a
+        # singer-like line that is not a voice) added to "other", instrlead_db against a vocal clip's level
+        self.p_instrlead = p_instrlead if "instrlead" in pack.streams else 0.0
+        self.instrlead_db = instrlead_db
         # share of mixtures whose accompaniment is the vocal clip's own recorded karaoke track (Pack.from_renders
         # with MIR-1K): only vocals and bass+drums+other are known there, so the loss uses just those two sets
         self.p_karaoke = p_karaoke if "karaoke" in pack.streams else 0.0
@@ -264,6 +280,15 @@ class MixSampler:
             x = x * (rnd(size, 1) >= self.p_no_vocals)
             v = SOURCES.index("vocals")
             stems[v] = torch.where(lead[:, None], x, stems[v])
+        if self.p_instrlead > 0:
+            with_lead = (rnd(size) < self.p_instrlead) & ~karaoke
+            idx = torch.randint(len(self.pack.instr_leads), (size,), generator=g)
+            rate = (1 + (torch.rand(size, generator=g) * 2 - 1) * self.speed).to(dev)
+            x, _ = self._gather(self.pack.streams["instrlead"], self.pack.instr_lead_bounds, idx, rate, g)
+            lo, hi = self.instrlead_db
+            level = 10 ** ((lo + (hi - lo) * rnd(size, 1)) / 20)
+            o = SOURCES.index("other")
+            stems[o] = stems[o] + x * level * with_lead[:, None]
         mono = torch.stack(stems)  # [4, B, n]
         lo, hi = self.gain_db
         gain = 10 ** ((lo + (hi - lo) * rnd(4, size, 1)) / 20)
