@@ -83,18 +83,14 @@ class Pack:
                         seg[: part.size] = part
                     streams[stem].append(seg)
                 self.songs.append({"name": f"{os.path.basename(d)}#{k}", "dur": n / RATE})
-            lead = load_mono(os.path.join(d, "voicelead.wav"), RATE)  # training songs only (render_synth.py)
-            if lead is not None and lead.size >= 3 * RATE:
-                n = min(lead.size, int(seconds_per_song * RATE))
-                start = int(rng.integers(0, lead.size - n + 1))
-                leads.append(_at_vocal_level(lead[start:start + n]).astype(np.float32))
-                self.leads.append({"name": os.path.basename(d), "dur": n / RATE})
-            lead = load_mono(os.path.join(d, "instrlead.wav"), RATE)  # training songs only (render_synth.py)
-            if lead is not None and lead.size >= 3 * RATE:
-                n = min(lead.size, int(seconds_per_song * RATE))
-                start = int(rng.integers(0, lead.size - n + 1))
-                instr_leads.append(_at_vocal_level(lead[start:start + n]).astype(np.float32))
-                self.instr_leads.append({"name": os.path.basename(d), "dur": n / RATE})
+            # the song's voice and instrument leads (training songs only, render_synth.py): one excerpt of each
+            for kind, audio, entries in (("voicelead", leads, self.leads), ("instrlead", instr_leads, self.instr_leads)):
+                lead = load_mono(os.path.join(d, f"{kind}.wav"), RATE)
+                if lead is not None and lead.size >= 3 * RATE:
+                    n = min(lead.size, int(seconds_per_song * RATE))
+                    start = int(rng.integers(0, lead.size - n + 1))
+                    audio.append(_at_vocal_level(lead[start:start + n]).astype(np.float32))
+                    entries.append({"name": os.path.basename(d), "dur": n / RATE})
         if mir1k_dir:
             for path in sorted(glob.glob(os.path.join(mir1k_dir, "*.wav"))):
                 if mir1k_split(os.path.basename(path)) != split:
