@@ -24,8 +24,8 @@ lacks and keeps everything else.
   /usr/bin/python3 training/data/render_synth.py --out training/data/build/synth --songs 300 --seed 1 --jobs 2
 
 Output: OUT/<song>/{bass,drums,other}.wav (44.1 kHz float32 stereo; a missing file means the stem is silent),
-OUT/<song>/{voicelead,instrlead}.wav for training songs (not part of the mixture), and OUT/<song>/song.json with the choices
-made.
+OUT/<song>/{voicelead,instrlead}.wav for training songs (not part of the mixture), and OUT/<song>/song.json with
+the choices made.
 """
 from __future__ import annotations
 
@@ -185,7 +185,7 @@ def write_song_info(info_path: str, info: dict) -> None:
 LEADS = {"voicelead": voicelead.VOICE_PROGRAMS, "instrlead": voicelead.INSTRUMENT_LEAD_PROGRAMS}
 
 
-def render_lead(song: midi.MidiFile, seed: int, out_dir: str, tmp: str, kind: str = "voicelead") -> dict:
+def render_lead(song: midi.MidiFile, seed: int, out_dir: str, tmp: str, kind: str) -> dict:
     """OUT/<song>/<kind>.wav: a melody over the song (data/voicelead.py) on one of LEADS[kind]'s programs, from its
     own seeded generator so the song's other choices stay as they were."""
     rng = random.Random(f"{kind}:{seed}")
@@ -255,7 +255,7 @@ def render_one(job: tuple[str, int, str, str | None, float]) -> str:
         with open(info_path) as f:
             done = json.load(f)
         drums = done.get("stems", {}).get("drums")
-        # rendered before kits or voice leads were used: add only what is new
+        # rendered before kits or leads were used: add only what is new
         redo_drums = not (kit is None or drums is None or drums == "kit:" + kit.name)
         redo_voice = wants_voice and any(kind not in done for kind in LEADS)
         if not (redo_drums or redo_voice):
