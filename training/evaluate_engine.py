@@ -81,7 +81,8 @@ def main(argv=None) -> int:
     report = {"model": args.model or "default", "method": f"xumx-studio separate, CPU EP, "
               f"{args.wiener_iterations} Wiener iteration(s), 32-bit float stems"
               + (f", segments {args.segments}" if args.segments else "")
-              + (f", strength {args.strength}" if args.strength else "") + (f", bleed {args.bleed}" if args.bleed else "")}
+              + (f", strength {args.strength}" if args.strength else "")
+              + (f", bleed {args.bleed}" if args.bleed else "")}
     with tempfile.TemporaryDirectory(prefix="xumx-engine-eval-") as work:
         def engine(name):
             return lambda mixes: separate_all(mixes, args, os.path.join(work, name))

@@ -180,8 +180,9 @@ def write_song_info(info_path: str, info: dict) -> None:
     os.replace(info_path + ".tmp", info_path)
 
 
-# The leads a training song gets, each rendered alone and never part of the song's mixture: "voicelead" (a GM voice;
-# the sampler may use it as the vocals of some mixtures) and "instrlead" (a lead instrument; it may be added to "other").
+# The leads a training song gets, each rendered alone and never part of the song's mixture: "voicelead" (a GM
+# voice; the sampler may use it as the vocals of some mixtures) and "instrlead" (a lead instrument; the sampler may
+# add it to "other").
 LEADS = {"voicelead": voicelead.VOICE_PROGRAMS, "instrlead": voicelead.INSTRUMENT_LEAD_PROGRAMS}
 
 

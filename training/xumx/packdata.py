@@ -84,7 +84,8 @@ class Pack:
                     streams[stem].append(seg)
                 self.songs.append({"name": f"{os.path.basename(d)}#{k}", "dur": n / RATE})
             # the song's voice and instrument leads (training songs only, render_synth.py): one excerpt of each
-            for kind, audio, entries in (("voicelead", leads, self.leads), ("instrlead", instr_leads, self.instr_leads)):
+            for kind, audio, entries in (("voicelead", leads, self.leads),
+                                         ("instrlead", instr_leads, self.instr_leads)):
                 lead = load_mono(os.path.join(d, f"{kind}.wav"), RATE)
                 if lead is not None and lead.size >= 3 * RATE:
                     n = min(lead.size, int(seconds_per_song * RATE))
