@@ -1,4 +1,4 @@
-"""evaluate_engine.py runs the app's own engine; --segments sets its chunk plan."""
+"""evaluate_engine.py runs the app's own engine; --segments sets its chunk plan, --strength its controls."""
 import os
 import sys
 import tempfile

@@ -271,17 +271,13 @@ class MixSampler:
                     known[i] &= ~karaoke
         if self.p_voicelead > 0:
             lead = (rnd(size) < self.p_voicelead) & ~karaoke
-            idx = torch.randint(len(self.pack.leads), (size,), generator=g)
-            rate = (1 + (torch.rand(size, generator=g) * 2 - 1) * self.speed).to(dev)
-            x, _ = self._gather(self.pack.streams["voicelead"], self.pack.lead_bounds, idx, rate, g)
+            x = self._lead_crops("voicelead", self.pack.lead_bounds, size, g)
             x = x * (rnd(size, 1) >= self.p_no_vocals)
             v = SOURCES.index("vocals")
             stems[v] = torch.where(lead[:, None], x, stems[v])
         if self.p_instrlead > 0:
             with_lead = (rnd(size) < self.p_instrlead) & ~karaoke
-            idx = torch.randint(len(self.pack.instr_leads), (size,), generator=g)
-            rate = (1 + (torch.rand(size, generator=g) * 2 - 1) * self.speed).to(dev)
-            x, _ = self._gather(self.pack.streams["instrlead"], self.pack.instr_lead_bounds, idx, rate, g)
+            x = self._lead_crops("instrlead", self.pack.instr_lead_bounds, size, g)
             lo, hi = self.instrlead_db
             level = 10 ** ((lo + (hi - lo) * rnd(size, 1)) / 20)
             o = SOURCES.index("other")
@@ -302,6 +298,12 @@ class MixSampler:
         if bool(karaoke.any()):  # MIR-1K stops at 8 kHz: so must the karaoke mixture's vocals (no exciter band)
             stereo = self._lowpass(stereo, karaoke, 7500 + 500 * rnd(size))
         return stereo.sum(0), stereo, known
+
+    def _lead_crops(self, stream: str, bounds: torch.Tensor, size: int, g: torch.Generator) -> torch.Tensor:
+        """[B, n] crops of random entries of a lead stream ("voicelead" or "instrlead"), each at its own speed."""
+        idx = torch.randint(len(bounds), (size,), generator=g)
+        rate = (1 + (torch.rand(size, generator=g) * 2 - 1) * self.speed).to(self.pack.device)
+        return self._gather(self.pack.streams[stream], bounds, idx, rate, g)[0]
 
     def _vocals_against_the_rest(self, mono: torch.Tensor, gain: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """gain [4, B, 1] with the vocals' gain replaced so that their RMS lies vocal_level_db (at u in [0, 1) of
