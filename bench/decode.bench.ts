@@ -1,5 +1,6 @@
-// Decode speed and peak memory for 10-minute files: 44.1 kHz stereo WAV, FLAC and MP3, plus a 48 kHz
-// 6-channel 24-bit WAV (the memory case). Each decode runs in its own process so its peak RSS is its own.
+// Decode speed and peak memory for 10-minute files: 44.1 kHz stereo WAV, AIFF, FLAC, MP3, and through libav.js
+// (libav.ts) AAC and ALAC in M4A and Opus in WebM, plus a 48 kHz 6-channel 24-bit WAV (the memory case). Each
+// decode runs in its own process so its peak RSS is its own; the libav rows include loading libav.js.
 // Also times the `wavefile` package on the stereo WAV, the whole-file alternative to wav-reader.ts.
 // Run: node --import tsx bench/decode.bench.ts [minutes=10]   → prints one JSON object.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -53,6 +54,15 @@ async function main(): Promise<void> {
     const six = join(dir, 'six.wav');
     execFileSync('ffmpeg', ['-v', 'error', '-i', wav, '-c:a', 'flac', flac]);
     execFileSync('ffmpeg', ['-v', 'error', '-i', wav, '-c:a', 'libmp3lame', '-b:a', '320k', mp3]);
+    const encoded = (name: string, args: string[]) => {
+      const out = join(dir, name);
+      execFileSync('ffmpeg', ['-v', 'error', '-i', wav, ...args, out]);
+      return out;
+    };
+    const aiff = encoded('song.aiff', ['-c:a', 'pcm_s16be']);
+    const aac = encoded('song.m4a', ['-c:a', 'aac', '-b:a', '256k']);
+    const alac = encoded('song-alac.m4a', ['-c:a', 'alac']);
+    const webm = encoded('song.webm', ['-c:a', 'libopus', '-b:a', '160k']);
     execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', `anoisesrc=d=${seconds}:r=48000:a=0.3`, '-af', 'pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0', '-c:a', 'pcm_s24le', six]);
     const decodedStereoMiB = (seconds * 44100 * 2 * 4) / 2 ** 20;
     const result = {
@@ -64,6 +74,10 @@ async function main(): Promise<void> {
       wav16Stereo: measure('decode', wav, seconds),
       flac16Stereo: measure('decode', flac, seconds),
       mp3Stereo320k: measure('decode', mp3, seconds),
+      aiff16Stereo: measure('decode', aiff, seconds),
+      aacM4aStereo256k: measure('decode', aac, seconds),
+      alacM4aStereo: measure('decode', alac, seconds),
+      opusWebmStereo160k: measure('decode', webm, seconds),
       wav24SixChannel48k: { ...measure('decode', six, seconds), decodedFloatMiB: Math.round((seconds * 48000 * 6 * 4) / 2 ** 20) },
       wavefilePackageWav16Stereo: measure('wavefile', wav, seconds),
     };

@@ -143,4 +143,8 @@ export type StudioEvent =
   /** A door-level request from a native menu, e.g. "export" pressed in the menu bar. */
   | { type: 'menu'; action: 'export' | 'settings' };
 
-export const AUDIO_EXTENSIONS = ['.wav', '.wave', '.flac', '.mp3', '.ogg', '.oga', '.opus'] as const;
+/** File names the open dialogs offer and folders expand to. Decoding goes by the bytes, whatever the name. */
+export const AUDIO_EXTENSIONS = [
+  '.wav', '.wave', '.aif', '.aiff', '.aifc', '.flac', '.mp3', '.ogg', '.oga', '.opus',
+  '.m4a', '.m4b', '.mp4', '.mov', '.aac', '.webm', '.mka',
+] as const;

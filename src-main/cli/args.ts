@@ -1,6 +1,7 @@
 // The CLI's command line → a typed command. Pure: no I/O, so every usage rule is tested without a terminal.
 import { parseArgs } from 'node:util';
 import type { BitDepth, EpChoice, OutputFormat } from '../engine/types.ts';
+import { AUDIO_EXTENSIONS } from '../api/contract.ts';
 import { controlsFromFlags } from './controls-args.ts';
 
 export interface SeparateCommand {
@@ -76,7 +77,7 @@ separate options:
   --models-dir DIR          also look for models in DIR (may be repeated)
   --json                    print one JSON document with every file's result instead of text
 
-Folders are searched (not recursively) for .wav .flac .mp3 .ogg .oga .opus files.
+Folders are searched (not recursively) for ${AUDIO_EXTENSIONS.join(' ')} files.
 Exit codes: 0 every file separated, 1 some file failed, 2 usage error.
 `;
 

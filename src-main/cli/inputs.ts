@@ -1,10 +1,10 @@
 // Command-line inputs → the audio files to separate. Folders expand to the audio files directly inside them.
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
+import { AUDIO_EXTENSIONS } from '../api/contract.ts';
 import { asXumxError, XumxError } from '../engine/errors.ts';
 import { stemFolderName } from '../engine/separate/outputs.ts';
 
-export const AUDIO_EXTENSIONS = ['.wav', '.wave', '.flac', '.mp3', '.ogg', '.oga', '.opus'];
 
 export interface InputProblem {
   input: string;
@@ -31,7 +31,7 @@ export async function expandInputs(inputs: string[]): Promise<ExpandedInputs> {
     }
     if (!isDir) { files.push(input); continue; }
     const names = (await readdir(input).catch(() => [] as string[]))
-      .filter((n) => AUDIO_EXTENSIONS.includes(extname(n).toLowerCase()) && !n.startsWith('.'))
+      .filter((n) => (AUDIO_EXTENSIONS as readonly string[]).includes(extname(n).toLowerCase()) && !n.startsWith('.'))
       .sort();
     if (names.length === 0) {
       problems.push({ input, error: new XumxError('FILE_NOT_FOUND', `${input}: the folder holds no audio files (${AUDIO_EXTENSIONS.join(' ')})`, input) });

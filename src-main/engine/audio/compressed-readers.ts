@@ -147,7 +147,7 @@ export async function readMpeg(path: string, b: Uint8Array, searchFrom: number):
 
 // Vorbis and Opus order 3–8 channels as L C R …, LFE last; WAV (and FLAC) as L R C LFE …. We hand out WAV
 // order so that channels.ts has one convention. Index i of the result is channel map[i] of the decoder.
-const VORBIS_TO_WAV: Record<number, number[]> = {
+export const VORBIS_TO_WAV: Record<number, number[]> = {
   3: [0, 2, 1], 5: [0, 2, 1, 3, 4], 6: [0, 2, 1, 5, 3, 4], 7: [0, 2, 1, 6, 5, 3, 4], 8: [0, 2, 1, 7, 5, 6, 3, 4],
 };
 

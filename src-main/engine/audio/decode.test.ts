@@ -41,6 +41,17 @@ describe('decodeFile matches ffmpeg', { skip }, () => {
     { name: 'FLAC 16-bit', file: 's16.flac', codec: ['-c:a', 'flac', '-sample_fmt', 's16'], container: 'flac', format: 'flac' },
     { name: 'FLAC 24-bit 48 kHz', file: 's24.flac', codec: ['-c:a', 'flac', '-sample_fmt', 's32'], container: 'flac', rate: 48000, format: 'flac' },
     { name: 'FLAC 6-channel', file: 'six.flac', codec: ['-c:a', 'flac'], container: 'flac', channels: 6, format: 'flac' },
+    { name: 'AIFF 8-bit', file: 's8.aiff', codec: ['-c:a', 'pcm_s8'], container: 'aiff', format: 'aiff' },
+    { name: 'AIFF 16-bit', file: 's16.aiff', codec: ['-c:a', 'pcm_s16be'], container: 'aiff', format: 'aiff' },
+    { name: 'AIFF 24-bit 48 kHz mono', file: 's24.aiff', codec: ['-c:a', 'pcm_s24be'], container: 'aiff', rate: 48000, channels: 1, format: 'aiff' },
+    { name: 'AIFF 32-bit integer', file: 's32.aiff', codec: ['-c:a', 'pcm_s32be'], container: 'aiff', format: 'aiff' },
+    { name: 'AIFF-C 32-bit float', file: 'f32.aifc', codec: ['-c:a', 'pcm_f32be'], container: 'aiff', format: 'aiff' },
+    { name: 'AIFF-C 64-bit float', file: 'f64.aifc', codec: ['-c:a', 'pcm_f64be'], container: 'aiff', format: 'aiff' },
+    { name: 'AIFF-C little-endian 16-bit (sowt)', file: 'sowt.aifc', codec: ['-c:a', 'pcm_s16le'], container: 'aiff', format: 'aiff' },
+    { name: 'AIFF 6-channel 24-bit', file: 'six.aiff', codec: ['-c:a', 'pcm_s24be'], container: 'aiff', channels: 6, format: 'aiff' },
+    { name: 'ALAC 16-bit in M4A', file: 's16.m4a', codec: ['-c:a', 'alac', '-sample_fmt', 's16p'], container: 'ipod', format: 'alac' },
+    { name: 'ALAC 24-bit 96 kHz in M4A', file: 's24.m4a', codec: ['-c:a', 'alac', '-sample_fmt', 's32p', '-bits_per_raw_sample', '24'], container: 'ipod', rate: 96000, format: 'alac' },
+    { name: 'FLAC in Matroska', file: 'flac.mka', codec: ['-c:a', 'flac'], container: 'matroska', format: 'flac' },
   ];
   for (const c of exact) {
     test(`${c.name} decodes to the same samples as ffmpeg`, async () => {
@@ -65,6 +76,15 @@ describe('decodeFile matches ffmpeg', { skip }, () => {
     { name: 'Ogg Vorbis 6-channel', file: 'v6.ogg', codec: ['-c:a', 'libvorbis'], container: 'ogg', format: 'ogg-vorbis', channels: 6, rate: 48000 },
     { name: 'Opus', file: 'o.opus', codec: ['-c:a', 'libopus', '-b:a', '128k'], container: 'opus', format: 'opus', rate: 48000 },
     { name: 'Opus 6-channel', file: 'o6.opus', codec: ['-c:a', 'libopus', '-b:a', '256k'], container: 'opus', format: 'opus', channels: 6, rate: 48000 },
+    { name: 'AAC-LC in M4A', file: 'lc.m4a', codec: ['-c:a', 'aac', '-b:a', '192k'], container: 'ipod', format: 'aac', rate: 44100 },
+    { name: 'AAC-LC mono 22.05 kHz in M4A', file: 'lc-mono.m4a', codec: ['-c:a', 'aac', '-b:a', '64k'], container: 'ipod', format: 'aac', channels: 1, rate: 22050 },
+    { name: 'AAC-LC 6-channel in MP4', file: 'lc6.mp4', codec: ['-c:a', 'aac', '-b:a', '384k'], container: 'mp4', format: 'aac', channels: 6, rate: 48000 },
+    { name: 'AAC in MOV', file: 'q.mov', codec: ['-c:a', 'aac'], container: 'mov', format: 'aac', rate: 44100 },
+    { name: 'raw AAC (ADTS)', file: 'raw.aac', codec: ['-c:a', 'aac'], container: 'adts', format: 'aac', rate: 44100 },
+    { name: 'Opus in WebM', file: 'o.webm', codec: ['-c:a', 'libopus', '-b:a', '128k'], container: 'webm', format: 'opus', rate: 48000 },
+    { name: 'Opus 6-channel in WebM', file: 'o6.webm', codec: ['-c:a', 'libopus', '-b:a', '256k'], container: 'webm', format: 'opus', channels: 6, rate: 48000 },
+    { name: 'Vorbis in WebM', file: 'v.webm', codec: ['-c:a', 'libvorbis'], container: 'webm', format: 'vorbis', rate: 44100 },
+    { name: 'Vorbis 6-channel in Matroska', file: 'v6.mka', codec: ['-c:a', 'libvorbis'], container: 'matroska', format: 'vorbis', channels: 6, rate: 48000 },
   ];
   for (const c of lossy) {
     test(`${c.name} decodes close to ffmpeg, channels in WAV order`, async () => {

@@ -4,13 +4,15 @@
 import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { XumxError } from '../errors.ts';
+import { readAiff } from './aiff-reader.ts';
 import { audioError } from './audio-error.ts';
 import { readFlac, readMpeg, readOgg, type CompressedAudio } from './compressed-readers.ts';
+import { readAdts, readMatroska, readMp4, type MediaAudio } from './media-readers.ts';
 import { isAdtsHeader, skipId3v2 } from './mpeg-frames.ts';
 import { sniffContainer } from './sniff.ts';
 import { readWav } from './wav-reader.ts';
 
-export type DecodedFormat = 'wav' | 'flac' | 'mp3' | 'ogg-vorbis' | 'opus';
+export type DecodedFormat = 'wav' | 'aiff' | 'flac' | 'mp3' | 'ogg-vorbis' | 'opus' | 'aac' | 'alac' | 'vorbis';
 
 export interface DecodedAudio {
   sampleRate: number;
@@ -40,10 +42,14 @@ export async function decodeFile(path: string): Promise<DecodedAudio> {
         const wav = await readWav(fh, path, size);
         return { ...wav, format: 'wav' };
       }
+      case 'aiff': {
+        const aiff = await readAiff(fh, path, size);
+        return { ...aiff, format: 'aiff' };
+      }
       case 'not-audio':
         throw audioError('NOT_AUDIO', path, `this is not an audio file; it looks like ${sniffed.looksLike}`);
       case 'unsupported':
-        throw audioError('UNSUPPORTED_CODEC', path, `${sniffed.codec} is not supported; use WAV, FLAC, MP3, Ogg Vorbis or Opus`);
+        throw audioError('UNSUPPORTED_CODEC', path, `${sniffed.codec} is not supported; use WAV, AIFF, FLAC, MP3, Ogg Vorbis, Opus, M4A (AAC, ALAC), WebM or Matroska`);
     }
     const whole = size <= HEAD_BYTES ? head : await readHead(fh, path, size);
     switch (sniffed.kind) {
@@ -55,6 +61,12 @@ export async function decodeFile(path: string): Promise<DecodedAudio> {
       }
       case 'mpeg':
         return withFormat(await readMpeg(path, whole, 0), 'mp3');
+      case 'mp4':
+        return fromMedia(await readMp4(path, whole));
+      case 'matroska':
+        return fromMedia(await readMatroska(path, whole));
+      case 'adts':
+        return fromMedia(await readAdts(path, whole, 0));
       case 'id3':
         return await afterId3(path, whole);
     }
@@ -74,8 +86,13 @@ async function afterId3(path: string, b: Uint8Array): Promise<DecodedAudio> {
   if (b[at] === 0x66 && b[at + 1] === 0x4c && b[at + 2] === 0x61 && b[at + 3] === 0x43) {
     return withFormat(await readFlac(path, b, at), 'flac');
   }
-  if (isAdtsHeader(b, at)) throw audioError('UNSUPPORTED_CODEC', path, 'AAC (ADTS stream) is not supported; use WAV, FLAC, MP3, Ogg Vorbis or Opus');
+  if (isAdtsHeader(b, at)) return fromMedia(await readAdts(path, b, at));
   return withFormat(await readMpeg(path, b, at), 'mp3');
+}
+
+/** Opus and FLAC keep their names whatever the container; Vorbis outside Ogg is 'vorbis'. */
+function fromMedia(a: MediaAudio): DecodedAudio {
+  return withFormat(a, a.codec);
 }
 
 function withFormat(a: CompressedAudio, format: DecodedFormat): DecodedAudio {

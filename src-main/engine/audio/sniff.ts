@@ -5,10 +5,16 @@ import { findMpegStart, id3v2Size, isAdtsHeader } from './mpeg-frames.ts';
 export type Sniffed =
   | { kind: 'wav' }
   | { kind: 'flac' }
+  | { kind: 'aiff' }
   | { kind: 'ogg' }
   /** An ID3v2 tag: MP3 most often, but FLAC or AAC may follow it; the whole file decides (decode.ts). */
   | { kind: 'id3' }
   | { kind: 'mpeg' }
+  /** MP4, M4A, MOV (ISO base media boxes). */
+  | { kind: 'mp4' }
+  | { kind: 'matroska' }
+  /** Raw AAC in ADTS frames. */
+  | { kind: 'adts' }
   | { kind: 'unsupported'; codec: string }
   | { kind: 'not-audio'; looksLike: string };
 
@@ -28,19 +34,35 @@ export function sniffContainer(head: Uint8Array): Sniffed {
     return { kind: 'not-audio', looksLike: `a RIFF file of type "${type.trim()}", not WAVE` };
   }
   if (tag4 === 'fLaC') return { kind: 'flac' };
+  if (tag4 === 'FORM' && /^AIF[FC]$/.test(ascii(head, 8, 4))) return { kind: 'aiff' };
   if (tag4 === 'OggS') return { kind: 'ogg' };
   if (id3v2Size(head, 0) > 0) return { kind: 'id3' };
+  const iso = isoMediaKind(head);
+  if (iso) return iso;
+  if (head[0] === 0x1a && head[1] === 0x45 && head[2] === 0xdf && head[3] === 0xa3) return { kind: 'matroska' };
   const other = unsupportedContainer(head);
   if (other) return { kind: 'unsupported', codec: other };
-  if (isAdtsHeader(head, 0)) return { kind: 'unsupported', codec: 'AAC (ADTS stream)' };
+  if (isAdtsHeader(head, 0)) return { kind: 'adts' };
   if (findMpegStart(head, 0, 8192) >= 0) return { kind: 'mpeg' };
   return { kind: 'not-audio', looksLike: describeNonAudio(head) };
 }
 
+const IMAGE_BRANDS = new Set(['heic', 'heix', 'hevc', 'heim', 'heis', 'mif1', 'msf1', 'avif', 'avis']);
+// QuickTime files from before the ftyp box start straight with one of these.
+const LEADING_QT_BOXES = new Set(['moov', 'mdat', 'wide', 'free', 'skip', 'pnot']);
+
+function isoMediaKind(b: Uint8Array): Sniffed | null {
+  const size = ((b[0] << 24) >>> 0) + (b[1] << 16) + (b[2] << 8) + b[3];
+  const type = ascii(b, 4, 4);
+  if (type === 'ftyp') {
+    const brand = ascii(b, 8, 4);
+    if (IMAGE_BRANDS.has(brand)) return { kind: 'not-audio', looksLike: `a HEIF/AVIF image (brand "${brand}")` };
+    return { kind: 'mp4' };
+  }
+  return LEADING_QT_BOXES.has(type) && (size >= 8 || size === 1) ? { kind: 'mp4' } : null;
+}
+
 function unsupportedContainer(b: Uint8Array): string | null {
-  if (ascii(b, 4, 4) === 'ftyp') return 'MP4/M4A audio (AAC or ALAC)';
-  if (ascii(b, 0, 4) === 'FORM' && /^AIF[FC]$/.test(ascii(b, 8, 4))) return 'AIFF';
-  if (b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) return 'Matroska/WebM';
   if (b[0] === 0x30 && b[1] === 0x26 && b[2] === 0xb2 && b[3] === 0x75) return 'WMA/ASF';
   const magic: Record<string, string> = {
     wvpk: 'WavPack', 'MAC ': "Monkey's Audio (APE)", '.snd': 'Sun/NeXT AU', caff: 'Core Audio Format (CAF)',

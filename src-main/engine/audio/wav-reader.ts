@@ -4,6 +4,7 @@
 // then float64 copies). "Truncated" here means the data chunk's size promises more bytes than the file holds.
 import type { FileHandle } from 'node:fs/promises';
 import { audioError } from './audio-error.ts';
+import { readPcmFrames } from './pcm-slices.ts';
 
 export interface WavAudio {
   sampleRate: number;
@@ -31,7 +32,6 @@ const WAVE_FORMAT_PCM = 1;
 const WAVE_FORMAT_IEEE_FLOAT = 3;
 const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
 const UNKNOWN_SIZE = 0xffffffff;
-const SLICE_BYTES = 4 << 20;
 
 interface Chunk { id: string; bodyAt: number; size: number }
 
@@ -101,22 +101,10 @@ export async function readWav(fh: FileHandle, path: string, fileSize: number): P
   if (dataBytes % format.blockAlign !== 0) notices.push(`ignored ${dataBytes % format.blockAlign} stray bytes at the end of the WAV data`);
   if (frames === 0) throw audioError('ZERO_LENGTH_AUDIO', path, 'the WAV file is valid but holds no audio frames');
 
-  const channels = Array.from({ length: format.channels }, () => new Float32Array(frames));
-  const sliceFrames = Math.max(1, Math.floor(SLICE_BYTES / format.blockAlign));
-  const slice = Buffer.allocUnsafeSlow(sliceFrames * format.blockAlign);
-  const convert = converterFor(format);
-  let nonFinite = 0;
-  for (let f = 0; f < frames; f += sliceFrames) {
-    const n = Math.min(sliceFrames, frames - f);
-    const want = n * format.blockAlign;
-    let got = 0;
-    while (got < want) {
-      const { bytesRead } = await fh.read(slice, got, want - got, data.at + f * format.blockAlign + got);
-      if (bytesRead === 0) throw audioError('TRUNCATED', path, 'the file became shorter while it was being read');
-      got += bytesRead;
-    }
-    nonFinite += convert(slice, n, channels, f);
-  }
+  const { channels, nonFinite } = await readPcmFrames(fh, path, data.at, frames, {
+    channels: format.channels, bytes: format.blockAlign / format.channels, bigEndian: false,
+    encoding: format.tag === WAVE_FORMAT_IEEE_FLOAT ? 'float' : format.blockAlign === format.channels ? 'uint' : 'int',
+  });
   if (nonFinite > 0) notices.push(`replaced ${nonFinite} NaN/infinite samples with silence`);
   return { sampleRate: format.sampleRate, channels, notices };
 }
@@ -145,43 +133,4 @@ function parseFmt(b: Buffer, path: string): WavFormat {
     throw audioError('UNSUPPORTED_CODEC', path, `the WAV file holds ${bitsPerSample}-bit ${tag === 3 ? 'float' : 'PCM'} samples in ${bytes}-byte slots, which is not supported`);
   }
   return { tag, channels, sampleRate, blockAlign, bitsPerSample };
-}
-
-type Converter = (slice: Buffer, frames: number, out: Float32Array[], offset: number) => number;
-
-/** Returns a function that de-interleaves `frames` frames into `out` at `offset`, returning the non-finite count. */
-function converterFor(f: WavFormat): Converter {
-  const ch = f.channels;
-  const bytes = f.blockAlign / ch;
-  if (f.tag === WAVE_FORMAT_IEEE_FLOAT) {
-    return (s, n, out, o) => {
-      const src = bytes === 4 ? new Float32Array(s.buffer, s.byteOffset, n * ch) : new Float64Array(s.buffer, s.byteOffset, n * ch);
-      let bad = 0;
-      for (let c = 0; c < ch; c++) {
-        const dst = out[c];
-        for (let i = 0, j = c; i < n; i++, j += ch) {
-          const v = src[j];
-          if (Number.isFinite(v)) dst[o + i] = v;
-          else { dst[o + i] = 0; bad++; }
-        }
-      }
-      return bad;
-    };
-  }
-  return (s, n, out, o) => {
-    for (let c = 0; c < ch; c++) {
-      const dst = out[c];
-      if (bytes === 1) for (let i = 0, j = c; i < n; i++, j += ch) dst[o + i] = (s[j] - 128) / 128;
-      else if (bytes === 2) {
-        const src = new Int16Array(s.buffer, s.byteOffset, n * ch);
-        for (let i = 0, j = c; i < n; i++, j += ch) dst[o + i] = src[j] / 32768;
-      } else if (bytes === 3) {
-        for (let i = 0, j = c * 3; i < n; i++, j += 3 * ch) dst[o + i] = (((s[j] | (s[j + 1] << 8) | (s[j + 2] << 16)) << 8) >> 8) / 8388608;
-      } else {
-        const src = new Int32Array(s.buffer, s.byteOffset, n * ch);
-        for (let i = 0, j = c; i < n; i++, j += ch) dst[o + i] = src[j] / 2147483648;
-      }
-    }
-    return 0;
-  };
 }
