@@ -33,7 +33,7 @@ export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
 /** A finished song as the UI sees it: the engine's result with stem paths for display and the re-render state. */
 export interface JobResultView
-  extends Pick<SeparationOk, 'sampleRate' | 'duration' | 'modelId' | 'ep' | 'epSkipped' | 'timings' | 'notices' | 'estimates'> {
+  extends Pick<SeparationOk, 'sampleRate' | 'duration' | 'modelId' | 'ep' | 'epSkipped' | 'timings' | 'notices' | 'estimates' | 'title' | 'artist'> {
   /** Source names in the model's order. */
   sources: string[];
   /** Where each stem was written (shown to the user; reading goes through stemUrl, never a path). */

@@ -147,6 +147,8 @@ export class JobQueue {
           epSkipped: result.epSkipped,
           timings: result.timings,
           notices: result.notices,
+          ...(result.title ? { title: result.title } : {}),
+          ...(result.artist ? { artist: result.artist } : {}),
         },
       });
     } else if (job.cancelRequested || result.error.code === 'CANCELLED') {

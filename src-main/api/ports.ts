@@ -1,6 +1,8 @@
 // What the service needs from the engine and the codecs, as narrow structural types. The real engine
 // (src-main/engine/index.ts) and codec helpers (src-main/engine/audio/) satisfy them; tests pass fakes.
-import type { BitDepth, ModelInfo, OutputFormat, Progress, SeparateRequest, SeparationResult } from '../engine/types.ts';
+import type { StemWriterOptions } from '../engine/audio/stem-writer.ts';
+import type { AudioTags } from '../engine/audio/tags.ts';
+import type { ModelInfo, Progress, SeparateRequest, SeparationResult } from '../engine/types.ts';
 
 export interface EnginePort {
   listModels(): Promise<ModelInfo[]>;
@@ -13,6 +15,8 @@ export interface EnginePort {
 export interface DecodedAudio {
   sampleRate: number;
   channels: Float32Array[];
+  /** The song's tags, which exports copy into every file they write. */
+  tags?: AudioTags;
 }
 
 export interface StemWriterPort {
@@ -25,6 +29,6 @@ export interface AudioPort {
   decodeFile(path: string): Promise<DecodedAudio> | DecodedAudio;
   createStemWriter(
     path: string,
-    opts: { format: OutputFormat; bitDepth: BitDepth; sampleRate: number; channels: number },
+    opts: StemWriterOptions,
   ): Promise<StemWriterPort> | StemWriterPort;
 }

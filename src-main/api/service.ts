@@ -11,6 +11,7 @@ import {
 import { FileAccessPolicy } from './file-access.ts';
 import { JobQueue } from './job-queue.ts';
 import { mixStems, type StemAudio } from './mix.ts';
+import { mixTags, type AudioTags } from '../engine/audio/tags.ts';
 import { computePeaks, roundPeaks } from './peaks.ts';
 import type { AudioPort, EnginePort } from './ports.ts';
 import type { SettingsStore } from './settings-store.ts';
@@ -166,7 +167,7 @@ export class StudioService implements StudioApi {
     for (let k = 0; k < paths.length; k++) {
       const audio = await this.decode(paths[k]);
       const out = join(folder, `${songStem(job.name)} - ${req.sources[k]}.${EXT[req.format]}`);
-      await this.write(out, audio, req.format, req.bitDepth);
+      await this.write(out, audio, req.format, req.bitDepth, audio.tags);
       files.push(out);
     }
     return { folder, files };
@@ -176,11 +177,12 @@ export class StudioService implements StudioApi {
     const sources = Object.keys(req.gains);
     const paths = sources.map((s) => this.stemFile(req.jobId, s));
     const folder = await this.ensureFolder(req.folder);
-    const stems: StemAudio[] = [];
+    const stems: TaggedAudio[] = [];
     for (const p of paths) stems.push(await this.decode(p));
     const mix = mixStems(stems, sources.map((s) => req.gains[s]));
     const out = join(folder, `${req.name}.${EXT[req.format]}`);
-    await this.write(out, mix, req.format, req.bitDepth);
+    const tags = mixTags(stems[0]?.tags ?? {}, this.queue.get(req.jobId)?.result?.title, 'mix');
+    await this.write(out, mix, req.format, req.bitDepth, tags);
     return { folder, files: [out] };
   }
 
@@ -221,10 +223,10 @@ export class StudioService implements StudioApi {
     return this.queue.idle();
   }
 
-  private async decode(path: string): Promise<StemAudio> {
+  private async decode(path: string): Promise<TaggedAudio> {
     try {
       const a = await this.deps.audio.decodeFile(path);
-      return { sampleRate: a.sampleRate, channels: a.channels };
+      return { sampleRate: a.sampleRate, channels: a.channels, tags: a.tags ?? {} };
     } catch (e) {
       throw asXumxError(e, path);
     }
@@ -243,9 +245,9 @@ export class StudioService implements StudioApi {
     return abs;
   }
 
-  private async write(out: string, audio: StemAudio, format: OutputFormat, bitDepth: ExportStemsRequest['bitDepth']): Promise<void> {
+  private async write(out: string, audio: StemAudio, format: OutputFormat, bitDepth: ExportStemsRequest['bitDepth'], tags: AudioTags): Promise<void> {
     const writer = await this.deps.audio.createStemWriter(out, {
-      format, bitDepth, sampleRate: audio.sampleRate, channels: audio.channels.length,
+      format, bitDepth, sampleRate: audio.sampleRate, channels: audio.channels.length, tags,
     });
     try {
       // Chunks keep the encoder's working memory small on long songs.
@@ -259,6 +261,10 @@ export class StudioService implements StudioApi {
     }
     this.policy.allowWritten(out);
   }
+}
+
+interface TaggedAudio extends StemAudio {
+  tags: AudioTags;
 }
 
 function unknownJob(jobId: string): never {

@@ -122,7 +122,7 @@ async function withPresetMix(cmd: SeparateCommand, result: SeparationResult): Pr
   const preset = cmd.preset !== undefined ? findPreset(cmd.preset) : undefined;
   if (!result.ok || !preset) return result;
   try {
-    const mix = await writePresetMix({ input: result.input, stems: result.stems, preset, format: cmd.format, bitDepth: cmd.bitDepth });
+    const mix = await writePresetMix({ input: result.input, stems: result.stems, preset, format: cmd.format, bitDepth: cmd.bitDepth, title: result.title });
     return { ...result, mix: mix.path, notices: [...result.notices, ...mix.notices] };
   } catch (err) {
     const e = err as XumxError;

@@ -3,8 +3,9 @@
 // app's "Export mix" one (mixStems over the written stems), and the file is written atomically like a stem: to a
 // temporary name, renamed into place only when complete.
 import { basename, dirname, extname, join } from 'node:path';
-import { mixStems, type StemAudio } from '../api/mix.ts';
-import { decodeFile } from '../engine/audio/decode.ts';
+import { mixStems } from '../api/mix.ts';
+import { decodeFile, type DecodedAudio } from '../engine/audio/decode.ts';
+import { mixTags } from '../engine/audio/tags.ts';
 import { asXumxError } from '../engine/errors.ts';
 import { writeAudioFile } from '../engine/audio/stem-writer.ts';
 import { presetGains, resolvePreset, type Preset } from '../engine/separate/presets.ts';
@@ -20,6 +21,8 @@ export interface PresetMixRequest {
   preset: Preset;
   format: OutputFormat;
   bitDepth: BitDepth;
+  /** The song's title from its tags: the mix is titled "<title> (<preset id>)". */
+  title?: string;
 }
 
 export interface PresetMixFile {
@@ -42,11 +45,12 @@ export async function writePresetMix(req: PresetMixRequest): Promise<PresetMixFi
   const gains = presetGains(resolvePreset(req.preset, sources), sources);
   const path = presetMixPath(req.input, req.stems, req.preset.id, req.format);
   try {
-    const stems: StemAudio[] = [];
+    const stems: DecodedAudio[] = [];
     for (const s of sources) stems.push(await decodeFile(req.stems[s]));
     const mix = mixStems(stems, sources.map((s) => gains[s]));
     const notices = await writeAudioFile(path, mix.channels, {
       format: req.format, bitDepth: req.bitDepth, sampleRate: mix.sampleRate, channels: mix.channels.length,
+      tags: mixTags(stems[0]?.tags ?? {}, req.title, req.preset.id),
     });
     return { path, gains, notices };
   } catch (err) {

@@ -41,6 +41,7 @@ export function summary(r: FileResult, seconds: number): string {
   if (!r.ok) return `✘ ${r.error.message.includes(r.input) ? '' : `${r.input}: `}${r.error.message} [${r.error.code}]`;
   const lines = [`✔ ${r.input} → ${Object.values(r.stems).map((p) => p).join(', ')}`,
     `  ${formatDuration(r.duration)} of audio in ${seconds.toFixed(1)} s on ${r.ep} (model ${r.modelId})`];
+  if (r.title || r.artist) lines.push(`  ${[r.title, r.artist].filter(Boolean).join(' — ')}`);
   if (r.mix) lines.push(`  mix: ${r.mix}`);
   for (const s of r.epSkipped) lines.push(`  skipped ${s.reason}`);
   for (const n of r.notices) lines.push(`  note: ${n}`);
@@ -54,6 +55,8 @@ export function jsonDocument(results: FileResult[]): string {
       input: r.input, ok: true, stems: r.stems, sampleRate: r.sampleRate, duration: r.duration, ep: r.ep, epSkipped: r.epSkipped, timings: r.timings,
       ...(r.estimates ? { estimates: r.estimates } : {}),
       ...(r.mix ? { mix: r.mix } : {}),
+      ...(r.title ? { title: r.title } : {}),
+      ...(r.artist ? { artist: r.artist } : {}),
     }
     : { input: r.input, ok: false, error: { code: r.error.code, message: r.error.message } });
   return JSON.stringify({ files }, null, 2);

@@ -77,6 +77,9 @@ export interface SeparationOk {
   notices: string[];
   /** Where the network estimates came from: a fresh network run, or the estimate cache (a re-render). */
   estimates?: 'network' | 'cache';
+  /** The song's title and artist from its tags, when it has them (the stems carry all its tags). */
+  title?: string;
+  artist?: string;
 }
 
 export interface SeparationFailed {

@@ -121,3 +121,8 @@ export function formatEta(seconds: number): string {
 function shortenPath(message: string, input: string, name: string): string {
   return message.startsWith(input) ? name + message.slice(input.length) : message;
 }
+
+/** How a song is named on screen: its tagged title and artist when it has them, else its file name. */
+export function songLabel(job: JobView): { title: string; artist: string | null } {
+  return { title: job.result?.title ?? job.name, artist: job.result?.artist ?? null };
+}

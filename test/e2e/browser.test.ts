@@ -38,7 +38,7 @@ describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 },
   before(async () => {
     s = await startStudio();
     song = join(s.dir, 'Demo Song.wav');
-    await makeSong(song, { seconds: 8, sampleRate: 44100, channels: 2, seed: 5 });
+    await makeSong(song, { seconds: 8, sampleRate: 44100, channels: 2, seed: 5, tags: { title: 'Tagged Title', artist: 'The Testers', album: 'Fixtures', year: 2026 } });
   });
 
   after(async () => {
@@ -59,7 +59,9 @@ describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 },
     await result.waitFor();
     const file = (await result.locator('li').first().textContent())!.trim();
     await d.getByRole('button', { name: 'Close' }).click();
-    return (await decodeFile(file)).channels;
+    const mix = await decodeFile(file);
+    assert.deepEqual(mix.tags, { title: 'Tagged Title (mix)', artist: 'The Testers', album: 'Fixtures', year: 2026 });
+    return mix.channels;
   }
 
   async function stem(source: string): Promise<Float32Array[]> {
@@ -103,6 +105,11 @@ describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 },
     assert.ok(painted.every((n) => n > 0), `canvases per lane: ${painted}`);
     await s.page.getByTestId('play').and(s.page.locator(':not([disabled])')).waitFor();
     assert.match((await s.page.getByTestId('ep-info').textContent()) ?? '', /CPU/);
+    // The song's tags name it in the queue and the editor; the file name stays in the tooltip.
+    assert.equal(await item.getByTestId('job-title').textContent(), 'Tagged Title');
+    assert.equal(await item.getByTestId('job-artist').textContent(), 'The Testers');
+    assert.equal(await s.page.getByTestId('song-title').textContent(), 'Tagged Title');
+    assert.equal(await s.page.getByTestId('song-artist').textContent(), 'The Testers');
     await screenshot(s.page, '03-stems');
   });
 
@@ -201,6 +208,7 @@ describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 },
     const original = await stem('bass');
     assert.equal(bass.channels[0].length, original[0].length);
     assert.ok(maxDiff(bass.channels, original) < 1e-3, '16-bit FLAC keeps the stem within quantisation');
+    assert.deepEqual(bass.tags, { title: 'Tagged Title (bass)', artist: 'The Testers', album: 'Fixtures', year: 2026 });
   });
 
   test('shows the provider that ran and why others were skipped in settings', async () => {

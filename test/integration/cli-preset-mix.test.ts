@@ -19,7 +19,7 @@ describe('xumx-studio separate --preset --mix', { skip }, () => {
   before(async () => {
     models = testModel().root;
     song = join(tempDir('song'), 'Mix Song.wav');
-    await makeSong(song, { seconds: 6, seed: 21 });
+    await makeSong(song, { seconds: 6, seed: 21, tags: { title: 'Mix Song', artist: 'CLI Band', track: 7 } });
   });
 
   async function separateWithMix(...flags: string[]) {
@@ -56,6 +56,9 @@ describe('xumx-studio separate --preset --mix', { skip }, () => {
     // Not simply the plain sum: the vocals really are quieter in it.
     assert.ok(worstError(mix, stems, { vocals: 1, drums: 1, bass: 1, other: 1 }) > 1e-4);
     assert.deepEqual(readdirSync(dirname(file.mix)).filter((n) => n.startsWith('.')), [], 'no temporary file left behind');
+    // The song's tags travel: each stem and the mix are titled after the song.
+    assert.deepEqual((await decodeFile(file.stems.vocals)).tags, { title: 'Mix Song (vocals)', artist: 'CLI Band', track: 7 });
+    assert.deepEqual((await decodeFile(file.mix)).tags, { title: 'Mix Song (practice-vocals)', artist: 'CLI Band', track: 7 });
   });
 
   test('leaves the muted stem out of the karaoke mix and keeps the residual stem in it', async () => {

@@ -24,6 +24,12 @@ const FIXTURES: Fixture[] = [
   { name: 'lossless.flac', seconds: 2, sampleRate: 44100, channels: 2, codecArgs: ['-c:a', 'flac'], container: 'flac' },
   { name: 'vorbis.ogg', seconds: 2, sampleRate: 44100, channels: 2, codecArgs: ['-c:a', 'libvorbis'], container: 'ogg' },
   { name: 'speechy.opus', seconds: 2, sampleRate: 48000, channels: 2, codecArgs: ['-c:a', 'libopus', '-b:a', '96k'], container: 'opus' },
+  { name: 'daw.aiff', seconds: 2, sampleRate: 48000, channels: 2, codecArgs: ['-c:a', 'pcm_s24be'], container: 'aiff' },
+  { name: 'bought.m4a', seconds: 2, sampleRate: 44100, channels: 2, codecArgs: ['-c:a', 'aac', '-b:a', '256k'], container: 'ipod' },
+  { name: 'library.m4a', seconds: 2, sampleRate: 44100, channels: 2, codecArgs: ['-c:a', 'alac'], container: 'ipod' },
+  { name: 'video-site.webm', seconds: 2, sampleRate: 48000, channels: 2, codecArgs: ['-c:a', 'libopus', '-b:a', '128k'], container: 'webm' },
+  { name: 'archive.mka', seconds: 2, sampleRate: 44100, channels: 2, codecArgs: ['-c:a', 'libvorbis'], container: 'matroska' },
+  { name: 'raw.aac', seconds: 2, sampleRate: 44100, channels: 2, codecArgs: ['-c:a', 'aac'], container: 'adts' },
 ];
 
 describe('xumx-studio separate', { skip }, () => {

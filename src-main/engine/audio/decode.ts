@@ -10,6 +10,7 @@ import { readFlac, readMpeg, readOgg, type CompressedAudio } from './compressed-
 import { readAdts, readMatroska, readMp4, type MediaAudio } from './media-readers.ts';
 import { isAdtsHeader, skipId3v2 } from './mpeg-frames.ts';
 import { sniffContainer } from './sniff.ts';
+import { readTags, type AudioTags } from './tags.ts';
 import { readWav } from './wav-reader.ts';
 
 export type DecodedFormat = 'wav' | 'aiff' | 'flac' | 'mp3' | 'ogg-vorbis' | 'opus' | 'aac' | 'alac' | 'vorbis';
@@ -22,11 +23,19 @@ export interface DecodedAudio {
   format: DecodedFormat;
   /** Things the user may want to know that did not stop decoding ("read to the end of a streamed WAV"). */
   notices: string[];
+  /** Title, artist, album, track, year and cover art, as far as the file has them. */
+  tags: AudioTags;
 }
 
 const HEAD_BYTES = 64 * 1024;
 
 export async function decodeFile(path: string): Promise<DecodedAudio> {
+  const audio = await decodeSamples(path);
+  const { tags, notices } = await readTags(path);
+  return { ...audio, tags, notices: [...audio.notices, ...notices] };
+}
+
+async function decodeSamples(path: string): Promise<Omit<DecodedAudio, 'tags'>> {
   const size = await regularFileSize(path);
   let fh: FileHandle;
   try {
@@ -79,7 +88,7 @@ export async function decodeFile(path: string): Promise<DecodedAudio> {
 }
 
 /** An ID3v2 tag usually starts an MP3, but FLAC and raw AAC files carry them too. */
-async function afterId3(path: string, b: Uint8Array): Promise<DecodedAudio> {
+async function afterId3(path: string, b: Uint8Array): Promise<Omit<DecodedAudio, 'tags'>> {
   const at = skipId3v2(b);
   if (at > b.length) throw audioError('TRUNCATED', path, 'the file ends inside its ID3 tag');
   if (at === b.length) throw audioError('ZERO_LENGTH_AUDIO', path, 'the file holds only an ID3 tag and no audio');
@@ -91,11 +100,11 @@ async function afterId3(path: string, b: Uint8Array): Promise<DecodedAudio> {
 }
 
 /** Opus and FLAC keep their names whatever the container; Vorbis outside Ogg is 'vorbis'. */
-function fromMedia(a: MediaAudio): DecodedAudio {
+function fromMedia(a: MediaAudio): Omit<DecodedAudio, 'tags'> {
   return withFormat(a, a.codec);
 }
 
-function withFormat(a: CompressedAudio, format: DecodedFormat): DecodedAudio {
+function withFormat(a: CompressedAudio, format: DecodedFormat): Omit<DecodedAudio, 'tags'> {
   return { sampleRate: a.sampleRate, channels: a.channels, notices: a.notices, format };
 }
 

@@ -8,6 +8,8 @@ import { encodeStreamInfo } from './flac-stream.ts';
 import { crc16, infoFrame, infoFrameLength } from './mp3-info-tag.ts';
 import { parseMpegHeader } from './mpeg-frames.ts';
 import { Mulberry32, toFloatInterleaved, toInt16Interleaved, toIntInterleaved, type Dither } from './pcm.ts';
+import { flacTagBlocks, id3v2Tag, wavTagChunks } from './tag-writers.ts';
+import { hasTags, type AudioTags } from './tags.ts';
 
 export interface EncoderOptions {
   format: OutputFormat;
@@ -16,6 +18,8 @@ export interface EncoderOptions {
   channels: number;
   /** 16-bit integer output only; default 'tpdf'. */
   dither?: Dither;
+  /** Written into the file: WAV LIST/INFO and `id3 ` chunks after the data, FLAC metadata blocks, MP3 ID3v2. */
+  tags?: AudioTags;
 }
 
 export interface Patch { at: number; bytes: Uint8Array }
@@ -47,11 +51,14 @@ class WavEncoder implements SampleEncoder {
   private readonly headerLength: number;
   private readonly rand = new Mulberry32(0x5eed);
   private started = false;
+  /** Tag chunks, written after the data chunk: the header is written before the data's length is known. */
+  private readonly tagChunks: Uint8Array;
 
   constructor(private readonly o: EncoderOptions) {
     this.float = o.bitDepth === '32f';
     this.bytesPerSample = o.bitDepth === 16 ? 2 : o.bitDepth === 24 ? 3 : 4;
     this.headerLength = this.float ? 58 : 44;
+    this.tagChunks = hasTags(o.tags) ? wavTagChunks(o.tags) : new Uint8Array(0);
   }
 
   private header(frames: number): Uint8Array {
@@ -60,7 +67,7 @@ class WavEncoder implements SampleEncoder {
     const dataBytes = frames * blockAlign;
     const b = Buffer.alloc(this.headerLength);
     b.write('RIFF', 0, 'latin1');
-    b.writeUInt32LE(this.headerLength - 8 + dataBytes + (dataBytes % 2), 4);
+    b.writeUInt32LE(this.headerLength - 8 + dataBytes + (dataBytes % 2) + this.tagChunks.length, 4);
     b.write('WAVEfmt ', 8, 'latin1');
     b.writeUInt32LE(this.float ? 18 : 16, 16);
     b.writeUInt16LE(this.float ? 3 : 1, 20);
@@ -85,7 +92,7 @@ class WavEncoder implements SampleEncoder {
   encode(planar: Float32Array[]): Uint8Array[] {
     const n = planar[0]?.length ?? 0;
     const blockAlign = this.o.channels * this.bytesPerSample;
-    if (this.headerLength + (this.frames + n) * blockAlign > WAV_MAX_BYTES) {
+    if (this.headerLength + (this.frames + n) * blockAlign + 1 + this.tagChunks.length > WAV_MAX_BYTES) {
       const hours = (WAV_MAX_BYTES / blockAlign / this.o.sampleRate / 3600).toFixed(1);
       throw new EncoderSettingError(`a WAV file cannot hold more than 4 GiB (${hours} h at these settings); choose FLAC`);
     }
@@ -122,6 +129,7 @@ class WavEncoder implements SampleEncoder {
     const tail = this.started ? [] : [this.header(0)];
     const dataBytes = this.frames * this.o.channels * this.bytesPerSample;
     if (dataBytes % 2) tail.push(new Uint8Array(1)); // RIFF pads odd chunks
+    if (this.tagChunks.length) tail.push(this.tagChunks);
     return { tail, patches: [{ at: 0, bytes: this.header(this.frames) }] };
   }
 }
@@ -158,6 +166,8 @@ function loadLibFlac(): Promise<LibFlac> {
 }
 
 const FLAC_FEED_FRAMES = 65536;
+/** "fLaC", STREAMINFO's block header and its 34-byte body. */
+const FLAC_HEADER_BYTES = 4 + 4 + 34;
 
 class FlacEncoder implements SampleEncoder {
   clipped = 0;
@@ -168,6 +178,7 @@ class FlacEncoder implements SampleEncoder {
 
   private constructor(private readonly lib: LibFlac, private readonly handle: number, private readonly o: EncoderOptions) {
     this.bits = o.bitDepth === 16 ? 16 : 24;
+    this.tagBlocks = hasTags(o.tags) ? flacTagBlocks(o.tags, true) : null;
   }
 
   static async create(o: EncoderOptions): Promise<FlacEncoder> {
@@ -186,9 +197,21 @@ class FlacEncoder implements SampleEncoder {
     return enc;
   }
 
+  /** Until the header has gone out: the tag blocks to place right after STREAMINFO. */
+  private tagBlocks: Uint8Array | null;
+
   private take(): Uint8Array[] {
-    const out = this.pending;
+    let out = this.pending;
     this.pending = [];
+    if (this.tagBlocks) {
+      // libFLAC wrote "fLaC" and STREAMINFO (marked as the last block) first: the tags go after them.
+      const head = Buffer.concat(out);
+      if (head.length < FLAC_HEADER_BYTES) { this.pending = [head]; return []; }
+      const withTags = Buffer.concat([head.subarray(0, FLAC_HEADER_BYTES), this.tagBlocks, head.subarray(FLAC_HEADER_BYTES)]);
+      withTags[4] &= 0x7f;
+      this.tagBlocks = null;
+      out = [withTags];
+    }
     return out;
   }
 
@@ -243,11 +266,14 @@ class Mp3StreamEncoder implements SampleEncoder {
   private readonly frames = new FrameCounter();
   /** The first audio frame's header, once the encoder has produced one; the Info frame copies its format. */
   private firstHeader: Uint8Array | null = null;
+  /** The ID3v2 tag that starts the file (empty without tags). */
+  private readonly id3: Uint8Array;
 
   constructor(private readonly o: EncoderOptions) {
     if (o.channels < 1 || o.channels > 2) throw new EncoderSettingError(`MP3 holds mono or stereo, not ${o.channels} channels`);
     if (!MP3_RATES.has(o.sampleRate)) throw new EncoderSettingError(`MP3 cannot store a sample rate of ${o.sampleRate} Hz (use 32, 44.1 or 48 kHz)`);
     this.lame = new Mp3Encoder(o.channels, o.sampleRate, MP3_KBPS);
+    this.id3 = hasTags(o.tags) ? id3v2Tag(o.tags) : new Uint8Array(0);
   }
 
   encode(planar: Float32Array[]): Uint8Array[] {
@@ -272,17 +298,17 @@ class Mp3StreamEncoder implements SampleEncoder {
     const frame = infoFrame(this.firstHeader, {
       frames: this.frames.count, bytes: placeholder + this.frames.bytes, samples: this.samples, musicCrc: this.frames.crc, kbps: MP3_KBPS,
     });
-    return { tail, patches: [{ at: 0, bytes: frame }] };
+    return { tail, patches: [{ at: this.id3.length, bytes: frame }] };
   }
 
-  /** Encoder output to write: counted, and after a placeholder for the Info frame when it is the first. */
+  /** Encoder output to write: counted, and after the ID3v2 tag and a placeholder for the Info frame when it is the first. */
   private audio(out: Uint8Array | Int8Array): Uint8Array[] {
     if (!out.length) return [];
     const bytes = new Uint8Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength));
     this.frames.add(bytes);
     if (this.firstHeader) return [bytes];
     this.firstHeader = bytes.slice(0, 4);
-    return [new Uint8Array(infoFrameLength(this.firstHeader)), bytes];
+    return [this.id3, new Uint8Array(infoFrameLength(this.firstHeader)), bytes].filter((b) => b.length > 0);
   }
 }
 

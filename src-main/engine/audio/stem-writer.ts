@@ -11,6 +11,7 @@ import type { BitDepth, OutputFormat } from '../types.ts';
 import { audioError } from './audio-error.ts';
 import { createSampleEncoder, EncoderSettingError, type SampleEncoder } from './sample-encoders.ts';
 import type { Dither } from './pcm.ts';
+import type { AudioTags } from './tags.ts';
 
 export interface StemWriterOptions {
   format: OutputFormat;
@@ -20,6 +21,8 @@ export interface StemWriterOptions {
   channels: number;
   /** 16-bit output only; default 'tpdf'. */
   dither?: Dither;
+  /** Title, artist, album, track, year and cover, written where the format holds them. */
+  tags?: AudioTags;
 }
 
 export interface StemWriter {

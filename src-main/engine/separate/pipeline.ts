@@ -7,6 +7,7 @@ import { loadDspKernels } from '../dsp/kernels/index.ts';
 import { magnitude, type Spectrogram } from '../dsp/stft.ts';
 import { renderChunk, type ChunkTask, type ChunkTimes } from './chunk-render.ts';
 import { toStereo } from '../audio/channels.ts';
+import { stemTags, type AudioTags } from '../audio/tags.ts';
 import { XumxError, asXumxError } from '../errors.ts';
 import { CONTRACT } from '../model/manifest.ts';
 import type { ModelRunner } from '../model/session.ts';
@@ -22,6 +23,8 @@ export interface DecodedInput {
   sampleRate: number;
   channels: Float32Array[];
   notices: string[];
+  /** Written into every stem, the stem's name added to the title. */
+  tags?: AudioTags;
 }
 
 /** Side effects the pipeline needs, passed in so tests can use in-memory fakes. */
@@ -97,7 +100,7 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
       const resampler = sampleRate === rate ? null : await createResampler(rate, sampleRate, 2);
       try {
         const writer = await deps.createStemWriter(outputs.tempPath(stem),
-          { format: job.format, bitDepth: job.bitDepth, sampleRate, channels: 2 });
+          { format: job.format, bitDepth: job.bitDepth, sampleRate, channels: 2, tags: stemTags(prepared.tags, stem) });
         sinks.push(new StemSink(writer, resampler, inputLength, 2));
       } catch (err) {
         resampler?.destroy();
@@ -128,7 +131,12 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
     epSkipped: [...model.epSkipped],
     timings,
     notices,
+    ...songTitle(prepared.tags),
   };
+}
+
+function songTitle(tags: AudioTags): Pick<SeparationOk, 'title' | 'artist'> {
+  return { ...(tags.title ? { title: tags.title } : {}), ...(tags.artist ? { artist: tags.artist } : {}) };
 }
 
 /** A song ready for the chunk loop: stereo at the model's rate, and what the outputs need to know of the original. */
@@ -138,6 +146,7 @@ export interface PreparedSong {
   sampleRate: number;
   inputLength: number;
   notices: string[];
+  tags: AudioTags;
 }
 
 /**
@@ -170,7 +179,7 @@ async function prepareSong(input: string, deps: PipelineDeps, timed: LoopTools['
   progress.preparing('resample', 0.6);
   const rate = CONTRACT.sampleRate;
   const song = sampleRate === rate ? stereo.channels : await timed('decode', () => resample(stereo.channels, sampleRate, rate));
-  return { song, sampleRate, inputLength, notices };
+  return { song, sampleRate, inputLength, notices, tags: decoded.tags ?? {} };
 }
 
 interface LoopTools {

@@ -1,14 +1,9 @@
 // The end of one stem's stream: 44.1 kHz chunks in → resampled back to the input's rate → cut to exactly the
 // input's length → the stem writer. Streaming, so a stem never exists whole in memory.
+import type { StemWriterOptions } from '../audio/stem-writer.ts';
 import type { StreamingResampler } from '../dsp/resample.ts';
-import type { BitDepth, OutputFormat } from '../types.ts';
 
-export interface StemWriterOptions {
-  format: OutputFormat;
-  bitDepth: BitDepth;
-  sampleRate: number;
-  channels: number;
-}
+export type { StemWriterOptions };
 
 /** The codec module's streaming encoder; writes atomically (its own temporary name, renamed on close). */
 export interface StemWriter {

@@ -1,0 +1,132 @@
+// A song's tags (title, artist, album, track, year, cover art), read from any container we decode by the
+// `music-metadata` package (ID3, Vorbis comments, FLAC pictures, MP4 ilst, RIFF INFO, Matroska tags), and carried
+// to every stem and mix written from it (tag-writers.ts). Tags never stop a separation: a file whose tags cannot
+// be read separates without them, with a notice.
+import { open } from 'node:fs/promises';
+import { parseFile } from 'music-metadata';
+
+export interface CoverArt {
+  /** MIME type, e.g. image/jpeg. */
+  mime: string;
+  data: Uint8Array;
+}
+
+export interface AudioTags {
+  title?: string;
+  artist?: string;
+  album?: string;
+  track?: number;
+  trackCount?: number;
+  year?: number;
+  cover?: CoverArt;
+}
+
+/** Embedded pictures above this size are left out of the stems (a cover is rarely over 1 MB; some files carry posters). */
+const MAX_COVER_BYTES = 8 << 20;
+
+export async function readTags(path: string): Promise<{ tags: AudioTags; notices: string[] }> {
+  const notices: string[] = [];
+  let common;
+  let native;
+  let container;
+  try {
+    ({ common, native, format: { container } } = await parseFile(path, { duration: false, skipCovers: false }));
+  } catch (err) {
+    return { tags: {}, notices: [`could not read the file's tags (${(err as Error)?.message ?? String(err)}); the stems carry none`] };
+  }
+  const tags: AudioTags = {};
+  // Control characters (terminal escape sequences among them) never reach a stem, a screen or a terminal.
+  const text = (v: unknown) => {
+    const t = typeof v === 'string' ? v.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim() : '';
+    return t ? t : undefined;
+  };
+  const positive = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
+  tags.title = text(common.title);
+  tags.artist = text(common.artist) ?? text(common.albumartist);
+  tags.album = text(common.album);
+  tags.track = positive(common.track?.no);
+  tags.trackCount = positive(common.track?.of);
+  tags.year = positive(common.year);
+  // music-metadata reads RIFF INFO text as 7-bit ASCII; most writers store UTF-8 there. Without an ID3 tag
+  // (which it reads correctly and which takes precedence), INFO is read again here.
+  if (container === 'WAVE' && native.exif && !Object.keys(native).some((k) => k.startsWith('ID3'))) {
+    const info = await riffInfo(path).catch(() => ({} as Record<string, string>));
+    tags.title = text(info.INAM) ?? tags.title;
+    tags.artist = text(info.IART) ?? tags.artist;
+    tags.album = text(info.IPRD) ?? tags.album;
+  }
+  // Matroska tags without a target level (what ffmpeg writes) reach music-metadata's common tags only in part.
+  const mkv = (name: string) => native.matroska?.find((t) => t.id.endsWith(`:${name}`))?.value;
+  tags.album ??= text(mkv('ALBUM'));
+  tags.year ??= positive(parseInt(String(mkv('DATE') ?? ''), 10));
+  const picture = common.picture?.find((p) => p.type === 'Cover (front)') ?? common.picture?.[0];
+  if (picture && /^image\/(jpeg|png)$/.test(picture.format) && picture.data.length > 0) {
+    if (picture.data.length <= MAX_COVER_BYTES) tags.cover = { mime: picture.format, data: Uint8Array.from(picture.data) };
+    else notices.push(`left out the embedded picture (${(picture.data.length / 2 ** 20).toFixed(1)} MB) from the stems' tags`);
+  }
+  for (const k of Object.keys(tags) as (keyof AudioTags)[]) if (tags[k] === undefined) delete tags[k];
+  return { tags, notices };
+}
+
+/** The text items of a RIFF WAV's LIST/INFO chunk, decoded as UTF-8 (Latin-1 where the bytes are not UTF-8). */
+async function riffInfo(path: string): Promise<Record<string, string>> {
+  const fh = await open(path, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const head = Buffer.alloc(12);
+    await fh.read(head, 0, 12, 0);
+    if (head.toString('latin1', 0, 4) !== 'RIFF') return {};
+    for (let at = 12; at + 8 <= size;) {
+      const h = Buffer.alloc(12);
+      await fh.read(h, 0, 12, at);
+      const id = h.toString('latin1', 0, 4);
+      const len = h.readUInt32LE(4);
+      if (id === 'LIST' && h.toString('latin1', 8, 12) === 'INFO' && len <= 1 << 20) {
+        const body = Buffer.alloc(len - 4);
+        await fh.read(body, 0, body.length, at + 12);
+        return infoItems(body);
+      }
+      at += 8 + len + (len % 2);
+    }
+    return {};
+  } finally {
+    await fh.close();
+  }
+}
+
+function infoItems(b: Buffer): Record<string, string> {
+  const items: Record<string, string> = {};
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  for (let at = 0; at + 8 <= b.length;) {
+    const id = b.toString('latin1', at, at + 4);
+    const len = b.readUInt32LE(at + 4);
+    const raw = b.subarray(at + 8, Math.min(b.length, at + 8 + len));
+    const end = raw.indexOf(0);
+    const bytes = end >= 0 ? raw.subarray(0, end) : raw;
+    try {
+      items[id] = utf8.decode(bytes);
+    } catch {
+      items[id] = bytes.toString('latin1');
+    }
+    at += 8 + len + (len % 2);
+  }
+  return items;
+}
+
+/** A stem's tags: the song's, with the stem named in the title ("Song (vocals)"). A song without tags gives none. */
+export function stemTags(song: AudioTags, stem: string): AudioTags {
+  return song.title ? { ...song, title: `${song.title} (${stem})` } : { ...song };
+}
+
+/**
+ * A mix's tags, made from one of its stems' (which carry the song's tags under their own titles): the song's
+ * title with `label` added ("Song (karaoke)"), or no title when the song has none.
+ */
+export function mixTags(stem: AudioTags, songTitle: string | undefined, label: string): AudioTags {
+  const { title: _stemTitle, ...song } = stem;
+  return songTitle ? stemTags({ ...song, title: songTitle }, label) : song;
+}
+
+export function hasTags(t: AudioTags | undefined): t is AudioTags {
+  return !!t && Object.keys(t).length > 0;
+}
