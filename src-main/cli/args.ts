@@ -1,6 +1,7 @@
 // The CLI's command line → a typed command. Pure: no I/O, so every usage rule is tested without a terminal.
 import { parseArgs } from 'node:util';
-import type { BitDepth, EpChoice, OutputFormat } from '../engine/types.ts';
+import type { StemFileCodec } from '../engine/audio/stem-file.ts';
+import { OUTPUT_FORMATS, type BitDepth, type EpChoice, type OutputFormat } from '../engine/types.ts';
 import { AUDIO_EXTENSIONS } from '../api/contract.ts';
 import { controlsFromFlags } from './controls-args.ts';
 
@@ -12,6 +13,8 @@ export interface SeparateCommand {
   ep: EpChoice;
   format: OutputFormat;
   bitDepth: BitDepth;
+  /** Write one Native Instruments stem file per song (DIR/<input name>.stem.mp4) instead of one file per stem. */
+  stemFile?: StemFileCodec;
   wienerIterations?: number;
   residual: boolean;
   /** Per-source separation strength and bleed reduction (a --preset's merged with the flags). */
@@ -45,7 +48,9 @@ export interface UsageError {
 export type CliCommand = SeparateCommand | ModelsListCommand | HelpCommand | UsageError;
 
 const EPS: EpChoice[] = ['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'];
-const FORMATS: OutputFormat[] = ['wav', 'flac', 'mp3'];
+/** The per-stem formats, and the two stem-file ones (all stems in one .stem.mp4, for DJ software). */
+const FORMATS = [...OUTPUT_FORMATS, 'stem', 'stem-alac'] as const;
+type CliFormat = (typeof FORMATS)[number];
 
 export const HELP = `xumx-studio — split songs into stems (vocals, drums, bass, other) with X-UMX, offline.
 
@@ -60,8 +65,11 @@ separate options:
   --model ID                which installed model to use (default: the first one listed)
   --ep auto|cpu|cuda|dml|coreml|webgpu
                             execution provider (default auto: the platform's GPU if it works, else cpu)
-  --format wav|flac|mp3     stem file format (default wav)
-  --bit-depth 16|24|32f     sample format for wav/flac (default 16; flac stores 32f as 24-bit)
+  --format wav|flac|mp3|stem|stem-alac
+                            stem file format (default wav); stem writes one Native Instruments stem file per
+                            song, DIR/<input name>.stem.mp4 (mix + drums, bass, other, vocals; AAC 256 kbit/s),
+                            for DJ software; stem-alac the same in lossless ALAC
+  --bit-depth 16|24|32f     sample format for wav/flac/stem-alac (default 16; flac and stem-alac store 32f as 24-bit)
   --wiener-iterations N     Wiener post-filter EM iterations, 0-10 (default 1, as in the X-UMX paper)
   --residual                write what the sources leave over as residual.<ext> (default: it goes to "other")
   --strength SRC=X,...      separation strength per source, 0.25-4 (default 1): above 1 a stricter, cleaner
@@ -132,12 +140,18 @@ export function parseCli(argv: string[]): CliCommand {
   if (!v.out) return usage('separate needs --out DIR (where the stems go)');
   const ep = (v.ep ?? 'auto') as EpChoice;
   if (!EPS.includes(ep)) return usage(`--ep must be one of ${EPS.join(', ')}, not "${v.ep}"`);
-  const format = (v.format ?? 'wav') as OutputFormat;
-  if (!FORMATS.includes(format)) return usage(`--format must be one of ${FORMATS.join(', ')}, not "${v.format}"`);
+  const cliFormat = (v.format ?? 'wav') as CliFormat;
+  if (!FORMATS.includes(cliFormat)) return usage(`--format must be one of ${FORMATS.join(', ')}, not "${v.format}"`);
   const depthText = v['bit-depth'] ?? '16';
   const bitDepth: BitDepth | null = depthText === '16' ? 16 : depthText === '24' ? 24 : depthText === '32f' ? '32f' : null;
   if (bitDepth === null) return usage(`--bit-depth must be 16, 24 or 32f, not "${depthText}"`);
-  if (format === 'mp3' && v['bit-depth'] !== undefined) return usage('--bit-depth does not apply to mp3 (always 320 kbps)');
+  if (cliFormat === 'mp3' && v['bit-depth'] !== undefined) return usage('--bit-depth does not apply to mp3 (always 320 kbps)');
+  if (cliFormat === 'stem' && v['bit-depth'] !== undefined) return usage('--bit-depth does not apply to stem (AAC 256 kbps); use --format stem-alac for lossless');
+  if ((cliFormat === 'stem' || cliFormat === 'stem-alac') && v.mix) return usage('--mix does not apply to stem files (the mix is their first track)');
+  const stemFile: StemFileCodec | undefined = cliFormat === 'stem' ? { name: 'aac', bitRate: 256_000 }
+    : cliFormat === 'stem-alac' ? { name: 'alac', bitDepth: bitDepth === 16 ? 16 : 24 } : undefined;
+  // A stem file is made from float WAV stems the engine writes to a temporary folder.
+  const format: OutputFormat = stemFile ? 'wav' : cliFormat as OutputFormat;
   let wienerIterations: number | undefined;
   if (v['wiener-iterations'] !== undefined) {
     const text = v['wiener-iterations'];
@@ -154,7 +168,8 @@ export function parseCli(argv: string[]): CliCommand {
     ...(v.model !== undefined ? { model: v.model } : {}),
     ep,
     format,
-    bitDepth,
+    bitDepth: stemFile ? '32f' : bitDepth,
+    ...(stemFile ? { stemFile } : {}),
     ...(wienerIterations !== undefined ? { wienerIterations } : {}),
     residual: v.residual ?? false,
     ...controls.value,

@@ -1,10 +1,15 @@
 // The CLI: a thin door over the engine. Parses the command line, expands folders, runs one file after another,
 // shows progress (a bar on a terminal, plain lines otherwise) and prints text or the --json document.
-import { resolve } from 'node:path';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { createEngine, defaultModelDirs, type Engine } from '../engine/index.ts';
 import { noModelError } from '../engine/model/registry.ts';
 import type { SegmentSettings } from '../engine/separate/segments.ts';
-import type { XumxError } from '../engine/errors.ts';
+import { asXumxError, XumxError } from '../engine/errors.ts';
+import { decodeFile, type DecodedAudio } from '../engine/audio/decode.ts';
+import { writeStemFile } from '../engine/audio/stem-file.ts';
+import { mixTags } from '../engine/audio/tags.ts';
+import { stemFolderName } from '../engine/separate/outputs.ts';
 import { findPreset } from '../engine/separate/presets.ts';
 import type { SeparationResult } from '../engine/types.ts';
 import { HELP, parseCli, type ModelsListCommand, type SeparateCommand } from './args.ts';
@@ -88,8 +93,9 @@ async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
       io.onInterrupt(() => { interrupted = true; controller.abort(); });
       const lines = new ProgressLines();
       const t0 = performance.now();
-      const result = await engine.separate({
-        input, outDir: cmd.out, ep: cmd.ep, format: cmd.format, bitDepth: cmd.bitDepth,
+      const work = cmd.stemFile ? await stemFileWorkFolder(cmd.out) : null;
+      const separated = work instanceof XumxError ? { input, ok: false as const, error: { code: work.code, message: work.message } } : await engine.separate({
+        input, outDir: work ?? cmd.out, ep: cmd.ep, format: cmd.format, bitDepth: cmd.bitDepth,
         ...(cmd.model !== undefined ? { modelId: cmd.model } : {}),
         controls: {
           residual: cmd.residual, ...(cmd.wienerIterations !== undefined ? { wienerIterations: cmd.wienerIterations } : {}),
@@ -107,6 +113,7 @@ async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
       });
       io.onInterrupt(null);
       if (io.tty) io.err('\r\x1b[K');
+      const result = typeof work === 'string' ? await intoStemFile(cmd, separated, work) : separated;
       results.push(cmd.mix ? await withPresetMix(cmd, result) : result);
       if (!cmd.json) (result.ok ? io.out : io.err)(`${summary(result, (performance.now() - t0) / 1000)}\n`);
     }
@@ -115,6 +122,34 @@ async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
   }
   if (cmd.json) io.out(`${jsonDocument(results)}\n`);
   return results.every((r) => r.ok) && results.length > 0 ? EXIT.ok : EXIT.someFailed;
+}
+
+/** A hidden folder in the output folder for the float WAV stems a stem file is made from. */
+async function stemFileWorkFolder(out: string): Promise<string | XumxError> {
+  try {
+    await mkdir(out, { recursive: true });
+    return await mkdtemp(join(out, `.xumx-stem-file-${process.pid}-`));
+  } catch (err) {
+    return asXumxError(err, out);
+  }
+}
+
+/** Turns the separated WAV stems into DIR/<input name>.stem.mp4, then removes them; a failure fails the file. */
+async function intoStemFile(cmd: SeparateCommand, result: SeparationResult, work: string): Promise<FileResult> {
+  try {
+    if (!result.ok) return result;
+    const path = join(cmd.out, `${stemFolderName(result.input)}.stem.mp4`);
+    const stems: Record<string, DecodedAudio> = {};
+    for (const [source, file] of Object.entries(result.stems)) stems[source] = await decodeFile(file);
+    const tags = mixTags(Object.values(stems)[0]?.tags ?? {}, result.title);
+    const notices = await writeStemFile(path, stems, { codec: cmd.stemFile!, tags });
+    return { ...result, stems: Object.fromEntries(Object.keys(stems).map((s) => [s, path])), stemFile: path, notices: [...result.notices, ...notices] };
+  } catch (err) {
+    const e = asXumxError(err, result.input);
+    return { input: result.input, ok: false, error: { code: e.code, message: e.message } };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
 }
 
 /** Adds the preset's mix to a separated file; a mix that cannot be written fails the file (its stems stay). */

@@ -3,7 +3,8 @@
 import type { ModelInfo, Progress, SeparationResult } from '../engine/types.ts';
 
 /** One file's outcome as the CLI reports it: the engine's result, plus the preset's mix where --mix wrote one. */
-export type FileResult = SeparationResult & { mix?: string };
+/** A separation as the CLI reports it: with the preset mix or the stem file it also wrote. */
+export type FileResult = SeparationResult & { mix?: string; stemFile?: string };
 
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
@@ -39,7 +40,7 @@ export class ProgressLines {
 
 export function summary(r: FileResult, seconds: number): string {
   if (!r.ok) return `✘ ${r.error.message.includes(r.input) ? '' : `${r.input}: `}${r.error.message} [${r.error.code}]`;
-  const lines = [`✔ ${r.input} → ${Object.values(r.stems).map((p) => p).join(', ')}`,
+  const lines = [`✔ ${r.input} → ${r.stemFile ?? Object.values(r.stems).join(', ')}`,
     `  ${formatDuration(r.duration)} of audio in ${seconds.toFixed(1)} s on ${r.ep} (model ${r.modelId})`];
   if (r.title || r.artist) lines.push(`  ${[r.title, r.artist].filter(Boolean).join(' — ')}`);
   if (r.mix) lines.push(`  mix: ${r.mix}`);
@@ -55,6 +56,7 @@ export function jsonDocument(results: FileResult[]): string {
       input: r.input, ok: true, stems: r.stems, sampleRate: r.sampleRate, duration: r.duration, ep: r.ep, epSkipped: r.epSkipped, timings: r.timings,
       ...(r.estimates ? { estimates: r.estimates } : {}),
       ...(r.mix ? { mix: r.mix } : {}),
+      ...(r.stemFile ? { stemFile: r.stemFile } : {}),
       ...(r.title ? { title: r.title } : {}),
       ...(r.artist ? { artist: r.artist } : {}),
     }

@@ -17,7 +17,9 @@ export interface EpSkip {
   reason: string;
 }
 
-export type OutputFormat = 'wav' | 'flac' | 'mp3';
+/** Formats a stem is written in, one file per stem. */
+export const OUTPUT_FORMATS = ['wav', 'flac', 'mp3'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 export type BitDepth = 16 | 24 | '32f';
 
 export type Stage = 'load-model' | 'decode' | 'resample' | 'stft' | 'network' | 'wiener' | 'istft' | 'encode' | 'write';

@@ -169,3 +169,123 @@ async function errorText(libav: LibAV, code: number): Promise<string> {
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** One encoder per track, muxed into one MP4 whose bytes go to `write` (position, bytes) as libav produces them. */
+export interface Mp4TrackEncoder {
+  /** Appends frames to every track: tracks[t] is one Float32Array per channel, all tracks the same length. */
+  encode(tracks: Float32Array[][]): Promise<void>;
+  /** Flushes the encoders and writes the index (moov, at the end of the file). */
+  finish(): Promise<void>;
+  /** Frees everything; safe after a failure and after finish. */
+  free(): Promise<void>;
+}
+
+export interface Mp4TrackOptions {
+  tracks: number;
+  channels: number;
+  sampleRate: number;
+  /** AAC (FFmpeg's encoder, LC) at `bitRate`, or lossless ALAC at `bitDepth`. */
+  codec: { name: 'aac'; bitRate: number } | { name: 'alac'; bitDepth: 16 | 24 };
+  write(position: number, bytes: Uint8Array): void;
+}
+
+const writers = new Map<string, (position: number, bytes: Uint8Array) => void>();
+
+export async function createMp4TrackEncoder(o: Mp4TrackOptions): Promise<Mp4TrackEncoder> {
+  const libav = await loadLibav();
+  // libav.js hands every device write to one callback; it is routed by file name.
+  libav.onwrite = (name, position, bytes) => writers.get(name)?.(position, bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
+  const name = `output-${++fileCounter}.mp4`;
+  writers.set(name, o.write);
+  const alac = o.codec.name === 'alac';
+  const sampleFmt = alac ? (o.codec.name === 'alac' && o.codec.bitDepth === 16 ? libav.AV_SAMPLE_FMT_S16P : libav.AV_SAMPLE_FMT_S32P) : libav.AV_SAMPLE_FMT_FLTP;
+  const layout = o.channels === 1 ? 4 : 3; // AV_CH_LAYOUT_MONO, AV_CH_LAYOUT_STEREO
+  const encoders: { ctx: number; frame: number; pkt: number; frameSize: number; pending: Float32Array[]; pts: number }[] = [];
+  let muxer: { oc: number; pb: number; pkt: number } | null = null;
+  const state = { freed: false };
+
+  const free = async () => {
+    if (state.freed) return;
+    state.freed = true;
+    for (const e of encoders) await libav.ff_free_encoder(e.ctx, e.frame, e.pkt);
+    if (muxer) {
+      await libav.av_packet_free_js(muxer.pkt);
+      await libav.ff_free_muxer(muxer.oc, muxer.pb);
+    }
+    writers.delete(name);
+    await libav.unlink(name).catch(() => undefined);
+  };
+
+  try {
+    for (let t = 0; t < o.tracks; t++) {
+      const [, ctx, frame, pkt, frameSize] = await libav.ff_init_encoder(o.codec.name, {
+        ctx: { sample_fmt: sampleFmt, sample_rate: o.sampleRate, channel_layout: layout, channels: o.channels, ...(o.codec.name === 'aac' ? { bit_rate: o.codec.bitRate } : {}) },
+        time_base: [1, o.sampleRate],
+      });
+      encoders.push({ ctx, frame, pkt, frameSize: frameSize || 4096, pending: Array.from({ length: o.channels }, () => new Float32Array(0)), pts: 0 });
+    }
+    const [oc, , pb] = await libav.ff_init_muxer({ format_name: 'mp4', filename: name, device: true, open: true },
+      encoders.map((e) => [e.ctx, 1, o.sampleRate] as [number, number, number]));
+    muxer = { oc, pb, pkt: await libav.av_packet_alloc() };
+    const header = await libav.avformat_write_header(oc, 0);
+    if (header < 0) throw new LibavError(`the MP4 muxer refused the tracks (error ${header})`);
+  } catch (err) {
+    await free();
+    throw err instanceof LibavError ? err : new LibavError(`cannot start the encoder (${messageOf(err)})`);
+  }
+
+  /** Encodes the whole frames buffered for track t (all of them when `fin`) and writes the packets. */
+  const drain = async (t: number, fin: boolean) => {
+    const e = encoders[t];
+    const frames: Frame[] = [];
+    let at = 0;
+    const available = e.pending[0].length;
+    while (available - at >= e.frameSize || (fin && at < available)) {
+      const n = Math.min(e.frameSize, available - at);
+      const data = e.pending.map((c) => toSampleFormat(c.subarray(at, at + n), alac ? (o.codec.name === 'alac' ? o.codec.bitDepth : 24) : 0));
+      frames.push({ data, format: sampleFmt, channel_layout: layout, channels: o.channels, sample_rate: o.sampleRate, nb_samples: n, pts: e.pts });
+      e.pts += n;
+      at += n;
+    }
+    e.pending = e.pending.map((c) => c.slice(at));
+    if (!frames.length && !fin) return;
+    const packets = await libav.ff_encode_multi(e.ctx, e.frame, e.pkt, frames, fin);
+    for (const p of packets) p.stream_index = t;
+    if (packets.length) await libav.ff_write_multi(muxer!.oc, muxer!.pkt, packets);
+  };
+
+  return {
+    async encode(tracks) {
+      for (let t = 0; t < o.tracks; t++) {
+        const e = encoders[t];
+        e.pending = e.pending.map((c, ch) => concat(c, tracks[t][ch]));
+        await drain(t, false);
+      }
+    },
+    async finish() {
+      for (let t = 0; t < o.tracks; t++) await drain(t, true);
+      const r = await libav.av_write_trailer(muxer!.oc);
+      if (r < 0) throw new LibavError(`the MP4 muxer could not finish the file (error ${r})`);
+    },
+    free,
+  };
+}
+
+function concat(a: Float32Array, b: Float32Array): Float32Array {
+  if (a.length === 0) return b.slice();
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** Float samples → what the encoder takes: floats for AAC, integers of `bits` (left-justified in 32 for 24) for ALAC. */
+function toSampleFormat(c: Float32Array, bits: number): Float32Array | Int16Array | Int32Array {
+  if (bits === 0) return c;
+  const max = 2 ** (bits - 1) - 1;
+  const scale = 2 ** (bits - 1);
+  const out = bits === 16 ? new Int16Array(c.length) : new Int32Array(c.length);
+  const shift = bits === 16 ? 1 : 256; // 24-bit codes sit in the top 24 bits of S32
+  for (let i = 0; i < c.length; i++) out[i] = Math.max(-scale, Math.min(max, Math.round(c[i] * scale))) * shift;
+  return out;
+}

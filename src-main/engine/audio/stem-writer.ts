@@ -163,7 +163,8 @@ function encodeError(path: string, err: unknown, code: ErrorCode): XumxError {
   return audioError(code, path, `cannot encode: ${(err as Error)?.message ?? String(err)}`, err);
 }
 
-function outputError(path: string, err: unknown): XumxError {
+/** A file-system failure while writing `path`, as the error the user sees. */
+export function outputError(path: string, err: unknown): XumxError {
   if (err instanceof XumxError) return err;
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return audioError('DISK_FULL', path, 'the disk is full; nothing was written', err);

@@ -120,11 +120,12 @@ export function stemTags(song: AudioTags, stem: string): AudioTags {
 
 /**
  * A mix's tags, made from one of its stems' (which carry the song's tags under their own titles): the song's
- * title with `label` added ("Song (karaoke)"), or no title when the song has none.
+ * title with `label` added ("Song (karaoke)") or alone, or no title when the song has none.
  */
-export function mixTags(stem: AudioTags, songTitle: string | undefined, label: string): AudioTags {
+export function mixTags(stem: AudioTags, songTitle: string | undefined, label?: string): AudioTags {
   const { title: _stemTitle, ...song } = stem;
-  return songTitle ? stemTags({ ...song, title: songTitle }, label) : song;
+  if (!songTitle) return song;
+  return label ? stemTags({ ...song, title: songTitle }, label) : { ...song, title: songTitle };
 }
 
 export function hasTags(t: AudioTags | undefined): t is AudioTags {
