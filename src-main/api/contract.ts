@@ -90,6 +90,15 @@ export interface ExportMixRequest {
   bitDepth: BitDepth;
 }
 
+/** All of a song's stems as one Native Instruments stem file (`<song>.stem.mp4`) for DJ software. */
+export interface ExportStemFileRequest {
+  jobId: string;
+  folder: string;
+  /** AAC at 256 kbit/s, or lossless ALAC at `bitDepth` (16, or 24 for 24 and 32f). */
+  codec: 'aac' | 'alac';
+  bitDepth: BitDepth;
+}
+
 export interface ExportResult {
   folder: string;
   files: string[];
@@ -118,6 +127,7 @@ export interface StudioApi {
   peaks(jobId: string, source: string, buckets: number): Promise<StemPeaks>;
   exportStems(req: ExportStemsRequest): Promise<ExportResult>;
   exportMix(req: ExportMixRequest): Promise<ExportResult>;
+  exportStemFile(req: ExportStemFileRequest): Promise<ExportResult>;
   recentFiles(): Promise<string[]>;
   /** A finished song's current controls (saved per song; defaults for a song never adjusted). */
   getSongControls(jobId: string): Promise<SongControls>;

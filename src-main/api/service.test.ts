@@ -7,7 +7,7 @@ import type { JobView, StudioEvent } from './contract.ts';
 import { dispatchCall } from './dispatch.ts';
 import { StudioService } from './service.ts';
 import { defaultSettings, openSettingsStore } from './settings-store.ts';
-import { FakeEngine, MemoryAudio } from './testing/fakes.ts';
+import { FakeEngine, MemoryAudio, SOURCES } from './testing/fakes.ts';
 
 async function setup() {
   const dir = await mkdtemp(join(tmpdir(), 'xumx-service-'));
@@ -113,6 +113,21 @@ describe('StudioService', () => {
     await t.done();
   });
 
+  test('exports every stem as one stem file named after the song, ALAC at the chosen depth', async () => {
+    const t = await setup();
+    const [a] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    const r = await t.service.exportStemFile({ jobId: a.id, folder: join(t.dir, 'dj'), codec: 'alac', bitDepth: 24 });
+    assert.deepEqual(r.files, [join(t.dir, 'dj', 'a.stem.mp4')]);
+    const written = t.audio.stemFiles.get(r.files[0])!;
+    assert.deepEqual(Object.keys(written.stems).sort(), [...SOURCES].sort());
+    assert.equal(written.stems.bass.channels[0][0], Math.fround(0.3));
+    assert.deepEqual(written.opts.codec, { name: 'alac', bitDepth: 24 });
+    const aac = await t.service.exportStemFile({ jobId: a.id, folder: join(t.dir, 'dj2'), codec: 'aac', bitDepth: 16 });
+    assert.deepEqual(t.audio.stemFiles.get(aac.files[0])!.opts.codec, { name: 'aac', bitRate: 256_000 });
+    await t.done();
+  });
+
   test('names the folder when an export cannot create it', async () => {
     const t = await setup();
     const [a] = await t.service.open(['/songs/a.wav']);
@@ -182,6 +197,8 @@ describe('dispatchCall', () => {
       ['updateSettings', [{ evil: 1 }]],
       ['exportMix', [{ jobId: 'a', gains: { vocals: Infinity }, folder: '/x', name: 'm', format: 'wav', bitDepth: 16 }]],
       ['exportMix', [{ jobId: 'a', gains: { vocals: 1 }, folder: '/x', name: '../escape', format: 'wav', bitDepth: 16 }]],
+      ['exportStemFile', [{ jobId: 'a', folder: '/x', codec: 'mp3', bitDepth: 16 }]],
+      ['exportStemFile', [{ jobId: 'a', folder: '/x', codec: 'aac', bitDepth: 16, name: '../x' }]],
       ['constructor', []],
       ['listJobs', 'x'],
     ];

@@ -5,13 +5,14 @@ import { basename, extname, join, resolve } from 'node:path';
 import { XumxError, asXumxError } from '../engine/errors.ts';
 import type { OutputFormat } from '../engine/types.ts';
 import {
-  AUDIO_EXTENSIONS, type Capabilities, type ExportMixRequest, type ExportResult, type ExportStemsRequest, type JobView,
+  AUDIO_EXTENSIONS, type Capabilities, type ExportMixRequest, type ExportResult, type ExportStemFileRequest, type ExportStemsRequest, type JobView,
   type Settings, type StemPeaks, type StudioApi, type StudioEvent,
 } from './contract.ts';
 import { FileAccessPolicy } from './file-access.ts';
 import { JobQueue } from './job-queue.ts';
 import { mixStems, type StemAudio } from './mix.ts';
 import { mixTags, type AudioTags } from '../engine/audio/tags.ts';
+import { STEM_FILE_AAC, type StemFileCodec } from '../engine/audio/stem-file.ts';
 import { computePeaks, roundPeaks } from './peaks.ts';
 import type { AudioPort, EnginePort } from './ports.ts';
 import type { SettingsStore } from './settings-store.ts';
@@ -183,6 +184,23 @@ export class StudioService implements StudioApi {
     const out = join(folder, `${req.name}.${EXT[req.format]}`);
     const tags = mixTags(stems[0]?.tags ?? {}, this.queue.get(req.jobId)?.result?.title, 'mix');
     await this.write(out, mix, req.format, req.bitDepth, tags);
+    return { folder, files: [out] };
+  }
+
+  async exportStemFile(req: ExportStemFileRequest): Promise<ExportResult> {
+    const job = this.queue.get(req.jobId) ?? unknownJob(req.jobId);
+    const sources = job.result?.sources ?? [];
+    const folder = await this.ensureFolder(req.folder);
+    const stems: Record<string, TaggedAudio> = {};
+    for (const s of sources) stems[s] = await this.decode(this.stemFile(req.jobId, s));
+    const out = join(folder, `${songStem(job.name)}.stem.mp4`);
+    const codec: StemFileCodec = req.codec === 'aac' ? STEM_FILE_AAC : { name: 'alac', bitDepth: req.bitDepth === 16 ? 16 : 24 };
+    try {
+      await this.deps.audio.writeStemFile(out, stems, { codec, tags: mixTags(Object.values(stems)[0]?.tags ?? {}, job.result?.title) });
+    } catch (e) {
+      throw asXumxError(e, out);
+    }
+    this.policy.allowWritten(out);
     return { folder, files: [out] };
   }
 

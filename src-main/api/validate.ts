@@ -1,11 +1,11 @@
 // Every argument that crosses a door (IPC from the renderer, HTTP from the browser) is checked here before the
 // service sees it. A bad argument is an error value with code BAD_ARGUMENT, never a thrown TypeError deep inside.
 import { XumxError } from '../engine/errors.ts';
-import type { ApiMethod, ExportMixRequest, ExportStemsRequest, Settings } from './contract.ts';
+import { OUTPUT_FORMATS as FORMATS } from '../engine/types.ts';
+import type { ApiMethod, ExportMixRequest, ExportStemFileRequest, ExportStemsRequest, Settings } from './contract.ts';
 import { validateControlsCall } from './validate-controls.ts';
 
 const EPS = ['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
-const FORMATS = ['wav', 'flac', 'mp3'] as const;
 const BIT_DEPTHS = [16, 24, '32f'] as const;
 const MAX_PATH = 4096;
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -103,6 +103,17 @@ function exportMix(v: unknown): ExportMixRequest {
   };
 }
 
+function exportStemFile(v: unknown): ExportStemFileRequest {
+  if (!isRecord(v)) bad('export request must be an object');
+  noExtraKeys(v, ['jobId', 'folder', 'codec', 'bitDepth'], 'export request');
+  return {
+    jobId: id(v.jobId, 'jobId'),
+    folder: path(v.folder, 'folder'),
+    codec: oneOf(v.codec, ['aac', 'alac'] as const, 'codec'),
+    bitDepth: oneOf(v.bitDepth, BIT_DEPTHS, 'bitDepth'),
+  };
+}
+
 /** Checks the argument list of one API call; returns the cleaned arguments or throws XumxError('BAD_ARGUMENT'). */
 export function validateCall(method: string, args: unknown): { method: ApiMethod; args: unknown[] } {
   if (!Array.isArray(args)) bad('arguments must be a list');
@@ -140,6 +151,9 @@ export function validateCall(method: string, args: unknown): { method: ApiMethod
     case 'exportMix':
       arity(1);
       return { method, args: [exportMix(args[0])] };
+    case 'exportStemFile':
+      arity(1);
+      return { method, args: [exportStemFile(args[0])] };
     case 'getSongControls':
     case 'rerender':
     case 'listPresets':

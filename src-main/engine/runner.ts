@@ -20,7 +20,7 @@ import { threadPlan } from './separate/threading.ts';
 import { availableParallelism } from 'node:os';
 import { segmentsFor } from './separate/segment-settings.ts';
 import type { SegmentSettings } from './separate/segments.ts';
-import type { BitDepth, EpChoice, OutputFormat, SeparateRequest, SeparationControls, SeparationResult } from './types.ts';
+import { OUTPUT_FORMATS, type BitDepth, type EpChoice, type OutputFormat, type SeparateRequest, type SeparationControls, type SeparationResult } from './types.ts';
 
 export interface RunnerOptions {
   modelDirs: string[];
@@ -38,7 +38,6 @@ export interface RunnerOptions {
   dspThreads?: number;
 }
 
-const FORMATS: OutputFormat[] = ['wav', 'flac', 'mp3'];
 const BIT_DEPTHS: BitDepth[] = [16, 24, '32f'];
 
 export const defaultDeps: PipelineDeps = { decode: decodeFile, createStemWriter };
@@ -117,7 +116,7 @@ export function validateRequest(req: SeparateRequest): { format: OutputFormat; b
   if (typeof req.input !== 'string' || !req.input) throw bad('no input file given');
   if (typeof req.outDir !== 'string' || !req.outDir) throw bad(`${req.input}: no output folder given`);
   const format = req.format ?? 'wav';
-  if (!FORMATS.includes(format)) throw bad(`unknown output format "${format}" (use ${FORMATS.join(', ')})`);
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) throw bad(`unknown output format "${format}" (use ${OUTPUT_FORMATS.join(', ')})`);
   const bitDepth = req.bitDepth ?? 16;
   if (!BIT_DEPTHS.includes(bitDepth)) throw bad(`unknown bit depth "${bitDepth}" (use 16, 24 or 32f)`);
   const ep = req.ep ?? 'auto';

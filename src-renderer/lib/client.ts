@@ -47,6 +47,7 @@ export function apiOver(call: (method: string, args: unknown[]) => Promise<unkno
     peaks: m('peaks'),
     exportStems: m('exportStems'),
     exportMix: m('exportMix'),
+    exportStemFile: m('exportStemFile'),
     recentFiles: m('recentFiles'),
     getSongControls: m('getSongControls'),
     rerender: m('rerender'),

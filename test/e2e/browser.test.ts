@@ -211,6 +211,24 @@ describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 },
     assert.deepEqual(bass.tags, { title: 'Tagged Title (bass)', artist: 'The Testers', album: 'Fixtures', year: 2026 });
   });
 
+  test('exports a stem file for DJ software: the mix and four stems in one .stem.mp4', async () => {
+    await s.page.getByRole('button', { name: 'Export…' }).click();
+    const d = exportDialog();
+    await d.getByLabel('Stem file for DJ software').selectOption('alac');
+    const folder = join(s.dir, 'dj');
+    await d.getByLabel('Folder').fill(folder);
+    await d.getByRole('button', { name: 'Export stem file' }).click();
+    await d.getByTestId('export-result').waitFor();
+    await d.getByRole('button', { name: 'Close' }).click();
+    assert.deepEqual(readdirSync(folder), ['Demo Song.stem.mp4']);
+    const { execFileSync } = await import('node:child_process');
+    const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', join(folder, 'Demo Song.stem.mp4')]).toString());
+    assert.deepEqual(probe.streams.map((x: { codec_name: string }) => x.codec_name), ['alac', 'alac', 'alac', 'alac', 'alac']);
+    assert.equal(probe.format.tags.title, 'Tagged Title');
+    const mix = await decodeFile(join(folder, 'Demo Song.stem.mp4'));
+    assert.equal(mix.channels[0].length, (await stem('bass'))[0].length);
+  });
+
   test('shows the provider that ran and why others were skipped in settings', async () => {
     await s.page.getByRole('button', { name: 'Settings' }).click();
     const d = s.page.getByRole('dialog', { name: 'Settings' });

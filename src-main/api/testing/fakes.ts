@@ -8,6 +8,13 @@ export const SOURCES = ['vocals', 'drums', 'bass', 'other'];
 
 export class MemoryAudio implements AudioPort {
   readonly files = new Map<string, DecodedAudio>();
+  /** What each stem file was written from, by path. */
+  readonly stemFiles = new Map<string, { stems: Record<string, DecodedAudio>; opts: Parameters<AudioPort['writeStemFile']>[2] }>();
+
+  async writeStemFile(path: string, stems: Record<string, DecodedAudio>, opts: Parameters<AudioPort['writeStemFile']>[2]): Promise<string[]> {
+    this.stemFiles.set(path, { stems, opts });
+    return [];
+  }
 
   decodeFile(path: string): DecodedAudio {
     const a = this.files.get(path);
