@@ -28,6 +28,11 @@ export interface DecodedAudio {
 }
 
 const HEAD_BYTES = 64 * 1024;
+/**
+ * Compressed files are decoded from memory, and libav (MP4, Matroska) copies them into WebAssembly memory, which
+ * holds at most 2 GiB. WAV and AIFF are streamed and have no such limit.
+ */
+const WHOLE_FILE_MAX_BYTES = 2 ** 31 - 1;
 
 export async function decodeFile(path: string): Promise<DecodedAudio> {
   const audio = await decodeSamples(path);
@@ -59,6 +64,10 @@ async function decodeSamples(path: string): Promise<Omit<DecodedAudio, 'tags'>> 
         throw audioError('NOT_AUDIO', path, `this is not an audio file; it looks like ${sniffed.looksLike}`);
       case 'unsupported':
         throw audioError('UNSUPPORTED_CODEC', path, `${sniffed.codec} is not supported; use WAV, AIFF, FLAC, MP3, Ogg Vorbis, Opus, M4A (AAC, ALAC), WebM or Matroska`);
+    }
+    if (size > WHOLE_FILE_MAX_BYTES) {
+      throw audioError('UNSUPPORTED_CODEC', path, `the file is ${(size / 2 ** 30).toFixed(1)} GiB; ${sniffed.kind === 'mp4' || sniffed.kind === 'matroska'
+        ? 'MP4, MOV and Matroska files' : 'compressed files'} over 2 GiB are not supported (convert it to WAV or split it first)`);
     }
     const whole = size <= HEAD_BYTES ? head : await readHead(fh, path, size);
     switch (sniffed.kind) {

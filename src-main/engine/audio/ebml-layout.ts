@@ -46,7 +46,7 @@ export function readEbmlLayout(b: Uint8Array): EbmlLayout {
   for (let at = head.bodyAt; at < headEnd;) {
     const e = element(b, at);
     if (!e || e.size === null) break;
-    if (e.id === DOCTYPE_ID) docType = String.fromCharCode(...b.subarray(e.bodyAt, e.bodyAt + e.size)).replace(/\0+$/, '');
+    if (e.id === DOCTYPE_ID) docType = new TextDecoder('latin1').decode(b.subarray(e.bodyAt, e.bodyAt + Math.min(e.size, 64))).replace(/\0+$/, '');
     at = e.bodyAt + e.size;
   }
   const segment = element(b, headEnd);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hasFfmpeg, tempDir } from '../../../test/fixtures/audio.ts';
-import { appendToMoov, box, iTunesFreeform, iTunSmpbText } from '../../../test/fixtures/mp4-edit.ts';
+import { appendToMoov, box, iTunesFreeform, iTunSmpbText, prependToMoov } from '../../../test/fixtures/mp4-edit.ts';
 import { mulberry32 } from './pcm.ts';
 import { decodeFile } from './decode.ts';
 
@@ -118,6 +118,25 @@ describe('compressed containers keep every sample in place', { skip }, () => {
     const got = await decodeFile(tagged);
     assert.equal(got.channels[0].length, frames);
     assert.equal(lagAtClick(got.channels[0], ref44[0]), 0);
+  });
+
+  test('iTunSMPB is honoured wherever the tag sits in the index (before the tracks, after a chapter track)', async () => {
+    const frames = ref44[0].length;
+    const tag = iTunesFreeform('iTunSMPB', iTunSmpbText(1024, 888, frames));
+    const raw = readFileSync(encode(src44, join(dir, 'noedit2.m4a'), ['-c:a', 'aac', '-b:a', '256k', '-use_editlist', '0', '-f', 'ipod']));
+    const first = join(dir, 'smpb-first.m4a');
+    writeFileSync(first, prependToMoov(raw, tag));
+    const chapters = join(dir, 'chapters.txt');
+    writeFileSync(chapters, ';FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1000\ntitle=One\n');
+    const withChapter = join(dir, 'chap-noedit.m4a');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', src44, '-i', chapters, '-map_chapters', '1', '-c:a', 'aac', '-b:a', '256k', '-use_editlist', '0', '-f', 'ipod', withChapter]);
+    const afterChapter = join(dir, 'smpb-chapter.m4a');
+    writeFileSync(afterChapter, appendToMoov(readFileSync(withChapter), tag));
+    for (const path of [first, afterChapter]) {
+      const got = await decodeFile(path);
+      assert.equal(got.channels[0].length, frames, path);
+      assert.equal(lagAtClick(got.channels[0], ref44[0]), 0, path);
+    }
   });
 
   test('a stem file (five audio tracks) separates its first track, the mixture, and says so', async () => {

@@ -42,18 +42,20 @@ export async function readMp4(path: string, b: Uint8Array): Promise<MediaAudio> 
     codec = acceptStream(path, s, MP4_CODEC_NAMES[track.codec] ?? `the "${track.codec}" codec`);
     streamSeconds = s.ok ? s.durationSeconds : null;
   }));
-  // The start is libav's: FFmpeg's mov demuxer skips an edit list's lead-in, or without one iTunSMPB's delay.
-  // The end is ours: the padding after the last real sample, from iTunSMPB or the track's (edited) duration.
+  // FFmpeg's mov demuxer skips an edit list's lead-in, and in some layouts iTunSMPB's delay (mp4-boxes.ts says
+  // when); the rest is done here: the delay where it did not, and the padding after the last real sample.
+  let start = 0;
   let length = pieces.frames;
   const gapless = layout.gapless;
   if (gapless && !track.hasEditStart && codec === 'aac') {
-    length = gapless.frames > 0 ? Math.min(gapless.frames, length) : Math.max(0, length - gapless.padding);
+    start = gapless.skippedByDemuxer ? 0 : Math.min(gapless.delay, length);
+    length = gapless.frames > 0 ? Math.min(gapless.frames, length - start) : Math.max(0, length - start - gapless.padding);
   } else if (streamSeconds !== null && !layout.fragmented) {
     length = Math.min(length, Math.round(streamSeconds * pieces.sampleRate));
   }
   const notices: string[] = [];
   if (layout.stemFile) notices.push('a stem file: separated its mixture (the first audio track); the stems stored in it were not used');
-  return { ...finish(path, pieces, 0, length, codec), notices, codec };
+  return { ...finish(path, pieces, start, length, codec), notices, codec };
 }
 
 export async function readMatroska(path: string, b: Uint8Array): Promise<MediaAudio> {

@@ -13,7 +13,12 @@ export interface Box {
   end: number;
 }
 
-const text = (b: Uint8Array, at: number, n: number) => String.fromCharCode(...b.subarray(at, at + n));
+const latin1 = new TextDecoder('latin1');
+/** More boxes than this in the index is no real file; walking them all would only cost time. */
+const MAX_MOOV_CHILDREN = 100_000;
+const text = (b: Uint8Array, at: number, n: number) => latin1.decode(b.subarray(at, at + Math.max(0, n)));
+/** A four-character code as it may appear in a message: anything unprintable becomes "?". */
+export const printable = (code: string) => code.replace(/[^\x20-\x7e]/g, '?');
 const u32 = (b: Uint8Array, at: number) => ((b[at] << 24) >>> 0) + (b[at + 1] << 16) + (b[at + 2] << 8) + b[at + 3];
 const u64 = (b: Uint8Array, at: number) => u32(b, at) * 2 ** 32 + u32(b, at + 4);
 
@@ -59,6 +64,11 @@ export interface ITunesGapless {
   padding: number;
   /** The original length in samples (0 when the tag does not say). */
   frames: number;
+  /**
+   * Whether FFmpeg's mov demuxer (libav) drops the delay itself: it gives a tag's delay (when 0 < delay < 16384)
+   * to the last track read before the tag, so only when the audio track is that track.
+   */
+  skippedByDemuxer: boolean;
 }
 
 export interface AudioTrack {
@@ -77,7 +87,7 @@ export function readMp4Layout(b: Uint8Array): Mp4Layout {
   let sawMdat = false;
   let fragmented = false;
   for (const box of boxes(b, 0, b.length)) {
-    if (box.end > b.length) return { ok: false, cut: true, detail: `the file ends inside its "${box.type}" box (${box.end - b.length} bytes missing)` };
+    if (box.end > b.length) return { ok: false, cut: true, detail: `the file ends inside its "${printable(box.type)}" box (${box.end - b.length} bytes missing)` };
     if (box.type === 'moov') moov = box;
     if (box.type === 'mdat') sawMdat = true;
     if (box.type === 'moof') fragmented = true;
@@ -88,8 +98,18 @@ export function readMp4Layout(b: Uint8Array): Mp4Layout {
       : { ok: false, cut: false, detail: 'the MP4 file has no index ("moov" box)' };
   }
   let audio: AudioTrack | null = null;
+  let gapless: ITunesGapless | null = null;
+  let lastTrakIsAudio = false;
+  let children = 0;
   for (const trak of boxes(b, moov.bodyAt, moov.end)) {
+    if (++children > MAX_MOOV_CHILDREN) return { ok: false, cut: false, detail: `the MP4 index holds more than ${MAX_MOOV_CHILDREN} boxes; the file is damaged` };
+    if (trak.type === 'udta' && !gapless) {
+      const tag = readITunSmpb(b, trak);
+      if (tag) gapless = { ...tag, skippedByDemuxer: lastTrakIsAudio && tag.delay > 0 && tag.delay < 16384 };
+    }
     if (trak.type !== 'trak') continue;
+    lastTrakIsAudio = false;
+    if (audio) continue;
     const hdlr = path(b, trak, 'mdia', 'hdlr');
     if (!hdlr || text(b, hdlr.bodyAt + 8, 4) !== 'soun') continue;
     const stbl = path(b, trak, 'mdia', 'minf', 'stbl');
@@ -100,10 +120,9 @@ export function readMp4Layout(b: Uint8Array): Mp4Layout {
       return { ok: false, cut: true, detail: `the audio data runs to byte ${cutAt} but the file ends at byte ${b.length}` };
     }
     audio = { codec, hasEditStart: editListMovesStart(b, trak) };
-    break;
+    lastTrakIsAudio = true;
   }
   const udtas = [...boxes(b, moov.bodyAt, moov.end)].filter((c) => c.type === 'udta');
-  const gapless = udtas.map((u) => readITunSmpb(b, u)).find((g) => g !== null) ?? null;
   return { ok: true, audio, gapless, fragmented, stemFile: udtas.some((u) => child(b, u, 'stem')) };
 }
 
@@ -122,10 +141,16 @@ function trackDataEnd(b: Uint8Array, stbl: Box): number {
   if (uniform === 0 && stsz.bodyAt + 12 + samples * 4 > stsz.end) return 0;
   let end = 0;
   let sample = 0;
-  for (let r = 0; r < runs; r++) {
-    const first = u32(b, stsc.bodyAt + 8 + r * 12) - 1;
+  // Each chunk is visited at most once (a run's first chunk must lie past the previous run's), so a crafted
+  // table cannot make this walk longer than the chunk list.
+  let next = 0;
+  for (let r = 0; r < runs && next < chunks && sample < samples; r++) {
+    const first = Math.max(next, u32(b, stsc.bodyAt + 8 + r * 12) - 1);
     const perChunk = u32(b, stsc.bodyAt + 12 + r * 12);
     const last = r + 1 < runs ? u32(b, stsc.bodyAt + 8 + (r + 1) * 12) - 1 : chunks;
+    if (last <= first) continue;
+    next = Math.min(last, chunks);
+    if (perChunk === 0) continue;
     for (let c = first; c < last && c < chunks && sample < samples; c++) {
       const offset = wide ? u64(b, stco.bodyAt + 8 + c * 8) : u32(b, stco.bodyAt + 8 + c * 4);
       let bytes = 0;
@@ -153,7 +178,7 @@ function editListMovesStart(b: Uint8Array, trak: Box): boolean {
 }
 
 /** iTunes' gapless tag: udta/meta/ilst/'----' with name "iTunSMPB" and text " 0 delay padding length …" in hex. */
-function readITunSmpb(b: Uint8Array, udta: Box): ITunesGapless | null {
+function readITunSmpb(b: Uint8Array, udta: Box): Omit<ITunesGapless, 'skippedByDemuxer'> | null {
   const ilst = path(b, udta, 'meta', 'ilst');
   if (!ilst) return null;
   for (const item of boxes(b, ilst.bodyAt, Math.min(ilst.end, b.length))) {

@@ -21,6 +21,16 @@ export interface AudioTags {
   cover?: CoverArt;
 }
 
+/** Longer text tags are cut: no title needs more, and FLAC and ID3 frames have size limits. */
+const MAX_TEXT_CHARS = 4096;
+
+/** JPEG or PNG by the file's first bytes, or null. */
+function imageType(d: Uint8Array): 'image/jpeg' | 'image/png' | null {
+  if (d[0] === 0xff && d[1] === 0xd8 && d[2] === 0xff) return 'image/jpeg';
+  if (d[0] === 0x89 && d[1] === 0x50 && d[2] === 0x4e && d[3] === 0x47 && d[4] === 0x0d && d[5] === 0x0a && d[6] === 0x1a && d[7] === 0x0a) return 'image/png';
+  return null;
+}
+
 /** Embedded pictures above this size are left out of the stems (a cover is rarely over 1 MB; some files carry posters). */
 const MAX_COVER_BYTES = 8 << 20;
 
@@ -37,7 +47,7 @@ export async function readTags(path: string): Promise<{ tags: AudioTags; notices
   const tags: AudioTags = {};
   // Control characters (terminal escape sequences among them) never reach a stem, a screen or a terminal.
   const text = (v: unknown) => {
-    const t = typeof v === 'string' ? v.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim() : '';
+    const t = typeof v === 'string' ? v.slice(0, MAX_TEXT_CHARS).replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim() : '';
     return t ? t : undefined;
   };
   const positive = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
@@ -60,9 +70,13 @@ export async function readTags(path: string): Promise<{ tags: AudioTags; notices
   tags.album ??= text(mkv('ALBUM'));
   tags.year ??= positive(parseInt(String(mkv('DATE') ?? ''), 10));
   const picture = common.picture?.find((p) => p.type === 'Cover (front)') ?? common.picture?.[0];
-  if (picture && /^image\/(jpeg|png)$/.test(picture.format) && picture.data.length > 0) {
-    if (picture.data.length <= MAX_COVER_BYTES) tags.cover = { mime: picture.format, data: Uint8Array.from(picture.data) };
-    else notices.push(`left out the embedded picture (${(picture.data.length / 2 ** 20).toFixed(1)} MB) from the stems' tags`);
+  if (picture && picture.data.length > 0) {
+    // The bytes decide, not the declared type: writers label pictures wrongly, and the ID3 writer refuses
+    // anything but real JPEG and PNG data.
+    const mime = imageType(picture.data);
+    if (!mime) notices.push('left out the embedded picture from the stems\' tags: it is not a JPEG or PNG image');
+    else if (picture.data.length > MAX_COVER_BYTES) notices.push(`left out the embedded picture (${(picture.data.length / 2 ** 20).toFixed(1)} MB) from the stems' tags`);
+    else tags.cover = { mime, data: Uint8Array.from(picture.data) };
   }
   for (const k of Object.keys(tags) as (keyof AudioTags)[]) if (tags[k] === undefined) delete tags[k];
   return { tags, notices };
