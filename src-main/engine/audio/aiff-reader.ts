@@ -5,6 +5,7 @@
 // refused by name. "Truncated" means COMM promises more frames than the SSND chunk holds.
 import type { FileHandle } from 'node:fs/promises';
 import { audioError } from './audio-error.ts';
+import { printable } from './mp4-boxes.ts';
 import { readPcmFrames, type PcmLayout } from './pcm-slices.ts';
 
 export interface AiffAudio {
@@ -42,6 +43,11 @@ const COMPRESSED_NAMES: Record<string, string> = {
   'GSM ': 'GSM 6.10', sdx2: 'SDX2', QDM2: 'QDesign Music 2', Qclp: 'Qualcomm PureVoice',
 };
 
+/** Real files hold a handful of chunks; walking a million empty ones would only cost time. */
+const MAX_CHUNKS = 10_000;
+/** The highest rate anyone records at is 768 kHz; a COMM that says more is damaged. */
+const MAX_RATE = 10_000_000;
+
 async function readAt(fh: FileHandle, at: number, n: number): Promise<Buffer> {
   const buf = Buffer.alloc(n);
   let got = 0;
@@ -67,10 +73,14 @@ export function readExtended80(b: Buffer, at: number): number {
 export async function readAiff(fh: FileHandle, path: string, fileSize: number): Promise<AiffAudio> {
   const head = await readAt(fh, 0, 12);
   const aifc = head.toString('latin1', 8, 12) === 'AIFC';
-  const formEnd = Math.min(fileSize, 8 + head.readUInt32BE(4));
+  // A FORM size of 0 (or one too large) is what a writer streaming to a pipe leaves: the chunks run to the end.
+  const declared = head.readUInt32BE(4);
+  const formEnd = declared === 0 ? fileSize : Math.min(fileSize, 8 + declared);
   let common: AiffCommon | null = null;
   let sound: { at: number; bytes: number } | null = null;
+  let chunks = 0;
   for (let at = 12; at + 8 <= formEnd;) {
+    if (++chunks > MAX_CHUNKS) throw audioError('DECODE_FAILED', path, `the AIFF file holds more than ${MAX_CHUNKS} chunks; it is damaged`);
     const h = await readAt(fh, at, 8);
     const id = h.toString('latin1', 0, 4);
     const size = h.readUInt32BE(4);
@@ -82,16 +92,22 @@ export async function readAiff(fh: FileHandle, path: string, fileSize: number): 
       if (bodyAt + 8 > fileSize) throw audioError('TRUNCATED', path, 'the file ends inside the AIFF SSND chunk header');
       const offset = (await readAt(fh, bodyAt, 8)).readUInt32BE(0);
       sound = { at: bodyAt + 8 + offset, bytes: Math.max(0, size - 8 - offset) };
+      if (declared === 0) break; // streamed: the sound data runs to the end of the file, and nothing follows it
     }
     at = bodyAt + size + (size % 2);
   }
   if (!common) throw audioError(fileSize < 64 ? 'TRUNCATED' : 'DECODE_FAILED', path, 'the AIFF file has no COMM chunk, so its sample format is unknown');
-  if (common.frames === 0) throw audioError('ZERO_LENGTH_AUDIO', path, 'the AIFF file is valid but holds no audio frames');
+  const notices: string[] = [];
+  const streamed = declared === 0 && common.frames === 0 && sound !== null;
+  if (streamed) notices.push('the AIFF header does not give the audio length (streamed file); read to the end of the file');
+  else if (common.frames === 0) throw audioError('ZERO_LENGTH_AUDIO', path, 'the AIFF file is valid but holds no audio frames');
   if (!sound) throw audioError('TRUNCATED', path, `the AIFF file promises ${common.frames} frames but has no SSND (sound data) chunk`);
 
   const layout = sampleLayout(common, path);
   const blockAlign = layout.bytes * layout.channels;
-  const available = Math.max(0, Math.min(sound.bytes, fileSize - sound.at));
+  const available = Math.max(0, streamed ? fileSize - sound.at : Math.min(sound.bytes, fileSize - sound.at));
+  if (streamed) common.frames = Math.floor(available / blockAlign);
+  if (common.frames === 0) throw audioError('ZERO_LENGTH_AUDIO', path, 'the AIFF file is valid but holds no audio frames');
   const frames = Math.min(common.frames, Math.floor(available / blockAlign));
   if (frames < common.frames) {
     const secs = (n: number) => (n / common!.sampleRate).toFixed(2);
@@ -99,8 +115,7 @@ export async function readAiff(fh: FileHandle, path: string, fileSize: number): 
       `the AIFF header promises ${common.frames} frames (${secs(common.frames)} s) but the file holds ${frames} (${secs(frames)} s)`);
   }
   const { channels, nonFinite } = await readPcmFrames(fh, path, sound.at, frames, layout);
-  const notices: string[] = [];
-  if (nonFinite > 0) notices.push(`replaced ${nonFinite} NaN/infinite samples with silence`);
+  if (nonFinite > 0) notices.push(`replaced ${nonFinite} NaN, infinite or out-of-range float samples with silence`);
   return { sampleRate: common.sampleRate, channels, notices };
 }
 
@@ -111,7 +126,7 @@ function parseCommon(b: Buffer, aifc: boolean, path: string): AiffCommon {
   const bitsPerSample = b.readUInt16BE(6);
   const sampleRate = readExtended80(b, 8);
   const compression = aifc && b.length >= 22 ? b.toString('latin1', 18, 22) : 'NONE';
-  if (channels === 0 || !(sampleRate >= 1) || !Number.isFinite(sampleRate)) {
+  if (channels === 0 || !(sampleRate >= 1) || !(sampleRate <= MAX_RATE)) {
     throw audioError('DECODE_FAILED', path, `the AIFF COMM chunk is invalid (${channels} channels, ${sampleRate} Hz)`);
   }
   return { channels, frames, bitsPerSample, sampleRate: Math.round(sampleRate), compression };
@@ -120,7 +135,7 @@ function parseCommon(b: Buffer, aifc: boolean, path: string): AiffCommon {
 function sampleLayout(c: AiffCommon, path: string): PcmLayout {
   const coding = PCM_CODINGS[c.compression];
   if (!coding) {
-    const name = COMPRESSED_NAMES[c.compression] ?? `the "${c.compression.trim()}" coding`;
+    const name = COMPRESSED_NAMES[c.compression] ?? `the "${printable(c.compression).trim()}" coding`;
     throw audioError('UNSUPPORTED_CODEC', path, `the AIFF-C file holds ${name}; only PCM and float AIFF are supported`);
   }
   const bytes = coding.bytes ?? Math.ceil(c.bitsPerSample / 8);

@@ -128,6 +128,30 @@ describe('decodeFile matches ffmpeg', { skip }, () => {
     assert.ok(ours.notices.some((n) => n.includes('streamed')));
   });
 
+  test('a 64-bit float WAV with values beyond the float32 range decodes them as silence and says so', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const h = Buffer.alloc(44);
+    h.write('RIFF', 0, 'latin1'); h.writeUInt32LE(36 + 32, 4); h.write('WAVEfmt ', 8, 'latin1'); h.writeUInt32LE(16, 16);
+    h.writeUInt16LE(3, 20); h.writeUInt16LE(1, 22); h.writeUInt32LE(8000, 24); h.writeUInt32LE(64000, 28); h.writeUInt16LE(8, 32);
+    h.writeUInt16LE(64, 34); h.write('data', 36, 'latin1'); h.writeUInt32LE(32, 40);
+    const path = join(dir, 'huge64.wav');
+    writeFileSync(path, Buffer.concat([h, Buffer.from(new Float64Array([0.5, 1e300, -1e300, -0.25]).buffer)]));
+    const ours = await decodeFile(path);
+    assert.deepEqual(Array.from(ours.channels[0]), [0.5, 0, 0, -0.25]);
+    assert.ok(ours.notices.some((n) => n.includes('out-of-range')));
+  });
+
+  test('an AIFF streamed to a pipe (FORM size 0) decodes to the end', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { writeFileSync } = await import('node:fs');
+    const bytes = execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'sine=d=0.5', '-f', 'aiff', 'pipe:1']);
+    const path = join(dir, 'piped.aiff');
+    writeFileSync(path, bytes);
+    assert.equal(bytes.readUInt32BE(4), 0, 'ffmpeg wrote a FORM size after all (the test would prove nothing)');
+    const ours = await decodeFile(path);
+    assert.equal(ours.channels[0].length, 22050);
+  });
+
   test('a float WAV with NaN and infinite samples decodes them as silence and says so', async () => {
     const { writeFileSync } = await import('node:fs');
     const h = Buffer.alloc(44);

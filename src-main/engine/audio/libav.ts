@@ -35,6 +35,8 @@ export interface LibavPieces {
   channelCount: number;
   pieces: Float32Array[][];
   frames: number;
+  /** Streams in the container, the decoded one included (1 for raw packets). */
+  streams: number;
 }
 
 /** What the demuxer found: the audio stream it will decode, or why there is none it can. */
@@ -58,7 +60,7 @@ export async function decodeContainer(bytes: Uint8Array, pick: (s: LibavAudioStr
     try {
       [fmt, streams] = await libav.ff_init_demuxer_file(name);
     } catch (err) {
-      throw new LibavError(`the container cannot be read (${messageOf(err)})`);
+      throw new LibavError(`the file's structure is damaged; it cannot be opened (${messageOf(err).replace('Could not open source file', 'unreadable header')})`);
     }
     const audio = streams.find((s) => s.codec_type === libav.AVMEDIA_TYPE_AUDIO);
     const hasDecoder = audio ? (await libav.avcodec_find_decoder(audio.codec_id)) !== 0 : false;
@@ -69,9 +71,9 @@ export async function decodeContainer(bytes: Uint8Array, pick: (s: LibavAudioStr
     if (!choice.ok || !audio) throw new LibavError('no decodable audio stream');
     for (const s of streams) if (s.index !== audio.index) await libav.AVStream_discard_s(s.ptr, libav.AVDISCARD_ALL);
 
-    const [, ctx, pkt, frame] = await libav.ff_init_decoder(audio.codec_id, audio.codecpar);
+    const [, ctx, pkt, frame] = await initDecoder(libav, audio.codec_id, audio.codecpar);
     try {
-      const out = newPieces();
+      const out = newPieces(streams.length);
       for (;;) {
         const [res, packets] = await libav.ff_read_multi(fmt, pkt, undefined, { limit: 1 << 20 });
         const mine = packets[audio.index] ?? [];
@@ -93,9 +95,9 @@ export async function decodeContainer(bytes: Uint8Array, pick: (s: LibavAudioStr
 /** Decodes raw codec packets (e.g. ADTS frames, which carry their own configuration) with the named decoder. */
 export async function decodePackets(decoderName: string, packets: Uint8Array[]): Promise<LibavPieces> {
   const libav = await loadLibav();
-  const [, ctx, pkt, frame] = await libav.ff_init_decoder(decoderName);
+  const [, ctx, pkt, frame] = await initDecoder(libav, decoderName);
   try {
-    const out = newPieces();
+    const out = newPieces(1);
     const BATCH = 256;
     for (let i = 0; i < packets.length || i === 0; i += BATCH) {
       const batch = packets.slice(i, i + BATCH).map((data): Packet => ({ data }));
@@ -115,8 +117,16 @@ async function decode(libav: LibAV, ctx: number, pkt: number, frame: number, pac
   }
 }
 
-function newPieces(): LibavPieces {
-  return { sampleRate: 0, channelCount: 0, pieces: [], frames: 0 };
+function newPieces(streams: number): LibavPieces {
+  return { sampleRate: 0, channelCount: 0, pieces: [], frames: 0, streams };
+}
+
+async function initDecoder(libav: LibAV, codec: string | number, codecpar?: number): Promise<[number, number, number, number]> {
+  try {
+    return await libav.ff_init_decoder(codec, codecpar);
+  } catch (err) {
+    throw new LibavError(`the audio stream's setup is damaged (${messageOf(err).replace(/^Could not open codec: /, '')})`);
+  }
 }
 
 function addFrames(libav: LibAV, out: LibavPieces, frames: Frame[]): void {
@@ -227,6 +237,9 @@ export async function createMp4TrackEncoder(o: Mp4TrackOptions): Promise<Mp4Trac
     const [oc, , pb] = await libav.ff_init_muxer({ format_name: 'mp4', filename: name, device: true, open: true },
       encoders.map((e) => [e.ctx, 1, o.sampleRate] as [number, number, number]));
     muxer = { oc, pb, pkt: await libav.av_packet_alloc() };
+    // Durations (the edit list that trims the encoder's padding) in samples rather than the default 1/1000 s.
+    const set = await libav.av_opt_set(oc, 'movie_timescale', String(o.sampleRate), libav.AV_OPT_SEARCH_CHILDREN);
+    if (set < 0) throw new LibavError(`the MP4 muxer does not take a movie timescale (error ${set})`);
     const header = await libav.avformat_write_header(oc, 0);
     if (header < 0) throw new LibavError(`the MP4 muxer refused the tracks (error ${header})`);
   } catch (err) {

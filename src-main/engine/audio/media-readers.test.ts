@@ -160,6 +160,15 @@ describe('compressed containers keep every sample in place', { skip }, () => {
     assert.ok(got.notices.some((n) => n.includes('stem file')), got.notices.join('; '));
   });
 
+  test('a WebM video whose sound is shorter than its picture gives the whole sound', async () => {
+    const path = join(dir, 'clip.webm');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=s=64x48:r=10:d=4', '-i', src48,
+      '-map', '0:v', '-map', '1:a', '-c:v', 'libvpx', '-c:a', 'libopus', '-b:a', '256k', path]);
+    const got = await decodeFile(path);
+    assert.equal(got.channels[0].length, ref48[0].length);
+    assert.equal(lagAtClick(got.channels[0], ref48[0]), 0);
+  });
+
   test('raw AAC (ADTS) decodes like ffmpeg and warns that its lead-in stays', async () => {
     const path = encode(src44, join(dir, 'raw.aac'), ['-c:a', 'aac', '-b:a', '256k', '-f', 'adts']);
     const got = await decodeFile(path);

@@ -8,7 +8,7 @@ import { walkAdtsFrames } from './adts-frames.ts';
 import { VORBIS_TO_WAV, type CompressedAudio } from './compressed-readers.ts';
 import { readEbmlLayout } from './ebml-layout.ts';
 import { decodeContainer, decodePackets, LibavError, type LibavAudioStream, type LibavPieces } from './libav.ts';
-import { readMp4Layout } from './mp4-boxes.ts';
+import { printable, readMp4Layout } from './mp4-boxes.ts';
 
 export type MediaCodec = 'aac' | 'alac' | 'opus' | 'vorbis' | 'flac';
 
@@ -30,6 +30,8 @@ const SUPPORTED = 'AAC, ALAC, FLAC, Opus and Vorbis';
 // A declared Matroska duration runs to the end of the last block; decoders may hand out a block less (Vorbis
 // blocks are up to 2048 samples, Opus frames up to 120 ms).
 const MATROSKA_LENGTH_SLACK_S = 0.25;
+// +18 dB over full scale: lossy coding of a loud master overshoots by a few dB at most.
+const MAX_LOSSY_PEAK = 8;
 
 export async function readMp4(path: string, b: Uint8Array): Promise<MediaAudio> {
   const layout = readMp4Layout(b);
@@ -39,7 +41,7 @@ export async function readMp4(path: string, b: Uint8Array): Promise<MediaAudio> 
   let codec: MediaCodec = 'aac';
   let streamSeconds: number | null = null;
   const pieces = await decodeOrFail(path, () => decodeContainer(b, (s) => {
-    codec = acceptStream(path, s, MP4_CODEC_NAMES[track.codec] ?? `the "${track.codec}" codec`);
+    codec = acceptStream(path, s, MP4_CODEC_NAMES[track.codec] ?? `the "${printable(track.codec)}" codec`);
     streamSeconds = s.ok ? s.durationSeconds : null;
   }));
   // FFmpeg's mov demuxer skips an edit list's lead-in, and in some layouts iTunSMPB's delay (mp4-boxes.ts says
@@ -68,7 +70,8 @@ export async function readMatroska(path: string, b: Uint8Array): Promise<MediaAu
     codec = acceptStream(path, s, 'its audio codec');
   }));
   const decodedSeconds = pieces.frames / (pieces.sampleRate || 1);
-  if (layout.durationSeconds !== null && decodedSeconds < layout.durationSeconds - MATROSKA_LENGTH_SLACK_S) {
+  // The declared duration covers every track: only an audio-only file must fill it.
+  if (pieces.streams === 1 && layout.durationSeconds !== null && decodedSeconds < layout.durationSeconds - MATROSKA_LENGTH_SLACK_S) {
     throw audioError('DECODE_FAILED', path,
       `the audio stops after ${decodedSeconds.toFixed(2)} s of the ${layout.durationSeconds.toFixed(2)} s the ${kind} file declares; the rest is damaged`);
   }
@@ -120,6 +123,14 @@ function finish(path: string, p: LibavPieces, start: number, length: number, cod
     if (to > from) for (let c = 0; c < p.channelCount; c++) channels[c].set(piece[c].subarray(from - at, to - at), from - start);
     at += n;
     piece.length = 0;
+  }
+  // Lossy decoders fed damaged frames may hand out values thousands of times full scale instead of failing.
+  if (codec === 'aac' || codec === 'opus' || codec === 'vorbis') {
+    let peak = 0;
+    for (const c of channels) for (let i = 0; i < c.length; i++) { const v = Math.abs(c[i]); if (v > peak) peak = v; }
+    if (!(peak <= MAX_LOSSY_PEAK)) {
+      throw audioError('DECODE_FAILED', path, `the decoded audio reaches ${(20 * Math.log10(peak)).toFixed(0)} dB over full scale: the stream is damaged`);
+    }
   }
   // FFmpeg's libvorbis wrapper hands out Vorbis' own channel order (its libopus and AAC decoders, WAV order).
   const map = codec === 'vorbis' ? VORBIS_TO_WAV[channels.length] : undefined;

@@ -86,12 +86,18 @@ export function readMp4Layout(b: Uint8Array): Mp4Layout {
   let moov: Box | undefined;
   let sawMdat = false;
   let fragmented = false;
+  let end = 0;
+  let lastType = '';
   for (const box of boxes(b, 0, b.length)) {
+    end = box.end;
+    lastType = box.type;
     if (box.end > b.length) return { ok: false, cut: true, detail: `the file ends inside its "${printable(box.type)}" box (${box.end - b.length} bytes missing)` };
     if (box.type === 'moov') moov = box;
     if (box.type === 'mdat') sawMdat = true;
     if (box.type === 'moof') fragmented = true;
   }
+  if (end < b.length && b.length - end < 8) return { ok: false, cut: true, detail: `the file ends inside the header of a box, ${b.length - end} bytes after the last whole one` };
+  if (fragmented && lastType === 'moof') return { ok: false, cut: true, detail: 'the file ends after a fragment\'s index (moof), before its audio' };
   if (!moov) {
     return sawMdat
       ? { ok: false, cut: true, detail: 'the file ends before its index (the "moov" box); it was probably cut off while downloading or recording' }

@@ -53,7 +53,8 @@ function converterFor(l: PcmLayout): Converter {
       for (let c = 0; c < ch; c++) {
         const dst = out[c];
         for (let i = 0, j = c * l.bytes; i < n; i++, j += ch * l.bytes) {
-          const v = l.bytes === 4 ? view.getFloat32(j, le) : view.getFloat64(j, le);
+          // Checked as float32: a float64 beyond its range would become ±Infinity in the output.
+          const v = Math.fround(l.bytes === 4 ? view.getFloat32(j, le) : view.getFloat64(j, le));
           if (Number.isFinite(v)) dst[o + i] = v;
           else { dst[o + i] = 0; bad++; }
         }

@@ -8,9 +8,10 @@ import { closeSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, write
 import { basename, dirname, join } from 'node:path';
 import { XumxError } from '../errors.ts';
 import { audioError } from './audio-error.ts';
+import { resample } from '../dsp/resample.ts';
 import { createMp4TrackEncoder, type Mp4TrackEncoder } from './libav.ts';
 import { boxes } from './mp4-boxes.ts';
-import { outputError } from './stem-writer.ts';
+import { isFileSystemError, outputError } from './stem-writer.ts';
 import { hasTags, type AudioTags } from './tags.ts';
 
 /** The stems of a stem file in the order DJ software expects them, with the names and colours it shows. */
@@ -83,7 +84,7 @@ export async function createStemFileWriter(path: string, o: StemFileOptions): Pr
       if (failure) throw failure;
     } catch (err) {
       await discard();
-      throw typeof (err as NodeJS.ErrnoException)?.code === 'string' ? outputError(path, err)
+      throw isFileSystemError(err) ? outputError(path, err)
         : err instanceof XumxError ? err : audioError('ENCODE_FAILED', path, `cannot encode the stem file: ${(err as Error)?.message ?? String(err)}`, err);
     }
   };
@@ -168,10 +169,10 @@ function itunesTags(t: AudioTags): Buffer {
   if (t.artist) items.push(box('\xa9ART', text(t.artist)));
   if (t.album) items.push(box('\xa9alb', text(t.album)));
   if (t.year) items.push(box('\xa9day', text(String(t.year))));
-  if (t.track) {
+  if (t.track && t.track <= 0xffff) {
     const trkn = Buffer.alloc(8);
     trkn.writeUInt16BE(t.track, 2);
-    trkn.writeUInt16BE(t.trackCount ?? 0, 4);
+    trkn.writeUInt16BE(t.trackCount && t.trackCount <= 0xffff ? t.trackCount : 0, 4);
     items.push(box('trkn', data(0, trkn)));
   }
   if (t.cover) items.push(box('covr', data(t.cover.mime === 'image/png' ? 14 : 13, t.cover.data)));
@@ -190,6 +191,8 @@ export interface StemAudio {
 }
 
 const CHUNK_FRAMES = 1 << 16;
+/** The sampling rates an AAC stream can declare (ISO 14496-3 sampling_frequency_index). */
+const AAC_RATES = new Set([96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350]);
 const OTHER = STEM_FILE_STEMS.findIndex((s) => s.source === 'other');
 
 /**
@@ -208,10 +211,20 @@ export async function writeStemFile(path: string, stems: Record<string, StemAudi
   }
   const extra = Object.keys(stems).filter((k) => !STEM_FILE_STEMS.some((s) => s.source === k));
   const notices = extra.length ? [`a stem file holds four stems: ${extra.join(', ')} went into "other"`] : [];
-  const writer = await createStemFileWriter(path, { sampleRate, codec: o.codec, tags: o.tags });
+  let rate = sampleRate;
+  if (o.codec.name === 'aac' && !AAC_RATES.has(sampleRate)) {
+    // AAC codes only its own list of rates: the stems are resampled to the nearest common one.
+    rate = sampleRate % 11025 === 0 ? 44100 : 48000;
+    const resampled: Record<string, StemAudio> = {};
+    for (const [k, s] of Object.entries(stems)) resampled[k] = { sampleRate: rate, channels: await resample(s.channels, sampleRate, rate) };
+    stems = resampled;
+    notices.push(`AAC cannot store ${sampleRate} Hz: the stem file is at ${rate} Hz`);
+  }
+  const length = Object.values(stems)[0].channels[0].length;
+  const writer = await createStemFileWriter(path, { sampleRate: rate, codec: o.codec, tags: o.tags });
   try {
-    for (let at = 0; at < frames; at += CHUNK_FRAMES) {
-      const end = Math.min(frames, at + CHUNK_FRAMES);
+    for (let at = 0; at < length; at += CHUNK_FRAMES) {
+      const end = Math.min(length, at + CHUNK_FRAMES);
       const part = (s: StemAudio) => s.channels.map((c) => c.subarray(at, end));
       const four = STEM_FILE_STEMS.map((s) => part(stems[s.source]).map((c) => c.slice()));
       for (const name of extra) part(stems[name]).forEach((c, ch) => { for (let i = 0; i < c.length; i++) four[OTHER][ch][i] += c[i]; });

@@ -126,8 +126,7 @@ class AtomicStemWriter implements StemWriter {
       await step();
     } catch (err) {
       await this.discard();
-      const fromFileSystem = typeof (err as NodeJS.ErrnoException)?.code === 'string';
-      throw fromFileSystem ? outputError(this.path, err) : encodeError(this.path, err, 'ENCODE_FAILED');
+      throw isFileSystemError(err) ? outputError(this.path, err) : encodeError(this.path, err, 'ENCODE_FAILED');
     }
   }
 
@@ -161,6 +160,12 @@ function checkOptions(path: string, o: StemWriterOptions): void {
 function encodeError(path: string, err: unknown, code: ErrorCode): XumxError {
   if (err instanceof XumxError) return err;
   return audioError(code, path, `cannot encode: ${(err as Error)?.message ?? String(err)}`, err);
+}
+
+/** An error from a file-system call (those carry the failed call's name), not e.g. a RangeError with a code. */
+export function isFileSystemError(err: unknown): boolean {
+  const e = err as NodeJS.ErrnoException | undefined;
+  return typeof e?.code === 'string' && typeof e.syscall === 'string';
 }
 
 /** A file-system failure while writing `path`, as the error the user sees. */

@@ -119,6 +119,26 @@ describe('tags', { skip }, () => {
     assert.equal(tags.artist, 'Tab Band');
   });
 
+  test('a cover whose bytes are not JPEG or PNG is left out with a notice, and stems still get written', async () => {
+    // An APIC frame that says image/jpeg but holds other bytes, as some taggers write.
+    const apic = Buffer.concat([Buffer.from('\x00image/jpeg\x00\x03\x00', 'latin1'), Buffer.from('....ftypavif', 'latin1'), Buffer.alloc(500, 7)]);
+    const title = Buffer.from('\x03Bad Cover', 'latin1');
+    const frame = (id: string, body: Buffer) => { const h = Buffer.alloc(10); h.write(id, 0, 'latin1'); h.writeUInt32BE(body.length, 4); return Buffer.concat([h, body]); };
+    const body = Buffer.concat([frame('TIT2', title), frame('APIC', apic)]);
+    const size = Buffer.from([(body.length >> 21) & 127, (body.length >> 14) & 127, (body.length >> 7) & 127, body.length & 127]);
+    const path = join(dir, 'badcover.mp3');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=d=0.5', '-fflags', '+bitexact', '-map_metadata', '-1', '-write_xing', '0', path]);
+    const { readFileSync } = await import('node:fs');
+    writeFileSync(path, Buffer.concat([Buffer.from('ID3\x03\x00\x00', 'latin1'), size, body, readFileSync(path)]));
+    const decoded = await decodeFile(path);
+    assert.equal(decoded.tags.title, 'Bad Cover');
+    assert.equal(decoded.tags.cover, undefined);
+    assert.ok(decoded.notices.some((n) => n.includes('not a JPEG or PNG')), decoded.notices.join('; '));
+    for (const format of ['wav', 'mp3'] as const) {
+      await writeAudioFile(join(dir, `from-badcover.${format}`), decoded.channels, { format, bitDepth: 16, sampleRate: decoded.sampleRate, channels: decoded.channels.length, tags: stemTags(decoded.tags, 'vocals') });
+    }
+  });
+
   test('a mix is titled after the song and its label, keeping the other tags', () => {
     const stem = stemTags({ ...SONG }, 'vocals');
     assert.deepEqual(mixTags(stem, SONG.title, 'karaoke'), { ...SONG, title: `${SONG.title} (karaoke)` });

@@ -105,7 +105,7 @@ export async function readWav(fh: FileHandle, path: string, fileSize: number): P
     channels: format.channels, bytes: format.blockAlign / format.channels, bigEndian: false,
     encoding: format.tag === WAVE_FORMAT_IEEE_FLOAT ? 'float' : format.blockAlign === format.channels ? 'uint' : 'int',
   });
-  if (nonFinite > 0) notices.push(`replaced ${nonFinite} NaN/infinite samples with silence`);
+  if (nonFinite > 0) notices.push(`replaced ${nonFinite} NaN, infinite or out-of-range float samples with silence`);
   return { sampleRate: format.sampleRate, channels, notices };
 }
 
