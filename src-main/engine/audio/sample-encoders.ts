@@ -166,8 +166,39 @@ function loadLibFlac(): Promise<LibFlac> {
 }
 
 const FLAC_FEED_FRAMES = 65536;
-/** "fLaC", STREAMINFO's block header and its 34-byte body. */
-const FLAC_HEADER_BYTES = 4 + 4 + 34;
+
+/**
+ * The start of a FLAC stream with its VORBIS_COMMENT blocks replaced by `tagBlocks` (placed after STREAMINFO) and
+ * the last-block flag on the last metadata block; null until `head` holds every metadata block.
+ */
+export function replaceFlacComments(head: Buffer, tagBlocks: Uint8Array): Buffer | null {
+  const blocks: Buffer[] = [];
+  let at = 4;
+  for (let last = false; !last;) {
+    if (at + 4 > head.length) return null;
+    last = (head[at] & 0x80) !== 0;
+    const end = at + 4 + head.readUIntBE(at + 1, 3);
+    if (end > head.length) return null;
+    if ((head[at] & 0x7f) !== 4) blocks.push(Buffer.from(head.subarray(at, end)));
+    at = end;
+  }
+  const [streamInfo, ...rest] = blocks;
+  const chain = [streamInfo, Buffer.from(tagBlocks), ...rest];
+  const out = Buffer.concat([head.subarray(0, 4), ...chain, head.subarray(at)]);
+  // Clear every last-block flag, then set the one on the final block.
+  let p = 4;
+  let lastAt = 4;
+  for (const b of chain) {
+    for (let q = 0; q < b.length;) {
+      out[p + q] &= 0x7f;
+      lastAt = p + q;
+      q += 4 + b.readUIntBE(q + 1, 3);
+    }
+    p += b.length;
+  }
+  out[lastAt] |= 0x80;
+  return out;
+}
 
 class FlacEncoder implements SampleEncoder {
   clipped = 0;
@@ -178,7 +209,7 @@ class FlacEncoder implements SampleEncoder {
 
   private constructor(private readonly lib: LibFlac, private readonly handle: number, private readonly o: EncoderOptions) {
     this.bits = o.bitDepth === 16 ? 16 : 24;
-    this.tagBlocks = hasTags(o.tags) ? flacTagBlocks(o.tags, true) : null;
+    this.tagBlocks = hasTags(o.tags) ? flacTagBlocks(o.tags) : null;
   }
 
   static async create(o: EncoderOptions): Promise<FlacEncoder> {
@@ -204,11 +235,11 @@ class FlacEncoder implements SampleEncoder {
     let out = this.pending;
     this.pending = [];
     if (this.tagBlocks) {
-      // libFLAC wrote "fLaC" and STREAMINFO (marked as the last block) first: the tags go after them.
+      // libFLAC writes "fLaC", STREAMINFO and an empty VORBIS_COMMENT of its own before the first frame: ours
+      // replaces it, right after STREAMINFO (which must stay at byte 8 for the patch in finish()).
       const head = Buffer.concat(out);
-      if (head.length < FLAC_HEADER_BYTES) { this.pending = [head]; return []; }
-      const withTags = Buffer.concat([head.subarray(0, FLAC_HEADER_BYTES), this.tagBlocks, head.subarray(FLAC_HEADER_BYTES)]);
-      withTags[4] &= 0x7f;
+      const withTags = replaceFlacComments(head, this.tagBlocks);
+      if (!withTags) { this.pending = [head]; return []; }
       this.tagBlocks = null;
       out = [withTags];
     }

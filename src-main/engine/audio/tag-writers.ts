@@ -36,8 +36,8 @@ function riffChunk(id: string, body: Uint8Array): Buffer {
   return Buffer.concat([head, body, Buffer.alloc(body.length % 2)]);
 }
 
-/** FLAC metadata blocks (VORBIS_COMMENT, then PICTURE when there is a cover); the last one carries the last-block flag. */
-export function flacTagBlocks(tags: AudioTags, last: boolean): Uint8Array {
+/** FLAC metadata blocks (VORBIS_COMMENT, then PICTURE when there is a cover), none marked as the last block. */
+export function flacTagBlocks(tags: AudioTags): Uint8Array {
   const comments: [string, string | undefined][] = [
     ['TITLE', tags.title], ['ARTIST', tags.artist], ['ALBUM', tags.album],
     ['TRACKNUMBER', tags.track ? String(tags.track) : undefined], ['TRACKTOTAL', tags.trackCount ? String(tags.trackCount) : undefined],
@@ -56,10 +56,10 @@ export function flacTagBlocks(tags: AudioTags, last: boolean): Uint8Array {
     ]);
     blocks.push([6, picture]);
   }
-  return Buffer.concat(blocks.map(([type, body], i) => {
+  return Buffer.concat(blocks.map(([type, body]) => {
     const head = Buffer.alloc(4);
     head.writeUInt32BE(body.length, 0);
-    head[0] = type | (last && i === blocks.length - 1 ? 0x80 : 0);
+    head[0] = type;
     return Buffer.concat([head, body]);
   }));
 }
