@@ -102,6 +102,8 @@ export interface ExportStemFileRequest {
 export interface ExportResult {
   folder: string;
   files: string[];
+  /** What the user may want to know about the written files (a changed rate or depth, clipping). */
+  notices?: string[];
 }
 
 /** What the door in use can do beyond the shared calls (native dialogs in Electron, uploads in the browser). */

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { createEngine, defaultModelDirs, userModelsDir } from '../engine/index.ts';
 import { decodeFile } from '../engine/audio/decode.ts';
 import { createStemWriter } from '../engine/audio/stem-writer.ts';
-import { writeStemFile } from '../engine/audio/stem-file.ts';
+import { stemFileFromStemFiles } from '../engine/audio/stem-file.ts';
 import type { Capabilities } from './contract.ts';
 import { StudioService } from './service.ts';
 import { defaultSettings, openSettingsStore } from './settings-store.ts';
@@ -39,7 +39,7 @@ export async function createStudio(opts: StudioOptions): Promise<{ service: Stud
     modelDirs: opts.modelDirs ?? defaultModelDirs(), allowTestModels: opts.allowTestModels, cache: { dir: join(dataDir, 'estimate-cache') },
   });
   const controls = await openControlsStore(dataDir);
-  const service = new StudioService({ engine, audio: { decodeFile, createStemWriter, writeStemFile }, settings, capabilities: opts.capabilities, controls });
+  const service = new StudioService({ engine, audio: { decodeFile, createStemWriter, stemFileFromStemFiles }, settings, capabilities: opts.capabilities, controls });
   const notices = [settings.notice, ...controls.notices].filter((n): n is string => n !== null);
   return { service, dataDir, notice: notices.length ? notices.join('\n') : null };
 }

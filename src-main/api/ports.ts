@@ -1,7 +1,7 @@
 // What the service needs from the engine and the codecs, as narrow structural types. The real engine
 // (src-main/engine/index.ts) and codec helpers (src-main/engine/audio/) satisfy them; tests pass fakes.
 import type { StemWriterOptions } from '../engine/audio/stem-writer.ts';
-import type { StemFileCodec } from '../engine/audio/stem-file.ts';
+import type { StemFileCodec } from '../engine/audio/stem-file-layout.ts';
 import type { AudioTags } from '../engine/audio/tags.ts';
 import type { ModelInfo, Progress, SeparateRequest, SeparationResult } from '../engine/types.ts';
 
@@ -32,6 +32,6 @@ export interface AudioPort {
     path: string,
     opts: StemWriterOptions,
   ): Promise<StemWriterPort> | StemWriterPort;
-  /** Writes a Native Instruments stem file from whole stems; returns notices. */
-  writeStemFile(path: string, stems: Record<string, DecodedAudio>, opts: { codec: StemFileCodec; tags?: AudioTags }): Promise<string[]>;
+  /** Writes a Native Instruments stem file from a song's stem files; returns notices. */
+  stemFileFromStemFiles(stemFiles: Record<string, string>, path: string, opts: { codec: StemFileCodec; songTitle?: string }): Promise<string[]>;
 }

@@ -120,9 +120,10 @@ describe('StudioService', () => {
     const r = await t.service.exportStemFile({ jobId: a.id, folder: join(t.dir, 'dj'), codec: 'alac', bitDepth: 24 });
     assert.deepEqual(r.files, [join(t.dir, 'dj', 'a.stem.mp4')]);
     const written = t.audio.stemFiles.get(r.files[0])!;
-    assert.deepEqual(Object.keys(written.stems).sort(), [...SOURCES].sort());
-    assert.equal(written.stems.bass.channels[0][0], Math.fround(0.3));
+    assert.deepEqual(Object.keys(written.stemFiles).sort(), [...SOURCES].sort());
+    assert.equal(written.stemFiles.bass, (await t.service.listJobs())[0].result!.stemPaths.bass);
     assert.deepEqual(written.opts.codec, { name: 'alac', bitDepth: 24 });
+    await assert.rejects(t.service.exportStemFile({ jobId: 'nope', folder: join(t.dir, 'dj3'), codec: 'aac', bitDepth: 16 }));
     const aac = await t.service.exportStemFile({ jobId: a.id, folder: join(t.dir, 'dj2'), codec: 'aac', bitDepth: 16 });
     assert.deepEqual(t.audio.stemFiles.get(aac.files[0])!.opts.codec, { name: 'aac', bitRate: 256_000 });
     await t.done();

@@ -12,7 +12,7 @@ import { FileAccessPolicy } from './file-access.ts';
 import { JobQueue } from './job-queue.ts';
 import { mixStems, type StemAudio } from './mix.ts';
 import { mixTags, type AudioTags } from '../engine/audio/tags.ts';
-import { STEM_FILE_AAC, type StemFileCodec } from '../engine/audio/stem-file.ts';
+import { STEM_FILE_SOURCES, stemFileCodec } from '../engine/audio/stem-file-layout.ts';
 import { computePeaks, roundPeaks } from './peaks.ts';
 import type { AudioPort, EnginePort } from './ports.ts';
 import type { SettingsStore } from './settings-store.ts';
@@ -189,19 +189,20 @@ export class StudioService implements StudioApi {
 
   async exportStemFile(req: ExportStemFileRequest): Promise<ExportResult> {
     const job = this.queue.get(req.jobId) ?? unknownJob(req.jobId);
-    const sources = job.result?.sources ?? [];
+    // Every stem of the song goes in (a residual one joins "other"); stemFile() says when the song is not done.
+    const sources = [...new Set([...STEM_FILE_SOURCES, ...(job.result?.sources ?? [])])];
+    const stemFiles = Object.fromEntries(sources.map((s) => [s, this.stemFile(req.jobId, s)]));
     const folder = await this.ensureFolder(req.folder);
-    const stems: Record<string, TaggedAudio> = {};
-    for (const s of sources) stems[s] = await this.decode(this.stemFile(req.jobId, s));
     const out = join(folder, `${songStem(job.name)}.stem.mp4`);
-    const codec: StemFileCodec = req.codec === 'aac' ? STEM_FILE_AAC : { name: 'alac', bitDepth: req.bitDepth === 16 ? 16 : 24 };
+    const { codec, notice } = stemFileCodec(req.codec, req.bitDepth);
+    let notices: string[];
     try {
-      await this.deps.audio.writeStemFile(out, stems, { codec, tags: mixTags(Object.values(stems)[0]?.tags ?? {}, job.result?.title) });
+      notices = await this.deps.audio.stemFileFromStemFiles(stemFiles, out, { codec, songTitle: job.result?.title });
     } catch (e) {
       throw asXumxError(e, out);
     }
     this.policy.allowWritten(out);
-    return { folder, files: [out] };
+    return { folder, files: [out], notices: [...(notice ? [notice] : []), ...notices] };
   }
 
   async getSongControls(jobId: string): Promise<SongControls> {

@@ -1,6 +1,6 @@
 // The CLI's command line → a typed command. Pure: no I/O, so every usage rule is tested without a terminal.
 import { parseArgs } from 'node:util';
-import type { StemFileCodec } from '../engine/audio/stem-file.ts';
+import { stemFileCodec, type StemFileCodec } from '../engine/audio/stem-file-layout.ts';
 import { OUTPUT_FORMATS, type BitDepth, type EpChoice, type OutputFormat } from '../engine/types.ts';
 import { AUDIO_EXTENSIONS } from '../api/contract.ts';
 import { controlsFromFlags } from './controls-args.ts';
@@ -14,7 +14,7 @@ export interface SeparateCommand {
   format: OutputFormat;
   bitDepth: BitDepth;
   /** Write one Native Instruments stem file per song (DIR/<input name>.stem.mp4) instead of one file per stem. */
-  stemFile?: StemFileCodec;
+  stemFile?: { codec: StemFileCodec; notice?: string };
   wienerIterations?: number;
   residual: boolean;
   /** Per-source separation strength and bleed reduction (a --preset's merged with the flags). */
@@ -69,7 +69,8 @@ separate options:
                             stem file format (default wav); stem writes one Native Instruments stem file per
                             song, DIR/<input name>.stem.mp4 (mix + drums, bass, other, vocals; AAC 256 kbit/s),
                             for DJ software; stem-alac the same in lossless ALAC
-  --bit-depth 16|24|32f     sample format for wav/flac/stem-alac (default 16; flac and stem-alac store 32f as 24-bit)
+  --bit-depth 16|24|32f     sample format for wav/flac/stem-alac (default 16; flac and stem-alac store 32f as
+                            24-bit)
   --wiener-iterations N     Wiener post-filter EM iterations, 0-10 (default 1, as in the X-UMX paper)
   --residual                write what the sources leave over as residual.<ext> (default: it goes to "other")
   --strength SRC=X,...      separation strength per source, 0.25-4 (default 1): above 1 a stricter, cleaner
@@ -148,8 +149,7 @@ export function parseCli(argv: string[]): CliCommand {
   if (cliFormat === 'mp3' && v['bit-depth'] !== undefined) return usage('--bit-depth does not apply to mp3 (always 320 kbps)');
   if (cliFormat === 'stem' && v['bit-depth'] !== undefined) return usage('--bit-depth does not apply to stem (AAC 256 kbps); use --format stem-alac for lossless');
   if ((cliFormat === 'stem' || cliFormat === 'stem-alac') && v.mix) return usage('--mix does not apply to stem files (the mix is their first track)');
-  const stemFile: StemFileCodec | undefined = cliFormat === 'stem' ? { name: 'aac', bitRate: 256_000 }
-    : cliFormat === 'stem-alac' ? { name: 'alac', bitDepth: bitDepth === 16 ? 16 : 24 } : undefined;
+  const stemFile = cliFormat === 'stem' || cliFormat === 'stem-alac' ? stemFileCodec(cliFormat === 'stem' ? 'aac' : 'alac', bitDepth) : undefined;
   // A stem file is made from float WAV stems the engine writes to a temporary folder.
   const format: OutputFormat = stemFile ? 'wav' : cliFormat as OutputFormat;
   let wienerIterations: number | undefined;

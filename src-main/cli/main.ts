@@ -6,9 +6,8 @@ import { createEngine, defaultModelDirs, type Engine } from '../engine/index.ts'
 import { noModelError } from '../engine/model/registry.ts';
 import type { SegmentSettings } from '../engine/separate/segments.ts';
 import { asXumxError, XumxError } from '../engine/errors.ts';
-import { decodeFile, type DecodedAudio } from '../engine/audio/decode.ts';
-import { writeStemFile } from '../engine/audio/stem-file.ts';
-import { mixTags } from '../engine/audio/tags.ts';
+import { stemFileFromStemFiles } from '../engine/audio/stem-file.ts';
+import { outputError } from '../engine/audio/stem-writer.ts';
 import { stemFolderName } from '../engine/separate/outputs.ts';
 import { findPreset } from '../engine/separate/presets.ts';
 import type { SeparationResult } from '../engine/types.ts';
@@ -111,9 +110,10 @@ async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
           }
         },
       });
-      io.onInterrupt(null);
       if (io.tty) io.err('\r\x1b[K');
-      const result = typeof work === 'string' ? await intoStemFile(cmd, separated, work) : separated;
+      // Ctrl-C still cancels cleanly while the stem file is written.
+      const result = typeof work === 'string' ? await intoStemFile(cmd, separated, work, controller.signal) : separated;
+      io.onInterrupt(null);
       results.push(cmd.mix ? await withPresetMix(cmd, result) : result);
       if (!cmd.json) (result.ok ? io.out : io.err)(`${summary(result, (performance.now() - t0) / 1000)}\n`);
     }
@@ -130,20 +130,18 @@ async function stemFileWorkFolder(out: string): Promise<string | XumxError> {
     await mkdir(out, { recursive: true });
     return await mkdtemp(join(out, `.xumx-stem-file-${process.pid}-`));
   } catch (err) {
-    return asXumxError(err, out);
+    return outputError(out, err);
   }
 }
 
 /** Turns the separated WAV stems into DIR/<input name>.stem.mp4, then removes them; a failure fails the file. */
-async function intoStemFile(cmd: SeparateCommand, result: SeparationResult, work: string): Promise<FileResult> {
+async function intoStemFile(cmd: SeparateCommand, result: SeparationResult, work: string, signal: AbortSignal): Promise<FileResult> {
   try {
     if (!result.ok) return result;
     const path = join(cmd.out, `${stemFolderName(result.input)}.stem.mp4`);
-    const stems: Record<string, DecodedAudio> = {};
-    for (const [source, file] of Object.entries(result.stems)) stems[source] = await decodeFile(file);
-    const tags = mixTags(Object.values(stems)[0]?.tags ?? {}, result.title);
-    const notices = await writeStemFile(path, stems, { codec: cmd.stemFile!, tags });
-    return { ...result, stems: Object.fromEntries(Object.keys(stems).map((s) => [s, path])), stemFile: path, notices: [...result.notices, ...notices] };
+    const { codec, notice } = cmd.stemFile!;
+    const notices = await stemFileFromStemFiles(result.stems, path, { codec, songTitle: result.title, signal });
+    return { ...result, stems: {}, stemFile: path, notices: [...result.notices, ...(notice ? [notice] : []), ...notices] };
   } catch (err) {
     const e = asXumxError(err, result.input);
     return { input: result.input, ok: false, error: { code: e.code, message: e.message } };

@@ -2,7 +2,6 @@
 // Pure string building; main.ts decides where it goes.
 import type { ModelInfo, Progress, SeparationResult } from '../engine/types.ts';
 
-/** One file's outcome as the CLI reports it: the engine's result, plus the preset's mix where --mix wrote one. */
 /** A separation as the CLI reports it: with the preset mix or the stem file it also wrote. */
 export type FileResult = SeparationResult & { mix?: string; stemFile?: string };
 

@@ -5,6 +5,7 @@ export type ErrorCode =
   | 'FILE_NOT_FOUND'
   | 'FILE_UNREADABLE'
   | 'FILE_EMPTY'
+  | 'FILE_TOO_LARGE'
   | 'NOT_AUDIO'
   | 'UNSUPPORTED_CODEC'
   | 'TRUNCATED'

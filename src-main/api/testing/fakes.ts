@@ -9,10 +9,10 @@ export const SOURCES = ['vocals', 'drums', 'bass', 'other'];
 export class MemoryAudio implements AudioPort {
   readonly files = new Map<string, DecodedAudio>();
   /** What each stem file was written from, by path. */
-  readonly stemFiles = new Map<string, { stems: Record<string, DecodedAudio>; opts: Parameters<AudioPort['writeStemFile']>[2] }>();
+  readonly stemFiles = new Map<string, { stemFiles: Record<string, string>; opts: Parameters<AudioPort['stemFileFromStemFiles']>[2] }>();
 
-  async writeStemFile(path: string, stems: Record<string, DecodedAudio>, opts: Parameters<AudioPort['writeStemFile']>[2]): Promise<string[]> {
-    this.stemFiles.set(path, { stems, opts });
+  async stemFileFromStemFiles(stemFiles: Record<string, string>, path: string, opts: Parameters<AudioPort['stemFileFromStemFiles']>[2]): Promise<string[]> {
+    this.stemFiles.set(path, { stemFiles, opts });
     return [];
   }
 

@@ -13,10 +13,10 @@ export interface AdtsWalk {
   firstDamageAt: number;
   /** Bytes after the last frame that are tags or junk. */
   trailingBytes: number;
-  sampleRate: number;
 }
 
-const RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+/** The sampling rates AAC can declare, by sampling_frequency_index (ISO 14496-3). */
+export const AAC_SAMPLE_RATES: readonly number[] = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
 
 export function adtsFrameLength(b: Uint8Array, at: number): number {
   return ((b[at + 3] & 3) << 11) | (b[at + 4] << 3) | (b[at + 5] >> 5);
@@ -29,7 +29,7 @@ function isFrameAt(b: Uint8Array, at: number, rateIndex: number): boolean {
 
 export function walkAdtsFrames(b: Uint8Array, first: number): AdtsWalk {
   const rateIndex = (b[first + 2] >> 2) & 15;
-  const walk: AdtsWalk = { frames: [], cutMidFrame: false, damagedBytes: 0, firstDamageAt: -1, trailingBytes: 0, sampleRate: RATES[rateIndex] ?? 0 };
+  const walk: AdtsWalk = { frames: [], cutMidFrame: false, damagedBytes: 0, firstDamageAt: -1, trailingBytes: 0 };
   let at = first;
   while (at < b.length) {
     if (isFrameAt(b, at, rateIndex)) {

@@ -4,8 +4,7 @@
 // '23ni', '42ni', 'raw '), or IEEE floats ('fl32', 'fl64'). Compressed AIFF-C codings (µ-law, IMA, MACE, …) are
 // refused by name. "Truncated" means COMM promises more frames than the SSND chunk holds.
 import type { FileHandle } from 'node:fs/promises';
-import { audioError } from './audio-error.ts';
-import { printable } from './mp4-boxes.ts';
+import { audioError, printable } from './audio-error.ts';
 import { readPcmFrames, type PcmLayout } from './pcm-slices.ts';
 
 export interface AiffAudio {
@@ -73,7 +72,7 @@ export function readExtended80(b: Buffer, at: number): number {
 export async function readAiff(fh: FileHandle, path: string, fileSize: number): Promise<AiffAudio> {
   const head = await readAt(fh, 0, 12);
   const aifc = head.toString('latin1', 8, 12) === 'AIFC';
-  // A FORM size of 0 (or one too large) is what a writer streaming to a pipe leaves: the chunks run to the end.
+  // A FORM size of 0 is what a writer streaming to a pipe leaves: the chunks run to the end of the file.
   const declared = head.readUInt32BE(4);
   const formEnd = declared === 0 ? fileSize : Math.min(fileSize, 8 + declared);
   let common: AiffCommon | null = null;

@@ -29,10 +29,12 @@ export interface DecodedAudio {
 
 const HEAD_BYTES = 64 * 1024;
 /**
- * Compressed files are decoded from memory, and libav (MP4, Matroska) copies them into WebAssembly memory, which
- * holds at most 2 GiB. WAV and AIFF are streamed and have no such limit.
+ * Compressed files are decoded from memory (Node reads at most 2 GiB at once). libav (MP4, Matroska) copies the
+ * file into its WebAssembly memory, which must also hold its working buffers: 1.2 GB files have been decoded,
+ * so the limit is 1 GiB. WAV and AIFF are streamed and have no such limit.
  */
 const WHOLE_FILE_MAX_BYTES = 2 ** 31 - 1;
+const LIBAV_FILE_MAX_BYTES = 2 ** 30;
 
 export async function decodeFile(path: string): Promise<DecodedAudio> {
   const audio = await decodeSamples(path);
@@ -65,9 +67,11 @@ async function decodeSamples(path: string): Promise<Omit<DecodedAudio, 'tags'>> 
       case 'unsupported':
         throw audioError('UNSUPPORTED_CODEC', path, `${sniffed.codec} is not supported; use WAV, AIFF, FLAC, MP3, Ogg Vorbis, Opus, M4A (AAC, ALAC), WebM or Matroska`);
     }
-    if (size > WHOLE_FILE_MAX_BYTES) {
-      throw audioError('UNSUPPORTED_CODEC', path, `the file is ${(size / 2 ** 30).toFixed(1)} GiB; ${sniffed.kind === 'mp4' || sniffed.kind === 'matroska'
-        ? 'MP4, MOV and Matroska files' : 'compressed files'} over 2 GiB are not supported (convert it to WAV or split it first)`);
+    const viaLibav = sniffed.kind === 'mp4' || sniffed.kind === 'matroska';
+    const limit = viaLibav ? LIBAV_FILE_MAX_BYTES : WHOLE_FILE_MAX_BYTES;
+    if (size > limit) {
+      throw audioError('FILE_TOO_LARGE', path, `the file is ${(size / 2 ** 30).toFixed(1)} GiB; ${viaLibav ? 'MP4, MOV and Matroska files over 1 GiB'
+        : 'compressed files over 2 GiB'} are not supported (extract or convert its sound to FLAC or WAV first)`);
     }
     const whole = size <= HEAD_BYTES ? head : await readHead(fh, path, size);
     switch (sniffed.kind) {

@@ -1,10 +1,13 @@
 // The one place that talks to libav.js (FFmpeg 6.1's libavformat/libavcodec compiled to WebAssembly, LGPL-2.1,
 // loaded as a separate module from node_modules). It demuxes MP4/MOV and Matroska/WebM and decodes AAC (LC, HE,
-// HE v2), ALAC, Opus and Vorbis for the readers in media-readers.ts. One instance per thread, created on first
-// use (~0.1 s); each call gets its own in-memory file and frees it.
+// HE v2), ALAC, Opus and Vorbis for the readers in media-readers.ts, and encodes AAC or ALAC tracks into an MP4
+// for stem-file.ts. One instance per thread, created on first use (~0.1 s); each call gets its own in-memory file
+// and frees it. A WebAssembly fault (out of memory) drops the instance, so the next call starts a fresh one.
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { LibAV as LibAVInstance, LibAVSync, Frame, Packet, Stream } from '@libav.js/variant-fat';
+import { Mulberry32, toIntInterleaved } from './pcm.ts';
+import type { StemFileCodec } from './stem-file-layout.ts';
 
 type LibAV = LibAVInstance & LibAVSync;
 
@@ -51,6 +54,15 @@ export class LibavError extends Error {}
  * discarded unread. `pick` sees the stream and may refuse it before decoding starts (by throwing).
  */
 export async function decodeContainer(bytes: Uint8Array, pick: (s: LibavAudioStream) => void): Promise<LibavPieces> {
+  try {
+    return await demuxAndDecode(bytes, pick);
+  } catch (err) {
+    dropOnFault(err);
+    throw err;
+  }
+}
+
+async function demuxAndDecode(bytes: Uint8Array, pick: (s: LibavAudioStream) => void): Promise<LibavPieces> {
   const libav = await loadLibav();
   const name = `input-${++fileCounter}`;
   await libav.writeFile(name, bytes);
@@ -94,6 +106,15 @@ export async function decodeContainer(bytes: Uint8Array, pick: (s: LibavAudioStr
 
 /** Decodes raw codec packets (e.g. ADTS frames, which carry their own configuration) with the named decoder. */
 export async function decodePackets(decoderName: string, packets: Uint8Array[]): Promise<LibavPieces> {
+  try {
+    return await decodeRawPackets(decoderName, packets);
+  } catch (err) {
+    dropOnFault(err);
+    throw err;
+  }
+}
+
+async function decodeRawPackets(decoderName: string, packets: Uint8Array[]): Promise<LibavPieces> {
   const libav = await loadLibav();
   const [, ctx, pkt, frame] = await initDecoder(libav, decoderName);
   try {
@@ -115,6 +136,11 @@ async function decode(libav: LibAV, ctx: number, pkt: number, frame: number, pac
   } catch (err) {
     throw new LibavError(`the audio data is damaged (${messageOf(err).replace(/^Error submitting the packet to the decoder: /, '')})`);
   }
+}
+
+/** After a WebAssembly fault (e.g. out of memory) the instance's state is unknown: the next call loads a new one. */
+function dropOnFault(err: unknown): void {
+  if ((err as Error)?.name === 'RuntimeError' || /memory access out of bounds|Aborted\(/.test(messageOf(err))) instance = null;
 }
 
 function newPieces(streams: number): LibavPieces {
@@ -188,6 +214,8 @@ export interface Mp4TrackEncoder {
   finish(): Promise<void>;
   /** Frees everything; safe after a failure and after finish. */
   free(): Promise<void>;
+  /** Samples beyond full scale that integer (ALAC) tracks had to clip so far. */
+  readonly clipped: number;
 }
 
 export interface Mp4TrackOptions {
@@ -195,7 +223,7 @@ export interface Mp4TrackOptions {
   channels: number;
   sampleRate: number;
   /** AAC (FFmpeg's encoder, LC) at `bitRate`, or lossless ALAC at `bitDepth`. */
-  codec: { name: 'aac'; bitRate: number } | { name: 'alac'; bitDepth: 16 | 24 };
+  codec: StemFileCodec;
   write(position: number, bytes: Uint8Array): void;
 }
 
@@ -207,8 +235,7 @@ export async function createMp4TrackEncoder(o: Mp4TrackOptions): Promise<Mp4Trac
   libav.onwrite = (name, position, bytes) => writers.get(name)?.(position, bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
   const name = `output-${++fileCounter}.mp4`;
   writers.set(name, o.write);
-  const alac = o.codec.name === 'alac';
-  const sampleFmt = alac ? (o.codec.name === 'alac' && o.codec.bitDepth === 16 ? libav.AV_SAMPLE_FMT_S16P : libav.AV_SAMPLE_FMT_S32P) : libav.AV_SAMPLE_FMT_FLTP;
+  const sampleFmt = o.codec.name === 'aac' ? libav.AV_SAMPLE_FMT_FLTP : o.codec.bitDepth === 16 ? libav.AV_SAMPLE_FMT_S16P : libav.AV_SAMPLE_FMT_S32P;
   const layout = o.channels === 1 ? 4 : 3; // AV_CH_LAYOUT_MONO, AV_CH_LAYOUT_STEREO
   const encoders: { ctx: number; frame: number; pkt: number; frameSize: number; pending: Float32Array[]; pts: number }[] = [];
   let muxer: { oc: number; pb: number; pkt: number } | null = null;
@@ -243,9 +270,26 @@ export async function createMp4TrackEncoder(o: Mp4TrackOptions): Promise<Mp4Trac
     const header = await libav.avformat_write_header(oc, 0);
     if (header < 0) throw new LibavError(`the MP4 muxer refused the tracks (error ${header})`);
   } catch (err) {
-    await free();
+    dropOnFault(err);
+    await free().catch(() => undefined);
     throw err instanceof LibavError ? err : new LibavError(`cannot start the encoder (${messageOf(err)})`);
   }
+
+  const bits = o.codec.name === 'alac' ? o.codec.bitDepth : 0;
+  const rand = new Mulberry32(0xa1ac);
+  const counts = { clipped: 0 };
+  /** Float samples → the encoder's format: floats for AAC; for ALAC the writers' integers (pcm.ts), planar. */
+  const toSampleFormat = (planar: Float32Array[]): (Float32Array | Int16Array | Int32Array)[] => {
+    if (bits === 0) return planar;
+    const { ints, clipped } = toIntInterleaved(planar, bits as 16 | 24, bits === 16 ? 'tpdf' : 'none', rand);
+    counts.clipped += clipped;
+    const shift = bits === 16 ? 1 : 256; // 24-bit codes sit in the top 24 bits of S32P
+    return planar.map((c, ch) => {
+      const out = bits === 16 ? new Int16Array(c.length) : new Int32Array(c.length);
+      for (let i = 0, j = ch; i < c.length; i++, j += planar.length) out[i] = ints[j] * shift;
+      return out;
+    });
+  };
 
   /** Encodes the whole frames buffered for track t (all of them when `fin`) and writes the packets. */
   const drain = async (t: number, fin: boolean) => {
@@ -255,7 +299,7 @@ export async function createMp4TrackEncoder(o: Mp4TrackOptions): Promise<Mp4Trac
     const available = e.pending[0].length;
     while (available - at >= e.frameSize || (fin && at < available)) {
       const n = Math.min(e.frameSize, available - at);
-      const data = e.pending.map((c) => toSampleFormat(c.subarray(at, at + n), alac ? (o.codec.name === 'alac' ? o.codec.bitDepth : 24) : 0));
+      const data = toSampleFormat(e.pending.map((c) => c.subarray(at, at + n)));
       frames.push({ data, format: sampleFmt, channel_layout: layout, channels: o.channels, sample_rate: o.sampleRate, nb_samples: n, pts: e.pts });
       e.pts += n;
       at += n;
@@ -268,6 +312,7 @@ export async function createMp4TrackEncoder(o: Mp4TrackOptions): Promise<Mp4Trac
   };
 
   return {
+    get clipped() { return counts.clipped; },
     async encode(tracks) {
       for (let t = 0; t < o.tracks; t++) {
         const e = encoders[t];
@@ -289,16 +334,5 @@ function concat(a: Float32Array, b: Float32Array): Float32Array {
   const out = new Float32Array(a.length + b.length);
   out.set(a);
   out.set(b, a.length);
-  return out;
-}
-
-/** Float samples → what the encoder takes: floats for AAC, integers of `bits` (left-justified in 32 for 24) for ALAC. */
-function toSampleFormat(c: Float32Array, bits: number): Float32Array | Int16Array | Int32Array {
-  if (bits === 0) return c;
-  const max = 2 ** (bits - 1) - 1;
-  const scale = 2 ** (bits - 1);
-  const out = bits === 16 ? new Int16Array(c.length) : new Int32Array(c.length);
-  const shift = bits === 16 ? 1 : 256; // 24-bit codes sit in the top 24 bits of S32
-  for (let i = 0; i < c.length; i++) out[i] = Math.max(-scale, Math.min(max, Math.round(c[i] * scale))) * shift;
   return out;
 }

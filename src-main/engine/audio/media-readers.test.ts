@@ -169,7 +169,7 @@ describe('compressed containers keep every sample in place', { skip }, () => {
     assert.equal(lagAtClick(got.channels[0], ref48[0]), 0);
   });
 
-  test('raw AAC (ADTS) decodes like ffmpeg and warns that its lead-in stays', async () => {
+  test('raw AAC (ADTS) keeps the encoder\'s 1024-sample lead-in, as ffmpeg does, and says so', async () => {
     const path = encode(src44, join(dir, 'raw.aac'), ['-c:a', 'aac', '-b:a', '256k', '-f', 'adts']);
     const got = await decodeFile(path);
     assert.equal(got.format, 'aac');

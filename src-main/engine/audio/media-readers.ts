@@ -1,14 +1,14 @@
-// MP4/M4A/MOV (AAC, ALAC), raw AAC (ADTS) and Matroska/WebM (Opus, Vorbis) through libav (libav.ts). As with
+// MP4/M4A/MOV (AAC, ALAC, Opus, FLAC), raw AAC (ADTS) and Matroska/WebM (Opus, Vorbis, FLAC) through libav (libav.ts). As with
 // the other compressed readers, the container's own structure is checked first (mp4-boxes.ts, ebml-layout.ts,
 // adts-frames.ts) so that a file cut short is TRUNCATED and not quietly shorter. Gapless playback data decides
 // the exact length: libav applies the start of an MP4 edit list or iTunSMPB tag, and Opus pre-skip and end
 // trimming; the end of an MP4 edit list or iTunSMPB tag is applied here.
-import { audioError } from './audio-error.ts';
+import { audioError, printable } from './audio-error.ts';
 import { walkAdtsFrames } from './adts-frames.ts';
 import { VORBIS_TO_WAV, type CompressedAudio } from './compressed-readers.ts';
 import { readEbmlLayout } from './ebml-layout.ts';
 import { decodeContainer, decodePackets, LibavError, type LibavAudioStream, type LibavPieces } from './libav.ts';
-import { printable, readMp4Layout } from './mp4-boxes.ts';
+import { readMp4Layout } from './mp4-boxes.ts';
 
 export type MediaCodec = 'aac' | 'alac' | 'opus' | 'vorbis' | 'flac';
 

@@ -1,7 +1,9 @@
 // MP4/MOV (ISO base media) box structure: enough parsing to tell a whole file from a cut one before decoding, to
 // name the first audio track's codec, and to find iTunes' gapless tag (iTunSMPB). The samples themselves come
 // from libav (libav.ts), which also applies edit lists. Cut means: a box runs past the end of the file, the
-// index (moov) is missing after the media data, or the audio track's chunks end beyond the last byte.
+// index (moov) is missing after the media data, or the audio track's chunks end beyond the last byte. Also
+// builds boxes, for the stem file's index (stem-file.ts) and iTunes tags (tag-writers.ts).
+import { printable } from './audio-error.ts';
 
 export interface Box {
   type: string;
@@ -16,9 +18,8 @@ export interface Box {
 const latin1 = new TextDecoder('latin1');
 /** More boxes than this in the index is no real file; walking them all would only cost time. */
 const MAX_MOOV_CHILDREN = 100_000;
+
 const text = (b: Uint8Array, at: number, n: number) => latin1.decode(b.subarray(at, at + Math.max(0, n)));
-/** A four-character code as it may appear in a message: anything unprintable becomes "?". */
-export const printable = (code: string) => code.replace(/[^\x20-\x7e]/g, '?');
 const u32 = (b: Uint8Array, at: number) => ((b[at] << 24) >>> 0) + (b[at + 1] << 16) + (b[at + 2] << 8) + b[at + 3];
 const u64 = (b: Uint8Array, at: number) => u32(b, at) * 2 ** 32 + u32(b, at + 4);
 
@@ -197,4 +198,19 @@ function readITunSmpb(b: Uint8Array, udta: Box): Omit<ITunesGapless, 'skippedByD
     return { delay: fields[1], padding: fields[2], frames: fields[3] };
   }
   return null;
+}
+
+/** A box: size, type, then the body (`body` may hold child boxes). */
+export function mp4Box(type: string, ...body: Uint8Array[]): Buffer {
+  const payload = Buffer.concat(body);
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(8 + payload.length, 0);
+  head.write(type, 4, 'latin1');
+  return Buffer.concat([head, payload]);
+}
+
+/** `moov` (a whole moov box) with every udta child replaced by `udta`, which becomes its last child. */
+export function replaceUserData(moov: Uint8Array, udta: Uint8Array): Buffer {
+  const kept = [...boxes(moov, 8, moov.length)].filter((b) => b.type !== 'udta').map((b) => moov.subarray(b.at, b.end));
+  return mp4Box('moov', ...kept, udta);
 }

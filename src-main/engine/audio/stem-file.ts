@@ -1,30 +1,20 @@
 // Native Instruments stem files (`.stem.mp4`), which DJ software (Traktor, Mixxx, …) loads as four decks in one:
-// five stereo audio tracks in one MP4 — the mix first (what ordinary players play), then drums, bass, other and
-// vocals — and a JSON manifest in moov/udta/stem naming each stem with its colour. AAC or ALAC, encoded and muxed
-// by libav (libav.ts); the manifest and the song's tags (udta/meta/ilst) are written into the index here. Written
-// like every output: to a hidden temporary file, renamed into place only when complete.
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync, ftruncateSync, fstatSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { XumxError } from '../errors.ts';
-import { audioError } from './audio-error.ts';
+// five stereo audio tracks in one MP4 — the mix first (what ordinary players play), then the stems in
+// STEM_FILE_STEMS order — and a JSON manifest in moov/udta/stem. Tracks are encoded and muxed by libav (libav.ts);
+// the manifest and the song's tags are written into the index afterwards. Written like every output: to a hidden
+// temporary file, renamed into place only when complete; a failure or a cancel leaves nothing.
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { resample } from '../dsp/resample.ts';
+import { XumxError } from '../errors.ts';
+import { AAC_SAMPLE_RATES } from './adts-frames.ts';
+import { audioError } from './audio-error.ts';
+import { decodeFile, type DecodedAudio } from './decode.ts';
 import { createMp4TrackEncoder, type Mp4TrackEncoder } from './libav.ts';
-import { boxes } from './mp4-boxes.ts';
-import { isFileSystemError, outputError } from './stem-writer.ts';
-import { hasTags, type AudioTags } from './tags.ts';
-
-/** The stems of a stem file in the order DJ software expects them, with the names and colours it shows. */
-export const STEM_FILE_STEMS = [
-  { source: 'drums', name: 'Drums', color: '#009E73' },
-  { source: 'bass', name: 'Bass', color: '#D55E00' },
-  { source: 'other', name: 'Other', color: '#CC79A7' },
-  { source: 'vocals', name: 'Vocals', color: '#56B4E9' },
-] as const;
-
-export type StemFileCodec = { name: 'aac'; bitRate: number } | { name: 'alac'; bitDepth: 16 | 24 };
-
-export const STEM_FILE_AAC: StemFileCodec = { name: 'aac', bitRate: 256_000 };
+import { mp4Box, replaceUserData } from './mp4-boxes.ts';
+import { STEM_FILE_STEMS, stemManifest, type StemFileCodec } from './stem-file-layout.ts';
+import { hiddenTempPath, isFileSystemError, outputError } from './stem-writer.ts';
+import { itunesTags } from './tag-writers.ts';
+import { hasTags, mixTags, type AudioTags } from './tags.ts';
 
 export interface StemFileOptions {
   sampleRate: number;
@@ -38,10 +28,12 @@ export interface StemFileWriter {
   write(mix: Float32Array[], stems: Float32Array[][]): Promise<void>;
   close(): Promise<void>;
   abort(): Promise<void>;
+  /** Clipping the integer (ALAC) tracks needed, once closed. */
+  readonly notices: string[];
 }
 
 export async function createStemFileWriter(path: string, o: StemFileOptions): Promise<StemFileWriter> {
-  const temp = join(dirname(path), `.${basename(path)}.partial-${randomBytes(6).toString('hex')}`);
+  const temp = hiddenTempPath(path);
   let fd: number;
   try {
     fd = openSync(temp, 'wx+');
@@ -69,6 +61,7 @@ export async function createStemFileWriter(path: string, o: StemFileOptions): Pr
     throw audioError('ENCODE_FAILED', path, `cannot start the stem file's encoders: ${(err as Error).message}`, err);
   }
   let state: 'open' | 'closed' | 'aborted' = 'open';
+  const notices: string[] = [];
 
   const discard = async () => {
     if (state === 'aborted') return;
@@ -90,6 +83,7 @@ export async function createStemFileWriter(path: string, o: StemFileOptions): Pr
   };
 
   return {
+    notices,
     write: (mix, stems) => guard(async () => {
       const tracks = [mix, ...stems];
       if (tracks.length !== 5 || tracks.some((t) => t.length !== 2 || t.some((c) => c.length !== mix[0].length))) {
@@ -101,7 +95,9 @@ export async function createStemFileWriter(path: string, o: StemFileOptions): Pr
       await encoder.finish();
       await encoder.free();
       if (failure) throw failure;
-      writeIndexExtras(fd, path, stemManifest(), o.tags);
+      if (encoder.clipped > 0) notices.push(`clipped ${encoder.clipped} samples beyond full scale in the stem file`);
+      const udta = mp4Box('udta', mp4Box('stem', Buffer.from(stemManifest(), 'utf8')), ...(hasTags(o.tags) ? [itunesTags(o.tags)] : []));
+      rewriteIndex(fd, path, udta);
       fsyncSync(fd);
       closeSync(fd);
       renameSync(temp, path);
@@ -111,20 +107,12 @@ export async function createStemFileWriter(path: string, o: StemFileOptions): Pr
   };
 }
 
-/** The JSON manifest DJ software reads: version, the stems' names and colours, and no mastering effects. */
-export function stemManifest(): string {
-  return JSON.stringify({
-    version: 1,
-    stems: STEM_FILE_STEMS.map((s) => ({ name: s.name, color: s.color })),
-    mastering_dsp: { compressor: { enabled: false }, limiter: { enabled: false } },
-  });
-}
-
 /**
- * Rewrites the index (moov, the file's last box, so no sample offset moves) with one udta holding the stem
- * manifest and the tags in place of whatever udta the muxer wrote. DJ software looks in moov's first udta.
+ * Replaces the index's user data with `udta` (the manifest and the tags). The muxer ends the file with its index
+ * (moov), so the new one goes where the old one was and no sample offset moves. DJ software looks in moov's first
+ * udta, and this is the only one.
  */
-function writeIndexExtras(fd: number, path: string, manifest: string, tags: AudioTags | undefined): void {
+function rewriteIndex(fd: number, path: string, udta: Uint8Array): void {
   const size = fstatSync(fd).size;
   let moovAt = -1;
   let moovSize = 0;
@@ -141,43 +129,9 @@ function writeIndexExtras(fd: number, path: string, manifest: string, tags: Audi
   if (moovAt < 0 || moovAt + moovSize !== size) throw audioError('ENCODE_FAILED', path, 'the muxer did not end the file with its index (moov)');
   const moov = Buffer.alloc(moovSize);
   readSync(fd, moov, 0, moovSize, moovAt);
-  const kept = [...boxes(moov, 8, moov.length)].filter((b) => b.type !== 'udta').map((b) => moov.subarray(b.at, b.end));
-  const udta = box('udta', box('stem', Buffer.from(manifest, 'utf8')), ...(hasTags(tags) ? [itunesTags(tags)] : []));
-  const next = box('moov', ...kept, udta);
+  const next = replaceUserData(moov, udta);
   for (let done = 0; done < next.length;) done += writeSync(fd, next, done, next.length - done, moovAt + done);
   ftruncateSync(fd, moovAt + next.length);
-}
-
-function box(type: string, ...body: Uint8Array[]): Buffer {
-  const payload = Buffer.concat(body);
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(8 + payload.length, 0);
-  head.write(type, 4, 'latin1');
-  return Buffer.concat([head, payload]);
-}
-
-/** iTunes-style tags: meta (a full box) → hdlr 'mdir' + ilst with one data box per item. */
-function itunesTags(t: AudioTags): Buffer {
-  const data = (type: number, value: Uint8Array) => {
-    const head = Buffer.alloc(8);
-    head.writeUInt32BE(type, 0); // 1 UTF-8, 0 binary, 13 JPEG, 14 PNG; then 4 bytes of locale
-    return box('data', head, value);
-  };
-  const text = (v: string) => data(1, Buffer.from(v, 'utf8'));
-  const items: Buffer[] = [];
-  if (t.title) items.push(box('\xa9nam', text(t.title)));
-  if (t.artist) items.push(box('\xa9ART', text(t.artist)));
-  if (t.album) items.push(box('\xa9alb', text(t.album)));
-  if (t.year) items.push(box('\xa9day', text(String(t.year))));
-  if (t.track && t.track <= 0xffff) {
-    const trkn = Buffer.alloc(8);
-    trkn.writeUInt16BE(t.track, 2);
-    trkn.writeUInt16BE(t.trackCount && t.trackCount <= 0xffff ? t.trackCount : 0, 4);
-    items.push(box('trkn', data(0, trkn)));
-  }
-  if (t.cover) items.push(box('covr', data(t.cover.mime === 'image/png' ? 14 : 13, t.cover.data)));
-  const hdlr = box('hdlr', Buffer.alloc(8), Buffer.from('mdirappl', 'latin1'), Buffer.alloc(9));
-  return box('meta', Buffer.alloc(4), hdlr, box('ilst', ...items));
 }
 
 function unlinkSafe(p: string): void {
@@ -191,18 +145,17 @@ export interface StemAudio {
 }
 
 const CHUNK_FRAMES = 1 << 16;
-/** The sampling rates an AAC stream can declare (ISO 14496-3 sampling_frequency_index). */
-const AAC_RATES = new Set([96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350]);
 const OTHER = STEM_FILE_STEMS.findIndex((s) => s.source === 'other');
 
 /**
  * Writes a stem file from separated stems (bass, drums, other, vocals; a residual stem, when there is one, joins
  * "other" so the four still add up to the song). The mix track is the sum of the stems, which is the song.
- * Returns the notices worth telling the user.
+ * Returns the notices worth telling the user. An aborted `signal` stops it between chunks, leaving nothing.
  */
-export async function writeStemFile(path: string, stems: Record<string, StemAudio>, o: { codec: StemFileCodec; tags?: AudioTags }): Promise<string[]> {
+export async function writeStemFile(path: string, stems: Record<string, StemAudio>,
+  o: { codec: StemFileCodec; tags?: AudioTags; signal?: AbortSignal }): Promise<string[]> {
   const missing = STEM_FILE_STEMS.filter((s) => !stems[s.source]).map((s) => s.source);
-  if (missing.length) throw audioError('BAD_ARGUMENT', path, `a stem file needs drums, bass, other and vocals; this model gives no ${missing.join(', ')}`);
+  if (missing.length) throw audioError('BAD_ARGUMENT', path, `a stem file needs drums, bass, other and vocals; this separation has no ${missing.join(', ')}`);
   const all = Object.values(stems);
   const { sampleRate } = all[0];
   const frames = all[0].channels[0].length;
@@ -212,8 +165,8 @@ export async function writeStemFile(path: string, stems: Record<string, StemAudi
   const extra = Object.keys(stems).filter((k) => !STEM_FILE_STEMS.some((s) => s.source === k));
   const notices = extra.length ? [`a stem file holds four stems: ${extra.join(', ')} went into "other"`] : [];
   let rate = sampleRate;
-  if (o.codec.name === 'aac' && !AAC_RATES.has(sampleRate)) {
-    // AAC codes only its own list of rates: the stems are resampled to the nearest common one.
+  if (o.codec.name === 'aac' && !AAC_SAMPLE_RATES.includes(sampleRate)) {
+    // AAC codes only its own list of rates: 44.1 kHz for songs of the 44.1 kHz family, 48 kHz for the rest.
     rate = sampleRate % 11025 === 0 ? 44100 : 48000;
     const resampled: Record<string, StemAudio> = {};
     for (const [k, s] of Object.entries(stems)) resampled[k] = { sampleRate: rate, channels: await resample(s.channels, sampleRate, rate) };
@@ -224,6 +177,7 @@ export async function writeStemFile(path: string, stems: Record<string, StemAudi
   const writer = await createStemFileWriter(path, { sampleRate: rate, codec: o.codec, tags: o.tags });
   try {
     for (let at = 0; at < length; at += CHUNK_FRAMES) {
+      if (o.signal?.aborted) throw new XumxError('CANCELLED', `${path}: cancelled`, path);
       const end = Math.min(length, at + CHUNK_FRAMES);
       const part = (s: StemAudio) => s.channels.map((c) => c.subarray(at, end));
       const four = STEM_FILE_STEMS.map((s) => part(stems[s.source]).map((c) => c.slice()));
@@ -240,5 +194,17 @@ export async function writeStemFile(path: string, stems: Record<string, StemAudi
     await writer.abort();
     throw err;
   }
-  return notices;
+  return [...notices, ...writer.notices];
+}
+
+/**
+ * The stem file of a separated song, from its stem files as the engine wrote them: what every door calls. The
+ * song's tags come from the stems (which carry them under their own titles) with the song's title.
+ */
+export async function stemFileFromStemFiles(stemFiles: Record<string, string>, path: string,
+  o: { codec: StemFileCodec; songTitle?: string; signal?: AbortSignal }): Promise<string[]> {
+  const stems: Record<string, DecodedAudio> = {};
+  for (const [source, file] of Object.entries(stemFiles)) stems[source] = await decodeFile(file);
+  const tags = mixTags(Object.values(stems)[0]?.tags ?? {}, o.songTitle);
+  return writeStemFile(path, stems, { codec: o.codec, tags, signal: o.signal });
 }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { XumxError, type ErrorCode } from '../errors.ts';
-import type { BitDepth, OutputFormat } from '../types.ts';
+import { OUTPUT_FORMATS, type BitDepth, type OutputFormat } from '../types.ts';
 import { audioError } from './audio-error.ts';
 import { createSampleEncoder, EncoderSettingError, type SampleEncoder } from './sample-encoders.ts';
 import type { Dither } from './pcm.ts';
@@ -47,7 +47,7 @@ export async function createStemWriter(path: string, opts: StemWriterOptions): P
   } catch (err) {
     throw encodeError(path, err, err instanceof EncoderSettingError ? 'BAD_ARGUMENT' : 'ENCODE_FAILED');
   }
-  const temp = join(dirname(path), `.${basename(path)}.partial-${randomBytes(6).toString('hex')}`);
+  const temp = hiddenTempPath(path);
   let fh: FileHandle;
   try {
     fh = await open(temp, 'wx');
@@ -56,6 +56,11 @@ export async function createStemWriter(path: string, opts: StemWriterOptions): P
     throw outputError(path, err);
   }
   return new AtomicStemWriter(path, temp, fh, encoder, opts.channels, notices);
+}
+
+/** Where a file is written before it is complete: hidden, next to `path` (so the rename stays on one disk). */
+export function hiddenTempPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.partial-${randomBytes(6).toString('hex')}`);
 }
 
 /** One write and close; the file is never left half-written. */
@@ -151,7 +156,7 @@ class AtomicStemWriter implements StemWriter {
 
 function checkOptions(path: string, o: StemWriterOptions): void {
   const bad = (why: string) => audioError('BAD_ARGUMENT', path, why);
-  if (!['wav', 'flac', 'mp3'].includes(o.format)) throw bad(`unknown output format "${o.format}"`);
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(o.format)) throw bad(`unknown output format "${o.format}"`);
   if (![16, 24, '32f'].includes(o.bitDepth)) throw bad(`unknown bit depth "${o.bitDepth}"`);
   if (!Number.isInteger(o.channels) || o.channels < 1 || o.channels > 65535) throw bad(`cannot write ${o.channels} channels`);
   if (!Number.isInteger(o.sampleRate) || o.sampleRate < 1) throw bad(`cannot write a sample rate of ${o.sampleRate} Hz`);

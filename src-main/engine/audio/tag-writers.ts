@@ -1,7 +1,8 @@
 // AudioTags → the bytes each output format stores them in: an ID3v2.3 tag (MP3, and WAV's `id3 ` chunk; built by
-// the `browser-id3-writer` package), RIFF LIST/INFO (WAV), and FLAC's VORBIS_COMMENT and PICTURE metadata blocks.
-// The encoders (sample-encoders.ts) place them.
+// the `browser-id3-writer` package), RIFF LIST/INFO (WAV), FLAC's VORBIS_COMMENT and PICTURE metadata blocks, and
+// iTunes' meta/ilst (MP4 stem files). The encoders (sample-encoders.ts) and stem-file.ts place them.
 import { ID3Writer } from 'browser-id3-writer';
+import { mp4Box } from './mp4-boxes.ts';
 import type { AudioTags } from './tags.ts';
 
 /** An ID3v2.3 tag holding `tags` (title, artist, album, track, year, front cover). */
@@ -62,6 +63,30 @@ export function flacTagBlocks(tags: AudioTags): Uint8Array {
     head[0] = type;
     return Buffer.concat([head, body]);
   }));
+}
+
+/** iTunes-style MP4 tags: meta (a full box) → hdlr 'mdir' + ilst, one data box per item. */
+export function itunesTags(t: AudioTags): Buffer {
+  const data = (type: number, value: Uint8Array) => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(type, 0); // 1 UTF-8, 0 binary, 13 JPEG, 14 PNG; then 4 bytes of locale
+    return mp4Box('data', head, value);
+  };
+  const text = (v: string) => data(1, Buffer.from(v, 'utf8'));
+  const items: Buffer[] = [];
+  if (t.title) items.push(mp4Box('\xa9nam', text(t.title)));
+  if (t.artist) items.push(mp4Box('\xa9ART', text(t.artist)));
+  if (t.album) items.push(mp4Box('\xa9alb', text(t.album)));
+  if (t.year) items.push(mp4Box('\xa9day', text(String(t.year))));
+  if (t.track && t.track <= 0xffff) { // trkn holds 16-bit numbers; a larger one is left out
+    const trkn = Buffer.alloc(8);
+    trkn.writeUInt16BE(t.track, 2);
+    trkn.writeUInt16BE(t.trackCount && t.trackCount <= 0xffff ? t.trackCount : 0, 4);
+    items.push(mp4Box('trkn', data(0, trkn)));
+  }
+  if (t.cover) items.push(mp4Box('covr', data(t.cover.mime === 'image/png' ? 14 : 13, t.cover.data)));
+  const hdlr = mp4Box('hdlr', Buffer.alloc(8), Buffer.from('mdirappl', 'latin1'), Buffer.alloc(9));
+  return mp4Box('meta', Buffer.alloc(4), hdlr, mp4Box('ilst', ...items));
 }
 
 const le32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };

@@ -4,6 +4,7 @@
 // be read separates without them, with a notice.
 import { open } from 'node:fs/promises';
 import { parseFile } from 'music-metadata';
+import { chunks } from './wav-reader.ts';
 
 export interface CoverArt {
   /** MIME type, e.g. image/jpeg. */
@@ -87,20 +88,11 @@ async function riffInfo(path: string): Promise<Record<string, string>> {
   const fh = await open(path, 'r');
   try {
     const size = (await fh.stat()).size;
-    const head = Buffer.alloc(12);
-    await fh.read(head, 0, 12, 0);
-    if (head.toString('latin1', 0, 4) !== 'RIFF') return {};
-    for (let at = 12; at + 8 <= size;) {
-      const h = Buffer.alloc(12);
-      await fh.read(h, 0, 12, at);
-      const id = h.toString('latin1', 0, 4);
-      const len = h.readUInt32LE(4);
-      if (id === 'LIST' && h.toString('latin1', 8, 12) === 'INFO' && len <= 1 << 20) {
-        const body = Buffer.alloc(len - 4);
-        await fh.read(body, 0, body.length, at + 12);
-        return infoItems(body);
-      }
-      at += 8 + len + (len % 2);
+    for await (const c of chunks(fh, size, false)) {
+      if (c.id !== 'LIST' || c.size < 4 || c.size > 1 << 20) continue;
+      const body = Buffer.alloc(c.size);
+      await fh.read(body, 0, c.size, c.bodyAt);
+      if (body.toString('latin1', 0, 4) === 'INFO') return infoItems(body.subarray(4));
     }
     return {};
   } finally {

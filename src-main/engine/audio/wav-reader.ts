@@ -33,7 +33,7 @@ const WAVE_FORMAT_IEEE_FLOAT = 3;
 const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
 const UNKNOWN_SIZE = 0xffffffff;
 
-interface Chunk { id: string; bodyAt: number; size: number }
+export interface Chunk { id: string; bodyAt: number; size: number }
 
 async function readAt(fh: FileHandle, at: number, n: number): Promise<Buffer> {
   const buf = Buffer.alloc(n);
@@ -47,7 +47,7 @@ async function readAt(fh: FileHandle, at: number, n: number): Promise<Buffer> {
 }
 
 /** Iterates the top-level chunks (RIFF/RF64: 8-byte headers, even-aligned; W64: GUID + 64-bit size, 8-aligned). */
-async function* chunks(fh: FileHandle, fileSize: number, w64: boolean): AsyncGenerator<Chunk> {
+export async function* chunks(fh: FileHandle, fileSize: number, w64: boolean): AsyncGenerator<Chunk> {
   let at = w64 ? 40 : 12;
   const headerLen = w64 ? 24 : 8;
   while (at + headerLen <= fileSize) {
