@@ -30,7 +30,8 @@ describe('render', () => {
   test('writes the --json document with exactly the published fields', () => {
     const doc = JSON.parse(jsonDocument([ok, { input: 'b.wav', ok: false, error: { code: 'NOT_AUDIO', message: 'b.wav: not audio' } }]));
     assert.deepEqual(Object.keys(doc), ['files']);
-    assert.deepEqual(Object.keys(doc.files[0]), ['input', 'ok', 'stems', 'sampleRate', 'duration', 'ep', 'epSkipped', 'timings']);
+    assert.deepEqual(Object.keys(doc.files[0]), ['input', 'ok', 'stems', 'sampleRate', 'duration', 'ep', 'epSkipped', 'timings', 'notices']);
+    assert.deepEqual(doc.files[0].notices, ['n'], 'notices reach the JSON document');
     assert.deepEqual(doc.files[1], { input: 'b.wav', ok: false, error: { code: 'NOT_AUDIO', message: 'b.wav: not audio' } });
   });
 

@@ -53,6 +53,7 @@ export function jsonDocument(results: FileResult[]): string {
   const files = results.map((r) => r.ok
     ? {
       input: r.input, ok: true, stems: r.stems, sampleRate: r.sampleRate, duration: r.duration, ep: r.ep, epSkipped: r.epSkipped, timings: r.timings,
+      notices: r.notices,
       ...(r.estimates ? { estimates: r.estimates } : {}),
       ...(r.mix ? { mix: r.mix } : {}),
       ...(r.stemFile ? { stemFile: r.stemFile } : {}),

@@ -75,12 +75,16 @@ describe('xumx-studio separate', { skip }, () => {
 
   test('--json gives the published document: provider, skipped providers with reasons, stage timings', () => {
     for (const r of doc.files) {
-      assert.deepEqual(Object.keys(r), ['input', 'ok', 'stems', 'sampleRate', 'duration', 'ep', 'epSkipped', 'timings']);
+      assert.deepEqual(Object.keys(r), ['input', 'ok', 'stems', 'sampleRate', 'duration', 'ep', 'epSkipped', 'timings', 'notices']);
       assert.equal(r.ep, 'cpu');
       assert.deepEqual(r.epSkipped, []); // --ep cpu tries nothing else
       assert.deepEqual(Object.keys(r.timings), ['decode', 'stft', 'network', 'wiener', 'istft', 'encode']);
       for (const t of Object.values(r.timings)) assert.ok(typeof t === 'number' && t >= 0);
     }
+    // What a file's decoding had to say travels too: the downmix of a surround file, raw AAC's lead-in.
+    const notices = (name: string) => (doc.files.find((x) => x.input.endsWith(name))!.notices as string[]).join(' | ');
+    assert.match(notices('surround51.wav'), /downmix|channels/i);
+    assert.match(notices('raw.aac'), /encoder delay/);
   });
 
   test('leaves no temporary files next to the stems', () => {
