@@ -5,7 +5,7 @@
 // refused by name. "Truncated" means COMM promises more frames than the SSND chunk holds.
 import type { FileHandle } from 'node:fs/promises';
 import { audioError, printable } from './audio-error.ts';
-import { readPcmFrames, type PcmLayout } from './pcm-slices.ts';
+import { readAt, readPcmFrames, type PcmLayout } from './pcm-slices.ts';
 
 export interface AiffAudio {
   sampleRate: number;
@@ -46,17 +46,6 @@ const COMPRESSED_NAMES: Record<string, string> = {
 const MAX_CHUNKS = 10_000;
 /** The highest rate anyone records at is 768 kHz; a COMM that says more is damaged. */
 const MAX_RATE = 10_000_000;
-
-async function readAt(fh: FileHandle, at: number, n: number): Promise<Buffer> {
-  const buf = Buffer.alloc(n);
-  let got = 0;
-  while (got < n) {
-    const { bytesRead } = await fh.read(buf, got, n - got, at + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  return buf.subarray(0, got);
-}
 
 /** The 80-bit IEEE 754 extended float AIFF uses for the sample rate. */
 export function readExtended80(b: Buffer, at: number): number {

@@ -15,6 +15,18 @@ export interface PcmLayout {
 
 const SLICE_BYTES = 4 << 20;
 
+/** Up to `n` bytes at `at` (fewer at the end of the file). */
+export async function readAt(fh: FileHandle, at: number, n: number): Promise<Buffer> {
+  const buf = Buffer.alloc(n);
+  let got = 0;
+  while (got < n) {
+    const { bytesRead } = await fh.read(buf, got, n - got, at + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return buf.subarray(0, got);
+}
+
 /**
  * Reads `frames` frames starting at byte `at`. Returns the planar audio and how many non-finite float samples
  * were replaced by silence.

@@ -4,7 +4,7 @@
 // then float64 copies). "Truncated" here means the data chunk's size promises more bytes than the file holds.
 import type { FileHandle } from 'node:fs/promises';
 import { audioError } from './audio-error.ts';
-import { readPcmFrames } from './pcm-slices.ts';
+import { readAt, readPcmFrames } from './pcm-slices.ts';
 
 export interface WavAudio {
   sampleRate: number;
@@ -34,17 +34,6 @@ const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
 const UNKNOWN_SIZE = 0xffffffff;
 
 export interface Chunk { id: string; bodyAt: number; size: number }
-
-async function readAt(fh: FileHandle, at: number, n: number): Promise<Buffer> {
-  const buf = Buffer.alloc(n);
-  let got = 0;
-  while (got < n) {
-    const { bytesRead } = await fh.read(buf, got, n - got, at + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  return buf.subarray(0, got);
-}
 
 /** Iterates the top-level chunks (RIFF/RF64: 8-byte headers, even-aligned; W64: GUID + 64-bit size, 8-aligned). */
 export async function* chunks(fh: FileHandle, fileSize: number, w64: boolean): AsyncGenerator<Chunk> {
