@@ -27,7 +27,7 @@ export interface StemWriterPort {
 }
 
 export interface AudioPort {
-  decodeFile(path: string): Promise<DecodedAudio> | DecodedAudio;
+  decodeFile(path: string, opts?: { tags?: boolean }): Promise<DecodedAudio> | DecodedAudio;
   createStemWriter(
     path: string,
     opts: StemWriterOptions,

@@ -148,7 +148,7 @@ export class StudioService implements StudioApi {
     const hit = this.peaksCache.get(key);
     if (hit) return hit;
     const path = this.stemFile(jobId, source);
-    const audio = await this.decode(path);
+    const audio = await this.decode(path, { tags: false });
     const { max, min } = computePeaks(audio.channels, buckets);
     const peaks: StemPeaks = {
       source,
@@ -179,7 +179,7 @@ export class StudioService implements StudioApi {
     const paths = sources.map((s) => this.stemFile(req.jobId, s));
     const folder = await this.ensureFolder(req.folder);
     const stems: TaggedAudio[] = [];
-    for (const p of paths) stems.push(await this.decode(p));
+    for (const p of paths) stems.push(await this.decode(p, { tags: stems.length === 0 }));
     const mix = mixStems(stems, sources.map((s) => req.gains[s]));
     const out = join(folder, `${req.name}.${EXT[req.format]}`);
     const tags = mixTags(stems[0]?.tags ?? {}, this.queue.get(req.jobId)?.result?.title, 'mix');
@@ -242,9 +242,9 @@ export class StudioService implements StudioApi {
     return this.queue.idle();
   }
 
-  private async decode(path: string): Promise<TaggedAudio> {
+  private async decode(path: string, opts: { tags?: boolean } = {}): Promise<TaggedAudio> {
     try {
-      const a = await this.deps.audio.decodeFile(path);
+      const a = await this.deps.audio.decodeFile(path, opts);
       return { sampleRate: a.sampleRate, channels: a.channels, tags: a.tags ?? {} };
     } catch (e) {
       throw asXumxError(e, path);

@@ -46,7 +46,7 @@ export async function writePresetMix(req: PresetMixRequest): Promise<PresetMixFi
   const path = presetMixPath(req.input, req.stems, req.preset.id, req.format);
   try {
     const stems: DecodedAudio[] = [];
-    for (const s of sources) stems.push(await decodeFile(req.stems[s]));
+    for (const s of sources) stems.push(await decodeFile(req.stems[s], { tags: stems.length === 0 })); // the first stem's tags name the mix
     const mix = mixStems(stems, sources.map((s) => gains[s]));
     const notices = await writeAudioFile(path, mix.channels, {
       format: req.format, bitDepth: req.bitDepth, sampleRate: mix.sampleRate, channels: mix.channels.length,

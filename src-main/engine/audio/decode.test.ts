@@ -1,6 +1,6 @@
 // decodeFile against ffmpeg: every input format and bit depth we accept, compared sample by sample with
 // what ffmpeg decodes from the same file (exactly for PCM/FLAC, closely for lossy codecs).
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +13,17 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;
   for (let i = 0; i < Math.min(a.length, b.length); i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
+}
+
+/** A mono 8 kHz float WAV (32- or 64-bit, by the array's type) holding exactly `samples`. */
+function floatWav(path: string, samples: Float32Array | Float64Array): string {
+  const bytes = samples.BYTES_PER_ELEMENT;
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0, 'latin1'); h.writeUInt32LE(36 + samples.byteLength, 4); h.write('WAVEfmt ', 8, 'latin1'); h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(3, 20); h.writeUInt16LE(1, 22); h.writeUInt32LE(8000, 24); h.writeUInt32LE(8000 * bytes, 28); h.writeUInt16LE(bytes, 32);
+  h.writeUInt16LE(8 * bytes, 34); h.write('data', 36, 'latin1'); h.writeUInt32LE(samples.byteLength, 40);
+  writeFileSync(path, Buffer.concat([h, Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength)]));
+  return path;
 }
 
 function rms(a: Float32Array): number {
@@ -129,13 +140,7 @@ describe('decodeFile matches ffmpeg', { skip }, () => {
   });
 
   test('a 64-bit float WAV with values beyond the float32 range decodes them as silence and says so', async () => {
-    const { writeFileSync } = await import('node:fs');
-    const h = Buffer.alloc(44);
-    h.write('RIFF', 0, 'latin1'); h.writeUInt32LE(36 + 32, 4); h.write('WAVEfmt ', 8, 'latin1'); h.writeUInt32LE(16, 16);
-    h.writeUInt16LE(3, 20); h.writeUInt16LE(1, 22); h.writeUInt32LE(8000, 24); h.writeUInt32LE(64000, 28); h.writeUInt16LE(8, 32);
-    h.writeUInt16LE(64, 34); h.write('data', 36, 'latin1'); h.writeUInt32LE(32, 40);
-    const path = join(dir, 'huge64.wav');
-    writeFileSync(path, Buffer.concat([h, Buffer.from(new Float64Array([0.5, 1e300, -1e300, -0.25]).buffer)]));
+    const path = floatWav(join(dir, 'huge64.wav'), new Float64Array([0.5, 1e300, -1e300, -0.25]));
     const ours = await decodeFile(path);
     assert.deepEqual(Array.from(ours.channels[0]), [0.5, 0, 0, -0.25]);
     assert.ok(ours.notices.some((n) => n.includes('out-of-range')));
@@ -153,13 +158,7 @@ describe('decodeFile matches ffmpeg', { skip }, () => {
   });
 
   test('a float WAV with NaN and infinite samples decodes them as silence and says so', async () => {
-    const { writeFileSync } = await import('node:fs');
-    const h = Buffer.alloc(44);
-    h.write('RIFF', 0, 'latin1'); h.writeUInt32LE(36 + 16, 4); h.write('WAVEfmt ', 8, 'latin1'); h.writeUInt32LE(16, 16);
-    h.writeUInt16LE(3, 20); h.writeUInt16LE(1, 22); h.writeUInt32LE(8000, 24); h.writeUInt32LE(32000, 28); h.writeUInt16LE(4, 32);
-    h.writeUInt16LE(32, 34); h.write('data', 36, 'latin1'); h.writeUInt32LE(16, 40);
-    const path = join(dir, 'nan.wav');
-    writeFileSync(path, Buffer.concat([h, Buffer.from(new Float32Array([0.5, NaN, Infinity, -0.25]).buffer)]));
+    const path = floatWav(join(dir, 'nan.wav'), new Float32Array([0.5, NaN, Infinity, -0.25]));
     const ours = await decodeFile(path);
     assert.deepEqual(Array.from(ours.channels[0]), [0.5, 0, 0, -0.25]);
     assert.ok(ours.notices.some((n) => n.includes('NaN')));

@@ -36,8 +36,10 @@ const HEAD_BYTES = 64 * 1024;
 const WHOLE_FILE_MAX_BYTES = 2 ** 31 - 1;
 const LIBAV_FILE_MAX_BYTES = 2 ** 30;
 
-export async function decodeFile(path: string): Promise<DecodedAudio> {
+/** `tags: false` skips reading the tags (and their cover art) where only the samples matter, e.g. for waveforms. */
+export async function decodeFile(path: string, o: { tags?: boolean } = {}): Promise<DecodedAudio> {
   const audio = await decodeSamples(path);
+  if (o.tags === false) return { ...audio, tags: {} };
   const { tags, notices } = await readTags(path);
   return { ...audio, tags, notices: [...audio.notices, ...notices] };
 }

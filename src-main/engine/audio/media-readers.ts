@@ -1,8 +1,8 @@
-// MP4/M4A/MOV (AAC, ALAC, Opus, FLAC), raw AAC (ADTS) and Matroska/WebM (Opus, Vorbis, FLAC) through libav (libav.ts). As with
-// the other compressed readers, the container's own structure is checked first (mp4-boxes.ts, ebml-layout.ts,
-// adts-frames.ts) so that a file cut short is TRUNCATED and not quietly shorter. Gapless playback data decides
-// the exact length: libav applies the start of an MP4 edit list or iTunSMPB tag, and Opus pre-skip and end
-// trimming; the end of an MP4 edit list or iTunSMPB tag is applied here.
+// MP4/M4A/MOV (AAC, ALAC, Opus, FLAC), raw AAC (ADTS) and Matroska/WebM (Opus, Vorbis, FLAC) through libav
+// (libav.ts). As with the other compressed readers, the container's own structure is checked first (mp4-boxes.ts,
+// ebml-layout.ts, adts-frames.ts) so that a file cut short is TRUNCATED and not quietly shorter. Gapless playback
+// data decides the exact length: libav applies an MP4 edit list's start and Opus pre-skip and end trimming; the
+// end of an edit list, and iTunSMPB where libav does not, are applied here (readMp4).
 import { audioError, printable } from './audio-error.ts';
 import { walkAdtsFrames } from './adts-frames.ts';
 import { VORBIS_TO_WAV, type CompressedAudio } from './compressed-readers.ts';

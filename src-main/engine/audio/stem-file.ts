@@ -204,7 +204,7 @@ export async function writeStemFile(path: string, stems: Record<string, StemAudi
 export async function stemFileFromStemFiles(stemFiles: Record<string, string>, path: string,
   o: { codec: StemFileCodec; songTitle?: string; signal?: AbortSignal }): Promise<string[]> {
   const stems: Record<string, DecodedAudio> = {};
-  for (const [source, file] of Object.entries(stemFiles)) stems[source] = await decodeFile(file);
+  for (const [source, file] of Object.entries(stemFiles)) stems[source] = await decodeFile(file, { tags: Object.keys(stems).length === 0 });
   const tags = mixTags(Object.values(stems)[0]?.tags ?? {}, o.songTitle);
   return writeStemFile(path, stems, { codec: o.codec, tags, signal: o.signal });
 }
