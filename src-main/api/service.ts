@@ -137,7 +137,8 @@ export class StudioService implements StudioApi {
   /** The path of a finished stem, only if the policy lets the UI read it. Doors stream it from here. */
   stemFile(jobId: string, source: string): string {
     const job = this.queue.get(jobId) ?? unknownJob(jobId);
-    const path = job.result?.stemPaths[source];
+    // The source is the caller's text: only the job's own entries count, never what every object inherits.
+    const path = job.result && Object.hasOwn(job.result.stemPaths, source) ? job.result.stemPaths[source] : undefined;
     if (!path) throw new XumxError('BAD_ARGUMENT', `${job.name} has no stem "${source}"${job.state === 'done' ? '' : ' yet'}`);
     if (!this.policy.canRead(path)) throw new XumxError('FILE_UNREADABLE', `${path}: not a file this app wrote`, path);
     return path;
