@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dispatchCall } from './dispatch.ts';
@@ -38,6 +38,20 @@ describe('calls naming what is not there', () => {
       }
       assert.throws(() => t.service.stemFile(job.id, source), { code: 'BAD_ARGUMENT', message: new RegExp(`no stem "${source}"`) });
     }
+    await t.done();
+  });
+});
+
+describe('open', () => {
+  test('queues nothing when it reports that the recent files could not be saved', async () => {
+    const t = await setup();
+    // A folder where the settings file belongs makes saving it fail.
+    await mkdir(join(t.dir, 'settings.json'));
+    await writeFile(join(t.dir, 'settings.json', 'keep'), '');
+    const r = await dispatchCall(t.service, 'open', [['/songs/a.wav']]);
+    assert.equal(r.ok, false);
+    if (!r.ok) assert.match(r.error.message, /settings\.json: could not be saved/);
+    assert.deepEqual(await t.service.listJobs(), []);
     await t.done();
   });
 });

@@ -103,12 +103,12 @@ export class StudioService implements StudioApi {
   async open(paths: string[]): Promise<JobView[]> {
     const songs: string[] = [];
     for (const p of paths) songs.push(...(await expandSongs(resolve(p))));
-    const jobs = songs.map((song) => {
+    // Saved before anything is queued: a call that reports an error has changed nothing.
+    await this.deps.settings.addRecent(paths.map((p) => resolve(p)));
+    return songs.map((song) => {
       this.policy.allowChosen(song);
       return this.queue.add(song);
     });
-    await this.deps.settings.addRecent(paths.map((p) => resolve(p)));
-    return jobs;
   }
 
   async listJobs(): Promise<JobView[]> {
