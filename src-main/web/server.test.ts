@@ -3,6 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
@@ -11,6 +17,25 @@ import { defaultSettings, openSettingsStore } from '../api/settings-store.ts';
 import { FakeEngine, MemoryAudio } from '../api/testing/fakes.ts';
 import { parseRange } from './http-util.ts';
 import { startWebServer, type WebServer } from './server.ts';
+
+/** Opens the event socket by hand, sends one frame as given and waits until the server closes the connection. */
+async function sendRawFrame(port: number, token: string, frame: Buffer): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  let text = '';
+  const closed = new Promise<void>((ok) => socket.once('close', () => ok()));
+  socket.on('error', () => undefined);
+  const upgraded = new Promise<void>((ok) => socket.on('data', (d) => {
+    text += d.toString('latin1');
+    if (text.includes('\r\n\r\n')) ok();
+  }));
+  socket.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`
+    + `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nx-xumx-token: ${token}\r\n\r\n`);
+  await upgraded;
+  assert.match(text, /^HTTP\/1\.1 101/);
+  socket.write(frame);
+  await closed;
+  return text;
+}
 
 describe('browser-mode server', () => {
   let dir: string;
@@ -147,6 +172,37 @@ describe('browser-mode server', () => {
     const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`);
     const err = await new Promise<Error>((r) => ws.once('error', r));
     assert.match(err.message, /401/);
+  });
+});
+
+describe('browser-mode server in a process of its own', () => {
+  test('closes only the socket that breaks the WebSocket protocol and goes on serving', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./testing/fake-server.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
+    try {
+      const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+      const { port, token } = JSON.parse(line) as { port: number; token: string };
+      const noMask = Buffer.alloc(4);
+      const frames = {
+        'an unmasked frame': Buffer.from([0x81, 0x02, 0x68, 0x69]),
+        'an unknown opcode': Buffer.from([0x83, 0x80, ...noMask]),
+        'text that is not UTF-8': Buffer.from([0x81, 0x82, ...noMask, 0xff, 0xfe]),
+        'a message over the size limit': Buffer.from([0x82, 0xfe, 0x13, 0x88, ...noMask]),
+      };
+      const listener = new WebSocket(`ws://127.0.0.1:${port}/api/events`, { headers: { 'x-xumx-token': token } });
+      await new Promise((r) => listener.once('open', r));
+      for (const [what, frame] of Object.entries(frames)) {
+        await sendRawFrame(port, token, frame);
+        const r = await fetch(`http://127.0.0.1:${port}/api/call/getSettings`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-xumx-token': token }, body: '[]' })
+          .catch((e: Error) => assert.fail(`the server is gone after ${what}: ${e.message}`));
+        assert.equal(r.status, 200, `after ${what}`);
+      }
+      assert.equal(listener.readyState, WebSocket.OPEN, 'a well-behaved socket stays open');
+      listener.close();
+    } finally {
+      child.kill();
+      await exited;
+    }
   });
 });
 

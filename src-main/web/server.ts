@@ -149,6 +149,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   sockets.on('connection', (ws: WebSocket) => {
     clients.add(ws);
     ws.on('close', () => clients.delete(ws));
+    // A frame that breaks the protocol (too large, bad UTF-8, unmasked, unknown opcode) is that client's fault
+    // alone: its socket is dropped, and the server and every other page go on.
+    ws.on('error', () => ws.terminate());
     // The socket only carries events to the page; calls go over HTTP, so anything received is ignored.
     ws.on('message', () => {});
   });
