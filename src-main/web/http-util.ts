@@ -4,6 +4,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { timingSafeEqual } from 'node:crypto';
+import { XumxError } from '../engine/errors.ts';
 
 export const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -30,11 +31,20 @@ export function sameToken(given: string | null | undefined, token: string): bool
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** Percent-decodes one part of a request; a malformed escape is the sender's mistake (400), not a server fault. */
+export function decodePart(text: string, what: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new XumxError('BAD_ARGUMENT', `${what} is not valid percent-encoding`);
+  }
+}
+
 export function cookieValue(req: IncomingMessage, name: string): string | null {
   const header = req.headers.cookie ?? '';
   for (const part of header.split(';')) {
     const [k, ...v] = part.trim().split('=');
-    if (k === name) return decodeURIComponent(v.join('='));
+    if (k === name) return decodePart(v.join('='), `the ${name} cookie`);
   }
   return null;
 }

@@ -2,10 +2,10 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { request } from 'node:http';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,20 @@ import { defaultSettings, openSettingsStore } from '../api/settings-store.ts';
 import { FakeEngine, MemoryAudio } from '../api/testing/fakes.ts';
 import { parseRange } from './http-util.ts';
 import { startWebServer, type WebServer } from './server.ts';
+
+/** A request sent as written: fetch would tidy up the odd paths and headers these tests need. */
+function rawRequest(port: number, opts: { method?: string; path: string; headers?: Record<string, string>; body?: string }) {
+  return new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>((ok, fail) => {
+    const req = request({ host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => ok({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', fail);
+    req.end(opts.body);
+  });
+}
 
 /** Opens the event socket by hand, sends one frame as given and waits until the server closes the connection. */
 async function sendRawFrame(port: number, token: string, frame: Buffer): Promise<string> {
@@ -168,6 +182,23 @@ describe('browser-mode server', () => {
     assert.equal(existsSync(job.input), false);
   });
 
+  test('answers malformed percent-encoding with 400 naming what is wrong', async () => {
+    const cases: { what: string; path: string; method?: string; headers?: Record<string, string> }[] = [
+      { what: 'cookie', path: '/', headers: { cookie: 'xumx_token=%E0%A4%A' } },
+      { what: 'path', path: '/assets/%E0%A4%A.js' },
+      { what: 'call name', path: '/api/call/get%E0%A4%ASettings', method: 'POST', headers: { 'content-type': 'application/json' } },
+      { what: 'job id', path: `/api/stems/%E0%A4%A/vocals` },
+      { what: 'stem', path: `/api/stems/${jobId()}/voc%E0%A4als` },
+    ];
+    for (const c of cases) {
+      const r = await rawRequest(server.port, { method: c.method, path: c.path, headers: { host: `127.0.0.1:${server.port}`, ...auth(), ...c.headers }, body: c.method === 'POST' ? '[]' : undefined });
+      assert.equal(r.status, 400, `${c.what}: ${r.body}`);
+      const body = JSON.parse(r.body) as { ok: boolean; error: { code: string; message: string } };
+      assert.equal(body.error.code, 'BAD_ARGUMENT', c.what);
+      assert.match(body.error.message, /percent-encoding/, c.what);
+    }
+  });
+
   test('refuses an event socket without the token', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`);
     const err = await new Promise<Error>((r) => ws.once('error', r));
@@ -176,33 +207,52 @@ describe('browser-mode server', () => {
 });
 
 describe('browser-mode server in a process of its own', () => {
+  let child: ChildProcess;
+  let exited: Promise<unknown>;
+  let port = 0;
+  let token = '';
+
+  before(async () => {
+    child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./testing/fake-server.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+    exited = once(child, 'exit');
+    const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+    ({ port, token } = JSON.parse(line) as { port: number; token: string });
+  });
+
+  after(async () => {
+    child.kill();
+    await exited;
+  });
+
+  const stillServing = async (after: string) => {
+    const r = await fetch(`http://127.0.0.1:${port}/api/call/getSettings`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-xumx-token': token }, body: '[]' })
+      .catch((e: Error) => assert.fail(`the server is gone after ${after}: ${e.message}`));
+    assert.equal(r.status, 200, `after ${after}`);
+  };
+
   test('closes only the socket that breaks the WebSocket protocol and goes on serving', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./testing/fake-server.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
-    try {
-      const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-      const { port, token } = JSON.parse(line) as { port: number; token: string };
-      const noMask = Buffer.alloc(4);
-      const frames = {
-        'an unmasked frame': Buffer.from([0x81, 0x02, 0x68, 0x69]),
-        'an unknown opcode': Buffer.from([0x83, 0x80, ...noMask]),
-        'text that is not UTF-8': Buffer.from([0x81, 0x82, ...noMask, 0xff, 0xfe]),
-        'a message over the size limit': Buffer.from([0x82, 0xfe, 0x13, 0x88, ...noMask]),
-      };
-      const listener = new WebSocket(`ws://127.0.0.1:${port}/api/events`, { headers: { 'x-xumx-token': token } });
-      await new Promise((r) => listener.once('open', r));
-      for (const [what, frame] of Object.entries(frames)) {
-        await sendRawFrame(port, token, frame);
-        const r = await fetch(`http://127.0.0.1:${port}/api/call/getSettings`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-xumx-token': token }, body: '[]' })
-          .catch((e: Error) => assert.fail(`the server is gone after ${what}: ${e.message}`));
-        assert.equal(r.status, 200, `after ${what}`);
-      }
-      assert.equal(listener.readyState, WebSocket.OPEN, 'a well-behaved socket stays open');
-      listener.close();
-    } finally {
-      child.kill();
-      await exited;
+    const noMask = Buffer.alloc(4);
+    const frames = {
+      'an unmasked frame': Buffer.from([0x81, 0x02, 0x68, 0x69]),
+      'an unknown opcode': Buffer.from([0x83, 0x80, ...noMask]),
+      'text that is not UTF-8': Buffer.from([0x81, 0x82, ...noMask, 0xff, 0xfe]),
+      'a message over the size limit': Buffer.from([0x82, 0xfe, 0x13, 0x88, ...noMask]),
+    };
+    const listener = new WebSocket(`ws://127.0.0.1:${port}/api/events`, { headers: { 'x-xumx-token': token } });
+    await new Promise((r) => listener.once('open', r));
+    for (const [what, frame] of Object.entries(frames)) {
+      await sendRawFrame(port, token, frame);
+      await stillServing(what);
     }
+    assert.equal(listener.readyState, WebSocket.OPEN, 'a well-behaved socket stays open');
+    listener.close();
+  });
+
+  test('refuses an event socket whose cookie is malformed percent-encoding and goes on serving', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/events`, { headers: { cookie: 'xumx_token=%E0%A4%A' } });
+    const err = await new Promise<Error>((r) => ws.once('error', r));
+    assert.match(err.message, /400/);
+    await stillServing('a malformed cookie');
   });
 });
 

@@ -13,7 +13,7 @@ import { asXumxError } from '../engine/errors.ts';
 import type { JobView, StudioEvent } from '../api/contract.ts';
 import { dispatchCall } from '../api/dispatch.ts';
 import type { StudioService } from '../api/service.ts';
-import { CONTENT_SECURITY_POLICY, cookieValue, readBody, sameToken, sendFile, sendJson, sendText } from './http-util.ts';
+import { CONTENT_SECURITY_POLICY, cookieValue, decodePart, readBody, sameToken, sendFile, sendJson, sendText } from './http-util.ts';
 
 export interface WebServerOptions {
   service: StudioService;
@@ -77,11 +77,11 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       return;
     }
     const path = url.pathname;
-    if (path.startsWith('/api/call/') && req.method === 'POST') return call(req, res, decodeURIComponent(path.slice(10)));
+    if (path.startsWith('/api/call/') && req.method === 'POST') return call(req, res, decodePart(path.slice(10), 'the call name'));
     if (path === '/api/upload' && req.method === 'POST') return upload(req, res, url);
     const stem = /^\/api\/stems\/([^/]+)\/([^/]+)$/.exec(path);
     if (stem && (req.method === 'GET' || req.method === 'HEAD')) {
-      const file = opts.service.stemFile(decodeURIComponent(stem[1]), decodeURIComponent(stem[2]));
+      const file = opts.service.stemFile(decodePart(stem[1], 'the job id'), decodePart(stem[2], 'the stem name'));
       return sendFile(req, res, file, { 'Cache-Control': 'no-store' });
     }
     if (path.startsWith('/api/')) return sendText(res, 404, 'No such API route.');
@@ -122,7 +122,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   }
 
   async function serveStatic(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const rel = normalize(decodeURIComponent(path === '/' ? '/index.html' : path)).replace(/^([/\\])+/, '');
+    const rel = normalize(decodePart(path === '/' ? '/index.html' : path, 'the path')).replace(/^([/\\])+/, '');
     const file = resolve(rendererDir, rel);
     if (!file.startsWith(rendererDir + sep)) return sendText(res, 404, 'Not found.');
     const info = await stat(file).catch(() => null);
@@ -138,7 +138,15 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const sockets = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-    if (url.pathname !== '/api/events' || !hostAllowed(req) || !originAllowed(req) || !authorised(req, url)) {
+    let allowed: boolean;
+    try {
+      allowed = url.pathname === '/api/events' && hostAllowed(req) && originAllowed(req) && authorised(req, url);
+    } catch (e) {
+      // Thrown here, a malformed cookie would escape every handler and stop the server.
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${asXumxError(e).message}`);
+      return;
+    }
+    if (!allowed) {
       socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
       socket.destroy();
       return;
