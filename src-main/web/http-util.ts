@@ -49,14 +49,17 @@ export function cookieValue(req: IncomingMessage, name: string): string | null {
   return null;
 }
 
+// Every answer says its type is final, so no browser reads an error message or a JSON value as a page or a script.
+const NO_SNIFF = { 'X-Content-Type-Options': 'nosniff' } as const;
+
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text), ...NO_SNIFF });
   res.end(text);
 }
 
 export function sendText(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...NO_SNIFF });
   res.end(text);
 }
 
@@ -96,7 +99,7 @@ export async function sendFile(req: IncomingMessage, res: ServerResponse, path: 
   const info = await stat(path);
   const type = MIME[extname(path).toLowerCase()] ?? 'application/octet-stream';
   const range = parseRange(req.headers.range, info.size);
-  const base = { 'Content-Type': type, 'Accept-Ranges': 'bytes', 'X-Content-Type-Options': 'nosniff', ...extraHeaders };
+  const base = { 'Content-Type': type, 'Accept-Ranges': 'bytes', ...NO_SNIFF, ...extraHeaders };
   if (range === 'invalid') {
     res.writeHead(416, { ...base, 'Content-Range': `bytes */${info.size}` });
     res.end();

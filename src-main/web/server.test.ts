@@ -1,6 +1,6 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
@@ -197,6 +197,13 @@ describe('browser-mode server', () => {
       assert.equal(body.error.code, 'BAD_ARGUMENT', c.what);
       assert.match(body.error.message, /percent-encoding/, c.what);
     }
+  });
+
+  test('tells browsers not to guess the type of JSON and error answers', async () => {
+    const json = await fetch(`${base()}/api/call/getSettings`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth() }, body: '[]' });
+    const denied = await fetch(`${base()}/`);
+    const missing = await fetch(`${base()}/api/nothing`, { headers: auth() });
+    for (const r of [json, denied, missing]) assert.equal(r.headers.get('x-content-type-options'), 'nosniff', `${r.status}`);
   });
 
   test('refuses an event socket without the token', async () => {
