@@ -263,6 +263,73 @@ describe('browser-mode server in a process of its own', () => {
   });
 });
 
+describe('browser-mode uploads', () => {
+  const LIMIT = 1000;
+  let dir: string;
+  let server: WebServer;
+  let service: StudioService;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'xumx-upload-'));
+    await mkdir(join(dir, 'renderer'));
+    await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html>');
+    const audio = new MemoryAudio();
+    const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
+    service = new StudioService({ engine: new FakeEngine(audio), audio, settings, capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true } });
+    server = await startWebServer({ service, rendererDir: join(dir, 'renderer'), uploadDir: join(dir, 'uploads'), maxUploadBytes: LIMIT });
+  });
+
+  after(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const uploads = () => readdir(join(dir, 'uploads')).catch(() => [] as string[]);
+  /** Waits (a bounded number of turns) for something the server does after the client has gone. */
+  const eventually = async (what: string, check: () => Promise<boolean>) => {
+    for (let turn = 0; turn < 300; turn++) {
+      if (await check()) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.fail(`never happened: ${what}`);
+  };
+  const post = (headers: Record<string, string | number> = {}) =>
+    request({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/api/upload?name=big.wav', headers: { 'x-xumx-token': server.token, ...headers } });
+
+  test('refuses a chunked upload past the size limit with 413 FILE_TOO_LARGE and keeps no part of it', async () => {
+    const req = post();
+    const answer = new Promise<{ status: number; body: string }>((ok, fail) => {
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => ok({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', fail);
+    });
+    assert.equal(req.getHeader('content-length'), undefined);
+    req.write(Buffer.alloc(LIMIT / 2 + 100));
+    req.write(Buffer.alloc(LIMIT / 2 + 100));
+    req.end();
+    const { status, body } = await answer;
+    assert.equal(status, 413, body);
+    const { error } = JSON.parse(body) as { error: { code: string; message: string } };
+    assert.equal(error.code, 'FILE_TOO_LARGE');
+    assert.match(error.message, /big\.wav/);
+    await eventually('the partial upload is removed', async () => (await uploads()).length === 0);
+    assert.deepEqual(await service.listJobs(), []);
+  });
+
+  test('removes the partial file of an upload the browser abandons', async () => {
+    const req = post({ 'content-length': LIMIT - 100 });
+    req.on('error', () => undefined);
+    req.write(Buffer.alloc(100));
+    await eventually('the upload starts arriving', async () => (await uploads()).length === 1);
+    req.destroy();
+    await eventually('the partial upload is removed', async () => (await uploads()).length === 0);
+    assert.deepEqual(await service.listJobs(), []);
+  });
+});
+
 describe('parseRange', () => {
   test('reads start-end, open-ended and suffix ranges', () => {
     assert.deepEqual(parseRange('bytes=0-99', 1000), { start: 0, end: 99 });

@@ -9,7 +9,7 @@ import { basename, join, normalize, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { asXumxError } from '../engine/errors.ts';
+import { XumxError, asXumxError, type ErrorCode } from '../engine/errors.ts';
 import type { JobView, StudioEvent } from '../api/contract.ts';
 import { dispatchCall } from '../api/dispatch.ts';
 import type { StudioService } from '../api/service.ts';
@@ -24,6 +24,8 @@ export interface WebServerOptions {
   /** 0 picks a free port. */
   port?: number;
   token?: string;
+  /** Largest upload accepted, in bytes; default MAX_UPLOAD. */
+  maxUploadBytes?: number;
 }
 
 export interface WebServer {
@@ -35,7 +37,14 @@ export interface WebServer {
 
 const COOKIE = 'xumx_token';
 const MAX_CALL_BODY = 1 << 20;
+/** The largest WAV a 32-bit RIFF header can describe; compressed songs hit the decoder's own, lower limits first. */
 const MAX_UPLOAD = 4 * 1024 ** 3;
+
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { BAD_ARGUMENT: 400, FILE_UNREADABLE: 403, FILE_NOT_FOUND: 404, FILE_TOO_LARGE: 413 };
+
+function formatBytes(n: number): string {
+  return n >= 1024 ** 3 ? `${+(n / 1024 ** 3).toFixed(1)} GiB` : n >= 1024 ** 2 ? `${+(n / 1024 ** 2).toFixed(1)} MiB` : `${n} bytes`;
+}
 
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
@@ -49,7 +58,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const server = createServer((req, res) => {
     handle(req, res).catch((e) => {
       const err = asXumxError(e);
-      const status = err.code === 'BAD_ARGUMENT' ? 400 : err.code === 'FILE_UNREADABLE' ? 403 : err.code === 'FILE_NOT_FOUND' ? 404 : 500;
+      const status = HTTP_STATUS[err.code] ?? 500;
       if (!res.headersSent) sendJson(res, status, { ok: false, error: { code: err.code, message: err.message } });
       else res.destroy();
     });
@@ -107,14 +116,33 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (!name || name.startsWith('.') || name.length > 200) {
       return sendJson(res, 400, { ok: false, error: { code: 'BAD_ARGUMENT', message: 'upload needs a plain file name' } });
     }
+    const limit = opts.maxUploadBytes ?? MAX_UPLOAD;
+    const tooLarge = () => {
+      // The rest of the body is not read: the connection goes once the answer is sent.
+      res.setHeader('Connection', 'close');
+      return new XumxError('FILE_TOO_LARGE', `${name}: larger than ${formatBytes(limit)}, the largest upload accepted`);
+    };
     const length = Number(req.headers['content-length'] ?? NaN);
-    if (Number.isFinite(length) && length > MAX_UPLOAD) {
-      return sendJson(res, 413, { ok: false, error: { code: 'BAD_ARGUMENT', message: `${name}: larger than 4 GB` } });
-    }
+    if (Number.isFinite(length) && length > limit) throw tooLarge();
     const dir = join(opts.uploadDir, randomBytes(6).toString('hex'));
     await mkdir(dir, { recursive: true });
     const file = join(dir, name);
-    await pipeline(req, createWriteStream(file));
+    try {
+      // A chunked body announces no length, so the bytes are counted as they arrive. The request itself is left
+      // open when the limit is hit, so the 413 can still be sent on it.
+      let received = 0;
+      await pipeline(req.iterator({ destroyOnReturn: false }), async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          received += chunk.length;
+          if (received > limit) throw tooLarge();
+          yield chunk;
+        }
+      }, createWriteStream(file));
+      if (!req.complete) throw new XumxError('CANCELLED', `${name}: the upload was interrupted`);
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
     const outcome = await dispatchCall(opts.service, 'open', [[file]]);
     if (outcome.ok) for (const job of outcome.value as JobView[]) uploadsByJob.set(job.id, dir);
     else await rm(dir, { recursive: true, force: true });
