@@ -189,13 +189,14 @@ describe('browser-mode server', () => {
       { what: 'call name', path: '/api/call/get%E0%A4%ASettings', method: 'POST', headers: { 'content-type': 'application/json' } },
       { what: 'job id', path: `/api/stems/%E0%A4%A/vocals` },
       { what: 'stem', path: `/api/stems/${jobId()}/voc%E0%A4als` },
+      { what: 'address', path: '//[' },
     ];
     for (const c of cases) {
       const r = await rawRequest(server.port, { method: c.method, path: c.path, headers: { host: `127.0.0.1:${server.port}`, ...auth(), ...c.headers }, body: c.method === 'POST' ? '[]' : undefined });
       assert.equal(r.status, 400, `${c.what}: ${r.body}`);
       const body = JSON.parse(r.body) as { ok: boolean; error: { code: string; message: string } };
       assert.equal(body.error.code, 'BAD_ARGUMENT', c.what);
-      assert.match(body.error.message, /percent-encoding/, c.what);
+      assert.match(body.error.message, /percent-encoding|not a valid address/, c.what);
     }
   });
 
@@ -260,6 +261,21 @@ describe('browser-mode server in a process of its own', () => {
     const err = await new Promise<Error>((r) => ws.once('error', r));
     assert.match(err.message, /400/);
     await stillServing('a malformed cookie');
+  });
+
+  test('refuses an event socket at an address that does not parse and goes on serving', async () => {
+    const status = await new Promise<number>((ok, fail) => {
+      const req = request({
+        host: '127.0.0.1', port, path: '//[',
+        headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': randomBytes(16).toString('base64'), 'sec-websocket-version': '13', 'x-xumx-token': token },
+      });
+      req.on('response', (res) => ok(res.statusCode ?? 0));
+      req.on('upgrade', () => fail(new Error('upgraded')));
+      req.on('error', fail);
+      req.end();
+    });
+    assert.equal(status, 400);
+    await stillServing('an address that does not parse');
   });
 });
 

@@ -73,8 +73,17 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const authorised = (req: IncomingMessage, url: URL) =>
     sameToken(cookieValue(req, COOKIE), token) || sameToken(req.headers['x-xumx-token'] as string | undefined, token) || sameToken(url.searchParams.get('token'), token);
 
+  /** The request's address; one that does not parse is the sender's mistake (400). */
+  const requestUrl = (req: IncomingMessage) => {
+    try {
+      return new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    } catch {
+      throw new XumxError('BAD_ARGUMENT', 'the request is not a valid address');
+    }
+  };
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    const url = requestUrl(req);
     if (!hostAllowed(req) || !originAllowed(req)) return sendText(res, 403, 'Forbidden: wrong host or origin.');
     if (!authorised(req, url)) {
       return sendText(res, 401, 'X-UMX Studio: open the link with the token that was printed when the server started.');
@@ -165,12 +174,12 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   const sockets = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
     let allowed: boolean;
     try {
+      const url = requestUrl(req);
       allowed = url.pathname === '/api/events' && hostAllowed(req) && originAllowed(req) && authorised(req, url);
     } catch (e) {
-      // Thrown here, a malformed cookie would escape every handler and stop the server.
+      // Thrown here, a malformed address or cookie would escape every handler and stop the server.
       socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${asXumxError(e).message}`);
       return;
     }
