@@ -277,6 +277,20 @@ describe('browser-mode server in a process of its own', () => {
     assert.equal(status, 400);
     await stillServing('an address that does not parse');
   });
+
+  test('goes on serving when browsers reset event-socket requests before they are answered', async () => {
+    for (let i = 0; i < 30; i++) {
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      await once(socket, 'connect');
+      const cookie = i % 2 ? 'xumx_token=%E0' : 'xumx_token=wrong';
+      socket.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nCookie: ${cookie}\r\n\r\n`);
+      // Varying the moment of the reset catches the server at different points of its answer.
+      await new Promise((r) => setTimeout(r, i % 3));
+      socket.resetAndDestroy();
+    }
+    await stillServing('requests reset mid-answer');
+  });
 });
 
 describe('browser-mode uploads', () => {

@@ -174,6 +174,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   const sockets = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   server.on('upgrade', (req, socket, head) => {
+    // Node hands the socket over without an error listener; until ws takes it, a reset by the browser is ours to catch.
+    socket.on('error', () => socket.destroy());
     let allowed: boolean;
     try {
       const url = requestUrl(req);
