@@ -1,10 +1,11 @@
 // Per-song separation controls and the user's own presets, persisted as JSON in the app data folder
-// (song-controls.json, presets.json). Like the settings file: written through a temporary name, and a damaged
-// file means "start empty, say so once", never "the app does not start".
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+// (song-controls.json, presets.json). Like the settings file: saved through store-file.ts, and a damaged file means
+// "start empty, say so once", never "the app does not start".
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parsePreset, parsePresetFile, serializePresetFile, type Preset } from '../engine/separate/presets.ts';
 import type { SongControls } from './contract.ts';
+import { storeFile } from './store-file.ts';
 import { songControls as checkSongControls } from './validate-controls.ts';
 
 export interface ControlsStore {
@@ -39,7 +40,7 @@ export async function openControlsStore(dataDir: string): Promise<ControlsStore>
   const songsFile = join(dataDir, 'song-controls.json');
   const notices: string[] = [];
   let presets: Preset[] = [];
-  const songs = new Map<string, SongControls>();
+  let songs = new Map<string, SongControls>();
 
   const text = async (file: string) => readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'ENOENT') notices.push(`${file}: could not be read (${e.message})`);
@@ -65,39 +66,39 @@ export async function openControlsStore(dataDir: string): Promise<ControlsStore>
     }
   }
 
-  const writes: Record<string, Promise<void>> = {};
-  const persist = (file: string, body: string) => {
-    writes[file] = (writes[file] ?? Promise.resolve()).then(async () => {
-      await mkdir(dirname(file), { recursive: true });
-      const tmp = join(dirname(file), `.${process.pid}-${Date.now()}.tmp`);
-      await writeFile(tmp, body);
-      await rename(tmp, file);
-    });
-    return writes[file];
-  };
-  const savePresets = () => persist(presetsFile, serializePresetFile(presets));
-  const saveSongs = () => persist(songsFile, `${JSON.stringify({ version: 1, songs: Object.fromEntries(songs) }, null, 2)}\n`);
+  const presetsDisk = storeFile(presetsFile);
+  const songsDisk = storeFile(songsFile);
+  const savePresets = (next: () => Preset[]) => presetsDisk.save(() => {
+    const list = next();
+    const commit = () => {
+      presets = list;
+    };
+    return { text: serializePresetFile(list), commit };
+  });
 
   return {
     userPresets: () => [...presets],
     async savePreset(p) {
       const checked = parsePreset({ ...p, builtIn: undefined }, 'preset');
-      presets = [...presets.filter((x) => x.id !== checked.id), checked];
-      await savePresets();
+      await savePresets(() => [...presets.filter((x) => x.id !== checked.id), checked]);
     },
     async deletePreset(id) {
-      const before = presets.length;
-      presets = presets.filter((p) => p.id !== id);
-      if (presets.length === before) return false;
-      await savePresets();
+      if (!presets.some((p) => p.id === id)) return false;
+      await savePresets(() => presets.filter((p) => p.id !== id));
       return true;
     },
     song: (input) => songs.get(input) ?? null,
     async setSong(input, c) {
-      songs.delete(input);
-      songs.set(input, c);
-      while (songs.size > MAX_SONGS) songs.delete(songs.keys().next().value as string);
-      await saveSongs();
+      await songsDisk.save(() => {
+        const next = new Map(songs);
+        next.delete(input);
+        next.set(input, c);
+        while (next.size > MAX_SONGS) next.delete(next.keys().next().value as string);
+        const commit = () => {
+          songs = next;
+        };
+        return { text: `${JSON.stringify({ version: 1, songs: Object.fromEntries(next) }, null, 2)}\n`, commit };
+      });
     },
     notices,
   };

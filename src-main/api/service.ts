@@ -103,12 +103,12 @@ export class StudioService implements StudioApi {
   async open(paths: string[]): Promise<JobView[]> {
     const songs: string[] = [];
     for (const p of paths) songs.push(...(await expandSongs(resolve(p))));
-    const jobs = songs.map((song) => {
+    // Saved before anything is queued: a call that reports an error has changed nothing.
+    await this.deps.settings.addRecent(paths.map((p) => resolve(p)));
+    return songs.map((song) => {
       this.policy.allowChosen(song);
       return this.queue.add(song);
     });
-    await this.deps.settings.addRecent(paths.map((p) => resolve(p)));
-    return jobs;
   }
 
   async listJobs(): Promise<JobView[]> {
@@ -137,7 +137,8 @@ export class StudioService implements StudioApi {
   /** The path of a finished stem, only if the policy lets the UI read it. Doors stream it from here. */
   stemFile(jobId: string, source: string): string {
     const job = this.queue.get(jobId) ?? unknownJob(jobId);
-    const path = job.result?.stemPaths[source];
+    // The source is the caller's text: only the job's own entries count, never what every object inherits.
+    const path = job.result && Object.hasOwn(job.result.stemPaths, source) ? job.result.stemPaths[source] : undefined;
     if (!path) throw new XumxError('BAD_ARGUMENT', `${job.name} has no stem "${source}"${job.state === 'done' ? '' : ' yet'}`);
     if (!this.policy.canRead(path)) throw new XumxError('FILE_UNREADABLE', `${path}: not a file this app wrote`, path);
     return path;

@@ -1,8 +1,8 @@
 // Settings persisted as JSON in the app data folder. A missing or damaged file falls back to defaults (and the
 // damage is reported once as a notice) rather than stopping the app from starting.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { Settings } from './contract.ts';
+import { storeFile } from './store-file.ts';
 import { settingsPatch } from './validate.ts';
 
 export function defaultSettings(outputFolder: string): Settings {
@@ -42,30 +42,30 @@ export async function openSettingsStore(file: string, defaults: Settings): Promi
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') notice = `${file}: could not be read (${(e as Error).message}); using defaults`;
   }
 
-  // Writes go through a temporary name so a crash mid-write never leaves half a JSON file behind.
-  let writing = Promise.resolve();
-  const persist = () => {
-    const body = JSON.stringify({ settings, recent } satisfies StoredFile, null, 2);
-    writing = writing.then(async () => {
-      await mkdir(dirname(file), { recursive: true });
-      const tmp = join(dirname(file), `.settings-${process.pid}.tmp`);
-      await writeFile(tmp, body);
-      await rename(tmp, file);
-    });
-    return writing;
-  };
+  const disk = storeFile(file);
+  const text = (next: StoredFile) => JSON.stringify(next, null, 2);
 
   return {
     get: () => ({ ...settings }),
-    async update(patch) {
-      settings = { ...settings, ...patch };
-      await persist();
-      return { ...settings };
+    update(patch) {
+      return disk.save(() => {
+        const next = { ...settings, ...patch };
+        const commit = () => {
+          settings = next;
+          return { ...next };
+        };
+        return { text: text({ settings: next, recent }), commit };
+      });
     },
     recent: () => [...recent],
-    async addRecent(paths) {
-      recent = [...paths, ...recent.filter((p) => !paths.includes(p))].slice(0, MAX_RECENT);
-      await persist();
+    addRecent(paths) {
+      return disk.save(() => {
+        const next = [...paths, ...recent.filter((p) => !paths.includes(p))].slice(0, MAX_RECENT);
+        const commit = () => {
+          recent = next;
+        };
+        return { text: text({ settings, recent: next }), commit };
+      });
     },
     get notice() {
       return notice;

@@ -85,17 +85,17 @@ function exportMix(v: unknown): ExportMixRequest {
   if (!isRecord(v)) bad('export request must be an object');
   noExtraKeys(v, ['jobId', 'gains', 'folder', 'name', 'format', 'bitDepth'], 'export request');
   if (!isRecord(v.gains)) bad('gains must map stem names to numbers');
-  const gains: Record<string, number> = {};
   const entries = Object.entries(v.gains);
   if (entries.length === 0 || entries.length > 16) bad('gains must name from 1 to 16 stems');
   for (const [k, g] of entries) {
     // +24 dB is far past any fader; the cap stops a bad caller from writing a file of pure clipping.
     if (typeof g !== 'number' || !Number.isFinite(g) || g < 0 || g > 16) bad(`gain of ${k} must be a number from 0 to 16`);
-    gains[source(k)] = g;
+    source(k);
   }
   return {
     jobId: id(v.jobId, 'jobId'),
-    gains,
+    // Built from entries so a stem named "__proto__" stays an own key instead of replacing the prototype.
+    gains: Object.fromEntries(entries) as Record<string, number>,
     folder: path(v.folder, 'folder'),
     name: fileName(v.name),
     format: oneOf(v.format, FORMATS, 'format'),

@@ -116,6 +116,7 @@ function lockDownSession(): void {
 async function serveAppRequest(request: Request): Promise<Response> {
   const route = routeAppRequest(request.url);
   if (route.kind === 'refused') return new Response('Not found', { status: 404 });
+  if (route.kind === 'bad-request') return new Response(route.message, { status: 400, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' } });
   let file: string;
   const headers: Record<string, string> = { 'X-Content-Type-Options': 'nosniff' };
   if (route.kind === 'stem') {

@@ -55,3 +55,13 @@ describe('songArguments', () => {
     assert.deepEqual(songArguments(['/app/main.js', '--no-sandbox', '/music/a.wav', 'b.flac', '.']), ['/music/a.wav', 'b.flac']);
   });
 });
+
+describe('app scheme requests with malformed percent-encoding', () => {
+  test('are answered as bad requests instead of throwing', () => {
+    for (const url of ['xumx://app/api/stems/%E0%A4%A/vocals', 'xumx://app/api/stems/abc123/voc%E0%A4als', 'xumx://app/assets/%E0%A4%A.js']) {
+      const route = routeAppRequest(url);
+      assert.equal(route.kind, 'bad-request', url);
+      if (route.kind === 'bad-request') assert.match(route.message, /percent-encoding/, url);
+    }
+  });
+});

@@ -1,5 +1,7 @@
 // The Electron security settings and checks, as plain data and pure functions (no electron import), so they are
 // unit-tested here even where the Electron binary cannot be installed.
+import { XumxError } from '../engine/errors.ts';
+import { decodePart } from '../web/http-util.ts';
 
 /** The renderer is served from this privileged scheme; nothing else may be loaded into the window. */
 export const APP_SCHEME = 'xumx';
@@ -41,8 +43,14 @@ export function isTrustedSender(frameUrl: string | undefined, isMainFrame: boole
   return isMainFrame && frameUrl !== undefined && isAllowedNavigation(frameUrl);
 }
 
+export type AppRoute =
+  | { kind: 'stem'; jobId: string; source: string }
+  | { kind: 'static'; path: string }
+  | { kind: 'refused' }
+  | { kind: 'bad-request'; message: string };
+
 /** Maps a request on the app scheme to what it asks for. Paths never leave the renderer folder. */
-export function routeAppRequest(url: string): { kind: 'stem'; jobId: string; source: string } | { kind: 'static'; path: string } | { kind: 'refused' } {
+export function routeAppRequest(url: string): AppRoute {
   let u: URL;
   try {
     u = new URL(url);
@@ -50,11 +58,16 @@ export function routeAppRequest(url: string): { kind: 'stem'; jobId: string; sou
     return { kind: 'refused' };
   }
   if (u.protocol !== `${APP_SCHEME}:` || u.host !== 'app') return { kind: 'refused' };
-  const stem = /^\/api\/stems\/([^/]+)\/([^/]+)$/.exec(u.pathname);
-  if (stem) return { kind: 'stem', jobId: decodeURIComponent(stem[1]), source: decodeURIComponent(stem[2]) };
-  const path = decodeURIComponent(u.pathname === '/' ? '/index.html' : u.pathname);
-  if (path.split(/[\\/]/).includes('..') || path.includes('\0')) return { kind: 'refused' };
-  return { kind: 'static', path: path.replace(/^\/+/, '') };
+  try {
+    const stem = /^\/api\/stems\/([^/]+)\/([^/]+)$/.exec(u.pathname);
+    if (stem) return { kind: 'stem', jobId: decodePart(stem[1], 'the job id'), source: decodePart(stem[2], 'the stem name') };
+    const path = decodePart(u.pathname === '/' ? '/index.html' : u.pathname, 'the path');
+    if (path.split(/[\\/]/).includes('..') || path.includes('\0')) return { kind: 'refused' };
+    return { kind: 'static', path: path.replace(/^\/+/, '') };
+  } catch (e) {
+    if (e instanceof XumxError) return { kind: 'bad-request', message: e.message };
+    throw e;
+  }
 }
 
 /** Songs named on the command line (or by the OS when a file is opened with the app). */

@@ -4,6 +4,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { timingSafeEqual } from 'node:crypto';
+import { XumxError } from '../engine/errors.ts';
 
 export const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -30,23 +31,35 @@ export function sameToken(given: string | null | undefined, token: string): bool
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** Percent-decodes one part of a request; a malformed escape is the sender's mistake (400), not a server fault. */
+export function decodePart(text: string, what: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new XumxError('BAD_ARGUMENT', `${what} is not valid percent-encoding`);
+  }
+}
+
 export function cookieValue(req: IncomingMessage, name: string): string | null {
   const header = req.headers.cookie ?? '';
   for (const part of header.split(';')) {
     const [k, ...v] = part.trim().split('=');
-    if (k === name) return decodeURIComponent(v.join('='));
+    if (k === name) return decodePart(v.join('='), `the ${name} cookie`);
   }
   return null;
 }
 
+// Every answer says its type is final, so no browser reads an error message or a JSON value as a page or a script.
+const NO_SNIFF = { 'X-Content-Type-Options': 'nosniff' } as const;
+
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text), ...NO_SNIFF });
   res.end(text);
 }
 
 export function sendText(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...NO_SNIFF });
   res.end(text);
 }
 
@@ -86,7 +99,7 @@ export async function sendFile(req: IncomingMessage, res: ServerResponse, path: 
   const info = await stat(path);
   const type = MIME[extname(path).toLowerCase()] ?? 'application/octet-stream';
   const range = parseRange(req.headers.range, info.size);
-  const base = { 'Content-Type': type, 'Accept-Ranges': 'bytes', 'X-Content-Type-Options': 'nosniff', ...extraHeaders };
+  const base = { 'Content-Type': type, 'Accept-Ranges': 'bytes', ...NO_SNIFF, ...extraHeaders };
   if (range === 'invalid') {
     res.writeHead(416, { ...base, 'Content-Range': `bytes */${info.size}` });
     res.end();

@@ -1,8 +1,14 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { request } from 'node:http';
+import { request, type IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
@@ -11,6 +17,39 @@ import { defaultSettings, openSettingsStore } from '../api/settings-store.ts';
 import { FakeEngine, MemoryAudio } from '../api/testing/fakes.ts';
 import { parseRange } from './http-util.ts';
 import { startWebServer, type WebServer } from './server.ts';
+
+/** A request sent as written: fetch would tidy up the odd paths and headers these tests need. */
+function rawRequest(port: number, opts: { method?: string; path: string; headers?: Record<string, string>; body?: string }) {
+  return new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>((ok, fail) => {
+    const req = request({ host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => ok({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', fail);
+    req.end(opts.body);
+  });
+}
+
+/** Opens the event socket by hand, sends one frame as given and waits until the server closes the connection. */
+async function sendRawFrame(port: number, token: string, frame: Buffer): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  let text = '';
+  const closed = new Promise<void>((ok) => socket.once('close', () => ok()));
+  socket.on('error', () => undefined);
+  const upgraded = new Promise<void>((ok) => socket.on('data', (d) => {
+    text += d.toString('latin1');
+    if (text.includes('\r\n\r\n')) ok();
+  }));
+  socket.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`
+    + `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nx-xumx-token: ${token}\r\n\r\n`);
+  await upgraded;
+  assert.match(text, /^HTTP\/1\.1 101/);
+  socket.write(frame);
+  await closed;
+  return text;
+}
 
 describe('browser-mode server', () => {
   let dir: string;
@@ -143,10 +182,181 @@ describe('browser-mode server', () => {
     assert.equal(existsSync(job.input), false);
   });
 
+  test('answers malformed percent-encoding with 400 naming what is wrong', async () => {
+    const cases: { what: string; path: string; method?: string; headers?: Record<string, string> }[] = [
+      { what: 'cookie', path: '/', headers: { cookie: 'xumx_token=%E0%A4%A' } },
+      { what: 'path', path: '/assets/%E0%A4%A.js' },
+      { what: 'call name', path: '/api/call/get%E0%A4%ASettings', method: 'POST', headers: { 'content-type': 'application/json' } },
+      { what: 'job id', path: `/api/stems/%E0%A4%A/vocals` },
+      { what: 'stem', path: `/api/stems/${jobId()}/voc%E0%A4als` },
+      { what: 'address', path: '//[' },
+    ];
+    for (const c of cases) {
+      const r = await rawRequest(server.port, { method: c.method, path: c.path, headers: { host: `127.0.0.1:${server.port}`, ...auth(), ...c.headers }, body: c.method === 'POST' ? '[]' : undefined });
+      assert.equal(r.status, 400, `${c.what}: ${r.body}`);
+      const body = JSON.parse(r.body) as { ok: boolean; error: { code: string; message: string } };
+      assert.equal(body.error.code, 'BAD_ARGUMENT', c.what);
+      assert.match(body.error.message, /percent-encoding|not a valid address/, c.what);
+    }
+  });
+
+  test('tells browsers not to guess the type of JSON and error answers', async () => {
+    const json = await fetch(`${base()}/api/call/getSettings`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth() }, body: '[]' });
+    const denied = await fetch(`${base()}/`);
+    const missing = await fetch(`${base()}/api/nothing`, { headers: auth() });
+    for (const r of [json, denied, missing]) assert.equal(r.headers.get('x-content-type-options'), 'nosniff', `${r.status}`);
+  });
+
   test('refuses an event socket without the token', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`);
     const err = await new Promise<Error>((r) => ws.once('error', r));
     assert.match(err.message, /401/);
+  });
+});
+
+describe('browser-mode server in a process of its own', () => {
+  let child: ChildProcess;
+  let exited: Promise<unknown>;
+  let port = 0;
+  let token = '';
+
+  before(async () => {
+    child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./testing/fake-server.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+    exited = once(child, 'exit');
+    const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+    ({ port, token } = JSON.parse(line) as { port: number; token: string });
+  });
+
+  after(async () => {
+    child.kill();
+    await exited;
+  });
+
+  const stillServing = async (after: string) => {
+    const r = await fetch(`http://127.0.0.1:${port}/api/call/getSettings`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-xumx-token': token }, body: '[]' })
+      .catch((e: Error) => assert.fail(`the server is gone after ${after}: ${e.message}`));
+    assert.equal(r.status, 200, `after ${after}`);
+  };
+
+  test('closes only the socket that breaks the WebSocket protocol and goes on serving', async () => {
+    const noMask = Buffer.alloc(4);
+    const frames = {
+      'an unmasked frame': Buffer.from([0x81, 0x02, 0x68, 0x69]),
+      'an unknown opcode': Buffer.from([0x83, 0x80, ...noMask]),
+      'text that is not UTF-8': Buffer.from([0x81, 0x82, ...noMask, 0xff, 0xfe]),
+      'a message over the size limit': Buffer.from([0x82, 0xfe, 0x13, 0x88, ...noMask]),
+    };
+    const listener = new WebSocket(`ws://127.0.0.1:${port}/api/events`, { headers: { 'x-xumx-token': token } });
+    await new Promise((r) => listener.once('open', r));
+    for (const [what, frame] of Object.entries(frames)) {
+      await sendRawFrame(port, token, frame);
+      await stillServing(what);
+    }
+    assert.equal(listener.readyState, WebSocket.OPEN, 'a well-behaved socket stays open');
+    listener.close();
+  });
+
+  test('refuses an event socket whose cookie is malformed percent-encoding and goes on serving', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/events`, { headers: { cookie: 'xumx_token=%E0%A4%A' } });
+    const err = await new Promise<Error>((r) => ws.once('error', r));
+    assert.match(err.message, /400/);
+    await stillServing('a malformed cookie');
+  });
+
+  test('refuses an event socket at an address that does not parse and goes on serving', async () => {
+    const status = await new Promise<number>((ok, fail) => {
+      const req = request({
+        host: '127.0.0.1', port, path: '//[',
+        headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': randomBytes(16).toString('base64'), 'sec-websocket-version': '13', 'x-xumx-token': token },
+      });
+      req.on('response', (res) => ok(res.statusCode ?? 0));
+      req.on('upgrade', () => fail(new Error('upgraded')));
+      req.on('error', fail);
+      req.end();
+    });
+    assert.equal(status, 400);
+    await stillServing('an address that does not parse');
+  });
+
+  test('goes on serving when browsers reset event-socket requests before they are answered', async () => {
+    for (let i = 0; i < 30; i++) {
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      await once(socket, 'connect');
+      const cookie = i % 2 ? 'xumx_token=%E0' : 'xumx_token=wrong';
+      socket.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nCookie: ${cookie}\r\n\r\n`);
+      // Varying the moment of the reset catches the server at different points of its answer.
+      await new Promise((r) => setTimeout(r, i % 3));
+      socket.resetAndDestroy();
+    }
+    await stillServing('requests reset mid-answer');
+  });
+});
+
+describe('browser-mode uploads', () => {
+  const LIMIT = 1000;
+  let dir: string;
+  let server: WebServer;
+  let service: StudioService;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'xumx-upload-'));
+    await mkdir(join(dir, 'renderer'));
+    await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html>');
+    const audio = new MemoryAudio();
+    const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
+    service = new StudioService({ engine: new FakeEngine(audio), audio, settings, capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true } });
+    server = await startWebServer({ service, rendererDir: join(dir, 'renderer'), uploadDir: join(dir, 'uploads'), maxUploadBytes: LIMIT });
+  });
+
+  after(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const uploads = () => readdir(join(dir, 'uploads')).catch(() => [] as string[]);
+  /** Waits (a bounded number of turns) for something the server does after the client has gone. */
+  const eventually = async (what: string, check: () => Promise<boolean>) => {
+    for (let turn = 0; turn < 300; turn++) {
+      if (await check()) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.fail(`never happened: ${what}`);
+  };
+  const post = (headers: Record<string, string | number> = {}) =>
+    request({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/api/upload?name=big.wav', headers: { 'x-xumx-token': server.token, ...headers } });
+
+  test('refuses a chunked upload past the size limit with 413 FILE_TOO_LARGE and keeps no part of it', async () => {
+    const req = post();
+    const answer = new Promise<{ status: number; body: string }>((ok, fail) => {
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => ok({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', fail);
+    });
+    assert.equal(req.getHeader('content-length'), undefined);
+    req.write(Buffer.alloc(LIMIT / 2 + 100));
+    req.write(Buffer.alloc(LIMIT / 2 + 100));
+    req.end();
+    const { status, body } = await answer;
+    assert.equal(status, 413, body);
+    const { error } = JSON.parse(body) as { error: { code: string; message: string } };
+    assert.equal(error.code, 'FILE_TOO_LARGE');
+    assert.match(error.message, /big\.wav/);
+    await eventually('the partial upload is removed', async () => (await uploads()).length === 0);
+    assert.deepEqual(await service.listJobs(), []);
+  });
+
+  test('removes the partial file of an upload the browser abandons', async () => {
+    const req = post({ 'content-length': LIMIT - 100 });
+    req.on('error', () => undefined);
+    req.write(Buffer.alloc(100));
+    await eventually('the upload starts arriving', async () => (await uploads()).length === 1);
+    req.destroy();
+    await eventually('the partial upload is removed', async () => (await uploads()).length === 0);
+    assert.deepEqual(await service.listJobs(), []);
   });
 });
 

@@ -9,11 +9,11 @@ import { basename, join, normalize, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { asXumxError } from '../engine/errors.ts';
+import { XumxError, asXumxError, type ErrorCode } from '../engine/errors.ts';
 import type { JobView, StudioEvent } from '../api/contract.ts';
 import { dispatchCall } from '../api/dispatch.ts';
 import type { StudioService } from '../api/service.ts';
-import { CONTENT_SECURITY_POLICY, cookieValue, readBody, sameToken, sendFile, sendJson, sendText } from './http-util.ts';
+import { CONTENT_SECURITY_POLICY, cookieValue, decodePart, readBody, sameToken, sendFile, sendJson, sendText } from './http-util.ts';
 
 export interface WebServerOptions {
   service: StudioService;
@@ -24,6 +24,8 @@ export interface WebServerOptions {
   /** 0 picks a free port. */
   port?: number;
   token?: string;
+  /** Largest upload accepted, in bytes; default MAX_UPLOAD. */
+  maxUploadBytes?: number;
 }
 
 export interface WebServer {
@@ -35,7 +37,14 @@ export interface WebServer {
 
 const COOKIE = 'xumx_token';
 const MAX_CALL_BODY = 1 << 20;
+/** The largest WAV a 32-bit RIFF header can describe; compressed songs hit the decoder's own, lower limits first. */
 const MAX_UPLOAD = 4 * 1024 ** 3;
+
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { BAD_ARGUMENT: 400, FILE_UNREADABLE: 403, FILE_NOT_FOUND: 404, FILE_TOO_LARGE: 413 };
+
+function formatBytes(n: number): string {
+  return n >= 1024 ** 3 ? `${+(n / 1024 ** 3).toFixed(1)} GiB` : n >= 1024 ** 2 ? `${+(n / 1024 ** 2).toFixed(1)} MiB` : `${n} bytes`;
+}
 
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
@@ -49,7 +58,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const server = createServer((req, res) => {
     handle(req, res).catch((e) => {
       const err = asXumxError(e);
-      const status = err.code === 'BAD_ARGUMENT' ? 400 : err.code === 'FILE_UNREADABLE' ? 403 : err.code === 'FILE_NOT_FOUND' ? 404 : 500;
+      const status = HTTP_STATUS[err.code] ?? 500;
       if (!res.headersSent) sendJson(res, status, { ok: false, error: { code: err.code, message: err.message } });
       else res.destroy();
     });
@@ -64,8 +73,17 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const authorised = (req: IncomingMessage, url: URL) =>
     sameToken(cookieValue(req, COOKIE), token) || sameToken(req.headers['x-xumx-token'] as string | undefined, token) || sameToken(url.searchParams.get('token'), token);
 
+  /** The request's address; one that does not parse is the sender's mistake (400). */
+  const requestUrl = (req: IncomingMessage) => {
+    try {
+      return new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    } catch {
+      throw new XumxError('BAD_ARGUMENT', 'the request is not a valid address');
+    }
+  };
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    const url = requestUrl(req);
     if (!hostAllowed(req) || !originAllowed(req)) return sendText(res, 403, 'Forbidden: wrong host or origin.');
     if (!authorised(req, url)) {
       return sendText(res, 401, 'X-UMX Studio: open the link with the token that was printed when the server started.');
@@ -77,11 +95,11 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       return;
     }
     const path = url.pathname;
-    if (path.startsWith('/api/call/') && req.method === 'POST') return call(req, res, decodeURIComponent(path.slice(10)));
+    if (path.startsWith('/api/call/') && req.method === 'POST') return call(req, res, decodePart(path.slice(10), 'the call name'));
     if (path === '/api/upload' && req.method === 'POST') return upload(req, res, url);
     const stem = /^\/api\/stems\/([^/]+)\/([^/]+)$/.exec(path);
     if (stem && (req.method === 'GET' || req.method === 'HEAD')) {
-      const file = opts.service.stemFile(decodeURIComponent(stem[1]), decodeURIComponent(stem[2]));
+      const file = opts.service.stemFile(decodePart(stem[1], 'the job id'), decodePart(stem[2], 'the stem name'));
       return sendFile(req, res, file, { 'Cache-Control': 'no-store' });
     }
     if (path.startsWith('/api/')) return sendText(res, 404, 'No such API route.');
@@ -107,14 +125,33 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (!name || name.startsWith('.') || name.length > 200) {
       return sendJson(res, 400, { ok: false, error: { code: 'BAD_ARGUMENT', message: 'upload needs a plain file name' } });
     }
+    const limit = opts.maxUploadBytes ?? MAX_UPLOAD;
+    const tooLarge = () => {
+      // The rest of the body is not read: the connection goes once the answer is sent.
+      res.setHeader('Connection', 'close');
+      return new XumxError('FILE_TOO_LARGE', `${name}: larger than ${formatBytes(limit)}, the largest upload accepted`);
+    };
     const length = Number(req.headers['content-length'] ?? NaN);
-    if (Number.isFinite(length) && length > MAX_UPLOAD) {
-      return sendJson(res, 413, { ok: false, error: { code: 'BAD_ARGUMENT', message: `${name}: larger than 4 GB` } });
-    }
+    if (Number.isFinite(length) && length > limit) throw tooLarge();
     const dir = join(opts.uploadDir, randomBytes(6).toString('hex'));
     await mkdir(dir, { recursive: true });
     const file = join(dir, name);
-    await pipeline(req, createWriteStream(file));
+    try {
+      // A chunked body announces no length, so the bytes are counted as they arrive. The request itself is left
+      // open when the limit is hit, so the 413 can still be sent on it.
+      let received = 0;
+      await pipeline(req.iterator({ destroyOnReturn: false }), async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          received += chunk.length;
+          if (received > limit) throw tooLarge();
+          yield chunk;
+        }
+      }, createWriteStream(file));
+      if (!req.complete) throw new XumxError('CANCELLED', `${name}: the upload was interrupted`);
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
     const outcome = await dispatchCall(opts.service, 'open', [[file]]);
     if (outcome.ok) for (const job of outcome.value as JobView[]) uploadsByJob.set(job.id, dir);
     else await rm(dir, { recursive: true, force: true });
@@ -122,7 +159,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   }
 
   async function serveStatic(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const rel = normalize(decodeURIComponent(path === '/' ? '/index.html' : path)).replace(/^([/\\])+/, '');
+    const rel = normalize(decodePart(path === '/' ? '/index.html' : path, 'the path')).replace(/^([/\\])+/, '');
     const file = resolve(rendererDir, rel);
     if (!file.startsWith(rendererDir + sep)) return sendText(res, 404, 'Not found.');
     const info = await stat(file).catch(() => null);
@@ -137,8 +174,18 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   const sockets = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-    if (url.pathname !== '/api/events' || !hostAllowed(req) || !originAllowed(req) || !authorised(req, url)) {
+    // Node hands the socket over without an error listener; until ws takes it, a reset by the browser is ours to catch.
+    socket.on('error', () => socket.destroy());
+    let allowed: boolean;
+    try {
+      const url = requestUrl(req);
+      allowed = url.pathname === '/api/events' && hostAllowed(req) && originAllowed(req) && authorised(req, url);
+    } catch (e) {
+      // Thrown here, a malformed address or cookie would escape every handler and stop the server.
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${asXumxError(e).message}`);
+      return;
+    }
+    if (!allowed) {
       socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
       socket.destroy();
       return;
@@ -149,6 +196,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   sockets.on('connection', (ws: WebSocket) => {
     clients.add(ws);
     ws.on('close', () => clients.delete(ws));
+    // A frame that breaks the protocol (too large, bad UTF-8, unmasked, unknown opcode) is that client's fault
+    // alone: its socket is dropped, and the server and every other page go on.
+    ws.on('error', () => ws.terminate());
     // The socket only carries events to the page; calls go over HTTP, so anything received is ignored.
     ws.on('message', () => {});
   });

@@ -1,0 +1,54 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Preset } from '../engine/separate/presets.ts';
+import type { SongControls } from './contract.ts';
+import { openControlsStore } from './controls-store.ts';
+
+const preset = (id: string): Preset => ({ id, name: id, controls: { strength: { drums: 1.2 } }, mute: [], gainsDb: {}, builtIn: false });
+const quieter: SongControls = { controls: { wienerIterations: 1, softmask: false, residual: false, strength: { vocals: 0.5 } }, presetId: null };
+
+async function blockFile(file: string) {
+  await mkdir(file);
+  await writeFile(join(file, 'keep'), '');
+}
+
+describe('controls store', () => {
+  test('keeps presets and per-song controls in their own files when both are saved at once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-controls-'));
+    const store = await openControlsStore(dir);
+    for (let i = 0; i < 20; i++) {
+      await Promise.all([store.savePreset(preset(`p${i}`)), store.setSong(`/songs/${i}.wav`, quieter)]);
+      const reopened = await openControlsStore(dir);
+      assert.deepEqual(reopened.notices, [], `round ${i}`);
+      assert.equal(reopened.userPresets().length, i + 1, `round ${i}`);
+      assert.deepEqual(reopened.song(`/songs/${i}.wav`), quieter, `round ${i}`);
+    }
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('keeps presets and songs in memory unchanged when saving them fails, and saves again afterwards', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-controls-'));
+    const store = await openControlsStore(dir);
+    await store.savePreset(preset('kept'));
+    await rm(join(dir, 'presets.json'));
+    await blockFile(join(dir, 'presets.json'));
+    await blockFile(join(dir, 'song-controls.json'));
+    await assert.rejects(store.savePreset(preset('lost')));
+    await assert.rejects(store.deletePreset('kept'));
+    await assert.rejects(store.setSong('/songs/a.wav', quieter));
+    assert.deepEqual(store.userPresets().map((p) => p.id), ['kept']);
+    assert.equal(store.song('/songs/a.wav'), null);
+    await rm(join(dir, 'presets.json'), { recursive: true });
+    await rm(join(dir, 'song-controls.json'), { recursive: true });
+    await store.savePreset(preset('second'));
+    await store.setSong('/songs/a.wav', quieter);
+    const reopened = await openControlsStore(dir);
+    assert.deepEqual(reopened.userPresets().map((p) => p.id), ['kept', 'second']);
+    assert.deepEqual(reopened.song('/songs/a.wav'), quieter);
+    assert.deepEqual((await readdir(dir)).sort(), ['presets.json', 'song-controls.json']);
+    await rm(dir, { recursive: true, force: true });
+  });
+});

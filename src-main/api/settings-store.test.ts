@@ -1,0 +1,55 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultSettings, openSettingsStore } from './settings-store.ts';
+
+async function tempDir() {
+  return mkdtemp(join(tmpdir(), 'xumx-settings-'));
+}
+
+/** A folder where the settings file should be makes every rename onto it fail, as a full or locked disk would. */
+async function blockFile(file: string) {
+  await mkdir(file);
+  await writeFile(join(file, 'keep'), '');
+}
+
+describe('settings store', () => {
+  test('keeps the settings in memory unchanged when saving them fails', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'settings.json');
+    const store = await openSettingsStore(file, defaultSettings(join(dir, 'stems')));
+    await blockFile(file);
+    await assert.rejects(store.update({ format: 'flac' }), { code: 'OUTPUT_NOT_WRITABLE', message: /settings\.json: could not be saved/ });
+    assert.equal(store.get().format, 'wav');
+    await assert.rejects(store.addRecent(['/songs/a.wav']));
+    assert.deepEqual(store.recent(), []);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('saves again after a failed write and leaves no temporary file behind', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'settings.json');
+    const store = await openSettingsStore(file, defaultSettings(join(dir, 'stems')));
+    await blockFile(file);
+    await assert.rejects(store.update({ format: 'flac' }));
+    await rm(file, { recursive: true });
+    await store.update({ format: 'mp3' });
+    assert.equal(JSON.parse(await readFile(file, 'utf8')).settings.format, 'mp3');
+    assert.deepEqual(await readdir(dir), ['settings.json']);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('keeps every one of several concurrent updates', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'settings.json');
+    const store = await openSettingsStore(file, defaultSettings(join(dir, 'stems')));
+    await Promise.all([store.update({ format: 'flac' }), store.update({ bitDepth: 16 }), store.addRecent(['/songs/a.wav'])]);
+    const reopened = await openSettingsStore(file, defaultSettings(join(dir, 'stems')));
+    assert.equal(reopened.get().format, 'flac');
+    assert.equal(reopened.get().bitDepth, 16);
+    assert.deepEqual(reopened.recent(), ['/songs/a.wav']);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
