@@ -89,7 +89,7 @@ describe('xumx-studio separate on bad input', { skip }, () => {
     assert.deepEqual(filesUnder(dir), []);
   });
 
-  test('a full disk is DISK_FULL and leaves no partial stems', async (t) => {
+  test('a full disk is DISK_FULL naming the stem, and leaves no partial stems and no folder the run created', async (t) => {
     const mnt = tempDir('tinyfs');
     try {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=400k', 'tmpfs', mnt], { stdio: 'ignore' });
@@ -99,15 +99,26 @@ describe('xumx-studio separate on bad input', { skip }, () => {
     }
     try {
       const song = ffmpegFixture(join(tempDir('big'), 'long.wav'), { seconds: 6, codecArgs: ['-c:a', 'pcm_s16le'], container: 'wav' });
-      const r = await runCli(['separate', song, '--out', mnt, '--models-dir', models, '--json']);
+      const r = await runCli(['separate', song, '--out', join(mnt, 'stems'), '--models-dir', models, '--json']);
       assert.equal(r.code, 1);
       const f = JSON.parse(r.stdout).files[0];
       assert.equal(f.error.code, 'DISK_FULL', f.error.message);
+      assert.match(f.error.message, new RegExp(`^${join(mnt, 'stems', 'long')}/(vocals|drums|bass|other)\\.wav: `));
       assert.deepEqual(filesUnder(mnt), []);
     } finally {
       execFileSync('umount', [mnt]);
       rmdirSync(mnt);
     }
+  });
+
+  test('a stem-file run that fails leaves no output folder it created', async () => {
+    const dir = tempDir('stem-fail');
+    const notAudio = join(dir, 'notes.wav');
+    writeFileSync(notAudio, 'these are not samples');
+    const r = await runCli(['separate', notAudio, '--out', join(dir, 'new', 'stems'), '--models-dir', models, '--format', 'stem', '--json']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(JSON.parse(r.stdout).files[0].error.code, 'NOT_AUDIO');
+    assert.deepEqual(filesUnder(dir), ['notes.wav']);
   });
 
   const modelCases: [BrokenKind, string][] = [

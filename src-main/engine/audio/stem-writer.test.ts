@@ -141,7 +141,7 @@ describe('stem writer', () => {
     const w = await createStemWriter(path, { format: 'wav', bitDepth: 24, sampleRate: 44100, channels: 2 });
     await w.write(gridSignal(1000, 2, 24));
     assert.equal(existsSync(path), false);
-    assert.equal(readdirSync(sub).filter((f) => f.includes('.partial-')).length, 1);
+    assert.equal(readdirSync(sub).filter((f) => f.startsWith('.vocals.wav.') && f.endsWith('.partial')).length, 1);
     await w.abort();
     assert.deepEqual(readdirSync(sub), []);
     await assert.rejects(w.write(gridSignal(10, 2, 24)));

@@ -94,13 +94,15 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
   const manifest = model.manifest;
   const stems = job.controls.residual ? [...manifest.sources, 'residual'] : [...manifest.sources];
   const outputs = await StemOutputs.create(job.outDir, input, stems, job.format);
+  notices.push(...outputs.notices);
   const sinks: StemSink[] = [];
   try {
     for (const stem of stems) {
       const resampler = sampleRate === rate ? null : await createResampler(rate, sampleRate, 2);
       try {
-        const writer = await deps.createStemWriter(outputs.tempPath(stem),
-          { format: job.format, bitDepth: job.bitDepth, sampleRate, channels: 2, tags: stemTags(prepared.tags, stem) });
+        const writer = await deps.createStemWriter(outputs.tempPath(stem), {
+          format: job.format, bitDepth: job.bitDepth, sampleRate, channels: 2, tags: stemTags(prepared.tags, stem), shownAs: outputs.paths[stem],
+        });
         sinks.push(new StemSink(writer, resampler, inputLength, 2));
       } catch (err) {
         resampler?.destroy();
@@ -111,7 +113,8 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
     cancelled();
     progress.finishing();
     await timed('encode', async () => {
-      for (const sink of sinks.splice(0)) await sink.finish();
+      const finished = sinks.splice(0);
+      for (const sink of finished) await sink.finish();
       await outputs.commit();
     });
   } catch (err) {
