@@ -121,6 +121,22 @@ describe('xumx-studio separate on bad input', { skip }, () => {
     assert.deepEqual(filesUnder(dir), ['notes.wav']);
   });
 
+  test('a float WAV at 1e30 separates with notices in --json that say the stems clipped', async () => {
+    const dir = tempDir('loud');
+    const song = join(dir, 'loud.wav');
+    const n = 44100;
+    const data = Float32Array.from({ length: 2 * n }, (_, i) => 1e30 * Math.sin((2 * Math.PI * 440 * Math.floor(i / 2)) / 44100));
+    const h = Buffer.alloc(44);
+    h.write('RIFF', 0, 'latin1'); h.writeUInt32LE(36 + data.byteLength, 4); h.write('WAVEfmt ', 8, 'latin1'); h.writeUInt32LE(16, 16);
+    h.writeUInt16LE(3, 20); h.writeUInt16LE(2, 22); h.writeUInt32LE(44100, 24); h.writeUInt32LE(44100 * 8, 28); h.writeUInt16LE(8, 32);
+    h.writeUInt16LE(32, 34); h.write('data', 36, 'latin1'); h.writeUInt32LE(data.byteLength, 40);
+    writeFileSync(song, Buffer.concat([h, Buffer.from(data.buffer)]));
+    const r = await runCli(['separate', song, '--out', join(dir, 'out'), '--models-dir', models, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const f = JSON.parse(r.stdout).files[0];
+    assert.ok(f.notices.some((x: string) => /clipped \d+ samples beyond full scale/.test(x)), JSON.stringify(f.notices));
+  });
+
   const modelCases: [BrokenKind, string][] = [
     ['missing-file', 'MODEL_MISSING_FILE'],
     ['corrupt-sha256', 'MODEL_CORRUPT'],

@@ -60,7 +60,7 @@ export async function createStemWriter(target: string, opts: StemWriterOptions):
     try { encoder.finish(); } catch { /* only frees the encoder */ }
     throw outputError(path, err);
   }
-  return new AtomicStemWriter(path, target, temp, fh, encoder, opts.channels, notices);
+  return new AtomicStemWriter(path, target, temp, fh, encoder, opts.channels, notices, opts.format === 'wav' && bitDepth === '32f');
 }
 
 /** One write and close; the file is never left half-written. */
@@ -79,6 +79,12 @@ export async function writeAudioFile(path: string, planar: Float32Array[], opts:
 class AtomicStemWriter implements StemWriter {
   private state: 'open' | 'closed' | 'aborted' = 'open';
   private queue: Promise<void> = Promise.resolve();
+  /**
+   * What the encoders turn into something else without counting it: float output keeps samples beyond ±1 and
+   * writes NaN and ±∞ as silence; integer output writes NaN as silence (and counts ±∞ with the clipped samples).
+   */
+  private overs = 0;
+  private silenced = 0;
 
   constructor(
     /** The path errors name. */
@@ -89,6 +95,7 @@ class AtomicStemWriter implements StemWriter {
     private readonly encoder: SampleEncoder,
     private readonly channels: number,
     readonly notices: string[],
+    private readonly float: boolean,
   ) {}
 
   write(planar: Float32Array[]): Promise<void> {
@@ -97,6 +104,7 @@ class AtomicStemWriter implements StemWriter {
       if (planar.length !== this.channels || planar.some((c) => c.length !== planar[0].length)) {
         throw audioError('BAD_ARGUMENT', this.path, `expected ${this.channels} channels of equal length, got ${planar.map((c) => c.length).join('/') || 'none'}`);
       }
+      this.count(planar);
       await this.guard(async () => {
         for (const bytes of this.encoder.encode(planar)) await this.fh.write(bytes);
       });
@@ -115,8 +123,21 @@ class AtomicStemWriter implements StemWriter {
         await rename(this.temp, this.target);
       });
       this.state = 'closed';
-      if (this.encoder.clipped > 0) this.notices.push(`clipped ${this.encoder.clipped} samples beyond full scale`);
+      if (this.encoder.clipped > 0) this.notices.push(`clipped ${samples(this.encoder.clipped)} beyond full scale`);
+      if (this.overs > 0) this.notices.push(`${samples(this.overs)} beyond full scale, kept as they are in 32-bit float`);
+      if (this.silenced > 0) this.notices.push(`${samples(this.silenced)} not numbers (NaN${this.float ? ' or infinite' : ''}), written as silence`);
     });
+  }
+
+  private count(planar: Float32Array[]): void {
+    for (const ch of planar) {
+      for (let i = 0; i < ch.length; i++) {
+        const a = Math.abs(ch[i]);
+        if (a <= 1) continue;
+        if (a !== a) this.silenced++;
+        else if (this.float) { if (a === Infinity) this.silenced++; else this.overs++; }
+      }
+    }
   }
 
   abort(): Promise<void> {
@@ -155,6 +176,8 @@ class AtomicStemWriter implements StemWriter {
     return run;
   }
 }
+
+const samples = (n: number) => `${n} sample${n === 1 ? '' : 's'}`;
 
 function checkOptions(path: string, o: StemWriterOptions): void {
   const bad = (why: string) => audioError('BAD_ARGUMENT', path, why);

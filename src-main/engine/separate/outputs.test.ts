@@ -144,7 +144,7 @@ describe('stem outputs', () => {
       controls: { wienerIterations: 0, softmask: false, residual: false }, segments: { segmentFrames: 32, overlapFrames: 4, batch: 2 },
     }, fakeModel(['a', 'b'], () => 0.5), {
       decode: async () => ({ sampleRate: 44100, channels: testSignal(44100), notices: [] }),
-      createStemWriter: (path) => ({ write() {}, close() { writeFileSync(path, 'stem'); }, abort() {} }),
+      createStemWriter: (path) => ({ write() {}, close() { writeFileSync(path, 'stem'); }, abort() {}, notices: [] }),
     });
     assert.deepEqual(readdirSync(out), ['song']);
     assert.deepEqual(readdirSync(join(out, 'song')).sort(), ['a.wav', 'b.wav']);

@@ -35,6 +35,7 @@ function memoryWriters(): { factory: StemWriterFactory; stems: Map<string, Float
           writeFileSync(path, '');
         },
         async abort() {},
+        notices: [],
       };
     }) as StemWriterFactory,
   };
@@ -159,6 +160,18 @@ describe('separateFile', () => {
     await assert.rejects(separateFile(job(out), fakeModel(['a', 'b'], () => 0.5), deps(testSignal(44100 * 2), 44100, writers)),
       (e: XumxError) => e.code === 'DISK_FULL');
     assert.equal(existsSync(join(out, 'song')), false);
+  });
+
+  test('a float WAV at 1e30 gives the stem writers\' notices, named by stem, not silent full-scale stems', async () => {
+    const input = floatWav(join(tmp(), 'loud.wav'), testSignal(44100 * 2).map((c) => c.map((v) => v * 1e30)), 44100);
+    for (const bitDepth of [16, '32f'] as const) {
+      const r = await separateFile(job(tmp(), { input, bitDepth }), fakeModel(['vocals', 'bass'], () => 0.5), { decode: decodeFile, createStemWriter });
+      const peak = (await decodeFile(r.stems.vocals)).channels[0].reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      assert.ok(peak >= 1, `${bitDepth}: the stems were not loud (peak ${peak}), the test would prove nothing`);
+      for (const stem of ['vocals', 'bass']) {
+        assert.ok(r.notices.some((n) => new RegExp(`^([a-z]+, )*${stem}(, [a-z]+)*: .*beyond full scale`).test(n)), `${bitDepth}: ${JSON.stringify(r.notices)}`);
+      }
+    }
   });
 
   // A real full disk: a small tmpfs. Mounting needs root with CAP_SYS_ADMIN; elsewhere the case is skipped.

@@ -116,6 +116,7 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
       const finished = sinks.splice(0);
       for (const sink of finished) await sink.finish();
       await outputs.commit();
+      notices.push(...writerNotices(stems, finished.map((s) => s.notices)));
     });
   } catch (err) {
     for (const sink of sinks) await sink.abort().catch(() => {});
@@ -136,6 +137,13 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
     notices,
     ...songTitle(prepared.tags),
   };
+}
+
+/** The stem writers' notices, each said once with the stems it is about: "vocals, bass: clipped …". */
+function writerNotices(stems: string[], perStem: (readonly string[])[]): string[] {
+  const byText = new Map<string, string[]>();
+  perStem.forEach((notices, i) => { for (const n of notices) byText.set(n, [...(byText.get(n) ?? []), stems[i]]); });
+  return [...byText].map(([text, names]) => `${names.join(', ')}: ${text}`);
 }
 
 function songTitle(tags: AudioTags): Pick<SeparationOk, 'title' | 'artist'> {
