@@ -4,6 +4,9 @@
 // A job that writes into a folder removes what processes that are gone (SIGKILL, a crash, a power cut) left there,
 // and never touches the files of one still running. `run` is random per process: a pid that comes back — common
 // in containers, where every start gets the same pids — is then not taken for the process that had it before.
+// Worker threads must share it (the engine writes stems in one while the main thread writes exports): it lives in
+// the environment, which a worker copies from the thread that starts it, so the first thread to load this module
+// sets it (engine/index.ts loads it before it starts its worker).
 import { randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -21,7 +24,17 @@ export interface TempFile {
   run: string;
 }
 
-const RUN = randomBytes(4).toString('hex');
+/** The process's tag, shared with its worker threads; a child process inherits the variables and makes its own. */
+function processRun(): string {
+  const env = process.env;
+  if (env.XUMX_STUDIO_TEMP_PID !== String(process.pid) || !/^[0-9a-f]{8}$/.test(env.XUMX_STUDIO_TEMP_RUN ?? '')) {
+    env.XUMX_STUDIO_TEMP_RUN = randomBytes(4).toString('hex');
+    env.XUMX_STUDIO_TEMP_PID = String(process.pid);
+  }
+  return env.XUMX_STUDIO_TEMP_RUN!;
+}
+
+const RUN = processRun();
 const PATTERN = /^\.(.+)\.xumx-(\d+)-([0-9a-f]{8})-[0-9a-f]{8}\.(partial|aside|commit)$/;
 
 export function tempName(name: string, kind: TempKind = 'partial'): string {
