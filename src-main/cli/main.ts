@@ -1,6 +1,6 @@
 // The CLI: a thin door over the engine. Parses the command line, expands folders, runs one file after another,
 // shows progress (a bar on a terminal, plain lines otherwise) and prints text or the --json document.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createEngine, defaultModelDirs, type Engine } from '../engine/index.ts';
 import { noModelError } from '../engine/model/registry.ts';
@@ -8,7 +8,8 @@ import type { SegmentSettings } from '../engine/separate/segments.ts';
 import { asXumxError, XumxError } from '../engine/errors.ts';
 import { stemFileFromStemFiles } from '../engine/audio/stem-file.ts';
 import { outputError } from '../engine/audio/stem-writer.ts';
-import { stemFolderName } from '../engine/separate/outputs.ts';
+import { removeEmptyFolders, stemFolderName } from '../engine/separate/outputs.ts';
+import { removeStaleTemps, tempPathFor } from '../engine/temp-files.ts';
 import { findPreset } from '../engine/separate/presets.ts';
 import type { SeparationResult } from '../engine/types.ts';
 import { HELP, parseCli, type ModelsListCommand, type SeparateCommand } from './args.ts';
@@ -94,7 +95,7 @@ async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
       const t0 = performance.now();
       const work = cmd.stemFile ? await stemFileWorkFolder(cmd.out) : null;
       const separated = work instanceof XumxError ? { input, ok: false as const, error: { code: work.code, message: work.message } } : await engine.separate({
-        input, outDir: work ?? cmd.out, ep: cmd.ep, format: cmd.format, bitDepth: cmd.bitDepth,
+        input, outDir: work?.path ?? cmd.out, ep: cmd.ep, format: cmd.format, bitDepth: cmd.bitDepth,
         ...(cmd.model !== undefined ? { modelId: cmd.model } : {}),
         controls: {
           residual: cmd.residual, ...(cmd.wienerIterations !== undefined ? { wienerIterations: cmd.wienerIterations } : {}),
@@ -112,7 +113,7 @@ async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
       });
       if (io.tty) io.err('\r\x1b[K');
       // Ctrl-C still cancels cleanly while the stem file is written.
-      const result = typeof work === 'string' ? await intoStemFile(cmd, separated, work, controller.signal) : separated;
+      const result = work && !(work instanceof XumxError) ? await intoStemFile(cmd, separated, work, controller.signal) : separated;
       io.onInterrupt(null);
       results.push(cmd.mix ? await withPresetMix(cmd, result) : result);
       if (!cmd.json) (result.ok ? io.out : io.err)(`${summary(result, (performance.now() - t0) / 1000)}\n`);
@@ -124,29 +125,43 @@ async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
   return results.every((r) => r.ok) && results.length > 0 ? EXIT.ok : EXIT.someFailed;
 }
 
-/** A hidden folder in the output folder for the float WAV stems a stem file is made from. */
-async function stemFileWorkFolder(out: string): Promise<string | XumxError> {
+interface StemFileWork {
+  /** A hidden folder in the output folder for the float WAV stems a stem file is made from. */
+  path: string;
+  /** The outermost folder made for it (the output folder or one above), removed again if the file fails. */
+  made: string | null;
+  /** What clearing the leftovers of killed runs from the output folder could not do. */
+  notices: string[];
+}
+
+async function stemFileWorkFolder(out: string): Promise<StemFileWork | XumxError> {
   try {
-    await mkdir(out, { recursive: true });
-    return await mkdtemp(join(out, `.xumx-stem-file-${process.pid}-`));
+    const made = (await mkdir(out, { recursive: true })) ?? null;
+    const notices = await removeStaleTemps(out);
+    const path = tempPathFor(join(out, 'stem-file'));
+    await mkdir(path);
+    return { path, made, notices };
   } catch (err) {
     return outputError(out, err);
   }
 }
 
 /** Turns the separated WAV stems into DIR/<input name>.stem.mp4, then removes them; a failure fails the file. */
-async function intoStemFile(cmd: SeparateCommand, result: SeparationResult, work: string, signal: AbortSignal): Promise<FileResult> {
+async function intoStemFile(cmd: SeparateCommand, result: SeparationResult, work: StemFileWork, signal: AbortSignal): Promise<FileResult> {
+  let ok = false;
   try {
     if (!result.ok) return result;
     const path = join(cmd.out, `${stemFolderName(result.input)}.stem.mp4`);
     const { codec, notice } = cmd.stemFile!;
     const notices = await stemFileFromStemFiles(result.stems, path, { codec, songTitle: result.title, signal });
-    return { ...result, stems: {}, stemFile: path, notices: [...result.notices, ...(notice ? [notice] : []), ...notices] };
+    ok = true;
+    return { ...result, stems: {}, stemFile: path, notices: [...result.notices, ...work.notices, ...(notice ? [notice] : []), ...notices] };
   } catch (err) {
     const e = asXumxError(err, result.input);
     return { input: result.input, ok: false, error: { code: e.code, message: e.message } };
   } finally {
-    await rm(work, { recursive: true, force: true });
+    await rm(work.path, { recursive: true, force: true });
+    if (!ok && work.made) await removeEmptyFolders(resolve(cmd.out), work.made);
   }
 }
 

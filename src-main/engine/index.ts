@@ -2,6 +2,7 @@
 // all adapt. Jobs run in a worker thread; progress comes back as events, cancellation goes in as an AbortSignal.
 import { Worker } from 'node:worker_threads';
 import { XumxError } from './errors.ts';
+import './temp-files.ts'; // sets the process's temporary-file tag before the worker starts, so the worker shares it
 import { defaultModelDirs, scanModels, toModelInfo } from './model/registry.ts';
 import type { RunnerOptions } from './runner.ts';
 import type { SegmentSettings } from './separate/segments.ts';

@@ -87,4 +87,22 @@ describe('engine API and cancellation', { skip }, () => {
     assert.match(r.stderr, /CANCELLED/);
     assert.deepEqual(filesUnder(out), []);
   });
+
+  test('what a stem-file run killed with SIGKILL leaves is gone after the next run into that folder', async () => {
+    const out = tempDir('sigkill-out');
+    const short = ffmpegFixture(join(tempDir('song'), 'short.wav'), { seconds: 3, codecArgs: ['-c:a', 'pcm_s16le'], container: 'wav' });
+    let sent = false;
+    const r = await runCli(['separate', short, '--out', out, '--models-dir', models, '--format', 'stem'], {
+      env: { XUMX_STUDIO_SEGMENTS: '32,4,1' },
+      onStderr: (text, child) => {
+        if (!sent && /: [1-9]0% \((network|wiener|encode)/.test(text)) { sent = true; child.kill('SIGKILL'); }
+      },
+    });
+    assert.ok(sent, `never saw the network stage: ${r.stderr}`);
+    assert.equal(r.signal, 'SIGKILL');
+    assert.notDeepEqual(filesUnder(out), [], 'the killed run left nothing: the test would prove nothing');
+    const again = await runCli(['separate', short, '--out', out, '--models-dir', models, '--format', 'stem']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(filesUnder(out), ['short.stem.mp4']);
+  });
 });

@@ -89,7 +89,7 @@ describe('xumx-studio separate on bad input', { skip }, () => {
     assert.deepEqual(filesUnder(dir), []);
   });
 
-  test('a full disk is DISK_FULL and leaves no partial stems', async (t) => {
+  test('a full disk is DISK_FULL naming the stem, and leaves no partial stems and no folder the run created', async (t) => {
     const mnt = tempDir('tinyfs');
     try {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=400k', 'tmpfs', mnt], { stdio: 'ignore' });
@@ -99,15 +99,42 @@ describe('xumx-studio separate on bad input', { skip }, () => {
     }
     try {
       const song = ffmpegFixture(join(tempDir('big'), 'long.wav'), { seconds: 6, codecArgs: ['-c:a', 'pcm_s16le'], container: 'wav' });
-      const r = await runCli(['separate', song, '--out', mnt, '--models-dir', models, '--json']);
+      const r = await runCli(['separate', song, '--out', join(mnt, 'stems'), '--models-dir', models, '--json']);
       assert.equal(r.code, 1);
       const f = JSON.parse(r.stdout).files[0];
       assert.equal(f.error.code, 'DISK_FULL', f.error.message);
+      assert.match(f.error.message, new RegExp(`^${join(mnt, 'stems', 'long')}/(vocals|drums|bass|other)\\.wav: `));
       assert.deepEqual(filesUnder(mnt), []);
     } finally {
       execFileSync('umount', [mnt]);
       rmdirSync(mnt);
     }
+  });
+
+  test('a stem-file run that fails leaves no output folder it created', async () => {
+    const dir = tempDir('stem-fail');
+    const notAudio = join(dir, 'notes.wav');
+    writeFileSync(notAudio, 'these are not samples');
+    const r = await runCli(['separate', notAudio, '--out', join(dir, 'new', 'stems'), '--models-dir', models, '--format', 'stem', '--json']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(JSON.parse(r.stdout).files[0].error.code, 'NOT_AUDIO');
+    assert.deepEqual(filesUnder(dir), ['notes.wav']);
+  });
+
+  test('a float WAV at 1e30 separates with notices in --json that say the stems clipped', async () => {
+    const dir = tempDir('loud');
+    const song = join(dir, 'loud.wav');
+    const n = 44100;
+    const data = Float32Array.from({ length: 2 * n }, (_, i) => 1e30 * Math.sin((2 * Math.PI * 440 * Math.floor(i / 2)) / 44100));
+    const h = Buffer.alloc(44);
+    h.write('RIFF', 0, 'latin1'); h.writeUInt32LE(36 + data.byteLength, 4); h.write('WAVEfmt ', 8, 'latin1'); h.writeUInt32LE(16, 16);
+    h.writeUInt16LE(3, 20); h.writeUInt16LE(2, 22); h.writeUInt32LE(44100, 24); h.writeUInt32LE(44100 * 8, 28); h.writeUInt16LE(8, 32);
+    h.writeUInt16LE(32, 34); h.write('data', 36, 'latin1'); h.writeUInt32LE(data.byteLength, 40);
+    writeFileSync(song, Buffer.concat([h, Buffer.from(data.buffer)]));
+    const r = await runCli(['separate', song, '--out', join(dir, 'out'), '--models-dir', models, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const f = JSON.parse(r.stdout).files[0];
+    assert.ok(f.notices.some((x: string) => /clipped \d+ samples beyond full scale/.test(x)), JSON.stringify(f.notices));
   });
 
   const modelCases: [BrokenKind, string][] = [

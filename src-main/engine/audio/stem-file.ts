@@ -6,13 +6,14 @@
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { resample } from '../dsp/resample.ts';
 import { XumxError } from '../errors.ts';
+import { tempPathFor } from '../temp-files.ts';
 import { AAC_SAMPLE_RATES } from './adts-frames.ts';
 import { audioError } from './audio-error.ts';
 import { decodeFile, type DecodedAudio } from './decode.ts';
 import { createMp4TrackEncoder, type Mp4TrackEncoder } from './libav.ts';
 import { mp4Box, replaceUserData } from './mp4-boxes.ts';
 import { STEM_FILE_STEMS, stemManifest, type StemFileCodec } from './stem-file-layout.ts';
-import { hiddenTempPath, isFileSystemError, outputError } from './stem-writer.ts';
+import { isFileSystemError, outputError } from './stem-writer.ts';
 import { itunesTags } from './tag-writers.ts';
 import { hasTags, mixTags, type AudioTags } from './tags.ts';
 
@@ -33,7 +34,7 @@ export interface StemFileWriter {
 }
 
 export async function createStemFileWriter(path: string, o: StemFileOptions): Promise<StemFileWriter> {
-  const temp = hiddenTempPath(path);
+  const temp = tempPathFor(path);
   let fd: number;
   try {
     fd = openSync(temp, 'wx+');

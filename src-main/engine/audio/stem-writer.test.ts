@@ -60,6 +60,17 @@ describe('stem writer', () => {
     assert.ok(notices.some((n) => n.includes('clipped 2')));
   });
 
+  test('says how many samples float output keeps beyond full scale and how many that are not numbers became silence', async () => {
+    const odd = [new Float32Array([1.5, NaN, Infinity, 0.25, -3])];
+    const float = await writeAudioFile(join(dir, 'odd-float.wav'), odd, { format: 'wav', bitDepth: '32f', sampleRate: 8000, channels: 1 });
+    assert.deepEqual(Array.from((await decodeFile(join(dir, 'odd-float.wav'))).channels[0]), [1.5, 0, 0, 0.25, -3]);
+    assert.ok(float.some((n) => n.startsWith('2 samples beyond full scale')), JSON.stringify(float));
+    assert.ok(float.some((n) => n.startsWith('2 samples not numbers')), JSON.stringify(float));
+    const fixed = await writeAudioFile(join(dir, 'odd-24.wav'), odd, { format: 'wav', bitDepth: 24, sampleRate: 8000, channels: 1 });
+    assert.ok(fixed.some((n) => n.startsWith('clipped 3 samples')), JSON.stringify(fixed));
+    assert.ok(fixed.some((n) => n.startsWith('1 sample not numbers')), JSON.stringify(fixed));
+  });
+
   test('TPDF dither keeps 16-bit error within two steps and leaves digital silence silent', async () => {
     const x = Float32Array.from({ length: 20_000 }, (_, i) => (i < 1000 ? 0 : 0.3 * Math.sin(i / 9)));
     await writeAudioFile(join(dir, 'dither.wav'), [x], { format: 'wav', bitDepth: 16, sampleRate: 44100, channels: 1 });
@@ -141,7 +152,7 @@ describe('stem writer', () => {
     const w = await createStemWriter(path, { format: 'wav', bitDepth: 24, sampleRate: 44100, channels: 2 });
     await w.write(gridSignal(1000, 2, 24));
     assert.equal(existsSync(path), false);
-    assert.equal(readdirSync(sub).filter((f) => f.includes('.partial-')).length, 1);
+    assert.equal(readdirSync(sub).filter((f) => f.startsWith('.vocals.wav.') && f.endsWith('.partial')).length, 1);
     await w.abort();
     assert.deepEqual(readdirSync(sub), []);
     await assert.rejects(w.write(gridSignal(10, 2, 24)));

@@ -1,12 +1,11 @@
-// Streaming, atomic stem files. Bytes go to a hidden temporary file next to the target
-// (`.<name>.partial-<random>`, same folder so the final rename cannot cross file systems); `close()` patches
+// Streaming, atomic stem files. Bytes go to a hidden temporary file next to the target, named after this process
+// (temp-files.ts: a later job removes it if this process is killed); `close()` patches
 // the header, syncs and renames it onto `path`. Any failure — or `abort()` — removes the temporary file, so
 // nothing partial is ever found at `path`. WAV output is capped at 4 GiB (RIFF's 32-bit sizes): past that
 // the writer stops with ENCODE_FAILED and a message suggesting FLAC.
-import { randomBytes } from 'node:crypto';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { XumxError, type ErrorCode } from '../errors.ts';
+import { tempPathFor } from '../temp-files.ts';
 import { OUTPUT_FORMATS, type BitDepth, type OutputFormat } from '../types.ts';
 import { audioError } from './audio-error.ts';
 import { createSampleEncoder, EncoderSettingError, type SampleEncoder } from './sample-encoders.ts';
@@ -23,6 +22,11 @@ export interface StemWriterOptions {
   dither?: Dither;
   /** Title, artist, album, track, year and cover, written where the format holds them. */
   tags?: AudioTags;
+  /**
+   * The path errors name when `path` is itself a temporary name: the engine writes each stem under one and
+   * renames them into place together (outputs.ts), but a full disk is about the stem.
+   */
+  shownAs?: string;
 }
 
 export interface StemWriter {
@@ -36,7 +40,8 @@ export interface StemWriter {
   readonly notices: string[];
 }
 
-export async function createStemWriter(path: string, opts: StemWriterOptions): Promise<StemWriter> {
+export async function createStemWriter(target: string, opts: StemWriterOptions): Promise<StemWriter> {
+  const path = opts.shownAs ?? target;
   checkOptions(path, opts);
   const notices: string[] = [];
   const bitDepth: BitDepth = opts.format === 'flac' && opts.bitDepth === '32f' ? 24 : opts.bitDepth;
@@ -47,7 +52,7 @@ export async function createStemWriter(path: string, opts: StemWriterOptions): P
   } catch (err) {
     throw encodeError(path, err, err instanceof EncoderSettingError ? 'BAD_ARGUMENT' : 'ENCODE_FAILED');
   }
-  const temp = hiddenTempPath(path);
+  const temp = tempPathFor(target);
   let fh: FileHandle;
   try {
     fh = await open(temp, 'wx');
@@ -55,12 +60,7 @@ export async function createStemWriter(path: string, opts: StemWriterOptions): P
     try { encoder.finish(); } catch { /* only frees the encoder */ }
     throw outputError(path, err);
   }
-  return new AtomicStemWriter(path, temp, fh, encoder, opts.channels, notices);
-}
-
-/** Where a file is written before it is complete: hidden, next to `path` (so the rename stays on one disk). */
-export function hiddenTempPath(path: string): string {
-  return join(dirname(path), `.${basename(path)}.partial-${randomBytes(6).toString('hex')}`);
+  return new AtomicStemWriter(path, target, temp, fh, encoder, opts.channels, notices, opts.format === 'wav' && bitDepth === '32f');
 }
 
 /** One write and close; the file is never left half-written. */
@@ -79,14 +79,23 @@ export async function writeAudioFile(path: string, planar: Float32Array[], opts:
 class AtomicStemWriter implements StemWriter {
   private state: 'open' | 'closed' | 'aborted' = 'open';
   private queue: Promise<void> = Promise.resolve();
+  /**
+   * What the encoders turn into something else without counting it: float output keeps samples beyond ±1 and
+   * writes NaN and ±∞ as silence; integer output writes NaN as silence (and counts ±∞ with the clipped samples).
+   */
+  private overs = 0;
+  private silenced = 0;
 
   constructor(
+    /** The path errors name. */
     private readonly path: string,
+    private readonly target: string,
     private readonly temp: string,
     private readonly fh: FileHandle,
     private readonly encoder: SampleEncoder,
     private readonly channels: number,
     readonly notices: string[],
+    private readonly float: boolean,
   ) {}
 
   write(planar: Float32Array[]): Promise<void> {
@@ -95,6 +104,7 @@ class AtomicStemWriter implements StemWriter {
       if (planar.length !== this.channels || planar.some((c) => c.length !== planar[0].length)) {
         throw audioError('BAD_ARGUMENT', this.path, `expected ${this.channels} channels of equal length, got ${planar.map((c) => c.length).join('/') || 'none'}`);
       }
+      this.count(planar);
       await this.guard(async () => {
         for (const bytes of this.encoder.encode(planar)) await this.fh.write(bytes);
       });
@@ -110,11 +120,24 @@ class AtomicStemWriter implements StemWriter {
         for (const p of patches) await this.fh.write(p.bytes, 0, p.bytes.length, p.at);
         await this.fh.sync();
         await this.fh.close();
-        await rename(this.temp, this.path);
+        await rename(this.temp, this.target);
       });
       this.state = 'closed';
-      if (this.encoder.clipped > 0) this.notices.push(`clipped ${this.encoder.clipped} samples beyond full scale`);
+      if (this.encoder.clipped > 0) this.notices.push(`clipped ${samples(this.encoder.clipped)} beyond full scale`);
+      if (this.overs > 0) this.notices.push(`${samples(this.overs)} beyond full scale, kept as they are in 32-bit float`);
+      if (this.silenced > 0) this.notices.push(`${samples(this.silenced)} not numbers (NaN${this.float ? ' or infinite' : ''}), written as silence`);
     });
+  }
+
+  private count(planar: Float32Array[]): void {
+    for (const ch of planar) {
+      for (let i = 0; i < ch.length; i++) {
+        const a = Math.abs(ch[i]);
+        if (a <= 1) continue;
+        if (a !== a) this.silenced++;
+        else if (this.float) { if (a === Infinity) this.silenced++; else this.overs++; }
+      }
+    }
   }
 
   abort(): Promise<void> {
@@ -153,6 +176,8 @@ class AtomicStemWriter implements StemWriter {
     return run;
   }
 }
+
+const samples = (n: number) => `${n} sample${n === 1 ? '' : 's'}`;
 
 function checkOptions(path: string, o: StemWriterOptions): void {
   const bad = (why: string) => audioError('BAD_ARGUMENT', path, why);

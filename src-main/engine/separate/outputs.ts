@@ -1,10 +1,19 @@
-// Where stems go and how they appear there all at once: DIR/<input name>/<source>.<ext>, written under hidden
-// temporary names and renamed only when every stem is complete, so a failed or cancelled job leaves nothing.
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+// Where stems go, and how a song's stems change all at once: DIR/<input name>/<source>.<ext>, each written under a
+// hidden temporary name (temp-files.ts) and renamed only when every stem is complete. The commit
+//   1. checks every target, so that a folder in the way fails the job before anything has moved;
+//   2. writes a journal (`.stems.xumx-<pid>-….commit`): per stem its temporary name and, where a stem of that name
+//      exists, the name the old one is set aside under (`.<source>.<ext>.xumx-<pid>-….aside`);
+//   3. renames the old stems aside, then the new ones into place;
+//   4. removes the journal — from here on the new set is the song's — and then the old stems.
+// A failure in 2–3 puts the old stems back. A process killed in 2–3 leaves its journal behind: the next job that
+// writes into the folder sees that the journal's owner has ended and puts the old stems back in the same way
+// (sweepStemFolder), and removes every temporary file that ended processes left. A song's stems are all new or
+// all old, whatever fails and wherever a job is killed. A failed job also removes the folders it created.
+import { constants, type BigIntStats } from 'node:fs';
+import { access, lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { XumxError } from '../errors.ts';
+import { ownerKey, removeStaleTemps, staleTemps, tempName } from '../temp-files.ts';
 
 /** Output-side file-system errors: every one means "cannot write there", except a full disk. */
 export function outputError(err: unknown, path: string): XumxError {
@@ -43,31 +52,42 @@ export function stemFolderName(input: string): string {
   return ext && ext.length < name.length ? name.slice(0, -ext.length) : name;
 }
 
+/** One stem in a commit's journal; names are relative to the stem folder. */
+interface JournalEntry {
+  final: string;
+  temp: string;
+  /** The new stem's identity (fileIdentity), which a rename keeps: tells it from any other file at `final`. */
+  id: string;
+  /** Where the old stem of that name is set aside; null when there was none. */
+  aside: string | null;
+}
+
 export class StemOutputs {
   /** Final path per source. */
   readonly paths: Record<string, string> = {};
+  /** What the sweep of the folders could not clean up. */
+  readonly notices: string[] = [];
   private readonly temps: Record<string, string> = {};
-  private createdDir = false;
-  private readonly committed: string[] = [];
+  /** The outermost folder this job created (the stem folder or one above it); null when all existed. */
+  private createdFrom: string | null = null;
 
   private constructor(readonly dir: string, readonly sources: string[], readonly ext: string) {
-    const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
     for (const s of sources) {
       this.paths[s] = join(dir, `${s}.${ext}`);
-      this.temps[s] = join(dir, `.${s}.${tag}.partial.${ext}`);
+      this.temps[s] = join(dir, tempName(`${s}.${ext}`));
     }
   }
 
+  /** Creates the stem folder and clears what ended processes left in it and in the output folder. */
   static async create(outDir: string, input: string, sources: string[], ext: string): Promise<StemOutputs> {
     const out = new StemOutputs(join(resolve(outDir), stemFolderName(input)), sources, ext);
     try {
-      const existed = await stat(out.dir).then((s) => s.isDirectory(), () => false);
-      await mkdir(out.dir, { recursive: true });
-      out.createdDir = !existed;
+      out.createdFrom = (await mkdir(out.dir, { recursive: true })) ?? null;
       await access(out.dir, constants.W_OK);
     } catch (err) {
       throw outputError(err, out.dir);
     }
+    out.notices.push(...await sweepStemFolder(out.dir), ...await removeStaleTemps(dirname(out.dir)));
     return out;
   }
 
@@ -75,25 +95,127 @@ export class StemOutputs {
     return this.temps[source];
   }
 
-  /** Renames every complete stem to its final name. */
+  /** Puts every complete stem in place at once: see the top of this file. */
   async commit(): Promise<void> {
+    const entries: JournalEntry[] = [];
     for (const s of this.sources) {
-      try {
-        await rename(this.temps[s], this.paths[s]);
-        this.committed.push(this.paths[s]);
-      } catch (err) {
+      const st = await lstat(this.paths[s]).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return null;
         throw outputError(err, this.paths[s]);
-      }
+      });
+      if (st?.isDirectory()) throw outputError(Object.assign(new Error('a folder is in the way'), { code: 'EISDIR' }), this.paths[s]);
+      const final = basename(this.paths[s]);
+      const id = fileIdentity(await lstat(this.temps[s], { bigint: true }).catch((err) => { throw outputError(err, this.paths[s]); }));
+      entries.push({ final, temp: basename(this.temps[s]), id, aside: st ? tempName(final, 'aside') : null });
     }
+    const journal = join(this.dir, tempName('stems', 'commit'));
+    // What an error names: the stem being moved, else the stem folder (never a hidden file).
+    let current = this.dir;
+    try {
+      const fh = await open(journal, 'wx');
+      try {
+        await fh.writeFile(JSON.stringify({ stems: entries }));
+        await fh.sync(); // the journal must be whole before the first rename
+      } finally {
+        await fh.close();
+      }
+      for (const e of entries) {
+        current = join(this.dir, e.final);
+        if (e.aside) await rename(current, join(this.dir, e.aside));
+      }
+      for (const e of entries) {
+        current = join(this.dir, e.final);
+        await rename(join(this.dir, e.temp), current);
+      }
+      current = this.dir;
+      await unlink(journal);
+    } catch (err) {
+      // Should putting back fail too, the journal stays: the first job here after this process has ended finishes it.
+      const undone = await putBack(this.dir, entries).then(() => true, () => false);
+      if (undone) await unlink(journal).catch(() => {});
+      throw outputError(err, current);
+    }
+    for (const e of entries) if (e.aside) await rm(join(this.dir, e.aside), { force: true }).catch(() => {});
   }
 
-  /** Removes whatever this job wrote, and the stem folder when this job created it and it is empty. */
+  /** Removes whatever this job wrote, and the folders it created when they are empty. */
   async discard(): Promise<void> {
     for (const s of this.sources) await rm(this.temps[s], { force: true }).catch(() => {});
-    // A commit that failed half-way: the stems already renamed are this job's too, and incomplete as a set.
-    for (const p of this.committed.splice(0)) await rm(p, { force: true }).catch(() => {});
-    if (!this.createdDir) return;
-    const left = await readdir(this.dir).catch(() => ['?']);
-    if (left.length === 0) await rmdir(this.dir).catch(() => {});
+    if (this.createdFrom) await removeEmptyFolders(this.dir, this.createdFrom);
+  }
+}
+
+/**
+ * Removes `dir` and the folders above it up to `outermost` (what `mkdir -p` made for a job that failed), each only
+ * while it is empty: a folder another job has written into meanwhile stays.
+ */
+export async function removeEmptyFolders(dir: string, outermost: string): Promise<void> {
+  const levels = relative(outermost, dir).split(/[\\/]/).filter(Boolean).length;
+  for (let i = 0; i <= levels; i++, dir = dirname(dir)) {
+    if ((await readdir(dir).catch(() => ['?'])).length > 0) return;
+    await rmdir(dir).catch(() => {});
+  }
+}
+
+/**
+ * Undoes a commit that did not reach its end: the old stems that were set aside go back, and the new stems that
+ * moved in where no old one was go. A file at a stem's name that is neither (a later job's stem) is left alone.
+ * Safe to repeat, so a sweep that is itself interrupted is finished by the next one.
+ */
+async function putBack(dir: string, entries: JournalEntry[]): Promise<void> {
+  const missing = (err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; };
+  for (const e of entries) {
+    const final = join(dir, e.final);
+    const there = await lstat(final, { bigint: true }).then(fileIdentity, (err: NodeJS.ErrnoException) => { missing(err); return null; });
+    const mine = there === e.id;
+    if (e.aside) {
+      // The old stem, if it was set aside and not yet put back.
+      const aside = join(dir, e.aside);
+      if (there === null || mine) await rename(aside, final).catch(missing);
+      else await unlink(aside).catch(missing);
+    } else if (mine) {
+      await unlink(final);
+    }
+  }
+}
+
+/** What stays the same when a file is renamed and tells it from others: device, inode, size, modification time. */
+function fileIdentity(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
+}
+
+/**
+ * Finishes what ended processes left in a stem folder: their commits are undone (the old stems come back), then
+ * their temporary files go. Returns a notice for each thing it could not clean up.
+ */
+export async function sweepStemFolder(dir: string): Promise<string[]> {
+  const notices: string[] = [];
+  const unresolved = new Set<string>();
+  for (const t of (await staleTemps(dir)).filter((x) => x.kind === 'commit')) {
+    const path = join(dir, t.file);
+    try {
+      const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => { if (err.code === 'ENOENT') return null; throw err; });
+      if (text === null) continue; // another job finished it meanwhile
+      // A journal cut short was never complete, so no stem had moved yet: there is nothing to undo.
+      const entries = parseJournal(text);
+      if (entries) await putBack(dir, entries);
+      await unlink(path).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; });
+    } catch (err) {
+      unresolved.add(ownerKey(t));
+      notices.push(`${dir}: cannot undo the unfinished replacement of these stems by an interrupted job (${(err as Error).message})`);
+    }
+  }
+  return [...notices, ...await removeStaleTemps(dir, unresolved)];
+}
+
+function parseJournal(text: string): JournalEntry[] | null {
+  try {
+    const entries = (JSON.parse(text) as { stems?: unknown }).stems;
+    const name = (x: unknown) => typeof x === 'string' && x !== '' && basename(x) === x;
+    const valid = (e: JournalEntry) => name(e?.final) && name(e?.temp) && typeof e.id === 'string' && (e.aside === null || name(e.aside));
+    if (!Array.isArray(entries) || !entries.every(valid)) return null;
+    return entries as JournalEntry[];
+  } catch {
+    return null;
   }
 }

@@ -1,40 +1,16 @@
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { decodeFile } from '../audio/decode.ts';
+import { createStemWriter } from '../audio/stem-writer.ts';
 import { XumxError } from '../errors.ts';
-import type { ModelManifest } from '../model/manifest.ts';
-import type { ModelRunner } from '../model/session.ts';
 import { separateFile, type PipelineDeps, type PipelineJob, type PreparedSong, type SongMemo } from './pipeline.ts';
 import { LastSongMemo } from './song-memo.ts';
 import type { StemWriterFactory } from './stem-sink.ts';
-
-const BINS = 2049;
-
-function manifest(sources: string[]): ModelManifest {
-  return {
-    id: 'fake', name: 'fake', architecture: 'test', sources, sampleRate: 44100, nFft: 4096, hop: 1024, file: 'x.onnx',
-    sha256: '0'.repeat(64), size: 1, license: 'MIT', provenance: 'test', metrics: {}, testOnly: true,
-  };
-}
-
-/** A "network" that gives source j the mixture magnitude times gains[j](bin): no learning, exact and fast. */
-function fakeModel(sources: string[], gain: (source: number, bin: number) => number, onRun?: () => void): ModelRunner {
-  return {
-    manifest: manifest(sources), ep: 'cpu', epSkipped: [],
-    async run(input, batch, frames) {
-      onRun?.();
-      const plane = BINS * frames;
-      const out = new Float32Array(sources.length * batch * 2 * plane);
-      for (let j = 0; j < sources.length; j++) {
-        for (let i = 0; i < batch * 2 * plane; i++) out[j * batch * 2 * plane + i] = input[i] * gain(j, Math.floor((i % plane) / frames));
-      }
-      return out;
-    },
-    async dispose() {},
-  };
-}
+import { fakeModel, testSignal } from './testing/fakes.ts';
 
 /** Stem writers that keep the samples in memory (by source name) and leave an empty file to rename. */
 function memoryWriters(): { factory: StemWriterFactory; stems: Map<string, Float32Array[]>; failOn?: string } {
@@ -59,22 +35,11 @@ function memoryWriters(): { factory: StemWriterFactory; stems: Map<string, Float
           writeFileSync(path, '');
         },
         async abort() {},
+        notices: [],
       };
     }) as StemWriterFactory,
   };
   return state;
-}
-
-function testSignal(length: number, seed = 1, noiseLevel = 0.05): Float32Array[] {
-  const l = new Float32Array(length), r = new Float32Array(length);
-  let s = seed;
-  for (let i = 0; i < length; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    const noise = (s / 2 ** 32 - 0.5) * noiseLevel;
-    l[i] = 0.4 * Math.sin(i * 0.0313) + 0.2 * Math.sin(i * 0.171) + noise;
-    r[i] = 0.3 * Math.sin(i * 0.0491 + 1) + noise;
-  }
-  return [l, r];
 }
 
 function job(outDir: string, over: Partial<PipelineJob> = {}): PipelineJob {
@@ -96,6 +61,18 @@ function errorDb(ref: Float32Array[], got: Float32Array[]): number {
 }
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'xumx-pipeline-'));
+
+/** A stereo 32-bit float WAV holding `left` and `right` as they are, overs included. */
+function floatWav(path: string, [left, right]: Float32Array[], rate: number): string {
+  const data = new Float32Array(left.length * 2);
+  for (let i = 0; i < left.length; i++) { data[2 * i] = left[i]; data[2 * i + 1] = right[i]; }
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0, 'latin1'); h.writeUInt32LE(36 + data.byteLength, 4); h.write('WAVEfmt ', 8, 'latin1'); h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(3, 20); h.writeUInt16LE(2, 22); h.writeUInt32LE(rate, 24); h.writeUInt32LE(rate * 8, 28); h.writeUInt16LE(8, 32);
+  h.writeUInt16LE(32, 34); h.write('data', 36, 'latin1'); h.writeUInt32LE(data.byteLength, 40);
+  writeFileSync(path, Buffer.concat([h, Buffer.from(data.buffer)]));
+  return path;
+}
 
 describe('separateFile', () => {
   test('with a song memo, a second job on an unchanged file skips decoding and gives the same stems; a changed file is decoded again', async () => {
@@ -184,6 +161,39 @@ describe('separateFile', () => {
       (e: XumxError) => e.code === 'DISK_FULL');
     assert.equal(existsSync(join(out, 'song')), false);
   });
+
+  test('a float WAV at 1e30 gives the stem writers\' notices, named by stem, not silent full-scale stems', async () => {
+    const input = floatWav(join(tmp(), 'loud.wav'), testSignal(44100 * 2).map((c) => c.map((v) => v * 1e30)), 44100);
+    for (const bitDepth of [16, '32f'] as const) {
+      const r = await separateFile(job(tmp(), { input, bitDepth }), fakeModel(['vocals', 'bass'], () => 0.5), { decode: decodeFile, createStemWriter });
+      const peak = (await decodeFile(r.stems.vocals)).channels[0].reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      assert.ok(peak >= 1, `${bitDepth}: the stems were not loud (peak ${peak}), the test would prove nothing`);
+      for (const stem of ['vocals', 'bass']) {
+        assert.ok(r.notices.some((n) => new RegExp(`^([a-z]+, )*${stem}(, [a-z]+)*: .*beyond full scale`).test(n)), `${bitDepth}: ${JSON.stringify(r.notices)}`);
+      }
+    }
+  });
+
+  // A real full disk: a small tmpfs. Mounting needs root with CAP_SYS_ADMIN; elsewhere the case is skipped.
+  const disk = join(tmp(), 'disk');
+  mkdirSync(disk);
+  const mounted = process.getuid?.() === 0 && spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', disk]).status === 0;
+  after(() => {
+    if (mounted) execFileSync('umount', [disk]);
+    rmSync(join(disk, '..'), { recursive: true, force: true });
+  });
+  test('a full disk is DISK_FULL naming the stem, not its temporary file, and leaves no folder the job created',
+    { skip: !mounted && 'cannot mount a small tmpfs here (needs root)' }, async () => {
+      const out = join(disk, 'new', 'stems');
+      await assert.rejects(separateFile(job(out, { bitDepth: 24 }), fakeModel(['a', 'b'], () => 0.5), { decode: async () => ({ sampleRate: 44100, channels: testSignal(44100 * 5), notices: [] }), createStemWriter }),
+        (e: XumxError) => {
+          assert.equal(e.code, 'DISK_FULL', e.message);
+          assert.match(e.message, new RegExp(`^${join(out, 'song')}/[ab]\\.wav: `));
+          assert.match(e.file ?? '', /\/song\/[ab]\.wav$/);
+          return true;
+        });
+      assert.deepEqual(readdirSync(disk), []);
+    });
 
   test('reports progress that only moves forward and ends at 1', async () => {
     const seen: number[] = [];

@@ -94,13 +94,15 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
   const manifest = model.manifest;
   const stems = job.controls.residual ? [...manifest.sources, 'residual'] : [...manifest.sources];
   const outputs = await StemOutputs.create(job.outDir, input, stems, job.format);
+  notices.push(...outputs.notices);
   const sinks: StemSink[] = [];
   try {
     for (const stem of stems) {
       const resampler = sampleRate === rate ? null : await createResampler(rate, sampleRate, 2);
       try {
-        const writer = await deps.createStemWriter(outputs.tempPath(stem),
-          { format: job.format, bitDepth: job.bitDepth, sampleRate, channels: 2, tags: stemTags(prepared.tags, stem) });
+        const writer = await deps.createStemWriter(outputs.tempPath(stem), {
+          format: job.format, bitDepth: job.bitDepth, sampleRate, channels: 2, tags: stemTags(prepared.tags, stem), shownAs: outputs.paths[stem],
+        });
         sinks.push(new StemSink(writer, resampler, inputLength, 2));
       } catch (err) {
         resampler?.destroy();
@@ -111,8 +113,10 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
     cancelled();
     progress.finishing();
     await timed('encode', async () => {
-      for (const sink of sinks.splice(0)) await sink.finish();
+      const finished = sinks.splice(0);
+      for (const sink of finished) await sink.finish();
       await outputs.commit();
+      notices.push(...writerNotices(stems, finished.map((s) => s.notices)));
     });
   } catch (err) {
     for (const sink of sinks) await sink.abort().catch(() => {});
@@ -133,6 +137,13 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
     notices,
     ...songTitle(prepared.tags),
   };
+}
+
+/** The stem writers' notices, each said once with the stems it is about: "vocals, bass: clipped …". */
+function writerNotices(stems: string[], perStem: (readonly string[])[]): string[] {
+  const byText = new Map<string, string[]>();
+  perStem.forEach((notices, i) => { for (const n of notices) byText.set(n, [...(byText.get(n) ?? []), stems[i]]); });
+  return [...byText].map(([text, names]) => `${names.join(', ')}: ${text}`);
 }
 
 function songTitle(tags: AudioTags): Pick<SeparationOk, 'title' | 'artist'> {

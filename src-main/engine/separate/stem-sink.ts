@@ -10,6 +10,8 @@ export interface StemWriter {
   write(planar: Float32Array[]): void | Promise<void>;
   close(): void | Promise<void>;
   abort(): void | Promise<void>;
+  /** What the user may want to know about the written file (clipping, bit-depth changes), complete once closed. */
+  readonly notices: readonly string[];
 }
 
 export type StemWriterFactory = (path: string, opts: StemWriterOptions) => StemWriter | Promise<StemWriter>;
@@ -38,6 +40,10 @@ export class StemSink {
     if (missing > 0) await this.emit(Array.from({ length: this.channelCount }, () => new Float32Array(missing)));
     this.release();
     await this.writer.close();
+  }
+
+  get notices(): readonly string[] {
+    return this.writer.notices;
   }
 
   async abort(): Promise<void> {

@@ -1,0 +1,46 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ownerIsGone, parseTempName, removeStaleTemps, tempName } from './temp-files.ts';
+
+/** A temporary name as process `pid` would have made it. */
+const nameOf = (pid: number, name: string, kind = 'partial') => `.${name}.xumx-${pid}-0123abcd-89abcdef.${kind}`;
+
+function endedPid(): number {
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+  return Number(r.stdout.toString());
+}
+
+describe('temporary files', () => {
+  test('a name says what it stands for, its kind and its owner', () => {
+    const t = parseTempName(tempName('vocals.wav', 'aside'))!;
+    assert.deepEqual({ name: t.name, kind: t.kind, pid: t.pid }, { name: 'vocals.wav', kind: 'aside', pid: process.pid });
+    assert.equal(parseTempName('.vocals.wav'), null);
+    assert.equal(parseTempName('vocals.wav.xumx-12-0123abcd-89abcdef.partial'), null, 'not hidden: not ours');
+  });
+
+  test('a worker thread of this process is not taken for an ended process', async () => {
+    const url = new URL('./temp-files.ts', import.meta.url).href;
+    const worker = new Worker(`import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(url)}, ${JSON.stringify(import.meta.url)}))
+      .then((m) => require('node:worker_threads').parentPort.postMessage(m.tempName('x')))`, { eval: true });
+    const name = await new Promise<string>((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+    await worker.terminate();
+    assert.equal(ownerIsGone(parseTempName(name)!), false, name);
+  });
+
+  test('removes what ended processes left, files and folders, and nothing of a live process or of anyone else', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xumx-temps-'));
+    const gone = endedPid();
+    writeFileSync(join(dir, nameOf(gone, 'vocals.wav')), 'x');
+    mkdirSync(join(dir, nameOf(gone, 'stem-file')));
+    writeFileSync(join(dir, nameOf(gone, 'stem-file'), 'bass.wav'), 'x');
+    const live = [tempName('drums.wav'), nameOf(process.ppid, 'bass.wav'), '.other.wav.partial-0123', 'song.wav'];
+    for (const n of live) writeFileSync(join(dir, n), 'x');
+    assert.deepEqual(await removeStaleTemps(dir), []);
+    assert.deepEqual(readdirSync(dir).sort(), [...live].sort());
+  });
+});
