@@ -1,10 +1,13 @@
-// Where stems go and how they appear there all at once: DIR/<input name>/<source>.<ext>, written under hidden
-// temporary names and renamed only when every stem is complete, so a failed or cancelled job leaves nothing.
+// Where stems go and how they appear there all at once: DIR/<song's folder>/<source>.<ext> (stem-folder.ts picks the
+// folder), written under hidden temporary names and renamed only when every stem is complete, so a failed or
+// cancelled job leaves nothing.
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { access, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { XumxError } from '../errors.ts';
+import { songName } from './song-name.ts';
+import { claimStemFolder, releaseStemFolder, type StemFolder } from './stem-folder.ts';
 
 /** Output-side file-system errors: every one means "cannot write there", except a full disk. */
 export function outputError(err: unknown, path: string): XumxError {
@@ -36,18 +39,11 @@ export async function checkOutputWritable(outDir: string): Promise<void> {
   }
 }
 
-/** The folder name for an input's stems: its file name without the extension. */
-export function stemFolderName(input: string): string {
-  const name = basename(input);
-  const ext = extname(name);
-  return ext && ext.length < name.length ? name.slice(0, -ext.length) : name;
-}
-
 export class StemOutputs {
   /** Final path per source. */
   readonly paths: Record<string, string> = {};
   private readonly temps: Record<string, string> = {};
-  private createdDir = false;
+  private folder: StemFolder | null = null;
   private readonly committed: string[] = [];
 
   private constructor(readonly dir: string, readonly sources: string[], readonly ext: string) {
@@ -59,13 +55,18 @@ export class StemOutputs {
   }
 
   static async create(outDir: string, input: string, sources: string[], ext: string): Promise<StemOutputs> {
-    const out = new StemOutputs(join(resolve(outDir), stemFolderName(input)), sources, ext);
+    let folder: StemFolder;
     try {
-      const existed = await stat(out.dir).then((s) => s.isDirectory(), () => false);
-      await mkdir(out.dir, { recursive: true });
-      out.createdDir = !existed;
+      folder = await claimStemFolder(outDir, input);
+    } catch (err) {
+      throw outputError(err, join(resolve(outDir), songName(input)));
+    }
+    const out = new StemOutputs(folder.dir, sources, ext);
+    out.folder = folder;
+    try {
       await access(out.dir, constants.W_OK);
     } catch (err) {
+      await releaseStemFolder(folder);
       throw outputError(err, out.dir);
     }
     return out;
@@ -92,8 +93,6 @@ export class StemOutputs {
     for (const s of this.sources) await rm(this.temps[s], { force: true }).catch(() => {});
     // A commit that failed half-way: the stems already renamed are this job's too, and incomplete as a set.
     for (const p of this.committed.splice(0)) await rm(p, { force: true }).catch(() => {});
-    if (!this.createdDir) return;
-    const left = await readdir(this.dir).catch(() => ['?']);
-    if (left.length === 0) await rmdir(this.dir).catch(() => {});
+    if (this.folder) await releaseStemFolder(this.folder);
   }
 }

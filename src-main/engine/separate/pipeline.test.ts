@@ -8,6 +8,7 @@ import type { ModelManifest } from '../model/manifest.ts';
 import type { ModelRunner } from '../model/session.ts';
 import { separateFile, type PipelineDeps, type PipelineJob, type PreparedSong, type SongMemo } from './pipeline.ts';
 import { LastSongMemo } from './song-memo.ts';
+import { SONG_MARK } from './stem-folder.ts';
 import type { StemWriterFactory } from './stem-sink.ts';
 
 const BINS = 2049;
@@ -133,7 +134,7 @@ describe('separateFile', () => {
     const stem = writers.stems.get('all')!;
     assert.equal(stem[0].length, input[0].length);
     assert.ok(errorDb(input, stem) < -100, `error ${errorDb(input, stem).toFixed(1)} dB`);
-    assert.deepEqual(readdirSync(join(out, 'song')), ['all.wav']);
+    assert.deepEqual(readdirSync(join(out, 'song')).sort(), [SONG_MARK, 'all.wav']);
     assert.equal(r.stems.all, join(out, 'song', 'all.wav'));
   });
 
