@@ -22,7 +22,7 @@ export interface Settings {
   /** Model id; null picks the first installed model. */
   modelId: string | null;
   ep: EpChoice;
-  /** Where separated stems go: <outputFolder>/<song name>/<source>.<ext>. */
+  /** Where separated stems go: <outputFolder>/<song name>/<source>.<ext>, or "<song name> (2)"… for another song of that name. */
   outputFolder: string;
   format: OutputFormat;
   bitDepth: BitDepth;
@@ -77,6 +77,8 @@ export interface ExportStemsRequest {
   folder: string;
   format: OutputFormat;
   bitDepth: BitDepth;
+  /** Replace files already there; without it such an export fails with OUTPUT_EXISTS and writes nothing. */
+  overwrite?: boolean;
 }
 
 export interface ExportMixRequest {
@@ -84,10 +86,11 @@ export interface ExportMixRequest {
   /** Linear gain per source after mute/solo/master (0 = silent); sources left out are silent. */
   gains: Record<string, number>;
   folder: string;
-  /** File name without extension, e.g. "Song (no vocals)". */
+  /** File name without extension, e.g. "Song (no vocals)"; trimmed to a visible name, refused when none is left. */
   name: string;
   format: OutputFormat;
   bitDepth: BitDepth;
+  overwrite?: boolean;
 }
 
 /** All of a song's stems as one Native Instruments stem file (`<song>.stem.mp4`) for DJ software. */
@@ -97,6 +100,7 @@ export interface ExportStemFileRequest {
   /** AAC at 256 kbit/s, or lossless ALAC at `bitDepth` (16, or 24 for 24 and 32f). */
   codec: 'aac' | 'alac';
   bitDepth: BitDepth;
+  overwrite?: boolean;
 }
 
 export interface ExportResult {

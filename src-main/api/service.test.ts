@@ -1,8 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { JobView, StudioEvent } from './contract.ts';
 import { dispatchCall } from './dispatch.ts';
 import { StudioService } from './service.ts';
@@ -217,6 +218,112 @@ describe('dispatchCall', () => {
     const r = await dispatchCall(t.service, 'getSettings', []);
     assert.equal(r.ok, true);
     if (r.ok) assert.equal((r.value as { ep: string }).ep, 'auto');
+    await t.done();
+  });
+});
+
+describe('export targets', () => {
+  const done = async () => {
+    const t = await setup();
+    const [a] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    return { t, a };
+  };
+  const failsWith = (code: string, ...words: string[]) => (e: { code: string; message: string }) => {
+    assert.equal(e.code, code, e.message);
+    for (const w of words) assert.ok(e.message.includes(w), `"${e.message}" does not name ${w}`);
+    return true;
+  };
+  const outcomeCode = (r: Awaited<ReturnType<typeof dispatchCall>>) => (r.ok ? 'ok' : r.error.code);
+
+  test('refuses a mix name that is nothing but dots and spaces, and writes no hidden file', async () => {
+    const { t, a } = await done();
+    const folder = join(t.dir, 'mixes');
+    for (const name of [' ..', '..', ' . ', '.hidden', 'mix/..', 'CON', 'nul']) {
+      const r = await dispatchCall(t.service, 'exportMix', [{ jobId: a.id, gains: { vocals: 1 }, folder, name, format: 'wav', bitDepth: 16 }]);
+      assert.equal(outcomeCode(r), name === '.hidden' ? 'ok' : 'BAD_ARGUMENT', `name ${JSON.stringify(name)}`);
+    }
+    assert.deepEqual([...t.audio.files.keys()].filter((p) => p.startsWith(folder)), [join(folder, 'hidden.wav')]);
+    await t.done();
+  });
+
+  test('trims a mix name to a visible file name', async () => {
+    const { t, a } = await done();
+    const r = await dispatchCall(t.service, 'exportMix', [{ jobId: a.id, gains: { vocals: 1 }, folder: join(t.dir, 'm'), name: ' .. my mix. ', format: 'wav', bitDepth: 16 }]);
+    assert.ok(r.ok);
+    assert.deepEqual((r.value as { files: string[] }).files, [join(t.dir, 'm', 'my mix.wav')]);
+    await t.done();
+  });
+
+  test('refuses a relative export folder and names it', async () => {
+    const { t, a } = await done();
+    const folder = relative(process.cwd(), join(t.dir, 'relative-exports'));
+    const calls: [string, unknown][] = [
+      ['exportStems', { jobId: a.id, sources: ['bass'], folder, format: 'wav', bitDepth: 16 }],
+      ['exportMix', { jobId: a.id, gains: { bass: 1 }, folder, name: 'm', format: 'wav', bitDepth: 16 }],
+      ['exportStemFile', { jobId: a.id, folder, codec: 'aac', bitDepth: 16 }],
+      ['updateSettings', { outputFolder: folder }],
+    ];
+    for (const [method, req] of calls) {
+      const r = await dispatchCall(t.service, method, [req]);
+      assert.equal(outcomeCode(r), 'BAD_ARGUMENT', method);
+      if (!r.ok) assert.ok(r.error.message.includes(folder), `${method}: ${r.error.message}`);
+    }
+    assert.ok(!existsSync(join(t.dir, 'relative-exports')));
+    await t.done();
+  });
+
+  test('refuses to replace an exported mix unless asked to overwrite', async () => {
+    const { t, a } = await done();
+    const folder = join(t.dir, 'mixes');
+    const file = join(folder, 'a mix.wav');
+    await mkdir(folder);
+    await writeFile(file, 'an earlier export');
+    const req = { jobId: a.id, gains: { vocals: 1 }, folder, name: 'a mix', format: 'wav' as const, bitDepth: '32f' as const };
+    await assert.rejects(t.service.exportMix(req), failsWith('OUTPUT_EXISTS', file));
+    assert.equal(await readFile(file, 'utf8'), 'an earlier export');
+    assert.ok(!t.audio.files.has(file));
+    const r = await dispatchCall(t.service, 'exportMix', [{ ...req, overwrite: true }]);
+    assert.ok(r.ok);
+    assert.equal(t.audio.decodeFile(file).channels[0][0], Math.fround(0.1));
+    await t.done();
+  });
+
+  test('refuses to replace any exported stem unless asked to overwrite, and then writes none of them', async () => {
+    const { t, a } = await done();
+    const folder = join(t.dir, 'stems-out');
+    const bass = join(folder, 'a - bass.wav');
+    await mkdir(folder);
+    await writeFile(bass, 'an earlier export');
+    const both = { jobId: a.id, sources: ['vocals', 'bass'], folder, format: 'wav' as const, bitDepth: 16 as const };
+    await assert.rejects(t.service.exportStems(both), failsWith('OUTPUT_EXISTS', bass));
+    assert.ok(!t.audio.files.has(join(folder, 'a - vocals.wav')), 'no stem is written when one would replace a file');
+    const r = await dispatchCall(t.service, 'exportStems', [{ ...both, overwrite: true }]);
+    assert.ok(r.ok);
+    assert.deepEqual((r.value as { files: string[] }).files, [join(folder, 'a - vocals.wav'), bass]);
+    await t.done();
+  });
+
+  test('refuses to replace an exported stem file unless asked to overwrite', async () => {
+    const { t, a } = await done();
+    const folder = join(t.dir, 'dj');
+    await mkdir(folder);
+    await writeFile(join(folder, 'a.stem.mp4'), 'an earlier export');
+    const req = { jobId: a.id, folder, codec: 'aac' as const, bitDepth: 16 as const };
+    await assert.rejects(t.service.exportStemFile(req), failsWith('OUTPUT_EXISTS', join(folder, 'a.stem.mp4')));
+    assert.equal(t.audio.stemFiles.size, 0);
+    assert.ok((await dispatchCall(t.service, 'exportStemFile', [{ ...req, overwrite: true }])).ok);
+    assert.equal(t.audio.stemFiles.size, 1);
+    await t.done();
+  });
+
+  test('names exports after the visible song name of a file named with leading dots', async () => {
+    const t = await setup();
+    const [j] = await t.service.open(['/songs/...wav']);
+    await t.service.idle();
+    const stems = await t.service.exportStems({ jobId: j.id, sources: ['bass'], folder: join(t.dir, 'x'), format: 'wav', bitDepth: 16 });
+    const stemFile = await t.service.exportStemFile({ jobId: j.id, folder: join(t.dir, 'x'), codec: 'aac', bitDepth: 16 });
+    assert.deepEqual([...stems.files, ...stemFile.files], [join(t.dir, 'x', 'wav - bass.wav'), join(t.dir, 'x', 'wav.stem.mp4')]);
     await t.done();
   });
 });

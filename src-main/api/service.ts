@@ -1,7 +1,7 @@
 // StudioService: the one implementation of the StudioApi contract. The Electron IPC door and the browser-mode
 // HTTP door only validate arguments (validate.ts), call these methods and forward events.
-import { readdir, stat, mkdir } from 'node:fs/promises';
-import { basename, extname, join, resolve } from 'node:path';
+import { lstat, readdir, stat, mkdir } from 'node:fs/promises';
+import { extname, join, resolve } from 'node:path';
 import { XumxError, asXumxError } from '../engine/errors.ts';
 import type { OutputFormat } from '../engine/types.ts';
 import {
@@ -13,6 +13,7 @@ import { JobQueue } from './job-queue.ts';
 import { mixStems, type StemAudio } from './mix.ts';
 import { mixTags, type AudioTags } from '../engine/audio/tags.ts';
 import { STEM_FILE_SOURCES, stemFileCodec } from '../engine/audio/stem-file-layout.ts';
+import { songName } from '../engine/separate/song-name.ts';
 import { computePeaks, roundPeaks } from './peaks.ts';
 import type { AudioPort, EnginePort } from './ports.ts';
 import type { SettingsStore } from './settings-store.ts';
@@ -165,12 +166,11 @@ export class StudioService implements StudioApi {
     const job = this.queue.get(req.jobId) ?? unknownJob(req.jobId);
     const paths = req.sources.map((s) => this.stemFile(req.jobId, s));
     const folder = await this.ensureFolder(req.folder);
-    const files: string[] = [];
+    const files = req.sources.map((s) => join(folder, `${songName(job.name)} - ${s}.${EXT[req.format]}`));
+    if (!req.overwrite) await refuseExisting(files);
     for (let k = 0; k < paths.length; k++) {
       const audio = await this.decode(paths[k]);
-      const out = join(folder, `${songStem(job.name)} - ${req.sources[k]}.${EXT[req.format]}`);
-      await this.write(out, audio, req.format, req.bitDepth, audio.tags);
-      files.push(out);
+      await this.write(files[k], audio, req.format, req.bitDepth, audio.tags);
     }
     return { folder, files };
   }
@@ -179,10 +179,11 @@ export class StudioService implements StudioApi {
     const sources = Object.keys(req.gains);
     const paths = sources.map((s) => this.stemFile(req.jobId, s));
     const folder = await this.ensureFolder(req.folder);
+    const out = join(folder, `${req.name}.${EXT[req.format]}`);
+    if (!req.overwrite) await refuseExisting([out]);
     const stems: TaggedAudio[] = [];
     for (const p of paths) stems.push(await this.decode(p, { tags: stems.length === 0 }));
     const mix = mixStems(stems, sources.map((s) => req.gains[s]));
-    const out = join(folder, `${req.name}.${EXT[req.format]}`);
     const tags = mixTags(stems[0]?.tags ?? {}, this.queue.get(req.jobId)?.result?.title, 'mix');
     await this.write(out, mix, req.format, req.bitDepth, tags);
     return { folder, files: [out] };
@@ -194,7 +195,8 @@ export class StudioService implements StudioApi {
     const sources = [...new Set([...STEM_FILE_SOURCES, ...(job.result?.sources ?? [])])];
     const stemFiles = Object.fromEntries(sources.map((s) => [s, this.stemFile(req.jobId, s)]));
     const folder = await this.ensureFolder(req.folder);
-    const out = join(folder, `${songStem(job.name)}.stem.mp4`);
+    const out = join(folder, `${songName(job.name)}.stem.mp4`);
+    if (!req.overwrite) await refuseExisting([out]);
     const { codec, notice } = stemFileCodec(req.codec, req.bitDepth);
     let notices: string[];
     try {
@@ -291,8 +293,13 @@ function unknownJob(jobId: string): never {
   throw new XumxError('BAD_ARGUMENT', `no song with id ${jobId} in the queue`);
 }
 
-function songStem(name: string): string {
-  return basename(name, extname(name));
+/** An export replaces files only when the call says so; the UI asks the user first. */
+async function refuseExisting(files: string[]): Promise<void> {
+  const there: string[] = [];
+  for (const f of files) if (await lstat(f).then(() => true, () => false)) there.push(f);
+  if (there.length === 0) return;
+  const more = there.length > 1 ? ` (and ${there.length - 1} more of this export)` : '';
+  throw new XumxError('OUTPUT_EXISTS', `${there[0]}: a file of that name is already there${more}; nothing was written`, there[0]);
 }
 
 function isAudioName(name: string): boolean {

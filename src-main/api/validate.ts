@@ -1,6 +1,8 @@
 // Every argument that crosses a door (IPC from the renderer, HTTP from the browser) is checked here before the
 // service sees it. A bad argument is an error value with code BAD_ARGUMENT, never a thrown TypeError deep inside.
+import { isAbsolute } from 'node:path';
 import { XumxError } from '../engine/errors.ts';
+import { exportFileName } from '../engine/separate/song-name.ts';
 import { OUTPUT_FORMATS as FORMATS } from '../engine/types.ts';
 import type { ApiMethod, ExportMixRequest, ExportStemFileRequest, ExportStemsRequest, Settings } from './contract.ts';
 import { validateControlsCall } from './validate-controls.ts';
@@ -45,10 +47,22 @@ function intIn(v: unknown, lo: number, hi: number, what: string): number {
 }
 
 function fileName(v: unknown): string {
-  if (typeof v !== 'string' || v.trim().length === 0 || v.length > 200 || /[\\/:*?"<>|\0]/.test(v) || v.startsWith('.')) {
-    bad('name must be a plain file name without folders or special characters');
-  }
-  return v.trim();
+  const name = typeof v === 'string' ? exportFileName(v) : null;
+  if (name === null) bad('name must be a plain, visible file name without folders or special characters');
+  return name;
+}
+
+/** A folder to write into: absolute, since a relative one would depend on where the app happened to start. */
+function folder(v: unknown, what: string): string {
+  const p = path(v, what);
+  if (!isAbsolute(p)) bad(`${what} "${p}" must be an absolute path`);
+  return p;
+}
+
+function overwrite(v: Record<string, unknown>): { overwrite?: boolean } {
+  if (!('overwrite' in v)) return {};
+  if (typeof v.overwrite !== 'boolean') bad('overwrite must be true or false');
+  return { overwrite: v.overwrite };
 }
 
 function noExtraKeys(obj: Record<string, unknown>, allowed: string[], what: string): void {
@@ -61,7 +75,7 @@ export function settingsPatch(v: unknown): Partial<Settings> {
   const out: Partial<Settings> = {};
   if ('modelId' in v) out.modelId = v.modelId === null ? null : id(v.modelId, 'modelId');
   if ('ep' in v) out.ep = oneOf(v.ep, EPS, 'ep');
-  if ('outputFolder' in v) out.outputFolder = path(v.outputFolder, 'outputFolder');
+  if ('outputFolder' in v) out.outputFolder = folder(v.outputFolder, 'outputFolder');
   if ('format' in v) out.format = oneOf(v.format, FORMATS, 'format');
   if ('bitDepth' in v) out.bitDepth = oneOf(v.bitDepth, BIT_DEPTHS, 'bitDepth');
   if ('wienerIterations' in v) out.wienerIterations = intIn(v.wienerIterations, 0, 10, 'wienerIterations');
@@ -70,20 +84,21 @@ export function settingsPatch(v: unknown): Partial<Settings> {
 
 function exportStems(v: unknown): ExportStemsRequest {
   if (!isRecord(v)) bad('export request must be an object');
-  noExtraKeys(v, ['jobId', 'sources', 'folder', 'format', 'bitDepth'], 'export request');
+  noExtraKeys(v, ['jobId', 'sources', 'folder', 'format', 'bitDepth', 'overwrite'], 'export request');
   if (!Array.isArray(v.sources) || v.sources.length === 0 || v.sources.length > 16) bad('choose at least one stem to export');
   return {
     jobId: id(v.jobId, 'jobId'),
     sources: v.sources.map(source),
-    folder: path(v.folder, 'folder'),
+    folder: folder(v.folder, 'folder'),
     format: oneOf(v.format, FORMATS, 'format'),
     bitDepth: oneOf(v.bitDepth, BIT_DEPTHS, 'bitDepth'),
+    ...overwrite(v),
   };
 }
 
 function exportMix(v: unknown): ExportMixRequest {
   if (!isRecord(v)) bad('export request must be an object');
-  noExtraKeys(v, ['jobId', 'gains', 'folder', 'name', 'format', 'bitDepth'], 'export request');
+  noExtraKeys(v, ['jobId', 'gains', 'folder', 'name', 'format', 'bitDepth', 'overwrite'], 'export request');
   if (!isRecord(v.gains)) bad('gains must map stem names to numbers');
   const entries = Object.entries(v.gains);
   if (entries.length === 0 || entries.length > 16) bad('gains must name from 1 to 16 stems');
@@ -96,21 +111,23 @@ function exportMix(v: unknown): ExportMixRequest {
     jobId: id(v.jobId, 'jobId'),
     // Built from entries so a stem named "__proto__" stays an own key instead of replacing the prototype.
     gains: Object.fromEntries(entries) as Record<string, number>,
-    folder: path(v.folder, 'folder'),
+    folder: folder(v.folder, 'folder'),
     name: fileName(v.name),
     format: oneOf(v.format, FORMATS, 'format'),
     bitDepth: oneOf(v.bitDepth, BIT_DEPTHS, 'bitDepth'),
+    ...overwrite(v),
   };
 }
 
 function exportStemFile(v: unknown): ExportStemFileRequest {
   if (!isRecord(v)) bad('export request must be an object');
-  noExtraKeys(v, ['jobId', 'folder', 'codec', 'bitDepth'], 'export request');
+  noExtraKeys(v, ['jobId', 'folder', 'codec', 'bitDepth', 'overwrite'], 'export request');
   return {
     jobId: id(v.jobId, 'jobId'),
-    folder: path(v.folder, 'folder'),
+    folder: folder(v.folder, 'folder'),
     codec: oneOf(v.codec, ['aac', 'alac'] as const, 'codec'),
     bitDepth: oneOf(v.bitDepth, BIT_DEPTHS, 'bitDepth'),
+    ...overwrite(v),
   };
 }
 

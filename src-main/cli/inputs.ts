@@ -1,9 +1,9 @@
 // Command-line inputs → the audio files to separate. Folders expand to the audio files directly inside them.
 import { readdir, stat } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { AUDIO_EXTENSIONS } from '../api/contract.ts';
 import { asXumxError, XumxError } from '../engine/errors.ts';
-import { stemFolderName } from '../engine/separate/outputs.ts';
+import { songName } from '../engine/separate/song-name.ts';
 
 
 export interface InputProblem {
@@ -14,7 +14,7 @@ export interface InputProblem {
 export interface ExpandedInputs {
   /** Files to separate, in command-line order, folders' files sorted by name. */
   files: string[];
-  /** Inputs that cannot be separated before even trying (missing path, empty folder, clashing names). */
+  /** Inputs that cannot be separated before even trying (missing path, empty folder). */
   problems: InputProblem[];
 }
 
@@ -38,20 +38,24 @@ export async function expandInputs(inputs: string[]): Promise<ExpandedInputs> {
     }
     files.push(...names.map((n) => join(input, n)));
   }
-  // Two inputs named alike would write the same stem folder; the second would overwrite the first's stems.
-  const seen = new Map<string, string>();
-  const unique: string[] = [];
-  for (const f of files) {
-    const key = stemFolderName(f);
-    const earlier = seen.get(key);
-    if (earlier !== undefined) {
-      if (earlier !== f) {
-        problems.push({ input: f, error: new XumxError('BAD_ARGUMENT', `${f}: its stems would go to the same folder "${key}" as ${earlier}'s; rename one of them`, f) });
-      }
-      continue;
-    }
-    seen.set(key, f);
-    unique.push(f);
-  }
+  // The same file named twice (directly and through its folder) is separated once.
+  const seen = new Set<string>();
+  const unique = files.filter((f) => !seen.has(resolve(f)) && Boolean(seen.add(resolve(f))));
   return { files: unique, problems };
+}
+
+/**
+ * Stem folders of same-named songs are numbered (stem-folder.ts), but a stem file is one file named after its song:
+ * two same-named songs in one run would write the same `<name>.stem.mp4`, so the later ones are refused.
+ */
+export function sameNamedStemFiles(files: string[]): { files: string[]; problems: InputProblem[] } {
+  const seen = new Map<string, string>();
+  const problems: InputProblem[] = [];
+  for (const f of files) {
+    const key = songName(f);
+    const earlier = seen.get(key);
+    if (earlier === undefined) seen.set(key, f);
+    else problems.push({ input: f, error: new XumxError('BAD_ARGUMENT', `${f}: its stem file would be "${key}.stem.mp4" like ${earlier}'s; rename one of them`, f) });
+  }
+  return { files: [...seen.values()], problems };
 }

@@ -8,12 +8,13 @@ import type { SegmentSettings } from '../engine/separate/segments.ts';
 import { asXumxError, XumxError } from '../engine/errors.ts';
 import { stemFileFromStemFiles } from '../engine/audio/stem-file.ts';
 import { outputError } from '../engine/audio/stem-writer.ts';
-import { removeEmptyFolders, stemFolderName } from '../engine/separate/outputs.ts';
+import { removeEmptyFolders } from '../engine/separate/outputs.ts';
+import { songName } from '../engine/separate/song-name.ts';
 import { removeStaleTemps, tempPathFor } from '../engine/temp-files.ts';
 import { findPreset } from '../engine/separate/presets.ts';
 import type { SeparationResult } from '../engine/types.ts';
 import { HELP, parseCli, type ModelsListCommand, type SeparateCommand } from './args.ts';
-import { expandInputs } from './inputs.ts';
+import { expandInputs, sameNamedStemFiles } from './inputs.ts';
 import { MODELS_INSTALL_HELP, isModelsInstallCommand, modelsInstallMain } from './models-install.ts';
 import { writePresetMix } from './preset-mix.ts';
 import { ProgressLines, jsonDocument, modelTable, progressBar, summary, type FileResult } from './render.ts';
@@ -70,7 +71,9 @@ async function listModels(cmd: ModelsListCommand, io: CliIo): Promise<number> {
 }
 
 async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
-  const { files, problems } = await expandInputs(cmd.inputs);
+  const expanded = await expandInputs(cmd.inputs);
+  const { files, problems } = cmd.stemFile ? sameNamedStemFiles(expanded.files) : { files: expanded.files, problems: [] };
+  problems.unshift(...expanded.problems);
   const results: FileResult[] = problems.map((p) => ({ input: p.input, ok: false, error: { code: p.error.code, message: p.error.message } }));
   for (const r of results) if (!cmd.json) io.err(`${summary(r, 0)}\n`);
 
@@ -151,7 +154,7 @@ async function intoStemFile(cmd: SeparateCommand, result: SeparationResult, work
   let ok = false;
   try {
     if (!result.ok) return result;
-    const path = join(cmd.out, `${stemFolderName(result.input)}.stem.mp4`);
+    const path = join(cmd.out, `${songName(result.input)}.stem.mp4`);
     const { codec, notice } = cmd.stemFile!;
     const notices = await stemFileFromStemFiles(result.stems, path, { codec, songTitle: result.title, signal });
     ok = true;

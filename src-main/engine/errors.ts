@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'ZERO_LENGTH_AUDIO'
   | 'DECODE_FAILED'
   | 'OUTPUT_NOT_WRITABLE'
+  | 'OUTPUT_EXISTS'
   | 'DISK_FULL'
   | 'ENCODE_FAILED'
   | 'NO_MODEL'

@@ -9,8 +9,3 @@ export function baseName(path: string): string {
   const i = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
   return path.slice(i + 1);
 }
-
-export function withoutExtension(name: string): string {
-  const i = name.lastIndexOf('.');
-  return i > 0 ? name.slice(0, i) : name;
-}

@@ -3,7 +3,7 @@
 // exports contain what the mixer says, cancel and bad files behave.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeFile } from '../../src-main/engine/audio/decode.ts';
 import type { JobView } from '../../src-main/api/contract.ts';
@@ -209,6 +209,30 @@ describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 },
     assert.equal(bass.channels[0].length, original[0].length);
     assert.ok(maxDiff(bass.channels, original) < 1e-3, '16-bit FLAC keeps the stem within quantisation');
     assert.deepEqual(bass.tags, { title: 'Tagged Title (bass)', artist: 'The Testers', album: 'Fixtures', year: 2026 });
+  });
+
+  test('asks before an export replaces files already in the folder, and replaces them only when told to', async () => {
+    const folder = join(s.dir, 'exported');
+    const before = readFileSync(join(folder, 'Demo Song - bass.flac'));
+    await s.page.getByRole('button', { name: 'Export…' }).click();
+    const d = exportDialog();
+    await d.getByLabel('Format').selectOption('flac');
+    await d.getByLabel('Bit depth').selectOption('24');
+    await d.getByLabel('Folder').fill(folder);
+    await d.getByRole('button', { name: 'Export stems' }).click();
+    const existing = d.getByTestId('export-existing');
+    await existing.waitFor({ timeout: 30_000 });
+    assert.match((await existing.textContent()) ?? '', /Demo Song - (bass|drums|other|vocals)\.flac/);
+    await existing.getByRole('button', { name: 'Cancel' }).click();
+    assert.ok(readFileSync(join(folder, 'Demo Song - bass.flac')).equals(before), 'nothing is replaced without asking');
+    await d.getByRole('button', { name: 'Export stems' }).click();
+    await existing.getByRole('button', { name: 'Replace' }).click();
+    await d.getByTestId('export-result').waitFor();
+    assert.ok(!readFileSync(join(folder, 'Demo Song - bass.flac')).equals(before), 'replaced once the user said so');
+    await d.getByLabel('Folder').fill('relative/folder');
+    await d.getByRole('button', { name: 'Export current mix' }).click();
+    assert.match((await d.getByRole('alert').textContent({ timeout: 30_000 })) ?? '', /"relative\/folder" must be an absolute path/);
+    await d.getByRole('button', { name: 'Close' }).click();
   });
 
   test('exports a stem file for DJ software: the mix and four stems in one .stem.mp4', async () => {

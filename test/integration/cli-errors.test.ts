@@ -8,7 +8,7 @@ import { chmodSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { badInputs } from '../fixtures/bad-inputs.ts';
 import { ffmpegFixture, hasFfmpeg } from '../fixtures/audio.ts';
-import { stemFolderName } from '../../src-main/engine/separate/outputs.ts';
+import { songName } from '../../src-main/engine/separate/song-name.ts';
 import { filesUnder, runCli, tempDir } from './helpers/cli.ts';
 import { brokenModel, canBuildModels, testModel, type BrokenKind } from './helpers/models.ts';
 
@@ -37,7 +37,7 @@ describe('xumx-studio separate on bad input', { skip }, () => {
     // One CLI run per group of inputs whose stem folders cannot clash, plus the unprivileged ones as `nobody`.
     const groups: (typeof made)[] = [];
     for (const m of made.filter((x) => !x.unprivileged)) {
-      const group = groups.find((g) => g.every((x) => stemFolderName(x.path) !== stemFolderName(m.path)));
+      const group = groups.find((g) => g.every((x) => songName(x.path) !== songName(m.path)));
       if (group) group.push(m); else groups.push([m]);
     }
     const out = tempDir('bad-out');

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { XumxError } from '../errors.ts';
 import { StemOutputs } from './outputs.ts';
+import { SONG_MARK } from './stem-folder.ts';
 import { separateFile } from './pipeline.ts';
 import { fakeModel, testSignal } from './testing/fakes.ts';
 
@@ -37,10 +38,10 @@ function runInterrupted(args: string[]): Promise<'paused' | 'done'> {
   });
 }
 
-/** The stem folder's contents: each stem's text ("old x" / "new x"), folders as "folder", hidden names listed. */
+/** The stem folder's contents but its song mark: each stem's text ("old x" / "new x"), folders as "folder", hidden names listed. */
 function contents(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const n of readdirSync(dir)) out[n] = statSync(join(dir, n)).isDirectory() ? 'folder' : readFileSync(join(dir, n), 'utf8');
+  for (const n of readdirSync(dir)) if (n !== SONG_MARK) out[n] = statSync(join(dir, n)).isDirectory() ? 'folder' : readFileSync(join(dir, n), 'utf8');
   return out;
 }
 
@@ -49,6 +50,8 @@ const stemSet = (age: 'old' | 'new') => Object.fromEntries(SOURCES.map((s) => [`
 function oldStems(out: string): string {
   const dir = join(out, 'song');
   mkdirSync(dir, { recursive: true });
+  // The stems of an earlier run of the same song: the folder is marked as that song's.
+  writeFileSync(join(dir, SONG_MARK), '/music/song.mp3');
   for (const s of SOURCES) writeFileSync(join(dir, `${s}.wav`), `old ${s}`);
   return dir;
 }
@@ -146,6 +149,6 @@ describe('stem outputs', () => {
       createStemWriter: (path) => ({ write() {}, close() { writeFileSync(path, 'stem'); }, abort() {}, notices: [] }),
     });
     assert.deepEqual(readdirSync(out), ['song']);
-    assert.deepEqual(readdirSync(join(out, 'song')).sort(), ['a.wav', 'b.wav']);
+    assert.deepEqual(readdirSync(join(out, 'song')).sort(), [SONG_MARK, 'a.wav', 'b.wav']);
   });
 });

@@ -1,4 +1,5 @@
-// Where stems go, and how a song's stems change all at once: DIR/<input name>/<source>.<ext>, each written under a
+// Where stems go, and how a song's stems change all at once: DIR/<song's folder>/<source>.<ext> (stem-folder.ts
+// picks the folder), each written under a
 // hidden temporary name (temp-files.ts) and renamed only when every stem is complete. The commit
 //   1. checks every target, so that a folder in the way fails the job before anything has moved;
 //   2. writes a journal (`.stems.xumx-<pid>-….commit`): per stem its temporary name and, where a stem of that name
@@ -10,10 +11,12 @@
 // (sweepStemFolder), and removes every temporary file that ended processes left. A song's stems are all new or
 // all old, whatever fails and wherever a job is killed. A failed job also removes the folders it created.
 import { constants, type BigIntStats } from 'node:fs';
-import { access, lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { access, lstat, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { XumxError } from '../errors.ts';
 import { ownerKey, removeStaleTemps, staleTemps, tempName } from '../temp-files.ts';
+import { songName } from './song-name.ts';
+import { claimStemFolder, releaseStemFolder, type StemFolder } from './stem-folder.ts';
 
 /** Output-side file-system errors: every one means "cannot write there", except a full disk. */
 export function outputError(err: unknown, path: string): XumxError {
@@ -45,13 +48,6 @@ export async function checkOutputWritable(outDir: string): Promise<void> {
   }
 }
 
-/** The folder name for an input's stems: its file name without the extension. */
-export function stemFolderName(input: string): string {
-  const name = basename(input);
-  const ext = extname(name);
-  return ext && ext.length < name.length ? name.slice(0, -ext.length) : name;
-}
-
 /** One stem in a commit's journal; names are relative to the stem folder. */
 interface JournalEntry {
   final: string;
@@ -68,8 +64,7 @@ export class StemOutputs {
   /** What the sweep of the folders could not clean up. */
   readonly notices: string[] = [];
   private readonly temps: Record<string, string> = {};
-  /** The outermost folder this job created (the stem folder or one above it); null when all existed. */
-  private createdFrom: string | null = null;
+  private folder: StemFolder | null = null;
 
   private constructor(readonly dir: string, readonly sources: string[], readonly ext: string) {
     for (const s of sources) {
@@ -80,11 +75,18 @@ export class StemOutputs {
 
   /** Creates the stem folder and clears what ended processes left in it and in the output folder. */
   static async create(outDir: string, input: string, sources: string[], ext: string): Promise<StemOutputs> {
-    const out = new StemOutputs(join(resolve(outDir), stemFolderName(input)), sources, ext);
+    let folder: StemFolder;
     try {
-      out.createdFrom = (await mkdir(out.dir, { recursive: true })) ?? null;
+      folder = await claimStemFolder(outDir, input);
+    } catch (err) {
+      throw outputError(err, join(resolve(outDir), songName(input)));
+    }
+    const out = new StemOutputs(folder.dir, sources, ext);
+    out.folder = folder;
+    try {
       await access(out.dir, constants.W_OK);
     } catch (err) {
+      await out.discard();
       throw outputError(err, out.dir);
     }
     out.notices.push(...await sweepStemFolder(out.dir), ...await removeStaleTemps(dirname(out.dir)));
@@ -141,7 +143,9 @@ export class StemOutputs {
   /** Removes whatever this job wrote, and the folders it created when they are empty. */
   async discard(): Promise<void> {
     for (const s of this.sources) await rm(this.temps[s], { force: true }).catch(() => {});
-    if (this.createdFrom) await removeEmptyFolders(this.dir, this.createdFrom);
+    if (!this.folder) return;
+    await releaseStemFolder(this.folder);
+    if (this.folder.createdFrom) await removeEmptyFolders(this.dir, this.folder.createdFrom);
   }
 }
 
@@ -152,7 +156,9 @@ export class StemOutputs {
 export async function removeEmptyFolders(dir: string, outermost: string): Promise<void> {
   const levels = relative(outermost, dir).split(/[\\/]/).filter(Boolean).length;
   for (let i = 0; i <= levels; i++, dir = dirname(dir)) {
-    if ((await readdir(dir).catch(() => ['?'])).length > 0) return;
+    // A level already gone (the stem folder's own release removes it) is passed over on the way up.
+    const left = await readdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : ['?']));
+    if (left.length > 0) return;
     await rmdir(dir).catch(() => {});
   }
 }

@@ -9,6 +9,7 @@ import { createStemWriter } from '../audio/stem-writer.ts';
 import { XumxError } from '../errors.ts';
 import { separateFile, type PipelineDeps, type PipelineJob, type PreparedSong, type SongMemo } from './pipeline.ts';
 import { LastSongMemo } from './song-memo.ts';
+import { SONG_MARK } from './stem-folder.ts';
 import type { StemWriterFactory } from './stem-sink.ts';
 import { fakeModel, testSignal } from './testing/fakes.ts';
 
@@ -110,7 +111,7 @@ describe('separateFile', () => {
     const stem = writers.stems.get('all')!;
     assert.equal(stem[0].length, input[0].length);
     assert.ok(errorDb(input, stem) < -100, `error ${errorDb(input, stem).toFixed(1)} dB`);
-    assert.deepEqual(readdirSync(join(out, 'song')), ['all.wav']);
+    assert.deepEqual(readdirSync(join(out, 'song')).sort(), [SONG_MARK, 'all.wav']);
     assert.equal(r.stems.all, join(out, 'song', 'all.wav'));
   });
 

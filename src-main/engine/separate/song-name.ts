@@ -1,0 +1,30 @@
+// What a song's outputs are called: its stem folder, exported stems, mix and stem file all start with this name.
+// Pure and free of Node, so the renderer shows the same names the app writes.
+
+/** Windows refuses these as file names, with or without an extension. */
+const RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
+
+/**
+ * Drops what would hide a name or make it point elsewhere ("." and ".."), and what Windows drops silently:
+ * leading dots and spaces, trailing dots and spaces.
+ */
+export function visibleName(name: string): string {
+  return name.replace(/^[\s.]+|[\s.]+$/g, '');
+}
+
+/** A song's name from its path: the file name without its extension, made visible ("...wav" → "wav"). */
+export function songName(path: string): string {
+  const name = path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
+  const dot = name.lastIndexOf('.');
+  return visibleName(dot > 0 ? name.slice(0, dot) : name) || visibleName(name) || 'song';
+}
+
+/**
+ * A name typed for an exported file, made visible, or null when nothing legal is left: a folder separator, a
+ * character Windows forbids, a control character or a reserved device name is refused rather than altered.
+ */
+export function exportFileName(name: string): string | null {
+  const v = visibleName(name);
+  if (v.length === 0 || v.length > 200 || /[\\/:*?"<>|\x00-\x1f\x7f]/.test(v) || RESERVED.test(v)) return null;
+  return v;
+}
