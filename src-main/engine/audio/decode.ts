@@ -8,6 +8,7 @@ import { audioError } from './audio-error.ts';
 import { readFlac, readMpeg, readOgg, type CompressedAudio } from './compressed-readers.ts';
 import { readAdts, readMatroska, readMp4, type MediaAudio } from './media-readers.ts';
 import { fileError, openRegularFile } from './regular-file.ts';
+import { isSupportedSampleRate, supportedSampleRatesText } from './sample-rates.ts';
 import { isAdtsHeader, skipId3v2 } from './mpeg-frames.ts';
 import { sniffContainer } from './sniff.ts';
 import { readTags, type AudioTags } from './tags.ts';
@@ -39,6 +40,9 @@ const LIBAV_FILE_MAX_BYTES = 2 ** 30;
 /** `tags: false` skips reading the tags (and their cover art) where only the samples matter, e.g. for waveforms. */
 export async function decodeFile(path: string, o: { tags?: boolean } = {}): Promise<DecodedAudio> {
   const audio = await decodeSamples(path);
+  if (!isSupportedSampleRate(audio.sampleRate)) {
+    throw audioError('UNSUPPORTED_SAMPLE_RATE', path, `the sample rate is ${audio.sampleRate} Hz; X-UMX Studio takes ${supportedSampleRatesText()} (convert the file to 44.1 kHz first)`);
+  }
   if (o.tags === false) return { ...audio, tags: {} };
   const { tags, notices } = await readTags(path);
   return { ...audio, tags, notices: [...audio.notices, ...notices] };
