@@ -1,5 +1,5 @@
 // Command-line inputs → the audio files to separate. Folders expand to the audio files directly inside them.
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { AUDIO_EXTENSIONS } from '../api/contract.ts';
 import { asXumxError, XumxError } from '../engine/errors.ts';
@@ -41,7 +41,7 @@ export async function expandInputs(inputs: string[]): Promise<ExpandedInputs> {
   // Two inputs named alike would write the same stem folder; the second would overwrite the first's stems.
   const seen = new Map<string, string>();
   const unique: string[] = [];
-  for (const f of files) {
+  for (const f of await oncePerFile(files)) {
     const key = stemFolderName(f);
     const earlier = seen.get(key);
     if (earlier !== undefined) {
@@ -54,4 +54,20 @@ export async function expandInputs(inputs: string[]): Promise<ExpandedInputs> {
     unique.push(f);
   }
   return { files: unique, problems };
+}
+
+/**
+ * Drops a file already listed under another path (through a link to its folder or to itself, or named twice):
+ * it is the same song, separated once. Paths that do not resolve stay, for the engine to report.
+ */
+async function oncePerFile(files: string[]): Promise<string[]> {
+  const real = new Set<string>();
+  const out: string[] = [];
+  for (const f of files) {
+    const r = await realpath(f).catch(() => null);
+    if (r !== null && real.has(r)) continue;
+    if (r !== null) real.add(r);
+    out.push(f);
+  }
+  return out;
 }
