@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { JobView, StudioEvent } from './contract.ts';
@@ -161,6 +161,18 @@ describe('StudioService', () => {
     const jobs = await t.service.open([folder]);
     assert.deepEqual(jobs.map((j) => j.name), ['01.wav', '02.flac', '03.mp3']);
     assert.deepEqual(await t.service.recentFiles(), [folder]);
+    await t.service.idle();
+    await t.done();
+  });
+
+  test('opens each song of a folder once when the folder holds a link to its parent', async () => {
+    const t = await setup();
+    const folder = join(t.dir, 'album');
+    await mkdir(folder);
+    for (let i = 1; i <= 6; i++) await writeFile(join(folder, `song${i}.wav`), '');
+    await symlink('..', join(folder, 'parent'));
+    const jobs = await t.service.open([folder]);
+    assert.deepEqual(jobs.map((j) => j.input), [1, 2, 3, 4, 5, 6].map((i) => join(folder, `song${i}.wav`)));
     await t.service.idle();
     await t.done();
   });

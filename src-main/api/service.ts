@@ -1,7 +1,7 @@
 // StudioService: the one implementation of the StudioApi contract. The Electron IPC door and the browser-mode
 // HTTP door only validate arguments (validate.ts), call these methods and forward events.
-import { lstat, readdir, stat, mkdir } from 'node:fs/promises';
-import { extname, join, resolve } from 'node:path';
+import { lstat, readdir, realpath, stat, mkdir } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
 import { XumxError, asXumxError } from '../engine/errors.ts';
 import type { OutputFormat } from '../engine/types.ts';
 import {
@@ -306,14 +306,20 @@ function isAudioName(name: string): boolean {
   return (AUDIO_EXTENSIONS as readonly string[]).includes(extname(name).toLowerCase());
 }
 
-/** A file stays as chosen (the engine names what is wrong with it); a folder yields the songs inside, sorted. */
-async function expandSongs(path: string, depth = 0): Promise<string[]> {
+/**
+ * A file stays as chosen (the engine names what is wrong with it); a folder yields the songs inside, sorted. A
+ * folder or song reached again through a link (`seen`: real paths) is skipped: each song is queued once.
+ */
+async function expandSongs(path: string, depth = 0, seen = new Set<string>()): Promise<string[]> {
   let info;
   try {
     info = await stat(path);
   } catch {
     return [path];
   }
+  const real = await realpath(path).catch(() => path);
+  if (seen.has(real)) return [];
+  seen.add(real);
   if (!info.isDirectory()) return [path];
   if (depth >= MAX_FOLDER_DEPTH) return [];
   const names = (await readdir(path)).filter((n) => !n.startsWith('.')).sort((a, b) => a.localeCompare(b));
@@ -321,8 +327,8 @@ async function expandSongs(path: string, depth = 0): Promise<string[]> {
   for (const n of names) {
     const p = join(path, n);
     const s = await stat(p).catch(() => null);
-    if (s?.isDirectory()) out.push(...(await expandSongs(p, depth + 1)));
-    else if (s?.isFile() && isAudioName(n)) out.push(p);
+    if (s?.isDirectory()) out.push(...(await expandSongs(p, depth + 1, seen)));
+    else if (s?.isFile() && isAudioName(n)) out.push(...(await expandSongs(p, depth + 1, seen)));
   }
   return out;
 }

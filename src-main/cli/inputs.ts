@@ -1,5 +1,5 @@
 // Command-line inputs → the audio files to separate. Folders expand to the audio files directly inside them.
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { AUDIO_EXTENSIONS } from '../api/contract.ts';
 import { asXumxError, XumxError } from '../engine/errors.ts';
@@ -38,9 +38,9 @@ export async function expandInputs(inputs: string[]): Promise<ExpandedInputs> {
     }
     files.push(...names.map((n) => join(input, n)));
   }
-  // The same file named twice (directly and through its folder) is separated once.
+  // The same file named twice (directly, through its folder, or through a link) is separated once.
   const seen = new Set<string>();
-  const unique = files.filter((f) => !seen.has(resolve(f)) && Boolean(seen.add(resolve(f))));
+  const unique = (await oncePerFile(files)).filter((f) => !seen.has(resolve(f)) && Boolean(seen.add(resolve(f))));
   return { files: unique, problems };
 }
 
@@ -58,4 +58,20 @@ export function sameNamedStemFiles(files: string[]): { files: string[]; problems
     else problems.push({ input: f, error: new XumxError('BAD_ARGUMENT', `${f}: its stem file would be "${key}.stem.mp4" like ${earlier}'s; rename one of them`, f) });
   }
   return { files: [...seen.values()], problems };
+}
+
+/**
+ * Drops a file already listed under another path (through a link to its folder or to itself, or named twice):
+ * it is the same song, separated once. Paths that do not resolve stay, for the engine to report.
+ */
+async function oncePerFile(files: string[]): Promise<string[]> {
+  const real = new Set<string>();
+  const out: string[] = [];
+  for (const f of files) {
+    const r = await realpath(f).catch(() => null);
+    if (r !== null && real.has(r)) continue;
+    if (r !== null) real.add(r);
+    out.push(f);
+  }
+  return out;
 }

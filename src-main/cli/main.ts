@@ -17,7 +17,7 @@ import { HELP, parseCli, type ModelsListCommand, type SeparateCommand } from './
 import { expandInputs, sameNamedStemFiles } from './inputs.ts';
 import { MODELS_INSTALL_HELP, isModelsInstallCommand, modelsInstallMain } from './models-install.ts';
 import { writePresetMix } from './preset-mix.ts';
-import { ProgressLines, jsonDocument, modelTable, progressBar, summary, type FileResult } from './render.ts';
+import { ProgressLines, jsonDocument, modelTable, progressBar, summary, terminalText, type FileResult } from './render.ts';
 
 export interface CliIo {
   out(text: string): void;
@@ -37,7 +37,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const cmd = parseCli(argv);
   switch (cmd.command) {
     case 'usage-error':
-      io.err(`xumx-studio: ${cmd.message}\nRun "xumx-studio --help" for usage.\n`);
+      io.err(`xumx-studio: ${terminalText(cmd.message)}\nRun "xumx-studio --help" for usage.\n`);
       return EXIT.usage;
     case 'help':
       io.out(`${HELP}\nmodels install / import:\n${MODELS_INSTALL_HELP}`);
@@ -65,7 +65,7 @@ async function listModels(cmd: ModelsListCommand, io: CliIo): Promise<number> {
   const models = await engine.listModels();
   await engine.dispose();
   if (cmd.json) io.out(`${JSON.stringify({ models }, null, 2)}\n`);
-  else if (models.length === 0) io.out(`${noModelError(dirs).message}\n`);
+  else if (models.length === 0) io.out(`${terminalText(noModelError(dirs).message)}\n`);
   else io.out(`${modelTable(models)}\n`);
   return EXIT.ok;
 }
@@ -81,7 +81,7 @@ async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
   try {
     if (cmd.model === undefined && (await engine.listModels()).length === 0) {
       const e = noModelError(dirs);
-      if (!cmd.json) io.err(`xumx-studio: ${e.message}\n`);
+      if (!cmd.json) io.err(`xumx-studio: ${terminalText(e.message)}\n`);
       results.push(...files.map((input) => ({ input, ok: false as const, error: { code: e.code, message: e.message } })));
       if (cmd.json) io.out(`${jsonDocument(results)}\n`);
       return EXIT.someFailed;

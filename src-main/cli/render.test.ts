@@ -40,4 +40,27 @@ describe('render', () => {
     assert.equal(JSON.parse(jsonDocument([withMix])).files[0].mix, '/o/a/a.karaoke.mix.wav');
     assert.match(summary(withMix, 1), /^  mix: \/o\/a\/a\.karaoke\.mix\.wav$/m);
   });
+
+  test('shows control characters of file names, messages, tags and notices escaped, never raw', () => {
+    const name = 'a\x1b[2Jb\rc\x07d\x9be\nf.wav';
+    const shown = 'a\\x1b[2Jb\\x0dc\\x07d\\x9be\\x0af.wav';
+    const done: SeparationResult = {
+      ...ok, input: name, stems: { vocals: `/o/${name}/vocals.wav` }, title: 'Title\x1b]0;owned\x07', artist: 'Art\x90ist',
+      notices: [`${name}: downmixed`], epSkipped: [{ ep: 'cuda', reason: 'cuda: \x1b[31mred' }],
+    };
+    const failed: SeparationResult = { input: name, ok: false, error: { code: 'NOT_AUDIO', message: `${name}: not audio` } };
+    const texts = [
+      summary(done, 1), summary(failed, 0), summary({ ...failed, error: { code: 'NOT_AUDIO', message: 'no file named' } }, 0),
+      progressBar(name, { fraction: 0.5, stage: 'network', etaSeconds: 3 }, 200),
+      new ProgressLines().next(name, { fraction: 0.5, stage: 'network', etaSeconds: null })!,
+    ];
+    for (const text of texts) {
+      // Only the line breaks the summary itself puts between its lines may stay.
+      assert.doesNotMatch(text, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/, JSON.stringify(text));
+      assert.ok(text.includes(shown), JSON.stringify(text));
+    }
+    assert.match(summary(done, 1), /Title\\x1b\]0;owned\\x07 — Art\\x90ist/);
+    assert.match(summary(done, 1), /cuda: \\x1b\[31mred/);
+    assert.equal(summary(done, 1).split('\n').length, summary(ok, 1).split('\n').length + 1, 'a line break in a name adds no line');
+  });
 });

@@ -5,6 +5,15 @@ import type { ModelInfo, Progress, SeparationResult } from '../engine/types.ts';
 /** A separation as the CLI reports it: with the preset mix or the stem file it also wrote. */
 export type FileResult = SeparationResult & { mix?: string; stemFile?: string };
 
+/**
+ * Text from outside (file names, tags, messages that quote them) as the terminal may show it: control characters
+ * (C0, DEL, C1: ESC, CR, BEL, line breaks, …) written as \xNN, so a name cannot move the cursor, retitle the window
+ * or fake a line of output. The --json document needs none of this: JSON escapes them itself.
+ */
+export function terminalText(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
@@ -21,7 +30,8 @@ export function progressBar(label: string, p: Progress, width: number): string {
   const filled = Math.round(p.fraction * barWidth);
   const bar = `[${'█'.repeat(filled)}${'░'.repeat(barWidth - filled)}]`;
   const room = Math.max(8, width - bar.length - tail.length - 2);
-  const name = label.length > room ? `…${label.slice(-(room - 1))}` : label;
+  const shown = terminalText(label);
+  const name = shown.length > room ? `…${shown.slice(-(room - 1))}` : shown;
   return `${name} ${bar}${tail}`;
 }
 
@@ -33,18 +43,19 @@ export class ProgressLines {
     if (tenth === this.lastTenth) return null;
     this.lastTenth = tenth;
     const eta = p.etaSeconds === null ? '' : `, ETA ${formatDuration(p.etaSeconds)}`;
-    return `${label}: ${tenth * 10}% (${p.stage}${eta})`;
+    return `${terminalText(label)}: ${tenth * 10}% (${p.stage}${eta})`;
   }
 }
 
 export function summary(r: FileResult, seconds: number): string {
-  if (!r.ok) return `✘ ${r.error.message.includes(r.input) ? '' : `${r.input}: `}${r.error.message} [${r.error.code}]`;
-  const lines = [`✔ ${r.input} → ${r.stemFile ?? Object.values(r.stems).join(', ')}`,
-    `  ${formatDuration(r.duration)} of audio in ${seconds.toFixed(1)} s on ${r.ep} (model ${r.modelId})`];
-  if (r.title || r.artist) lines.push(`  ${[r.title, r.artist].filter(Boolean).join(' — ')}`);
-  if (r.mix) lines.push(`  mix: ${r.mix}`);
-  for (const s of r.epSkipped) lines.push(`  skipped ${s.reason}`);
-  for (const n of r.notices) lines.push(`  note: ${n}`);
+  const t = terminalText;
+  if (!r.ok) return `✘ ${r.error.message.includes(r.input) ? '' : `${t(r.input)}: `}${t(r.error.message)} [${r.error.code}]`;
+  const lines = [`✔ ${t(r.input)} → ${t(r.stemFile ?? Object.values(r.stems).join(', '))}`,
+    `  ${formatDuration(r.duration)} of audio in ${seconds.toFixed(1)} s on ${r.ep} (model ${t(r.modelId)})`];
+  if (r.title || r.artist) lines.push(`  ${t([r.title, r.artist].filter(Boolean).join(' — '))}`);
+  if (r.mix) lines.push(`  mix: ${t(r.mix)}`);
+  for (const s of r.epSkipped) lines.push(`  skipped ${t(s.reason)}`);
+  for (const n of r.notices) lines.push(`  note: ${t(n)}`);
   return lines.join('\n');
 }
 
@@ -65,7 +76,7 @@ export function jsonDocument(results: FileResult[]): string {
 }
 
 export function modelTable(models: ModelInfo[]): string {
-  const rows = models.map((m) => [m.id, m.name, m.sources.join(','), m.license, m.bundled ? 'bundled' : m.dir]);
+  const rows = models.map((m) => [m.id, m.name, m.sources.join(','), m.license, m.bundled ? 'bundled' : m.dir].map(terminalText));
   const head = ['ID', 'NAME', 'SOURCES', 'LICENSE', 'WHERE'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n');

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'FILE_TOO_LARGE'
   | 'NOT_AUDIO'
   | 'UNSUPPORTED_CODEC'
+  | 'UNSUPPORTED_SAMPLE_RATE'
   | 'TRUNCATED'
   | 'ZERO_LENGTH_AUDIO'
   | 'DECODE_FAILED'

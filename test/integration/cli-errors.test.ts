@@ -41,10 +41,14 @@ describe('xumx-studio separate on bad input', { skip }, () => {
       if (group) group.push(m); else groups.push([m]);
     }
     const out = tempDir('bad-out');
+    // With the estimate cache on, every input is hashed first: a pipe or a device must be refused before that.
+    const cache = tempDir('bad-cache');
+    chmodSync(cache, 0o777);
     const results = new Map<string, any>();
     const run = async (group: typeof made, asNobody: boolean) => {
-      const r = await runCli(['separate', ...group.map((m) => m.path), '--out', out, '--models-dir', models, '--json'],
-        asNobody ? { uid: NOBODY } : {});
+      const r = await runCli(['separate', ...group.map((m) => m.path), '--out', out, '--models-dir', models, '--cache-dir', cache, '--json'],
+        { ...(asNobody ? { uid: NOBODY } : {}), timeoutMs: 120_000 });
+      assert.equal(r.signal, null, `the CLI hung on ${group.map((m) => m.name).join(', ')} and was killed`);
       assert.equal(r.code, 1, r.stderr);
       for (const f of JSON.parse(r.stdout).files) results.set(f.input, f);
     };

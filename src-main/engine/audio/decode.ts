@@ -1,13 +1,14 @@
 // decode: a file on disk → planar float32 at the file's own rate and channel count (no resampling, no
 // downmix: resample/ and channels.ts do that). The container is named by its bytes (sniff.ts), never by
 // the extension. Every failure is an XumxError whose message reads `<file>: <reason>`.
-import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { XumxError } from '../errors.ts';
 import { readAiff } from './aiff-reader.ts';
 import { audioError } from './audio-error.ts';
 import { readFlac, readMpeg, readOgg, type CompressedAudio } from './compressed-readers.ts';
 import { readAdts, readMatroska, readMp4, type MediaAudio } from './media-readers.ts';
+import { fileError, openRegularFile } from './regular-file.ts';
+import { isSupportedSampleRate, supportedSampleRatesText } from './sample-rates.ts';
 import { isAdtsHeader, skipId3v2 } from './mpeg-frames.ts';
 import { sniffContainer } from './sniff.ts';
 import { readTags, type AudioTags } from './tags.ts';
@@ -39,18 +40,19 @@ const LIBAV_FILE_MAX_BYTES = 2 ** 30;
 /** `tags: false` skips reading the tags (and their cover art) where only the samples matter, e.g. for waveforms. */
 export async function decodeFile(path: string, o: { tags?: boolean } = {}): Promise<DecodedAudio> {
   const audio = await decodeSamples(path);
+  if (!isSupportedSampleRate(audio.sampleRate)) {
+    throw audioError('UNSUPPORTED_SAMPLE_RATE', path, `the sample rate is ${audio.sampleRate} Hz; X-UMX Studio takes ${supportedSampleRatesText()} (convert the file to 44.1 kHz first)`);
+  }
   if (o.tags === false) return { ...audio, tags: {} };
   const { tags, notices } = await readTags(path);
   return { ...audio, tags, notices: [...audio.notices, ...notices] };
 }
 
 async function decodeSamples(path: string): Promise<Omit<DecodedAudio, 'tags'>> {
-  const size = await regularFileSize(path);
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (err) {
-    throw fileError(path, err);
+  const { fh, size } = await openRegularFile(path);
+  if (size === 0) {
+    await fh.close();
+    throw audioError('FILE_EMPTY', path, 'the file is empty (0 bytes)');
   }
   try {
     const head = await readHead(fh, path, Math.min(size, HEAD_BYTES));
@@ -123,19 +125,6 @@ function withFormat(a: CompressedAudio, format: DecodedFormat): Omit<DecodedAudi
   return { sampleRate: a.sampleRate, channels: a.channels, notices: a.notices, format };
 }
 
-async function regularFileSize(path: string): Promise<number> {
-  let st;
-  try {
-    st = await stat(path);
-  } catch (err) {
-    throw fileError(path, err);
-  }
-  if (st.isDirectory()) throw audioError('FILE_UNREADABLE', path, 'this is a folder, not a file');
-  if (!st.isFile()) throw audioError('FILE_UNREADABLE', path, 'this is not a regular file (device, pipe or socket)');
-  if (st.size === 0) throw audioError('FILE_EMPTY', path, 'the file is empty (0 bytes)');
-  return st.size;
-}
-
 async function readHead(fh: FileHandle, path: string, n: number): Promise<Uint8Array> {
   const buf = Buffer.allocUnsafeSlow(n);
   let got = 0;
@@ -150,12 +139,4 @@ async function readHead(fh: FileHandle, path: string, n: number): Promise<Uint8A
   }
   if (got < n) throw audioError('TRUNCATED', path, 'the file became shorter while it was being read');
   return new Uint8Array(buf.buffer, 0, n);
-}
-
-function fileError(path: string, err: unknown): XumxError {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOENT' || code === 'ENOTDIR') return audioError('FILE_NOT_FOUND', path, 'no such file', err);
-  if (code === 'EACCES' || code === 'EPERM') return audioError('FILE_UNREADABLE', path, 'permission denied: the file cannot be read', err);
-  if (code === 'EISDIR') return audioError('FILE_UNREADABLE', path, 'this is a folder, not a file', err);
-  return audioError('FILE_UNREADABLE', path, `the file cannot be read (${code ?? (err as Error)?.message ?? 'unknown error'})`, err);
 }

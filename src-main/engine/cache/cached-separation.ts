@@ -27,8 +27,14 @@ export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { s
   hooks: PipelineHooks = {}): Promise<SeparationOk> {
   const { manifest } = ctx.installed;
   const notices: string[] = [];
+  // A cache folder that cannot be used costs the cache, never the separation.
+  const unusable = await ctx.cache.unusable();
+  if (unusable) notices.push(`cache not written: ${unusable}; separated without the cache`);
   // An unreadable input has no key; the pipeline names what is wrong with it.
-  const inputSha256 = await hashFile(job.input).catch(() => null);
+  const inputSha256 = unusable ? null : await hashFile(job.input, hooks.signal).catch((err: unknown) => {
+    if (err instanceof XumxError && err.code === 'CANCELLED') throw err;
+    return null;
+  });
   const key = inputSha256 && estimateKey({ inputSha256, modelSha256: manifest.sha256 });
 
   if (key) {
@@ -59,7 +65,10 @@ export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { s
   const model = await ctx.openModel();
   const segments = ctx.segmentsFor(model.ep);
   const dsp = ctx.dspPool?.();
-  if (!key) return separateFile({ ...job, segments, ...(dsp ? { dsp } : {}) }, model, ctx.deps, hooks);
+  if (!key) {
+    const result = await separateFile({ ...job, segments, ...(dsp ? { dsp } : {}) }, model, ctx.deps, hooks);
+    return { ...result, notices: [...result.notices, ...notices] };
+  }
   const recorder = new RecordingRunner(model, (frames) => ctx.cache.writer({
     key, modelId: manifest.id, modelSha256: manifest.sha256, sources: [...manifest.sources], bins: CONTRACT.bins, frames,
     codec: 'float24', ep: model.ep, segmentFrames: segments.segmentFrames, overlapFrames: segments.overlapFrames,
@@ -75,7 +84,7 @@ export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { s
   if (size !== null) await ctx.cache.evict(key);
   else if (recorder.cacheError) {
     const why = recorder.cacheError instanceof Error ? recorder.cacheError.message : String(recorder.cacheError);
-    notices.push(`the separation could not be cached for quick re-rendering (${why})`);
+    notices.push(`cache not written: ${why}; a change of controls will run the network again`);
   }
   return { ...result, estimates: 'network', notices: [...result.notices, ...notices] };
 }

@@ -1,10 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmdirSync, readFileSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XumxError } from '../errors.ts';
-import { CACHE_EXT, EstimateCache, estimateKey } from './estimate-cache.ts';
+import { CACHE_EXT, EstimateCache, estimateKey, hashFile } from './estimate-cache.ts';
 import { HEADER_BYTES, type EstimateHeader } from './estimate-file.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'xumx-cache-'));
@@ -96,5 +97,59 @@ describe('EstimateCache', () => {
     assert.equal(k, estimateKey({ inputSha256: '1'.repeat(64), modelSha256: '2'.repeat(64) }));
     assert.notEqual(k, estimateKey({ inputSha256: '1'.repeat(64), modelSha256: '3'.repeat(64) }));
     assert.notEqual(k, estimateKey({ inputSha256: '4'.repeat(64), modelSha256: '2'.repeat(64) }));
+  });
+
+  // A special file never ends (or never starts): hashing it would hang the job, the queue and shutdown.
+  test('refuses a named pipe or a device before reading it, as a file that cannot be read', { timeout: 20_000 }, async () => {
+    const dir = tmp();
+    const fifo = join(dir, 'pipe.wav');
+    execFileSync('mkfifo', [fifo]);
+    const zero = join(dir, 'zero.wav');
+    symlinkSync('/dev/zero', zero);
+    for (const path of [fifo, zero]) {
+      await assert.rejects(hashFile(path), (e: XumxError) => {
+        assert.equal(e.code, 'FILE_UNREADABLE');
+        assert.equal(e.file, path);
+        assert.match(e.message, /not a regular file/);
+        return true;
+      });
+    }
+  });
+
+  test('stops hashing when the job is cancelled', { timeout: 60_000 }, async () => {
+    const big = join(tmp(), 'long.wav');
+    writeFileSync(big, 'RIFF');
+    truncateSync(big, 8 * 1024 ** 3); // sparse: costs no disk, but takes a while to read
+    const before = new AbortController();
+    before.abort();
+    await assert.rejects(hashFile(big, before.signal), (e: XumxError) => e.code === 'CANCELLED');
+    const during = new AbortController();
+    const hashing = hashFile(big, during.signal);
+    setImmediate(() => during.abort());
+    await assert.rejects(hashing, (e: XumxError) => e.code === 'CANCELLED' && e.file === big);
+  });
+
+  test('a chunk the disk takes only in part fails the write, and nothing is committed', async (t) => {
+    const dir = tmp();
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8k', 'tmpfs', dir], { stdio: 'ignore' });
+    } catch {
+      t.skip('cannot mount a small tmpfs here (needs root)');
+      return;
+    }
+    try {
+      // 4096 header bytes fit and leave one page: the chunk's record (8 + 18,000 bytes) is written only in part.
+      const cache = new EstimateCache({ dir });
+      const w = await cache.writer({ ...header('full'), bins: 500 });
+      const chunk = chunkOf(1, 2 * 2 * 500 * 3 * 3);
+      const written = await w.append(chunk).then(() => w.commit()).then((size) => `committed ${size} bytes`, (e: XumxError) => e);
+      assert.ok(written instanceof XumxError, `the short write went unnoticed: ${String(written)}`);
+      assert.equal(written.code, 'DISK_FULL', written.message);
+      await w.abort();
+      assert.deepEqual(readdirSync(dir), []);
+    } finally {
+      execFileSync('umount', [dir]);
+      rmdirSync(dir);
+    }
   });
 });

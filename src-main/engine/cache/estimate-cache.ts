@@ -2,9 +2,9 @@
 // when the folder grows past its size cap. "Used" is the file's modification time, touched on every hit, so the
 // folder itself is the index and there is no second file that could disagree with it.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
+import { openRegularFile } from '../audio/regular-file.ts';
 import { XumxError } from '../errors.ts';
 import { EstimateFileReader, EstimateFileWriter, FORMAT_VERSION, type EstimateHeader } from './estimate-file.ts';
 
@@ -13,6 +13,7 @@ export const CACHE_EXT = '.xest';
 export const DEFAULT_CACHE_BYTES = 4 * 1024 ** 3;
 /** Temporary files older than this are left over from a crash and are removed. */
 const STALE_PARTIAL_MS = 6 * 3600_000;
+const HASH_BLOCK_BYTES = 1 << 20;
 
 export interface EstimateCacheOptions {
   dir: string;
@@ -33,12 +34,27 @@ export function estimateKey(p: EstimateKeyParts): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-/** sha256 of a file's bytes: the song's identity whatever its name or folder. */
-export function hashFile(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
+/**
+ * sha256 of a song's bytes: its identity whatever its name or folder. Only a regular file is read (a pipe or a
+ * device would never end), and `signal` stops the reading between blocks.
+ */
+export async function hashFile(path: string, signal?: AbortSignal): Promise<string> {
+  const cancelled = () => new XumxError('CANCELLED', `${path}: cancelled`, path);
+  if (signal?.aborted) throw cancelled();
+  const { fh } = await openRegularFile(path);
+  try {
     const h = createHash('sha256');
-    createReadStream(path, { highWaterMark: 1 << 20 }).on('data', (d) => h.update(d)).on('error', reject).on('end', () => resolve(h.digest('hex')));
-  });
+    const block = Buffer.allocUnsafe(HASH_BLOCK_BYTES);
+    for (let at = 0; ;) {
+      if (signal?.aborted) throw cancelled();
+      const { bytesRead } = await fh.read(block, 0, block.length, at);
+      if (bytesRead === 0) return h.digest('hex');
+      h.update(block.subarray(0, bytesRead));
+      at += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
 }
 
 export class EstimateCache {
@@ -69,8 +85,20 @@ export class EstimateCache {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       const e = err instanceof XumxError ? err : new XumxError('CACHE_CORRUPT', `${path}: ${(err as Error).message}`, path);
       onDiscard?.(e);
-      await this.remove(key);
+      await this.remove(key).catch(() => {}); // what cannot be removed is found corrupt again, never used
       return null;
+    }
+  }
+
+  /** Why this folder cannot hold the cache (a file is in the way, it cannot be created), or null when it can. */
+  async unusable(): Promise<string | null> {
+    try {
+      await mkdir(this.dir, { recursive: true });
+      return null;
+    } catch (err) {
+      const st = await stat(this.dir).catch(() => null);
+      if (st && !st.isDirectory()) return `${this.dir} is a file, not a folder`;
+      return `${this.dir} cannot be made a folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
     }
   }
 

@@ -72,7 +72,7 @@ export class EstimateFileWriter {
     const fh = await open(tempPath, 'w');
     const w = new EstimateFileWriter(fh, tempPath, path, { ...header, chunks: 0 });
     try {
-      await fh.write(encodeHeader(w.header), 0, HEADER_BYTES, 0);
+      await w.writeAll([encodeHeader(w.header)], 0);
     } catch (err) {
       await w.abort();
       throw err;
@@ -89,14 +89,26 @@ export class EstimateFileWriter {
     prefix.writeUInt32LE(this.chunks, 0);
     prefix.writeUInt32LE(checksum(payload), 4);
     const at = HEADER_BYTES + this.chunks * (RECORD_PREFIX + payload.length);
-    await this.fh.writev([prefix, payload], at);
+    await this.writeAll([prefix, payload], at);
     this.chunks++;
+  }
+
+  /**
+   * A write the disk took only in part (it filled up) is an error: a truncated entry must never be committed.
+   * Nothing is retried; the caller drops the entry.
+   */
+  private async writeAll(parts: Buffer[], at: number): Promise<void> {
+    const want = parts.reduce((n, p) => n + p.length, 0);
+    const { bytesWritten } = await this.fh.writev(parts, at);
+    if (bytesWritten !== want) {
+      throw new XumxError('DISK_FULL', `${this.tempPath}: only ${bytesWritten} of ${want} bytes could be written (is the disk full?)`, this.tempPath);
+    }
   }
 
   async commit(): Promise<number> {
     this.closed = true;
     try {
-      await this.fh.write(encodeHeader({ ...this.header, chunks: this.chunks }), 0, HEADER_BYTES, 0);
+      await this.writeAll([encodeHeader({ ...this.header, chunks: this.chunks })], 0);
       await this.fh.sync();
       const { size } = await this.fh.stat();
       await this.fh.close();

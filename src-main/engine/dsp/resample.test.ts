@@ -1,5 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { XumxError } from '../errors.ts';
+import { SUPPORTED_SAMPLE_RATES } from '../audio/sample-rates.ts';
 import { resample, createResampler } from './resample.ts';
 
 /** Exponential sine sweep from f0 to f1 Hz over `seconds`, sampled analytically at `rate`. */
@@ -125,5 +127,26 @@ describe('resample', () => {
   test('rejects rates the converter does not support', async () => {
     await assert.rejects(resample([new Float32Array(10)], 0, 44100), /sample rate/);
     await assert.rejects(createResampler(44100, 400000, 2), /sample rate/);
+  });
+
+  test('converts between 44.1 kHz and every end of the supported range with exactly round(len * to / from) samples', async () => {
+    // 383,989 Hz shares no factor with 44,100 Hz: libsamplerate-js cannot be given that ratio exactly.
+    for (const rate of [SUPPORTED_SAMPLE_RATES.min, 200_000, 383_989, SUPPORTED_SAMPLE_RATES.max]) {
+      for (const [from, to] of [[rate, 44100], [44100, rate]]) {
+        for (const n of [1, 3, 1000, 96_001]) {
+          const out = await resample([new Float32Array(n).fill(0.25), new Float32Array(n)], from, to);
+          assert.equal(out[0].length, Math.round((n * to) / from), `${n} samples ${from} → ${to} Hz`);
+          assert.equal(out[1].length, out[0].length);
+        }
+      }
+    }
+  });
+
+  test('refuses rates outside the supported range instead of returning a stream of the wrong length', async () => {
+    // libsamplerate converts by at most 256×: 171 Hz → 44.1 kHz came back 20,000 times too short.
+    for (const [from, to] of [[171, 44100], [SUPPORTED_SAMPLE_RATES.min - 1, 44100], [44100, SUPPORTED_SAMPLE_RATES.max + 1]]) {
+      await assert.rejects(resample([new Float32Array(54_000)], from, to), (e: XumxError) => e.code === 'BAD_ARGUMENT' && /sample rate/.test(e.message),
+        `${from} → ${to} Hz`);
+    }
   });
 });

@@ -6,6 +6,7 @@
 // for inputs over ~4 MB and then drops the tail. The stream is flushed by feeding silence until the output
 // reaches round(len * to / from) samples, which is what libsamplerate's own end-of-input handling does.
 import libsamplerate from '@alexanderolsen/libsamplerate-js';
+import { isSupportedSampleRate, SUPPORTED_SAMPLE_RATES } from '../audio/sample-rates.ts';
 import { XumxError } from '../errors.ts';
 import { loadDspKernels } from './kernels/index.ts';
 import { createPolyphaseResampler, polyphaseRatio } from './polyphase.ts';
@@ -33,10 +34,42 @@ export interface StreamingResampler {
   destroy(): void;
 }
 
+/** Between the ends of the supported range the ratio stays within what both converters handle exactly. */
 function checkRate(rate: number, what: string): void {
-  if (!Number.isInteger(rate) || rate < 1 || rate > 192_000) {
-    throw new XumxError('BAD_ARGUMENT', `${what} sample rate must be an integer from 1 to 192000 Hz, got ${rate}`);
+  if (!isSupportedSampleRate(rate)) {
+    throw new XumxError('BAD_ARGUMENT', `${what} sample rate must be an integer from ${SUPPORTED_SAMPLE_RATES.min} to ${SUPPORTED_SAMPLE_RATES.max} Hz, got ${rate}`);
   }
+}
+
+/** Output samples a converter may be off by before its stream counts as wrong (StemSink pads the last one or two). */
+const LENGTH_SLACK = 2;
+
+/**
+ * Holds a converter to its contract: a stream of n samples comes out as round(n · to / from), give or take
+ * LENGTH_SLACK. A converter that silently gives up (libsamplerate beyond its 256× ratio returned 20,000 times too
+ * few samples) fails the job instead of cutting every stem short.
+ */
+function lengthChecked(inner: StreamingResampler, fromRate: number, toRate: number): StreamingResampler {
+  let framesIn = 0;
+  let framesOut = 0;
+  return {
+    process(planar) {
+      framesIn += planar[0]?.length ?? 0;
+      const out = inner.process(planar);
+      framesOut += out[0]?.length ?? 0;
+      return out;
+    },
+    flush() {
+      const out = inner.flush();
+      framesOut += out[0]?.length ?? 0;
+      const expected = Math.round((framesIn * toRate) / fromRate);
+      if (Math.abs(framesOut - expected) > LENGTH_SLACK) {
+        throw new XumxError('INTERNAL', `resampling ${framesIn} samples from ${fromRate} to ${toRate} Hz gave ${framesOut} samples, not ${expected}`);
+      }
+      return out;
+    },
+    destroy: () => inner.destroy(),
+  };
 }
 
 /** 'medium' (default): flat to 85% of the lower Nyquist frequency; 'best': to 97%, many times slower. */
@@ -55,10 +88,16 @@ export async function createResampler(
   const ratio = toRate / fromRate;
   if (ratio === 1) return passThrough(channelCount);
   if (quality === 'medium' && polyphaseRatio(fromRate, toRate)) {
-    return createPolyphaseResampler(await loadDspKernels(), fromRate, toRate, channelCount);
+    return lengthChecked(createPolyphaseResampler(await loadDspKernels(), fromRate, toRate, channelCount), fromRate, toRate);
   }
+  return lengthChecked(await createLibsamplerate(fromRate, toRate, channelCount, quality), fromRate, toRate);
+}
 
-  const src = await create(channelCount, fromRate, toRate, { converterType: CONVERTERS[quality] });
+async function createLibsamplerate(fromRate: number, toRate: number, channelCount: number, quality: ResampleQuality): Promise<StreamingResampler> {
+  const ratio = toRate / fromRate;
+
+  const [converterFrom, converterTo] = converterRates(fromRate, toRate);
+  const src = await create(channelCount, converterFrom, converterTo, { converterType: CONVERTERS[quality] });
   // Input frames per wasm call, so that neither the input nor the output (plus slack) overflows the buffers.
   const chunk = Math.max(1, Math.floor((WASM_BUFFER_FLOATS * 0.8) / (channelCount * Math.max(1, ratio))));
   let framesIn = 0;
@@ -121,6 +160,23 @@ export async function createResampler(
       destroyed = true;
     },
   };
+}
+
+/** libsamplerate-js refuses rates above 192 kHz, but its converter depends only on their ratio. */
+const CONVERTER_MAX_RATE = 192_000;
+
+/**
+ * The rates to give libsamplerate-js: the ratio in lowest terms, which is within its range for every pair of
+ * supported rates except a rate above 192 kHz that shares no factor with the other. For that one the nearest ratio
+ * not above the true one (off by less than 1e-5): the stream then never runs ahead of its length, and flush() tops
+ * it up to round(n · to / from).
+ */
+function converterRates(from: number, to: number): [number, number] {
+  let a = from, b = to;
+  while (b) [a, b] = [b, a % b];
+  const f = from / a, t = to / a;
+  if (Math.max(f, t) <= CONVERTER_MAX_RATE) return [f, t];
+  return f > t ? [CONVERTER_MAX_RATE, Math.floor((t * CONVERTER_MAX_RATE) / f)] : [Math.ceil((f * CONVERTER_MAX_RATE) / t), CONVERTER_MAX_RATE];
 }
 
 function passThrough(channelCount: number): StreamingResampler {

@@ -221,8 +221,8 @@ interface PreparedBatch {
  */
 async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRunner, stems: string[],
   sinks: StemSink[], { timed, cancelled, progress, timings }: LoopTools): Promise<void> {
-  const { hop, bins } = CONTRACT;
-  const plan = planChunks(song[0].length, job.segments, hop);
+  const { hop, bins, nFft } = CONTRACT;
+  const plan = planChunks(song[0].length, job.segments, hop, nFft / 2 + 1);
   const faders = stems.map(() => new Crossfader(plan, 2));
   const batchSize = Math.max(1, job.segments.batch);
   const plane = bins * plan.frames;

@@ -34,16 +34,24 @@ export function framesFor(samples: number, hop: number): number {
   return Math.floor(samples / hop) + 1;
 }
 
-export function planChunks(total: number, settings: Pick<SegmentSettings, 'segmentFrames' | 'overlapFrames'>, hop: number): ChunkPlan {
+/**
+ * `minChunkLength`: the fewest samples a chunk may have; a song shorter than that is one chunk zero-padded to it
+ * (the STFT reflects its padding, which needs more than nFft/2 samples), and the stems are cut back to the song's
+ * length. With it a song of no samples at all (a few samples at 384 kHz) is one chunk of padding.
+ */
+export function planChunks(total: number, settings: Pick<SegmentSettings, 'segmentFrames' | 'overlapFrames'>, hop: number,
+  minChunkLength = 1): ChunkPlan {
   const { segmentFrames, overlapFrames } = settings;
-  if (!Number.isInteger(total) || total < 1) throw new RangeError(`cannot plan chunks for ${total} samples`);
+  if (!Number.isInteger(total) || total < 0 || (total === 0 && minChunkLength < 1)) throw new RangeError(`cannot plan chunks for ${total} samples`);
   if (!Number.isInteger(segmentFrames) || segmentFrames < 2) throw new RangeError(`segmentFrames must be ≥ 2, got ${segmentFrames}`);
   if (!Number.isInteger(overlapFrames) || overlapFrames < 0 || 2 * overlapFrames > segmentFrames - 1) {
     throw new RangeError(`overlapFrames must be between 0 and half a segment, got ${overlapFrames}`);
   }
   const full = (segmentFrames - 1) * hop;
+  if (full < minChunkLength) throw new RangeError(`segments of ${segmentFrames} frames are shorter than ${minChunkLength} samples`);
   if (total <= full) {
-    return { chunkLength: total, frames: framesFor(total, hop), overlap: 0, stride: total, chunks: [{ start: 0, length: total }] };
+    const chunkLength = Math.max(total, minChunkLength);
+    return { chunkLength, frames: framesFor(chunkLength, hop), overlap: 0, stride: chunkLength, chunks: [{ start: 0, length: total }] };
   }
   const overlap = overlapFrames * hop;
   const stride = full - overlap;

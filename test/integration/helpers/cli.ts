@@ -23,6 +23,8 @@ export interface CliOptions {
   /** Run as this user id (and group), e.g. `nobody`, where root would be allowed everything. */
   uid?: number;
   gid?: number;
+  /** Kills the run after this long (SIGKILL; the result has signal 'SIGKILL'), so a hang fails instead of waiting forever. */
+  timeoutMs?: number;
 }
 
 const EMPTY = mkdtempSync(join(tmpdir(), 'xumx-no-models-'));
@@ -46,8 +48,12 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
     let stdout = '', stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
     child.stderr.on('data', (d) => { stderr += d; opts.onStderr?.(String(d), child); });
+    const timer = opts.timeoutMs === undefined ? null : setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
     opts.onSpawn?.(child);
   });
 }
