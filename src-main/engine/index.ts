@@ -2,7 +2,8 @@
 // all adapt. Jobs run in a worker thread; progress comes back as events, cancellation goes in as an AbortSignal.
 import { Worker } from 'node:worker_threads';
 import { XumxError } from './errors.ts';
-import { defaultModelDirs, scanModels, toModelInfo } from './model/registry.ts';
+import { defaultModelDirs, scanModels } from './model/registry.ts';
+import { describeModel } from './model/details.ts';
 import type { RunnerOptions } from './runner.ts';
 import type { SegmentSettings } from './separate/segments.ts';
 import type { EstimateCacheOptions } from './cache/estimate-cache.ts';
@@ -103,7 +104,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
   return {
     async listModels() {
       const scan = await scanModels(runnerOptions.modelDirs, { allowTestModels: runnerOptions.allowTestModels });
-      return scan.models.map(toModelInfo);
+      return Promise.all(scan.models.map(describeModel));
     },
 
     separate(req, hooks = {}) {
