@@ -95,6 +95,9 @@ export type SeparationResult = SeparationOk | SeparationFailed;
 /** How a model got onto this machine: shipped with the app, downloaded by it, or imported by the user. */
 export type ModelOrigin = 'bundled' | 'downloaded' | 'imported';
 
+/** Steps of installing published weights: the download, then the conversion's stages. */
+export type ModelInstallStage = 'download' | 'validate' | 'read' | 'build' | 'write';
+
 /** Scores a manifest records for one evaluation set. */
 export interface ModelQuality {
   /** Published by the weights' authors, or measured by this project. */
