@@ -118,7 +118,7 @@ describe('converting nnabla X-UMX parameters to the ONNX model contract', { skip
       const p = join(bad, 'missing.h5');
       writeNnablaFixture(p, 1, ['--drop', 'lstm_vocals/lstm/bias']);
       await rejectsWith(importNnablaXumx({ h5Path: p, modelsDir: out, source: XUMX_OFFICIAL }), 'CONVERT_FAILED',
-        p, 'lstm_vocals/lstm/bias is missing');
+        p, 'lstm_vocals/lstm/bias (3, 2, 4, 256) is missing');
       nothingWritten();
     });
 
