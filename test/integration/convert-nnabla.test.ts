@@ -101,7 +101,7 @@ describe('converting nnabla X-UMX parameters to the ONNX model contract', { skip
   test('reinstalling replaces the model folder', async () => {
     writeFileSync(join(modelsDir, 'xumx-official', 'stale.txt'), 'old');
     await importNnablaXumx({ h5Path: h5, modelsDir, source: XUMX_OFFICIAL });
-    assert.deepEqual(readdirSync(join(modelsDir, 'xumx-official')).sort(), ['manifest.json', 'model.onnx']);
+    assert.deepEqual(readdirSync(join(modelsDir, 'xumx-official')).sort(), ['manifest.json', 'model.onnx', 'origin.json']);
   });
 
   describe('rejects files that are not the official layout, naming file and reason, writing nothing', () => {
