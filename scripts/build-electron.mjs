@@ -15,7 +15,10 @@ export async function buildElectron() {
   const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning', absWorkingDir: root };
   await build({
     ...common,
-    entryPoints: { main: 'src-main/electron/main.ts', worker: 'src-main/engine/worker.ts', 'dsp-worker': 'src-main/engine/separate/dsp-worker.ts' },
+    entryPoints: {
+      main: 'src-main/electron/main.ts', worker: 'src-main/engine/worker.ts', 'dsp-worker': 'src-main/engine/separate/dsp-worker.ts',
+      'convert-worker': 'src-main/engine/convert/convert-worker.ts',
+    },
     outdir,
     format: 'esm',
     packages: 'external',

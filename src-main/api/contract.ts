@@ -1,10 +1,16 @@
 // The one typed contract between the UI and the app: the Electron preload (IPC) and the browser-mode bridge
 // (HTTP + WebSocket) both carry exactly these calls and events to the same StudioService.
 // Type-only: the renderer imports this file too, so nothing here may pull in Node code.
-import type { BitDepth, EpChoice, EpName, EpSkip, ModelInfo, OutputFormat, Progress, SeparationControls, SeparationOk, Stage, Timings } from '../engine/types.ts';
+import type {
+  BitDepth, EpChoice, EpName, EpSkip, ModelInfo, ModelInstallStage, ModelOrigin, ModelQuality, OutputFormat, Progress, SeparationControls, SeparationOk,
+  Stage, Timings,
+} from '../engine/types.ts';
 import type { Preset } from '../engine/separate/presets.ts';
 
-export type { BitDepth, EpChoice, EpName, EpSkip, ModelInfo, OutputFormat, Preset, Progress, SeparationControls, Stage, Timings };
+export type {
+  BitDepth, EpChoice, EpName, EpSkip, ModelInfo, ModelInstallStage, ModelOrigin, ModelQuality, OutputFormat, Preset, Progress, SeparationControls,
+  Stage, Timings,
+};
 
 /** A song's separation controls as the UI shows them, saved per song. */
 export interface SongControls {
@@ -118,6 +124,49 @@ export interface Capabilities {
   upload: boolean;
 }
 
+export type ModelInstallState = 'running' | 'paused' | 'failed' | 'done' | 'cancelled';
+
+/**
+ * One install of published weights. `paused` keeps the partial download (also across restarts: a partial file on
+ * disk shows up as a paused install); installModel again resumes it. `failed` with a network error resumes too.
+ */
+export interface ModelInstallView {
+  /** The id the model is installed under. */
+  modelId: string;
+  name: string;
+  state: ModelInstallState;
+  stage: ModelInstallStage;
+  /** Bytes downloaded so far, including those of earlier runs. */
+  received: number;
+  /** Size of the download, null while unknown. */
+  total: number | null;
+  /** Download speed over the last seconds; null when not downloading or not yet measurable. */
+  bytesPerSecond: number | null;
+  secondsLeft: number | null;
+  error: ApiError | null;
+}
+
+/** Weights the app can download and convert. */
+export interface InstallableModel {
+  modelId: string;
+  name: string;
+  license: string;
+  /** Bytes to download (the published size, or an estimate from the network's parameter count). */
+  downloadBytes: number;
+  /** Free disk space an install needs: the download plus the converted network. */
+  diskBytesNeeded: number;
+  installed: boolean;
+}
+
+/** Everything the Models view shows. */
+export interface ModelsView {
+  models: ModelInfo[];
+  /** The model new songs are separated with: the chosen one while it is installed, else the first listed; null if none. */
+  defaultModelId: string | null;
+  installable: InstallableModel[];
+  installs: ModelInstallView[];
+}
+
 export interface StudioApi {
   capabilities(): Promise<Capabilities>;
   listModels(): Promise<ModelInfo[]>;
@@ -148,6 +197,23 @@ export interface StudioApi {
   /** Adds or replaces a user preset; resolves with every preset. */
   savePreset(preset: Preset): Promise<Preset[]>;
   deletePreset(id: string): Promise<Preset[]>;
+  /** Installed models with origin, size, precision and quality, the default one, what can be installed, running installs. */
+  getModels(): Promise<ModelsView>;
+  /** The model for new songs (saved as settings.modelId); null: the first installed. Refused unless installed. */
+  setDefaultModel(modelId: string | null): Promise<ModelsView>;
+  /**
+   * Starts downloading and converting published weights (or resumes a paused or failed install) and resolves at once;
+   * progress comes as 'model-install' events, the finished model as a 'models' event.
+   */
+  installModel(modelId: string): Promise<ModelInstallView>;
+  /** Stops the download and keeps what was received; installModel resumes it. */
+  pauseModelInstall(modelId: string): Promise<ModelInstallView>;
+  /** Stops and removes the partial download and any half-converted folder. */
+  cancelModelInstall(modelId: string): Promise<ModelInstallView>;
+  /** Installs an x-umx.h5 (as `modelId`, default the official id), a model folder or a .zip of one; resolves when done. */
+  importModel(path: string, modelId?: string): Promise<ModelsView>;
+  /** Removes a downloaded or imported model; stems already separated with it stay. */
+  removeModel(modelId: string): Promise<ModelsView>;
 }
 
 export type ApiMethod = keyof StudioApi;
@@ -156,6 +222,9 @@ export type StudioEvent =
   | { type: 'job'; job: JobView }
   | { type: 'job-removed'; jobId: string }
   | { type: 'settings'; settings: Settings }
+  | { type: 'model-install'; install: ModelInstallView }
+  /** The installed models or the default one changed. */
+  | { type: 'models'; models: ModelsView }
   /** A door-level request from a native menu, e.g. "export" pressed in the menu bar. */
   | { type: 'menu'; action: 'export' | 'settings' };
 

@@ -10,12 +10,15 @@ import type { Capabilities } from './contract.ts';
 import { StudioService } from './service.ts';
 import { defaultSettings, openSettingsStore } from './settings-store.ts';
 import { openControlsStore } from './controls-store.ts';
+import { withModelFallback } from './models.ts';
 
 export interface StudioOptions {
   capabilities: Capabilities;
   /** Settings, uploads; default: the per-user xumx-studio data folder the engine also uses for models. */
   dataDir?: string;
   modelDirs?: string[];
+  /** Where the app installs downloaded and imported models; default: the per-user models folder. */
+  userModelsDir?: string;
   /** Tests only: lets random-weight test models load. */
   allowTestModels?: boolean;
   /** Default stems folder when the settings name none. */
@@ -35,11 +38,17 @@ export async function createStudio(opts: StudioOptions): Promise<{ service: Stud
   const dataDir = opts.dataDir ?? appDataDir();
   const settings = await openSettingsStore(join(dataDir, 'settings.json'), defaultSettings(opts.outputFolder ?? defaultOutputFolder()));
   // The estimate cache lets a finished song re-render with new controls without running the network again.
-  const engine = createEngine({
-    modelDirs: opts.modelDirs ?? defaultModelDirs(), allowTestModels: opts.allowTestModels, cache: { dir: join(dataDir, 'estimate-cache') },
-  });
+  const userDir = opts.userModelsDir ?? userModelsDir();
+  const modelDirs = [...(opts.modelDirs ?? defaultModelDirs())];
+  // What the app installs must be where the engine looks.
+  if (opts.userModelsDir && !modelDirs.includes(userDir)) modelDirs.push(userDir);
+  const engine = createEngine({ modelDirs, allowTestModels: opts.allowTestModels, cache: { dir: join(dataDir, 'estimate-cache') } });
   const controls = await openControlsStore(dataDir);
-  const service = new StudioService({ engine, audio: { decodeFile, createStemWriter, stemFileFromStemFiles }, settings, capabilities: opts.capabilities, controls });
+  const service = new StudioService({
+    // A default model that was removed falls back to the first installed one instead of failing every song.
+    engine: withModelFallback(engine), audio: { decodeFile, createStemWriter, stemFileFromStemFiles }, settings, capabilities: opts.capabilities, controls,
+    models: { userDir, modelDirs, allowTestModels: opts.allowTestModels },
+  });
   const notices = [settings.notice, ...controls.notices].filter((n): n is string => n !== null);
   return { service, dataDir, notice: notices.length ? notices.join('\n') : null };
 }

@@ -19,7 +19,9 @@ import type { AudioPort, EnginePort } from './ports.ts';
 import type { SettingsStore } from './settings-store.ts';
 import { memoryControlsStore, type ControlsStore } from './controls-store.ts';
 import { SongControlsService } from './rerender.ts';
-import type { Preset, SongControls } from './contract.ts';
+import type { ModelInstallView, ModelsView, Preset, SongControls } from './contract.ts';
+import { ModelsService, type ModelsServiceDeps } from './models.ts';
+import { defaultModelDirs, userModelsDir } from '../engine/model/registry.ts';
 
 export interface StudioServiceDeps {
   engine: EnginePort;
@@ -28,6 +30,8 @@ export interface StudioServiceDeps {
   capabilities: Capabilities;
   /** Per-song controls and user presets; in memory when not given (tests). */
   controls?: ControlsStore;
+  /** Where models are scanned and installed; default: the bundled and per-user model folders. */
+  models?: Omit<ModelsServiceDeps, 'settings' | 'emit'>;
 }
 
 const EXT: Record<OutputFormat, string> = { wav: 'wav', flac: 'flac', mp3: 'mp3' };
@@ -229,12 +233,51 @@ export class StudioService implements StudioApi {
     return this.songControls.deletePreset(id);
   }
 
+  private modelsService: ModelsService | null = null;
+
+  /** Made on first use, so a door that never manages models never scans for downloads. */
+  get models(): ModelsService {
+    this.modelsService ??= new ModelsService({
+      userDir: userModelsDir(), modelDirs: defaultModelDirs(), ...this.deps.models, settings: this.deps.settings, emit: (e) => this.emit(e),
+    });
+    return this.modelsService;
+  }
+
+  getModels(): Promise<ModelsView> {
+    return this.models.view();
+  }
+
+  setDefaultModel(modelId: string | null): Promise<ModelsView> {
+    return this.models.setDefault(modelId);
+  }
+
+  installModel(modelId: string): Promise<ModelInstallView> {
+    return this.models.install(modelId);
+  }
+
+  pauseModelInstall(modelId: string): Promise<ModelInstallView> {
+    return this.models.pause(modelId);
+  }
+
+  cancelModelInstall(modelId: string): Promise<ModelInstallView> {
+    return this.models.cancel(modelId);
+  }
+
+  importModel(path: string, modelId?: string): Promise<ModelsView> {
+    return this.models.import(path, modelId);
+  }
+
+  removeModel(modelId: string): Promise<ModelsView> {
+    return this.models.remove(modelId);
+  }
+
   private requestFor(input: string) {
     const s = this.deps.settings.get();
     return { input, outDir: s.outputFolder, modelId: s.modelId ?? undefined, ep: s.ep, format: s.format, bitDepth: s.bitDepth };
   }
 
   async dispose(): Promise<void> {
+    await this.modelsService?.dispose();
     this.queue.cancelAll();
     await this.queue.idle();
     await this.deps.engine.dispose();

@@ -12,6 +12,8 @@ const BIT_DEPTHS = [16, 24, '32f'] as const;
 const MAX_PATH = 4096;
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const SOURCE_RE = /^[A-Za-z0-9_-]{1,32}$/;
+/** The manifest's id rule (models/README.md). */
+const MODEL_ID_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 function bad(message: string): never {
   throw new XumxError('BAD_ARGUMENT', message);
@@ -28,6 +30,11 @@ function path(v: unknown, what: string): string {
 
 function id(v: unknown, what: string): string {
   if (typeof v !== 'string' || !ID_RE.test(v)) bad(`${what} must be an id`);
+  return v;
+}
+
+function modelId(v: unknown): string {
+  if (typeof v !== 'string' || !MODEL_ID_RE.test(v)) bad('modelId must be a model id: lower-case letters, digits, ".", "_" or "-"');
   return v;
 }
 
@@ -73,7 +80,7 @@ export function settingsPatch(v: unknown): Partial<Settings> {
   if (!isRecord(v)) bad('settings must be an object');
   noExtraKeys(v, ['modelId', 'ep', 'outputFolder', 'format', 'bitDepth', 'wienerIterations'], 'settings');
   const out: Partial<Settings> = {};
-  if ('modelId' in v) out.modelId = v.modelId === null ? null : id(v.modelId, 'modelId');
+  if ('modelId' in v) out.modelId = v.modelId === null ? null : modelId(v.modelId);
   if ('ep' in v) out.ep = oneOf(v.ep, EPS, 'ep');
   if ('outputFolder' in v) out.outputFolder = folder(v.outputFolder, 'outputFolder');
   if ('format' in v) out.format = oneOf(v.format, FORMATS, 'format');
@@ -171,6 +178,21 @@ export function validateCall(method: string, args: unknown): { method: ApiMethod
     case 'exportStemFile':
       arity(1);
       return { method, args: [exportStemFile(args[0])] };
+    case 'getModels':
+      arity(0);
+      return { method, args: [] };
+    case 'setDefaultModel':
+      arity(1);
+      return { method, args: [args[0] === null ? null : modelId(args[0])] };
+    case 'installModel':
+    case 'pauseModelInstall':
+    case 'cancelModelInstall':
+    case 'removeModel':
+      arity(1);
+      return { method, args: [modelId(args[0])] };
+    case 'importModel':
+      if (args.length !== 1 && args.length !== 2) bad('importModel takes a path and optionally a model id');
+      return { method, args: args.length === 2 && args[1] !== null ? [path(args[0], 'path'), modelId(args[1])] : [path(args[0], 'path')] };
     case 'getSongControls':
     case 'rerender':
     case 'listPresets':

@@ -1,20 +1,22 @@
 // `xumx-studio models install xumx-official [--url URL]` and `xumx-studio models import <x-umx.h5>`: a thin door
 // over engine/convert. main.ts hands it the arguments after "models" when they start with install or import.
-import { basename, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { XumxError, asXumxError } from '../engine/errors.ts';
-import { importNnablaXumx } from '../engine/convert/import-xumx.ts';
 import { installPublishedXumx, type InstallProgress } from '../engine/convert/install.ts';
 import { XUMX_OFFICIAL, type PublishedWeights } from '../engine/convert/official.ts';
-import { userModelsDir } from '../engine/model/registry.ts';
+import { importModel } from '../engine/model/manage.ts';
+import { defaultModelDirs, userModelsDir } from '../engine/model/registry.ts';
 import type { CliIo } from './main.ts';
 
 export const MODELS_INSTALL_HELP = `  xumx-studio models install xumx-official [--url URL] [--models-dir DIR] [--json]
       Download Sony's official X-UMX weights (x-umx.h5, ${XUMX_OFFICIAL.url}),
       check every parameter, convert them to ONNX on this machine and install them.
       An interrupted download resumes where it stopped. --url: a mirror of the same file.
-  xumx-studio models import <x-umx.h5> [--id ID] [--models-dir DIR] [--json]
-      The same from a file you downloaded yourself (for machines without internet).
+  xumx-studio models import <x-umx.h5 | model folder | model.zip> [--id ID] [--models-dir DIR] [--json]
+      The same from a file you downloaded yourself (for machines without internet), or a model
+      folder (manifest.json + ONNX, see models/README.md) or a .zip of one, checked before it is installed.
       --models-dir: where to install (default: your models folder, ${userModelsDir()})
 `;
 
@@ -35,18 +37,6 @@ function progressLine(p: InstallProgress): string {
     return p.total ? `downloading ${got} of ${humanBytes(p.total)} (${Math.floor((p.fraction ?? 0) * 100)}%)` : `downloading ${got}`;
   }
   return { validate: 'checking the parameters', read: 'reading the weights', build: 'building the ONNX graph', write: 'writing the model' }[p.stage];
-}
-
-function importedSource(id: string, file: string): PublishedWeights {
-  return {
-    id,
-    name: `X-UMX (imported from ${basename(file)})`,
-    url: `file:${resolve(file)}`,
-    fileName: basename(file),
-    license: 'unknown: an nnabla X-UMX parameter file imported by the user; its terms are those of whoever trained it',
-    provenance: `nnabla X-UMX parameter file ${basename(file)} imported by the user; training data unknown`,
-    metrics: {},
-  };
 }
 
 /** `argv` is the whole command line after the program name: ["models", "install" or "import", ...]. */
@@ -73,7 +63,7 @@ export async function modelsInstallMain(argv: string[], io: CliIo): Promise<numb
     io.err(`xumx-studio: ${m}\n${MODELS_INSTALL_HELP}`);
     return 2;
   };
-  if (positionals.length !== 1) return usage(action === 'install' ? 'models install needs a model name (xumx-official)' : 'models import needs one .h5 file');
+  if (positionals.length !== 1) return usage(action === 'install' ? 'models install needs a model name (xumx-official)' : 'models import needs one .h5 file, model folder or .zip');
   if (action === 'install' && v.id) return usage('--id applies to "models import" only');
   if (action === 'import' && v.url) return usage('--url applies to "models install" only');
   if (v.id !== undefined && !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(v.id)) return usage(`--id "${v.id}" must be lower-case letters, digits, ".", "_" or "-"`);
@@ -102,10 +92,12 @@ export async function modelsInstallMain(argv: string[], io: CliIo): Promise<numb
       if (!source) return usage(`unknown model "${positionals[0]}" (installable: ${Object.keys(INSTALLABLE).join(', ')})`);
       result = await installPublishedXumx({ modelsDir, source, ...(v.url ? { url: v.url } : {}), signal: controller.signal, onProgress });
     } else {
-      const file = positionals[0];
-      const source = v.id && v.id !== XUMX_OFFICIAL.id ? importedSource(v.id, file) : XUMX_OFFICIAL;
-      result = await importNnablaXumx({ h5Path: file, modelsDir, source, origin: `local file ${resolve(file)}`, signal: controller.signal,
-        onStage: (stage) => onProgress({ stage, fraction: null }) });
+      const r = await importModel(positionals[0], {
+        modelsDir, modelDirs: [...defaultModelDirs(), modelsDir], ...(v.id ? { id: v.id } : {}), signal: controller.signal,
+        onStage: (stage) => { if (stage !== 'unpack' && stage !== 'check' && stage !== 'copy') onProgress({ stage, fraction: null }); },
+      });
+      const manifest = JSON.parse(await readFile(join(r.dir, 'manifest.json'), 'utf8')) as { sha256: string; size: number };
+      result = { ...r, sha256: manifest.sha256, size: manifest.size };
     }
     if (io.tty && !v.json) io.err('\r\x1b[K');
     if (v.json) io.out(`${JSON.stringify({ ok: true, id: result.id, dir: result.dir, sha256: result.sha256, size: result.size, notes: result.notes })}\n`);

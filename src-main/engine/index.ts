@@ -3,7 +3,8 @@
 import { Worker } from 'node:worker_threads';
 import { XumxError } from './errors.ts';
 import './temp-files.ts'; // sets the process's temporary-file tag before the worker starts, so the worker shares it
-import { defaultModelDirs, scanModels, toModelInfo } from './model/registry.ts';
+import { defaultModelDirs, scanModels } from './model/registry.ts';
+import { describeModel } from './model/details.ts';
 import type { RunnerOptions } from './runner.ts';
 import type { SegmentSettings } from './separate/segments.ts';
 import type { EstimateCacheOptions } from './cache/estimate-cache.ts';
@@ -104,7 +105,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
   return {
     async listModels() {
       const scan = await scanModels(runnerOptions.modelDirs, { allowTestModels: runnerOptions.allowTestModels });
-      return scan.models.map(toModelInfo);
+      return Promise.all(scan.models.map(describeModel));
     },
 
     separate(req, hooks = {}) {

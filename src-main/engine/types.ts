@@ -92,6 +92,24 @@ export interface SeparationFailed {
 
 export type SeparationResult = SeparationOk | SeparationFailed;
 
+/** How a model got onto this machine: shipped with the app, downloaded by it, or imported by the user. */
+export type ModelOrigin = 'bundled' | 'downloaded' | 'imported';
+
+/** Steps of installing published weights: the download, then the conversion's stages. */
+export type ModelInstallStage = 'download' | 'validate' | 'read' | 'build' | 'write';
+
+/** Scores a manifest records for one evaluation set. */
+export interface ModelQuality {
+  /** Published by the weights' authors, or measured by this project. */
+  kind: 'published' | 'measured';
+  /** What was measured on, e.g. "MUSDB18 test set". */
+  set: string;
+  /** How, e.g. "median SDR in dB (museval)". */
+  measure: string;
+  /** dB per source. */
+  sdr: Record<string, number>;
+}
+
 export interface ModelInfo {
   id: string;
   name: string;
@@ -99,7 +117,15 @@ export interface ModelInfo {
   sources: string[];
   sampleRate: number;
   license: string;
+  /** Where the weights come from (training data, conversion). */
+  provenance: string;
   dir: string;
   bundled: boolean;
+  origin: ModelOrigin;
+  /** Bytes of every file in the model's folder. */
+  sizeOnDisk: number;
+  /** Numeric types of the network's weights, e.g. "float32", "float16", "int8 + float32"; "unknown" if unreadable. */
+  precision: string;
+  quality: ModelQuality[];
   metrics?: Record<string, unknown>;
 }

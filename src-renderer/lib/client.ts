@@ -54,6 +54,13 @@ export function apiOver(call: (method: string, args: unknown[]) => Promise<unkno
     listPresets: m('listPresets'),
     savePreset: m('savePreset'),
     deletePreset: m('deletePreset'),
+    getModels: m('getModels'),
+    setDefaultModel: m('setDefaultModel'),
+    installModel: m('installModel'),
+    pauseModelInstall: m('pauseModelInstall'),
+    cancelModelInstall: m('cancelModelInstall'),
+    importModel: m('importModel'),
+    removeModel: m('removeModel'),
   };
 }
 

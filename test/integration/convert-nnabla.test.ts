@@ -101,7 +101,7 @@ describe('converting nnabla X-UMX parameters to the ONNX model contract', { skip
   test('reinstalling replaces the model folder', async () => {
     writeFileSync(join(modelsDir, 'xumx-official', 'stale.txt'), 'old');
     await importNnablaXumx({ h5Path: h5, modelsDir, source: XUMX_OFFICIAL });
-    assert.deepEqual(readdirSync(join(modelsDir, 'xumx-official')).sort(), ['manifest.json', 'model.onnx']);
+    assert.deepEqual(readdirSync(join(modelsDir, 'xumx-official')).sort(), ['manifest.json', 'model.onnx', 'origin.json']);
   });
 
   describe('rejects files that are not the official layout, naming file and reason, writing nothing', () => {
@@ -118,7 +118,7 @@ describe('converting nnabla X-UMX parameters to the ONNX model contract', { skip
       const p = join(bad, 'missing.h5');
       writeNnablaFixture(p, 1, ['--drop', 'lstm_vocals/lstm/bias']);
       await rejectsWith(importNnablaXumx({ h5Path: p, modelsDir: out, source: XUMX_OFFICIAL }), 'CONVERT_FAILED',
-        p, 'lstm_vocals/lstm/bias is missing');
+        p, 'lstm_vocals/lstm/bias (3, 2, 4, 256) is missing');
       nothingWritten();
     });
 

@@ -49,7 +49,8 @@ export class FakeEngine implements EnginePort {
   constructor(private readonly audio: MemoryAudio, private readonly length = 1000) {}
 
   async listModels(): Promise<ModelInfo[]> {
-    return [{ id: 'fake', name: 'Fake', architecture: 'x-umx', sources: SOURCES, sampleRate: 44100, license: 'MIT', dir: '/models/fake', bundled: false }];
+    return [{ id: 'fake', name: 'Fake', architecture: 'x-umx', sources: SOURCES, sampleRate: 44100, license: 'MIT', provenance: 'test double',
+      dir: '/models/fake', bundled: false, origin: 'imported', sizeOnDisk: 0, precision: 'float32', quality: [] }];
   }
 
   async separate(req: SeparateRequest, hooks?: { onProgress?(p: Progress): void; signal?: AbortSignal }): Promise<SeparationResult> {

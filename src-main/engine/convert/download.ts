@@ -1,6 +1,8 @@
 // Downloads a model file over HTTP(S) to `<dest>.partial`, resuming from what is already there with a Range
 // request, and renames it to `dest` only when it is complete and looks like the expected kind of file. A cancel,
 // a dropped connection or a full disk leave the .partial in place so the next run resumes it.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { XumxError } from '../errors.ts';
 import { HDF5_HEAD_BYTES, hasHdf5Signature, hdf5DeclaredSize } from './nnabla-h5.ts';
@@ -33,6 +35,13 @@ export interface DownloadOptions {
   /** Checks the complete file's head against its size (default: the size the HDF5 superblock declares). */
   declaredSize?: (head: Uint8Array) => number | null;
   openWriter?: OpenWriter;
+  /** Published sha256 of the whole file; a different one removes the file and fails with DOWNLOAD_CORRUPT. */
+  expectedSha256?: string;
+  /**
+   * Called once the server has answered and before anything is written, with the file's size (when announced) and
+   * the bytes already there; a throw (e.g. DISK_FULL from a free-space check) ends the download, keeping the .partial.
+   */
+  beforeWrite?: (info: { total: number | null; have: number }) => Promise<void>;
 }
 
 export interface DownloadResult {
@@ -121,7 +130,9 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
   } catch (err) {
     if (isAbort(err, signal)) throw cancelled();
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw fail(url, dest, `cannot connect (${cause?.code ?? cause?.message ?? (err as Error).message})`, err);
+    const why = cause?.code ?? cause?.message ?? (err as Error).message;
+    throw new XumxError('NO_NETWORK',
+      `${url}: cannot reach the server (${why}); check the internet connection (or the address) and try again`, dest, { cause: err });
   }
 
   let total: number | null = null;
@@ -157,6 +168,15 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
   if (opts.expectedSize !== undefined && total !== null && total !== opts.expectedSize) {
     await res.body?.cancel().catch(() => undefined);
     throw fail(url, dest, `the server offers ${total} bytes, ${opts.expectedSize} were expected`);
+  }
+
+  if (opts.beforeWrite) {
+    try {
+      await opts.beforeWrite({ total, have });
+    } catch (err) {
+      await res.body?.cancel().catch(() => undefined);
+      throw err;
+    }
   }
 
   const resumedFrom = have;
@@ -224,9 +244,30 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
     await rm(partial, { force: true });
     throw fail(url, dest, `received ${received} bytes, ${opts.expectedSize} were expected`);
   }
+  if (opts.expectedSha256) {
+    let digest: string;
+    try {
+      digest = await sha256Of(partial, signal);
+    } catch (err) {
+      if (isAbort(err, signal)) throw cancelled();
+      throw err;
+    }
+    if (digest !== opts.expectedSha256.toLowerCase()) {
+      await rm(partial, { force: true });
+      throw new XumxError('DOWNLOAD_CORRUPT',
+        `${url}: the downloaded file is corrupt or not the published one (sha256 ${digest.slice(0, 12)}…, published ` +
+        `${opts.expectedSha256.slice(0, 12)}…); it was removed, try again`, dest);
+    }
+  }
   if (signal?.aborted) throw cancelled();
   await rename(partial, dest);
   return { path: dest, size: received, resumedFrom };
+}
+
+async function sha256Of(path: string, signal?: AbortSignal): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { signal })) h.update(chunk as Buffer);
+  return h.digest('hex');
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

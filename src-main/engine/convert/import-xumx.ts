@@ -10,6 +10,7 @@ import { openParameterFile } from './nnabla-h5.ts';
 import { readXumxWeights, validateXumxParameters } from './nnabla-xumx.ts';
 import type { PublishedWeights } from './official.ts';
 import { XUMX_OPSET, buildXumxOnnx } from './xumx-onnx.ts';
+import { ORIGIN_FILE, originText } from '../model/origin.ts';
 
 export const CONVERTER_VERSION = '1';
 
@@ -24,8 +25,17 @@ export interface ImportOptions {
   source: PublishedWeights;
   /** Where the file came from, for the manifest (a URL or "local file"). */
   origin?: string;
+  /** Recorded in the folder's origin.json: fetched by the app, or a file the user brought (default). */
+  installedAs?: 'downloaded' | 'imported';
+  /** The temporary folder the model is assembled in (beside the target); the caller removes it after a kill. */
+  tmpDir?: string;
   onStage?: (stage: ConvertStage) => void;
   signal?: AbortSignal;
+}
+
+/** Where a conversion into `modelsDir` for `id` may assemble its folder before the rename into place. */
+export function conversionTmpDir(modelsDir: string, id: string): string {
+  return join(modelsDir, `.${id}.partial-${process.pid}-${Date.now()}`);
 }
 
 export interface ImportResult {
@@ -75,7 +85,7 @@ export async function importNnablaXumx(opts: ImportOptions): Promise<ImportResul
 
   opts.onStage?.('write');
   const dir = join(modelsDir, source.id);
-  const tmp = join(modelsDir, `.${source.id}.partial-${process.pid}-${Date.now()}`);
+  const tmp = opts.tmpDir ?? conversionTmpDir(modelsDir, source.id);
   try {
     await mkdir(tmp, { recursive: true });
     const onnxPath = join(tmp, 'model.onnx');
@@ -109,6 +119,7 @@ export async function importNnablaXumx(opts: ImportOptions): Promise<ImportResul
       },
     };
     await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`, { signal });
+    await writeFile(join(tmp, ORIGIN_FILE), originText(opts.installedAs ?? 'imported', opts.origin ?? h5Path), { signal });
     checkAborted(signal, h5Path);
     await rm(dir, { recursive: true, force: true });
     await rename(tmp, dir);

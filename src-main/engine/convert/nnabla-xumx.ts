@@ -42,7 +42,7 @@ export function validateXumxParameters(path: string, params: ParameterInfo[]): s
   const problems: string[] = [];
   for (const [name, shape] of expected) {
     const p = found.get(name);
-    if (!p) problems.push(`${name} is missing`);
+    if (!p) problems.push(`${name} ${fmt(shape)} is missing`);
     else if (p.shape.length !== shape.length || p.shape.some((d, i) => d !== shape[i])) {
       problems.push(`${name} has shape ${fmt(p.shape)}, expected ${fmt(shape)}`);
     } else if (p.dtype !== '<f' && p.dtype !== '<d') problems.push(`${name} has type ${p.dtype}, expected float32`);
@@ -53,9 +53,15 @@ export function validateXumxParameters(path: string, params: ParameterInfo[]): s
     else if (problems.length === expected.size) hint = ' This HDF5 file holds no X-UMX parameters.';
     const shown = problems.slice(0, 8).join('; ');
     const more = problems.length > 8 ? `; and ${problems.length - 8} more` : '';
+    // What the file holds in place of the missing names, so a report from a user's file can be acted on.
+    const unexpected = params.filter((p) => !expected.has(p.name));
+    const instead = unexpected.length && problems.some((x) => x.endsWith('is missing'))
+      ? ` Found instead: ${unexpected.slice(0, 8).map((p) => `${p.name} ${fmt(p.shape)}`).join(', ')}` +
+        `${unexpected.length > 8 ? ` and ${unexpected.length - 8} more` : ''}.`
+      : '';
     throw new XumxError('CONVERT_FAILED',
       `${path}: not Sony's X-UMX parameter layout (OpenUnmix_CrossNet, hidden 512, 3-layer BLSTM, max_bin 1487, ` +
-      `sources bass/drums/vocals/other): ${shown}${more}.${hint}`, path);
+      `sources bass/drums/vocals/other): ${shown}${more}.${instead}${hint}`, path);
   }
   const extras = params.filter((p) => !expected.has(p.name)).map((p) => p.name);
   return extras.length ? [`ignored ${extras.length} parameter(s) X-UMX does not use: ${extras.slice(0, 5).join(', ')}`] : [];

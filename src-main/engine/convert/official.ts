@@ -7,6 +7,12 @@ export interface PublishedWeights {
   url: string;
   /** Name of the downloaded file. */
   fileName: string;
+  /**
+   * Bytes and sha256 of the published file, where known: the download is checked against them. Without them the
+   * HDF5 header's declared size and the parameter check (every name and shape) are what catch a wrong file.
+   */
+  size?: number;
+  sha256?: string;
   license: string;
   provenance: string;
   metrics: Record<string, unknown>;
@@ -17,6 +23,8 @@ export const XUMX_OFFICIAL: PublishedWeights = {
   name: 'X-UMX (Sony, official MUSDB18 weights)',
   url: 'https://nnabla.org/pretrained-models/ai-research-code/x-umx/x-umx.h5',
   fileName: 'x-umx.h5',
+  // No size or hash is recorded: the file has not been fetched from this project, and a guessed number would refuse
+  // the real file. Whoever first installs it can add both from the CLI's --json output (converted_from in the manifest).
   // sony/ai-research-code publishes the weights from x-umx/x-umx.md under the repository's LICENSE (Apache
   // License 2.0); x-umx.md names no other terms for the file.
   license: 'Apache-2.0 (as stated by sony/ai-research-code, which publishes x-umx.h5)',

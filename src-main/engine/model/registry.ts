@@ -5,7 +5,6 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { XumxError, asXumxError } from '../errors.ts';
-import type { ModelInfo } from '../types.ts';
 import { parseManifest, type ModelManifest } from './manifest.ts';
 
 export interface InstalledModel {
@@ -112,19 +111,4 @@ export function noModelError(dirs: string[]): XumxError {
 function howToGetModel(dirs: string[]): string {
   return 'install the official X-UMX weights with "xumx-studio models install xumx-official", ' +
     `or put a model folder (manifest.json + model.onnx, see models/README.md) into one of: ${dirs.join(', ')}`;
-}
-
-export function toModelInfo(m: InstalledModel): ModelInfo {
-  const { manifest } = m;
-  return {
-    id: manifest.id,
-    name: manifest.name,
-    architecture: manifest.architecture,
-    sources: [...manifest.sources],
-    sampleRate: manifest.sampleRate,
-    license: manifest.license,
-    dir: m.dir,
-    bundled: m.bundled,
-    ...(Object.keys(manifest.metrics).length ? { metrics: manifest.metrics } : {}),
-  };
 }
