@@ -1,7 +1,7 @@
 // Wires the real engine and codecs into a StudioService. Both doors (Electron main, browser-mode server) start
 // the app through here, so they share one settings file, one data folder and one queue implementation.
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createEngine, defaultModelDirs, userModelsDir } from '../engine/index.ts';
 import { decodeFile } from '../engine/audio/decode.ts';
 import { createStemWriter } from '../engine/audio/stem-writer.ts';
@@ -36,7 +36,7 @@ export function defaultOutputFolder(): string {
 
 export async function createStudio(opts: StudioOptions): Promise<{ service: StudioService; dataDir: string; notice: string | null }> {
   const dataDir = opts.dataDir ?? appDataDir();
-  const settings = await openSettingsStore(join(dataDir, 'settings.json'), defaultSettings(opts.outputFolder ?? defaultOutputFolder()));
+  const settings = await openSettingsStore(join(dataDir, 'settings.json'), defaultSettings(resolve(opts.outputFolder ?? defaultOutputFolder())));
   // The estimate cache lets a finished song re-render with new controls without running the network again.
   const userDir = opts.userModelsDir ?? userModelsDir();
   const modelDirs = [...(opts.modelDirs ?? defaultModelDirs())];

@@ -52,4 +52,18 @@ describe('settings store', () => {
     assert.deepEqual(reopened.recent(), ['/songs/a.wav']);
     await rm(dir, { recursive: true, force: true });
   });
+
+  test('keeps the valid fields of a saved file when one field is refused, and names that field', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'settings.json');
+    // A file from a version that stored the output folder as it was typed: relative.
+    await writeFile(file, JSON.stringify({ settings: { format: 'flac', bitDepth: 16, outputFolder: 'My Stems', wienerIterations: 3 }, recent: [] }));
+    const store = await openSettingsStore(file, defaultSettings(join(dir, 'stems')));
+    assert.deepEqual(
+      { format: store.get().format, bitDepth: store.get().bitDepth, wienerIterations: store.get().wienerIterations, outputFolder: store.get().outputFolder },
+      { format: 'flac', bitDepth: 16, wienerIterations: 3, outputFolder: join(dir, 'stems') });
+    assert.match(store.notice ?? '', /outputFolder/);
+    assert.doesNotMatch(store.notice ?? '', /format|bitDepth/);
+    await rm(dir, { recursive: true, force: true });
+  });
 });

@@ -32,11 +32,21 @@ export async function openSettingsStore(file: string, defaults: Settings): Promi
   let notice: string | null = null;
   try {
     const raw = JSON.parse(await readFile(file, 'utf8')) as Partial<StoredFile>;
-    try {
-      settings = { ...defaults, ...settingsPatch(raw.settings ?? {}) };
-    } catch (e) {
-      notice = `${file}: settings ignored (${(e as Error).message}); using defaults`;
+    // Field by field: one value a newer rule refuses (a relative folder an older version kept) costs only itself.
+    const stored: unknown = raw.settings ?? {};
+    const refused: string[] = [];
+    if (stored !== null && typeof stored === 'object' && !Array.isArray(stored)) {
+      for (const [key, value] of Object.entries(stored)) {
+        try {
+          settings = { ...settings, ...settingsPatch({ [key]: value }) };
+        } catch (e) {
+          refused.push((e as Error).message);
+        }
+      }
+    } else {
+      refused.push('settings must be an object');
     }
+    if (refused.length) notice = `${file}: some settings ignored (${refused.join('; ')}); using the defaults for them`;
     if (Array.isArray(raw.recent)) recent = raw.recent.filter((p): p is string => typeof p === 'string').slice(0, MAX_RECENT);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') notice = `${file}: could not be read (${(e as Error).message}); using defaults`;

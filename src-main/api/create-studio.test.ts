@@ -1,0 +1,24 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { createStudio } from './create-studio.ts';
+
+test('a relative default stems folder (as typed after --out) is made absolute, so saving the settings is accepted', async () => {
+  const data = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
+  const { service } = await createStudio({
+    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+    dataDir: data, modelDirs: [], userModelsDir: join(data, 'models'), outputFolder: 'stems',
+  });
+  try {
+    const settings = await service.getSettings();
+    assert.ok(isAbsolute(settings.outputFolder), settings.outputFolder);
+    assert.equal(settings.outputFolder, resolve('stems'));
+    // The settings panel sends every field back on save.
+    await service.updateSettings({ ...settings, format: 'flac' });
+  } finally {
+    await service.dispose();
+    await rm(data, { recursive: true, force: true });
+  }
+});
