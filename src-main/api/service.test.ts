@@ -177,6 +177,17 @@ describe('StudioService', () => {
     await t.done();
   });
 
+  test('opens a song once when it is named directly and through its folder, or its folder is named twice', async () => {
+    const t = await setup();
+    const folder = join(t.dir, 'album');
+    await mkdir(folder);
+    for (let i = 1; i <= 3; i++) await writeFile(join(folder, `song${i}.wav`), '');
+    const jobs = await t.service.open([join(folder, 'song2.wav'), folder, folder]);
+    assert.deepEqual(jobs.map((j) => j.input).sort(), [1, 2, 3].map((i) => join(folder, `song${i}.wav`)));
+    await t.service.idle();
+    await t.done();
+  });
+
   test('persists settings as JSON and reads them back', async () => {
     const t = await setup();
     await t.service.updateSettings({ ep: 'webgpu', bitDepth: 16 });

@@ -107,7 +107,9 @@ export class StudioService implements StudioApi {
 
   async open(paths: string[]): Promise<JobView[]> {
     const songs: string[] = [];
-    for (const p of paths) songs.push(...(await expandSongs(resolve(p))));
+    // One set for the whole call: a song named directly and through its folder, or a folder named twice, is queued once.
+    const seen = new Set<string>();
+    for (const p of paths) songs.push(...(await expandSongs(resolve(p), 0, seen)));
     // Saved before anything is queued: a call that reports an error has changed nothing.
     await this.deps.settings.addRecent(paths.map((p) => resolve(p)));
     return songs.map((song) => {

@@ -2,13 +2,14 @@
 // left out, the others at its gains), written next to the stems as `<song>.<preset>.mix.<ext>`. The sum is the
 // app's "Export mix" one (mixStems over the written stems), and the file is written atomically like a stem: to a
 // temporary name, renamed into place only when complete.
-import { basename, dirname, extname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { mixStems } from '../api/mix.ts';
 import { decodeFile, type DecodedAudio } from '../engine/audio/decode.ts';
 import { mixTags } from '../engine/audio/tags.ts';
 import { asXumxError } from '../engine/errors.ts';
 import { writeAudioFile } from '../engine/audio/stem-writer.ts';
 import { presetGains, resolvePreset, type Preset } from '../engine/separate/presets.ts';
+import { songName } from '../engine/separate/song-name.ts';
 import type { BitDepth, OutputFormat } from '../engine/types.ts';
 
 const EXT: Record<OutputFormat, string> = { wav: 'wav', flac: 'flac', mp3: 'mp3' };
@@ -35,8 +36,7 @@ export interface PresetMixFile {
 /** Where the mix goes: the stems' folder, `<song>.<preset id>.mix.<ext>`. */
 export function presetMixPath(input: string, stems: Record<string, string>, presetId: string, format: OutputFormat): string {
   const folder = dirname(Object.values(stems)[0]);
-  const song = basename(input, extname(input));
-  return join(folder, `${song}.${presetId}.mix.${EXT[format]}`);
+  return join(folder, `${songName(input)}.${presetId}.mix.${EXT[format]}`);
 }
 
 /** Reads the written stems back, mixes them at the preset's gains and writes the mix. Errors name the file. */

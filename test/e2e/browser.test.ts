@@ -225,6 +225,12 @@ describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 },
     assert.match((await existing.textContent()) ?? '', /Demo Song - (bass|drums|other|vocals)\.flac/);
     await existing.getByRole('button', { name: 'Cancel' }).click();
     assert.ok(readFileSync(join(folder, 'Demo Song - bass.flac')).equals(before), 'nothing is replaced without asking');
+    // A warning is about the export it was given for: another folder takes it away, so Replace cannot write there.
+    await d.getByRole('button', { name: 'Export stems' }).click();
+    await existing.waitFor({ timeout: 30_000 });
+    await d.getByLabel('Folder').fill(join(s.dir, 'elsewhere'));
+    await existing.waitFor({ state: 'detached' });
+    await d.getByLabel('Folder').fill(folder);
     await d.getByRole('button', { name: 'Export stems' }).click();
     await existing.getByRole('button', { name: 'Replace' }).click();
     await d.getByTestId('export-result').waitFor();

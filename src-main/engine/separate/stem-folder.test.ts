@@ -1,9 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { StemOutputs } from './outputs.ts';
+import { SONG_MARK } from './stem-folder.ts';
 
 function temp(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `xumx-stem-folder-${prefix}-`));
@@ -95,5 +97,22 @@ describe('stem folders', () => {
     await o.discard();
     assert.deepEqual(readdirSync(out), []);
     assert.ok(!existsSync(o.dir));
+  });
+
+  test('passes over a link in the place of a stem folder instead of writing where it points', async () => {
+    const out = temp('out');
+    const elsewhere = temp('elsewhere');
+    symlinkSync(elsewhere, join(out, 'song'));
+    const dir = await separate(out, song(temp('in'), 'song.wav'), 'mine');
+    assert.equal(dir, join(out, 'song (2)'));
+    assert.deepEqual(readdirSync(elsewhere), [], 'nothing is written through the link');
+  });
+
+  test('passes over a folder whose song mark is not a plain file (a named pipe would block reading it)', { timeout: 20_000 }, async () => {
+    const out = temp('out');
+    mkdirSync(join(out, 'song'));
+    execFileSync('mkfifo', [join(out, 'song', SONG_MARK)]);
+    const dir = await separate(out, song(temp('in'), 'song.wav'), 'mine');
+    assert.equal(dir, join(out, 'song (2)'));
   });
 });

@@ -2,13 +2,16 @@
 // one rule for all of them: <out>/<song name>, or "<song name> (2)", "(3)"… when that folder already holds the
 // stems of another file. A hidden mark in each stem folder names the file its stems came from, so a song separated
 // again (by any door, in any later run) gets its own folder back and replaces only its own stems.
-import { mkdir, readdir, readFile, realpath, rm, rmdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, realpath, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { XumxError } from '../errors.ts';
 import { songName } from './song-name.ts';
 
 /** The hidden file in a stem folder holding the absolute path of the song its stems came from. */
 export const SONG_MARK = '.xumx-song';
+
+/** A mark holds one path; anything larger is not one of ours. */
+const MAX_MARK_BYTES = 64 * 1024;
 
 /** Numbered folders tried before giving up: far more same-named songs than anyone keeps. */
 const MAX_NUMBER = 1000;
@@ -36,6 +39,8 @@ export async function claimStemFolder(outDir: string, input: string): Promise<St
       if (err.code === 'EEXIST') return false;
       throw err;
     });
+    // A link in a stem folder's place would take the stems wherever it points: in the way, like a file.
+    if (!created && (await lstat(dir)).isSymbolicLink()) continue;
     const entries = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
       // A file of that name is in the way: the next number is as good a folder.
       if (err.code === 'ENOTDIR') return null;
@@ -72,6 +77,10 @@ export async function releaseStemFolder(folder: StemFolder): Promise<void> {
   if (folder.created) await rmdir(folder.dir).catch(() => {});
 }
 
+/** The song a folder's mark names; null when the mark is not a small plain file (a named pipe would block the read). */
 async function markedOwner(dir: string): Promise<string | null> {
-  return readFile(join(dir, SONG_MARK), 'utf8').catch(() => null);
+  const mark = join(dir, SONG_MARK);
+  const st = await lstat(mark).catch(() => null);
+  if (!st?.isFile() || st.size > MAX_MARK_BYTES) return null;
+  return readFile(mark, 'utf8').catch(() => null);
 }
