@@ -162,14 +162,12 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   }
 
   async function importUploadedModel(res: ServerResponse, dir: string, file: string, name: string): Promise<void> {
-    try {
-      const outcome = await dispatchCall(opts.service, 'importModel', [file]);
-      if (outcome.ok) return sendJson(res, 200, outcome);
-      // The user knows the file by the name it had on their side, not by the path of the uploaded copy.
-      sendJson(res, 400, { ok: false, error: { ...outcome.error, message: outcome.error.message.split(file).join(name) } });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const outcome = await dispatchCall(opts.service, 'importModel', [file]);
+    // Gone before the answer, so whoever reads the answer finds no copy left.
+    await rm(dir, { recursive: true, force: true });
+    if (outcome.ok) return sendJson(res, 200, outcome);
+    // The user knows the file by the name it had on their side, not by the path of the uploaded copy.
+    sendJson(res, 400, { ok: false, error: { ...outcome.error, message: outcome.error.message.split(file).join(name) } });
   }
 
   async function serveStatic(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
