@@ -4,8 +4,9 @@ import type { Capabilities, JobView, ModelInfo, Settings, StudioEvent } from '..
 import type { StudioClient } from './lib/client.ts';
 import { applyEvent, emptyQueue, fromJobs, select, type QueueState } from './lib/queue.ts';
 import { filesForUpload, type Dropped } from './lib/dropped-files.ts';
+import { ModelsState } from './models-state.svelte.ts';
 
-export type Panel = null | 'export' | 'settings';
+export type Panel = null | 'export' | 'settings' | 'models';
 
 export class StudioState {
   capabilities = $state<Capabilities | null>(null);
@@ -15,8 +16,12 @@ export class StudioState {
   panel = $state<Panel>(null);
   notice = $state<{ kind: 'error' | 'info'; text: string } | null>(null);
   selected = $derived<JobView | null>(this.queue.selectedId ? (this.queue.jobs[this.queue.selectedId] ?? null) : null);
+  /** The Models view: installed models with their details, installs, imports. */
+  readonly library: ModelsState;
 
-  constructor(readonly client: StudioClient) {}
+  constructor(readonly client: StudioClient) {
+    this.library = new ModelsState(client, (v) => (this.models = v.models), (text) => this.inform(text));
+  }
 
   async start(): Promise<void> {
     this.client.onEvent((e) => this.onEvent(e));
@@ -33,10 +38,13 @@ export class StudioState {
     this.settings = settings;
     this.models = models;
     this.queue = fromJobs(jobs);
+    // Only the first-run offer needs it at start; a failure shows when the Models view opens.
+    void this.library.load();
   }
 
   private onEvent(e: StudioEvent): void {
     if (e.type === 'settings') this.settings = e.settings;
+    else if (e.type === 'models' || e.type === 'model-install') this.library.onEvent(e);
     else if (e.type === 'menu') {
       if (e.action === 'export' && !this.selected?.result) this.inform('Separate a song first, then export its stems or mix.');
       else this.panel = e.action;
@@ -84,6 +92,11 @@ export class StudioState {
 
   async chooseFiles(): Promise<void> {
     await this.attempt(() => this.client.chooseFiles());
+  }
+
+  /** Closes the first-run offer of the published weights for good. */
+  async dismissModelOffer(): Promise<void> {
+    await this.updateSettings({ modelOfferDismissed: true });
   }
 
   async updateSettings(patch: Partial<Settings>): Promise<void> {

@@ -33,6 +33,8 @@ export interface Settings {
   format: OutputFormat;
   bitDepth: BitDepth;
   wienerIterations: number;
+  /** The user closed the notice that offers the official weights while only the bundled model is installed. */
+  modelOfferDismissed: boolean;
 }
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
@@ -218,6 +220,9 @@ export interface StudioApi {
 
 export type ApiMethod = keyof StudioApi;
 
+/** Panels a native menu item opens in the renderer. */
+export type MenuAction = 'export' | 'settings' | 'models';
+
 export type StudioEvent =
   | { type: 'job'; job: JobView }
   | { type: 'job-removed'; jobId: string }
@@ -226,7 +231,7 @@ export type StudioEvent =
   /** The installed models or the default one changed. */
   | { type: 'models'; models: ModelsView }
   /** A door-level request from a native menu, e.g. "export" pressed in the menu bar. */
-  | { type: 'menu'; action: 'export' | 'settings' };
+  | { type: 'menu'; action: MenuAction };
 
 /** File names the open dialogs offer and folders expand to. Decoding goes by the bytes, whatever the name. */
 export const AUDIO_EXTENSIONS = [

@@ -10,7 +10,7 @@ import type { Capabilities } from './contract.ts';
 import { StudioService } from './service.ts';
 import { defaultSettings, openSettingsStore } from './settings-store.ts';
 import { openControlsStore } from './controls-store.ts';
-import { withModelFallback } from './models.ts';
+import { withModelFallback, type ModelsServiceDeps } from './models.ts';
 
 export interface StudioOptions {
   capabilities: Capabilities;
@@ -23,6 +23,8 @@ export interface StudioOptions {
   allowTestModels?: boolean;
   /** Default stems folder when the settings name none. */
   outputFolder?: string;
+  /** Tests only: where published weights are fetched from, and a stand-in for the free-space query. */
+  modelInstall?: Pick<ModelsServiceDeps, 'urlFor' | 'statfs'>;
 }
 
 /** The per-user data folder: ~/.local/share/xumx-studio, %APPDATA%\xumx-studio, ~/Library/Application Support/xumx-studio. */
@@ -47,7 +49,7 @@ export async function createStudio(opts: StudioOptions): Promise<{ service: Stud
   const service = new StudioService({
     // A default model that was removed falls back to the first installed one instead of failing every song.
     engine: withModelFallback(engine), audio: { decodeFile, createStemWriter, stemFileFromStemFiles }, settings, capabilities: opts.capabilities, controls,
-    models: { userDir, modelDirs, allowTestModels: opts.allowTestModels },
+    models: { userDir, modelDirs, allowTestModels: opts.allowTestModels, ...opts.modelInstall },
   });
   const notices = [settings.notice, ...controls.notices].filter((n): n is string => n !== null);
   return { service, dataDir, notice: notices.length ? notices.join('\n') : null };

@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultSettings, openSettingsStore } from './settings-store.ts';
+import { settingsPatch } from './validate.ts';
 
 async function tempDir() {
   return mkdtemp(join(tmpdir(), 'xumx-settings-'));
@@ -16,6 +17,18 @@ async function blockFile(file: string) {
 }
 
 describe('settings store', () => {
+  test('remembers across a restart that the offer of the published weights was closed', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'settings.json');
+    const first = await openSettingsStore(file, defaultSettings(join(dir, 'stems')));
+    assert.equal(first.get().modelOfferDismissed, false);
+    await first.update(settingsPatch({ modelOfferDismissed: true }));
+    const again = await openSettingsStore(file, defaultSettings(join(dir, 'stems')));
+    assert.equal(again.get().modelOfferDismissed, true);
+    assert.throws(() => settingsPatch({ modelOfferDismissed: 'yes' }), { code: 'BAD_ARGUMENT', message: /modelOfferDismissed must be true or false/ });
+    await rm(dir, { recursive: true, force: true });
+  });
+
   test('keeps the settings in memory unchanged when saving them fails', async () => {
     const dir = await tempDir();
     const file = join(dir, 'settings.json');

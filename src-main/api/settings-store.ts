@@ -6,7 +6,7 @@ import { storeFile } from './store-file.ts';
 import { settingsPatch } from './validate.ts';
 
 export function defaultSettings(outputFolder: string): Settings {
-  return { modelId: null, ep: 'auto', outputFolder, format: 'wav', bitDepth: 24, wienerIterations: 1 };
+  return { modelId: null, ep: 'auto', outputFolder, format: 'wav', bitDepth: 24, wienerIterations: 1, modelOfferDismissed: false };
 }
 
 export interface SettingsStore {

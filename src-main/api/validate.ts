@@ -78,7 +78,7 @@ function noExtraKeys(obj: Record<string, unknown>, allowed: string[], what: stri
 
 export function settingsPatch(v: unknown): Partial<Settings> {
   if (!isRecord(v)) bad('settings must be an object');
-  noExtraKeys(v, ['modelId', 'ep', 'outputFolder', 'format', 'bitDepth', 'wienerIterations'], 'settings');
+  noExtraKeys(v, ['modelId', 'ep', 'outputFolder', 'format', 'bitDepth', 'wienerIterations', 'modelOfferDismissed'], 'settings');
   const out: Partial<Settings> = {};
   if ('modelId' in v) out.modelId = v.modelId === null ? null : modelId(v.modelId);
   if ('ep' in v) out.ep = oneOf(v.ep, EPS, 'ep');
@@ -86,6 +86,10 @@ export function settingsPatch(v: unknown): Partial<Settings> {
   if ('format' in v) out.format = oneOf(v.format, FORMATS, 'format');
   if ('bitDepth' in v) out.bitDepth = oneOf(v.bitDepth, BIT_DEPTHS, 'bitDepth');
   if ('wienerIterations' in v) out.wienerIterations = intIn(v.wienerIterations, 0, 10, 'wienerIterations');
+  if ('modelOfferDismissed' in v) {
+    if (typeof v.modelOfferDismissed !== 'boolean') bad('modelOfferDismissed must be true or false');
+    out.modelOfferDismissed = v.modelOfferDismissed;
+  }
   return out;
 }
 

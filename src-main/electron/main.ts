@@ -161,6 +161,16 @@ function registerIpc(): void {
     const paths = await pickSongs(false);
     return paths.length ? dispatchCall(service!, 'open', [paths]).finally(refreshMenu) : { ok: true, value: [] };
   });
+  ipcMain.handle('xumx:choose-model-file', async (e) => {
+    if (!trusted(e) || !win) return REFUSED;
+    const r = await dialog.showOpenDialog(win, {
+      title: 'Import a model',
+      properties: ['openFile'],
+      filters: [{ name: 'X-UMX weights or model .zip', extensions: ['h5', 'zip'] }, { name: 'All files', extensions: ['*'] }],
+    });
+    // null: the dialog was dismissed, nothing to import.
+    return r.canceled || !r.filePaths[0] ? { ok: true, value: null } : dispatchCall(service!, 'importModel', [r.filePaths[0]]);
+  });
   ipcMain.handle('xumx:choose-folder', async (e, initial: unknown) => {
     if (!trusted(e) || !win) return null;
     const r = await dialog.showOpenDialog(win, {

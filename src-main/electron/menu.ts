@@ -1,13 +1,14 @@
-// The native menu bar: Open…, Open Folder…, Open Recent, Export…, Settings, Quit. Actions that belong to the
-// UI (export, settings) are sent to the renderer as menu events.
+// The native menu bar: Open…, Open Folder…, Open Recent, Export…, Models…, Settings, Quit. Actions that belong to the
+// UI (export, models, settings) are sent to the renderer as menu events.
 import { Menu, app, type MenuItemConstructorOptions } from 'electron';
 import { basename } from 'node:path';
+import type { MenuAction } from '../api/contract.ts';
 
 export interface MenuActions {
   openFiles(): void;
   openFolder(): void;
   openRecent(path: string): void;
-  showPanel(panel: 'export' | 'settings'): void;
+  showPanel(panel: MenuAction): void;
 }
 
 export function buildMenu(recent: string[], actions: MenuActions): Menu {
@@ -26,6 +27,7 @@ export function buildMenu(recent: string[], actions: MenuActions): Menu {
         { type: 'separator' },
         { label: 'Export…', accelerator: 'CmdOrCtrl+E', click: () => actions.showPanel('export') },
         { type: 'separator' },
+        { label: 'Models…', click: () => actions.showPanel('models') },
         { label: isMac ? 'Settings…' : 'Settings', accelerator: 'CmdOrCtrl+,', click: () => actions.showPanel('settings') },
         ...(isMac ? [] : [{ type: 'separator' as const }, { role: 'quit' as const, label: 'Quit', accelerator: 'CmdOrCtrl+Q' }]),
       ],

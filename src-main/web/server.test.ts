@@ -15,6 +15,9 @@ import { WebSocket } from 'ws';
 import { StudioService } from '../api/service.ts';
 import { defaultSettings, openSettingsStore } from '../api/settings-store.ts';
 import { FakeEngine, MemoryAudio } from '../api/testing/fakes.ts';
+import AdmZip from 'adm-zip';
+import type { ModelsView } from '../api/contract.ts';
+import { writeModelFolder } from '../engine/model/testing/model-folder.ts';
 import { parseRange } from './http-util.ts';
 import { startWebServer, type WebServer } from './server.ts';
 
@@ -357,6 +360,69 @@ describe('browser-mode uploads', () => {
     req.destroy();
     await eventually('the partial upload is removed', async () => (await uploads()).length === 0);
     assert.deepEqual(await service.listJobs(), []);
+  });
+});
+
+describe('browser-mode model uploads', () => {
+  const LIMIT = 64 * 1024;
+  let dir: string;
+  let server: WebServer;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'xumx-model-upload-'));
+    await mkdir(join(dir, 'renderer'));
+    await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html>');
+    const audio = new MemoryAudio();
+    const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
+    const userDir = join(dir, 'models');
+    const service = new StudioService({
+      engine: new FakeEngine(audio), audio, settings, capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+      models: { userDir, modelDirs: [userDir] },
+    });
+    server = await startWebServer({ service, rendererDir: join(dir, 'renderer'), uploadDir: join(dir, 'uploads'), maxUploadBytes: LIMIT });
+  });
+
+  after(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const uploadModel = async (name: string, body: Buffer) => {
+    const r = await fetch(`http://127.0.0.1:${server.port}/api/upload-model?name=${encodeURIComponent(name)}`, {
+      method: 'POST', headers: { 'x-xumx-token': server.token }, body,
+    });
+    return { status: r.status, body: (await r.json()) as { ok: true; value: ModelsView } | { ok: false; error: { code: string; message: string } } };
+  };
+  const uploads = () => readdir(join(dir, 'uploads')).catch(() => [] as string[]);
+
+  test('imports an uploaded model .zip, lists it as imported and keeps no copy of the upload', async () => {
+    const src = await writeModelFolder(join(dir, 'src', 'uploaded'), { id: 'uploaded' });
+    const zip = new AdmZip();
+    zip.addLocalFolder(src.dir, 'uploaded');
+    const r = await uploadModel('uploaded.zip', zip.toBuffer());
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.ok(r.body.ok);
+    assert.equal(r.body.value.models.find((m) => m.id === 'uploaded')?.origin, 'imported');
+    assert.deepEqual(await readdir(join(dir, 'models')), ['uploaded']);
+    assert.deepEqual(await uploads(), []);
+  });
+
+  test('refuses an uploaded file that is no model, naming it as the user sent it, and keeps no copy', async () => {
+    const r = await uploadModel('notes.h5', Buffer.from('just some text, not weights'));
+    assert.equal(r.status, 400);
+    assert.ok(!r.body.ok);
+    assert.equal(r.body.error.code, 'BAD_ARGUMENT');
+    assert.match(r.body.error.message, /^notes\.h5: not a model/);
+    assert.doesNotMatch(r.body.error.message, /uploads/);
+    assert.deepEqual(await uploads(), []);
+  });
+
+  test('keeps the upload size cap for model files', async () => {
+    const r = await uploadModel('big.h5', Buffer.alloc(LIMIT + 1));
+    assert.equal(r.status, 413);
+    assert.ok(!r.body.ok);
+    assert.equal(r.body.error.code, 'FILE_TOO_LARGE');
+    assert.deepEqual(await uploads(), []);
   });
 });
 

@@ -1,6 +1,6 @@
 // Browser mode: the same renderer and the same StudioService as the desktop app, served on 127.0.0.1 over HTTP
-// (calls, uploads, stem audio with ranges) and a WebSocket (events). Every request must carry the per-run token:
-// the printed link sets it as a same-site cookie, API clients may send it as a header.
+// (calls, song and model uploads, stem audio with ranges) and a WebSocket (events). Every request must carry the
+// per-run token: the printed link sets it as a same-site cookie, API clients may send it as a header.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -96,7 +96,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     }
     const path = url.pathname;
     if (path.startsWith('/api/call/') && req.method === 'POST') return call(req, res, decodePart(path.slice(10), 'the call name'));
-    if (path === '/api/upload' && req.method === 'POST') return upload(req, res, url);
+    if (path === '/api/upload' && req.method === 'POST') return upload(req, res, url, 'song');
+    if (path === '/api/upload-model' && req.method === 'POST') return upload(req, res, url, 'model');
     const stem = /^\/api\/stems\/([^/]+)\/([^/]+)$/.exec(path);
     if (stem && (req.method === 'GET' || req.method === 'HEAD')) {
       const file = opts.service.stemFile(decodePart(stem[1], 'the job id'), decodePart(stem[2], 'the stem name'));
@@ -120,7 +121,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     sendJson(res, outcome.ok ? 200 : 400, outcome);
   }
 
-  async function upload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  /** A song is opened and kept while it is queued; a model (.h5, folder .zip) is imported and its copy removed. */
+  async function upload(req: IncomingMessage, res: ServerResponse, url: URL, kind: 'song' | 'model'): Promise<void> {
     const name = basename(url.searchParams.get('name') ?? '').replace(/[\0/\\]/g, '');
     if (!name || name.startsWith('.') || name.length > 200) {
       return sendJson(res, 400, { ok: false, error: { code: 'BAD_ARGUMENT', message: 'upload needs a plain file name' } });
@@ -152,10 +154,20 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       await rm(dir, { recursive: true, force: true });
       throw e;
     }
+    if (kind === 'model') return importUploadedModel(res, dir, file, name);
     const outcome = await dispatchCall(opts.service, 'open', [[file]]);
     if (outcome.ok) for (const job of outcome.value as JobView[]) uploadsByJob.set(job.id, dir);
     else await rm(dir, { recursive: true, force: true });
     sendJson(res, outcome.ok ? 200 : 400, outcome);
+  }
+
+  async function importUploadedModel(res: ServerResponse, dir: string, file: string, name: string): Promise<void> {
+    const outcome = await dispatchCall(opts.service, 'importModel', [file]);
+    // Gone before the answer, so whoever reads the answer finds no copy left.
+    await rm(dir, { recursive: true, force: true });
+    if (outcome.ok) return sendJson(res, 200, outcome);
+    // The user knows the file by the name it had on their side, not by the path of the uploaded copy.
+    sendJson(res, 400, { ok: false, error: { ...outcome.error, message: outcome.error.message.split(file).join(name) } });
   }
 
   async function serveStatic(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {

@@ -1,6 +1,6 @@
 // The UI's handle on the app: the StudioApi contract plus the few things that differ by door (how files are
 // chosen, how folders are picked, revealing files). Two implementations: IPC (Electron preload) and HTTP (browser).
-import type { JobView, StudioApi, StudioEvent } from '../../src-main/api/contract.ts';
+import type { JobView, ModelsView, StudioApi, StudioEvent } from '../../src-main/api/contract.ts';
 
 export interface StudioClient extends StudioApi {
   onEvent(listener: (e: StudioEvent) => void): () => void;
@@ -12,6 +12,10 @@ export interface StudioClient extends StudioApi {
   chooseFolder(initial?: string): Promise<string | null>;
   /** Songs from a drop or a file input: paths in Electron, uploads in the browser. */
   addFiles(files: File[]): Promise<JobView[]>;
+  /** Native open dialog for a model file (Electron), then its import; null when dismissed or not available. */
+  chooseModelFile(): Promise<ModelsView | null>;
+  /** Imports a chosen or dropped model file: by its path in Electron, as an upload in the browser. */
+  importModelFile(file: File): Promise<ModelsView>;
   reveal(path: string): Promise<void>;
 }
 
@@ -20,6 +24,7 @@ export interface PreloadBridge {
   call(method: string, args: unknown[]): Promise<{ ok: true; value: unknown } | { ok: false; error: { code: string; message: string } }>;
   onEvent(listener: (e: StudioEvent) => void): () => void;
   chooseFiles(): Promise<{ ok: true; value: unknown } | { ok: false; error: { code: string; message: string } }>;
+  chooseModelFile(): Promise<{ ok: true; value: unknown } | { ok: false; error: { code: string; message: string } }>;
   chooseFolder(initial?: string): Promise<string | null>;
   pathForFile(file: File): string;
   reveal(path: string): Promise<void>;

@@ -1,6 +1,6 @@
-// Browser-mode client: calls are JSON POSTs, events come over a WebSocket, songs arrive as uploads.
+// Browser-mode client: calls are JSON POSTs, events come over a WebSocket, songs and model files arrive as uploads.
 // The token travels as the same-site cookie the server set when the printed link was opened.
-import type { JobView, StudioEvent } from '../../src-main/api/contract.ts';
+import type { JobView, ModelsView, StudioEvent } from '../../src-main/api/contract.ts';
 import { ApiCallError, apiOver, stemUrl, type StudioClient } from './client.ts';
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: { code: string; message: string } };
@@ -41,8 +41,8 @@ export function createHttpClient(): StudioClient {
   const call = async (method: string, args: unknown[]) =>
     unwrap(await fetch(`/api/call/${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(args) }));
 
-  const upload = async (file: File) =>
-    (await unwrap(await fetch(`/api/upload?name=${encodeURIComponent(file.name)}`, { method: 'POST', body: file }))) as JobView[];
+  const upload = async (route: 'upload' | 'upload-model', file: File) =>
+    unwrap(await fetch(`/api/${route}?name=${encodeURIComponent(file.name)}`, { method: 'POST', body: file }));
 
   return {
     ...apiOver(call),
@@ -59,8 +59,15 @@ export function createHttpClient(): StudioClient {
     },
     async addFiles(files) {
       const out: JobView[] = [];
-      for (const f of files) out.push(...(await upload(f)));
+      for (const f of files) out.push(...((await upload('upload', f)) as JobView[]));
       return out;
+    },
+    async chooseModelFile() {
+      return null;
+    },
+    // The server keeps the uploaded copy only while it imports it.
+    async importModelFile(file) {
+      return (await upload('upload-model', file)) as ModelsView;
     },
     async reveal() {},
   };

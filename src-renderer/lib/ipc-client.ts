@@ -1,5 +1,5 @@
 // Electron client: every call goes through the preload's single `call` over IPC; dropped files become paths.
-import type { JobView } from '../../src-main/api/contract.ts';
+import type { JobView, ModelsView } from '../../src-main/api/contract.ts';
 import { ApiCallError, apiOver, stemUrl, type PreloadBridge, type StudioClient } from './client.ts';
 
 export function createIpcClient(bridge: PreloadBridge): StudioClient {
@@ -17,6 +17,16 @@ export function createIpcClient(bridge: PreloadBridge): StudioClient {
       const r = await bridge.chooseFiles();
       if (!r.ok) throw new ApiCallError(r.error.code, r.error.message);
       return r.value as JobView[];
+    },
+    async chooseModelFile() {
+      const r = await bridge.chooseModelFile();
+      if (!r.ok) throw new ApiCallError(r.error.code, r.error.message);
+      return r.value as ModelsView | null;
+    },
+    async importModelFile(file) {
+      const path = bridge.pathForFile(file);
+      if (!path) throw new ApiCallError('BAD_ARGUMENT', `${file.name}: not a file on this computer`);
+      return api.importModel(path);
     },
     chooseFolder: (initial) => bridge.chooseFolder(initial),
     async addFiles(files) {

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { createStudio } from '../../src-main/api/create-studio.ts';
+import { createStudio, type StudioOptions } from '../../src-main/api/create-studio.ts';
 import type { StudioService } from '../../src-main/api/service.ts';
 import { startWebServer, type WebServer } from '../../src-main/web/server.ts';
 // @ts-expect-error plain ESM helper without type declarations
@@ -44,8 +44,11 @@ export interface Studio {
   close(): Promise<void>;
 }
 
-/** `models: false`: no test model; `modelDirs`: model roots to use besides (the UI benchmark's full-size model). */
-export async function startStudio(opts: { models?: boolean; modelDirs?: string[] } = {}): Promise<Studio> {
+/**
+ * `models: false`: no test model; `modelDirs`: model roots to use besides (the UI benchmark's full-size model);
+ * `modelInstall`: where installs fetch published weights. Installs and imports go to <dir>/user-models.
+ */
+export async function startStudio(opts: { models?: boolean; modelDirs?: string[]; modelInstall?: StudioOptions['modelInstall'] } = {}): Promise<Studio> {
   const failure = ensureRendererBuilt({ quiet: true });
   if (failure) throw new Error(`vite build failed:\n${failure}`);
   const dir = mkdtempSync(join(tmpdir(), 'xumx-e2e-'));
@@ -58,6 +61,8 @@ export async function startStudio(opts: { models?: boolean; modelDirs?: string[]
     modelDirs: [modelsDir, ...(opts.modelDirs ?? [])],
     allowTestModels: true,
     outputFolder: join(dir, 'stems'),
+    userModelsDir: join(dir, 'user-models'),
+    modelInstall: opts.modelInstall,
   });
   const server = await startWebServer({ service, rendererDir, uploadDir: join(dataDir, 'uploads') });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
