@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'DECODE_FAILED'
   | 'OUTPUT_NOT_WRITABLE'
   | 'OUTPUT_EXISTS'
+  | 'OUTPUT_BUSY'
   | 'DISK_FULL'
   | 'ENCODE_FAILED'
   | 'NO_MODEL'

@@ -1,14 +1,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ownerIsGone, parseTempName, removeStaleTemps, tempName } from './temp-files.ts';
+import { ownerIsGone, parseTempName, removeStaleTemps, tempName, THIS_HOST } from './temp-files.ts';
 
 /** A temporary name as process `pid` would have made it. */
-const nameOf = (pid: number, name: string, kind = 'partial') => `.${name}.xumx-${pid}-0123abcd-89abcdef.${kind}`;
+const nameOf = (pid: number, name: string, kind = 'partial', host = THIS_HOST) => `.${name}.xumx-${host}-${pid}-0123abcd-89abcdef.${kind}`;
 
 function endedPid(): number {
   const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
@@ -20,7 +20,7 @@ describe('temporary files', () => {
     const t = parseTempName(tempName('vocals.wav', 'aside'))!;
     assert.deepEqual({ name: t.name, kind: t.kind, pid: t.pid }, { name: 'vocals.wav', kind: 'aside', pid: process.pid });
     assert.equal(parseTempName('.vocals.wav'), null);
-    assert.equal(parseTempName('vocals.wav.xumx-12-0123abcd-89abcdef.partial'), null, 'not hidden: not ours');
+    assert.equal(parseTempName(`vocals.wav.xumx-${THIS_HOST}-12-0123abcd-89abcdef.partial`), null, 'not hidden: not ours');
   });
 
   test('a worker thread of this process is not taken for an ended process', async () => {
@@ -42,5 +42,19 @@ describe('temporary files', () => {
     for (const n of live) writeFileSync(join(dir, n), 'x');
     assert.deepEqual(await removeStaleTemps(dir), []);
     assert.deepEqual(readdirSync(dir).sort(), [...live].sort());
+  });
+
+  test('leaves what a process of another machine or container left alone until it is a day old', async () => {
+    // Another host's process ids mean nothing here: a live job there must not lose its files to a job here.
+    const dir = mkdtempSync(join(tmpdir(), 'xumx-temps-'));
+    const other = THIS_HOST === '00000000' ? '11111111' : '00000000';
+    const theirs = nameOf(endedPid(), 'vocals.wav', 'partial', other);
+    writeFileSync(join(dir, theirs), 'x');
+    assert.deepEqual(await removeStaleTemps(dir), []);
+    assert.deepEqual(readdirSync(dir), [theirs]);
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+    utimesSync(join(dir, theirs), twoDaysAgo, twoDaysAgo);
+    await removeStaleTemps(dir);
+    assert.deepEqual(readdirSync(dir), []);
   });
 });

@@ -1,14 +1,17 @@
 // Temporary files and folders, written next to where their result goes (so the final rename stays on one file
 // system) and named after the process that owns them:
-//   .<name>.xumx-<pid>-<run>-<random>.<kind>
+//   .<name>.xumx-<host>-<pid>-<run>-<random>.<kind>
 // A job that writes into a folder removes what processes that are gone (SIGKILL, a crash, a power cut) left there,
 // and never touches the files of one still running. `run` is random per process: a pid that comes back — common
 // in containers, where every start gets the same pids — is then not taken for the process that had it before.
-// Worker threads must share it (the engine writes stems in one while the main thread writes exports): it lives in
+// `host` names the machine (a hash of its host name): a folder shared with another machine or container (a network
+// share, a bind mount) holds files whose pids say nothing here, so those are left alone until they are a day old.
+// Worker threads must share `run` (the engine writes stems in one while the main thread writes exports): it lives in
 // the environment, which a worker copies from the thread that starts it, so the first thread to load this module
 // sets it (engine/index.ts loads it before it starts its worker).
-import { randomBytes } from 'node:crypto';
-import { readdir, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { lstat, readdir, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
 /** partial: being written; aside: an old stem a commit moved out of the way; commit: a commit's journal (outputs.ts). */
@@ -20,6 +23,7 @@ export interface TempFile {
   /** The name of what it becomes or stands for, e.g. `vocals.wav`. */
   name: string;
   kind: TempKind;
+  host: string;
   pid: number;
   run: string;
 }
@@ -35,10 +39,18 @@ function processRun(): string {
 }
 
 const RUN = processRun();
-const PATTERN = /^\.(.+)\.xumx-(\d+)-([0-9a-f]{8})-[0-9a-f]{8}\.(partial|aside|commit)$/;
+/** This machine, as temporary names record it. */
+export const THIS_HOST = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+/** This process as temporary names and locks record it. */
+export function thisProcess(): { host: string; pid: number; run: string } {
+  return { host: THIS_HOST, pid: process.pid, run: RUN };
+}
+/** How old another machine's temporary file must be before it counts as abandoned. */
+const FOREIGN_STALE_MS = 24 * 3600_000;
+const PATTERN = /^\.(.+)\.xumx-([0-9a-f]{8})-(\d+)-([0-9a-f]{8})-[0-9a-f]{8}\.(partial|aside|commit)$/;
 
 export function tempName(name: string, kind: TempKind = 'partial'): string {
-  return `.${name}.xumx-${process.pid}-${RUN}-${randomBytes(4).toString('hex')}.${kind}`;
+  return `.${name}.xumx-${THIS_HOST}-${process.pid}-${RUN}-${randomBytes(4).toString('hex')}.${kind}`;
 }
 
 /** A hidden temporary path in the same folder as `path`. */
@@ -48,11 +60,15 @@ export function tempPathFor(path: string, kind: TempKind = 'partial'): string {
 
 export function parseTempName(file: string): TempFile | null {
   const m = PATTERN.exec(file);
-  return m ? { file, name: m[1], pid: Number(m[2]), run: m[3], kind: m[4] as TempKind } : null;
+  return m ? { file, name: m[1], host: m[2], pid: Number(m[3]), run: m[4], kind: m[5] as TempKind } : null;
 }
 
-/** Whether the process that named `t` has ended. Another user's process that is alive (EPERM) counts as alive. */
-export function ownerIsGone(t: Pick<TempFile, 'pid' | 'run'>): boolean {
+/**
+ * Whether the process of this machine that named `t` has ended. Another user's process that is alive (EPERM) counts
+ * as alive; so does any process of another machine (see `isStale`).
+ */
+export function ownerIsGone(t: Pick<TempFile, 'host' | 'pid' | 'run'>): boolean {
+  if (t.host !== THIS_HOST) return false;
   if (t.pid === process.pid) return t.run !== RUN;
   if (!Number.isSafeInteger(t.pid) || t.pid <= 0) return false; // kill(0) would mean our own process group
   try {
@@ -66,7 +82,16 @@ export function ownerIsGone(t: Pick<TempFile, 'pid' | 'run'>): boolean {
 /** The temporary files and folders in `dir` whose owner has ended (none when `dir` cannot be read). */
 export async function staleTemps(dir: string): Promise<TempFile[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
-  return names.map(parseTempName).filter((t): t is TempFile => t !== null && ownerIsGone(t));
+  const stale: TempFile[] = [];
+  for (const t of names.map(parseTempName)) if (t && await isStale(t, join(dir, t.file))) stale.push(t);
+  return stale;
+}
+
+/** Abandoned: its owner on this machine has ended, or it comes from another machine and has not changed for a day. */
+export async function isStale(t: Pick<TempFile, 'host' | 'pid' | 'run'>, path: string): Promise<boolean> {
+  if (t.host === THIS_HOST) return ownerIsGone(t);
+  const st = await lstat(path).catch(() => null);
+  return st !== null && Date.now() - st.mtimeMs > FOREIGN_STALE_MS;
 }
 
 /**
@@ -87,6 +112,6 @@ export async function removeStaleTemps(dir: string, keep: ReadonlySet<string> = 
 }
 
 /** Identifies one run of one process. */
-export function ownerKey(t: Pick<TempFile, 'pid' | 'run'>): string {
-  return `${t.pid}-${t.run}`;
+export function ownerKey(t: Pick<TempFile, 'host' | 'pid' | 'run'>): string {
+  return `${t.host}-${t.pid}-${t.run}`;
 }

@@ -2,7 +2,7 @@
 // one complete set of stems and no temporary files once the next job writes there.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fsModule from 'node:fs';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { XumxError } from '../errors.ts';
 import { StemOutputs } from './outputs.ts';
 import { SONG_MARK } from './stem-folder.ts';
+import { THIS_HOST } from '../temp-files.ts';
 import { separateFile } from './pipeline.ts';
 import { fakeModel, testSignal } from './testing/fakes.ts';
 
@@ -150,5 +151,31 @@ describe('stem outputs', () => {
     });
     assert.deepEqual(readdirSync(out), ['song']);
     assert.deepEqual(readdirSync(join(out, 'song')).sort(), [SONG_MARK, 'a.wav', 'b.wav']);
+  });
+
+  test('a second job for the same song while the first still writes is refused with OUTPUT_BUSY and changes nothing', async () => {
+    const out = tmp();
+    const dir = oldStems(out);
+    const first = await newStems(out);
+    await assert.rejects(StemOutputs.create(out, '/music/song.mp3', SOURCES, 'wav'), (e: XumxError) => {
+      assert.equal(e.code, 'OUTPUT_BUSY', e.message);
+      assert.match(e.message, new RegExp(`^${dir}: `));
+      return true;
+    });
+    await first.commit();
+    assert.deepEqual(contents(dir), stemSet('new'));
+    const second = await StemOutputs.create(out, '/music/song.mp3', SOURCES, 'wav');
+    await second.discard();
+    assert.deepEqual(contents(dir), stemSet('new'));
+  });
+
+  test('a song folder locked by a process that has ended is taken over', async () => {
+    const out = tmp();
+    const dir = oldStems(out);
+    const gone = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
+    writeFileSync(join(dir, '.xumx-lock'), JSON.stringify({ host: THIS_HOST, pid: gone, run: '0123abcd' }));
+    const outputs = await newStems(out);
+    await outputs.commit();
+    assert.deepEqual(contents(dir), stemSet('new'));
   });
 });

@@ -17,6 +17,7 @@ import { XumxError } from '../errors.ts';
 import { ownerKey, removeStaleTemps, staleTemps, tempName } from '../temp-files.ts';
 import { songName } from './song-name.ts';
 import { claimStemFolder, releaseStemFolder, type StemFolder } from './stem-folder.ts';
+import { lockStemFolder, type FolderLock } from './folder-lock.ts';
 
 /** Output-side file-system errors: every one means "cannot write there", except a full disk. */
 export function outputError(err: unknown, path: string): XumxError {
@@ -65,6 +66,8 @@ export class StemOutputs {
   readonly notices: string[] = [];
   private readonly temps: Record<string, string> = {};
   private folder: StemFolder | null = null;
+  /** Held from the claim until the commit or the discard: sweeping and committing need the folder to themselves. */
+  private lock: FolderLock | null = null;
 
   private constructor(readonly dir: string, readonly sources: string[], readonly ext: string) {
     for (const s of sources) {
@@ -84,6 +87,7 @@ export class StemOutputs {
     const out = new StemOutputs(folder.dir, sources, ext);
     out.folder = folder;
     try {
+      out.lock = await lockStemFolder(out.dir);
       await access(out.dir, constants.W_OK);
     } catch (err) {
       await out.discard();
@@ -138,11 +142,18 @@ export class StemOutputs {
       throw outputError(err, current);
     }
     for (const e of entries) if (e.aside) await rm(join(this.dir, e.aside), { force: true }).catch(() => {});
+    await this.unlock();
+  }
+
+  private async unlock(): Promise<void> {
+    await this.lock?.release();
+    this.lock = null;
   }
 
   /** Removes whatever this job wrote, and the folders it created when they are empty. */
   async discard(): Promise<void> {
     for (const s of this.sources) await rm(this.temps[s], { force: true }).catch(() => {});
+    await this.unlock();
     if (!this.folder) return;
     await releaseStemFolder(this.folder);
     if (this.folder.createdFrom) await removeEmptyFolders(this.dir, this.folder.createdFrom);
