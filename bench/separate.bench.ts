@@ -19,7 +19,7 @@ import { pickModel, scanModels } from '../src-main/engine/model/registry.ts';
 import { openModel } from '../src-main/engine/model/session.ts';
 import { CONTRACT } from '../src-main/engine/model/manifest.ts';
 import { segmentsFor } from '../src-main/engine/separate/segment-settings.ts';
-import { planChunks, type SegmentSettings } from '../src-main/engine/separate/segments.ts';
+import { minChunkLength, planChunks, type SegmentSettings } from '../src-main/engine/separate/segments.ts';
 import type { EpChoice } from '../src-main/engine/types.ts';
 import { threadPlan } from '../src-main/engine/separate/threading.ts';
 
@@ -60,7 +60,7 @@ async function child(cfg: ChildConfig): Promise<void> {
 async function pureNetwork(cfg: ChildConfig, segments: SegmentSettings, ep: EpChoice): Promise<{ networkPureSeconds: number; networkRuns: number }> {
   const model = await openModel(pickModel(await scanModels([cfg.models], { allowTestModels: true }), cfg.id, []), { ep, threads: cfg.threads ?? threadPlan(availableParallelism()).network });
   const song = (await decodeFile(cfg.song)).channels;
-  const plan = planChunks(song[0].length, segments, CONTRACT.hop);
+  const plan = planChunks(song[0].length, segments, CONTRACT.hop, minChunkLength(CONTRACT.nFft));
   const plane = CONTRACT.bins * plan.frames;
   let seconds = 0, runs = 0;
   for (let first = 0; first < plan.chunks.length; first += segments.batch) {

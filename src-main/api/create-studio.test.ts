@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { createStudio } from './create-studio.ts';
+import { THIS_HOST } from '../engine/temp-files.ts';
 
 test('a relative default stems folder (as typed after --out) is made absolute, so saving the settings is accepted', async () => {
   const data = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
@@ -17,6 +19,22 @@ test('a relative default stems folder (as typed after --out) is made absolute, s
     assert.equal(settings.outputFolder, resolve('stems'));
     // The settings panel sends every field back on save.
     await service.updateSettings({ ...settings, format: 'flac' });
+  } finally {
+    await service.dispose();
+    await rm(data, { recursive: true, force: true });
+  }
+});
+
+test('removes what an app that was killed while saving its settings left in the data folder', async () => {
+  const data = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
+  const gone = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
+  await writeFile(join(data, `.settings.json.xumx-${THIS_HOST}-${gone}-0123abcd-89abcdef.partial`), '{"settings":');
+  const { service } = await createStudio({
+    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+    dataDir: data, modelDirs: [], userModelsDir: join(data, 'models'),
+  });
+  try {
+    assert.deepEqual((await readdir(data)).filter((n) => n.startsWith('.')), []);
   } finally {
     await service.dispose();
     await rm(data, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { createEngine, defaultModelDirs, userModelsDir } from '../engine/index.t
 import { decodeFile } from '../engine/audio/decode.ts';
 import { createStemWriter } from '../engine/audio/stem-writer.ts';
 import { stemFileFromStemFiles } from '../engine/audio/stem-file.ts';
+import { removeStaleTemps } from '../engine/temp-files.ts';
 import type { Capabilities } from './contract.ts';
 import { StudioService } from './service.ts';
 import { defaultSettings, openSettingsStore } from './settings-store.ts';
@@ -38,6 +39,8 @@ export function defaultOutputFolder(): string {
 
 export async function createStudio(opts: StudioOptions): Promise<{ service: StudioService; dataDir: string; notice: string | null }> {
   const dataDir = opts.dataDir ?? appDataDir();
+  // A settings or controls save cut short by a crash leaves its temporary file; the files themselves are whole.
+  await removeStaleTemps(dataDir);
   const settings = await openSettingsStore(join(dataDir, 'settings.json'), defaultSettings(resolve(opts.outputFolder ?? defaultOutputFolder())));
   // The estimate cache lets a finished song re-render with new controls without running the network again.
   const userDir = opts.userModelsDir ?? userModelsDir();

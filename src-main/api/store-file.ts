@@ -2,13 +2,13 @@
 // temporary file of its own beside the target, is flushed, then renamed over the target, so a crash never leaves
 // half a file and two stores saving at once never swap contents. Saves to one file run one at a time, and the
 // state in memory changes only once its file is on disk: what the app shows is what it will read back.
-import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import { tempPathFor } from '../engine/temp-files.ts';
 import { XumxError, asXumxError } from '../engine/errors.ts';
 
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = tempPathFor(file);
   try {
     await mkdir(dirname(file), { recursive: true });
     const fh = await open(tmp, 'wx');

@@ -207,3 +207,12 @@ export function validateCall(method: string, args: unknown): { method: ApiMethod
       bad(`unknown call "${String(method).slice(0, 40)}"`);
   }
 }
+
+/** A %-encoded part of an address (path, cookie, call name), or BAD_ARGUMENT saying which part is malformed. */
+export function decodePart(text: string, what: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new XumxError('BAD_ARGUMENT', `${what} is not valid percent-encoding`);
+  }
+}

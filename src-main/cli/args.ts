@@ -61,7 +61,8 @@ Usage:
   xumx-studio --help
 
 separate options:
-  --out DIR                 where the stems go: DIR/<input name>/<source>.<ext> (required)
+  --out DIR                 where the stems go: DIR/<song>/<source>.<ext> (required); <song> is the file name
+                            without its extension, "<song> (2)" for another file of the same name
   --model ID                which installed model to use (default: the first one listed)
   --ep auto|cpu|cuda|dml|coreml|webgpu
                             execution provider (default auto: the platform's GPU if it works, else cpu)
@@ -81,7 +82,7 @@ separate options:
                             practice-vocals, practice-drums, practice-bass, practice-other
   --mix                     with --preset, also write the mix the preset is made for (its muted stems left out,
                             the others at its gains) next to the stems, in the same format:
-                            DIR/<input name>/<input name>.<preset>.mix.<ext>
+                            DIR/<song>/<song>.<preset>.mix.<ext>
   --cache-dir DIR           keep the network's estimates in DIR; running again with other controls skips the network
   --models-dir DIR          also look for models in DIR (may be repeated)
   --json                    print one JSON document with every file's result instead of text

@@ -7,7 +7,7 @@ import { noModelError } from '../engine/model/registry.ts';
 import type { SegmentSettings } from '../engine/separate/segments.ts';
 import { asXumxError, XumxError } from '../engine/errors.ts';
 import { stemFileFromStemFiles } from '../engine/audio/stem-file.ts';
-import { outputError } from '../engine/audio/stem-writer.ts';
+import { outputError } from '../engine/output-error.ts';
 import { removeEmptyFolders } from '../engine/separate/outputs.ts';
 import { songName } from '../engine/separate/song-name.ts';
 import { removeStaleTemps, tempPathFor } from '../engine/temp-files.ts';
@@ -145,7 +145,7 @@ async function stemFileWorkFolder(out: string): Promise<StemFileWork | XumxError
     await mkdir(path);
     return { path, made, notices };
   } catch (err) {
-    return outputError(out, err);
+    return outputError(err, out);
   }
 }
 

@@ -1,7 +1,7 @@
 // The Electron security settings and checks, as plain data and pure functions (no electron import), so they are
 // unit-tested here even where the Electron binary cannot be installed.
 import { XumxError } from '../engine/errors.ts';
-import { decodePart } from '../web/http-util.ts';
+import { decodePart } from '../api/validate.ts';
 
 /** The renderer is served from this privileged scheme; nothing else may be loaded into the window. */
 export const APP_SCHEME = 'xumx';

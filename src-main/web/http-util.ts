@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { timingSafeEqual } from 'node:crypto';
-import { XumxError } from '../engine/errors.ts';
+import { decodePart } from '../api/validate.ts';
 
 export const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -29,15 +29,6 @@ export function sameToken(given: string | null | undefined, token: string): bool
   const a = Buffer.from(given);
   const b = Buffer.from(token);
   return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/** Percent-decodes one part of a request; a malformed escape is the sender's mistake (400), not a server fault. */
-export function decodePart(text: string, what: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    throw new XumxError('BAD_ARGUMENT', `${what} is not valid percent-encoding`);
-  }
 }
 
 export function cookieValue(req: IncomingMessage, name: string): string | null {

@@ -13,7 +13,8 @@ import { XumxError, asXumxError, type ErrorCode } from '../engine/errors.ts';
 import type { JobView, StudioEvent } from '../api/contract.ts';
 import { dispatchCall } from '../api/dispatch.ts';
 import type { StudioService } from '../api/service.ts';
-import { CONTENT_SECURITY_POLICY, cookieValue, decodePart, readBody, sameToken, sendFile, sendJson, sendText } from './http-util.ts';
+import { decodePart } from '../api/validate.ts';
+import { CONTENT_SECURITY_POLICY, cookieValue, readBody, sameToken, sendFile, sendJson, sendText } from './http-util.ts';
 
 export interface WebServerOptions {
   service: StudioService;

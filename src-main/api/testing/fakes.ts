@@ -1,6 +1,7 @@
 // In-memory stand-ins for the engine and the codecs, so the service's queue, policy and export logic can be
 // tested with plain arrays and no ONNX model.
-import { basename, extname, join } from 'node:path';
+import { join } from 'node:path';
+import { songName } from '../../engine/separate/song-name.ts';
 import type { ModelInfo, Progress, SeparateRequest, SeparationResult } from '../../engine/types.ts';
 import type { AudioPort, DecodedAudio, EnginePort } from '../ports.ts';
 
@@ -61,7 +62,8 @@ export class FakeEngine implements EnginePort {
     if (req.input.endsWith('.txt')) return { input: req.input, ok: false, error: { code: 'NOT_AUDIO', message: `${req.input}: not an audio file` } };
     const stems: Record<string, string> = {};
     SOURCES.forEach((s, k) => {
-      const p = join(req.outDir, basename(req.input, extname(req.input)), `${s}.wav`);
+      // The song's folder by name only: numbering same-named songs is the engine's (test/integration/stem-folders).
+      const p = join(req.outDir, songName(req.input), `${s}.wav`);
       const ch = new Float32Array(this.length).fill((k + 1) / 10);
       this.audio.files.set(p, { sampleRate: 44100, channels: [ch, ch.slice()] });
       stems[s] = p;

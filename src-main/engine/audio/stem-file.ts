@@ -13,7 +13,8 @@ import { decodeFile, type DecodedAudio } from './decode.ts';
 import { createMp4TrackEncoder, type Mp4TrackEncoder } from './libav.ts';
 import { mp4Box, replaceUserData } from './mp4-boxes.ts';
 import { STEM_FILE_STEMS, stemManifest, type StemFileCodec } from './stem-file-layout.ts';
-import { isFileSystemError, outputError } from './stem-writer.ts';
+import { isFileSystemError } from './stem-writer.ts';
+import { outputError } from '../output-error.ts';
 import { itunesTags } from './tag-writers.ts';
 import { hasTags, mixTags, type AudioTags } from './tags.ts';
 
@@ -39,7 +40,7 @@ export async function createStemFileWriter(path: string, o: StemFileOptions): Pr
   try {
     fd = openSync(temp, 'wx+');
   } catch (err) {
-    throw outputError(path, err);
+    throw outputError(err, path);
   }
   let failure: unknown = null;
   let encoder: Mp4TrackEncoder;
@@ -78,7 +79,7 @@ export async function createStemFileWriter(path: string, o: StemFileOptions): Pr
       if (failure) throw failure;
     } catch (err) {
       await discard();
-      throw isFileSystemError(err) ? outputError(path, err)
+      throw isFileSystemError(err) ? outputError(err, path)
         : err instanceof XumxError ? err : audioError('ENCODE_FAILED', path, `cannot encode the stem file: ${(err as Error)?.message ?? String(err)}`, err);
     }
   };

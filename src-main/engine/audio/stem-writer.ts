@@ -8,6 +8,7 @@ import { XumxError, type ErrorCode } from '../errors.ts';
 import { tempPathFor } from '../temp-files.ts';
 import { OUTPUT_FORMATS, type BitDepth, type OutputFormat } from '../types.ts';
 import { audioError } from './audio-error.ts';
+import { outputError } from '../output-error.ts';
 import { createSampleEncoder, EncoderSettingError, type SampleEncoder } from './sample-encoders.ts';
 import type { Dither } from './pcm.ts';
 import type { AudioTags } from './tags.ts';
@@ -58,7 +59,7 @@ export async function createStemWriter(target: string, opts: StemWriterOptions):
     fh = await open(temp, 'wx');
   } catch (err) {
     try { encoder.finish(); } catch { /* only frees the encoder */ }
-    throw outputError(path, err);
+    throw outputError(err, path);
   }
   return new AtomicStemWriter(path, target, temp, fh, encoder, opts.channels, notices, opts.format === 'wav' && bitDepth === '32f');
 }
@@ -154,7 +155,7 @@ class AtomicStemWriter implements StemWriter {
       await step();
     } catch (err) {
       await this.discard();
-      throw isFileSystemError(err) ? outputError(this.path, err) : encodeError(this.path, err, 'ENCODE_FAILED');
+      throw isFileSystemError(err) ? outputError(err, this.path) : encodeError(this.path, err, 'ENCODE_FAILED');
     }
   }
 
@@ -199,14 +200,3 @@ export function isFileSystemError(err: unknown): boolean {
 }
 
 /** A file-system failure while writing `path`, as the error the user sees. */
-export function outputError(path: string, err: unknown): XumxError {
-  if (err instanceof XumxError) return err;
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return audioError('DISK_FULL', path, 'the disk is full; nothing was written', err);
-  const why: Record<string, string> = {
-    ENOENT: 'the folder does not exist', ENOTDIR: 'a part of the path is a file, not a folder',
-    EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'the file system is read-only',
-    EISDIR: 'a folder has that name', EFBIG: 'the file is too large for this file system',
-  };
-  return audioError('OUTPUT_NOT_WRITABLE', path, `cannot write here: ${why[code ?? ''] ?? code ?? (err as Error)?.message}`, err);
-}

@@ -14,24 +14,11 @@ import { constants, type BigIntStats } from 'node:fs';
 import { access, lstat, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { XumxError } from '../errors.ts';
+import { outputError } from '../output-error.ts';
 import { ownerKey, removeStaleTemps, staleTemps, tempName } from '../temp-files.ts';
 import { songName } from './song-name.ts';
 import { claimStemFolder, releaseStemFolder, type StemFolder } from './stem-folder.ts';
 import { lockStemFolder, type FolderLock } from './folder-lock.ts';
-
-/** Output-side file-system errors: every one means "cannot write there", except a full disk. */
-export function outputError(err: unknown, path: string): XumxError {
-  if (err instanceof XumxError) return err;
-  const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'ENOSPC') return new XumxError('DISK_FULL', `${path}: the disk is full`, path, { cause: err });
-  const why: Record<string, string> = {
-    EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'the file system is read-only',
-    ENOTDIR: 'a part of the path is a file, not a folder', EEXIST: 'a file with that name is in the way',
-    EISDIR: 'a folder with that name is in the way',
-  };
-  const reason = why[e?.code ?? ''] ?? (e?.message ?? String(err));
-  return new XumxError('OUTPUT_NOT_WRITABLE', `${path}: cannot write output here (${reason})`, path, { cause: err });
-}
 
 /** Fails early, before any decoding, when `outDir` cannot be created or written. */
 export async function checkOutputWritable(outDir: string): Promise<void> {

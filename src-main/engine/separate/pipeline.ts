@@ -16,7 +16,7 @@ import type { ThreadedModelRunner } from '../model/threaded.ts';
 import type { BitDepth, OutputFormat, Progress, SeparationControls, SeparationOk, Stage, Timings } from '../types.ts';
 import { checkOutputWritable, StemOutputs } from './outputs.ts';
 import { ProgressTracker } from './progress.ts';
-import { Crossfader, planChunks, type ChunkPlan, type SegmentSettings } from './segments.ts';
+import { Crossfader, minChunkLength, planChunks, type ChunkPlan, type SegmentSettings } from './segments.ts';
 import { StemSink, type StemWriterFactory } from './stem-sink.ts';
 
 export interface DecodedInput {
@@ -222,7 +222,7 @@ interface PreparedBatch {
 async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRunner, stems: string[],
   sinks: StemSink[], { timed, cancelled, progress, timings }: LoopTools): Promise<void> {
   const { hop, bins, nFft } = CONTRACT;
-  const plan = planChunks(song[0].length, job.segments, hop, nFft / 2 + 1);
+  const plan = planChunks(song[0].length, job.segments, hop, minChunkLength(nFft));
   const faders = stems.map(() => new Crossfader(plan, 2));
   const batchSize = Math.max(1, job.segments.batch);
   const plane = bins * plan.frames;

@@ -3,9 +3,11 @@ import assert from 'node:assert/strict';
 import { Crossfader, fadeInCurve, framesFor, planChunks } from './segments.ts';
 
 const HOP = 1024;
+// What the pipeline asks for: more than the STFT's reflect padding of nFft / 2 (nFft 4096).
+const MIN_CHUNK = 2049;
 
 function join(total: number, segmentFrames: number, overlapFrames: number, chunkOf: (start: number, length: number, padded: number) => Float32Array[]) {
-  const plan = planChunks(total, { segmentFrames, overlapFrames }, HOP);
+  const plan = planChunks(total, { segmentFrames, overlapFrames }, HOP, MIN_CHUNK);
   const fader = new Crossfader(plan, 2);
   const out = [new Float32Array(total), new Float32Array(total)];
   let at = 0;
@@ -21,7 +23,7 @@ function join(total: number, segmentFrames: number, overlapFrames: number, chunk
 describe('planChunks', () => {
   test('covers every sample exactly once from start to end, with neighbours overlapping by the overlap', () => {
     for (const total of [5000, 255 * HOP, 255 * HOP + 1, 1_000_003, 3 * 44100 * 60]) {
-      const plan = planChunks(total, { segmentFrames: 256, overlapFrames: 16 }, HOP);
+      const plan = planChunks(total, { segmentFrames: 256, overlapFrames: 16 }, HOP, MIN_CHUNK);
       assert.equal(plan.chunks[0].start, 0);
       const last = plan.chunks.at(-1)!;
       assert.equal(last.start + last.length, total);
@@ -35,13 +37,13 @@ describe('planChunks', () => {
   });
 
   test('gives a song shorter than a segment one chunk of its own length', () => {
-    const plan = planChunks(30_000, { segmentFrames: 256, overlapFrames: 16 }, HOP);
+    const plan = planChunks(30_000, { segmentFrames: 256, overlapFrames: 16 }, HOP, MIN_CHUNK);
     assert.deepEqual(plan.chunks, [{ start: 0, length: 30_000 }]);
     assert.equal(plan.frames, 30);
   });
 
   test('refuses an overlap of more than half a segment', () => {
-    assert.throws(() => planChunks(1e6, { segmentFrames: 64, overlapFrames: 40 }, HOP), RangeError);
+    assert.throws(() => planChunks(1e6, { segmentFrames: 64, overlapFrames: 40 }, HOP, MIN_CHUNK), RangeError);
   });
 });
 
@@ -70,7 +72,7 @@ describe('Crossfader', () => {
   test('blends two disagreeing chunks smoothly instead of jumping', () => {
     // Chunk i outputs the constant i: inside an overlap the output must move monotonically from i to i+1.
     const { out, plan } = join(300 * HOP, 128, 32, (start, _len, padded) => {
-      const v = start / planChunks(300 * HOP, { segmentFrames: 128, overlapFrames: 32 }, HOP).stride;
+      const v = start / planChunks(300 * HOP, { segmentFrames: 128, overlapFrames: 32 }, HOP, MIN_CHUNK).stride;
       return [new Float32Array(padded).fill(v), new Float32Array(padded).fill(v)];
     });
     const o = plan.chunks[1].start;
@@ -79,7 +81,7 @@ describe('Crossfader', () => {
   });
 
   test('rejects chunks out of order', () => {
-    const plan = planChunks(1e6, { segmentFrames: 64, overlapFrames: 8 }, HOP);
+    const plan = planChunks(1e6, { segmentFrames: 64, overlapFrames: 8 }, HOP, MIN_CHUNK);
     const fader = new Crossfader(plan, 1);
     assert.throws(() => fader.add(1, [new Float32Array(plan.chunkLength)]), RangeError);
   });

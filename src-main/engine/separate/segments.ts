@@ -34,23 +34,28 @@ export function framesFor(samples: number, hop: number): number {
   return Math.floor(samples / hop) + 1;
 }
 
+/** The fewest samples a chunk may have for an STFT of `nFft`: its reflect padding needs more than nFft/2. */
+export function minChunkLength(nFft: number): number {
+  return nFft / 2 + 1;
+}
+
 /**
- * `minChunkLength`: the fewest samples a chunk may have; a song shorter than that is one chunk zero-padded to it
+ * `minLength`: the fewest samples a chunk may have (minChunkLength); a song shorter than that is one chunk zero-padded to it
  * (the STFT reflects its padding, which needs more than nFft/2 samples), and the stems are cut back to the song's
  * length. With it a song of no samples at all (a few samples at 384 kHz) is one chunk of padding.
  */
 export function planChunks(total: number, settings: Pick<SegmentSettings, 'segmentFrames' | 'overlapFrames'>, hop: number,
-  minChunkLength = 1): ChunkPlan {
+  minLength: number): ChunkPlan {
   const { segmentFrames, overlapFrames } = settings;
-  if (!Number.isInteger(total) || total < 0 || (total === 0 && minChunkLength < 1)) throw new RangeError(`cannot plan chunks for ${total} samples`);
+  if (!Number.isInteger(total) || total < 0 || (total === 0 && minLength < 1)) throw new RangeError(`cannot plan chunks for ${total} samples`);
   if (!Number.isInteger(segmentFrames) || segmentFrames < 2) throw new RangeError(`segmentFrames must be ≥ 2, got ${segmentFrames}`);
   if (!Number.isInteger(overlapFrames) || overlapFrames < 0 || 2 * overlapFrames > segmentFrames - 1) {
     throw new RangeError(`overlapFrames must be between 0 and half a segment, got ${overlapFrames}`);
   }
   const full = (segmentFrames - 1) * hop;
-  if (full < minChunkLength) throw new RangeError(`segments of ${segmentFrames} frames are shorter than ${minChunkLength} samples`);
+  if (full < minLength) throw new RangeError(`segments of ${segmentFrames} frames are shorter than ${minLength} samples`);
   if (total <= full) {
-    const chunkLength = Math.max(total, minChunkLength);
+    const chunkLength = Math.max(total, minLength);
     return { chunkLength, frames: framesFor(chunkLength, hop), overlap: 0, stride: chunkLength, chunks: [{ start: 0, length: total }] };
   }
   const overlap = overlapFrames * hop;
