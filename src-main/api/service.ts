@@ -13,7 +13,7 @@ import { JobQueue } from './job-queue.ts';
 import { mixStems, type StemAudio } from './mix.ts';
 import { mixTags, type AudioTags } from '../engine/audio/tags.ts';
 import { STEM_FILE_SOURCES, stemFileCodec } from '../engine/audio/stem-file-layout.ts';
-import { songName } from '../engine/separate/song-name.ts';
+import { songName, stemFileName } from '../engine/separate/song-name.ts';
 import { computePeaks, roundPeaks } from './peaks.ts';
 import type { AudioPort, EnginePort } from './ports.ts';
 import type { SettingsStore } from './settings-store.ts';
@@ -201,7 +201,7 @@ export class StudioService implements StudioApi {
     const sources = [...new Set([...STEM_FILE_SOURCES, ...(job.result?.sources ?? [])])];
     const stemFiles = Object.fromEntries(sources.map((s) => [s, this.stemFile(req.jobId, s)]));
     const folder = await this.ensureFolder(req.folder);
-    const out = join(folder, `${songName(job.name)}.stem.mp4`);
+    const out = join(folder, stemFileName(job.name));
     if (!req.overwrite) await refuseExisting([out]);
     const { codec, notice } = stemFileCodec(req.codec, req.bitDepth);
     let notices: string[];

@@ -13,7 +13,7 @@ export interface SeparateCommand {
   ep: EpChoice;
   format: OutputFormat;
   bitDepth: BitDepth;
-  /** Write one Native Instruments stem file per song (DIR/<input name>.stem.mp4) instead of one file per stem. */
+  /** Write one Native Instruments stem file per song (DIR/<song>.stem.mp4, numbered like stem folders) instead of one file per stem. */
   stemFile?: { codec: StemFileCodec; notice?: string };
   wienerIterations?: number;
   residual: boolean;
@@ -68,7 +68,7 @@ separate options:
                             execution provider (default auto: the platform's GPU if it works, else cpu)
   --format wav|flac|mp3|stem|stem-alac
                             stem file format (default wav); stem writes one Native Instruments stem file per
-                            song, DIR/<input name>.stem.mp4 (mix + drums, bass, other, vocals; AAC 256 kbit/s),
+                            song, DIR/<song>.stem.mp4 (mix + drums, bass, other, vocals; AAC 256 kbit/s),
                             for DJ software; stem-alac the same in lossless ALAC
   --bit-depth 16|24|32f     sample format for wav/flac/stem-alac (default 16; flac and stem-alac store 32f as
                             24-bit)

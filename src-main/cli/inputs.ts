@@ -3,7 +3,6 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { AUDIO_EXTENSIONS } from '../api/contract.ts';
 import { asXumxError, XumxError } from '../engine/errors.ts';
-import { songName } from '../engine/separate/song-name.ts';
 
 
 export interface InputProblem {
@@ -42,22 +41,6 @@ export async function expandInputs(inputs: string[]): Promise<ExpandedInputs> {
   const seen = new Set<string>();
   const unique = (await oncePerFile(files)).filter((f) => !seen.has(resolve(f)) && Boolean(seen.add(resolve(f))));
   return { files: unique, problems };
-}
-
-/**
- * Stem folders of same-named songs are numbered (stem-folder.ts), but a stem file is one file named after its song:
- * two same-named songs in one run would write the same `<name>.stem.mp4`, so the later ones are refused.
- */
-export function sameNamedStemFiles(files: string[]): { files: string[]; problems: InputProblem[] } {
-  const seen = new Map<string, string>();
-  const problems: InputProblem[] = [];
-  for (const f of files) {
-    const key = songName(f);
-    const earlier = seen.get(key);
-    if (earlier === undefined) seen.set(key, f);
-    else problems.push({ input: f, error: new XumxError('BAD_ARGUMENT', `${f}: its stem file would be "${key}.stem.mp4" like ${earlier}'s; rename one of them`, f) });
-  }
-  return { files: [...seen.values()], problems };
 }
 
 /**

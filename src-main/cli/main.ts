@@ -9,12 +9,12 @@ import { asXumxError, XumxError } from '../engine/errors.ts';
 import { stemFileFromStemFiles } from '../engine/audio/stem-file.ts';
 import { outputError } from '../engine/output-error.ts';
 import { removeEmptyFolders } from '../engine/separate/outputs.ts';
-import { songName } from '../engine/separate/song-name.ts';
+import { claimStemFile, type StemFileClaim } from '../engine/separate/stem-file-claim.ts';
 import { removeStaleTemps, tempPathFor } from '../engine/temp-files.ts';
 import { findPreset } from '../engine/separate/presets.ts';
 import type { SeparationResult } from '../engine/types.ts';
 import { HELP, parseCli, type ModelsListCommand, type SeparateCommand } from './args.ts';
-import { expandInputs, sameNamedStemFiles } from './inputs.ts';
+import { expandInputs } from './inputs.ts';
 import { MODELS_INSTALL_HELP, isModelsInstallCommand, modelsInstallMain } from './models-install.ts';
 import { writePresetMix } from './preset-mix.ts';
 import { ProgressLines, jsonDocument, modelTable, progressBar, summary, terminalText, type FileResult } from './render.ts';
@@ -71,9 +71,7 @@ async function listModels(cmd: ModelsListCommand, io: CliIo): Promise<number> {
 }
 
 async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
-  const expanded = await expandInputs(cmd.inputs);
-  const { files, problems } = cmd.stemFile ? sameNamedStemFiles(expanded.files) : { files: expanded.files, problems: [] };
-  problems.unshift(...expanded.problems);
+  const { files, problems } = await expandInputs(cmd.inputs);
   const results: FileResult[] = problems.map((p) => ({ input: p.input, ok: false, error: { code: p.error.code, message: p.error.message } }));
   for (const r of results) if (!cmd.json) io.err(`${summary(r, 0)}\n`);
 
@@ -149,21 +147,23 @@ async function stemFileWorkFolder(out: string): Promise<StemFileWork | XumxError
   }
 }
 
-/** Turns the separated WAV stems into DIR/<input name>.stem.mp4, then removes them; a failure fails the file. */
+/** Turns the separated WAV stems into the song's stem file (claimStemFile), then removes them; a failure fails the file. */
 async function intoStemFile(cmd: SeparateCommand, result: SeparationResult, work: StemFileWork, signal: AbortSignal): Promise<FileResult> {
   let ok = false;
+  let claim: StemFileClaim | null = null;
   try {
     if (!result.ok) return result;
-    const path = join(cmd.out, `${songName(result.input)}.stem.mp4`);
+    claim = await claimStemFile(cmd.out, result.input);
     const { codec, notice } = cmd.stemFile!;
-    const notices = await stemFileFromStemFiles(result.stems, path, { codec, songTitle: result.title, signal });
+    const notices = await stemFileFromStemFiles(result.stems, claim.path, { codec, songTitle: result.title, signal });
     ok = true;
-    return { ...result, stems: {}, stemFile: path, notices: [...result.notices, ...work.notices, ...(notice ? [notice] : []), ...notices] };
+    return { ...result, stems: {}, stemFile: claim.path, notices: [...result.notices, ...work.notices, ...(notice ? [notice] : []), ...notices] };
   } catch (err) {
     const e = asXumxError(err, result.input);
     return { input: result.input, ok: false, error: { code: e.code, message: e.message } };
   } finally {
     await rm(work.path, { recursive: true, force: true });
+    if (!ok) await claim?.release();
     if (!ok && work.made) await removeEmptyFolders(resolve(cmd.out), work.made);
   }
 }

@@ -54,6 +54,15 @@ async function sendRawFrame(port: number, token: string, frame: Buffer): Promise
   return text;
 }
 
+/** Waits (a bounded number of turns) for something the server does after the client has gone. */
+async function eventually(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
+  for (let turn = 0; turn < 300; turn++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.fail(`never happened: ${what}`);
+}
+
 describe('browser-mode server', () => {
   let dir: string;
   let server: WebServer;
@@ -183,6 +192,35 @@ describe('browser-mode server', () => {
     await service.remove(job.id);
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(existsSync(job.input), false);
+  });
+
+  const uploadSong = async (name: string, body: Buffer) => {
+    const r = await fetch(`${base()}/api/upload?name=${encodeURIComponent(name)}`, { method: 'POST', headers: auth(), body });
+    const outcome = (await r.json()) as { ok: boolean; value: { id: string; input: string }[] };
+    assert.equal(outcome.ok, true);
+    return outcome.value[0];
+  };
+
+  test('keeps the same song uploaded twice at one path, so it reaches its own stem folder again', async () => {
+    const first = await uploadSong('again.wav', Buffer.from('RIFF same bytes'));
+    const second = await uploadSong('again.wav', Buffer.from('RIFF same bytes'));
+    const other = await uploadSong('again.wav', Buffer.from('RIFF other bytes'));
+    await service.idle();
+    assert.equal(second.input, first.input, 'the same bytes under the same name');
+    assert.notEqual(other.input, first.input, 'different bytes under the same name');
+    assert.equal(other.input.endsWith('again.wav'), true);
+    for (const job of [first, second, other]) await service.remove(job.id);
+  });
+
+  test('deletes a shared upload only when the last song using it leaves the queue', async () => {
+    const first = await uploadSong('shared.wav', Buffer.from('RIFF shared'));
+    const second = await uploadSong('shared.wav', Buffer.from('RIFF shared'));
+    await service.idle();
+    await service.remove(first.id);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(existsSync(second.input), true, 'still used by the second song');
+    await service.remove(second.id);
+    await eventually('the upload is deleted', () => !existsSync(second.input));
   });
 
   test('answers malformed percent-encoding with 400 naming what is wrong', async () => {
@@ -318,14 +356,6 @@ describe('browser-mode uploads', () => {
   });
 
   const uploads = () => readdir(join(dir, 'uploads')).catch(() => [] as string[]);
-  /** Waits (a bounded number of turns) for something the server does after the client has gone. */
-  const eventually = async (what: string, check: () => Promise<boolean>) => {
-    for (let turn = 0; turn < 300; turn++) {
-      if (await check()) return;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    assert.fail(`never happened: ${what}`);
-  };
   const post = (headers: Record<string, string | number> = {}) =>
     request({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/api/upload?name=big.wav', headers: { 'x-xumx-token': server.token, ...headers } });
 

@@ -2,7 +2,7 @@
 // (calls, song and model uploads, stem audio with ranges) and a WebSocket (events). Every request must carry the
 // per-run token: the printed link sets it as a same-site cookie, API clients may send it as a header.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, join, normalize, resolve, sep } from 'node:path';
@@ -14,6 +14,7 @@ import type { JobView, StudioEvent } from '../api/contract.ts';
 import { dispatchCall } from '../api/dispatch.ts';
 import type { StudioService } from '../api/service.ts';
 import { decodePart } from '../api/validate.ts';
+import { UploadStore } from './upload-store.ts';
 import { CONTENT_SECURITY_POLICY, cookieValue, readBody, sameToken, sendFile, sendJson, sendText } from './http-util.ts';
 
 export interface WebServerOptions {
@@ -52,6 +53,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   // Uploads are copies kept only while their song is in the queue, and the queue lives in memory: copies left by
   // an earlier run belong to no song any more.
   await rm(opts.uploadDir, { recursive: true, force: true });
+  const uploads = new UploadStore();
   const uploadsByJob = new Map<string, string>();
   const rendererDir = resolve(opts.rendererDir);
   let port = opts.port ?? 0;
@@ -136,9 +138,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     };
     const length = Number(req.headers['content-length'] ?? NaN);
     if (Number.isFinite(length) && length > limit) throw tooLarge();
-    const dir = join(opts.uploadDir, randomBytes(6).toString('hex'));
-    await mkdir(dir, { recursive: true });
-    const file = join(dir, name);
+    await mkdir(opts.uploadDir, { recursive: true });
+    const incoming = join(opts.uploadDir, `.incoming-${randomBytes(6).toString('hex')}`);
+    const hash = createHash('sha256');
     try {
       // A chunked body announces no length, so the bytes are counted as they arrive. The request itself is left
       // open when the limit is hit, so the 413 can still be sent on it.
@@ -147,25 +149,31 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         for await (const chunk of chunks) {
           received += chunk.length;
           if (received > limit) throw tooLarge();
+          hash.update(chunk);
           yield chunk;
         }
-      }, createWriteStream(file));
+      }, createWriteStream(incoming, { flags: 'wx' }));
       if (!req.complete) throw new XumxError('CANCELLED', `${name}: the upload was interrupted`);
     } catch (e) {
-      await rm(dir, { recursive: true, force: true });
+      await rm(incoming, { force: true });
       throw e;
     }
-    if (kind === 'model') return importUploadedModel(res, dir, file, name);
+    const file = await uploads.keep(incoming, join(opts.uploadDir, hash.digest('hex').slice(0, 16), name));
+    if (kind === 'model') return importUploadedModel(res, file, name);
     const outcome = await dispatchCall(opts.service, 'open', [[file]]);
-    if (outcome.ok) for (const job of outcome.value as JobView[]) uploadsByJob.set(job.id, dir);
-    else await rm(dir, { recursive: true, force: true });
+    if (outcome.ok) {
+      const jobs = outcome.value as JobView[];
+      for (const job of jobs) uploadsByJob.set(job.id, file);
+      uploads.share(file, jobs.length);
+    }
+    await uploads.release(file);
     sendJson(res, outcome.ok ? 200 : 400, outcome);
   }
 
-  async function importUploadedModel(res: ServerResponse, dir: string, file: string, name: string): Promise<void> {
+  async function importUploadedModel(res: ServerResponse, file: string, name: string): Promise<void> {
     const outcome = await dispatchCall(opts.service, 'importModel', [file]);
     // Gone before the answer, so whoever reads the answer finds no copy left.
-    await rm(dir, { recursive: true, force: true });
+    await uploads.release(file);
     if (outcome.ok) return sendJson(res, 200, outcome);
     // The user knows the file by the name it had on their side, not by the path of the uploaded copy.
     sendJson(res, 400, { ok: false, error: { ...outcome.error, message: outcome.error.message.split(file).join(name) } });
@@ -216,9 +224,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     ws.on('message', () => {});
   });
   const unsubscribe = opts.service.onEvent((e: StudioEvent) => {
-    if (e.type === 'job-removed' && uploadsByJob.has(e.jobId)) {
-      void rm(uploadsByJob.get(e.jobId)!, { recursive: true, force: true });
+    const upload = e.type === 'job-removed' ? uploadsByJob.get(e.jobId) : undefined;
+    if (e.type === 'job-removed' && upload !== undefined) {
       uploadsByJob.delete(e.jobId);
+      void uploads.release(upload);
     }
     const text = JSON.stringify(e);
     for (const ws of clients) if (ws.readyState === ws.OPEN) ws.send(text);

@@ -56,4 +56,18 @@ describe('xumx-studio separate at the edges of length and rate', { skip }, () =>
     }
     assert.equal(r.code, 0, r.stderr);
   });
+
+  test('writes the MP3 stems of a 96 kHz song at 48 kHz, as long as the song, and says so', { timeout: 120_000 }, async () => {
+    const song = await wavOf(tempDir('mp3-rate'), 'hires.wav', 96000, 96000);
+    const r = await runCli(['separate', song, '--out', tempDir('mp3-rate-out'), '--models-dir', models, '--format', 'mp3', '--json'], { timeoutMs: 100_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const [f] = JSON.parse(r.stdout).files as any[];
+    assert.ok(f.notices.some((n: string) => n.includes('96000 Hz') && n.includes('48000 Hz')), f.notices.join('; '));
+    for (const [stem, path] of Object.entries(f.stems as Record<string, string>)) {
+      const a = await decodeFile(path);
+      assert.equal(a.format, 'mp3', stem);
+      assert.equal(a.sampleRate, 48000, stem);
+      assert.equal(a.channels[0].length, 48000, `${stem}: one second, like the song`);
+    }
+  });
 });

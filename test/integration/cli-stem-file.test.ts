@@ -2,7 +2,7 @@
 // must hold five stereo tracks (the mix, then drums, bass, other, vocals) whose audio is the stems the app writes
 // as WAV, the manifest where Mixxx and Traktor look for it (moov's first udta, box "stem"), and the song's tags.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -70,7 +70,7 @@ describe('xumx-studio separate --format stem', { skip }, () => {
   test('ALAC: five lossless stereo tracks, the mix then drums, bass, other, vocals, equal to the WAV stems', async () => {
     const { out, file, path } = await stemFile('--format', 'stem-alac', '--bit-depth', '24');
     assert.equal(basename(path), 'Club Track.stem.mp4');
-    assert.deepEqual(readdirSync(out), ['Club Track.stem.mp4'], 'nothing else is left in the output folder');
+    assert.deepEqual(readdirSync(out).sort(), ['.Club Track.stem.mp4.xumx-song', 'Club Track.stem.mp4'], 'nothing but the file and its mark is left in the output folder');
     assert.deepEqual(file.stems, {}, 'the stems live in the stem file, not in files of their own');
     const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', path]).toString());
     assert.deepEqual(probe.streams.map((s: { codec_name: string; channels: number }) => [s.codec_name, s.channels]), Array(5).fill(['alac', 2]));
@@ -122,5 +122,56 @@ describe('xumx-studio separate --format stem', { skip }, () => {
     const out = tempDir('bad');
     assert.equal((await runCli(['separate', song, '--out', out, '--format', 'stem', '--bit-depth', '24'])).code, 2);
     assert.equal((await runCli(['separate', song, '--out', out, '--format', 'stem', '--preset', 'karaoke', '--mix'])).code, 2);
+  });
+});
+
+describe('xumx-studio separate --format stem into a folder that already holds stem files', { skip }, () => {
+  let models = '';
+  let songA = '';
+  let songB = '';
+
+  before(async () => {
+    models = testModel().root;
+    const dir = tempDir('same-named');
+    [songA, songB] = [join(dir, 'a', 'song.wav'), join(dir, 'b', 'song.wav')];
+    mkdirSync(join(dir, 'a'));
+    mkdirSync(join(dir, 'b'));
+    await makeSong(songA, { seconds: 2, seed: 3 });
+    await makeSong(songB, { seconds: 2, seed: 4 });
+  });
+
+  async function stemFileOf(song: string, out: string): Promise<string> {
+    const run = await runCli(['separate', song, '--out', out, '--models-dir', models, '--ep', 'cpu', '--format', 'stem', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    return JSON.parse(run.stdout).files[0].stemFile as string;
+  }
+
+  test('numbers the stem file of a different song of the same name and replaces only a song\'s own', async () => {
+    const out = tempDir('numbered');
+    const first = await stemFileOf(songA, out);
+    assert.equal(basename(first), 'song.stem.mp4');
+    const bytes = readFileSync(first);
+    const second = await stemFileOf(songB, out);
+    assert.equal(basename(second), 'song (2).stem.mp4');
+    assert.deepEqual(readFileSync(first), bytes, 'the first song\'s stem file is untouched');
+    const inode = statSync(first).ino;
+    const again = await stemFileOf(songA, out);
+    assert.equal(again, first, 'the same song gets its own stem file back');
+    assert.notEqual(statSync(first).ino, inode, 'and it was written anew');
+    assert.deepEqual(readdirSync(out).filter((f) => !f.startsWith('.')).sort(), ['song (2).stem.mp4', 'song.stem.mp4']);
+  });
+
+  test('never replaces a stem file it did not make', async () => {
+    const out = tempDir('unmarked');
+    writeFileSync(join(out, 'song.stem.mp4'), 'the user\'s own file');
+    assert.equal(basename(await stemFileOf(songA, out)), 'song (2).stem.mp4');
+    assert.equal(readFileSync(join(out, 'song.stem.mp4'), 'utf8'), 'the user\'s own file');
+  });
+
+  test('numbers the second of two same-named songs in one run', async () => {
+    const out = tempDir('one-run');
+    const run = await runCli(['separate', songA, songB, '--out', out, '--models-dir', models, '--ep', 'cpu', '--format', 'stem', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout).files.map((f: { stemFile: string }) => basename(f.stemFile)), ['song.stem.mp4', 'song (2).stem.mp4']);
   });
 });

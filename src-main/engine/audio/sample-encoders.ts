@@ -7,6 +7,7 @@ import type { BitDepth, OutputFormat } from '../types.ts';
 import { encodeStreamInfo } from './flac-stream.ts';
 import { crc16, infoFrame, infoFrameLength } from './mp3-info-tag.ts';
 import { parseMpegHeader } from './mpeg-frames.ts';
+import { storableRate } from './sample-rates.ts';
 import { Mulberry32, toFloatInterleaved, toInt16Interleaved, toIntInterleaved, type Dither } from './pcm.ts';
 import { flacTagBlocks, id3v2Tag, wavTagChunks } from './tag-writers.ts';
 import { hasTags, type AudioTags } from './tags.ts';
@@ -36,6 +37,11 @@ export class EncoderSettingError extends Error {}
 
 /** A RIFF WAV can address 4 GiB; past that we stop with a clear message instead of writing a broken header. */
 export const WAV_MAX_BYTES = 0xffffffff;
+
+/** The rate `format` writes a song of `rate` at: MP3 stores only the MPEG rates (storableRate), WAV and FLAC any. */
+export function encodableSampleRate(format: OutputFormat, rate: number): number {
+  return format === 'mp3' ? storableRate(rate, MP3_SAMPLE_RATES) : rate;
+}
 
 export async function createSampleEncoder(o: EncoderOptions): Promise<SampleEncoder> {
   if (o.format === 'wav') return new WavEncoder(o);
@@ -283,7 +289,8 @@ class FlacEncoder implements SampleEncoder {
   }
 }
 
-const MP3_RATES = new Set([8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000]);
+/** The rates MPEG audio (1, 2 and 2.5) defines. */
+export const MP3_SAMPLE_RATES: readonly number[] = [8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000];
 
 /**
  * 320 kbps CBR (lamejs has no VBR); bitDepth does not apply. The file starts with an Info frame carrying the
@@ -302,7 +309,7 @@ class Mp3StreamEncoder implements SampleEncoder {
 
   constructor(private readonly o: EncoderOptions) {
     if (o.channels < 1 || o.channels > 2) throw new EncoderSettingError(`MP3 holds mono or stereo, not ${o.channels} channels`);
-    if (!MP3_RATES.has(o.sampleRate)) throw new EncoderSettingError(`MP3 cannot store a sample rate of ${o.sampleRate} Hz (use 32, 44.1 or 48 kHz)`);
+    if (!MP3_SAMPLE_RATES.includes(o.sampleRate)) throw new EncoderSettingError(`MP3 cannot store a sample rate of ${o.sampleRate} Hz (use 32, 44.1 or 48 kHz)`);
     this.lame = new Mp3Encoder(o.channels, o.sampleRate, MP3_KBPS);
     this.id3 = hasTags(o.tags) ? id3v2Tag(o.tags) : new Uint8Array(0);
   }

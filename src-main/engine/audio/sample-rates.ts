@@ -11,3 +11,17 @@ export function isSupportedSampleRate(rate: number): boolean {
 export function supportedSampleRatesText(): string {
   return `${SUPPORTED_SAMPLE_RATES.min / 1000} to ${SUPPORTED_SAMPLE_RATES.max / 1000} kHz`;
 }
+
+/** Above this a song's rate is more than music needs; a codec that cannot store it gets one of the two common rates. */
+const HIGHEST_MUSIC_RATE = 48_000;
+
+/**
+ * The rate a codec that stores only the rates in `storable` writes a song of `rate` at: the song's own if it can;
+ * else the lowest storable rate above it up to 48 kHz, so nothing the song holds is lost; above 48 kHz, 44.1 kHz for
+ * the 44.1 kHz family (88.2, 176.4, 352.8 kHz) and 48 kHz for the rest. `storable` must hold 44.1 and 48 kHz.
+ */
+export function storableRate(rate: number, storable: readonly number[]): number {
+  if (storable.includes(rate)) return rate;
+  if (rate > HIGHEST_MUSIC_RATE) return rate % 11_025 === 0 ? 44_100 : 48_000;
+  return [...storable].sort((a, b) => a - b).find((r) => r >= rate && r <= HIGHEST_MUSIC_RATE) ?? HIGHEST_MUSIC_RATE;
+}

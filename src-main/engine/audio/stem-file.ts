@@ -9,6 +9,7 @@ import { XumxError } from '../errors.ts';
 import { tempPathFor } from '../temp-files.ts';
 import { AAC_SAMPLE_RATES } from './adts-frames.ts';
 import { audioError } from './audio-error.ts';
+import { storableRate } from './sample-rates.ts';
 import { decodeFile, type DecodedAudio } from './decode.ts';
 import { createMp4TrackEncoder, type Mp4TrackEncoder } from './libav.ts';
 import { mp4Box, replaceUserData } from './mp4-boxes.ts';
@@ -168,8 +169,7 @@ export async function writeStemFile(path: string, stems: Record<string, StemAudi
   const notices = extra.length ? [`a stem file holds four stems: ${extra.join(', ')} went into "other"`] : [];
   let rate = sampleRate;
   if (o.codec.name === 'aac' && !AAC_SAMPLE_RATES.includes(sampleRate)) {
-    // AAC codes only its own list of rates: 44.1 kHz for songs of the 44.1 kHz family, 48 kHz for the rest.
-    rate = sampleRate % 11025 === 0 ? 44100 : 48000;
+    rate = storableRate(sampleRate, AAC_SAMPLE_RATES);
     const resampled: Record<string, StemAudio> = {};
     for (const [k, s] of Object.entries(stems)) resampled[k] = { sampleRate: rate, channels: await resample(s.channels, sampleRate, rate) };
     stems = resampled;

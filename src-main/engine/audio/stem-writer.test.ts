@@ -139,6 +139,30 @@ describe('stem writer', () => {
     }
   });
 
+  test('MP3 stems of a rate MP3 cannot store are written at the nearest MPEG rate, as long as the song, and say so', async () => {
+    for (const [rate, want] of [[96000, 48000], [88200, 44100], [11500, 12000], [384000, 48000]] as const) {
+      const n = Math.round(rate * 0.5);
+      const tone = (r: number, i: number) => 0.5 * Math.sin((2 * Math.PI * 1000 * i) / r);
+      const x = [0, 1].map(() => Float32Array.from({ length: n }, (_, i) => tone(rate, i)));
+      const path = join(dir, `tone-${rate}.mp3`);
+      const w = await createStemWriter(path, { format: 'mp3', bitDepth: 16, sampleRate: rate, channels: 2 });
+      // In uneven pieces, as the engine streams a stem.
+      for (let at = 0; at < n; at += 7919) await w.write(x.map((c) => c.subarray(at, at + 7919)));
+      await w.close();
+      assert.ok(w.notices.some((t) => t.includes(`${rate} Hz`) && t.includes(`${want} Hz`)), `${rate} Hz: ${w.notices.join('; ')}`);
+      const back = await decodeFile(path);
+      assert.equal(back.sampleRate, want, `${rate} Hz`);
+      assert.equal(back.channels[0].length, Math.round((n * want) / rate), `${rate} Hz: the stem's length`);
+      // Still the same 1 kHz tone (not the samples relabelled with another rate): correlation away from the ends.
+      let xy = 0, xx = 0, yy = 0;
+      for (let i = want / 20; i < back.channels[0].length - want / 20; i++) {
+        const a = back.channels[0][i], b = tone(want, i);
+        xy += a * b; xx += a * a; yy += b * b;
+      }
+      assert.ok(xy / Math.sqrt(xx * yy) > 0.99, `${rate} Hz: correlation with the tone ${xy / Math.sqrt(xx * yy)}`);
+    }
+  });
+
   test('MP3 refuses more than two channels with BAD_ARGUMENT naming the file', async () => {
     const path = join(dir, 'six.mp3');
     await assert.rejects(createStemWriter(path, { format: 'mp3', bitDepth: 16, sampleRate: 44100, channels: 6 }),

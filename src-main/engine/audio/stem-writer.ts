@@ -9,7 +9,8 @@ import { tempPathFor } from '../temp-files.ts';
 import { OUTPUT_FORMATS, type BitDepth, type OutputFormat } from '../types.ts';
 import { audioError } from './audio-error.ts';
 import { outputError } from '../output-error.ts';
-import { createSampleEncoder, EncoderSettingError, type SampleEncoder } from './sample-encoders.ts';
+import { createResampler, type StreamingResampler } from '../dsp/resample.ts';
+import { createSampleEncoder, encodableSampleRate, EncoderSettingError, type SampleEncoder } from './sample-encoders.ts';
 import type { Dither } from './pcm.ts';
 import type { AudioTags } from './tags.ts';
 
@@ -17,6 +18,7 @@ export interface StemWriterOptions {
   format: OutputFormat;
   /** WAV: 16, 24 or '32f'. FLAC: 16 or 24 ('32f' is written as 24-bit, with a notice). MP3: ignored (320 kbps CBR). */
   bitDepth: BitDepth;
+  /** The song's rate; MP3 is written at the nearest rate it stores (encodableSampleRate), with a notice. */
   sampleRate: number;
   channels: number;
   /** 16-bit output only; default 'tpdf'. */
@@ -47,10 +49,21 @@ export async function createStemWriter(target: string, opts: StemWriterOptions):
   const notices: string[] = [];
   const bitDepth: BitDepth = opts.format === 'flac' && opts.bitDepth === '32f' ? 24 : opts.bitDepth;
   if (bitDepth !== opts.bitDepth) notices.push('FLAC has no 32-bit float; wrote 24-bit FLAC');
+  const sampleRate = encodableSampleRate(opts.format, opts.sampleRate);
+  let resampler: RateChange | null = null;
+  if (sampleRate !== opts.sampleRate) {
+    try {
+      resampler = new RateChange(await createResampler(opts.sampleRate, sampleRate, opts.channels), opts.sampleRate, sampleRate);
+    } catch (err) {
+      throw audioError('BAD_ARGUMENT', path, `cannot write ${opts.sampleRate} Hz as ${opts.format.toUpperCase()}: ${(err as Error).message}`, err);
+    }
+    notices.push(`${opts.format.toUpperCase()} cannot store ${opts.sampleRate} Hz: written at ${sampleRate} Hz`);
+  }
   let encoder: SampleEncoder;
   try {
-    encoder = await createSampleEncoder({ ...opts, bitDepth });
+    encoder = await createSampleEncoder({ ...opts, bitDepth, sampleRate });
   } catch (err) {
+    resampler?.destroy();
     throw encodeError(path, err, err instanceof EncoderSettingError ? 'BAD_ARGUMENT' : 'ENCODE_FAILED');
   }
   const temp = tempPathFor(target);
@@ -59,9 +72,48 @@ export async function createStemWriter(target: string, opts: StemWriterOptions):
     fh = await open(temp, 'wx');
   } catch (err) {
     try { encoder.finish(); } catch { /* only frees the encoder */ }
+    resampler?.destroy();
     throw outputError(err, path);
   }
-  return new AtomicStemWriter(path, target, temp, fh, encoder, opts.channels, notices, opts.format === 'wav' && bitDepth === '32f');
+  return new AtomicStemWriter(path, target, temp, fh, encoder, resampler, opts.channels, notices, opts.format === 'wav' && bitDepth === '32f');
+}
+
+/**
+ * A stream brought to the rate the format stores: exactly round(frames in · to / from) frames come out, as a stem
+ * must last as long as its song (the converter may end a sample or two off).
+ */
+class RateChange {
+  private framesIn = 0;
+  private framesOut = 0;
+  private destroyed = false;
+
+  constructor(private readonly resampler: StreamingResampler, private readonly from: number, private readonly to: number) {}
+
+  process(planar: Float32Array[]): Float32Array[] {
+    this.framesIn += planar[0]?.length ?? 0;
+    return this.counted(this.resampler.process(planar));
+  }
+
+  flush(): Float32Array[] {
+    const tail = this.resampler.flush();
+    const left = Math.max(0, Math.round((this.framesIn * this.to) / this.from) - this.framesOut);
+    return this.counted(tail.map((c) => {
+      if (c.length >= left) return c.subarray(0, left);
+      const padded = new Float32Array(left);
+      padded.set(c);
+      return padded;
+    }));
+  }
+
+  destroy(): void {
+    if (!this.destroyed) this.resampler.destroy();
+    this.destroyed = true;
+  }
+
+  private counted(planar: Float32Array[]): Float32Array[] {
+    this.framesOut += planar[0]?.length ?? 0;
+    return planar;
+  }
 }
 
 /** One write and close; the file is never left half-written. */
@@ -94,6 +146,8 @@ class AtomicStemWriter implements StemWriter {
     private readonly temp: string,
     private readonly fh: FileHandle,
     private readonly encoder: SampleEncoder,
+    /** Null when the format stores the song's rate. */
+    private readonly resampler: RateChange | null,
     private readonly channels: number,
     readonly notices: string[],
     private readonly float: boolean,
@@ -106,9 +160,7 @@ class AtomicStemWriter implements StemWriter {
         throw audioError('BAD_ARGUMENT', this.path, `expected ${this.channels} channels of equal length, got ${planar.map((c) => c.length).join('/') || 'none'}`);
       }
       this.count(planar);
-      await this.guard(async () => {
-        for (const bytes of this.encoder.encode(planar)) await this.fh.write(bytes);
-      });
+      await this.guard(() => this.encode(this.resampler ? this.resampler.process(planar) : planar));
     });
   }
 
@@ -116,6 +168,10 @@ class AtomicStemWriter implements StemWriter {
     return this.serially(async () => {
       this.assertOpen();
       await this.guard(async () => {
+        if (this.resampler) {
+          await this.encode(this.resampler.flush());
+          this.resampler.destroy();
+        }
         const { tail, patches } = this.encoder.finish();
         for (const bytes of tail) await this.fh.write(bytes);
         for (const p of patches) await this.fh.write(p.bytes, 0, p.bytes.length, p.at);
@@ -128,6 +184,11 @@ class AtomicStemWriter implements StemWriter {
       if (this.overs > 0) this.notices.push(`${samples(this.overs)} beyond full scale, kept as they are in 32-bit float`);
       if (this.silenced > 0) this.notices.push(`${samples(this.silenced)} not numbers (NaN${this.float ? ' or infinite' : ''}), written as silence`);
     });
+  }
+
+  private async encode(planar: Float32Array[]): Promise<void> {
+    if ((planar[0]?.length ?? 0) === 0) return;
+    for (const bytes of this.encoder.encode(planar)) await this.fh.write(bytes);
   }
 
   private count(planar: Float32Array[]): void {
@@ -163,6 +224,7 @@ class AtomicStemWriter implements StemWriter {
     if (this.state === 'aborted') return;
     const wasOpen = this.state === 'open';
     this.state = 'aborted';
+    this.resampler?.destroy();
     if (wasOpen) {
       try { this.encoder.finish(); } catch { /* the encoder only needs its wasm memory back */ }
       await this.fh.close().catch(() => undefined);

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { exportFileName, songName } from './song-name.ts';
+import { exportFileName, songName, stemFileName } from './song-name.ts';
 
 describe('song names', () => {
   test('names a song after its file without the extension, from POSIX and Windows paths', () => {
@@ -21,5 +21,10 @@ describe('song names', () => {
     for (const bad of ['', ' ..', '.', ' . ', 'a/b', 'a\\b', 'mix?', 'tab\there', 'CON', 'nul.txt', 'Com1', 'x'.repeat(201)]) {
       assert.equal(exportFileName(bad), null, JSON.stringify(bad));
     }
+  });
+
+  test('names a stem file after its song, numbered like stem folders', () => {
+    assert.equal(stemFileName('/m/...Club Track.flac'), 'Club Track.stem.mp4');
+    assert.equal(stemFileName('C:\\m\\song.wav', 2), 'song (2).stem.mp4');
   });
 });

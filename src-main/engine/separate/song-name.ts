@@ -28,3 +28,11 @@ export function exportFileName(name: string): string | null {
   if (v.length === 0 || v.length > 200 || /[\\/:*?"<>|\x00-\x1f\x7f]/.test(v) || RESERVED.test(v)) return null;
   return v;
 }
+
+/**
+ * The name of a song's stem file (one `.stem.mp4` holding all its stems): `<song>.stem.mp4`, or numbered like stem
+ * folders, `<song> (2).stem.mp4`, when that name is taken by another song's.
+ */
+export function stemFileName(path: string, n = 1): string {
+  return `${songName(path)}${n === 1 ? '' : ` (${n})`}.stem.mp4`;
+}

@@ -13,8 +13,13 @@ export const SONG_MARK = '.xumx-song';
 /** A mark holds one path; anything larger is not one of ours. */
 const MAX_MARK_BYTES = 64 * 1024;
 
-/** Numbered folders tried before giving up: far more same-named songs than anyone keeps. */
-const MAX_NUMBER = 1000;
+/** Numbered folders (and stem files) tried before giving up: far more same-named songs than anyone keeps. */
+export const MAX_NUMBER = 1000;
+
+/** What a mark records of a song: its real path (a link to it is the same song). */
+export async function songIdentity(input: string): Promise<string> {
+  return realpath(input).catch(() => resolve(input));
+}
 
 /** A stem folder this job may write into, and what it must undo if the job fails. */
 export interface StemFolder {
@@ -30,7 +35,7 @@ export interface StemFolder {
 /** The stem folder of `input` in `outDir`, made and marked as its own; safe against other jobs choosing at once. */
 export async function claimStemFolder(outDir: string, input: string): Promise<StemFolder> {
   const out = resolve(outDir);
-  const owner = await realpath(input).catch(() => resolve(input));
+  const owner = await songIdentity(input);
   const base = songName(input);
   const madeOut = (await mkdir(out, { recursive: true })) ?? null;
   for (let n = 1; n <= MAX_NUMBER; n++) {
@@ -77,9 +82,12 @@ export async function releaseStemFolder(folder: StemFolder): Promise<void> {
   if (folder.created) await rmdir(folder.dir).catch(() => {});
 }
 
-/** The song a folder's mark names; null when the mark is not a small plain file (a named pipe would block the read). */
 async function markedOwner(dir: string): Promise<string | null> {
-  const mark = join(dir, SONG_MARK);
+  return songMarkOwner(join(dir, SONG_MARK));
+}
+
+/** The song a mark names; null when the mark is not a small plain file (a named pipe would block the read). */
+export async function songMarkOwner(mark: string): Promise<string | null> {
   const st = await lstat(mark).catch(() => null);
   if (!st?.isFile() || st.size > MAX_MARK_BYTES) return null;
   return readFile(mark, 'utf8').catch(() => null);
