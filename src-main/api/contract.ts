@@ -6,10 +6,11 @@ import type {
   Stage, Timings,
 } from '../engine/types.ts';
 import type { Preset } from '../engine/separate/presets.ts';
+import type { TimePitch } from '../engine/dsp/time-pitch-settings.ts';
 
 export type {
   BitDepth, EpChoice, EpName, EpSkip, ModelInfo, ModelInstallStage, ModelOrigin, ModelQuality, OutputFormat, Preset, Progress, SeparationControls,
-  Stage, Timings,
+  Stage, TimePitch, Timings,
 };
 
 /** A song's separation controls as the UI shows them, saved per song. */
@@ -17,6 +18,8 @@ export interface SongControls {
   controls: SeparationControls;
   /** The preset these controls came from, while unchanged; null for hand-set controls. */
   presetId: string | null;
+  /** Tempo and key the song is practised at (played and exported); absent: its own. Not a separation setting. */
+  timePitch?: TimePitch;
 }
 
 export interface ApiError {
@@ -87,6 +90,8 @@ export interface ExportStemsRequest {
   bitDepth: BitDepth;
   /** Replace files already there; without it such an export fails with OUTPUT_EXISTS and writes nothing. */
   overwrite?: boolean;
+  /** Written at this tempo and key; absent (or tempo 1, 0 semitones): the stems' samples unchanged. */
+  timePitch?: TimePitch;
 }
 
 export interface ExportMixRequest {
@@ -99,6 +104,8 @@ export interface ExportMixRequest {
   format: OutputFormat;
   bitDepth: BitDepth;
   overwrite?: boolean;
+  /** As for ExportStemsRequest: the mix is summed first, then stretched, as the player does. */
+  timePitch?: TimePitch;
 }
 
 /** All of a song's stems as one Native Instruments stem file (`<song>.stem.mp4`) for DJ software. */
@@ -194,6 +201,8 @@ export interface StudioApi {
    * song supersedes this one, which then fails with CANCELLED.
    */
   rerender(jobId: string, controls: SongControls): Promise<JobView>;
+  /** Saves the tempo and key a song is practised at with its controls (no re-render); resolves with its controls. */
+  setSongTimePitch(jobId: string, timePitch: TimePitch): Promise<SongControls>;
   /** Built-in presets first, then the user's. */
   listPresets(): Promise<Preset[]>;
   /** Adds or replaces a user preset; resolves with every preset. */

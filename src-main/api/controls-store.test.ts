@@ -29,6 +29,19 @@ describe('controls store', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  test('remembers a song\'s tempo and key across a restart, and refuses a file with one out of range', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-controls-'));
+    const store = await openControlsStore(dir);
+    const practice: SongControls = { ...quieter, timePitch: { tempo: 0.7, semitones: -3 } };
+    await store.setSong('/songs/slow.wav', practice);
+    assert.deepEqual((await openControlsStore(dir)).song('/songs/slow.wav'), practice);
+    await writeFile(join(dir, 'song-controls.json'), JSON.stringify({ version: 1, songs: { '/s.wav': { ...quieter, timePitch: { tempo: 3, semitones: 0 } } } }));
+    const damaged = await openControlsStore(dir);
+    assert.equal(damaged.song('/s.wav'), null);
+    assert.match(damaged.notices.join('\n'), /tempo must be a number from 0.5 to 1.5/);
+    await rm(dir, { recursive: true, force: true });
+  });
+
   test('keeps presets and songs in memory unchanged when saving them fails, and saves again afterwards', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'xumx-controls-'));
     const store = await openControlsStore(dir);

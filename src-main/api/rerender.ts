@@ -5,7 +5,7 @@ import { XumxError } from '../engine/errors.ts';
 import { DEFAULT_SEPARATION_CONTROLS } from '../engine/dsp/controls.ts';
 import { BUILT_IN_PRESETS, type Preset } from '../engine/separate/presets.ts';
 import type { Progress, SeparateRequest, SeparationControls } from '../engine/types.ts';
-import type { JobView, SongControls } from './contract.ts';
+import type { JobView, SongControls, TimePitch } from './contract.ts';
 import type { ControlsStore } from './controls-store.ts';
 import type { EnginePort } from './ports.ts';
 
@@ -29,6 +29,13 @@ export class SongControlsService {
   /** The song's saved controls, or the defaults (with the settings' Wiener iterations) for a song never adjusted. */
   controlsFor(input: string, wienerIterations: number): SongControls {
     return this.deps.store.song(input) ?? { controls: { ...DEFAULT_SEPARATION_CONTROLS, wienerIterations }, presetId: null };
+  }
+
+  /** Saves the song's tempo and key beside its separation controls; the stems stay as they are. */
+  async setTimePitch(input: string, timePitch: TimePitch, wienerIterations: number): Promise<SongControls> {
+    const next = { ...this.controlsFor(input, wienerIterations), timePitch };
+    await this.deps.store.setSong(input, next);
+    return next;
   }
 
   async rerender(jobId: string, sc: SongControls): Promise<JobView> {
@@ -58,7 +65,9 @@ export class SongControlsService {
       jobs.patch(jobId, { rerender: cancelled ? null : { progress: null, error: { ...result.error } } });
       throw new XumxError(result.error.code, result.error.message);
     }
-    await store.setSong(job.input, sc);
+    // New separation controls keep the tempo and key the song is practised at, unless they bring their own.
+    const practised = store.song(job.input)?.timePitch;
+    await store.setSong(job.input, sc.timePitch || !practised ? sc : { ...sc, timePitch: practised });
     this.deps.onStems(jobId, Object.values(result.stems));
     const previous = jobs.get(jobId)?.result ?? job.result;
     const view = jobs.patch(jobId, {

@@ -104,6 +104,42 @@ describe('StudioService', () => {
     await t.done();
   });
 
+  test('exports the mix and chosen stems at the asked tempo and key, the length divided by the tempo', async () => {
+    const t = await setup();
+    const [a] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    const stem = t.audio.decodeFile(Object.values((await t.service.listJobs())[0].result!.stemPaths)[0]);
+    const frames = stem.channels[0].length;
+    const mix = await t.service.exportMix({ jobId: a.id, gains: { vocals: 1, drums: 1 }, folder: join(t.dir, 'm'), name: 'slow', format: 'wav', bitDepth: '32f', timePitch: { tempo: 0.8, semitones: -2 } });
+    assert.equal(t.audio.decodeFile(mix.files[0]).channels[0].length, Math.round(frames / 0.8));
+    const stems = await t.service.exportStems({ jobId: a.id, sources: ['bass'], folder: join(t.dir, 's'), format: 'wav', bitDepth: '32f', timePitch: { tempo: 1.25, semitones: 3 } });
+    assert.equal(t.audio.decodeFile(stems.files[0]).channels[1].length, Math.round(frames / 1.25));
+    await t.done();
+  });
+
+  test('exports the very same samples at tempo 1 and 0 semitones as without a tempo and key', async () => {
+    const t = await setup();
+    const [a] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    const req = { jobId: a.id, gains: { vocals: 0.5, drums: 1 }, folder: join(t.dir, 'm'), format: 'wav', bitDepth: '32f' } as const;
+    const plain = await t.service.exportMix({ ...req, name: 'plain' });
+    const neutral = await t.service.exportMix({ ...req, name: 'neutral', timePitch: { tempo: 1, semitones: 0 } });
+    assert.deepEqual(t.audio.decodeFile(neutral.files[0]).channels, t.audio.decodeFile(plain.files[0]).channels);
+    await t.done();
+  });
+
+  test('saves a song\'s tempo and key with its controls without separating it again', async () => {
+    const t = await setup();
+    const [a] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    const before = t.engine.requests.length;
+    const saved = await dispatchCall(t.service, 'setSongTimePitch', [a.id, { tempo: 0.7, semitones: 2 }]);
+    assert.equal(saved.ok, true, JSON.stringify(saved));
+    assert.deepEqual((await t.service.getSongControls(a.id)).timePitch, { tempo: 0.7, semitones: 2 });
+    assert.equal(t.engine.requests.length, before);
+    await t.done();
+  });
+
   test('exports chosen stems under the song name', async () => {
     const t = await setup();
     const [a] = await t.service.open(['/songs/a.wav']);
@@ -223,6 +259,10 @@ describe('dispatchCall', () => {
       ['exportMix', [{ jobId: 'a', gains: { vocals: Infinity }, folder: '/x', name: 'm', format: 'wav', bitDepth: 16 }]],
       ['exportMix', [{ jobId: 'a', gains: { vocals: 1 }, folder: '/x', name: '../escape', format: 'wav', bitDepth: 16 }]],
       ['exportStemFile', [{ jobId: 'a', folder: '/x', codec: 'mp3', bitDepth: 16 }]],
+      ['exportMix', [{ jobId: 'a', gains: { vocals: 1 }, folder: '/x', name: 'm', format: 'wav', bitDepth: 16, timePitch: { tempo: 0.2, semitones: 0 } }]],
+      ['exportStems', [{ jobId: 'a', sources: ['bass'], folder: '/x', format: 'wav', bitDepth: 16, timePitch: { tempo: 1, semitones: 0.5 } }]],
+      ['setSongTimePitch', ['a', { tempo: 1, semitones: 24 }]],
+      ['setSongTimePitch', ['a', { tempo: 1 }]],
       ['exportStemFile', [{ jobId: 'a', folder: '/x', codec: 'aac', bitDepth: 16, name: '../x' }]],
       ['constructor', []],
       ['listJobs', 'x'],

@@ -19,7 +19,8 @@ import type { AudioPort, EnginePort } from './ports.ts';
 import type { SettingsStore } from './settings-store.ts';
 import { memoryControlsStore, type ControlsStore } from './controls-store.ts';
 import { SongControlsService } from './rerender.ts';
-import type { ModelInstallView, ModelsView, Preset, SongControls } from './contract.ts';
+import type { ModelInstallView, ModelsView, Preset, SongControls, TimePitch } from './contract.ts';
+import { renderTimePitch } from '../engine/dsp/time-pitch.ts';
 import { ModelsService, type ModelsServiceDeps } from './models.ts';
 import { defaultModelDirs, userModelsDir } from '../engine/model/registry.ts';
 
@@ -176,7 +177,8 @@ export class StudioService implements StudioApi {
     if (!req.overwrite) await refuseExisting(files);
     for (let k = 0; k < paths.length; k++) {
       const audio = await this.decode(paths[k]);
-      await this.write(files[k], audio, req.format, req.bitDepth, audio.tags);
+      const channels = req.timePitch ? await renderTimePitch(audio.channels, audio.sampleRate, req.timePitch) : audio.channels;
+      await this.write(files[k], { ...audio, channels }, req.format, req.bitDepth, audio.tags);
     }
     return { folder, files };
   }
@@ -189,7 +191,8 @@ export class StudioService implements StudioApi {
     if (!req.overwrite) await refuseExisting([out]);
     const stems: TaggedAudio[] = [];
     for (const p of paths) stems.push(await this.decode(p, { tags: stems.length === 0 }));
-    const mix = mixStems(stems, sources.map((s) => req.gains[s]));
+    const summed = mixStems(stems, sources.map((s) => req.gains[s]));
+    const mix = req.timePitch ? { ...summed, channels: await renderTimePitch(summed.channels, summed.sampleRate, req.timePitch) } : summed;
     const tags = mixTags(stems[0]?.tags ?? {}, this.queue.get(req.jobId)?.result?.title, 'mix');
     await this.write(out, mix, req.format, req.bitDepth, tags);
     return { folder, files: [out] };
@@ -221,6 +224,11 @@ export class StudioService implements StudioApi {
 
   rerender(jobId: string, controls: SongControls): Promise<JobView> {
     return this.songControls.rerender(jobId, controls);
+  }
+
+  async setSongTimePitch(jobId: string, timePitch: TimePitch): Promise<SongControls> {
+    const job = this.queue.get(jobId) ?? unknownJob(jobId);
+    return this.songControls.setTimePitch(job.input, timePitch, this.deps.settings.get().wienerIterations);
   }
 
   async listPresets(): Promise<Preset[]> {

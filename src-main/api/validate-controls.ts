@@ -4,7 +4,8 @@ import { XumxError } from '../engine/errors.ts';
 import { BLEED_RANGE, DEFAULT_SEPARATION_CONTROLS, STRENGTH_RANGE, WIENER_ITERATIONS_MAX } from '../engine/dsp/controls.ts';
 import { parsePreset } from '../engine/separate/presets.ts';
 import type { SeparationControls } from '../engine/types.ts';
-import type { SongControls } from './contract.ts';
+import { timePitchProblem } from '../engine/dsp/time-pitch-settings.ts';
+import type { SongControls, TimePitch } from './contract.ts';
 
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const SOURCE_RE = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -43,12 +44,20 @@ export function separationControls(v: unknown): SeparationControls {
   };
 }
 
+export function timePitch(v: unknown): TimePitch {
+  if (!isRecord(v)) bad('timePitch must be an object with tempo and semitones');
+  for (const k of Object.keys(v)) if (!['tempo', 'semitones'].includes(k)) bad(`timePitch has an unknown field "${k}"`);
+  const problem = timePitchProblem({ tempo: v.tempo, semitones: v.semitones });
+  if (problem) bad(problem);
+  return { tempo: v.tempo as number, semitones: v.semitones as number };
+}
+
 export function songControls(v: unknown): SongControls {
   if (!isRecord(v)) bad('song controls must be an object');
-  for (const k of Object.keys(v)) if (!['controls', 'presetId'].includes(k)) bad(`song controls has an unknown field "${k}"`);
+  for (const k of Object.keys(v)) if (!['controls', 'presetId', 'timePitch'].includes(k)) bad(`song controls has an unknown field "${k}"`);
   const presetId = v.presetId ?? null;
   if (presetId !== null && (typeof presetId !== 'string' || !/^[a-z0-9][a-z0-9-]{0,47}$/.test(presetId))) bad('presetId must be a preset id or null');
-  return { controls: separationControls(v.controls ?? {}), presetId };
+  return { controls: separationControls(v.controls ?? {}), presetId, ...(v.timePitch !== undefined ? { timePitch: timePitch(v.timePitch) } : {}) };
 }
 
 /** Cleans the arguments of one controls call, or returns null when `method` is not one of them. */
@@ -67,6 +76,9 @@ export function validateControlsCall(method: string, args: unknown[]): unknown[]
     case 'rerender':
       arity(2);
       return [jobId(args[0]), songControls(args[1])];
+    case 'setSongTimePitch':
+      arity(2);
+      return [jobId(args[0]), timePitch(args[1])];
     case 'savePreset':
       arity(1);
       return [parsePreset(args[0], 'preset')];

@@ -5,7 +5,7 @@ import { XumxError } from '../engine/errors.ts';
 import { exportFileName } from '../engine/separate/song-name.ts';
 import { OUTPUT_FORMATS as FORMATS } from '../engine/types.ts';
 import type { ApiMethod, ExportMixRequest, ExportStemFileRequest, ExportStemsRequest, Settings } from './contract.ts';
-import { validateControlsCall } from './validate-controls.ts';
+import { timePitch, validateControlsCall } from './validate-controls.ts';
 
 const EPS = ['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
 const BIT_DEPTHS = [16, 24, '32f'] as const;
@@ -72,6 +72,10 @@ function overwrite(v: Record<string, unknown>): { overwrite?: boolean } {
   return { overwrite: v.overwrite };
 }
 
+function exportTimePitch(v: Record<string, unknown>) {
+  return v.timePitch === undefined ? {} : { timePitch: timePitch(v.timePitch) };
+}
+
 function noExtraKeys(obj: Record<string, unknown>, allowed: string[], what: string): void {
   for (const k of Object.keys(obj)) if (!allowed.includes(k)) bad(`${what} has an unknown field "${k}"`);
 }
@@ -95,7 +99,7 @@ export function settingsPatch(v: unknown): Partial<Settings> {
 
 function exportStems(v: unknown): ExportStemsRequest {
   if (!isRecord(v)) bad('export request must be an object');
-  noExtraKeys(v, ['jobId', 'sources', 'folder', 'format', 'bitDepth', 'overwrite'], 'export request');
+  noExtraKeys(v, ['jobId', 'sources', 'folder', 'format', 'bitDepth', 'overwrite', 'timePitch'], 'export request');
   if (!Array.isArray(v.sources) || v.sources.length === 0 || v.sources.length > 16) bad('choose at least one stem to export');
   return {
     jobId: id(v.jobId, 'jobId'),
@@ -104,12 +108,13 @@ function exportStems(v: unknown): ExportStemsRequest {
     format: oneOf(v.format, FORMATS, 'format'),
     bitDepth: oneOf(v.bitDepth, BIT_DEPTHS, 'bitDepth'),
     ...overwrite(v),
+    ...exportTimePitch(v),
   };
 }
 
 function exportMix(v: unknown): ExportMixRequest {
   if (!isRecord(v)) bad('export request must be an object');
-  noExtraKeys(v, ['jobId', 'gains', 'folder', 'name', 'format', 'bitDepth', 'overwrite'], 'export request');
+  noExtraKeys(v, ['jobId', 'gains', 'folder', 'name', 'format', 'bitDepth', 'overwrite', 'timePitch'], 'export request');
   if (!isRecord(v.gains)) bad('gains must map stem names to numbers');
   const entries = Object.entries(v.gains);
   if (entries.length === 0 || entries.length > 16) bad('gains must name from 1 to 16 stems');
@@ -127,6 +132,7 @@ function exportMix(v: unknown): ExportMixRequest {
     format: oneOf(v.format, FORMATS, 'format'),
     bitDepth: oneOf(v.bitDepth, BIT_DEPTHS, 'bitDepth'),
     ...overwrite(v),
+    ...exportTimePitch(v),
   };
 }
 
@@ -199,6 +205,7 @@ export function validateCall(method: string, args: unknown): { method: ApiMethod
       return { method, args: args.length === 2 && args[1] !== null ? [path(args[0], 'path'), modelId(args[1])] : [path(args[0], 'path')] };
     case 'getSongControls':
     case 'rerender':
+    case 'setSongTimePitch':
     case 'listPresets':
     case 'savePreset':
     case 'deletePreset':

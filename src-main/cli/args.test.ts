@@ -64,4 +64,31 @@ describe('parseCli', () => {
     assert.equal(plain.command === 'separate' && 'mix' in plain, false);
     assert.match(HELP, /--mix\s+with --preset/);
   });
+
+  test('reads --tempo and --semitones, a negative key change written with or without "="', () => {
+    for (const argv of [['--tempo', '0.8', '--semitones', '-2'], ['--tempo=0.8', '--semitones=-2']]) {
+      const r = parseCli(['separate', 'a.wav', '--out', 'o', ...argv]);
+      assert.equal(r.command, 'separate', JSON.stringify(r));
+      if (r.command === 'separate') assert.deepEqual(r.timePitch, { tempo: 0.8, semitones: -2 });
+    }
+    const tempoOnly = parseCli(['separate', 'a.wav', '--out', 'o', '--tempo', '1.5']);
+    assert.ok(tempoOnly.command === 'separate' && tempoOnly.timePitch?.semitones === 0 && tempoOnly.timePitch.tempo === 1.5);
+    const neither = parseCli(['separate', 'a.wav', '--out', 'o']);
+    assert.ok(neither.command === 'separate' && neither.timePitch === undefined);
+  });
+
+  test('refuses a tempo or key change out of range, or not a number, naming the range', () => {
+    usageError(['separate', 'a.wav', '--out', 'o', '--tempo', '0.4'], /--tempo must be a number from 0.5 to 1.5/);
+    usageError(['separate', 'a.wav', '--out', 'o', '--tempo', '2'], /--tempo must be a number from 0.5 to 1.5.*not "2"/);
+    usageError(['separate', 'a.wav', '--out', 'o', '--tempo', '80%'], /--tempo/);
+    usageError(['separate', 'a.wav', '--out', 'o', '--semitones', '13'], /--semitones must be a whole number from -12 to 12/);
+    usageError(['separate', 'a.wav', '--out', 'o', '--semitones', '-1.5'], /--semitones/);
+    usageError(['separate', 'a.wav', '--out', 'o', '--semitones', 'up'], /--semitones/);
+    usageError(['models', 'list', '--tempo', '0.8'], /--tempo does not apply/);
+  });
+
+  test('documents --tempo and --semitones in the help', () => {
+    assert.match(HELP, /--tempo X/);
+    assert.match(HELP, /--semitones N/);
+  });
 });

@@ -4,6 +4,7 @@ import { stemFileCodec, type StemFileCodec } from '../engine/audio/stem-file-lay
 import { OUTPUT_FORMATS, type BitDepth, type EpChoice, type OutputFormat } from '../engine/types.ts';
 import { AUDIO_EXTENSIONS } from '../api/contract.ts';
 import { controlsFromFlags } from './controls-args.ts';
+import { SEMITONE_RANGE, TEMPO_RANGE, timePitchProblem, type TimePitch } from '../engine/dsp/time-pitch-settings.ts';
 
 export interface SeparateCommand {
   command: 'separate';
@@ -23,6 +24,8 @@ export interface SeparateCommand {
   preset?: string;
   /** Also write the preset's mix next to the stems (needs preset). */
   mix?: boolean;
+  /** Tempo and key the stems (and the mix) are written at; absent: the song's own. */
+  timePitch?: TimePitch;
   /** Keeps network estimates here so a re-run with other controls skips the network. */
   cacheDir?: string;
   modelDirs: string[];
@@ -83,6 +86,9 @@ separate options:
   --mix                     with --preset, also write the mix the preset is made for (its muted stems left out,
                             the others at its gains) next to the stems, in the same format:
                             DIR/<song>/<song>.<preset>.mix.<ext>
+  --tempo X                 write the stems (and --mix) at X times the song's tempo, ${TEMPO_RANGE.min}-${TEMPO_RANGE.max}, pitch unchanged
+                            (0.8 = 80 %); the files are the song's length divided by X
+  --semitones N             move the key by N semitones, ${SEMITONE_RANGE.min} to ${SEMITONE_RANGE.max}, tempo unchanged
   --cache-dir DIR           keep the network's estimates in DIR; running again with other controls skips the network
   --models-dir DIR          also look for models in DIR (may be repeated)
   --json                    print one JSON document with every file's result instead of text
@@ -91,12 +97,33 @@ Folders are searched (not recursively) for ${AUDIO_EXTENSIONS.join(' ')} files.
 Exit codes: 0 every file separated, 1 some file failed, 2 usage error.
 `;
 
+/** `--semitones -2`: a negative number after a numeric option is its value, not an option of its own. */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if ((argv[i] === '--semitones' || argv[i] === '--tempo') && /^-\d/.test(argv[i + 1] ?? '')) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
+/** --tempo and --semitones, checked by the engine's own rule; null when neither is given. */
+function timePitchFromFlags(tempoText: string | undefined, semitonesText: string | undefined): { ok: true; value: TimePitch | null } | { ok: false; message: string } {
+  if (tempoText === undefined && semitonesText === undefined) return { ok: true, value: null };
+  const number = (t: string | undefined, fallback: number) => (t === undefined ? fallback : /^[+-]?(\d+\.?\d*|\.\d+)$/.test(t) ? Number(t) : NaN);
+  const tp = { tempo: number(tempoText, 1), semitones: number(semitonesText, 0) };
+  const problem = timePitchProblem(tp);
+  if (!problem) return { ok: true, value: tp };
+  const text = problem.startsWith('tempo') ? tempoText : semitonesText;
+  return { ok: false, message: `--${problem}, not "${text}"` };
+}
+
 export function parseCli(argv: string[]): CliCommand {
   const usage = (message: string): UsageError => ({ command: 'usage-error', message });
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv),
       allowPositionals: true,
       strict: true,
       options: {
@@ -112,6 +139,8 @@ export function parseCli(argv: string[]): CliCommand {
         preset: { type: 'string' },
         mix: { type: 'boolean' },
         'cache-dir': { type: 'string' },
+        tempo: { type: 'string' },
+        semitones: { type: 'string' },
         'models-dir': { type: 'string', multiple: true },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -132,7 +161,7 @@ export function parseCli(argv: string[]): CliCommand {
 
   if (cmd === 'models') {
     if (rest[0] !== 'list' || rest.length > 1) return usage(`unknown models command "${rest.join(' ')}" (use: models list, models install xumx-official or models import <x-umx.h5>)`);
-    const stray = ['out', 'model', 'ep', 'format', 'bit-depth', 'wiener-iterations', 'residual', 'strength', 'bleed', 'preset', 'mix', 'cache-dir'].find((k) => k in v);
+    const stray = ['out', 'model', 'ep', 'format', 'bit-depth', 'wiener-iterations', 'residual', 'strength', 'bleed', 'preset', 'mix', 'cache-dir', 'tempo', 'semitones'].find((k) => k in v);
     if (stray) return usage(`--${stray} does not apply to "models list"`);
     return { command: 'models-list', modelDirs, json: v.json ?? false };
   }
@@ -162,6 +191,8 @@ export function parseCli(argv: string[]): CliCommand {
   const controls = controlsFromFlags({ strength: v.strength, bleed: v.bleed, preset: v.preset });
   if (!controls.ok) return usage(controls.message);
   if (v.mix && v.preset === undefined) return usage('--mix needs --preset (the preset says which stems the mix keeps and at what gain)');
+  const timePitch = timePitchFromFlags(v.tempo, v.semitones);
+  if (!timePitch.ok) return usage(timePitch.message);
   return {
     command: 'separate',
     inputs: rest,
@@ -176,6 +207,7 @@ export function parseCli(argv: string[]): CliCommand {
     ...controls.value,
     ...(v.mix ? { mix: true } : {}),
     ...(v['cache-dir'] !== undefined ? { cacheDir: v['cache-dir'] } : {}),
+    ...(timePitch.value ? { timePitch: timePitch.value } : {}),
     modelDirs,
     json: v.json ?? false,
   };

@@ -98,6 +98,7 @@ async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
       const separated = work instanceof XumxError ? { input, ok: false as const, error: { code: work.code, message: work.message } } : await engine.separate({
         input, outDir: work?.path ?? cmd.out, ep: cmd.ep, format: cmd.format, bitDepth: cmd.bitDepth,
         ...(cmd.model !== undefined ? { modelId: cmd.model } : {}),
+        ...(cmd.timePitch ? { timePitch: cmd.timePitch } : {}),
         controls: {
           residual: cmd.residual, ...(cmd.wienerIterations !== undefined ? { wienerIterations: cmd.wienerIterations } : {}),
           ...(cmd.strength ? { strength: cmd.strength } : {}), ...(cmd.bleed ? { bleed: cmd.bleed } : {}),

@@ -19,6 +19,7 @@ import { DspPool } from './separate/dsp-pool.ts';
 import { threadPlan } from './separate/threading.ts';
 import { availableParallelism } from 'node:os';
 import { segmentsFor } from './separate/segment-settings.ts';
+import { timePitchProblem, type TimePitch } from './dsp/time-pitch-settings.ts';
 import type { SegmentSettings } from './separate/segments.ts';
 import { OUTPUT_FORMATS, type BitDepth, type EpChoice, type OutputFormat, type SeparateRequest, type SeparationControls, type SeparationResult } from './types.ts';
 
@@ -56,13 +57,13 @@ export class JobRunner {
 
   async run(req: SeparateRequest, hooks: PipelineHooks = {}): Promise<SeparationResult> {
     try {
-      const { format, bitDepth, ep } = validateRequest(req);
+      const { format, bitDepth, ep, timePitch } = validateRequest(req);
       hooks.onProgress?.({ fraction: 0, stage: 'load-model', etaSeconds: null });
       const installed = await this.installed(req.modelId);
       const controls = normalizeControls(req.controls, installed.manifest.sources);
       if (this.cache) {
         return await separateWithCache(
-          { input: req.input, outDir: req.outDir, format, bitDepth, controls, segments: segmentsFor('cpu', this.opts.segments) },
+          { input: req.input, outDir: req.outDir, format, bitDepth, controls, segments: segmentsFor('cpu', this.opts.segments), ...(timePitch ? { timePitch } : {}) },
           {
             cache: this.cache, installed, openModel: () => this.model(req.modelId, ep), segmentsFor: (e) => segmentsFor(e, this.opts.segments),
             deps: this.deps, ...(this.opts.dspThreads !== 0 ? { dspPool: () => (this.dspPool ??= new DspPool(this.opts.dspThreads)) } : {}),
@@ -74,7 +75,7 @@ export class JobRunner {
       const dspThreads = this.opts.dspThreads ?? this.plan.dsp;
       const dsp = dspThreads > 0 ? (this.dspPool ??= new DspPool(dspThreads)) : undefined;
       return await separateFile(
-        { input: req.input, outDir: req.outDir, format, bitDepth, controls, segments: segmentsFor(model.ep, this.opts.segments), ...(dsp ? { dsp } : {}) },
+        { input: req.input, outDir: req.outDir, format, bitDepth, controls, segments: segmentsFor(model.ep, this.opts.segments), ...(dsp ? { dsp } : {}), ...(timePitch ? { timePitch } : {}) },
         model, this.deps, hooks);
     } catch (err) {
       const e = asXumxError(err, req.input);
@@ -111,7 +112,7 @@ export class JobRunner {
   }
 }
 
-export function validateRequest(req: SeparateRequest): { format: OutputFormat; bitDepth: BitDepth; ep: EpChoice; controls: SeparationControls } {
+export function validateRequest(req: SeparateRequest): { format: OutputFormat; bitDepth: BitDepth; ep: EpChoice; controls: SeparationControls; timePitch?: TimePitch } {
   const bad = (msg: string) => new XumxError('BAD_ARGUMENT', msg, req.input);
   if (typeof req.input !== 'string' || !req.input) throw bad('no input file given');
   if (typeof req.outDir !== 'string' || !req.outDir) throw bad(`${req.input}: no output folder given`);
@@ -124,5 +125,7 @@ export function validateRequest(req: SeparateRequest): { format: OutputFormat; b
   const controls: SeparationControls = { ...DEFAULT_CONTROLS, ...req.controls };
   const n = controls.wienerIterations;
   if (!Number.isInteger(n) || n < 0 || n > 10) throw bad(`Wiener iterations must be a whole number from 0 to 10, got ${n}`);
-  return { format, bitDepth, ep, controls };
+  const problem = req.timePitch === undefined ? null : timePitchProblem(req.timePitch);
+  if (problem) throw bad(problem);
+  return { format, bitDepth, ep, controls, ...(req.timePitch ? { timePitch: { tempo: req.timePitch.tempo, semitones: req.timePitch.semitones } } : {}) };
 }

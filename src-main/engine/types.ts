@@ -1,6 +1,7 @@
 // Shared types of the separation engine: the one API that the CLI, the Electron preload and the
 // browser-mode bridge all adapt. Nothing here imports Electron, HTTP or terminal code.
 import type { ErrorCode } from './errors.ts';
+import type { TimePitch } from './dsp/time-pitch-settings.ts';
 
 /** Stereo (or mono) PCM, planar float32 in [-1, 1]. */
 export interface AudioBuffer {
@@ -59,6 +60,8 @@ export interface SeparateRequest {
   format?: OutputFormat;
   bitDepth?: BitDepth;
   controls?: Partial<SeparationControls>;
+  /** Tempo and key the stems are written at; absent (or tempo 1, 0 semitones): the song's own, samples untouched. */
+  timePitch?: TimePitch;
 }
 
 export interface StemFiles {

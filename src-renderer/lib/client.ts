@@ -56,6 +56,7 @@ export function apiOver(call: (method: string, args: unknown[]) => Promise<unkno
     recentFiles: m('recentFiles'),
     getSongControls: m('getSongControls'),
     rerender: m('rerender'),
+    setSongTimePitch: m('setSongTimePitch'),
     listPresets: m('listPresets'),
     savePreset: m('savePreset'),
     deletePreset: m('deletePreset'),

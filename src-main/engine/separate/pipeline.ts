@@ -18,6 +18,7 @@ import { checkOutputWritable, StemOutputs } from './outputs.ts';
 import { ProgressTracker } from './progress.ts';
 import { Crossfader, minChunkLength, planChunks, type ChunkPlan, type SegmentSettings } from './segments.ts';
 import { StemSink, type StemWriterFactory } from './stem-sink.ts';
+import { TimePitchStream, type TimePitch } from '../dsp/time-pitch.ts';
 
 export interface DecodedInput {
   sampleRate: number;
@@ -42,6 +43,8 @@ export interface PipelineJob {
   bitDepth: BitDepth;
   controls: SeparationControls;
   segments: SegmentSettings;
+  /** Tempo and key the stems are written at; absent: the song's own. */
+  timePitch?: TimePitch;
   /** Renders chunks on other threads (re-renders from the estimate cache); absent: in this thread. */
   dsp?: DspRenderer;
 }
@@ -103,7 +106,8 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
         const writer = await deps.createStemWriter(outputs.tempPath(stem), {
           format: job.format, bitDepth: job.bitDepth, sampleRate, channels: 2, tags: stemTags(prepared.tags, stem), shownAs: outputs.paths[stem],
         });
-        sinks.push(new StemSink(writer, resampler, inputLength, 2));
+        const stretch = job.timePitch ? await TimePitchStream.create(2, sampleRate, job.timePitch) : null;
+        sinks.push(new StemSink(writer, resampler, inputLength, 2, stretch?.bypassed ? null : stretch));
       } catch (err) {
         resampler?.destroy();
         throw err;

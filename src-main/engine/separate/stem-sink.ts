@@ -1,7 +1,9 @@
 // The end of one stem's stream: 44.1 kHz chunks in → resampled back to the input's rate → cut to exactly the
-// input's length → the stem writer. Streaming, so a stem never exists whole in memory.
+// input's length → at the asked tempo and key, if any → the stem writer. Streaming, so a stem never exists whole in
+// memory.
 import type { StemWriterOptions } from '../audio/stem-writer.ts';
 import type { StreamingResampler } from '../dsp/resample.ts';
+import type { TimePitchStream } from '../dsp/time-pitch.ts';
 
 export type { StemWriterOptions };
 
@@ -27,6 +29,8 @@ export class StemSink {
     /** The input's length in samples at its own rate: the stem's length. */
     private readonly length: number,
     private readonly channelCount: number,
+    /** null writes the stem at the song's tempo and key. */
+    private readonly timePitch: TimePitchStream | null = null,
   ) {}
 
   async write(planar: Float32Array[]): Promise<void> {
@@ -38,6 +42,8 @@ export class StemSink {
     if (this.resampler) await this.emit(this.resampler.flush());
     const missing = this.length - this.written;
     if (missing > 0) await this.emit(Array.from({ length: this.channelCount }, () => new Float32Array(missing)));
+    const tail = this.timePitch?.finish();
+    if (tail?.[0].length) await this.writer.write(tail);
     this.release();
     await this.writer.close();
   }
@@ -59,7 +65,9 @@ export class StemSink {
   private async emit(planar: Float32Array[]): Promise<void> {
     const n = Math.min(planar[0]?.length ?? 0, this.length - this.written);
     if (n <= 0) return;
-    await this.writer.write(n === planar[0].length ? planar : planar.map((ch) => ch.subarray(0, n)));
+    const cut = n === planar[0].length ? planar : planar.map((ch) => ch.subarray(0, n));
     this.written += n;
+    const out = this.timePitch ? this.timePitch.process(cut) : cut;
+    if (out[0].length) await this.writer.write(out);
   }
 }
