@@ -266,6 +266,8 @@ describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 },
     await d.getByLabel('Run on').selectOption('cpu');
     await screenshot(s.page, '07-settings');
     await d.getByRole('button', { name: 'Save' }).click();
+    // The panel closes once the settings are saved (a failed save keeps it open, and this wait fails).
+    await d.waitFor({ state: 'detached' });
     assert.equal((await s.service.getSettings()).ep, 'cpu');
   });
 
