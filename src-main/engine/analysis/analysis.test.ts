@@ -5,28 +5,14 @@ import assert from 'node:assert/strict';
 import { decodeFile } from '../audio/decode.ts';
 import { analyzeMix, analyzeSong, toAnalysisRate } from './index.ts';
 import { PITCH_CLASSES } from './key.ts';
+import { Decimator } from './decimate.ts';
 import {
   TEST_SET, canRenderSongs, eventFMeasure, knownBeats, knownDownbeats, renderSong,
 } from '../../../test/fixtures/tempo-key-songs.ts';
 
-const RATE = 44100;
+import { clickTrack } from './testing/signals.ts';
 
-/** A decaying noise burst with a low thump every beat, the bar's first beat louder (a drum machine's accent). */
-function clickTrack(bpm: number, beatsPerBar: number, seconds: number, firstBeat = 0.25): Float32Array {
-  const x = new Float32Array(Math.round(seconds * RATE));
-  let seed = 7;
-  const noise = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
-  for (let k = 0; ; k++) {
-    const start = Math.round((firstBeat + (k * 60) / bpm) * RATE);
-    if (start >= x.length) break;
-    const accent = k % beatsPerBar === 0 ? 1 : 0.35;
-    for (let i = 0; i < 0.08 * RATE && start + i < x.length; i++) {
-      const env = Math.exp(-i / (0.012 * RATE));
-      x[start + i] += accent * env * (0.3 * noise() + 0.6 * Math.sin((2 * Math.PI * 60 * i) / RATE));
-    }
-  }
-  return x;
-}
+const RATE = 44100;
 
 /** Triads as sines, one per bar of two seconds: the pitch classes of the progression and nothing else. */
 function chordSong(chords: number[][], seconds: number): Float32Array {
@@ -69,6 +55,16 @@ describe('song analysis', () => {
       assert.deepEqual(a.key, { tonic, mode });
       assert.ok(a.confidence.key > 0.5, `key confidence ${a.confidence.key}`);
     }
+  });
+
+  it('decimates a song that comes in pieces exactly as the whole song', () => {
+    const clicks = clickTrack(100, 4, 7);
+    const whole = toAnalysisRate([clicks], RATE);
+    const pieces = new Decimator(RATE);
+    for (let at = 0; at < clicks.length; at += 30_011) pieces.push([clicks.subarray(at, at + 30_011)]);
+    const got = pieces.finish();
+    assert.equal(got.rate, whole.rate);
+    assert.deepEqual(got.samples, whole.samples);
   });
 
   it('measures nothing in a song too short to hold a tempo', () => {

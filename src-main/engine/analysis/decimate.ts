@@ -23,12 +23,69 @@ export function decimationFactor(rate: number): number {
  * at 90 % of the new Nyquist frequency, so what folds back is far below the notes and drums.
  */
 export function toAnalysisRate(channels: Float32Array[], rate: number): MonoSignal {
-  const factor = decimationFactor(rate);
-  const length = channels[0]?.length ?? 0;
-  const mono = new Float32Array(length);
-  for (const ch of channels) for (let i = 0; i < length; i++) mono[i] += ch[i] / channels.length;
-  if (factor === 1) return { rate, samples: mono };
-  const half = TAPS_PER_FACTOR * factor;
+  const d = new Decimator(rate);
+  d.push(channels);
+  return d.finish();
+}
+
+/** toAnalysisRate for audio that arrives in pieces (a separation's stems, chunk by chunk); same output. */
+export class Decimator {
+  readonly factor: number;
+  private readonly taps: Float32Array;
+  private readonly half: number;
+  /** Mono input not yet consumed, with `half` samples of history before the next output's centre. */
+  private pending = new Float32Array(0);
+  /** Input index of pending[0]. */
+  private pendingStart = 0;
+  private nextCentre = 0;
+  private out = new Float32Array(1 << 16);
+  private outLength = 0;
+
+  constructor(private readonly rate: number) {
+    this.factor = decimationFactor(rate);
+    this.half = this.factor === 1 ? 0 : TAPS_PER_FACTOR * this.factor;
+    this.taps = this.factor === 1 ? Float32Array.of(1) : lowPass(this.half, this.factor);
+  }
+
+  push(channels: Float32Array[]): void {
+    const length = channels[0]?.length ?? 0;
+    const joined = new Float32Array(this.pending.length + length);
+    joined.set(this.pending);
+    for (const ch of channels) for (let i = 0; i < length; i++) joined[this.pending.length + i] += ch[i] / channels.length;
+    this.pending = joined;
+    this.emit(false);
+  }
+
+  finish(): MonoSignal {
+    this.emit(true);
+    return { rate: this.rate / this.factor, samples: this.out.slice(0, this.outLength) };
+  }
+
+  /** Outputs every sample whose window is complete (at the end: every one left, zeros past the input). */
+  private emit(atEnd: boolean): void {
+    const { half, taps, factor } = this;
+    const end = this.pendingStart + this.pending.length;
+    while (atEnd ? this.nextCentre < end : this.nextCentre + half < end) {
+      let acc = 0;
+      for (let k = -half; k <= half; k++) {
+        const i = this.nextCentre + k - this.pendingStart;
+        if (i >= 0 && i < this.pending.length) acc += taps[k + half] * this.pending[i];
+      }
+      if (this.outLength === this.out.length) {
+        const grown = new Float32Array(2 * this.out.length);
+        grown.set(this.out);
+        this.out = grown;
+      }
+      this.out[this.outLength++] = acc;
+      this.nextCentre += factor;
+    }
+    const keepFrom = Math.max(0, this.nextCentre - half - this.pendingStart);
+    this.pending = this.pending.slice(keepFrom);
+    this.pendingStart += keepFrom;
+  }
+}
+
+function lowPass(half: number, factor: number): Float32Array {
   const cutoff = 0.9 / factor; // of the input's Nyquist frequency
   const taps = new Float32Array(2 * half + 1);
   let sum = 0;
@@ -40,14 +97,5 @@ export function toAnalysisRate(channels: Float32Array[], rate: number): MonoSign
     sum += sinc * w;
   }
   for (let k = 0; k < taps.length; k++) taps[k] /= sum;
-  const out = new Float32Array(Math.ceil(length / factor));
-  for (let j = 0; j < out.length; j++) {
-    const centre = j * factor;
-    let acc = 0;
-    const from = Math.max(-half, -centre);
-    const to = Math.min(half, length - 1 - centre);
-    for (let k = from; k <= to; k++) acc += taps[k + half] * mono[centre + k];
-    out[j] = acc;
-  }
-  return { rate: rate / factor, samples: out };
+  return taps;
 }
