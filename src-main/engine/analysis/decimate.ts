@@ -66,11 +66,12 @@ export class Decimator {
     const { half, taps, factor } = this;
     const end = this.pendingStart + this.pending.length;
     while (atEnd ? this.nextCentre < end : this.nextCentre + half < end) {
+      const base = this.nextCentre - half - this.pendingStart;
+      const from = Math.max(0, -base);
+      const to = Math.min(taps.length, this.pending.length - base);
+      const pending = this.pending;
       let acc = 0;
-      for (let k = -half; k <= half; k++) {
-        const i = this.nextCentre + k - this.pendingStart;
-        if (i >= 0 && i < this.pending.length) acc += taps[k + half] * this.pending[i];
-      }
+      for (let k = from; k < to; k++) acc += taps[k] * pending[base + k];
       if (this.outLength === this.out.length) {
         const grown = new Float32Array(2 * this.out.length);
         grown.set(this.out);

@@ -13,6 +13,16 @@ export { toAnalysisRate, type MonoSignal } from './decimate.ts';
 
 /** Shorter songs hold too few beats to measure a tempo by. */
 export const MIN_ANALYSIS_SECONDS = 6;
+/**
+ * Longer ones (a DJ set, a recorded concert) are not measured: the whole-song spectrograms would take gigabytes, and
+ * one tempo and key rarely describe them.
+ */
+export const MAX_ANALYSIS_SECONDS = 20 * 60;
+
+/** Whether a song of this length is measured at all. */
+export function measurable(seconds: number): boolean {
+  return seconds >= MIN_ANALYSIS_SECONDS && seconds <= MAX_ANALYSIS_SECONDS;
+}
 /** Chroma for bar placement: 2048-sample frames every 512 (46 ms at 11 kHz), fine enough to split beats. */
 const BAR_CHROMA_N_FFT = 2048;
 const BAR_CHROMA_HOP = 512;
@@ -26,7 +36,7 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** The song's tempo, beats, bars and key; null when it is too short or holds no onsets to measure. */
 export function analyzeSong({ rhythm, harmony }: AnalysisInput): SongAnalysis | null {
-  if (rhythm.samples.length < MIN_ANALYSIS_SECONDS * rhythm.rate) return null;
+  if (!measurable(rhythm.samples.length / rhythm.rate)) return null;
   const onsets = onsetEnvelope(rhythm);
   const tempo = estimateTempo(onsets.strength, onsets.frameRate);
   if (!tempo) return null;

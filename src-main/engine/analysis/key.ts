@@ -42,7 +42,7 @@ export function chromagram(signal: MonoSignal, nFft = CHROMA_N_FFT, hop = CHROMA
     const pc = classOf[k];
     if (pc < 0) continue;
     const row = k * frames;
-    for (let t = 0; t < frames; t++) out[t][pc] += Math.hypot(re[row + t], im[row + t]);
+    for (let t = 0; t < frames; t++) out[t][pc] += Math.sqrt(re[row + t] * re[row + t] + im[row + t] * im[row + t]);
   }
   for (const c of out) for (let i = 0; i < 12; i++) c[i] = Math.sqrt(c[i]);
   return out;

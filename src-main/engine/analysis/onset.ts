@@ -32,9 +32,9 @@ export function onsetEnvelope(signal: MonoSignal): OnsetEnvelope {
   // Bin-major spectrogram: walk each bin's row once, compressing as we go.
   for (let k = 1; k < bins; k++) {
     const row = k * frames;
-    let prev = Math.log1p(LOG_GAIN * Math.hypot(re[row], im[row]));
+    let prev = Math.log1p(LOG_GAIN * Math.sqrt(re[row] * re[row] + im[row] * im[row]));
     for (let t = 1; t < frames; t++) {
-      const cur = Math.log1p(LOG_GAIN * Math.hypot(re[row + t], im[row + t]));
+      const cur = Math.log1p(LOG_GAIN * Math.sqrt(re[row + t] * re[row + t] + im[row + t] * im[row + t]));
       const rise = cur - prev;
       if (rise > 0) {
         flux[t] += rise;

@@ -15,6 +15,7 @@ import type { CachedRecord } from '../cache/estimate-file.ts';
 import type { ThreadedModelRunner } from '../model/threaded.ts';
 import type { BitDepth, OutputFormat, Progress, SeparationControls, SeparationOk, SongAnalysis, Stage, Timings } from '../types.ts';
 import { StemTap } from '../analysis/stem-tap.ts';
+import { measurable } from '../analysis/index.ts';
 import { checkOutputWritable, StemOutputs } from './outputs.ts';
 import { ProgressTracker } from './progress.ts';
 import { Crossfader, minChunkLength, planChunks, type ChunkPlan, type SegmentSettings } from './segments.ts';
@@ -99,7 +100,7 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
   const outputs = await StemOutputs.create(job.outDir, input, stems, job.format);
   notices.push(...outputs.notices);
   const sinks: StemSink[] = [];
-  const tap = job.analysis === undefined ? new StemTap(stems, rate) : null;
+  const tap = job.analysis === undefined && measurable(inputLength / sampleRate) ? new StemTap(stems, rate) : null;
   let analysis = job.analysis ?? null;
   try {
     for (const stem of stems) {
@@ -123,7 +124,14 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
       await outputs.commit();
       notices.push(...writerNotices(stems, finished.map((s) => s.notices)));
     });
-    if (tap) analysis = tap.analyze(song);
+    // The analysis is an extra: a problem in it costs the tempo and key, never the stems.
+    if (tap) {
+      try {
+        analysis = tap.analyze(song);
+      } catch (err) {
+        notices.push(`tempo and key not measured: ${(err as Error).message}`);
+      }
+    }
   } catch (err) {
     for (const sink of sinks) await sink.abort().catch(() => {});
     await outputs.discard();
