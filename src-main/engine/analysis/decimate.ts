@@ -13,7 +13,7 @@ export interface MonoSignal {
   samples: Float32Array;
 }
 
-/** The whole factor that brings `rate` closest to ANALYSIS_RATE without going under it by more than a third. */
+/** The whole factor (at least 1) that brings `rate` nearest to ANALYSIS_RATE. */
 export function decimationFactor(rate: number): number {
   return Math.max(1, Math.round(rate / ANALYSIS_RATE));
 }
