@@ -149,6 +149,7 @@ export class JobQueue {
           notices: result.notices,
           ...(result.title ? { title: result.title } : {}),
           ...(result.artist ? { artist: result.artist } : {}),
+          ...(result.analysis ? { analysis: result.analysis } : {}),
         },
       });
     } else if (job.cancelRequested || result.error.code === 'CANCELLED') {

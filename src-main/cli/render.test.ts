@@ -35,6 +35,13 @@ describe('render', () => {
     assert.deepEqual(doc.files[1], { input: 'b.wav', ok: false, error: { code: 'NOT_AUDIO', message: 'b.wav: not audio' } });
   });
 
+  test('gives the measured tempo, bars and key in --json and in the text summary', () => {
+    const analysis = { bpm: 97.46, beats: [0.1, 0.716], downbeats: [0.1], beatsPerBar: 3 as const, key: { tonic: 'F#' as const, mode: 'minor' as const }, confidence: { tempo: 0.62, key: 0.81 } };
+    const doc = JSON.parse(jsonDocument([{ ...ok, analysis }]));
+    assert.deepEqual(doc.files[0].analysis, analysis);
+    assert.match(summary({ ...ok, analysis }, 1), /^  97\.5 BPM · 3\/4 · F# minor \(measured; clarity tempo 62 %, key 81 %\)$/m);
+  });
+
   test('names the preset mix --mix wrote, in --json and in the text summary', () => {
     const withMix = { ...ok, mix: '/o/a/a.karaoke.mix.wav' };
     assert.equal(JSON.parse(jsonDocument([withMix])).files[0].mix, '/o/a/a.karaoke.mix.wav');

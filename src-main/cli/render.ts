@@ -1,6 +1,7 @@
 // Text the CLI shows: the progress bar, plain progress lines, per-file summaries and the --json document.
 // Pure string building; main.ts decides where it goes.
 import type { ModelInfo, Progress, SeparationResult } from '../engine/types.ts';
+import { analysisLabel, confidenceLabel } from '../engine/analysis/labels.ts';
 
 /** A separation as the CLI reports it: with the preset mix or the stem file it also wrote. */
 export type FileResult = SeparationResult & { mix?: string; stemFile?: string };
@@ -54,6 +55,7 @@ export function summary(r: FileResult, seconds: number): string {
     `  ${formatDuration(r.duration)} of audio in ${seconds.toFixed(1)} s on ${r.ep} (model ${t(r.modelId)})`];
   if (r.title || r.artist) lines.push(`  ${t([r.title, r.artist].filter(Boolean).join(' — '))}`);
   if (r.mix) lines.push(`  mix: ${t(r.mix)}`);
+  if (r.analysis) lines.push(`  ${analysisLabel(r.analysis)} (measured; clarity ${confidenceLabel(r.analysis)})`);
   for (const s of r.epSkipped) lines.push(`  skipped ${t(s.reason)}`);
   for (const n of r.notices) lines.push(`  note: ${t(n)}`);
   return lines.join('\n');
@@ -70,6 +72,7 @@ export function jsonDocument(results: FileResult[]): string {
       ...(r.stemFile ? { stemFile: r.stemFile } : {}),
       ...(r.title ? { title: r.title } : {}),
       ...(r.artist ? { artist: r.artist } : {}),
+      ...(r.analysis ? { analysis: r.analysis } : {}),
     }
     : { input: r.input, ok: false, error: { code: r.error.code, message: r.error.message } });
   return JSON.stringify({ files }, null, 2);

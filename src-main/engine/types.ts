@@ -85,6 +85,28 @@ export interface SeparationOk {
   /** The song's title and artist from its tags, when it has them (the stems carry all its tags). */
   title?: string;
   artist?: string;
+  /** Tempo, beats, bars and key, measured after separation; absent for a song too short to measure. */
+  analysis?: SongAnalysis;
+}
+
+/** Names of the twelve pitch classes, C first, as the song's key is shown. */
+export type PitchClassName = 'C' | 'C#' | 'D' | 'Eb' | 'E' | 'F' | 'F#' | 'G' | 'Ab' | 'A' | 'Bb' | 'B';
+
+/** What the analysis measured of a song; times in seconds from its start. */
+export interface SongAnalysis {
+  /** Beats (quarter notes in 4/4 and 3/4) per minute. */
+  bpm: number;
+  beats: number[];
+  /** The first beat of each bar: a subset of `beats`. */
+  downbeats: number[];
+  beatsPerBar: 3 | 4;
+  /** null for a song without pitched notes. */
+  key: { tonic: PitchClassName; mode: 'major' | 'minor' } | null;
+  /**
+   * How clearly the music showed each, in [0, 1]: tempo, the onsets' autocorrelation at the beat period (steady
+   * drums ≈ 0.5–0.9, rubato far less); key, the chroma's correlation with the key's profile (≈ 0.6–0.95 for tonal music).
+   */
+  confidence: { tempo: number; key: number };
 }
 
 export interface SeparationFailed {

@@ -8,6 +8,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeFile } from '../../src-main/engine/audio/decode.ts';
 import { HEADER_BYTES } from '../../src-main/engine/cache/estimate-file.ts';
+import { CACHE_EXT } from '../../src-main/engine/cache/estimate-cache.ts';
 import { JobRunner } from '../../src-main/engine/runner.ts';
 import { findPreset, presetGains, resolvePreset } from '../../src-main/engine/separate/presets.ts';
 import type { SeparateRequest, SeparationControls, SeparationOk, SeparationResult } from '../../src-main/engine/types.ts';
@@ -99,7 +100,7 @@ describe('re-rendering from the estimate cache', { skip }, () => {
     const dir = tempDir('xumx-cache-');
     const r = runner(dir);
     const reference = await stems(ok(await r.run(request())));
-    const [entry] = readdirSync(dir);
+    const [entry] = readdirSync(dir).filter((n) => n.endsWith(CACHE_EXT));
     const bytes = readFileSync(join(dir, entry));
     bytes[HEADER_BYTES + 4096] ^= 0x5a;
     writeFileSync(join(dir, entry), bytes);

@@ -2,7 +2,7 @@
 // tested with plain arrays and no ONNX model.
 import { join } from 'node:path';
 import { songName } from '../../engine/separate/song-name.ts';
-import type { ModelInfo, Progress, SeparateRequest, SeparationResult } from '../../engine/types.ts';
+import type { ModelInfo, Progress, SeparateRequest, SeparationResult, SongAnalysis } from '../../engine/types.ts';
 import type { AudioPort, DecodedAudio, EnginePort } from '../ports.ts';
 
 export const SOURCES = ['vocals', 'drums', 'bass', 'other'];
@@ -46,6 +46,8 @@ export class MemoryAudio implements AudioPort {
 export class FakeEngine implements EnginePort {
   gate: Promise<void> = Promise.resolve();
   readonly requests: SeparateRequest[] = [];
+  /** What the engine measured of the song, given with every result while set. */
+  analysis: SongAnalysis | undefined;
 
   constructor(private readonly audio: MemoryAudio, private readonly length = 1000) {}
 
@@ -72,6 +74,7 @@ export class FakeEngine implements EnginePort {
       input: req.input, ok: true, stems, sampleRate: 44100, duration: this.length / 44100, modelId: 'fake', ep: 'cpu',
       epSkipped: [{ ep: 'cuda', reason: 'no CUDA device' }],
       timings: { decode: 0, stft: 0, network: 0, wiener: 0, istft: 0, encode: 0 }, notices: [],
+      ...(this.analysis ? { analysis: this.analysis } : {}),
     };
   }
 

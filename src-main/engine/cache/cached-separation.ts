@@ -37,6 +37,13 @@ export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { s
   });
   const key = inputSha256 && estimateKey({ inputSha256, modelSha256: manifest.sha256 });
 
+  // The song's analysis goes with its estimates: a re-render keeps it instead of measuring it again.
+  const analysis = key ? await ctx.cache.readAnalysis(key) : null;
+  const keep = async (result: SeparationOk) => {
+    if (key && !analysis && result.analysis) await ctx.cache.writeAnalysis(key, result.analysis);
+  };
+  if (analysis) job = { ...job, analysis };
+
   if (key) {
     const reader = await ctx.cache.lookup(key, { modelSha256: manifest.sha256, sources: manifest.sources, bins: CONTRACT.bins },
       (e) => notices.push(`${e.message}; separating again`));
@@ -50,6 +57,7 @@ export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { s
         const segments = { segmentFrames, overlapFrames, batch };
         const result = await separateFile({ ...job, segments, ...(dsp ? { dsp } : {}) }, replay, ctx.deps, hooks);
         replay.checkFinished();
+        await keep(result);
         return { ...result, estimates: 'cache', notices: [...result.notices, ...notices] };
       } catch (err) {
         if (!(err instanceof XumxError && err.code === 'CACHE_CORRUPT')) throw err;
@@ -81,7 +89,10 @@ export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { s
     throw err;
   }
   const size = await recorder.commit();
-  if (size !== null) await ctx.cache.evict(key);
+  if (size !== null) {
+    await keep(result);
+    await ctx.cache.evict(key);
+  }
   else if (recorder.cacheError) {
     const why = recorder.cacheError instanceof Error ? recorder.cacheError.message : String(recorder.cacheError);
     notices.push(`cache not written: ${why}; a change of controls will run the network again`);

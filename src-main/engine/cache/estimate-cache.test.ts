@@ -22,6 +22,26 @@ async function store(cache: EstimateCache, key: string, chunks: number): Promise
 }
 
 describe('EstimateCache', () => {
+  test('keeps a song analysis beside its entry and removes it with the entry', async () => {
+    const dir = tmp();
+    const cache = new EstimateCache({ dir });
+    await store(cache, 'k9', 1);
+    assert.equal(await cache.readAnalysis('k9'), null);
+    const analysis = { bpm: 96, beats: [0.1, 0.725], downbeats: [0.1], beatsPerBar: 4 as const, key: { tonic: 'D' as const, mode: 'minor' as const }, confidence: { tempo: 0.6, key: 0.8 } };
+    await cache.writeAnalysis('k9', analysis);
+    assert.deepEqual(await cache.readAnalysis('k9'), analysis);
+    await cache.remove('k9');
+    assert.equal(await cache.readAnalysis('k9'), null);
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
+  test('reads a damaged analysis file as none, so the song is measured again', async () => {
+    const dir = tmp();
+    const cache = new EstimateCache({ dir });
+    writeFileSync(join(dir, 'k8.analysis.json'), '{"bpm": 12');
+    assert.equal(await cache.readAnalysis('k8'), null);
+  });
+
   test('gives back exactly the chunks that were written, in order', async () => {
     const cache = new EstimateCache({ dir: tmp() });
     await store(cache, 'k1', 3);

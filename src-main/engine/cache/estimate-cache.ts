@@ -2,13 +2,16 @@
 // when the folder grows past its size cap. "Used" is the file's modification time, touched on every hit, so the
 // folder itself is the index and there is no second file that could disagree with it.
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, rm, stat, utimes } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openRegularFile } from '../audio/regular-file.ts';
 import { XumxError } from '../errors.ts';
 import { EstimateFileReader, EstimateFileWriter, FORMAT_VERSION, type EstimateHeader } from './estimate-file.ts';
+import type { SongAnalysis } from '../types.ts';
 
 export const CACHE_EXT = '.xest';
+/** The song's analysis beside its estimates: measured once, gone when the entry goes. */
+export const ANALYSIS_EXT = '.analysis.json';
 /** Default cap: about half an hour of 4-source X-UMX estimates (≈ 135 MB per minute of audio). */
 export const DEFAULT_CACHE_BYTES = 4 * 1024 ** 3;
 /** Temporary files older than this are left over from a crash and are removed. */
@@ -109,6 +112,29 @@ export class EstimateCache {
 
   async remove(key: string): Promise<void> {
     await rm(this.pathFor(key), { force: true });
+    await rm(join(this.dir, `${key}${ANALYSIS_EXT}`), { force: true });
+  }
+
+  /** The analysis kept for `key`; null when there is none or it cannot be read (it is then measured again). */
+  async readAnalysis(key: string): Promise<SongAnalysis | null> {
+    try {
+      const a = JSON.parse(await readFile(join(this.dir, `${key}${ANALYSIS_EXT}`), 'utf8')) as SongAnalysis;
+      return typeof a?.bpm === 'number' && Array.isArray(a.beats) && Array.isArray(a.downbeats) ? a : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Keeps the analysis beside the entry; a failed write only means it is measured again next time. */
+  async writeAnalysis(key: string, analysis: SongAnalysis): Promise<void> {
+    const path = join(this.dir, `${key}${ANALYSIS_EXT}`);
+    const partial = `${path}.${process.pid}.partial`;
+    try {
+      await writeFile(partial, JSON.stringify(analysis));
+      await rename(partial, path);
+    } catch {
+      await rm(partial, { force: true }).catch(() => {});
+    }
   }
 
   /** Deletes least recently used entries until the folder fits the cap; `keep` (the entry just written) stays. */

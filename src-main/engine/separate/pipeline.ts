@@ -13,7 +13,9 @@ import { CONTRACT } from '../model/manifest.ts';
 import type { ModelRunner } from '../model/session.ts';
 import type { CachedRecord } from '../cache/estimate-file.ts';
 import type { ThreadedModelRunner } from '../model/threaded.ts';
-import type { BitDepth, OutputFormat, Progress, SeparationControls, SeparationOk, Stage, Timings } from '../types.ts';
+import type { BitDepth, OutputFormat, Progress, SeparationControls, SeparationOk, SongAnalysis, Stage, Timings } from '../types.ts';
+import { StemTap } from '../analysis/stem-tap.ts';
+import { measurable } from '../analysis/index.ts';
 import { checkOutputWritable, StemOutputs } from './outputs.ts';
 import { ProgressTracker } from './progress.ts';
 import { Crossfader, minChunkLength, planChunks, type ChunkPlan, type SegmentSettings } from './segments.ts';
@@ -47,6 +49,8 @@ export interface PipelineJob {
   timePitch?: TimePitch;
   /** Renders chunks on other threads (re-renders from the estimate cache); absent: in this thread. */
   dsp?: DspRenderer;
+  /** The song's analysis when it was measured before (kept with the estimate cache); absent: measured now. */
+  analysis?: SongAnalysis | null;
 }
 
 /** What the pipeline needs of the DspPool. */
@@ -99,6 +103,8 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
   const outputs = await StemOutputs.create(job.outDir, input, stems, job.format);
   notices.push(...outputs.notices);
   const sinks: StemSink[] = [];
+  const tap = job.analysis === undefined && measurable(inputLength / sampleRate) ? new StemTap(stems, rate) : null;
+  let analysis = job.analysis ?? null;
   try {
     for (const stem of stems) {
       const resampler = sampleRate === rate ? null : await createResampler(rate, sampleRate, 2);
@@ -113,7 +119,7 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
         throw err;
       }
     }
-    await runChunks(song, job, model, stems, sinks, { timed, cancelled, progress, timings });
+    await runChunks(song, job, model, stems, sinks, { timed, cancelled, progress, timings, tap });
     cancelled();
     progress.finishing();
     await timed('encode', async () => {
@@ -122,6 +128,14 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
       await outputs.commit();
       notices.push(...writerNotices(stems, finished.map((s) => s.notices)));
     });
+    // The analysis is an extra: a problem in it costs the tempo and key, never the stems.
+    if (tap) {
+      try {
+        analysis = tap.analyze(song);
+      } catch (err) {
+        notices.push(`tempo and key not measured: ${(err as Error).message}`);
+      }
+    }
   } catch (err) {
     for (const sink of sinks) await sink.abort().catch(() => {});
     await outputs.discard();
@@ -140,6 +154,7 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
     timings,
     notices,
     ...songTitle(prepared.tags),
+    ...(analysis ? { analysis } : {}),
   };
 }
 
@@ -202,6 +217,8 @@ interface LoopTools {
   cancelled(): void;
   progress: ProgressTracker;
   timings: Timings;
+  /** Hears every stem's finished samples for the song's analysis; null when the analysis is known already. */
+  tap: StemTap | null;
 }
 
 /** A source of estimates that can also say where the estimate cache stores each chunk (ReplayRunner). */
@@ -224,7 +241,7 @@ interface PreparedBatch {
  * runner the same code simply runs one step after another.
  */
 async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRunner, stems: string[],
-  sinks: StemSink[], { timed, cancelled, progress, timings }: LoopTools): Promise<void> {
+  sinks: StemSink[], { timed, cancelled, progress, timings, tap }: LoopTools): Promise<void> {
   const { hop, bins, nFft } = CONTRACT;
   const plan = planChunks(song[0].length, job.segments, hop, minChunkLength(nFft));
   const faders = stems.map(() => new Crossfader(plan, 2));
@@ -238,8 +255,9 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
 
   // A replay of the estimate cache with DSP threads: no network, and no batches (see renderFromCache).
   const raw = job.dsp && typeof (model as Partial<CachedEstimates>).nextRecord === 'function' ? (model as unknown as CachedEstimates) : null;
-  if (raw && job.dsp) return renderFromCache(song, plan, raw, job.dsp, job.controls, sources, { sinks, faders, cancelled, report, timed, timings, onChunk: () => { done += 1; } });
+  if (raw && job.dsp) return renderFromCache(song, plan, raw, job.dsp, job.controls, sources, { sinks, faders, cancelled, report, timed, timings, tap, onChunk: () => { done += 1; } });
 
+  const finished = (stem: number, samples: Float32Array[]) => { tap?.add(stem, samples); return samples; };
   const kernels = await loadDspKernels();
   const prepare = (first: number): Promise<PreparedBatch> => timed('stft', () => {
     const count = Math.min(batchSize, total - first);
@@ -293,7 +311,7 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
       renders[b] = undefined;
       submit(b + inFlight);
       batch.mixes[b] = undefined as unknown as [Spectrogram, Spectrogram]; // free the chunk's mixture STFT early
-      for (let s = 0; s < stems.length; s++) await timed('encode', async () => sinks[s].write(faders[s].add(index, signals[s])));
+      for (let s = 0; s < stems.length; s++) await timed('encode', async () => sinks[s].write(finished(s, faders[s].add(index, signals[s]))));
       done += 1 - NETWORK_SHARE;
       report('encode');
       cancelled();
@@ -326,7 +344,7 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
   timings.network += b !== undefined && busyAtStart !== undefined ? b - busyAtStart : waited;
 }
 
-interface CacheLoopTools extends Pick<LoopTools, 'timed' | 'cancelled' | 'timings'> {
+interface CacheLoopTools extends Pick<LoopTools, 'timed' | 'cancelled' | 'timings' | 'tap'> {
   sinks: StemSink[];
   faders: Crossfader[];
   report(stage: Stage): void;
@@ -342,7 +360,8 @@ interface CacheLoopTools extends Pick<LoopTools, 'timed' | 'cancelled' | 'timing
  * (per-batch hand-offs left the threads idle while this one worked: bench/rerender.bench.ts).
  */
 async function renderFromCache(song: Float32Array[], plan: ChunkPlan, raw: CachedEstimates, dsp: DspRenderer,
-  controls: SeparationControls, sources: readonly string[], { sinks, faders, report, onChunk, timed, cancelled, timings }: CacheLoopTools): Promise<void> {
+  controls: SeparationControls, sources: readonly string[], { sinks, faders, report, onChunk, timed, cancelled, timings, tap }: CacheLoopTools): Promise<void> {
+  const finished = (stem: number, samples: Float32Array[]) => { tap?.add(stem, samples); return samples; };
   const total = plan.chunks.length;
   const ahead = Math.max(1, dsp.size ?? 1) + 1;
   const rendering: Promise<Float32Array[][]>[] = [];
@@ -359,7 +378,7 @@ async function renderFromCache(song: Float32Array[], plan: ChunkPlan, raw: Cache
     }
     report('wiener');
     const signals = await rendering.shift()!;
-    for (let s = 0; s < sinks.length; s++) await timed('encode', async () => sinks[s].write(faders[s].add(index, signals[s])));
+    for (let s = 0; s < sinks.length; s++) await timed('encode', async () => sinks[s].write(finished(s, faders[s].add(index, signals[s]))));
     onChunk();
     report('encode');
     cancelled();
