@@ -13,8 +13,9 @@ export async function createStretchNode(context: AudioContext, buffer: AudioBuff
   let module = loaded.get(context);
   if (!module) loaded.set(context, (module = context.audioWorklet.addModule(workletUrl)));
   await module;
+  // One (unconnected) input: the processor reads its input list even when it plays from its buffer.
   const node = await SignalsmithStretch(context, {
-    numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [buffer.numberOfChannels],
+    numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [buffer.numberOfChannels],
   });
   await node.configure({ blockMs: STRETCH_BLOCK_MS, intervalMs: STRETCH_INTERVAL_MS });
   await node.addBuffers(...stretchInput(buffer));
