@@ -232,3 +232,21 @@ describe('StemPlayer tempo and key', () => {
     player.pause();
   });
 });
+
+describe('StemPlayer tempo and key with a new render', () => {
+  test('hands a new render to the playing stretchers in place, starting no plain buffer', async () => {
+    const { ctx, player, stretchers } = await stretchable(['vocals']);
+    await player.setTimePitch({ tempo: 0.8, semitones: 0 });
+    await player.play();
+    const given: unknown[] = [];
+    stretchers[0].addBuffers = (...args: unknown[]) => void given.push(args[0]);
+    const channel = new Float32Array([0.25, -0.5]);
+    const next = { duration: 10, id: 'vocals-2', numberOfChannels: 1, getChannelData: () => channel } as unknown as AudioBuffer;
+    player.swapBuffers(new Map([['vocals', next]]));
+    assert.equal(ctx.sources.length, 0);
+    assert.equal(stretchers.length, 1);
+    assert.deepEqual(given, [[channel]], 'a copy of the new samples');
+    assert.notEqual((given[0] as Float32Array[])[0], channel, 'copied: the buffer stays playable');
+    player.pause();
+  });
+});
