@@ -250,3 +250,21 @@ describe('StemPlayer tempo and key with a new render', () => {
     player.pause();
   });
 });
+
+describe('StemPlayer stretchers over a song\'s life', () => {
+  test('gives a new render to the stretcher it has while paused, rather than making another', async () => {
+    const { player, stretchers } = await stretchable(['bass']);
+    await player.setTimePitch({ tempo: 0.9, semitones: 0 });
+    await player.play();
+    player.pause();
+    let given = 0;
+    stretchers[0].addBuffers = () => void given++;
+    const channel = new Float32Array(4);
+    player.swapBuffers(new Map([['bass', { duration: 10, id: 'bass-2', numberOfChannels: 1, getChannelData: () => channel } as unknown as AudioBuffer]]));
+    await player.play();
+    assert.equal(stretchers.length, 1, 'no second stretcher');
+    assert.equal(given, 1);
+    assert.equal(stretchers[0].last.active, true);
+    player.pause();
+  });
+});

@@ -194,21 +194,15 @@ export class StemPlayer {
     for (const [name, buffer] of next) {
       const strip = this.strips.get(name) ?? this.addStrip(name, buffer);
       strips.set(name, strip);
-      const same = strip.buffer === buffer;
+      if (strip.stretch && strip.buffer !== buffer) {
+        // A stretcher lasts as long as the context (its processor never finishes), so it gets the new samples
+        // rather than a successor. Playing, it reads its input a block at a time and overlaps its blocks, so the
+        // new samples under the same position blend in over one block, as a crossfade would.
+        strip.stretch.dropBuffers();
+        strip.stretch.addBuffers(...stretchInput(buffer));
+      }
       strip.buffer = buffer;
-      if (strip.voice?.kind === 'stretch') {
-        if (same) continue;
-        // The stretcher reads its input a block at a time and overlaps its blocks, so new samples under the
-        // same position blend in over one block, as a crossfade would.
-        strip.voice.node.dropBuffers();
-        strip.voice.node.addBuffers(...stretchInput(buffer));
-        continue;
-      }
-      if (!same) {
-        strip.stretch?.disconnect();
-        strip.stretch = null;
-      }
-      if (!this.playing) continue;
+      if (strip.voice?.kind === 'stretch' || !this.playing) continue;
       const old = strip.voice;
       strip.voice = this.startVoice(strip, when, at, old ? plan.fadeIn : planFadeIn(when));
       if (old) this.fadeOut(old, fadeOutFrom(old, when), plan.stopOld);
@@ -361,9 +355,13 @@ export class StemPlayer {
       const buffer = strip.buffer;
       strip.making ??= create(this.context, buffer).then((node) => {
         strip.making = null;
-        // A swap while it was made: this stretcher holds samples no longer heard.
-        if (strip.buffer !== buffer || ![...this.strips.values()].includes(strip)) node.disconnect();
-        else strip.stretch = node;
+        if (![...this.strips.values()].includes(strip)) return node.disconnect();
+        // A swap while it was made: it gets the samples heard now.
+        if (strip.buffer !== buffer) {
+          node.dropBuffers();
+          node.addBuffers(...stretchInput(strip.buffer));
+        }
+        strip.stretch = node;
       });
       return strip.making;
     }));
