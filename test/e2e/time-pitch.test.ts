@@ -86,6 +86,7 @@ describe('tempo and key while practising', { skip: reason ?? false, timeout: 600
     const result = d.getByTestId('export-result');
     await result.waitFor({ timeout: 120_000 });
     const file = (await result.locator('li').first().textContent())!.trim();
+    assert.match(file, /\(full mix, 50 %, -2 st\)\.wav$/, 'named for its tempo and key');
     const frames = (await decodeFile(job.result!.stemPaths[job.result!.sources[0]])).channels[0].length;
     const mix = await decodeFile(file);
     assert.ok(Math.abs(mix.channels[0].length - frames / 0.5) <= 1, `${mix.channels[0].length} frames for ${frames} at 50 %`);
