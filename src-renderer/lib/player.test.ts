@@ -268,3 +268,18 @@ describe('StemPlayer stretchers over a song\'s life', () => {
     player.pause();
   });
 });
+
+describe('StemPlayer seeking while stretched', () => {
+  test('moves the playing stretchers to the new position in place', async () => {
+    const { ctx, player, stretchers } = await stretchable(['drums', 'bass']);
+    await player.setTimePitch({ tempo: 1.2, semitones: 1 });
+    await player.play();
+    ctx.currentTime = 5;
+    player.seek(7);
+    for (const s of stretchers) assert.deepEqual(s.last, { output: 5, input: 7 });
+    assert.equal(player.position, 7);
+    ctx.currentTime = 6;
+    assert.ok(Math.abs(player.position - 8.2) < 1e-9, `one second at 120 % later: ${player.position}`);
+    player.pause();
+  });
+});

@@ -248,6 +248,16 @@ export class StemPlayer {
 
   seek(seconds: number): void {
     const t = Math.max(0, Math.min(this.duration, seconds));
+    const voices = [...this.strips.values()].map((s) => s.voice);
+    if (this.playing && voices.length > 0 && voices.every((v) => v?.kind === 'stretch')) {
+      // Playing stretchers jump in place: no restart, so no wait for their latency.
+      const now = this.context.currentTime;
+      for (const v of voices) if (v?.kind === 'stretch') v.node.schedule({ output: now, input: t });
+      this.offset = t;
+      this.startedAt = now;
+      this.scheduleEnd();
+      return;
+    }
     const wasPlaying = this.playing;
     if (wasPlaying) {
       this.stopSources();

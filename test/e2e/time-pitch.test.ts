@@ -60,6 +60,11 @@ describe('tempo and key while practising', { skip: reason ?? false, timeout: 600
     assert.equal(await s.page.getByTestId('semitones-value').textContent(), '−2 st');
     await s.page.waitForFunction(masterLevelAbove, -50, { timeout: 10_000 });
     await screenshot(s.page, 'time-pitch-playing');
+    await s.page.getByTestId('timeline').click({ position: { x: 5, y: 60 } });
+    const after = (await s.page.evaluate(positionNow)) as { song: number };
+    assert.ok(after.song < 1, `the playhead went back to the start while stretched: ${after.song}`);
+    await s.page.getByRole('button', { name: 'Pause' }).waitFor();
+    await s.page.waitForFunction(masterLevelAbove, -50, { timeout: 10_000 });
     await s.page.getByRole('button', { name: 'Pause' }).click();
     assert.deepEqual(errors, []);
     assert.equal(await s.page.getByRole('alert').count(), 0);
