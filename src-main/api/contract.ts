@@ -104,7 +104,7 @@ export interface ExportMixRequest {
   format: OutputFormat;
   bitDepth: BitDepth;
   overwrite?: boolean;
-  /** As for ExportStemsRequest: the mix is summed first, then stretched, as the player does. */
+  /** As for ExportStemsRequest: each stem is stretched, then they are mixed, as the player does. */
   timePitch?: TimePitch;
 }
 

@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import type { JobView, StudioEvent } from './contract.ts';
 import { dispatchCall } from './dispatch.ts';
 import { StudioService } from './service.ts';
+import { renderTimePitch } from '../engine/dsp/time-pitch.ts';
 import { defaultSettings, openSettingsStore } from './settings-store.ts';
 import { FakeEngine, MemoryAudio, SOURCES } from './testing/fakes.ts';
 
@@ -114,6 +115,27 @@ describe('StudioService', () => {
     assert.equal(t.audio.decodeFile(mix.files[0]).channels[0].length, Math.round(frames / 0.8));
     const stems = await t.service.exportStems({ jobId: a.id, sources: ['bass'], folder: join(t.dir, 's'), format: 'wav', bitDepth: '32f', timePitch: { tempo: 1.25, semitones: 3 } });
     assert.equal(t.audio.decodeFile(stems.files[0]).channels[1].length, Math.round(frames / 1.25));
+    await t.done();
+  });
+
+  test('stretches each stem and then mixes them, as the player does, so an exported mix sounds like what is heard', async () => {
+    const t = await setup();
+    const [a] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    const paths = (await t.service.listJobs())[0].result!.stemPaths;
+    let seed = 7;
+    const noise = () => Float32Array.from({ length: 6000 }, () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 0.4);
+    for (const p of Object.values(paths)) t.audio.files.set(p, { sampleRate: 44100, channels: [noise(), noise()] });
+    const tp = { tempo: 0.7, semitones: 5 };
+    const gains = { vocals: 0.5, drums: 1 };
+    const mix = await t.service.exportMix({ jobId: a.id, gains, folder: join(t.dir, 'm'), name: 'practice', format: 'wav', bitDepth: '32f', timePitch: tp });
+    const heard = await Promise.all(Object.entries(gains).map(async ([s, g]) =>
+      (await renderTimePitch(t.audio.decodeFile(paths[s]).channels, 44100, tp)).map((c) => c.map((x) => x * g))));
+    const got = t.audio.decodeFile(mix.files[0]).channels;
+    assert.equal(got[0].length, heard[0][0].length);
+    let worst = 0;
+    for (let c = 0; c < 2; c++) for (let i = 0; i < got[c].length; i++) worst = Math.max(worst, Math.abs(got[c][i] - (heard[0][c][i] + heard[1][c][i])));
+    assert.ok(worst < 1e-5, `the mix differs from the sum of the stretched stems by up to ${worst}`);
     await t.done();
   });
 

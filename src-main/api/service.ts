@@ -21,6 +21,7 @@ import { memoryControlsStore, type ControlsStore } from './controls-store.ts';
 import { SongControlsService } from './rerender.ts';
 import type { ModelInstallView, ModelsView, Preset, SongControls, TimePitch } from './contract.ts';
 import { renderTimePitch } from '../engine/dsp/time-pitch.ts';
+import { stretchedLength } from '../engine/dsp/time-pitch-settings.ts';
 import { ModelsService, type ModelsServiceDeps } from './models.ts';
 import { defaultModelDirs, userModelsDir } from '../engine/model/registry.ts';
 
@@ -191,8 +192,8 @@ export class StudioService implements StudioApi {
     if (!req.overwrite) await refuseExisting([out]);
     const stems: TaggedAudio[] = [];
     for (const p of paths) stems.push(await this.decode(p, { tags: stems.length === 0 }));
-    const summed = mixStems(stems, sources.map((s) => req.gains[s]));
-    const mix = req.timePitch ? { ...summed, channels: await renderTimePitch(summed.channels, summed.sampleRate, req.timePitch) } : summed;
+    const gains = sources.map((s) => req.gains[s]);
+    const mix = mixStems(req.timePitch ? await stretchEach(stems, gains, req.timePitch) : stems, gains);
     const tags = mixTags(stems[0]?.tags ?? {}, this.queue.get(req.jobId)?.result?.title, 'mix');
     await this.write(out, mix, req.format, req.bitDepth, tags);
     return { folder, files: [out] };
@@ -386,3 +387,15 @@ async function expandSongs(path: string, depth = 0, seen = new Set<string>()): P
   return out;
 }
 
+/**
+ * Each stem at the tempo and key, as the player stretches each stem before its fader; stretching the sum instead
+ * would sound different (the stretcher is not linear). A silent stem stays silent, at the stretched length.
+ */
+async function stretchEach<T extends TaggedAudio>(stems: T[], gains: number[], tp: TimePitch): Promise<T[]> {
+  return Promise.all(stems.map(async (stem, k) => ({
+    ...stem,
+    channels: gains[k] === 0
+      ? stem.channels.map((c) => new Float32Array(stretchedLength(c.length, tp.tempo)))
+      : await renderTimePitch(stem.channels, stem.sampleRate, tp),
+  })));
+}

@@ -142,3 +142,144 @@ describe('StemPlayer.swapBuffers', () => {
     player.pause();
   });
 });
+
+type Scheduled = { output?: number; active?: boolean; input?: number; rate?: number; semitones?: number };
+
+class FakeStretch extends FakeNode {
+  readonly latencySeconds = 0.2;
+  changes: Scheduled[] = [];
+  constructor(readonly id: string) { super(); }
+  schedule(change: Scheduled) { this.changes.push(change); }
+  dropBuffers() {}
+  addBuffers() {}
+  override disconnect(destination?: FakeNode) { this.outputs = destination ? this.outputs.filter((o) => o !== destination) : []; }
+  get last(): Scheduled { return this.changes[this.changes.length - 1]; }
+}
+
+async function stretchable(stems: string[]) {
+  const ctx = new FakeContext();
+  const stretchers: FakeStretch[] = [];
+  const create = async (_c: AudioContext, b: AudioBuffer) => {
+    const s = new FakeStretch((b as unknown as { id: string }).id);
+    stretchers.push(s);
+    return s as unknown as import('./player.ts').StretchNode;
+  };
+  const player = new StemPlayer(ctx as unknown as AudioContext, create);
+  player.swapBuffers(new Map(stems.map((s) => [s, buffer(`${s}-1`)])));
+  return { ctx, player, stretchers };
+}
+
+describe('StemPlayer tempo and key', () => {
+  test('plays each stem through its stretcher at another tempo, the playhead advancing at that tempo', async () => {
+    const { ctx, player, stretchers } = await stretchable(['vocals', 'drums']);
+    await player.setTimePitch({ tempo: 0.5, semitones: 0 });
+    ctx.currentTime = 1;
+    await player.play();
+    assert.equal(ctx.sources.length, 0, 'no plain buffer plays');
+    assert.deepEqual(stretchers.map((s) => s.id), ['vocals-1', 'drums-1']);
+    const start = stretchers[0].last;
+    assert.equal(start.active, true);
+    assert.equal(start.input, 0);
+    assert.equal(start.rate, 0.5);
+    assert.ok(start.output! >= 1 + stretchers[0].latencySeconds, 'starts once its latency is waited out');
+    ctx.currentTime = start.output! + 2;
+    assert.ok(Math.abs(player.position - 1) < 1e-9, `two seconds at half speed are one song second, not ${player.position}`);
+    player.pause();
+  });
+
+  test('glides the playing stretchers to a new tempo and key without restarting them', async () => {
+    const { ctx, player, stretchers } = await stretchable(['bass']);
+    await player.setTimePitch({ tempo: 0.5, semitones: 0 });
+    await player.play();
+    const started = stretchers[0].last.output!;
+    ctx.currentTime = started + 2; // song position 1
+    await player.setTimePitch({ tempo: 1.5, semitones: -3 });
+    assert.equal(stretchers.length, 1, 'the same stretcher');
+    assert.deepEqual(stretchers[0].last, { output: started + 2, rate: 1.5, semitones: -3 });
+    ctx.currentTime = started + 4;
+    assert.ok(Math.abs(player.position - 4) < 1e-9, `1 + 2 seconds at 1.5: ${player.position}`);
+    player.pause();
+  });
+
+  test('crossfades between the plain buffers and the stretchers at the same song position, both ways', async () => {
+    const { ctx, player, stretchers } = await stretchable(['other']);
+    await player.play(); // plain, from 0.05
+    ctx.currentTime = 2;
+    await player.setTimePitch({ tempo: 0.8, semitones: 2 });
+    const [plain] = ctx.sources;
+    const start = stretchers[0].last;
+    assert.ok(start.output! >= 2 + stretchers[0].latencySeconds);
+    assert.ok(Math.abs(start.input! - (start.output! - 0.05)) < 1e-9, 'from where the plain buffer is then');
+    assert.deepEqual([start.rate, start.semitones, start.active], [0.8, 2, true]);
+    assert.ok(Math.abs(plain.stoppedAt! - (start.output! + CROSSFADE_S)) < 1e-9, 'the plain one plays on until its fade ends');
+
+    ctx.currentTime = 3;
+    const songAt = player.position;
+    await player.setTimePitch({ tempo: 1, semitones: 0 });
+    const back = ctx.sources[1];
+    assert.ok(back.startedAt! > 3);
+    assert.ok(Math.abs(back.offset! - (songAt + (back.startedAt! - 3) * 0.8)) < 1e-9, 'continues at the stretched position');
+    assert.deepEqual(stretchers[0].last, { active: false, output: back.startedAt! + CROSSFADE_S });
+    player.pause();
+  });
+
+  test('at tempo 1 and 0 semitones plays the plain buffers and makes no stretcher', async () => {
+    const { ctx, player, stretchers } = await stretchable(['vocals']);
+    await player.setTimePitch({ tempo: 1, semitones: 0 });
+    await player.play();
+    assert.equal(stretchers.length, 0);
+    assert.equal(ctx.sources.length, 1);
+    player.pause();
+  });
+});
+
+describe('StemPlayer tempo and key with a new render', () => {
+  test('hands a new render to the playing stretchers in place, starting no plain buffer', async () => {
+    const { ctx, player, stretchers } = await stretchable(['vocals']);
+    await player.setTimePitch({ tempo: 0.8, semitones: 0 });
+    await player.play();
+    const given: unknown[] = [];
+    stretchers[0].addBuffers = (...args: unknown[]) => void given.push(args[0]);
+    const channel = new Float32Array([0.25, -0.5]);
+    const next = { duration: 10, id: 'vocals-2', numberOfChannels: 1, getChannelData: () => channel } as unknown as AudioBuffer;
+    player.swapBuffers(new Map([['vocals', next]]));
+    assert.equal(ctx.sources.length, 0);
+    assert.equal(stretchers.length, 1);
+    assert.deepEqual(given, [[channel]], 'a copy of the new samples');
+    assert.notEqual((given[0] as Float32Array[])[0], channel, 'copied: the buffer stays playable');
+    player.pause();
+  });
+});
+
+describe('StemPlayer stretchers over a song\'s life', () => {
+  test('gives a new render to the stretcher it has while paused, rather than making another', async () => {
+    const { player, stretchers } = await stretchable(['bass']);
+    await player.setTimePitch({ tempo: 0.9, semitones: 0 });
+    await player.play();
+    player.pause();
+    let given = 0;
+    stretchers[0].addBuffers = () => void given++;
+    const channel = new Float32Array(4);
+    player.swapBuffers(new Map([['bass', { duration: 10, id: 'bass-2', numberOfChannels: 1, getChannelData: () => channel } as unknown as AudioBuffer]]));
+    await player.play();
+    assert.equal(stretchers.length, 1, 'no second stretcher');
+    assert.equal(given, 1);
+    assert.equal(stretchers[0].last.active, true);
+    player.pause();
+  });
+});
+
+describe('StemPlayer seeking while stretched', () => {
+  test('moves the playing stretchers to the new position in place', async () => {
+    const { ctx, player, stretchers } = await stretchable(['drums', 'bass']);
+    await player.setTimePitch({ tempo: 1.2, semitones: 1 });
+    await player.play();
+    ctx.currentTime = 5;
+    player.seek(7);
+    for (const s of stretchers) assert.deepEqual(s.last, { output: 5, input: 7 });
+    assert.equal(player.position, 7);
+    ctx.currentTime = 6;
+    assert.ok(Math.abs(player.position - 8.2) < 1e-9, `one second at 120 % later: ${player.position}`);
+    player.pause();
+  });
+});

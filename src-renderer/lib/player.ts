@@ -2,26 +2,49 @@
 // from the same offset, so stems cannot drift apart: they share one sample clock for the whole song.
 // Gains come from mixer.ts (effectiveGains); changes ramp over a few ms to avoid clicks.
 // Graph per stem: source → fade (its own gain, for crossfades at a swap) → strip gain → analyser and master.
+// At another tempo or key each stem's source is its own time stretcher (stretch-node.ts) instead of a buffer source;
+// at the song's own tempo and key the buffer sources play, untouched. A change between the two crossfades, timed
+// after the stretcher's latency; a change while stretched is scheduled on the stretchers, which glide to it.
 import { CROSSFADE_S, gainAt, planCrossfade, planFadeIn, type GainPoint } from './crossfade.ts';
+import { isBypassed, NEUTRAL_TIME_PITCH, type TimePitch } from '../../src-main/engine/dsp/time-pitch-settings.ts';
 
 export interface StemSource {
   name: string;
   url: string;
 }
 
+/** A stretcher holding one stem's samples; `schedule` as signalsmith-stretch's (times in seconds). */
+export interface StretchNode {
+  connect(destination: AudioNode): unknown;
+  disconnect(destination?: AudioNode): void;
+  schedule(change: { output?: number; active?: boolean; input?: number; rate?: number; semitones?: number }): unknown;
+  dropBuffers(): unknown;
+  addBuffers(channels: Float32Array[], transfer?: ArrayBufferLike[]): unknown;
+  /** Seconds between a scheduled input position and when it is heard. */
+  readonly latencySeconds: number;
+}
+
+/** Makes a stretcher for one stem's buffer (stretch-node.ts in the app; tests pass stand-ins). */
+export type StretchFactory = (context: AudioContext, buffer: AudioBuffer) => Promise<StretchNode>;
+
 /** One playing source and the gain node it fades through. */
-interface Voice {
-  node: AudioBufferSourceNode;
+type Voice = (
+  | { kind: 'buffer'; node: AudioBufferSourceNode }
+  | { kind: 'stretch'; node: StretchNode }
+) & {
   fade: GainNode;
   /** The fade-in it started with (null: none), to know its gain when a later swap fades it out. */
   fadeIn: GainPoint[] | null;
-}
+};
 
 interface Strip {
   buffer: AudioBuffer;
   gain: GainNode;
   analyser: AnalyserNode;
   voice: Voice | null;
+  /** The stretcher holding this buffer, made when a tempo or key other than the song's is first asked for. */
+  stretch: StretchNode | null;
+  making: Promise<void> | null;
 }
 
 const START_LATENCY_S = 0.05;
@@ -34,13 +57,21 @@ export class StemPlayer {
   private strips = new Map<string, Strip>();
   private startedAt = 0;
   private offset = 0;
+  /** Song seconds per context second since startedAt: the tempo of what is playing. */
+  private rate = 1;
+  private timePitch: TimePitch = { ...NEUTRAL_TIME_PITCH };
+  /** Counts tempo/key changes, so one that waited for its stretchers does not undo a later one. */
+  private timePitchChanges = 0;
   private playing = false;
   private endTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly scratch = new Float32Array(2048);
   onEnded: () => void = () => {};
 
   /** The context is made here in the app; tests pass a stand-in that records the graph. */
-  constructor(context: AudioContext = new AudioContext({ latencyHint: 'playback' })) {
+  constructor(
+    context: AudioContext = new AudioContext({ latencyHint: 'playback' }),
+    private readonly createStretch: StretchFactory | null = null,
+  ) {
     this.context = context;
     this.master = this.context.createGain();
     this.masterAnalyser = this.context.createAnalyser();
@@ -60,7 +91,47 @@ export class StemPlayer {
 
   get position(): number {
     if (!this.playing) return this.offset;
-    return Math.min(this.duration, this.offset + Math.max(0, this.context.currentTime - this.startedAt));
+    return this.positionAt(this.context.currentTime);
+  }
+
+  /** The tempo and key asked for last. */
+  get currentTimePitch(): TimePitch {
+    return { ...this.timePitch };
+  }
+
+  /**
+   * Plays at another tempo and key from now on. The first time away from the song's own it makes a stretcher per
+   * stem (resolves once they are made); back at tempo 1 and 0 semitones the plain buffers play again.
+   */
+  async setTimePitch(tp: TimePitch): Promise<void> {
+    const change = ++this.timePitchChanges;
+    this.timePitch = { tempo: tp.tempo, semitones: tp.semitones };
+    if (!isBypassed(tp)) await this.prepareStretchers();
+    if (change !== this.timePitchChanges || !this.playing) return;
+    const stretched = !isBypassed(this.timePitch);
+    const voices = [...this.strips.values()].map((s) => s.voice).filter((v): v is Voice => v !== null);
+    const now = this.context.currentTime;
+    if (stretched && voices.every((v) => v.kind === 'stretch')) {
+      // The stretchers continue from where they are; only the rate and shift change, smoothly.
+      this.offset = this.positionAt(now);
+      this.startedAt = Math.max(now, this.startedAt);
+      this.rate = this.timePitch.tempo;
+      for (const v of voices) if (v.kind === 'stretch') v.node.schedule({ output: now, rate: this.rate, semitones: this.timePitch.semitones });
+    } else {
+      // Between the plain buffers and the stretchers: a crossfade once the stretchers' output can be there.
+      const when = now + Math.max(START_LATENCY_S, this.stretchLatency() + RAMP_S);
+      const at = this.positionAt(when);
+      const plan = planCrossfade(when);
+      this.offset = at;
+      this.startedAt = when;
+      this.rate = stretched ? this.timePitch.tempo : 1;
+      for (const strip of this.strips.values()) {
+        const old = strip.voice;
+        strip.voice = this.startVoice(strip, when, at, plan.fadeIn);
+        if (old) this.fadeOut(old, fadeOutFrom(old, when), plan.stopOld);
+      }
+    }
+    this.scheduleEnd();
   }
 
   /** Fetches and decodes every stem; replaces what was loaded before. */
@@ -74,6 +145,7 @@ export class StemPlayer {
     );
     this.unload();
     sources.forEach((s, i) => this.addStrip(s.name, buffers[i]));
+    if (!isBypassed(this.timePitch)) await this.prepareStretchers();
   }
 
   /** The stems loaded now, in order. */
@@ -104,7 +176,7 @@ export class StemPlayer {
     const previous = new Map<string, AudioBuffer>();
     for (const [name, strip] of this.strips) previous.set(name, strip.buffer);
     const when = this.context.currentTime + START_LATENCY_S;
-    const at = this.playing ? this.offset + (when - this.startedAt) : this.offset;
+    const at = this.positionAt(when);
     const plan = planCrossfade(when);
     for (const [name, strip] of [...this.strips]) {
       if (next.has(name)) continue;
@@ -113,6 +185,7 @@ export class StemPlayer {
       const release = () => {
         strip.gain.disconnect();
         strip.analyser.disconnect();
+        strip.stretch?.disconnect();
       };
       if (strip.voice) this.fadeOut(strip.voice, fadeOutFrom(strip.voice, when), plan.stopOld, release);
       else release();
@@ -121,12 +194,20 @@ export class StemPlayer {
     for (const [name, buffer] of next) {
       const strip = this.strips.get(name) ?? this.addStrip(name, buffer);
       strips.set(name, strip);
+      if (strip.stretch && strip.buffer !== buffer) {
+        // A stretcher lasts as long as the context (its processor never finishes), so it gets the new samples
+        // rather than a successor. Playing, it reads its input a block at a time and overlaps its blocks, so the
+        // new samples under the same position blend in over one block, as a crossfade would.
+        strip.stretch.dropBuffers();
+        strip.stretch.addBuffers(...stretchInput(buffer));
+      }
       strip.buffer = buffer;
-      if (!this.playing) continue;
+      if (strip.voice?.kind === 'stretch' || !this.playing) continue;
       const old = strip.voice;
       strip.voice = this.startVoice(strip, when, at, old ? plan.fadeIn : planFadeIn(when));
       if (old) this.fadeOut(old, fadeOutFrom(old, when), plan.stopOld);
     }
+    if (!isBypassed(this.timePitch)) void this.prepareStretchers().then(() => this.startMissing());
     // Keep the order of `next` (the model's source order) for whoever lists the stems.
     this.strips = strips;
     return previous;
@@ -134,7 +215,10 @@ export class StemPlayer {
 
   unload(): void {
     this.stopSources();
-    for (const s of this.strips.values()) s.gain.disconnect();
+    for (const s of this.strips.values()) {
+      s.gain.disconnect();
+      s.stretch?.disconnect();
+    }
     this.strips.clear();
     this.playing = false;
     this.offset = 0;
@@ -143,8 +227,12 @@ export class StemPlayer {
   async play(): Promise<void> {
     if (this.playing || this.strips.size === 0) return;
     if (this.context.state === 'suspended') await this.context.resume();
+    const stretched = !isBypassed(this.timePitch);
+    if (stretched) await this.prepareStretchers();
+    if (this.playing) return;
     if (this.offset >= this.duration) this.offset = 0;
-    const when = this.context.currentTime + START_LATENCY_S;
+    const when = this.context.currentTime + Math.max(START_LATENCY_S, stretched ? this.stretchLatency() + RAMP_S : 0);
+    this.rate = stretched ? this.timePitch.tempo : 1;
     for (const strip of this.strips.values()) strip.voice = this.startVoice(strip, when, this.offset, null);
     this.startedAt = when;
     this.playing = true;
@@ -160,6 +248,16 @@ export class StemPlayer {
 
   seek(seconds: number): void {
     const t = Math.max(0, Math.min(this.duration, seconds));
+    const voices = [...this.strips.values()].map((s) => s.voice);
+    if (this.playing && voices.length > 0 && voices.every((v) => v?.kind === 'stretch')) {
+      // Playing stretchers jump in place: no restart, so no wait for their latency.
+      const now = this.context.currentTime;
+      for (const v of voices) if (v?.kind === 'stretch') v.node.schedule({ output: now, input: t });
+      this.offset = t;
+      this.startedAt = now;
+      this.scheduleEnd();
+      return;
+    }
     const wasPlaying = this.playing;
     if (wasPlaying) {
       this.stopSources();
@@ -203,31 +301,94 @@ export class StemPlayer {
     analyser.fftSize = 2048;
     gain.connect(analyser);
     gain.connect(this.master);
-    const strip: Strip = { buffer, gain, analyser, voice: null };
+    const strip: Strip = { buffer, gain, analyser, voice: null, stretch: null, making: null };
     this.strips.set(name, strip);
     return strip;
   }
 
-  /** Starts the strip's buffer at context time `when` from song position `offset`, with an optional fade-in. */
-  private startVoice(strip: Strip, when: number, offset: number, fadeIn: GainPoint[] | null): Voice {
+  /**
+   * Starts the strip at context time `when` from song position `offset`, with an optional fade-in: its buffer at
+   * the song's own tempo and key, else its stretcher (none yet: nothing, startMissing starts it once made).
+   */
+  private startVoice(strip: Strip, when: number, offset: number, fadeIn: GainPoint[] | null): Voice | null {
+    const stretched = !isBypassed(this.timePitch);
+    if (stretched && !strip.stretch) return null;
     const fade = this.context.createGain();
     if (fadeIn) schedule(fade.gain, fadeIn);
     fade.connect(strip.gain);
+    if (stretched && strip.stretch) {
+      const node = strip.stretch;
+      node.connect(fade);
+      const { tempo, semitones } = this.timePitch;
+      node.schedule({ active: true, output: when, input: Math.min(offset, strip.buffer.duration), rate: tempo, semitones });
+      return { kind: 'stretch', node, fade, fadeIn };
+    }
     const node = this.context.createBufferSource();
     node.buffer = strip.buffer;
     node.connect(fade);
     node.start(when, Math.min(offset, strip.buffer.duration));
-    return { node, fade, fadeIn };
+    return { kind: 'buffer', node, fade, fadeIn };
   }
 
   private fadeOut(voice: Voice, points: GainPoint[], stopAt: number, then?: () => void): void {
     schedule(voice.fade.gain, points);
-    voice.node.onended = () => {
-      voice.node.disconnect();
+    if (voice.kind === 'buffer') {
+      voice.node.onended = () => {
+        voice.node.disconnect();
+        voice.fade.disconnect();
+        then?.();
+      };
+      voice.node.stop(stopAt);
+      return;
+    }
+    // A stretcher is kept for the next start; only this voice's connection to it goes.
+    voice.node.schedule({ active: false, output: stopAt });
+    setTimeout(() => {
+      disconnectFrom(voice.node, voice.fade);
       voice.fade.disconnect();
       then?.();
-    };
-    voice.node.stop(stopAt);
+    }, Math.max(0, stopAt - this.context.currentTime) * 1000 + 20);
+  }
+
+  /** Song position at context time t while playing: the stretchers advance `rate` song seconds per second. */
+  private positionAt(t: number): number {
+    if (!this.playing) return this.offset;
+    return Math.min(this.duration, this.offset + Math.max(0, t - this.startedAt) * this.rate);
+  }
+
+  /** Makes the stretchers the strips lack; they hold each strip's buffer and wait, stopped. */
+  private async prepareStretchers(): Promise<void> {
+    const create = this.createStretch;
+    if (!create) throw new Error('This player cannot change tempo or key (no time stretcher).');
+    await Promise.all([...this.strips.values()].map((strip) => {
+      if (strip.stretch) return undefined;
+      const buffer = strip.buffer;
+      strip.making ??= create(this.context, buffer).then((node) => {
+        strip.making = null;
+        if (![...this.strips.values()].includes(strip)) return node.disconnect();
+        // A swap while it was made: it gets the samples heard now.
+        if (strip.buffer !== buffer) {
+          node.dropBuffers();
+          node.addBuffers(...stretchInput(strip.buffer));
+        }
+        strip.stretch = node;
+      });
+      return strip.making;
+    }));
+  }
+
+  /** Starts, fading in, the strips a swap added while stretched whose stretchers are made now. */
+  private startMissing(): void {
+    if (!this.playing || isBypassed(this.timePitch)) return;
+    const when = this.context.currentTime + START_LATENCY_S;
+    const at = this.positionAt(when);
+    for (const strip of this.strips.values()) if (!strip.voice) strip.voice = this.startVoice(strip, when, at, planFadeIn(when));
+  }
+
+  private stretchLatency(): number {
+    let latency = 0;
+    for (const s of this.strips.values()) latency = Math.max(latency, s.stretch?.latencySeconds ?? 0);
+    return latency;
   }
 
   private stopSources(): void {
@@ -235,21 +396,27 @@ export class StemPlayer {
     this.endTimer = null;
     for (const s of this.strips.values()) {
       if (!s.voice) continue;
-      const { node, fade } = s.voice;
-      node.onended = null;
-      try {
-        node.stop();
-      } catch {
-        // A source that already finished cannot be stopped again; nothing to undo.
+      const voice = s.voice;
+      if (voice.kind === 'buffer') {
+        voice.node.onended = null;
+        try {
+          voice.node.stop();
+        } catch {
+          // A source that already finished cannot be stopped again; nothing to undo.
+        }
+        voice.node.disconnect();
+      } else {
+        voice.node.schedule({ active: false });
+        disconnectFrom(voice.node, voice.fade);
       }
-      node.disconnect();
-      fade.disconnect();
+      voice.fade.disconnect();
       s.voice = null;
     }
   }
 
   private scheduleEnd(): void {
-    const remaining = this.duration - this.offset + START_LATENCY_S;
+    if (this.endTimer) clearTimeout(this.endTimer);
+    const remaining = (this.duration - this.offset) / this.rate + Math.max(0, this.startedAt - this.context.currentTime);
     this.endTimer = setTimeout(() => {
       if (!this.playing) return;
       this.stopSources();
@@ -260,12 +427,26 @@ export class StemPlayer {
   }
 }
 
-/** Puts a gain schedule on a parameter: its first point as a set value, the rest as linear ramps. */
 /** A voice's fade-out at `when`, from the gain its own fade-in has reached then. */
 function fadeOutFrom(voice: Voice, when: number): GainPoint[] {
   return planCrossfade(when, CROSSFADE_S, voice.fadeIn ? gainAt(voice.fadeIn, when) : 1).fadeOut;
 }
 
+/** The samples a stretcher is given: copies (they are transferred to its worklet; the buffer stays playable). */
+export function stretchInput(buffer: AudioBuffer): [Float32Array[], ArrayBufferLike[]] {
+  const channels = Array.from({ length: buffer.numberOfChannels }, (_, c) => buffer.getChannelData(c).slice());
+  return [channels, channels.map((c) => c.buffer)];
+}
+
+function disconnectFrom(node: StretchNode, destination: AudioNode): void {
+  try {
+    node.disconnect(destination);
+  } catch {
+    // Not connected to it (already released); nothing to undo.
+  }
+}
+
+/** Puts a gain schedule on a parameter: its first point as a set value, the rest as linear ramps. */
 function schedule(param: AudioParam, points: GainPoint[]): void {
   const [first, ...rest] = points;
   if (!first) return;
