@@ -90,7 +90,9 @@ export interface SeparationOk {
 }
 
 /** Names of the twelve pitch classes, C first, as the song's key is shown. */
-export type PitchClassName = 'C' | 'C#' | 'D' | 'Eb' | 'E' | 'F' | 'F#' | 'G' | 'Ab' | 'A' | 'Bb' | 'B';
+/** The twelve pitch classes from C, as keys are named. */
+export const PITCH_CLASSES = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B'] as const;
+export type PitchClassName = (typeof PITCH_CLASSES)[number];
 
 /** What the analysis measured of a song; times in seconds from its start. */
 export interface SongAnalysis {

@@ -7,6 +7,7 @@ import { decodeFile } from '../../src-main/engine/audio/decode.ts';
 import type { JobView } from '../../src-main/api/contract.ts';
 import { makeSong } from '../fixtures/audio.ts';
 import { screenshot, skipReason, startStudio, type Studio } from './harness.ts';
+import { shiftedKeyName } from '../../src-main/engine/analysis/labels.ts';
 
 const reason = skipReason();
 type PageDocument = { querySelector(s: string): { getAttribute(n: string): string | null; textContent: string | null } | null };
@@ -58,6 +59,11 @@ describe('tempo and key while practising', { skip: reason ?? false, timeout: 600
     await s.page.waitForFunction(masterLevelAbove, -50, { timeout: 10_000 });
     await s.page.getByLabel('Key', { exact: true }).fill('-2');
     assert.equal(await s.page.getByTestId('semitones-value').textContent(), '−2 st');
+    // What is heard, from the song's measured key and tempo: two semitones down, half the beats per minute.
+    const analysis = job.result?.analysis;
+    assert.ok(analysis, 'an 8-second song is analysed');
+    assert.equal(await s.page.getByTestId('time-pitch-heard').textContent(),
+      [shiftedKeyName(analysis, -2), `${Math.round(analysis.bpm * 0.5)} BPM`].filter(Boolean).join(' · '));
     await s.page.waitForFunction(masterLevelAbove, -50, { timeout: 10_000 });
     await screenshot(s.page, 'time-pitch-playing');
     await s.page.getByTestId('timeline').click({ position: { x: 5, y: 60 } });

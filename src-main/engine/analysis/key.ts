@@ -3,9 +3,9 @@
 // Krumhansl and Kessler's probe-tone ratings (Krumhansl, "Cognitive Foundations of Musical Pitch", 1990).
 import { stft } from '../dsp/stft.ts';
 import type { MonoSignal } from './decimate.ts';
-import type { PitchClassName } from '../types.ts';
+import { PITCH_CLASSES, type PitchClassName } from '../types.ts';
 
-export const PITCH_CLASSES: readonly PitchClassName[] = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B'];
+export { PITCH_CLASSES };
 export type PitchClass = PitchClassName;
 export type KeyMode = 'major' | 'minor';
 
