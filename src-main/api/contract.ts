@@ -162,6 +162,8 @@ export interface InstallableModel {
   license: string;
   /** Bytes to download (the published size, or an estimate from the network's parameter count). */
   downloadBytes: number;
+  /** downloadBytes is the published size; false: an estimate, shown as "about". */
+  downloadSizeKnown: boolean;
   /** Free disk space an install needs: the download plus the converted network. */
   diskBytesNeeded: number;
   installed: boolean;

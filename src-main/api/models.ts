@@ -65,7 +65,7 @@ export class ModelsService {
     const installable: InstallableModel[] = this.sources.map((s) => {
       const downloadBytes = s.size ?? xumxParameterBytes();
       return {
-        modelId: s.id, name: s.name, license: s.license, downloadBytes, diskBytesNeeded: installSpaceNeeded(s, downloadBytes, 0),
+        modelId: s.id, name: s.name, license: s.license, downloadBytes, downloadSizeKnown: s.size !== undefined, diskBytesNeeded: installSpaceNeeded(s, downloadBytes, 0),
         installed: models.some((m) => m.id === s.id),
       };
     });

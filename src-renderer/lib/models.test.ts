@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ModelInfo, ModelInstallView, ModelsView, Settings } from '../../src-main/api/contract.ts';
 import {
-  applyInstall, canResume, conversionStep, downloadFraction, downloadSummary, firstRunOffer, formatBytes, formatTimeLeft, installAdvice, qualityLine,
+  applyInstall, canResume, conversionStep, downloadFraction, downloadSize, downloadSummary, firstRunOffer, formatBytes, formatTimeLeft, installAdvice, qualityLine,
 } from './models.ts';
 
 const settings: Settings = {
@@ -23,7 +23,7 @@ function install(patch: Partial<ModelInstallView> = {}): ModelInstallView {
   };
 }
 
-const official = { modelId: 'xumx-official', name: 'X-UMX', license: 'Apache-2.0', downloadBytes: 136e6, diskBytesNeeded: 290e6, installed: false };
+const official = { modelId: 'xumx-official', name: 'X-UMX', license: 'Apache-2.0', downloadBytes: 136e6, downloadSizeKnown: false, diskBytesNeeded: 290e6, installed: false };
 const view = (models: ModelInfo[], patch: Partial<ModelsView> = {}): ModelsView =>
   ({ models, defaultModelId: models[0]?.id ?? null, installable: [official], installs: [], ...patch });
 
@@ -33,6 +33,11 @@ describe('download figures', () => {
     assert.equal(formatBytes(23_108_338), '23.1 MB');
     assert.equal(formatBytes(136_000_000), '136 MB');
     assert.equal(formatBytes(1_400_000_000), '1.4 GB');
+  });
+
+  test('says "about" before a download size that is an estimate, not the published size', () => {
+    assert.equal(downloadSize(official), 'about 136 MB');
+    assert.equal(downloadSize({ ...official, downloadSizeKnown: true }), '136 MB');
   });
 
   test('says bytes received of the total, the speed and the time left', () => {

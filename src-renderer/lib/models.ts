@@ -15,6 +15,11 @@ export function formatBytes(n: number): string {
   return `${v >= 100 ? Math.round(v) : +v.toFixed(1)} ${units[i]}`;
 }
 
+/** "142 MB", or "about 142 MB" when the size is an estimate (no published size recorded). */
+export function downloadSize(offer: { downloadBytes: number; downloadSizeKnown: boolean }): string {
+  return `${offer.downloadSizeKnown ? '' : 'about '}${formatBytes(offer.downloadBytes)}`;
+}
+
 export function formatSpeed(bytesPerSecond: number): string {
   return `${formatBytes(Math.round(bytesPerSecond))}/s`;
 }
