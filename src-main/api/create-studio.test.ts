@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { createStudio } from './create-studio.ts';
 import { THIS_HOST } from '../engine/temp-files.ts';
+import { endedPid } from '../engine/testing/ended-process.ts';
 
 test('a relative default stems folder (as typed after --out) is made absolute, so saving the settings is accepted', async () => {
   const data = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
@@ -27,7 +27,7 @@ test('a relative default stems folder (as typed after --out) is made absolute, s
 
 test('removes what an app that was killed while saving its settings left in the data folder', async () => {
   const data = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
-  const gone = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
+  const gone = endedPid();
   await writeFile(join(data, `.settings.json.xumx-${THIS_HOST}-${gone}-0123abcd-89abcdef.partial`), '{"settings":');
   const { service } = await createStudio({
     capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },

@@ -1,19 +1,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { endedPid } from './testing/ended-process.ts';
 import { ownerIsGone, parseTempName, removeStaleTemps, tempName, THIS_HOST } from './temp-files.ts';
 
 /** A temporary name as process `pid` would have made it. */
 const nameOf = (pid: number, name: string, kind = 'partial', host = THIS_HOST) => `.${name}.xumx-${host}-${pid}-0123abcd-89abcdef.${kind}`;
-
-function endedPid(): number {
-  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
-  return Number(r.stdout.toString());
-}
 
 describe('temporary files', () => {
   test('a name says what it stands for, its kind and its owner', () => {

@@ -2,12 +2,12 @@
 // is still separated, the result says "cache not written: …", and no entry (whole or truncated) is left behind.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ffmpegFixture, hasFfmpeg } from '../fixtures/audio.ts';
 import { filesUnder, runCli, tempDir } from './helpers/cli.ts';
 import { canBuildModels, testModel } from './helpers/models.ts';
+import { onSmallDisk } from '../fixtures/small-disk.ts';
 
 const skip = !canBuildModels() ? 'needs /usr/bin/python3 with torch and onnx' : !hasFfmpeg() ? 'needs ffmpeg for fixtures' : false;
 
@@ -36,13 +36,7 @@ describe('xumx-studio separate with a cache that cannot be written', { skip }, (
 
   test('a full cache disk: separates, says the cache was not written, and keeps no truncated entry', async (t) => {
     const mnt = tempDir('cache-tmpfs');
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt], { stdio: 'ignore' });
-    } catch {
-      t.skip('cannot mount a small tmpfs here (needs root)');
-      return;
-    }
-    try {
+    await onSmallDisk(t, mnt, '64k', async () => {
       for (const run of ['first', 'second']) {
         const f = await separate(mnt);
         assert.equal(f.ok, true, `${run}: ${JSON.stringify(f.error)}`);
@@ -50,9 +44,6 @@ describe('xumx-studio separate with a cache that cannot be written', { skip }, (
         assert.ok(f.notices.some((n: string) => n.startsWith('cache not written: ')), `${run}: ${JSON.stringify(f.notices)}`);
         assert.deepEqual(filesUnder(mnt), [], `${run}: left in the cache`);
       }
-    } finally {
-      execFileSync('umount', [mnt]);
-      rmdirSync(mnt);
-    }
+    });
   });
 });

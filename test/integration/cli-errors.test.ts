@@ -3,14 +3,14 @@
 // writes nothing.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, rmdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { badInputs } from '../fixtures/bad-inputs.ts';
 import { ffmpegFixture, hasFfmpeg } from '../fixtures/audio.ts';
 import { songName } from '../../src-main/engine/separate/song-name.ts';
 import { filesUnder, runCli, tempDir } from './helpers/cli.ts';
 import { brokenModel, canBuildModels, testModel, type BrokenKind } from './helpers/models.ts';
+import { onSmallDisk } from '../fixtures/small-disk.ts';
 
 const skip = !canBuildModels() ? 'needs /usr/bin/python3 with torch and onnx' : !hasFfmpeg() ? 'needs ffmpeg for fixtures' : false;
 const isRoot = process.getuid?.() === 0;
@@ -95,13 +95,7 @@ describe('xumx-studio separate on bad input', { skip }, () => {
 
   test('a full disk is DISK_FULL naming the stem, and leaves no partial stems and no folder the run created', async (t) => {
     const mnt = tempDir('tinyfs');
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=400k', 'tmpfs', mnt], { stdio: 'ignore' });
-    } catch {
-      t.skip('cannot mount a small tmpfs here (needs root)');
-      return;
-    }
-    try {
+    await onSmallDisk(t, mnt, '400k', async () => {
       const song = ffmpegFixture(join(tempDir('big'), 'long.wav'), { seconds: 6, codecArgs: ['-c:a', 'pcm_s16le'], container: 'wav' });
       const r = await runCli(['separate', song, '--out', join(mnt, 'stems'), '--models-dir', models, '--json']);
       assert.equal(r.code, 1);
@@ -109,10 +103,7 @@ describe('xumx-studio separate on bad input', { skip }, () => {
       assert.equal(f.error.code, 'DISK_FULL', f.error.message);
       assert.match(f.error.message, new RegExp(`^${join(mnt, 'stems', 'long')}/(vocals|drums|bass|other)\\.wav: `));
       assert.deepEqual(filesUnder(mnt), []);
-    } finally {
-      execFileSync('umount', [mnt]);
-      rmdirSync(mnt);
-    }
+    });
   });
 
   test('a stem-file run that fails leaves no output folder it created', async () => {

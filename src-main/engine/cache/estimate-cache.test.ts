@@ -1,12 +1,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmdirSync, readFileSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XumxError } from '../errors.ts';
 import { CACHE_EXT, EstimateCache, estimateKey, hashFile } from './estimate-cache.ts';
 import { HEADER_BYTES, type EstimateHeader } from './estimate-file.ts';
+import { onSmallDisk } from '../../../test/fixtures/small-disk.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'xumx-cache-'));
 
@@ -151,13 +152,7 @@ describe('EstimateCache', () => {
 
   test('a chunk the disk takes only in part fails the write, and nothing is committed', async (t) => {
     const dir = tmp();
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8k', 'tmpfs', dir], { stdio: 'ignore' });
-    } catch {
-      t.skip('cannot mount a small tmpfs here (needs root)');
-      return;
-    }
-    try {
+    await onSmallDisk(t, dir, '8k', async () => {
       // 4096 header bytes fit and leave one page: the chunk's record (8 + 18,000 bytes) is written only in part.
       const cache = new EstimateCache({ dir });
       const w = await cache.writer({ ...header('full'), bins: 500 });
@@ -167,9 +162,6 @@ describe('EstimateCache', () => {
       assert.equal(written.code, 'DISK_FULL', written.message);
       await w.abort();
       assert.deepEqual(readdirSync(dir), []);
-    } finally {
-      execFileSync('umount', [dir]);
-      rmdirSync(dir);
-    }
+    });
   });
 });

@@ -2,7 +2,7 @@
 // one complete set of stems and no temporary files once the next job writes there.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fsModule from 'node:fs';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { XumxError } from '../errors.ts';
 import { StemOutputs } from './outputs.ts';
 import { SONG_MARK } from './stem-folder.ts';
 import { THIS_HOST } from '../temp-files.ts';
+import { endedPid } from '../testing/ended-process.ts';
 import { separateFile } from './pipeline.ts';
 import { fakeModel, testSignal } from './testing/fakes.ts';
 
@@ -172,7 +173,7 @@ describe('stem outputs', () => {
   test('a song folder locked by a process that has ended is taken over', async () => {
     const out = tmp();
     const dir = oldStems(out);
-    const gone = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
+    const gone = endedPid();
     writeFileSync(join(dir, '.xumx-lock'), JSON.stringify({ host: THIS_HOST, pid: gone, run: '0123abcd' }));
     const outputs = await newStems(out);
     await outputs.commit();
