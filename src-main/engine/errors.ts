@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'MODEL_NOT_REMOVABLE'
   | 'CONVERT_FAILED'
   | 'CACHE_CORRUPT'
+  | 'NOT_CACHED'
   | 'INTERNAL';
 
 export class XumxError extends Error {

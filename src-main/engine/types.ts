@@ -119,6 +119,30 @@ export interface SeparationFailed {
 
 export type SeparationResult = SeparationOk | SeparationFailed;
 
+/** A part of a song, in samples at the song's own rate (the stems' rate). */
+export interface Region {
+  start: number;
+  frames: number;
+}
+
+/**
+ * The stems of a part of a song with a request's controls, rendered from the estimate cache only (no network, nothing
+ * written): the same samples, as floats, that a full re-render writes for that part. `start` and `frames` are the
+ * part asked for, cut to the song's length.
+ */
+export interface RegionOk {
+  input: string;
+  ok: true;
+  sampleRate: number;
+  start: number;
+  frames: number;
+  /** Per stem (the model's sources, then "residual" when asked for), planar stereo. */
+  stems: Record<string, Float32Array[]>;
+}
+
+/** NOT_CACHED: the song's estimates are not in the estimate cache (never separated here, evicted, or no cache). */
+export type RegionResult = RegionOk | SeparationFailed;
+
 /** How a model got onto this machine: shipped with the app, downloaded by it, or imported by the user. */
 export type ModelOrigin = 'bundled' | 'downloaded' | 'imported';
 
