@@ -4,7 +4,8 @@
 // then changes the controls three times and re-renders from the cache, twice over, all in one process on one engine,
 // so the ratio re-render / full separation compares like with like (both use the engine's DSP threads; wiener/istft timings
 // are thread-seconds summed over them). The model is loaded by a short warm-up song first, so
-// neither timing includes opening the network.
+// neither timing includes opening the network. Then a 6-second part of the song is rendered on its own
+// (renderRegion: what a control change plays at the playhead first) at three places, alone and while a re-render runs.
 import { mkdirSync, rmSync, utimesSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { makeSong } from '../test/fixtures/audio.ts';
 import { ROOT, testModel } from '../test/integration/helpers/models.ts';
 import { createEngine } from '../src-main/engine/index.ts';
 import { EstimateCache } from '../src-main/engine/cache/estimate-cache.ts';
-import type { SeparateRequest, SeparationControls, SeparationOk, SeparationResult } from '../src-main/engine/types.ts';
+import type { RegionResult, SeparateRequest, SeparationControls, SeparationOk, SeparationResult } from '../src-main/engine/types.ts';
 
 const OUT = join(ROOT, 'test-output', 'bench-rerender');
 
@@ -70,6 +71,21 @@ const rerender = sorted[Math.floor(sorted.length / 2)]; // the upper median of s
 const full = fulls[0];
 const fullMean = (fulls[0].seconds + fulls[1].seconds) / 2;
 const again = await timed(() => engine.rerender(request(songPath, { ...rerender.controls, residual: true })));
+
+const PART_SECONDS = 6;
+const rate = full.result.sampleRate;
+const timedPart = async (at: number, controls: Partial<SeparationControls>) => {
+  const t0 = performance.now();
+  const r: RegionResult = await engine.renderRegion(request(songPath, controls), { start: Math.round(at * rate), frames: PART_SECONDS * rate });
+  if (!r.ok) throw new Error(r.error.message);
+  return (performance.now() - t0) / 1000;
+};
+const duration = full.result.duration;
+const partsAlone = [];
+for (const [i, at] of [0.1, 0.5, 0.9].entries()) partsAlone.push(await timedPart(at * duration, changes[i]));
+const running = engine.rerender(request(songPath, changes[0]));
+const partWhileRerendering = await timedPart(0.5 * duration, changes[1]);
+ok(await running);
 await engine.dispose();
 if (fulls.some((f) => f.result.estimates !== 'network') || rerenders.some((r) => r.result.estimates !== 'cache')) {
   throw new Error('the cache did not answer the re-renders, or a full separation did not run the network');
@@ -86,9 +102,18 @@ const report = {
   rerenderSeconds: rerenders.map((r) => round(r.seconds)),
   rerenderWithResidualStem: { seconds: round(again.seconds), timings: roundAll(again.result.timings) },
   ratio: round(rerender.seconds / fullMean),
+  region: {
+    partSeconds: PART_SECONDS,
+    seconds: round([...partsAlone].sort((a, b) => a - b)[1]),
+    alone: partsAlone.map(round),
+    whileRerendering: round(partWhileRerendering),
+    ratioToRerender: round([...partsAlone].sort((a, b) => a - b)[1] / rerender.seconds),
+    note: 'the median of three parts (10 %, 50 %, 90 % into the song), then one asked while a re-render runs',
+  },
   target: { ratio: '<= 0.20' },
   cache: { bytes: cacheBytes, mbPerMinuteOfAudio: round(cacheBytes / 1e6 / (full.result.duration / 60)), format: 'float24' },
 };
 rmSync(join(OUT, 'stems'), { recursive: true, force: true });
 if (v.json) console.log(JSON.stringify(report, null, 2));
-else console.log(`full ${report.fullSeparation.seconds} s, re-render ${report.rerender.seconds} s, ratio ${report.ratio} (target ≤ 0.20); cache ${report.cache.mbPerMinuteOfAudio} MB/min`);
+else console.log(`full ${report.fullSeparation.seconds} s, re-render ${report.rerender.seconds} s, ratio ${report.ratio} (target ≤ 0.20); `
+  + `a ${PART_SECONDS}-second part ${report.region.seconds} s (${report.region.whileRerendering} s during a re-render); cache ${report.cache.mbPerMinuteOfAudio} MB/min`);

@@ -75,7 +75,8 @@ export class JobRunner {
           { input: req.input, outDir: req.outDir, format, bitDepth, controls, segments: segmentsFor('cpu', this.opts.segments), ...(timePitch ? { timePitch } : {}) },
           {
             cache: this.cache, installed, openModel: () => this.model(req.modelId, ep), segmentsFor: (e) => segmentsFor(e, this.opts.segments),
-            deps: this.deps, ...(this.opts.dspThreads !== 0 ? { dspPool: () => (this.dspPool ??= new DspPool(this.opts.dspThreads)) } : {}),
+            deps: this.deps, hashInput: (path, signal) => this.songHash(path, signal),
+            ...(this.opts.dspThreads !== 0 ? { dspPool: () => (this.dspPool ??= new DspPool(this.opts.dspThreads)) } : {}),
           },
           hooks);
       }

@@ -21,6 +21,8 @@ export interface CachedSeparationContext {
   deps: PipelineDeps;
   /** Threads for the chunk DSP, of full runs and re-renders alike; absent: the pipeline's own thread. */
   dspPool?(): DspPool;
+  /** sha256 of the song's bytes (a caller may remember it while the file stays the same); default hashFile. */
+  hashInput?(path: string, signal?: AbortSignal): Promise<string>;
 }
 
 export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { segments?: SegmentSettings }, ctx: CachedSeparationContext,
@@ -31,7 +33,7 @@ export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { s
   const unusable = await ctx.cache.unusable();
   if (unusable) notices.push(`cache not written: ${unusable}; separated without the cache`);
   // An unreadable input has no key; the pipeline names what is wrong with it.
-  const inputSha256 = unusable ? null : await hashFile(job.input, hooks.signal).catch((err: unknown) => {
+  const inputSha256 = unusable ? null : await (ctx.hashInput ?? hashFile)(job.input, hooks.signal).catch((err: unknown) => {
     if (err instanceof XumxError && err.code === 'CANCELLED') throw err;
     return null;
   });
