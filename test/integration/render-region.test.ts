@@ -4,6 +4,7 @@
 // residual stem, on the DSP threads and in the job's thread. Through the job runner with a real tiny X-UMX.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeFile } from '../../src-main/engine/audio/decode.ts';
 import { createEngine } from '../../src-main/engine/index.ts';
@@ -116,6 +117,20 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
     } finally {
       await engine.dispose();
     }
+  });
+
+  test('a song whose estimates outgrow the cache\'s cap is not kept at all, and the result says what a change costs', async () => {
+    const cacheDir = tempDir('xumx-region-cap-');
+    const r = new JobRunner({ modelDirs, allowTestModels: true, threads: 1, segments: SEGMENTS, cache: { dir: cacheDir, maxBytes: 20e6 } });
+    runners.push(r);
+    const first = ok(await r.run(request(songs[44100])));
+    assert.equal(first.estimates, 'network');
+    assert.ok(first.notices.some((n) => /^estimates not kept: this song's take 0\.\d\d GB, more than the estimate cache's 0\.02 GB; .*separates it again \(this separation took \d+ s\)/.test(n)),
+      JSON.stringify(first.notices));
+    assert.deepEqual(readdirSync(cacheDir), [], 'nothing left in the cache folder');
+    assert.equal(ok(await r.run(request(songs[44100], CONTROLS))).estimates, 'network');
+    const region = await r.renderRegion(request(songs[44100], CONTROLS), { start: 0, frames: 1000 });
+    assert.equal(region.ok ? '' : region.error.code, 'NOT_CACHED');
   });
 
   test('a song whose estimates are not cached is NOT_CACHED, naming it; a bad part is BAD_ARGUMENT', async () => {

@@ -16,8 +16,20 @@ export class RecordingRunner implements ModelRunner {
   private bytes: Uint8Array | null = null;
   /** A cache write that failed (disk full, ...) only costs the cache, never the separation. */
   private failed: unknown = null;
+  /** Bytes of estimates the song has produced so far, written or not (the entry's size without its header). */
+  private produced = 0;
 
-  constructor(private readonly inner: ModelRunner, private readonly openWriter: (frames: number) => Promise<EstimateFileWriter>) {}
+  /**
+   * `maxBytes`: the most an entry may take; a song whose estimates grow past it stops being written (the cache
+   * could hold nothing else, and a 2-hour song's 16 GB would fill many disks) and `overCap` says so.
+   */
+  constructor(private readonly inner: ModelRunner, private readonly openWriter: (frames: number) => Promise<EstimateFileWriter>,
+    private readonly maxBytes = Infinity) {}
+
+  /** The song's estimates, in bytes, when they grew past the cap (then nothing is cached); null otherwise. */
+  get overCap(): number | null {
+    return this.produced > this.maxBytes ? this.produced : null;
+  }
 
   get manifest(): ModelManifest { return this.inner.manifest; }
   get ep(): EpName { return this.inner.ep; }
@@ -43,6 +55,12 @@ export class RecordingRunner implements ModelRunner {
   }
 
   private async append(frames: number, bytes: Uint8Array): Promise<void> {
+    this.produced += bytes.length;
+    if (this.produced > this.maxBytes && !this.failed) {
+      this.failed = new Error('the song\'s estimates are larger than the cache\'s size cap');
+      await this.writer?.abort();
+      this.writer = null;
+    }
     if (this.failed) return;
     try {
       this.writer ??= await this.openWriter(frames);

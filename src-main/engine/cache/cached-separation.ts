@@ -82,8 +82,9 @@ export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { s
   const recorder = new RecordingRunner(model, (frames) => ctx.cache.writer({
     key, modelId: manifest.id, modelSha256: manifest.sha256, sources: [...manifest.sources], bins: CONTRACT.bins, frames,
     codec: 'float24', ep: model.ep, segmentFrames: segments.segmentFrames, overlapFrames: segments.overlapFrames,
-  }));
+  }), ctx.cache.maxBytes);
   let result: SeparationOk;
+  const started = performance.now();
   try {
     result = await separateFile({ ...job, segments, ...(dsp ? { dsp } : {}) }, recorder, ctx.deps, hooks);
   } catch (err) {
@@ -95,9 +96,17 @@ export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { s
     await keep(result);
     await ctx.cache.evict(key);
   }
-  else if (recorder.cacheError) {
+  else if (recorder.overCap !== null) {
+    const seconds = Math.round((performance.now() - started) / 1000);
+    notices.push(`estimates not kept: this song's take ${gigabytes(recorder.overCap)}, more than the estimate cache's `
+      + `${gigabytes(ctx.cache.maxBytes)}; a change of controls separates it again (this separation took ${seconds} s)`);
+  } else if (recorder.cacheError) {
     const why = recorder.cacheError instanceof Error ? recorder.cacheError.message : String(recorder.cacheError);
     notices.push(`cache not written: ${why}; a change of controls will run the network again`);
   }
   return { ...result, estimates: 'network', notices: [...result.notices, ...notices] };
+}
+
+function gigabytes(bytes: number): string {
+  return `${(bytes / 1e9).toFixed(bytes < 1e9 ? 2 : 1)} GB`;
 }
