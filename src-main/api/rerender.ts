@@ -72,13 +72,14 @@ export class SongControlsService {
       jobs.patch(jobId, { rerender: cancelled ? null : { progress: null, error: { ...result.error } } });
       throw new XumxError(result.error.code, result.error.message);
     }
-    // New separation controls keep the tempo and key the song is practised at and its named regions, unless they
-    // bring their own.
+    // New separation controls keep the tempo and key the song is practised at, unless they bring their own, and
+    // always its named regions: only setSongRegions changes those (a caller may hold a list read before a save).
     const saved = store.song(job.input);
+    const { regions: _sent, ...separation } = sc;
     await store.setSong(job.input, {
-      ...sc,
+      ...separation,
       ...(!sc.timePitch && saved?.timePitch ? { timePitch: saved.timePitch } : {}),
-      ...(!sc.regions && saved?.regions ? { regions: saved.regions } : {}),
+      ...(saved?.regions ? { regions: saved.regions } : {}),
     });
     this.deps.onStems(jobId, Object.values(result.stems));
     const previous = jobs.get(jobId)?.result ?? job.result;

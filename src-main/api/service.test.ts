@@ -173,6 +173,11 @@ describe('StudioService', () => {
     const { controls } = await t.service.getSongControls(a.id);
     await t.service.rerender(a.id, { controls: { ...controls, wienerIterations: 0 }, presetId: null });
     assert.deepEqual((await t.service.getSongControls(a.id)).regions, regions, 'new separation controls keep the regions');
+    // The separation panel sends back the controls it read when the song was opened, regions and all.
+    const stale = await t.service.getSongControls(a.id);
+    await t.service.setSongRegions(a.id, regions.slice(1));
+    await t.service.rerender(a.id, { ...stale, controls: { ...controls, wienerIterations: 1 } });
+    assert.deepEqual((await t.service.getSongControls(a.id)).regions, regions.slice(1), 'not the regions read before the last save');
     await t.done();
   });
 
