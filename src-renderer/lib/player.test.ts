@@ -41,11 +41,21 @@ class FakeSource extends FakeNode {
   stop(when = 0) { this.stoppedAt = when; }
 }
 
+class FakeOscillator extends FakeNode {
+  frequency = new FakeParam();
+  startedAt: number | null = null;
+  stoppedAt: number | null = null;
+  start(when: number) { this.startedAt = when; }
+  stop(when = 0) { this.stoppedAt = when; }
+}
+
 class FakeContext {
   currentTime = 0;
   state = 'running';
   destination = new FakeNode();
   sources: FakeSource[] = [];
+  oscillators: FakeOscillator[] = [];
+  createOscillator() { const o = new FakeOscillator(); this.oscillators.push(o); return o; }
   createGain() { return new FakeGain(); }
   createAnalyser() { return new FakeAnalyser(); }
   createBufferSource() { const s = new FakeSource(); this.sources.push(s); return s; }
@@ -371,5 +381,34 @@ describe('StemPlayer loop', () => {
     ctx.currentTime = started + 6.5;
     assert.ok(Math.abs(player.position - 3.5) < 1e-9, `no wrap any more: ${player.position}`);
     player.pause();
+  });
+});
+
+describe('StemPlayer count-in', () => {
+  test('clicks one bar at the tempo heard, then starts the song where the bar ends, the playhead waiting until then', async () => {
+    const { ctx, player, stretchers } = await stretchable(['vocals']);
+    await player.setTimePitch({ tempo: 0.5, semitones: 0 });
+    ctx.currentTime = 1;
+    await player.play({ bpm: 120, beatsPerBar: 4 });
+    const start = stretchers[0].last.output!;
+    const clicks = ctx.oscillators.map((o) => o.startedAt!);
+    assert.equal(clicks.length, 4);
+    clicks.forEach((t, i) => assert.ok(Math.abs(t - (start - 4 + i)) < 1e-9, `click ${i} at ${t}, the song at ${start}`));
+    assert.ok(clicks[0] >= 1, 'the first click is not in the past');
+    ctx.currentTime = start - 0.5;
+    assert.equal(player.position, 0, 'the playhead waits for the count-in');
+    player.pause();
+  });
+
+  test('pausing during the count-in silences the clicks still to come', async () => {
+    const { ctx, player } = await playing(['bass']);
+    player.pause();
+    await player.play({ bpm: 60, beatsPerBar: 4 });
+    assert.equal(ctx.oscillators.length, 4);
+    ctx.currentTime += 1.5;
+    player.pause();
+    const toCome = ctx.oscillators.filter((o) => o.startedAt! > ctx.currentTime);
+    assert.equal(toCome.length, 2);
+    for (const o of toCome) assert.ok(o.stoppedAt! <= ctx.currentTime, `a click due at ${o.startedAt} is stopped before it sounds`);
   });
 });

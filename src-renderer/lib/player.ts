@@ -7,6 +7,7 @@
 // after the stretcher's latency; a change while stretched is scheduled on the stretchers, which glide to it.
 import { CROSSFADE_S, gainAt, planCrossfade, planFadeIn, type GainPoint } from './crossfade.ts';
 import { isBypassed, NEUTRAL_TIME_PITCH, type TimePitch } from '../../src-main/engine/dsp/time-pitch-settings.ts';
+import { countInClicks, countInSeconds, scheduleClicks, type Meter } from './count-in.ts';
 import { loopApplies, stretchLoop, wrappedPosition, type LoopRegion } from './loop.ts';
 
 export interface StemSource {
@@ -69,6 +70,8 @@ export class StemPlayer {
   /** Wraps playback while set; a run from `offset` past its end does not wrap (loop.ts). */
   private loop: LoopRegion | null = null;
   private endTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Silences the count-in's clicks still to come. */
+  private cancelClicks: (() => void) | null = null;
   private readonly scratch = new Float32Array(2048);
   onEnded: () => void = () => {};
 
@@ -253,14 +256,17 @@ export class StemPlayer {
     this.offset = 0;
   }
 
-  async play(): Promise<void> {
+  /** Starts playback; with a meter, after one bar of clicks at its tempo times the tempo control (count-in.ts). */
+  async play(countIn: Meter | null = null): Promise<void> {
     if (this.playing || this.strips.size === 0) return;
     if (this.context.state === 'suspended') await this.context.resume();
     const stretched = !isBypassed(this.timePitch);
     if (stretched) await this.prepareStretchers();
     if (this.playing) return;
     if (this.offset >= this.duration) this.offset = 0;
-    const when = this.context.currentTime + Math.max(START_LATENCY_S, stretched ? this.stretchLatency() + RAMP_S : 0);
+    const lead = countIn ? countInSeconds(countIn, this.timePitch.tempo) : 0;
+    const when = this.context.currentTime + Math.max(START_LATENCY_S, stretched ? this.stretchLatency() + RAMP_S : 0) + lead;
+    if (countIn) this.cancelClicks = scheduleClicks(this.context, this.context.destination, countInClicks(countIn, this.timePitch.tempo, when));
     this.rate = stretched ? this.timePitch.tempo : 1;
     for (const strip of this.strips.values()) strip.voice = this.startVoice(strip, when, this.offset, null);
     this.startedAt = when;
@@ -426,6 +432,8 @@ export class StemPlayer {
   private stopSources(): void {
     if (this.endTimer) clearTimeout(this.endTimer);
     this.endTimer = null;
+    this.cancelClicks?.();
+    this.cancelClicks = null;
     for (const s of this.strips.values()) {
       if (!s.voice) continue;
       const voice = s.voice;

@@ -110,4 +110,20 @@ describe('loops on the beat', { skip: reason ?? false, timeout: 600_000 }, () =>
     assert.equal(await s.page.getByTestId('loop').getAttribute('aria-pressed'), 'true');
     assert.deepEqual((await s.service.getSongControls(job.id)).regions, [{ name: 'verse', ...region }]);
   });
+
+  test('counts in with clicks before playing, then plays on in the loop without an error', async () => {
+    const countIn = s.page.getByTestId('count-in');
+    await countIn.click();
+    assert.equal(await countIn.getAttribute('aria-pressed'), 'true');
+    const from = (await s.page.evaluate(positionNow)) as number;
+    await s.page.getByTestId('play').click();
+    await s.page.getByRole('button', { name: 'Pause' }).waitFor();
+    await s.page.waitForFunction((p) => {
+      const [m, sec] = ((globalThis as unknown as { document: PageDocument }).document.querySelector('[data-testid=position]')?.textContent ?? '0:0').split(':');
+      return Number(m) * 60 + Number(sec) !== p;
+    }, from, { timeout: 15_000 });
+    await s.page.getByRole('button', { name: 'Pause' }).click();
+    assert.deepEqual(errors, []);
+    assert.equal(await s.page.getByRole('alert').count(), 0);
+  });
 });
