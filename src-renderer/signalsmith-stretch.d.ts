@@ -8,6 +8,9 @@ declare module 'signalsmith-stretch' {
     input?: number;
     rate?: number;
     semitones?: number;
+    /** A part of the node's buffer (seconds) it wraps over while playing; off when both are equal. */
+    loopStart?: number;
+    loopEnd?: number;
   }
   export interface SignalsmithStretchNode extends AudioWorkletNode {
     schedule(change: StretchSchedule): Promise<unknown>;

@@ -20,6 +20,14 @@ export interface SongControls {
   presetId: string | null;
   /** Tempo and key the song is practised at (played and exported); absent: its own. Not a separation setting. */
   timePitch?: TimePitch;
+  /** Named parts of the song (verse, solo…) to loop, song seconds, in the user's order. Not a separation setting. */
+  regions?: SongRegion[];
+}
+
+export interface SongRegion {
+  name: string;
+  start: number;
+  end: number;
 }
 
 export interface ApiError {
@@ -205,6 +213,8 @@ export interface StudioApi {
   rerender(jobId: string, controls: SongControls): Promise<JobView>;
   /** Saves the tempo and key a song is practised at with its controls (no re-render); resolves with its controls. */
   setSongTimePitch(jobId: string, timePitch: TimePitch): Promise<SongControls>;
+  /** Replaces a song's named regions (saved with its controls); resolves with its controls. */
+  setSongRegions(jobId: string, regions: SongRegion[]): Promise<SongControls>;
   /** Built-in presets first, then the user's. */
   listPresets(): Promise<Preset[]>;
   /** Adds or replaces a user preset; resolves with every preset. */

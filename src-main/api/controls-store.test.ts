@@ -42,6 +42,19 @@ describe('controls store', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  test('remembers a song\'s named regions across a restart, and refuses a file with a region that ends before it starts', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-controls-'));
+    const store = await openControlsStore(dir);
+    const marked: SongControls = { ...quieter, regions: [{ name: 'verse', start: 12.5, end: 31 }, { name: 'solo ♪', start: 60, end: 75.25 }] };
+    await store.setSong('/songs/marked.wav', marked);
+    assert.deepEqual((await openControlsStore(dir)).song('/songs/marked.wav'), marked);
+    await writeFile(join(dir, 'song-controls.json'), JSON.stringify({ version: 1, songs: { '/s.wav': { ...quieter, regions: [{ name: 'x', start: 5, end: 2 }] } } }));
+    const damaged = await openControlsStore(dir);
+    assert.equal(damaged.song('/s.wav'), null);
+    assert.match(damaged.notices.join('\n'), /region "x" must start before it ends/);
+    await rm(dir, { recursive: true, force: true });
+  });
+
   test('keeps presets and songs in memory unchanged when saving them fails, and saves again afterwards', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'xumx-controls-'));
     const store = await openControlsStore(dir);

@@ -5,7 +5,7 @@ import { XumxError } from '../engine/errors.ts';
 import { DEFAULT_SEPARATION_CONTROLS } from '../engine/dsp/controls.ts';
 import { BUILT_IN_PRESETS, type Preset } from '../engine/separate/presets.ts';
 import type { Progress, SeparateRequest, SeparationControls } from '../engine/types.ts';
-import type { JobView, SongControls, TimePitch } from './contract.ts';
+import type { JobView, SongControls, SongRegion, TimePitch } from './contract.ts';
 import type { ControlsStore } from './controls-store.ts';
 import type { EnginePort } from './ports.ts';
 
@@ -38,6 +38,13 @@ export class SongControlsService {
     return next;
   }
 
+  /** Saves the song's named regions beside its separation controls. */
+  async setRegions(input: string, regions: SongRegion[], wienerIterations: number): Promise<SongControls> {
+    const next = { ...this.controlsFor(input, wienerIterations), regions };
+    await this.deps.store.setSong(input, next);
+    return next;
+  }
+
   async rerender(jobId: string, sc: SongControls): Promise<JobView> {
     const { jobs, engine, store } = this.deps;
     const job = jobs.get(jobId);
@@ -65,9 +72,15 @@ export class SongControlsService {
       jobs.patch(jobId, { rerender: cancelled ? null : { progress: null, error: { ...result.error } } });
       throw new XumxError(result.error.code, result.error.message);
     }
-    // New separation controls keep the tempo and key the song is practised at, unless they bring their own.
-    const practised = store.song(job.input)?.timePitch;
-    await store.setSong(job.input, sc.timePitch || !practised ? sc : { ...sc, timePitch: practised });
+    // New separation controls keep the tempo and key the song is practised at, unless they bring their own, and
+    // always its named regions: only setSongRegions changes those (a caller may hold a list read before a save).
+    const saved = store.song(job.input);
+    const { regions: _sent, ...separation } = sc;
+    await store.setSong(job.input, {
+      ...separation,
+      ...(!sc.timePitch && saved?.timePitch ? { timePitch: saved.timePitch } : {}),
+      ...(saved?.regions ? { regions: saved.regions } : {}),
+    });
     this.deps.onStems(jobId, Object.values(result.stems));
     const previous = jobs.get(jobId)?.result ?? job.result;
     const view = jobs.patch(jobId, {

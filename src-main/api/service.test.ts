@@ -162,6 +162,51 @@ describe('StudioService', () => {
     await t.done();
   });
 
+  test('saves a song\'s named regions with its controls, keeping them through a re-render', async () => {
+    const t = await setup();
+    const [a] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    const regions = [{ name: 'intro', start: 0, end: 0.01 }, { name: 'outro', start: 0.015, end: 0.02 }];
+    const saved = await dispatchCall(t.service, 'setSongRegions', [a.id, regions]);
+    assert.equal(saved.ok, true, JSON.stringify(saved));
+    assert.deepEqual((await t.service.getSongControls(a.id)).regions, regions);
+    const { controls } = await t.service.getSongControls(a.id);
+    await t.service.rerender(a.id, { controls: { ...controls, wienerIterations: 0 }, presetId: null });
+    assert.deepEqual((await t.service.getSongControls(a.id)).regions, regions, 'new separation controls keep the regions');
+    // The separation panel sends back the controls it read when the song was opened, regions and all.
+    const stale = await t.service.getSongControls(a.id);
+    await t.service.setSongRegions(a.id, regions.slice(1));
+    await t.service.rerender(a.id, { ...stale, controls: { ...controls, wienerIterations: 1 } });
+    assert.deepEqual((await t.service.getSongControls(a.id)).regions, regions.slice(1), 'not the regions read before the last save');
+    await t.done();
+  });
+
+  test('refuses named regions that are not names, end after the song (naming it), or are too many', async () => {
+    const t = await setup();
+    const [a] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    const cases: [unknown, RegExp][] = [
+      [[{ name: 'chorus', start: 0, end: 5 }], /a\.wav: region "chorus" ends after the song \(at 5 s, the song lasts 0\.0\d+ s\)/],
+      [[{ name: '', start: 0, end: 0.01 }], /region names must be 1 to 60 printable characters/],
+      [[{ name: 'bell\u0007', start: 0, end: 0.01 }], /region names must be 1 to 60 printable characters/],
+      [[{ name: 'x'.repeat(61), start: 0, end: 0.01 }], /region names must be 1 to 60 printable characters/],
+      [[{ name: 'back', start: 0.01, end: 0.005 }], /region "back" must start before it ends/],
+      [[{ name: 'early', start: -1, end: 0.01 }], /region "early" must start at 0 s or later/],
+      [Array.from({ length: 51 }, (_, i) => ({ name: `r${i}`, start: 0, end: 0.01 })), /at most 50 regions/],
+      [[{ name: 'extra', start: 0, end: 0.01, color: 'red' }], /region has an unknown field "color"/],
+    ];
+    for (const [regions, message] of cases) {
+      const r = await dispatchCall(t.service, 'setSongRegions', [a.id, regions]);
+      assert.equal(r.ok, false, JSON.stringify(regions).slice(0, 80));
+      if (!r.ok) {
+        assert.equal(r.error.code, 'BAD_ARGUMENT');
+        assert.match(r.error.message, message);
+      }
+    }
+    assert.equal((await t.service.getSongControls(a.id)).regions, undefined, 'nothing saved');
+    await t.done();
+  });
+
   test('exports chosen stems under the song name', async () => {
     const t = await setup();
     const [a] = await t.service.open(['/songs/a.wav']);

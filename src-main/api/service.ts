@@ -19,7 +19,8 @@ import type { AudioPort, EnginePort } from './ports.ts';
 import type { SettingsStore } from './settings-store.ts';
 import { memoryControlsStore, type ControlsStore } from './controls-store.ts';
 import { SongControlsService } from './rerender.ts';
-import type { ModelInstallView, ModelsView, Preset, SongControls, TimePitch } from './contract.ts';
+import type { ModelInstallView, ModelsView, Preset, SongControls, SongRegion, TimePitch } from './contract.ts';
+import { songRegions } from './validate-controls.ts';
 import { renderTimePitch } from '../engine/dsp/time-pitch.ts';
 import { stretchedLength } from '../engine/dsp/time-pitch-settings.ts';
 import { ModelsService, type ModelsServiceDeps } from './models.ts';
@@ -230,6 +231,13 @@ export class StudioService implements StudioApi {
   async setSongTimePitch(jobId: string, timePitch: TimePitch): Promise<SongControls> {
     const job = this.queue.get(jobId) ?? unknownJob(jobId);
     return this.songControls.setTimePitch(job.input, timePitch, this.deps.settings.get().wienerIterations);
+  }
+
+  async setSongRegions(jobId: string, regions: SongRegion[]): Promise<SongControls> {
+    const job = this.queue.get(jobId) ?? unknownJob(jobId);
+    if (job.state !== 'done' || !job.result) throw new XumxError('BAD_ARGUMENT', `${job.name} is not separated yet`);
+    const checked = songRegions(regions, { name: job.name, duration: job.result.duration });
+    return this.songControls.setRegions(job.input, checked, this.deps.settings.get().wienerIterations);
   }
 
   async listPresets(): Promise<Preset[]> {

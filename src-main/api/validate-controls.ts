@@ -1,11 +1,11 @@
-// Argument checks for the separation-controls calls (getSongControls, rerender, listPresets, savePreset,
-// deletePreset): the same rule as validate.ts — nothing unchecked reaches the service.
+// Argument checks for the separation-controls calls (getSongControls, rerender, setSongTimePitch, setSongRegions,
+// listPresets, savePreset, deletePreset): the same rule as validate.ts — nothing unchecked reaches the service.
 import { XumxError } from '../engine/errors.ts';
 import { BLEED_RANGE, DEFAULT_SEPARATION_CONTROLS, STRENGTH_RANGE, WIENER_ITERATIONS_MAX } from '../engine/dsp/controls.ts';
 import { parsePreset } from '../engine/separate/presets.ts';
 import type { SeparationControls } from '../engine/types.ts';
 import { timePitchProblem } from '../engine/dsp/time-pitch-settings.ts';
-import type { SongControls, TimePitch } from './contract.ts';
+import type { SongControls, SongRegion, TimePitch } from './contract.ts';
 
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const SOURCE_RE = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -52,12 +52,42 @@ export function timePitch(v: unknown): TimePitch {
   return { tempo: v.tempo as number, semitones: v.semitones as number };
 }
 
+export const MAX_REGIONS = 50;
+const REGION_NAME_RE = /^[^\p{C}]{1,60}$/u;
+
+/**
+ * A song's named regions; with the song, each must also end by the song's end, and a refusal names the song.
+ * Names are 1 to 60 printable characters (not only spaces).
+ */
+export function songRegions(v: unknown, song?: { name: string; duration: number }): SongRegion[] {
+  const refuse = (message: string): never => bad(song ? `${song.name}: ${message}` : message);
+  if (!Array.isArray(v)) refuse('regions must be a list');
+  const list = v as unknown[];
+  if (list.length > MAX_REGIONS) refuse(`a song has at most ${MAX_REGIONS} regions`);
+  return list.map((r) => {
+    if (!isRecord(r)) return refuse('a region must be an object with name, start and end');
+    for (const k of Object.keys(r)) if (!['name', 'start', 'end'].includes(k)) refuse(`region has an unknown field "${k.slice(0, 40)}"`);
+    const { name, start, end } = r;
+    if (typeof name !== 'string' || !REGION_NAME_RE.test(name) || [...name].length > 60 || !name.trim()) refuse('region names must be 1 to 60 printable characters');
+    const label = `region "${name as string}"`;
+    if (typeof start !== 'number' || typeof end !== 'number' || !Number.isFinite(start) || !Number.isFinite(end)) refuse(`${label} must start and end at numbers of seconds`);
+    if ((start as number) < 0) refuse(`${label} must start at 0 s or later`);
+    if ((start as number) >= (end as number)) refuse(`${label} must start before it ends`);
+    if (song && (end as number) > song.duration) refuse(`${label} ends after the song (at ${end} s, the song lasts ${+song.duration.toFixed(2)} s)`);
+    return { name: name as string, start: start as number, end: end as number };
+  });
+}
+
 export function songControls(v: unknown): SongControls {
   if (!isRecord(v)) bad('song controls must be an object');
-  for (const k of Object.keys(v)) if (!['controls', 'presetId', 'timePitch'].includes(k)) bad(`song controls has an unknown field "${k}"`);
+  for (const k of Object.keys(v)) if (!['controls', 'presetId', 'timePitch', 'regions'].includes(k)) bad(`song controls has an unknown field "${k}"`);
   const presetId = v.presetId ?? null;
   if (presetId !== null && (typeof presetId !== 'string' || !/^[a-z0-9][a-z0-9-]{0,47}$/.test(presetId))) bad('presetId must be a preset id or null');
-  return { controls: separationControls(v.controls ?? {}), presetId, ...(v.timePitch !== undefined ? { timePitch: timePitch(v.timePitch) } : {}) };
+  return {
+    controls: separationControls(v.controls ?? {}), presetId,
+    ...(v.timePitch !== undefined ? { timePitch: timePitch(v.timePitch) } : {}),
+    ...(v.regions !== undefined ? { regions: songRegions(v.regions) } : {}),
+  };
 }
 
 /** Cleans the arguments of one controls call, or returns null when `method` is not one of them. */
@@ -79,6 +109,9 @@ export function validateControlsCall(method: string, args: unknown[]): unknown[]
     case 'setSongTimePitch':
       arity(2);
       return [jobId(args[0]), timePitch(args[1])];
+    case 'setSongRegions':
+      arity(2);
+      return [jobId(args[0]), songRegions(args[1])];
     case 'savePreset':
       arity(1);
       return [parsePreset(args[0], 'preset')];

@@ -206,6 +206,7 @@ export function validateCall(method: string, args: unknown): { method: ApiMethod
     case 'getSongControls':
     case 'rerender':
     case 'setSongTimePitch':
+    case 'setSongRegions':
     case 'listPresets':
     case 'savePreset':
     case 'deletePreset':

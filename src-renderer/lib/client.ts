@@ -57,6 +57,7 @@ export function apiOver(call: (method: string, args: unknown[]) => Promise<unkno
     getSongControls: m('getSongControls'),
     rerender: m('rerender'),
     setSongTimePitch: m('setSongTimePitch'),
+    setSongRegions: m('setSongRegions'),
     listPresets: m('listPresets'),
     savePreset: m('savePreset'),
     deletePreset: m('deletePreset'),

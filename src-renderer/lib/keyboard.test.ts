@@ -23,6 +23,15 @@ describe('keyAction', () => {
     assert.equal(keyAction(key('m')), null);
   });
 
+  test('[ and ] set the loop start and end at the playhead, L turns looping on and off', () => {
+    assert.deepEqual(keyAction(key('[')), { kind: 'loop-start-here' });
+    assert.deepEqual(keyAction(key(']')), { kind: 'loop-end-here' });
+    assert.deepEqual(keyAction(key('l')), { kind: 'toggle-loop' });
+    assert.deepEqual(keyAction(key('L', { shiftKey: true })), { kind: 'toggle-loop' });
+    assert.equal(keyAction(key('[', { targetTag: 'input', targetType: 'text' })), null, 'typed into a region name');
+    assert.equal(keyAction(key('l', { targetTag: 'input', targetType: 'text' })), null);
+  });
+
   test('leaves keys alone in text fields, sliders, lists and with modifiers', () => {
     assert.equal(keyAction(key('ArrowLeft', { targetTag: 'input', targetType: 'range' })), null);
     assert.equal(keyAction(key('m', { targetTag: 'input', focusedStem: 'drums' })), null);

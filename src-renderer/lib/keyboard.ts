@@ -1,4 +1,5 @@
-// Keyboard shortcuts of the stem editor: space play/pause, arrows seek, M/S mute/solo the focused stem.
+// Keyboard shortcuts of the stem editor: space play/pause, arrows seek, M/S mute/solo the focused stem, [ and ] set
+// the loop's start and end at the playhead, L loops on and off.
 // Pure: the component passes the key and what has focus, and gets an action back.
 
 export type KeyAction =
@@ -6,7 +7,10 @@ export type KeyAction =
   | { kind: 'seek-by'; seconds: number }
   | { kind: 'seek-to'; seconds: number }
   | { kind: 'mute'; source: string }
-  | { kind: 'solo'; source: string };
+  | { kind: 'solo'; source: string }
+  | { kind: 'loop-start-here' }
+  | { kind: 'loop-end-here' }
+  | { kind: 'toggle-loop' };
 
 export interface KeyInput {
   key: string;
@@ -41,6 +45,13 @@ export function keyAction(k: KeyInput): KeyAction | null {
     case 's':
     case 'S':
       return k.focusedStem ? { kind: 'solo', source: k.focusedStem } : null;
+    case '[':
+      return { kind: 'loop-start-here' };
+    case ']':
+      return { kind: 'loop-end-here' };
+    case 'l':
+    case 'L':
+      return { kind: 'toggle-loop' };
     default:
       return null;
   }

@@ -30,6 +30,9 @@ class FakeGain extends FakeNode { gain = new FakeParam(); }
 class FakeAnalyser extends FakeNode { fftSize = 0; getFloatTimeDomainData() {} }
 class FakeSource extends FakeNode {
   buffer: { duration: number; id: string } | null = null;
+  loop = false;
+  loopStart = 0;
+  loopEnd = 0;
   startedAt: number | null = null;
   offset: number | null = null;
   stoppedAt: number | null = null;
@@ -38,11 +41,21 @@ class FakeSource extends FakeNode {
   stop(when = 0) { this.stoppedAt = when; }
 }
 
+class FakeOscillator extends FakeNode {
+  frequency = new FakeParam();
+  startedAt: number | null = null;
+  stoppedAt: number | null = null;
+  start(when: number) { this.startedAt = when; }
+  stop(when = 0) { this.stoppedAt = when; }
+}
+
 class FakeContext {
   currentTime = 0;
   state = 'running';
   destination = new FakeNode();
   sources: FakeSource[] = [];
+  oscillators: FakeOscillator[] = [];
+  createOscillator() { const o = new FakeOscillator(); this.oscillators.push(o); return o; }
   createGain() { return new FakeGain(); }
   createAnalyser() { return new FakeAnalyser(); }
   createBufferSource() { const s = new FakeSource(); this.sources.push(s); return s; }
@@ -143,7 +156,7 @@ describe('StemPlayer.swapBuffers', () => {
   });
 });
 
-type Scheduled = { output?: number; active?: boolean; input?: number; rate?: number; semitones?: number };
+type Scheduled = { output?: number; active?: boolean; input?: number; rate?: number; semitones?: number; loopStart?: number; loopEnd?: number };
 
 class FakeStretch extends FakeNode {
   readonly latencySeconds = 0.2;
@@ -276,10 +289,126 @@ describe('StemPlayer seeking while stretched', () => {
     await player.play();
     ctx.currentTime = 5;
     player.seek(7);
-    for (const s of stretchers) assert.deepEqual(s.last, { output: 5, input: 7 });
+    for (const s of stretchers) assert.deepEqual(s.last, { output: 5, input: 7, loopStart: 0, loopEnd: 0 });
     assert.equal(player.position, 7);
     ctx.currentTime = 6;
     assert.ok(Math.abs(player.position - 8.2) < 1e-9, `one second at 120 % later: ${player.position}`);
     player.pause();
+  });
+});
+
+describe('StemPlayer loop', () => {
+  test('loops the plain buffers over the region, sample-accurately, and reports the wrapped position', async () => {
+    const { ctx, player } = await playing(['vocals', 'drums']);
+    player.pause();
+    player.seek(1);
+    player.setLoop({ start: 2, end: 4 });
+    ctx.currentTime = 10;
+    await player.play();
+    for (const source of ctx.sources.slice(-2)) {
+      assert.deepEqual([source.loop, source.loopStart, source.loopEnd, source.offset], [true, 2, 4, 1]);
+    }
+    const startedAt = ctx.sources[ctx.sources.length - 1].startedAt!;
+    ctx.currentTime = startedAt + 2.5; // song 3.5: inside, not yet wrapped
+    assert.ok(Math.abs(player.position - 3.5) < 1e-9, `${player.position}`);
+    ctx.currentTime = startedAt + 3.5; // 1 + 3.5 = 4.5 → wraps to 2.5
+    assert.ok(Math.abs(player.position - 2.5) < 1e-9, `wrapped to ${player.position}`);
+    ctx.currentTime = startedAt + 7.25; // 8.25 → 2 + (6.25 mod 2) = 2.25
+    assert.ok(Math.abs(player.position - 2.25) < 1e-9, `wrapped to ${player.position}`);
+    player.pause();
+    assert.ok(Math.abs(player.position - 2.25) < 1e-9, 'paused where the loop had wrapped to');
+  });
+
+  test('clearing the loop while playing stops the wrapping: the buffers play on to the song end', async () => {
+    const { ctx, player } = await playing(['bass']);
+    player.setLoop({ start: 1, end: 3 });
+    const [source] = ctx.sources;
+    assert.deepEqual([source.loop, source.loopStart, source.loopEnd], [true, 1, 3], 'set on the playing source');
+    ctx.currentTime = 5; // started at 1.05 from 0: 3.95 → wraps to 1.95
+    assert.ok(Math.abs(player.position - 1.95) < 1e-9, `${player.position}`);
+    player.setLoop(null);
+    assert.equal(source.loop, false);
+    ctx.currentTime = 7;
+    assert.ok(Math.abs(player.position - 3.95) < 1e-9, `plays on past the old loop end: ${player.position}`);
+    player.pause();
+  });
+
+  test('a looping song is not stopped by the end of the song timer', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { ctx, player } = await playing(['bass']);
+    let ended = 0;
+    player.onEnded = () => void ended++;
+    player.setLoop({ start: 1, end: 3 });
+    ctx.currentTime = 30;
+    t.mock.timers.tick(60_000);
+    assert.equal(ended, 0);
+    assert.equal(player.isPlaying, true);
+    player.setLoop(null);
+    t.mock.timers.tick(60_000);
+    assert.equal(ended, 1, 'without the loop the song ends');
+  });
+
+  test('a seek outside the loop plays on from there and wraps at the loop end; a seek past it plays to the end', async () => {
+    const { ctx, player } = await playing(['bass']);
+    player.setLoop({ start: 4, end: 6 });
+    ctx.currentTime = 3;
+    player.seek(0.5);
+    const before = ctx.sources[ctx.sources.length - 1];
+    assert.deepEqual([before.offset, before.loop, before.loopStart, before.loopEnd], [0.5, true, 4, 6]);
+    ctx.currentTime = 4;
+    player.seek(8);
+    const after = ctx.sources[ctx.sources.length - 1];
+    assert.deepEqual([after.offset, after.loop], [8, false]);
+    ctx.currentTime = 5;
+    assert.ok(player.position > 8, `plays on from 8: ${player.position}`);
+    player.pause();
+  });
+
+  test('loops the stretchers over the region, the position wrapping at their tempo', async () => {
+    const { ctx, player, stretchers } = await stretchable(['vocals', 'drums']);
+    await player.setTimePitch({ tempo: 0.5, semitones: 0 });
+    player.setLoop({ start: 1, end: 2 });
+    await player.play();
+    for (const s of stretchers) assert.deepEqual([s.last.input, s.last.loopStart, s.last.loopEnd], [0, 1, 2]);
+    const started = stretchers[0].last.output!;
+    ctx.currentTime = started + 5; // 2.5 song seconds → 1.5
+    assert.ok(Math.abs(player.position - 1.5) < 1e-9, `${player.position}`);
+    await player.setTimePitch({ tempo: 2, semitones: 0 });
+    ctx.currentTime = started + 5.5; // 1.5 + 1 → 2.5 → 1.5
+    assert.ok(Math.abs(player.position - 1.5) < 1e-9, `at the new tempo: ${player.position}`);
+    player.setLoop(null);
+    for (const s of stretchers) assert.deepEqual([s.last.loopStart, s.last.loopEnd], [0, 0], 'loop turned off in the stretcher');
+    ctx.currentTime = started + 6.5;
+    assert.ok(Math.abs(player.position - 3.5) < 1e-9, `no wrap any more: ${player.position}`);
+    player.pause();
+  });
+});
+
+describe('StemPlayer count-in', () => {
+  test('clicks one bar at the tempo heard, then starts the song where the bar ends, the playhead waiting until then', async () => {
+    const { ctx, player, stretchers } = await stretchable(['vocals']);
+    await player.setTimePitch({ tempo: 0.5, semitones: 0 });
+    ctx.currentTime = 1;
+    await player.play({ bpm: 120, beatsPerBar: 4 });
+    const start = stretchers[0].last.output!;
+    const clicks = ctx.oscillators.map((o) => o.startedAt!);
+    assert.equal(clicks.length, 4);
+    clicks.forEach((t, i) => assert.ok(Math.abs(t - (start - 4 + i)) < 1e-9, `click ${i} at ${t}, the song at ${start}`));
+    assert.ok(clicks[0] >= 1, 'the first click is not in the past');
+    ctx.currentTime = start - 0.5;
+    assert.equal(player.position, 0, 'the playhead waits for the count-in');
+    player.pause();
+  });
+
+  test('pausing during the count-in silences the clicks still to come', async () => {
+    const { ctx, player } = await playing(['bass']);
+    player.pause();
+    await player.play({ bpm: 60, beatsPerBar: 4 });
+    assert.equal(ctx.oscillators.length, 4);
+    ctx.currentTime += 1.5;
+    player.pause();
+    const toCome = ctx.oscillators.filter((o) => o.startedAt! > ctx.currentTime);
+    assert.equal(toCome.length, 2);
+    for (const o of toCome) assert.ok(o.stoppedAt! <= ctx.currentTime, `a click due at ${o.startedAt} is stopped before it sounds`);
   });
 });

@@ -7,6 +7,8 @@
 // after the stretcher's latency; a change while stretched is scheduled on the stretchers, which glide to it.
 import { CROSSFADE_S, gainAt, planCrossfade, planFadeIn, type GainPoint } from './crossfade.ts';
 import { isBypassed, NEUTRAL_TIME_PITCH, type TimePitch } from '../../src-main/engine/dsp/time-pitch-settings.ts';
+import { countInClicks, countInSeconds, scheduleClicks, type Meter } from './count-in.ts';
+import { loopApplies, stretchLoop, wrappedPosition, type LoopRegion } from './loop.ts';
 
 export interface StemSource {
   name: string;
@@ -17,7 +19,9 @@ export interface StemSource {
 export interface StretchNode {
   connect(destination: AudioNode): unknown;
   disconnect(destination?: AudioNode): void;
-  schedule(change: { output?: number; active?: boolean; input?: number; rate?: number; semitones?: number }): unknown;
+  schedule(change: {
+    output?: number; active?: boolean; input?: number; rate?: number; semitones?: number; loopStart?: number; loopEnd?: number;
+  }): unknown;
   dropBuffers(): unknown;
   addBuffers(channels: Float32Array[], transfer?: ArrayBufferLike[]): unknown;
   /** Seconds between a scheduled input position and when it is heard. */
@@ -63,7 +67,11 @@ export class StemPlayer {
   /** Counts tempo/key changes, so one that waited for its stretchers does not undo a later one. */
   private timePitchChanges = 0;
   private playing = false;
+  /** Wraps playback while set; a run from `offset` past its end does not wrap (loop.ts). */
+  private loop: LoopRegion | null = null;
   private endTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Silences the count-in's clicks still to come. */
+  private cancelClicks: (() => void) | null = null;
   private readonly scratch = new Float32Array(2048);
   onEnded: () => void = () => {};
 
@@ -130,6 +138,30 @@ export class StemPlayer {
         strip.voice = this.startVoice(strip, when, at, plan.fadeIn);
         if (old) this.fadeOut(old, fadeOutFrom(old, when), plan.stopOld);
       }
+    }
+    this.scheduleEnd();
+  }
+
+  get currentLoop(): LoopRegion | null {
+    return this.loop && { ...this.loop };
+  }
+
+  /**
+   * Loops playback over `region` (song seconds) from now on, or stops looping (null). Playing, the running voices
+   * take the loop in place: the plain buffers as their own loop points, the stretchers as scheduled loop points.
+   */
+  setLoop(region: LoopRegion | null): void {
+    const now = this.context.currentTime;
+    if (this.playing) {
+      this.offset = this.positionAt(now);
+      this.startedAt = Math.max(now, this.startedAt);
+    }
+    this.loop = region && { start: region.start, end: region.end };
+    if (!this.playing) return;
+    for (const strip of this.strips.values()) {
+      const voice = strip.voice;
+      if (voice?.kind === 'buffer') loopBuffer(voice.node, this.loop, this.offset);
+      else if (voice) voice.node.schedule({ output: now, ...stretchLoop(this.loop, this.offset) });
     }
     this.scheduleEnd();
   }
@@ -224,14 +256,17 @@ export class StemPlayer {
     this.offset = 0;
   }
 
-  async play(): Promise<void> {
+  /** Starts playback; with a meter, after one bar of clicks at its tempo times the tempo control (count-in.ts). */
+  async play(countIn: Meter | null = null): Promise<void> {
     if (this.playing || this.strips.size === 0) return;
     if (this.context.state === 'suspended') await this.context.resume();
     const stretched = !isBypassed(this.timePitch);
     if (stretched) await this.prepareStretchers();
     if (this.playing) return;
     if (this.offset >= this.duration) this.offset = 0;
-    const when = this.context.currentTime + Math.max(START_LATENCY_S, stretched ? this.stretchLatency() + RAMP_S : 0);
+    const lead = countIn ? countInSeconds(countIn, this.timePitch.tempo) : 0;
+    const when = this.context.currentTime + Math.max(START_LATENCY_S, stretched ? this.stretchLatency() + RAMP_S : 0) + lead;
+    if (countIn) this.cancelClicks = scheduleClicks(this.context, this.context.destination, countInClicks(countIn, this.timePitch.tempo, when));
     this.rate = stretched ? this.timePitch.tempo : 1;
     for (const strip of this.strips.values()) strip.voice = this.startVoice(strip, when, this.offset, null);
     this.startedAt = when;
@@ -252,7 +287,7 @@ export class StemPlayer {
     if (this.playing && voices.length > 0 && voices.every((v) => v?.kind === 'stretch')) {
       // Playing stretchers jump in place: no restart, so no wait for their latency.
       const now = this.context.currentTime;
-      for (const v of voices) if (v?.kind === 'stretch') v.node.schedule({ output: now, input: t });
+      for (const v of voices) if (v?.kind === 'stretch') v.node.schedule({ output: now, input: t, ...stretchLoop(this.loop, t) });
       this.offset = t;
       this.startedAt = now;
       this.scheduleEnd();
@@ -320,11 +355,13 @@ export class StemPlayer {
       const node = strip.stretch;
       node.connect(fade);
       const { tempo, semitones } = this.timePitch;
-      node.schedule({ active: true, output: when, input: Math.min(offset, strip.buffer.duration), rate: tempo, semitones });
+      const input = Math.min(offset, strip.buffer.duration);
+      node.schedule({ active: true, output: when, input, rate: tempo, semitones, ...stretchLoop(this.loop, input) });
       return { kind: 'stretch', node, fade, fadeIn };
     }
     const node = this.context.createBufferSource();
     node.buffer = strip.buffer;
+    loopBuffer(node, this.loop, offset);
     node.connect(fade);
     node.start(when, Math.min(offset, strip.buffer.duration));
     return { kind: 'buffer', node, fade, fadeIn };
@@ -353,7 +390,8 @@ export class StemPlayer {
   /** Song position at context time t while playing: the stretchers advance `rate` song seconds per second. */
   private positionAt(t: number): number {
     if (!this.playing) return this.offset;
-    return Math.min(this.duration, this.offset + Math.max(0, t - this.startedAt) * this.rate);
+    const raw = this.offset + Math.max(0, t - this.startedAt) * this.rate;
+    return Math.min(this.duration, wrappedPosition(this.loop, this.offset, raw));
   }
 
   /** Makes the stretchers the strips lack; they hold each strip's buffer and wait, stopped. */
@@ -394,6 +432,8 @@ export class StemPlayer {
   private stopSources(): void {
     if (this.endTimer) clearTimeout(this.endTimer);
     this.endTimer = null;
+    this.cancelClicks?.();
+    this.cancelClicks = null;
     for (const s of this.strips.values()) {
       if (!s.voice) continue;
       const voice = s.voice;
@@ -416,6 +456,8 @@ export class StemPlayer {
 
   private scheduleEnd(): void {
     if (this.endTimer) clearTimeout(this.endTimer);
+    this.endTimer = null;
+    if (loopApplies(this.loop, this.offset)) return;
     const remaining = (this.duration - this.offset) / this.rate + Math.max(0, this.startedAt - this.context.currentTime);
     this.endTimer = setTimeout(() => {
       if (!this.playing) return;
@@ -424,6 +466,15 @@ export class StemPlayer {
       this.offset = this.duration;
       this.onEnded();
     }, remaining * 1000 + 20);
+  }
+}
+
+/** A buffer source loops over the loop while a run from `from` reaches it; the points are its buffer's seconds. */
+function loopBuffer(node: AudioBufferSourceNode, loop: LoopRegion | null, from: number): void {
+  node.loop = loopApplies(loop, from);
+  if (loop && node.loop) {
+    node.loopStart = loop.start;
+    node.loopEnd = loop.end;
   }
 }
 
