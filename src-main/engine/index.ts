@@ -8,7 +8,7 @@ import { describeModel } from './model/details.ts';
 import type { RunnerOptions } from './runner.ts';
 import type { SegmentSettings } from './separate/segments.ts';
 import type { EstimateCacheOptions } from './cache/estimate-cache.ts';
-import type { ModelInfo, Progress, SeparateRequest, SeparationResult } from './types.ts';
+import type { ModelInfo, Progress, Region, RegionResult, SeparateRequest, SeparationResult } from './types.ts';
 import type { FromWorker, ToWorker } from './worker.ts';
 
 export { defaultModelDirs, bundledModelsDir, userModelsDir } from './model/registry.ts';
@@ -44,6 +44,11 @@ export interface Engine {
    * network runs (result.estimates === 'cache'); an evicted or corrupt entry falls back to a full separation.
    */
   rerender(req: SeparateRequest, hooks?: SeparateHooks): Promise<SeparationResult>;
+  /**
+   * A part of a song (samples at its own rate) with req.controls, from the estimate cache only: the samples a full
+   * re-render writes there, nothing written. Not queued behind running jobs. NOT_CACHED when the cache cannot answer.
+   */
+  renderRegion(req: SeparateRequest, region: Region, hooks?: Pick<SeparateHooks, 'signal'>): Promise<RegionResult>;
   /** Cancels running jobs, frees the models and stops the worker thread. */
   dispose(): Promise<void>;
 }
@@ -51,7 +56,7 @@ export interface Engine {
 interface PendingJob {
   input: string;
   hooks: SeparateHooks;
-  resolve(r: SeparationResult): void;
+  resolve(r: SeparationResult | RegionResult): void;
   detach(): void;
 }
 
@@ -82,7 +87,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     const w = spawnWorker(runnerOptions);
     w.on('message', (msg: FromWorker) => {
       if (msg.type === 'progress') jobs.get(msg.id)?.hooks.onProgress?.(msg.progress);
-      else if (msg.type === 'result') {
+      else if (msg.type === 'result' || msg.type === 'region-result') {
         const job = jobs.get(msg.id);
         jobs.delete(msg.id);
         job?.detach();
@@ -102,6 +107,21 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     return w;
   };
 
+  /** Posts a job to the worker; resolves with its result (a per-file failure too), or INTERNAL if the worker dies. */
+  const send = <R extends SeparationResult | RegionResult>(input: string, hooks: SeparateHooks, message: (id: number) => ToWorker): Promise<R> => {
+    if (disposed) throw new XumxError('INTERNAL', 'the engine was disposed');
+    return new Promise<R>((resolve) => {
+      const id = nextId++;
+      const w = start();
+      w.ref();
+      const onAbort = () => w.postMessage({ type: 'abort', id } satisfies ToWorker);
+      hooks.signal?.addEventListener('abort', onAbort, { once: true });
+      jobs.set(id, { input, hooks, resolve: (r) => resolve(r as R), detach: () => hooks.signal?.removeEventListener('abort', onAbort) });
+      w.postMessage(message(id));
+      if (hooks.signal?.aborted) onAbort();
+    });
+  };
+
   return {
     async listModels() {
       const scan = await scanModels(runnerOptions.modelDirs, { allowTestModels: runnerOptions.allowTestModels });
@@ -109,21 +129,15 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     },
 
     separate(req, hooks = {}) {
-      if (disposed) throw new XumxError('INTERNAL', 'the engine was disposed');
-      return new Promise<SeparationResult>((resolve) => {
-        const id = nextId++;
-        const w = start();
-        w.ref();
-        const onAbort = () => w.postMessage({ type: 'abort', id } satisfies ToWorker);
-        hooks.signal?.addEventListener('abort', onAbort, { once: true });
-        jobs.set(id, { input: req.input, hooks, resolve, detach: () => hooks.signal?.removeEventListener('abort', onAbort) });
-        w.postMessage({ type: 'separate', id, req } satisfies ToWorker);
-        if (hooks.signal?.aborted) onAbort();
-      });
+      return send<SeparationResult>(req.input, hooks, (id) => ({ type: 'separate', id, req }));
     },
 
     rerender(req, hooks) {
       return this.separate(req, hooks);
+    },
+
+    renderRegion(req, region, hooks = {}) {
+      return send<RegionResult>(req.input, hooks, (id) => ({ type: 'region', id, req, region }));
     },
 
     async dispose() {

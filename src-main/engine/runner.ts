@@ -11,8 +11,10 @@ import { pickModel, scanModels, type InstalledModel } from './model/registry.ts'
 import type { ModelRunner } from './model/session.ts';
 import { openModelInThread } from './model/threaded.ts';
 import { EP_NAMES } from './model/providers.ts';
-import { DEFAULT_CONTROLS, separateFile, type PipelineDeps, type PipelineHooks } from './separate/pipeline.ts';
-import { EstimateCache, type EstimateCacheOptions } from './cache/estimate-cache.ts';
+import { DEFAULT_CONTROLS, preparedSong, separateFile, type PipelineDeps, type PipelineHooks } from './separate/pipeline.ts';
+import { EstimateCache, estimateKey, hashFile, type EstimateCacheOptions } from './cache/estimate-cache.ts';
+import { renderRegion } from './separate/region.ts';
+import { CONTRACT } from './model/manifest.ts';
 import { separateWithCache } from './cache/cached-separation.ts';
 import { normalizeControls } from './dsp/controls.ts';
 import { DspPool } from './separate/dsp-pool.ts';
@@ -21,7 +23,10 @@ import { availableParallelism } from 'node:os';
 import { segmentsFor } from './separate/segment-settings.ts';
 import { timePitchProblem, type TimePitch } from './dsp/time-pitch-settings.ts';
 import type { SegmentSettings } from './separate/segments.ts';
-import { OUTPUT_FORMATS, type BitDepth, type EpChoice, type OutputFormat, type SeparateRequest, type SeparationControls, type SeparationResult } from './types.ts';
+import {
+  OUTPUT_FORMATS, type BitDepth, type EpChoice, type OutputFormat, type Region, type RegionResult, type SeparateRequest, type SeparationControls,
+  type SeparationResult,
+} from './types.ts';
 
 export interface RunnerOptions {
   modelDirs: string[];
@@ -41,6 +46,9 @@ export interface RunnerOptions {
 
 const BIT_DEPTHS: BitDepth[] = [16, 24, '32f'];
 
+/** The longest part of a song rendered on its own: a minute at the highest rate (what a player asks for is seconds). */
+const MAX_REGION_FRAMES = 60 * 384_000;
+
 export const defaultDeps: PipelineDeps = { decode: decodeFile, createStemWriter };
 
 export class JobRunner {
@@ -48,6 +56,7 @@ export class JobRunner {
   private readonly cache: EstimateCache | null;
   private dspPool: DspPool | null = null;
   private readonly plan = threadPlan(availableParallelism());
+  private readonly hashes = new Map<string, string>();
 
   constructor(private readonly opts: RunnerOptions, private deps: PipelineDeps = defaultDeps) {
     this.cache = opts.cache ? new EstimateCache(opts.cache) : null;
@@ -81,6 +90,53 @@ export class JobRunner {
       const e = asXumxError(err, req.input);
       return { input: req.input, ok: false, error: { code: e.code, message: e.message } };
     }
+  }
+
+  /**
+   * A part of a song with the request's controls, from the estimate cache only (NOT_CACHED when the song's estimates
+   * are not there): the samples a full re-render writes for it, nothing written. Runs beside a running job.
+   */
+  async renderRegion(req: SeparateRequest, region: Region, hooks: Pick<PipelineHooks, 'signal'> = {}): Promise<RegionResult> {
+    try {
+      validateRequest(req);
+      const { start, frames } = region ?? {};
+      if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(frames) || frames < 1 || frames > MAX_REGION_FRAMES) {
+        throw new XumxError('BAD_ARGUMENT', `${req.input}: a part of a song is a start sample ≥ 0 and 1 to ${MAX_REGION_FRAMES} samples`, req.input);
+      }
+      if (!this.cache) throw new XumxError('NOT_CACHED', `${req.input}: this engine keeps no estimate cache`, req.input);
+      const installed = await this.installed(req.modelId);
+      const { manifest } = installed;
+      const controls = normalizeControls(req.controls, manifest.sources);
+      const key = estimateKey({ inputSha256: await this.songHash(req.input, hooks.signal), modelSha256: manifest.sha256 });
+      const reader = await this.cache.lookup(key, { modelSha256: manifest.sha256, sources: manifest.sources, bins: CONTRACT.bins });
+      if (!reader) throw new XumxError('NOT_CACHED', `${req.input}: not separated with ${manifest.id} on this computer yet (or its estimates were removed from the cache)`, req.input);
+      try {
+        const song = await preparedSong(req.input, this.deps, hooks.signal);
+        const dspThreads = this.opts.dspThreads ?? this.plan.dsp;
+        const dsp = dspThreads > 0 ? (this.dspPool ??= new DspPool(this.opts.dspThreads)) : undefined;
+        const part = await renderRegion({ song, reader, sources: manifest.sources, controls, region: { start, frames }, ...(dsp ? { dsp } : {}), signal: hooks.signal });
+        return { input: req.input, ok: true, sampleRate: song.sampleRate, ...part };
+      } finally {
+        await reader.close().catch(() => {});
+      }
+    } catch (err) {
+      const e = asXumxError(err, req.input);
+      return { input: req.input, ok: false, error: { code: e.code, message: e.message } };
+    }
+  }
+
+  /** sha256 of a song's bytes, remembered while the file stays the same (a 2-hour WAV takes seconds to hash). */
+  private async songHash(path: string, signal?: AbortSignal): Promise<string> {
+    const st = await stat(path).catch(() => null);
+    const id = st?.isFile() ? `${path}|${st.size}|${st.mtimeMs}|${st.ino}` : null;
+    const known = id ? this.hashes.get(id) : undefined;
+    if (known) return known;
+    const sha = await hashFile(path, signal);
+    if (id) {
+      if (this.hashes.size >= 16) this.hashes.delete(this.hashes.keys().next().value!);
+      this.hashes.set(id, sha);
+    }
+    return sha;
   }
 
   async dispose(): Promise<void> {

@@ -1,18 +1,20 @@
 // The engine's worker thread: the heavy work (decoding, DSP, onnxruntime) runs here so the caller's thread — a UI,
-// an Electron main process, an HTTP server — stays responsive. Messages in: separate / abort / dispose;
-// messages out: progress / result.
+// an Electron main process, an HTTP server — stays responsive. Messages in: separate / region / abort / dispose;
+// messages out: progress / result / region-result.
 import { parentPort, workerData } from 'node:worker_threads';
 import { JobRunner, type RunnerOptions } from './runner.ts';
-import type { Progress, SeparateRequest, SeparationResult } from './types.ts';
+import type { Progress, Region, RegionResult, SeparateRequest, SeparationResult } from './types.ts';
 
 export type ToWorker =
   | { type: 'separate'; id: number; req: SeparateRequest }
+  | { type: 'region'; id: number; req: SeparateRequest; region: Region }
   | { type: 'abort'; id: number }
   | { type: 'dispose' };
 
 export type FromWorker =
   | { type: 'progress'; id: number; progress: Progress }
   | { type: 'result'; id: number; result: SeparationResult }
+  | { type: 'region-result'; id: number; result: RegionResult }
   | { type: 'disposed' };
 
 const port = parentPort;
@@ -37,6 +39,15 @@ port.on('message', (msg: ToWorker) => {
       });
       controllers.delete(msg.id);
       post({ type: 'result', id: msg.id, result });
+    });
+  } else if (msg.type === 'region') {
+    // Not queued: a part of a song is heard while the job before it (its whole re-render) is still running.
+    const controller = new AbortController();
+    controllers.set(msg.id, controller);
+    void runner.renderRegion(msg.req, msg.region, { signal: controller.signal }).then((result) => {
+      controllers.delete(msg.id);
+      const transfer = result.ok ? Object.values(result.stems).flat().map((a) => a.buffer as ArrayBuffer) : [];
+      port.postMessage({ type: 'region-result', id: msg.id, result } satisfies FromWorker, transfer);
     });
   } else if (msg.type === 'dispose') {
     for (const c of controllers.values()) c.abort();

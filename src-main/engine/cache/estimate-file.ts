@@ -186,7 +186,12 @@ export class EstimateFileReader {
    */
   claimChunk(): CachedRecord {
     if (this.next >= this.header.chunks) throw corrupt(this.path, `asked for chunk ${this.next + 1} of ${this.header.chunks}`);
-    const index = this.next++;
+    return this.recordAt(this.next++);
+  }
+
+  /** Where chunk `index` is, out of order (a part of the song rendered on its own); does not move claimChunk on. */
+  recordAt(index: number): CachedRecord {
+    if (!Number.isInteger(index) || index < 0 || index >= this.header.chunks) throw corrupt(this.path, `asked for chunk ${index + 1} of ${this.header.chunks}`);
     return { path: this.path, index, at: HEADER_BYTES + index * this.record.length, bytes: this.record.length };
   }
 

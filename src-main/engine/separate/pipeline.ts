@@ -194,6 +194,19 @@ async function songKey(path: string): Promise<string | null> {
   return st?.isFile() ? `${path}|${st.size}|${st.mtimeMs}|${st.ino}` : null;
 }
 
+/** The song ready for the chunk loop, from the memo when it holds it (a part rendered on its own, region.ts). */
+export async function preparedSong(input: string, deps: PipelineDeps, signal?: AbortSignal): Promise<PreparedSong> {
+  const key = deps.songs ? await songKey(input) : null;
+  const kept = key ? deps.songs!.get(key) : undefined;
+  if (kept) return kept;
+  const cancelled = () => {
+    if (signal?.aborted) throw new XumxError('CANCELLED', `${input}: cancelled`, input);
+  };
+  const prepared = await prepareSong(input, deps, async (_stage, work) => work(), cancelled, new ProgressTracker(() => {}));
+  if (key) deps.songs!.set(key, prepared);
+  return prepared;
+}
+
 async function prepareSong(input: string, deps: PipelineDeps, timed: LoopTools['timed'], cancelled: () => void,
   progress: ProgressTracker): Promise<PreparedSong> {
   const decoded = await timed('decode', () => deps.decode(input));
@@ -386,7 +399,7 @@ async function renderFromCache(song: Float32Array[], plan: ChunkPlan, raw: Cache
 }
 
 /** A copy of the chunk's samples per channel, zero-padded to the plan's chunk length: a ChunkTask's `samples`. */
-function chunkCopy(song: Float32Array[], { start, length }: { start: number; length: number }, chunkLength: number): Float32Array[] {
+export function chunkCopy(song: Float32Array[], { start, length }: { start: number; length: number }, chunkLength: number): Float32Array[] {
   return song.map((ch) => { const x = new Float32Array(chunkLength); x.set(ch.subarray(start, start + length)); return x; });
 }
 

@@ -83,10 +83,15 @@ export function fadeInCurve(n: number): Float32Array {
 export class Crossfader {
   private readonly fadeIn: Float32Array;
   private pending: Float32Array[] | null = null;
-  private next = 0;
+  private next: number;
 
-  constructor(private readonly plan: ChunkPlan, private readonly channelCount: number) {
+  /**
+   * `first`: the chunk the stream starts at (a part of the song on its own). Past the song's first chunk the stream
+   * then starts after that chunk's overlap (exactStart), the first sample no earlier chunk adds to.
+   */
+  constructor(private readonly plan: ChunkPlan, private readonly channelCount: number, private readonly first = 0) {
     this.fadeIn = fadeInCurve(plan.overlap);
+    this.next = first;
   }
 
   /**
@@ -110,6 +115,10 @@ export class Crossfader {
         for (let i = 0; i < overlap; i++) tail[i] = (1 - this.fadeIn[i]) * src[stride + i];
         keep.push(tail);
       }
+      if (index === this.first && index > 0) {
+        out.push(src.subarray(overlap, emitEnd));
+        continue;
+      }
       const done = src.subarray(0, emitEnd);
       if (index > 0 && overlap > 0) {
         const prev = this.pending![c];
@@ -120,4 +129,15 @@ export class Crossfader {
     this.pending = last ? null : keep;
     return out;
   }
+}
+
+/** The first sample of the joined stream that no chunk before `index` adds to. */
+export function exactStart(plan: ChunkPlan, index: number): number {
+  return index === 0 ? 0 : plan.chunks[index].start + plan.overlap;
+}
+
+/** The end (exclusive) of the joined stream's samples that no chunk after `index` adds to. */
+export function exactEnd(plan: ChunkPlan, index: number): number {
+  const { start, length } = plan.chunks[index];
+  return index === plan.chunks.length - 1 ? start + length : start + plan.stride;
 }

@@ -1,0 +1,172 @@
+// A part of a song rendered on its own from the estimate cache: what a control change lets the listener hear at the
+// playhead at once, while the whole song is re-rendered behind it. The samples are the ones a full re-render writes
+// there, because the part is made the same way, only from a later start:
+// - from the chunk whose own samples begin the part (Crossfader's `first`), so every overlap inside it is joined
+//   from both of its chunks, exactly as the full render joins them;
+// - back at the song's own rate by the same streaming resampler, started at a sample where its filter phases line
+//   up with the full stream's (a whole number of the rate ratio's periods) and early enough before the part that
+//   the resampler's start, which has no earlier input, is cut off with the margin.
+import { readRecord, type EstimateFileReader } from '../cache/estimate-file.ts';
+import { createResampler } from '../dsp/resample.ts';
+import { polyphaseRatio } from '../dsp/polyphase.ts';
+import { loadDspKernels } from '../dsp/kernels/index.ts';
+import { XumxError } from '../errors.ts';
+import { CONTRACT } from '../model/manifest.ts';
+import type { Region, SeparationControls } from '../types.ts';
+import { renderChunk, type ChunkTask } from './chunk-render.ts';
+import { chunkCopy, type DspRenderer, type PreparedSong } from './pipeline.ts';
+import { Crossfader, exactEnd, exactStart, minChunkLength, planChunks, type ChunkPlan } from './segments.ts';
+
+export interface RegionJob {
+  song: PreparedSong;
+  /** The song's cached estimates; the chunk plan comes from its header. */
+  reader: EstimateFileReader;
+  sources: readonly string[];
+  controls: SeparationControls;
+  /** In samples at the song's own rate. */
+  region: Region;
+  /** DSP threads; absent: the chunks render in this thread. */
+  dsp?: DspRenderer;
+  signal?: AbortSignal;
+}
+
+export interface RenderedRegion {
+  start: number;
+  frames: number;
+  /** Stem name → planar stereo at the song's own rate. */
+  stems: Record<string, Float32Array[]>;
+}
+
+/**
+ * Input samples at the network's rate kept before the part for the resampler to settle: a few times its longest
+ * filter (the polyphase filter's ~100–600 taps; libsamplerate's medium sinc is longer).
+ */
+const RESAMPLER_MARGIN = { polyphase: 4096, other: 16384 };
+
+export async function renderRegion(job: RegionJob): Promise<RenderedRegion> {
+  const { song: prepared, reader, controls, sources, signal } = job;
+  const input = reader.path;
+  const cancelled = () => {
+    if (signal?.aborted) throw new XumxError('CANCELLED', `${input}: cancelled`, input);
+  };
+  const { sampleRate, inputLength, song } = prepared;
+  const start = Math.min(job.region.start, inputLength);
+  const end = Math.min(inputLength, start + job.region.frames);
+  const stems = controls.residual ? [...sources, 'residual'] : [...sources];
+  if (end <= start) return { start, frames: 0, stems: Object.fromEntries(stems.map((s) => [s, [new Float32Array(0), new Float32Array(0)]])) };
+
+  const rate = CONTRACT.sampleRate;
+  const total = song[0].length;
+  const plan = planChunks(total, reader.header, CONTRACT.hop, minChunkLength(CONTRACT.nFft));
+  if (plan.chunks.length !== reader.header.chunks || plan.frames !== reader.header.frames) {
+    throw new XumxError('CACHE_CORRUPT', `${input}: the cached chunks do not fit this song (${reader.header.chunks} cached, ${plan.chunks.length} planned)`, input);
+  }
+
+  // The part at the network's rate: [from, to), `from` on a sample the resampled stream's phases line up with.
+  const { L, M, margin } = ratio(rate, sampleRate);
+  const from = Math.max(0, Math.floor((Math.floor((start * M) / L) - margin) / M) * M);
+  const to = Math.min(total, Math.ceil((end * M) / L) + margin);
+
+  const first = lastChunkStartingBy(plan, from);
+  let last = first;
+  while (exactEnd(plan, last) < to && last < plan.chunks.length - 1) last++;
+  const joined = await joinChunks({ ...job, stems, plan, first, last, cancelled });
+  const origin = exactStart(plan, first);
+  const part = joined.map((channels) => channels.map((ch) => ch.subarray(from - origin, to - origin)));
+
+  const out: Record<string, Float32Array[]> = {};
+  for (let s = 0; s < stems.length; s++) {
+    cancelled();
+    let channels = part[s];
+    let at = from; // the first sample of `channels`, at the song's own rate
+    if (sampleRate !== rate) {
+      const resampler = await createResampler(rate, sampleRate, 2);
+      try {
+        channels = concat(resampler.process(channels), resampler.flush());
+      } finally {
+        resampler.destroy();
+      }
+      at = (from / M) * L;
+    }
+    // A stream a sample or two short at the song's end is padded with silence, as the stem writers' streams are.
+    out[stems[s]] = channels.map((ch) => {
+      const x = new Float32Array(end - start);
+      x.set(ch.subarray(Math.min(ch.length, start - at), Math.min(ch.length, end - at)));
+      return x;
+    });
+  }
+  return { start, frames: end - start, stems: out };
+}
+
+/** The chunk to begin with so that `sample` is joined exactly: the last one whose own samples start by it. */
+function lastChunkStartingBy(plan: ChunkPlan, sample: number): number {
+  let i = 0;
+  while (i + 1 < plan.chunks.length && exactStart(plan, i + 1) <= sample) i++;
+  return i;
+}
+
+/** The reduced rate ratio L/M (song rate / network rate) and the resampler's margin for it. */
+function ratio(rate: number, sampleRate: number): { L: number; M: number; margin: number } {
+  if (sampleRate === rate) return { L: 1, M: 1, margin: 0 };
+  const poly = polyphaseRatio(rate, sampleRate);
+  if (poly) return { ...poly, margin: RESAMPLER_MARGIN.polyphase };
+  const g = gcd(rate, sampleRate);
+  return { L: sampleRate / g, M: rate / g, margin: RESAMPLER_MARGIN.other };
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
+ * Chunks first..last rendered (on the DSP threads when there are some, all at once) and joined per stem: the
+ * stream from exactStart(first) to exactEnd(last), [stem][channel].
+ */
+async function joinChunks(job: RegionJob & { stems: string[]; plan: ChunkPlan; first: number; last: number; cancelled(): void }): Promise<Float32Array[][]> {
+  const { plan, first, last, stems, reader, song, dsp, cancelled } = job;
+  const task = (i: number): ChunkTask => ({
+    estimates: [], cached: reader.recordAt(i), sources: [...job.sources], controls: job.controls, chunkLength: plan.chunkLength,
+    samples: chunkCopy(song.song, plan.chunks[i], plan.chunkLength),
+  });
+  const kernels = dsp ? null : await loadDspKernels();
+  const rendering: Promise<Float32Array[][]>[] = [];
+  if (dsp) {
+    for (let i = first; i <= last; i++) {
+      const chunk = dsp.render(task(i));
+      chunk.catch(() => {}); // awaited below; a cancel meanwhile must not leave an unhandled rejection
+      rendering.push(chunk);
+    }
+  }
+  const length = exactEnd(plan, last) - exactStart(plan, first);
+  const joined = stems.map(() => [new Float32Array(length), new Float32Array(length)]);
+  const faders = stems.map(() => new Crossfader(plan, 2, first));
+  let written = 0;
+  for (let i = first; i <= last; i++) {
+    cancelled();
+    const signals = dsp ? await rendering[i - first] : renderHere(task(i), kernels !== null);
+    let n = 0;
+    for (let s = 0; s < stems.length; s++) {
+      const done = faders[s].add(i, signals[s]);
+      done.forEach((ch, c) => joined[s][c].set(ch, written));
+      n = done[0].length;
+    }
+    written += n;
+  }
+  return joined;
+}
+
+/** One chunk in this thread: its cached record read and checked here, as a DSP thread would. */
+function renderHere(task: ChunkTask, kernelsLoaded: boolean): Float32Array[][] {
+  if (!kernelsLoaded || !task.cached) throw new XumxError('INTERNAL', 'a chunk was rendered before the DSP kernels were loaded');
+  const { payload, checksum } = readRecord(task.cached);
+  return renderChunk({ ...task, cached: undefined, float24: payload, float24Checksum: checksum });
+}
+
+function concat(a: Float32Array[], b: Float32Array[]): Float32Array[] {
+  return a.map((x, c) => {
+    const y = new Float32Array(x.length + b[c].length);
+    y.set(x);
+    y.set(b[c], x.length);
+    return y;
+  });
+}

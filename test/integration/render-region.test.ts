@@ -1,0 +1,136 @@
+// A part of a song rendered on its own from the estimate cache equals the same part of a full re-render with the same
+// controls (the player swaps it in at the playhead before the full re-render is done): at the song's start, in the
+// middle across chunk joins, at its end, at 44.1 kHz and at 48 kHz (resampled back like the stems), with the
+// residual stem, on the DSP threads and in the job's thread. Through the job runner with a real tiny X-UMX.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { decodeFile } from '../../src-main/engine/audio/decode.ts';
+import { createEngine } from '../../src-main/engine/index.ts';
+import { JobRunner } from '../../src-main/engine/runner.ts';
+import type { RegionOk, RegionResult, SeparateRequest, SeparationControls, SeparationOk, SeparationResult } from '../../src-main/engine/types.ts';
+import { makeSong, tempDir } from '../fixtures/audio.ts';
+import { canBuildModels, testModel } from './helpers/models.ts';
+
+const skip = canBuildModels() ? false : 'needs /usr/bin/python3 with torch and onnx';
+// Short chunks (64 frames ≈ 1.5 s, 8 overlapping) so a 12-second song has eight chunk joins to get right.
+const SEGMENTS = { segmentFrames: 64, overlapFrames: 8, batch: 4 };
+const CONTROLS: Partial<SeparationControls> = { strength: { vocals: 1.8, drums: 0.6 }, bleed: { bass: 0.3 }, wienerIterations: 2 };
+
+describe('rendering a part of a song from the estimate cache', { skip }, () => {
+  let modelDirs: string[];
+  const runners: JobRunner[] = [];
+  const songs: Record<number, string> = {};
+
+  const runner = (dspThreads?: number) => {
+    const r = new JobRunner({ modelDirs, allowTestModels: true, threads: 1, segments: SEGMENTS, cache: { dir: tempDir('xumx-region-cache-') },
+      ...(dspThreads !== undefined ? { dspThreads } : {}) });
+    runners.push(r);
+    return r;
+  };
+  const request = (input: string, controls: Partial<SeparationControls> = {}): SeparateRequest =>
+    ({ input, outDir: tempDir('xumx-region-out-'), format: 'wav', bitDepth: '32f', controls });
+  const ok = (r: SeparationResult): SeparationOk => {
+    if (!r.ok) assert.fail(`${r.error.code}: ${r.error.message}`);
+    return r;
+  };
+  const part = (r: RegionResult): RegionOk => {
+    if (!r.ok) assert.fail(`${r.error.code}: ${r.error.message}`);
+    return r;
+  };
+  /** The largest difference between the part and the full render's stems over the same samples. */
+  const worstDiff = async (full: SeparationOk, region: RegionOk): Promise<number> => {
+    assert.deepEqual(Object.keys(region.stems), Object.keys(full.stems));
+    let worst = 0;
+    for (const [stem, path] of Object.entries(full.stems)) {
+      const whole = (await decodeFile(path)).channels;
+      for (let c = 0; c < 2; c++) {
+        const got = region.stems[stem][c];
+        assert.equal(got.length, region.frames);
+        for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - whole[c][region.start + i]));
+      }
+    }
+    return worst;
+  };
+
+  before(async () => {
+    modelDirs = [testModel().root];
+    for (const rate of [44100, 48000]) {
+      songs[rate] = join(tempDir('xumx-region-song-'), `song-${rate}.wav`);
+      await makeSong(songs[rate], { seconds: 12, seed: 9, sampleRate: rate, bitDepth: '32f' });
+    }
+  });
+  after(async () => {
+    for (const r of runners) await r.dispose();
+  });
+
+  for (const rate of [44100, 48000]) {
+    test(`at ${rate / 1000} kHz, parts at the start, across chunk joins and at the end equal the full re-render's samples`, async () => {
+      const r = runner();
+      ok(await r.run(request(songs[rate])));
+      const full = ok(await r.run(request(songs[rate], CONTROLS)));
+      assert.equal(full.estimates, 'cache');
+      const length = Math.round(12 * rate);
+      const parts: [number, number][] = [[0, rate], [Math.round(3.37 * rate), 4 * rate], [length - Math.round(2.5 * rate), 3 * rate]];
+      for (const [start, frames] of parts) {
+        const region = part(await r.renderRegion(request(songs[rate], CONTROLS), { start, frames }));
+        assert.equal(region.sampleRate, rate);
+        assert.equal(region.start, start);
+        assert.equal(region.frames, Math.min(frames, length - start), 'cut to the song\'s end');
+        const diff = await worstDiff(full, region);
+        assert.ok(diff <= 1e-4, `part at ${start} differs by ${diff}`);
+      }
+    });
+  }
+
+  test('with the residual stem, rendered in the job\'s own thread', async () => {
+    const r = runner(0);
+    const controls = { ...CONTROLS, residual: true };
+    ok(await r.run(request(songs[44100])));
+    const full = ok(await r.run(request(songs[44100], controls)));
+    const region = part(await r.renderRegion(request(songs[44100], controls), { start: 100_000, frames: 150_000 }));
+    assert.ok(Object.keys(region.stems).includes('residual'));
+    const diff = await worstDiff(full, region);
+    assert.ok(diff <= 1e-4, `differs by ${diff}`);
+  });
+
+  test('other controls give other samples (the part follows the controls it is asked for)', async () => {
+    const r = runner();
+    ok(await r.run(request(songs[44100])));
+    const a = part(await r.renderRegion(request(songs[44100]), { start: 200_000, frames: 44_100 }));
+    const b = part(await r.renderRegion(request(songs[44100], CONTROLS), { start: 200_000, frames: 44_100 }));
+    let diff = 0;
+    for (let i = 0; i < a.frames; i++) diff = Math.max(diff, Math.abs(a.stems.vocals[0][i] - b.stems.vocals[0][i]));
+    assert.ok(diff > 1e-3, `the vocals did not change (${diff})`);
+  });
+
+  test('through the engine\'s worker, asked while the song\'s re-render runs, the part equals that re-render', async () => {
+    const engine = createEngine({ modelDirs, allowTestModels: true, threads: 1, segments: SEGMENTS, cache: { dir: tempDir('xumx-region-cache-') } });
+    try {
+      ok(await engine.separate(request(songs[48000])));
+      const rerendering = engine.rerender(request(songs[48000], CONTROLS));
+      const region = part(await engine.renderRegion(request(songs[48000], CONTROLS), { start: 240_000, frames: 96_000 }));
+      const full = ok(await rerendering);
+      const diff = await worstDiff(full, region);
+      assert.ok(diff <= 1e-4, `differs by ${diff}`);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  test('a song whose estimates are not cached is NOT_CACHED, naming it; a bad part is BAD_ARGUMENT', async () => {
+    const r = runner();
+    const missing = await r.renderRegion(request(songs[48000]), { start: 0, frames: 1000 });
+    assert.equal(missing.ok, false);
+    if (!missing.ok) {
+      assert.equal(missing.error.code, 'NOT_CACHED');
+      assert.match(missing.error.message, /song-48000\.wav/);
+    }
+    const bad = await r.renderRegion(request(songs[48000]), { start: -1, frames: 1000 });
+    assert.equal(bad.ok ? '' : bad.error.code, 'BAD_ARGUMENT');
+    const none = new JobRunner({ modelDirs, allowTestModels: true, threads: 1, segments: SEGMENTS });
+    runners.push(none);
+    const uncached = await none.renderRegion(request(songs[44100]), { start: 0, frames: 1000 });
+    assert.equal(uncached.ok ? '' : uncached.error.code, 'NOT_CACHED');
+  });
+});
