@@ -113,7 +113,9 @@ describe('spliceRegion', () => {
   test('gives a stem the heard render lacks (a new residual) silence outside the part, and leaves out stems the part lacks', () => {
     const heard = new Map([['vocals', filled(100, 0.5)], ['residual', filled(100, 0.2)]]);
     const part = new Map([['vocals', filled(100, 0.5)], ['other', filled(100, 0.7)]]);
-    const out = spliceRegion(maker(rate), heard, part, { at: 0, from: 30, to: 60 });
+    // A maker that recycles old buffers: the silence must be written, not assumed.
+    const used = { sampleRate: rate, createBuffer: () => filled(100, 0.9) };
+    const out = spliceRegion(used, heard, part, { at: 0, from: 30, to: 60 });
     assert.deepEqual([...out.keys()], ['vocals', 'other']);
     const other = left(out.get('other'));
     assert.equal(other.length, 100);

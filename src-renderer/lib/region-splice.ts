@@ -80,7 +80,9 @@ export function spliceRegion(
     const fadeOut = to < length ? Math.min(fade, Math.floor((to - from) / 2)) : 0;
     for (let c = 0; c < channels; c++) {
       const dst = buffer.getChannelData(c);
+      // The maker may hand back a used buffer (fresh memory costs more to fill than the copy itself).
       if (base) dst.set(base.getChannelData(Math.min(c, base.numberOfChannels - 1)).subarray(0, length));
+      else dst.fill(0);
       const src = region.getChannelData(Math.min(c, region.numberOfChannels - 1));
       for (let i = from; i < to; i++) {
         const s = src[i - place.at];

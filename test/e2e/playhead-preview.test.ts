@@ -11,29 +11,45 @@ import { skipReason, startStudio, type Studio } from './harness.ts';
 const reason = skipReason();
 const CONTEXT_RATE = 48000;
 
+/** The parts of a page's AudioBuffer these scripts read. */
+type AudioBuffer = { length: number; sampleRate: number; getChannelData(c: number): Float32Array };
 type Started = { buffer: AudioBuffer | null; offset: number };
 type Probe = { started: Started[]; states: string[]; mark: number; pre: (AudioBuffer | null)[] };
+/** What the page offers these scripts besides the probe (the tests' TypeScript settings know no DOM values). */
+type PageAudio = {
+  __probe: Probe;
+  AudioContext: new () => { sampleRate: number };
+  OfflineAudioContext: new (channels: number, length: number, rate: number) => { decodeAudioData(b: ArrayBuffer): Promise<AudioBuffer> };
+  fetch(url: string, init: { cache: 'no-store' }): Promise<{ arrayBuffer(): Promise<ArrayBuffer> }>;
+};
 
 /**
  * Runs in the page before the app: every buffer source started is recorded with its song offset, every state the
  * re-render status shows is recorded in order (however briefly it shows), and AudioContexts run at CONTEXT_RATE.
  */
 function probe(rate: number) {
-  const w = globalThis as unknown as { __probe: Probe; AudioContext: typeof AudioContext; AudioBufferSourceNode: typeof AudioBufferSourceNode; document: Document };
+  type Source = { buffer: AudioBuffer | null };
+  type Ctor = new (o?: object) => object;
+  const w = globalThis as unknown as {
+    __probe: Probe; AudioContext: Ctor;
+    AudioBufferSourceNode: { prototype: { start(this: Source, when?: number, offset?: number, duration?: number): void } };
+    MutationObserver: new (f: () => void) => { observe(target: unknown, o: object): void };
+    document: { querySelector(q: string): { getAttribute(a: string): string | null } | null };
+  };
   const p: Probe = { started: [], states: [], mark: 0, pre: [] };
   w.__probe = p;
   const start = w.AudioBufferSourceNode.prototype.start;
-  w.AudioBufferSourceNode.prototype.start = function (this: AudioBufferSourceNode, when?: number, offset?: number, duration?: number) {
+  w.AudioBufferSourceNode.prototype.start = function (this: Source, when?: number, offset?: number, duration?: number) {
     p.started.push({ buffer: this.buffer, offset: offset ?? 0 });
     return duration === undefined ? start.call(this, when, offset) : start.call(this, when, offset, duration);
   };
   const Base = w.AudioContext;
   w.AudioContext = class extends Base {
-    constructor(o?: AudioContextOptions) {
+    constructor(o?: object) {
       super({ ...o, sampleRate: rate });
     }
   };
-  new MutationObserver(() => {
+  new w.MutationObserver(() => {
     const state = w.document.querySelector('[data-testid=rerender-status]')?.getAttribute('data-state') ?? '';
     if (p.states.at(-1) !== state) p.states.push(state);
   }).observe(w.document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'] });
@@ -61,7 +77,7 @@ describe('a control change heard at the playhead', { skip: reason ?? false, time
     await s.page.getByTestId('separation-controls').waitFor({ timeout: 60_000 });
     const [job] = await s.service.listJobs();
     const sources = job.result!.sources;
-    assert.equal(await s.page.evaluate(() => new AudioContext().sampleRate), CONTEXT_RATE);
+    assert.equal(await s.page.evaluate(() => new (globalThis as unknown as PageAudio).AudioContext().sampleRate), CONTEXT_RATE);
 
     await s.page.getByRole('button', { name: 'Separation' }).click();
     await s.page.getByTestId('play').click();
@@ -80,12 +96,13 @@ describe('a control change heard at the playhead', { skip: reason ?? false, time
 
     // The first swap after the change is the preview's: its buffers, in the model's order, from the playhead then.
     const compared = await s.page.evaluate(async ({ jobId, sources, rate }) => {
-      const p = (globalThis as unknown as { __probe: Probe }).__probe;
+      const page = globalThis as unknown as PageAudio;
+      const p = page.__probe;
       const spliced = p.started.slice(p.mark, p.mark + sources.length);
-      const decoder = new OfflineAudioContext(2, 1, rate);
+      const decoder = new page.OfflineAudioContext(2, 1, rate);
       const out = [];
       for (const [k, source] of sources.entries()) {
-        const res = await fetch(`/api/stems/${encodeURIComponent(jobId)}/${source}?r=1`, { cache: 'no-store' });
+        const res = await page.fetch(`/api/stems/${encodeURIComponent(jobId)}/${source}?r=1`, { cache: 'no-store' });
         const full = await decoder.decodeAudioData(await res.arrayBuffer());
         const held = spliced[k].buffer!;
         const from = Math.round(spliced[k].offset * rate);
