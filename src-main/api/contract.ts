@@ -186,6 +186,19 @@ export interface ModelsView {
   installs: ModelInstallView[];
 }
 
+/** A part of a song rendered with new controls (previewRegion); its stems are 32-bit float WAVs kept for a while. */
+export interface RegionPreview {
+  /** Names the preview in its stems' URLs (`/api/previews/<jobId>/<id>/<source>`). */
+  id: string;
+  jobId: string;
+  sampleRate: number;
+  /** First sample of the part at the song's rate, and its length (cut to the song's end). */
+  startFrame: number;
+  frames: number;
+  /** The stems it has, in the model's order ("residual" last when the controls ask for it). */
+  sources: string[];
+}
+
 export interface StudioApi {
   capabilities(): Promise<Capabilities>;
   listModels(): Promise<ModelInfo[]>;
@@ -211,6 +224,13 @@ export interface StudioApi {
    * song supersedes this one, which then fails with CANCELLED.
    */
   rerender(jobId: string, controls: SongControls): Promise<JobView>;
+  /**
+   * Renders `seconds` of a finished song from `start` (seconds) with new controls from the estimate cache only, in a
+   * fraction of a second and beside a running re-render, so the player can hear a change at the playhead before the
+   * whole song is re-rendered. Nothing is saved; the stems' audio is fetched at the preview's URLs. NOT_CACHED when
+   * the song's estimates are not in the cache (only rerender can render it then).
+   */
+  previewRegion(jobId: string, controls: SongControls, start: number, seconds: number): Promise<RegionPreview>;
   /** Saves the tempo and key a song is practised at with its controls (no re-render); resolves with its controls. */
   setSongTimePitch(jobId: string, timePitch: TimePitch): Promise<SongControls>;
   /** Replaces a song's named regions (saved with its controls); resolves with its controls. */

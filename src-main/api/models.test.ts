@@ -272,4 +272,15 @@ describe('choosing, importing and removing models through the API', () => {
     await wrapped.separate({ input: '/songs/b.wav', outDir: '/out', modelId: 'fake' });
     assert.deepEqual(engine.requests.map((r) => r.modelId), [undefined, 'fake']);
   });
+
+  test('passes a part of a song to the engine (previewRegion needs it) with the same fallback', async () => {
+    const engine = new FakeEngine(new MemoryAudio());
+    const wrapped = withModelFallback(engine);
+    assert.ok(wrapped.renderRegion, 'the wrapped engine renders parts');
+    const r = await wrapped.renderRegion({ input: '/songs/a.wav', outDir: '/out', modelId: 'removed-model' }, { start: 10, frames: 20 });
+    assert.equal(r.ok && r.frames, 20);
+    assert.deepEqual(engine.regions.map((x) => [x.request.modelId, x.region]), [[undefined, { start: 10, frames: 20 }]]);
+    const bare = withModelFallback(Object.assign(new FakeEngine(new MemoryAudio()), { renderRegion: undefined }));
+    assert.equal(bare.renderRegion, undefined, 'nor invents one the engine lacks');
+  });
 });

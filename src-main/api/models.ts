@@ -13,7 +13,7 @@ import { partialPath } from '../engine/convert/download.ts';
 import type { ImportOptions, ImportResult } from '../engine/convert/import-xumx.ts';
 import { downloadPath, installPublishedXumx, installSpaceNeeded, xumxParameterBytes, type InstallProgress } from '../engine/convert/install.ts';
 import { XUMX_OFFICIAL, type PublishedWeights } from '../engine/convert/official.ts';
-import type { ModelInfo, SeparateRequest } from '../engine/types.ts';
+import type { ModelInfo, Region, SeparateRequest } from '../engine/types.ts';
 import type { InstallableModel, ModelInstallView, ModelsView, StudioEvent } from './contract.ts';
 import type { EnginePort } from './ports.ts';
 import type { SettingsStore } from './settings-store.ts';
@@ -266,6 +266,9 @@ export function withModelFallback(engine: EnginePort): EnginePort {
     listModels: () => engine.listModels(),
     separate: async (req, hooks) => engine.separate(await resolve(req), hooks),
     ...(engine.rerender ? { rerender: async (req: SeparateRequest, hooks?: Parameters<EnginePort['separate']>[1]) => engine.rerender!(await resolve(req), hooks) } : {}),
+    ...(engine.renderRegion
+      ? { renderRegion: async (req: SeparateRequest, region: Region, hooks?: { signal?: AbortSignal }) => engine.renderRegion!(await resolve(req), region, hooks) }
+      : {}),
     dispose: () => engine.dispose(),
   };
 }

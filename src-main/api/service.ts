@@ -3,7 +3,7 @@
 import { lstat, readdir, realpath, stat, mkdir } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { XumxError, asXumxError } from '../engine/errors.ts';
-import type { OutputFormat } from '../engine/types.ts';
+import type { OutputFormat, SeparationControls } from '../engine/types.ts';
 import {
   AUDIO_EXTENSIONS, type Capabilities, type ExportMixRequest, type ExportResult, type ExportStemFileRequest, type ExportStemsRequest, type JobView,
   type Settings, type StemPeaks, type StudioApi, type StudioEvent,
@@ -19,8 +19,9 @@ import type { AudioPort, EnginePort } from './ports.ts';
 import type { SettingsStore } from './settings-store.ts';
 import { memoryControlsStore, type ControlsStore } from './controls-store.ts';
 import { SongControlsService } from './rerender.ts';
-import type { ModelInstallView, ModelsView, Preset, SongControls, SongRegion, TimePitch } from './contract.ts';
+import type { ModelInstallView, ModelsView, Preset, RegionPreview, SongControls, SongRegion, TimePitch } from './contract.ts';
 import { songRegions } from './validate-controls.ts';
+import { RegionPreviews } from './region-previews.ts';
 import { renderTimePitch } from '../engine/dsp/time-pitch.ts';
 import { stretchedLength } from '../engine/dsp/time-pitch-settings.ts';
 import { ModelsService, type ModelsServiceDeps } from './models.ts';
@@ -47,18 +48,22 @@ export class StudioService implements StudioApi {
   private readonly queue: JobQueue;
   private readonly peaksCache = new Map<string, StemPeaks>();
   private readonly songControls: SongControlsService;
+  private readonly previews: RegionPreviews;
 
   constructor(private readonly deps: StudioServiceDeps) {
+    // One request builder for the whole-song re-render and the preview of a part, so the two render the same audio.
+    const requestWith = (input: string, controls: SeparationControls) => ({ ...this.requestFor(input), controls });
     this.songControls = new SongControlsService({
       engine: deps.engine,
       store: deps.controls ?? memoryControlsStore(),
       jobs: { get: (id) => this.queue.get(id), patch: (id, patch) => this.queue.patch(id, patch) },
-      requestFor: (input, controls) => ({ ...this.requestFor(input), controls }),
+      requestFor: requestWith,
       onStems: (jobId, paths) => {
         for (const p of paths) this.policy.allowWritten(p);
         for (const k of this.peaksCache.keys()) if (k.startsWith(`${jobId}/`)) this.peaksCache.delete(k);
       },
     });
+    this.previews = new RegionPreviews({ engine: deps.engine, jobs: { get: (id) => this.queue.get(id) }, requestFor: requestWith });
     this.queue = new JobQueue(
       deps.engine,
       (input) => {
@@ -136,6 +141,7 @@ export class StudioService implements StudioApi {
   async remove(jobId: string): Promise<void> {
     if (!this.queue.remove(jobId)) unknownJob(jobId);
     this.songControls.cancel(jobId);
+    this.previews.drop(jobId);
     for (const k of this.peaksCache.keys()) if (k.startsWith(`${jobId}/`)) this.peaksCache.delete(k);
     this.emit({ type: 'job-removed', jobId });
   }
@@ -226,6 +232,15 @@ export class StudioService implements StudioApi {
 
   rerender(jobId: string, controls: SongControls): Promise<JobView> {
     return this.songControls.rerender(jobId, controls);
+  }
+
+  previewRegion(jobId: string, controls: SongControls, start: number, seconds: number): Promise<RegionPreview> {
+    return this.previews.render(jobId, controls, start, seconds);
+  }
+
+  /** One stem (a WAV) of a preview still kept; null otherwise. Doors serve it from here. */
+  previewFile(jobId: string, id: string, source: string): Buffer | null {
+    return this.previews.file(jobId, id, source);
   }
 
   async setSongTimePitch(jobId: string, timePitch: TimePitch): Promise<SongControls> {

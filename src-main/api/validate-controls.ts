@@ -1,5 +1,6 @@
-// Argument checks for the separation-controls calls (getSongControls, rerender, setSongTimePitch, setSongRegions,
-// listPresets, savePreset, deletePreset): the same rule as validate.ts — nothing unchecked reaches the service.
+// Argument checks for the separation-controls calls (getSongControls, rerender, previewRegion, setSongTimePitch,
+// setSongRegions, listPresets, savePreset, deletePreset): the same rule as validate.ts — nothing unchecked reaches
+// the service.
 import { XumxError } from '../engine/errors.ts';
 import { BLEED_RANGE, DEFAULT_SEPARATION_CONTROLS, STRENGTH_RANGE, WIENER_ITERATIONS_MAX } from '../engine/dsp/controls.ts';
 import { parsePreset } from '../engine/separate/presets.ts';
@@ -106,6 +107,12 @@ export function validateControlsCall(method: string, args: unknown[]): unknown[]
     case 'rerender':
       arity(2);
       return [jobId(args[0]), songControls(args[1])];
+    case 'previewRegion': {
+      arity(4);
+      const seconds = (x: unknown, what: string) => (typeof x === 'number' ? x : bad(`${what} must be a number of seconds`));
+      // The ranges depend on the song (its length), so the service checks them and names the song.
+      return [jobId(args[0]), songControls(args[1]), seconds(args[2], 'start'), seconds(args[3], 'seconds')];
+    }
     case 'setSongTimePitch':
       arity(2);
       return [jobId(args[0]), timePitch(args[1])];

@@ -205,6 +205,7 @@ export function validateCall(method: string, args: unknown): { method: ApiMethod
       return { method, args: args.length === 2 && args[1] !== null ? [path(args[0], 'path'), modelId(args[1])] : [path(args[0], 'path')] };
     case 'getSongControls':
     case 'rerender':
+    case 'previewRegion':
     case 'setSongTimePitch':
     case 'setSongRegions':
     case 'listPresets':

@@ -117,8 +117,13 @@ async function serveAppRequest(request: Request): Promise<Response> {
   const route = routeAppRequest(request.url);
   if (route.kind === 'refused') return new Response('Not found', { status: 404 });
   if (route.kind === 'bad-request') return new Response(route.message, { status: 400, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' } });
-  let file: string;
   const headers: Record<string, string> = { 'X-Content-Type-Options': 'nosniff' };
+  if (route.kind === 'preview') {
+    const bytes = service!.previewFile(route.jobId, route.id, route.source);
+    if (!bytes) return new Response('Not found', { status: 404 });
+    return new Response(new Uint8Array(bytes), { status: 200, headers: { ...headers, 'Content-Type': 'audio/wav', 'Cache-Control': 'no-store', 'Content-Length': String(bytes.length) } });
+  }
+  let file: string;
   if (route.kind === 'stem') {
     try {
       file = service!.stemFile(route.jobId, route.source);

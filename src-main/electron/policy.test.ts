@@ -41,8 +41,9 @@ describe('Electron window security', () => {
 });
 
 describe('app scheme routing', () => {
-  test('maps stems to job and source and pages to renderer files', () => {
+  test('maps stems to job and source, previews to job, id and source, and pages to renderer files', () => {
     assert.deepEqual(routeAppRequest('xumx://app/api/stems/abc123/vocals'), { kind: 'stem', jobId: 'abc123', source: 'vocals' });
+    assert.deepEqual(routeAppRequest('xumx://app/api/previews/abc123/p-1_x/vocals'), { kind: 'preview', jobId: 'abc123', id: 'p-1_x', source: 'vocals' });
     assert.deepEqual(routeAppRequest('xumx://app/'), { kind: 'static', path: 'index.html' });
     assert.deepEqual(routeAppRequest('xumx://app/assets/index-1.js'), { kind: 'static', path: 'assets/index-1.js' });
   });
@@ -63,7 +64,10 @@ describe('songArguments', () => {
 
 describe('app scheme requests with malformed percent-encoding', () => {
   test('are answered as bad requests instead of throwing', () => {
-    for (const url of ['xumx://app/api/stems/%E0%A4%A/vocals', 'xumx://app/api/stems/abc123/voc%E0%A4als', 'xumx://app/assets/%E0%A4%A.js']) {
+    for (const url of [
+      'xumx://app/api/stems/%E0%A4%A/vocals', 'xumx://app/api/stems/abc123/voc%E0%A4als', 'xumx://app/assets/%E0%A4%A.js',
+      'xumx://app/api/previews/abc123/%E0%A4%A/vocals', 'xumx://app/api/previews/abc123/p1/voc%E0%A4als',
+    ]) {
       const route = routeAppRequest(url);
       assert.equal(route.kind, 'bad-request', url);
       if (route.kind === 'bad-request') assert.match(route.message, /percent-encoding/, url);

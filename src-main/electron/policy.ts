@@ -45,6 +45,7 @@ export function isTrustedSender(frameUrl: string | undefined, isMainFrame: boole
 
 export type AppRoute =
   | { kind: 'stem'; jobId: string; source: string }
+  | { kind: 'preview'; jobId: string; id: string; source: string }
   | { kind: 'static'; path: string }
   | { kind: 'refused' }
   | { kind: 'bad-request'; message: string };
@@ -61,6 +62,12 @@ export function routeAppRequest(url: string): AppRoute {
   try {
     const stem = /^\/api\/stems\/([^/]+)\/([^/]+)$/.exec(u.pathname);
     if (stem) return { kind: 'stem', jobId: decodePart(stem[1], 'the job id'), source: decodePart(stem[2], 'the stem name') };
+    const preview = /^\/api\/previews\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(u.pathname);
+    if (preview) {
+      return {
+        kind: 'preview', jobId: decodePart(preview[1], 'the job id'), id: decodePart(preview[2], 'the preview id'), source: decodePart(preview[3], 'the stem name'),
+      };
+    }
     const path = decodePart(u.pathname === '/' ? '/index.html' : u.pathname, 'the path');
     if (path.split(/[\\/]/).includes('..') || path.includes('\0')) return { kind: 'refused' };
     return { kind: 'static', path: path.replace(/^\/+/, '') };

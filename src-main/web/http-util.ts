@@ -65,6 +65,12 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return Buffer.concat(chunks);
 }
 
+/** Answers with bytes held in memory, whole (a preview's few seconds need no ranges). */
+export function sendBytes(req: IncomingMessage, res: ServerResponse, bytes: Buffer, headers: Record<string, string>): void {
+  res.writeHead(200, { ...headers, ...NO_SNIFF, 'Content-Length': String(bytes.length) });
+  res.end(req.method === 'HEAD' ? undefined : bytes);
+}
+
 /** Parses a single "bytes=a-b" range against a file size; null means "send everything", 'invalid' means 416. */
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | 'invalid' {
   if (!header) return null;

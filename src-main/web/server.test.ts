@@ -160,6 +160,31 @@ describe('browser-mode server', () => {
     assert.equal(beyond.status, 416);
   });
 
+  test("serves a preview's stems from memory as WAV behind the same checks as stems, and 404 for one not kept", async () => {
+    const call = await fetch(`${base()}/api/call/previewRegion`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...auth() },
+      body: JSON.stringify([jobId(), { controls: { strength: { vocals: 2 } }, presetId: null }, 0, 0.01]),
+    });
+    assert.equal(call.status, 200);
+    const preview = ((await call.json()) as { value: { id: string; sources: string[] } }).value;
+    assert.deepEqual(preview.sources, ['vocals', 'drums', 'bass', 'other']);
+    const url = `${base()}/api/previews/${jobId()}/${preview.id}/vocals`;
+    assert.equal((await fetch(url)).status, 401, 'no token');
+    const elsewhere = await rawRequest(server.port, { path: new URL(url).pathname, headers: { host: 'evil.example', ...auth() } });
+    assert.equal(elsewhere.status, 403, 'another host');
+    const r = await fetch(url, { headers: auth() });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-type'), 'audio/wav');
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(r.headers.get('cache-control'), 'no-store');
+    const bytes = Buffer.from(await r.arrayBuffer());
+    assert.ok(bytes.equals(service.previewFile(jobId(), preview.id, 'vocals')!), 'the bytes of the preview, unchanged');
+    assert.equal(bytes.subarray(0, 4).toString('latin1'), 'RIFF');
+    for (const p of [`/api/previews/${jobId()}/unknown-id/vocals`, `/api/previews/${jobId()}/${preview.id}/piano`, `/api/previews/nojob/${preview.id}/vocals`]) {
+      assert.equal((await fetch(base() + p, { headers: auth() })).status, 404, p);
+    }
+  });
+
   test('serves no file outside the renderer folder', async () => {
     for (const p of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt']) {
       const r = await fetch(base() + p, { headers: auth() });
@@ -230,6 +255,8 @@ describe('browser-mode server', () => {
       { what: 'call name', path: '/api/call/get%E0%A4%ASettings', method: 'POST', headers: { 'content-type': 'application/json' } },
       { what: 'job id', path: `/api/stems/%E0%A4%A/vocals` },
       { what: 'stem', path: `/api/stems/${jobId()}/voc%E0%A4als` },
+      { what: 'preview id', path: `/api/previews/${jobId()}/%E0%A4%A/vocals` },
+      { what: 'preview stem', path: `/api/previews/${jobId()}/abc/voc%E0%A4als` },
       { what: 'address', path: '//[' },
     ];
     for (const c of cases) {

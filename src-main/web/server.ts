@@ -1,5 +1,5 @@
 // Browser mode: the same renderer and the same StudioService as the desktop app, served on 127.0.0.1 over HTTP
-// (calls, song and model uploads, stem audio with ranges) and a WebSocket (events). Every request must carry the
+// (calls, song and model uploads, stem audio with ranges, previews' audio from memory) and a WebSocket (events). Every request must carry the
 // per-run token: the printed link sets it as a same-site cookie, API clients may send it as a header.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
@@ -15,7 +15,7 @@ import { dispatchCall } from '../api/dispatch.ts';
 import type { StudioService } from '../api/service.ts';
 import { decodePart } from '../api/validate.ts';
 import { UploadStore } from './upload-store.ts';
-import { CONTENT_SECURITY_POLICY, cookieValue, readBody, sameToken, sendFile, sendJson, sendText } from './http-util.ts';
+import { CONTENT_SECURITY_POLICY, cookieValue, readBody, sameToken, sendBytes, sendFile, sendJson, sendText } from './http-util.ts';
 
 export interface WebServerOptions {
   service: StudioService;
@@ -105,6 +105,12 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (stem && (req.method === 'GET' || req.method === 'HEAD')) {
       const file = opts.service.stemFile(decodePart(stem[1], 'the job id'), decodePart(stem[2], 'the stem name'));
       return sendFile(req, res, file, { 'Cache-Control': 'no-store' });
+    }
+    const preview = /^\/api\/previews\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
+    if (preview && (req.method === 'GET' || req.method === 'HEAD')) {
+      const bytes = opts.service.previewFile(decodePart(preview[1], 'the job id'), decodePart(preview[2], 'the preview id'), decodePart(preview[3], 'the stem name'));
+      if (!bytes) return sendText(res, 404, 'No such preview (or no longer kept).');
+      return sendBytes(req, res, bytes, { 'Content-Type': 'audio/wav', 'Cache-Control': 'no-store' });
     }
     if (path.startsWith('/api/')) return sendText(res, 404, 'No such API route.');
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method not allowed.');

@@ -6,6 +6,8 @@ export interface StudioClient extends StudioApi {
   onEvent(listener: (e: StudioEvent) => void): () => void;
   /** Same-origin URL of a finished stem's audio. */
   stemUrl(jobId: string, source: string): string;
+  /** Same-origin URL of one stem (a WAV) of a preview made by previewRegion. */
+  previewUrl(jobId: string, id: string, source: string): string;
   /** Native open dialog (Electron); resolves to the songs added, or [] when dismissed. */
   chooseFiles(): Promise<JobView[]>;
   /** Native folder dialog (Electron); null when dismissed or not available. */
@@ -56,6 +58,7 @@ export function apiOver(call: (method: string, args: unknown[]) => Promise<unkno
     recentFiles: m('recentFiles'),
     getSongControls: m('getSongControls'),
     rerender: m('rerender'),
+    previewRegion: m('previewRegion'),
     setSongTimePitch: m('setSongTimePitch'),
     setSongRegions: m('setSongRegions'),
     listPresets: m('listPresets'),
@@ -73,4 +76,8 @@ export function apiOver(call: (method: string, args: unknown[]) => Promise<unkno
 
 export function stemUrl(jobId: string, source: string): string {
   return `/api/stems/${encodeURIComponent(jobId)}/${encodeURIComponent(source)}`;
+}
+
+export function previewUrl(jobId: string, id: string, source: string): string {
+  return `/api/previews/${encodeURIComponent(jobId)}/${encodeURIComponent(id)}/${encodeURIComponent(source)}`;
 }

@@ -185,6 +185,11 @@ export class StemPlayer {
     return [...this.strips.keys()];
   }
 
+  /** The audio heard now, by stem, in order (a change's first seconds are spliced into copies of it). */
+  get buffers(): Map<string, AudioBuffer> {
+    return new Map([...this.strips].map(([name, strip]) => [name, strip.buffer]));
+  }
+
   /** Fetches and decodes a re-render's stems (bypassing the HTTP cache: the paths stay, the audio changes). */
   async fetchBuffers(sources: StemSource[], signal?: AbortSignal): Promise<Map<string, AudioBuffer>> {
     const buffers = await Promise.all(
@@ -205,8 +210,7 @@ export class StemPlayer {
    * caller can switch back (A/B).
    */
   swapBuffers(next: Map<string, AudioBuffer>): Map<string, AudioBuffer> {
-    const previous = new Map<string, AudioBuffer>();
-    for (const [name, strip] of this.strips) previous.set(name, strip.buffer);
+    const previous = this.buffers;
     const when = this.context.currentTime + START_LATENCY_S;
     const at = this.positionAt(when);
     const plan = planCrossfade(when);

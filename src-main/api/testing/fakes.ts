@@ -2,7 +2,7 @@
 // tested with plain arrays and no ONNX model.
 import { join } from 'node:path';
 import { songName } from '../../engine/separate/song-name.ts';
-import type { ModelInfo, Progress, SeparateRequest, SeparationResult, SongAnalysis } from '../../engine/types.ts';
+import type { ModelInfo, Progress, Region, RegionResult, SeparateRequest, SeparationResult, SongAnalysis } from '../../engine/types.ts';
 import type { AudioPort, DecodedAudio, EnginePort } from '../ports.ts';
 
 export const SOURCES = ['vocals', 'drums', 'bass', 'other'];
@@ -42,10 +42,16 @@ export class MemoryAudio implements AudioPort {
   }
 }
 
-/** Separates by writing stem k as a constant (k+1)/10 signal; waits on `gate` so tests can cancel mid-job. */
+/**
+ * Separates by writing stem k as a constant (k+1)/10 signal; waits on `gate` so tests can cancel mid-job. A region
+ * is the same constants times the stem's strength (its left channel) and the frame index / 1e6 (its right channel),
+ * from memory; `uncached` songs have no estimates to render one from.
+ */
 export class FakeEngine implements EnginePort {
   gate: Promise<void> = Promise.resolve();
   readonly requests: SeparateRequest[] = [];
+  readonly regions: { request: SeparateRequest; region: Region }[] = [];
+  readonly uncached = new Set<string>();
   /** What the engine measured of the song, given with every result while set. */
   analysis: SongAnalysis | undefined;
 
@@ -76,6 +82,21 @@ export class FakeEngine implements EnginePort {
       timings: { decode: 0, stft: 0, network: 0, wiener: 0, istft: 0, encode: 0 }, notices: [],
       ...(this.analysis ? { analysis: this.analysis } : {}),
     };
+  }
+
+  async renderRegion(req: SeparateRequest, region: Region, hooks?: { signal?: AbortSignal }): Promise<RegionResult> {
+    this.regions.push({ request: req, region });
+    await Promise.race([this.gate, new Promise((r) => hooks?.signal?.addEventListener('abort', r))]);
+    if (hooks?.signal?.aborted) return { input: req.input, ok: false, error: { code: 'CANCELLED', message: `${req.input}: cancelled` } };
+    if (this.uncached.has(req.input)) return { input: req.input, ok: false, error: { code: 'NOT_CACHED', message: `${req.input}: not in the estimate cache` } };
+    const start = Math.min(region.start, this.length);
+    const frames = Math.min(region.frames, this.length - start);
+    const sources = req.controls?.residual ? [...SOURCES, 'residual'] : SOURCES;
+    const stems = Object.fromEntries(sources.map((s, k) => [s, [
+      new Float32Array(frames).fill(((k + 1) / 10) * (req.controls?.strength?.[s] ?? 1)),
+      Float32Array.from({ length: frames }, (_, i) => (start + i) / 1e6),
+    ]]));
+    return { input: req.input, ok: true, sampleRate: 44100, start, frames, stems };
   }
 
   dispose(): void {}
