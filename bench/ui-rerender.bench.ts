@@ -3,7 +3,8 @@
 // rerender.bench.ts), a generated stereo song: separate it, press play, then move the vocal strength slider three
 // times and time each from the change to the change heard at the playhead (a part rendered from the estimate cache and
 // spliced in: secondsUntilHeardAtPlayhead) and to the whole song re-rendered and playing ("Updated":
-// secondsUntilHeard), next to the engine's own re-render time for it. Prints JSON.
+// secondsUntilHeard), next to the engine's own re-render time for it; `inPage` gives the same two by the page's own
+// clock (from the slider's input event to the swap's crossfade starting), without this script's polling. Prints JSON.
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -40,11 +41,16 @@ try {
       .document.querySelector('[data-testid=separation-controls]')?.getAttribute('data-revision') === String(n), i + 1, { timeout: 300_000 });
     await s.page.getByTestId('rerender-status').filter({ hasText: 'Updated' }).waitFor({ timeout: 120_000 });
     const heard = (performance.now() - start) / 1000;
+    // The page's own clock: from the slider's input to the swap's crossfade starting (what a listener waits for,
+    // without this script's polling of the page).
+    const inPage = async (name: string) => Number(await status.getAttribute(name)) / 1000;
     const [job] = await s.service.listJobs();
     if (job.result?.estimates !== 'cache') throw new Error('the re-render ran the network');
     changes.push({
       sliderPosition: Number(position), secondsUntilHeardAtPlayhead: Math.round(atPlayhead * 1000) / 1000,
-      secondsUntilHeard: Math.round(heard * 1000) / 1000, engineTimings: job.result.timings,
+      secondsUntilHeard: Math.round(heard * 1000) / 1000,
+      inPage: { secondsUntilHeardAtPlayhead: await inPage('data-preview-ms'), secondsUntilHeard: await inPage('data-updated-ms') },
+      engineTimings: job.result.timings,
     });
   }
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -56,6 +62,8 @@ try {
     changes,
     medianSecondsUntilHeardAtPlayhead: median(changes.map((c) => c.secondsUntilHeardAtPlayhead)),
     medianSecondsUntilHeard: median(changes.map((c) => c.secondsUntilHeard)),
+    inPageMedianSecondsUntilHeardAtPlayhead: median(changes.map((c) => c.inPage.secondsUntilHeardAtPlayhead)),
+    inPageMedianSecondsUntilHeard: median(changes.map((c) => c.inPage.secondsUntilHeard)),
   }, null, 2));
 } finally {
   await s.close();

@@ -51,7 +51,8 @@ interface Strip {
   making: Promise<void> | null;
 }
 
-const START_LATENCY_S = 0.05;
+/** How far ahead of now a start or a swap is scheduled, so every stem begins on the same frame. */
+export const START_LATENCY_S = 0.05;
 const RAMP_S = 0.008;
 
 export class StemPlayer {

@@ -8,11 +8,12 @@ import type { SongControls } from '../../src-main/api/contract.ts';
 import type { StudioClient } from './client.ts';
 import type { StemPlayer } from './player.ts';
 import { alignedStartFrame, placeRegion, spliceRegion, type BufferMaker } from './region-splice.ts';
+import { readFloatWav } from './float-wav.ts';
 
 /** Seconds rendered per part: enough to play while the next is made, few enough to be made at once. */
 export const PART_SECONDS = 10;
 /** The first part of a change is shorter: it is what the listener waits for. */
-export const FIRST_PART_SECONDS = 5;
+export const FIRST_PART_SECONDS = 3;
 /** A part starts this far before the playhead, so the join the listener meets first is already behind them. */
 export const LEAD_SECONDS = 0.3;
 /** The next part is asked for when the playhead is this close to the end of the rendered seconds. */
@@ -121,7 +122,8 @@ export class PlayheadPreview {
     const frame = alignedStartFrame(Math.max(0, seconds), this.songRate, ctxRate);
     const preview = await client.previewRegion(jobId, controls, frame / this.songRate, length);
     if (generation !== this.generation) return null;
-    const parts = await player.fetchBuffers(preview.sources.map((s) => ({ name: s, url: client.previewUrl(jobId, preview.id, s) })));
+    const sources = preview.sources.map((s) => ({ name: s, url: client.previewUrl(jobId, preview.id, s) }));
+    const parts = preview.sampleRate === ctxRate ? await this.readParts(sources) : await player.fetchBuffers(sources);
     if (generation !== this.generation) return null;
     const heard = player.buffers;
     const songLength = Math.max(0, ...[...heard.values()].map((b) => b.length));
@@ -131,6 +133,22 @@ export class PlayheadPreview {
     // A part that carries on from the one before extends it; one after a seek starts afresh.
     this.covered = this.covered && from >= this.covered.from && from <= this.covered.to ? { from: this.covered.from, to } : { from, to };
     return replaced;
+  }
+
+  /** The part's stems at the context's own rate, read without the browser's decoder (float-wav.ts). */
+  private async readParts(sources: { name: string; url: string }[]): Promise<Map<string, AudioBuffer>> {
+    const context = this.player.context;
+    const parts = await Promise.all(sources.map(async ({ name, url }) => {
+      const res = await fetch(url, { cache: 'no-store' });
+      if (!res.ok) throw new Error(`${name}: could not load the previewed part (${res.status})`);
+      const bytes = await res.arrayBuffer();
+      const wav = readFloatWav(bytes);
+      if (!wav || wav.sampleRate !== context.sampleRate) return [name, await context.decodeAudioData(bytes)] as const;
+      const buffer = context.createBuffer(wav.channels.length, Math.max(1, wav.channels[0].length), wav.sampleRate);
+      wav.channels.forEach((ch, c) => buffer.copyToChannel(ch, c));
+      return [name, buffer] as const;
+    }));
+    return new Map(parts);
   }
 
   /** Makes buffers from the spares where one fits, else fresh. */
