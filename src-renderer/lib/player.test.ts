@@ -400,6 +400,24 @@ describe('StemPlayer count-in', () => {
     player.pause();
   });
 
+  test('a new render swapped in during the count-in starts where the song does, not over the clicks', async () => {
+    const ctx = new FakeContext();
+    const player = new StemPlayer(ctx as unknown as AudioContext);
+    player.swapBuffers(new Map([['bass', buffer('bass-1')]]));
+    ctx.currentTime = 1;
+    await player.play({ bpm: 60, beatsPerBar: 4 });
+    const songStart = live(ctx, 'bass-1')[0].startedAt!;
+    assert.ok(songStart > 4.9, `the song starts after the bar, at ${songStart}`);
+    ctx.currentTime = 2;
+    player.swapBuffers(new Map([['bass', buffer('bass-2')]]));
+    const [next] = live(ctx, 'bass-2');
+    assert.ok(next.startedAt! >= songStart - 1e-9, `the new render starts at ${next.startedAt}, during the clicks`);
+    assert.equal(next.offset, 0);
+    ctx.currentTime = 4;
+    assert.equal(player.position, 0, 'the playhead still waits for the count-in');
+    player.pause();
+  });
+
   test('pausing during the count-in silences the clicks still to come', async () => {
     const { ctx, player } = await playing(['bass']);
     player.pause();

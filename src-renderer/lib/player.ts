@@ -128,7 +128,7 @@ export class StemPlayer {
       for (const v of voices) if (v.kind === 'stretch') v.node.schedule({ output: now, rate: this.rate, semitones: this.timePitch.semitones });
     } else {
       // Between the plain buffers and the stretchers: a crossfade once the stretchers' output can be there.
-      const when = now + Math.max(START_LATENCY_S, this.stretchLatency() + RAMP_S);
+      const when = this.swapTime(Math.max(START_LATENCY_S, this.stretchLatency() + RAMP_S));
       const at = this.positionAt(when);
       const plan = planCrossfade(when);
       this.offset = at;
@@ -212,7 +212,7 @@ export class StemPlayer {
    */
   swapBuffers(next: Map<string, AudioBuffer>): Map<string, AudioBuffer> {
     const previous = this.buffers;
-    const when = this.context.currentTime + START_LATENCY_S;
+    const when = this.swapTime(START_LATENCY_S);
     const at = this.positionAt(when);
     const plan = planCrossfade(when);
     for (const [name, strip] of [...this.strips]) {
@@ -421,9 +421,18 @@ export class StemPlayer {
   }
 
   /** Starts, fading in, the strips a swap added while stretched whose stretchers are made now. */
+  /**
+   * When a change of what plays can take over, `lead` seconds from now at the earliest: never before the song itself
+   * starts (after a count-in), where the voices it replaces are still waiting.
+   */
+  private swapTime(lead: number): number {
+    const soonest = this.context.currentTime + lead;
+    return this.playing ? Math.max(soonest, this.startedAt) : soonest;
+  }
+
   private startMissing(): void {
     if (!this.playing || isBypassed(this.timePitch)) return;
-    const when = this.context.currentTime + START_LATENCY_S;
+    const when = this.swapTime(START_LATENCY_S);
     const at = this.positionAt(when);
     for (const strip of this.strips.values()) if (!strip.voice) strip.voice = this.startVoice(strip, when, at, planFadeIn(when));
   }
