@@ -133,6 +133,8 @@ export interface ExportStemFileRequest {
   codec: 'aac' | 'alac';
   bitDepth: BitDepth;
   overwrite?: boolean;
+  /** As for ExportStemsRequest; the stem file is always at the song's own tempo and key. */
+  region?: ExportRegion;
 }
 
 export interface ExportResult {

@@ -87,6 +87,7 @@ describe('export of the loop region', () => {
       const calls: [string, object][] = [
         ['exportMix', mixOf(t.job.id, folder, { region })],
         ['exportStems', { jobId: t.job.id, sources: ['bass'], folder, format: 'wav', bitDepth: 16, region }],
+        ['exportStemFile', { jobId: t.job.id, folder, codec: 'aac', bitDepth: 16, region }],
       ];
       for (const [method, req] of calls) {
         const r = await dispatchCall(t.service, method, [req]);
@@ -95,6 +96,7 @@ describe('export of the loop region', () => {
       }
     }
     assert.deepEqual([...t.audio.files.keys()].filter((p) => p.startsWith(folder)), []);
+    assert.equal(t.audio.stemFiles.size, 0);
     await t.done();
   });
 
@@ -108,6 +110,18 @@ describe('export of the loop region', () => {
     const part = [...(await t.service.exportStems({ ...stems, region })).files, ...(await t.service.exportMix(mixOf(t.job.id, folder, { region }))).files];
     assert.deepEqual(part.map((f) => basename(f)), ['a - bass [0m02.1s-0m03.0s].wav', 'a (mix) [0m02.1s-0m03.0s].wav']);
     assert.deepEqual(whole.map((f) => basename(f)), ['a - bass.wav', 'a (mix).wav']);
+    await t.done();
+  });
+
+  test('writes a stem file of the part alone, named apart from the whole song\'s', async () => {
+    const t = await separated();
+    const folder = join(t.dir, 'dj');
+    const req = { jobId: t.job.id, folder, codec: 'aac' as const, bitDepth: 16 as const };
+    const whole = await t.service.exportStemFile(req);
+    const part = await t.service.exportStemFile({ ...req, region: { start: 0.5, end: 1.25 } });
+    assert.deepEqual([...whole.files, ...part.files].map((f) => basename(f)), ['a.stem.mp4', 'a [0m00.5s-0m01.3s].stem.mp4']);
+    assert.equal(t.audio.stemFiles.get(whole.files[0])?.opts.region, undefined);
+    assert.deepEqual(t.audio.stemFiles.get(part.files[0])?.opts.region, { start: 0.5, end: 1.25 });
     await t.done();
   });
 });

@@ -26,14 +26,3 @@ export function mixStems(stems: StemAudio[], gains: number[]): StemAudio {
   });
   return { sampleRate, channels: out };
 }
-
-/**
- * The frames round(start·rate) to round(end·rate) of a stem, seconds of the song's own time; the whole stem without
- * a region. A part is cut before it is stretched and mixed, so its cost follows its length, not the song's.
- */
-export function cutRegion<T extends StemAudio>(audio: T, region?: { start: number; end: number }): T {
-  if (!region) return audio;
-  const from = Math.round(region.start * audio.sampleRate);
-  const to = Math.round(region.end * audio.sampleRate);
-  return { ...audio, channels: audio.channels.map((c) => c.subarray(from, to)) };
-}

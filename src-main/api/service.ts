@@ -10,7 +10,8 @@ import {
 } from './contract.ts';
 import { FileAccessPolicy } from './file-access.ts';
 import { JobQueue } from './job-queue.ts';
-import { cutRegion, mixStems, type StemAudio } from './mix.ts';
+import { mixStems, type StemAudio } from './mix.ts';
+import { cutRegion } from '../engine/audio/cut-region.ts';
 import { mixTags, type AudioTags } from '../engine/audio/tags.ts';
 import { STEM_FILE_SOURCES, stemFileCodec } from '../engine/audio/stem-file-layout.ts';
 import { partName, songName, stemFileName } from '../engine/separate/song-name.ts';
@@ -214,13 +215,14 @@ export class StudioService implements StudioApi {
     // Every stem of the song goes in (a residual one joins "other"); stemFile() says when the song is not done.
     const sources = [...new Set([...STEM_FILE_SOURCES, ...(job.result?.sources ?? [])])];
     const stemFiles = Object.fromEntries(sources.map((s) => [s, this.stemFile(req.jobId, s)]));
+    const region = this.regionOf(job, req.region);
     const folder = await this.ensureFolder(req.folder);
-    const out = join(folder, stemFileName(job.name));
+    const out = join(folder, stemFileName(job.name, 1, region));
     if (!req.overwrite) await refuseExisting([out]);
     const { codec, notice } = stemFileCodec(req.codec, req.bitDepth);
     let notices: string[];
     try {
-      notices = await this.deps.audio.stemFileFromStemFiles(stemFiles, out, { codec, songTitle: job.result?.title });
+      notices = await this.deps.audio.stemFileFromStemFiles(stemFiles, out, { codec, songTitle: job.result?.title, ...(region ? { region } : {}) });
     } catch (e) {
       throw asXumxError(e, out);
     }

@@ -145,13 +145,14 @@ function exportMix(v: unknown): ExportMixRequest {
 
 function exportStemFile(v: unknown): ExportStemFileRequest {
   if (!isRecord(v)) bad('export request must be an object');
-  noExtraKeys(v, ['jobId', 'folder', 'codec', 'bitDepth', 'overwrite'], 'export request');
+  noExtraKeys(v, ['jobId', 'folder', 'codec', 'bitDepth', 'overwrite', 'region'], 'export request');
   return {
     jobId: id(v.jobId, 'jobId'),
     folder: folder(v.folder, 'folder'),
     codec: oneOf(v.codec, ['aac', 'alac'] as const, 'codec'),
     bitDepth: oneOf(v.bitDepth, BIT_DEPTHS, 'bitDepth'),
     ...overwrite(v),
+    ...exportRegion(v),
   };
 }
 
