@@ -100,6 +100,14 @@ export interface ExportStemsRequest {
   overwrite?: boolean;
   /** Written at this tempo and key; absent (or tempo 1, 0 semitones): the stems' samples unchanged. */
   timePitch?: TimePitch;
+  /** Only this part of the song (then stretched like the whole); the file names say which part. Absent: all of it. */
+  region?: ExportRegion;
+}
+
+/** Seconds of the song's own time, 0 ≤ start < end ≤ its duration: frames round(start·rate) to round(end·rate). */
+export interface ExportRegion {
+  start: number;
+  end: number;
 }
 
 export interface ExportMixRequest {
@@ -114,6 +122,7 @@ export interface ExportMixRequest {
   overwrite?: boolean;
   /** As for ExportStemsRequest: each stem is stretched, then they are mixed, as the player does. */
   timePitch?: TimePitch;
+  region?: ExportRegion;
 }
 
 /** All of a song's stems as one Native Instruments stem file (`<song>.stem.mp4`) for DJ software. */
@@ -124,6 +133,8 @@ export interface ExportStemFileRequest {
   codec: 'aac' | 'alac';
   bitDepth: BitDepth;
   overwrite?: boolean;
+  /** As for ExportStemsRequest; the stem file is always at the song's own tempo and key. */
+  region?: ExportRegion;
 }
 
 export interface ExportResult {

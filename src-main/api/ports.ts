@@ -37,6 +37,8 @@ export interface AudioPort {
     path: string,
     opts: StemWriterOptions,
   ): Promise<StemWriterPort> | StemWriterPort;
-  /** Writes a Native Instruments stem file from a song's stem files; returns notices. */
-  stemFileFromStemFiles(stemFiles: Record<string, string>, path: string, opts: { codec: StemFileCodec; songTitle?: string }): Promise<string[]>;
+  /** Writes a Native Instruments stem file from a song's stem files (only `region`'s seconds when given); returns notices. */
+  stemFileFromStemFiles(
+    stemFiles: Record<string, string>, path: string, opts: { codec: StemFileCodec; songTitle?: string; region?: { start: number; end: number } },
+  ): Promise<string[]>;
 }

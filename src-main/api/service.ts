@@ -5,22 +5,23 @@ import { basename, extname, join, resolve } from 'node:path';
 import { XumxError, asXumxError } from '../engine/errors.ts';
 import type { OutputFormat, SeparationControls } from '../engine/types.ts';
 import {
-  AUDIO_EXTENSIONS, type Capabilities, type ExportMixRequest, type ExportResult, type ExportStemFileRequest, type ExportStemsRequest, type JobView,
+  AUDIO_EXTENSIONS, type Capabilities, type ExportMixRequest, type ExportRegion, type ExportResult, type ExportStemFileRequest, type ExportStemsRequest, type JobView,
   type Settings, type StemPeaks, type StudioApi, type StudioEvent,
 } from './contract.ts';
 import { FileAccessPolicy } from './file-access.ts';
 import { JobQueue } from './job-queue.ts';
 import { mixStems, type StemAudio } from './mix.ts';
+import { cutRegion } from '../engine/audio/cut-region.ts';
 import { mixTags, type AudioTags } from '../engine/audio/tags.ts';
 import { STEM_FILE_SOURCES, stemFileCodec } from '../engine/audio/stem-file-layout.ts';
-import { songName, stemFileName } from '../engine/separate/song-name.ts';
+import { partName, songName, stemFileName } from '../engine/separate/song-name.ts';
 import { computePeaks, roundPeaks } from './peaks.ts';
 import type { AudioPort, EnginePort } from './ports.ts';
 import type { SettingsStore } from './settings-store.ts';
 import { memoryControlsStore, type ControlsStore } from './controls-store.ts';
 import { SongControlsService } from './rerender.ts';
 import type { ModelInstallView, ModelsView, Preset, RegionPreview, SongControls, SongRegion, TimePitch } from './contract.ts';
-import { songRegions } from './validate-controls.ts';
+import { exportRegion, songRegions } from './validate-controls.ts';
 import { RegionPreviews } from './region-previews.ts';
 import { renderTimePitch } from '../engine/dsp/time-pitch.ts';
 import { stretchedLength } from '../engine/dsp/time-pitch-settings.ts';
@@ -180,11 +181,12 @@ export class StudioService implements StudioApi {
   async exportStems(req: ExportStemsRequest): Promise<ExportResult> {
     const job = this.queue.get(req.jobId) ?? unknownJob(req.jobId);
     const paths = req.sources.map((s) => this.stemFile(req.jobId, s));
+    const region = this.regionOf(job, req.region);
     const folder = await this.ensureFolder(req.folder);
-    const files = req.sources.map((s) => join(folder, `${songName(job.name)} - ${s}.${EXT[req.format]}`));
+    const files = req.sources.map((s) => join(folder, `${partName(`${songName(job.name)} - ${s}`, region)}.${EXT[req.format]}`));
     if (!req.overwrite) await refuseExisting(files);
     for (let k = 0; k < paths.length; k++) {
-      const audio = await this.decode(paths[k]);
+      const audio = cutRegion(await this.decode(paths[k]), region);
       const channels = req.timePitch ? await renderTimePitch(audio.channels, audio.sampleRate, req.timePitch) : audio.channels;
       await this.write(files[k], { ...audio, channels }, req.format, req.bitDepth, audio.tags);
     }
@@ -192,16 +194,18 @@ export class StudioService implements StudioApi {
   }
 
   async exportMix(req: ExportMixRequest): Promise<ExportResult> {
+    const job = this.queue.get(req.jobId) ?? unknownJob(req.jobId);
     const sources = Object.keys(req.gains);
     const paths = sources.map((s) => this.stemFile(req.jobId, s));
+    const region = this.regionOf(job, req.region);
     const folder = await this.ensureFolder(req.folder);
-    const out = join(folder, `${req.name}.${EXT[req.format]}`);
+    const out = join(folder, `${partName(req.name, region)}.${EXT[req.format]}`);
     if (!req.overwrite) await refuseExisting([out]);
     const stems: TaggedAudio[] = [];
-    for (const p of paths) stems.push(await this.decode(p, { tags: stems.length === 0 }));
+    for (const p of paths) stems.push(cutRegion(await this.decode(p, { tags: stems.length === 0 }), region));
     const gains = sources.map((s) => req.gains[s]);
     const mix = mixStems(req.timePitch ? await stretchEach(stems, gains, req.timePitch) : stems, gains);
-    const tags = mixTags(stems[0]?.tags ?? {}, this.queue.get(req.jobId)?.result?.title, 'mix');
+    const tags = mixTags(stems[0]?.tags ?? {}, job.result?.title, 'mix');
     await this.write(out, mix, req.format, req.bitDepth, tags);
     return { folder, files: [out] };
   }
@@ -211,13 +215,14 @@ export class StudioService implements StudioApi {
     // Every stem of the song goes in (a residual one joins "other"); stemFile() says when the song is not done.
     const sources = [...new Set([...STEM_FILE_SOURCES, ...(job.result?.sources ?? [])])];
     const stemFiles = Object.fromEntries(sources.map((s) => [s, this.stemFile(req.jobId, s)]));
+    const region = this.regionOf(job, req.region);
     const folder = await this.ensureFolder(req.folder);
-    const out = join(folder, stemFileName(job.name));
+    const out = join(folder, stemFileName(job.name, 1, region));
     if (!req.overwrite) await refuseExisting([out]);
     const { codec, notice } = stemFileCodec(req.codec, req.bitDepth);
     let notices: string[];
     try {
-      notices = await this.deps.audio.stemFileFromStemFiles(stemFiles, out, { codec, songTitle: job.result?.title });
+      notices = await this.deps.audio.stemFileFromStemFiles(stemFiles, out, { codec, songTitle: job.result?.title, ...(region ? { region } : {}) });
     } catch (e) {
       throw asXumxError(e, out);
     }
@@ -320,6 +325,12 @@ export class StudioService implements StudioApi {
   /** For shutdown and tests: resolves when the queue has nothing left to run. */
   idle(): Promise<void> {
     return this.queue.idle();
+  }
+
+  /** The part of a finished song an export asks for, checked against the song; undefined for the whole song. */
+  private regionOf(job: JobView, region: unknown): ExportRegion | undefined {
+    if (region === undefined) return undefined;
+    return exportRegion(region, { name: job.name, duration: job.result?.duration ?? 0 });
   }
 
   private async decode(path: string, opts: { tags?: boolean } = {}): Promise<TaggedAudio> {

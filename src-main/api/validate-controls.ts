@@ -6,7 +6,7 @@ import { BLEED_RANGE, DEFAULT_SEPARATION_CONTROLS, STRENGTH_RANGE, WIENER_ITERAT
 import { parsePreset } from '../engine/separate/presets.ts';
 import type { SeparationControls } from '../engine/types.ts';
 import { timePitchProblem } from '../engine/dsp/time-pitch-settings.ts';
-import type { SongControls, SongRegion, TimePitch } from './contract.ts';
+import type { ExportRegion, SongControls, SongRegion, TimePitch } from './contract.ts';
 
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const SOURCE_RE = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -70,13 +70,30 @@ export function songRegions(v: unknown, song?: { name: string; duration: number 
     for (const k of Object.keys(r)) if (!['name', 'start', 'end'].includes(k)) refuse(`region has an unknown field "${k.slice(0, 40)}"`);
     const { name, start, end } = r;
     if (typeof name !== 'string' || !REGION_NAME_RE.test(name) || [...name].length > 60 || !name.trim()) refuse('region names must be 1 to 60 printable characters');
-    const label = `region "${name as string}"`;
-    if (typeof start !== 'number' || typeof end !== 'number' || !Number.isFinite(start) || !Number.isFinite(end)) refuse(`${label} must start and end at numbers of seconds`);
-    if ((start as number) < 0) refuse(`${label} must start at 0 s or later`);
-    if ((start as number) >= (end as number)) refuse(`${label} must start before it ends`);
-    if (song && (end as number) > song.duration) refuse(`${label} ends after the song (at ${end} s, the song lasts ${+song.duration.toFixed(2)} s)`);
+    const problem = spanProblem(`region "${name as string}"`, start, end, song?.duration);
+    if (problem) refuse(problem);
     return { name: name as string, start: start as number, end: end as number };
   });
+}
+
+/** Why `start`–`end` is not a part of a song lasting `duration` seconds (any length when not given), or null. */
+function spanProblem(label: string, start: unknown, end: unknown, duration?: number): string | null {
+  if (typeof start !== 'number' || typeof end !== 'number' || !Number.isFinite(start) || !Number.isFinite(end)) return `${label} must start and end at numbers of seconds`;
+  if (start < 0) return `${label} must start at 0 s or later`;
+  if (start >= end) return `${label} must start before it ends`;
+  if (duration !== undefined && end > duration) return `${label} ends after the song (at ${end} s, the song lasts ${+duration.toFixed(2)} s)`;
+  return null;
+}
+
+/** The part of a song an export is limited to; a refusal names the song. */
+export function exportRegion(v: unknown, song: { name: string; duration: number }): ExportRegion {
+  const refuse = (message: string): never => bad(`${song.name}: ${message}`);
+  if (!isRecord(v)) refuse('the export region must be an object with start and end');
+  const r = v as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (!['start', 'end'].includes(k)) refuse(`the export region has an unknown field "${k.slice(0, 40)}"`);
+  const problem = spanProblem('the export region', r.start, r.end, song.duration);
+  if (problem) refuse(problem);
+  return { start: r.start as number, end: r.end as number };
 }
 
 export function songControls(v: unknown): SongControls {

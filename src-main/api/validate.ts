@@ -4,7 +4,7 @@ import { isAbsolute } from 'node:path';
 import { XumxError } from '../engine/errors.ts';
 import { exportFileName } from '../engine/separate/song-name.ts';
 import { OUTPUT_FORMATS as FORMATS } from '../engine/types.ts';
-import type { ApiMethod, ExportMixRequest, ExportStemFileRequest, ExportStemsRequest, Settings } from './contract.ts';
+import type { ApiMethod, ExportMixRequest, ExportRegion, ExportStemFileRequest, ExportStemsRequest, Settings } from './contract.ts';
 import { timePitch, validateControlsCall } from './validate-controls.ts';
 
 const EPS = ['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
@@ -76,6 +76,11 @@ function exportTimePitch(v: Record<string, unknown>) {
   return v.timePitch === undefined ? {} : { timePitch: timePitch(v.timePitch) };
 }
 
+/** Passed on as given: whether it is a part of the song depends on the song, so the service checks it and names the song. */
+function exportRegion(v: Record<string, unknown>): { region?: ExportRegion } {
+  return v.region === undefined ? {} : { region: v.region as ExportRegion };
+}
+
 function noExtraKeys(obj: Record<string, unknown>, allowed: string[], what: string): void {
   for (const k of Object.keys(obj)) if (!allowed.includes(k)) bad(`${what} has an unknown field "${k}"`);
 }
@@ -99,7 +104,7 @@ export function settingsPatch(v: unknown): Partial<Settings> {
 
 function exportStems(v: unknown): ExportStemsRequest {
   if (!isRecord(v)) bad('export request must be an object');
-  noExtraKeys(v, ['jobId', 'sources', 'folder', 'format', 'bitDepth', 'overwrite', 'timePitch'], 'export request');
+  noExtraKeys(v, ['jobId', 'sources', 'folder', 'format', 'bitDepth', 'overwrite', 'timePitch', 'region'], 'export request');
   if (!Array.isArray(v.sources) || v.sources.length === 0 || v.sources.length > 16) bad('choose at least one stem to export');
   return {
     jobId: id(v.jobId, 'jobId'),
@@ -109,12 +114,13 @@ function exportStems(v: unknown): ExportStemsRequest {
     bitDepth: oneOf(v.bitDepth, BIT_DEPTHS, 'bitDepth'),
     ...overwrite(v),
     ...exportTimePitch(v),
+    ...exportRegion(v),
   };
 }
 
 function exportMix(v: unknown): ExportMixRequest {
   if (!isRecord(v)) bad('export request must be an object');
-  noExtraKeys(v, ['jobId', 'gains', 'folder', 'name', 'format', 'bitDepth', 'overwrite', 'timePitch'], 'export request');
+  noExtraKeys(v, ['jobId', 'gains', 'folder', 'name', 'format', 'bitDepth', 'overwrite', 'timePitch', 'region'], 'export request');
   if (!isRecord(v.gains)) bad('gains must map stem names to numbers');
   const entries = Object.entries(v.gains);
   if (entries.length === 0 || entries.length > 16) bad('gains must name from 1 to 16 stems');
@@ -133,18 +139,20 @@ function exportMix(v: unknown): ExportMixRequest {
     bitDepth: oneOf(v.bitDepth, BIT_DEPTHS, 'bitDepth'),
     ...overwrite(v),
     ...exportTimePitch(v),
+    ...exportRegion(v),
   };
 }
 
 function exportStemFile(v: unknown): ExportStemFileRequest {
   if (!isRecord(v)) bad('export request must be an object');
-  noExtraKeys(v, ['jobId', 'folder', 'codec', 'bitDepth', 'overwrite'], 'export request');
+  noExtraKeys(v, ['jobId', 'folder', 'codec', 'bitDepth', 'overwrite', 'region'], 'export request');
   return {
     jobId: id(v.jobId, 'jobId'),
     folder: folder(v.folder, 'folder'),
     codec: oneOf(v.codec, ['aac', 'alac'] as const, 'codec'),
     bitDepth: oneOf(v.bitDepth, BIT_DEPTHS, 'bitDepth'),
     ...overwrite(v),
+    ...exportRegion(v),
   };
 }
 

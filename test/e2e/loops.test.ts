@@ -1,10 +1,12 @@
 // Looping a part of the song in browser mode: a region dragged in the ruler snaps to the measured beats, the
-// playhead wraps back into it at the song's tempo and at another, and a named region is kept with the song.
+// playhead wraps back into it at the song's tempo and at another, a named region is kept with the song, and the
+// loop region alone can be exported.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { JobView } from '../../src-main/api/contract.ts';
 import { makeSong } from '../fixtures/audio.ts';
+import { decodeFile } from '../../src-main/engine/audio/decode.ts';
 import { screenshot, skipReason, startStudio, type Studio } from './harness.ts';
 
 const reason = skipReason();
@@ -125,5 +127,28 @@ describe('loops on the beat', { skip: reason ?? false, timeout: 600_000 }, () =>
     await s.page.getByRole('button', { name: 'Pause' }).click();
     assert.deepEqual(errors, []);
     assert.equal(await s.page.getByRole('alert').count(), 0);
+  });
+
+  test('exports the mix of the loop region alone when asked, at the tempo it plays at', async () => {
+    await s.page.getByRole('button', { name: 'Export…' }).click();
+    const d = s.page.getByRole('dialog', { name: 'Export' });
+    const only = d.getByTestId('export-region');
+    assert.match((await only.textContent()) ?? '', /Only the loop region \(\d:\d\d\.\d–\d:\d\d\.\d\)/);
+    await only.getByRole('checkbox').check();
+    await d.getByLabel('Format').selectOption('wav');
+    await d.getByLabel('Bit depth').selectOption('32f');
+    await d.getByLabel('Folder').fill(join(s.dir, 'parts'));
+    await d.getByRole('button', { name: 'Export current mix' }).click();
+    const result = d.getByTestId('export-result');
+    await result.waitFor({ timeout: 120_000 });
+    const file = (await result.locator('li').first().textContent())!.trim();
+    assert.match(file, /\[\dm\d\d\.\ds-\dm\d\d\.\ds\]\.wav$/, 'named for its part');
+    const tempo = (await s.service.getSongControls(job.id)).timePitch?.tempo ?? 1;
+    const rate = job.result!.sampleRate;
+    const frames = (Math.round(region.end * rate) - Math.round(region.start * rate)) / tempo;
+    const mix = await decodeFile(file);
+    assert.ok(Math.abs(mix.channels[0].length - frames) <= 1, `${mix.channels[0].length} frames for the part's ${frames} at ${tempo * 100} %`);
+    await d.getByRole('button', { name: 'Close' }).click();
+    assert.deepEqual(errors, []);
   });
 });

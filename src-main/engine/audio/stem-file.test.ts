@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hasFfmpeg, tempDir } from '../../../test/fixtures/audio.ts';
 import { decodeFile } from './decode.ts';
-import { writeStemFile, type StemAudio } from './stem-file.ts';
+import { stemFileFromStemFiles, writeStemFile, type StemAudio } from './stem-file.ts';
+import { writeAudioFile } from './stem-writer.ts';
 import { stemFileCodec } from './stem-file-layout.ts';
 
 const STEM_FILE_AAC = stemFileCodec('aac', 16).codec;
@@ -65,5 +66,26 @@ describe('writeStemFile', () => {
     await assert.rejects(writeStemFile(join(dir, 'cancelled.stem.mp4'), stems(200_000, 44100), { codec: STEM_FILE_AAC, signal: controller.signal }),
       (e: { code: string }) => e.code === 'CANCELLED');
     assert.deepEqual(readdirSync(dir).sort(), before);
+  });
+});
+
+describe('stemFileFromStemFiles', () => {
+  let dir = '';
+  before(() => { dir = tempDir('xumx-stemfile-files-'); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a stem file of a region of the song holds exactly that part of the whole song\'s stem file', async () => {
+    const files: Record<string, string> = {};
+    for (const [source, audio] of Object.entries(stems(30_000, 44100))) {
+      files[source] = join(dir, `${source}.wav`);
+      await writeAudioFile(files[source], audio.channels, { format: 'wav', bitDepth: '32f', sampleRate: 44100, channels: 2 });
+    }
+    const lossless = { codec: { name: 'alac', bitDepth: 24 } as const };
+    await stemFileFromStemFiles(files, join(dir, 'whole.stem.mp4'), lossless);
+    await stemFileFromStemFiles(files, join(dir, 'part.stem.mp4'), { ...lossless, region: { start: 0.1, end: 0.4567 } });
+    const whole = await decodeFile(join(dir, 'whole.stem.mp4'));
+    const part = await decodeFile(join(dir, 'part.stem.mp4'));
+    const [from, to] = [Math.round(0.1 * 44100), Math.round(0.4567 * 44100)];
+    for (let c = 0; c < 2; c++) assert.deepEqual(part.channels[c], whole.channels[c].slice(from, to), `channel ${c}`);
   });
 });

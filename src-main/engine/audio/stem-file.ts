@@ -11,6 +11,7 @@ import { AAC_SAMPLE_RATES } from './adts-frames.ts';
 import { audioError } from './audio-error.ts';
 import { storableRate } from './sample-rates.ts';
 import { decodeFile, type DecodedAudio } from './decode.ts';
+import { cutRegion } from './cut-region.ts';
 import { createMp4TrackEncoder, type Mp4TrackEncoder } from './libav.ts';
 import { mp4Box, replaceUserData } from './mp4-boxes.ts';
 import { STEM_FILE_STEMS, stemManifest, type StemFileCodec } from './stem-file-layout.ts';
@@ -201,12 +202,13 @@ export async function writeStemFile(path: string, stems: Record<string, StemAudi
 
 /**
  * The stem file of a separated song, from its stem files as the engine wrote them: what every door calls. The
- * song's tags come from the stems (which carry them under their own titles) with the song's title.
+ * song's tags come from the stems (which carry them under their own titles) with the song's title. With a `region`,
+ * only those seconds of the song.
  */
 export async function stemFileFromStemFiles(stemFiles: Record<string, string>, path: string,
-  o: { codec: StemFileCodec; songTitle?: string; signal?: AbortSignal }): Promise<string[]> {
+  o: { codec: StemFileCodec; songTitle?: string; signal?: AbortSignal; region?: { start: number; end: number } }): Promise<string[]> {
   const stems: Record<string, DecodedAudio> = {};
-  for (const [source, file] of Object.entries(stemFiles)) stems[source] = await decodeFile(file, { tags: Object.keys(stems).length === 0 });
+  for (const [source, file] of Object.entries(stemFiles)) stems[source] = cutRegion(await decodeFile(file, { tags: Object.keys(stems).length === 0 }), o.region);
   const tags = mixTags(Object.values(stems)[0]?.tags ?? {}, o.songTitle);
   return writeStemFile(path, stems, { codec: o.codec, tags, signal: o.signal });
 }

@@ -33,6 +33,21 @@ export function exportFileName(name: string): string | null {
  * The name of a song's stem file (one `.stem.mp4` holding all its stems): `<song>.stem.mp4`, or numbered like stem
  * folders, `<song> (2).stem.mp4`, when that name is taken by another song's.
  */
-export function stemFileName(path: string, n = 1): string {
-  return `${songName(path)}${n === 1 ? '' : ` (${n})`}.stem.mp4`;
+export function stemFileName(path: string, n = 1, region?: { start: number; end: number }): string {
+  return `${partName(`${songName(path)}${n === 1 ? '' : ` (${n})`}`, region)}.stem.mp4`;
+}
+
+/** 62.46 → "1m02.5s": to the tenth, with ":" avoided since Windows forbids it in file names. */
+function fileTime(seconds: number): string {
+  const tenths = Math.round(seconds * 10);
+  const s = (tenths % 600) / 10;
+  return `${Math.floor(tenths / 600)}m${s < 10 ? '0' : ''}${s.toFixed(1)}s`;
+}
+
+/**
+ * The name (without extension) of an export limited to a part of the song: the whole export's name followed by the
+ * part, "<name> [1m02.5s-1m10.0s]", so a part never takes the whole song's file. Without a part: the name as it is.
+ */
+export function partName(name: string, region?: { start: number; end: number }): string {
+  return region ? `${name} [${fileTime(region.start)}-${fileTime(region.end)}]` : name;
 }
