@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Preset } from '../engine/separate/presets.ts';
 import type { SongControls } from './contract.ts';
 import { openControlsStore } from './controls-store.ts';
+import { SongControlsService } from './rerender.ts';
 
 const preset = (id: string): Preset => ({ id, name: id, controls: { strength: { drums: 1.2 } }, mute: [], gainsDb: {}, builtIn: false });
 const quieter: SongControls = { controls: { wienerIterations: 1, softmask: false, residual: false, strength: { vocals: 0.5 } }, presetId: null };
@@ -26,6 +27,20 @@ describe('controls store', () => {
       assert.equal(reopened.userPresets().length, i + 1, `round ${i}`);
       assert.deepEqual(reopened.song(`/songs/${i}.wav`), quieter, `round ${i}`);
     }
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a song\'s tempo and its named regions saved at the same moment both stay, in either order', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-controls-'));
+    const store = await openControlsStore(dir);
+    const service = new SongControlsService({ store } as unknown as ConstructorParameters<typeof SongControlsService>[0]);
+    const song = '/songs/practice.wav';
+    const verse = [{ name: 'verse', start: 1, end: 9 }];
+    await Promise.all([service.setTimePitch(song, { tempo: 1.2, semitones: 0 }, 1), service.setRegions(song, verse, 1)]);
+    await Promise.all([service.setRegions(song, [{ name: 'chorus', start: 10, end: 20 }], 1), service.setTimePitch(song, { tempo: 0.8, semitones: 2 }, 1)]);
+    const saved = (await openControlsStore(dir)).song(song);
+    assert.deepEqual(saved?.timePitch, { tempo: 0.8, semitones: 2 });
+    assert.deepEqual(saved?.regions, [{ name: 'chorus', start: 10, end: 20 }]);
     await rm(dir, { recursive: true, force: true });
   });
 

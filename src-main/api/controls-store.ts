@@ -15,9 +15,15 @@ export interface ControlsStore {
   deletePreset(id: string): Promise<boolean>;
   /** Controls last used for a song (by its path), or null for a song never adjusted. */
   song(input: string): SongControls | null;
-  setSong(input: string, controls: SongControls): Promise<void>;
+  /**
+   * Saves a song's controls; given a function, it gets the song's controls as saved by every earlier call (saves
+   * queue), so two saves in flight (regions and tempo, say) each keep the other's part. Resolves with what was saved.
+   */
+  setSong(input: string, controls: SongControls | SongUpdate): Promise<SongControls>;
   readonly notices: string[];
 }
+
+export type SongUpdate = (saved: SongControls | null) => SongControls;
 
 /** Songs remembered; the oldest adjusted song is forgotten first. */
 const MAX_SONGS = 1000;
@@ -30,7 +36,12 @@ export function memoryControlsStore(): ControlsStore {
     async savePreset(p) { presets.set(p.id, p); },
     async deletePreset(id) { return presets.delete(id); },
     song: (input) => songs.get(input) ?? null,
-    async setSong(input, c) { songs.delete(input); songs.set(input, c); },
+    async setSong(input, c) {
+      const next = typeof c === 'function' ? c(songs.get(input) ?? null) : c;
+      songs.delete(input);
+      songs.set(input, next);
+      return next;
+    },
     notices: [],
   };
 }
@@ -89,13 +100,15 @@ export async function openControlsStore(dataDir: string): Promise<ControlsStore>
     },
     song: (input) => songs.get(input) ?? null,
     async setSong(input, c) {
-      await songsDisk.save(() => {
+      return songsDisk.save(() => {
+        const saved = typeof c === 'function' ? c(songs.get(input) ?? null) : c;
         const next = new Map(songs);
         next.delete(input);
-        next.set(input, c);
+        next.set(input, saved);
         while (next.size > MAX_SONGS) next.delete(next.keys().next().value as string);
         const commit = () => {
           songs = next;
+          return saved;
         };
         return { text: `${JSON.stringify({ version: 1, songs: Object.fromEntries(next) }, null, 2)}\n`, commit };
       });

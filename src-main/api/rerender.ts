@@ -28,21 +28,21 @@ export class SongControlsService {
 
   /** The song's saved controls, or the defaults (with the settings' Wiener iterations) for a song never adjusted. */
   controlsFor(input: string, wienerIterations: number): SongControls {
-    return this.deps.store.song(input) ?? { controls: { ...DEFAULT_SEPARATION_CONTROLS, wienerIterations }, presetId: null };
+    return this.deps.store.song(input) ?? this.defaults(wienerIterations);
+  }
+
+  private defaults(wienerIterations: number): SongControls {
+    return { controls: { ...DEFAULT_SEPARATION_CONTROLS, wienerIterations }, presetId: null };
   }
 
   /** Saves the song's tempo and key beside its separation controls; the stems stay as they are. */
   async setTimePitch(input: string, timePitch: TimePitch, wienerIterations: number): Promise<SongControls> {
-    const next = { ...this.controlsFor(input, wienerIterations), timePitch };
-    await this.deps.store.setSong(input, next);
-    return next;
+    return this.deps.store.setSong(input, (saved) => ({ ...(saved ?? this.defaults(wienerIterations)), timePitch }));
   }
 
   /** Saves the song's named regions beside its separation controls. */
   async setRegions(input: string, regions: SongRegion[], wienerIterations: number): Promise<SongControls> {
-    const next = { ...this.controlsFor(input, wienerIterations), regions };
-    await this.deps.store.setSong(input, next);
-    return next;
+    return this.deps.store.setSong(input, (saved) => ({ ...(saved ?? this.defaults(wienerIterations)), regions }));
   }
 
   async rerender(jobId: string, sc: SongControls): Promise<JobView> {
@@ -74,13 +74,12 @@ export class SongControlsService {
     }
     // New separation controls keep the tempo and key the song is practised at, unless they bring their own, and
     // always its named regions: only setSongRegions changes those (a caller may hold a list read before a save).
-    const saved = store.song(job.input);
     const { regions: _sent, ...separation } = sc;
-    await store.setSong(job.input, {
+    await store.setSong(job.input, (saved) => ({
       ...separation,
       ...(!sc.timePitch && saved?.timePitch ? { timePitch: saved.timePitch } : {}),
       ...(saved?.regions ? { regions: saved.regions } : {}),
-    });
+    }));
     this.deps.onStems(jobId, Object.values(result.stems));
     const previous = jobs.get(jobId)?.result ?? job.result;
     const view = jobs.patch(jobId, {
