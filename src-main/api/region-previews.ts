@@ -65,6 +65,8 @@ export class RegionPreviews {
 
     const files = new Map<string, Buffer>();
     for (const [source, channels] of Object.entries(result.stems)) files.set(source, await floatWav(channels, result.sampleRate));
+    // The song may have left the queue while its stems were encoded: nothing of it is kept then.
+    if (!this.deps.jobs.get(jobId)) throw new XumxError('CANCELLED', `${job.name}: removed from the queue`);
     const view: RegionPreview = {
       id: randomBytes(12).toString('base64url'),
       jobId,

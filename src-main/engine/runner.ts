@@ -46,8 +46,6 @@ export interface RunnerOptions {
 
 const BIT_DEPTHS: BitDepth[] = [16, 24, '32f'];
 
-/** The longest part of a song rendered on its own: a minute at the highest rate (what a player asks for is seconds). */
-const MAX_REGION_FRAMES = 60 * 384_000;
 
 export const defaultDeps: PipelineDeps = { decode: decodeFile, createStemWriter };
 
@@ -57,6 +55,7 @@ export class JobRunner {
   private dspPool: DspPool | null = null;
   private readonly plan = threadPlan(availableParallelism());
   private readonly hashes = new Map<string, string>();
+  private disposed = false;
 
   constructor(private readonly opts: RunnerOptions, private deps: PipelineDeps = defaultDeps) {
     this.cache = opts.cache ? new EstimateCache(opts.cache) : null;
@@ -101,9 +100,10 @@ export class JobRunner {
     try {
       validateRequest(req);
       const { start, frames } = region ?? {};
-      if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(frames) || frames < 1 || frames > MAX_REGION_FRAMES) {
-        throw new XumxError('BAD_ARGUMENT', `${req.input}: a part of a song is a start sample ≥ 0 and 1 to ${MAX_REGION_FRAMES} samples`, req.input);
+      if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(frames) || frames < 1) {
+        throw new XumxError('BAD_ARGUMENT', `${req.input}: a part of a song is a start sample ≥ 0 and at least one sample`, req.input);
       }
+      if (this.disposed) throw new XumxError('CANCELLED', `${req.input}: the engine is shutting down`, req.input);
       if (!this.cache) throw new XumxError('NOT_CACHED', `${req.input}: this engine keeps no estimate cache`, req.input);
       const installed = await this.installed(req.modelId);
       const { manifest } = installed;
@@ -113,9 +113,11 @@ export class JobRunner {
       if (!reader) throw new XumxError('NOT_CACHED', `${req.input}: not separated with ${manifest.id} on this computer yet (or its estimates were removed from the cache)`, req.input);
       try {
         const song = await preparedSong(req.input, this.deps, hooks.signal);
-        const dspThreads = this.opts.dspThreads ?? this.plan.dsp;
-        const dsp = dspThreads > 0 ? (this.dspPool ??= new DspPool(this.opts.dspThreads)) : undefined;
-        const part = await renderRegion({ song, reader, sources: manifest.sources, controls, region: { start, frames }, ...(dsp ? { dsp } : {}), signal: hooks.signal });
+        // The same threads as the song's re-renders from the cache (run()).
+        const dsp = this.opts.dspThreads !== 0 && !this.disposed ? (this.dspPool ??= new DspPool(this.opts.dspThreads)) : undefined;
+        const part = await renderRegion({
+          input: req.input, song, reader, sources: manifest.sources, controls, region: { start, frames }, ...(dsp ? { dsp } : {}), signal: hooks.signal,
+        });
         return { input: req.input, ok: true, sampleRate: song.sampleRate, ...part };
       } finally {
         await reader.close().catch(() => {});
@@ -141,6 +143,7 @@ export class JobRunner {
   }
 
   async dispose(): Promise<void> {
+    this.disposed = true;
     await this.dspPool?.dispose();
     this.dspPool = null;
     const open = [...this.sessions.values()];

@@ -384,6 +384,18 @@ describe('StemPlayer loop', () => {
   });
 });
 
+describe('StemPlayer gains', () => {
+  test('a stem a new render adds stays silent until the mixer sets its gain (a solo elsewhere holds)', async () => {
+    const { ctx, player } = await playing(['vocals', 'other']);
+    player.setGains({ vocals: 1, other: 0 });
+    player.swapBuffers(new Map([['vocals', buffer('vocals-2')], ['other', buffer('other-2')], ['residual', buffer('residual-2')]]));
+    const [residual] = live(ctx, 'residual-2');
+    const stripGain = fadeOf(residual).outputs[0] as FakeGain;
+    assert.equal(stripGain.gain.value, 0);
+    player.pause();
+  });
+});
+
 describe('StemPlayer count-in', () => {
   test('clicks one bar at the tempo heard, then starts the song where the bar ends, the playhead waiting until then', async () => {
     const { ctx, player, stretchers } = await stretchable(['vocals']);

@@ -60,6 +60,8 @@ export class StemPlayer {
   private readonly master: GainNode;
   private readonly masterAnalyser: AnalyserNode;
   private strips = new Map<string, Strip>();
+  /** The stems' gains the mixer set last; null before it set any. */
+  private mixerGains: Record<string, number> | null = null;
   private startedAt = 0;
   private offset = 0;
   /** Song seconds per context second since startedAt: the tempo of what is playing. */
@@ -309,6 +311,7 @@ export class StemPlayer {
 
   /** Linear gain per stem and for the master. */
   setGains(stems: Record<string, number>, master = 1): void {
+    this.mixerGains = { ...stems };
     const now = this.context.currentTime;
     for (const [name, strip] of this.strips) strip.gain.gain.setTargetAtTime(stems[name] ?? 0, now, RAMP_S);
     this.master.gain.setTargetAtTime(master, now, RAMP_S);
@@ -341,6 +344,8 @@ export class StemPlayer {
     analyser.fftSize = 2048;
     gain.connect(analyser);
     gain.connect(this.master);
+    // A stem the mixer has not set yet (a new render's residual) is silent until it has, so mute and solo hold.
+    if (this.mixerGains) gain.gain.value = this.mixerGains[name] ?? 0;
     const strip: Strip = { buffer, gain, analyser, voice: null, stretch: null, making: null };
     this.strips.set(name, strip);
     return strip;

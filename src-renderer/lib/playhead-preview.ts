@@ -67,7 +67,11 @@ export class PlayheadPreview {
   /** Buffers swapped out for good (spliced seconds a later swap replaced): reused by later splices. */
   recycle(buffers: Iterable<AudioBuffer>): void {
     const list = [...buffers];
-    setTimeout(() => this.spare.push(...list), RECYCLE_AFTER_MS);
+    // One set of spares is all a splice needs; more would only hold memory (a set is ~250 MB for 3 minutes).
+    setTimeout(() => {
+      const room = Math.max(0, this.player.buffers.size - this.spare.length);
+      this.spare.push(...list.slice(0, room));
+    }, RECYCLE_AFTER_MS);
   }
 
   /**

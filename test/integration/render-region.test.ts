@@ -84,6 +84,23 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
     });
   }
 
+  for (const rate of [8000, 384000, 44056]) {
+    test(`at ${rate} Hz (${rate === 44056 ? 'through libsamplerate' : 'polyphase'}), parts in the middle and ending on the song's last samples equal the full re-render's`, async () => {
+      const r = runner();
+      const path = join(tempDir('xumx-region-song-'), `song-${rate}.wav`);
+      await makeSong(path, { seconds: 6, seed: 4, sampleRate: rate, bitDepth: '32f' });
+      ok(await r.run(request(path)));
+      const full = ok(await r.run(request(path, CONTROLS)));
+      const length = Math.round(6 * rate);
+      for (const [start, frames] of [[Math.round(2.71 * rate), rate], [length - 3, 10], [length - 1, 1]]) {
+        const region = part(await r.renderRegion(request(path, CONTROLS), { start, frames }));
+        assert.equal(region.frames, Math.min(frames, length - start));
+        const diff = await worstDiff(full, region);
+        assert.ok(diff <= 1e-4, `part at ${start} differs by ${diff}`);
+      }
+    });
+  }
+
   test('with the residual stem, rendered in the job\'s own thread', async () => {
     const r = runner(0);
     const controls = { ...CONTROLS, residual: true };
@@ -125,7 +142,7 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
     runners.push(r);
     const first = ok(await r.run(request(songs[44100])));
     assert.equal(first.estimates, 'network');
-    assert.ok(first.notices.some((n) => /^estimates not kept: this song's take 0\.\d\d GB, more than the estimate cache's 0\.02 GB; .*separates it again \(this separation took \d+ s\)/.test(n)),
+    assert.ok(first.notices.some((n) => /^estimates not kept: this song's take 0\.\d\d GiB, more than the estimate cache's 0\.02 GiB; .*separates it again \(this separation took \d+ s\)/.test(n)),
       JSON.stringify(first.notices));
     assert.deepEqual(readdirSync(cacheDir), [], 'nothing left in the cache folder');
     assert.equal(ok(await r.run(request(songs[44100], CONTROLS))).estimates, 'network');

@@ -26,6 +26,9 @@ export class RecordingRunner implements ModelRunner {
   constructor(private readonly inner: ModelRunner, private readonly openWriter: (frames: number) => Promise<EstimateFileWriter>,
     private readonly maxBytes = Infinity) {}
 
+  /** What cacheError is when the song's estimates grew past the cap. */
+  readonly capError = new Error('the song\'s estimates are larger than the cache\'s size cap');
+
   /** The song's estimates, in bytes, when they grew past the cap (then nothing is cached); null otherwise. */
   get overCap(): number | null {
     return this.produced > this.maxBytes ? this.produced : null;
@@ -57,7 +60,7 @@ export class RecordingRunner implements ModelRunner {
   private async append(frames: number, bytes: Uint8Array): Promise<void> {
     this.produced += bytes.length;
     if (this.produced > this.maxBytes && !this.failed) {
-      this.failed = new Error('the song\'s estimates are larger than the cache\'s size cap');
+      this.failed = this.capError;
       await this.writer?.abort();
       this.writer = null;
     }

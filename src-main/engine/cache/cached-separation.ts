@@ -96,7 +96,7 @@ export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { s
     await keep(result);
     await ctx.cache.evict(key);
   }
-  else if (recorder.overCap !== null) {
+  else if (recorder.overCap !== null && recorder.cacheError === recorder.capError) {
     const seconds = Math.round((performance.now() - started) / 1000);
     notices.push(`estimates not kept: this song's take ${gigabytes(recorder.overCap)}, more than the estimate cache's `
       + `${gigabytes(ctx.cache.maxBytes)}; a change of controls separates it again (this separation took ${seconds} s)`);
@@ -108,5 +108,5 @@ export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { s
 }
 
 function gigabytes(bytes: number): string {
-  return `${(bytes / 1e9).toFixed(bytes < 1e9 ? 2 : 1)} GB`;
+  return `${(bytes / 1024 ** 3).toFixed(bytes < 1024 ** 3 ? 2 : 1)} GiB`;
 }

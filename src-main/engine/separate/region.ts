@@ -18,6 +18,8 @@ import { chunkCopy, type DspRenderer, type PreparedSong } from './pipeline.ts';
 import { Crossfader, exactEnd, exactStart, minChunkLength, planChunks, type ChunkPlan } from './segments.ts';
 
 export interface RegionJob {
+  /** The song's file, named in errors. */
+  input: string;
   song: PreparedSong;
   /** The song's cached estimates; the chunk plan comes from its header. */
   reader: EstimateFileReader;
@@ -43,13 +45,18 @@ export interface RenderedRegion {
  */
 const RESAMPLER_MARGIN = { polyphase: 4096, other: 16384 };
 
+/** The longest part: its chunks are rendered at once and held together (a player asks for seconds). */
+export const MAX_REGION_SECONDS = 60;
+
 export async function renderRegion(job: RegionJob): Promise<RenderedRegion> {
-  const { song: prepared, reader, controls, sources, signal } = job;
-  const input = reader.path;
+  const { song: prepared, reader, controls, sources, signal, input } = job;
   const cancelled = () => {
     if (signal?.aborted) throw new XumxError('CANCELLED', `${input}: cancelled`, input);
   };
   const { sampleRate, inputLength, song } = prepared;
+  if (job.region.frames > MAX_REGION_SECONDS * sampleRate) {
+    throw new XumxError('BAD_ARGUMENT', `${input}: a part of a song is at most ${MAX_REGION_SECONDS} seconds`, input);
+  }
   const start = Math.min(job.region.start, inputLength);
   const end = Math.min(inputLength, start + job.region.frames);
   const stems = controls.residual ? [...sources, 'residual'] : [...sources];
@@ -142,6 +149,8 @@ async function joinChunks(job: RegionJob & { stems: string[]; plan: ChunkPlan; f
   const faders = stems.map(() => new Crossfader(plan, 2, first));
   let written = 0;
   for (let i = first; i <= last; i++) {
+    // In this thread nothing else runs between chunks: let a cancel (and the job beside this part) through.
+    if (!dsp) await new Promise((resolve) => setImmediate(resolve));
     cancelled();
     const signals = dsp ? await rendering[i - first] : renderHere(task(i), kernels !== null);
     let n = 0;
