@@ -187,13 +187,14 @@ describe('StudioService', () => {
     await t.service.idle();
     const cases: [unknown, RegExp][] = [
       [[{ name: 'chorus', start: 0, end: 5 }], /a\.wav: region "chorus" ends after the song \(at 5 s, the song lasts 0\.0\d+ s\)/],
-      [[{ name: '', start: 0, end: 0.01 }], /region names must be 1 to 60 printable characters/],
-      [[{ name: 'bell\u0007', start: 0, end: 0.01 }], /region names must be 1 to 60 printable characters/],
-      [[{ name: 'x'.repeat(61), start: 0, end: 0.01 }], /region names must be 1 to 60 printable characters/],
-      [[{ name: 'back', start: 0.01, end: 0.005 }], /region "back" must start before it ends/],
-      [[{ name: 'early', start: -1, end: 0.01 }], /region "early" must start at 0 s or later/],
-      [Array.from({ length: 51 }, (_, i) => ({ name: `r${i}`, start: 0, end: 0.01 })), /at most 50 regions/],
-      [[{ name: 'extra', start: 0, end: 0.01, color: 'red' }], /region has an unknown field "color"/],
+      [[{ name: '', start: 0, end: 0.01 }], /^a\.wav: region names must be 1 to 60 printable characters/],
+      [[{ name: 'bell\u0007', start: 0, end: 0.01 }], /^a\.wav: region names must be 1 to 60 printable characters/],
+      [[{ name: 'x'.repeat(61), start: 0, end: 0.01 }], /^a\.wav: region names must be 1 to 60 printable characters/],
+      [[{ name: 'back', start: 0.01, end: 0.005 }], /^a\.wav: region "back" must start before it ends/],
+      [[{ name: 'early', start: -1, end: 0.01 }], /^a\.wav: region "early" must start at 0 s or later/],
+      [Array.from({ length: 51 }, (_, i) => ({ name: `r${i}`, start: 0, end: 0.01 })), /^a\.wav: a song has at most 50 regions/],
+      [[{ name: 'extra', start: 0, end: 0.01, color: 'red' }], /^a\.wav: region has an unknown field "color"/],
+      ['verse', /^a\.wav: regions must be a list/],
     ];
     for (const [regions, message] of cases) {
       const r = await dispatchCall(t.service, 'setSongRegions', [a.id, regions]);

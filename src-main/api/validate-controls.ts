@@ -135,7 +135,8 @@ export function validateControlsCall(method: string, args: unknown[]): unknown[]
       return [jobId(args[0]), timePitch(args[1])];
     case 'setSongRegions':
       arity(2);
-      return [jobId(args[0]), songRegions(args[1])];
+      // The list is checked by the service against the song, so that every refusal names it (songRegions).
+      return [jobId(args[0]), args[1]];
     case 'savePreset':
       arity(1);
       return [parsePreset(args[0], 'preset')];
