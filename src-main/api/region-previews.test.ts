@@ -53,6 +53,12 @@ describe('previewing a part of a song with new controls', () => {
     assert.equal(vocals.channels[0].length, 221);
     assert.ok(vocals.channels[0].every((v) => Math.abs(v - 0.2) < 1e-7), 'the strength reached the engine and the floats are exact');
     assert.ok(vocals.channels[1].every((v, i) => v === Math.fround((441 + i) / 1e6)), 'the samples are the region, in order, bit for bit');
+    const all = await decoded(t.dir, t.service.previewFile(t.job.id, preview.id, null)!);
+    assert.equal(all.channels.length, 2 * preview.sources.length, 'every stem in one WAV, two channels each');
+    for (const [i, source] of preview.sources.entries()) {
+      const one = await decoded(t.dir, t.service.previewFile(t.job.id, preview.id, source)!);
+      assert.deepEqual([all.channels[2 * i], all.channels[2 * i + 1]], one.channels, `${source} at channels ${2 * i} and ${2 * i + 1}`);
+    }
     assert.equal(t.service.previewFile(t.job.id, preview.id, 'piano'), null, 'a stem it has not');
     assert.equal(t.service.previewFile(t.job.id, 'nope', 'vocals'), null, 'a preview never made');
     assert.equal(t.service.previewFile('other', preview.id, 'vocals'), null, 'another song');
@@ -133,8 +139,8 @@ describe('previewing a part of a song with new controls', () => {
     const t = await setup();
     const [done] = await t.service.listJobs();
     const jobs = { get: () => done };
-    // One 441-frame preview of 5 stereo float stems is about 17.7 kB of sample data.
-    const previews = new RegionPreviews({ engine: t.engine, jobs, requestFor: (input, controls) => ({ input, outDir: t.dir, controls }), maxBytes: 40_000 });
+    // One 441-frame preview of 5 stereo float stems is about 17.7 kB of sample data, kept twice (each stem, and all in one).
+    const previews = new RegionPreviews({ engine: t.engine, jobs, requestFor: (input, controls) => ({ input, outDir: t.dir, controls }), maxBytes: 80_000 });
     const a = await previews.render(t.job.id, louderVocals, 0, 0.01);
     const b = await previews.render(t.job.id, louderVocals, 0, 0.01);
     const c = await previews.render(t.job.id, louderVocals, 0, 0.01);

@@ -26,6 +26,8 @@ interface Kept {
   view: RegionPreview;
   /** Per stem, a whole WAV file. */
   files: Map<string, Buffer>;
+  /** Every stem in one WAV, two channels each in the view's `sources` order: one request instead of one per stem. */
+  all: Buffer;
   bytes: number;
 }
 
@@ -65,6 +67,7 @@ export class RegionPreviews {
 
     const files = new Map<string, Buffer>();
     for (const [source, channels] of Object.entries(result.stems)) files.set(source, await floatWav(channels, result.sampleRate));
+    const all = await floatWav(Object.values(result.stems).flat(), result.sampleRate);
     // The song may have left the queue while its stems were encoded: nothing of it is kept then.
     if (!this.deps.jobs.get(jobId)) throw new XumxError('CANCELLED', `${job.name}: removed from the queue`);
     const view: RegionPreview = {
@@ -75,14 +78,18 @@ export class RegionPreviews {
       frames: result.frames,
       sources: [...files.keys()],
     };
-    this.keep({ view, files, bytes: [...files.values()].reduce((n, b) => n + b.length, 0) });
+    this.keep({ view, files, all, bytes: [...files.values()].reduce((n, b) => n + b.length, all.length) });
     return view;
   }
 
-  /** The WAV bytes of one stem of a kept preview; null for anything not kept (unknown, dropped, another song's). */
-  file(jobId: string, id: string, source: string): Buffer | null {
+  /**
+   * The WAV bytes of one stem of a kept preview, or (`source` null) of all its stems in one; null for anything not kept
+   * (unknown, dropped, another song's).
+   */
+  file(jobId: string, id: string, source: string | null): Buffer | null {
     const kept = this.kept.find((k) => k.view.id === id && k.view.jobId === jobId);
-    return kept?.files.get(source) ?? null;
+    if (!kept) return null;
+    return source === null ? kept.all : kept.files.get(source) ?? null;
   }
 
   /** Forgets a song's previews and cancels its running one (the song left the queue). */

@@ -243,8 +243,8 @@ export class StudioService implements StudioApi {
     return this.previews.render(jobId, controls, start, seconds);
   }
 
-  /** One stem (a WAV) of a preview still kept; null otherwise. Doors serve it from here. */
-  previewFile(jobId: string, id: string, source: string): Buffer | null {
+  /** One stem (a WAV) of a preview still kept, or (`source` null) all its stems in one; null otherwise. Doors serve it. */
+  previewFile(jobId: string, id: string, source: string | null): Buffer | null {
     return this.previews.file(jobId, id, source);
   }
 

@@ -44,6 +44,7 @@ describe('app scheme routing', () => {
   test('maps stems to job and source, previews to job, id and source, and pages to renderer files', () => {
     assert.deepEqual(routeAppRequest('xumx://app/api/stems/abc123/vocals'), { kind: 'stem', jobId: 'abc123', source: 'vocals' });
     assert.deepEqual(routeAppRequest('xumx://app/api/previews/abc123/p-1_x/vocals'), { kind: 'preview', jobId: 'abc123', id: 'p-1_x', source: 'vocals' });
+    assert.deepEqual(routeAppRequest('xumx://app/api/previews/abc123/p-1_x'), { kind: 'preview', jobId: 'abc123', id: 'p-1_x', source: null });
     assert.deepEqual(routeAppRequest('xumx://app/'), { kind: 'static', path: 'index.html' });
     assert.deepEqual(routeAppRequest('xumx://app/assets/index-1.js'), { kind: 'static', path: 'assets/index-1.js' });
   });

@@ -45,7 +45,8 @@ export function isTrustedSender(frameUrl: string | undefined, isMainFrame: boole
 
 export type AppRoute =
   | { kind: 'stem'; jobId: string; source: string }
-  | { kind: 'preview'; jobId: string; id: string; source: string }
+  /** `source` null: every stem of the preview in one WAV. */
+  | { kind: 'preview'; jobId: string; id: string; source: string | null }
   | { kind: 'static'; path: string }
   | { kind: 'refused' }
   | { kind: 'bad-request'; message: string };
@@ -62,10 +63,11 @@ export function routeAppRequest(url: string): AppRoute {
   try {
     const stem = /^\/api\/stems\/([^/]+)\/([^/]+)$/.exec(u.pathname);
     if (stem) return { kind: 'stem', jobId: decodePart(stem[1], 'the job id'), source: decodePart(stem[2], 'the stem name') };
-    const preview = /^\/api\/previews\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(u.pathname);
+    const preview = /^\/api\/previews\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/.exec(u.pathname);
     if (preview) {
       return {
-        kind: 'preview', jobId: decodePart(preview[1], 'the job id'), id: decodePart(preview[2], 'the preview id'), source: decodePart(preview[3], 'the stem name'),
+        kind: 'preview', jobId: decodePart(preview[1], 'the job id'), id: decodePart(preview[2], 'the preview id'),
+        source: preview[3] === undefined ? null : decodePart(preview[3], 'the stem name'),
       };
     }
     const path = decodePart(u.pathname === '/' ? '/index.html' : u.pathname, 'the path');

@@ -180,7 +180,12 @@ describe('browser-mode server', () => {
     const bytes = Buffer.from(await r.arrayBuffer());
     assert.ok(bytes.equals(service.previewFile(jobId(), preview.id, 'vocals')!), 'the bytes of the preview, unchanged');
     assert.equal(bytes.subarray(0, 4).toString('latin1'), 'RIFF');
-    for (const p of [`/api/previews/${jobId()}/unknown-id/vocals`, `/api/previews/${jobId()}/${preview.id}/piano`, `/api/previews/nojob/${preview.id}/vocals`]) {
+    const all = await fetch(`${base()}/api/previews/${jobId()}/${preview.id}`, { headers: auth() });
+    assert.equal(all.status, 200);
+    assert.ok(Buffer.from(await all.arrayBuffer()).equals(service.previewFile(jobId(), preview.id, null)!), 'all stems in one WAV');
+    assert.equal((await fetch(`${base()}/api/previews/${jobId()}/${preview.id}`)).status, 401, 'all stems: no token');
+    for (const p of [`/api/previews/${jobId()}/unknown-id/vocals`, `/api/previews/${jobId()}/${preview.id}/piano`, `/api/previews/nojob/${preview.id}/vocals`,
+      `/api/previews/${jobId()}/unknown-id`]) {
       assert.equal((await fetch(base() + p, { headers: auth() })).status, 404, p);
     }
   });

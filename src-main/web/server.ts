@@ -106,9 +106,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       const file = opts.service.stemFile(decodePart(stem[1], 'the job id'), decodePart(stem[2], 'the stem name'));
       return sendFile(req, res, file, { 'Cache-Control': 'no-store' });
     }
-    const preview = /^\/api\/previews\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
+    const preview = /^\/api\/previews\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/.exec(path);
     if (preview && (req.method === 'GET' || req.method === 'HEAD')) {
-      const bytes = opts.service.previewFile(decodePart(preview[1], 'the job id'), decodePart(preview[2], 'the preview id'), decodePart(preview[3], 'the stem name'));
+      const source = preview[3] === undefined ? null : decodePart(preview[3], 'the stem name');
+      const bytes = opts.service.previewFile(decodePart(preview[1], 'the job id'), decodePart(preview[2], 'the preview id'), source);
       if (!bytes) return sendText(res, 404, 'No such preview (or no longer kept).');
       return sendBytes(req, res, bytes, { 'Content-Type': 'audio/wav', 'Cache-Control': 'no-store' });
     }

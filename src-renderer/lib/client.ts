@@ -6,8 +6,8 @@ export interface StudioClient extends StudioApi {
   onEvent(listener: (e: StudioEvent) => void): () => void;
   /** Same-origin URL of a finished stem's audio. */
   stemUrl(jobId: string, source: string): string;
-  /** Same-origin URL of one stem (a WAV) of a preview made by previewRegion. */
-  previewUrl(jobId: string, id: string, source: string): string;
+  /** Same-origin URL of one stem (a WAV) of a preview made by previewRegion; without a source, all its stems in one. */
+  previewUrl(jobId: string, id: string, source?: string): string;
   /** Native open dialog (Electron); resolves to the songs added, or [] when dismissed. */
   chooseFiles(): Promise<JobView[]>;
   /** Native folder dialog (Electron); null when dismissed or not available. */
@@ -78,6 +78,8 @@ export function stemUrl(jobId: string, source: string): string {
   return `/api/stems/${encodeURIComponent(jobId)}/${encodeURIComponent(source)}`;
 }
 
-export function previewUrl(jobId: string, id: string, source: string): string {
-  return `/api/previews/${encodeURIComponent(jobId)}/${encodeURIComponent(id)}/${encodeURIComponent(source)}`;
+/** One stem of a preview, or (no source) all its stems in one WAV, two channels each in the preview's order. */
+export function previewUrl(jobId: string, id: string, source?: string): string {
+  const base = `/api/previews/${encodeURIComponent(jobId)}/${encodeURIComponent(id)}`;
+  return source === undefined ? base : `${base}/${encodeURIComponent(source)}`;
 }

@@ -126,8 +126,9 @@ export class PlayheadPreview {
     const frame = alignedStartFrame(Math.max(0, seconds), this.songRate, ctxRate);
     const preview = await client.previewRegion(jobId, controls, frame / this.songRate, length);
     if (generation !== this.generation) return null;
-    const sources = preview.sources.map((s) => ({ name: s, url: client.previewUrl(jobId, preview.id, s) }));
-    const parts = preview.sampleRate === ctxRate ? await this.readParts(sources) : await player.fetchBuffers(sources);
+    const parts = preview.sampleRate === ctxRate
+      ? await this.readParts(preview.sources, client.previewUrl(jobId, preview.id))
+      : await player.fetchBuffers(preview.sources.map((s) => ({ name: s, url: client.previewUrl(jobId, preview.id, s) })));
     if (generation !== this.generation) return null;
     const heard = player.buffers;
     const songLength = Math.max(0, ...[...heard.values()].map((b) => b.length));
@@ -139,20 +140,24 @@ export class PlayheadPreview {
     return replaced;
   }
 
-  /** The part's stems at the context's own rate, read without the browser's decoder (float-wav.ts). */
-  private async readParts(sources: { name: string; url: string }[]): Promise<Map<string, AudioBuffer>> {
+  /**
+   * The part's stems at the context's own rate: all of them in one request (one WAV, two channels per stem in the
+   * preview's order), read without the browser's decoder (float-wav.ts).
+   */
+  private async readParts(sources: string[], url: string): Promise<Map<string, AudioBuffer>> {
     const context = this.player.context;
-    const parts = await Promise.all(sources.map(async ({ name, url }) => {
-      const res = await fetch(url, { cache: 'no-store' });
-      if (!res.ok) throw new Error(`${name}: could not load the previewed part (${res.status})`);
-      const bytes = await res.arrayBuffer();
-      const wav = readFloatWav(bytes);
-      if (!wav || wav.sampleRate !== context.sampleRate) return [name, await context.decodeAudioData(bytes)] as const;
-      const buffer = context.createBuffer(wav.channels.length, Math.max(1, wav.channels[0].length), wav.sampleRate);
-      wav.channels.forEach((ch, c) => buffer.copyToChannel(ch, c));
+    const res = await fetch(url, { cache: 'no-store' });
+    if (!res.ok) throw new Error(`could not load the previewed part (${res.status})`);
+    const wav = readFloatWav(await res.arrayBuffer());
+    if (!wav || wav.sampleRate !== context.sampleRate || wav.channels.length !== 2 * sources.length) {
+      throw new Error('the previewed part is not the float WAV it should be');
+    }
+    return new Map(sources.map((name, i) => {
+      const buffer = context.createBuffer(2, Math.max(1, wav.channels[0].length), wav.sampleRate);
+      buffer.copyToChannel(wav.channels[2 * i], 0);
+      buffer.copyToChannel(wav.channels[2 * i + 1], 1);
       return [name, buffer] as const;
     }));
-    return new Map(parts);
   }
 
   /** Makes buffers from the spares where one fits, else fresh. */
