@@ -285,8 +285,4 @@ export type StudioEvent =
   /** A door-level request from a native menu, e.g. "export" pressed in the menu bar. */
   | { type: 'menu'; action: MenuAction };
 
-/** File names the open dialogs offer and folders expand to. Decoding goes by the bytes, whatever the name. */
-export const AUDIO_EXTENSIONS = [
-  '.wav', '.wave', '.aif', '.aiff', '.aifc', '.flac', '.mp3', '.ogg', '.oga', '.opus',
-  '.m4a', '.m4b', '.mp4', '.mov', '.aac', '.webm', '.mka',
-] as const;
+export { AUDIO_EXTENSIONS } from '../engine/types.ts';

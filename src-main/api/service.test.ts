@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import type { JobView, StudioEvent } from './contract.ts';
 import { dispatchCall } from './dispatch.ts';
 import { StudioService } from './service.ts';
+import type { XumxError } from '../engine/errors.ts';
 import { renderTimePitch } from '../engine/dsp/time-pitch.ts';
 import { defaultSettings, openSettingsStore } from './settings-store.ts';
 import { FakeEngine, MemoryAudio, SOURCES } from './testing/fakes.ts';
@@ -266,6 +267,17 @@ describe('StudioService', () => {
     assert.deepEqual(jobs.map((j) => j.name), ['01.wav', '02.flac', '03.mp3']);
     assert.deepEqual(await t.service.recentFiles(), [folder]);
     await t.service.idle();
+    await t.done();
+  });
+
+  test('a folder without songs is FILE_NOT_FOUND naming it, and nothing is queued or remembered', async () => {
+    const t = await setup();
+    const folder = join(t.dir, 'photos');
+    await mkdir(join(folder, 'trip'), { recursive: true });
+    await writeFile(join(folder, 'trip', 'a.jpg'), '');
+    await assert.rejects(t.service.open([folder]), (e: XumxError) => e.code === 'FILE_NOT_FOUND' && e.message.startsWith(`${folder}: the folder holds no audio files`));
+    assert.deepEqual(await t.service.listJobs(), []);
+    assert.deepEqual(await t.service.recentFiles(), []);
     await t.done();
   });
 

@@ -1,11 +1,11 @@
 // StudioService: the one implementation of the StudioApi contract. The Electron IPC door and the browser-mode
 // HTTP door only validate arguments (validate.ts), call these methods and forward events.
-import { lstat, readdir, realpath, stat, mkdir } from 'node:fs/promises';
-import { basename, extname, join, resolve } from 'node:path';
+import { lstat, mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { XumxError, asXumxError } from '../engine/errors.ts';
 import type { OutputFormat, SeparationControls } from '../engine/types.ts';
 import {
-  AUDIO_EXTENSIONS, type Capabilities, type ExportMixRequest, type ExportRegion, type ExportResult, type ExportStemFileRequest, type ExportStemsRequest, type JobView,
+  type Capabilities, type ExportMixRequest, type ExportRegion, type ExportResult, type ExportStemFileRequest, type ExportStemsRequest, type JobView,
   type Settings, type StemPeaks, type StudioApi, type StudioEvent,
 } from './contract.ts';
 import { FileAccessPolicy } from './file-access.ts';
@@ -23,6 +23,8 @@ import { SongControlsService } from './rerender.ts';
 import type { ModelInstallView, ModelsView, Preset, RegionPreview, SongControls, SongRegion, TimePitch } from './contract.ts';
 import { exportRegion, songRegions } from './validate-controls.ts';
 import { RegionPreviews } from './region-previews.ts';
+import { songFiles } from '../engine/song-files.ts';
+import { AUDIO_EXTENSIONS } from '../engine/types.ts';
 import { renderTimePitch } from '../engine/dsp/time-pitch.ts';
 import { stretchedLength } from '../engine/dsp/time-pitch-settings.ts';
 import { ModelsService, type ModelsServiceDeps } from './models.ts';
@@ -41,7 +43,6 @@ export interface StudioServiceDeps {
 
 const EXT: Record<OutputFormat, string> = { wav: 'wav', flac: 'flac', mp3: 'mp3' };
 /** Folders dropped or opened are searched this deep for songs. */
-const MAX_FOLDER_DEPTH = 4;
 
 export class StudioService implements StudioApi {
   readonly policy = new FileAccessPolicy();
@@ -115,10 +116,12 @@ export class StudioService implements StudioApi {
   }
 
   async open(paths: string[]): Promise<JobView[]> {
-    const songs: string[] = [];
-    // One set for the whole call: a song named directly and through its folder, or a folder named twice, is queued once.
-    const seen = new Set<string>();
-    for (const p of paths) songs.push(...(await expandSongs(resolve(p), 0, seen)));
+    // A song named directly and through its folder, or a folder named twice, is queued once (song-files.ts).
+    const { files: songs, emptyFolders } = await songFiles(paths.map((p) => resolve(p)));
+    // Songs found are queued whatever else was named; a call that found none says why.
+    if (songs.length === 0 && emptyFolders.length > 0) {
+      throw new XumxError('FILE_NOT_FOUND', `${emptyFolders[0]}: the folder holds no audio files (${AUDIO_EXTENSIONS.join(' ')})`, emptyFolders[0]);
+    }
     // Saved before anything is queued: a call that reports an error has changed nothing.
     await this.deps.settings.addRecent(paths.map((p) => resolve(p)));
     return songs.map((song) => {
@@ -390,36 +393,6 @@ async function refuseExisting(files: string[]): Promise<void> {
   throw new XumxError('OUTPUT_EXISTS', `${there[0]}: a file of that name is already there${more}; nothing was written`, there[0]);
 }
 
-function isAudioName(name: string): boolean {
-  return (AUDIO_EXTENSIONS as readonly string[]).includes(extname(name).toLowerCase());
-}
-
-/**
- * A file stays as chosen (the engine names what is wrong with it); a folder yields the songs inside, sorted. A
- * folder or song reached again through a link (`seen`: real paths) is skipped: each song is queued once.
- */
-async function expandSongs(path: string, depth = 0, seen = new Set<string>()): Promise<string[]> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch {
-    return [path];
-  }
-  const real = await realpath(path).catch(() => path);
-  if (seen.has(real)) return [];
-  seen.add(real);
-  if (!info.isDirectory()) return [path];
-  if (depth >= MAX_FOLDER_DEPTH) return [];
-  const names = (await readdir(path)).filter((n) => !n.startsWith('.')).sort((a, b) => a.localeCompare(b));
-  const out: string[] = [];
-  for (const n of names) {
-    const p = join(path, n);
-    const s = await stat(p).catch(() => null);
-    if (s?.isDirectory()) out.push(...(await expandSongs(p, depth + 1, seen)));
-    else if (s?.isFile() && isAudioName(n)) out.push(...(await expandSongs(p, depth + 1, seen)));
-  }
-  return out;
-}
 
 /**
  * Each stem at the tempo and key, as the player stretches each stem before its fader; stretching the sum instead

@@ -30,4 +30,14 @@ describe('expandInputs', () => {
     assert.deepEqual(problems, []);
     assert.deepEqual(files, [song]);
   });
+
+  test('finds the songs in subfolders too, as the app does, and names a folder without any', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'xumx-inputs-'));
+    mkdirSync(join(root, 'music', 'Album'), { recursive: true });
+    mkdirSync(join(root, 'nothing'));
+    writeFileSync(join(root, 'music', 'Album', 'track.flac'), 'x');
+    const { files, problems } = await expandInputs([join(root, 'music'), join(root, 'nothing')]);
+    assert.deepEqual(files, [join(root, 'music', 'Album', 'track.flac')]);
+    assert.deepEqual(problems.map((p) => [p.input, p.error.code]), [[join(root, 'nothing'), 'FILE_NOT_FOUND']]);
+  });
 });
