@@ -22,6 +22,16 @@ export interface SongControls {
   timePitch?: TimePitch;
   /** Named parts of the song (verse, solo…) to loop, song seconds, in the user's order. Not a separation setting. */
   regions?: SongRegion[];
+  /** The loop the song was left with (null: none selected) and whether playback counts in. Not a separation setting. */
+  loop?: SongLoop | null;
+  countIn?: boolean;
+}
+
+/** The part of a song selected on the timeline (song seconds), and whether playback wraps over it. */
+export interface SongLoop {
+  start: number;
+  end: number;
+  active: boolean;
 }
 
 export interface SongRegion {
@@ -246,6 +256,8 @@ export interface StudioApi {
   setSongTimePitch(jobId: string, timePitch: TimePitch): Promise<SongControls>;
   /** Replaces a song's named regions (saved with its controls); resolves with its controls. */
   setSongRegions(jobId: string, regions: SongRegion[]): Promise<SongControls>;
+  /** Saves the song's loop selection (null: none), whether it loops, and the count-in toggle; resolves with its controls. */
+  setSongLoop(jobId: string, loop: SongLoop | null, countIn: boolean): Promise<SongControls>;
   /** Built-in presets first, then the user's. */
   listPresets(): Promise<Preset[]>;
   /** Adds or replaces a user preset; resolves with every preset. */

@@ -30,6 +30,19 @@ describe('controls store', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  test('remembers the loop a song was left with and its count-in across a restart', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-controls-'));
+    const store = await openControlsStore(dir);
+    const practice: SongControls = { ...quieter, loop: { start: 12.5, end: 20, active: true }, countIn: true };
+    await store.setSong('/songs/loop.wav', practice);
+    await store.setSong('/songs/none.wav', { ...quieter, loop: null, countIn: false });
+    const reopened = await openControlsStore(dir);
+    assert.deepEqual(reopened.notices, []);
+    assert.deepEqual(reopened.song('/songs/loop.wav'), practice);
+    assert.equal(reopened.song('/songs/none.wav')?.loop, null);
+    await rm(dir, { recursive: true, force: true });
+  });
+
   test('a song\'s tempo and its named regions saved at the same moment both stay, in either order', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'xumx-controls-'));
     const store = await openControlsStore(dir);

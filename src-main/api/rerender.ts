@@ -5,7 +5,7 @@ import { XumxError } from '../engine/errors.ts';
 import { DEFAULT_SEPARATION_CONTROLS } from '../engine/dsp/controls.ts';
 import { BUILT_IN_PRESETS, type Preset } from '../engine/separate/presets.ts';
 import type { Progress, SeparateRequest, SeparationControls } from '../engine/types.ts';
-import type { JobView, SongControls, SongRegion, TimePitch } from './contract.ts';
+import type { JobView, SongControls, SongLoop, SongRegion, TimePitch } from './contract.ts';
 import type { ControlsStore } from './controls-store.ts';
 import type { EnginePort } from './ports.ts';
 
@@ -45,6 +45,11 @@ export class SongControlsService {
     return this.deps.store.setSong(input, (saved) => ({ ...(saved ?? this.defaults(wienerIterations)), regions }));
   }
 
+  /** Saves the song's loop selection and count-in beside its separation controls. */
+  async setLoop(input: string, loop: SongLoop | null, countIn: boolean, wienerIterations: number): Promise<SongControls> {
+    return this.deps.store.setSong(input, (saved) => ({ ...(saved ?? this.defaults(wienerIterations)), loop, countIn }));
+  }
+
   async rerender(jobId: string, sc: SongControls): Promise<JobView> {
     const { jobs, engine, store } = this.deps;
     const job = jobs.get(jobId);
@@ -73,12 +78,15 @@ export class SongControlsService {
       throw new XumxError(result.error.code, result.error.message);
     }
     // New separation controls keep the tempo and key the song is practised at, unless they bring their own, and
-    // always its named regions: only setSongRegions changes those (a caller may hold a list read before a save).
-    const { regions: _sent, ...separation } = sc;
+    // always its named regions, loop and count-in: only their own calls change those (a caller may hold controls
+    // read before a save).
+    const { regions: _regions, loop: _loop, countIn: _countIn, ...separation } = sc;
     await store.setSong(job.input, (saved) => ({
       ...separation,
       ...(!sc.timePitch && saved?.timePitch ? { timePitch: saved.timePitch } : {}),
       ...(saved?.regions ? { regions: saved.regions } : {}),
+      ...(saved?.loop !== undefined ? { loop: saved.loop } : {}),
+      ...(saved?.countIn !== undefined ? { countIn: saved.countIn } : {}),
     }));
     this.deps.onStems(jobId, Object.values(result.stems));
     const previous = jobs.get(jobId)?.result ?? job.result;

@@ -163,6 +163,37 @@ describe('StudioService', () => {
     await t.done();
   });
 
+  test('saves a song\'s loop selection and count-in with its controls, keeping them through a re-render', async () => {
+    const t = await setup();
+    const [a] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    const loop = { start: 0.005, end: 0.015, active: true };
+    const saved = await dispatchCall(t.service, 'setSongLoop', [a.id, loop, true]);
+    assert.equal(saved.ok, true, JSON.stringify(saved));
+    assert.deepEqual((await t.service.getSongControls(a.id)).loop, loop);
+    assert.equal((await t.service.getSongControls(a.id)).countIn, true);
+    const stale = await t.service.getSongControls(a.id);
+    await t.service.setSongLoop(a.id, null, false);
+    await t.service.rerender(a.id, { ...stale, controls: { ...stale.controls, wienerIterations: 0 } });
+    const after = await t.service.getSongControls(a.id);
+    assert.equal(after.loop, null, 'not the loop read before the last save');
+    assert.equal(after.countIn, false);
+    const refused: [unknown[], RegExp][] = [
+      [[{ start: 0, end: 5, active: true }, false], /^a\.wav: the loop ends after the song/],
+      [[{ start: 0.01, end: 0.005, active: true }, false], /^a\.wav: the loop must start before it ends/],
+      [[{ start: 0, end: 0.01, active: 'yes' }, false], /^a\.wav: the loop's active must be true or false/],
+      [[{ start: 0, end: 0.01, active: true, name: 'x' }, false], /^a\.wav: the loop has an unknown field "name"/],
+      [[null, 'no'], /^a\.wav: count-in must be true or false/],
+    ];
+    for (const [args, message] of refused) {
+      const r = await dispatchCall(t.service, 'setSongLoop', [a.id, ...args]);
+      assert.equal(r.ok, false, JSON.stringify(args));
+      if (!r.ok) assert.match(r.error.message, message);
+    }
+    assert.equal((await t.service.getSongControls(a.id)).loop, null, 'nothing refused was saved');
+    await t.done();
+  });
+
   test('saves a song\'s named regions with its controls, keeping them through a re-render', async () => {
     const t = await setup();
     const [a] = await t.service.open(['/songs/a.wav']);

@@ -20,8 +20,8 @@ import type { AudioPort, EnginePort } from './ports.ts';
 import type { SettingsStore } from './settings-store.ts';
 import { memoryControlsStore, type ControlsStore } from './controls-store.ts';
 import { SongControlsService } from './rerender.ts';
-import type { ModelInstallView, ModelsView, Preset, RegionPreview, SongControls, SongRegion, TimePitch } from './contract.ts';
-import { exportRegion, songRegions } from './validate-controls.ts';
+import type { ModelInstallView, ModelsView, Preset, RegionPreview, SongControls, SongLoop, SongRegion, TimePitch } from './contract.ts';
+import { countIn, exportRegion, songLoop, songRegions } from './validate-controls.ts';
 import { RegionPreviews } from './region-previews.ts';
 import { songFiles } from '../engine/song-files.ts';
 import { AUDIO_EXTENSIONS } from '../engine/types.ts';
@@ -254,6 +254,13 @@ export class StudioService implements StudioApi {
   async setSongTimePitch(jobId: string, timePitch: TimePitch): Promise<SongControls> {
     const job = this.queue.get(jobId) ?? unknownJob(jobId);
     return this.songControls.setTimePitch(job.input, timePitch, this.deps.settings.get().wienerIterations);
+  }
+
+  async setSongLoop(jobId: string, loop: SongLoop | null, on: boolean): Promise<SongControls> {
+    const job = this.queue.get(jobId) ?? unknownJob(jobId);
+    if (job.state !== 'done' || !job.result) throw new XumxError('BAD_ARGUMENT', `${job.name} is not separated yet`);
+    const song = { name: job.name, duration: job.result.duration };
+    return this.songControls.setLoop(job.input, songLoop(loop, song), countIn(on, song), this.deps.settings.get().wienerIterations);
   }
 
   async setSongRegions(jobId: string, regions: SongRegion[]): Promise<SongControls> {

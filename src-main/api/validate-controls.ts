@@ -1,12 +1,12 @@
 // Argument checks for the separation-controls calls (getSongControls, rerender, previewRegion, setSongTimePitch,
-// setSongRegions, listPresets, savePreset, deletePreset): the same rule as validate.ts — nothing unchecked reaches
+// setSongRegions, setSongLoop, listPresets, savePreset, deletePreset): the same rule as validate.ts — nothing unchecked reaches
 // the service.
 import { XumxError } from '../engine/errors.ts';
 import { BLEED_RANGE, DEFAULT_SEPARATION_CONTROLS, STRENGTH_RANGE, WIENER_ITERATIONS_MAX } from '../engine/dsp/controls.ts';
 import { parsePreset } from '../engine/separate/presets.ts';
 import type { SeparationControls } from '../engine/types.ts';
 import { timePitchProblem } from '../engine/dsp/time-pitch-settings.ts';
-import type { ExportRegion, SongControls, SongRegion, TimePitch } from './contract.ts';
+import type { ExportRegion, SongControls, SongLoop, SongRegion, TimePitch } from './contract.ts';
 
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const SOURCE_RE = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -98,14 +98,33 @@ export function exportRegion(v: unknown, song: { name: string; duration: number 
 
 export function songControls(v: unknown): SongControls {
   if (!isRecord(v)) bad('song controls must be an object');
-  for (const k of Object.keys(v)) if (!['controls', 'presetId', 'timePitch', 'regions'].includes(k)) bad(`song controls has an unknown field "${k}"`);
+  for (const k of Object.keys(v)) if (!['controls', 'presetId', 'timePitch', 'regions', 'loop', 'countIn'].includes(k)) bad(`song controls has an unknown field "${k}"`);
   const presetId = v.presetId ?? null;
   if (presetId !== null && (typeof presetId !== 'string' || !/^[a-z0-9][a-z0-9-]{0,47}$/.test(presetId))) bad('presetId must be a preset id or null');
   return {
     controls: separationControls(v.controls ?? {}), presetId,
     ...(v.timePitch !== undefined ? { timePitch: timePitch(v.timePitch) } : {}),
     ...(v.regions !== undefined ? { regions: songRegions(v.regions) } : {}),
+    ...(v.loop !== undefined ? { loop: songLoop(v.loop) } : {}),
+    ...(v.countIn !== undefined ? { countIn: countIn(v.countIn) } : {}),
   };
+}
+
+/** A song's loop selection (null: none); with the song, it must also end by the song's end, and a refusal names it. */
+export function songLoop(v: unknown, song?: { name: string; duration: number }): SongLoop | null {
+  const refuse = (message: string): never => bad(song ? `${song.name}: ${message}` : message);
+  if (v === null) return null;
+  if (!isRecord(v)) return refuse('a loop must be null or an object with start, end and active');
+  for (const k of Object.keys(v)) if (!['start', 'end', 'active'].includes(k)) refuse(`the loop has an unknown field "${k.slice(0, 40)}"`);
+  if (typeof v.active !== 'boolean') refuse('the loop\'s active must be true or false');
+  const problem = spanProblem('the loop', v.start, v.end, song?.duration);
+  if (problem) refuse(problem);
+  return { start: v.start as number, end: v.end as number, active: v.active as boolean };
+}
+
+export function countIn(v: unknown, song?: { name: string }): boolean {
+  if (typeof v !== 'boolean') bad(`${song ? `${song.name}: ` : ''}count-in must be true or false`);
+  return v as boolean;
 }
 
 /** Cleans the arguments of one controls call, or returns null when `method` is not one of them. */
@@ -133,6 +152,10 @@ export function validateControlsCall(method: string, args: unknown[]): unknown[]
     case 'setSongTimePitch':
       arity(2);
       return [jobId(args[0]), timePitch(args[1])];
+    case 'setSongLoop':
+      arity(3);
+      // Checked by the service against the song, so that a refusal names it (songLoop).
+      return [jobId(args[0]), args[1], args[2]];
     case 'setSongRegions':
       arity(2);
       // The list is checked by the service against the song, so that every refusal names it (songRegions).

@@ -216,6 +216,7 @@ export function validateCall(method: string, args: unknown): { method: ApiMethod
     case 'previewRegion':
     case 'setSongTimePitch':
     case 'setSongRegions':
+    case 'setSongLoop':
     case 'listPresets':
     case 'savePreset':
     case 'deletePreset':

@@ -61,6 +61,7 @@ export function apiOver(call: (method: string, args: unknown[]) => Promise<unkno
     previewRegion: m('previewRegion'),
     setSongTimePitch: m('setSongTimePitch'),
     setSongRegions: m('setSongRegions'),
+    setSongLoop: m('setSongLoop'),
     listPresets: m('listPresets'),
     savePreset: m('savePreset'),
     deletePreset: m('deletePreset'),

@@ -94,20 +94,29 @@ describe('loops on the beat', { skip: reason ?? false, timeout: 600_000 }, () =>
     assert.equal(await s.page.getByRole('alert').count(), 0);
   });
 
-  test('keeps a named region with the song after a reload, and picking it loops it again', async () => {
+  test('keeps a named region and the loop it was left with after a reload, and picking the region loops it again', async () => {
     await s.page.getByTestId('region-name').fill('verse');
     await s.page.getByRole('button', { name: 'Save region' }).click();
     await s.page.getByTestId('region').filter({ hasText: 'verse' }).waitFor();
-    // Saved once the service has it; a reload before then would find the song without it.
-    for (let i = 0; i < 50 && !(await s.service.getSongControls(job.id)).regions?.length; i++) await s.page.waitForTimeout(100);
+    // Saved once the service has them; a reload before then would find the song without them.
+    for (let i = 0; i < 50; i++) {
+      const c = await s.service.getSongControls(job.id);
+      if (c.regions?.length && c.loop) break;
+      await s.page.waitForTimeout(100);
+    }
+    assert.deepEqual((await s.service.getSongControls(job.id)).loop, { ...region, active: true }, 'the loop is saved with the song');
     await s.page.reload();
     await s.page.getByTestId('queue-item').first().getByRole('button').first().click();
     await s.page.getByTestId('play').and(s.page.locator(':not([disabled])')).waitFor();
     const saved = s.page.getByTestId('region').filter({ hasText: 'verse' });
     await saved.waitFor();
-    assert.equal(await s.page.getByTestId('loop-region').count(), 0, 'no selection after a reload until one is picked');
-    await saved.click();
     const drawn = s.page.getByTestId('loop-region');
+    await drawn.waitFor();
+    assert.deepEqual([Number(await drawn.getAttribute('data-start')), Number(await drawn.getAttribute('data-end'))], [region.start, region.end],
+      'the loop the song was left with is back');
+    assert.equal(await s.page.getByTestId('loop').getAttribute('aria-pressed'), 'true', 'and loops as it did');
+    await s.page.getByTestId('loop').click();
+    await saved.click();
     assert.deepEqual([Number(await drawn.getAttribute('data-start')), Number(await drawn.getAttribute('data-end'))], [region.start, region.end]);
     assert.equal(await s.page.getByTestId('loop').getAttribute('aria-pressed'), 'true');
     assert.deepEqual((await s.service.getSongControls(job.id)).regions, [{ name: 'verse', ...region }]);
