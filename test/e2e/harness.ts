@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createStudio, type StudioOptions } from '../../src-main/api/create-studio.ts';
 import type { StudioService } from '../../src-main/api/service.ts';
+import type { JobView } from '../../src-main/api/contract.ts';
 import { startWebServer, type WebServer } from '../../src-main/web/server.ts';
 // @ts-expect-error plain ESM helper without type declarations
 import { ensureRendererBuilt, rendererDir } from '../../scripts/renderer-build.mjs';
@@ -90,4 +91,11 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(screenshotDir, `${name}.png`);
   await page.screenshot({ path });
   return path;
+}
+
+/** Drops `song` on the page through the file input and waits until it is separated; its job. */
+export async function separateInPage(s: Studio, song: string): Promise<JobView> {
+  await s.page.getByTestId('file-input').first().setInputFiles(song);
+  await s.page.getByTestId('queue-item').first().and(s.page.locator('[data-state=done]')).waitFor({ timeout: 180_000 });
+  return (await s.service.listJobs())[0];
 }

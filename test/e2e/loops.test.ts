@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { JobView } from '../../src-main/api/contract.ts';
 import { makeSong } from '../fixtures/audio.ts';
 import { decodeFile } from '../../src-main/engine/audio/decode.ts';
-import { screenshot, skipReason, startStudio, type Studio } from './harness.ts';
+import { screenshot, separateInPage, skipReason, startStudio, type Studio } from './harness.ts';
 
 const reason = skipReason();
 type PageDocument = { querySelector(s: string): { textContent: string | null } | null };
@@ -28,9 +28,7 @@ describe('loops on the beat', { skip: reason ?? false, timeout: 600_000 }, () =>
     s.page.on('pageerror', (e) => errors.push(e.message));
     const song = join(s.dir, 'Loop Song.wav');
     await makeSong(song, { seconds: 8, sampleRate: 44100, channels: 2, seed: 5 });
-    await s.page.getByTestId('file-input').first().setInputFiles(song);
-    await s.page.getByTestId('queue-item').first().and(s.page.locator('[data-state=done]')).waitFor({ timeout: 180_000 });
-    job = (await s.service.listJobs())[0];
+    job = await separateInPage(s, song);
     await s.page.getByTestId('play').and(s.page.locator(':not([disabled])')).waitFor();
   });
 

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { makeSong } from '../fixtures/audio.ts';
-import { skipReason, startStudio, type Studio } from './harness.ts';
+import { separateInPage, skipReason, startStudio, type Studio } from './harness.ts';
 
 const reason = skipReason();
 const CONTEXT_RATE = 48000;
@@ -72,10 +72,8 @@ describe('a control change heard at the playhead', { skip: reason ?? false, time
   });
 
   test('is heard at the playhead first, holds the full re-render there, and A/B still compares with the render before', async () => {
-    await s.page.getByTestId('file-input').first().setInputFiles(song);
-    await s.page.getByTestId('queue-item').first().and(s.page.locator('[data-state=done]')).waitFor({ timeout: 180_000 });
+    const job = await separateInPage(s, song);
     await s.page.getByTestId('separation-controls').waitFor({ timeout: 60_000 });
-    const [job] = await s.service.listJobs();
     const sources = job.result!.sources;
     assert.equal(await s.page.evaluate(() => new (globalThis as unknown as PageAudio).AudioContext().sampleRate), CONTEXT_RATE);
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { decodeFile } from '../../src-main/engine/audio/decode.ts';
 import { makeSong } from '../fixtures/audio.ts';
-import { screenshot, skipReason, startStudio, type Studio } from './harness.ts';
+import { screenshot, separateInPage, skipReason, startStudio, type Studio } from './harness.ts';
 
 const reason = skipReason();
 type PageElement = {
@@ -68,8 +68,7 @@ describe('separation controls end to end', { skip: reason ?? false, timeout: 600
     a.reduce((m, ch, c) => ch.reduce((w, v, i) => Math.max(w, Math.abs(v - b[c][i])), m), 0);
 
   test('moving the vocal strength slider while playing re-renders from the cache and changes the exported stem', async () => {
-    await s.page.getByTestId('file-input').first().setInputFiles(song);
-    await s.page.getByTestId('queue-item').first().and(s.page.locator('[data-state=done]')).waitFor({ timeout: 180_000 });
+    await separateInPage(s, song);
     const panel = s.page.getByTestId('separation-controls');
     await panel.waitFor({ timeout: 60_000 });
     const before = await exportVocals('before');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { decodeFile } from '../../src-main/engine/audio/decode.ts';
 import type { JobView } from '../../src-main/api/contract.ts';
 import { makeSong } from '../fixtures/audio.ts';
-import { screenshot, skipReason, startStudio, type Studio } from './harness.ts';
+import { screenshot, separateInPage, skipReason, startStudio, type Studio } from './harness.ts';
 import { shiftedKeyName } from '../../src-main/engine/analysis/labels.ts';
 
 const reason = skipReason();
@@ -29,9 +29,7 @@ describe('tempo and key while practising', { skip: reason ?? false, timeout: 600
     s.page.on('pageerror', (e) => errors.push(e.message));
     const song = join(s.dir, 'Practice Song.wav');
     await makeSong(song, { seconds: 8, sampleRate: 44100, channels: 2, seed: 11 });
-    await s.page.getByTestId('file-input').first().setInputFiles(song);
-    await s.page.getByTestId('queue-item').first().and(s.page.locator('[data-state=done]')).waitFor({ timeout: 180_000 });
-    job = (await s.service.listJobs())[0];
+    job = await separateInPage(s, song);
     await s.page.getByTestId('play').and(s.page.locator(':not([disabled])')).waitFor();
   });
 

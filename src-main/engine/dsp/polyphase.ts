@@ -27,7 +27,7 @@ export interface PolyphaseFilter {
   coef: Float32Array;
 }
 
-function gcd(a: number, b: number): number {
+export function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
   return a;
 }

@@ -8,7 +8,7 @@
 //   the resampler's start, which has no earlier input, is cut off with the margin.
 import { readRecord, type EstimateFileReader } from '../cache/estimate-file.ts';
 import { createResampler } from '../dsp/resample.ts';
-import { polyphaseRatio } from '../dsp/polyphase.ts';
+import { gcd, polyphaseRatio } from '../dsp/polyphase.ts';
 import { loadDspKernels } from '../dsp/kernels/index.ts';
 import { XumxError } from '../errors.ts';
 import { CONTRACT } from '../model/manifest.ts';
@@ -119,10 +119,6 @@ function ratio(rate: number, sampleRate: number): { L: number; M: number; margin
   if (poly) return { ...poly, margin: RESAMPLER_MARGIN.polyphase };
   const g = gcd(rate, sampleRate);
   return { L: sampleRate / g, M: rate / g, margin: RESAMPLER_MARGIN.other };
-}
-
-function gcd(a: number, b: number): number {
-  return b === 0 ? a : gcd(b, a % b);
 }
 
 /**
