@@ -23,6 +23,11 @@ function findTests(dir, out) {
 let files = ['src-main', 'src-renderer', 'test'].flatMap((d) => findTests(join(root, d), [])).sort();
 if (only.length) files = files.filter((f) => only.some((o) => f.includes(o)));
 
+// The engine loads the kernels npm's `prepare` built and never compiles them itself; a source edited since the
+// install is rebuilt here, as a build step, before anything loads it.
+const kernels = spawnSync(process.execPath, [join(root, 'scripts', 'build-kernels.mjs')], { cwd: root, stdio: 'inherit' });
+if (kernels.status !== 0) process.exit(kernels.status ?? 1);
+
 mkdirSync(join(root, 'test-output'), { recursive: true });
 const tap = join(root, 'test-output', `node-tests-${process.pid}.tap`);
 const totals = { passed: 0, failed: 0, skipped: 0 };

@@ -271,9 +271,8 @@ describe('wiener against an independent numpy implementation', { skip: hasNumpy 
   }
 });
 
-describe('wiener, fused first EM iteration', () => {
-  // Random mixture with silent cells, a silent bin and estimates that are zero in places: the cases where the
-  // fused path's shortcuts (unit phase, amplitude algebra) could part from the literal steps.
+describe('wiener, reusing buffers', () => {
+  // Random mixture with silent cells, a silent bin and estimates that are zero in places.
   const bins = 40, frames = 37, J = 4;
   const next = rng(77);
   const plane = bins * frames;
@@ -289,31 +288,6 @@ describe('wiener, fused first EM iteration', () => {
     return Array.from({ length: J }, (_, j) => Float32Array.from({ length: 2 * plane }, (_, i) =>
       (j === 1 && i % 11 === 0) || Math.floor((i % plane) / frames) === 12 ? 0 : 1.5 * r()));
   };
-
-  for (const opts of [
-    { iterations: 1, softmask: false, residual: false },
-    { iterations: 1, softmask: false, residual: true },
-    { iterations: 1, softmask: true, residual: false },
-    { iterations: 3, softmask: true, residual: true },
-    { iterations: 2, softmask: false, residual: false, eps: 1e-3 },
-  ]) {
-    test(`equals the literal initial estimates + EM steps within 1e-6 relative: ${JSON.stringify(opts)}`, () => {
-      const fused = wiener(estimates(), mix, opts);
-      const literal = wiener(estimates(), mix, { ...opts, fused: false });
-      assert.equal(fused.length, literal.length);
-      for (let j = 0; j < fused.length; j++) {
-        for (let c = 0; c < 2; c++) {
-          const a = fused[j][c], b = literal[j][c];
-          let err = 0, ref = 0;
-          for (let i = 0; i < plane; i++) {
-            err = Math.max(err, Math.hypot(a.re[i] - b.re[i], a.im[i] - b.im[i]));
-            ref = Math.max(ref, Math.hypot(b.re[i], b.im[i]));
-          }
-          assert.ok(ref > 0 && err <= 1e-6 * ref, `source ${j} channel ${c}: max difference ${err} for max magnitude ${ref}`);
-        }
-      }
-    });
-  }
 
   test('writes every cell of a reused result, so reusing one gives what a fresh call gives', () => {
     for (const opts of [{ iterations: 1, softmask: false, residual: true }, { iterations: 0, softmask: true, residual: true }]) {

@@ -11,13 +11,11 @@
 //      y_j      = v_j R_j Cxx^-1 x
 //    computed as z = Cxx^-1 x once per cell and y_j = v_j R_j z (same product, fewer operations).
 //
-// With iterations ≥ 1, steps 1–2 and the first EM step run fused (wiener-first-step.ts), several times faster;
-// the literal steps below remain the reference and the path for iterations 0 and later iterations.
-// Everything is computed bin by bin in float64, in place in the output buffers: R_j(f) needs all frames of bin f
+// This is the reference: the DSP kernels' firstEmStep (kernels/assembly/dsp.ts) fuses steps 1–2 with the first EM
+// step for speed and is tested against these literal steps (kernels.test.ts). Everything is computed bin by bin in float64, in place in the output buffers: R_j(f) needs all frames of bin f
 // from the previous estimates, and each cell's update only reads that cell's previous estimates.
 import { XumxError } from '../errors.ts';
 import type { Spectrogram } from './stft.ts';
-import { firstEmStep } from './wiener-first-step.ts';
 
 export interface WienerOptions {
   /** EM iterations; 0 returns the initial estimates (X-UMX evaluation uses 1). */
@@ -28,11 +26,6 @@ export interface WienerOptions {
   residual: boolean;
   /** Regularisation; default norbert's for a complex128 mixture, the float64 machine epsilon. */
   eps?: number;
-  /**
-   * Fuse the initial estimates with the first EM iteration (wiener-first-step.ts), default true. false runs
-   * the literal steps below, the reference the fused path is tested against.
-   */
-  fused?: boolean;
 }
 
 export const DEFAULT_WIENER_EPS = Number.EPSILON;
@@ -61,13 +54,6 @@ export function wiener(estimates: Float32Array[], mix: [Spectrogram, Spectrogram
     const old = reuse?.[j];
     const fits = old && old.every((s) => s.bins === bins && s.frames === frames);
     sources.push(fits ? old : [emptySpectrogram(bins, frames), emptySpectrogram(bins, frames)]);
-  }
-
-  if (opts.iterations > 0 && opts.fused !== false) {
-    const scale = Math.max(1, maxAbs(mix) / 10);
-    firstEmStep(estimates, mix, sources, { softmask: opts.softmask, residual: opts.residual, eps, scale });
-    for (let it = 1; it < opts.iterations; it++) emStep(sources, mix, scale, eps);
-    return sources;
   }
 
   for (let c = 0; c < 2; c++) {

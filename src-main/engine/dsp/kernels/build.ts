@@ -1,9 +1,10 @@
-// Compiles the AssemblyScript DSP kernels (assembly/dsp.ts) to build/dsp.wasm. The loader (index.ts) calls it
-// when the build is missing or older than the source, so tests, benches and the CLI work straight from a checkout;
-// scripts/build-electron.mjs calls it for packaged builds, which ship the .wasm and not the compiler.
+// Compiles the AssemblyScript DSP kernels (assembly/dsp.ts) to build/dsp.wasm. Only build steps call it: npm's
+// `prepare` (after every install, scripts/build-kernels.mjs), the test runner when the source changed since, and
+// scripts/build-electron.mjs for packaged builds, which ship the .wasm and not the compiler. The engine never
+// compiles: it loads the build, or says how to make it (index.ts).
 // (No command-line entry here: bundled into the Electron build, a "run as script" check would fire there.)
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { XumxError } from '../../errors.ts';
 
@@ -24,6 +25,11 @@ interface Output { write(s: string | Uint8Array): boolean }
 
 export function kernelSourceHash(): string {
   return createHash('sha256').update(readFileSync(KERNEL_SOURCE)).update(FLAGS.join(' ')).digest('hex');
+}
+
+/** Whether `wasm` was built from the current source (its stamp beside it matches). */
+export function kernelsFresh(wasm = KERNEL_WASM, stamp = `${wasm}.sha256`): boolean {
+  return existsSync(wasm) && existsSync(stamp) && readFileSync(stamp, 'utf8') === kernelSourceHash();
 }
 
 /** Compiles the kernels; the .wasm and its stamp appear atomically (concurrent builds each rename their own). */

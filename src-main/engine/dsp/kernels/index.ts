@@ -2,8 +2,19 @@
 // (assembly/dsp.ts) for everything around them, sharing one linear memory. One instance per thread, loaded once
 // with loadDspKernels(); after that every call is synchronous.
 //
-// Results match the JavaScript reference implementations (../stft.ts, ../wiener.ts, ../controls.ts) to float32
-// rounding (kernels.test.ts); those stay the specification and serve the sizes PFFFT does not support.
+// Results match the JavaScript reference implementations to float32 rounding; those stay the specification and
+// serve the sizes PFFFT does not support. Each kernel, its reference, and the test that holds them together:
+//
+//   kernel (assembly/dsp.ts)     JS reference                                  test
+//   stft, istft, divideInterior  ../stft.ts stft, istft                        kernels.test.ts "STFT and ISTFT"
+//   firstEmStep, maxPower        ../wiener.ts wiener (literal steps)           kernels.test.ts "Wiener filter"
+//   applyControls                ../controls.ts applyControls                  kernels.test.ts "separation controls"
+//   decodeFloat24                ../../cache/float24.ts decodeFloat24          kernels.test.ts "sample formats"
+//   toIntChannel, toInt16Stereo  ../../audio/pcm.ts toIntInterleavedReference  kernels.test.ts "sample formats"
+//   checksum                     ../../cache/checksum.ts checksumReference     ../../cache/checksum.test.ts
+//   resampleRun                  none: checked against analytic sweeps         ../resample.test.ts
+//
+// The .wasm is made by a build step (npm's `prepare`, scripts/build-kernels.mjs); the engine never compiles it.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -12,7 +23,7 @@ import { XumxError } from '../../errors.ts';
 import { DEFAULT_HOP, DEFAULT_N_FFT, divideEnvelopeEdges, envelopeInterior, istft as istftReference, reflectPad, stft as stftReference,
   type Spectrogram, type StftOptions } from '../stft.ts';
 import { DEFAULT_WIENER_EPS, emStep, wiener as wienerReference, type StereoSpectrogram, type WienerOptions } from '../wiener.ts';
-import { KERNEL_SOURCE, KERNEL_STAMP, KERNEL_WASM, buildKernels, kernelSourceHash } from './build.ts';
+import { KERNEL_SOURCE, KERNEL_WASM, kernelsFresh } from './build.ts';
 
 interface Pffft {
   _pffft_new_setup(n: number, transform: number): number;
@@ -242,7 +253,7 @@ export class DspKernels {
   wiener(estimates: Float32Array[], mix: [Spectrogram, Spectrogram], opts: WienerOptions, out: StereoSpectrogram[],
     /** A source whose output is not needed (renderChunk gets the partition's stem by subtraction); one iteration only. */
     skip = -1): StereoSpectrogram[] {
-    if (opts.iterations < 1 || opts.fused === false) return wienerReference(estimates, mix, opts, out);
+    if (opts.iterations < 1) return wienerReference(estimates, mix, opts, out);
     const N = estimates.length;
     const J = N + (opts.residual ? 1 : 0);
     const { bins, frames } = mix[0];
@@ -391,14 +402,23 @@ export function dspKernels(): DspKernels {
 /** Where a packaged build keeps the kernels: beside the bundled JavaScript (scripts/build-electron.mjs). */
 const BUNDLED_WASM = new URL('./dsp-kernels.wasm', import.meta.url);
 
-async function kernelBytes(): Promise<Uint8Array> {
-  if (existsSync(KERNEL_SOURCE)) {
-    const fresh = existsSync(KERNEL_WASM) && existsSync(KERNEL_STAMP) && readFileSync(KERNEL_STAMP, 'utf8') === kernelSourceHash();
-    if (!fresh) await buildKernels();
-    return readFileSync(KERNEL_WASM);
+/**
+ * The kernels' WebAssembly: in a checkout the build from `npm install` (npm's `prepare`), refused when it is
+ * missing or older than the source rather than compiled here, so what runs is always what a build step made; in a
+ * packaged app the copy beside the bundles.
+ */
+export function kernelBytes(where: { source: string; wasm: string; bundled: string } = {
+  source: KERNEL_SOURCE, wasm: KERNEL_WASM, bundled: BUNDLED_WASM.pathname,
+}): Uint8Array {
+  if (existsSync(where.source)) {
+    if (!kernelsFresh(where.wasm)) {
+      const state = existsSync(where.wasm) ? 'older than its source' : 'missing';
+      throw new XumxError('INTERNAL', `the DSP kernels (${where.wasm}) are ${state}: run \`npm run build:kernels\` (npm install does it too)`, where.wasm);
+    }
+    return readFileSync(where.wasm);
   }
-  if (existsSync(BUNDLED_WASM)) return readFileSync(BUNDLED_WASM);
-  throw new XumxError('INTERNAL', `the DSP kernels are missing: neither ${KERNEL_SOURCE} nor ${BUNDLED_WASM.pathname} exists`);
+  if (existsSync(where.bundled)) return readFileSync(where.bundled);
+  throw new XumxError('INTERNAL', `the DSP kernels are missing: neither ${where.source} nor ${where.bundled} exists`);
 }
 
 async function instantiate(): Promise<DspKernels> {
@@ -423,7 +443,7 @@ async function instantiate(): Promise<DspKernels> {
   const buf = pffft._pffft_aligned_malloc(3 * 32 * 4);
   pffft._pffft_transform_ordered(setup, buf, buf + 128, buf + 256, 0);
   pffft._pffft_aligned_free(buf);
-  const kernels = new Wasm.Instance(new Wasm.Module(await kernelBytes()), {
+  const kernels = new Wasm.Instance(new Wasm.Module(kernelBytes()), {
     env: { memory },
     pffft: { transform: pffft._pffft_transform_ordered },
   });

@@ -1,12 +1,17 @@
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { XumxError } from '../../errors.ts';
 import { Mulberry32, toIntInterleavedReference } from '../../audio/pcm.ts';
 import { decodeFloat24, quantizeFloat24 } from '../../cache/float24.ts';
 import { applyControls } from '../controls.ts';
 import { istft, magnitude, stft, type Spectrogram } from '../stft.ts';
 import { wiener, type StereoSpectrogram } from '../wiener.ts';
 import type { SeparationControls } from '../../types.ts';
-import { loadDspKernels, type DspKernels } from './index.ts';
+import { kernelBytes, loadDspKernels, type DspKernels } from './index.ts';
+import { KERNEL_SOURCE, KERNEL_WASM } from './build.ts';
 
 let k: DspKernels;
 before(async () => { k = await loadDspKernels(); });
@@ -218,4 +223,37 @@ describe('DSP kernels: sample formats', () => {
       }
     });
   }
+});
+
+describe('DSP kernels: the build the engine loads', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xumx-kernels-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const where = (wasm: string) => ({ source: KERNEL_SOURCE, wasm, bundled: join(dir, 'none.wasm') });
+
+  test('refuses a missing build and names the command that makes it, instead of compiling at run time', () => {
+    const wasm = join(dir, 'missing.wasm');
+    assert.throws(() => kernelBytes(where(wasm)), (e: XumxError) =>
+      e.code === 'INTERNAL' && e.message.includes(wasm) && e.message.includes('missing') && e.message.includes('npm run build:kernels'));
+    assert.equal(existsSync(wasm), false);
+  });
+
+  test('refuses a build older than its source', () => {
+    const wasm = join(dir, 'stale.wasm');
+    copyFileSync(KERNEL_WASM, wasm);
+    writeFileSync(`${wasm}.sha256`, 'a hash of some earlier source');
+    assert.throws(() => kernelBytes(where(wasm)), (e: XumxError) => e.code === 'INTERNAL' && e.message.includes('older than its source'));
+  });
+
+  test('loads a build made from the current source', () => {
+    const wasm = join(dir, 'fresh.wasm');
+    copyFileSync(KERNEL_WASM, wasm);
+    copyFileSync(`${KERNEL_WASM}.sha256`, `${wasm}.sha256`);
+    assert.ok(Buffer.from(kernelBytes(where(wasm))).equals(readFileSync(KERNEL_WASM)));
+  });
+
+  test('a packaged app (no source beside it) loads the copy beside its bundles', () => {
+    const bundled = join(dir, 'bundled.wasm');
+    copyFileSync(KERNEL_WASM, bundled);
+    assert.ok(Buffer.from(kernelBytes({ source: join(dir, 'no-source.ts'), wasm: join(dir, 'nothing.wasm'), bundled })).equals(readFileSync(KERNEL_WASM)));
+  });
 });
