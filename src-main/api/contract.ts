@@ -297,4 +297,4 @@ export type StudioEvent =
   /** A door-level request from a native menu, e.g. "export" pressed in the menu bar. */
   | { type: 'menu'; action: MenuAction };
 
-export { AUDIO_EXTENSIONS } from '../engine/types.ts';
+export { AUDIO_EXTENSIONS, BIT_DEPTHS, EP_CHOICES, OUTPUT_FORMATS } from '../engine/types.ts';

@@ -4,12 +4,12 @@
 import { XumxError } from '../engine/errors.ts';
 import { BLEED_RANGE, DEFAULT_SEPARATION_CONTROLS, STRENGTH_RANGE, WIENER_ITERATIONS_MAX } from '../engine/dsp/controls.ts';
 import { parsePreset } from '../engine/separate/presets.ts';
-import type { SeparationControls } from '../engine/types.ts';
+import { SOURCE_NAME_PATTERN, type SeparationControls } from '../engine/types.ts';
 import { timePitchProblem } from '../engine/dsp/time-pitch-settings.ts';
 import type { ExportRegion, SongControls, SongLoop, SongRegion, TimePitch } from './contract.ts';
 
-const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
-const SOURCE_RE = /^[a-z][a-z0-9_-]{0,31}$/;
+/** Ids the service hands out (jobs, previews, presets). */
+export const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 function bad(message: string): never {
   throw new XumxError('BAD_ARGUMENT', message);
@@ -23,7 +23,7 @@ function perSource(v: unknown, what: string, range: { min: number; max: number }
   if (entries.length > 16) bad(`${what} names too many stems`);
   const out: Record<string, number> = {};
   for (const [k, x] of entries) {
-    if (!SOURCE_RE.test(k)) bad(`${what}: "${k.slice(0, 40)}" is not a stem name`);
+    if (!SOURCE_NAME_PATTERN.test(k)) bad(`${what}: "${k.slice(0, 40)}" is not a stem name`);
     if (typeof x !== 'number' || !Number.isFinite(x) || x < range.min || x > range.max) bad(`${what} of ${k} must be a number from ${range.min} to ${range.max}`);
     out[k] = x;
   }

@@ -3,17 +3,12 @@
 import { isAbsolute } from 'node:path';
 import { XumxError } from '../engine/errors.ts';
 import { exportFileName } from '../engine/separate/song-name.ts';
-import { OUTPUT_FORMATS as FORMATS } from '../engine/types.ts';
+import { BIT_DEPTHS, EP_CHOICES as EPS, OUTPUT_FORMATS as FORMATS, SOURCE_NAME_PATTERN } from '../engine/types.ts';
 import type { ApiMethod, ExportMixRequest, ExportRegion, ExportStemFileRequest, ExportStemsRequest, Settings } from './contract.ts';
-import { timePitch, validateControlsCall } from './validate-controls.ts';
+import { ID_RE, timePitch, validateControlsCall } from './validate-controls.ts';
+import { MODEL_ID_PATTERN } from '../engine/model/manifest.ts';
 
-const EPS = ['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
-const BIT_DEPTHS = [16, 24, '32f'] as const;
 const MAX_PATH = 4096;
-const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
-const SOURCE_RE = /^[A-Za-z0-9_-]{1,32}$/;
-/** The manifest's id rule (models/README.md). */
-const MODEL_ID_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 function bad(message: string): never {
   throw new XumxError('BAD_ARGUMENT', message);
@@ -34,12 +29,13 @@ function id(v: unknown, what: string): string {
 }
 
 function modelId(v: unknown): string {
-  if (typeof v !== 'string' || !MODEL_ID_RE.test(v)) bad('modelId must be a model id: lower-case letters, digits, ".", "_" or "-"');
+  if (typeof v !== 'string' || !MODEL_ID_PATTERN.test(v)) bad('modelId must be a model id: lower-case letters, digits, ".", "_" or "-"');
   return v;
 }
 
 function source(v: unknown): string {
-  if (typeof v !== 'string' || !SOURCE_RE.test(v)) bad('source must be a stem name such as "vocals"');
+  if (typeof v !== 'string') bad('source must be a stem name such as "vocals"');
+  if (!SOURCE_NAME_PATTERN.test(v)) bad(`"${v.slice(0, 40)}" is not a stem name (lower case, a letter first, such as "vocals")`);
   return v;
 }
 

@@ -1,7 +1,7 @@
 // The CLI's command line → a typed command. Pure: no I/O, so every usage rule is tested without a terminal.
 import { parseArgs } from 'node:util';
 import { stemFileCodec, type StemFileCodec } from '../engine/audio/stem-file-layout.ts';
-import { OUTPUT_FORMATS, type BitDepth, type EpChoice, type OutputFormat } from '../engine/types.ts';
+import { BIT_DEPTHS, EP_CHOICES, OUTPUT_FORMATS, type BitDepth, type EpChoice, type OutputFormat } from '../engine/types.ts';
 import { AUDIO_EXTENSIONS } from '../api/contract.ts';
 import { controlsFromFlags } from './controls-args.ts';
 import { SEMITONE_RANGE, TEMPO_RANGE, timePitchProblem, type TimePitch } from '../engine/dsp/time-pitch-settings.ts';
@@ -50,7 +50,7 @@ export interface UsageError {
 
 export type CliCommand = SeparateCommand | ModelsListCommand | HelpCommand | UsageError;
 
-const EPS: EpChoice[] = ['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'];
+const EPS: readonly EpChoice[] = EP_CHOICES;
 /** The per-stem formats, and the two stem-file ones (all stems in one .stem.mp4, for DJ software). */
 const FORMATS = [...OUTPUT_FORMATS, 'stem', 'stem-alac'] as const;
 type CliFormat = (typeof FORMATS)[number];
@@ -174,7 +174,7 @@ export function parseCli(argv: string[]): CliCommand {
   const cliFormat = (v.format ?? 'wav') as CliFormat;
   if (!FORMATS.includes(cliFormat)) return usage(`--format must be one of ${FORMATS.join(', ')}, not "${v.format}"`);
   const depthText = v['bit-depth'] ?? '16';
-  const bitDepth: BitDepth | null = depthText === '16' ? 16 : depthText === '24' ? 24 : depthText === '32f' ? '32f' : null;
+  const bitDepth: BitDepth | null = BIT_DEPTHS.find((d) => String(d) === depthText) ?? null;
   if (bitDepth === null) return usage(`--bit-depth must be 16, 24 or 32f, not "${depthText}"`);
   if (cliFormat === 'mp3' && v['bit-depth'] !== undefined) return usage('--bit-depth does not apply to mp3 (always 320 kbps)');
   if (cliFormat === 'stem' && v['bit-depth'] !== undefined) return usage('--bit-depth does not apply to stem (AAC 256 kbps); use --format stem-alac for lossless');

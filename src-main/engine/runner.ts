@@ -10,8 +10,7 @@ import { XumxError, asXumxError } from './errors.ts';
 import { pickModel, scanModels, type InstalledModel } from './model/registry.ts';
 import type { ModelRunner } from './model/session.ts';
 import { openModelInThread } from './model/threaded.ts';
-import { EP_NAMES } from './model/providers.ts';
-import { DEFAULT_CONTROLS, preparedSong, separateFile, type PipelineDeps, type PipelineHooks } from './separate/pipeline.ts';
+import { preparedSong, separateFile, type PipelineDeps, type PipelineHooks } from './separate/pipeline.ts';
 import { EstimateCache, estimateKey, hashFile, type EstimateCacheOptions } from './cache/estimate-cache.ts';
 import { renderRegion } from './separate/region.ts';
 import { CONTRACT } from './model/manifest.ts';
@@ -24,7 +23,7 @@ import { segmentsFor } from './separate/segment-settings.ts';
 import { timePitchProblem, type TimePitch } from './dsp/time-pitch-settings.ts';
 import type { SegmentSettings } from './separate/segments.ts';
 import {
-  OUTPUT_FORMATS, type BitDepth, type EpChoice, type OutputFormat, type Region, type RegionResult, type SeparateRequest, type SeparationControls,
+  BIT_DEPTHS, EP_NAMES, OUTPUT_FORMATS, type BitDepth, type EpChoice, type OutputFormat, type Region, type RegionResult, type SeparateRequest, type SeparationControls,
   type SeparationResult,
 } from './types.ts';
 
@@ -43,8 +42,6 @@ export interface RunnerOptions {
    */
   dspThreads?: number;
 }
-
-const BIT_DEPTHS: BitDepth[] = [16, 24, '32f'];
 
 
 export const defaultDeps: PipelineDeps = { decode: decodeFile, createStemWriter };
@@ -172,20 +169,18 @@ export class JobRunner {
   }
 }
 
-export function validateRequest(req: SeparateRequest): { format: OutputFormat; bitDepth: BitDepth; ep: EpChoice; controls: SeparationControls; timePitch?: TimePitch } {
+/** The request's output and provider choices; its controls are checked against the model's sources (normalizeControls). */
+export function validateRequest(req: SeparateRequest): { format: OutputFormat; bitDepth: BitDepth; ep: EpChoice; timePitch?: TimePitch } {
   const bad = (msg: string) => new XumxError('BAD_ARGUMENT', msg, req.input);
   if (typeof req.input !== 'string' || !req.input) throw bad('no input file given');
   if (typeof req.outDir !== 'string' || !req.outDir) throw bad(`${req.input}: no output folder given`);
   const format = req.format ?? 'wav';
   if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) throw bad(`unknown output format "${format}" (use ${OUTPUT_FORMATS.join(', ')})`);
   const bitDepth = req.bitDepth ?? 16;
-  if (!BIT_DEPTHS.includes(bitDepth)) throw bad(`unknown bit depth "${bitDepth}" (use 16, 24 or 32f)`);
+  if (!(BIT_DEPTHS as readonly unknown[]).includes(bitDepth)) throw bad(`unknown bit depth "${bitDepth}" (use ${BIT_DEPTHS.join(', ')})`);
   const ep = req.ep ?? 'auto';
-  if (ep !== 'auto' && !EP_NAMES.includes(ep)) throw bad(`unknown execution provider "${ep}" (use auto, ${EP_NAMES.join(', ')})`);
-  const controls: SeparationControls = { ...DEFAULT_CONTROLS, ...req.controls };
-  const n = controls.wienerIterations;
-  if (!Number.isInteger(n) || n < 0 || n > 10) throw bad(`Wiener iterations must be a whole number from 0 to 10, got ${n}`);
+  if (ep !== 'auto' && !(EP_NAMES as readonly string[]).includes(ep)) throw bad(`unknown execution provider "${ep}" (use auto, ${EP_NAMES.join(', ')})`);
   const problem = req.timePitch === undefined ? null : timePitchProblem(req.timePitch);
   if (problem) throw bad(problem);
-  return { format, bitDepth, ep, controls, ...(req.timePitch ? { timePitch: { tempo: req.timePitch.tempo, semitones: req.timePitch.semitones } } : {}) };
+  return { format, bitDepth, ep, ...(req.timePitch ? { timePitch: { tempo: req.timePitch.tempo, semitones: req.timePitch.semitones } } : {}) };
 }

@@ -3,15 +3,15 @@
 import type { ErrorCode } from './errors.ts';
 import type { TimePitch } from './dsp/time-pitch-settings.ts';
 
-/** Stereo (or mono) PCM, planar float32 in [-1, 1]. */
-export interface AudioBuffer {
-  sampleRate: number;
-  /** One Float32Array per channel, all the same length. */
-  channels: Float32Array[];
-}
+// The lists below are the one declaration of each set of choices; the types follow from them, and every door
+// (validators, CLI, settings) takes its list from here.
 
-export type EpName = 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
-export type EpChoice = 'auto' | EpName;
+/** The execution providers the engine knows. */
+export const EP_NAMES = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
+export type EpName = (typeof EP_NAMES)[number];
+/** What a user may ask for: a provider, or `auto` (the fastest that works). */
+export const EP_CHOICES = ['auto', ...EP_NAMES] as const;
+export type EpChoice = (typeof EP_CHOICES)[number];
 
 export interface EpSkip {
   ep: EpName;
@@ -21,7 +21,12 @@ export interface EpSkip {
 /** Formats a stem is written in, one file per stem. */
 export const OUTPUT_FORMATS = ['wav', 'flac', 'mp3'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
-export type BitDepth = 16 | 24 | '32f';
+/** A stem's name, as a model's manifest declares it and every door accepts it: lower case, a letter first, ≤ 32. */
+export const SOURCE_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/** Sample formats of a written stem: 16- or 24-bit integers, or 32-bit float. */
+export const BIT_DEPTHS = [16, 24, '32f'] as const;
+export type BitDepth = (typeof BIT_DEPTHS)[number];
 
 export type Stage = 'load-model' | 'decode' | 'resample' | 'stft' | 'network' | 'wiener' | 'istft' | 'encode' | 'write';
 

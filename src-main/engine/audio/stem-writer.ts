@@ -6,7 +6,7 @@
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { XumxError, type ErrorCode } from '../errors.ts';
 import { tempPathFor } from '../temp-files.ts';
-import { OUTPUT_FORMATS, type BitDepth, type OutputFormat } from '../types.ts';
+import { BIT_DEPTHS, OUTPUT_FORMATS, type BitDepth, type OutputFormat } from '../types.ts';
 import { audioError } from './audio-error.ts';
 import { outputError } from '../output-error.ts';
 import { createResampler, type StreamingResampler } from '../dsp/resample.ts';
@@ -245,7 +245,7 @@ const samples = (n: number) => `${n} sample${n === 1 ? '' : 's'}`;
 function checkOptions(path: string, o: StemWriterOptions): void {
   const bad = (why: string) => audioError('BAD_ARGUMENT', path, why);
   if (!(OUTPUT_FORMATS as readonly string[]).includes(o.format)) throw bad(`unknown output format "${o.format}"`);
-  if (![16, 24, '32f'].includes(o.bitDepth)) throw bad(`unknown bit depth "${o.bitDepth}"`);
+  if (!(BIT_DEPTHS as readonly unknown[]).includes(o.bitDepth)) throw bad(`unknown bit depth "${o.bitDepth}"`);
   if (!Number.isInteger(o.channels) || o.channels < 1 || o.channels > 65535) throw bad(`cannot write ${o.channels} channels`);
   if (!Number.isInteger(o.sampleRate) || o.sampleRate < 1) throw bad(`cannot write a sample rate of ${o.sampleRate} Hz`);
 }

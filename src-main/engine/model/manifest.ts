@@ -1,6 +1,7 @@
 // The model contract's manifest.json: parsed and validated into a typed ModelManifest.
 // Pure: takes the parsed JSON and the path it came from (for messages), returns a value or throws XumxError.
 import { XumxError } from '../errors.ts';
+import { SOURCE_NAME_PATTERN } from '../types.ts';
 
 /** Fixed by the engine's contract (models/README.md): every model sees the same STFT of 44.1 kHz stereo. */
 export const CONTRACT = { sampleRate: 44100, nFft: 4096, hop: 1024, bins: 2049, channels: 2 } as const;
@@ -27,7 +28,8 @@ export interface ModelManifest {
   testOnly: boolean;
 }
 
-const ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** A model's id (its folder's name too): the one rule the manifest and the doors check. */
+export const MODEL_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 export function parseManifest(json: unknown, manifestPath: string): ModelManifest {
   const bad = (reason: string) =>
@@ -47,11 +49,11 @@ export function parseManifest(json: unknown, manifestPath: string): ModelManifes
   };
 
   const id = str('id');
-  if (!ID_PATTERN.test(id)) throw bad(`id "${id}" must be lower-case letters, digits, ".", "_" or "-" (at most 64)`);
+  if (!MODEL_ID_PATTERN.test(id)) throw bad(`id "${id}" must be lower-case letters, digits, ".", "_" or "-" (at most 64)`);
 
   const sources = m.sources;
-  if (!Array.isArray(sources) || sources.length === 0 || !sources.every((s) => typeof s === 'string' && /^[a-z][a-z0-9_-]*$/.test(s))) {
-    throw bad('field "sources" must be a non-empty list of lower-case source names');
+  if (!Array.isArray(sources) || sources.length === 0 || !sources.every((s) => typeof s === 'string' && SOURCE_NAME_PATTERN.test(s))) {
+    throw bad('field "sources" must be a non-empty list of lower-case source names (a letter first, at most 32 characters)');
   }
   if (new Set(sources).size !== sources.length) throw bad('field "sources" lists a source twice');
   if (sources.includes('residual')) throw bad('"residual" is reserved for what the sources leave over');

@@ -5,8 +5,6 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { EpChoice, EpName } from '../types.ts';
 
-export const EP_NAMES: readonly EpName[] = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu'];
-
 /** Order `auto` tries on each platform; cpu is always last and always works. */
 export function autoOrder(platform: NodeJS.Platform): EpName[] {
   if (platform === 'win32') return ['dml', 'webgpu', 'cpu'];

@@ -64,8 +64,6 @@ export interface PipelineHooks {
   signal?: AbortSignal;
 }
 
-export const DEFAULT_CONTROLS: SeparationControls = { wienerIterations: 1, softmask: false, residual: false };
-
 /** Network share of one chunk's work, for progress (measured: the network dominates on every provider). */
 const NETWORK_SHARE = 0.7;
 
