@@ -16,19 +16,10 @@ import type { SeparationResult } from '../engine/types.ts';
 import { HELP, parseCli, type ModelsListCommand, type SeparateCommand } from './args.ts';
 import { expandInputs } from './inputs.ts';
 import { MODELS_INSTALL_HELP, isModelsInstallCommand, modelsInstallMain } from './models-install.ts';
+import type { CliIo } from './io.ts';
 import { writePresetMix } from './preset-mix.ts';
 import { ProgressLines, jsonDocument, modelTable, progressBar, summary, terminalText, type FileResult } from './render.ts';
 
-export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
-  /** Whether stderr is a terminal (progress bar) and how wide it is. */
-  tty: boolean;
-  columns: number;
-  env: NodeJS.ProcessEnv;
-  /** Called with a cancel function while a job runs, so Ctrl-C can stop it cleanly. */
-  onInterrupt(cancel: (() => void) | null): void;
-}
 
 export const EXIT = { ok: 0, someFailed: 1, usage: 2 } as const;
 

@@ -8,7 +8,7 @@ import { installPublishedXumx, type InstallProgress } from '../engine/convert/in
 import { XUMX_OFFICIAL, type PublishedWeights } from '../engine/convert/official.ts';
 import { importModel } from '../engine/model/manage.ts';
 import { defaultModelDirs, userModelsDir } from '../engine/model/registry.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './io.ts';
 
 export const MODELS_INSTALL_HELP = `  xumx-studio models install xumx-official [--url URL] [--models-dir DIR] [--json]
       Download Sony's official X-UMX weights (x-umx.h5, ${XUMX_OFFICIAL.url}),

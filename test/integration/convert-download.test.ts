@@ -13,7 +13,7 @@ import { downloadFile, partialPath, type OpenWriter } from '../../src-main/engin
 import { installPublishedXumx } from '../../src-main/engine/convert/install.ts';
 import { modelsInstallMain } from '../../src-main/cli/models-install.ts';
 import { scanModels } from '../../src-main/engine/model/registry.ts';
-import type { CliIo } from '../../src-main/cli/main.ts';
+import type { CliIo } from '../../src-main/cli/io.ts';
 import { hasH5py, writeNnablaFixture } from './convert-fixtures.ts';
 
 const skip = hasH5py ? false : 'needs Debian python3 with h5py and numpy (python3-h5py)';

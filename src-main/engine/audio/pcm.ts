@@ -6,30 +6,9 @@
 // toIntInterleaved runs on the WebAssembly kernels when the thread has loaded them (the pipeline's does): the same
 // integers several times faster; elsewhere on the JavaScript reference.
 import { loadedDspKernels } from '../dsp/kernels/index.ts';
+import type { Dither, Mulberry32 } from './dither.ts';
 
-export type Dither = 'tpdf' | 'none';
-
-/** A small seeded PRNG (mulberry32): dither must not depend on Math.random to keep tests repeatable. */
-export class Mulberry32 {
-  /** The generator's 32-bit state; toIntInterleaved steps it inline. */
-  state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  /** Uniform in [0, 1). */
-  next(): number {
-    const s = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-}
-
-/** mulberry32 as a function: the same sequence as `new Mulberry32(seed).next()`. */
-export function mulberry32(seed: number): () => number {
-  const g = new Mulberry32(seed);
-  return () => g.next();
-}
+export { Mulberry32, mulberry32, type Dither } from './dither.ts';
 
 /**
  * Interleaves `planar` into integers of `bits` bits (16 or 24), clipped to the code range.

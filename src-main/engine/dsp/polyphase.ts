@@ -10,7 +10,7 @@
 // position k·M/L, so the stream is time-aligned with its input, like libsamplerate's; each phase's taps sum to 1.
 import { XumxError } from '../errors.ts';
 import type { DspKernels } from './kernels/index.ts';
-import type { StreamingResampler } from './resample.ts';
+import type { StreamingResampler } from './streaming-resampler.ts';
 
 /** Phases (L) up to which a rate pair is converted here; 44.1 kHz from any common rate needs at most 441. */
 export const MAX_PHASES = 1024;

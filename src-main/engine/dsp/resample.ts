@@ -10,6 +10,9 @@ import { isSupportedSampleRate, SUPPORTED_SAMPLE_RATES } from '../audio/sample-r
 import { XumxError } from '../errors.ts';
 import { loadDspKernels } from './kernels/index.ts';
 import { createPolyphaseResampler, polyphaseRatio } from './polyphase.ts';
+import type { StreamingResampler } from './streaming-resampler.ts';
+
+export type { StreamingResampler } from './streaming-resampler.ts';
 
 const { create, ConverterType } = libsamplerate;
 
@@ -25,14 +28,6 @@ const DEFAULT_QUALITY: ResampleQuality = 'medium';
 /** libsamplerate-js moves data through fixed 1,008,000-float wasm buffers; stay well inside them. */
 const WASM_BUFFER_FLOATS = 1_008_000;
 
-export interface StreamingResampler {
-  /** Feeds planar input (one array per channel, equal lengths); returns the planar output produced so far. */
-  process(planar: Float32Array[]): Float32Array[];
-  /** Ends the stream: returns the rest, so that the total output is round(total input * to / from) samples. */
-  flush(): Float32Array[];
-  /** Frees the wasm converter. */
-  destroy(): void;
-}
 
 /** Between the ends of the supported range the ratio stays within what both converters handle exactly. */
 function checkRate(rate: number, what: string): void {

@@ -18,7 +18,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Dither, Mulberry32 } from '../../audio/pcm.ts';
+import type { Dither, Mulberry32 } from '../../audio/dither.ts';
 import { XumxError } from '../../errors.ts';
 import { DEFAULT_HOP, DEFAULT_N_FFT, divideEnvelopeEdges, envelopeInterior, istft as istftReference, reflectPad, stft as stftReference,
   type Spectrogram, type StftOptions } from '../stft.ts';
