@@ -1,13 +1,14 @@
-// AssemblyScript source of the DSP kernels (compiled to WebAssembly with SIMD by ../build.ts): the STFT and ISTFT
-// around PFFFT, the Wiener filter's fused first EM step and the separation controls. They exist because the
-// benchmarks showed the same code in JavaScript to be the engine's bottleneck (bench/dsp.bench.ts,
-// bench/rerender.bench.ts): fft.js plus the float64 loops took more time per chunk than the network.
+// AssemblyScript source of the DSP kernels (compiled to WebAssembly with SIMD by ../build.ts, which the build step
+// `npm run build:kernels` runs): the STFT and ISTFT around PFFFT, the Wiener filter's fused first EM step and the
+// separation controls. They exist because the benchmarks showed the same code in JavaScript to be the engine's
+// bottleneck (bench/dsp.bench.ts, bench/rerender.bench.ts): fft.js plus the float64 loops took more time per chunk
+// than the network.
 //
 // Every argument is a byte offset into the one linear memory this module shares with PFFFT (it imports PFFFT's
 // memory), so nothing is copied between the FFT and the rest. The JavaScript side (../index.ts) owns every
 // allocation; these functions never allocate and keep no state. Arrays are 16-byte aligned, and scratch rows that
 // SIMD loops read whole ("stride" values, a multiple of 4) are zero-padded past their last frame.
-// The math and its reference implementations: ../../stft.ts, ../../wiener-first-step.ts, ../../controls.ts.
+// The math and its reference implementations: ../../stft.ts, ../../wiener.ts (the literal steps), ../../controls.ts.
 
 @external("pffft", "transform")
 declare function pffftTransform(setup: usize, input: usize, output: usize, work: usize, direction: i32): void;
