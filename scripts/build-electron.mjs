@@ -17,7 +17,7 @@ export async function buildElectron() {
     ...common,
     entryPoints: {
       main: 'src-main/electron/main.ts', worker: 'src-main/engine/worker.ts', 'dsp-worker': 'src-main/engine/separate/dsp-worker.ts',
-      'convert-worker': 'src-main/engine/convert/convert-worker.ts',
+      'convert-worker': 'src-main/engine/convert/convert-worker.ts', 'network-worker': 'src-main/engine/model/network-worker.ts',
     },
     outdir,
     format: 'esm',

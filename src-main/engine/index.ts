@@ -1,6 +1,7 @@
 // The engine's public API: one typed door that the CLI, the Electron main process and the browser-mode server
 // all adapt. Jobs run in a worker thread; progress comes back as events, cancellation goes in as an AbortSignal.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from './workers.ts';
 import { XumxError } from './errors.ts';
 import './temp-files.ts'; // sets the process's temporary-file tag before the worker starts, so the worker shares it
 import { defaultModelDirs, scanModels } from './model/registry.ts';
@@ -156,11 +157,6 @@ export function createEngine(opts: EngineOptions = {}): Engine {
   };
 }
 
-/** Runs worker.ts directly when the engine runs from TypeScript (through tsx), worker.js in a compiled build. */
 function spawnWorker(workerData: RunnerOptions): Worker {
-  const here = import.meta.url;
-  if (new URL(here).pathname.endsWith('.ts')) {
-    return new Worker(new URL('./worker-entry.mjs', here), { workerData });
-  }
-  return new Worker(new URL('./worker.js', here), { workerData });
+  return startWorker(import.meta.url, 'worker', { workerData });
 }

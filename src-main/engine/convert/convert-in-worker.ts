@@ -1,7 +1,7 @@
 // Runs a conversion (import-xumx.ts) on its own worker thread. Cancelling kills the thread and removes the folder
 // it was assembling, so a cancelled conversion leaves nothing behind and the caller's thread never blocks.
 import { rm } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
+import { startWorker } from '../workers.ts';
 import { XumxError } from '../errors.ts';
 import type { FromConvertWorker } from './convert-messages.ts';
 import { conversionTmpDir, type ImportOptions, type ImportResult } from './import-xumx.ts';
@@ -11,9 +11,7 @@ export function convertInWorker(opts: ImportOptions): Promise<ImportResult> {
   const tmpDir = opts.tmpDir ?? conversionTmpDir(opts.modelsDir, opts.source.id);
   const cancelled = () => new XumxError('CANCELLED', `${opts.h5Path}: conversion cancelled`, opts.h5Path);
   if (signal?.aborted) return Promise.reject(cancelled());
-  const here = import.meta.url;
-  const url = new URL(here).pathname.endsWith('.ts') ? new URL('./convert-worker-entry.mjs', here) : new URL('./convert-worker.js', here);
-  const worker = new Worker(url, { workerData: { ...data, tmpDir } });
+  const worker = startWorker(import.meta.url, 'convert-worker', { workerData: { ...data, tmpDir } });
   return new Promise<ImportResult>((resolve, reject) => {
     let settled = false;
     const finish = (fn: () => void) => {

@@ -1,6 +1,6 @@
 // A ModelRunner whose session lives on its own thread (network-worker.ts). The job thread sends a batch and stays
 // free for the DSP of the batches before and after it while the network computes.
-import { Worker } from 'node:worker_threads';
+import { startWorker } from '../workers.ts';
 import { XumxError, type ErrorCode } from '../errors.ts';
 import type { EpName, EpSkip } from '../types.ts';
 import type { ModelManifest } from './manifest.ts';
@@ -17,10 +17,7 @@ const fromWire = (e: WireError) => new XumxError(e.code as ErrorCode, e.message,
 
 export function openModelInThread(model: InstalledModel, opts: OpenOptions = {}): Promise<ThreadedModelRunner> {
   const data: NetworkWorkerData = { model, opts };
-  const here = import.meta.url;
-  const worker = new URL(here).pathname.endsWith('.ts')
-    ? new Worker(new URL('./network-worker-entry.mjs', here), { workerData: data })
-    : new Worker(new URL('./network-worker.js', here), { workerData: data });
+  const worker = startWorker(import.meta.url, 'network-worker', { workerData: data });
   worker.unref();
 
   const pending = new Map<number, { resolve(out: Float32Array): void; reject(err: XumxError): void }>();

@@ -2,7 +2,8 @@
 // to overlap, the chunk DSP (controls, Wiener, ISTFT) is all the work, and it splits across cores by chunk.
 // The pipeline still crossfades and writes in order; only the per-chunk math moves.
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../workers.ts';
 import { XumxError } from '../errors.ts';
 import type { ChunkTask, ChunkTimes } from './chunk-render.ts';
 import { UNDELIVERED, type FromDspWorker, type ToDspWorker } from './dsp-messages.ts';
@@ -22,10 +23,8 @@ export class DspPool {
 
   /** `size` threads; default one per core the process may use. */
   constructor(readonly size = Math.max(1, availableParallelism())) {
-    const here = import.meta.url;
-    const url = new URL(here).pathname.endsWith('.ts') ? new URL('./dsp-worker-entry.mjs', here) : new URL('./dsp-worker.js', here);
     for (let i = 0; i < size; i++) {
-      const w = new Worker(url);
+      const w = startWorker(import.meta.url, 'dsp-worker');
       w.unref();
       w.on('message', (msg: FromDspWorker) => this.settle(msg));
       w.on('error', (err) => this.fail(new XumxError('INTERNAL', `a DSP thread stopped: ${err.message}`)));
