@@ -67,7 +67,7 @@ export interface JobResultView
   sources: string[];
   /** Where each stem was written (shown to the user; reading goes through stemUrl, never a path). */
   stemPaths: Record<string, string>;
-  /** The controls the stems were rendered with (issue 6). */
+  /** The controls the stems were rendered with. */
   controls?: SeparationControls;
   /** Counts re-renders: stem audio changed under the same paths whenever this grows. */
   revision?: number;

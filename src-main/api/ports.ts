@@ -8,7 +8,7 @@ import type { ModelInfo, Progress, Region, RegionResult, SeparateRequest, Separa
 export interface EnginePort {
   listModels(): Promise<ModelInfo[]>;
   separate(req: SeparateRequest, hooks?: { onProgress?(p: Progress): void; signal?: AbortSignal }): Promise<SeparationResult>;
-  /** Separates again with new controls, from the estimate cache when the engine has one (issue 6). */
+  /** Separates again with new controls, from the estimate cache when the engine has one. */
   rerender?(req: SeparateRequest, hooks?: { onProgress?(p: Progress): void; signal?: AbortSignal }): Promise<SeparationResult>;
   /**
    * A part of a song with new controls, from the estimate cache only (NOT_CACHED otherwise): what a control change

@@ -47,7 +47,7 @@ export interface Timings {
   encode: number;
 }
 
-/** Per-instrument separation controls (issue 6). strength 1 / bleed 0 leaves the estimate unchanged. */
+/** Per-instrument separation controls (dsp/controls.ts). strength 1 / bleed 0 leaves the estimate unchanged. */
 export interface SeparationControls {
   wienerIterations: number;
   softmask: boolean;
