@@ -89,9 +89,11 @@ def main(argv=None) -> int:
     bits = layer_bits(args.layer_bits, [name for name, _, _ in weight_slots(model)], args.bits)
     if not all(2 <= b <= 16 for b in bits.values()):
         ap.error("--layer-bits: bitwidths must be 2..16")
+    state = torch.load(args.quantized, map_location="cpu") if args.quantized else None
+    if state is not None and "args" in state:  # the run decides how its quantizers are parametrized
+        args.parametrization = state["args"]["parametrization"]
     qmodel = QuantizedXUMX(model, args.parametrization, bits, args.init)
-    if args.quantized:
-        state = torch.load(args.quantized, map_location="cpu")
+    if state is not None:
         qmodel.load_state_dict(state.get("model", state))
         method = f"quantization-aware training ({args.parametrization}), {args.quantized}"
     else:
