@@ -89,8 +89,8 @@ def sha256(path: str) -> str:
     return h.hexdigest()
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_common_args(ap: argparse.ArgumentParser) -> None:
+    """The options every exporter shares: where to, which weights, what the manifest says."""
     ap.add_argument("--out", required=True)
     ap.add_argument("--id", required=True)
     ap.add_argument("--name")
@@ -99,22 +99,15 @@ def main(argv=None) -> int:
     src.add_argument("--random-init", action="store_true", help="seeded random weights: for tests only")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--hidden", type=int, default=240, help="ignored with --checkpoint (taken from it)")
-    ap.add_argument("--fp16-weights", action="store_true")
     ap.add_argument("--reference-io", help="directory for a torch input/output pair (raw float32)")
     ap.add_argument("--license", default="MIT")
     ap.add_argument("--provenance", default=None)
     ap.add_argument("--metrics", default=None, help="JSON file with evaluation results to embed")
-    args = ap.parse_args(argv)
 
-    model, info = load_model(args)
-    os.makedirs(args.out, exist_ok=True)
-    onnx_path = os.path.join(args.out, "model.onnx")
-    export(model, onnx_path)
-    if args.fp16_weights:
-        store_initializers_as_fp16(onnx_path)
-    if args.reference_io:
-        write_reference_io(model, args.reference_io, args.seed)
 
+def write_manifest(args, model: XUMX, info: dict, onnx_path: str, weights_dtype: str, opset: int,
+                   extra: dict | None = None) -> dict:
+    """Writes manifest.json beside the ONNX file (the engine's model contract) and returns it."""
     metrics = {}
     if args.metrics:
         with open(args.metrics) as f:
@@ -138,14 +131,34 @@ def main(argv=None) -> int:
         "hidden_size": model.hidden,
         "max_bin": model.max_bin,
         "parameters": count_parameters(model),
-        "weights_dtype": "float16" if args.fp16_weights else "float32",
-        "opset": OPSET,
+        "weights_dtype": weights_dtype,
+        "opset": opset,
+        **(extra or {}),
     }
     if args.random_init:
         manifest["test_only"] = True
-    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+    with open(os.path.join(os.path.dirname(onnx_path), "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
+    return manifest
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_args(ap)
+    ap.add_argument("--fp16-weights", action="store_true")
+    args = ap.parse_args(argv)
+
+    model, info = load_model(args)
+    os.makedirs(args.out, exist_ok=True)
+    onnx_path = os.path.join(args.out, "model.onnx")
+    export(model, onnx_path)
+    if args.fp16_weights:
+        store_initializers_as_fp16(onnx_path)
+    if args.reference_io:
+        write_reference_io(model, args.reference_io, args.seed)
+    manifest = write_manifest(args, model, info, onnx_path,
+                              weights_dtype="float16" if args.fp16_weights else "float32", opset=OPSET)
     print(json.dumps({"onnx": onnx_path, "size": manifest["size"], "sha256": manifest["sha256"]}))
     return 0
 

@@ -31,8 +31,8 @@ from xumx.packdata import RATE, MixSampler, Pack  # noqa: E402
 from xumx.transforms import stft  # noqa: E402
 
 
-def parse_args(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_data_args(ap: argparse.ArgumentParser) -> None:
+    """Where the mixtures come from and how they are made (shared with train_quantized.py)."""
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--pack", help="training pack folder (training/data/pack.py)")
     src.add_argument("--renders", help="rendered songs folder: train from the lossless WAVs (with --mir1k)")
@@ -56,6 +56,11 @@ def parse_args(argv=None):
     ap.add_argument("--band-weight", type=float, nargs=3, metavar=("LO_HZ", "HI_HZ", "W"),
                     help="count the frequency-domain loss W times in LO_HZ..HI_HZ (e.g. 1000 4000 4: where the "
                          "vocals' upper harmonics are lost); the time-domain loss is unchanged")
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_data_args(ap)
     ap.add_argument("--out", required=True)
     ap.add_argument("--hidden", type=int, default=240)
     ap.add_argument("--batch", type=int, default=16)
@@ -90,6 +95,24 @@ def parse_args(argv=None):
     ap.add_argument("--device", default="auto")
     ap.add_argument("--amp", action="store_true", help="bfloat16 autocast for the network on CUDA")
     return ap.parse_args(argv)
+
+
+def make_samplers(args, device) -> tuple[MixSampler, MixSampler, Pack]:
+    """(training sampler, validation sampler, validation pack) from the data options of add_data_args."""
+    def load(split):
+        if args.pack:
+            return Pack(args.pack, split, device)
+        return Pack.from_renders(args.renders, args.mir1k, split, device,
+                                 seconds_per_song=args.seconds_per_song if split == "train" else 8.0)
+    train_sampler = MixSampler(load("train"), seconds=args.seconds, p_lowpass=args.p_lowpass,
+                               p_karaoke=args.p_karaoke, p_voicelead=args.p_voicelead, p_instrlead=args.p_instrlead,
+                               vocal_level_db=tuple(args.vocal_level_db) if args.vocal_level_db else None)
+    valid_pack = load("valid")
+    # validation mixtures put the vocals where training does: with the default gains they sit near -6 dB, and a
+    # validation loss over those got worse while the held-out vocals (at 0 dB) improved
+    valid_sampler = MixSampler(valid_pack, seconds=args.seconds, vocal_level_db=train_sampler.vocal_level_db) \
+        if valid_pack.songs else train_sampler
+    return train_sampler, valid_sampler, valid_pack
 
 
 def input_statistics(sampler: MixSampler, device, batches: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
@@ -196,19 +219,7 @@ def main(argv=None) -> int:
         log.flush()
 
     t_load = time.time()
-    def load(split):
-        if args.pack:
-            return Pack(args.pack, split, device)
-        return Pack.from_renders(args.renders, args.mir1k, split, device,
-                                 seconds_per_song=args.seconds_per_song if split == "train" else 8.0)
-    train_sampler = MixSampler(load("train"), seconds=args.seconds, p_lowpass=args.p_lowpass,
-                               p_karaoke=args.p_karaoke, p_voicelead=args.p_voicelead, p_instrlead=args.p_instrlead,
-                               vocal_level_db=tuple(args.vocal_level_db) if args.vocal_level_db else None)
-    valid_pack = load("valid")
-    # validation mixtures put the vocals where training does: with the default gains they sit near -6 dB, and a
-    # validation loss over those got worse while the held-out vocals (at 0 dB) improved
-    valid_sampler = MixSampler(valid_pack, seconds=args.seconds, vocal_level_db=train_sampler.vocal_level_db) \
-        if valid_pack.songs else train_sampler
+    train_sampler, valid_sampler, valid_pack = make_samplers(args, device)
     emit(event="data", load_s=round(time.time() - t_load, 1), train_songs=len(train_sampler.pack.songs),
          train_vocal_clips=len(train_sampler.pack.clips), train_voice_leads=len(train_sampler.pack.leads),
          valid_songs=len(valid_pack.songs))

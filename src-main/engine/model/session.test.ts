@@ -1,7 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { XumxError } from '../errors.ts';
-import { brokenModel, canBuildModels, testModel, type BrokenKind } from '../../../test/integration/helpers/models.ts';
+import { maxRelativeDifference } from '../../../test/integration/helpers/compare.ts';
+import { brokenModel, canBuildModels, quantizedTestModel, testModel, type BrokenKind } from '../../../test/integration/helpers/models.ts';
 import { pickModel, scanModels } from './registry.ts';
 import { openModel, probeInput } from './session.ts';
 
@@ -38,6 +41,26 @@ describe('openModel', { skip }, () => {
     const ep = process.platform === 'win32' ? 'cuda' : 'dml';
     await assert.rejects(open(root, id, ep), (e: XumxError) => e.code === 'EP_UNAVAILABLE' && e.message.includes(ep));
   });
+
+  for (const bits of [4, 8]) {
+    test(`runs an int${bits} network in float32 on the CPU, matching the quantized torch model as closely as a float export`, async () => {
+      const { root, id, ref } = quantizedTestModel(bits);
+      const f32 = (name: string) => {
+        const buf = readFileSync(join(ref, name));
+        return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+      };
+      const io = JSON.parse(readFileSync(join(ref, 'io.json'), 'utf8')) as { input: number[] };
+      const model = await open(root, id);
+      try {
+        const out = await model.run(f32('input.f32'), io.input[0], io.input[3]);
+        // a float32 export of the same kind of network matches torch to about 1e-7
+        const diff = maxRelativeDifference(out, f32('output.f32'));
+        assert.ok(diff <= 1e-6, `max relative difference ${diff}`);
+      } finally {
+        await model.dispose();
+      }
+    });
+  }
 
   const cases: [BrokenKind, string, RegExp][] = [
     ['missing-file', 'MODEL_MISSING_FILE', /missing/],

@@ -116,6 +116,11 @@ async function createSession(path: string, ep: EpName, threads: number): Promise
     logSeverityLevel: 4,
     // The arena would keep the largest batch's activations for the whole session: hundreds of MB held idle.
     enableCpuMemArena: false,
+    // Integer weights (DequantizeLinear) are folded into float32 initializers once, at load: otherwise the CPU fuses
+    // them into MatMulNBits that also quantizes the activations to int8 (5e-3 off the quantized network on the
+    // bundled model's weights), and a GPU provider would meet integer operators it may not run. The file stays
+    // small; the compute is the float network's. Float models have nothing to fold.
+    extra: { session: { disable_quant_qdq: '1' } },
     ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
   });
 }

@@ -41,6 +41,35 @@ export function testModel(id = 'tiny-test', hidden = 16): { root: string; dir: s
   return { root, dir, id };
 }
 
+/**
+ * A models root holding one random-weight X-UMX whose weight matrices are stored at `bits` (int4/int8 +
+ * DequantizeLinear, training/export_quantized.py), with the quantized torch model's output on a seeded input in
+ * <root>/ref (input.f32, output.f32, io.json). Built once and cached like testModel.
+ */
+export function quantizedTestModel(bits = 4, hidden = 16): { root: string; dir: string; id: string; ref: string } {
+  const id = `tiny-int${bits}`;
+  const root = join(CACHE, `${id}-h${hidden}`);
+  const dir = join(root, id);
+  const ref = join(root, 'ref');
+  if (!existsSync(join(dir, 'manifest.json')) || !existsSync(join(ref, 'io.json'))) {
+    mkdirSync(root, { recursive: true });
+    const tmp = mkdtempSync(join(root, '.build-'));
+    execFileSync(PYTHON, [join(ROOT, 'training', 'export_quantized.py'), '--out', join(tmp, id), '--id', id, '--random-init',
+      '--seed', '0', '--hidden', String(hidden), '--bits', String(bits), '--reference-io', join(tmp, 'ref')],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+    chmodSync(tmp, 0o755);
+    for (const part of [id, 'ref']) {
+      try {
+        renameSync(join(tmp, part), join(root, part));
+      } catch {
+        // another test file finished first
+      }
+    }
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return { root, dir, id, ref };
+}
+
 export type BrokenKind = 'missing-file' | 'corrupt-sha256' | 'bad-manifest' | 'wrong-input-name' | 'wrong-bins' | 'wrong-sources' | 'probe-shape';
 
 /** A fresh models root with one model folder `broken`, broken as `kind`. */

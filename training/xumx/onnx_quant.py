@@ -1,0 +1,127 @@
+"""Store an exported X-UMX's quantized weight matrices as integers with DequantizeLinear, so the file is as small as
+the bitwidths say.
+
+The graph is first exported from the network holding the quantized float weights (QuantizedXUMX.baked()); torch's
+exporter transposes the Linear weights and reorders and stacks the LSTM gates of both directions, so each quantized
+tensor is found among the initializers by its values, not its name: a permutation keeps the multiset of values, and
+every quantized value is an exact multiple of its layer's step. Each match becomes an integer initializer (int4 for
+b <= 4, int8 for b <= 8, int16 up to 16 bits; one scale per layer, so an LSTM initializer holding both directions
+gets a per-axis scale on its direction axis) and a DequantizeLinear node writing the original name; float32(q) *
+scale reproduces the exported float bit for bit. int4 and int16 need opset 21, which the graph is then raised to
+(the exported operators mean the same there).
+"""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+INT4 = 22  # TensorProto.INT4; onnx < 1.16 has no name for it, the field is a plain int32
+STORAGE = ((4, INT4, "int4"), (8, TensorProto.INT8, "int8"), (16, TensorProto.INT16, "int16"))
+QDQ_OPSET = 21
+
+
+def storage_for(bits: int) -> tuple[int, str]:
+    for limit, dtype, name in STORAGE:
+        if bits <= limit:
+            return dtype, name
+    raise ValueError(f"no integer storage for {bits}-bit weights (at most 16)")
+
+
+def _fingerprint(values: np.ndarray) -> str:
+    return hashlib.sha1(np.sort(values.astype(np.float32).ravel()).tobytes()).hexdigest()
+
+
+def _int_tensor(q: np.ndarray, dtype: int, name: str) -> TensorProto:
+    t = TensorProto()
+    t.name = name
+    t.data_type = dtype
+    t.dims.extend(q.shape)
+    flat = q.astype(np.int64).ravel()
+    if dtype == INT4:
+        nibbles = (flat & 0xF).astype(np.uint8)
+        if nibbles.size % 2:
+            nibbles = np.concatenate([nibbles, np.zeros(1, np.uint8)])
+        t.raw_data = (nibbles[0::2] | (nibbles[1::2] << 4)).tobytes()  # first element in the low nibble
+    elif dtype == TensorProto.INT8:
+        t.raw_data = flat.astype("<i1").tobytes()
+    else:
+        t.raw_data = flat.astype("<i2").tobytes()
+    return t
+
+
+def _integers_of(values: np.ndarray, step: float, what: str) -> np.ndarray:
+    scale = np.float32(step)
+    q = np.round(values.astype(np.float64) / np.float64(scale))
+    if not np.array_equal((q.astype(np.float32) * scale).astype(np.float32), values.astype(np.float32)):
+        raise ValueError(f"{what}: the exported weights are not whole multiples of the layer's step")
+    return q
+
+
+def store_quantized(path: str, layers: list[dict]) -> dict:
+    """Rewrite the model at `path` in place. layers: {"layer", "values" (float32 array, the quantized weights in
+    torch's layout), "step", "bits"}. Returns {"opset", "storage": {layer: "int4"|...}, "initializers": n}."""
+    model = onnx.load(path)
+    graph = model.graph
+    by_print: dict[str, dict] = {}
+    for layer in layers:
+        key = _fingerprint(layer["values"])
+        if key in by_print:
+            raise ValueError(f"layers {by_print[key]['layer']} and {layer['layer']} hold the same values")
+        by_print[key] = layer
+    found: dict[str, str] = {}
+    replaced, new_inits, nodes = set(), [], []
+    for init in graph.initializer:
+        if init.data_type != TensorProto.FLOAT or len(init.dims) not in (2, 3):
+            continue
+        w = numpy_helper.to_array(init)
+        slices = [w] if w.ndim == 2 else [w[i] for i in range(w.shape[0])]
+        matches = [by_print.get(_fingerprint(s)) for s in slices]
+        if not all(matches):
+            continue
+        qs = [_integers_of(s, m["step"], m["layer"]) for s, m in zip(slices, matches)]
+        kinds = [storage_for(m["bits"]) for m in matches]
+        for m, k in zip(matches, kinds):
+            found[m["layer"]] = k[1]
+        name = init.name
+        replaced.add(name)
+        if w.ndim == 2 or len(set(kinds)) == 1:
+            q = qs[0] if w.ndim == 2 else np.stack(qs)
+            new_inits.append(_int_tensor(q, kinds[0][0], name + "__q"))
+            scales = np.array([m["step"] for m in matches], np.float32)
+            if w.ndim == 2:
+                new_inits.append(numpy_helper.from_array(scales.reshape(()), name + "__scale"))
+                nodes.append(helper.make_node("DequantizeLinear", [name + "__q", name + "__scale"], [name],
+                                              name=name + "__dq"))
+            else:
+                new_inits.append(numpy_helper.from_array(scales, name + "__scale"))
+                nodes.append(helper.make_node("DequantizeLinear", [name + "__q", name + "__scale"], [name],
+                                              axis=0, name=name + "__dq"))
+        else:  # the two directions of one LSTM at different storage types: one DequantizeLinear each
+            parts = []
+            for i, (q, m, k) in enumerate(zip(qs, matches, kinds)):
+                part = f"{name}__{i}"
+                new_inits.append(_int_tensor(q[None], k[0], part + "__q"))
+                new_inits.append(numpy_helper.from_array(np.array(m["step"], np.float32), part + "__scale"))
+                nodes.append(helper.make_node("DequantizeLinear", [part + "__q", part + "__scale"], [part],
+                                              name=part + "__dq"))
+                parts.append(part)
+            nodes.append(helper.make_node("Concat", parts, [name], axis=0, name=name + "__concat"))
+    missing = [layer["layer"] for layer in layers if layer["layer"] not in found]
+    if missing:
+        raise ValueError(f"quantized layers not found among the exported weights: {', '.join(missing[:5])}")
+    kept = [i for i in graph.initializer if i.name not in replaced]
+    del graph.initializer[:]
+    graph.initializer.extend(kept + new_inits)
+    rest = list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes + rest)
+    opset = next(o for o in model.opset_import if o.domain in ("", "ai.onnx"))
+    if any(v in ("int4", "int16") for v in found.values()) and opset.version < QDQ_OPSET:
+        opset.version = QDQ_OPSET
+    if opset.version <= onnx.defs.onnx_opset_version():
+        onnx.checker.check_model(model)
+    onnx.save(model, path)
+    return {"opset": opset.version, "storage": found, "initializers": len(replaced)}
