@@ -160,7 +160,7 @@ export class ListenCopies {
   private song(jobId: string): Song {
     let song = this.songs.get(jobId);
     if (!song) {
-      song = { copies: [], next: 1, leaving: new Set(), lastChanged: 0, timer: null, demand: null, rendered: [] };
+      song = { copies: [], next: 1, leaving: new Set(), lastChanged: -Infinity, timer: null, demand: null, rendered: [] };
       this.songs.set(jobId, song);
     }
     return song;
