@@ -164,8 +164,8 @@ describe('listening copies', () => {
     await t.service.idle();
     for (const [rev, from, frames] of [['x', '0', '10'], ['0', '-1', '10'], ['0', '1.5', '10'], ['0', '0', '0'], ['0', null, '10'], ['0', '0', null], ['0', String(LENGTH), '10']]) {
       const a = await t.service.listen(job.id, rev!, from, frames);
-      assert.equal(a.kind, 'bad-request', `${rev} ${from} ${frames}`);
-      assert.ok(a.kind !== 'audio' && a.message.length > 0);
+      if (a.kind !== 'bad-request') assert.fail(`${rev} ${from} ${frames}: ${a.kind}`);
+      assert.ok(a.message.length > 0, 'says why');
     }
     assert.equal((await t.service.listen('nojob', '0', '0', '10')).kind, 'not-kept');
     assert.equal((await t.service.listen(job.id, '7', '0', '10')).kind, 'not-kept');
