@@ -101,6 +101,26 @@ describe('listening copy', () => {
     }
   });
 
+  test('has final frames after one run of the network: the first batch holds one chunk, the others the batch size', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xumx-listen-'));
+    try {
+      const input = floatWav(join(dir, 'song.wav'), testSignal(44100 * 4, 2), 44100);
+      const inner = fakeModel(SOURCES, gains);
+      const batches: number[] = [];
+      let runsAtFirstFrames = -1;
+      const model = { ...inner, run: (x: Float32Array, batch: number, frames: number) => { batches.push(batch); return inner.run(x, batch, frames); } };
+      await separateFile(job(input, join(dir, 'out'), { segments: { segmentFrames: 24, overlapFrames: 6, batch: 3 } }), model,
+        { decode: decodeFile, createStemWriter },
+        { listen: { path: join(dir, 'song.f32'), onReady: (l) => { if (l.readyFrames > 0 && runsAtFirstFrames < 0) runsAtFirstFrames = batches.length; } } });
+      assert.equal(batches[0], 1, 'the first batch is one chunk');
+      assert.ok(batches.slice(1, -1).every((b) => b === 3), `then batches of 3: ${batches.join(' ')}`);
+      // The next batch is launched before the first one's chunks are finished, so two runs have started by then.
+      assert.ok(runsAtFirstFrames <= 2, `the first frames were final after ${runsAtFirstFrames} network runs had started`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('is removed when the separation is cancelled or fails', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xumx-listen-'));
     try {
