@@ -3,7 +3,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { songName } from '../../engine/separate/song-name.ts';
-import type { ModelInfo, Progress, Region, RegionResult, SeparateRequest, SeparationResult, SongAnalysis } from '../../engine/types.ts';
+import type { ModelInfo, Region, RegionResult, SeparateRequest, SeparationResult, SongAnalysis } from '../../engine/types.ts';
 import type { AudioPort, DecodedAudio, EngineJobHooks, EnginePort } from '../ports.ts';
 
 export const SOURCES = ['vocals', 'drums', 'bass', 'other'];
