@@ -69,7 +69,10 @@ export interface JobResultView
   stemPaths: Record<string, string>;
   /** The controls the stems were rendered with. */
   controls?: SeparationControls;
-  /** Counts re-renders: stem audio changed under the same paths whenever this grows. */
+  /**
+   * The render the stems hold (0: the first separation): stem audio changed under the same paths whenever this
+   * grows. Numbers are never reused; a re-render replaced or cancelled before it finished leaves its number out.
+   */
   revision?: number;
 }
 
@@ -77,6 +80,26 @@ export interface JobResultView
 export interface RerenderView {
   progress: Progress | null;
   error: ApiError | null;
+  /** The render in progress (its new revision, known from the re-render's first 'job' event); becomes JobView.listen when done. */
+  listen?: ListenView | null;
+}
+
+/**
+ * A render's listening copy: every stem interleaved at the song's rate, fetched in blocks at
+ * `/api/listen/<jobId>/<revision>?from=<frame>&frames=<n>` (a 32-bit float WAV, stem i in channels 2i and 2i+1).
+ * Only final frames are ever served: those no later chunk of the render changes.
+ */
+export interface ListenView {
+  /** The render this copy belongs to (JobResultView.revision once it is done). */
+  revision: number;
+  /** The song's own rate (what stems are written at). */
+  sampleRate: number;
+  /** The song's length in frames at that rate. */
+  frames: number;
+  /** Frames from 0 that are final and can be fetched; == frames when complete. */
+  readyFrames: number;
+  /** Stems in the copy, in order (model order; "residual" last when the controls ask for it). */
+  sources: string[];
 }
 
 export interface JobView {
@@ -90,6 +113,11 @@ export interface JobView {
   result: JobResultView | null;
   error: ApiError | null;
   rerender?: RerenderView | null;
+  /**
+   * What the player plays now: during the first separation the copy being written (readyFrames grows with 'job'
+   * events, a few a second at most), afterwards the current render's. null while nothing is known yet.
+   */
+  listen?: ListenView | null;
 }
 
 /** Min/max per bucket of one stem, both channels merged; values in [-1, 1]. */

@@ -49,10 +49,14 @@ export async function createStudio(opts: StudioOptions): Promise<{ service: Stud
   if (opts.userModelsDir && !modelDirs.includes(userDir)) modelDirs.push(userDir);
   const engine = createEngine({ modelDirs, allowTestModels: opts.allowTestModels, cache: { dir: join(dataDir, 'estimate-cache') } });
   const controls = await openControlsStore(dataDir);
+  // Listening copies live while the app runs; those of an app that was killed go now.
+  const listenDir = join(dataDir, 'listening');
+  await removeStaleTemps(listenDir);
   const service = new StudioService({
     // A default model that was removed falls back to the first installed one instead of failing every song.
     engine: withModelFallback(engine), audio: { decodeFile, createStemWriter, stemFileFromStemFiles }, settings, capabilities: opts.capabilities, controls,
     models: { userDir, modelDirs, allowTestModels: opts.allowTestModels, ...opts.modelInstall },
+    listenDir,
   });
   const notices = [settings.notice, ...controls.notices].filter((n): n is string => n !== null);
   return { service, dataDir, notice: notices.length ? notices.join('\n') : null };

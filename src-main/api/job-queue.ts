@@ -5,6 +5,7 @@ import { basename } from 'node:path';
 import type { Progress, SeparateRequest } from '../engine/types.ts';
 import type { JobView } from './contract.ts';
 import type { EnginePort } from './ports.ts';
+import type { ListenTicket } from './listen-copies.ts';
 
 interface Job {
   view: JobView;
@@ -25,6 +26,8 @@ export class JobQueue {
     private readonly requestFor: (input: string) => SeparateRequest,
     private readonly publish: (job: JobView) => void,
     private readonly onDone: (job: JobView) => void = () => {},
+    /** Where a job's first render is copied for listening while it runs; absent: no listening copy. */
+    private readonly listen: ((jobId: string) => ListenTicket) | null = null,
   ) {}
 
   add(input: string): JobView {
@@ -124,15 +127,20 @@ export class JobQueue {
       lastStage = p.stage;
       if (this.jobs.get(job.view.id) === job && job.view.state === 'running') this.update(job, { progress: p });
     };
+    const ticket = this.listen?.(job.view.id) ?? null;
     let result;
     try {
-      result = await this.engine.separate(this.requestFor(job.view.input), { onProgress, signal: job.abort.signal });
+      result = await this.engine.separate(this.requestFor(job.view.input), {
+        onProgress, signal: job.abort.signal, ...(ticket ? { listen: { path: ticket.path, onReady: ticket.onListen } } : {}),
+      });
     } catch (e) {
       // The engine reports per-file failures as values; a throw here is a bug or a crashed worker.
       const message = e instanceof Error ? e.message : String(e);
       result = { input: job.view.input, ok: false as const, error: { code: 'INTERNAL' as const, message: `${job.view.name}: ${message}` } };
     }
     job.abort = null;
+    // Before the view changes, so the event that says "done" (or "failed") carries the copy's final state.
+    ticket?.settle(result.ok);
     if (result.ok) {
       this.update(job, {
         state: 'done',

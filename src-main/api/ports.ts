@@ -3,13 +3,20 @@
 import type { StemWriterOptions } from '../engine/audio/stem-writer.ts';
 import type { StemFileCodec } from '../engine/audio/stem-file-layout.ts';
 import type { AudioTags } from '../engine/audio/tags.ts';
-import type { ModelInfo, Progress, Region, RegionResult, SeparateRequest, SeparationResult } from '../engine/types.ts';
+import type { ListenCopyHooks, ModelInfo, Progress, Region, RegionResult, SeparateRequest, SeparationResult } from '../engine/types.ts';
+
+export interface EngineJobHooks {
+  onProgress?(p: Progress): void;
+  /** Also write the render into a listening copy as it becomes final. */
+  listen?: ListenCopyHooks;
+  signal?: AbortSignal;
+}
 
 export interface EnginePort {
   listModels(): Promise<ModelInfo[]>;
-  separate(req: SeparateRequest, hooks?: { onProgress?(p: Progress): void; signal?: AbortSignal }): Promise<SeparationResult>;
+  separate(req: SeparateRequest, hooks?: EngineJobHooks): Promise<SeparationResult>;
   /** Separates again with new controls, from the estimate cache when the engine has one. */
-  rerender?(req: SeparateRequest, hooks?: { onProgress?(p: Progress): void; signal?: AbortSignal }): Promise<SeparationResult>;
+  rerender?(req: SeparateRequest, hooks?: EngineJobHooks): Promise<SeparationResult>;
   /**
    * A part of a song with new controls, from the estimate cache only (NOT_CACHED otherwise): what a control change
    * plays at the playhead before the full re-render is done. Runs beside a running job, not after it.

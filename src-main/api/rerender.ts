@@ -8,6 +8,7 @@ import type { Progress, SeparateRequest, SeparationControls } from '../engine/ty
 import type { JobView, SongControls, SongLoop, SongRegion, TimePitch } from './contract.ts';
 import type { ControlsStore } from './controls-store.ts';
 import type { EnginePort } from './ports.ts';
+import type { ListenTicket } from './listen-copies.ts';
 
 export interface RerenderDeps {
   engine: EnginePort;
@@ -17,6 +18,8 @@ export interface RerenderDeps {
   requestFor(input: string, controls: SeparationControls): SeparateRequest;
   /** Called with the paths of freshly written stems before the job points at them. */
   onStems(jobId: string, paths: string[]): void;
+  /** The re-render's revision and listening copy; absent: revisions count up from the song's, and no copy. */
+  listen?(jobId: string, controls: SeparationControls): ListenTicket;
 }
 
 const PROGRESS_INTERVAL_MS = 100;
@@ -59,6 +62,8 @@ export class SongControlsService {
     const abort = new AbortController();
     this.running.set(jobId, abort);
     const current = () => this.running.get(jobId) === abort;
+    // Before the first event of this re-render, which then carries its revision.
+    const ticket = this.deps.listen?.(jobId, sc.controls) ?? null;
     jobs.patch(jobId, { rerender: { progress: null, error: null } });
 
     let last = 0;
@@ -69,10 +74,21 @@ export class SongControlsService {
       jobs.patch(jobId, { rerender: { progress, error: null } });
     };
     const request = this.deps.requestFor(job.input, sc.controls);
-    const result = await (engine.rerender ?? engine.separate).call(engine, request, { signal: abort.signal, onProgress });
-    if (!current()) throw new XumxError('CANCELLED', `${job.name}: replaced by newer controls`);
+    const listen = ticket ? { listen: { path: ticket.path, onReady: ticket.onListen } } : {};
+    let result;
+    try {
+      result = await (engine.rerender ?? engine.separate).call(engine, request, { signal: abort.signal, onProgress, ...listen });
+    } catch (err) {
+      ticket?.settle(false);
+      throw err;
+    }
+    if (!current()) {
+      ticket?.settle(false);
+      throw new XumxError('CANCELLED', `${job.name}: replaced by newer controls`);
+    }
     this.running.delete(jobId);
     if (!result.ok) {
+      ticket?.settle(false);
       const cancelled = result.error.code === 'CANCELLED';
       jobs.patch(jobId, { rerender: cancelled ? null : { progress: null, error: { ...result.error } } });
       throw new XumxError(result.error.code, result.error.message);
@@ -81,14 +97,20 @@ export class SongControlsService {
     // always its named regions, loop and count-in: only their own calls change those (a caller may hold controls
     // read before a save).
     const { regions: _regions, loop: _loop, countIn: _countIn, ...separation } = sc;
-    await store.setSong(job.input, (saved) => ({
-      ...separation,
-      ...(!sc.timePitch && saved?.timePitch ? { timePitch: saved.timePitch } : {}),
-      ...(saved?.regions ? { regions: saved.regions } : {}),
-      ...(saved?.loop !== undefined ? { loop: saved.loop } : {}),
-      ...(saved?.countIn !== undefined ? { countIn: saved.countIn } : {}),
-    }));
+    try {
+      await store.setSong(job.input, (saved) => ({
+        ...separation,
+        ...(!sc.timePitch && saved?.timePitch ? { timePitch: saved.timePitch } : {}),
+        ...(saved?.regions ? { regions: saved.regions } : {}),
+        ...(saved?.loop !== undefined ? { loop: saved.loop } : {}),
+        ...(saved?.countIn !== undefined ? { countIn: saved.countIn } : {}),
+      }));
+    } catch (err) {
+      ticket?.settle(false);
+      throw err;
+    }
     this.deps.onStems(jobId, Object.values(result.stems));
+    ticket?.settle(true);
     const previous = jobs.get(jobId)?.result ?? job.result;
     const view = jobs.patch(jobId, {
       rerender: null,
@@ -99,7 +121,7 @@ export class SongControlsService {
         timings: result.timings,
         notices: result.notices,
         controls: sc.controls,
-        revision: (previous.revision ?? 0) + 1,
+        revision: ticket?.revision ?? (previous.revision ?? 0) + 1,
         ...(result.estimates ? { estimates: result.estimates } : {}),
       },
     });

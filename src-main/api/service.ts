@@ -2,6 +2,7 @@
 // HTTP door only validate arguments (validate.ts), call these methods and forward events.
 import { lstat, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
 import { XumxError, asXumxError } from '../engine/errors.ts';
 import type { OutputFormat, SeparationControls } from '../engine/types.ts';
 import {
@@ -23,6 +24,7 @@ import { SongControlsService } from './rerender.ts';
 import type { ModelInstallView, ModelsView, Preset, RegionPreview, SongControls, SongLoop, SongRegion, TimePitch } from './contract.ts';
 import { countIn, exportRegion, songLoop, songRegions } from './validate-controls.ts';
 import { RegionPreviews } from './region-previews.ts';
+import { ListenCopies, type ListenAnswer } from './listen-copies.ts';
 import { songFiles } from '../engine/song-files.ts';
 import { AUDIO_EXTENSIONS } from '../engine/types.ts';
 import { renderTimePitch } from '../engine/dsp/time-pitch.ts';
@@ -39,6 +41,8 @@ export interface StudioServiceDeps {
   controls?: ControlsStore;
   /** Where models are scanned and installed; default: the bundled and per-user model folders. */
   models?: Omit<ModelsServiceDeps, 'settings' | 'emit'>;
+  /** Where renders' listening copies are written; default: a folder in the system's temporary folder. */
+  listenDir?: string;
 }
 
 const EXT: Record<OutputFormat, string> = { wav: 'wav', flac: 'flac', mp3: 'mp3' };
@@ -51,11 +55,23 @@ export class StudioService implements StudioApi {
   private readonly peaksCache = new Map<string, StemPeaks>();
   private readonly songControls: SongControlsService;
   private readonly previews: RegionPreviews;
+  private readonly listening: ListenCopies;
 
   constructor(private readonly deps: StudioServiceDeps) {
     // One request builder for the whole-song re-render and the preview of a part, so the two render the same audio.
     const requestWith = (input: string, controls: SeparationControls) => ({ ...this.requestFor(input), controls });
+    this.listening = new ListenCopies({
+      dir: deps.listenDir ?? join(tmpdir(), 'xumx-studio-listening'),
+      engine: deps.engine,
+      jobs: { get: (id) => this.queue.get(id) },
+      requestFor: requestWith,
+      changed: (id) => {
+        const job = this.queue.get(id);
+        if (job) this.emit({ type: 'job', job: this.withListen(job) });
+      },
+    });
     this.songControls = new SongControlsService({
+      listen: (jobId, controls) => this.listening.beginRerender(jobId, controls),
       engine: deps.engine,
       store: deps.controls ?? memoryControlsStore(),
       jobs: { get: (id) => this.queue.get(id), patch: (id, patch) => this.queue.patch(id, patch) },
@@ -81,10 +97,11 @@ export class StudioService implements StudioApi {
           controls: this.songControls.controlsFor(input, s.wienerIterations).controls,
         };
       },
-      (job) => this.emit({ type: 'job', job }),
+      (job) => this.emit({ type: 'job', job: this.withListen(job) }),
       (job) => {
         if (job.result) for (const p of Object.values(job.result.stemPaths)) this.policy.allowWritten(p);
       },
+      (jobId) => this.listening.beginFirst(jobId),
     );
   }
 
@@ -131,21 +148,36 @@ export class StudioService implements StudioApi {
   }
 
   async listJobs(): Promise<JobView[]> {
-    return this.queue.list();
+    return this.queue.list().map((j) => this.withListen(j));
   }
 
   async retry(jobId: string): Promise<JobView> {
-    return this.queue.retry(jobId) ?? unknownJob(jobId);
+    return this.withListen(this.queue.retry(jobId) ?? unknownJob(jobId));
   }
 
   async cancel(jobId: string): Promise<JobView> {
-    return this.queue.cancel(jobId) ?? unknownJob(jobId);
+    return this.withListen(this.queue.cancel(jobId) ?? unknownJob(jobId));
+  }
+
+  /**
+   * Frames [from, from + frames) of a kept render of a song, as far as they are final (or, for its newest re-render,
+   * can be rendered from the estimate cache now), as a 32-bit float WAV. The doors pass the address's parts as given.
+   */
+  listen(jobId: string, revision: string, from: string | null, frames: string | null): Promise<ListenAnswer> {
+    return this.listening.read(jobId, wholeNumber(revision), wholeNumber(from), wholeNumber(frames));
+  }
+
+  /** The job as the UI sees it: with the render to play and the one being made. */
+  private withListen(job: JobView): JobView {
+    const { listen, rerender } = this.listening.views(job.id);
+    return { ...job, listen, ...(job.rerender ? { rerender: { ...job.rerender, listen: rerender } } : {}) };
   }
 
   async remove(jobId: string): Promise<void> {
     if (!this.queue.remove(jobId)) unknownJob(jobId);
     this.songControls.cancel(jobId);
     this.previews.drop(jobId);
+    this.listening.drop(jobId);
     for (const k of this.peaksCache.keys()) if (k.startsWith(`${jobId}/`)) this.peaksCache.delete(k);
     this.emit({ type: 'job-removed', jobId });
   }
@@ -238,8 +270,8 @@ export class StudioService implements StudioApi {
     return this.songControls.controlsFor(job.input, this.deps.settings.get().wienerIterations);
   }
 
-  rerender(jobId: string, controls: SongControls): Promise<JobView> {
-    return this.songControls.rerender(jobId, controls);
+  async rerender(jobId: string, controls: SongControls): Promise<JobView> {
+    return this.withListen(await this.songControls.rerender(jobId, controls));
   }
 
   previewRegion(jobId: string, controls: SongControls, start: number, seconds: number): Promise<RegionPreview> {
@@ -330,6 +362,7 @@ export class StudioService implements StudioApi {
     this.queue.cancelAll();
     await this.queue.idle();
     await this.deps.engine.dispose();
+    await this.listening.dispose();
   }
 
   /** For shutdown and tests: resolves when the queue has nothing left to run. */
@@ -385,6 +418,11 @@ export class StudioService implements StudioApi {
 
 interface TaggedAudio extends StemAudio {
   tags: AudioTags;
+}
+
+/** A whole number written in decimal digits, or NaN (which the reader refuses with a reason). */
+function wholeNumber(text: string | null): number {
+  return text !== null && /^\d{1,15}$/.test(text) ? Number(text) : NaN;
 }
 
 function unknownJob(jobId: string): never {

@@ -10,6 +10,7 @@ import { AUDIO_EXTENSIONS, type StudioEvent } from '../api/contract.ts';
 import { appDataDir, createStudio } from '../api/create-studio.ts';
 import { dispatchCall } from '../api/dispatch.ts';
 import type { StudioService } from '../api/service.ts';
+import { LISTEN_STATUS } from '../api/listen-copies.ts';
 import { MIME, parseRange } from '../web/http-util.ts';
 import { buildMenu } from './menu.ts';
 import { APP_ENTRY, APP_SCHEME, CONTENT_SECURITY_POLICY, isAllowedNavigation, isTrustedSender, routeAppRequest, songArguments, windowWebPreferences } from './policy.ts';
@@ -122,6 +123,11 @@ async function serveAppRequest(request: Request): Promise<Response> {
     const bytes = service!.previewFile(route.jobId, route.id, route.source);
     if (!bytes) return new Response('Not found', { status: 404 });
     return new Response(new Uint8Array(bytes), { status: 200, headers: { ...headers, 'Content-Type': 'audio/wav', 'Cache-Control': 'no-store', 'Content-Length': String(bytes.length) } });
+  }
+  if (route.kind === 'listen') {
+    const answer = await service!.listen(route.jobId, route.revision, route.from, route.frames);
+    if (answer.kind !== 'audio') return new Response(answer.message, { status: LISTEN_STATUS[answer.kind], headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' } });
+    return new Response(new Uint8Array(answer.wav), { status: 200, headers: { ...headers, 'Content-Type': 'audio/wav', 'Cache-Control': 'no-store', 'Content-Length': String(answer.wav.length) } });
   }
   let file: string;
   if (route.kind === 'stem') {

@@ -47,6 +47,8 @@ export type AppRoute =
   | { kind: 'stem'; jobId: string; source: string }
   /** `source` null: every stem of the preview in one WAV. */
   | { kind: 'preview'; jobId: string; id: string; source: string | null }
+  /** A block of a render's listening copy; `from` and `frames` as the query gives them (checked by the service). */
+  | { kind: 'listen'; jobId: string; revision: string; from: string | null; frames: string | null }
   | { kind: 'static'; path: string }
   | { kind: 'refused' }
   | { kind: 'bad-request'; message: string };
@@ -68,6 +70,13 @@ export function routeAppRequest(url: string): AppRoute {
       return {
         kind: 'preview', jobId: decodePart(preview[1], 'the job id'), id: decodePart(preview[2], 'the preview id'),
         source: preview[3] === undefined ? null : decodePart(preview[3], 'the stem name'),
+      };
+    }
+    const listen = /^\/api\/listen\/([^/]+)\/([^/]+)$/.exec(u.pathname);
+    if (listen) {
+      return {
+        kind: 'listen', jobId: decodePart(listen[1], 'the job id'), revision: decodePart(listen[2], 'the revision'),
+        from: u.searchParams.get('from'), frames: u.searchParams.get('frames'),
       };
     }
     const path = decodePart(u.pathname === '/' ? '/index.html' : u.pathname, 'the path');

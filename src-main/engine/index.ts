@@ -9,7 +9,7 @@ import { describeModel } from './model/details.ts';
 import type { RunnerOptions } from './runner.ts';
 import type { SegmentSettings } from './separate/segments.ts';
 import type { EstimateCacheOptions } from './cache/estimate-cache.ts';
-import type { ModelInfo, Progress, Region, RegionResult, SeparateRequest, SeparationResult } from './types.ts';
+import type { ListenCopyHooks, ModelInfo, Progress, Region, RegionResult, SeparateRequest, SeparationResult } from './types.ts';
 import type { FromWorker, ToWorker } from './worker.ts';
 
 export { defaultModelDirs, bundledModelsDir, userModelsDir } from './model/registry.ts';
@@ -33,6 +33,8 @@ export interface EngineOptions {
 
 export interface SeparateHooks {
   onProgress?(p: Progress): void;
+  /** Also write the render into a listening copy as its chunks become final (separate and rerender only). */
+  listen?: ListenCopyHooks;
   signal?: AbortSignal;
 }
 
@@ -88,6 +90,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     const w = spawnWorker(runnerOptions);
     w.on('message', (msg: FromWorker) => {
       if (msg.type === 'progress') jobs.get(msg.id)?.hooks.onProgress?.(msg.progress);
+      else if (msg.type === 'listen') jobs.get(msg.id)?.hooks.listen?.onReady(msg.listen);
       else if (msg.type === 'result' || msg.type === 'region-result') {
         const job = jobs.get(msg.id);
         jobs.delete(msg.id);
@@ -130,7 +133,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     },
 
     separate(req, hooks = {}) {
-      return send<SeparationResult>(req.input, hooks, (id) => ({ type: 'separate', id, req }));
+      return send<SeparationResult>(req.input, hooks, (id) => ({ type: 'separate', id, req, ...(hooks.listen ? { listenCopy: hooks.listen.path } : {}) }));
     },
 
     rerender(req, hooks) {

@@ -69,6 +69,26 @@ export interface SeparateRequest {
   timePitch?: TimePitch;
 }
 
+/**
+ * A job's listening copy: the render also written, as its chunks become final, into the file at `path` (raw
+ * little-endian float32, every stem's two channels interleaved per frame, at the song's own rate and tempo; removed
+ * when the job fails), and `onReady` told how far it is.
+ */
+export interface ListenCopyHooks {
+  path: string;
+  onReady(l: ListenProgress): void;
+}
+
+/** How far a render's listening copy is: frames from 0 that no later chunk changes, and what the copy holds. */
+export interface ListenProgress {
+  sampleRate: number;
+  /** The song's length in frames at its own rate. */
+  frames: number;
+  readyFrames: number;
+  /** Stems in the copy, in its channel order (two channels each). */
+  sources: string[];
+}
+
 export interface StemFiles {
   [source: string]: string;
 }

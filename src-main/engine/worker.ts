@@ -3,16 +3,18 @@
 // messages out: progress / result / region-result.
 import { parentPort, workerData } from 'node:worker_threads';
 import { JobRunner, type RunnerOptions } from './runner.ts';
-import type { Progress, Region, RegionResult, SeparateRequest, SeparationResult } from './types.ts';
+import type { ListenProgress, Progress, Region, RegionResult, SeparateRequest, SeparationResult } from './types.ts';
 
 export type ToWorker =
-  | { type: 'separate'; id: number; req: SeparateRequest }
+  /** listenCopy: where the job's listening copy goes (SeparateHooks.listen). */
+  | { type: 'separate'; id: number; req: SeparateRequest; listenCopy?: string }
   | { type: 'region'; id: number; req: SeparateRequest; region: Region }
   | { type: 'abort'; id: number }
   | { type: 'dispose' };
 
 export type FromWorker =
   | { type: 'progress'; id: number; progress: Progress }
+  | { type: 'listen'; id: number; listen: ListenProgress }
   | { type: 'result'; id: number; result: SeparationResult }
   | { type: 'region-result'; id: number; result: RegionResult }
   | { type: 'disposed' };
@@ -36,6 +38,7 @@ port.on('message', (msg: ToWorker) => {
       const result = await runner.run(msg.req, {
         signal: controller.signal,
         onProgress: (progress) => post({ type: 'progress', id: msg.id, progress }),
+        ...(msg.listenCopy ? { listen: { path: msg.listenCopy, onReady: (listen) => post({ type: 'listen', id: msg.id, listen }) } } : {}),
       });
       controllers.delete(msg.id);
       post({ type: 'result', id: msg.id, result });

@@ -1,5 +1,6 @@
 // Browser mode: the same renderer and the same StudioService as the desktop app, served on 127.0.0.1 over HTTP
-// (calls, song and model uploads, stem audio with ranges, previews' audio from memory) and a WebSocket (events). Every request must carry the
+// (calls, song and model uploads, stem audio with ranges, previews' audio from memory, blocks of renders' listening
+// copies) and a WebSocket (events). Every request must carry the
 // per-run token: the printed link sets it as a same-site cookie, API clients may send it as a header.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
@@ -15,6 +16,7 @@ import { dispatchCall } from '../api/dispatch.ts';
 import type { StudioService } from '../api/service.ts';
 import { decodePart } from '../api/validate.ts';
 import { UploadStore } from './upload-store.ts';
+import { LISTEN_STATUS } from '../api/listen-copies.ts';
 import { CONTENT_SECURITY_POLICY, cookieValue, readBody, sameToken, sendBytes, sendFile, sendJson, sendText } from './http-util.ts';
 
 export interface WebServerOptions {
@@ -112,6 +114,13 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       const bytes = opts.service.previewFile(decodePart(preview[1], 'the job id'), decodePart(preview[2], 'the preview id'), source);
       if (!bytes) return sendText(res, 404, 'No such preview (or no longer kept).');
       return sendBytes(req, res, bytes, { 'Content-Type': 'audio/wav', 'Cache-Control': 'no-store' });
+    }
+    const listen = /^\/api\/listen\/([^/]+)\/([^/]+)$/.exec(path);
+    if (listen && (req.method === 'GET' || req.method === 'HEAD')) {
+      const answer = await opts.service.listen(decodePart(listen[1], 'the job id'), decodePart(listen[2], 'the revision'),
+        url.searchParams.get('from'), url.searchParams.get('frames'));
+      if (answer.kind !== 'audio') return sendText(res, LISTEN_STATUS[answer.kind], answer.message);
+      return sendBytes(req, res, answer.wav, { 'Content-Type': 'audio/wav', 'Cache-Control': 'no-store' });
     }
     if (path.startsWith('/api/')) return sendText(res, 404, 'No such API route.');
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method not allowed.');

@@ -13,13 +13,14 @@ import { CONTRACT } from '../model/manifest.ts';
 import type { ModelRunner } from '../model/session.ts';
 import type { CachedRecord } from '../cache/estimate-file.ts';
 import type { ThreadedModelRunner } from '../model/threaded.ts';
-import type { BitDepth, OutputFormat, Progress, SeparationControls, SeparationOk, SongAnalysis, Stage, Timings } from '../types.ts';
+import type { BitDepth, ListenCopyHooks, OutputFormat, Progress, SeparationControls, SeparationOk, SongAnalysis, Stage, Timings } from '../types.ts';
 import { StemTap } from '../analysis/stem-tap.ts';
 import { measurable } from '../analysis/index.ts';
 import { checkOutputWritable, StemOutputs } from './outputs.ts';
 import { ProgressTracker } from './progress.ts';
 import { Crossfader, minChunkLength, planChunks, type ChunkPlan, type SegmentSettings } from './segments.ts';
 import { StemSink, type StemWriterFactory } from './stem-sink.ts';
+import { ListeningCopy } from './listening-copy.ts';
 import { TimePitchStream, type TimePitch } from '../dsp/time-pitch.ts';
 
 export interface DecodedInput {
@@ -61,6 +62,8 @@ export interface DspRenderer {
 
 export interface PipelineHooks {
   onProgress?(p: Progress): void;
+  /** Also write the stems, as they become final, into a listening copy (listening-copy.ts). */
+  listen?: ListenCopyHooks;
   signal?: AbortSignal;
 }
 
@@ -101,17 +104,20 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
   const outputs = await StemOutputs.create(job.outDir, input, stems, job.format);
   notices.push(...outputs.notices);
   const sinks: StemSink[] = [];
+  let copy: ListeningCopy | null = null;
   const tap = job.analysis === undefined && measurable(inputLength / sampleRate) ? new StemTap(stems, rate) : null;
   let analysis = job.analysis ?? null;
   try {
-    for (const stem of stems) {
+    if (hooks.listen) copy = await ListeningCopy.create(hooks.listen.path, stems, sampleRate, inputLength, hooks.listen.onReady);
+    for (const [index, stem] of stems.entries()) {
       const resampler = sampleRate === rate ? null : await createResampler(rate, sampleRate, 2);
       try {
         const writer = await deps.createStemWriter(outputs.tempPath(stem), {
           format: job.format, bitDepth: job.bitDepth, sampleRate, channels: 2, tags: stemTags(prepared.tags, stem), shownAs: outputs.paths[stem],
         });
         const stretch = job.timePitch ? await TimePitchStream.create(2, sampleRate, job.timePitch) : null;
-        sinks.push(new StemSink(writer, resampler, inputLength, 2, stretch?.bypassed ? null : stretch));
+        const listen = copy ? (planar: Float32Array[]) => copy!.add(index, planar) : null;
+        sinks.push(new StemSink(writer, resampler, inputLength, 2, stretch?.bypassed ? null : stretch, listen));
       } catch (err) {
         resampler?.destroy();
         throw err;
@@ -123,6 +129,7 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
     await timed('encode', async () => {
       const finished = sinks.splice(0);
       for (const sink of finished) await sink.finish();
+      await copy?.finish();
       await outputs.commit();
       notices.push(...writerNotices(stems, finished.map((s) => s.notices)));
     });
@@ -136,6 +143,7 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
     }
   } catch (err) {
     for (const sink of sinks) await sink.abort().catch(() => {});
+    await copy?.abort().catch(() => {});
     await outputs.discard();
     throw err instanceof XumxError ? err : asXumxError(err, input);
   }
@@ -270,8 +278,8 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
 
   const finished = (stem: number, samples: Float32Array[]) => { tap?.add(stem, samples); return samples; };
   const kernels = await loadDspKernels();
-  const prepare = (first: number): Promise<PreparedBatch> => timed('stft', () => {
-    const count = Math.min(batchSize, total - first);
+  const prepare = (first: number, size: number): Promise<PreparedBatch> => timed('stft', () => {
+    const count = Math.min(size, total - first);
     const needsInput = !model.ignoresInput;
     const input = new Float32Array(needsInput ? count * 2 * plane : 0);
     const mixes: [Spectrogram, Spectrogram][] = [];
@@ -331,12 +339,14 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
 
   const busyAtStart = busy();
   let waited = 0;
-  let current = await prepare(0);
+  // A small first batch (one chunk) makes the first frames final, and audible, after one chunk's network run instead
+  // of a whole batch's; the batches after it run while those frames are written.
+  let current = await prepare(0, Math.max(1, Math.min(batchSize, job.segments.firstBatch ?? 1)));
   cancelled();
   report('network');
   let running = launch(current);
   while (current) {
-    const next = current.first + current.count < total ? await prepare(current.first + current.count) : null;
+    const next = current.first + current.count < total ? await prepare(current.first + current.count, batchSize) : null;
     cancelled();
     const t0 = performance.now();
     const answer = await running;

@@ -1,6 +1,6 @@
 // The end of one stem's stream: 44.1 kHz chunks in → resampled back to the input's rate → cut to exactly the
-// input's length → at the asked tempo and key, if any → the stem writer. Streaming, so a stem never exists whole in
-// memory.
+// input's length → (heard by a listening copy) → at the asked tempo and key, if any → the stem writer. Streaming, so
+// a stem never exists whole in memory.
 import type { StemWriterOptions } from '../audio/stem-writer.ts';
 import type { StreamingResampler } from '../dsp/resample.ts';
 import type { TimePitchStream } from '../dsp/time-pitch.ts';
@@ -31,6 +31,8 @@ export class StemSink {
     private readonly channelCount: number,
     /** null writes the stem at the song's tempo and key. */
     private readonly timePitch: TimePitchStream | null = null,
+    /** Hears the stem's final samples at the song's rate and tempo (a listening copy); null: nobody listens. */
+    private readonly listen: ((planar: Float32Array[]) => void | Promise<void>) | null = null,
   ) {}
 
   async write(planar: Float32Array[]): Promise<void> {
@@ -67,6 +69,7 @@ export class StemSink {
     if (n <= 0) return;
     const cut = n === planar[0].length ? planar : planar.map((ch) => ch.subarray(0, n));
     this.written += n;
+    if (this.listen) await this.listen(cut);
     const out = this.timePitch ? this.timePitch.process(cut) : cut;
     if (out[0].length) await this.writer.write(out);
   }

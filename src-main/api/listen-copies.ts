@@ -1,0 +1,347 @@
+// The songs' listening copies as the app keeps them: every render (the first separation is revision 0, each
+// re-render the next number, never reused) writes one while it runs (engine/separate/listening-copy.ts), and the
+// player fetches blocks of final frames from it. Kept per song: the newest finished render, the one before it (the
+// A side), and the one running; a failed, cancelled or replaced render's copy goes at once, a song's copies when it
+// leaves the queue, all of them when the app stops. A block of the newest re-render that is not written yet is
+// rendered on demand from the estimate cache (renderRegion), the same samples the copy will hold.
+import { open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { listenFrameBytes } from '../engine/separate/listening-copy.ts';
+import { tempName } from '../engine/temp-files.ts';
+import type { ListenProgress, RegionOk, SeparateRequest, SeparationControls } from '../engine/types.ts';
+import type { JobView, ListenView } from './contract.ts';
+import type { EnginePort } from './ports.ts';
+
+/** The longest block one request gets: the player asks for a few seconds at a time. */
+export const MAX_LISTEN_SECONDS = 60;
+
+/** What a listening request is answered with; the doors turn `kind` into an HTTP status. */
+export type ListenAnswer =
+  | { kind: 'audio'; wav: Buffer; from: number; frames: number }
+  | { kind: 'bad-request'; message: string }
+  | { kind: 'not-kept'; message: string }
+  | { kind: 'not-ready'; message: string }
+  | { kind: 'failed'; message: string };
+
+export const LISTEN_STATUS: Record<ListenAnswer['kind'], number> = { audio: 200, 'bad-request': 400, 'not-kept': 404, 'not-ready': 409, failed: 500 };
+
+/** One render's copy, handed to whoever runs the render. */
+export interface ListenTicket {
+  revision: number;
+  /** Where the engine writes the copy (SeparateRequest.listenCopy). */
+  path: string;
+  /** The engine's reports (EngineJobHooks.onListen). */
+  onListen(l: ListenProgress): void;
+  /** The render ended: finished (its copy is complete) or failed, cancelled or replaced (its copy goes). */
+  settle(ok: boolean): void;
+}
+
+export interface ListenCopiesDeps {
+  /** The folder copies are written in; only this process's own files in it are touched. */
+  dir: string;
+  engine: EnginePort;
+  jobs: { get(id: string): JobView | undefined };
+  /** The engine request a re-render with these controls sends (the same function), so both render the same audio. */
+  requestFor(input: string, controls: SeparationControls): SeparateRequest;
+  /** A song's copies changed in a way the UI should hear of (frames became final). */
+  changed(jobId: string): void;
+  /** Least time between two `changed` calls of one song for frames becoming final (ms); default 250. */
+  interval?: number;
+}
+
+interface Copy {
+  revision: number;
+  path: string;
+  state: 'running' | 'done';
+  /** null until the engine says what the copy holds (a first separation before its song is decoded). */
+  view: ListenView | null;
+  /** A re-render's controls, for the blocks rendered on demand; null for a first separation. */
+  controls: SeparationControls | null;
+}
+
+interface RenderedBlock {
+  revision: number;
+  start: number;
+  frames: number;
+  /** Interleaved as the copy is. */
+  samples: Float32Array;
+}
+
+interface Song {
+  copies: Copy[];
+  next: number;
+  /** Copies of renders that were replaced while still running: removed when their render ends. */
+  leaving: Set<string>;
+  lastChanged: number;
+  timer: ReturnType<typeof setTimeout> | null;
+  /** On-demand renders run one at a time, for the newest revision asked for; a newer one cancels the rest. */
+  demand: { revision: number; abort: AbortController; tail: Promise<unknown> } | null;
+  /** The last blocks rendered on demand: a block asked for twice (or a part of one) is not rendered again. */
+  rendered: RenderedBlock[];
+}
+
+export class ListenCopies {
+  private readonly songs = new Map<string, Song>();
+
+  constructor(private readonly deps: ListenCopiesDeps) {}
+
+  /** A first separation (or its retry) starts: the song starts over at revision 0. */
+  beginFirst(jobId: string): ListenTicket {
+    this.drop(jobId);
+    const song = this.song(jobId);
+    song.next = 1;
+    return this.begin(jobId, song, { revision: 0, path: this.pathFor(jobId, 0), state: 'running', view: null, controls: null });
+  }
+
+  /**
+   * A re-render of a finished song starts: it gets the next revision, known at once with what its copy will hold; a
+   * re-render of the song still running is replaced (its copy is no longer served).
+   */
+  beginRerender(jobId: string, controls: SeparationControls): ListenTicket {
+    const song = this.song(jobId);
+    for (const c of song.copies.filter((x) => x.state === 'running')) this.leave(song, c);
+    const revision = song.next++;
+    const result = this.deps.jobs.get(jobId)?.result;
+    const view: ListenView | null = result ? {
+      revision, sampleRate: result.sampleRate, frames: Math.round(result.duration * result.sampleRate), readyFrames: 0,
+      sources: [...result.sources.filter((s) => s !== 'residual'), ...(controls.residual ? ['residual'] : [])],
+    } : null;
+    return this.begin(jobId, song, { revision, path: this.pathFor(jobId, revision), state: 'running', view, controls });
+  }
+
+  /** What the player plays now (`listen`) and the re-render in progress (`rerender`), for the song's JobView. */
+  views(jobId: string): { listen: ListenView | null; rerender: ListenView | null } {
+    const copies = this.songs.get(jobId)?.copies ?? [];
+    const done = copies.filter((c) => c.state === 'done').sort((a, b) => b.revision - a.revision);
+    const running = copies.filter((c) => c.state === 'running').sort((a, b) => b.revision - a.revision);
+    const first = running.find((c) => c.revision === 0);
+    const rerender = running.find((c) => c.revision > 0);
+    return { listen: viewOf(done[0] ?? first), rerender: viewOf(rerender) };
+  }
+
+  /** Frames [from, from + frames) of a kept revision, as far as they are final (or can be rendered now). */
+  async read(jobId: string, revision: number, from: number, frames: number): Promise<ListenAnswer> {
+    const job = this.deps.jobs.get(jobId);
+    if (!job) return { kind: 'not-kept', message: `no song with id ${jobId} in the queue` };
+    if (!Number.isSafeInteger(revision) || revision < 0) return { kind: 'bad-request', message: `${job.name}: a revision is a whole number from 0` };
+    if (!Number.isSafeInteger(from) || from < 0) return { kind: 'bad-request', message: `${job.name}: "from" is a frame number from 0` };
+    if (!Number.isSafeInteger(frames) || frames < 1) return { kind: 'bad-request', message: `${job.name}: "frames" is a whole number from 1` };
+    const song = this.songs.get(jobId);
+    const copy = song?.copies.find((c) => c.revision === revision);
+    if (!song || !copy) return { kind: 'not-kept', message: `${job.name}: render ${revision} is not kept` };
+    const view = copy.view;
+    if (!view) return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
+    if (from >= view.frames) return { kind: 'bad-request', message: `${job.name}: frame ${from} is past the song's end (${view.frames} frames)` };
+    const wanted = Math.min(frames, view.frames - from, MAX_LISTEN_SECONDS * view.sampleRate);
+    if (from < view.readyFrames) return this.fromCopy(job, copy, view, from, Math.min(wanted, view.readyFrames - from));
+    const newest = song.copies.reduce((n, c) => Math.max(n, c.revision), -1);
+    if (copy.controls && copy.revision === newest && this.deps.engine.renderRegion) return this.onDemand(job, song, copy, from, wanted);
+    return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
+  }
+
+  /** Forgets a song's copies (it left the queue) and removes their files. */
+  drop(jobId: string): void {
+    const song = this.songs.get(jobId);
+    if (!song) return;
+    this.songs.delete(jobId);
+    if (song.timer) clearTimeout(song.timer);
+    song.demand?.abort.abort();
+    for (const c of song.copies) void remove(c.path);
+    for (const p of song.leaving) void remove(p);
+  }
+
+  /** Removes every copy (the app stops). */
+  async dispose(): Promise<void> {
+    const paths = [...this.songs.values()].flatMap((s) => [...s.copies.map((c) => c.path), ...s.leaving]);
+    for (const id of [...this.songs.keys()]) this.drop(id);
+    await Promise.all(paths.map(remove));
+  }
+
+  private song(jobId: string): Song {
+    let song = this.songs.get(jobId);
+    if (!song) {
+      song = { copies: [], next: 1, leaving: new Set(), lastChanged: -Infinity, timer: null, demand: null, rendered: [] };
+      this.songs.set(jobId, song);
+    }
+    return song;
+  }
+
+  private pathFor(jobId: string, revision: number): string {
+    return join(this.deps.dir, tempName(`${jobId}-${revision}.f32`, 'listen'));
+  }
+
+  private begin(jobId: string, song: Song, copy: Copy): ListenTicket {
+    song.copies.push(copy);
+    const current = () => this.songs.get(jobId) === song && song.copies.includes(copy);
+    let settled = false;
+    return {
+      revision: copy.revision,
+      path: copy.path,
+      onListen: (l) => {
+        if (!current()) return;
+        copy.view = { revision: copy.revision, sampleRate: l.sampleRate, frames: l.frames, readyFrames: l.readyFrames, sources: [...l.sources] };
+        this.grew(jobId, song);
+      },
+      settle: (ok) => {
+        if (settled) return;
+        settled = true;
+        if (!current()) {
+          // Replaced or dropped meanwhile: whatever the render left is no one's.
+          song.leaving.delete(copy.path);
+          void remove(copy.path);
+          return;
+        }
+        if (!ok) {
+          song.copies.splice(song.copies.indexOf(copy), 1);
+          void remove(copy.path);
+          return;
+        }
+        copy.state = 'done';
+        if (copy.view) copy.view = { ...copy.view, readyFrames: copy.view.frames };
+        this.prune(song);
+      },
+    };
+  }
+
+  /** Keeps the newest two finished renders and the running ones. */
+  private prune(song: Song): void {
+    const done = song.copies.filter((c) => c.state === 'done').sort((a, b) => b.revision - a.revision);
+    for (const c of done.slice(2)) {
+      song.copies.splice(song.copies.indexOf(c), 1);
+      void remove(c.path);
+    }
+  }
+
+  /** A replaced render's copy is no longer served; its file goes when the render has stopped writing it. */
+  private leave(song: Song, copy: Copy): void {
+    song.copies.splice(song.copies.indexOf(copy), 1);
+    song.leaving.add(copy.path);
+  }
+
+  /** Frames became final: the UI hears of it at most once per interval, and of the last growth always. */
+  private grew(jobId: string, song: Song): void {
+    const interval = this.deps.interval ?? 250;
+    if (song.timer) return;
+    const wait = song.lastChanged + interval - Date.now();
+    const fire = () => {
+      song.timer = null;
+      song.lastChanged = Date.now();
+      if (this.songs.get(jobId) === song) this.deps.changed(jobId);
+    };
+    if (wait <= 0) fire();
+    else {
+      song.timer = setTimeout(fire, wait);
+      song.timer.unref?.();
+    }
+  }
+
+  private async fromCopy(job: JobView, copy: Copy, view: ListenView, from: number, frames: number): Promise<ListenAnswer> {
+    const frameBytes = listenFrameBytes(view.sources.length);
+    const data = Buffer.alloc(frames * frameBytes);
+    try {
+      const file = await open(copy.path, 'r');
+      try {
+        const { bytesRead } = await file.read(data, 0, data.length, from * frameBytes);
+        if (bytesRead !== data.length) return { kind: 'failed', message: `${job.name}: render ${copy.revision}'s listening copy is shorter than it says` };
+      } finally {
+        await file.close();
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'not-kept', message: `${job.name}: render ${copy.revision} is not kept` };
+      return { kind: 'failed', message: `${job.name}: render ${copy.revision}'s listening copy cannot be read (${(err as Error).message})` };
+    }
+    return { kind: 'audio', wav: floatWav(data, view.sources.length * 2, view.sampleRate), from, frames };
+  }
+
+  /**
+   * Frames not written yet of the newest re-render, rendered from the estimate cache. One render at a time per song
+   * (the DSP threads are shared with the re-render itself); a request for a newer revision cancels older ones.
+   */
+  private async onDemand(job: JobView, song: Song, copy: Copy, from: number, frames: number): Promise<ListenAnswer> {
+    const view = copy.view!;
+    const kept = song.rendered.find((b) => b.revision === copy.revision && b.start <= from && from + frames <= b.start + b.frames);
+    if (kept) return this.block(view, kept, from, frames);
+    if (song.demand && song.demand.revision > copy.revision) return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
+    if (!song.demand || song.demand.revision < copy.revision) {
+      song.demand?.abort.abort();
+      song.demand = { revision: copy.revision, abort: new AbortController(), tail: Promise.resolve() };
+      song.rendered = [];
+    }
+    const demand = song.demand;
+    const turn = demand.tail.then(async (): Promise<ListenAnswer> => {
+      if (demand.abort.signal.aborted || !song.copies.includes(copy)) return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
+      // Written meanwhile (or rendered by the request before this one): no need to render it.
+      if (from < copy.view!.readyFrames) return this.fromCopy(job, copy, copy.view!, from, Math.min(frames, copy.view!.readyFrames - from));
+      const again = song.rendered.find((b) => b.revision === copy.revision && b.start <= from && from + frames <= b.start + b.frames);
+      if (again) return this.block(view, again, from, frames);
+      let result;
+      try {
+        result = await this.deps.engine.renderRegion!(this.deps.requestFor(job.input, copy.controls!), { start: from, frames }, { signal: demand.abort.signal });
+      } catch (err) {
+        // The engine is stopping (the app closes): nothing more will be rendered.
+        return { kind: 'not-ready', message: `${job.name}: not rendered yet (${(err as Error).message})` };
+      }
+      if (!result.ok) {
+        if (result.error.code === 'NOT_CACHED' || result.error.code === 'CANCELLED') return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
+        return { kind: 'failed', message: result.error.message };
+      }
+      const samples = interleave(result, view.sources);
+      if (!samples) return { kind: 'failed', message: `${job.name}: the part rendered has other stems than render ${copy.revision}` };
+      const block: RenderedBlock = { revision: copy.revision, start: result.start, frames: result.frames, samples };
+      song.rendered = [block, ...song.rendered].slice(0, 4);
+      if (block.frames === 0) return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
+      return this.block(view, block, from, Math.min(frames, block.frames));
+    });
+    demand.tail = turn.catch(() => {});
+    return turn;
+  }
+
+  private block(view: ListenView, block: RenderedBlock, from: number, frames: number): ListenAnswer {
+    const width = view.sources.length * 2;
+    const part = block.samples.subarray((from - block.start) * width, (from - block.start + frames) * width);
+    return { kind: 'audio', wav: floatWav(Buffer.from(part.buffer, part.byteOffset, part.byteLength), width, view.sampleRate), from, frames };
+  }
+}
+
+function viewOf(copy: Copy | undefined): ListenView | null {
+  return copy?.view ? { ...copy.view, sources: [...copy.view.sources] } : null;
+}
+
+async function remove(path: string): Promise<void> {
+  await rm(path, { force: true }).catch(() => {});
+}
+
+/** A rendered part's stems interleaved in the copy's order; null when it has other stems. */
+function interleave(part: RegionOk, sources: string[]): Float32Array | null {
+  if (Object.keys(part.stems).length !== sources.length || sources.some((s) => !part.stems[s])) return null;
+  const width = sources.length * 2;
+  const out = new Float32Array(part.frames * width);
+  sources.forEach((s, k) => {
+    for (let c = 0; c < 2; c++) {
+      const ch = part.stems[s][c];
+      for (let i = 0, o = k * 2 + c; i < part.frames; i++, o += width) out[o] = ch[i];
+    }
+  });
+  return out;
+}
+
+/**
+ * A 32-bit float WAV (format 3) around interleaved samples. The plain 44-byte header puts the samples on a 4-byte
+ * boundary, so a reader can view them as floats without copying.
+ */
+export function floatWav(data: Buffer, channels: number, sampleRate: number): Buffer {
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'latin1');
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVEfmt ', 8, 'latin1');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(3, 20);
+  header.writeUInt16LE(channels, 22);
+  header.writeUInt32LE(sampleRate, 24);
+  header.writeUInt32LE(sampleRate * channels * 4, 28);
+  header.writeUInt16LE(channels * 4, 32);
+  header.writeUInt16LE(32, 34);
+  header.write('data', 36, 'latin1');
+  header.writeUInt32LE(data.length, 40);
+  return Buffer.concat([header, data]);
+}
