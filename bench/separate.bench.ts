@@ -19,7 +19,8 @@ import { pickModel, scanModels } from '../src-main/engine/model/registry.ts';
 import { openModel } from '../src-main/engine/model/session.ts';
 import { CONTRACT } from '../src-main/engine/model/manifest.ts';
 import { segmentsFor } from '../src-main/engine/separate/segment-settings.ts';
-import { minChunkLength, planChunks, type SegmentSettings } from '../src-main/engine/separate/segments.ts';
+import { minChunkLength, planChunks } from '../src-main/engine/separate/segments.ts';
+import type { SegmentSettings } from '../src-main/engine/separate/segment-settings.ts';
 import type { EpChoice } from '../src-main/engine/types.ts';
 import { threadPlan } from '../src-main/engine/separate/threading.ts';
 

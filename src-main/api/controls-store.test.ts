@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Preset } from '../engine/separate/presets.ts';
 import type { SongControls } from './contract.ts';
 import { openControlsStore } from './controls-store.ts';
-import { SongControlsService } from './rerender.ts';
+import { SongControlsService } from './song-controls.ts';
 
 const preset = (id: string): Preset => ({ id, name: id, controls: { strength: { drums: 1.2 } }, mute: [], gainsDb: {}, builtIn: false });
 const quieter: SongControls = { controls: { wienerIterations: 1, softmask: false, residual: false, strength: { vocals: 0.5 } }, presetId: null };

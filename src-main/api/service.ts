@@ -20,7 +20,7 @@ import { computePeaks, roundPeaks } from './peaks.ts';
 import type { AudioPort, EnginePort } from './ports.ts';
 import type { SettingsStore } from './settings-store.ts';
 import { memoryControlsStore, type ControlsStore } from './controls-store.ts';
-import { SongControlsService } from './rerender.ts';
+import { SongControlsService } from './song-controls.ts';
 import type { ModelInstallView, ModelsView, Preset, RegionPreview, SongControls, SongLoop, SongRegion, TimePitch } from './contract.ts';
 import { countIn, exportRegion, songLoop, songRegions } from './validate-controls.ts';
 import { RegionPreviews } from './region-previews.ts';

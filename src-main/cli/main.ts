@@ -4,7 +4,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createEngine, defaultModelDirs, type Engine } from '../engine/index.ts';
 import { noModelError } from '../engine/model/registry.ts';
-import type { SegmentSettings } from '../engine/separate/segments.ts';
+import type { SegmentSettings } from '../engine/separate/segment-settings.ts';
 import { asXumxError, XumxError } from '../engine/errors.ts';
 import { stemFileFromStemFiles } from '../engine/audio/stem-file.ts';
 import { outputError } from '../engine/output-error.ts';

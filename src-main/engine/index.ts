@@ -7,7 +7,7 @@ import './temp-files.ts'; // sets the process's temporary-file tag before the wo
 import { defaultModelDirs, scanModels } from './model/registry.ts';
 import { describeModel } from './model/details.ts';
 import type { RunnerOptions } from './runner.ts';
-import type { SegmentSettings } from './separate/segments.ts';
+import type { SegmentSettings } from './separate/segment-settings.ts';
 import type { EstimateCacheOptions } from './cache/estimate-cache.ts';
 import type { ListenCopyHooks, ModelInfo, Progress, Region, RegionResult, SeparateRequest, SeparationResult } from './types.ts';
 import type { FromWorker, ToWorker } from './worker.ts';

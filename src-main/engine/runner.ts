@@ -21,7 +21,7 @@ import { threadPlan } from './separate/threading.ts';
 import { availableParallelism } from 'node:os';
 import { segmentsFor } from './separate/segment-settings.ts';
 import { timePitchProblem, type TimePitch } from './dsp/time-pitch-settings.ts';
-import type { SegmentSettings } from './separate/segments.ts';
+import type { SegmentSettings } from './separate/segment-settings.ts';
 import {
   BIT_DEPTHS, EP_NAMES, OUTPUT_FORMATS, type BitDepth, type EpChoice, type OutputFormat, type Region, type RegionResult, type SeparateRequest, type SeparationControls,
   type SeparationResult,

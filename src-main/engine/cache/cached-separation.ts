@@ -6,7 +6,7 @@ import { CONTRACT } from '../model/manifest.ts';
 import type { InstalledModel } from '../model/registry.ts';
 import type { ModelRunner } from '../model/session.ts';
 import { separateFile, type PipelineDeps, type PipelineHooks, type PipelineJob } from '../separate/pipeline.ts';
-import type { SegmentSettings } from '../separate/segments.ts';
+import type { SegmentSettings } from '../separate/segment-settings.ts';
 import type { EpName, SeparationOk } from '../types.ts';
 import type { DspPool } from '../separate/dsp-pool.ts';
 import { RecordingRunner, ReplayRunner } from './cached-runner.ts';

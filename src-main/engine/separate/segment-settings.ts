@@ -6,7 +6,20 @@
 // frames 0.23 dB below 256 in mean gain, 128 frames 0.08 dB; models/xumx-studio-small/MODEL_CARD.md "Chunk length").
 // The GPU rows' speed has not been measured on real hardware; weigh both there before changing them.
 import type { EpName } from '../types.ts';
-import type { SegmentSettings } from './segments.ts';
+
+export interface SegmentSettings {
+  /** STFT frames per chunk given to the network (its LSTM sequence length). */
+  segmentFrames: number;
+  /** Frames shared by neighbouring chunks; at most half a segment. */
+  overlapFrames: number;
+  /** Chunks per network run. */
+  batch: number;
+  /**
+   * Chunks in the first network run; default 1, so the first frames are final (and can be heard) after one chunk's
+   * run instead of a whole batch's (bench/first-sound.bench.ts compares).
+   */
+  firstBatch?: number;
+}
 
 const BY_EP: Record<EpName, SegmentSettings> = {
   // Batch 2: the same CPU time per frame as 4 on one thread (measured), with half the activations (~180 MB less).

@@ -1,5 +1,6 @@
 // How a long song goes through the network: overlapping chunks of samples, each short enough for the network's
 // sequence length, joined again with raised-cosine crossfades that sum to one. Pure math, no I/O.
+import type { SegmentSettings } from './segment-settings.ts';
 
 export interface Chunk {
   /** First sample of the chunk in the (44.1 kHz) song. */
@@ -18,20 +19,6 @@ export interface ChunkPlan {
   /** Distance between chunk starts. */
   stride: number;
   chunks: Chunk[];
-}
-
-export interface SegmentSettings {
-  /** STFT frames per chunk given to the network (its LSTM sequence length). */
-  segmentFrames: number;
-  /** Frames shared by neighbouring chunks; at most half a segment. */
-  overlapFrames: number;
-  /** Chunks per network run. */
-  batch: number;
-  /**
-   * Chunks in the first network run; default 1, so the first frames are final (and can be heard) after one chunk's
-   * run instead of a whole batch's (bench/first-sound.bench.ts compares).
-   */
-  firstBatch?: number;
 }
 
 /** Frames in a centred STFT of `samples` samples. */

@@ -1,4 +1,5 @@
-// Re-rendering a finished song with new separation controls while its old stems stay playable: the engine answers
+// A finished song's controls (SongControlsService): its saved separation controls, tempo and key, loop and named
+// regions, the presets, and re-rendering it with new separation controls while its old stems stay playable: the engine answers
 // from its estimate cache (no network), the job's result is replaced only when every new stem is in place, and a
 // newer request for the same song cancels an older one still running (a slider being dragged).
 import { XumxError } from '../engine/errors.ts';
