@@ -14,8 +14,11 @@ import { lstat, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
-/** partial: being written; aside: an old stem a commit moved out of the way; commit: a commit's journal (outputs.ts). */
-export type TempKind = 'partial' | 'aside' | 'commit';
+/**
+ * partial: being written; aside: an old stem a commit moved out of the way; commit: a commit's journal (outputs.ts);
+ * samples: a prepared song's samples (song-samples.ts).
+ */
+export type TempKind = 'partial' | 'aside' | 'commit' | 'samples';
 
 export interface TempFile {
   /** The file name in its folder. */
@@ -47,7 +50,7 @@ export function thisProcess(): { host: string; pid: number; run: string } {
 }
 /** How old another machine's temporary file must be before it counts as abandoned. */
 const FOREIGN_STALE_MS = 24 * 3600_000;
-const PATTERN = /^\.(.+)\.xumx-([0-9a-f]{8})-(\d+)-([0-9a-f]{8})-[0-9a-f]{8}\.(partial|aside|commit)$/;
+const PATTERN = /^\.(.+)\.xumx-([0-9a-f]{8})-(\d+)-([0-9a-f]{8})-[0-9a-f]{8}\.(partial|aside|commit|samples)$/;
 
 export function tempName(name: string, kind: TempKind = 'partial'): string {
   return `.${name}.xumx-${THIS_HOST}-${process.pid}-${RUN}-${randomBytes(4).toString('hex')}.${kind}`;
