@@ -3,7 +3,7 @@
 // (the engine's worker thread); knows nothing about threads itself.
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeFile } from './audio/decode.ts';
+import { decodeStream } from './audio/decode.ts';
 import { LastSongMemo } from './separate/song-memo.ts';
 import { createStemWriter } from './audio/stem-writer.ts';
 import { XumxError, asXumxError } from './errors.ts';
@@ -47,7 +47,7 @@ export interface RunnerOptions {
 const BIT_DEPTHS: BitDepth[] = [16, 24, '32f'];
 
 
-export const defaultDeps: PipelineDeps = { decode: decodeFile, createStemWriter };
+export const defaultDeps: PipelineDeps = { decode: decodeStream, createStemWriter };
 
 export class JobRunner {
   private readonly sessions = new Map<string, Promise<ModelRunner>>();

@@ -3,7 +3,7 @@
 // when all are complete. Memory stays bounded by one batch of chunks whatever the song's length: the decoder hands
 // over pieces, the prepared song is read back a chunk at a time, and no whole-song spectrogram is ever held.
 import { stat } from 'node:fs/promises';
-import { createResampler } from '../dsp/resample.ts';
+import { createResampler, type StreamingResampler } from '../dsp/resample.ts';
 import { loadDspKernels } from '../dsp/kernels/index.ts';
 import { magnitude, type Spectrogram } from '../dsp/stft.ts';
 import { renderChunk, type ChunkTask, type ChunkTimes } from './chunk-render.ts';
@@ -240,11 +240,13 @@ async function prepareSong(input: string, deps: PipelineDeps, timed: LoopTools['
   const rate = CONTRACT.sampleRate;
   return timed('decode', async () => {
     const decoded = await deps.decode(input);
-    cancelled();
     const { sampleRate } = decoded;
-    const writer = await SongFileWriter.create(deps.songFolder ?? DEFAULT_SONG_FOLDER, input);
-    const resampler = sampleRate === rate ? null : await createResampler(sampleRate, rate, 2);
+    let writer: SongFileWriter | null = null;
+    let resampler: StreamingResampler | null = null;
     try {
+      cancelled();
+      writer = await SongFileWriter.create(deps.songFolder ?? DEFAULT_SONG_FOLDER, input);
+      resampler = sampleRate === rate ? null : await createResampler(sampleRate, rate, 2);
       let inputLength = 0;
       let stereoNotice: string | undefined;
       for await (const piece of 'pieces' in decoded ? decoded.pieces : [decoded.channels]) {
@@ -262,7 +264,9 @@ async function prepareSong(input: string, deps: PipelineDeps, timed: LoopTools['
       const notices = [...decoded.notices, ...(stereoNotice ? [stereoNotice] : [])];
       return { song: await writer.finish(), sampleRate, inputLength, notices, tags: decoded.tags ?? {} };
     } catch (err) {
-      await writer.abort();
+      // Stopped before its end, the decoder closes its file.
+      if ('pieces' in decoded) await decoded.pieces[Symbol.asyncIterator]().return?.();
+      await writer?.abort();
       throw err;
     } finally {
       resampler?.destroy();
