@@ -27,6 +27,7 @@ const MODEL_ID = 'xumx-studio-small';
 const WHOLE_SEPARATION_MINUTES = 10;
 
 type Mode = 'whole' | 'stream' | 'separate';
+const CHUNK_STAGES = new Set(['network', 'wiener', 'encode']);
 
 async function child(mode: Mode, path: string, scratch: string, stopAt: number): Promise<void> {
   const t0 = performance.now();
@@ -46,9 +47,15 @@ async function child(mode: Mode, path: string, scratch: string, stopAt: number):
     const runner = new JobRunner({ modelDirs: [join(ROOT, 'models')], threads: 1, dspThreads: 0 });
     const stop = new AbortController();
     let reached = 0;
+    let loopStart: number | null = null;
     const r = await runner.run({ input: path, outDir: scratch, modelId: MODEL_ID, format: 'wav', ep: 'cpu' }, {
       signal: stop.signal,
-      onProgress: (p) => { reached = p.fraction; if (p.fraction >= stopAt) stop.abort(); },
+      // `stopAt` is a share of the chunk loop, whose progress starts where its first report is.
+      onProgress: (p) => {
+        reached = p.fraction;
+        if (loopStart === null && CHUNK_STAGES.has(p.stage)) loopStart = p.fraction;
+        if (loopStart !== null && p.fraction >= loopStart + (1 - loopStart) * stopAt) stop.abort();
+      },
     });
     out.result = r.ok ? 'complete' : r.error.code === 'CANCELLED' ? 'stopped' : `${r.error.code}: ${r.error.message}`;
     out.progressReached = +reached.toFixed(3);

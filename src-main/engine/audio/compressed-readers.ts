@@ -105,6 +105,9 @@ function decodedStream(sampleRate: number, notices: string[], make: (s: PieceStr
   return stream;
 }
 
+/** Two of the largest frames STREAMINFO can declare (24-bit size), an ID3v1 tag and a frame's CRC, with room. */
+const FLAC_TAIL_BYTES = 2 * 2 ** 24 + 1024;
+
 /** The metadata blocks, read from the start of the file in growing heads (cover art can make them megabytes). */
 async function flacLayout(src: ByteSource, fLaCAt: number): Promise<{ layout: FlacLayout; head: Uint8Array }> {
   for (let n = Math.min(src.size, 1 << 20); ; n = Math.min(src.size, n * 4)) {
@@ -133,7 +136,9 @@ export async function readFlac(path: string, src: ByteSource, fLaCAt: number): P
       yield piece;
     }
     if (info.totalSamples > 0 && tally.total < info.totalSamples) {
-      const { cut, detail } = diagnoseShortFlac(await src.read(0, src.size), audioStart, info);
+      // The diagnosis looks at the last two largest frames and an ID3v1 tag at most: only the file's end is read.
+      const from = Math.max(0, src.size - FLAC_TAIL_BYTES);
+      const { cut, detail } = diagnoseShortFlac(await src.read(from, src.size - from), Math.max(0, audioStart - from), info);
       throw audioError(cut ? 'TRUNCATED' : 'DECODE_FAILED', path, `${detail} (decoded ${tally.total} of ${info.totalSamples} samples)`);
     }
     tally.end(path, notices);
