@@ -1,7 +1,7 @@
 // WAV (RIFF, RF64, Sony Wave64) reader. Walks the chunks with positional reads and converts the data chunk
-// in 4 MiB slices straight into planar Float32Arrays, so peak memory is the decoded audio plus one slice —
-// a 10-minute 48 kHz 6-channel file never sits in memory twice (a whole-file parser would hold the bytes,
-// then float64 copies). "Truncated" here means the data chunk's size promises more bytes than the file holds.
+// in 4 MiB slices straight into planar Float32Arrays, handed over one slice at a time — a file never sits in
+// memory twice (a whole-file parser would hold the bytes, then float64 copies), and a caller that writes the
+// slices on holds one. "Truncated" here means the data chunk's size promises more bytes than the file holds.
 import type { FileHandle } from 'node:fs/promises';
 import { audioError } from './audio-error.ts';
 import { pcmPieces, readAt } from './pcm-slices.ts';
