@@ -3,14 +3,14 @@
 // (the engine's worker thread); knows nothing about threads itself.
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeFile } from './audio/decode.ts';
+import { decodeStream } from './audio/decode.ts';
 import { LastSongMemo } from './separate/song-memo.ts';
 import { createStemWriter } from './audio/stem-writer.ts';
 import { XumxError, asXumxError } from './errors.ts';
 import { pickModel, scanModels, type InstalledModel } from './model/registry.ts';
 import type { ModelRunner } from './model/session.ts';
 import { openModelInThread } from './model/threaded.ts';
-import { preparedSong, separateFile, type PipelineDeps, type PipelineHooks } from './separate/pipeline.ts';
+import { preparedSong, separateFile, type PipelineDeps, type PipelineHooks, type PreparedSong } from './separate/pipeline.ts';
 import { EstimateCache, estimateKey, hashFile, type EstimateCacheOptions } from './cache/estimate-cache.ts';
 import { renderRegion } from './separate/region.ts';
 import { CONTRACT } from './model/manifest.ts';
@@ -44,7 +44,7 @@ export interface RunnerOptions {
 }
 
 
-export const defaultDeps: PipelineDeps = { decode: decodeFile, createStemWriter };
+export const defaultDeps: PipelineDeps = { decode: decodeStream, createStemWriter };
 
 export class JobRunner {
   private readonly sessions = new Map<string, Promise<ModelRunner>>();
@@ -53,11 +53,15 @@ export class JobRunner {
   private readonly plan = threadPlan(availableParallelism());
   private readonly hashes = new Map<string, string>();
   private disposed = false;
+  private memo: LastSongMemo | null = null;
 
   constructor(private readonly opts: RunnerOptions, private deps: PipelineDeps = defaultDeps) {
     this.cache = opts.cache ? new EstimateCache(opts.cache) : null;
     // With the estimate cache on, the engine re-renders songs: keep the last one prepared (song-memo.ts).
-    if (this.cache && !deps.songs) this.deps = { ...deps, songs: new LastSongMemo() };
+    if (this.cache && !deps.songs) {
+      this.memo = new LastSongMemo();
+      this.deps = { ...deps, songs: this.memo };
+    }
   }
 
   async run(req: SeparateRequest, hooks: PipelineHooks = {}): Promise<SeparationResult> {
@@ -108,8 +112,9 @@ export class JobRunner {
       const key = estimateKey({ inputSha256: await this.songHash(req.input, hooks.signal), modelSha256: manifest.sha256 });
       const reader = await this.cache.lookup(key, { modelSha256: manifest.sha256, sources: manifest.sources, bins: CONTRACT.bins });
       if (!reader) throw new XumxError('NOT_CACHED', `${req.input}: not separated with ${manifest.id} on this computer yet (or its estimates were removed from the cache)`, req.input);
+      let song: PreparedSong | undefined;
       try {
-        const song = await preparedSong(req.input, this.deps, hooks.signal);
+        song = await preparedSong(req.input, this.deps, hooks.signal);
         // The same threads as the song's re-renders from the cache (run()).
         const dsp = this.opts.dspThreads !== 0 && !this.disposed ? (this.dspPool ??= new DspPool(this.opts.dspThreads)) : undefined;
         const part = await renderRegion({
@@ -118,6 +123,7 @@ export class JobRunner {
         return { input: req.input, ok: true, sampleRate: song.sampleRate, ...part };
       } finally {
         await reader.close().catch(() => {});
+        await song?.song.release();
       }
     } catch (err) {
       const e = asXumxError(err, req.input);
@@ -141,6 +147,7 @@ export class JobRunner {
 
   async dispose(): Promise<void> {
     this.disposed = true;
+    this.memo?.clear();
     await this.dspPool?.dispose();
     this.dspPool = null;
     const open = [...this.sessions.values()];

@@ -16,9 +16,10 @@ import { basename, dirname, join } from 'node:path';
 
 /**
  * partial: being written; aside: an old stem a commit moved out of the way; commit: a commit's journal (outputs.ts);
- * listen: a render's listening copy (engine/separate/listening-copy.ts), kept while the app runs.
+ * listen: a render's listening copy (engine/separate/listening-copy.ts), kept while the app runs;
+ * samples: a prepared song's samples (song-samples.ts).
  */
-export type TempKind = 'partial' | 'aside' | 'commit' | 'listen';
+export type TempKind = 'partial' | 'aside' | 'commit' | 'listen' | 'samples';
 
 export interface TempFile {
   /** The file name in its folder. */
@@ -50,7 +51,7 @@ export function thisProcess(): { host: string; pid: number; run: string } {
 }
 /** How old another machine's temporary file must be before it counts as abandoned. */
 const FOREIGN_STALE_MS = 24 * 3600_000;
-const PATTERN = /^\.(.+)\.xumx-([0-9a-f]{8})-(\d+)-([0-9a-f]{8})-[0-9a-f]{8}\.(partial|aside|commit|listen)$/;
+const PATTERN = /^\.(.+)\.xumx-([0-9a-f]{8})-(\d+)-([0-9a-f]{8})-[0-9a-f]{8}\.(partial|aside|commit|listen|samples)$/;
 
 export function tempName(name: string, kind: TempKind = 'partial'): string {
   return `.${name}.xumx-${THIS_HOST}-${process.pid}-${RUN}-${randomBytes(4).toString('hex')}.${kind}`;

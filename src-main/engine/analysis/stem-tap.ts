@@ -2,8 +2,16 @@
 // whole: drums + bass for the rhythm (onsets without the sustained chords), drums alone to take out of the mix for
 // the harmony (chroma without the cymbals' noise). A model without those stems is analysed from the mix alone.
 import type { SongAnalysis } from '../types.ts';
-import { Decimator, toAnalysisRate } from './decimate.ts';
+import { Decimator } from './decimate.ts';
 import { analyzeSong } from './index.ts';
+
+/** A song kept elsewhere (a file), read in stretches so it is never whole in memory. */
+export interface MixReader {
+  readonly frames: number;
+  read(start: number, length: number): Promise<Float32Array[]>;
+}
+
+const MIX_READ_FRAMES = 1 << 18;
 
 export class StemTap {
   private readonly rhythm: Decimator | null;
@@ -44,9 +52,11 @@ export class StemTap {
     }));
   }
 
-  /** mix: the song as separated (the model's rate, any channels). */
-  analyze(mix: Float32Array[]): SongAnalysis | null {
-    const mixed = toAnalysisRate(mix, this.rate);
+  /** mix: the song as separated (the model's rate, any channels), read a stretch at a time. */
+  async analyze(mix: MixReader): Promise<SongAnalysis | null> {
+    const decimator = new Decimator(this.rate);
+    for (let at = 0; at < mix.frames; at += MIX_READ_FRAMES) decimator.push(await mix.read(at, Math.min(MIX_READ_FRAMES, mix.frames - at)));
+    const mixed = decimator.finish();
     if (!this.rhythm || !this.drums) return analyzeSong({ rhythm: mixed, harmony: mixed });
     const drums = this.drums.finish().samples;
     const harmony = new Float32Array(mixed.samples.length);

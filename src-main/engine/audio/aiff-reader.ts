@@ -5,13 +5,8 @@
 // refused by name. "Truncated" means COMM promises more frames than the SSND chunk holds.
 import type { FileHandle } from 'node:fs/promises';
 import { audioError, printable } from './audio-error.ts';
-import { readAt, readPcmFrames, type PcmLayout } from './pcm-slices.ts';
-
-export interface AiffAudio {
-  sampleRate: number;
-  channels: Float32Array[];
-  notices: string[];
-}
+import { pcmPieces, readAt, type PcmLayout } from './pcm-slices.ts';
+import type { PieceStream } from './pieces.ts';
 
 interface AiffCommon {
   channels: number;
@@ -58,7 +53,8 @@ export function readExtended80(b: Buffer, at: number): number {
   return sign * (hi * 2 ** -31 + lo * 2 ** -63) * 2 ** (exponent - 16383);
 }
 
-export async function readAiff(fh: FileHandle, path: string, fileSize: number): Promise<AiffAudio> {
+/** The AIFF's samples a slice at a time; the file handle stays the caller's. */
+export async function readAiff(fh: FileHandle, path: string, fileSize: number): Promise<PieceStream> {
   const head = await readAt(fh, 0, 12);
   const aifc = head.toString('latin1', 8, 12) === 'AIFC';
   // A FORM size of 0 is what a writer streaming to a pipe leaves: the chunks run to the end of the file.
@@ -102,9 +98,7 @@ export async function readAiff(fh: FileHandle, path: string, fileSize: number): 
     throw audioError('TRUNCATED', path,
       `the AIFF header promises ${common.frames} frames (${secs(common.frames)} s) but the file holds ${frames} (${secs(frames)} s)`);
   }
-  const { channels, nonFinite } = await readPcmFrames(fh, path, sound.at, frames, layout);
-  if (nonFinite > 0) notices.push(`replaced ${nonFinite} NaN, infinite or out-of-range float samples with silence`);
-  return { sampleRate: common.sampleRate, channels, notices };
+  return { sampleRate: common.sampleRate, notices, frames, pieces: pcmPieces(fh, path, sound.at, frames, layout, notices) };
 }
 
 function parseCommon(b: Buffer, aifc: boolean, path: string): AiffCommon {

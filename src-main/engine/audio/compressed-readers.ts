@@ -6,19 +6,35 @@
 //    more frames than the file holds.
 //  - Ogg: the last page is cut, or the stream ends without its end-of-stream page.
 // Damage in the middle (lost FLAC frames, junk between MPEG frames, Ogg pages with a bad CRC) is DECODE_FAILED.
+// Each reader hands out the decoded audio a piece at a time (pieces.ts); the checks that need the whole decode
+// (length, decoder errors) run after the last piece, so they end the stream with their error. FLAC reads its bytes
+// from the file as the decoder takes them; MP3 and Ogg hold the file's bytes, which their frame and page walks check
+// before decoding.
 import { FLACDecoder } from '@wasm-audio-decoders/flac';
 import { MPEGDecoder } from 'mpg123-decoder';
 import { OggVorbisDecoder } from '@wasm-audio-decoders/ogg-vorbis';
 import { OggOpusDecoder } from 'ogg-opus-decoder';
 import { audioError } from './audio-error.ts';
-import { diagnoseShortFlac, readFlacLayout } from './flac-stream.ts';
+import { diagnoseShortFlac, readFlacLayout, type FlacLayout } from './flac-stream.ts';
 import { findMpegStart, parseMpegHeader, promisedFrames, walkMpegFrames } from './mpeg-frames.ts';
 import { walkOggPages } from './ogg-pages.ts';
+import type { PieceStream } from './pieces.ts';
 
 export interface CompressedAudio {
   sampleRate: number;
   channels: Float32Array[];
   notices: string[];
+}
+
+/** Bytes of a file, read where needed: the file itself, or one already in memory. */
+export interface ByteSource {
+  readonly size: number;
+  /** Up to `n` bytes at `at` (fewer at the end). */
+  read(at: number, n: number): Promise<Uint8Array>;
+}
+
+export function bytesSource(b: Uint8Array): ByteSource {
+  return { size: b.length, read: async (at, n) => b.subarray(at, at + n) };
 }
 
 interface DecodedPiece {
@@ -31,84 +47,102 @@ interface DecodedPiece {
 
 const FEED_BYTES = 1 << 20;
 
-/** Joins the decoder's pieces one channel at a time, dropping each channel's pieces as it goes. */
-class PieceCollector {
-  private pieces: Float32Array[][] = [];
+/** What the decoder said while its pieces went by, checked once they have all come (end()). */
+class DecodeTally {
   total = 0;
   sampleRate = 0;
   bitDepth = 0;
+  nonFinite = 0;
   errors: string[] = [];
-  add(r: DecodedPiece): void {
+
+  /** The piece's samples as the caller's own arrays, non-finite ones made silence; null for an empty piece. */
+  take(r: DecodedPiece): Float32Array[] | null {
     if (r.errors.length) this.errors.push(...r.errors.map((e) => e.message));
-    if (r.samplesDecoded === 0) return;
+    if (r.samplesDecoded === 0) return null;
     this.sampleRate = r.sampleRate;
     this.bitDepth = r.bitDepth ?? 0;
-    // The decoders may hand out views of wasm memory that the next call overwrites: keep copies.
-    this.pieces.push(r.channelData.map((c) => c.slice(0, r.samplesDecoded)));
     this.total += r.samplesDecoded;
+    // The decoders may hand out views of wasm memory that the next call overwrites: keep copies.
+    return r.channelData.map((c) => {
+      const out = c.slice(0, r.samplesDecoded);
+      for (let i = 0; i < out.length; i++) if (!Number.isFinite(out[i])) { out[i] = 0; this.nonFinite++; }
+      return out;
+    });
   }
-  join(): { channels: Float32Array[]; nonFinite: number } {
-    const count = this.pieces.reduce((m, p) => Math.max(m, p.length), 0);
-    const channels: Float32Array[] = [];
-    let nonFinite = 0;
-    for (let c = 0; c < count; c++) {
-      const out = new Float32Array(this.total);
-      let at = 0;
-      for (const p of this.pieces) {
-        const src = p[c] ?? p[0];
-        out.set(src, at);
-        at += src.length;
-        p[c] = new Float32Array(0);
-      }
-      for (let i = 0; i < out.length; i++) if (!Number.isFinite(out[i])) { out[i] = 0; nonFinite++; }
-      channels.push(out);
-    }
-    this.pieces = [];
-    return { channels, nonFinite };
+
+  end(path: string, notices: string[]): void {
+    if (this.errors.length) throw audioError('DECODE_FAILED', path, `the decoder reported: ${this.errors[0]}`);
+    if (this.total === 0) throw audioError('ZERO_LENGTH_AUDIO', path, 'the stream is valid but holds no audio samples');
+    if (this.nonFinite) notices.push(`replaced ${this.nonFinite} NaN/infinite samples with silence`);
   }
 }
 
-type StreamDecoder = { decode(d: Uint8Array): DecodedPiece | Promise<DecodedPiece>; flush?(): Promise<DecodedPiece>; free(): void };
+type StreamDecoder = { ready: Promise<void>; decode(d: Uint8Array): DecodedPiece | Promise<DecodedPiece>; flush?(): Promise<DecodedPiece>; free(): void };
 
-async function runDecoder(decoder: StreamDecoder & { ready: Promise<void> }, bytes: Uint8Array): Promise<PieceCollector> {
-  const out = new PieceCollector();
+/** The bytes from `from` to the end, FEED_BYTES at a time. */
+async function* feed(src: ByteSource, from: number): AsyncGenerator<Uint8Array> {
+  for (let at = from; at < src.size; at += FEED_BYTES) yield await src.read(at, FEED_BYTES);
+}
+
+async function* decodePieces(decoder: StreamDecoder, bytes: AsyncIterable<Uint8Array>, tally: DecodeTally): AsyncGenerator<Float32Array[]> {
   try {
     await decoder.ready;
-    for (let at = 0; at < bytes.length; at += FEED_BYTES) out.add(await decoder.decode(bytes.subarray(at, at + FEED_BYTES)));
-    if (decoder.flush) out.add(await decoder.flush());
+    for await (const b of bytes) {
+      const piece = tally.take(await decoder.decode(b));
+      if (piece) yield piece;
+    }
+    const last = decoder.flush ? tally.take(await decoder.flush()) : null;
+    if (last) yield last;
   } finally {
     decoder.free();
   }
-  return out;
 }
 
-function finish(path: string, out: PieceCollector, notices: string[], sampleRate: number): CompressedAudio {
-  if (out.errors.length) throw audioError('DECODE_FAILED', path, `the decoder reported: ${out.errors[0]}`);
-  if (out.total === 0) throw audioError('ZERO_LENGTH_AUDIO', path, 'the stream is valid but holds no audio samples');
-  const { channels, nonFinite } = out.join();
-  if (nonFinite) notices.push(`replaced ${nonFinite} NaN/infinite samples with silence`);
-  return { sampleRate: out.sampleRate || sampleRate, channels, notices };
+/** A stream whose pieces `make` produces, its rate following what the decoder reports. */
+function decodedStream(sampleRate: number, notices: string[], make: (s: PieceStream) => AsyncGenerator<Float32Array[]>): PieceStream {
+  const stream: PieceStream = { sampleRate, notices, pieces: undefined as unknown as AsyncGenerator<Float32Array[]> };
+  stream.pieces = make(stream);
+  return stream;
 }
 
-export async function readFlac(path: string, b: Uint8Array, fLaCAt: number): Promise<CompressedAudio> {
-  const layout = readFlacLayout(b, fLaCAt);
+/** Two of the largest frames STREAMINFO can declare (24-bit size), an ID3v1 tag and a frame's CRC, with room. */
+const FLAC_TAIL_BYTES = 2 * 2 ** 24 + 1024;
+
+/** The metadata blocks, read from the start of the file in growing heads (cover art can make them megabytes). */
+async function flacLayout(src: ByteSource, fLaCAt: number): Promise<{ layout: FlacLayout; head: Uint8Array }> {
+  for (let n = Math.min(src.size, 1 << 20); ; n = Math.min(src.size, n * 4)) {
+    const head = await src.read(0, n);
+    const layout = readFlacLayout(head, fLaCAt);
+    if (layout.ok || layout.reason !== 'cut' || n >= src.size) return { layout, head };
+  }
+}
+
+/** FLAC from `src`, the "fLaC" marker at `fLaCAt`; the file's bytes are read as the decoder needs them. */
+export async function readFlac(path: string, src: ByteSource, fLaCAt: number): Promise<PieceStream> {
+  const { layout } = await flacLayout(src, fLaCAt);
   if (!layout.ok) throw audioError(layout.reason === 'cut' ? 'TRUNCATED' : 'DECODE_FAILED', path, layout.detail);
   const { info, audioStart } = layout;
-  if (audioStart >= b.length) {
+  if (audioStart >= src.size) {
     if (info.totalSamples === 0) throw audioError('ZERO_LENGTH_AUDIO', path, 'the FLAC file is valid but holds no audio frames');
     throw audioError('TRUNCATED', path, `the FLAC file holds its header but none of the ${info.totalSamples} samples it promises`);
   }
-  const out = await runDecoder(new FLACDecoder(), b.subarray(fLaCAt));
-  if (info.totalSamples > 0 && out.total < info.totalSamples) {
-    const { cut, detail } = diagnoseShortFlac(b, audioStart, info);
-    throw audioError(cut ? 'TRUNCATED' : 'DECODE_FAILED', path,
-      `${detail} (decoded ${out.total} of ${info.totalSamples} samples)`);
-  }
   const notices: string[] = [];
   if (info.totalSamples === 0) notices.push('the FLAC header does not give the length; decoded to the end of the file');
-  const audio = finish(path, out, notices, info.sampleRate);
-  rescaleIntegerPcm(audio.channels, out.bitDepth || info.bitsPerSample);
-  return audio;
+  return decodedStream(info.sampleRate, notices, async function* (stream) {
+    const tally = new DecodeTally();
+    for await (const piece of decodePieces(new FLACDecoder() as unknown as StreamDecoder, feed(src, fLaCAt), tally)) {
+      stream.sampleRate = tally.sampleRate;
+      rescaleIntegerPcm(piece, tally.bitDepth || info.bitsPerSample);
+      yield piece;
+    }
+    if (info.totalSamples > 0 && tally.total < info.totalSamples) {
+      // The diagnosis looks at the last two largest frames and an ID3v1 tag at most: only the file's end is read.
+      const from = Math.max(0, src.size - FLAC_TAIL_BYTES);
+      const { cut, detail } = diagnoseShortFlac(await src.read(from, src.size - from), Math.max(0, audioStart - from), info);
+      throw audioError(cut ? 'TRUNCATED' : 'DECODE_FAILED', path, `${detail} (decoded ${tally.total} of ${info.totalSamples} samples)`);
+    }
+    tally.end(path, notices);
+  });
 }
 
 /**
@@ -122,7 +156,8 @@ function rescaleIntegerPcm(channels: Float32Array[], bits: number): void {
   for (const c of channels) for (let i = 0; i < c.length; i++) c[i] = Math.round(c[i] * decoderScale) / ourScale;
 }
 
-export async function readMpeg(path: string, b: Uint8Array, searchFrom: number): Promise<CompressedAudio> {
+/** MP3 from the whole file `b` (its frames are checked first), decoded a piece at a time. */
+export async function readMpeg(path: string, b: Uint8Array, searchFrom: number): Promise<PieceStream> {
   const first = findMpegStart(b, searchFrom, 1 << 16);
   if (first < 0) throw audioError('NOT_AUDIO', path, 'it starts like an MP3 but holds no MPEG audio frames');
   const h = parseMpegHeader(b, first)!;
@@ -138,11 +173,15 @@ export async function readMpeg(path: string, b: Uint8Array, searchFrom: number):
   }
   const notices: string[] = [];
   if (walk.trailingBytes > 0) notices.push(`ignored ${walk.trailingBytes} bytes of non-audio data at the end of the MP3`);
-  const out = await runDecoder(new MPEGDecoder() as unknown as StreamDecoder & { ready: Promise<void> }, b);
-  const audio = finish(path, out, notices, h.sampleRate);
-  // mpg123 always hands out two channels; a mono stream's second one is a copy.
-  if (h.channels === 1) audio.channels = audio.channels.slice(0, 1);
-  return audio;
+  return decodedStream(h.sampleRate, notices, async function* (stream) {
+    const tally = new DecodeTally();
+    for await (const piece of decodePieces(new MPEGDecoder() as unknown as StreamDecoder, feed(bytesSource(b), 0), tally)) {
+      stream.sampleRate = tally.sampleRate;
+      // mpg123 always hands out two channels; a mono stream's second one is a copy.
+      yield h.channels === 1 ? piece.slice(0, 1) : piece;
+    }
+    tally.end(path, notices);
+  });
 }
 
 // Vorbis and Opus order 3–8 channels as L C R …, LFE last; WAV (and FLAC) as L R C LFE …. We hand out WAV
@@ -151,7 +190,8 @@ export const VORBIS_TO_WAV: Record<number, number[]> = {
   3: [0, 2, 1], 5: [0, 2, 1, 3, 4], 6: [0, 2, 1, 5, 3, 4], 7: [0, 2, 1, 6, 5, 3, 4], 8: [0, 2, 1, 7, 5, 6, 3, 4],
 };
 
-export async function readOgg(path: string, b: Uint8Array): Promise<CompressedAudio & { codec: 'vorbis' | 'opus' }> {
+/** Ogg Vorbis or Opus from the whole file `b` (its pages are checked first), decoded a piece at a time. */
+export async function readOgg(path: string, b: Uint8Array): Promise<PieceStream & { codec: 'vorbis' | 'opus' }> {
   const walk = walkOggPages(b);
   if (walk.codec !== 'vorbis' && walk.codec !== 'opus') {
     const name = { flac: 'Ogg FLAC', speex: 'Speex', theora: 'Theora video', unknown: 'an unknown codec' }[walk.codec];
@@ -164,9 +204,15 @@ export async function readOgg(path: string, b: Uint8Array): Promise<CompressedAu
   if (walk.strayBytes > 0) throw audioError('DECODE_FAILED', path, `${walk.strayBytes} bytes of the file are not Ogg pages`);
   if (!walk.endOfStream) throw audioError('TRUNCATED', path, `the Ogg stream stops after ${walk.pages} pages without its end-of-stream page`);
   const decoder = walk.codec === 'opus' ? new OggOpusDecoder() : new OggVorbisDecoder();
-  const out = await runDecoder(decoder as unknown as StreamDecoder & { ready: Promise<void> }, b);
-  const audio = finish(path, out, [], 48000);
-  const map = VORBIS_TO_WAV[audio.channels.length];
-  if (map) audio.channels = map.map((i) => audio.channels[i]);
-  return { ...audio, codec: walk.codec };
+  const notices: string[] = [];
+  const stream = decodedStream(48000, notices, async function* (stream) {
+    const tally = new DecodeTally();
+    for await (const piece of decodePieces(decoder as unknown as StreamDecoder, feed(bytesSource(b), 0), tally)) {
+      stream.sampleRate = tally.sampleRate;
+      const map = VORBIS_TO_WAV[piece.length];
+      yield map ? map.map((i) => piece[i]) : piece;
+    }
+    tally.end(path, notices);
+  });
+  return Object.assign(stream, { codec: walk.codec });
 }

@@ -1,5 +1,5 @@
-// Interleaved PCM on disk → planar Float32Arrays, read in 4 MiB slices with positional reads, so peak memory is
-// the decoded audio plus one slice. Shared by the WAV and AIFF readers, which differ only in where the samples
+// Interleaved PCM on disk → planar Float32Arrays, read in 4 MiB slices with positional reads and handed over a
+// slice at a time, so a reader's own memory is one slice. Shared by the WAV and AIFF readers, which differ only in where the samples
 // sit and how each one is stored. Integers scale by 2^(bits−1) (as the writers do), so a written file reads back
 // bit-exactly.
 import type { FileHandle } from 'node:fs/promises';
@@ -28,12 +28,12 @@ export async function readAt(fh: FileHandle, at: number, n: number): Promise<Buf
 }
 
 /**
- * Reads `frames` frames starting at byte `at`. Returns the planar audio and how many non-finite float samples
- * were replaced by silence.
+ * The `frames` frames starting at byte `at`, one slice at a time. Non-finite float samples become silence, and a
+ * notice saying how many is added to `notices` after the last slice.
  */
-export async function readPcmFrames(fh: FileHandle, path: string, at: number, frames: number, layout: PcmLayout): Promise<{ channels: Float32Array[]; nonFinite: number }> {
+export async function* pcmPieces(fh: FileHandle, path: string, at: number, frames: number, layout: PcmLayout,
+  notices: string[]): AsyncGenerator<Float32Array[]> {
   const blockAlign = layout.bytes * layout.channels;
-  const channels = Array.from({ length: layout.channels }, () => new Float32Array(frames));
   const sliceFrames = Math.max(1, Math.floor(SLICE_BYTES / blockAlign));
   const slice = Buffer.allocUnsafeSlow(Math.min(frames, sliceFrames) * blockAlign);
   const convert = converterFor(layout);
@@ -47,9 +47,11 @@ export async function readPcmFrames(fh: FileHandle, path: string, at: number, fr
       if (bytesRead === 0) throw audioError('TRUNCATED', path, 'the file became shorter while it was being read');
       got += bytesRead;
     }
-    nonFinite += convert(slice, n, channels, f);
+    const channels = Array.from({ length: layout.channels }, () => new Float32Array(n));
+    nonFinite += convert(slice, n, channels, 0);
+    yield channels;
   }
-  return { channels, nonFinite };
+  if (nonFinite > 0) notices.push(`replaced ${nonFinite} NaN, infinite or out-of-range float samples with silence`);
 }
 
 type Converter = (slice: Buffer, frames: number, out: Float32Array[], offset: number) => number;

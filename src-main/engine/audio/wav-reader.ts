@@ -1,16 +1,11 @@
 // WAV (RIFF, RF64, Sony Wave64) reader. Walks the chunks with positional reads and converts the data chunk
-// in 4 MiB slices straight into planar Float32Arrays, so peak memory is the decoded audio plus one slice —
-// a 10-minute 48 kHz 6-channel file never sits in memory twice (a whole-file parser would hold the bytes,
-// then float64 copies). "Truncated" here means the data chunk's size promises more bytes than the file holds.
+// in 4 MiB slices straight into planar Float32Arrays, handed over one slice at a time — a file never sits in
+// memory twice (a whole-file parser would hold the bytes, then float64 copies), and a caller that writes the
+// slices on holds one. "Truncated" here means the data chunk's size promises more bytes than the file holds.
 import type { FileHandle } from 'node:fs/promises';
 import { audioError } from './audio-error.ts';
-import { readAt, readPcmFrames } from './pcm-slices.ts';
-
-export interface WavAudio {
-  sampleRate: number;
-  channels: Float32Array[];
-  notices: string[];
-}
+import { pcmPieces, readAt } from './pcm-slices.ts';
+import type { PieceStream } from './pieces.ts';
 
 interface WavFormat {
   tag: number;
@@ -49,7 +44,8 @@ export async function* chunks(fh: FileHandle, fileSize: number, w64: boolean): A
   }
 }
 
-export async function readWav(fh: FileHandle, path: string, fileSize: number): Promise<WavAudio> {
+/** The WAV's samples a slice at a time; the file handle stays the caller's. */
+export async function readWav(fh: FileHandle, path: string, fileSize: number): Promise<PieceStream> {
   const head = await readAt(fh, 0, 16);
   const w64 = head.toString('latin1', 0, 4) === 'riff';
   const rf64 = head.toString('latin1', 0, 4) === 'RF64';
@@ -90,12 +86,11 @@ export async function readWav(fh: FileHandle, path: string, fileSize: number): P
   if (dataBytes % format.blockAlign !== 0) notices.push(`ignored ${dataBytes % format.blockAlign} stray bytes at the end of the WAV data`);
   if (frames === 0) throw audioError('ZERO_LENGTH_AUDIO', path, 'the WAV file is valid but holds no audio frames');
 
-  const { channels, nonFinite } = await readPcmFrames(fh, path, data.at, frames, {
+  const layout = {
     channels: format.channels, bytes: format.blockAlign / format.channels, bigEndian: false,
     encoding: format.tag === WAVE_FORMAT_IEEE_FLOAT ? 'float' : format.blockAlign === format.channels ? 'uint' : 'int',
-  });
-  if (nonFinite > 0) notices.push(`replaced ${nonFinite} NaN, infinite or out-of-range float samples with silence`);
-  return { sampleRate: format.sampleRate, channels, notices };
+  } as const;
+  return { sampleRate: format.sampleRate, notices, frames, pieces: pcmPieces(fh, path, data.at, frames, layout, notices) };
 }
 
 function parseFmt(b: Buffer, path: string): WavFormat {

@@ -7,7 +7,11 @@ import { basename, join } from 'node:path';
 import { decodeFile } from '../audio/decode.ts';
 import { createStemWriter } from '../audio/stem-writer.ts';
 import { XumxError } from '../errors.ts';
+import { resample } from '../dsp/resample.ts';
+import { CONTRACT } from '../model/manifest.ts';
 import { separateFile, type PipelineDeps, type PipelineJob, type PreparedSong, type SongMemo } from './pipeline.ts';
+import { minChunkLength, planChunks } from './segments.ts';
+import type { SongSamples } from './song-samples.ts';
 import { LastSongMemo } from './song-memo.ts';
 import { SONG_MARK } from './stem-folder.ts';
 import type { StemWriterFactory } from './stem-sink.ts';
@@ -93,14 +97,115 @@ describe('separateFile', () => {
     let stored: PreparedSong | undefined;
     const memo: SongMemo = { get: (k) => inner.get(k), set: (k, song) => { stored = song; inner.set(k, song); } };
     const first = await run();
-    const kept = stored!.song.map((c) => c.slice());
+    const whole = () => stored!.song.read(0, stored!.song.frames);
+    const kept = await whole();
     const second = await run();
     assert.equal(decodes, 1);
     for (const name of ['a', 'b']) for (let c = 0; c < 2; c++) assert.deepEqual(second.get(name)![c], first.get(name)![c]);
-    assert.deepEqual(stored!.song, kept, 'the kept song was not changed by the jobs');
+    assert.deepEqual(await whole(), kept, 'the kept song was not changed by the jobs');
     writeFileSync(input, 'second, longer version');
     await run();
     assert.equal(decodes, 2);
+  });
+
+  test('reads the prepared song a chunk at a time, never the whole song', async () => {
+    const dir = tmp();
+    const input = join(dir, 'song.wav');
+    writeFileSync(input, 'a song');
+    const signal = testSignal(44100 * 6 + 99, 4);
+    let largest = 0;
+    let reads = 0;
+    const samples: SongSamples = {
+      frames: signal[0].length,
+      async read(start, length) {
+        reads++;
+        largest = Math.max(largest, length);
+        return signal.map((c) => { const x = new Float32Array(length); x.set(c.subarray(start, start + length)); return x; });
+      },
+      retain() {},
+      async release() {},
+    };
+    const song: PreparedSong = { song: samples, sampleRate: 44100, inputLength: signal[0].length, notices: [], tags: {} };
+    const memo: SongMemo = { get: () => song, set: () => {} };
+    const writers = memoryWriters();
+    const segments = { segmentFrames: 32, overlapFrames: 4, batch: 3 };
+    // The song's analysis reads it in stretches of its own; known already, it stays out of the count.
+    await separateFile(job(tmp(), { input, segments, analysis: null }), fakeModel(['all'], () => 1),
+      { decode: async () => assert.fail('the memo holds the song'), createStemWriter: writers.factory, songs: memo });
+    const plan = planChunks(signal[0].length, segments, CONTRACT.hop, minChunkLength(CONTRACT.nFft));
+    assert.ok(plan.chunks.length > 3, 'the song must be several batches long for the test to mean anything');
+    assert.ok(reads >= plan.chunks.length, `${reads} reads for ${plan.chunks.length} chunks`);
+    assert.ok(largest <= plan.chunkLength, `read ${largest} frames at once; a chunk is ${plan.chunkLength}`);
+    assert.ok(errorDb(signal, writers.stems.get('all')!) < -100);
+  });
+
+  test('prepares a song decoded in pieces to the same samples as the whole song resampled at once', async () => {
+    const dir = tmp();
+    const input = join(dir, 'song.flac');
+    writeFileSync(input, 'a song');
+    const signal = testSignal(48000 * 5 + 7, 5);
+    async function* pieces() {
+      for (let at = 0; at < signal[0].length; at += 10007) yield signal.map((c) => c.slice(at, at + 10007));
+    }
+    let stored: PreparedSong | undefined;
+    const inner = new LastSongMemo();
+    const memo: SongMemo = { get: (k) => inner.get(k), set: (k, s) => { stored = s; inner.set(k, s); } };
+    await separateFile(job(tmp(), { input }), fakeModel(['all'], () => 1),
+      { decode: async () => ({ sampleRate: 48000, pieces: pieces(), notices: [] }), createStemWriter: memoryWriters().factory, songs: memo, songFolder: tmp() });
+    const expected = await resample(signal, 48000, CONTRACT.sampleRate);
+    assert.equal(stored!.song.frames, expected[0].length);
+    assert.equal(stored!.inputLength, signal[0].length);
+    assert.deepEqual(await stored!.song.read(0, stored!.song.frames), expected);
+    inner.clear();
+  });
+
+  test('keeps the prepared song in a file that is removed when the job ends, and by the memo when it lets the song go', async () => {
+    const songs = tmp();
+    const input = join(tmp(), 'song.wav');
+    writeFileSync(input, 'a song');
+    const decode = async () => ({ sampleRate: 44100, channels: testSignal(44100 * 2), notices: [] });
+    let seenDuringJob: string[] = [];
+    const model = fakeModel(['all'], () => 1, () => { seenDuringJob = readdirSync(songs); });
+    await separateFile(job(tmp(), { input }), model, { decode, createStemWriter: memoryWriters().factory, songFolder: songs });
+    assert.equal(seenDuringJob.length, 1, 'the prepared song is on disk while the job runs');
+    assert.deepEqual(readdirSync(songs), [], 'without a memo the job removes it');
+
+    const memo = new LastSongMemo();
+    await separateFile(job(tmp(), { input }), model, { decode, createStemWriter: memoryWriters().factory, songFolder: songs, songs: memo });
+    assert.equal(readdirSync(songs).length, 1, 'the memo keeps it');
+    memo.get('another song');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(readdirSync(songs), [], 'the memo let it go');
+  });
+
+  test('a job cancelled while its song is decoded leaves no prepared samples behind', async () => {
+    const songs = tmp();
+    const controller = new AbortController();
+    async function* pieces() {
+      yield testSignal(44100);
+      controller.abort();
+      yield testSignal(44100);
+      yield testSignal(44100);
+    }
+    await assert.rejects(
+      separateFile(job(tmp()), fakeModel(['all'], () => 1),
+        { decode: async () => ({ sampleRate: 44100, pieces: pieces(), notices: [] }), createStemWriter: memoryWriters().factory, songFolder: songs },
+        { signal: controller.signal }),
+      (e: XumxError) => e.code === 'CANCELLED');
+    assert.deepEqual(readdirSync(songs), []);
+  });
+
+  test('a decoder failing half-way leaves no prepared samples behind and names its error', async () => {
+    const songs = tmp();
+    async function* pieces(): AsyncGenerator<Float32Array[]> {
+      yield testSignal(44100);
+      throw new XumxError('TRUNCATED', '/music/song.wav: the file ends early', '/music/song.wav');
+    }
+    await assert.rejects(
+      separateFile(job(tmp()), fakeModel(['all'], () => 1),
+        { decode: async () => ({ sampleRate: 44100, pieces: pieces(), notices: [] }), createStemWriter: memoryWriters().factory, songFolder: songs }),
+      (e: XumxError) => e.code === 'TRUNCATED');
+    assert.deepEqual(readdirSync(songs), []);
   });
 
   test('an identity network gives the input back through chunks, crossfades and the STFT round trip', async () => {

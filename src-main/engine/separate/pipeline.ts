@@ -1,8 +1,9 @@
-// One song through the engine: decode → stereo → 44.1 kHz → overlapping chunks → STFT → network (chunks batched)
-// → Wiener → ISTFT → crossfade → back to the input's rate → stem writers → rename when all are complete.
-// Memory stays bounded by one batch of chunks: no whole-song spectrogram of any source is ever held.
+// One song through the engine: decode → stereo → 44.1 kHz → a temporary file (song-samples.ts) → overlapping chunks
+// → STFT → network (chunks batched) → Wiener → ISTFT → crossfade → back to the input's rate → stem writers → rename
+// when all are complete. Memory stays bounded by one batch of chunks whatever the song's length: the decoder hands
+// over pieces, the prepared song is read back a chunk at a time, and no whole-song spectrogram is ever held.
 import { stat } from 'node:fs/promises';
-import { resample, createResampler } from '../dsp/resample.ts';
+import { createResampler, type StreamingResampler } from '../dsp/resample.ts';
 import { loadDspKernels } from '../dsp/kernels/index.ts';
 import { magnitude, type Spectrogram } from '../dsp/stft.ts';
 import { renderChunk, type ChunkTask, type ChunkTimes } from './chunk-render.ts';
@@ -23,14 +24,16 @@ import type { SegmentSettings } from './segment-settings.ts';
 import { StemSink, type StemWriterFactory } from './stem-sink.ts';
 import { ListeningCopy } from './listening-copy.ts';
 import { TimePitchStream, type TimePitch } from '../dsp/time-pitch.ts';
+import { DEFAULT_SONG_FOLDER, SongFileWriter, type SongSamples } from './song-samples.ts';
 
-export interface DecodedInput {
+/** A decoded input: whole (short songs, tests) or in pieces as its decoder makes them (decode.ts's decodeStream). */
+export type DecodedInput = {
   sampleRate: number;
-  channels: Float32Array[];
+  /** For pieces: complete once the last piece has come. */
   notices: string[];
   /** Written into every stem, the stem's name added to the title. */
   tags?: AudioTags;
-}
+} & ({ channels: Float32Array[] } | { pieces: AsyncIterable<Float32Array[]> });
 
 /** Side effects the pipeline needs, passed in so tests can use in-memory fakes. */
 export interface PipelineDeps {
@@ -38,6 +41,8 @@ export interface PipelineDeps {
   createStemWriter: StemWriterFactory;
   /** Where prepared songs are kept between jobs; absent: every job decodes its input. */
   songs?: SongMemo;
+  /** The folder for prepared songs' temporary files; absent: DEFAULT_SONG_FOLDER. */
+  songFolder?: string;
 }
 
 export interface PipelineJob {
@@ -91,9 +96,17 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
   await loadDspKernels();
   cancelled();
   progress.preparing('decode', 0);
-  const key = deps.songs ? await songKey(input) : null;
-  const prepared = (key ? deps.songs!.get(key) : undefined) ?? await prepareSong(input, deps, timed, cancelled, progress);
-  if (key) deps.songs!.set(key, prepared);
+  const prepared = await preparedSong(input, deps, { timed, cancelled, progress });
+  try {
+    return await separatePrepared(job, model, prepared, deps, { timed, cancelled, progress, timings }, hooks.listen);
+  } finally {
+    await prepared.song.release();
+  }
+}
+
+async function separatePrepared(job: PipelineJob, model: ModelRunner, prepared: PreparedSong, deps: PipelineDeps,
+  { timed, cancelled, progress, timings }: Omit<LoopTools, 'tap'>, listen?: ListenCopyHooks): Promise<SeparationOk> {
+  const { input } = job;
   const { song, sampleRate, inputLength } = prepared;
   const rate = CONTRACT.sampleRate;
   const notices = [...prepared.notices];
@@ -109,7 +122,7 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
   const tap = job.analysis === undefined && measurable(inputLength / sampleRate) ? new StemTap(stems, rate) : null;
   let analysis = job.analysis ?? null;
   try {
-    if (hooks.listen) copy = await ListeningCopy.create(hooks.listen.path, stems, sampleRate, inputLength, hooks.listen.onReady);
+    if (listen) copy = await ListeningCopy.create(listen.path, stems, sampleRate, inputLength, listen.onReady);
     for (const [index, stem] of stems.entries()) {
       const resampler = sampleRate === rate ? null : await createResampler(rate, sampleRate, 2);
       try {
@@ -137,7 +150,7 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
     // The analysis is an extra: a problem in it costs the tempo and key, never the stems.
     if (tap) {
       try {
-        analysis = tap.analyze(song);
+        analysis = await tap.analyze(song);
       } catch (err) {
         notices.push(`tempo and key not measured: ${(err as Error).message}`);
       }
@@ -178,7 +191,7 @@ function songTitle(tags: AudioTags): Pick<SeparationOk, 'title' | 'artist'> {
 
 /** A song ready for the chunk loop: stereo at the model's rate, and what the outputs need to know of the original. */
 export interface PreparedSong {
-  song: Float32Array[];
+  song: SongSamples;
   /** The input's own rate and length (per channel), which the stems get back. */
   sampleRate: number;
   inputLength: number;
@@ -188,7 +201,8 @@ export interface PreparedSong {
 
 /**
  * Keeps prepared songs between jobs (the engine keeps the last one: re-rendering a song with new controls then
- * skips decoding and resampling it). Entries must not be changed by their users; the pipeline only reads them.
+ * skips decoding and resampling it). A memo takes its own hold on the samples it keeps (SongSamples.retain) and
+ * releases it when it lets the song go; the pipeline takes another for as long as a job uses them.
  */
 export interface SongMemo {
   get(key: string): PreparedSong | undefined;
@@ -201,35 +215,70 @@ async function songKey(path: string): Promise<string | null> {
   return st?.isFile() ? `${path}|${st.size}|${st.mtimeMs}|${st.ino}` : null;
 }
 
-/** The song ready for the chunk loop, from the memo when it holds it (a part rendered on its own, region.ts). */
-export async function preparedSong(input: string, deps: PipelineDeps, signal?: AbortSignal): Promise<PreparedSong> {
+/**
+ * The song ready for the chunk loop, from the memo when it holds it (also for a part rendered on its own, region.ts).
+ * The caller holds it until it calls `song.release()`.
+ */
+export async function preparedSong(input: string, deps: PipelineDeps,
+  tools: AbortSignal | Pick<LoopTools, 'timed' | 'cancelled' | 'progress'> | undefined): Promise<PreparedSong> {
   const key = deps.songs ? await songKey(input) : null;
   const kept = key ? deps.songs!.get(key) : undefined;
-  if (kept) return kept;
-  const cancelled = () => {
-    if (signal?.aborted) throw new XumxError('CANCELLED', `${input}: cancelled`, input);
-  };
-  const prepared = await prepareSong(input, deps, async (_stage, work) => work(), cancelled, new ProgressTracker(() => {}));
+  if (kept) {
+    kept.song.retain();
+    return kept;
+  }
+  const { timed, cancelled, progress } = tools === undefined || tools instanceof AbortSignal ? {
+    timed: async <T>(_stage: keyof Timings, work: () => T | Promise<T>) => work(),
+    cancelled: () => { if (tools?.aborted) throw new XumxError('CANCELLED', `${input}: cancelled`, input); },
+    progress: new ProgressTracker(() => {}),
+  } : tools;
+  const prepared = await prepareSong(input, deps, timed, cancelled, progress);
   if (key) deps.songs!.set(key, prepared);
   return prepared;
 }
 
+/**
+ * Decodes the input piece by piece, folds each piece to stereo, resamples it on the fly to the model's rate and
+ * writes it to the song's temporary file, so no more of the song than a decoder piece is in memory at once. A
+ * cancel or a failure removes the file.
+ */
 async function prepareSong(input: string, deps: PipelineDeps, timed: LoopTools['timed'], cancelled: () => void,
   progress: ProgressTracker): Promise<PreparedSong> {
-  const decoded = await timed('decode', () => deps.decode(input));
-  cancelled();
-  const { sampleRate } = decoded;
-  const inputLength = decoded.channels[0]?.length ?? 0;
-  if (inputLength === 0) throw new XumxError('ZERO_LENGTH_AUDIO', `${input}: the file holds no audio samples`, input);
-  const notices = [...decoded.notices];
-  const stereo = toStereo(decoded.channels);
-  if (stereo.notice) notices.push(stereo.notice);
-  decoded.channels = []; // the multichannel original is no longer needed; let it go before resampling
-
-  progress.preparing('resample', 0.6);
   const rate = CONTRACT.sampleRate;
-  const song = sampleRate === rate ? stereo.channels : await timed('decode', () => resample(stereo.channels, sampleRate, rate));
-  return { song, sampleRate, inputLength, notices, tags: decoded.tags ?? {} };
+  return timed('decode', async () => {
+    const decoded = await deps.decode(input);
+    const { sampleRate } = decoded;
+    let writer: SongFileWriter | null = null;
+    let resampler: StreamingResampler | null = null;
+    try {
+      cancelled();
+      writer = await SongFileWriter.create(deps.songFolder ?? DEFAULT_SONG_FOLDER, input);
+      resampler = sampleRate === rate ? null : await createResampler(sampleRate, rate, 2);
+      let inputLength = 0;
+      let stereoNotice: string | undefined;
+      for await (const piece of 'pieces' in decoded ? decoded.pieces : [decoded.channels]) {
+        cancelled();
+        const frames = piece[0]?.length ?? 0;
+        if (frames === 0) continue;
+        inputLength += frames;
+        const stereo = toStereo(piece);
+        stereoNotice ??= stereo.notice;
+        await writer.write(resampler ? resampler.process(stereo.channels) : stereo.channels);
+      }
+      if (inputLength === 0) throw new XumxError('ZERO_LENGTH_AUDIO', `${input}: the file holds no audio samples`, input);
+      progress.preparing('resample', 0.6);
+      if (resampler) await writer.write(resampler.flush());
+      const notices = [...decoded.notices, ...(stereoNotice ? [stereoNotice] : [])];
+      return { song: await writer.finish(), sampleRate, inputLength, notices, tags: decoded.tags ?? {} };
+    } catch (err) {
+      // Stopped before its end, the decoder closes its file.
+      if ('pieces' in decoded) await decoded.pieces[Symbol.asyncIterator]().return?.();
+      await writer?.abort();
+      throw err;
+    } finally {
+      resampler?.destroy();
+    }
+  });
 }
 
 interface LoopTools {
@@ -251,6 +300,8 @@ interface PreparedBatch {
   count: number;
   /** [count][2] mixture STFTs, kept for the Wiener filter. */
   mixes: [Spectrogram, Spectrogram][];
+  /** [count][2] the chunks' samples, zero-padded to the chunk length. */
+  samples: Float32Array[][];
   /** [count, 2, bins, frames] mixture magnitudes: the network's input. */
   input: Float32Array;
 }
@@ -260,10 +311,10 @@ interface PreparedBatch {
  * one), this thread filters, inverts and encodes batch k-1 and takes the STFT of batch k+1. With an in-thread
  * runner the same code simply runs one step after another.
  */
-async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRunner, stems: string[],
+async function runChunks(song: SongSamples, job: PipelineJob, model: ModelRunner, stems: string[],
   sinks: StemSink[], { timed, cancelled, progress, timings, tap }: LoopTools): Promise<void> {
   const { hop, bins, nFft } = CONTRACT;
-  const plan = planChunks(song[0].length, job.segments, hop, minChunkLength(nFft));
+  const plan = planChunks(song.frames, job.segments, hop, minChunkLength(nFft));
   const faders = stems.map(() => new Crossfader(plan, 2));
   const batchSize = Math.max(1, job.segments.batch);
   const plane = bins * plan.frames;
@@ -279,19 +330,21 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
 
   const finished = (stem: number, samples: Float32Array[]) => { tap?.add(stem, samples); return samples; };
   const kernels = await loadDspKernels();
-  const prepare = (first: number, size: number): Promise<PreparedBatch> => timed('stft', () => {
+  const prepare = (first: number, size: number): Promise<PreparedBatch> => timed('stft', async () => {
     const count = Math.min(size, total - first);
     const needsInput = !model.ignoresInput;
     const input = new Float32Array(needsInput ? count * 2 * plane : 0);
     const mixes: [Spectrogram, Spectrogram][] = [];
+    const samples: Float32Array[][] = [];
     for (let b = 0; b < count; b++) {
-      const { start, length } = plan.chunks[first + b];
-      const spec = song.map((ch) => kernels.stft(chunkSamples(ch, start, length, plan.chunkLength))) as [Spectrogram, Spectrogram];
+      const chunk = await readChunk(song, plan.chunks[first + b], plan.chunkLength);
+      const spec = chunk.map((ch) => kernels.stft(ch)) as [Spectrogram, Spectrogram];
       if (spec[0].frames !== plan.frames) throw new XumxError('INTERNAL', `STFT gave ${spec[0].frames} frames, planned ${plan.frames}`);
       if (needsInput) spec.forEach((sp, c) => magnitude(sp, input.subarray((b * 2 + c) * plane, (b * 2 + c + 1) * plane)));
       mixes.push(spec);
+      samples.push(chunk);
     }
-    return { first, count, mixes, input };
+    return { first, count, mixes, samples, input };
   });
 
   const launch = (batch: PreparedBatch): Promise<Float32Array> => {
@@ -310,7 +363,7 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
       sources: [...sources],
       controls: job.controls,
       chunkLength: plan.chunkLength,
-      samples: chunkCopy(song, plan.chunks[batch.first + b], plan.chunkLength),
+      samples: batch.samples[b],
     });
     // With DSP threads the chunks render in parallel on their own copies (the buffers are transferred), as many at
     // a time as there are threads: more in flight would only hold more chunks in memory. Results are crossfaded
@@ -331,6 +384,7 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
       renders[b] = undefined;
       submit(b + inFlight);
       batch.mixes[b] = undefined as unknown as [Spectrogram, Spectrogram]; // free the chunk's mixture STFT early
+      batch.samples[b] = [];
       for (let s = 0; s < stems.length; s++) await timed('encode', async () => sinks[s].write(finished(s, faders[s].add(index, signals[s]))));
       done += 1 - NETWORK_SHARE;
       report('encode');
@@ -381,7 +435,7 @@ interface CacheLoopTools extends Pick<LoopTools, 'timed' | 'cancelled' | 'timing
  * one chunk more in flight than there are threads across the whole song, so no thread waits on it between chunks
  * (per-batch hand-offs left the threads idle while this one worked: bench/rerender.bench.ts).
  */
-async function renderFromCache(song: Float32Array[], plan: ChunkPlan, raw: CachedEstimates, dsp: DspRenderer,
+async function renderFromCache(song: SongSamples, plan: ChunkPlan, raw: CachedEstimates, dsp: DspRenderer,
   controls: SeparationControls, sources: readonly string[], { sinks, faders, report, onChunk, timed, cancelled, timings, tap }: CacheLoopTools): Promise<void> {
   const finished = (stem: number, samples: Float32Array[]) => { tap?.add(stem, samples); return samples; };
   const total = plan.chunks.length;
@@ -392,7 +446,7 @@ async function renderFromCache(song: Float32Array[], plan: ChunkPlan, raw: Cache
     while (submitted < total && submitted < index + ahead) {
       const chunk = dsp.render({
         estimates: [], cached: raw.nextRecord(plan.frames), sources: [...sources], controls, chunkLength: plan.chunkLength,
-        samples: chunkCopy(song, plan.chunks[submitted], plan.chunkLength),
+        samples: await readChunk(song, plan.chunks[submitted], plan.chunkLength),
       }, timings);
       chunk.catch(() => {}); // awaited below; a job cancelled or failed meanwhile must not leave an unhandled rejection
       rendering.push(chunk);
@@ -407,15 +461,9 @@ async function renderFromCache(song: Float32Array[], plan: ChunkPlan, raw: Cache
   }
 }
 
-/** A copy of the chunk's samples per channel, zero-padded to the plan's chunk length: a ChunkTask's `samples`. */
-export function chunkCopy(song: Float32Array[], { start, length }: { start: number; length: number }, chunkLength: number): Float32Array[] {
-  return song.map((ch) => { const x = new Float32Array(chunkLength); x.set(ch.subarray(start, start + length)); return x; });
-}
-
-/** The chunk's samples, zero-padded to the plan's chunk length (only the last chunk is ever short). */
-function chunkSamples(channel: Float32Array, start: number, length: number, chunkLength: number): Float32Array {
-  if (length === chunkLength) return channel.subarray(start, start + length);
-  const padded = new Float32Array(chunkLength);
-  padded.set(channel.subarray(start, start + length));
-  return padded;
+/** The chunk's samples per channel, zero-padded to the plan's chunk length (only the last chunk is ever short). */
+export async function readChunk(song: SongSamples, { start, length }: { start: number; length: number }, chunkLength: number): Promise<Float32Array[]> {
+  const samples = await song.read(start, chunkLength);
+  if (length < chunkLength) for (const ch of samples) ch.fill(0, length);
+  return samples;
 }

@@ -14,7 +14,7 @@ import { XumxError } from '../errors.ts';
 import { CONTRACT } from '../model/manifest.ts';
 import type { Region, SeparationControls } from '../types.ts';
 import { renderChunk, type ChunkTask } from './chunk-render.ts';
-import { chunkCopy, type DspRenderer, type PreparedSong } from './pipeline.ts';
+import { readChunk, type DspRenderer, type PreparedSong } from './pipeline.ts';
 import { Crossfader, exactEnd, exactStart, minChunkLength, planChunks, type ChunkPlan } from './segments.ts';
 
 export interface RegionJob {
@@ -63,7 +63,7 @@ export async function renderRegion(job: RegionJob): Promise<RenderedRegion> {
   if (end <= start) return { start, frames: 0, stems: Object.fromEntries(stems.map((s) => [s, [new Float32Array(0), new Float32Array(0)]])) };
 
   const rate = CONTRACT.sampleRate;
-  const total = song[0].length;
+  const total = song.frames;
   const plan = planChunks(total, reader.header, CONTRACT.hop, minChunkLength(CONTRACT.nFft));
   if (plan.chunks.length !== reader.header.chunks || plan.frames !== reader.header.frames) {
     throw new XumxError('CACHE_CORRUPT', `${input}: the cached chunks do not fit this song (${reader.header.chunks} cached, ${plan.chunks.length} planned)`, input);
@@ -127,15 +127,15 @@ function ratio(rate: number, sampleRate: number): { L: number; M: number; margin
  */
 async function joinChunks(job: RegionJob & { stems: string[]; plan: ChunkPlan; first: number; last: number; cancelled(): void }): Promise<Float32Array[][]> {
   const { plan, first, last, stems, reader, song, dsp, cancelled } = job;
-  const task = (i: number): ChunkTask => ({
+  const task = async (i: number): Promise<ChunkTask> => ({
     estimates: [], cached: reader.recordAt(i), sources: [...job.sources], controls: job.controls, chunkLength: plan.chunkLength,
-    samples: chunkCopy(song.song, plan.chunks[i], plan.chunkLength),
+    samples: await readChunk(song.song, plan.chunks[i], plan.chunkLength),
   });
   const kernels = dsp ? null : await loadDspKernels();
   const rendering: Promise<Float32Array[][]>[] = [];
   if (dsp) {
     for (let i = first; i <= last; i++) {
-      const chunk = dsp.render(task(i));
+      const chunk = dsp.render(await task(i));
       chunk.catch(() => {}); // awaited below; a cancel meanwhile must not leave an unhandled rejection
       rendering.push(chunk);
     }
@@ -148,7 +148,7 @@ async function joinChunks(job: RegionJob & { stems: string[]; plan: ChunkPlan; f
     // In this thread nothing else runs between chunks: let a cancel (and the job beside this part) through.
     if (!dsp) await new Promise((resolve) => setImmediate(resolve));
     cancelled();
-    const signals = dsp ? await rendering[i - first] : renderHere(task(i), kernels !== null);
+    const signals = dsp ? await rendering[i - first] : renderHere(await task(i), kernels !== null);
     let n = 0;
     for (let s = 0; s < stems.length; s++) {
       const done = faders[s].add(i, signals[s]);

@@ -1,6 +1,7 @@
 // The engine's memory of the last song it prepared (decoded, made stereo, at the model's rate), so that re-rendering
 // it with new controls starts at once: decoding an MP3 or FLAC and resampling a 48 kHz file cost about as much as
-// the re-render's DSP. One song only: a 10-minute one holds ~210 MB.
+// the re-render's DSP. One song only. What it keeps is the song's temporary file (song-samples.ts), ~21 MB of disk
+// per minute and no memory beyond a file handle; letting the song go removes the file once no job reads it.
 import type { PreparedSong, SongMemo } from './pipeline.ts';
 
 export class LastSongMemo implements SongMemo {
@@ -15,12 +16,19 @@ export class LastSongMemo implements SongMemo {
   }
 
   set(key: string, song: PreparedSong): void {
+    if (song !== this.song) {
+      song.song.retain();
+      this.clear();
+    }
     this.key = key;
     this.song = song;
   }
 
   clear(): void {
+    const kept = this.song;
     this.key = null;
     this.song = undefined;
+    // A file that cannot be removed now is removed as abandoned by the next process that prepares a song.
+    kept?.song.release().catch(() => {});
   }
 }

@@ -1,0 +1,136 @@
+// A prepared song's samples (stereo at the model's rate) kept in a temporary file instead of memory: a two-hour
+// recording is 2.5 GB of float32, which the chunk loop, a re-render and a part at the playhead only ever need a
+// chunk of at a time. The file is interleaved float32 [L R L R …] in the machine's byte order, written once while
+// the song is decoded and read by position afterwards. It is a temporary file (temp-files.ts): removed when the
+// last user lets it go, and by a later process when this one ended without removing it.
+import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { XumxError, asXumxError } from '../errors.ts';
+import { removeStaleTemps, tempName } from '../temp-files.ts';
+
+export interface SongSamples {
+  /** Frames per channel. */
+  readonly frames: number;
+  /** [left, right]: `length` frames from `start`, silence where they lie past the end. */
+  read(start: number, length: number): Promise<Float32Array[]>;
+  /** One more user: the samples stay until each user has released them. */
+  retain(): void;
+  /** One user fewer; the last one's release frees the samples (removes the file). */
+  release(): Promise<void>;
+}
+
+/** Where prepared songs go when the engine is not told otherwise. */
+export const DEFAULT_SONG_FOLDER = join(tmpdir(), 'xumx-studio-songs');
+
+const CHANNELS = 2;
+const BYTES_PER_FRAME = CHANNELS * 4;
+/** Frames gathered before a write: few enough to stay small, many enough that writes are not per decoder piece. */
+const WRITE_FRAMES = 1 << 17;
+
+/** Receives a song's stereo samples in order and makes them a SongFile; abort() removes what it wrote. */
+export class SongFileWriter {
+  private frames = 0;
+  private readonly pending = new Float32Array(WRITE_FRAMES * CHANNELS);
+  private pendingFrames = 0;
+  private closed = false;
+
+  private constructor(private readonly fh: FileHandle, readonly path: string) {}
+
+  /** A new file in `folder` named after `song` (the input's path); files that ended processes left there go first. */
+  static async create(folder: string, song: string): Promise<SongFileWriter> {
+    try {
+      await mkdir(folder, { recursive: true });
+      await removeStaleTemps(folder);
+      const path = join(folder, tempName(basename(song), 'samples'));
+      return new SongFileWriter(await open(path, 'wx+'), path);
+    } catch (err) {
+      const e = asXumxError(err, folder);
+      throw new XumxError(e.code === 'DISK_FULL' ? 'DISK_FULL' : 'OUTPUT_NOT_WRITABLE', `${folder}: cannot keep the prepared song there (${(err as Error).message})`, folder);
+    }
+  }
+
+  /** Appends planar stereo. */
+  async write([left, right]: Float32Array[]): Promise<void> {
+    for (let i = 0; i < left.length;) {
+      const n = Math.min(left.length - i, WRITE_FRAMES - this.pendingFrames);
+      const out = this.pending;
+      for (let k = 0, j = this.pendingFrames * 2; k < n; k++, j += 2) {
+        out[j] = left[i + k];
+        out[j + 1] = right[i + k];
+      }
+      this.pendingFrames += n;
+      i += n;
+      if (this.pendingFrames === WRITE_FRAMES) await this.drain();
+    }
+  }
+
+  /** The samples written, for reading; the writer's own reference is the caller's to release. */
+  async finish(): Promise<SongFile> {
+    await this.drain();
+    this.closed = true;
+    return new SongFile(this.fh, this.path, this.frames);
+  }
+
+  async abort(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close().catch(() => {});
+    await rm(this.path, { force: true });
+  }
+
+  private async drain(): Promise<void> {
+    if (this.pendingFrames === 0) return;
+    const bytes = new Uint8Array(this.pending.buffer, 0, this.pendingFrames * BYTES_PER_FRAME);
+    try {
+      for (let at = 0; at < bytes.length;) {
+        const { bytesWritten } = await this.fh.write(bytes, at, bytes.length - at, this.frames * BYTES_PER_FRAME + at);
+        at += bytesWritten;
+      }
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code === 'ENOSPC' ? 'DISK_FULL' : 'OUTPUT_NOT_WRITABLE';
+      throw new XumxError(code, `${this.path}: cannot write the prepared song (${(err as Error).message})`, this.path);
+    }
+    this.frames += this.pendingFrames;
+    this.pendingFrames = 0;
+  }
+}
+
+/** A prepared song on disk; it starts with one user, whoever made it. */
+export class SongFile implements SongSamples {
+  private users = 1;
+
+  constructor(private readonly fh: FileHandle, readonly path: string, readonly frames: number) {}
+
+  async read(start: number, length: number): Promise<Float32Array[]> {
+    if (this.users === 0) throw new XumxError('INTERNAL', `${this.path}: the prepared song was read after it was let go`);
+    const left = new Float32Array(length);
+    const right = new Float32Array(length);
+    const from = Math.max(0, start);
+    const to = Math.min(this.frames, start + length);
+    if (to <= from) return [left, right];
+    const interleaved = new Float32Array((to - from) * CHANNELS);
+    const bytes = new Uint8Array(interleaved.buffer);
+    for (let got = 0; got < bytes.length;) {
+      const { bytesRead } = await this.fh.read(bytes, got, bytes.length - got, from * BYTES_PER_FRAME + got);
+      if (bytesRead === 0) throw new XumxError('INTERNAL', `${this.path}: the prepared song became shorter while it was read`);
+      got += bytesRead;
+    }
+    for (let i = 0, o = from - start, j = 0; i < to - from; i++, o++, j += 2) {
+      left[o] = interleaved[j];
+      right[o] = interleaved[j + 1];
+    }
+    return [left, right];
+  }
+
+  retain(): void {
+    if (this.users === 0) throw new XumxError('INTERNAL', `${this.path}: the prepared song was taken after it was let go`);
+    this.users++;
+  }
+
+  async release(): Promise<void> {
+    if (this.users === 0 || --this.users > 0) return;
+    await this.fh.close().catch(() => {});
+    await rm(this.path, { force: true });
+  }
+}
