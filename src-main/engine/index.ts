@@ -27,7 +27,7 @@ export interface EngineOptions {
   segments?: Partial<SegmentSettings>;
   /** Estimate cache folder and size cap: songs separated once re-render with new controls without the network. */
   cache?: EstimateCacheOptions;
-  /** Threads for a separation's chunk DSP beside the network (default: one per core; 0: the engine's own thread). */
+  /** Threads for a separation's chunk DSP beside the network (RunnerOptions.dspThreads says the default; 0: none). */
   dspThreads?: number;
 }
 

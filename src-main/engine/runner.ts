@@ -37,8 +37,9 @@ export interface RunnerOptions {
   /** Keeps each song's network estimates on disk so changed controls re-render without the network. */
   cache?: EstimateCacheOptions;
   /**
-   * Threads for a separation's chunk DSP (Wiener, ISTFT), running beside the network's thread (default: one per
-   * 0: in the job's thread; absent: threadPlan's). The DSP costs a few times the network on a CPU.
+   * Threads for a separation's chunk DSP (Wiener, ISTFT), running beside the network's thread. 0: in the job's
+   * thread. Absent: with the estimate cache (the app) one per core, for first separations and re-renders alike;
+   * without it (the CLI) threadPlan's. The DSP costs a few times the network on a CPU.
    */
   dspThreads?: number;
 }

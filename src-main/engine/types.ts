@@ -114,8 +114,7 @@ export interface SeparationOk {
   analysis?: SongAnalysis;
 }
 
-/** Names of the twelve pitch classes, C first, as the song's key is shown. */
-/** The twelve pitch classes from C, as keys are named. */
+/** The twelve pitch classes from C, as the song's key is shown. */
 export const PITCH_CLASSES = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B'] as const;
 export type PitchClassName = (typeof PITCH_CLASSES)[number];
 

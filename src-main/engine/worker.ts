@@ -1,6 +1,6 @@
 // The engine's worker thread: the heavy work (decoding, DSP, onnxruntime) runs here so the caller's thread — a UI,
 // an Electron main process, an HTTP server — stays responsive. Messages in: separate / region / abort / dispose;
-// messages out: progress / result / region-result.
+// messages out: progress / listen (frames of the listening copy that are final) / result / region-result / disposed.
 import { parentPort, workerData } from 'node:worker_threads';
 import { JobRunner, type RunnerOptions } from './runner.ts';
 import type { ListenProgress, Progress, Region, RegionResult, SeparateRequest, SeparationResult } from './types.ts';

@@ -1,5 +1,6 @@
-// Worker threads that render chunks in parallel. Used for re-renders from the estimate cache: with no network
-// to overlap, the chunk DSP (controls, Wiener, ISTFT) is all the work, and it splits across cores by chunk.
+// Worker threads that render chunks in parallel: beside the network thread during a separation, and for re-renders
+// from the estimate cache, where with no network to overlap the chunk DSP (controls, Wiener, ISTFT) is all the work
+// and splits across cores by chunk.
 // The pipeline still crossfades and writes in order; only the per-chunk math moves.
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
