@@ -1,6 +1,7 @@
 // The estimate cache folder: one file per (song content, model) — the segment settings it was made with are in the
-// file's header — least recently used first out when the folder grows past its size cap. "Used" is the file's modification time, touched on every hit, so the
-// folder itself is the index and there is no second file that could disagree with it.
+// file's header — least recently used first out when the folder grows past its size cap. "Used" is the file's
+// modification time, touched on every hit, so the folder itself is the index and there is no second file that could
+// disagree with it.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
