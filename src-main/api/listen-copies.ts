@@ -6,7 +6,7 @@
 // rendered on demand from the estimate cache (renderRegion), the same samples the copy will hold.
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { listenFrameBytes } from '../engine/separate/listening-copy.ts';
+import { readListeningCopy } from '../engine/separate/listening-copy.ts';
 import { tempName } from '../engine/temp-files.ts';
 import type { ListenProgress, RegionOk, SeparateRequest, SeparationControls } from '../engine/types.ts';
 import type { JobView, ListenView } from './contract.ts';
@@ -236,21 +236,14 @@ export class ListenCopies {
   }
 
   private async fromCopy(job: JobView, copy: Copy, view: ListenView, from: number, frames: number): Promise<ListenAnswer> {
-    const frameBytes = listenFrameBytes(view.sources.length);
-    const data = Buffer.alloc(frames * frameBytes);
+    let samples: Float32Array;
     try {
-      const file = await open(copy.path, 'r');
-      try {
-        const { bytesRead } = await file.read(data, 0, data.length, from * frameBytes);
-        if (bytesRead !== data.length) return { kind: 'failed', message: `${job.name}: render ${copy.revision}'s listening copy is shorter than it says` };
-      } finally {
-        await file.close();
-      }
+      samples = await readListeningCopy(copy.path, view.sources.length, view.frames, from, frames);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'not-kept', message: `${job.name}: render ${copy.revision} is not kept` };
       return { kind: 'failed', message: `${job.name}: render ${copy.revision}'s listening copy cannot be read (${(err as Error).message})` };
     }
-    return { kind: 'audio', wav: floatWav(data, view.sources.length * 2, view.sampleRate), from, frames };
+    return { kind: 'audio', wav: floatWav(Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength), view.sources.length * 2, view.sampleRate), from, frames };
   }
 
   /**
