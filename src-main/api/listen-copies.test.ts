@@ -1,6 +1,6 @@
 import { describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeFile } from '../engine/audio/decode.ts';
@@ -13,20 +13,25 @@ import { FakeEngine, MemoryAudio, SOURCES, fakeRender } from './testing/fakes.ts
 
 const LENGTH = 1000;
 
-async function setup() {
+async function setup(listenCap?: number) {
   const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-api-'));
   const audio = new MemoryAudio();
   const engine = new FakeEngine(audio, LENGTH);
   const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
   const listenDir = join(dir, 'listening');
-  const service = new StudioService({ engine, audio, settings, capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true }, listenDir });
+  const service = new StudioService({
+    engine, audio, settings, capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true }, listenDir,
+    ...(listenCap !== undefined ? { listenCap } : {}),
+  });
   const events: JobView[] = [];
   service.onEvent((e: StudioEvent) => { if (e.type === 'job') events.push(e.job); });
   let open!: () => void;
   const gate = () => { engine.gate = new Promise((r) => { open = r; }); };
   const copies = async () => (await readdir(listenDir).catch(() => [] as string[])).sort();
+  const bytes = async () => (await Promise.all((await copies()).map(async (f) => (await stat(join(listenDir, f))).size))).reduce((a, b) => a + b, 0);
+  const listenOf = async (id: string) => (await service.listJobs()).find((j) => j.id === id)?.listen;
   return {
-    dir, engine, service, events, listenDir, copies, gate, open: () => open(),
+    dir, audio, engine, service, events, listenDir, copies, bytes, listenOf, gate, open: () => open(),
     done: async () => { await service.dispose(); await rm(dir, { recursive: true, force: true }); },
   };
 }
@@ -240,6 +245,84 @@ describe('listening copies', () => {
   });
 });
 
+/** The bytes of one finished song's copy, as the fake engine renders it. */
+async function oneCopyBytes(): Promise<number> {
+  const t = await setup();
+  await t.service.open(['/songs/measure.wav']);
+  await t.service.idle();
+  const n = await t.bytes();
+  await t.done();
+  return n;
+}
+
+/** A finished song's stems as its files hold them, in the copy's channel order. */
+function stemChannels(t: Awaited<ReturnType<typeof setup>>, job: JobView, from: number, frames: number): Float32Array[] {
+  return job.result!.sources.flatMap((s) => t.audio.decodeFile(job.result!.stemPaths[s]).channels.map((c) => c.slice(from, from + frames)));
+}
+
+describe('listening copies within a cap', () => {
+  test('keep their total under the cap across several songs, dropping the least recently used song first, never the one listened to', async () => {
+    const one = await oneCopyBytes();
+    const t = await setup(Math.floor(2.5 * one));
+    const jobs: JobView[] = [];
+    for (const name of ['a', 'b', 'c']) {
+      jobs.push(...await t.service.open([`/songs/${name}.wav`]));
+      await t.service.idle();
+      await until(`the copies are within the cap after ${name}`, async () => (await t.bytes()) <= 2.5 * one);
+    }
+    const [a, b, c] = jobs;
+    await until("a's copy is dropped", async () => (await t.listenOf(a.id))?.readyFrames === 0);
+    assert.equal((await t.listenOf(b.id))?.readyFrames, LENGTH);
+    assert.equal((await t.listenOf(c.id))?.readyFrames, LENGTH);
+    assert.equal((await t.copies()).length, 2);
+
+    // b is listened to: c is now the one used least recently.
+    assert.equal((await t.service.listen(b.id, '0', '0', '10')).kind, 'audio');
+    const [d] = await t.service.open(['/songs/d.wav']);
+    await t.service.idle();
+    await until("c's copy is dropped", async () => (await t.listenOf(c.id))?.readyFrames === 0);
+    assert.equal((await t.listenOf(b.id))?.readyFrames, LENGTH, 'the song listened to keeps its copy');
+    assert.equal((await t.listenOf(d.id))?.readyFrames, LENGTH);
+    assert.ok((await t.bytes()) <= 2.5 * one);
+    await t.done();
+  });
+
+  test('bring a dropped copy back from the song\'s stems when it is asked for, answering "not ready" meanwhile', async () => {
+    const t = await setup(1);
+    const [job] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    await until('the copy is dropped: nobody listens to it', async () => (await t.listenOf(job.id))?.readyFrames === 0);
+    assert.deepEqual(await t.copies(), []);
+    const done = (await t.service.listJobs())[0];
+    const before = t.events.length;
+    const asked = await t.service.listen(job.id, '0', '100', '300');
+    assert.equal(asked.kind, 'not-ready');
+    await until('the copy is back, as a job event says', () => t.events.slice(before).some((e) => e.id === job.id && e.listen?.readyFrames === LENGTH));
+    assert.deepEqual(await t.listenOf(job.id), { revision: 0, sampleRate: 44100, frames: LENGTH, readyFrames: LENGTH, sources: SOURCES });
+    assertNear((await samples(t.dir, await t.service.listen(job.id, '0', '100', '300'))).channels, stemChannels(t, done, 100, 300), 'the copy made again');
+    assert.equal((await t.copies()).length, 1, 'kept over the cap: it is listened to');
+    await t.done();
+  });
+
+  test('never drop the copy being written, even over the cap', async () => {
+    const t = await setup(1);
+    t.gate();
+    const [job] = await t.service.open(['/songs/a.wav']);
+    await until('half the song is written', async () => (await t.listenOf(job.id))?.readyFrames === LENGTH / 2);
+    const [other] = await t.service.open(['/songs/b.wav']);
+    assert.equal((await t.service.listen(other.id, '0', '0', '10')).kind, 'not-kept', 'another song is listened to');
+    await until('the cap is looked at', async () => (await t.listenOf(job.id))?.readyFrames === LENGTH / 2);
+    assert.equal((await t.service.listen(job.id, '0', '0', '10')).kind, 'audio');
+    assert.equal((await t.copies()).length, 1);
+    t.open();
+    await t.service.idle();
+    assert.equal((await t.service.listen(job.id, '0', '0', '10')).kind, 'audio', 'listened to when it finished');
+    await until('the song not listened to has its copy dropped', async () => (await t.listenOf(other.id))?.readyFrames === 0);
+    assert.equal((await t.service.listen(job.id, '0', '0', '10')).kind, 'audio', 'the one listened to keeps it');
+    await t.done();
+  });
+});
+
 describe('ListenCopies', () => {
   test('tells the UI of frames becoming final at most once per interval, and always of the last ones', () => {
     mock.timers.enable({ apis: ['setTimeout', 'Date'] });
@@ -248,6 +331,7 @@ describe('ListenCopies', () => {
       const copies = new ListenCopies({
         dir: join(tmpdir(), 'never-written'), engine: new FakeEngine(new MemoryAudio()), jobs: { get: () => undefined },
         requestFor: (input, c) => ({ input, outDir: '/', controls: c }), changed: (id) => changed.push(id), interval: 250,
+        decode: () => Promise.reject(new Error('no stems here')),
       });
       const ticket = copies.beginFirst('song');
       for (let ready = 0; ready <= 1000; ready += 10) ticket.onListen({ sampleRate: 44100, frames: 1000, readyFrames: ready, sources: ['a'] });

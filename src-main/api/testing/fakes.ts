@@ -71,7 +71,8 @@ export class FakeEngine implements EnginePort {
     const copy = hooks?.listen
       ? await ListeningCopy.create(hooks.listen.path, Object.keys(fakeRender(req, 0, 0)), 44100, this.length, hooks.listen.onReady) : null;
     if (copy) await this.writeCopy(req, copy, 0, half);
-    await Promise.race([this.gate, new Promise((r) => hooks?.signal?.addEventListener('abort', r))]);
+    // Cancelled while the first half was written (its file is there from the start): no abort event comes then.
+    await Promise.race([this.gate, new Promise((r) => (hooks?.signal?.aborted ? r(null) : hooks?.signal?.addEventListener('abort', r)))]);
     const failed = hooks?.signal?.aborted ? 'CANCELLED' : req.input.endsWith('.txt') ? 'NOT_AUDIO' : null;
     if (failed) await copy?.abort();
     if (failed === 'CANCELLED') return { input: req.input, ok: false, error: { code: 'CANCELLED', message: `${req.input}: cancelled` } };
