@@ -16,7 +16,7 @@ import type { ListenProgress, RegionOk, SeparateRequest, SeparationControls } fr
 import type { JobView, ListenView } from './contract.ts';
 import type { EnginePort } from './ports.ts';
 
-/** What all songs' copies may take on disk together: about 25 minutes of 4-stem audio at 44.1 kHz. */
+/** What all songs' copies may take on disk together: about 52 minutes of 4-stem audio at 44.1 kHz. */
 export const LISTEN_CAP_BYTES = 2 * 2 ** 30;
 
 /** Frames a copy made again from stems is written in at a time, so its readyFrames grows as it goes. */
@@ -198,7 +198,7 @@ export class ListenCopies {
   }
 
   private pathFor(jobId: string, revision: number): string {
-    return join(this.deps.dir, tempName(`${jobId}-${revision}.f32`, 'listen'));
+    return join(this.deps.dir, tempName(`${jobId}-${revision}.copy`, 'listen'));
   }
 
   private begin(jobId: string, song: Song, copy: Copy): ListenTicket {

@@ -52,7 +52,7 @@ describe('listening copy', () => {
       try {
         const length = Math.round(rate * 2.3);
         const input = floatWav(join(dir, 'song.wav'), testSignal(length, 3), rate);
-        const copyPath = join(dir, 'copies', 'song.f32');
+        const copyPath = join(dir, 'copies', 'song.copy');
         const reports: ListenProgress[] = [];
         const result = await separateFile(job(input, join(dir, 'out')), fakeModel(SOURCES, gains), { decode: decodeFile, createStemWriter },
           { listen: { path: copyPath, onReady: (l) => reports.push(l) } });
@@ -78,7 +78,7 @@ describe('listening copy', () => {
       const rate = 48000;
       const length = rate * 3;
       const input = floatWav(join(dir, 'song.wav'), testSignal(length, 5), rate);
-      const copyPath = join(dir, 'song.f32');
+      const copyPath = join(dir, 'song.copy');
       // The network is slow: the player reads what is ready between its runs.
       const model = fakeModel(SOURCES, gains, () => new Promise((r) => setTimeout(r, 5)));
       // What the player would read each time: the file as it was then.
@@ -118,7 +118,7 @@ describe('listening copy', () => {
       const model = { ...inner, run: (x: Float32Array, batch: number, frames: number) => { batches.push(batch); return inner.run(x, batch, frames); } };
       await separateFile(job(input, join(dir, 'out'), { segments: { segmentFrames: 24, overlapFrames: 6, batch: 3 } }), model,
         { decode: decodeFile, createStemWriter },
-        { listen: { path: join(dir, 'song.f32'), onReady: (l) => { if (l.readyFrames > 0 && runsAtFirstFrames < 0) runsAtFirstFrames = batches.length; } } });
+        { listen: { path: join(dir, 'song.copy'), onReady: (l) => { if (l.readyFrames > 0 && runsAtFirstFrames < 0) runsAtFirstFrames = batches.length; } } });
       assert.equal(batches[0], 1, 'the first batch is one chunk');
       assert.ok(batches.slice(1, -1).every((b) => b === 3), `then batches of 3: ${batches.join(' ')}`);
       // The next batch is launched before the first one's chunks are finished, so two runs have started by then.
@@ -133,7 +133,7 @@ describe('listening copy', () => {
     try {
       const input = floatWav(join(dir, 'song.wav'), testSignal(44100 * 3, 7), 44100);
       const abort = new AbortController();
-      const copyPath = join(dir, 'cancelled.f32');
+      const copyPath = join(dir, 'cancelled.copy');
       let written = false;
       const cancelled = separateFile(job(input, join(dir, 'out'), { segments: { segmentFrames: 24, overlapFrames: 6, batch: 1 } }), fakeModel(SOURCES, gains),
         { decode: decodeFile, createStemWriter },
@@ -142,7 +142,7 @@ describe('listening copy', () => {
       assert.ok(written, 'frames were written before the cancel');
       assert.equal(existsSync(copyPath), false, 'the cancelled copy is gone');
 
-      const failedPath = join(dir, 'failed.f32');
+      const failedPath = join(dir, 'failed.copy');
       const failing = separateFile(job(input, join(dir, 'out')), fakeModel(SOURCES, gains),
         { decode: decodeFile, createStemWriter: async (path, opts) => {
           const w = await createStemWriter(path, opts);
