@@ -304,6 +304,34 @@ describe('listening copies within a cap', () => {
     await t.done();
   });
 
+  test('forget a dropped render once a newer one is done: its stems are gone', async () => {
+    const t = await setup(1);
+    const [job] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    await until('the copy is dropped', async () => (await t.listenOf(job.id))?.readyFrames === 0);
+    await t.service.rerender(job.id, controls(2));
+    const answer = await t.service.listen(job.id, '0', '0', '10');
+    assert.equal(answer.kind, 'not-kept', `render 0: ${answer.kind}`);
+    await t.done();
+  });
+
+  test('do not write a dropped copy again from stems that a running re-render is replacing', async () => {
+    const t = await setup(1);
+    const [job] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    await until('the copy is dropped', async () => (await t.listenOf(job.id))?.readyFrames === 0);
+    t.gate();
+    const rerender = t.service.rerender(job.id, controls(2));
+    await until('the re-render is half written', () => t.events.some((e) => e.rerender?.listen?.readyFrames === LENGTH / 2));
+    assert.equal((await t.service.listen(job.id, '0', '0', '10')).kind, 'not-ready');
+    await new Promise((r) => setTimeout(r, 50));
+    t.open();
+    await rerender;
+    assert.equal((await t.service.listen(job.id, '0', '0', '10')).kind, 'not-kept', 'the render before is gone, not made from the new stems');
+    assert.equal((await t.service.listen(job.id, '1', '0', '10')).kind, 'audio');
+    await t.done();
+  });
+
   test('never drop the copy being written, even over the cap', async () => {
     const t = await setup(1);
     t.gate();

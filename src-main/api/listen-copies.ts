@@ -161,7 +161,8 @@ export class ListenCopies {
     }
     const view = copy.view;
     if (!view) return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
-    if (copy.state === 'dropped') this.restore(jobId, song, copy);
+    // While the song re-renders its stems are being replaced: the player gets the new render when it is done.
+    if (copy.state === 'dropped' && !song.copies.some((c) => c.state === 'running')) this.restore(jobId, song, copy);
     if (from >= view.frames) return { kind: 'bad-request', message: `${job.name}: frame ${from} is past the song's end (${view.frames} frames)` };
     const wanted = Math.min(frames, view.frames - from, MAX_LISTEN_SECONDS * view.sampleRate);
     if (from < view.readyFrames) return this.fromCopy(job, copy, view, from, Math.min(wanted, view.readyFrames - from));
@@ -236,10 +237,13 @@ export class ListenCopies {
     };
   }
 
-  /** Keeps the newest two finished renders and the running ones. */
+  /**
+   * Keeps the newest two finished renders and the running ones; an older render dropped over the cap goes (the
+   * song's stems now hold the newer one, so it cannot be written again).
+   */
   private prune(song: Song): void {
     const done = song.copies.filter((c) => c.state !== 'running').sort((a, b) => b.revision - a.revision);
-    for (const c of done.slice(2)) {
+    for (const c of [...done.slice(2), ...done.slice(1, 2).filter((x) => x.state === 'dropped' || x.state === 'restoring')]) {
       song.copies.splice(song.copies.indexOf(c), 1);
       void remove(c.path);
     }
@@ -301,15 +305,31 @@ export class ListenCopies {
     }
   }
 
-  /** Writes a dropped copy again from its song's stems; its readyFrames grows as it goes, as a render's does. */
+  /**
+   * Writes a dropped copy again from its song's stems; its readyFrames grows as it goes, as a render's does. A
+   * re-render of the song starting meanwhile replaces the stems: the copy is dropped again (and asked for again
+   * once that render is done, it is the older one and goes).
+   */
   private restore(jobId: string, song: Song, copy: Copy): void {
     const view = copy.view!;
     copy.state = 'restoring';
     copy.path = this.pathFor(jobId, copy.revision);
     const current = () => this.songs.get(jobId) === song && song.copies.includes(copy) && copy.state === 'restoring';
+    const rerendering = () => song.copies.some((c) => c.state === 'running');
     const name = this.deps.jobs.get(jobId)?.name ?? jobId;
+    let writer: ListeningCopy | null = null;
+    /** false when the copy is no longer to be written: its writer and file go. */
+    const goOn = async (): Promise<boolean> => {
+      if (current() && !rerendering()) return true;
+      await writer?.abort().catch(() => {});
+      if (current()) {
+        copy.state = 'dropped';
+        copy.view = { ...view, readyFrames: 0 };
+        this.deps.changed(jobId);
+      }
+      return false;
+    };
     void (async () => {
-      let writer: ListeningCopy | null = null;
       try {
         const result = this.deps.jobs.get(jobId)?.result;
         if (!result || (result.revision ?? 0) !== copy.revision) throw new Error('its stems have been rendered again since');
@@ -320,7 +340,7 @@ export class ListenCopies {
             throw new Error(`the ${source} stem is no longer the one rendered (${audio.channels[0].length} frames at ${audio.sampleRate} Hz)`);
           }
           stems.push([audio.channels[0], audio.channels[1] ?? audio.channels[0]]);
-          if (!current()) return;
+          if (!await goOn()) return;
         }
         writer = await ListeningCopy.create(copy.path, view.sources, view.sampleRate, view.frames, (l) => {
           if (!current()) return;
@@ -328,17 +348,11 @@ export class ListenCopies {
           this.grew(jobId, song);
         });
         for (let at = 0; at < view.frames; at += RESTORE_STEP_FRAMES) {
-          if (!current()) {
-            await writer.abort();
-            return;
-          }
+          if (!await goOn()) return;
           for (const [k, channels] of stems.entries()) await writer.add(k, channels.map((c) => c.subarray(at, at + RESTORE_STEP_FRAMES)));
         }
         await writer.finish();
-        if (!current()) {
-          void remove(copy.path);
-          return;
-        }
+        if (!await goOn()) return;
         copy.state = 'done';
         this.keepUnderCap();
       } catch (err) {
