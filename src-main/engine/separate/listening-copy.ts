@@ -5,7 +5,8 @@
 // Layout: every stem's two channels, stem by stem, at the song's own rate, in blocks of BLOCK_FRAMES frames coded as
 // listen-codec.ts says (about half the bytes of floats). A block's size depends on its samples, so the file starts
 // with an index, one float64 a block: the offset where the block ends, written after the block itself. Frames are
-// ready in whole blocks (the song's last block when the song is complete), 23 ms at 44.1 kHz.
+// ready in whole blocks (the last one when the song is complete): a block's frames wait for it to fill, 11 ms at
+// 44.1 kHz.
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { asXumxError } from '../errors.ts';
