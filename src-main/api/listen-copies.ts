@@ -4,13 +4,23 @@
 // A side), and the one running; a failed, cancelled or replaced render's copy goes at once, a song's copies when it
 // leaves the queue, all of them when the app stops. A block of the newest re-render that is not written yet is
 // rendered on demand from the estimate cache (renderRegion), the same samples the copy will hold.
-import { open, rm } from 'node:fs/promises';
+// All songs' copies together stay under a cap: beyond it the finished copies used least recently are dropped (never
+// one being written, nor those of the song listened to last), and a dropped current render is written again from
+// the song's stems (which hold the same samples: stems are written at the song's own tempo and key) when it is asked
+// for.
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { listenFrameBytes } from '../engine/separate/listening-copy.ts';
+import { ListeningCopy, readListeningCopy } from '../engine/separate/listening-copy.ts';
 import { tempName } from '../engine/temp-files.ts';
 import type { ListenProgress, RegionOk, SeparateRequest, SeparationControls } from '../engine/types.ts';
 import type { JobView, ListenView } from './contract.ts';
 import type { EnginePort } from './ports.ts';
+
+/** What all songs' copies may take on disk together: about 52 minutes of 4-stem audio at 44.1 kHz. */
+export const LISTEN_CAP_BYTES = 2 * 2 ** 30;
+
+/** Frames a copy made again from stems is written in at a time, so its readyFrames grows as it goes. */
+const RESTORE_STEP_FRAMES = 1 << 16;
 
 /** The longest block one request gets: the player asks for a few seconds at a time. */
 export const MAX_LISTEN_SECONDS = 60;
@@ -47,12 +57,19 @@ export interface ListenCopiesDeps {
   changed(jobId: string): void;
   /** Least time between two `changed` calls of one song for frames becoming final (ms); default 250. */
   interval?: number;
+  /** Bytes all copies may take together; default LISTEN_CAP_BYTES. */
+  cap?: number;
+  /** The engine's decoder, for writing a dropped copy again from its song's stems. */
+  decode(path: string): Promise<{ sampleRate: number; channels: Float32Array[] }>;
 }
 
 interface Copy {
   revision: number;
   path: string;
-  state: 'running' | 'done';
+  /** dropped: over the cap, no file (readyFrames 0); restoring: being written again from the song's stems. */
+  state: 'running' | 'done' | 'dropped' | 'restoring';
+  /** When it was last begun, finished or read (a count, not a time): the least recent goes first over the cap. */
+  lastUse: number;
   /** null until the engine says what the copy holds (a first separation before its song is decoded). */
   view: ListenView | null;
   /** A re-render's controls, for the blocks rendered on demand; null for a first separation. */
@@ -78,10 +95,16 @@ interface Song {
   demand: { revision: number; abort: AbortController; tail: Promise<unknown> } | null;
   /** The last blocks rendered on demand: a block asked for twice (or a part of one) is not rendered again. */
   rendered: RenderedBlock[];
+  /** Why a dropped copy could not be written again, by revision. */
+  lost: Map<number, string>;
 }
 
 export class ListenCopies {
   private readonly songs = new Map<string, Song>();
+  private uses = 0;
+  /** The song whose copy was read last: the one being listened to. */
+  private listenedTo: string | null = null;
+  private capping: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: ListenCopiesDeps) {}
 
@@ -90,7 +113,7 @@ export class ListenCopies {
     this.drop(jobId);
     const song = this.song(jobId);
     song.next = 1;
-    return this.begin(jobId, song, { revision: 0, path: this.pathFor(jobId, 0), state: 'running', view: null, controls: null });
+    return this.begin(jobId, song, { revision: 0, path: this.pathFor(jobId, 0), state: 'running', lastUse: ++this.uses, view: null, controls: null });
   }
 
   /**
@@ -106,13 +129,13 @@ export class ListenCopies {
       revision, sampleRate: result.sampleRate, frames: Math.round(result.duration * result.sampleRate), readyFrames: 0,
       sources: [...result.sources.filter((s) => s !== 'residual'), ...(controls.residual ? ['residual'] : [])],
     } : null;
-    return this.begin(jobId, song, { revision, path: this.pathFor(jobId, revision), state: 'running', view, controls });
+    return this.begin(jobId, song, { revision, path: this.pathFor(jobId, revision), state: 'running', lastUse: ++this.uses, view, controls });
   }
 
   /** What the player plays now (`listen`) and the re-render in progress (`rerender`), for the song's JobView. */
   views(jobId: string): { listen: ListenView | null; rerender: ListenView | null } {
     const copies = this.songs.get(jobId)?.copies ?? [];
-    const done = copies.filter((c) => c.state === 'done').sort((a, b) => b.revision - a.revision);
+    const done = copies.filter((c) => c.state !== 'running').sort((a, b) => b.revision - a.revision);
     const running = copies.filter((c) => c.state === 'running').sort((a, b) => b.revision - a.revision);
     const first = running.find((c) => c.revision === 0);
     const rerender = running.find((c) => c.revision > 0);
@@ -128,14 +151,23 @@ export class ListenCopies {
     if (!Number.isSafeInteger(frames) || frames < 1) return { kind: 'bad-request', message: `${job.name}: "frames" is a whole number from 1` };
     const song = this.songs.get(jobId);
     const copy = song?.copies.find((c) => c.revision === revision);
+    const lost = song?.lost.get(revision);
+    if (lost) return { kind: 'failed', message: lost };
     if (!song || !copy) return { kind: 'not-kept', message: `${job.name}: render ${revision} is not kept` };
+    copy.lastUse = ++this.uses;
+    if (this.listenedTo !== jobId) {
+      this.listenedTo = jobId;
+      this.keepUnderCap();
+    }
     const view = copy.view;
     if (!view) return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
+    // While the song re-renders its stems are being replaced: the player gets the new render when it is done.
+    if (copy.state === 'dropped' && !song.copies.some((c) => c.state === 'running')) this.restore(jobId, song, copy);
     if (from >= view.frames) return { kind: 'bad-request', message: `${job.name}: frame ${from} is past the song's end (${view.frames} frames)` };
     const wanted = Math.min(frames, view.frames - from, MAX_LISTEN_SECONDS * view.sampleRate);
     if (from < view.readyFrames) return this.fromCopy(job, copy, view, from, Math.min(wanted, view.readyFrames - from));
     const newest = song.copies.reduce((n, c) => Math.max(n, c.revision), -1);
-    if (copy.controls && copy.revision === newest && this.deps.engine.renderRegion) return this.onDemand(job, song, copy, from, wanted);
+    if (copy.state === 'running' && copy.controls && copy.revision === newest && this.deps.engine.renderRegion) return this.onDemand(job, song, copy, from, wanted);
     return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
   }
 
@@ -160,14 +192,14 @@ export class ListenCopies {
   private song(jobId: string): Song {
     let song = this.songs.get(jobId);
     if (!song) {
-      song = { copies: [], next: 1, leaving: new Set(), lastChanged: -Infinity, timer: null, demand: null, rendered: [] };
+      song = { copies: [], next: 1, leaving: new Set(), lastChanged: -Infinity, timer: null, demand: null, rendered: [], lost: new Map() };
       this.songs.set(jobId, song);
     }
     return song;
   }
 
   private pathFor(jobId: string, revision: number): string {
-    return join(this.deps.dir, tempName(`${jobId}-${revision}.f32`, 'listen'));
+    return join(this.deps.dir, tempName(`${jobId}-${revision}.copy`, 'listen'));
   }
 
   private begin(jobId: string, song: Song, copy: Copy): ListenTicket {
@@ -197,16 +229,21 @@ export class ListenCopies {
           return;
         }
         copy.state = 'done';
+        copy.lastUse = ++this.uses;
         if (copy.view) copy.view = { ...copy.view, readyFrames: copy.view.frames };
         this.prune(song);
+        this.keepUnderCap();
       },
     };
   }
 
-  /** Keeps the newest two finished renders and the running ones. */
+  /**
+   * Keeps the newest two finished renders and the running ones; an older render dropped over the cap goes (the
+   * song's stems now hold the newer one, so it cannot be written again).
+   */
   private prune(song: Song): void {
-    const done = song.copies.filter((c) => c.state === 'done').sort((a, b) => b.revision - a.revision);
-    for (const c of done.slice(2)) {
+    const done = song.copies.filter((c) => c.state !== 'running').sort((a, b) => b.revision - a.revision);
+    for (const c of [...done.slice(2), ...done.slice(1, 2).filter((x) => x.state === 'dropped' || x.state === 'restoring')]) {
       song.copies.splice(song.copies.indexOf(c), 1);
       void remove(c.path);
     }
@@ -226,7 +263,10 @@ export class ListenCopies {
     const fire = () => {
       song.timer = null;
       song.lastChanged = Date.now();
-      if (this.songs.get(jobId) === song) this.deps.changed(jobId);
+      if (this.songs.get(jobId) !== song) return;
+      this.deps.changed(jobId);
+      // Copies being written grow: the others may have to make room.
+      this.keepUnderCap();
     };
     if (wait <= 0) fire();
     else {
@@ -235,22 +275,105 @@ export class ListenCopies {
     }
   }
 
-  private async fromCopy(job: JobView, copy: Copy, view: ListenView, from: number, frames: number): Promise<ListenAnswer> {
-    const frameBytes = listenFrameBytes(view.sources.length);
-    const data = Buffer.alloc(frames * frameBytes);
-    try {
-      const file = await open(copy.path, 'r');
-      try {
-        const { bytesRead } = await file.read(data, 0, data.length, from * frameBytes);
-        if (bytesRead !== data.length) return { kind: 'failed', message: `${job.name}: render ${copy.revision}'s listening copy is shorter than it says` };
-      } finally {
-        await file.close();
+  /** Drops finished copies, least recently used first, until all copies fit under the cap (one pass at a time). */
+  private keepUnderCap(): void {
+    this.capping = this.capping.then(() => this.dropOverCap()).catch(() => {});
+  }
+
+  private async dropOverCap(): Promise<void> {
+    const cap = this.deps.cap ?? LISTEN_CAP_BYTES;
+    const kept = [...this.songs].flatMap(([jobId, song]) => song.copies.map((copy) => ({ jobId, song, copy })));
+    const sizes = await Promise.all(kept.map(({ copy }) => (copy.state === 'dropped' ? 0 : stat(copy.path).then((s) => s.size, () => 0))));
+    let total = sizes.reduce((a, b) => a + b, 0);
+    const droppable = kept.map((k, i) => ({ ...k, bytes: sizes[i] }))
+      .filter((k) => k.copy.state === 'done' && k.jobId !== this.listenedTo)
+      .sort((a, b) => a.copy.lastUse - b.copy.lastUse);
+    for (const { jobId, song, copy, bytes } of droppable) {
+      if (total <= cap) break;
+      // Read, replaced or dropped while the sizes were taken.
+      if (copy.state !== 'done' || jobId === this.listenedTo || this.songs.get(jobId) !== song || !song.copies.includes(copy)) continue;
+      total -= bytes;
+      void remove(copy.path);
+      // Only the render the song's stems hold can be written again; an older one (the A side) is gone.
+      if (copy.revision === (this.deps.jobs.get(jobId)?.result?.revision ?? 0) && copy.view) {
+        copy.state = 'dropped';
+        copy.view = { ...copy.view, readyFrames: 0 };
+        this.deps.changed(jobId);
+      } else {
+        song.copies.splice(song.copies.indexOf(copy), 1);
       }
+    }
+  }
+
+  /**
+   * Writes a dropped copy again from its song's stems; its readyFrames grows as it goes, as a render's does. A
+   * re-render of the song starting meanwhile replaces the stems: the copy is dropped again (and asked for again
+   * once that render is done, it is the older one and goes).
+   */
+  private restore(jobId: string, song: Song, copy: Copy): void {
+    const view = copy.view!;
+    copy.state = 'restoring';
+    copy.path = this.pathFor(jobId, copy.revision);
+    const current = () => this.songs.get(jobId) === song && song.copies.includes(copy) && copy.state === 'restoring';
+    const rerendering = () => song.copies.some((c) => c.state === 'running');
+    const name = this.deps.jobs.get(jobId)?.name ?? jobId;
+    let writer: ListeningCopy | null = null;
+    /** false when the copy is no longer to be written: its writer and file go. */
+    const goOn = async (): Promise<boolean> => {
+      if (current() && !rerendering()) return true;
+      await writer?.abort().catch(() => {});
+      if (current()) {
+        copy.state = 'dropped';
+        copy.view = { ...view, readyFrames: 0 };
+        this.deps.changed(jobId);
+      }
+      return false;
+    };
+    void (async () => {
+      try {
+        const result = this.deps.jobs.get(jobId)?.result;
+        if (!result || (result.revision ?? 0) !== copy.revision) throw new Error('its stems have been rendered again since');
+        const stems: Float32Array[][] = [];
+        for (const source of view.sources) {
+          const audio = await this.deps.decode(result.stemPaths[source]);
+          if (audio.sampleRate !== view.sampleRate || audio.channels[0].length !== view.frames) {
+            throw new Error(`the ${source} stem is no longer the one rendered (${audio.channels[0].length} frames at ${audio.sampleRate} Hz)`);
+          }
+          stems.push([audio.channels[0], audio.channels[1] ?? audio.channels[0]]);
+          if (!await goOn()) return;
+        }
+        writer = await ListeningCopy.create(copy.path, view.sources, view.sampleRate, view.frames, (l) => {
+          if (!current()) return;
+          copy.view = { ...view, readyFrames: l.readyFrames };
+          this.grew(jobId, song);
+        });
+        for (let at = 0; at < view.frames; at += RESTORE_STEP_FRAMES) {
+          if (!await goOn()) return;
+          for (const [k, channels] of stems.entries()) await writer.add(k, channels.map((c) => c.subarray(at, at + RESTORE_STEP_FRAMES)));
+        }
+        await writer.finish();
+        if (!await goOn()) return;
+        copy.state = 'done';
+        this.keepUnderCap();
+      } catch (err) {
+        await writer?.abort().catch(() => {});
+        if (!current()) return;
+        song.copies.splice(song.copies.indexOf(copy), 1);
+        song.lost.set(copy.revision, `${name}: render ${copy.revision}'s listening copy cannot be made again from its stems (${(err as Error).message})`);
+        this.deps.changed(jobId);
+      }
+    })();
+  }
+
+  private async fromCopy(job: JobView, copy: Copy, view: ListenView, from: number, frames: number): Promise<ListenAnswer> {
+    let samples: Float32Array;
+    try {
+      samples = await readListeningCopy(copy.path, view.sources.length, view.frames, from, frames);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'not-kept', message: `${job.name}: render ${copy.revision} is not kept` };
       return { kind: 'failed', message: `${job.name}: render ${copy.revision}'s listening copy cannot be read (${(err as Error).message})` };
     }
-    return { kind: 'audio', wav: floatWav(data, view.sources.length * 2, view.sampleRate), from, frames };
+    return { kind: 'audio', wav: floatWav(Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength), view.sources.length * 2, view.sampleRate), from, frames };
   }
 
   /**

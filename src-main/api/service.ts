@@ -43,6 +43,8 @@ export interface StudioServiceDeps {
   models?: Omit<ModelsServiceDeps, 'settings' | 'emit'>;
   /** Where renders' listening copies are written; default: a folder in the system's temporary folder. */
   listenDir?: string;
+  /** Bytes all listening copies may take together; default LISTEN_CAP_BYTES. */
+  listenCap?: number;
 }
 
 const EXT: Record<OutputFormat, string> = { wav: 'wav', flac: 'flac', mp3: 'mp3' };
@@ -65,6 +67,8 @@ export class StudioService implements StudioApi {
       engine: deps.engine,
       jobs: { get: (id) => this.queue.get(id) },
       requestFor: requestWith,
+      ...(deps.listenCap !== undefined ? { cap: deps.listenCap } : {}),
+      decode: async (path) => deps.audio.decodeFile(path, { tags: false }),
       changed: (id) => {
         const job = this.queue.get(id);
         if (job) this.emit({ type: 'job', job: this.withListen(job) });

@@ -70,9 +70,9 @@ export interface SeparateRequest {
 }
 
 /**
- * A job's listening copy: the render also written, as its chunks become final, into the file at `path` (raw
- * little-endian float32, every stem's two channels interleaved per frame, at the song's own rate and tempo; removed
- * when the job fails), and `onReady` told how far it is.
+ * A job's listening copy: the render also written, as its chunks become final, into the file at `path` (every
+ * stem's two channels at the song's own rate and tempo, in blocks as separate/listening-copy.ts lays them out;
+ * removed when the job fails), and `onReady` told how far it is.
  */
 export interface ListenCopyHooks {
   path: string;

@@ -1,7 +1,7 @@
 // Listening to renders through the app's service with the real engine and the bundled model: a block of the newest
 // re-render asked for before the re-render has written it is rendered on demand from the estimate cache, and equals
 // the same frames of the finished re-render's stems and of its listening copy (within 1e-4); the first separation's
-// copy equals its stems.
+// copy equals its stems, and so does a copy dropped over the cap and written again from the stems.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -111,5 +111,55 @@ describe('listening to renders with the real engine', () => {
       copy.forEach((ch, c) => ch.forEach((v, i) => { off = Math.max(off, Math.abs(v - onDemand[k][c][i])); }));
       assert.ok(off <= 1e-4, `part ${k} is off the finished copy by ${off}`);
     }
+  });
+});
+
+describe('a listening copy dropped over the cap, with the real engine', () => {
+  const dir = tempDir('xumx-listen-cap-it-');
+  let service: StudioService;
+
+  after(async () => {
+    await service.dispose();
+  });
+
+  test('comes back from the stem files, through the real decoder, equal to them', async () => {
+    const song = join(dir, 'song.wav');
+    await makeSong(song, { seconds: 5, seed: 6, sampleRate: RATE, bitDepth: 16 });
+    const engine = createEngine({
+      modelDirs: [bundledModelsDir()], threads: 1, dspThreads: 1, cache: { dir: join(dir, 'cache') },
+      segments: { segmentFrames: 64, overlapFrames: 8, batch: 2 },
+    });
+    const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
+    await settings.update({ format: 'wav', bitDepth: 24 });
+    // Nothing fits: a copy stays only while it is written or listened to.
+    service = new StudioService({
+      engine, audio: { decodeFile, createStemWriter, stemFileFromStemFiles }, settings, listenDir: join(dir, 'listening'), listenCap: 1,
+      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+    });
+    const [job] = await service.open([song]);
+    await service.idle();
+    const listenOf = async () => (await service.listJobs())[0].listen;
+    for (let i = 0; (await listenOf())?.readyFrames !== 0; i++) {
+      assert.ok(i < 400, 'the copy nobody listens to is dropped');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const done = (await service.listJobs())[0];
+    assert.equal((await service.listen(job.id, '0', '0', '10')).kind, 'not-ready', 'asked for: written again meanwhile');
+    for (let i = 0; (await listenOf())?.readyFrames !== done.listen!.frames; i++) {
+      assert.ok(i < 1000, 'the copy comes back');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const from = Math.round(1.3 * RATE);
+    const answer = await service.listen(job.id, '0', String(from), String(2 * RATE));
+    if (answer.kind !== 'audio') assert.fail(`${answer.kind}: ${answer.message}`);
+    const path = join(dir, 'block.wav');
+    writeFileSync(path, answer.wav);
+    const block = (await decodeFile(path)).channels;
+    let worst = 0;
+    for (const [k, source] of done.listen!.sources.entries()) {
+      const stem = (await decodeFile(done.result!.stemPaths[source])).channels;
+      for (const c of [0, 1]) block[2 * k + c].forEach((v, i) => { worst = Math.max(worst, Math.abs(v - stem[c][from + i])); });
+    }
+    assert.ok(worst <= 1e-4, `off the stems by ${worst}`);
   });
 });

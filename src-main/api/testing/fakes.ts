@@ -1,7 +1,7 @@
 // In-memory stand-ins for the engine and the codecs, so the service's queue, policy and export logic can be
 // tested with plain arrays and no ONNX model.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { ListeningCopy } from '../../engine/separate/listening-copy.ts';
 import { songName } from '../../engine/separate/song-name.ts';
 import type { ModelInfo, Region, RegionResult, SeparateRequest, SeparationResult, SongAnalysis } from '../../engine/types.ts';
 import type { AudioPort, DecodedAudio, EngineJobHooks, EnginePort } from '../ports.ts';
@@ -68,13 +68,19 @@ export class FakeEngine implements EnginePort {
     this.requests.push(req);
     hooks?.onProgress?.({ fraction: 0.5, stage: 'network', etaSeconds: 1 });
     const half = Math.floor(this.length / 2);
-    if (hooks?.listen) await this.writeCopy(req, hooks.listen, 0, half);
-    await Promise.race([this.gate, new Promise((r) => hooks?.signal?.addEventListener('abort', r))]);
+    const copy = hooks?.listen
+      ? await ListeningCopy.create(hooks.listen.path, Object.keys(fakeRender(req, 0, 0)), 44100, this.length, hooks.listen.onReady) : null;
+    if (copy) await this.writeCopy(req, copy, 0, half);
+    // Cancelled while the first half was written (its file is there from the start): no abort event comes then.
+    await Promise.race([this.gate, new Promise((r) => (hooks?.signal?.aborted ? r(null) : hooks?.signal?.addEventListener('abort', r)))]);
     const failed = hooks?.signal?.aborted ? 'CANCELLED' : req.input.endsWith('.txt') ? 'NOT_AUDIO' : null;
-    if (failed && hooks?.listen) await rm(hooks.listen.path, { force: true });
+    if (failed) await copy?.abort();
     if (failed === 'CANCELLED') return { input: req.input, ok: false, error: { code: 'CANCELLED', message: `${req.input}: cancelled` } };
     if (failed === 'NOT_AUDIO') return { input: req.input, ok: false, error: { code: 'NOT_AUDIO', message: `${req.input}: not an audio file` } };
-    if (hooks?.listen) await this.writeCopy(req, hooks.listen, half, this.length);
+    if (copy) {
+      await this.writeCopy(req, copy, half, this.length);
+      await copy.finish();
+    }
     const stems: Record<string, string> = {};
     SOURCES.forEach((s, k) => {
       // The song's folder by name only: numbering same-named songs is the engine's (test/integration/stem-folders).
@@ -101,17 +107,10 @@ export class FakeEngine implements EnginePort {
     return { input: req.input, ok: true, sampleRate: 44100, start, frames, stems: fakeRender(req, start, frames) };
   }
 
-  /** Frames [from, to) of the job's listening copy, then how far it is. */
-  private async writeCopy(req: SeparateRequest, listen: NonNullable<EngineJobHooks['listen']>, from: number, to: number): Promise<void> {
-    const stems = fakeRender(req, from, to - from);
-    const sources = Object.keys(stems);
-    const data = new Float32Array((to - from) * sources.length * 2);
-    sources.forEach((s, k) => {
-      for (let i = 0; i < to - from; i++) for (let c = 0; c < 2; c++) data[(i * sources.length + k) * 2 + c] = stems[s][c][i];
-    });
-    await mkdir(dirname(listen.path), { recursive: true });
-    await writeFile(listen.path, new Uint8Array(data.buffer), { flag: from === 0 ? 'w' : 'a' });
-    listen.onReady({ sampleRate: 44100, frames: this.length, readyFrames: to, sources });
+  /** Frames [from, to) of the job's listening copy, written as the engine writes one. */
+  private async writeCopy(req: SeparateRequest, copy: ListeningCopy, from: number, to: number): Promise<void> {
+    const stems = Object.values(fakeRender(req, from, to - from));
+    for (const [k, planar] of stems.entries()) await copy.add(k, planar);
   }
 
   dispose(): void {}

@@ -1,11 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeFile } from '../audio/decode.ts';
 import { createStemWriter } from '../audio/stem-writer.ts';
 import type { ListenProgress } from '../types.ts';
+import { readListeningCopy } from './listening-copy.ts';
 import { separateFile, type PipelineJob } from './pipeline.ts';
 import { fakeModel, testSignal } from './testing/fakes.ts';
 
@@ -32,9 +33,9 @@ function job(input: string, outDir: string, over: Partial<PipelineJob> = {}): Pi
   };
 }
 
-/** Frames [0, frames) of a copy file, per stem, planar. */
-function readCopy(bytes: Buffer, stems: number, frames: number): Float32Array[][] {
-  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + frames * stems * 8));
+/** Frames [0, frames) of a copy file of a song of `songFrames` frames, per stem, planar. */
+async function readCopy(path: string, stems: number, songFrames: number, frames: number): Promise<Float32Array[][]> {
+  const all = await readListeningCopy(path, stems, songFrames, 0, frames);
   return Array.from({ length: stems }, (_, s) => [0, 1].map((c) => Float32Array.from({ length: frames }, (_, i) => all[(i * stems + s) * 2 + c])));
 }
 
@@ -51,15 +52,15 @@ describe('listening copy', () => {
       try {
         const length = Math.round(rate * 2.3);
         const input = floatWav(join(dir, 'song.wav'), testSignal(length, 3), rate);
-        const copyPath = join(dir, 'copies', 'song.f32');
+        const copyPath = join(dir, 'copies', 'song.copy');
         const reports: ListenProgress[] = [];
         const result = await separateFile(job(input, join(dir, 'out')), fakeModel(SOURCES, gains), { decode: decodeFile, createStemWriter },
           { listen: { path: copyPath, onReady: (l) => reports.push(l) } });
         const last = reports.at(-1)!;
         assert.deepEqual(last, { sampleRate: rate, frames: length, readyFrames: length, sources: SOURCES });
-        const bytes = readFileSync(copyPath);
-        assert.equal(bytes.length, length * SOURCES.length * 2 * 4);
-        const copy = readCopy(bytes, SOURCES.length, length);
+        const bytes = statSync(copyPath).size;
+        assert.ok(bytes <= length * SOURCES.length * 2 * 2 * 1.01, `${bytes} bytes: at most half of 32-bit floats' ${length * SOURCES.length * 2 * 4}`);
+        const copy = await readCopy(copyPath, SOURCES.length, length, length);
         for (const [s, source] of SOURCES.entries()) {
           const stem = await decodeFile(result.stems[source]);
           assert.equal(stem.sampleRate, rate);
@@ -77,18 +78,24 @@ describe('listening copy', () => {
       const rate = 48000;
       const length = rate * 3;
       const input = floatWav(join(dir, 'song.wav'), testSignal(length, 5), rate);
-      const copyPath = join(dir, 'song.f32');
+      const copyPath = join(dir, 'song.copy');
       // The network is slow: the player reads what is ready between its runs.
       const model = fakeModel(SOURCES, gains, () => new Promise((r) => setTimeout(r, 5)));
-      const seen: { ready: number; copy: Float32Array[][] }[] = [];
+      // What the player would read each time: the file as it was then.
+      const seen: { ready: number; snapshot: string }[] = [];
       const result = await separateFile(job(input, join(dir, 'out'), { segments: { segmentFrames: 24, overlapFrames: 6, batch: 1 } }), model,
         { decode: decodeFile, createStemWriter },
-        { listen: { path: copyPath, onReady: (l) => seen.push({ ready: l.readyFrames, copy: readCopy(readFileSync(copyPath), SOURCES.length, l.readyFrames) }) } });
+        { listen: { path: copyPath, onReady: (l) => {
+          const snapshot = join(dir, `seen-${seen.length}.copy`);
+          copyFileSync(copyPath, snapshot);
+          seen.push({ ready: l.readyFrames, snapshot });
+        } } });
       const during = seen.filter((s) => s.ready > 0 && s.ready < length);
       assert.ok(during.length >= 3, `frames became ready while the song separated (${during.length} times)`);
       for (let k = 1; k < seen.length; k++) assert.ok(seen[k].ready >= seen[k - 1].ready, 'readyFrames never goes back');
       const stems = await Promise.all(SOURCES.map((s) => decodeFile(result.stems[s])));
-      for (const { ready, copy } of during) {
+      for (const { ready, snapshot } of during) {
+        const copy = await readCopy(snapshot, SOURCES.length, length, ready);
         for (const [s, source] of SOURCES.entries()) {
           for (const c of [0, 1]) {
             const d = maxDiff(stems[s].channels[c], copy[s][c], ready);
@@ -111,7 +118,7 @@ describe('listening copy', () => {
       const model = { ...inner, run: (x: Float32Array, batch: number, frames: number) => { batches.push(batch); return inner.run(x, batch, frames); } };
       await separateFile(job(input, join(dir, 'out'), { segments: { segmentFrames: 24, overlapFrames: 6, batch: 3 } }), model,
         { decode: decodeFile, createStemWriter },
-        { listen: { path: join(dir, 'song.f32'), onReady: (l) => { if (l.readyFrames > 0 && runsAtFirstFrames < 0) runsAtFirstFrames = batches.length; } } });
+        { listen: { path: join(dir, 'song.copy'), onReady: (l) => { if (l.readyFrames > 0 && runsAtFirstFrames < 0) runsAtFirstFrames = batches.length; } } });
       assert.equal(batches[0], 1, 'the first batch is one chunk');
       assert.ok(batches.slice(1, -1).every((b) => b === 3), `then batches of 3: ${batches.join(' ')}`);
       // The next batch is launched before the first one's chunks are finished, so two runs have started by then.
@@ -126,7 +133,7 @@ describe('listening copy', () => {
     try {
       const input = floatWav(join(dir, 'song.wav'), testSignal(44100 * 3, 7), 44100);
       const abort = new AbortController();
-      const copyPath = join(dir, 'cancelled.f32');
+      const copyPath = join(dir, 'cancelled.copy');
       let written = false;
       const cancelled = separateFile(job(input, join(dir, 'out'), { segments: { segmentFrames: 24, overlapFrames: 6, batch: 1 } }), fakeModel(SOURCES, gains),
         { decode: decodeFile, createStemWriter },
@@ -135,7 +142,7 @@ describe('listening copy', () => {
       assert.ok(written, 'frames were written before the cancel');
       assert.equal(existsSync(copyPath), false, 'the cancelled copy is gone');
 
-      const failedPath = join(dir, 'failed.f32');
+      const failedPath = join(dir, 'failed.copy');
       const failing = separateFile(job(input, join(dir, 'out')), fakeModel(SOURCES, gains),
         { decode: decodeFile, createStemWriter: async (path, opts) => {
           const w = await createStemWriter(path, opts);

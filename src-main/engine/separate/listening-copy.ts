@@ -2,11 +2,16 @@
 // in order, into one file the app can play from before the stems are complete. Only final samples reach it (what
 // the crossfader has released and the resampler has given out never changes again), so every frame below
 // `readyFrames` is the stems' own.
-// Layout: raw little-endian float32, one frame = every stem's two channels, stem by stem, at the song's own rate.
+// Layout: every stem's two channels, stem by stem, at the song's own rate, in blocks of BLOCK_FRAMES frames coded as
+// listen-codec.ts says (about half the bytes of floats). A block's size depends on its samples, so the file starts
+// with an index, one float64 a block: the offset where the block ends, written after the block itself. Frames are
+// ready in whole blocks (the last one when the song is complete): a block's frames wait for it to fill, 11 ms at
+// 44.1 kHz.
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { asXumxError } from '../errors.ts';
 import type { ListenProgress } from '../types.ts';
+import { BLOCK_FRAMES, decodeBlock, encodeBlock } from './listen-codec.ts';
 
 const CHANNELS_PER_STEM = 2;
 
@@ -15,6 +20,9 @@ export class ListeningCopy {
   private readonly pending: Float32Array[][][];
   private readonly pendingFrames: number[];
   private readyFrames = 0;
+  /** Where the next block goes: after the index and the blocks written. */
+  private dataEnd: number;
+  private writing: Promise<void> = Promise.resolve();
   private closed = false;
 
   private constructor(
@@ -27,6 +35,7 @@ export class ListeningCopy {
   ) {
     this.pending = sources.map(() => []);
     this.pendingFrames = sources.map(() => 0);
+    this.dataEnd = 8 * Math.ceil(frames / BLOCK_FRAMES);
   }
 
   /** Creates (or empties) the file and reports it with no frames ready yet. */
@@ -50,15 +59,13 @@ export class ListeningCopy {
     // Copied: the caller's buffers may be reused (a resampler's output) before the other stems catch up.
     this.pending[stem].push(planar.slice(0, CHANNELS_PER_STEM).map((ch) => ch.slice()));
     this.pendingFrames[stem] += n;
-    const common = Math.min(...this.pendingFrames);
-    if (common > 0) await this.write(common);
+    await this.inTurn(false);
   }
 
   /** Every stem is complete: the copy holds the whole song. */
   async finish(): Promise<void> {
     if (this.closed) return;
-    const common = Math.min(...this.pendingFrames);
-    if (common > 0) await this.write(common);
+    await this.inTurn(true);
     this.closed = true;
     try {
       await this.file.close();
@@ -79,34 +86,58 @@ export class ListeningCopy {
     await rm(this.path, { force: true });
   }
 
-  private async write(frames: number): Promise<void> {
-    const stems = this.sources.length;
-    const width = stems * CHANNELS_PER_STEM;
-    const out = new Float32Array(frames * width);
-    for (let s = 0; s < stems; s++) {
-      let at = 0;
-      while (at < frames) {
-        const part = this.pending[s][0];
-        const take = Math.min(part[0].length, frames - at);
-        for (let c = 0; c < CHANNELS_PER_STEM; c++) {
-          const ch = part[c];
-          for (let i = 0, o = at * width + s * CHANNELS_PER_STEM + c; i < take; i++, o += width) out[o] = ch[i];
-        }
-        at += take;
-        if (take === part[0].length) this.pending[s].shift();
-        else this.pending[s][0] = part.map((ch) => ch.subarray(take));
-      }
-      this.pendingFrames[s] -= frames;
+  /** Writes one after the other: a block's place in the file is where the one before it ended. */
+  private inTurn(all: boolean): Promise<void> {
+    this.writing = this.writing.then(() => this.write(all));
+    return this.writing;
+  }
+
+  /** Writes the whole blocks pending (and the song's last block when `all`). */
+  private async write(all: boolean): Promise<void> {
+    const common = Math.min(...this.pendingFrames, this.frames - this.readyFrames);
+    const frames = all || this.readyFrames + common === this.frames ? common : common - (common % BLOCK_FRAMES);
+    if (frames <= 0) return;
+    const channels = this.take(frames);
+    const firstBlock = this.readyFrames / BLOCK_FRAMES;
+    const blocks: Buffer[] = [];
+    const ends = Buffer.alloc(8 * Math.ceil(frames / BLOCK_FRAMES));
+    let end = this.dataEnd;
+    for (let at = 0, k = 0; at < frames; at += BLOCK_FRAMES, k++) {
+      const block = encodeBlock(channels, at, Math.min(BLOCK_FRAMES, frames - at));
+      blocks.push(block);
+      end += block.length;
+      ends.writeDoubleLE(end, 8 * k);
     }
-    const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    const data = Buffer.concat(blocks);
     try {
-      await this.file.write(bytes, 0, bytes.length, this.readyFrames * width * 4);
+      await this.file.write(data, 0, data.length, this.dataEnd);
+      await this.file.write(ends, 0, ends.length, 8 * firstBlock);
     } catch (err) {
       throw asXumxError(err, this.path);
     }
-    // Cut to the song's length: a stem stream never runs past it (StemSink cuts it), so this only guards the count.
-    this.readyFrames = Math.min(this.frames, this.readyFrames + frames);
+    this.dataEnd = end;
+    this.readyFrames += frames;
     this.announce();
+  }
+
+  /** The next `frames` pending frames of every stem's channels, planar, in the copy's channel order. */
+  private take(frames: number): Float32Array[] {
+    const out: Float32Array[] = [];
+    for (let s = 0; s < this.sources.length; s++) {
+      const channels = Array.from({ length: CHANNELS_PER_STEM }, () => new Float32Array(frames));
+      let at = 0;
+      while (at < frames) {
+        const part = this.pending[s][0];
+        const n = Math.min(part[0].length, frames - at);
+        for (let c = 0; c < CHANNELS_PER_STEM; c++) channels[c].set(part[c].subarray(0, n), at);
+        at += n;
+        if (n === part[0].length) this.pending[s].shift();
+        else this.pending[s][0] = part.map((ch) => ch.subarray(n));
+      }
+      this.pendingFrames[s] -= frames;
+      out.push(...channels);
+    }
+    return out;
   }
 
   private announce(): void {
@@ -114,7 +145,32 @@ export class ListeningCopy {
   }
 }
 
-/** Bytes of one frame of a copy with `stems` stems. */
-export function listenFrameBytes(stems: number): number {
-  return stems * CHANNELS_PER_STEM * 4;
+/**
+ * Frames [from, from + frames) of a copy of `stems` stems and `songFrames` frames, interleaved as the route serves
+ * them; only frames the copy has said are ready. Errors are the file system's (ENOENT: the copy is gone).
+ */
+export async function readListeningCopy(path: string, stems: number, songFrames: number, from: number, frames: number): Promise<Float32Array> {
+  const width = stems * CHANNELS_PER_STEM;
+  const first = Math.floor(from / BLOCK_FRAMES);
+  const last = Math.floor((from + frames - 1) / BLOCK_FRAMES);
+  const file = await open(path, 'r');
+  try {
+    const ends = await readExactly(file, path, (first - 1) * 8 + (first === 0 ? 8 : 0), (last - first + (first === 0 ? 1 : 2)) * 8);
+    const start = first === 0 ? 8 * Math.ceil(songFrames / BLOCK_FRAMES) : ends.readDoubleLE(0);
+    const data = await readExactly(file, path, start, ends.readDoubleLE(ends.length - 8) - start);
+    const blockFrames = (b: number) => Math.min(BLOCK_FRAMES, songFrames - b * BLOCK_FRAMES);
+    const out = new Float32Array((last - first) * BLOCK_FRAMES * width + blockFrames(last) * width);
+    for (let b = first, at = 0; b <= last; b++) at = decodeBlock(data, at, width, blockFrames(b), out, (b - first) * BLOCK_FRAMES);
+    const skip = from - first * BLOCK_FRAMES;
+    return out.subarray(skip * width, (skip + frames) * width);
+  } finally {
+    await file.close();
+  }
+}
+
+async function readExactly(file: FileHandle, path: string, at: number, n: number): Promise<Buffer> {
+  const buf = Buffer.alloc(n);
+  const { bytesRead } = await file.read(buf, 0, n, at);
+  if (bytesRead !== n) throw asXumxError(new Error('the listening copy is shorter than its index says'), path);
+  return buf;
 }
