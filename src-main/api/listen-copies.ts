@@ -38,9 +38,9 @@ export const LISTEN_STATUS: Record<ListenAnswer['kind'], number> = { audio: 200,
 /** One render's copy, handed to whoever runs the render. */
 export interface ListenTicket {
   revision: number;
-  /** Where the engine writes the copy (SeparateRequest.listenCopy). */
+  /** Where the engine writes the copy (EngineJobHooks.listen.path). */
   path: string;
-  /** The engine's reports (EngineJobHooks.onListen). */
+  /** Called with the engine's reports of final frames (what EngineJobHooks.listen.onReady receives). */
   onListen(l: ListenProgress): void;
   /** The render ended: finished (its copy is complete) or failed, cancelled or replaced (its copy goes). */
   settle(ok: boolean): void;
