@@ -23,7 +23,7 @@ import { segmentsFor } from './separate/segment-settings.ts';
 import { timePitchProblem, type TimePitch } from './dsp/time-pitch-settings.ts';
 import type { SegmentSettings } from './separate/segment-settings.ts';
 import {
-  BIT_DEPTHS, EP_NAMES, OUTPUT_FORMATS, type BitDepth, type EpChoice, type OutputFormat, type Region, type RegionResult, type SeparateRequest, type SeparationControls,
+  BIT_DEPTHS, EP_NAMES, OUTPUT_FORMATS, type BitDepth, type EpChoice, type OutputFormat, type Region, type RegionResult, type SeparateRequest,
   type SeparationResult,
 } from './types.ts';
 

@@ -12,8 +12,9 @@
 //    computed as z = Cxx^-1 x once per cell and y_j = v_j R_j z (same product, fewer operations).
 //
 // This is the reference: the DSP kernels' firstEmStep (kernels/assembly/dsp.ts) fuses steps 1–2 with the first EM
-// step for speed and is tested against these literal steps (kernels.test.ts). Everything is computed bin by bin in float64, in place in the output buffers: R_j(f) needs all frames of bin f
-// from the previous estimates, and each cell's update only reads that cell's previous estimates.
+// step for speed and is tested against these literal steps (kernels.test.ts). Everything is computed bin by bin in
+// float64, in place in the output buffers: R_j(f) needs all frames of bin f from the previous estimates, and each
+// cell's update only reads that cell's previous estimates.
 import { XumxError } from '../errors.ts';
 import type { Spectrogram } from './stft.ts';
 

@@ -13,7 +13,6 @@
 import { constants, type BigIntStats } from 'node:fs';
 import { access, lstat, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { XumxError } from '../errors.ts';
 import { outputError } from '../output-error.ts';
 import { ownerKey, removeStaleTemps, staleTemps, tempName } from '../temp-files.ts';
 import { songName } from './song-name.ts';
