@@ -15,7 +15,9 @@ export default tseslint.config(
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       'no-unused-vars': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { args: 'none', caughtErrors: 'none', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
-      'max-len': ['error', { code: 160, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true }],
+      // Prettier wraps code at 120; comments it leaves alone may reach 140.
+      'max-len': ['error', { code: 120, comments: 140, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true,
+        ignoreRegExpLiterals: true }],
     },
   },
 );

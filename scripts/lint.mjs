@@ -11,11 +11,12 @@ const fix = process.argv.includes('--fix');
 const bin = (name) => `${root}node_modules/.bin/${name}`;
 const PRETTIER_FILES = ['src-main/**/*.ts', 'src-renderer/**/*.{ts,svelte}', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/*.mjs', '*.js'];
 
+// The formatters first, so that with --fix the linters see the formatted code.
 const checks = [
-  ['eslint', bin('eslint'), ['.']],
   ['prettier', bin('prettier'), [fix ? '--write' : '--check', '--log-level', 'warn', ...PRETTIER_FILES]],
-  ['flake8', 'flake8', ['training']],
   ['black', 'black', ['--quiet', ...(fix ? [] : ['--check']), 'training']],
+  ['eslint', bin('eslint'), ['.']],
+  ['flake8', 'flake8', ['training']],
 ];
 
 let failed = 0;
