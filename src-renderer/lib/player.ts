@@ -22,8 +22,8 @@ export interface StretchNode {
   schedule(change: {
     output?: number; active?: boolean; input?: number; rate?: number; semitones?: number; loopStart?: number; loopEnd?: number;
   }): unknown;
-  /** Without an argument drops every sample it holds (its input time starts at 0 again); else those before `toSeconds`. */
-  dropBuffers(toSeconds?: number): unknown;
+  /** Drops every sample it holds (its input time starts at 0 again). */
+  dropBuffers(): unknown;
   /** Appends samples after those it holds. */
   addBuffers(channels: Float32Array[], transfer?: ArrayBufferLike[]): unknown;
   /** Seconds between a scheduled input position and when it is heard. */
@@ -41,6 +41,8 @@ export const AHEAD_SECONDS = 8;
 export const BEHIND_SECONDS = 1;
 /** How far ahead of now a start or a swap is scheduled, so every stem begins on the same frame. */
 export const START_LATENCY_S = 0.05;
+/** How far behind the playhead the stretchers' samples may start before they are given them from nearer. */
+const REBASE_SECONDS = 8;
 /** Blocks scheduled on buffer sources at most this far ahead of now (a loop held whole would be endless). */
 const SCHEDULE_AHEAD_S = 3;
 const RAMP_S = 0.008;
@@ -59,7 +61,7 @@ interface HeldBlock {
 interface Stream {
   view: StreamView;
   blocks: Map<number, HeldBlock>;
-  /** Not asked again below this many ready frames: the source said nothing more is final yet. */
+  /** Not asked again below this many ready frames: the source said nothing more is final yet, or failed. */
   askedAt: number;
 }
 
@@ -114,7 +116,6 @@ export class StemPlayer {
   /** Stretchers: song frame of their input time 0, and the frame their samples reach. */
   private stretchBase = 0;
   private stretchEnd = 0;
-  private stretchDropped = 0;
   private loop: LoopRegion | null = null;
   private endTimer: ReturnType<typeof setTimeout> | null = null;
   private pumpTimer: ReturnType<typeof setTimeout> | null = null;
@@ -197,7 +198,7 @@ export class StemPlayer {
       }
     }
     const stretchers = [...this.strips.values()].filter((s) => s.stretch).length;
-    bytes += Math.max(0, this.stretchEnd - Math.max(this.stretchBase, this.stretchDropped)) * STEREO * 4 * stretchers;
+    bytes += Math.max(0, this.stretchEnd - this.stretchBase) * STEREO * 4 * stretchers;
     return { frames, bytes };
   }
 
@@ -346,6 +347,7 @@ export class StemPlayer {
   /** Moves the playhead (within what can be played); the blocks there are read first. */
   seek(seconds: number): void {
     const t = Math.max(0, Math.min(this.readySeconds, seconds));
+    for (const stream of [this.heard, this.target]) if (stream) stream.askedAt = -1;
     const voices = [...this.strips.values()].map((s) => s.voice);
     if (this.playing && voices.length > 0 && voices.every((v) => v?.kind === 'stretch')) {
       // Playing stretchers jump in place: no restart, so no wait for their latency.
@@ -482,6 +484,8 @@ export class StemPlayer {
       },
       (e) => {
         if (abort.signal.aborted) return;
+        // Not asked again (and again) until more of the render is final or the playhead moves.
+        stream.askedAt = stream.view.readyFrames;
         if (this.opening && stream === this.heard) this.opening.reject(e);
         else this.onError(e);
         if (stream === this.heard) this.opening = null;
@@ -650,16 +654,54 @@ export class StemPlayer {
    * and moves it there at context time `when`.
    */
   private seatStretchers(when: number, at: number, change: { active?: boolean; rate?: number; semitones?: number }): void {
-    const loop = this.loopFrames();
-    let base = Math.floor(this.frameOf(at) / this.blockFrames) * this.blockFrames;
-    if (loop && loopApplies(this.loop, at) && at >= this.loop!.start) base = Math.min(base, Math.floor(loop.start / this.blockFrames) * this.blockFrames);
-    this.stretchBase = this.stretchEnd = this.stretchDropped = base;
-    for (const s of this.strips.values()) s.stretch?.dropBuffers();
-    this.feedStretchers();
-    const input = at - base / this.sampleRate;
+    this.giveStretchers(this.stretchBaseFor(this.frameOf(at), at));
+    const input = at - this.stretchBase / this.sampleRate;
     for (const s of this.strips.values()) {
       if (s.voice?.kind !== 'stretch') continue;
       s.voice.node.schedule({ ...change, output: when, input, ...this.stretchLoopAt(at) });
+    }
+  }
+
+  /** Where the stretchers' samples start for a run at song frame `frame`: its block, or the loop's when earlier. */
+  private stretchBaseFor(frame: number, from: number): number {
+    const loop = this.loopFrames();
+    let base = Math.floor(Math.max(0, frame) / this.blockFrames) * this.blockFrames;
+    if (loop && loopApplies(this.loop, from) && frame >= loop.start) base = Math.min(base, Math.floor(loop.start / this.blockFrames) * this.blockFrames);
+    return base;
+  }
+
+  /**
+   * Replaces what every stretcher holds by one buffer per stem: the held blocks from `base` on, as far as they run
+   * on unbroken (ahead of the playhead, or to the loop's end). One buffer, not one per block: the stretcher reads a
+   * stretch of input across two of its buffers wrongly (signalsmith-stretch 1.x), so it is given them joined.
+   */
+  private giveStretchers(base: number): void {
+    const heard = this.heard!;
+    const sr = heard.view.sampleRate;
+    const pos = this.frameOf(this.playing ? this.positionAt(this.context.currentTime) : this.offset);
+    const loop = this.loopFrames();
+    const looping = loop && loopApplies(this.loop, this.offset);
+    const until = Math.min(heard.view.frames, looping ? loop.end : Math.max(pos, base) + Math.round(AHEAD_SECONDS * sr * Math.max(1, this.rate)));
+    let end = base;
+    const blocks: HeldBlock[] = [];
+    for (let block = this.heldAt(heard, end); block && end < until; block = this.heldAt(heard, end)) {
+      blocks.push(block);
+      end = block.from + block.frames;
+    }
+    this.stretchBase = base;
+    this.stretchEnd = end;
+    for (const [name, strip] of this.strips) {
+      if (!strip.stretch) continue;
+      const channels = Array.from({ length: STEREO }, () => new Float32Array(end - base));
+      for (const block of blocks) {
+        const buffer = block.stems.get(name);
+        if (!buffer) continue;
+        const skip = Math.max(0, base - block.from);
+        channels.forEach((ch, c) => ch.set(buffer.getChannelData(Math.min(c, buffer.numberOfChannels - 1)).subarray(skip), block.from + skip - base));
+      }
+      // Dropped and given in one go: both messages reach the audio thread together.
+      strip.stretch.dropBuffers();
+      if (end > base) strip.stretch.addBuffers(channels, channels.map((ch) => ch.buffer));
     }
   }
 
@@ -670,38 +712,35 @@ export class StemPlayer {
     return l.loopStart === l.loopEnd ? l : { loopStart: l.loopStart - shift, loopEnd: l.loopEnd - shift };
   }
 
-  /** Appends the held blocks to the stretchers in order, lets go of what is behind, and waits where they end. */
+  /**
+   * Keeps the stretchers' samples ahead of the playhead: once they reach less than half the window ahead and more
+   * blocks are held, they are given again from the same start (their input times stay). Once that start is far
+   * behind the playhead it moves up, and the stretchers are told the same song position in their new input times.
+   * Where nothing more is held and they are about to run out, playback waits.
+   */
   private feedStretchers(): void {
     const heard = this.heard!;
     const sr = heard.view.sampleRate;
     const total = heard.view.frames;
     const now = this.context.currentTime;
-    const pos = this.frameOf(this.playing ? this.positionAt(now) : this.offset);
+    // Not while a start is still on its way: the stretchers play the seat they were given.
+    if (!this.playing || this.startedAt > now) return;
+    const pos = this.frameOf(this.positionAt(now));
     const loop = this.loopFrames();
     const looping = loop && loopApplies(this.loop, this.offset);
-    const until = Math.min(total, looping ? loop.end : pos + Math.round(AHEAD_SECONDS * sr * Math.max(1, this.rate)));
-    const strips = [...this.strips].filter(([, s]) => s.stretch);
-    while (this.stretchEnd < until) {
-      const block = this.heldAt(heard, this.stretchEnd);
-      if (!block) break;
-      const end = block.from + block.frames;
-      for (const [name, s] of strips) {
-        const buffer = block.stems.get(name);
-        const channels = Array.from({ length: STEREO }, (_, c) => {
-          const part = buffer ? buffer.getChannelData(Math.min(c, buffer.numberOfChannels - 1)).slice(this.stretchEnd - block.from) : new Float32Array(end - this.stretchEnd);
-          return part;
-        });
-        s.stretch!.addBuffers(channels, channels.map((ch) => ch.buffer));
+    const ahead = Math.round((AHEAD_SECONDS / 2) * sr * Math.max(1, this.rate));
+    const more = this.heldAt(heard, this.stretchEnd) !== null;
+    const base = looping ? this.stretchBase : this.stretchBaseFor(pos - Math.round(BEHIND_SECONDS * sr), this.offset);
+    const behind = pos - this.stretchBase > Math.round(REBASE_SECONDS * sr);
+    if ((more && this.stretchEnd - pos < ahead) || (behind && base > this.stretchBase && this.heldAt(heard, base))) {
+      const moved = behind && base > this.stretchBase && this.heldAt(heard, base) !== null;
+      this.giveStretchers(moved ? base : this.stretchBase);
+      if (moved) {
+        const input = this.positionAt(now) - this.stretchBase / sr;
+        for (const s of this.strips.values()) if (s.voice?.kind === 'stretch') s.voice.node.schedule({ output: now, input, ...this.stretchLoopAt(this.offset) });
       }
-      this.stretchEnd = end;
     }
-    const keepFrom = Math.min(pos - Math.round(BEHIND_SECONDS * sr), looping ? loop.start : Infinity);
-    if (keepFrom - this.blockFrames > this.stretchDropped) {
-      this.stretchDropped = keepFrom - this.blockFrames;
-      for (const [, s] of strips) s.stretch!.dropBuffers((this.stretchDropped - this.stretchBase) / sr);
-    }
-    // Nothing more to give them yet, and they are about to run out: stop there and go on once there is.
-    if (this.playing && !looping && this.stretchEnd < total && this.positionAt(now + (2 * PUMP_MS) / 1000) * sr >= this.stretchEnd) {
+    if (!looping && this.stretchEnd < total && this.positionAt(now + (2 * PUMP_MS) / 1000) * sr >= this.stretchEnd) {
       this.pause();
       this.offset = Math.min(this.offset, this.stretchEnd / sr);
       this.waiting = true;
