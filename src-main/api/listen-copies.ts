@@ -160,7 +160,7 @@ export class ListenCopies {
   private song(jobId: string): Song {
     let song = this.songs.get(jobId);
     if (!song) {
-      song = { copies: [], next: 1, leaving: new Set(), lastChanged: 0, timer: null, demand: null, rendered: [] };
+      song = { copies: [], next: 1, leaving: new Set(), lastChanged: -Infinity, timer: null, demand: null, rendered: [] };
       this.songs.set(jobId, song);
     }
     return song;
@@ -274,7 +274,13 @@ export class ListenCopies {
       if (from < copy.view!.readyFrames) return this.fromCopy(job, copy, copy.view!, from, Math.min(frames, copy.view!.readyFrames - from));
       const again = song.rendered.find((b) => b.revision === copy.revision && b.start <= from && from + frames <= b.start + b.frames);
       if (again) return this.block(view, again, from, frames);
-      const result = await this.deps.engine.renderRegion!(this.deps.requestFor(job.input, copy.controls!), { start: from, frames }, { signal: demand.abort.signal });
+      let result;
+      try {
+        result = await this.deps.engine.renderRegion!(this.deps.requestFor(job.input, copy.controls!), { start: from, frames }, { signal: demand.abort.signal });
+      } catch (err) {
+        // The engine is stopping (the app closes): nothing more will be rendered.
+        return { kind: 'not-ready', message: `${job.name}: not rendered yet (${(err as Error).message})` };
+      }
       if (!result.ok) {
         if (result.error.code === 'NOT_CACHED' || result.error.code === 'CANCELLED') return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
         return { kind: 'failed', message: result.error.message };

@@ -41,6 +41,12 @@ describe('Electron window security', () => {
 });
 
 describe('app scheme routing', () => {
+  test("maps a block of a listening copy to the job, the revision and the query's numbers as given (the service checks them)", () => {
+    assert.deepEqual(routeAppRequest('xumx://app/api/listen/abc123/2?from=44100&frames=132300'),
+      { kind: 'listen', jobId: 'abc123', revision: '2', from: '44100', frames: '132300' });
+    assert.deepEqual(routeAppRequest('xumx://app/api/listen/abc123/0'), { kind: 'listen', jobId: 'abc123', revision: '0', from: null, frames: null });
+  });
+
   test('maps stems to job and source, previews to job, id and source, and pages to renderer files', () => {
     assert.deepEqual(routeAppRequest('xumx://app/api/stems/abc123/vocals'), { kind: 'stem', jobId: 'abc123', source: 'vocals' });
     assert.deepEqual(routeAppRequest('xumx://app/api/previews/abc123/p-1_x/vocals'), { kind: 'preview', jobId: 'abc123', id: 'p-1_x', source: 'vocals' });

@@ -69,6 +69,7 @@ describe('browser-mode server', () => {
   let service: StudioService;
   let stemOnDisk: string;
   let jobIdValue = '';
+  let engine: FakeEngine;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'xumx-web-'));
@@ -77,7 +78,10 @@ describe('browser-mode server', () => {
     await writeFile(join(dir, 'secret.txt'), 'not for the browser');
     const audio = new MemoryAudio();
     const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-    service = new StudioService({ engine: new FakeEngine(audio), audio, settings, capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true } });
+    engine = new FakeEngine(audio);
+    service = new StudioService({
+      engine, audio, settings, capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true }, listenDir: join(dir, 'listening'),
+    });
     server = await startWebServer({ service, rendererDir: join(dir, 'renderer'), uploadDir: join(dir, 'uploads') });
     // A real file behind a finished job (the fake engine keeps stems in memory), so ranges read real bytes.
     const [job] = await service.open(['/songs/a.wav']);
@@ -188,6 +192,45 @@ describe('browser-mode server', () => {
       `/api/previews/${jobId()}/unknown-id`]) {
       assert.equal((await fetch(base() + p, { headers: auth() })).status, 404, p);
     }
+  });
+
+  test("serves blocks of a render's listening copy as 32-bit float WAV, and says why it cannot (400, 404, 409)", async () => {
+    let open!: () => void;
+    engine.gate = new Promise((r) => { open = r; });
+    const [running] = await service.open(['/songs/listen.wav']);
+    await eventually('half the song is final', async () => (await service.listJobs()).find((j) => j.id === running.id)?.listen?.readyFrames === 500);
+    const url = (rev: string | number, query: string) => `${base()}/api/listen/${running.id}/${rev}?${query}`;
+    assert.equal((await fetch(url(0, 'from=0&frames=10'))).status, 401, 'no token');
+    const r = await fetch(url(0, 'from=100&frames=1000'), { headers: auth() });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-type'), 'audio/wav');
+    assert.equal(r.headers.get('cache-control'), 'no-store');
+    const wav = Buffer.from(await r.arrayBuffer());
+    assert.equal(wav.subarray(0, 4).toString('latin1'), 'RIFF');
+    assert.equal(wav.readUInt16LE(20), 3, 'float samples');
+    assert.equal(wav.readUInt16LE(22), 8, 'two channels per stem');
+    assert.equal(wav.readUInt32LE(24), 44100);
+    assert.equal(wav.readUInt32LE(40), 400 * 8 * 4, 'frames 100 to 500: the final ones');
+    assert.equal(wav.readFloatLE(44), Math.fround(0.1), 'the first stem, left');
+    assert.equal(wav.readFloatLE(48), Math.fround(100 / 1e6), 'the first stem, right: frame 100');
+    const notYet = await fetch(url(0, 'from=500&frames=10'), { headers: auth() });
+    assert.equal(notYet.status, 409);
+    assert.match(await notYet.text(), /not rendered yet/);
+    for (const query of ['from=-1&frames=10', 'from=0&frames=0', 'from=x&frames=10', 'frames=10', 'from=0']) {
+      const bad = await fetch(url(0, query), { headers: auth() });
+      assert.equal(bad.status, 400, query);
+      assert.ok((await bad.text()).length > 0, `${query}: says why`);
+    }
+    assert.equal((await fetch(url('zero', 'from=0&frames=10'), { headers: auth() })).status, 400);
+    const gone = await fetch(url(3, 'from=0&frames=10'), { headers: auth() });
+    assert.equal(gone.status, 404);
+    assert.match(await gone.text(), /not kept/);
+    assert.equal((await fetch(`${base()}/api/listen/nojob/0?from=0&frames=10`, { headers: auth() })).status, 404);
+    open();
+    await service.idle();
+    const whole = await fetch(url(0, 'from=500&frames=500'), { headers: auth() });
+    assert.equal(whole.status, 200, 'the rest once it is final');
+    await service.remove(running.id);
   });
 
   test('serves no file outside the renderer folder', async () => {

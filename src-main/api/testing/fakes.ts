@@ -1,9 +1,10 @@
 // In-memory stand-ins for the engine and the codecs, so the service's queue, policy and export logic can be
 // tested with plain arrays and no ONNX model.
-import { join } from 'node:path';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { songName } from '../../engine/separate/song-name.ts';
-import type { ModelInfo, Progress, Region, RegionResult, SeparateRequest, SeparationResult, SongAnalysis } from '../../engine/types.ts';
-import type { AudioPort, DecodedAudio, EnginePort } from '../ports.ts';
+import type { ModelInfo, Region, RegionResult, SeparateRequest, SeparationResult, SongAnalysis } from '../../engine/types.ts';
+import type { AudioPort, DecodedAudio, EngineJobHooks, EnginePort } from '../ports.ts';
 
 export const SOURCES = ['vocals', 'drums', 'bass', 'other'];
 
@@ -45,7 +46,8 @@ export class MemoryAudio implements AudioPort {
 /**
  * Separates by writing stem k as a constant (k+1)/10 signal; waits on `gate` so tests can cancel mid-job. A region
  * is the same constants times the stem's strength (its left channel) and the frame index / 1e6 (its right channel),
- * from memory; `uncached` songs have no estimates to render one from.
+ * from memory; `uncached` songs have no estimates to render one from. A job's listening copy holds what a region of
+ * it would (fakeRender): its first half is written before the gate opens, the rest after.
  */
 export class FakeEngine implements EnginePort {
   gate: Promise<void> = Promise.resolve();
@@ -62,12 +64,17 @@ export class FakeEngine implements EnginePort {
       dir: '/models/fake', bundled: false, origin: 'imported', sizeOnDisk: 0, precision: 'float32', quality: [] }];
   }
 
-  async separate(req: SeparateRequest, hooks?: { onProgress?(p: Progress): void; signal?: AbortSignal }): Promise<SeparationResult> {
+  async separate(req: SeparateRequest, hooks?: EngineJobHooks): Promise<SeparationResult> {
     this.requests.push(req);
     hooks?.onProgress?.({ fraction: 0.5, stage: 'network', etaSeconds: 1 });
+    const half = Math.floor(this.length / 2);
+    if (hooks?.listen) await this.writeCopy(req, hooks.listen, 0, half);
     await Promise.race([this.gate, new Promise((r) => hooks?.signal?.addEventListener('abort', r))]);
-    if (hooks?.signal?.aborted) return { input: req.input, ok: false, error: { code: 'CANCELLED', message: `${req.input}: cancelled` } };
-    if (req.input.endsWith('.txt')) return { input: req.input, ok: false, error: { code: 'NOT_AUDIO', message: `${req.input}: not an audio file` } };
+    const failed = hooks?.signal?.aborted ? 'CANCELLED' : req.input.endsWith('.txt') ? 'NOT_AUDIO' : null;
+    if (failed && hooks?.listen) await rm(hooks.listen.path, { force: true });
+    if (failed === 'CANCELLED') return { input: req.input, ok: false, error: { code: 'CANCELLED', message: `${req.input}: cancelled` } };
+    if (failed === 'NOT_AUDIO') return { input: req.input, ok: false, error: { code: 'NOT_AUDIO', message: `${req.input}: not an audio file` } };
+    if (hooks?.listen) await this.writeCopy(req, hooks.listen, half, this.length);
     const stems: Record<string, string> = {};
     SOURCES.forEach((s, k) => {
       // The song's folder by name only: numbering same-named songs is the engine's (test/integration/stem-folders).
@@ -91,13 +98,30 @@ export class FakeEngine implements EnginePort {
     if (this.uncached.has(req.input)) return { input: req.input, ok: false, error: { code: 'NOT_CACHED', message: `${req.input}: not in the estimate cache` } };
     const start = Math.min(region.start, this.length);
     const frames = Math.min(region.frames, this.length - start);
-    const sources = req.controls?.residual ? [...SOURCES, 'residual'] : SOURCES;
-    const stems = Object.fromEntries(sources.map((s, k) => [s, [
-      new Float32Array(frames).fill(((k + 1) / 10) * (req.controls?.strength?.[s] ?? 1)),
-      Float32Array.from({ length: frames }, (_, i) => (start + i) / 1e6),
-    ]]));
-    return { input: req.input, ok: true, sampleRate: 44100, start, frames, stems };
+    return { input: req.input, ok: true, sampleRate: 44100, start, frames, stems: fakeRender(req, start, frames) };
+  }
+
+  /** Frames [from, to) of the job's listening copy, then how far it is. */
+  private async writeCopy(req: SeparateRequest, listen: NonNullable<EngineJobHooks['listen']>, from: number, to: number): Promise<void> {
+    const stems = fakeRender(req, from, to - from);
+    const sources = Object.keys(stems);
+    const data = new Float32Array((to - from) * sources.length * 2);
+    sources.forEach((s, k) => {
+      for (let i = 0; i < to - from; i++) for (let c = 0; c < 2; c++) data[(i * sources.length + k) * 2 + c] = stems[s][c][i];
+    });
+    await mkdir(dirname(listen.path), { recursive: true });
+    await writeFile(listen.path, new Uint8Array(data.buffer), { flag: from === 0 ? 'w' : 'a' });
+    listen.onReady({ sampleRate: 44100, frames: this.length, readyFrames: to, sources });
   }
 
   dispose(): void {}
+}
+
+/** What the fake engine renders of frames [start, start + frames): per stem, its constant times its strength, and frame / 1e6. */
+export function fakeRender(req: SeparateRequest, start: number, frames: number): Record<string, Float32Array[]> {
+  const sources = req.controls?.residual ? [...SOURCES, 'residual'] : SOURCES;
+  return Object.fromEntries(sources.map((s, k) => [s, [
+    new Float32Array(frames).fill(((k + 1) / 10) * (req.controls?.strength?.[s] ?? 1)),
+    Float32Array.from({ length: frames }, (_, i) => (start + i) / 1e6),
+  ]]));
 }

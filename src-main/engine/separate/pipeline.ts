@@ -280,8 +280,8 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
 
   const finished = (stem: number, samples: Float32Array[]) => { tap?.add(stem, samples); return samples; };
   const kernels = await loadDspKernels();
-  const prepare = (first: number): Promise<PreparedBatch> => timed('stft', () => {
-    const count = Math.min(batchSize, total - first);
+  const prepare = (first: number, size: number): Promise<PreparedBatch> => timed('stft', () => {
+    const count = Math.min(size, total - first);
     const needsInput = !model.ignoresInput;
     const input = new Float32Array(needsInput ? count * 2 * plane : 0);
     const mixes: [Spectrogram, Spectrogram][] = [];
@@ -341,12 +341,14 @@ async function runChunks(song: Float32Array[], job: PipelineJob, model: ModelRun
 
   const busyAtStart = busy();
   let waited = 0;
-  let current = await prepare(0);
+  // A small first batch (one chunk) makes the first frames final, and audible, after one chunk's network run instead
+  // of a whole batch's; the batches after it run while those frames are written.
+  let current = await prepare(0, Math.max(1, Math.min(batchSize, job.segments.firstBatch ?? 1)));
   cancelled();
   report('network');
   let running = launch(current);
   while (current) {
-    const next = current.first + current.count < total ? await prepare(current.first + current.count) : null;
+    const next = current.first + current.count < total ? await prepare(current.first + current.count, batchSize) : null;
     cancelled();
     const t0 = performance.now();
     const answer = await running;

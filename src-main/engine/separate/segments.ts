@@ -27,6 +27,11 @@ export interface SegmentSettings {
   overlapFrames: number;
   /** Chunks per network run. */
   batch: number;
+  /**
+   * Chunks in the first network run; default 1, so the first frames are final (and can be heard) after one chunk's
+   * run instead of a whole batch's (bench/first-sound.bench.ts compares).
+   */
+  firstBatch?: number;
 }
 
 /** Frames in a centred STFT of `samples` samples. */

@@ -1,0 +1,151 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeFile } from '../audio/decode.ts';
+import { createStemWriter } from '../audio/stem-writer.ts';
+import type { ListenProgress } from '../types.ts';
+import { separateFile, type PipelineJob } from './pipeline.ts';
+import { fakeModel, testSignal } from './testing/fakes.ts';
+
+const SOURCES = ['vocals', 'drums', 'bass', 'other'];
+const gains = (j: number, bin: number) => (bin % SOURCES.length === j ? 0.9 : 0.1 / (j + 1));
+
+/** A stereo 32-bit float WAV of the samples as they are. */
+function floatWav(path: string, [left, right]: Float32Array[], rate: number): string {
+  const data = new Float32Array(left.length * 2);
+  for (let i = 0; i < left.length; i++) { data[2 * i] = left[i]; data[2 * i + 1] = right[i]; }
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0, 'latin1'); h.writeUInt32LE(36 + data.byteLength, 4); h.write('WAVEfmt ', 8, 'latin1'); h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(3, 20); h.writeUInt16LE(2, 22); h.writeUInt32LE(rate, 24); h.writeUInt32LE(rate * 8, 28); h.writeUInt16LE(8, 32);
+  h.writeUInt16LE(32, 34); h.write('data', 36, 'latin1'); h.writeUInt32LE(data.byteLength, 40);
+  writeFileSync(path, Buffer.concat([h, Buffer.from(data.buffer)]));
+  return path;
+}
+
+function job(input: string, outDir: string, over: Partial<PipelineJob> = {}): PipelineJob {
+  return {
+    input, outDir, format: 'wav', bitDepth: '32f',
+    controls: { wienerIterations: 1, softmask: false, residual: false },
+    segments: { segmentFrames: 32, overlapFrames: 4, batch: 2 }, ...over,
+  };
+}
+
+/** Frames [0, frames) of a copy file, per stem, planar. */
+function readCopy(bytes: Buffer, stems: number, frames: number): Float32Array[][] {
+  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + frames * stems * 8));
+  return Array.from({ length: stems }, (_, s) => [0, 1].map((c) => Float32Array.from({ length: frames }, (_, i) => all[(i * stems + s) * 2 + c])));
+}
+
+function maxDiff(a: Float32Array, b: Float32Array, n = a.length): number {
+  let m = 0;
+  for (let i = 0; i < n; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+describe('listening copy', () => {
+  for (const rate of [44100, 48000]) {
+    test(`holds the stems' own samples, every stem interleaved at the song's rate (${rate / 1000} kHz)`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'xumx-listen-'));
+      try {
+        const length = Math.round(rate * 2.3);
+        const input = floatWav(join(dir, 'song.wav'), testSignal(length, 3), rate);
+        const copyPath = join(dir, 'copies', 'song.f32');
+        const reports: ListenProgress[] = [];
+        const result = await separateFile(job(input, join(dir, 'out')), fakeModel(SOURCES, gains), { decode: decodeFile, createStemWriter },
+          { listen: { path: copyPath, onReady: (l) => reports.push(l) } });
+        const last = reports.at(-1)!;
+        assert.deepEqual(last, { sampleRate: rate, frames: length, readyFrames: length, sources: SOURCES });
+        const bytes = readFileSync(copyPath);
+        assert.equal(bytes.length, length * SOURCES.length * 2 * 4);
+        const copy = readCopy(bytes, SOURCES.length, length);
+        for (const [s, source] of SOURCES.entries()) {
+          const stem = await decodeFile(result.stems[source]);
+          assert.equal(stem.sampleRate, rate);
+          for (const c of [0, 1]) assert.ok(maxDiff(stem.channels[c], copy[s][c]) <= 1e-4, `${source} channel ${c}: ${maxDiff(stem.channels[c], copy[s][c])}`);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  test('never says a frame is ready before it is final: every block read while the song separates equals the stems', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xumx-listen-'));
+    try {
+      const rate = 48000;
+      const length = rate * 3;
+      const input = floatWav(join(dir, 'song.wav'), testSignal(length, 5), rate);
+      const copyPath = join(dir, 'song.f32');
+      // The network is slow: the player reads what is ready between its runs.
+      const model = fakeModel(SOURCES, gains, () => new Promise((r) => setTimeout(r, 5)));
+      const seen: { ready: number; copy: Float32Array[][] }[] = [];
+      const result = await separateFile(job(input, join(dir, 'out'), { segments: { segmentFrames: 24, overlapFrames: 6, batch: 1 } }), model,
+        { decode: decodeFile, createStemWriter },
+        { listen: { path: copyPath, onReady: (l) => seen.push({ ready: l.readyFrames, copy: readCopy(readFileSync(copyPath), SOURCES.length, l.readyFrames) }) } });
+      const during = seen.filter((s) => s.ready > 0 && s.ready < length);
+      assert.ok(during.length >= 3, `frames became ready while the song separated (${during.length} times)`);
+      for (let k = 1; k < seen.length; k++) assert.ok(seen[k].ready >= seen[k - 1].ready, 'readyFrames never goes back');
+      const stems = await Promise.all(SOURCES.map((s) => decodeFile(result.stems[s])));
+      for (const { ready, copy } of during) {
+        for (const [s, source] of SOURCES.entries()) {
+          for (const c of [0, 1]) {
+            const d = maxDiff(stems[s].channels[c], copy[s][c], ready);
+            assert.ok(d <= 1e-4, `${source} channel ${c}, first ${ready} frames read during the separation: off by ${d}`);
+          }
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('has final frames after one run of the network: the first batch holds one chunk, the others the batch size', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xumx-listen-'));
+    try {
+      const input = floatWav(join(dir, 'song.wav'), testSignal(44100 * 4, 2), 44100);
+      const inner = fakeModel(SOURCES, gains);
+      const batches: number[] = [];
+      let runsAtFirstFrames = -1;
+      const model = { ...inner, run: (x: Float32Array, batch: number, frames: number) => { batches.push(batch); return inner.run(x, batch, frames); } };
+      await separateFile(job(input, join(dir, 'out'), { segments: { segmentFrames: 24, overlapFrames: 6, batch: 3 } }), model,
+        { decode: decodeFile, createStemWriter },
+        { listen: { path: join(dir, 'song.f32'), onReady: (l) => { if (l.readyFrames > 0 && runsAtFirstFrames < 0) runsAtFirstFrames = batches.length; } } });
+      assert.equal(batches[0], 1, 'the first batch is one chunk');
+      assert.ok(batches.slice(1, -1).every((b) => b === 3), `then batches of 3: ${batches.join(' ')}`);
+      // The next batch is launched before the first one's chunks are finished, so two runs have started by then.
+      assert.ok(runsAtFirstFrames <= 2, `the first frames were final after ${runsAtFirstFrames} network runs had started`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('is removed when the separation is cancelled or fails', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xumx-listen-'));
+    try {
+      const input = floatWav(join(dir, 'song.wav'), testSignal(44100 * 3, 7), 44100);
+      const abort = new AbortController();
+      const copyPath = join(dir, 'cancelled.f32');
+      let written = false;
+      const cancelled = separateFile(job(input, join(dir, 'out'), { segments: { segmentFrames: 24, overlapFrames: 6, batch: 1 } }), fakeModel(SOURCES, gains),
+        { decode: decodeFile, createStemWriter },
+        { signal: abort.signal, listen: { path: copyPath, onReady: (l) => { if (l.readyFrames > 0) { written = true; abort.abort(); } } } });
+      await assert.rejects(cancelled, { code: 'CANCELLED' });
+      assert.ok(written, 'frames were written before the cancel');
+      assert.equal(existsSync(copyPath), false, 'the cancelled copy is gone');
+
+      const failedPath = join(dir, 'failed.f32');
+      const failing = separateFile(job(input, join(dir, 'out')), fakeModel(SOURCES, gains),
+        { decode: decodeFile, createStemWriter: async (path, opts) => {
+          const w = await createStemWriter(path, opts);
+          return { ...w, notices: w.notices, write: () => { throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }); } };
+        } },
+        { listen: { path: failedPath, onReady: () => {} } });
+      await assert.rejects(failing, { code: 'DISK_FULL' });
+      assert.equal(existsSync(failedPath), false, 'the failed copy is gone');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

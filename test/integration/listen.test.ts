@@ -1,0 +1,115 @@
+// Listening to renders through the app's service with the real engine and the bundled model: a block of the newest
+// re-render asked for before the re-render has written it is rendered on demand from the estimate cache, and equals
+// the same frames of the finished re-render's stems and of its listening copy (within 1e-4); the first separation's
+// copy equals its stems.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeFile } from '../../src-main/engine/audio/decode.ts';
+import { createStemWriter } from '../../src-main/engine/audio/stem-writer.ts';
+import { stemFileFromStemFiles } from '../../src-main/engine/audio/stem-file.ts';
+import { bundledModelsDir, createEngine } from '../../src-main/engine/index.ts';
+import type { JobView, SongControls } from '../../src-main/api/contract.ts';
+import type { ListenAnswer } from '../../src-main/api/listen-copies.ts';
+import type { EnginePort } from '../../src-main/api/ports.ts';
+import { StudioService } from '../../src-main/api/service.ts';
+import { defaultSettings, openSettingsStore } from '../../src-main/api/settings-store.ts';
+import { makeSong, tempDir } from '../fixtures/audio.ts';
+
+const RATE = 48000;
+const CHANGED: SongControls = {
+  controls: { wienerIterations: 1, softmask: false, residual: true, strength: { vocals: 1.8, drums: 0.6 }, bleed: { bass: 0.3 } }, presetId: null,
+};
+
+describe('listening to renders with the real engine', () => {
+  const dir = tempDir('xumx-listen-it-');
+  let service: StudioService;
+  let job: JobView;
+  let gate: Promise<void> = Promise.resolve();
+
+  /** A served block's channels, through the real decoder from a real file. */
+  const channels = async (answer: ListenAnswer, name: string): Promise<Float32Array[]> => {
+    if (answer.kind !== 'audio') assert.fail(`${name}: ${answer.kind}: ${answer.message}`);
+    const path = join(dir, `${name}.wav`);
+    writeFileSync(path, answer.wav);
+    const audio = await decodeFile(path);
+    assert.equal(audio.sampleRate, RATE);
+    return audio.channels;
+  };
+  /** The largest difference between a block (stems interleaved in `sources` order) and the stems' files there. */
+  const worstAgainstStems = async (block: Float32Array[], sources: string[], stems: Record<string, string>, from: number) => {
+    let worst = 0;
+    for (const [k, source] of sources.entries()) {
+      const stem = (await decodeFile(stems[source])).channels;
+      for (const c of [0, 1]) {
+        const got = block[2 * k + c];
+        for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - stem[c][from + i]));
+      }
+    }
+    return worst;
+  };
+
+  before(async () => {
+    const song = join(dir, 'song.wav');
+    await makeSong(song, { seconds: 9, seed: 4, sampleRate: RATE, bitDepth: '32f' });
+    const real = createEngine({
+      modelDirs: [bundledModelsDir()], threads: 1, dspThreads: 1, cache: { dir: join(dir, 'cache') },
+      segments: { segmentFrames: 64, overlapFrames: 8, batch: 2 },
+    });
+    // Re-renders wait for the test: their blocks can then only come from rendering on demand.
+    const engine: EnginePort = { ...real, listModels: () => real.listModels(), separate: (r, h) => real.separate(r, h),
+      rerender: async (r, h) => { await gate; return real.rerender(r, h); }, renderRegion: (r, g, h) => real.renderRegion(r, g, h), dispose: () => real.dispose() };
+    const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
+    await settings.update({ format: 'wav', bitDepth: '32f' });
+    service = new StudioService({
+      engine, audio: { decodeFile, createStemWriter, stemFileFromStemFiles }, settings, listenDir: join(dir, 'listening'),
+      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+    });
+    [job] = await service.open([song]);
+    await service.idle();
+    job = (await service.listJobs())[0];
+    assert.equal(job.state, 'done', job.error?.message);
+  });
+  after(async () => {
+    await service.dispose();
+  });
+
+  test("the first separation's copy holds its stems", async () => {
+    const listen = job.listen!;
+    assert.equal(listen.revision, 0);
+    assert.equal(listen.readyFrames, listen.frames);
+    const from = Math.round(2.7 * RATE);
+    const block = await channels(await service.listen(job.id, '0', String(from), String(2 * RATE)), 'first');
+    assert.ok(await worstAgainstStems(block, listen.sources, job.result!.stemPaths, from) <= 1e-4);
+  });
+
+  test("blocks of a re-render rendered on demand equal the finished re-render's stems and copy", async () => {
+    let open!: () => void;
+    gate = new Promise((r) => { open = r; });
+    const events: JobView[] = [];
+    const unsubscribe = service.onEvent((e) => { if (e.type === 'job') events.push(e.job); });
+    const rerender = service.rerender(job.id, CHANGED);
+    const listen = events.find((e) => e.rerender?.listen)?.rerender?.listen;
+    assert.ok(listen, 'the first event names the new revision');
+    assert.deepEqual(listen.sources, [...job.result!.sources, 'residual']);
+    const frames = listen.frames;
+    // The start, across chunk joins in the middle, and up to the end.
+    const parts = [[0, RATE], [Math.round(3.3 * RATE), Math.round(2.5 * RATE)], [frames - RATE, RATE]];
+    const onDemand: Float32Array[][] = [];
+    for (const [k, [from, n]] of parts.entries()) onDemand.push(await channels(await service.listen(job.id, String(listen.revision), String(from), String(n)), `on-demand-${k}`));
+    open();
+    const done = await rerender;
+    unsubscribe();
+    assert.equal(done.result?.revision, listen.revision);
+    for (const [k, [from, n]] of parts.entries()) {
+      assert.equal(onDemand[k][0].length, n);
+      const worst = await worstAgainstStems(onDemand[k], listen.sources, done.result!.stemPaths, from);
+      assert.ok(worst <= 1e-4, `part ${k} (from frame ${from}) is off the re-render's stems by ${worst}`);
+      const copy = await channels(await service.listen(job.id, String(listen.revision), String(from), String(n)), `copy-${k}`);
+      let off = 0;
+      copy.forEach((ch, c) => ch.forEach((v, i) => { off = Math.max(off, Math.abs(v - onDemand[k][c][i])); }));
+      assert.ok(off <= 1e-4, `part ${k} is off the finished copy by ${off}`);
+    }
+  });
+});
