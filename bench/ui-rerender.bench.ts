@@ -44,9 +44,18 @@ try {
   const status = s.page.getByTestId('rerender-status');
   for (const [i, position] of ['1.2', '-0.8', '0.5'].entries()) {
     const start = performance.now();
+    const pageStart = await s.page.evaluate(() => (globalThis as unknown as { performance: { now(): number } }).performance.now());
+    const before = (await s.service.listJobs())[0].listen?.revision;
     await s.page.getByLabel('vocals separation strength').fill(position);
     await status.and(s.page.locator('[data-state=preview]')).waitFor({ timeout: 120_000 });
     const atPlayhead = (performance.now() - start) / 1000;
+    // The page's own record of the new render's first block: when it was asked for and when it had arrived.
+    const firstBlock = await s.page.evaluate(({ pageStart, before }) => {
+      type Entry = { name: string; startTime: number; responseEnd: number };
+      const entries = (globalThis as unknown as { performance: { getEntriesByType(t: string): Entry[] } }).performance.getEntriesByType('resource');
+      const mine = entries.filter((e) => e.startTime >= pageStart && /\/api\/listen\/[^/]+\/\d+\?/.test(e.name) && !e.name.includes(`/${before}?`));
+      return mine.length ? { askedAfterSeconds: (mine[0].startTime - pageStart) / 1000, arrivedAfterSeconds: (mine[0].responseEnd - pageStart) / 1000 } : null;
+    }, { pageStart, before });
     await s.page.waitForFunction((n) => (globalThis as unknown as { document: { querySelector(q: string): { getAttribute(a: string): string | null } | null } })
       .document.querySelector('[data-testid=separation-controls]')?.getAttribute('data-revision') === String(n), i + 1, { timeout: 300_000 });
     await s.page.getByTestId('rerender-status').filter({ hasText: 'Updated' }).waitFor({ timeout: 120_000 });
@@ -60,6 +69,7 @@ try {
       sliderPosition: Number(position), secondsUntilHeardAtPlayhead: Math.round(atPlayhead * 1000) / 1000,
       secondsUntilHeard: Math.round(heard * 1000) / 1000,
       inPage: { secondsUntilHeardAtPlayhead: await inPage('data-preview-ms'), secondsUntilHeard: await inPage('data-updated-ms') },
+      firstBlockOfTheNewRender: firstBlock,
       engineTimings: job.result.timings,
     });
   }

@@ -138,6 +138,8 @@ export class MemorySource implements BlockSource {
   private pending: (() => void)[] = [];
   gate = false;
   readonly ready = new Map<number, number>();
+  /** Revisions whose frames past the final ones are rendered when asked for (a re-render's, from the cache). */
+  readonly onDemand = new Set<number>();
   constructor(readonly frames: number, readonly sources: string[]) {}
 
   view(revision: number, sources = this.sources): StreamView {
@@ -148,7 +150,7 @@ export class MemorySource implements BlockSource {
     this.asked.push({ revision, from, frames });
     if (this.gate) await new Promise<void>((r) => this.pending.push(r));
     if (signal?.aborted) throw new Error('aborted');
-    const until = Math.min(from + frames, this.ready.get(revision) ?? this.frames, this.frames);
+    const until = Math.min(from + frames, this.onDemand.has(revision) ? this.frames : (this.ready.get(revision) ?? this.frames), this.frames);
     if (until <= from) return 'not-ready';
     const sources = this.sourcesOf.get(revision) ?? this.sources;
     const stems = new Map<string, Float32Array<ArrayBuffer>[]>(sources.map((name, k) => {

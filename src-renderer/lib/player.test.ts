@@ -139,6 +139,20 @@ describe('StemPlayer switching to another render', () => {
     player.pause();
   });
 
+  test('asks for a re-render\'s block at the playhead before its final frames reach it (the app renders it on demand)', async () => {
+    const { ctx, player, source } = await playing(['vocals', 'drums']);
+    await at(ctx, player, 6.2);
+    source.ready.set(2, 0);
+    source.onDemand.add(2);
+    source.asked = [];
+    player.switchTo(source.view(2));
+    await player.settled();
+    assert.deepEqual(source.asked[0], { revision: 2, from: 4 * RATE, frames: BLOCK_SECONDS * RATE }, 'the block holding 5.15 s');
+    assert.equal(player.revision, 2, 'heard at once, not once the re-render has reached the playhead');
+    assert.ok(live(ctx, 0, 2).length > 0);
+    player.pause();
+  });
+
   test('a playhead moved while the new render is on its way re-prioritises: its block at the new place comes first', async () => {
     const { ctx, player, source } = await playing(['bass']);
     source.gate = true;

@@ -152,9 +152,9 @@ export class StemPlayer {
     return this.heard ? this.heard.view.frames / this.heard.view.sampleRate : 0;
   }
 
-  /** Song seconds from 0 that can be played now (less than the duration while the render is still written). */
+  /** Song seconds from 0 that can be played now (less than the duration while the first separation runs). */
   get readySeconds(): number {
-    return this.heard ? this.heard.view.readyFrames / this.heard.view.sampleRate : 0;
+    return this.heard ? askable(this.heard.view) / this.heard.view.sampleRate : 0;
   }
 
   /** The render heard now (null before open). */
@@ -462,7 +462,7 @@ export class StemPlayer {
       const key = `${stream.view.revision}:${index}`;
       if (index === undefined || this.inFlight.has(key)) continue;
       const from = index * this.blockFrames;
-      const until = Math.min(from + this.blockFrames, stream.view.frames, stream.view.readyFrames);
+      const until = Math.min(from + this.blockFrames, askable(stream.view));
       const held = stream.blocks.get(index);
       if (until <= from || (held && held.from + held.frames >= until) || stream.askedAt >= stream.view.readyFrames) continue;
       this.read(source, stream, index, from, until - from, key);
@@ -497,9 +497,9 @@ export class StemPlayer {
     this.inFlight.set(key, { stream, index, abort, done });
   }
 
-  /** A block read as buffers of the context (never past the frames that are final). */
+  /** A block read as buffers of the context (the source serves only final frames, or frames rendered for it). */
   private hold(block: Block, view: StreamView): HeldBlock {
-    const frames = Math.max(0, Math.min(block.frames, view.readyFrames - block.from));
+    const frames = Math.max(0, Math.min(block.frames, view.frames - block.from));
     const stems = new Map<string, AudioBuffer>();
     for (const [name, channels] of block.stems) {
       const buffer = this.context.createBuffer(channels.length, frames, view.sampleRate);
@@ -876,6 +876,15 @@ export class StemPlayer {
       this.onEnded();
     }, remaining * 1000 + 20);
   }
+}
+
+/**
+ * Frames from 0 the player may ask for: a re-render's are rendered on demand from the estimate cache where not
+ * written yet (the app answers "not ready" where it cannot), so only the first separation (revision 0) is limited to
+ * its final frames.
+ */
+function askable(view: StreamView): number {
+  return view.revision > 0 ? view.frames : Math.min(view.frames, view.readyFrames);
 }
 
 /** Stops buffer sources at `when` (now without it); one that never started does not start. */
