@@ -1,10 +1,13 @@
-// What a user waits for after moving a separation control: `node --import tsx bench/ui-rerender.bench.ts [--minutes 3]`.
-// Browser mode with Debian's Chromium (as the e2e tests), the FULL-SIZE random-weight bench model (hidden 512, as in
-// rerender.bench.ts), a generated stereo song: separate it, press play, then move the vocal strength slider three
-// times and time each from the change to the change heard at the playhead (a part rendered from the estimate cache and
-// spliced in: secondsUntilHeardAtPlayhead) and to the whole song re-rendered and playing ("Updated":
+// What a user waits for: `node --import tsx bench/ui-rerender.bench.ts [--minutes 3]`. Browser mode with Debian's
+// Chromium (as the e2e tests), the FULL-SIZE random-weight bench model (hidden 512, as in rerender.bench.ts), a
+// generated stereo song: drop it and press play as soon as the editor lets one (secondsUntilFirstSound: from the drop
+// to the playhead moving, while the song is still being separated), then, once it is separated, move the vocal
+// strength slider three times and time each from the change to the change heard at the playhead (the player switched
+// to the new render's block there: secondsUntilHeardAtPlayhead) and to the whole song re-rendered ("Updated":
 // secondsUntilHeard), next to the engine's own re-render time for it; `inPage` gives the same two by the page's own
-// clock (from the slider's input event to the swap's crossfade starting), without this script's polling. Prints JSON.
+// clock (from the slider's input event to the switch's crossfade starting), without this script's polling. `memory`:
+// the audio the player holds (its blocks and what its stretchers hold) and the page's JS heap while it plays. Prints
+// JSON.
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,19 +27,35 @@ try {
   await makeSong(song, { seconds: minutes * 60, sampleRate: 44100, channels: 2, seed: 1 });
   const t0 = performance.now();
   await s.page.getByTestId('file-input').first().setInputFiles(song);
+  const play = s.page.getByTestId('play');
+  await s.page.getByTestId('play').and(s.page.locator(':enabled')).waitFor({ timeout: 600_000 });
+  await play.click();
+  await s.page.waitForFunction(() => (globalThis as unknown as { document: { querySelector(q: string): { textContent: string | null } | null } })
+    .document.querySelector('[data-testid=position]')?.textContent !== '0:00.0', undefined, { timeout: 600_000, polling: 20 });
+  const firstSound = (performance.now() - t0) / 1000;
+  const playableWhileSeparating = await s.page.getByTestId('playable').count() > 0;
   await s.page.getByTestId('queue-item').first().and(s.page.locator('[data-state=done]')).waitFor({ timeout: 600_000 });
   await s.page.getByTestId('separation-controls').waitFor({ timeout: 120_000 });
   const firstSeparation = (performance.now() - t0) / 1000;
   await s.page.getByRole('button', { name: 'Separation' }).click();
-  await s.page.getByTestId('play').click();
+  if ((await play.getAttribute('aria-label')) === 'Play') await play.click();
 
   const changes = [];
   const status = s.page.getByTestId('rerender-status');
   for (const [i, position] of ['1.2', '-0.8', '0.5'].entries()) {
     const start = performance.now();
+    const pageStart = await s.page.evaluate(() => (globalThis as unknown as { performance: { now(): number } }).performance.now());
+    const before = (await s.service.listJobs())[0].listen?.revision;
     await s.page.getByLabel('vocals separation strength').fill(position);
     await status.and(s.page.locator('[data-state=preview]')).waitFor({ timeout: 120_000 });
     const atPlayhead = (performance.now() - start) / 1000;
+    // The page's own record of the new render's first block: when it was asked for and when it had arrived.
+    const firstBlock = await s.page.evaluate(({ pageStart, before }) => {
+      type Entry = { name: string; startTime: number; responseEnd: number };
+      const entries = (globalThis as unknown as { performance: { getEntriesByType(t: string): Entry[] } }).performance.getEntriesByType('resource');
+      const mine = entries.filter((e) => e.startTime >= pageStart && /\/api\/listen\/[^/]+\/\d+\?/.test(e.name) && !e.name.includes(`/${before}?`));
+      return mine.length ? { askedAfterSeconds: (mine[0].startTime - pageStart) / 1000, arrivedAfterSeconds: (mine[0].responseEnd - pageStart) / 1000 } : null;
+    }, { pageStart, before });
     await s.page.waitForFunction((n) => (globalThis as unknown as { document: { querySelector(q: string): { getAttribute(a: string): string | null } | null } })
       .document.querySelector('[data-testid=separation-controls]')?.getAttribute('data-revision') === String(n), i + 1, { timeout: 300_000 });
     await s.page.getByTestId('rerender-status').filter({ hasText: 'Updated' }).waitFor({ timeout: 120_000 });
@@ -50,15 +69,30 @@ try {
       sliderPosition: Number(position), secondsUntilHeardAtPlayhead: Math.round(atPlayhead * 1000) / 1000,
       secondsUntilHeard: Math.round(heard * 1000) / 1000,
       inPage: { secondsUntilHeardAtPlayhead: await inPage('data-preview-ms'), secondsUntilHeard: await inPage('data-updated-ms') },
+      firstBlockOfTheNewRender: firstBlock,
       engineTimings: job.result.timings,
     });
   }
+  if ((await play.getAttribute('aria-label')) === 'Play') await play.click();
+  await s.page.waitForTimeout(2000);
+  const cdp = await s.page.context().newCDPSession(s.page);
+  await cdp.send('Performance.enable');
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  const heldBytes = Number(await s.page.getByTestId('tracks').getAttribute('data-held-bytes'));
+  const mb = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   console.log(JSON.stringify({
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model },
     model: { id: model.id, hidden: 512, weights: 'random (speed only)' },
     song: { seconds: minutes * 60 },
-    firstSeparationUntilEditorSeconds: Math.round(firstSeparation * 1000) / 1000,
+    secondsUntilFirstSound: Math.round(firstSound * 1000) / 1000,
+    playableWhileSeparating,
+    firstSeparationSeconds: Math.round(firstSeparation * 1000) / 1000,
+    memory: {
+      playerHeldMB: mb(heldBytes),
+      jsHeapUsedMB: mb(metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? NaN),
+      wholeSongDecodedMB: mb(minutes * 60 * 44100 * 2 * 4 * 4),
+    },
     changes,
     medianSecondsUntilHeardAtPlayhead: median(changes.map((c) => c.secondsUntilHeardAtPlayhead)),
     medianSecondsUntilHeard: median(changes.map((c) => c.secondsUntilHeard)),

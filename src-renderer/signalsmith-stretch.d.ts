@@ -16,7 +16,8 @@ declare module 'signalsmith-stretch' {
     schedule(change: StretchSchedule): Promise<unknown>;
     configure(config: { blockMs: number; intervalMs: number }): Promise<unknown>;
     addBuffers(channels: Float32Array[], transfer?: ArrayBufferLike[]): Promise<number>;
-    dropBuffers(): Promise<unknown>;
+    /** All samples (input time starts at 0 again), or those before `toSeconds`. */
+    dropBuffers(toSeconds?: number): Promise<unknown>;
     /** Seconds between input and output. */
     latency(): Promise<number>;
   }

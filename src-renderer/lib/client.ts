@@ -6,6 +6,8 @@ export interface StudioClient extends StudioApi {
   onEvent(listener: (e: StudioEvent) => void): () => void;
   /** Same-origin URL of a finished stem's audio. */
   stemUrl(jobId: string, source: string): string;
+  /** Same-origin URL of frames [from, from + frames) of a render's listening copy (a float WAV, all stems). */
+  listenUrl(jobId: string, revision: number, from: number, frames: number): string;
   /** Same-origin URL of one stem (a WAV) of a preview made by previewRegion; without a source, all its stems in one. */
   previewUrl(jobId: string, id: string, source?: string): string;
   /** Native open dialog (Electron); resolves to the songs added, or [] when dismissed. */
@@ -83,4 +85,9 @@ export function stemUrl(jobId: string, source: string): string {
 export function previewUrl(jobId: string, id: string, source?: string): string {
   const base = `/api/previews/${encodeURIComponent(jobId)}/${encodeURIComponent(id)}`;
   return source === undefined ? base : `${base}/${encodeURIComponent(source)}`;
+}
+
+/** Frames [from, from + frames) of a render of a song: one 32-bit float WAV, two channels per stem in its order. */
+export function listenUrl(jobId: string, revision: number, from: number, frames: number): string {
+  return `/api/listen/${encodeURIComponent(jobId)}/${revision}?from=${from}&frames=${frames}`;
 }

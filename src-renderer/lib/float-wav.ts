@@ -1,7 +1,6 @@
-// The previews' stems (32-bit float WAVs at the song's rate) read straight into planar samples. When the player runs
-// at the song's rate this replaces decodeAudioData, whose round trip to the decoding thread cost about a quarter of
-// a second for four 5-second parts on a busy 2-core machine (bench/ui-rerender.bench.ts), longer than the part's
-// rendering; any other WAV is left to decodeAudioData (null).
+// The blocks of renders the player streams (32-bit float WAVs at the song's rate, all stems in one) read straight
+// into planar samples, without decodeAudioData, whose round trip to the decoding thread cost about a quarter of a
+// second for four 5-second parts on a busy 2-core machine (bench/ui-rerender.bench.ts); any other WAV is null.
 
 const FLOAT = 3;
 const EXTENSIBLE = 0xfffe;

@@ -1,7 +1,7 @@
 // Browser-mode client: calls are JSON POSTs, events come over a WebSocket, songs and model files arrive as uploads.
 // The token travels as the same-site cookie the server set when the printed link was opened.
 import type { JobView, ModelsView, StudioEvent } from '../../src-main/api/contract.ts';
-import { ApiCallError, apiOver, previewUrl, stemUrl, type StudioClient } from './client.ts';
+import { ApiCallError, apiOver, listenUrl, previewUrl, stemUrl, type StudioClient } from './client.ts';
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: { code: string; message: string } };
 
@@ -52,6 +52,7 @@ export function createHttpClient(): StudioClient {
     },
     stemUrl,
     previewUrl,
+    listenUrl,
     async chooseFiles() {
       return [];
     },

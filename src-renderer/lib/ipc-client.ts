@@ -1,6 +1,6 @@
 // Electron client: every call goes through the preload's single `call` over IPC; dropped files become paths.
 import type { JobView, ModelsView } from '../../src-main/api/contract.ts';
-import { ApiCallError, apiOver, previewUrl, stemUrl, type PreloadBridge, type StudioClient } from './client.ts';
+import { ApiCallError, apiOver, listenUrl, previewUrl, stemUrl, type PreloadBridge, type StudioClient } from './client.ts';
 
 export function createIpcClient(bridge: PreloadBridge): StudioClient {
   const call = async (method: string, args: unknown[]) => {
@@ -14,6 +14,7 @@ export function createIpcClient(bridge: PreloadBridge): StudioClient {
     onEvent: (l) => bridge.onEvent(l),
     stemUrl,
     previewUrl,
+    listenUrl,
     async chooseFiles() {
       const r = await bridge.chooseFiles();
       if (!r.ok) throw new ApiCallError(r.error.code, r.error.message);

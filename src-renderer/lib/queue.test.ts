@@ -28,6 +28,16 @@ describe('queue reducer', () => {
     assert.equal(select(s, 'zzz').selectedId, 'a');
   });
 
+  test('opens a song in the editor as soon as the first seconds of it can be played, while it is separated', () => {
+    const listen = (readyFrames: number) => ({ revision: 0, sampleRate: 44100, frames: 441000, readyFrames, sources: ['vocals', 'drums'] });
+    let s = fromJobs([job('a', 'running', { listen: listen(0) }), job('b', 'running')]);
+    assert.equal(s.selectedId, null, 'nothing final yet');
+    s = applyEvent(s, { type: 'job', job: job('a', 'running', { listen: listen(4096) }) });
+    assert.equal(s.selectedId, 'a');
+    s = applyEvent(s, { type: 'job', job: job('b', 'done', { result }) });
+    assert.equal(s.selectedId, 'a', 'the song being listened to stays');
+  });
+
   test('moves the selection to another finished song when the shown one is removed', () => {
     let s = fromJobs([job('a', 'done', { result }), job('b', 'failed'), job('c', 'done', { result })]);
     s = applyEvent(s, { type: 'job-removed', jobId: 'a' });

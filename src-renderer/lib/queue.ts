@@ -25,10 +25,11 @@ export function applyEvent(state: QueueState, event: StudioEvent): QueueState {
       order: known ? state.order : [...state.order, job.id],
       jobs: { ...state.jobs, [job.id]: job },
     };
-    // The first song to finish opens in the editor, unless the user is already looking at a finished one.
-    const justFinished = job.state === 'done' && before?.state !== 'done';
+    // The first song that can be played (finished, or its separation has final seconds) opens in the editor,
+    // unless the user is already looking at one that can.
+    const justPlayable = playable(job) && !(before && playable(before));
     const selected = state.selectedId ? next.jobs[state.selectedId] : null;
-    if (justFinished && (!selected || selected.state !== 'done')) next.selectedId = job.id;
+    if (justPlayable && (!selected || !playable(selected))) next.selectedId = job.id;
     return next;
   }
   if (event.type === 'job-removed') {
@@ -36,10 +37,15 @@ export function applyEvent(state: QueueState, event: StudioEvent): QueueState {
     const jobs = { ...state.jobs };
     delete jobs[event.jobId];
     const order = state.order.filter((id) => id !== event.jobId);
-    const selectedId = state.selectedId === event.jobId ? (order.find((id) => jobs[id].state === 'done') ?? null) : state.selectedId;
+    const selectedId = state.selectedId === event.jobId ? (order.find((id) => playable(jobs[id])) ?? null) : state.selectedId;
     return { order, jobs, selectedId };
   }
   return state;
+}
+
+/** Whether the editor can play a song: it is separated, or the first seconds of its separation are final. */
+export function playable(job: JobView): boolean {
+  return job.state === 'done' || (job.state === 'running' && (job.listen?.readyFrames ?? 0) > 0);
 }
 
 export function select(state: QueueState, id: string): QueueState {

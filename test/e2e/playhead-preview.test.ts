@@ -1,7 +1,8 @@
-// End to end in browser mode: a moved separation control is first heard at the playhead (a part rendered from the
-// estimate cache, spliced into the heard stems), and what the player then holds there is the full re-render's audio;
-// once the whole song arrives it is "Updated" and the A/B switch still goes back to what was heard before the change.
-// The page's AudioContext runs at 48 kHz against a 44.1 kHz song, so the part is resampled as the browser decodes it.
+// End to end in browser mode: a moved separation control is first heard at the playhead (the player switches to
+// the new render's block there as soon as it arrives, before the whole song is re-rendered), what it then plays is
+// the full re-render's audio; once the whole song is rendered it is "Updated", and the A/B switch goes back to the
+// render heard before the change. The page's AudioContext runs at 48 kHz against a 44.1 kHz song, so the blocks
+// (at the song's rate) are resampled as they play; their samples are compared at the song's rate.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -10,11 +11,12 @@ import { separateInPage, skipReason, startStudio, type Studio } from './harness.
 
 const reason = skipReason();
 const CONTEXT_RATE = 48000;
+const SONG_RATE = 44100;
 
 /** The parts of a page's AudioBuffer these scripts read. */
-type AudioBuffer = { length: number; sampleRate: number; getChannelData(c: number): Float32Array };
-type Started = { buffer: AudioBuffer | null; offset: number };
-type Probe = { started: Started[]; states: string[]; mark: number; pre: (AudioBuffer | null)[] };
+type AudioBuffer = { length: number; sampleRate: number; numberOfChannels: number; getChannelData(c: number): Float32Array };
+type Started = { buffer: AudioBuffer | null; offset: number; duration: number | null };
+type Probe = { started: Started[]; states: string[]; mark: number; abMark: number };
 /** What the page offers these scripts besides the probe (the tests' TypeScript settings know no DOM values). */
 type PageAudio = {
   __probe: Probe;
@@ -24,8 +26,9 @@ type PageAudio = {
 };
 
 /**
- * Runs in the page before the app: every buffer source started is recorded with its song offset, every state the
- * re-render status shows is recorded in order (however briefly it shows), and AudioContexts run at CONTEXT_RATE.
+ * Runs in the page before the app: every buffer source started is recorded with its buffer, offset and duration,
+ * every state the re-render status shows is recorded in order (however briefly it shows), and AudioContexts run at
+ * CONTEXT_RATE.
  */
 function probe(rate: number) {
   type Source = { buffer: AudioBuffer | null };
@@ -36,11 +39,11 @@ function probe(rate: number) {
     MutationObserver: new (f: () => void) => { observe(target: unknown, o: object): void };
     document: { querySelector(q: string): { getAttribute(a: string): string | null } | null };
   };
-  const p: Probe = { started: [], states: [], mark: 0, pre: [] };
+  const p: Probe = { started: [], states: [], mark: 0, abMark: 0 };
   w.__probe = p;
   const start = w.AudioBufferSourceNode.prototype.start;
   w.AudioBufferSourceNode.prototype.start = function (this: Source, when?: number, offset?: number, duration?: number) {
-    p.started.push({ buffer: this.buffer, offset: offset ?? 0 });
+    p.started.push({ buffer: this.buffer, offset: offset ?? 0, duration: duration ?? null });
     return duration === undefined ? start.call(this, when, offset) : start.call(this, when, offset, duration);
   };
   const Base = w.AudioContext;
@@ -62,7 +65,7 @@ describe('a control change heard at the playhead', { skip: reason ?? false, time
   before(async () => {
     s = await startStudio();
     song = join(s.dir, 'Preview Song.wav');
-    await makeSong(song, { seconds: 8, sampleRate: 44100, channels: 2, seed: 5 });
+    await makeSong(song, { seconds: 20, sampleRate: 44100, channels: 2, seed: 5 });
     await s.page.addInitScript(probe, CONTEXT_RATE);
     await s.page.reload();
   });
@@ -71,10 +74,11 @@ describe('a control change heard at the playhead', { skip: reason ?? false, time
     await s?.close();
   });
 
-  test('is heard at the playhead first, holds the full re-render there, and A/B still compares with the render before', async () => {
+  test('is heard at the playhead first, plays the full re-render there, and A/B goes back to the render before', async () => {
     const job = await separateInPage(s, song);
     await s.page.getByTestId('separation-controls').waitFor({ timeout: 60_000 });
-    const sources = job.result!.sources;
+    const sources = job.listen!.sources;
+    const before = job.listen!.revision;
     assert.equal(await s.page.evaluate(() => new (globalThis as unknown as PageAudio).AudioContext().sampleRate), CONTEXT_RATE);
 
     await s.page.getByRole('button', { name: 'Separation' }).click();
@@ -82,7 +86,6 @@ describe('a control change heard at the playhead', { skip: reason ?? false, time
     await s.page.getByRole('button', { name: 'Pause' }).waitFor();
     await s.page.evaluate(() => {
       const p = (globalThis as unknown as { __probe: Probe }).__probe;
-      p.pre = p.started.slice(-4).map((x) => x.buffer);
       p.mark = p.started.length;
       p.states = [];
     });
@@ -91,50 +94,85 @@ describe('a control change heard at the playhead', { skip: reason ?? false, time
     assert.equal(await s.page.getByTestId('rerender-status').textContent(), 'Updated');
     const states = await s.page.evaluate(() => (globalThis as unknown as { __probe: Probe }).__probe.states);
     assert.deepEqual(states.filter((x) => x !== ''), ['rendering', 'preview', 'updated'], 'heard at the playhead before the whole song');
+    const changed = (await s.service.listJobs())[0].listen!.revision;
+    assert.notEqual(changed, before);
 
-    // The first swap after the change is the preview's: its buffers, in the model's order, from the playhead then.
-    const compared = await s.page.evaluate(async ({ jobId, sources, rate }) => {
+    // Which render each block source started since `from` plays: its samples are found in the full re-render as
+    // written to the stem files (b), or in the render before the change as the listening route keeps it (a).
+    const classify = (from: 'mark' | 'abMark') => s.page.evaluate(async ({ jobId, sources, before, rate, from }) => {
       const page = globalThis as unknown as PageAudio;
       const p = page.__probe;
-      const spliced = p.started.slice(p.mark, p.mark + sources.length);
       const decoder = new page.OfflineAudioContext(2, 1, rate);
-      const out = [];
-      for (const [k, source] of sources.entries()) {
-        const res = await page.fetch(`/api/stems/${encodeURIComponent(jobId)}/${source}?r=1`, { cache: 'no-store' });
+      // (No named function in here: the page gets this function's source, without the helpers tsx adds for names.)
+      const renderB: Float32Array[][] = [];
+      for (const source of sources) {
+        const res = await page.fetch(`/api/stems/${encodeURIComponent(jobId)}/${source}?r=after`, { cache: 'no-store' });
         const full = await decoder.decodeAudioData(await res.arrayBuffer());
-        const held = spliced[k].buffer!;
-        const from = Math.round(spliced[k].offset * rate);
-        const to = Math.min(full.length, held.length, from + Math.round(1.5 * rate));
-        let heldDiff = 0, beforeDiff = 0;
-        for (let c = 0; c < 2; c++) {
-          const f = full.getChannelData(c), h = held.getChannelData(c), b = p.pre[k]!.getChannelData(c);
-          for (let i = from; i < to; i++) {
-            heldDiff = Math.max(heldDiff, Math.abs(h[i] - f[i]));
-            beforeDiff = Math.max(beforeDiff, Math.abs(b[i] - f[i]));
+        renderB.push([full.getChannelData(0), full.getChannelData(1)]);
+      }
+      const length = renderB[0][0].length;
+      const res = await page.fetch(`/api/listen/${encodeURIComponent(jobId)}/${before}?from=0&frames=${length}`, { cache: 'no-store' });
+      const copy = await decoder.decodeAudioData(await res.arrayBuffer());
+      const renderA = sources.map((_, i) => [copy.getChannelData(2 * i), copy.getChannelData(2 * i + 1)]);
+      const block = 2 * rate;
+      return p.started.slice(p[from]).map((x) => {
+        const buf = x.buffer!;
+        const first = Math.round(x.offset * buf.sampleRate);
+        const n = x.duration === null ? buf.length - first : Math.round(x.duration * buf.sampleRate);
+        let best = { stem: -1, render: 'neither', frames: n, diff: Infinity, otherDiff: Infinity };
+        for (let stem = 0; stem < sources.length; stem++) {
+          for (let at = 0; at < length; at += block) {
+            const d = [renderA[stem], renderB[stem]].map((full) => {
+              let m = 0;
+              for (let c = 0; c < 2; c++) {
+                const h = buf.getChannelData(c), f = full[c];
+                for (let i = first; i < first + n; i++) m = Math.max(m, Math.abs(h[i] - (f[at + i] ?? 0)));
+              }
+              return m;
+            });
+            const k = d[0] <= d[1] ? 0 : 1;
+            if (d[k] < best.diff) best = { stem, render: k === 0 ? 'a' : 'b', frames: n, diff: d[k], otherDiff: d[1 - k] };
           }
         }
-        out.push({ source, frames: to - from, heldDiff, beforeDiff, rate: held.sampleRate });
-      }
-      return out;
-    }, { jobId: job.id, sources, rate: CONTEXT_RATE });
-    console.log(`[e2e] held vs full re-render around the playhead: ${JSON.stringify(compared)}`);
-    for (const c of compared) {
-      assert.equal(c.rate, CONTEXT_RATE);
-      assert.ok(c.frames > CONTEXT_RATE, `${c.source}: more than a second compared`);
-      assert.ok(c.heldDiff < 1e-3, `${c.source}: the audio held at the playhead is the full re-render's (max difference ${c.heldDiff})`);
-    }
-    const vocals = compared.find((c) => c.source === 'vocals')!;
-    assert.ok(vocals.beforeDiff > 1e-2, `the change is audible in the vocals (${vocals.beforeDiff}), so the comparison above can fail`);
+        return best.diff < 1e-3 ? best : { ...best, render: 'neither' };
+      });
+    }, { jobId: job.id, sources, before, rate: SONG_RATE, from });
 
-    // A/B: A is what was heard before the change, not the spliced seconds.
+    const played = await classify('mark');
+    console.log(`[e2e] blocks started after the change: ${JSON.stringify(played.map((m) => [m.stem, m.render, m.frames, m.diff.toExponential(1)]))}`);
+    assert.deepEqual(played.filter((m) => m.render === 'neither'), [], 'every block played is one of the two renders, exactly');
+    for (const [stem, source] of sources.entries()) {
+      const mine = played.filter((m) => m.stem === stem);
+      const firstNew = mine.findIndex((m) => m.render === 'b');
+      assert.ok(firstNew >= 0, `${source}: the re-render is played`);
+      assert.ok(mine.slice(firstNew).every((m) => m.render === 'b'), `${source}: once switched, the old render is not scheduled again`);
+      const frames = mine.slice(firstNew).reduce((sum, m) => sum + m.frames, 0);
+      assert.ok(frames > SONG_RATE, `${source}: more than a second of the re-render compared (${frames} frames)`);
+    }
+    const vocals = played.filter((m) => m.stem === sources.indexOf('vocals') && m.render === 'b');
+    assert.ok(Math.max(...vocals.map((m) => m.otherDiff)) > 1e-2, 'the change is audible in the vocals, so the comparison above can fail');
+
+    // A/B: A is the render heard before the change.
     if ((await s.page.getByTestId('play').getAttribute('aria-label')) === 'Play') await s.page.getByTestId('play').click();
     await s.page.getByRole('button', { name: 'Pause' }).waitFor();
+    await s.page.evaluate(() => {
+      const p = (globalThis as unknown as { __probe: Probe }).__probe;
+      p.abMark = p.started.length;
+    });
     await s.page.getByRole('button', { name: /B: current/ }).click();
     await s.page.getByRole('button', { name: /A: previous/ }).waitFor();
-    const same = await s.page.evaluate((n) => {
-      const p = (globalThis as unknown as { __probe: Probe }).__probe;
-      return p.started.slice(-n).map((x, k) => x.buffer === p.pre[k]);
-    }, sources.length);
-    assert.deepEqual(same, sources.map(() => true), 'A plays the buffers heard before the change');
+    // The switch waits for A's block at the playhead: look again until every stem has started one (or give up).
+    let back = await classify('abMark');
+    for (let i = 0; i < 20 && !sources.every((_, stem) => back.some((m) => m.stem === stem && m.render === 'a')); i++) {
+      await s.page.waitForTimeout(500);
+      back = await classify('abMark');
+    }
+    assert.deepEqual(back.filter((m) => m.render === 'neither'), [], 'every block played is one of the two renders, exactly');
+    for (const [stem, source] of sources.entries()) {
+      const mine = back.filter((m) => m.stem === stem);
+      const firstA = mine.findIndex((m) => m.render === 'a');
+      assert.ok(firstA >= 0, `${source}: A plays the render heard before the change`);
+      assert.ok(mine.slice(firstA).every((m) => m.render === 'a'), `${source}: and only it from then on`);
+    }
   });
 });

@@ -1,0 +1,56 @@
+// Blocks from the listening route: the WAV's channel pairs become the render's stems in its order; a range not
+// final yet is 'not-ready', any other refusal an error naming the frame.
+import { afterEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSampleEncoder } from '../../src-main/engine/audio/sample-encoders.ts';
+import { listenBlockSource } from './block-source.ts';
+
+async function floatWav(channels: Float32Array[], sampleRate: number): Promise<ArrayBuffer> {
+  const encoder = await createSampleEncoder({ format: 'wav', bitDepth: '32f', sampleRate, channels: channels.length });
+  const body = encoder.encode(channels);
+  const { tail, patches } = encoder.finish();
+  const out = Buffer.concat([...body, ...tail]);
+  for (const p of patches) out.set(p.bytes, p.at);
+  return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength);
+}
+
+const realFetch = globalThis.fetch;
+afterEach(() => {
+  globalThis.fetch = realFetch;
+});
+
+function answer(status: number, body: ArrayBuffer | string = '') {
+  const asked: string[] = [];
+  globalThis.fetch = (async (url: string) => {
+    asked.push(url);
+    return new Response(body, { status, statusText: status === 200 ? 'OK' : 'Refused' });
+  }) as typeof fetch;
+  return asked;
+}
+
+const url = (revision: number, from: number, frames: number) => `/api/listen/song/${revision}?from=${from}&frames=${frames}`;
+
+describe('listenBlockSource', () => {
+  test('reads each stem from its two channels, in the render\'s stem order', async () => {
+    const channels = Array.from({ length: 4 }, (_, c) => Float32Array.from({ length: 300 }, (_, i) => (c + 1) * 0.1 + i * 1e-4));
+    const asked = answer(200, await floatWav(channels, 44100));
+    const block = await listenBlockSource(url, () => ['vocals', 'drums']).read(3, 88200, 300);
+    assert.deepEqual(asked, ['/api/listen/song/3?from=88200&frames=300']);
+    assert.ok(block !== 'not-ready');
+    assert.deepEqual([block.from, block.frames], [88200, 300]);
+    assert.deepEqual([...block.stems.keys()], ['vocals', 'drums']);
+    assert.deepEqual(block.stems.get('drums'), [channels[2], channels[3]]);
+  });
+
+  test('says "not ready" for a range nothing of which is final yet', async () => {
+    answer(409, '{"error":"not rendered yet"}');
+    assert.equal(await listenBlockSource(url, () => ['vocals']).read(0, 1000, 100), 'not-ready');
+  });
+
+  test('refuses a WAV whose channels do not match the render\'s stems, and names the frame of a failed read', async () => {
+    answer(200, await floatWav([new Float32Array(10), new Float32Array(10)], 44100));
+    await assert.rejects(listenBlockSource(url, () => ['vocals', 'drums']).read(0, 0, 10), /not the float WAV/);
+    answer(404);
+    await assert.rejects(listenBlockSource(url, () => ['vocals']).read(0, 4410, 10), /frame 4410 \(404 Refused\)/);
+  });
+});

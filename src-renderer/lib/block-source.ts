@@ -1,0 +1,52 @@
+// Where the player's audio comes from: blocks of a render, all stems at once, read on demand. The app reads them
+// from the listening route (one 32-bit float WAV per block, two channels per stem in the render's stem order);
+// tests read them from arrays.
+import { readFloatWav } from './float-wav.ts';
+
+/** A render the player can stream: what the app calls a listening copy (ListenView). */
+export interface StreamView {
+  revision: number;
+  /** The song's own rate; the blocks come at it. */
+  sampleRate: number;
+  /** The song's length in frames. */
+  frames: number;
+  /** Frames from 0 that are final and can be read; == frames once the render is complete. */
+  readyFrames: number;
+  /** Stems in the render, in order. */
+  sources: string[];
+}
+
+/** Frames [from, from + frames) of a render: per stem its channels (two for stereo), each `frames` long. */
+export interface Block {
+  from: number;
+  frames: number;
+  stems: Map<string, Float32Array<ArrayBuffer>[]>;
+}
+
+export interface BlockSource {
+  /** Up to `frames` frames from `from` (fewer where less is final); 'not-ready' when nothing from `from` is yet. */
+  read(revision: number, from: number, frames: number, signal?: AbortSignal): Promise<Block | 'not-ready'>;
+}
+
+/**
+ * Blocks from the listening route. `sourcesOf` names the stems of a revision (its ListenView's sources), as the WAV
+ * carries only channels.
+ */
+export function listenBlockSource(
+  url: (revision: number, from: number, frames: number) => string,
+  sourcesOf: (revision: number) => string[],
+): BlockSource {
+  return {
+    async read(revision, from, frames, signal) {
+      const res = await fetch(url(revision, from, frames), { signal, cache: 'no-store' });
+      // Not final yet: the player keeps what it has and asks again when more is.
+      if (res.status === 409) return 'not-ready';
+      if (!res.ok) throw new Error(`could not load the song's audio at frame ${from} (${res.status} ${res.statusText})`);
+      const wav = readFloatWav(await res.arrayBuffer());
+      const sources = sourcesOf(revision);
+      if (!wav || wav.channels.length !== 2 * sources.length) throw new Error('the audio block is not the float WAV it should be');
+      const stems = new Map(sources.map((name, i) => [name, [wav.channels[2 * i], wav.channels[2 * i + 1]]]));
+      return { from, frames: wav.channels[0]?.length ?? 0, stems };
+    },
+  };
+}
