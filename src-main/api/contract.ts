@@ -98,6 +98,11 @@ export interface ListenView {
   frames: number;
   /** Frames from 0 that are final and can be fetched; == frames when complete. */
   readyFrames: number;
+  /**
+   * The render has finished. Its copy may still have fewer readyFrames: one dropped over the disk cap starts again
+   * from 0 and is written again from the stems once a block of it is asked for.
+   */
+  complete: boolean;
   /** Stems in the copy, in order (model order; "residual" last when the controls ask for it). */
   sources: string[];
 }

@@ -79,7 +79,7 @@ describe('listening copies', () => {
     await until('half the song is final', () => t.events.some((e) => e.listen?.readyFrames === LENGTH / 2));
     const running = (await t.service.listJobs())[0];
     assert.equal(running.state, 'running');
-    assert.deepEqual(running.listen, { revision: 0, sampleRate: 44100, frames: LENGTH, readyFrames: LENGTH / 2, sources: SOURCES });
+    assert.deepEqual(running.listen, { revision: 0, sampleRate: 44100, frames: LENGTH, readyFrames: LENGTH / 2, complete: false, sources: SOURCES });
 
     const early = await t.service.listen(job.id, '0', '100', '900');
     assert.equal(early.kind, 'audio');
@@ -93,7 +93,7 @@ describe('listening copies', () => {
     await t.service.idle();
     const done = t.events.at(-1)!;
     assert.equal(done.state, 'done');
-    assert.deepEqual(done.listen, { revision: 0, sampleRate: 44100, frames: LENGTH, readyFrames: LENGTH, sources: SOURCES }, 'the "done" event carries the complete copy');
+    assert.deepEqual(done.listen, { revision: 0, sampleRate: 44100, frames: LENGTH, readyFrames: LENGTH, complete: true, sources: SOURCES }, 'the "done" event carries the complete copy');
     assertNear((await samples(t.dir, await t.service.listen(job.id, '0', '0', String(LENGTH)))).channels, expected(null, 0, LENGTH));
     await t.done();
   });
@@ -112,9 +112,9 @@ describe('listening copies', () => {
     });
     const view = await t.service.rerender(job.id, controls(2));
     assert.equal(requestsAtFirstEvent, before, 'the first event came before the engine was asked');
-    assert.deepEqual(seen[0].rerender?.listen, { revision: 1, sampleRate: 44100, frames: LENGTH, readyFrames: 0, sources: SOURCES });
+    assert.deepEqual(seen[0].rerender?.listen, { revision: 1, sampleRate: 44100, frames: LENGTH, readyFrames: 0, complete: false, sources: SOURCES });
     assert.equal(view.result?.revision, 1);
-    assert.deepEqual(view.listen, { revision: 1, sampleRate: 44100, frames: LENGTH, readyFrames: LENGTH, sources: SOURCES }, 'the player now plays it');
+    assert.deepEqual(view.listen, { revision: 1, sampleRate: 44100, frames: LENGTH, readyFrames: LENGTH, complete: true, sources: SOURCES }, 'the player now plays it');
     assertNear((await samples(t.dir, await t.service.listen(job.id, '1', '0', '10'))).channels, expected(controls(2), 0, 10));
     await t.done();
   });
@@ -293,12 +293,13 @@ describe('listening copies within a cap', () => {
     await t.service.idle();
     await until('the copy is dropped: nobody listens to it', async () => (await t.listenOf(job.id))?.readyFrames === 0);
     assert.deepEqual(await t.copies(), []);
+    assert.equal((await t.listenOf(job.id))?.complete, true, 'the UI is told the render is whole, so it asks for it');
     const done = (await t.service.listJobs())[0];
     const before = t.events.length;
     const asked = await t.service.listen(job.id, '0', '100', '300');
     assert.equal(asked.kind, 'not-ready');
     await until('the copy is back, as a job event says', () => t.events.slice(before).some((e) => e.id === job.id && e.listen?.readyFrames === LENGTH));
-    assert.deepEqual(await t.listenOf(job.id), { revision: 0, sampleRate: 44100, frames: LENGTH, readyFrames: LENGTH, sources: SOURCES });
+    assert.deepEqual(await t.listenOf(job.id), { revision: 0, sampleRate: 44100, frames: LENGTH, readyFrames: LENGTH, complete: true, sources: SOURCES });
     assertNear((await samples(t.dir, await t.service.listen(job.id, '0', '100', '300'))).channels, stemChannels(t, done, 100, 300), 'the copy made again');
     assert.equal((await t.copies()).length, 1, 'kept over the cap: it is listened to');
     await t.done();

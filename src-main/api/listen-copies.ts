@@ -16,6 +16,9 @@ import type { ListenProgress, RegionOk, SeparateRequest, SeparationControls } fr
 import type { JobView, ListenView } from './contract.ts';
 import type { EnginePort } from './ports.ts';
 
+/** What a copy is, as the UI sees it but for `complete`, which viewOf adds from the copy's state. */
+type CopyView = Omit<ListenView, 'complete'>;
+
 /** What all songs' copies may take on disk together: about 52 minutes of 4-stem audio at 44.1 kHz. */
 export const LISTEN_CAP_BYTES = 2 * 2 ** 30;
 
@@ -71,7 +74,7 @@ interface Copy {
   /** When it was last begun, finished or read (a count, not a time): the least recent goes first over the cap. */
   lastUse: number;
   /** null until the engine says what the copy holds (a first separation before its song is decoded). */
-  view: ListenView | null;
+  view: CopyView | null;
   /** A re-render's controls, for the blocks rendered on demand; null for a first separation. */
   controls: SeparationControls | null;
 }
@@ -125,7 +128,7 @@ export class ListenCopies {
     for (const c of song.copies.filter((x) => x.state === 'running')) this.leave(song, c);
     const revision = song.next++;
     const result = this.deps.jobs.get(jobId)?.result;
-    const view: ListenView | null = result ? {
+    const view: CopyView | null = result ? {
       revision, sampleRate: result.sampleRate, frames: Math.round(result.duration * result.sampleRate), readyFrames: 0,
       sources: [...result.sources.filter((s) => s !== 'residual'), ...(controls.residual ? ['residual'] : [])],
     } : null;
@@ -365,7 +368,7 @@ export class ListenCopies {
     })();
   }
 
-  private async fromCopy(job: JobView, copy: Copy, view: ListenView, from: number, frames: number): Promise<ListenAnswer> {
+  private async fromCopy(job: JobView, copy: Copy, view: CopyView, from: number, frames: number): Promise<ListenAnswer> {
     let samples: Float32Array;
     try {
       samples = await readListeningCopy(copy.path, view.sources.length, view.frames, from, frames);
@@ -419,7 +422,7 @@ export class ListenCopies {
     return turn;
   }
 
-  private block(view: ListenView, block: RenderedBlock, from: number, frames: number): ListenAnswer {
+  private block(view: CopyView, block: RenderedBlock, from: number, frames: number): ListenAnswer {
     const width = view.sources.length * 2;
     const part = block.samples.subarray((from - block.start) * width, (from - block.start + frames) * width);
     return { kind: 'audio', wav: floatWav(Buffer.from(part.buffer, part.byteOffset, part.byteLength), width, view.sampleRate), from, frames };
@@ -427,7 +430,7 @@ export class ListenCopies {
 }
 
 function viewOf(copy: Copy | undefined): ListenView | null {
-  return copy?.view ? { ...copy.view, sources: [...copy.view.sources] } : null;
+  return copy?.view ? { ...copy.view, complete: copy.state !== 'running', sources: [...copy.view.sources] } : null;
 }
 
 async function remove(path: string): Promise<void> {

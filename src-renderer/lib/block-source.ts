@@ -12,6 +12,8 @@ export interface StreamView {
   frames: number;
   /** Frames from 0 that are final and can be read; == frames once the render is complete. */
   readyFrames: number;
+  /** The render has finished: every frame can be asked for, though its copy may be written again first. */
+  complete?: boolean;
   /** Stems in the render, in order. */
   sources: string[];
 }

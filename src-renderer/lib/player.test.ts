@@ -256,6 +256,26 @@ describe('StemPlayer while the render is still written', () => {
     player.pause();
   });
 
+  test('opens a finished render whose listening copy was dropped: asks for it at once and plays it once it is back', async () => {
+    // The app drops the copies of songs not listened to beyond a cap (readyFrames 0 again) and writes one again from
+    // the song's stems when a block of it is asked for; the render itself is complete.
+    const source = new MemorySource(SONG_FRAMES, ['vocals']);
+    source.ready.set(0, 0);
+    const ctx = new FakeContext();
+    const player = new StemPlayer(ctx as unknown as AudioContext, null);
+    const opening = player.open(source, { ...source.view(0), complete: true });
+    await player.settled();
+    assert.ok(source.asked.some((a) => a.revision === 0 && a.from === 0), `asked ${JSON.stringify(source.asked)}`);
+    assert.equal(player.readySeconds, SONG_FRAMES / RATE, 'the whole song can be played');
+    source.ready.set(0, 700);
+    player.update({ ...source.view(0), complete: true });
+    await opening;
+    await player.play();
+    await at(ctx, player, 1);
+    assert.ok(ctx.sources.some((x) => x.plays.from === 0), 'plays from the start once the copy is back');
+    player.pause();
+  });
+
   test('asks again after a "not ready" answer only once more frames are final', async () => {
     const source = new MemorySource(SONG_FRAMES, ['vocals']);
     source.ready.set(1, 200);

@@ -880,11 +880,11 @@ export class StemPlayer {
 
 /**
  * Frames from 0 the player may ask for: a re-render's are rendered on demand from the estimate cache where not
- * written yet (the app answers "not ready" where it cannot), so only the first separation (revision 0) is limited to
- * its final frames.
+ * written yet, and a finished render's copy is written again when asked for after the app dropped it (the app
+ * answers "not ready" meanwhile), so only a first separation still running is limited to its final frames.
  */
 function askable(view: StreamView): number {
-  return view.revision > 0 ? view.frames : Math.min(view.frames, view.readyFrames);
+  return view.revision > 0 || view.complete ? view.frames : Math.min(view.frames, view.readyFrames);
 }
 
 /** Stops buffer sources at `when` (now without it); one that never started does not start. */
