@@ -20,4 +20,17 @@ export default tseslint.config(
         ignoreRegExpLiterals: true }],
     },
   },
+  {
+    // The doors reach the engine through its public module only, so what they depend on is one file to read.
+    files: ['src-main/api/**/*.ts', 'src-main/cli/**/*.ts', 'src-main/electron/**/*.ts', 'src-main/web/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/testing/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{
+          regex: '^(\\.\\./)+engine/(?!index\\.ts$|types\\.ts$)',
+          message: 'doors import the engine from engine/index.ts (types also from engine/types.ts), not the modules behind it',
+        }],
+      }],
+    },
+  },
 );

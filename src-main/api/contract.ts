@@ -1,12 +1,11 @@
 // The one typed contract between the UI and the app: the Electron preload (IPC) and the browser-mode bridge
 // (HTTP + WebSocket) both carry exactly these calls and events to the same StudioService.
 // Type-only: the renderer imports this file too, so nothing here may pull in Node code.
+import type { Preset, TimePitch } from '../engine/index.ts';
 import type {
   BitDepth, EpChoice, EpName, EpSkip, ModelInfo, ModelInstallStage, ModelOrigin, ModelQuality, OutputFormat, Progress, SeparationControls, SeparationOk,
   SongAnalysis, Stage, Timings,
 } from '../engine/types.ts';
-import type { Preset } from '../engine/separate/presets.ts';
-import type { TimePitch } from '../engine/dsp/time-pitch-settings.ts';
 
 export type {
   BitDepth, EpChoice, EpName, EpSkip, ModelInfo, ModelInstallStage, ModelOrigin, ModelQuality, OutputFormat, Preset, Progress, SeparationControls,

@@ -3,7 +3,7 @@
 // "start empty, say so once", never "the app does not start".
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parsePreset, parsePresetFile, serializePresetFile, type Preset } from '../engine/separate/presets.ts';
+import { parsePreset, parsePresetFile, type Preset, serializePresetFile } from '../engine/index.ts';
 import type { SongControls } from './contract.ts';
 import { storeFile } from './store-file.ts';
 import { songControls as checkSongControls } from './validate-controls.ts';

@@ -2,11 +2,10 @@
 // the app through here, so they share one settings file, one data folder and one queue implementation.
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { createEngine, defaultModelDirs, userModelsDir } from '../engine/index.ts';
-import { decodeFile } from '../engine/audio/decode.ts';
-import { createStemWriter } from '../engine/audio/stem-writer.ts';
-import { stemFileFromStemFiles } from '../engine/audio/stem-file.ts';
-import { removeStaleTemps } from '../engine/temp-files.ts';
+import {
+  createEngine, createStemWriter, decodeFile, defaultModelDirs, removeStaleTemps, stemFileFromStemFiles,
+  userModelsDir
+} from '../engine/index.ts';
 import type { Capabilities } from './contract.ts';
 import { StudioService } from './service.ts';
 import { defaultSettings, openSettingsStore } from './settings-store.ts';

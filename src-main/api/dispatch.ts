@@ -1,6 +1,6 @@
 // The single entry point both doors use: validate the call, run it on the service, and turn any failure into an
 // error value ({code, message}) that can cross IPC or HTTP. Stack traces stay on this side.
-import { asXumxError } from '../engine/errors.ts';
+import { asXumxError } from '../engine/index.ts';
 import type { ApiError, StudioApi } from './contract.ts';
 import { validateCall } from './validate.ts';
 

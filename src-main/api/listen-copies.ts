@@ -10,8 +10,7 @@
 // for.
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ListeningCopy, readListeningCopy } from '../engine/separate/listening-copy.ts';
-import { tempName } from '../engine/temp-files.ts';
+import { ListeningCopy, readListeningCopy, tempName } from '../engine/index.ts';
 import type { ListenProgress, RegionOk, SeparateRequest, SeparationControls } from '../engine/types.ts';
 import type { JobView, ListenView } from './contract.ts';
 import type { EnginePort } from './ports.ts';

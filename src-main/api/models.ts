@@ -4,15 +4,11 @@
 // and turns it into events, which both doors forward like job events.
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { XumxError, asXumxError } from '../engine/errors.ts';
-import { describeModel } from '../engine/model/details.ts';
-import { importModel, removeModel } from '../engine/model/manage.ts';
-import { scanModels } from '../engine/model/registry.ts';
-import type { StatFs } from '../engine/convert/disk-space.ts';
-import { partialPath } from '../engine/convert/download.ts';
-import type { ImportOptions, ImportResult } from '../engine/convert/import-xumx.ts';
-import { downloadPath, installPublishedXumx, installSpaceNeeded, xumxParameterBytes, type InstallProgress } from '../engine/convert/install.ts';
-import { XUMX_OFFICIAL, type PublishedWeights } from '../engine/convert/official.ts';
+import {
+  asXumxError, describeModel, downloadPath, importModel, type ImportOptions, type ImportResult, type InstallProgress,
+  installPublishedXumx, installSpaceNeeded, partialPath, type PublishedWeights, removeModel, scanModels, type StatFs,
+  XUMX_OFFICIAL, XumxError, xumxParameterBytes
+} from '../engine/index.ts';
 import type { ModelInfo, Region, SeparateRequest } from '../engine/types.ts';
 import type { InstallableModel, ModelInstallView, ModelsView, StudioEvent } from './contract.ts';
 import type { EnginePort } from './ports.ts';

@@ -1,8 +1,6 @@
 // What the service needs from the engine and the codecs, as narrow structural types. The real engine
 // (src-main/engine/index.ts) and codec helpers (src-main/engine/audio/) satisfy them; tests pass fakes.
-import type { StemWriterOptions } from '../engine/audio/stem-writer.ts';
-import type { StemFileCodec } from '../engine/audio/stem-file-layout.ts';
-import type { AudioTags } from '../engine/audio/tags.ts';
+import type { AudioTags, StemFileCodec, StemWriterOptions } from '../engine/index.ts';
 import type { ListenCopyHooks, ModelInfo, Progress, Region, RegionResult, SeparateRequest, SeparationResult } from '../engine/types.ts';
 
 export interface EngineJobHooks {

@@ -3,8 +3,7 @@
 // is written to disk: each stem is kept in memory as a 32-bit float WAV (the engine's samples, exactly) for the doors
 // to serve, and only the last few previews are kept.
 import { randomBytes } from 'node:crypto';
-import { createSampleEncoder } from '../engine/audio/sample-encoders.ts';
-import { XumxError } from '../engine/errors.ts';
+import { createSampleEncoder, XumxError } from '../engine/index.ts';
 import type { SeparateRequest, SeparationControls } from '../engine/types.ts';
 import type { JobView, RegionPreview, SongControls } from './contract.ts';
 import type { EnginePort } from './ports.ts';

@@ -3,7 +3,10 @@
 import { lstat, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
-import { XumxError, asXumxError } from '../engine/errors.ts';
+import {
+  asXumxError, type AudioTags, cutRegion, defaultModelDirs, mixTags, partName, renderTimePitch, songFiles, songName,
+  STEM_FILE_SOURCES, stemFileCodec, stemFileName, stretchedLength, userModelsDir, XumxError
+} from '../engine/index.ts';
 import type { OutputFormat, SeparationControls } from '../engine/types.ts';
 import {
   type Capabilities, type ExportMixRequest, type ExportRegion, type ExportResult, type ExportStemFileRequest, type ExportStemsRequest, type JobView,
@@ -12,10 +15,6 @@ import {
 import { FileAccessPolicy } from './file-access.ts';
 import { JobQueue } from './job-queue.ts';
 import { mixStems, type StemAudio } from './mix.ts';
-import { cutRegion } from '../engine/audio/cut-region.ts';
-import { mixTags, type AudioTags } from '../engine/audio/tags.ts';
-import { STEM_FILE_SOURCES, stemFileCodec } from '../engine/audio/stem-file-layout.ts';
-import { partName, songName, stemFileName } from '../engine/separate/song-name.ts';
 import { computePeaks, roundPeaks } from './peaks.ts';
 import type { AudioPort, EnginePort } from './ports.ts';
 import type { SettingsStore } from './settings-store.ts';
@@ -25,12 +24,8 @@ import type { ModelInstallView, ModelsView, Preset, RegionPreview, SongControls,
 import { countIn, exportRegion, songLoop, songRegions } from './validate-controls.ts';
 import { RegionPreviews } from './region-previews.ts';
 import { ListenCopies, type ListenAnswer } from './listen-copies.ts';
-import { songFiles } from '../engine/song-files.ts';
 import { AUDIO_EXTENSIONS } from '../engine/types.ts';
-import { renderTimePitch } from '../engine/dsp/time-pitch.ts';
-import { stretchedLength } from '../engine/dsp/time-pitch-settings.ts';
 import { ModelsService, type ModelsServiceDeps } from './models.ts';
-import { defaultModelDirs, userModelsDir } from '../engine/model/registry.ts';
 
 export interface StudioServiceDeps {
   engine: EnginePort;

@@ -2,9 +2,7 @@
 // regions, the presets, and re-rendering it with new separation controls while its old stems stay playable: the engine answers
 // from its estimate cache (no network), the job's result is replaced only when every new stem is in place, and a
 // newer request for the same song cancels an older one still running (a slider being dragged).
-import { XumxError } from '../engine/errors.ts';
-import { DEFAULT_SEPARATION_CONTROLS } from '../engine/dsp/controls.ts';
-import { BUILT_IN_PRESETS, type Preset } from '../engine/separate/presets.ts';
+import { BUILT_IN_PRESETS, DEFAULT_SEPARATION_CONTROLS, type Preset, XumxError } from '../engine/index.ts';
 import type { Progress, SeparateRequest, SeparationControls } from '../engine/types.ts';
 import type { JobView, SongControls, SongLoop, SongRegion, TimePitch } from './contract.ts';
 import type { ControlsStore } from './controls-store.ts';

@@ -4,8 +4,7 @@
 // state in memory changes only once its file is on disk: what the app shows is what it will read back.
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { tempPathFor } from '../engine/temp-files.ts';
-import { XumxError, asXumxError } from '../engine/errors.ts';
+import { asXumxError, tempPathFor, XumxError } from '../engine/index.ts';
 
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
   const tmp = tempPathFor(file);

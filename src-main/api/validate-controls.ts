@@ -1,11 +1,11 @@
 // Argument checks for the separation-controls calls (getSongControls, rerender, previewRegion, setSongTimePitch,
 // setSongRegions, setSongLoop, listPresets, savePreset, deletePreset): the same rule as validate.ts — nothing unchecked reaches
 // the service.
-import { XumxError } from '../engine/errors.ts';
-import { BLEED_RANGE, DEFAULT_SEPARATION_CONTROLS, STRENGTH_RANGE, WIENER_ITERATIONS_MAX } from '../engine/dsp/controls.ts';
-import { parsePreset } from '../engine/separate/presets.ts';
+import {
+  BLEED_RANGE, DEFAULT_SEPARATION_CONTROLS, parsePreset, STRENGTH_RANGE, timePitchProblem, WIENER_ITERATIONS_MAX,
+  XumxError
+} from '../engine/index.ts';
 import { SOURCE_NAME_PATTERN, type SeparationControls } from '../engine/types.ts';
-import { timePitchProblem } from '../engine/dsp/time-pitch-settings.ts';
 import type { ExportRegion, SongControls, SongLoop, SongRegion, TimePitch } from './contract.ts';
 
 /** Ids the service hands out (jobs, previews, presets). */

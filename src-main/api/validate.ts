@@ -1,12 +1,10 @@
 // Every argument that crosses a door (IPC from the renderer, HTTP from the browser) is checked here before the
 // service sees it. A bad argument is an error value with code BAD_ARGUMENT, never a thrown TypeError deep inside.
 import { isAbsolute } from 'node:path';
-import { XumxError } from '../engine/errors.ts';
-import { exportFileName } from '../engine/separate/song-name.ts';
+import { exportFileName, MODEL_ID_PATTERN, XumxError } from '../engine/index.ts';
 import { BIT_DEPTHS, EP_CHOICES as EPS, OUTPUT_FORMATS as FORMATS, SOURCE_NAME_PATTERN } from '../engine/types.ts';
 import type { ApiMethod, ExportMixRequest, ExportRegion, ExportStemFileRequest, ExportStemsRequest, Settings } from './contract.ts';
 import { ID_RE, timePitch, validateControlsCall } from './validate-controls.ts';
-import { MODEL_ID_PATTERN } from '../engine/model/manifest.ts';
 
 const MAX_PATH = 4096;
 

@@ -1,10 +1,11 @@
 // The CLI's command line → a typed command. Pure: no I/O, so every usage rule is tested without a terminal.
 import { parseArgs } from 'node:util';
-import { stemFileCodec, type StemFileCodec } from '../engine/audio/stem-file-layout.ts';
+import {
+  SEMITONE_RANGE, stemFileCodec, type StemFileCodec, TEMPO_RANGE, type TimePitch, timePitchProblem
+} from '../engine/index.ts';
 import { BIT_DEPTHS, EP_CHOICES, OUTPUT_FORMATS, type BitDepth, type EpChoice, type OutputFormat } from '../engine/types.ts';
 import { AUDIO_EXTENSIONS } from '../api/contract.ts';
 import { controlsFromFlags } from './controls-args.ts';
-import { SEMITONE_RANGE, TEMPO_RANGE, timePitchProblem, type TimePitch } from '../engine/dsp/time-pitch-settings.ts';
 
 export interface SeparateCommand {
   command: 'separate';

@@ -1,7 +1,6 @@
 // The separation-control flags of `separate`: --strength vocals=1.5,drums=0.8  --bleed vocals=0.2  --preset karaoke.
 // Pure: text in, values or a usage message out. Whether a source exists is the model's to say (the engine checks).
-import { BLEED_RANGE, STRENGTH_RANGE } from '../engine/dsp/controls.ts';
-import { BUILT_IN_PRESETS, findPreset } from '../engine/separate/presets.ts';
+import { BLEED_RANGE, BUILT_IN_PRESETS, findPreset, STRENGTH_RANGE } from '../engine/index.ts';
 import type { SeparationControls } from '../engine/types.ts';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };

@@ -1,9 +1,8 @@
 // Command-line inputs → the audio files to separate, by the same rule as the app's open (engine/song-files.ts):
 // folders expand to the audio files in them and their subfolders.
 import { stat } from 'node:fs/promises';
+import { asXumxError, songFiles, XumxError } from '../engine/index.ts';
 import { AUDIO_EXTENSIONS } from '../engine/types.ts';
-import { asXumxError, XumxError } from '../engine/errors.ts';
-import { songFiles } from '../engine/song-files.ts';
 
 export interface InputProblem {
   input: string;

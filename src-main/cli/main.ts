@@ -2,16 +2,11 @@
 // shows progress (a bar on a terminal, plain lines otherwise) and prints text or the --json document.
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createEngine, defaultModelDirs, type Engine } from '../engine/index.ts';
-import { noModelError } from '../engine/model/registry.ts';
-import type { SegmentSettings } from '../engine/separate/segment-settings.ts';
-import { asXumxError, XumxError } from '../engine/errors.ts';
-import { stemFileFromStemFiles } from '../engine/audio/stem-file.ts';
-import { outputError } from '../engine/output-error.ts';
-import { removeEmptyFolders } from '../engine/separate/outputs.ts';
-import { claimStemFile, type StemFileClaim } from '../engine/separate/stem-file-claim.ts';
-import { removeStaleTemps, tempPathFor } from '../engine/temp-files.ts';
-import { findPreset } from '../engine/separate/presets.ts';
+import {
+  asXumxError, claimStemFile, createEngine, defaultModelDirs, type Engine, findPreset, noModelError, outputError,
+  removeEmptyFolders, removeStaleTemps, type SegmentSettings, type StemFileClaim, stemFileFromStemFiles, tempPathFor,
+  XumxError
+} from '../engine/index.ts';
 import type { SeparationResult } from '../engine/types.ts';
 import { HELP, parseCli, type ModelsListCommand, type SeparateCommand } from './args.ts';
 import { expandInputs } from './inputs.ts';

@@ -3,11 +3,10 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { XumxError, asXumxError } from '../engine/errors.ts';
-import { installPublishedXumx, type InstallProgress } from '../engine/convert/install.ts';
-import { XUMX_OFFICIAL, type PublishedWeights } from '../engine/convert/official.ts';
-import { importModel } from '../engine/model/manage.ts';
-import { defaultModelDirs, userModelsDir } from '../engine/model/registry.ts';
+import {
+  asXumxError, defaultModelDirs, importModel, type InstallProgress, installPublishedXumx, type PublishedWeights,
+  userModelsDir, XUMX_OFFICIAL, XumxError
+} from '../engine/index.ts';
 import type { CliIo } from './io.ts';
 
 export const MODELS_INSTALL_HELP = `  xumx-studio models install xumx-official [--url URL] [--models-dir DIR] [--json]

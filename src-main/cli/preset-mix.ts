@@ -4,12 +4,10 @@
 // temporary name, renamed into place only when complete.
 import { dirname, join } from 'node:path';
 import { mixStems } from '../api/mix.ts';
-import { decodeFile, type DecodedAudio } from '../engine/audio/decode.ts';
-import { mixTags } from '../engine/audio/tags.ts';
-import { asXumxError } from '../engine/errors.ts';
-import { writeAudioFile } from '../engine/audio/stem-writer.ts';
-import { presetGains, resolvePreset, type Preset } from '../engine/separate/presets.ts';
-import { songName } from '../engine/separate/song-name.ts';
+import {
+  asXumxError, type DecodedAudio, decodeFile, mixTags, type Preset, presetGains, resolvePreset, songName,
+  writeAudioFile
+} from '../engine/index.ts';
 import type { BitDepth, OutputFormat } from '../engine/types.ts';
 
 const EXT: Record<OutputFormat, string> = { wav: 'wav', flac: 'flac', mp3: 'mp3' };

@@ -1,7 +1,7 @@
 // Text the CLI shows: the progress bar, plain progress lines, per-file summaries and the --json document.
 // Pure string building; main.ts decides where it goes.
+import { analysisLabel, confidenceLabel } from '../engine/index.ts';
 import type { ModelInfo, Progress, SeparationResult } from '../engine/types.ts';
-import { analysisLabel, confidenceLabel } from '../engine/analysis/labels.ts';
 
 /** A separation as the CLI reports it: with the preset mix or the stem file it also wrote. */
 export type FileResult = SeparationResult & { mix?: string; stemFile?: string };

@@ -1,6 +1,6 @@
 // The Electron security settings and checks, as plain data and pure functions (no electron import), so they are
 // unit-tested here even where the Electron binary cannot be installed.
-import { XumxError } from '../engine/errors.ts';
+import { XumxError } from '../engine/index.ts';
 import { decodePart } from '../api/validate.ts';
 
 /** The renderer is served from this privileged scheme; nothing else may be loaded into the window. */

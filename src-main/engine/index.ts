@@ -12,9 +12,51 @@ import type { EstimateCacheOptions } from './cache/estimate-cache.ts';
 import type { ListenCopyHooks, ModelInfo, Progress, Region, RegionResult, SeparateRequest, SeparationResult } from './types.ts';
 import type { FromWorker, ToWorker } from './worker.ts';
 
-export { defaultModelDirs, bundledModelsDir, userModelsDir } from './model/registry.ts';
+export { bundledModelsDir } from './model/registry.ts';
 export type * from './types.ts';
-export { XumxError } from './errors.ts';
+
+// What the doors (api/, cli/, electron/, web/) use of the engine: they import it from here (or the types from
+// types.ts), never from the modules behind it (eslint.config.js).
+export { analysisLabel, confidenceLabel } from './analysis/labels.ts';
+export { cutRegion } from './audio/cut-region.ts';
+export { decodeFile } from './audio/decode.ts';
+export type { DecodedAudio } from './audio/decode.ts';
+export { createSampleEncoder } from './audio/sample-encoders.ts';
+export { STEM_FILE_SOURCES, stemFileCodec } from './audio/stem-file-layout.ts';
+export type { StemFileCodec } from './audio/stem-file-layout.ts';
+export { stemFileFromStemFiles } from './audio/stem-file.ts';
+export { createStemWriter, writeAudioFile } from './audio/stem-writer.ts';
+export type { StemWriterOptions } from './audio/stem-writer.ts';
+export { mixTags } from './audio/tags.ts';
+export type { AudioTags } from './audio/tags.ts';
+export type { StatFs } from './convert/disk-space.ts';
+export { partialPath } from './convert/download.ts';
+export type { ImportOptions, ImportResult } from './convert/import-xumx.ts';
+export { downloadPath, installPublishedXumx, installSpaceNeeded, xumxParameterBytes } from './convert/install.ts';
+export type { InstallProgress } from './convert/install.ts';
+export { XUMX_OFFICIAL } from './convert/official.ts';
+export type { PublishedWeights } from './convert/official.ts';
+export { BLEED_RANGE, DEFAULT_SEPARATION_CONTROLS, STRENGTH_RANGE, WIENER_ITERATIONS_MAX } from './dsp/controls.ts';
+export { SEMITONE_RANGE, TEMPO_RANGE, stretchedLength, timePitchProblem } from './dsp/time-pitch-settings.ts';
+export type { TimePitch } from './dsp/time-pitch-settings.ts';
+export { renderTimePitch } from './dsp/time-pitch.ts';
+export { XumxError, asXumxError } from './errors.ts';
+export type { ErrorCode } from './errors.ts';
+export { describeModel } from './model/details.ts';
+export { importModel, removeModel } from './model/manage.ts';
+export { MODEL_ID_PATTERN } from './model/manifest.ts';
+export { defaultModelDirs, noModelError, scanModels, userModelsDir } from './model/registry.ts';
+export { outputError } from './output-error.ts';
+export { ListeningCopy, readListeningCopy } from './separate/listening-copy.ts';
+export { removeEmptyFolders } from './separate/outputs.ts';
+export { BUILT_IN_PRESETS, findPreset, parsePreset, parsePresetFile, presetGains, resolvePreset, serializePresetFile } from './separate/presets.ts';
+export type { Preset } from './separate/presets.ts';
+export type { SegmentSettings } from './separate/segment-settings.ts';
+export { exportFileName, partName, songName, stemFileName } from './separate/song-name.ts';
+export { claimStemFile } from './separate/stem-file-claim.ts';
+export type { StemFileClaim } from './separate/stem-file-claim.ts';
+export { songFiles } from './song-files.ts';
+export { removeStaleTemps, tempName, tempPathFor } from './temp-files.ts';
 
 export interface EngineOptions {
   /** Folders holding model folders (<dir>/<id>/manifest.json); default: bundled models/ and the user's folder. */

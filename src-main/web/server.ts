@@ -10,7 +10,7 @@ import { basename, join, normalize, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { XumxError, asXumxError, type ErrorCode } from '../engine/errors.ts';
+import { asXumxError, type ErrorCode, XumxError } from '../engine/index.ts';
 import type { JobView, StudioEvent } from '../api/contract.ts';
 import { dispatchCall } from '../api/dispatch.ts';
 import type { StudioService } from '../api/service.ts';
