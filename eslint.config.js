@@ -5,7 +5,17 @@ import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'out/**', 'test-output/**', 'src-main/engine/dsp/kernels/assembly/**', 'training/**', '.scratch/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      'out/**',
+      'test-output/**',
+      'src-main/engine/dsp/kernels/assembly/**',
+      'training/**',
+      '.scratch/**',
+    ],
+  },
   {
     files: ['**/*.ts', '**/*.mjs', '**/*.js'],
     extends: [tseslint.configs.base],
@@ -14,10 +24,22 @@ export default tseslint.config(
     rules: {
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       'no-unused-vars': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { args: 'none', caughtErrors: 'none', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { args: 'none', caughtErrors: 'none', varsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
       // Prettier wraps code at 120; comments it leaves alone may reach 140.
-      'max-len': ['error', { code: 120, comments: 140, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true,
-        ignoreRegExpLiterals: true }],
+      'max-len': [
+        'error',
+        {
+          code: 120,
+          comments: 140,
+          ignoreUrls: true,
+          ignoreStrings: true,
+          ignoreTemplateLiterals: true,
+          ignoreRegExpLiterals: true,
+        },
+      ],
     },
   },
   {
@@ -25,12 +47,18 @@ export default tseslint.config(
     files: ['src-main/api/**/*.ts', 'src-main/cli/**/*.ts', 'src-main/electron/**/*.ts', 'src-main/web/**/*.ts'],
     ignores: ['**/*.test.ts', '**/testing/**'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [{
-          regex: '^(\\.\\./)+engine/(?!index\\.ts$|types\\.ts$)',
-          message: 'doors import the engine from engine/index.ts (types also from engine/types.ts), not the modules behind it',
-        }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+engine/(?!index\\.ts$|types\\.ts$)',
+              message:
+                'doors import the engine from engine/index.ts (types also from engine/types.ts), not the modules behind it',
+            },
+          ],
+        },
+      ],
     },
   },
 );

@@ -6,11 +6,22 @@ import { decodeFile } from '../src-main/engine/audio/decode.ts';
 import { analyzeMix } from '../src-main/engine/analysis/index.ts';
 import { PITCH_CLASSES } from '../src-main/engine/analysis/key.ts';
 import {
-  TEST_SET, canRenderSongs, eventFMeasure, knownBeats, knownDownbeats, renderSong, songId, type SongSpec,
+  TEST_SET,
+  canRenderSongs,
+  eventFMeasure,
+  knownBeats,
+  knownDownbeats,
+  renderSong,
+  songId,
+  type SongSpec,
 } from '../test/fixtures/tempo-key-songs.ts';
 
 if (!canRenderSongs()) {
-  console.log(JSON.stringify({ skipped: 'mma, fluidsynth and a GM soundfont are needed (Debian: mma fluidsynth fluid-soundfont-gm)' }));
+  console.log(
+    JSON.stringify({
+      skipped: 'mma, fluidsynth and a GM soundfont are needed (Debian: mma fluidsynth fluid-soundfont-gm)',
+    }),
+  );
   process.exit(0);
 }
 
@@ -44,7 +55,8 @@ for (const spec of TEST_SET) {
   });
 }
 const share = (f: (s: SongScore) => boolean) => Math.round((songs.filter(f).length / songs.length) * 1000) / 1000;
-const mean = (f: (s: SongScore) => number) => Math.round((songs.reduce((n, s) => n + f(s), 0) / songs.length) * 1000) / 1000;
+const mean = (f: (s: SongScore) => number) =>
+  Math.round((songs.reduce((n, s) => n + f(s), 0) / songs.length) * 1000) / 1000;
 
 // A 3-minute song: 90 bars of 4/4 at 120 BPM.
 const long: SongSpec = { style: '8beat', bpm: 120, tonic: 2, mode: 'major', beatsPerBar: 4, bars: 90 };
@@ -57,16 +69,30 @@ for (let i = 0; i < 3; i++) {
 }
 const seconds = longAudio.channels[0].length / longAudio.sampleRate;
 
-console.log(JSON.stringify({
-  set: { songs: songs.length, source: 'mma (GPL tool, output ours) + fluidsynth with FluidR3_GM (MIT)', bpmRange: [70, 160] },
-  accuracy: {
-    tempoWithin2Percent: share((s) => s.tempoOk),
-    beatFMeasureMean: mean((s) => s.beatF),
-    beatFAtLeast09: share((s) => s.beatF >= 0.9),
-    downbeatFMeasureMean: mean((s) => s.downbeatF),
-    meter: share((s) => s.meterOk),
-    key: share((s) => s.keyOk),
-  },
-  time: { songSeconds: Math.round(seconds), analysisSeconds: Math.min(...runs), realTimeFactor: Math.round(seconds / Math.min(...runs)) },
-  songs,
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      set: {
+        songs: songs.length,
+        source: 'mma (GPL tool, output ours) + fluidsynth with FluidR3_GM (MIT)',
+        bpmRange: [70, 160],
+      },
+      accuracy: {
+        tempoWithin2Percent: share((s) => s.tempoOk),
+        beatFMeasureMean: mean((s) => s.beatF),
+        beatFAtLeast09: share((s) => s.beatF >= 0.9),
+        downbeatFMeasureMean: mean((s) => s.downbeatF),
+        meter: share((s) => s.meterOk),
+        key: share((s) => s.keyOk),
+      },
+      time: {
+        songSeconds: Math.round(seconds),
+        analysisSeconds: Math.min(...runs),
+        realTimeFactor: Math.round(seconds / Math.min(...runs)),
+      },
+      songs,
+    },
+    null,
+    2,
+  ),
+);

@@ -29,7 +29,10 @@ async function child(mode: string, path: string): Promise<void> {
 }
 
 function measure(mode: string, path: string, audioSeconds: number) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', self, 'child', mode, path], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', self, 'child', mode, path], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
   if (r.status !== 0) return { error: r.stderr.trim().split('\n').slice(-3).join(' ') };
   const m = JSON.parse(r.stdout.trim().split('\n').pop()!);
   return {
@@ -63,7 +66,19 @@ async function main(): Promise<void> {
     const aac = encoded('song.m4a', ['-c:a', 'aac', '-b:a', '256k']);
     const alac = encoded('song-alac.m4a', ['-c:a', 'alac']);
     const webm = encoded('song.webm', ['-c:a', 'libopus', '-b:a', '160k']);
-    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', `anoisesrc=d=${seconds}:r=48000:a=0.3`, '-af', 'pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0', '-c:a', 'pcm_s24le', six]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      `anoisesrc=d=${seconds}:r=48000:a=0.3`,
+      '-af',
+      'pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0',
+      '-c:a',
+      'pcm_s24le',
+      six,
+    ]);
     const decodedStereoMiB = (seconds * 44100 * 2 * 4) / 2 ** 20;
     const result = {
       bench: 'decode',
@@ -78,7 +93,10 @@ async function main(): Promise<void> {
       aacM4aStereo256k: measure('decode', aac, seconds),
       alacM4aStereo: measure('decode', alac, seconds),
       opusWebmStereo160k: measure('decode', webm, seconds),
-      wav24SixChannel48k: { ...measure('decode', six, seconds), decodedFloatMiB: Math.round((seconds * 48000 * 6 * 4) / 2 ** 20) },
+      wav24SixChannel48k: {
+        ...measure('decode', six, seconds),
+        decodedFloatMiB: Math.round((seconds * 48000 * 6 * 4) / 2 ** 20),
+      },
       wavefilePackageWav16Stereo: measure('wavefile', wav, seconds),
     };
     console.log(JSON.stringify(result, null, 2));

@@ -53,14 +53,23 @@ const at48k = [channel(seconds * 48000), channel(seconds * 48000)];
 const [, resampleMediumS] = await timeAsync(() => resample(at48k, 48000, 44100, 'medium'));
 const bestSeconds = Math.min(20, seconds);
 const [, resampleBestS] = await timeAsync(() =>
-  resample(at48k.map((c) => c.subarray(0, bestSeconds * 48000)), 48000, 44100, 'best'));
+  resample(
+    at48k.map((c) => c.subarray(0, bestSeconds * 48000)),
+    48000,
+    44100,
+    'best',
+  ),
+);
 
 // The engine's chunk path: 256 + 16 frames per chunk as the pipeline cuts them, with a control change applied.
 const kernels = await loadDspKernels();
 const chunkFrames = 272;
 const chunkLength = (chunkFrames - 1) * 1024;
 const chunks = Math.ceil(mix[0].frames / 256);
-const chunkMix = [kernels.stft(mixAudio[0].subarray(0, chunkLength)), kernels.stft(mixAudio[1].subarray(0, chunkLength))] as [Spectrogram, Spectrogram];
+const chunkMix = [
+  kernels.stft(mixAudio[0].subarray(0, chunkLength)),
+  kernels.stft(mixAudio[1].subarray(0, chunkLength)),
+] as [Spectrogram, Spectrogram];
 const chunkPlane = chunkMix[0].bins * chunkMix[0].frames;
 const chunkEstimates = estimates.map((e) => {
   const c = new Float32Array(2 * chunkPlane);
@@ -68,39 +77,58 @@ const chunkEstimates = estimates.map((e) => {
   return c;
 });
 const task = (): ChunkTask => ({
-  estimates: chunkEstimates.map((e) => e.slice()), mix: chunkMix, sources: ['vocals', 'drums', 'bass', 'other'],
-  controls: { wienerIterations: 1, softmask: false, residual: false, strength: { vocals: 1.5, drums: 0.8 }, bleed: { bass: 0.2 } },
-  chunkLength, samples: mixAudio.map((ch) => ch.slice(0, chunkLength)),
+  estimates: chunkEstimates.map((e) => e.slice()),
+  mix: chunkMix,
+  sources: ['vocals', 'drums', 'bass', 'other'],
+  controls: {
+    wienerIterations: 1,
+    softmask: false,
+    residual: false,
+    strength: { vocals: 1.5, drums: 0.8 },
+    bleed: { bass: 0.2 },
+  },
+  chunkLength,
+  samples: mixAudio.map((ch) => ch.slice(0, chunkLength)),
 });
 renderChunk(task());
-const [, kernelChunkS] = time(() => { for (let i = 0; i < 5; i++) renderChunk(task()); });
-const [, referenceChunkS] = time(() => { for (let i = 0; i < 5; i++) renderChunkReference(task()); });
+const [, kernelChunkS] = time(() => {
+  for (let i = 0; i < 5; i++) renderChunk(task());
+});
+const [, referenceChunkS] = time(() => {
+  for (let i = 0; i < 5; i++) renderChunkReference(task());
+});
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 const total = stftS + wienerS + istftS;
-console.log(JSON.stringify({
-  audioSeconds: seconds,
-  frames: mix[0].frames,
-  bins: mix[0].bins,
-  seconds: {
-    stftMixStereo: round(stftS),
-    wiener4Sources1Iteration: round(wienerS),
-    istft4StemsStereo: round(istftS),
-    totalStftWienerIstft: round(total),
-    resample48to44k1Medium: round(resampleMediumS),
-    [`resample48to44k1Best_${bestSeconds}s`]: round(resampleBestS),
-  },
-  chunkRender: {
-    note: `per chunk of ${chunkFrames} frames (controls, Wiener, ISTFT of 3 stems, the 4th by subtraction), one thread`,
-    kernelMs: round((kernelChunkS / 5) * 1000),
-    referenceMs: round((referenceChunkS / 5) * 1000),
-    speedup: round(referenceChunkS / kernelChunkS),
-    kernelSecondsPerSong: round((kernelChunkS / 5) * chunks),
-  },
-  realtimeFactor: {
-    stftWienerIstft: round(seconds / total),
-    resampleMedium: round(seconds / resampleMediumS),
-    resampleBest: round(bestSeconds / resampleBestS),
-  },
-  machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      audioSeconds: seconds,
+      frames: mix[0].frames,
+      bins: mix[0].bins,
+      seconds: {
+        stftMixStereo: round(stftS),
+        wiener4Sources1Iteration: round(wienerS),
+        istft4StemsStereo: round(istftS),
+        totalStftWienerIstft: round(total),
+        resample48to44k1Medium: round(resampleMediumS),
+        [`resample48to44k1Best_${bestSeconds}s`]: round(resampleBestS),
+      },
+      chunkRender: {
+        note: `per chunk of ${chunkFrames} frames (controls, Wiener, ISTFT of 3 stems, the 4th by subtraction), one thread`,
+        kernelMs: round((kernelChunkS / 5) * 1000),
+        referenceMs: round((referenceChunkS / 5) * 1000),
+        speedup: round(referenceChunkS / kernelChunkS),
+        kernelSecondsPerSong: round((kernelChunkS / 5) * chunks),
+      },
+      realtimeFactor: {
+        stftWienerIstft: round(seconds / total),
+        resampleMedium: round(seconds / resampleMediumS),
+        resampleBest: round(bestSeconds / resampleBestS),
+      },
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+    },
+    null,
+    2,
+  ),
+);

@@ -15,7 +15,12 @@ import { bundledModelsDir, createEngine } from '../src-main/engine/index.ts';
 import { segmentsFor } from '../src-main/engine/separate/segment-settings.ts';
 
 const { values } = parseArgs({
-  options: { minutes: { type: 'string', default: '3' }, runs: { type: 'string', default: '2' }, models: { type: 'string' }, 'model-id': { type: 'string' } },
+  options: {
+    minutes: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '2' },
+    models: { type: 'string' },
+    'model-id': { type: 'string' },
+  },
 });
 const out = join(ROOT, 'test-output', 'bench', 'first-sound');
 mkdirSync(out, { recursive: true });
@@ -24,7 +29,9 @@ const song = join(out, `song-${minutes}m.wav`);
 await makeSong(song, { seconds: minutes * 60, seed: 11, sampleRate: 44100, bitDepth: 16 });
 
 const runs: Record<string, unknown>[] = [];
-const order = Array.from({ length: Number(values.runs) }, (_, k) => (k % 2 === 0 ? ['one-chunk', 'whole-batch'] : ['whole-batch', 'one-chunk'])).flat();
+const order = Array.from({ length: Number(values.runs) }, (_, k) =>
+  k % 2 === 0 ? ['one-chunk', 'whole-batch'] : ['whole-batch', 'one-chunk'],
+).flat();
 for (const [k, firstRun] of order.entries()) {
   const cache = join(out, `cache-${k}`);
   rmSync(cache, { recursive: true, force: true });
@@ -34,13 +41,20 @@ for (const [k, firstRun] of order.entries()) {
   /** When each stage was first reported, seconds from the start. */
   const stages: Record<string, number> = {};
   const t0 = performance.now();
-  const r = await engine.separate({ input: song, outDir: join(out, 'stems'), ...(values['model-id'] ? { modelId: values['model-id'] } : {}) }, {
-    onProgress: (p) => { stages[p.stage] ??= +((performance.now() - t0) / 1000).toFixed(2); },
-    listen: {
-      path: join(out, `copy-${k}.f32`),
-      onReady: (l) => { if (!first && l.readyFrames > 0) first = { seconds: (performance.now() - t0) / 1000, frames: l.readyFrames }; },
+  const r = await engine.separate(
+    { input: song, outDir: join(out, 'stems'), ...(values['model-id'] ? { modelId: values['model-id'] } : {}) },
+    {
+      onProgress: (p) => {
+        stages[p.stage] ??= +((performance.now() - t0) / 1000).toFixed(2);
+      },
+      listen: {
+        path: join(out, `copy-${k}.f32`),
+        onReady: (l) => {
+          if (!first && l.readyFrames > 0) first = { seconds: (performance.now() - t0) / 1000, frames: l.readyFrames };
+        },
+      },
     },
-  });
+  );
   const totalSeconds = (performance.now() - t0) / 1000;
   await engine.dispose();
   rmSync(join(out, `copy-${k}.f32`), { force: true });
@@ -48,18 +62,41 @@ for (const [k, firstRun] of order.entries()) {
   if (!r.ok) throw new Error(r.error.message);
   const f = first as { seconds: number; frames: number } | null;
   runs.push({
-    firstRun, load: loadavg()[0], firstFinalSeconds: f?.seconds ?? null, firstFinalAudioSeconds: f ? f.frames / r.sampleRate : null, totalSeconds,
-    stagesFirstSeen: stages, timings: r.timings, ep: r.ep, modelId: r.modelId,
+    firstRun,
+    load: loadavg()[0],
+    firstFinalSeconds: f?.seconds ?? null,
+    firstFinalAudioSeconds: f ? f.frames / r.sampleRate : null,
+    totalSeconds,
+    stagesFirstSeen: stages,
+    timings: r.timings,
+    ep: r.ep,
+    modelId: r.modelId,
   });
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const summary = (name: string) => {
   const mine = runs.filter((r) => r.firstRun === name) as { firstFinalSeconds: number; totalSeconds: number }[];
-  return { medianFirstFinalSeconds: median(mine.map((r) => r.firstFinalSeconds)), medianTotalSeconds: median(mine.map((r) => r.totalSeconds)) };
+  return {
+    medianFirstFinalSeconds: median(mine.map((r) => r.firstFinalSeconds)),
+    medianTotalSeconds: median(mine.map((r) => r.totalSeconds)),
+  };
 };
 const oneChunk = summary('one-chunk');
 const wholeBatch = summary('whole-batch');
-process.stdout.write(`${JSON.stringify({
-  minutes, cores: availableParallelism(), runs, oneChunk, wholeBatch,
-  ratio: { firstFinal: oneChunk.medianFirstFinalSeconds / wholeBatch.medianFirstFinalSeconds, total: oneChunk.medianTotalSeconds / wholeBatch.medianTotalSeconds },
-}, null, 2)}\n`);
+process.stdout.write(
+  `${JSON.stringify(
+    {
+      minutes,
+      cores: availableParallelism(),
+      runs,
+      oneChunk,
+      wholeBatch,
+      ratio: {
+        firstFinal: oneChunk.medianFirstFinalSeconds / wholeBatch.medianFirstFinalSeconds,
+        total: oneChunk.medianTotalSeconds / wholeBatch.medianTotalSeconds,
+      },
+    },
+    null,
+    2,
+  )}\n`,
+);

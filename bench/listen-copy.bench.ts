@@ -13,7 +13,9 @@ import { decodeFile } from '../src-main/engine/audio/decode.ts';
 import { bundledModelsDir, createEngine } from '../src-main/engine/index.ts';
 import { readListeningCopy } from '../src-main/engine/separate/listening-copy.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, threads: { type: 'string', default: '1' } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '60' }, threads: { type: 'string', default: '1' } },
+});
 const out = join(ROOT, 'test-output', 'bench', 'listen-copy');
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
@@ -22,12 +24,25 @@ const song = join(out, 'song.wav');
 await makeSong(song, { seconds, seed: 11, sampleRate: 44100, bitDepth: 16 });
 
 const threads = Number(values.threads);
-const engine = createEngine({ modelDirs: [bundledModelsDir()], threads, dspThreads: threads, cache: { dir: join(out, 'cache') } });
+const engine = createEngine({
+  modelDirs: [bundledModelsDir()],
+  threads,
+  dspThreads: threads,
+  cache: { dir: join(out, 'cache') },
+});
 const copyPath = join(out, 'song.copy');
 let view = { sampleRate: 0, frames: 0, sources: [] as string[] };
-const r = await engine.separate({ input: song, outDir: join(out, 'stems'), format: 'wav', bitDepth: '32f' }, {
-  listen: { path: copyPath, onReady: (l) => { view = l; } },
-});
+const r = await engine.separate(
+  { input: song, outDir: join(out, 'stems'), format: 'wav', bitDepth: '32f' },
+  {
+    listen: {
+      path: copyPath,
+      onReady: (l) => {
+        view = l;
+      },
+    },
+  },
+);
 await engine.dispose();
 if (!r.ok) throw new Error(r.error.message);
 
@@ -35,7 +50,9 @@ const width = view.sources.length * 2;
 let worst = 0;
 let peak = 0;
 const step = 60 * view.sampleRate;
-const stems = await Promise.all(view.sources.map(async (s) => (await decodeFile(r.stems[s], { tags: false })).channels));
+const stems = await Promise.all(
+  view.sources.map(async (s) => (await decodeFile(r.stems[s], { tags: false })).channels),
+);
 for (let from = 0; from < view.frames; from += step) {
   const n = Math.min(step, view.frames - from);
   const block = await readListeningCopy(copyPath, view.sources.length, view.frames, from, n);
@@ -50,9 +67,22 @@ for (let from = 0; from < view.frames; from += step) {
 const bytes = statSync(copyPath).size;
 const minutes = view.frames / view.sampleRate / 60;
 const floatBytes = view.frames * width * 4;
-console.log(JSON.stringify({
-  seconds, sampleRate: view.sampleRate, stems: view.sources, copyBytes: bytes, float32Bytes: floatBytes,
-  mbPerMinute: +(bytes / minutes / 1e6).toFixed(2), float32MbPerMinute: +(floatBytes / minutes / 1e6).toFixed(2),
-  ratio: +(bytes / floatBytes).toFixed(4), maxAbsError: worst, stemPeak: peak,
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      seconds,
+      sampleRate: view.sampleRate,
+      stems: view.sources,
+      copyBytes: bytes,
+      float32Bytes: floatBytes,
+      mbPerMinute: +(bytes / minutes / 1e6).toFixed(2),
+      float32MbPerMinute: +(floatBytes / minutes / 1e6).toFixed(2),
+      ratio: +(bytes / floatBytes).toFixed(4),
+      maxAbsError: worst,
+      stemPeak: peak,
+    },
+    null,
+    2,
+  ),
+);
 rmSync(out, { recursive: true, force: true });

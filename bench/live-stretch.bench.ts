@@ -30,14 +30,22 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
 const AUDIO_THREADS = ['AudioOutputDevi', 'Realtime AudioW'];
 const loadNow = () => loadavg().map((x) => Math.round(x * 100) / 100);
 
-interface ProcStat { ppid: number; ticks: number; comm: string }
+interface ProcStat {
+  ppid: number;
+  ticks: number;
+  comm: string;
+}
 
 function readStat(path: string): ProcStat | null {
   try {
     const text = readFileSync(path, 'utf8');
     const close = text.lastIndexOf(')');
     const rest = text.slice(close + 2).split(' ');
-    return { comm: text.slice(text.indexOf('(') + 1, close), ppid: Number(rest[1]), ticks: Number(rest[11]) + Number(rest[12]) };
+    return {
+      comm: text.slice(text.indexOf('(') + 1, close),
+      ppid: Number(rest[1]),
+      ticks: Number(rest[11]) + Number(rest[12]),
+    };
   } catch {
     return null; // gone between listing and reading
   }
@@ -55,7 +63,7 @@ function processType(pid: number): string | null {
   if (!argv[0]?.includes('chromium')) return null;
   const type = argv.find((a) => a.startsWith('--type='))?.slice(7);
   const sub = argv.find((a) => a.startsWith('--utility-sub-type='))?.slice(19);
-  return type === 'utility' && sub ? `utility:${sub}` : type ?? 'browser';
+  return type === 'utility' && sub ? `utility:${sub}` : (type ?? 'browser');
 }
 
 /** CPU ticks of every thread of every Chromium process below this one, keyed "pid/tid". */
@@ -139,12 +147,22 @@ try {
       byThread[name] = (byThread[name] ?? 0) + used;
       if (end.type === 'renderer' && AUDIO_THREADS.includes(end.thread)) audio += used;
     }
-    const busiest = Object.entries(byThread).sort((x, y) => y[1] - x[1]).slice(0, 5).map(([n, c]) => [n, round3(c)]);
+    const busiest = Object.entries(byThread)
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, 5)
+      .map(([n, c]) => [n, round3(c)]);
     return {
-      state, ...setting, playing, wallSeconds: round3(wall),
+      state,
+      ...setting,
+      playing,
+      wallSeconds: round3(wall),
       chromiumCores: round3(total),
       audioThreadCores: round3(audio),
-      byProcessType: Object.fromEntries(Object.entries(byType).sort((x, y) => y[1] - x[1]).map(([t, c]) => [t, round3(c)])),
+      byProcessType: Object.fromEntries(
+        Object.entries(byType)
+          .sort((x, y) => y[1] - x[1])
+          .map(([t, c]) => [t, round3(c)]),
+      ),
       busiestThreads: Object.fromEntries(busiest),
       playheadRate: round3((pb.song - pa.song) / (pb.wall - pa.wall)),
     };
@@ -178,20 +196,32 @@ try {
 
   const plain = states[1];
   const ratio = (x: number, y: number) => (y > 0 ? Math.round((x / y) * 100) / 100 : null);
-  console.log(JSON.stringify({
-    measured: 'CPU seconds per wall second (cores) of all Chromium processes this script started, from /proc utime+stime',
-    machine: { cpus: cpus().length, cpu: cpus()[0]?.model },
-    chromium: chromiumVersion,
-    song: { seconds: songSeconds, stems, sampleRate: 44100 },
-    secondsPerState: seconds,
-    loadAverage: { before: loadBefore, after: loadNow() },
-    states,
-    ratioToPlain: Object.fromEntries(states.map((st) => [st.state, {
-      chromium: ratio(st.chromiumCores, plain.chromiumCores),
-      renderer: ratio(st.byProcessType.renderer ?? 0, plain.byProcessType.renderer ?? 0),
-      audioThread: ratio(st.audioThreadCores, plain.audioThreadCores),
-    }])),
-  }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        measured:
+          'CPU seconds per wall second (cores) of all Chromium processes this script started, from /proc utime+stime',
+        machine: { cpus: cpus().length, cpu: cpus()[0]?.model },
+        chromium: chromiumVersion,
+        song: { seconds: songSeconds, stems, sampleRate: 44100 },
+        secondsPerState: seconds,
+        loadAverage: { before: loadBefore, after: loadNow() },
+        states,
+        ratioToPlain: Object.fromEntries(
+          states.map((st) => [
+            st.state,
+            {
+              chromium: ratio(st.chromiumCores, plain.chromiumCores),
+              renderer: ratio(st.byProcessType.renderer ?? 0, plain.byProcessType.renderer ?? 0),
+              audioThread: ratio(st.audioThreadCores, plain.audioThreadCores),
+            },
+          ]),
+        ),
+      },
+      null,
+      2,
+    ),
+  );
 } finally {
   await s.close();
 }

@@ -39,7 +39,17 @@ async function child(mode: Mode, path: string, scratch: string, stopAt: number):
     const song = await resample(stereo.channels, decoded.sampleRate, CONTRACT.sampleRate);
     out.frames = song[0].length;
   } else if (mode === 'stream') {
-    const prepared = await preparedSong(path, { decode: (p) => decodeStream(p, { tags: false }), createStemWriter: () => { throw new Error('no stems here'); }, songFolder: scratch }, undefined);
+    const prepared = await preparedSong(
+      path,
+      {
+        decode: (p) => decodeStream(p, { tags: false }),
+        createStemWriter: () => {
+          throw new Error('no stems here');
+        },
+        songFolder: scratch,
+      },
+      undefined,
+    );
     out.frames = prepared.song.frames;
     out.tempFileBytes = readdirSync(scratch).reduce((n, f) => n + statSync(join(scratch, f)).size, 0);
     await prepared.song.release();
@@ -48,15 +58,18 @@ async function child(mode: Mode, path: string, scratch: string, stopAt: number):
     const stop = new AbortController();
     let reached = 0;
     let loopStart: number | null = null;
-    const r = await runner.run({ input: path, outDir: scratch, modelId: MODEL_ID, format: 'wav', ep: 'cpu' }, {
-      signal: stop.signal,
-      // `stopAt` is a share of the chunk loop, whose progress starts where its first report is.
-      onProgress: (p) => {
-        reached = p.fraction;
-        if (loopStart === null && CHUNK_STAGES.has(p.stage)) loopStart = p.fraction;
-        if (loopStart !== null && p.fraction >= loopStart + (1 - loopStart) * stopAt) stop.abort();
+    const r = await runner.run(
+      { input: path, outDir: scratch, modelId: MODEL_ID, format: 'wav', ep: 'cpu' },
+      {
+        signal: stop.signal,
+        // `stopAt` is a share of the chunk loop, whose progress starts where its first report is.
+        onProgress: (p) => {
+          reached = p.fraction;
+          if (loopStart === null && CHUNK_STAGES.has(p.stage)) loopStart = p.fraction;
+          if (loopStart !== null && p.fraction >= loopStart + (1 - loopStart) * stopAt) stop.abort();
+        },
       },
-    });
+    );
     out.result = r.ok ? 'complete' : r.error.code === 'CANCELLED' ? 'stopped' : `${r.error.code}: ${r.error.message}`;
     out.progressReached = +reached.toFixed(3);
   }
@@ -71,10 +84,16 @@ async function child(mode: Mode, path: string, scratch: string, stopAt: number):
 function measure(mode: Mode, path: string, stopAt = 2): Record<string, unknown> {
   const scratch = mkdtempSync(join(tmpdir(), 'xumx-long-scratch-'));
   try {
-    const r = spawnSync('nice', ['-n', '10', process.execPath, '--import', 'tsx', self, 'child', mode, path, scratch, String(stopAt)],
-      { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const r = spawnSync(
+      'nice',
+      ['-n', '10', process.execPath, '--import', 'tsx', self, 'child', mode, path, scratch, String(stopAt)],
+      { encoding: 'utf8', maxBuffer: 1 << 20 },
+    );
     // The report is printed before the child exits: an exit that aborts the network thread mid-run loses nothing.
-    const report = r.stdout.split('\n').filter((line) => line.startsWith('{')).pop();
+    const report = r.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .pop();
     if (!report) return { error: `${r.status ?? r.signal}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}` };
     return JSON.parse(report);
   } finally {
@@ -85,8 +104,21 @@ function measure(mode: Mode, path: string, stopAt = 2): Record<string, unknown> 
 function makeInputs(dir: string, minutes: number): { wav: string; flac: string } {
   const pattern = join(dir, 'pattern.wav');
   const ffmpeg = (...args: string[]) => execFileSync('nice', ['-n', '10', 'ffmpeg', '-v', 'error', '-y', ...args]);
-  ffmpeg('-f', 'lavfi', '-i', 'anoisesrc=d=10:c=pink:r=44100:a=0.2', '-f', 'lavfi', '-i', 'sine=f=220:d=10:r=44100',
-    '-filter_complex', '[0][1]amix=inputs=2,aformat=channel_layouts=stereo', '-c:a', 'pcm_s16le', pattern);
+  ffmpeg(
+    '-f',
+    'lavfi',
+    '-i',
+    'anoisesrc=d=10:c=pink:r=44100:a=0.2',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=f=220:d=10:r=44100',
+    '-filter_complex',
+    '[0][1]amix=inputs=2,aformat=channel_layouts=stereo',
+    '-c:a',
+    'pcm_s16le',
+    pattern,
+  );
   const wav = join(dir, `${minutes}min.wav`);
   const flac = join(dir, `${minutes}min.flac`);
   ffmpeg('-stream_loop', String(minutes * 6 - 1), '-i', pattern, '-c:a', 'pcm_s16le', wav);
@@ -95,7 +127,9 @@ function makeInputs(dir: string, minutes: number): { wav: string; flac: string }
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { minutes: { type: 'string', default: '3' }, 'no-separate': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: { minutes: { type: 'string', default: '3' }, 'no-separate': { type: 'boolean', default: false } },
+  });
   const separateMinutes = Number(values.minutes);
   const dir = mkdtempSync(join(tmpdir(), 'xumx-long-input-'));
   const rows: Record<string, unknown>[] = [];
@@ -107,14 +141,19 @@ async function main(): Promise<void> {
         const stream = measure('stream', path);
         const bytes = Number(stream.tempFileBytes);
         const row: Record<string, unknown> = {
-          input: `${minutes} min ${format}`, fileMiB: +(statSync(path).size / 2 ** 20).toFixed(1),
-          prepareWhole: whole, prepareStreamed: stream,
+          input: `${minutes} min ${format}`,
+          fileMiB: +(statSync(path).size / 2 ** 20).toFixed(1),
+          prepareWhole: whole,
+          prepareStreamed: stream,
           peakRatio: +(Number(whole.peakRssMiB) / Number(stream.peakRssMiB)).toFixed(2),
           tempFileMBPerMinute: +(bytes / 1e6 / minutes).toFixed(1),
         };
         if (!values['no-separate']) {
           const whole = minutes <= WHOLE_SEPARATION_MINUTES;
-          row.separate = { measured: whole ? 'whole song' : `until progress reached ${separateMinutes} min of the song`, ...measure('separate', path, whole ? 2 : separateMinutes / minutes) };
+          row.separate = {
+            measured: whole ? 'whole song' : `until progress reached ${separateMinutes} min of the song`,
+            ...measure('separate', path, whole ? 2 : separateMinutes / minutes),
+          };
         }
         rows.push(row);
         rmSync(path, { force: true });
@@ -126,5 +165,6 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ model: MODEL_ID, ep: 'cpu', networkThreads: 1, dspThreads: 0, rows }, null, 2));
 }
 
-if (process.argv[2] === 'child') await child(process.argv[3] as Mode, process.argv[4], process.argv[5], Number(process.argv[6]));
+if (process.argv[2] === 'child')
+  await child(process.argv[3] as Mode, process.argv[4], process.argv[5], Number(process.argv[6]));
 else await main();

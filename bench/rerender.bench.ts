@@ -14,11 +14,19 @@ import { makeSong } from '../test/fixtures/audio.ts';
 import { ROOT, testModel } from '../test/integration/helpers/models.ts';
 import { createEngine } from '../src-main/engine/index.ts';
 import { EstimateCache } from '../src-main/engine/cache/estimate-cache.ts';
-import type { RegionResult, SeparateRequest, SeparationControls, SeparationOk, SeparationResult } from '../src-main/engine/types.ts';
+import type {
+  RegionResult,
+  SeparateRequest,
+  SeparationControls,
+  SeparationOk,
+  SeparationResult,
+} from '../src-main/engine/types.ts';
 
 const OUT = join(ROOT, 'test-output', 'bench-rerender');
 
-const { values: v } = parseArgs({ options: { minutes: { type: 'string' }, json: { type: 'boolean' }, threads: { type: 'string' } } });
+const { values: v } = parseArgs({
+  options: { minutes: { type: 'string' }, json: { type: 'boolean' }, threads: { type: 'string' } },
+});
 const minutes = Number(v.minutes ?? 3);
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
@@ -29,13 +37,23 @@ await makeSong(warmPath, { seconds: 5, seed: 2 });
 
 const model = testModel('xumx-bench', 512);
 const cacheDir = join(OUT, 'cache');
-const engine = createEngine({ modelDirs: [model.root], allowTestModels: true, threads: Number(v.threads ?? 0), cache: { dir: cacheDir } });
+const engine = createEngine({
+  modelDirs: [model.root],
+  allowTestModels: true,
+  threads: Number(v.threads ?? 0),
+  cache: { dir: cacheDir },
+});
 const ok = (r: SeparationResult): SeparationOk => {
   if (!r.ok) throw new Error(r.error.message);
   return r;
 };
-const request = (input: string, controls: Partial<SeparationControls> = {}): SeparateRequest =>
-  ({ input, outDir: join(OUT, 'stems'), modelId: model.id, ep: 'cpu', controls });
+const request = (input: string, controls: Partial<SeparationControls> = {}): SeparateRequest => ({
+  input,
+  outDir: join(OUT, 'stems'),
+  modelId: model.id,
+  ep: 'cpu',
+  controls,
+});
 const timed = async (work: () => Promise<SeparationResult>) => {
   const t0 = performance.now();
   const r = ok(await work());
@@ -60,11 +78,13 @@ for (let round = 0; round < 2; round++) {
   if (round > 0) {
     rmSync(cacheDir, { recursive: true, force: true });
     mkdirSync(cacheDir, { recursive: true });
-    utimesSync(songPath, new Date(), new Date(Date.now() + 1000)); // a new modification time: decoded again too, like round 1
+    // A new modification time: decoded again too, like round 1.
+    utimesSync(songPath, new Date(), new Date(Date.now() + 1000));
   }
   fulls.push(await timed(() => engine.separate(request(songPath))));
   cacheBytes = await new EstimateCache({ dir: cacheDir }).size();
-  for (const c of changes) rerenders.push({ ...(await timed(() => engine.rerender(request(songPath, c)))), controls: c });
+  for (const c of changes)
+    rerenders.push({ ...(await timed(() => engine.rerender(request(songPath, c)))), controls: c });
 }
 const sorted = [...rerenders].sort((a, b) => a.seconds - b.seconds);
 const rerender = sorted[Math.floor(sorted.length / 2)]; // the upper median of six
@@ -76,7 +96,10 @@ const PART_SECONDS = 6;
 const rate = full.result.sampleRate;
 const timedPart = async (at: number, controls: Partial<SeparationControls>) => {
   const t0 = performance.now();
-  const r: RegionResult = await engine.renderRegion(request(songPath, controls), { start: Math.round(at * rate), frames: PART_SECONDS * rate });
+  const r: RegionResult = await engine.renderRegion(request(songPath, controls), {
+    start: Math.round(at * rate),
+    frames: PART_SECONDS * rate,
+  });
   if (!r.ok) throw new Error(r.error.message);
   return (performance.now() - t0) / 1000;
 };
@@ -94,11 +117,25 @@ if (fulls.some((f) => f.result.estimates !== 'network') || rerenders.some((r) =>
 const round = (x: number) => Math.round(x * 1000) / 1000;
 const roundAll = (t: object) => Object.fromEntries(Object.entries(t).map(([k, x]) => [k, round(x as number)]));
 const report = {
-  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, dspThreads: availableParallelism(), loadAverage1m: { before: loadBefore, after: loadavg()[0] } },
+  machine: {
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    dspThreads: availableParallelism(),
+    loadAverage1m: { before: loadBefore, after: loadavg()[0] },
+  },
   model: { id: model.id, hidden: 512, weights: 'random (speed only)' },
   song: { seconds: full.result.duration },
-  fullSeparation: { seconds: round(fullMean), rounds: fulls.map((f) => round(f.seconds)), timings: roundAll(full.result.timings) },
-  rerender: { seconds: round(rerender.seconds), timings: roundAll(rerender.result.timings), controls: rerender.controls, note: 'the upper median of six' },
+  fullSeparation: {
+    seconds: round(fullMean),
+    rounds: fulls.map((f) => round(f.seconds)),
+    timings: roundAll(full.result.timings),
+  },
+  rerender: {
+    seconds: round(rerender.seconds),
+    timings: roundAll(rerender.result.timings),
+    controls: rerender.controls,
+    note: 'the upper median of six',
+  },
   rerenderSeconds: rerenders.map((r) => round(r.seconds)),
   rerenderWithResidualStem: { seconds: round(again.seconds), timings: roundAll(again.result.timings) },
   ratio: round(rerender.seconds / fullMean),
@@ -111,9 +148,16 @@ const report = {
     note: 'the median of three parts (10 %, 50 %, 90 % into the song), then one asked while a re-render runs',
   },
   target: { ratio: '<= 0.20' },
-  cache: { bytes: cacheBytes, mbPerMinuteOfAudio: round(cacheBytes / 1e6 / (full.result.duration / 60)), format: 'float24' },
+  cache: {
+    bytes: cacheBytes,
+    mbPerMinuteOfAudio: round(cacheBytes / 1e6 / (full.result.duration / 60)),
+    format: 'float24',
+  },
 };
 rmSync(join(OUT, 'stems'), { recursive: true, force: true });
 if (v.json) console.log(JSON.stringify(report, null, 2));
-else console.log(`full ${report.fullSeparation.seconds} s, re-render ${report.rerender.seconds} s, ratio ${report.ratio} (target ≤ 0.20); `
-  + `a ${PART_SECONDS}-second part ${report.region.seconds} s (${report.region.whileRerendering} s during a re-render); cache ${report.cache.mbPerMinuteOfAudio} MB/min`);
+else
+  console.log(
+    `full ${report.fullSeparation.seconds} s, re-render ${report.rerender.seconds} s, ratio ${report.ratio} (target ≤ 0.20); ` +
+      `a ${PART_SECONDS}-second part ${report.region.seconds} s (${report.region.whileRerendering} s during a re-render); cache ${report.cache.mbPerMinuteOfAudio} MB/min`,
+  );

@@ -26,7 +26,16 @@ import { threadPlan } from '../src-main/engine/separate/threading.ts';
 
 const OUT = process.env.XUMX_BENCH_OUT ?? join(ROOT, 'test-output', 'bench');
 
-interface ChildConfig { song: string; models: string; id: string; segments?: Partial<SegmentSettings>; threads?: number; dspThreads?: number; network: boolean; ep: EpChoice }
+interface ChildConfig {
+  song: string;
+  models: string;
+  id: string;
+  segments?: Partial<SegmentSettings>;
+  threads?: number;
+  dspThreads?: number;
+  network: boolean;
+  ep: EpChoice;
+}
 
 interface ChildReport {
   seconds: number;
@@ -42,15 +51,25 @@ interface ChildReport {
 
 /** One separation (and optionally the network alone) in this process; prints a ChildReport. */
 async function child(cfg: ChildConfig): Promise<void> {
-  const engine = createEngine({ modelDirs: [cfg.models], allowTestModels: true, threads: cfg.threads, segments: cfg.segments,
-    ...(cfg.dspThreads !== undefined ? { dspThreads: cfg.dspThreads } : {}) });
+  const engine = createEngine({
+    modelDirs: [cfg.models],
+    allowTestModels: true,
+    threads: cfg.threads,
+    segments: cfg.segments,
+    ...(cfg.dspThreads !== undefined ? { dspThreads: cfg.dspThreads } : {}),
+  });
   const t0 = performance.now();
   const r = await engine.separate({ input: cfg.song, outDir: join(OUT, 'stems'), modelId: cfg.id, ep: cfg.ep });
   const totalSeconds = (performance.now() - t0) / 1000;
   await engine.dispose();
   if (!r.ok) throw new Error(r.error.message);
   const report: ChildReport = {
-    seconds: r.duration, totalSeconds, timings: { ...r.timings }, ep: r.ep, epSkipped: r.epSkipped, segments: segmentsFor(r.ep, cfg.segments),
+    seconds: r.duration,
+    totalSeconds,
+    timings: { ...r.timings },
+    ep: r.ep,
+    epSkipped: r.epSkipped,
+    segments: segmentsFor(r.ep, cfg.segments),
     peakRssMB: process.resourceUsage().maxRSS / 1024,
   };
   if (cfg.network) Object.assign(report, await pureNetwork(cfg, report.segments, report.ep as EpChoice));
@@ -58,12 +77,20 @@ async function child(cfg: ChildConfig): Promise<void> {
 }
 
 /** The network alone on the same chunks and batches the pipeline ran: STFT outside the clock. */
-async function pureNetwork(cfg: ChildConfig, segments: SegmentSettings, ep: EpChoice): Promise<{ networkPureSeconds: number; networkRuns: number }> {
-  const model = await openModel(pickModel(await scanModels([cfg.models], { allowTestModels: true }), cfg.id, []), { ep, threads: cfg.threads ?? threadPlan(availableParallelism()).network });
+async function pureNetwork(
+  cfg: ChildConfig,
+  segments: SegmentSettings,
+  ep: EpChoice,
+): Promise<{ networkPureSeconds: number; networkRuns: number }> {
+  const model = await openModel(pickModel(await scanModels([cfg.models], { allowTestModels: true }), cfg.id, []), {
+    ep,
+    threads: cfg.threads ?? threadPlan(availableParallelism()).network,
+  });
   const song = (await decodeFile(cfg.song)).channels;
   const plan = planChunks(song[0].length, segments, CONTRACT.hop, minChunkLength(CONTRACT.nFft));
   const plane = CONTRACT.bins * plan.frames;
-  let seconds = 0, runs = 0;
+  let seconds = 0,
+    runs = 0;
   for (let first = 0; first < plan.chunks.length; first += segments.batch) {
     const count = Math.min(segments.batch, plan.chunks.length - first);
     const input = new Float32Array(count * 2 * plane);
@@ -86,8 +113,11 @@ async function pureNetwork(cfg: ChildConfig, segments: SegmentSettings, ep: EpCh
 
 function runChild(cfg: ChildConfig): ChildReport {
   // Same node flags as this process (`--import tsx` from npm run bench; none for a bundled copy).
-  const r = spawnSync(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, '--child', JSON.stringify(cfg)],
-    { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, NODE_OPTIONS: '' } });
+  const r = spawnSync(
+    process.execPath,
+    [...process.execArgv, new URL(import.meta.url).pathname, '--child', JSON.stringify(cfg)],
+    { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, NODE_OPTIONS: '' } },
+  );
   if (r.status !== 0) throw new Error(`benchmark child failed:\n${r.stderr}`);
   return JSON.parse(r.stdout) as ChildReport;
 }
@@ -101,8 +131,16 @@ async function song(minutes: number): Promise<string> {
 async function main(): Promise<void> {
   const { values: v } = parseArgs({
     options: {
-      json: { type: 'boolean' }, minutes: { type: 'string' }, rss10: { type: 'boolean' }, segments: { type: 'string' },
-      threads: { type: 'string' }, ep: { type: 'string' }, 'dsp-threads': { type: 'string' }, child: { type: 'string' }, models: { type: 'string' }, 'model-id': { type: 'string' },
+      json: { type: 'boolean' },
+      minutes: { type: 'string' },
+      rss10: { type: 'boolean' },
+      segments: { type: 'string' },
+      threads: { type: 'string' },
+      ep: { type: 'string' },
+      'dsp-threads': { type: 'string' },
+      child: { type: 'string' },
+      models: { type: 'string' },
+      'model-id': { type: 'string' },
     },
   });
   if (v.child) return child(JSON.parse(v.child) as ChildConfig);
@@ -115,16 +153,31 @@ async function main(): Promise<void> {
   const dspThreads = v['dsp-threads'] !== undefined ? Number(v['dsp-threads']) : undefined;
   const minutes = Number(v.minutes ?? 3);
   // --models DIR --model-id ID: an already exported full-size network (e.g. on a machine without torch).
-  const model = v.models ? { root: v.models, id: v['model-id'] ?? 'xumx-bench', dir: join(v.models, v['model-id'] ?? 'xumx-bench') }
+  const model = v.models
+    ? { root: v.models, id: v['model-id'] ?? 'xumx-bench', dir: join(v.models, v['model-id'] ?? 'xumx-bench') }
     : testModel('xumx-bench', 512);
   const manifest = JSON.parse(readFileSync(join(model.dir, 'manifest.json'), 'utf8'));
   const loadBefore = loadavg()[0];
 
-  const main = runChild({ song: await song(minutes), models: model.root, id: model.id, segments, threads, dspThreads, network: true, ep });
+  const main = runChild({
+    song: await song(minutes),
+    models: model.root,
+    id: model.id,
+    segments,
+    threads,
+    dspThreads,
+    network: true,
+    ep,
+  });
   const network = main.networkPureSeconds!;
   const result: Record<string, unknown> = {
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, loadAverage1m: { before: loadBefore, after: loadavg()[0] } },
-    model: { id: model.id, hidden: manifest.hidden_size, parameters: manifest.parameters, weights: 'random (speed only)' },
+    model: {
+      id: model.id,
+      hidden: manifest.hidden_size,
+      parameters: manifest.parameters,
+      weights: 'random (speed only)',
+    },
     song: { seconds: main.seconds, sampleRate: 44100, channels: 2 },
     ep: main.ep,
     epSkipped: main.epSkipped,
@@ -139,15 +192,33 @@ async function main(): Promise<void> {
     peakRssMB: main.peakRssMB,
   };
   if (v.rss10) {
-    const long = runChild({ song: await song(10), models: model.root, id: model.id, segments, threads, dspThreads, network: false, ep });
-    result.tenMinutes = { totalSeconds: long.totalSeconds, realTimeFactor: long.seconds / long.totalSeconds, peakRssMB: long.peakRssMB, timings: long.timings };
+    const long = runChild({
+      song: await song(10),
+      models: model.root,
+      id: model.id,
+      segments,
+      threads,
+      dspThreads,
+      network: false,
+      ep,
+    });
+    result.tenMinutes = {
+      totalSeconds: long.totalSeconds,
+      realTimeFactor: long.seconds / long.totalSeconds,
+      peakRssMB: long.peakRssMB,
+      timings: long.timings,
+    };
   }
   result.targets = { realTimeFactor: '>= 15', overheadRatio: '<= 0.35', peakRssMB10min: '<= 1200' };
   rmSync(join(OUT, 'stems'), { recursive: true, force: true });
   if (v.json) console.log(JSON.stringify(result, null, 2));
   else {
-    console.log(`${main.seconds.toFixed(0)} s song in ${main.totalSeconds.toFixed(1)} s: ${(result.realTimeFactor as number).toFixed(1)}× real time`);
-    console.log(`network alone ${network.toFixed(1)} s, overhead ${(100 * (result.overheadRatio as number)).toFixed(0)} %, peak RSS ${main.peakRssMB.toFixed(0)} MB`);
+    console.log(
+      `${main.seconds.toFixed(0)} s song in ${main.totalSeconds.toFixed(1)} s: ${(result.realTimeFactor as number).toFixed(1)}× real time`,
+    );
+    console.log(
+      `network alone ${network.toFixed(1)} s, overhead ${(100 * (result.overheadRatio as number)).toFixed(0)} %, peak RSS ${main.peakRssMB.toFixed(0)} MB`,
+    );
     console.log(JSON.stringify(main.timings));
   }
 }

@@ -3,7 +3,12 @@
 // core), fed in 128-frame blocks as an AudioWorklet does and in 4096-frame blocks as an export does.
 // Prints one JSON object; run with `node --import tsx bench/time-pitch.bench.ts [seconds of audio for the CPU run]`.
 import { cpus } from 'node:os';
-import { renderTimePitch, stretchedLength, TimePitchStream, type TimePitch } from '../src-main/engine/dsp/time-pitch.ts';
+import {
+  renderTimePitch,
+  stretchedLength,
+  TimePitchStream,
+  type TimePitch,
+} from '../src-main/engine/dsp/time-pitch.ts';
 import { centsBetween, peakFrequency, sine } from '../src-main/engine/dsp/testing/pitch.ts';
 
 const SR = 44100;
@@ -41,32 +46,47 @@ for (const f0 of notes) {
   }
 }
 const abs = (rows: Record<string, Record<string, number>>, pick: (f0: number) => boolean) =>
-  Object.entries(rows).filter(([f0]) => pick(Number(f0))).flatMap(([, r]) => Object.values(r).map(Math.abs));
+  Object.entries(rows)
+    .filter(([f0]) => pick(Number(f0)))
+    .flatMap(([, r]) => Object.values(r).map(Math.abs));
 const summary = (xs: number[]) => ({ worst: Math.max(...xs), mean: round2(xs.reduce((a, b) => a + b, 0) / xs.length) });
 
 let seed = 7;
-const noise = () => Float32Array.from({ length: cpuSeconds * SR }, () => (seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296 - 0.5);
+const noise = () =>
+  Float32Array.from({ length: cpuSeconds * SR }, () => (seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296 - 0.5);
 const stereo = [noise(), noise()];
 const cpu: Record<string, number> = {};
 for (const block of [128, 4096]) {
-  for (const tp of [{ tempo: 1, semitones: 2 }, { tempo: 0.7, semitones: 0 }, { tempo: 0.7, semitones: -2 }, { tempo: 1.5, semitones: 5 }]) {
+  for (const tp of [
+    { tempo: 1, semitones: 2 },
+    { tempo: 0.7, semitones: 0 },
+    { tempo: 0.7, semitones: -2 },
+    { tempo: 1.5, semitones: 5 },
+  ]) {
     const stream = await TimePitchStream.create(2, SR, tp);
     const t0 = performance.now();
     let out = 0;
-    for (let at = 0; at < stereo[0].length; at += block) out += stream.process(stereo.map((ch) => ch.subarray(at, at + block)))[0].length;
+    for (let at = 0; at < stereo[0].length; at += block)
+      out += stream.process(stereo.map((ch) => ch.subarray(at, at + block)))[0].length;
     out += stream.finish()[0].length;
     cpu[`block ${block}, tempo ${tp.tempo}, ${tp.semitones} st`] = round2(out / SR / ((performance.now() - t0) / 1000));
   }
 }
 
-console.log(JSON.stringify({
-  library: 'signalsmith-stretch 1.3.2 (WebAssembly)',
-  cpu: cpus()[0]?.model,
-  centsErrorByNote: { keyChangeAtTempo1: keyRows, tempoChangeAt0Semitones: tempoRows },
-  centsError: {
-    from220Hz: summary([...abs(keyRows, (f) => f >= 220), ...abs(tempoRows, (f) => f >= 220)]),
-    below220Hz: summary([...abs(keyRows, (f) => f < 220), ...abs(tempoRows, (f) => f < 220)]),
-  },
-  worstLengthErrorFrames: worstLengthError,
-  realTimeFactorPerStereoStream: cpu,
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      library: 'signalsmith-stretch 1.3.2 (WebAssembly)',
+      cpu: cpus()[0]?.model,
+      centsErrorByNote: { keyChangeAtTempo1: keyRows, tempoChangeAt0Semitones: tempoRows },
+      centsError: {
+        from220Hz: summary([...abs(keyRows, (f) => f >= 220), ...abs(tempoRows, (f) => f >= 220)]),
+        below220Hz: summary([...abs(keyRows, (f) => f < 220), ...abs(tempoRows, (f) => f < 220)]),
+      },
+      worstLengthErrorFrames: worstLengthError,
+      realTimeFactorPerStereoStream: cpu,
+    },
+    null,
+    2,
+  ),
+);

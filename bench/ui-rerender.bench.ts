@@ -30,10 +30,16 @@ try {
   const play = s.page.getByTestId('play');
   await s.page.getByTestId('play').and(s.page.locator(':enabled')).waitFor({ timeout: 600_000 });
   await play.click();
-  await s.page.waitForFunction(() => (globalThis as unknown as { document: { querySelector(q: string): { textContent: string | null } | null } })
-    .document.querySelector('[data-testid=position]')?.textContent !== '0:00.0', undefined, { timeout: 600_000, polling: 20 });
+  await s.page.waitForFunction(
+    () =>
+      (
+        globalThis as unknown as { document: { querySelector(q: string): { textContent: string | null } | null } }
+      ).document.querySelector('[data-testid=position]')?.textContent !== '0:00.0',
+    undefined,
+    { timeout: 600_000, polling: 20 },
+  );
   const firstSound = (performance.now() - t0) / 1000;
-  const playableWhileSeparating = await s.page.getByTestId('playable').count() > 0;
+  const playableWhileSeparating = (await s.page.getByTestId('playable').count()) > 0;
   await s.page.getByTestId('queue-item').first().and(s.page.locator('[data-state=done]')).waitFor({ timeout: 600_000 });
   await s.page.getByTestId('separation-controls').waitFor({ timeout: 120_000 });
   const firstSeparation = (performance.now() - t0) / 1000;
@@ -44,20 +50,45 @@ try {
   const status = s.page.getByTestId('rerender-status');
   for (const [i, position] of ['1.2', '-0.8', '0.5'].entries()) {
     const start = performance.now();
-    const pageStart = await s.page.evaluate(() => (globalThis as unknown as { performance: { now(): number } }).performance.now());
+    const pageStart = await s.page.evaluate(() =>
+      (globalThis as unknown as { performance: { now(): number } }).performance.now(),
+    );
     const before = (await s.service.listJobs())[0].listen?.revision;
     await s.page.getByLabel('vocals separation strength').fill(position);
     await status.and(s.page.locator('[data-state=preview]')).waitFor({ timeout: 120_000 });
     const atPlayhead = (performance.now() - start) / 1000;
     // The page's own record of the new render's first block: when it was asked for and when it had arrived.
-    const firstBlock = await s.page.evaluate(({ pageStart, before }) => {
-      type Entry = { name: string; startTime: number; responseEnd: number };
-      const entries = (globalThis as unknown as { performance: { getEntriesByType(t: string): Entry[] } }).performance.getEntriesByType('resource');
-      const mine = entries.filter((e) => e.startTime >= pageStart && /\/api\/listen\/[^/]+\/\d+\?/.test(e.name) && !e.name.includes(`/${before}?`));
-      return mine.length ? { askedAfterSeconds: (mine[0].startTime - pageStart) / 1000, arrivedAfterSeconds: (mine[0].responseEnd - pageStart) / 1000 } : null;
-    }, { pageStart, before });
-    await s.page.waitForFunction((n) => (globalThis as unknown as { document: { querySelector(q: string): { getAttribute(a: string): string | null } | null } })
-      .document.querySelector('[data-testid=separation-controls]')?.getAttribute('data-revision') === String(n), i + 1, { timeout: 300_000 });
+    const firstBlock = await s.page.evaluate(
+      ({ pageStart, before }) => {
+        type Entry = { name: string; startTime: number; responseEnd: number };
+        const entries = (
+          globalThis as unknown as { performance: { getEntriesByType(t: string): Entry[] } }
+        ).performance.getEntriesByType('resource');
+        const mine = entries.filter(
+          (e) =>
+            e.startTime >= pageStart && /\/api\/listen\/[^/]+\/\d+\?/.test(e.name) && !e.name.includes(`/${before}?`),
+        );
+        return mine.length
+          ? {
+              askedAfterSeconds: (mine[0].startTime - pageStart) / 1000,
+              arrivedAfterSeconds: (mine[0].responseEnd - pageStart) / 1000,
+            }
+          : null;
+      },
+      { pageStart, before },
+    );
+    await s.page.waitForFunction(
+      (n) =>
+        (
+          globalThis as unknown as {
+            document: { querySelector(q: string): { getAttribute(a: string): string | null } | null };
+          }
+        ).document
+          .querySelector('[data-testid=separation-controls]')
+          ?.getAttribute('data-revision') === String(n),
+      i + 1,
+      { timeout: 300_000 },
+    );
     await s.page.getByTestId('rerender-status').filter({ hasText: 'Updated' }).waitFor({ timeout: 120_000 });
     const heard = (performance.now() - start) / 1000;
     // The page's own clock: from the slider's input to the swap's crossfade starting (what a listener waits for,
@@ -66,9 +97,13 @@ try {
     const [job] = await s.service.listJobs();
     if (job.result?.estimates !== 'cache') throw new Error('the re-render ran the network');
     changes.push({
-      sliderPosition: Number(position), secondsUntilHeardAtPlayhead: Math.round(atPlayhead * 1000) / 1000,
+      sliderPosition: Number(position),
+      secondsUntilHeardAtPlayhead: Math.round(atPlayhead * 1000) / 1000,
       secondsUntilHeard: Math.round(heard * 1000) / 1000,
-      inPage: { secondsUntilHeardAtPlayhead: await inPage('data-preview-ms'), secondsUntilHeard: await inPage('data-updated-ms') },
+      inPage: {
+        secondsUntilHeardAtPlayhead: await inPage('data-preview-ms'),
+        secondsUntilHeard: await inPage('data-updated-ms'),
+      },
       firstBlockOfTheNewRender: firstBlock,
       engineTimings: job.result.timings,
     });
@@ -81,24 +116,30 @@ try {
   const heldBytes = Number(await s.page.getByTestId('tracks').getAttribute('data-held-bytes'));
   const mb = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  console.log(JSON.stringify({
-    machine: { cpus: cpus().length, cpu: cpus()[0]?.model },
-    model: { id: model.id, hidden: 512, weights: 'random (speed only)' },
-    song: { seconds: minutes * 60 },
-    secondsUntilFirstSound: Math.round(firstSound * 1000) / 1000,
-    playableWhileSeparating,
-    firstSeparationSeconds: Math.round(firstSeparation * 1000) / 1000,
-    memory: {
-      playerHeldMB: mb(heldBytes),
-      jsHeapUsedMB: mb(metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? NaN),
-      wholeSongDecodedMB: mb(minutes * 60 * 44100 * 2 * 4 * 4),
-    },
-    changes,
-    medianSecondsUntilHeardAtPlayhead: median(changes.map((c) => c.secondsUntilHeardAtPlayhead)),
-    medianSecondsUntilHeard: median(changes.map((c) => c.secondsUntilHeard)),
-    inPageMedianSecondsUntilHeardAtPlayhead: median(changes.map((c) => c.inPage.secondsUntilHeardAtPlayhead)),
-    inPageMedianSecondsUntilHeard: median(changes.map((c) => c.inPage.secondsUntilHeard)),
-  }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        machine: { cpus: cpus().length, cpu: cpus()[0]?.model },
+        model: { id: model.id, hidden: 512, weights: 'random (speed only)' },
+        song: { seconds: minutes * 60 },
+        secondsUntilFirstSound: Math.round(firstSound * 1000) / 1000,
+        playableWhileSeparating,
+        firstSeparationSeconds: Math.round(firstSeparation * 1000) / 1000,
+        memory: {
+          playerHeldMB: mb(heldBytes),
+          jsHeapUsedMB: mb(metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? NaN),
+          wholeSongDecodedMB: mb(minutes * 60 * 44100 * 2 * 4 * 4),
+        },
+        changes,
+        medianSecondsUntilHeardAtPlayhead: median(changes.map((c) => c.secondsUntilHeardAtPlayhead)),
+        medianSecondsUntilHeard: median(changes.map((c) => c.secondsUntilHeard)),
+        inPageMedianSecondsUntilHeardAtPlayhead: median(changes.map((c) => c.inPage.secondsUntilHeardAtPlayhead)),
+        inPageMedianSecondsUntilHeard: median(changes.map((c) => c.inPage.secondsUntilHeard)),
+      },
+      null,
+      2,
+    ),
+  );
 } finally {
   await s.close();
 }

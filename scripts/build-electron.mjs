@@ -12,21 +12,40 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = join(root, 'dist', 'src-main', 'electron');
 
 export async function buildElectron() {
-  const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning', absWorkingDir: root };
+  const common = {
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    sourcemap: 'linked',
+    logLevel: 'warning',
+    absWorkingDir: root,
+  };
   await build({
     ...common,
     entryPoints: {
-      main: 'src-main/electron/main.ts', worker: 'src-main/engine/worker.ts', 'dsp-worker': 'src-main/engine/separate/dsp-worker.ts',
-      'convert-worker': 'src-main/engine/convert/convert-worker.ts', 'network-worker': 'src-main/engine/model/network-worker.ts',
+      main: 'src-main/electron/main.ts',
+      worker: 'src-main/engine/worker.ts',
+      'dsp-worker': 'src-main/engine/separate/dsp-worker.ts',
+      'convert-worker': 'src-main/engine/convert/convert-worker.ts',
+      'network-worker': 'src-main/engine/model/network-worker.ts',
     },
     outdir,
     format: 'esm',
     packages: 'external',
     // Bundled ESM still needs require() for the few CommonJS spots in dependencies' loaders.
-    banner: { js: "import { createRequire as __xumxCreateRequire } from 'node:module'; const require = __xumxCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __xumxCreateRequire } from 'node:module'; const require = __xumxCreateRequire(import.meta.url);",
+    },
   });
   // A sandboxed preload cannot load modules: it must be a single CommonJS file that only requires 'electron'.
-  await build({ ...common, entryPoints: { preload: 'src-main/electron/preload.ts' }, outdir, format: 'cjs', outExtension: { '.js': '.cjs' }, external: ['electron'] });
+  await build({
+    ...common,
+    entryPoints: { preload: 'src-main/electron/preload.ts' },
+    outdir,
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
+    external: ['electron'],
+  });
   // The DSP kernels' WebAssembly goes beside the bundles, where the engine looks for it in a packaged build.
   const { buildKernels } = await tsImport('../src-main/engine/dsp/kernels/build.ts', import.meta.url);
   copyFileSync(await buildKernels(), join(outdir, 'dsp-kernels.wasm'));

@@ -4,7 +4,10 @@
 // itself never compiles (it refuses a stale build).
 import { tsImport } from 'tsx/esm/api';
 
-const { buildKernels, kernelsFresh, KERNEL_WASM } = await tsImport('../src-main/engine/dsp/kernels/build.ts', import.meta.url);
+const { buildKernels, kernelsFresh, KERNEL_WASM } = await tsImport(
+  '../src-main/engine/dsp/kernels/build.ts',
+  import.meta.url,
+);
 if (kernelsFresh()) {
   console.log(`DSP kernels up to date: ${KERNEL_WASM}`);
 } else {

@@ -15,6 +15,7 @@ export function findElectronBinary(env = process.env) {
     return { path: null, reason: 'Electron binary not installed: offline install (its download could not run)' };
   }
   const path = join(distDir, rel || 'electron');
-  if (!existsSync(path)) return { path: null, reason: `Electron binary not installed: offline install (${path} is missing)` };
+  if (!existsSync(path))
+    return { path: null, reason: `Electron binary not installed: offline install (${path} is missing)` };
   return { path, reason: null };
 }

@@ -9,7 +9,14 @@ import { spawnSync } from 'node:child_process';
 const root = new URL('..', import.meta.url).pathname;
 const fix = process.argv.includes('--fix');
 const bin = (name) => `${root}node_modules/.bin/${name}`;
-const PRETTIER_FILES = ['src-main/**/*.ts', 'src-renderer/**/*.{ts,svelte}', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/*.mjs', '*.js'];
+const PRETTIER_FILES = [
+  'src-main/**/*.ts',
+  'src-renderer/**/*.{ts,svelte}',
+  'test/**/*.ts',
+  'bench/**/*.ts',
+  'scripts/*.mjs',
+  '*.js',
+];
 
 // The formatters first, so that with --fix the linters see the formatted code.
 const checks = [
@@ -28,7 +35,9 @@ for (const [name, cmd, args] of checks) {
   }
   if (r.status !== 0) {
     failed += 1;
-    console.log(`[lint] ${name} failed${name === 'prettier' || name === 'black' ? ' (npm run lint -- --fix formats)' : ''}`);
+    console.log(
+      `[lint] ${name} failed${name === 'prettier' || name === 'black' ? ' (npm run lint -- --fix formats)' : ''}`,
+    );
   }
 }
 console.log(failed ? `[lint] ${failed} check(s) failed` : '[lint] all checks passed');

@@ -19,7 +19,11 @@ export function rendererIsStale() {
   const index = join(rendererDir, 'index.html');
   if (!existsSync(index)) return true;
   const built = statSync(index).mtimeMs;
-  const sources = [join(root, 'src-renderer'), join(root, 'vite.config.ts'), join(root, 'src-main', 'api', 'contract.ts')];
+  const sources = [
+    join(root, 'src-renderer'),
+    join(root, 'vite.config.ts'),
+    join(root, 'src-main', 'api', 'contract.ts'),
+  ];
   return sources.some((p) => existsSync(p) && newestMtime(p) > built);
 }
 
@@ -27,10 +31,14 @@ export function rendererIsStale() {
 export function ensureRendererBuilt({ quiet = false } = {}) {
   if (!rendererIsStale()) return null;
   if (!quiet) console.log('Building the user interface (vite build)…');
-  const r = spawnSync(process.execPath, [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'error'], {
-    cwd: root,
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'error'],
+    {
+      cwd: root,
+      encoding: 'utf8',
+    },
+  );
   if (r.status !== 0) return `${r.stdout}\n${r.stderr}`.trim() || `vite build exited with ${r.status}`;
   return null;
 }

@@ -25,18 +25,36 @@ if (only.length) files = files.filter((f) => only.some((o) => f.includes(o)));
 
 // The engine loads the kernels npm's `prepare` built and never compiles them itself; a source edited since the
 // install is rebuilt here, as a build step, before anything loads it.
-const kernels = spawnSync(process.execPath, [join(root, 'scripts', 'build-kernels.mjs')], { cwd: root, stdio: 'inherit' });
+const kernels = spawnSync(process.execPath, [join(root, 'scripts', 'build-kernels.mjs')], {
+  cwd: root,
+  stdio: 'inherit',
+});
 if (kernels.status !== 0) process.exit(kernels.status ?? 1);
 
 mkdirSync(join(root, 'test-output'), { recursive: true });
-const tap = join(root, 'test-output', `node-tests-${process.pid}.tap`);
 const totals = { passed: 0, failed: 0, skipped: 0 };
+
+// Lint and format checks (scripts/lint.mjs) count as one test, on a full run only.
+if (!only.length) {
+  const lint = spawnSync(process.execPath, [join(root, 'scripts', 'lint.mjs')], { cwd: root, stdio: 'inherit' });
+  if (lint.status === 0) totals.passed += 1;
+  else totals.failed += 1;
+}
+const tap = join(root, 'test-output', `node-tests-${process.pid}.tap`);
 
 if (files.length) {
   const r = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
-      '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files],
+    [
+      '--import',
+      'tsx',
+      '--test',
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=tap',
+      `--test-reporter-destination=${tap}`,
+      ...files,
+    ],
     { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_OPTIONS: '' } },
   );
   const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
@@ -53,15 +71,22 @@ const runPython = !only.length || only.some((o) => o.startsWith('training'));
 if (runPython && existsSync(pyTests)) {
   const probe = spawnSync(debianPython, ['-c', 'import torch, pytest'], { encoding: 'utf8' });
   if (probe.status !== 0) {
-    console.log(`\n[python] skipped training/tests: ${debianPython} lacks torch or pytest (.ci/run installs python3-torch and python3-pytest)`);
+    console.log(
+      `\n[python] skipped training/tests: ${debianPython} lacks torch or pytest (.ci/run installs python3-torch and python3-pytest)`,
+    );
     totals.skipped += 1;
   } else {
     const junit = join(root, 'test-output', `python-tests-${process.pid}.xml`);
-    const r = spawnSync(debianPython, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `--junitxml=${junit}`, pyTests],
-      { cwd: root, stdio: 'inherit' });
+    const r = spawnSync(
+      debianPython,
+      ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `--junitxml=${junit}`, pyTests],
+      { cwd: root, stdio: 'inherit' },
+    );
     const xml = existsSync(junit) ? readFileSync(junit, 'utf8') : '';
     const attr = (k) => Number((xml.match(new RegExp(`<testsuite[^>]* ${k}="(\\d+)"`)) ?? [])[1] ?? 0);
-    const tests = attr('tests'), failures = attr('failures') + attr('errors'), skipped = attr('skipped');
+    const tests = attr('tests'),
+      failures = attr('failures') + attr('errors'),
+      skipped = attr('skipped');
     totals.passed += tests - failures - skipped;
     totals.failed += failures;
     totals.skipped += skipped;

@@ -26,7 +26,10 @@ function run(cmd, argv) {
 
 const electron = findElectronBinary();
 if (forceWeb || !electron.path) {
-  if (!forceWeb) console.log(`${electron.reason}.\nStarting browser mode instead (the same app, served to your browser on this computer).\n`);
+  if (!forceWeb)
+    console.log(
+      `${electron.reason}.\nStarting browser mode instead (the same app, served to your browser on this computer).\n`,
+    );
   run(process.execPath, ['--import', 'tsx', join(root, 'src-main', 'web', 'main.ts'), ...passOn]);
 } else {
   const { buildElectron } = await import('./build-electron.mjs');

@@ -43,7 +43,8 @@ export class ModelsState {
     if (e.type === 'models') this.show(e.models);
     else if (e.type === 'model-install') {
       this.installs = applyInstall(this.installs, e.install);
-      if (e.install.state === 'done' && this.startedHere.delete(e.install.modelId)) void this.useAfterInstall(e.install);
+      if (e.install.state === 'done' && this.startedHere.delete(e.install.modelId))
+        void this.useAfterInstall(e.install);
       if (e.install.state === 'cancelled') this.startedHere.delete(e.install.modelId);
     }
   }

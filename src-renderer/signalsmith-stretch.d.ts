@@ -21,7 +21,10 @@ declare module 'signalsmith-stretch' {
     /** Seconds between input and output. */
     latency(): Promise<number>;
   }
-  export default function SignalsmithStretch(context: BaseAudioContext, options?: AudioWorkletNodeOptions): Promise<SignalsmithStretchNode>;
+  export default function SignalsmithStretch(
+    context: BaseAudioContext,
+    options?: AudioWorkletNodeOptions,
+  ): Promise<SignalsmithStretchNode>;
 }
 
 declare module 'signalsmith-stretch?url' {

@@ -20,7 +20,11 @@ export class StudioState {
   readonly library: ModelsState;
 
   constructor(readonly client: StudioClient) {
-    this.library = new ModelsState(client, (v) => (this.models = v.models), (text) => this.inform(text));
+    this.library = new ModelsState(
+      client,
+      (v) => (this.models = v.models),
+      (text) => this.inform(text),
+    );
   }
 
   async start(): Promise<void> {
@@ -46,10 +50,10 @@ export class StudioState {
     if (e.type === 'settings') this.settings = e.settings;
     else if (e.type === 'models' || e.type === 'model-install') this.library.onEvent(e);
     else if (e.type === 'menu') {
-      if (e.action === 'export' && !this.selected?.result) this.inform('Separate a song first, then export its stems or mix.');
+      if (e.action === 'export' && !this.selected?.result)
+        this.inform('Separate a song first, then export its stems or mix.');
       else this.panel = e.action;
-    }
-    else this.queue = applyEvent(this.queue, e);
+    } else this.queue = applyEvent(this.queue, e);
   }
 
   select(id: string): void {

@@ -52,9 +52,14 @@ class SdrTally:
             self.clips.setdefault(name, []).append(10 * math.log10(s / max(e, 1e-12)))
 
     def result(self) -> dict:
-        return {k: {"global_sdr": round(10 * math.log10(self.sig[k] / max(self.err[k], 1e-12)), 2),
-                    "median_clip_sdr": round(float(np.median(self.clips.get(k, [float("nan")]))), 2),
-                    "clips": len(self.clips.get(k, []))} for k in self.sig}
+        return {
+            k: {
+                "global_sdr": round(10 * math.log10(self.sig[k] / max(self.err[k], 1e-12)), 2),
+                "median_clip_sdr": round(float(np.median(self.clips.get(k, [float("nan")]))), 2),
+                "clips": len(self.clips.get(k, [])),
+            }
+            for k in self.sig
+        }
 
 
 def separate(model, mix: np.ndarray, device="cpu") -> np.ndarray:
@@ -82,12 +87,14 @@ def mir1k_clips(wav_dir: str, split: str = "test") -> list[str]:
     return sorted(p for p in glob.glob(os.path.join(wav_dir, "*.wav")) if mir1k_split(os.path.basename(p)) == split)
 
 
-def synth_set(synth_dir: str, mir1k_dir: str | None, split: str = "test", seconds: float = 20.0,
-              vocal_db: float = 0.0):
+def synth_set(synth_dir: str, mir1k_dir: str | None, split: str = "test", seconds: float = 20.0, vocal_db: float = 0.0):
     """Yields (name, stems [4, 2, n]) for each held-out synthetic song of `split`; vocals from that split's MIR-1K
     singers, `vocal_db` dB against the sum of the other stems (RMS)."""
-    songs = sorted(d for d in glob.glob(os.path.join(synth_dir, "*"))
-                   if os.path.exists(os.path.join(d, "song.json")) and synth_split(os.path.basename(d)) == split)
+    songs = sorted(
+        d
+        for d in glob.glob(os.path.join(synth_dir, "*"))
+        if os.path.exists(os.path.join(d, "song.json")) and synth_split(os.path.basename(d)) == split
+    )
     clips = mir1k_clips(mir1k_dir, split) if mir1k_dir else []
     clip_i = 0
     n = int(seconds * RATE)
@@ -100,7 +107,7 @@ def synth_set(synth_dir: str, mir1k_dir: str | None, split: str = "test", second
                 continue
             _, x = read_wav(path)
             start = max(0, x.shape[1] // 2 - n // 2) if x.shape[1] > 60 * RATE else 0  # middle of long songs
-            part = x[:, start:start + n]
+            part = x[:, start : start + n]
             stems[k, :, : part.shape[1]] = part
             longest = max(longest, part.shape[1])
         if longest < 3 * RATE:
@@ -114,7 +121,7 @@ def synth_set(synth_dir: str, mir1k_dir: str | None, split: str = "test", second
                 vox.append(resample(x[1], sr, RATE))
             v = np.concatenate(vox)[:longest]
             acc_rms = np.sqrt(np.mean(stems.sum(0) ** 2))
-            v = v * acc_rms * 10 ** (vocal_db / 20) / max(np.sqrt(np.mean(v ** 2)), 1e-8)
+            v = v * acc_rms * 10 ** (vocal_db / 20) / max(np.sqrt(np.mean(v**2)), 1e-8)
             stems[SOURCES.index("vocals")] = v[None]
         yield os.path.basename(song), stems
 
@@ -130,8 +137,12 @@ def eval_synth(separate_all, synth_dir, mir1k_dir, split="test", vocal_db=0.0) -
         for k, source in enumerate(SOURCES):
             model_t.add(source, stems[k], est[name][k])
             base_t.add(source, stems[k], mix / 4)
-    return {"set": f"synthetic {split} songs + {split} MIR-1K singers as vocals at {vocal_db:g} dB",
-            "songs": list(songs), "model": model_t.result(), "baseline_mixture_over_4": base_t.result()}
+    return {
+        "set": f"synthetic {split} songs + {split} MIR-1K singers as vocals at {vocal_db:g} dB",
+        "songs": list(songs),
+        "model": model_t.result(),
+        "baseline_mixture_over_4": base_t.result(),
+    }
 
 
 class BandTally:
@@ -153,8 +164,10 @@ class BandTally:
 
     def result(self) -> list[dict]:
         db = lambda a, b: round(10 * math.log10(max(a, 1e-20) / max(b, 1e-20)), 2)  # noqa: E731
-        return [{"band_hz": [lo, hi], "energy_db": db(self.est[i], self.ref[i]), "sdr": db(self.ref[i], self.err[i])}
-                for i, (lo, hi) in enumerate(self.bands)]
+        return [
+            {"band_hz": [lo, hi], "energy_db": db(self.est[i], self.ref[i]), "sdr": db(self.ref[i], self.err[i])}
+            for i, (lo, hi) in enumerate(self.bands)
+        ]
 
 
 def eval_mir1k(separate_all, wav_dir, split="test") -> dict:
@@ -162,8 +175,9 @@ def eval_mir1k(separate_all, wav_dir, split="test") -> dict:
     for path in mir1k_clips(wav_dir, split):
         sr, x = read_wav(path)
         clips[os.path.basename(path)[:-4]] = (sr, x[0], x[1])  # left accompaniment, right vocals
-    est = separate_all({name: np.repeat(resample(acc + voc, sr, RATE)[None], 2, 0)
-                        for name, (sr, acc, voc) in clips.items()})
+    est = separate_all(
+        {name: np.repeat(resample(acc + voc, sr, RATE)[None], 2, 0) for name, (sr, acc, voc) in clips.items()}
+    )
     model_t, base_t = SdrTally(), SdrTally()
     bands = BandTally(next(iter(clips.values()))[0]) if clips else None
     vocals = SOURCES.index("vocals")
@@ -175,12 +189,18 @@ def eval_mir1k(separate_all, wav_dir, split="test") -> dict:
         bands.add(voc, est_voc)
         base_t.add("vocals", voc, (acc + voc) / 2)
         base_t.add("accompaniment", acc, (acc + voc) / 2)
-    return {"set": f"MIR-1K {split} singers", "clips": len(clips), "model": model_t.result(),
-            "baseline_mixture_over_2": base_t.result(), "model_vocal_bands": bands.result() if bands else []}
+    return {
+        "set": f"MIR-1K {split} singers",
+        "clips": len(clips),
+        "model": model_t.result(),
+        "baseline_mixture_over_2": base_t.result(),
+        "model_vocal_bands": bands.result() if bands else [],
+    }
 
 
 def eval_pack(model, pack_dir, split, batches, device) -> dict:
     from xumx.packdata import MixSampler, Pack
+
     sampler = MixSampler(Pack(pack_dir, split, device))
     model_t, base_t = SdrTally(), SdrTally()
     for i in range(batches):
@@ -202,24 +222,37 @@ def main(argv=None) -> int:
     ap.add_argument("--mir1k-test", action="store_true")
     ap.add_argument("--pack")
     ap.add_argument("--split", default="valid", help="the pack's split, with --pack")
-    ap.add_argument("--held-out", choices=("test", "valid"), default="test",
-                    help="which held-out songs and singers --synth-test and --mir1k-test read: choose checkpoints "
-                         "on valid, report test")
-    ap.add_argument("--vocal-db", type=float, default=0.0,
-                    help="the synthetic set's vocals this many dB against the rest (0: as reported; -12: quiet vocals)")
+    ap.add_argument(
+        "--held-out",
+        choices=("test", "valid"),
+        default="test",
+        help="which held-out songs and singers --synth-test and --mir1k-test read: choose checkpoints "
+        "on valid, report test",
+    )
+    ap.add_argument(
+        "--vocal-db",
+        type=float,
+        default=0.0,
+        help="the synthetic set's vocals this many dB against the rest (0: as reported; -12: quiet vocals)",
+    )
     ap.add_argument("--batches", type=int, default=4)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--out")
     args = ap.parse_args(argv)
     model = checkpoint.model_from(checkpoint.load(args.checkpoint)).to(args.device)
-    report = {"checkpoint": os.path.basename(args.checkpoint), "hidden": model.hidden,
-              "method": "network magnitudes with mixture phase, no Wiener filter"}
+    report = {
+        "checkpoint": os.path.basename(args.checkpoint),
+        "hidden": model.hidden,
+        "method": "network magnitudes with mixture phase, no Wiener filter",
+    }
     if args.pack:
         report["pack"] = eval_pack(model, args.pack, args.split, args.batches, args.device)
     if args.synth_test or args.mir1k_test:
         model.cpu()
+
         def separate_all(mixes):
             return {name: separate(model, mix) for name, mix in mixes.items()}
+
         if args.synth_test:
             report["synthetic"] = eval_synth(separate_all, args.synth_test, args.mir1k, args.held_out, args.vocal_db)
         if args.mir1k_test and args.mir1k:
@@ -234,6 +267,7 @@ def write_report(report: dict, out: str | None) -> int:
         with open(out, "w") as f:
             f.write(text + "\n")
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

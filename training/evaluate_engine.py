@@ -34,8 +34,21 @@ def separate_all(mixes: dict[str, np.ndarray], args, work: str) -> dict[str, np.
     os.makedirs(src)
     for name, mix in mixes.items():
         wavfile.write(os.path.join(src, f"{name}.wav"), RATE, mix.T.astype(np.float32))
-    cmd = ["node", os.path.join(ROOT, "bin", "xumx-studio.mjs"), "separate", src, "--out", out, "--ep", "cpu",
-           "--bit-depth", "32f", "--wiener-iterations", str(args.wiener_iterations), "--json"]
+    cmd = [
+        "node",
+        os.path.join(ROOT, "bin", "xumx-studio.mjs"),
+        "separate",
+        src,
+        "--out",
+        out,
+        "--ep",
+        "cpu",
+        "--bit-depth",
+        "32f",
+        "--wiener-iterations",
+        str(args.wiener_iterations),
+        "--json",
+    ]
     for flag in ("strength", "bleed"):  # the per-instrument controls, as the CLI takes them
         if getattr(args, flag, None):
             cmd += [f"--{flag}", getattr(args, flag)]
@@ -69,28 +82,37 @@ def main(argv=None) -> int:
     ap.add_argument("--held-out", choices=("test", "valid"), default="test")
     ap.add_argument("--vocal-db", type=float, default=0.0, help="the synthetic set's vocals against the rest, dB")
     ap.add_argument("--wiener-iterations", type=int, default=1)
-    ap.add_argument("--segments", metavar="F,O,B",
-                    help="chunks of F STFT frames overlapping by O, B per network run (default: the CPU provider's "
-                         "256,16,2); e.g. 64,8,32 scores the WebGPU provider's chunking on the CPU")
+    ap.add_argument(
+        "--segments",
+        metavar="F,O,B",
+        help="chunks of F STFT frames overlapping by O, B per network run (default: the CPU provider's "
+        "256,16,2); e.g. 64,8,32 scores the WebGPU provider's chunking on the CPU",
+    )
     ap.add_argument("--strength", metavar="SRC=S,...", help="separation strength per source, as `xumx-studio separate`")
     ap.add_argument("--bleed", metavar="SRC=T,...", help="bleed threshold per source, as `xumx-studio separate`")
     ap.add_argument("--out")
     args = ap.parse_args(argv)
     if args.segments and not re.fullmatch(r"\d+,\d+,\d+", args.segments):
         ap.error(f"--segments wants three whole numbers F,O,B, got {args.segments!r}")
-    report = {"model": args.model or "default", "method": f"xumx-studio separate, CPU EP, "
-              f"{args.wiener_iterations} Wiener iteration(s), 32-bit float stems"
-              + (f", segments {args.segments}" if args.segments else "")
-              + (f", strength {args.strength}" if args.strength else "")
-              + (f", bleed {args.bleed}" if args.bleed else "")}
+    report = {
+        "model": args.model or "default",
+        "method": f"xumx-studio separate, CPU EP, "
+        f"{args.wiener_iterations} Wiener iteration(s), 32-bit float stems"
+        + (f", segments {args.segments}" if args.segments else "")
+        + (f", strength {args.strength}" if args.strength else "")
+        + (f", bleed {args.bleed}" if args.bleed else ""),
+    }
     with tempfile.TemporaryDirectory(prefix="xumx-engine-eval-") as work:
+
         def engine(name):
             return lambda mixes: separate_all(mixes, args, os.path.join(work, name))
+
         if args.synth_test:
             report["synthetic"] = eval_synth(engine("synth"), args.synth_test, args.mir1k, args.held_out, args.vocal_db)
         if args.mir1k_test and args.mir1k:
             report["mir1k"] = eval_mir1k(engine("mir1k"), args.mir1k, args.held_out)
     return write_report(report, args.out)
+
 
 if __name__ == "__main__":
     sys.exit(main())

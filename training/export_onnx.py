@@ -47,8 +47,9 @@ def load_model(args) -> tuple[XUMX, dict]:
     if args.checkpoint:
         ckpt = checkpoint.load(args.checkpoint)
         cfg = ckpt["config"]
-        model = XUMX(hidden=cfg["hidden"], max_bin=cfg["max_bin"], n_layers=cfg["n_layers"],
-                     sources=tuple(cfg["sources"]))
+        model = XUMX(
+            hidden=cfg["hidden"], max_bin=cfg["max_bin"], n_layers=cfg["n_layers"], sources=tuple(cfg["sources"])
+        )
         model.load_state_dict(ckpt["model"])
         return model, ckpt.get("info", {})
     torch.manual_seed(args.seed)
@@ -63,7 +64,12 @@ def export(model: XUMX, path: str) -> None:
     model.eval()
     dummy = torch.rand(1, 2, N_BINS, 8)
     torch.onnx.export(
-        model, dummy, path, input_names=["mix_mag"], output_names=["est_mag"], opset_version=OPSET,
+        model,
+        dummy,
+        path,
+        input_names=["mix_mag"],
+        output_names=["est_mag"],
+        opset_version=OPSET,
         dynamic_axes={"mix_mag": {0: "batch", 3: "frames"}, "est_mag": {1: "batch", 4: "frames"}},
         do_constant_folding=True,
     )
@@ -105,8 +111,9 @@ def add_common_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--metrics", default=None, help="JSON file with evaluation results to embed")
 
 
-def write_manifest(args, model: XUMX, info: dict, onnx_path: str, weights_dtype: str, opset: int,
-                   extra: dict | None = None) -> dict:
+def write_manifest(
+    args, model: XUMX, info: dict, onnx_path: str, weights_dtype: str, opset: int, extra: dict | None = None
+) -> dict:
     """Writes manifest.json beside the ONNX file (the engine's model contract) and returns it."""
     metrics = {}
     if args.metrics:
@@ -114,8 +121,12 @@ def write_manifest(args, model: XUMX, info: dict, onnx_path: str, weights_dtype:
             metrics = json.load(f)
     manifest = {
         "id": args.id,
-        "name": args.name or (f"X-UMX random test network (hidden {model.hidden})" if args.random_init
-                              else f"X-UMX Studio (hidden {model.hidden})"),
+        "name": args.name
+        or (
+            f"X-UMX random test network (hidden {model.hidden})"
+            if args.random_init
+            else f"X-UMX Studio (hidden {model.hidden})"
+        ),
         "architecture": "x-umx",
         "sources": list(model.sources),
         "sample_rate": 44100,
@@ -125,8 +136,12 @@ def write_manifest(args, model: XUMX, info: dict, onnx_path: str, weights_dtype:
         "sha256": sha256(onnx_path),
         "size": os.path.getsize(onnx_path),
         "license": args.license,
-        "provenance": args.provenance or ("random initialisation (seed %d); not a separator" % args.seed
-                                          if args.random_init else info.get("provenance", "unknown")),
+        "provenance": args.provenance
+        or (
+            "random initialisation (seed %d); not a separator" % args.seed
+            if args.random_init
+            else info.get("provenance", "unknown")
+        ),
         "metrics": metrics,
         "hidden_size": model.hidden,
         "max_bin": model.max_bin,
@@ -157,8 +172,9 @@ def main(argv=None) -> int:
         store_initializers_as_fp16(onnx_path)
     if args.reference_io:
         write_reference_io(model, args.reference_io, args.seed)
-    manifest = write_manifest(args, model, info, onnx_path,
-                              weights_dtype="float16" if args.fp16_weights else "float32", opset=OPSET)
+    manifest = write_manifest(
+        args, model, info, onnx_path, weights_dtype="float16" if args.fp16_weights else "float32", opset=OPSET
+    )
     print(json.dumps({"onnx": onnx_path, "size": manifest["size"], "sha256": manifest["sha256"]}))
     return 0
 

@@ -37,8 +37,9 @@ def quantized_layers(qmodel: QuantizedXUMX) -> list[dict]:
     for row in bitwidth_log(qmodel):
         q = qmodel.quantizer(row["layer"])
         ints, step, bits = q.integers()
-        layers.append({"layer": row["layer"], "values": (ints.float() * torch.tensor(step)).numpy(),
-                       "step": step, "bits": bits})
+        layers.append(
+            {"layer": row["layer"], "values": (ints.float() * torch.tensor(step)).numpy(), "step": step, "bits": bits}
+        )
     return layers
 
 
@@ -63,8 +64,10 @@ def layer_bits(spec: str | None, names: list[str], default: int) -> dict[str, in
     for item in filter(None, (spec or "").split(",")):
         key, _, value = item.partition("=")
         if not value.isdigit() or not any(key in n for n in names):
-            raise SystemExit(f"export_quantized: --layer-bits item {item!r} must be NAME=BITS with NAME part of a layer "
-                             f"name such as {names[0]!r}")
+            raise SystemExit(
+                f"export_quantized: --layer-bits item {item!r} must be NAME=BITS with NAME part of a layer "
+                f"name such as {names[0]!r}"
+            )
         for n in names:
             if key in n:
                 bits[n] = int(value)
@@ -76,8 +79,12 @@ def main(argv=None) -> int:
     add_common_args(ap)
     ap.add_argument("--bits", type=int, default=8, help="post-training bitwidth of every weight matrix (2-16)")
     ap.add_argument("--layer-bits", metavar="NAME=B,...", help="other bitwidths for the layers whose name has NAME")
-    ap.add_argument("--init", choices=("max", "mse"), default="max",
-                    help="post-training range: the largest weight, or fitted to the weight MSE")
+    ap.add_argument(
+        "--init",
+        choices=("max", "mse"),
+        default="max",
+        help="post-training range: the largest weight, or fitted to the weight MSE",
+    )
     ap.add_argument("--parametrization", choices=PARAMETRIZATIONS, default="d_qmax")
     ap.add_argument("--quantized", help="quantizer state of a quantization-aware run (replaces --bits/--init)")
     ap.add_argument("--fp16-float-parts", action="store_true")
@@ -97,10 +104,16 @@ def main(argv=None) -> int:
         qmodel.load_state_dict(state.get("model", state))
         method = f"quantization-aware training ({args.parametrization}), {args.quantized}"
     else:
-        method = (f"post-training, no fine-tune: {args.bits}-bit"
-                  + (f" ({args.layer_bits})" if args.layer_bits else "") + ", "
-                  + ("range = largest weight (round to nearest)" if args.init == "max" else "range fitted to the "
-                     "weight MSE"))
+        method = (
+            f"post-training, no fine-tune: {args.bits}-bit"
+            + (f" ({args.layer_bits})" if args.layer_bits else "")
+            + ", "
+            + (
+                "range = largest weight (round to nearest)"
+                if args.init == "max"
+                else "range fitted to the " "weight MSE"
+            )
+        )
     for row in bitwidth_log(qmodel):
         storage_for(row["bits"])  # refuse before exporting anything
     baked = qmodel.baked()
@@ -114,11 +127,26 @@ def main(argv=None) -> int:
     if args.reference_io:
         write_reference_io(baked, args.reference_io, args.seed)
     dtype, quantization = describe(qmodel, method, stored["storage"])
-    manifest = write_manifest(args, baked, info, onnx_path, weights_dtype=dtype, opset=stored["opset"],
-                              extra={"quantization": quantization,
-                                     "float_parts_dtype": "float16" if args.fp16_float_parts else "float32"})
-    print(json.dumps({"onnx": onnx_path, "size": manifest["size"], "sha256": manifest["sha256"],
-                      "weights_dtype": dtype, "bits_per_weight": quantization["bits_per_weight"]}))
+    manifest = write_manifest(
+        args,
+        baked,
+        info,
+        onnx_path,
+        weights_dtype=dtype,
+        opset=stored["opset"],
+        extra={"quantization": quantization, "float_parts_dtype": "float16" if args.fp16_float_parts else "float32"},
+    )
+    print(
+        json.dumps(
+            {
+                "onnx": onnx_path,
+                "size": manifest["size"],
+                "sha256": manifest["sha256"],
+                "weights_dtype": dtype,
+                "bits_per_weight": quantization["bits_per_weight"],
+            }
+        )
+    )
     return 0
 
 

@@ -84,7 +84,7 @@ def state_dict_from_onnx(path: str, sources: list[str]) -> tuple[dict[str, torch
             raise ValueError(f"{path}: LSTM node named {node.name!r}, expected /lstm[_k]/LSTM[_l]")
         lstm_nodes[(int(m.group(1) or 0), int(m.group(2) or 0))] = node
     n_layers = 1 + max(layer for _, layer in lstm_nodes)
-    if sorted(lstm_nodes) != [(b, l) for b in range(len(sources)) for l in range(n_layers)]:
+    if sorted(lstm_nodes) != [(b, k) for b in range(len(sources)) for k in range(n_layers)]:
         raise ValueError(f"{path}: {len(lstm_nodes)} LSTM nodes do not make {len(sources)} branches of equal depth")
     for (b, layer), node in lstm_nodes.items():
         w, r, bias = (consts[node.input[i]] for i in (1, 2, 3))
@@ -96,20 +96,24 @@ def state_dict_from_onnx(path: str, sources: list[str]) -> tuple[dict[str, torch
             state[f"{prefix}weight_ih_l{layer}{suffix}"] = _gates(w[d])
             state[f"{prefix}weight_hh_l{layer}{suffix}"] = _gates(r[d])
             state[f"{prefix}bias_ih_l{layer}{suffix}"] = _gates(bias[d, : 4 * hidden])
-            state[f"{prefix}bias_hh_l{layer}{suffix}"] = _gates(bias[d, 4 * hidden:])
+            state[f"{prefix}bias_hh_l{layer}{suffix}"] = _gates(bias[d, 4 * hidden :])
 
     first = sources[0]
-    config = {"hidden": int(state[f"branches.{first}.bn1.weight"].shape[0]),
-              "max_bin": int(state[f"branches.{first}.input_mean"].shape[0]),
-              "n_layers": n_layers, "sources": list(sources)}
+    config = {
+        "hidden": int(state[f"branches.{first}.bn1.weight"].shape[0]),
+        "max_bin": int(state[f"branches.{first}.input_mean"].shape[0]),
+        "n_layers": n_layers,
+        "sources": list(sources),
+    }
     return {k: torch.from_numpy(np.array(v, dtype=v.dtype, copy=True)) for k, v in state.items()}, config
 
 
 def recover(onnx_path: str, sources: list[str]) -> dict:
     """A weights-only checkpoint (the format of checkpoint.weights_only) holding the ONNX file's network."""
     weights, config = state_dict_from_onnx(onnx_path, sources)
-    model = XUMX(hidden=config["hidden"], max_bin=config["max_bin"], n_layers=config["n_layers"],
-                 sources=tuple(sources))
+    model = XUMX(
+        hidden=config["hidden"], max_bin=config["max_bin"], n_layers=config["n_layers"], sources=tuple(sources)
+    )
     full = model.state_dict()
     missing = [k for k in full if k not in weights and not k.endswith("num_batches_tracked")]
     extra = [k for k in weights if k not in full]
@@ -119,16 +123,22 @@ def recover(onnx_path: str, sources: list[str]) -> dict:
         if tuple(v.shape) != tuple(full[k].shape):
             raise ValueError(f"{onnx_path}: {k} has shape {tuple(v.shape)}, the model expects {tuple(full[k].shape)}")
     model.load_state_dict({**full, **weights})
-    return {"model": model.state_dict(), "config": model.config(),
-            "info": {"recovered_from_onnx": os.path.abspath(onnx_path)}}
+    return {
+        "model": model.state_dict(),
+        "config": model.config(),
+        "info": {"recovered_from_onnx": os.path.abspath(onnx_path)},
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--onnx", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--sources", default=None,
-                    help="comma-separated source order; default: the manifest.json beside the ONNX, else X-UMX's")
+    ap.add_argument(
+        "--sources",
+        default=None,
+        help="comma-separated source order; default: the manifest.json beside the ONNX, else X-UMX's",
+    )
     args = ap.parse_args()
     if args.sources:
         sources = args.sources.split(",")

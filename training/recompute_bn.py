@@ -2,8 +2,9 @@
 
 During training each BatchNorm keeps a running average with momentum 0.1, so a checkpoint carries statistics of
 its last ten or so batches: with CPU-sized batches of four mixtures (some low-passed, some over karaoke tracks)
-they swing from one checkpoint to the next. This runs the network with its batch norms in training mode, without gradients or weight
-changes and with dropout off, over `--batches` fresh batches from the training sampler and stores the plain average of their statistics.
+they swing from one checkpoint to the next. This runs the network with its batch norms in training mode, without
+gradients or weight changes and with dropout off, over `--batches` fresh batches from the training sampler and
+stores the plain average of their statistics.
 
   /usr/bin/python3 training/recompute_bn.py --renders training/data/build/synth \\
       --mir1k training/data/build/mir1k/dataset/mir-1k/Wavfile --batches 48 RUN/step-003378.pt ...
@@ -52,8 +53,12 @@ def main(argv=None) -> int:
     ap.add_argument("--p-karaoke", type=float, default=0.3)
     ap.add_argument("--seed", type=int, default=4321)
     args = ap.parse_args(argv)
-    sampler = MixSampler(Pack.from_renders(args.renders, args.mir1k, "train"), seconds=args.seconds,
-                         p_lowpass=args.p_lowpass, p_karaoke=args.p_karaoke)
+    sampler = MixSampler(
+        Pack.from_renders(args.renders, args.mir1k, "train"),
+        seconds=args.seconds,
+        p_lowpass=args.p_lowpass,
+        p_karaoke=args.p_karaoke,
+    )
     g = torch.Generator().manual_seed(args.seed)
     batches = [sampler.batch(args.batch, g)[0] for _ in range(args.batches)]
     for path in args.checkpoints:
@@ -61,8 +66,14 @@ def main(argv=None) -> int:
         model = checkpoint.model_from(ckpt)
         recompute(model, batches)
         out = path[:-3] + ".bn.pt" if path.endswith(".pt") else path + ".bn.pt"
-        torch.save({**checkpoint.weights_only(ckpt), "model": model.state_dict(),
-                    "bn_recomputed": {"batches": args.batches, "batch": args.batch, "seed": args.seed}}, out)
+        torch.save(
+            {
+                **checkpoint.weights_only(ckpt),
+                "model": model.state_dict(),
+                "bn_recomputed": {"batches": args.batches, "batch": args.batch, "seed": args.seed},
+            },
+            out,
+        )
         print(out, flush=True)
     return 0
 

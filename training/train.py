@@ -37,25 +37,51 @@ def add_data_args(ap: argparse.ArgumentParser) -> None:
     src.add_argument("--pack", help="training pack folder (training/data/pack.py)")
     src.add_argument("--renders", help="rendered songs folder: train from the lossless WAVs (with --mir1k)")
     ap.add_argument("--mir1k", help="MIR-1K Wavfile folder, with --renders")
-    ap.add_argument("--seconds-per-song", type=float, default=8.0,
-                    help="with --renders: how much of each training song is loaded (one excerpt; two for the long "
-                         "MIDI songs); validation songs always give 8 s")
+    ap.add_argument(
+        "--seconds-per-song",
+        type=float,
+        default=8.0,
+        help="with --renders: how much of each training song is loaded (one excerpt; two for the long "
+        "MIDI songs); validation songs always give 8 s",
+    )
     ap.add_argument("--p-lowpass", type=float, default=0.25, help="share of mixtures low-passed at 7-16 kHz")
-    ap.add_argument("--p-karaoke", type=float, default=0.0,
-                    help="share of mixtures over a MIR-1K clip's own karaoke track (--renders with --mir1k only): "
-                         "real recorded accompaniment, scored on vocals and on bass+drums+other as one sum")
-    ap.add_argument("--p-voicelead", type=float, default=0.0,
-                    help="share of the other mixtures whose vocals are a training song's voice lead (a melody on a "
-                         "GM voice, data/voicelead.py) instead of MIR-1K singing: full-band, augmentation only")
-    ap.add_argument("--p-instrlead", type=float, default=0.0,
-                    help="share of mixtures with a lead instrument's melody (instrlead.wav, --renders only) added to "
-                         "\"other\": a singer-like line that is not a voice")
-    ap.add_argument("--vocal-level-db", type=float, nargs=2, metavar=("LO", "HI"),
-                    help="set each mixture's vocals this many dB (uniform in LO..HI) from the rest of the mixture "
-                         "instead of a random gain like the other stems (which centres them near -6 dB)")
-    ap.add_argument("--band-weight", type=float, nargs=3, metavar=("LO_HZ", "HI_HZ", "W"),
-                    help="count the frequency-domain loss W times in LO_HZ..HI_HZ (e.g. 1000 4000 4: where the "
-                         "vocals' upper harmonics are lost); the time-domain loss is unchanged")
+    ap.add_argument(
+        "--p-karaoke",
+        type=float,
+        default=0.0,
+        help="share of mixtures over a MIR-1K clip's own karaoke track (--renders with --mir1k only): "
+        "real recorded accompaniment, scored on vocals and on bass+drums+other as one sum",
+    )
+    ap.add_argument(
+        "--p-voicelead",
+        type=float,
+        default=0.0,
+        help="share of the other mixtures whose vocals are a training song's voice lead (a melody on a "
+        "GM voice, data/voicelead.py) instead of MIR-1K singing: full-band, augmentation only",
+    )
+    ap.add_argument(
+        "--p-instrlead",
+        type=float,
+        default=0.0,
+        help="share of mixtures with a lead instrument's melody (instrlead.wav, --renders only) added to "
+        '"other": a singer-like line that is not a voice',
+    )
+    ap.add_argument(
+        "--vocal-level-db",
+        type=float,
+        nargs=2,
+        metavar=("LO", "HI"),
+        help="set each mixture's vocals this many dB (uniform in LO..HI) from the rest of the mixture "
+        "instead of a random gain like the other stems (which centres them near -6 dB)",
+    )
+    ap.add_argument(
+        "--band-weight",
+        type=float,
+        nargs=3,
+        metavar=("LO_HZ", "HI_HZ", "W"),
+        help="count the frequency-domain loss W times in LO_HZ..HI_HZ (e.g. 1000 4000 4: where the "
+        "vocals' upper harmonics are lost); the time-domain loss is unchanged",
+    )
 
 
 def parse_args(argv=None):
@@ -66,10 +92,14 @@ def parse_args(argv=None):
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=6.0, help="length of one training excerpt")
     ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--warmup-steps", type=int, default=0,
-                    help="raise the learning rate linearly from 0 over this many steps of this run: a warm start "
-                         "with a fresh Adam otherwise moves every weight by about lr per step at first, whatever "
-                         "its gradient")
+    ap.add_argument(
+        "--warmup-steps",
+        type=int,
+        default=0,
+        help="raise the learning rate linearly from 0 over this many steps of this run: a warm start "
+        "with a fresh Adam otherwise moves every weight by about lr per step at first, whatever "
+        "its gradient",
+    )
     ap.add_argument("--weight-decay", type=float, default=1e-5)
     ap.add_argument("--clip-grad", type=float, default=5.0)
     ap.add_argument("--max-minutes", type=float, default=10.0, help="wall-clock budget of this run")
@@ -77,19 +107,33 @@ def parse_args(argv=None):
     ap.add_argument("--valid-every", type=float, default=45.0, help="seconds between validations")
     ap.add_argument("--valid-batches", type=int, default=4)
     ap.add_argument("--patience", type=int, default=3, help="validations without improvement before lowering lr")
-    ap.add_argument("--snapshots", action="store_true",
-                    help="also keep the weights at every validation (OUT/step-N.pt), to choose one afterwards by "
-                         "evaluate.py --held-out valid: a few validation batches choose poorly on CPU-sized runs")
-    ap.add_argument("--ema", type=float, default=0.0,
-                    help="keep an exponential moving average of the weights with this decay per step (e.g. 0.99; 0: "
-                         "off); validation, best.pt and snapshots then use the averaged weights, last.pt keeps both")
-    ap.add_argument("--train-only", default=None, metavar="REGEX",
-                    help="train only the parameters whose names match, e.g. "
-                         "'branches\\.vocals\\.(fc2|bn2|fc3|bn3|output)': the rest stay exactly as they are, "
-                         "batch-norm statistics included")
-    ap.add_argument("--freeze-bn-stats", action="store_true",
-                    help="keep every batch-norm layer in eval mode while training: normalise with the running "
-                         "statistics and leave them as they are (for fine-tuning with small batches)")
+    ap.add_argument(
+        "--snapshots",
+        action="store_true",
+        help="also keep the weights at every validation (OUT/step-N.pt), to choose one afterwards by "
+        "evaluate.py --held-out valid: a few validation batches choose poorly on CPU-sized runs",
+    )
+    ap.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        help="keep an exponential moving average of the weights with this decay per step (e.g. 0.99; 0: "
+        "off); validation, best.pt and snapshots then use the averaged weights, last.pt keeps both",
+    )
+    ap.add_argument(
+        "--train-only",
+        default=None,
+        metavar="REGEX",
+        help="train only the parameters whose names match, e.g. "
+        "'branches\\.vocals\\.(fc2|bn2|fc3|bn3|output)': the rest stay exactly as they are, "
+        "batch-norm statistics included",
+    )
+    ap.add_argument(
+        "--freeze-bn-stats",
+        action="store_true",
+        help="keep every batch-norm layer in eval mode while training: normalise with the running "
+        "statistics and leave them as they are (for fine-tuning with small batches)",
+    )
     ap.add_argument("--resume")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="auto")
@@ -99,19 +143,31 @@ def parse_args(argv=None):
 
 def make_samplers(args, device) -> tuple[MixSampler, MixSampler, Pack]:
     """(training sampler, validation sampler, validation pack) from the data options of add_data_args."""
+
     def load(split):
         if args.pack:
             return Pack(args.pack, split, device)
-        return Pack.from_renders(args.renders, args.mir1k, split, device,
-                                 seconds_per_song=args.seconds_per_song if split == "train" else 8.0)
-    train_sampler = MixSampler(load("train"), seconds=args.seconds, p_lowpass=args.p_lowpass,
-                               p_karaoke=args.p_karaoke, p_voicelead=args.p_voicelead, p_instrlead=args.p_instrlead,
-                               vocal_level_db=tuple(args.vocal_level_db) if args.vocal_level_db else None)
+        return Pack.from_renders(
+            args.renders, args.mir1k, split, device, seconds_per_song=args.seconds_per_song if split == "train" else 8.0
+        )
+
+    train_sampler = MixSampler(
+        load("train"),
+        seconds=args.seconds,
+        p_lowpass=args.p_lowpass,
+        p_karaoke=args.p_karaoke,
+        p_voicelead=args.p_voicelead,
+        p_instrlead=args.p_instrlead,
+        vocal_level_db=tuple(args.vocal_level_db) if args.vocal_level_db else None,
+    )
     valid_pack = load("valid")
     # validation mixtures put the vocals where training does: with the default gains they sit near -6 dB, and a
     # validation loss over those got worse while the held-out vocals (at 0 dB) improved
-    valid_sampler = MixSampler(valid_pack, seconds=args.seconds, vocal_level_db=train_sampler.vocal_level_db) \
-        if valid_pack.songs else train_sampler
+    valid_sampler = (
+        MixSampler(valid_pack, seconds=args.seconds, vocal_level_db=train_sampler.vocal_level_db)
+        if valid_pack.songs
+        else train_sampler
+    )
     return train_sampler, valid_sampler, valid_pack
 
 
@@ -135,8 +191,13 @@ def step_loss(model, mix, stems, known, combos, autocast, bin_weight=None):
 
 
 def rng_state(g: torch.Generator) -> dict:
-    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
-            "sampler": g.get_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+    return {
+        "torch": torch.get_rng_state(),
+        "numpy": np.random.get_state(),
+        "python": random.getstate(),
+        "sampler": g.get_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+    }
 
 
 def set_rng_state(state: dict, g: torch.Generator) -> None:
@@ -192,16 +253,32 @@ class WeightAverage:
 def save(path, model, opt, sched, step, elapsed, best, g, args, info, ema=None):
     tmp = path + ".tmp"
     extra = {"ema": ema.state} if ema is not None else {}
-    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                "step": step, "elapsed_s": elapsed, "best_valid": best, "rng": rng_state(g),
-                "config": model.config(), "args": vars(args), "info": info, **extra}, tmp)
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(),
+            "step": step,
+            "elapsed_s": elapsed,
+            "best_valid": best,
+            "rng": rng_state(g),
+            "config": model.config(),
+            "args": vars(args),
+            "info": info,
+            **extra,
+        },
+        tmp,
+    )
     os.replace(tmp, path)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if args.device == "auto" else args.device))
+    device = torch.device(
+        "cuda"
+        if args.device == "auto" and torch.cuda.is_available()
+        else ("cpu" if args.device == "auto" else args.device)
+    )
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
@@ -220,9 +297,14 @@ def main(argv=None) -> int:
 
     t_load = time.time()
     train_sampler, valid_sampler, valid_pack = make_samplers(args, device)
-    emit(event="data", load_s=round(time.time() - t_load, 1), train_songs=len(train_sampler.pack.songs),
-         train_vocal_clips=len(train_sampler.pack.clips), train_voice_leads=len(train_sampler.pack.leads),
-         valid_songs=len(valid_pack.songs))
+    emit(
+        event="data",
+        load_s=round(time.time() - t_load, 1),
+        train_songs=len(train_sampler.pack.songs),
+        train_vocal_clips=len(train_sampler.pack.clips),
+        train_voice_leads=len(train_sampler.pack.leads),
+        valid_songs=len(valid_pack.songs),
+    )
 
     if args.resume:  # the checkpoint decides the architecture
         args.hidden = checkpoint.load(args.resume)["config"]["hidden"]
@@ -260,8 +342,9 @@ def main(argv=None) -> int:
     bin_weight = band_weights(N_BINS, RATE, *args.band_weight).to(device) if args.band_weight else None
     use_amp = args.amp and device.type == "cuda"
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else contextlib.nullcontext
-    valid_batches = [valid_sampler.batch(args.batch, torch.Generator().manual_seed(10_000 + i))
-                     for i in range(args.valid_batches)]
+    valid_batches = [
+        valid_sampler.batch(args.batch, torch.Generator().manual_seed(10_000 + i)) for i in range(args.valid_batches)
+    ]
 
     def evaluated() -> torch.nn.Module:
         """The weights that validation scores and best.pt / snapshots keep: the running average when there is one."""
@@ -303,21 +386,43 @@ def main(argv=None) -> int:
             v = validate()
             sched.step(v)
             elapsed = elapsed_before + now - start
-            emit(event="valid", step=step, train_loss=round(window_loss / window_n, 5), valid_loss=round(v, 5),
-                 lr=opt.param_groups[0]["lr"], samples_per_s=round(samples / (now - start), 1),
-                 elapsed_s=round(elapsed, 1), **{k: round(x, 5) for k, x in parts.items()})
+            emit(
+                event="valid",
+                step=step,
+                train_loss=round(window_loss / window_n, 5),
+                valid_loss=round(v, 5),
+                lr=opt.param_groups[0]["lr"],
+                samples_per_s=round(samples / (now - start), 1),
+                elapsed_s=round(elapsed, 1),
+                **{k: round(x, 5) for k, x in parts.items()},
+            )
             window_loss, window_n, last_valid = 0.0, 0, time.time()
             if v < best:
                 best = v
                 save(os.path.join(args.out, "best.pt"), evaluated(), opt, sched, step, elapsed, best, g, args, info)
             save(os.path.join(args.out, "last.pt"), model, opt, sched, step, elapsed, best, g, args, info, ema)
             if args.snapshots:
-                torch.save(checkpoint.weights_only({"model": evaluated().state_dict(), "config": model.config(),
-                                                    "step": step, "elapsed_s": elapsed, "best_valid": best,
-                                                    "args": vars(args), "info": info}),
-                           os.path.join(args.out, f"step-{step:06d}.pt"))
-    emit(event="done", step=step, best_valid=best, elapsed_s=round(elapsed_before + time.time() - start, 1),
-         samples=samples)
+                torch.save(
+                    checkpoint.weights_only(
+                        {
+                            "model": evaluated().state_dict(),
+                            "config": model.config(),
+                            "step": step,
+                            "elapsed_s": elapsed,
+                            "best_valid": best,
+                            "args": vars(args),
+                            "info": info,
+                        }
+                    ),
+                    os.path.join(args.out, f"step-{step:06d}.pt"),
+                )
+    emit(
+        event="done",
+        step=step,
+        best_valid=best,
+        elapsed_s=round(elapsed_before + time.time() - start, 1),
+        samples=samples,
+    )
     return 0
 
 

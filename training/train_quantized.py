@@ -30,12 +30,28 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train import add_data_args, batch_norms, make_samplers, rng_state, set_rng_state, step_loss, train_mode  # noqa: E402
+from train import (  # noqa: E402
+    add_data_args,
+    batch_norms,
+    make_samplers,
+    rng_state,
+    set_rng_state,
+    step_loss,
+    train_mode,
+)
 from xumx import checkpoint  # noqa: E402
 from xumx.losses import source_combinations  # noqa: E402
 from xumx.model import XUMX  # noqa: E402
-from xumx.quant import (PARAMETRIZATIONS, QuantizedXUMX, bitwidth_log, clamp_quantizers,  # noqa: E402
-                        clip_quantizer_grads, memory_penalty, summary, weight_memory_bits)
+from xumx.quant import (  # noqa: E402
+    PARAMETRIZATIONS,
+    QuantizedXUMX,
+    bitwidth_log,
+    clamp_quantizers,
+    clip_quantizer_grads,
+    memory_penalty,
+    summary,
+    weight_memory_bits,
+)
 
 
 def parse_args(argv=None):
@@ -48,8 +64,12 @@ def parse_args(argv=None):
     ap.add_argument("--parametrization", choices=PARAMETRIZATIONS, default="d_qmax")
     ap.add_argument("--init-bits", type=int, default=8)
     ap.add_argument("--init", choices=("max", "mse"), default="mse")
-    ap.add_argument("--target-bits-per-weight", type=float, required=True,
-                    help="T_w as average bits over the quantized weights (4 = the size of uniform 4-bit)")
+    ap.add_argument(
+        "--target-bits-per-weight",
+        type=float,
+        required=True,
+        help="T_w as average bits over the quantized weights (4 = the size of uniform 4-bit)",
+    )
     ap.add_argument("--lam", type=float, default=0.1, help="weight of the memory penalty (sizes in KiB)")
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=6.0)
@@ -69,8 +89,7 @@ def build(args, device) -> tuple[QuantizedXUMX, dict]:
     """The quantized network and, when resuming, the checkpoint it came from."""
     source = checkpoint.load(args.resume or args.from_ckpt, device)
     cfg = source["config"]
-    model = XUMX(hidden=cfg["hidden"], max_bin=cfg["max_bin"], n_layers=cfg["n_layers"],
-                 sources=tuple(cfg["sources"]))
+    model = XUMX(hidden=cfg["hidden"], max_bin=cfg["max_bin"], n_layers=cfg["n_layers"], sources=tuple(cfg["sources"]))
     if args.resume:
         qmodel = QuantizedXUMX(model, source["args"]["parametrization"], source["args"]["init_bits"], "max")
         qmodel.load_state_dict(source["model"])
@@ -81,9 +100,20 @@ def build(args, device) -> tuple[QuantizedXUMX, dict]:
 
 def save(path, qmodel, opt, step, elapsed, best, g, args, extra=None):
     tmp = path + ".tmp"
-    torch.save({"model": qmodel.state_dict(), "optimizer": opt.state_dict(), "step": step, "elapsed_s": elapsed,
-                "best_valid": best, "rng": rng_state(g), "config": qmodel.model.config(), "args": vars(args),
-                **(extra or {})}, tmp)
+    torch.save(
+        {
+            "model": qmodel.state_dict(),
+            "optimizer": opt.state_dict(),
+            "step": step,
+            "elapsed_s": elapsed,
+            "best_valid": best,
+            "rng": rng_state(g),
+            "config": qmodel.model.config(),
+            "args": vars(args),
+            **(extra or {}),
+        },
+        tmp,
+    )
     os.replace(tmp, path)
 
 
@@ -108,11 +138,12 @@ def main(argv=None) -> int:
         for key in ("parametrization", "init_bits", "target_bits_per_weight", "lam"):
             setattr(args, key, resumed["args"][key])
     frozen_norms = batch_norms(qmodel) if args.freeze_bn_stats else []
-    quant_params = [p for n, p in qmodel.named_parameters() if n.startswith("quantizers.") and not n.endswith(".weight")]
+    quant_params = [
+        p for n, p in qmodel.named_parameters() if n.startswith("quantizers.") and not n.endswith(".weight")
+    ]
     ids = {id(p) for p in quant_params}
     net_params = [p for p in qmodel.parameters() if id(p) not in ids]
-    opt = torch.optim.Adam([{"params": net_params, "lr": args.lr},
-                            {"params": quant_params, "lr": args.lr_quant}])
+    opt = torch.optim.Adam([{"params": net_params, "lr": args.lr}, {"params": quant_params, "lr": args.lr_quant}])
     g = torch.Generator().manual_seed(args.seed)
     step, elapsed_before, best = 0, 0.0, float("inf")
     if resumed:
@@ -122,13 +153,18 @@ def main(argv=None) -> int:
         emit(event="resume", step=step, elapsed_s=elapsed_before)
     elements = summary(qmodel)["weight_elements"]
     target_bits = args.target_bits_per_weight * elements
-    emit(event="model", quantized_weights=elements, target_bits_per_weight=args.target_bits_per_weight,
-         **{k: round(v, 4) for k, v in summary(qmodel).items() if k == "bits_per_weight"})
+    emit(
+        event="model",
+        quantized_weights=elements,
+        target_bits_per_weight=args.target_bits_per_weight,
+        **{k: round(v, 4) for k, v in summary(qmodel).items() if k == "bits_per_weight"},
+    )
 
     combos = source_combinations(len(qmodel.model.sources))
     nocast = contextlib.nullcontext
-    valid_batches = [valid_sampler.batch(args.batch, torch.Generator().manual_seed(10_000 + i))
-                     for i in range(args.valid_batches)]
+    valid_batches = [
+        valid_sampler.batch(args.batch, torch.Generator().manual_seed(10_000 + i)) for i in range(args.valid_batches)
+    ]
 
     def validate() -> float:
         qmodel.eval()
@@ -160,19 +196,42 @@ def main(argv=None) -> int:
             size = summary(qmodel)
             meets = size["weight_bits"] <= target_bits
             elapsed = elapsed_before + now - start
-            emit(event="valid", step=step, train_loss=round(window_loss / window_n, 5), valid_loss=round(v, 5),
-                 penalty=round(float(memory_penalty(torch.tensor(float(size["weight_bits"])), target_bits, args.lam)), 5),
-                 bits_per_weight=round(size["bits_per_weight"], 4),
-                 weight_mb=round(size["weight_bytes"] / 1e6, 3), meets_target=meets, elapsed_s=round(elapsed, 1),
-                 layers={r["layer"]: r["bits"] for r in bitwidth_log(qmodel)})
+            emit(
+                event="valid",
+                step=step,
+                train_loss=round(window_loss / window_n, 5),
+                valid_loss=round(v, 5),
+                penalty=round(
+                    float(memory_penalty(torch.tensor(float(size["weight_bits"])), target_bits, args.lam)), 5
+                ),
+                bits_per_weight=round(size["bits_per_weight"], 4),
+                weight_mb=round(size["weight_bytes"] / 1e6, 3),
+                meets_target=meets,
+                elapsed_s=round(elapsed, 1),
+                layers={r["layer"]: r["bits"] for r in bitwidth_log(qmodel)},
+            )
             window_loss, window_n, last_valid = 0.0, 0, time.time()
             if meets and v < best:  # only a network of the size asked for may become the result
                 best = v
-                save(os.path.join(args.out, "best.pt"), qmodel, opt, step, elapsed, best, g, args,
-                     {"bitwidths": bitwidth_log(qmodel)})
+                save(
+                    os.path.join(args.out, "best.pt"),
+                    qmodel,
+                    opt,
+                    step,
+                    elapsed,
+                    best,
+                    g,
+                    args,
+                    {"bitwidths": bitwidth_log(qmodel)},
+                )
             save(os.path.join(args.out, "last.pt"), qmodel, opt, step, elapsed, best, g, args)
-    emit(event="done", step=step, best_valid=best, steps_this_run=step - first_step,
-         elapsed_s=round(elapsed_before + time.time() - start, 1))
+    emit(
+        event="done",
+        step=step,
+        best_valid=best,
+        steps_this_run=step - first_step,
+        elapsed_s=round(elapsed_before + time.time() - start, 1),
+    )
     return 0
 
 

@@ -3,13 +3,40 @@
 // Type-only: the renderer imports this file too, so nothing here may pull in Node code.
 import type { Preset, TimePitch } from '../engine/index.ts';
 import type {
-  BitDepth, EpChoice, EpName, EpSkip, ModelInfo, ModelInstallStage, ModelOrigin, ModelQuality, OutputFormat, Progress, SeparationControls, SeparationOk,
-  SongAnalysis, Stage, Timings,
+  BitDepth,
+  EpChoice,
+  EpName,
+  EpSkip,
+  ModelInfo,
+  ModelInstallStage,
+  ModelOrigin,
+  ModelQuality,
+  OutputFormat,
+  Progress,
+  SeparationControls,
+  SeparationOk,
+  SongAnalysis,
+  Stage,
+  Timings,
 } from '../engine/types.ts';
 
 export type {
-  BitDepth, EpChoice, EpName, EpSkip, ModelInfo, ModelInstallStage, ModelOrigin, ModelQuality, OutputFormat, Preset, Progress, SeparationControls,
-  SongAnalysis, Stage, TimePitch, Timings,
+  BitDepth,
+  EpChoice,
+  EpName,
+  EpSkip,
+  ModelInfo,
+  ModelInstallStage,
+  ModelOrigin,
+  ModelQuality,
+  OutputFormat,
+  Preset,
+  Progress,
+  SeparationControls,
+  SongAnalysis,
+  Stage,
+  TimePitch,
+  Timings,
 };
 
 /** A song's separation controls as the UI shows them, saved per song. */
@@ -60,8 +87,20 @@ export interface Settings {
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
 /** A finished song as the UI sees it: the engine's result with stem paths for display and the re-render state. */
-export interface JobResultView
-  extends Pick<SeparationOk, 'sampleRate' | 'duration' | 'modelId' | 'ep' | 'epSkipped' | 'timings' | 'notices' | 'estimates' | 'title' | 'artist' | 'analysis'> {
+export interface JobResultView extends Pick<
+  SeparationOk,
+  | 'sampleRate'
+  | 'duration'
+  | 'modelId'
+  | 'ep'
+  | 'epSkipped'
+  | 'timings'
+  | 'notices'
+  | 'estimates'
+  | 'title'
+  | 'artist'
+  | 'analysis'
+> {
   /** Source names in the model's order. */
   sources: string[];
   /** Where each stem was written (shown to the user; reading goes through stemUrl, never a path). */

@@ -8,8 +8,18 @@ import type { SongControls } from './contract.ts';
 import { openControlsStore } from './controls-store.ts';
 import { SongControlsService } from './song-controls.ts';
 
-const preset = (id: string): Preset => ({ id, name: id, controls: { strength: { drums: 1.2 } }, mute: [], gainsDb: {}, builtIn: false });
-const quieter: SongControls = { controls: { wienerIterations: 1, softmask: false, residual: false, strength: { vocals: 0.5 } }, presetId: null };
+const preset = (id: string): Preset => ({
+  id,
+  name: id,
+  controls: { strength: { drums: 1.2 } },
+  mute: [],
+  gainsDb: {},
+  builtIn: false,
+});
+const quieter: SongControls = {
+  controls: { wienerIterations: 1, softmask: false, residual: false, strength: { vocals: 0.5 } },
+  presetId: null,
+};
 
 async function blockFile(file: string) {
   await mkdir(file);
@@ -43,40 +53,60 @@ describe('controls store', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('a song\'s tempo and its named regions saved at the same moment both stay, in either order', async () => {
+  test("a song's tempo and its named regions saved at the same moment both stay, in either order", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'xumx-controls-'));
     const store = await openControlsStore(dir);
-    const service = new SongControlsService({ store } as unknown as ConstructorParameters<typeof SongControlsService>[0]);
+    const service = new SongControlsService({ store } as unknown as ConstructorParameters<
+      typeof SongControlsService
+    >[0]);
     const song = '/songs/practice.wav';
     const verse = [{ name: 'verse', start: 1, end: 9 }];
-    await Promise.all([service.setTimePitch(song, { tempo: 1.2, semitones: 0 }, 1), service.setRegions(song, verse, 1)]);
-    await Promise.all([service.setRegions(song, [{ name: 'chorus', start: 10, end: 20 }], 1), service.setTimePitch(song, { tempo: 0.8, semitones: 2 }, 1)]);
+    await Promise.all([
+      service.setTimePitch(song, { tempo: 1.2, semitones: 0 }, 1),
+      service.setRegions(song, verse, 1),
+    ]);
+    await Promise.all([
+      service.setRegions(song, [{ name: 'chorus', start: 10, end: 20 }], 1),
+      service.setTimePitch(song, { tempo: 0.8, semitones: 2 }, 1),
+    ]);
     const saved = (await openControlsStore(dir)).song(song);
     assert.deepEqual(saved?.timePitch, { tempo: 0.8, semitones: 2 });
     assert.deepEqual(saved?.regions, [{ name: 'chorus', start: 10, end: 20 }]);
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('remembers a song\'s tempo and key across a restart, and refuses a file with one out of range', async () => {
+  test("remembers a song's tempo and key across a restart, and refuses a file with one out of range", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'xumx-controls-'));
     const store = await openControlsStore(dir);
     const practice: SongControls = { ...quieter, timePitch: { tempo: 0.7, semitones: -3 } };
     await store.setSong('/songs/slow.wav', practice);
     assert.deepEqual((await openControlsStore(dir)).song('/songs/slow.wav'), practice);
-    await writeFile(join(dir, 'song-controls.json'), JSON.stringify({ version: 1, songs: { '/s.wav': { ...quieter, timePitch: { tempo: 3, semitones: 0 } } } }));
+    await writeFile(
+      join(dir, 'song-controls.json'),
+      JSON.stringify({ version: 1, songs: { '/s.wav': { ...quieter, timePitch: { tempo: 3, semitones: 0 } } } }),
+    );
     const damaged = await openControlsStore(dir);
     assert.equal(damaged.song('/s.wav'), null);
     assert.match(damaged.notices.join('\n'), /tempo must be a number from 0.5 to 1.5/);
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('remembers a song\'s named regions across a restart, and refuses a file with a region that ends before it starts', async () => {
+  test("remembers a song's named regions across a restart, and refuses a file with a region that ends before it starts", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'xumx-controls-'));
     const store = await openControlsStore(dir);
-    const marked: SongControls = { ...quieter, regions: [{ name: 'verse', start: 12.5, end: 31 }, { name: 'solo ♪', start: 60, end: 75.25 }] };
+    const marked: SongControls = {
+      ...quieter,
+      regions: [
+        { name: 'verse', start: 12.5, end: 31 },
+        { name: 'solo ♪', start: 60, end: 75.25 },
+      ],
+    };
     await store.setSong('/songs/marked.wav', marked);
     assert.deepEqual((await openControlsStore(dir)).song('/songs/marked.wav'), marked);
-    await writeFile(join(dir, 'song-controls.json'), JSON.stringify({ version: 1, songs: { '/s.wav': { ...quieter, regions: [{ name: 'x', start: 5, end: 2 }] } } }));
+    await writeFile(
+      join(dir, 'song-controls.json'),
+      JSON.stringify({ version: 1, songs: { '/s.wav': { ...quieter, regions: [{ name: 'x', start: 5, end: 2 }] } } }),
+    );
     const damaged = await openControlsStore(dir);
     assert.equal(damaged.song('/s.wav'), null);
     assert.match(damaged.notices.join('\n'), /region "x" must start before it ends/);
@@ -93,14 +123,20 @@ describe('controls store', () => {
     await assert.rejects(store.savePreset(preset('lost')));
     await assert.rejects(store.deletePreset('kept'));
     await assert.rejects(store.setSong('/songs/a.wav', quieter));
-    assert.deepEqual(store.userPresets().map((p) => p.id), ['kept']);
+    assert.deepEqual(
+      store.userPresets().map((p) => p.id),
+      ['kept'],
+    );
     assert.equal(store.song('/songs/a.wav'), null);
     await rm(join(dir, 'presets.json'), { recursive: true });
     await rm(join(dir, 'song-controls.json'), { recursive: true });
     await store.savePreset(preset('second'));
     await store.setSong('/songs/a.wav', quieter);
     const reopened = await openControlsStore(dir);
-    assert.deepEqual(reopened.userPresets().map((p) => p.id), ['kept', 'second']);
+    assert.deepEqual(
+      reopened.userPresets().map((p) => p.id),
+      ['kept', 'second'],
+    );
     assert.deepEqual(reopened.song('/songs/a.wav'), quieter);
     assert.deepEqual((await readdir(dir)).sort(), ['presets.json', 'song-controls.json']);
     await rm(dir, { recursive: true, force: true });

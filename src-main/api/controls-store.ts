@@ -33,8 +33,12 @@ export function memoryControlsStore(): ControlsStore {
   const songs = new Map<string, SongControls>();
   return {
     userPresets: () => [...presets.values()],
-    async savePreset(p) { presets.set(p.id, p); },
-    async deletePreset(id) { return presets.delete(id); },
+    async savePreset(p) {
+      presets.set(p.id, p);
+    },
+    async deletePreset(id) {
+      return presets.delete(id);
+    },
     song: (input) => songs.get(input) ?? null,
     async setSong(input, c) {
       const next = typeof c === 'function' ? c(songs.get(input) ?? null) : c;
@@ -53,10 +57,11 @@ export async function openControlsStore(dataDir: string): Promise<ControlsStore>
   let presets: Preset[] = [];
   let songs = new Map<string, SongControls>();
 
-  const text = async (file: string) => readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'ENOENT') notices.push(`${file}: could not be read (${e.message})`);
-    return null;
-  });
+  const text = async (file: string) =>
+    readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') notices.push(`${file}: could not be read (${e.message})`);
+      return null;
+    });
   const presetsText = await text(presetsFile);
   if (presetsText !== null) {
     try {
@@ -69,7 +74,8 @@ export async function openControlsStore(dataDir: string): Promise<ControlsStore>
   if (songsText !== null) {
     try {
       const raw = JSON.parse(songsText) as { version?: number; songs?: Record<string, unknown> };
-      if (raw.version !== 1 || typeof raw.songs !== 'object' || raw.songs === null) throw new Error('not a version 1 file');
+      if (raw.version !== 1 || typeof raw.songs !== 'object' || raw.songs === null)
+        throw new Error('not a version 1 file');
       for (const [input, c] of Object.entries(raw.songs)) songs.set(input, checkSongControls(c));
     } catch (e) {
       songs.clear();
@@ -79,13 +85,14 @@ export async function openControlsStore(dataDir: string): Promise<ControlsStore>
 
   const presetsDisk = storeFile(presetsFile);
   const songsDisk = storeFile(songsFile);
-  const savePresets = (next: () => Preset[]) => presetsDisk.save(() => {
-    const list = next();
-    const commit = () => {
-      presets = list;
-    };
-    return { text: serializePresetFile(list), commit };
-  });
+  const savePresets = (next: () => Preset[]) =>
+    presetsDisk.save(() => {
+      const list = next();
+      const commit = () => {
+        presets = list;
+      };
+      return { text: serializePresetFile(list), commit };
+    });
 
   return {
     userPresets: () => [...presets],

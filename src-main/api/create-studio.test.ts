@@ -11,7 +11,10 @@ test('a relative default stems folder (as typed after --out) is made absolute, s
   const data = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
   const { service } = await createStudio({
     capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-    dataDir: data, modelDirs: [], userModelsDir: join(data, 'models'), outputFolder: 'stems',
+    dataDir: data,
+    modelDirs: [],
+    userModelsDir: join(data, 'models'),
+    outputFolder: 'stems',
   });
   try {
     const settings = await service.getSettings();
@@ -31,10 +34,15 @@ test('removes what an app that was killed while saving its settings left in the 
   await writeFile(join(data, `.settings.json.xumx-${THIS_HOST}-${gone}-0123abcd-89abcdef.partial`), '{"settings":');
   const { service } = await createStudio({
     capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-    dataDir: data, modelDirs: [], userModelsDir: join(data, 'models'),
+    dataDir: data,
+    modelDirs: [],
+    userModelsDir: join(data, 'models'),
   });
   try {
-    assert.deepEqual((await readdir(data)).filter((n) => n.startsWith('.')), []);
+    assert.deepEqual(
+      (await readdir(data)).filter((n) => n.startsWith('.')),
+      [],
+    );
   } finally {
     await service.dispose();
     await rm(data, { recursive: true, force: true });

@@ -3,8 +3,13 @@
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import {
-  createEngine, createStemWriter, decodeFile, defaultModelDirs, removeStaleTemps, stemFileFromStemFiles,
-  userModelsDir
+  createEngine,
+  createStemWriter,
+  decodeFile,
+  defaultModelDirs,
+  removeStaleTemps,
+  stemFileFromStemFiles,
+  userModelsDir,
 } from '../engine/index.ts';
 import type { Capabilities } from './contract.ts';
 import { StudioService } from './service.ts';
@@ -36,24 +41,37 @@ export function defaultOutputFolder(): string {
   return join(homedir(), 'Music', 'X-UMX Studio');
 }
 
-export async function createStudio(opts: StudioOptions): Promise<{ service: StudioService; dataDir: string; notice: string | null }> {
+export async function createStudio(
+  opts: StudioOptions,
+): Promise<{ service: StudioService; dataDir: string; notice: string | null }> {
   const dataDir = opts.dataDir ?? appDataDir();
   // A settings or controls save cut short by a crash leaves its temporary file; the files themselves are whole.
   await removeStaleTemps(dataDir);
-  const settings = await openSettingsStore(join(dataDir, 'settings.json'), defaultSettings(resolve(opts.outputFolder ?? defaultOutputFolder())));
+  const settings = await openSettingsStore(
+    join(dataDir, 'settings.json'),
+    defaultSettings(resolve(opts.outputFolder ?? defaultOutputFolder())),
+  );
   // The estimate cache lets a finished song re-render with new controls without running the network again.
   const userDir = opts.userModelsDir ?? userModelsDir();
   const modelDirs = [...(opts.modelDirs ?? defaultModelDirs())];
   // What the app installs must be where the engine looks.
   if (opts.userModelsDir && !modelDirs.includes(userDir)) modelDirs.push(userDir);
-  const engine = createEngine({ modelDirs, allowTestModels: opts.allowTestModels, cache: { dir: join(dataDir, 'estimate-cache') } });
+  const engine = createEngine({
+    modelDirs,
+    allowTestModels: opts.allowTestModels,
+    cache: { dir: join(dataDir, 'estimate-cache') },
+  });
   const controls = await openControlsStore(dataDir);
   // Listening copies live while the app runs; those of an app that was killed go now.
   const listenDir = join(dataDir, 'listening');
   await removeStaleTemps(listenDir);
   const service = new StudioService({
     // A default model that was removed falls back to the first installed one instead of failing every song.
-    engine: withModelFallback(engine), audio: { decodeFile, createStemWriter, stemFileFromStemFiles }, settings, capabilities: opts.capabilities, controls,
+    engine: withModelFallback(engine),
+    audio: { decodeFile, createStemWriter, stemFileFromStemFiles },
+    settings,
+    capabilities: opts.capabilities,
+    controls,
     models: { userDir, modelDirs, allowTestModels: opts.allowTestModels, ...opts.modelInstall },
     listenDir,
   });

@@ -12,7 +12,12 @@ async function setup() {
   const dir = await mkdtemp(join(tmpdir(), 'xumx-dispatch-'));
   const audio = new MemoryAudio();
   const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-  const service = new StudioService({ engine: new FakeEngine(audio), audio, settings, capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true } });
+  const service = new StudioService({
+    engine: new FakeEngine(audio),
+    audio,
+    settings,
+    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+  });
   return { dir, service, done: () => rm(dir, { recursive: true, force: true }) };
 }
 
@@ -26,7 +31,10 @@ describe('calls naming what is not there', () => {
       const calls: [string, unknown[]][] = [
         ['peaks', [job.id, source, 100]],
         ['exportStems', [{ jobId: job.id, sources: [source], folder, format: 'wav', bitDepth: 16 }]],
-        ['exportMix', [{ jobId: job.id, gains: JSON.parse(`{"${source}": 1}`), folder, name: 'mix', format: 'wav', bitDepth: 16 }]],
+        [
+          'exportMix',
+          [{ jobId: job.id, gains: JSON.parse(`{"${source}": 1}`), folder, name: 'mix', format: 'wav', bitDepth: 16 }],
+        ],
       ];
       for (const [method, args] of calls) {
         const r = await dispatchCall(t.service, method, args);
@@ -36,7 +44,10 @@ describe('calls naming what is not there', () => {
           assert.match(r.error.message, new RegExp(`"${source}"`), `${method} ${source}`);
         }
       }
-      assert.throws(() => t.service.stemFile(job.id, source), { code: 'BAD_ARGUMENT', message: new RegExp(`no stem "${source}"`) });
+      assert.throws(() => t.service.stemFile(job.id, source), {
+        code: 'BAD_ARGUMENT',
+        message: new RegExp(`no stem "${source}"`),
+      });
     }
     await t.done();
   });

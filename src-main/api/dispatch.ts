@@ -8,7 +8,8 @@ export type CallOutcome = { ok: true; value: unknown } | { ok: false; error: Api
 
 export async function dispatchCall(api: StudioApi, method: unknown, args: unknown): Promise<CallOutcome> {
   try {
-    if (typeof method !== 'string') return { ok: false, error: { code: 'BAD_ARGUMENT', message: 'call name must be text' } };
+    if (typeof method !== 'string')
+      return { ok: false, error: { code: 'BAD_ARGUMENT', message: 'call name must be text' } };
     const call = validateCall(method, args);
     const fn = api[call.method] as (...a: unknown[]) => Promise<unknown>;
     const value = await fn.apply(api, call.args);

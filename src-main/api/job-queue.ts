@@ -32,7 +32,15 @@ export class JobQueue {
 
   add(input: string): JobView {
     const id = randomBytes(6).toString('hex');
-    const view: JobView = { id, input, name: basename(input), state: 'queued', progress: null, result: null, error: null };
+    const view: JobView = {
+      id,
+      input,
+      name: basename(input),
+      state: 'queued',
+      progress: null,
+      result: null,
+      error: null,
+    };
     this.jobs.set(id, { view, abort: null, cancelRequested: false });
     this.publish(view);
     queueMicrotask(() => this.pump());
@@ -131,12 +139,18 @@ export class JobQueue {
     let result;
     try {
       result = await this.engine.separate(this.requestFor(job.view.input), {
-        onProgress, signal: job.abort.signal, ...(ticket ? { listen: { path: ticket.path, onReady: ticket.onListen } } : {}),
+        onProgress,
+        signal: job.abort.signal,
+        ...(ticket ? { listen: { path: ticket.path, onReady: ticket.onListen } } : {}),
       });
     } catch (e) {
       // The engine reports per-file failures as values; a throw here is a bug or a crashed worker.
       const message = e instanceof Error ? e.message : String(e);
-      result = { input: job.view.input, ok: false as const, error: { code: 'INTERNAL' as const, message: `${job.view.name}: ${message}` } };
+      result = {
+        input: job.view.input,
+        ok: false as const,
+        error: { code: 'INTERNAL' as const, message: `${job.view.name}: ${message}` },
+      };
     }
     job.abort = null;
     // Before the view changes, so the event that says "done" (or "failed") carries the copy's final state.
@@ -163,7 +177,11 @@ export class JobQueue {
     } else if (job.cancelRequested || result.error.code === 'CANCELLED') {
       this.update(job, { state: 'cancelled', progress: null });
     } else {
-      this.update(job, { state: 'failed', progress: null, error: { code: result.error.code, message: result.error.message } });
+      this.update(job, {
+        state: 'failed',
+        progress: null,
+        error: { code: result.error.code, message: result.error.message },
+      });
     }
     this.onDone(job.view);
   }

@@ -20,23 +20,53 @@ async function setup(listenCap?: number) {
   const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
   const listenDir = join(dir, 'listening');
   const service = new StudioService({
-    engine, audio, settings, capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true }, listenDir,
+    engine,
+    audio,
+    settings,
+    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+    listenDir,
     ...(listenCap !== undefined ? { listenCap } : {}),
   });
   const events: JobView[] = [];
-  service.onEvent((e: StudioEvent) => { if (e.type === 'job') events.push(e.job); });
+  service.onEvent((e: StudioEvent) => {
+    if (e.type === 'job') events.push(e.job);
+  });
   let open!: () => void;
-  const gate = () => { engine.gate = new Promise((r) => { open = r; }); };
+  const gate = () => {
+    engine.gate = new Promise((r) => {
+      open = r;
+    });
+  };
   const copies = async () => (await readdir(listenDir).catch(() => [] as string[])).sort();
-  const bytes = async () => (await Promise.all((await copies()).map(async (f) => (await stat(join(listenDir, f))).size))).reduce((a, b) => a + b, 0);
+  const bytes = async () =>
+    (await Promise.all((await copies()).map(async (f) => (await stat(join(listenDir, f))).size))).reduce(
+      (a, b) => a + b,
+      0,
+    );
   const listenOf = async (id: string) => (await service.listJobs()).find((j) => j.id === id)?.listen;
   return {
-    dir, audio, engine, service, events, listenDir, copies, bytes, listenOf, gate, open: () => open(),
-    done: async () => { await service.dispose(); await rm(dir, { recursive: true, force: true }); },
+    dir,
+    audio,
+    engine,
+    service,
+    events,
+    listenDir,
+    copies,
+    bytes,
+    listenOf,
+    gate,
+    open: () => open(),
+    done: async () => {
+      await service.dispose();
+      await rm(dir, { recursive: true, force: true });
+    },
   };
 }
 
-const controls = (vocals: number): SongControls => ({ controls: { wienerIterations: 1, softmask: false, residual: false, strength: { vocals } }, presetId: null });
+const controls = (vocals: number): SongControls => ({
+  controls: { wienerIterations: 1, softmask: false, residual: false, strength: { vocals } },
+  presetId: null,
+});
 
 /** The samples of a served block through the real decoder, from a real file. */
 async function samples(dir: string, answer: ListenAnswer) {
@@ -58,7 +88,9 @@ function assertNear(got: Float32Array[], want: Float32Array[], what = 'the block
   let worst = 0;
   got.forEach((ch, c) => {
     assert.equal(ch.length, want[c].length, `${what}: frames`);
-    ch.forEach((v, i) => { worst = Math.max(worst, Math.abs(v - want[c][i])); });
+    ch.forEach((v, i) => {
+      worst = Math.max(worst, Math.abs(v - want[c][i]));
+    });
   });
   assert.ok(worst <= MAX_ERROR, `${what} is off by ${worst}`);
 }
@@ -79,7 +111,14 @@ describe('listening copies', () => {
     await until('half the song is final', () => t.events.some((e) => e.listen?.readyFrames === LENGTH / 2));
     const running = (await t.service.listJobs())[0];
     assert.equal(running.state, 'running');
-    assert.deepEqual(running.listen, { revision: 0, sampleRate: 44100, frames: LENGTH, readyFrames: LENGTH / 2, complete: false, sources: SOURCES });
+    assert.deepEqual(running.listen, {
+      revision: 0,
+      sampleRate: 44100,
+      frames: LENGTH,
+      readyFrames: LENGTH / 2,
+      complete: false,
+      sources: SOURCES,
+    });
 
     const early = await t.service.listen(job.id, '0', '100', '900');
     assert.equal(early.kind, 'audio');
@@ -93,8 +132,15 @@ describe('listening copies', () => {
     await t.service.idle();
     const done = t.events.at(-1)!;
     assert.equal(done.state, 'done');
-    assert.deepEqual(done.listen, { revision: 0, sampleRate: 44100, frames: LENGTH, readyFrames: LENGTH, complete: true, sources: SOURCES }, 'the "done" event carries the complete copy');
-    assertNear((await samples(t.dir, await t.service.listen(job.id, '0', '0', String(LENGTH)))).channels, expected(null, 0, LENGTH));
+    assert.deepEqual(
+      done.listen,
+      { revision: 0, sampleRate: 44100, frames: LENGTH, readyFrames: LENGTH, complete: true, sources: SOURCES },
+      'the "done" event carries the complete copy',
+    );
+    assertNear(
+      (await samples(t.dir, await t.service.listen(job.id, '0', '0', String(LENGTH)))).channels,
+      expected(null, 0, LENGTH),
+    );
     await t.done();
   });
 
@@ -112,10 +158,24 @@ describe('listening copies', () => {
     });
     const view = await t.service.rerender(job.id, controls(2));
     assert.equal(requestsAtFirstEvent, before, 'the first event came before the engine was asked');
-    assert.deepEqual(seen[0].rerender?.listen, { revision: 1, sampleRate: 44100, frames: LENGTH, readyFrames: 0, complete: false, sources: SOURCES });
+    assert.deepEqual(seen[0].rerender?.listen, {
+      revision: 1,
+      sampleRate: 44100,
+      frames: LENGTH,
+      readyFrames: 0,
+      complete: false,
+      sources: SOURCES,
+    });
     assert.equal(view.result?.revision, 1);
-    assert.deepEqual(view.listen, { revision: 1, sampleRate: 44100, frames: LENGTH, readyFrames: LENGTH, complete: true, sources: SOURCES }, 'the player now plays it');
-    assertNear((await samples(t.dir, await t.service.listen(job.id, '1', '0', '10'))).channels, expected(controls(2), 0, 10));
+    assert.deepEqual(
+      view.listen,
+      { revision: 1, sampleRate: 44100, frames: LENGTH, readyFrames: LENGTH, complete: true, sources: SOURCES },
+      'the player now plays it',
+    );
+    assertNear(
+      (await samples(t.dir, await t.service.listen(job.id, '1', '0', '10'))).channels,
+      expected(controls(2), 0, 10),
+    );
     await t.done();
   });
 
@@ -131,7 +191,9 @@ describe('listening copies', () => {
     assert.equal((await t.service.listen(job.id, '1', '0', '10')).kind, 'audio', 'the one before the newest (A) stays');
     t.gate();
     const third = t.service.rerender(job.id, controls(4));
-    await until('the third re-render is half written', () => t.events.some((e) => e.rerender?.listen?.revision === 3 && e.rerender.listen.readyFrames > 0));
+    await until('the third re-render is half written', () =>
+      t.events.some((e) => e.rerender?.listen?.revision === 3 && e.rerender.listen.readyFrames > 0),
+    );
     assert.equal((await t.copies()).length, 3, 'newest, the one before, and the one running');
     t.open();
     await third;
@@ -157,7 +219,11 @@ describe('listening copies', () => {
     const replaced = assert.rejects(t.service.rerender(job.id, controls(2)), { code: 'CANCELLED' });
     await until('the re-render is half written', async () => (await t.copies()).length === 2);
     const newer = t.service.rerender(job.id, controls(3));
-    assert.equal((await t.service.listen(job.id, '1', '0', '10')).kind, 'not-kept', 'a replaced render is no longer served');
+    assert.equal(
+      (await t.service.listen(job.id, '1', '0', '10')).kind,
+      'not-kept',
+      'a replaced render is no longer served',
+    );
     t.open();
     await replaced;
     assert.equal((await newer).result?.revision, 2);
@@ -167,7 +233,7 @@ describe('listening copies', () => {
     await t.service.idle();
     assert.equal((await t.copies()).length, 3);
     await t.service.remove(job.id);
-    await until('the removed song\'s copies are gone', async () => (await t.copies()).length === 1);
+    await until("the removed song's copies are gone", async () => (await t.copies()).length === 1);
     assert.equal((await t.service.listen(job.id, '2', '0', '10')).kind, 'not-kept');
     assert.equal((await t.service.listen(other.id, '0', '0', '10')).kind, 'audio');
     await t.service.dispose();
@@ -179,7 +245,15 @@ describe('listening copies', () => {
     const t = await setup();
     const [job] = await t.service.open(['/songs/a.wav']);
     await t.service.idle();
-    for (const [rev, from, frames] of [['x', '0', '10'], ['0', '-1', '10'], ['0', '1.5', '10'], ['0', '0', '0'], ['0', null, '10'], ['0', '0', null], ['0', String(LENGTH), '10']]) {
+    for (const [rev, from, frames] of [
+      ['x', '0', '10'],
+      ['0', '-1', '10'],
+      ['0', '1.5', '10'],
+      ['0', '0', '0'],
+      ['0', null, '10'],
+      ['0', '0', null],
+      ['0', String(LENGTH), '10'],
+    ]) {
       const a = await t.service.listen(job.id, rev!, from, frames);
       if (a.kind !== 'bad-request') assert.fail(`${rev} ${from} ${frames}: ${a.kind}`);
       assert.ok(a.message.length > 0, 'says why');
@@ -218,11 +292,15 @@ describe('listening copies', () => {
     await t.service.idle();
     t.gate();
     const older = assert.rejects(t.service.rerender(job.id, controls(2)), { code: 'CANCELLED' });
-    await until('half written', () => t.events.some((e) => e.rerender?.listen?.revision === 1 && e.rerender.listen.readyFrames > 0));
+    await until('half written', () =>
+      t.events.some((e) => e.rerender?.listen?.revision === 1 && e.rerender.listen.readyFrames > 0),
+    );
     const olderBlock = t.service.listen(job.id, '1', '700', '100');
     await until('asked of the engine', () => t.engine.regions.length === 1);
     const newer = t.service.rerender(job.id, controls(3));
-    await until('the newer one is half written', () => t.events.some((e) => e.rerender?.listen?.revision === 2 && e.rerender.listen.readyFrames > 0));
+    await until('the newer one is half written', () =>
+      t.events.some((e) => e.rerender?.listen?.revision === 2 && e.rerender.listen.readyFrames > 0),
+    );
     const newerBlock = t.service.listen(job.id, '2', '700', '100');
     assert.equal((await olderBlock).kind, 'not-ready', 'cancelled: the player asks again');
     t.open();
@@ -232,7 +310,9 @@ describe('listening copies', () => {
 
     t.gate();
     void t.service.rerender(job.id, controls(4));
-    await until('half written', () => t.events.some((e) => e.rerender?.listen?.revision === 3 && e.rerender.listen.readyFrames > 0));
+    await until('half written', () =>
+      t.events.some((e) => e.rerender?.listen?.revision === 3 && e.rerender.listen.readyFrames > 0),
+    );
     const asked = t.engine.regions.length;
     const twice = [t.service.listen(job.id, '3', '600', '200'), t.service.listen(job.id, '3', '650', '100')];
     await until('asked of the engine', () => t.engine.regions.length > asked);
@@ -256,8 +336,15 @@ async function oneCopyBytes(): Promise<number> {
 }
 
 /** A finished song's stems as its files hold them, in the copy's channel order. */
-function stemChannels(t: Awaited<ReturnType<typeof setup>>, job: JobView, from: number, frames: number): Float32Array[] {
-  return job.result!.sources.flatMap((s) => t.audio.decodeFile(job.result!.stemPaths[s]).channels.map((c) => c.slice(from, from + frames)));
+function stemChannels(
+  t: Awaited<ReturnType<typeof setup>>,
+  job: JobView,
+  from: number,
+  frames: number,
+): Float32Array[] {
+  return job.result!.sources.flatMap((s) =>
+    t.audio.decodeFile(job.result!.stemPaths[s]).channels.map((c) => c.slice(from, from + frames)),
+  );
 }
 
 describe('listening copies within a cap', () => {
@@ -266,7 +353,7 @@ describe('listening copies within a cap', () => {
     const t = await setup(Math.floor(2.5 * one));
     const jobs: JobView[] = [];
     for (const name of ['a', 'b', 'c']) {
-      jobs.push(...await t.service.open([`/songs/${name}.wav`]));
+      jobs.push(...(await t.service.open([`/songs/${name}.wav`])));
       await t.service.idle();
       await until(`the copies are within the cap after ${name}`, async () => (await t.bytes()) <= 2.5 * one);
     }
@@ -298,9 +385,22 @@ describe('listening copies within a cap', () => {
     const before = t.events.length;
     const asked = await t.service.listen(job.id, '0', '100', '300');
     assert.equal(asked.kind, 'not-ready');
-    await until('the copy is back, as a job event says', () => t.events.slice(before).some((e) => e.id === job.id && e.listen?.readyFrames === LENGTH));
-    assert.deepEqual(await t.listenOf(job.id), { revision: 0, sampleRate: 44100, frames: LENGTH, readyFrames: LENGTH, complete: true, sources: SOURCES });
-    assertNear((await samples(t.dir, await t.service.listen(job.id, '0', '100', '300'))).channels, stemChannels(t, done, 100, 300), 'the copy made again');
+    await until('the copy is back, as a job event says', () =>
+      t.events.slice(before).some((e) => e.id === job.id && e.listen?.readyFrames === LENGTH),
+    );
+    assert.deepEqual(await t.listenOf(job.id), {
+      revision: 0,
+      sampleRate: 44100,
+      frames: LENGTH,
+      readyFrames: LENGTH,
+      complete: true,
+      sources: SOURCES,
+    });
+    assertNear(
+      (await samples(t.dir, await t.service.listen(job.id, '0', '100', '300'))).channels,
+      stemChannels(t, done, 100, 300),
+      'the copy made again',
+    );
     assert.equal((await t.copies()).length, 1, 'kept over the cap: it is listened to');
     await t.done();
   });
@@ -323,12 +423,18 @@ describe('listening copies within a cap', () => {
     await until('the copy is dropped', async () => (await t.listenOf(job.id))?.readyFrames === 0);
     t.gate();
     const rerender = t.service.rerender(job.id, controls(2));
-    await until('the re-render is half written', () => t.events.some((e) => e.rerender?.listen?.readyFrames === LENGTH / 2));
+    await until('the re-render is half written', () =>
+      t.events.some((e) => e.rerender?.listen?.readyFrames === LENGTH / 2),
+    );
     assert.equal((await t.service.listen(job.id, '0', '0', '10')).kind, 'not-ready');
     await new Promise((r) => setTimeout(r, 50));
     t.open();
     await rerender;
-    assert.equal((await t.service.listen(job.id, '0', '0', '10')).kind, 'not-kept', 'the render before is gone, not made from the new stems');
+    assert.equal(
+      (await t.service.listen(job.id, '0', '0', '10')).kind,
+      'not-kept',
+      'the render before is gone, not made from the new stems',
+    );
     assert.equal((await t.service.listen(job.id, '1', '0', '10')).kind, 'audio');
     await t.done();
   });
@@ -346,7 +452,10 @@ describe('listening copies within a cap', () => {
     t.open();
     await t.service.idle();
     assert.equal((await t.service.listen(job.id, '0', '0', '10')).kind, 'audio', 'listened to when it finished');
-    await until('the song not listened to has its copy dropped', async () => (await t.listenOf(other.id))?.readyFrames === 0);
+    await until(
+      'the song not listened to has its copy dropped',
+      async () => (await t.listenOf(other.id))?.readyFrames === 0,
+    );
     assert.equal((await t.service.listen(job.id, '0', '0', '10')).kind, 'audio', 'the one listened to keeps it');
     await t.done();
   });
@@ -358,12 +467,17 @@ describe('ListenCopies', () => {
     try {
       const changed: string[] = [];
       const copies = new ListenCopies({
-        dir: join(tmpdir(), 'never-written'), engine: new FakeEngine(new MemoryAudio()), jobs: { get: () => undefined },
-        requestFor: (input, c) => ({ input, outDir: '/', controls: c }), changed: (id) => changed.push(id), interval: 250,
+        dir: join(tmpdir(), 'never-written'),
+        engine: new FakeEngine(new MemoryAudio()),
+        jobs: { get: () => undefined },
+        requestFor: (input, c) => ({ input, outDir: '/', controls: c }),
+        changed: (id) => changed.push(id),
+        interval: 250,
         decode: () => Promise.reject(new Error('no stems here')),
       });
       const ticket = copies.beginFirst('song');
-      for (let ready = 0; ready <= 1000; ready += 10) ticket.onListen({ sampleRate: 44100, frames: 1000, readyFrames: ready, sources: ['a'] });
+      for (let ready = 0; ready <= 1000; ready += 10)
+        ticket.onListen({ sampleRate: 44100, frames: 1000, readyFrames: ready, sources: ['a'] });
       assert.equal(changed.length, 1, 'the first at once, the rest wait');
       mock.timers.tick(250);
       assert.equal(changed.length, 2, 'then the last growth');

@@ -35,7 +35,13 @@ export type ListenAnswer =
   | { kind: 'not-ready'; message: string }
   | { kind: 'failed'; message: string };
 
-export const LISTEN_STATUS: Record<ListenAnswer['kind'], number> = { audio: 200, 'bad-request': 400, 'not-kept': 404, 'not-ready': 409, failed: 500 };
+export const LISTEN_STATUS: Record<ListenAnswer['kind'], number> = {
+  audio: 200,
+  'bad-request': 400,
+  'not-kept': 404,
+  'not-ready': 409,
+  failed: 500,
+};
 
 /** One render's copy, handed to whoever runs the render. */
 export interface ListenTicket {
@@ -115,7 +121,14 @@ export class ListenCopies {
     this.drop(jobId);
     const song = this.song(jobId);
     song.next = 1;
-    return this.begin(jobId, song, { revision: 0, path: this.pathFor(jobId, 0), state: 'running', lastUse: ++this.uses, view: null, controls: null });
+    return this.begin(jobId, song, {
+      revision: 0,
+      path: this.pathFor(jobId, 0),
+      state: 'running',
+      lastUse: ++this.uses,
+      view: null,
+      controls: null,
+    });
   }
 
   /**
@@ -127,11 +140,23 @@ export class ListenCopies {
     for (const c of song.copies.filter((x) => x.state === 'running')) this.leave(song, c);
     const revision = song.next++;
     const result = this.deps.jobs.get(jobId)?.result;
-    const view: CopyView | null = result ? {
-      revision, sampleRate: result.sampleRate, frames: Math.round(result.duration * result.sampleRate), readyFrames: 0,
-      sources: [...result.sources.filter((s) => s !== 'residual'), ...(controls.residual ? ['residual'] : [])],
-    } : null;
-    return this.begin(jobId, song, { revision, path: this.pathFor(jobId, revision), state: 'running', lastUse: ++this.uses, view, controls });
+    const view: CopyView | null = result
+      ? {
+          revision,
+          sampleRate: result.sampleRate,
+          frames: Math.round(result.duration * result.sampleRate),
+          readyFrames: 0,
+          sources: [...result.sources.filter((s) => s !== 'residual'), ...(controls.residual ? ['residual'] : [])],
+        }
+      : null;
+    return this.begin(jobId, song, {
+      revision,
+      path: this.pathFor(jobId, revision),
+      state: 'running',
+      lastUse: ++this.uses,
+      view,
+      controls,
+    });
   }
 
   /** What the player plays now (`listen`) and the re-render in progress (`rerender`), for the song's JobView. */
@@ -148,9 +173,12 @@ export class ListenCopies {
   async read(jobId: string, revision: number, from: number, frames: number): Promise<ListenAnswer> {
     const job = this.deps.jobs.get(jobId);
     if (!job) return { kind: 'not-kept', message: `no song with id ${jobId} in the queue` };
-    if (!Number.isSafeInteger(revision) || revision < 0) return { kind: 'bad-request', message: `${job.name}: a revision is a whole number from 0` };
-    if (!Number.isSafeInteger(from) || from < 0) return { kind: 'bad-request', message: `${job.name}: "from" is a frame number from 0` };
-    if (!Number.isSafeInteger(frames) || frames < 1) return { kind: 'bad-request', message: `${job.name}: "frames" is a whole number from 1` };
+    if (!Number.isSafeInteger(revision) || revision < 0)
+      return { kind: 'bad-request', message: `${job.name}: a revision is a whole number from 0` };
+    if (!Number.isSafeInteger(from) || from < 0)
+      return { kind: 'bad-request', message: `${job.name}: "from" is a frame number from 0` };
+    if (!Number.isSafeInteger(frames) || frames < 1)
+      return { kind: 'bad-request', message: `${job.name}: "frames" is a whole number from 1` };
     const song = this.songs.get(jobId);
     const copy = song?.copies.find((c) => c.revision === revision);
     const lost = song?.lost.get(revision);
@@ -165,11 +193,16 @@ export class ListenCopies {
     if (!view) return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
     // While the song re-renders its stems are being replaced: the player gets the new render when it is done.
     if (copy.state === 'dropped' && !song.copies.some((c) => c.state === 'running')) this.restore(jobId, song, copy);
-    if (from >= view.frames) return { kind: 'bad-request', message: `${job.name}: frame ${from} is past the song's end (${view.frames} frames)` };
+    if (from >= view.frames)
+      return {
+        kind: 'bad-request',
+        message: `${job.name}: frame ${from} is past the song's end (${view.frames} frames)`,
+      };
     const wanted = Math.min(frames, view.frames - from, MAX_LISTEN_SECONDS * view.sampleRate);
     if (from < view.readyFrames) return this.fromCopy(job, copy, view, from, Math.min(wanted, view.readyFrames - from));
     const newest = song.copies.reduce((n, c) => Math.max(n, c.revision), -1);
-    if (copy.state === 'running' && copy.controls && copy.revision === newest && this.deps.engine.renderRegion) return this.onDemand(job, song, copy, from, wanted);
+    if (copy.state === 'running' && copy.controls && copy.revision === newest && this.deps.engine.renderRegion)
+      return this.onDemand(job, song, copy, from, wanted);
     return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
   }
 
@@ -194,7 +227,16 @@ export class ListenCopies {
   private song(jobId: string): Song {
     let song = this.songs.get(jobId);
     if (!song) {
-      song = { copies: [], next: 1, leaving: new Set(), lastChanged: -Infinity, timer: null, demand: null, rendered: [], lost: new Map() };
+      song = {
+        copies: [],
+        next: 1,
+        leaving: new Set(),
+        lastChanged: -Infinity,
+        timer: null,
+        demand: null,
+        rendered: [],
+        lost: new Map(),
+      };
       this.songs.set(jobId, song);
     }
     return song;
@@ -213,7 +255,13 @@ export class ListenCopies {
       path: copy.path,
       onListen: (l) => {
         if (!current()) return;
-        copy.view = { revision: copy.revision, sampleRate: l.sampleRate, frames: l.frames, readyFrames: l.readyFrames, sources: [...l.sources] };
+        copy.view = {
+          revision: copy.revision,
+          sampleRate: l.sampleRate,
+          frames: l.frames,
+          readyFrames: l.readyFrames,
+          sources: [...l.sources],
+        };
         this.grew(jobId, song);
       },
       settle: (ok) => {
@@ -245,7 +293,10 @@ export class ListenCopies {
    */
   private prune(song: Song): void {
     const done = song.copies.filter((c) => c.state !== 'running').sort((a, b) => b.revision - a.revision);
-    for (const c of [...done.slice(2), ...done.slice(1, 2).filter((x) => x.state === 'dropped' || x.state === 'restoring')]) {
+    for (const c of [
+      ...done.slice(2),
+      ...done.slice(1, 2).filter((x) => x.state === 'dropped' || x.state === 'restoring'),
+    ]) {
       song.copies.splice(song.copies.indexOf(c), 1);
       void remove(c.path);
     }
@@ -285,15 +336,31 @@ export class ListenCopies {
   private async dropOverCap(): Promise<void> {
     const cap = this.deps.cap ?? LISTEN_CAP_BYTES;
     const kept = [...this.songs].flatMap(([jobId, song]) => song.copies.map((copy) => ({ jobId, song, copy })));
-    const sizes = await Promise.all(kept.map(({ copy }) => (copy.state === 'dropped' ? 0 : stat(copy.path).then((s) => s.size, () => 0))));
+    const sizes = await Promise.all(
+      kept.map(({ copy }) =>
+        copy.state === 'dropped'
+          ? 0
+          : stat(copy.path).then(
+              (s) => s.size,
+              () => 0,
+            ),
+      ),
+    );
     let total = sizes.reduce((a, b) => a + b, 0);
-    const droppable = kept.map((k, i) => ({ ...k, bytes: sizes[i] }))
+    const droppable = kept
+      .map((k, i) => ({ ...k, bytes: sizes[i] }))
       .filter((k) => k.copy.state === 'done' && k.jobId !== this.listenedTo)
       .sort((a, b) => a.copy.lastUse - b.copy.lastUse);
     for (const { jobId, song, copy, bytes } of droppable) {
       if (total <= cap) break;
       // Read, replaced or dropped while the sizes were taken.
-      if (copy.state !== 'done' || jobId === this.listenedTo || this.songs.get(jobId) !== song || !song.copies.includes(copy)) continue;
+      if (
+        copy.state !== 'done' ||
+        jobId === this.listenedTo ||
+        this.songs.get(jobId) !== song ||
+        !song.copies.includes(copy)
+      )
+        continue;
       total -= bytes;
       void remove(copy.path);
       // Only the render the song's stems hold can be written again; an older one (the A side) is gone.
@@ -334,15 +401,18 @@ export class ListenCopies {
     void (async () => {
       try {
         const result = this.deps.jobs.get(jobId)?.result;
-        if (!result || (result.revision ?? 0) !== copy.revision) throw new Error('its stems have been rendered again since');
+        if (!result || (result.revision ?? 0) !== copy.revision)
+          throw new Error('its stems have been rendered again since');
         const stems: Float32Array[][] = [];
         for (const source of view.sources) {
           const audio = await this.deps.decode(result.stemPaths[source]);
           if (audio.sampleRate !== view.sampleRate || audio.channels[0].length !== view.frames) {
-            throw new Error(`the ${source} stem is no longer the one rendered (${audio.channels[0].length} frames at ${audio.sampleRate} Hz)`);
+            throw new Error(
+              `the ${source} stem is no longer the one rendered (${audio.channels[0].length} frames at ${audio.sampleRate} Hz)`,
+            );
           }
           stems.push([audio.channels[0], audio.channels[1] ?? audio.channels[0]]);
-          if (!await goOn()) return;
+          if (!(await goOn())) return;
         }
         writer = await ListeningCopy.create(copy.path, view.sources, view.sampleRate, view.frames, (l) => {
           if (!current()) return;
@@ -350,32 +420,58 @@ export class ListenCopies {
           this.grew(jobId, song);
         });
         for (let at = 0; at < view.frames; at += RESTORE_STEP_FRAMES) {
-          if (!await goOn()) return;
-          for (const [k, channels] of stems.entries()) await writer.add(k, channels.map((c) => c.subarray(at, at + RESTORE_STEP_FRAMES)));
+          if (!(await goOn())) return;
+          for (const [k, channels] of stems.entries())
+            await writer.add(
+              k,
+              channels.map((c) => c.subarray(at, at + RESTORE_STEP_FRAMES)),
+            );
         }
         await writer.finish();
-        if (!await goOn()) return;
+        if (!(await goOn())) return;
         copy.state = 'done';
         this.keepUnderCap();
       } catch (err) {
         await writer?.abort().catch(() => {});
         if (!current()) return;
         song.copies.splice(song.copies.indexOf(copy), 1);
-        song.lost.set(copy.revision, `${name}: render ${copy.revision}'s listening copy cannot be made again from its stems (${(err as Error).message})`);
+        song.lost.set(
+          copy.revision,
+          `${name}: render ${copy.revision}'s listening copy cannot be made again from its stems (${(err as Error).message})`,
+        );
         this.deps.changed(jobId);
       }
     })();
   }
 
-  private async fromCopy(job: JobView, copy: Copy, view: CopyView, from: number, frames: number): Promise<ListenAnswer> {
+  private async fromCopy(
+    job: JobView,
+    copy: Copy,
+    view: CopyView,
+    from: number,
+    frames: number,
+  ): Promise<ListenAnswer> {
     let samples: Float32Array;
     try {
       samples = await readListeningCopy(copy.path, view.sources.length, view.frames, from, frames);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'not-kept', message: `${job.name}: render ${copy.revision} is not kept` };
-      return { kind: 'failed', message: `${job.name}: render ${copy.revision}'s listening copy cannot be read (${(err as Error).message})` };
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        return { kind: 'not-kept', message: `${job.name}: render ${copy.revision} is not kept` };
+      return {
+        kind: 'failed',
+        message: `${job.name}: render ${copy.revision}'s listening copy cannot be read (${(err as Error).message})`,
+      };
     }
-    return { kind: 'audio', wav: floatWav(Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength), view.sources.length * 2, view.sampleRate), from, frames };
+    return {
+      kind: 'audio',
+      wav: floatWav(
+        Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength),
+        view.sources.length * 2,
+        view.sampleRate,
+      ),
+      from,
+      frames,
+    };
   }
 
   /**
@@ -384,9 +480,12 @@ export class ListenCopies {
    */
   private async onDemand(job: JobView, song: Song, copy: Copy, from: number, frames: number): Promise<ListenAnswer> {
     const view = copy.view!;
-    const kept = song.rendered.find((b) => b.revision === copy.revision && b.start <= from && from + frames <= b.start + b.frames);
+    const kept = song.rendered.find(
+      (b) => b.revision === copy.revision && b.start <= from && from + frames <= b.start + b.frames,
+    );
     if (kept) return this.block(view, kept, from, frames);
-    if (song.demand && song.demand.revision > copy.revision) return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
+    if (song.demand && song.demand.revision > copy.revision)
+      return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
     if (!song.demand || song.demand.revision < copy.revision) {
       song.demand?.abort.abort();
       song.demand = { revision: copy.revision, abort: new AbortController(), tail: Promise.resolve() };
@@ -394,24 +493,37 @@ export class ListenCopies {
     }
     const demand = song.demand;
     const turn = demand.tail.then(async (): Promise<ListenAnswer> => {
-      if (demand.abort.signal.aborted || !song.copies.includes(copy)) return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
+      if (demand.abort.signal.aborted || !song.copies.includes(copy))
+        return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
       // Written meanwhile (or rendered by the request before this one): no need to render it.
-      if (from < copy.view!.readyFrames) return this.fromCopy(job, copy, copy.view!, from, Math.min(frames, copy.view!.readyFrames - from));
-      const again = song.rendered.find((b) => b.revision === copy.revision && b.start <= from && from + frames <= b.start + b.frames);
+      if (from < copy.view!.readyFrames)
+        return this.fromCopy(job, copy, copy.view!, from, Math.min(frames, copy.view!.readyFrames - from));
+      const again = song.rendered.find(
+        (b) => b.revision === copy.revision && b.start <= from && from + frames <= b.start + b.frames,
+      );
       if (again) return this.block(view, again, from, frames);
       let result;
       try {
-        result = await this.deps.engine.renderRegion!(this.deps.requestFor(job.input, copy.controls!), { start: from, frames }, { signal: demand.abort.signal });
+        result = await this.deps.engine.renderRegion!(
+          this.deps.requestFor(job.input, copy.controls!),
+          { start: from, frames },
+          { signal: demand.abort.signal },
+        );
       } catch (err) {
         // The engine is stopping (the app closes): nothing more will be rendered.
         return { kind: 'not-ready', message: `${job.name}: not rendered yet (${(err as Error).message})` };
       }
       if (!result.ok) {
-        if (result.error.code === 'NOT_CACHED' || result.error.code === 'CANCELLED') return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
+        if (result.error.code === 'NOT_CACHED' || result.error.code === 'CANCELLED')
+          return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
         return { kind: 'failed', message: result.error.message };
       }
       const samples = interleave(result, view.sources);
-      if (!samples) return { kind: 'failed', message: `${job.name}: the part rendered has other stems than render ${copy.revision}` };
+      if (!samples)
+        return {
+          kind: 'failed',
+          message: `${job.name}: the part rendered has other stems than render ${copy.revision}`,
+        };
       const block: RenderedBlock = { revision: copy.revision, start: result.start, frames: result.frames, samples };
       song.rendered = [block, ...song.rendered].slice(0, 4);
       if (block.frames === 0) return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
@@ -424,7 +536,12 @@ export class ListenCopies {
   private block(view: CopyView, block: RenderedBlock, from: number, frames: number): ListenAnswer {
     const width = view.sources.length * 2;
     const part = block.samples.subarray((from - block.start) * width, (from - block.start + frames) * width);
-    return { kind: 'audio', wav: floatWav(Buffer.from(part.buffer, part.byteOffset, part.byteLength), width, view.sampleRate), from, frames };
+    return {
+      kind: 'audio',
+      wav: floatWav(Buffer.from(part.buffer, part.byteOffset, part.byteLength), width, view.sampleRate),
+      from,
+      frames,
+    };
   }
 }
 

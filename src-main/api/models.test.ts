@@ -36,13 +36,30 @@ function fakeConvert(opts: { hold?: boolean; fail?: boolean } = {}) {
     const tmp = o.tmpDir ?? conversionTmpDir(o.modelsDir, o.source.id);
     await writeModelFolder(tmp, { id: o.source.id, metrics: o.source.metrics });
     await writeFile(join(tmp, 'origin.json'), originText(o.installedAs ?? 'imported', o.origin ?? o.h5Path));
-    if (opts.fail) throw Object.assign(new (await import('../engine/errors.ts')).XumxError('CONVERT_FAILED', `${o.h5Path}: fc1_bass/affine/W has shape (2974, 16), expected (2974, 512)`));
+    if (opts.fail)
+      throw Object.assign(
+        new (await import('../engine/errors.ts')).XumxError(
+          'CONVERT_FAILED',
+          `${o.h5Path}: fc1_bass/affine/W has shape (2974, 16), expected (2974, 512)`,
+        ),
+      );
     o.onStage?.('build');
     // A held conversion waits to be cancelled and leaves its half-built folder, as a killed thread would.
-    if (opts.hold) await new Promise((_, reject) => o.signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' }))));
+    if (opts.hold)
+      await new Promise((_, reject) =>
+        o.signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' }))),
+      );
     const dir = join(o.modelsDir, o.source.id);
     await rename(tmp, dir);
-    return { id: o.source.id, dir, manifestPath: join(dir, 'manifest.json'), onnxPath: join(dir, 'model.onnx'), sha256: '', size: 0, notes: [] };
+    return {
+      id: o.source.id,
+      dir,
+      manifestPath: join(dir, 'manifest.json'),
+      onnxPath: join(dir, 'model.onnx'),
+      sha256: '',
+      size: 0,
+      notes: [],
+    };
   };
 }
 
@@ -58,23 +75,41 @@ interface Setup {
   done(): Promise<void>;
 }
 
-async function setup(opts: { path?: string; source?: Partial<PublishedWeights>; statfs?: StatFs; convert?: ReturnType<typeof fakeConvert>; dir?: string } = {}): Promise<Setup> {
+async function setup(
+  opts: {
+    path?: string;
+    source?: Partial<PublishedWeights>;
+    statfs?: StatFs;
+    convert?: ReturnType<typeof fakeConvert>;
+    dir?: string;
+  } = {},
+): Promise<Setup> {
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'xumx-models-api-')));
   const userDir = join(dir, 'models');
   const audio = new MemoryAudio();
   const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
   const source: PublishedWeights = { ...XUMX_OFFICIAL, ...opts.source };
   const service = new StudioService({
-    engine: new FakeEngine(audio), audio, settings, capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+    engine: new FakeEngine(audio),
+    audio,
+    settings,
+    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
     models: {
-      userDir, modelDirs: [bundledModelsDir(), userDir], installable: [source],
-      urlFor: () => `${server.base}${opts.path ?? '/x-umx.h5'}`, statfs: opts.statfs, convert: opts.convert ?? fakeConvert(),
+      userDir,
+      modelDirs: [bundledModelsDir(), userDir],
+      installable: [source],
+      urlFor: () => `${server.base}${opts.path ?? '/x-umx.h5'}`,
+      statfs: opts.statfs,
+      convert: opts.convert ?? fakeConvert(),
     },
   });
   const events: StudioEvent[] = [];
   service.onEvent((e) => events.push(e));
   const t: Setup = {
-    dir, userDir, service, events,
+    dir,
+    userDir,
+    service,
+    events,
     async call(method, ...args) {
       const r = await dispatchCall(service, method, args);
       if (!r.ok) throw new Error(`${method}: ${r.error.code} ${r.error.message}`);
@@ -105,12 +140,16 @@ async function until(events: StudioEvent[], pred: (v: ModelInstallView) => boole
     if (hit) return hit;
     await new Promise((r) => setTimeout(r, 10));
   }
-  throw new Error(`no such install event; saw ${JSON.stringify(installEvents(events).map((v) => [v.state, v.stage, v.received]))}`);
+  throw new Error(
+    `no such install event; saw ${JSON.stringify(installEvents(events).map((v) => [v.state, v.stage, v.received]))}`,
+  );
 }
 
 /** What is in the user models folder besides installed models: downloads and temporary folders. */
 async function leftovers(userDir: string): Promise<string[]> {
-  const top = (await readdir(userDir).catch(() => [] as string[])).filter((n) => n.startsWith('.') && n !== '.downloads');
+  const top = (await readdir(userDir).catch(() => [] as string[])).filter(
+    (n) => n.startsWith('.') && n !== '.downloads',
+  );
   const downloads = await readdir(join(userDir, '.downloads')).catch(() => [] as string[]);
   return [...top, ...downloads.map((n) => `.downloads/${n}`)];
 }
@@ -123,13 +162,25 @@ describe('installing published weights through the API', () => {
     const done = await until(t.events, (v) => v.state === 'done');
     assert.equal(done.received, WEIGHTS.length);
     const downloading = installEvents(t.events).filter((v) => v.stage === 'download' && v.state === 'running');
-    assert.ok(downloading.some((v) => v.received > 0 && v.received < WEIGHTS.length && v.total === WEIGHTS.length), 'progress moved');
-    assert.ok(downloading.some((v) => (v.bytesPerSecond ?? 0) > 0 && v.secondsLeft !== null), 'speed and time left were reported');
-    assert.ok(installEvents(t.events).some((v) => v.stage === 'validate'), 'the conversion stages follow');
+    assert.ok(
+      downloading.some((v) => v.received > 0 && v.received < WEIGHTS.length && v.total === WEIGHTS.length),
+      'progress moved',
+    );
+    assert.ok(
+      downloading.some((v) => (v.bytesPerSecond ?? 0) > 0 && v.secondsLeft !== null),
+      'speed and time left were reported',
+    );
+    assert.ok(
+      installEvents(t.events).some((v) => v.stage === 'validate'),
+      'the conversion stages follow',
+    );
     const view = t.events.findLast((e) => e.type === 'models') as { models: ModelsView } | undefined;
     const m = view?.models.models.find((x) => x.id === 'xumx-official');
     assert.equal(m?.origin, 'downloaded');
-    assert.deepEqual(m?.quality.map((q) => [q.kind, q.set]), [['published', 'MUSDB18 test set']]);
+    assert.deepEqual(
+      m?.quality.map((q) => [q.kind, q.set]),
+      [['published', 'MUSDB18 test set']],
+    );
     assert.ok((m?.sizeOnDisk ?? 0) > 0);
     assert.deepEqual(await leftovers(t.userDir), []);
     assert.equal(((await t.call('getModels')) as ModelsView).installable[0].installed, true);
@@ -147,7 +198,10 @@ describe('installing published weights through the API', () => {
     const again = await t.restart();
     const view = (await again.call('getModels')) as ModelsView;
     assert.equal(view.installs[0].state, 'paused');
-    assert.ok(view.installs[0].received >= 100_000, `the paused install shows ${view.installs[0].received} bytes received`);
+    assert.ok(
+      view.installs[0].received >= 100_000,
+      `the paused install shows ${view.installs[0].received} bytes received`,
+    );
     const kept = view.installs[0].received;
     server.ranges.length = 0;
     await again.call('installModel', 'xumx-official');
@@ -172,7 +226,10 @@ describe('installing published weights through the API', () => {
     const t = await setup({ convert: fakeConvert({ hold: true }) });
     await t.call('installModel', 'xumx-official');
     await until(t.events, (v) => v.stage === 'build');
-    assert.ok((await leftovers(t.userDir)).some((n) => n.startsWith('.xumx-official.partial-')), 'the conversion had started its folder');
+    assert.ok(
+      (await leftovers(t.userDir)).some((n) => n.startsWith('.xumx-official.partial-')),
+      'the conversion had started its folder',
+    );
     await t.call('cancelModelInstall', 'xumx-official');
     assert.deepEqual(await leftovers(t.userDir), []);
     assert.ok(!existsSync(join(t.userDir, 'xumx-official')));
@@ -209,7 +266,8 @@ describe('installing published weights through the API', () => {
       ['http://127.0.0.1:1/x-umx.h5', 'NO_NETWORK', /cannot reach the server/],
     ] as const) {
       const t = await setup({ path: path.startsWith('http') ? '' : path });
-      if (path.startsWith('http')) (t.service as unknown as { deps: { models: { urlFor: () => string } } }).deps.models.urlFor = () => path;
+      if (path.startsWith('http'))
+        (t.service as unknown as { deps: { models: { urlFor: () => string } } }).deps.models.urlFor = () => path;
       await t.call('installModel', 'xumx-official');
       const failed = await until(t.events, (v) => v.state === 'failed');
       assert.equal(failed.error?.code, code, failed.error?.message);
@@ -256,7 +314,11 @@ describe('choosing, importing and removing models through the API', () => {
   test('refuses calls with a bad model id or path before they reach the service', async () => {
     const t = await setup();
     for (const [method, args] of [
-      ['installModel', ['../etc']], ['removeModel', ['Upper']], ['setDefaultModel', [42]], ['importModel', ['']], ['importModel', ['/a', 'B A D']],
+      ['installModel', ['../etc']],
+      ['removeModel', ['Upper']],
+      ['setDefaultModel', [42]],
+      ['importModel', ['']],
+      ['importModel', ['/a', 'B A D']],
     ] as const) {
       assert.equal((await t.fail(method, ...args)).code, 'BAD_ARGUMENT', method);
     }
@@ -270,16 +332,25 @@ describe('choosing, importing and removing models through the API', () => {
     const wrapped = withModelFallback(engine);
     await wrapped.separate({ input: '/songs/a.wav', outDir: '/out', modelId: 'removed-model' });
     await wrapped.separate({ input: '/songs/b.wav', outDir: '/out', modelId: 'fake' });
-    assert.deepEqual(engine.requests.map((r) => r.modelId), [undefined, 'fake']);
+    assert.deepEqual(
+      engine.requests.map((r) => r.modelId),
+      [undefined, 'fake'],
+    );
   });
 
   test('passes a part of a song to the engine (previewRegion needs it) with the same fallback', async () => {
     const engine = new FakeEngine(new MemoryAudio());
     const wrapped = withModelFallback(engine);
     assert.ok(wrapped.renderRegion, 'the wrapped engine renders parts');
-    const r = await wrapped.renderRegion({ input: '/songs/a.wav', outDir: '/out', modelId: 'removed-model' }, { start: 10, frames: 20 });
+    const r = await wrapped.renderRegion(
+      { input: '/songs/a.wav', outDir: '/out', modelId: 'removed-model' },
+      { start: 10, frames: 20 },
+    );
     assert.equal(r.ok && r.frames, 20);
-    assert.deepEqual(engine.regions.map((x) => [x.request.modelId, x.region]), [[undefined, { start: 10, frames: 20 }]]);
+    assert.deepEqual(
+      engine.regions.map((x) => [x.request.modelId, x.region]),
+      [[undefined, { start: 10, frames: 20 }]],
+    );
     const bare = withModelFallback(Object.assign(new FakeEngine(new MemoryAudio()), { renderRegion: undefined }));
     assert.equal(bare.renderRegion, undefined, 'nor invents one the engine lacks');
   });

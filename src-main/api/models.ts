@@ -5,9 +5,23 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  asXumxError, describeModel, downloadPath, importModel, type ImportOptions, type ImportResult, type InstallProgress,
-  installPublishedXumx, installSpaceNeeded, partialPath, type PublishedWeights, removeModel, scanModels, type StatFs,
-  XUMX_OFFICIAL, XumxError, xumxParameterBytes
+  asXumxError,
+  describeModel,
+  downloadPath,
+  importModel,
+  type ImportOptions,
+  type ImportResult,
+  type InstallProgress,
+  installPublishedXumx,
+  installSpaceNeeded,
+  partialPath,
+  type PublishedWeights,
+  removeModel,
+  scanModels,
+  type StatFs,
+  XUMX_OFFICIAL,
+  XumxError,
+  xumxParameterBytes,
 } from '../engine/index.ts';
 import type { ModelInfo, Region, SeparateRequest } from '../engine/types.ts';
 import type { InstallableModel, ModelInstallView, ModelsView, StudioEvent } from './contract.ts';
@@ -61,7 +75,12 @@ export class ModelsService {
     const installable: InstallableModel[] = this.sources.map((s) => {
       const downloadBytes = s.size ?? xumxParameterBytes();
       return {
-        modelId: s.id, name: s.name, license: s.license, downloadBytes, downloadSizeKnown: s.size !== undefined, diskBytesNeeded: installSpaceNeeded(s, downloadBytes, 0),
+        modelId: s.id,
+        name: s.name,
+        license: s.license,
+        downloadBytes,
+        downloadSizeKnown: s.size !== undefined,
+        diskBytesNeeded: installSpaceNeeded(s, downloadBytes, 0),
         installed: models.some((m) => m.id === s.id),
       };
     });
@@ -77,20 +96,41 @@ export class ModelsService {
   /** A download an earlier run (or an earlier app) left behind shows as a paused install. */
   private async leftOnDisk(s: PublishedWeights): Promise<ModelInstallView | null> {
     const dest = downloadPath(this.deps.userDir, s);
-    for (const [path, complete] of [[dest, true], [partialPath(dest), false]] as const) {
-      const size = await stat(path).then((st) => (st.isFile() ? st.size : null), () => null);
-      if (size !== null) return { ...this.freshView(s), state: 'paused', received: size, total: complete ? size : (s.size ?? null) };
+    for (const [path, complete] of [
+      [dest, true],
+      [partialPath(dest), false],
+    ] as const) {
+      const size = await stat(path).then(
+        (st) => (st.isFile() ? st.size : null),
+        () => null,
+      );
+      if (size !== null)
+        return { ...this.freshView(s), state: 'paused', received: size, total: complete ? size : (s.size ?? null) };
     }
     return null;
   }
 
   private freshView(s: PublishedWeights): ModelInstallView {
-    return { modelId: s.id, name: s.name, state: 'running', stage: 'download', received: 0, total: s.size ?? null, bytesPerSecond: null, secondsLeft: null, error: null };
+    return {
+      modelId: s.id,
+      name: s.name,
+      state: 'running',
+      stage: 'download',
+      received: 0,
+      total: s.size ?? null,
+      bytesPerSecond: null,
+      secondsLeft: null,
+      error: null,
+    };
   }
 
   private source(modelId: string): PublishedWeights {
     const s = this.sources.find((x) => x.id === modelId);
-    if (!s) throw new XumxError('MODEL_NOT_FOUND', `"${modelId}" cannot be installed from here (installable: ${this.sources.map((x) => x.id).join(', ')})`);
+    if (!s)
+      throw new XumxError(
+        'MODEL_NOT_FOUND',
+        `"${modelId}" cannot be installed from here (installable: ${this.sources.map((x) => x.id).join(', ')})`,
+      );
     return s;
   }
 
@@ -117,7 +157,9 @@ export class ModelsService {
     const abort = new AbortController();
     const run: RunningInstall = {
       view: { ...this.freshView(source), received: left?.received ?? 0, total: left?.total ?? source.size ?? null },
-      abort, stop: null, done: Promise.resolve(),
+      abort,
+      stop: null,
+      done: Promise.resolve(),
     };
     this.installs.set(modelId, run);
     this.publish(run);
@@ -131,9 +173,15 @@ export class ModelsService {
       const now = Date.now();
       const stageChanged = p.stage !== run.view.stage;
       run.view = {
-        ...run.view, stage: p.stage,
+        ...run.view,
+        stage: p.stage,
         ...(p.stage === 'download'
-          ? { received: p.received ?? run.view.received, total: p.total ?? run.view.total, bytesPerSecond: p.bytesPerSecond ?? null, secondsLeft: p.secondsLeft ?? null }
+          ? {
+              received: p.received ?? run.view.received,
+              total: p.total ?? run.view.total,
+              bytesPerSecond: p.bytesPerSecond ?? null,
+              secondsLeft: p.secondsLeft ?? null,
+            }
           : { bytesPerSecond: null, secondsLeft: null }),
       };
       if (stageChanged || now - lastSent >= PROGRESS_INTERVAL_MS) {
@@ -143,8 +191,13 @@ export class ModelsService {
     };
     try {
       await installPublishedXumx({
-        modelsDir: this.deps.userDir, source, url: this.deps.urlFor?.(source), signal: run.abort.signal, onProgress,
-        statfs: this.deps.statfs, convert: this.deps.convert,
+        modelsDir: this.deps.userDir,
+        source,
+        url: this.deps.urlFor?.(source),
+        signal: run.abort.signal,
+        onProgress,
+        statfs: this.deps.statfs,
+        convert: this.deps.convert,
       });
       // The list goes out before "done", so a view that reacts to "done" already finds the model.
       run.view = { ...run.view, state: 'done', bytesPerSecond: null, secondsLeft: null };
@@ -180,7 +233,9 @@ export class ModelsService {
       await rm(partialPath(dest), { force: true });
     }
     const names = await readdir(this.deps.userDir).catch(() => [] as string[]);
-    for (const n of names) if (n.startsWith(`.${source.id}.partial-`)) await rm(join(this.deps.userDir, n), { recursive: true, force: true });
+    for (const n of names)
+      if (n.startsWith(`.${source.id}.partial-`))
+        await rm(join(this.deps.userDir, n), { recursive: true, force: true });
   }
 
   async pause(modelId: string): Promise<ModelInstallView> {
@@ -218,8 +273,11 @@ export class ModelsService {
 
   async import(path: string, modelId?: string): Promise<ModelsView> {
     await importModel(path, {
-      modelsDir: this.deps.userDir, modelDirs: this.deps.modelDirs, ...(modelId ? { id: modelId } : {}),
-      statfs: this.deps.statfs, convert: this.deps.convert,
+      modelsDir: this.deps.userDir,
+      modelDirs: this.deps.modelDirs,
+      ...(modelId ? { id: modelId } : {}),
+      statfs: this.deps.statfs,
+      convert: this.deps.convert,
     });
     return this.publishModels();
   }
@@ -240,10 +298,11 @@ export class ModelsService {
 
   /** Pauses running installs: their partial downloads stay for the next start. */
   async dispose(): Promise<void> {
-    for (const run of this.installs.values()) if (run.view.state === 'running') {
-      run.stop = 'pause';
-      run.abort.abort();
-    }
+    for (const run of this.installs.values())
+      if (run.view.state === 'running') {
+        run.stop = 'pause';
+        run.abort.abort();
+      }
     await this.idle();
   }
 }
@@ -261,9 +320,17 @@ export function withModelFallback(engine: EnginePort): EnginePort {
   return {
     listModels: () => engine.listModels(),
     separate: async (req, hooks) => engine.separate(await resolve(req), hooks),
-    ...(engine.rerender ? { rerender: async (req: SeparateRequest, hooks?: Parameters<EnginePort['separate']>[1]) => engine.rerender!(await resolve(req), hooks) } : {}),
+    ...(engine.rerender
+      ? {
+          rerender: async (req: SeparateRequest, hooks?: Parameters<EnginePort['separate']>[1]) =>
+            engine.rerender!(await resolve(req), hooks),
+        }
+      : {}),
     ...(engine.renderRegion
-      ? { renderRegion: async (req: SeparateRequest, region: Region, hooks?: { signal?: AbortSignal }) => engine.renderRegion!(await resolve(req), region, hooks) }
+      ? {
+          renderRegion: async (req: SeparateRequest, region: Region, hooks?: { signal?: AbortSignal }) =>
+            engine.renderRegion!(await resolve(req), region, hooks),
+        }
       : {}),
     dispose: () => engine.dispose(),
   };

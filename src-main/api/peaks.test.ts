@@ -7,8 +7,14 @@ describe('computePeaks', () => {
     const left = Float32Array.from([0.1, -0.5, 0.2, 0.9, 0, 0]);
     const right = Float32Array.from([0.3, 0, -0.8, 0, 0.4, -0.1]);
     const { max, min } = computePeaks([left, right], 3);
-    assert.deepEqual(Array.from(max, (v) => +v.toFixed(3)), [0.3, 0.9, 0.4]);
-    assert.deepEqual(Array.from(min, (v) => +v.toFixed(3)), [-0.5, -0.8, -0.1]);
+    assert.deepEqual(
+      Array.from(max, (v) => +v.toFixed(3)),
+      [0.3, 0.9, 0.4],
+    );
+    assert.deepEqual(
+      Array.from(min, (v) => +v.toFixed(3)),
+      [-0.5, -0.8, -0.1],
+    );
   });
 
   test('covers every sample when the length does not divide evenly', () => {

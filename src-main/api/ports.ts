@@ -1,7 +1,15 @@
 // What the service needs from the engine and the codecs, as narrow structural types. The real engine
 // (src-main/engine/index.ts) and codec helpers (src-main/engine/audio/) satisfy them; tests pass fakes.
 import type { AudioTags, StemFileCodec, StemWriterOptions } from '../engine/index.ts';
-import type { ListenCopyHooks, ModelInfo, Progress, Region, RegionResult, SeparateRequest, SeparationResult } from '../engine/types.ts';
+import type {
+  ListenCopyHooks,
+  ModelInfo,
+  Progress,
+  Region,
+  RegionResult,
+  SeparateRequest,
+  SeparationResult,
+} from '../engine/types.ts';
 
 export interface EngineJobHooks {
   onProgress?(p: Progress): void;
@@ -38,12 +46,11 @@ export interface StemWriterPort {
 
 export interface AudioPort {
   decodeFile(path: string, opts?: { tags?: boolean }): Promise<DecodedAudio> | DecodedAudio;
-  createStemWriter(
-    path: string,
-    opts: StemWriterOptions,
-  ): Promise<StemWriterPort> | StemWriterPort;
+  createStemWriter(path: string, opts: StemWriterOptions): Promise<StemWriterPort> | StemWriterPort;
   /** Writes a Native Instruments stem file from a song's stem files (only `region`'s seconds when given); returns notices. */
   stemFileFromStemFiles(
-    stemFiles: Record<string, string>, path: string, opts: { codec: StemFileCodec; songTitle?: string; region?: { start: number; end: number } },
+    stemFiles: Record<string, string>,
+    path: string,
+    opts: { codec: StemFileCodec; songTitle?: string; region?: { start: number; end: number } },
   ): Promise<string[]>;
 }

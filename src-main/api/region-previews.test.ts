@@ -17,13 +17,21 @@ async function setup() {
   const audio = new MemoryAudio();
   const engine = new FakeEngine(audio);
   const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-  const service = new StudioService({ engine, audio, settings, capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true } });
+  const service = new StudioService({
+    engine,
+    audio,
+    settings,
+    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+  });
   const [job] = await service.open(['/songs/a.wav']);
   await service.idle();
   return { dir, engine, service, job, done: () => rm(dir, { recursive: true, force: true }) };
 }
 
-const louderVocals: SongControls = { controls: { wienerIterations: 1, softmask: false, residual: true, strength: { vocals: 2 } }, presetId: null };
+const louderVocals: SongControls = {
+  controls: { wienerIterations: 1, softmask: false, residual: true, strength: { vocals: 2 } },
+  presetId: null,
+};
 
 /** A preview's stem through the real decoder, from a real file. */
 async function decoded(dir: string, bytes: Buffer) {
@@ -51,13 +59,23 @@ describe('previewing a part of a song with new controls', () => {
     assert.equal(vocals.sampleRate, 44100);
     assert.equal(vocals.channels.length, 2);
     assert.equal(vocals.channels[0].length, 221);
-    assert.ok(vocals.channels[0].every((v) => Math.abs(v - 0.2) < 1e-7), 'the strength reached the engine and the floats are exact');
-    assert.ok(vocals.channels[1].every((v, i) => v === Math.fround((441 + i) / 1e6)), 'the samples are the region, in order, bit for bit');
+    assert.ok(
+      vocals.channels[0].every((v) => Math.abs(v - 0.2) < 1e-7),
+      'the strength reached the engine and the floats are exact',
+    );
+    assert.ok(
+      vocals.channels[1].every((v, i) => v === Math.fround((441 + i) / 1e6)),
+      'the samples are the region, in order, bit for bit',
+    );
     const all = await decoded(t.dir, t.service.previewFile(t.job.id, preview.id, null)!);
     assert.equal(all.channels.length, 2 * preview.sources.length, 'every stem in one WAV, two channels each');
     for (const [i, source] of preview.sources.entries()) {
       const one = await decoded(t.dir, t.service.previewFile(t.job.id, preview.id, source)!);
-      assert.deepEqual([all.channels[2 * i], all.channels[2 * i + 1]], one.channels, `${source} at channels ${2 * i} and ${2 * i + 1}`);
+      assert.deepEqual(
+        [all.channels[2 * i], all.channels[2 * i + 1]],
+        one.channels,
+        `${source} at channels ${2 * i} and ${2 * i + 1}`,
+      );
     }
     assert.equal(t.service.previewFile(t.job.id, preview.id, 'piano'), null, 'a stem it has not');
     assert.equal(t.service.previewFile(t.job.id, 'nope', 'vocals'), null, 'a preview never made');
@@ -78,13 +96,24 @@ describe('previewing a part of a song with new controls', () => {
   test('refuses a start or a length out of range, an unfinished song and bad controls, naming the song', async () => {
     const t = await setup();
     const call = (args: unknown[]) => dispatchCall(t.service, 'previewRegion', args);
-    for (const [start, seconds, why] of [[-1, 5, /a.wav.*start/], [0, 0, /a.wav.*30 seconds/], [0, 31, /a.wav.*30 seconds/], [1, 5, /a.wav.*after the song's end/]] as const) {
+    for (const [start, seconds, why] of [
+      [-1, 5, /a.wav.*start/],
+      [0, 0, /a.wav.*30 seconds/],
+      [0, 31, /a.wav.*30 seconds/],
+      [1, 5, /a.wav.*after the song's end/],
+    ] as const) {
       const r = await call([t.job.id, louderVocals, start, seconds]);
       assert.equal(r.ok ? null : r.error.code, 'BAD_ARGUMENT', `${start}, ${seconds}`);
       assert.match(r.ok ? '' : r.error.message, why);
     }
-    for (const [start, seconds] of [[Number.NaN, 5], [0, Number.POSITIVE_INFINITY]]) {
-      await assert.rejects(t.service.previewRegion(t.job.id, louderVocals, start, seconds), (e: XumxError) => e.code === 'BAD_ARGUMENT' && /a\.wav/.test(e.message));
+    for (const [start, seconds] of [
+      [Number.NaN, 5],
+      [0, Number.POSITIVE_INFINITY],
+    ]) {
+      await assert.rejects(
+        t.service.previewRegion(t.job.id, louderVocals, start, seconds),
+        (e: XumxError) => e.code === 'BAD_ARGUMENT' && /a\.wav/.test(e.message),
+      );
     }
     const text = await call([t.job.id, louderVocals, '0', 5]);
     assert.match(text.ok ? '' : text.error.message, /start must be a number of seconds/);
@@ -103,20 +132,37 @@ describe('previewing a part of a song with new controls', () => {
   test('fails with NOT_CACHED when the song has no estimates in the cache, or the engine cannot render a part', async () => {
     const t = await setup();
     t.engine.uncached.add('/songs/a.wav');
-    await assert.rejects(t.service.previewRegion(t.job.id, louderVocals, 0, 0.01), (e: XumxError) => e.code === 'NOT_CACHED' && /a\.wav/.test(e.message));
+    await assert.rejects(
+      t.service.previewRegion(t.job.id, louderVocals, 0, 0.01),
+      (e: XumxError) => e.code === 'NOT_CACHED' && /a\.wav/.test(e.message),
+    );
     const bare = Object.assign(new FakeEngine(new MemoryAudio()), { renderRegion: undefined });
     const [done] = await t.service.listJobs();
-    const previews = new RegionPreviews({ engine: bare, jobs: { get: () => done }, requestFor: (input, controls) => ({ input, outDir: t.dir, controls }) });
-    await assert.rejects(previews.render(t.job.id, louderVocals, 0, 0.01), (e: XumxError) => e.code === 'NOT_CACHED' && /a\.wav/.test(e.message));
+    const previews = new RegionPreviews({
+      engine: bare,
+      jobs: { get: () => done },
+      requestFor: (input, controls) => ({ input, outDir: t.dir, controls }),
+    });
+    await assert.rejects(
+      previews.render(t.job.id, louderVocals, 0, 0.01),
+      (e: XumxError) => e.code === 'NOT_CACHED' && /a\.wav/.test(e.message),
+    );
     await t.done();
   });
 
   test('a newer preview of a song cancels one still rendering', async () => {
     const t = await setup();
     let open!: () => void;
-    t.engine.gate = new Promise((r) => { open = r; });
+    t.engine.gate = new Promise((r) => {
+      open = r;
+    });
     const first = t.service.previewRegion(t.job.id, louderVocals, 0, 0.01);
-    const second = t.service.previewRegion(t.job.id, { ...louderVocals, controls: { ...louderVocals.controls, strength: { vocals: 0.5 } } }, 0, 0.01);
+    const second = t.service.previewRegion(
+      t.job.id,
+      { ...louderVocals, controls: { ...louderVocals.controls, strength: { vocals: 0.5 } } },
+      0,
+      0.01,
+    );
     await assert.rejects(first, (e: XumxError) => e.code === 'CANCELLED');
     open();
     const kept = await second;
@@ -140,16 +186,29 @@ describe('previewing a part of a song with new controls', () => {
     const [done] = await t.service.listJobs();
     const jobs = { get: () => done };
     // One 441-frame preview of 5 stereo float stems is about 17.7 kB of sample data, kept twice (each stem, and all in one).
-    const previews = new RegionPreviews({ engine: t.engine, jobs, requestFor: (input, controls) => ({ input, outDir: t.dir, controls }), maxBytes: 80_000 });
+    const previews = new RegionPreviews({
+      engine: t.engine,
+      jobs,
+      requestFor: (input, controls) => ({ input, outDir: t.dir, controls }),
+      maxBytes: 80_000,
+    });
     const a = await previews.render(t.job.id, louderVocals, 0, 0.01);
     const b = await previews.render(t.job.id, louderVocals, 0, 0.01);
     const c = await previews.render(t.job.id, louderVocals, 0, 0.01);
     assert.equal(previews.file(t.job.id, a.id, 'vocals'), null);
     assert.ok(previews.file(t.job.id, b.id, 'vocals'));
     assert.ok(previews.file(t.job.id, c.id, 'vocals'));
-    const tiny = new RegionPreviews({ engine: t.engine, jobs, requestFor: (input, controls) => ({ input, outDir: t.dir, controls }), maxBytes: 10 });
+    const tiny = new RegionPreviews({
+      engine: t.engine,
+      jobs,
+      requestFor: (input, controls) => ({ input, outDir: t.dir, controls }),
+      maxBytes: 10,
+    });
     const only = await tiny.render(t.job.id, louderVocals, 0, 0.01);
-    assert.ok(tiny.file(t.job.id, only.id, 'vocals'), 'a preview larger than the bound is still kept until the next one');
+    assert.ok(
+      tiny.file(t.job.id, only.id, 'vocals'),
+      'a preview larger than the bound is still kept until the next one',
+    );
     await t.done();
   });
 });

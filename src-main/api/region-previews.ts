@@ -43,10 +43,18 @@ export class RegionPreviews {
     if (!job) throw new XumxError('BAD_ARGUMENT', `no song with id ${jobId} in the queue`);
     if (job.state !== 'done' || !job.result) throw new XumxError('BAD_ARGUMENT', `${job.name} is not separated yet`);
     const { sampleRate, duration } = job.result;
-    if (!Number.isFinite(start) || start < 0) throw new XumxError('BAD_ARGUMENT', `${job.name}: a preview must start at a time in the song (seconds from 0)`);
-    if (start >= duration) throw new XumxError('BAD_ARGUMENT', `${job.name}: a preview from ${start} s starts after the song's end (${duration} s)`);
+    if (!Number.isFinite(start) || start < 0)
+      throw new XumxError('BAD_ARGUMENT', `${job.name}: a preview must start at a time in the song (seconds from 0)`);
+    if (start >= duration)
+      throw new XumxError(
+        'BAD_ARGUMENT',
+        `${job.name}: a preview from ${start} s starts after the song's end (${duration} s)`,
+      );
     if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_PREVIEW_SECONDS) {
-      throw new XumxError('BAD_ARGUMENT', `${job.name}: a preview lasts more than 0 and at most ${MAX_PREVIEW_SECONDS} seconds`);
+      throw new XumxError(
+        'BAD_ARGUMENT',
+        `${job.name}: a preview lasts more than 0 and at most ${MAX_PREVIEW_SECONDS} seconds`,
+      );
     }
     const { engine } = this.deps;
     if (!engine.renderRegion) throw new XumxError('NOT_CACHED', `${job.name}: this engine renders whole songs only`);
@@ -57,7 +65,9 @@ export class RegionPreviews {
     const region = { start: Math.round(start * sampleRate), frames: Math.max(1, Math.round(seconds * sampleRate)) };
     let result;
     try {
-      result = await engine.renderRegion(this.deps.requestFor(job.input, sc.controls), region, { signal: abort.signal });
+      result = await engine.renderRegion(this.deps.requestFor(job.input, sc.controls), region, {
+        signal: abort.signal,
+      });
     } finally {
       if (this.running.get(jobId) === abort) this.running.delete(jobId);
     }
@@ -65,7 +75,8 @@ export class RegionPreviews {
     if (!result.ok) throw new XumxError(result.error.code, result.error.message);
 
     const files = new Map<string, Buffer>();
-    for (const [source, channels] of Object.entries(result.stems)) files.set(source, await floatWav(channels, result.sampleRate));
+    for (const [source, channels] of Object.entries(result.stems))
+      files.set(source, await floatWav(channels, result.sampleRate));
     const all = await floatWav(Object.values(result.stems).flat(), result.sampleRate);
     // The song may have left the queue while its stems were encoded: nothing of it is kept then.
     if (!this.deps.jobs.get(jobId)) throw new XumxError('CANCELLED', `${job.name}: removed from the queue`);
@@ -88,7 +99,7 @@ export class RegionPreviews {
   file(jobId: string, id: string, source: string | null): Buffer | null {
     const kept = this.kept.find((k) => k.view.id === id && k.view.jobId === jobId);
     if (!kept) return null;
-    return source === null ? kept.all : kept.files.get(source) ?? null;
+    return source === null ? kept.all : (kept.files.get(source) ?? null);
   }
 
   /** Forgets a song's previews and cancels its running one (the song left the queue). */
@@ -103,7 +114,8 @@ export class RegionPreviews {
     const maxBytes = this.deps.maxBytes ?? 64 * 1024 ** 2;
     this.kept.push(next);
     let bytes = this.kept.reduce((n, k) => n + k.bytes, 0);
-    while (this.kept.length > 1 && (this.kept.length > maxPreviews || bytes > maxBytes)) bytes -= this.kept.shift()!.bytes;
+    while (this.kept.length > 1 && (this.kept.length > maxPreviews || bytes > maxBytes))
+      bytes -= this.kept.shift()!.bytes;
   }
 }
 

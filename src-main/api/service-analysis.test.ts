@@ -10,7 +10,12 @@ import { defaultSettings, openSettingsStore } from './settings-store.ts';
 import { FakeEngine, MemoryAudio } from './testing/fakes.ts';
 
 const MEASURED: SongAnalysis = {
-  bpm: 123.5, beats: [0.12, 0.606, 1.092, 1.578], downbeats: [0.12], beatsPerBar: 4, key: { tonic: 'Bb', mode: 'minor' }, confidence: { tempo: 0.7, key: 0.85 },
+  bpm: 123.5,
+  beats: [0.12, 0.606, 1.092, 1.578],
+  downbeats: [0.12],
+  beatsPerBar: 4,
+  key: { tonic: 'Bb', mode: 'minor' },
+  confidence: { tempo: 0.7, key: 0.85 },
 };
 
 describe('StudioService song analysis', () => {
@@ -20,13 +25,21 @@ describe('StudioService song analysis', () => {
     const engine = new FakeEngine(audio);
     engine.analysis = MEASURED;
     const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-    const service = new StudioService({ engine, audio, settings, capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true } });
+    const service = new StudioService({
+      engine,
+      audio,
+      settings,
+      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+    });
     const [job] = await service.open(['/songs/a.wav']);
     await service.idle();
     assert.deepEqual((await service.listJobs())[0].result?.analysis, MEASURED);
     engine.analysis = undefined;
     const controls = await service.getSongControls(job.id);
-    const view = await service.rerender(job.id, { ...controls, controls: { ...controls.controls, wienerIterations: 2 } });
+    const view = await service.rerender(job.id, {
+      ...controls,
+      controls: { ...controls.controls, wienerIterations: 2 },
+    });
     assert.deepEqual(view.result?.analysis, MEASURED);
     await service.dispose();
     await rm(dir, { recursive: true, force: true });

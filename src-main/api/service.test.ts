@@ -17,7 +17,12 @@ async function setup() {
   const audio = new MemoryAudio();
   const engine = new FakeEngine(audio);
   const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-  const service = new StudioService({ engine, audio, settings, capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true } });
+  const service = new StudioService({
+    engine,
+    audio,
+    settings,
+    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+  });
   const events: StudioEvent[] = [];
   service.onEvent((e) => events.push(e));
   return { dir, audio, engine, service, events, settings, done: () => rm(dir, { recursive: true, force: true }) };
@@ -99,7 +104,14 @@ describe('StudioService', () => {
     const t = await setup();
     const [a] = await t.service.open(['/songs/a.wav']);
     await t.service.idle();
-    const r = await t.service.exportMix({ jobId: a.id, gains: { vocals: 0, drums: 1, bass: 1, other: 0.5 }, folder: join(t.dir, 'out'), name: 'a (no vocals)', format: 'wav', bitDepth: '32f' });
+    const r = await t.service.exportMix({
+      jobId: a.id,
+      gains: { vocals: 0, drums: 1, bass: 1, other: 0.5 },
+      folder: join(t.dir, 'out'),
+      name: 'a (no vocals)',
+      format: 'wav',
+      bitDepth: '32f',
+    });
     assert.deepEqual(r.files, [join(t.dir, 'out', 'a (no vocals).wav')]);
     const mix = t.audio.decodeFile(r.files[0]);
     assert.ok(Math.abs(mix.channels[0][10] - (0.2 + 0.3 + 0.5 * 0.4)) < 1e-6);
@@ -112,9 +124,24 @@ describe('StudioService', () => {
     await t.service.idle();
     const stem = t.audio.decodeFile(Object.values((await t.service.listJobs())[0].result!.stemPaths)[0]);
     const frames = stem.channels[0].length;
-    const mix = await t.service.exportMix({ jobId: a.id, gains: { vocals: 1, drums: 1 }, folder: join(t.dir, 'm'), name: 'slow', format: 'wav', bitDepth: '32f', timePitch: { tempo: 0.8, semitones: -2 } });
+    const mix = await t.service.exportMix({
+      jobId: a.id,
+      gains: { vocals: 1, drums: 1 },
+      folder: join(t.dir, 'm'),
+      name: 'slow',
+      format: 'wav',
+      bitDepth: '32f',
+      timePitch: { tempo: 0.8, semitones: -2 },
+    });
     assert.equal(t.audio.decodeFile(mix.files[0]).channels[0].length, Math.round(frames / 0.8));
-    const stems = await t.service.exportStems({ jobId: a.id, sources: ['bass'], folder: join(t.dir, 's'), format: 'wav', bitDepth: '32f', timePitch: { tempo: 1.25, semitones: 3 } });
+    const stems = await t.service.exportStems({
+      jobId: a.id,
+      sources: ['bass'],
+      folder: join(t.dir, 's'),
+      format: 'wav',
+      bitDepth: '32f',
+      timePitch: { tempo: 1.25, semitones: 3 },
+    });
     assert.equal(t.audio.decodeFile(stems.files[0]).channels[1].length, Math.round(frames / 1.25));
     await t.done();
   });
@@ -125,17 +152,31 @@ describe('StudioService', () => {
     await t.service.idle();
     const paths = (await t.service.listJobs())[0].result!.stemPaths;
     let seed = 7;
-    const noise = () => Float32Array.from({ length: 6000 }, () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 0.4);
+    const noise = () =>
+      Float32Array.from({ length: 6000 }, () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 0.4);
     for (const p of Object.values(paths)) t.audio.files.set(p, { sampleRate: 44100, channels: [noise(), noise()] });
     const tp = { tempo: 0.7, semitones: 5 };
     const gains = { vocals: 0.5, drums: 1 };
-    const mix = await t.service.exportMix({ jobId: a.id, gains, folder: join(t.dir, 'm'), name: 'practice', format: 'wav', bitDepth: '32f', timePitch: tp });
-    const heard = await Promise.all(Object.entries(gains).map(async ([s, g]) =>
-      (await renderTimePitch(t.audio.decodeFile(paths[s]).channels, 44100, tp)).map((c) => c.map((x) => x * g))));
+    const mix = await t.service.exportMix({
+      jobId: a.id,
+      gains,
+      folder: join(t.dir, 'm'),
+      name: 'practice',
+      format: 'wav',
+      bitDepth: '32f',
+      timePitch: tp,
+    });
+    const heard = await Promise.all(
+      Object.entries(gains).map(async ([s, g]) =>
+        (await renderTimePitch(t.audio.decodeFile(paths[s]).channels, 44100, tp)).map((c) => c.map((x) => x * g)),
+      ),
+    );
     const got = t.audio.decodeFile(mix.files[0]).channels;
     assert.equal(got[0].length, heard[0][0].length);
     let worst = 0;
-    for (let c = 0; c < 2; c++) for (let i = 0; i < got[c].length; i++) worst = Math.max(worst, Math.abs(got[c][i] - (heard[0][c][i] + heard[1][c][i])));
+    for (let c = 0; c < 2; c++)
+      for (let i = 0; i < got[c].length; i++)
+        worst = Math.max(worst, Math.abs(got[c][i] - (heard[0][c][i] + heard[1][c][i])));
     assert.ok(worst < 1e-5, `the mix differs from the sum of the stretched stems by up to ${worst}`);
     await t.done();
   });
@@ -144,14 +185,20 @@ describe('StudioService', () => {
     const t = await setup();
     const [a] = await t.service.open(['/songs/a.wav']);
     await t.service.idle();
-    const req = { jobId: a.id, gains: { vocals: 0.5, drums: 1 }, folder: join(t.dir, 'm'), format: 'wav', bitDepth: '32f' } as const;
+    const req = {
+      jobId: a.id,
+      gains: { vocals: 0.5, drums: 1 },
+      folder: join(t.dir, 'm'),
+      format: 'wav',
+      bitDepth: '32f',
+    } as const;
     const plain = await t.service.exportMix({ ...req, name: 'plain' });
     const neutral = await t.service.exportMix({ ...req, name: 'neutral', timePitch: { tempo: 1, semitones: 0 } });
     assert.deepEqual(t.audio.decodeFile(neutral.files[0]).channels, t.audio.decodeFile(plain.files[0]).channels);
     await t.done();
   });
 
-  test('saves a song\'s tempo and key with its controls without separating it again', async () => {
+  test("saves a song's tempo and key with its controls without separating it again", async () => {
     const t = await setup();
     const [a] = await t.service.open(['/songs/a.wav']);
     await t.service.idle();
@@ -163,7 +210,7 @@ describe('StudioService', () => {
     await t.done();
   });
 
-  test('saves a song\'s loop selection and count-in with its controls, keeping them through a re-render', async () => {
+  test("saves a song's loop selection and count-in with its controls, keeping them through a re-render", async () => {
     const t = await setup();
     const [a] = await t.service.open(['/songs/a.wav']);
     await t.service.idle();
@@ -194,22 +241,33 @@ describe('StudioService', () => {
     await t.done();
   });
 
-  test('saves a song\'s named regions with its controls, keeping them through a re-render', async () => {
+  test("saves a song's named regions with its controls, keeping them through a re-render", async () => {
     const t = await setup();
     const [a] = await t.service.open(['/songs/a.wav']);
     await t.service.idle();
-    const regions = [{ name: 'intro', start: 0, end: 0.01 }, { name: 'outro', start: 0.015, end: 0.02 }];
+    const regions = [
+      { name: 'intro', start: 0, end: 0.01 },
+      { name: 'outro', start: 0.015, end: 0.02 },
+    ];
     const saved = await dispatchCall(t.service, 'setSongRegions', [a.id, regions]);
     assert.equal(saved.ok, true, JSON.stringify(saved));
     assert.deepEqual((await t.service.getSongControls(a.id)).regions, regions);
     const { controls } = await t.service.getSongControls(a.id);
     await t.service.rerender(a.id, { controls: { ...controls, wienerIterations: 0 }, presetId: null });
-    assert.deepEqual((await t.service.getSongControls(a.id)).regions, regions, 'new separation controls keep the regions');
+    assert.deepEqual(
+      (await t.service.getSongControls(a.id)).regions,
+      regions,
+      'new separation controls keep the regions',
+    );
     // The separation panel sends back the controls it read when the song was opened, regions and all.
     const stale = await t.service.getSongControls(a.id);
     await t.service.setSongRegions(a.id, regions.slice(1));
     await t.service.rerender(a.id, { ...stale, controls: { ...controls, wienerIterations: 1 } });
-    assert.deepEqual((await t.service.getSongControls(a.id)).regions, regions.slice(1), 'not the regions read before the last save');
+    assert.deepEqual(
+      (await t.service.getSongControls(a.id)).regions,
+      regions.slice(1),
+      'not the regions read before the last save',
+    );
     await t.done();
   });
 
@@ -218,13 +276,19 @@ describe('StudioService', () => {
     const [a] = await t.service.open(['/songs/a.wav']);
     await t.service.idle();
     const cases: [unknown, RegExp][] = [
-      [[{ name: 'chorus', start: 0, end: 5 }], /a\.wav: region "chorus" ends after the song \(at 5 s, the song lasts 0\.0\d+ s\)/],
+      [
+        [{ name: 'chorus', start: 0, end: 5 }],
+        /a\.wav: region "chorus" ends after the song \(at 5 s, the song lasts 0\.0\d+ s\)/,
+      ],
       [[{ name: '', start: 0, end: 0.01 }], /^a\.wav: region names must be 1 to 60 printable characters/],
       [[{ name: 'bell\u0007', start: 0, end: 0.01 }], /^a\.wav: region names must be 1 to 60 printable characters/],
       [[{ name: 'x'.repeat(61), start: 0, end: 0.01 }], /^a\.wav: region names must be 1 to 60 printable characters/],
       [[{ name: 'back', start: 0.01, end: 0.005 }], /^a\.wav: region "back" must start before it ends/],
       [[{ name: 'early', start: -1, end: 0.01 }], /^a\.wav: region "early" must start at 0 s or later/],
-      [Array.from({ length: 51 }, (_, i) => ({ name: `r${i}`, start: 0, end: 0.01 })), /^a\.wav: a song has at most 50 regions/],
+      [
+        Array.from({ length: 51 }, (_, i) => ({ name: `r${i}`, start: 0, end: 0.01 })),
+        /^a\.wav: a song has at most 50 regions/,
+      ],
       [[{ name: 'extra', start: 0, end: 0.01, color: 'red' }], /^a\.wav: region has an unknown field "color"/],
       ['verse', /^a\.wav: regions must be a list/],
     ];
@@ -244,7 +308,13 @@ describe('StudioService', () => {
     const t = await setup();
     const [a] = await t.service.open(['/songs/a.wav']);
     await t.service.idle();
-    const r = await t.service.exportStems({ jobId: a.id, sources: ['bass', 'vocals'], folder: join(t.dir, 'x'), format: 'flac', bitDepth: 16 });
+    const r = await t.service.exportStems({
+      jobId: a.id,
+      sources: ['bass', 'vocals'],
+      folder: join(t.dir, 'x'),
+      format: 'flac',
+      bitDepth: 16,
+    });
     assert.deepEqual(r.files, [join(t.dir, 'x', 'a - bass.flac'), join(t.dir, 'x', 'a - vocals.flac')]);
     assert.equal(t.audio.decodeFile(r.files[0]).channels[0][0], Math.fround(0.3));
     await t.done();
@@ -260,7 +330,9 @@ describe('StudioService', () => {
     assert.deepEqual(Object.keys(written.stemFiles).sort(), [...SOURCES].sort());
     assert.equal(written.stemFiles.bass, (await t.service.listJobs())[0].result!.stemPaths.bass);
     assert.deepEqual(written.opts.codec, { name: 'alac', bitDepth: 24 });
-    await assert.rejects(t.service.exportStemFile({ jobId: 'nope', folder: join(t.dir, 'dj3'), codec: 'aac', bitDepth: 16 }));
+    await assert.rejects(
+      t.service.exportStemFile({ jobId: 'nope', folder: join(t.dir, 'dj3'), codec: 'aac', bitDepth: 16 }),
+    );
     const aac = await t.service.exportStemFile({ jobId: a.id, folder: join(t.dir, 'dj2'), codec: 'aac', bitDepth: 16 });
     assert.deepEqual(t.audio.stemFiles.get(aac.files[0])!.opts.codec, { name: 'aac', bitRate: 256_000 });
     await t.done();
@@ -273,8 +345,15 @@ describe('StudioService', () => {
     const blocker = join(t.dir, 'a-file');
     await writeFile(blocker, 'x');
     await assert.rejects(
-      t.service.exportStems({ jobId: a.id, sources: ['bass'], folder: join(blocker, 'sub'), format: 'wav', bitDepth: 16 }),
-      (e: { code: string; message: string }) => e.code === 'OUTPUT_NOT_WRITABLE' && e.message.includes(join(blocker, 'sub')),
+      t.service.exportStems({
+        jobId: a.id,
+        sources: ['bass'],
+        folder: join(blocker, 'sub'),
+        format: 'wav',
+        bitDepth: 16,
+      }),
+      (e: { code: string; message: string }) =>
+        e.code === 'OUTPUT_NOT_WRITABLE' && e.message.includes(join(blocker, 'sub')),
     );
     await t.done();
   });
@@ -295,7 +374,10 @@ describe('StudioService', () => {
     await mkdir(join(folder, 'disc2'), { recursive: true });
     for (const f of ['02.flac', '01.wav', 'cover.jpg', 'disc2/03.mp3']) await writeFile(join(folder, f), '');
     const jobs = await t.service.open([folder]);
-    assert.deepEqual(jobs.map((j) => j.name), ['01.wav', '02.flac', '03.mp3']);
+    assert.deepEqual(
+      jobs.map((j) => j.name),
+      ['01.wav', '02.flac', '03.mp3'],
+    );
     assert.deepEqual(await t.service.recentFiles(), [folder]);
     await t.service.idle();
     await t.done();
@@ -306,7 +388,11 @@ describe('StudioService', () => {
     const folder = join(t.dir, 'photos');
     await mkdir(join(folder, 'trip'), { recursive: true });
     await writeFile(join(folder, 'trip', 'a.jpg'), '');
-    await assert.rejects(t.service.open([folder]), (e: XumxError) => e.code === 'FILE_NOT_FOUND' && e.message.startsWith(`${folder}: the folder holds no audio files`));
+    await assert.rejects(
+      t.service.open([folder]),
+      (e: XumxError) =>
+        e.code === 'FILE_NOT_FOUND' && e.message.startsWith(`${folder}: the folder holds no audio files`),
+    );
     assert.deepEqual(await t.service.listJobs(), []);
     assert.deepEqual(await t.service.recentFiles(), []);
     await t.done();
@@ -319,7 +405,10 @@ describe('StudioService', () => {
     for (let i = 1; i <= 6; i++) await writeFile(join(folder, `song${i}.wav`), '');
     await symlink('..', join(folder, 'parent'));
     const jobs = await t.service.open([folder]);
-    assert.deepEqual(jobs.map((j) => j.input), [1, 2, 3, 4, 5, 6].map((i) => join(folder, `song${i}.wav`)));
+    assert.deepEqual(
+      jobs.map((j) => j.input),
+      [1, 2, 3, 4, 5, 6].map((i) => join(folder, `song${i}.wav`)),
+    );
     await t.service.idle();
     await t.done();
   });
@@ -330,7 +419,10 @@ describe('StudioService', () => {
     await mkdir(folder);
     for (let i = 1; i <= 3; i++) await writeFile(join(folder, `song${i}.wav`), '');
     const jobs = await t.service.open([join(folder, 'song2.wav'), folder, folder]);
-    assert.deepEqual(jobs.map((j) => j.input).sort(), [1, 2, 3].map((i) => join(folder, `song${i}.wav`)));
+    assert.deepEqual(
+      jobs.map((j) => j.input).sort(),
+      [1, 2, 3].map((i) => join(folder, `song${i}.wav`)),
+    );
     await t.service.idle();
     await t.done();
   });
@@ -367,11 +459,42 @@ describe('dispatchCall', () => {
       ['peaks', ['abc', 'vocals', 1e9]],
       ['updateSettings', [{ ep: 'tpu' }]],
       ['updateSettings', [{ evil: 1 }]],
-      ['exportMix', [{ jobId: 'a', gains: { vocals: Infinity }, folder: '/x', name: 'm', format: 'wav', bitDepth: 16 }]],
-      ['exportMix', [{ jobId: 'a', gains: { vocals: 1 }, folder: '/x', name: '../escape', format: 'wav', bitDepth: 16 }]],
+      [
+        'exportMix',
+        [{ jobId: 'a', gains: { vocals: Infinity }, folder: '/x', name: 'm', format: 'wav', bitDepth: 16 }],
+      ],
+      [
+        'exportMix',
+        [{ jobId: 'a', gains: { vocals: 1 }, folder: '/x', name: '../escape', format: 'wav', bitDepth: 16 }],
+      ],
       ['exportStemFile', [{ jobId: 'a', folder: '/x', codec: 'mp3', bitDepth: 16 }]],
-      ['exportMix', [{ jobId: 'a', gains: { vocals: 1 }, folder: '/x', name: 'm', format: 'wav', bitDepth: 16, timePitch: { tempo: 0.2, semitones: 0 } }]],
-      ['exportStems', [{ jobId: 'a', sources: ['bass'], folder: '/x', format: 'wav', bitDepth: 16, timePitch: { tempo: 1, semitones: 0.5 } }]],
+      [
+        'exportMix',
+        [
+          {
+            jobId: 'a',
+            gains: { vocals: 1 },
+            folder: '/x',
+            name: 'm',
+            format: 'wav',
+            bitDepth: 16,
+            timePitch: { tempo: 0.2, semitones: 0 },
+          },
+        ],
+      ],
+      [
+        'exportStems',
+        [
+          {
+            jobId: 'a',
+            sources: ['bass'],
+            folder: '/x',
+            format: 'wav',
+            bitDepth: 16,
+            timePitch: { tempo: 1, semitones: 0.5 },
+          },
+        ],
+      ],
       ['setSongTimePitch', ['a', { tempo: 1, semitones: 24 }]],
       ['setSongTimePitch', ['a', { tempo: 1 }]],
       ['exportStemFile', [{ jobId: 'a', folder: '/x', codec: 'aac', bitDepth: 16, name: '../x' }]],
@@ -403,27 +526,43 @@ describe('export targets', () => {
     await t.service.idle();
     return { t, a };
   };
-  const failsWith = (code: string, ...words: string[]) => (e: { code: string; message: string }) => {
-    assert.equal(e.code, code, e.message);
-    for (const w of words) assert.ok(e.message.includes(w), `"${e.message}" does not name ${w}`);
-    return true;
-  };
+  const failsWith =
+    (code: string, ...words: string[]) =>
+    (e: { code: string; message: string }) => {
+      assert.equal(e.code, code, e.message);
+      for (const w of words) assert.ok(e.message.includes(w), `"${e.message}" does not name ${w}`);
+      return true;
+    };
   const outcomeCode = (r: Awaited<ReturnType<typeof dispatchCall>>) => (r.ok ? 'ok' : r.error.code);
 
   test('refuses a mix name that is nothing but dots and spaces, and writes no hidden file', async () => {
     const { t, a } = await done();
     const folder = join(t.dir, 'mixes');
     for (const name of [' ..', '..', ' . ', '.hidden', 'mix/..', 'CON', 'nul']) {
-      const r = await dispatchCall(t.service, 'exportMix', [{ jobId: a.id, gains: { vocals: 1 }, folder, name, format: 'wav', bitDepth: 16 }]);
+      const r = await dispatchCall(t.service, 'exportMix', [
+        { jobId: a.id, gains: { vocals: 1 }, folder, name, format: 'wav', bitDepth: 16 },
+      ]);
       assert.equal(outcomeCode(r), name === '.hidden' ? 'ok' : 'BAD_ARGUMENT', `name ${JSON.stringify(name)}`);
     }
-    assert.deepEqual([...t.audio.files.keys()].filter((p) => p.startsWith(folder)), [join(folder, 'hidden.wav')]);
+    assert.deepEqual(
+      [...t.audio.files.keys()].filter((p) => p.startsWith(folder)),
+      [join(folder, 'hidden.wav')],
+    );
     await t.done();
   });
 
   test('trims a mix name to a visible file name', async () => {
     const { t, a } = await done();
-    const r = await dispatchCall(t.service, 'exportMix', [{ jobId: a.id, gains: { vocals: 1 }, folder: join(t.dir, 'm'), name: ' .. my mix. ', format: 'wav', bitDepth: 16 }]);
+    const r = await dispatchCall(t.service, 'exportMix', [
+      {
+        jobId: a.id,
+        gains: { vocals: 1 },
+        folder: join(t.dir, 'm'),
+        name: ' .. my mix. ',
+        format: 'wav',
+        bitDepth: 16,
+      },
+    ]);
     assert.ok(r.ok);
     assert.deepEqual((r.value as { files: string[] }).files, [join(t.dir, 'm', 'my mix.wav')]);
     await t.done();
@@ -453,7 +592,14 @@ describe('export targets', () => {
     const file = join(folder, 'a mix.wav');
     await mkdir(folder);
     await writeFile(file, 'an earlier export');
-    const req = { jobId: a.id, gains: { vocals: 1 }, folder, name: 'a mix', format: 'wav' as const, bitDepth: '32f' as const };
+    const req = {
+      jobId: a.id,
+      gains: { vocals: 1 },
+      folder,
+      name: 'a mix',
+      format: 'wav' as const,
+      bitDepth: '32f' as const,
+    };
     await assert.rejects(t.service.exportMix(req), failsWith('OUTPUT_EXISTS', file));
     assert.equal(await readFile(file, 'utf8'), 'an earlier export');
     assert.ok(!t.audio.files.has(file));
@@ -495,9 +641,23 @@ describe('export targets', () => {
     const t = await setup();
     const [j] = await t.service.open(['/songs/...wav']);
     await t.service.idle();
-    const stems = await t.service.exportStems({ jobId: j.id, sources: ['bass'], folder: join(t.dir, 'x'), format: 'wav', bitDepth: 16 });
-    const stemFile = await t.service.exportStemFile({ jobId: j.id, folder: join(t.dir, 'x'), codec: 'aac', bitDepth: 16 });
-    assert.deepEqual([...stems.files, ...stemFile.files], [join(t.dir, 'x', 'wav - bass.wav'), join(t.dir, 'x', 'wav.stem.mp4')]);
+    const stems = await t.service.exportStems({
+      jobId: j.id,
+      sources: ['bass'],
+      folder: join(t.dir, 'x'),
+      format: 'wav',
+      bitDepth: 16,
+    });
+    const stemFile = await t.service.exportStemFile({
+      jobId: j.id,
+      folder: join(t.dir, 'x'),
+      codec: 'aac',
+      bitDepth: 16,
+    });
+    assert.deepEqual(
+      [...stems.files, ...stemFile.files],
+      [join(t.dir, 'x', 'wav - bass.wav'), join(t.dir, 'x', 'wav.stem.mp4')],
+    );
     await t.done();
   });
 });

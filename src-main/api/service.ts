@@ -4,13 +4,35 @@ import { lstat, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import {
-  asXumxError, type AudioTags, cutRegion, defaultModelDirs, mixTags, partName, renderTimePitch, songFiles, songName,
-  STEM_FILE_SOURCES, stemFileCodec, stemFileName, stretchedLength, userModelsDir, XumxError
+  asXumxError,
+  type AudioTags,
+  cutRegion,
+  defaultModelDirs,
+  mixTags,
+  partName,
+  renderTimePitch,
+  songFiles,
+  songName,
+  STEM_FILE_SOURCES,
+  stemFileCodec,
+  stemFileName,
+  stretchedLength,
+  userModelsDir,
+  XumxError,
 } from '../engine/index.ts';
 import type { OutputFormat, SeparationControls } from '../engine/types.ts';
 import {
-  type Capabilities, type ExportMixRequest, type ExportRegion, type ExportResult, type ExportStemFileRequest, type ExportStemsRequest, type JobView,
-  type Settings, type StemPeaks, type StudioApi, type StudioEvent,
+  type Capabilities,
+  type ExportMixRequest,
+  type ExportRegion,
+  type ExportResult,
+  type ExportStemFileRequest,
+  type ExportStemsRequest,
+  type JobView,
+  type Settings,
+  type StemPeaks,
+  type StudioApi,
+  type StudioEvent,
 } from './contract.ts';
 import { FileAccessPolicy } from './file-access.ts';
 import { JobQueue } from './job-queue.ts';
@@ -20,7 +42,16 @@ import type { AudioPort, EnginePort } from './ports.ts';
 import type { SettingsStore } from './settings-store.ts';
 import { memoryControlsStore, type ControlsStore } from './controls-store.ts';
 import { SongControlsService } from './song-controls.ts';
-import type { ModelInstallView, ModelsView, Preset, RegionPreview, SongControls, SongLoop, SongRegion, TimePitch } from './contract.ts';
+import type {
+  ModelInstallView,
+  ModelsView,
+  Preset,
+  RegionPreview,
+  SongControls,
+  SongLoop,
+  SongRegion,
+  TimePitch,
+} from './contract.ts';
 import { countIn, exportRegion, songLoop, songRegions } from './validate-controls.ts';
 import { RegionPreviews } from './region-previews.ts';
 import { ListenCopies, type ListenAnswer } from './listen-copies.ts';
@@ -80,7 +111,11 @@ export class StudioService implements StudioApi {
         for (const k of this.peaksCache.keys()) if (k.startsWith(`${jobId}/`)) this.peaksCache.delete(k);
       },
     });
-    this.previews = new RegionPreviews({ engine: deps.engine, jobs: { get: (id) => this.queue.get(id) }, requestFor: requestWith });
+    this.previews = new RegionPreviews({
+      engine: deps.engine,
+      jobs: { get: (id) => this.queue.get(id) },
+      requestFor: requestWith,
+    });
     this.queue = new JobQueue(
       deps.engine,
       (input) => {
@@ -136,7 +171,11 @@ export class StudioService implements StudioApi {
     const { files: songs, emptyFolders } = await songFiles(paths.map((p) => resolve(p)));
     // Songs found are queued whatever else was named; a call that found none says why.
     if (songs.length === 0 && emptyFolders.length > 0) {
-      throw new XumxError('FILE_NOT_FOUND', `${emptyFolders[0]}: the folder holds no audio files (${AUDIO_EXTENSIONS.join(' ')})`, emptyFolders[0]);
+      throw new XumxError(
+        'FILE_NOT_FOUND',
+        `${emptyFolders[0]}: the folder holds no audio files (${AUDIO_EXTENSIONS.join(' ')})`,
+        emptyFolders[0],
+      );
     }
     // Saved before anything is queued: a call that reports an error has changed nothing.
     await this.deps.settings.addRecent(paths.map((p) => resolve(p)));
@@ -190,7 +229,8 @@ export class StudioService implements StudioApi {
     const job = this.queue.get(jobId) ?? unknownJob(jobId);
     // The source is the caller's text: only the job's own entries count, never what every object inherits.
     const path = job.result && Object.hasOwn(job.result.stemPaths, source) ? job.result.stemPaths[source] : undefined;
-    if (!path) throw new XumxError('BAD_ARGUMENT', `${job.name} has no stem "${source}"${job.state === 'done' ? '' : ' yet'}`);
+    if (!path)
+      throw new XumxError('BAD_ARGUMENT', `${job.name} has no stem "${source}"${job.state === 'done' ? '' : ' yet'}`);
     if (!this.policy.canRead(path)) throw new XumxError('FILE_UNREADABLE', `${path}: not a file this app wrote`, path);
     return path;
   }
@@ -217,11 +257,15 @@ export class StudioService implements StudioApi {
     const paths = req.sources.map((s) => this.stemFile(req.jobId, s));
     const region = this.regionOf(job, req.region);
     const folder = await this.ensureFolder(req.folder);
-    const files = req.sources.map((s) => join(folder, `${partName(`${songName(job.name)} - ${s}`, region)}.${EXT[req.format]}`));
+    const files = req.sources.map((s) =>
+      join(folder, `${partName(`${songName(job.name)} - ${s}`, region)}.${EXT[req.format]}`),
+    );
     if (!req.overwrite) await refuseExisting(files);
     for (let k = 0; k < paths.length; k++) {
       const audio = cutRegion(await this.decode(paths[k]), region);
-      const channels = req.timePitch ? await renderTimePitch(audio.channels, audio.sampleRate, req.timePitch) : audio.channels;
+      const channels = req.timePitch
+        ? await renderTimePitch(audio.channels, audio.sampleRate, req.timePitch)
+        : audio.channels;
       await this.write(files[k], { ...audio, channels }, req.format, req.bitDepth, audio.tags);
     }
     return { folder, files };
@@ -256,7 +300,11 @@ export class StudioService implements StudioApi {
     const { codec, notice } = stemFileCodec(req.codec, req.bitDepth);
     let notices: string[];
     try {
-      notices = await this.deps.audio.stemFileFromStemFiles(stemFiles, out, { codec, songTitle: job.result?.title, ...(region ? { region } : {}) });
+      notices = await this.deps.audio.stemFileFromStemFiles(stemFiles, out, {
+        codec,
+        songTitle: job.result?.title,
+        ...(region ? { region } : {}),
+      });
     } catch (e) {
       throw asXumxError(e, out);
     }
@@ -291,7 +339,12 @@ export class StudioService implements StudioApi {
     const job = this.queue.get(jobId) ?? unknownJob(jobId);
     if (job.state !== 'done' || !job.result) throw new XumxError('BAD_ARGUMENT', `${job.name} is not separated yet`);
     const song = { name: job.name, duration: job.result.duration };
-    return this.songControls.setLoop(job.input, songLoop(loop, song), countIn(on, song), this.deps.settings.get().wienerIterations);
+    return this.songControls.setLoop(
+      job.input,
+      songLoop(loop, song),
+      countIn(on, song),
+      this.deps.settings.get().wienerIterations,
+    );
   }
 
   async setSongRegions(jobId: string, regions: SongRegion[]): Promise<SongControls> {
@@ -318,7 +371,11 @@ export class StudioService implements StudioApi {
   /** Made on first use, so a door that never manages models never scans for downloads. */
   get models(): ModelsService {
     this.modelsService ??= new ModelsService({
-      userDir: userModelsDir(), modelDirs: defaultModelDirs(), ...this.deps.models, settings: this.deps.settings, emit: (e) => this.emit(e),
+      userDir: userModelsDir(),
+      modelDirs: defaultModelDirs(),
+      ...this.deps.models,
+      settings: this.deps.settings,
+      emit: (e) => this.emit(e),
     });
     return this.modelsService;
   }
@@ -353,7 +410,14 @@ export class StudioService implements StudioApi {
 
   private requestFor(input: string) {
     const s = this.deps.settings.get();
-    return { input, outDir: s.outputFolder, modelId: s.modelId ?? undefined, ep: s.ep, format: s.format, bitDepth: s.bitDepth };
+    return {
+      input,
+      outDir: s.outputFolder,
+      modelId: s.modelId ?? undefined,
+      ep: s.ep,
+      format: s.format,
+      bitDepth: s.bitDepth,
+    };
   }
 
   async dispose(): Promise<void> {
@@ -397,9 +461,19 @@ export class StudioService implements StudioApi {
     return abs;
   }
 
-  private async write(out: string, audio: StemAudio, format: OutputFormat, bitDepth: ExportStemsRequest['bitDepth'], tags: AudioTags): Promise<void> {
+  private async write(
+    out: string,
+    audio: StemAudio,
+    format: OutputFormat,
+    bitDepth: ExportStemsRequest['bitDepth'],
+    tags: AudioTags,
+  ): Promise<void> {
     const writer = await this.deps.audio.createStemWriter(out, {
-      format, bitDepth, sampleRate: audio.sampleRate, channels: audio.channels.length, tags,
+      format,
+      bitDepth,
+      sampleRate: audio.sampleRate,
+      channels: audio.channels.length,
+      tags,
     });
     try {
       // Chunks keep the encoder's working memory small on long songs.
@@ -431,22 +505,35 @@ function unknownJob(jobId: string): never {
 /** An export replaces files only when the call says so; the UI asks the user first. */
 async function refuseExisting(files: string[]): Promise<void> {
   const there: string[] = [];
-  for (const f of files) if (await lstat(f).then(() => true, () => false)) there.push(f);
+  for (const f of files)
+    if (
+      await lstat(f).then(
+        () => true,
+        () => false,
+      )
+    )
+      there.push(f);
   if (there.length === 0) return;
   const more = there.length > 1 ? ` (and ${there.length - 1} more of this export)` : '';
-  throw new XumxError('OUTPUT_EXISTS', `${there[0]}: a file of that name is already there${more}; nothing was written`, there[0]);
+  throw new XumxError(
+    'OUTPUT_EXISTS',
+    `${there[0]}: a file of that name is already there${more}; nothing was written`,
+    there[0],
+  );
 }
-
 
 /**
  * Each stem at the tempo and key, as the player stretches each stem before its fader; stretching the sum instead
  * would sound different (the stretcher is not linear). A silent stem stays silent, at the stretched length.
  */
 async function stretchEach<T extends TaggedAudio>(stems: T[], gains: number[], tp: TimePitch): Promise<T[]> {
-  return Promise.all(stems.map(async (stem, k) => ({
-    ...stem,
-    channels: gains[k] === 0
-      ? stem.channels.map((c) => new Float32Array(stretchedLength(c.length, tp.tempo)))
-      : await renderTimePitch(stem.channels, stem.sampleRate, tp),
-  })));
+  return Promise.all(
+    stems.map(async (stem, k) => ({
+      ...stem,
+      channels:
+        gains[k] === 0
+          ? stem.channels.map((c) => new Float32Array(stretchedLength(c.length, tp.tempo)))
+          : await renderTimePitch(stem.channels, stem.sampleRate, tp),
+    })),
+  );
 }

@@ -25,7 +25,10 @@ describe('settings store', () => {
     await first.update(settingsPatch({ modelOfferDismissed: true }));
     const again = await openSettingsStore(file, defaultSettings(join(dir, 'stems')));
     assert.equal(again.get().modelOfferDismissed, true);
-    assert.throws(() => settingsPatch({ modelOfferDismissed: 'yes' }), { code: 'BAD_ARGUMENT', message: /modelOfferDismissed must be true or false/ });
+    assert.throws(() => settingsPatch({ modelOfferDismissed: 'yes' }), {
+      code: 'BAD_ARGUMENT',
+      message: /modelOfferDismissed must be true or false/,
+    });
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -34,7 +37,10 @@ describe('settings store', () => {
     const file = join(dir, 'settings.json');
     const store = await openSettingsStore(file, defaultSettings(join(dir, 'stems')));
     await blockFile(file);
-    await assert.rejects(store.update({ format: 'flac' }), { code: 'OUTPUT_NOT_WRITABLE', message: /settings\.json: could not be saved/ });
+    await assert.rejects(store.update({ format: 'flac' }), {
+      code: 'OUTPUT_NOT_WRITABLE',
+      message: /settings\.json: could not be saved/,
+    });
     assert.equal(store.get().format, 'wav');
     await assert.rejects(store.addRecent(['/songs/a.wav']));
     assert.deepEqual(store.recent(), []);
@@ -58,7 +64,11 @@ describe('settings store', () => {
     const dir = await tempDir();
     const file = join(dir, 'settings.json');
     const store = await openSettingsStore(file, defaultSettings(join(dir, 'stems')));
-    await Promise.all([store.update({ format: 'flac' }), store.update({ bitDepth: 16 }), store.addRecent(['/songs/a.wav'])]);
+    await Promise.all([
+      store.update({ format: 'flac' }),
+      store.update({ bitDepth: 16 }),
+      store.addRecent(['/songs/a.wav']),
+    ]);
     const reopened = await openSettingsStore(file, defaultSettings(join(dir, 'stems')));
     assert.equal(reopened.get().format, 'flac');
     assert.equal(reopened.get().bitDepth, 16);
@@ -70,11 +80,23 @@ describe('settings store', () => {
     const dir = await tempDir();
     const file = join(dir, 'settings.json');
     // A file from a version that stored the output folder as it was typed: relative.
-    await writeFile(file, JSON.stringify({ settings: { format: 'flac', bitDepth: 16, outputFolder: 'My Stems', wienerIterations: 3 }, recent: [] }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        settings: { format: 'flac', bitDepth: 16, outputFolder: 'My Stems', wienerIterations: 3 },
+        recent: [],
+      }),
+    );
     const store = await openSettingsStore(file, defaultSettings(join(dir, 'stems')));
     assert.deepEqual(
-      { format: store.get().format, bitDepth: store.get().bitDepth, wienerIterations: store.get().wienerIterations, outputFolder: store.get().outputFolder },
-      { format: 'flac', bitDepth: 16, wienerIterations: 3, outputFolder: join(dir, 'stems') });
+      {
+        format: store.get().format,
+        bitDepth: store.get().bitDepth,
+        wienerIterations: store.get().wienerIterations,
+        outputFolder: store.get().outputFolder,
+      },
+      { format: 'flac', bitDepth: 16, wienerIterations: 3, outputFolder: join(dir, 'stems') },
+    );
     assert.match(store.notice ?? '', /outputFolder/);
     assert.doesNotMatch(store.notice ?? '', /format|bitDepth/);
     await rm(dir, { recursive: true, force: true });

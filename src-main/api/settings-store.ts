@@ -6,7 +6,15 @@ import { storeFile } from './store-file.ts';
 import { settingsPatch } from './validate.ts';
 
 export function defaultSettings(outputFolder: string): Settings {
-  return { modelId: null, ep: 'auto', outputFolder, format: 'wav', bitDepth: 24, wienerIterations: 1, modelOfferDismissed: false };
+  return {
+    modelId: null,
+    ep: 'auto',
+    outputFolder,
+    format: 'wav',
+    bitDepth: 24,
+    wienerIterations: 1,
+    modelOfferDismissed: false,
+  };
 }
 
 export interface SettingsStore {
@@ -47,9 +55,11 @@ export async function openSettingsStore(file: string, defaults: Settings): Promi
       refused.push('settings must be an object');
     }
     if (refused.length) notice = `${file}: some settings ignored (${refused.join('; ')}); using the defaults for them`;
-    if (Array.isArray(raw.recent)) recent = raw.recent.filter((p): p is string => typeof p === 'string').slice(0, MAX_RECENT);
+    if (Array.isArray(raw.recent))
+      recent = raw.recent.filter((p): p is string => typeof p === 'string').slice(0, MAX_RECENT);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') notice = `${file}: could not be read (${(e as Error).message}); using defaults`;
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+      notice = `${file}: could not be read (${(e as Error).message}); using defaults`;
   }
 
   const disk = storeFile(file);

@@ -17,13 +17,22 @@ async function setup() {
   const engine = new FakeEngine(audio);
   const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
   const controls = await openControlsStore(dir);
-  const service = new StudioService({ engine, audio, settings, controls, capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true } });
+  const service = new StudioService({
+    engine,
+    audio,
+    settings,
+    controls,
+    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+  });
   const [job] = await service.open(['/songs/a.wav']);
   await service.idle();
   return { dir, engine, service, job, done: () => rm(dir, { recursive: true, force: true }) };
 }
 
-const louderVocals: SongControls = { controls: { wienerIterations: 1, softmask: false, residual: false, strength: { vocals: 0.6 } }, presetId: null };
+const louderVocals: SongControls = {
+  controls: { wienerIterations: 1, softmask: false, residual: false, strength: { vocals: 0.6 } },
+  presetId: null,
+};
 
 describe('re-rendering a finished song', () => {
   test('passes the controls to the engine, bumps the revision and saves them for the song', async () => {
@@ -49,9 +58,14 @@ describe('re-rendering a finished song', () => {
   test('a newer request supersedes one still running, which fails as cancelled', async () => {
     const t = await setup();
     let open!: () => void;
-    t.engine.gate = new Promise((r) => { open = r; });
+    t.engine.gate = new Promise((r) => {
+      open = r;
+    });
     const first = t.service.rerender(t.job.id, louderVocals);
-    const second = t.service.rerender(t.job.id, { ...louderVocals, controls: { ...louderVocals.controls, strength: { vocals: 2 } } });
+    const second = t.service.rerender(t.job.id, {
+      ...louderVocals,
+      controls: { ...louderVocals.controls, strength: { vocals: 2 } },
+    });
     open();
     await assert.rejects(first, (e: XumxError) => e.code === 'CANCELLED');
     const view = await second;
@@ -66,9 +80,15 @@ describe('re-rendering a finished song', () => {
     t.engine.gate = new Promise(() => {});
     const [pending] = await t.service.open(['/songs/b.wav']);
     await assert.rejects(t.service.rerender(pending.id, louderVocals), /not separated yet/);
-    const bad = await dispatchCall(t.service, 'rerender', [t.job.id, { controls: { strength: { vocals: 99 } }, presetId: null }]);
+    const bad = await dispatchCall(t.service, 'rerender', [
+      t.job.id,
+      { controls: { strength: { vocals: 99 } }, presetId: null },
+    ]);
     assert.deepEqual(bad.ok ? null : bad.error.code, 'BAD_ARGUMENT');
-    const unknown = await dispatchCall(t.service, 'rerender', [t.job.id, { controls: { loudness: 3 }, presetId: null }]);
+    const unknown = await dispatchCall(t.service, 'rerender', [
+      t.job.id,
+      { controls: { loudness: 3 }, presetId: null },
+    ]);
     assert.match(unknown.ok ? '' : unknown.error.message, /unknown field "loudness"/);
     t.service.cancel(pending.id);
     await t.done();
@@ -80,11 +100,21 @@ describe('presets through the service', () => {
     const t = await setup();
     const builtIn = await t.service.listPresets();
     assert.ok(builtIn.some((p) => p.id === 'karaoke' && p.builtIn));
-    const mine = { id: 'my-band', name: 'My band', controls: { strength: { drums: 1.3 } }, mute: ['vocals'], gainsDb: {}, builtIn: false };
+    const mine = {
+      id: 'my-band',
+      name: 'My band',
+      controls: { strength: { drums: 1.3 } },
+      mute: ['vocals'],
+      gainsDb: {},
+      builtIn: false,
+    };
     const after = await dispatchCall(t.service, 'savePreset', [mine]);
     assert.ok(after.ok && (after.value as { id: string }[]).some((p) => p.id === 'my-band'));
     const reopened = await openControlsStore(t.dir);
-    assert.deepEqual(reopened.userPresets().map((p) => p.id), ['my-band']);
+    assert.deepEqual(
+      reopened.userPresets().map((p) => p.id),
+      ['my-band'],
+    );
     await assert.rejects(t.service.deletePreset('karaoke'), /built-in/);
     const left = await t.service.deletePreset('my-band');
     assert.ok(!left.some((p) => p.id === 'my-band'));
@@ -103,4 +133,3 @@ describe('presets through the service', () => {
     await rm(dir, { recursive: true, force: true });
   });
 });
-

@@ -48,8 +48,17 @@ export class SongControlsService {
   }
 
   /** Saves the song's loop selection and count-in beside its separation controls. */
-  async setLoop(input: string, loop: SongLoop | null, countIn: boolean, wienerIterations: number): Promise<SongControls> {
-    return this.deps.store.setSong(input, (saved) => ({ ...(saved ?? this.defaults(wienerIterations)), loop, countIn }));
+  async setLoop(
+    input: string,
+    loop: SongLoop | null,
+    countIn: boolean,
+    wienerIterations: number,
+  ): Promise<SongControls> {
+    return this.deps.store.setSong(input, (saved) => ({
+      ...(saved ?? this.defaults(wienerIterations)),
+      loop,
+      countIn,
+    }));
   }
 
   async rerender(jobId: string, sc: SongControls): Promise<JobView> {
@@ -76,7 +85,11 @@ export class SongControlsService {
     const listen = ticket ? { listen: { path: ticket.path, onReady: ticket.onListen } } : {};
     let result;
     try {
-      result = await (engine.rerender ?? engine.separate).call(engine, request, { signal: abort.signal, onProgress, ...listen });
+      result = await (engine.rerender ?? engine.separate).call(engine, request, {
+        signal: abort.signal,
+        onProgress,
+        ...listen,
+      });
     } catch (err) {
       ticket?.settle(false);
       throw err;
@@ -144,7 +157,8 @@ export class SongControlsService {
   }
 
   async deletePreset(id: string): Promise<Preset[]> {
-    if (BUILT_IN_PRESETS.some((p) => p.id === id)) throw new XumxError('BAD_ARGUMENT', `"${id}" is a built-in preset and cannot be deleted`);
+    if (BUILT_IN_PRESETS.some((p) => p.id === id))
+      throw new XumxError('BAD_ARGUMENT', `"${id}" is a built-in preset and cannot be deleted`);
     if (!(await this.deps.store.deletePreset(id))) throw new XumxError('BAD_ARGUMENT', `no preset "${id}"`);
     return this.listPresets();
   }

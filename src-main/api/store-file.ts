@@ -22,7 +22,12 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
     // The write's own failure is the one to report; a temporary file that cannot be removed either changes nothing.
     await rm(tmp, { force: true }).catch(() => undefined);
     const reason = asXumxError(e);
-    throw new XumxError(reason.code === 'DISK_FULL' ? 'DISK_FULL' : 'OUTPUT_NOT_WRITABLE', `${file}: could not be saved (${reason.message})`, file, { cause: e });
+    throw new XumxError(
+      reason.code === 'DISK_FULL' ? 'DISK_FULL' : 'OUTPUT_NOT_WRITABLE',
+      `${file}: could not be saved (${reason.message})`,
+      file,
+      { cause: e },
+    );
   }
 }
 

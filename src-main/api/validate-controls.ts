@@ -2,8 +2,13 @@
 // setSongRegions, setSongLoop, listPresets, savePreset, deletePreset): the same rule as validate.ts — nothing unchecked reaches
 // the service.
 import {
-  BLEED_RANGE, DEFAULT_SEPARATION_CONTROLS, parsePreset, STRENGTH_RANGE, timePitchProblem, WIENER_ITERATIONS_MAX,
-  XumxError
+  BLEED_RANGE,
+  DEFAULT_SEPARATION_CONTROLS,
+  parsePreset,
+  STRENGTH_RANGE,
+  timePitchProblem,
+  WIENER_ITERATIONS_MAX,
+  XumxError,
 } from '../engine/index.ts';
 import { SOURCE_NAME_PATTERN, type SeparationControls } from '../engine/types.ts';
 import type { ExportRegion, SongControls, SongLoop, SongRegion, TimePitch } from './contract.ts';
@@ -24,7 +29,8 @@ function perSource(v: unknown, what: string, range: { min: number; max: number }
   const out: Record<string, number> = {};
   for (const [k, x] of entries) {
     if (!SOURCE_NAME_PATTERN.test(k)) bad(`${what}: "${k.slice(0, 40)}" is not a stem name`);
-    if (typeof x !== 'number' || !Number.isFinite(x) || x < range.min || x > range.max) bad(`${what} of ${k} must be a number from ${range.min} to ${range.max}`);
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < range.min || x > range.max)
+      bad(`${what} of ${k} must be a number from ${range.min} to ${range.max}`);
     out[k] = x;
   }
   return out;
@@ -32,10 +38,14 @@ function perSource(v: unknown, what: string, range: { min: number; max: number }
 
 export function separationControls(v: unknown): SeparationControls {
   if (!isRecord(v)) bad('controls must be an object');
-  for (const k of Object.keys(v)) if (!['wienerIterations', 'softmask', 'residual', 'strength', 'bleed'].includes(k)) bad(`controls has an unknown field "${k}"`);
+  for (const k of Object.keys(v))
+    if (!['wienerIterations', 'softmask', 'residual', 'strength', 'bleed'].includes(k))
+      bad(`controls has an unknown field "${k}"`);
   const n = v.wienerIterations ?? DEFAULT_SEPARATION_CONTROLS.wienerIterations;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > WIENER_ITERATIONS_MAX) bad(`wienerIterations must be a whole number from 0 to ${WIENER_ITERATIONS_MAX}`);
-  for (const flag of ['softmask', 'residual'] as const) if (v[flag] !== undefined && typeof v[flag] !== 'boolean') bad(`${flag} must be true or false`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > WIENER_ITERATIONS_MAX)
+    bad(`wienerIterations must be a whole number from 0 to ${WIENER_ITERATIONS_MAX}`);
+  for (const flag of ['softmask', 'residual'] as const)
+    if (v[flag] !== undefined && typeof v[flag] !== 'boolean') bad(`${flag} must be true or false`);
   return {
     wienerIterations: n,
     softmask: (v.softmask as boolean | undefined) ?? false,
@@ -67,9 +77,11 @@ export function songRegions(v: unknown, song?: { name: string; duration: number 
   if (list.length > MAX_REGIONS) refuse(`a song has at most ${MAX_REGIONS} regions`);
   return list.map((r) => {
     if (!isRecord(r)) return refuse('a region must be an object with name, start and end');
-    for (const k of Object.keys(r)) if (!['name', 'start', 'end'].includes(k)) refuse(`region has an unknown field "${k.slice(0, 40)}"`);
+    for (const k of Object.keys(r))
+      if (!['name', 'start', 'end'].includes(k)) refuse(`region has an unknown field "${k.slice(0, 40)}"`);
     const { name, start, end } = r;
-    if (typeof name !== 'string' || !REGION_NAME_RE.test(name) || [...name].length > 60 || !name.trim()) refuse('region names must be 1 to 60 printable characters');
+    if (typeof name !== 'string' || !REGION_NAME_RE.test(name) || [...name].length > 60 || !name.trim())
+      refuse('region names must be 1 to 60 printable characters');
     const problem = spanProblem(`region "${name as string}"`, start, end, song?.duration);
     if (problem) refuse(problem);
     return { name: name as string, start: start as number, end: end as number };
@@ -78,10 +90,12 @@ export function songRegions(v: unknown, song?: { name: string; duration: number 
 
 /** Why `start`–`end` is not a part of a song lasting `duration` seconds (any length when not given), or null. */
 function spanProblem(label: string, start: unknown, end: unknown, duration?: number): string | null {
-  if (typeof start !== 'number' || typeof end !== 'number' || !Number.isFinite(start) || !Number.isFinite(end)) return `${label} must start and end at numbers of seconds`;
+  if (typeof start !== 'number' || typeof end !== 'number' || !Number.isFinite(start) || !Number.isFinite(end))
+    return `${label} must start and end at numbers of seconds`;
   if (start < 0) return `${label} must start at 0 s or later`;
   if (start >= end) return `${label} must start before it ends`;
-  if (duration !== undefined && end > duration) return `${label} ends after the song (at ${end} s, the song lasts ${+duration.toFixed(2)} s)`;
+  if (duration !== undefined && end > duration)
+    return `${label} ends after the song (at ${end} s, the song lasts ${+duration.toFixed(2)} s)`;
   return null;
 }
 
@@ -90,7 +104,8 @@ export function exportRegion(v: unknown, song: { name: string; duration: number 
   const refuse = (message: string): never => bad(`${song.name}: ${message}`);
   if (!isRecord(v)) refuse('the export region must be an object with start and end');
   const r = v as Record<string, unknown>;
-  for (const k of Object.keys(r)) if (!['start', 'end'].includes(k)) refuse(`the export region has an unknown field "${k.slice(0, 40)}"`);
+  for (const k of Object.keys(r))
+    if (!['start', 'end'].includes(k)) refuse(`the export region has an unknown field "${k.slice(0, 40)}"`);
   const problem = spanProblem('the export region', r.start, r.end, song.duration);
   if (problem) refuse(problem);
   return { start: r.start as number, end: r.end as number };
@@ -98,11 +113,15 @@ export function exportRegion(v: unknown, song: { name: string; duration: number 
 
 export function songControls(v: unknown): SongControls {
   if (!isRecord(v)) bad('song controls must be an object');
-  for (const k of Object.keys(v)) if (!['controls', 'presetId', 'timePitch', 'regions', 'loop', 'countIn'].includes(k)) bad(`song controls has an unknown field "${k}"`);
+  for (const k of Object.keys(v))
+    if (!['controls', 'presetId', 'timePitch', 'regions', 'loop', 'countIn'].includes(k))
+      bad(`song controls has an unknown field "${k}"`);
   const presetId = v.presetId ?? null;
-  if (presetId !== null && (typeof presetId !== 'string' || !/^[a-z0-9][a-z0-9-]{0,47}$/.test(presetId))) bad('presetId must be a preset id or null');
+  if (presetId !== null && (typeof presetId !== 'string' || !/^[a-z0-9][a-z0-9-]{0,47}$/.test(presetId)))
+    bad('presetId must be a preset id or null');
   return {
-    controls: separationControls(v.controls ?? {}), presetId,
+    controls: separationControls(v.controls ?? {}),
+    presetId,
     ...(v.timePitch !== undefined ? { timePitch: timePitch(v.timePitch) } : {}),
     ...(v.regions !== undefined ? { regions: songRegions(v.regions) } : {}),
     ...(v.loop !== undefined ? { loop: songLoop(v.loop) } : {}),
@@ -115,8 +134,9 @@ export function songLoop(v: unknown, song?: { name: string; duration: number }):
   const refuse = (message: string): never => bad(song ? `${song.name}: ${message}` : message);
   if (v === null) return null;
   if (!isRecord(v)) return refuse('a loop must be null or an object with start, end and active');
-  for (const k of Object.keys(v)) if (!['start', 'end', 'active'].includes(k)) refuse(`the loop has an unknown field "${k.slice(0, 40)}"`);
-  if (typeof v.active !== 'boolean') refuse('the loop\'s active must be true or false');
+  for (const k of Object.keys(v))
+    if (!['start', 'end', 'active'].includes(k)) refuse(`the loop has an unknown field "${k.slice(0, 40)}"`);
+  if (typeof v.active !== 'boolean') refuse("the loop's active must be true or false");
   const problem = spanProblem('the loop', v.start, v.end, song?.duration);
   if (problem) refuse(problem);
   return { start: v.start as number, end: v.end as number, active: v.active as boolean };
@@ -145,7 +165,8 @@ export function validateControlsCall(method: string, args: unknown[]): unknown[]
       return [jobId(args[0]), songControls(args[1])];
     case 'previewRegion': {
       arity(4);
-      const seconds = (x: unknown, what: string) => (typeof x === 'number' ? x : bad(`${what} must be a number of seconds`));
+      const seconds = (x: unknown, what: string) =>
+        typeof x === 'number' ? x : bad(`${what} must be a number of seconds`);
       // The ranges depend on the song (its length), so the service checks them and names the song.
       return [jobId(args[0]), songControls(args[1]), seconds(args[2], 'start'), seconds(args[3], 'seconds')];
     }
@@ -165,7 +186,8 @@ export function validateControlsCall(method: string, args: unknown[]): unknown[]
       return [parsePreset(args[0], 'preset')];
     case 'deletePreset':
       arity(1);
-      if (typeof args[0] !== 'string' || !/^[a-z0-9][a-z0-9-]{0,47}$/.test(args[0])) bad('preset id must be lower-case letters, digits and "-"');
+      if (typeof args[0] !== 'string' || !/^[a-z0-9][a-z0-9-]{0,47}$/.test(args[0]))
+        bad('preset id must be lower-case letters, digits and "-"');
       return [args[0]];
     default:
       return null;

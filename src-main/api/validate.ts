@@ -3,7 +3,14 @@
 import { isAbsolute } from 'node:path';
 import { exportFileName, MODEL_ID_PATTERN, XumxError } from '../engine/index.ts';
 import { BIT_DEPTHS, EP_CHOICES as EPS, OUTPUT_FORMATS as FORMATS, SOURCE_NAME_PATTERN } from '../engine/types.ts';
-import type { ApiMethod, ExportMixRequest, ExportRegion, ExportStemFileRequest, ExportStemsRequest, Settings } from './contract.ts';
+import type {
+  ApiMethod,
+  ExportMixRequest,
+  ExportRegion,
+  ExportStemFileRequest,
+  ExportStemsRequest,
+  Settings,
+} from './contract.ts';
 import { ID_RE, timePitch, validateControlsCall } from './validate-controls.ts';
 
 const MAX_PATH = 4096;
@@ -17,7 +24,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 function path(v: unknown, what: string): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_PATH || v.includes('\0')) bad(`${what} must be a file path`);
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_PATH || v.includes('\0'))
+    bad(`${what} must be a file path`);
   return v;
 }
 
@@ -27,13 +35,15 @@ function id(v: unknown, what: string): string {
 }
 
 function modelId(v: unknown): string {
-  if (typeof v !== 'string' || !MODEL_ID_PATTERN.test(v)) bad('modelId must be a model id: lower-case letters, digits, ".", "_" or "-"');
+  if (typeof v !== 'string' || !MODEL_ID_PATTERN.test(v))
+    bad('modelId must be a model id: lower-case letters, digits, ".", "_" or "-"');
   return v;
 }
 
 function source(v: unknown): string {
   if (typeof v !== 'string') bad('source must be a stem name such as "vocals"');
-  if (!SOURCE_NAME_PATTERN.test(v)) bad(`"${v.slice(0, 40)}" is not a stem name (lower case, a letter first, such as "vocals")`);
+  if (!SOURCE_NAME_PATTERN.test(v))
+    bad(`"${v.slice(0, 40)}" is not a stem name (lower case, a letter first, such as "vocals")`);
   return v;
 }
 
@@ -43,7 +53,8 @@ function oneOf<T extends readonly unknown[]>(v: unknown, allowed: T, what: strin
 }
 
 function intIn(v: unknown, lo: number, hi: number, what: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) bad(`${what} must be a whole number from ${lo} to ${hi}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
+    bad(`${what} must be a whole number from ${lo} to ${hi}`);
   return v;
 }
 
@@ -81,7 +92,11 @@ function noExtraKeys(obj: Record<string, unknown>, allowed: string[], what: stri
 
 export function settingsPatch(v: unknown): Partial<Settings> {
   if (!isRecord(v)) bad('settings must be an object');
-  noExtraKeys(v, ['modelId', 'ep', 'outputFolder', 'format', 'bitDepth', 'wienerIterations', 'modelOfferDismissed'], 'settings');
+  noExtraKeys(
+    v,
+    ['modelId', 'ep', 'outputFolder', 'format', 'bitDepth', 'wienerIterations', 'modelOfferDismissed'],
+    'settings',
+  );
   const out: Partial<Settings> = {};
   if ('modelId' in v) out.modelId = v.modelId === null ? null : modelId(v.modelId);
   if ('ep' in v) out.ep = oneOf(v.ep, EPS, 'ep');
@@ -98,8 +113,13 @@ export function settingsPatch(v: unknown): Partial<Settings> {
 
 function exportStems(v: unknown): ExportStemsRequest {
   if (!isRecord(v)) bad('export request must be an object');
-  noExtraKeys(v, ['jobId', 'sources', 'folder', 'format', 'bitDepth', 'overwrite', 'timePitch', 'region'], 'export request');
-  if (!Array.isArray(v.sources) || v.sources.length === 0 || v.sources.length > 16) bad('choose at least one stem to export');
+  noExtraKeys(
+    v,
+    ['jobId', 'sources', 'folder', 'format', 'bitDepth', 'overwrite', 'timePitch', 'region'],
+    'export request',
+  );
+  if (!Array.isArray(v.sources) || v.sources.length === 0 || v.sources.length > 16)
+    bad('choose at least one stem to export');
   return {
     jobId: id(v.jobId, 'jobId'),
     sources: v.sources.map(source),
@@ -114,13 +134,18 @@ function exportStems(v: unknown): ExportStemsRequest {
 
 function exportMix(v: unknown): ExportMixRequest {
   if (!isRecord(v)) bad('export request must be an object');
-  noExtraKeys(v, ['jobId', 'gains', 'folder', 'name', 'format', 'bitDepth', 'overwrite', 'timePitch', 'region'], 'export request');
+  noExtraKeys(
+    v,
+    ['jobId', 'gains', 'folder', 'name', 'format', 'bitDepth', 'overwrite', 'timePitch', 'region'],
+    'export request',
+  );
   if (!isRecord(v.gains)) bad('gains must map stem names to numbers');
   const entries = Object.entries(v.gains);
   if (entries.length === 0 || entries.length > 16) bad('gains must name from 1 to 16 stems');
   for (const [k, g] of entries) {
     // +24 dB is far past any fader; the cap stops a bad caller from writing a file of pure clipping.
-    if (typeof g !== 'number' || !Number.isFinite(g) || g < 0 || g > 16) bad(`gain of ${k} must be a number from 0 to 16`);
+    if (typeof g !== 'number' || !Number.isFinite(g) || g < 0 || g > 16)
+      bad(`gain of ${k} must be a number from 0 to 16`);
     source(k);
   }
   return {
@@ -170,7 +195,8 @@ export function validateCall(method: string, args: unknown): { method: ApiMethod
     case 'open': {
       arity(1);
       const paths = args[0];
-      if (!Array.isArray(paths) || paths.length === 0 || paths.length > 1000) bad('open takes a list of 1 to 1000 paths');
+      if (!Array.isArray(paths) || paths.length === 0 || paths.length > 1000)
+        bad('open takes a list of 1 to 1000 paths');
       return { method, args: [paths.map((p, i) => path(p, `path ${i + 1}`))] };
     }
     case 'retry':
@@ -204,7 +230,11 @@ export function validateCall(method: string, args: unknown): { method: ApiMethod
       return { method, args: [modelId(args[0])] };
     case 'importModel':
       if (args.length !== 1 && args.length !== 2) bad('importModel takes a path and optionally a model id');
-      return { method, args: args.length === 2 && args[1] !== null ? [path(args[0], 'path'), modelId(args[1])] : [path(args[0], 'path')] };
+      return {
+        method,
+        args:
+          args.length === 2 && args[1] !== null ? [path(args[0], 'path'), modelId(args[1])] : [path(args[0], 'path')],
+      };
     case 'getSongControls':
     case 'rerender':
     case 'previewRegion':

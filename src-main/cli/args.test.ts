@@ -10,17 +10,55 @@ function usageError(argv: string[], pattern: RegExp): void {
 
 describe('parseCli', () => {
   test('reads a separate command with every option', () => {
-    const r = parseCli(['separate', 'a.wav', 'songs/', '--out', 'stems', '--model', 'xumx-official', '--ep', 'cpu',
-      '--format', 'flac', '--bit-depth', '24', '--wiener-iterations', '2', '--residual', '--models-dir', '/m', '--json']);
+    const r = parseCli([
+      'separate',
+      'a.wav',
+      'songs/',
+      '--out',
+      'stems',
+      '--model',
+      'xumx-official',
+      '--ep',
+      'cpu',
+      '--format',
+      'flac',
+      '--bit-depth',
+      '24',
+      '--wiener-iterations',
+      '2',
+      '--residual',
+      '--models-dir',
+      '/m',
+      '--json',
+    ]);
     assert.deepEqual(r, {
-      command: 'separate', inputs: ['a.wav', 'songs/'], out: 'stems', model: 'xumx-official', ep: 'cpu', format: 'flac',
-      bitDepth: 24, wienerIterations: 2, residual: true, modelDirs: ['/m'], json: true,
+      command: 'separate',
+      inputs: ['a.wav', 'songs/'],
+      out: 'stems',
+      model: 'xumx-official',
+      ep: 'cpu',
+      format: 'flac',
+      bitDepth: 24,
+      wienerIterations: 2,
+      residual: true,
+      modelDirs: ['/m'],
+      json: true,
     });
   });
 
   test('fills in the defaults: auto provider, 16-bit WAV, paper Wiener settings', () => {
     const r = parseCli(['separate', 'a.mp3', '--out', 'o']);
-    assert.deepEqual(r, { command: 'separate', inputs: ['a.mp3'], out: 'o', ep: 'auto', format: 'wav', bitDepth: 16, residual: false, modelDirs: [], json: false });
+    assert.deepEqual(r, {
+      command: 'separate',
+      inputs: ['a.mp3'],
+      out: 'o',
+      ep: 'auto',
+      format: 'wav',
+      bitDepth: 16,
+      residual: false,
+      modelDirs: [],
+      json: false,
+    });
   });
 
   test('accepts 32-bit float output', () => {
@@ -56,7 +94,7 @@ describe('parseCli', () => {
     usageError(['models', 'list', '--mix'], /--mix does not apply/);
   });
 
-  test('--mix with a preset asks for the preset\'s mix besides the stems, and --help says so', () => {
+  test("--mix with a preset asks for the preset's mix besides the stems, and --help says so", () => {
     const r = parseCli(['separate', 'a.wav', '--out', 'o', '--preset', 'karaoke', '--mix']);
     assert.equal(r.command === 'separate' && r.mix, true);
     assert.equal(r.command === 'separate' && r.preset, 'karaoke');
@@ -66,22 +104,33 @@ describe('parseCli', () => {
   });
 
   test('reads --tempo and --semitones, a negative key change written with or without "="', () => {
-    for (const argv of [['--tempo', '0.8', '--semitones', '-2'], ['--tempo=0.8', '--semitones=-2']]) {
+    for (const argv of [
+      ['--tempo', '0.8', '--semitones', '-2'],
+      ['--tempo=0.8', '--semitones=-2'],
+    ]) {
       const r = parseCli(['separate', 'a.wav', '--out', 'o', ...argv]);
       assert.equal(r.command, 'separate', JSON.stringify(r));
       if (r.command === 'separate') assert.deepEqual(r.timePitch, { tempo: 0.8, semitones: -2 });
     }
     const tempoOnly = parseCli(['separate', 'a.wav', '--out', 'o', '--tempo', '1.5']);
-    assert.ok(tempoOnly.command === 'separate' && tempoOnly.timePitch?.semitones === 0 && tempoOnly.timePitch.tempo === 1.5);
+    assert.ok(
+      tempoOnly.command === 'separate' && tempoOnly.timePitch?.semitones === 0 && tempoOnly.timePitch.tempo === 1.5,
+    );
     const neither = parseCli(['separate', 'a.wav', '--out', 'o']);
     assert.ok(neither.command === 'separate' && neither.timePitch === undefined);
   });
 
   test('refuses a tempo or key change out of range, or not a number, naming the range', () => {
     usageError(['separate', 'a.wav', '--out', 'o', '--tempo', '0.4'], /--tempo must be a number from 0.5 to 1.5/);
-    usageError(['separate', 'a.wav', '--out', 'o', '--tempo', '2'], /--tempo must be a number from 0.5 to 1.5.*not "2"/);
+    usageError(
+      ['separate', 'a.wav', '--out', 'o', '--tempo', '2'],
+      /--tempo must be a number from 0.5 to 1.5.*not "2"/,
+    );
     usageError(['separate', 'a.wav', '--out', 'o', '--tempo', '80%'], /--tempo/);
-    usageError(['separate', 'a.wav', '--out', 'o', '--semitones', '13'], /--semitones must be a whole number from -12 to 12/);
+    usageError(
+      ['separate', 'a.wav', '--out', 'o', '--semitones', '13'],
+      /--semitones must be a whole number from -12 to 12/,
+    );
     usageError(['separate', 'a.wav', '--out', 'o', '--semitones', '-1.5'], /--semitones/);
     usageError(['separate', 'a.wav', '--out', 'o', '--semitones', 'up'], /--semitones/);
     usageError(['models', 'list', '--tempo', '0.8'], /--tempo does not apply/);

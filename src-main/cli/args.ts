@@ -1,9 +1,21 @@
 // The CLI's command line → a typed command. Pure: no I/O, so every usage rule is tested without a terminal.
 import { parseArgs } from 'node:util';
 import {
-  SEMITONE_RANGE, stemFileCodec, type StemFileCodec, TEMPO_RANGE, type TimePitch, timePitchProblem
+  SEMITONE_RANGE,
+  stemFileCodec,
+  type StemFileCodec,
+  TEMPO_RANGE,
+  type TimePitch,
+  timePitchProblem,
 } from '../engine/index.ts';
-import { BIT_DEPTHS, EP_CHOICES, OUTPUT_FORMATS, type BitDepth, type EpChoice, type OutputFormat } from '../engine/types.ts';
+import {
+  BIT_DEPTHS,
+  EP_CHOICES,
+  OUTPUT_FORMATS,
+  type BitDepth,
+  type EpChoice,
+  type OutputFormat,
+} from '../engine/types.ts';
 import { AUDIO_EXTENSIONS } from '../api/contract.ts';
 import { controlsFromFlags } from './controls-args.ts';
 
@@ -102,16 +114,21 @@ Exit codes: 0 every file separated, 1 some file failed, 2 usage error.
 function joinNegativeValues(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    if ((argv[i] === '--semitones' || argv[i] === '--tempo') && /^-\d/.test(argv[i + 1] ?? '')) out.push(`${argv[i]}=${argv[++i]}`);
+    if ((argv[i] === '--semitones' || argv[i] === '--tempo') && /^-\d/.test(argv[i + 1] ?? ''))
+      out.push(`${argv[i]}=${argv[++i]}`);
     else out.push(argv[i]);
   }
   return out;
 }
 
 /** --tempo and --semitones, checked by the engine's own rule; null when neither is given. */
-function timePitchFromFlags(tempoText: string | undefined, semitonesText: string | undefined): { ok: true; value: TimePitch | null } | { ok: false; message: string } {
+function timePitchFromFlags(
+  tempoText: string | undefined,
+  semitonesText: string | undefined,
+): { ok: true; value: TimePitch | null } | { ok: false; message: string } {
   if (tempoText === undefined && semitonesText === undefined) return { ok: true, value: null };
-  const number = (t: string | undefined, fallback: number) => (t === undefined ? fallback : /^[+-]?(\d+\.?\d*|\.\d+)$/.test(t) ? Number(t) : NaN);
+  const number = (t: string | undefined, fallback: number) =>
+    t === undefined ? fallback : /^[+-]?(\d+\.?\d*|\.\d+)$/.test(t) ? Number(t) : NaN;
   const tp = { tempo: number(tempoText, 1), semitones: number(semitonesText, 0) };
   const problem = timePitchProblem(tp);
   if (!problem) return { ok: true, value: tp };
@@ -161,8 +178,26 @@ export function parseCli(argv: string[]): CliCommand {
   const modelDirs = v['models-dir'] ?? [];
 
   if (cmd === 'models') {
-    if (rest[0] !== 'list' || rest.length > 1) return usage(`unknown models command "${rest.join(' ')}" (use: models list, models install xumx-official or models import <x-umx.h5>)`);
-    const stray = ['out', 'model', 'ep', 'format', 'bit-depth', 'wiener-iterations', 'residual', 'strength', 'bleed', 'preset', 'mix', 'cache-dir', 'tempo', 'semitones'].find((k) => k in v);
+    if (rest[0] !== 'list' || rest.length > 1)
+      return usage(
+        `unknown models command "${rest.join(' ')}" (use: models list, models install xumx-official or models import <x-umx.h5>)`,
+      );
+    const stray = [
+      'out',
+      'model',
+      'ep',
+      'format',
+      'bit-depth',
+      'wiener-iterations',
+      'residual',
+      'strength',
+      'bleed',
+      'preset',
+      'mix',
+      'cache-dir',
+      'tempo',
+      'semitones',
+    ].find((k) => k in v);
     if (stray) return usage(`--${stray} does not apply to "models list"`);
     return { command: 'models-list', modelDirs, json: v.json ?? false };
   }
@@ -177,21 +212,29 @@ export function parseCli(argv: string[]): CliCommand {
   const depthText = v['bit-depth'] ?? '16';
   const bitDepth: BitDepth | null = BIT_DEPTHS.find((d) => String(d) === depthText) ?? null;
   if (bitDepth === null) return usage(`--bit-depth must be 16, 24 or 32f, not "${depthText}"`);
-  if (cliFormat === 'mp3' && v['bit-depth'] !== undefined) return usage('--bit-depth does not apply to mp3 (always 320 kbps)');
-  if (cliFormat === 'stem' && v['bit-depth'] !== undefined) return usage('--bit-depth does not apply to stem (AAC 256 kbps); use --format stem-alac for lossless');
-  if ((cliFormat === 'stem' || cliFormat === 'stem-alac') && v.mix) return usage('--mix does not apply to stem files (the mix is their first track)');
-  const stemFile = cliFormat === 'stem' || cliFormat === 'stem-alac' ? stemFileCodec(cliFormat === 'stem' ? 'aac' : 'alac', bitDepth) : undefined;
+  if (cliFormat === 'mp3' && v['bit-depth'] !== undefined)
+    return usage('--bit-depth does not apply to mp3 (always 320 kbps)');
+  if (cliFormat === 'stem' && v['bit-depth'] !== undefined)
+    return usage('--bit-depth does not apply to stem (AAC 256 kbps); use --format stem-alac for lossless');
+  if ((cliFormat === 'stem' || cliFormat === 'stem-alac') && v.mix)
+    return usage('--mix does not apply to stem files (the mix is their first track)');
+  const stemFile =
+    cliFormat === 'stem' || cliFormat === 'stem-alac'
+      ? stemFileCodec(cliFormat === 'stem' ? 'aac' : 'alac', bitDepth)
+      : undefined;
   // A stem file is made from float WAV stems the engine writes to a temporary folder.
-  const format: OutputFormat = stemFile ? 'wav' : cliFormat as OutputFormat;
+  const format: OutputFormat = stemFile ? 'wav' : (cliFormat as OutputFormat);
   let wienerIterations: number | undefined;
   if (v['wiener-iterations'] !== undefined) {
     const text = v['wiener-iterations'];
     wienerIterations = /^\d+$/.test(text) ? Number(text) : NaN;
-    if (!(wienerIterations >= 0 && wienerIterations <= 10)) return usage(`--wiener-iterations must be a whole number from 0 to 10, not "${text}"`);
+    if (!(wienerIterations >= 0 && wienerIterations <= 10))
+      return usage(`--wiener-iterations must be a whole number from 0 to 10, not "${text}"`);
   }
   const controls = controlsFromFlags({ strength: v.strength, bleed: v.bleed, preset: v.preset });
   if (!controls.ok) return usage(controls.message);
-  if (v.mix && v.preset === undefined) return usage('--mix needs --preset (the preset says which stems the mix keeps and at what gain)');
+  if (v.mix && v.preset === undefined)
+    return usage('--mix needs --preset (the preset says which stems the mix keeps and at what gain)');
   const timePitch = timePitchFromFlags(v.tempo, v.semitones);
   if (!timePitch.ok) return usage(timePitch.message);
   return {

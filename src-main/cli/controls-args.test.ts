@@ -7,7 +7,15 @@ const separate = (...flags: string[]) => parseCli(['separate', 'a.wav', '--out',
 
 describe('separation control flags', () => {
   test('read --strength and --bleed as per-source values, joined across repeats, a later value winning', () => {
-    const r = separate('--strength', 'vocals=1.5,drums=0.8', '--strength', 'drums=0.9', '--bleed', 'vocals=0.2', '--residual');
+    const r = separate(
+      '--strength',
+      'vocals=1.5,drums=0.8',
+      '--strength',
+      'drums=0.9',
+      '--bleed',
+      'vocals=0.2',
+      '--residual',
+    );
     assert.equal(r.command, 'separate');
     if (r.command !== 'separate') return;
     assert.deepEqual(r.strength, { vocals: 1.5, drums: 0.9 });
@@ -27,8 +35,14 @@ describe('separation control flags', () => {
 
   test('leave the command unchanged without them', () => {
     const r = separate();
-    assert.ok(r.command === 'separate' && !('strength' in r) && !('bleed' in r) && !('preset' in r) && !('cacheDir' in r));
-    assert.deepEqual(separate('--cache-dir', '/c').command === 'separate' && (separate('--cache-dir', '/c') as { cacheDir: string }).cacheDir, '/c');
+    assert.ok(
+      r.command === 'separate' && !('strength' in r) && !('bleed' in r) && !('preset' in r) && !('cacheDir' in r),
+    );
+    assert.deepEqual(
+      separate('--cache-dir', '/c').command === 'separate' &&
+        (separate('--cache-dir', '/c') as { cacheDir: string }).cacheDir,
+      '/c',
+    );
   });
 
   test('explain malformed values, out-of-range values and unknown presets', () => {
@@ -47,7 +61,10 @@ describe('separation control flags', () => {
   });
 
   test('parse values with spaces around and leading dots', () => {
-    assert.deepEqual(parseSourceValues('bleed', [' vocals = .5 , bass=0'], { min: 0, max: 0.9 }), { ok: true, value: { vocals: 0.5, bass: 0 } });
+    assert.deepEqual(parseSourceValues('bleed', [' vocals = .5 , bass=0'], { min: 0, max: 0.9 }), {
+      ok: true,
+      value: { vocals: 0.5, bass: 0 },
+    });
     assert.deepEqual(controlsFromFlags({}), { ok: true, value: {} });
   });
 });

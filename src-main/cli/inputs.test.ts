@@ -20,7 +20,10 @@ describe('expandInputs', () => {
     const { album } = albumWithParentLink();
     const { files, problems } = await expandInputs([album, join(album, 'parent', 'album')]);
     assert.deepEqual(problems, []);
-    assert.deepEqual(files, [1, 2, 3, 4, 5, 6].map((i) => join(album, `song${i}.wav`)));
+    assert.deepEqual(
+      files,
+      [1, 2, 3, 4, 5, 6].map((i) => join(album, `song${i}.wav`)),
+    );
   });
 
   test('gives a song once when it is named both directly and through a link', async () => {
@@ -38,6 +41,9 @@ describe('expandInputs', () => {
     writeFileSync(join(root, 'music', 'Album', 'track.flac'), 'x');
     const { files, problems } = await expandInputs([join(root, 'music'), join(root, 'nothing')]);
     assert.deepEqual(files, [join(root, 'music', 'Album', 'track.flac')]);
-    assert.deepEqual(problems.map((p) => [p.input, p.error.code]), [[join(root, 'nothing'), 'FILE_NOT_FOUND']]);
+    assert.deepEqual(
+      problems.map((p) => [p.input, p.error.code]),
+      [[join(root, 'nothing'), 'FILE_NOT_FOUND']],
+    );
   });
 });

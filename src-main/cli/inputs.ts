@@ -24,13 +24,23 @@ export async function expandInputs(inputs: string[]): Promise<ExpandedInputs> {
       await stat(input);
     } catch (err) {
       // Let the engine report missing files with its own messages, in the results.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') { problems.push({ input, error: asXumxError(err, input) }); continue; }
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        problems.push({ input, error: asXumxError(err, input) });
+        continue;
+      }
     }
     named.push(input);
   }
   const { files, emptyFolders } = await songFiles(named);
   for (const input of emptyFolders) {
-    problems.push({ input, error: new XumxError('FILE_NOT_FOUND', `${input}: the folder holds no audio files (${AUDIO_EXTENSIONS.join(' ')})`, input) });
+    problems.push({
+      input,
+      error: new XumxError(
+        'FILE_NOT_FOUND',
+        `${input}: the folder holds no audio files (${AUDIO_EXTENSIONS.join(' ')})`,
+        input,
+      ),
+    });
   }
   return { files, problems };
 }

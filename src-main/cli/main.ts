@@ -3,9 +3,21 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
-  asXumxError, claimStemFile, createEngine, defaultModelDirs, type Engine, findPreset, noModelError, outputError,
-  removeEmptyFolders, removeStaleTemps, type SegmentSettings, type StemFileClaim, stemFileFromStemFiles, tempPathFor,
-  XumxError
+  asXumxError,
+  claimStemFile,
+  createEngine,
+  defaultModelDirs,
+  type Engine,
+  findPreset,
+  noModelError,
+  outputError,
+  removeEmptyFolders,
+  removeStaleTemps,
+  type SegmentSettings,
+  type StemFileClaim,
+  stemFileFromStemFiles,
+  tempPathFor,
+  XumxError,
 } from '../engine/index.ts';
 import type { SeparationResult } from '../engine/types.ts';
 import { HELP, parseCli, type ModelsListCommand, type SeparateCommand } from './args.ts';
@@ -13,8 +25,15 @@ import { expandInputs } from './inputs.ts';
 import { MODELS_INSTALL_HELP, isModelsInstallCommand, modelsInstallMain } from './models-install.ts';
 import type { CliIo } from './io.ts';
 import { writePresetMix } from './preset-mix.ts';
-import { ProgressLines, jsonDocument, modelTable, progressBar, summary, terminalText, type FileResult } from './render.ts';
-
+import {
+  ProgressLines,
+  jsonDocument,
+  modelTable,
+  progressBar,
+  summary,
+  terminalText,
+  type FileResult,
+} from './render.ts';
 
 export const EXIT = { ok: 0, someFailed: 1, usage: 2 } as const;
 
@@ -40,8 +59,10 @@ function engineFor(modelDirs: string[], env: NodeJS.ProcessEnv, cacheDir?: strin
   // Test hooks, not user options: random-weight test networks and segment sizes for small fixtures.
   const allowTestModels = env.XUMX_STUDIO_ALLOW_TEST_MODELS === '1';
   const seg = env.XUMX_STUDIO_SEGMENTS?.split(',').map(Number);
-  const segments: Partial<SegmentSettings> | undefined = seg?.length === 3 && seg.every(Number.isInteger)
-    ? { segmentFrames: seg[0], overlapFrames: seg[1], batch: seg[2] } : undefined;
+  const segments: Partial<SegmentSettings> | undefined =
+    seg?.length === 3 && seg.every(Number.isInteger)
+      ? { segmentFrames: seg[0], overlapFrames: seg[1], batch: seg[2] }
+      : undefined;
   const cache = cacheDir !== undefined ? { dir: resolve(cacheDir) } : undefined;
   return { engine: createEngine({ modelDirs: dirs, allowTestModels, segments, cache }), dirs };
 }
@@ -58,7 +79,11 @@ async function listModels(cmd: ModelsListCommand, io: CliIo): Promise<number> {
 
 async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
   const { files, problems } = await expandInputs(cmd.inputs);
-  const results: FileResult[] = problems.map((p) => ({ input: p.input, ok: false, error: { code: p.error.code, message: p.error.message } }));
+  const results: FileResult[] = problems.map((p) => ({
+    input: p.input,
+    ok: false,
+    error: { code: p.error.code, message: p.error.message },
+  }));
   for (const r of results) if (!cmd.json) io.err(`${summary(r, 0)}\n`);
 
   const { engine, dirs } = engineFor(cmd.modelDirs, io.env, cmd.cacheDir);
@@ -66,42 +91,64 @@ async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
     if (cmd.model === undefined && (await engine.listModels()).length === 0) {
       const e = noModelError(dirs);
       if (!cmd.json) io.err(`xumx-studio: ${terminalText(e.message)}\n`);
-      results.push(...files.map((input) => ({ input, ok: false as const, error: { code: e.code, message: e.message } })));
+      results.push(
+        ...files.map((input) => ({ input, ok: false as const, error: { code: e.code, message: e.message } })),
+      );
       if (cmd.json) io.out(`${jsonDocument(results)}\n`);
       return EXIT.someFailed;
     }
     let interrupted = false;
     for (const input of files) {
       if (interrupted) {
-        results.push({ input, ok: false, error: { code: 'CANCELLED', message: `${input}: not started (interrupted)` } });
+        results.push({
+          input,
+          ok: false,
+          error: { code: 'CANCELLED', message: `${input}: not started (interrupted)` },
+        });
         continue;
       }
       const controller = new AbortController();
-      io.onInterrupt(() => { interrupted = true; controller.abort(); });
+      io.onInterrupt(() => {
+        interrupted = true;
+        controller.abort();
+      });
       const lines = new ProgressLines();
       const t0 = performance.now();
       const work = cmd.stemFile ? await stemFileWorkFolder(cmd.out) : null;
-      const separated = work instanceof XumxError ? { input, ok: false as const, error: { code: work.code, message: work.message } } : await engine.separate({
-        input, outDir: work?.path ?? cmd.out, ep: cmd.ep, format: cmd.format, bitDepth: cmd.bitDepth,
-        ...(cmd.model !== undefined ? { modelId: cmd.model } : {}),
-        ...(cmd.timePitch ? { timePitch: cmd.timePitch } : {}),
-        controls: {
-          residual: cmd.residual, ...(cmd.wienerIterations !== undefined ? { wienerIterations: cmd.wienerIterations } : {}),
-          ...(cmd.strength ? { strength: cmd.strength } : {}), ...(cmd.bleed ? { bleed: cmd.bleed } : {}),
-        },
-      }, {
-        signal: controller.signal,
-        onProgress: (p) => {
-          if (io.tty) io.err(`\r${progressBar(input, p, io.columns)}\x1b[K`);
-          else if (!cmd.json) {
-            const line = lines.next(input, p);
-            if (line) io.err(`${line}\n`);
-          }
-        },
-      });
+      const separated =
+        work instanceof XumxError
+          ? { input, ok: false as const, error: { code: work.code, message: work.message } }
+          : await engine.separate(
+              {
+                input,
+                outDir: work?.path ?? cmd.out,
+                ep: cmd.ep,
+                format: cmd.format,
+                bitDepth: cmd.bitDepth,
+                ...(cmd.model !== undefined ? { modelId: cmd.model } : {}),
+                ...(cmd.timePitch ? { timePitch: cmd.timePitch } : {}),
+                controls: {
+                  residual: cmd.residual,
+                  ...(cmd.wienerIterations !== undefined ? { wienerIterations: cmd.wienerIterations } : {}),
+                  ...(cmd.strength ? { strength: cmd.strength } : {}),
+                  ...(cmd.bleed ? { bleed: cmd.bleed } : {}),
+                },
+              },
+              {
+                signal: controller.signal,
+                onProgress: (p) => {
+                  if (io.tty) io.err(`\r${progressBar(input, p, io.columns)}\x1b[K`);
+                  else if (!cmd.json) {
+                    const line = lines.next(input, p);
+                    if (line) io.err(`${line}\n`);
+                  }
+                },
+              },
+            );
       if (io.tty) io.err('\r\x1b[K');
       // Ctrl-C still cancels cleanly while the stem file is written.
-      const result = work && !(work instanceof XumxError) ? await intoStemFile(cmd, separated, work, controller.signal) : separated;
+      const result =
+        work && !(work instanceof XumxError) ? await intoStemFile(cmd, separated, work, controller.signal) : separated;
       io.onInterrupt(null);
       results.push(cmd.mix ? await withPresetMix(cmd, result) : result);
       if (!cmd.json) (result.ok ? io.out : io.err)(`${summary(result, (performance.now() - t0) / 1000)}\n`);
@@ -135,7 +182,12 @@ async function stemFileWorkFolder(out: string): Promise<StemFileWork | XumxError
 }
 
 /** Turns the separated WAV stems into the song's stem file (claimStemFile), then removes them; a failure fails the file. */
-async function intoStemFile(cmd: SeparateCommand, result: SeparationResult, work: StemFileWork, signal: AbortSignal): Promise<FileResult> {
+async function intoStemFile(
+  cmd: SeparateCommand,
+  result: SeparationResult,
+  work: StemFileWork,
+  signal: AbortSignal,
+): Promise<FileResult> {
   let ok = false;
   let claim: StemFileClaim | null = null;
   try {
@@ -144,7 +196,12 @@ async function intoStemFile(cmd: SeparateCommand, result: SeparationResult, work
     const { codec, notice } = cmd.stemFile!;
     const notices = await stemFileFromStemFiles(result.stems, claim.path, { codec, songTitle: result.title, signal });
     ok = true;
-    return { ...result, stems: {}, stemFile: claim.path, notices: [...result.notices, ...work.notices, ...(notice ? [notice] : []), ...notices] };
+    return {
+      ...result,
+      stems: {},
+      stemFile: claim.path,
+      notices: [...result.notices, ...work.notices, ...(notice ? [notice] : []), ...notices],
+    };
   } catch (err) {
     const e = asXumxError(err, result.input);
     return { input: result.input, ok: false, error: { code: e.code, message: e.message } };
@@ -160,7 +217,14 @@ async function withPresetMix(cmd: SeparateCommand, result: SeparationResult): Pr
   const preset = cmd.preset !== undefined ? findPreset(cmd.preset) : undefined;
   if (!result.ok || !preset) return result;
   try {
-    const mix = await writePresetMix({ input: result.input, stems: result.stems, preset, format: cmd.format, bitDepth: cmd.bitDepth, title: result.title });
+    const mix = await writePresetMix({
+      input: result.input,
+      stems: result.stems,
+      preset,
+      format: cmd.format,
+      bitDepth: cmd.bitDepth,
+      title: result.title,
+    });
     return { ...result, mix: mix.path, notices: [...result.notices, ...mix.notices] };
   } catch (err) {
     const e = err as XumxError;

@@ -6,8 +6,12 @@ import { main } from './main.ts';
 function captureIo(): CliIo & { text(): string } {
   let out = '';
   return {
-    out: (t) => { out += t; },
-    err: (t) => { out += t; },
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      out += t;
+    },
     tty: false,
     columns: 80,
     env: {},

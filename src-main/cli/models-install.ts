@@ -4,8 +4,15 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  asXumxError, defaultModelDirs, importModel, type InstallProgress, installPublishedXumx, type PublishedWeights,
-  userModelsDir, XUMX_OFFICIAL, XumxError
+  asXumxError,
+  defaultModelDirs,
+  importModel,
+  type InstallProgress,
+  installPublishedXumx,
+  type PublishedWeights,
+  userModelsDir,
+  XUMX_OFFICIAL,
+  XumxError,
 } from '../engine/index.ts';
 import type { CliIo } from './io.ts';
 
@@ -33,9 +40,16 @@ function humanBytes(n: number): string {
 function progressLine(p: InstallProgress): string {
   if (p.stage === 'download') {
     const got = humanBytes(p.received ?? 0);
-    return p.total ? `downloading ${got} of ${humanBytes(p.total)} (${Math.floor((p.fraction ?? 0) * 100)}%)` : `downloading ${got}`;
+    return p.total
+      ? `downloading ${got} of ${humanBytes(p.total)} (${Math.floor((p.fraction ?? 0) * 100)}%)`
+      : `downloading ${got}`;
   }
-  return { validate: 'checking the parameters', read: 'reading the weights', build: 'building the ONNX graph', write: 'writing the model' }[p.stage];
+  return {
+    validate: 'checking the parameters',
+    read: 'reading the weights',
+    build: 'building the ONNX graph',
+    write: 'writing the model',
+  }[p.stage];
 }
 
 /** `argv` is the whole command line after the program name: ["models", "install" or "import", ...]. */
@@ -62,10 +76,16 @@ export async function modelsInstallMain(argv: string[], io: CliIo): Promise<numb
     io.err(`xumx-studio: ${m}\n${MODELS_INSTALL_HELP}`);
     return 2;
   };
-  if (positionals.length !== 1) return usage(action === 'install' ? 'models install needs a model name (xumx-official)' : 'models import needs one .h5 file, model folder or .zip');
+  if (positionals.length !== 1)
+    return usage(
+      action === 'install'
+        ? 'models install needs a model name (xumx-official)'
+        : 'models import needs one .h5 file, model folder or .zip',
+    );
   if (action === 'install' && v.id) return usage('--id applies to "models import" only');
   if (action === 'import' && v.url) return usage('--url applies to "models install" only');
-  if (v.id !== undefined && !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(v.id)) return usage(`--id "${v.id}" must be lower-case letters, digits, ".", "_" or "-"`);
+  if (v.id !== undefined && !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(v.id))
+    return usage(`--id "${v.id}" must be lower-case letters, digits, ".", "_" or "-"`);
   const modelsDir = resolve(v['models-dir'] ?? userModelsDir());
 
   const controller = new AbortController();
@@ -88,20 +108,40 @@ export async function modelsInstallMain(argv: string[], io: CliIo): Promise<numb
     let result;
     if (action === 'install') {
       const source = INSTALLABLE[positionals[0]];
-      if (!source) return usage(`unknown model "${positionals[0]}" (installable: ${Object.keys(INSTALLABLE).join(', ')})`);
-      result = await installPublishedXumx({ modelsDir, source, ...(v.url ? { url: v.url } : {}), signal: controller.signal, onProgress });
+      if (!source)
+        return usage(`unknown model "${positionals[0]}" (installable: ${Object.keys(INSTALLABLE).join(', ')})`);
+      result = await installPublishedXumx({
+        modelsDir,
+        source,
+        ...(v.url ? { url: v.url } : {}),
+        signal: controller.signal,
+        onProgress,
+      });
     } else {
       const r = await importModel(positionals[0], {
-        modelsDir, modelDirs: [...defaultModelDirs(), modelsDir], ...(v.id ? { id: v.id } : {}), signal: controller.signal,
-        onStage: (stage) => { if (stage !== 'unpack' && stage !== 'check' && stage !== 'copy') onProgress({ stage, fraction: null }); },
+        modelsDir,
+        modelDirs: [...defaultModelDirs(), modelsDir],
+        ...(v.id ? { id: v.id } : {}),
+        signal: controller.signal,
+        onStage: (stage) => {
+          if (stage !== 'unpack' && stage !== 'check' && stage !== 'copy') onProgress({ stage, fraction: null });
+        },
       });
-      const manifest = JSON.parse(await readFile(join(r.dir, 'manifest.json'), 'utf8')) as { sha256: string; size: number };
+      const manifest = JSON.parse(await readFile(join(r.dir, 'manifest.json'), 'utf8')) as {
+        sha256: string;
+        size: number;
+      };
       result = { ...r, sha256: manifest.sha256, size: manifest.size };
     }
     if (io.tty && !v.json) io.err('\r\x1b[K');
-    if (v.json) io.out(`${JSON.stringify({ ok: true, id: result.id, dir: result.dir, sha256: result.sha256, size: result.size, notes: result.notes })}\n`);
+    if (v.json)
+      io.out(
+        `${JSON.stringify({ ok: true, id: result.id, dir: result.dir, sha256: result.sha256, size: result.size, notes: result.notes })}\n`,
+      );
     else {
-      io.out(`installed model "${result.id}" in ${result.dir} (${humanBytes(result.size)}, sha256 ${result.sha256.slice(0, 12)}…)\n`);
+      io.out(
+        `installed model "${result.id}" in ${result.dir} (${humanBytes(result.size)}, sha256 ${result.sha256.slice(0, 12)}…)\n`,
+      );
       for (const n of result.notes) io.err(`note: ${n}\n`);
     }
     return 0;

@@ -5,8 +5,15 @@
 import { dirname, join } from 'node:path';
 import { mixStems } from '../api/mix.ts';
 import {
-  asXumxError, type DecodedAudio, decodeFile, mixTags, type Preset, presetGains, resolvePreset, songName,
-  writeAudioFile
+  asXumxError,
+  type DecodedAudio,
+  decodeFile,
+  mixTags,
+  type Preset,
+  presetGains,
+  resolvePreset,
+  songName,
+  writeAudioFile,
 } from '../engine/index.ts';
 import type { BitDepth, OutputFormat } from '../engine/types.ts';
 
@@ -32,7 +39,12 @@ export interface PresetMixFile {
 }
 
 /** Where the mix goes: the stems' folder, `<song>.<preset id>.mix.<ext>`. */
-export function presetMixPath(input: string, stems: Record<string, string>, presetId: string, format: OutputFormat): string {
+export function presetMixPath(
+  input: string,
+  stems: Record<string, string>,
+  presetId: string,
+  format: OutputFormat,
+): string {
   const folder = dirname(Object.values(stems)[0]);
   return join(folder, `${songName(input)}.${presetId}.mix.${EXT[format]}`);
 }
@@ -44,10 +56,17 @@ export async function writePresetMix(req: PresetMixRequest): Promise<PresetMixFi
   const path = presetMixPath(req.input, req.stems, req.preset.id, req.format);
   try {
     const stems: DecodedAudio[] = [];
-    for (const s of sources) stems.push(await decodeFile(req.stems[s], { tags: stems.length === 0 })); // the first stem's tags name the mix
-    const mix = mixStems(stems, sources.map((s) => gains[s]));
+    // The first stem's tags name the mix.
+    for (const s of sources) stems.push(await decodeFile(req.stems[s], { tags: stems.length === 0 }));
+    const mix = mixStems(
+      stems,
+      sources.map((s) => gains[s]),
+    );
     const notices = await writeAudioFile(path, mix.channels, {
-      format: req.format, bitDepth: req.bitDepth, sampleRate: mix.sampleRate, channels: mix.channels.length,
+      format: req.format,
+      bitDepth: req.bitDepth,
+      sampleRate: mix.sampleRate,
+      channels: mix.channels.length,
       tags: mixTags(stems[0]?.tags ?? {}, req.title, req.preset.id),
     });
     return { path, gains, notices };

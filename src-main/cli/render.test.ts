@@ -4,8 +4,16 @@ import type { SeparationResult } from '../engine/types.ts';
 import { ProgressLines, formatDuration, jsonDocument, progressBar, summary } from './render.ts';
 
 const ok: SeparationResult = {
-  input: 'a.wav', ok: true, stems: { vocals: '/o/a/vocals.wav' }, sampleRate: 48000, duration: 3.5, modelId: 'm', ep: 'cpu',
-  epSkipped: [{ ep: 'cuda', reason: 'cuda: not installed' }], timings: { decode: 1, stft: 2, network: 3, wiener: 4, istft: 5, encode: 6 }, notices: ['n'],
+  input: 'a.wav',
+  ok: true,
+  stems: { vocals: '/o/a/vocals.wav' },
+  sampleRate: 48000,
+  duration: 3.5,
+  modelId: 'm',
+  ep: 'cpu',
+  epSkipped: [{ ep: 'cuda', reason: 'cuda: not installed' }],
+  timings: { decode: 1, stft: 2, network: 3, wiener: 4, istft: 5, encode: 6 },
+  notices: ['n'],
 };
 
 describe('render', () => {
@@ -16,30 +24,65 @@ describe('render', () => {
   });
 
   test('fits the progress bar into the terminal width and shows the ETA', () => {
-    const line = progressBar('/a/very/long/path/to/some/song/with/a/long/name.flac', { fraction: 0.5, stage: 'network', etaSeconds: 65 }, 80);
+    const line = progressBar(
+      '/a/very/long/path/to/some/song/with/a/long/name.flac',
+      { fraction: 0.5, stage: 'network', etaSeconds: 65 },
+      80,
+    );
     assert.ok(line.length <= 80, `${line.length} columns`);
     assert.match(line, /50% network\s+ETA 1:05$/);
   });
 
   test('prints a plain progress line only when another tenth is done', () => {
     const lines = new ProgressLines();
-    const seen = [0, 0.01, 0.12, 0.15, 0.31, 1].map((f) => lines.next('a.wav', { fraction: f, stage: 'network', etaSeconds: null }));
-    assert.deepEqual(seen.map((l) => l !== null), [true, false, true, false, true, true]);
+    const seen = [0, 0.01, 0.12, 0.15, 0.31, 1].map((f) =>
+      lines.next('a.wav', { fraction: f, stage: 'network', etaSeconds: null }),
+    );
+    assert.deepEqual(
+      seen.map((l) => l !== null),
+      [true, false, true, false, true, true],
+    );
   });
 
   test('writes the --json document with exactly the published fields', () => {
-    const doc = JSON.parse(jsonDocument([ok, { input: 'b.wav', ok: false, error: { code: 'NOT_AUDIO', message: 'b.wav: not audio' } }]));
+    const doc = JSON.parse(
+      jsonDocument([ok, { input: 'b.wav', ok: false, error: { code: 'NOT_AUDIO', message: 'b.wav: not audio' } }]),
+    );
     assert.deepEqual(Object.keys(doc), ['files']);
-    assert.deepEqual(Object.keys(doc.files[0]), ['input', 'ok', 'stems', 'sampleRate', 'duration', 'ep', 'epSkipped', 'timings', 'notices']);
+    assert.deepEqual(Object.keys(doc.files[0]), [
+      'input',
+      'ok',
+      'stems',
+      'sampleRate',
+      'duration',
+      'ep',
+      'epSkipped',
+      'timings',
+      'notices',
+    ]);
     assert.deepEqual(doc.files[0].notices, ['n'], 'notices reach the JSON document');
-    assert.deepEqual(doc.files[1], { input: 'b.wav', ok: false, error: { code: 'NOT_AUDIO', message: 'b.wav: not audio' } });
+    assert.deepEqual(doc.files[1], {
+      input: 'b.wav',
+      ok: false,
+      error: { code: 'NOT_AUDIO', message: 'b.wav: not audio' },
+    });
   });
 
   test('gives the measured tempo, bars and key in --json and in the text summary', () => {
-    const analysis = { bpm: 97.46, beats: [0.1, 0.716], downbeats: [0.1], beatsPerBar: 3 as const, key: { tonic: 'F#' as const, mode: 'minor' as const }, confidence: { tempo: 0.62, key: 0.81 } };
+    const analysis = {
+      bpm: 97.46,
+      beats: [0.1, 0.716],
+      downbeats: [0.1],
+      beatsPerBar: 3 as const,
+      key: { tonic: 'F#' as const, mode: 'minor' as const },
+      confidence: { tempo: 0.62, key: 0.81 },
+    };
     const doc = JSON.parse(jsonDocument([{ ...ok, analysis }]));
     assert.deepEqual(doc.files[0].analysis, analysis);
-    assert.match(summary({ ...ok, analysis }, 1), /^  97\.5 BPM · 3\/4 · F# minor \(measured; clarity tempo 62 %, key 81 %\)$/m);
+    assert.match(
+      summary({ ...ok, analysis }, 1),
+      /^  97\.5 BPM · 3\/4 · F# minor \(measured; clarity tempo 62 %, key 81 %\)$/m,
+    );
   });
 
   test('names the preset mix --mix wrote, in --json and in the text summary', () => {
@@ -52,12 +95,23 @@ describe('render', () => {
     const name = 'a\x1b[2Jb\rc\x07d\x9be\nf.wav';
     const shown = 'a\\x1b[2Jb\\x0dc\\x07d\\x9be\\x0af.wav';
     const done: SeparationResult = {
-      ...ok, input: name, stems: { vocals: `/o/${name}/vocals.wav` }, title: 'Title\x1b]0;owned\x07', artist: 'Art\x90ist',
-      notices: [`${name}: downmixed`], epSkipped: [{ ep: 'cuda', reason: 'cuda: \x1b[31mred' }],
+      ...ok,
+      input: name,
+      stems: { vocals: `/o/${name}/vocals.wav` },
+      title: 'Title\x1b]0;owned\x07',
+      artist: 'Art\x90ist',
+      notices: [`${name}: downmixed`],
+      epSkipped: [{ ep: 'cuda', reason: 'cuda: \x1b[31mred' }],
     };
-    const failed: SeparationResult = { input: name, ok: false, error: { code: 'NOT_AUDIO', message: `${name}: not audio` } };
+    const failed: SeparationResult = {
+      input: name,
+      ok: false,
+      error: { code: 'NOT_AUDIO', message: `${name}: not audio` },
+    };
     const texts = [
-      summary(done, 1), summary(failed, 0), summary({ ...failed, error: { code: 'NOT_AUDIO', message: 'no file named' } }, 0),
+      summary(done, 1),
+      summary(failed, 0),
+      summary({ ...failed, error: { code: 'NOT_AUDIO', message: 'no file named' } }, 0),
       progressBar(name, { fraction: 0.5, stage: 'network', etaSeconds: 3 }, 200),
       new ProgressLines().next(name, { fraction: 0.5, stage: 'network', etaSeconds: null })!,
     ];
@@ -68,6 +122,10 @@ describe('render', () => {
     }
     assert.match(summary(done, 1), /Title\\x1b\]0;owned\\x07 — Art\\x90ist/);
     assert.match(summary(done, 1), /cuda: \\x1b\[31mred/);
-    assert.equal(summary(done, 1).split('\n').length, summary(ok, 1).split('\n').length + 1, 'a line break in a name adds no line');
+    assert.equal(
+      summary(done, 1).split('\n').length,
+      summary(ok, 1).split('\n').length + 1,
+      'a line break in a name adds no line',
+    );
   });
 });

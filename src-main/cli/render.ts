@@ -17,8 +17,11 @@ export function terminalText(text: string): string {
 
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
-  const mm = String(m).padStart(h ? 2 : 1, '0'), ss = String(r).padStart(2, '0');
+  const h = Math.floor(s / 3600),
+    m = Math.floor((s % 3600) / 60),
+    r = s % 60;
+  const mm = String(m).padStart(h ? 2 : 1, '0'),
+    ss = String(r).padStart(2, '0');
   return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
@@ -50,9 +53,12 @@ export class ProgressLines {
 
 export function summary(r: FileResult, seconds: number): string {
   const t = terminalText;
-  if (!r.ok) return `✘ ${r.error.message.includes(r.input) ? '' : `${t(r.input)}: `}${t(r.error.message)} [${r.error.code}]`;
-  const lines = [`✔ ${t(r.input)} → ${t(r.stemFile ?? Object.values(r.stems).join(', '))}`,
-    `  ${formatDuration(r.duration)} of audio in ${seconds.toFixed(1)} s on ${r.ep} (model ${t(r.modelId)})`];
+  if (!r.ok)
+    return `✘ ${r.error.message.includes(r.input) ? '' : `${t(r.input)}: `}${t(r.error.message)} [${r.error.code}]`;
+  const lines = [
+    `✔ ${t(r.input)} → ${t(r.stemFile ?? Object.values(r.stems).join(', '))}`,
+    `  ${formatDuration(r.duration)} of audio in ${seconds.toFixed(1)} s on ${r.ep} (model ${t(r.modelId)})`,
+  ];
   if (r.title || r.artist) lines.push(`  ${t([r.title, r.artist].filter(Boolean).join(' — '))}`);
   if (r.mix) lines.push(`  mix: ${t(r.mix)}`);
   if (r.analysis) lines.push(`  ${analysisLabel(r.analysis)} (measured; clarity ${confidenceLabel(r.analysis)})`);
@@ -63,24 +69,37 @@ export function summary(r: FileResult, seconds: number): string {
 
 /** The --json document: exactly the fields of the published schema, in its order. */
 export function jsonDocument(results: FileResult[]): string {
-  const files = results.map((r) => r.ok
-    ? {
-      input: r.input, ok: true, stems: r.stems, sampleRate: r.sampleRate, duration: r.duration, ep: r.ep, epSkipped: r.epSkipped, timings: r.timings,
-      notices: r.notices,
-      ...(r.estimates ? { estimates: r.estimates } : {}),
-      ...(r.mix ? { mix: r.mix } : {}),
-      ...(r.stemFile ? { stemFile: r.stemFile } : {}),
-      ...(r.title ? { title: r.title } : {}),
-      ...(r.artist ? { artist: r.artist } : {}),
-      ...(r.analysis ? { analysis: r.analysis } : {}),
-    }
-    : { input: r.input, ok: false, error: { code: r.error.code, message: r.error.message } });
+  const files = results.map((r) =>
+    r.ok
+      ? {
+          input: r.input,
+          ok: true,
+          stems: r.stems,
+          sampleRate: r.sampleRate,
+          duration: r.duration,
+          ep: r.ep,
+          epSkipped: r.epSkipped,
+          timings: r.timings,
+          notices: r.notices,
+          ...(r.estimates ? { estimates: r.estimates } : {}),
+          ...(r.mix ? { mix: r.mix } : {}),
+          ...(r.stemFile ? { stemFile: r.stemFile } : {}),
+          ...(r.title ? { title: r.title } : {}),
+          ...(r.artist ? { artist: r.artist } : {}),
+          ...(r.analysis ? { analysis: r.analysis } : {}),
+        }
+      : { input: r.input, ok: false, error: { code: r.error.code, message: r.error.message } },
+  );
   return JSON.stringify({ files }, null, 2);
 }
 
 export function modelTable(models: ModelInfo[]): string {
-  const rows = models.map((m) => [m.id, m.name, m.sources.join(','), m.license, m.bundled ? 'bundled' : m.dir].map(terminalText));
+  const rows = models.map((m) =>
+    [m.id, m.name, m.sources.join(','), m.license, m.bundled ? 'bundled' : m.dir].map(terminalText),
+  );
   const head = ['ID', 'NAME', 'SOURCES', 'LICENSE', 'WHERE'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n');
+  return [head, ...rows]
+    .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  '))
+    .join('\n');
 }

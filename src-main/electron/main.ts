@@ -13,7 +13,16 @@ import type { StudioService } from '../api/service.ts';
 import { LISTEN_STATUS } from '../api/listen-copies.ts';
 import { MIME, parseRange } from '../web/http-util.ts';
 import { buildMenu } from './menu.ts';
-import { APP_ENTRY, APP_SCHEME, CONTENT_SECURITY_POLICY, isAllowedNavigation, isTrustedSender, routeAppRequest, songArguments, windowWebPreferences } from './policy.ts';
+import {
+  APP_ENTRY,
+  APP_SCHEME,
+  CONTENT_SECURITY_POLICY,
+  isAllowedNavigation,
+  isTrustedSender,
+  routeAppRequest,
+  songArguments,
+  windowWebPreferences,
+} from './policy.ts';
 
 // Built layout: dist/src-main/electron/{main.js,preload.cjs}; the renderer is dist/renderer.
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -72,13 +81,19 @@ app.on('before-quit', (e) => {
   void s.dispose().finally(() => app.quit());
 });
 
-app.whenReady().then(start).catch((err) => {
-  dialog.showErrorBox('X-UMX Studio could not start', err instanceof Error ? err.message : String(err));
-  app.exit(1);
-});
+app
+  .whenReady()
+  .then(start)
+  .catch((err) => {
+    dialog.showErrorBox('X-UMX Studio could not start', err instanceof Error ? err.message : String(err));
+    app.exit(1);
+  });
 
 async function start(): Promise<void> {
-  const studio = await createStudio({ capabilities: { door: 'electron', nativeDialogs: true, reveal: true, upload: false }, dataDir });
+  const studio = await createStudio({
+    capabilities: { door: 'electron', nativeDialogs: true, reveal: true, upload: false },
+    dataDir,
+  });
   service = studio.service;
   lockDownSession();
   protocol.handle(APP_SCHEME, serveAppRequest);
@@ -109,7 +124,11 @@ function lockDownSession(): void {
   s.setPermissionCheckHandler(() => false);
   // Nothing from the network: the app scheme is the only origin a page may load from.
   s.webRequest.onBeforeRequest((details, callback) => {
-    const ok = details.url.startsWith(`${APP_SCHEME}:`) || details.url.startsWith('devtools:') || details.url.startsWith('data:') || details.url.startsWith('blob:');
+    const ok =
+      details.url.startsWith(`${APP_SCHEME}:`) ||
+      details.url.startsWith('devtools:') ||
+      details.url.startsWith('data:') ||
+      details.url.startsWith('blob:');
     callback({ cancel: !ok });
   });
 }
@@ -117,17 +136,41 @@ function lockDownSession(): void {
 async function serveAppRequest(request: Request): Promise<Response> {
   const route = routeAppRequest(request.url);
   if (route.kind === 'refused') return new Response('Not found', { status: 404 });
-  if (route.kind === 'bad-request') return new Response(route.message, { status: 400, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' } });
+  if (route.kind === 'bad-request')
+    return new Response(route.message, {
+      status: 400,
+      headers: { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' },
+    });
   const headers: Record<string, string> = { 'X-Content-Type-Options': 'nosniff' };
   if (route.kind === 'preview') {
     const bytes = service!.previewFile(route.jobId, route.id, route.source);
     if (!bytes) return new Response('Not found', { status: 404 });
-    return new Response(new Uint8Array(bytes), { status: 200, headers: { ...headers, 'Content-Type': 'audio/wav', 'Cache-Control': 'no-store', 'Content-Length': String(bytes.length) } });
+    return new Response(new Uint8Array(bytes), {
+      status: 200,
+      headers: {
+        ...headers,
+        'Content-Type': 'audio/wav',
+        'Cache-Control': 'no-store',
+        'Content-Length': String(bytes.length),
+      },
+    });
   }
   if (route.kind === 'listen') {
     const answer = await service!.listen(route.jobId, route.revision, route.from, route.frames);
-    if (answer.kind !== 'audio') return new Response(answer.message, { status: LISTEN_STATUS[answer.kind], headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' } });
-    return new Response(new Uint8Array(answer.wav), { status: 200, headers: { ...headers, 'Content-Type': 'audio/wav', 'Cache-Control': 'no-store', 'Content-Length': String(answer.wav.length) } });
+    if (answer.kind !== 'audio')
+      return new Response(answer.message, {
+        status: LISTEN_STATUS[answer.kind],
+        headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
+      });
+    return new Response(new Uint8Array(answer.wav), {
+      status: 200,
+      headers: {
+        ...headers,
+        'Content-Type': 'audio/wav',
+        'Cache-Control': 'no-store',
+        'Content-Length': String(answer.wav.length),
+      },
+    });
   }
   let file: string;
   if (route.kind === 'stem') {
@@ -146,7 +189,8 @@ async function serveAppRequest(request: Request): Promise<Response> {
   headers['Content-Type'] = MIME[extname(file).toLowerCase()] ?? 'application/octet-stream';
   headers['Accept-Ranges'] = 'bytes';
   const range = parseRange(request.headers.get('range') ?? undefined, info.size);
-  if (range === 'invalid') return new Response(null, { status: 416, headers: { ...headers, 'Content-Range': `bytes */${info.size}` } });
+  if (range === 'invalid')
+    return new Response(null, { status: 416, headers: { ...headers, 'Content-Range': `bytes */${info.size}` } });
   const { start, end } = range ?? { start: 0, end: info.size - 1 };
   headers['Content-Length'] = String(end - start + 1);
   if (range) headers['Content-Range'] = `bytes ${start}-${end}/${info.size}`;
@@ -158,7 +202,10 @@ function trusted(e: IpcMainInvokeEvent): boolean {
   return isTrustedSender(e.senderFrame?.url, e.senderFrame === e.sender.mainFrame);
 }
 
-const REFUSED = { ok: false, error: { code: 'BAD_ARGUMENT', message: 'request refused: not from the app window' } } as const;
+const REFUSED = {
+  ok: false,
+  error: { code: 'BAD_ARGUMENT', message: 'request refused: not from the app window' },
+} as const;
 
 function registerIpc(): void {
   ipcMain.handle('xumx:call', async (e, method: unknown, args: unknown) => {
@@ -177,10 +224,15 @@ function registerIpc(): void {
     const r = await dialog.showOpenDialog(win, {
       title: 'Import a model',
       properties: ['openFile'],
-      filters: [{ name: 'X-UMX weights or model .zip', extensions: ['h5', 'zip'] }, { name: 'All files', extensions: ['*'] }],
+      filters: [
+        { name: 'X-UMX weights or model .zip', extensions: ['h5', 'zip'] },
+        { name: 'All files', extensions: ['*'] },
+      ],
     });
     // null: the dialog was dismissed, nothing to import.
-    return r.canceled || !r.filePaths[0] ? { ok: true, value: null } : dispatchCall(service!, 'importModel', [r.filePaths[0]]);
+    return r.canceled || !r.filePaths[0]
+      ? { ok: true, value: null }
+      : dispatchCall(service!, 'importModel', [r.filePaths[0]]);
   });
   ipcMain.handle('xumx:choose-folder', async (e, initial: unknown) => {
     if (!trusted(e) || !win) return null;
@@ -203,7 +255,12 @@ async function pickSongs(folders: boolean): Promise<string[]> {
   const r = await dialog.showOpenDialog(win, {
     title: folders ? 'Open a folder of songs' : 'Open songs',
     properties: folders ? ['openDirectory', 'multiSelections'] : ['openFile', 'multiSelections'],
-    filters: folders ? undefined : [{ name: 'Audio', extensions: AUDIO_EXTENSIONS.map((x) => x.slice(1)) }, { name: 'All files', extensions: ['*'] }],
+    filters: folders
+      ? undefined
+      : [
+          { name: 'Audio', extensions: AUDIO_EXTENSIONS.map((x) => x.slice(1)) },
+          { name: 'All files', extensions: ['*'] },
+        ],
   });
   return r.canceled ? [] : r.filePaths;
 }
@@ -218,10 +275,12 @@ async function openSongs(paths: string[]): Promise<void> {
 async function refreshMenu(): Promise<void> {
   if (!service) return;
   const recent = await service.recentFiles();
-  Menu.setApplicationMenu(buildMenu(recent, {
-    openFiles: () => void pickSongs(false).then(openSongs),
-    openFolder: () => void pickSongs(true).then(openSongs),
-    openRecent: (p) => void openSongs([p]),
-    showPanel: (panel) => service?.emit({ type: 'menu', action: panel }),
-  }));
+  Menu.setApplicationMenu(
+    buildMenu(recent, {
+      openFiles: () => void pickSongs(false).then(openSongs),
+      openFolder: () => void pickSongs(true).then(openSongs),
+      openRecent: (p) => void openSongs([p]),
+      showPanel: (panel) => service?.emit({ type: 'menu', action: panel }),
+    }),
+  );
 }

@@ -28,15 +28,25 @@ export function buildMenu(recent: string[], actions: MenuActions): Menu {
         { label: 'Export…', accelerator: 'CmdOrCtrl+E', click: () => actions.showPanel('export') },
         { type: 'separator' },
         { label: 'Models…', click: () => actions.showPanel('models') },
-        { label: isMac ? 'Settings…' : 'Settings', accelerator: 'CmdOrCtrl+,', click: () => actions.showPanel('settings') },
-        ...(isMac ? [] : [{ type: 'separator' as const }, { role: 'quit' as const, label: 'Quit', accelerator: 'CmdOrCtrl+Q' }]),
+        {
+          label: isMac ? 'Settings…' : 'Settings',
+          accelerator: 'CmdOrCtrl+,',
+          click: () => actions.showPanel('settings'),
+        },
+        ...(isMac
+          ? []
+          : [{ type: 'separator' as const }, { role: 'quit' as const, label: 'Quit', accelerator: 'CmdOrCtrl+Q' }]),
       ],
     },
     { role: 'editMenu' },
     {
       label: '&View',
       submenu: [
-        { role: 'resetZoom' }, { role: 'zoomIn' }, { role: 'zoomOut' }, { type: 'separator' }, { role: 'togglefullscreen' },
+        { role: 'resetZoom' },
+        { role: 'zoomIn' },
+        { role: 'zoomOut' },
+        { type: 'separator' },
+        { role: 'togglefullscreen' },
         ...(app.isPackaged ? [] : [{ type: 'separator' as const }, { role: 'toggleDevTools' as const }]),
       ],
     },

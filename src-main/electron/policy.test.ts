@@ -1,6 +1,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONTENT_SECURITY_POLICY, isAllowedNavigation, isTrustedSender, routeAppRequest, songArguments, windowWebPreferences } from './policy.ts';
+import {
+  CONTENT_SECURITY_POLICY,
+  isAllowedNavigation,
+  isTrustedSender,
+  routeAppRequest,
+  songArguments,
+  windowWebPreferences,
+} from './policy.ts';
 
 describe('Electron window security', () => {
   test('isolates and sandboxes the renderer without Node', () => {
@@ -27,7 +34,13 @@ describe('Electron window security', () => {
 
   test('refuses navigation away from the app page', () => {
     assert.equal(isAllowedNavigation('xumx://app/index.html'), true);
-    for (const url of ['https://example.com/', 'file:///etc/passwd', 'xumx://evil/index.html', 'javascript:alert(1)', 'not a url']) {
+    for (const url of [
+      'https://example.com/',
+      'file:///etc/passwd',
+      'xumx://evil/index.html',
+      'javascript:alert(1)',
+      'not a url',
+    ]) {
       assert.equal(isAllowedNavigation(url), false, url);
     }
   });
@@ -42,15 +55,40 @@ describe('Electron window security', () => {
 
 describe('app scheme routing', () => {
   test("maps a block of a listening copy to the job, the revision and the query's numbers as given (the service checks them)", () => {
-    assert.deepEqual(routeAppRequest('xumx://app/api/listen/abc123/2?from=44100&frames=132300'),
-      { kind: 'listen', jobId: 'abc123', revision: '2', from: '44100', frames: '132300' });
-    assert.deepEqual(routeAppRequest('xumx://app/api/listen/abc123/0'), { kind: 'listen', jobId: 'abc123', revision: '0', from: null, frames: null });
+    assert.deepEqual(routeAppRequest('xumx://app/api/listen/abc123/2?from=44100&frames=132300'), {
+      kind: 'listen',
+      jobId: 'abc123',
+      revision: '2',
+      from: '44100',
+      frames: '132300',
+    });
+    assert.deepEqual(routeAppRequest('xumx://app/api/listen/abc123/0'), {
+      kind: 'listen',
+      jobId: 'abc123',
+      revision: '0',
+      from: null,
+      frames: null,
+    });
   });
 
   test('maps stems to job and source, previews to job, id and source, and pages to renderer files', () => {
-    assert.deepEqual(routeAppRequest('xumx://app/api/stems/abc123/vocals'), { kind: 'stem', jobId: 'abc123', source: 'vocals' });
-    assert.deepEqual(routeAppRequest('xumx://app/api/previews/abc123/p-1_x/vocals'), { kind: 'preview', jobId: 'abc123', id: 'p-1_x', source: 'vocals' });
-    assert.deepEqual(routeAppRequest('xumx://app/api/previews/abc123/p-1_x'), { kind: 'preview', jobId: 'abc123', id: 'p-1_x', source: null });
+    assert.deepEqual(routeAppRequest('xumx://app/api/stems/abc123/vocals'), {
+      kind: 'stem',
+      jobId: 'abc123',
+      source: 'vocals',
+    });
+    assert.deepEqual(routeAppRequest('xumx://app/api/previews/abc123/p-1_x/vocals'), {
+      kind: 'preview',
+      jobId: 'abc123',
+      id: 'p-1_x',
+      source: 'vocals',
+    });
+    assert.deepEqual(routeAppRequest('xumx://app/api/previews/abc123/p-1_x'), {
+      kind: 'preview',
+      jobId: 'abc123',
+      id: 'p-1_x',
+      source: null,
+    });
     assert.deepEqual(routeAppRequest('xumx://app/'), { kind: 'static', path: 'index.html' });
     assert.deepEqual(routeAppRequest('xumx://app/assets/index-1.js'), { kind: 'static', path: 'assets/index-1.js' });
   });
@@ -65,15 +103,21 @@ describe('app scheme routing', () => {
 
 describe('songArguments', () => {
   test('keeps file arguments and drops flags and the app entry', () => {
-    assert.deepEqual(songArguments(['/app/main.js', '--no-sandbox', '/music/a.wav', 'b.flac', '.']), ['/music/a.wav', 'b.flac']);
+    assert.deepEqual(songArguments(['/app/main.js', '--no-sandbox', '/music/a.wav', 'b.flac', '.']), [
+      '/music/a.wav',
+      'b.flac',
+    ]);
   });
 });
 
 describe('app scheme requests with malformed percent-encoding', () => {
   test('are answered as bad requests instead of throwing', () => {
     for (const url of [
-      'xumx://app/api/stems/%E0%A4%A/vocals', 'xumx://app/api/stems/abc123/voc%E0%A4als', 'xumx://app/assets/%E0%A4%A.js',
-      'xumx://app/api/previews/abc123/%E0%A4%A/vocals', 'xumx://app/api/previews/abc123/p1/voc%E0%A4als',
+      'xumx://app/api/stems/%E0%A4%A/vocals',
+      'xumx://app/api/stems/abc123/voc%E0%A4als',
+      'xumx://app/assets/%E0%A4%A.js',
+      'xumx://app/api/previews/abc123/%E0%A4%A/vocals',
+      'xumx://app/api/previews/abc123/p1/voc%E0%A4als',
     ]) {
       const route = routeAppRequest(url);
       assert.equal(route.kind, 'bad-request', url);

@@ -64,19 +64,25 @@ export function routeAppRequest(url: string): AppRoute {
   if (u.protocol !== `${APP_SCHEME}:` || u.host !== 'app') return { kind: 'refused' };
   try {
     const stem = /^\/api\/stems\/([^/]+)\/([^/]+)$/.exec(u.pathname);
-    if (stem) return { kind: 'stem', jobId: decodePart(stem[1], 'the job id'), source: decodePart(stem[2], 'the stem name') };
+    if (stem)
+      return { kind: 'stem', jobId: decodePart(stem[1], 'the job id'), source: decodePart(stem[2], 'the stem name') };
     const preview = /^\/api\/previews\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/.exec(u.pathname);
     if (preview) {
       return {
-        kind: 'preview', jobId: decodePart(preview[1], 'the job id'), id: decodePart(preview[2], 'the preview id'),
+        kind: 'preview',
+        jobId: decodePart(preview[1], 'the job id'),
+        id: decodePart(preview[2], 'the preview id'),
         source: preview[3] === undefined ? null : decodePart(preview[3], 'the stem name'),
       };
     }
     const listen = /^\/api\/listen\/([^/]+)\/([^/]+)$/.exec(u.pathname);
     if (listen) {
       return {
-        kind: 'listen', jobId: decodePart(listen[1], 'the job id'), revision: decodePart(listen[2], 'the revision'),
-        from: u.searchParams.get('from'), frames: u.searchParams.get('frames'),
+        kind: 'listen',
+        jobId: decodePart(listen[1], 'the job id'),
+        revision: decodePart(listen[2], 'the revision'),
+        from: u.searchParams.get('from'),
+        frames: u.searchParams.get('frames'),
       };
     }
     const path = decodePart(u.pathname === '/' ? '/index.html' : u.pathname, 'the path');

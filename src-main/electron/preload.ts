@@ -13,7 +13,8 @@ contextBridge.exposeInMainWorld('xumx', {
   },
   chooseFiles: () => ipcRenderer.invoke('xumx:choose-files'),
   chooseModelFile: () => ipcRenderer.invoke('xumx:choose-model-file'),
-  chooseFolder: (initial?: string) => ipcRenderer.invoke('xumx:choose-folder', typeof initial === 'string' ? initial : undefined),
+  chooseFolder: (initial?: string) =>
+    ipcRenderer.invoke('xumx:choose-folder', typeof initial === 'string' ? initial : undefined),
   pathForFile: (file: File) => webUtils.getPathForFile(file),
   reveal: (path: string) => ipcRenderer.invoke('xumx:reveal', path),
 });

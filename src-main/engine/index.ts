@@ -9,7 +9,15 @@ import { describeModel } from './model/details.ts';
 import type { RunnerOptions } from './runner.ts';
 import type { SegmentSettings } from './separate/segment-settings.ts';
 import type { EstimateCacheOptions } from './cache/estimate-cache.ts';
-import type { ListenCopyHooks, ModelInfo, Progress, Region, RegionResult, SeparateRequest, SeparationResult } from './types.ts';
+import type {
+  ListenCopyHooks,
+  ModelInfo,
+  Progress,
+  Region,
+  RegionResult,
+  SeparateRequest,
+  SeparationResult,
+} from './types.ts';
 import type { FromWorker, ToWorker } from './worker.ts';
 
 export { bundledModelsDir } from './model/registry.ts';
@@ -49,7 +57,15 @@ export { defaultModelDirs, noModelError, scanModels, userModelsDir } from './mod
 export { outputError } from './output-error.ts';
 export { ListeningCopy, readListeningCopy } from './separate/listening-copy.ts';
 export { removeEmptyFolders } from './separate/outputs.ts';
-export { BUILT_IN_PRESETS, findPreset, parsePreset, parsePresetFile, presetGains, resolvePreset, serializePresetFile } from './separate/presets.ts';
+export {
+  BUILT_IN_PRESETS,
+  findPreset,
+  parsePreset,
+  parsePresetFile,
+  presetGains,
+  resolvePreset,
+  serializePresetFile,
+} from './separate/presets.ts';
 export type { Preset } from './separate/presets.ts';
 export type { SegmentSettings } from './separate/segment-settings.ts';
 export { exportFileName, partName, songName, stemFileName } from './separate/song-name.ts';
@@ -154,7 +170,11 @@ export function createEngine(opts: EngineOptions = {}): Engine {
   };
 
   /** Posts a job to the worker; resolves with its result (a per-file failure too), or INTERNAL if the worker dies. */
-  const send = <R extends SeparationResult | RegionResult>(input: string, hooks: SeparateHooks, message: (id: number) => ToWorker): Promise<R> => {
+  const send = <R extends SeparationResult | RegionResult>(
+    input: string,
+    hooks: SeparateHooks,
+    message: (id: number) => ToWorker,
+  ): Promise<R> => {
     if (disposed) throw new XumxError('INTERNAL', 'the engine was disposed');
     return new Promise<R>((resolve) => {
       const id = nextId++;
@@ -162,7 +182,12 @@ export function createEngine(opts: EngineOptions = {}): Engine {
       w.ref();
       const onAbort = () => w.postMessage({ type: 'abort', id } satisfies ToWorker);
       hooks.signal?.addEventListener('abort', onAbort, { once: true });
-      jobs.set(id, { input, hooks, resolve: (r) => resolve(r as R), detach: () => hooks.signal?.removeEventListener('abort', onAbort) });
+      jobs.set(id, {
+        input,
+        hooks,
+        resolve: (r) => resolve(r as R),
+        detach: () => hooks.signal?.removeEventListener('abort', onAbort),
+      });
       w.postMessage(message(id));
       if (hooks.signal?.aborted) onAbort();
     });
@@ -175,7 +200,12 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     },
 
     separate(req, hooks = {}) {
-      return send<SeparationResult>(req.input, hooks, (id) => ({ type: 'separate', id, req, ...(hooks.listen ? { listenCopy: hooks.listen.path } : {}) }));
+      return send<SeparationResult>(req.input, hooks, (id) => ({
+        type: 'separate',
+        id,
+        req,
+        ...(hooks.listen ? { listenCopy: hooks.listen.path } : {}),
+      }));
     },
 
     rerender(req, hooks) {
@@ -193,8 +223,13 @@ export function createEngine(opts: EngineOptions = {}): Engine {
       w.ref();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => void w.terminate().then(() => resolve()), 10_000);
-        w.on('exit', () => { clearTimeout(timer); resolve(); });
-        w.on('message', (msg: FromWorker) => { if (msg.type === 'disposed') void w.terminate(); });
+        w.on('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        w.on('message', (msg: FromWorker) => {
+          if (msg.type === 'disposed') void w.terminate();
+        });
         w.postMessage({ type: 'dispose' } satisfies ToWorker);
       });
       worker = null;

@@ -4,9 +4,13 @@
 import { XumxError } from './errors.ts';
 
 const REASONS: Record<string, string> = {
-  ENOENT: 'the folder does not exist', ENOTDIR: 'a part of the path is a file, not a folder',
-  EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'the file system is read-only',
-  EISDIR: 'a folder with that name is in the way', EEXIST: 'a file with that name is in the way',
+  ENOENT: 'the folder does not exist',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  EISDIR: 'a folder with that name is in the way',
+  EEXIST: 'a file with that name is in the way',
   EFBIG: 'the file is too large for this file system',
 };
 

@@ -10,7 +10,13 @@ import { XumxError, asXumxError } from './errors.ts';
 import { pickModel, scanModels, type InstalledModel } from './model/registry.ts';
 import type { ModelRunner } from './model/session.ts';
 import { openModelInThread } from './model/threaded.ts';
-import { preparedSong, separateFile, type PipelineDeps, type PipelineHooks, type PreparedSong } from './separate/pipeline.ts';
+import {
+  preparedSong,
+  separateFile,
+  type PipelineDeps,
+  type PipelineHooks,
+  type PreparedSong,
+} from './separate/pipeline.ts';
 import { EstimateCache, estimateKey, hashFile, type EstimateCacheOptions } from './cache/estimate-cache.ts';
 import { renderRegion } from './separate/region.ts';
 import { CONTRACT } from './model/manifest.ts';
@@ -23,7 +29,15 @@ import { segmentsFor } from './separate/segment-settings.ts';
 import { timePitchProblem, type TimePitch } from './dsp/time-pitch-settings.ts';
 import type { SegmentSettings } from './separate/segment-settings.ts';
 import {
-  BIT_DEPTHS, EP_NAMES, OUTPUT_FORMATS, type BitDepth, type EpChoice, type OutputFormat, type Region, type RegionResult, type SeparateRequest,
+  BIT_DEPTHS,
+  EP_NAMES,
+  OUTPUT_FORMATS,
+  type BitDepth,
+  type EpChoice,
+  type OutputFormat,
+  type Region,
+  type RegionResult,
+  type SeparateRequest,
   type SeparationResult,
 } from './types.ts';
 
@@ -44,7 +58,6 @@ export interface RunnerOptions {
   dspThreads?: number;
 }
 
-
 export const defaultDeps: PipelineDeps = { decode: decodeStream, createStemWriter };
 
 export class JobRunner {
@@ -56,7 +69,10 @@ export class JobRunner {
   private disposed = false;
   private memo: LastSongMemo | null = null;
 
-  constructor(private readonly opts: RunnerOptions, private deps: PipelineDeps = defaultDeps) {
+  constructor(
+    private readonly opts: RunnerOptions,
+    private deps: PipelineDeps = defaultDeps,
+  ) {
     this.cache = opts.cache ? new EstimateCache(opts.cache) : null;
     // With the estimate cache on, the engine re-renders songs: keep the last one prepared (song-memo.ts).
     if (this.cache && !deps.songs) {
@@ -73,21 +89,48 @@ export class JobRunner {
       const controls = normalizeControls(req.controls, installed.manifest.sources);
       if (this.cache) {
         return await separateWithCache(
-          { input: req.input, outDir: req.outDir, format, bitDepth, controls, segments: segmentsFor('cpu', this.opts.segments), ...(timePitch ? { timePitch } : {}) },
           {
-            cache: this.cache, installed, openModel: () => this.model(req.modelId, ep), segmentsFor: (e) => segmentsFor(e, this.opts.segments),
-            deps: this.deps, hashInput: (path, signal) => this.songHash(path, signal),
-            ...(this.opts.dspThreads !== 0 ? { dspPool: () => (this.dspPool ??= new DspPool(this.opts.dspThreads)) } : {}),
+            input: req.input,
+            outDir: req.outDir,
+            format,
+            bitDepth,
+            controls,
+            segments: segmentsFor('cpu', this.opts.segments),
+            ...(timePitch ? { timePitch } : {}),
           },
-          hooks);
+          {
+            cache: this.cache,
+            installed,
+            openModel: () => this.model(req.modelId, ep),
+            segmentsFor: (e) => segmentsFor(e, this.opts.segments),
+            deps: this.deps,
+            hashInput: (path, signal) => this.songHash(path, signal),
+            ...(this.opts.dspThreads !== 0
+              ? { dspPool: () => (this.dspPool ??= new DspPool(this.opts.dspThreads)) }
+              : {}),
+          },
+          hooks,
+        );
       }
       const model = await this.model(req.modelId, ep);
       if (hooks.signal?.aborted) throw new XumxError('CANCELLED', `${req.input}: cancelled`, req.input);
       const dspThreads = this.opts.dspThreads ?? this.plan.dsp;
       const dsp = dspThreads > 0 ? (this.dspPool ??= new DspPool(dspThreads)) : undefined;
       return await separateFile(
-        { input: req.input, outDir: req.outDir, format, bitDepth, controls, segments: segmentsFor(model.ep, this.opts.segments), ...(dsp ? { dsp } : {}), ...(timePitch ? { timePitch } : {}) },
-        model, this.deps, hooks);
+        {
+          input: req.input,
+          outDir: req.outDir,
+          format,
+          bitDepth,
+          controls,
+          segments: segmentsFor(model.ep, this.opts.segments),
+          ...(dsp ? { dsp } : {}),
+          ...(timePitch ? { timePitch } : {}),
+        },
+        model,
+        this.deps,
+        hooks,
+      );
     } catch (err) {
       const e = asXumxError(err, req.input);
       return { input: req.input, ok: false, error: { code: e.code, message: e.message } };
@@ -98,28 +141,59 @@ export class JobRunner {
    * A part of a song with the request's controls, from the estimate cache only (NOT_CACHED when the song's estimates
    * are not there): the samples a full re-render writes for it, nothing written. Runs beside a running job.
    */
-  async renderRegion(req: SeparateRequest, region: Region, hooks: Pick<PipelineHooks, 'signal'> = {}): Promise<RegionResult> {
+  async renderRegion(
+    req: SeparateRequest,
+    region: Region,
+    hooks: Pick<PipelineHooks, 'signal'> = {},
+  ): Promise<RegionResult> {
     try {
       validateRequest(req);
       const { start, frames } = region ?? {};
       if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(frames) || frames < 1) {
-        throw new XumxError('BAD_ARGUMENT', `${req.input}: a part of a song is a start sample ≥ 0 and at least one sample`, req.input);
+        throw new XumxError(
+          'BAD_ARGUMENT',
+          `${req.input}: a part of a song is a start sample ≥ 0 and at least one sample`,
+          req.input,
+        );
       }
       if (this.disposed) throw new XumxError('CANCELLED', `${req.input}: the engine is shutting down`, req.input);
-      if (!this.cache) throw new XumxError('NOT_CACHED', `${req.input}: this engine keeps no estimate cache`, req.input);
+      if (!this.cache)
+        throw new XumxError('NOT_CACHED', `${req.input}: this engine keeps no estimate cache`, req.input);
       const installed = await this.installed(req.modelId);
       const { manifest } = installed;
       const controls = normalizeControls(req.controls, manifest.sources);
-      const key = estimateKey({ inputSha256: await this.songHash(req.input, hooks.signal), modelSha256: manifest.sha256 });
-      const reader = await this.cache.lookup(key, { modelSha256: manifest.sha256, sources: manifest.sources, bins: CONTRACT.bins });
-      if (!reader) throw new XumxError('NOT_CACHED', `${req.input}: not separated with ${manifest.id} on this computer yet (or its estimates were removed from the cache)`, req.input);
+      const key = estimateKey({
+        inputSha256: await this.songHash(req.input, hooks.signal),
+        modelSha256: manifest.sha256,
+      });
+      const reader = await this.cache.lookup(key, {
+        modelSha256: manifest.sha256,
+        sources: manifest.sources,
+        bins: CONTRACT.bins,
+      });
+      if (!reader)
+        throw new XumxError(
+          'NOT_CACHED',
+          `${req.input}: not separated with ${manifest.id} on this computer yet (or its estimates were removed from the cache)`,
+          req.input,
+        );
       let song: PreparedSong | undefined;
       try {
         song = await preparedSong(req.input, this.deps, hooks.signal);
         // The same threads as the song's re-renders from the cache (run()).
-        const dsp = this.opts.dspThreads !== 0 && !this.disposed ? (this.dspPool ??= new DspPool(this.opts.dspThreads)) : undefined;
+        const dsp =
+          this.opts.dspThreads !== 0 && !this.disposed
+            ? (this.dspPool ??= new DspPool(this.opts.dspThreads))
+            : undefined;
         const part = await renderRegion({
-          input: req.input, song, reader, sources: manifest.sources, controls, region: { start, frames }, ...(dsp ? { dsp } : {}), signal: hooks.signal,
+          input: req.input,
+          song,
+          reader,
+          sources: manifest.sources,
+          controls,
+          region: { start, frames },
+          ...(dsp ? { dsp } : {}),
+          signal: hooks.signal,
         });
         return { input: req.input, ok: true, sampleRate: song.sampleRate, ...part };
       } finally {
@@ -153,7 +227,11 @@ export class JobRunner {
     this.dspPool = null;
     const open = [...this.sessions.values()];
     this.sessions.clear();
-    for (const s of open) await s.then((m) => m.dispose(), () => {});
+    for (const s of open)
+      await s.then(
+        (m) => m.dispose(),
+        () => {},
+      );
   }
 
   private async installed(id: string | undefined): Promise<InstalledModel> {
@@ -178,17 +256,30 @@ export class JobRunner {
 }
 
 /** The request's output and provider choices; its controls are checked against the model's sources (normalizeControls). */
-export function validateRequest(req: SeparateRequest): { format: OutputFormat; bitDepth: BitDepth; ep: EpChoice; timePitch?: TimePitch } {
+export function validateRequest(req: SeparateRequest): {
+  format: OutputFormat;
+  bitDepth: BitDepth;
+  ep: EpChoice;
+  timePitch?: TimePitch;
+} {
   const bad = (msg: string) => new XumxError('BAD_ARGUMENT', msg, req.input);
   if (typeof req.input !== 'string' || !req.input) throw bad('no input file given');
   if (typeof req.outDir !== 'string' || !req.outDir) throw bad(`${req.input}: no output folder given`);
   const format = req.format ?? 'wav';
-  if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) throw bad(`unknown output format "${format}" (use ${OUTPUT_FORMATS.join(', ')})`);
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(format))
+    throw bad(`unknown output format "${format}" (use ${OUTPUT_FORMATS.join(', ')})`);
   const bitDepth = req.bitDepth ?? 16;
-  if (!(BIT_DEPTHS as readonly unknown[]).includes(bitDepth)) throw bad(`unknown bit depth "${bitDepth}" (use ${BIT_DEPTHS.join(', ')})`);
+  if (!(BIT_DEPTHS as readonly unknown[]).includes(bitDepth))
+    throw bad(`unknown bit depth "${bitDepth}" (use ${BIT_DEPTHS.join(', ')})`);
   const ep = req.ep ?? 'auto';
-  if (ep !== 'auto' && !(EP_NAMES as readonly string[]).includes(ep)) throw bad(`unknown execution provider "${ep}" (use auto, ${EP_NAMES.join(', ')})`);
+  if (ep !== 'auto' && !(EP_NAMES as readonly string[]).includes(ep))
+    throw bad(`unknown execution provider "${ep}" (use auto, ${EP_NAMES.join(', ')})`);
   const problem = req.timePitch === undefined ? null : timePitchProblem(req.timePitch);
   if (problem) throw bad(problem);
-  return { format, bitDepth, ep, ...(req.timePitch ? { timePitch: { tempo: req.timePitch.tempo, semitones: req.timePitch.semitones } } : {}) };
+  return {
+    format,
+    bitDepth,
+    ep,
+    ...(req.timePitch ? { timePitch: { tempo: req.timePitch.tempo, semitones: req.timePitch.semitones } } : {}),
+  };
 }

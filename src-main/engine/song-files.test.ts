@@ -20,10 +20,23 @@ function tree(files: string[]): string {
 
 describe('songFiles', () => {
   test('finds the songs of a music folder in its artist and album folders, in name order, skipping hidden and other files', async () => {
-    const root = tree(['Band/Second Album/01 b.flac', 'Band/First Album/02 a.mp3', 'Band/First Album/01 z.m4a', 'Band/First Album/cover.jpg',
-      'Band/.hidden/x.wav', 'Band/First Album/.x.wav', 'loose.WAV', 'notes.txt']);
+    const root = tree([
+      'Band/Second Album/01 b.flac',
+      'Band/First Album/02 a.mp3',
+      'Band/First Album/01 z.m4a',
+      'Band/First Album/cover.jpg',
+      'Band/.hidden/x.wav',
+      'Band/First Album/.x.wav',
+      'loose.WAV',
+      'notes.txt',
+    ]);
     const { files, emptyFolders } = await songFiles([root]);
-    assert.deepEqual(files, ['Band/First Album/01 z.m4a', 'Band/First Album/02 a.mp3', 'Band/Second Album/01 b.flac', 'loose.WAV'].map((f) => join(root, f)));
+    assert.deepEqual(
+      files,
+      ['Band/First Album/01 z.m4a', 'Band/First Album/02 a.mp3', 'Band/Second Album/01 b.flac', 'loose.WAV'].map((f) =>
+        join(root, f),
+      ),
+    );
     assert.deepEqual(emptyFolders, []);
   });
 
@@ -43,7 +56,13 @@ describe('songFiles', () => {
     const root = tree(['album/a.wav', 'album/b.wav']);
     symlinkSync(join(root, 'album'), join(root, 'link'));
     const missing = join(root, 'gone.wav');
-    const { files } = await songFiles([join(root, 'album/b.wav'), join(root, 'album'), join(root, 'link'), missing, missing]);
+    const { files } = await songFiles([
+      join(root, 'album/b.wav'),
+      join(root, 'album'),
+      join(root, 'link'),
+      missing,
+      missing,
+    ]);
     assert.deepEqual(files, [join(root, 'album/b.wav'), join(root, 'album/a.wav'), missing]);
   });
 });

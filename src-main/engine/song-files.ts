@@ -41,7 +41,9 @@ async function expand(path: string, depth: number, seen: Set<string>): Promise<s
   const info = await stat(path).catch(() => null);
   if (!info?.isDirectory()) return [path];
   if (depth >= MAX_FOLDER_DEPTH) return null;
-  const names = (await readdir(path).catch(() => [] as string[])).filter((n) => !n.startsWith('.')).sort((a, b) => a.localeCompare(b));
+  const names = (await readdir(path).catch(() => [] as string[]))
+    .filter((n) => !n.startsWith('.'))
+    .sort((a, b) => a.localeCompare(b));
   const out: string[] = [];
   let any = false;
   for (const name of names) {

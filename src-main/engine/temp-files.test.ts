@@ -8,21 +8,35 @@ import { endedPid } from './testing/ended-process.ts';
 import { ownerIsGone, parseTempName, removeStaleTemps, tempName, THIS_HOST } from './temp-files.ts';
 
 /** A temporary name as process `pid` would have made it. */
-const nameOf = (pid: number, name: string, kind = 'partial', host = THIS_HOST) => `.${name}.xumx-${host}-${pid}-0123abcd-89abcdef.${kind}`;
+const nameOf = (pid: number, name: string, kind = 'partial', host = THIS_HOST) =>
+  `.${name}.xumx-${host}-${pid}-0123abcd-89abcdef.${kind}`;
 
 describe('temporary files', () => {
   test('a name says what it stands for, its kind and its owner', () => {
     const t = parseTempName(tempName('vocals.wav', 'aside'))!;
-    assert.deepEqual({ name: t.name, kind: t.kind, pid: t.pid }, { name: 'vocals.wav', kind: 'aside', pid: process.pid });
+    assert.deepEqual(
+      { name: t.name, kind: t.kind, pid: t.pid },
+      { name: 'vocals.wav', kind: 'aside', pid: process.pid },
+    );
     assert.equal(parseTempName('.vocals.wav'), null);
-    assert.equal(parseTempName(`vocals.wav.xumx-${THIS_HOST}-12-0123abcd-89abcdef.partial`), null, 'not hidden: not ours');
+    assert.equal(
+      parseTempName(`vocals.wav.xumx-${THIS_HOST}-12-0123abcd-89abcdef.partial`),
+      null,
+      'not hidden: not ours',
+    );
   });
 
   test('a worker thread of this process is not taken for an ended process', async () => {
     const url = new URL('./temp-files.ts', import.meta.url).href;
-    const worker = new Worker(`import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(url)}, ${JSON.stringify(import.meta.url)}))
-      .then((m) => require('node:worker_threads').parentPort.postMessage(m.tempName('x')))`, { eval: true });
-    const name = await new Promise<string>((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+    const worker = new Worker(
+      `import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(url)}, ${JSON.stringify(import.meta.url)}))
+      .then((m) => require('node:worker_threads').parentPort.postMessage(m.tempName('x')))`,
+      { eval: true },
+    );
+    const name = await new Promise<string>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
     await worker.terminate();
     assert.equal(ownerIsGone(parseTempName(name)!), false, name);
   });

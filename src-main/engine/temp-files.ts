@@ -87,7 +87,7 @@ export function ownerIsGone(t: Pick<TempFile, 'host' | 'pid' | 'run'>): boolean 
 export async function staleTemps(dir: string): Promise<TempFile[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
   const stale: TempFile[] = [];
-  for (const t of names.map(parseTempName)) if (t && await isStale(t, join(dir, t.file))) stale.push(t);
+  for (const t of names.map(parseTempName)) if (t && (await isStale(t, join(dir, t.file)))) stale.push(t);
   return stale;
 }
 

@@ -207,6 +207,21 @@ export interface ModelInfo {
 
 /** File names the open dialogs offer and folders expand to. Decoding goes by the bytes, whatever the name. */
 export const AUDIO_EXTENSIONS = [
-  '.wav', '.wave', '.aif', '.aiff', '.aifc', '.flac', '.mp3', '.ogg', '.oga', '.opus',
-  '.m4a', '.m4b', '.mp4', '.mov', '.aac', '.webm', '.mka',
+  '.wav',
+  '.wave',
+  '.aif',
+  '.aiff',
+  '.aifc',
+  '.flac',
+  '.mp3',
+  '.ogg',
+  '.oga',
+  '.opus',
+  '.m4a',
+  '.m4b',
+  '.mp4',
+  '.mov',
+  '.aac',
+  '.webm',
+  '.mka',
 ] as const;

@@ -38,7 +38,9 @@ port.on('message', (msg: ToWorker) => {
       const result = await runner.run(msg.req, {
         signal: controller.signal,
         onProgress: (progress) => post({ type: 'progress', id: msg.id, progress }),
-        ...(msg.listenCopy ? { listen: { path: msg.listenCopy, onReady: (listen) => post({ type: 'listen', id: msg.id, listen }) } } : {}),
+        ...(msg.listenCopy
+          ? { listen: { path: msg.listenCopy, onReady: (listen) => post({ type: 'listen', id: msg.id, listen }) } }
+          : {}),
       });
       controllers.delete(msg.id);
       post({ type: 'result', id: msg.id, result });
@@ -49,7 +51,11 @@ port.on('message', (msg: ToWorker) => {
     controllers.set(msg.id, controller);
     void runner.renderRegion(msg.req, msg.region, { signal: controller.signal }).then((result) => {
       controllers.delete(msg.id);
-      const transfer = result.ok ? Object.values(result.stems).flat().map((a) => a.buffer as ArrayBuffer) : [];
+      const transfer = result.ok
+        ? Object.values(result.stems)
+            .flat()
+            .map((a) => a.buffer as ArrayBuffer)
+        : [];
       port.postMessage({ type: 'region-result', id: msg.id, result } satisfies FromWorker, transfer);
     });
   } else if (msg.type === 'dispose') {

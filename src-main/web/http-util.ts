@@ -45,7 +45,12 @@ const NO_SNIFF = { 'X-Content-Type-Options': 'nosniff' } as const;
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text), ...NO_SNIFF });
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-store',
+    'Content-Length': Buffer.byteLength(text),
+    ...NO_SNIFF,
+  });
   res.end(text);
 }
 
@@ -66,13 +71,21 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 }
 
 /** Answers with bytes held in memory, whole (a preview's few seconds need no ranges). */
-export function sendBytes(req: IncomingMessage, res: ServerResponse, bytes: Buffer, headers: Record<string, string>): void {
+export function sendBytes(
+  req: IncomingMessage,
+  res: ServerResponse,
+  bytes: Buffer,
+  headers: Record<string, string>,
+): void {
   res.writeHead(200, { ...headers, ...NO_SNIFF, 'Content-Length': String(bytes.length) });
   res.end(req.method === 'HEAD' ? undefined : bytes);
 }
 
 /** Parses a single "bytes=a-b" range against a file size; null means "send everything", 'invalid' means 416. */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | 'invalid' {
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | null | 'invalid' {
   if (!header) return null;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m || (m[1] === '' && m[2] === '')) return 'invalid';
@@ -92,7 +105,12 @@ export function parseRange(header: string | undefined, size: number): { start: n
 }
 
 /** Streams a file, honouring a byte range so the browser can seek in long stems. */
-export async function sendFile(req: IncomingMessage, res: ServerResponse, path: string, extraHeaders: Record<string, string> = {}): Promise<void> {
+export async function sendFile(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  extraHeaders: Record<string, string> = {},
+): Promise<void> {
   const info = await stat(path);
   const type = MIME[extname(path).toLowerCase()] ?? 'application/octet-stream';
   const range = parseRange(req.headers.range, info.size);

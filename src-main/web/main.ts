@@ -38,7 +38,8 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   const port = values.port === undefined ? 0 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a number from 0 to 65535, not "${values.port}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be a number from 0 to 65535, not "${values.port}"`);
   const rendererDir = join(repoRoot, 'dist', 'renderer');
   if (!existsSync(join(rendererDir, 'index.html'))) {
     throw new Error(`the user interface is not built (${rendererDir} is missing); run "npm run build:renderer"`);
@@ -52,7 +53,9 @@ export async function main(argv: string[]): Promise<void> {
   if (notice) console.warn(notice);
   const server = await startWebServer({ service, rendererDir, uploadDir: join(dataDir, 'uploads'), port });
   if (positionals.length) await service.open(positionals);
-  console.log(`X-UMX Studio is running in browser mode. Open this link (it contains this run's access token):\n\n  ${server.url}\n\nPress Ctrl+C to stop.`);
+  console.log(
+    `X-UMX Studio is running in browser mode. Open this link (it contains this run's access token):\n\n  ${server.url}\n\nPress Ctrl+C to stop.`,
+  );
   const stop = async () => {
     await server.close();
     await service.dispose();

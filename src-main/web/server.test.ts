@@ -23,14 +23,20 @@ import { parseRange } from './http-util.ts';
 import { startWebServer, type WebServer } from './server.ts';
 
 /** A request sent as written: fetch would tidy up the odd paths and headers these tests need. */
-function rawRequest(port: number, opts: { method?: string; path: string; headers?: Record<string, string>; body?: string }) {
+function rawRequest(
+  port: number,
+  opts: { method?: string; path: string; headers?: Record<string, string>; body?: string },
+) {
   return new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>((ok, fail) => {
-    const req = request({ host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => ok({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => ok({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     req.on('error', fail);
     req.end(opts.body);
   });
@@ -42,12 +48,16 @@ async function sendRawFrame(port: number, token: string, frame: Buffer): Promise
   let text = '';
   const closed = new Promise<void>((ok) => socket.once('close', () => ok()));
   socket.on('error', () => undefined);
-  const upgraded = new Promise<void>((ok) => socket.on('data', (d) => {
-    text += d.toString('latin1');
-    if (text.includes('\r\n\r\n')) ok();
-  }));
-  socket.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`
-    + `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nx-xumx-token: ${token}\r\n\r\n`);
+  const upgraded = new Promise<void>((ok) =>
+    socket.on('data', (d) => {
+      text += d.toString('latin1');
+      if (text.includes('\r\n\r\n')) ok();
+    }),
+  );
+  socket.write(
+    `GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nx-xumx-token: ${token}\r\n\r\n`,
+  );
   await upgraded;
   assert.match(text, /^HTTP\/1\.1 101/);
   socket.write(frame);
@@ -81,7 +91,11 @@ describe('browser-mode server', () => {
     const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
     engine = new FakeEngine(audio);
     service = new StudioService({
-      engine, audio, settings, capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true }, listenDir: join(dir, 'listening'),
+      engine,
+      audio,
+      settings,
+      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+      listenDir: join(dir, 'listening'),
     });
     server = await startWebServer({ service, rendererDir: join(dir, 'renderer'), uploadDir: join(dir, 'uploads') });
     // A real file behind a finished job (the fake engine keeps stems in memory), so ranges read real bytes.
@@ -112,7 +126,11 @@ describe('browser-mode server', () => {
     for (const p of ['/', '/index.html', `/api/stems/${jobId()}/vocals`]) {
       assert.equal((await fetch(base() + p)).status, 401, p);
     }
-    const r = await fetch(`${base()}/api/call/getSettings`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-xumx-token': 'wrong' }, body: '[]' });
+    const r = await fetch(`${base()}/api/call/getSettings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-xumx-token': 'wrong' },
+      body: '[]',
+    });
     assert.equal(r.status, 401);
   });
 
@@ -130,7 +148,10 @@ describe('browser-mode server', () => {
 
   test('refuses a foreign Host header (DNS rebinding) even with the token', async () => {
     const status = await new Promise<number>((ok, fail) => {
-      const req = request({ host: '127.0.0.1', port: server.port, path: '/', headers: { host: 'evil.example:80', ...auth() } }, (res) => ok(res.statusCode ?? 0));
+      const req = request(
+        { host: '127.0.0.1', port: server.port, path: '/', headers: { host: 'evil.example:80', ...auth() } },
+        (res) => ok(res.statusCode ?? 0),
+      );
       req.on('error', fail);
       req.end();
     });
@@ -138,18 +159,34 @@ describe('browser-mode server', () => {
   });
 
   test('refuses a cross-site Origin', async () => {
-    const r = await fetch(`${base()}/api/call/listJobs`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://evil.example', ...auth() }, body: '[]' });
+    const r = await fetch(`${base()}/api/call/listJobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'http://evil.example', ...auth() },
+      body: '[]',
+    });
     assert.equal(r.status, 403);
   });
 
   test('answers calls with values and bad calls with error values', async () => {
-    const ok = await fetch(`${base()}/api/call/getSettings`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth() }, body: '[]' });
+    const ok = await fetch(`${base()}/api/call/getSettings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth() },
+      body: '[]',
+    });
     assert.equal(ok.status, 200);
     assert.equal(((await ok.json()) as { value: { ep: string } }).value.ep, 'auto');
-    const bad = await fetch(`${base()}/api/call/updateSettings`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth() }, body: '[{"ep":"tpu"}]' });
+    const bad = await fetch(`${base()}/api/call/updateSettings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth() },
+      body: '[{"ep":"tpu"}]',
+    });
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'BAD_ARGUMENT');
-    const form = await fetch(`${base()}/api/call/listJobs`, { method: 'POST', headers: { 'content-type': 'text/plain', ...auth() }, body: '[]' });
+    const form = await fetch(`${base()}/api/call/listJobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', ...auth() },
+      body: '[]',
+    });
     assert.equal(form.status, 415);
   });
 
@@ -161,13 +198,16 @@ describe('browser-mode server', () => {
     assert.equal(part.status, 206);
     assert.equal(part.headers.get('content-range'), 'bytes 10-19/1000');
     assert.deepEqual([...new Uint8Array(await part.arrayBuffer())], [10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
-    const beyond = await fetch(`${base()}/api/stems/${jobId()}/vocals`, { headers: { ...auth(), range: 'bytes=5000-' } });
+    const beyond = await fetch(`${base()}/api/stems/${jobId()}/vocals`, {
+      headers: { ...auth(), range: 'bytes=5000-' },
+    });
     assert.equal(beyond.status, 416);
   });
 
   test("serves a preview's stems from memory as WAV behind the same checks as stems, and 404 for one not kept", async () => {
     const call = await fetch(`${base()}/api/call/previewRegion`, {
-      method: 'POST', headers: { 'content-type': 'application/json', ...auth() },
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth() },
       body: JSON.stringify([jobId(), { controls: { strength: { vocals: 2 } }, presetId: null }, 0, 0.01]),
     });
     assert.equal(call.status, 200);
@@ -175,7 +215,10 @@ describe('browser-mode server', () => {
     assert.deepEqual(preview.sources, ['vocals', 'drums', 'bass', 'other']);
     const url = `${base()}/api/previews/${jobId()}/${preview.id}/vocals`;
     assert.equal((await fetch(url)).status, 401, 'no token');
-    const elsewhere = await rawRequest(server.port, { path: new URL(url).pathname, headers: { host: 'evil.example', ...auth() } });
+    const elsewhere = await rawRequest(server.port, {
+      path: new URL(url).pathname,
+      headers: { host: 'evil.example', ...auth() },
+    });
     assert.equal(elsewhere.status, 403, 'another host');
     const r = await fetch(url, { headers: auth() });
     assert.equal(r.status, 200);
@@ -187,19 +230,31 @@ describe('browser-mode server', () => {
     assert.equal(bytes.subarray(0, 4).toString('latin1'), 'RIFF');
     const all = await fetch(`${base()}/api/previews/${jobId()}/${preview.id}`, { headers: auth() });
     assert.equal(all.status, 200);
-    assert.ok(Buffer.from(await all.arrayBuffer()).equals(service.previewFile(jobId(), preview.id, null)!), 'all stems in one WAV');
+    assert.ok(
+      Buffer.from(await all.arrayBuffer()).equals(service.previewFile(jobId(), preview.id, null)!),
+      'all stems in one WAV',
+    );
     assert.equal((await fetch(`${base()}/api/previews/${jobId()}/${preview.id}`)).status, 401, 'all stems: no token');
-    for (const p of [`/api/previews/${jobId()}/unknown-id/vocals`, `/api/previews/${jobId()}/${preview.id}/piano`, `/api/previews/nojob/${preview.id}/vocals`,
-      `/api/previews/${jobId()}/unknown-id`]) {
+    for (const p of [
+      `/api/previews/${jobId()}/unknown-id/vocals`,
+      `/api/previews/${jobId()}/${preview.id}/piano`,
+      `/api/previews/nojob/${preview.id}/vocals`,
+      `/api/previews/${jobId()}/unknown-id`,
+    ]) {
       assert.equal((await fetch(base() + p, { headers: auth() })).status, 404, p);
     }
   });
 
   test("serves blocks of a render's listening copy as 32-bit float WAV, and says why it cannot (400, 404, 409)", async () => {
     let open!: () => void;
-    engine.gate = new Promise((r) => { open = r; });
+    engine.gate = new Promise((r) => {
+      open = r;
+    });
     const [running] = await service.open(['/songs/listen.wav']);
-    await eventually('half the song is final', async () => (await service.listJobs()).find((j) => j.id === running.id)?.listen?.readyFrames === 500);
+    await eventually(
+      'half the song is final',
+      async () => (await service.listJobs()).find((j) => j.id === running.id)?.listen?.readyFrames === 500,
+    );
     const url = (rev: string | number, query: string) => `${base()}/api/listen/${running.id}/${rev}?${query}`;
     assert.equal((await fetch(url(0, 'from=0&frames=10'))).status, 401, 'no token');
     const r = await fetch(url(0, 'from=100&frames=1000'), { headers: auth() });
@@ -213,7 +268,10 @@ describe('browser-mode server', () => {
     assert.equal(wav.readUInt32LE(24), 44100);
     assert.equal(wav.readUInt32LE(40), 400 * 8 * 4, 'frames 100 to 500: the final ones');
     assert.equal(wav.readFloatLE(44), Math.fround(0.1), 'the first stem, left');
-    assert.ok(Math.abs(wav.readFloatLE(48) - 100 / 1e6) <= MAX_ERROR, 'the first stem, right: frame 100, as closely as the copy keeps it');
+    assert.ok(
+      Math.abs(wav.readFloatLE(48) - 100 / 1e6) <= MAX_ERROR,
+      'the first stem, right: frame 100, as closely as the copy keeps it',
+    );
     const notYet = await fetch(url(0, 'from=500&frames=10'), { headers: auth() });
     assert.equal(notYet.status, 409);
     assert.match(await notYet.text(), /not rendered yet/);
@@ -248,18 +306,32 @@ describe('browser-mode server', () => {
     const events: { type: string; job?: { state: string; name: string } }[] = [];
     ws.on('message', (m) => events.push(JSON.parse(String(m))));
     await new Promise((r) => ws.once('open', r));
-    const r = await fetch(`${base()}/api/upload?name=song.wav`, { method: 'POST', headers: auth(), body: Buffer.from('RIFF') });
+    const r = await fetch(`${base()}/api/upload?name=song.wav`, {
+      method: 'POST',
+      headers: auth(),
+      body: Buffer.from('RIFF'),
+    });
     const body = (await r.json()) as { ok: boolean; value: { name: string }[] };
     assert.equal(body.ok, true);
     assert.equal(body.value[0].name, 'song.wav');
     await service.idle();
     await new Promise((r) => setTimeout(r, 50));
     ws.close();
-    assert.deepEqual(events.filter((e) => e.job?.name === 'song.wav').map((e) => e.job!.state).filter((s, i, a) => a[i - 1] !== s), ['queued', 'running', 'done']);
+    assert.deepEqual(
+      events
+        .filter((e) => e.job?.name === 'song.wav')
+        .map((e) => e.job!.state)
+        .filter((s, i, a) => a[i - 1] !== s),
+      ['queued', 'running', 'done'],
+    );
   });
 
   test('deletes an uploaded copy when its song leaves the queue', async () => {
-    const r = await fetch(`${base()}/api/upload?name=temp.wav`, { method: 'POST', headers: auth(), body: Buffer.from('RIFF') });
+    const r = await fetch(`${base()}/api/upload?name=temp.wav`, {
+      method: 'POST',
+      headers: auth(),
+      body: Buffer.from('RIFF'),
+    });
     const [job] = ((await r.json()) as { value: { id: string; input: string }[] }).value;
     await service.idle();
     assert.equal(existsSync(job.input), true);
@@ -269,7 +341,11 @@ describe('browser-mode server', () => {
   });
 
   const uploadSong = async (name: string, body: Buffer) => {
-    const r = await fetch(`${base()}/api/upload?name=${encodeURIComponent(name)}`, { method: 'POST', headers: auth(), body });
+    const r = await fetch(`${base()}/api/upload?name=${encodeURIComponent(name)}`, {
+      method: 'POST',
+      headers: auth(),
+      body,
+    });
     const outcome = (await r.json()) as { ok: boolean; value: { id: string; input: string }[] };
     assert.equal(outcome.ok, true);
     return outcome.value[0];
@@ -301,7 +377,12 @@ describe('browser-mode server', () => {
     const cases: { what: string; path: string; method?: string; headers?: Record<string, string> }[] = [
       { what: 'cookie', path: '/', headers: { cookie: 'xumx_token=%E0%A4%A' } },
       { what: 'path', path: '/assets/%E0%A4%A.js' },
-      { what: 'call name', path: '/api/call/get%E0%A4%ASettings', method: 'POST', headers: { 'content-type': 'application/json' } },
+      {
+        what: 'call name',
+        path: '/api/call/get%E0%A4%ASettings',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+      },
       { what: 'job id', path: `/api/stems/%E0%A4%A/vocals` },
       { what: 'stem', path: `/api/stems/${jobId()}/voc%E0%A4als` },
       { what: 'preview id', path: `/api/previews/${jobId()}/%E0%A4%A/vocals` },
@@ -309,7 +390,12 @@ describe('browser-mode server', () => {
       { what: 'address', path: '//[' },
     ];
     for (const c of cases) {
-      const r = await rawRequest(server.port, { method: c.method, path: c.path, headers: { host: `127.0.0.1:${server.port}`, ...auth(), ...c.headers }, body: c.method === 'POST' ? '[]' : undefined });
+      const r = await rawRequest(server.port, {
+        method: c.method,
+        path: c.path,
+        headers: { host: `127.0.0.1:${server.port}`, ...auth(), ...c.headers },
+        body: c.method === 'POST' ? '[]' : undefined,
+      });
       assert.equal(r.status, 400, `${c.what}: ${r.body}`);
       const body = JSON.parse(r.body) as { ok: boolean; error: { code: string; message: string } };
       assert.equal(body.error.code, 'BAD_ARGUMENT', c.what);
@@ -318,10 +404,15 @@ describe('browser-mode server', () => {
   });
 
   test('tells browsers not to guess the type of JSON and error answers', async () => {
-    const json = await fetch(`${base()}/api/call/getSettings`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth() }, body: '[]' });
+    const json = await fetch(`${base()}/api/call/getSettings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth() },
+      body: '[]',
+    });
     const denied = await fetch(`${base()}/`);
     const missing = await fetch(`${base()}/api/nothing`, { headers: auth() });
-    for (const r of [json, denied, missing]) assert.equal(r.headers.get('x-content-type-options'), 'nosniff', `${r.status}`);
+    for (const r of [json, denied, missing])
+      assert.equal(r.headers.get('x-content-type-options'), 'nosniff', `${r.status}`);
   });
 
   test('refuses an event socket without the token', async () => {
@@ -338,7 +429,11 @@ describe('browser-mode server in a process of its own', () => {
   let token = '';
 
   before(async () => {
-    child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./testing/fake-server.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('./testing/fake-server.ts', import.meta.url))],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     exited = once(child, 'exit');
     const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
     ({ port, token } = JSON.parse(line) as { port: number; token: string });
@@ -350,8 +445,11 @@ describe('browser-mode server in a process of its own', () => {
   });
 
   const stillServing = async (after: string) => {
-    const r = await fetch(`http://127.0.0.1:${port}/api/call/getSettings`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-xumx-token': token }, body: '[]' })
-      .catch((e: Error) => assert.fail(`the server is gone after ${after}: ${e.message}`));
+    const r = await fetch(`http://127.0.0.1:${port}/api/call/getSettings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-xumx-token': token },
+      body: '[]',
+    }).catch((e: Error) => assert.fail(`the server is gone after ${after}: ${e.message}`));
     assert.equal(r.status, 200, `after ${after}`);
   };
 
@@ -383,8 +481,16 @@ describe('browser-mode server in a process of its own', () => {
   test('refuses an event socket at an address that does not parse and goes on serving', async () => {
     const status = await new Promise<number>((ok, fail) => {
       const req = request({
-        host: '127.0.0.1', port, path: '//[',
-        headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': randomBytes(16).toString('base64'), 'sec-websocket-version': '13', 'x-xumx-token': token },
+        host: '127.0.0.1',
+        port,
+        path: '//[',
+        headers: {
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-key': randomBytes(16).toString('base64'),
+          'sec-websocket-version': '13',
+          'x-xumx-token': token,
+        },
       });
       req.on('response', (res) => ok(res.statusCode ?? 0));
       req.on('upgrade', () => fail(new Error('upgraded')));
@@ -401,7 +507,9 @@ describe('browser-mode server in a process of its own', () => {
       socket.on('error', () => undefined);
       await once(socket, 'connect');
       const cookie = i % 2 ? 'xumx_token=%E0' : 'xumx_token=wrong';
-      socket.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nCookie: ${cookie}\r\n\r\n`);
+      socket.write(
+        `GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nCookie: ${cookie}\r\n\r\n`,
+      );
       // Varying the moment of the reset catches the server at different points of its answer.
       await new Promise((r) => setTimeout(r, i % 3));
       socket.resetAndDestroy();
@@ -422,8 +530,18 @@ describe('browser-mode uploads', () => {
     await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html>');
     const audio = new MemoryAudio();
     const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-    service = new StudioService({ engine: new FakeEngine(audio), audio, settings, capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true } });
-    server = await startWebServer({ service, rendererDir: join(dir, 'renderer'), uploadDir: join(dir, 'uploads'), maxUploadBytes: LIMIT });
+    service = new StudioService({
+      engine: new FakeEngine(audio),
+      audio,
+      settings,
+      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+    });
+    server = await startWebServer({
+      service,
+      rendererDir: join(dir, 'renderer'),
+      uploadDir: join(dir, 'uploads'),
+      maxUploadBytes: LIMIT,
+    });
   });
 
   after(async () => {
@@ -433,7 +551,13 @@ describe('browser-mode uploads', () => {
 
   const uploads = () => readdir(join(dir, 'uploads')).catch(() => [] as string[]);
   const post = (headers: Record<string, string | number> = {}) =>
-    request({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/api/upload?name=big.wav', headers: { 'x-xumx-token': server.token, ...headers } });
+    request({
+      host: '127.0.0.1',
+      port: server.port,
+      method: 'POST',
+      path: '/api/upload?name=big.wav',
+      headers: { 'x-xumx-token': server.token, ...headers },
+    });
 
   test('refuses a chunked upload past the size limit with 413 FILE_TOO_LARGE and keeps no part of it', async () => {
     const req = post();
@@ -482,10 +606,18 @@ describe('browser-mode model uploads', () => {
     const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
     const userDir = join(dir, 'models');
     const service = new StudioService({
-      engine: new FakeEngine(audio), audio, settings, capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+      engine: new FakeEngine(audio),
+      audio,
+      settings,
+      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
       models: { userDir, modelDirs: [userDir] },
     });
-    server = await startWebServer({ service, rendererDir: join(dir, 'renderer'), uploadDir: join(dir, 'uploads'), maxUploadBytes: LIMIT });
+    server = await startWebServer({
+      service,
+      rendererDir: join(dir, 'renderer'),
+      uploadDir: join(dir, 'uploads'),
+      maxUploadBytes: LIMIT,
+    });
   });
 
   after(async () => {
@@ -495,9 +627,15 @@ describe('browser-mode model uploads', () => {
 
   const uploadModel = async (name: string, body: Buffer) => {
     const r = await fetch(`http://127.0.0.1:${server.port}/api/upload-model?name=${encodeURIComponent(name)}`, {
-      method: 'POST', headers: { 'x-xumx-token': server.token }, body,
+      method: 'POST',
+      headers: { 'x-xumx-token': server.token },
+      body,
     });
-    return { status: r.status, body: (await r.json()) as { ok: true; value: ModelsView } | { ok: false; error: { code: string; message: string } } };
+    return {
+      status: r.status,
+      body: (await r.json()) as
+        { ok: true; value: ModelsView } | { ok: false; error: { code: string; message: string } },
+    };
   };
   const uploads = () => readdir(join(dir, 'uploads')).catch(() => [] as string[]);
 

@@ -17,7 +17,16 @@ import type { StudioService } from '../api/service.ts';
 import { decodePart } from '../api/validate.ts';
 import { UploadStore } from './upload-store.ts';
 import { LISTEN_STATUS } from '../api/listen-copies.ts';
-import { CONTENT_SECURITY_POLICY, cookieValue, readBody, sameToken, sendBytes, sendFile, sendJson, sendText } from './http-util.ts';
+import {
+  CONTENT_SECURITY_POLICY,
+  cookieValue,
+  readBody,
+  sameToken,
+  sendBytes,
+  sendFile,
+  sendJson,
+  sendText,
+} from './http-util.ts';
 
 export interface WebServerOptions {
   service: StudioService;
@@ -44,10 +53,19 @@ const MAX_CALL_BODY = 1 << 20;
 /** The largest WAV a 32-bit RIFF header can describe; compressed songs hit the decoder's own, lower limits first. */
 const MAX_UPLOAD = 4 * 1024 ** 3;
 
-const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { BAD_ARGUMENT: 400, FILE_UNREADABLE: 403, FILE_NOT_FOUND: 404, FILE_TOO_LARGE: 413 };
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+  BAD_ARGUMENT: 400,
+  FILE_UNREADABLE: 403,
+  FILE_NOT_FOUND: 404,
+  FILE_TOO_LARGE: 413,
+};
 
 function formatBytes(n: number): string {
-  return n >= 1024 ** 3 ? `${+(n / 1024 ** 3).toFixed(1)} GiB` : n >= 1024 ** 2 ? `${+(n / 1024 ** 2).toFixed(1)} MiB` : `${n} bytes`;
+  return n >= 1024 ** 3
+    ? `${+(n / 1024 ** 3).toFixed(1)} GiB`
+    : n >= 1024 ** 2
+      ? `${+(n / 1024 ** 2).toFixed(1)} MiB`
+      : `${n} bytes`;
 }
 
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
@@ -70,13 +88,16 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   });
 
   // Only our own origin: a page on another site (or a DNS-rebound name) must not reach the API.
-  const hostAllowed = (req: IncomingMessage) => req.headers.host === `127.0.0.1:${port}` || req.headers.host === `localhost:${port}`;
+  const hostAllowed = (req: IncomingMessage) =>
+    req.headers.host === `127.0.0.1:${port}` || req.headers.host === `localhost:${port}`;
   const originAllowed = (req: IncomingMessage) => {
     const o = req.headers.origin;
     return o === undefined || o === `http://127.0.0.1:${port}` || o === `http://localhost:${port}`;
   };
   const authorised = (req: IncomingMessage, url: URL) =>
-    sameToken(cookieValue(req, COOKIE), token) || sameToken(req.headers['x-xumx-token'] as string | undefined, token) || sameToken(url.searchParams.get('token'), token);
+    sameToken(cookieValue(req, COOKIE), token) ||
+    sameToken(req.headers['x-xumx-token'] as string | undefined, token) ||
+    sameToken(url.searchParams.get('token'), token);
 
   /** The request's address; one that does not parse is the sender's mistake (400). */
   const requestUrl = (req: IncomingMessage) => {
@@ -95,12 +116,16 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     }
     if (url.searchParams.has('token') && req.method === 'GET' && !url.pathname.startsWith('/api/')) {
       // Swap the token in the address bar for a cookie, so it does not linger in history or get copied around.
-      res.writeHead(303, { Location: url.pathname, 'Set-Cookie': `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/` });
+      res.writeHead(303, {
+        Location: url.pathname,
+        'Set-Cookie': `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+      });
       res.end();
       return;
     }
     const path = url.pathname;
-    if (path.startsWith('/api/call/') && req.method === 'POST') return call(req, res, decodePart(path.slice(10), 'the call name'));
+    if (path.startsWith('/api/call/') && req.method === 'POST')
+      return call(req, res, decodePart(path.slice(10), 'the call name'));
     if (path === '/api/upload' && req.method === 'POST') return upload(req, res, url, 'song');
     if (path === '/api/upload-model' && req.method === 'POST') return upload(req, res, url, 'model');
     const stem = /^\/api\/stems\/([^/]+)\/([^/]+)$/.exec(path);
@@ -111,14 +136,22 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     const preview = /^\/api\/previews\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/.exec(path);
     if (preview && (req.method === 'GET' || req.method === 'HEAD')) {
       const source = preview[3] === undefined ? null : decodePart(preview[3], 'the stem name');
-      const bytes = opts.service.previewFile(decodePart(preview[1], 'the job id'), decodePart(preview[2], 'the preview id'), source);
+      const bytes = opts.service.previewFile(
+        decodePart(preview[1], 'the job id'),
+        decodePart(preview[2], 'the preview id'),
+        source,
+      );
       if (!bytes) return sendText(res, 404, 'No such preview (or no longer kept).');
       return sendBytes(req, res, bytes, { 'Content-Type': 'audio/wav', 'Cache-Control': 'no-store' });
     }
     const listen = /^\/api\/listen\/([^/]+)\/([^/]+)$/.exec(path);
     if (listen && (req.method === 'GET' || req.method === 'HEAD')) {
-      const answer = await opts.service.listen(decodePart(listen[1], 'the job id'), decodePart(listen[2], 'the revision'),
-        url.searchParams.get('from'), url.searchParams.get('frames'));
+      const answer = await opts.service.listen(
+        decodePart(listen[1], 'the job id'),
+        decodePart(listen[2], 'the revision'),
+        url.searchParams.get('from'),
+        url.searchParams.get('frames'),
+      );
       if (answer.kind !== 'audio') return sendText(res, LISTEN_STATUS[answer.kind], answer.message);
       return sendBytes(req, res, answer.wav, { 'Content-Type': 'audio/wav', 'Cache-Control': 'no-store' });
     }
@@ -129,12 +162,16 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   async function call(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
     // A JSON content type cannot be sent cross-site without a preflight, which we never answer.
-    if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return sendText(res, 415, 'Calls must be JSON.');
+    if (!(req.headers['content-type'] ?? '').startsWith('application/json'))
+      return sendText(res, 415, 'Calls must be JSON.');
     let args: unknown;
     try {
       args = JSON.parse((await readBody(req, MAX_CALL_BODY)).toString('utf8'));
     } catch (e) {
-      return sendJson(res, 400, { ok: false, error: { code: 'BAD_ARGUMENT', message: `request is not valid JSON (${(e as Error).message})` } });
+      return sendJson(res, 400, {
+        ok: false,
+        error: { code: 'BAD_ARGUMENT', message: `request is not valid JSON (${(e as Error).message})` },
+      });
     }
     const outcome = await dispatchCall(opts.service, method, args);
     sendJson(res, outcome.ok ? 200 : 400, outcome);
@@ -144,7 +181,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   async function upload(req: IncomingMessage, res: ServerResponse, url: URL, kind: 'song' | 'model'): Promise<void> {
     const name = basename(url.searchParams.get('name') ?? '').replace(/[\0/\\]/g, '');
     if (!name || name.startsWith('.') || name.length > 200) {
-      return sendJson(res, 400, { ok: false, error: { code: 'BAD_ARGUMENT', message: 'upload needs a plain file name' } });
+      return sendJson(res, 400, {
+        ok: false,
+        error: { code: 'BAD_ARGUMENT', message: 'upload needs a plain file name' },
+      });
     }
     const limit = opts.maxUploadBytes ?? MAX_UPLOAD;
     const tooLarge = () => {
@@ -161,14 +201,18 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       // A chunked body announces no length, so the bytes are counted as they arrive. The request itself is left
       // open when the limit is hit, so the 413 can still be sent on it.
       let received = 0;
-      await pipeline(req.iterator({ destroyOnReturn: false }), async function* (chunks: AsyncIterable<Buffer>) {
-        for await (const chunk of chunks) {
-          received += chunk.length;
-          if (received > limit) throw tooLarge();
-          hash.update(chunk);
-          yield chunk;
-        }
-      }, createWriteStream(incoming, { flags: 'wx' }));
+      await pipeline(
+        req.iterator({ destroyOnReturn: false }),
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            received += chunk.length;
+            if (received > limit) throw tooLarge();
+            hash.update(chunk);
+            yield chunk;
+          }
+        },
+        createWriteStream(incoming, { flags: 'wx' }),
+      );
       if (!req.complete) throw new XumxError('CANCELLED', `${name}: the upload was interrupted`);
     } catch (e) {
       await rm(incoming, { force: true });
@@ -192,7 +236,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     await uploads.release(file);
     if (outcome.ok) return sendJson(res, 200, outcome);
     // The user knows the file by the name it had on their side, not by the path of the uploaded copy.
-    sendJson(res, 400, { ok: false, error: { ...outcome.error, message: outcome.error.message.split(file).join(name) } });
+    sendJson(res, 400, {
+      ok: false,
+      error: { ...outcome.error, message: outcome.error.message.split(file).join(name) },
+    });
   }
 
   async function serveStatic(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -219,7 +266,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       allowed = url.pathname === '/api/events' && hostAllowed(req) && originAllowed(req) && authorised(req, url);
     } catch (e) {
       // Thrown here, a malformed address or cookie would escape every handler and stop the server.
-      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${asXumxError(e).message}`);
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${asXumxError(e).message}`,
+      );
       return;
     }
     if (!allowed) {

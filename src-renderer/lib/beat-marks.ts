@@ -11,7 +11,10 @@ export interface BeatMark {
   bar: boolean;
 }
 
-export function beatMarks(a: Pick<SongAnalysis, 'beats' | 'downbeats' | 'bpm' | 'beatsPerBar'> | undefined, pxPerSec: number): BeatMark[] {
+export function beatMarks(
+  a: Pick<SongAnalysis, 'beats' | 'downbeats' | 'bpm' | 'beatsPerBar'> | undefined,
+  pxPerSec: number,
+): BeatMark[] {
   if (!a) return [];
   const beatPx = (60 / a.bpm) * pxPerSec;
   const bars = new Set(a.downbeats);

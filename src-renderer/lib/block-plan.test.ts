@@ -10,7 +10,9 @@ describe('playOrder', () => {
 
   test('wraps at the loop end back to its start, again and again', () => {
     assert.deepEqual(playOrder(5, 40, 100, { start: 10, end: 25 }), [
-      { start: 5, end: 25 }, { start: 10, end: 25 }, { start: 10, end: 15 },
+      { start: 5, end: 25 },
+      { start: 10, end: 25 },
+      { start: 10, end: 15 },
     ]);
   });
 
@@ -19,12 +21,24 @@ describe('playOrder', () => {
   });
 
   test('a loop that ends at the song end wraps there', () => {
-    assert.deepEqual(playOrder(45, 10, 50, { start: 40, end: 50 }), [{ start: 45, end: 50 }, { start: 40, end: 45 }]);
+    assert.deepEqual(playOrder(45, 10, 50, { start: 40, end: 50 }), [
+      { start: 45, end: 50 },
+      { start: 40, end: 45 },
+    ]);
   });
 });
 
 describe('blocksOf', () => {
   test('names each block the spans touch once, in the order heard', () => {
-    assert.deepEqual(blocksOf([{ start: 15, end: 35 }, { start: 0, end: 12 }], 10), [1, 2, 3, 0]);
+    assert.deepEqual(
+      blocksOf(
+        [
+          { start: 15, end: 35 },
+          { start: 0, end: 12 },
+        ],
+        10,
+      ),
+      [1, 2, 3, 0],
+    );
   });
 });

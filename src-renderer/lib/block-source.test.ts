@@ -28,11 +28,14 @@ function answer(status: number, body: ArrayBuffer | string = '') {
   return asked;
 }
 
-const url = (revision: number, from: number, frames: number) => `/api/listen/song/${revision}?from=${from}&frames=${frames}`;
+const url = (revision: number, from: number, frames: number) =>
+  `/api/listen/song/${revision}?from=${from}&frames=${frames}`;
 
 describe('listenBlockSource', () => {
-  test('reads each stem from its two channels, in the render\'s stem order', async () => {
-    const channels = Array.from({ length: 4 }, (_, c) => Float32Array.from({ length: 300 }, (_, i) => (c + 1) * 0.1 + i * 1e-4));
+  test("reads each stem from its two channels, in the render's stem order", async () => {
+    const channels = Array.from({ length: 4 }, (_, c) =>
+      Float32Array.from({ length: 300 }, (_, i) => (c + 1) * 0.1 + i * 1e-4),
+    );
     const asked = answer(200, await floatWav(channels, 44100));
     const block = await listenBlockSource(url, () => ['vocals', 'drums']).read(3, 88200, 300);
     assert.deepEqual(asked, ['/api/listen/song/3?from=88200&frames=300']);
@@ -47,7 +50,7 @@ describe('listenBlockSource', () => {
     assert.equal(await listenBlockSource(url, () => ['vocals']).read(0, 1000, 100), 'not-ready');
   });
 
-  test('refuses a WAV whose channels do not match the render\'s stems, and names the frame of a failed read', async () => {
+  test("refuses a WAV whose channels do not match the render's stems, and names the frame of a failed read", async () => {
     answer(200, await floatWav([new Float32Array(10), new Float32Array(10)], 44100));
     await assert.rejects(listenBlockSource(url, () => ['vocals', 'drums']).read(0, 0, 10), /not the float WAV/);
     answer(404);

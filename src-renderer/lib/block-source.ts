@@ -43,10 +43,12 @@ export function listenBlockSource(
       const res = await fetch(url(revision, from, frames), { signal, cache: 'no-store' });
       // Not final yet: the player keeps what it has and asks again when more is.
       if (res.status === 409) return 'not-ready';
-      if (!res.ok) throw new Error(`could not load the song's audio at frame ${from} (${res.status} ${res.statusText})`);
+      if (!res.ok)
+        throw new Error(`could not load the song's audio at frame ${from} (${res.status} ${res.statusText})`);
       const wav = readFloatWav(await res.arrayBuffer());
       const sources = sourcesOf(revision);
-      if (!wav || wav.channels.length !== 2 * sources.length) throw new Error('the audio block is not the float WAV it should be');
+      if (!wav || wav.channels.length !== 2 * sources.length)
+        throw new Error('the audio block is not the float WAV it should be');
       const stems = new Map(sources.map((name, i) => [name, [wav.channels[2 * i], wav.channels[2 * i + 1]]]));
       return { from, frames: wav.channels[0]?.length ?? 0, stems };
     },

@@ -25,7 +25,10 @@ export interface StudioClient extends StudioApi {
 
 /** The object the Electron preload puts on window (see src-main/electron/preload.ts). */
 export interface PreloadBridge {
-  call(method: string, args: unknown[]): Promise<{ ok: true; value: unknown } | { ok: false; error: { code: string; message: string } }>;
+  call(
+    method: string,
+    args: unknown[],
+  ): Promise<{ ok: true; value: unknown } | { ok: false; error: { code: string; message: string } }>;
   onEvent(listener: (e: StudioEvent) => void): () => void;
   chooseFiles(): Promise<{ ok: true; value: unknown } | { ok: false; error: { code: string; message: string } }>;
   chooseModelFile(): Promise<{ ok: true; value: unknown } | { ok: false; error: { code: string; message: string } }>;
@@ -35,7 +38,10 @@ export interface PreloadBridge {
 }
 
 export class ApiCallError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -22,7 +22,10 @@ export function countInSeconds(m: Meter, tempo: number): number {
 /** The clicks of one bar ending at `startAt`, where the song starts. */
 export function countInClicks(m: Meter, tempo: number, startAt: number): Click[] {
   const beat = 60 / (m.bpm * tempo);
-  return Array.from({ length: m.beatsPerBar }, (_, i) => ({ time: startAt - (m.beatsPerBar - i) * beat, accent: i === 0 }));
+  return Array.from({ length: m.beatsPerBar }, (_, i) => ({
+    time: startAt - (m.beatsPerBar - i) * beat,
+    accent: i === 0,
+  }));
 }
 
 /** Short sine blips at the clicks' times, straight to `destination`; returns what silences those still to come. */

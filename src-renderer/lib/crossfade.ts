@@ -32,8 +32,14 @@ export function planCrossfade(start: number, seconds = CROSSFADE_S, fromGain = 1
   const end = start + Math.max(0, seconds);
   return {
     start,
-    fadeIn: [{ time: start, value: 0 }, { time: end, value: 1 }],
-    fadeOut: [{ time: start, value: fromGain }, { time: end, value: 0 }],
+    fadeIn: [
+      { time: start, value: 0 },
+      { time: end, value: 1 },
+    ],
+    fadeOut: [
+      { time: start, value: fromGain },
+      { time: end, value: 0 },
+    ],
     stopOld: end,
   };
 }
@@ -51,8 +57,10 @@ export function gainAt(points: readonly GainPoint[], t: number): number {
   if (points.length === 0) return 1;
   if (t <= points[0].time) return points[0].value;
   for (let i = 1; i < points.length; i++) {
-    const a = points[i - 1], b = points[i];
-    if (t <= b.time) return b.time === a.time ? b.value : a.value + ((b.value - a.value) * (t - a.time)) / (b.time - a.time);
+    const a = points[i - 1],
+      b = points[i];
+    if (t <= b.time)
+      return b.time === a.time ? b.value : a.value + ((b.value - a.value) * (t - a.time)) / (b.time - a.time);
   }
   return points[points.length - 1].value;
 }

@@ -12,7 +12,9 @@ export interface Dropped {
 /** Must run inside the drop handler: the DataTransfer is emptied once it returns. */
 export function readDrop(dt: DataTransfer | null): Dropped {
   if (!dt) return { files: [], entries: [] };
-  const entries = [...dt.items].map((i) => i.webkitGetAsEntry?.() ?? null).filter((e): e is FileSystemEntry => e !== null);
+  const entries = [...dt.items]
+    .map((i) => i.webkitGetAsEntry?.() ?? null)
+    .filter((e): e is FileSystemEntry => e !== null);
   return { files: [...dt.files], entries };
 }
 

@@ -24,7 +24,7 @@ describe('readFloatWav', () => {
     assert.deepEqual(got.channels, [left, right]);
   });
 
-  test('leaves 16-bit WAVs and bytes that are no WAV to the browser\'s decoder', async () => {
+  test("leaves 16-bit WAVs and bytes that are no WAV to the browser's decoder", async () => {
     assert.equal(readFloatWav(await wav([new Float32Array(10)], 44100, 16)), null);
     assert.equal(readFloatWav(new TextEncoder().encode('RIFF....WAVEjunk').buffer as ArrayBuffer), null);
     assert.equal(readFloatWav(new ArrayBuffer(4)), null);

@@ -8,7 +8,8 @@ const EXTENSIBLE = 0xfffe;
 /** Planar samples of a 32-bit float PCM WAV, or null when the bytes are anything else. */
 export function readFloatWav(bytes: ArrayBuffer): { sampleRate: number; channels: Float32Array<ArrayBuffer>[] } | null {
   const view = new DataView(bytes);
-  const tag = (at: number) => String.fromCharCode(view.getUint8(at), view.getUint8(at + 1), view.getUint8(at + 2), view.getUint8(at + 3));
+  const tag = (at: number) =>
+    String.fromCharCode(view.getUint8(at), view.getUint8(at + 1), view.getUint8(at + 2), view.getUint8(at + 3));
   if (bytes.byteLength < 12 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE') return null;
   let format: { channels: number; sampleRate: number } | null = null;
   for (let at = 12; at + 8 <= bytes.byteLength;) {
@@ -27,7 +28,10 @@ export function readFloatWav(bytes: ArrayBuffer): { sampleRate: number; channels
       const frames = Math.floor(Math.min(size, bytes.byteLength - body) / (4 * n));
       const channels = Array.from({ length: n }, () => new Float32Array(frames));
       // WAV samples are little-endian, as every platform this app runs on: read them through a typed view.
-      const samples = body % 4 === 0 ? new Float32Array(bytes, body, frames * n) : new Float32Array(bytes.slice(body, body + frames * n * 4));
+      const samples =
+        body % 4 === 0
+          ? new Float32Array(bytes, body, frames * n)
+          : new Float32Array(bytes.slice(body, body + frames * n * 4));
       for (let c = 0; c < n; c++) {
         const out = channels[c];
         for (let i = 0, p = c; i < frames; i++, p += n) out[i] = samples[p];

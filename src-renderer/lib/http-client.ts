@@ -39,7 +39,13 @@ export function createHttpClient(): StudioClient {
   connect();
 
   const call = async (method: string, args: unknown[]) =>
-    unwrap(await fetch(`/api/call/${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(args) }));
+    unwrap(
+      await fetch(`/api/call/${method}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(args),
+      }),
+    );
 
   const upload = async (route: 'upload' | 'upload-model', file: File) =>
     unwrap(await fetch(`/api/${route}?name=${encodeURIComponent(file.name)}`, { method: 'POST', body: file }));

@@ -1,6 +1,14 @@
 // Electron client: every call goes through the preload's single `call` over IPC; dropped files become paths.
 import type { JobView, ModelsView } from '../../src-main/api/contract.ts';
-import { ApiCallError, apiOver, listenUrl, previewUrl, stemUrl, type PreloadBridge, type StudioClient } from './client.ts';
+import {
+  ApiCallError,
+  apiOver,
+  listenUrl,
+  previewUrl,
+  stemUrl,
+  type PreloadBridge,
+  type StudioClient,
+} from './client.ts';
 
 export function createIpcClient(bridge: PreloadBridge): StudioClient {
   const call = async (method: string, args: unknown[]) => {

@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { keyAction, type KeyInput } from './keyboard.ts';
 
 const key = (k: string, over: Partial<KeyInput> = {}): KeyInput => ({
-  key: k, shiftKey: false, ctrlKey: false, metaKey: false, altKey: false, targetTag: 'div', focusedStem: null, ...over,
+  key: k,
+  shiftKey: false,
+  ctrlKey: false,
+  metaKey: false,
+  altKey: false,
+  targetTag: 'div',
+  focusedStem: null,
+  ...over,
 });
 
 describe('keyAction', () => {

@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { selectRegion, snapTime } from './loop-select.ts';
 
 // 120 BPM in 4/4: a beat every 0.5 s, a bar every 2 s.
-const analysis = { bpm: 120, beatsPerBar: 4 as const, beats: [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4], downbeats: [0, 2, 4] };
+const analysis = {
+  bpm: 120,
+  beatsPerBar: 4 as const,
+  beats: [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4],
+  downbeats: [0, 2, 4],
+};
 
 describe('snapTime', () => {
   test('snaps to the nearest beat when the ruler shows beats', () => {
@@ -22,7 +27,10 @@ describe('snapTime', () => {
 
   test('places freely in a song without an analysis or without beats', () => {
     assert.equal(snapTime(1.2, { analysis: undefined, pxPerSec: 20, free: false }), 1.2);
-    assert.equal(snapTime(1.2, { analysis: { ...analysis, beats: [], downbeats: [] }, pxPerSec: 20, free: false }), 1.2);
+    assert.equal(
+      snapTime(1.2, { analysis: { ...analysis, beats: [], downbeats: [] }, pxPerSec: 20, free: false }),
+      1.2,
+    );
   });
 });
 

@@ -1,7 +1,17 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  dbToGain, describeMix, effectiveGains, faderToDb, gainToDb, initialMixer, setGainDb, setMasterDb, toggleMute, toggleSolo, withSources,
+  dbToGain,
+  describeMix,
+  effectiveGains,
+  faderToDb,
+  gainToDb,
+  initialMixer,
+  setGainDb,
+  setMasterDb,
+  toggleMute,
+  toggleSolo,
+  withSources,
 } from './mixer.ts';
 
 const SOURCES = ['vocals', 'drums', 'bass', 'other'];

@@ -33,7 +33,10 @@ export function faderToDb(position: number): number {
 }
 
 export function initialMixer(sources: string[]): MixerState {
-  return { strips: Object.fromEntries(sources.map((s) => [s, { gainDb: 0, muted: false, soloed: false }])), masterDb: 0 };
+  return {
+    strips: Object.fromEntries(sources.map((s) => [s, { gainDb: 0, muted: false, soloed: false }])),
+    masterDb: 0,
+  };
 }
 
 /**
@@ -46,11 +49,13 @@ export function withSources(state: MixerState, sources: string[]): MixerState {
   const fresh = initialMixer(sources).strips;
   const parked = { ...state.parked };
   for (const [name, strip] of Object.entries(state.strips)) if (!sources.includes(name)) parked[name] = strip;
-  const strips = Object.fromEntries(sources.map((s) => {
-    const back = parked[s];
-    delete parked[s];
-    return [s, state.strips[s] ?? (back ? { ...back, soloed: false } : fresh[s])];
-  }));
+  const strips = Object.fromEntries(
+    sources.map((s) => {
+      const back = parked[s];
+      delete parked[s];
+      return [s, state.strips[s] ?? (back ? { ...back, soloed: false } : fresh[s])];
+    }),
+  );
   return { ...state, strips, parked };
 }
 

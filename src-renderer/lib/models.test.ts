@@ -2,30 +2,78 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ModelInfo, ModelInstallView, ModelsView, Settings } from '../../src-main/api/contract.ts';
 import {
-  applyInstall, canResume, conversionStep, downloadFraction, downloadSize, downloadSummary, firstRunOffer, formatBytes, formatTimeLeft, installAdvice, qualityLine,
+  applyInstall,
+  canResume,
+  conversionStep,
+  downloadFraction,
+  downloadSize,
+  downloadSummary,
+  firstRunOffer,
+  formatBytes,
+  formatTimeLeft,
+  installAdvice,
+  qualityLine,
 } from './models.ts';
 
 const settings: Settings = {
-  modelId: null, ep: 'auto', outputFolder: '/music', format: 'wav', bitDepth: 24, wienerIterations: 1, modelOfferDismissed: false,
+  modelId: null,
+  ep: 'auto',
+  outputFolder: '/music',
+  format: 'wav',
+  bitDepth: 24,
+  wienerIterations: 1,
+  modelOfferDismissed: false,
 };
 
 function model(id: string, origin: ModelInfo['origin']): ModelInfo {
   return {
-    id, name: id, architecture: 'xumx', sources: ['vocals'], sampleRate: 44100, license: 'MIT', provenance: '', dir: `/m/${id}`,
-    bundled: origin === 'bundled', origin, sizeOnDisk: 1, precision: 'float32', quality: [],
+    id,
+    name: id,
+    architecture: 'xumx',
+    sources: ['vocals'],
+    sampleRate: 44100,
+    license: 'MIT',
+    provenance: '',
+    dir: `/m/${id}`,
+    bundled: origin === 'bundled',
+    origin,
+    sizeOnDisk: 1,
+    precision: 'float32',
+    quality: [],
   };
 }
 
 function install(patch: Partial<ModelInstallView> = {}): ModelInstallView {
   return {
-    modelId: 'xumx-official', name: 'X-UMX', state: 'running', stage: 'download', received: 0, total: null, bytesPerSecond: null, secondsLeft: null,
-    error: null, ...patch,
+    modelId: 'xumx-official',
+    name: 'X-UMX',
+    state: 'running',
+    stage: 'download',
+    received: 0,
+    total: null,
+    bytesPerSecond: null,
+    secondsLeft: null,
+    error: null,
+    ...patch,
   };
 }
 
-const official = { modelId: 'xumx-official', name: 'X-UMX', license: 'Apache-2.0', downloadBytes: 136e6, downloadSizeKnown: false, diskBytesNeeded: 290e6, installed: false };
-const view = (models: ModelInfo[], patch: Partial<ModelsView> = {}): ModelsView =>
-  ({ models, defaultModelId: models[0]?.id ?? null, installable: [official], installs: [], ...patch });
+const official = {
+  modelId: 'xumx-official',
+  name: 'X-UMX',
+  license: 'Apache-2.0',
+  downloadBytes: 136e6,
+  downloadSizeKnown: false,
+  diskBytesNeeded: 290e6,
+  installed: false,
+};
+const view = (models: ModelInfo[], patch: Partial<ModelsView> = {}): ModelsView => ({
+  models,
+  defaultModelId: models[0]?.id ?? null,
+  installable: [official],
+  installs: [],
+  ...patch,
+});
 
 describe('download figures', () => {
   test('gives sizes in decimal units with at most one decimal', () => {
@@ -41,8 +89,10 @@ describe('download figures', () => {
   });
 
   test('says bytes received of the total, the speed and the time left', () => {
-    assert.equal(downloadSummary(install({ received: 12_300_000, total: 136e6, bytesPerSecond: 5_200_000, secondsLeft: 23.8 })),
-      '12.3 MB of 136 MB · 5.2 MB/s · about 24 s left');
+    assert.equal(
+      downloadSummary(install({ received: 12_300_000, total: 136e6, bytesPerSecond: 5_200_000, secondsLeft: 23.8 })),
+      '12.3 MB of 136 MB · 5.2 MB/s · about 24 s left',
+    );
     assert.equal(downloadSummary(install({ received: 2_000_000 })), '2 MB received');
     assert.equal(formatTimeLeft(3900), 'about 1 h 5 min left');
   });
@@ -63,7 +113,10 @@ describe('install failures', () => {
   test('resumes after a lost connection or a full disk, not after a refused or corrupt file', () => {
     assert.equal(canResume({ code: 'NO_NETWORK', message: 'x' }), true);
     assert.equal(canResume({ code: 'DISK_FULL', message: 'x' }), true);
-    assert.equal(canResume({ code: 'DOWNLOAD_FAILED', message: 'the download stopped after 5 of 9 bytes; run again to resume' }), true);
+    assert.equal(
+      canResume({ code: 'DOWNLOAD_FAILED', message: 'the download stopped after 5 of 9 bytes; run again to resume' }),
+      true,
+    );
     assert.equal(canResume({ code: 'DOWNLOAD_FAILED', message: 'http://h/x.h5: HTTP 404 Not Found' }), false);
     assert.equal(canResume({ code: 'DOWNLOAD_CORRUPT', message: 'x' }), false);
     assert.equal(canResume({ code: 'CONVERT_FAILED', message: 'x' }), false);
@@ -84,12 +137,18 @@ describe('the first-run offer', () => {
   });
 
   test('stays while its install runs, to show the progress', () => {
-    assert.equal(firstRunOffer(view([model('small', 'bundled')], { installs: [install()] }), settings)?.modelId, 'xumx-official');
+    assert.equal(
+      firstRunOffer(view([model('small', 'bundled')], { installs: [install()] }), settings)?.modelId,
+      'xumx-official',
+    );
   });
 
   test('stays quiet once dismissed, once installed, or beside a model of the user', () => {
     assert.equal(firstRunOffer(view([model('small', 'bundled')]), { ...settings, modelOfferDismissed: true }), null);
-    assert.equal(firstRunOffer(view([model('small', 'bundled')], { installable: [{ ...official, installed: true }] }), settings), null);
+    assert.equal(
+      firstRunOffer(view([model('small', 'bundled')], { installable: [{ ...official, installed: true }] }), settings),
+      null,
+    );
     assert.equal(firstRunOffer(view([model('small', 'bundled'), model('mine', 'imported')]), settings), null);
   });
 });
@@ -97,13 +156,23 @@ describe('the first-run offer', () => {
 describe('install list', () => {
   test('keeps a paused or failed install and drops a finished or cancelled one', () => {
     const paused = applyInstall([install()], install({ state: 'paused', received: 9 }));
-    assert.deepEqual(paused.map((i) => [i.state, i.received]), [['paused', 9]]);
+    assert.deepEqual(
+      paused.map((i) => [i.state, i.received]),
+      [['paused', 9]],
+    );
     assert.deepEqual(applyInstall(paused, install({ state: 'done' })), []);
     assert.deepEqual(applyInstall(paused, install({ state: 'cancelled' })), []);
   });
 
   test('writes a published score with its set and measure', () => {
-    assert.equal(qualityLine({ kind: 'published', set: 'MUSDB18 test set', measure: 'median SDR', sdr: { vocals: 6.61, bass: 5.4 } }),
-      'Published, MUSDB18 test set (median SDR): vocals 6.61 dB, bass 5.40 dB');
+    assert.equal(
+      qualityLine({
+        kind: 'published',
+        set: 'MUSDB18 test set',
+        measure: 'median SDR',
+        sdr: { vocals: 6.61, bass: 5.4 },
+      }),
+      'Published, MUSDB18 test set (median SDR): vocals 6.61 dB, bass 5.40 dB',
+    );
   });
 });

@@ -1,6 +1,16 @@
 // What the Models view says about models and installs, as plain functions of the API's views: sizes, speeds,
 // stages, the advice after a failure, and when to offer the published weights.
-import type { ApiError, InstallableModel, ModelInfo, ModelInstallStage, ModelInstallView, ModelOrigin, ModelQuality, ModelsView, Settings } from '../../src-main/api/contract.ts';
+import type {
+  ApiError,
+  InstallableModel,
+  ModelInfo,
+  ModelInstallStage,
+  ModelInstallView,
+  ModelOrigin,
+  ModelQuality,
+  ModelsView,
+  Settings,
+} from '../../src-main/api/contract.ts';
 
 /** Decimal units, as download sizes are usually given: 23.1 MB, 1.4 GB. */
 export function formatBytes(n: number): string {
@@ -33,8 +43,12 @@ export function formatTimeLeft(seconds: number): string {
 }
 
 /** The download line under the progress bar: "12.3 MB of 140 MB · 5.2 MB/s · about 20 s left". */
-export function downloadSummary(i: Pick<ModelInstallView, 'received' | 'total' | 'bytesPerSecond' | 'secondsLeft'>): string {
-  const parts = [i.total !== null ? `${formatBytes(i.received)} of ${formatBytes(i.total)}` : `${formatBytes(i.received)} received`];
+export function downloadSummary(
+  i: Pick<ModelInstallView, 'received' | 'total' | 'bytesPerSecond' | 'secondsLeft'>,
+): string {
+  const parts = [
+    i.total !== null ? `${formatBytes(i.received)} of ${formatBytes(i.total)}` : `${formatBytes(i.received)} received`,
+  ];
   if (i.bytesPerSecond !== null) parts.push(formatSpeed(i.bytesPerSecond));
   if (i.secondsLeft !== null) parts.push(formatTimeLeft(i.secondsLeft));
   return parts.join(' · ');
@@ -60,7 +74,12 @@ export function conversionStep(stage: ModelInstallStage): { step: number; of: nu
 
 /** A failed install can go on from its partial download unless the failure removed it. */
 export function canResume(e: ApiError | null): boolean {
-  return e === null || e.code === 'NO_NETWORK' || e.code === 'DISK_FULL' || (e.code === 'DOWNLOAD_FAILED' && /resume/.test(e.message));
+  return (
+    e === null ||
+    e.code === 'NO_NETWORK' ||
+    e.code === 'DISK_FULL' ||
+    (e.code === 'DOWNLOAD_FAILED' && /resume/.test(e.message))
+  );
 }
 
 /** What to do after an install failed, by the backend's error code. */
@@ -108,7 +127,9 @@ export function originLabel(origin: ModelOrigin): string {
 
 /** One line per recorded score: "Published, MUSDB18 test set: vocals 6.61 dB, drums 6.47 dB…". */
 export function qualityLine(q: ModelQuality): string {
-  const scores = Object.entries(q.sdr).map(([source, db]) => `${source} ${db.toFixed(2)} dB`).join(', ');
+  const scores = Object.entries(q.sdr)
+    .map(([source, db]) => `${source} ${db.toFixed(2)} dB`)
+    .join(', ');
   return `${q.kind === 'published' ? 'Published' : 'Measured here'}, ${q.set} (${q.measure}): ${scores}`;
 }
 

@@ -22,34 +22,60 @@ type Event = { kind: 'set' | 'ramp'; value: number; time: number };
 export class FakeParam {
   value = 1;
   events: Event[] = [];
-  setValueAtTime(value: number, time: number) { this.events.push({ kind: 'set', value, time }); }
-  linearRampToValueAtTime(value: number, time: number) { this.events.push({ kind: 'ramp', value, time }); }
-  cancelScheduledValues(time: number) { this.events = this.events.filter((e) => e.time < time); }
+  setValueAtTime(value: number, time: number) {
+    this.events.push({ kind: 'set', value, time });
+  }
+  linearRampToValueAtTime(value: number, time: number) {
+    this.events.push({ kind: 'ramp', value, time });
+  }
+  cancelScheduledValues(time: number) {
+    this.events = this.events.filter((e) => e.time < time);
+  }
   setTargetAtTime() {}
   /** The schedule as crossfade points; a param never automated holds its value. */
   points(): GainPoint[] {
-    return this.events.length ? this.events.map((e) => ({ time: e.time, value: e.value })) : [{ time: 0, value: this.value }];
+    return this.events.length
+      ? this.events.map((e) => ({ time: e.time, value: e.value }))
+      : [{ time: 0, value: this.value }];
   }
 }
 
 export class FakeNode {
   outputs: FakeNode[] = [];
-  connect<T extends FakeNode>(n: T): T { this.outputs.push(n); return n; }
-  disconnect() { this.outputs = []; }
+  connect<T extends FakeNode>(n: T): T {
+    this.outputs.push(n);
+    return n;
+  }
+  disconnect() {
+    this.outputs = [];
+  }
 }
 
-export class FakeGain extends FakeNode { gain = new FakeParam(); }
-export class FakeAnalyser extends FakeNode { fftSize = 0; getFloatTimeDomainData() {} }
+export class FakeGain extends FakeNode {
+  gain = new FakeParam();
+}
+export class FakeAnalyser extends FakeNode {
+  fftSize = 0;
+  getFloatTimeDomainData() {}
+}
 
 export class FakeBuffer {
   readonly duration: number;
   readonly channels: Float32Array[];
-  constructor(readonly numberOfChannels: number, readonly length: number, readonly sampleRate: number) {
+  constructor(
+    readonly numberOfChannels: number,
+    readonly length: number,
+    readonly sampleRate: number,
+  ) {
     this.duration = length / sampleRate;
     this.channels = Array.from({ length: numberOfChannels }, () => new Float32Array(length));
   }
-  getChannelData(c: number) { return this.channels[c]; }
-  copyToChannel(data: Float32Array, c: number) { this.channels[c].set(data); }
+  getChannelData(c: number) {
+    return this.channels[c];
+  }
+  copyToChannel(data: Float32Array, c: number) {
+    this.channels[c].set(data);
+  }
 }
 
 export class FakeSource extends FakeNode {
@@ -60,8 +86,14 @@ export class FakeSource extends FakeNode {
   duration: number | null = null;
   stoppedAt: number | null = null;
   onended: (() => void) | null = null;
-  start(when: number, offset: number, duration?: number) { this.startedAt = when; this.offset = offset; this.duration = duration ?? null; }
-  stop(when = 0) { this.stoppedAt = when; }
+  start(when: number, offset: number, duration?: number) {
+    this.startedAt = when;
+    this.offset = offset;
+    this.duration = duration ?? null;
+  }
+  stop(when = 0) {
+    this.stoppedAt = when;
+  }
   /** What it plays: the render, stem and song frames [from, to). */
   get plays(): { revision: number; stem: number; from: number; to: number } {
     const first = Math.round(this.offset! * this.buffer!.sampleRate);
@@ -79,8 +111,12 @@ export class FakeOscillator extends FakeNode {
   frequency = new FakeParam();
   startedAt: number | null = null;
   stoppedAt: number | null = null;
-  start(when: number) { this.startedAt = when; }
-  stop(when = 0) { this.stoppedAt = when; }
+  start(when: number) {
+    this.startedAt = when;
+  }
+  stop(when = 0) {
+    this.stoppedAt = when;
+  }
 }
 
 export class FakeContext {
@@ -90,16 +126,38 @@ export class FakeContext {
   destination = new FakeNode();
   sources: FakeSource[] = [];
   oscillators: FakeOscillator[] = [];
-  createOscillator() { const o = new FakeOscillator(); this.oscillators.push(o); return o; }
-  createGain() { return new FakeGain(); }
-  createAnalyser() { return new FakeAnalyser(); }
-  createBufferSource() { const s = new FakeSource(); this.sources.push(s); return s; }
-  createBuffer(channels: number, length: number, rate: number) { return new FakeBuffer(channels, length, rate); }
+  createOscillator() {
+    const o = new FakeOscillator();
+    this.oscillators.push(o);
+    return o;
+  }
+  createGain() {
+    return new FakeGain();
+  }
+  createAnalyser() {
+    return new FakeAnalyser();
+  }
+  createBufferSource() {
+    const s = new FakeSource();
+    this.sources.push(s);
+    return s;
+  }
+  createBuffer(channels: number, length: number, rate: number) {
+    return new FakeBuffer(channels, length, rate);
+  }
   async resume() {}
   async close() {}
 }
 
-type Scheduled = { output?: number; active?: boolean; input?: number; rate?: number; semitones?: number; loopStart?: number; loopEnd?: number };
+type Scheduled = {
+  output?: number;
+  active?: boolean;
+  input?: number;
+  rate?: number;
+  semitones?: number;
+  loopStart?: number;
+  loopEnd?: number;
+};
 
 /** A stretcher that records its schedule and the samples it holds (as sampleCodes: first frame and length). */
 export class FakeStretch extends FakeNode {
@@ -108,7 +166,9 @@ export class FakeStretch extends FakeNode {
   /** Its input: the song frame of each appended part and its length. */
   held: { frame: number; revision: number; frames: number }[] = [];
   dropped: (number | undefined)[] = [];
-  schedule(change: Scheduled) { this.changes.push(change); }
+  schedule(change: Scheduled) {
+    this.changes.push(change);
+  }
   dropBuffers(toSeconds?: number) {
     this.dropped.push(toSeconds);
     if (toSeconds === undefined) this.held = [];
@@ -117,8 +177,12 @@ export class FakeStretch extends FakeNode {
     const { frame, revision } = decode(channels[0][0]);
     this.held.push({ frame, revision, frames: channels[0].length });
   }
-  override disconnect(destination?: FakeNode) { this.outputs = destination ? this.outputs.filter((o) => o !== destination) : []; }
-  get last(): Scheduled { return this.changes[this.changes.length - 1]; }
+  override disconnect(destination?: FakeNode) {
+    this.outputs = destination ? this.outputs.filter((o) => o !== destination) : [];
+  }
+  get last(): Scheduled {
+    return this.changes[this.changes.length - 1];
+  }
 }
 
 export function stretchFactory(made: FakeStretch[]) {
@@ -140,24 +204,39 @@ export class MemorySource implements BlockSource {
   readonly ready = new Map<number, number>();
   /** Revisions whose frames past the final ones are rendered when asked for (a re-render's, from the cache). */
   readonly onDemand = new Set<number>();
-  constructor(readonly frames: number, readonly sources: string[]) {}
+  constructor(
+    readonly frames: number,
+    readonly sources: string[],
+  ) {}
 
   view(revision: number, sources = this.sources): StreamView {
-    return { revision, sampleRate: RATE, frames: this.frames, readyFrames: this.ready.get(revision) ?? this.frames, sources };
+    return {
+      revision,
+      sampleRate: RATE,
+      frames: this.frames,
+      readyFrames: this.ready.get(revision) ?? this.frames,
+      sources,
+    };
   }
 
   async read(revision: number, from: number, frames: number, signal?: AbortSignal): Promise<Block | 'not-ready'> {
     this.asked.push({ revision, from, frames });
     if (this.gate) await new Promise<void>((r) => this.pending.push(r));
     if (signal?.aborted) throw new Error('aborted');
-    const until = Math.min(from + frames, this.onDemand.has(revision) ? this.frames : (this.ready.get(revision) ?? this.frames), this.frames);
+    const until = Math.min(
+      from + frames,
+      this.onDemand.has(revision) ? this.frames : (this.ready.get(revision) ?? this.frames),
+      this.frames,
+    );
     if (until <= from) return 'not-ready';
     const sources = this.sourcesOf.get(revision) ?? this.sources;
-    const stems = new Map<string, Float32Array<ArrayBuffer>[]>(sources.map((name, k) => {
-      const stem = this.sources.indexOf(name) >= 0 ? this.sources.indexOf(name) : k;
-      const ch = Float32Array.from({ length: until - from }, (_, i) => sampleCode(revision, stem, from + i));
-      return [name, [ch, ch.slice()]];
-    }));
+    const stems = new Map<string, Float32Array<ArrayBuffer>[]>(
+      sources.map((name, k) => {
+        const stem = this.sources.indexOf(name) >= 0 ? this.sources.indexOf(name) : k;
+        const ch = Float32Array.from({ length: until - from }, (_, i) => sampleCode(revision, stem, from + i));
+        return [name, [ch, ch.slice()]];
+      }),
+    );
     return { from, frames: until - from, stems };
   }
 
@@ -175,7 +254,14 @@ export class MemorySource implements BlockSource {
 export class LongSource implements BlockSource {
   read = async (_revision: number, from: number, frames: number): Promise<Block> => {
     const n = Math.max(0, Math.min(frames, this.frames - from));
-    return { from, frames: n, stems: new Map(this.sources.map((s) => [s, [new Float32Array(n), new Float32Array(n)]])) };
+    return {
+      from,
+      frames: n,
+      stems: new Map(this.sources.map((s) => [s, [new Float32Array(n), new Float32Array(n)]])),
+    };
   };
-  constructor(readonly frames: number, readonly sources: string[]) {}
+  constructor(
+    readonly frames: number,
+    readonly sources: string[],
+  ) {}
 }

@@ -6,12 +6,23 @@ import assert from 'node:assert/strict';
 import { AHEAD_SECONDS, BEHIND_SECONDS, BLOCK_SECONDS, StemPlayer } from './player.ts';
 import { CROSSFADE_S, gainAt } from './crossfade.ts';
 import {
-  FakeContext, FakeGain, LongSource, MemorySource, RATE, stretchFactory, type FakeSource, type FakeStretch,
+  FakeContext,
+  FakeGain,
+  LongSource,
+  MemorySource,
+  RATE,
+  stretchFactory,
+  type FakeSource,
+  type FakeStretch,
 } from './player-fakes.ts';
 
 const SONG_FRAMES = 10 * RATE;
 
-async function opened(stems: string[], source = new MemorySource(SONG_FRAMES, stems), create?: ReturnType<typeof stretchFactory>) {
+async function opened(
+  stems: string[],
+  source = new MemorySource(SONG_FRAMES, stems),
+  create?: ReturnType<typeof stretchFactory>,
+) {
   const ctx = new FakeContext();
   const player = new StemPlayer(ctx as unknown as AudioContext, create ?? null);
   await player.open(source, source.view(1));
@@ -52,7 +63,10 @@ describe('StemPlayer blocks', () => {
       assert.deepEqual([parts[0].plays.from, parts[0].startedAt], [0, 1.05]);
       for (let i = 1; i < parts.length; i++) {
         assert.equal(parts[i].plays.from, parts[i - 1].plays.to, 'the next frame');
-        assert.ok(Math.abs(parts[i].startedAt! - parts[i - 1].endsAt) < 1e-9, `block ${i} starts as block ${i - 1} ends`);
+        assert.ok(
+          Math.abs(parts[i].startedAt! - parts[i - 1].endsAt) < 1e-9,
+          `block ${i} starts as block ${i - 1} ends`,
+        );
         assert.equal(parts[i].plays.from % (BLOCK_SECONDS * RATE), 0, 'joins fall on block boundaries');
       }
     }
@@ -64,7 +78,13 @@ describe('StemPlayer blocks', () => {
     const source = new LongSource(hours, ['vocals', 'drums', 'bass', 'other']);
     const ctx = new FakeContext();
     const player = new StemPlayer(ctx as unknown as AudioContext);
-    await player.open(source, { revision: 0, sampleRate: RATE, frames: hours, readyFrames: hours, sources: source.sources });
+    await player.open(source, {
+      revision: 0,
+      sampleRate: RATE,
+      frames: hours,
+      readyFrames: hours,
+      sources: source.sources,
+    });
     await player.play();
     const bound = (AHEAD_SECONDS + BEHIND_SECONDS + 2 * BLOCK_SECONDS) * RATE;
     let most = 0;
@@ -84,10 +104,19 @@ describe('StemPlayer blocks', () => {
     player.seek(37.3);
     assert.equal(source.asked[0].from, 36 * RATE, 'the block holding 37.3 s (blocks of 2 s) first');
     await player.settled();
-    assert.ok(player.held().frames <= (AHEAD_SECONDS + BEHIND_SECONDS + 2 * BLOCK_SECONDS) * RATE, `${player.held().frames}`);
-    assert.ok(source.asked.every((a) => a.from >= 36 * RATE), 'nothing from before the new place');
+    assert.ok(
+      player.held().frames <= (AHEAD_SECONDS + BEHIND_SECONDS + 2 * BLOCK_SECONDS) * RATE,
+      `${player.held().frames}`,
+    );
+    assert.ok(
+      source.asked.every((a) => a.from >= 36 * RATE),
+      'nothing from before the new place',
+    );
     await at(ctx, player, 3.5);
-    assert.ok(ctx.sources.some((s) => s.plays.from === 3730 && s.startedAt! > 3), 'plays from 37.3 s');
+    assert.ok(
+      ctx.sources.some((s) => s.plays.from === 3730 && s.startedAt! > 3),
+      'plays from 37.3 s',
+    );
     player.pause();
   });
 });
@@ -106,8 +135,10 @@ describe('StemPlayer switching to another render', () => {
       assert.ok(Math.abs(next.plays.from / RATE - (when - 1.05)) < 1e-9, 'same song position');
       const old = sounding(ctx, stem, 1, when);
       assert.ok(Math.abs(old.stoppedAt! - (when + CROSSFADE_S)) < 1e-9, 'the old one plays on until its fade ends');
-      for (const later of live(ctx, stem, 1).filter((s) => s.startedAt! > when)) assert.ok(later.stoppedAt! <= later.startedAt!, 'later old blocks never start');
-      const inPts = fadeOf(next).gain.points(), outPts = fadeOf(old).gain.points();
+      for (const later of live(ctx, stem, 1).filter((s) => s.startedAt! > when))
+        assert.ok(later.stoppedAt! <= later.startedAt!, 'later old blocks never start');
+      const inPts = fadeOf(next).gain.points(),
+        outPts = fadeOf(old).gain.points();
       assert.equal(gainAt(inPts, when), 0);
       assert.equal(gainAt(outPts, when), 1);
       for (let t = when - 0.01; t < when + 0.05; t += 0.002) {
@@ -115,13 +146,16 @@ describe('StemPlayer switching to another render', () => {
       }
       assert.equal(fadeOf(next).outputs[0], fadeOf(old).outputs[0], 'both go through the stem strip (its mixer gain)');
       const parts = live(ctx, stem, 2);
-      assert.ok(parts.length >= 2 && Math.abs(parts[1].startedAt! - parts[0].endsAt) < 1e-9, 'the new render goes on block after block');
+      assert.ok(
+        parts.length >= 2 && Math.abs(parts[1].startedAt! - parts[0].endsAt) < 1e-9,
+        'the new render goes on block after block',
+      );
     }
     assert.equal(player.revision, 2);
     player.pause();
   });
 
-  test('asks for the new render\'s block at the playhead first, and is heard as soon as that one block arrives', async () => {
+  test("asks for the new render's block at the playhead first, and is heard as soon as that one block arrives", async () => {
     const { ctx, player, source } = await playing(['vocals', 'drums']);
     await at(ctx, player, 5.2);
     source.gate = true;
@@ -129,7 +163,11 @@ describe('StemPlayer switching to another render', () => {
     let heardAt: number | null = null;
     player.onSwitch = (_r, when) => (heardAt = when);
     player.switchTo(source.view(2));
-    assert.deepEqual(source.asked[0], { revision: 2, from: 4 * RATE, frames: BLOCK_SECONDS * RATE }, 'the block holding 4.2 s');
+    assert.deepEqual(
+      source.asked[0],
+      { revision: 2, from: 4 * RATE, frames: BLOCK_SECONDS * RATE },
+      'the block holding 4.2 s',
+    );
     source.gate = false;
     source.release();
     // Only that block has arrived when the switch happens.
@@ -139,7 +177,7 @@ describe('StemPlayer switching to another render', () => {
     player.pause();
   });
 
-  test('asks for a re-render\'s block at the playhead before its final frames reach it (the app renders it on demand)', async () => {
+  test("asks for a re-render's block at the playhead before its final frames reach it (the app renders it on demand)", async () => {
     const { ctx, player, source } = await playing(['vocals', 'drums']);
     await at(ctx, player, 6.2);
     source.ready.set(2, 0);
@@ -147,7 +185,11 @@ describe('StemPlayer switching to another render', () => {
     source.asked = [];
     player.switchTo(source.view(2));
     await player.settled();
-    assert.deepEqual(source.asked[0], { revision: 2, from: 4 * RATE, frames: BLOCK_SECONDS * RATE }, 'the block holding 5.15 s');
+    assert.deepEqual(
+      source.asked[0],
+      { revision: 2, from: 4 * RATE, frames: BLOCK_SECONDS * RATE },
+      'the block holding 5.15 s',
+    );
     assert.equal(player.revision, 2, 'heard at once, not once the re-render has reached the playhead');
     assert.ok(live(ctx, 0, 2).length > 0);
     player.pause();
@@ -159,13 +201,19 @@ describe('StemPlayer switching to another render', () => {
     player.switchTo(source.view(2));
     source.asked = [];
     player.seek(8.5);
-    assert.deepEqual(source.asked.find((a) => a.revision === 2), { revision: 2, from: 8 * RATE, frames: BLOCK_SECONDS * RATE });
+    assert.deepEqual(
+      source.asked.find((a) => a.revision === 2),
+      { revision: 2, from: 8 * RATE, frames: BLOCK_SECONDS * RATE },
+    );
     source.gate = false;
     source.release();
     await player.settled();
     await at(ctx, player, 3.2);
     assert.equal(player.revision, 2);
-    assert.ok(live(ctx, 0, 2).some((s) => s.plays.from === 850), 'the new render plays from 8.5 s');
+    assert.ok(
+      live(ctx, 0, 2).some((s) => s.plays.from === 850),
+      'the new render plays from 8.5 s',
+    );
     player.pause();
   });
 
@@ -183,12 +231,18 @@ describe('StemPlayer switching to another render', () => {
     const when = a2.startedAt!;
     assert.ok(Math.abs(when - 3.06) < 1e-9, `${when}`);
     const gains = [a1, b, a2].map((s) => fadeOf(s).gain.points());
-    assert.ok(Math.abs(gainAt(gains[1], when) - 1 / 3) < 1e-9, `B fades out from ${gainAt(gains[1], when)}, not from full gain`);
+    assert.ok(
+      Math.abs(gainAt(gains[1], when) - 1 / 3) < 1e-9,
+      `B fades out from ${gainAt(gains[1], when)}, not from full gain`,
+    );
     for (const t of [when, when + 0.01, when + 0.02, when + CROSSFADE_S, when + 0.1]) {
       const total = gains.reduce((sum, g) => sum + gainAt(g, t), 0);
       assert.ok(total <= 1 + 1e-9 && total > 0.6, `the three voices sum to ${total} at ${t}`);
     }
-    assert.ok(Math.abs(gains.reduce((sum, g) => sum + gainAt(g, when + 0.1), 0) - 1) < 1e-9, 'only the new A is left, at full gain');
+    assert.ok(
+      Math.abs(gains.reduce((sum, g) => sum + gainAt(g, when + 0.1), 0) - 1) < 1e-9,
+      'only the new A is left, at full gain',
+    );
     player.pause();
   });
 
@@ -239,8 +293,12 @@ describe('StemPlayer while the render is still written', () => {
     await at(ctx, player, 1);
     await at(ctx, player, 4);
     assert.ok(ctx.sources.length > 0);
-    for (const s of ctx.sources) assert.ok(s.plays.to <= 250, `plays ${s.plays.from}..${s.plays.to}, past the 250 final frames`);
-    assert.ok(Math.abs(player.position - 2.5) < 1e-9, `the playhead waits at the end of what is final: ${player.position}`);
+    for (const s of ctx.sources)
+      assert.ok(s.plays.to <= 250, `plays ${s.plays.from}..${s.plays.to}, past the 250 final frames`);
+    assert.ok(
+      Math.abs(player.position - 2.5) < 1e-9,
+      `the playhead waits at the end of what is final: ${player.position}`,
+    );
     assert.equal(player.isPlaying, true);
 
     source.ready.set(1, 700);
@@ -265,14 +323,20 @@ describe('StemPlayer while the render is still written', () => {
     const player = new StemPlayer(ctx as unknown as AudioContext, null);
     const opening = player.open(source, { ...source.view(0), complete: true });
     await player.settled();
-    assert.ok(source.asked.some((a) => a.revision === 0 && a.from === 0), `asked ${JSON.stringify(source.asked)}`);
+    assert.ok(
+      source.asked.some((a) => a.revision === 0 && a.from === 0),
+      `asked ${JSON.stringify(source.asked)}`,
+    );
     assert.equal(player.readySeconds, SONG_FRAMES / RATE, 'the whole song can be played');
     source.ready.set(0, 700);
     player.update({ ...source.view(0), complete: true });
     await opening;
     await player.play();
     await at(ctx, player, 1);
-    assert.ok(ctx.sources.some((x) => x.plays.from === 0), 'plays from the start once the copy is back');
+    assert.ok(
+      ctx.sources.some((x) => x.plays.from === 0),
+      'plays from the start once the copy is back',
+    );
     player.pause();
   });
 
@@ -289,7 +353,10 @@ describe('StemPlayer while the render is still written', () => {
     source.ready.set(1, 400);
     player.update(source.view(1));
     await player.settled();
-    assert.ok(source.asked.some((a) => a.from === 200 && a.frames === 200), `asked ${JSON.stringify(source.asked)} after ${asked}`);
+    assert.ok(
+      source.asked.some((a) => a.from === 200 && a.frames === 200),
+      `asked ${JSON.stringify(source.asked)} after ${asked}`,
+    );
     player.pause();
   });
 });
@@ -344,11 +411,18 @@ describe('StemPlayer tempo and key', () => {
     assert.equal(start.rate, 0.5);
     assert.ok(start.output! >= 1 + stretchers[0].latencySeconds, 'starts once its latency is waited out');
     for (const s of stretchers) {
-      assert.deepEqual(s.held.map((h) => [h.frame, h.revision]), [[0, 1]], 'one buffer, from the start');
+      assert.deepEqual(
+        s.held.map((h) => [h.frame, h.revision]),
+        [[0, 1]],
+        'one buffer, from the start',
+      );
       assert.equal(s.held[0].frames, AHEAD_SECONDS * RATE, 'as far ahead as the window reaches');
     }
     ctx.currentTime = start.output! + 2;
-    assert.ok(Math.abs(player.position - 1) < 1e-9, `two seconds at half speed are one song second, not ${player.position}`);
+    assert.ok(
+      Math.abs(player.position - 1) < 1e-9,
+      `two seconds at half speed are one song second, not ${player.position}`,
+    );
     player.pause();
   });
 
@@ -367,12 +441,21 @@ describe('StemPlayer tempo and key', () => {
       assert.equal(stretch.held.length, 1, `at ${t} s it holds ${stretch.held.length} buffers`);
       const [h] = stretch.held;
       const pos = player.position * RATE;
-      assert.ok(h.frame <= pos && pos < h.frame + h.frames, `the playhead (${pos}) is in what it holds (${h.frame}..${h.frame + h.frames})`);
-      assert.ok(pos - h.frame <= (8 + BEHIND_SECONDS + BLOCK_SECONDS) * RATE, `nothing far behind: from ${h.frame} at ${pos}`);
+      assert.ok(
+        h.frame <= pos && pos < h.frame + h.frames,
+        `the playhead (${pos}) is in what it holds (${h.frame}..${h.frame + h.frames})`,
+      );
+      assert.ok(
+        pos - h.frame <= (8 + BEHIND_SECONDS + BLOCK_SECONDS) * RATE,
+        `nothing far behind: from ${h.frame} at ${pos}`,
+      );
       assert.ok(h.frames <= (8 + BEHIND_SECONDS + BLOCK_SECONDS + 1.5 * AHEAD_SECONDS) * RATE, `${h.frames} frames`);
       if (h.frame > 0 && stretch.last.input !== undefined && stretch.last.output === ctx.currentTime) {
         moved++;
-        assert.ok(Math.abs(h.frame / RATE + stretch.last.input - player.position) < 1e-9, 'told the same song position in its new input times');
+        assert.ok(
+          Math.abs(h.frame / RATE + stretch.last.input - player.position) < 1e-9,
+          'told the same song position in its new input times',
+        );
       }
     }
     assert.ok(moved > 0, 'its samples moved up with the playhead');
@@ -401,10 +484,16 @@ describe('StemPlayer tempo and key', () => {
     await player.setTimePitch({ tempo: 0.8, semitones: 2 });
     const start = stretchers[0].changes.find((c) => c.active)!;
     assert.ok(start.output! >= 2 + stretchers[0].latencySeconds);
-    assert.ok(Math.abs(songSeconds(stretchers[0], start.input!) - (start.output! - 0.05)) < 1e-9, 'from where the plain blocks are then');
+    assert.ok(
+      Math.abs(songSeconds(stretchers[0], start.input!) - (start.output! - 0.05)) < 1e-9,
+      'from where the plain blocks are then',
+    );
     assert.deepEqual([start.rate, start.semitones, start.active], [0.8, 2, true]);
     const plain = sounding(ctx, 0, 1, start.output!);
-    assert.ok(Math.abs(plain.stoppedAt! - (start.output! + CROSSFADE_S)) < 1e-9, 'the plain one plays on until its fade ends');
+    assert.ok(
+      Math.abs(plain.stoppedAt! - (start.output! + CROSSFADE_S)) < 1e-9,
+      'the plain one plays on until its fade ends',
+    );
 
     ctx.currentTime = 3;
     const songAt = player.position;
@@ -412,7 +501,10 @@ describe('StemPlayer tempo and key', () => {
     await player.setTimePitch({ tempo: 1, semitones: 0 });
     const back = ctx.sources[before];
     assert.ok(back.startedAt! > 3);
-    assert.ok(Math.abs(back.plays.from / RATE - (songAt + (back.startedAt! - 3) * 0.8)) < 0.5 / RATE, 'continues at the stretched position');
+    assert.ok(
+      Math.abs(back.plays.from / RATE - (songAt + (back.startedAt! - 3) * 0.8)) < 0.5 / RATE,
+      'continues at the stretched position',
+    );
     assert.deepEqual(stretchers[0].last, { active: false, output: back.startedAt! + CROSSFADE_S });
     player.pause();
   });
@@ -437,7 +529,11 @@ describe('StemPlayer tempo and key with a new render', () => {
     await player.settled();
     assert.equal(ctx.sources.length, 0);
     assert.equal(stretchers.length, 1);
-    assert.deepEqual(stretchers[0].held.map((h) => h.revision), stretchers[0].held.map(() => 2), 'holds only the new render');
+    assert.deepEqual(
+      stretchers[0].held.map((h) => h.revision),
+      stretchers[0].held.map(() => 2),
+      'holds only the new render',
+    );
     const seat = stretchers[0].last;
     assert.ok(Math.abs(songSeconds(stretchers[0], seat.input!) - player.position) < 0.1, 'at the playhead');
     player.pause();
@@ -472,7 +568,10 @@ describe('StemPlayer seeking while stretched', () => {
     player.pump();
     for (const s of stretchers) {
       const move = s.changes.find((c) => c.output === 5 && c.input !== undefined)!;
-      assert.deepEqual({ ...move, input: songSeconds(s, move.input!) }, { output: 5, input: 7, loopStart: 0, loopEnd: 0 });
+      assert.deepEqual(
+        { ...move, input: songSeconds(s, move.input!) },
+        { output: 5, input: 7, loopStart: 0, loopEnd: 0 },
+      );
     }
     assert.equal(player.position, 7);
     ctx.currentTime = 6;
@@ -499,7 +598,10 @@ describe('StemPlayer loop', () => {
       const wrapped = parts[parts.indexOf(toEnd) + 1];
       assert.equal(wrapped.plays.from, 200, 'back at the loop start');
       assert.ok(Math.abs(wrapped.startedAt! - toEnd.endsAt) < 1e-9, 'the moment the loop end is played');
-      assert.ok(parts.every((s) => s.plays.to <= 400), 'nothing past the loop end');
+      assert.ok(
+        parts.every((s) => s.plays.to <= 400),
+        'nothing past the loop end',
+      );
     }
     assert.ok(ctx.sources.length > mark, 'kept scheduling the loop');
     const startedAt = ctx.sources.find((s) => s.startedAt! >= 10)!.startedAt!;
@@ -515,7 +617,10 @@ describe('StemPlayer loop', () => {
     const { ctx, player } = await playing(['bass']);
     player.setLoop({ start: 1, end: 3 });
     player.pump();
-    assert.ok(ctx.sources.some((s) => s.plays.from === 100 && s.startedAt! > 3), 'wrapping is scheduled');
+    assert.ok(
+      ctx.sources.some((s) => s.plays.from === 100 && s.startedAt! > 3),
+      'wrapping is scheduled',
+    );
     ctx.currentTime = 5; // started at 1.05 from 0: 3.95 → wraps to 1.95
     player.pump();
     assert.ok(Math.abs(player.position - 1.95) < 1e-9, `${player.position}`);
@@ -523,12 +628,18 @@ describe('StemPlayer loop', () => {
     player.setLoop(null);
     player.pump();
     const when = 5 + 0.05;
-    const before = ctx.sources.slice(0, mark), after = ctx.sources.slice(mark);
-    for (const s of before.filter((x) => x.startedAt! >= when)) assert.ok(s.stoppedAt! <= s.startedAt!, 'the wrap scheduled before never plays');
-    for (const s of before.filter((x) => x.startedAt! < when && x.endsAt > when)) assert.ok(Math.abs(s.stoppedAt! - when) < 1e-9);
+    const before = ctx.sources.slice(0, mark),
+      after = ctx.sources.slice(mark);
+    for (const s of before.filter((x) => x.startedAt! >= when))
+      assert.ok(s.stoppedAt! <= s.startedAt!, 'the wrap scheduled before never plays');
+    for (const s of before.filter((x) => x.startedAt! < when && x.endsAt > when))
+      assert.ok(Math.abs(s.stoppedAt! - when) < 1e-9);
     assert.equal(after[0].startedAt, when);
     assert.equal(after[0].plays.from, 200, 'the same frame the loop would have played then (1.95 + 0.05 s)');
-    assert.ok(after.every((s) => s.plays.from !== 100), 'no more wrapping');
+    assert.ok(
+      after.every((s) => s.plays.from !== 100),
+      'no more wrapping',
+    );
     ctx.currentTime = 7;
     assert.ok(Math.abs(player.position - 3.95) < 1e-9, `plays on past the old loop end: ${player.position}`);
     player.pause();
@@ -591,7 +702,8 @@ describe('StemPlayer loop', () => {
     ctx.currentTime = started + 5.5; // 1.5 + 1 → 2.5 → 1.5
     assert.ok(Math.abs(player.position - 1.5) < 1e-9, `at the new tempo: ${player.position}`);
     player.setLoop(null);
-    for (const s of stretchers) assert.deepEqual([s.last.loopStart, s.last.loopEnd], [0, 0], 'loop turned off in the stretcher');
+    for (const s of stretchers)
+      assert.deepEqual([s.last.loopStart, s.last.loopEnd], [0, 0], 'loop turned off in the stretcher');
     ctx.currentTime = started + 6.5;
     assert.ok(Math.abs(player.position - 3.5) < 1e-9, `no wrap any more: ${player.position}`);
     player.pause();
@@ -621,7 +733,9 @@ describe('StemPlayer count-in', () => {
     const start = stretchers[0].last.output!;
     const clicks = ctx.oscillators.map((o) => o.startedAt!);
     assert.equal(clicks.length, 4);
-    clicks.forEach((t, i) => assert.ok(Math.abs(t - (start - 4 + i)) < 1e-9, `click ${i} at ${t}, the song at ${start}`));
+    clicks.forEach((t, i) =>
+      assert.ok(Math.abs(t - (start - 4 + i)) < 1e-9, `click ${i} at ${t}, the song at ${start}`),
+    );
     assert.ok(clicks[0] >= 1, 'the first click is not in the past');
     ctx.currentTime = start - 0.5;
     assert.equal(player.position, 0, 'the playhead waits for the count-in');
@@ -654,7 +768,8 @@ describe('StemPlayer count-in', () => {
     player.pause();
     const toCome = ctx.oscillators.filter((o) => o.startedAt! > ctx.currentTime);
     assert.equal(toCome.length, 2);
-    for (const o of toCome) assert.ok(o.stoppedAt! <= ctx.currentTime, `a click due at ${o.startedAt} is stopped before it sounds`);
+    for (const o of toCome)
+      assert.ok(o.stoppedAt! <= ctx.currentTime, `a click due at ${o.startedAt} is stopped before it sounds`);
   });
 });
 

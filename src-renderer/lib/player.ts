@@ -20,7 +20,13 @@ export interface StretchNode {
   connect(destination: AudioNode): unknown;
   disconnect(destination?: AudioNode): void;
   schedule(change: {
-    output?: number; active?: boolean; input?: number; rate?: number; semitones?: number; loopStart?: number; loopEnd?: number;
+    output?: number;
+    active?: boolean;
+    input?: number;
+    rate?: number;
+    semitones?: number;
+    loopStart?: number;
+    loopEnd?: number;
   }): unknown;
   /** Drops every sample it holds (its input time starts at 0 again). */
   dropBuffers(): unknown;
@@ -65,10 +71,7 @@ interface Stream {
   askedAt: number;
 }
 
-type Voice = (
-  | { kind: 'buffer'; nodes: AudioBufferSourceNode[] }
-  | { kind: 'stretch'; node: StretchNode }
-) & {
+type Voice = ({ kind: 'buffer'; nodes: AudioBufferSourceNode[] } | { kind: 'stretch'; node: StretchNode }) & {
   fade: GainNode;
   /** The fade-in it started with (null: none), to know its gain when a later swap fades it out. */
   fadeIn: GainPoint[] | null;
@@ -99,7 +102,10 @@ export class StemPlayer {
   /** The render heard, and the one being switched to (null: none). */
   private heard: Stream | null = null;
   private target: Stream | null = null;
-  private readonly inFlight = new Map<string, { stream: Stream; index: number; abort: AbortController; done: Promise<void> }>();
+  private readonly inFlight = new Map<
+    string,
+    { stream: Stream; index: number; abort: AbortController; done: Promise<void> }
+  >();
   /** The stems' gains the mixer set last; null before it set any. */
   private mixerGains: Record<string, number> | null = null;
   private startedAt = 0;
@@ -190,7 +196,8 @@ export class StemPlayer {
   }
 
   held(): HeldAudio {
-    let frames = 0, bytes = 0;
+    let frames = 0,
+      bytes = 0;
     for (const s of [this.heard, this.target]) {
       for (const b of s?.blocks.values() ?? []) {
         frames += b.frames;
@@ -252,7 +259,9 @@ export class StemPlayer {
       this.offset = this.positionAt(now);
       this.startedAt = Math.max(now, this.startedAt);
       this.rate = this.timePitch.tempo;
-      for (const v of voices) if (v.kind === 'stretch') v.node.schedule({ output: now, rate: this.rate, semitones: this.timePitch.semitones });
+      for (const v of voices)
+        if (v.kind === 'stretch')
+          v.node.schedule({ output: now, rate: this.rate, semitones: this.timePitch.semitones });
     } else {
       // Between the buffer sources and the stretchers: a crossfade once the stretchers' output can be there.
       const when = this.swapTime(Math.max(START_LATENCY_S, this.stretchLatency() + RAMP_S));
@@ -283,7 +292,8 @@ export class StemPlayer {
     if (!this.playing) return;
     const voices = [...this.strips.values()].map((s) => s.voice);
     if (voices.some((v) => v?.kind === 'stretch')) {
-      for (const v of voices) if (v?.kind === 'stretch') v.node.schedule({ output: now, ...this.stretchLoopAt(this.offset) });
+      for (const v of voices)
+        if (v?.kind === 'stretch') v.node.schedule({ output: now, ...this.stretchLoopAt(this.offset) });
     } else {
       // What is scheduled past the next moment goes; the same samples follow on from the same frame, wrapping now.
       const when = this.swapTime(START_LATENCY_S);
@@ -325,8 +335,14 @@ export class StemPlayer {
     this.waiting = false;
     if (this.offset >= this.duration) this.offset = 0;
     const lead = countIn ? countInSeconds(countIn, this.timePitch.tempo) : 0;
-    const when = this.context.currentTime + Math.max(START_LATENCY_S, stretched ? this.stretchLatency() + RAMP_S : 0) + lead;
-    if (countIn) this.cancelClicks = scheduleClicks(this.context, this.context.destination, countInClicks(countIn, this.timePitch.tempo, when));
+    const when =
+      this.context.currentTime + Math.max(START_LATENCY_S, stretched ? this.stretchLatency() + RAMP_S : 0) + lead;
+    if (countIn)
+      this.cancelClicks = scheduleClicks(
+        this.context,
+        this.context.destination,
+        countInClicks(countIn, this.timePitch.tempo, when),
+      );
     this.rate = stretched ? this.timePitch.tempo : 1;
     this.startedAt = when;
     this.playing = true;
@@ -436,13 +452,17 @@ export class StemPlayer {
     const sr = this.sampleRate;
     const at = this.frameOf(this.playing ? this.positionAt(this.context.currentTime + START_LATENCY_S) : this.offset);
     const total = stream.view.frames;
-    const ahead = blocksOf(playOrder(at, Math.round(AHEAD_SECONDS * sr * Math.max(1, this.rate)), total, this.loopFrames()), this.blockFrames);
+    const ahead = blocksOf(
+      playOrder(at, Math.round(AHEAD_SECONDS * sr * Math.max(1, this.rate)), total, this.loopFrames()),
+      this.blockFrames,
+    );
     const behind = blocksOf([{ start: Math.max(0, at - Math.round(BEHIND_SECONDS * sr)), end: at }], this.blockFrames);
     const out = [...ahead, ...behind.filter((i) => !ahead.includes(i))];
     // Stretchers hold a loop whole: it is what they wrap over.
     const loop = this.loopFrames();
     if (stream === this.heard && !this.cursor && this.playing && loop && loopApplies(this.loop, this.offset)) {
-      for (const i of blocksOf([{ start: this.stretchBase, end: loop.end }], this.blockFrames)) if (!out.includes(i)) out.push(i);
+      for (const i of blocksOf([{ start: this.stretchBase, end: loop.end }], this.blockFrames))
+        if (!out.includes(i)) out.push(i);
     }
     return out;
   }
@@ -464,36 +484,40 @@ export class StemPlayer {
       const from = index * this.blockFrames;
       const until = Math.min(from + this.blockFrames, askable(stream.view));
       const held = stream.blocks.get(index);
-      if (until <= from || (held && held.from + held.frames >= until) || stream.askedAt >= stream.view.readyFrames) continue;
+      if (until <= from || (held && held.from + held.frames >= until) || stream.askedAt >= stream.view.readyFrames)
+        continue;
       this.read(source, stream, index, from, until - from, key);
     }
   }
 
   private read(source: BlockSource, stream: Stream, index: number, from: number, frames: number, key: string): void {
     const abort = new AbortController();
-    const done = source.read(stream.view.revision, from, frames, abort.signal).then(
-      (block) => {
-        if (abort.signal.aborted || (stream !== this.heard && stream !== this.target)) return;
-        if (block === 'not-ready' || block.frames <= 0) {
+    const done = source
+      .read(stream.view.revision, from, frames, abort.signal)
+      .then(
+        (block) => {
+          if (abort.signal.aborted || (stream !== this.heard && stream !== this.target)) return;
+          if (block === 'not-ready' || block.frames <= 0) {
+            stream.askedAt = stream.view.readyFrames;
+            return;
+          }
+          stream.blocks.set(index, this.hold(block, stream.view));
+          if (stream === this.heard) this.opening?.resolve();
+          if (stream === this.heard) this.opening = null;
+        },
+        (e) => {
+          if (abort.signal.aborted) return;
+          // Not asked again (and again) until more of the render is final or the playhead moves.
           stream.askedAt = stream.view.readyFrames;
-          return;
-        }
-        stream.blocks.set(index, this.hold(block, stream.view));
-        if (stream === this.heard) this.opening?.resolve();
-        if (stream === this.heard) this.opening = null;
-      },
-      (e) => {
-        if (abort.signal.aborted) return;
-        // Not asked again (and again) until more of the render is final or the playhead moves.
-        stream.askedAt = stream.view.readyFrames;
-        if (this.opening && stream === this.heard) this.opening.reject(e);
-        else this.onError(e);
-        if (stream === this.heard) this.opening = null;
-      },
-    ).finally(() => {
-      if (this.inFlight.get(key)?.abort === abort) this.inFlight.delete(key);
-      if (!abort.signal.aborted) this.pump();
-    });
+          if (this.opening && stream === this.heard) this.opening.reject(e);
+          else this.onError(e);
+          if (stream === this.heard) this.opening = null;
+        },
+      )
+      .finally(() => {
+        if (this.inFlight.get(key)?.abort === abort) this.inFlight.delete(key);
+        if (!abort.signal.aborted) this.pump();
+      });
     this.inFlight.set(key, { stream, index, abort, done });
   }
 
@@ -549,7 +573,8 @@ export class StemPlayer {
         strip.analyser.disconnect();
         strip.stretch?.disconnect();
       };
-      if (strip.voice && plan && when !== null) this.fadeOut(strip.voice, fadeOutFrom(strip.voice, when), plan.stopOld, release);
+      if (strip.voice && plan && when !== null)
+        this.fadeOut(strip.voice, fadeOutFrom(strip.voice, when), plan.stopOld, release);
       else release();
     }
     const strips = new Map<string, Strip>();
@@ -653,7 +678,11 @@ export class StemPlayer {
    * Gives every stretcher the samples from `at` (the block it starts in, or the loop's start when that is earlier)
    * and moves it there at context time `when`.
    */
-  private seatStretchers(when: number, at: number, change: { active?: boolean; rate?: number; semitones?: number }): void {
+  private seatStretchers(
+    when: number,
+    at: number,
+    change: { active?: boolean; rate?: number; semitones?: number },
+  ): void {
     this.giveStretchers(this.stretchBaseFor(this.frameOf(at), at));
     const input = at - this.stretchBase / this.sampleRate;
     for (const s of this.strips.values()) {
@@ -666,7 +695,8 @@ export class StemPlayer {
   private stretchBaseFor(frame: number, from: number): number {
     const loop = this.loopFrames();
     let base = Math.floor(Math.max(0, frame) / this.blockFrames) * this.blockFrames;
-    if (loop && loopApplies(this.loop, from) && frame >= loop.start) base = Math.min(base, Math.floor(loop.start / this.blockFrames) * this.blockFrames);
+    if (loop && loopApplies(this.loop, from) && frame >= loop.start)
+      base = Math.min(base, Math.floor(loop.start / this.blockFrames) * this.blockFrames);
     return base;
   }
 
@@ -681,7 +711,10 @@ export class StemPlayer {
     const pos = this.frameOf(this.playing ? this.positionAt(this.context.currentTime) : this.offset);
     const loop = this.loopFrames();
     const looping = loop && loopApplies(this.loop, this.offset);
-    const until = Math.min(heard.view.frames, looping ? loop.end : Math.max(pos, base) + Math.round(AHEAD_SECONDS * sr * Math.max(1, this.rate)));
+    const until = Math.min(
+      heard.view.frames,
+      looping ? loop.end : Math.max(pos, base) + Math.round(AHEAD_SECONDS * sr * Math.max(1, this.rate)),
+    );
     let end = base;
     const blocks: HeldBlock[] = [];
     for (let block = this.heldAt(heard, end); block && end < until; block = this.heldAt(heard, end)) {
@@ -697,11 +730,20 @@ export class StemPlayer {
         const buffer = block.stems.get(name);
         if (!buffer) continue;
         const skip = Math.max(0, base - block.from);
-        channels.forEach((ch, c) => ch.set(buffer.getChannelData(Math.min(c, buffer.numberOfChannels - 1)).subarray(skip), block.from + skip - base));
+        channels.forEach((ch, c) =>
+          ch.set(
+            buffer.getChannelData(Math.min(c, buffer.numberOfChannels - 1)).subarray(skip),
+            block.from + skip - base,
+          ),
+        );
       }
       // Dropped and given in one go: both messages reach the audio thread together.
       strip.stretch.dropBuffers();
-      if (end > base) strip.stretch.addBuffers(channels, channels.map((ch) => ch.buffer));
+      if (end > base)
+        strip.stretch.addBuffers(
+          channels,
+          channels.map((ch) => ch.buffer),
+        );
     }
   }
 
@@ -737,7 +779,9 @@ export class StemPlayer {
       this.giveStretchers(moved ? base : this.stretchBase);
       if (moved) {
         const input = this.positionAt(now) - this.stretchBase / sr;
-        for (const s of this.strips.values()) if (s.voice?.kind === 'stretch') s.voice.node.schedule({ output: now, input, ...this.stretchLoopAt(this.offset) });
+        for (const s of this.strips.values())
+          if (s.voice?.kind === 'stretch')
+            s.voice.node.schedule({ output: now, input, ...this.stretchLoopAt(this.offset) });
       }
     }
     if (!looping && this.stretchEnd < total && this.positionAt(now + (2 * PUMP_MS) / 1000) * sr >= this.stretchEnd) {
@@ -774,11 +818,14 @@ export class StemPlayer {
     if (voice.kind === 'buffer') stopNodes(voice.nodes, stopAt);
     // A stretcher is kept for the next start; only this voice's connection to it goes.
     else voice.node.schedule({ active: false, output: stopAt });
-    setTimeout(() => {
-      if (voice.kind === 'stretch') disconnectFrom(voice.node, voice.fade);
-      voice.fade.disconnect();
-      then?.();
-    }, Math.max(0, stopAt - this.context.currentTime) * 1000 + 20);
+    setTimeout(
+      () => {
+        if (voice.kind === 'stretch') disconnectFrom(voice.node, voice.fade);
+        voice.fade.disconnect();
+        then?.();
+      },
+      Math.max(0, stopAt - this.context.currentTime) * 1000 + 20,
+    );
   }
 
   /** Song position at context time t while playing; buffer sources never get past what is scheduled. */
@@ -793,15 +840,17 @@ export class StemPlayer {
   private async prepareStretchers(): Promise<void> {
     const create = this.createStretch;
     if (!create) throw new Error('This player cannot change tempo or key (no time stretcher).');
-    await Promise.all([...this.strips.values()].map((strip) => {
-      if (strip.stretch) return undefined;
-      strip.making ??= create(this.context, STEREO).then((node) => {
-        strip.making = null;
-        if (![...this.strips.values()].includes(strip)) return node.disconnect();
-        strip.stretch = node;
-      });
-      return strip.making;
-    }));
+    await Promise.all(
+      [...this.strips.values()].map((strip) => {
+        if (strip.stretch) return undefined;
+        strip.making ??= create(this.context, STEREO).then((node) => {
+          strip.making = null;
+          if (![...this.strips.values()].includes(strip)) return node.disconnect();
+          strip.stretch = node;
+        });
+        return strip.making;
+      }),
+    );
   }
 
   /** When a change of what plays can take over: `lead` from now, never before the song itself starts. */
@@ -864,17 +913,21 @@ export class StemPlayer {
     if (this.endTimer) clearTimeout(this.endTimer);
     this.endTimer = null;
     if (loopApplies(this.loop, this.offset)) return;
-    const remaining = (this.duration - this.offset) / this.rate + Math.max(0, this.startedAt - this.context.currentTime);
-    this.endTimer = setTimeout(() => {
-      if (!this.playing) return;
-      // Waiting for blocks on the way: the end is further off than it was.
-      if (this.positionAt(this.context.currentTime) < this.duration - 1 / this.sampleRate) return this.scheduleEnd();
-      this.stopSources();
-      this.stopPumping();
-      this.playing = false;
-      this.offset = this.duration;
-      this.onEnded();
-    }, remaining * 1000 + 20);
+    const remaining =
+      (this.duration - this.offset) / this.rate + Math.max(0, this.startedAt - this.context.currentTime);
+    this.endTimer = setTimeout(
+      () => {
+        if (!this.playing) return;
+        // Waiting for blocks on the way: the end is further off than it was.
+        if (this.positionAt(this.context.currentTime) < this.duration - 1 / this.sampleRate) return this.scheduleEnd();
+        this.stopSources();
+        this.stopPumping();
+        this.playing = false;
+        this.offset = this.duration;
+        this.onEnded();
+      },
+      remaining * 1000 + 20,
+    );
   }
 }
 

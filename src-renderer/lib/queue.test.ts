@@ -1,12 +1,39 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JobView } from '../../src-main/api/contract.ts';
-import { actionsFor, applyEvent, counts, emptyQueue, formatEta, fromJobs, select, skipReason, statusText } from './queue.ts';
+import {
+  actionsFor,
+  applyEvent,
+  counts,
+  emptyQueue,
+  formatEta,
+  fromJobs,
+  select,
+  skipReason,
+  statusText,
+} from './queue.ts';
 
 const job = (id: string, state: JobView['state'], extra: Partial<JobView> = {}): JobView => ({
-  id, input: `/m/${id}.wav`, name: `${id}.wav`, state, progress: null, result: null, error: null, ...extra,
+  id,
+  input: `/m/${id}.wav`,
+  name: `${id}.wav`,
+  state,
+  progress: null,
+  result: null,
+  error: null,
+  ...extra,
 });
-const result = { sources: ['vocals', 'drums'], stemPaths: {}, sampleRate: 44100, duration: 3, modelId: 'm', ep: 'cpu' as const, epSkipped: [], timings: { decode: 0, stft: 0, network: 0, wiener: 0, istft: 0, encode: 0 }, notices: [] };
+const result = {
+  sources: ['vocals', 'drums'],
+  stemPaths: {},
+  sampleRate: 44100,
+  duration: 3,
+  modelId: 'm',
+  ep: 'cpu' as const,
+  epSkipped: [],
+  timings: { decode: 0, stft: 0, network: 0, wiener: 0, istft: 0, encode: 0 },
+  notices: [],
+};
 
 describe('queue reducer', () => {
   test('keeps songs in the order they were opened and updates them in place', () => {
@@ -29,7 +56,13 @@ describe('queue reducer', () => {
   });
 
   test('opens a song in the editor as soon as the first seconds of it can be played, while it is separated', () => {
-    const listen = (readyFrames: number) => ({ revision: 0, sampleRate: 44100, frames: 441000, readyFrames, sources: ['vocals', 'drums'] });
+    const listen = (readyFrames: number) => ({
+      revision: 0,
+      sampleRate: 44100,
+      frames: 441000,
+      readyFrames,
+      sources: ['vocals', 'drums'],
+    });
     let s = fromJobs([job('a', 'running', { listen: listen(0) }), job('b', 'running')]);
     assert.equal(s.selectedId, null, 'nothing final yet');
     s = applyEvent(s, { type: 'job', job: job('a', 'running', { listen: listen(4096) }) });
@@ -64,9 +97,16 @@ describe('job states', () => {
   test('describe progress with stage, percent and time left', () => {
     const running = job('a', 'running', { progress: { fraction: 0.423, stage: 'network', etaSeconds: 12.2 } });
     assert.equal(statusText(running), 'Separating · 42 % · 13 s left');
-    assert.equal(statusText(job('a', 'failed', { error: { code: 'NOT_AUDIO', message: 'x.txt: not an audio file' } })), 'x.txt: not an audio file');
+    assert.equal(
+      statusText(job('a', 'failed', { error: { code: 'NOT_AUDIO', message: 'x.txt: not an audio file' } })),
+      'x.txt: not an audio file',
+    );
     assert.equal(statusText(job('a', 'done', { result })), '2 stems · CPU');
-    const failed = job('n', 'failed', { input: '/tmp/up/123/notes.wav', name: 'notes.wav', error: { code: 'NOT_AUDIO', message: '/tmp/up/123/notes.wav: this is not an audio file' } });
+    const failed = job('n', 'failed', {
+      input: '/tmp/up/123/notes.wav',
+      name: 'notes.wav',
+      error: { code: 'NOT_AUDIO', message: '/tmp/up/123/notes.wav: this is not an audio file' },
+    });
     assert.equal(statusText(failed), 'notes.wav: this is not an audio file');
   });
 

@@ -37,7 +37,8 @@ export function applyEvent(state: QueueState, event: StudioEvent): QueueState {
     const jobs = { ...state.jobs };
     delete jobs[event.jobId];
     const order = state.order.filter((id) => id !== event.jobId);
-    const selectedId = state.selectedId === event.jobId ? (order.find((id) => playable(jobs[id])) ?? null) : state.selectedId;
+    const selectedId =
+      state.selectedId === event.jobId ? (order.find((id) => playable(jobs[id])) ?? null) : state.selectedId;
     return { order, jobs, selectedId };
   }
   return state;

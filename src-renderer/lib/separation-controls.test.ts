@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { BUILT_IN_PRESETS } from '../../src-main/engine/separate/presets.ts';
 import { effectiveGains } from './mixer.ts';
 import {
-  controlledSources, positionFromStrength, presetControls, presetFrom, presetMixer, sameControls, strengthFromPosition, withGlobal, withSourceValue,
+  controlledSources,
+  positionFromStrength,
+  presetControls,
+  presetFrom,
+  presetMixer,
+  sameControls,
+  strengthFromPosition,
+  withGlobal,
+  withSourceValue,
 } from './separation-controls.ts';
 
 const SOURCES = ['vocals', 'drums', 'bass', 'other'];
@@ -31,7 +39,12 @@ describe('separation controls panel logic', () => {
   });
 
   test('a preset mix mutes and turns down what the preset says', () => {
-    assert.deepEqual(effectiveGains(presetMixer(preset('karaoke'), SOURCES, 0)), { vocals: 0, drums: 1, bass: 1, other: 1 });
+    assert.deepEqual(effectiveGains(presetMixer(preset('karaoke'), SOURCES, 0)), {
+      vocals: 0,
+      drums: 1,
+      bass: 1,
+      other: 1,
+    });
     const practice = effectiveGains(presetMixer(preset('practice-bass'), SOURCES, 0));
     assert.ok(Math.abs(practice.bass - 10 ** (-12 / 20)) < 1e-12);
   });

@@ -24,7 +24,12 @@ export function positionFromStrength(s: number): number {
 }
 
 /** Sets one source's strength or bleed; the neutral value removes the entry so equal settings compare equal. */
-export function withSourceValue(sc: SongControls, kind: 'strength' | 'bleed', source: string, value: number): SongControls {
+export function withSourceValue(
+  sc: SongControls,
+  kind: 'strength' | 'bleed',
+  source: string,
+  value: number,
+): SongControls {
   const neutral = kind === 'strength' ? 1 : 0;
   const table = { ...(sc.controls[kind] ?? {}) };
   if (value === neutral) delete table[source];
@@ -35,13 +40,17 @@ export function withSourceValue(sc: SongControls, kind: 'strength' | 'bleed', so
   return { controls, presetId: null };
 }
 
-export function withGlobal(sc: SongControls, patch: Partial<Pick<SeparationControls, 'wienerIterations' | 'residual' | 'softmask'>>): SongControls {
+export function withGlobal(
+  sc: SongControls,
+  patch: Partial<Pick<SeparationControls, 'wienerIterations' | 'residual' | 'softmask'>>,
+): SongControls {
   return { controls: { ...sc.controls, ...patch }, presetId: null };
 }
 
 /** A preset's controls for a song with these sources (entries for other sources dropped), on top of the defaults. */
 export function presetControls(p: Preset, sources: string[], base: SeparationControls): SongControls {
-  const pick = (t?: Record<string, number>) => (t ? Object.fromEntries(Object.entries(t).filter(([s]) => sources.includes(s))) : undefined);
+  const pick = (t?: Record<string, number>) =>
+    t ? Object.fromEntries(Object.entries(t).filter(([s]) => sources.includes(s))) : undefined;
   const strength = pick(p.controls.strength);
   const bleed = pick(p.controls.bleed);
   const controls: SeparationControls = {
@@ -65,15 +74,34 @@ export function presetMixer(p: Preset, sources: string[], masterDb: number): Mix
 
 /** A user preset from the current controls and mix. */
 export function presetFrom(name: string, sc: SongControls, mixer: MixerState): Preset {
-  const id = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'my-preset';
-  const mute = Object.entries(mixer.strips).filter(([, s]) => s.muted).map(([n]) => n);
-  const gainsDb = Object.fromEntries(Object.entries(mixer.strips).filter(([, s]) => s.gainDb !== 0 && Number.isFinite(s.gainDb)).map(([n, s]) => [n, s.gainDb]));
+  const id =
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'my-preset';
+  const mute = Object.entries(mixer.strips)
+    .filter(([, s]) => s.muted)
+    .map(([n]) => n);
+  const gainsDb = Object.fromEntries(
+    Object.entries(mixer.strips)
+      .filter(([, s]) => s.gainDb !== 0 && Number.isFinite(s.gainDb))
+      .map(([n, s]) => [n, s.gainDb]),
+  );
   const { strength, bleed, wienerIterations, residual, softmask } = sc.controls;
-  return { id: `my-${id}`.slice(0, 48), name: name.trim(), controls: { strength, bleed, wienerIterations, residual, softmask }, mute, gainsDb, builtIn: false };
+  return {
+    id: `my-${id}`.slice(0, 48),
+    name: name.trim(),
+    controls: { strength, bleed, wienerIterations, residual, softmask },
+    mute,
+    gainsDb,
+    builtIn: false,
+  };
 }
 
 export function sameControls(a: SeparationControls, b: SeparationControls): boolean {
-  const norm = (c: SeparationControls) => JSON.stringify([c.wienerIterations, c.softmask, c.residual, sorted(c.strength), sorted(c.bleed)]);
+  const norm = (c: SeparationControls) =>
+    JSON.stringify([c.wienerIterations, c.softmask, c.residual, sorted(c.strength), sorted(c.bleed)]);
   return norm(a) === norm(b);
 }
 

@@ -16,7 +16,9 @@ export async function createStretchNode(context: AudioContext, channels: number)
   await module;
   // One (unconnected) input: the processor reads its input list even when it plays from its buffer.
   const node = await SignalsmithStretch(context, {
-    numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [channels],
+    numberOfInputs: 1,
+    numberOfOutputs: 1,
+    outputChannelCount: [channels],
   });
   await node.configure({ blockMs: STRETCH_BLOCK_MS, intervalMs: STRETCH_INTERVAL_MS });
   return Object.assign(node, { latencySeconds: await node.latency() });

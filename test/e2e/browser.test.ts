@@ -12,15 +12,29 @@ import { screenshot, skipReason, startStudio, type Studio } from './harness.ts';
 
 const reason = skipReason();
 /** Minimal DOM shape for page-side predicates (this file compiles without the DOM library). */
-type PageDocument = { querySelector(s: string): { getAttribute(n: string): string | null; textContent: string | null } | null };
+type PageDocument = {
+  querySelector(s: string): { getAttribute(n: string): string | null; textContent: string | null } | null;
+};
 // waitForFunction predicates must be functions: the app's CSP forbids evaluating strings in the page.
 const masterLevelAbove = (db: number) =>
-  Number((globalThis as unknown as { document: PageDocument }).document.querySelector('[aria-label="Master level"]')?.getAttribute('aria-valuenow')) > db;
+  Number(
+    (globalThis as unknown as { document: PageDocument }).document
+      .querySelector('[aria-label="Master level"]')
+      ?.getAttribute('aria-valuenow'),
+  ) > db;
 const masterLevelAtMost = (db: number) =>
-  Number((globalThis as unknown as { document: PageDocument }).document.querySelector('[aria-label="Master level"]')?.getAttribute('aria-valuenow')) <= db;
+  Number(
+    (globalThis as unknown as { document: PageDocument }).document
+      .querySelector('[aria-label="Master level"]')
+      ?.getAttribute('aria-valuenow'),
+  ) <= db;
 /** wavesurfer redraws after a resize settles; true once every lane's canvases span the zoomed width. */
 const lanesRedrawnAt = (width: number) => {
-  type Lane = { firstElementChild: { shadowRoot: { querySelectorAll(s: string): ArrayLike<{ clientWidth: number }> } | null } | null };
+  type Lane = {
+    firstElementChild: {
+      shadowRoot: { querySelectorAll(s: string): ArrayLike<{ clientWidth: number }> } | null;
+    } | null;
+  };
   const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<Lane> } }).document;
   return Array.from(doc.querySelectorAll('[data-testid=waveform]')).every((lane) => {
     const canvases = Array.from(lane.firstElementChild?.shadowRoot?.querySelectorAll('canvas') ?? []);
@@ -28,7 +42,10 @@ const lanesRedrawnAt = (width: number) => {
   });
 };
 const statusShowsPercent = () =>
-  /%/.test((globalThis as unknown as { document: PageDocument }).document.querySelector('[data-testid=job-status]')?.textContent ?? '');
+  /%/.test(
+    (globalThis as unknown as { document: PageDocument }).document.querySelector('[data-testid=job-status]')
+      ?.textContent ?? '',
+  );
 
 describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 }, () => {
   let s: Studio;
@@ -38,7 +55,13 @@ describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 },
   before(async () => {
     s = await startStudio();
     song = join(s.dir, 'Demo Song.wav');
-    await makeSong(song, { seconds: 8, sampleRate: 44100, channels: 2, seed: 5, tags: { title: 'Tagged Title', artist: 'The Testers', album: 'Fixtures', year: 2026 } });
+    await makeSong(song, {
+      seconds: 8,
+      sampleRate: 44100,
+      channels: 2,
+      seed: 5,
+      tags: { title: 'Tagged Title', artist: 'The Testers', album: 'Fixtures', year: 2026 },
+    });
   });
 
   after(async () => {
@@ -70,12 +93,17 @@ describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 },
 
   /** Takes the keyboard focus off every control, so shortcuts reach the editor (a click "on nothing" may hit a control). */
   async function focusNothing(): Promise<void> {
-    await s.page.evaluate(() => (globalThis as unknown as { document: { activeElement: { blur?(): void } | null } }).document.activeElement?.blur?.());
+    await s.page.evaluate(() =>
+      (
+        globalThis as unknown as { document: { activeElement: { blur?(): void } | null } }
+      ).document.activeElement?.blur?.(),
+    );
   }
 
   function maxDiff(a: Float32Array[], b: Float32Array[]): number {
     let m = 0;
-    for (let c = 0; c < a.length; c++) for (let i = 0; i < a[c].length; i++) m = Math.max(m, Math.abs(a[c][i] - b[c][i]));
+    for (let c = 0; c < a.length; c++)
+      for (let i = 0; i < a[c].length; i++) m = Math.max(m, Math.abs(a[c][i] - b[c][i]));
     return m;
   }
 
@@ -107,7 +135,10 @@ describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 },
     const painted = (await s.page.evaluate(
       "[...document.querySelectorAll('[data-testid=waveform]')].map((e) => e.firstElementChild?.shadowRoot?.querySelectorAll('canvas').length ?? 0)",
     )) as number[];
-    assert.ok(painted.every((n) => n > 0), `canvases per lane: ${painted}`);
+    assert.ok(
+      painted.every((n) => n > 0),
+      `canvases per lane: ${painted}`,
+    );
     await s.page.getByTestId('play').and(s.page.locator(':not([disabled])')).waitFor();
     assert.match((await s.page.getByTestId('ep-info').textContent()) ?? '', /CPU/);
     // The song's tags name it in the queue and the editor; the file name stays in the tooltip.
@@ -242,7 +273,10 @@ describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 },
     assert.ok(!readFileSync(join(folder, 'Demo Song - bass.flac')).equals(before), 'replaced once the user said so');
     await d.getByLabel('Folder').fill('relative/folder');
     await d.getByRole('button', { name: 'Export current mix' }).click();
-    assert.match((await d.getByRole('alert').textContent({ timeout: 30_000 })) ?? '', /"relative\/folder" must be an absolute path/);
+    assert.match(
+      (await d.getByRole('alert').textContent({ timeout: 30_000 })) ?? '',
+      /"relative\/folder" must be an absolute path/,
+    );
     await d.getByRole('button', { name: 'Close' }).click();
   });
 
@@ -257,8 +291,21 @@ describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 },
     await d.getByRole('button', { name: 'Close' }).click();
     assert.deepEqual(readdirSync(folder), ['Demo Song.stem.mp4']);
     const { execFileSync } = await import('node:child_process');
-    const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', join(folder, 'Demo Song.stem.mp4')]).toString());
-    assert.deepEqual(probe.streams.map((x: { codec_name: string }) => x.codec_name), ['alac', 'alac', 'alac', 'alac', 'alac']);
+    const probe = JSON.parse(
+      execFileSync('ffprobe', [
+        '-v',
+        'error',
+        '-show_streams',
+        '-show_format',
+        '-of',
+        'json',
+        join(folder, 'Demo Song.stem.mp4'),
+      ]).toString(),
+    );
+    assert.deepEqual(
+      probe.streams.map((x: { codec_name: string }) => x.codec_name),
+      ['alac', 'alac', 'alac', 'alac', 'alac'],
+    );
     assert.equal(probe.format.tags.title, 'Tagged Title');
     const mix = await decodeFile(join(folder, 'Demo Song.stem.mp4'));
     assert.equal(mix.channels[0].length, (await stem('bass'))[0].length);

@@ -54,14 +54,19 @@ describe('Electron app', { skip: binary.path ? false : binary.reason!, timeout: 
     assert.equal(await page.evaluate('typeof process'), 'undefined');
     const settings = (await page.evaluate("window.xumx.call('getSettings', [])")) as { ok: boolean };
     assert.equal(settings.ok, true);
-    const bad = (await page.evaluate("window.xumx.call('open', ['/etc/passwd'])")) as { ok: boolean; error: { code: string } };
+    const bad = (await page.evaluate("window.xumx.call('open', ['/etc/passwd'])")) as {
+      ok: boolean;
+      error: { code: string };
+    };
     assert.equal(bad.ok, false, 'a bare string is not a list of paths');
     assert.equal(bad.error.code, 'BAD_ARGUMENT');
   });
 
   test('runs the renderer isolated and sandboxed', async () => {
     const prefs = (await app.evaluate(({ BrowserWindow }) => {
-      const wc = BrowserWindow.getAllWindows()[0].webContents as unknown as { getLastWebPreferences?: () => Record<string, unknown> };
+      const wc = BrowserWindow.getAllWindows()[0].webContents as unknown as {
+        getLastWebPreferences?: () => Record<string, unknown>;
+      };
       return wc.getLastWebPreferences?.() ?? null;
     })) as Record<string, unknown> | null;
     if (prefs) {
@@ -73,7 +78,9 @@ describe('Electron app', { skip: binary.path ? false : binary.reason!, timeout: 
   });
 
   test('sends the strict content security policy', async () => {
-    const csp = (await page.evaluate("fetch('xumx://app/index.html').then((r) => r.headers.get('content-security-policy'))")) as string;
+    const csp = (await page.evaluate(
+      "fetch('xumx://app/index.html').then((r) => r.headers.get('content-security-policy'))",
+    )) as string;
     assert.match(csp, /script-src 'self'/);
     assert.match(csp, /default-src 'none'/);
   });

@@ -17,8 +17,14 @@ export const root = new URL('../../', import.meta.url).pathname;
 export const screenshotDir = join(root, 'test-output', 'screenshots');
 
 const LAUNCH_ARGS = [
-  '--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required',
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--autoplay-policy=no-user-gesture-required',
 ];
 
 /** Why the browser tests cannot run here, or null when they can. */
@@ -32,7 +38,22 @@ export function skipReason(): string | null {
 export function makeTestModel(modelsDir: string, id = 'tiny-test'): void {
   const out = join(modelsDir, id);
   if (existsSync(join(out, 'manifest.json'))) return;
-  const r = spawnSync('/usr/bin/python3', [join(root, 'training', 'export_onnx.py'), '--out', out, '--id', id, '--random-init', '--seed', '0', '--hidden', '16'], { encoding: 'utf8' });
+  const r = spawnSync(
+    '/usr/bin/python3',
+    [
+      join(root, 'training', 'export_onnx.py'),
+      '--out',
+      out,
+      '--id',
+      id,
+      '--random-init',
+      '--seed',
+      '0',
+      '--hidden',
+      '16',
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`export_onnx.py failed:\n${r.stderr}`);
 }
 
@@ -49,7 +70,9 @@ export interface Studio {
  * `models: false`: no test model; `modelDirs`: model roots to use besides (the UI benchmark's full-size model);
  * `modelInstall`: where installs fetch published weights. Installs and imports go to <dir>/user-models.
  */
-export async function startStudio(opts: { models?: boolean; modelDirs?: string[]; modelInstall?: StudioOptions['modelInstall'] } = {}): Promise<Studio> {
+export async function startStudio(
+  opts: { models?: boolean; modelDirs?: string[]; modelInstall?: StudioOptions['modelInstall'] } = {},
+): Promise<Studio> {
   const failure = ensureRendererBuilt({ quiet: true });
   if (failure) throw new Error(`vite build failed:\n${failure}`);
   const dir = mkdtempSync(join(tmpdir(), 'xumx-e2e-'));
@@ -75,7 +98,11 @@ export async function startStudio(opts: { models?: boolean; modelDirs?: string[]
   });
   await page.goto(server.url);
   return {
-    dir, service, server, browser, page,
+    dir,
+    service,
+    server,
+    browser,
+    page,
     async close() {
       await browser.close();
       await server.close();

@@ -8,7 +8,9 @@ import { makeSong } from '../fixtures/audio.ts';
 import { skipReason, startStudio, type Studio } from './harness.ts';
 
 const reason = skipReason();
-type PageDocument = { querySelector(s: string): { getAttribute(n: string): string | null; textContent: string | null } | null };
+type PageDocument = {
+  querySelector(s: string): { getAttribute(n: string): string | null; textContent: string | null } | null;
+};
 /** The queue item's state and how far the lanes say the song can be played, read together in the page. */
 const stateAndReady = () => {
   const doc = (globalThis as unknown as { document: PageDocument }).document;
@@ -41,8 +43,13 @@ describe('listening while a song is separated', { skip: reason ?? false, timeout
     assert.ok(opened.ready > 0 && opened.ready < 240, `the lanes say how far it can be played: ${opened.ready} s`);
     await s.page.getByTestId('playable').waitFor();
     await s.page.getByTestId('play').click();
-    await s.page.waitForFunction(() => (globalThis as unknown as { document: PageDocument }).document
-      .querySelector('[data-testid=position]')?.textContent !== '0:00.0', undefined, { timeout: 30_000 });
+    await s.page.waitForFunction(
+      () =>
+        (globalThis as unknown as { document: PageDocument }).document.querySelector('[data-testid=position]')
+          ?.textContent !== '0:00.0',
+      undefined,
+      { timeout: 30_000 },
+    );
     // Whatever the page reads of the copy being written must be final: the position never passes what is ready.
     for (let i = 0; i < 10; i++) {
       const now = (await s.page.evaluate(stateAndReady)) as ReturnType<typeof stateAndReady>;
@@ -51,7 +58,11 @@ describe('listening while a song is separated', { skip: reason ?? false, timeout
       assert.ok(Number(m) * 60 + Number(sec) <= now.ready + 0.1, `played to ${now.position} with ${now.ready} s ready`);
       await s.page.waitForTimeout(300);
     }
-    await s.page.getByTestId('queue-item').first().and(s.page.locator('[data-state=done]')).waitFor({ timeout: 300_000 });
+    await s.page
+      .getByTestId('queue-item')
+      .first()
+      .and(s.page.locator('[data-state=done]'))
+      .waitFor({ timeout: 300_000 });
     await s.page.getByTestId('not-ready').waitFor({ state: 'detached', timeout: 30_000 });
     await s.page.getByTestId('waveform').first().waitFor({ timeout: 30_000 });
   });

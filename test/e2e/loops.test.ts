@@ -13,7 +13,10 @@ const reason = skipReason();
 type PageDocument = { querySelector(s: string): { textContent: string | null } | null };
 // Page-side function sent as source: it reaches the document itself.
 const positionNow = () => {
-  const [m, sec] = ((globalThis as unknown as { document: PageDocument }).document.querySelector('[data-testid=position]')?.textContent ?? '0:0').split(':');
+  const [m, sec] = (
+    (globalThis as unknown as { document: PageDocument }).document.querySelector('[data-testid=position]')
+      ?.textContent ?? '0:0'
+  ).split(':');
   return Number(m) * 60 + Number(sec);
 };
 
@@ -51,8 +54,10 @@ describe('loops on the beat', { skip: reason ?? false, timeout: 600_000 }, () =>
     const back = seen.findIndex((p, i) => i > 0 && p < seen[i - 1] - 0.2);
     assert.ok(back > 0, `${what}: the playhead never went back (${seen.join(' ')})`);
     const inside = seen.slice(back);
-    assert.ok(inside.every((p) => p >= region.start - 0.1 && p <= region.end + 0.1),
-      `${what}: stays in ${region.start}–${region.end} once looping (${inside.join(' ')})`);
+    assert.ok(
+      inside.every((p) => p >= region.start - 0.1 && p <= region.end + 0.1),
+      `${what}: stays in ${region.start}–${region.end} once looping (${inside.join(' ')})`,
+    );
     assert.ok(Math.max(...seen) <= region.end + 0.1, `${what}: never past the loop's end (${Math.max(...seen)})`);
   }
 
@@ -67,14 +72,21 @@ describe('loops on the beat', { skip: reason ?? false, timeout: 600_000 }, () =>
     await s.page.mouse.move(box.x + 4.6 * px, y, { steps: 4 });
     await s.page.mouse.up();
     const drawn = s.page.getByTestId('loop-region');
-    region = { start: Number(await drawn.getAttribute('data-start')), end: Number(await drawn.getAttribute('data-end')) };
+    region = {
+      start: Number(await drawn.getAttribute('data-start')),
+      end: Number(await drawn.getAttribute('data-end')),
+    };
     const beats = job.result!.analysis!.beats;
-    for (const edge of [region.start, region.end]) assert.ok(beats.includes(edge), `${edge} is one of the song's beats`);
-    assert.ok(region.start > 1.5 && region.end < 5.5 && region.end - region.start >= 1, `${region.start}–${region.end}`);
+    for (const edge of [region.start, region.end])
+      assert.ok(beats.includes(edge), `${edge} is one of the song's beats`);
+    assert.ok(
+      region.start > 1.5 && region.end < 5.5 && region.end - region.start >= 1,
+      `${region.start}–${region.end}`,
+    );
     assert.equal(await s.page.getByTestId('position').textContent(), '0:00.0', 'selecting does not move the playhead');
   });
 
-  test('plays into the loop and wraps back to its start, at the song\'s tempo and at 150 %', async () => {
+  test("plays into the loop and wraps back to its start, at the song's tempo and at 150 %", async () => {
     const loop = s.page.getByTestId('loop');
     await loop.click();
     assert.equal(await loop.getAttribute('aria-pressed'), 'true');
@@ -83,8 +95,11 @@ describe('loops on the beat', { skip: reason ?? false, timeout: 600_000 }, () =>
     assertWraps(await watch(region.end + (region.end - region.start) + 1), 'at 100 %');
     await s.page.getByLabel('Tempo', { exact: true }).fill('150');
     await s.page.getByTestId('time-pitch-preparing').waitFor({ state: 'detached', timeout: 30_000 });
-    const seen = await watch(2 * (region.end - region.start) / 1.5 + 1);
-    assert.ok(seen.every((p) => p >= region.start - 0.1 && p <= region.end + 0.1), `at 150 %: stays in the loop (${seen.join(' ')})`);
+    const seen = await watch((2 * (region.end - region.start)) / 1.5 + 1);
+    assert.ok(
+      seen.every((p) => p >= region.start - 0.1 && p <= region.end + 0.1),
+      `at 150 %: stays in the loop (${seen.join(' ')})`,
+    );
     assertWraps(seen, 'at 150 %');
     await screenshot(s.page, 'loops');
     await s.page.getByRole('button', { name: 'Pause' }).click();
@@ -102,7 +117,11 @@ describe('loops on the beat', { skip: reason ?? false, timeout: 600_000 }, () =>
       if (c.regions?.length && c.loop) break;
       await s.page.waitForTimeout(100);
     }
-    assert.deepEqual((await s.service.getSongControls(job.id)).loop, { ...region, active: true }, 'the loop is saved with the song');
+    assert.deepEqual(
+      (await s.service.getSongControls(job.id)).loop,
+      { ...region, active: true },
+      'the loop is saved with the song',
+    );
     await s.page.reload();
     await s.page.getByTestId('queue-item').first().getByRole('button').first().click();
     await s.page.getByTestId('play').and(s.page.locator(':not([disabled])')).waitFor();
@@ -110,12 +129,18 @@ describe('loops on the beat', { skip: reason ?? false, timeout: 600_000 }, () =>
     await saved.waitFor();
     const drawn = s.page.getByTestId('loop-region');
     await drawn.waitFor();
-    assert.deepEqual([Number(await drawn.getAttribute('data-start')), Number(await drawn.getAttribute('data-end'))], [region.start, region.end],
-      'the loop the song was left with is back');
+    assert.deepEqual(
+      [Number(await drawn.getAttribute('data-start')), Number(await drawn.getAttribute('data-end'))],
+      [region.start, region.end],
+      'the loop the song was left with is back',
+    );
     assert.equal(await s.page.getByTestId('loop').getAttribute('aria-pressed'), 'true', 'and loops as it did');
     await s.page.getByTestId('loop').click();
     await saved.click();
-    assert.deepEqual([Number(await drawn.getAttribute('data-start')), Number(await drawn.getAttribute('data-end'))], [region.start, region.end]);
+    assert.deepEqual(
+      [Number(await drawn.getAttribute('data-start')), Number(await drawn.getAttribute('data-end'))],
+      [region.start, region.end],
+    );
     assert.equal(await s.page.getByTestId('loop').getAttribute('aria-pressed'), 'true');
     assert.deepEqual((await s.service.getSongControls(job.id)).regions, [{ name: 'verse', ...region }]);
   });
@@ -127,10 +152,17 @@ describe('loops on the beat', { skip: reason ?? false, timeout: 600_000 }, () =>
     const from = (await s.page.evaluate(positionNow)) as number;
     await s.page.getByTestId('play').click();
     await s.page.getByRole('button', { name: 'Pause' }).waitFor();
-    await s.page.waitForFunction((p) => {
-      const [m, sec] = ((globalThis as unknown as { document: PageDocument }).document.querySelector('[data-testid=position]')?.textContent ?? '0:0').split(':');
-      return Number(m) * 60 + Number(sec) !== p;
-    }, from, { timeout: 15_000 });
+    await s.page.waitForFunction(
+      (p) => {
+        const [m, sec] = (
+          (globalThis as unknown as { document: PageDocument }).document.querySelector('[data-testid=position]')
+            ?.textContent ?? '0:0'
+        ).split(':');
+        return Number(m) * 60 + Number(sec) !== p;
+      },
+      from,
+      { timeout: 15_000 },
+    );
     await s.page.getByRole('button', { name: 'Pause' }).click();
     assert.deepEqual(errors, []);
     assert.equal(await s.page.getByRole('alert').count(), 0);
@@ -154,7 +186,10 @@ describe('loops on the beat', { skip: reason ?? false, timeout: 600_000 }, () =>
     const rate = job.result!.sampleRate;
     const frames = (Math.round(region.end * rate) - Math.round(region.start * rate)) / tempo;
     const mix = await decodeFile(file);
-    assert.ok(Math.abs(mix.channels[0].length - frames) <= 1, `${mix.channels[0].length} frames for the part's ${frames} at ${tempo * 100} %`);
+    assert.ok(
+      Math.abs(mix.channels[0].length - frames) <= 1,
+      `${mix.channels[0].length} frames for the part's ${frames} at ${tempo * 100} %`,
+    );
     await d.getByRole('button', { name: 'Close' }).click();
     assert.deepEqual(errors, []);
   });

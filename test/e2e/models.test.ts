@@ -21,7 +21,11 @@ const OFFICIAL = 'xumx-official';
 type PageDocument = { querySelector(s: string): { getAttribute(n: string): string | null } | null };
 // Predicates run in the page must be functions: the app's CSP forbids evaluating strings there.
 const downloadPercentAbove = (pct: number) =>
-  Number((globalThis as unknown as { document: PageDocument }).document.querySelector('[aria-label="Download progress"]')?.getAttribute('aria-valuenow') ?? -1) > pct;
+  Number(
+    (globalThis as unknown as { document: PageDocument }).document
+      .querySelector('[aria-label="Download progress"]')
+      ?.getAttribute('aria-valuenow') ?? -1,
+  ) > pct;
 
 /**
  * A publisher's server for the weights: Range requests answered with 206, `/x-umx.h5` at a pace a progress bar can
@@ -50,7 +54,9 @@ class WeightsHost {
     const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     const start = m ? Number(m[1]) : 0;
     res.writeHead(m ? 206 : 200, {
-      'content-type': 'application/octet-stream', 'content-length': body.length - start, 'accept-ranges': 'bytes',
+      'content-type': 'application/octet-stream',
+      'content-length': body.length - start,
+      'accept-ranges': 'bytes',
       ...(m ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
     });
     if (path === '/truncated.h5' && !m && this.cutOnce) {
@@ -58,7 +64,8 @@ class WeightsHost {
       res.write(body.subarray(0, body.length >> 1), () => res.destroy());
       return;
     }
-    const [chunk, pauseMs] = path === '/slow.h5' ? [16 * 1024, 50] : path === '/x-umx.h5' ? [512 * 1024, 25] : [body.length, 0];
+    const [chunk, pauseMs] =
+      path === '/slow.h5' ? [16 * 1024, 50] : path === '/x-umx.h5' ? [512 * 1024, 25] : [body.length, 0];
     let at = start;
     const tick = () => {
       if (res.destroyed) return;
@@ -89,10 +96,17 @@ describe('the Models view end to end', { skip: reason ?? false, timeout: 900_000
     writeNnablaFixture(join(fixtures, 'small.h5'), 6, ['--hidden', '16']);
     const full = readFileSync(join(fixtures, 'full.h5'));
     host = new WeightsHost({
-      '/x-umx.h5': full, '/slow.h5': full, '/truncated.h5': full, '/broken.h5': readFileSync(join(fixtures, 'small.h5')),
+      '/x-umx.h5': full,
+      '/slow.h5': full,
+      '/truncated.h5': full,
+      '/broken.h5': readFileSync(join(fixtures, 'small.h5')),
     });
     await host.start();
-    s = await startStudio({ models: false, modelDirs: [bundledModelsDir()], modelInstall: { urlFor: () => `${host.base}${route}` } });
+    s = await startStudio({
+      models: false,
+      modelDirs: [bundledModelsDir()],
+      modelInstall: { urlFor: () => `${host.base}${route}` },
+    });
     userModels = join(s.dir, 'user-models');
     writeFileSync(join(s.dir, 'small.h5'), readFileSync(join(fixtures, 'small.h5')));
     rmSync(fixtures, { recursive: true, force: true });
@@ -109,7 +123,8 @@ describe('the Models view end to end', { skip: reason ?? false, timeout: 900_000
   const card = () => modelsView().getByTestId('install-card');
   const modelCard = (id: string) => modelsView().locator(`[data-testid=model-card][data-model-id="${id}"]`);
   const installed = () => readdirSync(userModels).filter((n) => !n.startsWith('.'));
-  const leftDownloads = () => (existsSync(join(userModels, '.downloads')) ? readdirSync(join(userModels, '.downloads')) : []);
+  const leftDownloads = () =>
+    existsSync(join(userModels, '.downloads')) ? readdirSync(join(userModels, '.downloads')) : [];
 
   async function openModels(): Promise<void> {
     if (await modelsView().isVisible()) return;
@@ -134,7 +149,9 @@ describe('the Models view end to end', { skip: reason ?? false, timeout: 900_000
     assert.match(text ?? '', /Better separation is one download away/);
     // No published size is recorded for the official file: the size shown is the estimate, and says so.
     assert.match(text ?? '', /about \d+(\.\d)? MB download/);
-    await offer().getByRole('button', { name: /^Install \(about \d+(\.\d)? MB\)$/ }).waitFor();
+    await offer()
+      .getByRole('button', { name: /^Install \(about \d+(\.\d)? MB\)$/ })
+      .waitFor();
     await screenshot(page(), 'models-first-run-offer');
   });
 
@@ -201,8 +218,12 @@ describe('the Models view end to end', { skip: reason ?? false, timeout: 900_000
 
   async function removeOfficial(): Promise<void> {
     await openModels();
-    await modelCard(OFFICIAL).getByRole('button', { name: /^Remove .*…$/ }).click();
-    await modelCard(OFFICIAL).getByText(/Songs already separated with it keep their stems/).waitFor();
+    await modelCard(OFFICIAL)
+      .getByRole('button', { name: /^Remove .*…$/ })
+      .click();
+    await modelCard(OFFICIAL)
+      .getByText(/Songs already separated with it keep their stems/)
+      .waitFor();
     await modelCard(OFFICIAL).getByRole('button', { name: 'Remove', exact: true }).click();
     await modelCard(OFFICIAL).waitFor({ state: 'detached' });
     assert.deepEqual(installed(), []);
@@ -213,11 +234,16 @@ describe('the Models view end to end', { skip: reason ?? false, timeout: 900_000
     // The earlier install's "is installed" message would otherwise stand in this test's screenshots.
     await page().getByRole('button', { name: 'Dismiss message' }).click();
     route = '/x-umx.h5';
-    await offer().getByRole('button', { name: /^Install/ }).click();
+    await offer()
+      .getByRole('button', { name: /^Install/ })
+      .click();
     const bar = offer().getByRole('progressbar', { name: 'Download progress' });
     await page().waitForFunction(downloadPercentAbove, 5);
     const first = Number(await bar.getAttribute('aria-valuenow'));
-    assert.match((await offer().getByTestId('download-figures').textContent()) ?? '', /MB of \d+(\.\d)? MB · [\d.]+ MB\/s · about \d+ (s|min) left/);
+    assert.match(
+      (await offer().getByTestId('download-figures').textContent()) ?? '',
+      /MB of \d+(\.\d)? MB · [\d.]+ MB\/s · about \d+ (s|min) left/,
+    );
     await screenshot(page(), 'models-download-in-progress');
     await offer().getByRole('button', { name: 'Pause' }).click();
     await offer().getByRole('button', { name: 'Resume' }).waitFor();
@@ -229,10 +255,16 @@ describe('the Models view end to end', { skip: reason ?? false, timeout: 900_000
     const resumedWith = host.ranges.filter((r) => r.path === '/x-umx.h5').at(-1)?.range;
     assert.match(resumedWith ?? '', /^bytes=[1-9]\d*-$/);
     await offer().getByTestId('install-stage').waitFor({ timeout: 120_000 });
-    assert.match((await offer().getByTestId('install-stage').textContent()) ?? '', /Converting on this computer, step \d of 4/);
+    assert.match(
+      (await offer().getByTestId('install-stage').textContent()) ?? '',
+      /Converting on this computer, step \d of 4/,
+    );
     await screenshot(page(), 'models-converting');
     await offer().waitFor({ state: 'detached', timeout: 300_000 });
-    await page().getByRole('status').filter({ hasText: /is installed; new songs are separated with it/ }).waitFor();
+    await page()
+      .getByRole('status')
+      .filter({ hasText: /is installed; new songs are separated with it/ })
+      .waitFor();
     await openModels();
     const official = modelCard(OFFICIAL);
     await official.waitFor();
@@ -267,11 +299,17 @@ describe('the Models view end to end', { skip: reason ?? false, timeout: 900_000
     await modelsView().getByTestId('model-file-input').setInputFiles(join(s.dir, 'small.h5'));
     const refused = modelsView().getByTestId('import-refused');
     await refused.waitFor({ timeout: 120_000 });
-    assert.match((await refused.textContent()) ?? '', /small\.h5 was not imported.*has shape \(2974, 16\), expected \(2974, 512\)/s);
+    assert.match(
+      (await refused.textContent()) ?? '',
+      /small\.h5 was not imported.*has shape \(2974, 16\), expected \(2974, 512\)/s,
+    );
     assert.doesNotMatch((await refused.textContent()) ?? '', /uploads/);
 
     const dataTransfer = await page().evaluateHandle(() => {
-      type PageGlobals = { DataTransfer: new () => { items: { add(f: unknown): void } }; File: new (parts: string[], name: string) => unknown };
+      type PageGlobals = {
+        DataTransfer: new () => { items: { add(f: unknown): void } };
+        File: new (parts: string[], name: string) => unknown;
+      };
       const g = globalThis as unknown as PageGlobals;
       const dt = new g.DataTransfer();
       dt.items.add(new g.File(['not a model at all'], 'notes.zip'));
@@ -285,7 +323,9 @@ describe('the Models view end to end', { skip: reason ?? false, timeout: 900_000
   });
 
   test('closes the first-run offer for good: it stays away after a reload', async () => {
-    await offer().getByRole('button', { name: /^Not now/ }).click();
+    await offer()
+      .getByRole('button', { name: /^Not now/ })
+      .click();
     await offer().waitFor({ state: 'detached' });
     assert.equal((await s.service.getSettings()).modelOfferDismissed, true);
     await page().reload();

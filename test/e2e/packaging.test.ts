@@ -35,19 +35,33 @@ const isNative = (p: string) => /\.(node|dll|dylib)$/.test(p) || /\.so(\.\d+)*$/
 const unpacked = (p: string) => config.asarUnpack.some((pattern) => minimatch(p, pattern, { dot: true }));
 
 describe('electron-builder.yml', () => {
-  test('unpacks every native file of onnxruntime-node', { skip: existsSync(ortBin) ? false : 'onnxruntime-node is not installed' }, () => {
-    const natives = filesUnder(ortBin).filter(isNative);
-    assert.ok(natives.some((p) => p.endsWith('onnxruntime_binding.node')), 'the N-API binding is among the files');
-    const missed = natives.filter((p) => !unpacked(p));
-    assert.deepEqual(missed, [], 'native files left inside the asar');
-  });
+  test(
+    'unpacks every native file of onnxruntime-node',
+    { skip: existsSync(ortBin) ? false : 'onnxruntime-node is not installed' },
+    () => {
+      const natives = filesUnder(ortBin).filter(isNative);
+      assert.ok(
+        natives.some((p) => p.endsWith('onnxruntime_binding.node')),
+        'the N-API binding is among the files',
+      );
+      const missed = natives.filter((p) => !unpacked(p));
+      assert.deepEqual(missed, [], 'native files left inside the asar');
+    },
+  );
 
-  test('every unpack pattern matches a real file, so none is a typo', { skip: existsSync(ortBin) ? false : 'onnxruntime-node is not installed' }, () => {
-    const files = filesUnder(ortBin);
-    for (const pattern of config.asarUnpack) {
-      assert.ok(files.some((f) => minimatch(f, pattern, { dot: true })), `${pattern} matches nothing in node_modules/onnxruntime-node/bin`);
-    }
-  });
+  test(
+    'every unpack pattern matches a real file, so none is a typo',
+    { skip: existsSync(ortBin) ? false : 'onnxruntime-node is not installed' },
+    () => {
+      const files = filesUnder(ortBin);
+      for (const pattern of config.asarUnpack) {
+        assert.ok(
+          files.some((f) => minimatch(f, pattern, { dot: true })),
+          `${pattern} matches nothing in node_modules/onnxruntime-node/bin`,
+        );
+      }
+    },
+  );
 
   test('also unpacks the CUDA provider libraries a Linux user may add later', () => {
     assert.ok(unpacked('node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so'));
@@ -61,7 +75,10 @@ describe('electron-builder.yml', () => {
   test('ships models/ as extra resources and the built main process in the app', () => {
     assert.ok(config.extraResources.some((r) => r.from === 'models' && r.to === 'models'));
     const main = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).main as string;
-    assert.ok(config.files.some((f) => minimatch(main, f)), `package.json main (${main}) is in files`);
+    assert.ok(
+      config.files.some((f) => minimatch(main, f)),
+      `package.json main (${main}) is in files`,
+    );
     assert.ok(config.files.some((f) => minimatch('dist/renderer/index.html', f)));
   });
 

@@ -14,14 +14,23 @@ const CONTEXT_RATE = 48000;
 const SONG_RATE = 44100;
 
 /** The parts of a page's AudioBuffer these scripts read. */
-type AudioBuffer = { length: number; sampleRate: number; numberOfChannels: number; getChannelData(c: number): Float32Array };
+type AudioBuffer = {
+  length: number;
+  sampleRate: number;
+  numberOfChannels: number;
+  getChannelData(c: number): Float32Array;
+};
 type Started = { buffer: AudioBuffer | null; offset: number; duration: number | null };
 type Probe = { started: Started[]; states: string[]; mark: number; abMark: number };
 /** What the page offers these scripts besides the probe (the tests' TypeScript settings know no DOM values). */
 type PageAudio = {
   __probe: Probe;
   AudioContext: new () => { sampleRate: number };
-  OfflineAudioContext: new (channels: number, length: number, rate: number) => { decodeAudioData(b: ArrayBuffer): Promise<AudioBuffer> };
+  OfflineAudioContext: new (
+    channels: number,
+    length: number,
+    rate: number,
+  ) => { decodeAudioData(b: ArrayBuffer): Promise<AudioBuffer> };
   fetch(url: string, init: { cache: 'no-store' }): Promise<{ arrayBuffer(): Promise<ArrayBuffer> }>;
 };
 
@@ -34,8 +43,11 @@ function probe(rate: number) {
   type Source = { buffer: AudioBuffer | null };
   type Ctor = new (o?: object) => object;
   const w = globalThis as unknown as {
-    __probe: Probe; AudioContext: Ctor;
-    AudioBufferSourceNode: { prototype: { start(this: Source, when?: number, offset?: number, duration?: number): void } };
+    __probe: Probe;
+    AudioContext: Ctor;
+    AudioBufferSourceNode: {
+      prototype: { start(this: Source, when?: number, offset?: number, duration?: number): void };
+    };
     MutationObserver: new (f: () => void) => { observe(target: unknown, o: object): void };
     document: { querySelector(q: string): { getAttribute(a: string): string | null } | null };
   };
@@ -79,7 +91,10 @@ describe('a control change heard at the playhead', { skip: reason ?? false, time
     await s.page.getByTestId('separation-controls').waitFor({ timeout: 60_000 });
     const sources = job.listen!.sources;
     const before = job.listen!.revision;
-    assert.equal(await s.page.evaluate(() => new (globalThis as unknown as PageAudio).AudioContext().sampleRate), CONTEXT_RATE);
+    assert.equal(
+      await s.page.evaluate(() => new (globalThis as unknown as PageAudio).AudioContext().sampleRate),
+      CONTEXT_RATE,
+    );
 
     await s.page.getByRole('button', { name: 'Separation' }).click();
     await s.page.getByTestId('play').click();
@@ -93,67 +108,94 @@ describe('a control change heard at the playhead', { skip: reason ?? false, time
     await s.page.locator('[data-testid=rerender-status][data-state=updated]').waitFor({ timeout: 120_000 });
     assert.equal(await s.page.getByTestId('rerender-status').textContent(), 'Updated');
     const states = await s.page.evaluate(() => (globalThis as unknown as { __probe: Probe }).__probe.states);
-    assert.deepEqual(states.filter((x) => x !== ''), ['rendering', 'preview', 'updated'], 'heard at the playhead before the whole song');
+    assert.deepEqual(
+      states.filter((x) => x !== ''),
+      ['rendering', 'preview', 'updated'],
+      'heard at the playhead before the whole song',
+    );
     const changed = (await s.service.listJobs())[0].listen!.revision;
     assert.notEqual(changed, before);
 
     // Which render each block source started since `from` plays: its samples are found in the full re-render as
     // written to the stem files (b), or in the render before the change as the listening route keeps it (a).
-    const classify = (from: 'mark' | 'abMark') => s.page.evaluate(async ({ jobId, sources, before, rate, from }) => {
-      const page = globalThis as unknown as PageAudio;
-      const p = page.__probe;
-      const decoder = new page.OfflineAudioContext(2, 1, rate);
-      // (No named function in here: the page gets this function's source, without the helpers tsx adds for names.)
-      const renderB: Float32Array[][] = [];
-      for (const source of sources) {
-        const res = await page.fetch(`/api/stems/${encodeURIComponent(jobId)}/${source}?r=after`, { cache: 'no-store' });
-        const full = await decoder.decodeAudioData(await res.arrayBuffer());
-        renderB.push([full.getChannelData(0), full.getChannelData(1)]);
-      }
-      const length = renderB[0][0].length;
-      const res = await page.fetch(`/api/listen/${encodeURIComponent(jobId)}/${before}?from=0&frames=${length}`, { cache: 'no-store' });
-      const copy = await decoder.decodeAudioData(await res.arrayBuffer());
-      const renderA = sources.map((_, i) => [copy.getChannelData(2 * i), copy.getChannelData(2 * i + 1)]);
-      const block = 2 * rate;
-      return p.started.slice(p[from]).map((x) => {
-        const buf = x.buffer!;
-        const first = Math.round(x.offset * buf.sampleRate);
-        const n = x.duration === null ? buf.length - first : Math.round(x.duration * buf.sampleRate);
-        let best = { stem: -1, render: 'neither', frames: n, diff: Infinity, otherDiff: Infinity };
-        for (let stem = 0; stem < sources.length; stem++) {
-          for (let at = 0; at < length; at += block) {
-            const d = [renderA[stem], renderB[stem]].map((full) => {
-              let m = 0;
-              for (let c = 0; c < 2; c++) {
-                const h = buf.getChannelData(c), f = full[c];
-                for (let i = first; i < first + n; i++) m = Math.max(m, Math.abs(h[i] - (f[at + i] ?? 0)));
-              }
-              return m;
+    const classify = (from: 'mark' | 'abMark') =>
+      s.page.evaluate(
+        async ({ jobId, sources, before, rate, from }) => {
+          const page = globalThis as unknown as PageAudio;
+          const p = page.__probe;
+          const decoder = new page.OfflineAudioContext(2, 1, rate);
+          // (No named function in here: the page gets this function's source, without the helpers tsx adds for names.)
+          const renderB: Float32Array[][] = [];
+          for (const source of sources) {
+            const res = await page.fetch(`/api/stems/${encodeURIComponent(jobId)}/${source}?r=after`, {
+              cache: 'no-store',
             });
-            const k = d[0] <= d[1] ? 0 : 1;
-            if (d[k] < best.diff) best = { stem, render: k === 0 ? 'a' : 'b', frames: n, diff: d[k], otherDiff: d[1 - k] };
+            const full = await decoder.decodeAudioData(await res.arrayBuffer());
+            renderB.push([full.getChannelData(0), full.getChannelData(1)]);
           }
-        }
-        return best.diff < 1e-3 ? best : { ...best, render: 'neither' };
-      });
-    }, { jobId: job.id, sources, before, rate: SONG_RATE, from });
+          const length = renderB[0][0].length;
+          const res = await page.fetch(`/api/listen/${encodeURIComponent(jobId)}/${before}?from=0&frames=${length}`, {
+            cache: 'no-store',
+          });
+          const copy = await decoder.decodeAudioData(await res.arrayBuffer());
+          const renderA = sources.map((_, i) => [copy.getChannelData(2 * i), copy.getChannelData(2 * i + 1)]);
+          const block = 2 * rate;
+          return p.started.slice(p[from]).map((x) => {
+            const buf = x.buffer!;
+            const first = Math.round(x.offset * buf.sampleRate);
+            const n = x.duration === null ? buf.length - first : Math.round(x.duration * buf.sampleRate);
+            let best = { stem: -1, render: 'neither', frames: n, diff: Infinity, otherDiff: Infinity };
+            for (let stem = 0; stem < sources.length; stem++) {
+              for (let at = 0; at < length; at += block) {
+                const d = [renderA[stem], renderB[stem]].map((full) => {
+                  let m = 0;
+                  for (let c = 0; c < 2; c++) {
+                    const h = buf.getChannelData(c),
+                      f = full[c];
+                    for (let i = first; i < first + n; i++) m = Math.max(m, Math.abs(h[i] - (f[at + i] ?? 0)));
+                  }
+                  return m;
+                });
+                const k = d[0] <= d[1] ? 0 : 1;
+                if (d[k] < best.diff)
+                  best = { stem, render: k === 0 ? 'a' : 'b', frames: n, diff: d[k], otherDiff: d[1 - k] };
+              }
+            }
+            return best.diff < 1e-3 ? best : { ...best, render: 'neither' };
+          });
+        },
+        { jobId: job.id, sources, before, rate: SONG_RATE, from },
+      );
 
     const played = await classify('mark');
-    console.log(`[e2e] blocks started after the change: ${JSON.stringify(played.map((m) => [m.stem, m.render, m.frames, m.diff.toExponential(1)]))}`);
-    assert.deepEqual(played.filter((m) => m.render === 'neither'), [], 'every block played is one of the two renders, exactly');
+    console.log(
+      `[e2e] blocks started after the change: ${JSON.stringify(played.map((m) => [m.stem, m.render, m.frames, m.diff.toExponential(1)]))}`,
+    );
+    assert.deepEqual(
+      played.filter((m) => m.render === 'neither'),
+      [],
+      'every block played is one of the two renders, exactly',
+    );
     for (const [stem, source] of sources.entries()) {
       const mine = played.filter((m) => m.stem === stem);
       const firstNew = mine.findIndex((m) => m.render === 'b');
       assert.ok(firstNew >= 0, `${source}: the re-render is played`);
-      assert.ok(mine.slice(firstNew).every((m) => m.render === 'b'), `${source}: once switched, the old render is not scheduled again`);
+      assert.ok(
+        mine.slice(firstNew).every((m) => m.render === 'b'),
+        `${source}: once switched, the old render is not scheduled again`,
+      );
       const frames = mine.slice(firstNew).reduce((sum, m) => sum + m.frames, 0);
       assert.ok(frames > SONG_RATE, `${source}: more than a second of the re-render compared (${frames} frames)`);
     }
     const vocals = played.filter((m) => m.stem === sources.indexOf('vocals') && m.render === 'b');
-    assert.ok(Math.max(...vocals.map((m) => m.otherDiff)) > 1e-2, 'the change is audible in the vocals, so the comparison above can fail');
+    assert.ok(
+      Math.max(...vocals.map((m) => m.otherDiff)) > 1e-2,
+      'the change is audible in the vocals, so the comparison above can fail',
+    );
 
     // A/B: A is the render heard before the change.
-    if ((await s.page.getByTestId('play').getAttribute('aria-label')) === 'Play') await s.page.getByTestId('play').click();
+    if ((await s.page.getByTestId('play').getAttribute('aria-label')) === 'Play')
+      await s.page.getByTestId('play').click();
     await s.page.getByRole('button', { name: 'Pause' }).waitFor();
     await s.page.evaluate(() => {
       const p = (globalThis as unknown as { __probe: Probe }).__probe;
@@ -167,12 +209,19 @@ describe('a control change heard at the playhead', { skip: reason ?? false, time
       await s.page.waitForTimeout(500);
       back = await classify('abMark');
     }
-    assert.deepEqual(back.filter((m) => m.render === 'neither'), [], 'every block played is one of the two renders, exactly');
+    assert.deepEqual(
+      back.filter((m) => m.render === 'neither'),
+      [],
+      'every block played is one of the two renders, exactly',
+    );
     for (const [stem, source] of sources.entries()) {
       const mine = back.filter((m) => m.stem === stem);
       const firstA = mine.findIndex((m) => m.render === 'a');
       assert.ok(firstA >= 0, `${source}: A plays the render heard before the change`);
-      assert.ok(mine.slice(firstA).every((m) => m.render === 'a'), `${source}: and only it from then on`);
+      assert.ok(
+        mine.slice(firstA).every((m) => m.render === 'a'),
+        `${source}: and only it from then on`,
+      );
     }
   });
 });

@@ -11,21 +11,32 @@ import { screenshot, separateInPage, skipReason, startStudio, type Studio } from
 
 const reason = skipReason();
 type PageElement = {
-  getAttribute(n: string): string | null; textContent: string | null; dataset: Record<string, string | undefined>;
-  shadowRoot: { querySelectorAll(s: string): ArrayLike<PageElement> } | null; querySelectorAll(s: string): ArrayLike<PageElement>;
+  getAttribute(n: string): string | null;
+  textContent: string | null;
+  dataset: Record<string, string | undefined>;
+  shadowRoot: { querySelectorAll(s: string): ArrayLike<PageElement> } | null;
+  querySelectorAll(s: string): ArrayLike<PageElement>;
   toDataURL(): string;
 };
 type PageDocument = { querySelector(s: string): PageElement | null };
 // These run in the page (playwright sends their source), so each stands alone.
 const revisionIs = (n: number) =>
-  (globalThis as unknown as { document: PageDocument }).document.querySelector('[data-testid=separation-controls]')?.getAttribute('data-revision') === String(n);
+  (globalThis as unknown as { document: PageDocument }).document
+    .querySelector('[data-testid=separation-controls]')
+    ?.getAttribute('data-revision') === String(n);
 /**
  * The PNG data URLs of every canvas wavesurfer drew for one stem (inside its shadow root), once they differ from
  * `not` (and equal `is`, when given); null until then, so waitForFunction polls for it.
  */
 const wavePixels = (a: { source: string; not?: string | null; is?: string }) => {
-  const host = (globalThis as unknown as { document: PageDocument }).document.querySelector(`[data-testid=waveform][data-source="${a.source}"]`);
-  const canvases = host ? Array.from(host.querySelectorAll('*')).flatMap((el) => (el.shadowRoot ? Array.from(el.shadowRoot.querySelectorAll('canvas')) : [])) : [];
+  const host = (globalThis as unknown as { document: PageDocument }).document.querySelector(
+    `[data-testid=waveform][data-source="${a.source}"]`,
+  );
+  const canvases = host
+    ? Array.from(host.querySelectorAll('*')).flatMap((el) =>
+        el.shadowRoot ? Array.from(el.shadowRoot.querySelectorAll('canvas')) : [],
+      )
+    : [];
   const px = canvases.length ? canvases.map((c) => c.toDataURL()).join('|') : null;
   if (px === null || px === a.not || (a.is !== undefined && px !== a.is)) return null;
   return px;
@@ -83,7 +94,11 @@ describe('separation controls end to end', { skip: reason ?? false, timeout: 600
 
     const [job] = await s.service.listJobs();
     assert.equal(job.result?.estimates, 'cache', 'the re-render did not run the network');
-    assert.deepEqual(job.result?.controls?.strength, { vocals: Math.round(2 ** 1.2 * 1000) / 1000 }, "slider position 1.2 is strength 2^1.2");
+    assert.deepEqual(
+      job.result?.controls?.strength,
+      { vocals: Math.round(2 ** 1.2 * 1000) / 1000 },
+      'slider position 1.2 is strength 2^1.2',
+    );
     const afterExport = await exportVocals('after');
     assert.ok(maxDiff(before, afterExport) > 1e-3, 'the exported vocal stem changed');
     // The editor stayed (no reload) and offers the previous render for comparison.
@@ -91,7 +106,11 @@ describe('separation controls end to end', { skip: reason ?? false, timeout: 600
     await ab.click();
     await s.page.getByRole('button', { name: /A: previous/ }).waitFor();
     assert.equal(await s.page.getByRole('button', { name: /A: previous/ }).getAttribute('aria-pressed'), 'true');
-    assert.equal(await s.page.getByLabel('vocals separation strength').inputValue(), '0', "while A plays the slider shows A's setting");
+    assert.equal(
+      await s.page.getByLabel('vocals separation strength').inputValue(),
+      '0',
+      "while A plays the slider shows A's setting",
+    );
   });
 
   test('exporting while A plays says that export writes B, and keeping A makes A what is exported', async () => {
@@ -108,13 +127,24 @@ describe('separation controls end to end', { skip: reason ?? false, timeout: 600
 
     const [job] = await s.service.listJobs();
     assert.deepEqual(job.result?.controls?.strength ?? {}, {}, "the song's separation is A's again (neutral strength)");
-    assert.equal(await s.page.getByLabel('vocals separation strength').inputValue(), '0', "the slider shows A's setting");
+    assert.equal(
+      await s.page.getByLabel('vocals separation strength').inputValue(),
+      '0',
+      "the slider shows A's setting",
+    );
     await s.page.getByRole('button', { name: /B: current/ }).waitFor();
     const kept = await exportVocals('kept');
-    assert.ok(maxDiff(firstVocals, kept) < 1e-6, `the exported vocals are A's (max difference ${maxDiff(firstVocals, kept)})`);
+    assert.ok(
+      maxDiff(firstVocals, kept) < 1e-6,
+      `the exported vocals are A's (max difference ${maxDiff(firstVocals, kept)})`,
+    );
     // and the switch now compares A with the 1.2 render
     await s.page.getByRole('button', { name: /B: current/ }).click();
-    assert.equal(await s.page.getByLabel('vocals separation strength').inputValue(), '1.2', "the 1.2 render's setting while it plays");
+    assert.equal(
+      await s.page.getByLabel('vocals separation strength').inputValue(),
+      '1.2',
+      "the 1.2 render's setting while it plays",
+    );
     await s.page.getByRole('button', { name: /A: previous/ }).click();
     assert.equal(await s.page.getByLabel('vocals separation strength').inputValue(), '0');
     // Keeping and switching re-rendered once, no more (a later debounced re-render would show up well within this)
@@ -145,12 +175,15 @@ describe('separation controls end to end', { skip: reason ?? false, timeout: 600
     const lanes = () => s.page.getByTestId('waveform');
     const startPlaying = async () => {
       await s.page.getByRole('button', { name: 'Back to start' }).click();
-      if ((await s.page.getByTestId('play').getAttribute('aria-label')) === 'Play') await s.page.getByTestId('play').click();
+      if ((await s.page.getByTestId('play').getAttribute('aria-label')) === 'Play')
+        await s.page.getByTestId('play').click();
       await s.page.getByRole('button', { name: 'Pause' }).waitFor();
     };
     await s.page.getByRole('button', { name: 'Mute drums' }).click();
     // A mark on the timeline element: a reloaded editor would draw a fresh one without it.
-    await s.page.getByTestId('timeline').evaluate((el) => { (el as unknown as PageElement).dataset.mark = 'same-editor'; });
+    await s.page.getByTestId('timeline').evaluate((el) => {
+      (el as unknown as PageElement).dataset.mark = 'same-editor';
+    });
     const stems = await lanes().evaluateAll((els) => els.map((e) => e.getAttribute('data-source')));
     assert.equal(stems.length, 4);
 
@@ -159,9 +192,20 @@ describe('separation controls end to end', { skip: reason ?? false, timeout: 600
     await s.page.waitForFunction(revisionIs, 4, { timeout: 120_000 });
     await s.page.locator('[data-testid=waveform][data-source=residual]').waitFor({ timeout: 30_000 });
     await screenshot(s.page, 'separation-residual-lane');
-    assert.deepEqual(await lanes().evaluateAll((els) => els.map((e) => e.getAttribute('data-source'))), [...stems, 'residual']);
-    assert.equal(await s.page.getByTestId('timeline').getAttribute('data-mark'), 'same-editor', 'the editor was not reloaded');
-    assert.equal(await s.page.getByRole('button', { name: 'Mute drums' }).getAttribute('aria-pressed'), 'true', 'the mixer kept drums muted');
+    assert.deepEqual(await lanes().evaluateAll((els) => els.map((e) => e.getAttribute('data-source'))), [
+      ...stems,
+      'residual',
+    ]);
+    assert.equal(
+      await s.page.getByTestId('timeline').getAttribute('data-mark'),
+      'same-editor',
+      'the editor was not reloaded',
+    );
+    assert.equal(
+      await s.page.getByRole('button', { name: 'Mute drums' }).getAttribute('aria-pressed'),
+      'true',
+      'the mixer kept drums muted',
+    );
     assert.equal(await s.page.getByTestId('play').getAttribute('aria-label'), 'Pause', 'still playing');
     assert.notEqual(await s.page.getByTestId('position').textContent(), '0:00.0', 'the playhead moved on');
     await s.page.getByRole('group', { name: /residual stem/ }).waitFor();
@@ -171,11 +215,21 @@ describe('separation controls end to end', { skip: reason ?? false, timeout: 600
     await startPlaying();
     await s.page.getByLabel('Residual handling').selectOption('other');
     await s.page.waitForFunction(revisionIs, 5, { timeout: 120_000 });
-    await s.page.locator('[data-testid=waveform][data-source=residual]').waitFor({ state: 'detached', timeout: 30_000 });
+    await s.page
+      .locator('[data-testid=waveform][data-source=residual]')
+      .waitFor({ state: 'detached', timeout: 30_000 });
     assert.deepEqual(await lanes().evaluateAll((els) => els.map((e) => e.getAttribute('data-source'))), stems);
     assert.equal(await s.page.getByRole('group', { name: /residual stem/ }).count(), 0, 'its mixer strip went too');
-    assert.equal(await s.page.getByTestId('timeline').getAttribute('data-mark'), 'same-editor', 'the editor was not reloaded');
-    assert.equal(await s.page.getByRole('button', { name: 'Mute drums' }).getAttribute('aria-pressed'), 'true', 'the mixer kept drums muted');
+    assert.equal(
+      await s.page.getByTestId('timeline').getAttribute('data-mark'),
+      'same-editor',
+      'the editor was not reloaded',
+    );
+    assert.equal(
+      await s.page.getByRole('button', { name: 'Mute drums' }).getAttribute('aria-pressed'),
+      'true',
+      'the mixer kept drums muted',
+    );
   });
 
   test("a change made while A plays starts from A's settings, and the switch then compares it with A", async () => {

@@ -14,10 +14,14 @@ const electronMissing = !(findElectronBinary() as { path: string | null }).path;
 
 async function startAndOpen(args: string[]): Promise<{ output: string; status: number; page: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'xumx-start-'));
-  const child = spawn(process.execPath, [join(root, 'scripts', 'start.mjs'), ...args, '--data', join(dir, 'data'), '--out', join(dir, 'stems')], {
-    cwd: root,
-    env: { ...process.env, XUMX_STUDIO_MODELS: join(dir, 'models') },
-  });
+  const child = spawn(
+    process.execPath,
+    [join(root, 'scripts', 'start.mjs'), ...args, '--data', join(dir, 'data'), '--out', join(dir, 'stems')],
+    {
+      cwd: root,
+      env: { ...process.env, XUMX_STUDIO_MODELS: join(dir, 'models') },
+    },
+  );
   let output = '';
   try {
     const url = await new Promise<string>((ok, fail) => {
@@ -47,13 +51,17 @@ async function startAndOpen(args: string[]): Promise<{ output: string; status: n
 }
 
 describe('npm start', { timeout: 300_000 }, () => {
-  test('says the Electron binary is missing and starts browser mode instead', { skip: electronMissing ? false : 'the Electron binary is installed here' }, async () => {
-    const r = await startAndOpen([]);
-    assert.match(r.output, /Electron binary not installed/);
-    assert.match(r.output, /browser mode/);
-    assert.equal(r.status, 200);
-    assert.match(r.page, /<title>X-UMX Studio<\/title>/);
-  });
+  test(
+    'says the Electron binary is missing and starts browser mode instead',
+    { skip: electronMissing ? false : 'the Electron binary is installed here' },
+    async () => {
+      const r = await startAndOpen([]);
+      assert.match(r.output, /Electron binary not installed/);
+      assert.match(r.output, /browser mode/);
+      assert.equal(r.status, 200);
+      assert.match(r.page, /<title>X-UMX Studio<\/title>/);
+    },
+  );
 
   test('--web starts browser mode and its printed link opens the app', async () => {
     const r = await startAndOpen(['--web']);

@@ -10,13 +10,26 @@ import { screenshot, separateInPage, skipReason, startStudio, type Studio } from
 import { shiftedKeyName } from '../../src-main/engine/analysis/labels.ts';
 
 const reason = skipReason();
-type PageDocument = { querySelector(s: string): { getAttribute(n: string): string | null; textContent: string | null } | null };
+type PageDocument = {
+  querySelector(s: string): { getAttribute(n: string): string | null; textContent: string | null } | null;
+};
 // Page-side functions are sent as source: each reaches the document itself.
-const masterLevelAbove = (db: number) => Number((globalThis as unknown as { document: PageDocument }).document.querySelector('[aria-label="Master level"]')?.getAttribute('aria-valuenow')) > db;
+const masterLevelAbove = (db: number) =>
+  Number(
+    (globalThis as unknown as { document: PageDocument }).document
+      .querySelector('[aria-label="Master level"]')
+      ?.getAttribute('aria-valuenow'),
+  ) > db;
 /** The transport's position and the page's clock, read together. */
 const positionNow = () => {
-  const [m, sec] = ((globalThis as unknown as { document: PageDocument }).document.querySelector('[data-testid=position]')?.textContent ?? '0:0').split(':');
-  return { song: Number(m) * 60 + Number(sec), wall: (globalThis as unknown as { performance: { now(): number } }).performance.now() / 1000 };
+  const [m, sec] = (
+    (globalThis as unknown as { document: PageDocument }).document.querySelector('[data-testid=position]')
+      ?.textContent ?? '0:0'
+  ).split(':');
+  return {
+    song: Number(m) * 60 + Number(sec),
+    wall: (globalThis as unknown as { performance: { now(): number } }).performance.now() / 1000,
+  };
 };
 
 describe('tempo and key while practising', { skip: reason ?? false, timeout: 600_000 }, () => {
@@ -60,8 +73,10 @@ describe('tempo and key while practising', { skip: reason ?? false, timeout: 600
     // What is heard, from the song's measured key and tempo: two semitones down, half the beats per minute.
     const analysis = job.result?.analysis;
     assert.ok(analysis, 'an 8-second song is analysed');
-    assert.equal(await s.page.getByTestId('time-pitch-heard').textContent(),
-      [shiftedKeyName(analysis, -2), `${Math.round(analysis.bpm * 0.5)} BPM`].filter(Boolean).join(' · '));
+    assert.equal(
+      await s.page.getByTestId('time-pitch-heard').textContent(),
+      [shiftedKeyName(analysis, -2), `${Math.round(analysis.bpm * 0.5)} BPM`].filter(Boolean).join(' · '),
+    );
     await s.page.waitForFunction(masterLevelAbove, -50, { timeout: 10_000 });
     await screenshot(s.page, 'time-pitch-playing');
     await s.page.getByTestId('timeline').click({ position: { x: 5, y: 60 } });
@@ -84,7 +99,7 @@ describe('tempo and key while practising', { skip: reason ?? false, timeout: 600
     assert.equal(await s.page.getByTestId('semitones-value').textContent(), '−2 st');
   });
 
-  test('exports the mix at the song\'s tempo, its length divided by the tempo', async () => {
+  test("exports the mix at the song's tempo, its length divided by the tempo", async () => {
     await s.page.getByRole('button', { name: 'Export…' }).click();
     const d = s.page.getByRole('dialog', { name: 'Export' });
     assert.match((await d.getByTestId('export-time-pitch').textContent()) ?? '', /50 %.*-2/s);
@@ -98,7 +113,10 @@ describe('tempo and key while practising', { skip: reason ?? false, timeout: 600
     assert.match(file, /\(full mix, 50 %, -2 st\)\.wav$/, 'named for its tempo and key');
     const frames = (await decodeFile(job.result!.stemPaths[job.result!.sources[0]])).channels[0].length;
     const mix = await decodeFile(file);
-    assert.ok(Math.abs(mix.channels[0].length - frames / 0.5) <= 1, `${mix.channels[0].length} frames for ${frames} at 50 %`);
+    assert.ok(
+      Math.abs(mix.channels[0].length - frames / 0.5) <= 1,
+      `${mix.channels[0].length} frames for ${frames} at 50 %`,
+    );
     await d.getByRole('button', { name: 'Close' }).click();
   });
 });

@@ -19,14 +19,25 @@ describe('song analysis with the estimate cache', { skip }, () => {
     if (!r.ok) assert.fail(`${r.error.code}: ${r.error.message}`);
     return r;
   };
-  const run = (strength: number) => runner.run({
-    input: song, outDir: tempDir('xumx-analysis-out-'), format: 'wav', bitDepth: 16, controls: { strength: { vocals: strength } },
-  });
+  const run = (strength: number) =>
+    runner.run({
+      input: song,
+      outDir: tempDir('xumx-analysis-out-'),
+      format: 'wav',
+      bitDepth: 16,
+      controls: { strength: { vocals: strength } },
+    });
 
   before(async () => {
     song = join(tempDir('xumx-analysis-song-'), 'song.wav');
     await makeSong(song, { seconds: 10, seed: 3 });
-    runner = new JobRunner({ modelDirs: [testModel().root], allowTestModels: true, threads: 1, segments: { segmentFrames: 64, overlapFrames: 8, batch: 4 }, cache: { dir: cacheDir } });
+    runner = new JobRunner({
+      modelDirs: [testModel().root],
+      allowTestModels: true,
+      threads: 1,
+      segments: { segmentFrames: 64, overlapFrames: 8, batch: 4 },
+      cache: { dir: cacheDir },
+    });
   });
   after(() => runner.dispose());
 

@@ -8,7 +8,11 @@ import { ffmpegFixture, hasFfmpeg } from '../fixtures/audio.ts';
 import { filesUnder, runCli, tempDir } from './helpers/cli.ts';
 import { canBuildModels, testModel } from './helpers/models.ts';
 
-const skip = !canBuildModels() ? 'needs /usr/bin/python3 with torch and onnx' : !hasFfmpeg() ? 'needs ffmpeg for fixtures' : false;
+const skip = !canBuildModels()
+  ? 'needs /usr/bin/python3 with torch and onnx'
+  : !hasFfmpeg()
+    ? 'needs ffmpeg for fixtures'
+    : false;
 const segments = { segmentFrames: 32, overlapFrames: 4, batch: 2 };
 
 describe('engine API and cancellation', { skip }, () => {
@@ -18,21 +22,30 @@ describe('engine API and cancellation', { skip }, () => {
   before(() => {
     models = testModel().root;
     engine = createEngine({ modelDirs: [models], allowTestModels: true, segments });
-    song = ffmpegFixture(join(tempDir('song'), 'twenty.wav'), { seconds: 20, codecArgs: ['-c:a', 'pcm_s16le'], container: 'wav' });
+    song = ffmpegFixture(join(tempDir('song'), 'twenty.wav'), {
+      seconds: 20,
+      codecArgs: ['-c:a', 'pcm_s16le'],
+      container: 'wav',
+    });
   });
   after(() => engine.dispose());
 
   test('lists test models only when allowed', async () => {
-    assert.deepEqual((await engine.listModels()).map((m) => m.id), ['tiny-test']);
+    assert.deepEqual(
+      (await engine.listModels()).map((m) => m.id),
+      ['tiny-test'],
+    );
     const userFacing = createEngine({ modelDirs: [models] });
     assert.deepEqual(await userFacing.listModels(), []);
     await userFacing.dispose();
   });
 
-  test('runs a job off the caller\'s thread, with progress from load to write and an ETA', async () => {
+  test("runs a job off the caller's thread, with progress from load to write and an ETA", async () => {
     const events: Progress[] = [];
     let ticks = 0;
-    const timer = setInterval(() => { ticks++; }, 20);
+    const timer = setInterval(() => {
+      ticks++;
+    }, 20);
     const out = tempDir('api-out');
     const r = await engine.separate({ input: song, outDir: out, ep: 'cpu' }, { onProgress: (p) => events.push(p) });
     clearInterval(timer);
@@ -40,7 +53,8 @@ describe('engine API and cancellation', { skip }, () => {
     // A job that blocked this thread would let the timer fire once at most.
     assert.ok(ticks >= 10, `the caller's thread ran only ${ticks} timer ticks during the job`);
     const stages = new Set(events.map((e) => e.stage));
-    for (const s of ['load-model', 'decode', 'network', 'wiener', 'encode', 'write']) assert.ok(stages.has(s as Progress['stage']), s);
+    for (const s of ['load-model', 'decode', 'network', 'wiener', 'encode', 'write'])
+      assert.ok(stages.has(s as Progress['stage']), s);
     for (let i = 1; i < events.length; i++) assert.ok(events[i].fraction >= events[i - 1].fraction);
     assert.equal(events.at(-1)!.fraction, 1);
     assert.ok(events.some((e) => e.etaSeconds !== null && e.etaSeconds > 0));
@@ -57,10 +71,15 @@ describe('engine API and cancellation', { skip }, () => {
   test('aborting mid-job returns CANCELLED and removes every partial stem and the stem folder', async () => {
     const out = tempDir('abort-out');
     const controller = new AbortController();
-    const r = await engine.separate({ input: song, outDir: out }, {
-      signal: controller.signal,
-      onProgress: (p) => { if (p.fraction > 0.3) controller.abort(); },
-    });
+    const r = await engine.separate(
+      { input: song, outDir: out },
+      {
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.fraction > 0.3) controller.abort();
+        },
+      },
+    );
     assert.equal(r.ok, false);
     assert.equal(!r.ok && r.error.code, 'CANCELLED');
     assert.deepEqual(filesUnder(out), []);
@@ -79,7 +98,10 @@ describe('engine API and cancellation', { skip }, () => {
     const r = await runCli(['separate', song, '--out', out, '--models-dir', models], {
       env: { XUMX_STUDIO_SEGMENTS: '32,4,2' },
       onStderr: (text, child) => {
-        if (!sent && /: ([3-9]0)% \(/.test(text)) { sent = true; child.kill('SIGINT'); }
+        if (!sent && /: ([3-9]0)% \(/.test(text)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
       },
     });
     assert.ok(sent, `never saw progress past 30%: ${r.stderr}`);
@@ -90,12 +112,19 @@ describe('engine API and cancellation', { skip }, () => {
 
   test('what a stem-file run killed with SIGKILL leaves is gone after the next run into that folder', async () => {
     const out = tempDir('sigkill-out');
-    const short = ffmpegFixture(join(tempDir('song'), 'short.wav'), { seconds: 3, codecArgs: ['-c:a', 'pcm_s16le'], container: 'wav' });
+    const short = ffmpegFixture(join(tempDir('song'), 'short.wav'), {
+      seconds: 3,
+      codecArgs: ['-c:a', 'pcm_s16le'],
+      container: 'wav',
+    });
     let sent = false;
     const r = await runCli(['separate', short, '--out', out, '--models-dir', models, '--format', 'stem'], {
       env: { XUMX_STUDIO_SEGMENTS: '32,4,1' },
       onStderr: (text, child) => {
-        if (!sent && /: [1-9]0% \((network|wiener|encode)/.test(text)) { sent = true; child.kill('SIGKILL'); }
+        if (!sent && /: [1-9]0% \((network|wiener|encode)/.test(text)) {
+          sent = true;
+          child.kill('SIGKILL');
+        }
       },
     });
     assert.ok(sent, `never saw the network stage: ${r.stderr}`);

@@ -9,18 +9,29 @@ import { filesUnder, runCli, tempDir } from './helpers/cli.ts';
 import { canBuildModels, testModel } from './helpers/models.ts';
 import { onSmallDisk } from '../fixtures/small-disk.ts';
 
-const skip = !canBuildModels() ? 'needs /usr/bin/python3 with torch and onnx' : !hasFfmpeg() ? 'needs ffmpeg for fixtures' : false;
+const skip = !canBuildModels()
+  ? 'needs /usr/bin/python3 with torch and onnx'
+  : !hasFfmpeg()
+    ? 'needs ffmpeg for fixtures'
+    : false;
 
 describe('xumx-studio separate with a cache that cannot be written', { skip }, () => {
   let models: string;
   let song: string;
   before(() => {
     models = testModel().root;
-    song = ffmpegFixture(join(tempDir('cache-song'), 'song.wav'), { seconds: 1, codecArgs: ['-c:a', 'pcm_s16le'], container: 'wav' });
+    song = ffmpegFixture(join(tempDir('cache-song'), 'song.wav'), {
+      seconds: 1,
+      codecArgs: ['-c:a', 'pcm_s16le'],
+      container: 'wav',
+    });
   });
 
   const separate = async (cacheDir: string) => {
-    const r = await runCli(['separate', song, '--out', tempDir('cache-out'), '--models-dir', models, '--cache-dir', cacheDir, '--json'], { timeoutMs: 120_000 });
+    const r = await runCli(
+      ['separate', song, '--out', tempDir('cache-out'), '--models-dir', models, '--cache-dir', cacheDir, '--json'],
+      { timeoutMs: 120_000 },
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     return JSON.parse(r.stdout).files[0];
   };
@@ -30,7 +41,10 @@ describe('xumx-studio separate with a cache that cannot be written', { skip }, (
     writeFileSync(file, 'mine');
     const f = await separate(file);
     assert.equal(f.ok, true, JSON.stringify(f.error));
-    assert.ok(f.notices.some((n: string) => n.startsWith('cache not written: ') && n.includes(file)), JSON.stringify(f.notices));
+    assert.ok(
+      f.notices.some((n: string) => n.startsWith('cache not written: ') && n.includes(file)),
+      JSON.stringify(f.notices),
+    );
     assert.equal(readFileSync(file, 'utf8'), 'mine');
   });
 
@@ -41,7 +55,10 @@ describe('xumx-studio separate with a cache that cannot be written', { skip }, (
         const f = await separate(mnt);
         assert.equal(f.ok, true, `${run}: ${JSON.stringify(f.error)}`);
         assert.equal(f.estimates, 'network', run);
-        assert.ok(f.notices.some((n: string) => n.startsWith('cache not written: ')), `${run}: ${JSON.stringify(f.notices)}`);
+        assert.ok(
+          f.notices.some((n: string) => n.startsWith('cache not written: ')),
+          `${run}: ${JSON.stringify(f.notices)}`,
+        );
         assert.deepEqual(filesUnder(mnt), [], `${run}: left in the cache`);
       }
     });

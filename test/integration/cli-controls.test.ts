@@ -16,11 +16,25 @@ describe('xumx-studio separate with controls', { skip }, () => {
   let cache: string;
 
   const separate = async (...flags: string[]) => {
-    const run = await runCli(['separate', song, '--out', tempDir('out'), '--models-dir', models, '--ep', 'cpu', '--bit-depth', '32f', '--json', ...flags]);
+    const run = await runCli([
+      'separate',
+      song,
+      '--out',
+      tempDir('out'),
+      '--models-dir',
+      models,
+      '--ep',
+      'cpu',
+      '--bit-depth',
+      '32f',
+      '--json',
+      ...flags,
+    ]);
     assert.equal(run.code, 0, run.stderr);
     const [file] = JSON.parse(run.stdout).files;
     const stems: Record<string, Float32Array[]> = {};
-    for (const [s, p] of Object.entries(file.stems as Record<string, string>)) stems[s] = (await decodeFile(p)).channels;
+    for (const [s, p] of Object.entries(file.stems as Record<string, string>))
+      stems[s] = (await decodeFile(p)).channels;
     return { file, stems };
   };
   const maxDiff = (a: Record<string, Float32Array[]>, b: Record<string, Float32Array[]>, source: string) =>

@@ -12,7 +12,11 @@ import { filesUnder, runCli, tempDir } from './helpers/cli.ts';
 import { brokenModel, canBuildModels, testModel, type BrokenKind } from './helpers/models.ts';
 import { onSmallDisk } from '../fixtures/small-disk.ts';
 
-const skip = !canBuildModels() ? 'needs /usr/bin/python3 with torch and onnx' : !hasFfmpeg() ? 'needs ffmpeg for fixtures' : false;
+const skip = !canBuildModels()
+  ? 'needs /usr/bin/python3 with torch and onnx'
+  : !hasFfmpeg()
+    ? 'needs ffmpeg for fixtures'
+    : false;
 const isRoot = process.getuid?.() === 0;
 const NOBODY = 65534;
 
@@ -32,13 +36,19 @@ describe('xumx-studio separate on bad input', { skip }, () => {
     const made: { name: string; path: string; expectCode: string; unprivileged: boolean }[] = [];
     for (const c of badInputs) {
       const dir = tempDir('bad');
-      made.push({ name: c.name, path: await c.make(dir), expectCode: c.expectCode, unprivileged: Boolean(c.needsUnprivilegedUser) });
+      made.push({
+        name: c.name,
+        path: await c.make(dir),
+        expectCode: c.expectCode,
+        unprivileged: Boolean(c.needsUnprivilegedUser),
+      });
     }
     // One CLI run per group of inputs whose stem folders cannot clash, plus the unprivileged ones as `nobody`.
     const groups: (typeof made)[] = [];
     for (const m of made.filter((x) => !x.unprivileged)) {
       const group = groups.find((g) => g.every((x) => songName(x.path) !== songName(m.path)));
-      if (group) group.push(m); else groups.push([m]);
+      if (group) group.push(m);
+      else groups.push([m]);
     }
     const out = tempDir('bad-out');
     // With the estimate cache on, every input is hashed first: a pipe or a device must be refused before that.
@@ -46,8 +56,10 @@ describe('xumx-studio separate on bad input', { skip }, () => {
     chmodSync(cache, 0o777);
     const results = new Map<string, any>();
     const run = async (group: typeof made, asNobody: boolean) => {
-      const r = await runCli(['separate', ...group.map((m) => m.path), '--out', out, '--models-dir', models, '--cache-dir', cache, '--json'],
-        { ...(asNobody ? { uid: NOBODY } : {}), timeoutMs: 120_000 });
+      const r = await runCli(
+        ['separate', ...group.map((m) => m.path), '--out', out, '--models-dir', models, '--cache-dir', cache, '--json'],
+        { ...(asNobody ? { uid: NOBODY } : {}), timeoutMs: 120_000 },
+      );
       assert.equal(r.signal, null, `the CLI hung on ${group.map((m) => m.name).join(', ')} and was killed`);
       assert.equal(r.code, 1, r.stderr);
       for (const f of JSON.parse(r.stdout).files) results.set(f.input, f);
@@ -75,7 +87,15 @@ describe('xumx-studio separate on bad input', { skip }, () => {
   test('an output folder below a file is OUTPUT_NOT_WRITABLE before anything is decoded', async () => {
     const dir = tempDir('blocked');
     writeFileSync(join(dir, 'file'), 'x');
-    const r = await runCli(['separate', goodSong, '--out', join(dir, 'file', 'stems'), '--models-dir', models, '--json']);
+    const r = await runCli([
+      'separate',
+      goodSong,
+      '--out',
+      join(dir, 'file', 'stems'),
+      '--models-dir',
+      models,
+      '--json',
+    ]);
     assert.equal(r.code, 1);
     const f = JSON.parse(r.stdout).files[0];
     assert.equal(f.error.code, 'OUTPUT_NOT_WRITABLE');
@@ -86,7 +106,10 @@ describe('xumx-studio separate on bad input', { skip }, () => {
   test('an output folder without write permission is OUTPUT_NOT_WRITABLE', async () => {
     const dir = tempDir('readonly');
     chmodSync(dir, 0o555);
-    const r = await runCli(['separate', goodSong, '--out', dir, '--models-dir', models, '--json'], isRoot ? { uid: NOBODY } : {});
+    const r = await runCli(
+      ['separate', goodSong, '--out', dir, '--models-dir', models, '--json'],
+      isRoot ? { uid: NOBODY } : {},
+    );
     assert.equal(r.code, 1, r.stderr);
     const f = JSON.parse(r.stdout).files[0];
     assert.equal(f.error.code, 'OUTPUT_NOT_WRITABLE', f.error.message);
@@ -96,7 +119,11 @@ describe('xumx-studio separate on bad input', { skip }, () => {
   test('a full disk is DISK_FULL naming the stem, and leaves no partial stems and no folder the run created', async (t) => {
     const mnt = tempDir('tinyfs');
     await onSmallDisk(t, mnt, '400k', async () => {
-      const song = ffmpegFixture(join(tempDir('big'), 'long.wav'), { seconds: 6, codecArgs: ['-c:a', 'pcm_s16le'], container: 'wav' });
+      const song = ffmpegFixture(join(tempDir('big'), 'long.wav'), {
+        seconds: 6,
+        codecArgs: ['-c:a', 'pcm_s16le'],
+        container: 'wav',
+      });
       const r = await runCli(['separate', song, '--out', join(mnt, 'stems'), '--models-dir', models, '--json']);
       assert.equal(r.code, 1);
       const f = JSON.parse(r.stdout).files[0];
@@ -110,7 +137,17 @@ describe('xumx-studio separate on bad input', { skip }, () => {
     const dir = tempDir('stem-fail');
     const notAudio = join(dir, 'notes.wav');
     writeFileSync(notAudio, 'these are not samples');
-    const r = await runCli(['separate', notAudio, '--out', join(dir, 'new', 'stems'), '--models-dir', models, '--format', 'stem', '--json']);
+    const r = await runCli([
+      'separate',
+      notAudio,
+      '--out',
+      join(dir, 'new', 'stems'),
+      '--models-dir',
+      models,
+      '--format',
+      'stem',
+      '--json',
+    ]);
     assert.equal(r.code, 1, r.stderr);
     assert.equal(JSON.parse(r.stdout).files[0].error.code, 'NOT_AUDIO');
     assert.deepEqual(filesUnder(dir), ['notes.wav']);
@@ -120,16 +157,31 @@ describe('xumx-studio separate on bad input', { skip }, () => {
     const dir = tempDir('loud');
     const song = join(dir, 'loud.wav');
     const n = 44100;
-    const data = Float32Array.from({ length: 2 * n }, (_, i) => 1e30 * Math.sin((2 * Math.PI * 440 * Math.floor(i / 2)) / 44100));
+    const data = Float32Array.from(
+      { length: 2 * n },
+      (_, i) => 1e30 * Math.sin((2 * Math.PI * 440 * Math.floor(i / 2)) / 44100),
+    );
     const h = Buffer.alloc(44);
-    h.write('RIFF', 0, 'latin1'); h.writeUInt32LE(36 + data.byteLength, 4); h.write('WAVEfmt ', 8, 'latin1'); h.writeUInt32LE(16, 16);
-    h.writeUInt16LE(3, 20); h.writeUInt16LE(2, 22); h.writeUInt32LE(44100, 24); h.writeUInt32LE(44100 * 8, 28); h.writeUInt16LE(8, 32);
-    h.writeUInt16LE(32, 34); h.write('data', 36, 'latin1'); h.writeUInt32LE(data.byteLength, 40);
+    h.write('RIFF', 0, 'latin1');
+    h.writeUInt32LE(36 + data.byteLength, 4);
+    h.write('WAVEfmt ', 8, 'latin1');
+    h.writeUInt32LE(16, 16);
+    h.writeUInt16LE(3, 20);
+    h.writeUInt16LE(2, 22);
+    h.writeUInt32LE(44100, 24);
+    h.writeUInt32LE(44100 * 8, 28);
+    h.writeUInt16LE(8, 32);
+    h.writeUInt16LE(32, 34);
+    h.write('data', 36, 'latin1');
+    h.writeUInt32LE(data.byteLength, 40);
     writeFileSync(song, Buffer.concat([h, Buffer.from(data.buffer)]));
     const r = await runCli(['separate', song, '--out', join(dir, 'out'), '--models-dir', models, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const f = JSON.parse(r.stdout).files[0];
-    assert.ok(f.notices.some((x: string) => /clipped \d+ samples beyond full scale/.test(x)), JSON.stringify(f.notices));
+    assert.ok(
+      f.notices.some((x: string) => /clipped \d+ samples beyond full scale/.test(x)),
+      JSON.stringify(f.notices),
+    );
   });
 
   const modelCases: [BrokenKind, string][] = [
@@ -163,16 +215,27 @@ describe('xumx-studio separate on bad input', { skip }, () => {
   });
 
   test('random-weight test networks are never offered without the test switch', async () => {
-    const r = await runCli(['models', 'list', '--models-dir', models, '--json'], { env: { XUMX_STUDIO_ALLOW_TEST_MODELS: '' } });
+    const r = await runCli(['models', 'list', '--models-dir', models, '--json'], {
+      env: { XUMX_STUDIO_ALLOW_TEST_MODELS: '' },
+    });
     assert.deepEqual(JSON.parse(r.stdout).models, []);
   });
 
   test('an unknown model id names the installed ones', async () => {
-    const r = await runCli(['separate', goodSong, '--out', tempDir('x'), '--models-dir', models, '--model', 'nope', '--json']);
+    const r = await runCli([
+      'separate',
+      goodSong,
+      '--out',
+      tempDir('x'),
+      '--models-dir',
+      models,
+      '--model',
+      'nope',
+      '--json',
+    ]);
     assert.equal(r.code, 1);
     const f = JSON.parse(r.stdout).files[0];
     assert.equal(f.error.code, 'MODEL_NOT_FOUND');
     assert.match(f.error.message, /tiny-test/);
   });
 });
-

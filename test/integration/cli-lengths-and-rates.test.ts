@@ -24,7 +24,9 @@ async function wavOf(dir: string, name: string, frames: number, rate: number): P
 
 describe('xumx-studio separate at the edges of length and rate', { skip }, () => {
   let models: string;
-  before(() => { models = testModel().root; });
+  before(() => {
+    models = testModel().root;
+  });
 
   const cases: { name: string; frames: number; rate: number }[] = [
     ...[1, 100, 2047, 2048, 4097].map((frames) => ({ name: `len-${frames}.wav`, frames, rate: 44100 })),
@@ -36,38 +38,57 @@ describe('xumx-studio separate at the edges of length and rate', { skip }, () =>
     { name: 'rate-384k.wav', frames: 76800, rate: 384000 },
   ];
 
-  test(`separates ${cases.map((c) => `${c.frames} samples at ${c.rate / 1000} kHz`).join(', ')} into stems of exactly that length`, { timeout: 300_000 }, async () => {
-    const dir = tempDir('edges');
-    const paths = await Promise.all(cases.map((c) => wavOf(dir, c.name, c.frames, c.rate)));
-    const out = tempDir('edges-out');
-    const r = await runCli(['separate', ...paths, '--out', out, '--models-dir', models, '--json'], { timeoutMs: 240_000 });
-    assert.equal(r.signal, null, 'the CLI hung and was killed');
-    const files = JSON.parse(r.stdout).files as any[];
-    for (const [i, c] of cases.entries()) {
-      const f = files.find((x) => x.input === paths[i]);
-      assert.ok(f?.ok, `${c.name}: ${JSON.stringify(f?.error)}`);
-      assert.equal(f.sampleRate, c.rate, c.name);
-      for (const [stem, path] of Object.entries(f.stems as Record<string, string>)) {
-        const a = await decodeFile(path as string);
-        assert.equal(a.sampleRate, c.rate, `${c.name} ${stem}`);
-        assert.equal(a.channels[0].length, c.frames, `${c.name} ${stem}: length`);
-        assert.ok(a.channels.every((ch) => ch.every(Number.isFinite)), `${c.name} ${stem}: not finite`);
+  test(
+    `separates ${cases.map((c) => `${c.frames} samples at ${c.rate / 1000} kHz`).join(', ')} into stems of exactly that length`,
+    { timeout: 300_000 },
+    async () => {
+      const dir = tempDir('edges');
+      const paths = await Promise.all(cases.map((c) => wavOf(dir, c.name, c.frames, c.rate)));
+      const out = tempDir('edges-out');
+      const r = await runCli(['separate', ...paths, '--out', out, '--models-dir', models, '--json'], {
+        timeoutMs: 240_000,
+      });
+      assert.equal(r.signal, null, 'the CLI hung and was killed');
+      const files = JSON.parse(r.stdout).files as any[];
+      for (const [i, c] of cases.entries()) {
+        const f = files.find((x) => x.input === paths[i]);
+        assert.ok(f?.ok, `${c.name}: ${JSON.stringify(f?.error)}`);
+        assert.equal(f.sampleRate, c.rate, c.name);
+        for (const [stem, path] of Object.entries(f.stems as Record<string, string>)) {
+          const a = await decodeFile(path as string);
+          assert.equal(a.sampleRate, c.rate, `${c.name} ${stem}`);
+          assert.equal(a.channels[0].length, c.frames, `${c.name} ${stem}: length`);
+          assert.ok(
+            a.channels.every((ch) => ch.every(Number.isFinite)),
+            `${c.name} ${stem}: not finite`,
+          );
+        }
       }
-    }
-    assert.equal(r.code, 0, r.stderr);
-  });
+      assert.equal(r.code, 0, r.stderr);
+    },
+  );
 
-  test('writes the MP3 stems of a 96 kHz song at 48 kHz, as long as the song, and says so', { timeout: 120_000 }, async () => {
-    const song = await wavOf(tempDir('mp3-rate'), 'hires.wav', 96000, 96000);
-    const r = await runCli(['separate', song, '--out', tempDir('mp3-rate-out'), '--models-dir', models, '--format', 'mp3', '--json'], { timeoutMs: 100_000 });
-    assert.equal(r.code, 0, r.stderr);
-    const [f] = JSON.parse(r.stdout).files as any[];
-    assert.ok(f.notices.some((n: string) => n.includes('96000 Hz') && n.includes('48000 Hz')), f.notices.join('; '));
-    for (const [stem, path] of Object.entries(f.stems as Record<string, string>)) {
-      const a = await decodeFile(path);
-      assert.equal(a.format, 'mp3', stem);
-      assert.equal(a.sampleRate, 48000, stem);
-      assert.equal(a.channels[0].length, 48000, `${stem}: one second, like the song`);
-    }
-  });
+  test(
+    'writes the MP3 stems of a 96 kHz song at 48 kHz, as long as the song, and says so',
+    { timeout: 120_000 },
+    async () => {
+      const song = await wavOf(tempDir('mp3-rate'), 'hires.wav', 96000, 96000);
+      const r = await runCli(
+        ['separate', song, '--out', tempDir('mp3-rate-out'), '--models-dir', models, '--format', 'mp3', '--json'],
+        { timeoutMs: 100_000 },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const [f] = JSON.parse(r.stdout).files as any[];
+      assert.ok(
+        f.notices.some((n: string) => n.includes('96000 Hz') && n.includes('48000 Hz')),
+        f.notices.join('; '),
+      );
+      for (const [stem, path] of Object.entries(f.stems as Record<string, string>)) {
+        const a = await decodeFile(path);
+        assert.equal(a.format, 'mp3', stem);
+        assert.equal(a.sampleRate, 48000, stem);
+        assert.equal(a.channels[0].length, 48000, `${stem}: one second, like the song`);
+      }
+    },
+  );
 });

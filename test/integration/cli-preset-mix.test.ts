@@ -24,16 +24,35 @@ describe('xumx-studio separate --preset --mix', { skip }, () => {
   });
 
   async function separateWithMix(...flags: string[]) {
-    const run = await runCli(['separate', song, '--out', tempDir('out'), '--models-dir', models, '--ep', 'cpu', '--bit-depth', '32f', '--mix', '--json', ...flags]);
+    const run = await runCli([
+      'separate',
+      song,
+      '--out',
+      tempDir('out'),
+      '--models-dir',
+      models,
+      '--ep',
+      'cpu',
+      '--bit-depth',
+      '32f',
+      '--mix',
+      '--json',
+      ...flags,
+    ]);
     assert.equal(run.code, 0, run.stderr);
     const [file] = JSON.parse(run.stdout).files;
     const stems: Record<string, Float32Array[]> = {};
-    for (const [s, p] of Object.entries(file.stems as Record<string, string>)) stems[s] = (await decodeFile(p)).channels;
+    for (const [s, p] of Object.entries(file.stems as Record<string, string>))
+      stems[s] = (await decodeFile(p)).channels;
     return { file, stems, mix: (await decodeFile(file.mix)).channels };
   }
 
   /** Largest |mix - Σ gain·stem| over every sample, the sum taken in double precision. */
-  function worstError(mix: Float32Array[], stems: Record<string, Float32Array[]>, gains: Record<string, number>): number {
+  function worstError(
+    mix: Float32Array[],
+    stems: Record<string, Float32Array[]>,
+    gains: Record<string, number>,
+  ): number {
     let worst = 0;
     mix.forEach((ch, c) => {
       for (let i = 0; i < ch.length; i++) {
@@ -45,7 +64,7 @@ describe('xumx-studio separate --preset --mix', { skip }, () => {
     return worst;
   }
 
-  test('writes the practice preset\'s mix next to the stems: every stem summed, the practised one at -12 dB', async () => {
+  test("writes the practice preset's mix next to the stems: every stem summed, the practised one at -12 dB", async () => {
     const { file, stems, mix } = await separateWithMix('--preset', 'practice-vocals');
     assert.equal(basename(file.mix), 'Mix Song.practice-vocals.mix.wav');
     assert.equal(dirname(file.mix), dirname(file.stems.vocals));
@@ -53,13 +72,28 @@ describe('xumx-studio separate --preset --mix', { skip }, () => {
     assert.equal(mix.length, stems.vocals.length);
     assert.equal(mix[0].length, stems.vocals[0].length);
     const gains = { vocals: 10 ** (PRACTICE_GAIN_DB / 20), drums: 1, bass: 1, other: 1 };
-    assert.ok(worstError(mix, stems, gains) <= 1e-6, `mix differs from the weighted sum by ${worstError(mix, stems, gains)}`);
+    assert.ok(
+      worstError(mix, stems, gains) <= 1e-6,
+      `mix differs from the weighted sum by ${worstError(mix, stems, gains)}`,
+    );
     // Not simply the plain sum: the vocals really are quieter in it.
     assert.ok(worstError(mix, stems, { vocals: 1, drums: 1, bass: 1, other: 1 }) > 1e-4);
-    assert.deepEqual(readdirSync(dirname(file.mix)).filter((n) => n.startsWith('.') && n !== SONG_MARK), [], 'no temporary file left behind');
+    assert.deepEqual(
+      readdirSync(dirname(file.mix)).filter((n) => n.startsWith('.') && n !== SONG_MARK),
+      [],
+      'no temporary file left behind',
+    );
     // The song's tags travel: each stem and the mix are titled after the song.
-    assert.deepEqual((await decodeFile(file.stems.vocals)).tags, { title: 'Mix Song (vocals)', artist: 'CLI Band', track: 7 });
-    assert.deepEqual((await decodeFile(file.mix)).tags, { title: 'Mix Song (practice-vocals)', artist: 'CLI Band', track: 7 });
+    assert.deepEqual((await decodeFile(file.stems.vocals)).tags, {
+      title: 'Mix Song (vocals)',
+      artist: 'CLI Band',
+      track: 7,
+    });
+    assert.deepEqual((await decodeFile(file.mix)).tags, {
+      title: 'Mix Song (practice-vocals)',
+      artist: 'CLI Band',
+      track: 7,
+    });
   });
 
   test('leaves the muted stem out of the karaoke mix and keeps the residual stem in it', async () => {
@@ -67,7 +101,10 @@ describe('xumx-studio separate --preset --mix', { skip }, () => {
     assert.equal(basename(file.mix), 'Mix Song.karaoke.mix.wav');
     assert.ok(existsSync(file.stems.residual));
     const gains = { drums: 1, bass: 1, other: 1, residual: 1 };
-    assert.ok(worstError(mix, stems, gains) <= 1e-6, `mix differs from the stems without vocals by ${worstError(mix, stems, gains)}`);
+    assert.ok(
+      worstError(mix, stems, gains) <= 1e-6,
+      `mix differs from the stems without vocals by ${worstError(mix, stems, gains)}`,
+    );
     assert.ok(worstError(mix, stems, { ...gains, vocals: 1 }) > 1e-4, 'the vocals are not in it');
   });
 });

@@ -10,26 +10,100 @@ import { ffmpegFixture, hasFfmpeg } from '../fixtures/audio.ts';
 import { filesUnder, runCli, tempDir } from './helpers/cli.ts';
 import { canBuildModels, testModel } from './helpers/models.ts';
 
-const skip = !canBuildModels() ? 'needs /usr/bin/python3 with torch and onnx' : !hasFfmpeg() ? 'needs ffmpeg for fixtures' : false;
+const skip = !canBuildModels()
+  ? 'needs /usr/bin/python3 with torch and onnx'
+  : !hasFfmpeg()
+    ? 'needs ffmpeg for fixtures'
+    : false;
 const SOURCES = ['bass', 'drums', 'vocals', 'other'];
 // Short chunks so that three-second fixtures already go through several crossfades.
 const env = { XUMX_STUDIO_SEGMENTS: '32,4,4' };
 
-interface Fixture { name: string; seconds: number; sampleRate: number; channels: number; codecArgs: string[]; container: string }
+interface Fixture {
+  name: string;
+  seconds: number;
+  sampleRate: number;
+  channels: number;
+  codecArgs: string[];
+  container: string;
+}
 const FIXTURES: Fixture[] = [
-  { name: 'stereo.wav', seconds: 3, sampleRate: 44100, channels: 2, codecArgs: ['-c:a', 'pcm_s16le'], container: 'wav' },
+  {
+    name: 'stereo.wav',
+    seconds: 3,
+    sampleRate: 44100,
+    channels: 2,
+    codecArgs: ['-c:a', 'pcm_s16le'],
+    container: 'wav',
+  },
   { name: 'mono.wav', seconds: 2, sampleRate: 44100, channels: 1, codecArgs: ['-c:a', 'pcm_s16le'], container: 'wav' },
-  { name: 'hires48k.wav', seconds: 2, sampleRate: 48000, channels: 2, codecArgs: ['-c:a', 'pcm_s24le'], container: 'wav' },
-  { name: 'surround51.wav', seconds: 2, sampleRate: 44100, channels: 6, codecArgs: ['-c:a', 'pcm_s16le'], container: 'wav' },
-  { name: 'lossy.mp3', seconds: 2, sampleRate: 44100, channels: 2, codecArgs: ['-c:a', 'libmp3lame', '-b:a', '192k'], container: 'mp3' },
+  {
+    name: 'hires48k.wav',
+    seconds: 2,
+    sampleRate: 48000,
+    channels: 2,
+    codecArgs: ['-c:a', 'pcm_s24le'],
+    container: 'wav',
+  },
+  {
+    name: 'surround51.wav',
+    seconds: 2,
+    sampleRate: 44100,
+    channels: 6,
+    codecArgs: ['-c:a', 'pcm_s16le'],
+    container: 'wav',
+  },
+  {
+    name: 'lossy.mp3',
+    seconds: 2,
+    sampleRate: 44100,
+    channels: 2,
+    codecArgs: ['-c:a', 'libmp3lame', '-b:a', '192k'],
+    container: 'mp3',
+  },
   { name: 'lossless.flac', seconds: 2, sampleRate: 44100, channels: 2, codecArgs: ['-c:a', 'flac'], container: 'flac' },
-  { name: 'vorbis.ogg', seconds: 2, sampleRate: 44100, channels: 2, codecArgs: ['-c:a', 'libvorbis'], container: 'ogg' },
-  { name: 'speechy.opus', seconds: 2, sampleRate: 48000, channels: 2, codecArgs: ['-c:a', 'libopus', '-b:a', '96k'], container: 'opus' },
+  {
+    name: 'vorbis.ogg',
+    seconds: 2,
+    sampleRate: 44100,
+    channels: 2,
+    codecArgs: ['-c:a', 'libvorbis'],
+    container: 'ogg',
+  },
+  {
+    name: 'speechy.opus',
+    seconds: 2,
+    sampleRate: 48000,
+    channels: 2,
+    codecArgs: ['-c:a', 'libopus', '-b:a', '96k'],
+    container: 'opus',
+  },
   { name: 'daw.aiff', seconds: 2, sampleRate: 48000, channels: 2, codecArgs: ['-c:a', 'pcm_s24be'], container: 'aiff' },
-  { name: 'bought.m4a', seconds: 2, sampleRate: 44100, channels: 2, codecArgs: ['-c:a', 'aac', '-b:a', '256k'], container: 'ipod' },
+  {
+    name: 'bought.m4a',
+    seconds: 2,
+    sampleRate: 44100,
+    channels: 2,
+    codecArgs: ['-c:a', 'aac', '-b:a', '256k'],
+    container: 'ipod',
+  },
   { name: 'library.m4a', seconds: 2, sampleRate: 44100, channels: 2, codecArgs: ['-c:a', 'alac'], container: 'ipod' },
-  { name: 'video-site.webm', seconds: 2, sampleRate: 48000, channels: 2, codecArgs: ['-c:a', 'libopus', '-b:a', '128k'], container: 'webm' },
-  { name: 'archive.mka', seconds: 2, sampleRate: 44100, channels: 2, codecArgs: ['-c:a', 'libvorbis'], container: 'matroska' },
+  {
+    name: 'video-site.webm',
+    seconds: 2,
+    sampleRate: 48000,
+    channels: 2,
+    codecArgs: ['-c:a', 'libopus', '-b:a', '128k'],
+    container: 'webm',
+  },
+  {
+    name: 'archive.mka',
+    seconds: 2,
+    sampleRate: 44100,
+    channels: 2,
+    codecArgs: ['-c:a', 'libvorbis'],
+    container: 'matroska',
+  },
   { name: 'raw.aac', seconds: 2, sampleRate: 44100, channels: 2, codecArgs: ['-c:a', 'aac'], container: 'adts' },
 ];
 
@@ -45,7 +119,20 @@ describe('xumx-studio separate', { skip }, () => {
     inputs = tempDir('inputs');
     for (const f of FIXTURES) ffmpegFixture(join(inputs, f.name), f);
     out = tempDir('out');
-    const run = await runCli(['separate', ...FIXTURES.map((f) => join(inputs, f.name)), '--out', out, '--models-dir', models, '--ep', 'cpu', '--json'], { env });
+    const run = await runCli(
+      [
+        'separate',
+        ...FIXTURES.map((f) => join(inputs, f.name)),
+        '--out',
+        out,
+        '--models-dir',
+        models,
+        '--ep',
+        'cpu',
+        '--json',
+      ],
+      { env },
+    );
     code = run.code;
     doc = JSON.parse(run.stdout);
   });
@@ -76,7 +163,17 @@ describe('xumx-studio separate', { skip }, () => {
 
   test('--json gives the published document: provider, skipped providers with reasons, stage timings', () => {
     for (const r of doc.files) {
-      assert.deepEqual(Object.keys(r), ['input', 'ok', 'stems', 'sampleRate', 'duration', 'ep', 'epSkipped', 'timings', 'notices']);
+      assert.deepEqual(Object.keys(r), [
+        'input',
+        'ok',
+        'stems',
+        'sampleRate',
+        'duration',
+        'ep',
+        'epSkipped',
+        'timings',
+        'notices',
+      ]);
       assert.equal(r.ep, 'cpu');
       assert.deepEqual(r.epSkipped, []); // --ep cpu tries nothing else
       assert.deepEqual(Object.keys(r.timings), ['decode', 'stft', 'network', 'wiener', 'istft', 'encode']);
@@ -90,7 +187,10 @@ describe('xumx-studio separate', { skip }, () => {
 
   test('leaves no temporary files next to the stems', () => {
     // The song's mark is no temporary file: it stays so that the song finds its folder again.
-    assert.deepEqual(filesUnder(out).filter((p) => p.split('/').some((part) => part.startsWith('.') && part !== SONG_MARK)), []);
+    assert.deepEqual(
+      filesUnder(out).filter((p) => p.split('/').some((part) => part.startsWith('.') && part !== SONG_MARK)),
+      [],
+    );
   });
 
   test('says in text mode that a 5.1 file was folded down to stereo, and names the provider', async () => {
@@ -108,17 +208,26 @@ describe('xumx-studio separate', { skip }, () => {
     ffmpegFixture(join(folder, 'two.flac'), FIXTURES[5]);
     writeFileSync(join(folder, 'cover.jpg'), 'not audio');
     const o = tempDir('out-folder');
-    const run = await runCli(['separate', folder, '--out', o, '--models-dir', models, '--format', 'flac', '--bit-depth', '24', '--json'], { env });
+    const run = await runCli(
+      ['separate', folder, '--out', o, '--models-dir', models, '--format', 'flac', '--bit-depth', '24', '--json'],
+      { env },
+    );
     assert.equal(run.code, 0, run.stderr);
     const files = JSON.parse(run.stdout).files;
-    assert.deepEqual(files.map((f: any) => f.input), [join(folder, 'one.wav'), join(folder, 'two.flac')]);
+    assert.deepEqual(
+      files.map((f: any) => f.input),
+      [join(folder, 'one.wav'), join(folder, 'two.flac')],
+    );
     assert.ok(existsSync(join(o, 'one', 'vocals.flac')) && existsSync(join(o, 'two', 'other.flac')));
   });
 
   test('stems and residual sum back to the input within -60 dB', async () => {
     const o = tempDir('out-sum');
     const input = join(inputs, 'stereo.wav');
-    const run = await runCli(['separate', input, '--out', o, '--models-dir', models, '--residual', '--bit-depth', '32f', '--json'], { env });
+    const run = await runCli(
+      ['separate', input, '--out', o, '--models-dir', models, '--residual', '--bit-depth', '32f', '--json'],
+      { env },
+    );
     assert.equal(run.code, 0, run.stderr);
     const r = JSON.parse(run.stdout).files[0];
     assert.deepEqual(Object.keys(r.stems).sort(), [...SOURCES, 'residual'].sort());
@@ -128,8 +237,13 @@ describe('xumx-studio separate', { skip }, () => {
       const stem = (await decodeFile(path)).channels;
       for (let c = 0; c < 2; c++) for (let i = 0; i < sum[c].length; i++) sum[c][i] += stem[c][i];
     }
-    let err = 0, pow = 0;
-    for (let c = 0; c < 2; c++) for (let i = 0; i < sum[c].length; i++) { err += (sum[c][i] - mix[c][i]) ** 2; pow += mix[c][i] ** 2; }
+    let err = 0,
+      pow = 0;
+    for (let c = 0; c < 2; c++)
+      for (let i = 0; i < sum[c].length; i++) {
+        err += (sum[c][i] - mix[c][i]) ** 2;
+        pow += mix[c][i] ** 2;
+      }
     const db = 10 * Math.log10(err / pow);
     assert.ok(db < -60, `mixture error ${db.toFixed(1)} dB`);
   });
@@ -138,13 +252,19 @@ describe('xumx-studio separate', { skip }, () => {
     const o = tempDir('out-mixed');
     const bad = join(tempDir('bad'), 'notes.wav');
     writeFileSync(bad, 'just text, not audio '.repeat(50));
-    const run = await runCli(['separate', bad, join(inputs, 'mono.wav'), '--out', o, '--models-dir', models, '--json'], { env });
+    const run = await runCli(
+      ['separate', bad, join(inputs, 'mono.wav'), '--out', o, '--models-dir', models, '--json'],
+      { env },
+    );
     assert.equal(run.code, 1);
     const files = JSON.parse(run.stdout).files;
     assert.equal(files[0].ok, false);
     assert.equal(files[0].error.code, 'NOT_AUDIO');
     assert.equal(files[1].ok, true);
-    assert.deepEqual(filesUnder(o).filter((p) => p.startsWith('notes')), []);
+    assert.deepEqual(
+      filesUnder(o).filter((p) => p.startsWith('notes')),
+      [],
+    );
   });
 
   test('exits 2 with a hint on a usage error', async () => {
@@ -157,13 +277,25 @@ describe('xumx-studio separate', { skip }, () => {
   test('models list shows the installed test network', async () => {
     const run = await runCli(['models', 'list', '--models-dir', models, '--json']);
     assert.equal(run.code, 0);
-    assert.deepEqual(JSON.parse(run.stdout).models.map((m: any) => m.id), ['tiny-test']);
+    assert.deepEqual(
+      JSON.parse(run.stdout).models.map((m: any) => m.id),
+      ['tiny-test'],
+    );
   });
 
   test('--help describes every command', async () => {
     const run = await runCli(['--help']);
     assert.equal(run.code, 0);
-    for (const s of ['separate', 'models list', '--out', '--ep', '--format', '--bit-depth', '--wiener-iterations', '--json']) assert.ok(run.stdout.includes(s), s);
+    for (const s of [
+      'separate',
+      'models list',
+      '--out',
+      '--ep',
+      '--format',
+      '--bit-depth',
+      '--wiener-iterations',
+      '--json',
+    ])
+      assert.ok(run.stdout.includes(s), s);
   });
 });
-

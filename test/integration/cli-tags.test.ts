@@ -10,7 +10,11 @@ import { hasFfmpeg } from '../fixtures/audio.ts';
 import { runCli, tempDir } from './helpers/cli.ts';
 import { canBuildModels, testModel } from './helpers/models.ts';
 
-const skip = !canBuildModels() ? 'needs /usr/bin/python3 with torch and onnx' : !hasFfmpeg() ? 'needs ffmpeg for fixtures' : false;
+const skip = !canBuildModels()
+  ? 'needs /usr/bin/python3 with torch and onnx'
+  : !hasFfmpeg()
+    ? 'needs ffmpeg for fixtures'
+    : false;
 
 const SONG = { title: 'Nattens sång', artist: 'Ödets Orkester', album: 'Live', track: 5, year: 1999 };
 const INPUTS: { file: string; args: string[]; cover: boolean }[] = [
@@ -21,7 +25,7 @@ const INPUTS: { file: string; args: string[]; cover: boolean }[] = [
   { file: 'exported.aiff', args: ['-c:a', 'pcm_s16be', '-write_id3v2', '1', '-f', 'aiff'], cover: false },
 ];
 
-describe('xumx-studio separate keeps the song\'s tags', { skip }, () => {
+describe("xumx-studio separate keeps the song's tags", { skip }, () => {
   let models = '';
   let inputs = '';
   let cover: Buffer;
@@ -30,21 +34,64 @@ describe('xumx-studio separate keeps the song\'s tags', { skip }, () => {
     models = testModel().root;
     inputs = tempDir('tagged');
     const png = join(inputs, 'cover.png');
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=blue:s=24x24:d=1', '-frames:v', '1', png]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'color=c=blue:s=24x24:d=1',
+      '-frames:v',
+      '1',
+      png,
+    ]);
     cover = readFileSync(png);
     const meta = Object.entries(SONG).flatMap(([k, v]) => ['-metadata', `${k === 'year' ? 'date' : k}=${v}`]);
     for (const i of INPUTS) {
-      const pic = i.cover ? ['-i', png, '-map', '0:a', '-map', '1:v', '-c:v', 'copy', '-disposition:v', 'attached_pic'] : [];
-      execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=d=2:f=330', '-ac', '2', ...pic, ...meta, ...i.args, join(inputs, i.file)]);
+      const pic = i.cover
+        ? ['-i', png, '-map', '0:a', '-map', '1:v', '-c:v', 'copy', '-disposition:v', 'attached_pic']
+        : [];
+      execFileSync('ffmpeg', [
+        '-v',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=d=2:f=330',
+        '-ac',
+        '2',
+        ...pic,
+        ...meta,
+        ...i.args,
+        join(inputs, i.file),
+      ]);
     }
   });
 
   for (const format of ['wav', 'flac', 'mp3'] as const) {
     test(`into ${format} stems`, async () => {
-      const run = await runCli(['separate', ...INPUTS.map((i) => join(inputs, i.file)), '--out', tempDir('out'), '--models-dir', models,
-        '--ep', 'cpu', '--format', format, '--json']);
+      const run = await runCli([
+        'separate',
+        ...INPUTS.map((i) => join(inputs, i.file)),
+        '--out',
+        tempDir('out'),
+        '--models-dir',
+        models,
+        '--ep',
+        'cpu',
+        '--format',
+        format,
+        '--json',
+      ]);
       assert.equal(run.code, 0, run.stderr);
-      const files = JSON.parse(run.stdout).files as { input: string; stems: Record<string, string>; title?: string; artist?: string }[];
+      const files = JSON.parse(run.stdout).files as {
+        input: string;
+        stems: Record<string, string>;
+        title?: string;
+        artist?: string;
+      }[];
       for (const i of INPUTS) {
         const r = files.find((f) => f.input === join(inputs, i.file))!;
         assert.equal(r.title, SONG.title, i.file);

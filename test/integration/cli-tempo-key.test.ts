@@ -27,7 +27,20 @@ describe('xumx-studio separate --tempo --semitones', { skip }, () => {
   });
 
   async function separate(...flags: string[]) {
-    const run = await runCli(['separate', song, '--out', tempDir('out'), '--models-dir', models, '--ep', 'cpu', '--bit-depth', '32f', '--json', ...flags]);
+    const run = await runCli([
+      'separate',
+      song,
+      '--out',
+      tempDir('out'),
+      '--models-dir',
+      models,
+      '--ep',
+      'cpu',
+      '--bit-depth',
+      '32f',
+      '--json',
+      ...flags,
+    ]);
     assert.equal(run.code, 0, run.stderr);
     const [file] = JSON.parse(run.stdout).files;
     const stems: Record<string, Float32Array[]> = {};
@@ -40,18 +53,33 @@ describe('xumx-studio separate --tempo --semitones', { skip }, () => {
   }
 
   test('writes stems and the preset mix at 80 % tempo, 2 semitones down: length ÷ 0.8 to the frame, the sine at the new pitch', async () => {
-    const { file, stems } = await separate('--tempo', '0.8', '--semitones', '-2', '--preset', 'practice-vocals', '--mix');
+    const { file, stems } = await separate(
+      '--tempo',
+      '0.8',
+      '--semitones',
+      '-2',
+      '--preset',
+      'practice-vocals',
+      '--mix',
+    );
     const want = Math.round(FRAMES / 0.8);
-    for (const [s, ch] of Object.entries(stems)) assert.equal(ch[0].length, want, `${s}: ${ch[0].length} frames, not ${want}`);
+    for (const [s, ch] of Object.entries(stems))
+      assert.equal(ch[0].length, want, `${s}: ${ch[0].length} frames, not ${want}`);
     const mix = (await decodeFile(file.mix)).channels;
     assert.equal(mix[0].length, want);
     const sum = new Float32Array(want);
     for (const ch of Object.values(stems)) for (let i = 0; i < want; i++) sum[i] += ch[0][i];
     const expected = 440 * 2 ** (-2 / 12);
-    for (const [what, x] of [['stems summed', sum], ['mix', mix[0]]] as const) {
+    for (const [what, x] of [
+      ['stems summed', sum],
+      ['mix', mix[0]],
+    ] as const) {
       const mid = x.subarray(Math.floor(want / 2 - RATE / 2), Math.floor(want / 2 + RATE / 2));
       const f = peakFrequency(mid, RATE, expected * 0.95, expected * 1.05);
-      assert.ok(Math.abs(centsBetween(f, expected)) < 5, `${what}: ${f.toFixed(2)} Hz, ${centsBetween(f, expected).toFixed(1)} cents from ${expected.toFixed(2)} Hz`);
+      assert.ok(
+        Math.abs(centsBetween(f, expected)) < 5,
+        `${what}: ${f.toFixed(2)} Hz, ${centsBetween(f, expected).toFixed(1)} cents from ${expected.toFixed(2)} Hz`,
+      );
     }
   });
 

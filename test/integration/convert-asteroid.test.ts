@@ -26,8 +26,14 @@ describe("converting asteroid's X-UMX checkpoint to the ONNX model contract", { 
     const dims = [2, 2, 2049, 17];
     const input = randomMagnitude(2, 17, 23);
     writeF32(join(dir, 'in.f32'), input);
-    runPython('training/tools/asteroid_xumx_fixture.py', [join(dir, 'pytorch_model.bin'), '--reference', join(dir, 'in.f32'),
-      join(dir, 'ref.f32'), '--shape', dims.join(',')]);
+    runPython('training/tools/asteroid_xumx_fixture.py', [
+      join(dir, 'pytorch_model.bin'),
+      '--reference',
+      join(dir, 'in.f32'),
+      join(dir, 'ref.f32'),
+      '--shape',
+      dims.join(','),
+    ]);
     const ref = readF32(join(dir, 'ref.f32'));
     const out = await runOnnx(join(dir, 'model', 'model.onnx'), input, dims);
     assert.deepEqual(out.dims, [4, ...dims]);
@@ -48,7 +54,9 @@ describe("converting asteroid's X-UMX checkpoint to the ONNX model contract", { 
   test('a checkpoint with a missing parameter is refused with its name, and nothing is written', () => {
     const bad = join(dir, 'missing.bin');
     runPython('training/tools/asteroid_xumx_fixture.py', [bad, '--drop', 'layer_lstm.vocals.weight_hh_l2_reverse']);
-    const r = spawnSync(python, [join(root, 'training/tools/convert_asteroid.py'), bad, '--out', join(dir, 'bad')], { encoding: 'utf8' });
+    const r = spawnSync(python, [join(root, 'training/tools/convert_asteroid.py'), bad, '--out', join(dir, 'bad')], {
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /layer_lstm\.vocals\.weight_hh_l2_reverse is missing/);
     assert.ok(!existsSync(join(dir, 'bad')));
@@ -58,12 +66,21 @@ describe("converting asteroid's X-UMX checkpoint to the ONNX model contract", { 
     const bad = join(dir, 'small.bin');
     runPython('training/tools/asteroid_xumx_fixture.py', [bad, '--hidden', '64']);
     // model_args says hidden 64, so it is checked as a hidden-64 network; a mismatch shows in the shapes:
-    const r = spawnSync(python, ['-c', [
-      'import sys, torch', `sys.path.insert(0, ${JSON.stringify(join(root, 'training/tools'))})`,
-      'from asteroid_xumx import load_checkpoint, validate, CheckpointError',
-      'state, args = load_checkpoint(sys.argv[1]); args["hidden_size"] = 512',
-      'try:\n    validate(sys.argv[1], state, args)\nexcept CheckpointError as e:\n    print(e); sys.exit(3)',
-    ].join('\n'), bad], { encoding: 'utf8' });
+    const r = spawnSync(
+      python,
+      [
+        '-c',
+        [
+          'import sys, torch',
+          `sys.path.insert(0, ${JSON.stringify(join(root, 'training/tools'))})`,
+          'from asteroid_xumx import load_checkpoint, validate, CheckpointError',
+          'state, args = load_checkpoint(sys.argv[1]); args["hidden_size"] = 512',
+          'try:\n    validate(sys.argv[1], state, args)\nexcept CheckpointError as e:\n    print(e); sys.exit(3)',
+        ].join('\n'),
+        bad,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 3, r.stderr);
     assert.match(r.stdout, /layer_enc\.bass\.enc\.0\.weight has shape \(64, 2974\), expected \(512, 2974\)/);
   });

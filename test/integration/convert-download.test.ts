@@ -26,12 +26,20 @@ function sendRange(res: ServerResponse, body: Buffer, rangeHeader: string | unde
       res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
       return;
     }
-    res.writeHead(206, { 'content-type': 'application/x-hdf5', 'content-length': body.length - start,
-      'content-range': `bytes ${start}-${body.length - 1}/${body.length}`, 'accept-ranges': 'bytes' });
+    res.writeHead(206, {
+      'content-type': 'application/x-hdf5',
+      'content-length': body.length - start,
+      'content-range': `bytes ${start}-${body.length - 1}/${body.length}`,
+      'accept-ranges': 'bytes',
+    });
     res.end(body.subarray(start));
     return;
   }
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length, 'accept-ranges': 'bytes' });
+  res.writeHead(200, {
+    'content-type': 'application/octet-stream',
+    'content-length': body.length,
+    'accept-ranges': 'bytes',
+  });
   res.end(body);
 }
 
@@ -46,9 +54,17 @@ async function rejectsWith(p: Promise<unknown>, code: string, ...mentions: strin
 
 function collectIo(): CliIo & { stdout: string; stderr: string } {
   const io = {
-    stdout: '', stderr: '', tty: false, columns: 80, env: {},
-    out(t: string) { io.stdout += t; },
-    err(t: string) { io.stderr += t; },
+    stdout: '',
+    stderr: '',
+    tty: false,
+    columns: 80,
+    env: {},
+    out(t: string) {
+      io.stdout += t;
+    },
+    err(t: string) {
+      io.stderr += t;
+    },
     onInterrupt() {},
   };
   return io;
@@ -100,11 +116,15 @@ describe('downloading and installing the official X-UMX weights from a local ser
         return;
       }
       if (url === '/html') {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!DOCTYPE html><html><body>Moved</body></html>');
+        res
+          .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+          .end('<!DOCTYPE html><html><body>Moved</body></html>');
         return;
       }
       if (url === '/html-as-octet') {
-        res.writeHead(200, { 'content-type': 'application/octet-stream' }).end('<!DOCTYPE html>\n<html><body>Error 500</body></html>');
+        res
+          .writeHead(200, { 'content-type': 'application/octet-stream' })
+          .end('<!DOCTYPE html>\n<html><body>Error 500</body></html>');
         return;
       }
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
@@ -126,12 +146,19 @@ describe('downloading and installing the official X-UMX weights from a local ser
   test('downloads the whole file with progress and renames it into place', async () => {
     const d = fresh('ok');
     const seen: number[] = [];
-    const r = await downloadFile({ url: `${base}/files/x.h5`, dest: join(d, 'x.h5'), onProgress: (p) => seen.push(p.received) });
+    const r = await downloadFile({
+      url: `${base}/files/x.h5`,
+      dest: join(d, 'x.h5'),
+      onProgress: (p) => seen.push(p.received),
+    });
     assert.equal(r.size, small.length);
     assert.ok(readFileSync(join(d, 'x.h5')).equals(small));
     assert.deepEqual(readdirSync(d), ['x.h5']);
     assert.equal(seen.at(-1), small.length);
-    assert.ok(seen.every((v, i) => i === 0 || v >= seen[i - 1]), 'progress never goes back');
+    assert.ok(
+      seen.every((v, i) => i === 0 || v >= seen[i - 1]),
+      'progress never goes back',
+    );
   });
 
   test('a dropped connection keeps a .partial that the next run resumes with a Range request', async () => {
@@ -169,14 +196,28 @@ describe('downloading and installing the official X-UMX weights from a local ser
 
   test('HTTP 404 is a clear error and leaves nothing', async () => {
     const d = fresh('404');
-    await rejectsWith(downloadFile({ url: `${base}/nothing-here.h5`, dest: join(d, 'x.h5') }), 'DOWNLOAD_FAILED', 'HTTP 404', `${base}/nothing-here.h5`);
+    await rejectsWith(
+      downloadFile({ url: `${base}/nothing-here.h5`, dest: join(d, 'x.h5') }),
+      'DOWNLOAD_FAILED',
+      'HTTP 404',
+      `${base}/nothing-here.h5`,
+    );
     assert.deepEqual(readdirSync(d), []);
   });
 
   test('an HTML page instead of the file is recognised by its content type and by its content', async () => {
     const d = fresh('html');
-    await rejectsWith(downloadFile({ url: `${base}/html`, dest: join(d, 'x.h5') }), 'DOWNLOAD_FAILED', 'web page', 'text/html');
-    await rejectsWith(downloadFile({ url: `${base}/html-as-octet`, dest: join(d, 'x.h5') }), 'DOWNLOAD_FAILED', 'web page (HTML)');
+    await rejectsWith(
+      downloadFile({ url: `${base}/html`, dest: join(d, 'x.h5') }),
+      'DOWNLOAD_FAILED',
+      'web page',
+      'text/html',
+    );
+    await rejectsWith(
+      downloadFile({ url: `${base}/html-as-octet`, dest: join(d, 'x.h5') }),
+      'DOWNLOAD_FAILED',
+      'web page (HTML)',
+    );
     assert.deepEqual(readdirSync(d), []);
   });
 
@@ -188,8 +229,11 @@ describe('downloading and installing the official X-UMX weights from a local ser
 
   test('a size other than the expected one is refused before downloading', async () => {
     const d = fresh('size');
-    await rejectsWith(downloadFile({ url: `${base}/files/x.h5`, dest: join(d, 'x.h5'), expectedSize: small.length + 1 }),
-      'DOWNLOAD_FAILED', `${small.length + 1} were expected`);
+    await rejectsWith(
+      downloadFile({ url: `${base}/files/x.h5`, dest: join(d, 'x.h5'), expectedSize: small.length + 1 }),
+      'DOWNLOAD_FAILED',
+      `${small.length + 1} were expected`,
+    );
     assert.ok(!existsSync(join(d, 'x.h5')));
   });
 
@@ -201,14 +245,20 @@ describe('downloading and installing the official X-UMX weights from a local ser
       const fh = await open(path, append ? 'a' : 'w');
       return {
         async write(chunk) {
-          if (written + chunk.byteLength > 300_000) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+          if (written + chunk.byteLength > 300_000)
+            throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
           await fh.write(chunk);
           written += chunk.byteLength;
         },
         close: () => fh.close(),
       };
     };
-    await rejectsWith(downloadFile({ url: `${base}/files/x.h5`, dest: join(d, 'x.h5'), openWriter }), 'DISK_FULL', 'disk is full', 'resume');
+    await rejectsWith(
+      downloadFile({ url: `${base}/files/x.h5`, dest: join(d, 'x.h5'), openWriter }),
+      'DISK_FULL',
+      'disk is full',
+      'resume',
+    );
     assert.ok(statSync(partialPath(join(d, 'x.h5'))).size > 0);
     const r = await downloadFile({ url: `${base}/files/x.h5`, dest: join(d, 'x.h5') });
     assert.ok(r.resumedFrom > 0);
@@ -216,25 +266,43 @@ describe('downloading and installing the official X-UMX weights from a local ser
   });
 
   const canMount = process.getuid?.() === 0 && spawnSync('mount', ['--version']).status === 0;
-  test('a really full file system (1 MiB tmpfs) is DISK_FULL', { skip: canMount ? false : 'needs root to mount a tmpfs' }, async (t) => {
-    const d = fresh('tmpfs');
-    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', d], { encoding: 'utf8' });
-    if (m.status !== 0) return t.skip(`mount refused: ${m.stderr.trim()}`);
-    try {
-      assert.ok(small.length > 1 << 20, 'the fixture must not fit');
-      await rejectsWith(downloadFile({ url: `${base}/files/x.h5`, dest: join(d, 'x.h5') }), 'DISK_FULL', 'disk is full');
-      assert.ok(!existsSync(join(d, 'x.h5')));
-    } finally {
-      spawnSync('umount', [d]);
-    }
-  });
+  test(
+    'a really full file system (1 MiB tmpfs) is DISK_FULL',
+    { skip: canMount ? false : 'needs root to mount a tmpfs' },
+    async (t) => {
+      const d = fresh('tmpfs');
+      const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', d], { encoding: 'utf8' });
+      if (m.status !== 0) return t.skip(`mount refused: ${m.stderr.trim()}`);
+      try {
+        assert.ok(small.length > 1 << 20, 'the fixture must not fit');
+        await rejectsWith(
+          downloadFile({ url: `${base}/files/x.h5`, dest: join(d, 'x.h5') }),
+          'DISK_FULL',
+          'disk is full',
+        );
+        assert.ok(!existsSync(join(d, 'x.h5')));
+      } finally {
+        spawnSync('umount', [d]);
+      }
+    },
+  );
 
   test('cancelling mid-download leaves only a resumable .partial', async () => {
     const d = fresh('cancel');
     const dest = join(d, 'x.h5');
     const ac = new AbortController();
-    await rejectsWith(downloadFile({ url: `${base}/slow/x.h5`, dest, signal: ac.signal,
-      onProgress: (p) => { if (p.received > 200_000) ac.abort(); } }), 'CANCELLED', '.partial');
+    await rejectsWith(
+      downloadFile({
+        url: `${base}/slow/x.h5`,
+        dest,
+        signal: ac.signal,
+        onProgress: (p) => {
+          if (p.received > 200_000) ac.abort();
+        },
+      }),
+      'CANCELLED',
+      '.partial',
+    );
     assert.deepEqual(readdirSync(d), ['x.h5.partial']);
     const r = await downloadFile({ url: `${base}/files/x.h5`, dest });
     assert.ok(r.resumedFrom > 200_000);
@@ -244,20 +312,31 @@ describe('downloading and installing the official X-UMX weights from a local ser
   test('install: downloads, converts, installs a model the engine lists, and removes the download', async () => {
     const modelsDir = fresh('install-ok');
     const stages = new Set<string>();
-    const r = await installPublishedXumx({ modelsDir, url: `${base}/files/full.h5`, onProgress: (p) => stages.add(p.stage) });
+    const r = await installPublishedXumx({
+      modelsDir,
+      url: `${base}/files/full.h5`,
+      onProgress: (p) => stages.add(p.stage),
+    });
     assert.deepEqual([...stages], ['download', 'validate', 'read', 'build', 'write']);
     assert.equal(r.downloaded.bytes, full.length);
     assert.deepEqual(readdirSync(join(modelsDir, '.downloads')), []);
     const scan = await scanModels([modelsDir]);
     assert.deepEqual(scan.broken, []);
-    assert.deepEqual(scan.models.map((m) => m.manifest.id), ['xumx-official']);
+    assert.deepEqual(
+      scan.models.map((m) => m.manifest.id),
+      ['xumx-official'],
+    );
     assert.deepEqual(scan.models[0].manifest.sources, ['bass', 'drums', 'vocals', 'other']);
   });
 
   test('install: a file with the wrong shapes is refused, removed, and nothing is installed', async () => {
     const modelsDir = fresh('install-shapes');
-    await rejectsWith(installPublishedXumx({ modelsDir, url: `${base}/files/small.h5` }), 'CONVERT_FAILED',
-      'not the expected X-UMX network', 'expected (2974, 512)');
+    await rejectsWith(
+      installPublishedXumx({ modelsDir, url: `${base}/files/small.h5` }),
+      'CONVERT_FAILED',
+      'not the expected X-UMX network',
+      'expected (2974, 512)',
+    );
     assert.deepEqual(readdirSync(modelsDir), ['.downloads']);
     assert.deepEqual(readdirSync(join(modelsDir, '.downloads')), []);
   });
@@ -265,14 +344,20 @@ describe('downloading and installing the official X-UMX weights from a local ser
   test('CLI: models install prints JSON and models import installs from a local file', async () => {
     const modelsDir = fresh('cli');
     const io = collectIo();
-    const code = await modelsInstallMain(['models', 'install', 'xumx-official', '--url', `${base}/files/full.h5`, '--models-dir', modelsDir, '--json'], io);
+    const code = await modelsInstallMain(
+      ['models', 'install', 'xumx-official', '--url', `${base}/files/full.h5`, '--models-dir', modelsDir, '--json'],
+      io,
+    );
     assert.equal(code, 0, io.stderr + io.stdout);
     const doc = JSON.parse(io.stdout);
     assert.equal(doc.ok, true);
     assert.equal(doc.id, 'xumx-official');
 
     const io2 = collectIo();
-    const code2 = await modelsInstallMain(['models', 'import', join(dir, 'full.h5'), '--id', 'my-xumx', '--models-dir', modelsDir], io2);
+    const code2 = await modelsInstallMain(
+      ['models', 'import', join(dir, 'full.h5'), '--id', 'my-xumx', '--models-dir', modelsDir],
+      io2,
+    );
     assert.equal(code2, 0, io2.stderr);
     assert.match(io2.stdout, /installed model "my-xumx"/);
     assert.match(io2.stderr, /checking the parameters/);
@@ -281,7 +366,10 @@ describe('downloading and installing the official X-UMX weights from a local ser
     assert.deepEqual(m.metrics, {});
 
     const io3 = collectIo();
-    assert.equal(await modelsInstallMain(['models', 'import', join(dir, 'small.h5'), '--models-dir', modelsDir, '--json'], io3), 1);
+    assert.equal(
+      await modelsInstallMain(['models', 'import', join(dir, 'small.h5'), '--models-dir', modelsDir, '--json'], io3),
+      1,
+    );
     assert.equal(JSON.parse(io3.stdout).error.code, 'CONVERT_FAILED');
     const io4 = collectIo();
     assert.equal(await modelsInstallMain(['models', 'install', 'umx-hq', '--models-dir', modelsDir], io4), 2);

@@ -38,9 +38,11 @@ export function writeF32(path: string, data: Float32Array): void {
 export function randomMagnitude(batch: number, frames: number, seed: number): Float32Array {
   let s = seed >>> 0 || 1;
   const next = () => {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     return s / 0x100000000;
   };
   const x = new Float32Array(batch * 2 * 2049 * frames);
@@ -48,7 +50,11 @@ export function randomMagnitude(batch: number, frames: number, seed: number): Fl
   return x;
 }
 
-export async function runOnnx(path: string, input: Float32Array, dims: number[]): Promise<{ data: Float32Array; dims: number[] }> {
+export async function runOnnx(
+  path: string,
+  input: Float32Array,
+  dims: number[],
+): Promise<{ data: Float32Array; dims: number[] }> {
   const session = await ort.InferenceSession.create(path, { executionProviders: ['cpu'] });
   try {
     const out = await session.run({ mix_mag: new ort.Tensor('float32', input, dims) });

@@ -4,14 +4,31 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, statSync, truncateSync, copyFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  statSync,
+  truncateSync,
+  copyFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XumxError } from '../../src-main/engine/errors.ts';
 import { importNnablaXumx } from '../../src-main/engine/convert/import-xumx.ts';
 import { XUMX_OFFICIAL } from '../../src-main/engine/convert/official.ts';
 import {
-  hasH5py, python, randomMagnitude, readF32, runOnnx, runPython, writeF32, writeNnablaFixture,
+  hasH5py,
+  python,
+  randomMagnitude,
+  readF32,
+  runOnnx,
+  runPython,
+  writeF32,
+  writeNnablaFixture,
 } from './convert-fixtures.ts';
 import { maxRelativeDifference } from './helpers/compare.ts';
 
@@ -44,12 +61,23 @@ describe('converting nnabla X-UMX parameters to the ONNX model contract', { skip
 
   test('the converted graph reproduces the reference forward pass within 1e-4 relative', async () => {
     const stages: string[] = [];
-    const res = await importNnablaXumx({ h5Path: h5, modelsDir, source: XUMX_OFFICIAL, onStage: (s) => stages.push(s) });
+    const res = await importNnablaXumx({
+      h5Path: h5,
+      modelsDir,
+      source: XUMX_OFFICIAL,
+      onStage: (s) => stages.push(s),
+    });
     assert.deepEqual(stages, ['validate', 'read', 'build', 'write']);
     const dims = [2, 2, 2049, 19];
     const input = randomMagnitude(2, 19, 11);
     writeF32(join(dir, 'in.f32'), input);
-    runPython('training/tools/xumx_reference_nnabla.py', [h5, join(dir, 'in.f32'), join(dir, 'ref.f32'), '--shape', dims.join(',')]);
+    runPython('training/tools/xumx_reference_nnabla.py', [
+      h5,
+      join(dir, 'in.f32'),
+      join(dir, 'ref.f32'),
+      '--shape',
+      dims.join(','),
+    ]);
     const ref = readF32(join(dir, 'ref.f32'));
     const out = await runOnnx(res.onnxPath, input, dims);
     assert.deepEqual(out.dims, [4, ...dims]);
@@ -92,16 +120,31 @@ describe('converting nnabla X-UMX parameters to the ONNX model contract', { skip
     assert.deepEqual(readdirSync(modelsDir), ['xumx-official'], 'no temporary folder is left behind');
   });
 
-  test('the ONNX file passes the onnx checker', { skip: spawnSync(python, ['-c', 'import onnx']).status === 0 ? false : 'no python3-onnx' }, () => {
-    const r = spawnSync(python, ['-c', 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1])); print("ok")',
-      join(modelsDir, 'xumx-official', 'model.onnx')], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-  });
+  test(
+    'the ONNX file passes the onnx checker',
+    { skip: spawnSync(python, ['-c', 'import onnx']).status === 0 ? false : 'no python3-onnx' },
+    () => {
+      const r = spawnSync(
+        python,
+        [
+          '-c',
+          'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1])); print("ok")',
+          join(modelsDir, 'xumx-official', 'model.onnx'),
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(r.status, 0, r.stderr);
+    },
+  );
 
   test('reinstalling replaces the model folder', async () => {
     writeFileSync(join(modelsDir, 'xumx-official', 'stale.txt'), 'old');
     await importNnablaXumx({ h5Path: h5, modelsDir, source: XUMX_OFFICIAL });
-    assert.deepEqual(readdirSync(join(modelsDir, 'xumx-official')).sort(), ['manifest.json', 'model.onnx', 'origin.json']);
+    assert.deepEqual(readdirSync(join(modelsDir, 'xumx-official')).sort(), [
+      'manifest.json',
+      'model.onnx',
+      'origin.json',
+    ]);
   });
 
   describe('rejects files that are not the official layout, naming file and reason, writing nothing', () => {
@@ -117,31 +160,46 @@ describe('converting nnabla X-UMX parameters to the ONNX model contract', { skip
     test('a parameter is missing', async () => {
       const p = join(bad, 'missing.h5');
       writeNnablaFixture(p, 1, ['--drop', 'lstm_vocals/lstm/bias']);
-      await rejectsWith(importNnablaXumx({ h5Path: p, modelsDir: out, source: XUMX_OFFICIAL }), 'CONVERT_FAILED',
-        p, 'lstm_vocals/lstm/bias (3, 2, 4, 256) is missing');
+      await rejectsWith(
+        importNnablaXumx({ h5Path: p, modelsDir: out, source: XUMX_OFFICIAL }),
+        'CONVERT_FAILED',
+        p,
+        'lstm_vocals/lstm/bias (3, 2, 4, 256) is missing',
+      );
       nothingWritten();
     });
 
     test('one parameter has the wrong shape', async () => {
       const p = join(bad, 'shape.h5');
       writeNnablaFixture(p, 1, ['--reshape', 'fc3_drums/bn/var']);
-      await rejectsWith(importNnablaXumx({ h5Path: p, modelsDir: out, source: XUMX_OFFICIAL }), 'CONVERT_FAILED',
-        'fc3_drums/bn/var has shape (1, 1, 4097), expected (1, 1, 4098)');
+      await rejectsWith(
+        importNnablaXumx({ h5Path: p, modelsDir: out, source: XUMX_OFFICIAL }),
+        'CONVERT_FAILED',
+        'fc3_drums/bn/var has shape (1, 1, 4097), expected (1, 1, 4098)',
+      );
       nothingWritten();
     });
 
     test('a network of another size (hidden 64)', async () => {
       const p = join(bad, 'small.h5');
       writeNnablaFixture(p, 1, ['--hidden', '64']);
-      await rejectsWith(importNnablaXumx({ h5Path: p, modelsDir: out, source: XUMX_OFFICIAL }), 'CONVERT_FAILED',
-        'fc1_bass/affine/W has shape (2974, 64), expected (2974, 512)', 'hidden 512');
+      await rejectsWith(
+        importNnablaXumx({ h5Path: p, modelsDir: out, source: XUMX_OFFICIAL }),
+        'CONVERT_FAILED',
+        'fc1_bass/affine/W has shape (2974, 64), expected (2974, 512)',
+        'hidden 512',
+      );
       nothingWritten();
     });
 
     test('float16 values', async () => {
       const p = join(bad, 'half.h5');
       writeNnablaFixture(p, 1, ['--hidden', '512', '--dtype', 'f2']);
-      await rejectsWith(importNnablaXumx({ h5Path: p, modelsDir: out, source: XUMX_OFFICIAL }), 'CONVERT_FAILED', 'expected float32');
+      await rejectsWith(
+        importNnablaXumx({ h5Path: p, modelsDir: out, source: XUMX_OFFICIAL }),
+        'CONVERT_FAILED',
+        'expected float32',
+      );
       nothingWritten();
     });
 
@@ -149,7 +207,11 @@ describe('converting nnabla X-UMX parameters to the ONNX model contract', { skip
       const p = join(bad, 'other.h5');
       const r = spawnSync(python, ['-c', 'import h5py,sys; f=h5py.File(sys.argv[1],"w"); f["images/x"]=[1.0,2.0]', p]);
       assert.equal(r.status, 0);
-      await rejectsWith(importNnablaXumx({ h5Path: p, modelsDir: out, source: XUMX_OFFICIAL }), 'CONVERT_FAILED', 'holds no X-UMX parameters');
+      await rejectsWith(
+        importNnablaXumx({ h5Path: p, modelsDir: out, source: XUMX_OFFICIAL }),
+        'CONVERT_FAILED',
+        'holds no X-UMX parameters',
+      );
       nothingWritten();
     });
 
@@ -157,22 +219,39 @@ describe('converting nnabla X-UMX parameters to the ONNX model contract', { skip
       const p = join(bad, 'truncated.h5');
       copyFileSync(h5, p);
       truncateSync(p, Math.floor(statSync(h5).size * 0.6));
-      await rejectsWith(importNnablaXumx({ h5Path: p, modelsDir: out, source: XUMX_OFFICIAL }), 'CONVERT_FAILED', p, 'truncated');
+      await rejectsWith(
+        importNnablaXumx({ h5Path: p, modelsDir: out, source: XUMX_OFFICIAL }),
+        'CONVERT_FAILED',
+        p,
+        'truncated',
+      );
       nothingWritten();
     });
 
     test('an HTML page saved under the .h5 name', async () => {
       const p = join(bad, 'page.h5');
       writeFileSync(p, '<!DOCTYPE html><html><body>Not found</body></html>');
-      await rejectsWith(importNnablaXumx({ h5Path: p, modelsDir: out, source: XUMX_OFFICIAL }), 'CONVERT_FAILED', 'not an HDF5 file');
+      await rejectsWith(
+        importNnablaXumx({ h5Path: p, modelsDir: out, source: XUMX_OFFICIAL }),
+        'CONVERT_FAILED',
+        'not an HDF5 file',
+      );
       nothingWritten();
     });
 
     test('an empty file and a missing file', async () => {
       const p = join(bad, 'empty.h5');
       writeFileSync(p, '');
-      await rejectsWith(importNnablaXumx({ h5Path: p, modelsDir: out, source: XUMX_OFFICIAL }), 'CONVERT_FAILED', 'empty');
-      await rejectsWith(importNnablaXumx({ h5Path: join(bad, 'nope.h5'), modelsDir: out, source: XUMX_OFFICIAL }), 'FILE_NOT_FOUND', 'nope.h5');
+      await rejectsWith(
+        importNnablaXumx({ h5Path: p, modelsDir: out, source: XUMX_OFFICIAL }),
+        'CONVERT_FAILED',
+        'empty',
+      );
+      await rejectsWith(
+        importNnablaXumx({ h5Path: join(bad, 'nope.h5'), modelsDir: out, source: XUMX_OFFICIAL }),
+        'FILE_NOT_FOUND',
+        'nope.h5',
+      );
       nothingWritten();
     });
   });

@@ -20,7 +20,8 @@ function sources(dir: string): string[] {
 test('the Electron build holds a bundle for every worker thread the engine starts', { timeout: 120_000 }, async () => {
   const started = new Set<string>();
   for (const file of sources(join(root, 'src-main'))) {
-    for (const m of readFileSync(file, 'utf8').matchAll(/startWorker\(import\.meta\.url, '([^']+)'/g)) started.add(m[1]);
+    for (const m of readFileSync(file, 'utf8').matchAll(/startWorker\(import\.meta\.url, '([^']+)'/g))
+      started.add(m[1]);
   }
   assert.deepEqual([...started].sort(), ['convert-worker', 'dsp-worker', 'network-worker', 'worker']);
   const outdir = (await buildElectron()) as string;

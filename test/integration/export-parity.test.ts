@@ -11,7 +11,8 @@ import { maxRelativeDifference } from './helpers/compare.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const python = '/usr/bin/python3';
-const hasTorch = existsSync(python) && spawnSync(python, ['-c', 'import torch, onnx'], { encoding: 'utf8' }).status === 0;
+const hasTorch =
+  existsSync(python) && spawnSync(python, ['-c', 'import torch, onnx'], { encoding: 'utf8' }).status === 0;
 const skip = hasTorch ? false : 'needs Debian python3 with torch and onnx (python3-torch, python3-onnx)';
 
 interface ReferenceIo {
@@ -25,9 +26,25 @@ function readF32(path: string): Float32Array {
 }
 
 function exportModel(dir: string, extra: string[]): void {
-  const r = spawnSync(python, [join(root, 'training/export_onnx.py'), '--out', dir, '--id', 'parity-test',
-    '--random-init', '--seed', '0', '--hidden', '16', '--reference-io', join(dir, 'ref'), ...extra],
-  { encoding: 'utf8' });
+  const r = spawnSync(
+    python,
+    [
+      join(root, 'training/export_onnx.py'),
+      '--out',
+      dir,
+      '--id',
+      'parity-test',
+      '--random-init',
+      '--seed',
+      '0',
+      '--hidden',
+      '16',
+      '--reference-io',
+      join(dir, 'ref'),
+      ...extra,
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, `export failed: ${r.stderr}`);
 }
 
@@ -64,7 +81,10 @@ describe('ONNX export of X-UMX', { skip }, () => {
       exportModel(dir, ['--fp16-weights']);
       const { out, io } = await runOnnx(dir);
       const diff = maxRelativeDifference(out, readF32(join(dir, 'ref', 'output.f32')));
-      assert.equal(out.length, io.output.reduce((a, b) => a * b, 1));
+      assert.equal(
+        out.length,
+        io.output.reduce((a, b) => a * b, 1),
+      );
       assert.ok(diff <= 1e-2, `max relative difference ${diff}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -25,8 +25,25 @@ function readF32(path: string): Float32Array {
 function exportQuantized(id: string, args: string[]): { root: string; dir: string } {
   const root = mkdtempSync(join(tmpdir(), 'xumx-quant-'));
   const dir = join(root, id);
-  const r = spawnSync(python, [join(ROOT, 'training/export_quantized.py'), '--out', dir, '--id', id, '--random-init',
-    '--seed', '0', '--hidden', '16', '--reference-io', join(root, 'ref'), ...args], { encoding: 'utf8' });
+  const r = spawnSync(
+    python,
+    [
+      join(ROOT, 'training/export_quantized.py'),
+      '--out',
+      dir,
+      '--id',
+      id,
+      '--random-init',
+      '--seed',
+      '0',
+      '--hidden',
+      '16',
+      '--reference-io',
+      join(root, 'ref'),
+      ...args,
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, `export failed: ${r.stderr}`);
   chmodSync(root, 0o755);
   return { root, dir };
@@ -36,7 +53,9 @@ async function parity(root: string, dir: string): Promise<number> {
   const io = JSON.parse(readFileSync(join(root, 'ref', 'io.json'), 'utf8')) as { input: number[]; output: number[] };
   const session = await ort.InferenceSession.create(join(dir, 'model.onnx'), { executionProviders: ['cpu'] });
   try {
-    const result = await session.run({ mix_mag: new ort.Tensor('float32', readF32(join(root, 'ref', 'input.f32')), io.input) });
+    const result = await session.run({
+      mix_mag: new ort.Tensor('float32', readF32(join(root, 'ref', 'input.f32')), io.input),
+    });
     assert.deepEqual([...result.est_mag.dims], io.output);
     return maxRelativeDifference(result.est_mag.data as Float32Array, readF32(join(root, 'ref', 'output.f32')));
   } finally {
@@ -49,12 +68,21 @@ function toneWav(path: string): void {
   const rate = 44100;
   const n = rate * 2;
   const buf = Buffer.alloc(44 + n * 4);
-  buf.write('RIFF', 0); buf.writeUInt32LE(36 + n * 4, 4); buf.write('WAVE', 8); buf.write('fmt ', 12);
-  buf.writeUInt32LE(16, 16); buf.writeUInt16LE(1, 20); buf.writeUInt16LE(2, 22); buf.writeUInt32LE(rate, 24);
-  buf.writeUInt32LE(rate * 4, 28); buf.writeUInt16LE(4, 32); buf.writeUInt16LE(16, 34); buf.write('data', 36);
+  buf.write('RIFF', 0);
+  buf.writeUInt32LE(36 + n * 4, 4);
+  buf.write('WAVE', 8);
+  buf.write('fmt ', 12);
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20);
+  buf.writeUInt16LE(2, 22);
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate * 4, 28);
+  buf.writeUInt16LE(4, 32);
+  buf.writeUInt16LE(16, 34);
+  buf.write('data', 36);
   buf.writeUInt32LE(n * 4, 40);
   for (let i = 0; i < n; i++) {
-    const v = 0.3 * Math.sin(2 * Math.PI * 110 * i / rate) + 0.2 * Math.sin(2 * Math.PI * 880 * i / rate);
+    const v = 0.3 * Math.sin((2 * Math.PI * 110 * i) / rate) + 0.2 * Math.sin((2 * Math.PI * 880 * i) / rate);
     buf.writeInt16LE(Math.round(v * 32767), 44 + i * 4);
     buf.writeInt16LE(Math.round(v * 0.8 * 32767), 46 + i * 4);
   }
@@ -85,7 +113,9 @@ describe('quantized ONNX export of X-UMX', { skip }, () => {
     try {
       const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
       assert.equal(manifest.weights_dtype, 'int4+int8');
-      const layers = new Map<string, number>(manifest.quantization.layers.map((l: { layer: string; bits: number }) => [l.layer, l.bits]));
+      const layers = new Map<string, number>(
+        manifest.quantization.layers.map((l: { layer: string; bits: number }) => [l.layer, l.bits]),
+      );
       assert.equal(layers.get('vocals.lstm.weight_ih_l1'), 4);
       assert.equal(layers.get('vocals.lstm.weight_ih_l1_reverse'), 8);
       const diff = await parity(root, dir);
@@ -102,8 +132,10 @@ describe('quantized ONNX export of X-UMX', { skip }, () => {
       const song = join(work, 'tones.wav');
       toneWav(song);
       const out = join(work, 'out');
-      const run = await runCli(['separate', song, '--out', out, '--models-dir', root, '--model', 'q4-cli', '--ep', 'cpu', '--json'],
-        { env: { XUMX_STUDIO_SEGMENTS: '32,4,4' } });
+      const run = await runCli(
+        ['separate', song, '--out', out, '--models-dir', root, '--model', 'q4-cli', '--ep', 'cpu', '--json'],
+        { env: { XUMX_STUDIO_SEGMENTS: '32,4,4' } },
+      );
       assert.equal(run.code, 0, run.stderr);
       for (const source of ['bass', 'drums', 'vocals', 'other']) {
         assert.ok(existsSync(join(out, 'tones', `${source}.wav`)), `${source}.wav missing`);

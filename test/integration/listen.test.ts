@@ -19,7 +19,14 @@ import { makeSong, tempDir } from '../fixtures/audio.ts';
 
 const RATE = 48000;
 const CHANGED: SongControls = {
-  controls: { wienerIterations: 1, softmask: false, residual: true, strength: { vocals: 1.8, drums: 0.6 }, bleed: { bass: 0.3 } }, presetId: null,
+  controls: {
+    wienerIterations: 1,
+    softmask: false,
+    residual: true,
+    strength: { vocals: 1.8, drums: 0.6 },
+    bleed: { bass: 0.3 },
+  },
+  presetId: null,
 };
 
 describe('listening to renders with the real engine', () => {
@@ -38,7 +45,12 @@ describe('listening to renders with the real engine', () => {
     return audio.channels;
   };
   /** The largest difference between a block (stems interleaved in `sources` order) and the stems' files there. */
-  const worstAgainstStems = async (block: Float32Array[], sources: string[], stems: Record<string, string>, from: number) => {
+  const worstAgainstStems = async (
+    block: Float32Array[],
+    sources: string[],
+    stems: Record<string, string>,
+    from: number,
+  ) => {
     let worst = 0;
     for (const [k, source] of sources.entries()) {
       const stem = (await decodeFile(stems[source])).channels;
@@ -54,16 +66,31 @@ describe('listening to renders with the real engine', () => {
     const song = join(dir, 'song.wav');
     await makeSong(song, { seconds: 9, seed: 4, sampleRate: RATE, bitDepth: '32f' });
     const real = createEngine({
-      modelDirs: [bundledModelsDir()], threads: 1, dspThreads: 1, cache: { dir: join(dir, 'cache') },
+      modelDirs: [bundledModelsDir()],
+      threads: 1,
+      dspThreads: 1,
+      cache: { dir: join(dir, 'cache') },
       segments: { segmentFrames: 64, overlapFrames: 8, batch: 2 },
     });
     // Re-renders wait for the test: their blocks can then only come from rendering on demand.
-    const engine: EnginePort = { ...real, listModels: () => real.listModels(), separate: (r, h) => real.separate(r, h),
-      rerender: async (r, h) => { await gate; return real.rerender(r, h); }, renderRegion: (r, g, h) => real.renderRegion(r, g, h), dispose: () => real.dispose() };
+    const engine: EnginePort = {
+      ...real,
+      listModels: () => real.listModels(),
+      separate: (r, h) => real.separate(r, h),
+      rerender: async (r, h) => {
+        await gate;
+        return real.rerender(r, h);
+      },
+      renderRegion: (r, g, h) => real.renderRegion(r, g, h),
+      dispose: () => real.dispose(),
+    };
     const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
     await settings.update({ format: 'wav', bitDepth: '32f' });
     service = new StudioService({
-      engine, audio: { decodeFile, createStemWriter, stemFileFromStemFiles }, settings, listenDir: join(dir, 'listening'),
+      engine,
+      audio: { decodeFile, createStemWriter, stemFileFromStemFiles },
+      settings,
+      listenDir: join(dir, 'listening'),
       capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
     });
     [job] = await service.open([song]);
@@ -81,23 +108,37 @@ describe('listening to renders with the real engine', () => {
     assert.equal(listen.readyFrames, listen.frames);
     const from = Math.round(2.7 * RATE);
     const block = await channels(await service.listen(job.id, '0', String(from), String(2 * RATE)), 'first');
-    assert.ok(await worstAgainstStems(block, listen.sources, job.result!.stemPaths, from) <= 1e-4);
+    assert.ok((await worstAgainstStems(block, listen.sources, job.result!.stemPaths, from)) <= 1e-4);
   });
 
   test("blocks of a re-render rendered on demand equal the finished re-render's stems and copy", async () => {
     let open!: () => void;
-    gate = new Promise((r) => { open = r; });
+    gate = new Promise((r) => {
+      open = r;
+    });
     const events: JobView[] = [];
-    const unsubscribe = service.onEvent((e) => { if (e.type === 'job') events.push(e.job); });
+    const unsubscribe = service.onEvent((e) => {
+      if (e.type === 'job') events.push(e.job);
+    });
     const rerender = service.rerender(job.id, CHANGED);
     const listen = events.find((e) => e.rerender?.listen)?.rerender?.listen;
     assert.ok(listen, 'the first event names the new revision');
     assert.deepEqual(listen.sources, [...job.result!.sources, 'residual']);
     const frames = listen.frames;
     // The start, across chunk joins in the middle, and up to the end.
-    const parts = [[0, RATE], [Math.round(3.3 * RATE), Math.round(2.5 * RATE)], [frames - RATE, RATE]];
+    const parts = [
+      [0, RATE],
+      [Math.round(3.3 * RATE), Math.round(2.5 * RATE)],
+      [frames - RATE, RATE],
+    ];
     const onDemand: Float32Array[][] = [];
-    for (const [k, [from, n]] of parts.entries()) onDemand.push(await channels(await service.listen(job.id, String(listen.revision), String(from), String(n)), `on-demand-${k}`));
+    for (const [k, [from, n]] of parts.entries())
+      onDemand.push(
+        await channels(
+          await service.listen(job.id, String(listen.revision), String(from), String(n)),
+          `on-demand-${k}`,
+        ),
+      );
     open();
     const done = await rerender;
     unsubscribe();
@@ -106,9 +147,16 @@ describe('listening to renders with the real engine', () => {
       assert.equal(onDemand[k][0].length, n);
       const worst = await worstAgainstStems(onDemand[k], listen.sources, done.result!.stemPaths, from);
       assert.ok(worst <= 1e-4, `part ${k} (from frame ${from}) is off the re-render's stems by ${worst}`);
-      const copy = await channels(await service.listen(job.id, String(listen.revision), String(from), String(n)), `copy-${k}`);
+      const copy = await channels(
+        await service.listen(job.id, String(listen.revision), String(from), String(n)),
+        `copy-${k}`,
+      );
       let off = 0;
-      copy.forEach((ch, c) => ch.forEach((v, i) => { off = Math.max(off, Math.abs(v - onDemand[k][c][i])); }));
+      copy.forEach((ch, c) =>
+        ch.forEach((v, i) => {
+          off = Math.max(off, Math.abs(v - onDemand[k][c][i]));
+        }),
+      );
       assert.ok(off <= 1e-4, `part ${k} is off the finished copy by ${off}`);
     }
   });
@@ -126,14 +174,21 @@ describe('a listening copy dropped over the cap, with the real engine', () => {
     const song = join(dir, 'song.wav');
     await makeSong(song, { seconds: 5, seed: 6, sampleRate: RATE, bitDepth: 16 });
     const engine = createEngine({
-      modelDirs: [bundledModelsDir()], threads: 1, dspThreads: 1, cache: { dir: join(dir, 'cache') },
+      modelDirs: [bundledModelsDir()],
+      threads: 1,
+      dspThreads: 1,
+      cache: { dir: join(dir, 'cache') },
       segments: { segmentFrames: 64, overlapFrames: 8, batch: 2 },
     });
     const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
     await settings.update({ format: 'wav', bitDepth: 24 });
     // Nothing fits: a copy stays only while it is written or listened to.
     service = new StudioService({
-      engine, audio: { decodeFile, createStemWriter, stemFileFromStemFiles }, settings, listenDir: join(dir, 'listening'), listenCap: 1,
+      engine,
+      audio: { decodeFile, createStemWriter, stemFileFromStemFiles },
+      settings,
+      listenDir: join(dir, 'listening'),
+      listenCap: 1,
       capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
     });
     const [job] = await service.open([song]);
@@ -144,7 +199,11 @@ describe('a listening copy dropped over the cap, with the real engine', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     const done = (await service.listJobs())[0];
-    assert.equal((await service.listen(job.id, '0', '0', '10')).kind, 'not-ready', 'asked for: written again meanwhile');
+    assert.equal(
+      (await service.listen(job.id, '0', '0', '10')).kind,
+      'not-ready',
+      'asked for: written again meanwhile',
+    );
     for (let i = 0; (await listenOf())?.readyFrames !== done.listen!.frames; i++) {
       assert.ok(i < 1000, 'the copy comes back');
       await new Promise((r) => setTimeout(r, 10));
@@ -158,7 +217,10 @@ describe('a listening copy dropped over the cap, with the real engine', () => {
     let worst = 0;
     for (const [k, source] of done.listen!.sources.entries()) {
       const stem = (await decodeFile(done.result!.stemPaths[source])).channels;
-      for (const c of [0, 1]) block[2 * k + c].forEach((v, i) => { worst = Math.max(worst, Math.abs(v - stem[c][from + i])); });
+      for (const c of [0, 1])
+        block[2 * k + c].forEach((v, i) => {
+          worst = Math.max(worst, Math.abs(v - stem[c][from + i]));
+        });
     }
     assert.ok(worst <= 1e-4, `off the stems by ${worst}`);
   });

@@ -35,7 +35,9 @@ describe('the Models API with the real conversion', { skip }, () => {
     const userDir = join(dir, 'models');
     const audio = new MemoryAudio();
     const service = new StudioService({
-      engine: new FakeEngine(audio), audio, settings: await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems'))),
+      engine: new FakeEngine(audio),
+      audio,
+      settings: await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems'))),
       capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
       models: { userDir, modelDirs: [bundledModelsDir(), userDir], urlFor: () => `${server.base}/x-umx.h5` },
     });
@@ -76,7 +78,10 @@ describe('the Models API with the real conversion', { skip }, () => {
 
     const after = (await call('removeModel', 'xumx-official')) as ModelsView;
     assert.ok(!after.models.some((x) => x.id === 'xumx-official'));
-    assert.deepEqual(readdirSync(userDir).filter((n) => !n.startsWith('.')), []);
+    assert.deepEqual(
+      readdirSync(userDir).filter((n) => !n.startsWith('.')),
+      [],
+    );
     await service.dispose();
   });
 });

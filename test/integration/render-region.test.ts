@@ -9,14 +9,25 @@ import { join } from 'node:path';
 import { decodeFile } from '../../src-main/engine/audio/decode.ts';
 import { createEngine } from '../../src-main/engine/index.ts';
 import { JobRunner } from '../../src-main/engine/runner.ts';
-import type { RegionOk, RegionResult, SeparateRequest, SeparationControls, SeparationOk, SeparationResult } from '../../src-main/engine/types.ts';
+import type {
+  RegionOk,
+  RegionResult,
+  SeparateRequest,
+  SeparationControls,
+  SeparationOk,
+  SeparationResult,
+} from '../../src-main/engine/types.ts';
 import { makeSong, tempDir } from '../fixtures/audio.ts';
 import { canBuildModels, testModel } from './helpers/models.ts';
 
 const skip = canBuildModels() ? false : 'needs /usr/bin/python3 with torch and onnx';
 // Short chunks (64 frames ≈ 1.5 s, 8 overlapping) so a 12-second song has eight chunk joins to get right.
 const SEGMENTS = { segmentFrames: 64, overlapFrames: 8, batch: 4 };
-const CONTROLS: Partial<SeparationControls> = { strength: { vocals: 1.8, drums: 0.6 }, bleed: { bass: 0.3 }, wienerIterations: 2 };
+const CONTROLS: Partial<SeparationControls> = {
+  strength: { vocals: 1.8, drums: 0.6 },
+  bleed: { bass: 0.3 },
+  wienerIterations: 2,
+};
 
 describe('rendering a part of a song from the estimate cache', { skip }, () => {
   let modelDirs: string[];
@@ -24,13 +35,24 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
   const songs: Record<number, string> = {};
 
   const runner = (dspThreads?: number) => {
-    const r = new JobRunner({ modelDirs, allowTestModels: true, threads: 1, segments: SEGMENTS, cache: { dir: tempDir('xumx-region-cache-') },
-      ...(dspThreads !== undefined ? { dspThreads } : {}) });
+    const r = new JobRunner({
+      modelDirs,
+      allowTestModels: true,
+      threads: 1,
+      segments: SEGMENTS,
+      cache: { dir: tempDir('xumx-region-cache-') },
+      ...(dspThreads !== undefined ? { dspThreads } : {}),
+    });
     runners.push(r);
     return r;
   };
-  const request = (input: string, controls: Partial<SeparationControls> = {}): SeparateRequest =>
-    ({ input, outDir: tempDir('xumx-region-out-'), format: 'wav', bitDepth: '32f', controls });
+  const request = (input: string, controls: Partial<SeparationControls> = {}): SeparateRequest => ({
+    input,
+    outDir: tempDir('xumx-region-out-'),
+    format: 'wav',
+    bitDepth: '32f',
+    controls,
+  });
   const ok = (r: SeparationResult): SeparationOk => {
     if (!r.ok) assert.fail(`${r.error.code}: ${r.error.message}`);
     return r;
@@ -72,12 +94,16 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
       const full = ok(await r.run(request(songs[rate], CONTROLS)));
       assert.equal(full.estimates, 'cache');
       const length = Math.round(12 * rate);
-      const parts: [number, number][] = [[0, rate], [Math.round(3.37 * rate), 4 * rate], [length - Math.round(2.5 * rate), 3 * rate]];
+      const parts: [number, number][] = [
+        [0, rate],
+        [Math.round(3.37 * rate), 4 * rate],
+        [length - Math.round(2.5 * rate), 3 * rate],
+      ];
       for (const [start, frames] of parts) {
         const region = part(await r.renderRegion(request(songs[rate], CONTROLS), { start, frames }));
         assert.equal(region.sampleRate, rate);
         assert.equal(region.start, start);
-        assert.equal(region.frames, Math.min(frames, length - start), 'cut to the song\'s end');
+        assert.equal(region.frames, Math.min(frames, length - start), "cut to the song's end");
         const diff = await worstDiff(full, region);
         assert.ok(diff <= 1e-4, `part at ${start} differs by ${diff}`);
       }
@@ -92,7 +118,11 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
       ok(await r.run(request(path)));
       const full = ok(await r.run(request(path, CONTROLS)));
       const length = Math.round(6 * rate);
-      for (const [start, frames] of [[Math.round(2.71 * rate), rate], [length - 3, 10], [length - 1, 1]]) {
+      for (const [start, frames] of [
+        [Math.round(2.71 * rate), rate],
+        [length - 3, 10],
+        [length - 1, 1],
+      ]) {
         const region = part(await r.renderRegion(request(path, CONTROLS), { start, frames }));
         assert.equal(region.frames, Math.min(frames, length - start));
         const diff = await worstDiff(full, region);
@@ -101,7 +131,7 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
     });
   }
 
-  test('with the residual stem, rendered in the job\'s own thread', async () => {
+  test("with the residual stem, rendered in the job's own thread", async () => {
     const r = runner(0);
     const controls = { ...CONTROLS, residual: true };
     ok(await r.run(request(songs[44100])));
@@ -122,12 +152,20 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
     assert.ok(diff > 1e-3, `the vocals did not change (${diff})`);
   });
 
-  test('through the engine\'s worker, asked while the song\'s re-render runs, the part equals that re-render', async () => {
-    const engine = createEngine({ modelDirs, allowTestModels: true, threads: 1, segments: SEGMENTS, cache: { dir: tempDir('xumx-region-cache-') } });
+  test("through the engine's worker, asked while the song's re-render runs, the part equals that re-render", async () => {
+    const engine = createEngine({
+      modelDirs,
+      allowTestModels: true,
+      threads: 1,
+      segments: SEGMENTS,
+      cache: { dir: tempDir('xumx-region-cache-') },
+    });
     try {
       ok(await engine.separate(request(songs[48000])));
       const rerendering = engine.rerender(request(songs[48000], CONTROLS));
-      const region = part(await engine.renderRegion(request(songs[48000], CONTROLS), { start: 240_000, frames: 96_000 }));
+      const region = part(
+        await engine.renderRegion(request(songs[48000], CONTROLS), { start: 240_000, frames: 96_000 }),
+      );
       const full = ok(await rerendering);
       const diff = await worstDiff(full, region);
       assert.ok(diff <= 1e-4, `differs by ${diff}`);
@@ -136,14 +174,26 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
     }
   });
 
-  test('a song whose estimates outgrow the cache\'s cap is not kept at all, and the result says what a change costs', async () => {
+  test("a song whose estimates outgrow the cache's cap is not kept at all, and the result says what a change costs", async () => {
     const cacheDir = tempDir('xumx-region-cap-');
-    const r = new JobRunner({ modelDirs, allowTestModels: true, threads: 1, segments: SEGMENTS, cache: { dir: cacheDir, maxBytes: 20e6 } });
+    const r = new JobRunner({
+      modelDirs,
+      allowTestModels: true,
+      threads: 1,
+      segments: SEGMENTS,
+      cache: { dir: cacheDir, maxBytes: 20e6 },
+    });
     runners.push(r);
     const first = ok(await r.run(request(songs[44100])));
     assert.equal(first.estimates, 'network');
-    assert.ok(first.notices.some((n) => /^estimates not kept: this song's take 0\.\d\d GiB, more than the estimate cache's 0\.02 GiB; .*separates it again \(this separation took \d+ s\)/.test(n)),
-      JSON.stringify(first.notices));
+    assert.ok(
+      first.notices.some((n) =>
+        /^estimates not kept: this song's take 0\.\d\d GiB, more than the estimate cache's 0\.02 GiB; .*separates it again \(this separation took \d+ s\)/.test(
+          n,
+        ),
+      ),
+      JSON.stringify(first.notices),
+    );
     assert.deepEqual(readdirSync(cacheDir), [], 'nothing left in the cache folder');
     assert.equal(ok(await r.run(request(songs[44100], CONTROLS))).estimates, 'network');
     const region = await r.renderRegion(request(songs[44100], CONTROLS), { start: 0, frames: 1000 });

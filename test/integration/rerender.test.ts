@@ -11,7 +11,12 @@ import { HEADER_BYTES } from '../../src-main/engine/cache/estimate-file.ts';
 import { CACHE_EXT } from '../../src-main/engine/cache/estimate-cache.ts';
 import { JobRunner } from '../../src-main/engine/runner.ts';
 import { findPreset, presetGains, resolvePreset } from '../../src-main/engine/separate/presets.ts';
-import type { SeparateRequest, SeparationControls, SeparationOk, SeparationResult } from '../../src-main/engine/types.ts';
+import type {
+  SeparateRequest,
+  SeparationControls,
+  SeparationOk,
+  SeparationResult,
+} from '../../src-main/engine/types.ts';
 import { makeSong, tempDir } from '../fixtures/audio.ts';
 import { canBuildModels, testModel } from './helpers/models.ts';
 
@@ -28,34 +33,55 @@ describe('re-rendering from the estimate cache', { skip }, () => {
   const runners: JobRunner[] = [];
 
   const runner = (cacheDir: string | null) => {
-    const r = new JobRunner({ modelDirs, allowTestModels: true, threads: 1, segments: SEGMENTS, ...(cacheDir ? { cache: { dir: cacheDir } } : {}) });
+    const r = new JobRunner({
+      modelDirs,
+      allowTestModels: true,
+      threads: 1,
+      segments: SEGMENTS,
+      ...(cacheDir ? { cache: { dir: cacheDir } } : {}),
+    });
     runners.push(r);
     return r;
   };
-  const request = (controls: Partial<SeparationControls> = {}): SeparateRequest =>
-    ({ input: song, outDir: tempDir('xumx-rerender-out-'), format: 'wav', bitDepth: '32f', controls });
+  const request = (controls: Partial<SeparationControls> = {}): SeparateRequest => ({
+    input: song,
+    outDir: tempDir('xumx-rerender-out-'),
+    format: 'wav',
+    bitDepth: '32f',
+    controls,
+  });
   const ok = (r: SeparationResult): SeparationOk => {
     if (!r.ok) assert.fail(`${r.error.code}: ${r.error.message}`);
     return r;
   };
   const stems = async (r: SeparationOk): Promise<Stems> =>
-    Object.fromEntries(await Promise.all(Object.entries(r.stems).map(async ([s, p]) => [s, (await decodeFile(p)).channels] as const)));
+    Object.fromEntries(
+      await Promise.all(Object.entries(r.stems).map(async ([s, p]) => [s, (await decodeFile(p)).channels] as const)),
+    );
   const maxDiff = (a: Stems, b: Stems) => {
     assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort());
     let worst = 0;
-    for (const s of Object.keys(a)) for (let c = 0; c < 2; c++) for (let i = 0; i < a[s][c].length; i++) worst = Math.max(worst, Math.abs(a[s][c][i] - b[s][c][i]));
+    for (const s of Object.keys(a))
+      for (let c = 0; c < 2; c++)
+        for (let i = 0; i < a[s][c].length; i++) worst = Math.max(worst, Math.abs(a[s][c][i] - b[s][c][i]));
     return worst;
   };
   const errorDb = (ref: Float32Array[], got: Float32Array[]) => {
-    let e = 0, p = 0;
-    for (let c = 0; c < 2; c++) for (let i = 0; i < ref[c].length; i++) { e += (ref[c][i] - got[c][i]) ** 2; p += ref[c][i] ** 2; }
+    let e = 0,
+      p = 0;
+    for (let c = 0; c < 2; c++)
+      for (let i = 0; i < ref[c].length; i++) {
+        e += (ref[c][i] - got[c][i]) ** 2;
+        p += ref[c][i] ** 2;
+      }
     return 10 * Math.log10(e / p);
   };
-  const mix = (s: Stems, gains: Record<string, number>) => [0, 1].map((c) => {
-    const out = new Float32Array(mixture[c].length);
-    for (const [name, g] of Object.entries(gains)) for (let i = 0; i < out.length; i++) out[i] += g * s[name][c][i];
-    return out;
-  });
+  const mix = (s: Stems, gains: Record<string, number>) =>
+    [0, 1].map((c) => {
+      const out = new Float32Array(mixture[c].length);
+      for (const [name, g] of Object.entries(gains)) for (let i = 0; i < out.length; i++) out[i] += g * s[name][c][i];
+      return out;
+    });
 
   before(async () => {
     modelDirs = [testModel().root];
@@ -106,14 +132,19 @@ describe('re-rendering from the estimate cache', { skip }, () => {
     writeFileSync(join(dir, entry), bytes);
     const again = ok(await r.run(request()));
     assert.equal(again.estimates, 'network');
-    assert.ok(again.notices.some((n) => /checksum mismatch\); separating again/.test(n)), again.notices.join('\n'));
+    assert.ok(
+      again.notices.some((n) => /checksum mismatch\); separating again/.test(n)),
+      again.notices.join('\n'),
+    );
     assert.equal(maxDiff(await stems(again), reference), 0);
     assert.equal(ok(await r.run(request())).estimates, 'cache', 'the recomputed entry is cached again');
   });
 
   test('without a residual stem the stems sum to the song, even with 0 Wiener iterations and strong controls', async () => {
     const r = runner(tempDir('xumx-cache-'));
-    const s = await stems(ok(await r.run(request({ wienerIterations: 0, strength: { vocals: 2.5 }, bleed: { drums: 0.5 } }))));
+    const s = await stems(
+      ok(await r.run(request({ wienerIterations: 0, strength: { vocals: 2.5 }, bleed: { drums: 0.5 } }))),
+    );
     assert.deepEqual(Object.keys(s).sort(), [...SOURCES].sort());
     const db = errorDb(mixture, mix(s, Object.fromEntries(SOURCES.map((n) => [n, 1]))));
     assert.ok(db < -60, `mixture error ${db.toFixed(1)} dB`);
@@ -128,7 +159,9 @@ describe('re-rendering from the estimate cache', { skip }, () => {
       const s = await stems(ok(await r.run(request(preset.controls))));
       const gains = presetGains(preset, SOURCES);
       // Stems sum to the song, so the preset's mix is the song minus (1 - gain) of each changed stem.
-      const expected = [0, 1].map((c) => mixture[c].map((v, i) => v - SOURCES.reduce((acc, n) => acc + (1 - gains[n]) * s[n][c][i], 0)));
+      const expected = [0, 1].map((c) =>
+        mixture[c].map((v, i) => v - SOURCES.reduce((acc, n) => acc + (1 - gains[n]) * s[n][c][i], 0)),
+      );
       const db = errorDb(expected, mix(s, gains));
       assert.ok(db < -60, `${id}: ${db.toFixed(1)} dB`);
     }

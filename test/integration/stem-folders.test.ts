@@ -33,7 +33,9 @@ describe('stem folders through every door', { skip }, () => {
   });
 
   const cli = async (inputs: string[], out: string) => {
-    const r = await runCli(['separate', ...inputs, '--out', out, '--models-dir', models, '--ep', 'cpu', '--json'], { env });
+    const r = await runCli(['separate', ...inputs, '--out', out, '--models-dir', models, '--ep', 'cpu', '--json'], {
+      env,
+    });
     return { code: r.code, stderr: r.stderr, files: JSON.parse(r.stdout).files as any[] };
   };
 
@@ -59,13 +61,16 @@ describe('stem folders through every door', { skip }, () => {
     const out = tempDir('cli-same');
     const first = await cli([a, b], out);
     assert.equal(first.code, 0, first.stderr);
-    assert.deepEqual(first.files.map((f) => dirname(f.stems.vocals)), [join(out, 'song'), join(out, 'song (2)')]);
+    assert.deepEqual(
+      first.files.map((f) => dirname(f.stems.vocals)),
+      [join(out, 'song'), join(out, 'song (2)')],
+    );
     const bStems = readFileSync(join(out, 'song (2)', 'vocals.wav'));
     const again = await cli([a], out);
     assert.equal(again.code, 0, again.stderr);
     assert.equal(dirname(again.files[0].stems.vocals), join(out, 'song'));
     assert.deepEqual(readdirSync(out).sort(), ['song', 'song (2)']);
-    assert.ok(readFileSync(join(out, 'song (2)', 'vocals.wav')).equals(bStems), 'the other song\'s stems are untouched');
+    assert.ok(readFileSync(join(out, 'song (2)', 'vocals.wav')).equals(bStems), "the other song's stems are untouched");
   });
 
   describe('app', () => {
@@ -77,7 +82,10 @@ describe('stem folders through every door', { skip }, () => {
       out = tempDir('app-out');
       ({ service } = await createStudio({
         capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-        dataDir: data, modelDirs: [models], allowTestModels: true, outputFolder: out,
+        dataDir: data,
+        modelDirs: [models],
+        allowTestModels: true,
+        outputFolder: out,
       }));
       await service.updateSettings({ ep: 'cpu', format: 'wav', bitDepth: '32f' });
     });
@@ -100,7 +108,10 @@ describe('stem folders through every door', { skip }, () => {
       const jb = await separate(b);
       assert.equal(dirname(ja.result!.stemPaths.vocals), join(out, 'song'));
       assert.equal(dirname(jb.result!.stemPaths.vocals), join(out, 'song (2)'));
-      assert.ok(readFileSync(service.stemFile(ja.id, 'vocals')).equals(aVocals), 'the first song\'s stems were overwritten');
+      assert.ok(
+        readFileSync(service.stemFile(ja.id, 'vocals')).equals(aVocals),
+        "the first song's stems were overwritten",
+      );
       assert.ok(!readFileSync(service.stemFile(jb.id, 'vocals')).equals(aVocals));
     });
 

@@ -32,14 +32,46 @@ HYDROGEN_KITS = "/usr/share/hydrogen/data/drumkits"
 SONIC_PI_SAMPLES = "/usr/share/sonic-pi/samples"
 
 # General MIDI drum notes -> role, and the roles tried when a kit lacks one
-GM_ROLES = {35: "kick", 36: "kick", 37: "stick", 38: "snare", 40: "snare", 39: "clap", 42: "hat_closed",
-            44: "hat_pedal", 46: "hat_open", 41: "tom_low", 43: "tom_low", 45: "tom_mid", 47: "tom_mid",
-            48: "tom_high", 50: "tom_high", 49: "crash", 57: "crash", 51: "ride", 59: "ride", 53: "ride_bell",
-            52: "china", 55: "splash", 54: "tambourine", 56: "cowbell"}
-FALLBACK = {"stick": ["snare"], "clap": ["snare"], "hat_pedal": ["hat_closed"], "hat_open": ["hat_closed"],
-            "tom_low": ["tom_mid", "tom_high"], "tom_mid": ["tom_low", "tom_high"], "tom_high": ["tom_mid", "tom_low"],
-            "crash": ["ride"], "ride": ["crash"], "ride_bell": ["ride", "crash"], "china": ["crash"],
-            "splash": ["crash"]}
+GM_ROLES = {
+    35: "kick",
+    36: "kick",
+    37: "stick",
+    38: "snare",
+    40: "snare",
+    39: "clap",
+    42: "hat_closed",
+    44: "hat_pedal",
+    46: "hat_open",
+    41: "tom_low",
+    43: "tom_low",
+    45: "tom_mid",
+    47: "tom_mid",
+    48: "tom_high",
+    50: "tom_high",
+    49: "crash",
+    57: "crash",
+    51: "ride",
+    59: "ride",
+    53: "ride_bell",
+    52: "china",
+    55: "splash",
+    54: "tambourine",
+    56: "cowbell",
+}
+FALLBACK = {
+    "stick": ["snare"],
+    "clap": ["snare"],
+    "hat_pedal": ["hat_closed"],
+    "hat_open": ["hat_closed"],
+    "tom_low": ["tom_mid", "tom_high"],
+    "tom_mid": ["tom_low", "tom_high"],
+    "tom_high": ["tom_mid", "tom_low"],
+    "crash": ["ride"],
+    "ride": ["crash"],
+    "ride_bell": ["ride", "crash"],
+    "china": ["crash"],
+    "splash": ["crash"],
+}
 REQUIRED = ("kick", "snare", "hat_closed")
 FADE_S = 0.01  # a choked sample fades out over this long
 
@@ -138,8 +170,14 @@ def load_hydrogen_kit(folder: str) -> Kit:
         for layer in ins.iter("layer"):
             path = os.path.join(folder, _text(layer, "filename"))
             if os.path.exists(path):
-                layers.append(Layer(path, float(_text(layer, "min", "0")), float(_text(layer, "max", "1")),
-                                    float(_text(layer, "gain", "1"))))
+                layers.append(
+                    Layer(
+                        path,
+                        float(_text(layer, "min", "0")),
+                        float(_text(layer, "max", "1")),
+                        float(_text(layer, "gain", "1")),
+                    )
+                )
         if not layers and _text(ins, "filename"):  # the oldest format: one sample, no layers
             path = os.path.join(folder, _text(ins, "filename"))
             if os.path.exists(path):
@@ -153,38 +191,74 @@ def load_hydrogen_kit(folder: str) -> Kit:
             pan = (min(1.0, 1.0 - p), min(1.0, 1.0 + p))
         gain = float(_text(ins, "volume", "1")) * float(_text(ins, "gain", "1"))
         kit.instruments.setdefault(role, []).append(
-            Instrument(name, role, layers, gain, pan, int(float(_text(ins, "muteGroup", "-1")))))
+            Instrument(name, role, layers, gain, pan, int(float(_text(ins, "muteGroup", "-1"))))
+        )
     return kit
 
 
 def sonic_pi_kits(folder: str = SONIC_PI_SAMPLES) -> list[Kit]:
     """Two kits from Sonic Pi's one-shots (CC0 samples from freesound): an acoustic one with soft/hard layers and
     an electronic one."""
+
     def one(name, role, soft, hard=None, mute=-1):
         paths = [os.path.join(folder, f + ".flac") for f in ([soft, hard] if hard else [soft])]
         if not all(os.path.exists(p) for p in paths):
             return None
-        layers = [Layer(paths[0], 0.0, 0.6, 1.0), Layer(paths[1], 0.6, 1.0, 1.0)] if hard else \
-            [Layer(paths[0], 0.0, 1.0, 1.0)]
+        layers = (
+            [Layer(paths[0], 0.0, 0.6, 1.0), Layer(paths[1], 0.6, 1.0, 1.0)]
+            if hard
+            else [Layer(paths[0], 0.0, 1.0, 1.0)]
+        )
         return Instrument(name, role, layers, mute_group=mute)
-    acoustic = [one("kick", "kick", "drum_bass_soft", "drum_bass_hard"), one("heavy kick", "kick", "drum_heavy_kick"),
-                one("snare", "snare", "drum_snare_soft", "drum_snare_hard"),
-                one("closed hat", "hat_closed", "drum_cymbal_closed", mute=0),
-                one("pedal hat", "hat_pedal", "drum_cymbal_pedal", mute=0),
-                one("open hat", "hat_open", "drum_cymbal_open", mute=0),
-                one("crash", "crash", "drum_cymbal_soft", "drum_cymbal_hard"),
-                one("splash", "splash", "drum_splash_soft", "drum_splash_hard"),
-                one("tom low", "tom_low", "drum_tom_lo_soft", "drum_tom_lo_hard"),
-                one("tom mid", "tom_mid", "drum_tom_mid_soft", "drum_tom_mid_hard"),
-                one("tom high", "tom_high", "drum_tom_hi_soft", "drum_tom_hi_hard"),
-                one("cowbell", "cowbell", "drum_cowbell")]
-    kicks = ("bd_808", "bd_ada", "bd_boom", "bd_fat", "bd_haus", "bd_klub", "bd_pure", "bd_tek", "bd_zum",
-             "elec_hollow_kick", "elec_soft_kick")
-    snares = ("sn_dolf", "sn_dub", "sn_generic", "sn_zome", "elec_snare", "elec_hi_snare", "elec_mid_snare",
-              "elec_lo_snare", "elec_filt_snare")
-    electronic = [one(f, "kick", f) for f in kicks] + [one(f, "snare", f) for f in snares] + \
-                 [one("tick", "hat_closed", "elec_tick"), one("cymbal", "crash", "elec_cymbal"),
-                  one("fuzz tom", "tom_mid", "elec_fuzz_tom"), one("clap", "clap", "perc_snap")]
+
+    acoustic = [
+        one("kick", "kick", "drum_bass_soft", "drum_bass_hard"),
+        one("heavy kick", "kick", "drum_heavy_kick"),
+        one("snare", "snare", "drum_snare_soft", "drum_snare_hard"),
+        one("closed hat", "hat_closed", "drum_cymbal_closed", mute=0),
+        one("pedal hat", "hat_pedal", "drum_cymbal_pedal", mute=0),
+        one("open hat", "hat_open", "drum_cymbal_open", mute=0),
+        one("crash", "crash", "drum_cymbal_soft", "drum_cymbal_hard"),
+        one("splash", "splash", "drum_splash_soft", "drum_splash_hard"),
+        one("tom low", "tom_low", "drum_tom_lo_soft", "drum_tom_lo_hard"),
+        one("tom mid", "tom_mid", "drum_tom_mid_soft", "drum_tom_mid_hard"),
+        one("tom high", "tom_high", "drum_tom_hi_soft", "drum_tom_hi_hard"),
+        one("cowbell", "cowbell", "drum_cowbell"),
+    ]
+    kicks = (
+        "bd_808",
+        "bd_ada",
+        "bd_boom",
+        "bd_fat",
+        "bd_haus",
+        "bd_klub",
+        "bd_pure",
+        "bd_tek",
+        "bd_zum",
+        "elec_hollow_kick",
+        "elec_soft_kick",
+    )
+    snares = (
+        "sn_dolf",
+        "sn_dub",
+        "sn_generic",
+        "sn_zome",
+        "elec_snare",
+        "elec_hi_snare",
+        "elec_mid_snare",
+        "elec_lo_snare",
+        "elec_filt_snare",
+    )
+    electronic = (
+        [one(f, "kick", f) for f in kicks]
+        + [one(f, "snare", f) for f in snares]
+        + [
+            one("tick", "hat_closed", "elec_tick"),
+            one("cymbal", "crash", "elec_cymbal"),
+            one("fuzz tom", "tom_mid", "elec_fuzz_tom"),
+            one("clap", "clap", "perc_snap"),
+        ]
+    )
     kits = []
     for name, instruments in (("Sonic Pi acoustic", acoustic), ("Sonic Pi electronic", electronic)):
         kit = Kit(name=name, license="CC0 (freesound samples shipped by Sonic Pi)")
@@ -202,7 +276,7 @@ def available_kits() -> tuple[Kit, ...]:
     kits = []
     for xml in sorted(glob.glob(os.path.join(HYDROGEN_KITS, "*", "drumkit.xml"))):
         kit = load_hydrogen_kit(os.path.dirname(xml))
-        paths = {l.path for group in kit.instruments.values() for ins in group for l in ins.layers}
+        paths = {layer.path for group in kit.instruments.values() for ins in group for layer in ins.layers}
         if kit.usable() and all(_sample_rate(p) >= SAMPLE_RATE for p in sorted(paths)):
             kits.append(kit)
     kits.extend(sonic_pi_kits())
@@ -220,10 +294,18 @@ def load_sample(path: str) -> np.ndarray:
 
 def note_times(song: midi.MidiFile) -> list[tuple[float, int, int]]:
     """(seconds, note, velocity) of every drum-channel note-on, through the song's tempo map."""
-    tempos = sorted((ev.tick, int.from_bytes(ev.data[3:6], "big")) for track in song.tracks for ev in track
-                    if ev.data[:2] == b"\xFF\x51" and len(ev.data) >= 6)
-    notes = sorted((ev.tick, ev.data[1], ev.data[2]) for track in song.tracks for ev in track
-                   if ev.channel == midi.DRUM_CHANNEL and ev.kind == 0x90 and ev.data[2] > 0)
+    tempos = sorted(
+        (ev.tick, int.from_bytes(ev.data[3:6], "big"))
+        for track in song.tracks
+        for ev in track
+        if ev.data[:2] == b"\xFF\x51" and len(ev.data) >= 6
+    )
+    notes = sorted(
+        (ev.tick, ev.data[1], ev.data[2])
+        for track in song.tracks
+        for ev in track
+        if ev.channel == midi.DRUM_CHANNEL and ev.kind == 0x90 and ev.data[2] > 0
+    )
     out, t_tick, t_sec, tempo, i = [], 0, 0.0, 500_000, 0
     for tick, note, vel in notes:
         while i < len(tempos) and tempos[i][0] <= tick:
@@ -251,7 +333,7 @@ def render(song: midi.MidiFile, kit: Kit, rng: random.Random, seconds: float | N
         if ins is None:
             continue
         v = vel / 127.0
-        layer = next((l for l in ins.layers if l.lo <= v <= l.hi), ins.layers[-1])
+        layer = next((x for x in ins.layers if x.lo <= v <= x.hi), ins.layers[-1])
         voices.append((int(round(t * SAMPLE_RATE)), ins, load_sample(layer.path), v * layer.gain * ins.gain))
     end = max((s + len(x) for s, _, x, _ in voices), default=0)
     n = max(end, int(round(seconds * SAMPLE_RATE)) if seconds else 0)
@@ -273,7 +355,7 @@ def render(song: midi.MidiFile, kit: Kit, rng: random.Random, seconds: float | N
         if stop - start < len(x):
             m = min(fade, len(seg))
             seg = seg.copy()
-            seg[len(seg) - m:] *= np.linspace(1.0, 0.0, m, dtype=np.float32)[:, None]
+            seg[len(seg) - m :] *= np.linspace(1.0, 0.0, m, dtype=np.float32)[:, None]
         out[start:stop] += seg
     return out
 
@@ -281,6 +363,7 @@ def render(song: midi.MidiFile, kit: Kit, rng: random.Random, seconds: float | N
 def room(x: np.ndarray, rng: random.Random) -> np.ndarray:
     """A seeded small-room reverb (exponentially decaying stereo noise), mixed in at a random level."""
     from scipy.signal import fftconvolve
+
     g = np.random.default_rng(rng.randrange(1 << 31))
     t60 = rng.uniform(0.2, 0.9)
     n = int(t60 * SAMPLE_RATE)
@@ -289,6 +372,6 @@ def room(x: np.ndarray, rng: random.Random) -> np.ndarray:
     out = x.copy()
     for c in range(2):
         ir = g.standard_normal(n).astype(np.float32) * decay
-        ir /= np.sqrt((ir ** 2).sum())
+        ir /= np.sqrt((ir**2).sum())
         out[:, c] += wet * fftconvolve(x[:, c], ir)[: len(x)].astype(np.float32)
     return out

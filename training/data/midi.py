@@ -62,9 +62,9 @@ def parse(raw: bytes) -> MidiFile:
     pos = 8 + hlen
     song = MidiFile(fmt, division)
     for _ in range(ntracks):
-        if raw[pos:pos + 4] != b"MTrk":
+        if raw[pos : pos + 4] != b"MTrk":
             break
-        (tlen,) = struct.unpack(">I", raw[pos + 4:pos + 8])
+        (tlen,) = struct.unpack(">I", raw[pos + 4 : pos + 8])
         end = pos + 8 + tlen
         p, tick, status, events = pos + 8, 0, 0, []
         while p < end:
@@ -74,17 +74,17 @@ def parse(raw: bytes) -> MidiFile:
             if b == 0xFF:
                 length, q = _read_vlq(raw, p + 2)
                 if raw[p + 1] != 0x2F:  # end of track is written back by write()
-                    events.append(Event(tick, raw[p:q + length]))
+                    events.append(Event(tick, raw[p : q + length]))
                 p = q + length
             elif b in (0xF0, 0xF7):
                 length, q = _read_vlq(raw, p + 1)
-                events.append(Event(tick, raw[p:q + length]))
+                events.append(Event(tick, raw[p : q + length]))
                 p = q + length
             else:
                 if b >= 0x80:
                     status, p = b, p + 1
                 n = _DATA_LEN[status & 0xF0]
-                events.append(Event(tick, bytes([status]) + raw[p:p + n]))
+                events.append(Event(tick, bytes([status]) + raw[p : p + n]))
                 p += n
         song.tracks.append(events)
         pos = end

@@ -117,7 +117,7 @@ def pack_synth(streams: Streams, songs: list[str], seconds: float, budget_s: flo
                 x = stems[stem]
                 seg = np.zeros(int(dur * 44100), np.float32)
                 if x is not None:
-                    part = x[start:start + seg.size]
+                    part = x[start : start + seg.size]
                     seg[: part.size] = part
                 seg = resample(seg, 44100, RATES[stem])[: int(dur * RATES[stem])]
                 entry["offset"][stem], entry["scale"][stem] = streams.add(stem, seg)
@@ -142,7 +142,7 @@ def pack_voiceleads(streams: Streams, songs: list[str], seconds: float, budget_s
         n = min(int(seconds * 44100), x.size)
         start = rng.randint(0, x.size - n)
         entry = {"name": name, "split": "train", "dur": n / 44100, "offset": {}, "scale": {}}
-        entry["offset"]["voicelead"], entry["scale"]["voicelead"] = streams.add("voicelead", x[start:start + n])
+        entry["offset"]["voicelead"], entry["scale"]["voicelead"] = streams.add("voicelead", x[start : start + n])
         entries.append(entry)
         total += n / 44100
     return entries
@@ -174,13 +174,22 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds-per-song", type=float, default=8.0)
     ap.add_argument("--synth-minutes", type=float, default=10.0)
     ap.add_argument("--vocal-minutes", type=float, default=10.0)
-    ap.add_argument("--voicelead-minutes", type=float, default=1.2,
-                    help="training songs' voice leads (GM voice melodies, full-band) to pack")
-    ap.add_argument("--voicelead-seconds", type=float, default=4.0,
-                    help="length of each song's voice lead excerpt (short: more songs, voices and soundfonts)")
+    ap.add_argument(
+        "--voicelead-minutes",
+        type=float,
+        default=1.2,
+        help="training songs' voice leads (GM voice melodies, full-band) to pack",
+    )
+    ap.add_argument(
+        "--voicelead-seconds",
+        type=float,
+        default=4.0,
+        help="length of each song's voice lead excerpt (short: more songs, voices and soundfonts)",
+    )
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--max-mib", type=float, default=38.0,
-                    help="largest pack allowed: 64 MiB per GPU call minus the tracked files")
+    ap.add_argument(
+        "--max-mib", type=float, default=38.0, help="largest pack allowed: 64 MiB per GPU call minus the tracked files"
+    )
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
     streams = Streams()
@@ -188,8 +197,9 @@ def main(argv=None) -> int:
     rng.shuffle(songs)
     songs.sort(key=lambda d: not os.path.basename(d).startswith("fof-"))  # the few recorded stems always go in
     synth = pack_synth(streams, songs, args.seconds_per_song, args.synth_minutes * 60, rng)
-    leads = pack_voiceleads(streams, songs, args.voicelead_seconds, args.voicelead_minutes * 60,
-                            random.Random(args.seed + 2))
+    leads = pack_voiceleads(
+        streams, songs, args.voicelead_seconds, args.voicelead_minutes * 60, random.Random(args.seed + 2)
+    )
     vocals = []
     if args.mir1k and os.path.isdir(args.mir1k):
         clips = sorted(glob.glob(os.path.join(args.mir1k, "*.wav")))
@@ -201,23 +211,35 @@ def main(argv=None) -> int:
     mib = sum(sizes.values()) / 2**20
     if mib > args.max_mib:
         shutil.rmtree(staging)
-        print(f"pack.py: the pack for {args.out} would be {mib:.1f} MiB, over --max-mib {args.max_mib:g}: "
-              "nothing written; lower --synth-minutes or --vocal-minutes", file=sys.stderr)
+        print(
+            f"pack.py: the pack for {args.out} would be {mib:.1f} MiB, over --max-mib {args.max_mib:g}: "
+            "nothing written; lower --synth-minutes or --vocal-minutes",
+            file=sys.stderr,
+        )
         return 1
-    index = {"format": "xumx-pack-1", "codec": "mu-law-8bit+lzma", "rates": RATES, "songs": synth, "vocals": vocals,
-             "voicelead": leads,
-             "files": {s: f"{s}.u8.xz" for s in RATES}, "bytes": sizes}
+    index = {
+        "format": "xumx-pack-1",
+        "codec": "mu-law-8bit+lzma",
+        "rates": RATES,
+        "songs": synth,
+        "vocals": vocals,
+        "voicelead": leads,
+        "files": {s: f"{s}.u8.xz" for s in RATES},
+        "bytes": sizes,
+    }
     with open(os.path.join(staging, "index.json"), "w") as f:
         json.dump(index, f)
     if os.path.isdir(args.out):  # replace an older pack whole
         shutil.rmtree(args.out)
     os.replace(staging, args.out)
-    summary = {"songs": {s: sum(e["split"] == s for e in synth) for s in ("train", "valid")},
-               "song_minutes": round(sum(e["dur"] for e in synth) / 60, 2),
-               "vocal_clips": {s: sum(e["split"] == s for e in vocals) for s in ("train", "valid")},
-               "vocal_minutes": round(sum(e["dur"] for e in vocals) / 60, 2),
-               "voicelead_minutes": round(sum(e["dur"] for e in leads) / 60, 2),
-               "mib": round(sum(sizes.values()) / 2**20, 2)}
+    summary = {
+        "songs": {s: sum(e["split"] == s for e in synth) for s in ("train", "valid")},
+        "song_minutes": round(sum(e["dur"] for e in synth) / 60, 2),
+        "vocal_clips": {s: sum(e["split"] == s for e in vocals) for s in ("train", "valid")},
+        "vocal_minutes": round(sum(e["dur"] for e in vocals) / 60, 2),
+        "voicelead_minutes": round(sum(e["dur"] for e in leads) / 60, 2),
+        "mib": round(sum(sizes.values()) / 2**20, 2),
+    }
     print(json.dumps(summary))
     return 0
 

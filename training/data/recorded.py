@@ -32,6 +32,9 @@ def song_name(guitar_path: str) -> str:
 
 def decode(path: str, wav: str, rate: int = 44100) -> None:
     """path (any format sox reads) -> wav (float32, `rate`, the source's channels), written whole or not at all."""
-    subprocess.run(["sox", "-V1", path, "-r", str(rate), "-e", "floating-point", "-b", "32", wav + ".tmp.wav"],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["sox", "-V1", path, "-r", str(rate), "-e", "floating-point", "-b", "32", wav + ".tmp.wav"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     os.replace(wav + ".tmp.wav", wav)

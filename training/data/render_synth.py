@@ -48,26 +48,43 @@ from data.splits import synth_split  # noqa: E402
 
 SAMPLE_RATE = 44100
 SF = "/usr/share/sounds"
-MELODIC_SOUNDFONTS = [(f"{SF}/sf2/FluidR3_GM.sf2", 5), (f"{SF}/sf2/TimGM6mb.sf2", 3),
-                      (f"{SF}/sf3/MuseScore_General.sf3", 1)]
-DRUM_SOUNDFONTS = [(f"{SF}/sf2/FluidR3_GM.sf2", 3), (f"{SF}/sf2/TimGM6mb.sf2", 2),
-                   (f"{SF}/sf3/MuseScore_General.sf3", 1), (f"{SF}/sf2/Black_Pearl_4_LV2.sf2", 2),
-                   (f"{SF}/sf2/Red_Zeppelin_4_LV2.sf2", 2)]
+MELODIC_SOUNDFONTS = [
+    (f"{SF}/sf2/FluidR3_GM.sf2", 5),
+    (f"{SF}/sf2/TimGM6mb.sf2", 3),
+    (f"{SF}/sf3/MuseScore_General.sf3", 1),
+]
+DRUM_SOUNDFONTS = [
+    (f"{SF}/sf2/FluidR3_GM.sf2", 3),
+    (f"{SF}/sf2/TimGM6mb.sf2", 2),
+    (f"{SF}/sf3/MuseScore_General.sf3", 1),
+    (f"{SF}/sf2/Black_Pearl_4_LV2.sf2", 2),
+    (f"{SF}/sf2/Red_Zeppelin_4_LV2.sf2", 2),
+]
 # kits that hold one drum preset on bank 0 instead of GM's percussion bank: play their notes on channel 1
 BANK0_KITS = ("Black_Pearl", "Red_Zeppelin")
 # timbres for "other": keyboards, organs, guitars, strings, ensembles, brass, reeds, pipes, synth pads/leads;
 # no basses (32-39), no voices (52-54, 85: they would teach "voice means other"), no sound effects (>= 112)
 OTHER_PROGRAMS = [p for p in range(0, 112) if p not in range(32, 40) and p not in (52, 53, 54, 85)]
-MIDI_SONG_GLOBS = ["/usr/share/games/openttd/baseset/openmsx/*.mid", "/usr/share/games/openttd/baseset/*/*.mid",
-                   "/usr/share/planetblupi/music/*.mid", "/usr/share/games/planetblupi/music/*.mid"]
+MIDI_SONG_GLOBS = [
+    "/usr/share/games/openttd/baseset/openmsx/*.mid",
+    "/usr/share/games/openttd/baseset/*/*.mid",
+    "/usr/share/planetblupi/music/*.mid",
+    "/usr/share/games/planetblupi/music/*.mid",
+]
 
 CHORDS = ["", "m", "7", "m7", "maj7", "sus4", "6", "9", "m6", "dim", "7sus4", "add9"]
 ROOTS = ["C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B"]
 # progressions as (semitones above the key, favoured quality)
-PROGRESSIONS = [[(0, ""), (9, "m"), (5, ""), (7, "7")], [(0, ""), (7, ""), (9, "m"), (5, "")],
-                [(2, "m7"), (7, "7"), (0, "maj7"), (0, "maj7")], [(0, "m"), (10, ""), (8, ""), (7, "")],
-                [(0, ""), (5, ""), (0, ""), (7, "7")], [(9, "m"), (5, ""), (0, ""), (7, "")],
-                [(0, "m7"), (5, "7"), (0, "m7"), (7, "7")], [(0, ""), (4, "m"), (5, ""), (7, "")]]
+PROGRESSIONS = [
+    [(0, ""), (9, "m"), (5, ""), (7, "7")],
+    [(0, ""), (7, ""), (9, "m"), (5, "")],
+    [(2, "m7"), (7, "7"), (0, "maj7"), (0, "maj7")],
+    [(0, "m"), (10, ""), (8, ""), (7, "")],
+    [(0, ""), (5, ""), (0, ""), (7, "7")],
+    [(9, "m"), (5, ""), (0, ""), (7, "")],
+    [(0, "m7"), (5, "7"), (0, "m7"), (7, "7")],
+    [(0, ""), (4, "m"), (5, ""), (7, "")],
+]
 
 
 def weighted(rng: random.Random, items):
@@ -83,13 +100,20 @@ def mma_song(rng: random.Random, style: str) -> str:
     bars = rng.choice([8, 12, 16])
     prog = rng.choice(PROGRESSIONS)
     # RndSeed: mma humanises timing and velocity with its own random numbers; seed them for repeatable songs
-    lines = [f"RndSeed {rng.randrange(1 << 30)}", f"Tempo {rng.randint(70, 170)}", f"Groove {style}",
-             f"Transpose {rng.randint(-6, 5)}"]
+    lines = [
+        f"RndSeed {rng.randrange(1 << 30)}",
+        f"Tempo {rng.randint(70, 170)}",
+        f"Groove {style}",
+        f"Transpose {rng.randint(-6, 5)}",
+    ]
     for bar in range(bars):
         chords = []
         for _ in range(rng.choice([1, 1, 2])):
-            step, quality = prog[(2 * bar + len(chords)) // 2 % len(prog)] if rng.random() < 0.7 else \
-                (rng.randrange(12), rng.choice(CHORDS))
+            step, quality = (
+                prog[(2 * bar + len(chords)) // 2 % len(prog)]
+                if rng.random() < 0.7
+                else (rng.randrange(12), rng.choice(CHORDS))
+            )
             if rng.random() < 0.3:
                 quality = rng.choice(CHORDS)
             chords.append(ROOTS[step % 12] + quality)
@@ -130,7 +154,7 @@ def render_kit_drums(part: midi.MidiFile, kit: drumkit.Kit, kit_rng: random.Rand
     reverb = kit_rng.random() < 0.5
     if reverb:
         x = drumkit.room(x, kit_rng)
-    rms = float(np.sqrt(np.mean(x ** 2))) if x.size else 0.0
+    rms = float(np.sqrt(np.mean(x**2))) if x.size else 0.0
     if rms > 0:  # the soundfont drum stems lie between about -54 and -30 dB RMS
         x *= 10 ** (kit_rng.uniform(-48, -30) / 20) / rms
         x /= max(1.0, float(np.abs(x).max()) / 0.99)
@@ -141,14 +165,40 @@ def render_kit_drums(part: midi.MidiFile, kit: drumkit.Kit, kit_rng: random.Rand
 
 def fluidsynth(mid: str, wav: str, soundfont: str, reverb: bool, chorus: bool) -> None:
     # float output: fluidsynth dithers 16-bit output with random noise, float output repeats exactly
-    subprocess.run(["fluidsynth", "-ni", "-g", "0.5", "-r", str(SAMPLE_RATE), "-O", "float", "-R", str(int(reverb)),
-                    "-C", str(int(chorus)), "-F", wav, soundfont, mid],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            "fluidsynth",
+            "-ni",
+            "-g",
+            "0.5",
+            "-r",
+            str(SAMPLE_RATE),
+            "-O",
+            "float",
+            "-R",
+            str(int(reverb)),
+            "-C",
+            str(int(chorus)),
+            "-F",
+            wav,
+            soundfont,
+            mid,
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
-def render_stems(song: midi.MidiFile, rng: random.Random, out_dir: str, tmp: str,
-                 kit: drumkit.Kit | None = None, kit_rng: random.Random | None = None,
-                 only: str | None = None) -> dict:
+def render_stems(
+    song: midi.MidiFile,
+    rng: random.Random,
+    out_dir: str,
+    tmp: str,
+    kit: drumkit.Kit | None = None,
+    kit_rng: random.Random | None = None,
+    only: str | None = None,
+) -> dict:
     mapping = program_map(rng, midi.channel_programs(song))
     stems = midi.split_stems(song, mapping)
     choices = {"program_map": mapping, "stems": {}}
@@ -339,9 +389,13 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--midi-songs", type=int, default=1000, help="at most this many packaged MIDI songs")
-    ap.add_argument("--p-kit", type=float, default=0.4,
-                    help="share of training songs whose drums play on a sampled kit (Hydrogen, Sonic Pi) when the "
-                         "packages are installed")
+    ap.add_argument(
+        "--p-kit",
+        type=float,
+        default=0.4,
+        help="share of training songs whose drums play on a sampled kit (Hydrogen, Sonic Pi) when the "
+        "packages are installed",
+    )
     args = ap.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     jobs = [(args.out, args.seed * 100000 + i, "mma", None, args.p_kit) for i in range(args.songs)]
@@ -351,8 +405,11 @@ def main(argv=None) -> int:
         jobs.append((args.out, args.seed * 100000 + 70000 + i, "midi", path, args.p_kit))
     jobs += [(args.out, 0, "module", path, 0.0) for path in module_songs()]
     # held-out songs would change the validation and test sets: recorded guitars are for training only
-    jobs += [(args.out, 0, "recorded", path, 0.0) for path in recorded.guitar_tracks()
-             if synth_split(recorded.song_name(path)) == "train"]
+    jobs += [
+        (args.out, 0, "recorded", path, 0.0)
+        for path in recorded.guitar_tracks()
+        if synth_split(recorded.song_name(path)) == "train"
+    ]
     done = 0
     with Pool(args.jobs) as pool:
         for name in pool.imap_unordered(render_one, jobs):

@@ -23,12 +23,16 @@ SAMPLE_RATE = 44100
 MODULE_GLOBS = ["/usr/share/games/pingus/data/music/*.it"]
 SILENT_DB = -45.0  # an instrument this far below the loudest one does not count as sounding
 
-DRUMS = re.compile(r"kick|bass ?drum|bassdrum|snare|hi-?hat|\bhat\b|hihat|\btom\b|rack tom|crash|cymbal|\bride\b|"
-                   r"conga|bongo|clap|drum|perc")
+DRUMS = re.compile(
+    r"kick|bass ?drum|bassdrum|snare|hi-?hat|\bhat\b|hihat|\btom\b|rack tom|crash|cymbal|\bride\b|"
+    r"conga|bongo|clap|drum|perc"
+)
 BASS = re.compile(r"\bbass\b|bass-guitar|bassguitar|analog-bass|synth-?bass")
 VOICE = re.compile(r"choir|vox|voice|vocal|ooo|aah|sing")
-OTHER = re.compile(r"piano|string|flute|guitar|trumpet|brass|organ|vibe|chime|bell|square|saw|pad|harp|clarinet|"
-                   r"oboe|bassoon|sax|violin|cello|marimba|xylo|lead|pluck")
+OTHER = re.compile(
+    r"piano|string|flute|guitar|trumpet|brass|organ|vibe|chime|bell|square|saw|pad|harp|clarinet|"
+    r"oboe|bassoon|sax|violin|cello|marimba|xylo|lead|pluck"
+)
 
 
 def stem_of(name: str) -> str | None:
@@ -55,9 +59,9 @@ def instruments(data: bytes) -> list[tuple[int, str]]:
     offsets = struct.unpack_from(f"<{n_ins}I", data, 0xC0 + orders)
     out = []
     for off in offsets:
-        if off + 0x3A > len(data) or data[off:off + 4] != b"IMPI":
+        if off + 0x3A > len(data) or data[off : off + 4] != b"IMPI":
             return []
-        out.append((off, data[off + 0x20:off + 0x3A].split(b"\0")[0].decode("latin-1").strip()))
+        out.append((off, data[off + 0x20 : off + 0x3A].split(b"\0")[0].decode("latin-1").strip()))
     return out
 
 
@@ -77,8 +81,12 @@ def render(data: bytes, max_seconds: int = 600) -> np.ndarray:
         src, wav = os.path.join(tmp, "song.it"), os.path.join(tmp, "song.wav")
         with open(src, "wb") as f:
             f.write(data)
-        subprocess.run(["xmp", "-q", "-a", "0", "-f", str(SAMPLE_RATE), "-t", str(max_seconds), "-o", wav, src],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            ["xmp", "-q", "-a", "0", "-f", str(SAMPLE_RATE), "-t", str(max_seconds), "-o", wav, src],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         _, x = read_wav(wav)  # xmp's header counts 4 bytes more than it writes; read_wav takes what is there
     return x.reshape(-1, 2)
 

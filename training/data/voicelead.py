@@ -22,8 +22,20 @@ VOICE_PROGRAMS = [(52, 3), (53, 3), (54, 2), (85, 1)]
 # violin, square and saw leads, harmonica, overdriven and distorted guitar): the same kind of line on one of these
 # belongs to "other". The network hears some of them as a singer (a clarinet line 12 dB over the vocals read as
 # vocals); a training mixture with such a lead in "other" shows it the difference.
-INSTRUMENT_LEAD_PROGRAMS = [(71, 2), (65, 2), (66, 1), (73, 2), (68, 1), (56, 1), (40, 2), (80, 1), (81, 1), (22, 1),
-                            (29, 2), (30, 2)]
+INSTRUMENT_LEAD_PROGRAMS = [
+    (71, 2),
+    (65, 2),
+    (66, 1),
+    (73, 2),
+    (68, 1),
+    (56, 1),
+    (40, 2),
+    (80, 1),
+    (81, 1),
+    (22, 1),
+    (29, 2),
+    (30, 2),
+]
 _NOTE_EIGHTHS = [(1, 2), (2, 4), (3, 2), (4, 3), (6, 1), (8, 1)]  # note lengths in eighth notes, weighted
 _REST_EIGHTHS = [2, 4, 4, 6, 8, 12]
 _META_KEEP = (0x51, 0x58, 0x59)  # tempo, time signature, key signature
@@ -65,8 +77,12 @@ def melody(song: midi.MidiFile, rng: random.Random, program: int) -> midi.MidiFi
     eighth = max(1, song.division // 2)
     low = rng.randint(45, 57)  # the singer's range: A2..A3 up to 12-17 semitones above
     high = low + rng.randint(12, 17)
-    meta = [ev for events in song.tracks for ev in events
-            if ev.data[0] == 0xFF and len(ev.data) > 1 and ev.data[1] in _META_KEEP]
+    meta = [
+        ev
+        for events in song.tracks
+        for ev in events
+        if ev.data[0] == 0xFF and len(ev.data) > 1 and ev.data[1] in _META_KEEP
+    ]
     events = [midi.Event(0, bytes([0xC0, program])), midi.Event(0, bytes([0xB0, 7, 100]))]
     prev = rng.randint(low + 3, high - 3)
     t = rng.choice([0, 2, 4, 8]) * eighth
@@ -77,8 +93,9 @@ def melody(song: midi.MidiFile, rng: random.Random, program: int) -> midi.MidiFi
                 break
             length = _weighted(rng, _NOTE_EIGHTHS) * eighth
             chord = _sounding(notes, t)
-            candidates = [p for p in range(low, high + 1) if p % 12 in chord] or \
-                [p for p in range(max(low, prev - 2), min(high, prev + 2) + 1)]
+            candidates = [p for p in range(low, high + 1) if p % 12 in chord] or [
+                p for p in range(max(low, prev - 2), min(high, prev + 2) + 1)
+            ]
             pitch = rng.choices(candidates, weights=[math.exp(-abs(p - prev) / 2.5) for p in candidates])[0]
             off = t + max(1, int(length * rng.uniform(0.8, 1.0)))
             events.append(midi.Event(t, bytes([0x90, pitch, rng.randint(70, 115)])))

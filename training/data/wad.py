@@ -16,6 +16,6 @@ def midi_lumps(path: str) -> dict[str, bytes]:
     out = {}
     for i in range(count):
         pos, size, raw = struct.unpack_from("<ii8s", data, offset + 16 * i)
-        if data[pos:pos + 4] == b"MThd":
-            out[raw.rstrip(b"\0").decode("ascii", "replace")] = data[pos:pos + size]
+        if data[pos : pos + 4] == b"MThd":
+            out[raw.rstrip(b"\0").decode("ascii", "replace")] = data[pos : pos + size]
     return out

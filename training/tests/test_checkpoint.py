@@ -6,8 +6,13 @@ from xumx.model import XUMX
 
 def test_weights_only_parts_join_back_to_the_same_model(tmp_path):
     model = XUMX(hidden=8)
-    full = {"model": model.state_dict(), "config": model.config(), "optimizer": {"big": torch.zeros(10)},
-            "step": 7, "elapsed_s": 1.0}
+    full = {
+        "model": model.state_dict(),
+        "config": model.config(),
+        "optimizer": {"big": torch.zeros(10)},
+        "step": 7,
+        "elapsed_s": 1.0,
+    }
     slim = tmp_path / "slim.pt"
     torch.save(checkpoint.weights_only(full), slim)
     parts = checkpoint.split(str(slim), str(tmp_path / "ck"), part_bytes=100_000)
@@ -35,6 +40,7 @@ def test_averaging_checkpoints_gives_the_mean_weights_and_the_last_ones_progress
 
 def test_recomputed_batch_norm_statistics_are_a_plain_average_and_leave_the_weights_alone():
     from recompute_bn import recompute
+
     g = torch.Generator().manual_seed(5)
     batches = [torch.randn(1, 2, 8192, generator=g) * s for s in (0.1, 1.0, 3.0)]
     model = XUMX(hidden=8)

@@ -13,23 +13,44 @@ from data import wad as wad_file
 from data.splits import synth_split
 from xumx.packdata import MixSampler, Pack
 
-needs_synth = pytest.mark.skipif(not (shutil.which("fluidsynth") and shutil.which("mma")),
-                                 reason="needs fluidsynth and mma")
+needs_synth = pytest.mark.skipif(
+    not (shutil.which("fluidsynth") and shutil.which("mma")), reason="needs fluidsynth and mma"
+)
 
 
 def test_midi_survives_a_write_and_parse_round_trip():
-    song = midi.MidiFile(1, 96, [[midi.Event(0, b"\xFF\x51\x03\x07\xA1\x20"), midi.Event(0, b"\xC1\x21"),
-                                  midi.Event(10, b"\x91\x28\x64"), midi.Event(50, b"\x81\x28\x00"),
-                                  midi.Event(60, b"\x99\x24\x70")]])
+    song = midi.MidiFile(
+        1,
+        96,
+        [
+            [
+                midi.Event(0, b"\xFF\x51\x03\x07\xA1\x20"),
+                midi.Event(0, b"\xC1\x21"),
+                midi.Event(10, b"\x91\x28\x64"),
+                midi.Event(50, b"\x81\x28\x00"),
+                midi.Event(60, b"\x99\x24\x70"),
+            ]
+        ],
+    )
     back = midi.parse(midi.write(song))
     assert [(e.tick, e.data) for e in back.tracks[0]] == [(e.tick, e.data) for e in song.tracks[0]]
     assert midi.channel_programs(back) == {1: 0x21, 9: 0}
 
 
 def test_stems_are_split_by_drum_channel_and_bass_programs():
-    song = midi.MidiFile(1, 96, [[midi.Event(0, b"\xC0\x00"), midi.Event(0, b"\xC1\x22"),
-                                  midi.Event(1, b"\x90\x3C\x64"), midi.Event(1, b"\x91\x28\x64"),
-                                  midi.Event(1, b"\x99\x24\x64")]])
+    song = midi.MidiFile(
+        1,
+        96,
+        [
+            [
+                midi.Event(0, b"\xC0\x00"),
+                midi.Event(0, b"\xC1\x22"),
+                midi.Event(1, b"\x90\x3C\x64"),
+                midi.Event(1, b"\x91\x28\x64"),
+                midi.Event(1, b"\x99\x24\x64"),
+            ]
+        ],
+    )
     stems = midi.split_stems(song)
     assert sorted(stems) == ["bass", "drums", "other"]
     assert set(midi.channel_programs(stems["bass"])) == {1}
@@ -56,7 +77,7 @@ def test_a_song_renders_identically_for_the_same_seed(tmp_path):
 def test_mulaw_keeps_audio_within_its_quantisation_error():
     x = np.sin(np.linspace(0, 300, 10000)).astype(np.float32) * 0.7
     y = mulaw.decode(mulaw.encode(x))
-    snr = 10 * np.log10(np.sum(x ** 2) / np.sum((x - y) ** 2))
+    snr = 10 * np.log10(np.sum(x**2) / np.sum((x - y) ** 2))
     assert snr > 30
 
 
@@ -116,8 +137,9 @@ def test_karaoke_mixtures_keep_the_clip_together_and_know_only_the_vocals(tmp_pa
     synth = tmp_path / "synth"
     _fake_songs(synth, 2)
     mir = _fake_mir1k(tmp_path / "mir1k")
-    sampler = MixSampler(Pack.from_renders(str(synth), str(mir), "train"), seconds=2.0, p_karaoke=1.0,
-                         p_no_vocals=0.0, p_silence=0.0)
+    sampler = MixSampler(
+        Pack.from_renders(str(synth), str(mir), "train"), seconds=2.0, p_karaoke=1.0, p_no_vocals=0.0, p_silence=0.0
+    )
     mix, stems, known = sampler.batch(4, torch.Generator().manual_seed(2))
     vocals, other = stems[2], stems[3]
     assert known.tolist() == [[False] * 4, [False] * 4, [True] * 4, [False] * 4]
@@ -148,7 +170,7 @@ def test_the_pack_carries_each_clips_karaoke_track_and_refuses_to_outgrow_its_bu
     for i, (start, length) in enumerate(loaded.clip_bounds.tolist()):
         name = loaded.clips[i]["name"]
         k = int(name.split("_")[1])
-        acc = loaded.streams["karaoke"][start:start + length]
+        acc = loaded.streams["karaoke"][start : start + length]
         assert abs(float(freqs[torch.fft.rfft(acc).abs().argmax()]) - (110 + 20 * k)) < 1
     mix, stems, known = MixSampler(loaded, seconds=1.0, p_karaoke=1.0).batch(2, torch.Generator().manual_seed(0))
     assert not bool(known[0].any()) and bool(known[2].all())
@@ -180,10 +202,12 @@ def test_vocal_level_sets_the_vocals_against_the_rest_of_each_mixture_and_leaves
     loaded = Pack.from_renders(str(synth), str(_fake_mir1k(tmp_path / "mir1k")), "train")
     quiet = dict(seconds=1.0, p_silence=0.0, speed=0.0)
     mix, stems, _ = MixSampler(loaded, p_no_vocals=0.0, vocal_level_db=(3.0, 3.0), **quiet).batch(
-        6, torch.Generator().manual_seed(1))
+        6, torch.Generator().manual_seed(1)
+    )
     ratio = 10 * torch.log10(stems[2].pow(2).mean((-1, -2)) / stems[[0, 1, 3]].sum(0).pow(2).mean((-1, -2)))
     assert float((ratio - 3.0).abs().max()) < 0.5
     assert torch.allclose(mix, stems.sum(0), atol=1e-5)
     _, stems, _ = MixSampler(loaded, p_no_vocals=1.0, vocal_level_db=(3.0, 3.0), **quiet).batch(
-        6, torch.Generator().manual_seed(1))
+        6, torch.Generator().manual_seed(1)
+    )
     assert float(stems[2].abs().max()) == 0

@@ -13,8 +13,12 @@ INT_BYTES = {INT4: 0.5, onnx.TensorProto.INT8: 1, onnx.TensorProto.INT16: 2}
 
 def export(tmp_path, name, *args):
     out = tmp_path / name
-    assert export_quantized.main(["--out", str(out), "--id", name, "--random-init", "--seed", "0", "--hidden", "16",
-                                  *args]) == 0
+    assert (
+        export_quantized.main(
+            ["--out", str(out), "--id", name, "--random-init", "--seed", "0", "--hidden", "16", *args]
+        )
+        == 0
+    )
     return out, json.loads((out / "manifest.json").read_text())
 
 
@@ -27,11 +31,20 @@ def test_the_file_holds_the_weights_at_their_bitwidths_storage(tmp_path, bits):
     assert stored == {INT4 if bits <= 4 else onnx.TensorProto.INT8 if bits <= 8 else onnx.TensorProto.INT16}
     elements = sum(math.prod(t.dims) for t in ints)
     assert elements == manifest["quantization"]["quantized_weights"]
-    assert sum(len(t.raw_data) for t in ints) == sum(math.ceil(math.prod(t.dims) * INT_BYTES[t.data_type])
-                                                      for t in ints)
-    assert sum(1 for n in model.graph.node if n.op_type == "DequantizeLinear") == 4 * (3 + 3 * 2)  # per branch fc1..3, and W and R of 3 LSTM layers (both directions in one)
-    assert not [t.name for t in model.graph.initializer if t.data_type == onnx.TensorProto.FLOAT and len(t.dims) >= 2
-                and math.prod(t.dims) >= 1024 and "LSTM" not in t.name]
+    assert sum(len(t.raw_data) for t in ints) == sum(
+        math.ceil(math.prod(t.dims) * INT_BYTES[t.data_type]) for t in ints
+    )
+    assert sum(1 for n in model.graph.node if n.op_type == "DequantizeLinear") == 4 * (
+        3 + 3 * 2
+    )  # per branch fc1..3, and W and R of 3 LSTM layers (both directions in one)
+    assert not [
+        t.name
+        for t in model.graph.initializer
+        if t.data_type == onnx.TensorProto.FLOAT
+        and len(t.dims) >= 2
+        and math.prod(t.dims) >= 1024
+        and "LSTM" not in t.name
+    ]
     assert manifest["size"] == os.path.getsize(out / "model.onnx")
     assert manifest["opset"] == (21 if bits != 8 else 17)
 

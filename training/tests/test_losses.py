@@ -33,6 +33,7 @@ def test_multi_domain_loss_is_lowest_for_the_true_stems():
 
 def test_combination_sums_add_exactly_the_sources_of_each_combination():
     from xumx.losses import combination_sums
+
     g = torch.Generator().manual_seed(2)
     x = torch.randn(4, 2, 3, 5, generator=g, requires_grad=True)
     combos = source_combinations(4)
@@ -47,6 +48,7 @@ def test_combination_sums_add_exactly_the_sources_of_each_combination():
 
 def test_a_karaoke_mixture_is_scored_only_on_vocals_and_the_rest_as_one_sum():
     from xumx.losses import observable
+
     combos = source_combinations(4)
     known = torch.tensor([[False], [False], [True], [False]])  # bass, drums, vocals, other
     seen = [c for c, w in zip(combos, observable(combos, known)[:, 0].tolist()) if w]
@@ -77,6 +79,7 @@ def test_a_karaoke_mixture_is_scored_only_on_vocals_and_the_rest_as_one_sum():
 
 def test_band_weight_scales_only_the_frequency_error_inside_the_band():
     from xumx.losses import band_weights
+
     w = band_weights(2049, 44100, 1000, 4000, 4.0)
     hz = torch.arange(2049) * 22050 / 2048
     assert bool((w[(hz >= 1000) & (hz < 4000)] == 4).all()) and bool((w[(hz < 1000) | (hz >= 4000)] == 1).all())

@@ -22,12 +22,17 @@ def test_full_size_parameter_count_follows_the_reference_layout():
     hidden, ch, layers = 512, 2, 3
     h = hidden // 2
     lstm = sum(2 * (4 * h * (hidden if i == 0 else 2 * h) + 4 * h * h + 8 * h) for i in range(layers))
-    per_source = (2 * MAX_BIN  # input mean, scale
-                  + ch * MAX_BIN * hidden + 2 * hidden  # fc1 (no bias) + bn1
-                  + lstm
-                  + 2 * hidden * hidden + 2 * hidden  # fc2 + bn2
-                  + hidden * ch * N_BINS + 2 * ch * N_BINS  # fc3 + bn3
-                  + 2 * N_BINS)  # output scale, mean
+    per_source = (
+        2 * MAX_BIN  # input mean, scale
+        + ch * MAX_BIN * hidden
+        + 2 * hidden  # fc1 (no bias) + bn1
+        + lstm
+        + 2 * hidden * hidden
+        + 2 * hidden  # fc2 + bn2
+        + hidden * ch * N_BINS
+        + 2 * ch * N_BINS  # fc3 + bn3
+        + 2 * N_BINS
+    )  # output scale, mean
     assert count_parameters(XUMX(hidden=hidden)) == 4 * per_source
 
 

@@ -4,9 +4,21 @@ import pytest
 import torch
 
 from xumx.model import N_BINS, XUMX
-from xumx.quant import (PARAMETRIZATIONS, Bounds, QuantizedXUMX, WeightQuantizer, bits_for_integer_range,
-                        bitwidth_log, clamp_quantizers, clip_quantizer_grads, fit_step_mse, inferred_bits,
-                        memory_penalty, summary, weight_memory_bits)
+from xumx.quant import (
+    PARAMETRIZATIONS,
+    Bounds,
+    QuantizedXUMX,
+    WeightQuantizer,
+    bits_for_integer_range,
+    bitwidth_log,
+    clamp_quantizers,
+    clip_quantizer_grads,
+    fit_step_mse,
+    inferred_bits,
+    memory_penalty,
+    summary,
+    weight_memory_bits,
+)
 
 
 def weights(seed=0, shape=(40, 30), scale=0.05):
@@ -131,8 +143,9 @@ def test_every_weight_matrix_is_quantized_and_nothing_else():
     assert len(names) == 4 * (3 + 12)  # fc1, fc2, fc3 and 3 layers x 2 directions x (input, recurrent) per source
     left = [n for n, p in model.model.named_parameters()]
     assert left and all(p.dim() == 1 for p in model.model.parameters()), left
-    assert summary(model)["weight_elements"] == sum(p.numel() for n, p in XUMX(hidden=16).named_parameters()
-                                                    if p.dim() >= 2)
+    assert summary(model)["weight_elements"] == sum(
+        p.numel() for n, p in XUMX(hidden=16).named_parameters() if p.dim() >= 2
+    )
 
 
 def test_the_network_computes_with_every_quantized_matrix():
@@ -160,8 +173,9 @@ def test_mse_fitted_ranges_beat_the_full_range_at_low_bitwidths():
 
 
 def test_bitwidth_log_lists_each_layer_with_its_bits():
-    model = QuantizedXUMX(XUMX(hidden=16), "d_qmax", {n: (4 if "lstm" in n else 8) for n in
-                                                     QuantizedXUMX(XUMX(hidden=16)).layer_names()})
+    model = QuantizedXUMX(
+        XUMX(hidden=16), "d_qmax", {n: (4 if "lstm" in n else 8) for n in QuantizedXUMX(XUMX(hidden=16)).layer_names()}
+    )
     rows = bitwidth_log(model)
     assert {r["layer"]: r["bits"] for r in rows}["vocals.lstm.weight_hh_l2_reverse"] == 4
     assert {r["layer"]: r["bits"] for r in rows}["bass.fc3"] == 8

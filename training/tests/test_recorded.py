@@ -16,8 +16,9 @@ def _fake_fof(root, song, hz):
     """root/<pack>/<song>/{guitar,song}.ogg like a Frets on Fire song folder: a 2 s tone as the guitar."""
     d = root / "pack" / song
     os.makedirs(d)
-    subprocess.run(["sox", "-n", "-r", "44100", "-c", "2", str(d / "guitar.ogg"), "synth", "2", "sine", str(hz)],
-                   check=True)
+    subprocess.run(
+        ["sox", "-n", "-r", "44100", "-c", "2", str(d / "guitar.ogg"), "synth", "2", "sine", str(hz)], check=True
+    )
     shutil.copy(d / "guitar.ogg", d / "song.ogg")
     return str(d / "guitar.ogg")
 

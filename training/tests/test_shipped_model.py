@@ -30,8 +30,10 @@ SEED = 9
 # 7.4 drums)
 MARGIN_DB = 1.0
 
-needs_tools = pytest.mark.skipif(not (shutil.which("fluidsynth") and shutil.which("mma") and os.path.exists(SOUNDFONT)),
-                                 reason="needs fluidsynth, mma and the FluidR3 GM soundfont")
+needs_tools = pytest.mark.skipif(
+    not (shutil.which("fluidsynth") and shutil.which("mma") and os.path.exists(SOUNDFONT)),
+    reason="needs fluidsynth, mma and the FluidR3 GM soundfont",
+)
 
 
 def render_song(seed: int, tmp: str) -> dict[str, np.ndarray]:
@@ -64,7 +66,7 @@ def render_song(seed: int, tmp: str) -> dict[str, np.ndarray]:
 
 
 def sdr(truth: np.ndarray, estimate: np.ndarray) -> float:
-    return float(10 * np.log10(np.sum(truth ** 2) / max(np.sum((truth - estimate) ** 2), 1e-20)))
+    return float(10 * np.log10(np.sum(truth**2) / max(np.sum((truth - estimate) ** 2), 1e-20)))
 
 
 @needs_tools

@@ -4,11 +4,28 @@ from data import tracker
 
 
 def test_instrument_names_decide_the_stem_and_unclear_ones_decide_nothing():
-    names = {"bass:elwood": "bass", "bass-guitar:maz": "bass", "whee-analog-bass:*": "bass", "snare:*": "drums",
-             "closed hihat": "drums", "hat:alexg": "drums", "tom:*": "drums", "cymbalcrash:*": "drums",
-             "bassdrum:*": "drums", "string-piano:timelord": "other", "flute:nino": "other", "vibe": "other",
-             "bass-oboe:*": "other", "Bassoon": "other", "brass-choir:maz": None, "oooburst:*": None,
-             "whee:maz": None, "Comp12": None, "": None, "by": None}
+    names = {
+        "bass:elwood": "bass",
+        "bass-guitar:maz": "bass",
+        "whee-analog-bass:*": "bass",
+        "snare:*": "drums",
+        "closed hihat": "drums",
+        "hat:alexg": "drums",
+        "tom:*": "drums",
+        "cymbalcrash:*": "drums",
+        "bassdrum:*": "drums",
+        "string-piano:timelord": "other",
+        "flute:nino": "other",
+        "vibe": "other",
+        "bass-oboe:*": "other",
+        "Bassoon": "other",
+        "brass-choir:maz": None,
+        "oooburst:*": None,
+        "whee:maz": None,
+        "Comp12": None,
+        "": None,
+        "by": None,
+    }
     assert {n: tracker.stem_of(n) for n in names} == names
 
 
@@ -25,7 +42,7 @@ def it_module(names: list[str]) -> bytes:
         ins = bytearray(554)
         ins[:4] = b"IMPI"
         ins[0x18] = 128  # global volume
-        ins[0x20:0x20 + len(name)] = name.encode()
+        ins[0x20 : 0x20 + len(name)] = name.encode()
         body += ins
     return bytes(body)
 

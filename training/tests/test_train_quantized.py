@@ -17,8 +17,22 @@ def data(tmp_path):
     float_ckpt = tmp_path / "float.pt"
     model = XUMX(hidden=8)
     torch.save({"model": model.state_dict(), "config": model.config()}, float_ckpt)
-    return tmp_path, ["--renders", str(tmp_path / "synth"), "--mir1k", str(tmp_path / "mir1k"), "--batch", "2",
-                      "--seconds", "1", "--valid-every", "0", "--valid-batches", "1", "--seed", "1"]
+    return tmp_path, [
+        "--renders",
+        str(tmp_path / "synth"),
+        "--mir1k",
+        str(tmp_path / "mir1k"),
+        "--batch",
+        "2",
+        "--seconds",
+        "1",
+        "--valid-every",
+        "0",
+        "--valid-batches",
+        "1",
+        "--seed",
+        "1",
+    ]
 
 
 def events(out, kind):
@@ -28,9 +42,28 @@ def events(out, kind):
 def test_the_penalty_lowers_the_bitwidths_towards_the_target_and_only_fitting_checkpoints_are_kept(data):
     tmp, common = data
     out = tmp / "qat"
-    assert train_quantized.main(common + ["--from", str(tmp / "float.pt"), "--out", str(out), "--init-bits", "6",
-                                          "--target-bits-per-weight", "3", "--lam", "1", "--lr-quant", "0.05",
-                                          "--max-steps", "4"]) == 0
+    assert (
+        train_quantized.main(
+            common
+            + [
+                "--from",
+                str(tmp / "float.pt"),
+                "--out",
+                str(out),
+                "--init-bits",
+                "6",
+                "--target-bits-per-weight",
+                "3",
+                "--lam",
+                "1",
+                "--lr-quant",
+                "0.05",
+                "--max-steps",
+                "4",
+            ]
+        )
+        == 0
+    )
     valid = events(out, "valid")
     assert [e["step"] for e in valid] == [1, 2, 3, 4]
     assert valid[-1]["bits_per_weight"] < 6
@@ -40,14 +73,32 @@ def test_the_penalty_lowers_the_bitwidths_towards_the_target_and_only_fitting_ch
     assert all(e["penalty"] > 0 for e in valid if not e["meets_target"])
     if kept:
         best = torch.load(out / "best.pt")
-        assert sum(r["bits"] * r["elements"] for r in best["bitwidths"]) <= 3 * sum(r["elements"] for r in best["bitwidths"])
+        assert sum(r["bits"] * r["elements"] for r in best["bitwidths"]) <= 3 * sum(
+            r["elements"] for r in best["bitwidths"]
+        )
 
 
 def test_a_target_no_network_can_meet_keeps_no_best_checkpoint(data):
     tmp, common = data
     out = tmp / "tiny"
-    assert train_quantized.main(common + ["--from", str(tmp / "float.pt"), "--out", str(out), "--init-bits", "4",
-                                          "--target-bits-per-weight", "1", "--max-steps", "2"]) == 0
+    assert (
+        train_quantized.main(
+            common
+            + [
+                "--from",
+                str(tmp / "float.pt"),
+                "--out",
+                str(out),
+                "--init-bits",
+                "4",
+                "--target-bits-per-weight",
+                "1",
+                "--max-steps",
+                "2",
+            ]
+        )
+        == 0
+    )
     assert all(not e["meets_target"] for e in events(out, "valid"))
     assert not (out / "best.pt").exists() and (out / "last.pt").exists()
 
@@ -62,8 +113,21 @@ def test_a_run_resumes_where_it_stopped_and_its_result_exports(data):
     assert [e["step"] for e in events(out, "valid")] == [1, 2, 3]
     assert torch.load(out / "last.pt")["step"] == 3
     exported = tmp / "export"
-    assert export_quantized.main(["--out", str(exported), "--id", "qat", "--checkpoint", str(tmp / "float.pt"),
-                                  "--quantized", str(out / "best.pt")]) == 0
+    assert (
+        export_quantized.main(
+            [
+                "--out",
+                str(exported),
+                "--id",
+                "qat",
+                "--checkpoint",
+                str(tmp / "float.pt"),
+                "--quantized",
+                str(out / "best.pt"),
+            ]
+        )
+        == 0
+    )
     manifest = json.loads((exported / "manifest.json").read_text())
     assert manifest["quantization"]["method"].startswith("quantization-aware training")
     assert manifest["quantization"]["bits_per_weight"] <= 8

@@ -61,8 +61,7 @@ def test_a_song_without_pitched_notes_gets_no_voice_lead():
 def _fake_voice_leads(root, names, hz=3000.0):
     t = np.arange(44100 * 4) / 44100
     for name in names:
-        wavfile.write(root / name / "voicelead.wav", 44100,
-                      (0.2 * np.sin(2 * np.pi * hz * t)).astype(np.float32))
+        wavfile.write(root / name / "voicelead.wav", 44100, (0.2 * np.sin(2 * np.pi * hz * t)).astype(np.float32))
 
 
 def test_voice_leads_stand_in_for_the_vocals_but_never_in_karaoke_mixtures(tmp_path):
@@ -102,8 +101,9 @@ def test_the_pack_carries_training_voice_leads_only(tmp_path):
     assert sorted(e["name"] for e in loaded.leads) == sorted(names)
     assert loaded.streams["voicelead"].numel() == 2 * 3 * 44100
     assert Pack(str(out), "valid").leads == []
-    mix, stems, _ = MixSampler(loaded, seconds=1.0, p_voicelead=1.0, p_no_vocals=0.0, p_silence=0.0,
-                               speed=0.0).batch(2, torch.Generator().manual_seed(0))
+    mix, stems, _ = MixSampler(loaded, seconds=1.0, p_voicelead=1.0, p_no_vocals=0.0, p_silence=0.0, speed=0.0).batch(
+        2, torch.Generator().manual_seed(0)
+    )
     spectrum = torch.fft.rfft(stems[2, :, 0]).abs()
     assert float(torch.fft.rfftfreq(44100, 1 / 44100)[spectrum.argmax(-1)].min()) == 3000.0
 

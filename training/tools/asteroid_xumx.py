@@ -83,8 +83,10 @@ def validate(path, state, args):
             problems.append(f"{name} is {t.dtype}, expected a float tensor")
     if problems:
         more = f"; and {len(problems) - 8} more" if len(problems) > 8 else ""
-        raise CheckpointError(f"{path}: not asteroid's X-UMX layout (sources {'/'.join(sources)}, hidden {hidden}, "
-                              f"max_bin {max_bin}, {layers} layers): " + "; ".join(problems[:8]) + more)
+        raise CheckpointError(
+            f"{path}: not asteroid's X-UMX layout (sources {'/'.join(sources)}, hidden {hidden}, "
+            f"max_bin {max_bin}, {layers} layers): " + "; ".join(problems[:8]) + more
+        )
     return sources, hidden, max_bin, layers
 
 
@@ -97,8 +99,15 @@ def reference_forward(state, sources, mix_mag, hidden=512, max_bin=1487, layers=
     x = x_full[..., :max_bin]
 
     def bn(y, prefix):
-        return F.batch_norm(y, st[f"{prefix}.running_mean"], st[f"{prefix}.running_var"], st[f"{prefix}.weight"],
-                            st[f"{prefix}.bias"], training=False, eps=1e-5)
+        return F.batch_norm(
+            y,
+            st[f"{prefix}.running_mean"],
+            st[f"{prefix}.running_var"],
+            st[f"{prefix}.weight"],
+            st[f"{prefix}.bias"],
+            training=False,
+            eps=1e-5,
+        )
 
     encoded = []
     for s in sources:
@@ -109,7 +118,9 @@ def reference_forward(state, sources, mix_mag, hidden=512, max_bin=1487, layers=
     cross_2 = 0.0
     for i, s in enumerate(sources):
         lstm = torch.nn.LSTM(hidden, hidden // 2, num_layers=layers, bidirectional=True).double().eval()
-        lstm.load_state_dict({k[len(f"layer_lstm.{s}."):]: v for k, v in st.items() if k.startswith(f"layer_lstm.{s}.")})
+        lstm.load_state_dict(
+            {k[len(f"layer_lstm.{s}.") :]: v for k, v in st.items() if k.startswith(f"layer_lstm.{s}.")}
+        )
         with torch.no_grad():
             out = lstm(cross_1)[0]
         cross_2 = cross_2 + torch.cat([encoded[i], out], -1)

@@ -59,15 +59,36 @@ def main(argv=None) -> int:
         state, margs = load_checkpoint(args.path)
         shape = tuple(int(v) for v in args.shape.split(","))
         mix = torch.from_numpy(np.fromfile(args.reference[0], dtype="<f4").reshape(shape))
-        est = reference_forward(state, tuple(margs["sources"]), mix, hidden=margs["hidden_size"], max_bin=margs["max_bin"])
+        est = reference_forward(
+            state, tuple(margs["sources"]), mix, hidden=margs["hidden_size"], max_bin=margs["max_bin"]
+        )
         est.numpy().astype("<f4").tofile(args.reference[1])
         return 0
-    model_args = {"window_length": 4096, "in_chan": 4096, "n_hop": 1024, "sample_rate": 44100,
-                  "sources": list(DEFAULT_SOURCES), "hidden_size": args.hidden, "nb_channels": 2, "input_mean": None,
-                  "input_scale": None, "max_bin": 1487, "nb_layers": 3, "bidirectional": True, "spec_power": 1,
-                  "return_time_signals": False}
-    torch.save({"model_name": "XUMX", "state_dict": random_state(args.hidden, args.seed, set(args.drop)),
-                "model_args": model_args, "infos": {"software_versions": {}}}, args.path)
+    model_args = {
+        "window_length": 4096,
+        "in_chan": 4096,
+        "n_hop": 1024,
+        "sample_rate": 44100,
+        "sources": list(DEFAULT_SOURCES),
+        "hidden_size": args.hidden,
+        "nb_channels": 2,
+        "input_mean": None,
+        "input_scale": None,
+        "max_bin": 1487,
+        "nb_layers": 3,
+        "bidirectional": True,
+        "spec_power": 1,
+        "return_time_signals": False,
+    }
+    torch.save(
+        {
+            "model_name": "XUMX",
+            "state_dict": random_state(args.hidden, args.seed, set(args.drop)),
+            "model_args": model_args,
+            "infos": {"software_versions": {}},
+        },
+        args.path,
+    )
     return 0
 
 

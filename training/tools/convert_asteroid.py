@@ -50,7 +50,11 @@ def to_studio_state(state, sources, layers):
         out[b + "fc1.weight"] = state[f"layer_enc.{s}.enc.0.weight"]
         out[b + "fc2.weight"] = state[f"layer_dec.{s}.dec.0.weight"]
         out[b + "fc3.weight"] = state[f"layer_dec.{s}.dec.3.weight"]
-        for ours, theirs in (("bn1", f"layer_enc.{s}.enc.1"), ("bn2", f"layer_dec.{s}.dec.1"), ("bn3", f"layer_dec.{s}.dec.4")):
+        for ours, theirs in (
+            ("bn1", f"layer_enc.{s}.enc.1"),
+            ("bn2", f"layer_dec.{s}.dec.1"),
+            ("bn3", f"layer_dec.{s}.dec.4"),
+        ):
             for k in bn_keys:
                 out[f"{b}{ours}.{k}"] = state.get(f"{theirs}.{k}", torch.tensor(0, dtype=torch.long))
         for k in range(layers):
@@ -75,8 +79,11 @@ def main(argv=None) -> int:
     ap.add_argument("--id", default="xumx-asteroid-musdb18")
     ap.add_argument("--name", default="X-UMX (asteroid, MUSDB18)")
     ap.add_argument("--license", default=f"unknown here: as stated on the model card of {HF_REPO} (Hugging Face)")
-    ap.add_argument("--provenance", default=f"asteroid X-UMX checkpoint {HF_REPO} (Hugging Face), trained on MUSDB18 "
-                                            "by the X-UMX authors; converted with training/tools/convert_asteroid.py")
+    ap.add_argument(
+        "--provenance",
+        default=f"asteroid X-UMX checkpoint {HF_REPO} (Hugging Face), trained on MUSDB18 "
+        "by the X-UMX authors; converted with training/tools/convert_asteroid.py",
+    )
     ap.add_argument("--no-metrics", action="store_true", help="leave out the published scores (for other checkpoints)")
     args = ap.parse_args(argv)
     try:
@@ -87,18 +94,39 @@ def main(argv=None) -> int:
     os.makedirs(args.out, exist_ok=True)
     onnx_path = os.path.join(args.out, "model.onnx")
     warnings.filterwarnings("ignore", category=UserWarning)
-    torch.onnx.export(model, torch.rand(1, 2, 2049, 8), onnx_path, input_names=["mix_mag"], output_names=["est_mag"],
-                      opset_version=OPSET, do_constant_folding=True,
-                      dynamic_axes={"mix_mag": {0: "batch", 3: "frames"}, "est_mag": {1: "batch", 4: "frames"}})
+    torch.onnx.export(
+        model,
+        torch.rand(1, 2, 2049, 8),
+        onnx_path,
+        input_names=["mix_mag"],
+        output_names=["est_mag"],
+        opset_version=OPSET,
+        do_constant_folding=True,
+        dynamic_axes={"mix_mag": {0: "batch", 3: "frames"}, "est_mag": {1: "batch", 4: "frames"}},
+    )
     manifest = {
-        "id": args.id, "name": args.name, "architecture": "x-umx", "sources": list(model.sources),
-        "sample_rate": 44100, "n_fft": 4096, "hop": 1024, "file": "model.onnx",
-        "sha256": sha256(onnx_path), "size": os.path.getsize(onnx_path),
-        "license": args.license, "provenance": args.provenance,
+        "id": args.id,
+        "name": args.name,
+        "architecture": "x-umx",
+        "sources": list(model.sources),
+        "sample_rate": 44100,
+        "n_fft": 4096,
+        "hop": 1024,
+        "file": "model.onnx",
+        "sha256": sha256(onnx_path),
+        "size": os.path.getsize(onnx_path),
+        "license": args.license,
+        "provenance": args.provenance,
         "metrics": {} if args.no_metrics else ASTEROID_METRICS,
-        "hidden_size": model.hidden, "max_bin": model.max_bin, "opset": OPSET,
-        "converted_from": {"format": "asteroid XUMX state_dict (torch)", "file": os.path.basename(args.checkpoint),
-                           "sha256": sha256(args.checkpoint), "size": os.path.getsize(args.checkpoint)},
+        "hidden_size": model.hidden,
+        "max_bin": model.max_bin,
+        "opset": OPSET,
+        "converted_from": {
+            "format": "asteroid XUMX state_dict (torch)",
+            "file": os.path.basename(args.checkpoint),
+            "sha256": sha256(args.checkpoint),
+            "size": os.path.getsize(args.checkpoint),
+        },
     }
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)

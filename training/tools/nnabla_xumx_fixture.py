@@ -34,19 +34,23 @@ def parameter_list(hidden: int, max_bin: int):
         out += [(f"{kind}_{s}", (N_BINS,), True) for s in SOURCES]
 
     def fc_bn(scope, n_in, n_out):
-        return [(f"{scope}/affine/W", (n_in, n_out), True),
-                (f"{scope}/bn/beta", (1, 1, n_out), True),
-                (f"{scope}/bn/gamma", (1, 1, n_out), True),
-                (f"{scope}/bn/mean", (1, 1, n_out), False),
-                (f"{scope}/bn/var", (1, 1, n_out), False)]
+        return [
+            (f"{scope}/affine/W", (n_in, n_out), True),
+            (f"{scope}/bn/beta", (1, 1, n_out), True),
+            (f"{scope}/bn/gamma", (1, 1, n_out), True),
+            (f"{scope}/bn/mean", (1, 1, n_out), False),
+            (f"{scope}/bn/var", (1, 1, n_out), False),
+        ]
 
     h = hidden // 2
     for s in SOURCES:
         out += fc_bn(f"fc1_{s}", CHANNELS * max_bin, hidden)
     for s in SOURCES:
-        out += [(f"lstm_{s}/lstm/weight_l0", (2, 4, h, hidden + h), True),
-                (f"lstm_{s}/lstm/weight", (LAYERS - 1, 2, 4, h, 2 * h + h), True),
-                (f"lstm_{s}/lstm/bias", (LAYERS, 2, 4, h), True)]
+        out += [
+            (f"lstm_{s}/lstm/weight_l0", (2, 4, h, hidden + h), True),
+            (f"lstm_{s}/lstm/weight", (LAYERS - 1, 2, 4, h, 2 * h + h), True),
+            (f"lstm_{s}/lstm/bias", (LAYERS, 2, 4, h), True),
+        ]
     for s in SOURCES:
         out += fc_bn(f"fc2_{s}", 2 * hidden, hidden)
     for s in SOURCES:

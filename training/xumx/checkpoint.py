@@ -56,7 +56,7 @@ def split(path: str, out_prefix: str, part_bytes: int = 15 * 2**20) -> list[str]
     for i in range(0, max(len(data), 1), part_bytes):
         name = f"{out_prefix}.part{i // part_bytes:02d}"
         with open(name, "wb") as f:
-            f.write(data[i:i + part_bytes])
+            f.write(data[i : i + part_bytes])
         parts.append(name)
     return parts
 

@@ -18,8 +18,10 @@ def source_combinations(n_sources: int = 4) -> list[tuple[int, ...]]:
 def weighted_sdr(est: torch.Tensor, target: torch.Tensor, mix: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """Weighted SDR loss (Choi et al.), in [-1, 1]; lower is better. Tensors [..., samples]; returns one value per
     signal ([...])."""
+
     def neg_cos(a, b):
         return -(a * b).sum(-1) / (a.norm(dim=-1) * b.norm(dim=-1) + eps)
+
     noise, est_noise = mix - target, mix - est
     alpha = target.pow(2).sum(-1) / (target.pow(2).sum(-1) + noise.pow(2).sum(-1) + eps)
     return alpha * neg_cos(target, est) + (1 - alpha) * neg_cos(noise, est_noise)
@@ -53,10 +55,17 @@ def band_weights(n_bins: int, rate: int, lo_hz: float, hi_hz: float, weight: flo
     return torch.where((hz >= lo_hz) & (hz < hi_hz), torch.tensor(float(weight)), torch.tensor(1.0))
 
 
-def multi_domain_loss(est_mag: torch.Tensor, target_mag: torch.Tensor, target_audio: torch.Tensor,
-                      mix_spec: torch.Tensor, mix_audio: torch.Tensor, combos=None,
-                      mix_coefficient: float = MIX_COEFFICIENT, known: torch.Tensor | None = None,
-                      bin_weight: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+def multi_domain_loss(
+    est_mag: torch.Tensor,
+    target_mag: torch.Tensor,
+    target_audio: torch.Tensor,
+    mix_spec: torch.Tensor,
+    mix_audio: torch.Tensor,
+    combos=None,
+    mix_coefficient: float = MIX_COEFFICIENT,
+    known: torch.Tensor | None = None,
+    bin_weight: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, dict]:
     """Combination Loss of the Multi-Domain Loss.
 
     est_mag, target_mag [S, B, 2, F, T]; target_audio [S, B, 2, N]; mix_spec complex [B, 2, F, T]; mix_audio [B, 2, N];
@@ -65,15 +74,19 @@ def multi_domain_loss(est_mag: torch.Tensor, target_mag: torch.Tensor, target_au
     bin_weight [F] (optional): each frequency bin's weight in the frequency-domain MSE (default 1 everywhere).
     """
     combos = combos or source_combinations(est_mag.shape[0])
-    weight = (observable(combos, known) if known is not None
-              else torch.ones(len(combos), est_mag.shape[1], device=est_mag.device))  # [C, B]
+    weight = (
+        observable(combos, known)
+        if known is not None
+        else torch.ones(len(combos), est_mag.shape[1], device=est_mag.device)
+    )  # [C, B]
     weight = weight / weight.sum()
     freq_err = (combination_sums(est_mag, combos) - combination_sums(target_mag, combos)) ** 2
     if bin_weight is not None:
         freq_err = freq_err * bin_weight[:, None]
     freq = (freq_err.mean(dim=(2, 3, 4)) * weight).sum()
     est_audio = magnitude_to_audio(est_mag, mix_spec, mix_audio.shape[-1])
-    time = weighted_sdr(combination_sums(est_audio, combos), combination_sums(target_audio, combos),
-                        mix_audio.unsqueeze(0))  # [C, B, 2]
+    time = weighted_sdr(
+        combination_sums(est_audio, combos), combination_sums(target_audio, combos), mix_audio.unsqueeze(0)
+    )  # [C, B, 2]
     time = (time.mean(-1) * weight).sum()
     return freq + mix_coefficient * time, {"freq": float(freq.detach()), "time": float(time.detach())}

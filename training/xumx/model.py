@@ -33,8 +33,9 @@ class SourceBranch(nn.Module):
         self.input_scale = nn.Parameter(torch.ones(max_bin))
         self.fc1 = nn.Linear(N_CHANNELS * max_bin, hidden, bias=False)
         self.bn1 = nn.BatchNorm1d(hidden)
-        self.lstm = nn.LSTM(hidden, hidden // 2, num_layers=n_layers, bidirectional=True,
-                            dropout=dropout if n_layers > 1 else 0.0)
+        self.lstm = nn.LSTM(
+            hidden, hidden // 2, num_layers=n_layers, bidirectional=True, dropout=dropout if n_layers > 1 else 0.0
+        )
         self.fc2 = nn.Linear(hidden * 2, hidden, bias=False)
         self.bn2 = nn.BatchNorm1d(hidden)
         self.fc3 = nn.Linear(hidden, N_CHANNELS * N_BINS, bias=False)
@@ -60,8 +61,14 @@ class SourceBranch(nn.Module):
 class XUMX(nn.Module):
     """X-UMX over magnitude spectrograms. forward: [batch, 2, 2049, frames] -> [4, batch, 2, 2049, frames]."""
 
-    def __init__(self, hidden: int = 512, max_bin: int = MAX_BIN, n_layers: int = 3, dropout: float = 0.4,
-                 sources: tuple[str, ...] = SOURCES):
+    def __init__(
+        self,
+        hidden: int = 512,
+        max_bin: int = MAX_BIN,
+        n_layers: int = 3,
+        dropout: float = 0.4,
+        sources: tuple[str, ...] = SOURCES,
+    ):
         super().__init__()
         if hidden % 2:
             raise ValueError(f"hidden size must be even (two LSTM directions), got {hidden}")
@@ -72,8 +79,12 @@ class XUMX(nn.Module):
         self.branches = nn.ModuleDict({s: SourceBranch(hidden, max_bin, n_layers, dropout) for s in self.sources})
 
     def config(self) -> dict:
-        return {"hidden": self.hidden, "max_bin": self.max_bin, "n_layers": self.n_layers,
-                "sources": list(self.sources)}
+        return {
+            "hidden": self.hidden,
+            "max_bin": self.max_bin,
+            "n_layers": self.n_layers,
+            "sources": list(self.sources),
+        }
 
     def set_input_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
         """Initialise every source's input normalisation from mixture statistics over the first max_bin bins."""

@@ -24,8 +24,7 @@ def store_initializers_as_fp16(path: str, min_elements: int = MIN_ELEMENTS) -> i
         array = numpy_helper.to_array(init).astype(np.float16)
         name = init.name
         init.CopyFrom(numpy_helper.from_array(array, name + "__fp16"))
-        casts.append(helper.make_node("Cast", [name + "__fp16"], [name], to=TensorProto.FLOAT,
-                                      name=name + "__to_fp32"))
+        casts.append(helper.make_node("Cast", [name + "__fp16"], [name], to=TensorProto.FLOAT, name=name + "__to_fp32"))
         converted += 1
     nodes = casts + list(graph.node)
     del graph.node[:]

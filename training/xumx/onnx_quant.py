@@ -93,20 +93,25 @@ def store_quantized(path: str, layers: list[dict]) -> dict:
             scales = np.array([m["step"] for m in matches], np.float32)
             if w.ndim == 2:
                 new_inits.append(numpy_helper.from_array(scales.reshape(()), name + "__scale"))
-                nodes.append(helper.make_node("DequantizeLinear", [name + "__q", name + "__scale"], [name],
-                                              name=name + "__dq"))
+                nodes.append(
+                    helper.make_node("DequantizeLinear", [name + "__q", name + "__scale"], [name], name=name + "__dq")
+                )
             else:
                 new_inits.append(numpy_helper.from_array(scales, name + "__scale"))
-                nodes.append(helper.make_node("DequantizeLinear", [name + "__q", name + "__scale"], [name],
-                                              axis=0, name=name + "__dq"))
+                nodes.append(
+                    helper.make_node(
+                        "DequantizeLinear", [name + "__q", name + "__scale"], [name], axis=0, name=name + "__dq"
+                    )
+                )
         else:  # the two directions of one LSTM at different storage types: one DequantizeLinear each
             parts = []
             for i, (q, m, k) in enumerate(zip(qs, matches, kinds)):
                 part = f"{name}__{i}"
                 new_inits.append(_int_tensor(q[None], k[0], part + "__q"))
                 new_inits.append(numpy_helper.from_array(np.array(m["step"], np.float32), part + "__scale"))
-                nodes.append(helper.make_node("DequantizeLinear", [part + "__q", part + "__scale"], [part],
-                                              name=part + "__dq"))
+                nodes.append(
+                    helper.make_node("DequantizeLinear", [part + "__q", part + "__scale"], [part], name=part + "__dq")
+                )
                 parts.append(part)
             nodes.append(helper.make_node("Concat", parts, [name], axis=0, name=name + "__concat"))
     missing = [layer["layer"] for layer in layers if layer["layer"] not in found]

@@ -34,7 +34,7 @@ def _to_44k(x: np.ndarray, rate: int) -> np.ndarray:
 
 def _at_vocal_level(x: np.ndarray) -> np.ndarray:
     """x scaled to VOCAL_TARGET_RMS (MIR-1K clips, vocals and karaoke tracks alike)."""
-    return x * (VOCAL_TARGET_RMS / max(float(np.sqrt(np.mean(x ** 2))), 1e-6))
+    return x * (VOCAL_TARGET_RMS / max(float(np.sqrt(np.mean(x**2))), 1e-6))
 
 
 def extend_vocal_band(x: np.ndarray, cutoff_hz: float = 7000.0, level: float = 0.12) -> np.ndarray:
@@ -45,7 +45,7 @@ def extend_vocal_band(x: np.ndarray, cutoff_hz: float = 7000.0, level: float = 0
     spec = rfft(x * np.abs(x), size)
     spec[: int(cutoff_hz * size / RATE)] = 0
     high = irfft(spec, size)[:n]
-    gain = level * np.sqrt(np.mean(x ** 2)) / max(float(np.sqrt(np.mean(high ** 2))), 1e-8)
+    gain = level * np.sqrt(np.mean(x**2)) / max(float(np.sqrt(np.mean(high**2))), 1e-8)
     return (x + gain * high).astype(np.float32)
 
 
@@ -56,10 +56,18 @@ class Pack:
     WAVs and MIR-1K (lossless: no codec fingerprint on any stem)."""
 
     @classmethod
-    def from_renders(cls, synth_dir: str, mir1k_dir: str | None, split: str, device="cpu",
-                     seconds_per_song: float = 8.0, seed: int = 0) -> "Pack":
+    def from_renders(
+        cls,
+        synth_dir: str,
+        mir1k_dir: str | None,
+        split: str,
+        device="cpu",
+        seconds_per_song: float = 8.0,
+        seed: int = 0,
+    ) -> "Pack":
         from data.pack import excerpts_of, load_mono, read_wav
         from data.splits import mir1k_split, synth_split
+
         rng = np.random.default_rng(seed)
         self = cls.__new__(cls)
         self.songs, self.clips, self.leads, self.instr_leads = [], [], [], []
@@ -79,18 +87,20 @@ class Pack:
                 for stem, x in stems.items():
                     seg = np.zeros(n, np.float32)
                     if x is not None:
-                        part = x[start:start + n]
+                        part = x[start : start + n]
                         seg[: part.size] = part
                     streams[stem].append(seg)
                 self.songs.append({"name": f"{os.path.basename(d)}#{k}", "dur": n / RATE})
             # the song's voice and instrument leads (training songs only, render_synth.py): one excerpt of each
-            for kind, audio, entries in (("voicelead", leads, self.leads),
-                                         ("instrlead", instr_leads, self.instr_leads)):
+            for kind, audio, entries in (
+                ("voicelead", leads, self.leads),
+                ("instrlead", instr_leads, self.instr_leads),
+            ):
                 lead = load_mono(os.path.join(d, f"{kind}.wav"), RATE)
                 if lead is not None and lead.size >= 3 * RATE:
                     n = min(lead.size, int(seconds_per_song * RATE))
                     start = int(rng.integers(0, lead.size - n + 1))
-                    audio.append(_at_vocal_level(lead[start:start + n]).astype(np.float32))
+                    audio.append(_at_vocal_level(lead[start : start + n]).astype(np.float32))
                     entries.append({"name": os.path.basename(d), "dur": n / RATE})
         if mir1k_dir:
             for path in sorted(glob.glob(os.path.join(mir1k_dir, "*.wav"))):
@@ -114,8 +124,9 @@ class Pack:
             streams["voicelead"] = leads
         if instr_leads:
             streams["instrlead"] = instr_leads
-        self.streams = {k: (torch.from_numpy(np.concatenate(v)) if v else torch.zeros(0)).to(device)
-                        for k, v in streams.items()}
+        self.streams = {
+            k: (torch.from_numpy(np.concatenate(v)) if v else torch.zeros(0)).to(device) for k, v in streams.items()
+        }
         self.song_bounds = cls._bounds(self.songs)
         self.clip_bounds = cls._bounds(self.clips)
         self.lead_bounds = cls._bounds(self.leads)
@@ -134,13 +145,15 @@ class Pack:
         self.song_bounds = self._bounds(self.songs)
         self.streams["vocals"] = self._decode_entries(folder, index, "vocals", self.clips, normalise=True)
         if "karaoke" in index["files"]:  # packs since the karaoke tracks came in
-            self.streams["karaoke"] = self._decode_entries(folder, index, "karaoke", self.clips, normalise=True,
-                                                           exciter=False)
+            self.streams["karaoke"] = self._decode_entries(
+                folder, index, "karaoke", self.clips, normalise=True, exciter=False
+            )
         self.clip_bounds = self._bounds(self.clips)
         self.leads = [e for e in index.get("voicelead", []) if e["split"] == split]
         if self.leads:  # packs since the voice leads came in
-            self.streams["voicelead"] = self._decode_entries(folder, index, "voicelead", self.leads, normalise=True,
-                                                             exciter=False)
+            self.streams["voicelead"] = self._decode_entries(
+                folder, index, "voicelead", self.leads, normalise=True, exciter=False
+            )
         self.lead_bounds = self._bounds(self.leads)
         self.instr_leads = []  # packs carry no instrument leads yet: train from the renders for those
         self.instr_lead_bounds = self._bounds(self.instr_leads)
@@ -166,7 +179,7 @@ class Pack:
             offset = e["offset"][stem] if isinstance(e["offset"], dict) else e["offset"]
             scale = e["scale"][stem] if isinstance(e["scale"], dict) else e["scale"]
             n_src = int(round(e["dur"] * rate))
-            x = mulaw.decode(codes[offset:offset + n_src]) * scale
+            x = mulaw.decode(codes[offset : offset + n_src]) * scale
             x = _to_44k(x, rate)
             n = int(e["dur"] * RATE)
             x = np.pad(x, (0, max(0, n - x.size)))[:n]
@@ -183,11 +196,22 @@ class MixSampler:
     random gain per stem, random pan (which also swaps channels), stems from different songs, random silence of a
     source, and a joint pitch/tempo change by resampling (cheap: one linear interpolation per stem)."""
 
-    def __init__(self, pack: Pack, seconds: float = 6.0, p_same_song: float = 0.4, p_silence: float = 0.1,
-                 p_no_vocals: float = 0.2, gain_db: tuple[float, float] = (-9.0, 3.0), speed: float = 0.08,
-                 p_lowpass: float = 0.0, p_karaoke: float = 0.0, p_voicelead: float = 0.0,
-                 vocal_level_db: tuple[float, float] | None = None, p_instrlead: float = 0.0,
-                 instrlead_db: tuple[float, float] = (-3.0, 6.0)):
+    def __init__(
+        self,
+        pack: Pack,
+        seconds: float = 6.0,
+        p_same_song: float = 0.4,
+        p_silence: float = 0.1,
+        p_no_vocals: float = 0.2,
+        gain_db: tuple[float, float] = (-9.0, 3.0),
+        speed: float = 0.08,
+        p_lowpass: float = 0.0,
+        p_karaoke: float = 0.0,
+        p_voicelead: float = 0.0,
+        vocal_level_db: tuple[float, float] | None = None,
+        p_instrlead: float = 0.0,
+        instrlead_db: tuple[float, float] = (-3.0, 6.0),
+    ):
         self.pack = pack
         # vocals against the rest of the mixture (bass+drums+other after their gains), drawn uniformly in dB per
         # mixture; None: the vocals get a random gain like every stem (with rendered accompaniments about 6 dB
@@ -262,8 +286,9 @@ class MixSampler:
         if self.p_karaoke > 0 and vocal_crop is not None:
             # the same stretch of the same clip as the vocals, so singer and music stay together
             karaoke = rnd(size) < self.p_karaoke
-            acc, _ = self._gather(self.pack.streams["karaoke"], self.pack.clip_bounds, *vocal_crop[:2], g,
-                                  vocal_crop[2])
+            acc, _ = self._gather(
+                self.pack.streams["karaoke"], self.pack.clip_bounds, *vocal_crop[:2], g, vocal_crop[2]
+            )
             for i, source in enumerate(SOURCES):
                 if source != "vocals":
                     fill = acc if source == "other" else torch.zeros_like(acc)

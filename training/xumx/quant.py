@@ -45,11 +45,12 @@ PARAMETRIZATIONS = ("b_d", "b_qmax", "d_qmax")
 @dataclass(frozen=True)
 class Bounds:
     """Box limits of the learned quantizer parameters (kept after every step by clamp_quantizers)."""
+
     b_min: int = 2
     b_max: int = 8
-    d_min: float = 2.0 ** -16
+    d_min: float = 2.0**-16
     d_max: float = 1.0
-    qmax_min: float = 2.0 ** -12
+    qmax_min: float = 2.0**-12
     qmax_max: float = 8.0
 
 
@@ -102,8 +103,14 @@ class WeightQuantizer(nn.Module):
     init: "max" puts qmax at max|w| (round-to-nearest over the full range), "mse" fits the range to the weight MSE.
     """
 
-    def __init__(self, weight: torch.Tensor, parametrization: str = "d_qmax", bits: int = 8, init: str = "max",
-                 bounds: Bounds = Bounds()):
+    def __init__(
+        self,
+        weight: torch.Tensor,
+        parametrization: str = "d_qmax",
+        bits: int = 8,
+        init: str = "max",
+        bounds: Bounds = Bounds(),
+    ):
         super().__init__()
         if parametrization not in PARAMETRIZATIONS:
             raise ValueError(f"parametrization must be one of {PARAMETRIZATIONS}, got {parametrization!r}")
@@ -203,8 +210,14 @@ class QuantizedXUMX(nn.Module):
     name with "." as "/" (module names may not contain dots).
     """
 
-    def __init__(self, model: XUMX, parametrization: str = "d_qmax", bits: int | dict[str, int] = 8,
-                 init: str = "max", bounds: Bounds = Bounds()):
+    def __init__(
+        self,
+        model: XUMX,
+        parametrization: str = "d_qmax",
+        bits: int | dict[str, int] = 8,
+        init: str = "max",
+        bounds: Bounds = Bounds(),
+    ):
         super().__init__()
         self.model = model
         self.quantizers = nn.ModuleDict()
@@ -276,8 +289,9 @@ def bitwidth_log(qmodel: QuantizedXUMX) -> list[dict]:
     for name in qmodel.layer_names():
         q = qmodel.quantizer(name)
         d, qmax, b = q.step_range_bits()
-        rows.append({"layer": name, "elements": q.weight.numel(), "bits": int(b), "step": float(d),
-                     "range": float(qmax)})
+        rows.append(
+            {"layer": name, "elements": q.weight.numel(), "bits": int(b), "step": float(d), "range": float(qmax)}
+        )
     return rows
 
 
@@ -286,5 +300,9 @@ def summary(qmodel: QuantizedXUMX) -> dict:
     rows = bitwidth_log(qmodel)
     elements = sum(r["elements"] for r in rows)
     bits = sum(r["bits"] * r["elements"] for r in rows)
-    return {"weight_elements": elements, "weight_bits": bits, "weight_bytes": bits / 8.0,
-            "bits_per_weight": bits / max(elements, 1)}
+    return {
+        "weight_elements": elements,
+        "weight_bits": bits,
+        "weight_bytes": bits / 8.0,
+        "bits_per_weight": bits / max(elements, 1),
+    }

@@ -18,16 +18,29 @@ def _window(device, dtype) -> torch.Tensor:
 def stft(audio: torch.Tensor) -> torch.Tensor:
     """[..., samples] float -> complex [..., 2049, frames]."""
     shape = audio.shape
-    spec = torch.stft(audio.reshape(-1, shape[-1]), N_FFT, HOP, window=_window(audio.device, audio.dtype),
-                      center=True, pad_mode="reflect", return_complex=True)
+    spec = torch.stft(
+        audio.reshape(-1, shape[-1]),
+        N_FFT,
+        HOP,
+        window=_window(audio.device, audio.dtype),
+        center=True,
+        pad_mode="reflect",
+        return_complex=True,
+    )
     return spec.reshape(*shape[:-1], *spec.shape[-2:])
 
 
 def istft(spec: torch.Tensor, length: int) -> torch.Tensor:
     """complex [..., 2049, frames] -> [..., length]."""
     shape = spec.shape
-    audio = torch.istft(spec.reshape(-1, *shape[-2:]), N_FFT, HOP, window=_window(spec.device, spec.real.dtype),
-                        center=True, length=length)
+    audio = torch.istft(
+        spec.reshape(-1, *shape[-2:]),
+        N_FFT,
+        HOP,
+        window=_window(spec.device, spec.real.dtype),
+        center=True,
+        length=length,
+    )
     return audio.reshape(*shape[:-2], length)
 
 

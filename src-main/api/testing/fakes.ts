@@ -3,7 +3,14 @@
 import { join } from 'node:path';
 import { ListeningCopy } from '../../engine/separate/listening-copy.ts';
 import { songName } from '../../engine/separate/song-name.ts';
-import type { ModelInfo, Region, RegionResult, SeparateRequest, SeparationResult, SongAnalysis } from '../../engine/types.ts';
+import type {
+  ModelInfo,
+  Region,
+  RegionResult,
+  SeparateRequest,
+  SeparationResult,
+  SongAnalysis,
+} from '../../engine/types.ts';
 import type { AudioPort, DecodedAudio, EngineJobHooks, EnginePort } from '../ports.ts';
 
 export const SOURCES = ['vocals', 'drums', 'bass', 'other'];
@@ -11,9 +18,16 @@ export const SOURCES = ['vocals', 'drums', 'bass', 'other'];
 export class MemoryAudio implements AudioPort {
   readonly files = new Map<string, DecodedAudio>();
   /** What each stem file was written from, by path. */
-  readonly stemFiles = new Map<string, { stemFiles: Record<string, string>; opts: Parameters<AudioPort['stemFileFromStemFiles']>[2] }>();
+  readonly stemFiles = new Map<
+    string,
+    { stemFiles: Record<string, string>; opts: Parameters<AudioPort['stemFileFromStemFiles']>[2] }
+  >();
 
-  async stemFileFromStemFiles(stemFiles: Record<string, string>, path: string, opts: Parameters<AudioPort['stemFileFromStemFiles']>[2]): Promise<string[]> {
+  async stemFileFromStemFiles(
+    stemFiles: Record<string, string>,
+    path: string,
+    opts: Parameters<AudioPort['stemFileFromStemFiles']>[2],
+  ): Promise<string[]> {
     this.stemFiles.set(path, { stemFiles, opts });
     return [];
   }
@@ -33,7 +47,10 @@ export class MemoryAudio implements AudioPort {
           const len = parts.reduce((n, p) => n + p[c].length, 0);
           const out = new Float32Array(len);
           let o = 0;
-          for (const p of parts) { out.set(p[c], o); o += p[c].length; }
+          for (const p of parts) {
+            out.set(p[c], o);
+            o += p[c].length;
+          }
           return out;
         });
         this.files.set(path, { sampleRate: opts.sampleRate, channels });
@@ -57,11 +74,29 @@ export class FakeEngine implements EnginePort {
   /** What the engine measured of the song, given with every result while set. */
   analysis: SongAnalysis | undefined;
 
-  constructor(private readonly audio: MemoryAudio, private readonly length = 1000) {}
+  constructor(
+    private readonly audio: MemoryAudio,
+    private readonly length = 1000,
+  ) {}
 
   async listModels(): Promise<ModelInfo[]> {
-    return [{ id: 'fake', name: 'Fake', architecture: 'x-umx', sources: SOURCES, sampleRate: 44100, license: 'MIT', provenance: 'test double',
-      dir: '/models/fake', bundled: false, origin: 'imported', sizeOnDisk: 0, precision: 'float32', quality: [] }];
+    return [
+      {
+        id: 'fake',
+        name: 'Fake',
+        architecture: 'x-umx',
+        sources: SOURCES,
+        sampleRate: 44100,
+        license: 'MIT',
+        provenance: 'test double',
+        dir: '/models/fake',
+        bundled: false,
+        origin: 'imported',
+        sizeOnDisk: 0,
+        precision: 'float32',
+        quality: [],
+      },
+    ];
   }
 
   async separate(req: SeparateRequest, hooks?: EngineJobHooks): Promise<SeparationResult> {
@@ -69,14 +104,26 @@ export class FakeEngine implements EnginePort {
     hooks?.onProgress?.({ fraction: 0.5, stage: 'network', etaSeconds: 1 });
     const half = Math.floor(this.length / 2);
     const copy = hooks?.listen
-      ? await ListeningCopy.create(hooks.listen.path, Object.keys(fakeRender(req, 0, 0)), 44100, this.length, hooks.listen.onReady) : null;
+      ? await ListeningCopy.create(
+          hooks.listen.path,
+          Object.keys(fakeRender(req, 0, 0)),
+          44100,
+          this.length,
+          hooks.listen.onReady,
+        )
+      : null;
     if (copy) await this.writeCopy(req, copy, 0, half);
     // Cancelled while the first half was written (its file is there from the start): no abort event comes then.
-    await Promise.race([this.gate, new Promise((r) => (hooks?.signal?.aborted ? r(null) : hooks?.signal?.addEventListener('abort', r)))]);
+    await Promise.race([
+      this.gate,
+      new Promise((r) => (hooks?.signal?.aborted ? r(null) : hooks?.signal?.addEventListener('abort', r))),
+    ]);
     const failed = hooks?.signal?.aborted ? 'CANCELLED' : req.input.endsWith('.txt') ? 'NOT_AUDIO' : null;
     if (failed) await copy?.abort();
-    if (failed === 'CANCELLED') return { input: req.input, ok: false, error: { code: 'CANCELLED', message: `${req.input}: cancelled` } };
-    if (failed === 'NOT_AUDIO') return { input: req.input, ok: false, error: { code: 'NOT_AUDIO', message: `${req.input}: not an audio file` } };
+    if (failed === 'CANCELLED')
+      return { input: req.input, ok: false, error: { code: 'CANCELLED', message: `${req.input}: cancelled` } };
+    if (failed === 'NOT_AUDIO')
+      return { input: req.input, ok: false, error: { code: 'NOT_AUDIO', message: `${req.input}: not an audio file` } };
     if (copy) {
       await this.writeCopy(req, copy, half, this.length);
       await copy.finish();
@@ -90,9 +137,16 @@ export class FakeEngine implements EnginePort {
       stems[s] = p;
     });
     return {
-      input: req.input, ok: true, stems, sampleRate: 44100, duration: this.length / 44100, modelId: 'fake', ep: 'cpu',
+      input: req.input,
+      ok: true,
+      stems,
+      sampleRate: 44100,
+      duration: this.length / 44100,
+      modelId: 'fake',
+      ep: 'cpu',
       epSkipped: [{ ep: 'cuda', reason: 'no CUDA device' }],
-      timings: { decode: 0, stft: 0, network: 0, wiener: 0, istft: 0, encode: 0 }, notices: [],
+      timings: { decode: 0, stft: 0, network: 0, wiener: 0, istft: 0, encode: 0 },
+      notices: [],
       ...(this.analysis ? { analysis: this.analysis } : {}),
     };
   }
@@ -100,8 +154,14 @@ export class FakeEngine implements EnginePort {
   async renderRegion(req: SeparateRequest, region: Region, hooks?: { signal?: AbortSignal }): Promise<RegionResult> {
     this.regions.push({ request: req, region });
     await Promise.race([this.gate, new Promise((r) => hooks?.signal?.addEventListener('abort', r))]);
-    if (hooks?.signal?.aborted) return { input: req.input, ok: false, error: { code: 'CANCELLED', message: `${req.input}: cancelled` } };
-    if (this.uncached.has(req.input)) return { input: req.input, ok: false, error: { code: 'NOT_CACHED', message: `${req.input}: not in the estimate cache` } };
+    if (hooks?.signal?.aborted)
+      return { input: req.input, ok: false, error: { code: 'CANCELLED', message: `${req.input}: cancelled` } };
+    if (this.uncached.has(req.input))
+      return {
+        input: req.input,
+        ok: false,
+        error: { code: 'NOT_CACHED', message: `${req.input}: not in the estimate cache` },
+      };
     const start = Math.min(region.start, this.length);
     const frames = Math.min(region.frames, this.length - start);
     return { input: req.input, ok: true, sampleRate: 44100, start, frames, stems: fakeRender(req, start, frames) };
@@ -119,8 +179,13 @@ export class FakeEngine implements EnginePort {
 /** What the fake engine renders of frames [start, start + frames): per stem, its constant times its strength, and frame / 1e6. */
 export function fakeRender(req: SeparateRequest, start: number, frames: number): Record<string, Float32Array[]> {
   const sources = req.controls?.residual ? [...SOURCES, 'residual'] : SOURCES;
-  return Object.fromEntries(sources.map((s, k) => [s, [
-    new Float32Array(frames).fill(((k + 1) / 10) * (req.controls?.strength?.[s] ?? 1)),
-    Float32Array.from({ length: frames }, (_, i) => (start + i) / 1e6),
-  ]]));
+  return Object.fromEntries(
+    sources.map((s, k) => [
+      s,
+      [
+        new Float32Array(frames).fill(((k + 1) / 10) * (req.controls?.strength?.[s] ?? 1)),
+        Float32Array.from({ length: frames }, (_, i) => (start + i) / 1e6),
+      ],
+    ]),
+  );
 }

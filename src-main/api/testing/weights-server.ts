@@ -35,7 +35,9 @@ function send(req: IncomingMessage, res: ServerResponse, body: Buffer, chunkDela
     return;
   }
   res.writeHead(m ? 206 : 200, {
-    'content-type': 'application/octet-stream', 'content-length': body.length - start, 'accept-ranges': 'bytes',
+    'content-type': 'application/octet-stream',
+    'content-length': body.length - start,
+    'accept-ranges': 'bytes',
     ...(m ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
   });
   if (!chunkDelayMs) return void res.end(body.subarray(start));
@@ -65,9 +67,10 @@ export async function startWeightsServer(files: Record<string, Buffer>): Promise
   return {
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     ranges,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

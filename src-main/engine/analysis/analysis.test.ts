@@ -7,7 +7,12 @@ import { analyzeMix, analyzeSong, toAnalysisRate } from './index.ts';
 import { PITCH_CLASSES } from './key.ts';
 import { Decimator } from './decimate.ts';
 import {
-  TEST_SET, canRenderSongs, eventFMeasure, knownBeats, knownDownbeats, renderSong,
+  TEST_SET,
+  canRenderSongs,
+  eventFMeasure,
+  knownBeats,
+  knownDownbeats,
+  renderSong,
 } from '../../../test/fixtures/tempo-key-songs.ts';
 
 import { clickTrack } from './testing/signals.ts';
@@ -41,16 +46,38 @@ describe('song analysis', () => {
       const a = analyzeMix([clicks], RATE)!;
       assert.equal(a.beatsPerBar, beatsPerBar);
       const bars = Array.from({ length: 60 / beatsPerBar }, (_, k) => 0.5 + k * beatsPerBar * 0.5);
-      assert.ok(eventFMeasure(a.downbeats, bars) >= 0.9, `${beatsPerBar}/4 downbeats ${a.downbeats.slice(0, 4).join(', ')}…`);
+      assert.ok(
+        eventFMeasure(a.downbeats, bars) >= 0.9,
+        `${beatsPerBar}/4 downbeats ${a.downbeats.slice(0, 4).join(', ')}…`,
+      );
     }
   });
 
   it('names the key of a chord progression, major and minor', () => {
     // A minor: Am Dm E Am; E-flat major: Eb Ab Bb Eb.
-    const minor = chordSong([[57, 60, 64], [62, 65, 69], [64, 68, 71], [57, 60, 64]], 16);
-    const major = chordSong([[63, 67, 70], [68, 72, 75], [70, 74, 77], [63, 67, 70]], 16);
+    const minor = chordSong(
+      [
+        [57, 60, 64],
+        [62, 65, 69],
+        [64, 68, 71],
+        [57, 60, 64],
+      ],
+      16,
+    );
+    const major = chordSong(
+      [
+        [63, 67, 70],
+        [68, 72, 75],
+        [70, 74, 77],
+        [63, 67, 70],
+      ],
+      16,
+    );
     const clicks = clickTrack(120, 4, 16);
-    for (const [song, tonic, mode] of [[minor, 'A', 'minor'], [major, 'Eb', 'major']] as const) {
+    for (const [song, tonic, mode] of [
+      [minor, 'A', 'minor'],
+      [major, 'Eb', 'major'],
+    ] as const) {
       const a = analyzeSong({ rhythm: toAnalysisRate([clicks], RATE), harmony: toAnalysisRate([song], RATE) })!;
       assert.deepEqual(a.key, { tonic, mode });
       assert.ok(a.confidence.key > 0.5, `key confidence ${a.confidence.key}`);
@@ -72,20 +99,30 @@ describe('song analysis', () => {
     assert.equal(analyzeMix([clicks], RATE), null);
   });
 
-  it('measures tempo within 2 %, beats within 50 ms, meter and key on generated songs of known tempo and key',
-    { skip: canRenderSongs() ? false : 'needs mma, fluidsynth and a GM soundfont' }, async () => {
+  it(
+    'measures tempo within 2 %, beats within 50 ms, meter and key on generated songs of known tempo and key',
+    { skip: canRenderSongs() ? false : 'needs mma, fluidsynth and a GM soundfont' },
+    async () => {
       const misses: string[] = [];
-      let tempoRight = 0, beatsRight = 0, keyRight = 0, meterRight = 0;
+      let tempoRight = 0,
+        beatsRight = 0,
+        keyRight = 0,
+        meterRight = 0;
       for (const spec of TEST_SET) {
         const song = renderSong(spec);
         const audio = await decodeFile(song.path);
         const a = analyzeMix(audio.channels, audio.sampleRate);
         const name = `${spec.style} ${spec.bpm} BPM`;
-        if (!a) { misses.push(`${name}: nothing measured`); continue; }
+        if (!a) {
+          misses.push(`${name}: nothing measured`);
+          continue;
+        }
         // An octave error (half or double the tempo) is a wrong tempo here.
-        if (Math.abs(a.bpm / spec.bpm - 1) <= 0.02) tempoRight++; else misses.push(`${name}: ${a.bpm} BPM`);
+        if (Math.abs(a.bpm / spec.bpm - 1) <= 0.02) tempoRight++;
+        else misses.push(`${name}: ${a.bpm} BPM`);
         const beatF = eventFMeasure(a.beats, knownBeats(song));
-        if (beatF >= 0.9) beatsRight++; else misses.push(`${name}: beat F ${beatF.toFixed(2)}`);
+        if (beatF >= 0.9) beatsRight++;
+        else misses.push(`${name}: beat F ${beatF.toFixed(2)}`);
         if (a.beatsPerBar === spec.beatsPerBar && eventFMeasure(a.downbeats, knownDownbeats(song)) >= 0.9) meterRight++;
         else misses.push(`${name}: bars of ${a.beatsPerBar} at ${a.downbeats.slice(0, 2).join(', ')}`);
         if (a.key && PITCH_CLASSES.indexOf(a.key.tonic) === spec.tonic && a.key.mode === spec.mode) keyRight++;
@@ -97,5 +134,6 @@ describe('song analysis', () => {
       assert.ok(beatsRight >= 0.85 * n, `beats right on ${beatsRight}/${n}: ${misses.join('; ')}`);
       assert.ok(meterRight >= 0.85 * n, `bars right on ${meterRight}/${n}: ${misses.join('; ')}`);
       assert.ok(keyRight >= 0.85 * n, `key right on ${keyRight}/${n}: ${misses.join('; ')}`);
-    });
+    },
+  );
 });

@@ -24,8 +24,19 @@ export function findBars(beats: number[], low: Float32Array, lowRate: number, ch
   const best = (m: 3 | 4) => {
     let top = { first: 0, contrast: -Infinity };
     for (let p = 0; p < m; p++) {
-      let on = 0, nOn = 0, off = 0, nOff = 0;
-      accent.forEach((a, i) => { if (i % m === p) { on += a; nOn++; } else { off += a; nOff++; } });
+      let on = 0,
+        nOn = 0,
+        off = 0,
+        nOff = 0;
+      accent.forEach((a, i) => {
+        if (i % m === p) {
+          on += a;
+          nOn++;
+        } else {
+          off += a;
+          nOff++;
+        }
+      });
       const contrast = on / nOn - off / nOff;
       if (contrast > top.contrast) top = { first: p, contrast };
     }
@@ -33,12 +44,15 @@ export function findBars(beats: number[], low: Float32Array, lowRate: number, ch
   };
   const four = best(4);
   const three = best(3);
-  return three.contrast > TRIPLE_MARGIN * four.contrast ? { beatsPerBar: 3, first: three.first } : { beatsPerBar: 4, first: four.first };
+  return three.contrast > TRIPLE_MARGIN * four.contrast
+    ? { beatsPerBar: 3, first: three.first }
+    : { beatsPerBar: 4, first: four.first };
 }
 
 function peakNear(x: Float32Array, frame: number): number {
   let m = 0;
-  for (let i = Math.round(frame) - 2; i <= Math.round(frame) + 2; i++) if (i >= 0 && i < x.length) m = Math.max(m, x[i]);
+  for (let i = Math.round(frame) - 2; i <= Math.round(frame) + 2; i++)
+    if (i >= 0 && i < x.length) m = Math.max(m, x[i]);
   return m;
 }
 
@@ -55,8 +69,14 @@ function harmonicChange(beats: number[], chroma: Chromagram): number[] {
     if (i === 0 || i === beats.length - 1) return 0;
     const before = span(beats[i - 1], b);
     const after = span(b, beats[i + 1]);
-    let dot = 0, na = 0, nb = 0;
-    for (let k = 0; k < 12; k++) { dot += before[k] * after[k]; na += before[k] ** 2; nb += after[k] ** 2; }
+    let dot = 0,
+      na = 0,
+      nb = 0;
+    for (let k = 0; k < 12; k++) {
+      dot += before[k] * after[k];
+      na += before[k] ** 2;
+      nb += after[k] ** 2;
+    }
     return na > 0 && nb > 0 ? 1 - dot / Math.sqrt(na * nb) : 0;
   });
 }

@@ -24,7 +24,10 @@ export function trackBeats(strength: Float32Array, period: number): number[] {
     let link = -1;
     for (let d = nearest; d <= farthest && d <= t; d++) {
       const s = score[t - d] - penalty[d];
-      if (link < 0 || s > best) { best = s; link = t - d; }
+      if (link < 0 || s > best) {
+        best = s;
+        link = t - d;
+      }
     }
     score[t] = strength[t] + (link >= 0 && best > 0 ? best : 0);
     from[t] = link >= 0 && best > 0 ? link : -1;

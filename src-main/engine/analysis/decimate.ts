@@ -51,7 +51,8 @@ export class Decimator {
     const length = channels[0]?.length ?? 0;
     const joined = new Float32Array(this.pending.length + length);
     joined.set(this.pending);
-    for (const ch of channels) for (let i = 0; i < length; i++) joined[this.pending.length + i] += ch[i] / channels.length;
+    for (const ch of channels)
+      for (let i = 0; i < length; i++) joined[this.pending.length + i] += ch[i] / channels.length;
     this.pending = joined;
     this.emit(false);
   }

@@ -44,7 +44,10 @@ export function analyzeSong({ rhythm, harmony }: AnalysisInput): SongAnalysis | 
   const lag = ONSET_HOP / 2 / rhythm.rate;
   const frames = onTheBeat(trackBeats(onsets.strength, tempo.period), onsets.low, tempo.period);
   const beats = frames.map((f) => Math.max(0, f / onsets.frameRate - lag));
-  const barChroma = { rate: harmony.rate / BAR_CHROMA_HOP, frames: chromagram(harmony, BAR_CHROMA_N_FFT, BAR_CHROMA_HOP) };
+  const barChroma = {
+    rate: harmony.rate / BAR_CHROMA_HOP,
+    frames: chromagram(harmony, BAR_CHROMA_N_FFT, BAR_CHROMA_HOP),
+  };
   const bars = findBars(beats, onsets.low, onsets.frameRate, barChroma);
   const key = estimateKey(songChroma(chromagram(harmony)));
   return {

@@ -35,7 +35,8 @@ export function chromagram(signal: MonoSignal, nFft = CHROMA_N_FFT, hop = CHROMA
   for (let k = 1; k < bins; k++) {
     const midi = 69 + 12 * Math.log2((k * signal.rate) / nFft / 440);
     const nearest = Math.round(midi);
-    if (nearest >= LOWEST_MIDI && nearest <= HIGHEST_MIDI && Math.abs(midi - nearest) <= PITCH_TOLERANCE) classOf[k] = nearest % 12;
+    if (nearest >= LOWEST_MIDI && nearest <= HIGHEST_MIDI && Math.abs(midi - nearest) <= PITCH_TOLERANCE)
+      classOf[k] = nearest % 12;
   }
   const out = Array.from({ length: frames }, () => new Float64Array(12));
   for (let k = 1; k < bins; k++) {
@@ -49,13 +50,21 @@ export function chromagram(signal: MonoSignal, nFft = CHROMA_N_FFT, hop = CHROMA
 }
 
 function pearson(a: ArrayLike<number>, b: ArrayLike<number>, shift: number): number {
-  let ma = 0, mb = 0;
-  for (let i = 0; i < 12; i++) { ma += a[i] / 12; mb += b[i] / 12; }
-  let num = 0, da = 0, db = 0;
+  let ma = 0,
+    mb = 0;
+  for (let i = 0; i < 12; i++) {
+    ma += a[i] / 12;
+    mb += b[i] / 12;
+  }
+  let num = 0,
+    da = 0,
+    db = 0;
   for (let i = 0; i < 12; i++) {
     const x = a[(i + shift) % 12] - ma;
     const y = b[i] - mb;
-    num += x * y; da += x * x; db += y * y;
+    num += x * y;
+    da += x * x;
+    db += y * y;
   }
   return da > 0 && db > 0 ? num / Math.sqrt(da * db) : 0;
 }
@@ -65,9 +74,15 @@ export function estimateKey(chroma: ArrayLike<number>): KeyEstimate | null {
   let best: KeyEstimate | null = null;
   let bestR = -Infinity;
   for (let tonic = 0; tonic < 12; tonic++) {
-    for (const [mode, profile] of [['major', MAJOR_PROFILE], ['minor', MINOR_PROFILE]] as const) {
+    for (const [mode, profile] of [
+      ['major', MAJOR_PROFILE],
+      ['minor', MINOR_PROFILE],
+    ] as const) {
       const r = pearson(chroma, profile, tonic);
-      if (r > bestR) { bestR = r; best = { tonic: PITCH_CLASSES[tonic], mode, confidence: Math.max(0, Math.min(1, r)) }; }
+      if (r > bestR) {
+        bestR = r;
+        best = { tonic: PITCH_CLASSES[tonic], mode, confidence: Math.max(0, Math.min(1, r)) };
+      }
     }
   }
   return bestR > 0 ? best : null;

@@ -44,7 +44,11 @@ export function onsetEnvelope(signal: MonoSignal): OnsetEnvelope {
     }
   }
   const radius = Math.max(1, Math.round(LOCAL_MEAN_SECONDS * frameRate));
-  return { frameRate, strength: standardize(aboveLocalMean(flux, radius)), low: standardize(aboveLocalMean(low, radius)) };
+  return {
+    frameRate,
+    strength: standardize(aboveLocalMean(flux, radius)),
+    low: standardize(aboveLocalMean(low, radius)),
+  };
 }
 
 /** x minus its moving average over ±radius frames, negative parts dropped. */

@@ -20,7 +20,10 @@ export class StemTap {
   private readonly bassAt: number;
 
   /** stems: the separation's stem names in the order add() numbers them; rate: the rate they come at. */
-  constructor(stems: readonly string[], private readonly rate: number) {
+  constructor(
+    stems: readonly string[],
+    private readonly rate: number,
+  ) {
     this.drumsAt = stems.indexOf('drums');
     this.bassAt = stems.indexOf('bass');
     const usable = this.drumsAt >= 0 && this.bassAt >= 0;
@@ -45,17 +48,20 @@ export class StemTap {
     const bass = this.bassPart;
     this.drumsPart = this.bassPart = null;
     this.drums.push(drums);
-    this.rhythm.push(drums.map((c, ch) => {
-      const sum = new Float32Array(c.length);
-      for (let i = 0; i < c.length; i++) sum[i] = c[i] + (bass[ch]?.[i] ?? 0);
-      return sum;
-    }));
+    this.rhythm.push(
+      drums.map((c, ch) => {
+        const sum = new Float32Array(c.length);
+        for (let i = 0; i < c.length; i++) sum[i] = c[i] + (bass[ch]?.[i] ?? 0);
+        return sum;
+      }),
+    );
   }
 
   /** mix: the song as separated (the model's rate, any channels), read a stretch at a time. */
   async analyze(mix: MixReader): Promise<SongAnalysis | null> {
     const decimator = new Decimator(this.rate);
-    for (let at = 0; at < mix.frames; at += MIX_READ_FRAMES) decimator.push(await mix.read(at, Math.min(MIX_READ_FRAMES, mix.frames - at)));
+    for (let at = 0; at < mix.frames; at += MIX_READ_FRAMES)
+      decimator.push(await mix.read(at, Math.min(MIX_READ_FRAMES, mix.frames - at)));
     const mixed = decimator.finish();
     if (!this.rhythm || !this.drums) return analyzeSong({ rhythm: mixed, harmony: mixed });
     const drums = this.drums.finish().samples;

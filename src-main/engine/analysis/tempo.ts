@@ -51,7 +51,9 @@ export function tempoPrior(bpm: number): number {
 /** The comb's answer for one period: the autocorrelation at the period and its first multiples. */
 export function combScore(acf: Float64Array, period: number): number {
   let s = 0;
-  COMB_WEIGHTS.forEach((w, k) => { s += w * Math.max(0, at(acf, (k + 1) * period)); });
+  COMB_WEIGHTS.forEach((w, k) => {
+    s += w * Math.max(0, at(acf, (k + 1) * period));
+  });
   return s;
 }
 
@@ -69,7 +71,10 @@ export function estimateTempo(envelope: Float32Array, frameRate: number): TempoE
   // fourfold and misses the narrow peaks.
   for (let p = shortest; p <= longest; p += SCAN_STEP) {
     const s = score(p);
-    if (s > bestScore) { bestScore = s; best = p; }
+    if (s > bestScore) {
+      bestScore = s;
+      best = p;
+    }
   }
   if (best < 0 || bestScore <= 0) return null;
   const period = sharpen(envelope, refine(score, best));
@@ -84,7 +89,8 @@ export function refine(score: (p: number) => number, p: number): number {
   for (let i = 0; i < 24; i++) {
     const c = b - g * (b - a);
     const d = a + g * (b - a);
-    if (score(c) >= score(d)) b = d; else a = c;
+    if (score(c) >= score(d)) b = d;
+    else a = c;
   }
   return (a + b) / 2;
 }

@@ -16,7 +16,9 @@ export interface AdtsWalk {
 }
 
 /** The sampling rates AAC can declare, by sampling_frequency_index (ISO 14496-3). */
-export const AAC_SAMPLE_RATES: readonly number[] = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+export const AAC_SAMPLE_RATES: readonly number[] = [
+  96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
+];
 
 export function adtsFrameLength(b: Uint8Array, at: number): number {
   return ((b[at + 3] & 3) << 11) | (b[at + 4] << 3) | (b[at + 5] >> 5);
@@ -34,20 +36,38 @@ export function walkAdtsFrames(b: Uint8Array, first: number): AdtsWalk {
   while (at < b.length) {
     if (isFrameAt(b, at, rateIndex)) {
       const len = adtsFrameLength(b, at);
-      if (at + len > b.length) { walk.cutMidFrame = true; break; }
+      if (at + len > b.length) {
+        walk.cutMidFrame = true;
+        break;
+      }
       walk.frames.push(b.subarray(at, at + len));
       at += len;
       continue;
     }
     const id3 = id3v2Size(b, at);
-    if (id3 > 0) { at += id3; continue; }
+    if (id3 > 0) {
+      at += id3;
+      continue;
+    }
     const tail = b.length - at;
-    if (tail === 128 && b[at] === 0x54 && b[at + 1] === 0x41 && b[at + 2] === 0x47) { walk.trailingBytes = tail; break; } // ID3v1
+    if (tail === 128 && b[at] === 0x54 && b[at + 1] === 0x41 && b[at + 2] === 0x47) {
+      walk.trailingBytes = tail;
+      break;
+    } // ID3v1
     let next = -1;
     for (let p = at + 1; p + 7 <= b.length; p++) {
-      if (isFrameAt(b, p, rateIndex) && (p + adtsFrameLength(b, p) === b.length || isFrameAt(b, p + adtsFrameLength(b, p), rateIndex))) { next = p; break; }
+      if (
+        isFrameAt(b, p, rateIndex) &&
+        (p + adtsFrameLength(b, p) === b.length || isFrameAt(b, p + adtsFrameLength(b, p), rateIndex))
+      ) {
+        next = p;
+        break;
+      }
     }
-    if (next < 0) { walk.trailingBytes = tail; break; }
+    if (next < 0) {
+      walk.trailingBytes = tail;
+      break;
+    }
     if (walk.firstDamageAt < 0) walk.firstDamageAt = at;
     walk.damagedBytes += next - at;
     at = next;

@@ -33,8 +33,17 @@ const PCM_CODINGS: Record<string, { bigEndian: boolean; encoding: PcmLayout['enc
 };
 
 const COMPRESSED_NAMES: Record<string, string> = {
-  ulaw: 'µ-law', ULAW: 'µ-law', alaw: 'A-law', ALAW: 'A-law', ima4: 'IMA ADPCM', MAC3: 'MACE 3:1', MAC6: 'MACE 6:1',
-  'GSM ': 'GSM 6.10', sdx2: 'SDX2', QDM2: 'QDesign Music 2', Qclp: 'Qualcomm PureVoice',
+  ulaw: 'µ-law',
+  ULAW: 'µ-law',
+  alaw: 'A-law',
+  ALAW: 'A-law',
+  ima4: 'IMA ADPCM',
+  MAC3: 'MACE 3:1',
+  MAC6: 'MACE 6:1',
+  'GSM ': 'GSM 6.10',
+  sdx2: 'SDX2',
+  QDM2: 'QDesign Music 2',
+  Qclp: 'Qualcomm PureVoice',
 };
 
 /** Real files hold a handful of chunks; walking a million empty ones would only cost time. */
@@ -64,13 +73,15 @@ export async function readAiff(fh: FileHandle, path: string, fileSize: number): 
   let sound: { at: number; bytes: number } | null = null;
   let chunks = 0;
   for (let at = 12; at + 8 <= formEnd;) {
-    if (++chunks > MAX_CHUNKS) throw audioError('DECODE_FAILED', path, `the AIFF file holds more than ${MAX_CHUNKS} chunks; it is damaged`);
+    if (++chunks > MAX_CHUNKS)
+      throw audioError('DECODE_FAILED', path, `the AIFF file holds more than ${MAX_CHUNKS} chunks; it is damaged`);
     const h = await readAt(fh, at, 8);
     const id = h.toString('latin1', 0, 4);
     const size = h.readUInt32BE(4);
     const bodyAt = at + 8;
     if (id === 'COMM') {
-      if (bodyAt + Math.min(size, 22) > fileSize) throw audioError('TRUNCATED', path, 'the file ends inside the AIFF COMM chunk');
+      if (bodyAt + Math.min(size, 22) > fileSize)
+        throw audioError('TRUNCATED', path, 'the file ends inside the AIFF COMM chunk');
       common = parseCommon(await readAt(fh, bodyAt, Math.min(size, 64)), aifc, path);
     } else if (id === 'SSND') {
       if (bodyAt + 8 > fileSize) throw audioError('TRUNCATED', path, 'the file ends inside the AIFF SSND chunk header');
@@ -80,25 +91,46 @@ export async function readAiff(fh: FileHandle, path: string, fileSize: number): 
     }
     at = bodyAt + size + (size % 2);
   }
-  if (!common) throw audioError(fileSize < 64 ? 'TRUNCATED' : 'DECODE_FAILED', path, 'the AIFF file has no COMM chunk, so its sample format is unknown');
+  if (!common)
+    throw audioError(
+      fileSize < 64 ? 'TRUNCATED' : 'DECODE_FAILED',
+      path,
+      'the AIFF file has no COMM chunk, so its sample format is unknown',
+    );
   const notices: string[] = [];
   const streamed = declared === 0 && common.frames === 0 && sound !== null;
-  if (streamed) notices.push('the AIFF header does not give the audio length (streamed file); read to the end of the file');
-  else if (common.frames === 0) throw audioError('ZERO_LENGTH_AUDIO', path, 'the AIFF file is valid but holds no audio frames');
-  if (!sound) throw audioError('TRUNCATED', path, `the AIFF file promises ${common.frames} frames but has no SSND (sound data) chunk`);
+  if (streamed)
+    notices.push('the AIFF header does not give the audio length (streamed file); read to the end of the file');
+  else if (common.frames === 0)
+    throw audioError('ZERO_LENGTH_AUDIO', path, 'the AIFF file is valid but holds no audio frames');
+  if (!sound)
+    throw audioError(
+      'TRUNCATED',
+      path,
+      `the AIFF file promises ${common.frames} frames but has no SSND (sound data) chunk`,
+    );
 
   const layout = sampleLayout(common, path);
   const blockAlign = layout.bytes * layout.channels;
   const available = Math.max(0, streamed ? fileSize - sound.at : Math.min(sound.bytes, fileSize - sound.at));
   if (streamed) common.frames = Math.floor(available / blockAlign);
-  if (common.frames === 0) throw audioError('ZERO_LENGTH_AUDIO', path, 'the AIFF file is valid but holds no audio frames');
+  if (common.frames === 0)
+    throw audioError('ZERO_LENGTH_AUDIO', path, 'the AIFF file is valid but holds no audio frames');
   const frames = Math.min(common.frames, Math.floor(available / blockAlign));
   if (frames < common.frames) {
     const secs = (n: number) => (n / common!.sampleRate).toFixed(2);
-    throw audioError('TRUNCATED', path,
-      `the AIFF header promises ${common.frames} frames (${secs(common.frames)} s) but the file holds ${frames} (${secs(frames)} s)`);
+    throw audioError(
+      'TRUNCATED',
+      path,
+      `the AIFF header promises ${common.frames} frames (${secs(common.frames)} s) but the file holds ${frames} (${secs(frames)} s)`,
+    );
   }
-  return { sampleRate: common.sampleRate, notices, frames, pieces: pcmPieces(fh, path, sound.at, frames, layout, notices) };
+  return {
+    sampleRate: common.sampleRate,
+    notices,
+    frames,
+    pieces: pcmPieces(fh, path, sound.at, frames, layout, notices),
+  };
 }
 
 function parseCommon(b: Buffer, aifc: boolean, path: string): AiffCommon {
@@ -122,7 +154,11 @@ function sampleLayout(c: AiffCommon, path: string): PcmLayout {
   }
   const bytes = coding.bytes ?? Math.ceil(c.bitsPerSample / 8);
   if (coding.encoding !== 'float' && (bytes < 1 || bytes > 4 || c.bitsPerSample > 32 || c.bitsPerSample < 1)) {
-    throw audioError('UNSUPPORTED_CODEC', path, `the AIFF file holds ${c.bitsPerSample}-bit samples, which is not supported`);
+    throw audioError(
+      'UNSUPPORTED_CODEC',
+      path,
+      `the AIFF file holds ${c.bitsPerSample}-bit samples, which is not supported`,
+    );
   }
   return { channels: c.channels, bytes, encoding: coding.encoding, bigEndian: coding.bigEndian };
 }

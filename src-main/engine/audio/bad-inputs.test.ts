@@ -16,10 +16,14 @@ const decodeModule = fileURLToPath(new URL('./decode.ts', import.meta.url));
 
 /** Root reads every file whatever its mode, so permission cases run in a child process as `nobody`. */
 function decodeAsNobody(path: string): { code?: string; message?: string } {
-  const script = `import(${JSON.stringify(decodeModule)}).then((m) => m.decodeFile(${JSON.stringify(path)}))` +
+  const script =
+    `import(${JSON.stringify(decodeModule)}).then((m) => m.decodeFile(${JSON.stringify(path)}))` +
     `.then(() => console.log('{}'), (e) => console.log(JSON.stringify({ code: e.code, message: e.message })))`;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
-    uid: NOBODY, gid: NOBODY, encoding: 'utf8', cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+    uid: NOBODY,
+    gid: NOBODY,
+    encoding: 'utf8',
+    cwd: fileURLToPath(new URL('../../..', import.meta.url)),
     env: { ...process.env, HOME: '/tmp' },
   });
   const line = r.stdout.trim().split('\n').pop() ?? '';
@@ -29,7 +33,9 @@ function decodeAsNobody(path: string): { code?: string; message?: string } {
 
 describe('decodeFile on the bad-input corpus', () => {
   let dir = '';
-  before(() => { dir = tempDir('xumx-bad-'); });
+  before(() => {
+    dir = tempDir('xumx-bad-');
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   test('the corpus holds at least 22 cases with distinct names', () => {

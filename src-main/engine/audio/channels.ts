@@ -11,23 +11,84 @@ const C = Math.SQRT1_2; // −3 dB
 /** Per layout (WAV order), the gains of each input channel into [left, right]. */
 const FOLDS: Record<number, { name: string; gains: [number, number][] }> = {
   // L R C
-  3: { name: '3.0', gains: [[1, 0], [0, 1], [C, C]] },
+  3: {
+    name: '3.0',
+    gains: [
+      [1, 0],
+      [0, 1],
+      [C, C],
+    ],
+  },
   // FL FR BL BR
-  4: { name: 'quad', gains: [[1, 0], [0, 1], [C, 0], [0, C]] },
+  4: {
+    name: 'quad',
+    gains: [
+      [1, 0],
+      [0, 1],
+      [C, 0],
+      [0, C],
+    ],
+  },
   // FL FR FC BL BR
-  5: { name: '5.0', gains: [[1, 0], [0, 1], [C, C], [C, 0], [0, C]] },
+  5: {
+    name: '5.0',
+    gains: [
+      [1, 0],
+      [0, 1],
+      [C, C],
+      [C, 0],
+      [0, C],
+    ],
+  },
   // FL FR FC LFE BL BR
-  6: { name: '5.1', gains: [[1, 0], [0, 1], [C, C], [0, 0], [C, 0], [0, C]] },
+  6: {
+    name: '5.1',
+    gains: [
+      [1, 0],
+      [0, 1],
+      [C, C],
+      [0, 0],
+      [C, 0],
+      [0, C],
+    ],
+  },
   // FL FR FC LFE BC SL SR
-  7: { name: '6.1', gains: [[1, 0], [0, 1], [C, C], [0, 0], [0.5, 0.5], [C, 0], [0, C]] },
+  7: {
+    name: '6.1',
+    gains: [
+      [1, 0],
+      [0, 1],
+      [C, C],
+      [0, 0],
+      [0.5, 0.5],
+      [C, 0],
+      [0, C],
+    ],
+  },
   // FL FR FC LFE BL BR SL SR
-  8: { name: '7.1', gains: [[1, 0], [0, 1], [C, C], [0, 0], [C, 0], [0, C], [C, 0], [0, C]] },
+  8: {
+    name: '7.1',
+    gains: [
+      [1, 0],
+      [0, 1],
+      [C, C],
+      [0, 0],
+      [C, 0],
+      [0, C],
+      [C, 0],
+      [0, C],
+    ],
+  },
 };
 
 export function toStereo(channels: Float32Array[]): { channels: [Float32Array, Float32Array]; notice?: string } {
   const n = channels.length;
   if (n === 0) throw new RangeError('toStereo needs at least one channel');
-  if (n === 1) return { channels: [channels[0], channels[0].slice()], notice: 'mono input: the one channel is used for left and right' };
+  if (n === 1)
+    return {
+      channels: [channels[0], channels[0].slice()],
+      notice: 'mono input: the one channel is used for left and right',
+    };
   if (n === 2) return { channels: [channels[0], channels[1]] };
   const frames = channels[0].length;
   const left = new Float32Array(frames);

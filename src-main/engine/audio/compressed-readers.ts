@@ -65,7 +65,11 @@ class DecodeTally {
     // The decoders may hand out views of wasm memory that the next call overwrites: keep copies.
     return r.channelData.map((c) => {
       const out = c.slice(0, r.samplesDecoded);
-      for (let i = 0; i < out.length; i++) if (!Number.isFinite(out[i])) { out[i] = 0; this.nonFinite++; }
+      for (let i = 0; i < out.length; i++)
+        if (!Number.isFinite(out[i])) {
+          out[i] = 0;
+          this.nonFinite++;
+        }
       return out;
     });
   }
@@ -77,14 +81,23 @@ class DecodeTally {
   }
 }
 
-type StreamDecoder = { ready: Promise<void>; decode(d: Uint8Array): DecodedPiece | Promise<DecodedPiece>; flush?(): Promise<DecodedPiece>; free(): void };
+type StreamDecoder = {
+  ready: Promise<void>;
+  decode(d: Uint8Array): DecodedPiece | Promise<DecodedPiece>;
+  flush?(): Promise<DecodedPiece>;
+  free(): void;
+};
 
 /** The bytes from `from` to the end, FEED_BYTES at a time. */
 async function* feed(src: ByteSource, from: number): AsyncGenerator<Uint8Array> {
   for (let at = from; at < src.size; at += FEED_BYTES) yield await src.read(at, FEED_BYTES);
 }
 
-async function* decodePieces(decoder: StreamDecoder, bytes: AsyncIterable<Uint8Array>, tally: DecodeTally): AsyncGenerator<Float32Array[]> {
+async function* decodePieces(
+  decoder: StreamDecoder,
+  bytes: AsyncIterable<Uint8Array>,
+  tally: DecodeTally,
+): AsyncGenerator<Float32Array[]> {
   try {
     await decoder.ready;
     for await (const b of bytes) {
@@ -99,7 +112,11 @@ async function* decodePieces(decoder: StreamDecoder, bytes: AsyncIterable<Uint8A
 }
 
 /** A stream whose pieces `make` produces, its rate following what the decoder reports. */
-function decodedStream(sampleRate: number, notices: string[], make: (s: PieceStream) => AsyncGenerator<Float32Array[]>): PieceStream {
+function decodedStream(
+  sampleRate: number,
+  notices: string[],
+  make: (s: PieceStream) => AsyncGenerator<Float32Array[]>,
+): PieceStream {
   const stream: PieceStream = { sampleRate, notices, pieces: undefined as unknown as AsyncGenerator<Float32Array[]> };
   stream.pieces = make(stream);
   return stream;
@@ -123,8 +140,13 @@ export async function readFlac(path: string, src: ByteSource, fLaCAt: number): P
   if (!layout.ok) throw audioError(layout.reason === 'cut' ? 'TRUNCATED' : 'DECODE_FAILED', path, layout.detail);
   const { info, audioStart } = layout;
   if (audioStart >= src.size) {
-    if (info.totalSamples === 0) throw audioError('ZERO_LENGTH_AUDIO', path, 'the FLAC file is valid but holds no audio frames');
-    throw audioError('TRUNCATED', path, `the FLAC file holds its header but none of the ${info.totalSamples} samples it promises`);
+    if (info.totalSamples === 0)
+      throw audioError('ZERO_LENGTH_AUDIO', path, 'the FLAC file is valid but holds no audio frames');
+    throw audioError(
+      'TRUNCATED',
+      path,
+      `the FLAC file holds its header but none of the ${info.totalSamples} samples it promises`,
+    );
   }
   const notices: string[] = [];
   if (info.totalSamples === 0) notices.push('the FLAC header does not give the length; decoded to the end of the file');
@@ -138,8 +160,16 @@ export async function readFlac(path: string, src: ByteSource, fLaCAt: number): P
     if (info.totalSamples > 0 && tally.total < info.totalSamples) {
       // The diagnosis looks at the last two largest frames and an ID3v1 tag at most: only the file's end is read.
       const from = Math.max(0, src.size - FLAC_TAIL_BYTES);
-      const { cut, detail } = diagnoseShortFlac(await src.read(from, src.size - from), Math.max(0, audioStart - from), info);
-      throw audioError(cut ? 'TRUNCATED' : 'DECODE_FAILED', path, `${detail} (decoded ${tally.total} of ${info.totalSamples} samples)`);
+      const { cut, detail } = diagnoseShortFlac(
+        await src.read(from, src.size - from),
+        Math.max(0, audioStart - from),
+        info,
+      );
+      throw audioError(
+        cut ? 'TRUNCATED' : 'DECODE_FAILED',
+        path,
+        `${detail} (decoded ${tally.total} of ${info.totalSamples} samples)`,
+      );
     }
     tally.end(path, notices);
   });
@@ -164,18 +194,32 @@ export async function readMpeg(path: string, b: Uint8Array, searchFrom: number):
   const walk = walkMpegFrames(b, first);
   const promised = promisedFrames(b, first);
   const secs = (frames: number) => ((frames * h.samplesPerFrame) / h.sampleRate).toFixed(2);
-  if (walk.cutMidFrame) throw audioError('TRUNCATED', path, `the file ends in the middle of an MP3 frame, after ${secs(walk.frames)} s`);
+  if (walk.cutMidFrame)
+    throw audioError('TRUNCATED', path, `the file ends in the middle of an MP3 frame, after ${secs(walk.frames)} s`);
   if (walk.damagedBytes > 0) {
-    throw audioError('DECODE_FAILED', path, `${walk.damagedBytes} bytes of damaged data in the MP3 stream (first at byte ${walk.firstDamageAt})`);
+    throw audioError(
+      'DECODE_FAILED',
+      path,
+      `${walk.damagedBytes} bytes of damaged data in the MP3 stream (first at byte ${walk.firstDamageAt})`,
+    );
   }
   if (promised !== null && walk.frames - 1 < promised) {
-    throw audioError('TRUNCATED', path, `the MP3 header promises ${secs(promised)} s but the file holds ${secs(walk.frames - 1)} s`);
+    throw audioError(
+      'TRUNCATED',
+      path,
+      `the MP3 header promises ${secs(promised)} s but the file holds ${secs(walk.frames - 1)} s`,
+    );
   }
   const notices: string[] = [];
-  if (walk.trailingBytes > 0) notices.push(`ignored ${walk.trailingBytes} bytes of non-audio data at the end of the MP3`);
+  if (walk.trailingBytes > 0)
+    notices.push(`ignored ${walk.trailingBytes} bytes of non-audio data at the end of the MP3`);
   return decodedStream(h.sampleRate, notices, async function* (stream) {
     const tally = new DecodeTally();
-    for await (const piece of decodePieces(new MPEGDecoder() as unknown as StreamDecoder, feed(bytesSource(b), 0), tally)) {
+    for await (const piece of decodePieces(
+      new MPEGDecoder() as unknown as StreamDecoder,
+      feed(bytesSource(b), 0),
+      tally,
+    )) {
       stream.sampleRate = tally.sampleRate;
       // mpg123 always hands out two channels; a mono stream's second one is a copy.
       yield h.channels === 1 ? piece.slice(0, 1) : piece;
@@ -187,7 +231,11 @@ export async function readMpeg(path: string, b: Uint8Array, searchFrom: number):
 // Vorbis and Opus order 3–8 channels as L C R …, LFE last; WAV (and FLAC) as L R C LFE …. We hand out WAV
 // order so that channels.ts has one convention. Index i of the result is channel map[i] of the decoder.
 export const VORBIS_TO_WAV: Record<number, number[]> = {
-  3: [0, 2, 1], 5: [0, 2, 1, 3, 4], 6: [0, 2, 1, 5, 3, 4], 7: [0, 2, 1, 6, 5, 3, 4], 8: [0, 2, 1, 7, 5, 6, 3, 4],
+  3: [0, 2, 1],
+  5: [0, 2, 1, 3, 4],
+  6: [0, 2, 1, 5, 3, 4],
+  7: [0, 2, 1, 6, 5, 3, 4],
+  8: [0, 2, 1, 7, 5, 6, 3, 4],
 };
 
 /** Ogg Vorbis or Opus from the whole file `b` (its pages are checked first), decoded a piece at a time. */
@@ -195,14 +243,28 @@ export async function readOgg(path: string, b: Uint8Array): Promise<PieceStream 
   const walk = walkOggPages(b);
   if (walk.codec !== 'vorbis' && walk.codec !== 'opus') {
     const name = { flac: 'Ogg FLAC', speex: 'Speex', theora: 'Theora video', unknown: 'an unknown codec' }[walk.codec];
-    throw audioError('UNSUPPORTED_CODEC', path, `the Ogg file holds ${name}; only Vorbis and Opus are supported in Ogg`);
+    throw audioError(
+      'UNSUPPORTED_CODEC',
+      path,
+      `the Ogg file holds ${name}; only Vorbis and Opus are supported in Ogg`,
+    );
   }
   if (walk.cutMidPage) throw audioError('TRUNCATED', path, `the file ends in the middle of Ogg page ${walk.pages + 1}`);
   if (walk.badCrcPages > 0) {
-    throw audioError('DECODE_FAILED', path, `${walk.badCrcPages} Ogg page(s) are damaged (checksum mismatch; first at byte ${walk.firstBadCrcAt})`);
+    throw audioError(
+      'DECODE_FAILED',
+      path,
+      `${walk.badCrcPages} Ogg page(s) are damaged (checksum mismatch; first at byte ${walk.firstBadCrcAt})`,
+    );
   }
-  if (walk.strayBytes > 0) throw audioError('DECODE_FAILED', path, `${walk.strayBytes} bytes of the file are not Ogg pages`);
-  if (!walk.endOfStream) throw audioError('TRUNCATED', path, `the Ogg stream stops after ${walk.pages} pages without its end-of-stream page`);
+  if (walk.strayBytes > 0)
+    throw audioError('DECODE_FAILED', path, `${walk.strayBytes} bytes of the file are not Ogg pages`);
+  if (!walk.endOfStream)
+    throw audioError(
+      'TRUNCATED',
+      path,
+      `the Ogg stream stops after ${walk.pages} pages without its end-of-stream page`,
+    );
   const decoder = walk.codec === 'opus' ? new OggOpusDecoder() : new OggVorbisDecoder();
   const notices: string[] = [];
   const stream = decodedStream(48000, notices, async function* (stream) {

@@ -19,9 +19,18 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 function floatWav(path: string, samples: Float32Array | Float64Array): string {
   const bytes = samples.BYTES_PER_ELEMENT;
   const h = Buffer.alloc(44);
-  h.write('RIFF', 0, 'latin1'); h.writeUInt32LE(36 + samples.byteLength, 4); h.write('WAVEfmt ', 8, 'latin1'); h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(3, 20); h.writeUInt16LE(1, 22); h.writeUInt32LE(8000, 24); h.writeUInt32LE(8000 * bytes, 28); h.writeUInt16LE(bytes, 32);
-  h.writeUInt16LE(8 * bytes, 34); h.write('data', 36, 'latin1'); h.writeUInt32LE(samples.byteLength, 40);
+  h.write('RIFF', 0, 'latin1');
+  h.writeUInt32LE(36 + samples.byteLength, 4);
+  h.write('WAVEfmt ', 8, 'latin1');
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(3, 20);
+  h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(8000, 24);
+  h.writeUInt32LE(8000 * bytes, 28);
+  h.writeUInt16LE(bytes, 32);
+  h.writeUInt16LE(8 * bytes, 34);
+  h.write('data', 36, 'latin1');
+  h.writeUInt32LE(samples.byteLength, 40);
   writeFileSync(path, Buffer.concat([h, Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength)]));
   return path;
 }
@@ -34,39 +43,136 @@ function rms(a: Float32Array): number {
 
 describe('decodeFile matches ffmpeg', { skip }, () => {
   let dir = '';
-  before(() => { dir = tempDir('xumx-decode-'); });
+  before(() => {
+    dir = tempDir('xumx-decode-');
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const exact: { name: string; file: string; codec: string[]; container: string; rate?: number; channels?: number; format: string }[] = [
+  const exact: {
+    name: string;
+    file: string;
+    codec: string[];
+    container: string;
+    rate?: number;
+    channels?: number;
+    format: string;
+  }[] = [
     { name: 'WAV 8-bit unsigned', file: 'u8.wav', codec: ['-c:a', 'pcm_u8'], container: 'wav', format: 'wav' },
     { name: 'WAV 16-bit', file: 's16.wav', codec: ['-c:a', 'pcm_s16le'], container: 'wav', format: 'wav' },
     { name: 'WAV 24-bit', file: 's24.wav', codec: ['-c:a', 'pcm_s24le'], container: 'wav', format: 'wav' },
     { name: 'WAV 32-bit integer', file: 's32.wav', codec: ['-c:a', 'pcm_s32le'], container: 'wav', format: 'wav' },
     { name: 'WAV 32-bit float', file: 'f32.wav', codec: ['-c:a', 'pcm_f32le'], container: 'wav', format: 'wav' },
     { name: 'WAV 64-bit float', file: 'f64.wav', codec: ['-c:a', 'pcm_f64le'], container: 'wav', format: 'wav' },
-    { name: 'WAV 48 kHz mono', file: 'mono48.wav', codec: ['-c:a', 'pcm_s16le'], container: 'wav', rate: 48000, channels: 1, format: 'wav' },
-    { name: 'WAV 48 kHz 6-channel 24-bit (WAVE_FORMAT_EXTENSIBLE)', file: 'six.wav', codec: ['-c:a', 'pcm_s24le'], container: 'wav', rate: 48000, channels: 6, format: 'wav' },
-    { name: 'WAV forced WAVE_FORMAT_EXTENSIBLE stereo', file: 'ext.wav', codec: ['-c:a', 'pcm_s16le', '-rf64', 'never', '-write_bext', '0', '-bitexact'], container: 'wav', format: 'wav' },
-    { name: 'RF64 WAV', file: 'rf64.wav', codec: ['-c:a', 'pcm_s16le', '-rf64', 'always'], container: 'wav', format: 'wav' },
+    {
+      name: 'WAV 48 kHz mono',
+      file: 'mono48.wav',
+      codec: ['-c:a', 'pcm_s16le'],
+      container: 'wav',
+      rate: 48000,
+      channels: 1,
+      format: 'wav',
+    },
+    {
+      name: 'WAV 48 kHz 6-channel 24-bit (WAVE_FORMAT_EXTENSIBLE)',
+      file: 'six.wav',
+      codec: ['-c:a', 'pcm_s24le'],
+      container: 'wav',
+      rate: 48000,
+      channels: 6,
+      format: 'wav',
+    },
+    {
+      name: 'WAV forced WAVE_FORMAT_EXTENSIBLE stereo',
+      file: 'ext.wav',
+      codec: ['-c:a', 'pcm_s16le', '-rf64', 'never', '-write_bext', '0', '-bitexact'],
+      container: 'wav',
+      format: 'wav',
+    },
+    {
+      name: 'RF64 WAV',
+      file: 'rf64.wav',
+      codec: ['-c:a', 'pcm_s16le', '-rf64', 'always'],
+      container: 'wav',
+      format: 'wav',
+    },
     { name: 'Sony Wave64', file: 'w64.w64', codec: ['-c:a', 'pcm_s24le'], container: 'w64', format: 'wav' },
-    { name: 'FLAC 16-bit', file: 's16.flac', codec: ['-c:a', 'flac', '-sample_fmt', 's16'], container: 'flac', format: 'flac' },
-    { name: 'FLAC 24-bit 48 kHz', file: 's24.flac', codec: ['-c:a', 'flac', '-sample_fmt', 's32'], container: 'flac', rate: 48000, format: 'flac' },
-    { name: 'FLAC 6-channel', file: 'six.flac', codec: ['-c:a', 'flac'], container: 'flac', channels: 6, format: 'flac' },
+    {
+      name: 'FLAC 16-bit',
+      file: 's16.flac',
+      codec: ['-c:a', 'flac', '-sample_fmt', 's16'],
+      container: 'flac',
+      format: 'flac',
+    },
+    {
+      name: 'FLAC 24-bit 48 kHz',
+      file: 's24.flac',
+      codec: ['-c:a', 'flac', '-sample_fmt', 's32'],
+      container: 'flac',
+      rate: 48000,
+      format: 'flac',
+    },
+    {
+      name: 'FLAC 6-channel',
+      file: 'six.flac',
+      codec: ['-c:a', 'flac'],
+      container: 'flac',
+      channels: 6,
+      format: 'flac',
+    },
     { name: 'AIFF 8-bit', file: 's8.aiff', codec: ['-c:a', 'pcm_s8'], container: 'aiff', format: 'aiff' },
     { name: 'AIFF 16-bit', file: 's16.aiff', codec: ['-c:a', 'pcm_s16be'], container: 'aiff', format: 'aiff' },
-    { name: 'AIFF 24-bit 48 kHz mono', file: 's24.aiff', codec: ['-c:a', 'pcm_s24be'], container: 'aiff', rate: 48000, channels: 1, format: 'aiff' },
+    {
+      name: 'AIFF 24-bit 48 kHz mono',
+      file: 's24.aiff',
+      codec: ['-c:a', 'pcm_s24be'],
+      container: 'aiff',
+      rate: 48000,
+      channels: 1,
+      format: 'aiff',
+    },
     { name: 'AIFF 32-bit integer', file: 's32.aiff', codec: ['-c:a', 'pcm_s32be'], container: 'aiff', format: 'aiff' },
     { name: 'AIFF-C 32-bit float', file: 'f32.aifc', codec: ['-c:a', 'pcm_f32be'], container: 'aiff', format: 'aiff' },
     { name: 'AIFF-C 64-bit float', file: 'f64.aifc', codec: ['-c:a', 'pcm_f64be'], container: 'aiff', format: 'aiff' },
-    { name: 'AIFF-C little-endian 16-bit (sowt)', file: 'sowt.aifc', codec: ['-c:a', 'pcm_s16le'], container: 'aiff', format: 'aiff' },
-    { name: 'AIFF 6-channel 24-bit', file: 'six.aiff', codec: ['-c:a', 'pcm_s24be'], container: 'aiff', channels: 6, format: 'aiff' },
-    { name: 'ALAC 16-bit in M4A', file: 's16.m4a', codec: ['-c:a', 'alac', '-sample_fmt', 's16p'], container: 'ipod', format: 'alac' },
-    { name: 'ALAC 24-bit 96 kHz in M4A', file: 's24.m4a', codec: ['-c:a', 'alac', '-sample_fmt', 's32p', '-bits_per_raw_sample', '24'], container: 'ipod', rate: 96000, format: 'alac' },
+    {
+      name: 'AIFF-C little-endian 16-bit (sowt)',
+      file: 'sowt.aifc',
+      codec: ['-c:a', 'pcm_s16le'],
+      container: 'aiff',
+      format: 'aiff',
+    },
+    {
+      name: 'AIFF 6-channel 24-bit',
+      file: 'six.aiff',
+      codec: ['-c:a', 'pcm_s24be'],
+      container: 'aiff',
+      channels: 6,
+      format: 'aiff',
+    },
+    {
+      name: 'ALAC 16-bit in M4A',
+      file: 's16.m4a',
+      codec: ['-c:a', 'alac', '-sample_fmt', 's16p'],
+      container: 'ipod',
+      format: 'alac',
+    },
+    {
+      name: 'ALAC 24-bit 96 kHz in M4A',
+      file: 's24.m4a',
+      codec: ['-c:a', 'alac', '-sample_fmt', 's32p', '-bits_per_raw_sample', '24'],
+      container: 'ipod',
+      rate: 96000,
+      format: 'alac',
+    },
     { name: 'FLAC in Matroska', file: 'flac.mka', codec: ['-c:a', 'flac'], container: 'matroska', format: 'flac' },
   ];
   for (const c of exact) {
     test(`${c.name} decodes to the same samples as ffmpeg`, async () => {
-      const path = ffmpegFixture(join(dir, c.file), { codecArgs: c.codec, container: c.container, sampleRate: c.rate, channels: c.channels });
+      const path = ffmpegFixture(join(dir, c.file), {
+        codecArgs: c.codec,
+        container: c.container,
+        sampleRate: c.rate,
+        channels: c.channels,
+      });
       const ours = await decodeFile(path);
       const ref = ffmpegDecode(path, c.channels ?? 2);
       assert.equal(ours.format, c.format);
@@ -80,27 +186,139 @@ describe('decodeFile matches ffmpeg', { skip }, () => {
     });
   }
 
-  const lossy: { name: string; file: string; codec: string[]; container: string; format: string; channels?: number; rate: number }[] = [
-    { name: 'MP3 CBR', file: 'cbr.mp3', codec: ['-c:a', 'libmp3lame', '-b:a', '192k'], container: 'mp3', format: 'mp3', rate: 44100 },
-    { name: 'MP3 VBR mono', file: 'vbr.mp3', codec: ['-c:a', 'libmp3lame', '-q:a', '2'], container: 'mp3', format: 'mp3', channels: 1, rate: 44100 },
-    { name: 'Ogg Vorbis', file: 'v.ogg', codec: ['-c:a', 'libvorbis'], container: 'ogg', format: 'ogg-vorbis', rate: 44100 },
-    { name: 'Ogg Vorbis 6-channel', file: 'v6.ogg', codec: ['-c:a', 'libvorbis'], container: 'ogg', format: 'ogg-vorbis', channels: 6, rate: 48000 },
-    { name: 'Opus', file: 'o.opus', codec: ['-c:a', 'libopus', '-b:a', '128k'], container: 'opus', format: 'opus', rate: 48000 },
-    { name: 'Opus 6-channel', file: 'o6.opus', codec: ['-c:a', 'libopus', '-b:a', '256k'], container: 'opus', format: 'opus', channels: 6, rate: 48000 },
-    { name: 'AAC-LC in M4A', file: 'lc.m4a', codec: ['-c:a', 'aac', '-b:a', '192k'], container: 'ipod', format: 'aac', rate: 44100 },
-    { name: 'AAC-LC mono 22.05 kHz in M4A', file: 'lc-mono.m4a', codec: ['-c:a', 'aac', '-b:a', '64k'], container: 'ipod', format: 'aac', channels: 1, rate: 22050 },
-    { name: 'AAC-LC 6-channel in MP4', file: 'lc6.mp4', codec: ['-c:a', 'aac', '-b:a', '384k'], container: 'mp4', format: 'aac', channels: 6, rate: 48000 },
+  const lossy: {
+    name: string;
+    file: string;
+    codec: string[];
+    container: string;
+    format: string;
+    channels?: number;
+    rate: number;
+  }[] = [
+    {
+      name: 'MP3 CBR',
+      file: 'cbr.mp3',
+      codec: ['-c:a', 'libmp3lame', '-b:a', '192k'],
+      container: 'mp3',
+      format: 'mp3',
+      rate: 44100,
+    },
+    {
+      name: 'MP3 VBR mono',
+      file: 'vbr.mp3',
+      codec: ['-c:a', 'libmp3lame', '-q:a', '2'],
+      container: 'mp3',
+      format: 'mp3',
+      channels: 1,
+      rate: 44100,
+    },
+    {
+      name: 'Ogg Vorbis',
+      file: 'v.ogg',
+      codec: ['-c:a', 'libvorbis'],
+      container: 'ogg',
+      format: 'ogg-vorbis',
+      rate: 44100,
+    },
+    {
+      name: 'Ogg Vorbis 6-channel',
+      file: 'v6.ogg',
+      codec: ['-c:a', 'libvorbis'],
+      container: 'ogg',
+      format: 'ogg-vorbis',
+      channels: 6,
+      rate: 48000,
+    },
+    {
+      name: 'Opus',
+      file: 'o.opus',
+      codec: ['-c:a', 'libopus', '-b:a', '128k'],
+      container: 'opus',
+      format: 'opus',
+      rate: 48000,
+    },
+    {
+      name: 'Opus 6-channel',
+      file: 'o6.opus',
+      codec: ['-c:a', 'libopus', '-b:a', '256k'],
+      container: 'opus',
+      format: 'opus',
+      channels: 6,
+      rate: 48000,
+    },
+    {
+      name: 'AAC-LC in M4A',
+      file: 'lc.m4a',
+      codec: ['-c:a', 'aac', '-b:a', '192k'],
+      container: 'ipod',
+      format: 'aac',
+      rate: 44100,
+    },
+    {
+      name: 'AAC-LC mono 22.05 kHz in M4A',
+      file: 'lc-mono.m4a',
+      codec: ['-c:a', 'aac', '-b:a', '64k'],
+      container: 'ipod',
+      format: 'aac',
+      channels: 1,
+      rate: 22050,
+    },
+    {
+      name: 'AAC-LC 6-channel in MP4',
+      file: 'lc6.mp4',
+      codec: ['-c:a', 'aac', '-b:a', '384k'],
+      container: 'mp4',
+      format: 'aac',
+      channels: 6,
+      rate: 48000,
+    },
     { name: 'AAC in MOV', file: 'q.mov', codec: ['-c:a', 'aac'], container: 'mov', format: 'aac', rate: 44100 },
     { name: 'raw AAC (ADTS)', file: 'raw.aac', codec: ['-c:a', 'aac'], container: 'adts', format: 'aac', rate: 44100 },
-    { name: 'Opus in WebM', file: 'o.webm', codec: ['-c:a', 'libopus', '-b:a', '128k'], container: 'webm', format: 'opus', rate: 48000 },
-    { name: 'Opus 6-channel in WebM', file: 'o6.webm', codec: ['-c:a', 'libopus', '-b:a', '256k'], container: 'webm', format: 'opus', channels: 6, rate: 48000 },
-    { name: 'Vorbis in WebM', file: 'v.webm', codec: ['-c:a', 'libvorbis'], container: 'webm', format: 'vorbis', rate: 44100 },
-    { name: 'Vorbis 6-channel in Matroska', file: 'v6.mka', codec: ['-c:a', 'libvorbis'], container: 'matroska', format: 'vorbis', channels: 6, rate: 48000 },
+    {
+      name: 'Opus in WebM',
+      file: 'o.webm',
+      codec: ['-c:a', 'libopus', '-b:a', '128k'],
+      container: 'webm',
+      format: 'opus',
+      rate: 48000,
+    },
+    {
+      name: 'Opus 6-channel in WebM',
+      file: 'o6.webm',
+      codec: ['-c:a', 'libopus', '-b:a', '256k'],
+      container: 'webm',
+      format: 'opus',
+      channels: 6,
+      rate: 48000,
+    },
+    {
+      name: 'Vorbis in WebM',
+      file: 'v.webm',
+      codec: ['-c:a', 'libvorbis'],
+      container: 'webm',
+      format: 'vorbis',
+      rate: 44100,
+    },
+    {
+      name: 'Vorbis 6-channel in Matroska',
+      file: 'v6.mka',
+      codec: ['-c:a', 'libvorbis'],
+      container: 'matroska',
+      format: 'vorbis',
+      channels: 6,
+      rate: 48000,
+    },
   ];
   for (const c of lossy) {
     test(`${c.name} decodes close to ffmpeg, channels in WAV order`, async () => {
       const channels = c.channels ?? 2;
-      const path = ffmpegFixture(join(dir, c.file), { codecArgs: c.codec, container: c.container, channels, sampleRate: c.rate, seconds: 2 });
+      const path = ffmpegFixture(join(dir, c.file), {
+        codecArgs: c.codec,
+        container: c.container,
+        channels,
+        sampleRate: c.rate,
+        seconds: 2,
+      });
       const ours = await decodeFile(path);
       const ref = ffmpegDecode(path, channels);
       assert.equal(ours.format, c.format);
@@ -108,7 +326,10 @@ describe('decodeFile matches ffmpeg', { skip }, () => {
       assert.equal(ours.channels.length, channels);
       for (let ch = 0; ch < channels; ch++) {
         const n = Math.min(ours.channels[ch].length, ref[ch].length);
-        assert.ok(Math.abs(ours.channels[ch].length - ref[ch].length) <= 1152 * 2, `length ${ours.channels[ch].length} vs ${ref[ch].length}`);
+        assert.ok(
+          Math.abs(ours.channels[ch].length - ref[ch].length) <= 1152 * 2,
+          `length ${ours.channels[ch].length} vs ${ref[ch].length}`,
+        );
         // Both decoders follow the same gapless/pre-skip rules, so the signals line up sample for sample;
         // the residual is decoder rounding, far below the signal (sines at −6 dBFS, RMS ≈ 0.35).
         const diff = new Float32Array(n);
@@ -124,7 +345,13 @@ describe('decodeFile matches ffmpeg', { skip }, () => {
     { name: 'AIFF', file: 'long.aiff', codec: ['-c:a', 'pcm_s24be'], container: 'aiff', exact: true },
     { name: 'FLAC', file: 'long.flac', codec: ['-c:a', 'flac'], container: 'flac', exact: true },
     { name: 'MP3', file: 'long.mp3', codec: ['-c:a', 'libmp3lame', '-b:a', '320k'], container: 'mp3', exact: false },
-    { name: 'Ogg Vorbis', file: 'long.ogg', codec: ['-c:a', 'libvorbis', '-q:a', '10'], container: 'ogg', exact: false },
+    {
+      name: 'Ogg Vorbis',
+      file: 'long.ogg',
+      codec: ['-c:a', 'libvorbis', '-q:a', '10'],
+      container: 'ogg',
+      exact: false,
+    },
     { name: 'Opus', file: 'long.opus', codec: ['-c:a', 'libopus', '-b:a', '256k'], container: 'opus', exact: false },
   ];
   for (const c of streamed) {
@@ -139,7 +366,10 @@ describe('decodeFile matches ffmpeg', { skip }, () => {
       const joined = [0, 1].map((ch) => {
         const out = new Float32Array(pieces.reduce((n, p) => n + p[ch].length, 0));
         let at = 0;
-        for (const p of pieces) { out.set(p[ch], at); at += p[ch].length; }
+        for (const p of pieces) {
+          out.set(p[ch], at);
+          at += p[ch].length;
+        }
         return out;
       });
       assert.deepEqual(joined, (await decodeFile(path)).channels);
@@ -161,15 +391,28 @@ describe('decodeFile matches ffmpeg', { skip }, () => {
   test('a stream left after its first piece closes the file', async () => {
     const path = ffmpegFixture(join(dir, 'left.flac'), { codecArgs: ['-c:a', 'flac'], container: 'flac', seconds: 60 });
     const { readdirSync, readlinkSync } = await import('node:fs');
-    const open = () => readdirSync('/proc/self/fd').filter((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`) === path; } catch { return false; } }).length;
+    const open = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === path;
+        } catch {
+          return false;
+        }
+      }).length;
     const stream = await decodeStream(path);
     assert.equal(open(), 1);
-    for await (const piece of stream.pieces) { assert.ok(piece.length); break; }
+    for await (const piece of stream.pieces) {
+      assert.ok(piece.length);
+      break;
+    }
     assert.equal(open(), 0);
   });
 
   test('a FLAC file with an ID3v2 tag in front decodes', async () => {
-    const path = ffmpegFixture(join(dir, 'id3.flac'), { codecArgs: ['-c:a', 'flac', '-write_id3v2', '1'], container: 'flac' });
+    const path = ffmpegFixture(join(dir, 'id3.flac'), {
+      codecArgs: ['-c:a', 'flac', '-write_id3v2', '1'],
+      container: 'flac',
+    });
     const { readFileSync, writeFileSync } = await import('node:fs');
     const tag = Buffer.from([0x49, 0x44, 0x33, 3, 0, 0, 0, 0, 0, 20, ...new Array(20).fill(0)]);
     writeFileSync(path, Buffer.concat([tag, readFileSync(path)]));

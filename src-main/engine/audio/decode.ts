@@ -76,7 +76,11 @@ export async function decodeStream(path: string, o: { tags?: boolean } = {}): Pr
   const stream = new StartedPieces(first, pieces);
   try {
     if (!isSupportedSampleRate(opened.sampleRate)) {
-      throw audioError('UNSUPPORTED_SAMPLE_RATE', path, `the sample rate is ${opened.sampleRate} Hz; X-UMX Studio takes ${supportedSampleRatesText()} (convert the file to 44.1 kHz first)`);
+      throw audioError(
+        'UNSUPPORTED_SAMPLE_RATE',
+        path,
+        `the sample rate is ${opened.sampleRate} Hz; X-UMX Studio takes ${supportedSampleRatesText()} (convert the file to 44.1 kHz first)`,
+      );
     }
     const { sampleRate, notices, format } = opened;
     const frames = opened.frames !== undefined ? { frames: opened.frames } : {};
@@ -105,7 +109,10 @@ async function* owned(s: PieceStream, fh: FileHandle, path: string, atEnd: strin
 
 /** Pieces whose generator has already given its first one (so that stopping early runs its cleanup). */
 class StartedPieces implements AsyncIterableIterator<Float32Array[]> {
-  constructor(private first: IteratorResult<Float32Array[]> | null, private readonly rest: AsyncGenerator<Float32Array[]>) {}
+  constructor(
+    private first: IteratorResult<Float32Array[]> | null,
+    private readonly rest: AsyncGenerator<Float32Array[]>,
+  ) {}
   next(): Promise<IteratorResult<Float32Array[]>> {
     const first = this.first;
     this.first = null;
@@ -115,7 +122,9 @@ class StartedPieces implements AsyncIterableIterator<Float32Array[]> {
     this.first = null;
     return this.rest.return(undefined);
   }
-  [Symbol.asyncIterator](): this { return this; }
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
 }
 
 function decodeError(path: string, err: unknown): XumxError {
@@ -125,7 +134,11 @@ function decodeError(path: string, err: unknown): XumxError {
 
 /** The file's reader, its header checked; the file handle stays the caller's. The stream is the reader's own
  * object (not a copy), whose rate its decoder sets as it starts. */
-async function openSamples(fh: FileHandle, path: string, size: number): Promise<PieceStream & { format: DecodedFormat }> {
+async function openSamples(
+  fh: FileHandle,
+  path: string,
+  size: number,
+): Promise<PieceStream & { format: DecodedFormat }> {
   if (size === 0) throw audioError('FILE_EMPTY', path, 'the file is empty (0 bytes)');
   const head = await readHead(fh, path, Math.min(size, HEAD_BYTES));
   const sniffed = sniffContainer(head);
@@ -139,19 +152,28 @@ async function openSamples(fh: FileHandle, path: string, size: number): Promise<
     case 'not-audio':
       throw audioError('NOT_AUDIO', path, `this is not an audio file; it looks like ${sniffed.looksLike}`);
     case 'unsupported':
-      throw audioError('UNSUPPORTED_CODEC', path, `${sniffed.codec} is not supported; use WAV, AIFF, FLAC, MP3, Ogg Vorbis, Opus, M4A (AAC, ALAC), WebM or Matroska`);
+      throw audioError(
+        'UNSUPPORTED_CODEC',
+        path,
+        `${sniffed.codec} is not supported; use WAV, AIFF, FLAC, MP3, Ogg Vorbis, Opus, M4A (AAC, ALAC), WebM or Matroska`,
+      );
   }
   const viaLibav = sniffed.kind === 'mp4' || sniffed.kind === 'matroska';
   const limit = viaLibav ? LIBAV_FILE_MAX_BYTES : WHOLE_FILE_MAX_BYTES;
   if (size > limit) {
-    throw audioError('FILE_TOO_LARGE', path, `the file is ${(size / 2 ** 30).toFixed(1)} GiB; ${viaLibav ? 'MP4, MOV and Matroska files over 1 GiB'
-      : 'compressed files over 2 GiB'} are not supported (extract or convert its sound to FLAC or WAV first)`);
+    throw audioError(
+      'FILE_TOO_LARGE',
+      path,
+      `the file is ${(size / 2 ** 30).toFixed(1)} GiB; ${
+        viaLibav ? 'MP4, MOV and Matroska files over 1 GiB' : 'compressed files over 2 GiB'
+      } are not supported (extract or convert its sound to FLAC or WAV first)`,
+    );
   }
   const whole = size <= HEAD_BYTES ? head : await readHead(fh, path, size);
   switch (sniffed.kind) {
     case 'ogg': {
       const ogg = await readOgg(path, whole);
-      return Object.assign(ogg, { format: ogg.codec === 'opus' ? 'opus' as const : 'ogg-vorbis' as const });
+      return Object.assign(ogg, { format: ogg.codec === 'opus' ? ('opus' as const) : ('ogg-vorbis' as const) });
     }
     case 'mpeg':
       return Object.assign(await readMpeg(path, whole, 0), { format: 'mp3' as const });

@@ -15,8 +15,7 @@ export interface StreamInfo {
 }
 
 export type FlacLayout =
-  | { ok: true; info: StreamInfo; audioStart: number }
-  | { ok: false; reason: 'cut' | 'bad'; detail: string };
+  { ok: true; info: StreamInfo; audioStart: number } | { ok: false; reason: 'cut' | 'bad'; detail: string };
 
 /** Reads the metadata blocks of a stream whose "fLaC" marker is at `at`. */
 export function readFlacLayout(b: Uint8Array, at: number): FlacLayout {
@@ -46,24 +45,42 @@ function parseStreamInfo(b: Uint8Array, s: number): StreamInfo {
   const sampleRate = (b[s + 10] << 12) | (b[s + 11] << 4) | (b[s + 12] >> 4);
   const channels = ((b[s + 12] >> 1) & 7) + 1;
   const bitsPerSample = (((b[s + 12] & 1) << 4) | (b[s + 13] >> 4)) + 1;
-  const totalSamples = (b[s + 13] & 0x0f) * 2 ** 32 + ((b[s + 14] << 24) >>> 0) + (b[s + 15] << 16) + (b[s + 16] << 8) + b[s + 17];
-  return { minBlockSize: u16(0), maxBlockSize: u16(2), maxFrameSize: u24(7), sampleRate, channels, bitsPerSample, totalSamples };
+  const totalSamples =
+    (b[s + 13] & 0x0f) * 2 ** 32 + ((b[s + 14] << 24) >>> 0) + (b[s + 15] << 16) + (b[s + 16] << 8) + b[s + 17];
+  return {
+    minBlockSize: u16(0),
+    maxBlockSize: u16(2),
+    maxFrameSize: u24(7),
+    sampleRate,
+    channels,
+    bitsPerSample,
+    totalSamples,
+  };
 }
 
 /** Serialises STREAMINFO (34 bytes) — the writer patches the final one in at close. */
 export function encodeStreamInfo(i: StreamInfo & { minFrameSize: number; md5: Uint8Array }): Uint8Array {
   const b = new Uint8Array(34);
-  b[0] = i.minBlockSize >> 8; b[1] = i.minBlockSize & 0xff;
-  b[2] = i.maxBlockSize >> 8; b[3] = i.maxBlockSize & 0xff;
-  b[4] = (i.minFrameSize >> 16) & 0xff; b[5] = (i.minFrameSize >> 8) & 0xff; b[6] = i.minFrameSize & 0xff;
-  b[7] = (i.maxFrameSize >> 16) & 0xff; b[8] = (i.maxFrameSize >> 8) & 0xff; b[9] = i.maxFrameSize & 0xff;
+  b[0] = i.minBlockSize >> 8;
+  b[1] = i.minBlockSize & 0xff;
+  b[2] = i.maxBlockSize >> 8;
+  b[3] = i.maxBlockSize & 0xff;
+  b[4] = (i.minFrameSize >> 16) & 0xff;
+  b[5] = (i.minFrameSize >> 8) & 0xff;
+  b[6] = i.minFrameSize & 0xff;
+  b[7] = (i.maxFrameSize >> 16) & 0xff;
+  b[8] = (i.maxFrameSize >> 8) & 0xff;
+  b[9] = i.maxFrameSize & 0xff;
   b[10] = (i.sampleRate >> 12) & 0xff;
   b[11] = (i.sampleRate >> 4) & 0xff;
   b[12] = ((i.sampleRate & 0x0f) << 4) | ((i.channels - 1) << 1) | (((i.bitsPerSample - 1) >> 4) & 1);
   const hi = Math.floor(i.totalSamples / 2 ** 32) & 0x0f;
   const lo = i.totalSamples >>> 0;
   b[13] = (((i.bitsPerSample - 1) & 0x0f) << 4) | hi;
-  b[14] = lo >>> 24; b[15] = (lo >> 16) & 0xff; b[16] = (lo >> 8) & 0xff; b[17] = lo & 0xff;
+  b[14] = lo >>> 24;
+  b[15] = (lo >> 16) & 0xff;
+  b[16] = (lo >> 8) & 0xff;
+  b[17] = lo & 0xff;
   b.set(i.md5.subarray(0, 16), 18);
   return b;
 }
@@ -133,8 +150,10 @@ function parseFrameHeader(b: Uint8Array, at: number, info: StreamInfo): FrameHea
   if (bsCode === 1) blockSize = 192;
   else if (bsCode <= 5) blockSize = 576 << (bsCode - 2);
   else if (bsCode === 6) blockSize = b[p++] + 1;
-  else if (bsCode === 7) { blockSize = ((b[p] << 8) | b[p + 1]) + 1; p += 2; }
-  else blockSize = 256 << (bsCode - 8);
+  else if (bsCode === 7) {
+    blockSize = ((b[p] << 8) | b[p + 1]) + 1;
+    p += 2;
+  } else blockSize = 256 << (bsCode - 8);
   if (srCode === 12) p += 1;
   else if (srCode === 13 || srCode === 14) p += 2;
   if (p >= b.length || crc8(b, at, p) !== b[p]) return null;
@@ -149,7 +168,11 @@ function parseFrameHeader(b: Uint8Array, at: number, info: StreamInfo): FrameHea
  * file: if it ends before the promised sample count, or is itself cut (its CRC-16 fails), the file was
  * truncated; if the file ends with a whole final frame, frames in the middle were damaged.
  */
-export function diagnoseShortFlac(b: Uint8Array, audioStart: number, info: StreamInfo): { cut: boolean; detail: string } {
+export function diagnoseShortFlac(
+  b: Uint8Array,
+  audioStart: number,
+  info: StreamInfo,
+): { cut: boolean; detail: string } {
   let end = b.length;
   if (end - 128 >= audioStart && b[end - 128] === 0x54 && b[end - 127] === 0x41 && b[end - 126] === 0x47) end -= 128;
   const window = Math.max(2 * (info.maxFrameSize || 0), 1 << 20);
@@ -158,12 +181,16 @@ export function diagnoseShortFlac(b: Uint8Array, audioStart: number, info: Strea
     if (!h) continue;
     const reaches = h.firstSample + h.blockSize;
     if (reaches < info.totalSamples) {
-      return { cut: true, detail: `the file ends at sample ${reaches} of the ${info.totalSamples} its header promises` };
+      return {
+        cut: true,
+        detail: `the file ends at sample ${reaches} of the ${info.totalSamples} its header promises`,
+      };
     }
     const stored = (b[end - 2] << 8) | b[end - 1];
     if (crc16(b, at, end - 2) !== stored) return { cut: true, detail: 'the file ends inside its last frame' };
     return { cut: false, detail: 'frames in the middle of the file are damaged' };
   }
-  if (audioStart >= end) return { cut: true, detail: `it holds the header but none of the ${info.totalSamples} samples it promises` };
+  if (audioStart >= end)
+    return { cut: true, detail: `it holds the header but none of the ${info.totalSamples} samples it promises` };
   return { cut: false, detail: 'no valid frame was found near the end of the file' };
 }

@@ -72,13 +72,17 @@ async function demuxAndDecode(bytes: Uint8Array, pick: (s: LibavAudioStream) => 
     try {
       [fmt, streams] = await libav.ff_init_demuxer_file(name);
     } catch (err) {
-      throw new LibavError(`the file's structure is damaged; it cannot be opened (${messageOf(err).replace('Could not open source file', 'unreadable header')})`);
+      throw new LibavError(
+        `the file's structure is damaged; it cannot be opened (${messageOf(err).replace('Could not open source file', 'unreadable header')})`,
+      );
     }
     const audio = streams.find((s) => s.codec_type === libav.AVMEDIA_TYPE_AUDIO);
     const hasDecoder = audio ? (await libav.avcodec_find_decoder(audio.codec_id)) !== 0 : false;
-    const choice: LibavAudioStream = !audio ? { ok: false, reason: 'no-audio' }
-      : !hasDecoder ? { ok: false, reason: 'no-decoder', codecId: audio.codec_id }
-      : { ok: true, index: audio.index, codecId: audio.codec_id, durationSeconds: streamSeconds(audio) };
+    const choice: LibavAudioStream = !audio
+      ? { ok: false, reason: 'no-audio' }
+      : !hasDecoder
+        ? { ok: false, reason: 'no-decoder', codecId: audio.codec_id }
+        : { ok: true, index: audio.index, codecId: audio.codec_id, durationSeconds: streamSeconds(audio) };
     pick(choice);
     if (!choice.ok || !audio) throw new LibavError('no decodable audio stream');
     for (const s of streams) if (s.index !== audio.index) await libav.AVStream_discard_s(s.ptr, libav.AVDISCARD_ALL);
@@ -90,7 +94,8 @@ async function demuxAndDecode(bytes: Uint8Array, pick: (s: LibavAudioStream) => 
         const [res, packets] = await libav.ff_read_multi(fmt, pkt, undefined, { limit: 1 << 20 });
         const mine = packets[audio.index] ?? [];
         const eof = res === libav.AVERROR_EOF;
-        if (res !== 0 && res !== -libav.EAGAIN && !eof) throw new LibavError(`the container is damaged (${await errorText(libav, res)})`);
+        if (res !== 0 && res !== -libav.EAGAIN && !eof)
+          throw new LibavError(`the container is damaged (${await errorText(libav, res)})`);
         if (mine.length || eof) addFrames(libav, out, await decode(libav, ctx, pkt, frame, mine, eof));
         if (eof) break;
       }
@@ -130,28 +135,44 @@ async function decodeRawPackets(decoderName: string, packets: Uint8Array[]): Pro
   }
 }
 
-async function decode(libav: LibAV, ctx: number, pkt: number, frame: number, packets: Packet[], fin: boolean): Promise<Frame[]> {
+async function decode(
+  libav: LibAV,
+  ctx: number,
+  pkt: number,
+  frame: number,
+  packets: Packet[],
+  fin: boolean,
+): Promise<Frame[]> {
   try {
     return await libav.ff_decode_multi(ctx, pkt, frame, packets, { fin });
   } catch (err) {
-    throw new LibavError(`the audio data is damaged (${messageOf(err).replace(/^Error submitting the packet to the decoder: /, '')})`);
+    throw new LibavError(
+      `the audio data is damaged (${messageOf(err).replace(/^Error submitting the packet to the decoder: /, '')})`,
+    );
   }
 }
 
 /** After a WebAssembly fault (e.g. out of memory) the instance's state is unknown: the next call loads a new one. */
 function dropOnFault(err: unknown): void {
-  if ((err as Error)?.name === 'RuntimeError' || /memory access out of bounds|Aborted\(/.test(messageOf(err))) instance = null;
+  if ((err as Error)?.name === 'RuntimeError' || /memory access out of bounds|Aborted\(/.test(messageOf(err)))
+    instance = null;
 }
 
 function newPieces(streams: number): LibavPieces {
   return { sampleRate: 0, channelCount: 0, pieces: [], frames: 0, streams };
 }
 
-async function initDecoder(libav: LibAV, codec: string | number, codecpar?: number): Promise<[number, number, number, number]> {
+async function initDecoder(
+  libav: LibAV,
+  codec: string | number,
+  codecpar?: number,
+): Promise<[number, number, number, number]> {
   try {
     return await libav.ff_init_decoder(codec, codecpar);
   } catch (err) {
-    throw new LibavError(`the audio stream's setup is damaged (${messageOf(err).replace(/^Could not open codec: /, '')})`);
+    throw new LibavError(
+      `the audio stream's setup is damaged (${messageOf(err).replace(/^Could not open codec: /, '')})`,
+    );
   }
 }
 
@@ -160,9 +181,14 @@ function addFrames(libav: LibAV, out: LibavPieces, frames: Frame[]): void {
     const n = f.nb_samples ?? 0;
     if (n === 0) continue;
     const channels = f.channels ?? 0;
-    if (out.frames === 0) { out.sampleRate = f.sample_rate ?? 0; out.channelCount = channels; }
+    if (out.frames === 0) {
+      out.sampleRate = f.sample_rate ?? 0;
+      out.channelCount = channels;
+    }
     if (f.sample_rate !== out.sampleRate || channels !== out.channelCount) {
-      throw new LibavError(`the stream changes from ${out.channelCount} channels at ${out.sampleRate} Hz to ${channels} at ${f.sample_rate} Hz midway`);
+      throw new LibavError(
+        `the stream changes from ${out.channelCount} channels at ${out.sampleRate} Hz to ${channels} at ${f.sample_rate} Hz midway`,
+      );
     }
     out.pieces.push(toPlanarFloat(libav, f, channels, n));
     out.frames += n;
@@ -172,10 +198,21 @@ function addFrames(libav: LibAV, out: LibavPieces, frames: Frame[]): void {
 /** Any of FFmpeg's sample formats → one Float32Array per channel (integers scaled by 2^(bits−1)). */
 function toPlanarFloat(libav: LibAV, f: Frame, channels: number, n: number): Float32Array[] {
   const fmt = f.format;
-  const planar = [libav.AV_SAMPLE_FMT_U8P, libav.AV_SAMPLE_FMT_S16P, libav.AV_SAMPLE_FMT_S32P, libav.AV_SAMPLE_FMT_FLTP, libav.AV_SAMPLE_FMT_DBLP].includes(fmt);
-  const scale = fmt === libav.AV_SAMPLE_FMT_S16 || fmt === libav.AV_SAMPLE_FMT_S16P ? 1 / 32768
-    : fmt === libav.AV_SAMPLE_FMT_S32 || fmt === libav.AV_SAMPLE_FMT_S32P ? 1 / 2147483648
-    : fmt === libav.AV_SAMPLE_FMT_U8 || fmt === libav.AV_SAMPLE_FMT_U8P ? 1 / 128 : 1;
+  const planar = [
+    libav.AV_SAMPLE_FMT_U8P,
+    libav.AV_SAMPLE_FMT_S16P,
+    libav.AV_SAMPLE_FMT_S32P,
+    libav.AV_SAMPLE_FMT_FLTP,
+    libav.AV_SAMPLE_FMT_DBLP,
+  ].includes(fmt);
+  const scale =
+    fmt === libav.AV_SAMPLE_FMT_S16 || fmt === libav.AV_SAMPLE_FMT_S16P
+      ? 1 / 32768
+      : fmt === libav.AV_SAMPLE_FMT_S32 || fmt === libav.AV_SAMPLE_FMT_S32P
+        ? 1 / 2147483648
+        : fmt === libav.AV_SAMPLE_FMT_U8 || fmt === libav.AV_SAMPLE_FMT_U8P
+          ? 1 / 128
+          : 1;
   const offset = fmt === libav.AV_SAMPLE_FMT_U8 || fmt === libav.AV_SAMPLE_FMT_U8P ? -128 : 0;
   const out: Float32Array[] = [];
   for (let c = 0; c < channels; c++) {
@@ -232,12 +269,28 @@ const writers = new Map<string, (position: number, bytes: Uint8Array) => void>()
 export async function createMp4TrackEncoder(o: Mp4TrackOptions): Promise<Mp4TrackEncoder> {
   const libav = await loadLibav();
   // libav.js hands every device write to one callback; it is routed by file name.
-  libav.onwrite = (name, position, bytes) => writers.get(name)?.(position, bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
+  libav.onwrite = (name, position, bytes) =>
+    writers.get(name)?.(
+      position,
+      bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length),
+    );
   const name = `output-${++fileCounter}.mp4`;
   writers.set(name, o.write);
-  const sampleFmt = o.codec.name === 'aac' ? libav.AV_SAMPLE_FMT_FLTP : o.codec.bitDepth === 16 ? libav.AV_SAMPLE_FMT_S16P : libav.AV_SAMPLE_FMT_S32P;
+  const sampleFmt =
+    o.codec.name === 'aac'
+      ? libav.AV_SAMPLE_FMT_FLTP
+      : o.codec.bitDepth === 16
+        ? libav.AV_SAMPLE_FMT_S16P
+        : libav.AV_SAMPLE_FMT_S32P;
   const layout = o.channels === 1 ? 4 : 3; // AV_CH_LAYOUT_MONO, AV_CH_LAYOUT_STEREO
-  const encoders: { ctx: number; frame: number; pkt: number; frameSize: number; pending: Float32Array[]; pts: number }[] = [];
+  const encoders: {
+    ctx: number;
+    frame: number;
+    pkt: number;
+    frameSize: number;
+    pending: Float32Array[];
+    pts: number;
+  }[] = [];
   let muxer: { oc: number; pb: number; pkt: number } | null = null;
   const state = { freed: false };
 
@@ -256,13 +309,28 @@ export async function createMp4TrackEncoder(o: Mp4TrackOptions): Promise<Mp4Trac
   try {
     for (let t = 0; t < o.tracks; t++) {
       const [, ctx, frame, pkt, frameSize] = await libav.ff_init_encoder(o.codec.name, {
-        ctx: { sample_fmt: sampleFmt, sample_rate: o.sampleRate, channel_layout: layout, channels: o.channels, ...(o.codec.name === 'aac' ? { bit_rate: o.codec.bitRate } : {}) },
+        ctx: {
+          sample_fmt: sampleFmt,
+          sample_rate: o.sampleRate,
+          channel_layout: layout,
+          channels: o.channels,
+          ...(o.codec.name === 'aac' ? { bit_rate: o.codec.bitRate } : {}),
+        },
         time_base: [1, o.sampleRate],
       });
-      encoders.push({ ctx, frame, pkt, frameSize: frameSize || 4096, pending: Array.from({ length: o.channels }, () => new Float32Array(0)), pts: 0 });
+      encoders.push({
+        ctx,
+        frame,
+        pkt,
+        frameSize: frameSize || 4096,
+        pending: Array.from({ length: o.channels }, () => new Float32Array(0)),
+        pts: 0,
+      });
     }
-    const [oc, , pb] = await libav.ff_init_muxer({ format_name: 'mp4', filename: name, device: true, open: true },
-      encoders.map((e) => [e.ctx, 1, o.sampleRate] as [number, number, number]));
+    const [oc, , pb] = await libav.ff_init_muxer(
+      { format_name: 'mp4', filename: name, device: true, open: true },
+      encoders.map((e) => [e.ctx, 1, o.sampleRate] as [number, number, number]),
+    );
     muxer = { oc, pb, pkt: await libav.av_packet_alloc() };
     // Durations (the edit list that trims the encoder's padding) in samples rather than the default 1/1000 s.
     const set = await libav.av_opt_set(oc, 'movie_timescale', String(o.sampleRate), libav.AV_OPT_SEARCH_CHILDREN);
@@ -300,7 +368,15 @@ export async function createMp4TrackEncoder(o: Mp4TrackOptions): Promise<Mp4Trac
     while (available - at >= e.frameSize || (fin && at < available)) {
       const n = Math.min(e.frameSize, available - at);
       const data = toSampleFormat(e.pending.map((c) => c.subarray(at, at + n)));
-      frames.push({ data, format: sampleFmt, channel_layout: layout, channels: o.channels, sample_rate: o.sampleRate, nb_samples: n, pts: e.pts });
+      frames.push({
+        data,
+        format: sampleFmt,
+        channel_layout: layout,
+        channels: o.channels,
+        sample_rate: o.sampleRate,
+        nb_samples: n,
+        pts: e.pts,
+      });
       e.pts += n;
       at += n;
     }
@@ -312,7 +388,9 @@ export async function createMp4TrackEncoder(o: Mp4TrackOptions): Promise<Mp4Trac
   };
 
   return {
-    get clipped() { return counts.clipped; },
+    get clipped() {
+      return counts.clipped;
+    },
     async encode(tracks) {
       for (let t = 0; t < o.tracks; t++) {
         const e = encoders[t];

@@ -24,11 +24,23 @@ function clickWav(path: string, rate: number, seed = 1): Float32Array[] {
   chans[0][CLICK_AT] = 0.9;
   chans[1][CLICK_AT] = -0.9;
   const h = Buffer.alloc(44);
-  h.write('RIFF', 0, 'latin1'); h.writeUInt32LE(36 + n * 8, 4); h.write('WAVEfmt ', 8, 'latin1'); h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(3, 20); h.writeUInt16LE(2, 22); h.writeUInt32LE(rate, 24); h.writeUInt32LE(rate * 8, 28); h.writeUInt16LE(8, 32);
-  h.writeUInt16LE(32, 34); h.write('data', 36, 'latin1'); h.writeUInt32LE(n * 8, 40);
+  h.write('RIFF', 0, 'latin1');
+  h.writeUInt32LE(36 + n * 8, 4);
+  h.write('WAVEfmt ', 8, 'latin1');
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(3, 20);
+  h.writeUInt16LE(2, 22);
+  h.writeUInt32LE(rate, 24);
+  h.writeUInt32LE(rate * 8, 28);
+  h.writeUInt16LE(8, 32);
+  h.writeUInt16LE(32, 34);
+  h.write('data', 36, 'latin1');
+  h.writeUInt32LE(n * 8, 40);
   const inter = new Float32Array(n * 2);
-  for (let i = 0; i < n; i++) { inter[2 * i] = chans[0][i]; inter[2 * i + 1] = chans[1][i]; }
+  for (let i = 0; i < n; i++) {
+    inter[2 * i] = chans[0][i];
+    inter[2 * i + 1] = chans[1][i];
+  }
   writeFileSync(path, Buffer.concat([h, Buffer.from(inter.buffer)]));
   return chans;
 }
@@ -40,7 +52,10 @@ function lagAtClick(got: Float32Array, ref: Float32Array, maxLag = 64): number {
   for (let lag = -maxLag; lag <= maxLag; lag++) {
     let s = 0;
     for (let i = CLICK_AT - 2048; i < CLICK_AT + 2048; i++) s += got[i + lag] * ref[i];
-    if (s > bestScore) { bestScore = s; best = lag; }
+    if (s > bestScore) {
+      bestScore = s;
+      best = lag;
+    }
   }
   return best;
 }
@@ -65,15 +80,71 @@ describe('compressed containers keep every sample in place', { skip }, () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const cases: { name: string; file: string; args: string[]; rate: 44100 | 48000; format: string; exactLength: boolean }[] = [
-    { name: 'AAC-LC in M4A (edit list)', file: 'lc.m4a', args: ['-c:a', 'aac', '-b:a', '256k', '-f', 'ipod'], rate: 44100, format: 'aac', exactLength: true },
-    { name: 'AAC in MOV', file: 'q.mov', args: ['-c:a', 'aac', '-b:a', '256k', '-f', 'mov'], rate: 44100, format: 'aac', exactLength: true },
-    { name: 'ALAC in M4A', file: 'alac.m4a', args: ['-c:a', 'alac', '-f', 'ipod'], rate: 44100, format: 'alac', exactLength: true },
-    { name: 'Opus in WebM', file: 'o.webm', args: ['-c:a', 'libopus', '-b:a', '256k', '-f', 'webm'], rate: 48000, format: 'opus', exactLength: true },
-    { name: 'Opus in MP4', file: 'o.mp4', args: ['-c:a', 'libopus', '-b:a', '256k', '-f', 'mp4'], rate: 48000, format: 'opus', exactLength: true },
+  const cases: {
+    name: string;
+    file: string;
+    args: string[];
+    rate: 44100 | 48000;
+    format: string;
+    exactLength: boolean;
+  }[] = [
+    {
+      name: 'AAC-LC in M4A (edit list)',
+      file: 'lc.m4a',
+      args: ['-c:a', 'aac', '-b:a', '256k', '-f', 'ipod'],
+      rate: 44100,
+      format: 'aac',
+      exactLength: true,
+    },
+    {
+      name: 'AAC in MOV',
+      file: 'q.mov',
+      args: ['-c:a', 'aac', '-b:a', '256k', '-f', 'mov'],
+      rate: 44100,
+      format: 'aac',
+      exactLength: true,
+    },
+    {
+      name: 'ALAC in M4A',
+      file: 'alac.m4a',
+      args: ['-c:a', 'alac', '-f', 'ipod'],
+      rate: 44100,
+      format: 'alac',
+      exactLength: true,
+    },
+    {
+      name: 'Opus in WebM',
+      file: 'o.webm',
+      args: ['-c:a', 'libopus', '-b:a', '256k', '-f', 'webm'],
+      rate: 48000,
+      format: 'opus',
+      exactLength: true,
+    },
+    {
+      name: 'Opus in MP4',
+      file: 'o.mp4',
+      args: ['-c:a', 'libopus', '-b:a', '256k', '-f', 'mp4'],
+      rate: 48000,
+      format: 'opus',
+      exactLength: true,
+    },
     // Vorbis in Matroska records no end trimming: the decoded tail is as long as the last block (ffmpeg agrees).
-    { name: 'Vorbis in Matroska', file: 'v.mka', args: ['-c:a', 'libvorbis', '-q:a', '8', '-f', 'matroska'], rate: 44100, format: 'vorbis', exactLength: false },
-    { name: 'FLAC in Matroska', file: 'f.mka', args: ['-c:a', 'flac', '-f', 'matroska'], rate: 44100, format: 'flac', exactLength: true },
+    {
+      name: 'Vorbis in Matroska',
+      file: 'v.mka',
+      args: ['-c:a', 'libvorbis', '-q:a', '8', '-f', 'matroska'],
+      rate: 44100,
+      format: 'vorbis',
+      exactLength: false,
+    },
+    {
+      name: 'FLAC in Matroska',
+      file: 'f.mka',
+      args: ['-c:a', 'flac', '-f', 'matroska'],
+      rate: 44100,
+      format: 'flac',
+      exactLength: true,
+    },
   ];
   for (const c of cases) {
     test(`${c.name}: the click comes back at its sample${c.exactLength ? ', at the original length' : ''}`, async () => {
@@ -91,8 +162,29 @@ describe('compressed containers keep every sample in place', { skip }, () => {
 
   test('an MP4 video file gives its first audio track, in place', async () => {
     const path = join(dir, 'clip.mp4');
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=s=64x48:r=10:d=2', '-i', src44,
-      '-map', '0:v', '-map', '1:a', '-c:v', 'mpeg4', '-c:a', 'aac', '-b:a', '256k', '-shortest', path]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=s=64x48:r=10:d=2',
+      '-i',
+      src44,
+      '-map',
+      '0:v',
+      '-map',
+      '1:a',
+      '-c:v',
+      'mpeg4',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '256k',
+      '-shortest',
+      path,
+    ]);
     const got = await decodeFile(path);
     assert.equal(got.format, 'aac');
     assert.equal(got.channels[0].length, ref44[0].length);
@@ -107,14 +199,23 @@ describe('compressed containers keep every sample in place', { skip }, () => {
   });
 
   test('an M4A without an edit list is trimmed by its iTunSMPB tag', async () => {
-    const raw = readFileSync(encode(src44, join(dir, 'noedit.m4a'), ['-c:a', 'aac', '-b:a', '256k', '-use_editlist', '0', '-f', 'ipod']));
+    const raw = readFileSync(
+      encode(src44, join(dir, 'noedit.m4a'), ['-c:a', 'aac', '-b:a', '256k', '-use_editlist', '0', '-f', 'ipod']),
+    );
     // ffmpeg's AAC encoder leads with 1024 samples; the stream holds whole 1024-sample frames.
     const frames = ref44[0].length;
     const coded = Math.ceil((frames + 1024) / 1024) * 1024 + 1024;
     const tagged = join(dir, 'itunsmpb.m4a');
-    writeFileSync(tagged, appendToMoov(raw, iTunesFreeform('iTunSMPB', iTunSmpbText(1024, coded - 1024 - frames, frames))));
+    writeFileSync(
+      tagged,
+      appendToMoov(raw, iTunesFreeform('iTunSMPB', iTunSmpbText(1024, coded - 1024 - frames, frames))),
+    );
     const untagged = await decodeFile(join(dir, 'noedit.m4a'));
-    assert.notEqual(lagAtClick(untagged.channels[0], ref44[0], 1100), 0, 'without the tag the lead-in stays (the test would prove nothing)');
+    assert.notEqual(
+      lagAtClick(untagged.channels[0], ref44[0], 1100),
+      0,
+      'without the tag the lead-in stays (the test would prove nothing)',
+    );
     const got = await decodeFile(tagged);
     assert.equal(got.channels[0].length, frames);
     assert.equal(lagAtClick(got.channels[0], ref44[0]), 0);
@@ -123,13 +224,34 @@ describe('compressed containers keep every sample in place', { skip }, () => {
   test('iTunSMPB is honoured wherever the tag sits in the index (before the tracks, after a chapter track)', async () => {
     const frames = ref44[0].length;
     const tag = iTunesFreeform('iTunSMPB', iTunSmpbText(1024, 888, frames));
-    const raw = readFileSync(encode(src44, join(dir, 'noedit2.m4a'), ['-c:a', 'aac', '-b:a', '256k', '-use_editlist', '0', '-f', 'ipod']));
+    const raw = readFileSync(
+      encode(src44, join(dir, 'noedit2.m4a'), ['-c:a', 'aac', '-b:a', '256k', '-use_editlist', '0', '-f', 'ipod']),
+    );
     const first = join(dir, 'smpb-first.m4a');
     writeFileSync(first, prependToMoov(raw, tag));
     const chapters = join(dir, 'chapters.txt');
     writeFileSync(chapters, ';FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1000\ntitle=One\n');
     const withChapter = join(dir, 'chap-noedit.m4a');
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', src44, '-i', chapters, '-map_chapters', '1', '-c:a', 'aac', '-b:a', '256k', '-use_editlist', '0', '-f', 'ipod', withChapter]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-i',
+      src44,
+      '-i',
+      chapters,
+      '-map_chapters',
+      '1',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '256k',
+      '-use_editlist',
+      '0',
+      '-f',
+      'ipod',
+      withChapter,
+    ]);
     const afterChapter = join(dir, 'smpb-chapter.m4a');
     writeFileSync(afterChapter, appendToMoov(readFileSync(withChapter), tag));
     for (const path of [first, afterChapter]) {
@@ -146,8 +268,22 @@ describe('compressed containers keep every sample in place', { skip }, () => {
       return p;
     });
     const path = join(dir, 'song.stem.mp4');
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', src44, ...others.flatMap((p) => ['-i', p]),
-      ...[0, 1, 2, 3, 4].flatMap((i) => ['-map', `${i}:a`]), '-c:a', 'aac', '-b:a', '256k', '-f', 'mp4', path]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-i',
+      src44,
+      ...others.flatMap((p) => ['-i', p]),
+      ...[0, 1, 2, 3, 4].flatMap((i) => ['-map', `${i}:a`]),
+      '-c:a',
+      'aac',
+      '-b:a',
+      '256k',
+      '-f',
+      'mp4',
+      path,
+    ]);
     const stemBox = box('udta', box('stem', Buffer.from(JSON.stringify({ version: 1, stems: [] }))));
     writeFileSync(path, appendToMoov(readFileSync(path), stemBox));
     const got = await decodeFile(path);
@@ -156,20 +292,43 @@ describe('compressed containers keep every sample in place', { skip }, () => {
     // The first track is the one with seed 1: it correlates with ref44, not with the other tracks' noise.
     let same = 0;
     for (let i = 0; i < 20000; i++) same += got.channels[0][i] * ref44[0][i];
-    assert.ok(same / 20000 > 0.5 * 0.1 * 0.1 / 3, `correlation ${same / 20000}`);
-    assert.ok(got.notices.some((n) => n.includes('stem file')), got.notices.join('; '));
+    assert.ok(same / 20000 > (0.5 * 0.1 * 0.1) / 3, `correlation ${same / 20000}`);
+    assert.ok(
+      got.notices.some((n) => n.includes('stem file')),
+      got.notices.join('; '),
+    );
   });
 
   test('a WebM video whose sound is shorter than its picture gives the whole sound', async () => {
     const path = join(dir, 'clip.webm');
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=s=64x48:r=10:d=4', '-i', src48,
-      '-map', '0:v', '-map', '1:a', '-c:v', 'libvpx', '-c:a', 'libopus', '-b:a', '256k', path]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=s=64x48:r=10:d=4',
+      '-i',
+      src48,
+      '-map',
+      '0:v',
+      '-map',
+      '1:a',
+      '-c:v',
+      'libvpx',
+      '-c:a',
+      'libopus',
+      '-b:a',
+      '256k',
+      path,
+    ]);
     const got = await decodeFile(path);
     assert.equal(got.channels[0].length, ref48[0].length);
     assert.equal(lagAtClick(got.channels[0], ref48[0]), 0);
   });
 
-  test('raw AAC (ADTS) keeps the encoder\'s 1024-sample lead-in, as ffmpeg does, and says so', async () => {
+  test("raw AAC (ADTS) keeps the encoder's 1024-sample lead-in, as ffmpeg does, and says so", async () => {
     const path = encode(src44, join(dir, 'raw.aac'), ['-c:a', 'aac', '-b:a', '256k', '-f', 'adts']);
     const got = await decodeFile(path);
     assert.equal(got.format, 'aac');

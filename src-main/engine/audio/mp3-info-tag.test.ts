@@ -11,7 +11,7 @@ describe('MP3 Info frame', () => {
     assert.equal(crc16(new TextEncoder().encode('123456789')), 0xbb3d);
   });
 
-  test('is one unpadded frame of the stream\'s format and gives back the delay, padding and frame count', () => {
+  test("is one unpadded frame of the stream's format and gives back the delay, padding and frame count", () => {
     const frames = 77;
     const samples = frames * 1152 - 576 - 1000;
     const f = infoFrame(AUDIO_HEADER, { frames, bytes: 12345, samples, musicCrc: 0xbeef, kbps: 320 });
@@ -27,7 +27,10 @@ describe('MP3 Info frame', () => {
     const f = infoFrame(AUDIO_HEADER, { frames: 10, bytes: 100, samples: 10 * 1152 - 576, musicCrc: 0, kbps: 320 });
     f[177] ^= 0x10; // the delay's bits
     assert.equal(readGapless(f, 0), null);
-    assert.throws(() => infoFrame(AUDIO_HEADER, { frames: 10, bytes: 100, samples: 10 * 1152, musicCrc: 0, kbps: 320 }), /out of range/);
+    assert.throws(
+      () => infoFrame(AUDIO_HEADER, { frames: 10, bytes: 100, samples: 10 * 1152, musicCrc: 0, kbps: 320 }),
+      /out of range/,
+    );
   });
 });
 
@@ -42,7 +45,10 @@ function readGapless(b: Uint8Array, first: number): { delay: number; padding: nu
   const flags = be32(at + 4);
   at += 8;
   let frames = -1;
-  if (flags & 1) { frames = be32(at); at += 4; }
+  if (flags & 1) {
+    frames = be32(at);
+    at += 4;
+  }
   if (flags & 2) at += 4;
   if (flags & 4) at += 100;
   if (flags & 8) at += 4;

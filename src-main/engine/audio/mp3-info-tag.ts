@@ -62,13 +62,19 @@ export function infoFrameLength(firstAudioFrame: Uint8Array): number {
  * An Info frame shaped like `firstAudioFrame`'s header (same version, rate and mode; no padding, no CRC), with
  * `fields` filled in. `encoderDelay + samples + padding` = frames × samples per frame.
  */
-export function infoFrame(firstAudioFrame: Uint8Array, fields: InfoTagFields, encoderDelay = LAME_ENCODER_DELAY): Uint8Array {
+export function infoFrame(
+  firstAudioFrame: Uint8Array,
+  fields: InfoTagFields,
+  encoderDelay = LAME_ENCODER_DELAY,
+): Uint8Array {
   const { head, h } = infoHeader(firstAudioFrame);
   const frame = new Uint8Array(h.length);
   frame.set(head);
   const view = new DataView(frame.buffer);
   let at = 4 + sideInfoBytes(h);
-  const ascii = (s: string) => { for (const c of s) frame[at++] = c.charCodeAt(0); };
+  const ascii = (s: string) => {
+    for (const c of s) frame[at++] = c.charCodeAt(0);
+  };
   ascii('Info');
   view.setUint32(at, 0x0f, false); // frames, bytes, TOC and quality present
   view.setUint32(at + 4, fields.frames, false);
@@ -86,7 +92,8 @@ export function infoFrame(firstAudioFrame: Uint8Array, fields: InfoTagFields, en
   frame[at++] = 0; // encoding flags, ATH type
   frame[at++] = Math.min(255, fields.kbps);
   const padding = h.samplesPerFrame * fields.frames - encoderDelay - fields.samples;
-  if (padding < 0 || padding > 4095 || encoderDelay > 4095) throw new Error(`MP3 gapless info out of range: delay ${encoderDelay}, padding ${padding}`);
+  if (padding < 0 || padding > 4095 || encoderDelay > 4095)
+    throw new Error(`MP3 gapless info out of range: delay ${encoderDelay}, padding ${padding}`);
   frame[at++] = encoderDelay >> 4;
   frame[at++] = ((encoderDelay & 0x0f) << 4) | (padding >> 8);
   frame[at++] = padding & 0xff;

@@ -92,16 +92,32 @@ export function readMp4Layout(b: Uint8Array): Mp4Layout {
   for (const box of boxes(b, 0, b.length)) {
     end = box.end;
     lastType = box.type;
-    if (box.end > b.length) return { ok: false, cut: true, detail: `the file ends inside its "${printable(box.type)}" box (${box.end - b.length} bytes missing)` };
+    if (box.end > b.length)
+      return {
+        ok: false,
+        cut: true,
+        detail: `the file ends inside its "${printable(box.type)}" box (${box.end - b.length} bytes missing)`,
+      };
     if (box.type === 'moov') moov = box;
     if (box.type === 'mdat') sawMdat = true;
     if (box.type === 'moof') fragmented = true;
   }
-  if (end < b.length && b.length - end < 8) return { ok: false, cut: true, detail: `the file ends inside the header of a box, ${b.length - end} bytes after the last whole one` };
-  if (fragmented && lastType === 'moof') return { ok: false, cut: true, detail: 'the file ends after a fragment\'s index (moof), before its audio' };
+  if (end < b.length && b.length - end < 8)
+    return {
+      ok: false,
+      cut: true,
+      detail: `the file ends inside the header of a box, ${b.length - end} bytes after the last whole one`,
+    };
+  if (fragmented && lastType === 'moof')
+    return { ok: false, cut: true, detail: "the file ends after a fragment's index (moof), before its audio" };
   if (!moov) {
     return sawMdat
-      ? { ok: false, cut: true, detail: 'the file ends before its index (the "moov" box); it was probably cut off while downloading or recording' }
+      ? {
+          ok: false,
+          cut: true,
+          detail:
+            'the file ends before its index (the "moov" box); it was probably cut off while downloading or recording',
+        }
       : { ok: false, cut: false, detail: 'the MP4 file has no index ("moov" box)' };
   }
   let audio: AudioTrack | null = null;
@@ -109,7 +125,12 @@ export function readMp4Layout(b: Uint8Array): Mp4Layout {
   let lastTrakIsAudio = false;
   let children = 0;
   for (const trak of boxes(b, moov.bodyAt, moov.end)) {
-    if (++children > MAX_MOOV_CHILDREN) return { ok: false, cut: false, detail: `the MP4 index holds more than ${MAX_MOOV_CHILDREN} boxes; the file is damaged` };
+    if (++children > MAX_MOOV_CHILDREN)
+      return {
+        ok: false,
+        cut: false,
+        detail: `the MP4 index holds more than ${MAX_MOOV_CHILDREN} boxes; the file is damaged`,
+      };
     if (trak.type === 'udta' && !gapless) {
       const tag = readITunSmpb(b, trak);
       if (tag) gapless = { ...tag, skippedByDemuxer: lastTrakIsAudio && tag.delay > 0 && tag.delay < 16384 };
@@ -124,7 +145,11 @@ export function readMp4Layout(b: Uint8Array): Mp4Layout {
     const codec = stsd && stsd.bodyAt + 16 <= b.length ? text(b, stsd.bodyAt + 12, 4) : '????';
     const cutAt = stbl && !fragmented ? trackDataEnd(b, stbl) : 0;
     if (cutAt > b.length) {
-      return { ok: false, cut: true, detail: `the audio data runs to byte ${cutAt} but the file ends at byte ${b.length}` };
+      return {
+        ok: false,
+        cut: true,
+        detail: `the audio data runs to byte ${cutAt} but the file ends at byte ${b.length}`,
+      };
     }
     audio = { codec, hasEditStart: editListMovesStart(b, trak) };
     lastTrakIsAudio = true;
@@ -161,7 +186,8 @@ function trackDataEnd(b: Uint8Array, stbl: Box): number {
     for (let c = first; c < last && c < chunks && sample < samples; c++) {
       const offset = wide ? u64(b, stco.bodyAt + 8 + c * 8) : u32(b, stco.bodyAt + 8 + c * 4);
       let bytes = 0;
-      for (let s = 0; s < perChunk && sample < samples; s++, sample++) bytes += uniform || u32(b, stsz.bodyAt + 12 + sample * 4);
+      for (let s = 0; s < perChunk && sample < samples; s++, sample++)
+        bytes += uniform || u32(b, stsz.bodyAt + 12 + sample * 4);
       end = Math.max(end, offset + bytes);
     }
   }
@@ -193,7 +219,10 @@ function readITunSmpb(b: Uint8Array, udta: Box): Omit<ITunesGapless, 'skippedByD
     const name = child(b, item, 'name');
     const data = child(b, item, 'data');
     if (!name || !data || text(b, name.bodyAt + 4, name.end - name.bodyAt - 4) !== 'iTunSMPB') continue;
-    const fields = text(b, data.bodyAt + 8, data.end - data.bodyAt - 8).trim().split(/\s+/).map((h) => parseInt(h, 16));
+    const fields = text(b, data.bodyAt + 8, data.end - data.bodyAt - 8)
+      .trim()
+      .split(/\s+/)
+      .map((h) => parseInt(h, 16));
     if (fields.length < 4 || fields.slice(0, 4).some((v) => !Number.isFinite(v))) return null;
     return { delay: fields[1], padding: fields[2], frames: fields[3] };
   }

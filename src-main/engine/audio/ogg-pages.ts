@@ -38,7 +38,14 @@ export function oggCrc(b: Uint8Array): number {
 }
 
 export function isOggPage(b: Uint8Array, at: number): boolean {
-  return at + 27 <= b.length && b[at] === 0x4f && b[at + 1] === 0x67 && b[at + 2] === 0x67 && b[at + 3] === 0x53 && b[at + 4] === 0;
+  return (
+    at + 27 <= b.length &&
+    b[at] === 0x4f &&
+    b[at + 1] === 0x67 &&
+    b[at + 2] === 0x67 &&
+    b[at + 3] === 0x53 &&
+    b[at + 4] === 0
+  );
 }
 
 /** Byte length of the page at `at` (header + body), from its segment table; null when the header is cut. */

@@ -31,8 +31,14 @@ export async function readAt(fh: FileHandle, at: number, n: number): Promise<Buf
  * The `frames` frames starting at byte `at`, one slice at a time. Non-finite float samples become silence, and a
  * notice saying how many is added to `notices` after the last slice.
  */
-export async function* pcmPieces(fh: FileHandle, path: string, at: number, frames: number, layout: PcmLayout,
-  notices: string[]): AsyncGenerator<Float32Array[]> {
+export async function* pcmPieces(
+  fh: FileHandle,
+  path: string,
+  at: number,
+  frames: number,
+  layout: PcmLayout,
+  notices: string[],
+): AsyncGenerator<Float32Array[]> {
   const blockAlign = layout.bytes * layout.channels;
   const sliceFrames = Math.max(1, Math.floor(SLICE_BYTES / blockAlign));
   const slice = Buffer.allocUnsafeSlow(Math.min(frames, sliceFrames) * blockAlign);
@@ -70,7 +76,10 @@ function converterFor(l: PcmLayout): Converter {
           // Checked as float32: a float64 beyond its range would become ±Infinity in the output.
           const v = Math.fround(l.bytes === 4 ? view.getFloat32(j, le) : view.getFloat64(j, le));
           if (Number.isFinite(v)) dst[o + i] = v;
-          else { dst[o + i] = 0; bad++; }
+          else {
+            dst[o + i] = 0;
+            bad++;
+          }
         }
       }
       return bad;
@@ -80,7 +89,8 @@ function converterFor(l: PcmLayout): Converter {
   if (!l.bigEndian && (l.bytes === 2 || l.bytes === 4)) {
     // The common WAV case: a typed-array view reads the slice (offset 0 of its own buffer, so aligned) directly.
     return (s, n, out, o) => {
-      const src = l.bytes === 2 ? new Int16Array(s.buffer, s.byteOffset, n * ch) : new Int32Array(s.buffer, s.byteOffset, n * ch);
+      const src =
+        l.bytes === 2 ? new Int16Array(s.buffer, s.byteOffset, n * ch) : new Int32Array(s.buffer, s.byteOffset, n * ch);
       for (let c = 0; c < ch; c++) {
         const dst = out[c];
         for (let i = 0, j = c; i < n; i++, j += ch) dst[o + i] = src[j] * scale;

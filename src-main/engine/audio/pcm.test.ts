@@ -7,20 +7,33 @@ import { Mulberry32, mulberry32, toIntInterleaved } from './pcm.ts';
  * arithmetic (BigInt), the dither from one PRNG value per sample (silent ones included), its low and high 16 bits
  * as the two uniform variables.
  */
-function reference(planar: Float32Array[], bits: 16 | 24, dither: boolean, rand: () => number): { ints: Int32Array; clipped: number } {
+function reference(
+  planar: Float32Array[],
+  bits: 16 | 24,
+  dither: boolean,
+  rand: () => number,
+): { ints: Int32Array; clipped: number } {
   const scale = 2 ** (bits - 1);
   const ints = new Int32Array(planar.length * planar[0].length);
   let clipped = 0;
-  planar.forEach((src, c) => src.forEach((x, i) => {
-    let d = 0;
-    if (dither) {
-      const u = rand() * 4294967296; // drawn for every sample, dithered or silent
-      if (x !== 0) d = (u % 65536) - Math.floor(u / 65536);
-    }
-    let q = Number.isNaN(x) ? 0 : !Number.isFinite(x) ? Math.sign(x) * Infinity : exactRoundHalfUp(x, scale, d);
-    if (q > scale - 1) { q = scale - 1; if (x > 1) clipped++; } else if (q < -scale) { q = -scale; if (x < -1) clipped++; }
-    ints[i * planar.length + c] = q;
-  }));
+  planar.forEach((src, c) =>
+    src.forEach((x, i) => {
+      let d = 0;
+      if (dither) {
+        const u = rand() * 4294967296; // drawn for every sample, dithered or silent
+        if (x !== 0) d = (u % 65536) - Math.floor(u / 65536);
+      }
+      let q = Number.isNaN(x) ? 0 : !Number.isFinite(x) ? Math.sign(x) * Infinity : exactRoundHalfUp(x, scale, d);
+      if (q > scale - 1) {
+        q = scale - 1;
+        if (x > 1) clipped++;
+      } else if (q < -scale) {
+        q = -scale;
+        if (x < -1) clipped++;
+      }
+      ints[i * planar.length + c] = q;
+    }),
+  );
   return { ints, clipped };
 }
 
@@ -40,7 +53,10 @@ describe('toIntInterleaved', () => {
   const right = Float32Array.from({ length: n }, () => (next() - 0.5) / 1000);
   // Exact half steps (ties), silence, full scale and beyond, and non-finite values.
   const edges = [0, 0.5 / 32768, -0.5 / 32768, 1.5 / 32768, -2.5 / 32768, NaN, Infinity, -Infinity, 1, -1, 1.0001];
-  edges.forEach((x, i) => { left[i] = x; right[n - 1 - i] = x; });
+  edges.forEach((x, i) => {
+    left[i] = x;
+    right[n - 1 - i] = x;
+  });
 
   test('rounds the exact dithered value, also for samples far below the dither', () => {
     // Find a sample whose dither is exactly +1/2: a sample just below zero must then round to 0. Adding the two in

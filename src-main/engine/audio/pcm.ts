@@ -17,13 +17,24 @@ export { Mulberry32, mulberry32, type Dither } from './dither.ts';
  * dither defined on Mulberry32.next() (pcm.test.ts holds both paths to that definition). The DSP kernels do the
  * work when this thread has them loaded; toIntInterleavedReference is the same in JavaScript.
  */
-export function toIntInterleaved(planar: Float32Array[], bits: 16 | 24, dither: Dither, rand: Mulberry32): { ints: Int32Array; clipped: number } {
+export function toIntInterleaved(
+  planar: Float32Array[],
+  bits: 16 | 24,
+  dither: Dither,
+  rand: Mulberry32,
+): { ints: Int32Array; clipped: number } {
   const kernels = loadedDspKernels();
-  return kernels ? kernels.toIntInterleaved(planar, bits, dither, rand) : toIntInterleavedReference(planar, bits, dither, rand);
+  return kernels
+    ? kernels.toIntInterleaved(planar, bits, dither, rand)
+    : toIntInterleavedReference(planar, bits, dither, rand);
 }
 
 /** toIntInterleaved(planar, 16, …) as int16 codes, ready to be a 16-bit WAV's data. */
-export function toInt16Interleaved(planar: Float32Array[], dither: Dither, rand: Mulberry32): { samples: Int16Array; clipped: number } {
+export function toInt16Interleaved(
+  planar: Float32Array[],
+  dither: Dither,
+  rand: Mulberry32,
+): { samples: Int16Array; clipped: number } {
   const kernels = loadedDspKernels();
   if (kernels) return kernels.toInt16Interleaved(planar, dither, rand);
   const { ints, clipped } = toIntInterleavedReference(planar, 16, dither, rand);
@@ -31,7 +42,12 @@ export function toInt16Interleaved(planar: Float32Array[], dither: Dither, rand:
 }
 
 /** toIntInterleaved in JavaScript: the specification the kernel matches exactly, and the path of threads without it. */
-export function toIntInterleavedReference(planar: Float32Array[], bits: 16 | 24, dither: Dither, rand: Mulberry32): { ints: Int32Array; clipped: number } {
+export function toIntInterleavedReference(
+  planar: Float32Array[],
+  bits: 16 | 24,
+  dither: Dither,
+  rand: Mulberry32,
+): { ints: Int32Array; clipped: number } {
   const ch = planar.length;
   const n = planar[0]?.length ?? 0;
   const scale = 2 ** (bits - 1);
@@ -59,9 +75,13 @@ export function toIntInterleavedReference(planar: Float32Array[], bits: 16 | 24,
       // floor((floor(y) + m) / 65536) = floor((y + m) / 65536) for an integer m, so every step is exact. (Adding the
       // dither to x · scale in float64 and rounding that is not, for |x| below about 2^-68.)
       let q = Math.floor((Math.floor(x * scale * 65536) + d + 32768) / 65536);
-      if (q > max) { q = max; if (x > 1) clipped++; }
-      else if (q < min) { q = min; if (x < -1) clipped++; }
-      else if (q !== q) q = 0; // NaN
+      if (q > max) {
+        q = max;
+        if (x > 1) clipped++;
+      } else if (q < min) {
+        q = min;
+        if (x < -1) clipped++;
+      } else if (q !== q) q = 0; // NaN
       ints[j] = q;
     }
   }

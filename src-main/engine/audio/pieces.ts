@@ -15,11 +15,21 @@ export interface PieceStream {
 
 /** A reader that decodes whole (libav's containers) as a stream of one piece. */
 export function wholeStream(a: { sampleRate: number; channels: Float32Array[]; notices: string[] }): PieceStream {
-  return { sampleRate: a.sampleRate, notices: a.notices, frames: a.channels[0]?.length ?? 0, pieces: (async function* () { yield a.channels; })() };
+  return {
+    sampleRate: a.sampleRate,
+    notices: a.notices,
+    frames: a.channels[0]?.length ?? 0,
+    pieces: (async function* () {
+      yield a.channels;
+    })(),
+  };
 }
 
 /** All the pieces joined per channel. */
-export async function joinPieces(s: { frames?: number; pieces: AsyncIterable<Float32Array[]> }): Promise<Float32Array[]> {
+export async function joinPieces(s: {
+  frames?: number;
+  pieces: AsyncIterable<Float32Array[]>;
+}): Promise<Float32Array[]> {
   if (s.frames !== undefined) {
     let channels: Float32Array[] | null = null;
     let at = 0;

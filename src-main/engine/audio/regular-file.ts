@@ -45,7 +45,13 @@ function refuseIrregular(path: string, st: Stats): void {
 export function fileError(path: string, err: unknown): XumxError {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code === 'ENOENT' || code === 'ENOTDIR') return audioError('FILE_NOT_FOUND', path, 'no such file', err);
-  if (code === 'EACCES' || code === 'EPERM') return audioError('FILE_UNREADABLE', path, 'permission denied: the file cannot be read', err);
+  if (code === 'EACCES' || code === 'EPERM')
+    return audioError('FILE_UNREADABLE', path, 'permission denied: the file cannot be read', err);
   if (code === 'EISDIR') return audioError('FILE_UNREADABLE', path, 'this is a folder, not a file', err);
-  return audioError('FILE_UNREADABLE', path, `the file cannot be read (${code ?? (err as Error)?.message ?? 'unknown error'})`, err);
+  return audioError(
+    'FILE_UNREADABLE',
+    path,
+    `the file cannot be read (${code ?? (err as Error)?.message ?? 'unknown error'})`,
+    err,
+  );
 }

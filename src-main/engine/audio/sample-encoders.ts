@@ -23,7 +23,10 @@ export interface EncoderOptions {
   tags?: AudioTags;
 }
 
-export interface Patch { at: number; bytes: Uint8Array }
+export interface Patch {
+  at: number;
+  bytes: Uint8Array;
+}
 
 export interface SampleEncoder {
   encode(planar: Float32Array[]): Uint8Array[];
@@ -100,7 +103,9 @@ class WavEncoder implements SampleEncoder {
     const blockAlign = this.o.channels * this.bytesPerSample;
     if (this.headerLength + (this.frames + n) * blockAlign + 1 + this.tagChunks.length > WAV_MAX_BYTES) {
       const hours = (WAV_MAX_BYTES / blockAlign / this.o.sampleRate / 3600).toFixed(1);
-      throw new EncoderSettingError(`a WAV file cannot hold more than 4 GiB (${hours} h at these settings); choose FLAC`);
+      throw new EncoderSettingError(
+        `a WAV file cannot hold more than 4 GiB (${hours} h at these settings); choose FLAC`,
+      );
     }
     const out: Uint8Array[] = [];
     if (!this.started) {
@@ -124,7 +129,9 @@ class WavEncoder implements SampleEncoder {
       const b = new Uint8Array(ints.length * 3);
       for (let i = 0, j = 0; i < ints.length; i++, j += 3) {
         const v = ints[i];
-        b[j] = v & 0xff; b[j + 1] = (v >> 8) & 0xff; b[j + 2] = (v >> 16) & 0xff;
+        b[j] = v & 0xff;
+        b[j + 1] = (v >> 8) & 0xff;
+        b[j + 2] = (v >> 16) & 0xff;
       }
       out.push(b);
     }
@@ -145,13 +152,28 @@ class WavEncoder implements SampleEncoder {
 type LibFlac = {
   isReady(): boolean;
   on(ev: 'ready', cb: () => void): void;
-  create_libflac_encoder(rate: number, ch: number, bps: number, level: number, total: number, verify: boolean, block: number): number;
+  create_libflac_encoder(
+    rate: number,
+    ch: number,
+    bps: number,
+    level: number,
+    total: number,
+    verify: boolean,
+    block: number,
+  ): number;
   init_encoder_stream(enc: number, write: (d: Uint8Array) => void, meta: (m: FlacMeta) => void): number;
   FLAC__stream_encoder_process_interleaved(enc: number, buf: Int32Array, frames: number): boolean;
   FLAC__stream_encoder_finish(enc: number): boolean;
   FLAC__stream_encoder_delete(enc: number): void;
 };
-interface FlacMeta { min_blocksize: number; max_blocksize: number; min_framesize: number; max_framesize: number; total_samples: number; md5sum: string }
+interface FlacMeta {
+  min_blocksize: number;
+  max_blocksize: number;
+  min_framesize: number;
+  max_framesize: number;
+  total_samples: number;
+  md5sum: string;
+}
 
 let libFlac: Promise<LibFlac> | null = null;
 function loadLibFlac(): Promise<LibFlac> {
@@ -213,20 +235,31 @@ class FlacEncoder implements SampleEncoder {
   private readonly rand = new Mulberry32(0xf1ac);
   private readonly bits: 16 | 24;
 
-  private constructor(private readonly lib: LibFlac, private readonly handle: number, private readonly o: EncoderOptions) {
+  private constructor(
+    private readonly lib: LibFlac,
+    private readonly handle: number,
+    private readonly o: EncoderOptions,
+  ) {
     this.bits = o.bitDepth === 16 ? 16 : 24;
     this.tagBlocks = hasTags(o.tags) ? flacTagBlocks(o.tags) : null;
   }
 
   static async create(o: EncoderOptions): Promise<FlacEncoder> {
-    if (o.channels < 1 || o.channels > 8) throw new EncoderSettingError(`FLAC holds 1 to 8 channels, not ${o.channels}`);
+    if (o.channels < 1 || o.channels > 8)
+      throw new EncoderSettingError(`FLAC holds 1 to 8 channels, not ${o.channels}`);
     if (o.sampleRate > 655350) throw new EncoderSettingError(`FLAC cannot store a sample rate of ${o.sampleRate} Hz`);
     const lib = await loadLibFlac();
     const bits = o.bitDepth === 16 ? 16 : 24;
     const handle = lib.create_libflac_encoder(o.sampleRate, o.channels, bits, 5, 0, false, 0);
     if (!handle) throw new Error('libFLAC could not create an encoder');
     const enc = new FlacEncoder(lib, handle, o);
-    const status = lib.init_encoder_stream(handle, (d) => enc.pending.push(d.slice()), (m) => { enc.meta = m; });
+    const status = lib.init_encoder_stream(
+      handle,
+      (d) => enc.pending.push(d.slice()),
+      (m) => {
+        enc.meta = m;
+      },
+    );
     if (status !== 0) {
       lib.FLAC__stream_encoder_delete(handle);
       throw new Error(`libFLAC refused the settings (init status ${status})`);
@@ -245,7 +278,10 @@ class FlacEncoder implements SampleEncoder {
       // replaces it, right after STREAMINFO (which must stay at byte 8 for the patch in finish()).
       const head = Buffer.concat(out);
       const withTags = replaceFlacComments(head, this.tagBlocks);
-      if (!withTags) { this.pending = [head]; return []; }
+      if (!withTags) {
+        this.pending = [head];
+        return [];
+      }
       this.tagBlocks = null;
       out = [withTags];
     }
@@ -256,7 +292,12 @@ class FlacEncoder implements SampleEncoder {
     const n = planar[0]?.length ?? 0;
     for (let at = 0; at < n; at += FLAC_FEED_FRAMES) {
       const part = planar.map((c) => c.subarray(at, Math.min(n, at + FLAC_FEED_FRAMES)));
-      const { ints, clipped } = toIntInterleaved(part, this.bits, this.bits === 16 ? (this.o.dither ?? 'tpdf') : 'none', this.rand);
+      const { ints, clipped } = toIntInterleaved(
+        part,
+        this.bits,
+        this.bits === 16 ? (this.o.dither ?? 'tpdf') : 'none',
+        this.rand,
+      );
       this.clipped += clipped;
       if (!this.lib.FLAC__stream_encoder_process_interleaved(this.handle, ints, part[0].length)) {
         this.release();
@@ -275,8 +316,15 @@ class FlacEncoder implements SampleEncoder {
     // The stream callbacks cannot seek, so libFLAC wrote STREAMINFO before it knew the length and MD5;
     // STREAMINFO's body always sits at byte 8 (after "fLaC" and the 4-byte block header).
     const info = encodeStreamInfo({
-      minBlockSize: m.min_blocksize, maxBlockSize: m.max_blocksize, minFrameSize: m.min_framesize, maxFrameSize: m.max_framesize,
-      sampleRate: this.o.sampleRate, channels: this.o.channels, bitsPerSample: this.bits, totalSamples: m.total_samples, md5,
+      minBlockSize: m.min_blocksize,
+      maxBlockSize: m.max_blocksize,
+      minFrameSize: m.min_framesize,
+      maxFrameSize: m.max_framesize,
+      sampleRate: this.o.sampleRate,
+      channels: this.o.channels,
+      bitsPerSample: this.bits,
+      totalSamples: m.total_samples,
+      md5,
     });
     return { tail: this.take(), patches: [{ at: 8, bytes: info }] };
   }
@@ -308,8 +356,10 @@ class Mp3StreamEncoder implements SampleEncoder {
   private readonly id3: Uint8Array;
 
   constructor(private readonly o: EncoderOptions) {
-    if (o.channels < 1 || o.channels > 2) throw new EncoderSettingError(`MP3 holds mono or stereo, not ${o.channels} channels`);
-    if (!MP3_SAMPLE_RATES.includes(o.sampleRate)) throw new EncoderSettingError(`MP3 cannot store a sample rate of ${o.sampleRate} Hz (use 32, 44.1 or 48 kHz)`);
+    if (o.channels < 1 || o.channels > 2)
+      throw new EncoderSettingError(`MP3 holds mono or stereo, not ${o.channels} channels`);
+    if (!MP3_SAMPLE_RATES.includes(o.sampleRate))
+      throw new EncoderSettingError(`MP3 cannot store a sample rate of ${o.sampleRate} Hz (use 32, 44.1 or 48 kHz)`);
     this.lame = new Mp3Encoder(o.channels, o.sampleRate, MP3_KBPS);
     this.id3 = hasTags(o.tags) ? id3v2Tag(o.tags) : new Uint8Array(0);
   }
@@ -334,7 +384,11 @@ class Mp3StreamEncoder implements SampleEncoder {
     if (!this.firstHeader) return { tail, patches: [] }; // nothing was encoded at all: an empty file, no tag
     const placeholder = infoFrameLength(this.firstHeader);
     const frame = infoFrame(this.firstHeader, {
-      frames: this.frames.count, bytes: placeholder + this.frames.bytes, samples: this.samples, musicCrc: this.frames.crc, kbps: MP3_KBPS,
+      frames: this.frames.count,
+      bytes: placeholder + this.frames.bytes,
+      samples: this.samples,
+      musicCrc: this.frames.crc,
+      kbps: MP3_KBPS,
     });
     return { tail, patches: [{ at: this.id3.length, bytes: frame }] };
   }
@@ -380,7 +434,8 @@ class FrameCounter {
         break;
       }
       const h = parseMpegHeader(b, at);
-      if (!h) throw new Error(`the MP3 encoder wrote bytes that are not a frame at offset ${this.bytes - b.length + at}`);
+      if (!h)
+        throw new Error(`the MP3 encoder wrote bytes that are not a frame at offset ${this.bytes - b.length + at}`);
       this.count++;
       at += h.length;
     }

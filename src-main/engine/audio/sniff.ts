@@ -65,8 +65,15 @@ function isoMediaKind(b: Uint8Array): Sniffed | null {
 function unsupportedContainer(b: Uint8Array): string | null {
   if (b[0] === 0x30 && b[1] === 0x26 && b[2] === 0xb2 && b[3] === 0x75) return 'WMA/ASF';
   const magic: Record<string, string> = {
-    wvpk: 'WavPack', 'MAC ': "Monkey's Audio (APE)", '.snd': 'Sun/NeXT AU', caff: 'Core Audio Format (CAF)',
-    TTA1: 'TTA', MPCK: 'Musepack', '#!AM': 'AMR', DSD: 'DSD (DSF)', FRM8: 'DSDIFF',
+    wvpk: 'WavPack',
+    'MAC ': "Monkey's Audio (APE)",
+    '.snd': 'Sun/NeXT AU',
+    caff: 'Core Audio Format (CAF)',
+    TTA1: 'TTA',
+    MPCK: 'Musepack',
+    '#!AM': 'AMR',
+    DSD: 'DSD (DSF)',
+    FRM8: 'DSDIFF',
   };
   return magic[ascii(b, 0, 4)] ?? magic[ascii(b, 0, 3)] ?? null;
 }
@@ -79,11 +86,13 @@ function describeNonAudio(b: Uint8Array): string {
   if (start.startsWith('%PDF')) return 'a PDF document';
   if (start.startsWith('PK\x03\x04')) return 'a ZIP archive';
   const text = new TextDecoder('utf-8', { fatal: false }).decode(b.subarray(0, 512)).trimStart().toLowerCase();
-  if (text.startsWith('<!doctype html') || text.startsWith('<html') || /<(head|body|title)\b/.test(text)) return 'a web page (HTML)';
+  if (text.startsWith('<!doctype html') || text.startsWith('<html') || /<(head|body|title)\b/.test(text))
+    return 'a web page (HTML)';
   if (text.startsWith('<?xml') || text.startsWith('{') || text.startsWith('[')) return 'text (XML/JSON)';
   let printable = 0;
   const n = Math.min(b.length, 512);
-  for (let i = 0; i < n; i++) if ((b[i] >= 0x20 && b[i] < 0x7f) || b[i] === 9 || b[i] === 10 || b[i] === 13) printable++;
+  for (let i = 0; i < n; i++)
+    if ((b[i] >= 0x20 && b[i] < 0x7f) || b[i] === 9 || b[i] === 10 || b[i] === 13) printable++;
   if (n > 0 && printable / n > 0.95) return 'text';
   return 'unrecognised bytes';
 }

@@ -18,7 +18,8 @@ export type StemFileCodec = { name: 'aac'; bitRate: number } | { name: 'alac'; b
 /** The codec a request names: AAC at 256 kbit/s, or ALAC at the bit depth asked for (32-bit float as 24-bit). */
 export function stemFileCodec(kind: 'aac' | 'alac', bitDepth: BitDepth): { codec: StemFileCodec; notice?: string } {
   if (kind === 'aac') return { codec: { name: 'aac', bitRate: 256_000 } };
-  if (bitDepth === '32f') return { codec: { name: 'alac', bitDepth: 24 }, notice: 'ALAC has no 32-bit float; wrote 24-bit ALAC' };
+  if (bitDepth === '32f')
+    return { codec: { name: 'alac', bitDepth: 24 }, notice: 'ALAC has no 32-bit float; wrote 24-bit ALAC' };
   return { codec: { name: 'alac', bitDepth } };
 }
 
@@ -31,7 +32,17 @@ export function stemManifest(): string {
     version: 1,
     stems: STEM_FILE_STEMS.map((s) => ({ name: s.name, color: s.color })),
     mastering_dsp: {
-      compressor: { enabled: false, ratio: 3, output_gain: 0.5, release: 0.3, attack: 0.003, input_gain: 0.5, threshold: 0, hp_cutoff: 300, dry_wet: 50 },
+      compressor: {
+        enabled: false,
+        ratio: 3,
+        output_gain: 0.5,
+        release: 0.3,
+        attack: 0.003,
+        input_gain: 0.5,
+        threshold: 0,
+        hp_cutoff: 300,
+        dry_wet: 50,
+      },
       limiter: { enabled: false, release: 0.05, threshold: 0, ceiling: -0.35 },
     },
   });

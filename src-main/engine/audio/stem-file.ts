@@ -3,7 +3,17 @@
 // STEM_FILE_STEMS order — and a JSON manifest in moov/udta/stem. Tracks are encoded and muxed by libav (libav.ts);
 // the manifest and the song's tags are written into the index afterwards. Written like every output: to a hidden
 // temporary file, renamed into place only when complete; a failure or a cancel leaves nothing.
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { resample } from '../dsp/resample.ts';
 import { XumxError } from '../errors.ts';
 import { tempPathFor } from '../temp-files.ts';
@@ -48,12 +58,16 @@ export async function createStemFileWriter(path: string, o: StemFileOptions): Pr
   let encoder: Mp4TrackEncoder;
   try {
     encoder = await createMp4TrackEncoder({
-      tracks: 5, channels: 2, sampleRate: o.sampleRate, codec: o.codec,
+      tracks: 5,
+      channels: 2,
+      sampleRate: o.sampleRate,
+      codec: o.codec,
       // libav writes synchronously from inside its calls; a failed write is kept and reported after the call.
       write: (position, bytes) => {
         if (failure) return;
         try {
-          for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
+          for (let done = 0; done < bytes.length;)
+            done += writeSync(fd, bytes, done, bytes.length - done, position + done);
         } catch (err) {
           failure = err;
         }
@@ -71,7 +85,11 @@ export async function createStemFileWriter(path: string, o: StemFileOptions): Pr
     if (state === 'aborted') return;
     state = 'aborted';
     await encoder.free().catch(() => undefined);
-    try { closeSync(fd); } catch { /* already closed */ }
+    try {
+      closeSync(fd);
+    } catch {
+      /* already closed */
+    }
     unlinkSafe(temp);
   };
   const guard = async (step: () => Promise<void>) => {
@@ -81,32 +99,50 @@ export async function createStemFileWriter(path: string, o: StemFileOptions): Pr
       if (failure) throw failure;
     } catch (err) {
       await discard();
-      throw isFileSystemError(err) ? outputError(err, path)
-        : err instanceof XumxError ? err : audioError('ENCODE_FAILED', path, `cannot encode the stem file: ${(err as Error)?.message ?? String(err)}`, err);
+      throw isFileSystemError(err)
+        ? outputError(err, path)
+        : err instanceof XumxError
+          ? err
+          : audioError(
+              'ENCODE_FAILED',
+              path,
+              `cannot encode the stem file: ${(err as Error)?.message ?? String(err)}`,
+              err,
+            );
     }
   };
 
   return {
     notices,
-    write: (mix, stems) => guard(async () => {
-      const tracks = [mix, ...stems];
-      if (tracks.length !== 5 || tracks.some((t) => t.length !== 2 || t.some((c) => c.length !== mix[0].length))) {
-        throw audioError('BAD_ARGUMENT', path, 'a stem file takes the mix and four stems, each stereo and of the same length');
-      }
-      await encoder.encode(tracks);
-    }),
-    close: () => guard(async () => {
-      await encoder.finish();
-      await encoder.free();
-      if (failure) throw failure;
-      if (encoder.clipped > 0) notices.push(`clipped ${encoder.clipped} samples beyond full scale in the stem file`);
-      const udta = mp4Box('udta', mp4Box('stem', Buffer.from(stemManifest(), 'utf8')), ...(hasTags(o.tags) ? [itunesTags(o.tags)] : []));
-      rewriteIndex(fd, path, udta);
-      fsyncSync(fd);
-      closeSync(fd);
-      renameSync(temp, path);
-      state = 'closed';
-    }),
+    write: (mix, stems) =>
+      guard(async () => {
+        const tracks = [mix, ...stems];
+        if (tracks.length !== 5 || tracks.some((t) => t.length !== 2 || t.some((c) => c.length !== mix[0].length))) {
+          throw audioError(
+            'BAD_ARGUMENT',
+            path,
+            'a stem file takes the mix and four stems, each stereo and of the same length',
+          );
+        }
+        await encoder.encode(tracks);
+      }),
+    close: () =>
+      guard(async () => {
+        await encoder.finish();
+        await encoder.free();
+        if (failure) throw failure;
+        if (encoder.clipped > 0) notices.push(`clipped ${encoder.clipped} samples beyond full scale in the stem file`);
+        const udta = mp4Box(
+          'udta',
+          mp4Box('stem', Buffer.from(stemManifest(), 'utf8')),
+          ...(hasTags(o.tags) ? [itunesTags(o.tags)] : []),
+        );
+        rewriteIndex(fd, path, udta);
+        fsyncSync(fd);
+        closeSync(fd);
+        renameSync(temp, path);
+        state = 'closed';
+      }),
     abort: discard,
   };
 }
@@ -127,10 +163,14 @@ function rewriteIndex(fd: number, path: string, udta: Uint8Array): void {
     let boxSize = head.readUInt32BE(0);
     if (boxSize === 1) boxSize = Number(head.readBigUInt64BE(8));
     if (boxSize < 8) break;
-    if (head.toString('latin1', 4, 8) === 'moov') { moovAt = at; moovSize = boxSize; }
+    if (head.toString('latin1', 4, 8) === 'moov') {
+      moovAt = at;
+      moovSize = boxSize;
+    }
     at += boxSize;
   }
-  if (moovAt < 0 || moovAt + moovSize !== size) throw audioError('ENCODE_FAILED', path, 'the muxer did not end the file with its index (moov)');
+  if (moovAt < 0 || moovAt + moovSize !== size)
+    throw audioError('ENCODE_FAILED', path, 'the muxer did not end the file with its index (moov)');
   const moov = Buffer.alloc(moovSize);
   readSync(fd, moov, 0, moovSize, moovAt);
   const next = replaceUserData(moov, udta);
@@ -139,7 +179,11 @@ function rewriteIndex(fd: number, path: string, udta: Uint8Array): void {
 }
 
 function unlinkSafe(p: string): void {
-  try { unlinkSync(p); } catch { /* gone already */ }
+  try {
+    unlinkSync(p);
+  } catch {
+    /* gone already */
+  }
 }
 
 /** Audio the stem file is made from: one stereo stem per source at one rate. */
@@ -156,14 +200,26 @@ const OTHER = STEM_FILE_STEMS.findIndex((s) => s.source === 'other');
  * "other" so the four still add up to the song). The mix track is the sum of the stems, which is the song.
  * Returns the notices worth telling the user. An aborted `signal` stops it between chunks, leaving nothing.
  */
-export async function writeStemFile(path: string, stems: Record<string, StemAudio>,
-  o: { codec: StemFileCodec; tags?: AudioTags; signal?: AbortSignal }): Promise<string[]> {
+export async function writeStemFile(
+  path: string,
+  stems: Record<string, StemAudio>,
+  o: { codec: StemFileCodec; tags?: AudioTags; signal?: AbortSignal },
+): Promise<string[]> {
   const missing = STEM_FILE_STEMS.filter((s) => !stems[s.source]).map((s) => s.source);
-  if (missing.length) throw audioError('BAD_ARGUMENT', path, `a stem file needs drums, bass, other and vocals; this separation has no ${missing.join(', ')}`);
+  if (missing.length)
+    throw audioError(
+      'BAD_ARGUMENT',
+      path,
+      `a stem file needs drums, bass, other and vocals; this separation has no ${missing.join(', ')}`,
+    );
   const all = Object.values(stems);
   const { sampleRate } = all[0];
   const frames = all[0].channels[0].length;
-  if (all.some((s) => s.sampleRate !== sampleRate || s.channels.length !== 2 || s.channels.some((c) => c.length !== frames))) {
+  if (
+    all.some(
+      (s) => s.sampleRate !== sampleRate || s.channels.length !== 2 || s.channels.some((c) => c.length !== frames),
+    )
+  ) {
     throw audioError('BAD_ARGUMENT', path, 'the stems differ in rate, channels or length');
   }
   const extra = Object.keys(stems).filter((k) => !STEM_FILE_STEMS.some((s) => s.source === k));
@@ -172,7 +228,8 @@ export async function writeStemFile(path: string, stems: Record<string, StemAudi
   if (o.codec.name === 'aac' && !AAC_SAMPLE_RATES.includes(sampleRate)) {
     rate = storableRate(sampleRate, AAC_SAMPLE_RATES);
     const resampled: Record<string, StemAudio> = {};
-    for (const [k, s] of Object.entries(stems)) resampled[k] = { sampleRate: rate, channels: await resample(s.channels, sampleRate, rate) };
+    for (const [k, s] of Object.entries(stems))
+      resampled[k] = { sampleRate: rate, channels: await resample(s.channels, sampleRate, rate) };
     stems = resampled;
     notices.push(`AAC cannot store ${sampleRate} Hz: the stem file is at ${rate} Hz`);
   }
@@ -184,7 +241,10 @@ export async function writeStemFile(path: string, stems: Record<string, StemAudi
       const end = Math.min(length, at + CHUNK_FRAMES);
       const part = (s: StemAudio) => s.channels.map((c) => c.subarray(at, end));
       const four = STEM_FILE_STEMS.map((s) => part(stems[s.source]).map((c) => c.slice()));
-      for (const name of extra) part(stems[name]).forEach((c, ch) => { for (let i = 0; i < c.length; i++) four[OTHER][ch][i] += c[i]; });
+      for (const name of extra)
+        part(stems[name]).forEach((c, ch) => {
+          for (let i = 0; i < c.length; i++) four[OTHER][ch][i] += c[i];
+        });
       const mix = [0, 1].map((ch) => {
         const m = new Float32Array(end - at);
         for (const s of four) for (let i = 0; i < m.length; i++) m[i] += s[ch][i];
@@ -205,10 +265,14 @@ export async function writeStemFile(path: string, stems: Record<string, StemAudi
  * song's tags come from the stems (which carry them under their own titles) with the song's title. With a `region`,
  * only those seconds of the song.
  */
-export async function stemFileFromStemFiles(stemFiles: Record<string, string>, path: string,
-  o: { codec: StemFileCodec; songTitle?: string; signal?: AbortSignal; region?: { start: number; end: number } }): Promise<string[]> {
+export async function stemFileFromStemFiles(
+  stemFiles: Record<string, string>,
+  path: string,
+  o: { codec: StemFileCodec; songTitle?: string; signal?: AbortSignal; region?: { start: number; end: number } },
+): Promise<string[]> {
   const stems: Record<string, DecodedAudio> = {};
-  for (const [source, file] of Object.entries(stemFiles)) stems[source] = cutRegion(await decodeFile(file, { tags: Object.keys(stems).length === 0 }), o.region);
+  for (const [source, file] of Object.entries(stemFiles))
+    stems[source] = cutRegion(await decodeFile(file, { tags: Object.keys(stems).length === 0 }), o.region);
   const tags = mixTags(Object.values(stems)[0]?.tags ?? {}, o.songTitle);
   return writeStemFile(path, stems, { codec: o.codec, tags, signal: o.signal });
 }

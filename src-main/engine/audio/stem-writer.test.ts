@@ -14,14 +14,16 @@ import { createStemWriter, writeAudioFile } from './stem-writer.ts';
 function gridSignal(frames: number, channels: number, bits: number): Float32Array[] {
   const q = 2 ** (bits - 1);
   return Array.from({ length: channels }, (_, c) =>
-    Float32Array.from({ length: frames }, (_, i) => Math.round(0.6 * Math.sin((i * (c + 1)) / 17) * q) / q));
+    Float32Array.from({ length: frames }, (_, i) => Math.round(0.6 * Math.sin((i * (c + 1)) / 17) * q) / q),
+  );
 }
 
 function sameSamples(a: Float32Array[], b: Float32Array[]): void {
   assert.equal(a.length, b.length);
   for (let c = 0; c < a.length; c++) {
     assert.equal(a[c].length, b[c].length);
-    for (let i = 0; i < a[c].length; i++) if (a[c][i] !== b[c][i]) assert.fail(`channel ${c} sample ${i}: ${a[c][i]} ≠ ${b[c][i]}`);
+    for (let i = 0; i < a[c].length; i++)
+      if (a[c][i] !== b[c][i]) assert.fail(`channel ${c} sample ${i}: ${a[c][i]} ≠ ${b[c][i]}`);
   }
 }
 
@@ -29,19 +31,30 @@ const skipFfmpeg = !hasFfmpeg() && 'ffmpeg is not installed';
 
 describe('stem writer', () => {
   let dir = '';
-  before(() => { dir = tempDir('xumx-writer-'); });
+  before(() => {
+    dir = tempDir('xumx-writer-');
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   const lossless = [
-    { format: 'wav', bitDepth: 16, bits: 16 }, { format: 'wav', bitDepth: 24, bits: 24 }, { format: 'wav', bitDepth: '32f', bits: 24 },
-    { format: 'flac', bitDepth: 16, bits: 16 }, { format: 'flac', bitDepth: 24, bits: 24 },
+    { format: 'wav', bitDepth: 16, bits: 16 },
+    { format: 'wav', bitDepth: 24, bits: 24 },
+    { format: 'wav', bitDepth: '32f', bits: 24 },
+    { format: 'flac', bitDepth: 16, bits: 16 },
+    { format: 'flac', bitDepth: 24, bits: 24 },
   ] as const;
   for (const o of lossless) {
     test(`${o.format} ${o.bitDepth} round-trips bit-exactly through our decoder and ffmpeg`, async () => {
       const planar = gridSignal(30_000, 2, o.bits);
       const path = join(dir, `rt-${o.bitDepth}.${o.format}`);
       // Written in uneven pieces, as the engine streams them.
-      const w = await createStemWriter(path, { format: o.format, bitDepth: o.bitDepth, sampleRate: 48000, channels: 2, dither: 'none' });
+      const w = await createStemWriter(path, {
+        format: o.format,
+        bitDepth: o.bitDepth,
+        sampleRate: 48000,
+        channels: 2,
+        dither: 'none',
+      });
       for (let at = 0; at < 30_000; at += 7_001) await w.write(planar.map((c) => c.subarray(at, at + 7_001)));
       await w.close();
       const ours = await decodeFile(path);
@@ -53,22 +66,55 @@ describe('stem writer', () => {
 
   test('32-bit float WAV keeps values beyond full scale; 16-bit clips them and says so', async () => {
     const loud = [new Float32Array([1.5, -2, 0.25])];
-    await writeAudioFile(join(dir, 'loud.wav'), loud, { format: 'wav', bitDepth: '32f', sampleRate: 8000, channels: 1 });
+    await writeAudioFile(join(dir, 'loud.wav'), loud, {
+      format: 'wav',
+      bitDepth: '32f',
+      sampleRate: 8000,
+      channels: 1,
+    });
     assert.deepEqual(Array.from((await decodeFile(join(dir, 'loud.wav'))).channels[0]), [1.5, -2, 0.25]);
-    const notices = await writeAudioFile(join(dir, 'clip.wav'), loud, { format: 'wav', bitDepth: 16, sampleRate: 8000, channels: 1, dither: 'none' });
+    const notices = await writeAudioFile(join(dir, 'clip.wav'), loud, {
+      format: 'wav',
+      bitDepth: 16,
+      sampleRate: 8000,
+      channels: 1,
+      dither: 'none',
+    });
     assert.deepEqual(Array.from((await decodeFile(join(dir, 'clip.wav'))).channels[0]), [32767 / 32768, -1, 0.25]);
     assert.ok(notices.some((n) => n.includes('clipped 2')));
   });
 
   test('says how many samples float output keeps beyond full scale and how many that are not numbers became silence', async () => {
     const odd = [new Float32Array([1.5, NaN, Infinity, 0.25, -3])];
-    const float = await writeAudioFile(join(dir, 'odd-float.wav'), odd, { format: 'wav', bitDepth: '32f', sampleRate: 8000, channels: 1 });
+    const float = await writeAudioFile(join(dir, 'odd-float.wav'), odd, {
+      format: 'wav',
+      bitDepth: '32f',
+      sampleRate: 8000,
+      channels: 1,
+    });
     assert.deepEqual(Array.from((await decodeFile(join(dir, 'odd-float.wav'))).channels[0]), [1.5, 0, 0, 0.25, -3]);
-    assert.ok(float.some((n) => n.startsWith('2 samples beyond full scale')), JSON.stringify(float));
-    assert.ok(float.some((n) => n.startsWith('2 samples not numbers')), JSON.stringify(float));
-    const fixed = await writeAudioFile(join(dir, 'odd-24.wav'), odd, { format: 'wav', bitDepth: 24, sampleRate: 8000, channels: 1 });
-    assert.ok(fixed.some((n) => n.startsWith('clipped 3 samples')), JSON.stringify(fixed));
-    assert.ok(fixed.some((n) => n.startsWith('1 sample not numbers')), JSON.stringify(fixed));
+    assert.ok(
+      float.some((n) => n.startsWith('2 samples beyond full scale')),
+      JSON.stringify(float),
+    );
+    assert.ok(
+      float.some((n) => n.startsWith('2 samples not numbers')),
+      JSON.stringify(float),
+    );
+    const fixed = await writeAudioFile(join(dir, 'odd-24.wav'), odd, {
+      format: 'wav',
+      bitDepth: 24,
+      sampleRate: 8000,
+      channels: 1,
+    });
+    assert.ok(
+      fixed.some((n) => n.startsWith('clipped 3 samples')),
+      JSON.stringify(fixed),
+    );
+    assert.ok(
+      fixed.some((n) => n.startsWith('1 sample not numbers')),
+      JSON.stringify(fixed),
+    );
   });
 
   test('TPDF dither keeps 16-bit error within two steps and leaves digital silence silent', async () => {
@@ -87,14 +133,24 @@ describe('stem writer', () => {
   });
 
   test('FLAC given 32-bit float is written as 24-bit with a notice', async () => {
-    const notices = await writeAudioFile(join(dir, 'f.flac'), gridSignal(5000, 1, 24), { format: 'flac', bitDepth: '32f', sampleRate: 44100, channels: 1 });
+    const notices = await writeAudioFile(join(dir, 'f.flac'), gridSignal(5000, 1, 24), {
+      format: 'flac',
+      bitDepth: '32f',
+      sampleRate: 44100,
+      channels: 1,
+    });
     assert.ok(notices.some((n) => n.includes('24-bit')));
     assert.equal((await decodeFile(join(dir, 'f.flac'))).channels[0].length, 5000);
   });
 
   test('MP3 keeps the level and shape of the signal, sample-aligned (correlation > 0.99 at lag 0)', async () => {
     const n = 44100 * 2;
-    const x = [0, 1].map((c) => Float32Array.from({ length: n }, (_, i) => 0.4 * Math.sin((2 * Math.PI * (330 + 110 * c) * i) / 44100) + 0.1 * Math.sin(i / 3)));
+    const x = [0, 1].map((c) =>
+      Float32Array.from(
+        { length: n },
+        (_, i) => 0.4 * Math.sin((2 * Math.PI * (330 + 110 * c) * i) / 44100) + 0.1 * Math.sin(i / 3),
+      ),
+    );
     const path = join(dir, 'song.mp3');
     await writeAudioFile(path, x, { format: 'mp3', bitDepth: 16, sampleRate: 44100, channels: 2 });
     const y = await decodeFile(path);
@@ -103,10 +159,15 @@ describe('stem writer', () => {
     for (let c = 0; c < 2; c++) {
       let best = { corr: -1, lag: 0 };
       for (let lag = 0; lag < 3000; lag++) {
-        let sxy = 0, sxx = 0, syy = 0;
+        let sxy = 0,
+          sxx = 0,
+          syy = 0;
         for (let i = 4000; i < n - 4000; i += 3) {
-          const a = x[c][i], b = y.channels[c][i + lag];
-          sxy += a * b; sxx += a * a; syy += b * b;
+          const a = x[c][i],
+            b = y.channels[c][i + lag];
+          sxy += a * b;
+          sxx += a * a;
+          syy += b * b;
         }
         const corr = sxy / Math.sqrt(sxx * syy);
         if (corr > best.corr) best = { corr, lag };
@@ -114,7 +175,8 @@ describe('stem writer', () => {
       assert.ok(best.corr > 0.99, `channel ${c}: correlation ${best.corr}`);
       assert.equal(best.lag, 0, `channel ${c}: ${best.lag} samples late`);
       assert.equal(y.channels[c].length, n);
-      const rx = Math.hypot(...x[c].subarray(4000, 8000)), ry = Math.hypot(...y.channels[c].subarray(4000 + best.lag, 8000 + best.lag));
+      const rx = Math.hypot(...x[c].subarray(4000, 8000)),
+        ry = Math.hypot(...y.channels[c].subarray(4000 + best.lag, 8000 + best.lag));
       assert.ok(Math.abs(20 * Math.log10(ry / rx)) < 0.5, `channel ${c}: level off by ${20 * Math.log10(ry / rx)} dB`);
     }
     if (!skipFfmpeg) assert.equal(ffmpegDecode(path, 2).length, 2);
@@ -122,10 +184,19 @@ describe('stem writer', () => {
 
   test('MP3 stems start and end where the song does: an Info frame with the encoder delay and padding', async () => {
     const peakAt = (a: Float32Array) => a.reduce((best, v, i) => (Math.abs(v) > Math.abs(a[best]) ? i : best), 0);
-    for (const [rate, channels, seconds] of [[44100, 2, 2], [48000, 2, 1.3], [32000, 1, 1], [22050, 2, 0.7]] as const) {
+    for (const [rate, channels, seconds] of [
+      [44100, 2, 2],
+      [48000, 2, 1.3],
+      [32000, 1, 1],
+      [22050, 2, 0.7],
+    ] as const) {
       const n = Math.round(rate * seconds);
       const at = Math.floor(n / 3);
-      const x = Array.from({ length: channels }, () => { const ch = new Float32Array(n); ch[at] = 0.9; return ch; });
+      const x = Array.from({ length: channels }, () => {
+        const ch = new Float32Array(n);
+        ch[at] = 0.9;
+        return ch;
+      });
       const path = join(dir, `click-${rate}-${channels}.mp3`);
       await writeAudioFile(path, x, { format: 'mp3', bitDepth: 16, sampleRate: rate, channels });
       const ours = await decodeFile(path);
@@ -140,7 +211,12 @@ describe('stem writer', () => {
   });
 
   test('MP3 stems of a rate MP3 cannot store are written at the nearest MPEG rate, as long as the song, and say so', async () => {
-    for (const [rate, want] of [[96000, 48000], [88200, 44100], [11500, 12000], [384000, 48000]] as const) {
+    for (const [rate, want] of [
+      [96000, 48000],
+      [88200, 44100],
+      [11500, 12000],
+      [384000, 48000],
+    ] as const) {
       const n = Math.round(rate * 0.5);
       const tone = (r: number, i: number) => 0.5 * Math.sin((2 * Math.PI * 1000 * i) / r);
       const x = [0, 1].map(() => Float32Array.from({ length: n }, (_, i) => tone(rate, i)));
@@ -149,15 +225,23 @@ describe('stem writer', () => {
       // In uneven pieces, as the engine streams a stem.
       for (let at = 0; at < n; at += 7919) await w.write(x.map((c) => c.subarray(at, at + 7919)));
       await w.close();
-      assert.ok(w.notices.some((t) => t.includes(`${rate} Hz`) && t.includes(`${want} Hz`)), `${rate} Hz: ${w.notices.join('; ')}`);
+      assert.ok(
+        w.notices.some((t) => t.includes(`${rate} Hz`) && t.includes(`${want} Hz`)),
+        `${rate} Hz: ${w.notices.join('; ')}`,
+      );
       const back = await decodeFile(path);
       assert.equal(back.sampleRate, want, `${rate} Hz`);
       assert.equal(back.channels[0].length, Math.round((n * want) / rate), `${rate} Hz: the stem's length`);
       // Still the same 1 kHz tone (not the samples relabelled with another rate): correlation away from the ends.
-      let xy = 0, xx = 0, yy = 0;
+      let xy = 0,
+        xx = 0,
+        yy = 0;
       for (let i = want / 20; i < back.channels[0].length - want / 20; i++) {
-        const a = back.channels[0][i], b = tone(want, i);
-        xy += a * b; xx += a * a; yy += b * b;
+        const a = back.channels[0][i],
+          b = tone(want, i);
+        xy += a * b;
+        xx += a * a;
+        yy += b * b;
       }
       assert.ok(xy / Math.sqrt(xx * yy) > 0.99, `${rate} Hz: correlation with the tone ${xy / Math.sqrt(xx * yy)}`);
     }
@@ -165,8 +249,10 @@ describe('stem writer', () => {
 
   test('MP3 refuses more than two channels with BAD_ARGUMENT naming the file', async () => {
     const path = join(dir, 'six.mp3');
-    await assert.rejects(createStemWriter(path, { format: 'mp3', bitDepth: 16, sampleRate: 44100, channels: 6 }),
-      (e: XumxError) => e.code === 'BAD_ARGUMENT' && e.message.startsWith(`${path}: `));
+    await assert.rejects(
+      createStemWriter(path, { format: 'mp3', bitDepth: 16, sampleRate: 44100, channels: 6 }),
+      (e: XumxError) => e.code === 'BAD_ARGUMENT' && e.message.startsWith(`${path}: `),
+    );
   });
 
   test('nothing appears at the target until close, and abort leaves no file at all', async () => {
@@ -184,19 +270,28 @@ describe('stem writer', () => {
 
   test('a missing output folder is OUTPUT_NOT_WRITABLE and names the file', async () => {
     const path = join(dir, 'no-such-folder', 'drums.flac');
-    await assert.rejects(createStemWriter(path, { format: 'flac', bitDepth: 16, sampleRate: 44100, channels: 2 }),
-      (e: XumxError) => e.code === 'OUTPUT_NOT_WRITABLE' && e.message.startsWith(`${path}: `));
+    await assert.rejects(
+      createStemWriter(path, { format: 'flac', bitDepth: 16, sampleRate: 44100, channels: 2 }),
+      (e: XumxError) => e.code === 'OUTPUT_NOT_WRITABLE' && e.message.startsWith(`${path}: `),
+    );
   });
 
   test('a path under a file is OUTPUT_NOT_WRITABLE', async () => {
     writeFileSync(join(dir, 'plain-file'), 'x');
     const path = join(dir, 'plain-file', 'bass.wav');
-    await assert.rejects(createStemWriter(path, { format: 'wav', bitDepth: 16, sampleRate: 44100, channels: 2 }),
-      (e: XumxError) => e.code === 'OUTPUT_NOT_WRITABLE');
+    await assert.rejects(
+      createStemWriter(path, { format: 'wav', bitDepth: 16, sampleRate: 44100, channels: 2 }),
+      (e: XumxError) => e.code === 'OUTPUT_NOT_WRITABLE',
+    );
   });
 
   test('mismatched channel counts are refused', async () => {
-    const w = await createStemWriter(join(dir, 'mismatch.wav'), { format: 'wav', bitDepth: 16, sampleRate: 44100, channels: 2 });
+    const w = await createStemWriter(join(dir, 'mismatch.wav'), {
+      format: 'wav',
+      bitDepth: 16,
+      sampleRate: 44100,
+      channels: 2,
+    });
     await assert.rejects(w.write([new Float32Array(4)]), (e: XumxError) => e.code === 'BAD_ARGUMENT');
     await w.abort();
   });
@@ -204,18 +299,29 @@ describe('stem writer', () => {
   // A real full disk: a 256 KiB tmpfs. Mounting needs root with CAP_SYS_ADMIN; elsewhere the case is skipped.
   const mountPoint = join(tempDir('xumx-full-'), 'disk');
   mkdirSync(mountPoint);
-  const mounted = process.getuid?.() === 0 && spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mountPoint]).status === 0;
+  const mounted =
+    process.getuid?.() === 0 &&
+    spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mountPoint]).status === 0;
   after(() => {
     if (mounted) execFileSync('umount', [mountPoint]);
     rmSync(join(mountPoint, '..'), { recursive: true, force: true });
   });
-  test('a full disk is DISK_FULL, and the partial file is removed', { skip: !mounted && 'cannot mount a small tmpfs here (needs root)' }, async () => {
-    const path = join(mountPoint, 'other.wav');
-    const w = await createStemWriter(path, { format: 'wav', bitDepth: 24, sampleRate: 44100, channels: 2 });
-    await assert.rejects(async () => { for (let i = 0; i < 20; i++) await w.write(gridSignal(44100, 2, 24)); await w.close(); },
-      (e: XumxError) => e.code === 'DISK_FULL' && e.message.startsWith(`${path}: `));
-    assert.deepEqual(readdirSync(mountPoint), []);
-  });
+  test(
+    'a full disk is DISK_FULL, and the partial file is removed',
+    { skip: !mounted && 'cannot mount a small tmpfs here (needs root)' },
+    async () => {
+      const path = join(mountPoint, 'other.wav');
+      const w = await createStemWriter(path, { format: 'wav', bitDepth: 24, sampleRate: 44100, channels: 2 });
+      await assert.rejects(
+        async () => {
+          for (let i = 0; i < 20; i++) await w.write(gridSignal(44100, 2, 24));
+          await w.close();
+        },
+        (e: XumxError) => e.code === 'DISK_FULL' && e.message.startsWith(`${path}: `),
+      );
+      assert.deepEqual(readdirSync(mountPoint), []);
+    },
+  );
 
   test('makeSong writes a seeded song (same seed, same audio) with stems that sum to the mix', async () => {
     const stemsDir = join(dir, 'stems');
@@ -228,7 +334,8 @@ describe('stem writer', () => {
     sameSamples(da.channels, db.channels);
     assert.notDeepEqual(Array.from(da.channels[0].subarray(0, 20000)), Array.from(dc.channels[0].subarray(0, 20000)));
     const stems = await Promise.all(Object.values(a.stems!).map((p) => decodeFile(p)));
-    let worst = 0, energy = 0;
+    let worst = 0,
+      energy = 0;
     for (let i = 0; i < da.channels[0].length; i++) {
       const sum = stems.reduce((s, st) => s + st.channels[0][i], 0);
       worst = Math.max(worst, Math.abs(sum - da.channels[0][i]));
@@ -236,6 +343,10 @@ describe('stem writer', () => {
     }
     assert.ok(worst < 1e-5, `stems differ from the mix by ${worst}`);
     assert.ok(energy / da.channels[0].length > 1e-3, 'the song is nearly silent');
-    for (const st of stems) assert.ok(st.channels[0].some((v) => Math.abs(v) > 0.01), 'a stem is silent');
+    for (const st of stems)
+      assert.ok(
+        st.channels[0].some((v) => Math.abs(v) > 0.01),
+        'a stem is silent',
+      );
   });
 });

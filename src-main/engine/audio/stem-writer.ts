@@ -10,7 +10,12 @@ import { BIT_DEPTHS, OUTPUT_FORMATS, type BitDepth, type OutputFormat } from '..
 import { audioError } from './audio-error.ts';
 import { outputError } from '../output-error.ts';
 import { createResampler, type StreamingResampler } from '../dsp/resample.ts';
-import { createSampleEncoder, encodableSampleRate, EncoderSettingError, type SampleEncoder } from './sample-encoders.ts';
+import {
+  createSampleEncoder,
+  encodableSampleRate,
+  EncoderSettingError,
+  type SampleEncoder,
+} from './sample-encoders.ts';
 import type { Dither } from './pcm.ts';
 import type { AudioTags } from './tags.ts';
 
@@ -53,9 +58,18 @@ export async function createStemWriter(target: string, opts: StemWriterOptions):
   let resampler: RateChange | null = null;
   if (sampleRate !== opts.sampleRate) {
     try {
-      resampler = new RateChange(await createResampler(opts.sampleRate, sampleRate, opts.channels), opts.sampleRate, sampleRate);
+      resampler = new RateChange(
+        await createResampler(opts.sampleRate, sampleRate, opts.channels),
+        opts.sampleRate,
+        sampleRate,
+      );
     } catch (err) {
-      throw audioError('BAD_ARGUMENT', path, `cannot write ${opts.sampleRate} Hz as ${opts.format.toUpperCase()}: ${(err as Error).message}`, err);
+      throw audioError(
+        'BAD_ARGUMENT',
+        path,
+        `cannot write ${opts.sampleRate} Hz as ${opts.format.toUpperCase()}: ${(err as Error).message}`,
+        err,
+      );
     }
     notices.push(`${opts.format.toUpperCase()} cannot store ${opts.sampleRate} Hz: written at ${sampleRate} Hz`);
   }
@@ -71,11 +85,25 @@ export async function createStemWriter(target: string, opts: StemWriterOptions):
   try {
     fh = await open(temp, 'wx');
   } catch (err) {
-    try { encoder.finish(); } catch { /* only frees the encoder */ }
+    try {
+      encoder.finish();
+    } catch {
+      /* only frees the encoder */
+    }
     resampler?.destroy();
     throw outputError(err, path);
   }
-  return new AtomicStemWriter(path, target, temp, fh, encoder, resampler, opts.channels, notices, opts.format === 'wav' && bitDepth === '32f');
+  return new AtomicStemWriter(
+    path,
+    target,
+    temp,
+    fh,
+    encoder,
+    resampler,
+    opts.channels,
+    notices,
+    opts.format === 'wav' && bitDepth === '32f',
+  );
 }
 
 /**
@@ -87,7 +115,11 @@ class RateChange {
   private framesOut = 0;
   private destroyed = false;
 
-  constructor(private readonly resampler: StreamingResampler, private readonly from: number, private readonly to: number) {}
+  constructor(
+    private readonly resampler: StreamingResampler,
+    private readonly from: number,
+    private readonly to: number,
+  ) {}
 
   process(planar: Float32Array[]): Float32Array[] {
     this.framesIn += planar[0]?.length ?? 0;
@@ -97,12 +129,14 @@ class RateChange {
   flush(): Float32Array[] {
     const tail = this.resampler.flush();
     const left = Math.max(0, Math.round((this.framesIn * this.to) / this.from) - this.framesOut);
-    return this.counted(tail.map((c) => {
-      if (c.length >= left) return c.subarray(0, left);
-      const padded = new Float32Array(left);
-      padded.set(c);
-      return padded;
-    }));
+    return this.counted(
+      tail.map((c) => {
+        if (c.length >= left) return c.subarray(0, left);
+        const padded = new Float32Array(left);
+        padded.set(c);
+        return padded;
+      }),
+    );
   }
 
   destroy(): void {
@@ -157,7 +191,11 @@ class AtomicStemWriter implements StemWriter {
     return this.serially(async () => {
       this.assertOpen();
       if (planar.length !== this.channels || planar.some((c) => c.length !== planar[0].length)) {
-        throw audioError('BAD_ARGUMENT', this.path, `expected ${this.channels} channels of equal length, got ${planar.map((c) => c.length).join('/') || 'none'}`);
+        throw audioError(
+          'BAD_ARGUMENT',
+          this.path,
+          `expected ${this.channels} channels of equal length, got ${planar.map((c) => c.length).join('/') || 'none'}`,
+        );
       }
       this.count(planar);
       await this.guard(() => this.encode(this.resampler ? this.resampler.process(planar) : planar));
@@ -181,8 +219,12 @@ class AtomicStemWriter implements StemWriter {
       });
       this.state = 'closed';
       if (this.encoder.clipped > 0) this.notices.push(`clipped ${samples(this.encoder.clipped)} beyond full scale`);
-      if (this.overs > 0) this.notices.push(`${samples(this.overs)} beyond full scale, kept as they are in 32-bit float`);
-      if (this.silenced > 0) this.notices.push(`${samples(this.silenced)} not numbers (NaN${this.float ? ' or infinite' : ''}), written as silence`);
+      if (this.overs > 0)
+        this.notices.push(`${samples(this.overs)} beyond full scale, kept as they are in 32-bit float`);
+      if (this.silenced > 0)
+        this.notices.push(
+          `${samples(this.silenced)} not numbers (NaN${this.float ? ' or infinite' : ''}), written as silence`,
+        );
     });
   }
 
@@ -197,7 +239,10 @@ class AtomicStemWriter implements StemWriter {
         const a = Math.abs(ch[i]);
         if (a <= 1) continue;
         if (a !== a) this.silenced++;
-        else if (this.float) { if (a === Infinity) this.silenced++; else this.overs++; }
+        else if (this.float) {
+          if (a === Infinity) this.silenced++;
+          else this.overs++;
+        }
       }
     }
   }
@@ -226,7 +271,11 @@ class AtomicStemWriter implements StemWriter {
     this.state = 'aborted';
     this.resampler?.destroy();
     if (wasOpen) {
-      try { this.encoder.finish(); } catch { /* the encoder only needs its wasm memory back */ }
+      try {
+        this.encoder.finish();
+      } catch {
+        /* the encoder only needs its wasm memory back */
+      }
       await this.fh.close().catch(() => undefined);
     }
     await unlink(this.temp).catch(() => undefined);
@@ -246,8 +295,10 @@ function checkOptions(path: string, o: StemWriterOptions): void {
   const bad = (why: string) => audioError('BAD_ARGUMENT', path, why);
   if (!(OUTPUT_FORMATS as readonly string[]).includes(o.format)) throw bad(`unknown output format "${o.format}"`);
   if (!(BIT_DEPTHS as readonly unknown[]).includes(o.bitDepth)) throw bad(`unknown bit depth "${o.bitDepth}"`);
-  if (!Number.isInteger(o.channels) || o.channels < 1 || o.channels > 65535) throw bad(`cannot write ${o.channels} channels`);
-  if (!Number.isInteger(o.sampleRate) || o.sampleRate < 1) throw bad(`cannot write a sample rate of ${o.sampleRate} Hz`);
+  if (!Number.isInteger(o.channels) || o.channels < 1 || o.channels > 65535)
+    throw bad(`cannot write ${o.channels} channels`);
+  if (!Number.isInteger(o.sampleRate) || o.sampleRate < 1)
+    throw bad(`cannot write a sample rate of ${o.sampleRate} Hz`);
 }
 
 function encodeError(path: string, err: unknown, code: ErrorCode): XumxError {

@@ -20,10 +20,15 @@ export function id3v2Tag(tags: AudioTags): Uint8Array {
 /** RIFF chunks for a WAV file: LIST/INFO with the text tags, then `id3 ` with the full ID3v2 tag (cover included). */
 export function wavTagChunks(tags: AudioTags): Uint8Array {
   const info: [string, string | undefined][] = [
-    ['INAM', tags.title], ['IART', tags.artist], ['IPRD', tags.album],
-    ['ITRK', tags.track ? String(tags.track) : undefined], ['ICRD', tags.year ? String(tags.year) : undefined],
+    ['INAM', tags.title],
+    ['IART', tags.artist],
+    ['IPRD', tags.album],
+    ['ITRK', tags.track ? String(tags.track) : undefined],
+    ['ICRD', tags.year ? String(tags.year) : undefined],
   ];
-  const items = info.filter((e): e is [string, string] => !!e[1]).map(([id, value]) => riffChunk(id, Buffer.from(`${value}\0`, 'utf8')));
+  const items = info
+    .filter((e): e is [string, string] => !!e[1])
+    .map(([id, value]) => riffChunk(id, Buffer.from(`${value}\0`, 'utf8')));
   const chunks: Buffer[] = [];
   if (items.length) chunks.push(riffChunk('LIST', Buffer.concat([Buffer.from('INFO', 'latin1'), ...items])));
   chunks.push(riffChunk('id3 ', id3v2Tag(tags)));
@@ -40,29 +45,48 @@ function riffChunk(id: string, body: Uint8Array): Buffer {
 /** FLAC metadata blocks (VORBIS_COMMENT, then PICTURE when there is a cover), none marked as the last block. */
 export function flacTagBlocks(tags: AudioTags): Uint8Array {
   const comments: [string, string | undefined][] = [
-    ['TITLE', tags.title], ['ARTIST', tags.artist], ['ALBUM', tags.album],
-    ['TRACKNUMBER', tags.track ? String(tags.track) : undefined], ['TRACKTOTAL', tags.trackCount ? String(tags.trackCount) : undefined],
+    ['TITLE', tags.title],
+    ['ARTIST', tags.artist],
+    ['ALBUM', tags.album],
+    ['TRACKNUMBER', tags.track ? String(tags.track) : undefined],
+    ['TRACKTOTAL', tags.trackCount ? String(tags.trackCount) : undefined],
     ['DATE', tags.year ? String(tags.year) : undefined],
   ];
-  const entries = comments.filter((c): c is [string, string] => !!c[1]).map(([k, v]) => Buffer.from(`${k}=${v}`, 'utf8'));
+  const entries = comments
+    .filter((c): c is [string, string] => !!c[1])
+    .map(([k, v]) => Buffer.from(`${k}=${v}`, 'utf8'));
   const vendor = Buffer.from('X-UMX Studio', 'utf8');
-  const vc = Buffer.concat([le32(vendor.length), vendor, le32(entries.length), ...entries.flatMap((e) => [le32(e.length), e])]);
+  const vc = Buffer.concat([
+    le32(vendor.length),
+    vendor,
+    le32(entries.length),
+    ...entries.flatMap((e) => [le32(e.length), e]),
+  ]);
   const blocks: [number, Buffer][] = [[4, vc]];
   if (tags.cover) {
     const mime = Buffer.from(tags.cover.mime, 'latin1');
     const picture = Buffer.concat([
-      be32(3), be32(mime.length), mime, be32(0), // front cover, MIME type, empty description
-      be32(0), be32(0), be32(0), be32(0), // width, height, depth, colours: unknown
-      be32(tags.cover.data.length), Buffer.from(tags.cover.data),
+      be32(3),
+      be32(mime.length),
+      mime,
+      be32(0), // front cover, MIME type, empty description
+      be32(0),
+      be32(0),
+      be32(0),
+      be32(0), // width, height, depth, colours: unknown
+      be32(tags.cover.data.length),
+      Buffer.from(tags.cover.data),
     ]);
     blocks.push([6, picture]);
   }
-  return Buffer.concat(blocks.map(([type, body]) => {
-    const head = Buffer.alloc(4);
-    head.writeUInt32BE(body.length, 0);
-    head[0] = type;
-    return Buffer.concat([head, body]);
-  }));
+  return Buffer.concat(
+    blocks.map(([type, body]) => {
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(body.length, 0);
+      head[0] = type;
+      return Buffer.concat([head, body]);
+    }),
+  );
 }
 
 /** iTunes-style MP4 tags: meta (a full box) → hdlr 'mdir' + ilst, one data box per item. */
@@ -78,7 +102,8 @@ export function itunesTags(t: AudioTags): Buffer {
   if (t.artist) items.push(mp4Box('\xa9ART', text(t.artist)));
   if (t.album) items.push(mp4Box('\xa9alb', text(t.album)));
   if (t.year) items.push(mp4Box('\xa9day', text(String(t.year))));
-  if (t.track && t.track <= 0xffff) { // trkn holds 16-bit numbers; a larger one is left out
+  if (t.track && t.track <= 0xffff) {
+    // trkn holds 16-bit numbers; a larger one is left out
     const trkn = Buffer.alloc(8);
     trkn.writeUInt16BE(t.track, 2);
     trkn.writeUInt16BE(t.trackCount && t.trackCount <= 0xffff ? t.trackCount : 0, 4);
@@ -89,8 +114,16 @@ export function itunesTags(t: AudioTags): Buffer {
   return mp4Box('meta', Buffer.alloc(4), hdlr, mp4Box('ilst', ...items));
 }
 
-const le32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };
-const be32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(v); return b; };
+const le32 = (v: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v);
+  return b;
+};
+const be32 = (v: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(v);
+  return b;
+};
 
 function toArrayBuffer(u: Uint8Array): ArrayBuffer {
   return u.buffer.slice(u.byteOffset, u.byteOffset + u.byteLength) as ArrayBuffer;

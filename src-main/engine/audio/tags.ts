@@ -28,7 +28,17 @@ const MAX_TEXT_CHARS = 4096;
 /** JPEG or PNG by the file's first bytes, or null. */
 function imageType(d: Uint8Array): 'image/jpeg' | 'image/png' | null {
   if (d[0] === 0xff && d[1] === 0xd8 && d[2] === 0xff) return 'image/jpeg';
-  if (d[0] === 0x89 && d[1] === 0x50 && d[2] === 0x4e && d[3] === 0x47 && d[4] === 0x0d && d[5] === 0x0a && d[6] === 0x1a && d[7] === 0x0a) return 'image/png';
+  if (
+    d[0] === 0x89 &&
+    d[1] === 0x50 &&
+    d[2] === 0x4e &&
+    d[3] === 0x47 &&
+    d[4] === 0x0d &&
+    d[5] === 0x0a &&
+    d[6] === 0x1a &&
+    d[7] === 0x0a
+  )
+    return 'image/png';
   return null;
 }
 
@@ -41,14 +51,27 @@ export async function readTags(path: string): Promise<{ tags: AudioTags; notices
   let native;
   let container;
   try {
-    ({ common, native, format: { container } } = await parseFile(path, { duration: false, skipCovers: false }));
+    ({
+      common,
+      native,
+      format: { container },
+    } = await parseFile(path, { duration: false, skipCovers: false }));
   } catch (err) {
-    return { tags: {}, notices: [`could not read the file's tags (${(err as Error)?.message ?? String(err)}); the stems carry none`] };
+    return {
+      tags: {},
+      notices: [`could not read the file's tags (${(err as Error)?.message ?? String(err)}); the stems carry none`],
+    };
   }
   const tags: AudioTags = {};
   // Control characters (terminal escape sequences among them) never reach a stem, a screen or a terminal.
   const text = (v: unknown) => {
-    const t = typeof v === 'string' ? v.slice(0, MAX_TEXT_CHARS).replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim() : '';
+    const t =
+      typeof v === 'string'
+        ? v
+            .slice(0, MAX_TEXT_CHARS)
+            .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
+            .trim()
+        : '';
     return t ? t : undefined;
   };
   const positive = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
@@ -61,7 +84,7 @@ export async function readTags(path: string): Promise<{ tags: AudioTags; notices
   // music-metadata reads RIFF INFO text as 7-bit ASCII; most writers store UTF-8 there. Without an ID3 tag
   // (which it reads correctly and which takes precedence), INFO is read again here.
   if (container === 'WAVE' && native.exif && !Object.keys(native).some((k) => k.startsWith('ID3'))) {
-    const info = await riffInfo(path).catch(() => ({} as Record<string, string>));
+    const info = await riffInfo(path).catch(() => ({}) as Record<string, string>);
     tags.title = text(info.INAM) ?? tags.title;
     tags.artist = text(info.IART) ?? tags.artist;
     tags.album = text(info.IPRD) ?? tags.album;
@@ -75,8 +98,11 @@ export async function readTags(path: string): Promise<{ tags: AudioTags; notices
     // The bytes decide, not the declared type: writers label pictures wrongly, and the ID3 writer refuses
     // anything but real JPEG and PNG data.
     const mime = imageType(picture.data);
-    if (!mime) notices.push('left out the embedded picture from the stems\' tags: it is not a JPEG or PNG image');
-    else if (picture.data.length > MAX_COVER_BYTES) notices.push(`left out the embedded picture (${(picture.data.length / 2 ** 20).toFixed(1)} MB) from the stems' tags`);
+    if (!mime) notices.push("left out the embedded picture from the stems' tags: it is not a JPEG or PNG image");
+    else if (picture.data.length > MAX_COVER_BYTES)
+      notices.push(
+        `left out the embedded picture (${(picture.data.length / 2 ** 20).toFixed(1)} MB) from the stems' tags`,
+      );
     else tags.cover = { mime, data: Uint8Array.from(picture.data) };
   }
   for (const k of Object.keys(tags) as (keyof AudioTags)[]) if (tags[k] === undefined) delete tags[k];

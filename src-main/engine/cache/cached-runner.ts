@@ -23,23 +23,36 @@ export class RecordingRunner implements ModelRunner {
    * `maxBytes`: the most an entry may take; a song whose estimates grow past it stops being written (the cache
    * could hold nothing else, and a 2-hour song's 16 GB would fill many disks) and `overCap` says so.
    */
-  constructor(private readonly inner: ModelRunner, private readonly openWriter: (frames: number) => Promise<EstimateFileWriter>,
-    private readonly maxBytes = Infinity) {}
+  constructor(
+    private readonly inner: ModelRunner,
+    private readonly openWriter: (frames: number) => Promise<EstimateFileWriter>,
+    private readonly maxBytes = Infinity,
+  ) {}
 
   /** What cacheError is when the song's estimates grew past the cap. */
-  readonly capError = new Error('the song\'s estimates are larger than the cache\'s size cap');
+  readonly capError = new Error("the song's estimates are larger than the cache's size cap");
 
   /** The song's estimates, in bytes, when they grew past the cap (then nothing is cached); null otherwise. */
   get overCap(): number | null {
     return this.produced > this.maxBytes ? this.produced : null;
   }
 
-  get manifest(): ModelManifest { return this.inner.manifest; }
-  get ep(): EpName { return this.inner.ep; }
-  get epSkipped(): EpSkip[] { return this.inner.epSkipped; }
-  get cacheError(): unknown { return this.failed; }
+  get manifest(): ModelManifest {
+    return this.inner.manifest;
+  }
+  get ep(): EpName {
+    return this.inner.ep;
+  }
+  get epSkipped(): EpSkip[] {
+    return this.inner.epSkipped;
+  }
+  get cacheError(): unknown {
+    return this.failed;
+  }
   /** The network thread's own time, when the inner runner has a thread (the pipeline reports it as network time). */
-  get busySeconds(): number | undefined { return (this.inner as { busySeconds?: number }).busySeconds; }
+  get busySeconds(): number | undefined {
+    return (this.inner as { busySeconds?: number }).busySeconds;
+  }
 
   async run(input: Float32Array, batch: number, frames: number): Promise<Float32Array> {
     const out = await this.inner.run(input, batch, frames);
@@ -103,7 +116,10 @@ export class ReplayRunner implements ModelRunner {
   /** The estimates come from the file: the pipeline need not compute the network's input. */
   readonly ignoresInput = true;
 
-  constructor(readonly manifest: ModelManifest, private readonly reader: EstimateFileReader) {}
+  constructor(
+    readonly manifest: ModelManifest,
+    private readonly reader: EstimateFileReader,
+  ) {}
 
   get ep(): EpName {
     return this.reader.header.ep as EpName;
@@ -121,7 +137,10 @@ export class ReplayRunner implements ModelRunner {
     for (let b = 0; b < batch; b++) {
       const bytes = await this.reader.readChunk();
       for (let j = 0; j < sources; j++) {
-        decode(bytes.subarray(j * stored, (j + 1) * stored), out.subarray((j * batch + b) * slice, (j * batch + b + 1) * slice));
+        decode(
+          bytes.subarray(j * stored, (j + 1) * stored),
+          out.subarray((j * batch + b) * slice, (j * batch + b + 1) * slice),
+        );
       }
     }
     return out;
@@ -136,7 +155,11 @@ export class ReplayRunner implements ModelRunner {
   private checkFrames(frames: number): void {
     const { header, path } = this.reader;
     if (frames !== header.frames) {
-      throw new XumxError('CACHE_CORRUPT', `${path}: cached chunks have ${header.frames} frames, this job asks for ${frames}`, path);
+      throw new XumxError(
+        'CACHE_CORRUPT',
+        `${path}: cached chunks have ${header.frames} frames, this job asks for ${frames}`,
+        path,
+      );
     }
   }
 
@@ -144,7 +167,11 @@ export class ReplayRunner implements ModelRunner {
   checkFinished(): void {
     const { remaining } = this.reader;
     if (remaining !== 0) {
-      throw new XumxError('CACHE_CORRUPT', `${this.reader.path}: ${remaining} cached chunks were left over; the song was cut differently`, this.reader.path);
+      throw new XumxError(
+        'CACHE_CORRUPT',
+        `${this.reader.path}: ${remaining} cached chunks were left over; the song was cut differently`,
+        this.reader.path,
+      );
     }
   }
 

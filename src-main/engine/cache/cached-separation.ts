@@ -25,18 +25,23 @@ export interface CachedSeparationContext {
   hashInput?(path: string, signal?: AbortSignal): Promise<string>;
 }
 
-export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { segments?: SegmentSettings }, ctx: CachedSeparationContext,
-  hooks: PipelineHooks = {}): Promise<SeparationOk> {
+export async function separateWithCache(
+  job: Omit<PipelineJob, 'segments'> & { segments?: SegmentSettings },
+  ctx: CachedSeparationContext,
+  hooks: PipelineHooks = {},
+): Promise<SeparationOk> {
   const { manifest } = ctx.installed;
   const notices: string[] = [];
   // A cache folder that cannot be used costs the cache, never the separation.
   const unusable = await ctx.cache.unusable();
   if (unusable) notices.push(`cache not written: ${unusable}; separated without the cache`);
   // An unreadable input has no key; the pipeline names what is wrong with it.
-  const inputSha256 = unusable ? null : await (ctx.hashInput ?? hashFile)(job.input, hooks.signal).catch((err: unknown) => {
-    if (err instanceof XumxError && err.code === 'CANCELLED') throw err;
-    return null;
-  });
+  const inputSha256 = unusable
+    ? null
+    : await (ctx.hashInput ?? hashFile)(job.input, hooks.signal).catch((err: unknown) => {
+        if (err instanceof XumxError && err.code === 'CANCELLED') throw err;
+        return null;
+      });
   const key = inputSha256 && estimateKey({ inputSha256, modelSha256: manifest.sha256 });
 
   // The song's analysis goes with its estimates: a re-render keeps it instead of measuring it again.
@@ -47,8 +52,11 @@ export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { s
   if (analysis) job = { ...job, analysis };
 
   if (key) {
-    const reader = await ctx.cache.lookup(key, { modelSha256: manifest.sha256, sources: manifest.sources, bins: CONTRACT.bins },
-      (e) => notices.push(`${e.message}; separating again`));
+    const reader = await ctx.cache.lookup(
+      key,
+      { modelSha256: manifest.sha256, sources: manifest.sources, bins: CONTRACT.bins },
+      (e) => notices.push(`${e.message}; separating again`),
+    );
     if (reader) {
       const { segmentFrames, overlapFrames } = reader.header;
       const replay = new ReplayRunner(manifest, reader);
@@ -79,10 +87,23 @@ export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { s
     const result = await separateFile({ ...job, segments, ...(dsp ? { dsp } : {}) }, model, ctx.deps, hooks);
     return { ...result, notices: [...result.notices, ...notices] };
   }
-  const recorder = new RecordingRunner(model, (frames) => ctx.cache.writer({
-    key, modelId: manifest.id, modelSha256: manifest.sha256, sources: [...manifest.sources], bins: CONTRACT.bins, frames,
-    codec: 'float24', ep: model.ep, segmentFrames: segments.segmentFrames, overlapFrames: segments.overlapFrames,
-  }), ctx.cache.maxBytes);
+  const recorder = new RecordingRunner(
+    model,
+    (frames) =>
+      ctx.cache.writer({
+        key,
+        modelId: manifest.id,
+        modelSha256: manifest.sha256,
+        sources: [...manifest.sources],
+        bins: CONTRACT.bins,
+        frames,
+        codec: 'float24',
+        ep: model.ep,
+        segmentFrames: segments.segmentFrames,
+        overlapFrames: segments.overlapFrames,
+      }),
+    ctx.cache.maxBytes,
+  );
   let result: SeparationOk;
   const started = performance.now();
   try {
@@ -95,11 +116,12 @@ export async function separateWithCache(job: Omit<PipelineJob, 'segments'> & { s
   if (size !== null) {
     await keep(result);
     await ctx.cache.evict(key);
-  }
-  else if (recorder.overCap !== null && recorder.cacheError === recorder.capError) {
+  } else if (recorder.overCap !== null && recorder.cacheError === recorder.capError) {
     const seconds = Math.round((performance.now() - started) / 1000);
-    notices.push(`estimates not kept: this song's take ${gigabytes(recorder.overCap)}, more than the estimate cache's `
-      + `${gigabytes(ctx.cache.maxBytes)}; a change of controls separates it again (this separation took ${seconds} s)`);
+    notices.push(
+      `estimates not kept: this song's take ${gigabytes(recorder.overCap)}, more than the estimate cache's ` +
+        `${gigabytes(ctx.cache.maxBytes)}; a change of controls separates it again (this separation took ${seconds} s)`,
+    );
   } else if (recorder.cacheError) {
     const why = recorder.cacheError instanceof Error ? recorder.cacheError.message : String(recorder.cacheError);
     notices.push(`cache not written: ${why}; a change of controls will run the network again`);

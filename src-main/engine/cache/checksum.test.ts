@@ -5,13 +5,16 @@ import { checksumReference } from './checksum.ts';
 
 function bytes(n: number, seed = 1): Uint8Array {
   let s = seed;
-  return Uint8Array.from({ length: n }, () => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return s >>> 24; });
+  return Uint8Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s >>> 24;
+  });
 }
 
 describe('checksum', () => {
   before(() => loadDspKernels());
 
-  test('the kernel gives the reference\'s value for every length of tail and block', () => {
+  test("the kernel gives the reference's value for every length of tail and block", () => {
     for (const n of [0, 1, 3, 4, 5, 15, 16, 63, 64, 65, 100, 127, 128, 1000, 4099, (1 << 20) + 7]) {
       const b = bytes(n, n + 1);
       const want = checksumReference(b);

@@ -1,7 +1,16 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XumxError } from '../errors.ts';
@@ -12,9 +21,21 @@ import { onSmallDisk } from '../../../test/fixtures/small-disk.ts';
 const tmp = () => mkdtempSync(join(tmpdir(), 'xumx-cache-'));
 
 function header(key: string, frames = 3): Omit<EstimateHeader, 'chunks'> {
-  return { key, modelId: 'm', modelSha256: 'a'.repeat(64), sources: ['a', 'b'], bins: 5, frames, codec: 'float24', ep: 'cpu', segmentFrames: 3, overlapFrames: 1 };
+  return {
+    key,
+    modelId: 'm',
+    modelSha256: 'a'.repeat(64),
+    sources: ['a', 'b'],
+    bins: 5,
+    frames,
+    codec: 'float24',
+    ep: 'cpu',
+    segmentFrames: 3,
+    overlapFrames: 1,
+  };
 }
-const chunkOf = (fill: number, n = 2 * 2 * 5 * 3 * 3) => Uint8Array.from({ length: n }, (_, i) => (fill * 31 + i) & 0xff);
+const chunkOf = (fill: number, n = 2 * 2 * 5 * 3 * 3) =>
+  Uint8Array.from({ length: n }, (_, i) => (fill * 31 + i) & 0xff);
 
 async function store(cache: EstimateCache, key: string, chunks: number): Promise<void> {
   const w = await cache.writer(header(key));
@@ -28,7 +49,14 @@ describe('EstimateCache', () => {
     const cache = new EstimateCache({ dir });
     await store(cache, 'k9', 1);
     assert.equal(await cache.readAnalysis('k9'), null);
-    const analysis = { bpm: 96, beats: [0.1, 0.725], downbeats: [0.1], beatsPerBar: 4 as const, key: { tonic: 'D' as const, mode: 'minor' as const }, confidence: { tempo: 0.6, key: 0.8 } };
+    const analysis = {
+      bpm: 96,
+      beats: [0.1, 0.725],
+      downbeats: [0.1],
+      beatsPerBar: 4 as const,
+      key: { tonic: 'D' as const, mode: 'minor' as const },
+      confidence: { tempo: 0.6, key: 0.8 },
+    };
     await cache.writeAnalysis('k9', analysis);
     assert.deepEqual(await cache.readAnalysis('k9'), analysis);
     await cache.remove('k9');
@@ -65,10 +93,22 @@ describe('EstimateCache', () => {
 
   test('detects a flipped byte, a truncated file, a wrong header and a mismatching job, and deletes the entry', async () => {
     const damage: Record<string, (path: string) => void> = {
-      'payload byte': (p) => { const b = readFileSync(p); b[HEADER_BYTES + 100] ^= 0xff; writeFileSync(p, b); },
+      'payload byte': (p) => {
+        const b = readFileSync(p);
+        b[HEADER_BYTES + 100] ^= 0xff;
+        writeFileSync(p, b);
+      },
       truncation: (p) => writeFileSync(p, readFileSync(p).subarray(0, statSync(p).size - 10)),
-      'header byte': (p) => { const b = readFileSync(p); b[30] ^= 0x01; writeFileSync(p, b); },
-      magic: (p) => { const b = readFileSync(p); b.write('NOTMAGIC', 0, 'latin1'); writeFileSync(p, b); },
+      'header byte': (p) => {
+        const b = readFileSync(p);
+        b[30] ^= 0x01;
+        writeFileSync(p, b);
+      },
+      magic: (p) => {
+        const b = readFileSync(p);
+        b.write('NOTMAGIC', 0, 'latin1');
+        writeFileSync(p, b);
+      },
     };
     for (const [what, hurt] of Object.entries(damage)) {
       const cache = new EstimateCache({ dir: tmp() });
@@ -78,7 +118,13 @@ describe('EstimateCache', () => {
       const r = await cache.lookup('k', {}, (e) => seen.push(e));
       if (r) {
         // Payload damage shows on reading the chunk, not on opening.
-        await r.readChunk().then(() => r.readChunk()).then(() => assert.fail(`${what}: not detected`), (e: XumxError) => assert.equal(e.code, 'CACHE_CORRUPT'));
+        await r
+          .readChunk()
+          .then(() => r.readChunk())
+          .then(
+            () => assert.fail(`${what}: not detected`),
+            (e: XumxError) => assert.equal(e.code, 'CACHE_CORRUPT'),
+          );
         await r.close();
         continue;
       }
@@ -121,21 +167,25 @@ describe('EstimateCache', () => {
   });
 
   // A special file never ends (or never starts): hashing it would hang the job, the queue and shutdown.
-  test('refuses a named pipe or a device before reading it, as a file that cannot be read', { timeout: 20_000 }, async () => {
-    const dir = tmp();
-    const fifo = join(dir, 'pipe.wav');
-    execFileSync('mkfifo', [fifo]);
-    const zero = join(dir, 'zero.wav');
-    symlinkSync('/dev/zero', zero);
-    for (const path of [fifo, zero]) {
-      await assert.rejects(hashFile(path), (e: XumxError) => {
-        assert.equal(e.code, 'FILE_UNREADABLE');
-        assert.equal(e.file, path);
-        assert.match(e.message, /not a regular file/);
-        return true;
-      });
-    }
-  });
+  test(
+    'refuses a named pipe or a device before reading it, as a file that cannot be read',
+    { timeout: 20_000 },
+    async () => {
+      const dir = tmp();
+      const fifo = join(dir, 'pipe.wav');
+      execFileSync('mkfifo', [fifo]);
+      const zero = join(dir, 'zero.wav');
+      symlinkSync('/dev/zero', zero);
+      for (const path of [fifo, zero]) {
+        await assert.rejects(hashFile(path), (e: XumxError) => {
+          assert.equal(e.code, 'FILE_UNREADABLE');
+          assert.equal(e.file, path);
+          assert.match(e.message, /not a regular file/);
+          return true;
+        });
+      }
+    },
+  );
 
   test('stops hashing when the job is cancelled', { timeout: 60_000 }, async () => {
     const big = join(tmp(), 'long.wav');
@@ -157,7 +207,13 @@ describe('EstimateCache', () => {
       const cache = new EstimateCache({ dir });
       const w = await cache.writer({ ...header('full'), bins: 500 });
       const chunk = chunkOf(1, 2 * 2 * 500 * 3 * 3);
-      const written = await w.append(chunk).then(() => w.commit()).then((size) => `committed ${size} bytes`, (e: XumxError) => e);
+      const written = await w
+        .append(chunk)
+        .then(() => w.commit())
+        .then(
+          (size) => `committed ${size} bytes`,
+          (e: XumxError) => e,
+        );
       assert.ok(written instanceof XumxError, `the short write went unnoticed: ${String(written)}`);
       assert.equal(written.code, 'DISK_FULL', written.message);
       await w.abort();

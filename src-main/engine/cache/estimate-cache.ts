@@ -78,7 +78,11 @@ export class EstimateCache {
    * Opens the entry for `key`, or null when there is none. A corrupt or mismatching entry is deleted and reported
    * as null too (the caller recomputes); `onDiscard` hears why.
    */
-  async lookup(key: string, expect: Partial<EstimateHeader>, onDiscard?: (e: XumxError) => void): Promise<EstimateFileReader | null> {
+  async lookup(
+    key: string,
+    expect: Partial<EstimateHeader>,
+    onDiscard?: (e: XumxError) => void,
+  ): Promise<EstimateFileReader | null> {
     const path = this.pathFor(key);
     try {
       const reader = await EstimateFileReader.open(path, { ...expect, key });
@@ -87,7 +91,8 @@ export class EstimateCache {
       return reader;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      const e = err instanceof XumxError ? err : new XumxError('CACHE_CORRUPT', `${path}: ${(err as Error).message}`, path);
+      const e =
+        err instanceof XumxError ? err : new XumxError('CACHE_CORRUPT', `${path}: ${(err as Error).message}`, path);
       onDiscard?.(e);
       await this.remove(key).catch(() => {}); // what cannot be removed is found corrupt again, never used
       return null;
@@ -156,7 +161,8 @@ export class EstimateCache {
         if (now - st.mtimeMs > STALE_PARTIAL_MS) await rm(path, { force: true });
         continue;
       }
-      if (name.endsWith(CACHE_EXT)) entries.push({ key: name.slice(0, -CACHE_EXT.length), size: st.size, used: st.mtimeMs });
+      if (name.endsWith(CACHE_EXT))
+        entries.push({ key: name.slice(0, -CACHE_EXT.length), size: st.size, used: st.mtimeMs });
     }
     let total = entries.reduce((n, e) => n + e.size, 0);
     const evicted: string[] = [];
@@ -174,7 +180,8 @@ export class EstimateCache {
   async size(): Promise<number> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
     let total = 0;
-    for (const n of names.filter((x) => x.endsWith(CACHE_EXT))) total += (await stat(join(this.dir, n)).catch(() => ({ size: 0 }))).size;
+    for (const n of names.filter((x) => x.endsWith(CACHE_EXT)))
+      total += (await stat(join(this.dir, n)).catch(() => ({ size: 0 }))).size;
     return total;
   }
 }

@@ -47,7 +47,8 @@ export function chunkValues(h: Pick<EstimateHeader, 'sources' | 'bins' | 'frames
 
 function encodeHeader(h: EstimateHeader): Buffer {
   const json = Buffer.from(JSON.stringify(h), 'utf8');
-  if (16 + json.length > HEADER_BYTES) throw new XumxError('INTERNAL', 'estimate cache header does not fit in 4096 bytes');
+  if (16 + json.length > HEADER_BYTES)
+    throw new XumxError('INTERNAL', 'estimate cache header does not fit in 4096 bytes');
   const out = Buffer.alloc(HEADER_BYTES, 0x20);
   out.write(MAGIC, 0, 'latin1');
   out.writeUInt32LE(FORMAT_VERSION, 8);
@@ -57,15 +58,20 @@ function encodeHeader(h: EstimateHeader): Buffer {
   return out;
 }
 
-const corrupt = (path: string, reason: string) => new XumxError('CACHE_CORRUPT', `${path}: cached estimates are unusable (${reason})`, path);
+const corrupt = (path: string, reason: string) =>
+  new XumxError('CACHE_CORRUPT', `${path}: cached estimates are unusable (${reason})`, path);
 
 /** Streams chunks into a temporary file next to `path`; commit() puts it in place atomically. */
 export class EstimateFileWriter {
   private chunks = 0;
   private closed = false;
 
-  private constructor(private readonly fh: FileHandle, private readonly tempPath: string, private readonly path: string,
-    private readonly header: EstimateHeader) {}
+  private constructor(
+    private readonly fh: FileHandle,
+    private readonly tempPath: string,
+    private readonly path: string,
+    private readonly header: EstimateHeader,
+  ) {}
 
   static async create(path: string, header: Omit<EstimateHeader, 'chunks'>): Promise<EstimateFileWriter> {
     const tempPath = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.partial`;
@@ -83,7 +89,8 @@ export class EstimateFileWriter {
   /** `bytes`: one chunk's stored estimates [sources][2][bins][frames], BYTES_PER_VALUE each. */
   async append(bytes: Uint8Array): Promise<void> {
     const expected = chunkValues(this.header) * BYTES_PER_VALUE;
-    if (bytes.length !== expected) throw new XumxError('INTERNAL', `estimate chunk of ${bytes.length} bytes, expected ${expected}`);
+    if (bytes.length !== expected)
+      throw new XumxError('INTERNAL', `estimate chunk of ${bytes.length} bytes, expected ${expected}`);
     const payload = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const prefix = Buffer.alloc(RECORD_PREFIX);
     prefix.writeUInt32LE(this.chunks, 0);
@@ -101,7 +108,11 @@ export class EstimateFileWriter {
     const want = parts.reduce((n, p) => n + p.length, 0);
     const { bytesWritten } = await this.fh.writev(parts, at);
     if (bytesWritten !== want) {
-      throw new XumxError('DISK_FULL', `${this.tempPath}: only ${bytesWritten} of ${want} bytes could be written (is the disk full?)`, this.tempPath);
+      throw new XumxError(
+        'DISK_FULL',
+        `${this.tempPath}: only ${bytesWritten} of ${want} bytes could be written (is the disk full?)`,
+        this.tempPath,
+      );
     }
   }
 
@@ -134,7 +145,11 @@ export class EstimateFileReader {
   private readonly bytes: Uint8Array;
   private readonly record: Buffer;
 
-  private constructor(private readonly fh: FileHandle, readonly path: string, readonly header: EstimateHeader) {
+  private constructor(
+    private readonly fh: FileHandle,
+    readonly path: string,
+    readonly header: EstimateHeader,
+  ) {
     const values = chunkValues(header);
     this.record = Buffer.alloc(RECORD_PREFIX + values * BYTES_PER_VALUE);
     this.bytes = this.record.subarray(RECORD_PREFIX);
@@ -146,16 +161,19 @@ export class EstimateFileReader {
     try {
       const head = Buffer.alloc(HEADER_BYTES);
       const { bytesRead } = await fh.read(head, 0, HEADER_BYTES, 0);
-      if (bytesRead < HEADER_BYTES || head.toString('latin1', 0, 8) !== MAGIC) throw corrupt(path, 'not an estimate cache file');
+      if (bytesRead < HEADER_BYTES || head.toString('latin1', 0, 8) !== MAGIC)
+        throw corrupt(path, 'not an estimate cache file');
       const version = head.readUInt32LE(8);
-      if (version !== FORMAT_VERSION) throw corrupt(path, `format version ${version}, this app reads ${FORMAT_VERSION}`);
+      if (version !== FORMAT_VERSION)
+        throw corrupt(path, `format version ${version}, this app reads ${FORMAT_VERSION}`);
       const length = head.readUInt32LE(12);
       if (length > HEADER_BYTES - 20) throw corrupt(path, 'header length out of range');
       const json = head.subarray(20, 20 + length);
       if (crc32(json) !== head.readUInt32LE(16)) throw corrupt(path, 'header checksum mismatch');
       const header = JSON.parse(json.toString('utf8')) as EstimateHeader;
       for (const [k, v] of Object.entries(expect)) {
-        if (JSON.stringify(header[k as keyof EstimateHeader]) !== JSON.stringify(v)) throw corrupt(path, `${k} differs from this job's`);
+        if (JSON.stringify(header[k as keyof EstimateHeader]) !== JSON.stringify(v))
+          throw corrupt(path, `${k} differs from this job's`);
       }
       if (header.codec !== 'float24' || !(header.chunks > 0)) throw corrupt(path, 'empty or unknown codec');
       const expected = HEADER_BYTES + header.chunks * (RECORD_PREFIX + chunkValues(header) * BYTES_PER_VALUE);
@@ -185,13 +203,15 @@ export class EstimateFileReader {
    * thread reads and checks its own chunks, so the job's thread does not copy or checksum ~13 MB per chunk).
    */
   claimChunk(): CachedRecord {
-    if (this.next >= this.header.chunks) throw corrupt(this.path, `asked for chunk ${this.next + 1} of ${this.header.chunks}`);
+    if (this.next >= this.header.chunks)
+      throw corrupt(this.path, `asked for chunk ${this.next + 1} of ${this.header.chunks}`);
     return this.recordAt(this.next++);
   }
 
   /** Where chunk `index` is, out of order (a part of the song rendered on its own); does not move claimChunk on. */
   recordAt(index: number): CachedRecord {
-    if (!Number.isInteger(index) || index < 0 || index >= this.header.chunks) throw corrupt(this.path, `asked for chunk ${index + 1} of ${this.header.chunks}`);
+    if (!Number.isInteger(index) || index < 0 || index >= this.header.chunks)
+      throw corrupt(this.path, `asked for chunk ${index + 1} of ${this.header.chunks}`);
     return { path: this.path, index, at: HEADER_BYTES + index * this.record.length, bytes: this.record.length };
   }
 
@@ -215,7 +235,8 @@ export interface CachedRecord {
  * checksum the payload must have, which the caller checks where it decodes it (DspKernels.decodeFloat24Into).
  */
 export function readRecord(where: CachedRecord, into?: Buffer): { payload: Buffer; checksum: number } {
-  const record = into && into.length >= where.bytes ? into.subarray(0, where.bytes) : Buffer.allocUnsafeSlow(where.bytes);
+  const record =
+    into && into.length >= where.bytes ? into.subarray(0, where.bytes) : Buffer.allocUnsafeSlow(where.bytes);
   let fd: number;
   try {
     fd = openSync(where.path, 'r');
@@ -242,5 +263,6 @@ function checkPlace(record: Buffer, bytesRead: number, { path, index }: CachedRe
 
 function checkRecord(record: Buffer, bytesRead: number, where: CachedRecord): void {
   checkPlace(record, bytesRead, where);
-  if (checksum(record.subarray(RECORD_PREFIX)) !== record.readUInt32LE(4)) throw recordCorrupt(where, 'checksum mismatch');
+  if (checksum(record.subarray(RECORD_PREFIX)) !== record.readUInt32LE(4))
+    throw recordCorrupt(where, 'checksum mismatch');
 }

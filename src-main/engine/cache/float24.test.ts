@@ -11,7 +11,10 @@ const roundTrip = (values: Float32Array) => {
 
 describe('float24', () => {
   test('keeps magnitudes from 1e-30 to 1e30 within 2^-16 relative error', () => {
-    const values = Float32Array.from({ length: 50000 }, (_, i) => 10 ** (-30 + (i / 50000) * 60) * (1 + ((i * 7919) % 1000) / 1000));
+    const values = Float32Array.from(
+      { length: 50000 },
+      (_, i) => 10 ** (-30 + (i / 50000) * 60) * (1 + ((i * 7919) % 1000) / 1000),
+    );
     const { decoded } = roundTrip(values);
     let worst = 0;
     for (let i = 0; i < values.length; i++) worst = Math.max(worst, Math.abs(decoded[i] - values[i]) / values[i]);

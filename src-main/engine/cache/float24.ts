@@ -10,7 +10,7 @@ const DROP = 32 - STORED_BITS;
 const HALF = 1 << (DROP - 1);
 const EXP_MASK = 0x7f800000;
 const STORED_EXP_MASK = EXP_MASK >>> DROP;
-const STORED_MAX_FINITE = (0x7f7fffff >>> DROP);
+const STORED_MAX_FINITE = 0x7f7fffff >>> DROP;
 
 export const BYTES_PER_VALUE = 3;
 
@@ -20,7 +20,8 @@ export function quantizeFloat24(values: Float32Array, out: Uint8Array): void {
   for (let i = 0, o = 0; i < u.length; i++, o += 3) {
     const bits = u[i];
     let r: number;
-    if ((bits & EXP_MASK) === EXP_MASK) r = bits >>> DROP; // infinity and NaN keep their class
+    if ((bits & EXP_MASK) === EXP_MASK)
+      r = bits >>> DROP; // infinity and NaN keep their class
     else {
       r = ((bits >>> 0) + HALF) >>> DROP;
       // Rounding up from the largest finite floats would give infinity; a cached estimate stays finite.
@@ -36,6 +37,7 @@ export function quantizeFloat24(values: Float32Array, out: Uint8Array): void {
 /** Stored bytes (3 per value) → float32 values. */
 export function decodeFloat24(bytes: Uint8Array, out: Float32Array): Float32Array {
   const u = new Uint32Array(out.buffer, out.byteOffset, out.length);
-  for (let i = 0, o = 0; i < u.length; i++, o += 3) u[i] = (bytes[o] | (bytes[o + 1] << 8) | (bytes[o + 2] << 16)) << DROP;
+  for (let i = 0, o = 0; i < u.length; i++, o += 3)
+    u[i] = (bytes[o] | (bytes[o + 1] << 8) | (bytes[o + 2] << 16)) << DROP;
   return out;
 }

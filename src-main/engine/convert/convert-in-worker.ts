@@ -21,7 +21,8 @@ export function convertInWorker(opts: ImportOptions): Promise<ImportResult> {
       fn();
     };
     const killed = (err: XumxError) => {
-      void worker.terminate()
+      void worker
+        .terminate()
         .then(() => rm(tmpDir, { recursive: true, force: true }))
         .catch(() => undefined)
         .then(() => finish(() => reject(err)));
@@ -33,9 +34,16 @@ export function convertInWorker(opts: ImportOptions): Promise<ImportResult> {
       else if (m.type === 'done') finish(() => resolve(m.result));
       else finish(() => reject(new XumxError(m.error.code, m.error.message, m.error.file)));
     });
-    worker.on('error', (err) => killed(new XumxError('CONVERT_FAILED', `${opts.h5Path}: the conversion thread stopped (${err.message})`, opts.h5Path)));
+    worker.on('error', (err) =>
+      killed(
+        new XumxError('CONVERT_FAILED', `${opts.h5Path}: the conversion thread stopped (${err.message})`, opts.h5Path),
+      ),
+    );
     worker.on('exit', (code) => {
-      if (!settled) killed(new XumxError('CONVERT_FAILED', `${opts.h5Path}: the conversion thread exited (code ${code})`, opts.h5Path));
+      if (!settled)
+        killed(
+          new XumxError('CONVERT_FAILED', `${opts.h5Path}: the conversion thread exited (code ${code})`, opts.h5Path),
+        );
     });
   });
 }

@@ -10,7 +10,10 @@ if (!port) throw new Error('convert-worker.ts runs only as a worker thread');
 const post = (m: FromConvertWorker) => port.postMessage(m);
 
 try {
-  const result = await importNnablaXumx({ ...(workerData as ImportOptions), onStage: (stage) => post({ type: 'stage', stage }) });
+  const result = await importNnablaXumx({
+    ...(workerData as ImportOptions),
+    onStage: (stage) => post({ type: 'stage', stage }),
+  });
   post({ type: 'done', result });
 } catch (err) {
   const e = asXumxError(err);

@@ -26,7 +26,12 @@ export async function freeBytes(path: string, statfs: StatFs = fsStatfs): Promis
 }
 
 /** Throws DISK_FULL naming what is needed and what is free when `needed` bytes do not fit under `path`. */
-export async function ensureFreeSpace(path: string, needed: number, what: string, statfs: StatFs = fsStatfs): Promise<void> {
+export async function ensureFreeSpace(
+  path: string,
+  needed: number,
+  what: string,
+  statfs: StatFs = fsStatfs,
+): Promise<void> {
   let free: number;
   try {
     free = await freeBytes(path, statfs);
@@ -34,7 +39,10 @@ export async function ensureFreeSpace(path: string, needed: number, what: string
     return; // a file system that cannot say is not refused: the write itself will tell
   }
   if (free < needed) {
-    throw new XumxError('DISK_FULL',
-      `${path}: ${what} needs ${megabytes(needed)} of free disk space, only ${megabytes(free)} are free; free some space and try again`, path);
+    throw new XumxError(
+      'DISK_FULL',
+      `${path}: ${what} needs ${megabytes(needed)} of free disk space, only ${megabytes(free)} are free; free some space and try again`,
+      path,
+    );
   }
 }

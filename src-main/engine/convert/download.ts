@@ -114,7 +114,8 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
   const declaredSize = opts.declaredSize ?? hdf5DeclaredSize;
   const openWriter = opts.openWriter ?? defaultOpenWriter;
   const partial = partialPath(dest);
-  const cancelled = () => new XumxError('CANCELLED', `${url}: download cancelled; ${partial} is kept and the next run resumes it`, partial);
+  const cancelled = () =>
+    new XumxError('CANCELLED', `${url}: download cancelled; ${partial} is kept and the next run resumes it`, partial);
   if (signal?.aborted) throw cancelled();
 
   let have = await sizeOf(partial);
@@ -131,8 +132,12 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
     if (isAbort(err, signal)) throw cancelled();
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const why = cause?.code ?? cause?.message ?? (err as Error).message;
-    throw new XumxError('NO_NETWORK',
-      `${url}: cannot reach the server (${why}); check the internet connection (or the address) and try again`, dest, { cause: err });
+    throw new XumxError(
+      'NO_NETWORK',
+      `${url}: cannot reach the server (${why}); check the internet connection (or the address) and try again`,
+      dest,
+      { cause: err },
+    );
   }
 
   let total: number | null = null;
@@ -145,7 +150,11 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
   } else if (res.status === 416) {
     await res.body?.cancel();
     await rm(partial, { force: true });
-    throw fail(url, dest, `the server refused to resume (HTTP 416); the partial file was removed, run again to start over`);
+    throw fail(
+      url,
+      dest,
+      `the server refused to resume (HTTP 416); the partial file was removed, run again to start over`,
+    );
   } else if (!res.ok) {
     await res.body?.cancel();
     throw fail(url, dest, `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
@@ -212,10 +221,16 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
       }
     } catch (err) {
       await writer.close().catch(() => undefined);
-      if (err instanceof XumxError && err.code === 'DOWNLOAD_FAILED' && !headChecked) await rm(partial, { force: true });
+      if (err instanceof XumxError && err.code === 'DOWNLOAD_FAILED' && !headChecked)
+        await rm(partial, { force: true });
       if (err instanceof XumxError) throw err;
       if (isAbort(err, signal)) throw cancelled();
-      throw fail(url, dest, `the connection broke after ${received} bytes (${(err as Error).message}); run again to resume`, err);
+      throw fail(
+        url,
+        dest,
+        `the connection broke after ${received} bytes (${(err as Error).message}); run again to resume`,
+        err,
+      );
     }
     await writer.close();
     if (!headChecked) {
@@ -236,7 +251,8 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
   }
   const declared = declaredSize(await readHead(partial));
   if (declared !== null && declared !== received) {
-    if (received < declared) throw fail(url, dest, `the file is truncated (${received} of ${declared} bytes); run again to resume`);
+    if (received < declared)
+      throw fail(url, dest, `the file is truncated (${received} of ${declared} bytes); run again to resume`);
     await rm(partial, { force: true });
     throw fail(url, dest, `the file is ${received} bytes but declares ${declared}`);
   }
@@ -254,9 +270,12 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
     }
     if (digest !== opts.expectedSha256.toLowerCase()) {
       await rm(partial, { force: true });
-      throw new XumxError('DOWNLOAD_CORRUPT',
+      throw new XumxError(
+        'DOWNLOAD_CORRUPT',
         `${url}: the downloaded file is corrupt or not the published one (sha256 ${digest.slice(0, 12)}…, published ` +
-        `${opts.expectedSha256.slice(0, 12)}…); it was removed, try again`, dest);
+          `${opts.expectedSha256.slice(0, 12)}…); it was removed, try again`,
+        dest,
+      );
     }
   }
   if (signal?.aborted) throw cancelled();
@@ -280,10 +299,22 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 function writeError(err: unknown, url: string, partial: string): XumxError {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new XumxError('DISK_FULL', `${partial}: the disk is full while downloading ${url}; free some space and run again to resume`, partial, { cause: err });
+    return new XumxError(
+      'DISK_FULL',
+      `${partial}: the disk is full while downloading ${url}; free some space and run again to resume`,
+      partial,
+      { cause: err },
+    );
   }
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new XumxError('OUTPUT_NOT_WRITABLE', `${partial}: cannot write the download here (${code})`, partial, { cause: err });
+    return new XumxError('OUTPUT_NOT_WRITABLE', `${partial}: cannot write the download here (${code})`, partial, {
+      cause: err,
+    });
   }
-  return new XumxError('DOWNLOAD_FAILED', `${partial}: cannot write the download (${(err as Error).message ?? err})`, partial, { cause: err });
+  return new XumxError(
+    'DOWNLOAD_FAILED',
+    `${partial}: cannot write the download (${(err as Error).message ?? err})`,
+    partial,
+    { cause: err },
+  );
 }

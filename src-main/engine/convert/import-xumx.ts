@@ -77,7 +77,9 @@ export async function importNnablaXumx(opts: ImportOptions): Promise<ImportResul
     });
   } catch (err) {
     if (err instanceof XumxError) throw err;
-    throw new XumxError('CONVERT_FAILED', `${h5Path}: conversion failed (${(err as Error).message ?? err})`, h5Path, { cause: err });
+    throw new XumxError('CONVERT_FAILED', `${h5Path}: conversion failed (${(err as Error).message ?? err})`, h5Path, {
+      cause: err,
+    });
   } finally {
     file.close();
   }
@@ -119,19 +121,27 @@ export async function importNnablaXumx(opts: ImportOptions): Promise<ImportResul
       },
     };
     await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`, { signal });
-    await writeFile(join(tmp, ORIGIN_FILE), originText(opts.installedAs ?? 'imported', opts.origin ?? h5Path), { signal });
+    await writeFile(join(tmp, ORIGIN_FILE), originText(opts.installedAs ?? 'imported', opts.origin ?? h5Path), {
+      signal,
+    });
     checkAborted(signal, h5Path);
     await rm(dir, { recursive: true, force: true });
     await rename(tmp, dir);
     return {
-      id: source.id, dir, manifestPath: join(dir, 'manifest.json'), onnxPath: join(dir, 'model.onnx'),
-      sha256, size: onnx.byteLength, notes,
+      id: source.id,
+      dir,
+      manifestPath: join(dir, 'manifest.json'),
+      onnxPath: join(dir, 'model.onnx'),
+      sha256,
+      size: onnx.byteLength,
+      notes,
     };
   } catch (err) {
     await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
     if (err instanceof XumxError) throw err;
     const e = asXumxError(err, dir);
-    if (e.code === 'CANCELLED') throw new XumxError('CANCELLED', `${h5Path}: conversion cancelled`, h5Path, { cause: err });
+    if (e.code === 'CANCELLED')
+      throw new XumxError('CANCELLED', `${h5Path}: conversion cancelled`, h5Path, { cause: err });
     throw e;
   }
 }

@@ -49,7 +49,8 @@ export interface InstallResult extends ImportResult {
 export const downloadsDir = (modelsDir: string) => join(modelsDir, '.downloads');
 
 /** The download's path for a published file, and its .partial beside it. */
-export const downloadPath = (modelsDir: string, source: PublishedWeights) => join(downloadsDir(modelsDir), source.fileName);
+export const downloadPath = (modelsDir: string, source: PublishedWeights) =>
+  join(downloadsDir(modelsDir), source.fileName);
 
 /** Bytes of X-UMX's float32 parameters: about the size of the published file, and of the converted network. */
 export function xumxParameterBytes(): number {
@@ -87,25 +88,47 @@ export async function installPublishedXumx(opts: InstallOptions): Promise<Instal
     downloaded = { bytes: complete, resumedFrom: complete, reused: true };
   } else {
     await mkdir(downloadsDir(opts.modelsDir), { recursive: true }).catch((err) => {
-      throw new XumxError('OUTPUT_NOT_WRITABLE', `${opts.modelsDir}: cannot create the models folder (${(err as Error).message})`, opts.modelsDir, { cause: err });
+      throw new XumxError(
+        'OUTPUT_NOT_WRITABLE',
+        `${opts.modelsDir}: cannot create the models folder (${(err as Error).message})`,
+        opts.modelsDir,
+        { cause: err },
+      );
     });
     const have = (await sizeIfFile(partialPath(dest))) ?? 0;
     // Refused before any request when even the estimate does not fit; checked again once the server gives the size.
     await ensureFreeSpace(opts.modelsDir, installSpaceNeeded(source, null, have), what, opts.statfs);
     const meter = new TransferRateMeter();
     const r = await downloadFile({
-      url, dest, signal: opts.signal, openWriter: opts.openWriter, expectedSize: source.size, expectedSha256: source.sha256,
-      beforeWrite: (info) => ensureFreeSpace(opts.modelsDir, installSpaceNeeded(source, info.total, info.have), what, opts.statfs),
+      url,
+      dest,
+      signal: opts.signal,
+      openWriter: opts.openWriter,
+      expectedSize: source.size,
+      expectedSha256: source.sha256,
+      beforeWrite: (info) =>
+        ensureFreeSpace(opts.modelsDir, installSpaceNeeded(source, info.total, info.have), what, opts.statfs),
       onProgress: (p) => {
         const rate = meter.sample(now(), p.received, p.total);
-        opts.onProgress?.({ stage: 'download', fraction: p.total ? p.received / p.total : null, received: p.received, total: p.total, ...rate });
+        opts.onProgress?.({
+          stage: 'download',
+          fraction: p.total ? p.received / p.total : null,
+          received: p.received,
+          total: p.total,
+          ...rate,
+        });
       },
     });
     downloaded = { bytes: r.size, resumedFrom: r.resumedFrom, reused: false };
   }
   try {
     const result = await convert({
-      h5Path: dest, modelsDir: opts.modelsDir, source, origin: url, installedAs: 'downloaded', signal: opts.signal,
+      h5Path: dest,
+      modelsDir: opts.modelsDir,
+      source,
+      origin: url,
+      installedAs: 'downloaded',
+      signal: opts.signal,
       onStage: (stage) => opts.onProgress?.({ stage, fraction: null }),
     });
     await rm(dest, { force: true });
@@ -115,7 +138,12 @@ export async function installPublishedXumx(opts: InstallOptions): Promise<Instal
     if (err instanceof XumxError && err.code === 'CONVERT_FAILED') {
       await rm(dest, { force: true });
       await rm(partialPath(dest), { force: true });
-      throw new XumxError('CONVERT_FAILED', `${url}: the downloaded file is not the expected X-UMX network and was removed: ${err.message}`, dest, { cause: err });
+      throw new XumxError(
+        'CONVERT_FAILED',
+        `${url}: the downloaded file is not the expected X-UMX network and was removed: ${err.message}`,
+        dest,
+        { cause: err },
+      );
     }
     throw err;
   }

@@ -110,26 +110,44 @@ export async function openParameterFile(path: string): Promise<ParameterFile> {
   const { head, size } = readHead(path);
   if (head.length === 0) throw new XumxError('CONVERT_FAILED', `${path}: the file is empty`, path);
   if (!hasHdf5Signature(head)) {
-    throw new XumxError('CONVERT_FAILED', `${path}: not an HDF5 file (an nnabla parameter file such as x-umx.h5 was expected)`, path);
+    throw new XumxError(
+      'CONVERT_FAILED',
+      `${path}: not an HDF5 file (an nnabla parameter file such as x-umx.h5 was expected)`,
+      path,
+    );
   }
   // Checked here because the HDF5 library prints its own diagnostics to stderr when it meets a cut-off file.
   const declared = hdf5DeclaredSize(head);
   if (declared !== null && size < declared) {
-    throw new XumxError('CONVERT_FAILED', `${path}: the file is truncated (${size} of ${declared} bytes); download it again`, path);
+    throw new XumxError(
+      'CONVERT_FAILED',
+      `${path}: the file is truncated (${size} of ${declared} bytes); download it again`,
+      path,
+    );
   }
   const mod = await loadH5wasm();
   let file: InstanceType<H5Module['File']>;
   try {
     file = new mod.File(path, 'r');
   } catch (err) {
-    throw new XumxError('CONVERT_FAILED', `${path}: the HDF5 file cannot be opened (${(err as Error).message ?? err}); it may be truncated`, path, { cause: err });
+    throw new XumxError(
+      'CONVERT_FAILED',
+      `${path}: the HDF5 file cannot be opened (${(err as Error).message ?? err}); it may be truncated`,
+      path,
+      { cause: err },
+    );
   }
   const datasets = new Map<string, H5Dataset>();
   try {
     listDatasets(file, '', datasets, mod);
   } catch (err) {
     file.close();
-    throw new XumxError('CONVERT_FAILED', `${path}: the HDF5 structure cannot be read (${(err as Error).message ?? err}); it may be truncated`, path, { cause: err });
+    throw new XumxError(
+      'CONVERT_FAILED',
+      `${path}: the HDF5 structure cannot be read (${(err as Error).message ?? err}); it may be truncated`,
+      path,
+      { cause: err },
+    );
   }
   const parameters = [...datasets].map(([name, d]) => ({ name, shape: [...(d.shape ?? [])], dtype: String(d.dtype) }));
   return {
@@ -142,11 +160,20 @@ export async function openParameterFile(path: string): Promise<ParameterFile> {
       try {
         value = d.value;
       } catch (err) {
-        throw new XumxError('CONVERT_FAILED', `${path}: parameter ${name} cannot be read (${(err as Error).message ?? err}); the file may be truncated`, path, { cause: err });
+        throw new XumxError(
+          'CONVERT_FAILED',
+          `${path}: parameter ${name} cannot be read (${(err as Error).message ?? err}); the file may be truncated`,
+          path,
+          { cause: err },
+        );
       }
       if (value instanceof Float32Array) return value;
       if (value instanceof Float64Array) return Float32Array.from(value);
-      throw new XumxError('CONVERT_FAILED', `${path}: parameter ${name} has type ${String(d.dtype)}, expected float32`, path);
+      throw new XumxError(
+        'CONVERT_FAILED',
+        `${path}: parameter ${name} has type ${String(d.dtype)}, expected float32`,
+        path,
+      );
     },
     close() {
       file.close();

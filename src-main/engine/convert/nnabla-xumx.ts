@@ -2,7 +2,14 @@
 // Where each layout fact comes from is listed in models/README.md ("Official X-UMX weights: layout facts").
 import { XumxError } from '../errors.ts';
 import type { ParameterFile, ParameterInfo } from './nnabla-h5.ts';
-import { OFFICIAL_XUMX, type BatchNorm, type DenseBn, type LstmLayer, type SourceWeights, type XumxWeights } from './xumx-weights.ts';
+import {
+  OFFICIAL_XUMX,
+  type BatchNorm,
+  type DenseBn,
+  type LstmLayer,
+  type SourceWeights,
+  type XumxWeights,
+} from './xumx-weights.ts';
 
 /** nnabla's PF.batch_normalization default, which model.py's fc_bn does not override. */
 const NNABLA_BN_EPS = 1e-5;
@@ -49,34 +56,50 @@ export function validateXumxParameters(path: string, params: ParameterInfo[]): s
   }
   if (problems.length) {
     let hint = '';
-    if (found.has('input_mean') || found.has('fc1/affine/W')) hint = ' This looks like a single-target Open-Unmix (UMX) file, not X-UMX.';
+    if (found.has('input_mean') || found.has('fc1/affine/W'))
+      hint = ' This looks like a single-target Open-Unmix (UMX) file, not X-UMX.';
     else if (problems.length === expected.size) hint = ' This HDF5 file holds no X-UMX parameters.';
     const shown = problems.slice(0, 8).join('; ');
     const more = problems.length > 8 ? `; and ${problems.length - 8} more` : '';
     // What the file holds in place of the missing names, so a report from a user's file can be acted on.
     const unexpected = params.filter((p) => !expected.has(p.name));
-    const instead = unexpected.length && problems.some((x) => x.endsWith('is missing'))
-      ? ` Found instead: ${unexpected.slice(0, 8).map((p) => `${p.name} ${fmt(p.shape)}`).join(', ')}` +
-        `${unexpected.length > 8 ? ` and ${unexpected.length - 8} more` : ''}.`
-      : '';
-    throw new XumxError('CONVERT_FAILED',
+    const instead =
+      unexpected.length && problems.some((x) => x.endsWith('is missing'))
+        ? ` Found instead: ${unexpected
+            .slice(0, 8)
+            .map((p) => `${p.name} ${fmt(p.shape)}`)
+            .join(', ')}` + `${unexpected.length > 8 ? ` and ${unexpected.length - 8} more` : ''}.`
+        : '';
+    throw new XumxError(
+      'CONVERT_FAILED',
       `${path}: not Sony's X-UMX parameter layout (OpenUnmix_CrossNet, hidden 512, 3-layer BLSTM, max_bin 1487, ` +
-      `sources bass/drums/vocals/other): ${shown}${more}.${instead}${hint}`, path);
+        `sources bass/drums/vocals/other): ${shown}${more}.${instead}${hint}`,
+      path,
+    );
   }
   const extras = params.filter((p) => !expected.has(p.name)).map((p) => p.name);
-  return extras.length ? [`ignored ${extras.length} parameter(s) X-UMX does not use: ${extras.slice(0, 5).join(', ')}`] : [];
+  return extras.length
+    ? [`ignored ${extras.length} parameter(s) X-UMX does not use: ${extras.slice(0, 5).join(', ')}`]
+    : [];
 }
 
 function checkFinite(path: string, name: string, v: Float32Array): Float32Array {
   for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i])) throw new XumxError('CONVERT_FAILED', `${path}: parameter ${name} holds NaN or infinite values`, path);
+    if (!Number.isFinite(v[i]))
+      throw new XumxError('CONVERT_FAILED', `${path}: parameter ${name} holds NaN or infinite values`, path);
   }
   return v;
 }
 
 function denseBn(file: ParameterFile, scope: string, nIn: number, nOut: number): DenseBn {
   const get = (n: string) => checkFinite(file.path, `${scope}/${n}`, file.read(`${scope}/${n}`));
-  const bn: BatchNorm = { beta: get('bn/beta'), gamma: get('bn/gamma'), mean: get('bn/mean'), variance: get('bn/var'), eps: NNABLA_BN_EPS };
+  const bn: BatchNorm = {
+    beta: get('bn/beta'),
+    gamma: get('bn/gamma'),
+    mean: get('bn/mean'),
+    variance: get('bn/var'),
+    eps: NNABLA_BN_EPS,
+  };
   // nnabla's affine keeps W as (inmaps, outmaps) and computes x · W: already our orientation.
   return { inputs: nIn, outputs: nOut, weight: get('affine/W'), bn };
 }
@@ -89,7 +112,14 @@ const NNABLA_GATE = [0, 3, 1, 2];
  * multiplies the concatenation [x, h] (x first), and one bias per gate; ONNX splits input (W) and recurrent (R)
  * weights and has two biases, so the recurrent bias is zero.
  */
-function lstmLayer(w: Float32Array, wOffset: number, bias: Float32Array, bOffset: number, inputs: number, h: number): LstmLayer {
+function lstmLayer(
+  w: Float32Array,
+  wOffset: number,
+  bias: Float32Array,
+  bOffset: number,
+  inputs: number,
+  h: number,
+): LstmLayer {
   const cols = inputs + h;
   const W = new Float32Array(2 * 4 * h * inputs);
   const R = new Float32Array(2 * 4 * h * h);

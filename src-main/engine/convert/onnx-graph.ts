@@ -7,12 +7,7 @@ import { AttributeType, DataType, ModelProto } from './onnx-schema.ts';
 /** A dimension: a fixed size, or a name for a size chosen at run time (e.g. 'batch'). */
 export type Dim = number | string;
 
-export type Attribute =
-  | { i: number }
-  | { f: number }
-  | { s: string }
-  | { ints: number[] }
-  | { floats: number[] };
+export type Attribute = { i: number } | { f: number } | { s: string } | { ints: number[] } | { floats: number[] };
 
 interface TensorMessage {
   name: string;
@@ -108,7 +103,11 @@ export class OnnxGraphBuilder {
   }
 
   /** Serialises the model: IR version 8, default-domain opset `opset`. */
-  toBytes(opset: number, producer: { name: string; version: string }, metadata: Record<string, string> = {}): Uint8Array {
+  toBytes(
+    opset: number,
+    producer: { name: string; version: string },
+    metadata: Record<string, string> = {},
+  ): Uint8Array {
     const model = ModelProto.fromObject({
       irVersion: 8,
       producerName: producer.name,

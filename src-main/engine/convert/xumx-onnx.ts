@@ -51,7 +51,7 @@ function foldDenseBn(
     }
   }
   const bias = new Float64Array(outputs);
-  for (let o = 0; o < outputs; o++) bias[o] = ((preBias[o] * g[o]) + shift[o]) * outMul[o] + outAdd[o];
+  for (let o = 0; o < outputs; o++) bias[o] = (preBias[o] * g[o] + shift[o]) * outMul[o] + outAdd[o];
   return { weight: w, bias };
 }
 
@@ -99,29 +99,54 @@ export function buildXumxOnnx(wts: XumxWeights, opts: BuildOptions): Uint8Array 
   const src = sources.map((s) => wts.perSource[s]);
 
   // Crop to the bins the network sees, then frames first, as the reference: [T, B, channels · maxBin].
-  const crop = g.node('Slice', [mix, g.int64s('crop_start', [0]), g.int64s('crop_end', [maxBin]), g.int64s('crop_axis', [2])]);
+  const crop = g.node('Slice', [
+    mix,
+    g.int64s('crop_start', [0]),
+    g.int64s('crop_end', [maxBin]),
+    g.int64s('crop_axis', [2]),
+  ]);
   const cropT = g.node('Transpose', [crop], { perm: { ints: [3, 0, 1, 2] } });
   const x = g.node('Reshape', [cropT, g.int64s('shape_tb_flat', [0, 0, -1])]);
 
   // fc1 + bn1 (+ input mean/scale) of every source in one product, tanh, then the first crossing (average).
-  const fc1 = concatColumns(src.map((w) => foldDenseBn(w.fc1, {
-    add: w.inputMean, mul: w.inputScale, index: (i) => i % maxBin,
-  })), channels * maxBin, hidden);
-  const h1 = g.node('Tanh', [g.node('Add', [g.node('MatMul', [x, g.weight('fc1_w', [channels * maxBin, S * hidden], fc1.weight)]),
-    g.weight('fc1_b', [S * hidden], fc1.bias)])]);
+  const fc1 = concatColumns(
+    src.map((w) =>
+      foldDenseBn(w.fc1, {
+        add: w.inputMean,
+        mul: w.inputScale,
+        index: (i) => i % maxBin,
+      }),
+    ),
+    channels * maxBin,
+    hidden,
+  );
+  const h1 = g.node('Tanh', [
+    g.node('Add', [
+      g.node('MatMul', [x, g.weight('fc1_w', [channels * maxBin, S * hidden], fc1.weight)]),
+      g.weight('fc1_b', [S * hidden], fc1.bias),
+    ]),
+  ]);
   const shapeSplit = g.int64s('shape_tb_sources', [0, 0, S, hidden]);
-  const cross1 = g.node('ReduceMean', [g.node('Reshape', [h1, shapeSplit])], { axes: { ints: [2] }, keepdims: { i: 0 } });
+  const cross1 = g.node('ReduceMean', [g.node('Reshape', [h1, shapeSplit])], {
+    axes: { ints: [2] },
+    keepdims: { i: 0 },
+  });
 
   // Each source's 3-layer BLSTM reads the crossing. ONNX LSTM gives [T, 2, B, H]; the reference wants [T, B, 2H].
   const lstmOuts = sources.map((name, s) => {
     let y = cross1;
     src[s].lstm.forEach((layer, l) => {
       const p = `lstm_${name}_${l}`;
-      const out = g.node('LSTM', [y,
-        g.weight(`${p}_w`, [2, 4 * layer.hidden, layer.inputs], layer.w),
-        g.weight(`${p}_r`, [2, 4 * layer.hidden, layer.hidden], layer.r),
-        g.weight(`${p}_b`, [2, 8 * layer.hidden], layer.b)],
-      { hidden_size: { i: layer.hidden }, direction: { s: 'bidirectional' } });
+      const out = g.node(
+        'LSTM',
+        [
+          y,
+          g.weight(`${p}_w`, [2, 4 * layer.hidden, layer.inputs], layer.w),
+          g.weight(`${p}_r`, [2, 4 * layer.hidden, layer.hidden], layer.r),
+          g.weight(`${p}_b`, [2, 8 * layer.hidden], layer.b),
+        ],
+        { hidden_size: { i: layer.hidden }, direction: { s: 'bidirectional' } },
+      );
       y = g.node('Reshape', [g.node('Transpose', [out], { perm: { ints: [0, 2, 1, 3] } }), 'shape_tb_flat']);
     });
     return y;
@@ -130,21 +155,45 @@ export function buildXumxOnnx(wts: XumxWeights, opts: BuildOptions): Uint8Array 
   const cross2 = g.node('Concat', [cross1, g.node('Mean', lstmOuts)], { axis: { i: 2 } });
 
   // fc2 + bn2 of every source in one product from the shared crossing, relu.
-  const fc2 = concatColumns(src.map((w) => foldDenseBn(w.fc2)), 2 * hidden, hidden);
-  const h2 = g.node('Relu', [g.node('Add', [g.node('MatMul', [cross2, g.weight('fc2_w', [2 * hidden, S * hidden], fc2.weight)]),
-    g.weight('fc2_b', [S * hidden], fc2.bias)])]);
+  const fc2 = concatColumns(
+    src.map((w) => foldDenseBn(w.fc2)),
+    2 * hidden,
+    hidden,
+  );
+  const h2 = g.node('Relu', [
+    g.node('Add', [
+      g.node('MatMul', [cross2, g.weight('fc2_w', [2 * hidden, S * hidden], fc2.weight)]),
+      g.weight('fc2_b', [S * hidden], fc2.bias),
+    ]),
+  ]);
   // Sources first, frames·batch flattened, so fc3 is one batched product with every row in one matrix.
-  const h2s = g.node('Reshape', [g.node('Transpose', [g.node('Reshape', [h2, shapeSplit])], { perm: { ints: [2, 0, 1, 3] } }),
-    g.int64s('shape_sources_rows', [S, -1, hidden])]);
+  const h2s = g.node('Reshape', [
+    g.node('Transpose', [g.node('Reshape', [h2, shapeSplit])], { perm: { ints: [2, 0, 1, 3] } }),
+    g.int64s('shape_sources_rows', [S, -1, hidden]),
+  ]);
 
   // fc3 + bn3 + output scale, then output mean, per source; relu gives the mask.
-  const fc3 = stack(src.map((w) => foldDenseBn(w.fc3, undefined, {
-    mul: w.outputScale, add: w.outputMean, index: (o) => o % bins,
-  })));
-  const mask = g.node('Relu', [g.node('Add', [g.node('MatMul', [h2s, g.weight('fc3_w', [S, hidden, channels * bins], fc3.weight)]),
-    g.weight('fc3_b', [S, 1, channels * bins], fc3.bias)])]);
+  const fc3 = stack(
+    src.map((w) =>
+      foldDenseBn(w.fc3, undefined, {
+        mul: w.outputScale,
+        add: w.outputMean,
+        index: (o) => o % bins,
+      }),
+    ),
+  );
+  const mask = g.node('Relu', [
+    g.node('Add', [
+      g.node('MatMul', [h2s, g.weight('fc3_w', [S, hidden, channels * bins], fc3.weight)]),
+      g.weight('fc3_b', [S, 1, channels * bins], fc3.bias),
+    ]),
+  ]);
   const tb = g.node('Shape', [cropT], { start: { i: 0 }, end: { i: 2 } });
-  const maskShape = g.node('Concat', [g.int64s('shape_sources', [S]), tb, g.int64s('shape_channels_bins', [channels, bins])], { axis: { i: 0 } });
+  const maskShape = g.node(
+    'Concat',
+    [g.int64s('shape_sources', [S]), tb, g.int64s('shape_channels_bins', [channels, bins])],
+    { axis: { i: 0 } },
+  );
   const mask5 = g.node('Reshape', [mask, maskShape]); // [S, T, B, channels, bins]
   const maskT = g.node('Transpose', [mask5], { perm: { ints: [0, 2, 3, 4, 1] } }); // [S, B, channels, bins, T]
   g.node('Mul', [maskT, mix], {}, 'est_mag');

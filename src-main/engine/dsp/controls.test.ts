@@ -9,7 +9,7 @@ const SOURCES = ['bass', 'drums', 'vocals', 'other'];
 /** Seeded estimates for 4 sources over n cells. */
 function fixture(n: number, seed = 3): Float32Array[] {
   let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rnd = () => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
   return SOURCES.map(() => Float32Array.from({ length: n }, () => rnd() * 2));
 }
 
@@ -24,8 +24,8 @@ describe('applyControls', () => {
   test('strength is an exponent on the mask of the source: Σv·(v_j/Σv)^s', () => {
     const est = [new Float32Array([1, 3, 0, 0]), new Float32Array([3, 1, 1, 0])];
     applyControls(est, ['a', 'b'], { strength: { a: 2 } });
-    assert.ok(Math.abs(est[0][0] - 4 * (0.25 ** 2)) < 1e-6);
-    assert.ok(Math.abs(est[0][1] - 4 * (0.75 ** 2)) < 1e-6);
+    assert.ok(Math.abs(est[0][0] - 4 * 0.25 ** 2) < 1e-6);
+    assert.ok(Math.abs(est[0][1] - 4 * 0.75 ** 2) < 1e-6);
     assert.equal(est[0][2], 0, 'a zero estimate stays zero');
     assert.equal(est[0][3], 0, 'a cell no source holds is left alone');
     assert.deepEqual([...est[1]], [3, 1, 1, 0], 'other sources are untouched');
@@ -57,14 +57,21 @@ describe('applyControls', () => {
 describe('normalizeControls', () => {
   test('fills the X-UMX evaluation defaults and drops neutral entries', () => {
     assert.deepEqual(normalizeControls(undefined, SOURCES), { wienerIterations: 1, softmask: false, residual: false });
-    assert.deepEqual(normalizeControls({ strength: { vocals: 1 }, bleed: { bass: 0, drums: 0.3 } }, SOURCES),
-      { wienerIterations: 1, softmask: false, residual: false, bleed: { drums: 0.3 } });
+    assert.deepEqual(normalizeControls({ strength: { vocals: 1 }, bleed: { bass: 0, drums: 0.3 } }, SOURCES), {
+      wienerIterations: 1,
+      softmask: false,
+      residual: false,
+      bleed: { drums: 0.3 },
+    });
     assert.ok(isIdentity(normalizeControls({ strength: { vocals: 1 } }, SOURCES)));
   });
 
   test('rejects unknown sources and out-of-range values with a message that says which', () => {
-    const rejects = (c: object, pattern: RegExp) => assert.throws(() => normalizeControls(c, SOURCES),
-      (e: XumxError) => e.code === 'BAD_ARGUMENT' && pattern.test(e.message));
+    const rejects = (c: object, pattern: RegExp) =>
+      assert.throws(
+        () => normalizeControls(c, SOURCES),
+        (e: XumxError) => e.code === 'BAD_ARGUMENT' && pattern.test(e.message),
+      );
     rejects({ strength: { voclas: 2 } }, /no source "voclas"/);
     rejects({ strength: { vocals: 0 } }, /strength of vocals/);
     rejects({ strength: { vocals: Number.NaN } }, /strength of vocals/);
@@ -74,7 +81,12 @@ describe('normalizeControls', () => {
 });
 
 describe('addLeftover', () => {
-  const spec = (re: number[], im: number[]): Spectrogram => ({ re: Float32Array.from(re), im: Float32Array.from(im), bins: 1, frames: re.length });
+  const spec = (re: number[], im: number[]): Spectrogram => ({
+    re: Float32Array.from(re),
+    im: Float32Array.from(im),
+    bins: 1,
+    frames: re.length,
+  });
   test('makes the sources sum to the mixture by adding what is left to the target', () => {
     const mix: [Spectrogram, Spectrogram] = [spec([1, 2], [0, 1]), spec([3, 0], [1, 1])];
     const sources: [Spectrogram, Spectrogram][] = [
@@ -82,10 +94,11 @@ describe('addLeftover', () => {
       [spec([0.25, 1], [0, 0.5]), spec([1, 0], [0.5, 0])],
     ];
     addLeftover(sources, mix, 1);
-    for (let c = 0; c < 2; c++) for (let i = 0; i < 2; i++) {
-      assert.ok(Math.abs(sources[0][c].re[i] + sources[1][c].re[i] - mix[c].re[i]) < 1e-6);
-      assert.ok(Math.abs(sources[0][c].im[i] + sources[1][c].im[i] - mix[c].im[i]) < 1e-6);
-    }
+    for (let c = 0; c < 2; c++)
+      for (let i = 0; i < 2; i++) {
+        assert.ok(Math.abs(sources[0][c].re[i] + sources[1][c].re[i] - mix[c].re[i]) < 1e-6);
+        assert.ok(Math.abs(sources[0][c].im[i] + sources[1][c].im[i] - mix[c].im[i]) < 1e-6);
+      }
     assert.deepEqual([...sources[0][0].re], [0.5, 0.5], 'the other sources are untouched');
   });
 });

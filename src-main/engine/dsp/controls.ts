@@ -22,11 +22,18 @@ export const STRENGTH_RANGE = { min: 0.25, max: 4 } as const;
 export const BLEED_RANGE = { min: 0, max: 0.9 } as const;
 export const WIENER_ITERATIONS_MAX = 10;
 
-export const DEFAULT_SEPARATION_CONTROLS: SeparationControls = { wienerIterations: 1, softmask: false, residual: false };
+export const DEFAULT_SEPARATION_CONTROLS: SeparationControls = {
+  wienerIterations: 1,
+  softmask: false,
+  residual: false,
+};
 
 /** Whether the controls change no estimate (every strength 1, every bleed 0): the filter then sees the network's output. */
 export function isIdentity(controls: Pick<SeparationControls, 'strength' | 'bleed'>): boolean {
-  return Object.values(controls.strength ?? {}).every((s) => s === 1) && Object.values(controls.bleed ?? {}).every((t) => t === 0);
+  return (
+    Object.values(controls.strength ?? {}).every((s) => s === 1) &&
+    Object.values(controls.bleed ?? {}).every((t) => t === 0)
+  );
 }
 
 /**
@@ -34,11 +41,17 @@ export function isIdentity(controls: Pick<SeparationControls, 'strength' | 'blee
  * errors (a typo in `--strength voclas=2` must not pass silently). Entries equal to the default are dropped so that
  * equal settings have one canonical form.
  */
-export function normalizeControls(partial: Partial<SeparationControls> | undefined, sources: readonly string[]): SeparationControls {
+export function normalizeControls(
+  partial: Partial<SeparationControls> | undefined,
+  sources: readonly string[],
+): SeparationControls {
   const c = { ...DEFAULT_SEPARATION_CONTROLS, ...partial };
   const n = c.wienerIterations;
   if (!Number.isInteger(n) || n < 0 || n > WIENER_ITERATIONS_MAX) {
-    throw new XumxError('BAD_ARGUMENT', `Wiener iterations must be a whole number from 0 to ${WIENER_ITERATIONS_MAX}, got ${n}`);
+    throw new XumxError(
+      'BAD_ARGUMENT',
+      `Wiener iterations must be a whole number from 0 to ${WIENER_ITERATIONS_MAX}, got ${n}`,
+    );
   }
   if (typeof c.softmask !== 'boolean' || typeof c.residual !== 'boolean') {
     throw new XumxError('BAD_ARGUMENT', 'softmask and residual must be true or false');
@@ -46,13 +59,21 @@ export function normalizeControls(partial: Partial<SeparationControls> | undefin
   const strength = perSource('strength', c.strength, sources, STRENGTH_RANGE, 1);
   const bleed = perSource('bleed', c.bleed, sources, BLEED_RANGE, 0);
   return {
-    wienerIterations: n, softmask: c.softmask, residual: c.residual,
-    ...(strength ? { strength } : {}), ...(bleed ? { bleed } : {}),
+    wienerIterations: n,
+    softmask: c.softmask,
+    residual: c.residual,
+    ...(strength ? { strength } : {}),
+    ...(bleed ? { bleed } : {}),
   };
 }
 
-function perSource(name: string, values: Record<string, number> | undefined, sources: readonly string[],
-  range: { min: number; max: number }, neutral: number): Record<string, number> | undefined {
+function perSource(
+  name: string,
+  values: Record<string, number> | undefined,
+  sources: readonly string[],
+  range: { min: number; max: number },
+  neutral: number,
+): Record<string, number> | undefined {
   if (values === undefined) return undefined;
   if (typeof values !== 'object' || values === null || Array.isArray(values)) {
     throw new XumxError('BAD_ARGUMENT', `${name} must map source names to numbers`);
@@ -60,10 +81,16 @@ function perSource(name: string, values: Record<string, number> | undefined, sou
   const out: Record<string, number> = {};
   for (const [source, v] of Object.entries(values)) {
     if (!sources.includes(source)) {
-      throw new XumxError('BAD_ARGUMENT', `${name}: the model has no source "${source}" (its sources: ${sources.join(', ')})`);
+      throw new XumxError(
+        'BAD_ARGUMENT',
+        `${name}: the model has no source "${source}" (its sources: ${sources.join(', ')})`,
+      );
     }
     if (typeof v !== 'number' || !Number.isFinite(v) || v < range.min || v > range.max) {
-      throw new XumxError('BAD_ARGUMENT', `${name} of ${source} must be a number from ${range.min} to ${range.max}, got ${v}`);
+      throw new XumxError(
+        'BAD_ARGUMENT',
+        `${name} of ${source} must be a number from ${range.min} to ${range.max}, got ${v}`,
+      );
     }
     if (v !== neutral) out[source] = v;
   }
@@ -74,8 +101,11 @@ function perSource(name: string, values: Record<string, number> | undefined, sou
  * Applies strength and bleed in place.
  * @param estimates per source (model order) its magnitudes [2][bins][frames] for one chunk.
  */
-export function applyControls(estimates: Float32Array[], sources: readonly string[],
-  controls: Pick<SeparationControls, 'strength' | 'bleed'>): void {
+export function applyControls(
+  estimates: Float32Array[],
+  sources: readonly string[],
+  controls: Pick<SeparationControls, 'strength' | 'bleed'>,
+): void {
   if (estimates.length !== sources.length) {
     throw new XumxError('BAD_ARGUMENT', `controls: ${estimates.length} estimates for ${sources.length} sources`);
   }
@@ -120,13 +150,18 @@ function applyBleed(estimates: Float32Array[], thresholds: number[], n: number):
  * source `target` in place. With Wiener iterations ≥ 1 the leftover is tiny; with 0 iterations (magnitudes with the
  * mixture's phase) or after bleed reduction it is what no source claimed.
  */
-export function addLeftover(sources: [Spectrogram, Spectrogram][], mix: [Spectrogram, Spectrogram], target: number): void {
+export function addLeftover(
+  sources: [Spectrogram, Spectrogram][],
+  mix: [Spectrogram, Spectrogram],
+  target: number,
+): void {
   for (let c = 0; c < 2; c++) {
     const x = mix[c];
     const out = sources[target][c];
     const n = x.bins * x.frames;
     for (let i = 0; i < n; i++) {
-      let re = x.re[i], im = x.im[i];
+      let re = x.re[i],
+        im = x.im[i];
       for (let j = 0; j < sources.length; j++) {
         re -= sources[j][c].re[i];
         im -= sources[j][c].im[i];

@@ -35,13 +35,15 @@ export function gcd(a: number, b: number): number {
 /** The reduced ratio L/M = to/from, or null when it needs more than MAX_PHASES phases. */
 export function polyphaseRatio(from: number, to: number): { L: number; M: number } | null {
   const g = gcd(from, to);
-  const L = to / g, M = from / g;
+  const L = to / g,
+    M = from / g;
   return L <= MAX_PHASES ? { L, M } : null;
 }
 
 /** Zeroth-order modified Bessel function of the first kind, by its power series. */
 function besselI0(x: number): number {
-  let sum = 1, term = 1;
+  let sum = 1,
+    term = 1;
   const q = (x / 2) * (x / 2);
   for (let k = 1; k < 200 && term > 1e-17 * sum; k++) {
     term *= q / (k * k);
@@ -52,10 +54,11 @@ function besselI0(x: number): number {
 
 export function designPolyphase(from: number, to: number): PolyphaseFilter {
   const ratio = polyphaseRatio(from, to);
-  if (!ratio) throw new XumxError('BAD_ARGUMENT', `polyphase: ${from} -> ${to} Hz needs more than ${MAX_PHASES} phases`);
+  if (!ratio)
+    throw new XumxError('BAD_ARGUMENT', `polyphase: ${from} -> ${to} Hz needs more than ${MAX_PHASES} phases`);
   const { L, M } = ratio;
   const nyquist = Math.min(from, to) / 2;
-  const cutoff = ((1 + PASSBAND_EDGE) / 2) * nyquist / from; // cycles per input sample
+  const cutoff = (((1 + PASSBAND_EDGE) / 2) * nyquist) / from; // cycles per input sample
   const transition = ((1 - PASSBAND_EDGE) * nyquist) / from;
   // Kaiser's formulas: beta for the attenuation, length from attenuation and transition width.
   const beta = 0.1102 * (STOPBAND_DB - 8.7);
@@ -99,7 +102,12 @@ function filterFor(from: number, to: number): PolyphaseFilter {
  * A streaming converter with the StreamingResampler contract: the outputs of process() calls and flush() together
  * are round(total input · to / from) samples per channel.
  */
-export function createPolyphaseResampler(k: DspKernels, from: number, to: number, channelCount: number): StreamingResampler {
+export function createPolyphaseResampler(
+  k: DspKernels,
+  from: number,
+  to: number,
+  channelCount: number,
+): StreamingResampler {
   const { L, M, T, H, coef } = filterFor(from, to);
   // Heap slots shared by every converter of the thread (a run() never yields, so they cannot interleave).
   const slot = (name: string, bytes: number) => k.slot(`polyphase.${name}`, bytes);

@@ -15,7 +15,8 @@ function sweep(rate: number, seconds: number, f0: number, f1: number, amplitude 
 
 /** SNR of `got` against `ref`, leaving out `edge` samples at both ends (where the sweep starts and stops). */
 function snrDb(ref: Float32Array, got: Float32Array, edge: number): number {
-  let s = 0, e = 0;
+  let s = 0,
+    e = 0;
   for (let i = edge; i < ref.length - edge; i++) {
     s += ref[i] * ref[i];
     e += (got[i] - ref[i]) ** 2;
@@ -31,7 +32,14 @@ describe('resample', () => {
   });
 
   test('gives exactly round(len * to / from) samples per channel', async () => {
-    for (const [len, from, to] of [[48000, 48000, 44100], [12345, 48000, 44100], [1001, 22050, 44100], [7, 96000, 44100], [0, 48000, 44100], [44101, 44100, 48000]]) {
+    for (const [len, from, to] of [
+      [48000, 48000, 44100],
+      [12345, 48000, 44100],
+      [1001, 22050, 44100],
+      [7, 96000, 44100],
+      [0, 48000, 44100],
+      [44101, 44100, 48000],
+    ]) {
       const out = await resample([new Float32Array(len), new Float32Array(len)], from, to);
       assert.equal(out.length, 2);
       for (const c of out) assert.equal(c.length, Math.round((len * to) / from), `${len} samples ${from} -> ${to}`);
@@ -43,7 +51,10 @@ describe('resample', () => {
   // above), 95% for 'best'. Measured on 8 s sweeps with 'medium': 48k 95.7 dB, 22.05k 95.2 dB, 96k 95.7 dB
   // (126 dB below 80% of Nyquist); 'best', 48k to 20 kHz: 144.9 dB.
   for (const [from, f1, quality, seconds, minSnr] of [
-    [48000, 20000, 'medium', 4, 90], [22050, 10000, 'medium', 4, 90], [96000, 20000, 'medium', 4, 90], [48000, 20000, 'best', 2, 135],
+    [48000, 20000, 'medium', 4, 90],
+    [22050, 10000, 'medium', 4, 90],
+    [96000, 20000, 'medium', 4, 90],
+    [48000, 20000, 'best', 2, 135],
   ] as const) {
     test(`turns a ${from / 1000} kHz sweep into the analytic 44.1 kHz sweep with SNR > ${minSnr} dB in band (${quality})`, async () => {
       const input = sweep(from, seconds, 20, f1);
@@ -132,7 +143,10 @@ describe('resample', () => {
   test('converts between 44.1 kHz and every end of the supported range with exactly round(len * to / from) samples', async () => {
     // 383,989 Hz shares no factor with 44,100 Hz: libsamplerate-js cannot be given that ratio exactly.
     for (const rate of [SUPPORTED_SAMPLE_RATES.min, 200_000, 383_989, SUPPORTED_SAMPLE_RATES.max]) {
-      for (const [from, to] of [[rate, 44100], [44100, rate]]) {
+      for (const [from, to] of [
+        [rate, 44100],
+        [44100, rate],
+      ]) {
         for (const n of [1, 3, 1000, 96_001]) {
           const out = await resample([new Float32Array(n).fill(0.25), new Float32Array(n)], from, to);
           assert.equal(out[0].length, Math.round((n * to) / from), `${n} samples ${from} → ${to} Hz`);
@@ -144,9 +158,16 @@ describe('resample', () => {
 
   test('refuses rates outside the supported range instead of returning a stream of the wrong length', async () => {
     // libsamplerate converts by at most 256×: 171 Hz → 44.1 kHz came back 20,000 times too short.
-    for (const [from, to] of [[171, 44100], [SUPPORTED_SAMPLE_RATES.min - 1, 44100], [44100, SUPPORTED_SAMPLE_RATES.max + 1]]) {
-      await assert.rejects(resample([new Float32Array(54_000)], from, to), (e: XumxError) => e.code === 'BAD_ARGUMENT' && /sample rate/.test(e.message),
-        `${from} → ${to} Hz`);
+    for (const [from, to] of [
+      [171, 44100],
+      [SUPPORTED_SAMPLE_RATES.min - 1, 44100],
+      [44100, SUPPORTED_SAMPLE_RATES.max + 1],
+    ]) {
+      await assert.rejects(
+        resample([new Float32Array(54_000)], from, to),
+        (e: XumxError) => e.code === 'BAD_ARGUMENT' && /sample rate/.test(e.message),
+        `${from} → ${to} Hz`,
+      );
     }
   });
 });

@@ -28,11 +28,13 @@ const DEFAULT_QUALITY: ResampleQuality = 'medium';
 /** libsamplerate-js moves data through fixed 1,008,000-float wasm buffers; stay well inside them. */
 const WASM_BUFFER_FLOATS = 1_008_000;
 
-
 /** Between the ends of the supported range the ratio stays within what both converters handle exactly. */
 function checkRate(rate: number, what: string): void {
   if (!isSupportedSampleRate(rate)) {
-    throw new XumxError('BAD_ARGUMENT', `${what} sample rate must be an integer from ${SUPPORTED_SAMPLE_RATES.min} to ${SUPPORTED_SAMPLE_RATES.max} Hz, got ${rate}`);
+    throw new XumxError(
+      'BAD_ARGUMENT',
+      `${what} sample rate must be an integer from ${SUPPORTED_SAMPLE_RATES.min} to ${SUPPORTED_SAMPLE_RATES.max} Hz, got ${rate}`,
+    );
   }
 }
 
@@ -59,7 +61,10 @@ function lengthChecked(inner: StreamingResampler, fromRate: number, toRate: numb
       framesOut += out[0]?.length ?? 0;
       const expected = Math.round((framesIn * toRate) / fromRate);
       if (Math.abs(framesOut - expected) > LENGTH_SLACK) {
-        throw new XumxError('INTERNAL', `resampling ${framesIn} samples from ${fromRate} to ${toRate} Hz gave ${framesOut} samples, not ${expected}`);
+        throw new XumxError(
+          'INTERNAL',
+          `resampling ${framesIn} samples from ${fromRate} to ${toRate} Hz gave ${framesOut} samples, not ${expected}`,
+        );
       }
       return out;
     },
@@ -73,7 +78,10 @@ export type ResampleQuality = 'medium' | 'best';
 const CONVERTERS = { medium: ConverterType.SRC_SINC_MEDIUM_QUALITY, best: ConverterType.SRC_SINC_BEST_QUALITY };
 
 export async function createResampler(
-  fromRate: number, toRate: number, channelCount: number, quality: ResampleQuality = DEFAULT_QUALITY,
+  fromRate: number,
+  toRate: number,
+  channelCount: number,
+  quality: ResampleQuality = DEFAULT_QUALITY,
 ): Promise<StreamingResampler> {
   checkRate(fromRate, 'input');
   checkRate(toRate, 'output');
@@ -83,12 +91,21 @@ export async function createResampler(
   const ratio = toRate / fromRate;
   if (ratio === 1) return passThrough(channelCount);
   if (quality === 'medium' && polyphaseRatio(fromRate, toRate)) {
-    return lengthChecked(createPolyphaseResampler(await loadDspKernels(), fromRate, toRate, channelCount), fromRate, toRate);
+    return lengthChecked(
+      createPolyphaseResampler(await loadDspKernels(), fromRate, toRate, channelCount),
+      fromRate,
+      toRate,
+    );
   }
   return lengthChecked(await createLibsamplerate(fromRate, toRate, channelCount, quality), fromRate, toRate);
 }
 
-async function createLibsamplerate(fromRate: number, toRate: number, channelCount: number, quality: ResampleQuality): Promise<StreamingResampler> {
+async function createLibsamplerate(
+  fromRate: number,
+  toRate: number,
+  channelCount: number,
+  quality: ResampleQuality,
+): Promise<StreamingResampler> {
   const ratio = toRate / fromRate;
 
   const [converterFrom, converterTo] = converterRates(fromRate, toRate);
@@ -167,11 +184,15 @@ const CONVERTER_MAX_RATE = 192_000;
  * it up to round(n · to / from).
  */
 function converterRates(from: number, to: number): [number, number] {
-  let a = from, b = to;
+  let a = from,
+    b = to;
   while (b) [a, b] = [b, a % b];
-  const f = from / a, t = to / a;
+  const f = from / a,
+    t = to / a;
   if (Math.max(f, t) <= CONVERTER_MAX_RATE) return [f, t];
-  return f > t ? [CONVERTER_MAX_RATE, Math.floor((t * CONVERTER_MAX_RATE) / f)] : [Math.ceil((f * CONVERTER_MAX_RATE) / t), CONVERTER_MAX_RATE];
+  return f > t
+    ? [CONVERTER_MAX_RATE, Math.floor((t * CONVERTER_MAX_RATE) / f)]
+    : [Math.ceil((f * CONVERTER_MAX_RATE) / t), CONVERTER_MAX_RATE];
 }
 
 function passThrough(channelCount: number): StreamingResampler {
@@ -198,7 +219,10 @@ function concat(parts: Float32Array[][], channelCount: number, total: number): F
  * round(len * toRate / fromRate) samples. Equal rates return the input arrays themselves.
  */
 export async function resample(
-  channels: Float32Array[], fromRate: number, toRate: number, quality: ResampleQuality = DEFAULT_QUALITY,
+  channels: Float32Array[],
+  fromRate: number,
+  toRate: number,
+  quality: ResampleQuality = DEFAULT_QUALITY,
 ): Promise<Float32Array[]> {
   if (channels.length === 0) throw new XumxError('BAD_ARGUMENT', 'resample: no channels given');
   if (fromRate === toRate) {

@@ -7,9 +7,11 @@ function noise(length: number, seed: number): Float32Array {
   const out = new Float32Array(length);
   let s = seed >>> 0 || 1;
   for (let i = 0; i < length; i++) {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     out[i] = s / 4294967296 - 0.5;
   }
   return out;
@@ -25,7 +27,8 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** One frame by the definition: sum_n w[n] x_pad[t*hop + n] e^{-2 pi i k n / N}, reflect padding by hand. */
 function directFrame(x: Float32Array, t: number, nFft: number, hop: number): { re: Float64Array; im: Float64Array } {
   const half = nFft / 2;
-  const re = new Float64Array(half + 1), im = new Float64Array(half + 1);
+  const re = new Float64Array(half + 1),
+    im = new Float64Array(half + 1);
   const frame = new Float64Array(nFft);
   for (let n = 0; n < nFft; n++) {
     let idx = t * hop + n - half;
@@ -34,7 +37,8 @@ function directFrame(x: Float32Array, t: number, nFft: number, hop: number): { r
     frame[n] = (0.5 - 0.5 * Math.cos((2 * Math.PI * n) / nFft)) * x[idx];
   }
   for (let k = 0; k <= half; k++) {
-    let sr = 0, si = 0;
+    let sr = 0,
+      si = 0;
     for (let n = 0; n < nFft; n++) {
       const a = (-2 * Math.PI * ((k * n) % nFft)) / nFft;
       sr += frame[n] * Math.cos(a);
@@ -62,7 +66,8 @@ describe('stft', () => {
     const s = stft(x);
     for (const t of [0, 1, 9, s.frames - 1]) {
       const ref = directFrame(x, t, 4096, 1024);
-      let peak = 0, err = 0;
+      let peak = 0,
+        err = 0;
       for (let k = 0; k < s.bins; k++) {
         peak = Math.max(peak, Math.hypot(ref.re[k], ref.im[k]));
         err = Math.max(err, Math.abs(s.re[k * s.frames + t] - ref.re[k]), Math.abs(s.im[k * s.frames + t] - ref.im[k]));
@@ -86,7 +91,8 @@ describe('stft', () => {
   });
 
   test('puts a sinusoid at its bin with amplitude sum(window)/2 = nFft/4', () => {
-    const n = 44100, k0 = 100;
+    const n = 44100,
+      k0 = 100;
     const x = new Float32Array(n).map((_, i) => Math.cos((2 * Math.PI * k0 * i) / 4096));
     const s = stft(x);
     const t = 20;

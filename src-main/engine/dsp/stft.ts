@@ -60,7 +60,11 @@ function planFor(nFft: number): Plan {
   const bins = nFft / 2 + 1;
   const stride = bins + 15;
   plan = {
-    nFft, bins, fft, window, synthesis,
+    nFft,
+    bins,
+    fft,
+    window,
+    synthesis,
     fftIn: fft.createComplexArray(),
     fftOut: fft.createComplexArray(),
     stride,
@@ -134,8 +138,10 @@ export function stft(signal: Float32Array, opts?: StftOptions): Spectrogram {
       const rowB = rowA + stride;
       for (let k = 0; k < bins; k++) {
         const m = k === 0 ? 0 : nFft - k;
-        const zr = fftOut[2 * k], zi = fftOut[2 * k + 1];
-        const wr = fftOut[2 * m], wi = fftOut[2 * m + 1];
+        const zr = fftOut[2 * k],
+          zi = fftOut[2 * k + 1];
+        const wr = fftOut[2 * m],
+          wi = fftOut[2 * m + 1];
         blockRe[rowA + k] = 0.5 * (zr + wr);
         blockIm[rowA + k] = 0.5 * (zi - wi);
         if (hasB) {
@@ -164,7 +170,10 @@ export function istft(spec: Spectrogram, length: number, opts?: StftOptions): Fl
   const nFft = opts?.nFft ?? (spec.bins - 1) * 2;
   const { hop } = resolve({ nFft, hop: opts?.hop });
   if (spec.bins !== nFft / 2 + 1) {
-    throw new XumxError('BAD_ARGUMENT', `spectrogram has ${spec.bins} bins, an STFT of size ${nFft} has ${nFft / 2 + 1}`);
+    throw new XumxError(
+      'BAD_ARGUMENT',
+      `spectrogram has ${spec.bins} bins, an STFT of size ${nFft} has ${nFft / 2 + 1}`,
+    );
   }
   if (!Number.isInteger(length) || length < 0) {
     throw new XumxError('BAD_ARGUMENT', `ISTFT length must be a non-negative integer, got ${length}`);
@@ -214,14 +223,27 @@ export function istft(spec: Spectrogram, length: number, opts?: StftOptions): Fl
 }
 
 /** out[start + n] += sign * synthesis[n] * z[2n + part], for the part of the frame that lands inside out. */
-function overlapAdd(out: Float32Array, z: number[], part: 0 | 1, start: number, synthesis: Float64Array, sign: 1 | -1): void {
+function overlapAdd(
+  out: Float32Array,
+  z: number[],
+  part: 0 | 1,
+  start: number,
+  synthesis: Float64Array,
+  sign: 1 | -1,
+): void {
   const n0 = Math.max(0, -start);
   const n1 = Math.min(synthesis.length, out.length - start);
   for (let n = n0; n < n1; n++) out[start + n] += sign * synthesis[n] * z[2 * n + part];
 }
 
 /** Divides by sum_t window[p - t*hop]^2 (p in padded coordinates); where no frame covers a sample it stays 0. */
-export function divideByEnvelope(out: Float32Array, window: Float64Array, frames: number, hop: number, half: number): void {
+export function divideByEnvelope(
+  out: Float32Array,
+  window: Float64Array,
+  frames: number,
+  hop: number,
+  half: number,
+): void {
   const { inversePeriodic, start, end, phase } = envelopeInterior(window, frames, hop, half, out.length);
   divideEnvelopeEdges(out, window, frames, hop, half, start, end);
   for (let i = start, r = phase; i < end; i++) {
@@ -234,8 +256,13 @@ export function divideByEnvelope(out: Float32Array, window: Float64Array, frames
  * The envelope's interior, where every overlapping frame exists and 1/envelope repeats with period hop:
  * output indices [start, end) (padded positions nFft-1 .. (frames-1)*hop), starting at phase `phase` of the period.
  */
-export function envelopeInterior(window: Float64Array, frames: number, hop: number, half: number, length: number):
-  { inversePeriodic: Float64Array; start: number; end: number; phase: number } {
+export function envelopeInterior(
+  window: Float64Array,
+  frames: number,
+  hop: number,
+  half: number,
+  length: number,
+): { inversePeriodic: Float64Array; start: number; end: number; phase: number } {
   const nFft = window.length;
   const inversePeriodic = new Float64Array(hop);
   for (let r = 0; r < hop; r++) {
@@ -249,7 +276,15 @@ export function envelopeInterior(window: Float64Array, frames: number, hop: numb
 }
 
 /** The envelope division outside the interior [start, end), where frames are missing and each sample has its own. */
-export function divideEnvelopeEdges(out: Float32Array, window: Float64Array, frames: number, hop: number, half: number, start: number, end: number): void {
+export function divideEnvelopeEdges(
+  out: Float32Array,
+  window: Float64Array,
+  frames: number,
+  hop: number,
+  half: number,
+  start: number,
+  end: number,
+): void {
   for (let i = 0; i < start; i++) out[i] *= edgeFactor(i + half, window, frames, hop);
   for (let i = end; i < out.length; i++) out[i] *= edgeFactor(i + half, window, frames, hop);
 }

@@ -31,13 +31,15 @@ function loadFactory(): Factory {
   define.amd = true;
   new Function('define', readFileSync(file, 'utf8'))(define);
   const build = registered[0];
-  if (typeof build !== 'function') throw new XumxError('INTERNAL', `${file}: the time-stretch library's WebAssembly build was not found`, file);
+  if (typeof build !== 'function')
+    throw new XumxError('INTERNAL', `${file}: the time-stretch library's WebAssembly build was not found`, file);
   factory = build as Factory;
   return factory;
 }
 
 export async function createStretchWasm(): Promise<StretchWasm> {
   const wasm = await loadFactory()();
-  if (typeof wasm._process !== 'function') throw new XumxError('INTERNAL', 'the time-stretch library has no process() export');
+  if (typeof wasm._process !== 'function')
+    throw new XumxError('INTERNAL', 'the time-stretch library has no process() export');
   return wasm;
 }

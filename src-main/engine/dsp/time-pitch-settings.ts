@@ -35,7 +35,12 @@ export function timePitchProblem(tp: { tempo: unknown; semitones: unknown }): st
   if (typeof tempo !== 'number' || !Number.isFinite(tempo) || tempo < TEMPO_RANGE.min || tempo > TEMPO_RANGE.max) {
     return `tempo must be a number from ${TEMPO_RANGE.min} to ${TEMPO_RANGE.max} (1 = the song's own tempo)`;
   }
-  if (typeof semitones !== 'number' || !Number.isInteger(semitones) || semitones < SEMITONE_RANGE.min || semitones > SEMITONE_RANGE.max) {
+  if (
+    typeof semitones !== 'number' ||
+    !Number.isInteger(semitones) ||
+    semitones < SEMITONE_RANGE.min ||
+    semitones > SEMITONE_RANGE.max
+  ) {
     return `semitones must be a whole number from ${SEMITONE_RANGE.min} to ${SEMITONE_RANGE.max}`;
   }
   return null;

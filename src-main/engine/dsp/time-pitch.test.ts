@@ -18,7 +18,11 @@ describe('time and pitch', () => {
     const stream = await TimePitchStream.create(2, SR, { tempo: 1, semitones: 0 });
     assert.equal(stream.process(input)[0], input[0]);
     assert.equal(stream.finish()[0].length, 0);
-    assert.ok(isBypassed({ tempo: 1, semitones: 0 }) && !isBypassed({ tempo: 1, semitones: 1 }) && !isBypassed({ tempo: 0.9, semitones: 0 }));
+    assert.ok(
+      isBypassed({ tempo: 1, semitones: 0 }) &&
+        !isBypassed({ tempo: 1, semitones: 1 }) &&
+        !isBypassed({ tempo: 0.9, semitones: 0 }),
+    );
   });
 
   for (const semitones of [-12, -2, 1, 7, 12]) {
@@ -28,7 +32,10 @@ describe('time and pitch', () => {
       assert.equal(left.length, input[0].length);
       const expected = 440 * 2 ** (semitones / 12);
       const f = peakFrequency(middle(left), SR, expected * 0.9, expected * 1.1);
-      assert.ok(Math.abs(centsBetween(f, expected)) < 3, `${f.toFixed(3)} Hz is ${centsBetween(f, expected).toFixed(2)} cents from ${expected.toFixed(3)} Hz`);
+      assert.ok(
+        Math.abs(centsBetween(f, expected)) < 3,
+        `${f.toFixed(3)} Hz is ${centsBetween(f, expected).toFixed(2)} cents from ${expected.toFixed(3)} Hz`,
+      );
       const levelDb = 20 * Math.log10(rms(middle(left)) / rms(middle(input[0])));
       assert.ok(Math.abs(levelDb) < 1, `level changed by ${levelDb.toFixed(2)} dB`);
       assert.ok(rms(middle(right)) < rms(middle(left)) * 0.6, 'channels stay apart');
@@ -41,7 +48,10 @@ describe('time and pitch', () => {
       const [left] = await renderTimePitch(input, SR, { tempo, semitones: 0 });
       assert.equal(left.length, Math.round(input[0].length / tempo));
       const f = peakFrequency(middle(left), SR, 300, 360);
-      assert.ok(Math.abs(centsBetween(f, 330)) < 3, `${f.toFixed(3)} Hz is ${centsBetween(f, 330).toFixed(2)} cents from 330 Hz`);
+      assert.ok(
+        Math.abs(centsBetween(f, 330)) < 3,
+        `${f.toFixed(3)} Hz is ${centsBetween(f, 330).toFixed(2)} cents from 330 Hz`,
+      );
     });
   }
 
@@ -55,11 +65,13 @@ describe('time and pitch', () => {
   it('puts a tone burst where the tempo says, with the stretcher latency taken out', async () => {
     const x = new Float32Array(4 * SR);
     const at = 2 * SR;
-    for (let i = 0; i < x.length; i++) x[i] = Math.exp(-(((i - at) / 2000) ** 2)) * Math.sin((2 * Math.PI * 500 * i) / SR);
+    for (let i = 0; i < x.length; i++)
+      x[i] = Math.exp(-(((i - at) / 2000) ** 2)) * Math.sin((2 * Math.PI * 500 * i) / SR);
     for (const tempo of [0.5, 1.5]) {
       const [y] = await renderTimePitch([x], SR, { tempo, semitones: 2 });
       const hop = 256; // envelope: energy per hop
-      let best = 0, where = 0;
+      let best = 0,
+        where = 0;
       for (let i = 0; i + hop <= y.length; i += hop / 4) {
         const e = rms(y.subarray(i, i + hop));
         if (e > best) [best, where] = [e, i + hop / 2];
@@ -70,11 +82,17 @@ describe('time and pitch', () => {
   });
 
   it('streams any chunk sizes into exactly the stretched length, also for a song of a few frames', async () => {
-    for (const [frames, tempo, chunk] of [[1, 0.5, 1], [7, 1.5, 3], [10_001, 0.8, 333], [50_000, 1.37, 4096]] as const) {
+    for (const [frames, tempo, chunk] of [
+      [1, 0.5, 1],
+      [7, 1.5, 3],
+      [10_001, 0.8, 333],
+      [50_000, 1.37, 4096],
+    ] as const) {
       const stream = await TimePitchStream.create(2, SR, { tempo, semitones: -5 });
       const x = sine(220, SR, frames);
       let total = 0;
-      for (let at = 0; at < frames; at += chunk) total += stream.process([x.subarray(at, at + chunk), x.subarray(at, at + chunk)])[0].length;
+      for (let at = 0; at < frames; at += chunk)
+        total += stream.process([x.subarray(at, at + chunk), x.subarray(at, at + chunk)])[0].length;
       total += stream.finish()[0].length;
       assert.equal(total, stretchedLength(frames, tempo), `${frames} frames at tempo ${tempo}`);
     }

@@ -3,7 +3,14 @@
 // out, so output frame j holds the input around frame j·tempo and the stream is exactly stretchedLength() long.
 // At tempo 1 and 0 semitones nothing is processed: the same arrays come back.
 import { createStretchWasm, type StretchWasm } from './stretch-library.ts';
-import { isBypassed, STRETCH_BLOCK_MS, STRETCH_INTERVAL_MS, stretchedLength, TEMPO_RANGE, type TimePitch } from './time-pitch-settings.ts';
+import {
+  isBypassed,
+  STRETCH_BLOCK_MS,
+  STRETCH_INTERVAL_MS,
+  stretchedLength,
+  TEMPO_RANGE,
+  type TimePitch,
+} from './time-pitch-settings.ts';
 
 export * from './time-pitch-settings.ts';
 
@@ -31,7 +38,12 @@ export class TimePitchStream {
   static async create(channels: number, sampleRate: number, tp: TimePitch): Promise<TimePitchStream> {
     if (isBypassed(tp)) return new TimePitchStream(tp, channels, null, 0, 0);
     const wasm = await createStretchWasm();
-    wasm._configure(channels, Math.round((STRETCH_BLOCK_MS / 1000) * sampleRate), Math.round((STRETCH_INTERVAL_MS / 1000) * sampleRate), false);
+    wasm._configure(
+      channels,
+      Math.round((STRETCH_BLOCK_MS / 1000) * sampleRate),
+      Math.round((STRETCH_INTERVAL_MS / 1000) * sampleRate),
+      false,
+    );
     wasm._reset();
     wasm._setTransposeSemitones(tp.semitones, TONALITY_LIMIT_HZ / sampleRate);
     const buffers = wasm._setBuffers(channels, BUFFER);
@@ -104,7 +116,11 @@ export class TimePitchStream {
 }
 
 /** A whole signal at another tempo and key; at tempo 1 and 0 semitones the very same arrays are returned. */
-export async function renderTimePitch(planar: Float32Array[], sampleRate: number, tp: TimePitch): Promise<Float32Array[]> {
+export async function renderTimePitch(
+  planar: Float32Array[],
+  sampleRate: number,
+  tp: TimePitch,
+): Promise<Float32Array[]> {
   const stream = await TimePitchStream.create(planar.length, sampleRate, tp);
   if (stream.bypassed) return planar;
   const head = stream.process(planar);

@@ -7,9 +7,11 @@ import { stft, istft, magnitude, type Spectrogram } from './stft.ts';
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     return s / 4294967296;
   };
 }
@@ -28,13 +30,24 @@ function oneBin(values: Array<[number, number]>): Spectrogram {
 const mags = (left: number[], right: number[]) => Float32Array.from([...left, ...right]);
 
 function assertCell(s: Spectrogram, i: number, re: number, im: number, tol = 1e-6): void {
-  assert.ok(Math.abs(s.re[i] - re) < tol && Math.abs(s.im[i] - im) < tol,
-    `cell ${i}: got ${s.re[i]}${s.im[i] >= 0 ? '+' : ''}${s.im[i]}i, expected ${re}${im >= 0 ? '+' : ''}${im}i`);
+  assert.ok(
+    Math.abs(s.re[i] - re) < tol && Math.abs(s.im[i] - im) < tol,
+    `cell ${i}: got ${s.re[i]}${s.im[i] >= 0 ? '+' : ''}${s.im[i]}i, expected ${re}${im >= 0 ? '+' : ''}${im}i`,
+  );
 }
 
 describe('wiener, initial estimates (iterations 0)', () => {
   test('gives each source its magnitude with the mixture phase, and a real value where the mixture is 0', () => {
-    const mix: [Spectrogram, Spectrogram] = [oneBin([[3, 4], [0, 0]]), oneBin([[0, -2], [-1, 0]])];
+    const mix: [Spectrogram, Spectrogram] = [
+      oneBin([
+        [3, 4],
+        [0, 0],
+      ]),
+      oneBin([
+        [0, -2],
+        [-1, 0],
+      ]),
+    ];
     const [a] = wiener([mags([10, 7], [5, 2])], mix, { iterations: 0, softmask: false, residual: false });
     assertCell(a[0], 0, 6, 8); // 10 * (3+4i)/5
     assertCell(a[0], 1, 7, 0); // angle(0) = 0
@@ -80,14 +93,27 @@ describe('wiener, EM iterations (hand-derived cases)', () => {
     // B: magnitude (1, 0) in both frames -> y = (1, 0), v = 1/2, R_B = 2 (1,0)(1,0)^T / 1 = [[2,0],[0,0]].
     // Cxx = I + 1/2 R_B = diag(2, 1) in both frames. t0: z = (1/2, 1): A = (1/2, 1), B = (1/2, 0).
     // t1: z = (1/2, -1): A = (1/2, -1), B = (1/2, 0).
-    const mix: [Spectrogram, Spectrogram] = [oneBin([[1, 0], [1, 0]]), oneBin([[1, 0], [-1, 0]])];
+    const mix: [Spectrogram, Spectrogram] = [
+      oneBin([
+        [1, 0],
+        [1, 0],
+      ]),
+      oneBin([
+        [1, 0],
+        [-1, 0],
+      ]),
+    ];
     const est = [mags([1, 1], [1, 1]), mags([1, 1], [0, 0])];
     const once = wiener(est, mix, { iterations: 1, softmask: false, residual: false });
     const [a, b] = once;
-    assertCell(a[0], 0, 0.5, 0); assertCell(a[1], 0, 1, 0);
-    assertCell(a[0], 1, 0.5, 0); assertCell(a[1], 1, -1, 0);
-    assertCell(b[0], 0, 0.5, 0); assertCell(b[1], 0, 0, 0);
-    assertCell(b[0], 1, 0.5, 0); assertCell(b[1], 1, 0, 0);
+    assertCell(a[0], 0, 0.5, 0);
+    assertCell(a[1], 0, 1, 0);
+    assertCell(a[0], 1, 0.5, 0);
+    assertCell(a[1], 1, -1, 0);
+    assertCell(b[0], 0, 0.5, 0);
+    assertCell(b[1], 0, 0, 0);
+    assertCell(b[0], 1, 0.5, 0);
+    assertCell(b[1], 1, 0, 0);
     // A second step re-estimates v_A = 5/8, R_A = diag(0.4, 1.6), v_B = 1/8, R_B = diag(2, 0):
     // Cxx = diag(0.5, 1) and the estimates stay where they are (a fixed point).
     const twice = wiener(est, mix, { iterations: 2, softmask: false, residual: false });
@@ -99,17 +125,35 @@ describe('wiener, EM iterations (hand-derived cases)', () => {
   });
 
   test('scales with the mixture: x100 in gives x100 out (the internal max|x|/10 scaling cancels)', () => {
-    const mix: [Spectrogram, Spectrogram] = [oneBin([[100, 0], [100, 0]]), oneBin([[100, 0], [-100, 0]])];
-    const [a, b] = wiener([mags([100, 100], [100, 100]), mags([100, 100], [0, 0])], mix,
-      { iterations: 1, softmask: false, residual: false });
+    const mix: [Spectrogram, Spectrogram] = [
+      oneBin([
+        [100, 0],
+        [100, 0],
+      ]),
+      oneBin([
+        [100, 0],
+        [-100, 0],
+      ]),
+    ];
+    const [a, b] = wiener([mags([100, 100], [100, 100]), mags([100, 100], [0, 0])], mix, {
+      iterations: 1,
+      softmask: false,
+      residual: false,
+    });
     assertCell(a[1], 1, -100, 0, 1e-4);
     assertCell(b[0], 0, 50, 0, 1e-4);
   });
 
   test('rejects estimates of the wrong size and negative iterations', () => {
     const mix: [Spectrogram, Spectrogram] = [oneBin([[1, 0]]), oneBin([[1, 0]])];
-    assert.throws(() => wiener([new Float32Array(3)], mix, { iterations: 1, softmask: false, residual: false }), /source 0/);
-    assert.throws(() => wiener([mags([1], [1])], mix, { iterations: -1, softmask: false, residual: false }), /iterations/);
+    assert.throws(
+      () => wiener([new Float32Array(3)], mix, { iterations: 1, softmask: false, residual: false }),
+      /source 0/,
+    );
+    assert.throws(
+      () => wiener([mags([1], [1])], mix, { iterations: -1, softmask: false, residual: false }),
+      /iterations/,
+    );
   });
 });
 
@@ -130,7 +174,8 @@ function makeSources(length: number): Float32Array[][] {
 }
 
 function snrDb(ref: Float32Array, est: Float32Array): number {
-  let s = 0, e = 0;
+  let s = 0,
+    e = 0;
   for (let i = 0; i < ref.length; i++) {
     s += ref[i] * ref[i];
     e += (ref[i] - est[i]) ** 2;
@@ -176,7 +221,11 @@ describe('wiener, mixture consistency through STFT and ISTFT', () => {
     ['1 EM iteration (X-UMX eval)', { iterations: 1, softmask: false, residual: false }, Infinity],
     ['3 EM iterations with softmask start', { iterations: 3, softmask: true, residual: false }, Infinity],
     ['residual, no EM, upper bins left out by every source', { iterations: 0, softmask: false, residual: true }, 1500],
-    ['residual and 1 EM iteration, upper bins left out by every source', { iterations: 1, softmask: false, residual: true }, 1500],
+    [
+      'residual and 1 EM iteration, upper bins left out by every source',
+      { iterations: 1, softmask: false, residual: true },
+      1500,
+    ],
   ] as const) {
     test(`stems sum back to the mixture within -60 dB: ${name}`, () => {
       const out = wiener(estimates(zeroFrom), mix, opts);
@@ -232,73 +281,110 @@ json.dump({'re': y.real.ravel().tolist(), 'im': y.imag.ravel().tolist()}, sys.st
 
 const hasNumpy = spawnSync('/usr/bin/python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
 
-describe('wiener against an independent numpy implementation', { skip: hasNumpy ? false : 'no numpy in /usr/bin/python3' }, () => {
-  const bins = 6, frames = 9, J = 3;
-  const next = rng(123);
-  const plane = bins * frames;
-  const mix = [0, 1].map(() => ({
-    re: Float32Array.from({ length: plane }, () => 4 * (next() - 0.5)),
-    im: Float32Array.from({ length: plane }, () => 4 * (next() - 0.5)),
-    bins, frames,
-  })) as [Spectrogram, Spectrogram];
-  mix[0].re[3] = 0; mix[0].im[3] = 0; // one silent mixture cell
-  const v = Array.from({ length: J }, () => Float32Array.from({ length: 2 * plane }, () => 3 * next()));
+describe(
+  'wiener against an independent numpy implementation',
+  { skip: hasNumpy ? false : 'no numpy in /usr/bin/python3' },
+  () => {
+    const bins = 6,
+      frames = 9,
+      J = 3;
+    const next = rng(123);
+    const plane = bins * frames;
+    const mix = [0, 1].map(() => ({
+      re: Float32Array.from({ length: plane }, () => 4 * (next() - 0.5)),
+      im: Float32Array.from({ length: plane }, () => 4 * (next() - 0.5)),
+      bins,
+      frames,
+    })) as [Spectrogram, Spectrogram];
+    mix[0].re[3] = 0;
+    mix[0].im[3] = 0; // one silent mixture cell
+    const v = Array.from({ length: J }, () => Float32Array.from({ length: 2 * plane }, () => 3 * next()));
 
-  for (const opts of [
-    { iterations: 0, softmask: false, residual: false },
-    { iterations: 1, softmask: false, residual: false },
-    { iterations: 3, softmask: false, residual: true },
-    { iterations: 2, softmask: true, residual: false },
-    { iterations: 1, softmask: true, residual: true, eps: 1e-3 },
-  ]) {
-    test(`agrees for ${JSON.stringify(opts)}`, () => {
-      const eps = opts.eps ?? Number.EPSILON;
-      const input = JSON.stringify({
-        bins, frames, J, eps, ...opts,
-        xre: [...mix[0].re, ...mix[1].re], xim: [...mix[0].im, ...mix[1].im], v: v.flatMap((e) => [...e]),
+    for (const opts of [
+      { iterations: 0, softmask: false, residual: false },
+      { iterations: 1, softmask: false, residual: false },
+      { iterations: 3, softmask: false, residual: true },
+      { iterations: 2, softmask: true, residual: false },
+      { iterations: 1, softmask: true, residual: true, eps: 1e-3 },
+    ]) {
+      test(`agrees for ${JSON.stringify(opts)}`, () => {
+        const eps = opts.eps ?? Number.EPSILON;
+        const input = JSON.stringify({
+          bins,
+          frames,
+          J,
+          eps,
+          ...opts,
+          xre: [...mix[0].re, ...mix[1].re],
+          xim: [...mix[0].im, ...mix[1].im],
+          v: v.flatMap((e) => [...e]),
+        });
+        const r = spawnSync('/usr/bin/python3', ['-c', NUMPY_REFERENCE], { input, encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        const ref = JSON.parse(r.stdout) as { re: number[]; im: number[] };
+        const out = wiener(v, mix, opts);
+        const got = out.flatMap((s) => [...s[0].re, ...s[1].re]);
+        const gotIm = out.flatMap((s) => [...s[0].im, ...s[1].im]);
+        assert.equal(got.length, ref.re.length);
+        let err = 0;
+        for (let i = 0; i < got.length; i++)
+          err = Math.max(err, Math.abs(got[i] - ref.re[i]), Math.abs(gotIm[i] - ref.im[i]));
+        assert.ok(err < 1e-5, `max abs difference ${err}`);
       });
-      const r = spawnSync('/usr/bin/python3', ['-c', NUMPY_REFERENCE], { input, encoding: 'utf8' });
-      assert.equal(r.status, 0, r.stderr);
-      const ref = JSON.parse(r.stdout) as { re: number[]; im: number[] };
-      const out = wiener(v, mix, opts);
-      const got = out.flatMap((s) => [...s[0].re, ...s[1].re]);
-      const gotIm = out.flatMap((s) => [...s[0].im, ...s[1].im]);
-      assert.equal(got.length, ref.re.length);
-      let err = 0;
-      for (let i = 0; i < got.length; i++) err = Math.max(err, Math.abs(got[i] - ref.re[i]), Math.abs(gotIm[i] - ref.im[i]));
-      assert.ok(err < 1e-5, `max abs difference ${err}`);
-    });
-  }
-});
+    }
+  },
+);
 
 describe('wiener, reusing buffers', () => {
   // Random mixture with silent cells, a silent bin and estimates that are zero in places.
-  const bins = 40, frames = 37, J = 4;
+  const bins = 40,
+    frames = 37,
+    J = 4;
   const next = rng(77);
   const plane = bins * frames;
   const mix = [0, 1].map(() => ({
     re: Float32Array.from({ length: plane }, () => 2 * (next() - 0.5)),
     im: Float32Array.from({ length: plane }, () => 2 * (next() - 0.5)),
-    bins, frames,
+    bins,
+    frames,
   })) as [Spectrogram, Spectrogram];
-  for (const i of [0, 5, 77, 300]) { mix[0].re[i] = 0; mix[0].im[i] = 0; }
-  for (let t = 0; t < frames; t++) for (const x of mix) { x.re[7 * frames + t] = 0; x.im[7 * frames + t] = 0; }
+  for (const i of [0, 5, 77, 300]) {
+    mix[0].re[i] = 0;
+    mix[0].im[i] = 0;
+  }
+  for (let t = 0; t < frames; t++)
+    for (const x of mix) {
+      x.re[7 * frames + t] = 0;
+      x.im[7 * frames + t] = 0;
+    }
   const estimates = () => {
     const r = rng(5);
-    return Array.from({ length: J }, (_, j) => Float32Array.from({ length: 2 * plane }, (_, i) =>
-      (j === 1 && i % 11 === 0) || Math.floor((i % plane) / frames) === 12 ? 0 : 1.5 * r()));
+    return Array.from({ length: J }, (_, j) =>
+      Float32Array.from({ length: 2 * plane }, (_, i) =>
+        (j === 1 && i % 11 === 0) || Math.floor((i % plane) / frames) === 12 ? 0 : 1.5 * r(),
+      ),
+    );
   };
 
   test('writes every cell of a reused result, so reusing one gives what a fresh call gives', () => {
-    for (const opts of [{ iterations: 1, softmask: false, residual: true }, { iterations: 0, softmask: true, residual: true }]) {
-      const stale = wiener(estimates().map((e) => e.map((x) => 3 * x + 1)), mix, { iterations: 2, softmask: false, residual: true });
+    for (const opts of [
+      { iterations: 1, softmask: false, residual: true },
+      { iterations: 0, softmask: true, residual: true },
+    ]) {
+      const stale = wiener(
+        estimates().map((e) => e.map((x) => 3 * x + 1)),
+        mix,
+        { iterations: 2, softmask: false, residual: true },
+      );
       const reused = wiener(estimates(), mix, opts, stale);
       assert.equal(reused[0], stale[0], 'the buffers were reused');
       const fresh = wiener(estimates(), mix, opts);
-      reused.forEach((stem, j) => stem.forEach((s, c) => {
-        assert.deepEqual(s.re, fresh[j][c].re);
-        assert.deepEqual(s.im, fresh[j][c].im);
-      }));
+      reused.forEach((stem, j) =>
+        stem.forEach((s, c) => {
+          assert.deepEqual(s.re, fresh[j][c].re);
+          assert.deepEqual(s.im, fresh[j][c].im);
+        }),
+      );
     }
   });
 });

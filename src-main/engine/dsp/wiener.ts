@@ -42,8 +42,12 @@ export type StereoSpectrogram = [Spectrogram, Spectrogram];
  *   allocation and first-touch page faults of ~16 MB per 256-frame chunk.
  * @returns per source a stereo complex spectrogram, plus a last "residual" one when opts.residual.
  */
-export function wiener(estimates: Float32Array[], mix: [Spectrogram, Spectrogram], opts: WienerOptions,
-  reuse?: StereoSpectrogram[]): StereoSpectrogram[] {
+export function wiener(
+  estimates: Float32Array[],
+  mix: [Spectrogram, Spectrogram],
+  opts: WienerOptions,
+  reuse?: StereoSpectrogram[],
+): StereoSpectrogram[] {
   const { bins, frames } = mix[0];
   const eps = opts.eps ?? DEFAULT_WIENER_EPS;
   validate(estimates, mix, opts, eps);
@@ -75,17 +79,26 @@ export function wiener(estimates: Float32Array[], mix: [Spectrogram, Spectrogram
 function validate(estimates: Float32Array[], mix: [Spectrogram, Spectrogram], opts: WienerOptions, eps: number): void {
   const [l, r] = mix;
   if (l.bins !== r.bins || l.frames !== r.frames) {
-    throw new XumxError('BAD_ARGUMENT', `Wiener filter: mixture channels differ in shape (${l.bins}x${l.frames} vs ${r.bins}x${r.frames})`);
+    throw new XumxError(
+      'BAD_ARGUMENT',
+      `Wiener filter: mixture channels differ in shape (${l.bins}x${l.frames} vs ${r.bins}x${r.frames})`,
+    );
   }
   if (estimates.length === 0) throw new XumxError('BAD_ARGUMENT', 'Wiener filter: no source estimates given');
   const expected = 2 * l.bins * l.frames;
   estimates.forEach((e, j) => {
     if (e.length !== expected) {
-      throw new XumxError('BAD_ARGUMENT', `Wiener filter: source ${j} has ${e.length} magnitudes, expected 2x${l.bins}x${l.frames} = ${expected}`);
+      throw new XumxError(
+        'BAD_ARGUMENT',
+        `Wiener filter: source ${j} has ${e.length} magnitudes, expected 2x${l.bins}x${l.frames} = ${expected}`,
+      );
     }
   });
   if (!Number.isInteger(opts.iterations) || opts.iterations < 0) {
-    throw new XumxError('BAD_ARGUMENT', `Wiener filter: iterations must be a non-negative integer, got ${opts.iterations}`);
+    throw new XumxError(
+      'BAD_ARGUMENT',
+      `Wiener filter: iterations must be a non-negative integer, got ${opts.iterations}`,
+    );
   }
   if (!(eps > 0)) throw new XumxError('BAD_ARGUMENT', `Wiener filter: eps must be positive, got ${eps}`);
 }
@@ -94,10 +107,17 @@ function emptySpectrogram(bins: number, frames: number): Spectrogram {
   return { re: new Float32Array(bins * frames), im: new Float32Array(bins * frames), bins, frames };
 }
 
-function initMixturePhase(estimates: Float32Array[], offset: number, x: Spectrogram, ys: Spectrogram[], plane: number): void {
+function initMixturePhase(
+  estimates: Float32Array[],
+  offset: number,
+  x: Spectrogram,
+  ys: Spectrogram[],
+  plane: number,
+): void {
   const n = estimates.length;
   for (let i = 0; i < plane; i++) {
-    const xr = x.re[i], xi = x.im[i];
+    const xr = x.re[i],
+      xi = x.im[i];
     const mag = Math.sqrt(xr * xr + xi * xi);
     // angle(0) = 0, as numpy's: a silent mixture cell gives a real estimate.
     const cos = mag > 0 ? xr / mag : 1;
@@ -110,13 +130,21 @@ function initMixturePhase(estimates: Float32Array[], offset: number, x: Spectrog
   }
 }
 
-function initSoftmask(estimates: Float32Array[], offset: number, x: Spectrogram, ys: Spectrogram[], eps: number, plane: number): void {
+function initSoftmask(
+  estimates: Float32Array[],
+  offset: number,
+  x: Spectrogram,
+  ys: Spectrogram[],
+  eps: number,
+  plane: number,
+): void {
   const n = estimates.length;
   for (let i = 0; i < plane; i++) {
     let total = 0;
     for (let j = 0; j < n; j++) total += estimates[j][offset + i];
     const norm = 1 / (eps + total);
-    const xr = x.re[i], xi = x.im[i];
+    const xr = x.re[i],
+      xi = x.im[i];
     for (let j = 0; j < n; j++) {
       const g = estimates[j][offset + i] * norm;
       ys[j].re[i] = g * xr;
@@ -130,7 +158,8 @@ function initResidual(x: Spectrogram, ys: Spectrogram[], plane: number): void {
   const res = ys[ys.length - 1];
   const n = ys.length - 1;
   for (let i = 0; i < plane; i++) {
-    let re = x.re[i], im = x.im[i];
+    let re = x.re[i],
+      im = x.im[i];
     for (let j = 0; j < n; j++) {
       re -= ys[j].re[i];
       im -= ys[j].im[i];
@@ -153,27 +182,49 @@ function maxAbs(mix: [Spectrogram, Spectrogram]): number {
 }
 
 /** One EM iteration, in place. Values are divided by `scale` on read and multiplied back on write. */
-export function emStep(sources: StereoSpectrogram[], mix: [Spectrogram, Spectrogram], scale: number, eps: number): void {
+export function emStep(
+  sources: StereoSpectrogram[],
+  mix: [Spectrogram, Spectrogram],
+  scale: number,
+  eps: number,
+): void {
   const { bins, frames } = mix[0];
   const J = sources.length;
   const inv = 1 / scale;
   const inv2 = inv * inv;
   const reg = Math.sqrt(eps);
-  const lRe = sources.map((s) => s[0].re), lIm = sources.map((s) => s[0].im);
-  const rRe = sources.map((s) => s[1].re), rIm = sources.map((s) => s[1].im);
-  const xlRe = mix[0].re, xlIm = mix[0].im, xrRe = mix[1].re, xrIm = mix[1].im;
+  const lRe = sources.map((s) => s[0].re),
+    lIm = sources.map((s) => s[0].im);
+  const rRe = sources.map((s) => s[1].re),
+    rIm = sources.map((s) => s[1].im);
+  const xlRe = mix[0].re,
+    xlIm = mix[0].im,
+    xrRe = mix[1].re,
+    xrIm = mix[1].im;
   // Per source spatial covariance of the current bin: R00, R11 real, R01 complex (R10 = conj R01).
-  const r00 = new Float64Array(J), r11 = new Float64Array(J), r01re = new Float64Array(J), r01im = new Float64Array(J);
+  const r00 = new Float64Array(J),
+    r11 = new Float64Array(J),
+    r01re = new Float64Array(J),
+    r01im = new Float64Array(J);
   const v = new Float64Array(J);
 
   for (let f = 0; f < bins; f++) {
     const row = f * frames;
     const rowEnd = row + frames;
     for (let j = 0; j < J; j++) {
-      const aRe = lRe[j], aIm = lIm[j], bRe = rRe[j], bIm = rIm[j];
-      let s00 = 0, s11 = 0, s01re = 0, s01im = 0;
+      const aRe = lRe[j],
+        aIm = lIm[j],
+        bRe = rRe[j],
+        bIm = rIm[j];
+      let s00 = 0,
+        s11 = 0,
+        s01re = 0,
+        s01im = 0;
       for (let i = row; i < rowEnd; i++) {
-        const ar = aRe[i], ai = aIm[i], br = bRe[i], bi = bIm[i];
+        const ar = aRe[i],
+          ai = aIm[i],
+          br = bRe[i],
+          bi = bIm[i];
         s00 += ar * ar + ai * ai;
         s11 += br * br + bi * bi;
         // y_l conj(y_r)
@@ -189,9 +240,15 @@ export function emStep(sources: StereoSpectrogram[], mix: [Spectrogram, Spectrog
     }
 
     for (let i = row; i < rowEnd; i++) {
-      let c00 = reg, c11 = reg, c01re = 0, c01im = 0;
+      let c00 = reg,
+        c11 = reg,
+        c01re = 0,
+        c01im = 0;
       for (let j = 0; j < J; j++) {
-        const ar = lRe[j][i], ai = lIm[j][i], br = rRe[j][i], bi = rIm[j][i];
+        const ar = lRe[j][i],
+          ai = lIm[j][i],
+          br = rRe[j][i],
+          bi = rIm[j][i];
         const vj = 0.5 * (ar * ar + ai * ai + br * br + bi * bi) * inv2;
         v[j] = vj;
         c00 += vj * r00[j];
@@ -201,8 +258,14 @@ export function emStep(sources: StereoSpectrogram[], mix: [Spectrogram, Spectrog
       }
       // Cxx is Hermitian, so det = c00 c11 - |c01|^2 is real, and Cxx^-1 = [[c11, -c01], [-conj c01, c00]] / det.
       const det = c00 * c11 - (c01re * c01re + c01im * c01im);
-      const x0r = xlRe[i] * inv, x0i = xlIm[i] * inv, x1r = xrRe[i] * inv, x1i = xrIm[i] * inv;
-      let z0r = 0, z0i = 0, z1r = 0, z1i = 0;
+      const x0r = xlRe[i] * inv,
+        x0i = xlIm[i] * inv,
+        x1r = xrRe[i] * inv,
+        x1i = xrIm[i] * inv;
+      let z0r = 0,
+        z0i = 0,
+        z1r = 0,
+        z1i = 0;
       if (det > 0 && Number.isFinite(det)) {
         const d = 1 / det;
         // z0 = (c11 x0 - c01 x1) / det ; z1 = (-conj(c01) x0 + c00 x1) / det
@@ -213,7 +276,10 @@ export function emStep(sources: StereoSpectrogram[], mix: [Spectrogram, Spectrog
       }
       for (let j = 0; j < J; j++) {
         const g = v[j] * scale;
-        const a = r00[j], b = r11[j], cr = r01re[j], ci = r01im[j];
+        const a = r00[j],
+          b = r11[j],
+          cr = r01re[j],
+          ci = r01im[j];
         // y0 = v (R00 z0 + R01 z1) ; y1 = v (conj(R01) z0 + R11 z1)
         lRe[j][i] = g * (a * z0r + cr * z1r - ci * z1i);
         lIm[j][i] = g * (a * z0i + cr * z1i + ci * z1r);

@@ -12,7 +12,12 @@ import { bundledModelsDir, scanModels } from './registry.ts';
 import { writeModelFolder } from './testing/model-folder.ts';
 
 function networkWithWeights(types: { dataType: number; count: number }[]): Uint8Array {
-  const initializer = types.map((t, i) => ({ name: `w${i}`, dims: [t.count], dataType: t.dataType, rawData: new Uint8Array(t.count * 2) }));
+  const initializer = types.map((t, i) => ({
+    name: `w${i}`,
+    dims: [t.count],
+    dataType: t.dataType,
+    rawData: new Uint8Array(t.count * 2),
+  }));
   return ModelProto.encode({ irVersion: 8, graph: { name: 'g', initializer, node: [] } }).finish();
 }
 
@@ -20,8 +25,20 @@ describe('model details', () => {
   test('reads the weight precision from the network file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'xumx-details-'));
     try {
-      await writeFile(join(dir, 'half.onnx'), networkWithWeights([{ dataType: 10, count: 5000 }, { dataType: 7, count: 3 }]));
-      await writeFile(join(dir, 'quant.onnx'), networkWithWeights([{ dataType: 3, count: 9000 }, { dataType: 1, count: 1000 }]));
+      await writeFile(
+        join(dir, 'half.onnx'),
+        networkWithWeights([
+          { dataType: 10, count: 5000 },
+          { dataType: 7, count: 3 },
+        ]),
+      );
+      await writeFile(
+        join(dir, 'quant.onnx'),
+        networkWithWeights([
+          { dataType: 3, count: 9000 },
+          { dataType: 1, count: 1000 },
+        ]),
+      );
       await writeFile(join(dir, 'junk.onnx'), 'not protobuf at all \xff\xff\xff');
       assert.equal(await onnxPrecision(join(dir, 'half.onnx')), 'float16');
       assert.equal(await onnxPrecision(join(dir, 'quant.onnx')), 'int8 + float32');
@@ -65,22 +82,36 @@ describe('model details', () => {
     try {
       await writeModelFolder(join(root, 'a'), { id: 'a' });
       await writeModelFolder(join(root, 'b'), { id: 'b' });
-      await writeFile(join(root, 'a', 'origin.json'), JSON.stringify({ origin: 'downloaded', from: 'https://example.org/x.h5', installedAt: '2027-01-01T00:00:00Z' }));
+      await writeFile(
+        join(root, 'a', 'origin.json'),
+        JSON.stringify({ origin: 'downloaded', from: 'https://example.org/x.h5', installedAt: '2027-01-01T00:00:00Z' }),
+      );
       const scan = await scanModels([root]);
       const infos = await Promise.all(scan.models.map(describeModel));
-      assert.deepEqual(infos.map((i) => [i.id, i.origin]), [['a', 'downloaded'], ['b', 'imported']]);
+      assert.deepEqual(
+        infos.map((i) => [i.id, i.origin]),
+        [
+          ['a', 'downloaded'],
+          ['b', 'imported'],
+        ],
+      );
     } finally {
       await rm(root, { recursive: true, force: true });
     }
   });
 
   test('reads published scores with their set, and ignores metrics it does not understand', () => {
-    assert.deepEqual(qualityFromMetrics(XUMX_OFFICIAL.metrics), [{
-      kind: 'published', set: 'MUSDB18 test set', measure: (XUMX_OFFICIAL.metrics as { measure: string }).measure,
-      sdr: { vocals: 6.61, drums: 6.47, bass: 5.43, other: 4.64 },
-    }]);
-    assert.deepEqual(qualityFromMetrics({ musdb18hq_test_sdr: { vocals: 6.6 } }),
-      [{ kind: 'measured', set: 'musdb18hq test', measure: 'SDR in dB', sdr: { vocals: 6.6 } }]);
+    assert.deepEqual(qualityFromMetrics(XUMX_OFFICIAL.metrics), [
+      {
+        kind: 'published',
+        set: 'MUSDB18 test set',
+        measure: (XUMX_OFFICIAL.metrics as { measure: string }).measure,
+        sdr: { vocals: 6.61, drums: 6.47, bass: 5.43, other: 4.64 },
+      },
+    ]);
+    assert.deepEqual(qualityFromMetrics({ musdb18hq_test_sdr: { vocals: 6.6 } }), [
+      { kind: 'measured', set: 'musdb18hq test', measure: 'SDR in dB', sdr: { vocals: 6.6 } },
+    ]);
     assert.deepEqual(qualityFromMetrics({ note: 'good', sdr: { vocals: 'high' } }), []);
   });
 });

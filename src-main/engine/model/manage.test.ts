@@ -13,14 +13,20 @@ import { writeModelFolder } from './testing/model-folder.ts';
 async function setup() {
   const root = await mkdtemp(join(tmpdir(), 'xumx-manage-'));
   const modelsDir = join(root, 'models');
-  return { root, modelsDir, opts: { modelsDir, modelDirs: [bundledModelsDir(), modelsDir] }, done: () => rm(root, { recursive: true, force: true }) };
+  return {
+    root,
+    modelsDir,
+    opts: { modelsDir, modelDirs: [bundledModelsDir(), modelsDir] },
+    done: () => rm(root, { recursive: true, force: true }),
+  };
 }
 
 const rejectsWith = (p: Promise<unknown>, code: string, ...mentions: (string | RegExp)[]) =>
   assert.rejects(p, (err: unknown) => {
     assert.ok(err instanceof XumxError, String(err));
     assert.equal(err.code, code, err.message);
-    for (const m of mentions) assert.match(err.message, typeof m === 'string' ? new RegExp(m.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : m);
+    for (const m of mentions)
+      assert.match(err.message, typeof m === 'string' ? new RegExp(m.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : m);
     return true;
   });
 
@@ -34,7 +40,10 @@ describe('importing and removing models', () => {
     const r = await importModel(src.dir, t.opts);
     assert.equal(r.dir, join(t.modelsDir, 'mine'));
     const scan = await scanModels([t.modelsDir]);
-    assert.deepEqual(scan.models.map((m) => m.manifest.id), ['mine']);
+    assert.deepEqual(
+      scan.models.map((m) => m.manifest.id),
+      ['mine'],
+    );
     assert.equal(JSON.parse(await readFile(join(r.dir, 'origin.json'), 'utf8')).origin, 'imported');
     assert.deepEqual(await userFolders(t.modelsDir), ['mine']);
     await t.done();
@@ -57,11 +66,17 @@ describe('importing and removing models', () => {
 
   test('refuses a model whose file does not match its manifest, or whose network breaks the contract, and installs nothing', async () => {
     const t = await setup();
-    const corrupt = await writeModelFolder(join(t.root, 'corrupt'), { id: 'corrupt', manifestPatch: { sha256: 'ab'.repeat(32) } });
+    const corrupt = await writeModelFolder(join(t.root, 'corrupt'), {
+      id: 'corrupt',
+      manifestPatch: { sha256: 'ab'.repeat(32) },
+    });
     await rejectsWith(importModel(corrupt.dir, t.opts), 'MODEL_CORRUPT', 'sha256');
     const wrongInput = await writeModelFolder(join(t.root, 'wrong'), { id: 'wrong', inputName: 'spectrogram' });
     await rejectsWith(importModel(wrongInput.dir, t.opts), 'MODEL_BAD_SHAPE', 'mix_mag', 'spectrogram (float32)');
-    const testOnly = await writeModelFolder(join(t.root, 'random'), { id: 'random', manifestPatch: { test_only: true } });
+    const testOnly = await writeModelFolder(join(t.root, 'random'), {
+      id: 'random',
+      manifestPatch: { test_only: true },
+    });
     await rejectsWith(importModel(testOnly.dir, t.opts), 'MODEL_BAD_MANIFEST', 'test-only');
     await writeFile(join(t.root, 'notes.txt'), 'hello');
     await rejectsWith(importModel(join(t.root, 'notes.txt'), t.opts), 'BAD_ARGUMENT', 'x-umx.h5', 'models/README.md');
@@ -84,11 +99,14 @@ describe('importing and removing models', () => {
     empty.addFile('readme.txt', Buffer.from('no model here'));
     empty.writeZip(join(t.root, 'empty.zip'));
     await rejectsWith(importModel(join(t.root, 'empty.zip'), t.opts), 'MODEL_BAD_MANIFEST', 'no manifest.json');
-    assert.deepEqual((await userFolders(t.modelsDir)).filter((n) => n !== 'evil'), []);
+    assert.deepEqual(
+      (await userFolders(t.modelsDir)).filter((n) => n !== 'evil'),
+      [],
+    );
     await t.done();
   });
 
-  test('refuses an import whose id is the bundled model\'s', async () => {
+  test("refuses an import whose id is the bundled model's", async () => {
     const t = await setup();
     const bundledId = (await scanModels([bundledModelsDir()])).models[0].manifest.id;
     const src = await writeModelFolder(join(t.root, 'clash'), { id: bundledId });
@@ -100,7 +118,11 @@ describe('importing and removing models', () => {
     const t = await setup();
     const src = await writeModelFolder(join(t.root, 'big'), { id: 'big' });
     const statfs = async () => ({ bavail: 0, bsize: 4096 });
-    await rejectsWith(importModel(src.dir, { ...t.opts, statfs }), 'DISK_FULL', /needs \d+ MB of free disk space, only 0 MB are free/);
+    await rejectsWith(
+      importModel(src.dir, { ...t.opts, statfs }),
+      'DISK_FULL',
+      /needs \d+ MB of free disk space, only 0 MB are free/,
+    );
     assert.deepEqual(await userFolders(t.modelsDir), []);
     await t.done();
   });

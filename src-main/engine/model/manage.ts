@@ -73,19 +73,28 @@ export async function importModel(path: string, opts: ImportModelOptions): Promi
     throw asXumxError(err, abs);
   }
   if (info.isDirectory()) return importFolder(abs, opts);
-  const start = await head(abs).catch((err) => { throw asXumxError(err, abs); });
+  const start = await head(abs).catch((err) => {
+    throw asXumxError(err, abs);
+  });
   if (hasHdf5Signature(start)) return importH5(abs, opts);
   if (start.subarray(0, 4).equals(ZIP_SIGNATURE)) return importZip(abs, opts);
-  throw new XumxError('BAD_ARGUMENT',
+  throw new XumxError(
+    'BAD_ARGUMENT',
     `${abs}: not a model: expected Sony's x-umx.h5, a model folder (manifest.json + ONNX file, see models/README.md) or a .zip of one` +
-    (extname(abs).toLowerCase() === '.zip' ? ' (this .zip is not a readable zip archive)' : ''), abs);
+      (extname(abs).toLowerCase() === '.zip' ? ' (this .zip is not a readable zip archive)' : ''),
+    abs,
+  );
 }
 
 async function refuseBundledId(id: string, opts: ImportModelOptions): Promise<void> {
   const scan = await scanModels(opts.modelDirs, { allowTestModels: true });
   const taken = scan.models.find((m) => m.manifest.id === id && m.bundled);
   if (taken) {
-    throw new XumxError('BAD_ARGUMENT', `a model "${id}" comes with the app (${taken.dir}); give the imported one another id`, taken.dir);
+    throw new XumxError(
+      'BAD_ARGUMENT',
+      `a model "${id}" comes with the app (${taken.dir}); give the imported one another id`,
+      taken.dir,
+    );
   }
 }
 
@@ -96,8 +105,13 @@ async function importH5(file: string, opts: ImportModelOptions): Promise<Importe
   await ensureFreeSpace(opts.modelsDir, Math.ceil(size * 1.05), `importing ${basename(file)}`, opts.statfs);
   const convert = opts.convert ?? convertInWorker;
   const r = await convert({
-    h5Path: file, modelsDir: opts.modelsDir, source, origin: `local file ${file}`, installedAs: 'imported',
-    signal: opts.signal, onStage: opts.onStage,
+    h5Path: file,
+    modelsDir: opts.modelsDir,
+    source,
+    origin: `local file ${file}`,
+    installedAs: 'imported',
+    signal: opts.signal,
+    onStage: opts.onStage,
   });
   return { id: r.id, dir: r.dir, notes: r.notes };
 }
@@ -109,17 +123,29 @@ export async function validateModelFolder(dir: string): Promise<ModelManifest> {
   try {
     text = await readFile(manifestPath, 'utf8');
   } catch {
-    throw new XumxError('MODEL_BAD_MANIFEST', `${dir}: not a model folder: it has no manifest.json (see models/README.md)`, manifestPath);
+    throw new XumxError(
+      'MODEL_BAD_MANIFEST',
+      `${dir}: not a model folder: it has no manifest.json (see models/README.md)`,
+      manifestPath,
+    );
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new XumxError('MODEL_BAD_MANIFEST', `${manifestPath}: not valid JSON (${(err as Error).message})`, manifestPath);
+    throw new XumxError(
+      'MODEL_BAD_MANIFEST',
+      `${manifestPath}: not valid JSON (${(err as Error).message})`,
+      manifestPath,
+    );
   }
   const manifest = parseManifest(json, manifestPath);
   if (manifest.testOnly) {
-    throw new XumxError('MODEL_BAD_MANIFEST', `${manifestPath}: a test-only network (random weights) separates nothing and is not installed`, manifestPath);
+    throw new XumxError(
+      'MODEL_BAD_MANIFEST',
+      `${manifestPath}: a test-only network (random weights) separates nothing and is not installed`,
+      manifestPath,
+    );
   }
   const onnxPath = await verifyModelFile({ manifest, dir, bundled: false });
   let summary;
@@ -128,12 +154,17 @@ export async function validateModelFolder(dir: string): Promise<ModelManifest> {
   } catch (err) {
     throw new XumxError('MODEL_CORRUPT', `${onnxPath}: not an ONNX model (${(err as Error).message})`, onnxPath);
   }
-  const io = (list: { name: string; elemType: string }[]) => list.map((v) => `${v.name} (${v.elemType})`).join(', ') || 'none';
-  const ok = (list: { name: string; elemType: string }[], name: string) => list.some((v) => v.name === name && v.elemType === 'float32');
+  const io = (list: { name: string; elemType: string }[]) =>
+    list.map((v) => `${v.name} (${v.elemType})`).join(', ') || 'none';
+  const ok = (list: { name: string; elemType: string }[], name: string) =>
+    list.some((v) => v.name === name && v.elemType === 'float32');
   if (!ok(summary.inputs, 'mix_mag') || !ok(summary.outputs, 'est_mag')) {
-    throw new XumxError('MODEL_BAD_SHAPE',
+    throw new XumxError(
+      'MODEL_BAD_SHAPE',
       `${onnxPath}: the contract needs the input mix_mag (float32) and the output est_mag (float32); ` +
-      `this network has inputs ${io(summary.inputs)} and outputs ${io(summary.outputs)}`, onnxPath);
+        `this network has inputs ${io(summary.inputs)} and outputs ${io(summary.outputs)}`,
+      onnxPath,
+    );
   }
   return manifest;
 }
@@ -148,13 +179,20 @@ async function importFolder(src: string, opts: ImportModelOptions): Promise<Impo
   await ensureFreeSpace(opts.modelsDir, Math.ceil(manifest.size * 1.05), `importing ${manifest.name}`, opts.statfs);
   opts.onStage?.('copy');
   return placeFolder(manifest.id, opts, async (tmp) => {
-    await cp(src, tmp, { recursive: true, filter: (p) => basename(p) !== ORIGIN_FILE || resolve(p, '..') !== resolve(src) });
+    await cp(src, tmp, {
+      recursive: true,
+      filter: (p) => basename(p) !== ORIGIN_FILE || resolve(p, '..') !== resolve(src),
+    });
     await writeFile(join(tmp, ORIGIN_FILE), originText('imported', src));
   });
 }
 
 /** Builds the model folder in a temporary sibling and renames it into place; removes the sibling on any failure. */
-async function placeFolder(id: string, opts: ImportModelOptions, fill: (tmp: string) => Promise<void>): Promise<ImportedModel> {
+async function placeFolder(
+  id: string,
+  opts: ImportModelOptions,
+  fill: (tmp: string) => Promise<void>,
+): Promise<ImportedModel> {
   const dir = join(opts.modelsDir, id);
   const tmp = join(opts.modelsDir, `.${id}.partial-${process.pid}-${Date.now()}`);
   try {
@@ -187,15 +225,28 @@ async function importZip(file: string, opts: ImportModelOptions): Promise<Import
     throw new XumxError('BAD_ARGUMENT', `${file}: not a readable zip archive (${(err as Error).message})`, file);
   }
   const files = entries.filter((e) => !e.isDirectory);
-  if (files.length > MAX_ZIP_ENTRIES) throw new XumxError('BAD_ARGUMENT', `${file}: holds ${files.length} files; a model zip holds a manifest, a network and a few notes`, file);
+  if (files.length > MAX_ZIP_ENTRIES)
+    throw new XumxError(
+      'BAD_ARGUMENT',
+      `${file}: holds ${files.length} files; a model zip holds a manifest, a network and a few notes`,
+      file,
+    );
   const names = files.map((e) => safeEntryName(e.entryName));
   const bad = files.find((_, i) => names[i] === null);
-  if (bad) throw new XumxError('BAD_ARGUMENT', `${file}: the entry "${bad.entryName}" points outside the archive; not unpacked`, file);
+  if (bad)
+    throw new XumxError(
+      'BAD_ARGUMENT',
+      `${file}: the entry "${bad.entryName}" points outside the archive; not unpacked`,
+      file,
+    );
   // The manifest at the top, or in one top folder (what zipping a model folder gives).
   const manifestAt = (names as string[]).filter((n) => n === 'manifest.json' || /^[^/]+\/manifest\.json$/.test(n));
   if (manifestAt.length !== 1) {
-    throw new XumxError('MODEL_BAD_MANIFEST',
-      `${file}: ${manifestAt.length ? 'holds several models' : 'holds no manifest.json at its top or in one top folder'}; see models/README.md`, file);
+    throw new XumxError(
+      'MODEL_BAD_MANIFEST',
+      `${file}: ${manifestAt.length ? 'holds several models' : 'holds no manifest.json at its top or in one top folder'}; see models/README.md`,
+      file,
+    );
   }
   const prefix = manifestAt[0].slice(0, -'manifest.json'.length);
   const unpacked = files.reduce((a, e) => a + e.header.size, 0);
@@ -207,13 +258,17 @@ async function importZip(file: string, opts: ImportModelOptions): Promise<Import
       if (!name.startsWith(prefix)) continue;
       const out = join(stage, name.slice(prefix.length));
       await mkdir(join(out, '..'), { recursive: true });
-      const data = await new Promise<Buffer>((res, rej) => files[i].getDataAsync((d, err) => (err ? rej(new Error(err)) : res(d))));
+      const data = await new Promise<Buffer>((res, rej) =>
+        files[i].getDataAsync((d, err) => (err ? rej(new Error(err)) : res(d))),
+      );
       await writeFile(out, data);
       if (opts.signal?.aborted) throw new XumxError('CANCELLED', `${file}: import cancelled`, file);
     }
     return await importFolder(stage, opts);
   } catch (err) {
-    throw err instanceof XumxError ? err : new XumxError('BAD_ARGUMENT', `${file}: cannot unpack (${(err as Error).message})`, file, { cause: err });
+    throw err instanceof XumxError
+      ? err
+      : new XumxError('BAD_ARGUMENT', `${file}: cannot unpack (${(err as Error).message})`, file, { cause: err });
   } finally {
     await rm(stage, { recursive: true, force: true }).catch(() => undefined);
   }
@@ -227,13 +282,21 @@ export async function removeModel(id: string, modelDirs: string[]): Promise<{ id
     const brokenOne = scan.broken.find((b) => b.folder === id);
     if (!brokenOne) throw new XumxError('MODEL_NOT_FOUND', `no model "${id}" is installed`);
     if (resolve(brokenOne.dir, '..') === bundledModelsDir()) {
-      throw new XumxError('MODEL_NOT_REMOVABLE', `the folder "${id}" comes with the app and cannot be removed (${brokenOne.dir})`, brokenOne.dir);
+      throw new XumxError(
+        'MODEL_NOT_REMOVABLE',
+        `the folder "${id}" comes with the app and cannot be removed (${brokenOne.dir})`,
+        brokenOne.dir,
+      );
     }
     await removeFolder(brokenOne.dir);
     return { id, dir: brokenOne.dir };
   }
   if (m.bundled) {
-    throw new XumxError('MODEL_NOT_REMOVABLE', `model "${id}" comes with the app and cannot be removed (${m.dir})`, m.dir);
+    throw new XumxError(
+      'MODEL_NOT_REMOVABLE',
+      `model "${id}" comes with the app and cannot be removed (${m.dir})`,
+      m.dir,
+    );
   }
   await removeFolder(m.dir);
   return { id, dir: m.dir };

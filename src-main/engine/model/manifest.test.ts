@@ -4,14 +4,27 @@ import { XumxError } from '../errors.ts';
 import { parseManifest } from './manifest.ts';
 
 const good = {
-  id: 'xumx-studio-v1', name: 'X-UMX Studio', architecture: 'x-umx', sources: ['bass', 'drums', 'vocals', 'other'],
-  sample_rate: 44100, n_fft: 4096, hop: 1024, file: 'model.onnx', sha256: 'ab'.repeat(32), size: 1234,
-  license: 'MIT', provenance: 'MUSDB18-HQ train split', metrics: { vocals_sdr: 6.1 },
+  id: 'xumx-studio-v1',
+  name: 'X-UMX Studio',
+  architecture: 'x-umx',
+  sources: ['bass', 'drums', 'vocals', 'other'],
+  sample_rate: 44100,
+  n_fft: 4096,
+  hop: 1024,
+  file: 'model.onnx',
+  sha256: 'ab'.repeat(32),
+  size: 1234,
+  license: 'MIT',
+  provenance: 'MUSDB18-HQ train split',
+  metrics: { vocals_sdr: 6.1 },
 };
 
 function rejects(change: Record<string, unknown>, pattern: RegExp): void {
-  assert.throws(() => parseManifest({ ...good, ...change }, '/m/manifest.json'),
-    (e: XumxError) => e.code === 'MODEL_BAD_MANIFEST' && pattern.test(e.message) && e.message.startsWith('/m/manifest.json'));
+  assert.throws(
+    () => parseManifest({ ...good, ...change }, '/m/manifest.json'),
+    (e: XumxError) =>
+      e.code === 'MODEL_BAD_MANIFEST' && pattern.test(e.message) && e.message.startsWith('/m/manifest.json'),
+  );
 }
 
 describe('parseManifest', () => {
@@ -51,6 +64,9 @@ describe('parseManifest', () => {
   });
 
   test('refuses something that is not an object', () => {
-    assert.throws(() => parseManifest([], 'x'), (e: XumxError) => e.code === 'MODEL_BAD_MANIFEST');
+    assert.throws(
+      () => parseManifest([], 'x'),
+      (e: XumxError) => e.code === 'MODEL_BAD_MANIFEST',
+    );
   });
 });

@@ -32,8 +32,7 @@ export interface ModelManifest {
 export const MODEL_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 export function parseManifest(json: unknown, manifestPath: string): ModelManifest {
-  const bad = (reason: string) =>
-    new XumxError('MODEL_BAD_MANIFEST', `${manifestPath}: ${reason}`, manifestPath);
+  const bad = (reason: string) => new XumxError('MODEL_BAD_MANIFEST', `${manifestPath}: ${reason}`, manifestPath);
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('is not a JSON object');
   const m = json as Record<string, unknown>;
 
@@ -49,11 +48,18 @@ export function parseManifest(json: unknown, manifestPath: string): ModelManifes
   };
 
   const id = str('id');
-  if (!MODEL_ID_PATTERN.test(id)) throw bad(`id "${id}" must be lower-case letters, digits, ".", "_" or "-" (at most 64)`);
+  if (!MODEL_ID_PATTERN.test(id))
+    throw bad(`id "${id}" must be lower-case letters, digits, ".", "_" or "-" (at most 64)`);
 
   const sources = m.sources;
-  if (!Array.isArray(sources) || sources.length === 0 || !sources.every((s) => typeof s === 'string' && SOURCE_NAME_PATTERN.test(s))) {
-    throw bad('field "sources" must be a non-empty list of lower-case source names (a letter first, at most 32 characters)');
+  if (
+    !Array.isArray(sources) ||
+    sources.length === 0 ||
+    !sources.every((s) => typeof s === 'string' && SOURCE_NAME_PATTERN.test(s))
+  ) {
+    throw bad(
+      'field "sources" must be a non-empty list of lower-case source names (a letter first, at most 32 characters)',
+    );
   }
   if (new Set(sources).size !== sources.length) throw bad('field "sources" lists a source twice');
   if (sources.includes('residual')) throw bad('"residual" is reserved for what the sources leave over');
@@ -62,8 +68,10 @@ export function parseManifest(json: unknown, manifestPath: string): ModelManifes
   const nFft = int('n_fft');
   const hop = int('hop');
   if (sampleRate !== CONTRACT.sampleRate || nFft !== CONTRACT.nFft || hop !== CONTRACT.hop) {
-    throw bad(`the engine runs models at ${CONTRACT.sampleRate} Hz with n_fft ${CONTRACT.nFft} and hop ${CONTRACT.hop}; ` +
-      `this one declares ${sampleRate} Hz, n_fft ${nFft}, hop ${hop}`);
+    throw bad(
+      `the engine runs models at ${CONTRACT.sampleRate} Hz with n_fft ${CONTRACT.nFft} and hop ${CONTRACT.hop}; ` +
+        `this one declares ${sampleRate} Hz, n_fft ${nFft}, hop ${hop}`,
+    );
   }
 
   const file = str('file');
@@ -74,7 +82,8 @@ export function parseManifest(json: unknown, manifestPath: string): ModelManifes
   if (!/^[0-9a-f]{64}$/.test(sha256)) throw bad('field "sha256" must be 64 hexadecimal digits');
 
   const metrics = m.metrics ?? {};
-  if (typeof metrics !== 'object' || metrics === null || Array.isArray(metrics)) throw bad('field "metrics" must be an object');
+  if (typeof metrics !== 'object' || metrics === null || Array.isArray(metrics))
+    throw bad('field "metrics" must be an object');
   const testOnly = m.test_only ?? false;
   if (typeof testOnly !== 'boolean') throw bad('field "test_only" must be true or false');
 

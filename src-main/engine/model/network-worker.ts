@@ -13,8 +13,7 @@ export interface NetworkWorkerData {
 }
 
 export type ToNetwork =
-  | { type: 'run'; id: number; input: Float32Array; batch: number; frames: number }
-  | { type: 'dispose' };
+  { type: 'run'; id: number; input: Float32Array; batch: number; frames: number } | { type: 'dispose' };
 
 export type WireError = { code: string; message: string; file?: string };
 

@@ -4,9 +4,26 @@
 
 /** onnx.TensorProto.DataType names, by value. */
 const DATA_TYPES: Record<number, string> = {
-  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool',
-  10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64', 16: 'bfloat16', 17: 'float8e4m3fn', 18: 'float8e4m3fnuz',
-  19: 'float8e5m2', 20: 'float8e5m2fnuz', 21: 'uint4', 22: 'int4',
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  4: 'uint16',
+  5: 'int16',
+  6: 'int32',
+  7: 'int64',
+  8: 'string',
+  9: 'bool',
+  10: 'float16',
+  11: 'float64',
+  12: 'uint32',
+  13: 'uint64',
+  16: 'bfloat16',
+  17: 'float8e4m3fn',
+  18: 'float8e4m3fnuz',
+  19: 'float8e5m2',
+  20: 'float8e5m2fnuz',
+  21: 'uint4',
+  22: 'int4',
 };
 
 export const dataTypeName = (t: number) => DATA_TYPES[t] ?? `type ${t}`;
@@ -71,7 +88,9 @@ function valueInfo(buf: Uint8Array, f: Field): { name: string; elemType: string 
     if (g.no === 1 && g.start !== undefined) name = Buffer.from(buf.subarray(g.start, g.end)).toString('utf8');
     if (g.no === 2 && g.start !== undefined) {
       const tensor = sub(buf, g, 1);
-      if (tensor) for (const h of fields(buf, tensor.start!, tensor.end!)) if (h.no === 1 && h.value !== undefined) elemType = dataTypeName(h.value);
+      if (tensor)
+        for (const h of fields(buf, tensor.start!, tensor.end!))
+          if (h.no === 1 && h.value !== undefined) elemType = dataTypeName(h.value);
     }
   }
   return { name, elemType };
@@ -89,7 +108,8 @@ export function summarizeOnnx(buf: Uint8Array): OnnxSummary {
       let type = 0;
       let count = 1;
       for (const g of fields(buf, f.start, f.end!)) {
-        if (g.no === 1 && g.value !== undefined) count *= g.value; // dims, unpacked
+        if (g.no === 1 && g.value !== undefined)
+          count *= g.value; // dims, unpacked
         else if (g.no === 1 && g.start !== undefined) for (const d of packedVarints(buf, g.start, g.end!)) count *= d;
         else if (g.no === 2 && g.value !== undefined) type = g.value;
       }
@@ -123,7 +143,9 @@ function* packedVarints(buf: Uint8Array, start: number, end: number): Generator<
  */
 export function weightPrecision(s: OnnxSummary): string {
   const total = Object.values(s.weights).reduce((a, b) => a + b, 0);
-  const major = Object.entries(s.weights).filter(([, n]) => total > 0 && n / total >= 0.01).sort((a, b) => b[1] - a[1]);
+  const major = Object.entries(s.weights)
+    .filter(([, n]) => total > 0 && n / total >= 0.01)
+    .sort((a, b) => b[1] - a[1]);
   const names = major.map(([t]) => t);
   const numeric = names.filter((t) => t !== 'int64' && t !== 'int32');
   const shown = numeric.length ? numeric : names;

@@ -22,7 +22,10 @@ describe('knownUnavailable', () => {
   });
 
   test('points Linux users without the CUDA binaries to the README', () => {
-    assert.match(knownUnavailable('cuda', 'linux', all, '/nonexistent-bin-dir')!, /CUDA binaries are not installed \(see README/);
+    assert.match(
+      knownUnavailable('cuda', 'linux', all, '/nonexistent-bin-dir')!,
+      /CUDA binaries are not installed \(see README/,
+    );
   });
 
   test('says when the onnxruntime build lacks a provider', () => {
@@ -41,7 +44,13 @@ describe('warm-up comparison', () => {
   });
 
   test('turns onnxruntime errors into one readable line', () => {
-    assert.match(explainEpFailure('webgpu', new Error('/onnxruntime_src/x.cc:136 ... Failed to get a WebGPU adapter: No supported adapters')), /no WebGPU adapter/);
+    assert.match(
+      explainEpFailure(
+        'webgpu',
+        new Error('/onnxruntime_src/x.cc:136 ... Failed to get a WebGPU adapter: No supported adapters'),
+      ),
+      /no WebGPU adapter/,
+    );
     const msg = explainEpFailure('dml', new Error('/onnxruntime_src/core/x.cc:12 something broke\nstack'));
     assert.equal(msg, 'dml: something broke');
   });

@@ -23,17 +23,28 @@ export const WARMUP_TOLERANCE = 1e-3;
  * A reason the provider cannot work here that is known without trying it, or null.
  * `backends` is onnxruntime-node's listSupportedBackends(); `ortBinDir` holds its native libraries.
  */
-export function knownUnavailable(ep: EpName, platform: NodeJS.Platform, backends: { name: string }[], ortBinDir: string | null): string | null {
+export function knownUnavailable(
+  ep: EpName,
+  platform: NodeJS.Platform,
+  backends: { name: string }[],
+  ortBinDir: string | null,
+): string | null {
   if (ep === 'cpu') return null;
   if (ep === 'dml' && platform !== 'win32') return 'DirectML runs only on Windows';
   if (ep === 'coreml' && platform !== 'darwin') return 'Core ML runs only on macOS';
   if (ep === 'cuda' && platform === 'darwin') return 'CUDA is not available on macOS';
-  if (ep === 'cuda' && platform === 'linux' && ortBinDir && !existsSync(join(ortBinDir, 'libonnxruntime_providers_cuda.so'))) {
+  if (
+    ep === 'cuda' &&
+    platform === 'linux' &&
+    ortBinDir &&
+    !existsSync(join(ortBinDir, 'libonnxruntime_providers_cuda.so'))
+  ) {
     return "onnxruntime-node's CUDA binaries are not installed (see README, section GPU)";
   }
   if (!backends.some((b) => b.name === ep)) return `this onnxruntime-node build has no ${ep} execution provider`;
   // On Linux WebGPU (Dawn) runs on Vulkan only; without a Vulkan driver it can only fail, noisily.
-  if (ep === 'webgpu' && platform === 'linux' && !hasVulkanDriver()) return 'no Vulkan driver is installed (WebGPU needs one on Linux)';
+  if (ep === 'webgpu' && platform === 'linux' && !hasVulkanDriver())
+    return 'no Vulkan driver is installed (WebGPU needs one on Linux)';
   if (ep === 'webgpu' && platform === 'linux' && !hasVulkanLoader()) {
     return 'the Vulkan loader libvulkan.so.1 is not installed (WebGPU needs it on Linux; Debian/Ubuntu package libvulkan1)';
   }
@@ -42,8 +53,17 @@ export function knownUnavailable(ep: EpName, platform: NodeJS.Platform, backends
 
 /** Whether the Vulkan loader library is where the dynamic linker looks (a GPU driver alone does not bring it). */
 export function hasVulkanLoader(env: NodeJS.ProcessEnv = process.env): boolean {
-  const dirs = [...(env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), '/usr/lib/x86_64-linux-gnu', '/lib/x86_64-linux-gnu',
-    '/usr/lib/aarch64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib64', '/lib64', '/usr/lib', '/usr/local/lib'];
+  const dirs = [
+    ...(env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/usr/lib/x86_64-linux-gnu',
+    '/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/lib/aarch64-linux-gnu',
+    '/usr/lib64',
+    '/lib64',
+    '/usr/lib',
+    '/usr/local/lib',
+  ];
   return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
 }
 
@@ -81,7 +101,10 @@ export function explainEpFailure(ep: EpName, err: unknown): string {
   if (ep === 'cuda' && /shared library|libcudart|libcublas|libcudnn/i.test(text)) {
     return 'cuda: the CUDA EP could not load its libraries (needs an NVIDIA driver, CUDA 12 and cuDNN 9; see README)';
   }
-  const firstLine = text.split('\n')[0].replace(/^\/onnxruntime_src\/\S+\s+/, '').slice(0, 240);
+  const firstLine = text
+    .split('\n')[0]
+    .replace(/^\/onnxruntime_src\/\S+\s+/, '')
+    .slice(0, 240);
   return `${ep}: ${firstLine}`;
 }
 
@@ -91,7 +114,8 @@ export function relativeDifference(ref: Float32Array, got: Float32Array): number
   let maxRef = 0;
   let maxDiff = 0;
   for (let i = 0; i < ref.length; i++) {
-    const r = ref[i], g = got[i];
+    const r = ref[i],
+      g = got[i];
     if (!Number.isFinite(g)) return Infinity;
     maxRef = Math.max(maxRef, Math.abs(r));
     maxDiff = Math.max(maxDiff, Math.abs(r - g));

@@ -8,8 +8,20 @@ import { pickModel, scanModels, userModelsDir } from './registry.ts';
 
 function manifest(id: string, extra: Record<string, unknown> = {}) {
   return {
-    id, name: `Model ${id}`, architecture: 'x-umx', sources: ['vocals', 'other'], sample_rate: 44100, n_fft: 4096,
-    hop: 1024, file: 'model.onnx', sha256: 'cd'.repeat(32), size: 10, license: 'MIT', provenance: 'test', metrics: {}, ...extra,
+    id,
+    name: `Model ${id}`,
+    architecture: 'x-umx',
+    sources: ['vocals', 'other'],
+    sample_rate: 44100,
+    n_fft: 4096,
+    hop: 1024,
+    file: 'model.onnx',
+    sha256: 'cd'.repeat(32),
+    size: 10,
+    license: 'MIT',
+    provenance: 'test',
+    metrics: {},
+    ...extra,
   };
 }
 
@@ -27,15 +39,24 @@ describe('scanModels', () => {
     const root = modelsRoot({ b: manifest('beta'), a: manifest('alpha') });
     mkdirSync(join(root, 'not-a-model'));
     const scan = await scanModels([root]);
-    assert.deepEqual(scan.models.map((m) => m.manifest.id), ['alpha', 'beta']);
+    assert.deepEqual(
+      scan.models.map((m) => m.manifest.id),
+      ['alpha', 'beta'],
+    );
     assert.equal(scan.models[0].dir, join(root, 'a'));
     assert.equal(scan.broken.length, 0);
   });
 
   test('hides test-only networks unless a test asks for them', async () => {
     const root = modelsRoot({ real: manifest('real'), rnd: manifest('random', { test_only: true }) });
-    assert.deepEqual((await scanModels([root])).models.map((m) => m.manifest.id), ['real']);
-    assert.deepEqual((await scanModels([root], { allowTestModels: true })).models.map((m) => m.manifest.id), ['real', 'random']);
+    assert.deepEqual(
+      (await scanModels([root])).models.map((m) => m.manifest.id),
+      ['real'],
+    );
+    assert.deepEqual(
+      (await scanModels([root], { allowTestModels: true })).models.map((m) => m.manifest.id),
+      ['real', 'random'],
+    );
   });
 
   test('keeps broken manifests aside with their reason, and lets the first folder win on duplicate ids', async () => {
@@ -52,24 +73,33 @@ describe('scanModels', () => {
 describe('pickModel', () => {
   test('says no model is installed and how to get one', async () => {
     const scan = await scanModels([modelsRoot({})]);
-    assert.throws(() => pickModel(scan, undefined, ['/models']),
-      (e: XumxError) => e.code === 'NO_MODEL' && /models install xumx-official/.test(e.message) && /\/models/.test(e.message));
+    assert.throws(
+      () => pickModel(scan, undefined, ['/models']),
+      (e: XumxError) =>
+        e.code === 'NO_MODEL' && /models install xumx-official/.test(e.message) && /\/models/.test(e.message),
+    );
   });
 
   test('names the installed models when the requested one is missing', async () => {
     const scan = await scanModels([modelsRoot({ a: manifest('alpha') })]);
-    assert.throws(() => pickModel(scan, 'gamma', []), (e: XumxError) => e.code === 'MODEL_NOT_FOUND' && /alpha/.test(e.message));
+    assert.throws(
+      () => pickModel(scan, 'gamma', []),
+      (e: XumxError) => e.code === 'MODEL_NOT_FOUND' && /alpha/.test(e.message),
+    );
     assert.equal(pickModel(scan, undefined, []).manifest.id, 'alpha');
   });
 
   test('explains why a requested model folder cannot be used', async () => {
     const scan = await scanModels([modelsRoot({ broken: { ...manifest('broken'), hop: 512 } })]);
-    assert.throws(() => pickModel(scan, 'broken', []), (e: XumxError) => e.code === 'MODEL_BAD_MANIFEST' && /hop 512/.test(e.message));
+    assert.throws(
+      () => pickModel(scan, 'broken', []),
+      (e: XumxError) => e.code === 'MODEL_BAD_MANIFEST' && /hop 512/.test(e.message),
+    );
   });
 });
 
 describe('userModelsDir', () => {
-  test('follows each platform\'s convention for per-user data', () => {
+  test("follows each platform's convention for per-user data", () => {
     assert.match(userModelsDir('linux', { XDG_DATA_HOME: '/x' }), /^\/x\/xumx-studio\/models$/);
     assert.match(userModelsDir('win32', { APPDATA: 'C:\\Users\\a\\AppData\\Roaming' }), /xumx-studio.models$/);
     assert.match(userModelsDir('darwin', {}), /Library\/Application Support\/xumx-studio\/models$/);

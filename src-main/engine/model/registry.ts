@@ -63,7 +63,8 @@ export async function scanModels(dirs: string[], opts: { allowTestModels?: boole
       try {
         text = await readFile(manifestPath, 'utf8');
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') broken.push({ folder: entry.name, dir, error: asXumxError(err, manifestPath) });
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+          broken.push({ folder: entry.name, dir, error: asXumxError(err, manifestPath) });
         continue; // folders without a manifest are not models
       }
       let manifest: ModelManifest;
@@ -72,7 +73,11 @@ export async function scanModels(dirs: string[], opts: { allowTestModels?: boole
         try {
           json = JSON.parse(text);
         } catch (err) {
-          throw new XumxError('MODEL_BAD_MANIFEST', `${manifestPath}: not valid JSON (${(err as Error).message})`, manifestPath);
+          throw new XumxError(
+            'MODEL_BAD_MANIFEST',
+            `${manifestPath}: not valid JSON (${(err as Error).message})`,
+            manifestPath,
+          );
         }
         manifest = parseManifest(json, manifestPath);
       } catch (err) {
@@ -100,8 +105,10 @@ export function pickModel(scan: ModelScan, id: string | undefined, dirs: string[
   const brokenOne = scan.broken.find((b) => b.folder === id);
   if (brokenOne) throw brokenOne.error;
   const known = scan.models.map((m) => m.manifest.id);
-  throw new XumxError('MODEL_NOT_FOUND',
-    `no model "${id}" is installed` + (known.length ? ` (installed: ${known.join(', ')})` : `; ${howToGetModel(dirs)}`));
+  throw new XumxError(
+    'MODEL_NOT_FOUND',
+    `no model "${id}" is installed` + (known.length ? ` (installed: ${known.join(', ')})` : `; ${howToGetModel(dirs)}`),
+  );
 }
 
 export function noModelError(dirs: string[]): XumxError {
@@ -109,6 +116,8 @@ export function noModelError(dirs: string[]): XumxError {
 }
 
 function howToGetModel(dirs: string[]): string {
-  return 'install the official X-UMX weights with "xumx-studio models install xumx-official", ' +
-    `or put a model folder (manifest.json + model.onnx, see models/README.md) into one of: ${dirs.join(', ')}`;
+  return (
+    'install the official X-UMX weights with "xumx-studio models install xumx-official", ' +
+    `or put a model folder (manifest.json + model.onnx, see models/README.md) into one of: ${dirs.join(', ')}`
+  );
 }

@@ -4,7 +4,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XumxError } from '../errors.ts';
 import { maxRelativeDifference } from '../../../test/integration/helpers/compare.ts';
-import { brokenModel, canBuildModels, quantizedTestModel, testModel, type BrokenKind } from '../../../test/integration/helpers/models.ts';
+import {
+  brokenModel,
+  canBuildModels,
+  quantizedTestModel,
+  testModel,
+  type BrokenKind,
+} from '../../../test/integration/helpers/models.ts';
 import { pickModel, scanModels } from './registry.ts';
 import { openModel, probeInput } from './session.ts';
 
@@ -22,7 +28,10 @@ describe('openModel', { skip }, () => {
     assert.equal(model.ep, 'cpu');
     const out = await model.run(probeInput(3, 5), 3, 5);
     assert.equal(out.length, 4 * 3 * 2 * 2049 * 5);
-    assert.ok(out.every((v) => Number.isFinite(v) && v >= 0), 'magnitudes are finite and non-negative');
+    assert.ok(
+      out.every((v) => Number.isFinite(v) && v >= 0),
+      'magnitudes are finite and non-negative',
+    );
     await model.dispose();
   });
 
@@ -73,7 +82,10 @@ describe('openModel', { skip }, () => {
   for (const [kind, code, pattern] of cases) {
     test(`refuses a model with ${kind.replace(/-/g, ' ')} as ${code}, naming the model`, async () => {
       const { root, id } = brokenModel(kind);
-      await assert.rejects(open(root, id), (e: XumxError) => e.code === code && pattern.test(e.message) && e.message.includes('"broken"'));
+      await assert.rejects(
+        open(root, id),
+        (e: XumxError) => e.code === code && pattern.test(e.message) && e.message.includes('"broken"'),
+      );
     });
   }
 });

@@ -9,7 +9,12 @@ import { XumxError } from '../errors.ts';
 import type { EpChoice, EpName, EpSkip } from '../types.ts';
 import { CONTRACT, type ModelManifest } from './manifest.ts';
 import {
-  WARMUP_TOLERANCE, candidates, explainEpFailure, knownUnavailable, ortBinDir, relativeDifference,
+  WARMUP_TOLERANCE,
+  candidates,
+  explainEpFailure,
+  knownUnavailable,
+  ortBinDir,
+  relativeDifference,
 } from './providers.ts';
 import type { InstalledModel } from './registry.ts';
 
@@ -51,13 +56,19 @@ export async function verifyModelFile(model: InstalledModel): Promise<string> {
     throw new XumxError('MODEL_MISSING_FILE', `model "${manifest.id}": its network file ${path} is missing`, path);
   }
   if (size !== manifest.size) {
-    throw new XumxError('MODEL_CORRUPT',
-      `model "${manifest.id}": ${path} has ${size} bytes, its manifest says ${manifest.size} (incomplete download or corrupt file)`, path);
+    throw new XumxError(
+      'MODEL_CORRUPT',
+      `model "${manifest.id}": ${path} has ${size} bytes, its manifest says ${manifest.size} (incomplete download or corrupt file)`,
+      path,
+    );
   }
   const digest = await sha256File(path);
   if (digest !== manifest.sha256) {
-    throw new XumxError('MODEL_CORRUPT',
-      `model "${manifest.id}": ${path} is corrupt (sha256 ${digest.slice(0, 12)}… does not match the manifest's ${manifest.sha256.slice(0, 12)}…)`, path);
+    throw new XumxError(
+      'MODEL_CORRUPT',
+      `model "${manifest.id}": ${path} is corrupt (sha256 ${digest.slice(0, 12)}… does not match the manifest's ${manifest.sha256.slice(0, 12)}…)`,
+      path,
+    );
   }
   return path;
 }
@@ -82,14 +93,21 @@ export function checkSignature(
   const bad = (reason: string) => new XumxError('MODEL_BAD_SHAPE', `model "${manifest.id}" (${path}): ${reason}`, path);
   const describe = (m: ort.InferenceSession.ValueMetadata) =>
     m.isTensor ? `${m.name} ${m.type} [${m.shape.join(', ')}]` : `${m.name} (not a tensor)`;
-  const expectTensor = (list: readonly ort.InferenceSession.ValueMetadata[], name: string, want: (number | null)[], what: string) => {
+  const expectTensor = (
+    list: readonly ort.InferenceSession.ValueMetadata[],
+    name: string,
+    want: (number | null)[],
+    what: string,
+  ) => {
     if (list.length !== 1 || list[0].name !== name) {
       throw bad(`expected exactly one ${what} "${name}", found ${list.map(describe).join('; ') || 'none'}`);
     }
     const meta = list[0];
-    if (!meta.isTensor || meta.type !== 'float32') throw bad(`${what} "${name}" must be a float32 tensor, found ${describe(meta)}`);
+    if (!meta.isTensor || meta.type !== 'float32')
+      throw bad(`${what} "${name}" must be a float32 tensor, found ${describe(meta)}`);
     const wantText = `[${want.map((d) => d ?? '*').join(', ')}]`;
-    if (meta.shape.length !== want.length) throw bad(`${what} "${name}" must have shape ${wantText}, found ${describe(meta)}`);
+    if (meta.shape.length !== want.length)
+      throw bad(`${what} "${name}" must have shape ${wantText}, found ${describe(meta)}`);
     want.forEach((d, i) => {
       const got = meta.shape[i];
       if (d !== null && typeof got === 'number' && got !== d) {
@@ -125,33 +143,54 @@ async function createSession(path: string, ep: EpName, threads: number): Promise
   });
 }
 
-async function runSession(session: ort.InferenceSession, manifest: ModelManifest, path: string,
-  input: Float32Array, batch: number, frames: number): Promise<Float32Array> {
+async function runSession(
+  session: ort.InferenceSession,
+  manifest: ModelManifest,
+  path: string,
+  input: Float32Array,
+  batch: number,
+  frames: number,
+): Promise<Float32Array> {
   const { channels, bins } = CONTRACT;
   const feeds = { [INPUT]: new ort.Tensor('float32', input, [batch, channels, bins, frames]) };
   const result = await session.run(feeds);
   const out = result[OUTPUT];
   const want = [manifest.sources.length, batch, channels, bins, frames];
   if (!out || out.type !== 'float32' || out.dims.length !== want.length || out.dims.some((d, i) => d !== want[i])) {
-    throw new XumxError('MODEL_BAD_SHAPE',
+    throw new XumxError(
+      'MODEL_BAD_SHAPE',
       `model "${manifest.id}" (${path}): for input [${batch}, ${channels}, ${bins}, ${frames}] it returned ` +
-      `${out ? `${out.type} [${out.dims.join(', ')}]` : 'no "est_mag"'}, expected float32 [${want.join(', ')}]`, path);
+        `${out ? `${out.type} [${out.dims.join(', ')}]` : 'no "est_mag"'}, expected float32 [${want.join(', ')}]`,
+      path,
+    );
   }
   return out.data as Float32Array;
 }
 
 /** Runs the probe, mapping onnxruntime's errors (a graph that cannot take the contract's shapes) to MODEL_BAD_SHAPE. */
-async function probe(session: ort.InferenceSession, manifest: ModelManifest, path: string, frames = PROBE_FRAMES): Promise<Float32Array> {
+async function probe(
+  session: ort.InferenceSession,
+  manifest: ModelManifest,
+  path: string,
+  frames = PROBE_FRAMES,
+): Promise<Float32Array> {
   let out: Float32Array;
   try {
     out = await runSession(session, manifest, path, probeInput(1, frames), 1, frames);
   } catch (err) {
     if (err instanceof XumxError) throw err;
-    throw new XumxError('MODEL_BAD_SHAPE',
-      `model "${manifest.id}" (${path}): a probe run with input [1, 2, 2049, ${frames}] failed: ${(err as Error).message.split('\n')[0]}`, path);
+    throw new XumxError(
+      'MODEL_BAD_SHAPE',
+      `model "${manifest.id}" (${path}): a probe run with input [1, 2, 2049, ${frames}] failed: ${(err as Error).message.split('\n')[0]}`,
+      path,
+    );
   }
   if (!out.every(Number.isFinite)) {
-    throw new XumxError('MODEL_BAD_SHAPE', `model "${manifest.id}" (${path}): a probe run returned NaN or infinite values`, path);
+    throw new XumxError(
+      'MODEL_BAD_SHAPE',
+      `model "${manifest.id}" (${path}): a probe run returned NaN or infinite values`,
+      path,
+    );
   }
   return out;
 }
@@ -171,8 +210,11 @@ export async function openModel(model: InstalledModel, opts: OpenOptions = {}): 
   try {
     cpu = await createSession(path, 'cpu', threads);
   } catch (err) {
-    throw new XumxError('MODEL_CORRUPT',
-      `model "${manifest.id}": onnxruntime cannot load ${path}: ${(err as Error).message.split('\n')[0]}`, path);
+    throw new XumxError(
+      'MODEL_CORRUPT',
+      `model "${manifest.id}": onnxruntime cannot load ${path}: ${(err as Error).message.split('\n')[0]}`,
+      path,
+    );
   }
   checkSignature(cpu.inputMetadata, cpu.outputMetadata, manifest, path);
   const reference = await probe(cpu, manifest, path);
@@ -197,13 +239,18 @@ export async function openModel(model: InstalledModel, opts: OpenOptions = {}): 
       const got = await probe(session, manifest, path);
       const diff = relativeDifference(reference, got);
       if (!(diff <= WARMUP_TOLERANCE)) {
-        throw new Error(`its warm-up result differs from the CPU's by ${diff.toExponential(2)} (allowed ${WARMUP_TOLERANCE})`);
+        throw new Error(
+          `its warm-up result differs from the CPU's by ${diff.toExponential(2)} (allowed ${WARMUP_TOLERANCE})`,
+        );
       }
       chosen = { ep, session };
       break;
     } catch (err) {
       await session?.release().catch(() => {});
-      const reason = err instanceof Error && err.message.startsWith('its warm-up') ? `${ep}: ${err.message}` : explainEpFailure(ep, err);
+      const reason =
+        err instanceof Error && err.message.startsWith('its warm-up')
+          ? `${ep}: ${err.message}`
+          : explainEpFailure(ep, err);
       skipped.push({ ep, reason });
     }
   }

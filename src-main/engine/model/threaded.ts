@@ -33,7 +33,9 @@ export function openModelInThread(model: InstalledModel, opts: OpenOptions = {})
       pending.clear();
     };
     worker.on('error', (err) => die(new XumxError('INTERNAL', `the network thread stopped: ${err.message}`)));
-    worker.on('exit', (code) => { if (!dead) die(new XumxError('INTERNAL', `the network thread exited (code ${code})`)); });
+    worker.on('exit', (code) => {
+      if (!dead) die(new XumxError('INTERNAL', `the network thread exited (code ${code})`));
+    });
     worker.on('message', (msg: FromNetwork) => {
       switch (msg.type) {
         case 'open-failed':
@@ -64,7 +66,9 @@ export function openModelInThread(model: InstalledModel, opts: OpenOptions = {})
       manifest,
       ep,
       epSkipped,
-      get busySeconds() { return busySeconds; },
+      get busySeconds() {
+        return busySeconds;
+      },
       run(input, batch, frames) {
         if (dead) return Promise.reject(dead);
         const id = nextId++;
@@ -73,7 +77,9 @@ export function openModelInThread(model: InstalledModel, opts: OpenOptions = {})
           worker.ref(); // a run in flight keeps the process alive
           // Copied, not transferred: the caller keeps using the mixture magnitudes (controls, caches). ~17 MB/batch.
           worker.postMessage({ type: 'run', id, input, batch, frames } satisfies ToNetwork);
-        }).finally(() => { if (pending.size === 0) worker.unref(); });
+        }).finally(() => {
+          if (pending.size === 0) worker.unref();
+        });
       },
       async dispose() {
         if (dead) return;

@@ -9,7 +9,9 @@ import { renderChunk, renderChunkReference, type ChunkTask } from './chunk-rende
 const LENGTH = 40 * 1024;
 
 function chunk(): Float32Array[] {
-  return [0, 1].map((c) => Float32Array.from({ length: LENGTH }, (_, i) => 0.3 * Math.sin(i * (0.013 + 0.004 * c)) + 0.1 * Math.sin(i * 0.21)));
+  return [0, 1].map((c) =>
+    Float32Array.from({ length: LENGTH }, (_, i) => 0.3 * Math.sin(i * (0.013 + 0.004 * c)) + 0.1 * Math.sin(i * 0.21)),
+  );
 }
 
 /** A fixed, deliberately imperfect split of the mixture magnitude between four sources. */
@@ -20,16 +22,28 @@ function task(samples: Float32Array[] | undefined, residual: boolean): ChunkTask
   const mag = new Float32Array(2 * plane);
   magnitude(mix[0], mag.subarray(0, plane));
   magnitude(mix[1], mag.subarray(plane));
-  const estimates = [0.5, 0.3, 0.15, 0.2].map((g, j) => mag.map((v, i) => v * g * (1 + 0.5 * Math.sin(i * 0.001 * (j + 1)))));
+  const estimates = [0.5, 0.3, 0.15, 0.2].map((g, j) =>
+    mag.map((v, i) => v * g * (1 + 0.5 * Math.sin(i * 0.001 * (j + 1)))),
+  );
   return {
-    estimates, mix, sources: ['bass', 'drums', 'vocals', 'other'], chunkLength: LENGTH, ...(samples ? { samples } : {}),
+    estimates,
+    mix,
+    sources: ['bass', 'drums', 'vocals', 'other'],
+    chunkLength: LENGTH,
+    ...(samples ? { samples } : {}),
     controls: { wienerIterations: 1, softmask: false, residual },
   };
 }
 
 function maxDiff(a: Float32Array[][], b: Float32Array[][]): number {
   let m = 0;
-  a.forEach((stem, s) => stem.forEach((ch, c) => ch.forEach((v, i) => { m = Math.max(m, Math.abs(v - b[s][c][i])); })));
+  a.forEach((stem, s) =>
+    stem.forEach((ch, c) =>
+      ch.forEach((v, i) => {
+        m = Math.max(m, Math.abs(v - b[s][c][i]));
+      }),
+    ),
+  );
   return m;
 }
 
@@ -38,7 +52,13 @@ describe('renderChunk', () => {
 
   const cases: SeparationControls[] = [
     { wienerIterations: 1, softmask: false, residual: false },
-    { wienerIterations: 1, softmask: false, residual: true, strength: { vocals: 1.6, bass: 0.6 }, bleed: { drums: 0.3 } },
+    {
+      wienerIterations: 1,
+      softmask: false,
+      residual: true,
+      strength: { vocals: 1.6, bass: 0.6 },
+      bleed: { drums: 0.3 },
+    },
     { wienerIterations: 2, softmask: true, residual: false, strength: { other: 2.5 } },
     { wienerIterations: 0, softmask: false, residual: false, bleed: { vocals: 0.5 } },
   ];
@@ -54,11 +74,12 @@ describe('renderChunk', () => {
     });
   }
 
-  test('a chunk given as the cache\'s float24 record renders exactly as its decoded estimates do', () => {
+  test("a chunk given as the cache's float24 record renders exactly as its decoded estimates do", () => {
     const t = task(chunk(), false);
     const stored = t.estimates.map((e) => e.length * 3);
     const record = new Uint8Array(stored.reduce((a, b) => a + b, 0));
-    t.estimates.forEach((e, j) => quantizeFloat24(e, record.subarray(3 * j * e.length, 3 * (j + 1) * e.length))); // e is rounded in place
+    // e is rounded in place.
+    t.estimates.forEach((e, j) => quantizeFloat24(e, record.subarray(3 * j * e.length, 3 * (j + 1) * e.length)));
     const fromFloats = renderChunk({ ...t, estimates: t.estimates.map((e) => e.slice()) });
     const fromRecord = renderChunk({ ...t, estimates: [], float24: record });
     assert.equal(maxDiff(fromFloats, fromRecord), 0);
@@ -66,7 +87,12 @@ describe('renderChunk', () => {
   });
 
   test('a chunk sent without its mixture STFT computes it from its samples, with the same result', () => {
-    const controls: SeparationControls = { wienerIterations: 1, softmask: false, residual: false, strength: { vocals: 1.5 } };
+    const controls: SeparationControls = {
+      wienerIterations: 1,
+      softmask: false,
+      residual: false,
+      strength: { vocals: 1.5 },
+    };
     const t = () => ({ ...task(chunk(), false), controls });
     const k = dspKernels();
     const x = chunk();
@@ -88,11 +114,15 @@ describe('renderChunk', () => {
       const subtracted = renderChunk(task(chunk(), residual));
       assert.equal(subtracted.length, residual ? 5 : 4);
       const compared = residual ? 4 : 5;
-      assert.ok(maxDiff(spectral.slice(0, compared), subtracted.slice(0, compared)) < 1e-4,
-        `differs by ${maxDiff(spectral.slice(0, compared), subtracted.slice(0, compared))}`);
+      assert.ok(
+        maxDiff(spectral.slice(0, compared), subtracted.slice(0, compared)) < 1e-4,
+        `differs by ${maxDiff(spectral.slice(0, compared), subtracted.slice(0, compared))}`,
+      );
       const x = chunk();
       let err = 0;
-      for (let c = 0; c < 2; c++) for (let i = 0; i < LENGTH; i++) err = Math.max(err, Math.abs(subtracted.reduce((s, st) => s + st[c][i], 0) - x[c][i]));
+      for (let c = 0; c < 2; c++)
+        for (let i = 0; i < LENGTH; i++)
+          err = Math.max(err, Math.abs(subtracted.reduce((s, st) => s + st[c][i], 0) - x[c][i]));
       assert.ok(err < 1e-6, `stems miss the chunk by ${err}`);
     });
   }

@@ -62,7 +62,10 @@ export function renderChunk(task: ChunkTask, times?: ChunkTimes): Float32Array[]
   const { bins, frames } = mix?.[0] ?? chunkShape(task.chunkLength);
   const heap = k.chunkViews(N, J, bins, frames, task.chunkLength);
   if (mix) {
-    mix.forEach((x, c) => { heap.mix[c].re.set(x.re); heap.mix[c].im.set(x.im); });
+    mix.forEach((x, c) => {
+      heap.mix[c].re.set(x.re);
+      heap.mix[c].im.set(x.im);
+    });
   } else {
     const ts = performance.now();
     mixSamples(task).forEach((x, c) => k.stftInto(x, heap.mix[c]));
@@ -72,14 +75,23 @@ export function renderChunk(task: ChunkTask, times?: ChunkTimes): Float32Array[]
   if (task.float24) k.decodeFloat24Into(task.float24, heap.estimates, task.float24Checksum);
   else task.estimates.forEach((e, j) => heap.estimates[j].set(e));
   if (!isIdentity(controls)) {
-    k.applyControls(heap.estimates, sources.map((s) => controls.strength?.[s] ?? 1), sources.map((s) => controls.bleed?.[s] ?? 0));
+    k.applyControls(
+      heap.estimates,
+      sources.map((s) => controls.strength?.[s] ?? 1),
+      sources.map((s) => controls.bleed?.[s] ?? 0),
+    );
   }
   // The stem that completes the partition comes by subtraction (toStems): with one EM iteration its filtered
   // spectrogram is never read, so the filter does not write it.
   const { partition, subtract } = partitionOf(task);
   const skip = subtract && controls.wienerIterations === 1 ? partition : -1;
-  const filtered = k.wiener(heap.estimates, heap.mix, { iterations: controls.wienerIterations, softmask: controls.softmask, residual: controls.residual },
-    heap.filtered, skip);
+  const filtered = k.wiener(
+    heap.estimates,
+    heap.mix,
+    { iterations: controls.wienerIterations, softmask: controls.softmask, residual: controls.residual },
+    heap.filtered,
+    skip,
+  );
   return toStems(filtered, heap.mix, task, (spec) => k.istft(spec, task.chunkLength), t0, times);
 }
 
@@ -87,15 +99,22 @@ export function renderChunk(task: ChunkTask, times?: ChunkTimes): Float32Array[]
 export function renderChunkReference(task: ChunkTask, times?: ChunkTimes): Float32Array[][] {
   const { sources, controls } = task;
   const ts = performance.now();
-  const mix = task.mix ?? mixSamples(task).map((x) => stft(x)) as [Spectrogram, Spectrogram];
+  const mix = task.mix ?? (mixSamples(task).map((x) => stft(x)) as [Spectrogram, Spectrogram]);
   if (!task.mix && times) times.stft += (performance.now() - ts) / 1000;
   const plane = 2 * mix[0].bins * mix[0].frames;
   const estimates = task.float24
-    ? sources.map((_, j) => decodeFloat24(task.float24!.subarray(3 * j * plane, 3 * (j + 1) * plane), new Float32Array(plane)))
+    ? sources.map((_, j) =>
+        decodeFloat24(task.float24!.subarray(3 * j * plane, 3 * (j + 1) * plane), new Float32Array(plane)),
+      )
     : task.estimates;
   const t0 = performance.now();
   if (!isIdentity(controls)) applyControls(estimates, sources, controls);
-  const filtered = wiener(estimates, mix, { iterations: controls.wienerIterations, softmask: controls.softmask, residual: controls.residual }, spare);
+  const filtered = wiener(
+    estimates,
+    mix,
+    { iterations: controls.wienerIterations, softmask: controls.softmask, residual: controls.residual },
+    spare,
+  );
   spare = filtered;
   return toStems(filtered, mix, task, (spec) => istft(spec, task.chunkLength), t0, times);
 }
@@ -119,8 +138,14 @@ function mixSamples(task: ChunkTask): Float32Array[] {
  * mixture's, so by the ISTFT's linearity it is the chunk's samples minus the other stems — two ISTFTs and a
  * spectrogram pass fewer per chunk. `t0`: when the chunk's work began, for the timings.
  */
-function toStems(filtered: StereoSpectrogram[], mix: [Spectrogram, Spectrogram], task: ChunkTask,
-  inverse: (spec: Spectrogram) => Float32Array, t0: number, times?: ChunkTimes): Float32Array[][] {
+function toStems(
+  filtered: StereoSpectrogram[],
+  mix: [Spectrogram, Spectrogram],
+  task: ChunkTask,
+  inverse: (spec: Spectrogram) => Float32Array,
+  t0: number,
+  times?: ChunkTimes,
+): Float32Array[][] {
   const { controls, samples } = task;
   const { partition, subtract } = partitionOf(task);
   if (!subtract && !controls.residual && partition >= 0) addLeftover(filtered, mix, partition);

@@ -14,9 +14,12 @@ function task(): ChunkTask {
   const mix = [stft(x[0]), stft(x[1])] as [Spectrogram, Spectrogram];
   const plane = 2 * mix[0].bins * mix[0].frames;
   return {
-    estimates: [0.4, 0.3, 0.2, 0.1].map((g) => new Float32Array(plane).fill(g)), mix,
-    sources: ['vocals', 'drums', 'bass', 'other'], controls: { wienerIterations: 1, softmask: false, residual: false },
-    chunkLength: LENGTH, samples: x,
+    estimates: [0.4, 0.3, 0.2, 0.1].map((g) => new Float32Array(plane).fill(g)),
+    mix,
+    sources: ['vocals', 'drums', 'bass', 'other'],
+    controls: { wienerIterations: 1, softmask: false, residual: false },
+    chunkLength: LENGTH,
+    samples: x,
   };
 }
 
@@ -34,7 +37,11 @@ describe('DspPool', () => {
     await loadDspKernels();
     const t = task();
     const k = dspKernels();
-    const here = renderChunk({ ...t, estimates: t.estimates.map((e) => e.slice()), mix: [k.stft(t.samples![0]), k.stft(t.samples![1])] });
+    const here = renderChunk({
+      ...t,
+      estimates: t.estimates.map((e) => e.slice()),
+      mix: [k.stft(t.samples![0]), k.stft(t.samples![1])],
+    });
     const times = { stft: 0, wiener: 0, istft: 0 };
     const there = await pool.render({ ...t, mix: undefined }, times);
     assert.deepEqual(there, here);
@@ -43,11 +50,15 @@ describe('DspPool', () => {
 
   // A buffer detached before sending (it was handed to another thread already) makes the message undeliverable:
   // the thread never sees it, so without a report the render would be awaited forever.
-  test('a chunk that cannot be delivered fails the render instead of leaving it pending', { timeout: 20_000 }, async () => {
-    const t = task();
-    const record = new Uint8Array(3 * t.estimates[0].length * 4);
-    const shared = { ...t, estimates: [], float24: record.subarray(0) };
-    structuredClone(record.buffer, { transfer: [record.buffer] }); // detaches the record's buffer here
-    await assert.rejects(pool.render(shared), (err: unknown) => err instanceof XumxError && err.code === 'INTERNAL');
-  });
+  test(
+    'a chunk that cannot be delivered fails the render instead of leaving it pending',
+    { timeout: 20_000 },
+    async () => {
+      const t = task();
+      const record = new Uint8Array(3 * t.estimates[0].length * 4);
+      const shared = { ...t, estimates: [], float24: record.subarray(0) };
+      structuredClone(record.buffer, { transfer: [record.buffer] }); // detaches the record's buffer here
+      await assert.rejects(pool.render(shared), (err: unknown) => err instanceof XumxError && err.code === 'INTERNAL');
+    },
+  );
 });

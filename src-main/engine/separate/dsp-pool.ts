@@ -30,8 +30,12 @@ export class DspPool {
       w.on('message', (msg: FromDspWorker) => this.settle(msg));
       w.on('error', (err) => this.fail(new XumxError('INTERNAL', `a DSP thread stopped: ${err.message}`)));
       // A message that cannot be deserialised is dropped without a trace: fail rather than wait for it forever.
-      w.on('messageerror', (err) => this.fail(new XumxError('INTERNAL', `a DSP thread's result could not be received: ${err.message}`)));
-      w.on('exit', (code) => { if (!this.broken) this.fail(new XumxError('INTERNAL', `a DSP thread exited (code ${code})`)); });
+      w.on('messageerror', (err) =>
+        this.fail(new XumxError('INTERNAL', `a DSP thread's result could not be received: ${err.message}`)),
+      );
+      w.on('exit', (code) => {
+        if (!this.broken) this.fail(new XumxError('INTERNAL', `a DSP thread exited (code ${code})`));
+      });
       this.workers.push(w);
     }
   }
@@ -43,8 +47,12 @@ export class DspPool {
     const worker = this.workers[this.turn++ % this.workers.length];
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, times });
-      const transfer = [...task.estimates.map((e) => e.buffer), ...(task.mix ?? []).flatMap((s) => [s.re.buffer, s.im.buffer]),
-        ...(task.float24 ? [task.float24.buffer] : []), ...(task.samples ?? []).map((x) => x.buffer)];
+      const transfer = [
+        ...task.estimates.map((e) => e.buffer),
+        ...(task.mix ?? []).flatMap((s) => [s.re.buffer, s.im.buffer]),
+        ...(task.float24 ? [task.float24.buffer] : []),
+        ...(task.samples ?? []).map((x) => x.buffer),
+      ];
       worker.postMessage({ id, task } satisfies ToDspWorker, [...new Set(transfer)] as ArrayBuffer[]);
     });
   }
@@ -57,12 +65,20 @@ export class DspPool {
   }
 
   private settle(msg: FromDspWorker): void {
-    if (msg.id === UNDELIVERED) return this.fail(new XumxError('INTERNAL', `a chunk could not be delivered to a DSP thread: ${msg.ok ? '' : msg.message}`));
+    if (msg.id === UNDELIVERED)
+      return this.fail(
+        new XumxError('INTERNAL', `a chunk could not be delivered to a DSP thread: ${msg.ok ? '' : msg.message}`),
+      );
     const p = this.pending.get(msg.id);
     if (!p) return;
     this.pending.delete(msg.id);
     // A cached record found corrupt keeps its code: the caller recomputes the estimates (cached-separation.ts).
-    if (!msg.ok) return p.reject(msg.code === 'CACHE_CORRUPT' ? new XumxError(msg.code, msg.message) : new XumxError('INTERNAL', `chunk rendering failed: ${msg.message}`));
+    if (!msg.ok)
+      return p.reject(
+        msg.code === 'CACHE_CORRUPT'
+          ? new XumxError(msg.code, msg.message)
+          : new XumxError('INTERNAL', `chunk rendering failed: ${msg.message}`),
+      );
     if (p.times) {
       p.times.stft += msg.stft;
       p.times.wiener += msg.wiener;

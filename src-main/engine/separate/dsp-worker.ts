@@ -12,7 +12,9 @@ if (!port) throw new Error('dsp-worker.ts runs only as a DSP worker thread');
 
 // A task that cannot be deserialised (e.g. one of its buffers was detached before it was sent) never reaches the
 // 'message' handler; without this its chunk would be awaited forever.
-port.on('messageerror', (err) => port.postMessage({ id: UNDELIVERED, ok: false, message: err.message } satisfies FromDspWorker));
+port.on('messageerror', (err) =>
+  port.postMessage({ id: UNDELIVERED, ok: false, message: err.message } satisfies FromDspWorker),
+);
 
 const ready = loadDspKernels();
 /** The buffer cached records are read into, reused from chunk to chunk. */
@@ -37,9 +39,16 @@ port.on('message', async ({ id, task }: ToDspWorker) => {
       stems = renderChunk(task, times);
     }
     const msg: FromDspWorker = { id, ok: true, stems, ...times };
-    port.postMessage(msg, stems.flat().map((a) => a.buffer as ArrayBuffer));
+    port.postMessage(
+      msg,
+      stems.flat().map((a) => a.buffer as ArrayBuffer),
+    );
   } catch (err) {
-    port.postMessage({ id, ok: false, message: err instanceof Error ? err.message : String(err),
-      ...(err instanceof XumxError ? { code: err.code } : {}) } satisfies FromDspWorker);
+    port.postMessage({
+      id,
+      ok: false,
+      message: err instanceof Error ? err.message : String(err),
+      ...(err instanceof XumxError ? { code: err.code } : {}),
+    } satisfies FromDspWorker);
   }
 });

@@ -36,14 +36,24 @@ export async function lockStemFolder(dir: string): Promise<FolderLock> {
     }
     const held = await readOwner(path);
     if (held === 'gone') continue;
-    const abandoned = held === null
-      ? await lstat(path).then((st) => Date.now() - st.mtimeMs > UNREADABLE_STALE_MS, () => true)
-      : await isStale(held, path);
+    const abandoned =
+      held === null
+        ? await lstat(path).then(
+            (st) => Date.now() - st.mtimeMs > UNREADABLE_STALE_MS,
+            () => true,
+          )
+        : await isStale(held, path);
     if (!abandoned) {
       const who = held === null ? 'another job' : `another job (process ${held.pid})`;
-      throw new XumxError('OUTPUT_BUSY', `${dir}: ${who} is writing this song's stems; try again when it has finished`, dir);
+      throw new XumxError(
+        'OUTPUT_BUSY',
+        `${dir}: ${who} is writing this song's stems; try again when it has finished`,
+        dir,
+      );
     }
-    await unlink(path).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
+    await unlink(path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
   }
   throw new XumxError('OUTPUT_BUSY', `${dir}: other jobs keep taking this song's stem folder; try again`, dir);
 }

@@ -21,11 +21,16 @@ export function encodeBlock(channels: Float32Array[], start: number, frames: num
   const codings = parts.map(codingOf);
   const out = Buffer.allocUnsafe(codings.reduce((n, c) => n + headBytes(c.width) + c.width * frames, 0));
   let at = 0;
-  parts.forEach((x, c) => { at = writeChannel(out, at, x, codings[c]); });
+  parts.forEach((x, c) => {
+    at = writeChannel(out, at, x, codings[c]);
+  });
   return out;
 }
 
-interface Coding { width: Width; peak: number }
+interface Coding {
+  width: Width;
+  peak: number;
+}
 
 function codingOf(x: Float32Array): Coding {
   let peak = 0;
@@ -56,7 +61,8 @@ function writeChannel(out: Buffer, at: number, x: Float32Array, { width, peak }:
   // The peak itself is stored (a float32 already): the loudest sample, and a constant block, come back exactly.
   out.writeFloatLE(peak, at + 1);
   const top = width === 1 ? 127 : 32767;
-  const q = width === 1 ? new Int8Array(scratch(x.length), 0, x.length) : new Int16Array(scratch(2 * x.length), 0, x.length);
+  const q =
+    width === 1 ? new Int8Array(scratch(x.length), 0, x.length) : new Int16Array(scratch(2 * x.length), 0, x.length);
   const k = top / peak;
   // Rounded half away from zero (three times faster than Math.round here); |x| ≤ peak, so to at most `top`.
   for (let i = 0; i < x.length; i++) {
@@ -75,7 +81,12 @@ function scratch(bytes: number): ArrayBuffer {
 }
 
 /** `n` samples of a typed array's kind from `data[at]`, copied into the scratch buffer so they are aligned. */
-function view<T extends Int8Array | Int16Array | Float32Array>(Kind: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number }, data: Buffer, at: number, n: number): T {
+function view<T extends Int8Array | Int16Array | Float32Array>(
+  Kind: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number },
+  data: Buffer,
+  at: number,
+  n: number,
+): T {
   const bytes = n * Kind.BYTES_PER_ELEMENT;
   const buf = scratch(bytes);
   new Uint8Array(buf, 0, bytes).set(data.subarray(at, at + bytes));
@@ -85,7 +96,14 @@ function view<T extends Int8Array | Int16Array | Float32Array>(Kind: { new (b: A
  * Decodes one block of `frames` frames of `width` channels at `data[at]` into `out` (interleaved, `width` channels a
  * frame) from frame `outFrame`; returns where the next block starts.
  */
-export function decodeBlock(data: Buffer, at: number, width: number, frames: number, out: Float32Array, outFrame: number): number {
+export function decodeBlock(
+  data: Buffer,
+  at: number,
+  width: number,
+  frames: number,
+  out: Float32Array,
+  outFrame: number,
+): number {
   for (let c = 0; c < width; c++) {
     const kind = data[at] as Width;
     let o = outFrame * width + c;

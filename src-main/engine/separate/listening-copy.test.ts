@@ -16,27 +16,45 @@ const gains = (j: number, bin: number) => (bin % SOURCES.length === j ? 0.9 : 0.
 /** A stereo 32-bit float WAV of the samples as they are. */
 function floatWav(path: string, [left, right]: Float32Array[], rate: number): string {
   const data = new Float32Array(left.length * 2);
-  for (let i = 0; i < left.length; i++) { data[2 * i] = left[i]; data[2 * i + 1] = right[i]; }
+  for (let i = 0; i < left.length; i++) {
+    data[2 * i] = left[i];
+    data[2 * i + 1] = right[i];
+  }
   const h = Buffer.alloc(44);
-  h.write('RIFF', 0, 'latin1'); h.writeUInt32LE(36 + data.byteLength, 4); h.write('WAVEfmt ', 8, 'latin1'); h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(3, 20); h.writeUInt16LE(2, 22); h.writeUInt32LE(rate, 24); h.writeUInt32LE(rate * 8, 28); h.writeUInt16LE(8, 32);
-  h.writeUInt16LE(32, 34); h.write('data', 36, 'latin1'); h.writeUInt32LE(data.byteLength, 40);
+  h.write('RIFF', 0, 'latin1');
+  h.writeUInt32LE(36 + data.byteLength, 4);
+  h.write('WAVEfmt ', 8, 'latin1');
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(3, 20);
+  h.writeUInt16LE(2, 22);
+  h.writeUInt32LE(rate, 24);
+  h.writeUInt32LE(rate * 8, 28);
+  h.writeUInt16LE(8, 32);
+  h.writeUInt16LE(32, 34);
+  h.write('data', 36, 'latin1');
+  h.writeUInt32LE(data.byteLength, 40);
   writeFileSync(path, Buffer.concat([h, Buffer.from(data.buffer)]));
   return path;
 }
 
 function job(input: string, outDir: string, over: Partial<PipelineJob> = {}): PipelineJob {
   return {
-    input, outDir, format: 'wav', bitDepth: '32f',
+    input,
+    outDir,
+    format: 'wav',
+    bitDepth: '32f',
     controls: { wienerIterations: 1, softmask: false, residual: false },
-    segments: { segmentFrames: 32, overlapFrames: 4, batch: 2 }, ...over,
+    segments: { segmentFrames: 32, overlapFrames: 4, batch: 2 },
+    ...over,
   };
 }
 
 /** Frames [0, frames) of a copy file of a song of `songFrames` frames, per stem, planar. */
 async function readCopy(path: string, stems: number, songFrames: number, frames: number): Promise<Float32Array[][]> {
   const all = await readListeningCopy(path, stems, songFrames, 0, frames);
-  return Array.from({ length: stems }, (_, s) => [0, 1].map((c) => Float32Array.from({ length: frames }, (_, i) => all[(i * stems + s) * 2 + c])));
+  return Array.from({ length: stems }, (_, s) =>
+    [0, 1].map((c) => Float32Array.from({ length: frames }, (_, i) => all[(i * stems + s) * 2 + c])),
+  );
 }
 
 function maxDiff(a: Float32Array, b: Float32Array, n = a.length): number {
@@ -54,17 +72,28 @@ describe('listening copy', () => {
         const input = floatWav(join(dir, 'song.wav'), testSignal(length, 3), rate);
         const copyPath = join(dir, 'copies', 'song.copy');
         const reports: ListenProgress[] = [];
-        const result = await separateFile(job(input, join(dir, 'out')), fakeModel(SOURCES, gains), { decode: decodeFile, createStemWriter },
-          { listen: { path: copyPath, onReady: (l) => reports.push(l) } });
+        const result = await separateFile(
+          job(input, join(dir, 'out')),
+          fakeModel(SOURCES, gains),
+          { decode: decodeFile, createStemWriter },
+          { listen: { path: copyPath, onReady: (l) => reports.push(l) } },
+        );
         const last = reports.at(-1)!;
         assert.deepEqual(last, { sampleRate: rate, frames: length, readyFrames: length, sources: SOURCES });
         const bytes = statSync(copyPath).size;
-        assert.ok(bytes <= length * SOURCES.length * 2 * 2 * 1.01, `${bytes} bytes: at most half of 32-bit floats' ${length * SOURCES.length * 2 * 4}`);
+        assert.ok(
+          bytes <= length * SOURCES.length * 2 * 2 * 1.01,
+          `${bytes} bytes: at most half of 32-bit floats' ${length * SOURCES.length * 2 * 4}`,
+        );
         const copy = await readCopy(copyPath, SOURCES.length, length, length);
         for (const [s, source] of SOURCES.entries()) {
           const stem = await decodeFile(result.stems[source]);
           assert.equal(stem.sampleRate, rate);
-          for (const c of [0, 1]) assert.ok(maxDiff(stem.channels[c], copy[s][c]) <= 1e-4, `${source} channel ${c}: ${maxDiff(stem.channels[c], copy[s][c])}`);
+          for (const c of [0, 1])
+            assert.ok(
+              maxDiff(stem.channels[c], copy[s][c]) <= 1e-4,
+              `${source} channel ${c}: ${maxDiff(stem.channels[c], copy[s][c])}`,
+            );
         }
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -83,23 +112,35 @@ describe('listening copy', () => {
       const model = fakeModel(SOURCES, gains, () => new Promise((r) => setTimeout(r, 5)));
       // What the player would read each time: the file as it was then.
       const seen: { ready: number; snapshot: string }[] = [];
-      const result = await separateFile(job(input, join(dir, 'out'), { segments: { segmentFrames: 24, overlapFrames: 6, batch: 1 } }), model,
+      const result = await separateFile(
+        job(input, join(dir, 'out'), { segments: { segmentFrames: 24, overlapFrames: 6, batch: 1 } }),
+        model,
         { decode: decodeFile, createStemWriter },
-        { listen: { path: copyPath, onReady: (l) => {
-          const snapshot = join(dir, `seen-${seen.length}.copy`);
-          copyFileSync(copyPath, snapshot);
-          seen.push({ ready: l.readyFrames, snapshot });
-        } } });
+        {
+          listen: {
+            path: copyPath,
+            onReady: (l) => {
+              const snapshot = join(dir, `seen-${seen.length}.copy`);
+              copyFileSync(copyPath, snapshot);
+              seen.push({ ready: l.readyFrames, snapshot });
+            },
+          },
+        },
+      );
       const during = seen.filter((s) => s.ready > 0 && s.ready < length);
       assert.ok(during.length >= 3, `frames became ready while the song separated (${during.length} times)`);
-      for (let k = 1; k < seen.length; k++) assert.ok(seen[k].ready >= seen[k - 1].ready, 'readyFrames never goes back');
+      for (let k = 1; k < seen.length; k++)
+        assert.ok(seen[k].ready >= seen[k - 1].ready, 'readyFrames never goes back');
       const stems = await Promise.all(SOURCES.map((s) => decodeFile(result.stems[s])));
       for (const { ready, snapshot } of during) {
         const copy = await readCopy(snapshot, SOURCES.length, length, ready);
         for (const [s, source] of SOURCES.entries()) {
           for (const c of [0, 1]) {
             const d = maxDiff(stems[s].channels[c], copy[s][c], ready);
-            assert.ok(d <= 1e-4, `${source} channel ${c}, first ${ready} frames read during the separation: off by ${d}`);
+            assert.ok(
+              d <= 1e-4,
+              `${source} channel ${c}, first ${ready} frames read during the separation: off by ${d}`,
+            );
           }
         }
       }
@@ -115,14 +156,36 @@ describe('listening copy', () => {
       const inner = fakeModel(SOURCES, gains);
       const batches: number[] = [];
       let runsAtFirstFrames = -1;
-      const model = { ...inner, run: (x: Float32Array, batch: number, frames: number) => { batches.push(batch); return inner.run(x, batch, frames); } };
-      await separateFile(job(input, join(dir, 'out'), { segments: { segmentFrames: 24, overlapFrames: 6, batch: 3 } }), model,
+      const model = {
+        ...inner,
+        run: (x: Float32Array, batch: number, frames: number) => {
+          batches.push(batch);
+          return inner.run(x, batch, frames);
+        },
+      };
+      await separateFile(
+        job(input, join(dir, 'out'), { segments: { segmentFrames: 24, overlapFrames: 6, batch: 3 } }),
+        model,
         { decode: decodeFile, createStemWriter },
-        { listen: { path: join(dir, 'song.copy'), onReady: (l) => { if (l.readyFrames > 0 && runsAtFirstFrames < 0) runsAtFirstFrames = batches.length; } } });
+        {
+          listen: {
+            path: join(dir, 'song.copy'),
+            onReady: (l) => {
+              if (l.readyFrames > 0 && runsAtFirstFrames < 0) runsAtFirstFrames = batches.length;
+            },
+          },
+        },
+      );
       assert.equal(batches[0], 1, 'the first batch is one chunk');
-      assert.ok(batches.slice(1, -1).every((b) => b === 3), `then batches of 3: ${batches.join(' ')}`);
+      assert.ok(
+        batches.slice(1, -1).every((b) => b === 3),
+        `then batches of 3: ${batches.join(' ')}`,
+      );
       // The next batch is launched before the first one's chunks are finished, so two runs have started by then.
-      assert.ok(runsAtFirstFrames <= 2, `the first frames were final after ${runsAtFirstFrames} network runs had started`);
+      assert.ok(
+        runsAtFirstFrames <= 2,
+        `the first frames were final after ${runsAtFirstFrames} network runs had started`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -135,20 +198,46 @@ describe('listening copy', () => {
       const abort = new AbortController();
       const copyPath = join(dir, 'cancelled.copy');
       let written = false;
-      const cancelled = separateFile(job(input, join(dir, 'out'), { segments: { segmentFrames: 24, overlapFrames: 6, batch: 1 } }), fakeModel(SOURCES, gains),
+      const cancelled = separateFile(
+        job(input, join(dir, 'out'), { segments: { segmentFrames: 24, overlapFrames: 6, batch: 1 } }),
+        fakeModel(SOURCES, gains),
         { decode: decodeFile, createStemWriter },
-        { signal: abort.signal, listen: { path: copyPath, onReady: (l) => { if (l.readyFrames > 0) { written = true; abort.abort(); } } } });
+        {
+          signal: abort.signal,
+          listen: {
+            path: copyPath,
+            onReady: (l) => {
+              if (l.readyFrames > 0) {
+                written = true;
+                abort.abort();
+              }
+            },
+          },
+        },
+      );
       await assert.rejects(cancelled, { code: 'CANCELLED' });
       assert.ok(written, 'frames were written before the cancel');
       assert.equal(existsSync(copyPath), false, 'the cancelled copy is gone');
 
       const failedPath = join(dir, 'failed.copy');
-      const failing = separateFile(job(input, join(dir, 'out')), fakeModel(SOURCES, gains),
-        { decode: decodeFile, createStemWriter: async (path, opts) => {
-          const w = await createStemWriter(path, opts);
-          return { ...w, notices: w.notices, write: () => { throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }); } };
-        } },
-        { listen: { path: failedPath, onReady: () => {} } });
+      const failing = separateFile(
+        job(input, join(dir, 'out')),
+        fakeModel(SOURCES, gains),
+        {
+          decode: decodeFile,
+          createStemWriter: async (path, opts) => {
+            const w = await createStemWriter(path, opts);
+            return {
+              ...w,
+              notices: w.notices,
+              write: () => {
+                throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+              },
+            };
+          },
+        },
+        { listen: { path: failedPath, onReady: () => {} } },
+      );
       await assert.rejects(failing, { code: 'DISK_FULL' });
       assert.equal(existsSync(failedPath), false, 'the failed copy is gone');
     } finally {

@@ -39,7 +39,13 @@ export class ListeningCopy {
   }
 
   /** Creates (or empties) the file and reports it with no frames ready yet. */
-  static async create(path: string, sources: string[], sampleRate: number, frames: number, report: (l: ListenProgress) => void): Promise<ListeningCopy> {
+  static async create(
+    path: string,
+    sources: string[],
+    sampleRate: number,
+    frames: number,
+    report: (l: ListenProgress) => void,
+  ): Promise<ListeningCopy> {
     let file: FileHandle;
     try {
       await mkdir(dirname(path), { recursive: true });
@@ -73,7 +79,10 @@ export class ListeningCopy {
       throw asXumxError(err, this.path);
     }
     if (this.readyFrames !== this.frames) {
-      throw asXumxError(new Error(`the listening copy holds ${this.readyFrames} of the song's ${this.frames} frames`), this.path);
+      throw asXumxError(
+        new Error(`the listening copy holds ${this.readyFrames} of the song's ${this.frames} frames`),
+        this.path,
+      );
     }
   }
 
@@ -141,7 +150,12 @@ export class ListeningCopy {
   }
 
   private announce(): void {
-    this.report({ sampleRate: this.sampleRate, frames: this.frames, readyFrames: this.readyFrames, sources: [...this.sources] });
+    this.report({
+      sampleRate: this.sampleRate,
+      frames: this.frames,
+      readyFrames: this.readyFrames,
+      sources: [...this.sources],
+    });
   }
 }
 
@@ -149,18 +163,30 @@ export class ListeningCopy {
  * Frames [from, from + frames) of a copy of `stems` stems and `songFrames` frames, interleaved as the route serves
  * them; only frames the copy has said are ready. Errors are the file system's (ENOENT: the copy is gone).
  */
-export async function readListeningCopy(path: string, stems: number, songFrames: number, from: number, frames: number): Promise<Float32Array> {
+export async function readListeningCopy(
+  path: string,
+  stems: number,
+  songFrames: number,
+  from: number,
+  frames: number,
+): Promise<Float32Array> {
   const width = stems * CHANNELS_PER_STEM;
   const first = Math.floor(from / BLOCK_FRAMES);
   const last = Math.floor((from + frames - 1) / BLOCK_FRAMES);
   const file = await open(path, 'r');
   try {
-    const ends = await readExactly(file, path, (first - 1) * 8 + (first === 0 ? 8 : 0), (last - first + (first === 0 ? 1 : 2)) * 8);
+    const ends = await readExactly(
+      file,
+      path,
+      (first - 1) * 8 + (first === 0 ? 8 : 0),
+      (last - first + (first === 0 ? 1 : 2)) * 8,
+    );
     const start = first === 0 ? 8 * Math.ceil(songFrames / BLOCK_FRAMES) : ends.readDoubleLE(0);
     const data = await readExactly(file, path, start, ends.readDoubleLE(ends.length - 8) - start);
     const blockFrames = (b: number) => Math.min(BLOCK_FRAMES, songFrames - b * BLOCK_FRAMES);
     const out = new Float32Array((last - first) * BLOCK_FRAMES * width + blockFrames(last) * width);
-    for (let b = first, at = 0; b <= last; b++) at = decodeBlock(data, at, width, blockFrames(b), out, (b - first) * BLOCK_FRAMES);
+    for (let b = first, at = 0; b <= last; b++)
+      at = decodeBlock(data, at, width, blockFrames(b), out, (b - first) * BLOCK_FRAMES);
     const skip = from - first * BLOCK_FRAMES;
     return out.subarray(skip * width, (skip + frames) * width);
   } finally {

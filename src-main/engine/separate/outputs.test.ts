@@ -25,12 +25,19 @@ const SOURCES = ['vocals', 'drums', 'bass'];
 function runInterrupted(args: string[]): Promise<'paused' | 'done'> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '', paused = false;
+    let stdout = '',
+      stderr = '',
+      paused = false;
     child.stdout.on('data', (d) => {
       stdout += d;
-      if (!paused && stdout.includes('paused')) { paused = true; child.kill('SIGKILL'); }
+      if (!paused && stdout.includes('paused')) {
+        paused = true;
+        child.kill('SIGKILL');
+      }
     });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     child.on('error', reject);
     child.on('close', (code, signal) => {
       if (paused && signal === 'SIGKILL') resolve('paused');
@@ -43,7 +50,8 @@ function runInterrupted(args: string[]): Promise<'paused' | 'done'> {
 /** The stem folder's contents but its song mark: each stem's text ("old x" / "new x"), folders as "folder", hidden names listed. */
 function contents(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const n of readdirSync(dir)) if (n !== SONG_MARK) out[n] = statSync(join(dir, n)).isDirectory() ? 'folder' : readFileSync(join(dir, n), 'utf8');
+  for (const n of readdirSync(dir))
+    if (n !== SONG_MARK) out[n] = statSync(join(dir, n)).isDirectory() ? 'folder' : readFileSync(join(dir, n), 'utf8');
   return out;
 }
 
@@ -74,8 +82,10 @@ describe('stem outputs', () => {
       mkdirSync(join(dir, `${blocked}.wav`));
       const expected = { ...stemSet('old'), [`${blocked}.wav`]: 'folder' };
       const outputs = await newStems(out);
-      await assert.rejects(outputs.commit(),
-        (e: XumxError) => e.code === 'OUTPUT_NOT_WRITABLE' && e.message.startsWith(`${join(dir, `${blocked}.wav`)}: `));
+      await assert.rejects(
+        outputs.commit(),
+        (e: XumxError) => e.code === 'OUTPUT_NOT_WRITABLE' && e.message.startsWith(`${join(dir, `${blocked}.wav`)}: `),
+      );
       await outputs.discard();
       assert.deepEqual(contents(dir), expected);
     }
@@ -92,14 +102,18 @@ describe('stem outputs', () => {
         const outputs = await newStems(out);
         let renames = 0;
         p.rename = async (...a: unknown[]) => {
-          if (++renames === failAt) throw Object.assign(new Error('EACCES: permission denied, rename'), { code: 'EACCES', syscall: 'rename' });
+          if (++renames === failAt)
+            throw Object.assign(new Error('EACCES: permission denied, rename'), { code: 'EACCES', syscall: 'rename' });
           return original(...a);
         };
         syncBuiltinESMExports();
-        const committed = await outputs.commit().then(() => true, (e: XumxError) => {
-          assert.equal(e.code, 'OUTPUT_NOT_WRITABLE', e.message);
-          return false;
-        });
+        const committed = await outputs.commit().then(
+          () => true,
+          (e: XumxError) => {
+            assert.equal(e.code, 'OUTPUT_NOT_WRITABLE', e.message);
+            return false;
+          },
+        );
         p.rename = original;
         syncBuiltinESMExports();
         if (committed) {
@@ -133,8 +147,10 @@ describe('stem outputs', () => {
       if (visible.length < SOURCES.length || new Set(visible.map((n) => left[n].split(' ')[0])).size > 1) mixed++;
       await (await StemOutputs.create(out, '/music/song.mp3', SOURCES, 'wav')).discard();
       const after = contents(dir);
-      assert.ok(isDeepStrictEqual(after, stemSet('old')) || isDeepStrictEqual(after, stemSet('new')),
-        `killed after step ${step}: ${JSON.stringify(left)} became ${JSON.stringify(after)}`);
+      assert.ok(
+        isDeepStrictEqual(after, stemSet('old')) || isDeepStrictEqual(after, stemSet('new')),
+        `killed after step ${step}: ${JSON.stringify(left)} became ${JSON.stringify(after)}`,
+      );
     }
     assert.ok(mixed > 0, 'no kill left a mixed or incomplete set: the test would prove nothing');
   });
@@ -142,14 +158,32 @@ describe('stem outputs', () => {
   test('a job killed while writing its stems leaves no temporary file once the next job writes into that folder', async () => {
     const out = tmp();
     assert.equal(await runInterrupted(['write', out, '/music/song.wav']), 'paused');
-    assert.ok(readdirSync(join(out, 'song')).some((n) => n.startsWith('.')), 'the killed job left no temporary file: the test would prove nothing');
-    await separateFile({
-      input: '/music/song.wav', outDir: out, format: 'wav', bitDepth: 24,
-      controls: { wienerIterations: 0, softmask: false, residual: false }, segments: { segmentFrames: 32, overlapFrames: 4, batch: 2 },
-    }, fakeModel(['a', 'b'], () => 0.5), {
-      decode: async () => ({ sampleRate: 44100, channels: testSignal(44100), notices: [] }),
-      createStemWriter: (path) => ({ write() {}, close() { writeFileSync(path, 'stem'); }, abort() {}, notices: [] }),
-    });
+    assert.ok(
+      readdirSync(join(out, 'song')).some((n) => n.startsWith('.')),
+      'the killed job left no temporary file: the test would prove nothing',
+    );
+    await separateFile(
+      {
+        input: '/music/song.wav',
+        outDir: out,
+        format: 'wav',
+        bitDepth: 24,
+        controls: { wienerIterations: 0, softmask: false, residual: false },
+        segments: { segmentFrames: 32, overlapFrames: 4, batch: 2 },
+      },
+      fakeModel(['a', 'b'], () => 0.5),
+      {
+        decode: async () => ({ sampleRate: 44100, channels: testSignal(44100), notices: [] }),
+        createStemWriter: (path) => ({
+          write() {},
+          close() {
+            writeFileSync(path, 'stem');
+          },
+          abort() {},
+          notices: [],
+        }),
+      },
+    );
     assert.deepEqual(readdirSync(out), ['song']);
     assert.deepEqual(readdirSync(join(out, 'song')).sort(), [SONG_MARK, 'a.wav', 'b.wav']);
   });

@@ -55,7 +55,11 @@ export class StemOutputs {
   /** Held from the claim until the commit or the discard: sweeping and committing need the folder to themselves. */
   private lock: FolderLock | null = null;
 
-  private constructor(readonly dir: string, readonly sources: string[], readonly ext: string) {
+  private constructor(
+    readonly dir: string,
+    readonly sources: string[],
+    readonly ext: string,
+  ) {
     for (const s of sources) {
       this.paths[s] = join(dir, `${s}.${ext}`);
       this.temps[s] = join(dir, tempName(`${s}.${ext}`));
@@ -79,7 +83,7 @@ export class StemOutputs {
       await out.discard();
       throw outputError(err, out.dir);
     }
-    out.notices.push(...await sweepStemFolder(out.dir), ...await removeStaleTemps(dirname(out.dir)));
+    out.notices.push(...(await sweepStemFolder(out.dir)), ...(await removeStaleTemps(dirname(out.dir))));
     return out;
   }
 
@@ -95,9 +99,14 @@ export class StemOutputs {
         if (err.code === 'ENOENT') return null;
         throw outputError(err, this.paths[s]);
       });
-      if (st?.isDirectory()) throw outputError(Object.assign(new Error('a folder is in the way'), { code: 'EISDIR' }), this.paths[s]);
+      if (st?.isDirectory())
+        throw outputError(Object.assign(new Error('a folder is in the way'), { code: 'EISDIR' }), this.paths[s]);
       const final = basename(this.paths[s]);
-      const id = fileIdentity(await lstat(this.temps[s], { bigint: true }).catch((err) => { throw outputError(err, this.paths[s]); }));
+      const id = fileIdentity(
+        await lstat(this.temps[s], { bigint: true }).catch((err) => {
+          throw outputError(err, this.paths[s]);
+        }),
+      );
       entries.push({ final, temp: basename(this.temps[s]), id, aside: st ? tempName(final, 'aside') : null });
     }
     const journal = join(this.dir, tempName('stems', 'commit'));
@@ -123,7 +132,10 @@ export class StemOutputs {
       await unlink(journal);
     } catch (err) {
       // Should putting back fail too, the journal stays: the first job here after this process has ended finishes it.
-      const undone = await putBack(this.dir, entries).then(() => true, () => false);
+      const undone = await putBack(this.dir, entries).then(
+        () => true,
+        () => false,
+      );
       if (undone) await unlink(journal).catch(() => {});
       throw outputError(err, current);
     }
@@ -166,10 +178,15 @@ export async function removeEmptyFolders(dir: string, outermost: string): Promis
  * Safe to repeat, so a sweep that is itself interrupted is finished by the next one.
  */
 async function putBack(dir: string, entries: JournalEntry[]): Promise<void> {
-  const missing = (err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; };
+  const missing = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  };
   for (const e of entries) {
     const final = join(dir, e.final);
-    const there = await lstat(final, { bigint: true }).then(fileIdentity, (err: NodeJS.ErrnoException) => { missing(err); return null; });
+    const there = await lstat(final, { bigint: true }).then(fileIdentity, (err: NodeJS.ErrnoException) => {
+      missing(err);
+      return null;
+    });
     const mine = there === e.id;
     if (e.aside) {
       // The old stem, if it was set aside and not yet put back.
@@ -197,25 +214,33 @@ export async function sweepStemFolder(dir: string): Promise<string[]> {
   for (const t of (await staleTemps(dir)).filter((x) => x.kind === 'commit')) {
     const path = join(dir, t.file);
     try {
-      const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => { if (err.code === 'ENOENT') return null; throw err; });
+      const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return null;
+        throw err;
+      });
       if (text === null) continue; // another job finished it meanwhile
       // A journal cut short was never complete, so no stem had moved yet: there is nothing to undo.
       const entries = parseJournal(text);
       if (entries) await putBack(dir, entries);
-      await unlink(path).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; });
+      await unlink(path).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
     } catch (err) {
       unresolved.add(ownerKey(t));
-      notices.push(`${dir}: cannot undo the unfinished replacement of these stems by an interrupted job (${(err as Error).message})`);
+      notices.push(
+        `${dir}: cannot undo the unfinished replacement of these stems by an interrupted job (${(err as Error).message})`,
+      );
     }
   }
-  return [...notices, ...await removeStaleTemps(dir, unresolved)];
+  return [...notices, ...(await removeStaleTemps(dir, unresolved))];
 }
 
 function parseJournal(text: string): JournalEntry[] | null {
   try {
     const entries = (JSON.parse(text) as { stems?: unknown }).stems;
     const name = (x: unknown) => typeof x === 'string' && x !== '' && basename(x) === x;
-    const valid = (e: JournalEntry) => name(e?.final) && name(e?.temp) && typeof e.id === 'string' && (e.aside === null || name(e.aside));
+    const valid = (e: JournalEntry) =>
+      name(e?.final) && name(e?.temp) && typeof e.id === 'string' && (e.aside === null || name(e.aside));
     if (!Array.isArray(entries) || !entries.every(valid)) return null;
     return entries as JournalEntry[];
   } catch {

@@ -35,7 +35,11 @@ function memoryWriters(): { factory: StemWriterFactory; stems: Map<string, Float
           const len = parts.reduce((n, p) => n + p[0].length, 0);
           const joined = [new Float32Array(len), new Float32Array(len)];
           let at = 0;
-          for (const p of parts) { joined[0].set(p[0], at); joined[1].set(p[1], at); at += p[0].length; }
+          for (const p of parts) {
+            joined[0].set(p[0], at);
+            joined[1].set(p[1], at);
+            at += p[0].length;
+          }
           stems.set(source, joined);
           writeFileSync(path, '');
         },
@@ -49,19 +53,31 @@ function memoryWriters(): { factory: StemWriterFactory; stems: Map<string, Float
 
 function job(outDir: string, over: Partial<PipelineJob> = {}): PipelineJob {
   return {
-    input: '/music/song.wav', outDir, format: 'wav', bitDepth: '32f',
+    input: '/music/song.wav',
+    outDir,
+    format: 'wav',
+    bitDepth: '32f',
     controls: { wienerIterations: 0, softmask: false, residual: false },
-    segments: { segmentFrames: 32, overlapFrames: 4, batch: 3 }, ...over,
+    segments: { segmentFrames: 32, overlapFrames: 4, batch: 3 },
+    ...over,
   };
 }
 
 function deps(signal: Float32Array[], sampleRate: number, writers: ReturnType<typeof memoryWriters>): PipelineDeps {
-  return { decode: async () => ({ sampleRate, channels: signal.map((c) => c.slice()), notices: [] }), createStemWriter: writers.factory };
+  return {
+    decode: async () => ({ sampleRate, channels: signal.map((c) => c.slice()), notices: [] }),
+    createStemWriter: writers.factory,
+  };
 }
 
 function errorDb(ref: Float32Array[], got: Float32Array[]): number {
-  let e = 0, p = 0;
-  for (let c = 0; c < ref.length; c++) for (let i = 0; i < ref[c].length; i++) { e += (ref[c][i] - got[c][i]) ** 2; p += ref[c][i] ** 2; }
+  let e = 0,
+    p = 0;
+  for (let c = 0; c < ref.length; c++)
+    for (let i = 0; i < ref[c].length; i++) {
+      e += (ref[c][i] - got[c][i]) ** 2;
+      p += ref[c][i] ** 2;
+    }
   return 10 * Math.log10(e / p);
 }
 
@@ -70,11 +86,23 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'xumx-pipeline-'));
 /** A stereo 32-bit float WAV holding `left` and `right` as they are, overs included. */
 function floatWav(path: string, [left, right]: Float32Array[], rate: number): string {
   const data = new Float32Array(left.length * 2);
-  for (let i = 0; i < left.length; i++) { data[2 * i] = left[i]; data[2 * i + 1] = right[i]; }
+  for (let i = 0; i < left.length; i++) {
+    data[2 * i] = left[i];
+    data[2 * i + 1] = right[i];
+  }
   const h = Buffer.alloc(44);
-  h.write('RIFF', 0, 'latin1'); h.writeUInt32LE(36 + data.byteLength, 4); h.write('WAVEfmt ', 8, 'latin1'); h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(3, 20); h.writeUInt16LE(2, 22); h.writeUInt32LE(rate, 24); h.writeUInt32LE(rate * 8, 28); h.writeUInt16LE(8, 32);
-  h.writeUInt16LE(32, 34); h.write('data', 36, 'latin1'); h.writeUInt32LE(data.byteLength, 40);
+  h.write('RIFF', 0, 'latin1');
+  h.writeUInt32LE(36 + data.byteLength, 4);
+  h.write('WAVEfmt ', 8, 'latin1');
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(3, 20);
+  h.writeUInt16LE(2, 22);
+  h.writeUInt32LE(rate, 24);
+  h.writeUInt32LE(rate * 8, 28);
+  h.writeUInt16LE(8, 32);
+  h.writeUInt16LE(32, 34);
+  h.write('data', 36, 'latin1');
+  h.writeUInt32LE(data.byteLength, 40);
   writeFileSync(path, Buffer.concat([h, Buffer.from(data.buffer)]));
   return path;
 }
@@ -88,20 +116,36 @@ describe('separateFile', () => {
     let decodes = 0;
     const run = async () => {
       const writers = memoryWriters();
-      await separateFile(job(tmp(), { input, controls: { wienerIterations: 1, softmask: false, residual: false } }),
+      await separateFile(
+        job(tmp(), { input, controls: { wienerIterations: 1, softmask: false, residual: false } }),
         fakeModel(['a', 'b'], (j) => (j === 0 ? 0.7 : 0.3)),
-        { decode: async () => { decodes++; return { sampleRate: 48000, channels: signal.map((c) => c.slice()), notices: [] }; }, createStemWriter: writers.factory, songs: memo });
+        {
+          decode: async () => {
+            decodes++;
+            return { sampleRate: 48000, channels: signal.map((c) => c.slice()), notices: [] };
+          },
+          createStemWriter: writers.factory,
+          songs: memo,
+        },
+      );
       return writers.stems;
     };
     const inner = new LastSongMemo();
     let stored: PreparedSong | undefined;
-    const memo: SongMemo = { get: (k) => inner.get(k), set: (k, song) => { stored = song; inner.set(k, song); } };
+    const memo: SongMemo = {
+      get: (k) => inner.get(k),
+      set: (k, song) => {
+        stored = song;
+        inner.set(k, song);
+      },
+    };
     const first = await run();
     const whole = () => stored!.song.read(0, stored!.song.frames);
     const kept = await whole();
     const second = await run();
     assert.equal(decodes, 1);
-    for (const name of ['a', 'b']) for (let c = 0; c < 2; c++) assert.deepEqual(second.get(name)![c], first.get(name)![c]);
+    for (const name of ['a', 'b'])
+      for (let c = 0; c < 2; c++) assert.deepEqual(second.get(name)![c], first.get(name)![c]);
     assert.deepEqual(await whole(), kept, 'the kept song was not changed by the jobs');
     writeFileSync(input, 'second, longer version');
     await run();
@@ -120,18 +164,31 @@ describe('separateFile', () => {
       async read(start, length) {
         reads++;
         largest = Math.max(largest, length);
-        return signal.map((c) => { const x = new Float32Array(length); x.set(c.subarray(start, start + length)); return x; });
+        return signal.map((c) => {
+          const x = new Float32Array(length);
+          x.set(c.subarray(start, start + length));
+          return x;
+        });
       },
       retain() {},
       async release() {},
     };
-    const song: PreparedSong = { song: samples, sampleRate: 44100, inputLength: signal[0].length, notices: [], tags: {} };
+    const song: PreparedSong = {
+      song: samples,
+      sampleRate: 44100,
+      inputLength: signal[0].length,
+      notices: [],
+      tags: {},
+    };
     const memo: SongMemo = { get: () => song, set: () => {} };
     const writers = memoryWriters();
     const segments = { segmentFrames: 32, overlapFrames: 4, batch: 3 };
     // The song's analysis reads it in stretches of its own; known already, it stays out of the count.
-    await separateFile(job(tmp(), { input, segments, analysis: null }), fakeModel(['all'], () => 1),
-      { decode: async () => assert.fail('the memo holds the song'), createStemWriter: writers.factory, songs: memo });
+    await separateFile(
+      job(tmp(), { input, segments, analysis: null }),
+      fakeModel(['all'], () => 1),
+      { decode: async () => assert.fail('the memo holds the song'), createStemWriter: writers.factory, songs: memo },
+    );
     const plan = planChunks(signal[0].length, segments, CONTRACT.hop, minChunkLength(CONTRACT.nFft));
     assert.ok(plan.chunks.length > 3, 'the song must be several batches long for the test to mean anything');
     assert.ok(reads >= plan.chunks.length, `${reads} reads for ${plan.chunks.length} chunks`);
@@ -149,9 +206,23 @@ describe('separateFile', () => {
     }
     let stored: PreparedSong | undefined;
     const inner = new LastSongMemo();
-    const memo: SongMemo = { get: (k) => inner.get(k), set: (k, s) => { stored = s; inner.set(k, s); } };
-    await separateFile(job(tmp(), { input }), fakeModel(['all'], () => 1),
-      { decode: async () => ({ sampleRate: 48000, pieces: pieces(), notices: [] }), createStemWriter: memoryWriters().factory, songs: memo, songFolder: tmp() });
+    const memo: SongMemo = {
+      get: (k) => inner.get(k),
+      set: (k, s) => {
+        stored = s;
+        inner.set(k, s);
+      },
+    };
+    await separateFile(
+      job(tmp(), { input }),
+      fakeModel(['all'], () => 1),
+      {
+        decode: async () => ({ sampleRate: 48000, pieces: pieces(), notices: [] }),
+        createStemWriter: memoryWriters().factory,
+        songs: memo,
+        songFolder: tmp(),
+      },
+    );
     const expected = await resample(signal, 48000, CONTRACT.sampleRate);
     assert.equal(stored!.song.frames, expected[0].length);
     assert.equal(stored!.inputLength, signal[0].length);
@@ -165,13 +236,28 @@ describe('separateFile', () => {
     writeFileSync(input, 'a song');
     const decode = async () => ({ sampleRate: 44100, channels: testSignal(44100 * 2), notices: [] });
     let seenDuringJob: string[] = [];
-    const model = fakeModel(['all'], () => 1, () => { seenDuringJob = readdirSync(songs); });
-    await separateFile(job(tmp(), { input }), model, { decode, createStemWriter: memoryWriters().factory, songFolder: songs });
+    const model = fakeModel(
+      ['all'],
+      () => 1,
+      () => {
+        seenDuringJob = readdirSync(songs);
+      },
+    );
+    await separateFile(job(tmp(), { input }), model, {
+      decode,
+      createStemWriter: memoryWriters().factory,
+      songFolder: songs,
+    });
     assert.equal(seenDuringJob.length, 1, 'the prepared song is on disk while the job runs');
     assert.deepEqual(readdirSync(songs), [], 'without a memo the job removes it');
 
     const memo = new LastSongMemo();
-    await separateFile(job(tmp(), { input }), model, { decode, createStemWriter: memoryWriters().factory, songFolder: songs, songs: memo });
+    await separateFile(job(tmp(), { input }), model, {
+      decode,
+      createStemWriter: memoryWriters().factory,
+      songFolder: songs,
+      songs: memo,
+    });
     assert.equal(readdirSync(songs).length, 1, 'the memo keeps it');
     memo.get('another song');
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -188,10 +274,18 @@ describe('separateFile', () => {
       yield testSignal(44100);
     }
     await assert.rejects(
-      separateFile(job(tmp()), fakeModel(['all'], () => 1),
-        { decode: async () => ({ sampleRate: 44100, pieces: pieces(), notices: [] }), createStemWriter: memoryWriters().factory, songFolder: songs },
-        { signal: controller.signal }),
-      (e: XumxError) => e.code === 'CANCELLED');
+      separateFile(
+        job(tmp()),
+        fakeModel(['all'], () => 1),
+        {
+          decode: async () => ({ sampleRate: 44100, pieces: pieces(), notices: [] }),
+          createStemWriter: memoryWriters().factory,
+          songFolder: songs,
+        },
+        { signal: controller.signal },
+      ),
+      (e: XumxError) => e.code === 'CANCELLED',
+    );
     assert.deepEqual(readdirSync(songs), []);
   });
 
@@ -202,9 +296,17 @@ describe('separateFile', () => {
       throw new XumxError('TRUNCATED', '/music/song.wav: the file ends early', '/music/song.wav');
     }
     await assert.rejects(
-      separateFile(job(tmp()), fakeModel(['all'], () => 1),
-        { decode: async () => ({ sampleRate: 44100, pieces: pieces(), notices: [] }), createStemWriter: memoryWriters().factory, songFolder: songs }),
-      (e: XumxError) => e.code === 'TRUNCATED');
+      separateFile(
+        job(tmp()),
+        fakeModel(['all'], () => 1),
+        {
+          decode: async () => ({ sampleRate: 44100, pieces: pieces(), notices: [] }),
+          createStemWriter: memoryWriters().factory,
+          songFolder: songs,
+        },
+      ),
+      (e: XumxError) => e.code === 'TRUNCATED',
+    );
     assert.deepEqual(readdirSync(songs), []);
   });
 
@@ -212,7 +314,11 @@ describe('separateFile', () => {
     const input = testSignal(44100 * 3 + 123);
     const writers = memoryWriters();
     const out = tmp();
-    const r = await separateFile(job(out), fakeModel(['all'], () => 1), deps(input, 44100, writers));
+    const r = await separateFile(
+      job(out),
+      fakeModel(['all'], () => 1),
+      deps(input, 44100, writers),
+    );
     const stem = writers.stems.get('all')!;
     assert.equal(stem[0].length, input[0].length);
     assert.ok(errorDb(input, stem) < -100, `error ${errorDb(input, stem).toFixed(1)} dB`);
@@ -230,7 +336,8 @@ describe('separateFile', () => {
     await separateFile(job(tmp(), { controls }), model, deps(input, 44100, writers));
     assert.deepEqual([...writers.stems.keys()].sort(), [...sources, 'residual'].sort());
     const sum = [new Float32Array(input[0].length), new Float32Array(input[0].length)];
-    for (const stem of writers.stems.values()) for (let c = 0; c < 2; c++) for (let i = 0; i < sum[c].length; i++) sum[c][i] += stem[c][i];
+    for (const stem of writers.stems.values())
+      for (let c = 0; c < 2; c++) for (let i = 0; i < sum[c].length; i++) sum[c][i] += stem[c][i];
     const db = errorDb(input, sum);
     assert.ok(db < -60, `mixture error ${db.toFixed(1)} dB`);
   });
@@ -239,7 +346,11 @@ describe('separateFile', () => {
     // No noise: white noise above 22.05 kHz cannot survive a trip through 44.1 kHz.
     const input = testSignal(48000 * 2 + 17, 1, 0);
     const writers = memoryWriters();
-    const r = await separateFile(job(tmp()), fakeModel(['all'], () => 1), deps(input, 48000, writers));
+    const r = await separateFile(
+      job(tmp()),
+      fakeModel(['all'], () => 1),
+      deps(input, 48000, writers),
+    );
     assert.equal(r.sampleRate, 48000);
     const stem = writers.stems.get('all')!;
     assert.equal(stem[0].length, input[0].length);
@@ -252,10 +363,17 @@ describe('separateFile', () => {
     const out = tmp();
     const controller = new AbortController();
     let runs = 0;
-    const model = fakeModel(['a', 'b'], () => 0.5, () => { if (++runs === 2) controller.abort(); });
+    const model = fakeModel(
+      ['a', 'b'],
+      () => 0.5,
+      () => {
+        if (++runs === 2) controller.abort();
+      },
+    );
     await assert.rejects(
       separateFile(job(out), model, deps(testSignal(44100 * 5), 44100, memoryWriters()), { signal: controller.signal }),
-      (e: XumxError) => e.code === 'CANCELLED');
+      (e: XumxError) => e.code === 'CANCELLED',
+    );
     assert.deepEqual(readdirSync(out), []);
   });
 
@@ -263,19 +381,36 @@ describe('separateFile', () => {
     const out = tmp();
     const writers = memoryWriters();
     writers.failOn = 'b';
-    await assert.rejects(separateFile(job(out), fakeModel(['a', 'b'], () => 0.5), deps(testSignal(44100 * 2), 44100, writers)),
-      (e: XumxError) => e.code === 'DISK_FULL');
+    await assert.rejects(
+      separateFile(
+        job(out),
+        fakeModel(['a', 'b'], () => 0.5),
+        deps(testSignal(44100 * 2), 44100, writers),
+      ),
+      (e: XumxError) => e.code === 'DISK_FULL',
+    );
     assert.equal(existsSync(join(out, 'song')), false);
   });
 
-  test('a float WAV at 1e30 gives the stem writers\' notices, named by stem, not silent full-scale stems', async () => {
-    const input = floatWav(join(tmp(), 'loud.wav'), testSignal(44100 * 2).map((c) => c.map((v) => v * 1e30)), 44100);
+  test("a float WAV at 1e30 gives the stem writers' notices, named by stem, not silent full-scale stems", async () => {
+    const input = floatWav(
+      join(tmp(), 'loud.wav'),
+      testSignal(44100 * 2).map((c) => c.map((v) => v * 1e30)),
+      44100,
+    );
     for (const bitDepth of [16, '32f'] as const) {
-      const r = await separateFile(job(tmp(), { input, bitDepth }), fakeModel(['vocals', 'bass'], () => 0.5), { decode: decodeFile, createStemWriter });
+      const r = await separateFile(
+        job(tmp(), { input, bitDepth }),
+        fakeModel(['vocals', 'bass'], () => 0.5),
+        { decode: decodeFile, createStemWriter },
+      );
       const peak = (await decodeFile(r.stems.vocals)).channels[0].reduce((m, v) => Math.max(m, Math.abs(v)), 0);
       assert.ok(peak >= 1, `${bitDepth}: the stems were not loud (peak ${peak}), the test would prove nothing`);
       for (const stem of ['vocals', 'bass']) {
-        assert.ok(r.notices.some((n) => new RegExp(`^([a-z]+, )*${stem}(, [a-z]+)*: .*beyond full scale`).test(n)), `${bitDepth}: ${JSON.stringify(r.notices)}`);
+        assert.ok(
+          r.notices.some((n) => new RegExp(`^([a-z]+, )*${stem}(, [a-z]+)*: .*beyond full scale`).test(n)),
+          `${bitDepth}: ${JSON.stringify(r.notices)}`,
+        );
       }
     }
   });
@@ -283,28 +418,45 @@ describe('separateFile', () => {
   // A real full disk: a small tmpfs. Mounting needs root with CAP_SYS_ADMIN; elsewhere the case is skipped.
   const disk = join(tmp(), 'disk');
   mkdirSync(disk);
-  const mounted = process.getuid?.() === 0 && spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', disk]).status === 0;
+  const mounted =
+    process.getuid?.() === 0 && spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', disk]).status === 0;
   after(() => {
     if (mounted) execFileSync('umount', [disk]);
     rmSync(join(disk, '..'), { recursive: true, force: true });
   });
-  test('a full disk is DISK_FULL naming the stem, not its temporary file, and leaves no folder the job created',
-    { skip: !mounted && 'cannot mount a small tmpfs here (needs root)' }, async () => {
+  test(
+    'a full disk is DISK_FULL naming the stem, not its temporary file, and leaves no folder the job created',
+    { skip: !mounted && 'cannot mount a small tmpfs here (needs root)' },
+    async () => {
       const out = join(disk, 'new', 'stems');
-      await assert.rejects(separateFile(job(out, { bitDepth: 24 }), fakeModel(['a', 'b'], () => 0.5), { decode: async () => ({ sampleRate: 44100, channels: testSignal(44100 * 5), notices: [] }), createStemWriter }),
+      await assert.rejects(
+        separateFile(
+          job(out, { bitDepth: 24 }),
+          fakeModel(['a', 'b'], () => 0.5),
+          {
+            decode: async () => ({ sampleRate: 44100, channels: testSignal(44100 * 5), notices: [] }),
+            createStemWriter,
+          },
+        ),
         (e: XumxError) => {
           assert.equal(e.code, 'DISK_FULL', e.message);
           assert.match(e.message, new RegExp(`^${join(out, 'song')}/[ab]\\.wav: `));
           assert.match(e.file ?? '', /\/song\/[ab]\.wav$/);
           return true;
-        });
+        },
+      );
       assert.deepEqual(readdirSync(disk), []);
-    });
+    },
+  );
 
   test('reports progress that only moves forward and ends at 1', async () => {
     const seen: number[] = [];
-    await separateFile(job(tmp()), fakeModel(['all'], () => 1), deps(testSignal(44100 * 4), 44100, memoryWriters()),
-      { onProgress: (p) => seen.push(p.fraction) });
+    await separateFile(
+      job(tmp()),
+      fakeModel(['all'], () => 1),
+      deps(testSignal(44100 * 4), 44100, memoryWriters()),
+      { onProgress: (p) => seen.push(p.fraction) },
+    );
     assert.ok(seen.length > 5);
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i] >= seen[i - 1]);
     assert.equal(seen.at(-1), 1);

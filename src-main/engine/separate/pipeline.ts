@@ -14,7 +14,17 @@ import { CONTRACT } from '../model/manifest.ts';
 import type { ModelRunner } from '../model/session.ts';
 import type { CachedRecord } from '../cache/estimate-file.ts';
 import type { ThreadedModelRunner } from '../model/threaded.ts';
-import type { BitDepth, ListenCopyHooks, OutputFormat, Progress, SeparationControls, SeparationOk, SongAnalysis, Stage, Timings } from '../types.ts';
+import type {
+  BitDepth,
+  ListenCopyHooks,
+  OutputFormat,
+  Progress,
+  SeparationControls,
+  SeparationOk,
+  SongAnalysis,
+  Stage,
+  Timings,
+} from '../types.ts';
 import { StemTap } from '../analysis/stem-tap.ts';
 import { measurable } from '../analysis/index.ts';
 import { checkOutputWritable, StemOutputs } from './outputs.ts';
@@ -76,7 +86,12 @@ export interface PipelineHooks {
 /** Network share of one chunk's work, for progress (measured: the network dominates on every provider). */
 const NETWORK_SHARE = 0.7;
 
-export async function separateFile(job: PipelineJob, model: ModelRunner, deps: PipelineDeps, hooks: PipelineHooks = {}): Promise<SeparationOk> {
+export async function separateFile(
+  job: PipelineJob,
+  model: ModelRunner,
+  deps: PipelineDeps,
+  hooks: PipelineHooks = {},
+): Promise<SeparationOk> {
   const { input } = job;
   const timings: Timings = { decode: 0, stft: 0, network: 0, wiener: 0, istft: 0, encode: 0 };
   const timed = async <T>(stage: keyof Timings, work: () => T | Promise<T>): Promise<T> => {
@@ -104,8 +119,14 @@ export async function separateFile(job: PipelineJob, model: ModelRunner, deps: P
   }
 }
 
-async function separatePrepared(job: PipelineJob, model: ModelRunner, prepared: PreparedSong, deps: PipelineDeps,
-  { timed, cancelled, progress, timings }: Omit<LoopTools, 'tap'>, listen?: ListenCopyHooks): Promise<SeparationOk> {
+async function separatePrepared(
+  job: PipelineJob,
+  model: ModelRunner,
+  prepared: PreparedSong,
+  deps: PipelineDeps,
+  { timed, cancelled, progress, timings }: Omit<LoopTools, 'tap'>,
+  listen?: ListenCopyHooks,
+): Promise<SeparationOk> {
   const { input } = job;
   const { song, sampleRate, inputLength } = prepared;
   const rate = CONTRACT.sampleRate;
@@ -127,7 +148,12 @@ async function separatePrepared(job: PipelineJob, model: ModelRunner, prepared: 
       const resampler = sampleRate === rate ? null : await createResampler(rate, sampleRate, 2);
       try {
         const writer = await deps.createStemWriter(outputs.tempPath(stem), {
-          format: job.format, bitDepth: job.bitDepth, sampleRate, channels: 2, tags: stemTags(prepared.tags, stem), shownAs: outputs.paths[stem],
+          format: job.format,
+          bitDepth: job.bitDepth,
+          sampleRate,
+          channels: 2,
+          tags: stemTags(prepared.tags, stem),
+          shownAs: outputs.paths[stem],
         });
         const stretch = job.timePitch ? await TimePitchStream.create(2, sampleRate, job.timePitch) : null;
         const listen = copy ? (planar: Float32Array[]) => copy!.add(index, planar) : null;
@@ -145,7 +171,12 @@ async function separatePrepared(job: PipelineJob, model: ModelRunner, prepared: 
       for (const sink of finished) await sink.finish();
       await copy?.finish();
       await outputs.commit();
-      notices.push(...writerNotices(stems, finished.map((s) => s.notices)));
+      notices.push(
+        ...writerNotices(
+          stems,
+          finished.map((s) => s.notices),
+        ),
+      );
     });
     // The analysis is an extra: a problem in it costs the tempo and key, never the stems.
     if (tap) {
@@ -181,7 +212,9 @@ async function separatePrepared(job: PipelineJob, model: ModelRunner, prepared: 
 /** The stem writers' notices, each said once with the stems it is about: "vocals, bass: clipped …". */
 function writerNotices(stems: string[], perStem: (readonly string[])[]): string[] {
   const byText = new Map<string, string[]>();
-  perStem.forEach((notices, i) => { for (const n of notices) byText.set(n, [...(byText.get(n) ?? []), stems[i]]); });
+  perStem.forEach((notices, i) => {
+    for (const n of notices) byText.set(n, [...(byText.get(n) ?? []), stems[i]]);
+  });
   return [...byText].map(([text, names]) => `${names.join(', ')}: ${text}`);
 }
 
@@ -219,19 +252,27 @@ async function songKey(path: string): Promise<string | null> {
  * The song ready for the chunk loop, from the memo when it holds it (also for a part rendered on its own, region.ts).
  * The caller holds it until it calls `song.release()`.
  */
-export async function preparedSong(input: string, deps: PipelineDeps,
-  tools: AbortSignal | Pick<LoopTools, 'timed' | 'cancelled' | 'progress'> | undefined): Promise<PreparedSong> {
+export async function preparedSong(
+  input: string,
+  deps: PipelineDeps,
+  tools: AbortSignal | Pick<LoopTools, 'timed' | 'cancelled' | 'progress'> | undefined,
+): Promise<PreparedSong> {
   const key = deps.songs ? await songKey(input) : null;
   const kept = key ? deps.songs!.get(key) : undefined;
   if (kept) {
     kept.song.retain();
     return kept;
   }
-  const { timed, cancelled, progress } = tools === undefined || tools instanceof AbortSignal ? {
-    timed: async <T>(_stage: keyof Timings, work: () => T | Promise<T>) => work(),
-    cancelled: () => { if (tools?.aborted) throw new XumxError('CANCELLED', `${input}: cancelled`, input); },
-    progress: new ProgressTracker(() => {}),
-  } : tools;
+  const { timed, cancelled, progress } =
+    tools === undefined || tools instanceof AbortSignal
+      ? {
+          timed: async <T>(_stage: keyof Timings, work: () => T | Promise<T>) => work(),
+          cancelled: () => {
+            if (tools?.aborted) throw new XumxError('CANCELLED', `${input}: cancelled`, input);
+          },
+          progress: new ProgressTracker(() => {}),
+        }
+      : tools;
   const prepared = await prepareSong(input, deps, timed, cancelled, progress);
   if (key) deps.songs!.set(key, prepared);
   return prepared;
@@ -242,8 +283,13 @@ export async function preparedSong(input: string, deps: PipelineDeps,
  * writes it to the song's temporary file, so no more of the song than a decoder piece is in memory at once. A
  * cancel or a failure removes the file.
  */
-async function prepareSong(input: string, deps: PipelineDeps, timed: LoopTools['timed'], cancelled: () => void,
-  progress: ProgressTracker): Promise<PreparedSong> {
+async function prepareSong(
+  input: string,
+  deps: PipelineDeps,
+  timed: LoopTools['timed'],
+  cancelled: () => void,
+  progress: ProgressTracker,
+): Promise<PreparedSong> {
   const rate = CONTRACT.sampleRate;
   return timed('decode', async () => {
     const decoded = await deps.decode(input);
@@ -265,7 +311,8 @@ async function prepareSong(input: string, deps: PipelineDeps, timed: LoopTools['
         stereoNotice ??= stereo.notice;
         await writer.write(resampler ? resampler.process(stereo.channels) : stereo.channels);
       }
-      if (inputLength === 0) throw new XumxError('ZERO_LENGTH_AUDIO', `${input}: the file holds no audio samples`, input);
+      if (inputLength === 0)
+        throw new XumxError('ZERO_LENGTH_AUDIO', `${input}: the file holds no audio samples`, input);
       progress.preparing('resample', 0.6);
       if (resampler) await writer.write(resampler.flush());
       const notices = [...decoded.notices, ...(stereoNotice ? [stereoNotice] : [])];
@@ -311,8 +358,14 @@ interface PreparedBatch {
  * one), this thread filters, inverts and encodes batch k-1 and takes the STFT of batch k+1. With an in-thread
  * runner the same code simply runs one step after another.
  */
-async function runChunks(song: SongSamples, job: PipelineJob, model: ModelRunner, stems: string[],
-  sinks: StemSink[], { timed, cancelled, progress, timings, tap }: LoopTools): Promise<void> {
+async function runChunks(
+  song: SongSamples,
+  job: PipelineJob,
+  model: ModelRunner,
+  stems: string[],
+  sinks: StemSink[],
+  { timed, cancelled, progress, timings, tap }: LoopTools,
+): Promise<void> {
   const { hop, bins, nFft } = CONTRACT;
   const plan = planChunks(song.frames, job.segments, hop, minChunkLength(nFft));
   const faders = stems.map(() => new Crossfader(plan, 2));
@@ -325,27 +378,48 @@ async function runChunks(song: SongSamples, job: PipelineJob, model: ModelRunner
   const report = (stage: Stage) => progress.working(stage, done, total);
 
   // A replay of the estimate cache with DSP threads: no network, and no batches (see renderFromCache).
-  const raw = job.dsp && typeof (model as Partial<CachedEstimates>).nextRecord === 'function' ? (model as unknown as CachedEstimates) : null;
-  if (raw && job.dsp) return renderFromCache(song, plan, raw, job.dsp, job.controls, sources, { sinks, faders, cancelled, report, timed, timings, tap, onChunk: () => { done += 1; } });
+  const raw =
+    job.dsp && typeof (model as Partial<CachedEstimates>).nextRecord === 'function'
+      ? (model as unknown as CachedEstimates)
+      : null;
+  if (raw && job.dsp)
+    return renderFromCache(song, plan, raw, job.dsp, job.controls, sources, {
+      sinks,
+      faders,
+      cancelled,
+      report,
+      timed,
+      timings,
+      tap,
+      onChunk: () => {
+        done += 1;
+      },
+    });
 
-  const finished = (stem: number, samples: Float32Array[]) => { tap?.add(stem, samples); return samples; };
+  const finished = (stem: number, samples: Float32Array[]) => {
+    tap?.add(stem, samples);
+    return samples;
+  };
   const kernels = await loadDspKernels();
-  const prepare = (first: number, size: number): Promise<PreparedBatch> => timed('stft', async () => {
-    const count = Math.min(size, total - first);
-    const needsInput = !model.ignoresInput;
-    const input = new Float32Array(needsInput ? count * 2 * plane : 0);
-    const mixes: [Spectrogram, Spectrogram][] = [];
-    const samples: Float32Array[][] = [];
-    for (let b = 0; b < count; b++) {
-      const chunk = await readChunk(song, plan.chunks[first + b], plan.chunkLength);
-      const spec = chunk.map((ch) => kernels.stft(ch)) as [Spectrogram, Spectrogram];
-      if (spec[0].frames !== plan.frames) throw new XumxError('INTERNAL', `STFT gave ${spec[0].frames} frames, planned ${plan.frames}`);
-      if (needsInput) spec.forEach((sp, c) => magnitude(sp, input.subarray((b * 2 + c) * plane, (b * 2 + c + 1) * plane)));
-      mixes.push(spec);
-      samples.push(chunk);
-    }
-    return { first, count, mixes, samples, input };
-  });
+  const prepare = (first: number, size: number): Promise<PreparedBatch> =>
+    timed('stft', async () => {
+      const count = Math.min(size, total - first);
+      const needsInput = !model.ignoresInput;
+      const input = new Float32Array(needsInput ? count * 2 * plane : 0);
+      const mixes: [Spectrogram, Spectrogram][] = [];
+      const samples: Float32Array[][] = [];
+      for (let b = 0; b < count; b++) {
+        const chunk = await readChunk(song, plan.chunks[first + b], plan.chunkLength);
+        const spec = chunk.map((ch) => kernels.stft(ch)) as [Spectrogram, Spectrogram];
+        if (spec[0].frames !== plan.frames)
+          throw new XumxError('INTERNAL', `STFT gave ${spec[0].frames} frames, planned ${plan.frames}`);
+        if (needsInput)
+          spec.forEach((sp, c) => magnitude(sp, input.subarray((b * 2 + c) * plane, (b * 2 + c + 1) * plane)));
+        mixes.push(spec);
+        samples.push(chunk);
+      }
+      return { first, count, mixes, samples, input };
+    });
 
   const launch = (batch: PreparedBatch): Promise<Float32Array> => {
     const running = model.run(batch.input, batch.count, plan.frames);
@@ -385,7 +459,8 @@ async function runChunks(song: SongSamples, job: PipelineJob, model: ModelRunner
       submit(b + inFlight);
       batch.mixes[b] = undefined as unknown as [Spectrogram, Spectrogram]; // free the chunk's mixture STFT early
       batch.samples[b] = [];
-      for (let s = 0; s < stems.length; s++) await timed('encode', async () => sinks[s].write(finished(s, faders[s].add(index, signals[s]))));
+      for (let s = 0; s < stems.length; s++)
+        await timed('encode', async () => sinks[s].write(finished(s, faders[s].add(index, signals[s]))));
       done += 1 - NETWORK_SHARE;
       report('encode');
       cancelled();
@@ -435,26 +510,44 @@ interface CacheLoopTools extends Pick<LoopTools, 'timed' | 'cancelled' | 'timing
  * one chunk more in flight than there are threads across the whole song, so no thread waits on it between chunks
  * (per-batch hand-offs left the threads idle while this one worked: bench/rerender.bench.ts).
  */
-async function renderFromCache(song: SongSamples, plan: ChunkPlan, raw: CachedEstimates, dsp: DspRenderer,
-  controls: SeparationControls, sources: readonly string[], { sinks, faders, report, onChunk, timed, cancelled, timings, tap }: CacheLoopTools): Promise<void> {
-  const finished = (stem: number, samples: Float32Array[]) => { tap?.add(stem, samples); return samples; };
+async function renderFromCache(
+  song: SongSamples,
+  plan: ChunkPlan,
+  raw: CachedEstimates,
+  dsp: DspRenderer,
+  controls: SeparationControls,
+  sources: readonly string[],
+  { sinks, faders, report, onChunk, timed, cancelled, timings, tap }: CacheLoopTools,
+): Promise<void> {
+  const finished = (stem: number, samples: Float32Array[]) => {
+    tap?.add(stem, samples);
+    return samples;
+  };
   const total = plan.chunks.length;
   const ahead = Math.max(1, dsp.size ?? 1) + 1;
   const rendering: Promise<Float32Array[][]>[] = [];
   let submitted = 0;
   for (let index = 0; index < total; index++) {
     while (submitted < total && submitted < index + ahead) {
-      const chunk = dsp.render({
-        estimates: [], cached: raw.nextRecord(plan.frames), sources: [...sources], controls, chunkLength: plan.chunkLength,
-        samples: await readChunk(song, plan.chunks[submitted], plan.chunkLength),
-      }, timings);
+      const chunk = dsp.render(
+        {
+          estimates: [],
+          cached: raw.nextRecord(plan.frames),
+          sources: [...sources],
+          controls,
+          chunkLength: plan.chunkLength,
+          samples: await readChunk(song, plan.chunks[submitted], plan.chunkLength),
+        },
+        timings,
+      );
       chunk.catch(() => {}); // awaited below; a job cancelled or failed meanwhile must not leave an unhandled rejection
       rendering.push(chunk);
       submitted++;
     }
     report('wiener');
     const signals = await rendering.shift()!;
-    for (let s = 0; s < sinks.length; s++) await timed('encode', async () => sinks[s].write(finished(s, faders[s].add(index, signals[s]))));
+    for (let s = 0; s < sinks.length; s++)
+      await timed('encode', async () => sinks[s].write(finished(s, faders[s].add(index, signals[s]))));
     onChunk();
     report('encode');
     cancelled();
@@ -462,7 +555,11 @@ async function renderFromCache(song: SongSamples, plan: ChunkPlan, raw: CachedEs
 }
 
 /** The chunk's samples per channel, zero-padded to the plan's chunk length (only the last chunk is ever short). */
-export async function readChunk(song: SongSamples, { start, length }: { start: number; length: number }, chunkLength: number): Promise<Float32Array[]> {
+export async function readChunk(
+  song: SongSamples,
+  { start, length }: { start: number; length: number },
+  chunkLength: number,
+): Promise<Float32Array[]> {
   const samples = await song.read(start, chunkLength);
   if (length < chunkLength) for (const ch of samples) ch.fill(0, length);
   return samples;

@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { XumxError } from '../errors.ts';
 import { normalizeControls } from '../dsp/controls.ts';
 import {
-  BUILT_IN_PRESETS, PRACTICE_GAIN_DB, findPreset, parsePreset, parsePresetFile, presetGains, resolvePreset, serializePresetFile,
+  BUILT_IN_PRESETS,
+  PRACTICE_GAIN_DB,
+  findPreset,
+  parsePreset,
+  parsePresetFile,
+  presetGains,
+  resolvePreset,
+  serializePresetFile,
 } from './presets.ts';
 
 const XUMX = ['bass', 'drums', 'vocals', 'other'];
@@ -37,7 +44,13 @@ describe('built-in presets', () => {
 });
 
 describe('user presets', () => {
-  const mine = { id: 'my-mix', name: 'My mix', controls: { strength: { vocals: 1.2 }, wienerIterations: 2 }, mute: ['drums'], gainsDb: { bass: -6 } };
+  const mine = {
+    id: 'my-mix',
+    name: 'My mix',
+    controls: { strength: { vocals: 1.2 }, wienerIterations: 2 },
+    mute: ['drums'],
+    gainsDb: { bass: -6 },
+  };
 
   test('round-trip through presets.json', () => {
     const parsed = parsePreset(mine, 'req');
@@ -47,13 +60,20 @@ describe('user presets', () => {
   });
 
   test('a broken preset file is an error naming the file and the reason', () => {
-    const fails = (text: string, pattern: RegExp) => assert.throws(() => parsePresetFile(text, '/data/presets.json'),
-      (e: XumxError) => e.code === 'BAD_ARGUMENT' && e.message.startsWith('/data/presets.json') && pattern.test(e.message));
+    const fails = (text: string, pattern: RegExp) =>
+      assert.throws(
+        () => parsePresetFile(text, '/data/presets.json'),
+        (e: XumxError) =>
+          e.code === 'BAD_ARGUMENT' && e.message.startsWith('/data/presets.json') && pattern.test(e.message),
+      );
     fails('{', /not valid JSON/);
     fails('{"version":2,"presets":[]}', /version 1/);
     fails(JSON.stringify({ version: 1, presets: [mine, mine] }), /appears twice/);
     fails(JSON.stringify({ version: 1, presets: [{ ...mine, id: 'karaoke' }] }), /built-in/);
-    fails(JSON.stringify({ version: 1, presets: [{ ...mine, controls: { strength: { vocals: 9 } } }] }), /strength of vocals/);
+    fails(
+      JSON.stringify({ version: 1, presets: [{ ...mine, controls: { strength: { vocals: 9 } } }] }),
+      /strength of vocals/,
+    );
     fails(JSON.stringify({ version: 1, presets: [{ ...mine, id: 'Bad Id' }] }), /lower-case/);
   });
 });

@@ -21,7 +21,10 @@ export interface Preset {
 export const PRACTICE_GAIN_DB = -12;
 const PRACTICE = ['vocals', 'drums', 'bass', 'other'] as const;
 const PRACTICE_NAMES: Record<(typeof PRACTICE)[number], string> = {
-  vocals: 'Practice vocals', drums: 'Practice drums', bass: 'Practice bass', other: 'Practice guitar/keys (other)',
+  vocals: 'Practice vocals',
+  drums: 'Practice drums',
+  bass: 'Practice bass',
+  other: 'Practice guitar/keys (other)',
 };
 
 /**
@@ -31,13 +34,23 @@ const PRACTICE_NAMES: Record<(typeof PRACTICE)[number], string> = {
  */
 export const BUILT_IN_PRESETS: readonly Preset[] = Object.freeze([
   preset('karaoke', 'Karaoke (no vocals)', { strength: { vocals: 0.7 } }, ['vocals']),
-  preset('a-cappella', 'A cappella (vocals only)', { strength: { vocals: 1.4 }, bleed: { vocals: 0.15 } }, ['drums', 'bass', 'other']),
+  preset('a-cappella', 'A cappella (vocals only)', { strength: { vocals: 1.4 }, bleed: { vocals: 0.15 } }, [
+    'drums',
+    'bass',
+    'other',
+  ]),
   preset('drumless', 'Drumless', { strength: { drums: 0.75 } }, ['drums']),
   preset('bassless', 'Bassless', { strength: { bass: 0.75 } }, ['bass']),
   ...PRACTICE.map((s) => preset(`practice-${s}`, `${PRACTICE_NAMES[s]} (−12 dB)`, {}, [], { [s]: PRACTICE_GAIN_DB })),
 ]);
 
-function preset(id: string, name: string, controls: Partial<SeparationControls>, mute: string[], gainsDb: Record<string, number> = {}): Preset {
+function preset(
+  id: string,
+  name: string,
+  controls: Partial<SeparationControls>,
+  mute: string[],
+  gainsDb: Record<string, number> = {},
+): Preset {
   return { id, name, controls, mute, gainsDb, builtIn: true };
 }
 
@@ -47,7 +60,8 @@ export function findPreset(id: string, userPresets: readonly Preset[] = []): Pre
 
 /** A preset narrowed to a model's sources: entries for sources the model does not have are dropped. */
 export function resolvePreset(p: Preset, sources: readonly string[]): Preset {
-  const keep = <T>(r: Record<string, T> | undefined) => r && Object.fromEntries(Object.entries(r).filter(([s]) => sources.includes(s)));
+  const keep = <T>(r: Record<string, T> | undefined) =>
+    r && Object.fromEntries(Object.entries(r).filter(([s]) => sources.includes(s)));
   const controls: Partial<SeparationControls> = { ...p.controls };
   if (p.controls.strength) controls.strength = keep(p.controls.strength);
   if (p.controls.bleed) controls.bleed = keep(p.controls.bleed);
@@ -67,15 +81,18 @@ export function parsePreset(json: unknown, where: string): Preset {
   const bad = (reason: string) => new XumxError('BAD_ARGUMENT', `${where}: ${reason}`, where);
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('a preset must be a JSON object');
   const p = json as Record<string, unknown>;
-  if (typeof p.id !== 'string' || !PRESET_ID.test(p.id)) throw bad(`preset id ${JSON.stringify(p.id)} must be lower-case letters, digits and "-"`);
+  if (typeof p.id !== 'string' || !PRESET_ID.test(p.id))
+    throw bad(`preset id ${JSON.stringify(p.id)} must be lower-case letters, digits and "-"`);
   if (BUILT_IN_PRESETS.some((b) => b.id === p.id)) throw bad(`"${p.id}" is a built-in preset's id`);
-  if (typeof p.name !== 'string' || !p.name.trim() || p.name.length > 80) throw bad(`preset "${p.id}" needs a name of 1-80 characters`);
+  if (typeof p.name !== 'string' || !p.name.trim() || p.name.length > 80)
+    throw bad(`preset "${p.id}" needs a name of 1-80 characters`);
   const c = (p.controls ?? {}) as Record<string, unknown>;
   if (typeof c !== 'object' || Array.isArray(c)) throw bad(`preset "${p.id}": controls must be an object`);
   const controls: Partial<SeparationControls> = {};
   if (c.wienerIterations !== undefined) {
     const n = c.wienerIterations;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > WIENER_ITERATIONS_MAX) throw bad(`preset "${p.id}": wienerIterations must be 0-${WIENER_ITERATIONS_MAX}`);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > WIENER_ITERATIONS_MAX)
+      throw bad(`preset "${p.id}": wienerIterations must be 0-${WIENER_ITERATIONS_MAX}`);
     controls.wienerIterations = n;
   }
   for (const flag of ['softmask', 'residual'] as const) {
@@ -83,19 +100,27 @@ export function parsePreset(json: unknown, where: string): Preset {
     if (typeof c[flag] !== 'boolean') throw bad(`preset "${p.id}": ${flag} must be true or false`);
     controls[flag] = c[flag] as boolean;
   }
-  if (c.strength !== undefined) controls.strength = numbers(c.strength, `preset "${p.id}": strength`, STRENGTH_RANGE, bad);
+  if (c.strength !== undefined)
+    controls.strength = numbers(c.strength, `preset "${p.id}": strength`, STRENGTH_RANGE, bad);
   if (c.bleed !== undefined) controls.bleed = numbers(c.bleed, `preset "${p.id}": bleed`, BLEED_RANGE, bad);
   const mute = p.mute ?? [];
-  if (!Array.isArray(mute) || !mute.every((s) => typeof s === 'string')) throw bad(`preset "${p.id}": mute must be a list of source names`);
+  if (!Array.isArray(mute) || !mute.every((s) => typeof s === 'string'))
+    throw bad(`preset "${p.id}": mute must be a list of source names`);
   const gainsDb = numbers(p.gainsDb ?? {}, `preset "${p.id}": gainsDb`, { min: -60, max: 12 }, bad);
   return { id: p.id, name: p.name.trim(), controls, mute: [...mute], gainsDb, builtIn: false };
 }
 
-function numbers(v: unknown, what: string, range: { min: number; max: number }, bad: (r: string) => XumxError): Record<string, number> {
+function numbers(
+  v: unknown,
+  what: string,
+  range: { min: number; max: number },
+  bad: (r: string) => XumxError,
+): Record<string, number> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(`${what} must map source names to numbers`);
   const out: Record<string, number> = {};
   for (const [k, x] of Object.entries(v)) {
-    if (typeof x !== 'number' || !Number.isFinite(x) || x < range.min || x > range.max) throw bad(`${what} of ${k} must be from ${range.min} to ${range.max}`);
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < range.min || x > range.max)
+      throw bad(`${what} of ${k} must be from ${range.min} to ${range.max}`);
     out[k] = x;
   }
   return out;

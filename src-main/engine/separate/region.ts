@@ -60,13 +60,22 @@ export async function renderRegion(job: RegionJob): Promise<RenderedRegion> {
   const start = Math.min(job.region.start, inputLength);
   const end = Math.min(inputLength, start + job.region.frames);
   const stems = controls.residual ? [...sources, 'residual'] : [...sources];
-  if (end <= start) return { start, frames: 0, stems: Object.fromEntries(stems.map((s) => [s, [new Float32Array(0), new Float32Array(0)]])) };
+  if (end <= start)
+    return {
+      start,
+      frames: 0,
+      stems: Object.fromEntries(stems.map((s) => [s, [new Float32Array(0), new Float32Array(0)]])),
+    };
 
   const rate = CONTRACT.sampleRate;
   const total = song.frames;
   const plan = planChunks(total, reader.header, CONTRACT.hop, minChunkLength(CONTRACT.nFft));
   if (plan.chunks.length !== reader.header.chunks || plan.frames !== reader.header.frames) {
-    throw new XumxError('CACHE_CORRUPT', `${input}: the cached chunks do not fit this song (${reader.header.chunks} cached, ${plan.chunks.length} planned)`, input);
+    throw new XumxError(
+      'CACHE_CORRUPT',
+      `${input}: the cached chunks do not fit this song (${reader.header.chunks} cached, ${plan.chunks.length} planned)`,
+      input,
+    );
   }
 
   // The part at the network's rate: [from, to), `from` on a sample the resampled stream's phases line up with.
@@ -125,10 +134,16 @@ function ratio(rate: number, sampleRate: number): { L: number; M: number; margin
  * Chunks first..last rendered (on the DSP threads when there are some, all at once) and joined per stem: the
  * stream from exactStart(first) to exactEnd(last), [stem][channel].
  */
-async function joinChunks(job: RegionJob & { stems: string[]; plan: ChunkPlan; first: number; last: number; cancelled(): void }): Promise<Float32Array[][]> {
+async function joinChunks(
+  job: RegionJob & { stems: string[]; plan: ChunkPlan; first: number; last: number; cancelled(): void },
+): Promise<Float32Array[][]> {
   const { plan, first, last, stems, reader, song, dsp, cancelled } = job;
   const task = async (i: number): Promise<ChunkTask> => ({
-    estimates: [], cached: reader.recordAt(i), sources: [...job.sources], controls: job.controls, chunkLength: plan.chunkLength,
+    estimates: [],
+    cached: reader.recordAt(i),
+    sources: [...job.sources],
+    controls: job.controls,
+    chunkLength: plan.chunkLength,
     samples: await readChunk(song.song, plan.chunks[i], plan.chunkLength),
   });
   const kernels = dsp ? null : await loadDspKernels();
@@ -162,7 +177,8 @@ async function joinChunks(job: RegionJob & { stems: string[]; plan: ChunkPlan; f
 
 /** One chunk in this thread: its cached record read and checked here, as a DSP thread would. */
 function renderHere(task: ChunkTask, kernelsLoaded: boolean): Float32Array[][] {
-  if (!kernelsLoaded || !task.cached) throw new XumxError('INTERNAL', 'a chunk was rendered before the DSP kernels were loaded');
+  if (!kernelsLoaded || !task.cached)
+    throw new XumxError('INTERNAL', 'a chunk was rendered before the DSP kernels were loaded');
   const { payload, checksum } = readRecord(task.cached);
   return renderChunk({ ...task, cached: undefined, float24: payload, float24Checksum: checksum });
 }

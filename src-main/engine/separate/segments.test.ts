@@ -6,7 +6,12 @@ const HOP = 1024;
 // What the pipeline asks for: more than the STFT's reflect padding of nFft / 2 (nFft 4096).
 const MIN_CHUNK = 2049;
 
-function join(total: number, segmentFrames: number, overlapFrames: number, chunkOf: (start: number, length: number, padded: number) => Float32Array[]) {
+function join(
+  total: number,
+  segmentFrames: number,
+  overlapFrames: number,
+  chunkOf: (start: number, length: number, padded: number) => Float32Array[],
+) {
   const plan = planChunks(total, { segmentFrames, overlapFrames }, HOP, MIN_CHUNK);
   const fader = new Crossfader(plan, 2);
   const out = [new Float32Array(total), new Float32Array(total)];
@@ -56,16 +61,22 @@ describe('Crossfader', () => {
   test('an identity "model" gives back the input exactly, sample for sample', () => {
     const total = 1_234_567;
     const signal = [new Float32Array(total), new Float32Array(total)];
-    for (let i = 0; i < total; i++) { signal[0][i] = Math.sin(i * 0.01); signal[1][i] = Math.cos(i * 0.0031) * 0.5; }
-    const { out, emitted, plan } = join(total, 64, 16, (start, length, padded) => signal.map((ch) => {
-      const chunk = new Float32Array(padded);
-      chunk.set(ch.subarray(start, start + length));
-      return chunk;
-    }));
+    for (let i = 0; i < total; i++) {
+      signal[0][i] = Math.sin(i * 0.01);
+      signal[1][i] = Math.cos(i * 0.0031) * 0.5;
+    }
+    const { out, emitted, plan } = join(total, 64, 16, (start, length, padded) =>
+      signal.map((ch) => {
+        const chunk = new Float32Array(padded);
+        chunk.set(ch.subarray(start, start + length));
+        return chunk;
+      }),
+    );
     assert.ok(plan.chunks.length > 10);
     assert.equal(emitted, total);
     let maxErr = 0;
-    for (let c = 0; c < 2; c++) for (let i = 0; i < total; i++) maxErr = Math.max(maxErr, Math.abs(out[c][i] - signal[c][i]));
+    for (let c = 0; c < 2; c++)
+      for (let i = 0; i < total; i++) maxErr = Math.max(maxErr, Math.abs(out[c][i] - signal[c][i]));
     assert.ok(maxErr < 1e-6, `max error ${maxErr}`);
   });
 

@@ -36,19 +36,32 @@ export function minChunkLength(nFft: number): number {
  * (the STFT reflects its padding, which needs more than nFft/2 samples), and the stems are cut back to the song's
  * length. With it a song of no samples at all (a few samples at 384 kHz) is one chunk of padding.
  */
-export function planChunks(total: number, settings: Pick<SegmentSettings, 'segmentFrames' | 'overlapFrames'>, hop: number,
-  minLength: number): ChunkPlan {
+export function planChunks(
+  total: number,
+  settings: Pick<SegmentSettings, 'segmentFrames' | 'overlapFrames'>,
+  hop: number,
+  minLength: number,
+): ChunkPlan {
   const { segmentFrames, overlapFrames } = settings;
-  if (!Number.isInteger(total) || total < 0 || (total === 0 && minLength < 1)) throw new RangeError(`cannot plan chunks for ${total} samples`);
-  if (!Number.isInteger(segmentFrames) || segmentFrames < 2) throw new RangeError(`segmentFrames must be ≥ 2, got ${segmentFrames}`);
+  if (!Number.isInteger(total) || total < 0 || (total === 0 && minLength < 1))
+    throw new RangeError(`cannot plan chunks for ${total} samples`);
+  if (!Number.isInteger(segmentFrames) || segmentFrames < 2)
+    throw new RangeError(`segmentFrames must be ≥ 2, got ${segmentFrames}`);
   if (!Number.isInteger(overlapFrames) || overlapFrames < 0 || 2 * overlapFrames > segmentFrames - 1) {
     throw new RangeError(`overlapFrames must be between 0 and half a segment, got ${overlapFrames}`);
   }
   const full = (segmentFrames - 1) * hop;
-  if (full < minLength) throw new RangeError(`segments of ${segmentFrames} frames are shorter than ${minLength} samples`);
+  if (full < minLength)
+    throw new RangeError(`segments of ${segmentFrames} frames are shorter than ${minLength} samples`);
   if (total <= full) {
     const chunkLength = Math.max(total, minLength);
-    return { chunkLength, frames: framesFor(chunkLength, hop), overlap: 0, stride: chunkLength, chunks: [{ start: 0, length: total }] };
+    return {
+      chunkLength,
+      frames: framesFor(chunkLength, hop),
+      overlap: 0,
+      stride: chunkLength,
+      chunks: [{ start: 0, length: total }],
+    };
   }
   const overlap = overlapFrames * hop;
   const stride = full - overlap;
@@ -81,7 +94,11 @@ export class Crossfader {
    * `first`: the chunk the stream starts at (a part of the song on its own). Past the song's first chunk the stream
    * then starts after that chunk's overlap (exactStart), the first sample no earlier chunk adds to.
    */
-  constructor(private readonly plan: ChunkPlan, private readonly channelCount: number, private readonly first = 0) {
+  constructor(
+    private readonly plan: ChunkPlan,
+    private readonly channelCount: number,
+    private readonly first = 0,
+  ) {
     this.fadeIn = fadeInCurve(plan.overlap);
     this.next = first;
   }
@@ -102,7 +119,8 @@ export class Crossfader {
     const keep: Float32Array[] = [];
     for (let c = 0; c < this.channelCount; c++) {
       const src = chunk[c];
-      if (!last && overlap > 0) { // before the fade-in below: the tail is past emitEnd, but keep the order obvious
+      if (!last && overlap > 0) {
+        // before the fade-in below: the tail is past emitEnd, but keep the order obvious
         const tail = new Float32Array(overlap);
         for (let i = 0; i < overlap; i++) tail[i] = (1 - this.fadeIn[i]) * src[stride + i];
         keep.push(tail);

@@ -10,7 +10,15 @@ describe('song names', () => {
   });
 
   test('never gives a name that is hidden, empty, or "." or ".."', () => {
-    for (const [path, want] of [['/m/...wav', 'wav'], ['/m/..wav', 'wav'], ['/m/.wav', 'wav'], ['/m/.hidden.mp3', 'hidden'], ['/m/...', 'song'], ['/m/ .. .wav', 'wav'], ['/m/song. .wav', 'song']]) {
+    for (const [path, want] of [
+      ['/m/...wav', 'wav'],
+      ['/m/..wav', 'wav'],
+      ['/m/.wav', 'wav'],
+      ['/m/.hidden.mp3', 'hidden'],
+      ['/m/...', 'song'],
+      ['/m/ .. .wav', 'wav'],
+      ['/m/song. .wav', 'song'],
+    ]) {
       assert.equal(songName(path), want, path);
     }
   });
@@ -18,7 +26,20 @@ describe('song names', () => {
   test('makes a typed export name visible, and refuses one with nothing legal left', () => {
     assert.equal(exportFileName(' .. my mix. '), 'my mix');
     assert.equal(exportFileName('Song (no vocals)'), 'Song (no vocals)');
-    for (const bad of ['', ' ..', '.', ' . ', 'a/b', 'a\\b', 'mix?', 'tab\there', 'CON', 'nul.txt', 'Com1', 'x'.repeat(201)]) {
+    for (const bad of [
+      '',
+      ' ..',
+      '.',
+      ' . ',
+      'a/b',
+      'a\\b',
+      'mix?',
+      'tab\there',
+      'CON',
+      'nul.txt',
+      'Com1',
+      'x'.repeat(201),
+    ]) {
       assert.equal(exportFileName(bad), null, JSON.stringify(bad));
     }
   });

@@ -35,7 +35,10 @@ export class SongFileWriter {
   private pendingFrames = 0;
   private closed = false;
 
-  private constructor(private readonly fh: FileHandle, readonly path: string) {}
+  private constructor(
+    private readonly fh: FileHandle,
+    readonly path: string,
+  ) {}
 
   /** A new file in `folder` named after `song` (the input's path); files that ended processes left there go first. */
   static async create(folder: string, song: string): Promise<SongFileWriter> {
@@ -46,7 +49,11 @@ export class SongFileWriter {
       return new SongFileWriter(await open(path, 'wx+'), path);
     } catch (err) {
       const e = asXumxError(err, folder);
-      throw new XumxError(e.code === 'DISK_FULL' ? 'DISK_FULL' : 'OUTPUT_NOT_WRITABLE', `${folder}: cannot keep the prepared song there (${(err as Error).message})`, folder);
+      throw new XumxError(
+        e.code === 'DISK_FULL' ? 'DISK_FULL' : 'OUTPUT_NOT_WRITABLE',
+        `${folder}: cannot keep the prepared song there (${(err as Error).message})`,
+        folder,
+      );
     }
   }
 
@@ -100,10 +107,15 @@ export class SongFileWriter {
 export class SongFile implements SongSamples {
   private users = 1;
 
-  constructor(private readonly fh: FileHandle, readonly path: string, readonly frames: number) {}
+  constructor(
+    private readonly fh: FileHandle,
+    readonly path: string,
+    readonly frames: number,
+  ) {}
 
   async read(start: number, length: number): Promise<Float32Array[]> {
-    if (this.users === 0) throw new XumxError('INTERNAL', `${this.path}: the prepared song was read after it was let go`);
+    if (this.users === 0)
+      throw new XumxError('INTERNAL', `${this.path}: the prepared song was read after it was let go`);
     const left = new Float32Array(length);
     const right = new Float32Array(length);
     const from = Math.max(0, start);
@@ -113,7 +125,8 @@ export class SongFile implements SongSamples {
     const bytes = new Uint8Array(interleaved.buffer);
     for (let got = 0; got < bytes.length;) {
       const { bytesRead } = await this.fh.read(bytes, got, bytes.length - got, from * BYTES_PER_FRAME + got);
-      if (bytesRead === 0) throw new XumxError('INTERNAL', `${this.path}: the prepared song became shorter while it was read`);
+      if (bytesRead === 0)
+        throw new XumxError('INTERNAL', `${this.path}: the prepared song became shorter while it was read`);
       got += bytesRead;
     }
     for (let i = 0, o = from - start, j = 0; i < to - from; i++, o++, j += 2) {
@@ -124,7 +137,8 @@ export class SongFile implements SongSamples {
   }
 
   retain(): void {
-    if (this.users === 0) throw new XumxError('INTERNAL', `${this.path}: the prepared song was taken after it was let go`);
+    if (this.users === 0)
+      throw new XumxError('INTERNAL', `${this.path}: the prepared song was taken after it was let go`);
     this.users++;
   }
 

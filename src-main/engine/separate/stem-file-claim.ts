@@ -48,5 +48,9 @@ export async function claimStemFile(outDir: string, input: string): Promise<Stem
     }
   }
   const first = join(out, stemFileName(input));
-  throw new XumxError('OUTPUT_NOT_WRITABLE', `${first}: ${MAX_NUMBER} stem files of that name are taken by other songs`, first);
+  throw new XumxError(
+    'OUTPUT_NOT_WRITABLE',
+    `${first}: ${MAX_NUMBER} stem files of that name are taken by other songs`,
+    first,
+  );
 }

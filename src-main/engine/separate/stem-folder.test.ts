@@ -33,7 +33,11 @@ describe('stem folders', () => {
       const out = temp('out');
       const o = await StemOutputs.create(out, song(src, name), ['vocals'], 'wav');
       assert.equal(dirname(o.dir), out, `${JSON.stringify(name)} → ${o.dir}`);
-      assert.doesNotMatch(basename(o.dir), /^[.\s]|[.\s]$/, `${JSON.stringify(name)} → hidden or trailing-dot folder ${o.dir}`);
+      assert.doesNotMatch(
+        basename(o.dir),
+        /^[.\s]|[.\s]$/,
+        `${JSON.stringify(name)} → hidden or trailing-dot folder ${o.dir}`,
+      );
       await o.discard();
     }
   });
@@ -84,7 +88,10 @@ describe('stem folders', () => {
     const out = temp('out');
     const a = song(join(temp('in'), 'a'), 'song.wav');
     const b = song(join(temp('in'), 'b'), 'song.wav');
-    const [oa, ob] = await Promise.all([StemOutputs.create(out, a, ['vocals'], 'wav'), StemOutputs.create(out, b, ['vocals'], 'wav')]);
+    const [oa, ob] = await Promise.all([
+      StemOutputs.create(out, a, ['vocals'], 'wav'),
+      StemOutputs.create(out, b, ['vocals'], 'wav'),
+    ]);
     assert.notEqual(oa.dir, ob.dir);
     await oa.discard();
     await ob.discard();
@@ -108,11 +115,15 @@ describe('stem folders', () => {
     assert.deepEqual(readdirSync(elsewhere), [], 'nothing is written through the link');
   });
 
-  test('passes over a folder whose song mark is not a plain file (a named pipe would block reading it)', { timeout: 20_000 }, async () => {
-    const out = temp('out');
-    mkdirSync(join(out, 'song'));
-    execFileSync('mkfifo', [join(out, 'song', SONG_MARK)]);
-    const dir = await separate(out, song(temp('in'), 'song.wav'), 'mine');
-    assert.equal(dir, join(out, 'song (2)'));
-  });
+  test(
+    'passes over a folder whose song mark is not a plain file (a named pipe would block reading it)',
+    { timeout: 20_000 },
+    async () => {
+      const out = temp('out');
+      mkdirSync(join(out, 'song'));
+      execFileSync('mkfifo', [join(out, 'song', SONG_MARK)]);
+      const dir = await separate(out, song(temp('in'), 'song.wav'), 'mine');
+      assert.equal(dir, join(out, 'song (2)'));
+    },
+  );
 });

@@ -40,10 +40,13 @@ export async function claimStemFolder(outDir: string, input: string): Promise<St
   const madeOut = (await mkdir(out, { recursive: true })) ?? null;
   for (let n = 1; n <= MAX_NUMBER; n++) {
     const dir = join(out, n === 1 ? base : `${base} (${n})`);
-    const created = await mkdir(dir).then(() => true, (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EEXIST') return false;
-      throw err;
-    });
+    const created = await mkdir(dir).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EEXIST') return false;
+        throw err;
+      },
+    );
     // A link in a stem folder's place would take the stems wherever it points: in the way, like a file.
     if (!created && (await lstat(dir)).isSymbolicLink()) continue;
     const entries = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
@@ -70,7 +73,11 @@ export async function claimStemFolder(outDir: string, input: string): Promise<St
       if ((await markedOwner(dir)) === owner) return { dir, created: false, marked: false, createdFrom: madeOut };
     }
   }
-  throw new XumxError('OUTPUT_NOT_WRITABLE', `${join(out, base)}: ${MAX_NUMBER} stem folders of that name are taken by other songs`, join(out, base));
+  throw new XumxError(
+    'OUTPUT_NOT_WRITABLE',
+    `${join(out, base)}: ${MAX_NUMBER} stem folders of that name are taken by other songs`,
+    join(out, base),
+  );
 }
 
 /** Undoes a claim whose job wrote nothing: removes the mark it wrote and the folder it made, if nothing else is there. */

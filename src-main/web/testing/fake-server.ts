@@ -13,6 +13,11 @@ await mkdir(join(dir, 'renderer'));
 await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html><title>X-UMX Studio</title>');
 const audio = new MemoryAudio();
 const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-const service = new StudioService({ engine: new FakeEngine(audio), audio, settings, capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true } });
+const service = new StudioService({
+  engine: new FakeEngine(audio),
+  audio,
+  settings,
+  capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+});
 const server = await startWebServer({ service, rendererDir: join(dir, 'renderer'), uploadDir: join(dir, 'uploads') });
 process.stdout.write(`${JSON.stringify({ port: server.port, token: server.token })}\n`);

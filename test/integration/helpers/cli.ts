@@ -43,11 +43,19 @@ export function isolatedEnv(extra: Record<string, string> = {}): NodeJS.ProcessE
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT, env: isolatedEnv(opts.env), ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid ?? opts.uid } : {}),
+      cwd: ROOT,
+      env: isolatedEnv(opts.env),
+      ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid ?? opts.uid } : {}),
     });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; opts.onStderr?.(String(d), child); });
+    let stdout = '',
+      stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      opts.onStderr?.(String(d), child);
+    });
     const timer = opts.timeoutMs === undefined ? null : setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
     child.on('error', reject);
     child.on('close', (code, signal) => {
@@ -67,10 +75,17 @@ export function filesUnder(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string, rel: string) => {
     let names: string[];
-    try { names = readdirSync(d); } catch { return; }
+    try {
+      names = readdirSync(d);
+    } catch {
+      return;
+    }
     for (const n of names) {
       const p = join(d, n);
-      if (statSync(p).isDirectory()) { out.push(`${rel}${n}/`); walk(p, `${rel}${n}/`); } else out.push(`${rel}${n}`);
+      if (statSync(p).isDirectory()) {
+        out.push(`${rel}${n}/`);
+        walk(p, `${rel}${n}/`);
+      } else out.push(`${rel}${n}`);
     }
   };
   walk(dir, '');

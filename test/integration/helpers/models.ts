@@ -1,7 +1,17 @@
 // Test models built on demand with the training exporter (random weights, "test_only": true) and cached under
 // test-output/, plus copies broken in one way each. Never written into models/.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 
@@ -29,8 +39,22 @@ export function testModel(id = 'tiny-test', hidden = 16): { root: string; dir: s
   if (!existsSync(join(dir, 'manifest.json'))) {
     mkdirSync(root, { recursive: true });
     const tmp = mkdtempSync(join(root, '.build-'));
-    execFileSync(PYTHON, [join(ROOT, 'training', 'export_onnx.py'), '--out', tmp, '--id', id, '--random-init', '--seed', '0',
-      '--hidden', String(hidden)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync(
+      PYTHON,
+      [
+        join(ROOT, 'training', 'export_onnx.py'),
+        '--out',
+        tmp,
+        '--id',
+        id,
+        '--random-init',
+        '--seed',
+        '0',
+        '--hidden',
+        String(hidden),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     chmodSync(tmp, 0o755); // tests also run the CLI as `nobody`, who must be able to read the model
     try {
       renameSync(tmp, dir);
@@ -54,9 +78,26 @@ export function quantizedTestModel(bits = 4, hidden = 16): { root: string; dir: 
   if (!existsSync(join(dir, 'manifest.json')) || !existsSync(join(ref, 'io.json'))) {
     mkdirSync(root, { recursive: true });
     const tmp = mkdtempSync(join(root, '.build-'));
-    execFileSync(PYTHON, [join(ROOT, 'training', 'export_quantized.py'), '--out', join(tmp, id), '--id', id, '--random-init',
-      '--seed', '0', '--hidden', String(hidden), '--bits', String(bits), '--reference-io', join(tmp, 'ref')],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync(
+      PYTHON,
+      [
+        join(ROOT, 'training', 'export_quantized.py'),
+        '--out',
+        join(tmp, id),
+        '--id',
+        id,
+        '--random-init',
+        '--seed',
+        '0',
+        '--hidden',
+        String(hidden),
+        '--bits',
+        String(bits),
+        '--reference-io',
+        join(tmp, 'ref'),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     chmodSync(tmp, 0o755);
     for (const part of [id, 'ref']) {
       try {
@@ -70,7 +111,14 @@ export function quantizedTestModel(bits = 4, hidden = 16): { root: string; dir: 
   return { root, dir, id, ref };
 }
 
-export type BrokenKind = 'missing-file' | 'corrupt-sha256' | 'bad-manifest' | 'wrong-input-name' | 'wrong-bins' | 'wrong-sources' | 'probe-shape';
+export type BrokenKind =
+  | 'missing-file'
+  | 'corrupt-sha256'
+  | 'bad-manifest'
+  | 'wrong-input-name'
+  | 'wrong-bins'
+  | 'wrong-sources'
+  | 'probe-shape';
 
 /** A fresh models root with one model folder `broken`, broken as `kind`. */
 export function brokenModel(kind: BrokenKind): { root: string; id: string } {

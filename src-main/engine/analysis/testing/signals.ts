@@ -18,4 +18,3 @@ export function clickTrack(bpm: number, beatsPerBar: number, seconds: number, fi
   }
   return x;
 }
-

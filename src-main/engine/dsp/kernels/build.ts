@@ -21,7 +21,9 @@ const FLAGS = ['-O3', '--enable', 'simd', '--runtime', 'stub', '--importMemory',
 interface AscApi {
   main(args: string[], options: { stdout: Output; stderr: Output }): Promise<{ error: Error | null }>;
 }
-interface Output { write(s: string | Uint8Array): boolean }
+interface Output {
+  write(s: string | Uint8Array): boolean;
+}
 
 export function kernelSourceHash(): string {
   return createHash('sha256').update(readFileSync(KERNEL_SOURCE)).update(FLAGS.join(' ')).digest('hex');
@@ -40,18 +42,31 @@ export async function buildKernels(): Promise<string> {
     const name = 'assemblyscript/asc';
     asc = (await import(name)) as AscApi;
   } catch (err) {
-    throw new XumxError('INTERNAL', `${KERNEL_WASM} is missing and the AssemblyScript compiler is not installed to build it (npm install): ${(err as Error).message}`, KERNEL_WASM);
+    throw new XumxError(
+      'INTERNAL',
+      `${KERNEL_WASM} is missing and the AssemblyScript compiler is not installed to build it (npm install): ${(err as Error).message}`,
+      KERNEL_WASM,
+    );
   }
   mkdirSync(KERNEL_BUILD_DIR, { recursive: true });
   const tmp = `${KERNEL_WASM}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   const errors: string[] = [];
   const { error } = await asc.main([KERNEL_SOURCE, ...FLAGS, '--outFile', tmp], {
     stdout: { write: () => true },
-    stderr: { write: (s: string | Uint8Array) => { errors.push(String(s)); return true; } },
+    stderr: {
+      write: (s: string | Uint8Array) => {
+        errors.push(String(s));
+        return true;
+      },
+    },
   });
   if (error) {
     rmSync(tmp, { force: true });
-    throw new XumxError('INTERNAL', `building the DSP kernels failed: ${error.message}\n${errors.join('')}`, KERNEL_SOURCE);
+    throw new XumxError(
+      'INTERNAL',
+      `building the DSP kernels failed: ${error.message}\n${errors.join('')}`,
+      KERNEL_SOURCE,
+    );
   }
   const stamp = `${tmp}.sha256`;
   writeFileSync(stamp, kernelSourceHash());

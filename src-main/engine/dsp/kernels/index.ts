@@ -20,9 +20,24 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Dither, Mulberry32 } from '../../audio/dither.ts';
 import { XumxError } from '../../errors.ts';
-import { DEFAULT_HOP, DEFAULT_N_FFT, divideEnvelopeEdges, envelopeInterior, istft as istftReference, reflectPad, stft as stftReference,
-  type Spectrogram, type StftOptions } from '../stft.ts';
-import { DEFAULT_WIENER_EPS, emStep, wiener as wienerReference, type StereoSpectrogram, type WienerOptions } from '../wiener.ts';
+import {
+  DEFAULT_HOP,
+  DEFAULT_N_FFT,
+  divideEnvelopeEdges,
+  envelopeInterior,
+  istft as istftReference,
+  reflectPad,
+  stft as stftReference,
+  type Spectrogram,
+  type StftOptions,
+} from '../stft.ts';
+import {
+  DEFAULT_WIENER_EPS,
+  emStep,
+  wiener as wienerReference,
+  type StereoSpectrogram,
+  type WienerOptions,
+} from '../wiener.ts';
 import { KERNEL_SOURCE, KERNEL_WASM, kernelsFresh } from './build.ts';
 
 interface Pffft {
@@ -33,32 +48,97 @@ interface Pffft {
 }
 
 interface KernelExports {
-  stft(padded: number, window: number, nFft: number, hop: number, frames: number, setup: number, scratch: number, re: number, im: number): void;
-  istft(re: number, im: number, frames: number, nFft: number, hop: number, setup: number, synthesis: number, scratch: number, out: number, outLength: number): void;
+  stft(
+    padded: number,
+    window: number,
+    nFft: number,
+    hop: number,
+    frames: number,
+    setup: number,
+    scratch: number,
+    re: number,
+    im: number,
+  ): void;
+  istft(
+    re: number,
+    im: number,
+    frames: number,
+    nFft: number,
+    hop: number,
+    setup: number,
+    synthesis: number,
+    scratch: number,
+    out: number,
+    outLength: number,
+  ): void;
   fftScratch(nFft: number): number;
   wienerScratchRows(J: number): number;
   wienerCoefficients(J: number): number;
-  firstEmStep(table: number, N: number, residual: number, softmask: number, bins: number, frames: number, eps: number,
-    scale: number, scratch: number, stride: number, coef: number, skip: number): void;
+  firstEmStep(
+    table: number,
+    N: number,
+    residual: number,
+    softmask: number,
+    bins: number,
+    frames: number,
+    eps: number,
+    scale: number,
+    scratch: number,
+    stride: number,
+    coef: number,
+    skip: number,
+  ): void;
   applyControls(table: number, N: number, count: number, exponents: number, thresholds: number): void;
   decodeFloat24(bytes: number, count: number, out: number): void;
   checksum(bytes: number, n: number): number;
   divideInterior(out: number, start: number, end: number, inverse: number, hop: number, phase: number): void;
   maxPower(re: number, im: number, n: number): number;
-  resampleRun(buf: number, bufStart: number, n: number, phase: number, count: number, coef: number, T: number, L: number, M: number,
-    H: number, out: number): void;
-  toIntChannel(src: number, n: number, out: number, channel: number, channels: number, scale: number, min: number, max: number,
-    tpdf: number, state: number, width: number): void;
+  resampleRun(
+    buf: number,
+    bufStart: number,
+    n: number,
+    phase: number,
+    count: number,
+    coef: number,
+    T: number,
+    L: number,
+    M: number,
+    H: number,
+    out: number,
+  ): void;
+  toIntChannel(
+    src: number,
+    n: number,
+    out: number,
+    channel: number,
+    channels: number,
+    scale: number,
+    min: number,
+    max: number,
+    tpdf: number,
+    state: number,
+    width: number,
+  ): void;
   toInt16Stereo(left: number, right: number, n: number, out: number, tpdf: number, state: number): void;
 }
 
 // The project's lib (ES2023, no DOM) has no WebAssembly typings: the few members used here.
-interface WasmMemory { readonly buffer: ArrayBuffer }
-interface WasmInstance { readonly exports: Record<string, unknown> }
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+interface WasmInstance {
+  readonly exports: Record<string, unknown>;
+}
 type WasmImports = Record<string, Record<string, unknown>>;
-const Wasm = (globalThis as unknown as {
-  WebAssembly: { Memory: abstract new () => WasmMemory; Module: new (bytes: Uint8Array) => object; Instance: new (module: object, imports: WasmImports) => WasmInstance };
-}).WebAssembly;
+const Wasm = (
+  globalThis as unknown as {
+    WebAssembly: {
+      Memory: abstract new () => WasmMemory;
+      Module: new (bytes: Uint8Array) => object;
+      Instance: new (module: object, imports: WasmImports) => WasmInstance;
+    };
+  }
+).WebAssembly;
 
 const PFFFT_REAL = 0;
 
@@ -76,13 +156,20 @@ interface FftPlan {
 }
 
 /** A named, growable, 16-byte aligned allocation in the shared memory. */
-interface Slot { ptr: number; bytes: number }
+interface Slot {
+  ptr: number;
+  bytes: number;
+}
 
 export class DspKernels {
   private readonly plans = new Map<number, FftPlan | null>();
   private readonly slots = new Map<string, Slot>();
 
-  constructor(private readonly pffft: Pffft, readonly memory: WasmMemory, readonly k: KernelExports) {}
+  constructor(
+    private readonly pffft: Pffft,
+    readonly memory: WasmMemory,
+    readonly k: KernelExports,
+  ) {}
 
   /** Bytes at `ptr` as float32 (a fresh view: the memory's buffer changes when it grows). */
   f32(ptr: number, length: number): Float32Array {
@@ -107,7 +194,11 @@ export class DspKernels {
   /** The heap address of `a`'s n floats: `a` itself when it is a view of the heap, else a copy in slot `name`. */
   place(name: string, a: Float32Array, n: number): number {
     if (a.buffer === this.memory.buffer) return a.byteOffset;
-    if (a.length !== n) throw new XumxError('INTERNAL', `DSP kernels: expected ${n} floats, got ${a.length} (a heap view taken before the memory grew?)`);
+    if (a.length !== n)
+      throw new XumxError(
+        'INTERNAL',
+        `DSP kernels: expected ${n} floats, got ${a.length} (a heap view taken before the memory grew?)`,
+      );
     const p = this.slot(name, 4 * n);
     this.f32(p, n).set(a);
     return p;
@@ -159,13 +250,26 @@ export class DspKernels {
     const padded = reflectPad(signal, DEFAULT_N_FFT);
     const frames = 1 + Math.floor((padded.length - DEFAULT_N_FFT) / DEFAULT_HOP);
     if (!plan || out.bins !== DEFAULT_N_FFT / 2 + 1 || out.frames !== frames) {
-      throw new XumxError('INTERNAL', `DSP kernels: ${signal.length} samples give ${frames} frames, the spectrogram has ${out.frames}`);
+      throw new XumxError(
+        'INTERNAL',
+        `DSP kernels: ${signal.length} samples give ${frames} frames, the spectrogram has ${out.frames}`,
+      );
     }
     const pPadded = this.slot('stft.padded', 4 * padded.length);
     const pScratch = this.slot('fft.scratch', 4 * this.k.fftScratch(DEFAULT_N_FFT));
     this.heapCheck([out.re, out.im]); // after the slots: growing the memory would have detached `out`
     this.f32(pPadded, padded.length).set(padded);
-    this.k.stft(pPadded, plan.window, DEFAULT_N_FFT, DEFAULT_HOP, frames, plan.setup, pScratch, out.re.byteOffset, out.im.byteOffset);
+    this.k.stft(
+      pPadded,
+      plan.window,
+      DEFAULT_N_FFT,
+      DEFAULT_HOP,
+      frames,
+      plan.setup,
+      pScratch,
+      out.re.byteOffset,
+      out.im.byteOffset,
+    );
   }
 
   /** Same result as ../stft.ts istft() (to float32 rounding). A spectrogram already in the heap is not copied. */
@@ -173,7 +277,15 @@ export class DspKernels {
     const nFft = opts?.nFft ?? (spec.bins - 1) * 2;
     const hop = opts?.hop ?? DEFAULT_HOP;
     const plan = this.plan(nFft);
-    if (!plan || spec.bins !== nFft / 2 + 1 || !Number.isInteger(length) || length < 0 || !Number.isInteger(hop) || hop < 1 || hop > nFft) {
+    if (
+      !plan ||
+      spec.bins !== nFft / 2 + 1 ||
+      !Number.isInteger(length) ||
+      length < 0 ||
+      !Number.isInteger(hop) ||
+      hop < 1 ||
+      hop > nFft
+    ) {
       return istftReference(spec, length, opts);
     }
     const plane = spec.bins * spec.frames;
@@ -216,7 +328,12 @@ export class DspKernels {
     this.slot('stft.padded', 4 * (Math.max(chunkLength, nFft / 2 + 1) + nFft));
     this.slot('istft.inverse', 8 * DEFAULT_HOP);
     this.slot('f24.in', 3 * N * 2 * plane + 16);
-    const spec = (re: number, im: number): Spectrogram => ({ re: this.f32(re, plane), im: this.f32(im, plane), bins, frames });
+    const spec = (re: number, im: number): Spectrogram => ({
+      re: this.f32(re, plane),
+      im: this.f32(im, plane),
+      bins,
+      frames,
+    });
     const estimates = ptr.estimates.map((p) => {
       const all = this.f32(p, estimateFloats);
       all.fill(0, 2 * plane); // the controls kernel reads whole quads
@@ -226,7 +343,10 @@ export class DspKernels {
     return {
       estimates,
       mix: [spec(ptr.mix[0], ptr.mix[1]), spec(ptr.mix[2], ptr.mix[3])],
-      filtered: Array.from({ length: J }, (_, j) => [spec(f[4 * j], f[4 * j + 1]), spec(f[4 * j + 2], f[4 * j + 3])] as StereoSpectrogram),
+      filtered: Array.from(
+        { length: J },
+        (_, j) => [spec(f[4 * j], f[4 * j + 1]), spec(f[4 * j + 2], f[4 * j + 3])] as StereoSpectrogram,
+      ),
     };
   }
 
@@ -250,16 +370,24 @@ export class DspKernels {
    * initial estimates) runs in the kernels; further iterations and the 0-iteration case use the reference code on
    * the same heap views.
    */
-  wiener(estimates: Float32Array[], mix: [Spectrogram, Spectrogram], opts: WienerOptions, out: StereoSpectrogram[],
+  wiener(
+    estimates: Float32Array[],
+    mix: [Spectrogram, Spectrogram],
+    opts: WienerOptions,
+    out: StereoSpectrogram[],
     /** A source whose output is not needed (renderChunk gets the partition's stem by subtraction); one iteration only. */
-    skip = -1): StereoSpectrogram[] {
+    skip = -1,
+  ): StereoSpectrogram[] {
     if (opts.iterations < 1) return wienerReference(estimates, mix, opts, out);
     const N = estimates.length;
     const J = N + (opts.residual ? 1 : 0);
     const { bins, frames } = mix[0];
     const eps = opts.eps ?? DEFAULT_WIENER_EPS;
     if (out.length !== J || estimates.some((e) => e.length !== 2 * bins * frames)) {
-      throw new XumxError('BAD_ARGUMENT', `Wiener filter: ${N} estimates of 2x${bins}x${frames} and ${J} outputs expected`);
+      throw new XumxError(
+        'BAD_ARGUMENT',
+        `Wiener filter: ${N} estimates of 2x${bins}x${frames} and ${J} outputs expected`,
+      );
     }
     const stride = ceil4(frames);
     const table = this.slot('wiener.table', 4 * (N + 4 + 4 * J));
@@ -270,8 +398,22 @@ export class DspKernels {
     new Uint32Array(this.memory.buffer, table, N + 4 + 4 * J).set([...estimates, ...planes].map((a) => a.byteOffset));
     const power = Math.max(...mix.map((x) => this.k.maxPower(x.re.byteOffset, x.im.byteOffset, bins * frames)));
     const scale = Math.max(1, Math.sqrt(power) / 10); // ../wiener.ts maxAbs(mix) / 10, the same value
-    if (skip >= 0 && opts.iterations > 1) throw new XumxError('INTERNAL', 'Wiener filter: every output feeds a further EM iteration; none can be skipped');
-    this.k.firstEmStep(table, N, opts.residual ? 1 : 0, opts.softmask ? 1 : 0, bins, frames, eps, scale, scratch, stride, coef, skip);
+    if (skip >= 0 && opts.iterations > 1)
+      throw new XumxError('INTERNAL', 'Wiener filter: every output feeds a further EM iteration; none can be skipped');
+    this.k.firstEmStep(
+      table,
+      N,
+      opts.residual ? 1 : 0,
+      opts.softmask ? 1 : 0,
+      bins,
+      frames,
+      eps,
+      scale,
+      scratch,
+      stride,
+      coef,
+      skip,
+    );
     for (let it = 1; it < opts.iterations; it++) emStep(out, mix, scale, eps);
     return out;
   }
@@ -279,7 +421,8 @@ export class DspKernels {
   /** ../../cache/float24.ts decodeFloat24(), the same values. */
   decodeFloat24(bytes: Uint8Array, out: Float32Array): Float32Array {
     const n = out.length;
-    if (bytes.length < 3 * n) throw new XumxError('BAD_ARGUMENT', `float24: ${bytes.length} bytes cannot hold ${n} values`);
+    if (bytes.length < 3 * n)
+      throw new XumxError('BAD_ARGUMENT', `float24: ${bytes.length} bytes cannot hold ${n} values`);
     const pIn = this.slot('f24.in', 3 * n + 16);
     const pOut = this.slot('f24.out', 4 * n);
     new Uint8Array(this.memory.buffer, pIn, 3 * n).set(bytes.subarray(0, 3 * n));
@@ -303,7 +446,10 @@ export class DspKernels {
   decodeFloat24Into(record: Uint8Array, estimates: Float32Array[], expected?: number): void {
     const n = estimates[0]?.length ?? 0;
     if (record.length !== 3 * n * estimates.length) {
-      throw new XumxError('CACHE_CORRUPT', `a cached chunk holds ${record.length} bytes, ${estimates.length} estimates of ${n} values need ${3 * n * estimates.length}`);
+      throw new XumxError(
+        'CACHE_CORRUPT',
+        `a cached chunk holds ${record.length} bytes, ${estimates.length} estimates of ${n} values need ${3 * n * estimates.length}`,
+      );
     }
     const pIn = this.slot('f24.in', record.length + 16);
     this.heapCheck(estimates);
@@ -315,18 +461,32 @@ export class DspKernels {
   }
 
   /** ../../audio/pcm.ts toIntInterleaved(), the same integers, the same dither sequence and the same state after. */
-  toIntInterleaved(planar: Float32Array[], bits: 16 | 24, dither: Dither, rand: Mulberry32): { ints: Int32Array; clipped: number } {
+  toIntInterleaved(
+    planar: Float32Array[],
+    bits: 16 | 24,
+    dither: Dither,
+    rand: Mulberry32,
+  ): { ints: Int32Array; clipped: number } {
     const { ptr, length, clipped } = this.toInts(planar, bits, dither, rand, 4);
     return { ints: new Int32Array(this.memory.buffer, ptr, length).slice(), clipped };
   }
 
   /** 16-bit codes straight into an Int16Array (a 16-bit WAV's data): toIntInterleaved without the int32 step. */
-  toInt16Interleaved(planar: Float32Array[], dither: Dither, rand: Mulberry32): { samples: Int16Array; clipped: number } {
-    const { ptr, length, clipped } = planar.length === 2 ? this.toInt16Stereo(planar, dither, rand) : this.toInts(planar, 16, dither, rand, 2);
+  toInt16Interleaved(
+    planar: Float32Array[],
+    dither: Dither,
+    rand: Mulberry32,
+  ): { samples: Int16Array; clipped: number } {
+    const { ptr, length, clipped } =
+      planar.length === 2 ? this.toInt16Stereo(planar, dither, rand) : this.toInts(planar, 16, dither, rand, 2);
     return { samples: new Int16Array(this.memory.buffer, ptr, length).slice(), clipped };
   }
 
-  private toInt16Stereo(planar: Float32Array[], dither: Dither, rand: Mulberry32): { ptr: number; length: number; clipped: number } {
+  private toInt16Stereo(
+    planar: Float32Array[],
+    dither: Dither,
+    rand: Mulberry32,
+  ): { ptr: number; length: number; clipped: number } {
     const n = planar[0].length;
     if (planar[1].length !== n) throw new XumxError('BAD_ARGUMENT', `channels of ${n} and ${planar[1].length} samples`);
     const pLeft = this.slot('pcm.src', 4 * Math.max(4, n));
@@ -344,7 +504,13 @@ export class DspKernels {
     return { ptr: pOut, length: 2 * n, clipped: done[1] };
   }
 
-  private toInts(planar: Float32Array[], bits: 16 | 24, dither: Dither, rand: Mulberry32, width: 2 | 4): { ptr: number; length: number; clipped: number } {
+  private toInts(
+    planar: Float32Array[],
+    bits: 16 | 24,
+    dither: Dither,
+    rand: Mulberry32,
+    width: 2 | 4,
+  ): { ptr: number; length: number; clipped: number } {
     const ch = planar.length;
     const n = planar[0]?.length ?? 0;
     const pSrc = this.slot('pcm.src', 4 * Math.max(1, n));
@@ -365,7 +531,10 @@ export class DspKernels {
 
   private heapCheck(arrays: Float32Array[]): void {
     if (arrays.some((a) => a.buffer !== this.memory.buffer)) {
-      throw new XumxError('INTERNAL', 'DSP kernels: a buffer is not (or no longer) a view of the kernels\' memory; take views with chunkViews()');
+      throw new XumxError(
+        'INTERNAL',
+        "DSP kernels: a buffer is not (or no longer) a view of the kernels' memory; take views with chunkViews()",
+      );
     }
   }
 }
@@ -395,7 +564,8 @@ export function loadedDspKernels(): DspKernels | undefined {
 
 /** The loaded kernels; an error when loadDspKernels() has not finished in this thread. */
 export function dspKernels(): DspKernels {
-  if (!loaded) throw new XumxError('INTERNAL', 'the DSP kernels were used before loadDspKernels() finished in this thread');
+  if (!loaded)
+    throw new XumxError('INTERNAL', 'the DSP kernels were used before loadDspKernels() finished in this thread');
   return loaded;
 }
 
@@ -407,13 +577,21 @@ const BUNDLED_WASM = new URL('./dsp-kernels.wasm', import.meta.url);
  * missing or older than the source rather than compiled here, so what runs is always what a build step made; in a
  * packaged app the copy beside the bundles.
  */
-export function kernelBytes(where: { source: string; wasm: string; bundled: string } = {
-  source: KERNEL_SOURCE, wasm: KERNEL_WASM, bundled: BUNDLED_WASM.pathname,
-}): Uint8Array {
+export function kernelBytes(
+  where: { source: string; wasm: string; bundled: string } = {
+    source: KERNEL_SOURCE,
+    wasm: KERNEL_WASM,
+    bundled: BUNDLED_WASM.pathname,
+  },
+): Uint8Array {
   if (existsSync(where.source)) {
     if (!kernelsFresh(where.wasm)) {
       const state = existsSync(where.wasm) ? 'older than its source' : 'missing';
-      throw new XumxError('INTERNAL', `the DSP kernels (${where.wasm}) are ${state}: run \`npm run build:kernels\` (npm install does it too)`, where.wasm);
+      throw new XumxError(
+        'INTERNAL',
+        `the DSP kernels (${where.wasm}) are ${state}: run \`npm run build:kernels\` (npm install does it too)`,
+        where.wasm,
+      );
     }
     return readFileSync(where.wasm);
   }
@@ -424,7 +602,7 @@ export function kernelBytes(where: { source: string; wasm: string; bundled: stri
 async function instantiate(): Promise<DspKernels> {
   const require = createRequire(import.meta.url);
   const gluePath = require.resolve('@echogarden/pffft-wasm/simd');
-  const { default: createPffft } = await import(gluePath) as { default: (arg: object) => Promise<Pffft> };
+  const { default: createPffft } = (await import(gluePath)) as { default: (arg: object) => Promise<Pffft> };
   let memory: WasmMemory | undefined;
   const pffftWasm = readFileSync(join(dirname(gluePath), 'pffft.wasm'));
   const pffft = await createPffft({

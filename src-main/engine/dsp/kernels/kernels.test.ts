@@ -14,7 +14,9 @@ import { kernelBytes, loadDspKernels, type DspKernels } from './index.ts';
 import { KERNEL_SOURCE, KERNEL_WASM } from './build.ts';
 
 let k: DspKernels;
-before(async () => { k = await loadDspKernels(); });
+before(async () => {
+  k = await loadDspKernels();
+});
 
 function random(seed: number): () => number {
   let s = seed >>> 0;
@@ -29,7 +31,8 @@ function noise(length: number, seed: number): Float32Array {
 /** Largest |a − b| relative to the largest |a|. */
 function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
-  let d = 0, m = 0;
+  let d = 0,
+    m = 0;
   for (let i = 0; i < a.length; i++) {
     d = Math.max(d, Math.abs(a[i] - b[i]));
     m = Math.max(m, Math.abs(a[i]));
@@ -38,13 +41,22 @@ function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 describe('DSP kernels: STFT and ISTFT', () => {
-  for (const [length, nFft, hop] of [[40_000, 4096, 1024], [4096 * 3 + 17, 4096, 1024], [1500, 4096, 1024], [20_000, 2048, 512], [9_999, 1024, 256]]) {
+  for (const [length, nFft, hop] of [
+    [40_000, 4096, 1024],
+    [4096 * 3 + 17, 4096, 1024],
+    [1500, 4096, 1024],
+    [20_000, 2048, 512],
+    [9_999, 1024, 256],
+  ]) {
     test(`match the reference for ${length} samples, nFft ${nFft}, hop ${hop}`, () => {
       const x = noise(length, length);
       const a = stft(x, { nFft, hop });
       const b = k.stft(x, { nFft, hop });
       assert.deepEqual([b.bins, b.frames], [a.bins, a.frames]);
-      assert.ok(relDiff(a.re, b.re) < 1e-5 && relDiff(a.im, b.im) < 1e-5, `STFT differs by ${relDiff(a.re, b.re)}, ${relDiff(a.im, b.im)}`);
+      assert.ok(
+        relDiff(a.re, b.re) < 1e-5 && relDiff(a.im, b.im) < 1e-5,
+        `STFT differs by ${relDiff(a.re, b.re)}, ${relDiff(a.im, b.im)}`,
+      );
       assert.ok(relDiff(istft(a, length, { nFft, hop }), k.istft(a, length, { nFft, hop })) < 1e-5);
       assert.ok(relDiff(x, k.istft(b, length, { nFft, hop })) < 1e-5, 'the round trip gives the signal back');
     });
@@ -55,12 +67,19 @@ describe('DSP kernels: STFT and ISTFT', () => {
     const a = stft(x, { nFft: 16, hop: 4 });
     const b = k.stft(x, { nFft: 16, hop: 4 });
     assert.deepEqual(Array.from(b.re), Array.from(a.re));
-    assert.deepEqual(Array.from(k.istft(b, 300, { nFft: 16, hop: 4 })), Array.from(istft(a, 300, { nFft: 16, hop: 4 })));
+    assert.deepEqual(
+      Array.from(k.istft(b, 300, { nFft: 16, hop: 4 })),
+      Array.from(istft(a, 300, { nFft: 16, hop: 4 })),
+    );
   });
 });
 
 /** A stereo mixture's STFT (4096/1024) and four made-up source magnitudes that do not sum to it. */
-function scene(left: Float32Array, right: Float32Array, seed: number): { mix: [Spectrogram, Spectrogram]; estimates: Float32Array[] } {
+function scene(
+  left: Float32Array,
+  right: Float32Array,
+  seed: number,
+): { mix: [Spectrogram, Spectrogram]; estimates: Float32Array[] } {
   const mix: [Spectrogram, Spectrogram] = [stft(left), stft(right)];
   const plane = mix[0].bins * mix[0].frames;
   const mags = [magnitude(mix[0]), magnitude(mix[1])];
@@ -73,26 +92,38 @@ function scene(left: Float32Array, right: Float32Array, seed: number): { mix: [S
   return { mix, estimates };
 }
 
-function kernelWiener(estimates: Float32Array[], mix: [Spectrogram, Spectrogram], opts: { iterations: number; softmask: boolean; residual: boolean }): StereoSpectrogram[] {
+function kernelWiener(
+  estimates: Float32Array[],
+  mix: [Spectrogram, Spectrogram],
+  opts: { iterations: number; softmask: boolean; residual: boolean },
+): StereoSpectrogram[] {
   const J = estimates.length + (opts.residual ? 1 : 0);
   const heap = k.chunkViews(estimates.length, J, mix[0].bins, mix[0].frames, 1024);
   estimates.forEach((e, j) => heap.estimates[j].set(e));
-  mix.forEach((x, c) => { heap.mix[c].re.set(x.re); heap.mix[c].im.set(x.im); });
+  mix.forEach((x, c) => {
+    heap.mix[c].re.set(x.re);
+    heap.mix[c].im.set(x.im);
+  });
   // copies, so that the next chunkViews() cannot change what the caller compares
-  return k.wiener(heap.estimates, heap.mix, opts, heap.filtered).map((s) => s.map((c) => ({ ...c, re: c.re.slice(), im: c.im.slice() })) as StereoSpectrogram);
+  return k
+    .wiener(heap.estimates, heap.mix, opts, heap.filtered)
+    .map((s) => s.map((c) => ({ ...c, re: c.re.slice(), im: c.im.slice() })) as StereoSpectrogram);
 }
 
 /** Every source within `tolerance` of the largest value of any source (a near-silent source is judged on that scale). */
 function compareSources(a: StereoSpectrogram[], b: StereoSpectrogram[], tolerance: number): void {
   assert.equal(a.length, b.length);
   let peak = 0;
-  for (const s of a) for (const c of s) for (const x of [c.re, c.im]) for (const v of x) peak = Math.max(peak, Math.abs(v));
-  a.forEach((s, j) => s.forEach((c, ch) => {
-    let d = 0;
-    for (let i = 0; i < c.re.length; i++) d = Math.max(d, Math.abs(c.re[i] - b[j][ch].re[i]));
-    for (let i = 0; i < c.im.length; i++) d = Math.max(d, Math.abs(c.im[i] - b[j][ch].im[i]));
-    assert.ok(d <= tolerance * peak, `source ${j} channel ${ch} differs by ${d / peak} of the peak`);
-  }));
+  for (const s of a)
+    for (const c of s) for (const x of [c.re, c.im]) for (const v of x) peak = Math.max(peak, Math.abs(v));
+  a.forEach((s, j) =>
+    s.forEach((c, ch) => {
+      let d = 0;
+      for (let i = 0; i < c.re.length; i++) d = Math.max(d, Math.abs(c.re[i] - b[j][ch].re[i]));
+      for (let i = 0; i < c.im.length; i++) d = Math.max(d, Math.abs(c.im[i] - b[j][ch].im[i]));
+      assert.ok(d <= tolerance * peak, `source ${j} channel ${ch} differs by ${d / peak} of the peak`);
+    }),
+  );
 }
 
 describe('DSP kernels: Wiener filter', () => {
@@ -119,8 +150,11 @@ describe('DSP kernels: Wiener filter', () => {
       const plane = estimates[j].length / 2;
       estimates[j].copyWithin(plane, 0, plane); // the same estimate on both channels, as a network gives for mono
     }
-    compareSources(wiener(estimates, mix, { iterations: 1, softmask: false, residual: false }),
-      kernelWiener(estimates, mix, { iterations: 1, softmask: false, residual: false }), 2e-5);
+    compareSources(
+      wiener(estimates, mix, { iterations: 1, softmask: false, residual: false }),
+      kernelWiener(estimates, mix, { iterations: 1, softmask: false, residual: false }),
+      2e-5,
+    );
   });
 
   test('silent cells and silent sources give zeros, never NaN', () => {
@@ -149,19 +183,28 @@ describe('DSP kernels: separation controls', () => {
       const sources = ['vocals', 'drums', 'bass', 'other'];
       const n = 2 * 2049 * 9; // not a multiple of 4: the kernel's padding must not leak into the result
       const r = random(21);
-      const estimates = sources.map((_, j) => Float32Array.from({ length: n }, (_, i) => (i % 97 === j ? 0 : r() ** 3 * 10)));
+      const estimates = sources.map((_, j) =>
+        Float32Array.from({ length: n }, (_, i) => (i % 97 === j ? 0 : r() ** 3 * 10)),
+      );
       estimates.forEach((e) => e.fill(0, 100, 140)); // cells with nothing to share
       const expected = estimates.map((e) => e.slice());
       applyControls(expected, sources, controls);
       const heap = k.chunkViews(4, 4, 2049, 9, 1024);
       estimates.forEach((e, j) => heap.estimates[j].set(e));
-      k.applyControls(heap.estimates, sources.map((s) => controls.strength?.[s] ?? 1),
-        sources.map((s) => controls.bleed?.[s] ?? 0));
+      k.applyControls(
+        heap.estimates,
+        sources.map((s) => controls.strength?.[s] ?? 1),
+        sources.map((s) => controls.bleed?.[s] ?? 0),
+      );
       for (let i = 0; i < n; i++) {
         const total = estimates.reduce((sum, e) => sum + e[i], 0);
         for (let j = 0; j < 4; j++) {
-          const got = heap.estimates[j][i], want = expected[j][i];
-          assert.ok(Math.abs(got - want) <= 1e-5 * total, `source ${j} cell ${i}: ${got} vs ${want} (cell total ${total})`);
+          const got = heap.estimates[j][i],
+            want = expected[j][i];
+          assert.ok(
+            Math.abs(got - want) <= 1e-5 * total,
+            `source ${j} cell ${i}: ${got} vs ${want} (cell total ${total})`,
+          );
         }
       }
     });
@@ -170,7 +213,10 @@ describe('DSP kernels: separation controls', () => {
 
 describe('DSP kernels: sample formats', () => {
   test('float24 decoding gives exactly the reference values, tail included', () => {
-    const values = Float32Array.from({ length: 1003 }, (_, i) => (i % 7 === 0 ? -1 : 1) * Math.exp((i % 200) - 100) * (1 + i / 977));
+    const values = Float32Array.from(
+      { length: 1003 },
+      (_, i) => (i % 7 === 0 ? -1 : 1) * Math.exp((i % 200) - 100) * (1 + i / 977),
+    );
     values[5] = 0;
     values[6] = -0;
     values[7] = Infinity;
@@ -196,18 +242,28 @@ describe('DSP kernels: sample formats', () => {
     assert.ok(found > 0);
     const expected = toIntInterleavedReference(planar, 16, 'tpdf', new Mulberry32(7));
     assert.ok(expected.ints.every((q) => q === 0)); // -2^-69 · 32768 + 1/2 rounds half up to 0, not 1
-    assert.deepEqual(Array.from(k.toInt16Interleaved(planar, 'tpdf', new Mulberry32(7)).samples), Array.from(expected.ints));
+    assert.deepEqual(
+      Array.from(k.toInt16Interleaved(planar, 'tpdf', new Mulberry32(7)).samples),
+      Array.from(expected.ints),
+    );
     assert.deepEqual(k.toIntInterleaved(planar, 16, 'tpdf', new Mulberry32(7)).ints, expected.ints);
   });
 
-  for (const [bits, dither] of [[16, 'tpdf'], [16, 'none'], [24, 'none']] as const) {
+  for (const [bits, dither] of [
+    [16, 'tpdf'],
+    [16, 'none'],
+    [24, 'none'],
+  ] as const) {
     test(`integer conversion (${bits} bit, dither ${dither}) gives exactly the reference's integers, clip count and generator state`, () => {
       const r = random(bits);
-      const planar = [0, 1].map(() => Float32Array.from({ length: 4099 }, (_, i) => (i % 50 === 0 ? 0 : (r() - 0.5) * 2.3)));
+      const planar = [0, 1].map(() =>
+        Float32Array.from({ length: 4099 }, (_, i) => (i % 50 === 0 ? 0 : (r() - 0.5) * 2.3)),
+      );
       planar[0][10] = NaN;
       planar[1][11] = 1;
       planar[1][12] = -1;
-      const a = new Mulberry32(99), b = new Mulberry32(99);
+      const a = new Mulberry32(99),
+        b = new Mulberry32(99);
       const expected = toIntInterleavedReference(planar, bits, dither, a);
       const got = k.toIntInterleaved(planar, bits, dither, b);
       assert.deepEqual(got.ints, expected.ints);
@@ -232,8 +288,14 @@ describe('DSP kernels: the build the engine loads', () => {
 
   test('refuses a missing build and names the command that makes it, instead of compiling at run time', () => {
     const wasm = join(dir, 'missing.wasm');
-    assert.throws(() => kernelBytes(where(wasm)), (e: XumxError) =>
-      e.code === 'INTERNAL' && e.message.includes(wasm) && e.message.includes('missing') && e.message.includes('npm run build:kernels'));
+    assert.throws(
+      () => kernelBytes(where(wasm)),
+      (e: XumxError) =>
+        e.code === 'INTERNAL' &&
+        e.message.includes(wasm) &&
+        e.message.includes('missing') &&
+        e.message.includes('npm run build:kernels'),
+    );
     assert.equal(existsSync(wasm), false);
   });
 
@@ -241,7 +303,10 @@ describe('DSP kernels: the build the engine loads', () => {
     const wasm = join(dir, 'stale.wasm');
     copyFileSync(KERNEL_WASM, wasm);
     writeFileSync(`${wasm}.sha256`, 'a hash of some earlier source');
-    assert.throws(() => kernelBytes(where(wasm)), (e: XumxError) => e.code === 'INTERNAL' && e.message.includes('older than its source'));
+    assert.throws(
+      () => kernelBytes(where(wasm)),
+      (e: XumxError) => e.code === 'INTERNAL' && e.message.includes('older than its source'),
+    );
   });
 
   test('loads a build made from the current source', () => {
@@ -254,6 +319,10 @@ describe('DSP kernels: the build the engine loads', () => {
   test('a packaged app (no source beside it) loads the copy beside its bundles', () => {
     const bundled = join(dir, 'bundled.wasm');
     copyFileSync(KERNEL_WASM, bundled);
-    assert.ok(Buffer.from(kernelBytes({ source: join(dir, 'no-source.ts'), wasm: join(dir, 'nothing.wasm'), bundled })).equals(readFileSync(KERNEL_WASM)));
+    assert.ok(
+      Buffer.from(kernelBytes({ source: join(dir, 'no-source.ts'), wasm: join(dir, 'nothing.wasm'), bundled })).equals(
+        readFileSync(KERNEL_WASM),
+      ),
+    );
   });
 });

@@ -4,7 +4,8 @@
 /** Magnitude of the Hann-windowed DFT of `x` at `freq` Hz. */
 function magnitudeAt(x: Float32Array, sampleRate: number, freq: number): number {
   const w = (2 * Math.PI * freq) / sampleRate;
-  let re = 0, im = 0;
+  let re = 0,
+    im = 0;
   const n = x.length;
   for (let i = 0; i < n; i++) {
     const v = x[i] * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (n - 1)));
@@ -17,14 +18,18 @@ function magnitudeAt(x: Float32Array, sampleRate: number, freq: number): number 
 /** Frequency in Hz of the strongest component between `lo` and `hi` Hz. */
 export function peakFrequency(x: Float32Array, sampleRate: number, lo: number, hi: number): number {
   const step = sampleRate / x.length; // one DFT bin
-  let best = lo, bestMag = -1;
+  let best = lo,
+    bestMag = -1;
   for (let f = lo; f <= hi; f += step / 2) {
     const m = magnitudeAt(x, sampleRate, f);
     if (m > bestMag) [best, bestMag] = [f, m];
   }
-  let a = best - step / 2, b = best + step / 2;
-  while (b - a > 1e-4) { // golden-section search on the main lobe
-    const c = b - (b - a) / 1.618, d = a + (b - a) / 1.618;
+  let a = best - step / 2,
+    b = best + step / 2;
+  while (b - a > 1e-4) {
+    // golden-section search on the main lobe
+    const c = b - (b - a) / 1.618,
+      d = a + (b - a) / 1.618;
     if (magnitudeAt(x, sampleRate, c) > magnitudeAt(x, sampleRate, d)) b = d;
     else a = c;
   }

@@ -28,10 +28,20 @@ export async function writeModelFolder(dir: string, opts: FolderOptions = {}): P
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'model.onnx'), onnx);
   const manifest = {
-    id, name: `Tiny ${id}`, architecture: 'test', sources: ['bass', 'drums', 'vocals', 'other'],
-    sample_rate: 44100, n_fft: 4096, hop: 1024, file: 'model.onnx',
-    sha256: createHash('sha256').update(onnx).digest('hex'), size: onnx.byteLength,
-    license: 'MIT', provenance: 'built by a test', metrics: opts.metrics ?? {}, ...opts.manifestPatch,
+    id,
+    name: `Tiny ${id}`,
+    architecture: 'test',
+    sources: ['bass', 'drums', 'vocals', 'other'],
+    sample_rate: 44100,
+    n_fft: 4096,
+    hop: 1024,
+    file: 'model.onnx',
+    sha256: createHash('sha256').update(onnx).digest('hex'),
+    size: onnx.byteLength,
+    license: 'MIT',
+    provenance: 'built by a test',
+    metrics: opts.metrics ?? {},
+    ...opts.manifestPatch,
   };
   await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   return { dir, id };

@@ -37,11 +37,25 @@ if (mode === 'commit') {
   await outputs.commit();
 } else if (mode === 'write') {
   let runs = 0;
-  const model = fakeModel(['a', 'b'], () => 0.5, async () => { if (++runs === 3) await waitForKill(); });
-  await separateFile({
-    input, outDir: out, format: 'wav', bitDepth: 24, controls: { wienerIterations: 0, softmask: false, residual: false },
-    segments: { segmentFrames: 32, overlapFrames: 4, batch: 2 },
-  }, model, { decode: async () => ({ sampleRate: 44100, channels: testSignal(44100 * 5), notices: [] }), createStemWriter });
+  const model = fakeModel(
+    ['a', 'b'],
+    () => 0.5,
+    async () => {
+      if (++runs === 3) await waitForKill();
+    },
+  );
+  await separateFile(
+    {
+      input,
+      outDir: out,
+      format: 'wav',
+      bitDepth: 24,
+      controls: { wienerIterations: 0, softmask: false, residual: false },
+      segments: { segmentFrames: 32, overlapFrames: 4, batch: 2 },
+    },
+    model,
+    { decode: async () => ({ sampleRate: 44100, channels: testSignal(44100 * 5), notices: [] }), createStemWriter },
+  );
 } else {
   throw new Error(`unknown mode ${mode}`);
 }
