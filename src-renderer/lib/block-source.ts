@@ -43,8 +43,11 @@ export function listenBlockSource(
       const res = await fetch(url(revision, from, frames), { signal, cache: 'no-store' });
       // Not final yet: the player keeps what it has and asks again when more is.
       if (res.status === 409) return 'not-ready';
-      if (!res.ok)
-        throw new Error(`could not load the song's audio at frame ${from} (${res.status} ${res.statusText})`);
+      if (!res.ok) {
+        // The app's answer says why, naming the song and any file it lacks; the status is all a bare refusal has.
+        const reason = (await res.text().catch(() => '')).trim();
+        throw new Error(reason || `could not load the song's audio at frame ${from} (${res.status} ${res.statusText})`);
+      }
       const wav = readFloatWav(await res.arrayBuffer());
       const sources = sourcesOf(revision);
       if (!wav || wav.channels.length !== 2 * sources.length)
