@@ -58,8 +58,13 @@ describe('listenBlockSource', () => {
   });
 
   test("passes on the app's own reason for a refused block, which names the file that is missing", async () => {
-    answer(500, "song.wav: render 0's listening copy cannot be made again from its stems (/out/song/drums.wav: no such file)");
-    await assert.rejects(listenBlockSource(url, () => ['vocals']).read(0, 88200, 10), (e: Error) =>
-      e.message.includes('/out/song/drums.wav: no such file') && e.message.startsWith('song.wav:'));
+    answer(
+      500,
+      "song.wav: render 0's listening copy cannot be made again from its stems (/out/song/drums.wav: no such file)",
+    );
+    await assert.rejects(
+      listenBlockSource(url, () => ['vocals']).read(0, 88200, 10),
+      (e: Error) => e.message.includes('/out/song/drums.wav: no such file') && e.message.startsWith('song.wav:'),
+    );
   });
 });
