@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeFile } from '../audio/decode.ts';
@@ -8,34 +8,10 @@ import { createStemWriter } from '../audio/stem-writer.ts';
 import type { ListenProgress } from '../types.ts';
 import { readListeningCopy } from './listening-copy.ts';
 import { separateFile, type PipelineJob } from './pipeline.ts';
-import { fakeModel, testSignal } from './testing/fakes.ts';
+import { fakeModel, floatWav, testSignal } from './testing/fakes.ts';
 
 const SOURCES = ['vocals', 'drums', 'bass', 'other'];
 const gains = (j: number, bin: number) => (bin % SOURCES.length === j ? 0.9 : 0.1 / (j + 1));
-
-/** A stereo 32-bit float WAV of the samples as they are. */
-function floatWav(path: string, [left, right]: Float32Array[], rate: number): string {
-  const data = new Float32Array(left.length * 2);
-  for (let i = 0; i < left.length; i++) {
-    data[2 * i] = left[i];
-    data[2 * i + 1] = right[i];
-  }
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0, 'latin1');
-  h.writeUInt32LE(36 + data.byteLength, 4);
-  h.write('WAVEfmt ', 8, 'latin1');
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(3, 20);
-  h.writeUInt16LE(2, 22);
-  h.writeUInt32LE(rate, 24);
-  h.writeUInt32LE(rate * 8, 28);
-  h.writeUInt16LE(8, 32);
-  h.writeUInt16LE(32, 34);
-  h.write('data', 36, 'latin1');
-  h.writeUInt32LE(data.byteLength, 40);
-  writeFileSync(path, Buffer.concat([h, Buffer.from(data.buffer)]));
-  return path;
-}
 
 function job(input: string, outDir: string, over: Partial<PipelineJob> = {}): PipelineJob {
   return {

@@ -15,7 +15,7 @@ import type { SongSamples } from './song-samples.ts';
 import { LastSongMemo } from './song-memo.ts';
 import { SONG_MARK } from './stem-folder.ts';
 import type { StemWriterFactory } from './stem-sink.ts';
-import { fakeModel, testSignal } from './testing/fakes.ts';
+import { fakeModel, floatWav, testSignal } from './testing/fakes.ts';
 
 /** Stem writers that keep the samples in memory (by source name) and leave an empty file to rename. */
 function memoryWriters(): { factory: StemWriterFactory; stems: Map<string, Float32Array[]>; failOn?: string } {
@@ -82,30 +82,6 @@ function errorDb(ref: Float32Array[], got: Float32Array[]): number {
 }
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'xumx-pipeline-'));
-
-/** A stereo 32-bit float WAV holding `left` and `right` as they are, overs included. */
-function floatWav(path: string, [left, right]: Float32Array[], rate: number): string {
-  const data = new Float32Array(left.length * 2);
-  for (let i = 0; i < left.length; i++) {
-    data[2 * i] = left[i];
-    data[2 * i + 1] = right[i];
-  }
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0, 'latin1');
-  h.writeUInt32LE(36 + data.byteLength, 4);
-  h.write('WAVEfmt ', 8, 'latin1');
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(3, 20);
-  h.writeUInt16LE(2, 22);
-  h.writeUInt32LE(rate, 24);
-  h.writeUInt32LE(rate * 8, 28);
-  h.writeUInt16LE(8, 32);
-  h.writeUInt16LE(32, 34);
-  h.write('data', 36, 'latin1');
-  h.writeUInt32LE(data.byteLength, 40);
-  writeFileSync(path, Buffer.concat([h, Buffer.from(data.buffer)]));
-  return path;
-}
 
 describe('separateFile', () => {
   test('with a song memo, a second job on an unchanged file skips decoding and gives the same stems; a changed file is decoded again', async () => {
