@@ -84,13 +84,13 @@ for (let round = 0; round < 2; round++) {
   fulls.push(await timed(() => engine.separate(request(songPath))));
   cacheBytes = await new EstimateCache({ dir: cacheDir }).size();
   for (const c of changes)
-    rerenders.push({ ...(await timed(() => engine.rerender(request(songPath, c)))), controls: c });
+    rerenders.push({ ...(await timed(() => engine.separate(request(songPath, c)))), controls: c });
 }
 const sorted = [...rerenders].sort((a, b) => a.seconds - b.seconds);
 const rerender = sorted[Math.floor(sorted.length / 2)]; // the upper median of six
 const full = fulls[0];
 const fullMean = (fulls[0].seconds + fulls[1].seconds) / 2;
-const again = await timed(() => engine.rerender(request(songPath, { ...rerender.controls, residual: true })));
+const again = await timed(() => engine.separate(request(songPath, { ...rerender.controls, residual: true })));
 
 const PART_SECONDS = 6;
 const rate = full.result.sampleRate;
@@ -106,7 +106,7 @@ const timedPart = async (at: number, controls: Partial<SeparationControls>) => {
 const duration = full.result.duration;
 const partsAlone = [];
 for (const [i, at] of [0.1, 0.5, 0.9].entries()) partsAlone.push(await timedPart(at * duration, changes[i]));
-const running = engine.rerender(request(songPath, changes[0]));
+const running = engine.separate(request(songPath, changes[0]));
 const partWhileRerendering = await timedPart(0.5 * duration, changes[1]);
 ok(await running);
 await engine.dispose();

@@ -320,12 +320,6 @@ export function withModelFallback(engine: EnginePort): EnginePort {
   return {
     listModels: () => engine.listModels(),
     separate: async (req, hooks) => engine.separate(await resolve(req), hooks),
-    ...(engine.rerender
-      ? {
-          rerender: async (req: SeparateRequest, hooks?: Parameters<EnginePort['separate']>[1]) =>
-            engine.rerender!(await resolve(req), hooks),
-        }
-      : {}),
     ...(engine.renderRegion
       ? {
           renderRegion: async (req: SeparateRequest, region: Region, hooks?: { signal?: AbortSignal }) =>

@@ -20,9 +20,8 @@ export interface EngineJobHooks {
 
 export interface EnginePort {
   listModels(): Promise<ModelInfo[]>;
+  /** Also re-renders with new controls: from the estimate cache when the engine has one. */
   separate(req: SeparateRequest, hooks?: EngineJobHooks): Promise<SeparationResult>;
-  /** Separates again with new controls, from the estimate cache when the engine has one. */
-  rerender?(req: SeparateRequest, hooks?: EngineJobHooks): Promise<SeparationResult>;
   /**
    * A part of a song with new controls, from the estimate cache only (NOT_CACHED otherwise): what a control change
    * plays at the playhead before the full re-render is done. Runs beside a running job, not after it.

@@ -85,7 +85,7 @@ export class SongControlsService {
     const listen = ticket ? { listen: { path: ticket.path, onReady: ticket.onListen } } : {};
     let result;
     try {
-      result = await (engine.rerender ?? engine.separate).call(engine, request, {
+      result = await engine.separate(request, {
         signal: abort.signal,
         onProgress,
         ...listen,

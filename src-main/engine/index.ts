@@ -98,13 +98,12 @@ export interface SeparateHooks {
 
 export interface Engine {
   listModels(): Promise<ModelInfo[]>;
-  /** Never throws for a per-file problem: those come back as { ok: false, error: { code, message } }. */
-  separate(req: SeparateRequest, hooks?: SeparateHooks): Promise<SeparationResult>;
   /**
-   * Separates again with new controls (req.controls). With a cache configured and the song's estimates in it, no
-   * network runs (result.estimates === 'cache'); an evicted or corrupt entry falls back to a full separation.
+   * Never throws for a per-file problem: those come back as { ok: false, error: { code, message } }. Also the way to
+   * re-render with new controls: with a cache configured and the song's estimates in it, no network runs
+   * (result.estimates === 'cache'); an evicted or corrupt entry falls back to a full separation.
    */
-  rerender(req: SeparateRequest, hooks?: SeparateHooks): Promise<SeparationResult>;
+  separate(req: SeparateRequest, hooks?: SeparateHooks): Promise<SeparationResult>;
   /**
    * A part of a song (samples at its own rate) with req.controls, from the estimate cache only: the samples a full
    * re-render writes there, nothing written. Not queued behind running jobs. NOT_CACHED when the cache cannot answer.
@@ -206,10 +205,6 @@ export function createEngine(opts: EngineOptions = {}): Engine {
         req,
         ...(hooks.listen ? { listenCopy: hooks.listen.path } : {}),
       }));
-    },
-
-    rerender(req, hooks) {
-      return this.separate(req, hooks);
     },
 
     renderRegion(req, region, hooks = {}) {

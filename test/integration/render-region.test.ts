@@ -162,7 +162,7 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
     });
     try {
       ok(await engine.separate(request(songs[48000])));
-      const rerendering = engine.rerender(request(songs[48000], CONTROLS));
+      const rerendering = engine.separate(request(songs[48000], CONTROLS));
       const region = part(
         await engine.renderRegion(request(songs[48000], CONTROLS), { start: 240_000, frames: 96_000 }),
       );
