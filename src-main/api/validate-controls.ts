@@ -1,16 +1,8 @@
 // Argument checks for the separation-controls calls (getSongControls, rerender, previewRegion, setSongTimePitch,
 // setSongRegions, setSongLoop, listPresets, savePreset, deletePreset): the same rule as validate.ts — nothing unchecked reaches
 // the service.
-import {
-  BLEED_RANGE,
-  DEFAULT_SEPARATION_CONTROLS,
-  parsePreset,
-  STRENGTH_RANGE,
-  timePitchProblem,
-  WIENER_ITERATIONS_MAX,
-  XumxError,
-} from '../engine/index.ts';
-import { SOURCE_NAME_PATTERN, type SeparationControls } from '../engine/types.ts';
+import { checkControls, parsePreset, timePitchProblem, XumxError } from '../engine/index.ts';
+import type { SeparationControls } from '../engine/types.ts';
 import type { ExportRegion, SongControls, SongLoop, SongRegion, TimePitch } from './contract.ts';
 
 /** Ids the service hands out (jobs, previews, presets). */
@@ -22,37 +14,9 @@ function bad(message: string): never {
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function perSource(v: unknown, what: string, range: { min: number; max: number }): Record<string, number> {
-  if (!isRecord(v)) bad(`${what} must map stem names to numbers`);
-  const entries = Object.entries(v);
-  if (entries.length > 16) bad(`${what} names too many stems`);
-  const out: Record<string, number> = {};
-  for (const [k, x] of entries) {
-    if (!SOURCE_NAME_PATTERN.test(k)) bad(`${what}: "${k.slice(0, 40)}" is not a stem name`);
-    if (typeof x !== 'number' || !Number.isFinite(x) || x < range.min || x > range.max)
-      bad(`${what} of ${k} must be a number from ${range.min} to ${range.max}`);
-    out[k] = x;
-  }
-  return out;
-}
-
+/** The engine's own check (checkControls), before the model is known: source names need only be well formed. */
 export function separationControls(v: unknown): SeparationControls {
-  if (!isRecord(v)) bad('controls must be an object');
-  for (const k of Object.keys(v))
-    if (!['wienerIterations', 'softmask', 'residual', 'strength', 'bleed'].includes(k))
-      bad(`controls has an unknown field "${k}"`);
-  const n = v.wienerIterations ?? DEFAULT_SEPARATION_CONTROLS.wienerIterations;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > WIENER_ITERATIONS_MAX)
-    bad(`wienerIterations must be a whole number from 0 to ${WIENER_ITERATIONS_MAX}`);
-  for (const flag of ['softmask', 'residual'] as const)
-    if (v[flag] !== undefined && typeof v[flag] !== 'boolean') bad(`${flag} must be true or false`);
-  return {
-    wienerIterations: n,
-    softmask: (v.softmask as boolean | undefined) ?? false,
-    residual: (v.residual as boolean | undefined) ?? false,
-    ...(v.strength !== undefined ? { strength: perSource(v.strength, 'strength', STRENGTH_RANGE) } : {}),
-    ...(v.bleed !== undefined ? { bleed: perSource(v.bleed, 'bleed', BLEED_RANGE) } : {}),
-  };
+  return checkControls(v);
 }
 
 export function timePitch(v: unknown): TimePitch {

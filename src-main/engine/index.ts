@@ -44,7 +44,13 @@ export { downloadPath, installPublishedXumx, installSpaceNeeded, xumxParameterBy
 export type { InstallProgress } from './convert/install.ts';
 export { XUMX_OFFICIAL } from './convert/official.ts';
 export type { PublishedWeights } from './convert/official.ts';
-export { BLEED_RANGE, DEFAULT_SEPARATION_CONTROLS, STRENGTH_RANGE, WIENER_ITERATIONS_MAX } from './dsp/controls.ts';
+export {
+  BLEED_RANGE,
+  checkControls,
+  DEFAULT_SEPARATION_CONTROLS,
+  STRENGTH_RANGE,
+  WIENER_ITERATIONS_MAX,
+} from './dsp/controls.ts';
 export { SEMITONE_RANGE, TEMPO_RANGE, stretchedLength, timePitchProblem } from './dsp/time-pitch-settings.ts';
 export type { TimePitch } from './dsp/time-pitch-settings.ts';
 export { renderTimePitch } from './dsp/time-pitch.ts';

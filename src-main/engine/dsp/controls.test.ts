@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { XumxError } from '../errors.ts';
-import { addLeftover, applyControls, isIdentity, normalizeControls } from './controls.ts';
+import { addLeftover, applyControls, checkControls, isIdentity, normalizeControls } from './controls.ts';
+import { parsePreset } from '../separate/presets.ts';
 import type { Spectrogram } from './stft.ts';
 
 const SOURCES = ['bass', 'drums', 'vocals', 'other'];
@@ -77,6 +78,41 @@ describe('normalizeControls', () => {
     rejects({ strength: { vocals: Number.NaN } }, /strength of vocals/);
     rejects({ bleed: { drums: 1 } }, /bleed of drums/);
     rejects({ wienerIterations: 11 }, /Wiener iterations/);
+  });
+});
+
+describe('checkControls: one rule for every door and for presets', () => {
+  const refused = (f: () => unknown, message: RegExp) =>
+    assert.throws(f, (e: unknown) => e instanceof XumxError && e.code === 'BAD_ARGUMENT' && message.test(e.message));
+
+  test('before the model is known, keeps every entry and needs only well-formed source names', () => {
+    assert.deepEqual(checkControls({ strength: { vocals: 1, guitar: 2 } }), {
+      wienerIterations: 1,
+      softmask: false,
+      residual: false,
+      strength: { vocals: 1, guitar: 2 },
+    });
+    refused(() => checkControls({ strength: { Vocals: 2 } }), /"Vocals" is not a source name/);
+    refused(() => checkControls({ bleed: { vocals: 0.95 } }), /bleed of vocals must be a number from 0 to 0.9/);
+    refused(() => checkControls({ loudness: 1 }), /unknown field "loudness"/);
+  });
+
+  test('against the model, refuses sources it lacks and drops entries equal to the default', () => {
+    assert.deepEqual(checkControls({ strength: { vocals: 1, drums: 2 } }, SOURCES).strength, { drums: 2 });
+    refused(() => checkControls({ strength: { guitar: 2 } }, SOURCES), /the model has no source "guitar"/);
+  });
+
+  test('a preset is checked by the same rule, its message naming the preset', () => {
+    const preset = (controls: unknown) => () => parsePreset({ id: 'mine', name: 'Mine', controls }, 'presets.json');
+    refused(
+      preset({ strength: { 'no good': 2 } }),
+      /^presets\.json: preset "mine": strength: "no good" is not a source/,
+    );
+    refused(preset({ wienerIterations: 11 }), /preset "mine": Wiener iterations must be a whole number from 0 to 10/);
+    refused(preset({ loudness: 3 }), /preset "mine": controls has an unknown field "loudness"/);
+    assert.deepEqual(parsePreset({ id: 'mine', name: 'Mine', controls: { residual: true } }, 'p').controls, {
+      residual: true,
+    });
   });
 });
 

@@ -16,7 +16,7 @@
 // their new sum).
 import { XumxError } from '../errors.ts';
 import type { Spectrogram } from './stft.ts';
-import type { SeparationControls } from '../types.ts';
+import { SOURCE_NAME_PATTERN, type SeparationControls } from '../types.ts';
 
 export const STRENGTH_RANGE = { min: 0.25, max: 4 } as const;
 export const BLEED_RANGE = { min: 0, max: 0.9 } as const;
@@ -36,64 +36,80 @@ export function isIdentity(controls: Pick<SeparationControls, 'strength' | 'blee
   );
 }
 
+const CONTROL_FIELDS = ['wienerIterations', 'softmask', 'residual', 'strength', 'bleed'];
+/** More per-source entries than any model has stems: a request naming more is refused before it is looked at. */
+const MAX_SOURCES = 16;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function bad(message: string): never {
+  throw new XumxError('BAD_ARGUMENT', message);
+}
+
 /**
- * Checks and completes a partial set of controls. Unknown source names, out-of-range or non-finite values are
- * errors (a typo in `--strength voclas=2` must not pass silently). Entries equal to the default are dropped so that
- * equal settings have one canonical form.
+ * The one check for separation controls, from any door and from presets: unknown fields, out-of-range or non-finite
+ * values and bad source names are errors (a typo in `--strength voclas=2` must not pass silently); only the fields
+ * given come back. With the model's `sources`, every named source must be one of them and entries equal to the
+ * default are dropped, so that equal settings have one canonical form; without (a door checking a request before it
+ * knows the model, a preset meant for any model), a source name need only be well formed and every entry is kept.
  */
+export function checkPartialControls(v: unknown, sources?: readonly string[]): Partial<SeparationControls> {
+  if (!isRecord(v)) bad('controls must be an object');
+  for (const k of Object.keys(v))
+    if (!CONTROL_FIELDS.includes(k)) bad(`controls has an unknown field "${k.slice(0, 40)}"`);
+  const out: Partial<SeparationControls> = {};
+  const n = v.wienerIterations;
+  if (n !== undefined) {
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > WIENER_ITERATIONS_MAX)
+      bad(`Wiener iterations must be a whole number from 0 to ${WIENER_ITERATIONS_MAX}, got ${String(n).slice(0, 40)}`);
+    out.wienerIterations = n;
+  }
+  for (const flag of ['softmask', 'residual'] as const) {
+    if (v[flag] === undefined) continue;
+    if (typeof v[flag] !== 'boolean') bad(`${flag} must be true or false`);
+    out[flag] = v[flag] as boolean;
+  }
+  const strength = perSource('strength', v.strength, sources, STRENGTH_RANGE, 1);
+  if (strength) out.strength = strength;
+  const bleed = perSource('bleed', v.bleed, sources, BLEED_RANGE, 0);
+  if (bleed) out.bleed = bleed;
+  return out;
+}
+
+/** checkPartialControls, with the defaults for every field left out. */
+export function checkControls(v: unknown, sources?: readonly string[]): SeparationControls {
+  return { ...DEFAULT_SEPARATION_CONTROLS, ...checkPartialControls(v, sources) };
+}
+
+/** checkControls against a model's sources, for a request that may leave every control out. */
 export function normalizeControls(
   partial: Partial<SeparationControls> | undefined,
   sources: readonly string[],
 ): SeparationControls {
-  const c = { ...DEFAULT_SEPARATION_CONTROLS, ...partial };
-  const n = c.wienerIterations;
-  if (!Number.isInteger(n) || n < 0 || n > WIENER_ITERATIONS_MAX) {
-    throw new XumxError(
-      'BAD_ARGUMENT',
-      `Wiener iterations must be a whole number from 0 to ${WIENER_ITERATIONS_MAX}, got ${n}`,
-    );
-  }
-  if (typeof c.softmask !== 'boolean' || typeof c.residual !== 'boolean') {
-    throw new XumxError('BAD_ARGUMENT', 'softmask and residual must be true or false');
-  }
-  const strength = perSource('strength', c.strength, sources, STRENGTH_RANGE, 1);
-  const bleed = perSource('bleed', c.bleed, sources, BLEED_RANGE, 0);
-  return {
-    wienerIterations: n,
-    softmask: c.softmask,
-    residual: c.residual,
-    ...(strength ? { strength } : {}),
-    ...(bleed ? { bleed } : {}),
-  };
+  return checkControls(partial ?? {}, sources);
 }
 
 function perSource(
   name: string,
-  values: Record<string, number> | undefined,
-  sources: readonly string[],
+  values: unknown,
+  sources: readonly string[] | undefined,
   range: { min: number; max: number },
   neutral: number,
 ): Record<string, number> | undefined {
   if (values === undefined) return undefined;
-  if (typeof values !== 'object' || values === null || Array.isArray(values)) {
-    throw new XumxError('BAD_ARGUMENT', `${name} must map source names to numbers`);
-  }
+  if (!isRecord(values)) bad(`${name} must map source names to numbers`);
+  const entries = Object.entries(values);
+  if (entries.length > MAX_SOURCES) bad(`${name} names too many sources`);
   const out: Record<string, number> = {};
-  for (const [source, v] of Object.entries(values)) {
-    if (!sources.includes(source)) {
-      throw new XumxError(
-        'BAD_ARGUMENT',
-        `${name}: the model has no source "${source}" (its sources: ${sources.join(', ')})`,
-      );
-    }
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < range.min || v > range.max) {
-      throw new XumxError(
-        'BAD_ARGUMENT',
-        `${name} of ${source} must be a number from ${range.min} to ${range.max}, got ${v}`,
-      );
-    }
-    if (v !== neutral) out[source] = v;
+  for (const [source, v] of entries) {
+    if (!SOURCE_NAME_PATTERN.test(source)) bad(`${name}: "${source.slice(0, 40)}" is not a source name`);
+    if (sources && !sources.includes(source))
+      bad(`${name}: the model has no source "${source}" (its sources: ${sources.join(', ')})`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < range.min || v > range.max)
+      bad(`${name} of ${source} must be a number from ${range.min} to ${range.max}, got ${String(v).slice(0, 40)}`);
+    if (!sources || v !== neutral) out[source] = v;
   }
+  if (!sources) return out;
   return Object.keys(out).length ? out : undefined;
 }
 

@@ -3,7 +3,7 @@
 // Source names are X-UMX's; a model without one of them simply ignores that entry (resolvePreset).
 import { XumxError } from '../errors.ts';
 import type { SeparationControls } from '../types.ts';
-import { BLEED_RANGE, STRENGTH_RANGE, WIENER_ITERATIONS_MAX } from '../dsp/controls.ts';
+import { checkPartialControls } from '../dsp/controls.ts';
 
 export interface Preset {
   /** Lower-case id used by `--preset` and in presets.json. */
@@ -86,23 +86,13 @@ export function parsePreset(json: unknown, where: string): Preset {
   if (BUILT_IN_PRESETS.some((b) => b.id === p.id)) throw bad(`"${p.id}" is a built-in preset's id`);
   if (typeof p.name !== 'string' || !p.name.trim() || p.name.length > 80)
     throw bad(`preset "${p.id}" needs a name of 1-80 characters`);
-  const c = (p.controls ?? {}) as Record<string, unknown>;
-  if (typeof c !== 'object' || Array.isArray(c)) throw bad(`preset "${p.id}": controls must be an object`);
-  const controls: Partial<SeparationControls> = {};
-  if (c.wienerIterations !== undefined) {
-    const n = c.wienerIterations;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > WIENER_ITERATIONS_MAX)
-      throw bad(`preset "${p.id}": wienerIterations must be 0-${WIENER_ITERATIONS_MAX}`);
-    controls.wienerIterations = n;
+  const c = p.controls ?? {};
+  let controls: Partial<SeparationControls>;
+  try {
+    controls = checkPartialControls(c);
+  } catch (err) {
+    throw bad(`preset "${p.id}": ${(err as Error).message}`);
   }
-  for (const flag of ['softmask', 'residual'] as const) {
-    if (c[flag] === undefined) continue;
-    if (typeof c[flag] !== 'boolean') throw bad(`preset "${p.id}": ${flag} must be true or false`);
-    controls[flag] = c[flag] as boolean;
-  }
-  if (c.strength !== undefined)
-    controls.strength = numbers(c.strength, `preset "${p.id}": strength`, STRENGTH_RANGE, bad);
-  if (c.bleed !== undefined) controls.bleed = numbers(c.bleed, `preset "${p.id}": bleed`, BLEED_RANGE, bad);
   const mute = p.mute ?? [];
   if (!Array.isArray(mute) || !mute.every((s) => typeof s === 'string'))
     throw bad(`preset "${p.id}": mute must be a list of source names`);
