@@ -94,6 +94,7 @@ export interface JobResultView extends Pick<
   | 'modelId'
   | 'ep'
   | 'epSkipped'
+  | 'epTimings'
   | 'timings'
   | 'notices'
   | 'estimates'

@@ -167,6 +167,7 @@ export class JobQueue {
           modelId: result.modelId,
           ep: result.ep,
           epSkipped: result.epSkipped,
+          epTimings: result.epTimings,
           timings: result.timings,
           notices: result.notices,
           ...(result.title ? { title: result.title } : {}),

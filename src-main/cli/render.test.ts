@@ -12,6 +12,7 @@ const ok: SeparationResult = {
   modelId: 'm',
   ep: 'cpu',
   epSkipped: [{ ep: 'cuda', reason: 'cuda: not installed' }],
+  epTimings: [],
   timings: { decode: 1, stft: 2, network: 3, wiener: 4, istft: 5, encode: 6 },
   notices: ['n'],
 };
@@ -57,6 +58,7 @@ describe('render', () => {
       'duration',
       'ep',
       'epSkipped',
+      'epTimings',
       'timings',
       'notices',
     ]);
@@ -89,6 +91,21 @@ describe('render', () => {
     const withMix = { ...ok, mix: '/o/a/a.karaoke.mix.wav' };
     assert.equal(JSON.parse(jsonDocument([withMix])).files[0].mix, '/o/a/a.karaoke.mix.wav');
     assert.match(summary(withMix, 1), /^  mix: \/o\/a\/a\.karaoke\.mix\.wav$/m);
+  });
+
+  test("says the times behind auto's choice of provider", () => {
+    const timed: SeparationResult = {
+      ...ok,
+      epSkipped: [{ ep: 'webgpu', reason: 'webgpu: slower than the CPU on this machine' }],
+      epTimings: [
+        { ep: 'cpu', batch: 2, frames: 256, seconds: 0.4 },
+        { ep: 'webgpu', batch: 32, frames: 64, seconds: 2.7 },
+      ],
+    };
+    const text = summary(timed, 1);
+    assert.match(text, /^  timed cpu: 0\.400 s for a network run of 2 × 256 frames$/m);
+    assert.match(text, /^  timed webgpu: 2\.700 s for a network run of 32 × 64 frames$/m);
+    assert.deepEqual(JSON.parse(jsonDocument([timed])).files[0].epTimings, timed.ok ? timed.epTimings : null);
   });
 
   test('shows control characters of file names, messages, tags and notices escaped, never raw', () => {

@@ -63,6 +63,8 @@ export function summary(r: FileResult, seconds: number): string {
   if (r.mix) lines.push(`  mix: ${t(r.mix)}`);
   if (r.analysis) lines.push(`  ${analysisLabel(r.analysis)} (measured; clarity ${confidenceLabel(r.analysis)})`);
   for (const s of r.epSkipped) lines.push(`  skipped ${t(s.reason)}`);
+  for (const m of r.epTimings)
+    lines.push(`  timed ${m.ep}: ${m.seconds.toFixed(3)} s for a network run of ${m.batch} × ${m.frames} frames`);
   for (const n of r.notices) lines.push(`  note: ${t(n)}`);
   return lines.join('\n');
 }
@@ -79,6 +81,7 @@ export function jsonDocument(results: FileResult[]): string {
           duration: r.duration,
           ep: r.ep,
           epSkipped: r.epSkipped,
+          epTimings: r.epTimings,
           timings: r.timings,
           notices: r.notices,
           ...(r.estimates ? { estimates: r.estimates } : {}),

@@ -18,6 +18,14 @@ export interface EpSkip {
   reason: string;
 }
 
+/** A provider's measured time for one network run on its own chunk plan (`auto` times a GPU against the CPU). */
+export interface EpTiming {
+  ep: EpName;
+  batch: number;
+  frames: number;
+  seconds: number;
+}
+
 /** Formats a stem is written in, one file per stem. */
 export const OUTPUT_FORMATS = ['wav', 'flac', 'mp3'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -103,6 +111,8 @@ export interface SeparationOk {
   modelId: string;
   ep: EpName;
   epSkipped: EpSkip[];
+  /** `auto`'s measurements when it timed a GPU provider against the CPU (the reason for its choice); else empty. */
+  epTimings: EpTiming[];
   timings: Timings;
   notices: string[];
   /** Where the network estimates came from: a fresh network run, or the estimate cache (a re-render). */

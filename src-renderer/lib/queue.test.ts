@@ -31,6 +31,7 @@ const result = {
   modelId: 'm',
   ep: 'cpu' as const,
   epSkipped: [],
+  epTimings: [],
   timings: { decode: 0, stft: 0, network: 0, wiener: 0, istft: 0, encode: 0 },
   notices: [],
 };

@@ -171,11 +171,13 @@ describe('xumx-studio separate', { skip }, () => {
         'duration',
         'ep',
         'epSkipped',
+        'epTimings',
         'timings',
         'notices',
       ]);
       assert.equal(r.ep, 'cpu');
       assert.deepEqual(r.epSkipped, []); // --ep cpu tries nothing else
+      assert.deepEqual(r.epTimings, []); // an explicit provider is not timed against the CPU
       assert.deepEqual(Object.keys(r.timings), ['decode', 'stft', 'network', 'wiener', 'istft', 'encode']);
       for (const t of Object.values(r.timings)) assert.ok(typeof t === 'number' && t >= 0);
     }

@@ -145,6 +145,7 @@ export class FakeEngine implements EnginePort {
       modelId: 'fake',
       ep: 'cpu',
       epSkipped: [{ ep: 'cuda', reason: 'no CUDA device' }],
+      epTimings: [],
       timings: { decode: 0, stft: 0, network: 0, wiener: 0, istft: 0, encode: 0 },
       notices: [],
       ...(this.analysis ? { analysis: this.analysis } : {}),

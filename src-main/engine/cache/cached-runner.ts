@@ -6,7 +6,7 @@
 import { XumxError } from '../errors.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import type { ModelRunner } from '../model/session.ts';
-import type { EpName, EpSkip } from '../types.ts';
+import type { EpName, EpSkip, EpTiming } from '../types.ts';
 import type { CachedRecord, EstimateFileReader, EstimateFileWriter } from './estimate-file.ts';
 import { loadedDspKernels } from '../dsp/kernels/index.ts';
 import { BYTES_PER_VALUE, decodeFloat24, quantizeFloat24 } from './float24.ts';
@@ -45,6 +45,9 @@ export class RecordingRunner implements ModelRunner {
   }
   get epSkipped(): EpSkip[] {
     return this.inner.epSkipped;
+  }
+  get epTimings(): EpTiming[] {
+    return this.inner.epTimings;
   }
   get cacheError(): unknown {
     return this.failed;
@@ -113,6 +116,7 @@ export class RecordingRunner implements ModelRunner {
 
 export class ReplayRunner implements ModelRunner {
   readonly epSkipped: EpSkip[] = [];
+  readonly epTimings: EpTiming[] = [];
   /** The estimates come from the file: the pipeline need not compute the network's input. */
   readonly ignoresInput = true;
 

@@ -2,7 +2,7 @@
 // network gets a thread of its own and the job thread keeps doing DSP and encoding for the neighbouring batches.
 import { parentPort, workerData } from 'node:worker_threads';
 import { asXumxError } from '../errors.ts';
-import type { EpSkip, EpName } from '../types.ts';
+import type { EpSkip, EpName, EpTiming } from '../types.ts';
 import type { ModelManifest } from './manifest.ts';
 import type { InstalledModel } from './registry.ts';
 import { openModel, type ModelRunner, type OpenOptions } from './session.ts';
@@ -18,7 +18,7 @@ export type ToNetwork =
 export type WireError = { code: string; message: string; file?: string };
 
 export type FromNetwork =
-  | { type: 'opened'; manifest: ModelManifest; ep: EpName; epSkipped: EpSkip[] }
+  | { type: 'opened'; manifest: ModelManifest; ep: EpName; epSkipped: EpSkip[]; epTimings: EpTiming[] }
   | { type: 'open-failed'; error: WireError }
   | { type: 'result'; id: number; output: Float32Array; seconds: number }
   | { type: 'run-failed'; id: number; error: WireError }
@@ -34,7 +34,13 @@ let runner: ModelRunner | null = null;
 
 try {
   runner = await openModel(model, opts);
-  post({ type: 'opened', manifest: runner.manifest, ep: runner.ep, epSkipped: runner.epSkipped });
+  post({
+    type: 'opened',
+    manifest: runner.manifest,
+    ep: runner.ep,
+    epSkipped: runner.epSkipped,
+    epTimings: runner.epTimings,
+  });
 } catch (err) {
   post({ type: 'open-failed', error: wire(err) });
 }

@@ -6,16 +6,11 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { XumxError } from '../errors.ts';
-import type { EpChoice, EpName, EpSkip } from '../types.ts';
+import type { EpChoice, EpName, EpSkip, EpTiming } from '../types.ts';
 import { CONTRACT, type ModelManifest } from './manifest.ts';
-import {
-  WARMUP_TOLERANCE,
-  candidates,
-  explainEpFailure,
-  knownUnavailable,
-  ortBinDir,
-  relativeDifference,
-} from './providers.ts';
+import { candidates, explainEpFailure, knownUnavailable, ortBinDir } from './providers.ts';
+import { chooseProvider, type CandidateSession } from './choose-provider.ts';
+import { segmentsFor } from '../separate/segment-settings.ts';
 import type { InstalledModel } from './registry.ts';
 
 /** The network as the pipeline sees it: magnitudes in, per-source magnitudes out. */
@@ -23,6 +18,8 @@ export interface ModelRunner {
   readonly manifest: ModelManifest;
   readonly ep: EpName;
   readonly epSkipped: EpSkip[];
+  /** `auto`'s timings of a GPU provider against the CPU, when it made them. */
+  readonly epTimings: EpTiming[];
   /** input [batch, 2, 2049, frames] → output [sources, batch, 2, 2049, frames], both magnitudes. */
   run(input: Float32Array, batch: number, frames: number): Promise<Float32Array>;
   dispose(): Promise<void>;
@@ -195,9 +192,36 @@ async function probe(
   return out;
 }
 
+interface Candidate extends CandidateSession {
+  session: ort.InferenceSession;
+}
+
 /**
- * Opens the model on the first execution provider that works here. `auto` validates each candidate against the
- * CPU result; an explicit provider that fails is EP_UNAVAILABLE with its reason.
+ * One network run of the provider's own chunk plan (batch × segment frames), after an untimed run (the first run of
+ * a shape compiles and allocates). The faster of two timed runs: a run slowed by other work on the machine says
+ * little about the provider.
+ */
+async function timeRun(
+  session: ort.InferenceSession,
+  manifest: ModelManifest,
+  path: string,
+  ep: EpName,
+): Promise<EpTiming> {
+  const { batch, segmentFrames: frames } = segmentsFor(ep);
+  const input = probeInput(batch, frames);
+  await runSession(session, manifest, path, input, batch, frames);
+  let seconds = Infinity;
+  for (let i = 0; i < 2; i++) {
+    const t0 = performance.now();
+    await runSession(session, manifest, path, input, batch, frames);
+    seconds = Math.min(seconds, (performance.now() - t0) / 1000);
+  }
+  return { ep, batch, frames, seconds };
+}
+
+/**
+ * Opens the model on the first execution provider that works here (choose-provider.ts: `auto` also times a GPU
+ * provider against the CPU); an explicit provider that fails is EP_UNAVAILABLE with its reason.
  */
 export async function openModel(model: InstalledModel, opts: OpenOptions = {}): Promise<ModelRunner> {
   const { manifest } = model;
@@ -219,53 +243,37 @@ export async function openModel(model: InstalledModel, opts: OpenOptions = {}): 
   checkSignature(cpu.inputMetadata, cpu.outputMetadata, manifest, path);
   const reference = await probe(cpu, manifest, path);
 
-  const skipped: EpSkip[] = [];
   const backends = ort.listSupportedBackends();
   const binDir = ortBinDir(platform);
-  let chosen: { ep: EpName; session: ort.InferenceSession } | null = null;
-  for (const ep of candidates(choice, platform)) {
-    if (ep === 'cpu') {
-      chosen = { ep, session: cpu };
-      break;
-    }
-    const known = knownUnavailable(ep, platform, backends, binDir);
-    if (known) {
-      skipped.push({ ep, reason: known.startsWith(`${ep}:`) ? known : `${ep}: ${known}` });
-      continue;
-    }
-    let session: ort.InferenceSession | null = null;
-    try {
-      session = await createSession(path, ep, threads);
-      const got = await probe(session, manifest, path);
-      const diff = relativeDifference(reference, got);
-      if (!(diff <= WARMUP_TOLERANCE)) {
-        throw new Error(
-          `its warm-up result differs from the CPU's by ${diff.toExponential(2)} (allowed ${WARMUP_TOLERANCE})`,
-        );
-      }
-      chosen = { ep, session };
-      break;
-    } catch (err) {
-      await session?.release().catch(() => {});
-      const reason =
-        err instanceof Error && err.message.startsWith('its warm-up')
-          ? `${ep}: ${err.message}`
-          : explainEpFailure(ep, err);
-      skipped.push({ ep, reason });
-    }
-  }
+  const candidate = (session: ort.InferenceSession, ep: EpName): Candidate => ({
+    session,
+    probe: () => probe(session, manifest, path),
+    time: () => timeRun(session, manifest, path, ep),
+    release: () => session.release(),
+  });
+  const cpuCandidate = candidate(cpu, 'cpu');
+  const { chosen, skipped, timings } = await chooseProvider<Candidate>({
+    cpu: cpuCandidate,
+    reference,
+    order: candidates(choice, platform),
+    timeAgainstCpu: choice === 'auto',
+    knownUnavailable: (ep) => knownUnavailable(ep, platform, backends, binDir),
+    open: async (ep) => candidate(await createSession(path, ep, threads), ep),
+    explain: explainEpFailure,
+  });
   if (!chosen) {
     await cpu.release().catch(() => {});
     const why = skipped.map((s) => s.reason).join('; ');
     throw new XumxError('EP_UNAVAILABLE', `execution provider "${choice}" is not available: ${why}`);
   }
-  if (chosen.session !== cpu) await cpu.release().catch(() => {});
+  if (chosen.session !== cpuCandidate) await cpu.release().catch(() => {});
 
-  const session = chosen.session;
+  const session = chosen.session.session;
   return {
     manifest,
     ep: chosen.ep,
     epSkipped: skipped,
+    epTimings: timings,
     run: (input, batch, frames) => runSession(session, manifest, path, input, batch, frames),
     dispose: () => session.release(),
   };

@@ -2,7 +2,7 @@
 // free for the DSP of the batches before and after it while the network computes.
 import { startWorker } from '../workers.ts';
 import { XumxError, type ErrorCode } from '../errors.ts';
-import type { EpName, EpSkip } from '../types.ts';
+import type { EpName, EpSkip, EpTiming } from '../types.ts';
 import type { ModelManifest } from './manifest.ts';
 import type { FromNetwork, NetworkWorkerData, ToNetwork, WireError } from './network-worker.ts';
 import type { InstalledModel } from './registry.ts';
@@ -44,7 +44,7 @@ export function openModelInThread(model: InstalledModel, opts: OpenOptions = {})
           rejectOpen(dead);
           break;
         case 'opened':
-          resolveOpen(runner(msg.manifest, msg.ep, msg.epSkipped));
+          resolveOpen(runner(msg.manifest, msg.ep, msg.epSkipped, msg.epTimings));
           break;
         case 'result':
           busySeconds += msg.seconds;
@@ -62,10 +62,16 @@ export function openModelInThread(model: InstalledModel, opts: OpenOptions = {})
       }
     });
 
-    const runner = (manifest: ModelManifest, ep: EpName, epSkipped: EpSkip[]): ThreadedModelRunner => ({
+    const runner = (
+      manifest: ModelManifest,
+      ep: EpName,
+      epSkipped: EpSkip[],
+      epTimings: EpTiming[],
+    ): ThreadedModelRunner => ({
       manifest,
       ep,
       epSkipped,
+      epTimings,
       get busySeconds() {
         return busySeconds;
       },

@@ -202,6 +202,7 @@ async function separatePrepared(
     modelId: manifest.id,
     ep: model.ep,
     epSkipped: [...model.epSkipped],
+    epTimings: [...model.epTimings],
     timings,
     notices,
     ...songTitle(prepared.tags),

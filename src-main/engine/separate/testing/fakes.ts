@@ -34,6 +34,7 @@ export function fakeModel(
     manifest: fakeManifest(sources),
     ep: 'cpu',
     epSkipped: [],
+    epTimings: [],
     async run(input, batch, frames) {
       await onRun?.();
       const plane = BINS * frames;
