@@ -1,10 +1,9 @@
 // Renders the current mix of a song's stems: each stem scaled by its effective gain (mute, solo and master
 // already applied by the caller) and summed. Planar float32, the stems' own sample rate.
 
-export interface StemAudio {
-  sampleRate: number;
-  channels: Float32Array[];
-}
+import type { PcmAudio } from '../engine/types.ts';
+
+export type StemAudio = PcmAudio;
 
 export function mixStems(stems: StemAudio[], gains: number[]): StemAudio {
   if (stems.length === 0) throw new Error('mixStems needs at least one stem');

@@ -4,6 +4,7 @@ import type { AudioTags, StemFileCodec, StemWriterOptions } from '../engine/inde
 import type {
   ListenCopyHooks,
   ModelInfo,
+  PcmAudio,
   Progress,
   Region,
   RegionResult,
@@ -30,9 +31,7 @@ export interface EnginePort {
   dispose(): Promise<void> | void;
 }
 
-export interface DecodedAudio {
-  sampleRate: number;
-  channels: Float32Array[];
+export interface DecodedAudio extends PcmAudio {
   /** The song's tags, which exports copy into every file they write. */
   tags?: AudioTags;
 }

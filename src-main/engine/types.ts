@@ -26,6 +26,12 @@ export interface EpTiming {
   seconds: number;
 }
 
+/** Planar audio: one Float32Array per channel, all the same length, at `sampleRate`. */
+export interface PcmAudio {
+  sampleRate: number;
+  channels: Float32Array[];
+}
+
 /** Formats a stem is written in, one file per stem. */
 export const OUTPUT_FORMATS = ['wav', 'flac', 'mp3'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];

@@ -19,10 +19,9 @@ import { diagnoseShortFlac, readFlacLayout, type FlacLayout } from './flac-strea
 import { findMpegStart, parseMpegHeader, promisedFrames, walkMpegFrames } from './mpeg-frames.ts';
 import { walkOggPages } from './ogg-pages.ts';
 import type { PieceStream } from './pieces.ts';
+import type { PcmAudio } from '../types.ts';
 
-export interface CompressedAudio {
-  sampleRate: number;
-  channels: Float32Array[];
+export interface CompressedAudio extends PcmAudio {
   notices: string[];
 }
 

@@ -15,11 +15,11 @@ import { isAdtsHeader, skipId3v2 } from './mpeg-frames.ts';
 import { sniffContainer } from './sniff.ts';
 import { readTags, type AudioTags } from './tags.ts';
 import { readWav } from './wav-reader.ts';
+import type { PcmAudio } from '../types.ts';
 
 export type DecodedFormat = 'wav' | 'aiff' | 'flac' | 'mp3' | 'ogg-vorbis' | 'opus' | 'aac' | 'alac' | 'vorbis';
 
-export interface DecodedAudio {
-  sampleRate: number;
+export interface DecodedAudio extends PcmAudio {
   /** One Float32Array per channel, all the same length. Multichannel files come in WAV/SMPTE order
    *  (L R C LFE Ls Rs …) whatever the codec's own order. Float sources may exceed [-1, 1]. */
   channels: Float32Array[];

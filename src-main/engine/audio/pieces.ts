@@ -2,6 +2,8 @@
 // as they come (separate/song-samples.ts), so a long recording is never whole in memory; decodeFile joins them for
 // callers that want whole channels.
 
+import type { PcmAudio } from '../types.ts';
+
 export interface PieceStream {
   /** Known from the header, or set by the reader when its first piece comes. */
   sampleRate: number;
@@ -14,7 +16,7 @@ export interface PieceStream {
 }
 
 /** A reader that decodes whole (libav's containers) as a stream of one piece. */
-export function wholeStream(a: { sampleRate: number; channels: Float32Array[]; notices: string[] }): PieceStream {
+export function wholeStream(a: PcmAudio & { notices: string[] }): PieceStream {
   return {
     sampleRate: a.sampleRate,
     notices: a.notices,

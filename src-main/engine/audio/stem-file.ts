@@ -29,6 +29,7 @@ import { isFileSystemError } from './stem-writer.ts';
 import { outputError } from '../output-error.ts';
 import { itunesTags } from './tag-writers.ts';
 import { hasTags, mixTags, type AudioTags } from './tags.ts';
+import type { PcmAudio } from '../types.ts';
 
 export interface StemFileOptions {
   sampleRate: number;
@@ -187,10 +188,7 @@ function unlinkSafe(p: string): void {
 }
 
 /** Audio the stem file is made from: one stereo stem per source at one rate. */
-export interface StemAudio {
-  sampleRate: number;
-  channels: Float32Array[];
-}
+export type StemAudio = PcmAudio;
 
 const CHUNK_FRAMES = 1 << 16;
 const OTHER = STEM_FILE_STEMS.findIndex((s) => s.source === 'other');
