@@ -32,6 +32,7 @@ const CHUNK_STAGES = new Set(['network', 'wiener', 'encode']);
 async function child(mode: Mode, path: string, scratch: string, stopAt: number): Promise<void> {
   const t0 = performance.now();
   const out: Record<string, unknown> = {};
+  let runner: JobRunner | null = null;
   if (mode === 'whole') {
     const decoded = await decodeFile(path, { tags: false });
     const stereo = toStereo(decoded.channels);
@@ -54,7 +55,7 @@ async function child(mode: Mode, path: string, scratch: string, stopAt: number):
     out.tempFileBytes = readdirSync(scratch).reduce((n, f) => n + statSync(join(scratch, f)).size, 0);
     await prepared.song.release();
   } else {
-    const runner = new JobRunner({ modelDirs: [join(ROOT, 'models')], threads: 1, dspThreads: 0 });
+    runner = new JobRunner({ modelDirs: [join(ROOT, 'models')], threads: 1, dspThreads: 0 });
     const stop = new AbortController();
     let reached = 0;
     let loopStart: number | null = null;
@@ -76,9 +77,7 @@ async function child(mode: Mode, path: string, scratch: string, stopAt: number):
   out.seconds = +((performance.now() - t0) / 1000).toFixed(1);
   out.peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
   console.log(JSON.stringify(out));
-  // Not runner.dispose(): after a job stopped while the network thread was busy, its promise never settles (and
-  // exiting then aborts that thread; the report is out already).
-  process.exit(0);
+  await runner?.dispose();
 }
 
 function measure(mode: Mode, path: string, stopAt = 2): Record<string, unknown> {
@@ -89,7 +88,6 @@ function measure(mode: Mode, path: string, stopAt = 2): Record<string, unknown> 
       ['-n', '10', process.execPath, '--import', 'tsx', self, 'child', mode, path, scratch, String(stopAt)],
       { encoding: 'utf8', maxBuffer: 1 << 20 },
     );
-    // The report is printed before the child exits: an exit that aborts the network thread mid-run loses nothing.
     const report = r.stdout
       .split('\n')
       .filter((line) => line.startsWith('{'))

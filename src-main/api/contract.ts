@@ -144,6 +144,11 @@ export interface ListenView {
   complete: boolean;
   /** Stems in the copy, in order (model order; "residual" last when the controls ask for it). */
   sources: string[];
+  /**
+   * Why the render could not write its copy (its stems are fine): it has no frames, and once the render is done it
+   * is written again from the stems when a block of it is asked for.
+   */
+  notWritten?: string;
 }
 
 export interface JobView {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { createStudio } from './create-studio.ts';
@@ -43,6 +43,30 @@ test('removes what an app that was killed while saving its settings left in the 
       (await readdir(data)).filter((n) => n.startsWith('.')),
       [],
     );
+  } finally {
+    await service.dispose();
+    await rm(data, { recursive: true, force: true });
+  }
+});
+
+test('removes the prepared songs a killed app left in the songs folder, and keeps those of an app still running', async () => {
+  const data = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
+  const songs = join(data, 'songs');
+  await mkdir(songs);
+  const left = `.song.wav.xumx-${THIS_HOST}-${endedPid()}-0123abcd-89abcdef.samples`;
+  // Another app running beside this one: its song is in use.
+  const inUse = `.other.wav.xumx-${THIS_HOST}-${process.ppid}-0123abcd-89abcdef.samples`;
+  await writeFile(join(songs, left), 'samples');
+  await writeFile(join(songs, inUse), 'samples');
+  const { service } = await createStudio({
+    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+    dataDir: data,
+    modelDirs: [],
+    userModelsDir: join(data, 'models'),
+    songFolder: songs,
+  });
+  try {
+    assert.deepEqual(await readdir(songs), [inUse]);
   } finally {
     await service.dispose();
     await rm(data, { recursive: true, force: true });

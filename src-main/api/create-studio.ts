@@ -7,6 +7,7 @@ import {
   createStemWriter,
   decodeFile,
   defaultModelDirs,
+  removeAbandonedSongs,
   removeStaleTemps,
   stemFileFromStemFiles,
   userModelsDir,
@@ -30,6 +31,8 @@ export interface StudioOptions {
   outputFolder?: string;
   /** Tests only: where published weights are fetched from, and a stand-in for the free-space query. */
   modelInstall?: Pick<ModelsServiceDeps, 'urlFor' | 'statfs'>;
+  /** Tests only: where the engine keeps prepared songs; default: the engine's folder in the system's temporary folder. */
+  songFolder?: string;
 }
 
 /** The per-user data folder: ~/.local/share/xumx-studio, %APPDATA%\xumx-studio, ~/Library/Application Support/xumx-studio. */
@@ -56,10 +59,13 @@ export async function createStudio(
   const modelDirs = [...(opts.modelDirs ?? defaultModelDirs())];
   // What the app installs must be where the engine looks.
   if (opts.userModelsDir && !modelDirs.includes(userDir)) modelDirs.push(userDir);
+  // Prepared songs (as large as the decoded song) that an app which was killed left behind go now.
+  await removeAbandonedSongs(opts.songFolder);
   const engine = createEngine({
     modelDirs,
     allowTestModels: opts.allowTestModels,
     cache: { dir: join(dataDir, 'estimate-cache') },
+    ...(opts.songFolder !== undefined ? { songFolder: opts.songFolder } : {}),
   });
   const controls = await openControlsStore(dataDir);
   // Listening copies live while the app runs; those of an app that was killed go now.

@@ -261,6 +261,7 @@ export class ListenCopies {
           frames: l.frames,
           readyFrames: l.readyFrames,
           sources: [...l.sources],
+          ...(l.notWritten ? { notWritten: l.notWritten } : {}),
         };
         this.grew(jobId, song);
       },
@@ -278,9 +279,10 @@ export class ListenCopies {
           void remove(copy.path);
           return;
         }
-        copy.state = 'done';
         copy.lastUse = ++this.uses;
-        if (copy.view) copy.view = { ...copy.view, readyFrames: copy.view.frames };
+        // A render that could not write its copy is like one dropped over the cap: written again from its stems.
+        copy.state = copy.view?.notWritten ? 'dropped' : 'done';
+        if (copy.view && copy.state === 'done') copy.view = { ...copy.view, readyFrames: copy.view.frames };
         this.prune(song);
         this.keepUnderCap();
       },
@@ -380,7 +382,7 @@ export class ListenCopies {
    * once that render is done, it is the older one and goes).
    */
   private restore(jobId: string, song: Song, copy: Copy): void {
-    const view = copy.view!;
+    const { notWritten: _notWritten, ...view } = copy.view!;
     copy.state = 'restoring';
     copy.path = this.pathFor(jobId, copy.revision);
     const current = () => this.songs.get(jobId) === song && song.copies.includes(copy) && copy.state === 'restoring';

@@ -326,6 +326,7 @@ export function withModelFallback(engine: EnginePort): EnginePort {
             engine.renderRegion!(await resolve(req), region, hooks),
         }
       : {}),
+    ...(engine.releaseSong ? { releaseSong: (input: string) => engine.releaseSong!(input) } : {}),
     dispose: () => engine.dispose(),
   };
 }

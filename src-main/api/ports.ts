@@ -28,6 +28,8 @@ export interface EnginePort {
    * plays at the playhead before the full re-render is done. Runs beside a running job, not after it.
    */
   renderRegion?(req: SeparateRequest, region: Region, hooks?: { signal?: AbortSignal }): Promise<RegionResult>;
+  /** Lets go of what the engine keeps of a song for re-renders (its prepared samples): no re-render of it can come. */
+  releaseSong?(input: string): Promise<void> | void;
   dispose(): Promise<void> | void;
 }
 

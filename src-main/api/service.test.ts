@@ -77,6 +77,35 @@ describe('StudioService', () => {
     await t.done();
   });
 
+  test("lets the engine go of a song's prepared samples once no job of it is left that could render it again", async () => {
+    const t = await setup();
+    const [first] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    const [second] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    await t.service.remove(first.id);
+    assert.deepEqual(t.engine.released, [], 'the other finished job of the song may still re-render it');
+    await t.service.remove(second.id);
+    assert.deepEqual(t.engine.released, ['/songs/a.wav'], 'removed');
+
+    await t.service.open(['/songs/bad.txt']);
+    await t.service.idle();
+    assert.deepEqual(t.engine.released.slice(1), ['/songs/bad.txt'], 'failed');
+
+    let release!: () => void;
+    t.engine.gate = new Promise((r) => (release = r));
+    const [cancelled, removed] = await t.service.open(['/songs/c.wav', '/songs/d.wav']);
+    await new Promise((r) => setTimeout(r, 10));
+    await t.service.cancel(cancelled.id);
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal((await t.service.listJobs()).find((j) => j.id === removed.id)?.state, 'running');
+    await t.service.remove(removed.id);
+    await t.service.idle();
+    release();
+    assert.deepEqual(t.engine.released.slice(2), ['/songs/c.wav', '/songs/d.wav'], 'cancelled, removed while running');
+    await t.done();
+  });
+
   test('keeps the error of a bad file on its job and goes on with the next', async () => {
     const t = await setup();
     const [bad, good] = await t.service.open(['/songs/notes.txt', '/songs/a.wav']);

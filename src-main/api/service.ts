@@ -134,6 +134,8 @@ export class StudioService implements StudioApi {
       (job) => this.emit({ type: 'job', job: this.withListen(job) }),
       (job) => {
         if (job.result) for (const p of Object.values(job.result.stemPaths)) this.policy.allowWritten(p);
+        // Failed, cancelled, or removed while it ran: this job will not re-render its song.
+        if (job.state !== 'done' || !this.queue.get(job.id)) this.releaseSong(job.input);
       },
       (jobId) => this.listening.beginFirst(jobId),
     );
@@ -194,7 +196,19 @@ export class StudioService implements StudioApi {
   }
 
   async cancel(jobId: string): Promise<JobView> {
-    return this.withListen(this.queue.cancel(jobId) ?? unknownJob(jobId));
+    const job = this.queue.cancel(jobId) ?? unknownJob(jobId);
+    // A running job is cancelled when the engine has stopped it (the queue's onDone); a queued one is at once.
+    if (job.state === 'cancelled') this.releaseSong(job.input);
+    return this.withListen(job);
+  }
+
+  /**
+   * Lets the engine go of the song it keeps prepared for re-renders (a temporary file as large as the decoded song)
+   * once no job of that song is left that could use it: finished (re-renders), running or queued.
+   */
+  private releaseSong(input: string): void {
+    const used = this.queue.list().some((j) => j.input === input && j.state !== 'failed' && j.state !== 'cancelled');
+    if (!used) void Promise.resolve(this.deps.engine.releaseSong?.(input)).catch(() => {});
   }
 
   /**
@@ -212,7 +226,10 @@ export class StudioService implements StudioApi {
   }
 
   async remove(jobId: string): Promise<void> {
-    if (!this.queue.remove(jobId)) unknownJob(jobId);
+    const job = this.queue.get(jobId);
+    if (!job || !this.queue.remove(jobId)) unknownJob(jobId);
+    // A running job lets its song go when the engine has stopped it (the queue's onDone).
+    if (job.state !== 'running') this.releaseSong(job.input);
     this.songControls.cancel(jobId);
     this.previews.drop(jobId);
     this.listening.drop(jobId);

@@ -63,6 +63,7 @@ export { defaultModelDirs, noModelError, scanModels, userModelsDir } from './mod
 export { outputError } from './output-error.ts';
 export { ListeningCopy, readListeningCopy } from './separate/listening-copy.ts';
 export { removeEmptyFolders } from './separate/outputs.ts';
+export { removeAbandonedSongs } from './separate/song-samples.ts';
 export {
   BUILT_IN_PRESETS,
   findPreset,
@@ -93,6 +94,8 @@ export interface EngineOptions {
   cache?: EstimateCacheOptions;
   /** Threads for a separation's chunk DSP beside the network (RunnerOptions.dspThreads says the default; 0: none). */
   dspThreads?: number;
+  /** Where prepared songs' temporary files go; default: DEFAULT_SONG_FOLDER (separate/song-samples.ts). */
+  songFolder?: string;
 }
 
 export interface SeparateHooks {
@@ -115,6 +118,11 @@ export interface Engine {
    * re-render writes there, nothing written. Not queued behind running jobs. NOT_CACHED when the cache cannot answer.
    */
   renderRegion(req: SeparateRequest, region: Region, hooks?: Pick<SeparateHooks, 'signal'>): Promise<RegionResult>;
+  /**
+   * Lets go of the song prepared for `input` that the engine keeps for re-renders (a temporary file as large as the
+   * decoded song), once the jobs sent before are done; call it when no re-render of that song can come any more.
+   */
+  releaseSong(input: string): Promise<void>;
   /** Cancels running jobs, frees the models and stops the worker thread. */
   dispose(): Promise<void>;
 }
@@ -134,13 +142,22 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     segments: opts.segments,
     cache: opts.cache,
     dspThreads: opts.dspThreads,
+    ...(opts.songFolder !== undefined ? { songFolder: opts.songFolder } : {}),
   };
   const jobs = new Map<number, PendingJob>();
+  /** releaseSong calls waiting for the worker's answer. */
+  const releases = new Map<number, () => void>();
   let nextId = 1;
   let worker: Worker | null = null;
   let disposed = false;
 
+  const idle = () => jobs.size === 0 && releases.size === 0;
   const failAll = (message: string) => {
+    // A worker that has stopped keeps no song.
+    for (const [id, done] of releases) {
+      releases.delete(id);
+      done();
+    }
     for (const [id, job] of jobs) {
       jobs.delete(id);
       job.detach();
@@ -159,7 +176,11 @@ export function createEngine(opts: EngineOptions = {}): Engine {
         jobs.delete(msg.id);
         job?.detach();
         job?.resolve(msg.result);
-        if (jobs.size === 0) w.unref(); // an idle engine does not keep the process alive
+        if (idle()) w.unref(); // an idle engine does not keep the process alive
+      } else if (msg.type === 'released') {
+        releases.get(msg.id)?.();
+        releases.delete(msg.id);
+        if (idle()) w.unref();
       }
     });
     w.on('error', (err) => {
@@ -168,7 +189,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     });
     w.on('exit', (code) => {
       if (worker === w) worker = null;
-      if (jobs.size) failAll(`the engine stopped unexpectedly (exit code ${code})`);
+      if (!idle()) failAll(`the engine stopped unexpectedly (exit code ${code})`);
     });
     worker = w;
     return w;
@@ -215,6 +236,18 @@ export function createEngine(opts: EngineOptions = {}): Engine {
 
     renderRegion(req, region, hooks = {}) {
       return send<RegionResult>(req.input, hooks, (id) => ({ type: 'region', id, req, region }));
+    },
+
+    async releaseSong(input) {
+      // A worker not started (or gone) keeps no song.
+      const w = worker;
+      if (!w || disposed) return;
+      const id = nextId++;
+      w.ref();
+      await new Promise<void>((resolve) => {
+        releases.set(id, resolve);
+        w.postMessage({ type: 'release-song', id, input } satisfies ToWorker);
+      });
     },
 
     async dispose() {

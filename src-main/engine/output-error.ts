@@ -20,6 +20,14 @@ export function outputError(err: unknown, path: string): XumxError {
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     return new XumxError('DISK_FULL', `${path}: the disk is full; nothing was written`, path, { cause: err });
   }
-  const reason = REASONS[code] ?? (code || ((err as Error)?.message ?? String(err)));
-  return new XumxError('OUTPUT_NOT_WRITABLE', `${path}: cannot write output here (${reason})`, path, { cause: err });
+  return new XumxError('OUTPUT_NOT_WRITABLE', `${path}: cannot write output here (${writeFailureReason(err)})`, path, {
+    cause: err,
+  });
+}
+
+/** Why a write failed, in words (a full disk included). */
+export function writeFailureReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code ?? '';
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'the disk is full';
+  return REASONS[code] ?? (code || ((err as Error)?.message ?? String(err)));
 }

@@ -56,6 +56,8 @@ export interface RunnerOptions {
    * without it (the CLI) threadPlan's. The DSP costs a few times the network on a CPU.
    */
   dspThreads?: number;
+  /** Where prepared songs' temporary files go (PipelineDeps.songFolder). */
+  songFolder?: string;
 }
 
 export const defaultDeps: PipelineDeps = { decode: decodeStream, createStemWriter };
@@ -74,10 +76,12 @@ export class JobRunner {
     private deps: PipelineDeps = defaultDeps,
   ) {
     this.cache = opts.cache ? new EstimateCache(opts.cache) : null;
+    if (opts.songFolder !== undefined && deps.songFolder === undefined)
+      this.deps = { ...deps, songFolder: opts.songFolder };
     // With the estimate cache on, the engine re-renders songs: keep the last one prepared (song-memo.ts).
     if (this.cache && !deps.songs) {
       this.memo = new LastSongMemo();
-      this.deps = { ...deps, songs: this.memo };
+      this.deps = { ...this.deps, songs: this.memo };
     }
   }
 
@@ -220,9 +224,14 @@ export class JobRunner {
     return sha;
   }
 
+  /** Lets go of the prepared song kept for re-rendering `input` (its temporary file), if it is the one kept. */
+  async releaseSong(input: string): Promise<void> {
+    await this.memo?.forget(input);
+  }
+
   async dispose(): Promise<void> {
     this.disposed = true;
-    this.memo?.clear();
+    await this.memo?.clear();
     await this.dspPool?.dispose();
     this.dspPool = null;
     const open = [...this.sessions.values()];

@@ -101,6 +101,11 @@ export interface ListenProgress {
   readyFrames: number;
   /** Stems in the copy, in its channel order (two channels each). */
   sources: string[];
+  /**
+   * Why the copy could not be written (its folder cannot be written, the disk is full): it is gone and holds no
+   * frames, while the render and its stems go on. Absent while the copy is being written.
+   */
+  notWritten?: string;
 }
 
 export interface StemFiles {

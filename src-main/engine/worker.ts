@@ -1,6 +1,7 @@
 // The engine's worker thread: the heavy work (decoding, DSP, onnxruntime) runs here so the caller's thread — a UI,
-// an Electron main process, an HTTP server — stays responsive. Messages in: separate / region / abort / dispose;
-// messages out: progress / listen (frames of the listening copy that are final) / result / region-result / disposed.
+// an Electron main process, an HTTP server — stays responsive. Messages in: separate / region / abort / release-song
+// (lets go of a prepared song kept for re-renders) / dispose; messages out: progress / listen (frames of the listening
+// copy that are final) / result / region-result / released / disposed.
 import { parentPort, workerData } from 'node:worker_threads';
 import { JobRunner, type RunnerOptions } from './runner.ts';
 import type { ListenProgress, Progress, Region, RegionResult, SeparateRequest, SeparationResult } from './types.ts';
@@ -10,6 +11,8 @@ export type ToWorker =
   | { type: 'separate'; id: number; req: SeparateRequest; listenCopy?: string }
   | { type: 'region'; id: number; req: SeparateRequest; region: Region }
   | { type: 'abort'; id: number }
+  /** Lets go of the prepared song kept for `input` once the jobs sent before this are done. */
+  | { type: 'release-song'; id: number; input: string }
   | { type: 'dispose' };
 
 export type FromWorker =
@@ -17,6 +20,7 @@ export type FromWorker =
   | { type: 'listen'; id: number; listen: ListenProgress }
   | { type: 'result'; id: number; result: SeparationResult }
   | { type: 'region-result'; id: number; result: RegionResult }
+  | { type: 'released'; id: number }
   | { type: 'disposed' };
 
 const port = parentPort;
@@ -57,6 +61,12 @@ port.on('message', (msg: ToWorker) => {
             .map((a) => a.buffer as ArrayBuffer)
         : [];
       port.postMessage({ type: 'region-result', id: msg.id, result } satisfies FromWorker, transfer);
+    });
+  } else if (msg.type === 'release-song') {
+    // In turn: a re-render of the song sent before this may still take (and keep) its prepared samples.
+    queue = queue.then(async () => {
+      await runner.releaseSong(msg.input);
+      post({ type: 'released', id: msg.id });
     });
   } else if (msg.type === 'dispose') {
     for (const c of controllers.values()) c.abort();

@@ -174,6 +174,13 @@ export class FakeEngine implements EnginePort {
     for (const [k, planar] of stems.entries()) await copy.add(k, planar);
   }
 
+  /** Songs the service told the engine to let go of (releaseSong), in order. */
+  readonly released: string[] = [];
+
+  async releaseSong(input: string): Promise<void> {
+    this.released.push(input);
+  }
+
   dispose(): void {}
 }
 

@@ -1,5 +1,6 @@
 // A ModelRunner whose session lives on its own thread (network-worker.ts). The job thread sends a batch and stays
 // free for the DSP of the batches before and after it while the network computes.
+import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../workers.ts';
 import { XumxError, type ErrorCode } from '../errors.ts';
 import type { EpName, EpSkip, EpTiming } from '../types.ts';
@@ -15,15 +16,22 @@ export interface ThreadedModelRunner extends ModelRunner {
 
 const fromWire = (e: WireError) => new XumxError(e.code as ErrorCode, e.message, e.file);
 
-export function openModelInThread(model: InstalledModel, opts: OpenOptions = {}): Promise<ThreadedModelRunner> {
-  const data: NetworkWorkerData = { model, opts };
-  const worker = startWorker(import.meta.url, 'network-worker', { workerData: data });
+export function openModelInThread(
+  model: InstalledModel,
+  opts: OpenOptions = {},
+  /** Starts the thread; tests pass a stand-in that speaks the same messages. */
+  start: (data: NetworkWorkerData) => Worker = (data) =>
+    startWorker(import.meta.url, 'network-worker', { workerData: data }),
+): Promise<ThreadedModelRunner> {
+  const worker = start({ model, opts });
   worker.unref();
 
   const pending = new Map<number, { resolve(out: Float32Array): void; reject(err: XumxError): void }>();
   let nextId = 1;
   let busySeconds = 0;
   let dead: XumxError | null = null;
+  /** From dispose() until the thread exits, the process waits for it, whatever runs still end meanwhile. */
+  let disposing = false;
 
   return new Promise<ThreadedModelRunner>((resolveOpen, rejectOpen) => {
     const die = (err: XumxError) => {
@@ -84,11 +92,14 @@ export function openModelInThread(model: InstalledModel, opts: OpenOptions = {})
           // Copied, not transferred: the caller keeps using the mixture magnitudes (controls, caches). ~17 MB/batch.
           worker.postMessage({ type: 'run', id, input, batch, frames } satisfies ToNetwork);
         }).finally(() => {
-          if (pending.size === 0) worker.unref();
+          // A run answered while the thread is being disposed (a cancelled job's batch) must not let the process
+          // go before the thread has ended: dispose() would never settle.
+          if (pending.size === 0 && !disposing) worker.unref();
         });
       },
       async dispose() {
         if (dead) return;
+        disposing = true;
         worker.ref();
         await new Promise<void>((resolve) => {
           worker.once('exit', () => resolve());

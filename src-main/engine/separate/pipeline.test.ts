@@ -15,6 +15,7 @@ import type { SongSamples } from './song-samples.ts';
 import { LastSongMemo } from './song-memo.ts';
 import { SONG_MARK } from './stem-folder.ts';
 import type { StemWriterFactory } from './stem-sink.ts';
+import type { ListenProgress } from '../types.ts';
 import { fakeModel, floatWav, testSignal } from './testing/fakes.ts';
 
 /** Stem writers that keep the samples in memory (by source name) and leave an empty file to rename. */
@@ -422,6 +423,66 @@ describe('separateFile', () => {
         },
       );
       assert.deepEqual(readdirSync(disk), []);
+    },
+  );
+
+  /** Stems of `input` written with and without a listening copy at `copyPath`, and what the copy reported. */
+  async function withCopyAt(input: string, copyPath: string) {
+    const sources = ['a', 'b'];
+    const model = fakeModel(sources, (j, bin) => (bin % 2 === j ? 0.8 : 0.2));
+    const realDeps = { decode: decodeFile, createStemWriter };
+    const plain = await separateFile(job(tmp(), { input }), model, realDeps);
+    const reports: ListenProgress[] = [];
+    const result = await separateFile(job(tmp(), { input }), model, realDeps, {
+      listen: { path: copyPath, onReady: (l) => reports.push(l) },
+    });
+    for (const s of sources) {
+      const want = await decodeFile(plain.stems[s]);
+      const got = await decodeFile(result.stems[s]);
+      assert.equal(got.channels[0].length, want.channels[0].length, `${s}: length`);
+      for (const c of [0, 1]) assert.deepEqual(got.channels[c], want.channels[c], `${s}: channel ${c}`);
+    }
+    return { result, reports };
+  }
+
+  test('writes the stems when the listening copy cannot be made (a file is in the way of its folder), and says why', async () => {
+    const dir = tmp();
+    const input = floatWav(join(dir, 'song.wav'), testSignal(44100 * 2, 5), 44100);
+    writeFileSync(join(dir, 'listening'), 'not a folder');
+    const copyPath = join(dir, 'listening', 'song.copy');
+    const { result, reports } = await withCopyAt(input, copyPath);
+    const last = reports.at(-1)!;
+    assert.equal(last.readyFrames, 0);
+    assert.equal(last.frames, 44100 * 2);
+    assert.match(last.notWritten ?? '', /listening: .*listening copy.*a file with that name is in the way/);
+    assert.ok(result.notices.includes(last.notWritten!), JSON.stringify(result.notices));
+  });
+
+  // A real full disk for the copy alone: a small tmpfs (root with CAP_SYS_ADMIN; elsewhere the case is skipped).
+  const copyDisk = join(tmp(), 'copy-disk');
+  mkdirSync(copyDisk);
+  const copyDiskMounted =
+    process.getuid?.() === 0 && spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', copyDisk]).status === 0;
+  after(() => {
+    if (copyDiskMounted) execFileSync('umount', [copyDisk]);
+    rmSync(join(copyDisk, '..'), { recursive: true, force: true });
+  });
+  test(
+    'writes the stems when the listening copy fills its disk half-way, removes the partial copy and says why',
+    { skip: !copyDiskMounted && 'cannot mount a small tmpfs here (needs root)' },
+    async () => {
+      const input = floatWav(join(tmp(), 'song.wav'), testSignal(44100 * 3, 6), 44100);
+      const copyPath = join(copyDisk, 'song.copy');
+      const { result, reports } = await withCopyAt(input, copyPath);
+      assert.ok(
+        reports.some((l) => l.readyFrames > 0),
+        'frames were written before the disk filled: the copy was partial',
+      );
+      const last = reports.at(-1)!;
+      assert.equal(last.readyFrames, 0);
+      assert.match(last.notWritten ?? '', /copy-disk: .*listening copy.*the disk is full/);
+      assert.ok(result.notices.includes(last.notWritten!), JSON.stringify(result.notices));
+      assert.deepEqual(readdirSync(copyDisk), [], 'no partial copy is left');
     },
   );
 

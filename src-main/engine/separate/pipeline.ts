@@ -32,7 +32,7 @@ import { ProgressTracker } from './progress.ts';
 import { Crossfader, minChunkLength, planChunks, type ChunkPlan } from './segments.ts';
 import type { SegmentSettings } from './segment-settings.ts';
 import { StemSink, type StemWriterFactory } from './stem-sink.ts';
-import { ListeningCopy } from './listening-copy.ts';
+import { BestEffortCopy } from './best-effort-copy.ts';
 import { TimePitchStream, type TimePitch } from '../dsp/time-pitch.ts';
 import { DEFAULT_SONG_FOLDER, SongFileWriter, type SongSamples } from './song-samples.ts';
 
@@ -139,11 +139,12 @@ async function separatePrepared(
   const outputs = await StemOutputs.create(job.outDir, input, stems, job.format);
   notices.push(...outputs.notices);
   const sinks: StemSink[] = [];
-  let copy: ListeningCopy | null = null;
+  let copy: BestEffortCopy | null = null;
   const tap = job.analysis === undefined && measurable(inputLength / sampleRate) ? new StemTap(stems, rate) : null;
   let analysis = job.analysis ?? null;
   try {
-    if (listen) copy = await ListeningCopy.create(listen.path, stems, sampleRate, inputLength, listen.onReady);
+    // The copy is an extra: one that cannot be written is abandoned with a notice, never the stems.
+    if (listen) copy = await BestEffortCopy.open(listen, stems, sampleRate, inputLength);
     for (const [index, stem] of stems.entries()) {
       const resampler = sampleRate === rate ? null : await createResampler(rate, sampleRate, 2);
       try {
@@ -171,6 +172,7 @@ async function separatePrepared(
       for (const sink of finished) await sink.finish();
       await copy?.finish();
       await outputs.commit();
+      if (copy?.notice) notices.push(copy.notice);
       notices.push(
         ...writerNotices(
           stems,

@@ -24,11 +24,20 @@ export class LastSongMemo implements SongMemo {
     this.song = song;
   }
 
-  clear(): void {
+  /**
+   * Lets the song of `input` go, if it is the one kept (the app removed it or stopped its separation); the file
+   * goes once no job reads it.
+   */
+  forget(input: string): Promise<void> {
+    // Keys start with the song's path and a '|' (pipeline.ts songKey).
+    return this.key?.startsWith(`${input}|`) ? this.clear() : Promise.resolve();
+  }
+
+  clear(): Promise<void> {
     const kept = this.song;
     this.key = null;
     this.song = undefined;
     // A file that cannot be removed now is removed as abandoned by the next process that prepares a song.
-    kept?.song.release().catch(() => {});
+    return kept?.song.release().catch(() => {}) ?? Promise.resolve();
   }
 }

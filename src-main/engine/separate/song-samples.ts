@@ -23,6 +23,14 @@ export interface SongSamples {
 /** Where prepared songs go when the engine is not told otherwise. */
 export const DEFAULT_SONG_FOLDER = join(tmpdir(), 'xumx-studio-songs');
 
+/**
+ * Removes the prepared songs that ended processes (a crash, a kill) left in `folder`. A song of a process still
+ * running, such as a second instance of the app, is in use and stays (temp-files.ts tells the two apart).
+ */
+export async function removeAbandonedSongs(folder: string = DEFAULT_SONG_FOLDER): Promise<string[]> {
+  return removeStaleTemps(folder);
+}
+
 const CHANNELS = 2;
 const BYTES_PER_FRAME = CHANNELS * 4;
 /** Frames gathered before a write: few enough to stay small, many enough that writes are not per decoder piece. */
