@@ -21,9 +21,6 @@ type CopyView = Omit<ListenView, 'complete'>;
 /** What all songs' copies may take on disk together: about 52 minutes of 4-stem audio at 44.1 kHz. */
 export const LISTEN_CAP_BYTES = 2 * 2 ** 30;
 
-/** Frames a copy made again from stems is written in at a time, so its readyFrames grows as it goes. */
-const RESTORE_STEP_FRAMES = 1 << 16;
-
 /** The longest block one request gets: the player asks for a few seconds at a time. */
 export const MAX_LISTEN_SECONDS = 60;
 
@@ -67,8 +64,16 @@ export interface ListenCopiesDeps {
   interval?: number;
   /** Bytes all copies may take together; default LISTEN_CAP_BYTES. */
   cap?: number;
-  /** The engine's decoder, for writing a dropped copy again from its song's stems. */
-  decode(path: string): Promise<{ sampleRate: number; channels: Float32Array[] }>;
+  /** The engine's decoder a piece at a time, for writing a dropped copy again from its song's stems. */
+  decodeStream(path: string): Promise<StemStream>;
+}
+
+/** A stem file's samples a piece at a time (planar, a few MB each), as the decoder reads them. */
+export interface StemStream {
+  sampleRate: number;
+  /** Frames per channel, where the file's header says so exactly. */
+  frames?: number;
+  pieces: AsyncIterableIterator<Float32Array[]>;
 }
 
 interface Copy {
@@ -387,6 +392,7 @@ export class ListenCopies {
     const rerendering = () => song.copies.some((c) => c.state === 'running');
     const name = this.deps.jobs.get(jobId)?.name ?? jobId;
     let writer: ListeningCopy | null = null;
+    const stems: { source: string; path: string; stream: StemStream; fed: number; done: boolean }[] = [];
     /** false when the copy is no longer to be written: its writer and file go. */
     const goOn = async (): Promise<boolean> => {
       if (current() && !rerendering()) return true;
@@ -403,29 +409,34 @@ export class ListenCopies {
         const result = this.deps.jobs.get(jobId)?.result;
         if (!result || (result.revision ?? 0) !== copy.revision)
           throw new Error('its stems have been rendered again since');
-        const stems: Float32Array[][] = [];
+        // Every stem is read a piece at a time and the one furthest behind is read next: the copy holds only what
+        // the others have read beyond it, so a long song takes no more memory than a short one.
         for (const source of view.sources) {
-          const audio = await this.deps.decode(result.stemPaths[source]);
-          if (audio.sampleRate !== view.sampleRate || audio.channels[0].length !== view.frames) {
-            throw new Error(
-              `the ${source} stem is no longer the one rendered (${audio.channels[0].length} frames at ${audio.sampleRate} Hz)`,
-            );
-          }
-          stems.push([audio.channels[0], audio.channels[1] ?? audio.channels[0]]);
-          if (!(await goOn())) return;
+          const path = result.stemPaths[source];
+          const stream = await this.deps.decodeStream(path);
+          stems.push({ source, path, stream, fed: 0, done: false });
+          if (stream.sampleRate !== view.sampleRate || (stream.frames !== undefined && stream.frames !== view.frames))
+            throw new Error(changedStem(source, path, `${stream.frames ?? 'its'} frames at ${stream.sampleRate} Hz`));
         }
         writer = await ListeningCopy.create(copy.path, view.sources, view.sampleRate, view.frames, (l) => {
           if (!current()) return;
           copy.view = { ...view, readyFrames: l.readyFrames };
           this.grew(jobId, song);
         });
-        for (let at = 0; at < view.frames; at += RESTORE_STEP_FRAMES) {
+        for (;;) {
           if (!(await goOn())) return;
-          for (const [k, channels] of stems.entries())
-            await writer.add(
-              k,
-              channels.map((c) => c.subarray(at, at + RESTORE_STEP_FRAMES)),
-            );
+          const behind = stems.filter((s) => !s.done).sort((a, b) => a.fed - b.fed)[0];
+          if (!behind) break;
+          const next = await behind.stream.pieces.next();
+          const frames = next.done ? 0 : (next.value[0]?.length ?? 0);
+          if (next.done) behind.done = true;
+          if (next.done ? behind.fed !== view.frames : behind.fed + frames > view.frames) {
+            const holds = next.done ? `${behind.fed} frames` : `more than ${view.frames} frames`;
+            throw new Error(changedStem(behind.source, behind.path, holds));
+          }
+          if (next.done) continue;
+          await writer.add(view.sources.indexOf(behind.source), [next.value[0], next.value[1] ?? next.value[0]]);
+          behind.fed += frames;
         }
         await writer.finish();
         if (!(await goOn())) return;
@@ -440,6 +451,9 @@ export class ListenCopies {
           `${name}: render ${copy.revision}'s listening copy cannot be made again from its stems (${(err as Error).message})`,
         );
         this.deps.changed(jobId);
+      } finally {
+        // Stopped early or failed: the stem files still open are closed.
+        await Promise.all(stems.map((s) => s.stream.pieces.return?.().catch(() => {})));
       }
     })();
   }
@@ -543,6 +557,10 @@ export class ListenCopies {
       frames,
     };
   }
+}
+
+function changedStem(source: string, path: string, holds: string): string {
+  return `${path}: the ${source} stem is no longer the one rendered (it holds ${holds})`;
 }
 
 function viewOf(copy: Copy | undefined): ListenView | null {

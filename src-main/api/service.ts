@@ -94,7 +94,7 @@ export class StudioService implements StudioApi {
       jobs: { get: (id) => this.queue.get(id) },
       requestFor: requestWith,
       ...(deps.listenCap !== undefined ? { cap: deps.listenCap } : {}),
-      decode: async (path) => deps.audio.decodeFile(path, { tags: false }),
+      decodeStream: (path) => deps.audio.decodeStream(path, { tags: false }),
       changed: (id) => {
         const job = this.queue.get(id);
         if (job) this.emit({ type: 'job', job: this.withListen(job) });
