@@ -143,6 +143,11 @@ export interface ListenView {
   complete: boolean;
   /** Stems in the copy, in order (model order; "residual" last when the controls ask for it). */
   sources: string[];
+  /**
+   * Why a dropped copy could not be written again from the song's stem files (readyFrames stays 0, blocks answer
+   * with the same message): the song is silent until a block asked for later succeeds. null otherwise.
+   */
+  error: ApiError | null;
 }
 
 export interface JobView {

@@ -1,13 +1,13 @@
 import { describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeFile, decodeStream } from '../engine/audio/decode.ts';
 import { writeAudioFile } from '../engine/audio/stem-writer.ts';
 import { BLOCK_FRAMES, MAX_ERROR } from '../engine/separate/listen-codec.ts';
 import type { JobView, SongControls, StudioEvent } from './contract.ts';
-import { ListenCopies, type ListenAnswer } from './listen-copies.ts';
+import { LISTEN_RETRY_MS, ListenCopies, type ListenAnswer } from './listen-copies.ts';
 import { StudioService } from './service.ts';
 import { defaultSettings, openSettingsStore } from './settings-store.ts';
 import { FakeEngine, MemoryAudio, SOURCES, fakeRender } from './testing/fakes.ts';
@@ -119,6 +119,7 @@ describe('listening copies', () => {
       readyFrames: LENGTH / 2,
       complete: false,
       sources: SOURCES,
+      error: null,
     });
 
     const early = await t.service.listen(job.id, '0', '100', '900');
@@ -135,7 +136,15 @@ describe('listening copies', () => {
     assert.equal(done.state, 'done');
     assert.deepEqual(
       done.listen,
-      { revision: 0, sampleRate: 44100, frames: LENGTH, readyFrames: LENGTH, complete: true, sources: SOURCES },
+      {
+        revision: 0,
+        sampleRate: 44100,
+        frames: LENGTH,
+        readyFrames: LENGTH,
+        complete: true,
+        sources: SOURCES,
+        error: null,
+      },
       'the "done" event carries the complete copy',
     );
     assertNear(
@@ -166,11 +175,20 @@ describe('listening copies', () => {
       readyFrames: 0,
       complete: false,
       sources: SOURCES,
+      error: null,
     });
     assert.equal(view.result?.revision, 1);
     assert.deepEqual(
       view.listen,
-      { revision: 1, sampleRate: 44100, frames: LENGTH, readyFrames: LENGTH, complete: true, sources: SOURCES },
+      {
+        revision: 1,
+        sampleRate: 44100,
+        frames: LENGTH,
+        readyFrames: LENGTH,
+        complete: true,
+        sources: SOURCES,
+        error: null,
+      },
       'the player now plays it',
     );
     assertNear(
@@ -397,6 +415,7 @@ describe('listening copies within a cap', () => {
       readyFrames: LENGTH,
       complete: true,
       sources: SOURCES,
+      error: null,
     });
     assertNear(
       (await samples(t.dir, await t.service.listen(job.id, '0', '100', '300'))).channels,
@@ -535,7 +554,7 @@ async function droppedCopy(
   dir: string,
   job: JobView,
   decode: (path: string) => ReturnType<typeof decodeStream>,
-  changed: (id: string) => void = () => {},
+  now?: () => number,
 ) {
   const result = job.result!;
   let drops = 0;
@@ -544,12 +563,10 @@ async function droppedCopy(
     engine: new FakeEngine(new MemoryAudio()),
     jobs: { get: (id) => (id === job.id ? job : undefined) },
     requestFor: (input, c) => ({ input, outDir: dir, controls: c }),
-    changed: (id) => {
-      drops++;
-      changed(id);
-    },
+    changed: () => drops++,
     cap: 1,
     decodeStream: decode,
+    ...(now ? { now } : {}),
   });
   const ticket = copies.beginFirst(job.id);
   const frames = Math.round(result.duration * result.sampleRate);
@@ -610,6 +627,74 @@ describe('a listening copy written again from its stems', () => {
         `frames ${from} to ${from + n}`,
       );
     }
+    await copies.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('a listening copy that cannot be written again from its stems', () => {
+  test("says in the song's view which stem file is missing, answers with that reason, and is written again once the file is back", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-lost-'));
+    const sources = ['vocals', 'drums'];
+    const frames = 20_000;
+    const job = await songOnDisk(dir, sources, frames, 44100);
+    const drums = job.result!.stemPaths.drums;
+    const aside = join(dir, 'aside.wav');
+    let decodes = 0;
+    const copies = await droppedCopy(dir, job, (path) => {
+      decodes++;
+      return decodeStream(path, { tags: false });
+    });
+    await rename(drums, aside);
+    assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'not-ready');
+    await until('the rebuild has failed', () => copies.views(job.id).listen?.error != null);
+    const view = copies.views(job.id).listen!;
+    assert.equal(view.readyFrames, 0);
+    assert.equal(view.complete, true, 'the render itself is whole');
+    assert.equal(view.error!.code, 'FILE_NOT_FOUND');
+    assert.ok(view.error!.message.includes(drums), `names the file: ${view.error!.message}`);
+    assert.match(view.error!.message, /song\.wav: .*no such file/);
+    const tried = decodes;
+    const refused = await copies.read(job.id, 0, 0, 100);
+    assert.equal(refused.kind, 'failed');
+    assert.equal(refused.message, view.error!.message, 'the block says the same');
+    assert.equal(decodes, tried, 'not tried again while the stems are as they were');
+
+    await rename(aside, drums);
+    assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'not-ready', 'tried again: the file is back');
+    await until('the copy is whole again', () => copies.views(job.id).listen?.readyFrames === frames);
+    assert.equal(copies.views(job.id).listen!.error, null);
+    assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'audio');
+    await copies.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('is tried again a while after it failed even when the stem files look the same', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-retry-'));
+    const job = await songOnDisk(dir, ['vocals'], 5_000, 44100);
+    let now = 1_000_000;
+    let decodes = 0;
+    const copies = await droppedCopy(
+      dir,
+      job,
+      (path) => {
+        decodes++;
+        // The first read fails as a full or busy disk would, leaving the file as it is.
+        if (decodes === 1)
+          return Promise.reject(Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' }));
+        return decodeStream(path, { tags: false });
+      },
+      () => now,
+    );
+    await copies.read(job.id, 0, 0, 100);
+    await until('the rebuild has failed', () => copies.views(job.id).listen?.error != null);
+    now += 1000;
+    assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'failed', 'not at once: no loop of failing rebuilds');
+    assert.equal(decodes, 1);
+    now += LISTEN_RETRY_MS;
+    assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'not-ready', 'tried again');
+    await until('the copy is whole again', () => copies.views(job.id).listen?.readyFrames === 5_000);
+    assert.equal(decodes, 2);
     await copies.dispose();
     await rm(dir, { recursive: true, force: true });
   });

@@ -10,16 +10,22 @@
 // for.
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ListeningCopy, readListeningCopy, tempName } from '../engine/index.ts';
+import { ListeningCopy, asXumxError, readListeningCopy, tempName } from '../engine/index.ts';
 import type { ListenProgress, RegionOk, SeparateRequest, SeparationControls } from '../engine/types.ts';
-import type { JobView, ListenView } from './contract.ts';
+import type { ApiError, JobView, ListenView } from './contract.ts';
 import type { EnginePort } from './ports.ts';
 
-/** What a copy is, as the UI sees it but for `complete`, which viewOf adds from the copy's state. */
-type CopyView = Omit<ListenView, 'complete'>;
+/** What a copy is, as the UI sees it but for `complete` and `error`, which viewOf adds from the copy's state. */
+type CopyView = Omit<ListenView, 'complete' | 'error'>;
 
 /** What all songs' copies may take on disk together: about 52 minutes of 4-stem audio at 44.1 kHz. */
 export const LISTEN_CAP_BYTES = 2 * 2 ** 30;
+
+/**
+ * How long a copy that could not be written again from its stems waits before a block request tries again, where the
+ * stem files look the same (a changed file is tried at once): a cause outside the files (a full disk) may have passed.
+ */
+export const LISTEN_RETRY_MS = 30_000;
 
 /** The longest block one request gets: the player asks for a few seconds at a time. */
 export const MAX_LISTEN_SECONDS = 60;
@@ -64,6 +70,8 @@ export interface ListenCopiesDeps {
   interval?: number;
   /** Bytes all copies may take together; default LISTEN_CAP_BYTES. */
   cap?: number;
+  /** The clock a failed rebuild waits on (ms); default Date.now. */
+  now?: () => number;
   /** The engine's decoder a piece at a time, for writing a dropped copy again from its song's stems. */
   decodeStream(path: string): Promise<StemStream>;
 }
@@ -87,6 +95,8 @@ interface Copy {
   view: CopyView | null;
   /** A re-render's controls, for the blocks rendered on demand; null for a first separation. */
   controls: SeparationControls | null;
+  /** Why a dropped copy could not be written again from the stems, what the stem files were then, and when. */
+  failed: { error: ApiError; stems: string; at: number } | null;
 }
 
 interface RenderedBlock {
@@ -108,8 +118,6 @@ interface Song {
   demand: { revision: number; abort: AbortController; tail: Promise<unknown> } | null;
   /** The last blocks rendered on demand: a block asked for twice (or a part of one) is not rendered again. */
   rendered: RenderedBlock[];
-  /** Why a dropped copy could not be written again, by revision. */
-  lost: Map<number, string>;
 }
 
 export class ListenCopies {
@@ -133,6 +141,7 @@ export class ListenCopies {
       lastUse: ++this.uses,
       view: null,
       controls: null,
+      failed: null,
     });
   }
 
@@ -161,6 +170,7 @@ export class ListenCopies {
       lastUse: ++this.uses,
       view,
       controls,
+      failed: null,
     });
   }
 
@@ -186,8 +196,6 @@ export class ListenCopies {
       return { kind: 'bad-request', message: `${job.name}: "frames" is a whole number from 1` };
     const song = this.songs.get(jobId);
     const copy = song?.copies.find((c) => c.revision === revision);
-    const lost = song?.lost.get(revision);
-    if (lost) return { kind: 'failed', message: lost };
     if (!song || !copy) return { kind: 'not-kept', message: `${job.name}: render ${revision} is not kept` };
     copy.lastUse = ++this.uses;
     if (this.listenedTo !== jobId) {
@@ -197,7 +205,12 @@ export class ListenCopies {
     const view = copy.view;
     if (!view) return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
     // While the song re-renders its stems are being replaced: the player gets the new render when it is done.
-    if (copy.state === 'dropped' && !song.copies.some((c) => c.state === 'running')) this.restore(jobId, song, copy);
+    if (copy.state === 'dropped' && !song.copies.some((c) => c.state === 'running')) {
+      const failed = copy.failed;
+      if (failed && !(await this.mayRetry(failed, job))) return { kind: 'failed', message: failed.error.message };
+      // Another request may have started it meanwhile.
+      if (copy.state === 'dropped') this.restore(jobId, song, copy);
+    }
     if (from >= view.frames)
       return {
         kind: 'bad-request',
@@ -240,7 +253,6 @@ export class ListenCopies {
         timer: null,
         demand: null,
         rendered: [],
-        lost: new Map(),
       };
       this.songs.set(jobId, song);
     }
@@ -404,9 +416,11 @@ export class ListenCopies {
       }
       return false;
     };
+    copy.failed = null;
     void (async () => {
+      const result = this.deps.jobs.get(jobId)?.result;
+      const tried = result ? await stemsStamp(result.stemPaths) : '';
       try {
-        const result = this.deps.jobs.get(jobId)?.result;
         if (!result || (result.revision ?? 0) !== copy.revision)
           throw new Error('its stems have been rendered again since');
         // Every stem is read a piece at a time and the one furthest behind is read next: the copy holds only what
@@ -445,17 +459,34 @@ export class ListenCopies {
       } catch (err) {
         await writer?.abort().catch(() => {});
         if (!current()) return;
-        song.copies.splice(song.copies.indexOf(copy), 1);
-        song.lost.set(
-          copy.revision,
-          `${name}: render ${copy.revision}'s listening copy cannot be made again from its stems (${(err as Error).message})`,
-        );
+        // Kept as dropped, with the reason the UI shows where the song's player is; a later block request tries again.
+        const error = asXumxError(err);
+        copy.state = 'dropped';
+        copy.view = { ...view, readyFrames: 0 };
+        copy.failed = {
+          error: {
+            code: error.code,
+            message: `${name}: the song's audio cannot be made again from its stem files (${error.message}); playing tries again once they change, or after ${LISTEN_RETRY_MS / 1000} s`,
+          },
+          stems: tried,
+          at: this.now(),
+        };
         this.deps.changed(jobId);
       } finally {
         // Stopped early or failed: the stem files still open are closed.
         await Promise.all(stems.map((s) => s.stream.pieces.return?.().catch(() => {})));
       }
     })();
+  }
+
+  /** A failed rebuild is tried again once its stem files have changed, or a while after it failed. */
+  private async mayRetry(failed: NonNullable<Copy['failed']>, job: JobView): Promise<boolean> {
+    if (this.now() - failed.at >= LISTEN_RETRY_MS) return true;
+    return !job.result || (await stemsStamp(job.result.stemPaths)) !== failed.stems;
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
   }
 
   private async fromCopy(
@@ -564,7 +595,29 @@ function changedStem(source: string, path: string, holds: string): string {
 }
 
 function viewOf(copy: Copy | undefined): ListenView | null {
-  return copy?.view ? { ...copy.view, complete: copy.state !== 'running', sources: [...copy.view.sources] } : null;
+  return copy?.view
+    ? {
+        ...copy.view,
+        complete: copy.state !== 'running',
+        sources: [...copy.view.sources],
+        error: copy.failed && { ...copy.failed.error },
+      }
+    : null;
+}
+
+/** What the stem files are now (size, time, inode, or why they cannot be looked at): a change allows a retry. */
+async function stemsStamp(stemPaths: Record<string, string>): Promise<string> {
+  const parts = await Promise.all(
+    Object.keys(stemPaths)
+      .sort()
+      .map((source) =>
+        stat(stemPaths[source]).then(
+          (s) => `${s.size}:${s.mtimeMs}:${s.ino}`,
+          (e: NodeJS.ErrnoException) => e.code ?? 'unreadable',
+        ),
+      ),
+  );
+  return parts.join('|');
 }
 
 async function remove(path: string): Promise<void> {
