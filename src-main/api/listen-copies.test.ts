@@ -5,9 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeFile, decodeStream } from '../engine/audio/decode.ts';
 import { writeAudioFile } from '../engine/audio/stem-writer.ts';
+import { ListeningCopy, readListeningCopy } from '../engine/separate/listening-copy.ts';
 import { BLOCK_FRAMES, MAX_ERROR } from '../engine/separate/listen-codec.ts';
 import type { JobView, SongControls, StudioEvent } from './contract.ts';
-import { LISTEN_RETRY_MS, ListenCopies, type ListenAnswer } from './listen-copies.ts';
+import {
+  LISTEN_DECODES,
+  LISTEN_RETRY_MS,
+  ListenCopies,
+  MAX_LISTEN_SECONDS,
+  type ListenAnswer,
+} from './listen-copies.ts';
 import { StudioService } from './service.ts';
 import { defaultSettings, openSettingsStore } from './settings-store.ts';
 import { FakeEngine, MemoryAudio, SOURCES, fakeRender } from './testing/fakes.ts';
@@ -279,8 +286,26 @@ describe('listening copies', () => {
     }
     assert.equal((await t.service.listen('nojob', '0', '0', '10')).kind, 'not-kept');
     assert.equal((await t.service.listen(job.id, '7', '0', '10')).kind, 'not-kept');
-    const capped = await t.service.listen(job.id, '0', '0', String(10 ** 9));
+    const capped = await t.service.listen(job.id, '0', '0', String(MAX_LISTEN_SECONDS * 44100));
     assert.deepEqual(capped.kind === 'audio' && capped.frames, LENGTH, 'a long request gets what there is');
+    await t.done();
+  });
+
+  test('refuses a block longer than the player ever asks for, saying the largest it may ask', async () => {
+    const t = await setup();
+    const [job] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    const most = MAX_LISTEN_SECONDS * 44100;
+    assert.ok(MAX_LISTEN_SECONDS >= 4 * 2, "room for the player's 2-second blocks, four times over");
+    for (const frames of [String(most + 1), String(10 ** 9), '1234567890123456']) {
+      const a = await t.service.listen(job.id, '0', '0', frames);
+      if (a.kind !== 'bad-request') assert.fail(`${frames}: ${a.kind}`);
+      assert.equal(
+        a.message,
+        `a.wav: "frames" is a whole number from 1 to ${most} (${MAX_LISTEN_SECONDS} s at 44100 Hz)`,
+        frames,
+      );
+    }
     await t.done();
   });
 
@@ -695,6 +720,69 @@ describe('a listening copy that cannot be written again from its stems', () => {
     assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'not-ready', 'tried again');
     await until('the copy is whole again', () => copies.views(job.id).listen?.readyFrames === 5_000);
     assert.equal(decodes, 2);
+    await copies.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+/** A finished song's copy, kept (the cap is the default), written from its stem files by the real writer. */
+async function keptCopy(dir: string, read: typeof readListeningCopy) {
+  const sources = ['vocals', 'drums'];
+  const job = await songOnDisk(dir, sources, 44100, 44100);
+  const copies = new ListenCopies({
+    dir: join(dir, 'listening'),
+    engine: new FakeEngine(new MemoryAudio()),
+    jobs: { get: (id) => (id === job.id ? job : undefined) },
+    requestFor: (input, c) => ({ input, outDir: dir, controls: c }),
+    changed: () => {},
+    decodeStream: (path) => decodeStream(path, { tags: false }),
+    readCopy: read,
+  });
+  const ticket = copies.beginFirst(job.id);
+  const writer = await ListeningCopy.create(ticket.path, sources, 44100, 44100, (l) => ticket.onListen(l));
+  for (const [k, s] of sources.entries()) await writer.add(k, (await decodeFile(job.result!.stemPaths[s])).channels);
+  await writer.finish();
+  ticket.settle(true);
+  return { copies, job };
+}
+
+describe('the work one block request makes', () => {
+  test('a HEAD request says how long the block is without reading the copy', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-head-'));
+    let reads = 0;
+    const { copies, job } = await keptCopy(dir, (...args) => {
+      reads++;
+      return readListeningCopy(...args);
+    });
+    const head = await copies.head(job.id, 0, 1000, 2000);
+    assert.equal(reads, 0, 'nothing decoded');
+    const get = await copies.read(job.id, 0, 1000, 2000);
+    assert.equal(reads, 1);
+    if (head.kind !== 'head' || get.kind !== 'audio') assert.fail(`${head.kind}, ${get.kind}`);
+    assert.equal(head.bytes, get.wav.length, 'the length a GET gets');
+    assert.equal(head.frames, 2000);
+    await copies.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('decodes a few blocks at a time however many are asked for at once, and answers them all', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-many-'));
+    let reading = 0;
+    let most = 0;
+    const { copies, job } = await keptCopy(dir, async (...args) => {
+      most = Math.max(most, ++reading);
+      try {
+        return await readListeningCopy(...args);
+      } finally {
+        reading--;
+      }
+    });
+    const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => copies.read(job.id, 0, i * 2000, 2000)));
+    assert.deepEqual(
+      answers.map((a) => a.kind),
+      answers.map(() => 'audio'),
+    );
+    assert.ok(most <= LISTEN_DECODES, `${most} blocks were decoded at once`);
     await copies.dispose();
     await rm(dir, { recursive: true, force: true });
   });

@@ -27,16 +27,26 @@ export const LISTEN_CAP_BYTES = 2 * 2 ** 30;
  */
 export const LISTEN_RETRY_MS = 30_000;
 
-/** The longest block one request gets: the player asks for a few seconds at a time. */
-export const MAX_LISTEN_SECONDS = 60;
+/** Block requests decoded at once; the rest wait their turn, holding nothing. */
+export const LISTEN_DECODES = 2;
+
+/**
+ * The longest block one request may ask for, in seconds of the song: each is decoded on the main thread. The player
+ * asks for 2-second blocks (its stretchers join the blocks it holds; they ask for nothing longer).
+ */
+export const MAX_LISTEN_SECONDS = 8;
 
 /** What a listening request is answered with; the doors turn `kind` into an HTTP status. */
-export type ListenAnswer =
-  | { kind: 'audio'; wav: Buffer; from: number; frames: number }
+export type ListenAnswer = { kind: 'audio'; wav: Buffer; from: number; frames: number } | ListenRefusal;
+
+export type ListenRefusal =
   | { kind: 'bad-request'; message: string }
   | { kind: 'not-kept'; message: string }
   | { kind: 'not-ready'; message: string }
   | { kind: 'failed'; message: string };
+
+/** What a HEAD request is answered with: for frames the copy holds, the length in bytes of the WAV a GET gets. */
+export type ListenHead = { kind: 'head'; bytes: number; from: number; frames: number } | ListenRefusal;
 
 export const LISTEN_STATUS: Record<ListenAnswer['kind'], number> = {
   audio: 200,
@@ -72,6 +82,8 @@ export interface ListenCopiesDeps {
   cap?: number;
   /** The clock a failed rebuild waits on (ms); default Date.now. */
   now?: () => number;
+  /** Reads blocks of a copy; default readListeningCopy (tests watch it). */
+  readCopy?: typeof readListeningCopy;
   /** The engine's decoder a piece at a time, for writing a dropped copy again from its song's stems. */
   decodeStream(path: string): Promise<StemStream>;
 }
@@ -126,6 +138,9 @@ export class ListenCopies {
   /** The song whose copy was read last: the one being listened to. */
   private listenedTo: string | null = null;
   private capping: Promise<void> = Promise.resolve();
+  /** Blocks being decoded now, and the requests waiting for a turn. */
+  private decoding = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(private readonly deps: ListenCopiesDeps) {}
 
@@ -186,42 +201,90 @@ export class ListenCopies {
 
   /** Frames [from, from + frames) of a kept revision, as far as they are final (or can be rendered now). */
   async read(jobId: string, revision: number, from: number, frames: number): Promise<ListenAnswer> {
+    const found = await this.find(jobId, revision, from, frames, true);
+    if (found.kind === 'copy') return this.fromCopy(found.job, found.copy, found.view, found.from, found.frames);
+    if (found.kind === 'render') return this.onDemand(found.job, found.song, found.copy, found.from, found.frames);
+    return found;
+  }
+
+  /**
+   * What `read` would answer, and the WAV's length, from what the copy holds: nothing is decoded, rendered or written
+   * again (frames not written yet are "not ready"), and the song does not count as listened to.
+   */
+  async head(jobId: string, revision: number, from: number, frames: number): Promise<ListenHead> {
+    const found = await this.find(jobId, revision, from, frames, false);
+    if (found.kind === 'copy')
+      return {
+        kind: 'head',
+        bytes: WAV_HEADER_BYTES + found.frames * found.view.sources.length * 2 * 4,
+        from: found.from,
+        frames: found.frames,
+      };
+    if (found.kind === 'render') return { kind: 'not-ready', message: `${found.job.name}: not rendered yet` };
+    return found;
+  }
+
+  /**
+   * Where a request's frames come from: the copy (as far as it is written) or a render on demand; or why they cannot
+   * be had. A request `listening` counts as the song being listened to and writes a dropped copy again.
+   */
+  private async find(
+    jobId: string,
+    revision: number,
+    from: number,
+    frames: number,
+    listening: boolean,
+  ): Promise<
+    | { kind: 'copy'; job: JobView; copy: Copy; view: CopyView; from: number; frames: number }
+    | { kind: 'render'; job: JobView; song: Song; copy: Copy; from: number; frames: number }
+    | ListenRefusal
+  > {
     const job = this.deps.jobs.get(jobId);
     if (!job) return { kind: 'not-kept', message: `no song with id ${jobId} in the queue` };
     if (!Number.isSafeInteger(revision) || revision < 0)
       return { kind: 'bad-request', message: `${job.name}: a revision is a whole number from 0` };
     if (!Number.isSafeInteger(from) || from < 0)
       return { kind: 'bad-request', message: `${job.name}: "from" is a frame number from 0` };
-    if (!Number.isSafeInteger(frames) || frames < 1)
-      return { kind: 'bad-request', message: `${job.name}: "frames" is a whole number from 1` };
     const song = this.songs.get(jobId);
     const copy = song?.copies.find((c) => c.revision === revision);
+    const rate = copy?.view?.sampleRate;
+    if (!Number.isSafeInteger(frames) || frames < 1 || (rate !== undefined && frames > MAX_LISTEN_SECONDS * rate)) {
+      const most = rate
+        ? `${MAX_LISTEN_SECONDS * rate} (${MAX_LISTEN_SECONDS} s at ${rate} Hz)`
+        : `${MAX_LISTEN_SECONDS} s`;
+      return { kind: 'bad-request', message: `${job.name}: "frames" is a whole number from 1 to ${most}` };
+    }
     if (!song || !copy) return { kind: 'not-kept', message: `${job.name}: render ${revision} is not kept` };
-    copy.lastUse = ++this.uses;
-    if (this.listenedTo !== jobId) {
-      this.listenedTo = jobId;
-      this.keepUnderCap();
+    if (listening) {
+      copy.lastUse = ++this.uses;
+      if (this.listenedTo !== jobId) {
+        this.listenedTo = jobId;
+        this.keepUnderCap();
+      }
     }
     const view = copy.view;
-    if (!view) return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
+    const notReady: ListenRefusal = { kind: 'not-ready', message: `${job.name}: not rendered yet` };
+    if (!view) return notReady;
     // While the song re-renders its stems are being replaced: the player gets the new render when it is done.
     if (copy.state === 'dropped' && !song.copies.some((c) => c.state === 'running')) {
       const failed = copy.failed;
-      if (failed && !(await this.mayRetry(failed, job))) return { kind: 'failed', message: failed.error.message };
+      if (failed && (!listening || !(await this.mayRetry(failed, job))))
+        return { kind: 'failed', message: failed.error.message };
       // Another request may have started it meanwhile.
-      if (copy.state === 'dropped') this.restore(jobId, song, copy);
+      if (listening && copy.state === 'dropped') this.restore(jobId, song, copy);
     }
     if (from >= view.frames)
       return {
         kind: 'bad-request',
         message: `${job.name}: frame ${from} is past the song's end (${view.frames} frames)`,
       };
-    const wanted = Math.min(frames, view.frames - from, MAX_LISTEN_SECONDS * view.sampleRate);
-    if (from < view.readyFrames) return this.fromCopy(job, copy, view, from, Math.min(wanted, view.readyFrames - from));
+    const wanted = Math.min(frames, view.frames - from);
+    if (from < view.readyFrames)
+      return { kind: 'copy', job, copy, view, from, frames: Math.min(wanted, view.readyFrames - from) };
     const newest = song.copies.reduce((n, c) => Math.max(n, c.revision), -1);
     if (copy.state === 'running' && copy.controls && copy.revision === newest && this.deps.engine.renderRegion)
-      return this.onDemand(job, song, copy, from, wanted);
-    return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
+      return { kind: 'render', job, song, copy, from, frames: wanted };
+    return notReady;
   }
 
   /** Forgets a song's copies (it left the queue) and removes their files. */
@@ -496,9 +559,31 @@ export class ListenCopies {
     from: number,
     frames: number,
   ): Promise<ListenAnswer> {
+    await this.decodeTurn();
+    try {
+      return await this.decode(job, copy, view, from, frames);
+    } finally {
+      this.decoding--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  /** Waits until fewer than LISTEN_DECODES blocks are being decoded, and takes a place. */
+  private async decodeTurn(): Promise<void> {
+    while (this.decoding >= LISTEN_DECODES) await new Promise<void>((r) => this.waiting.push(r));
+    this.decoding++;
+  }
+
+  private async decode(job: JobView, copy: Copy, view: CopyView, from: number, frames: number): Promise<ListenAnswer> {
     let samples: Float32Array;
     try {
-      samples = await readListeningCopy(copy.path, view.sources.length, view.frames, from, frames);
+      samples = await (this.deps.readCopy ?? readListeningCopy)(
+        copy.path,
+        view.sources.length,
+        view.frames,
+        from,
+        frames,
+      );
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT')
         return { kind: 'not-kept', message: `${job.name}: render ${copy.revision} is not kept` };
@@ -638,12 +723,14 @@ function interleave(part: RegionOk, sources: string[]): Float32Array | null {
   return out;
 }
 
+const WAV_HEADER_BYTES = 44;
+
 /**
  * A 32-bit float WAV (format 3) around interleaved samples. The plain 44-byte header puts the samples on a 4-byte
  * boundary, so a reader can view them as floats without copying.
  */
 export function floatWav(data: Buffer, channels: number, sampleRate: number): Buffer {
-  const header = Buffer.alloc(44);
+  const header = Buffer.alloc(WAV_HEADER_BYTES);
   header.write('RIFF', 0, 'latin1');
   header.writeUInt32LE(36 + data.length, 4);
   header.write('WAVEfmt ', 8, 'latin1');

@@ -156,7 +156,11 @@ async function serveAppRequest(request: Request): Promise<Response> {
     });
   }
   if (route.kind === 'listen') {
-    const answer = await service!.listen(route.jobId, route.revision, route.from, route.frames);
+    const ask = [route.jobId, route.revision, route.from, route.frames] as const;
+    const audio = { ...headers, 'Content-Type': 'audio/wav', 'Cache-Control': 'no-store' };
+    const answer = request.method === 'HEAD' ? await service!.listenHead(...ask) : await service!.listen(...ask);
+    if (answer.kind === 'head')
+      return new Response(null, { status: 200, headers: { ...audio, 'Content-Length': String(answer.bytes) } });
     if (answer.kind !== 'audio')
       return new Response(answer.message, {
         status: LISTEN_STATUS[answer.kind],
@@ -164,12 +168,7 @@ async function serveAppRequest(request: Request): Promise<Response> {
       });
     return new Response(new Uint8Array(answer.wav), {
       status: 200,
-      headers: {
-        ...headers,
-        'Content-Type': 'audio/wav',
-        'Cache-Control': 'no-store',
-        'Content-Length': String(answer.wav.length),
-      },
+      headers: { ...audio, 'Content-Length': String(answer.wav.length) },
     });
   }
   let file: string;

@@ -272,6 +272,10 @@ describe('browser-mode server', () => {
       Math.abs(wav.readFloatLE(48) - 100 / 1e6) <= MAX_ERROR,
       'the first stem, right: frame 100, as closely as the copy keeps it',
     );
+    const head = await fetch(url(0, 'from=100&frames=1000'), { method: 'HEAD', headers: auth() });
+    assert.equal(head.status, 200, 'HEAD');
+    assert.equal(head.headers.get('content-length'), String(wav.length), "HEAD: the GET's length");
+    assert.equal(head.headers.get('content-type'), 'audio/wav');
     const notYet = await fetch(url(0, 'from=500&frames=10'), { headers: auth() });
     assert.equal(notYet.status, 409);
     assert.match(await notYet.text(), /not rendered yet/);
