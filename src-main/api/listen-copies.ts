@@ -10,9 +10,9 @@
 // for.
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ListeningCopy, asXumxError, readListeningCopy, tempName } from '../engine/index.ts';
+import { ListeningCopy, asXumxError, readListeningCopy, tempName, type ErrorCode } from '../engine/index.ts';
 import type { ListenProgress, RegionOk, SeparateRequest, SeparationControls } from '../engine/types.ts';
-import type { ApiError, JobView, ListenView } from './contract.ts';
+import type { JobView, ListenView } from './contract.ts';
 import type { EnginePort } from './ports.ts';
 
 /** What a copy is, as the UI sees it but for `complete` and `error`, which viewOf adds from the copy's state. */
@@ -43,10 +43,22 @@ export type ListenRefusal =
   | { kind: 'bad-request'; message: string }
   | { kind: 'not-kept'; message: string }
   | { kind: 'not-ready'; message: string }
-  | { kind: 'failed'; message: string };
+  | { kind: 'failed'; code: ErrorCode; message: string };
 
 /** What a HEAD request is answered with: for frames the copy holds, the length in bytes of the WAV a GET gets. */
 export type ListenHead = { kind: 'head'; bytes: number; from: number; frames: number } | ListenRefusal;
+
+/** The codes of the refusals that are not failures, as the API's error form carries them. */
+const REFUSAL_CODES: Record<Exclude<ListenRefusal['kind'], 'failed'>, ErrorCode> = {
+  'bad-request': 'BAD_ARGUMENT',
+  'not-kept': 'FILE_NOT_FOUND',
+  'not-ready': 'NOT_READY',
+};
+
+/** A refusal in the API's error form, as every door answers it (with LISTEN_STATUS). */
+export function listenRefusalBody(r: ListenRefusal): { ok: false; error: { code: ErrorCode; message: string } } {
+  return { ok: false, error: { code: r.kind === 'failed' ? r.code : REFUSAL_CODES[r.kind], message: r.message } };
+}
 
 export const LISTEN_STATUS: Record<ListenAnswer['kind'], number> = {
   audio: 200,
@@ -108,7 +120,7 @@ interface Copy {
   /** A re-render's controls, for the blocks rendered on demand; null for a first separation. */
   controls: SeparationControls | null;
   /** Why a dropped copy could not be written again from the stems, what the stem files were then, and when. */
-  failed: { error: ApiError; stems: string; at: number } | null;
+  failed: { error: { code: ErrorCode; message: string }; stems: string; at: number } | null;
 }
 
 interface RenderedBlock {
@@ -268,8 +280,7 @@ export class ListenCopies {
     // While the song re-renders its stems are being replaced: the player gets the new render when it is done.
     if (copy.state === 'dropped' && !song.copies.some((c) => c.state === 'running')) {
       const failed = copy.failed;
-      if (failed && (!listening || !(await this.mayRetry(failed, job))))
-        return { kind: 'failed', message: failed.error.message };
+      if (failed && (!listening || !(await this.mayRetry(failed, job)))) return { kind: 'failed', ...failed.error };
       // Another request may have started it meanwhile.
       if (listening && copy.state === 'dropped') this.restore(jobId, song, copy);
     }
@@ -589,6 +600,7 @@ export class ListenCopies {
         return { kind: 'not-kept', message: `${job.name}: render ${copy.revision} is not kept` };
       return {
         kind: 'failed',
+        code: asXumxError(err).code,
         message: `${job.name}: render ${copy.revision}'s listening copy cannot be read (${(err as Error).message})`,
       };
     }
@@ -646,12 +658,13 @@ export class ListenCopies {
       if (!result.ok) {
         if (result.error.code === 'NOT_CACHED' || result.error.code === 'CANCELLED')
           return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
-        return { kind: 'failed', message: result.error.message };
+        return { kind: 'failed', code: result.error.code, message: result.error.message };
       }
       const samples = interleave(result, view.sources);
       if (!samples)
         return {
           kind: 'failed',
+          code: 'INTERNAL',
           message: `${job.name}: the part rendered has other stems than render ${copy.revision}`,
         };
       const block: RenderedBlock = { revision: copy.revision, start: result.start, frames: result.frames, samples };

@@ -16,7 +16,7 @@ import { dispatchCall } from '../api/dispatch.ts';
 import type { StudioService } from '../api/service.ts';
 import { decodePart } from '../api/validate.ts';
 import { UploadStore } from './upload-store.ts';
-import { LISTEN_STATUS } from '../api/listen-copies.ts';
+import { LISTEN_STATUS, listenRefusalBody } from '../api/listen-copies.ts';
 import {
   CONTENT_SECURITY_POLICY,
   cookieValue,
@@ -155,12 +155,12 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       const headers = { 'Content-Type': 'audio/wav', 'Cache-Control': 'no-store' };
       if (req.method === 'HEAD') {
         const answer = await opts.service.listenHead(...ask);
-        if (answer.kind !== 'head') return sendText(res, LISTEN_STATUS[answer.kind], answer.message);
+        if (answer.kind !== 'head') return sendJson(res, LISTEN_STATUS[answer.kind], listenRefusalBody(answer));
         res.writeHead(200, { ...headers, 'X-Content-Type-Options': 'nosniff', 'Content-Length': String(answer.bytes) });
         return void res.end();
       }
       const answer = await opts.service.listen(...ask);
-      if (answer.kind !== 'audio') return sendText(res, LISTEN_STATUS[answer.kind], answer.message);
+      if (answer.kind !== 'audio') return sendJson(res, LISTEN_STATUS[answer.kind], listenRefusalBody(answer));
       return sendBytes(req, res, answer.wav, headers);
     }
     if (path.startsWith('/api/')) return sendText(res, 404, 'No such API route.');
