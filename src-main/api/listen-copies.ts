@@ -10,9 +10,10 @@
 // for.
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ListeningCopy, asXumxError, readListeningCopy, tempName, type ErrorCode } from '../engine/index.ts';
+import { asXumxError, readListeningCopy, tempName, type ErrorCode } from '../engine/index.ts';
 import type { ListenProgress, RegionOk, SeparateRequest, SeparationControls } from '../engine/types.ts';
 import type { JobView, ListenView } from './contract.ts';
+import { copyFromStems, stemFilesStamp, type StemStream } from './copy-from-stems.ts';
 import type { EnginePort } from './ports.ts';
 
 /** What a copy is, as the UI sees it but for `complete` and `error`, which viewOf adds from the copy's state. */
@@ -98,14 +99,6 @@ export interface ListenCopiesDeps {
   readCopy?: typeof readListeningCopy;
   /** The engine's decoder a piece at a time, for writing a dropped copy again from its song's stems. */
   decodeStream(path: string): Promise<StemStream>;
-}
-
-/** A stem file's samples a piece at a time (planar, a few MB each), as the decoder reads them. */
-export interface StemStream {
-  sampleRate: number;
-  /** Frames per channel, where the file's header says so exactly. */
-  frames?: number;
-  pieces: AsyncIterableIterator<Float32Array[]>;
 }
 
 interface Copy {
@@ -466,72 +459,47 @@ export class ListenCopies {
   }
 
   /**
-   * Writes a dropped copy again from its song's stems; its readyFrames grows as it goes, as a render's does. A
-   * re-render of the song starting meanwhile replaces the stems: the copy is dropped again (and asked for again
-   * once that render is done, it is the older one and goes).
+   * Writes a dropped copy again from its song's stems (copy-from-stems.ts); its readyFrames grows as it goes, as a
+   * render's does. A re-render of the song starting meanwhile replaces the stems: the copy is dropped again (and asked
+   * for again once that render is done, it is the older one and goes).
    */
   private restore(jobId: string, song: Song, copy: Copy): void {
     const view = copy.view!;
     copy.state = 'restoring';
     copy.path = this.pathFor(jobId, copy.revision);
+    copy.failed = null;
     const current = () => this.songs.get(jobId) === song && song.copies.includes(copy) && copy.state === 'restoring';
     const rerendering = () => song.copies.some((c) => c.state === 'running');
     const name = this.deps.jobs.get(jobId)?.name ?? jobId;
-    let writer: ListeningCopy | null = null;
-    const stems: { source: string; path: string; stream: StemStream; fed: number; done: boolean }[] = [];
-    /** false when the copy is no longer to be written: its writer and file go. */
-    const goOn = async (): Promise<boolean> => {
-      if (current() && !rerendering()) return true;
-      await writer?.abort().catch(() => {});
-      if (current()) {
-        copy.state = 'dropped';
-        copy.view = { ...view, readyFrames: 0 };
-        this.deps.changed(jobId);
-      }
-      return false;
-    };
-    copy.failed = null;
     void (async () => {
       const result = this.deps.jobs.get(jobId)?.result;
-      const tried = result ? await stemsStamp(result.stemPaths) : '';
+      const tried = result ? await stemFilesStamp(result.stemPaths) : '';
       try {
         if (!result || (result.revision ?? 0) !== copy.revision)
           throw new Error('its stems have been rendered again since');
-        // Every stem is read a piece at a time and the one furthest behind is read next: the copy holds only what
-        // the others have read beyond it, so a long song takes no more memory than a short one.
-        for (const source of view.sources) {
-          const path = result.stemPaths[source];
-          const stream = await this.deps.decodeStream(path);
-          stems.push({ source, path, stream, fed: 0, done: false });
-          if (stream.sampleRate !== view.sampleRate || (stream.frames !== undefined && stream.frames !== view.frames))
-            throw new Error(changedStem(source, path, `${stream.frames ?? 'its'} frames at ${stream.sampleRate} Hz`));
-        }
-        writer = await ListeningCopy.create(copy.path, view.sources, view.sampleRate, view.frames, (l) => {
-          if (!current()) return;
-          copy.view = { ...view, readyFrames: l.readyFrames };
-          this.grew(jobId, song);
+        const outcome = await copyFromStems({
+          path: copy.path,
+          sources: view.sources,
+          sampleRate: view.sampleRate,
+          frames: view.frames,
+          stemPaths: result.stemPaths,
+          decodeStream: this.deps.decodeStream,
+          onReady: (l) => {
+            if (!current()) return;
+            copy.view = { ...view, readyFrames: l.readyFrames };
+            this.grew(jobId, song);
+          },
+          goOn: () => current() && !rerendering(),
         });
-        for (;;) {
-          if (!(await goOn())) return;
-          const behind = stems.filter((s) => !s.done).sort((a, b) => a.fed - b.fed)[0];
-          if (!behind) break;
-          const next = await behind.stream.pieces.next();
-          const frames = next.done ? 0 : (next.value[0]?.length ?? 0);
-          if (next.done) behind.done = true;
-          if (next.done ? behind.fed !== view.frames : behind.fed + frames > view.frames) {
-            const holds = next.done ? `${behind.fed} frames` : `more than ${view.frames} frames`;
-            throw new Error(changedStem(behind.source, behind.path, holds));
-          }
-          if (next.done) continue;
-          await writer.add(view.sources.indexOf(behind.source), [next.value[0], next.value[1] ?? next.value[0]]);
-          behind.fed += frames;
+        if (outcome === 'done') {
+          copy.state = 'done';
+          this.keepUnderCap();
+        } else if (current()) {
+          copy.state = 'dropped';
+          copy.view = { ...view, readyFrames: 0 };
+          this.deps.changed(jobId);
         }
-        await writer.finish();
-        if (!(await goOn())) return;
-        copy.state = 'done';
-        this.keepUnderCap();
       } catch (err) {
-        await writer?.abort().catch(() => {});
         if (!current()) return;
         // Kept as dropped, with the reason the UI shows where the song's player is; a later block request tries again.
         const error = asXumxError(err);
@@ -546,9 +514,6 @@ export class ListenCopies {
           at: this.now(),
         };
         this.deps.changed(jobId);
-      } finally {
-        // Stopped early or failed: the stem files still open are closed.
-        await Promise.all(stems.map((s) => s.stream.pieces.return?.().catch(() => {})));
       }
     })();
   }
@@ -556,7 +521,7 @@ export class ListenCopies {
   /** A failed rebuild is tried again once its stem files have changed, or a while after it failed. */
   private async mayRetry(failed: NonNullable<Copy['failed']>, job: JobView): Promise<boolean> {
     if (this.now() - failed.at >= LISTEN_RETRY_MS) return true;
-    return !job.result || (await stemsStamp(job.result.stemPaths)) !== failed.stems;
+    return !job.result || (await stemFilesStamp(job.result.stemPaths)) !== failed.stems;
   }
 
   private now(): number {
@@ -688,10 +653,6 @@ export class ListenCopies {
   }
 }
 
-function changedStem(source: string, path: string, holds: string): string {
-  return `${path}: the ${source} stem is no longer the one rendered (it holds ${holds})`;
-}
-
 function viewOf(copy: Copy | undefined): ListenView | null {
   return copy?.view
     ? {
@@ -701,21 +662,6 @@ function viewOf(copy: Copy | undefined): ListenView | null {
         error: copy.failed && { ...copy.failed.error },
       }
     : null;
-}
-
-/** What the stem files are now (size, time, inode, or why they cannot be looked at): a change allows a retry. */
-async function stemsStamp(stemPaths: Record<string, string>): Promise<string> {
-  const parts = await Promise.all(
-    Object.keys(stemPaths)
-      .sort()
-      .map((source) =>
-        stat(stemPaths[source]).then(
-          (s) => `${s.size}:${s.mtimeMs}:${s.ino}`,
-          (e: NodeJS.ErrnoException) => e.code ?? 'unreadable',
-        ),
-      ),
-  );
-  return parts.join('|');
 }
 
 async function remove(path: string): Promise<void> {
