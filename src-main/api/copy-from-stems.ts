@@ -4,7 +4,7 @@
 // and the one furthest behind is read next: the copy holds only what the others have read beyond it, so a two-hour
 // song takes no more memory than a short one.
 import { stat } from 'node:fs/promises';
-import { ListeningCopy } from '../engine/index.ts';
+import { ListeningCopy, asXumxError } from '../engine/index.ts';
 import type { ListenProgress } from '../engine/types.ts';
 
 /** A stem file's samples a piece at a time (planar, a few MB each), as the decoder reads them. */
@@ -42,7 +42,7 @@ export async function copyFromStems(o: CopyFromStems): Promise<'done' | 'stopped
   try {
     for (const source of o.sources) {
       const path = o.stemPaths[source];
-      const stream = await o.decodeStream(path);
+      const stream = await o.decodeStream(path).catch((err: unknown) => Promise.reject(asXumxError(err, path)));
       stems.push({ source, path, stream, fed: 0, done: false });
       if (stream.sampleRate !== o.sampleRate || (stream.frames !== undefined && stream.frames !== o.frames))
         throw new Error(changedStem(source, path, `${stream.frames ?? 'its'} frames at ${stream.sampleRate} Hz`));
@@ -52,7 +52,9 @@ export async function copyFromStems(o: CopyFromStems): Promise<'done' | 'stopped
       if (!o.goOn()) break;
       const behind = stems.filter((s) => !s.done).sort((a, b) => a.fed - b.fed)[0];
       if (!behind) break;
-      const next = await behind.stream.pieces.next();
+      const next = await behind.stream.pieces
+        .next()
+        .catch((err: unknown) => Promise.reject(asXumxError(err, behind.path)));
       if (next.done) {
         behind.done = true;
         if (behind.fed !== o.frames) throw new Error(changedStem(behind.source, behind.path, `${behind.fed} frames`));

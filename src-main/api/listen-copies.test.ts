@@ -451,6 +451,23 @@ describe('listening copies within a cap', () => {
     await t.done();
   });
 
+  test("say in the song's job event why a dropped copy cannot be brought back, naming the stem file", async () => {
+    const t = await setup(1);
+    const [job] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    await until('the copy is dropped', async () => (await t.listenOf(job.id))?.readyFrames === 0);
+    const bass = (await t.service.listJobs())[0].result!.stemPaths.bass;
+    t.audio.files.delete(bass);
+    const before = t.events.length;
+    assert.equal((await t.service.listen(job.id, '0', '0', '10')).kind, 'not-ready');
+    await until('a job event says why', () => t.events.slice(before).some((e) => e.listen?.error));
+    const listen = t.events.at(-1)!.listen!;
+    assert.equal(listen.readyFrames, 0);
+    assert.ok(listen.error!.message.includes(bass), listen.error!.message);
+    assert.deepEqual((await t.listenOf(job.id))?.error, listen.error, 'and so does the queue');
+    await t.done();
+  });
+
   test('forget a dropped render once a newer one is done: its stems are gone', async () => {
     const t = await setup(1);
     const [job] = await t.service.open(['/songs/a.wav']);

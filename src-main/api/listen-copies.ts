@@ -7,7 +7,8 @@
 // All songs' copies together stay under a cap: beyond it the finished copies used least recently are dropped (never
 // one being written, nor those of the song listened to last), and a dropped current render is written again from
 // the song's stems (which hold the same samples: stems are written at the song's own tempo and key) when it is asked
-// for.
+// for. When that fails, the copy's view says why until a later request, once the stem files change or a while after,
+// writes it.
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { asXumxError, readListeningCopy, tempName, type ErrorCode } from '../engine/index.ts';
