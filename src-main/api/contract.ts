@@ -149,6 +149,11 @@ export interface ListenView {
    * is written again from the stems when a block of it is asked for.
    */
   notWritten?: string;
+  /**
+   * Why a dropped copy could not be written again from the song's stem files (readyFrames stays 0, blocks answer
+   * with the same message): the song is silent until a block asked for later succeeds. null otherwise.
+   */
+  error: ApiError | null;
 }
 
 export interface JobView {

@@ -6,6 +6,7 @@ import {
   createEngine,
   createStemWriter,
   decodeFile,
+  decodeStream,
   defaultModelDirs,
   removeAbandonedSongs,
   removeStaleTemps,
@@ -74,7 +75,7 @@ export async function createStudio(
   const service = new StudioService({
     // A default model that was removed falls back to the first installed one instead of failing every song.
     engine: withModelFallback(engine),
-    audio: { decodeFile, createStemWriter, stemFileFromStemFiles },
+    audio: { decodeFile, decodeStream, createStemWriter, stemFileFromStemFiles },
     settings,
     capabilities: opts.capabilities,
     controls,

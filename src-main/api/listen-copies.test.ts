@@ -1,12 +1,20 @@
 import { describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeFile } from '../engine/audio/decode.ts';
-import { MAX_ERROR } from '../engine/separate/listen-codec.ts';
+import { decodeFile, decodeStream } from '../engine/audio/decode.ts';
+import { writeAudioFile } from '../engine/audio/stem-writer.ts';
+import { ListeningCopy, readListeningCopy } from '../engine/separate/listening-copy.ts';
+import { BLOCK_FRAMES, MAX_ERROR } from '../engine/separate/listen-codec.ts';
 import type { JobView, SongControls, StudioEvent } from './contract.ts';
-import { ListenCopies, type ListenAnswer } from './listen-copies.ts';
+import {
+  LISTEN_DECODES,
+  LISTEN_RETRY_MS,
+  ListenCopies,
+  MAX_LISTEN_SECONDS,
+  type ListenAnswer,
+} from './listen-copies.ts';
 import { StudioService } from './service.ts';
 import { defaultSettings, openSettingsStore } from './settings-store.ts';
 import { FakeEngine, MemoryAudio, SOURCES, fakeRender } from './testing/fakes.ts';
@@ -118,6 +126,7 @@ describe('listening copies', () => {
       readyFrames: LENGTH / 2,
       complete: false,
       sources: SOURCES,
+      error: null,
     });
 
     const early = await t.service.listen(job.id, '0', '100', '900');
@@ -134,7 +143,15 @@ describe('listening copies', () => {
     assert.equal(done.state, 'done');
     assert.deepEqual(
       done.listen,
-      { revision: 0, sampleRate: 44100, frames: LENGTH, readyFrames: LENGTH, complete: true, sources: SOURCES },
+      {
+        revision: 0,
+        sampleRate: 44100,
+        frames: LENGTH,
+        readyFrames: LENGTH,
+        complete: true,
+        sources: SOURCES,
+        error: null,
+      },
       'the "done" event carries the complete copy',
     );
     assertNear(
@@ -165,11 +182,20 @@ describe('listening copies', () => {
       readyFrames: 0,
       complete: false,
       sources: SOURCES,
+      error: null,
     });
     assert.equal(view.result?.revision, 1);
     assert.deepEqual(
       view.listen,
-      { revision: 1, sampleRate: 44100, frames: LENGTH, readyFrames: LENGTH, complete: true, sources: SOURCES },
+      {
+        revision: 1,
+        sampleRate: 44100,
+        frames: LENGTH,
+        readyFrames: LENGTH,
+        complete: true,
+        sources: SOURCES,
+        error: null,
+      },
       'the player now plays it',
     );
     assertNear(
@@ -260,8 +286,26 @@ describe('listening copies', () => {
     }
     assert.equal((await t.service.listen('nojob', '0', '0', '10')).kind, 'not-kept');
     assert.equal((await t.service.listen(job.id, '7', '0', '10')).kind, 'not-kept');
-    const capped = await t.service.listen(job.id, '0', '0', String(10 ** 9));
+    const capped = await t.service.listen(job.id, '0', '0', String(MAX_LISTEN_SECONDS * 44100));
     assert.deepEqual(capped.kind === 'audio' && capped.frames, LENGTH, 'a long request gets what there is');
+    await t.done();
+  });
+
+  test('refuses a block longer than the player ever asks for, saying the largest it may ask', async () => {
+    const t = await setup();
+    const [job] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    const most = MAX_LISTEN_SECONDS * 44100;
+    assert.ok(MAX_LISTEN_SECONDS >= 4 * 2, "room for the player's 2-second blocks, four times over");
+    for (const frames of [String(most + 1), String(10 ** 9), '1234567890123456']) {
+      const a = await t.service.listen(job.id, '0', '0', frames);
+      if (a.kind !== 'bad-request') assert.fail(`${frames}: ${a.kind}`);
+      assert.equal(
+        a.message,
+        `a.wav: "frames" is a whole number from 1 to ${most} (${MAX_LISTEN_SECONDS} s at 44100 Hz)`,
+        frames,
+      );
+    }
     await t.done();
   });
 
@@ -379,7 +423,8 @@ describe('listening copies within a cap', () => {
     const [job] = await t.service.open(['/songs/a.wav']);
     await t.service.idle();
     await until('the copy is dropped: nobody listens to it', async () => (await t.listenOf(job.id))?.readyFrames === 0);
-    assert.deepEqual(await t.copies(), []);
+    // The file is removed beside the drop, not before it is reported.
+    await until('its file is removed', async () => (await t.copies()).length === 0);
     assert.equal((await t.listenOf(job.id))?.complete, true, 'the UI is told the render is whole, so it asks for it');
     const done = (await t.service.listJobs())[0];
     const before = t.events.length;
@@ -395,6 +440,7 @@ describe('listening copies within a cap', () => {
       readyFrames: LENGTH,
       complete: true,
       sources: SOURCES,
+      error: null,
     });
     assertNear(
       (await samples(t.dir, await t.service.listen(job.id, '0', '100', '300'))).channels,
@@ -402,6 +448,23 @@ describe('listening copies within a cap', () => {
       'the copy made again',
     );
     assert.equal((await t.copies()).length, 1, 'kept over the cap: it is listened to');
+    await t.done();
+  });
+
+  test("say in the song's job event why a dropped copy cannot be brought back, naming the stem file", async () => {
+    const t = await setup(1);
+    const [job] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    await until('the copy is dropped', async () => (await t.listenOf(job.id))?.readyFrames === 0);
+    const bass = (await t.service.listJobs())[0].result!.stemPaths.bass;
+    t.audio.files.delete(bass);
+    const before = t.events.length;
+    assert.equal((await t.service.listen(job.id, '0', '0', '10')).kind, 'not-ready');
+    await until('a job event says why', () => t.events.slice(before).some((e) => e.listen?.error));
+    const listen = t.events.at(-1)!.listen!;
+    assert.equal(listen.readyFrames, 0);
+    assert.ok(listen.error!.message.includes(bass), listen.error!.message);
+    assert.deepEqual((await t.listenOf(job.id))?.error, listen.error, 'and so does the queue');
     await t.done();
   });
 
@@ -473,7 +536,7 @@ describe('ListenCopies', () => {
         requestFor: (input, c) => ({ input, outDir: '/', controls: c }),
         changed: (id) => changed.push(id),
         interval: 250,
-        decode: () => Promise.reject(new Error('no stems here')),
+        decodeStream: () => Promise.reject(new Error('no stems here')),
       });
       const ticket = copies.beginFirst('song');
       for (let ready = 0; ready <= 1000; ready += 10)
@@ -487,5 +550,258 @@ describe('ListenCopies', () => {
     } finally {
       mock.timers.reset();
     }
+  });
+});
+
+/** A finished song whose stems are real 16-bit WAV files, as the queue would show it. */
+async function songOnDisk(dir: string, sources: string[], frames: number, sampleRate: number): Promise<JobView> {
+  const stemPaths: Record<string, string> = {};
+  for (const [k, source] of sources.entries()) {
+    const channels = [0, 1].map((c) =>
+      Float32Array.from(
+        { length: frames },
+        (_, i) => 0.5 * Math.sin((i * (k + 1) * (c + 2)) / 300) * ((i % 977) / 977),
+      ),
+    );
+    stemPaths[source] = join(dir, `${source}.wav`);
+    await writeAudioFile(stemPaths[source], channels, { format: 'wav', bitDepth: 16, sampleRate, channels: 2 });
+  }
+  return {
+    id: 'song',
+    input: join(dir, 'song.wav'),
+    name: 'song.wav',
+    state: 'done',
+    progress: null,
+    error: null,
+    result: {
+      sampleRate,
+      duration: frames / sampleRate,
+      modelId: 'fake',
+      ep: 'cpu',
+      epSkipped: [],
+      epTimings: [],
+      timings: { decode: 0, stft: 0, network: 0, wiener: 0, istft: 0, encode: 0 },
+      notices: [],
+      sources,
+      stemPaths,
+      revision: 0,
+    },
+  };
+}
+
+/**
+ * A song's copy finished, then dropped over a cap of one byte (nobody listens to it yet): what a block request
+ * writes again from the stems.
+ */
+async function droppedCopy(
+  dir: string,
+  job: JobView,
+  decode: (path: string) => ReturnType<typeof decodeStream>,
+  now?: () => number,
+) {
+  const result = job.result!;
+  let drops = 0;
+  const copies = new ListenCopies({
+    dir: join(dir, 'listening'),
+    engine: new FakeEngine(new MemoryAudio()),
+    jobs: { get: (id) => (id === job.id ? job : undefined) },
+    requestFor: (input, c) => ({ input, outDir: dir, controls: c }),
+    changed: () => drops++,
+    cap: 1,
+    decodeStream: decode,
+    ...(now ? { now } : {}),
+  });
+  const ticket = copies.beginFirst(job.id);
+  const frames = Math.round(result.duration * result.sampleRate);
+  ticket.onListen({ sampleRate: result.sampleRate, frames, readyFrames: frames, sources: result.sources });
+  await mkdir(join(dir, 'listening'), { recursive: true });
+  await writeFile(ticket.path, Buffer.alloc(64));
+  ticket.settle(true);
+  await until('the copy is dropped', () => drops > 0 && copies.views(job.id).listen?.readyFrames === 0);
+  return copies;
+}
+
+describe('a listening copy written again from its stems', () => {
+  test('holds a bounded part of the stems at a time, however long the song, and equals them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-restore-'));
+    const sources = ['vocals', 'drums', 'bass', 'other'];
+    const frames = 300_000;
+    const job = await songOnDisk(dir, sources, frames, 44100);
+    // The real decoder, its pieces cut smaller so that the song is many of them; what it has given out and the
+    // copy has not yet written is what the main process holds.
+    const piece = 16_384;
+    const decoded = new Map<string, number>();
+    let copies!: ListenCopies;
+    let mostHeld = 0;
+    let largestPiece = 0;
+    const observe = (path: string, n: number) => {
+      largestPiece = Math.max(largestPiece, n);
+      decoded.set(path, (decoded.get(path) ?? 0) + n);
+      const ready = copies.views(job.id).listen?.readyFrames ?? 0;
+      const held = [...decoded.values()].reduce((a, d) => a + Math.max(0, d - ready), 0);
+      mostHeld = Math.max(mostHeld, held);
+    };
+    const slicing = async (path: string) => {
+      const stream = await decodeStream(path, { tags: false });
+      async function* pieces() {
+        for await (const p of stream.pieces)
+          for (let at = 0; at < p[0].length; at += piece) {
+            const part = p.map((c) => c.subarray(at, at + piece));
+            observe(path, part[0].length);
+            yield part;
+          }
+      }
+      return { ...stream, pieces: pieces() };
+    };
+    copies = await droppedCopy(dir, job, slicing);
+    assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'not-ready', 'asked for: written again');
+    await until('the copy is whole again', () => copies.views(job.id).listen?.readyFrames === frames);
+    assert.ok(largestPiece <= piece, `the stems are read a piece at a time (the largest was ${largestPiece} frames)`);
+    assert.ok(
+      mostHeld <= sources.length * (piece + BLOCK_FRAMES),
+      `at most about a piece of each stem is held at once (${mostHeld} frames were, of ${sources.length * frames})`,
+    );
+    const stems = await Promise.all(sources.map(async (s) => (await decodeFile(job.result!.stemPaths[s])).channels));
+    for (let from = 0; from < frames; from += 88_200) {
+      const n = Math.min(88_200, frames - from);
+      assertNear(
+        (await samples(dir, await copies.read(job.id, 0, from, n))).channels,
+        stems.flatMap((channels) => channels.map((c) => c.slice(from, from + n))),
+        `frames ${from} to ${from + n}`,
+      );
+    }
+    await copies.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('a listening copy that cannot be written again from its stems', () => {
+  test("says in the song's view which stem file is missing, answers with that reason, and is written again once the file is back", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-lost-'));
+    const sources = ['vocals', 'drums'];
+    const frames = 20_000;
+    const job = await songOnDisk(dir, sources, frames, 44100);
+    const drums = job.result!.stemPaths.drums;
+    const aside = join(dir, 'aside.wav');
+    let decodes = 0;
+    const copies = await droppedCopy(dir, job, (path) => {
+      decodes++;
+      return decodeStream(path, { tags: false });
+    });
+    await rename(drums, aside);
+    assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'not-ready');
+    await until('the rebuild has failed', () => copies.views(job.id).listen?.error != null);
+    const view = copies.views(job.id).listen!;
+    assert.equal(view.readyFrames, 0);
+    assert.equal(view.complete, true, 'the render itself is whole');
+    assert.equal(view.error!.code, 'FILE_NOT_FOUND');
+    assert.ok(view.error!.message.includes(drums), `names the file: ${view.error!.message}`);
+    assert.match(view.error!.message, /song\.wav: .*no such file/);
+    const tried = decodes;
+    const refused = await copies.read(job.id, 0, 0, 100);
+    assert.equal(refused.kind, 'failed');
+    assert.equal(refused.message, view.error!.message, 'the block says the same');
+    assert.equal(decodes, tried, 'not tried again while the stems are as they were');
+
+    await rename(aside, drums);
+    assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'not-ready', 'tried again: the file is back');
+    await until('the copy is whole again', () => copies.views(job.id).listen?.readyFrames === frames);
+    assert.equal(copies.views(job.id).listen!.error, null);
+    assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'audio');
+    await copies.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('is tried again a while after it failed even when the stem files look the same', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-retry-'));
+    const job = await songOnDisk(dir, ['vocals'], 5_000, 44100);
+    let now = 1_000_000;
+    let decodes = 0;
+    const copies = await droppedCopy(
+      dir,
+      job,
+      (path) => {
+        decodes++;
+        // The first read fails as a full or busy disk would, leaving the file as it is.
+        if (decodes === 1)
+          return Promise.reject(Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' }));
+        return decodeStream(path, { tags: false });
+      },
+      () => now,
+    );
+    await copies.read(job.id, 0, 0, 100);
+    await until('the rebuild has failed', () => copies.views(job.id).listen?.error != null);
+    now += 1000;
+    assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'failed', 'not at once: no loop of failing rebuilds');
+    assert.equal(decodes, 1);
+    now += LISTEN_RETRY_MS;
+    assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'not-ready', 'tried again');
+    await until('the copy is whole again', () => copies.views(job.id).listen?.readyFrames === 5_000);
+    assert.equal(decodes, 2);
+    await copies.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+/** A finished song's copy, kept (the cap is the default), written from its stem files by the real writer. */
+async function keptCopy(dir: string, read: typeof readListeningCopy) {
+  const sources = ['vocals', 'drums'];
+  const job = await songOnDisk(dir, sources, 44100, 44100);
+  const copies = new ListenCopies({
+    dir: join(dir, 'listening'),
+    engine: new FakeEngine(new MemoryAudio()),
+    jobs: { get: (id) => (id === job.id ? job : undefined) },
+    requestFor: (input, c) => ({ input, outDir: dir, controls: c }),
+    changed: () => {},
+    decodeStream: (path) => decodeStream(path, { tags: false }),
+    readCopy: read,
+  });
+  const ticket = copies.beginFirst(job.id);
+  const writer = await ListeningCopy.create(ticket.path, sources, 44100, 44100, (l) => ticket.onListen(l));
+  for (const [k, s] of sources.entries()) await writer.add(k, (await decodeFile(job.result!.stemPaths[s])).channels);
+  await writer.finish();
+  ticket.settle(true);
+  return { copies, job };
+}
+
+describe('the work one block request makes', () => {
+  test('a HEAD request says how long the block is without reading the copy', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-head-'));
+    let reads = 0;
+    const { copies, job } = await keptCopy(dir, (...args) => {
+      reads++;
+      return readListeningCopy(...args);
+    });
+    const head = await copies.head(job.id, 0, 1000, 2000);
+    assert.equal(reads, 0, 'nothing decoded');
+    const get = await copies.read(job.id, 0, 1000, 2000);
+    assert.equal(reads, 1);
+    if (head.kind !== 'head' || get.kind !== 'audio') assert.fail(`${head.kind}, ${get.kind}`);
+    assert.equal(head.bytes, get.wav.length, 'the length a GET gets');
+    assert.equal(head.frames, 2000);
+    await copies.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('decodes a few blocks at a time however many are asked for at once, and answers them all', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-many-'));
+    let reading = 0;
+    let most = 0;
+    const { copies, job } = await keptCopy(dir, async (...args) => {
+      most = Math.max(most, ++reading);
+      try {
+        return await readListeningCopy(...args);
+      } finally {
+        reading--;
+      }
+    });
+    const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => copies.read(job.id, 0, i * 2000, 2000)));
+    assert.deepEqual(
+      answers.map((a) => a.kind),
+      answers.map(() => 'audio'),
+    );
+    assert.ok(most <= LISTEN_DECODES, `${most} blocks were decoded at once`);
+    await copies.dispose();
+    await rm(dir, { recursive: true, force: true });
   });
 });

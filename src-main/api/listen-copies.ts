@@ -7,33 +7,60 @@
 // All songs' copies together stay under a cap: beyond it the finished copies used least recently are dropped (never
 // one being written, nor those of the song listened to last), and a dropped current render is written again from
 // the song's stems (which hold the same samples: stems are written at the song's own tempo and key) when it is asked
-// for.
+// for. When that fails, the copy's view says why until a later request, once the stem files change or a while after,
+// writes it.
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ListeningCopy, readListeningCopy, tempName } from '../engine/index.ts';
+import { asXumxError, readListeningCopy, tempName, type ErrorCode } from '../engine/index.ts';
 import type { ListenProgress, RegionOk, SeparateRequest, SeparationControls } from '../engine/types.ts';
 import type { JobView, ListenView } from './contract.ts';
+import { copyFromStems, stemFilesStamp, type StemStream } from './copy-from-stems.ts';
 import type { EnginePort } from './ports.ts';
 
-/** What a copy is, as the UI sees it but for `complete`, which viewOf adds from the copy's state. */
-type CopyView = Omit<ListenView, 'complete'>;
+/** What a copy is, as the UI sees it but for `complete` and `error`, which viewOf adds from the copy's state. */
+type CopyView = Omit<ListenView, 'complete' | 'error'>;
 
 /** What all songs' copies may take on disk together: about 52 minutes of 4-stem audio at 44.1 kHz. */
 export const LISTEN_CAP_BYTES = 2 * 2 ** 30;
 
-/** Frames a copy made again from stems is written in at a time, so its readyFrames grows as it goes. */
-const RESTORE_STEP_FRAMES = 1 << 16;
+/**
+ * How long a copy that could not be written again from its stems waits before a block request tries again, where the
+ * stem files look the same (a changed file is tried at once): a cause outside the files (a full disk) may have passed.
+ */
+export const LISTEN_RETRY_MS = 30_000;
 
-/** The longest block one request gets: the player asks for a few seconds at a time. */
-export const MAX_LISTEN_SECONDS = 60;
+/** Block requests decoded at once; the rest wait their turn, holding nothing. */
+export const LISTEN_DECODES = 2;
+
+/**
+ * The longest block one request may ask for, in seconds of the song: each is decoded on the main thread. The player
+ * asks for 2-second blocks (its stretchers join the blocks it holds; they ask for nothing longer).
+ */
+export const MAX_LISTEN_SECONDS = 8;
 
 /** What a listening request is answered with; the doors turn `kind` into an HTTP status. */
-export type ListenAnswer =
-  | { kind: 'audio'; wav: Buffer; from: number; frames: number }
+export type ListenAnswer = { kind: 'audio'; wav: Buffer; from: number; frames: number } | ListenRefusal;
+
+export type ListenRefusal =
   | { kind: 'bad-request'; message: string }
   | { kind: 'not-kept'; message: string }
   | { kind: 'not-ready'; message: string }
-  | { kind: 'failed'; message: string };
+  | { kind: 'failed'; code: ErrorCode; message: string };
+
+/** What a HEAD request is answered with: for frames the copy holds, the length in bytes of the WAV a GET gets. */
+export type ListenHead = { kind: 'head'; bytes: number; from: number; frames: number } | ListenRefusal;
+
+/** The codes of the refusals that are not failures, as the API's error form carries them. */
+const REFUSAL_CODES: Record<Exclude<ListenRefusal['kind'], 'failed'>, ErrorCode> = {
+  'bad-request': 'BAD_ARGUMENT',
+  'not-kept': 'FILE_NOT_FOUND',
+  'not-ready': 'NOT_READY',
+};
+
+/** A refusal in the API's error form, as every door answers it (with LISTEN_STATUS). */
+export function listenRefusalBody(r: ListenRefusal): { ok: false; error: { code: ErrorCode; message: string } } {
+  return { ok: false, error: { code: r.kind === 'failed' ? r.code : REFUSAL_CODES[r.kind], message: r.message } };
+}
 
 export const LISTEN_STATUS: Record<ListenAnswer['kind'], number> = {
   audio: 200,
@@ -67,8 +94,12 @@ export interface ListenCopiesDeps {
   interval?: number;
   /** Bytes all copies may take together; default LISTEN_CAP_BYTES. */
   cap?: number;
-  /** The engine's decoder, for writing a dropped copy again from its song's stems. */
-  decode(path: string): Promise<{ sampleRate: number; channels: Float32Array[] }>;
+  /** The clock a failed rebuild waits on (ms); default Date.now. */
+  now?: () => number;
+  /** Reads blocks of a copy; default readListeningCopy (tests watch it). */
+  readCopy?: typeof readListeningCopy;
+  /** The engine's decoder a piece at a time, for writing a dropped copy again from its song's stems. */
+  decodeStream(path: string): Promise<StemStream>;
 }
 
 interface Copy {
@@ -82,6 +113,8 @@ interface Copy {
   view: CopyView | null;
   /** A re-render's controls, for the blocks rendered on demand; null for a first separation. */
   controls: SeparationControls | null;
+  /** Why a dropped copy could not be written again from the stems, what the stem files were then, and when. */
+  failed: { error: { code: ErrorCode; message: string }; stems: string; at: number } | null;
 }
 
 interface RenderedBlock {
@@ -103,8 +136,6 @@ interface Song {
   demand: { revision: number; abort: AbortController; tail: Promise<unknown> } | null;
   /** The last blocks rendered on demand: a block asked for twice (or a part of one) is not rendered again. */
   rendered: RenderedBlock[];
-  /** Why a dropped copy could not be written again, by revision. */
-  lost: Map<number, string>;
 }
 
 export class ListenCopies {
@@ -113,6 +144,9 @@ export class ListenCopies {
   /** The song whose copy was read last: the one being listened to. */
   private listenedTo: string | null = null;
   private capping: Promise<void> = Promise.resolve();
+  /** Blocks being decoded now, and the requests waiting for a turn. */
+  private decoding = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(private readonly deps: ListenCopiesDeps) {}
 
@@ -128,6 +162,7 @@ export class ListenCopies {
       lastUse: ++this.uses,
       view: null,
       controls: null,
+      failed: null,
     });
   }
 
@@ -156,6 +191,7 @@ export class ListenCopies {
       lastUse: ++this.uses,
       view,
       controls,
+      failed: null,
     });
   }
 
@@ -171,39 +207,89 @@ export class ListenCopies {
 
   /** Frames [from, from + frames) of a kept revision, as far as they are final (or can be rendered now). */
   async read(jobId: string, revision: number, from: number, frames: number): Promise<ListenAnswer> {
+    const found = await this.find(jobId, revision, from, frames, true);
+    if (found.kind === 'copy') return this.fromCopy(found.job, found.copy, found.view, found.from, found.frames);
+    if (found.kind === 'render') return this.onDemand(found.job, found.song, found.copy, found.from, found.frames);
+    return found;
+  }
+
+  /**
+   * What `read` would answer, and the WAV's length, from what the copy holds: nothing is decoded, rendered or written
+   * again (frames not written yet are "not ready"), and the song does not count as listened to.
+   */
+  async head(jobId: string, revision: number, from: number, frames: number): Promise<ListenHead> {
+    const found = await this.find(jobId, revision, from, frames, false);
+    if (found.kind === 'copy')
+      return {
+        kind: 'head',
+        bytes: WAV_HEADER_BYTES + found.frames * found.view.sources.length * 2 * 4,
+        from: found.from,
+        frames: found.frames,
+      };
+    if (found.kind === 'render') return { kind: 'not-ready', message: `${found.job.name}: not rendered yet` };
+    return found;
+  }
+
+  /**
+   * Where a request's frames come from: the copy (as far as it is written) or a render on demand; or why they cannot
+   * be had. A request `listening` counts as the song being listened to and writes a dropped copy again.
+   */
+  private async find(
+    jobId: string,
+    revision: number,
+    from: number,
+    frames: number,
+    listening: boolean,
+  ): Promise<
+    | { kind: 'copy'; job: JobView; copy: Copy; view: CopyView; from: number; frames: number }
+    | { kind: 'render'; job: JobView; song: Song; copy: Copy; from: number; frames: number }
+    | ListenRefusal
+  > {
     const job = this.deps.jobs.get(jobId);
     if (!job) return { kind: 'not-kept', message: `no song with id ${jobId} in the queue` };
     if (!Number.isSafeInteger(revision) || revision < 0)
       return { kind: 'bad-request', message: `${job.name}: a revision is a whole number from 0` };
     if (!Number.isSafeInteger(from) || from < 0)
       return { kind: 'bad-request', message: `${job.name}: "from" is a frame number from 0` };
-    if (!Number.isSafeInteger(frames) || frames < 1)
-      return { kind: 'bad-request', message: `${job.name}: "frames" is a whole number from 1` };
     const song = this.songs.get(jobId);
     const copy = song?.copies.find((c) => c.revision === revision);
-    const lost = song?.lost.get(revision);
-    if (lost) return { kind: 'failed', message: lost };
+    const rate = copy?.view?.sampleRate;
+    if (!Number.isSafeInteger(frames) || frames < 1 || (rate !== undefined && frames > MAX_LISTEN_SECONDS * rate)) {
+      const most = rate
+        ? `${MAX_LISTEN_SECONDS * rate} (${MAX_LISTEN_SECONDS} s at ${rate} Hz)`
+        : `${MAX_LISTEN_SECONDS} s`;
+      return { kind: 'bad-request', message: `${job.name}: "frames" is a whole number from 1 to ${most}` };
+    }
     if (!song || !copy) return { kind: 'not-kept', message: `${job.name}: render ${revision} is not kept` };
-    copy.lastUse = ++this.uses;
-    if (this.listenedTo !== jobId) {
-      this.listenedTo = jobId;
-      this.keepUnderCap();
+    if (listening) {
+      copy.lastUse = ++this.uses;
+      if (this.listenedTo !== jobId) {
+        this.listenedTo = jobId;
+        this.keepUnderCap();
+      }
     }
     const view = copy.view;
-    if (!view) return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
+    const notReady: ListenRefusal = { kind: 'not-ready', message: `${job.name}: not rendered yet` };
+    if (!view) return notReady;
     // While the song re-renders its stems are being replaced: the player gets the new render when it is done.
-    if (copy.state === 'dropped' && !song.copies.some((c) => c.state === 'running')) this.restore(jobId, song, copy);
+    if (copy.state === 'dropped' && !song.copies.some((c) => c.state === 'running')) {
+      const failed = copy.failed;
+      if (failed && (!listening || !(await this.mayRetry(failed, job)))) return { kind: 'failed', ...failed.error };
+      // Another request may have started it meanwhile.
+      if (listening && copy.state === 'dropped') this.restore(jobId, song, copy);
+    }
     if (from >= view.frames)
       return {
         kind: 'bad-request',
         message: `${job.name}: frame ${from} is past the song's end (${view.frames} frames)`,
       };
-    const wanted = Math.min(frames, view.frames - from, MAX_LISTEN_SECONDS * view.sampleRate);
-    if (from < view.readyFrames) return this.fromCopy(job, copy, view, from, Math.min(wanted, view.readyFrames - from));
+    const wanted = Math.min(frames, view.frames - from);
+    if (from < view.readyFrames)
+      return { kind: 'copy', job, copy, view, from, frames: Math.min(wanted, view.readyFrames - from) };
     const newest = song.copies.reduce((n, c) => Math.max(n, c.revision), -1);
     if (copy.state === 'running' && copy.controls && copy.revision === newest && this.deps.engine.renderRegion)
-      return this.onDemand(job, song, copy, from, wanted);
-    return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
+      return { kind: 'render', job, song, copy, from, frames: wanted };
+    return notReady;
   }
 
   /** Forgets a song's copies (it left the queue) and removes their files. */
@@ -235,7 +321,6 @@ export class ListenCopies {
         timer: null,
         demand: null,
         rendered: [],
-        lost: new Map(),
       };
       this.songs.set(jobId, song);
     }
@@ -377,73 +462,73 @@ export class ListenCopies {
   }
 
   /**
-   * Writes a dropped copy again from its song's stems; its readyFrames grows as it goes, as a render's does. A
-   * re-render of the song starting meanwhile replaces the stems: the copy is dropped again (and asked for again
-   * once that render is done, it is the older one and goes).
+   * Writes a dropped copy again from its song's stems (copy-from-stems.ts); its readyFrames grows as it goes, as a
+   * render's does. A re-render of the song starting meanwhile replaces the stems: the copy is dropped again (and asked
+   * for again once that render is done, it is the older one and goes).
    */
   private restore(jobId: string, song: Song, copy: Copy): void {
     const { notWritten: _notWritten, ...view } = copy.view!;
     copy.state = 'restoring';
     copy.path = this.pathFor(jobId, copy.revision);
+    copy.failed = null;
     const current = () => this.songs.get(jobId) === song && song.copies.includes(copy) && copy.state === 'restoring';
     const rerendering = () => song.copies.some((c) => c.state === 'running');
     const name = this.deps.jobs.get(jobId)?.name ?? jobId;
-    let writer: ListeningCopy | null = null;
-    /** false when the copy is no longer to be written: its writer and file go. */
-    const goOn = async (): Promise<boolean> => {
-      if (current() && !rerendering()) return true;
-      await writer?.abort().catch(() => {});
-      if (current()) {
-        copy.state = 'dropped';
-        copy.view = { ...view, readyFrames: 0 };
-        this.deps.changed(jobId);
-      }
-      return false;
-    };
     void (async () => {
+      const result = this.deps.jobs.get(jobId)?.result;
+      const tried = result ? await stemFilesStamp(result.stemPaths) : '';
       try {
-        const result = this.deps.jobs.get(jobId)?.result;
         if (!result || (result.revision ?? 0) !== copy.revision)
           throw new Error('its stems have been rendered again since');
-        const stems: Float32Array[][] = [];
-        for (const source of view.sources) {
-          const audio = await this.deps.decode(result.stemPaths[source]);
-          if (audio.sampleRate !== view.sampleRate || audio.channels[0].length !== view.frames) {
-            throw new Error(
-              `the ${source} stem is no longer the one rendered (${audio.channels[0].length} frames at ${audio.sampleRate} Hz)`,
-            );
-          }
-          stems.push([audio.channels[0], audio.channels[1] ?? audio.channels[0]]);
-          if (!(await goOn())) return;
-        }
-        writer = await ListeningCopy.create(copy.path, view.sources, view.sampleRate, view.frames, (l) => {
-          if (!current()) return;
-          copy.view = { ...view, readyFrames: l.readyFrames };
-          this.grew(jobId, song);
+        const outcome = await copyFromStems({
+          path: copy.path,
+          sources: view.sources,
+          sampleRate: view.sampleRate,
+          frames: view.frames,
+          stemPaths: result.stemPaths,
+          decodeStream: this.deps.decodeStream,
+          onReady: (l) => {
+            if (!current()) return;
+            copy.view = { ...view, readyFrames: l.readyFrames };
+            this.grew(jobId, song);
+          },
+          goOn: () => current() && !rerendering(),
         });
-        for (let at = 0; at < view.frames; at += RESTORE_STEP_FRAMES) {
-          if (!(await goOn())) return;
-          for (const [k, channels] of stems.entries())
-            await writer.add(
-              k,
-              channels.map((c) => c.subarray(at, at + RESTORE_STEP_FRAMES)),
-            );
+        if (outcome === 'done') {
+          copy.state = 'done';
+          this.keepUnderCap();
+        } else if (current()) {
+          copy.state = 'dropped';
+          copy.view = { ...view, readyFrames: 0 };
+          this.deps.changed(jobId);
         }
-        await writer.finish();
-        if (!(await goOn())) return;
-        copy.state = 'done';
-        this.keepUnderCap();
       } catch (err) {
-        await writer?.abort().catch(() => {});
         if (!current()) return;
-        song.copies.splice(song.copies.indexOf(copy), 1);
-        song.lost.set(
-          copy.revision,
-          `${name}: render ${copy.revision}'s listening copy cannot be made again from its stems (${(err as Error).message})`,
-        );
+        // Kept as dropped, with the reason the UI shows where the song's player is; a later block request tries again.
+        const error = asXumxError(err);
+        copy.state = 'dropped';
+        copy.view = { ...view, readyFrames: 0 };
+        copy.failed = {
+          error: {
+            code: error.code,
+            message: `${name}: the song's audio cannot be made again from its stem files (${error.message}); playing tries again once they change, or after ${LISTEN_RETRY_MS / 1000} s`,
+          },
+          stems: tried,
+          at: this.now(),
+        };
         this.deps.changed(jobId);
       }
     })();
+  }
+
+  /** A failed rebuild is tried again once its stem files have changed, or a while after it failed. */
+  private async mayRetry(failed: NonNullable<Copy['failed']>, job: JobView): Promise<boolean> {
+    if (this.now() - failed.at >= LISTEN_RETRY_MS) return true;
+    return !job.result || (await stemFilesStamp(job.result.stemPaths)) !== failed.stems;
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
   }
 
   private async fromCopy(
@@ -453,14 +538,37 @@ export class ListenCopies {
     from: number,
     frames: number,
   ): Promise<ListenAnswer> {
+    await this.decodeTurn();
+    try {
+      return await this.decode(job, copy, view, from, frames);
+    } finally {
+      this.decoding--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  /** Waits until fewer than LISTEN_DECODES blocks are being decoded, and takes a place. */
+  private async decodeTurn(): Promise<void> {
+    while (this.decoding >= LISTEN_DECODES) await new Promise<void>((r) => this.waiting.push(r));
+    this.decoding++;
+  }
+
+  private async decode(job: JobView, copy: Copy, view: CopyView, from: number, frames: number): Promise<ListenAnswer> {
     let samples: Float32Array;
     try {
-      samples = await readListeningCopy(copy.path, view.sources.length, view.frames, from, frames);
+      samples = await (this.deps.readCopy ?? readListeningCopy)(
+        copy.path,
+        view.sources.length,
+        view.frames,
+        from,
+        frames,
+      );
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT')
         return { kind: 'not-kept', message: `${job.name}: render ${copy.revision} is not kept` };
       return {
         kind: 'failed',
+        code: asXumxError(err).code,
         message: `${job.name}: render ${copy.revision}'s listening copy cannot be read (${(err as Error).message})`,
       };
     }
@@ -518,12 +626,13 @@ export class ListenCopies {
       if (!result.ok) {
         if (result.error.code === 'NOT_CACHED' || result.error.code === 'CANCELLED')
           return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
-        return { kind: 'failed', message: result.error.message };
+        return { kind: 'failed', code: result.error.code, message: result.error.message };
       }
       const samples = interleave(result, view.sources);
       if (!samples)
         return {
           kind: 'failed',
+          code: 'INTERNAL',
           message: `${job.name}: the part rendered has other stems than render ${copy.revision}`,
         };
       const block: RenderedBlock = { revision: copy.revision, start: result.start, frames: result.frames, samples };
@@ -548,7 +657,14 @@ export class ListenCopies {
 }
 
 function viewOf(copy: Copy | undefined): ListenView | null {
-  return copy?.view ? { ...copy.view, complete: copy.state !== 'running', sources: [...copy.view.sources] } : null;
+  return copy?.view
+    ? {
+        ...copy.view,
+        complete: copy.state !== 'running',
+        sources: [...copy.view.sources],
+        error: copy.failed && { ...copy.failed.error },
+      }
+    : null;
 }
 
 async function remove(path: string): Promise<void> {
@@ -569,12 +685,14 @@ function interleave(part: RegionOk, sources: string[]): Float32Array | null {
   return out;
 }
 
+const WAV_HEADER_BYTES = 44;
+
 /**
  * A 32-bit float WAV (format 3) around interleaved samples. The plain 44-byte header puts the samples on a 4-byte
  * boundary, so a reader can view them as floats without copying.
  */
 export function floatWav(data: Buffer, channels: number, sampleRate: number): Buffer {
-  const header = Buffer.alloc(44);
+  const header = Buffer.alloc(WAV_HEADER_BYTES);
   header.write('RIFF', 0, 'latin1');
   header.writeUInt32LE(36 + data.length, 4);
   header.write('WAVEfmt ', 8, 'latin1');

@@ -46,6 +46,11 @@ export interface StemWriterPort {
 
 export interface AudioPort {
   decodeFile(path: string, opts?: { tags?: boolean }): Promise<DecodedAudio> | DecodedAudio;
+  /** The file's samples a piece at a time (a few MB each), for reading a long file in bounded memory. */
+  decodeStream(
+    path: string,
+    opts?: { tags?: boolean },
+  ): Promise<{ sampleRate: number; frames?: number; pieces: AsyncIterableIterator<Float32Array[]> }>;
   createStemWriter(path: string, opts: StemWriterOptions): Promise<StemWriterPort> | StemWriterPort;
   /** Writes a Native Instruments stem file from a song's stem files (only `region`'s seconds when given); returns notices. */
   stemFileFromStemFiles(

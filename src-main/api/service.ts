@@ -54,7 +54,7 @@ import type {
 } from './contract.ts';
 import { countIn, exportRegion, songLoop, songRegions } from './validate-controls.ts';
 import { RegionPreviews } from './region-previews.ts';
-import { ListenCopies, type ListenAnswer } from './listen-copies.ts';
+import { ListenCopies, type ListenAnswer, type ListenHead } from './listen-copies.ts';
 import { AUDIO_EXTENSIONS } from '../engine/types.ts';
 import { ModelsService, type ModelsServiceDeps } from './models.ts';
 
@@ -94,7 +94,7 @@ export class StudioService implements StudioApi {
       jobs: { get: (id) => this.queue.get(id) },
       requestFor: requestWith,
       ...(deps.listenCap !== undefined ? { cap: deps.listenCap } : {}),
-      decode: async (path) => deps.audio.decodeFile(path, { tags: false }),
+      decodeStream: (path) => deps.audio.decodeStream(path, { tags: false }),
       changed: (id) => {
         const job = this.queue.get(id);
         if (job) this.emit({ type: 'job', job: this.withListen(job) });
@@ -217,6 +217,11 @@ export class StudioService implements StudioApi {
    */
   listen(jobId: string, revision: string, from: string | null, frames: string | null): Promise<ListenAnswer> {
     return this.listening.read(jobId, wholeNumber(revision), wholeNumber(from), wholeNumber(frames));
+  }
+
+  /** What `listen` would answer, with the WAV's length instead of its bytes, decoding nothing (a HEAD request). */
+  listenHead(jobId: string, revision: string, from: string | null, frames: string | null): Promise<ListenHead> {
+    return this.listening.head(jobId, wholeNumber(revision), wholeNumber(from), wholeNumber(frames));
   }
 
   /** The job as the UI sees it: with the render to play and the one being made. */

@@ -10,7 +10,7 @@ import { AUDIO_EXTENSIONS, type StudioEvent } from '../api/contract.ts';
 import { appDataDir, createStudio } from '../api/create-studio.ts';
 import { dispatchCall } from '../api/dispatch.ts';
 import type { StudioService } from '../api/service.ts';
-import { LISTEN_STATUS } from '../api/listen-copies.ts';
+import { LISTEN_STATUS, listenRefusalBody } from '../api/listen-copies.ts';
 import { MIME, parseRange } from '../web/http-util.ts';
 import { buildMenu } from './menu.ts';
 import {
@@ -136,10 +136,11 @@ function lockDownSession(): void {
 async function serveAppRequest(request: Request): Promise<Response> {
   const route = routeAppRequest(request.url);
   if (route.kind === 'refused') return new Response('Not found', { status: 404 });
+  // In the API's error form, as the browser-mode server answers it.
   if (route.kind === 'bad-request')
-    return new Response(route.message, {
+    return new Response(JSON.stringify({ ok: false, error: { code: 'BAD_ARGUMENT', message: route.message } }), {
       status: 400,
-      headers: { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' },
+      headers: { 'Content-Type': 'application/json', 'X-Content-Type-Options': 'nosniff' },
     });
   const headers: Record<string, string> = { 'X-Content-Type-Options': 'nosniff' };
   if (route.kind === 'preview') {
@@ -156,20 +157,19 @@ async function serveAppRequest(request: Request): Promise<Response> {
     });
   }
   if (route.kind === 'listen') {
-    const answer = await service!.listen(route.jobId, route.revision, route.from, route.frames);
+    const ask = [route.jobId, route.revision, route.from, route.frames] as const;
+    const audio = { ...headers, 'Content-Type': 'audio/wav', 'Cache-Control': 'no-store' };
+    const answer = request.method === 'HEAD' ? await service!.listenHead(...ask) : await service!.listen(...ask);
+    if (answer.kind === 'head')
+      return new Response(null, { status: 200, headers: { ...audio, 'Content-Length': String(answer.bytes) } });
     if (answer.kind !== 'audio')
-      return new Response(answer.message, {
+      return new Response(JSON.stringify(listenRefusalBody(answer)), {
         status: LISTEN_STATUS[answer.kind],
-        headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
+        headers: { ...headers, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
       });
     return new Response(new Uint8Array(answer.wav), {
       status: 200,
-      headers: {
-        ...headers,
-        'Content-Type': 'audio/wav',
-        'Cache-Control': 'no-store',
-        'Content-Length': String(answer.wav.length),
-      },
+      headers: { ...audio, 'Content-Length': String(answer.wav.length) },
     });
   }
   let file: string;

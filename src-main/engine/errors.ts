@@ -33,6 +33,7 @@ export type ErrorCode =
   | 'CONVERT_FAILED'
   | 'CACHE_CORRUPT'
   | 'NOT_CACHED'
+  | 'NOT_READY'
   | 'INTERNAL';
 
 export class XumxError extends Error {

@@ -27,7 +27,7 @@ export type * from './types.ts';
 // types.ts), never from the modules behind it (eslint.config.js).
 export { analysisLabel, confidenceLabel } from './analysis/labels.ts';
 export { cutRegion } from './audio/cut-region.ts';
-export { decodeFile } from './audio/decode.ts';
+export { decodeFile, decodeStream } from './audio/decode.ts';
 export type { DecodedAudio } from './audio/decode.ts';
 export { createSampleEncoder } from './audio/sample-encoders.ts';
 export { STEM_FILE_SOURCES, stemFileCodec } from './audio/stem-file-layout.ts';

@@ -272,6 +272,10 @@ describe('browser-mode server', () => {
       Math.abs(wav.readFloatLE(48) - 100 / 1e6) <= MAX_ERROR,
       'the first stem, right: frame 100, as closely as the copy keeps it',
     );
+    const head = await fetch(url(0, 'from=100&frames=1000'), { method: 'HEAD', headers: auth() });
+    assert.equal(head.status, 200, 'HEAD');
+    assert.equal(head.headers.get('content-length'), String(wav.length), "HEAD: the GET's length");
+    assert.equal(head.headers.get('content-type'), 'audio/wav');
     const notYet = await fetch(url(0, 'from=500&frames=10'), { headers: auth() });
     assert.equal(notYet.status, 409);
     assert.match(await notYet.text(), /not rendered yet/);
@@ -290,6 +294,27 @@ describe('browser-mode server', () => {
     const whole = await fetch(url(0, 'from=500&frames=500'), { headers: auth() });
     assert.equal(whole.status, 200, 'the rest once it is final');
     await service.remove(running.id);
+  });
+
+  test("answers the listening route's refusals in the API's error form, as it answers malformed percent-encoding", async () => {
+    const url = (path: string) => `${base()}/api/listen/${path}`;
+    const cases: { path: string; status: number; code: string; message: RegExp }[] = [
+      { path: `%ZZ/0?from=0&frames=10`, status: 400, code: 'BAD_ARGUMENT', message: /the job id is not valid/ },
+      { path: `${jobId()}/%ZZ?from=0&frames=10`, status: 400, code: 'BAD_ARGUMENT', message: /the revision is not/ },
+      { path: `${jobId()}/zero?from=0&frames=10`, status: 400, code: 'BAD_ARGUMENT', message: /a revision is/ },
+      { path: `${jobId()}/0?from=0&frames=0`, status: 400, code: 'BAD_ARGUMENT', message: /"frames" is a whole/ },
+      { path: `${jobId()}/7?from=0&frames=10`, status: 404, code: 'FILE_NOT_FOUND', message: /render 7 is not kept/ },
+      { path: `nojob/0?from=0&frames=10`, status: 404, code: 'FILE_NOT_FOUND', message: /no song with id nojob/ },
+    ];
+    for (const c of cases) {
+      const r = await fetch(url(c.path), { headers: auth() });
+      assert.equal(r.status, c.status, c.path);
+      assert.equal(r.headers.get('content-type'), 'application/json', c.path);
+      const body = (await r.json()) as { ok: boolean; error: { code: string; message: string } };
+      assert.equal(body.ok, false, c.path);
+      assert.equal(body.error.code, c.code, c.path);
+      assert.match(body.error.message, c.message, c.path);
+    }
   });
 
   test('serves no file outside the renderer folder', async () => {

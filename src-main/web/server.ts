@@ -16,7 +16,7 @@ import { dispatchCall } from '../api/dispatch.ts';
 import type { StudioService } from '../api/service.ts';
 import { decodePart } from '../api/validate.ts';
 import { UploadStore } from './upload-store.ts';
-import { LISTEN_STATUS } from '../api/listen-copies.ts';
+import { LISTEN_STATUS, listenRefusalBody } from '../api/listen-copies.ts';
 import {
   CONTENT_SECURITY_POLICY,
   cookieValue,
@@ -146,14 +146,22 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     }
     const listen = /^\/api\/listen\/([^/]+)\/([^/]+)$/.exec(path);
     if (listen && (req.method === 'GET' || req.method === 'HEAD')) {
-      const answer = await opts.service.listen(
+      const ask = [
         decodePart(listen[1], 'the job id'),
         decodePart(listen[2], 'the revision'),
         url.searchParams.get('from'),
         url.searchParams.get('frames'),
-      );
-      if (answer.kind !== 'audio') return sendText(res, LISTEN_STATUS[answer.kind], answer.message);
-      return sendBytes(req, res, answer.wav, { 'Content-Type': 'audio/wav', 'Cache-Control': 'no-store' });
+      ] as const;
+      const headers = { 'Content-Type': 'audio/wav', 'Cache-Control': 'no-store' };
+      if (req.method === 'HEAD') {
+        const answer = await opts.service.listenHead(...ask);
+        if (answer.kind !== 'head') return sendJson(res, LISTEN_STATUS[answer.kind], listenRefusalBody(answer));
+        res.writeHead(200, { ...headers, 'X-Content-Type-Options': 'nosniff', 'Content-Length': String(answer.bytes) });
+        return void res.end();
+      }
+      const answer = await opts.service.listen(...ask);
+      if (answer.kind !== 'audio') return sendJson(res, LISTEN_STATUS[answer.kind], listenRefusalBody(answer));
+      return sendBytes(req, res, answer.wav, headers);
     }
     if (path.startsWith('/api/')) return sendText(res, 404, 'No such API route.');
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method not allowed.');

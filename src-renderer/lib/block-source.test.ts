@@ -19,11 +19,11 @@ afterEach(() => {
   globalThis.fetch = realFetch;
 });
 
-function answer(status: number, body: ArrayBuffer | string = '') {
+function answer(status: number, body: ArrayBuffer | string = '', headers: Record<string, string> = {}) {
   const asked: string[] = [];
   globalThis.fetch = (async (url: string) => {
     asked.push(url);
-    return new Response(body, { status, statusText: status === 200 ? 'OK' : 'Refused' });
+    return new Response(body, { status, statusText: status === 200 ? 'OK' : 'Refused', headers });
   }) as typeof fetch;
   return asked;
 }
@@ -65,6 +65,18 @@ describe('listenBlockSource', () => {
     await assert.rejects(
       listenBlockSource(url, () => ['vocals']).read(0, 88200, 10),
       (e: Error) => e.message.includes('/out/song/drums.wav: no such file') && e.message.startsWith('song.wav:'),
+    );
+  });
+
+  test("passes on the message of a refusal in the API's error form, not the JSON around it", async () => {
+    const message =
+      "song.wav: the song's audio cannot be made again from its stem files (/out/song/drums.wav: no such file)";
+    answer(500, JSON.stringify({ ok: false, error: { code: 'FILE_NOT_FOUND', message } }), {
+      'content-type': 'application/json',
+    });
+    await assert.rejects(
+      listenBlockSource(url, () => ['vocals']).read(0, 88200, 10),
+      (e: Error) => e.message === message,
     );
   });
 });

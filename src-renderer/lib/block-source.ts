@@ -44,8 +44,12 @@ export function listenBlockSource(
       // Not final yet: the player keeps what it has and asks again when more is.
       if (res.status === 409) return 'not-ready';
       if (!res.ok) {
-        // The app's answer says why, naming the song and any file it lacks; the status is all a bare refusal has.
-        const reason = (await res.text().catch(() => '')).trim();
+        // The app's answer says why, naming the song and any file it lacks, in the API's error form; the status is all
+        // a bare refusal has.
+        const text = (await res.text().catch(() => '')).trim();
+        const reason = (res.headers.get('content-type') ?? '').startsWith('application/json')
+          ? errorMessage(text)
+          : text;
         throw new Error(reason || `could not load the song's audio at frame ${from} (${res.status} ${res.statusText})`);
       }
       const wav = readFloatWav(await res.arrayBuffer());
@@ -56,4 +60,14 @@ export function listenBlockSource(
       return { from, frames: wav.channels[0]?.length ?? 0, stems };
     },
   };
+}
+
+/** The message of an answer in the API's error form ({ ok: false, error: { code, message } }); '' when it is not. */
+function errorMessage(json: string): string {
+  try {
+    const message = (JSON.parse(json) as { error?: { message?: unknown } }).error?.message;
+    return typeof message === 'string' ? message : '';
+  } catch {
+    return '';
+  }
 }

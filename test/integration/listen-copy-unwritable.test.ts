@@ -5,7 +5,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeFile } from '../../src-main/engine/audio/decode.ts';
+import { decodeFile, decodeStream } from '../../src-main/engine/audio/decode.ts';
 import { createStemWriter } from '../../src-main/engine/audio/stem-writer.ts';
 import { stemFileFromStemFiles } from '../../src-main/engine/audio/stem-file.ts';
 import { bundledModelsDir, createEngine } from '../../src-main/engine/index.ts';
@@ -39,7 +39,7 @@ describe('a listening copy whose folder cannot be written, with the real engine'
         cache: { dir: join(dir, 'cache') },
         segments: { segmentFrames: 64, overlapFrames: 8, batch: 2 },
       }),
-      audio: { decodeFile, createStemWriter, stemFileFromStemFiles },
+      audio: { decodeFile, decodeStream, createStemWriter, stemFileFromStemFiles },
       settings,
       listenDir: listening,
       capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeFile } from '../../src-main/engine/audio/decode.ts';
+import { decodeFile, decodeStream } from '../../src-main/engine/audio/decode.ts';
 import { createStemWriter } from '../../src-main/engine/audio/stem-writer.ts';
 import { stemFileFromStemFiles } from '../../src-main/engine/audio/stem-file.ts';
 import { bundledModelsDir, createEngine } from '../../src-main/engine/index.ts';
@@ -89,7 +89,7 @@ describe('listening to renders with the real engine', () => {
     await settings.update({ format: 'wav', bitDepth: '32f' });
     service = new StudioService({
       engine,
-      audio: { decodeFile, createStemWriter, stemFileFromStemFiles },
+      audio: { decodeFile, decodeStream, createStemWriter, stemFileFromStemFiles },
       settings,
       listenDir: join(dir, 'listening'),
       capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
@@ -186,7 +186,7 @@ describe('a listening copy dropped over the cap, with the real engine', () => {
     // Nothing fits: a copy stays only while it is written or listened to.
     service = new StudioService({
       engine,
-      audio: { decodeFile, createStemWriter, stemFileFromStemFiles },
+      audio: { decodeFile, decodeStream, createStemWriter, stemFileFromStemFiles },
       settings,
       listenDir: join(dir, 'listening'),
       listenCap: 1,

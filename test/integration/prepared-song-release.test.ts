@@ -5,7 +5,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeFile } from '../../src-main/engine/audio/decode.ts';
+import { decodeFile, decodeStream } from '../../src-main/engine/audio/decode.ts';
 import { createStemWriter } from '../../src-main/engine/audio/stem-writer.ts';
 import { stemFileFromStemFiles } from '../../src-main/engine/audio/stem-file.ts';
 import { bundledModelsDir, createEngine } from '../../src-main/engine/index.ts';
@@ -50,7 +50,7 @@ describe("the prepared song's temporary file, with the real engine", () => {
           songFolder: songs,
         }),
       ),
-      audio: { decodeFile, createStemWriter, stemFileFromStemFiles },
+      audio: { decodeFile, decodeStream, createStemWriter, stemFileFromStemFiles },
       settings,
       listenDir: join(dir, 'listening'),
       capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },

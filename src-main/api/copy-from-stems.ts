@@ -1,0 +1,98 @@
+// A listening copy written again from its song's stem files: what ListenCopies does with a copy dropped over its disk
+// cap once a block of it is asked for. The stems hold the render's samples (they are written at the song's own tempo
+// and key), so the copy is the one that was dropped, within the copy's coding. Every stem is read a piece at a time
+// and the one furthest behind is read next: the copy holds only what the others have read beyond it, so a two-hour
+// song takes no more memory than a short one.
+import { stat } from 'node:fs/promises';
+import { ListeningCopy, asXumxError } from '../engine/index.ts';
+import type { ListenProgress } from '../engine/types.ts';
+
+/** A stem file's samples a piece at a time (planar, a few MB each), as the decoder reads them. */
+export interface StemStream {
+  sampleRate: number;
+  /** Frames per channel, where the file's header says so exactly. */
+  frames?: number;
+  pieces: AsyncIterableIterator<Float32Array[]>;
+}
+
+export interface CopyFromStems {
+  /** Where the copy is written (created or emptied). */
+  path: string;
+  /** The copy's stems, in its order, and what each must hold. */
+  sources: string[];
+  sampleRate: number;
+  frames: number;
+  /** Each source's stem file. */
+  stemPaths: Record<string, string>;
+  decodeStream(path: string): Promise<StemStream>;
+  /** Frames became final, as a render's copy reports them. */
+  onReady(l: ListenProgress): void;
+  /** Asked before each piece and at the end: false stops the copy, and its file goes. */
+  goOn(): boolean;
+}
+
+/**
+ * Writes the copy: 'stopped' when `goOn` said so. A stem that cannot be read, or holds other frames than the render
+ * (a file replaced since), throws an error naming the file; the copy's file goes then too. Every stem file opened is
+ * closed before it returns.
+ */
+export async function copyFromStems(o: CopyFromStems): Promise<'done' | 'stopped'> {
+  const stems: { source: string; path: string; stream: StemStream; fed: number; done: boolean }[] = [];
+  let writer: ListeningCopy | null = null;
+  try {
+    for (const source of o.sources) {
+      const path = o.stemPaths[source];
+      const stream = await o.decodeStream(path).catch((err: unknown) => Promise.reject(asXumxError(err, path)));
+      stems.push({ source, path, stream, fed: 0, done: false });
+      if (stream.sampleRate !== o.sampleRate || (stream.frames !== undefined && stream.frames !== o.frames))
+        throw new Error(changedStem(source, path, `${stream.frames ?? 'its'} frames at ${stream.sampleRate} Hz`));
+    }
+    writer = await ListeningCopy.create(o.path, o.sources, o.sampleRate, o.frames, o.onReady);
+    for (;;) {
+      if (!o.goOn()) break;
+      const behind = stems.filter((s) => !s.done).sort((a, b) => a.fed - b.fed)[0];
+      if (!behind) break;
+      const next = await behind.stream.pieces
+        .next()
+        .catch((err: unknown) => Promise.reject(asXumxError(err, behind.path)));
+      if (next.done) {
+        behind.done = true;
+        if (behind.fed !== o.frames) throw new Error(changedStem(behind.source, behind.path, `${behind.fed} frames`));
+        continue;
+      }
+      const planar = next.value;
+      if (behind.fed + (planar[0]?.length ?? 0) > o.frames)
+        throw new Error(changedStem(behind.source, behind.path, `more than ${o.frames} frames`));
+      await writer.add(o.sources.indexOf(behind.source), [planar[0], planar[1] ?? planar[0]]);
+      behind.fed += planar[0]?.length ?? 0;
+    }
+    if (o.goOn()) await writer.finish();
+    if (o.goOn()) return 'done';
+    await writer.abort();
+    return 'stopped';
+  } catch (err) {
+    await writer?.abort().catch(() => {});
+    throw err;
+  } finally {
+    await Promise.all(stems.map((s) => s.stream.pieces.return?.().catch(() => {})));
+  }
+}
+
+/** What the stem files are now (size, time, inode, or why they cannot be looked at), to tell when they change. */
+export async function stemFilesStamp(stemPaths: Record<string, string>): Promise<string> {
+  const parts = await Promise.all(
+    Object.keys(stemPaths)
+      .sort()
+      .map((source) =>
+        stat(stemPaths[source]).then(
+          (s) => `${s.size}:${s.mtimeMs}:${s.ino}`,
+          (e: NodeJS.ErrnoException) => e.code ?? 'unreadable',
+        ),
+      ),
+  );
+  return parts.join('|');
+}
+
+function changedStem(source: string, path: string, holds: string): string {
+  return `${path}: the ${source} stem is no longer the one rendered (it holds ${holds})`;
+}
