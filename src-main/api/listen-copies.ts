@@ -10,7 +10,7 @@
 // for.
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ListeningCopy, readListeningCopy, tempName } from '../engine/index.ts';
+import { ListeningCopy, readListeningCopy, readListeningPeaks, tempName, type BlockPeaks } from '../engine/index.ts';
 import type { ListenProgress, RegionOk, SeparateRequest, SeparationControls } from '../engine/types.ts';
 import type { JobView, ListenView } from './contract.ts';
 import type { EnginePort } from './ports.ts';
@@ -204,6 +204,32 @@ export class ListenCopies {
     if (copy.state === 'running' && copy.controls && copy.revision === newest && this.deps.engine.renderRegion)
       return this.onDemand(job, song, copy, from, wanted);
     return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
+  }
+
+  /**
+   * The peaks of a kept revision's final frames (its view says how far they reach); null when it is not kept. Its
+   * waveforms are drawn where it is listened to, so this counts as a read of the copy: a dropped copy is written
+   * again from the stems, and the song's copies are the last to go over the cap.
+   */
+  async peaks(jobId: string, revision: number): Promise<{ view: CopyView; blocks: BlockPeaks } | null> {
+    const song = this.songs.get(jobId);
+    const copy = song?.copies.find((c) => c.revision === revision);
+    if (!song || !copy?.view || song.lost.has(revision)) return null;
+    copy.lastUse = ++this.uses;
+    if (this.listenedTo !== jobId) {
+      this.listenedTo = jobId;
+      this.keepUnderCap();
+    }
+    if (copy.state === 'dropped' && !song.copies.some((c) => c.state === 'running')) this.restore(jobId, song, copy);
+    const view = copy.view;
+    try {
+      return { view, blocks: await readListeningPeaks(copy.path, view.sources.length, view.frames, view.readyFrames) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // Dropped while it was read: nothing of it is there now.
+      const none = view.sources.map(() => new Float32Array(0));
+      return { view: { ...view, readyFrames: 0 }, blocks: { blockFrames: 1, min: none, max: none } };
+    }
   }
 
   /** Forgets a song's copies (it left the queue) and removes their files. */

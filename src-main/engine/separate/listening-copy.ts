@@ -229,12 +229,15 @@ export async function readListeningPeaks(
   readyFrames: number,
 ): Promise<BlockPeaks> {
   const blocks = Math.ceil(Math.min(readyFrames, songFrames) / BLOCK_FRAMES);
-  const file = await open(path, 'r');
-  let bytes: Buffer;
-  try {
-    bytes = await readExactly(file, path, layout(stems, songFrames).peaksAt, PEAK_BYTES * stems * blocks);
-  } finally {
-    await file.close();
+  // Nothing ready: the file is not read (a copy being written again from its stems may not be there yet).
+  let bytes: Buffer = Buffer.alloc(0);
+  if (blocks > 0) {
+    const file = await open(path, 'r');
+    try {
+      bytes = await readExactly(file, path, layout(stems, songFrames).peaksAt, PEAK_BYTES * stems * blocks);
+    } finally {
+      await file.close();
+    }
   }
   const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
   const min = Array.from({ length: stems }, () => new Float32Array(blocks));
