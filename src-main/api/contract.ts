@@ -172,8 +172,10 @@ export interface StemPeaks {
 }
 
 /**
- * A render's waveforms from its listening copy: every stem's peaks over the whole song, bucketed as `peaks` buckets
- * a stem file's, with values only as far as the copy's frames are final (the buckets beyond are 0).
+ * A render's waveforms from its listening copy: every stem's peaks over the whole song, in at most the buckets asked
+ * for, each `bucketFrames` frames, with values only as far as the copy's frames are final (the buckets beyond are 0).
+ * A bucket holds exactly its own frames' extremes, so the buckets span a little more than the song (less than one
+ * bucket): each StemPeaks' `duration` is their span, not the song's.
  */
 export interface ListenPeaks {
   revision: number;
@@ -181,6 +183,7 @@ export interface ListenPeaks {
   frames: number;
   /** Frames from 0 the peaks cover: the copy's readyFrames when they were read. */
   readyFrames: number;
+  bucketFrames: number;
   /** In the render's stem order. */
   stems: StemPeaks[];
 }

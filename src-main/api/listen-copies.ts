@@ -10,7 +10,7 @@
 // for.
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ListeningCopy, readListeningCopy, readListeningPeaks, tempName, type BlockPeaks } from '../engine/index.ts';
+import { ListeningCopy, readListeningCopy, readListeningPeaks, tempName, type CopyPeaks } from '../engine/index.ts';
 import type { ListenProgress, RegionOk, SeparateRequest, SeparationControls } from '../engine/types.ts';
 import type { JobView, ListenView } from './contract.ts';
 import type { EnginePort } from './ports.ts';
@@ -211,7 +211,7 @@ export class ListenCopies {
    * waveforms are drawn where it is listened to, so this counts as a read of the copy: a dropped copy is written
    * again from the stems, and the song's copies are the last to go over the cap.
    */
-  async peaks(jobId: string, revision: number): Promise<{ view: CopyView; blocks: BlockPeaks } | null> {
+  async peaks(jobId: string, revision: number): Promise<{ view: CopyView; peaks: CopyPeaks } | null> {
     const song = this.songs.get(jobId);
     const copy = song?.copies.find((c) => c.revision === revision);
     if (!song || !copy?.view || song.lost.has(revision)) return null;
@@ -223,12 +223,12 @@ export class ListenCopies {
     if (copy.state === 'dropped' && !song.copies.some((c) => c.state === 'running')) this.restore(jobId, song, copy);
     const view = copy.view;
     try {
-      return { view, blocks: await readListeningPeaks(copy.path, view.sources.length, view.frames, view.readyFrames) };
+      return { view, peaks: await readListeningPeaks(copy.path, view.sources.length, view.frames, view.readyFrames) };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       // Dropped while it was read: nothing of it is there now.
       const none = view.sources.map(() => new Float32Array(0));
-      return { view: { ...view, readyFrames: 0 }, blocks: { blockFrames: 1, min: none, max: none } };
+      return { view: { ...view, readyFrames: 0 }, peaks: { peakFrames: 1, min: none, max: none } };
     }
   }
 

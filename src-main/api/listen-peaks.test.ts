@@ -70,9 +70,10 @@ function assertLevels(peaks: ListenPeaks, levels: number[], readyFrames: number)
     SOURCES,
   );
   for (const [k, stem] of peaks.stems.entries()) {
-    assert.equal(stem.duration, LENGTH / 44100);
-    assert.equal(stem.max.length, BUCKETS);
-    const readyBuckets = (readyFrames / LENGTH) * BUCKETS;
+    assert.ok(stem.max.length <= BUCKETS, `${stem.max.length} buckets`);
+    assert.equal(stem.max.length, Math.ceil(LENGTH / peaks.bucketFrames));
+    assert.equal(stem.duration, (stem.max.length * peaks.bucketFrames) / 44100);
+    const readyBuckets = Math.ceil(readyFrames / peaks.bucketFrames);
     assert.deepEqual(
       stem.max,
       stem.max.map((_, b) => (b < readyBuckets ? levels[k] : 0)),

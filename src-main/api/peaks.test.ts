@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computePeaks, peaksFromBlocks, roundPeaks } from './peaks.ts';
+import { computePeaks, peaksFromSpans, roundPeaks } from './peaks.ts';
 
 describe('computePeaks', () => {
   test('keeps the extremes of every bucket across channels', () => {
@@ -37,55 +37,51 @@ describe('computePeaks', () => {
   });
 });
 
-describe('peaksFromBlocks', () => {
-  /** Extremes of each block of `size` frames of the channels, as a listening copy records them. */
-  function blocksOf(channels: Float32Array[], size: number, ready = channels[0].length) {
+describe('peaksFromSpans', () => {
+  /** Extremes of each span of `size` frames of the channels as far as `ready`, as a listening copy records them. */
+  function spansOf(channels: Float32Array[], size: number, ready = channels[0].length) {
     const n = Math.ceil(ready / size);
     const min = new Float32Array(n);
     const max = new Float32Array(n);
-    for (let b = 0; b < n; b++) {
-      const part = channels.flatMap((ch) => [...ch.subarray(b * size, Math.min(ready, (b + 1) * size))]);
-      min[b] = Math.min(...part);
-      max[b] = Math.max(...part);
+    for (let k = 0; k < n; k++) {
+      const part = computePeaks(
+        channels.map((ch) => ch.subarray(k * size, Math.min(ready, (k + 1) * size))),
+        1,
+      );
+      min[k] = part.min[0];
+      max[k] = part.max[0];
     }
-    return { blockFrames: size, min, max };
+    return { peakFrames: size, min, max };
   }
   function noise(length: number, seed: number): Float32Array {
     let x = seed;
     return Float32Array.from({ length }, () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1);
   }
 
-  test("equals the samples' own peaks when the buckets start and end on block edges", () => {
-    const channels = [noise(40 * 50, 1), noise(40 * 50, 2)];
-    const got = peaksFromBlocks(blocksOf(channels, 50), channels[0].length, 20);
-    assert.deepEqual(got, computePeaks(channels, 20));
-  });
-
-  test('never hides a sample of a bucket, and takes nothing from beyond the blocks it touches', () => {
+  test('gives each bucket the extremes of its own samples, in at most as many buckets of whole spans as asked for', () => {
     const length = 10_007;
     const channels = [noise(length, 3), noise(length, 4)];
-    const size = 64;
-    for (const buckets of [7, 100, 333, 5000]) {
-      const got = peaksFromBlocks(blocksOf(channels, size), length, buckets);
-      const own = computePeaks(channels, buckets);
-      assert.equal(got.max.length, own.max.length);
-      for (let b = 0; b < own.max.length; b++) {
-        const start = Math.floor((b * length) / own.max.length);
-        const end = Math.max(start + 1, Math.floor(((b + 1) * length) / own.max.length));
-        const touched = channels.map((ch) =>
-          ch.subarray(Math.floor(start / size) * size, Math.ceil(end / size) * size),
+    for (const buckets of [1, 7, 100, 333, 5000]) {
+      const got = peaksFromSpans(spansOf(channels, 64), length, buckets);
+      const n = got.max.length;
+      assert.ok(n <= buckets, `${n} buckets for ${buckets} asked for`);
+      assert.equal(got.bucketFrames % 64, 0, 'a whole number of spans');
+      assert.ok(n * got.bucketFrames >= length && (n - 1) * got.bucketFrames < length, 'the song, to its last bucket');
+      for (let b = 0; b < n; b++) {
+        const own = computePeaks(
+          channels.map((ch) => ch.subarray(b * got.bucketFrames, (b + 1) * got.bucketFrames)),
+          1,
         );
-        const wide = computePeaks(touched, 1);
-        assert.ok(got.max[b] >= own.max[b] && got.max[b] <= wide.max[0], `bucket ${b} of ${buckets}: max`);
-        assert.ok(got.min[b] <= own.min[b] && got.min[b] >= wide.min[0], `bucket ${b} of ${buckets}: min`);
+        assert.deepEqual([got.min[b], got.max[b]], [own.min[0], own.max[0]], `bucket ${b} of ${n}`);
       }
     }
   });
 
-  test('leaves the buckets past the ready blocks at zero and fills the ones they reach', () => {
+  test('leaves the buckets no known span reaches at zero, and fills the ones the known spans reach', () => {
     const length = 1000;
     const channels = [Float32Array.from({ length }, (_, i) => 0.5 + i / 10_000), new Float32Array(length).fill(-0.25)];
-    const got = peaksFromBlocks(blocksOf(channels, 100, 300), length, 10);
+    const got = peaksFromSpans(spansOf(channels, 100, 300), length, 10);
+    assert.equal(got.bucketFrames, 100);
     const ready = computePeaks(
       channels.map((ch) => ch.subarray(0, 300)),
       3,
@@ -94,10 +90,9 @@ describe('peaksFromBlocks', () => {
     assert.deepEqual(Array.from(got.min), [...ready.min, ...new Array(7).fill(0)]);
   });
 
-  test('gives a short song as many buckets as computePeaks does: one per sample, each from its own block', () => {
-    const channels = [Float32Array.from([0.5, -0.25, 0.125])];
-    const got = peaksFromBlocks(blocksOf(channels, 1), 3, 100);
-    assert.deepEqual(got, computePeaks(channels, 100));
-    assert.equal(peaksFromBlocks(blocksOf(channels, 2), 3, 100).max.length, 3);
+  test('gives no more buckets than the song has spans', () => {
+    const got = peaksFromSpans(spansOf([noise(1000, 5)], 100), 1000, 100_000);
+    assert.equal(got.max.length, 10);
+    assert.equal(got.bucketFrames, 100);
   });
 });

@@ -1,6 +1,6 @@
 // Waveform overview of a stem: min and max per bucket over all channels, so the UI can draw a 10-minute song at
 // once without decoding it in the renderer. Either from the stem's samples, or from the extremes a listening copy
-// recorded per block as it was written (the same buckets: a lane drawn from either lines up with the other).
+// recorded per span of frames as it was written.
 
 export interface Peaks {
   /** Per bucket, the largest sample of any channel. */
@@ -43,38 +43,41 @@ export function computePeaks(channels: Float32Array[], buckets: number): Peaks {
   return { max, min };
 }
 
-/** One stem's extremes per block of `blockFrames` frames from the song's start, as far as they are known. */
-export interface BlockExtremes {
-  blockFrames: number;
+/** One stem's extremes per `peakFrames` frames from the song's start, as far as they are known. */
+export interface SpanExtremes {
+  peakFrames: number;
   min: Float32Array;
   max: Float32Array;
 }
 
+/** Peaks whose buckets are `bucketFrames` frames each (the last one cut at the song's end). */
+export interface SpanPeaks extends Peaks {
+  bucketFrames: number;
+}
+
 /**
- * The buckets computePeaks would make of a song of `length` samples, from its blocks' extremes. A bucket takes every
- * block it touches, so no sample's extreme is ever hidden; where a bucket's edge falls inside a block it may show
- * that block's extreme from up to a block beyond the edge. Buckets no known block reaches are 0.
+ * At most `buckets` buckets over a song of `length` frames from its spans' extremes. Each bucket is a whole number
+ * of spans, so it holds exactly the extremes of its own frames: the buckets are as computePeaks makes them but that
+ * their width is rounded up to whole spans (the last one is cut at the song's end). Buckets no known span reaches
+ * are 0.
  */
-export function peaksFromBlocks(blocks: BlockExtremes, length: number, buckets: number): Peaks {
-  const n = bucketCount(length, buckets);
+export function peaksFromSpans(spans: SpanExtremes, length: number, buckets: number): SpanPeaks {
+  const per = Math.max(1, Math.ceil(length / Math.max(1, buckets) / spans.peakFrames));
+  const n = Math.max(1, Math.ceil(length / (per * spans.peakFrames)));
   const max = new Float32Array(n);
   const min = new Float32Array(n);
-  const known = blocks.max.length;
-  for (let b = 0; b < n; b++) {
-    const { start, end } = bucketRange(b, n, length);
-    const first = Math.floor(start / blocks.blockFrames);
-    const last = Math.min(known - 1, Math.floor((Math.min(end, length) - 1) / blocks.blockFrames));
-    if (first > last) continue;
+  const known = spans.max.length;
+  for (let b = 0; b < n && b * per < known; b++) {
     let hi = -Infinity;
     let lo = Infinity;
-    for (let k = first; k <= last; k++) {
-      if (blocks.max[k] > hi) hi = blocks.max[k];
-      if (blocks.min[k] < lo) lo = blocks.min[k];
+    for (let k = b * per; k < Math.min(known, (b + 1) * per); k++) {
+      if (spans.max[k] > hi) hi = spans.max[k];
+      if (spans.min[k] < lo) lo = spans.min[k];
     }
     max[b] = hi;
     min[b] = lo;
   }
-  return { max, min };
+  return { max, min, bucketFrames: per * spans.peakFrames };
 }
 
 /** Four decimals are finer than a pixel at any waveform height and keep the JSON small. */

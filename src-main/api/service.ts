@@ -38,7 +38,7 @@ import {
 import { FileAccessPolicy } from './file-access.ts';
 import { JobQueue } from './job-queue.ts';
 import { mixStems, type StemAudio } from './mix.ts';
-import { computePeaks, peaksFromBlocks, roundPeaks } from './peaks.ts';
+import { computePeaks, peaksFromSpans, roundPeaks } from './peaks.ts';
 import type { AudioPort, EnginePort } from './ports.ts';
 import type { SettingsStore } from './settings-store.ts';
 import { memoryControlsStore, type ControlsStore } from './controls-store.ts';
@@ -257,17 +257,24 @@ export class StudioService implements StudioApi {
     if (!this.queue.get(jobId)) unknownJob(jobId);
     const found = await this.listening.peaks(jobId, revision);
     if (!found) return null;
-    const { view, blocks } = found;
+    const { view, peaks } = found;
+    const stems = view.sources.map((source, s) => ({
+      source,
+      ...peaksFromSpans({ peakFrames: peaks.peakFrames, min: peaks.min[s], max: peaks.max[s] }, view.frames, buckets),
+    }));
+    const bucketFrames = stems[0]?.bucketFrames ?? view.frames;
     return {
       revision,
       sampleRate: view.sampleRate,
       frames: view.frames,
       readyFrames: view.readyFrames,
-      stems: view.sources.map((source, s) => {
-        const stem = { blockFrames: blocks.blockFrames, min: blocks.min[s], max: blocks.max[s] };
-        const { max, min } = peaksFromBlocks(stem, view.frames, buckets);
-        return { source, duration: view.frames / view.sampleRate, max: roundPeaks(max), min: roundPeaks(min) };
-      }),
+      bucketFrames,
+      stems: stems.map(({ source, max, min }) => ({
+        source,
+        duration: (max.length * bucketFrames) / view.sampleRate,
+        max: roundPeaks(max),
+        min: roundPeaks(min),
+      })),
     };
   }
 

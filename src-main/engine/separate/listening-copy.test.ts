@@ -7,7 +7,7 @@ import { decodeFile } from '../audio/decode.ts';
 import { createStemWriter } from '../audio/stem-writer.ts';
 import type { ListenProgress } from '../types.ts';
 import { BLOCK_FRAMES } from './listen-codec.ts';
-import { ListeningCopy, readListeningCopy, readListeningPeaks } from './listening-copy.ts';
+import { ListeningCopy, PEAK_FRAMES, readListeningCopy, readListeningPeaks } from './listening-copy.ts';
 import { separateFile, type PipelineJob } from './pipeline.ts';
 import { fakeModel, floatWav, testSignal } from './testing/fakes.ts';
 
@@ -58,8 +58,8 @@ describe('listening copy', () => {
         const last = reports.at(-1)!;
         assert.deepEqual(last, { sampleRate: rate, frames: length, readyFrames: length, sources: SOURCES });
         const bytes = statSync(copyPath).size;
-        // Besides the samples: the blocks' peaks, two float32 per stem per block.
-        const peaks = 8 * SOURCES.length * Math.ceil(length / BLOCK_FRAMES);
+        // Besides the samples: the peaks, two float32 per stem per PEAK_FRAMES frames.
+        const peaks = 8 * SOURCES.length * Math.ceil(length / PEAK_FRAMES);
         assert.ok(
           bytes <= length * SOURCES.length * 2 * 2 * 1.01 + peaks,
           `${bytes} bytes: at most half of 32-bit floats' ${length * SOURCES.length * 2 * 4}, and ${peaks} of peaks`,
@@ -224,37 +224,39 @@ describe('listening copy', () => {
     }
   });
 
-  test("records each block's smallest and largest sample per stem while it writes, read back as far as frames are ready", async () => {
+  test('records the smallest and largest sample per stem of every 100 frames while it writes, read back as far as frames are ready', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xumx-listen-'));
     try {
       const length = 7 * BLOCK_FRAMES + 123;
       let seed = 11;
       const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
-      // Per stem, two channels: noise of its own level, a silent stretch, and samples beyond full scale.
+      // Per stem, two channels: noise of its own level, a silent stretch, and a sample beyond full scale.
       const stems = SOURCES.map((_, s) =>
         [0, 1].map((c) =>
           Float32Array.from({ length }, (_, i) =>
-            i >= 2 * BLOCK_FRAMES && i < 3 * BLOCK_FRAMES ? 0 : (i === 4321 ? 1.7 : 1) * random() * (s + c + 1) * 0.2,
+            i >= 2 * BLOCK_FRAMES && i < 3 * BLOCK_FRAMES ? 0 : (i === 2321 ? 1.7 : 1) * random() * (s + c + 1) * 0.2,
           ),
         ),
       );
-      /** What the copy should hold of a block: the extremes of both channels of the stem there. */
-      const extremes = (s: number, b: number) => {
-        const part = stems[s].map((ch) => ch.subarray(b * BLOCK_FRAMES, (b + 1) * BLOCK_FRAMES));
-        return { min: Math.min(...part.flatMap((ch) => [...ch])), max: Math.max(...part.flatMap((ch) => [...ch])) };
+      /** What the copy should hold of span k: the extremes of both channels of the stem there. */
+      const extremes = (s: number, k: number) => {
+        const part = stems[s].flatMap((ch) => [...ch.subarray(k * PEAK_FRAMES, (k + 1) * PEAK_FRAMES)]);
+        return { min: Math.min(...part), max: Math.max(...part) };
       };
       const path = join(dir, 'song.copy');
       const reports: ListenProgress[] = [];
       const copy = await ListeningCopy.create(path, SOURCES, 44100, length, (l) => reports.push(l));
       const check = async (ready: number) => {
         const peaks = await readListeningPeaks(path, SOURCES.length, length, ready);
-        assert.equal(peaks.blockFrames, BLOCK_FRAMES);
+        assert.equal(peaks.peakFrames, PEAK_FRAMES);
         for (const s of SOURCES.keys()) {
-          assert.equal(peaks.min[s].length, Math.ceil(ready / BLOCK_FRAMES));
-          for (let b = 0; b < peaks.min[s].length; b++) {
-            const want = extremes(s, b);
-            assert.deepEqual({ min: peaks.min[s][b], max: peaks.max[s][b] }, want, `${SOURCES[s]}, block ${b}`);
-          }
+          assert.equal(peaks.min[s].length, Math.ceil(ready / PEAK_FRAMES));
+          for (let k = 0; k < peaks.min[s].length; k++)
+            assert.deepEqual(
+              { min: peaks.min[s][k], max: peaks.max[s][k] },
+              extremes(s, k),
+              `${SOURCES[s]}, span ${k}`,
+            );
         }
       };
       // The stems arrive in uneven pieces, each stem behind the one before it.
