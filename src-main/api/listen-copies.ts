@@ -10,7 +10,15 @@
 // for.
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ListeningCopy, readListeningCopy, readListeningPeaks, tempName, type CopyPeaks } from '../engine/index.ts';
+import {
+  asXumxError,
+  ListeningCopy,
+  PEAK_FRAMES,
+  readListeningCopy,
+  readListeningPeaks,
+  tempName,
+  type CopyPeaks,
+} from '../engine/index.ts';
 import type { ListenProgress, RegionOk, SeparateRequest, SeparationControls } from '../engine/types.ts';
 import type { JobView, ListenView } from './contract.ts';
 import type { EnginePort } from './ports.ts';
@@ -225,10 +233,10 @@ export class ListenCopies {
     try {
       return { view, peaks: await readListeningPeaks(copy.path, view.sources.length, view.frames, view.readyFrames) };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw asXumxError(err, copy.path);
       // Dropped while it was read: nothing of it is there now.
       const none = view.sources.map(() => new Float32Array(0));
-      return { view: { ...view, readyFrames: 0 }, peaks: { peakFrames: 1, min: none, max: none } };
+      return { view: { ...view, readyFrames: 0 }, peaks: { peakFrames: PEAK_FRAMES, min: none, max: none } };
     }
   }
 
