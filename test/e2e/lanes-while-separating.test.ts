@@ -1,5 +1,6 @@
 // End to end in browser mode: the waveform lanes of a song being separated fill in as its frames become final, from
-// the peaks the engine records in the listening copy, never past what is final, and cover the whole song once done.
+// the peaks the engine records in the listening copy, never past what is final, and cover the whole song once done;
+// after a re-render they are drawn from the new render's copy. No stem file is decoded for them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -30,11 +31,21 @@ type Lanes = ReturnType<typeof lanes>;
 describe('waveform lanes while a song is separated', { skip: reason ?? false, timeout: 600_000 }, () => {
   let s: Studio;
   let song: string;
+  /** The page's calls for waveforms: from a render's copy (listenPeaks) or from a stem file (peaks). */
+  const calls: { method: string; args: unknown[]; state: string | null }[] = [];
+  let state: string | null = null;
 
   before(async () => {
     s = await startStudio();
     song = join(s.dir, 'Long Song.wav');
     await makeSong(song, { seconds: SECONDS, sampleRate: 44100, channels: 2, seed: 3 });
+    s.service.onEvent((e) => {
+      if (e.type === 'job') state = e.job.state;
+    });
+    s.page.on('request', (r) => {
+      const call = /^\/api\/call\/(peaks|listenPeaks)$/.exec(new URL(r.url()).pathname);
+      if (call) calls.push({ method: call[1], args: JSON.parse(r.postData() ?? '[]') as unknown[], state });
+    });
   });
 
   after(async () => {
@@ -80,5 +91,48 @@ describe('waveform lanes while a song is separated', { skip: reason ?? false, ti
     );
     const done = (await s.page.evaluate(lanes)) as Lanes;
     for (const w of done.waves) assert.ok(w.loudest > 0, `${w.source}: drawn with sound`);
+    const whileRunning = calls.filter((c) => c.method === 'listenPeaks' && c.state === 'running');
+    assert.ok(whileRunning.length >= 2, `the lanes were redrawn as the song separated (${whileRunning.length} times)`);
+    assert.deepEqual(
+      calls.filter((c) => c.method === 'peaks'),
+      [],
+      'no stem file is decoded for the lanes',
+    );
+  });
+
+  test("redraws the lanes from a re-render's own copy once it is done", async () => {
+    await s.page.locator('[data-testid=waveform][data-source=vocals]').waitFor({ timeout: 30_000 });
+    const before = ((await s.page.evaluate(lanes)) as Lanes).waves.find((w) => w.source === 'vocals')!;
+    const from = calls.length;
+    await s.page.getByRole('button', { name: 'Separation', exact: true }).click();
+    await s.page.getByLabel('vocals separation strength').fill('-2');
+    await s.page.waitForFunction(
+      () =>
+        (globalThis as unknown as { document: PageDocument }).document
+          .querySelector('[data-testid=separation-controls]')
+          ?.getAttribute('data-revision') === '1',
+      undefined,
+      { timeout: 300_000 },
+    );
+    // The re-render's waveforms are asked for once it is done, from its copy or from its stem files.
+    for (let i = 0; !calls.slice(from).some((c) => c.args[1] === 1 || c.method === 'peaks'); i++) {
+      assert.ok(i < 300, "the re-render's waveforms are asked for");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(
+      calls.slice(from).filter((c) => c.method === 'peaks'),
+      [],
+      'no stem file is decoded for the lanes',
+    );
+    await s.page.waitForFunction(
+      (was) =>
+        Array.from(
+          (globalThis as unknown as { document: PageDocument }).document.querySelectorAll(
+            '[data-testid=waveform][data-source=vocals]',
+          ),
+        ).some((w) => Number(w.getAttribute('data-loudest')) !== was),
+      before.loudest,
+      { timeout: 30_000 },
+    );
   });
 });
