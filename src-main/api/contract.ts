@@ -182,6 +182,23 @@ export interface StemPeaks {
   min: number[];
 }
 
+/**
+ * A render's waveforms from its listening copy: every stem's peaks over the whole song, in at most the buckets asked
+ * for, each `bucketFrames` frames, with values only as far as the copy's frames are final (the buckets beyond are 0).
+ * A bucket holds exactly its own frames' extremes, so the buckets span a little more than the song (less than one
+ * bucket): each StemPeaks' `duration` is their span, not the song's.
+ */
+export interface ListenPeaks {
+  revision: number;
+  sampleRate: number;
+  frames: number;
+  /** Frames from 0 the peaks cover: the copy's readyFrames when they were read. */
+  readyFrames: number;
+  bucketFrames: number;
+  /** In the render's stem order. */
+  stems: StemPeaks[];
+}
+
 export interface ExportStemsRequest {
   jobId: string;
   sources: string[];
@@ -315,6 +332,11 @@ export interface StudioApi {
   cancel(jobId: string): Promise<JobView>;
   remove(jobId: string): Promise<void>;
   peaks(jobId: string, source: string, buckets: number): Promise<StemPeaks>;
+  /**
+   * The peaks of a kept render of a song (see JobView.listen) as far as it is final, while it is written too; null
+   * when that render's listening copy is not kept (then `peaks` reads the stem files).
+   */
+  listenPeaks(jobId: string, revision: number, buckets: number): Promise<ListenPeaks | null>;
   exportStems(req: ExportStemsRequest): Promise<ExportResult>;
   exportMix(req: ExportMixRequest): Promise<ExportResult>;
   exportStemFile(req: ExportStemFileRequest): Promise<ExportResult>;

@@ -11,7 +11,15 @@
 // writes it.
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { asXumxError, readListeningCopy, tempName, type ErrorCode } from '../engine/index.ts';
+import {
+  asXumxError,
+  PEAK_FRAMES,
+  readListeningCopy,
+  readListeningPeaks,
+  tempName,
+  type CopyPeaks,
+  type ErrorCode,
+} from '../engine/index.ts';
 import type { ListenProgress, RegionOk, SeparateRequest, SeparationControls } from '../engine/types.ts';
 import type { JobView, ListenView } from './contract.ts';
 import { copyFromStems, stemFilesStamp, type StemStream } from './copy-from-stems.ts';
@@ -290,6 +298,37 @@ export class ListenCopies {
     if (copy.state === 'running' && copy.controls && copy.revision === newest && this.deps.engine.renderRegion)
       return { kind: 'render', job, song, copy, from, frames: wanted };
     return notReady;
+  }
+
+  /**
+   * The peaks of a kept revision's final frames (its view says how far they reach); null when it is not kept. Its
+   * waveforms are drawn where it is listened to, so this counts as a read of the copy: a dropped copy is written
+   * again from the stems, and the song's copies are the last to go over the cap.
+   */
+  async peaks(jobId: string, revision: number): Promise<{ view: CopyView; peaks: CopyPeaks } | null> {
+    const song = this.songs.get(jobId);
+    const copy = song?.copies.find((c) => c.revision === revision);
+    const job = this.deps.jobs.get(jobId);
+    if (!song || !copy?.view || !job) return null;
+    copy.lastUse = ++this.uses;
+    if (this.listenedTo !== jobId) {
+      this.listenedTo = jobId;
+      this.keepUnderCap();
+    }
+    if (copy.state === 'dropped' && !song.copies.some((c) => c.state === 'running')) {
+      // A copy that could not be written again is tried again on the same terms as a block asked for.
+      if (copy.failed && !(await this.mayRetry(copy.failed, job))) return null;
+      if (copy.state === 'dropped') this.restore(jobId, song, copy);
+    }
+    const view = copy.view;
+    try {
+      return { view, peaks: await readListeningPeaks(copy.path, view.sources.length, view.frames, view.readyFrames) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw asXumxError(err, copy.path);
+      // Dropped while it was read: nothing of it is there now.
+      const none = view.sources.map(() => new Float32Array(0));
+      return { view: { ...view, readyFrames: 0 }, peaks: { peakFrames: PEAK_FRAMES, min: none, max: none } };
+    }
   }
 
   /** Forgets a song's copies (it left the queue) and removes their files. */

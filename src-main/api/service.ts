@@ -29,6 +29,7 @@ import {
   type ExportStemFileRequest,
   type ExportStemsRequest,
   type JobView,
+  type ListenPeaks,
   type Settings,
   type StemPeaks,
   type StudioApi,
@@ -37,7 +38,7 @@ import {
 import { FileAccessPolicy } from './file-access.ts';
 import { JobQueue } from './job-queue.ts';
 import { mixStems, type StemAudio } from './mix.ts';
-import { computePeaks, roundPeaks } from './peaks.ts';
+import { computePeaks, peaksFromSpans, roundPeaks } from './peaks.ts';
 import type { AudioPort, EnginePort } from './ports.ts';
 import type { SettingsStore } from './settings-store.ts';
 import { memoryControlsStore, type ControlsStore } from './controls-store.ts';
@@ -272,6 +273,31 @@ export class StudioService implements StudioApi {
     };
     this.peaksCache.set(key, peaks);
     return peaks;
+  }
+
+  async listenPeaks(jobId: string, revision: number, buckets: number): Promise<ListenPeaks | null> {
+    if (!this.queue.get(jobId)) unknownJob(jobId);
+    const found = await this.listening.peaks(jobId, revision);
+    if (!found) return null;
+    const { view, peaks } = found;
+    const stems = view.sources.map((source, s) => ({
+      source,
+      ...peaksFromSpans({ peakFrames: peaks.peakFrames, min: peaks.min[s], max: peaks.max[s] }, view.frames, buckets),
+    }));
+    const bucketFrames = stems[0]?.bucketFrames ?? view.frames;
+    return {
+      revision,
+      sampleRate: view.sampleRate,
+      frames: view.frames,
+      readyFrames: view.readyFrames,
+      bucketFrames,
+      stems: stems.map(({ source, max, min }) => ({
+        source,
+        duration: (max.length * bucketFrames) / view.sampleRate,
+        max: roundPeaks(max),
+        min: roundPeaks(min),
+      })),
+    };
   }
 
   async exportStems(req: ExportStemsRequest): Promise<ExportResult> {

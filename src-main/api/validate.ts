@@ -207,6 +207,16 @@ export function validateCall(method: string, args: unknown): { method: ApiMethod
     case 'peaks':
       arity(3);
       return { method, args: [id(args[0], 'jobId'), source(args[1]), intIn(args[2], 16, 100_000, 'buckets')] };
+    case 'listenPeaks':
+      arity(3);
+      return {
+        method,
+        args: [
+          id(args[0], 'jobId'),
+          intIn(args[1], 0, Number.MAX_SAFE_INTEGER, 'revision'),
+          intIn(args[2], 16, 100_000, 'buckets'),
+        ],
+      };
     case 'exportStems':
       arity(1);
       return { method, args: [exportStems(args[0])] };

@@ -61,7 +61,13 @@ export { importModel, removeModel } from './model/manage.ts';
 export { MODEL_ID_PATTERN } from './model/manifest.ts';
 export { defaultModelDirs, noModelError, scanModels, userModelsDir } from './model/registry.ts';
 export { outputError } from './output-error.ts';
-export { ListeningCopy, readListeningCopy } from './separate/listening-copy.ts';
+export {
+  ListeningCopy,
+  PEAK_FRAMES,
+  readListeningCopy,
+  readListeningPeaks,
+  type CopyPeaks,
+} from './separate/listening-copy.ts';
 export { removeEmptyFolders } from './separate/outputs.ts';
 export { removeAbandonedSongs } from './separate/song-samples.ts';
 export {

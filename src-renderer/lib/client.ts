@@ -60,6 +60,7 @@ export function apiOver(call: (method: string, args: unknown[]) => Promise<unkno
     cancel: m('cancel'),
     remove: m('remove'),
     peaks: m('peaks'),
+    listenPeaks: m('listenPeaks'),
     exportStems: m('exportStems'),
     exportMix: m('exportMix'),
     exportStemFile: m('exportStemFile'),

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { decodeFile } from '../audio/decode.ts';
 import { createStemWriter } from '../audio/stem-writer.ts';
 import type { ListenProgress } from '../types.ts';
-import { readListeningCopy } from './listening-copy.ts';
+import { BLOCK_FRAMES } from './listen-codec.ts';
+import { ListeningCopy, PEAK_FRAMES, readListeningCopy, readListeningPeaks } from './listening-copy.ts';
 import { separateFile, type PipelineJob } from './pipeline.ts';
 import { fakeModel, floatWav, testSignal } from './testing/fakes.ts';
 
@@ -57,9 +58,11 @@ describe('listening copy', () => {
         const last = reports.at(-1)!;
         assert.deepEqual(last, { sampleRate: rate, frames: length, readyFrames: length, sources: SOURCES });
         const bytes = statSync(copyPath).size;
+        // Besides the samples: the peaks, two float32 per stem per PEAK_FRAMES frames.
+        const peaks = 8 * SOURCES.length * Math.ceil(length / PEAK_FRAMES);
         assert.ok(
-          bytes <= length * SOURCES.length * 2 * 2 * 1.01,
-          `${bytes} bytes: at most half of 32-bit floats' ${length * SOURCES.length * 2 * 4}`,
+          bytes <= length * SOURCES.length * 2 * 2 * 1.01 + peaks,
+          `${bytes} bytes: at most half of 32-bit floats' ${length * SOURCES.length * 2 * 4}, and ${peaks} of peaks`,
         );
         const copy = await readCopy(copyPath, SOURCES.length, length, length);
         for (const [s, source] of SOURCES.entries()) {
@@ -216,6 +219,62 @@ describe('listening copy', () => {
       );
       await assert.rejects(failing, { code: 'DISK_FULL' });
       assert.equal(existsSync(failedPath), false, 'the failed copy is gone');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('records the smallest and largest sample per stem of every 100 frames while it writes, read back as far as frames are ready', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xumx-listen-'));
+    try {
+      const length = 7 * BLOCK_FRAMES + 123;
+      let seed = 11;
+      const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+      // Per stem, two channels: noise of its own level, a silent stretch, and a sample beyond full scale.
+      const stems = SOURCES.map((_, s) =>
+        [0, 1].map((c) =>
+          Float32Array.from({ length }, (_, i) =>
+            i >= 2 * BLOCK_FRAMES && i < 3 * BLOCK_FRAMES ? 0 : (i === 2321 ? 1.7 : 1) * random() * (s + c + 1) * 0.2,
+          ),
+        ),
+      );
+      /** What the copy should hold of span k: the extremes of both channels of the stem there. */
+      const extremes = (s: number, k: number) => {
+        const part = stems[s].flatMap((ch) => [...ch.subarray(k * PEAK_FRAMES, (k + 1) * PEAK_FRAMES)]);
+        return { min: Math.min(...part), max: Math.max(...part) };
+      };
+      const path = join(dir, 'song.copy');
+      const reports: ListenProgress[] = [];
+      const copy = await ListeningCopy.create(path, SOURCES, 44100, length, (l) => reports.push(l));
+      const check = async (ready: number) => {
+        const peaks = await readListeningPeaks(path, SOURCES.length, length, ready);
+        assert.equal(peaks.peakFrames, PEAK_FRAMES);
+        for (const s of SOURCES.keys()) {
+          assert.equal(peaks.min[s].length, Math.ceil(ready / PEAK_FRAMES));
+          for (let k = 0; k < peaks.min[s].length; k++)
+            assert.deepEqual(
+              { min: peaks.min[s][k], max: peaks.max[s][k] },
+              extremes(s, k),
+              `${SOURCES[s]}, span ${k}`,
+            );
+        }
+      };
+      // The stems arrive in uneven pieces, each stem behind the one before it.
+      const given = SOURCES.map(() => 0);
+      for (const step of [333, 1250, 2400, length]) {
+        for (const s of SOURCES.keys()) {
+          const to = step === length ? length : step - 40 * s;
+          await copy.add(
+            s,
+            stems[s].map((ch) => ch.subarray(given[s], to)),
+          );
+          given[s] = to;
+        }
+        await check(reports.at(-1)!.readyFrames);
+      }
+      await copy.finish();
+      assert.equal(reports.at(-1)!.readyFrames, length);
+      await check(length);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

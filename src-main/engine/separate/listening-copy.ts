@@ -7,6 +7,10 @@
 // with an index, one float64 a block: the offset where the block ends, written after the block itself. Frames are
 // ready in whole blocks (the last one when the song is complete): a block's frames wait for it to fill, 11 ms at
 // 44.1 kHz.
+// After the index come the peaks, so the app can draw the waveforms of what is ready without decoding it: per
+// PEAK_FRAMES frames, per stem, the smallest and the largest sample of its two channels (float32), written with the
+// block they are in. That is 8 bytes per stem per 100 frames: 51 MB per hour of 4-stem audio at 44.1 kHz, 2% of the
+// copy; none of it is kept in memory.
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { asXumxError } from '../errors.ts';
@@ -14,6 +18,19 @@ import type { ListenProgress } from '../types.ts';
 import { BLOCK_FRAMES, decodeBlock, encodeBlock } from './listen-codec.ts';
 
 const CHANNELS_PER_STEM = 2;
+/**
+ * Frames one peak covers: finer than the 5 ms the editor draws at its closest (a bucket is a whole number of them),
+ * and a whole number of them in a block, so a block's peaks are written with it.
+ */
+export const PEAK_FRAMES = 100;
+/** Per stem and PEAK_FRAMES frames: the smallest and the largest sample, float32. */
+const PEAK_BYTES = 8;
+
+/** Where a copy's parts start: its index, then its peaks, then its blocks. */
+function layout(stems: number, songFrames: number): { peaksAt: number; dataAt: number } {
+  const index = 8 * Math.ceil(songFrames / BLOCK_FRAMES);
+  return { peaksAt: index, dataAt: index + PEAK_BYTES * stems * Math.ceil(songFrames / PEAK_FRAMES) };
+}
 
 export class ListeningCopy {
   /** Per stem, per channel: final samples not yet written (waiting for the other stems to reach them). */
@@ -35,7 +52,7 @@ export class ListeningCopy {
   ) {
     this.pending = sources.map(() => []);
     this.pendingFrames = sources.map(() => 0);
-    this.dataEnd = 8 * Math.ceil(frames / BLOCK_FRAMES);
+    this.dataEnd = layout(sources.length, frames).dataAt;
   }
 
   /** Creates (or empties) the file and reports it with no frames ready yet. */
@@ -118,8 +135,12 @@ export class ListeningCopy {
       ends.writeDoubleLE(end, 8 * k);
     }
     const data = Buffer.concat(blocks);
+    const peaks = spanPeaks(channels, frames);
+    const firstSpan = this.readyFrames / PEAK_FRAMES;
+    const peaksAt = layout(this.sources.length, this.frames).peaksAt + PEAK_BYTES * this.sources.length * firstSpan;
     try {
       await this.file.write(data, 0, data.length, this.dataEnd);
+      await this.file.write(peaks, 0, peaks.length, peaksAt);
       await this.file.write(ends, 0, ends.length, 8 * firstBlock);
     } catch (err) {
       throw asXumxError(err, this.path);
@@ -181,7 +202,7 @@ export async function readListeningCopy(
       (first - 1) * 8 + (first === 0 ? 8 : 0),
       (last - first + (first === 0 ? 1 : 2)) * 8,
     );
-    const start = first === 0 ? 8 * Math.ceil(songFrames / BLOCK_FRAMES) : ends.readDoubleLE(0);
+    const start = first === 0 ? layout(stems, songFrames).dataAt : ends.readDoubleLE(0);
     const data = await readExactly(file, path, start, ends.readDoubleLE(ends.length - 8) - start);
     const blockFrames = (b: number) => Math.min(BLOCK_FRAMES, songFrames - b * BLOCK_FRAMES);
     const out = new Float32Array((last - first) * BLOCK_FRAMES * width + blockFrames(last) * width);
@@ -192,6 +213,76 @@ export async function readListeningCopy(
   } finally {
     await file.close();
   }
+}
+
+/** A copy's peaks from the start, per stem: what `readListeningPeaks` gives. */
+export interface CopyPeaks {
+  /** Frames each value covers (PEAK_FRAMES); the song's last ones may cover fewer. */
+  peakFrames: number;
+  /** Per stem, per PEAK_FRAMES frames: the smallest sample of its two channels. */
+  min: Float32Array[];
+  /** Per stem, per PEAK_FRAMES frames: the largest sample of its two channels. */
+  max: Float32Array[];
+}
+
+/**
+ * The peaks of frames [0, readyFrames) of a copy of `stems` stems and `songFrames` frames; only frames the copy has
+ * said are ready. Errors are the file system's (ENOENT: the copy is gone).
+ */
+export async function readListeningPeaks(
+  path: string,
+  stems: number,
+  songFrames: number,
+  readyFrames: number,
+): Promise<CopyPeaks> {
+  const spans = Math.ceil(Math.min(readyFrames, songFrames) / PEAK_FRAMES);
+  // Nothing ready: the file is not read (a copy being written again from its stems may not be there yet).
+  let bytes: Buffer = Buffer.alloc(0);
+  if (spans > 0) {
+    const file = await open(path, 'r');
+    try {
+      bytes = await readExactly(file, path, layout(stems, songFrames).peaksAt, PEAK_BYTES * stems * spans);
+    } finally {
+      await file.close();
+    }
+  }
+  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  const min = Array.from({ length: stems }, () => new Float32Array(spans));
+  const max = Array.from({ length: stems }, () => new Float32Array(spans));
+  for (let k = 0, at = 0; k < spans; k++)
+    for (let s = 0; s < stems; s++, at += 2) {
+      min[s][k] = all[at];
+      max[s][k] = all[at + 1];
+    }
+  return { peakFrames: PEAK_FRAMES, min, max };
+}
+
+/**
+ * Per PEAK_FRAMES of `frames` frames of planar channels (two a stem), per stem, its smallest and largest sample, as
+ * the copy stores them (in the machine's byte order, as its samples). NaN is left out; a span of NaN only is 0.
+ */
+function spanPeaks(channels: Float32Array[], frames: number): Buffer {
+  const stems = channels.length / CHANNELS_PER_STEM;
+  const spans = Math.ceil(frames / PEAK_FRAMES);
+  const out = new Float32Array(2 * stems * spans);
+  for (let k = 0, at = 0; k < spans; k++) {
+    const end = Math.min(frames, (k + 1) * PEAK_FRAMES);
+    for (let s = 0; s < stems; s++, at += 2) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let c = 0; c < CHANNELS_PER_STEM; c++) {
+        const x = channels[s * CHANNELS_PER_STEM + c];
+        for (let i = k * PEAK_FRAMES; i < end; i++) {
+          const v = x[i];
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+        }
+      }
+      out[at] = lo === Infinity ? 0 : lo;
+      out[at + 1] = hi === -Infinity ? 0 : hi;
+    }
+  }
+  return Buffer.from(out.buffer);
 }
 
 async function readExactly(file: FileHandle, path: string, at: number, n: number): Promise<Buffer> {
