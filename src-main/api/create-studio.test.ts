@@ -48,3 +48,21 @@ test('removes what an app that was killed while saving its settings left in the 
     await rm(data, { recursive: true, force: true });
   }
 });
+
+test('readies the engine for the first song when the app starts, before any song is added', async () => {
+  const data = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
+  const studio = await createStudio({
+    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+    dataDir: data,
+    modelDirs: [],
+    userModelsDir: join(data, 'models'),
+  });
+  try {
+    assert.ok(studio.engineWarm instanceof Promise, 'the engine is warming up');
+    await studio.engineWarm;
+    assert.deepEqual(await studio.service.listJobs(), []);
+  } finally {
+    await studio.service.dispose();
+    await rm(data, { recursive: true, force: true });
+  }
+});

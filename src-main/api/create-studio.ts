@@ -41,9 +41,13 @@ export function defaultOutputFolder(): string {
   return join(homedir(), 'Music', 'X-UMX Studio');
 }
 
-export async function createStudio(
-  opts: StudioOptions,
-): Promise<{ service: StudioService; dataDir: string; notice: string | null }> {
+export async function createStudio(opts: StudioOptions): Promise<{
+  service: StudioService;
+  dataDir: string;
+  notice: string | null;
+  /** Settles when the engine's worker is ready for the first song (Engine.warmUp). */
+  engineWarm: Promise<void>;
+}> {
   const dataDir = opts.dataDir ?? appDataDir();
   // A settings or controls save cut short by a crash leaves its temporary file; the files themselves are whole.
   await removeStaleTemps(dataDir);
@@ -61,6 +65,9 @@ export async function createStudio(
     allowTestModels: opts.allowTestModels,
     cache: { dir: join(dataDir, 'estimate-cache') },
   });
+  // Started now rather than by the first song, which would otherwise wait for the worker and its DSP threads before
+  // it can be decoded (bench/first-sound.bench.ts).
+  const engineWarm = engine.warmUp();
   const controls = await openControlsStore(dataDir);
   // Listening copies live while the app runs; those of an app that was killed go now.
   const listenDir = join(dataDir, 'listening');
@@ -76,5 +83,5 @@ export async function createStudio(
     listenDir,
   });
   const notices = [settings.notice, ...controls.notices].filter((n): n is string => n !== null);
-  return { service, dataDir, notice: notices.length ? notices.join('\n') : null };
+  return { service, dataDir, notice: notices.length ? notices.join('\n') : null, engineWarm };
 }

@@ -98,6 +98,12 @@ export interface SeparateHooks {
 
 export interface Engine {
   listModels(): Promise<ModelInfo[]>;
+  /**
+   * Starts the worker thread and readies what every job needs (DSP kernels and threads) now instead of with the
+   * first song, which otherwise waits for them (the app calls it when it starts). Resolves when they are ready; a
+   * problem is left for the first job to report.
+   */
+  warmUp(): Promise<void>;
   /** Never throws for a per-file problem: those come back as { ok: false, error: { code, message } }. */
   separate(req: SeparateRequest, hooks?: SeparateHooks): Promise<SeparationResult>;
   /**
@@ -131,11 +137,15 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     dspThreads: opts.dspThreads,
   };
   const jobs = new Map<number, PendingJob>();
+  /** Warm-ups waiting for the worker's answer. */
+  const warming = new Map<number, () => void>();
   let nextId = 1;
   let worker: Worker | null = null;
   let disposed = false;
 
   const failAll = (message: string) => {
+    for (const done of warming.values()) done();
+    warming.clear();
     for (const [id, job] of jobs) {
       jobs.delete(id);
       job.detach();
@@ -147,14 +157,18 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     if (worker) return worker;
     const w = spawnWorker(runnerOptions);
     w.on('message', (msg: FromWorker) => {
-      if (msg.type === 'progress') jobs.get(msg.id)?.hooks.onProgress?.(msg.progress);
+      if (msg.type === 'warm') {
+        warming.get(msg.id)?.();
+        warming.delete(msg.id);
+        if (jobs.size === 0 && warming.size === 0) w.unref();
+      } else if (msg.type === 'progress') jobs.get(msg.id)?.hooks.onProgress?.(msg.progress);
       else if (msg.type === 'listen') jobs.get(msg.id)?.hooks.listen?.onReady(msg.listen);
       else if (msg.type === 'result' || msg.type === 'region-result') {
         const job = jobs.get(msg.id);
         jobs.delete(msg.id);
         job?.detach();
         job?.resolve(msg.result);
-        if (jobs.size === 0) w.unref(); // an idle engine does not keep the process alive
+        if (jobs.size === 0 && warming.size === 0) w.unref(); // an idle engine does not keep the process alive
       }
     });
     w.on('error', (err) => {
@@ -163,7 +177,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     });
     w.on('exit', (code) => {
       if (worker === w) worker = null;
-      if (jobs.size) failAll(`the engine stopped unexpectedly (exit code ${code})`);
+      if (jobs.size || warming.size) failAll(`the engine stopped unexpectedly (exit code ${code})`);
     });
     worker = w;
     return w;
@@ -194,6 +208,17 @@ export function createEngine(opts: EngineOptions = {}): Engine {
   };
 
   return {
+    warmUp() {
+      if (disposed) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const id = nextId++;
+        const w = start();
+        w.ref();
+        warming.set(id, resolve);
+        w.postMessage({ type: 'warm-up', id } satisfies ToWorker);
+      });
+    },
+
     async listModels() {
       const scan = await scanModels(runnerOptions.modelDirs, { allowTestModels: runnerOptions.allowTestModels });
       return Promise.all(scan.models.map(describeModel));

@@ -23,6 +23,7 @@ import { CONTRACT } from './model/manifest.ts';
 import { separateWithCache } from './cache/cached-separation.ts';
 import { normalizeControls } from './dsp/controls.ts';
 import { DspPool } from './separate/dsp-pool.ts';
+import { loadDspKernels } from './dsp/kernels/index.ts';
 import { threadPlan } from './separate/threading.ts';
 import { availableParallelism } from 'node:os';
 import { segmentsFor } from './separate/segment-settings.ts';
@@ -135,6 +136,15 @@ export class JobRunner {
       const e = asXumxError(err, req.input);
       return { input: req.input, ok: false, error: { code: e.code, message: e.message } };
     }
+  }
+
+  /**
+   * Readies what every job needs before the first one comes, so the first song does not wait for it: the DSP
+   * kernels of this thread and, with the estimate cache (the app), the DSP threads.
+   */
+  async warmUp(): Promise<void> {
+    await loadDspKernels();
+    if (this.cache && this.opts.dspThreads !== 0 && !this.disposed) this.dspPool ??= new DspPool(this.opts.dspThreads);
   }
 
   /**

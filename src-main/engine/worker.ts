@@ -1,11 +1,13 @@
 // The engine's worker thread: the heavy work (decoding, DSP, onnxruntime) runs here so the caller's thread — a UI,
-// an Electron main process, an HTTP server — stays responsive. Messages in: separate / region / abort / dispose;
-// messages out: progress / listen (frames of the listening copy that are final) / result / region-result / disposed.
+// an Electron main process, an HTTP server — stays responsive. Messages in: warm-up / separate / region / abort /
+// dispose; messages out: warm / progress / listen (frames of the listening copy that are final) / result /
+// region-result / disposed.
 import { parentPort, workerData } from 'node:worker_threads';
 import { JobRunner, type RunnerOptions } from './runner.ts';
 import type { ListenProgress, Progress, Region, RegionResult, SeparateRequest, SeparationResult } from './types.ts';
 
 export type ToWorker =
+  | { type: 'warm-up'; id: number }
   /** listenCopy: where the job's listening copy goes (SeparateHooks.listen). */
   | { type: 'separate'; id: number; req: SeparateRequest; listenCopy?: string }
   | { type: 'region'; id: number; req: SeparateRequest; region: Region }
@@ -13,6 +15,7 @@ export type ToWorker =
   | { type: 'dispose' };
 
 export type FromWorker =
+  | { type: 'warm'; id: number }
   | { type: 'progress'; id: number; progress: Progress }
   | { type: 'listen'; id: number; listen: ListenProgress }
   | { type: 'result'; id: number; result: SeparationResult }
@@ -30,6 +33,10 @@ const post = (msg: FromWorker) => port.postMessage(msg);
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'abort') {
     controllers.get(msg.id)?.abort();
+  } else if (msg.type === 'warm-up') {
+    // A warm-up that fails costs nothing: the first job readies the same things and reports what is wrong.
+    const warm = () => post({ type: 'warm', id: msg.id });
+    void runner.warmUp().then(warm, warm);
   } else if (msg.type === 'separate') {
     const controller = new AbortController();
     controllers.set(msg.id, controller);

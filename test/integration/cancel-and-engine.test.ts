@@ -60,6 +60,29 @@ describe('engine API and cancellation', { skip }, () => {
     assert.ok(events.some((e) => e.etaSeconds !== null && e.etaSeconds > 0));
   });
 
+  test('readies its worker and DSP threads before the first song when warmed up, then separates', async () => {
+    const app = createEngine({
+      modelDirs: [models],
+      allowTestModels: true,
+      segments,
+      cache: { dir: tempDir('warm-cache') },
+    });
+    try {
+      await app.warmUp();
+      const r = await app.separate({ input: song, outDir: tempDir('warm-out'), ep: 'cpu' });
+      assert.ok(r.ok, r.ok ? '' : r.error.message);
+    } finally {
+      await app.dispose();
+    }
+  });
+
+  test('an engine disposed while it warms up stops, and its warm-up settles', async () => {
+    const app = createEngine({ modelDirs: [models], allowTestModels: true, cache: { dir: tempDir('warm-cache') } });
+    const warm = app.warmUp();
+    await app.dispose();
+    await warm;
+  });
+
   test('a per-file problem is a value, never a throw', async () => {
     const r = await engine.separate({ input: join(tempDir('none'), 'missing.wav'), outDir: tempDir('o') });
     assert.equal(r.ok, false);
