@@ -212,10 +212,15 @@ export function createEngine(opts: EngineOptions = {}): Engine {
       if (disposed) return Promise.resolve();
       return new Promise<void>((resolve) => {
         const id = nextId++;
-        const w = start();
-        w.ref();
-        warming.set(id, resolve);
-        w.postMessage({ type: 'warm-up', id } satisfies ToWorker);
+        try {
+          const w = start();
+          w.ref();
+          warming.set(id, resolve);
+          w.postMessage({ type: 'warm-up', id } satisfies ToWorker);
+        } catch {
+          warming.delete(id);
+          resolve(); // the first job starts the worker again and says what stops it
+        }
       });
     },
 
