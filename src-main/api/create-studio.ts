@@ -66,8 +66,12 @@ export async function createStudio(opts: StudioOptions): Promise<{
     cache: { dir: join(dataDir, 'estimate-cache') },
   });
   // Started now rather than by the first song, which would otherwise wait for the worker and its DSP threads before
-  // it can be decoded (bench/first-sound.bench.ts).
-  const engineWarm = engine.warmUp();
+  // it is decoded, and for the chosen model's session (the longest step before its first sound) before its first
+  // chunk (bench/first-sound.bench.ts). The session is the one the jobs keep anyway; it costs its memory from the
+  // start instead of from the first song. A default model since removed opens nothing here: the first job falls
+  // back to another and opens that.
+  const chosen = settings.get();
+  const engineWarm = engine.warmUp({ modelId: chosen.modelId ?? undefined, ep: chosen.ep });
   const controls = await openControlsStore(dataDir);
   // Listening copies live while the app runs; those of an app that was killed go now.
   const listenDir = join(dataDir, 'listening');

@@ -100,10 +100,11 @@ export interface Engine {
   listModels(): Promise<ModelInfo[]>;
   /**
    * Starts the worker thread and readies what every job needs (DSP kernels and threads) now instead of with the
-   * first song, which otherwise waits for them (the app calls it when it starts). Resolves when they are ready; a
-   * problem is left for the first job to report.
+   * first song, which otherwise waits for them (the app calls it when it starts); with `model`, also opens the session
+   * that model and provider run in, kept for the jobs. Resolves when they are ready; a problem is left for the first
+   * job to report.
    */
-  warmUp(): Promise<void>;
+  warmUp(model?: Pick<SeparateRequest, 'modelId' | 'ep'>): Promise<void>;
   /** Never throws for a per-file problem: those come back as { ok: false, error: { code, message } }. */
   separate(req: SeparateRequest, hooks?: SeparateHooks): Promise<SeparationResult>;
   /**
@@ -208,7 +209,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
   };
 
   return {
-    warmUp() {
+    warmUp(model) {
       if (disposed) return Promise.resolve();
       return new Promise<void>((resolve) => {
         const id = nextId++;
@@ -216,7 +217,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
           const w = start();
           w.ref();
           warming.set(id, resolve);
-          w.postMessage({ type: 'warm-up', id } satisfies ToWorker);
+          w.postMessage({ type: 'warm-up', id, ...(model ? { model } : {}) } satisfies ToWorker);
         } catch {
           warming.delete(id);
           resolve(); // the first job starts the worker again and says what stops it

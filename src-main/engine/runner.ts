@@ -140,11 +140,15 @@ export class JobRunner {
 
   /**
    * Readies what every job needs before the first one comes, so the first song does not wait for it: the DSP
-   * kernels of this thread and, with the estimate cache (the app), the DSP threads.
+   * kernels of this thread, with the estimate cache (the app) the DSP threads, and the session of `model` (kept for
+   * the jobs like one a job opened). A model that cannot be opened is left for the first job to report.
    */
-  async warmUp(): Promise<void> {
+  async warmUp(model?: Pick<SeparateRequest, 'modelId' | 'ep'>): Promise<void> {
     await loadDspKernels();
     if (this.cache && this.opts.dspThreads !== 0 && !this.disposed) this.dspPool ??= new DspPool(this.opts.dspThreads);
+    const ep = model?.ep ?? 'auto';
+    if (!model || this.disposed || (ep !== 'auto' && !(EP_NAMES as readonly string[]).includes(ep))) return;
+    await this.model(model.modelId, ep).catch(() => {});
   }
 
   /**

@@ -7,7 +7,8 @@ import { JobRunner, type RunnerOptions } from './runner.ts';
 import type { ListenProgress, Progress, Region, RegionResult, SeparateRequest, SeparationResult } from './types.ts';
 
 export type ToWorker =
-  | { type: 'warm-up'; id: number }
+  /** model: whose session to open too (Engine.warmUp). */
+  | { type: 'warm-up'; id: number; model?: Pick<SeparateRequest, 'modelId' | 'ep'> }
   /** listenCopy: where the job's listening copy goes (SeparateHooks.listen). */
   | { type: 'separate'; id: number; req: SeparateRequest; listenCopy?: string }
   | { type: 'region'; id: number; req: SeparateRequest; region: Region }
@@ -36,7 +37,7 @@ port.on('message', (msg: ToWorker) => {
   } else if (msg.type === 'warm-up') {
     // A warm-up that fails costs nothing: the first job readies the same things and reports what is wrong.
     const warm = () => post({ type: 'warm', id: msg.id });
-    void runner.warmUp().then(warm, warm);
+    void runner.warmUp(msg.model).then(warm, warm);
   } else if (msg.type === 'separate') {
     const controller = new AbortController();
     controllers.set(msg.id, controller);

@@ -76,6 +76,28 @@ describe('engine API and cancellation', { skip }, () => {
     }
   });
 
+  test('a song separated after a warm-up with its model goes from its samples to the network without waiting for the model', async () => {
+    const app = createEngine({
+      modelDirs: [models],
+      allowTestModels: true,
+      segments,
+      cache: { dir: tempDir('warm-cache') },
+    });
+    try {
+      await app.warmUp({ ep: 'cpu' });
+      const stages: string[] = [];
+      const r = await app.separate(
+        { input: song, outDir: tempDir('warm-out'), ep: 'cpu' },
+        { onProgress: (p) => void (stages.at(-1) !== p.stage && stages.push(p.stage)) },
+      );
+      assert.ok(r.ok, r.ok ? '' : r.error.message);
+      const fromSamples = stages.slice(stages.indexOf('stft'));
+      assert.deepEqual(fromSamples.slice(0, 2), ['stft', 'network'], stages.join(' → '));
+    } finally {
+      await app.dispose();
+    }
+  });
+
   test('an engine disposed while it warms up stops, and its warm-up settles', async () => {
     const app = createEngine({ modelDirs: [models], allowTestModels: true, cache: { dir: tempDir('warm-cache') } });
     const warm = app.warmUp();
