@@ -1,102 +1,217 @@
-// Time to first sound: how long after a song starts separating the first frames of its listening copy are final
-// (what the player can start playing), and how long the whole separation takes, as the app runs it (fresh estimate
-// cache, default threads, the bundled model unless --models/--model-id say otherwise).
-//   node --import tsx bench/first-sound.bench.ts [--minutes 3] [--runs 2] [--models DIR --model-id ID]
-// Each run separates the song twice, in alternating order: with a first network run of one chunk (the default) and
-// of a whole batch (as before), so a busy machine's changing load falls on both alike.
-// Prints JSON: per run the seconds to the first final frames, how many frames those were, and the whole separation.
+// Time to first sound, step by step:
+//   node --import tsx bench/first-sound.bench.ts [--minutes 3] [--runs 1] [--settled] [--whole] [--engine]
+// Browser mode with Debian's Chromium (as the e2e tests), the FULL-SIZE random-weight bench model (hidden 512, as in
+// ui-rerender.bench.ts), a generated 44.1 kHz stereo WAV, a fresh app per run (empty caches):
+// drop the song, press play as soon as the editor lets one, and stop the clock when the playhead moves. Every step
+// on the way is stamped on one clock (milliseconds since the epoch, from the server's events, the engine's progress
+// stages as the job queue forwards them, and the page's own resource timings and hooks), then printed as seconds
+// after the drop:
+//   uploaded            the page's upload request answered (resource timing)
+//   jobQueued / jobRunning   the server took the upload as a job / the queue started it (service events)
+//   stage.<s>           first progress event of engine stage s: `decode` starts the song's preparation, `stft` is
+//                       the song prepared, `network` the first chunk sent to the network, `wiener` its estimates back
+//   firstFinal          the first frames of the listening copy final (service event)
+//   eventAtPage         the page told so (the WebSocket message that carried them)
+//   playEnabled         the play button enabled (this script's poll, 20 ms)
+//   firstBlockAsked / firstBlockArrived   the player's first listening-copy block request (resource timing)
+//   audioRunning        the page's AudioContext running (its statechange)
+//   firstSound          the playhead moved (this script's poll, 20 ms)
+// `stages` lists every change of stage in order: `load-model` at the job's start and again wherever the job waits
+// for the model to finish opening. The song is dropped as soon as the page is there (the app may still be opening
+// the model, as it does when it starts); --settled drops it once the app's engine is ready (createStudio's
+// engineWarm), as a user who drops a song some seconds after starting the app finds it. Without --whole the app is
+// closed after the first sound (the rest of the separation is not waited for). --engine: the engine alone (no
+// browser, no warm-up), timed from `engine.separate` to the first final frames and to the whole song. Prints JSON.
 import { mkdirSync, rmSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeSong } from '../test/fixtures/audio.ts';
-import { ROOT } from '../test/integration/helpers/models.ts';
-import { bundledModelsDir, createEngine } from '../src-main/engine/index.ts';
-import { segmentsFor } from '../src-main/engine/separate/segment-settings.ts';
+import { ROOT, testModel } from '../test/integration/helpers/models.ts';
+import { skipReason, startStudio } from '../test/e2e/harness.ts';
+import { createEngine } from '../src-main/engine/index.ts';
+import type { StudioEvent } from '../src-main/api/contract.ts';
 
-const { values } = parseArgs({
+const { values: v } = parseArgs({
   options: {
     minutes: { type: 'string', default: '3' },
-    runs: { type: 'string', default: '2' },
-    models: { type: 'string' },
-    'model-id': { type: 'string' },
+    runs: { type: 'string', default: '1' },
+    whole: { type: 'boolean', default: false },
+    settled: { type: 'boolean', default: false },
+    engine: { type: 'boolean', default: false },
   },
 });
+const minutes = Number(v.minutes);
+const model = testModel('xumx-bench', 512);
 const out = join(ROOT, 'test-output', 'bench', 'first-sound');
 mkdirSync(out, { recursive: true });
-const minutes = Number(values.minutes);
-const song = join(out, `song-${minutes}m.wav`);
-await makeSong(song, { seconds: minutes * 60, seed: 11, sampleRate: 44100, bitDepth: 16 });
+const song = join(out, `Bench Song ${minutes}m.wav`);
+await makeSong(song, { seconds: minutes * 60, sampleRate: 44100, channels: 2, seed: 1 });
+const now = () => performance.timeOrigin + performance.now();
+const seconds = (ms: number | null | undefined, from: number) => (ms == null ? null : Math.round(ms - from) / 1000);
 
-const runs: Record<string, unknown>[] = [];
-const order = Array.from({ length: Number(values.runs) }, (_, k) =>
-  k % 2 === 0 ? ['one-chunk', 'whole-batch'] : ['whole-batch', 'one-chunk'],
-).flat();
-for (const [k, firstRun] of order.entries()) {
+/**
+ * Page-side stamps: the first WebSocket message saying frames are final, and the AudioContext's start. Plain
+ * JavaScript, as the page runs it (tsx's helpers do not exist there).
+ */
+const PAGE_HOOKS = `(() => {
+  const stamps = {};
+  globalThis.__firstSound = stamps;
+  const at = () => performance.timeOrigin + performance.now();
+  const Socket = globalThis.WebSocket;
+  globalThis.WebSocket = class extends Socket {
+    constructor(url, protocols) {
+      super(url, protocols);
+      this.addEventListener('message', (m) => {
+        if (stamps.eventAtPage === undefined && /"readyFrames":[1-9]/.test(String(m.data))) stamps.eventAtPage = at();
+      });
+    }
+  };
+  const Context = globalThis.AudioContext;
+  globalThis.AudioContext = class extends Context {
+    constructor(options) {
+      super(options);
+      stamps.audioContextCreated ??= at();
+      const seen = () => {
+        if (this.state === 'running') stamps.audioRunning ??= at();
+      };
+      this.addEventListener('statechange', seen);
+      seen();
+    }
+  };
+})()`;
+
+/** The page's stamps, with the upload's and the first listening-copy block's resource timings. */
+const PAGE_STAMPS = `(() => {
+  const entries = performance.getEntriesByType('resource');
+  const upload = entries.find((e) => e.name.includes('/api/upload'));
+  const block = entries.find((e) => e.name.includes('/api/listen/'));
+  const t = (ms) => (ms === undefined ? undefined : performance.timeOrigin + ms);
+  return {
+    ...globalThis.__firstSound,
+    uploaded: t(upload?.responseEnd),
+    firstBlockAsked: t(block?.startTime),
+    firstBlockArrived: t(block?.responseEnd),
+  };
+})()`;
+
+async function uiRun(): Promise<Record<string, unknown>> {
+  const reason = skipReason();
+  if (reason) throw new Error(reason);
+  const s = await startStudio({ models: false, modelDirs: [model.root] });
+  try {
+    await s.page.addInitScript({ content: PAGE_HOOKS });
+    await s.page.reload();
+    const stamps: Record<string, number> = {};
+    const stamp = (name: string) => (stamps[name] ??= now());
+    const changes: [string, number][] = [];
+    s.service.onEvent((e: StudioEvent) => {
+      if (e.type !== 'job') return;
+      if (e.job.state === 'queued') stamp('jobQueued');
+      if (e.job.state === 'running') stamp('jobRunning');
+      const stage = e.job.progress?.stage;
+      if (stage && e.job.state === 'running') {
+        stamp(`stage.${stage}`);
+        if (changes.at(-1)?.[0] !== stage) changes.push([stage, now()]);
+      }
+      if ((e.job.listen?.readyFrames ?? 0) > 0) stamp('firstFinal');
+    });
+    if (v.settled) await s.engineWarm;
+    const load = loadavg()[0];
+    const drop = now();
+    await s.page.getByTestId('file-input').first().setInputFiles(song);
+    const play = s.page.getByTestId('play');
+    await play.and(s.page.locator(':enabled')).waitFor({ timeout: 600_000 });
+    stamp('playEnabled');
+    await play.click();
+    await s.page.waitForFunction(
+      () =>
+        (
+          globalThis as unknown as { document: { querySelector(q: string): { textContent: string | null } | null } }
+        ).document.querySelector('[data-testid=position]')?.textContent !== '0:00.0',
+      undefined,
+      { timeout: 600_000, polling: 20 },
+    );
+    stamp('firstSound');
+    const page = (await s.page.evaluate(PAGE_STAMPS)) as Record<string, number | undefined>;
+    let whole: number | null = null;
+    if (v.whole) {
+      await s.page
+        .getByTestId('queue-item')
+        .first()
+        .and(s.page.locator('[data-state=done]'))
+        .waitFor({ timeout: 900_000 });
+      whole = now();
+    }
+    const all: Record<string, number | undefined> = { ...stamps, ...page };
+    const order = Object.entries(all)
+      .filter((e): e is [string, number] => e[1] !== undefined)
+      .sort((a, b) => a[1] - b[1]);
+    return {
+      loadAtDrop: load,
+      timeline: Object.fromEntries(order.map(([k, ms]) => [k, seconds(ms, drop)])),
+      secondsUntilFirstSound: seconds(stamps.firstSound, drop),
+      stages: changes.map(([stage, ms]) => [stage, seconds(ms, drop)]),
+      wholeSeparationSeconds: seconds(whole, drop),
+    };
+  } finally {
+    await s.close();
+  }
+}
+
+async function engineRun(k: number): Promise<Record<string, unknown>> {
   const cache = join(out, `cache-${k}`);
   rmSync(cache, { recursive: true, force: true });
-  const segments = firstRun === 'one-chunk' ? {} : { firstBatch: segmentsFor('cpu').batch };
-  const engine = createEngine({ modelDirs: [values.models ?? bundledModelsDir()], cache: { dir: cache }, segments });
-  let first: { seconds: number; frames: number } | null = null;
-  /** When each stage was first reported, seconds from the start. */
-  const stages: Record<string, number> = {};
-  const t0 = performance.now();
+  const engine = createEngine({ modelDirs: [model.root], allowTestModels: true, cache: { dir: cache } });
+  const stamps: Record<string, number> = {};
+  const changes: [string, number][] = [];
+  const t0 = now();
   const r = await engine.separate(
-    { input: song, outDir: join(out, 'stems'), ...(values['model-id'] ? { modelId: values['model-id'] } : {}) },
+    { input: song, outDir: join(out, 'stems') },
     {
       onProgress: (p) => {
-        stages[p.stage] ??= +((performance.now() - t0) / 1000).toFixed(2);
+        stamps[`stage.${p.stage}`] ??= now();
+        if (changes.at(-1)?.[0] !== p.stage) changes.push([p.stage, now()]);
       },
       listen: {
         path: join(out, `copy-${k}.f32`),
         onReady: (l) => {
-          if (!first && l.readyFrames > 0) first = { seconds: (performance.now() - t0) / 1000, frames: l.readyFrames };
+          if (l.readyFrames > 0) stamps.firstFinal ??= now();
         },
       },
     },
   );
-  const totalSeconds = (performance.now() - t0) / 1000;
+  const total = now();
   await engine.dispose();
   rmSync(join(out, `copy-${k}.f32`), { force: true });
   rmSync(cache, { recursive: true, force: true });
   if (!r.ok) throw new Error(r.error.message);
-  const f = first as { seconds: number; frames: number } | null;
-  runs.push({
-    firstRun,
-    load: loadavg()[0],
-    firstFinalSeconds: f?.seconds ?? null,
-    firstFinalAudioSeconds: f ? f.frames / r.sampleRate : null,
-    totalSeconds,
-    stagesFirstSeen: stages,
-    timings: r.timings,
-    ep: r.ep,
-    modelId: r.modelId,
-  });
-}
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const summary = (name: string) => {
-  const mine = runs.filter((r) => r.firstRun === name) as { firstFinalSeconds: number; totalSeconds: number }[];
+  const order = Object.entries(stamps).sort((a, b) => a[1] - b[1]);
   return {
-    medianFirstFinalSeconds: median(mine.map((r) => r.firstFinalSeconds)),
-    medianTotalSeconds: median(mine.map((r) => r.totalSeconds)),
+    load: loadavg()[0],
+    timeline: Object.fromEntries(order.map(([name, ms]) => [name, seconds(ms, t0)])),
+    stages: changes.map(([stage, ms]) => [stage, seconds(ms, t0)]),
+    totalSeconds: seconds(total, t0),
+    timings: r.timings,
   };
-};
-const oneChunk = summary('one-chunk');
-const wholeBatch = summary('whole-batch');
-process.stdout.write(
-  `${JSON.stringify(
+}
+
+const runs = [];
+for (let k = 0; k < Number(v.runs); k++) runs.push(v.engine ? await engineRun(k) : await uiRun());
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+console.log(
+  JSON.stringify(
     {
-      minutes,
-      cores: availableParallelism(),
+      machine: { cpus: cpus().length, cpu: cpus()[0]?.model },
+      model: { id: model.id, hidden: 512, weights: 'random (speed only)' },
+      song: { seconds: minutes * 60, format: 'WAV 44.1 kHz 16-bit stereo' },
+      mode: v.engine ? 'engine' : v.settled ? 'browser, dropped once the engine is warm' : 'browser',
       runs,
-      oneChunk,
-      wholeBatch,
-      ratio: {
-        firstFinal: oneChunk.medianFirstFinalSeconds / wholeBatch.medianFirstFinalSeconds,
-        total: oneChunk.medianTotalSeconds / wholeBatch.medianTotalSeconds,
-      },
+      ...(v.engine
+        ? {}
+        : { medianSecondsUntilFirstSound: median(runs.map((r) => r.secondsUntilFirstSound as number)) }),
     },
     null,
     2,
-  )}\n`,
+  ),
 );

@@ -6,6 +6,9 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { createStudio } from './create-studio.ts';
 import { THIS_HOST } from '../engine/temp-files.ts';
 import { endedPid } from '../engine/testing/ended-process.ts';
+import { floatWav, testSignal } from '../engine/separate/testing/fakes.ts';
+import { canBuildModels, testModel } from '../../test/integration/helpers/models.ts';
+import type { JobView } from './contract.ts';
 
 test('a relative default stems folder (as typed after --out) is made absolute, so saving the settings is accepted', async () => {
   const data = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
@@ -72,3 +75,58 @@ test('removes the prepared songs a killed app left in the songs folder, and keep
     await rm(data, { recursive: true, force: true });
   }
 });
+
+test('readies the engine for the first song when the app starts, before any song is added', async () => {
+  const data = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
+  const studio = await createStudio({
+    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+    dataDir: data,
+    modelDirs: [],
+    userModelsDir: join(data, 'models'),
+  });
+  try {
+    assert.ok(studio.engineWarm instanceof Promise, 'the engine is warming up');
+    await studio.engineWarm;
+    assert.deepEqual(await studio.service.listJobs(), []);
+  } finally {
+    await studio.service.dispose();
+    await rm(data, { recursive: true, force: true });
+  }
+});
+
+test(
+  'opens the chosen model when the app starts: its first song goes from its samples to the network without waiting',
+  { skip: canBuildModels() ? false : 'needs /usr/bin/python3 with torch and onnx' },
+  async () => {
+    const data = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
+    const studio = await createStudio({
+      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+      dataDir: data,
+      modelDirs: [testModel().root],
+      allowTestModels: true,
+      userModelsDir: join(data, 'models'),
+      outputFolder: join(data, 'stems'),
+    });
+    try {
+      await studio.engineWarm;
+      const song = floatWav(join(data, 'song.wav'), testSignal(44100 * 8), 44100);
+      const stages: string[] = [];
+      const finished = new Promise<JobView>((done) =>
+        studio.service.onEvent((e) => {
+          if (e.type !== 'job') return;
+          const stage = e.job.progress?.stage;
+          if (e.job.state === 'running' && stage && stages.at(-1) !== stage) stages.push(stage);
+          if (e.job.state === 'done' || e.job.state === 'failed') done(e.job);
+        }),
+      );
+      await studio.service.open([song]);
+      const job = await finished;
+      assert.equal(job.state, 'done', job.error?.message);
+      const fromSamples = stages.slice(stages.indexOf('stft'));
+      assert.deepEqual(fromSamples.slice(0, 2), ['stft', 'network'], stages.join(' → '));
+    } finally {
+      await studio.service.dispose();
+      await rm(data, { recursive: true, force: true });
+    }
+  },
+);

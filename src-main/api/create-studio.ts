@@ -45,9 +45,13 @@ export function defaultOutputFolder(): string {
   return join(homedir(), 'Music', 'X-UMX Studio');
 }
 
-export async function createStudio(
-  opts: StudioOptions,
-): Promise<{ service: StudioService; dataDir: string; notice: string | null }> {
+export async function createStudio(opts: StudioOptions): Promise<{
+  service: StudioService;
+  dataDir: string;
+  notice: string | null;
+  /** Settles when the engine's worker is ready for the first song (Engine.warmUp). */
+  engineWarm: Promise<void>;
+}> {
   const dataDir = opts.dataDir ?? appDataDir();
   // A settings or controls save cut short by a crash leaves its temporary file; the files themselves are whole.
   await removeStaleTemps(dataDir);
@@ -68,6 +72,13 @@ export async function createStudio(
     cache: { dir: join(dataDir, 'estimate-cache') },
     ...(opts.songFolder !== undefined ? { songFolder: opts.songFolder } : {}),
   });
+  // Started now rather than by the first song, which would otherwise wait for the worker and its DSP threads before
+  // it is decoded, and for the chosen model's session (the longest step before its first sound) before its first
+  // chunk (bench/first-sound.bench.ts). The session is the one the jobs keep anyway; it costs its memory from the
+  // start instead of from the first song. A default model since removed opens nothing here: the first job falls
+  // back to another and opens that.
+  const chosen = settings.get();
+  const engineWarm = engine.warmUp({ modelId: chosen.modelId ?? undefined, ep: chosen.ep });
   const controls = await openControlsStore(dataDir);
   // Listening copies live while the app runs; those of an app that was killed go now.
   const listenDir = join(dataDir, 'listening');
@@ -83,5 +94,5 @@ export async function createStudio(
     listenDir,
   });
   const notices = [settings.notice, ...controls.notices].filter((n): n is string => n !== null);
-  return { service, dataDir, notice: notices.length ? notices.join('\n') : null };
+  return { service, dataDir, notice: notices.length ? notices.join('\n') : null, engineWarm };
 }

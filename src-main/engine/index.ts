@@ -106,13 +106,20 @@ export interface EngineOptions {
 
 export interface SeparateHooks {
   onProgress?(p: Progress): void;
-  /** Also write the render into a listening copy as its chunks become final (separate and rerender only). */
+  /** Also write the render into a listening copy as its chunks become final (separate only, not renderRegion). */
   listen?: ListenCopyHooks;
   signal?: AbortSignal;
 }
 
 export interface Engine {
   listModels(): Promise<ModelInfo[]>;
+  /**
+   * Starts the worker thread and readies what every job needs (DSP kernels and threads) now instead of with the
+   * first song, which otherwise waits for them (the app calls it when it starts); with `model`, also opens the session
+   * that model and provider run in, kept for the jobs. Resolves when they are ready; a problem is left for the first
+   * job to report.
+   */
+  warmUp(model?: Pick<SeparateRequest, 'modelId' | 'ep'>): Promise<void>;
   /**
    * Never throws for a per-file problem: those come back as { ok: false, error: { code, message } }. Also the way to
    * re-render with new controls: with a cache configured and the song's estimates in it, no network runs
@@ -153,17 +160,21 @@ export function createEngine(opts: EngineOptions = {}): Engine {
   const jobs = new Map<number, PendingJob>();
   /** releaseSong calls waiting for the worker's answer. */
   const releases = new Map<number, () => void>();
+  /** Warm-ups waiting for the worker's answer. */
+  const warming = new Map<number, () => void>();
   let nextId = 1;
   let worker: Worker | null = null;
   let disposed = false;
 
-  const idle = () => jobs.size === 0 && releases.size === 0;
+  const idle = () => jobs.size === 0 && releases.size === 0 && warming.size === 0;
   const failAll = (message: string) => {
     // A worker that has stopped keeps no song.
     for (const [id, done] of releases) {
       releases.delete(id);
       done();
     }
+    for (const done of warming.values()) done();
+    warming.clear();
     for (const [id, job] of jobs) {
       jobs.delete(id);
       job.detach();
@@ -175,7 +186,11 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     if (worker) return worker;
     const w = spawnWorker(runnerOptions);
     w.on('message', (msg: FromWorker) => {
-      if (msg.type === 'progress') jobs.get(msg.id)?.hooks.onProgress?.(msg.progress);
+      if (msg.type === 'warm') {
+        warming.get(msg.id)?.();
+        warming.delete(msg.id);
+        if (idle()) w.unref();
+      } else if (msg.type === 'progress') jobs.get(msg.id)?.hooks.onProgress?.(msg.progress);
       else if (msg.type === 'listen') jobs.get(msg.id)?.hooks.listen?.onReady(msg.listen);
       else if (msg.type === 'result' || msg.type === 'region-result') {
         const job = jobs.get(msg.id);
@@ -226,6 +241,22 @@ export function createEngine(opts: EngineOptions = {}): Engine {
   };
 
   return {
+    warmUp(model) {
+      if (disposed) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const id = nextId++;
+        try {
+          const w = start();
+          w.ref();
+          warming.set(id, resolve);
+          w.postMessage({ type: 'warm-up', id, ...(model ? { model } : {}) } satisfies ToWorker);
+        } catch {
+          warming.delete(id);
+          resolve(); // the first job starts the worker again and says what stops it
+        }
+      });
+    },
+
     async listModels() {
       const scan = await scanModels(runnerOptions.modelDirs, { allowTestModels: runnerOptions.allowTestModels });
       return Promise.all(scan.models.map(describeModel));

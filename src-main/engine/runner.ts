@@ -23,6 +23,7 @@ import { CONTRACT } from './model/manifest.ts';
 import { separateWithCache } from './cache/cached-separation.ts';
 import { normalizeControls } from './dsp/controls.ts';
 import { DspPool } from './separate/dsp-pool.ts';
+import { loadDspKernels } from './dsp/kernels/index.ts';
 import { threadPlan } from './separate/threading.ts';
 import { availableParallelism } from 'node:os';
 import { segmentsFor } from './separate/segment-settings.ts';
@@ -139,6 +140,19 @@ export class JobRunner {
       const e = asXumxError(err, req.input);
       return { input: req.input, ok: false, error: { code: e.code, message: e.message } };
     }
+  }
+
+  /**
+   * Readies what every job needs before the first one comes, so the first song does not wait for it: the DSP
+   * kernels of this thread, with the estimate cache (the app) the DSP threads, and the session of `model` (kept for
+   * the jobs like one a job opened). A model that cannot be opened is left for the first job to report.
+   */
+  async warmUp(model?: Pick<SeparateRequest, 'modelId' | 'ep'>): Promise<void> {
+    await loadDspKernels();
+    if (this.cache && this.opts.dspThreads !== 0 && !this.disposed) this.dspPool ??= new DspPool(this.opts.dspThreads);
+    const ep = model?.ep ?? 'auto';
+    if (!model || this.disposed || (ep !== 'auto' && !(EP_NAMES as readonly string[]).includes(ep))) return;
+    await this.model(model.modelId, ep).catch(() => {});
   }
 
   /**

@@ -1,12 +1,14 @@
 // The engine's worker thread: the heavy work (decoding, DSP, onnxruntime) runs here so the caller's thread — a UI,
-// an Electron main process, an HTTP server — stays responsive. Messages in: separate / region / abort / release-song
-// (lets go of a prepared song kept for re-renders) / dispose; messages out: progress / listen (frames of the listening
-// copy that are final) / result / region-result / released / disposed.
+// an Electron main process, an HTTP server — stays responsive. Messages in: warm-up / separate / region / abort /
+// release-song (lets go of a prepared song kept for re-renders) / dispose; messages out: warm / progress / listen
+// (frames of the listening copy that are final) / result / region-result / released / disposed.
 import { parentPort, workerData } from 'node:worker_threads';
 import { JobRunner, type RunnerOptions } from './runner.ts';
 import type { ListenProgress, Progress, Region, RegionResult, SeparateRequest, SeparationResult } from './types.ts';
 
 export type ToWorker =
+  /** model: whose session to open too (Engine.warmUp). */
+  | { type: 'warm-up'; id: number; model?: Pick<SeparateRequest, 'modelId' | 'ep'> }
   /** listenCopy: where the job's listening copy goes (SeparateHooks.listen). */
   | { type: 'separate'; id: number; req: SeparateRequest; listenCopy?: string }
   | { type: 'region'; id: number; req: SeparateRequest; region: Region }
@@ -16,6 +18,7 @@ export type ToWorker =
   | { type: 'dispose' };
 
 export type FromWorker =
+  | { type: 'warm'; id: number }
   | { type: 'progress'; id: number; progress: Progress }
   | { type: 'listen'; id: number; listen: ListenProgress }
   | { type: 'result'; id: number; result: SeparationResult }
@@ -34,6 +37,10 @@ const post = (msg: FromWorker) => port.postMessage(msg);
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'abort') {
     controllers.get(msg.id)?.abort();
+  } else if (msg.type === 'warm-up') {
+    // A warm-up that fails costs nothing: the first job readies the same things and reports what is wrong.
+    const warm = () => post({ type: 'warm', id: msg.id });
+    void runner.warmUp(msg.model).then(warm, warm);
   } else if (msg.type === 'separate') {
     const controller = new AbortController();
     controllers.set(msg.id, controller);

@@ -8,6 +8,7 @@ import {
   emptyQueue,
   formatEta,
   fromJobs,
+  playable,
   select,
   skipReason,
   statusText,
@@ -56,7 +57,7 @@ describe('queue reducer', () => {
     assert.equal(select(s, 'zzz').selectedId, 'a');
   });
 
-  test('opens a song in the editor as soon as the first seconds of it can be played, while it is separated', () => {
+  test('opens a song in the editor as soon as its listening copy is begun, before its first seconds are final', () => {
     const listen = (readyFrames: number) => ({
       revision: 0,
       sampleRate: 44100,
@@ -64,10 +65,13 @@ describe('queue reducer', () => {
       readyFrames,
       sources: ['vocals', 'drums'],
     });
-    let s = fromJobs([job('a', 'running', { listen: listen(0) }), job('b', 'running')]);
-    assert.equal(s.selectedId, null, 'nothing final yet');
+    let s = fromJobs([job('a', 'running'), job('b', 'running')]);
+    assert.equal(s.selectedId, null, 'no listening copy yet');
+    s = applyEvent(s, { type: 'job', job: job('a', 'running', { listen: listen(0) }) });
+    assert.equal(s.selectedId, 'a', 'the editor gets ready to play while the first seconds are separated');
+    assert.equal(playable(s.jobs.a), false);
     s = applyEvent(s, { type: 'job', job: job('a', 'running', { listen: listen(4096) }) });
-    assert.equal(s.selectedId, 'a');
+    assert.equal(playable(s.jobs.a), true);
     s = applyEvent(s, { type: 'job', job: job('b', 'done', { result }) });
     assert.equal(s.selectedId, 'a', 'the song being listened to stays');
   });

@@ -25,11 +25,11 @@ export function applyEvent(state: QueueState, event: StudioEvent): QueueState {
       order: known ? state.order : [...state.order, job.id],
       jobs: { ...state.jobs, [job.id]: job },
     };
-    // The first song that can be played (finished, or its separation has final seconds) opens in the editor,
-    // unless the user is already looking at one that can.
-    const justPlayable = playable(job) && !(before && playable(before));
+    // The first song the editor can show (finished, or its listening copy begun) opens in it, unless the user is
+    // already looking at one.
+    const justOpenable = openable(job) && !(before && openable(before));
     const selected = state.selectedId ? next.jobs[state.selectedId] : null;
-    if (justPlayable && (!selected || !playable(selected))) next.selectedId = job.id;
+    if (justOpenable && (!selected || !openable(selected))) next.selectedId = job.id;
     return next;
   }
   if (event.type === 'job-removed') {
@@ -38,7 +38,7 @@ export function applyEvent(state: QueueState, event: StudioEvent): QueueState {
     delete jobs[event.jobId];
     const order = state.order.filter((id) => id !== event.jobId);
     const selectedId =
-      state.selectedId === event.jobId ? (order.find((id) => playable(jobs[id])) ?? null) : state.selectedId;
+      state.selectedId === event.jobId ? (order.find((id) => openable(jobs[id])) ?? null) : state.selectedId;
     return { order, jobs, selectedId };
   }
   return state;
@@ -47,6 +47,14 @@ export function applyEvent(state: QueueState, event: StudioEvent): QueueState {
 /** Whether the editor can play a song: it is separated, or the first seconds of its separation are final. */
 export function playable(job: JobView): boolean {
   return job.state === 'done' || (job.state === 'running' && (job.listen?.readyFrames ?? 0) > 0);
+}
+
+/**
+ * Whether the editor can show a song: once it is playable, and already while its first seconds are separated (its
+ * listening copy begun), so the editor and its audio are set up by the time they are final; play waits for them.
+ */
+export function openable(job: JobView): boolean {
+  return playable(job) || (job.state === 'running' && job.listen != null);
 }
 
 export function select(state: QueueState, id: string): QueueState {

@@ -63,6 +63,8 @@ export interface Studio {
   server: WebServer;
   browser: Browser;
   page: Page;
+  /** Settles when the app's engine is ready for a first song (createStudio's engineWarm). */
+  engineWarm: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -79,7 +81,7 @@ export async function startStudio(
   const modelsDir = join(dir, 'models');
   mkdirSync(modelsDir, { recursive: true });
   if (opts.models !== false) makeTestModel(modelsDir);
-  const { service, dataDir } = await createStudio({
+  const { service, dataDir, engineWarm } = await createStudio({
     capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
     dataDir: join(dir, 'data'),
     modelDirs: [modelsDir, ...(opts.modelDirs ?? [])],
@@ -103,6 +105,7 @@ export async function startStudio(
     server,
     browser,
     page,
+    engineWarm,
     async close() {
       await browser.close();
       await server.close();

@@ -60,6 +60,51 @@ describe('engine API and cancellation', { skip }, () => {
     assert.ok(events.some((e) => e.etaSeconds !== null && e.etaSeconds > 0));
   });
 
+  test('readies its worker and DSP threads before the first song when warmed up, then separates', async () => {
+    const app = createEngine({
+      modelDirs: [models],
+      allowTestModels: true,
+      segments,
+      cache: { dir: tempDir('warm-cache') },
+    });
+    try {
+      await app.warmUp();
+      const r = await app.separate({ input: song, outDir: tempDir('warm-out'), ep: 'cpu' });
+      assert.ok(r.ok, r.ok ? '' : r.error.message);
+    } finally {
+      await app.dispose();
+    }
+  });
+
+  test('a song separated after a warm-up with its model goes from its samples to the network without waiting for the model', async () => {
+    const app = createEngine({
+      modelDirs: [models],
+      allowTestModels: true,
+      segments,
+      cache: { dir: tempDir('warm-cache') },
+    });
+    try {
+      await app.warmUp({ ep: 'cpu' });
+      const stages: string[] = [];
+      const r = await app.separate(
+        { input: song, outDir: tempDir('warm-out'), ep: 'cpu' },
+        { onProgress: (p) => void (stages.at(-1) !== p.stage && stages.push(p.stage)) },
+      );
+      assert.ok(r.ok, r.ok ? '' : r.error.message);
+      const fromSamples = stages.slice(stages.indexOf('stft'));
+      assert.deepEqual(fromSamples.slice(0, 2), ['stft', 'network'], stages.join(' → '));
+    } finally {
+      await app.dispose();
+    }
+  });
+
+  test('an engine disposed while it warms up stops, and its warm-up settles', async () => {
+    const app = createEngine({ modelDirs: [models], allowTestModels: true, cache: { dir: tempDir('warm-cache') } });
+    const warm = app.warmUp();
+    await app.dispose();
+    await warm;
+  });
+
   test('a per-file problem is a value, never a throw', async () => {
     const r = await engine.separate({ input: join(tempDir('none'), 'missing.wav'), outDir: tempDir('o') });
     assert.equal(r.ok, false);

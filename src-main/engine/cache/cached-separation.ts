@@ -5,7 +5,13 @@ import { XumxError } from '../errors.ts';
 import { CONTRACT } from '../model/manifest.ts';
 import type { InstalledModel } from '../model/registry.ts';
 import type { ModelRunner } from '../model/session.ts';
-import { separateFile, type PipelineDeps, type PipelineHooks, type PipelineJob } from '../separate/pipeline.ts';
+import {
+  separateFile,
+  separateOpening,
+  type PipelineDeps,
+  type PipelineHooks,
+  type PipelineJob,
+} from '../separate/pipeline.ts';
 import type { SegmentSettings } from '../separate/segment-settings.ts';
 import type { EpName, SeparationOk } from '../types.ts';
 import type { DspPool } from '../separate/dsp-pool.ts';
@@ -80,38 +86,46 @@ export async function separateWithCache(
   }
 
   if (hooks.signal?.aborted) throw new XumxError('CANCELLED', `${job.input}: cancelled`, job.input);
-  const model = await ctx.openModel();
-  const segments = ctx.segmentsFor(model.ep);
+  // The session opens while the pipeline decodes the song (separateOpening); a session already open is at hand.
   const dsp = ctx.dspPool?.();
+  const recording: { runner?: RecordingRunner } = {};
+  const ready = ctx.openModel().then((model) => {
+    const segments = ctx.segmentsFor(model.ep);
+    if (!key) return { model, segments };
+    recording.runner = new RecordingRunner(
+      model,
+      (frames) =>
+        ctx.cache.writer({
+          key,
+          modelId: manifest.id,
+          modelSha256: manifest.sha256,
+          sources: [...manifest.sources],
+          bins: CONTRACT.bins,
+          frames,
+          codec: 'float24',
+          ep: model.ep,
+          segmentFrames: segments.segmentFrames,
+          overlapFrames: segments.overlapFrames,
+        }),
+      ctx.cache.maxBytes,
+    );
+    return { model: recording.runner, segments };
+  });
+  const network = { manifest, ready };
+  const run = { ...job, ...(dsp ? { dsp } : {}) };
   if (!key) {
-    const result = await separateFile({ ...job, segments, ...(dsp ? { dsp } : {}) }, model, ctx.deps, hooks);
+    const result = await separateOpening(run, network, ctx.deps, hooks);
     return { ...result, notices: [...result.notices, ...notices] };
   }
-  const recorder = new RecordingRunner(
-    model,
-    (frames) =>
-      ctx.cache.writer({
-        key,
-        modelId: manifest.id,
-        modelSha256: manifest.sha256,
-        sources: [...manifest.sources],
-        bins: CONTRACT.bins,
-        frames,
-        codec: 'float24',
-        ep: model.ep,
-        segmentFrames: segments.segmentFrames,
-        overlapFrames: segments.overlapFrames,
-      }),
-    ctx.cache.maxBytes,
-  );
   let result: SeparationOk;
   const started = performance.now();
   try {
-    result = await separateFile({ ...job, segments, ...(dsp ? { dsp } : {}) }, recorder, ctx.deps, hooks);
+    result = await separateOpening(run, network, ctx.deps, hooks);
   } catch (err) {
-    await recorder.abort();
+    await recording.runner?.abort();
     throw err;
   }
+  const recorder = recording.runner!;
   const size = await recorder.commit();
   if (size !== null) {
     await keep(result);

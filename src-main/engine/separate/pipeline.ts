@@ -10,7 +10,7 @@ import { renderChunk, type ChunkTask, type ChunkTimes } from './chunk-render.ts'
 import { toStereo } from '../audio/channels.ts';
 import { stemTags, type AudioTags } from '../audio/tags.ts';
 import { XumxError, asXumxError } from '../errors.ts';
-import { CONTRACT } from '../model/manifest.ts';
+import { CONTRACT, type ModelManifest } from '../model/manifest.ts';
 import type { ModelRunner } from '../model/session.ts';
 import type { CachedRecord } from '../cache/estimate-file.ts';
 import type { ThreadedModelRunner } from '../model/threaded.ts';
@@ -83,6 +83,15 @@ export interface PipelineHooks {
   signal?: AbortSignal;
 }
 
+/**
+ * A network whose session may still be opening, with the chunk sizes its provider wants (known once it is open).
+ * Its manifest is known before: the stems' outputs are made while the session opens.
+ */
+export interface OpeningNetwork {
+  manifest: ModelManifest;
+  ready: Promise<{ model: ModelRunner; segments: SegmentSettings }>;
+}
+
 /** Network share of one chunk's work, for progress (measured: the network dominates on every provider). */
 const NETWORK_SHARE = 0.7;
 
@@ -92,7 +101,28 @@ export async function separateFile(
   deps: PipelineDeps,
   hooks: PipelineHooks = {},
 ): Promise<SeparationOk> {
+  const { segments, ...rest } = job;
+  return separateOpening(rest, { manifest: model.manifest, ready: Promise.resolve({ model, segments }) }, deps, hooks);
+}
+
+/**
+ * separateFile with a network still opening: the song is decoded and the outputs made meanwhile, and the chunk loop
+ * waits for the session only when its first chunk needs it. Opening a full-size model takes about as long as
+ * decoding a song, and the two used to run one after the other before the first sound.
+ */
+export async function separateOpening(
+  job: Omit<PipelineJob, 'segments'>,
+  network: OpeningNetwork,
+  deps: PipelineDeps,
+  hooks: PipelineHooks = {},
+): Promise<SeparationOk> {
   const { input } = job;
+  // Handled here so that a session failing while the song decodes is no unhandled rejection; awaited later.
+  const opened = { done: false };
+  network.ready.then(
+    () => (opened.done = true),
+    () => {},
+  );
   const timings: Timings = { decode: 0, stft: 0, network: 0, wiener: 0, istft: 0, encode: 0 };
   const timed = async <T>(stage: keyof Timings, work: () => T | Promise<T>): Promise<T> => {
     const t0 = performance.now();
@@ -113,15 +143,24 @@ export async function separateFile(
   progress.preparing('decode', 0);
   const prepared = await preparedSong(input, deps, { timed, cancelled, progress });
   try {
-    return await separatePrepared(job, model, prepared, deps, { timed, cancelled, progress, timings }, hooks.listen);
+    return await separatePrepared(
+      job,
+      network,
+      () => opened.done,
+      prepared,
+      deps,
+      { timed, cancelled, progress, timings },
+      hooks.listen,
+    );
   } finally {
     await prepared.song.release();
   }
 }
 
 async function separatePrepared(
-  job: PipelineJob,
-  model: ModelRunner,
+  job: Omit<PipelineJob, 'segments'>,
+  network: OpeningNetwork,
+  isOpen: () => boolean,
   prepared: PreparedSong,
   deps: PipelineDeps,
   { timed, cancelled, progress, timings }: Omit<LoopTools, 'tap'>,
@@ -134,7 +173,7 @@ async function separatePrepared(
   cancelled();
   progress.preparing('stft', 1);
 
-  const manifest = model.manifest;
+  const { manifest } = network;
   const stems = job.controls.residual ? [...manifest.sources, 'residual'] : [...manifest.sources];
   const outputs = await StemOutputs.create(job.outDir, input, stems, job.format);
   notices.push(...outputs.notices);
@@ -164,7 +203,10 @@ async function separatePrepared(
         throw err;
       }
     }
-    await runChunks(song, job, model, stems, sinks, { timed, cancelled, progress, timings, tap });
+    if (!isOpen()) progress.preparing('load-model', 1);
+    const { model, segments } = await network.ready;
+    cancelled();
+    await runChunks(song, { ...job, segments }, model, stems, sinks, { timed, cancelled, progress, timings, tap });
     cancelled();
     progress.finishing();
     await timed('encode', async () => {
@@ -194,6 +236,7 @@ async function separatePrepared(
     await outputs.discard();
     throw err instanceof XumxError ? err : asXumxError(err, input);
   }
+  const { model } = await network.ready; // open by now: the chunk loop ran on it
   progress.done();
   return {
     input,
