@@ -241,6 +241,7 @@ export class StemPlayer {
       return before;
     }
     this.target = { view: { ...view }, blocks: new Map(), askedAt: -1 };
+    mark('player:switch-asked', { revision: view.revision });
     if (!this.playing) this.takeTarget(null);
     this.pump();
     return before;
@@ -497,6 +498,12 @@ export class StemPlayer {
       .then(
         (block) => {
           if (abort.signal.aborted || (stream !== this.heard && stream !== this.target)) return;
+          if (stream === this.target)
+            mark('player:target-block', {
+              revision: stream.view.revision,
+              index,
+              answer: block === 'not-ready' || block.frames <= 0 ? 'not-ready' : 'audio',
+            });
           if (block === 'not-ready' || block.frames <= 0) {
             stream.askedAt = stream.view.readyFrames;
             return;
@@ -507,6 +514,8 @@ export class StemPlayer {
         },
         (e) => {
           if (abort.signal.aborted) return;
+          if (stream === this.target)
+            mark('player:target-block', { revision: stream.view.revision, index, answer: 'failed' });
           // Not asked again (and again) until more of the render is final or the playhead moves.
           stream.askedAt = stream.view.readyFrames;
           if (this.opening && stream === this.heard) this.opening.reject(e);
@@ -588,6 +597,7 @@ export class StemPlayer {
       this.startVoices(when, at, (name) => (old.get(name) ? plan.fadeIn : planFadeIn(when)));
       for (const v of old.values()) if (v && v.kind === 'buffer') this.fadeOut(v, fadeOutFrom(v, when), plan.stopOld);
       this.scheduleEnd();
+      mark('player:switched', { revision: target.view.revision, leadSeconds: when - this.context.currentTime });
       this.onSwitch(target.view.revision, when);
     } else {
       this.onSwitch(target.view.revision, this.context.currentTime);
@@ -938,6 +948,14 @@ export class StemPlayer {
  */
 function askable(view: StreamView): number {
   return view.revision > 0 || view.complete ? view.frames : Math.min(view.frames, view.readyFrames);
+}
+
+/**
+ * A moment of a switch on the page's performance timeline, for whoever profiles the wait for a change to be heard
+ * (bench/ui-rerender.bench.ts reads them); only switches, so the timeline stays short.
+ */
+function mark(name: string, detail: Record<string, number | string>): void {
+  globalThis.performance?.mark?.(name, { detail });
 }
 
 /** Stops buffer sources at `when` (now without it); one that never started does not start. */
