@@ -89,11 +89,10 @@ try {
           detail?: unknown;
         };
         const perf = (globalThis as unknown as { performance: { getEntriesByType(t: string): Entry[] } }).performance;
-        const s = (t: number) => Math.round(t - pageStart) / 1000;
         const marks = perf
           .getEntriesByType('mark')
           .filter((e) => e.startTime >= pageStart && e.name.startsWith('player:'))
-          .map((e) => ({ at: s(e.startTime), mark: e.name, ...(e.detail as object) }));
+          .map((e) => ({ at: Math.round(e.startTime - pageStart) / 1000, mark: e.name, ...(e.detail as object) }));
         const reads = perf
           .getEntriesByType('resource')
           .filter(
@@ -101,8 +100,8 @@ try {
               e.startTime >= pageStart && /\/api\/listen\/[^/]+\/\d+\?/.test(e.name) && !e.name.includes(`/${before}?`),
           )
           .map((e) => ({
-            at: s(e.startTime),
-            arrived: s(e.responseEnd),
+            at: Math.round(e.startTime - pageStart) / 1000,
+            arrived: Math.round(e.responseEnd - pageStart) / 1000,
             status: e.responseStatus,
             from: new URL(e.name).searchParams.get('from'),
           }));
