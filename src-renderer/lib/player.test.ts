@@ -195,6 +195,27 @@ describe('StemPlayer switching to another render', () => {
     player.pause();
   });
 
+  test('keeps reading the new render when the app names it again before it is heard (more of it final)', async () => {
+    // The app passes on every report of a running re-render: the block on its way must not be asked for anew.
+    const { ctx, player, source } = await playing(['vocals', 'drums']);
+    await at(ctx, player, 5.2);
+    source.ready.set(2, 0);
+    source.onDemand.add(2);
+    source.gate = true;
+    source.asked = [];
+    player.switchTo(source.view(2));
+    source.ready.set(2, 100);
+    player.switchTo(source.view(2));
+    player.update(source.view(2));
+    const playhead = source.asked.filter((a) => a.revision === 2 && a.from === 4 * RATE);
+    assert.equal(playhead.length, 1, `asked ${JSON.stringify(source.asked)}`);
+    source.gate = false;
+    source.release();
+    await player.settled();
+    assert.equal(player.revision, 2);
+    player.pause();
+  });
+
   test('a playhead moved while the new render is on its way re-prioritises: its block at the new place comes first', async () => {
     const { ctx, player, source } = await playing(['bass']);
     source.gate = true;

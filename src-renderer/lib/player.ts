@@ -231,13 +231,20 @@ export class StemPlayer {
 
   /**
    * Switches to another render at the playhead: its block there is read first, then the ones after, and the two
-   * crossfade as soon as that block is held (paused: at once). Returns the render heard until now.
+   * crossfade as soon as that block is held (paused: at once). The render being switched to may be named again,
+   * with more of it final. Returns the render heard until now.
    */
   switchTo(view: StreamView): StreamView | null {
     const before = this.heard && { ...this.heard.view };
     if (!this.heard || view.revision === this.heard.view.revision) {
       this.target = null;
       if (this.heard) this.update(view);
+      return before;
+    }
+    // Named again while on its way (the app passes on each report of a running re-render): what is read or held
+    // of it stays, or a block that takes longer than the time between two reports would never arrive.
+    if (view.revision === this.target?.view.revision) {
+      this.update(view);
       return before;
     }
     this.target = { view: { ...view }, blocks: new Map(), askedAt: -1 };
@@ -597,7 +604,12 @@ export class StemPlayer {
       this.startVoices(when, at, (name) => (old.get(name) ? plan.fadeIn : planFadeIn(when)));
       for (const v of old.values()) if (v && v.kind === 'buffer') this.fadeOut(v, fadeOutFrom(v, when), plan.stopOld);
       this.scheduleEnd();
-      mark('player:switched', { revision: target.view.revision, leadSeconds: when - this.context.currentTime });
+      mark('player:switched', {
+        revision: target.view.revision,
+        leadSeconds: when - this.context.currentTime,
+        // What the context adds before a scheduled sample reaches the speakers.
+        outputSeconds: (this.context.baseLatency ?? 0) + (this.context.outputLatency ?? 0),
+      });
       this.onSwitch(target.view.revision, when);
     } else {
       this.onSwitch(target.view.revision, this.context.currentTime);
