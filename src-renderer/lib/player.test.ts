@@ -155,8 +155,9 @@ describe('StemPlayer switching to another render', () => {
     player.pause();
   });
 
-  test("asks for the new render's block at the playhead first, and is heard as soon as that one block arrives", async () => {
+  test('asks for the new render from the playhead to the end of its block first (the least to render before it is heard), and is heard as soon as that arrives', async () => {
     const { ctx, player, source } = await playing(['vocals', 'drums']);
+    await at(ctx, player, 4);
     await at(ctx, player, 5.2);
     source.gate = true;
     source.asked = [];
@@ -165,8 +166,13 @@ describe('StemPlayer switching to another render', () => {
     player.switchTo(source.view(2));
     assert.deepEqual(
       source.asked[0],
-      { revision: 2, from: 4 * RATE, frames: BLOCK_SECONDS * RATE },
-      'the block holding 4.2 s',
+      { revision: 2, from: 420, frames: 6 * RATE - 420 },
+      'from 4.2 s (where the playhead is once a swap can start) to the end of the block holding it',
+    );
+    assert.deepEqual(
+      source.asked[1],
+      { revision: 2, from: 6 * RATE, frames: BLOCK_SECONDS * RATE },
+      'the next block whole',
     );
     source.gate = false;
     source.release();
@@ -179,6 +185,7 @@ describe('StemPlayer switching to another render', () => {
 
   test("asks for a re-render's block at the playhead before its final frames reach it (the app renders it on demand)", async () => {
     const { ctx, player, source } = await playing(['vocals', 'drums']);
+    await at(ctx, player, 4);
     await at(ctx, player, 6.2);
     source.ready.set(2, 0);
     source.onDemand.add(2);
@@ -187,11 +194,33 @@ describe('StemPlayer switching to another render', () => {
     await player.settled();
     assert.deepEqual(
       source.asked[0],
-      { revision: 2, from: 4 * RATE, frames: BLOCK_SECONDS * RATE },
-      'the block holding 5.15 s',
+      { revision: 2, from: 520, frames: 6 * RATE - 520 },
+      'from 5.2 s to the end of its block',
     );
     assert.equal(player.revision, 2, 'heard at once, not once the re-render has reached the playhead');
     assert.ok(live(ctx, 0, 2).length > 0);
+    player.pause();
+  });
+
+  test('reads the rest of the block it began from the playhead, so a step back plays the new render', async () => {
+    const { ctx, player, source } = await playing(['vocals']);
+    await at(ctx, player, 4);
+    await at(ctx, player, 5.2);
+    source.asked = [];
+    player.switchTo(source.view(2));
+    await player.settled();
+    assert.equal(player.revision, 2);
+    player.seek(4.1);
+    await player.settled();
+    assert.ok(
+      source.asked.some((a) => a.revision === 2 && a.from === 4 * RATE && a.frames === BLOCK_SECONDS * RATE),
+      `asked ${JSON.stringify(source.asked)}`,
+    );
+    await at(ctx, player, 5.4);
+    assert.ok(
+      live(ctx, 0, 2).some((s) => s.plays.from === 410),
+      'plays from 4.1 s',
+    );
     player.pause();
   });
 
@@ -207,7 +236,7 @@ describe('StemPlayer switching to another render', () => {
     source.ready.set(2, 100);
     player.switchTo(source.view(2));
     player.update(source.view(2));
-    const playhead = source.asked.filter((a) => a.revision === 2 && a.from === 4 * RATE);
+    const playhead = source.asked.filter((a) => a.revision === 2 && a.from <= 420 && 420 < a.from + a.frames);
     assert.equal(playhead.length, 1, `asked ${JSON.stringify(source.asked)}`);
     source.gate = false;
     source.release();

@@ -485,14 +485,26 @@ export class StemPlayer {
     if (this.target && target) order.push([this.target, target[0]]);
     for (const i of heard) order.push([this.heard!, i]);
     if (this.target && target) for (const i of target.slice(1)) order.push([this.target, i]);
+    // Of the new render's block at the playhead, only what is still to be heard: rendered on demand, it arrives
+    // sooner the less there is. Not for the stretchers, which are given whole blocks from their start.
+    const playhead =
+      this.target && this.cursor ? this.frameOf(this.positionAt(this.context.currentTime + START_LATENCY_S)) : null;
     for (const [stream, index] of order) {
       if (this.inFlight.size >= IN_FLIGHT) break;
       const key = `${stream.view.revision}:${index}`;
       if (index === undefined || this.inFlight.has(key)) continue;
-      const from = index * this.blockFrames;
-      const until = Math.min(from + this.blockFrames, askable(stream.view));
+      const start = index * this.blockFrames;
+      const until = Math.min(start + this.blockFrames, askable(stream.view));
+      const from =
+        stream === this.target && index === target?.[0] && playhead !== null && playhead > start && playhead < until
+          ? playhead
+          : start;
       const held = stream.blocks.get(index);
-      if (until <= from || (held && held.from + held.frames >= until) || stream.askedAt >= stream.view.readyFrames)
+      if (
+        until <= from ||
+        (held && held.from <= from && held.from + held.frames >= until) ||
+        stream.askedAt >= stream.view.readyFrames
+      )
         continue;
       this.read(source, stream, index, from, until - from, key);
     }
