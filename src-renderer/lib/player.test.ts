@@ -412,7 +412,9 @@ describe('StemPlayer while the render is still written', () => {
 });
 
 describe('StemPlayer when a block cannot be read', () => {
-  test('reports the failure once and asks again only once more is final or the playhead moves', async () => {
+  test('reports the failure once and asks again only once more is final or the playhead moves', async (t) => {
+    // Its retries wait on timers that this test does not let run.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const source = new MemorySource(SONG_FRAMES, ['vocals']);
     const { ctx, player } = await opened(['vocals'], source);
     const errors: unknown[] = [];
@@ -434,6 +436,41 @@ describe('StemPlayer when a block cannot be read', () => {
     player.seek(9);
     await player.settled();
     assert.ok(failed > before, 'a seek asks again');
+  });
+});
+
+describe('StemPlayer when a finished render is not there when asked', () => {
+  test('asks again less and less often (never in a tight loop), says why once it keeps failing, and plays once it is back', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    // The app dropped the song's copy just as the player asked: the render is complete, so nothing more will become
+    // final to make the player ask again; it must try again by itself.
+    const source = new MemorySource(SONG_FRAMES, ['vocals']);
+    source.ready.set(0, 0);
+    const ctx = new FakeContext();
+    const player = new StemPlayer(ctx as unknown as AudioContext, null);
+    const errors: unknown[] = [];
+    player.onError = (e) => void errors.push(e);
+    let opened = false;
+    void player.open(source, { ...source.view(0), complete: true }).then(() => (opened = true));
+    await player.settled();
+    const first = source.asked.filter((a) => a.from === 0).length;
+    assert.equal(first, 1);
+    for (let i = 0; i < 300; i++) {
+      t.mock.timers.tick(100);
+      await player.settled();
+    }
+    const again = source.asked.filter((a) => a.from === 0).length;
+    assert.ok(again > 2, `asked ${again} times in 30 s`);
+    assert.ok(again < 30, `asked ${again} times in 30 s: it should back off`);
+    assert.ok(errors.length >= 1, 'says that the audio keeps failing to come');
+    assert.match(String((errors[0] as Error).message), /not rendered yet/, 'with the reason the app gave');
+    source.ready.set(0, SONG_FRAMES);
+    for (let i = 0; i < 100 && !opened; i++) {
+      t.mock.timers.tick(100);
+      await player.settled();
+    }
+    assert.ok(opened, 'plays once its copy is back');
+    player.unload();
   });
 });
 

@@ -53,6 +53,11 @@ const REBASE_SECONDS = 8;
 const SCHEDULE_AHEAD_S = 3;
 const RAMP_S = 0.008;
 const PUMP_MS = 100;
+/** After a block is refused or not ready, asked again after this, doubling each time up to RETRY_MAX_MS. */
+const RETRY_MS = 250;
+const RETRY_MAX_MS = 4000;
+/** Refusals in a row after which the listener is told why the audio does not come. */
+const REPORT_AFTER = 3;
 const IN_FLIGHT = 2;
 const STEREO = 2;
 
@@ -67,8 +72,11 @@ interface HeldBlock {
 interface Stream {
   view: StreamView;
   blocks: Map<number, HeldBlock>;
-  /** Not asked again below this many ready frames: the source said nothing more is final yet, or failed. */
+  /** Not asked again below this many ready frames (until `retry` fires): the source refused or had nothing yet. */
   askedAt: number;
+  /** Refusals and "not ready" answers in a row, and the timer that asks again after the last. */
+  failures: number;
+  retry: ReturnType<typeof setTimeout> | null;
 }
 
 type Voice = ({ kind: 'buffer'; nodes: AudioBufferSourceNode[] } | { kind: 'stretch'; node: StretchNode }) & {
@@ -216,7 +224,7 @@ export class StemPlayer {
   open(source: BlockSource, view: StreamView): Promise<void> {
     this.unload();
     this.source = source;
-    this.heard = { view: { ...view }, blocks: new Map(), askedAt: -1 };
+    this.heard = { view: { ...view }, blocks: new Map(), askedAt: -1, failures: 0, retry: null };
     for (const name of view.sources) this.addStrip(name);
     const first = new Promise<void>((resolve, reject) => (this.opening = { resolve, reject }));
     this.pump();
@@ -247,7 +255,8 @@ export class StemPlayer {
       this.update(view);
       return before;
     }
-    this.target = { view: { ...view }, blocks: new Map(), askedAt: -1 };
+    this.dropStream(this.target);
+    this.target = { view: { ...view }, blocks: new Map(), askedAt: -1, failures: 0, retry: null };
     mark('player:switch-asked', { revision: view.revision });
     if (!this.playing) this.takeTarget(null);
     this.pump();
@@ -328,6 +337,8 @@ export class StemPlayer {
     this.strips.clear();
     this.opening?.reject(new Error('closed before any audio arrived'));
     this.opening = null;
+    this.dropStream(this.heard);
+    this.dropStream(this.target);
     this.heard = this.target = null;
     this.playing = this.waiting = false;
     this.offset = 0;
@@ -341,6 +352,8 @@ export class StemPlayer {
     if (stretched) await this.prepareStretchers();
     if (this.playing) return;
     this.waiting = false;
+    // A refusal while paused set no retry (nobody was waiting): asked again now.
+    for (const stream of [this.heard, this.target]) if (stream && !stream.retry) stream.askedAt = -1;
     if (this.offset >= this.duration) this.offset = 0;
     const lead = countIn ? countInSeconds(countIn, this.timePitch.tempo) : 0;
     const when =
@@ -521,12 +534,14 @@ export class StemPlayer {
             mark('player:target-block', {
               revision: stream.view.revision,
               index,
-              answer: block === 'not-ready' || block.frames <= 0 ? 'not-ready' : 'audio',
+              answer: 'notReady' in block || block.frames <= 0 ? 'not-ready' : 'audio',
             });
-          if (block === 'not-ready' || block.frames <= 0) {
-            stream.askedAt = stream.view.readyFrames;
+          if ('notReady' in block || block.frames <= 0) {
+            const reason = 'notReady' in block ? block.notReady : `nothing to play from frame ${from}`;
+            if (this.refused(stream) === REPORT_AFTER) this.onError(new Error(reason));
             return;
           }
+          stream.failures = 0;
           stream.blocks.set(index, this.hold(block, stream.view));
           if (stream === this.heard) this.opening?.resolve();
           if (stream === this.heard) this.opening = null;
@@ -535,10 +550,9 @@ export class StemPlayer {
           if (abort.signal.aborted) return;
           if (stream === this.target)
             mark('player:target-block', { revision: stream.view.revision, index, answer: 'failed' });
-          // Not asked again (and again) until more of the render is final or the playhead moves.
-          stream.askedAt = stream.view.readyFrames;
+          const failures = this.refused(stream);
           if (this.opening && stream === this.heard) this.opening.reject(e);
-          else this.onError(e);
+          else if (failures === 1 || failures === REPORT_AFTER) this.onError(e);
           if (stream === this.heard) this.opening = null;
         },
       )
@@ -547,6 +561,32 @@ export class StemPlayer {
         if (!abort.signal.aborted) this.pump();
       });
     this.inFlight.set(key, { stream, index, abort, done });
+  }
+
+  /**
+   * A read was refused or had nothing yet: the stream is not asked again until more of it is final, the playhead
+   * moves, or, while someone waits for its audio, a retry later and later (a finished render's copy may be written
+   * again meanwhile, and nothing else would ask again then). Returns the refusals in a row.
+   */
+  private refused(stream: Stream): number {
+    stream.askedAt = stream.view.readyFrames;
+    stream.failures++;
+    const waited = this.playing || this.waiting || (this.opening !== null && stream === this.heard);
+    if (waited && !stream.retry) {
+      const delay = Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** (stream.failures - 1));
+      stream.retry = setTimeout(() => {
+        stream.retry = null;
+        if (stream !== this.heard && stream !== this.target) return;
+        stream.askedAt = -1;
+        this.pump();
+      }, delay);
+    }
+    return stream.failures;
+  }
+
+  private dropStream(stream: Stream | null): void {
+    if (stream?.retry) clearTimeout(stream.retry);
+    if (stream) stream.retry = null;
   }
 
   /** A block read as buffers of the context (the source serves only final frames, or frames rendered for it). */
