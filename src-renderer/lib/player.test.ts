@@ -245,6 +245,30 @@ describe('StemPlayer switching to another render', () => {
     player.pause();
   });
 
+  test('a control dragged through many renders reads only the newest: the reads of those it passed are aborted', async () => {
+    const { ctx, player, source } = await playing(['vocals', 'drums']);
+    await at(ctx, player, 4);
+    source.gate = true;
+    const reads: { revision: number; signal: AbortSignal }[] = [];
+    const read = source.read.bind(source);
+    source.read = (revision, from, frames, signal) => {
+      reads.push({ revision, signal: signal! });
+      return read(revision, from, frames, signal);
+    };
+    for (const revision of [2, 3, 4, 5, 6]) player.switchTo(source.view(revision));
+    const open = reads.filter((r) => !r.signal.aborted);
+    assert.ok(
+      open.every((r) => r.revision === 6 || r.revision === 1),
+      `still reading ${JSON.stringify(open.map((r) => r.revision))}`,
+    );
+    assert.ok(open.length <= 2, `${open.length} reads at once`);
+    source.gate = false;
+    source.release();
+    await player.settled();
+    assert.equal(player.revision, 6);
+    player.pause();
+  });
+
   test('a playhead moved while the new render is on its way re-prioritises: its block at the new place comes first', async () => {
     const { ctx, player, source } = await playing(['bass']);
     source.gate = true;
