@@ -77,6 +77,38 @@ try {
       },
       { pageStart, before },
     );
+    // Where the wait went, by the page's clock from just before the change: the player's marks of the switch
+    // (player.ts) and every block of the new render asked for, with the route's answer.
+    const timeline = await s.page.evaluate(
+      ({ pageStart, before }) => {
+        type Entry = {
+          name: string;
+          startTime: number;
+          responseEnd: number;
+          responseStatus?: number;
+          detail?: unknown;
+        };
+        const perf = (globalThis as unknown as { performance: { getEntriesByType(t: string): Entry[] } }).performance;
+        const marks = perf
+          .getEntriesByType('mark')
+          .filter((e) => e.startTime >= pageStart && e.name.startsWith('player:'))
+          .map((e) => ({ at: Math.round(e.startTime - pageStart) / 1000, mark: e.name, ...(e.detail as object) }));
+        const reads = perf
+          .getEntriesByType('resource')
+          .filter(
+            (e) =>
+              e.startTime >= pageStart && /\/api\/listen\/[^/]+\/\d+\?/.test(e.name) && !e.name.includes(`/${before}?`),
+          )
+          .map((e) => ({
+            at: Math.round(e.startTime - pageStart) / 1000,
+            arrived: Math.round(e.responseEnd - pageStart) / 1000,
+            status: e.responseStatus,
+            from: new URL(e.name).searchParams.get('from'),
+          }));
+        return [...marks, ...reads].sort((a, b) => a.at - b.at);
+      },
+      { pageStart, before },
+    );
     await s.page.waitForFunction(
       (n) =>
         (
@@ -105,6 +137,7 @@ try {
         secondsUntilHeard: await inPage('data-updated-ms'),
       },
       firstBlockOfTheNewRender: firstBlock,
+      timeline,
       engineTimings: job.result.timings,
     });
   }

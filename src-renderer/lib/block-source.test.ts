@@ -1,5 +1,5 @@
 // Blocks from the listening route: the WAV's channel pairs become the render's stems in its order; a range not
-// final yet is 'not-ready', any other refusal an error naming the frame.
+// final yet is NotReady (with the app's reason), any other refusal an error naming the frame.
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSampleEncoder } from '../../src-main/engine/audio/sample-encoders.ts';
@@ -39,15 +39,17 @@ describe('listenBlockSource', () => {
     const asked = answer(200, await floatWav(channels, 44100));
     const block = await listenBlockSource(url, () => ['vocals', 'drums']).read(3, 88200, 300);
     assert.deepEqual(asked, ['/api/listen/song/3?from=88200&frames=300']);
-    assert.ok(block !== 'not-ready');
+    assert.ok(!('notReady' in block));
     assert.deepEqual([block.from, block.frames], [88200, 300]);
     assert.deepEqual([...block.stems.keys()], ['vocals', 'drums']);
     assert.deepEqual(block.stems.get('drums'), [channels[2], channels[3]]);
   });
 
-  test('says "not ready" for a range nothing of which is final yet', async () => {
-    answer(409, '{"error":"not rendered yet"}');
-    assert.equal(await listenBlockSource(url, () => ['vocals']).read(0, 1000, 100), 'not-ready');
+  test('says "not ready" with the app\'s reason for a range nothing of which is final yet', async () => {
+    answer(409, 'song.wav: not rendered yet');
+    assert.deepEqual(await listenBlockSource(url, () => ['vocals']).read(0, 1000, 100), {
+      notReady: 'song.wav: not rendered yet',
+    });
   });
 
   test("refuses a WAV whose channels do not match the render's stems, and names the frame of a failed read", async () => {

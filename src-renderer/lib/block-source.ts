@@ -25,9 +25,14 @@ export interface Block {
   stems: Map<string, Float32Array<ArrayBuffer>[]>;
 }
 
+/** Nothing from the frame asked for is final yet; `notReady`: why, in the app's words. */
+export interface NotReady {
+  notReady: string;
+}
+
 export interface BlockSource {
-  /** Up to `frames` frames from `from` (fewer where less is final); 'not-ready' when nothing from `from` is yet. */
-  read(revision: number, from: number, frames: number, signal?: AbortSignal): Promise<Block | 'not-ready'>;
+  /** Up to `frames` frames from `from` (fewer where less is final); NotReady when nothing from `from` is yet. */
+  read(revision: number, from: number, frames: number, signal?: AbortSignal): Promise<Block | NotReady>;
 }
 
 /**
@@ -41,8 +46,9 @@ export function listenBlockSource(
   return {
     async read(revision, from, frames, signal) {
       const res = await fetch(url(revision, from, frames), { signal, cache: 'no-store' });
-      // Not final yet: the player keeps what it has and asks again when more is.
-      if (res.status === 409) return 'not-ready';
+      // Not final yet: the player keeps what it has and asks again later.
+      if (res.status === 409)
+        return { notReady: (await res.text().catch(() => '')).trim() || `the audio at frame ${from} is not ready yet` };
       if (!res.ok) {
         // The app's answer says why, naming the song and any file it lacks, in the API's error form; the status is all
         // a bare refusal has.

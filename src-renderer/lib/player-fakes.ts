@@ -1,7 +1,7 @@
 // Stand-ins for the player's tests: an AudioContext that records the graph and what is scheduled on it, a
 // stretcher that records what it is given, and in-memory renders to stream. Every sample of a render says where it
 // is from (sampleCode), so a test can tell which render, stem and song frame a scheduled source plays.
-import type { Block, BlockSource, StreamView } from './block-source.ts';
+import type { Block, BlockSource, NotReady, StreamView } from './block-source.ts';
 import type { GainPoint } from './crossfade.ts';
 import type { StretchNode } from './player.ts';
 
@@ -195,7 +195,7 @@ export function stretchFactory(made: FakeStretch[]) {
 
 /**
  * Renders held as sample codes, read as blocks. `gate`: reads wait until released (to see what is asked first);
- * `ready`: per revision, the frames final so far (reads past them get fewer, or 'not-ready').
+ * `ready`: per revision, the frames final so far (reads past them get fewer, or NotReady).
  */
 export class MemorySource implements BlockSource {
   asked: { revision: number; from: number; frames: number }[] = [];
@@ -219,7 +219,7 @@ export class MemorySource implements BlockSource {
     };
   }
 
-  async read(revision: number, from: number, frames: number, signal?: AbortSignal): Promise<Block | 'not-ready'> {
+  async read(revision: number, from: number, frames: number, signal?: AbortSignal): Promise<Block | NotReady> {
     this.asked.push({ revision, from, frames });
     if (this.gate) await new Promise<void>((r) => this.pending.push(r));
     if (signal?.aborted) throw new Error('aborted');
@@ -228,7 +228,7 @@ export class MemorySource implements BlockSource {
       this.onDemand.has(revision) ? this.frames : (this.ready.get(revision) ?? this.frames),
       this.frames,
     );
-    if (until <= from) return 'not-ready';
+    if (until <= from) return { notReady: `render ${revision}: not rendered yet` };
     const sources = this.sourcesOf.get(revision) ?? this.sources;
     const stems = new Map<string, Float32Array<ArrayBuffer>[]>(
       sources.map((name, k) => {

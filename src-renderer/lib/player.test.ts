@@ -155,8 +155,9 @@ describe('StemPlayer switching to another render', () => {
     player.pause();
   });
 
-  test("asks for the new render's block at the playhead first, and is heard as soon as that one block arrives", async () => {
+  test('asks for the new render from the playhead to the end of its block first (the least to render before it is heard), and is heard as soon as that arrives', async () => {
     const { ctx, player, source } = await playing(['vocals', 'drums']);
+    await at(ctx, player, 4);
     await at(ctx, player, 5.2);
     source.gate = true;
     source.asked = [];
@@ -165,8 +166,13 @@ describe('StemPlayer switching to another render', () => {
     player.switchTo(source.view(2));
     assert.deepEqual(
       source.asked[0],
-      { revision: 2, from: 4 * RATE, frames: BLOCK_SECONDS * RATE },
-      'the block holding 4.2 s',
+      { revision: 2, from: 420, frames: 6 * RATE - 420 },
+      'from 4.2 s (where the playhead is once a swap can start) to the end of the block holding it',
+    );
+    assert.deepEqual(
+      source.asked[1],
+      { revision: 2, from: 6 * RATE, frames: BLOCK_SECONDS * RATE },
+      'the next block whole',
     );
     source.gate = false;
     source.release();
@@ -179,6 +185,7 @@ describe('StemPlayer switching to another render', () => {
 
   test("asks for a re-render's block at the playhead before its final frames reach it (the app renders it on demand)", async () => {
     const { ctx, player, source } = await playing(['vocals', 'drums']);
+    await at(ctx, player, 4);
     await at(ctx, player, 6.2);
     source.ready.set(2, 0);
     source.onDemand.add(2);
@@ -187,11 +194,78 @@ describe('StemPlayer switching to another render', () => {
     await player.settled();
     assert.deepEqual(
       source.asked[0],
-      { revision: 2, from: 4 * RATE, frames: BLOCK_SECONDS * RATE },
-      'the block holding 5.15 s',
+      { revision: 2, from: 520, frames: 6 * RATE - 520 },
+      'from 5.2 s to the end of its block',
     );
     assert.equal(player.revision, 2, 'heard at once, not once the re-render has reached the playhead');
     assert.ok(live(ctx, 0, 2).length > 0);
+    player.pause();
+  });
+
+  test('reads the rest of the block it began from the playhead, so a step back plays the new render', async () => {
+    const { ctx, player, source } = await playing(['vocals']);
+    await at(ctx, player, 4);
+    await at(ctx, player, 5.2);
+    source.asked = [];
+    player.switchTo(source.view(2));
+    await player.settled();
+    assert.equal(player.revision, 2);
+    player.seek(4.1);
+    await player.settled();
+    assert.ok(
+      source.asked.some((a) => a.revision === 2 && a.from === 4 * RATE && a.frames === BLOCK_SECONDS * RATE),
+      `asked ${JSON.stringify(source.asked)}`,
+    );
+    await at(ctx, player, 5.4);
+    assert.ok(
+      live(ctx, 0, 2).some((s) => s.plays.from === 410),
+      'plays from 4.1 s',
+    );
+    player.pause();
+  });
+
+  test('keeps reading the new render when the app names it again before it is heard (more of it final)', async () => {
+    // The app passes on every report of a running re-render: the block on its way must not be asked for anew.
+    const { ctx, player, source } = await playing(['vocals', 'drums']);
+    await at(ctx, player, 5.2);
+    source.ready.set(2, 0);
+    source.onDemand.add(2);
+    source.gate = true;
+    source.asked = [];
+    player.switchTo(source.view(2));
+    source.ready.set(2, 100);
+    player.switchTo(source.view(2));
+    player.update(source.view(2));
+    const playhead = source.asked.filter((a) => a.revision === 2 && a.from <= 420 && 420 < a.from + a.frames);
+    assert.equal(playhead.length, 1, `asked ${JSON.stringify(source.asked)}`);
+    source.gate = false;
+    source.release();
+    await player.settled();
+    assert.equal(player.revision, 2);
+    player.pause();
+  });
+
+  test('a control dragged through many renders reads only the newest: the reads of those it passed are aborted', async () => {
+    const { ctx, player, source } = await playing(['vocals', 'drums']);
+    await at(ctx, player, 4);
+    source.gate = true;
+    const reads: { revision: number; signal: AbortSignal }[] = [];
+    const read = source.read.bind(source);
+    source.read = (revision, from, frames, signal) => {
+      reads.push({ revision, signal: signal! });
+      return read(revision, from, frames, signal);
+    };
+    for (const revision of [2, 3, 4, 5, 6]) player.switchTo(source.view(revision));
+    const open = reads.filter((r) => !r.signal.aborted);
+    assert.ok(
+      open.every((r) => r.revision === 6 || r.revision === 1),
+      `still reading ${JSON.stringify(open.map((r) => r.revision))}`,
+    );
+    assert.ok(open.length <= 2, `${open.length} reads at once`);
+    source.gate = false;
+    source.release();
+    await player.settled();
+    assert.equal(player.revision, 6);
     player.pause();
   });
 
@@ -362,7 +436,9 @@ describe('StemPlayer while the render is still written', () => {
 });
 
 describe('StemPlayer when a block cannot be read', () => {
-  test('reports the failure once and asks again only once more is final or the playhead moves', async () => {
+  test('reports the failure once and asks again only once more is final or the playhead moves', async (t) => {
+    // Its retries wait on timers that this test does not let run.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const source = new MemorySource(SONG_FRAMES, ['vocals']);
     const { ctx, player } = await opened(['vocals'], source);
     const errors: unknown[] = [];
@@ -384,6 +460,41 @@ describe('StemPlayer when a block cannot be read', () => {
     player.seek(9);
     await player.settled();
     assert.ok(failed > before, 'a seek asks again');
+  });
+});
+
+describe('StemPlayer when a finished render is not there when asked', () => {
+  test('asks again less and less often (never in a tight loop), says why once it keeps failing, and plays once it is back', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    // The app dropped the song's copy just as the player asked: the render is complete, so nothing more will become
+    // final to make the player ask again; it must try again by itself.
+    const source = new MemorySource(SONG_FRAMES, ['vocals']);
+    source.ready.set(0, 0);
+    const ctx = new FakeContext();
+    const player = new StemPlayer(ctx as unknown as AudioContext, null);
+    const errors: unknown[] = [];
+    player.onError = (e) => void errors.push(e);
+    let opened = false;
+    void player.open(source, { ...source.view(0), complete: true }).then(() => (opened = true));
+    await player.settled();
+    const first = source.asked.filter((a) => a.from === 0).length;
+    assert.equal(first, 1);
+    for (let i = 0; i < 300; i++) {
+      t.mock.timers.tick(100);
+      await player.settled();
+    }
+    const again = source.asked.filter((a) => a.from === 0).length;
+    assert.ok(again > 2, `asked ${again} times in 30 s`);
+    assert.ok(again < 30, `asked ${again} times in 30 s: it should back off`);
+    assert.ok(errors.length >= 1, 'says that the audio keeps failing to come');
+    assert.match(String((errors[0] as Error).message), /not rendered yet/, 'with the reason the app gave');
+    source.ready.set(0, SONG_FRAMES);
+    for (let i = 0; i < 100 && !opened; i++) {
+      t.mock.timers.tick(100);
+      await player.settled();
+    }
+    assert.ok(opened, 'plays once its copy is back');
+    player.unload();
   });
 });
 

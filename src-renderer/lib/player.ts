@@ -53,6 +53,11 @@ const REBASE_SECONDS = 8;
 const SCHEDULE_AHEAD_S = 3;
 const RAMP_S = 0.008;
 const PUMP_MS = 100;
+/** After a block is refused or not ready, asked again after this, doubling each time up to RETRY_MAX_MS. */
+const RETRY_MS = 250;
+const RETRY_MAX_MS = 4000;
+/** Refusals in a row after which the listener is told why the audio does not come. */
+const REPORT_AFTER = 3;
 const IN_FLIGHT = 2;
 const STEREO = 2;
 
@@ -67,8 +72,11 @@ interface HeldBlock {
 interface Stream {
   view: StreamView;
   blocks: Map<number, HeldBlock>;
-  /** Not asked again below this many ready frames: the source said nothing more is final yet, or failed. */
+  /** Not asked again below this many ready frames (until `retry` fires): the source refused or had nothing yet. */
   askedAt: number;
+  /** Refusals and "not ready" answers in a row, and the timer that asks again after the last. */
+  failures: number;
+  retry: ReturnType<typeof setTimeout> | null;
 }
 
 type Voice = ({ kind: 'buffer'; nodes: AudioBufferSourceNode[] } | { kind: 'stretch'; node: StretchNode }) & {
@@ -216,7 +224,7 @@ export class StemPlayer {
   open(source: BlockSource, view: StreamView): Promise<void> {
     this.unload();
     this.source = source;
-    this.heard = { view: { ...view }, blocks: new Map(), askedAt: -1 };
+    this.heard = { view: { ...view }, blocks: new Map(), askedAt: -1, failures: 0, retry: null };
     for (const name of view.sources) this.addStrip(name);
     const first = new Promise<void>((resolve, reject) => (this.opening = { resolve, reject }));
     this.pump();
@@ -231,7 +239,8 @@ export class StemPlayer {
 
   /**
    * Switches to another render at the playhead: its block there is read first, then the ones after, and the two
-   * crossfade as soon as that block is held (paused: at once). Returns the render heard until now.
+   * crossfade as soon as that block is held (paused: at once). The render being switched to may be named again,
+   * with more of it final. Returns the render heard until now.
    */
   switchTo(view: StreamView): StreamView | null {
     const before = this.heard && { ...this.heard.view };
@@ -240,7 +249,15 @@ export class StemPlayer {
       if (this.heard) this.update(view);
       return before;
     }
-    this.target = { view: { ...view }, blocks: new Map(), askedAt: -1 };
+    // Named again while on its way (the app passes on each report of a running re-render): what is read or held
+    // of it stays, or a block that takes longer than the time between two reports would never arrive.
+    if (view.revision === this.target?.view.revision) {
+      this.update(view);
+      return before;
+    }
+    this.dropStream(this.target);
+    this.target = { view: { ...view }, blocks: new Map(), askedAt: -1, failures: 0, retry: null };
+    mark('player:switch-asked', { revision: view.revision });
     if (!this.playing) this.takeTarget(null);
     this.pump();
     return before;
@@ -320,6 +337,8 @@ export class StemPlayer {
     this.strips.clear();
     this.opening?.reject(new Error('closed before any audio arrived'));
     this.opening = null;
+    this.dropStream(this.heard);
+    this.dropStream(this.target);
     this.heard = this.target = null;
     this.playing = this.waiting = false;
     this.offset = 0;
@@ -333,6 +352,8 @@ export class StemPlayer {
     if (stretched) await this.prepareStretchers();
     if (this.playing) return;
     this.waiting = false;
+    // A refusal while paused set no retry (nobody was waiting): asked again now.
+    for (const stream of [this.heard, this.target]) if (stream && !stream.retry) stream.askedAt = -1;
     if (this.offset >= this.duration) this.offset = 0;
     const lead = countIn ? countInSeconds(countIn, this.timePitch.tempo) : 0;
     const when =
@@ -477,14 +498,26 @@ export class StemPlayer {
     if (this.target && target) order.push([this.target, target[0]]);
     for (const i of heard) order.push([this.heard!, i]);
     if (this.target && target) for (const i of target.slice(1)) order.push([this.target, i]);
+    // Of the new render's block at the playhead, only what is still to be heard: rendered on demand, it arrives
+    // sooner the less there is. Not for the stretchers, which are given whole blocks from their start.
+    const playhead =
+      this.target && this.cursor ? this.frameOf(this.positionAt(this.context.currentTime + START_LATENCY_S)) : null;
     for (const [stream, index] of order) {
       if (this.inFlight.size >= IN_FLIGHT) break;
       const key = `${stream.view.revision}:${index}`;
       if (index === undefined || this.inFlight.has(key)) continue;
-      const from = index * this.blockFrames;
-      const until = Math.min(from + this.blockFrames, askable(stream.view));
+      const start = index * this.blockFrames;
+      const until = Math.min(start + this.blockFrames, askable(stream.view));
+      const from =
+        stream === this.target && index === target?.[0] && playhead !== null && playhead > start && playhead < until
+          ? playhead
+          : start;
       const held = stream.blocks.get(index);
-      if (until <= from || (held && held.from + held.frames >= until) || stream.askedAt >= stream.view.readyFrames)
+      if (
+        until <= from ||
+        (held && held.from <= from && held.from + held.frames >= until) ||
+        stream.askedAt >= stream.view.readyFrames
+      )
         continue;
       this.read(source, stream, index, from, until - from, key);
     }
@@ -497,20 +530,29 @@ export class StemPlayer {
       .then(
         (block) => {
           if (abort.signal.aborted || (stream !== this.heard && stream !== this.target)) return;
-          if (block === 'not-ready' || block.frames <= 0) {
-            stream.askedAt = stream.view.readyFrames;
+          if (stream === this.target)
+            mark('player:target-block', {
+              revision: stream.view.revision,
+              index,
+              answer: 'notReady' in block || block.frames <= 0 ? 'not-ready' : 'audio',
+            });
+          if ('notReady' in block || block.frames <= 0) {
+            const reason = 'notReady' in block ? block.notReady : `nothing to play from frame ${from}`;
+            if (this.refused(stream) === REPORT_AFTER) this.onError(new Error(reason));
             return;
           }
+          stream.failures = 0;
           stream.blocks.set(index, this.hold(block, stream.view));
           if (stream === this.heard) this.opening?.resolve();
           if (stream === this.heard) this.opening = null;
         },
         (e) => {
           if (abort.signal.aborted) return;
-          // Not asked again (and again) until more of the render is final or the playhead moves.
-          stream.askedAt = stream.view.readyFrames;
+          if (stream === this.target)
+            mark('player:target-block', { revision: stream.view.revision, index, answer: 'failed' });
+          const failures = this.refused(stream);
           if (this.opening && stream === this.heard) this.opening.reject(e);
-          else this.onError(e);
+          else if (failures === 1 || failures === REPORT_AFTER) this.onError(e);
           if (stream === this.heard) this.opening = null;
         },
       )
@@ -519,6 +561,32 @@ export class StemPlayer {
         if (!abort.signal.aborted) this.pump();
       });
     this.inFlight.set(key, { stream, index, abort, done });
+  }
+
+  /**
+   * A read was refused or had nothing yet: the stream is not asked again until more of it is final, the playhead
+   * moves, or, while someone waits for its audio, a retry later and later (a finished render's copy may be written
+   * again meanwhile, and nothing else would ask again then). Returns the refusals in a row.
+   */
+  private refused(stream: Stream): number {
+    stream.askedAt = stream.view.readyFrames;
+    stream.failures++;
+    const waited = this.playing || this.waiting || (this.opening !== null && stream === this.heard);
+    if (waited && !stream.retry) {
+      const delay = Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** (stream.failures - 1));
+      stream.retry = setTimeout(() => {
+        stream.retry = null;
+        if (stream !== this.heard && stream !== this.target) return;
+        stream.askedAt = -1;
+        this.pump();
+      }, delay);
+    }
+    return stream.failures;
+  }
+
+  private dropStream(stream: Stream | null): void {
+    if (stream?.retry) clearTimeout(stream.retry);
+    if (stream) stream.retry = null;
   }
 
   /** A block read as buffers of the context (the source serves only final frames, or frames rendered for it). */
@@ -588,6 +656,12 @@ export class StemPlayer {
       this.startVoices(when, at, (name) => (old.get(name) ? plan.fadeIn : planFadeIn(when)));
       for (const v of old.values()) if (v && v.kind === 'buffer') this.fadeOut(v, fadeOutFrom(v, when), plan.stopOld);
       this.scheduleEnd();
+      mark('player:switched', {
+        revision: target.view.revision,
+        leadSeconds: when - this.context.currentTime,
+        // What the context adds before a scheduled sample reaches the speakers.
+        outputSeconds: (this.context.baseLatency ?? 0) + (this.context.outputLatency ?? 0),
+      });
       this.onSwitch(target.view.revision, when);
     } else {
       this.onSwitch(target.view.revision, this.context.currentTime);
@@ -938,6 +1012,14 @@ export class StemPlayer {
  */
 function askable(view: StreamView): number {
   return view.revision > 0 || view.complete ? view.frames : Math.min(view.frames, view.readyFrames);
+}
+
+/**
+ * A moment of a switch on the page's performance timeline, for whoever profiles the wait for a change to be heard
+ * (bench/ui-rerender.bench.ts reads them); only switches, so the timeline stays short.
+ */
+function mark(name: string, detail: Record<string, number | string>): void {
+  globalThis.performance?.mark?.(name, { detail });
 }
 
 /** Stops buffer sources at `when` (now without it); one that never started does not start. */
