@@ -52,6 +52,14 @@ describe('listenBlockSource', () => {
     });
   });
 
+  test('says "not ready" with the message of an answer in the API\'s error form, as the app sends it', async () => {
+    const message = 'song.wav: not rendered yet';
+    answer(409, JSON.stringify({ ok: false, error: { code: 'NOT_READY', message } }), {
+      'content-type': 'application/json',
+    });
+    assert.deepEqual(await listenBlockSource(url, () => ['vocals']).read(0, 1000, 100), { notReady: message });
+  });
+
   test("refuses a WAV whose channels do not match the render's stems, and names the frame of a failed read", async () => {
     answer(200, await floatWav([new Float32Array(10), new Float32Array(10)], 44100));
     await assert.rejects(listenBlockSource(url, () => ['vocals', 'drums']).read(0, 0, 10), /not the float WAV/);

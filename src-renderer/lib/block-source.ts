@@ -46,9 +46,6 @@ export function listenBlockSource(
   return {
     async read(revision, from, frames, signal) {
       const res = await fetch(url(revision, from, frames), { signal, cache: 'no-store' });
-      // Not final yet: the player keeps what it has and asks again later.
-      if (res.status === 409)
-        return { notReady: (await res.text().catch(() => '')).trim() || `the audio at frame ${from} is not ready yet` };
       if (!res.ok) {
         // The app's answer says why, naming the song and any file it lacks, in the API's error form; the status is all
         // a bare refusal has.
@@ -56,6 +53,8 @@ export function listenBlockSource(
         const reason = (res.headers.get('content-type') ?? '').startsWith('application/json')
           ? errorMessage(text)
           : text;
+        // Not final yet: the player keeps what it has and asks again later.
+        if (res.status === 409) return { notReady: reason || `the audio at frame ${from} is not ready yet` };
         throw new Error(reason || `could not load the song's audio at frame ${from} (${res.status} ${res.statusText})`);
       }
       const wav = readFloatWav(await res.arrayBuffer());
