@@ -14,6 +14,7 @@ import {
   ListenCopies,
   MAX_LISTEN_SECONDS,
   type ListenAnswer,
+  type ListenCopiesDeps,
 } from './listen-copies.ts';
 import { StudioService } from './service.ts';
 import { defaultSettings, openSettingsStore } from './settings-store.ts';
@@ -598,6 +599,7 @@ async function droppedCopy(
   job: JobView,
   decode: (path: string) => ReturnType<typeof decodeStream>,
   now?: () => number,
+  later?: ListenCopiesDeps['later'],
 ) {
   const result = job.result!;
   let drops = 0;
@@ -610,6 +612,7 @@ async function droppedCopy(
     cap: 1,
     decodeStream: decode,
     ...(now ? { now } : {}),
+    ...(later ? { later } : {}),
   });
   const ticket = copies.beginFirst(job.id);
   const frames = Math.round(result.duration * result.sampleRate);
@@ -738,6 +741,39 @@ describe('a listening copy that cannot be written again from its stems', () => {
     assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'not-ready', 'tried again');
     await until('the copy is whole again', () => copies.views(job.id).listen?.readyFrames === 5_000);
     assert.equal(decodes, 2);
+    await copies.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('a listening copy whose rebuild failed while its song is listened to', () => {
+  test('is tried again a while later without waiting for a block request (the player has stopped asking)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-later-'));
+    const job = await songOnDisk(dir, ['vocals'], 5_000, 44100);
+    let decodes = 0;
+    const scheduled: { run: () => void; ms: number }[] = [];
+    const copies = await droppedCopy(
+      dir,
+      job,
+      (path) => {
+        decodes++;
+        if (decodes === 1)
+          return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+        return decodeStream(path, { tags: false });
+      },
+      undefined,
+      (run, ms) => scheduled.push({ run, ms }),
+    );
+    assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'not-ready');
+    await until('the rebuild has failed', () => copies.views(job.id).listen?.error != null);
+    assert.deepEqual(
+      scheduled.map((s) => s.ms),
+      [LISTEN_RETRY_MS],
+    );
+    scheduled[0].run();
+    await until('the copy is whole again', () => copies.views(job.id).listen?.readyFrames === 5_000);
+    assert.equal(decodes, 2);
+    assert.equal(copies.views(job.id).listen!.error, null);
     await copies.dispose();
     await rm(dir, { recursive: true, force: true });
   });

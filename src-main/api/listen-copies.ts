@@ -8,7 +8,7 @@
 // one being written, nor those of the song listened to last), and a dropped current render is written again from
 // the song's stems (which hold the same samples: stems are written at the song's own tempo and key) when it is asked
 // for. When that fails, the copy's view says why until a later request, once the stem files change or a while after,
-// writes it.
+// writes it; the song listened to is tried again a while after without a request (its player has stopped asking).
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -104,6 +104,8 @@ export interface ListenCopiesDeps {
   cap?: number;
   /** The clock a failed rebuild waits on (ms); default Date.now. */
   now?: () => number;
+  /** Runs `run` once `ms` have passed; default an unreferenced setTimeout (tests run it when they choose). */
+  later?: (run: () => void, ms: number) => void;
   /** Reads blocks of a copy; default readListeningCopy (tests watch it). */
   readCopy?: typeof readListeningCopy;
   /** The engine's decoder a piece at a time, for writing a dropped copy again from its song's stems. */
@@ -543,7 +545,7 @@ export class ListenCopies {
         }
       } catch (err) {
         if (!current()) return;
-        // Kept as dropped, with the reason the UI shows where the song's player is; a later block request tries again.
+        // Kept as dropped, with the reason the UI shows where the song's player is; tried again later (retryLater).
         const error = asXumxError(err);
         copy.state = 'dropped';
         copy.view = { ...view, readyFrames: 0 };
@@ -556,8 +558,25 @@ export class ListenCopies {
           at: this.now(),
         };
         this.deps.changed(jobId);
+        this.retryLater(jobId, song, copy);
       }
     })();
+  }
+
+  /**
+   * The song listened to is tried again once LISTEN_RETRY_MS have passed, without a block request: its player has
+   * stopped asking since it was refused, and would otherwise stay silent until the song is opened again.
+   */
+  private retryLater(jobId: string, song: Song, copy: Copy): void {
+    const failed = copy.failed;
+    const run = () => {
+      if (this.songs.get(jobId) !== song || !song.copies.includes(copy) || copy.failed !== failed) return;
+      if (copy.state !== 'dropped' || this.listenedTo !== jobId || song.copies.some((c) => c.state === 'running'))
+        return;
+      this.restore(jobId, song, copy);
+    };
+    if (this.deps.later) return this.deps.later(run, LISTEN_RETRY_MS);
+    setTimeout(run, LISTEN_RETRY_MS).unref?.();
   }
 
   /** A failed rebuild is tried again once its stem files have changed, or a while after it failed. */
