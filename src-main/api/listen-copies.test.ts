@@ -819,6 +819,32 @@ describe('the work one block request makes', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  test('decodes no block whose request was given up while it waited for its turn (a seek moved the player on)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-given-up-'));
+    let reads = 0;
+    let open!: () => void;
+    const gate = new Promise<void>((ok) => (open = ok));
+    const { copies, job } = await keptCopy(dir, async (...args) => {
+      reads++;
+      await gate;
+      return readListeningCopy(...args);
+    });
+    const busy = Array.from({ length: LISTEN_DECODES }, (_, i) => copies.read(job.id, 0, i * 100, 100));
+    const seek = new AbortController();
+    const waiting = [0, 1, 2].map((i) => copies.read(job.id, 0, 10_000 + i * 100, 100, seek.signal));
+    seek.abort();
+    open();
+    const answers = await Promise.all([...busy, ...waiting]);
+    assert.deepEqual(
+      answers.map((a) => a.kind),
+      [...busy.map(() => 'audio'), 'not-ready', 'not-ready', 'not-ready'],
+    );
+    assert.equal(reads, LISTEN_DECODES, 'only the blocks still wanted were decoded');
+    assert.equal((await copies.read(job.id, 0, 10_000, 100)).kind, 'audio', 'and the turns are free again');
+    await copies.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
   test('decodes a few blocks at a time however many are asked for at once, and answers them all', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-many-'));
     let reading = 0;

@@ -215,10 +215,20 @@ export class ListenCopies {
     return { listen: viewOf(done[0] ?? first), rerender: viewOf(rerender) };
   }
 
-  /** Frames [from, from + frames) of a kept revision, as far as they are final (or can be rendered now). */
-  async read(jobId: string, revision: number, from: number, frames: number): Promise<ListenAnswer> {
+  /**
+   * Frames [from, from + frames) of a kept revision, as far as they are final (or can be rendered now). A request
+   * `given up` (its client went away) while it waited for its turn to decode is answered without decoding.
+   */
+  async read(
+    jobId: string,
+    revision: number,
+    from: number,
+    frames: number,
+    givenUp?: AbortSignal,
+  ): Promise<ListenAnswer> {
     const found = await this.find(jobId, revision, from, frames, true);
-    if (found.kind === 'copy') return this.fromCopy(found.job, found.copy, found.view, found.from, found.frames);
+    if (found.kind === 'copy')
+      return this.fromCopy(found.job, found.copy, found.view, found.from, found.frames, givenUp);
     if (found.kind === 'render') return this.onDemand(found.job, found.song, found.copy, found.from, found.frames);
     return found;
   }
@@ -595,9 +605,13 @@ export class ListenCopies {
     view: CopyView,
     from: number,
     frames: number,
+    givenUp?: AbortSignal,
   ): Promise<ListenAnswer> {
     await this.decodeTurn();
     try {
+      // A player that seeks gives up the blocks it asked for ahead: decoding them would keep the one at the new
+      // playhead waiting.
+      if (givenUp?.aborted) return { kind: 'not-ready', message: `${job.name}: the request was given up` };
       return await this.decode(job, copy, view, from, frames);
     } finally {
       this.decoding--;

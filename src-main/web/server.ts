@@ -159,7 +159,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         res.writeHead(200, { ...headers, 'X-Content-Type-Options': 'nosniff', 'Content-Length': String(answer.bytes) });
         return void res.end();
       }
-      const answer = await opts.service.listen(...ask);
+      // Closed before the answer: the player gave the block up (a seek), or the page went.
+      const givenUp = new AbortController();
+      res.once('close', () => givenUp.abort());
+      const answer = await opts.service.listen(...ask, givenUp.signal);
       if (answer.kind !== 'audio') return sendJson(res, LISTEN_STATUS[answer.kind], listenRefusalBody(answer));
       return sendBytes(req, res, answer.wav, headers);
     }
