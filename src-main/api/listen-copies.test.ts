@@ -19,6 +19,7 @@ import {
 import { StudioService } from './service.ts';
 import { defaultSettings, openSettingsStore } from './settings-store.ts';
 import { FakeEngine, MemoryAudio, SOURCES, fakeRender } from './testing/fakes.ts';
+import { onSmallDisk } from '../../test/fixtures/small-disk.ts';
 
 const LENGTH = 1000;
 
@@ -742,6 +743,29 @@ describe('a listening copy that cannot be written again from its stems', () => {
     await until('the copy is whole again', () => copies.views(job.id).listen?.readyFrames === 5_000);
     assert.equal(decodes, 2);
     await copies.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('a listening copy that cannot be written again for want of room', () => {
+  test('says which folder is full, not a temporary file, and does not blame the stem files', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-room-'));
+    const job = await songOnDisk(dir, ['vocals', 'drums'], 50_000, 44100);
+    const listening = join(dir, 'listening');
+    await mkdir(listening);
+    await onSmallDisk(t, listening, '16k', async () => {
+      const copies = await droppedCopy(dir, job, (path) => decodeStream(path, { tags: false }));
+      await copies.read(job.id, 0, 0, 100);
+      await until('the rebuild has failed', () => copies.views(job.id).listen?.error != null);
+      const error = copies.views(job.id).listen!.error!;
+      assert.equal(error.code, 'DISK_FULL');
+      assert.equal(
+        error.message,
+        `song.wav: the song's audio cannot be written again to ${listening} (the disk is full); ` +
+          `playing tries again in ${LISTEN_RETRY_MS / 1000} s`,
+      );
+      await copies.dispose();
+    });
     await rm(dir, { recursive: true, force: true });
   });
 });

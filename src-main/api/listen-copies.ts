@@ -557,12 +557,20 @@ export class ListenCopies {
         if (!current()) return;
         // Kept as dropped, with the reason the UI shows where the song's player is; tried again later (retryLater).
         const error = asXumxError(err);
+        // The copy's own file failing (a full disk) is the folder's doing, not the stems'; its name is a temporary one.
+        const own = `${copy.path}: `;
+        const message =
+          error.file === copy.path
+            ? `${name}: the song's audio cannot be written again to ${this.deps.dir} (${
+                error.message.startsWith(own) ? error.message.slice(own.length) : error.message
+              }); playing tries again in ${LISTEN_RETRY_MS / 1000} s`
+            : `${name}: the song's audio cannot be made again from its stem files (${error.message}); playing tries again once they change, or after ${LISTEN_RETRY_MS / 1000} s`;
         copy.state = 'dropped';
         copy.view = { ...view, readyFrames: 0 };
         copy.failed = {
           error: {
             code: error.code,
-            message: `${name}: the song's audio cannot be made again from its stem files (${error.message}); playing tries again once they change, or after ${LISTEN_RETRY_MS / 1000} s`,
+            message,
           },
           stems: tried,
           at: this.now(),
