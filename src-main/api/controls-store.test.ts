@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Preset } from '../engine/separate/presets.ts';
@@ -110,6 +110,44 @@ describe('controls store', () => {
     const damaged = await openControlsStore(dir);
     assert.equal(damaged.song('/s.wav'), null);
     assert.match(damaged.notices.join('\n'), /region "x" must start before it ends/);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('keeps a presets file it cannot load beside it, so saving a preset does not replace the presets in it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-controls-'));
+    // One preset the controls check refuses (a source name it does not take) beside one it takes.
+    const text = JSON.stringify({
+      version: 1,
+      presets: [preset('mine'), { ...preset('odd'), controls: { strength: { 'Lead Vocals': 1.2 } } }],
+    });
+    await writeFile(join(dir, 'presets.json'), text);
+    const store = await openControlsStore(dir);
+    assert.deepEqual(store.userPresets(), []);
+    assert.match(store.notices.join('\n'), /presets\.json: .*"Lead Vocals".*kept as .*presets\.unreadable\.json/);
+    await store.savePreset(preset('new'));
+    assert.equal(await readFile(join(dir, 'presets.unreadable.json'), 'utf8'), text);
+    assert.deepEqual(
+      (await openControlsStore(dir)).userPresets().map((p) => p.id),
+      ['new'],
+    );
+    // A second file that cannot be loaded does not replace the first one kept.
+    await writeFile(join(dir, 'presets.json'), '{');
+    const again = await openControlsStore(dir);
+    assert.match(again.notices.join('\n'), /kept as .*presets\.unreadable \(2\)\.json/);
+    assert.equal(await readFile(join(dir, 'presets.unreadable.json'), 'utf8'), text);
+    assert.equal(await readFile(join(dir, 'presets.unreadable (2).json'), 'utf8'), '{');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("keeps a song-controls file it cannot load beside it, so saving a song's controls does not replace it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-controls-'));
+    const text = JSON.stringify({ version: 1, songs: { '/s.wav': quieter, '/t.wav': { ...quieter, colour: 'red' } } });
+    await writeFile(join(dir, 'song-controls.json'), text);
+    const store = await openControlsStore(dir);
+    assert.equal(store.song('/s.wav'), null);
+    assert.match(store.notices.join('\n'), /song-controls\.json: .*kept as .*song-controls\.unreadable\.json/);
+    await store.setSong('/u.wav', quieter);
+    assert.equal(await readFile(join(dir, 'song-controls.unreadable.json'), 'utf8'), text);
     await rm(dir, { recursive: true, force: true });
   });
 

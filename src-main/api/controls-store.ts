@@ -1,9 +1,12 @@
 // Per-song separation controls and the user's own presets, persisted as JSON in the app data folder
 // (song-controls.json, presets.json). Like the settings file: saved through store-file.ts, and a damaged file means
-// "start empty, say so once", never "the app does not start".
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { parsePreset, parsePresetFile, type Preset, serializePresetFile } from '../engine/index.ts';
+// "start empty, say so once", never "the app does not start". A file that cannot be loaded (damaged, or written by a
+// version with other rules) is copied aside first: the next save replaces it, and the user's presets must not go
+// with it.
+import { constants } from 'node:fs';
+import { copyFile, readFile } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import { asXumxError, parsePreset, parsePresetFile, type Preset, serializePresetFile } from '../engine/index.ts';
 import type { SongControls } from './contract.ts';
 import { storeFile } from './store-file.ts';
 import { songControls as checkSongControls } from './validate-controls.ts';
@@ -67,7 +70,7 @@ export async function openControlsStore(dataDir: string): Promise<ControlsStore>
     try {
       presets = parsePresetFile(presetsText, presetsFile);
     } catch (e) {
-      notices.push(`${(e as Error).message}; your presets were not loaded`);
+      notices.push(`${(e as Error).message}; your presets were not loaded${await keptAside(presetsFile)}`);
     }
   }
   const songsText = await text(songsFile);
@@ -79,7 +82,9 @@ export async function openControlsStore(dataDir: string): Promise<ControlsStore>
       for (const [input, c] of Object.entries(raw.songs)) songs.set(input, checkSongControls(c));
     } catch (e) {
       songs.clear();
-      notices.push(`${songsFile}: ignored (${(e as Error).message}); songs start with default controls`);
+      notices.push(
+        `${songsFile}: ignored (${(e as Error).message}); songs start with default controls${await keptAside(songsFile)}`,
+      );
     }
   }
 
@@ -122,4 +127,23 @@ export async function openControlsStore(dataDir: string): Promise<ControlsStore>
     },
     notices,
   };
+}
+
+/**
+ * Copies a file that could not be loaded to `<name>.unreadable.json` (or `… (2)`, … when that is taken) beside it;
+ * the notice's tail saying where, or why it could not be.
+ */
+async function keptAside(file: string): Promise<string> {
+  const stem = join(dirname(file), basename(file, extname(file)));
+  for (let n = 1; n <= 100; n++) {
+    const aside = `${stem}.unreadable${n > 1 ? ` (${n})` : ''}.json`;
+    try {
+      await copyFile(file, aside, constants.COPYFILE_EXCL);
+      return ` (the file is kept as ${aside})`;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+        return ` (it could not be kept aside: ${asXumxError(e).message}, so the next save replaces it)`;
+    }
+  }
+  return ` (it could not be kept aside: ${stem}.unreadable.json and 99 more are taken, so the next save replaces it)`;
 }

@@ -14,10 +14,12 @@ import {
   ListenCopies,
   MAX_LISTEN_SECONDS,
   type ListenAnswer,
+  type ListenCopiesDeps,
 } from './listen-copies.ts';
 import { StudioService } from './service.ts';
 import { defaultSettings, openSettingsStore } from './settings-store.ts';
 import { FakeEngine, MemoryAudio, SOURCES, fakeRender } from './testing/fakes.ts';
+import { onSmallDisk } from '../../test/fixtures/small-disk.ts';
 
 const LENGTH = 1000;
 
@@ -598,6 +600,7 @@ async function droppedCopy(
   job: JobView,
   decode: (path: string) => ReturnType<typeof decodeStream>,
   now?: () => number,
+  later?: ListenCopiesDeps['later'],
 ) {
   const result = job.result!;
   let drops = 0;
@@ -610,6 +613,7 @@ async function droppedCopy(
     cap: 1,
     decodeStream: decode,
     ...(now ? { now } : {}),
+    ...(later ? { later } : {}),
   });
   const ticket = copies.beginFirst(job.id);
   const frames = Math.round(result.duration * result.sampleRate);
@@ -743,6 +747,62 @@ describe('a listening copy that cannot be written again from its stems', () => {
   });
 });
 
+describe('a listening copy that cannot be written again for want of room', () => {
+  test('says which folder is full, not a temporary file, and does not blame the stem files', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-room-'));
+    const job = await songOnDisk(dir, ['vocals', 'drums'], 50_000, 44100);
+    const listening = join(dir, 'listening');
+    await mkdir(listening);
+    await onSmallDisk(t, listening, '16k', async () => {
+      const copies = await droppedCopy(dir, job, (path) => decodeStream(path, { tags: false }));
+      await copies.read(job.id, 0, 0, 100);
+      await until('the rebuild has failed', () => copies.views(job.id).listen?.error != null);
+      const error = copies.views(job.id).listen!.error!;
+      assert.equal(error.code, 'DISK_FULL');
+      assert.equal(
+        error.message,
+        `song.wav: the song's audio cannot be written again to ${listening} (the disk is full); ` +
+          `playing tries again in ${LISTEN_RETRY_MS / 1000} s`,
+      );
+      await copies.dispose();
+    });
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('a listening copy whose rebuild failed while its song is listened to', () => {
+  test('is tried again a while later without waiting for a block request (the player has stopped asking)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-later-'));
+    const job = await songOnDisk(dir, ['vocals'], 5_000, 44100);
+    let decodes = 0;
+    const scheduled: { run: () => void; ms: number }[] = [];
+    const copies = await droppedCopy(
+      dir,
+      job,
+      (path) => {
+        decodes++;
+        if (decodes === 1)
+          return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+        return decodeStream(path, { tags: false });
+      },
+      undefined,
+      (run, ms) => scheduled.push({ run, ms }),
+    );
+    assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'not-ready');
+    await until('the rebuild has failed', () => copies.views(job.id).listen?.error != null);
+    assert.deepEqual(
+      scheduled.map((s) => s.ms),
+      [LISTEN_RETRY_MS],
+    );
+    scheduled[0].run();
+    await until('the copy is whole again', () => copies.views(job.id).listen?.readyFrames === 5_000);
+    assert.equal(decodes, 2);
+    assert.equal(copies.views(job.id).listen!.error, null);
+    await copies.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
 /** A finished song's copy, kept (the cap is the default), written from its stem files by the real writer. */
 async function keptCopy(dir: string, read: typeof readListeningCopy) {
   const sources = ['vocals', 'drums'];
@@ -779,6 +839,32 @@ describe('the work one block request makes', () => {
     if (head.kind !== 'head' || get.kind !== 'audio') assert.fail(`${head.kind}, ${get.kind}`);
     assert.equal(head.bytes, get.wav.length, 'the length a GET gets');
     assert.equal(head.frames, 2000);
+    await copies.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('decodes no block whose request was given up while it waited for its turn (a seek moved the player on)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-given-up-'));
+    let reads = 0;
+    let open!: () => void;
+    const gate = new Promise<void>((ok) => (open = ok));
+    const { copies, job } = await keptCopy(dir, async (...args) => {
+      reads++;
+      await gate;
+      return readListeningCopy(...args);
+    });
+    const busy = Array.from({ length: LISTEN_DECODES }, (_, i) => copies.read(job.id, 0, i * 100, 100));
+    const seek = new AbortController();
+    const waiting = [0, 1, 2].map((i) => copies.read(job.id, 0, 10_000 + i * 100, 100, seek.signal));
+    seek.abort();
+    open();
+    const answers = await Promise.all([...busy, ...waiting]);
+    assert.deepEqual(
+      answers.map((a) => a.kind),
+      [...busy.map(() => 'audio'), 'not-ready', 'not-ready', 'not-ready'],
+    );
+    assert.equal(reads, LISTEN_DECODES, 'only the blocks still wanted were decoded');
+    assert.equal((await copies.read(job.id, 0, 10_000, 100)).kind, 'audio', 'and the turns are free again');
     await copies.dispose();
     await rm(dir, { recursive: true, force: true });
   });

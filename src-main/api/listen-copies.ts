@@ -8,7 +8,7 @@
 // one being written, nor those of the song listened to last), and a dropped current render is written again from
 // the song's stems (which hold the same samples: stems are written at the song's own tempo and key) when it is asked
 // for. When that fails, the copy's view says why until a later request, once the stem files change or a while after,
-// writes it.
+// writes it; the song listened to is tried again a while after without a request (its player has stopped asking).
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -104,6 +104,8 @@ export interface ListenCopiesDeps {
   cap?: number;
   /** The clock a failed rebuild waits on (ms); default Date.now. */
   now?: () => number;
+  /** Runs `run` once `ms` have passed; default an unreferenced setTimeout (tests run it when they choose). */
+  later?: (run: () => void, ms: number) => void;
   /** Reads blocks of a copy; default readListeningCopy (tests watch it). */
   readCopy?: typeof readListeningCopy;
   /** The engine's decoder a piece at a time, for writing a dropped copy again from its song's stems. */
@@ -213,10 +215,20 @@ export class ListenCopies {
     return { listen: viewOf(done[0] ?? first), rerender: viewOf(rerender) };
   }
 
-  /** Frames [from, from + frames) of a kept revision, as far as they are final (or can be rendered now). */
-  async read(jobId: string, revision: number, from: number, frames: number): Promise<ListenAnswer> {
+  /**
+   * Frames [from, from + frames) of a kept revision, as far as they are final (or can be rendered now). A request
+   * `given up` (its client went away) while it waited for its turn to decode is answered without decoding.
+   */
+  async read(
+    jobId: string,
+    revision: number,
+    from: number,
+    frames: number,
+    givenUp?: AbortSignal,
+  ): Promise<ListenAnswer> {
     const found = await this.find(jobId, revision, from, frames, true);
-    if (found.kind === 'copy') return this.fromCopy(found.job, found.copy, found.view, found.from, found.frames);
+    if (found.kind === 'copy')
+      return this.fromCopy(found.job, found.copy, found.view, found.from, found.frames, givenUp);
     if (found.kind === 'render') return this.onDemand(found.job, found.song, found.copy, found.from, found.frames);
     return found;
   }
@@ -543,21 +555,46 @@ export class ListenCopies {
         }
       } catch (err) {
         if (!current()) return;
-        // Kept as dropped, with the reason the UI shows where the song's player is; a later block request tries again.
+        // Kept as dropped, with the reason the UI shows where the song's player is; tried again later (retryLater).
         const error = asXumxError(err);
+        // The copy's own file failing (a full disk) is the folder's doing, not the stems'; its name is a temporary one.
+        const own = `${copy.path}: `;
+        const message =
+          error.file === copy.path
+            ? `${name}: the song's audio cannot be written again to ${this.deps.dir} (${
+                error.message.startsWith(own) ? error.message.slice(own.length) : error.message
+              }); playing tries again in ${LISTEN_RETRY_MS / 1000} s`
+            : `${name}: the song's audio cannot be made again from its stem files (${error.message}); playing tries again once they change, or after ${LISTEN_RETRY_MS / 1000} s`;
         copy.state = 'dropped';
         copy.view = { ...view, readyFrames: 0 };
         copy.failed = {
           error: {
             code: error.code,
-            message: `${name}: the song's audio cannot be made again from its stem files (${error.message}); playing tries again once they change, or after ${LISTEN_RETRY_MS / 1000} s`,
+            message,
           },
           stems: tried,
           at: this.now(),
         };
         this.deps.changed(jobId);
+        this.retryLater(jobId, song, copy);
       }
     })();
+  }
+
+  /**
+   * The song listened to is tried again once LISTEN_RETRY_MS have passed, without a block request: its player has
+   * stopped asking since it was refused, and would otherwise stay silent until the song is opened again.
+   */
+  private retryLater(jobId: string, song: Song, copy: Copy): void {
+    const failed = copy.failed;
+    const run = () => {
+      if (this.songs.get(jobId) !== song || !song.copies.includes(copy) || copy.failed !== failed) return;
+      if (copy.state !== 'dropped' || this.listenedTo !== jobId || song.copies.some((c) => c.state === 'running'))
+        return;
+      this.restore(jobId, song, copy);
+    };
+    if (this.deps.later) return this.deps.later(run, LISTEN_RETRY_MS);
+    setTimeout(run, LISTEN_RETRY_MS).unref?.();
   }
 
   /** A failed rebuild is tried again once its stem files have changed, or a while after it failed. */
@@ -576,9 +613,13 @@ export class ListenCopies {
     view: CopyView,
     from: number,
     frames: number,
+    givenUp?: AbortSignal,
   ): Promise<ListenAnswer> {
     await this.decodeTurn();
     try {
+      // A player that seeks gives up the blocks it asked for ahead: decoding them would keep the one at the new
+      // playhead waiting.
+      if (givenUp?.aborted) return { kind: 'not-ready', message: `${job.name}: the request was given up` };
       return await this.decode(job, copy, view, from, frames);
     } finally {
       this.decoding--;

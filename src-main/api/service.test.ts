@@ -95,10 +95,17 @@ describe('StudioService', () => {
     let release!: () => void;
     t.engine.gate = new Promise((r) => (release = r));
     const [cancelled, removed] = await t.service.open(['/songs/c.wav', '/songs/d.wav']);
-    await new Promise((r) => setTimeout(r, 10));
+    // Waited for by state, not by time: on a loaded machine the queue may take longer than any fixed wait.
+    const reaches = async (id: string, state: JobView['state']) => {
+      for (let turn = 0; turn < 500; turn++) {
+        if ((await t.service.listJobs()).find((j) => j.id === id)?.state === state) return;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.fail(`job ${id} never became ${state}`);
+    };
+    await reaches(cancelled.id, 'running');
     await t.service.cancel(cancelled.id);
-    await new Promise((r) => setTimeout(r, 10));
-    assert.equal((await t.service.listJobs()).find((j) => j.id === removed.id)?.state, 'running');
+    await reaches(removed.id, 'running');
     await t.service.remove(removed.id);
     await t.service.idle();
     release();

@@ -214,10 +214,17 @@ export class StudioService implements StudioApi {
 
   /**
    * Frames [from, from + frames) of a kept render of a song, as far as they are final (or, for its newest re-render,
-   * can be rendered from the estimate cache now), as a 32-bit float WAV. The doors pass the address's parts as given.
+   * can be rendered from the estimate cache now), as a 32-bit float WAV. The doors pass the address's parts as given,
+   * and `givenUp` where they can tell that the client went away.
    */
-  listen(jobId: string, revision: string, from: string | null, frames: string | null): Promise<ListenAnswer> {
-    return this.listening.read(jobId, wholeNumber(revision), wholeNumber(from), wholeNumber(frames));
+  listen(
+    jobId: string,
+    revision: string,
+    from: string | null,
+    frames: string | null,
+    givenUp?: AbortSignal,
+  ): Promise<ListenAnswer> {
+    return this.listening.read(jobId, wholeNumber(revision), wholeNumber(from), wholeNumber(frames), givenUp);
   }
 
   /** What `listen` would answer, with the WAV's length instead of its bytes, decoding nothing (a HEAD request). */

@@ -19,6 +19,7 @@ import AdmZip from 'adm-zip';
 import type { ModelsView } from '../api/contract.ts';
 import { writeModelFolder } from '../engine/model/testing/model-folder.ts';
 import { MAX_ERROR } from '../engine/separate/listen-codec.ts';
+import { onSmallDisk } from '../../test/fixtures/small-disk.ts';
 import { parseRange } from './http-util.ts';
 import { startWebServer, type WebServer } from './server.ts';
 
@@ -615,6 +616,42 @@ describe('browser-mode uploads', () => {
     req.destroy();
     await eventually('the partial upload is removed', async () => (await uploads()).length === 0);
     assert.deepEqual(await service.listJobs(), []);
+  });
+});
+
+describe('browser-mode uploads to a folder that cannot take them', () => {
+  test('names the song and the upload folder when the disk is full, and keeps no part of it', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-upload-full-'));
+    await mkdir(join(dir, 'renderer'));
+    await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html>');
+    const disk = join(dir, 'disk');
+    await mkdir(disk);
+    const uploadDir = join(disk, 'uploads');
+    const audio = new MemoryAudio();
+    const service = new StudioService({
+      engine: new FakeEngine(audio),
+      audio,
+      settings: await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems'))),
+      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+    });
+    await onSmallDisk(t, disk, '16k', async () => {
+      const server = await startWebServer({ service, rendererDir: join(dir, 'renderer'), uploadDir });
+      try {
+        const res = await fetch(`http://127.0.0.1:${server.port}/api/upload?name=song.wav`, {
+          method: 'POST',
+          headers: { 'x-xumx-token': server.token },
+          body: Buffer.alloc(256 * 1024),
+        });
+        const { error } = (await res.json()) as { error: { code: string; message: string } };
+        assert.equal(error.code, 'DISK_FULL');
+        assert.equal(error.message, `song.wav: cannot be kept in ${uploadDir} (the disk is full)`);
+        assert.deepEqual(await readdir(uploadDir), []);
+        assert.deepEqual(await service.listJobs(), []);
+      } finally {
+        await server.close();
+      }
+    });
+    await rm(dir, { recursive: true, force: true });
   });
 });
 

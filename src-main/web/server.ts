@@ -159,7 +159,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         res.writeHead(200, { ...headers, 'X-Content-Type-Options': 'nosniff', 'Content-Length': String(answer.bytes) });
         return void res.end();
       }
-      const answer = await opts.service.listen(...ask);
+      // Closed before the answer: the player gave the block up (a seek), or the page went.
+      const givenUp = new AbortController();
+      res.once('close', () => givenUp.abort());
+      const answer = await opts.service.listen(...ask, givenUp.signal);
       if (answer.kind !== 'audio') return sendJson(res, LISTEN_STATUS[answer.kind], listenRefusalBody(answer));
       return sendBytes(req, res, answer.wav, headers);
     }
@@ -202,9 +205,23 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     };
     const length = Number(req.headers['content-length'] ?? NaN);
     if (Number.isFinite(length) && length > limit) throw tooLarge();
-    await mkdir(opts.uploadDir, { recursive: true });
+    // The folder's own failures (a full disk, a read-only data folder) name the song and where it was to be kept.
+    const notKept = (err: unknown) => {
+      const e = asXumxError(err);
+      const code = e.code === 'DISK_FULL' ? 'DISK_FULL' : 'OUTPUT_NOT_WRITABLE';
+      return new XumxError(code, `${name}: cannot be kept in ${opts.uploadDir} (${e.message})`, undefined, {
+        cause: err,
+      });
+    };
+    await mkdir(opts.uploadDir, { recursive: true }).catch((e: unknown) => Promise.reject(notKept(e)));
     const incoming = join(opts.uploadDir, `.incoming-${randomBytes(6).toString('hex')}`);
     const hash = createHash('sha256');
+    const copy = createWriteStream(incoming, { flags: 'wx' });
+    let writeError: unknown = null;
+    // Only the file's own failures: the stream also ends with whatever stopped the body (too large, cut off).
+    copy.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.syscall === 'open' || e.syscall === 'write' || e.syscall === 'close') writeError = e;
+    });
     try {
       // A chunked body announces no length, so the bytes are counted as they arrive. The request itself is left
       // open when the limit is hit, so the 413 can still be sent on it.
@@ -219,14 +236,16 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
             yield chunk;
           }
         },
-        createWriteStream(incoming, { flags: 'wx' }),
+        copy,
       );
       if (!req.complete) throw new XumxError('CANCELLED', `${name}: the upload was interrupted`);
     } catch (e) {
       await rm(incoming, { force: true });
-      throw e;
+      throw writeError ? notKept(writeError) : e;
     }
-    const file = await uploads.keep(incoming, join(opts.uploadDir, hash.digest('hex').slice(0, 16), name));
+    const file = await uploads
+      .keep(incoming, join(opts.uploadDir, hash.digest('hex').slice(0, 16), name))
+      .catch((e: unknown) => Promise.reject(notKept(e)));
     if (kind === 'model') return importUploadedModel(res, file, name);
     const outcome = await dispatchCall(opts.service, 'open', [[file]]);
     if (outcome.ok) {

@@ -4,7 +4,7 @@
 // (temp-files.ts); a lock whose owner has ended is taken over, one held by a live job fails the newcomer with
 // OUTPUT_BUSY. Two processes taking over the same abandoned lock at the same instant are not told apart.
 import { randomBytes } from 'node:crypto';
-import { lstat, readFile, unlink, writeFile } from 'node:fs/promises';
+import { lstat, open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XumxError } from '../errors.ts';
 import { isStale, thisProcess } from '../temp-files.ts';
@@ -28,11 +28,21 @@ export async function lockStemFolder(dir: string): Promise<FolderLock> {
   const path = join(dir, LOCK_FILE);
   const me = JSON.stringify({ ...thisProcess(), job: randomBytes(4).toString('hex') });
   for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      await writeFile(path, me, { flag: 'wx' });
-      return { release: () => releaseLock(path, me) };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const fh = await open(path, 'wx').catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+      return null;
+    });
+    if (fh) {
+      try {
+        await fh.writeFile(me);
+        await fh.close();
+        return { release: () => releaseLock(path, me) };
+      } catch (err) {
+        // Created but not written (a full disk): an empty lock would hold the folder for anyone for a minute.
+        await fh.close().catch(() => {});
+        await unlink(path).catch(() => {});
+        throw err;
+      }
     }
     const held = await readOwner(path);
     if (held === 'gone') continue;
