@@ -7,6 +7,7 @@ import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../workers.ts';
 import { XumxError } from '../errors.ts';
 import type { ChunkTask, ChunkTimes } from './chunk-render.ts';
+import type { DspRenderer } from './chunk-renderer.ts';
 import { UNDELIVERED, type FromDspWorker, type ToDspWorker } from './dsp-messages.ts';
 
 interface Pending {
@@ -15,7 +16,7 @@ interface Pending {
   times?: ChunkTimes;
 }
 
-export class DspPool {
+export class DspPool implements DspRenderer {
   private readonly workers: Worker[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
@@ -48,9 +49,9 @@ export class DspPool {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, times });
       const transfer = [
-        ...task.estimates.map((e) => e.buffer),
+        ...(task.kind === 'estimates' ? task.estimates.map((e) => e.buffer) : []),
         ...(task.mix ?? []).flatMap((s) => [s.re.buffer, s.im.buffer]),
-        ...(task.float24 ? [task.float24.buffer] : []),
+        ...(task.kind === 'float24' ? [task.float24.buffer] : []),
         ...(task.samples ?? []).map((x) => x.buffer),
       ];
       worker.postMessage({ id, task } satisfies ToDspWorker, [...new Set(transfer)] as ArrayBuffer[]);
