@@ -153,7 +153,7 @@ describe('separateWithCache, re-render', () => {
     try {
       const there = await separateWithCache(
         { ...s.job, outDir: join(s.dir, 'there'), controls },
-        { ...s.ctx, dspPool: () => pool },
+        { ...s.ctx, dsp: () => pool },
       );
       assert.equal(here.estimates, 'cache');
       assert.equal(there.estimates, 'cache');

@@ -14,7 +14,7 @@ import {
 } from '../separate/pipeline.ts';
 import type { SegmentSettings } from '../separate/segment-settings.ts';
 import type { EpName, SeparationOk } from '../types.ts';
-import type { DspPool } from '../separate/dsp-pool.ts';
+import type { DspRenderer } from '../separate/chunk-renderer.ts';
 import { EstimateRecorder } from './estimate-recorder.ts';
 import { EstimateReplay } from './estimate-replay.ts';
 import { estimateKey, hashFile, type EstimateCache } from './estimate-cache.ts';
@@ -26,8 +26,8 @@ export interface CachedSeparationContext {
   openModel(): Promise<ModelRunner>;
   segmentsFor(ep: EpName): SegmentSettings;
   deps: PipelineDeps;
-  /** Threads for the chunk DSP, of full runs and re-renders alike; absent: the pipeline's own thread. */
-  dspPool?(): DspPool;
+  /** Where a first separation's or a re-render's chunks render (the thread plan's); absent or undefined: in this thread. */
+  dsp?(work: 'separate' | 'rerender'): DspRenderer | undefined;
   /** sha256 of the song's bytes (a caller may remember it while the file stays the same); default hashFile. */
   hashInput?(path: string, signal?: AbortSignal): Promise<string>;
 }
@@ -67,7 +67,7 @@ export async function separateWithCache(
     if (reader) {
       const replay = new EstimateReplay(reader);
       try {
-        const dsp = ctx.dspPool?.();
+        const dsp = ctx.dsp?.('rerender');
         const result = await separateFromCache({ ...job, ...(dsp ? { dsp } : {}) }, manifest, replay, ctx.deps, hooks);
         replay.checkFinished();
         await keep(result);
@@ -84,7 +84,7 @@ export async function separateWithCache(
 
   if (hooks.signal?.aborted) throw new XumxError('CANCELLED', `${job.input}: cancelled`, job.input);
   // The session opens while the pipeline decodes the song (separateOpening); a session already open is at hand.
-  const dsp = ctx.dspPool?.();
+  const dsp = ctx.dsp?.('separate');
   const recording: { runner?: EstimateRecorder } = {};
   const ready = ctx.openModel().then((model) => {
     const segments = ctx.segmentsFor(model.ep);

@@ -2,7 +2,6 @@
 // from the estimate cache, where with no network to overlap the chunk DSP (controls, Wiener, ISTFT) is all the work
 // and splits across cores by chunk.
 // The pipeline still crossfades and writes in order; only the per-chunk math moves.
-import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../workers.ts';
 import { XumxError } from '../errors.ts';
@@ -23,8 +22,8 @@ export class DspPool implements DspRenderer {
   private turn = 0;
   private broken: XumxError | null = null;
 
-  /** `size` threads; default one per core the process may use. */
-  constructor(readonly size = Math.max(1, availableParallelism())) {
+  /** `size` threads (separate/threading.ts decides how many). */
+  constructor(readonly size: number) {
     for (let i = 0; i < size; i++) {
       const w = startWorker(import.meta.url, 'dsp-worker');
       w.unref();
