@@ -112,6 +112,7 @@ export class JobRunner {
             deps: this.deps,
             hashInput: (path, signal) => this.songHash(path, signal),
             dsp: (work) => this.dsp(work),
+            kernels: await loadDspKernels(),
           },
           hooks,
         );

@@ -15,6 +15,7 @@ import {
 import type { SegmentSettings } from '../separate/segment-settings.ts';
 import type { EpName, SeparationOk } from '../types.ts';
 import type { DspRenderer } from '../separate/chunk-renderer.ts';
+import type { DspKernels } from '../dsp/kernels/index.ts';
 import { EstimateRecorder } from './estimate-recorder.ts';
 import { EstimateReplay } from './estimate-replay.ts';
 import { estimateKey, hashFile, type EstimateCache } from './estimate-cache.ts';
@@ -28,6 +29,8 @@ export interface CachedSeparationContext {
   deps: PipelineDeps;
   /** Where a first separation's or a re-render's chunks render (the thread plan's); absent or undefined: in this thread. */
   dsp?(work: 'separate' | 'rerender'): DspRenderer | undefined;
+  /** This thread's DSP kernels, for the records' checksums; absent: the JavaScript reference (the same values). */
+  kernels?: DspKernels;
   /** sha256 of the song's bytes (a caller may remember it while the file stays the same); default hashFile. */
   hashInput?(path: string, signal?: AbortSignal): Promise<string>;
 }
@@ -92,18 +95,21 @@ export async function separateWithCache(
     recording.runner = new EstimateRecorder(
       model,
       (frames) =>
-        ctx.cache.writer({
-          key,
-          modelId: manifest.id,
-          modelSha256: manifest.sha256,
-          sources: [...manifest.sources],
-          bins: CONTRACT.bins,
-          frames,
-          codec: 'float24',
-          ep: model.ep,
-          segmentFrames: segments.segmentFrames,
-          overlapFrames: segments.overlapFrames,
-        }),
+        ctx.cache.writer(
+          {
+            key,
+            modelId: manifest.id,
+            modelSha256: manifest.sha256,
+            sources: [...manifest.sources],
+            bins: CONTRACT.bins,
+            frames,
+            codec: 'float24',
+            ep: model.ep,
+            segmentFrames: segments.segmentFrames,
+            overlapFrames: segments.overlapFrames,
+          },
+          ctx.kernels,
+        ),
       ctx.cache.maxBytes,
     );
     return { model: recording.runner, segments };
