@@ -128,7 +128,7 @@ const report = {
   machine: {
     cpus: cpus().length,
     cpu: cpus()[0]?.model,
-    dspThreads: threadPlan(availableParallelism(), true, { dspThreads }).pool,
+    dspThreads: threadPlan(availableParallelism(), true, { dspThreads }).dsp,
     loadAverage1m: { before: loadBefore, after: loadavg()[0] },
   },
   model: { id: model.id, hidden: 512, weights: 'random (speed only)' },

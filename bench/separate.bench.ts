@@ -183,7 +183,7 @@ async function main(): Promise<void> {
     ep: main.ep,
     epSkipped: main.epSkipped,
     segments: main.segments,
-    threads: { network: plan.network, dsp: plan.separate },
+    threads: { network: plan.network, dsp: plan.dsp },
     timings: main.timings,
     totalSeconds: main.totalSeconds,
     realTimeFactor: main.seconds / main.totalSeconds,

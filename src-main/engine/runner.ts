@@ -25,7 +25,6 @@ import { normalizeControls } from './dsp/controls.ts';
 import { DspPool } from './separate/dsp-pool.ts';
 import { loadDspKernels } from './dsp/kernels/index.ts';
 import { threadPlan, type ThreadPlan } from './separate/threading.ts';
-import type { DspRenderer } from './separate/chunk-renderer.ts';
 import { availableParallelism } from 'node:os';
 import { segmentsFor } from './separate/segment-settings.ts';
 import { timePitchProblem, type TimePitch } from './dsp/time-pitch-settings.ts';
@@ -111,7 +110,7 @@ export class JobRunner {
             segmentsFor: (e) => segmentsFor(e, this.opts.segments),
             deps: this.deps,
             hashInput: (path, signal) => this.songHash(path, signal),
-            dsp: (work) => this.dsp(work),
+            dsp: () => this.dsp(),
             kernels: await loadDspKernels(),
           },
           hooks,
@@ -119,7 +118,7 @@ export class JobRunner {
       }
       const model = await this.model(req.modelId, ep);
       if (hooks.signal?.aborted) throw new XumxError('CANCELLED', `${req.input}: cancelled`, req.input);
-      const dsp = this.dsp('separate');
+      const dsp = this.dsp();
       return await separateFile(
         {
           input: req.input,
@@ -148,7 +147,7 @@ export class JobRunner {
    */
   async warmUp(model?: Pick<SeparateRequest, 'modelId' | 'ep'>): Promise<void> {
     await loadDspKernels();
-    if (this.cache) this.dsp('rerender');
+    if (this.cache) this.dsp();
     const ep = model?.ep ?? 'auto';
     if (!model || this.disposed || (ep !== 'auto' && !(EP_NAMES as readonly string[]).includes(ep))) return;
     await this.model(model.modelId, ep).catch(() => {});
@@ -198,7 +197,7 @@ export class JobRunner {
       try {
         song = await preparedSong(req.input, this.deps, hooks.signal);
         // The same threads as the song's re-renders from the cache (run()).
-        const dsp = this.dsp('rerender');
+        const dsp = this.dsp();
         const part = await renderRegion({
           input: req.input,
           song,
@@ -220,18 +219,10 @@ export class JobRunner {
     }
   }
 
-  /**
-   * Where `work`'s chunks render, as the thread plan says: the pool (started on first use, shared by every job and
-   * part), a share of it for a first separation beside the network, or undefined: in this thread.
-   */
-  private dsp(work: 'separate' | 'rerender'): DspRenderer | undefined {
-    const { pool, separate } = this.plan;
-    const size = work === 'separate' ? separate : pool;
-    if (size === 0 || this.disposed) return undefined;
-    this.dspPool ??= new DspPool(pool);
-    if (size >= pool) return this.dspPool;
-    const shared = this.dspPool;
-    return { size, render: (task, times) => shared.render(task, times) };
+  /** The DSP pool of the thread plan, started on first use and shared by every job and part; undefined: no pool. */
+  private dsp(): DspPool | undefined {
+    if (this.plan.dsp === 0 || this.disposed) return undefined;
+    return (this.dspPool ??= new DspPool(this.plan.dsp));
   }
 
   /** sha256 of a song's bytes, remembered while the file stays the same (a 2-hour WAV takes seconds to hash). */

@@ -27,8 +27,8 @@ export interface CachedSeparationContext {
   openModel(): Promise<ModelRunner>;
   segmentsFor(ep: EpName): SegmentSettings;
   deps: PipelineDeps;
-  /** Where a first separation's or a re-render's chunks render (the thread plan's); absent or undefined: in this thread. */
-  dsp?(work: 'separate' | 'rerender'): DspRenderer | undefined;
+  /** Threads for the chunk DSP, of first separations and re-renders alike; absent or undefined: this thread. */
+  dsp?(): DspRenderer | undefined;
   /** This thread's DSP kernels, for the records' checksums; absent: the JavaScript reference (the same values). */
   kernels?: DspKernels;
   /** sha256 of the song's bytes (a caller may remember it while the file stays the same); default hashFile. */
@@ -70,7 +70,7 @@ export async function separateWithCache(
     if (reader) {
       const replay = new EstimateReplay(reader);
       try {
-        const dsp = ctx.dsp?.('rerender');
+        const dsp = ctx.dsp?.();
         const result = await separateFromCache({ ...job, ...(dsp ? { dsp } : {}) }, manifest, replay, ctx.deps, hooks);
         replay.checkFinished();
         await keep(result);
@@ -87,7 +87,7 @@ export async function separateWithCache(
 
   if (hooks.signal?.aborted) throw new XumxError('CANCELLED', `${job.input}: cancelled`, job.input);
   // The session opens while the pipeline decodes the song (separateOpening); a session already open is at hand.
-  const dsp = ctx.dsp?.('separate');
+  const dsp = ctx.dsp?.();
   const recording: { runner?: EstimateRecorder } = {};
   const ready = ctx.openModel().then((model) => {
     const segments = ctx.segmentsFor(model.ep);
