@@ -8,7 +8,7 @@ import { stft, istft, magnitude, type Spectrogram } from '../src-main/engine/dsp
 import { wiener } from '../src-main/engine/dsp/wiener.ts';
 import { resample } from '../src-main/engine/dsp/resample.ts';
 import { loadDspKernels } from '../src-main/engine/dsp/kernels/index.ts';
-import { renderChunk, renderChunkReference, type ChunkTask } from '../src-main/engine/separate/chunk-render.ts';
+import { renderChunk, renderChunkReference, type EstimatesChunk } from '../src-main/engine/separate/chunk-render.ts';
 
 const seconds = Number(process.argv[2] ?? 180);
 const rate = 44100;
@@ -76,7 +76,8 @@ const chunkEstimates = estimates.map((e) => {
   for (let ch = 0; ch < 2; ch++) c.set(e.subarray(ch * plane, ch * plane + chunkPlane), ch * chunkPlane);
   return c;
 });
-const task = (): ChunkTask => ({
+const task = (): EstimatesChunk => ({
+  kind: 'estimates',
   estimates: chunkEstimates.map((e) => e.slice()),
   mix: chunkMix,
   sources: ['vocals', 'drums', 'bass', 'other'],
@@ -90,9 +91,9 @@ const task = (): ChunkTask => ({
   chunkLength,
   samples: mixAudio.map((ch) => ch.slice(0, chunkLength)),
 });
-renderChunk(task());
+renderChunk(kernels, task());
 const [, kernelChunkS] = time(() => {
-  for (let i = 0; i < 5; i++) renderChunk(task());
+  for (let i = 0; i < 5; i++) renderChunk(kernels, task());
 });
 const [, referenceChunkS] = time(() => {
   for (let i = 0; i < 5; i++) renderChunkReference(task());

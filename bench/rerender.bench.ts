@@ -1,4 +1,4 @@
-// Re-render benchmark: `node --import tsx bench/rerender.bench.ts [--minutes 3] [--json]`.
+// Re-render benchmark: `node --import tsx bench/rerender.bench.ts [--minutes 3] [--json] [--dsp-threads N]`.
 // Separates a generated stereo song (test/fixtures/audio.ts makeSong) with a FULL-SIZE random-weight X-UMX
 // (hidden 512, built into test-output/ by training/export_onnx.py, never into models/) with the estimate cache on,
 // then changes the controls three times and re-renders from the cache, twice over, all in one process on one engine,
@@ -14,6 +14,7 @@ import { makeSong } from '../test/fixtures/audio.ts';
 import { ROOT, testModel } from '../test/integration/helpers/models.ts';
 import { createEngine } from '../src-main/engine/index.ts';
 import { EstimateCache } from '../src-main/engine/cache/estimate-cache.ts';
+import { threadPlan } from '../src-main/engine/separate/threading.ts';
 import type {
   RegionResult,
   SeparateRequest,
@@ -25,9 +26,15 @@ import type {
 const OUT = join(ROOT, 'test-output', 'bench-rerender');
 
 const { values: v } = parseArgs({
-  options: { minutes: { type: 'string' }, json: { type: 'boolean' }, threads: { type: 'string' } },
+  options: {
+    minutes: { type: 'string' },
+    json: { type: 'boolean' },
+    threads: { type: 'string' },
+    'dsp-threads': { type: 'string' },
+  },
 });
 const minutes = Number(v.minutes ?? 3);
+const dspThreads = v['dsp-threads'] !== undefined ? Number(v['dsp-threads']) : undefined;
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
 const songPath = join(OUT, `song-${minutes}min.wav`);
@@ -42,6 +49,7 @@ const engine = createEngine({
   allowTestModels: true,
   threads: Number(v.threads ?? 0),
   cache: { dir: cacheDir },
+  ...(dspThreads !== undefined ? { dspThreads } : {}),
 });
 const ok = (r: SeparationResult): SeparationOk => {
   if (!r.ok) throw new Error(r.error.message);
@@ -120,7 +128,7 @@ const report = {
   machine: {
     cpus: cpus().length,
     cpu: cpus()[0]?.model,
-    dspThreads: availableParallelism(),
+    dspThreads: threadPlan(availableParallelism(), true, { dspThreads }).dsp,
     loadAverage1m: { before: loadBefore, after: loadavg()[0] },
   },
   model: { id: model.id, hidden: 512, weights: 'random (speed only)' },

@@ -84,7 +84,7 @@ async function pureNetwork(
 ): Promise<{ networkPureSeconds: number; networkRuns: number }> {
   const model = await openModel(pickModel(await scanModels([cfg.models], { allowTestModels: true }), cfg.id, []), {
     ep,
-    threads: cfg.threads ?? threadPlan(availableParallelism()).network,
+    threads: threadPlan(availableParallelism(), false, { threads: cfg.threads }).network,
   });
   const song = (await decodeFile(cfg.song)).channels;
   const plan = planChunks(song[0].length, segments, CONTRACT.hop, minChunkLength(CONTRACT.nFft));
@@ -147,10 +147,11 @@ async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const seg = v.segments?.split(',').map(Number);
   const segments = seg ? { segmentFrames: seg[0], overlapFrames: seg[1], batch: seg[2] } : undefined;
-  const plan = threadPlan(availableParallelism());
   const threads = v.threads !== undefined ? Number(v.threads) : undefined;
   const ep = (v.ep ?? 'cpu') as EpChoice;
   const dspThreads = v['dsp-threads'] !== undefined ? Number(v['dsp-threads']) : undefined;
+  // The engine below has no estimate cache: the CLI's plan.
+  const plan = threadPlan(availableParallelism(), false, { threads, dspThreads });
   const minutes = Number(v.minutes ?? 3);
   // --models DIR --model-id ID: an already exported full-size network (e.g. on a machine without torch).
   const model = v.models
@@ -182,7 +183,7 @@ async function main(): Promise<void> {
     ep: main.ep,
     epSkipped: main.epSkipped,
     segments: main.segments,
-    threads: { network: threads ?? plan.network, dsp: dspThreads ?? plan.dsp },
+    threads: { network: plan.network, dsp: plan.dsp },
     timings: main.timings,
     totalSeconds: main.totalSeconds,
     realTimeFactor: main.seconds / main.totalSeconds,

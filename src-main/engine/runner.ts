@@ -24,7 +24,7 @@ import { separateWithCache } from './cache/cached-separation.ts';
 import { normalizeControls } from './dsp/controls.ts';
 import { DspPool } from './separate/dsp-pool.ts';
 import { loadDspKernels } from './dsp/kernels/index.ts';
-import { threadPlan } from './separate/threading.ts';
+import { threadPlan, type ThreadPlan } from './separate/threading.ts';
 import { availableParallelism } from 'node:os';
 import { segmentsFor } from './separate/segment-settings.ts';
 import { timePitchProblem, type TimePitch } from './dsp/time-pitch-settings.ts';
@@ -52,9 +52,8 @@ export interface RunnerOptions {
   /** Keeps each song's network estimates on disk so changed controls re-render without the network. */
   cache?: EstimateCacheOptions;
   /**
-   * Threads for a separation's chunk DSP (Wiener, ISTFT), running beside the network's thread. 0: in the job's
-   * thread. Absent: with the estimate cache (the app) one per core, for first separations and re-renders alike;
-   * without it (the CLI) threadPlan's. The DSP costs a few times the network on a CPU.
+   * Threads for the chunk DSP (Wiener, ISTFT) of separations, re-renders and parts. 0: in the job's thread.
+   * Absent: threadPlan's (separate/threading.ts), which depends on the cores and on whether there is a cache.
    */
   dspThreads?: number;
   /** Where prepared songs' temporary files go (PipelineDeps.songFolder). */
@@ -67,7 +66,7 @@ export class JobRunner {
   private readonly sessions = new Map<string, Promise<ModelRunner>>();
   private readonly cache: EstimateCache | null;
   private dspPool: DspPool | null = null;
-  private readonly plan = threadPlan(availableParallelism());
+  private readonly plan: ThreadPlan;
   private readonly hashes = new Map<string, string>();
   private disposed = false;
   private memo: LastSongMemo | null = null;
@@ -77,6 +76,7 @@ export class JobRunner {
     private deps: PipelineDeps = defaultDeps,
   ) {
     this.cache = opts.cache ? new EstimateCache(opts.cache) : null;
+    this.plan = threadPlan(availableParallelism(), this.cache !== null, opts);
     if (opts.songFolder !== undefined && deps.songFolder === undefined)
       this.deps = { ...deps, songFolder: opts.songFolder };
     // With the estimate cache on, the engine re-renders songs: keep the last one prepared (song-memo.ts).
@@ -110,17 +110,15 @@ export class JobRunner {
             segmentsFor: (e) => segmentsFor(e, this.opts.segments),
             deps: this.deps,
             hashInput: (path, signal) => this.songHash(path, signal),
-            ...(this.opts.dspThreads !== 0
-              ? { dspPool: () => (this.dspPool ??= new DspPool(this.opts.dspThreads)) }
-              : {}),
+            dsp: () => this.dsp(),
+            kernels: await loadDspKernels(),
           },
           hooks,
         );
       }
       const model = await this.model(req.modelId, ep);
       if (hooks.signal?.aborted) throw new XumxError('CANCELLED', `${req.input}: cancelled`, req.input);
-      const dspThreads = this.opts.dspThreads ?? this.plan.dsp;
-      const dsp = dspThreads > 0 ? (this.dspPool ??= new DspPool(dspThreads)) : undefined;
+      const dsp = this.dsp();
       return await separateFile(
         {
           input: req.input,
@@ -149,7 +147,7 @@ export class JobRunner {
    */
   async warmUp(model?: Pick<SeparateRequest, 'modelId' | 'ep'>): Promise<void> {
     await loadDspKernels();
-    if (this.cache && this.opts.dspThreads !== 0 && !this.disposed) this.dspPool ??= new DspPool(this.opts.dspThreads);
+    if (this.cache) this.dsp();
     const ep = model?.ep ?? 'auto';
     if (!model || this.disposed || (ep !== 'auto' && !(EP_NAMES as readonly string[]).includes(ep))) return;
     await this.model(model.modelId, ep).catch(() => {});
@@ -199,10 +197,7 @@ export class JobRunner {
       try {
         song = await preparedSong(req.input, this.deps, hooks.signal);
         // The same threads as the song's re-renders from the cache (run()).
-        const dsp =
-          this.opts.dspThreads !== 0 && !this.disposed
-            ? (this.dspPool ??= new DspPool(this.opts.dspThreads))
-            : undefined;
+        const dsp = this.dsp();
         const part = await renderRegion({
           input: req.input,
           song,
@@ -222,6 +217,12 @@ export class JobRunner {
       const e = asXumxError(err, req.input);
       return { input: req.input, ok: false, error: { code: e.code, message: e.message } };
     }
+  }
+
+  /** The DSP pool of the thread plan, started on first use and shared by every job and part; undefined: no pool. */
+  private dsp(): DspPool | undefined {
+    if (this.plan.dsp === 0 || this.disposed) return undefined;
+    return (this.dspPool ??= new DspPool(this.plan.dsp));
   }
 
   /** sha256 of a song's bytes, remembered while the file stays the same (a 2-hour WAV takes seconds to hash). */
@@ -270,7 +271,7 @@ export class JobRunner {
     const key = `${installed.dir}|${installed.manifest.sha256}|${st?.mtimeMs}|${st?.size}|${ep}`;
     let session = this.sessions.get(key);
     if (!session) {
-      session = openModelInThread(installed, { ep, threads: this.opts.threads ?? this.plan.network });
+      session = openModelInThread(installed, { ep, threads: this.plan.network });
       this.sessions.set(key, session);
       session.catch(() => this.sessions.delete(key));
     }

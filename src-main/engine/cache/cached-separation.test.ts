@@ -12,6 +12,7 @@ import { createStemWriter } from '../audio/stem-writer.ts';
 import { XumxError } from '../errors.ts';
 import type { ModelRunner } from '../model/session.ts';
 import type { PipelineDeps } from '../separate/pipeline.ts';
+import { DspPool } from '../separate/dsp-pool.ts';
 import { fakeModel, floatWav, testSignal } from '../separate/testing/fakes.ts';
 import type { Stage } from '../types.ts';
 import { separateWithCache, type CachedSeparationContext } from './cached-separation.ts';
@@ -124,5 +125,45 @@ describe('separateWithCache, first separation', () => {
     const left = (d: string) => (existsSync(d) ? readdirSync(d) : []);
     assert.deepEqual(left(join(s.dir, 'out')), []);
     assert.deepEqual(left(join(s.dir, 'cache')), []);
+  });
+});
+
+describe('separateWithCache, re-render', () => {
+  const opened = async () => model();
+
+  test('a re-render without DSP threads runs no network and reports no network time', async () => {
+    const s = setup(opened);
+    const first = await separateWithCache(s.job, s.ctx);
+    assert.equal(first.estimates, 'network');
+    const again = await separateWithCache(
+      { ...s.job, outDir: join(s.dir, 'again'), controls: { ...CONTROLS, strength: { vocals: 1.5 } } },
+      { ...s.ctx, openModel: () => Promise.reject(new Error('the network was asked for')) },
+    );
+    assert.equal(again.estimates, 'cache');
+    assert.equal(again.timings.network, 0);
+    assert.ok(again.timings.wiener > 0 && again.timings.istft > 0 && again.timings.stft > 0);
+  });
+
+  test('a re-render writes the same stems in this thread as on a DSP thread', async () => {
+    const s = setup(opened);
+    await separateWithCache(s.job, s.ctx);
+    const controls = { ...CONTROLS, strength: { vocals: 1.5 }, bleed: { bass: 0.2 } };
+    const here = await separateWithCache({ ...s.job, outDir: join(s.dir, 'here'), controls }, s.ctx);
+    const pool = new DspPool(1);
+    try {
+      const there = await separateWithCache(
+        { ...s.job, outDir: join(s.dir, 'there'), controls },
+        { ...s.ctx, dsp: () => pool },
+      );
+      assert.equal(here.estimates, 'cache');
+      assert.equal(there.estimates, 'cache');
+      for (const source of SOURCES) {
+        const a = (await decodeFile(here.stems[source])).channels;
+        const b = (await decodeFile(there.stems[source])).channels;
+        assert.deepEqual(a, b, source);
+      }
+    } finally {
+      await pool.dispose();
+    }
   });
 });

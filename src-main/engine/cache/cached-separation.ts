@@ -6,7 +6,7 @@ import { CONTRACT } from '../model/manifest.ts';
 import type { InstalledModel } from '../model/registry.ts';
 import type { ModelRunner } from '../model/session.ts';
 import {
-  separateFile,
+  separateFromCache,
   separateOpening,
   type PipelineDeps,
   type PipelineHooks,
@@ -14,8 +14,10 @@ import {
 } from '../separate/pipeline.ts';
 import type { SegmentSettings } from '../separate/segment-settings.ts';
 import type { EpName, SeparationOk } from '../types.ts';
-import type { DspPool } from '../separate/dsp-pool.ts';
-import { RecordingRunner, ReplayRunner } from './cached-runner.ts';
+import type { DspRenderer } from '../separate/chunk-renderer.ts';
+import type { DspKernels } from '../dsp/kernels/index.ts';
+import { EstimateRecorder } from './estimate-recorder.ts';
+import { EstimateReplay } from './estimate-replay.ts';
 import { estimateKey, hashFile, type EstimateCache } from './estimate-cache.ts';
 
 export interface CachedSeparationContext {
@@ -25,8 +27,10 @@ export interface CachedSeparationContext {
   openModel(): Promise<ModelRunner>;
   segmentsFor(ep: EpName): SegmentSettings;
   deps: PipelineDeps;
-  /** Threads for the chunk DSP, of full runs and re-renders alike; absent: the pipeline's own thread. */
-  dspPool?(): DspPool;
+  /** Threads for the chunk DSP, of first separations and re-renders alike; absent or undefined: this thread. */
+  dsp?(): DspRenderer | undefined;
+  /** This thread's DSP kernels, for the records' checksums; absent: the JavaScript reference (the same values). */
+  kernels?: DspKernels;
   /** sha256 of the song's bytes (a caller may remember it while the file stays the same); default hashFile. */
   hashInput?(path: string, signal?: AbortSignal): Promise<string>;
 }
@@ -64,14 +68,10 @@ export async function separateWithCache(
       (e) => notices.push(`${e.message}; separating again`),
     );
     if (reader) {
-      const { segmentFrames, overlapFrames } = reader.header;
-      const replay = new ReplayRunner(manifest, reader);
+      const replay = new EstimateReplay(reader);
       try {
-        const dsp = ctx.dspPool?.();
-        // Without DSP threads the replay decodes a batch at a time; with them it streams chunk by chunk (pipeline.ts).
-        const batch = Math.max(ctx.segmentsFor('cpu').batch, 2 * (dsp?.size ?? 0));
-        const segments = { segmentFrames, overlapFrames, batch };
-        const result = await separateFile({ ...job, segments, ...(dsp ? { dsp } : {}) }, replay, ctx.deps, hooks);
+        const dsp = ctx.dsp?.();
+        const result = await separateFromCache({ ...job, ...(dsp ? { dsp } : {}) }, manifest, replay, ctx.deps, hooks);
         replay.checkFinished();
         await keep(result);
         return { ...result, estimates: 'cache', notices: [...result.notices, ...notices] };
@@ -87,26 +87,29 @@ export async function separateWithCache(
 
   if (hooks.signal?.aborted) throw new XumxError('CANCELLED', `${job.input}: cancelled`, job.input);
   // The session opens while the pipeline decodes the song (separateOpening); a session already open is at hand.
-  const dsp = ctx.dspPool?.();
-  const recording: { runner?: RecordingRunner } = {};
+  const dsp = ctx.dsp?.();
+  const recording: { runner?: EstimateRecorder } = {};
   const ready = ctx.openModel().then((model) => {
     const segments = ctx.segmentsFor(model.ep);
     if (!key) return { model, segments };
-    recording.runner = new RecordingRunner(
+    recording.runner = new EstimateRecorder(
       model,
       (frames) =>
-        ctx.cache.writer({
-          key,
-          modelId: manifest.id,
-          modelSha256: manifest.sha256,
-          sources: [...manifest.sources],
-          bins: CONTRACT.bins,
-          frames,
-          codec: 'float24',
-          ep: model.ep,
-          segmentFrames: segments.segmentFrames,
-          overlapFrames: segments.overlapFrames,
-        }),
+        ctx.cache.writer(
+          {
+            key,
+            modelId: manifest.id,
+            modelSha256: manifest.sha256,
+            sources: [...manifest.sources],
+            bins: CONTRACT.bins,
+            frames,
+            codec: 'float24',
+            ep: model.ep,
+            segmentFrames: segments.segmentFrames,
+            overlapFrames: segments.overlapFrames,
+          },
+          ctx.kernels,
+        ),
       ctx.cache.maxBytes,
     );
     return { model: recording.runner, segments };

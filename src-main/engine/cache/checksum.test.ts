@@ -1,7 +1,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dspKernels, loadDspKernels } from '../dsp/kernels/index.ts';
-import { checksumReference } from './checksum.ts';
+import { dspKernels, loadDspKernels, type DspKernels } from '../dsp/kernels/index.ts';
+import { checksum, checksumReference } from './checksum.ts';
 
 function bytes(n: number, seed = 1): Uint8Array {
   let s = seed;
@@ -44,5 +44,23 @@ describe('checksum', () => {
     assert.notEqual(dspKernels().checksum(swapped), base);
     assert.notEqual(checksumReference(new Uint8Array(64)), checksumReference(new Uint8Array(128)));
     assert.notEqual(checksumReference(new Uint8Array(0)), checksumReference(new Uint8Array(1)));
+  });
+
+  test('computes with the kernels it is given, and without any on the reference, whatever this thread loaded', () => {
+    const kernels = dspKernels();
+    let calls = 0;
+    const counted = Object.create(kernels, {
+      checksum: {
+        value: (b: Uint8Array) => {
+          calls++;
+          return kernels.checksum(b);
+        },
+      },
+    }) as DspKernels;
+    const b = bytes(4099, 7);
+    assert.equal(checksum(b, counted), checksumReference(b));
+    assert.equal(calls, 1);
+    assert.equal(checksum(b), checksumReference(b));
+    assert.equal(calls, 1);
   });
 });

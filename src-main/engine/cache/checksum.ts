@@ -1,8 +1,8 @@
 // The estimate cache's record checksum, defined here in JavaScript; the DSP kernels (../dsp/kernels/assembly/dsp.ts
-// checksum) compute the same value about 5x faster than zlib's crc32, and checksum() uses them when this thread has
-// them loaded. Detects any change confined to one 32-bit lane position for certain (every step is invertible in the
-// lane's accumulator) and other damage with probability 1 - 2^-32; it guards against disk damage, not tampering.
-import { loadedDspKernels } from '../dsp/kernels/index.ts';
+// checksum) compute the same value about 5x faster than zlib's crc32, and checksum() uses them when it is given them.
+// Detects any change confined to one 32-bit lane position for certain (every step is invertible in the lane's
+// accumulator) and other damage with probability 1 - 2^-32; it guards against disk damage, not tampering.
+import type { DspKernels } from '../dsp/kernels/index.ts';
 
 const P1 = 0x9e3779b1;
 const P2 = 0x85ebca77;
@@ -13,9 +13,9 @@ const P5 = 0x165667b1;
 const rotl = (x: number, r: number) => ((x << r) | (x >>> (32 - r))) >>> 0;
 const word = (h: number, w: number) => Math.imul(rotl((h + Math.imul(w, P3)) >>> 0, 17), P4) >>> 0;
 
-/** The checksum of `bytes`: the kernels' when loaded in this thread, else checksumReference (the same value). */
-export function checksum(bytes: Uint8Array): number {
-  return loadedDspKernels()?.checksum(bytes) ?? checksumReference(bytes);
+/** The checksum of `bytes`: on `kernels` (the calling thread's) when given, else checksumReference (the same value). */
+export function checksum(bytes: Uint8Array, kernels?: DspKernels): number {
+  return kernels ? kernels.checksum(bytes) : checksumReference(bytes);
 }
 
 /**

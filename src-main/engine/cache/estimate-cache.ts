@@ -9,6 +9,7 @@ import { openRegularFile } from '../audio/regular-file.ts';
 import { XumxError } from '../errors.ts';
 import { EstimateFileReader, EstimateFileWriter, FORMAT_VERSION, type EstimateHeader } from './estimate-file.ts';
 import type { SongAnalysis } from '../types.ts';
+import type { DspKernels } from '../dsp/kernels/index.ts';
 
 export const CACHE_EXT = '.xest';
 /** The song's analysis beside its estimates: measured once, gone when the entry goes. */
@@ -111,9 +112,10 @@ export class EstimateCache {
     }
   }
 
-  async writer(header: Omit<EstimateHeader, 'chunks'>): Promise<EstimateFileWriter> {
+  /** `kernels`: see EstimateFileWriter.create. */
+  async writer(header: Omit<EstimateHeader, 'chunks'>, kernels?: DspKernels): Promise<EstimateFileWriter> {
     await mkdir(this.dir, { recursive: true });
-    return EstimateFileWriter.create(this.pathFor(header.key), header);
+    return EstimateFileWriter.create(this.pathFor(header.key), header, kernels);
   }
 
   async remove(key: string): Promise<void> {

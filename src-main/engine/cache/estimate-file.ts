@@ -13,6 +13,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { XumxError } from '../errors.ts';
+import type { DspKernels } from '../dsp/kernels/index.ts';
 import { checksum } from './checksum.ts';
 import { BYTES_PER_VALUE } from './float24.ts';
 
@@ -71,12 +72,18 @@ export class EstimateFileWriter {
     private readonly tempPath: string,
     private readonly path: string,
     private readonly header: EstimateHeader,
+    private readonly kernels?: DspKernels,
   ) {}
 
-  static async create(path: string, header: Omit<EstimateHeader, 'chunks'>): Promise<EstimateFileWriter> {
+  /** `kernels`: the writing thread's, for the records' checksums; absent: checksum.ts's reference (the same values). */
+  static async create(
+    path: string,
+    header: Omit<EstimateHeader, 'chunks'>,
+    kernels?: DspKernels,
+  ): Promise<EstimateFileWriter> {
     const tempPath = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.partial`;
     const fh = await open(tempPath, 'w');
-    const w = new EstimateFileWriter(fh, tempPath, path, { ...header, chunks: 0 });
+    const w = new EstimateFileWriter(fh, tempPath, path, { ...header, chunks: 0 }, kernels);
     try {
       await w.writeAll([encodeHeader(w.header)], 0);
     } catch (err) {
@@ -94,7 +101,7 @@ export class EstimateFileWriter {
     const payload = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const prefix = Buffer.alloc(RECORD_PREFIX);
     prefix.writeUInt32LE(this.chunks, 0);
-    prefix.writeUInt32LE(checksum(payload), 4);
+    prefix.writeUInt32LE(checksum(payload, this.kernels), 4);
     const at = HEADER_BYTES + this.chunks * (RECORD_PREFIX + payload.length);
     await this.writeAll([prefix, payload], at);
     this.chunks++;

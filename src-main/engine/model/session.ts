@@ -23,8 +23,11 @@ export interface ModelRunner {
   /** input [batch, 2, 2049, frames] → output [sources, batch, 2, 2049, frames], both magnitudes. */
   run(input: Float32Array, batch: number, frames: number): Promise<Float32Array>;
   dispose(): Promise<void>;
-  /** true when run() does not read its input (a replay of cached estimates): the caller may pass an empty one. */
-  readonly ignoresInput?: boolean;
+  /**
+   * Seconds the network spent in runs so far, when it counts them itself (a session on its own thread, whose runs
+   * overlap the caller's work); null: the caller's waits for run() are the network's time.
+   */
+  busySeconds(): number | null;
 }
 
 export interface OpenOptions {
@@ -276,5 +279,6 @@ export async function openModel(model: InstalledModel, opts: OpenOptions = {}): 
     epTimings: timings,
     run: (input, batch, frames) => runSession(session, manifest, path, input, batch, frames),
     dispose: () => session.release(),
+    busySeconds: () => null,
   };
 }

@@ -1,5 +1,6 @@
 // A ModelRunner whose session lives on its own thread (network-worker.ts). The job thread sends a batch and stays
-// free for the DSP of the batches before and after it while the network computes.
+// free for the DSP of the batches before and after it while the network computes; busySeconds() is the thread's
+// own time in runs, overlapped or not.
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../workers.ts';
 import { XumxError, type ErrorCode } from '../errors.ts';
@@ -9,11 +10,6 @@ import type { FromNetwork, NetworkWorkerData, ToNetwork, WireError } from './net
 import type { InstalledModel } from './registry.ts';
 import type { ModelRunner, OpenOptions } from './session.ts';
 
-export interface ThreadedModelRunner extends ModelRunner {
-  /** Seconds the network thread spent in runs so far (the network's own time, overlapped or not). */
-  readonly busySeconds: number;
-}
-
 const fromWire = (e: WireError) => new XumxError(e.code as ErrorCode, e.message, e.file);
 
 export function openModelInThread(
@@ -22,7 +18,7 @@ export function openModelInThread(
   /** Starts the thread; tests pass a stand-in that speaks the same messages. */
   start: (data: NetworkWorkerData) => Worker = (data) =>
     startWorker(import.meta.url, 'network-worker', { workerData: data }),
-): Promise<ThreadedModelRunner> {
+): Promise<ModelRunner> {
   const worker = start({ model, opts });
   worker.unref();
 
@@ -33,7 +29,7 @@ export function openModelInThread(
   /** From dispose() until the thread exits, the process waits for it, whatever runs still end meanwhile. */
   let disposing = false;
 
-  return new Promise<ThreadedModelRunner>((resolveOpen, rejectOpen) => {
+  return new Promise<ModelRunner>((resolveOpen, rejectOpen) => {
     const die = (err: XumxError) => {
       dead = err;
       rejectOpen(err);
@@ -70,19 +66,12 @@ export function openModelInThread(
       }
     });
 
-    const runner = (
-      manifest: ModelManifest,
-      ep: EpName,
-      epSkipped: EpSkip[],
-      epTimings: EpTiming[],
-    ): ThreadedModelRunner => ({
+    const runner = (manifest: ModelManifest, ep: EpName, epSkipped: EpSkip[], epTimings: EpTiming[]): ModelRunner => ({
       manifest,
       ep,
       epSkipped,
       epTimings,
-      get busySeconds() {
-        return busySeconds;
-      },
+      busySeconds: () => busySeconds,
       run(input, batch, frames) {
         if (dead) return Promise.reject(dead);
         const id = nextId++;

@@ -1,10 +1,10 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { quantizeFloat24 } from '../cache/float24.ts';
-import { dspKernels, loadDspKernels } from '../dsp/kernels/index.ts';
+import { loadDspKernels, type DspKernels } from '../dsp/kernels/index.ts';
 import { magnitude, stft, type Spectrogram } from '../dsp/stft.ts';
 import type { SeparationControls } from '../types.ts';
-import { renderChunk, renderChunkReference, type ChunkTask } from './chunk-render.ts';
+import { renderChunk, renderChunkReference, type EstimatesChunk } from './chunk-render.ts';
 
 const LENGTH = 40 * 1024;
 
@@ -15,7 +15,7 @@ function chunk(): Float32Array[] {
 }
 
 /** A fixed, deliberately imperfect split of the mixture magnitude between four sources. */
-function task(samples: Float32Array[] | undefined, residual: boolean): ChunkTask {
+function task(samples: Float32Array[] | undefined, residual: boolean): EstimatesChunk {
   const x = chunk();
   const mix = [stft(x[0]), stft(x[1])] as [Spectrogram, Spectrogram];
   const plane = mix[0].bins * mix[0].frames;
@@ -26,6 +26,7 @@ function task(samples: Float32Array[] | undefined, residual: boolean): ChunkTask
     mag.map((v, i) => v * g * (1 + 0.5 * Math.sin(i * 0.001 * (j + 1)))),
   );
   return {
+    kind: 'estimates',
     estimates,
     mix,
     sources: ['bass', 'drums', 'vocals', 'other'],
@@ -48,7 +49,10 @@ function maxDiff(a: Float32Array[][], b: Float32Array[][]): number {
 }
 
 describe('renderChunk', () => {
-  before(() => loadDspKernels());
+  let k: DspKernels;
+  before(async () => {
+    k = await loadDspKernels();
+  });
 
   const cases: SeparationControls[] = [
     { wienerIterations: 1, softmask: false, residual: false },
@@ -65,7 +69,7 @@ describe('renderChunk', () => {
   for (const controls of cases) {
     test(`on the kernels equals the JavaScript reference steps to float32 rounding: ${JSON.stringify(controls)}`, () => {
       const t = () => ({ ...task(chunk(), controls.residual), controls });
-      const fast = renderChunk(t());
+      const fast = renderChunk(k, t());
       const reference = renderChunkReference(t());
       assert.equal(fast.length, reference.length);
       const peak = Math.max(...reference.flat().map((ch) => ch.reduce((m, v) => Math.max(m, Math.abs(v)), 0)));
@@ -80,10 +84,11 @@ describe('renderChunk', () => {
     const record = new Uint8Array(stored.reduce((a, b) => a + b, 0));
     // e is rounded in place.
     t.estimates.forEach((e, j) => quantizeFloat24(e, record.subarray(3 * j * e.length, 3 * (j + 1) * e.length)));
-    const fromFloats = renderChunk({ ...t, estimates: t.estimates.map((e) => e.slice()) });
-    const fromRecord = renderChunk({ ...t, estimates: [], float24: record });
+    const fromFloats = renderChunk(k, { ...t, estimates: t.estimates.map((e) => e.slice()) });
+    const { estimates: _, ...rest } = t;
+    const fromRecord = renderChunk(k, { ...rest, kind: 'float24', float24: record });
     assert.equal(maxDiff(fromFloats, fromRecord), 0);
-    assert.ok(maxDiff(renderChunkReference({ ...t, estimates: [], float24: record }), fromRecord) < 1e-5);
+    assert.ok(maxDiff(renderChunkReference({ ...rest, kind: 'float24', float24: record }), fromRecord) < 1e-5);
   });
 
   test('a chunk sent without its mixture STFT computes it from its samples, with the same result', () => {
@@ -94,24 +99,23 @@ describe('renderChunk', () => {
       strength: { vocals: 1.5 },
     };
     const t = () => ({ ...task(chunk(), false), controls });
-    const k = dspKernels();
     const x = chunk();
-    const given = renderChunk({ ...t(), mix: [k.stft(x[0]), k.stft(x[1])] });
+    const given = renderChunk(k, { ...t(), mix: [k.stft(x[0]), k.stft(x[1])] });
     const times = { stft: 0, wiener: 0, istft: 0 };
-    const computed = renderChunk({ ...t(), mix: undefined }, times);
+    const computed = renderChunk(k, { ...t(), mix: undefined }, times);
     assert.equal(maxDiff(given, computed), 0);
     assert.ok(times.stft > 0 && times.wiener > 0 && times.istft > 0);
     const reference = renderChunkReference({ ...t(), mix: undefined });
     assert.ok(maxDiff(reference, computed) < 1e-5, `differs by ${maxDiff(reference, computed)}`);
-    assert.throws(() => renderChunk({ ...t(), mix: undefined, samples: undefined }), /needs its .* samples/);
+    assert.throws(() => renderChunk(k, { ...t(), mix: undefined, samples: undefined }), /needs its .* samples/);
   });
 
   for (const residual of [false, true]) {
     // "other" + leftover is a partition by construction, so subtraction reproduces it; the filter's own residual
     // source is not (the EM's regularisation leaves a little over), so there only the four sources must agree.
     test(`gets the ${residual ? 'residual' : '"other"'} stem by subtraction, so the stems sum to the chunk exactly`, () => {
-      const spectral = renderChunk(task(undefined, residual));
-      const subtracted = renderChunk(task(chunk(), residual));
+      const spectral = renderChunk(k, task(undefined, residual));
+      const subtracted = renderChunk(k, task(chunk(), residual));
       assert.equal(subtracted.length, residual ? 5 : 4);
       const compared = residual ? 4 : 5;
       assert.ok(

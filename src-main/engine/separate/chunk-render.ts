@@ -1,44 +1,63 @@
 // One chunk from network estimates to stem audio: controls → Wiener filter → leftover to "other" → ISTFT.
 // Pure and self-contained (plain arrays in, plain arrays out) so the same code runs in the pipeline's thread or in
 // a DSP worker (dsp-pool.ts) — a re-render from the cache has no network to wait for and can use every core.
-// renderChunk runs on the WebAssembly kernels (../dsp/kernels: load them first in the thread); renderChunkReference
+// renderChunk runs on the WebAssembly kernels it is given (the thread's, ../dsp/kernels); renderChunkReference
 // is the same steps on the JavaScript reference implementations, which the tests hold it to.
 import type { CachedRecord } from '../cache/estimate-file.ts';
 import { decodeFloat24 } from '../cache/float24.ts';
 import { addLeftover, applyControls, isIdentity } from '../dsp/controls.ts';
-import { dspKernels } from '../dsp/kernels/index.ts';
+import type { DspKernels } from '../dsp/kernels/index.ts';
 import { DEFAULT_HOP, DEFAULT_N_FFT, istft, stft, type Spectrogram } from '../dsp/stft.ts';
 import { wiener, type StereoSpectrogram } from '../dsp/wiener.ts';
 import type { SeparationControls } from '../types.ts';
 
-export interface ChunkTask {
-  /** Per source (model order) its magnitude estimate [2][bins][frames]; changed in place by the controls. */
-  estimates: Float32Array[];
-  /**
-   * Instead of `estimates` (then empty): the estimate cache's record of this chunk, the sources' estimates one after
-   * the other in float24 (3 bytes per value). A re-render sends these to the DSP threads, which decode them where
-   * they are used: a quarter fewer bytes to move and no decoding on the job's thread.
-   */
-  float24?: Uint8Array;
-  /** The checksum `float24` must have (../cache/checksum.ts), checked in the kernels' memory; absent: not checked. */
-  float24Checksum?: number;
-  /**
-   * Instead of both: where that record is in the cache file. Only a DSP thread takes these (dsp-worker.ts reads the
-   * record, checking it, and renders it as `float24`); renderChunk itself does no file reading.
-   */
-  cached?: CachedRecord;
-  /**
-   * The chunk's stereo mixture STFT; absent: computed here from `samples` (a re-render's DSP thread does it, so the
-   * job's thread neither computes nor sends ~14 MB of spectrogram per chunk).
-   */
-  mix?: [Spectrogram, Spectrogram];
+/** What every chunk carries, whatever form its estimates come in. */
+interface ChunkBase {
   sources: string[];
   controls: SeparationControls;
   /** Samples per chunk (the ISTFT's output length). */
   chunkLength: number;
   /** The chunk's own samples [left, right], zero-padded to chunkLength; lets the partition's last stem be a subtraction. */
   samples?: Float32Array[];
+  /**
+   * The chunk's stereo mixture STFT; absent: computed here from `samples` (a re-render's DSP thread does it, so the
+   * job's thread neither computes nor sends ~14 MB of spectrogram per chunk).
+   */
+  mix?: [Spectrogram, Spectrogram];
 }
+
+/** The network's estimates: per source (model order) a magnitude [2][bins][frames], changed in place by the controls. */
+export interface EstimatesChunk extends ChunkBase {
+  kind: 'estimates';
+  estimates: Float32Array[];
+}
+
+/**
+ * The estimate cache's record of the chunk: the sources' estimates one after the other in float24 (3 bytes per
+ * value), decoded where they are used: a quarter fewer bytes to move and no decoding on the job's thread.
+ */
+export interface Float24Chunk extends ChunkBase {
+  kind: 'float24';
+  float24: Uint8Array;
+  /** The checksum `float24` must have (../cache/checksum.ts), checked in the kernels' memory; absent: not checked. */
+  checksum?: number;
+}
+
+/**
+ * Where the chunk's record is in the cache file. Read (and checked) by the thread that renders it
+ * (chunk-renderer.ts), then rendered as a Float24Chunk; renderChunk itself does no file reading.
+ */
+export interface CachedChunk extends ChunkBase {
+  kind: 'cached';
+  record: CachedRecord;
+  samples: Float32Array[];
+}
+
+/** A chunk renderChunk takes as it is. */
+export type RenderableChunk = EstimatesChunk | Float24Chunk;
+
+/** One chunk's work, as the pipeline hands it to a DspRenderer (and a DSP thread receives it). */
+export type ChunkTask = RenderableChunk | CachedChunk;
 
 /** Seconds spent in each stage, for the job's timings. */
 export interface ChunkTimes {
@@ -54,9 +73,8 @@ export interface ChunkTimes {
 let spare: StereoSpectrogram[] | undefined;
 
 /** Stem audio per stem (sources, then "residual" when asked for): [left, right]. */
-export function renderChunk(task: ChunkTask, times?: ChunkTimes): Float32Array[][] {
+export function renderChunk(k: DspKernels, task: RenderableChunk, times?: ChunkTimes): Float32Array[][] {
   const { mix, sources, controls } = task;
-  const k = dspKernels();
   const N = sources.length;
   const J = N + (controls.residual ? 1 : 0);
   const { bins, frames } = mix?.[0] ?? chunkShape(task.chunkLength);
@@ -72,7 +90,7 @@ export function renderChunk(task: ChunkTask, times?: ChunkTimes): Float32Array[]
     if (times) times.stft += (performance.now() - ts) / 1000;
   }
   const t0 = performance.now();
-  if (task.float24) k.decodeFloat24Into(task.float24, heap.estimates, task.float24Checksum);
+  if (task.kind === 'float24') k.decodeFloat24Into(task.float24, heap.estimates, task.checksum);
   else task.estimates.forEach((e, j) => heap.estimates[j].set(e));
   if (!isIdentity(controls)) {
     k.applyControls(
@@ -96,17 +114,18 @@ export function renderChunk(task: ChunkTask, times?: ChunkTimes): Float32Array[]
 }
 
 /** renderChunk on the JavaScript reference implementations (no kernels needed). */
-export function renderChunkReference(task: ChunkTask, times?: ChunkTimes): Float32Array[][] {
+export function renderChunkReference(task: RenderableChunk, times?: ChunkTimes): Float32Array[][] {
   const { sources, controls } = task;
   const ts = performance.now();
   const mix = task.mix ?? (mixSamples(task).map((x) => stft(x)) as [Spectrogram, Spectrogram]);
   if (!task.mix && times) times.stft += (performance.now() - ts) / 1000;
   const plane = 2 * mix[0].bins * mix[0].frames;
-  const estimates = task.float24
-    ? sources.map((_, j) =>
-        decodeFloat24(task.float24!.subarray(3 * j * plane, 3 * (j + 1) * plane), new Float32Array(plane)),
-      )
-    : task.estimates;
+  const estimates =
+    task.kind === 'float24'
+      ? sources.map((_, j) =>
+          decodeFloat24(task.float24.subarray(3 * j * plane, 3 * (j + 1) * plane), new Float32Array(plane)),
+        )
+      : task.estimates;
   const t0 = performance.now();
   if (!isIdentity(controls)) applyControls(estimates, sources, controls);
   const filtered = wiener(
@@ -124,7 +143,7 @@ function chunkShape(chunkLength: number): { bins: number; frames: number } {
   return { bins: DEFAULT_N_FFT / 2 + 1, frames: 1 + Math.floor(chunkLength / DEFAULT_HOP) };
 }
 
-function mixSamples(task: ChunkTask): Float32Array[] {
+function mixSamples(task: RenderableChunk): Float32Array[] {
   const { samples, chunkLength } = task;
   if (!samples || samples.length !== 2 || samples.some((x) => x.length !== chunkLength)) {
     throw new Error(`a chunk without its mixture STFT needs its ${chunkLength} samples in 2 channels`);
@@ -141,7 +160,7 @@ function mixSamples(task: ChunkTask): Float32Array[] {
 function toStems(
   filtered: StereoSpectrogram[],
   mix: [Spectrogram, Spectrogram],
-  task: ChunkTask,
+  task: RenderableChunk,
   inverse: (spec: Spectrogram) => Float32Array,
   t0: number,
   times?: ChunkTimes,
@@ -163,7 +182,7 @@ function toStems(
  * The stem that completes the partition (the sources' leftover goes to it): "residual" when asked for, else "other"
  * (−1: the model has neither); `subtract` when it can be had as the chunk's samples minus the other stems.
  */
-function partitionOf({ sources, controls, samples }: ChunkTask): { partition: number; subtract: boolean } {
+function partitionOf({ sources, controls, samples }: RenderableChunk): { partition: number; subtract: boolean } {
   const partition = controls.residual ? sources.length : sources.indexOf('other');
   return { partition, subtract: partition >= 0 && samples !== undefined };
 }

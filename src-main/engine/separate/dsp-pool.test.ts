@@ -1,19 +1,20 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stft, type Spectrogram } from '../dsp/stft.ts';
-import { dspKernels, loadDspKernels } from '../dsp/kernels/index.ts';
+import { loadDspKernels } from '../dsp/kernels/index.ts';
 import { renderChunk } from './chunk-render.ts';
 import { XumxError } from '../errors.ts';
-import type { ChunkTask } from './chunk-render.ts';
+import type { EstimatesChunk } from './chunk-render.ts';
 import { DspPool } from './dsp-pool.ts';
 
 const LENGTH = 20 * 1024;
 
-function task(): ChunkTask {
+function task(): EstimatesChunk {
   const x = [0, 1].map((c) => Float32Array.from({ length: LENGTH }, (_, i) => Math.sin(i * (0.01 + 0.003 * c))));
   const mix = [stft(x[0]), stft(x[1])] as [Spectrogram, Spectrogram];
   const plane = 2 * mix[0].bins * mix[0].frames;
   return {
+    kind: 'estimates',
     estimates: [0.4, 0.3, 0.2, 0.1].map((g) => new Float32Array(plane).fill(g)),
     mix,
     sources: ['vocals', 'drums', 'bass', 'other'],
@@ -34,10 +35,9 @@ describe('DspPool', () => {
   });
 
   test('a chunk sent without its mixture STFT renders on the thread exactly as here', async () => {
-    await loadDspKernels();
+    const k = await loadDspKernels();
     const t = task();
-    const k = dspKernels();
-    const here = renderChunk({
+    const here = renderChunk(k, {
       ...t,
       estimates: t.estimates.map((e) => e.slice()),
       mix: [k.stft(t.samples![0]), k.stft(t.samples![1])],
@@ -56,7 +56,8 @@ describe('DspPool', () => {
     async () => {
       const t = task();
       const record = new Uint8Array(3 * t.estimates[0].length * 4);
-      const shared = { ...t, estimates: [], float24: record.subarray(0) };
+      const { estimates: _, ...rest } = t;
+      const shared = { ...rest, kind: 'float24' as const, float24: record.subarray(0) };
       structuredClone(record.buffer, { transfer: [record.buffer] }); // detaches the record's buffer here
       await assert.rejects(pool.render(shared), (err: unknown) => err instanceof XumxError && err.code === 'INTERNAL');
     },

@@ -2,11 +2,11 @@
 // from the estimate cache, where with no network to overlap the chunk DSP (controls, Wiener, ISTFT) is all the work
 // and splits across cores by chunk.
 // The pipeline still crossfades and writes in order; only the per-chunk math moves.
-import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../workers.ts';
 import { XumxError } from '../errors.ts';
 import type { ChunkTask, ChunkTimes } from './chunk-render.ts';
+import type { DspRenderer } from './chunk-renderer.ts';
 import { UNDELIVERED, type FromDspWorker, type ToDspWorker } from './dsp-messages.ts';
 
 interface Pending {
@@ -15,15 +15,15 @@ interface Pending {
   times?: ChunkTimes;
 }
 
-export class DspPool {
+export class DspPool implements DspRenderer {
   private readonly workers: Worker[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private turn = 0;
   private broken: XumxError | null = null;
 
-  /** `size` threads; default one per core the process may use. */
-  constructor(readonly size = Math.max(1, availableParallelism())) {
+  /** `size` threads (separate/threading.ts decides how many). */
+  constructor(readonly size: number) {
     for (let i = 0; i < size; i++) {
       const w = startWorker(import.meta.url, 'dsp-worker');
       w.unref();
@@ -48,9 +48,9 @@ export class DspPool {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, times });
       const transfer = [
-        ...task.estimates.map((e) => e.buffer),
+        ...(task.kind === 'estimates' ? task.estimates.map((e) => e.buffer) : []),
         ...(task.mix ?? []).flatMap((s) => [s.re.buffer, s.im.buffer]),
-        ...(task.float24 ? [task.float24.buffer] : []),
+        ...(task.kind === 'float24' ? [task.float24.buffer] : []),
         ...(task.samples ?? []).map((x) => x.buffer),
       ];
       worker.postMessage({ id, task } satisfies ToDspWorker, [...new Set(transfer)] as ArrayBuffer[]);

@@ -4,18 +4,21 @@
 // over pieces, the prepared song is read back a chunk at a time, and no whole-song spectrogram is ever held.
 import { stat } from 'node:fs/promises';
 import { createResampler, type StreamingResampler } from '../dsp/resample.ts';
-import { loadDspKernels } from '../dsp/kernels/index.ts';
+import { loadDspKernels, type DspKernels } from '../dsp/kernels/index.ts';
 import { magnitude, type Spectrogram } from '../dsp/stft.ts';
-import { renderChunk, type ChunkTask, type ChunkTimes } from './chunk-render.ts';
+import { renderChunk, type EstimatesChunk } from './chunk-render.ts';
+import { ChunkRenderer, type DspRenderer } from './chunk-renderer.ts';
 import { toStereo } from '../audio/channels.ts';
 import { stemTags, type AudioTags } from '../audio/tags.ts';
 import { XumxError, asXumxError } from '../errors.ts';
 import { CONTRACT, type ModelManifest } from '../model/manifest.ts';
 import type { ModelRunner } from '../model/session.ts';
 import type { CachedRecord } from '../cache/estimate-file.ts';
-import type { ThreadedModelRunner } from '../model/threaded.ts';
 import type {
   BitDepth,
+  EpName,
+  EpSkip,
+  EpTiming,
   ListenCopyHooks,
   OutputFormat,
   Progress,
@@ -64,16 +67,10 @@ export interface PipelineJob {
   segments: SegmentSettings;
   /** Tempo and key the stems are written at; absent: the song's own. */
   timePitch?: TimePitch;
-  /** Renders chunks on other threads (re-renders from the estimate cache); absent: in this thread. */
+  /** Renders chunks on other threads (the DspPool); absent: in this thread. */
   dsp?: DspRenderer;
   /** The song's analysis when it was measured before (kept with the estimate cache); absent: measured now. */
   analysis?: SongAnalysis | null;
-}
-
-/** What the pipeline needs of the DspPool. */
-export interface DspRenderer {
-  render(task: ChunkTask, times?: ChunkTimes): Promise<Float32Array[][]>;
-  readonly size?: number;
 }
 
 export interface PipelineHooks {
@@ -91,6 +88,20 @@ export interface OpeningNetwork {
   manifest: ModelManifest;
   ready: Promise<{ model: ModelRunner; segments: SegmentSettings }>;
 }
+
+/** A song's estimates from the estimate cache (cache/estimate-replay.ts): one record per chunk, taken in plan order. */
+export interface CachedEstimates {
+  /** The provider that computed them. */
+  readonly ep: EpName;
+  /** How the song was cut into chunks when they were made; a re-render cuts it the same way. */
+  readonly segments: Pick<SegmentSettings, 'segmentFrames' | 'overlapFrames'>;
+  /** Where the next chunk's record is in the cache file; CACHE_CORRUPT when its chunks have another frame count. */
+  nextRecord(frames: number): CachedRecord;
+}
+
+/** Where a job's estimates come from: the network (perhaps still opening) or the estimate cache. */
+type EstimateSource =
+  ({ kind: 'network' } & OpeningNetwork) | { kind: 'cache'; manifest: ModelManifest; estimates: CachedEstimates };
 
 /** Network share of one chunk's work, for progress (measured: the network dominates on every provider). */
 const NETWORK_SHARE = 0.7;
@@ -110,19 +121,43 @@ export async function separateFile(
  * waits for the session only when its first chunk needs it. Opening a full-size model takes about as long as
  * decoding a song, and the two used to run one after the other before the first sound.
  */
-export async function separateOpening(
+export function separateOpening(
   job: Omit<PipelineJob, 'segments'>,
   network: OpeningNetwork,
   deps: PipelineDeps,
   hooks: PipelineHooks = {},
 ): Promise<SeparationOk> {
+  return separateSong(job, { kind: 'network', ...network }, deps, hooks);
+}
+
+/**
+ * A re-render from the estimate cache: the song's estimates come from `estimates`, no network runs, and the chunks'
+ * DSP is all the work (see replayChunks).
+ */
+export function separateFromCache(
+  job: Omit<PipelineJob, 'segments'>,
+  manifest: ModelManifest,
+  estimates: CachedEstimates,
+  deps: PipelineDeps,
+  hooks: PipelineHooks = {},
+): Promise<SeparationOk> {
+  return separateSong(job, { kind: 'cache', manifest, estimates }, deps, hooks);
+}
+
+async function separateSong(
+  job: Omit<PipelineJob, 'segments'>,
+  source: EstimateSource,
+  deps: PipelineDeps,
+  hooks: PipelineHooks = {},
+): Promise<SeparationOk> {
   const { input } = job;
   // Handled here so that a session failing while the song decodes is no unhandled rejection; awaited later.
-  const opened = { done: false };
-  network.ready.then(
-    () => (opened.done = true),
-    () => {},
-  );
+  const opened = { done: source.kind === 'cache' };
+  if (source.kind === 'network')
+    source.ready.then(
+      () => (opened.done = true),
+      () => {},
+    );
   const timings: Timings = { decode: 0, stft: 0, network: 0, wiener: 0, istft: 0, encode: 0 };
   const timed = async <T>(stage: keyof Timings, work: () => T | Promise<T>): Promise<T> => {
     const t0 = performance.now();
@@ -138,18 +173,18 @@ export async function separateOpening(
   const progress = new ProgressTracker((p) => hooks.onProgress?.(p));
 
   await checkOutputWritable(job.outDir);
-  await loadDspKernels();
+  const kernels = await loadDspKernels();
   cancelled();
   progress.preparing('decode', 0);
   const prepared = await preparedSong(input, deps, { timed, cancelled, progress });
   try {
     return await separatePrepared(
       job,
-      network,
+      source,
       () => opened.done,
       prepared,
       deps,
-      { timed, cancelled, progress, timings },
+      { timed, cancelled, progress, timings, kernels },
       hooks.listen,
     );
   } finally {
@@ -159,11 +194,11 @@ export async function separateOpening(
 
 async function separatePrepared(
   job: Omit<PipelineJob, 'segments'>,
-  network: OpeningNetwork,
+  source: EstimateSource,
   isOpen: () => boolean,
   prepared: PreparedSong,
   deps: PipelineDeps,
-  { timed, cancelled, progress, timings }: Omit<LoopTools, 'tap'>,
+  { timed, cancelled, progress, timings, kernels }: Omit<LoopTools, 'tap'>,
   listen?: ListenCopyHooks,
 ): Promise<SeparationOk> {
   const { input } = job;
@@ -173,7 +208,7 @@ async function separatePrepared(
   cancelled();
   progress.preparing('stft', 1);
 
-  const { manifest } = network;
+  const { manifest } = source;
   const stems = job.controls.residual ? [...manifest.sources, 'residual'] : [...manifest.sources];
   const outputs = await StemOutputs.create(job.outDir, input, stems, job.format);
   notices.push(...outputs.notices);
@@ -203,10 +238,15 @@ async function separatePrepared(
         throw err;
       }
     }
-    if (!isOpen()) progress.preparing('load-model', 1);
-    const { model, segments } = await network.ready;
-    cancelled();
-    await runChunks(song, { ...job, segments }, model, stems, sinks, { timed, cancelled, progress, timings, tap });
+    const tools = { timed, cancelled, progress, timings, tap, kernels };
+    if (source.kind === 'network') {
+      if (!isOpen()) progress.preparing('load-model', 1);
+      const { model, segments } = await source.ready;
+      cancelled();
+      await runChunks(song, { ...job, segments }, model, sinks, tools);
+    } else {
+      await replayChunks(song, job, source.estimates, manifest.sources, sinks, tools);
+    }
     cancelled();
     progress.finishing();
     await timed('encode', async () => {
@@ -236,7 +276,7 @@ async function separatePrepared(
     await outputs.discard();
     throw err instanceof XumxError ? err : asXumxError(err, input);
   }
-  const { model } = await network.ready; // open by now: the chunk loop ran on it
+  const ran = await ranOn(source);
   progress.done();
   return {
     input,
@@ -245,14 +285,19 @@ async function separatePrepared(
     sampleRate,
     duration: inputLength / sampleRate,
     modelId: manifest.id,
-    ep: model.ep,
-    epSkipped: [...model.epSkipped],
-    epTimings: [...model.epTimings],
+    ...ran,
     timings,
     notices,
     ...songTitle(prepared.tags),
     ...(analysis ? { analysis } : {}),
   };
+}
+
+/** The provider the estimates came from, and what `auto` skipped and timed to choose it (nothing, for the cache's). */
+async function ranOn(source: EstimateSource): Promise<{ ep: EpName; epSkipped: EpSkip[]; epTimings: EpTiming[] }> {
+  if (source.kind === 'cache') return { ep: source.estimates.ep, epSkipped: [], epTimings: [] };
+  const { model } = await source.ready; // open by now: the chunk loop ran on it
+  return { ep: model.ep, epSkipped: [...model.epSkipped], epTimings: [...model.epTimings] };
 }
 
 /** The stem writers' notices, each said once with the stems it is about: "vocals, bass: clipped …". */
@@ -381,11 +426,29 @@ interface LoopTools {
   timings: Timings;
   /** Hears every stem's finished samples for the song's analysis; null when the analysis is known already. */
   tap: StemTap | null;
+  /** This thread's DSP kernels, loaded before the song was prepared. */
+  kernels: DspKernels;
 }
 
-/** A source of estimates that can also say where the estimate cache stores each chunk (ReplayRunner). */
-interface CachedEstimates {
-  nextRecord(frames: number): CachedRecord;
+/**
+ * The steps after a chunk is rendered, the same for every chunk loop: each stem's signal is crossfaded with the
+ * chunk before it, in chunk order, and what became final goes to the tap and the stem's sink.
+ */
+function chunkWriter(
+  plan: ChunkPlan,
+  sinks: StemSink[],
+  { timed, tap }: Pick<LoopTools, 'timed' | 'tap'>,
+): (index: number, signals: Float32Array[][]) => Promise<void> {
+  const faders = sinks.map(() => new Crossfader(plan, 2));
+  return async (index, signals) => {
+    for (let s = 0; s < sinks.length; s++) {
+      await timed('encode', async () => {
+        const samples = faders[s].add(index, signals[s]);
+        tap?.add(s, samples);
+        return sinks[s].write(samples);
+      });
+    }
+  };
 }
 
 interface PreparedBatch {
@@ -408,50 +471,23 @@ async function runChunks(
   song: SongSamples,
   job: PipelineJob,
   model: ModelRunner,
-  stems: string[],
   sinks: StemSink[],
-  { timed, cancelled, progress, timings, tap }: LoopTools,
+  { timed, cancelled, progress, timings, tap, kernels }: LoopTools,
 ): Promise<void> {
   const { hop, bins, nFft } = CONTRACT;
   const plan = planChunks(song.frames, job.segments, hop, minChunkLength(nFft));
-  const faders = stems.map(() => new Crossfader(plan, 2));
+  const write = chunkWriter(plan, sinks, { timed, tap });
   const batchSize = Math.max(1, job.segments.batch);
   const plane = bins * plan.frames;
   const sources = model.manifest.sources;
   const total = plan.chunks.length;
-  const busy = () => (model as Partial<ThreadedModelRunner>).busySeconds;
   let done = 0;
   const report = (stage: Stage) => progress.working(stage, done, total);
 
-  // A replay of the estimate cache with DSP threads: no network, and no batches (see renderFromCache).
-  const raw =
-    job.dsp && typeof (model as Partial<CachedEstimates>).nextRecord === 'function'
-      ? (model as unknown as CachedEstimates)
-      : null;
-  if (raw && job.dsp)
-    return renderFromCache(song, plan, raw, job.dsp, job.controls, sources, {
-      sinks,
-      faders,
-      cancelled,
-      report,
-      timed,
-      timings,
-      tap,
-      onChunk: () => {
-        done += 1;
-      },
-    });
-
-  const finished = (stem: number, samples: Float32Array[]) => {
-    tap?.add(stem, samples);
-    return samples;
-  };
-  const kernels = await loadDspKernels();
   const prepare = (first: number, size: number): Promise<PreparedBatch> =>
     timed('stft', async () => {
       const count = Math.min(size, total - first);
-      const needsInput = !model.ignoresInput;
-      const input = new Float32Array(needsInput ? count * 2 * plane : 0);
+      const input = new Float32Array(count * 2 * plane);
       const mixes: [Spectrogram, Spectrogram][] = [];
       const samples: Float32Array[][] = [];
       for (let b = 0; b < count; b++) {
@@ -459,8 +495,7 @@ async function runChunks(
         const spec = chunk.map((ch) => kernels.stft(ch)) as [Spectrogram, Spectrogram];
         if (spec[0].frames !== plan.frames)
           throw new XumxError('INTERNAL', `STFT gave ${spec[0].frames} frames, planned ${plan.frames}`);
-        if (needsInput)
-          spec.forEach((sp, c) => magnitude(sp, input.subarray((b * 2 + c) * plane, (b * 2 + c + 1) * plane)));
+        spec.forEach((sp, c) => magnitude(sp, input.subarray((b * 2 + c) * plane, (b * 2 + c + 1) * plane)));
         mixes.push(spec);
         samples.push(chunk);
       }
@@ -474,7 +509,8 @@ async function runChunks(
   };
 
   const finish = async (batch: PreparedBatch, estimates: Float32Array): Promise<void> => {
-    const task = (b: number, copy: boolean): ChunkTask => ({
+    const task = (b: number, copy: boolean): EstimatesChunk => ({
+      kind: 'estimates',
       estimates: sources.map((_, j) => {
         const from = (j * batch.count + b) * 2 * plane;
         return copy ? estimates.slice(from, from + 2 * plane) : estimates.subarray(from, from + 2 * plane);
@@ -489,7 +525,7 @@ async function runChunks(
     // a time as there are threads: more in flight would only hold more chunks in memory. Results are crossfaded
     // and written in order below.
     const renders: (Promise<Float32Array[][]> | undefined)[] = [];
-    const inFlight = job.dsp ? Math.max(1, job.dsp.size ?? 1) : 0;
+    const inFlight = job.dsp ? Math.max(1, job.dsp.size) : 0;
     const submit = (b: number) => {
       if (!job.dsp || b >= batch.count) return;
       const rendering = job.dsp.render(task(b, true), timings);
@@ -500,20 +536,19 @@ async function runChunks(
     for (let b = 0; b < batch.count; b++) {
       const index = batch.first + b;
       report('wiener');
-      const signals = job.dsp ? await renders[b]! : renderChunk(task(b, false), timings);
+      const signals = job.dsp ? await renders[b]! : renderChunk(kernels, task(b, false), timings);
       renders[b] = undefined;
       submit(b + inFlight);
       batch.mixes[b] = undefined as unknown as [Spectrogram, Spectrogram]; // free the chunk's mixture STFT early
       batch.samples[b] = [];
-      for (let s = 0; s < stems.length; s++)
-        await timed('encode', async () => sinks[s].write(finished(s, faders[s].add(index, signals[s]))));
+      await write(index, signals);
       done += 1 - NETWORK_SHARE;
       report('encode');
       cancelled();
     }
   };
 
-  const busyAtStart = busy();
+  const busyAtStart = model.busySeconds();
   let waited = 0;
   // A small first batch (one chunk) makes the first frames final, and audible, after one chunk's network run instead
   // of a whole batch's; the batches after it run while those frames are written.
@@ -536,51 +571,42 @@ async function runChunks(
     await finish(current, answer);
     current = next as PreparedBatch;
   }
-  // The network's own time: from its thread when it has one (overlapped with the DSP above), else the wait.
-  const b = busy();
-  timings.network += b !== undefined && busyAtStart !== undefined ? b - busyAtStart : waited;
-}
-
-interface CacheLoopTools extends Pick<LoopTools, 'timed' | 'cancelled' | 'timings' | 'tap'> {
-  sinks: StemSink[];
-  faders: Crossfader[];
-  report(stage: Stage): void;
-  /** Counts a finished chunk for the progress. */
-  onChunk(): void;
+  // The network's own time: from its thread when it counts it (overlapped with the DSP above), else the wait.
+  const busy = model.busySeconds();
+  timings.network += busy !== null && busyAtStart !== null ? busy - busyAtStart : waited;
 }
 
 /**
- * A re-render from the estimate cache: no network, so the chunks' DSP is all the work, and it goes to the DSP
- * threads whole (each chunk goes as where its record is in the cache file, with the chunk's samples; the thread
- * reads and checks the record and takes the mixture's STFT itself). This thread only crossfades and writes, keeping
- * one chunk more in flight than there are threads across the whole song, so no thread waits on it between chunks
- * (per-batch hand-offs left the threads idle while this one worked: bench/rerender.bench.ts).
+ * The chunk loop of a re-render from the estimate cache: no network, so the chunks' DSP is all the work. Each chunk
+ * goes whole to the renderer (the DSP threads, else this thread): where its record is in the cache file, with the
+ * chunk's samples; the rendering thread reads and checks the record and takes the mixture's STFT itself. This thread
+ * only crossfades and writes, keeping one chunk more in flight than there are threads across the whole song, so no
+ * thread waits on it between chunks (per-batch hand-offs left the threads idle while this one worked:
+ * bench/rerender.bench.ts).
  */
-async function renderFromCache(
+async function replayChunks(
   song: SongSamples,
-  plan: ChunkPlan,
-  raw: CachedEstimates,
-  dsp: DspRenderer,
-  controls: SeparationControls,
+  job: Omit<PipelineJob, 'segments'>,
+  estimates: CachedEstimates,
   sources: readonly string[],
-  { sinks, faders, report, onChunk, timed, cancelled, timings, tap }: CacheLoopTools,
+  sinks: StemSink[],
+  { timed, cancelled, progress, timings, tap, kernels }: LoopTools,
 ): Promise<void> {
-  const finished = (stem: number, samples: Float32Array[]) => {
-    tap?.add(stem, samples);
-    return samples;
-  };
+  const plan = planChunks(song.frames, estimates.segments, CONTRACT.hop, minChunkLength(CONTRACT.nFft));
+  const write = chunkWriter(plan, sinks, { timed, tap });
+  const renderer = job.dsp ?? new ChunkRenderer(kernels);
   const total = plan.chunks.length;
-  const ahead = Math.max(1, dsp.size ?? 1) + 1;
+  const ahead = renderer.size + 1;
   const rendering: Promise<Float32Array[][]>[] = [];
   let submitted = 0;
   for (let index = 0; index < total; index++) {
     while (submitted < total && submitted < index + ahead) {
-      const chunk = dsp.render(
+      const chunk = renderer.render(
         {
-          estimates: [],
-          cached: raw.nextRecord(plan.frames),
+          kind: 'cached',
+          record: estimates.nextRecord(plan.frames),
           sources: [...sources],
-          controls,
+          controls: job.controls,
           chunkLength: plan.chunkLength,
           samples: await readChunk(song, plan.chunks[submitted], plan.chunkLength),
         },
@@ -590,12 +616,10 @@ async function renderFromCache(
       rendering.push(chunk);
       submitted++;
     }
-    report('wiener');
+    progress.working('wiener', index, total);
     const signals = await rendering.shift()!;
-    for (let s = 0; s < sinks.length; s++)
-      await timed('encode', async () => sinks[s].write(finished(s, faders[s].add(index, signals[s]))));
-    onChunk();
-    report('encode');
+    await write(index, signals);
+    progress.working('encode', index + 1, total);
     cancelled();
   }
 }

@@ -6,15 +6,16 @@
 // - back at the song's own rate by the same streaming resampler, started at a sample where its filter phases line
 //   up with the full stream's (a whole number of the rate ratio's periods) and early enough before the part that
 //   the resampler's start, which has no earlier input, is cut off with the margin.
-import { readRecord, type EstimateFileReader } from '../cache/estimate-file.ts';
+import type { EstimateFileReader } from '../cache/estimate-file.ts';
 import { createResampler } from '../dsp/resample.ts';
 import { gcd, polyphaseRatio } from '../dsp/polyphase.ts';
 import { loadDspKernels } from '../dsp/kernels/index.ts';
 import { XumxError } from '../errors.ts';
 import { CONTRACT } from '../model/manifest.ts';
 import type { Region, SeparationControls } from '../types.ts';
-import { renderChunk, type ChunkTask } from './chunk-render.ts';
-import { readChunk, type DspRenderer, type PreparedSong } from './pipeline.ts';
+import type { CachedChunk } from './chunk-render.ts';
+import { ChunkRenderer, type DspRenderer } from './chunk-renderer.ts';
+import { readChunk, type PreparedSong } from './pipeline.ts';
 import { Crossfader, exactEnd, exactStart, minChunkLength, planChunks, type ChunkPlan } from './segments.ts';
 
 export interface RegionJob {
@@ -138,15 +139,15 @@ async function joinChunks(
   job: RegionJob & { stems: string[]; plan: ChunkPlan; first: number; last: number; cancelled(): void },
 ): Promise<Float32Array[][]> {
   const { plan, first, last, stems, reader, song, dsp, cancelled } = job;
-  const task = async (i: number): Promise<ChunkTask> => ({
-    estimates: [],
-    cached: reader.recordAt(i),
+  const task = async (i: number): Promise<CachedChunk> => ({
+    kind: 'cached',
+    record: reader.recordAt(i),
     sources: [...job.sources],
     controls: job.controls,
     chunkLength: plan.chunkLength,
     samples: await readChunk(song.song, plan.chunks[i], plan.chunkLength),
   });
-  const kernels = dsp ? null : await loadDspKernels();
+  const here = dsp ? null : new ChunkRenderer(await loadDspKernels());
   const rendering: Promise<Float32Array[][]>[] = [];
   if (dsp) {
     for (let i = first; i <= last; i++) {
@@ -163,7 +164,7 @@ async function joinChunks(
     // In this thread nothing else runs between chunks: let a cancel (and the job beside this part) through.
     if (!dsp) await new Promise((resolve) => setImmediate(resolve));
     cancelled();
-    const signals = dsp ? await rendering[i - first] : renderHere(await task(i), kernels !== null);
+    const signals = here ? here.renderNow(await task(i)) : await rendering[i - first];
     let n = 0;
     for (let s = 0; s < stems.length; s++) {
       const done = faders[s].add(i, signals[s]);
@@ -173,14 +174,6 @@ async function joinChunks(
     written += n;
   }
   return joined;
-}
-
-/** One chunk in this thread: its cached record read and checked here, as a DSP thread would. */
-function renderHere(task: ChunkTask, kernelsLoaded: boolean): Float32Array[][] {
-  if (!kernelsLoaded || !task.cached)
-    throw new XumxError('INTERNAL', 'a chunk was rendered before the DSP kernels were loaded');
-  const { payload, checksum } = readRecord(task.cached);
-  return renderChunk({ ...task, cached: undefined, float24: payload, float24Checksum: checksum });
 }
 
 function concat(a: Float32Array[], b: Float32Array[]): Float32Array[] {

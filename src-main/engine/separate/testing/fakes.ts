@@ -46,6 +46,7 @@ export function fakeModel(
       return out;
     },
     async dispose() {},
+    busySeconds: () => null,
   };
 }
 

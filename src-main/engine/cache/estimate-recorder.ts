@@ -1,17 +1,14 @@
-// The network as the pipeline sees it (ModelRunner), with the estimate cache in between:
-// - RecordingRunner runs the real network, rounds its output to the cache's float24 in place (so this run and every later
-//   re-render from the cache filter exactly the same numbers) and appends each chunk to the cache file;
-// - ReplayRunner answers the same calls from a cache file without any network.
-// The pipeline cannot tell them apart; it asks for chunks in plan order either way.
-import { XumxError } from '../errors.ts';
+// The network as the pipeline sees it (ModelRunner), recording its estimates into the estimate cache on the way: it
+// runs the real network, rounds the output to the cache's float24 in place (so this run and every later re-render
+// from the cache filter exactly the same numbers) and appends each chunk to the cache file. The pipeline cannot tell
+// it from the network itself. A re-render reads the records back through EstimateReplay (estimate-replay.ts).
 import type { ModelManifest } from '../model/manifest.ts';
 import type { ModelRunner } from '../model/session.ts';
 import type { EpName, EpSkip, EpTiming } from '../types.ts';
-import type { CachedRecord, EstimateFileReader, EstimateFileWriter } from './estimate-file.ts';
-import { loadedDspKernels } from '../dsp/kernels/index.ts';
-import { BYTES_PER_VALUE, decodeFloat24, quantizeFloat24 } from './float24.ts';
+import type { EstimateFileWriter } from './estimate-file.ts';
+import { BYTES_PER_VALUE, quantizeFloat24 } from './float24.ts';
 
-export class RecordingRunner implements ModelRunner {
+export class EstimateRecorder implements ModelRunner {
   private writer: EstimateFileWriter | null = null;
   private bytes: Uint8Array | null = null;
   /** A cache write that failed (disk full, ...) only costs the cache, never the separation. */
@@ -52,9 +49,8 @@ export class RecordingRunner implements ModelRunner {
   get cacheError(): unknown {
     return this.failed;
   }
-  /** The network thread's own time, when the inner runner has a thread (the pipeline reports it as network time). */
-  get busySeconds(): number | undefined {
-    return (this.inner as { busySeconds?: number }).busySeconds;
+  busySeconds(): number | null {
+    return this.inner.busySeconds();
   }
 
   async run(input: Float32Array, batch: number, frames: number): Promise<Float32Array> {
@@ -111,75 +107,5 @@ export class RecordingRunner implements ModelRunner {
 
   dispose(): Promise<void> {
     return this.inner.dispose();
-  }
-}
-
-export class ReplayRunner implements ModelRunner {
-  readonly epSkipped: EpSkip[] = [];
-  readonly epTimings: EpTiming[] = [];
-  /** The estimates come from the file: the pipeline need not compute the network's input. */
-  readonly ignoresInput = true;
-
-  constructor(
-    readonly manifest: ModelManifest,
-    private readonly reader: EstimateFileReader,
-  ) {}
-
-  get ep(): EpName {
-    return this.reader.header.ep as EpName;
-  }
-
-  async run(_input: Float32Array, batch: number, frames: number): Promise<Float32Array> {
-    this.checkFrames(frames);
-    const { header } = this.reader;
-    const sources = header.sources.length;
-    const slice = 2 * header.bins * frames;
-    const out = new Float32Array(sources * batch * slice);
-    const stored = slice * BYTES_PER_VALUE;
-    const kernels = loadedDspKernels();
-    const decode = kernels ? kernels.decodeFloat24.bind(kernels) : decodeFloat24;
-    for (let b = 0; b < batch; b++) {
-      const bytes = await this.reader.readChunk();
-      for (let j = 0; j < sources; j++) {
-        decode(
-          bytes.subarray(j * stored, (j + 1) * stored),
-          out.subarray((j * batch + b) * slice, (j * batch + b + 1) * slice),
-        );
-      }
-    }
-    return out;
-  }
-
-  /** Where the next chunk's record is, for a DSP thread to read and check itself (see ChunkTask.cached). */
-  nextRecord(frames: number): CachedRecord {
-    this.checkFrames(frames);
-    return this.reader.claimChunk();
-  }
-
-  private checkFrames(frames: number): void {
-    const { header, path } = this.reader;
-    if (frames !== header.frames) {
-      throw new XumxError(
-        'CACHE_CORRUPT',
-        `${path}: cached chunks have ${header.frames} frames, this job asks for ${frames}`,
-        path,
-      );
-    }
-  }
-
-  /** Every cached chunk was used: the cache and this job cut the song the same way. */
-  checkFinished(): void {
-    const { remaining } = this.reader;
-    if (remaining !== 0) {
-      throw new XumxError(
-        'CACHE_CORRUPT',
-        `${this.reader.path}: ${remaining} cached chunks were left over; the song was cut differently`,
-        this.reader.path,
-      );
-    }
-  }
-
-  dispose(): Promise<void> {
-    return this.reader.close();
   }
 }
