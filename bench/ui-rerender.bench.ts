@@ -2,10 +2,11 @@
 // Chromium (as the e2e tests), the FULL-SIZE random-weight bench model (hidden 512, as in rerender.bench.ts), a
 // generated stereo song: drop it and press play as soon as the editor lets one (secondsUntilFirstSound: from the drop
 // to the playhead moving, while the song is still being separated), then, once it is separated, move the vocal
-// strength slider three times and time each from the change to the change heard at the playhead (the player switched
+// strength slider five times and time each from the change to the change heard at the playhead (the player switched
 // to the new render's block there: secondsUntilHeardAtPlayhead) and to the whole song re-rendered ("Updated":
 // secondsUntilHeard), next to the engine's own re-render time for it; `inPage` gives the same two by the page's own
-// clock (from the slider's input event to the switch's crossfade starting), without this script's polling. `memory`:
+// clock (from the slider's input event to the switch's crossfade starting), without this script's polling; `timeline`:
+// per change, the player's switch marks, the new render's block reads and the page's tasks over 50 ms. `memory`:
 // the audio the player holds (its blocks and what its stretchers hold) and the page's JS heap while it plays. Prints
 // JSON.
 import { cpus } from 'node:os';
@@ -46,9 +47,21 @@ try {
   await s.page.getByRole('button', { name: 'Separation' }).click();
   if ((await play.getAttribute('aria-label')) === 'Play') await play.click();
 
+  // The page's tasks over 50 ms, for the timeline: a response that waits for the page to be free shows beside one.
+  await s.page.evaluate(() => {
+    type Entry = { startTime: number; duration: number };
+    const g = globalThis as unknown as {
+      __longTasks: Entry[];
+      PerformanceObserver: new (cb: (list: { getEntries(): Entry[] }) => void) => {
+        observe(o: { type: string }): void;
+      };
+    };
+    g.__longTasks = [];
+    new g.PerformanceObserver((list) => g.__longTasks.push(...list.getEntries())).observe({ type: 'longtask' });
+  });
   const changes = [];
   const status = s.page.getByTestId('rerender-status');
-  for (const [i, position] of ['1.2', '-0.8', '0.5'].entries()) {
+  for (const [i, position] of ['1.2', '-0.8', '0.5', '-1.4', '0.9'].entries()) {
     const start = performance.now();
     const pageStart = await s.page.evaluate(() =>
       (globalThis as unknown as { performance: { now(): number } }).performance.now(),
@@ -105,7 +118,13 @@ try {
             status: e.responseStatus,
             from: new URL(e.name).searchParams.get('from'),
           }));
-        return [...marks, ...reads].sort((a, b) => a.at - b.at);
+        const busy = (globalThis as unknown as { __longTasks: { startTime: number; duration: number }[] }).__longTasks
+          .filter((e) => e.startTime >= pageStart)
+          .map((e) => ({
+            at: Math.round(e.startTime - pageStart) / 1000,
+            longTaskSeconds: Math.round(e.duration) / 1000,
+          }));
+        return [...marks, ...reads, ...busy].sort((a, b) => a.at - b.at);
       },
       { pageStart, before },
     );

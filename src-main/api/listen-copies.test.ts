@@ -23,7 +23,7 @@ import { onSmallDisk } from '../../test/fixtures/small-disk.ts';
 
 const LENGTH = 1000;
 
-async function setup(listenCap?: number) {
+async function setup(listenCap?: number, listenPlayheadWaitMs?: number) {
   const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-api-'));
   const audio = new MemoryAudio();
   const engine = new FakeEngine(audio, LENGTH);
@@ -36,6 +36,7 @@ async function setup(listenCap?: number) {
     capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
     listenDir,
     ...(listenCap !== undefined ? { listenCap } : {}),
+    ...(listenPlayheadWaitMs !== undefined ? { listenPlayheadWaitMs } : {}),
   });
   const events: JobView[] = [];
   service.onEvent((e: StudioEvent) => {
@@ -329,6 +330,35 @@ describe('listening copies', () => {
     const fromCopy = await samples(t.dir, await t.service.listen(job.id, '1', '600', '300'));
     assert.deepEqual(onDemand.channels, expected(controls(2), 600, 300));
     assertNear(fromCopy.channels, onDemand.channels, 'the copy');
+    await t.done();
+  });
+
+  test('while the song is listened to, its whole re-render starts once the block at the playhead is rendered on demand, not beside it', async () => {
+    const t = await setup(undefined, 60_000);
+    const [job] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    assert.equal((await t.service.listen(job.id, '0', '0', '100')).kind, 'audio');
+    const whole = t.engine.requests.length;
+    t.gate();
+    const running = t.service.rerender(job.id, controls(2));
+    await until('its revision is reported', () => t.events.some((e) => e.rerender?.listen?.revision === 1));
+    const answer = t.service.listen(job.id, '1', '600', '300');
+    await until('the block is asked of the engine', () => t.engine.regions.length > 0);
+    assert.equal(t.engine.requests.length, whole, 'the whole song waits for it');
+    t.open();
+    assert.deepEqual((await samples(t.dir, await answer)).channels, expected(controls(2), 600, 300));
+    await running;
+    assert.equal(t.engine.requests.length, whole + 1, 'then renders');
+    await t.done();
+  });
+
+  test('a song nobody listens to now re-renders at once', async () => {
+    const t = await setup(undefined, 60_000);
+    const [job] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    const whole = t.engine.requests.length;
+    await t.service.rerender(job.id, controls(2));
+    assert.equal(t.engine.requests.length, whole + 1);
     await t.done();
   });
 

@@ -46,6 +46,19 @@ export const LISTEN_DECODES = 2;
  */
 export const MAX_LISTEN_SECONDS = 8;
 
+/**
+ * The longest a re-render of a song being listened to waits for the block at the playhead to be rendered on demand
+ * before it starts (ms): the player asks for that block as soon as it hears of the re-render, and rendered beside the
+ * whole song it shares the threads with it while the listener waits for the change.
+ */
+export const PLAYHEAD_WAIT_MS = 1000;
+
+/**
+ * A song whose copy was read this recently (ms) is being listened to: a player reads a 2-second block at a time while
+ * it plays.
+ */
+const LISTENING_MS = 3000;
+
 /** What a listening request is answered with; the doors turn `kind` into an HTTP status. */
 export type ListenAnswer = { kind: 'audio'; wav: Buffer; from: number; frames: number } | ListenRefusal;
 
@@ -87,6 +100,11 @@ export interface ListenTicket {
   onListen(l: ListenProgress): void;
   /** The render ended: finished (its copy is complete) or failed, cancelled or replaced (its copy goes). */
   settle(ok: boolean): void;
+  /**
+   * Settles when the render may start: once a re-render's block at the playhead has been rendered on demand where the
+   * song is being listened to (at most PLAYHEAD_WAIT_MS), else at once.
+   */
+  playheadFirst: Promise<void>;
 }
 
 export interface ListenCopiesDeps {
@@ -106,6 +124,8 @@ export interface ListenCopiesDeps {
   now?: () => number;
   /** Runs `run` once `ms` have passed; default an unreferenced setTimeout (tests run it when they choose). */
   later?: (run: () => void, ms: number) => void;
+  /** The longest a re-render waits for the block at the playhead (ms); default PLAYHEAD_WAIT_MS. */
+  playheadWait?: number;
   /** Reads blocks of a copy; default readListeningCopy (tests watch it). */
   readCopy?: typeof readListeningCopy;
   /** The engine's decoder a piece at a time, for writing a dropped copy again from its song's stems. */
@@ -125,6 +145,8 @@ interface Copy {
   controls: SeparationControls | null;
   /** Why a dropped copy could not be written again from the stems, what the stem files were then, and when. */
   failed: { error: { code: ErrorCode; message: string }; stems: string; at: number } | null;
+  /** Lets the render start (its ticket's playheadFirst); null once it may. */
+  start?: (() => void) | null;
 }
 
 interface RenderedBlock {
@@ -146,6 +168,8 @@ interface Song {
   demand: { revision: number; abort: AbortController; tail: Promise<unknown> } | null;
   /** The last blocks rendered on demand: a block asked for twice (or a part of one) is not rendered again. */
   rendered: RenderedBlock[];
+  /** When a player last read one of the song's copies (deps.now). */
+  lastRead: number;
 }
 
 export class ListenCopies {
@@ -282,6 +306,7 @@ export class ListenCopies {
     }
     if (!song || !copy) return { kind: 'not-kept', message: `${job.name}: render ${revision} is not kept` };
     if (listening) {
+      song.lastRead = (this.deps.now ?? Date.now)();
       copy.lastUse = ++this.uses;
       if (this.listenedTo !== jobId) {
         this.listenedTo = jobId;
@@ -372,6 +397,7 @@ export class ListenCopies {
         timer: null,
         demand: null,
         rendered: [],
+        lastRead: -Infinity,
       };
       this.songs.set(jobId, song);
     }
@@ -389,6 +415,7 @@ export class ListenCopies {
     return {
       revision: copy.revision,
       path: copy.path,
+      playheadFirst: this.playheadFirst(song, copy),
       onListen: (l) => {
         if (!current()) return;
         copy.view = {
@@ -440,8 +467,29 @@ export class ListenCopies {
     }
   }
 
+  /**
+   * Whether the render of `copy` waits for its block at the playhead: only a re-render (rendered on demand from the
+   * estimate cache) of a song a player reads now. The wait ends when that block has been rendered (or could not be),
+   * the render is replaced, or PLAYHEAD_WAIT_MS have passed.
+   */
+  private playheadFirst(song: Song, copy: Copy): Promise<void> {
+    const now = (this.deps.now ?? Date.now)();
+    if (!copy.controls || !this.deps.engine.renderRegion || now - song.lastRead > LISTENING_MS)
+      return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => copy.start?.(), this.deps.playheadWait ?? PLAYHEAD_WAIT_MS);
+      timer.unref?.();
+      copy.start = () => {
+        copy.start = null;
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   /** A replaced render's copy is no longer served; its file goes when the render has stopped writing it. */
   private leave(song: Song, copy: Copy): void {
+    copy.start?.();
     song.copies.splice(song.copies.indexOf(copy), 1);
     song.leaving.add(copy.path);
   }
@@ -702,6 +750,9 @@ export class ListenCopies {
       } catch (err) {
         // The engine is stopping (the app closes): nothing more will be rendered.
         return { kind: 'not-ready', message: `${job.name}: not rendered yet (${(err as Error).message})` };
+      } finally {
+        // The listener's block is there (or cannot be): the whole song renders now.
+        copy.start?.();
       }
       if (!result.ok) {
         if (result.error.code === 'NOT_CACHED' || result.error.code === 'CANCELLED')

@@ -72,6 +72,8 @@ export interface StudioServiceDeps {
   listenDir?: string;
   /** Bytes all listening copies may take together; default LISTEN_CAP_BYTES. */
   listenCap?: number;
+  /** The longest a listened-to song's re-render waits for its block at the playhead (ms); default PLAYHEAD_WAIT_MS. */
+  listenPlayheadWaitMs?: number;
 }
 
 const EXT: Record<OutputFormat, string> = { wav: 'wav', flac: 'flac', mp3: 'mp3' };
@@ -95,6 +97,7 @@ export class StudioService implements StudioApi {
       jobs: { get: (id) => this.queue.get(id) },
       requestFor: requestWith,
       ...(deps.listenCap !== undefined ? { cap: deps.listenCap } : {}),
+      ...(deps.listenPlayheadWaitMs !== undefined ? { playheadWait: deps.listenPlayheadWaitMs } : {}),
       decodeStream: (path) => deps.audio.decodeStream(path, { tags: false }),
       changed: (id) => {
         const job = this.queue.get(id);

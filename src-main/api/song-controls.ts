@@ -83,6 +83,8 @@ export class SongControlsService {
     };
     const request = this.deps.requestFor(job.input, sc.controls);
     const listen = ticket ? { listen: { path: ticket.path, onReady: ticket.onListen } } : {};
+    // A listener's block at the playhead is rendered first, alone (listen-copies.ts).
+    await ticket?.playheadFirst;
     let result;
     try {
       result = await engine.separate(request, {

@@ -183,6 +183,56 @@ describe('StemPlayer switching to another render', () => {
     player.pause();
   });
 
+  test('asks first for the block the playhead will be in once the new render arrives (as long as the last one took), and switches the moment the playhead reaches it', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { ctx, player, source } = await playing(['vocals']);
+    // A first change whose block took 0.4 s to come: the wait expected for the next.
+    source.gate = true;
+    player.switchTo(source.view(2));
+    ctx.currentTime = 3.4;
+    source.gate = false;
+    source.release();
+    await player.settled();
+    assert.equal(player.revision, 2);
+    // At 3.65 s of the song (the block from 2 s ends at 4 s), a swap can start 0.05 s on: its block arrives ~0.4 s
+    // later, when the playhead is past 4 s.
+    await at(ctx, player, 4.7);
+    // The app renders one block at a time, in the order asked: the block at the playhead, asked next, comes later.
+    const read = source.read.bind(source);
+    let later = () => {};
+    source.read = async (revision, from, frames, signal) => {
+      if (revision === 3 && from < 4 * RATE) await new Promise<void>((r) => (later = r));
+      return read(revision, from, frames, signal);
+    };
+    source.gate = true;
+    source.asked = [];
+    player.switchTo(source.view(3));
+    assert.deepEqual(
+      source.asked[0],
+      { revision: 3, from: 4 * RATE, frames: BLOCK_SECONDS * RATE },
+      `the block from 4 s, whole, first (asked ${JSON.stringify(source.asked)})`,
+    );
+    // It comes sooner than expected, at 3.8 s of the song: the old render plays on to 4 s, then the new one.
+    ctx.currentTime = 4.85;
+    source.gate = false;
+    source.release();
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(player.held().frames > 0 && player.revision, 2, 'not before the playhead is there');
+    ctx.currentTime = 4.95;
+    t.mock.timers.tick(100);
+    assert.equal(player.revision, 2);
+    ctx.currentTime = 5;
+    t.mock.timers.tick(50);
+    assert.equal(player.revision, 3, 'switched as the playhead reaches it, not at the next pump');
+    const [next] = live(ctx, 0, 3);
+    assert.equal(next.plays.from, 400);
+    assert.ok(Math.abs(next.startedAt! - 5.05) < 1e-9, `starts as the song reaches 4 s: ${next.startedAt}`);
+    assert.ok(Math.abs(sounding(ctx, 0, 2, 5.04).stoppedAt! - (5.05 + CROSSFADE_S)) < 1e-9, 'crossfading');
+    later();
+    await player.settled();
+    player.pause();
+  });
+
   test("asks for a re-render's block at the playhead before its final frames reach it (the app renders it on demand)", async () => {
     const { ctx, player, source } = await playing(['vocals', 'drums']);
     await at(ctx, player, 4);

@@ -6,7 +6,9 @@
 // and lets go of those behind. Gains come from mixer.ts (effectiveGains); changes ramp over a few ms.
 // Graph per stem: sources or stretcher → fade (its own gain, for crossfades) → strip gain → analyser and master.
 // Another render (a control change, the A/B switch) is switched to at the playhead as soon as its block there has
-// arrived: the two crossfade (crossfade.ts) from the same song position, so there is neither a gap nor a click.
+// arrived (the block the playhead will be in by the time it comes, judged by how long the last one took; the switch
+// waits for the playhead to reach it where it comes sooner): the two crossfade (crossfade.ts) from the same song
+// position, so there is neither a gap nor a click.
 // While a render is still being written, only its final frames are read: playback waits at their end.
 import { CROSSFADE_S, gainAt, planCrossfade, planFadeIn, type GainPoint } from './crossfade.ts';
 import { isBypassed, NEUTRAL_TIME_PITCH, type TimePitch } from '../../src-main/engine/dsp/time-pitch-settings.ts';
@@ -53,12 +55,19 @@ const REBASE_SECONDS = 8;
 const SCHEDULE_AHEAD_S = 3;
 const RAMP_S = 0.008;
 const PUMP_MS = 100;
+/** A switch due this little past the usual lead is scheduled at once rather than on a timer. */
+const SWITCH_SLACK_S = 0.02;
 /** After a block is refused or not ready, asked again after this, doubling each time up to RETRY_MAX_MS. */
 const RETRY_MS = 250;
 const RETRY_MAX_MS = 4000;
 /** Refusals in a row after which the listener is told why the audio does not come. */
 const REPORT_AFTER = 3;
 const IN_FLIGHT = 2;
+/**
+ * Seconds a new render's block at the playhead is expected to take to come before any has (it is rendered on demand):
+ * the playhead moves on meanwhile, so the block it will be in then is asked for first.
+ */
+const FIRST_WAIT_S = 0.5;
 const STEREO = 2;
 
 /** A block as the player holds it: one buffer per stem. */
@@ -133,6 +142,10 @@ export class StemPlayer {
   private loop: LoopRegion | null = null;
   private endTimer: ReturnType<typeof setTimeout> | null = null;
   private pumpTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Fires as the playhead reaches the target render's block that came before the playhead was in it. */
+  private switchTimer: ReturnType<typeof setTimeout> | null = null;
+  /** How long the target render's block at the playhead takes to come once asked for (s, smoothed over switches). */
+  private expectedWait = FIRST_WAIT_S;
   private cancelClicks: (() => void) | null = null;
   /** Settles open()'s promise with the first block read, or the first failure. */
   private opening: { resolve: () => void; reject: (e: unknown) => void } | null = null;
@@ -256,6 +269,7 @@ export class StemPlayer {
       return before;
     }
     this.dropStream(this.target);
+    this.stopSwitchTimer();
     this.target = { view: { ...view }, blocks: new Map(), askedAt: -1, failures: 0, retry: null };
     mark('player:switch-asked', { revision: view.revision });
     if (!this.playing) this.takeTarget(null);
@@ -437,6 +451,7 @@ export class StemPlayer {
   pump(): void {
     if (!this.heard) return;
     if (this.target && this.playing) this.takeTarget(this.swapTime(START_LATENCY_S));
+    if (this.target && this.playing) this.switchWhenReached(this.target);
     if (this.playing) {
       if (this.cursor) this.scheduleBlocks();
       else this.feedStretchers();
@@ -492,9 +507,9 @@ export class StemPlayer {
     const source = this.source;
     if (!source) return;
     const order: [Stream, number][] = [];
-    const target = this.target && this.wanted(this.target);
+    const target = this.target && this.targetOrder(this.target);
     const heard = this.heard ? this.wanted(this.heard) : [];
-    // The new render's block at the playhead comes first: it is what the listener waits for.
+    // The new render's block at the playhead (once it can come) comes first: it is what the listener waits for.
     if (this.target && target) order.push([this.target, target[0]]);
     for (const i of heard) order.push([this.heard!, i]);
     if (this.target && target) for (const i of target.slice(1)) order.push([this.target, i]);
@@ -519,12 +534,70 @@ export class StemPlayer {
         stream.askedAt >= stream.view.readyFrames
       )
         continue;
-      this.read(source, stream, index, from, until - from, key);
+      this.read(source, stream, index, from, until - from, key, stream === this.target && index === target?.[0]);
     }
   }
 
-  private read(source: BlockSource, stream: Stream, index: number, from: number, frames: number, key: string): void {
+  /**
+   * The blocks of the render being switched to, nearest first, but for the block the playhead will be in by the time
+   * one asked for now is expected to come (its render on demand takes a while): that one first. Asking for the block
+   * at the playhead instead, when little of it is left, would switch only once the block after it had come too.
+   */
+  private targetOrder(stream: Stream): number[] {
+    const order = this.wanted(stream);
+    if (!this.playing || !this.cursor) return order;
+    const then = this.frameOf(this.positionAt(this.context.currentTime + START_LATENCY_S + this.expectedWait));
+    const k = order.indexOf(Math.floor(then / this.blockFrames));
+    return k > 0 ? [order[k], ...order.slice(0, k), ...order.slice(k + 1)] : order;
+  }
+
+  /**
+   * The render being switched to holds a block the playhead has not reached yet (it came sooner than expected): the
+   * switch is timed for the moment the playhead gets there, rather than for the next pump.
+   */
+  private switchWhenReached(target: Stream): void {
+    // Timed again on every pump: a block nearer the playhead may have come since.
+    this.stopSwitchTimer();
+    if (!this.cursor) return;
+    const now = this.context.currentTime;
+    const start = Math.max(now, this.startedAt);
+    const pos = this.frameOf(this.positionAt(start));
+    let soonest = Infinity;
+    for (const b of target.blocks.values()) {
+      if (b.from <= pos) continue;
+      const when = start + (b.from - pos) / this.sampleRate / this.rate;
+      // Straight on to it: no loop wraps first, and what is scheduled of the render heard reaches it.
+      if (this.frameOf(this.positionAt(when)) === b.from) soonest = Math.min(soonest, when);
+    }
+    if (!Number.isFinite(soonest)) return;
+    // Within a timer's precision of the usual lead: switched now, at that very moment.
+    if (soonest - now - START_LATENCY_S < SWITCH_SLACK_S) return this.takeTarget(soonest);
+    this.switchTimer = setTimeout(
+      () => {
+        this.switchTimer = null;
+        this.pump();
+      },
+      Math.round((soonest - now - START_LATENCY_S) * 1000),
+    );
+  }
+
+  private stopSwitchTimer(): void {
+    if (this.switchTimer) clearTimeout(this.switchTimer);
+    this.switchTimer = null;
+  }
+
+  /** `waited`: the block the listener waits for (the target render's first); how long it takes is kept. */
+  private read(
+    source: BlockSource,
+    stream: Stream,
+    index: number,
+    from: number,
+    frames: number,
+    key: string,
+    waited: boolean,
+  ): void {
     const abort = new AbortController();
+    const asked = this.context.currentTime;
     const done = source
       .read(stream.view.revision, from, frames, abort.signal)
       .then(
@@ -542,6 +615,7 @@ export class StemPlayer {
             return;
           }
           stream.failures = 0;
+          if (waited) this.expectedWait = (this.expectedWait + (this.context.currentTime - asked)) / 2;
           stream.blocks.set(index, this.hold(block, stream.view));
           if (stream === this.heard) this.opening?.resolve();
           if (stream === this.heard) this.opening = null;
@@ -630,6 +704,7 @@ export class StemPlayer {
     const target = this.target!;
     const at = when === null ? this.offset : this.positionAt(when);
     if (when !== null && !this.heldAt(target, this.frameOf(at))) return;
+    this.stopSwitchTimer();
     this.target = null;
     this.heard = target;
     const plan = when === null ? null : planCrossfade(when);
@@ -960,6 +1035,7 @@ export class StemPlayer {
   private stopPumping(): void {
     if (this.pumpTimer) clearTimeout(this.pumpTimer);
     this.pumpTimer = null;
+    this.stopSwitchTimer();
   }
 
   private stopSources(): void {

@@ -8,6 +8,7 @@ import {
   presetControls,
   presetFrom,
   presetMixer,
+  renderOnChange,
   sameControls,
   strengthFromPosition,
   withGlobal,
@@ -67,5 +68,30 @@ describe('controlledSources', () => {
   test('offers separation controls for every stem but the residual, which has no estimate of its own', () => {
     assert.deepEqual(controlledSources([...SOURCES, 'residual']), SOURCES);
     assert.deepEqual(controlledSources(SOURCES), SOURCES);
+  });
+});
+
+describe('renderOnChange', () => {
+  test('renders a control moved at rest at once, and of the moves right after it only the last, once it rests', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const rendered: number[] = [];
+    const changes = renderOnChange((v: number) => rendered.push(v), 50);
+    changes.push(1);
+    assert.deepEqual(rendered, [1], 'the first move is not held back');
+    t.mock.timers.tick(20);
+    changes.push(2);
+    t.mock.timers.tick(20);
+    changes.push(3);
+    t.mock.timers.tick(49);
+    assert.deepEqual(rendered, [1], 'not while it keeps moving');
+    t.mock.timers.tick(1);
+    assert.deepEqual(rendered, [1, 3], 'the newest once it has rested');
+    t.mock.timers.tick(500);
+    changes.push(4);
+    assert.deepEqual(rendered, [1, 3, 4], 'a move after a rest is the first of the next');
+    changes.push(5);
+    changes.cancel();
+    t.mock.timers.tick(500);
+    assert.deepEqual(rendered, [1, 3, 4], 'a move waiting for the rest is dropped when cancelled');
   });
 });

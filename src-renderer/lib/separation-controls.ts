@@ -108,3 +108,33 @@ export function sameControls(a: SeparationControls, b: SeparationControls): bool
 function sorted(t?: Record<string, number>): [string, number][] {
   return Object.entries(t ?? {}).sort(([a], [b]) => a.localeCompare(b));
 }
+
+/**
+ * A control's moves turned into renders: the first move of a control at rest renders at once (a click or a key is
+ * heard soonest), and of the moves that follow within `ms` of each other (a slider dragged) only the newest, once the
+ * control has rested `ms`, so a drag does not start a render for every position it passes.
+ */
+export function renderOnChange<T>(render: (value: T) => void, ms: number): { push(value: T): void; cancel(): void } {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let next: { value: T } | null = null;
+  const rest = () => {
+    timer = null;
+    if (next) render(next.value);
+    next = null;
+  };
+  return {
+    push(value) {
+      if (timer) {
+        clearTimeout(timer);
+        next = { value };
+      } else render(value);
+      timer = setTimeout(rest, ms);
+    },
+    /** The move waiting for the control to rest does not render. */
+    cancel() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      next = null;
+    },
+  };
+}

@@ -150,8 +150,13 @@ describe('a control change heard at the playhead', { skip: reason ?? false, time
             const first = Math.round(x.offset * buf.sampleRate);
             const n = x.duration === null ? buf.length - first : Math.round(x.duration * buf.sampleRate);
             let best = { stem: -1, render: 'neither', frames: n, diff: Infinity, otherDiff: Infinity };
+            // Where the buffer starts in the song: a block's start, or (a part the player read from the playhead to
+            // its block's end) that far before a block's end.
+            const starts: number[] = [];
+            for (let at = 0; at < length; at += block)
+              starts.push(...(buf.length < block ? [at, at + block - buf.length] : [at]));
             for (let stem = 0; stem < sources.length; stem++) {
-              for (let at = 0; at < length; at += block) {
+              for (const at of starts) {
                 const d = [renderA[stem], renderB[stem]].map((full) => {
                   let m = 0;
                   for (let c = 0; c < 2; c++) {
