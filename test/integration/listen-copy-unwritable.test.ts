@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { decodeFile, decodeStream } from '../../src-main/engine/audio/decode.ts';
 import { createStemWriter } from '../../src-main/engine/audio/stem-writer.ts';
 import { stemFileFromStemFiles } from '../../src-main/engine/audio/stem-file.ts';
-import { bundledModelsDir, createEngine } from '../../src-main/engine/index.ts';
+import { smallTestEngine } from './helpers/engine.ts';
 import { StudioService } from '../../src-main/api/service.ts';
 import { defaultSettings, openSettingsStore } from '../../src-main/api/settings-store.ts';
 import { makeSong, tempDir } from '../fixtures/audio.ts';
@@ -32,13 +32,7 @@ describe('a listening copy whose folder cannot be written, with the real engine'
     const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
     await settings.update({ format: 'wav', bitDepth: 24 });
     service = new StudioService({
-      engine: createEngine({
-        modelDirs: [bundledModelsDir()],
-        threads: 1,
-        dspThreads: 1,
-        cache: { dir: join(dir, 'cache') },
-        segments: { segmentFrames: 64, overlapFrames: 8, batch: 2 },
-      }),
+      engine: smallTestEngine(dir),
       audio: { decodeFile, decodeStream, createStemWriter, stemFileFromStemFiles },
       settings,
       listenDir: listening,

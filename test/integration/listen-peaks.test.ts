@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { decodeFile, decodeStream } from '../../src-main/engine/audio/decode.ts';
 import { createStemWriter } from '../../src-main/engine/audio/stem-writer.ts';
 import { stemFileFromStemFiles } from '../../src-main/engine/audio/stem-file.ts';
-import { bundledModelsDir, createEngine } from '../../src-main/engine/index.ts';
+import { smallTestEngine } from './helpers/engine.ts';
 import type { JobView, ListenPeaks, SongControls } from '../../src-main/api/contract.ts';
 import { computePeaks } from '../../src-main/api/peaks.ts';
 import { StudioService } from '../../src-main/api/service.ts';
@@ -57,13 +57,7 @@ describe("a render's peaks from its listening copy, with the real engine", () =>
   before(async () => {
     const song = join(dir, 'song.wav');
     await makeSong(song, { seconds: 12, seed: 8, sampleRate: RATE });
-    const engine = createEngine({
-      modelDirs: [bundledModelsDir()],
-      threads: 1,
-      dspThreads: 1,
-      cache: { dir: join(dir, 'cache') },
-      segments: { segmentFrames: 64, overlapFrames: 8, batch: 2 },
-    });
+    const engine = smallTestEngine(dir);
     const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
     service = new StudioService({
       engine,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { decodeFile, decodeStream } from '../../src-main/engine/audio/decode.ts';
 import { createStemWriter } from '../../src-main/engine/audio/stem-writer.ts';
 import { stemFileFromStemFiles } from '../../src-main/engine/audio/stem-file.ts';
-import { bundledModelsDir, createEngine } from '../../src-main/engine/index.ts';
+import { smallTestEngine } from './helpers/engine.ts';
 import type { JobView, SongControls } from '../../src-main/api/contract.ts';
 import type { ListenAnswer } from '../../src-main/api/listen-copies.ts';
 import type { EnginePort } from '../../src-main/api/ports.ts';
@@ -65,13 +65,7 @@ describe('listening to renders with the real engine', () => {
   before(async () => {
     const song = join(dir, 'song.wav');
     await makeSong(song, { seconds: 9, seed: 4, sampleRate: RATE, bitDepth: '32f' });
-    const real = createEngine({
-      modelDirs: [bundledModelsDir()],
-      threads: 1,
-      dspThreads: 1,
-      cache: { dir: join(dir, 'cache') },
-      segments: { segmentFrames: 64, overlapFrames: 8, batch: 2 },
-    });
+    const real = smallTestEngine(dir);
     // Every separation after the first is a re-render, and waits for the test: its blocks can then only come from
     // rendering on demand.
     let separations = 0;
@@ -174,13 +168,7 @@ describe('a listening copy dropped over the cap, with the real engine', () => {
   test('comes back from the stem files, through the real decoder, equal to them', async () => {
     const song = join(dir, 'song.wav');
     await makeSong(song, { seconds: 5, seed: 6, sampleRate: RATE, bitDepth: 16 });
-    const engine = createEngine({
-      modelDirs: [bundledModelsDir()],
-      threads: 1,
-      dspThreads: 1,
-      cache: { dir: join(dir, 'cache') },
-      segments: { segmentFrames: 64, overlapFrames: 8, batch: 2 },
-    });
+    const engine = smallTestEngine(dir);
     const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
     await settings.update({ format: 'wav', bitDepth: 24 });
     // Nothing fits: a copy stays only while it is written or listened to.

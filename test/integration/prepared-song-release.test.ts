@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { decodeFile, decodeStream } from '../../src-main/engine/audio/decode.ts';
 import { createStemWriter } from '../../src-main/engine/audio/stem-writer.ts';
 import { stemFileFromStemFiles } from '../../src-main/engine/audio/stem-file.ts';
-import { bundledModelsDir, createEngine } from '../../src-main/engine/index.ts';
+import { smallTestEngine } from './helpers/engine.ts';
 import { withModelFallback } from '../../src-main/api/models.ts';
 import { StudioService } from '../../src-main/api/service.ts';
 import { defaultSettings, openSettingsStore } from '../../src-main/api/settings-store.ts';
@@ -40,16 +40,7 @@ describe("the prepared song's temporary file, with the real engine", () => {
     const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
     service = new StudioService({
       // Wrapped as the app wraps it (create-studio.ts).
-      engine: withModelFallback(
-        createEngine({
-          modelDirs: [bundledModelsDir()],
-          threads: 1,
-          dspThreads: 1,
-          cache: { dir: join(dir, 'cache') },
-          segments: { segmentFrames: 64, overlapFrames: 8, batch: 2 },
-          songFolder: songs,
-        }),
-      ),
+      engine: withModelFallback(smallTestEngine(dir, { songFolder: songs })),
       audio: { decodeFile, decodeStream, createStemWriter, stemFileFromStemFiles },
       settings,
       listenDir: join(dir, 'listening'),
