@@ -622,6 +622,23 @@ async function songOnDisk(dir: string, sources: string[], frames: number, sample
 }
 
 /**
+ * The real stem decoder, counting its calls; with `firstFails`, the first call fails with that error code as a full
+ * or busy disk would, leaving the files as they are.
+ */
+function countingDecoder(firstFails?: { code: string; message: string }) {
+  const counter = {
+    decodes: 0,
+    decode: (path: string): ReturnType<typeof decodeStream> => {
+      counter.decodes++;
+      if (firstFails && counter.decodes === 1)
+        return Promise.reject(Object.assign(new Error(firstFails.message), { code: firstFails.code }));
+      return decodeStream(path, { tags: false });
+    },
+  };
+  return counter;
+}
+
+/**
  * A song's copy finished, then dropped over a cap of one byte (nobody listens to it yet): what a block request
  * writes again from the stems.
  */
@@ -717,11 +734,8 @@ describe('a listening copy that cannot be written again from its stems', () => {
     const job = await songOnDisk(dir, sources, frames, 44100);
     const drums = job.result!.stemPaths.drums;
     const aside = join(dir, 'aside.wav');
-    let decodes = 0;
-    const copies = await droppedCopy(dir, job, (path) => {
-      decodes++;
-      return decodeStream(path, { tags: false });
-    });
+    const decoder = countingDecoder();
+    const copies = await droppedCopy(dir, job, decoder.decode);
     await rename(drums, aside);
     assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'not-ready');
     await until('the rebuild has failed', () => copies.views(job.id).listen?.error != null);
@@ -731,11 +745,11 @@ describe('a listening copy that cannot be written again from its stems', () => {
     assert.equal(view.error!.code, 'FILE_NOT_FOUND');
     assert.ok(view.error!.message.includes(drums), `names the file: ${view.error!.message}`);
     assert.match(view.error!.message, /song\.wav: .*no such file/);
-    const tried = decodes;
+    const tried = decoder.decodes;
     const refused = await copies.read(job.id, 0, 0, 100);
     assert.equal(refused.kind, 'failed');
     assert.equal(refused.message, view.error!.message, 'the block says the same');
-    assert.equal(decodes, tried, 'not tried again while the stems are as they were');
+    assert.equal(decoder.decodes, tried, 'not tried again while the stems are as they were');
 
     await rename(aside, drums);
     assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'not-ready', 'tried again: the file is back');
@@ -750,28 +764,17 @@ describe('a listening copy that cannot be written again from its stems', () => {
     const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-retry-'));
     const job = await songOnDisk(dir, ['vocals'], 5_000, 44100);
     let now = 1_000_000;
-    let decodes = 0;
-    const copies = await droppedCopy(
-      dir,
-      job,
-      (path) => {
-        decodes++;
-        // The first read fails as a full or busy disk would, leaving the file as it is.
-        if (decodes === 1)
-          return Promise.reject(Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' }));
-        return decodeStream(path, { tags: false });
-      },
-      () => now,
-    );
+    const decoder = countingDecoder({ code: 'EMFILE', message: 'EMFILE: too many open files' });
+    const copies = await droppedCopy(dir, job, decoder.decode, () => now);
     await copies.read(job.id, 0, 0, 100);
     await until('the rebuild has failed', () => copies.views(job.id).listen?.error != null);
     now += 1000;
     assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'failed', 'not at once: no loop of failing rebuilds');
-    assert.equal(decodes, 1);
+    assert.equal(decoder.decodes, 1);
     now += LISTEN_RETRY_MS;
     assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'not-ready', 'tried again');
     await until('the copy is whole again', () => copies.views(job.id).listen?.readyFrames === 5_000);
-    assert.equal(decodes, 2);
+    assert.equal(decoder.decodes, 2);
     await copies.dispose();
     await rm(dir, { recursive: true, force: true });
   });
@@ -804,20 +807,9 @@ describe('a listening copy whose rebuild failed while its song is listened to', 
   test('is tried again a while later without waiting for a block request (the player has stopped asking)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-later-'));
     const job = await songOnDisk(dir, ['vocals'], 5_000, 44100);
-    let decodes = 0;
+    const decoder = countingDecoder({ code: 'ENOSPC', message: 'ENOSPC: no space left on device' });
     const scheduled: { run: () => void; ms: number }[] = [];
-    const copies = await droppedCopy(
-      dir,
-      job,
-      (path) => {
-        decodes++;
-        if (decodes === 1)
-          return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
-        return decodeStream(path, { tags: false });
-      },
-      undefined,
-      (run, ms) => scheduled.push({ run, ms }),
-    );
+    const copies = await droppedCopy(dir, job, decoder.decode, undefined, (run, ms) => scheduled.push({ run, ms }));
     assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'not-ready');
     await until('the rebuild has failed', () => copies.views(job.id).listen?.error != null);
     assert.deepEqual(
@@ -826,7 +818,7 @@ describe('a listening copy whose rebuild failed while its song is listened to', 
     );
     scheduled[0].run();
     await until('the copy is whole again', () => copies.views(job.id).listen?.readyFrames === 5_000);
-    assert.equal(decodes, 2);
+    assert.equal(decoder.decodes, 2);
     assert.equal(copies.views(job.id).listen!.error, null);
     await copies.dispose();
     await rm(dir, { recursive: true, force: true });
