@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeSong } from '../test/fixtures/audio.ts';
 import { ROOT, testModel } from '../test/integration/helpers/models.ts';
-import { skipReason, startStudio } from '../test/e2e/harness.ts';
+import { playheadLeftStart, skipReason, startStudio } from '../test/e2e/harness.ts';
 import { createEngine } from '../src-main/engine/index.ts';
 import type { StudioEvent } from '../src-main/api/contract.ts';
 
@@ -124,14 +124,7 @@ async function uiRun(): Promise<Record<string, unknown>> {
     await play.and(s.page.locator(':enabled')).waitFor({ timeout: 600_000 });
     stamp('playEnabled');
     await play.click();
-    await s.page.waitForFunction(
-      () =>
-        (
-          globalThis as unknown as { document: { querySelector(q: string): { textContent: string | null } | null } }
-        ).document.querySelector('[data-testid=position]')?.textContent !== '0:00.0',
-      undefined,
-      { timeout: 600_000, polling: 20 },
-    );
+    await playheadLeftStart(s.page);
     stamp('firstSound');
     const page = (await s.page.evaluate(PAGE_STAMPS)) as Record<string, number | undefined>;
     let whole: number | null = null;

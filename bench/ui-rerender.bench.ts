@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeSong } from '../test/fixtures/audio.ts';
 import { testModel } from '../test/integration/helpers/models.ts';
-import { skipReason, startStudio } from '../test/e2e/harness.ts';
+import { playheadLeftStart, skipReason, startStudio } from '../test/e2e/harness.ts';
 
 const { values: v } = parseArgs({ options: { minutes: { type: 'string' } } });
 const minutes = Number(v.minutes ?? 3);
@@ -31,14 +31,7 @@ try {
   const play = s.page.getByTestId('play');
   await s.page.getByTestId('play').and(s.page.locator(':enabled')).waitFor({ timeout: 600_000 });
   await play.click();
-  await s.page.waitForFunction(
-    () =>
-      (
-        globalThis as unknown as { document: { querySelector(q: string): { textContent: string | null } | null } }
-      ).document.querySelector('[data-testid=position]')?.textContent !== '0:00.0',
-    undefined,
-    { timeout: 600_000, polling: 20 },
-  );
+  await playheadLeftStart(s.page);
   const firstSound = (performance.now() - t0) / 1000;
   const playableWhileSeparating = (await s.page.getByTestId('playable').count()) > 0;
   await s.page.getByTestId('queue-item').first().and(s.page.locator('[data-state=done]')).waitFor({ timeout: 600_000 });

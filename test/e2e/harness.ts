@@ -129,3 +129,15 @@ export async function separateInPage(s: Studio, song: string): Promise<JobView> 
   await s.page.getByTestId('queue-item').first().and(s.page.locator('[data-state=done]')).waitFor({ timeout: 180_000 });
   return (await s.service.listJobs())[0];
 }
+
+/** Resolves once the page's playhead has left 0:00.0: what the benches count as the first sound. */
+export async function playheadLeftStart(page: Page, timeout = 600_000): Promise<void> {
+  await page.waitForFunction(
+    () =>
+      (
+        globalThis as unknown as { document: { querySelector(q: string): { textContent: string | null } | null } }
+      ).document.querySelector('[data-testid=position]')?.textContent !== '0:00.0',
+    undefined,
+    { timeout, polling: 20 },
+  );
+}
