@@ -15,7 +15,13 @@
 //   playEnabled         the play button enabled (this script's poll, 20 ms)
 //   firstBlockAsked / firstBlockArrived   the player's first listening-copy block request (resource timing)
 //   audioRunning        the page's AudioContext running (its statechange)
-//   firstSound          the playhead moved (this script's poll, 20 ms)
+//   firstSound          the context time the first block of the song was scheduled to start at (the page's first
+//                       AudioBufferSourceNode.start), on the page's clock: the first sample leaves then (the
+//                       device's output latency comes on top; headless Chromium has no device)
+//   playheadShown       the editor's position display left 0:00.0 (this script's poll, 20 ms): ~0.1 s of playing
+//                       later than firstSound
+// Play is pressed as soon as the editor enables it, which it does once the player is open, before any audio is held
+// (pressed then, playback starts the moment the first block is held).
 // `stages` lists every change of stage in order: `load-model` at the job's start and again wherever the job waits
 // for the model to finish opening. The song is dropped as soon as the page is there (the app may still be opening
 // the model, as it does when it starts); --settled drops it once the app's engine is ready (createStudio's
@@ -66,6 +72,12 @@ const PAGE_HOOKS = `(() => {
         if (stamps.eventAtPage === undefined && /"readyFrames":[1-9]/.test(String(m.data))) stamps.eventAtPage = at();
       });
     }
+  };
+  const start = AudioBufferSourceNode.prototype.start;
+  AudioBufferSourceNode.prototype.start = function (when = 0, ...rest) {
+    if (stamps.firstSound === undefined && this.buffer)
+      stamps.firstSound = at() + Math.max(0, when - this.context.currentTime) * 1000;
+    return start.call(this, when, ...rest);
   };
   const Context = globalThis.AudioContext;
   globalThis.AudioContext = class extends Context {
@@ -125,7 +137,7 @@ async function uiRun(): Promise<Record<string, unknown>> {
     stamp('playEnabled');
     await play.click();
     await playheadLeftStart(s.page);
-    stamp('firstSound');
+    stamp('playheadShown');
     const page = (await s.page.evaluate(PAGE_STAMPS)) as Record<string, number | undefined>;
     let whole: number | null = null;
     if (v.whole) {
@@ -143,7 +155,8 @@ async function uiRun(): Promise<Record<string, unknown>> {
     return {
       loadAtDrop: load,
       timeline: Object.fromEntries(order.map(([k, ms]) => [k, seconds(ms, drop)])),
-      secondsUntilFirstSound: seconds(stamps.firstSound, drop),
+      secondsUntilFirstSound: seconds(page.firstSound, drop),
+      secondsUntilPlayheadShown: seconds(stamps.playheadShown, drop),
       stages: changes.map(([stage, ms]) => [stage, seconds(ms, drop)]),
       wholeSeparationSeconds: seconds(whole, drop),
     };

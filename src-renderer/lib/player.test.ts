@@ -3,7 +3,7 @@
 // loops, the count-in, and only a window of the song held.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AHEAD_SECONDS, BEHIND_SECONDS, BLOCK_SECONDS, StemPlayer } from './player.ts';
+import { AHEAD_SECONDS, BEHIND_SECONDS, BLOCK_SECONDS, START_LATENCY_S, StemPlayer } from './player.ts';
 import { CROSSFADE_S, gainAt } from './crossfade.ts';
 import {
   FakeContext,
@@ -462,6 +462,33 @@ describe('StemPlayer while the render is still written', () => {
       'plays from the start once the copy is back',
     );
     player.pause();
+  });
+
+  test('play pressed before the first block has come waits for it, the playhead at 0, and starts the moment it is held', async () => {
+    const source = new MemorySource(SONG_FRAMES, ['vocals', 'drums']);
+    source.gate = true;
+    const ctx = new FakeContext();
+    const player = new StemPlayer(ctx as unknown as AudioContext, null);
+    const opening = player.open(source, source.view(1));
+    ctx.currentTime = 1;
+    await player.play();
+    assert.equal(player.isPlaying, true, 'shown as playing (waiting for sound)');
+    // Not `at`: settling would wait for the block held back.
+    ctx.currentTime = 2.5;
+    player.pump();
+    assert.equal(ctx.sources.length, 0, 'nothing scheduled before a block is held');
+    assert.equal(player.position, 0, 'the playhead waits at the start');
+    source.gate = false;
+    source.release();
+    await opening;
+    await player.settled();
+    const first = ctx.sources.filter((s) => s.plays.from === 0);
+    assert.equal(first.length, 2, 'both stems start from frame 0');
+    for (const s of first) assert.ok(Math.abs(s.startedAt! - (2.5 + START_LATENCY_S)) < 1e-9, `${s.startedAt}`);
+    await at(ctx, player, 3.5);
+    assert.ok(Math.abs(player.position - (1 - START_LATENCY_S)) < 1e-9, `${player.position}`);
+    player.pause();
+    assert.equal(player.isPlaying, false);
   });
 
   test('asks again after a "not ready" answer only once more frames are final', async () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { decodeFile } from '../../src-main/engine/audio/decode.ts';
 import type { JobView } from '../../src-main/api/contract.ts';
 import { makeSong } from '../fixtures/audio.ts';
-import { screenshot, skipReason, startStudio, type Studio } from './harness.ts';
+import { audioReady, screenshot, skipReason, startStudio, type Studio } from './harness.ts';
 
 const reason = skipReason();
 /** Minimal DOM shape for page-side predicates (this file compiles without the DOM library). */
@@ -139,7 +139,7 @@ describe('browser mode end to end', { skip: reason ?? false, timeout: 600_000 },
       painted.every((n) => n > 0),
       `canvases per lane: ${painted}`,
     );
-    await s.page.getByTestId('play').and(s.page.locator(':not([disabled])')).waitFor();
+    await audioReady(s.page);
     assert.match((await s.page.getByTestId('ep-info').textContent()) ?? '', /CPU/);
     // The song's tags name it in the queue and the editor; the file name stays in the tooltip.
     assert.equal(await item.getByTestId('job-title').textContent(), 'Tagged Title');

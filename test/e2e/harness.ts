@@ -131,6 +131,11 @@ export async function separateInPage(s: Studio, song: string): Promise<JobView> 
 }
 
 /** Resolves once the page's playhead has left 0:00.0: what the benches count as the first sound. */
+/** The editor holds its first block of audio (Play is enabled before, and then waits for it). */
+export async function audioReady(page: Page, timeout = 600_000): Promise<void> {
+  await page.locator('[data-testid=tracks][data-audio-ready=true]').waitFor({ timeout });
+}
+
 export async function playheadLeftStart(page: Page, timeout = 600_000): Promise<void> {
   await page.waitForFunction(
     () =>

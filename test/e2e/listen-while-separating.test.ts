@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { makeSong } from '../fixtures/audio.ts';
-import { skipReason, startStudio, type Studio } from './harness.ts';
+import { audioReady, skipReason, startStudio, type Studio } from './harness.ts';
 
 const reason = skipReason();
 type PageDocument = {
@@ -37,7 +37,7 @@ describe('listening while a song is separated', { skip: reason ?? false, timeout
 
   test('opens the editor and plays the final part before the separation ends, never past it', async () => {
     await s.page.getByTestId('file-input').first().setInputFiles(song);
-    await s.page.getByTestId('play').and(s.page.locator(':enabled')).waitFor({ timeout: 180_000 });
+    await audioReady(s.page, 180_000);
     const opened = (await s.page.evaluate(stateAndReady)) as ReturnType<typeof stateAndReady>;
     assert.equal(opened.state, 'running', 'the editor is open while the song is separated');
     assert.ok(opened.ready > 0 && opened.ready < 240, `the lanes say how far it can be played: ${opened.ready} s`);

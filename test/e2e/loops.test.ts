@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { JobView } from '../../src-main/api/contract.ts';
 import { makeSong } from '../fixtures/audio.ts';
 import { decodeFile } from '../../src-main/engine/audio/decode.ts';
-import { screenshot, separateInPage, skipReason, startStudio, type Studio } from './harness.ts';
+import { audioReady, screenshot, separateInPage, skipReason, startStudio, type Studio } from './harness.ts';
 
 const reason = skipReason();
 type PageDocument = { querySelector(s: string): { textContent: string | null } | null };
@@ -32,7 +32,7 @@ describe('loops on the beat', { skip: reason ?? false, timeout: 600_000 }, () =>
     const song = join(s.dir, 'Loop Song.wav');
     await makeSong(song, { seconds: 8, sampleRate: 44100, channels: 2, seed: 5 });
     job = await separateInPage(s, song);
-    await s.page.getByTestId('play').and(s.page.locator(':not([disabled])')).waitFor();
+    await audioReady(s.page);
   });
 
   after(async () => {
@@ -124,7 +124,7 @@ describe('loops on the beat', { skip: reason ?? false, timeout: 600_000 }, () =>
     );
     await s.page.reload();
     await s.page.getByTestId('queue-item').first().getByRole('button').first().click();
-    await s.page.getByTestId('play').and(s.page.locator(':not([disabled])')).waitFor();
+    await audioReady(s.page);
     const saved = s.page.getByTestId('region').filter({ hasText: 'verse' });
     await saved.waitFor();
     const drawn = s.page.getByTestId('loop-region');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { decodeFile } from '../../src-main/engine/audio/decode.ts';
 import type { JobView } from '../../src-main/api/contract.ts';
 import { makeSong } from '../fixtures/audio.ts';
-import { screenshot, separateInPage, skipReason, startStudio, type Studio } from './harness.ts';
+import { audioReady, screenshot, separateInPage, skipReason, startStudio, type Studio } from './harness.ts';
 import { shiftedKeyName } from '../../src-main/engine/analysis/labels.ts';
 
 const reason = skipReason();
@@ -43,7 +43,7 @@ describe('tempo and key while practising', { skip: reason ?? false, timeout: 600
     const song = join(s.dir, 'Practice Song.wav');
     await makeSong(song, { seconds: 8, sampleRate: 44100, channels: 2, seed: 11 });
     job = await separateInPage(s, song);
-    await s.page.getByTestId('play').and(s.page.locator(':not([disabled])')).waitFor();
+    await audioReady(s.page);
   });
 
   after(async () => {
@@ -94,7 +94,7 @@ describe('tempo and key while practising', { skip: reason ?? false, timeout: 600
     assert.deepEqual((await s.service.getSongControls(job.id)).timePitch, { tempo: 0.5, semitones: -2 });
     await s.page.reload();
     await s.page.getByTestId('queue-item').first().getByRole('button').first().click();
-    await s.page.getByTestId('play').and(s.page.locator(':not([disabled])')).waitFor();
+    await audioReady(s.page);
     await s.page.getByTestId('tempo-value').filter({ hasText: '50 %' }).waitFor();
     assert.equal(await s.page.getByTestId('semitones-value').textContent(), '−2 st');
   });
