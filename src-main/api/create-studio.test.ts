@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { createStudio } from './create-studio.ts';
+import { createStudio, type StudioOptions } from './create-studio.ts';
+import { DATA_FOLDER_LOCK } from './data-folder-lock.ts';
 import { THIS_HOST } from '../engine/temp-files.ts';
 import { endedPid } from '../engine/testing/ended-process.ts';
 import { floatWav, testSignal } from '../engine/separate/testing/fakes.ts';
@@ -29,6 +31,43 @@ test('a relative default stems folder (as typed after --out) is made absolute, s
     await service.dispose();
     await rm(data, { recursive: true, force: true });
   }
+});
+
+test('refuses a second app on the same data folder before it touches anything there, and gives the folder back on dispose', async () => {
+  const data = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
+  const options: StudioOptions = {
+    capabilities: { door: 'electron', nativeDialogs: true, reveal: true, upload: false },
+    dataDir: data,
+    modelDirs: [],
+    userModelsDir: join(data, 'models'),
+    otherDataFolder: 'XUMX_STUDIO_DATA=DIR',
+  };
+  const first = await createStudio(options);
+  try {
+    // What a second app would clean up at start if it went ahead: an upload and a dead process's temporary file.
+    const upload = join(data, 'uploads', '0123456789abcdef', 'song.wav');
+    await mkdir(join(data, 'uploads', '0123456789abcdef'), { recursive: true });
+    await writeFile(upload, 'RIFF');
+    const temp = join(data, `.settings.json.xumx-${THIS_HOST}-${endedPid()}-0123abcd-89abcdef.partial`);
+    await writeFile(temp, '{');
+    await assert.rejects(createStudio(options), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'OUTPUT_BUSY');
+      assert.match(
+        e.message,
+        new RegExp(`^${data}: this data folder is in use by another X-UMX Studio \\(process ${process.pid}\\)`),
+      );
+      assert.match(e.message, /XUMX_STUDIO_DATA=DIR/);
+      return true;
+    });
+    assert.ok(existsSync(upload) && existsSync(temp), 'the refused app removed nothing');
+  } finally {
+    await first.service.dispose();
+  }
+  assert.equal(existsSync(join(data, DATA_FOLDER_LOCK)), false, 'the lock goes with the app');
+  const next = await createStudio(options);
+  assert.equal(existsSync(join(data, 'uploads')), false, "the earlier app's uploads belong to no song now");
+  await next.service.dispose();
+  await rm(data, { recursive: true, force: true });
 });
 
 test('removes what an app that was killed while saving its settings left in the data folder', async () => {

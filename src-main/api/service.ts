@@ -74,6 +74,8 @@ export interface StudioServiceDeps {
   listenCap?: number;
   /** The longest a listened-to song's re-render waits for its block at the playhead (ms); default PLAYHEAD_WAIT_MS. */
   listenPlayheadWaitMs?: number;
+  /** This app's hold on its data folder (data-folder-lock.ts), given back by dispose once nothing more is written. */
+  dataFolderLock?: { release(): Promise<void> };
 }
 
 const EXT: Record<OutputFormat, string> = { wav: 'wav', flac: 'flac', mp3: 'mp3' };
@@ -479,11 +481,15 @@ export class StudioService implements StudioApi {
   }
 
   async dispose(): Promise<void> {
-    await this.modelsService?.dispose();
-    this.queue.cancelAll();
-    await this.queue.idle();
-    await this.deps.engine.dispose();
-    await this.listening.dispose();
+    try {
+      await this.modelsService?.dispose();
+      this.queue.cancelAll();
+      await this.queue.idle();
+      await this.deps.engine.dispose();
+      await this.listening.dispose();
+    } finally {
+      await this.deps.dataFolderLock?.release();
+    }
   }
 
   /** For shutdown and tests: resolves when the queue has nothing left to run. */

@@ -85,7 +85,10 @@ app
   .whenReady()
   .then(start)
   .catch((err) => {
-    dialog.showErrorBox('X-UMX Studio could not start', err instanceof Error ? err.message : String(err));
+    // A data folder another app has open lands here too: its message says which app and how to go on.
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(`xumx-studio: ${message}`);
+    dialog.showErrorBox('X-UMX Studio could not start', message);
     app.exit(1);
   });
 
@@ -93,6 +96,7 @@ async function start(): Promise<void> {
   const studio = await createStudio({
     capabilities: { door: 'electron', nativeDialogs: true, reveal: true, upload: false },
     dataDir,
+    otherDataFolder: 'set XUMX_STUDIO_DATA to another folder',
   });
   service = studio.service;
   lockDownSession();

@@ -32,7 +32,7 @@ export interface WebServerOptions {
   service: StudioService;
   /** Built renderer (vite output). */
   rendererDir: string;
-  /** Where uploaded songs are kept; they count as files the user chose. */
+  /** Where uploaded songs are kept; they count as files the user chose. Emptied at start by createStudio. */
   uploadDir: string;
   /** 0 picks a free port. */
   port?: number;
@@ -70,9 +70,6 @@ function formatBytes(n: number): string {
 
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
-  // Uploads are copies kept only while their song is in the queue, and the queue lives in memory: copies left by
-  // an earlier run belong to no song any more.
-  await rm(opts.uploadDir, { recursive: true, force: true });
   const uploads = new UploadStore();
   const uploadsByJob = new Map<string, string>();
   const rendererDir = resolve(opts.rendererDir);
