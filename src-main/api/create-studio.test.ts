@@ -10,6 +10,7 @@ import { THIS_HOST } from '../engine/temp-files.ts';
 import { endedPid } from '../engine/testing/ended-process.ts';
 import { floatWav, testSignal } from '../engine/separate/testing/fakes.ts';
 import { canBuildModels, testModel } from '../../test/integration/helpers/models.ts';
+import { onReadOnlyDisk } from '../../test/fixtures/read-only-disk.ts';
 import type { JobView } from './contract.ts';
 
 test('a relative default stems folder (as typed after --out) is made absolute, so saving the settings is accepted', async () => {
@@ -167,5 +168,58 @@ test(
       await studio.service.dispose();
       await rm(data, { recursive: true, force: true });
     }
+  },
+);
+
+test(
+  'starts on a read-only data folder, saying what will not be saved, and separates a song into a writable folder',
+  { skip: canBuildModels() ? false : 'needs /usr/bin/python3 with torch and onnx' },
+  async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
+    const data = join(dir, 'data');
+    await mkdir(data);
+    const options: StudioOptions = {
+      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+      dataDir: data,
+      modelDirs: [testModel().root],
+      allowTestModels: true,
+      userModelsDir: join(dir, 'models'),
+      outputFolder: join(dir, 'stems'),
+    };
+    const song = floatWav(join(dir, 'song.wav'), testSignal(44100 * 4), 44100);
+    await onReadOnlyDisk(
+      t,
+      data,
+      async () => {
+        // An earlier run left its settings, presets and an upload there.
+        const earlier = await createStudio(options);
+        await earlier.service.updateSettings({ format: 'flac' });
+        await earlier.service.dispose();
+        await mkdir(join(data, 'uploads', '0123456789abcdef'), { recursive: true });
+        await writeFile(join(data, 'uploads', '0123456789abcdef', 'old.wav'), 'RIFF');
+      },
+      async () => {
+        const studio = await createStudio(options);
+        try {
+          assert.match(studio.notice ?? '', new RegExp(`${join(data, DATA_FOLDER_LOCK)}: could not be written \\(`));
+          assert.equal((await studio.service.getSettings()).format, 'flac', 'the saved settings are read');
+          const notices: string[] = [];
+          const finished = new Promise<JobView>((done) =>
+            studio.service.onEvent((e) => {
+              if (e.type === 'notice') notices.push(e.message);
+              if (e.type === 'job' && (e.job.state === 'done' || e.job.state === 'failed')) done(e.job);
+            }),
+          );
+          await studio.service.open([song]);
+          const job = await finished;
+          assert.equal(job.state, 'done', job.error?.message);
+          assert.ok(existsSync(join(dir, 'stems', 'song', 'vocals.flac')));
+          assert.match(notices.join('\n'), /settings\.json: could not be saved .*song\.wav opened, but not added/);
+        } finally {
+          await studio.service.dispose();
+        }
+      },
+    );
+    await rm(dir, { recursive: true, force: true });
   },
 );

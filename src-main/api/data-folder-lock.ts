@@ -89,7 +89,7 @@ export async function lockDataFolder(dir: string, opts: DataFolderLockOptions = 
       const found = await readLock(file);
       const owner = found === null ? null : parseOwner(found);
       if (owner && !ownerEnded(owner)) throw busy(owner);
-      return unlocked(file, e);
+      return unlocked(dir, file, e);
     }
     if (created) {
       // Another app may have judged the lock abandoned while it was empty and moved it aside: it is ours only if
@@ -185,12 +185,14 @@ function heldLock(file: string, me: string): DataFolderLock {
   };
 }
 
-function unlocked(file: string, err: unknown): DataFolderLock {
+function unlocked(dir: string, file: string, err: unknown): DataFolderLock {
   const reason = asXumxError(err).message;
   return {
     file,
     held: false,
-    notice: `${file}: could not be written (${reason}); settings, presets and recent files will not be saved`,
+    notice:
+      `${file}: could not be written (${reason}); nothing the app keeps in ${dir} (settings, presets, songs' ` +
+      `controls, recent files) can be saved, and songs' controls cannot be changed`,
     release: async () => {},
   };
 }

@@ -1,7 +1,7 @@
 // StudioService: the one implementation of the StudioApi contract. The Electron IPC door and the browser-mode
 // HTTP door only validate arguments (validate.ts), call these methods and forward events.
 import { lstat, mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import {
   asXumxError,
@@ -185,12 +185,23 @@ export class StudioService implements StudioApi {
         emptyFolders[0],
       );
     }
-    // Saved before anything is queued: a call that reports an error has changed nothing.
-    await this.deps.settings.addRecent(paths.map((p) => resolve(p)));
-    return songs.map((song) => {
+    // The recent files are a convenience: a data folder that is full or read-only must not keep a song whose stems
+    // go elsewhere from opening, so their failure is a notice. Nothing after the checks above throws: a call that
+    // reports an error has queued nothing (an upload is removed on an error; a job must not be left pointing at it).
+    const opened = paths.map((p) => resolve(p));
+    const unsaved = await this.deps.settings.addRecent(opened).then(
+      () => null,
+      (e: unknown) => asXumxError(e).message,
+    );
+    const jobs = songs.map((song) => {
       this.policy.allowChosen(song);
       return this.queue.add(song);
     });
+    if (unsaved !== null) {
+      const what = opened.length === 1 ? basename(opened[0]) : `${songs.length} songs`;
+      this.emit({ type: 'notice', message: `${unsaved}; ${what} opened, but not added to the recent files` });
+    }
+    return jobs;
   }
 
   async listJobs(): Promise<JobView[]> {

@@ -90,6 +90,10 @@ export async function main(argv: string[]): Promise<void> {
     outputFolder: values.out,
   });
   if (notice) console.warn(notice);
+  // Songs named on the command line open before any page is there to show what went wrong beside them.
+  service.onEvent((e) => {
+    if (e.type === 'notice') console.warn(e.message);
+  });
   if (positionals.length) await service.open(positionals);
   console.log(
     `X-UMX Studio is running in browser mode. Open this link (it contains this run's access token):\n\n  ${server.url}\n\nPress Ctrl+C to stop.`,
