@@ -42,7 +42,10 @@ let service: StudioService | null = null;
 let win: BrowserWindow | null = null;
 const pendingSongs: string[] = songArguments(process.argv.slice(app.isPackaged ? 1 : 2));
 
-if (!app.requestSingleInstanceLock()) app.quit();
+// A second desktop app hands its songs to the first (second-instance) and goes without starting: reaching start()
+// would find the data folder taken and show that as an error.
+const firstInstance = app.requestSingleInstanceLock();
+if (!firstInstance) app.quit();
 
 app.on('second-instance', (_e, argv) => {
   void openSongs(songArguments(argv.slice(1)));
@@ -83,7 +86,7 @@ app.on('before-quit', (e) => {
 
 app
   .whenReady()
-  .then(start)
+  .then(() => (firstInstance ? start() : undefined))
   .catch((err) => {
     // A data folder another app has open lands here too: its message says which app and how to go on.
     const message = err instanceof Error ? err.message : String(err);

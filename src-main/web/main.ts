@@ -94,7 +94,13 @@ export async function main(argv: string[]): Promise<void> {
   service.onEvent((e) => {
     if (e.type === 'notice') console.warn(e.message);
   });
-  if (positionals.length) await service.open(positionals);
+  if (positionals.length) {
+    // A song that cannot be opened stops this start; the data folder is given back first.
+    await service.open(positionals).catch(async (e: unknown) => {
+      await close();
+      throw e;
+    });
+  }
   console.log(
     `X-UMX Studio is running in browser mode. Open this link (it contains this run's access token):\n\n  ${server.url}\n\nPress Ctrl+C to stop.`,
   );
