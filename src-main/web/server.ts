@@ -210,7 +210,11 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         cause: err,
       });
     };
-    await mkdir(opts.uploadDir, { recursive: true }).catch((e: unknown) => Promise.reject(notKept(e)));
+    await mkdir(opts.uploadDir, { recursive: true }).catch(async (e: NodeJS.ErrnoException) => {
+      // Node's recursive mkdir answers ENOENT on a read-only file system; a plain one names the real reason.
+      if (e.code === 'ENOENT') await mkdir(opts.uploadDir).catch((plain: unknown) => Promise.reject(notKept(plain)));
+      else throw notKept(e);
+    });
     const incoming = join(opts.uploadDir, `.incoming-${randomBytes(6).toString('hex')}`);
     const hash = createHash('sha256');
     const copy = createWriteStream(incoming, { flags: 'wx' });
