@@ -11,6 +11,7 @@ import { endedPid } from '../engine/testing/ended-process.ts';
 import { floatWav, testSignal } from '../engine/separate/testing/fakes.ts';
 import { canBuildModels, testModel } from '../../test/integration/helpers/models.ts';
 import { onReadOnlyDisk } from '../../test/fixtures/read-only-disk.ts';
+import { onSmallDisk } from '../../test/fixtures/small-disk.ts';
 import type { JobView } from './contract.ts';
 
 test('a relative default stems folder (as typed after --out) is made absolute, so saving the settings is accepted', async () => {
@@ -223,3 +224,30 @@ test(
     await rm(dir, { recursive: true, force: true });
   },
 );
+
+test('leaves the uploads alone when it runs without the lock (a full data folder), as another app may be using them', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
+  const data = join(dir, 'data');
+  await mkdir(data);
+  await onSmallDisk(t, data, '64k', async () => {
+    const upload = join(data, 'uploads', '0123456789abcdef', 'song.wav');
+    await mkdir(join(data, 'uploads', '0123456789abcdef'), { recursive: true });
+    await writeFile(upload, 'RIFF');
+    await writeFile(join(data, 'filler'), Buffer.alloc(1024 * 1024)).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOSPC') throw e;
+    });
+    const studio = await createStudio({
+      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+      dataDir: data,
+      modelDirs: [],
+      userModelsDir: join(dir, 'models'),
+    });
+    try {
+      assert.match(studio.notice ?? '', /studio\.lock: could not be written \(the disk is full\)/);
+      assert.equal(existsSync(upload), true);
+    } finally {
+      await studio.service.dispose();
+    }
+  });
+  await rm(dir, { recursive: true, force: true });
+});

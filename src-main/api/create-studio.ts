@@ -81,12 +81,15 @@ async function startStudio(opts: StudioOptions, dataDir: string, lock: DataFolde
   await removeStaleTemps(dataDir);
   // Uploads are copies kept only while their song is in the queue, and the queue lives in memory: copies left by an
   // earlier run belong to no song any more. A song uploaded again gets the same path (named by its content), so it
-  // still finds its stems and its saved controls.
+  // still finds its stems and its saved controls. Without the lock (a folder that cannot be written, a full disk)
+  // another app may be using them.
   const uploadDir = join(dataDir, 'uploads');
-  const uploadsLeft = await rm(uploadDir, { recursive: true, force: true }).then(
-    () => null,
-    (e: unknown) => `${uploadDir}: songs uploaded before could not be removed (${asXumxError(e).message})`,
-  );
+  const uploadsLeft = !lock.held
+    ? null
+    : await rm(uploadDir, { recursive: true, force: true }).then(
+        () => null,
+        (e: unknown) => `${uploadDir}: songs uploaded before could not be removed (${asXumxError(e).message})`,
+      );
   const settings = await openSettingsStore(
     join(dataDir, 'settings.json'),
     defaultSettings(resolve(opts.outputFolder ?? defaultOutputFolder())),

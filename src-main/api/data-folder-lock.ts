@@ -85,7 +85,8 @@ export async function lockDataFolder(dir: string, opts: DataFolderLockOptions = 
     try {
       created = await createLock(dir, file, me);
     } catch (e) {
-      // A folder that cannot be written cannot be spoiled by a second app either; this one runs, saving nothing.
+      // A folder that cannot be written (read-only, full) must not stop the app: it runs, saving nothing there, and
+      // createStudio removes nothing another app may be using.
       const found = await readLock(file);
       const owner = found === null ? null : parseOwner(found);
       if (owner && !ownerEnded(owner)) throw busy(owner);
