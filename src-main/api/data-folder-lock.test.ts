@@ -5,7 +5,6 @@ import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DATA_FOLDER_LOCK, lockDataFolder, takeOverAbandoned } from './data-folder-lock.ts';
 import { THIS_HOST } from '../engine/temp-files.ts';
 import { endedPid } from '../engine/testing/ended-process.ts';
@@ -36,34 +35,21 @@ describe("the data folder's lock", () => {
     }
   });
 
-  test('refuses while an app in another process holds the folder, and takes it over once that app is killed', async () => {
+  test('refuses while the process named in the lock runs, and takes the folder over once it is killed', async () => {
     const dir = await folder();
-    const module = fileURLToPath(new URL('./data-folder-lock.ts', import.meta.url));
-    const holder = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '-e',
-        `const { lockDataFolder } = await import(${JSON.stringify(module)});
-         await lockDataFolder(${JSON.stringify(dir)});
-         process.stdout.write('locked');
-         setInterval(() => {}, 1000);`,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
     try {
-      const [said] = (await once(holder.stdout!, 'data')) as [Buffer];
-      assert.equal(said.toString(), 'locked');
-      await assert.rejects(lockDataFolder(dir), new RegExp(`process ${holder.pid}\\b`));
-      holder.kill('SIGKILL');
-      await once(holder, 'exit');
+      await once(other, 'spawn');
+      await writeFile(join(dir, DATA_FOLDER_LOCK), lockOf(other.pid!));
+      await assert.rejects(lockDataFolder(dir), new RegExp(`process ${other.pid}\\b`));
+      other.kill('SIGKILL');
+      await once(other, 'exit');
       const lock = await lockDataFolder(dir);
       assert.equal(lock.held, true);
       assert.equal(JSON.parse(await readFile(lock.file, 'utf8')).pid, process.pid);
       await lock.release();
     } finally {
-      holder.kill('SIGKILL');
+      other.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });
     }
   });
