@@ -49,6 +49,7 @@ export class StudioState {
   private onEvent(e: StudioEvent): void {
     if (e.type === 'settings') this.settings = e.settings;
     else if (e.type === 'models' || e.type === 'model-install') this.library.onEvent(e);
+    else if (e.type === 'notice') this.inform(e.message);
     else if (e.type === 'menu') {
       if (e.action === 'export' && !this.selected?.result)
         this.inform('Separate a song first, then export its stems or mix.');

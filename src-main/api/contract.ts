@@ -399,6 +399,8 @@ export type StudioEvent =
   /** The installed models or the default one changed. */
   | { type: 'models'; models: ModelsView }
   /** A door-level request from a native menu, e.g. "export" pressed in the menu bar. */
-  | { type: 'menu'; action: MenuAction };
+  | { type: 'menu'; action: MenuAction }
+  /** What went wrong beside a call that still did its work (e.g. the recent files could not be saved). */
+  | { type: 'notice'; message: string };
 
 export { AUDIO_EXTENSIONS, BIT_DEPTHS, EP_CHOICES, OUTPUT_FORMATS } from '../engine/types.ts';

@@ -1,8 +1,10 @@
 // Wires the real engine and codecs into a StudioService. Both doors (Electron main, browser-mode server) start
 // the app through here, so they share one settings file, one data folder and one queue implementation.
+import { rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import {
+  asXumxError,
   createEngine,
   createStemWriter,
   decodeFile,
@@ -15,6 +17,7 @@ import {
 } from '../engine/index.ts';
 import type { Capabilities } from './contract.ts';
 import { StudioService } from './service.ts';
+import { lockDataFolder, type DataFolderLock } from './data-folder-lock.ts';
 import { defaultSettings, openSettingsStore } from './settings-store.ts';
 import { openControlsStore } from './controls-store.ts';
 import { withModelFallback, type ModelsServiceDeps } from './models.ts';
@@ -34,6 +37,8 @@ export interface StudioOptions {
   modelInstall?: Pick<ModelsServiceDeps, 'urlFor' | 'statfs'>;
   /** Tests only: where the engine keeps prepared songs; default: the engine's folder in the system's temporary folder. */
   songFolder?: string;
+  /** How the user of this door picks another data folder (e.g. `--data DIR`), for when this one is in use. */
+  otherDataFolder?: string;
 }
 
 /** The per-user data folder: ~/.local/share/xumx-studio, %APPDATA%\xumx-studio, ~/Library/Application Support/xumx-studio. */
@@ -45,16 +50,46 @@ export function defaultOutputFolder(): string {
   return join(homedir(), 'Music', 'X-UMX Studio');
 }
 
-export async function createStudio(opts: StudioOptions): Promise<{
+export interface Studio {
   service: StudioService;
   dataDir: string;
+  /** Browser mode's uploaded songs; emptied at start. */
+  uploadDir: string;
   notice: string | null;
   /** Settles when the engine's worker is ready for the first song (Engine.warmUp). */
   engineWarm: Promise<void>;
-}> {
-  const dataDir = opts.dataDir ?? appDataDir();
+}
+
+/**
+ * Takes the data folder for this app (refusing with OUTPUT_BUSY, before touching anything in it, while another app
+ * has it: data-folder-lock.ts) and starts the service; `service.dispose()` gives the folder back.
+ */
+export async function createStudio(opts: StudioOptions): Promise<Studio> {
+  const dataDir = resolve(opts.dataDir ?? appDataDir());
+  const lock = await lockDataFolder(dataDir, { otherFolder: opts.otherDataFolder });
+  try {
+    return await startStudio(opts, dataDir, lock);
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
+}
+
+async function startStudio(opts: StudioOptions, dataDir: string, lock: DataFolderLock): Promise<Studio> {
+  // What follows cleans up after an earlier app; the lock makes sure that app is not still running.
   // A settings or controls save cut short by a crash leaves its temporary file; the files themselves are whole.
   await removeStaleTemps(dataDir);
+  // Uploads are copies kept only while their song is in the queue, and the queue lives in memory: copies left by an
+  // earlier run belong to no song any more. A song uploaded again gets the same path (named by its content), so it
+  // still finds its stems and its saved controls. Without the lock (a folder that cannot be written, a full disk)
+  // another app may be using them.
+  const uploadDir = join(dataDir, 'uploads');
+  const uploadsLeft = !lock.held
+    ? null
+    : await rm(uploadDir, { recursive: true, force: true }).then(
+        () => null,
+        (e: unknown) => `${uploadDir}: songs uploaded before could not be removed (${asXumxError(e).message})`,
+      );
   const settings = await openSettingsStore(
     join(dataDir, 'settings.json'),
     defaultSettings(resolve(opts.outputFolder ?? defaultOutputFolder())),
@@ -92,7 +127,10 @@ export async function createStudio(opts: StudioOptions): Promise<{
     controls,
     models: { userDir, modelDirs, allowTestModels: opts.allowTestModels, ...opts.modelInstall },
     listenDir,
+    dataFolderLock: lock,
   });
-  const notices = [settings.notice, ...controls.notices].filter((n): n is string => n !== null);
-  return { service, dataDir, notice: notices.length ? notices.join('\n') : null, engineWarm };
+  const notices = [lock.notice, uploadsLeft, settings.notice, ...controls.notices].filter(
+    (n): n is string => n !== null,
+  );
+  return { service, dataDir, uploadDir, notice: notices.length ? notices.join('\n') : null, engineWarm };
 }

@@ -54,15 +54,30 @@ describe('calls naming what is not there', () => {
 });
 
 describe('open', () => {
-  test('queues nothing when it reports that the recent files could not be saved', async () => {
+  test('queues the songs when the recent files cannot be saved, and says so in a notice naming the file and why', async () => {
     const t = await setup();
-    // A folder where the settings file belongs makes saving it fail.
+    // A folder where the settings file belongs makes saving it fail, even for root (a full or read-only data folder).
     await mkdir(join(t.dir, 'settings.json'));
     await writeFile(join(t.dir, 'settings.json', 'keep'), '');
+    const notices: string[] = [];
+    t.service.onEvent((e) => {
+      if (e.type === 'notice') notices.push(e.message);
+    });
     const r = await dispatchCall(t.service, 'open', [['/songs/a.wav']]);
-    assert.equal(r.ok, false);
-    if (!r.ok) assert.match(r.error.message, /settings\.json: could not be saved/);
-    assert.deepEqual(await t.service.listJobs(), []);
+    assert.equal(r.ok, true, r.ok ? '' : r.error.message);
+    assert.deepEqual(
+      (await t.service.listJobs()).map((j) => j.input),
+      ['/songs/a.wav'],
+    );
+    assert.equal(notices.length, 1);
+    assert.match(
+      notices[0],
+      new RegExp(
+        `^${join(t.dir, 'settings.json')}: could not be saved \\(.+\\); a\\.wav opened, but not added to the recent files$`,
+      ),
+    );
+    assert.deepEqual(await t.service.recentFiles(), []);
+    await t.service.idle();
     await t.done();
   });
 });

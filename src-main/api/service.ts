@@ -1,7 +1,7 @@
 // StudioService: the one implementation of the StudioApi contract. The Electron IPC door and the browser-mode
 // HTTP door only validate arguments (validate.ts), call these methods and forward events.
 import { lstat, mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import {
   asXumxError,
@@ -74,6 +74,8 @@ export interface StudioServiceDeps {
   listenCap?: number;
   /** The longest a listened-to song's re-render waits for its block at the playhead (ms); default PLAYHEAD_WAIT_MS. */
   listenPlayheadWaitMs?: number;
+  /** This app's hold on its data folder (data-folder-lock.ts), given back by dispose once nothing more is written. */
+  dataFolderLock?: { release(): Promise<void> };
 }
 
 const EXT: Record<OutputFormat, string> = { wav: 'wav', flac: 'flac', mp3: 'mp3' };
@@ -183,12 +185,23 @@ export class StudioService implements StudioApi {
         emptyFolders[0],
       );
     }
-    // Saved before anything is queued: a call that reports an error has changed nothing.
-    await this.deps.settings.addRecent(paths.map((p) => resolve(p)));
-    return songs.map((song) => {
+    // The recent files are a convenience: a data folder that is full or read-only must not keep a song whose stems
+    // go elsewhere from opening, so their failure is a notice. Nothing after the checks above throws: a call that
+    // reports an error has queued nothing (an upload is removed on an error; a job must not be left pointing at it).
+    const opened = paths.map((p) => resolve(p));
+    const unsaved = await this.deps.settings.addRecent(opened).then(
+      () => null,
+      (e: unknown) => asXumxError(e).message,
+    );
+    const jobs = songs.map((song) => {
       this.policy.allowChosen(song);
       return this.queue.add(song);
     });
+    if (unsaved !== null) {
+      const what = opened.length === 1 ? basename(opened[0]) : `${songs.length} songs`;
+      this.emit({ type: 'notice', message: `${unsaved}; ${what} opened, but not added to the recent files` });
+    }
+    return jobs;
   }
 
   async listJobs(): Promise<JobView[]> {
@@ -479,11 +492,15 @@ export class StudioService implements StudioApi {
   }
 
   async dispose(): Promise<void> {
-    await this.modelsService?.dispose();
-    this.queue.cancelAll();
-    await this.queue.idle();
-    await this.deps.engine.dispose();
-    await this.listening.dispose();
+    try {
+      await this.modelsService?.dispose();
+      this.queue.cancelAll();
+      await this.queue.idle();
+      await this.deps.engine.dispose();
+      await this.listening.dispose();
+    } finally {
+      await this.deps.dataFolderLock?.release();
+    }
   }
 
   /** For shutdown and tests: resolves when the queue has nothing left to run. */

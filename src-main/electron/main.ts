@@ -42,7 +42,10 @@ let service: StudioService | null = null;
 let win: BrowserWindow | null = null;
 const pendingSongs: string[] = songArguments(process.argv.slice(app.isPackaged ? 1 : 2));
 
-if (!app.requestSingleInstanceLock()) app.quit();
+// A second desktop app hands its songs to the first (second-instance) and goes without starting: reaching start()
+// would find the data folder taken and show that as an error.
+const firstInstance = app.requestSingleInstanceLock();
+if (!firstInstance) app.quit();
 
 app.on('second-instance', (_e, argv) => {
   void openSongs(songArguments(argv.slice(1)));
@@ -83,9 +86,12 @@ app.on('before-quit', (e) => {
 
 app
   .whenReady()
-  .then(start)
+  .then(() => (firstInstance ? start() : undefined))
   .catch((err) => {
-    dialog.showErrorBox('X-UMX Studio could not start', err instanceof Error ? err.message : String(err));
+    // A data folder another app has open lands here too: its message says which app and how to go on.
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(`xumx-studio: ${message}`);
+    dialog.showErrorBox('X-UMX Studio could not start', message);
     app.exit(1);
   });
 
@@ -93,6 +99,7 @@ async function start(): Promise<void> {
   const studio = await createStudio({
     capabilities: { door: 'electron', nativeDialogs: true, reveal: true, upload: false },
     dataDir,
+    otherDataFolder: 'set XUMX_STUDIO_DATA to another folder',
   });
   service = studio.service;
   lockDownSession();

@@ -4,9 +4,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createStudio } from '../api/create-studio.ts';
+import { createStudio, type StudioOptions } from '../api/create-studio.ts';
+import type { StudioService } from '../api/service.ts';
 import { defaultModelDirs } from '../engine/index.ts';
-import { startWebServer } from './server.ts';
+import { startWebServer, type WebServer } from './server.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -16,9 +17,46 @@ Serves X-UMX Studio on http://127.0.0.1 and prints the link to open. Songs named
 queued at once.
   --port N      port to listen on (default: a free one)
   --models DIR  extra folder of models (repeatable); default: bundled models/ and your models folder
-  --data DIR    settings and uploads folder (default: your xumx-studio data folder)
+  --data DIR    settings and uploads folder (default: your xumx-studio data folder); one app at a time uses it
   --out DIR     default folder for stems
 `;
+
+export interface BrowserModeOptions extends Pick<
+  StudioOptions,
+  'dataDir' | 'modelDirs' | 'outputFolder' | 'userModelsDir'
+> {
+  /** Built renderer (vite output). */
+  rendererDir: string;
+  /** 0 picks a free port. */
+  port: number;
+}
+
+/** The app behind the server; `close` stops both. */
+export async function startBrowserMode(opts: BrowserModeOptions): Promise<{
+  service: StudioService;
+  server: WebServer;
+  notice: string | null;
+  close(): Promise<void>;
+}> {
+  const { rendererDir, port, ...studio } = opts;
+  const { service, uploadDir, notice } = await createStudio({
+    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+    otherDataFolder: '--data DIR',
+    ...studio,
+  });
+  let server: WebServer;
+  try {
+    server = await startWebServer({ service, rendererDir, uploadDir, port });
+  } catch (e) {
+    await service.dispose();
+    throw e;
+  }
+  const close = async () => {
+    await server.close();
+    await service.dispose();
+  };
+  return { service, server, notice, close };
+}
 
 export async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -44,21 +82,30 @@ export async function main(argv: string[]): Promise<void> {
   if (!existsSync(join(rendererDir, 'index.html'))) {
     throw new Error(`the user interface is not built (${rendererDir} is missing); run "npm run build:renderer"`);
   }
-  const { service, dataDir, notice } = await createStudio({
-    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+  const { service, server, notice, close } = await startBrowserMode({
+    rendererDir,
+    port,
     dataDir: values.data,
     modelDirs: values.models ? [...values.models, ...defaultModelDirs()] : undefined,
     outputFolder: values.out,
   });
   if (notice) console.warn(notice);
-  const server = await startWebServer({ service, rendererDir, uploadDir: join(dataDir, 'uploads'), port });
-  if (positionals.length) await service.open(positionals);
+  // Songs named on the command line open before any page is there to show what went wrong beside them.
+  service.onEvent((e) => {
+    if (e.type === 'notice') console.warn(e.message);
+  });
+  if (positionals.length) {
+    // A song that cannot be opened stops this start; the data folder is given back first.
+    await service.open(positionals).catch(async (e: unknown) => {
+      await close();
+      throw e;
+    });
+  }
   console.log(
     `X-UMX Studio is running in browser mode. Open this link (it contains this run's access token):\n\n  ${server.url}\n\nPress Ctrl+C to stop.`,
   );
   const stop = async () => {
-    await server.close();
-    await service.dispose();
+    await close();
     process.exit(0);
   };
   process.once('SIGINT', stop);

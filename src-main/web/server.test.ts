@@ -20,6 +20,7 @@ import type { ModelsView } from '../api/contract.ts';
 import { writeModelFolder } from '../engine/model/testing/model-folder.ts';
 import { MAX_ERROR } from '../engine/separate/listen-codec.ts';
 import { onSmallDisk } from '../../test/fixtures/small-disk.ts';
+import { onReadOnlyDisk } from '../../test/fixtures/read-only-disk.ts';
 import { parseRange } from './http-util.ts';
 import { startWebServer, type WebServer } from './server.ts';
 
@@ -652,6 +653,99 @@ describe('browser-mode uploads to a folder that cannot take them', () => {
       }
     });
     await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('browser-mode uploads to a read-only data folder', () => {
+  test('names the song, the upload folder and the read-only file system, and queues nothing', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-upload-ro-'));
+    await mkdir(join(dir, 'renderer'));
+    await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html>');
+    const disk = join(dir, 'disk');
+    await mkdir(disk);
+    const uploadDir = join(disk, 'uploads');
+    const audio = new MemoryAudio();
+    const service = new StudioService({
+      engine: new FakeEngine(audio),
+      audio,
+      settings: await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems'))),
+      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+    });
+    await onReadOnlyDisk(
+      t,
+      disk,
+      async () => {},
+      async () => {
+        const server = await startWebServer({ service, rendererDir: join(dir, 'renderer'), uploadDir });
+        try {
+          const res = await fetch(`http://127.0.0.1:${server.port}/api/upload?name=song.wav`, {
+            method: 'POST',
+            headers: { 'x-xumx-token': server.token },
+            body: Buffer.from('RIFF'),
+          });
+          const { error } = (await res.json()) as { error: { code: string; message: string } };
+          assert.equal(error.code, 'OUTPUT_NOT_WRITABLE');
+          assert.equal(error.message, `song.wav: cannot be kept in ${uploadDir} (the file system is read-only)`);
+          assert.deepEqual(await service.listJobs(), []);
+        } finally {
+          await server.close();
+        }
+      },
+    );
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('browser-mode uploads when the recent files cannot be saved', () => {
+  test('queues the uploaded song, keeps its copy while it is queued and tells the page why it is not a recent file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-upload-recent-'));
+    await mkdir(join(dir, 'renderer'));
+    await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html>');
+    const audio = new MemoryAudio();
+    const service = new StudioService({
+      engine: new FakeEngine(audio),
+      audio,
+      settings: await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems'))),
+      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+    });
+    // A folder where the settings file belongs: saving the recent files fails as on a full or read-only data folder.
+    await mkdir(join(dir, 'settings.json'));
+    const server = await startWebServer({
+      service,
+      rendererDir: join(dir, 'renderer'),
+      uploadDir: join(dir, 'uploads'),
+    });
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`, { headers: { 'x-xumx-token': server.token } });
+    const notices: string[] = [];
+    ws.on('message', (m) => {
+      const e = JSON.parse(String(m)) as { type: string; message?: string };
+      if (e.type === 'notice') notices.push(e.message!);
+    });
+    await once(ws, 'open');
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.port}/api/upload?name=song.wav`, {
+        method: 'POST',
+        headers: { 'x-xumx-token': server.token },
+        body: Buffer.from('RIFF song'),
+      });
+      const outcome = (await res.json()) as { ok: boolean; value: { id: string; input: string }[] };
+      assert.equal(outcome.ok, true, JSON.stringify(outcome));
+      const [job] = outcome.value;
+      await service.idle();
+      assert.equal((await service.listJobs())[0]?.state, 'done');
+      assert.equal(existsSync(job.input), true, 'the queued song keeps its upload');
+      await eventually('the notice reaches the page', () => notices.length === 1);
+      assert.match(
+        notices[0],
+        /settings\.json: could not be saved .*song\.wav opened, but not added to the recent files/,
+      );
+      await service.remove(job.id);
+      await eventually('the upload goes with its song', () => !existsSync(job.input));
+    } finally {
+      ws.close();
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

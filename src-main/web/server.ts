@@ -32,7 +32,7 @@ export interface WebServerOptions {
   service: StudioService;
   /** Built renderer (vite output). */
   rendererDir: string;
-  /** Where uploaded songs are kept; they count as files the user chose. */
+  /** Where uploaded songs are kept; they count as files the user chose. Emptied at start by createStudio. */
   uploadDir: string;
   /** 0 picks a free port. */
   port?: number;
@@ -70,9 +70,6 @@ function formatBytes(n: number): string {
 
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
-  // Uploads are copies kept only while their song is in the queue, and the queue lives in memory: copies left by
-  // an earlier run belong to no song any more.
-  await rm(opts.uploadDir, { recursive: true, force: true });
   const uploads = new UploadStore();
   const uploadsByJob = new Map<string, string>();
   const rendererDir = resolve(opts.rendererDir);
@@ -213,7 +210,11 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         cause: err,
       });
     };
-    await mkdir(opts.uploadDir, { recursive: true }).catch((e: unknown) => Promise.reject(notKept(e)));
+    await mkdir(opts.uploadDir, { recursive: true }).catch(async (e: NodeJS.ErrnoException) => {
+      // Node's recursive mkdir answers ENOENT on a read-only file system; a plain one names the real reason.
+      if (e.code === 'ENOENT') await mkdir(opts.uploadDir).catch((plain: unknown) => Promise.reject(notKept(plain)));
+      else throw notKept(e);
+    });
     const incoming = join(opts.uploadDir, `.incoming-${randomBytes(6).toString('hex')}`);
     const hash = createHash('sha256');
     const copy = createWriteStream(incoming, { flags: 'wx' });

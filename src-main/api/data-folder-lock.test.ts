@@ -1,0 +1,180 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DATA_FOLDER_LOCK, lockDataFolder, takeOverAbandoned } from './data-folder-lock.ts';
+import { THIS_HOST } from '../engine/temp-files.ts';
+import { endedPid } from '../engine/testing/ended-process.ts';
+
+async function folder(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'xumx-data-lock-'));
+}
+
+const lockOf = (pid: number, host = THIS_HOST) => JSON.stringify({ host, pid, run: '0123abcd' });
+
+describe("the data folder's lock", () => {
+  test('refuses a second app, naming the folder, the process that holds it and how to go on', async () => {
+    const dir = await folder();
+    const first = await lockDataFolder(dir);
+    try {
+      await assert.rejects(lockDataFolder(dir, { otherFolder: '--data DIR' }), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'OUTPUT_BUSY');
+        assert.ok(e.message.startsWith(`${dir}: this data folder is in use by another X-UMX Studio`), e.message);
+        assert.match(e.message, new RegExp(`process ${process.pid}\\b`));
+        assert.match(e.message, /Close that app, or start this one with another data folder \(--data DIR\)/);
+        assert.ok(e.message.includes(join(dir, DATA_FOLDER_LOCK)), 'names the lock to remove if nothing runs');
+        return true;
+      });
+      assert.deepEqual(await readdir(dir), [DATA_FOLDER_LOCK], 'the refused app leaves nothing behind');
+    } finally {
+      await first.release();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('refuses while the process named in the lock runs, and takes the folder over once it is killed', async () => {
+    const dir = await folder();
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      await once(other, 'spawn');
+      await writeFile(join(dir, DATA_FOLDER_LOCK), lockOf(other.pid!));
+      await assert.rejects(lockDataFolder(dir), new RegExp(`process ${other.pid}\\b`));
+      other.kill('SIGKILL');
+      await once(other, 'exit');
+      const lock = await lockDataFolder(dir);
+      assert.equal(lock.held, true);
+      assert.equal(JSON.parse(await readFile(lock.file, 'utf8')).pid, process.pid);
+      await lock.release();
+    } finally {
+      other.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('takes over a lock whose process has ended, leaving no copy of it', async () => {
+    const dir = await folder();
+    await writeFile(join(dir, DATA_FOLDER_LOCK), lockOf(endedPid()));
+    const lock = await lockDataFolder(dir);
+    try {
+      assert.equal(lock.held, true);
+      assert.equal(JSON.parse(await readFile(lock.file, 'utf8')).pid, process.pid);
+      assert.deepEqual(await readdir(dir), [DATA_FOLDER_LOCK]);
+    } finally {
+      await lock.release();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("takes over a lock with this app's own pid from an earlier run (a container gives every start the same pid)", async () => {
+    const dir = await folder();
+    await writeFile(join(dir, DATA_FOLDER_LOCK), lockOf(process.pid));
+    const lock = await lockDataFolder(dir);
+    assert.equal(lock.held, true);
+    await lock.release();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const [what, text] of [
+    ['empty', ''],
+    ['not JSON', '\u0000garbage{'],
+    ['JSON naming no process', '{"pid":"twelve"}'],
+    ['JSON null', 'null'],
+  ] as const) {
+    test(`takes over a lock file that is ${what}`, async () => {
+      const dir = await folder();
+      await writeFile(join(dir, DATA_FOLDER_LOCK), text);
+      const lock = await lockDataFolder(dir);
+      assert.equal(lock.held, true);
+      assert.deepEqual(await readdir(dir), [DATA_FOLDER_LOCK]);
+      await lock.release();
+      await rm(dir, { recursive: true, force: true });
+    });
+  }
+
+  test('refuses a lock held by a process of another computer (its pid says nothing here)', async () => {
+    const dir = await folder();
+    await writeFile(join(dir, DATA_FOLDER_LOCK), lockOf(endedPid(), 'ffffffff'));
+    await assert.rejects(lockDataFolder(dir), /process \d+ on another computer/);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('is released on dispose, so the next app takes the folder; releasing twice is harmless', async () => {
+    const dir = await folder();
+    const first = await lockDataFolder(dir);
+    await first.release();
+    await first.release();
+    assert.deepEqual(await readdir(dir), []);
+    const next = await lockDataFolder(dir);
+    assert.equal(next.held, true);
+    await next.release();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('releasing leaves alone a lock that another app has since taken over', async () => {
+    const dir = await folder();
+    const first = await lockDataFolder(dir);
+    await writeFile(first.file, lockOf(endedPid()));
+    const second = await lockDataFolder(dir);
+    await first.release();
+    assert.equal(JSON.parse(await readFile(second.file, 'utf8')).pid, process.pid, 'the second app keeps its lock');
+    await second.release();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const [what, before] of [
+    ['an empty folder', null],
+    ['an abandoned lock', lockOf(0x7ffffff0)],
+  ] as const) {
+    test(`gives ${what} to exactly one of two apps starting at once`, async () => {
+      const dir = await folder();
+      if (before !== null) await writeFile(join(dir, DATA_FOLDER_LOCK), before);
+      const tries = await Promise.allSettled(Array.from({ length: 12 }, () => lockDataFolder(dir)));
+      const held = tries.filter((t) => t.status === 'fulfilled');
+      assert.equal(held.length, 1, tries.map((t) => (t.status === 'rejected' ? String(t.reason) : 'held')).join('\n'));
+      for (const t of tries) if (t.status === 'rejected') assert.match(String(t.reason), /in use by another/);
+      assert.deepEqual(await readdir(dir), [DATA_FOLDER_LOCK]);
+      await held[0].value.release();
+      await rm(dir, { recursive: true, force: true });
+    });
+  }
+
+  test('puts back a live lock that replaced the abandoned one after it was judged, and removes only what it judged', async () => {
+    const dir = await folder();
+    const file = join(dir, DATA_FOLDER_LOCK);
+    const abandoned = lockOf(endedPid());
+    // Another app took the abandoned lock over between this app reading it and moving it aside.
+    const live = lockOf(process.ppid);
+    await writeFile(file, live);
+    await takeOverAbandoned(file, abandoned);
+    assert.equal(await readFile(file, 'utf8'), live);
+    assert.deepEqual(await readdir(dir), [DATA_FOLDER_LOCK], 'nothing is left aside');
+    await writeFile(file, abandoned);
+    await takeOverAbandoned(file, abandoned);
+    assert.deepEqual(await readdir(dir), []);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('lets the app run without the lock, saying so, where the data folder cannot be written', async () => {
+    const dir = await folder();
+    // A file where a folder of the path belongs fails every write below it, even for root.
+    await writeFile(join(dir, 'not-a-folder'), '');
+    const data = join(dir, 'not-a-folder', 'data');
+    const lock = await lockDataFolder(data);
+    assert.equal(lock.held, false);
+    assert.ok(lock.notice?.startsWith(`${join(data, DATA_FOLDER_LOCK)}: could not be written`), lock.notice ?? '');
+    await lock.release();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('names a folder standing where the lock belongs instead of removing it', async () => {
+    const dir = await folder();
+    await mkdir(join(dir, DATA_FOLDER_LOCK));
+    await writeFile(join(dir, DATA_FOLDER_LOCK, 'keep'), '');
+    await assert.rejects(lockDataFolder(dir), /studio\.lock: is not a lock file/);
+    assert.deepEqual(await readdir(join(dir, DATA_FOLDER_LOCK)), ['keep']);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
