@@ -9,6 +9,7 @@ import { tempPathFor } from '../temp-files.ts';
 import { BIT_DEPTHS, OUTPUT_FORMATS, type BitDepth, type OutputFormat } from '../types.ts';
 import { audioError } from './audio-error.ts';
 import { outputError } from '../output-error.ts';
+import type { DspKernels } from '../dsp/kernels/index.ts';
 import { createResampler, type StreamingResampler } from '../dsp/resample.ts';
 import {
   createSampleEncoder,
@@ -35,6 +36,8 @@ export interface StemWriterOptions {
    * renames them into place together (outputs.ts), but a full disk is about the stem.
    */
   shownAs?: string;
+  /** The calling thread's DSP kernels for the integer samples (the engine worker's); absent: the JavaScript reference. */
+  kernels?: DspKernels;
 }
 
 export interface StemWriter {

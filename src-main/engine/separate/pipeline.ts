@@ -229,6 +229,7 @@ async function separatePrepared(
           channels: 2,
           tags: stemTags(prepared.tags, stem),
           shownAs: outputs.paths[stem],
+          kernels,
         });
         const stretch = job.timePitch ? await TimePitchStream.create(2, sampleRate, job.timePitch) : null;
         const listen = copy ? (planar: Float32Array[]) => copy!.add(index, planar) : null;
