@@ -40,6 +40,7 @@ export interface StemWriterOptions {
   kernels?: DspKernels;
 }
 
+/** A streaming encoder into one file, written atomically (its own temporary name, renamed on close). */
 export interface StemWriter {
   /** Appends frames: one Float32Array per channel, all the same length. */
   write(planar: Float32Array[]): Promise<void>;
@@ -47,9 +48,12 @@ export interface StemWriter {
   close(): Promise<void>;
   /** Drops everything written so far; safe to call at any time, also after a failure. */
   abort(): Promise<void>;
-  /** What the user may want to know about the written file (clipping, bit-depth changes). */
+  /** What the user may want to know about the written file (clipping, bit-depth changes), complete once closed. */
   readonly notices: string[];
 }
+
+/** How the pipeline opens its stem writers: createStemWriter, or an in-memory fake in tests. */
+export type StemWriterFactory = (path: string, opts: StemWriterOptions) => Promise<StemWriter>;
 
 export async function createStemWriter(target: string, opts: StemWriterOptions): Promise<StemWriter> {
   const path = opts.shownAs ?? target;

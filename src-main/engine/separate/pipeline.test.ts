@@ -14,17 +14,23 @@ import { minChunkLength, planChunks } from './segments.ts';
 import type { SongSamples } from './song-samples.ts';
 import { LastSongMemo } from './song-memo.ts';
 import { SONG_MARK } from './stem-folder.ts';
-import type { StemWriterFactory } from './stem-sink.ts';
+import type { StemWriterFactory } from '../audio/stem-writer.ts';
 import type { ListenProgress } from '../types.ts';
 import { fakeModel, floatWav, testSignal } from './testing/fakes.ts';
 
 /** Stem writers that keep the samples in memory (by source name) and leave an empty file to rename. */
-function memoryWriters(): { factory: StemWriterFactory; stems: Map<string, Float32Array[]>; failOn?: string } {
+interface MemoryWriters {
+  factory: StemWriterFactory;
+  stems: Map<string, Float32Array[]>;
+  /** The source whose writes fail with DISK_FULL. */
+  failOn?: string;
+}
+
+function memoryWriters(): MemoryWriters {
   const stems = new Map<string, Float32Array[]>();
-  const state = {
+  const state: MemoryWriters = {
     stems,
-    failOn: undefined as string | undefined,
-    factory: ((path: string) => {
+    factory: async (path) => {
       const source = basename(path).split('.')[1];
       const parts: Float32Array[][] = [];
       return {
@@ -47,7 +53,7 @@ function memoryWriters(): { factory: StemWriterFactory; stems: Map<string, Float
         async abort() {},
         notices: [],
       };
-    }) as StemWriterFactory,
+    },
   };
   return state;
 }
