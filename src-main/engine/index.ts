@@ -47,6 +47,7 @@ export type { PublishedWeights } from './convert/official.ts';
 export {
   BLEED_RANGE,
   checkControls,
+  checkPartialControls,
   DEFAULT_SEPARATION_CONTROLS,
   STRENGTH_RANGE,
   WIENER_ITERATIONS_MAX,
