@@ -13,16 +13,28 @@ import { Mulberry32, toFloatInterleaved, toInt16Interleaved, toIntInterleaved, t
 import { flacTagBlocks, id3v2Tag, wavTagChunks } from './tag-writers.ts';
 import { hasTags, type AudioTags } from './tags.ts';
 
+/**
+ * What a file is written as. The stem writer (stem-writer.ts) takes the same options, plus its path, and adapts what a
+ * format cannot store before they reach an encoder.
+ */
 export interface EncoderOptions {
   format: OutputFormat;
+  /** WAV: 16, 24 or '32f'. FLAC: 16 or 24 (the stem writer writes '32f' as 24-bit, with a notice). MP3: ignored. */
   bitDepth: BitDepth;
+  /** MP3 stores only the MPEG rates: the stem writer writes the nearest one (encodableSampleRate), with a notice. */
   sampleRate: number;
   channels: number;
   /** 16-bit integer output only; default 'tpdf'. */
   dither?: Dither;
-  /** Written into the file: WAV LIST/INFO and `id3 ` chunks after the data, FLAC metadata blocks, MP3 ID3v2. */
+  /**
+   * Title, artist, album, track, year and cover, where the format holds them: WAV LIST/INFO and `id3 ` chunks after
+   * the data, FLAC metadata blocks, MP3 ID3v2.
+   */
   tags?: AudioTags;
-  /** The calling thread's DSP kernels, which make the integer samples (pcm.ts); absent: the JavaScript reference. */
+  /**
+   * The calling thread's DSP kernels, which make the integer samples (pcm.ts): the engine worker's; absent (exports
+   * on the main thread), the JavaScript reference, which gives the same integers.
+   */
   kernels?: DspKernels;
 }
 
