@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hasFfmpeg, tempDir } from '../../../test/fixtures/audio.ts';
+import { floatWavFile } from '../../../test/fixtures/float-wav.ts';
 import { appendToMoov, box, iTunesFreeform, iTunSmpbText, prependToMoov } from '../../../test/fixtures/mp4-edit.ts';
 import { mulberry32 } from './pcm.ts';
 import { decodeFile } from './decode.ts';
@@ -23,25 +24,7 @@ function clickWav(path: string, rate: number, seed = 1): Float32Array[] {
   for (let i = 0; i < n; i++) for (const c of chans) c[i] = 0.1 * (rand() * 2 - 1);
   chans[0][CLICK_AT] = 0.9;
   chans[1][CLICK_AT] = -0.9;
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0, 'latin1');
-  h.writeUInt32LE(36 + n * 8, 4);
-  h.write('WAVEfmt ', 8, 'latin1');
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(3, 20);
-  h.writeUInt16LE(2, 22);
-  h.writeUInt32LE(rate, 24);
-  h.writeUInt32LE(rate * 8, 28);
-  h.writeUInt16LE(8, 32);
-  h.writeUInt16LE(32, 34);
-  h.write('data', 36, 'latin1');
-  h.writeUInt32LE(n * 8, 40);
-  const inter = new Float32Array(n * 2);
-  for (let i = 0; i < n; i++) {
-    inter[2 * i] = chans[0][i];
-    inter[2 * i + 1] = chans[1][i];
-  }
-  writeFileSync(path, Buffer.concat([h, Buffer.from(inter.buffer)]));
+  floatWavFile(path, chans, rate);
   return chans;
 }
 
