@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ffmpegDecode, ffmpegFixture, hasFfmpeg, tempDir } from '../../../test/fixtures/audio.ts';
+import { ffmpegDecode, ffmpegFixture, hasFfmpeg, lavfi, runFfmpeg, tempDir } from '../../../test/fixtures/audio.ts';
 import { floatWavFile } from '../../../test/fixtures/float-wav.ts';
 import { decodeFile, decodeStream } from './decode.ts';
 
@@ -406,9 +406,8 @@ describe('decodeFile matches ffmpeg', { skip }, () => {
   });
 
   test('a WAV streamed to a pipe (unknown length) decodes to the end with a notice', async () => {
-    const { execFileSync } = await import('node:child_process');
     const { writeFileSync } = await import('node:fs');
-    const bytes = execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'sine=d=0.5', '-f', 'wav', 'pipe:1']);
+    const bytes = runFfmpeg([...lavfi('sine=d=0.5'), '-f', 'wav', 'pipe:1']);
     const path = join(dir, 'piped.wav');
     writeFileSync(path, bytes);
     const ours = await decodeFile(path);
@@ -424,9 +423,8 @@ describe('decodeFile matches ffmpeg', { skip }, () => {
   });
 
   test('an AIFF streamed to a pipe (FORM size 0) decodes to the end', async () => {
-    const { execFileSync } = await import('node:child_process');
     const { writeFileSync } = await import('node:fs');
-    const bytes = execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'sine=d=0.5', '-f', 'aiff', 'pipe:1']);
+    const bytes = runFfmpeg([...lavfi('sine=d=0.5'), '-f', 'aiff', 'pipe:1']);
     const path = join(dir, 'piped.aiff');
     writeFileSync(path, bytes);
     assert.equal(bytes.readUInt32BE(4), 0, 'ffmpeg wrote a FORM size after all (the test would prove nothing)');

@@ -1,12 +1,11 @@
 // MP4/M4A/MOV, raw AAC, Matroska/WebM and stem files: each decodes to the original's exact length where the file
 // records it (edit lists, iTunSMPB, Opus trimming), and a click placed at a known sample comes back at that sample.
 // Fixtures are encoded by ffmpeg from a seeded noise signal with the click in it (tests only).
-import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasFfmpeg, tempDir } from '../../../test/fixtures/audio.ts';
+import { hasFfmpeg, lavfi, runFfmpeg, tempDir } from '../../../test/fixtures/audio.ts';
 import { floatWavFile } from '../../../test/fixtures/float-wav.ts';
 import { appendToMoov, box, iTunesFreeform, iTunSmpbText, prependToMoov } from '../../../test/fixtures/mp4-edit.ts';
 import { mulberry32 } from './pcm.ts';
@@ -44,7 +43,7 @@ function lagAtClick(got: Float32Array, ref: Float32Array, maxLag = 64): number {
 }
 
 function encode(src: string, out: string, args: string[]): string {
-  execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', src, ...args, out]);
+  runFfmpeg(['-i', src, ...args, out]);
   return out;
 }
 
@@ -145,14 +144,8 @@ describe('compressed containers keep every sample in place', { skip }, () => {
 
   test('an MP4 video file gives its first audio track, in place', async () => {
     const path = join(dir, 'clip.mp4');
-    execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc=s=64x48:r=10:d=2',
+    runFfmpeg([
+      ...lavfi('testsrc=s=64x48:r=10:d=2'),
       '-i',
       src44,
       '-map',
@@ -215,10 +208,7 @@ describe('compressed containers keep every sample in place', { skip }, () => {
     const chapters = join(dir, 'chapters.txt');
     writeFileSync(chapters, ';FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1000\ntitle=One\n');
     const withChapter = join(dir, 'chap-noedit.m4a');
-    execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-y',
+    runFfmpeg([
       '-i',
       src44,
       '-i',
@@ -251,10 +241,7 @@ describe('compressed containers keep every sample in place', { skip }, () => {
       return p;
     });
     const path = join(dir, 'song.stem.mp4');
-    execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-y',
+    runFfmpeg([
       '-i',
       src44,
       ...others.flatMap((p) => ['-i', p]),
@@ -284,14 +271,8 @@ describe('compressed containers keep every sample in place', { skip }, () => {
 
   test('a WebM video whose sound is shorter than its picture gives the whole sound', async () => {
     const path = join(dir, 'clip.webm');
-    execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc=s=64x48:r=10:d=4',
+    runFfmpeg([
+      ...lavfi('testsrc=s=64x48:r=10:d=4'),
       '-i',
       src48,
       '-map',
