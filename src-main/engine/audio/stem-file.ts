@@ -275,11 +275,18 @@ export async function writeStemFile(
 export async function stemFileFromStemFiles(
   stemFiles: Record<string, string>,
   path: string,
-  o: { codec: StemFileCodec; songTitle?: string; signal?: AbortSignal; region?: { start: number; end: number } },
+  o: {
+    codec: StemFileCodec;
+    songTitle?: string;
+    signal?: AbortSignal;
+    region?: { start: number; end: number };
+    /** The calling thread's DSP kernels, for ALAC's integer samples; absent: the JavaScript reference. */
+    kernels?: DspKernels;
+  },
 ): Promise<string[]> {
   const stems: Record<string, DecodedAudio> = {};
   for (const [source, file] of Object.entries(stemFiles))
     stems[source] = cutRegion(await decodeFile(file, { tags: Object.keys(stems).length === 0 }), o.region);
   const tags = mixTags(Object.values(stems)[0]?.tags ?? {}, o.songTitle);
-  return writeStemFile(path, stems, { codec: o.codec, tags, signal: o.signal });
+  return writeStemFile(path, stems, { codec: o.codec, tags, signal: o.signal, kernels: o.kernels });
 }
