@@ -1,25 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dispatchCall } from './dispatch.ts';
-import { StudioService } from './service.ts';
-import { defaultSettings, openSettingsStore } from './settings-store.ts';
-import { FakeEngine, MemoryAudio } from './testing/fakes.ts';
+import { fakeStudio } from './testing/studio.ts';
 
-async function setup() {
-  const dir = await mkdtemp(join(tmpdir(), 'xumx-dispatch-'));
-  const audio = new MemoryAudio();
-  const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-  const service = new StudioService({
-    engine: new FakeEngine(audio),
-    audio,
-    settings,
-    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-  });
-  return { dir, service, done: () => rm(dir, { recursive: true, force: true }) };
-}
+const setup = () => fakeStudio('xumx-dispatch-');
 
 describe('calls naming what is not there', () => {
   test('answers stem, peaks and export calls for sources named like object built-ins as bad arguments naming the source', async () => {

@@ -1,12 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { dispatchCall } from './dispatch.ts';
-import { StudioService } from './service.ts';
-import { defaultSettings, openSettingsStore } from './settings-store.ts';
-import { FakeEngine, MemoryAudio, SOURCES } from './testing/fakes.ts';
+import { SOURCES } from './testing/fakes.ts';
+import { fakeStudio } from './testing/studio.ts';
 
 const RATE = 44100;
 /** Three seconds: long enough for the stretcher to settle inside a part of it. */
@@ -17,16 +14,8 @@ const FRAMES = 3 * RATE;
  * part taken from the wrong place): stem k is a tone of its own pitch, the right channel a different one.
  */
 async function separated() {
-  const dir = await mkdtemp(join(tmpdir(), 'xumx-export-region-'));
-  const audio = new MemoryAudio();
-  const engine = new FakeEngine(audio, FRAMES);
-  const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-  const service = new StudioService({
-    engine,
-    audio,
-    settings,
-    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-  });
+  const studio = await fakeStudio('xumx-export-region-', { frames: FRAMES });
+  const { audio, service } = studio;
   const [job] = await service.open(['/songs/a.wav']);
   await service.idle();
   const paths = (await service.listJobs())[0].result!.stemPaths;
@@ -35,7 +24,7 @@ async function separated() {
       Float32Array.from({ length: FRAMES }, (_, i) => 0.2 * Math.sin((2 * Math.PI * hz * i) / RATE) + (i % 7) / 1000);
     audio.files.set(paths[s], { sampleRate: RATE, channels: [tone(220 * (k + 1)), tone(330 * (k + 1))] });
   });
-  return { dir, audio, service, job, done: () => rm(dir, { recursive: true, force: true }) };
+  return { ...studio, job };
 }
 
 const mixOf = (jobId: string, folder: string, extra: object = {}) => ({

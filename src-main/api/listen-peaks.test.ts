@@ -2,31 +2,21 @@
 // written, for each kept revision, and for a copy dropped over the cap as it is written again from the stems.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobView, ListenPeaks, SongControls, StudioEvent } from './contract.ts';
 import { dispatchCall } from './dispatch.ts';
-import { StudioService } from './service.ts';
-import { defaultSettings, openSettingsStore } from './settings-store.ts';
-import { FakeEngine, MemoryAudio, SOURCES } from './testing/fakes.ts';
+import { SOURCES } from './testing/fakes.ts';
+import { fakeStudio } from './testing/studio.ts';
 
 const LENGTH = 1000;
 const BUCKETS = 20;
 
 async function setup(listenCap?: number) {
-  const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-peaks-'));
-  const audio = new MemoryAudio();
-  const engine = new FakeEngine(audio, LENGTH);
-  const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-  const service = new StudioService({
-    engine,
-    audio,
-    settings,
-    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-    listenDir: join(dir, 'listening'),
-    ...(listenCap !== undefined ? { listenCap } : {}),
+  const studio = await fakeStudio('xumx-listen-peaks-', {
+    frames: LENGTH,
+    deps: (dir) => ({ listenDir: join(dir, 'listening'), ...(listenCap !== undefined ? { listenCap } : {}) }),
   });
+  const { engine, service } = studio;
   const events: JobView[] = [];
   service.onEvent((e: StudioEvent) => {
     if (e.type === 'job') events.push(e.job);
@@ -44,7 +34,7 @@ async function setup(listenCap?: number) {
     open: () => open(),
     done: async () => {
       await service.dispose();
-      await rm(dir, { recursive: true, force: true });
+      await studio.done();
     },
   };
 }

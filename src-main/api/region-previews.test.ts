@@ -1,31 +1,20 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeFile } from '../engine/audio/decode.ts';
 import type { XumxError } from '../engine/errors.ts';
 import type { SongControls } from './contract.ts';
 import { dispatchCall } from './dispatch.ts';
 import { RegionPreviews } from './region-previews.ts';
-import { StudioService } from './service.ts';
-import { defaultSettings, openSettingsStore } from './settings-store.ts';
 import { FakeEngine, MemoryAudio, SOURCES } from './testing/fakes.ts';
+import { fakeStudio } from './testing/studio.ts';
 
 async function setup() {
-  const dir = await mkdtemp(join(tmpdir(), 'xumx-preview-'));
-  const audio = new MemoryAudio();
-  const engine = new FakeEngine(audio);
-  const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-  const service = new StudioService({
-    engine,
-    audio,
-    settings,
-    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-  });
-  const [job] = await service.open(['/songs/a.wav']);
-  await service.idle();
-  return { dir, engine, service, job, done: () => rm(dir, { recursive: true, force: true }) };
+  const studio = await fakeStudio('xumx-preview-');
+  const [job] = await studio.service.open(['/songs/a.wav']);
+  await studio.service.idle();
+  return { ...studio, job };
 }
 
 const louderVocals: SongControls = {

@@ -1,13 +1,8 @@
 // A song's tempo, beats and key travel with its result to every door, and a re-render keeps what was measured.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { SongAnalysis } from '../engine/types.ts';
-import { StudioService } from './service.ts';
-import { defaultSettings, openSettingsStore } from './settings-store.ts';
-import { FakeEngine, MemoryAudio } from './testing/fakes.ts';
+import { fakeStudio } from './testing/studio.ts';
 
 const MEASURED: SongAnalysis = {
   bpm: 123.5,
@@ -20,17 +15,8 @@ const MEASURED: SongAnalysis = {
 
 describe('StudioService song analysis', () => {
   test('shows the analysis with the finished song and keeps it through a re-render', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xumx-service-analysis-'));
-    const audio = new MemoryAudio();
-    const engine = new FakeEngine(audio);
+    const { engine, service, done } = await fakeStudio('xumx-service-analysis-');
     engine.analysis = MEASURED;
-    const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-    const service = new StudioService({
-      engine,
-      audio,
-      settings,
-      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-    });
     const [job] = await service.open(['/songs/a.wav']);
     await service.idle();
     assert.deepEqual((await service.listJobs())[0].result?.analysis, MEASURED);
@@ -42,6 +28,6 @@ describe('StudioService song analysis', () => {
     });
     assert.deepEqual(view.result?.analysis, MEASURED);
     await service.dispose();
-    await rm(dir, { recursive: true, force: true });
+    await done();
   });
 });

@@ -1,31 +1,21 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, symlink, writeFile, mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { JobView, StudioEvent } from './contract.ts';
 import { dispatchCall } from './dispatch.ts';
-import { StudioService } from './service.ts';
 import type { XumxError } from '../engine/errors.ts';
 import { renderTimePitch } from '../engine/dsp/time-pitch.ts';
 import { defaultSettings, openSettingsStore } from './settings-store.ts';
-import { FakeEngine, MemoryAudio, SOURCES } from './testing/fakes.ts';
+import { SOURCES } from './testing/fakes.ts';
+import { fakeStudio } from './testing/studio.ts';
 
 async function setup() {
-  const dir = await mkdtemp(join(tmpdir(), 'xumx-service-'));
-  const audio = new MemoryAudio();
-  const engine = new FakeEngine(audio);
-  const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-  const service = new StudioService({
-    engine,
-    audio,
-    settings,
-    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-  });
+  const studio = await fakeStudio('xumx-service-');
   const events: StudioEvent[] = [];
-  service.onEvent((e) => events.push(e));
-  return { dir, audio, engine, service, events, settings, done: () => rm(dir, { recursive: true, force: true }) };
+  studio.service.onEvent((e) => events.push(e));
+  return { ...studio, events };
 }
 
 const states = (events: StudioEvent[], id: string) =>

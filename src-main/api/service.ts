@@ -124,19 +124,9 @@ export class StudioService implements StudioApi {
     });
     this.queue = new JobQueue(
       deps.engine,
-      (input) => {
-        const s = deps.settings.get();
-        return {
-          input,
-          outDir: s.outputFolder,
-          modelId: s.modelId ?? undefined,
-          ep: s.ep,
-          format: s.format,
-          bitDepth: s.bitDepth,
-          // A song adjusted before comes back with its own controls (and its estimates from the cache).
-          controls: this.songControls.controlsFor(input, s.wienerIterations).controls,
-        };
-      },
+      // A song adjusted before comes back with its own controls (and its estimates from the cache).
+      (input) =>
+        requestWith(input, this.songControls.controlsFor(input, deps.settings.get().wienerIterations).controls),
       (job) => this.emit({ type: 'job', job: this.withListen(job) }),
       (job) => {
         if (job.result) for (const p of Object.values(job.result.stemPaths)) this.policy.allowWritten(p);

@@ -7,26 +7,15 @@ import { XumxError } from '../engine/errors.ts';
 import type { SongControls } from './contract.ts';
 import { openControlsStore } from './controls-store.ts';
 import { dispatchCall } from './dispatch.ts';
-import { StudioService } from './service.ts';
-import { defaultSettings, openSettingsStore } from './settings-store.ts';
-import { FakeEngine, MemoryAudio } from './testing/fakes.ts';
+import { fakeStudio } from './testing/studio.ts';
 
 async function setup() {
-  const dir = await mkdtemp(join(tmpdir(), 'xumx-rerender-'));
-  const audio = new MemoryAudio();
-  const engine = new FakeEngine(audio);
-  const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-  const controls = await openControlsStore(dir);
-  const service = new StudioService({
-    engine,
-    audio,
-    settings,
-    controls,
-    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+  const studio = await fakeStudio('xumx-rerender-', {
+    deps: async (dir) => ({ controls: await openControlsStore(dir) }),
   });
-  const [job] = await service.open(['/songs/a.wav']);
-  await service.idle();
-  return { dir, engine, service, job, done: () => rm(dir, { recursive: true, force: true }) };
+  const [job] = await studio.service.open(['/songs/a.wav']);
+  await studio.service.idle();
+  return { ...studio, job };
 }
 
 const louderVocals: SongControls = {

@@ -52,16 +52,33 @@ describe('separation control flags', () => {
       if (r.command === 'usage-error') assert.match(r.message, pattern);
     };
     usage(['--strength', 'vocals'], /source=value pairs/);
-    usage(['--strength', 'vocals=loud'], /source=value pairs/);
-    usage(['--strength', 'vocals=9'], /--strength vocals must be from 0.25 to 4/);
-    usage(['--bleed', 'drums=1'], /--bleed drums must be from 0 to 0.9/);
+    usage(['--strength', 'vocals=loud'], /^--strength vocals: "loud" is not a number$/);
+    usage(['--strength', 'vocals=9'], /^--strength of vocals must be a number from 0.25 to 4, got 9$/);
+    usage(['--bleed', 'drums=1'], /^--bleed of drums must be a number from 0 to 0.9, got 1$/);
     usage(['--preset', 'nightcore'], /--preset must be one of karaoke/);
     const models = parseCli(['models', 'list', '--strength', 'vocals=2']);
     assert.equal(models.command, 'usage-error');
   });
 
+  test('name the source that is not a source name, as every door does', () => {
+    for (const bad of ['Vocals', 'lead vocals', '2nd', '__proto__', 'a'.repeat(33)]) {
+      const r = separate('--strength', `drums=1.2,${bad}=2`);
+      assert.equal(r.command, 'usage-error', bad);
+      if (r.command === 'usage-error') assert.equal(r.message, `--strength: "${bad}" is not a source name`);
+    }
+  });
+
+  test('refuse a source named twice in one list, naming it; a later flag still overrides an earlier one', () => {
+    const r = separate('--strength', 'vocals=2,drums=1,vocals=3');
+    assert.equal(r.command, 'usage-error');
+    if (r.command === 'usage-error')
+      assert.equal(r.message, '--strength names vocals twice in "vocals=2,drums=1,vocals=3"');
+    const later = separate('--bleed', 'bass=0.1', '--bleed', 'bass=0.2');
+    assert.deepEqual(later.command === 'separate' && later.bleed, { bass: 0.2 });
+  });
+
   test('parse values with spaces around and leading dots', () => {
-    assert.deepEqual(parseSourceValues('bleed', [' vocals = .5 , bass=0'], { min: 0, max: 0.9 }), {
+    assert.deepEqual(parseSourceValues('bleed', [' vocals = .5 , bass=0']), {
       ok: true,
       value: { vocals: 0.5, bass: 0 },
     });

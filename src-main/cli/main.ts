@@ -7,8 +7,10 @@ import {
   claimStemFile,
   createEngine,
   defaultModelDirs,
+  type DspKernels,
   type Engine,
   findPreset,
+  loadDspKernels,
   noModelError,
   outputError,
   removeEmptyFolders,
@@ -97,6 +99,8 @@ async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
       if (cmd.json) io.out(`${jsonDocument(results)}\n`);
       return EXIT.someFailed;
     }
+    // The stem file's and the mix's integer samples are made on this thread: on the kernels, several times faster.
+    const kernels = cmd.stemFile || cmd.mix ? await loadDspKernels() : undefined;
     let interrupted = false;
     for (const input of files) {
       if (interrupted) {
@@ -148,9 +152,11 @@ async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
       if (io.tty) io.err('\r\x1b[K');
       // Ctrl-C still cancels cleanly while the stem file is written.
       const result =
-        work && !(work instanceof XumxError) ? await intoStemFile(cmd, separated, work, controller.signal) : separated;
+        work && !(work instanceof XumxError)
+          ? await intoStemFile(cmd, separated, work, controller.signal, kernels)
+          : separated;
       io.onInterrupt(null);
-      results.push(cmd.mix ? await withPresetMix(cmd, result) : result);
+      results.push(cmd.mix ? await withPresetMix(cmd, result, kernels) : result);
       if (!cmd.json) (result.ok ? io.out : io.err)(`${summary(result, (performance.now() - t0) / 1000)}\n`);
     }
   } finally {
@@ -187,6 +193,7 @@ async function intoStemFile(
   result: SeparationResult,
   work: StemFileWork,
   signal: AbortSignal,
+  kernels: DspKernels | undefined,
 ): Promise<FileResult> {
   let ok = false;
   let claim: StemFileClaim | null = null;
@@ -194,7 +201,12 @@ async function intoStemFile(
     if (!result.ok) return result;
     claim = await claimStemFile(cmd.out, result.input);
     const { codec, notice } = cmd.stemFile!;
-    const notices = await stemFileFromStemFiles(result.stems, claim.path, { codec, songTitle: result.title, signal });
+    const notices = await stemFileFromStemFiles(result.stems, claim.path, {
+      codec,
+      songTitle: result.title,
+      signal,
+      kernels,
+    });
     ok = true;
     return {
       ...result,
@@ -213,7 +225,11 @@ async function intoStemFile(
 }
 
 /** Adds the preset's mix to a separated file; a mix that cannot be written fails the file (its stems stay). */
-async function withPresetMix(cmd: SeparateCommand, result: SeparationResult): Promise<FileResult> {
+async function withPresetMix(
+  cmd: SeparateCommand,
+  result: SeparationResult,
+  kernels: DspKernels | undefined,
+): Promise<FileResult> {
   const preset = cmd.preset !== undefined ? findPreset(cmd.preset) : undefined;
   if (!result.ok || !preset) return result;
   try {
@@ -224,6 +240,7 @@ async function withPresetMix(cmd: SeparateCommand, result: SeparationResult): Pr
       format: cmd.format,
       bitDepth: cmd.bitDepth,
       title: result.title,
+      kernels,
     });
     return { ...result, mix: mix.path, notices: [...result.notices, ...mix.notices] };
   } catch (err) {

@@ -8,6 +8,7 @@ import {
   asXumxError,
   type DecodedAudio,
   decodeFile,
+  type DspKernels,
   mixTags,
   type Preset,
   presetGains,
@@ -29,6 +30,8 @@ export interface PresetMixRequest {
   bitDepth: BitDepth;
   /** The song's title from its tags: the mix is titled "<title> (<preset id>)". */
   title?: string;
+  /** This thread's DSP kernels, for the integer samples; absent: the JavaScript reference (the same bytes). */
+  kernels?: DspKernels;
 }
 
 export interface PresetMixFile {
@@ -68,6 +71,7 @@ export async function writePresetMix(req: PresetMixRequest): Promise<PresetMixFi
       sampleRate: mix.sampleRate,
       channels: mix.channels.length,
       tags: mixTags(stems[0]?.tags ?? {}, req.title, req.preset.id),
+      kernels: req.kernels,
     });
     return { path, gains, notices };
   } catch (err) {

@@ -6,9 +6,7 @@ import { XumxError } from './errors.ts';
 import './temp-files.ts'; // sets the process's temporary-file tag before the worker starts, so the worker shares it
 import { defaultModelDirs, scanModels } from './model/registry.ts';
 import { describeModel } from './model/details.ts';
-import type { RunnerOptions } from './runner.ts';
-import type { SegmentSettings } from './separate/segment-settings.ts';
-import type { EstimateCacheOptions } from './cache/estimate-cache.ts';
+import type { EngineOptions, RunnerOptions } from './runner.ts';
 import type {
   ListenCopyHooks,
   ModelInfo,
@@ -33,6 +31,8 @@ export { createSampleEncoder } from './audio/sample-encoders.ts';
 export { STEM_FILE_SOURCES, stemFileCodec } from './audio/stem-file-layout.ts';
 export type { StemFileCodec } from './audio/stem-file-layout.ts';
 export { stemFileFromStemFiles } from './audio/stem-file.ts';
+export { loadDspKernels } from './dsp/kernels/index.ts';
+export type { DspKernels } from './dsp/kernels/index.ts';
 export { createStemWriter, writeAudioFile } from './audio/stem-writer.ts';
 export type { StemWriterOptions } from './audio/stem-writer.ts';
 export { mixTags } from './audio/tags.ts';
@@ -47,6 +47,7 @@ export type { PublishedWeights } from './convert/official.ts';
 export {
   BLEED_RANGE,
   checkControls,
+  checkPartialControls,
   DEFAULT_SEPARATION_CONTROLS,
   STRENGTH_RANGE,
   WIENER_ITERATIONS_MAX,
@@ -84,25 +85,9 @@ export type { SegmentSettings } from './separate/segment-settings.ts';
 export { exportFileName, partName, songName, stemFileName } from './separate/song-name.ts';
 export { claimStemFile } from './separate/stem-file-claim.ts';
 export type { StemFileClaim } from './separate/stem-file-claim.ts';
+export type { EngineOptions } from './runner.ts';
 export { songFiles } from './song-files.ts';
 export { removeStaleTemps, tempName, tempPathFor } from './temp-files.ts';
-
-export interface EngineOptions {
-  /** Folders holding model folders (<dir>/<id>/manifest.json); default: bundled models/ and the user's folder. */
-  modelDirs?: string[];
-  /** Lets test-only (random-weight) networks be listed and used. Tests only: users never see them. */
-  allowTestModels?: boolean;
-  /** onnxruntime intra-op threads (0: onnxruntime's default); default: separate/threading.ts's plan for this machine. */
-  threads?: number;
-  /** Overrides the per-provider segment length, overlap and batch (bench and tests). */
-  segments?: Partial<SegmentSettings>;
-  /** Estimate cache folder and size cap: songs separated once re-render with new controls without the network. */
-  cache?: EstimateCacheOptions;
-  /** Threads for a separation's chunk DSP beside the network (RunnerOptions.dspThreads says the default; 0: none). */
-  dspThreads?: number;
-  /** Where prepared songs' temporary files go; default: DEFAULT_SONG_FOLDER (separate/song-samples.ts). */
-  songFolder?: string;
-}
 
 export interface SeparateHooks {
   onProgress?(p: Progress): void;

@@ -42,23 +42,30 @@ import {
   type SeparationResult,
 } from './types.ts';
 
-export interface RunnerOptions {
-  modelDirs: string[];
+/** How an engine is set up: createEngine's options (index.ts exports them). */
+export interface EngineOptions {
+  /** Folders holding model folders (<dir>/<id>/manifest.json); default: bundled models/ and the user's folder. */
+  modelDirs?: string[];
+  /** Lets test-only (random-weight) networks be listed and used. Tests only: users never see them. */
   allowTestModels?: boolean;
   /** onnxruntime intra-op threads; 0: onnxruntime's default (one per physical core); absent: threadPlan's. */
   threads?: number;
-  /** Overrides the per-provider segment settings (bench and tests). */
+  /** Overrides the per-provider segment length, overlap and batch (bench and tests). */
   segments?: Partial<SegmentSettings>;
-  /** Keeps each song's network estimates on disk so changed controls re-render without the network. */
+  /** Estimate cache folder and size cap: songs separated once re-render with new controls without the network. */
   cache?: EstimateCacheOptions;
   /**
-   * Threads for the chunk DSP (Wiener, ISTFT) of separations, re-renders and parts. 0: in the job's thread.
-   * Absent: threadPlan's (separate/threading.ts), which depends on the cores and on whether there is a cache.
+   * Threads for the chunk DSP (Wiener, ISTFT) of separations, re-renders and parts beside the network. 0: in the
+   * job's thread. Absent: threadPlan's (separate/threading.ts), which depends on the cores and on whether there is a
+   * cache.
    */
   dspThreads?: number;
-  /** Where prepared songs' temporary files go (PipelineDeps.songFolder). */
+  /** Where prepared songs' temporary files go (PipelineDeps.songFolder); default: DEFAULT_SONG_FOLDER. */
   songFolder?: string;
 }
+
+/** EngineOptions with the model folders decided: the engine worker's workerData, for its JobRunner. */
+export type RunnerOptions = EngineOptions & { modelDirs: string[] };
 
 export const defaultDeps: PipelineDeps = { decode: decodeStream, createStemWriter };
 

@@ -42,7 +42,13 @@ export const SOURCE_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 export const BIT_DEPTHS = [16, 24, '32f'] as const;
 export type BitDepth = (typeof BIT_DEPTHS)[number];
 
-export type Stage = 'load-model' | 'decode' | 'resample' | 'stft' | 'network' | 'wiener' | 'istft' | 'encode' | 'write';
+/**
+ * What a separation reports it is doing (`Progress.stage`), in the order a job reaches them; the app names each one in
+ * its queue (src-renderer/lib/queue.ts), the CLI prints it as it is. `wiener` is a chunk's whole DSP (controls,
+ * Wiener filter, ISTFT: one step, often on a DSP thread).
+ */
+export const STAGES = ['load-model', 'decode', 'resample', 'stft', 'network', 'wiener', 'encode', 'write'] as const;
+export type Stage = (typeof STAGES)[number];
 
 export interface Progress {
   /** Overall fraction of the job done, 0..1. */

@@ -1,6 +1,6 @@
 // The renderer's view of the separation queue: a pure reducer over the service's job events, plus what each
 // job state allows. The service owns the real queue; this only mirrors it for display.
-import type { JobState, JobView, StudioEvent } from '../../src-main/api/contract.ts';
+import type { JobState, JobView, Stage, StudioEvent } from '../../src-main/api/contract.ts';
 
 export interface QueueState {
   order: string[];
@@ -95,7 +95,7 @@ export function statusText(job: JobView): string {
       const p = job.progress;
       if (!p) return 'Starting…';
       const pct = `${Math.floor(p.fraction * 100)} %`;
-      return `${STAGE_NAMES[p.stage] ?? p.stage} · ${pct}${p.etaSeconds != null ? ` · ${formatEta(p.etaSeconds)}` : ''}`;
+      return `${STAGE_NAMES[p.stage]} · ${pct}${p.etaSeconds != null ? ` · ${formatEta(p.etaSeconds)}` : ''}`;
     }
     case 'done':
       return job.result ? `${job.result.sources.length} stems · ${job.result.ep.toUpperCase()}` : 'Done';
@@ -106,14 +106,13 @@ export function statusText(job: JobView): string {
   }
 }
 
-const STAGE_NAMES: Record<string, string> = {
+const STAGE_NAMES: Record<Stage, string> = {
   'load-model': 'Loading model',
   decode: 'Decoding',
   resample: 'Resampling',
   stft: 'Analysing',
   network: 'Separating',
   wiener: 'Refining',
-  istft: 'Resynthesising',
   encode: 'Encoding',
   write: 'Writing',
 };

@@ -1,10 +1,11 @@
 // decodeFile against ffmpeg: every input format and bit depth we accept, compared sample by sample with
 // what ffmpeg decodes from the same file (exactly for PCM/FLAC, closely for lossy codecs).
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ffmpegDecode, ffmpegFixture, hasFfmpeg, tempDir } from '../../../test/fixtures/audio.ts';
+import { ffmpegDecode, ffmpegFixture, hasFfmpeg, lavfi, runFfmpeg, tempDir } from '../../../test/fixtures/audio.ts';
+import { floatWavFile } from '../../../test/fixtures/float-wav.ts';
 import { decodeFile, decodeStream } from './decode.ts';
 
 const skip = !hasFfmpeg() && 'ffmpeg is not installed';
@@ -16,24 +17,7 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 }
 
 /** A mono 8 kHz float WAV (32- or 64-bit, by the array's type) holding exactly `samples`. */
-function floatWav(path: string, samples: Float32Array | Float64Array): string {
-  const bytes = samples.BYTES_PER_ELEMENT;
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0, 'latin1');
-  h.writeUInt32LE(36 + samples.byteLength, 4);
-  h.write('WAVEfmt ', 8, 'latin1');
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(3, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(8000, 24);
-  h.writeUInt32LE(8000 * bytes, 28);
-  h.writeUInt16LE(bytes, 32);
-  h.writeUInt16LE(8 * bytes, 34);
-  h.write('data', 36, 'latin1');
-  h.writeUInt32LE(samples.byteLength, 40);
-  writeFileSync(path, Buffer.concat([h, Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength)]));
-  return path;
-}
+const floatWav = (path: string, samples: Float32Array | Float64Array): string => floatWavFile(path, [samples], 8000);
 
 function rms(a: Float32Array): number {
   let s = 0;
@@ -422,9 +406,8 @@ describe('decodeFile matches ffmpeg', { skip }, () => {
   });
 
   test('a WAV streamed to a pipe (unknown length) decodes to the end with a notice', async () => {
-    const { execFileSync } = await import('node:child_process');
     const { writeFileSync } = await import('node:fs');
-    const bytes = execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'sine=d=0.5', '-f', 'wav', 'pipe:1']);
+    const bytes = runFfmpeg([...lavfi('sine=d=0.5'), '-f', 'wav', 'pipe:1']);
     const path = join(dir, 'piped.wav');
     writeFileSync(path, bytes);
     const ours = await decodeFile(path);
@@ -440,9 +423,8 @@ describe('decodeFile matches ffmpeg', { skip }, () => {
   });
 
   test('an AIFF streamed to a pipe (FORM size 0) decodes to the end', async () => {
-    const { execFileSync } = await import('node:child_process');
     const { writeFileSync } = await import('node:fs');
-    const bytes = execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'sine=d=0.5', '-f', 'aiff', 'pipe:1']);
+    const bytes = runFfmpeg([...lavfi('sine=d=0.5'), '-f', 'aiff', 'pipe:1']);
     const path = join(dir, 'piped.aiff');
     writeFileSync(path, bytes);
     assert.equal(bytes.readUInt32BE(4), 0, 'ffmpeg wrote a FORM size after all (the test would prove nothing)');

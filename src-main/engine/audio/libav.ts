@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { LibAV as LibAVInstance, LibAVSync, Frame, Packet, Stream } from '@libav.js/variant-fat';
+import type { DspKernels } from '../dsp/kernels/index.ts';
 import { Mulberry32, toIntInterleaved } from './pcm.ts';
 import type { StemFileCodec } from './stem-file-layout.ts';
 
@@ -262,6 +263,8 @@ export interface Mp4TrackOptions {
   /** AAC (FFmpeg's encoder, LC) at `bitRate`, or lossless ALAC at `bitDepth`. */
   codec: StemFileCodec;
   write(position: number, bytes: Uint8Array): void;
+  /** The calling thread's DSP kernels for ALAC's integer samples; absent: the JavaScript reference. */
+  kernels?: DspKernels;
 }
 
 const writers = new Map<string, (position: number, bytes: Uint8Array) => void>();
@@ -349,7 +352,7 @@ export async function createMp4TrackEncoder(o: Mp4TrackOptions): Promise<Mp4Trac
   /** Float samples → the encoder's format: floats for AAC; for ALAC the writers' integers (pcm.ts), planar. */
   const toSampleFormat = (planar: Float32Array[]): (Float32Array | Int16Array | Int32Array)[] => {
     if (bits === 0) return planar;
-    const { ints, clipped } = toIntInterleaved(planar, bits as 16 | 24, bits === 16 ? 'tpdf' : 'none', rand);
+    const { ints, clipped } = toIntInterleaved(planar, bits as 16 | 24, bits === 16 ? 'tpdf' : 'none', rand, o.kernels);
     counts.clipped += clipped;
     const shift = bits === 16 ? 1 : 256; // 24-bit codes sit in the top 24 bits of S32P
     return planar.map((c, ch) => {

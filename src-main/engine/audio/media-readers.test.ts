@@ -1,12 +1,12 @@
 // MP4/M4A/MOV, raw AAC, Matroska/WebM and stem files: each decodes to the original's exact length where the file
 // records it (edit lists, iTunSMPB, Opus trimming), and a click placed at a known sample comes back at that sample.
 // Fixtures are encoded by ffmpeg from a seeded noise signal with the click in it (tests only).
-import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasFfmpeg, tempDir } from '../../../test/fixtures/audio.ts';
+import { hasFfmpeg, lavfi, runFfmpeg, tempDir } from '../../../test/fixtures/audio.ts';
+import { floatWavFile } from '../../../test/fixtures/float-wav.ts';
 import { appendToMoov, box, iTunesFreeform, iTunSmpbText, prependToMoov } from '../../../test/fixtures/mp4-edit.ts';
 import { mulberry32 } from './pcm.ts';
 import { decodeFile } from './decode.ts';
@@ -23,25 +23,7 @@ function clickWav(path: string, rate: number, seed = 1): Float32Array[] {
   for (let i = 0; i < n; i++) for (const c of chans) c[i] = 0.1 * (rand() * 2 - 1);
   chans[0][CLICK_AT] = 0.9;
   chans[1][CLICK_AT] = -0.9;
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0, 'latin1');
-  h.writeUInt32LE(36 + n * 8, 4);
-  h.write('WAVEfmt ', 8, 'latin1');
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(3, 20);
-  h.writeUInt16LE(2, 22);
-  h.writeUInt32LE(rate, 24);
-  h.writeUInt32LE(rate * 8, 28);
-  h.writeUInt16LE(8, 32);
-  h.writeUInt16LE(32, 34);
-  h.write('data', 36, 'latin1');
-  h.writeUInt32LE(n * 8, 40);
-  const inter = new Float32Array(n * 2);
-  for (let i = 0; i < n; i++) {
-    inter[2 * i] = chans[0][i];
-    inter[2 * i + 1] = chans[1][i];
-  }
-  writeFileSync(path, Buffer.concat([h, Buffer.from(inter.buffer)]));
+  floatWavFile(path, chans, rate);
   return chans;
 }
 
@@ -61,7 +43,7 @@ function lagAtClick(got: Float32Array, ref: Float32Array, maxLag = 64): number {
 }
 
 function encode(src: string, out: string, args: string[]): string {
-  execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', src, ...args, out]);
+  runFfmpeg(['-i', src, ...args, out]);
   return out;
 }
 
@@ -162,14 +144,8 @@ describe('compressed containers keep every sample in place', { skip }, () => {
 
   test('an MP4 video file gives its first audio track, in place', async () => {
     const path = join(dir, 'clip.mp4');
-    execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc=s=64x48:r=10:d=2',
+    runFfmpeg([
+      ...lavfi('testsrc=s=64x48:r=10:d=2'),
       '-i',
       src44,
       '-map',
@@ -232,10 +208,7 @@ describe('compressed containers keep every sample in place', { skip }, () => {
     const chapters = join(dir, 'chapters.txt');
     writeFileSync(chapters, ';FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1000\ntitle=One\n');
     const withChapter = join(dir, 'chap-noedit.m4a');
-    execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-y',
+    runFfmpeg([
       '-i',
       src44,
       '-i',
@@ -268,10 +241,7 @@ describe('compressed containers keep every sample in place', { skip }, () => {
       return p;
     });
     const path = join(dir, 'song.stem.mp4');
-    execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-y',
+    runFfmpeg([
       '-i',
       src44,
       ...others.flatMap((p) => ['-i', p]),
@@ -301,14 +271,8 @@ describe('compressed containers keep every sample in place', { skip }, () => {
 
   test('a WebM video whose sound is shorter than its picture gives the whole sound', async () => {
     const path = join(dir, 'clip.webm');
-    execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc=s=64x48:r=10:d=4',
+    runFfmpeg([
+      ...lavfi('testsrc=s=64x48:r=10:d=4'),
       '-i',
       src48,
       '-map',

@@ -1,6 +1,7 @@
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Mulberry32, mulberry32, toIntInterleaved } from './pcm.ts';
+import { loadDspKernels, type DspKernels } from '../dsp/kernels/index.ts';
+import { Mulberry32, mulberry32, toInt16Interleaved, toIntInterleaved } from './pcm.ts';
 
 /**
  * The plain definition the fast paths must reproduce: x · 2^(bits−1) plus the TPDF dither, rounded half up in exact
@@ -75,19 +76,45 @@ describe('toIntInterleaved', () => {
     assert.equal(reference([x], 16, true, mulberry32(5)).ints[at], 0);
   });
 
-  for (const bits of [16, 24] as const) {
-    for (const dither of [true, false]) {
-      test(`gives exactly the rounded sum and the PRNG's values, ${bits}-bit, ${dither ? 'TPDF dither' : 'no dither'}`, () => {
-        const fast = new Mulberry32(5);
-        const got = toIntInterleaved([left, right], bits, dither ? 'tpdf' : 'none', fast);
-        const ref = reference([left, right], bits, dither, mulberry32(5));
-        assert.deepEqual(got.ints, ref.ints);
-        assert.equal(got.clipped, ref.clipped);
-        // The generator carries on where the reference's would, so the next block continues the same sequence.
-        const after = mulberry32(5);
-        if (dither) for (let i = 0; i < 2 * n; i++) after();
-        assert.equal(fast.next(), dither ? after() : mulberry32(5)());
-      });
+  let kernels: DspKernels | undefined;
+  before(async () => {
+    kernels = await loadDspKernels();
+  });
+
+  for (const on of ['JavaScript', 'DSP kernels'] as const) {
+    for (const bits of [16, 24] as const) {
+      for (const dither of [true, false]) {
+        test(`gives exactly the rounded sum and the PRNG's values, ${bits}-bit, ${dither ? 'TPDF dither' : 'no dither'}, on ${on}`, () => {
+          const given = on === 'JavaScript' ? undefined : kernels;
+          const fast = new Mulberry32(5);
+          const got = toIntInterleaved([left, right], bits, dither ? 'tpdf' : 'none', fast, given);
+          const ref = reference([left, right], bits, dither, mulberry32(5));
+          assert.deepEqual(got.ints, ref.ints);
+          assert.equal(got.clipped, ref.clipped);
+          // The generator carries on where the reference's would, so the next block continues the same sequence.
+          const after = mulberry32(5);
+          if (dither) for (let i = 0; i < 2 * n; i++) after();
+          assert.equal(fast.next(), dither ? after() : mulberry32(5)());
+          if (bits === 16) {
+            const codes = toInt16Interleaved([left, right], dither ? 'tpdf' : 'none', new Mulberry32(5), given);
+            assert.deepEqual(codes.samples, Int16Array.from(ref.ints));
+            assert.equal(codes.clipped, ref.clipped);
+          }
+        });
+      }
     }
   }
+
+  test('runs on the kernels it is given, and only then', (t) => {
+    const k = kernels!;
+    const wide = t.mock.method(k, 'toIntInterleaved');
+    const narrow = t.mock.method(k, 'toInt16Interleaved');
+    toIntInterleaved([left], 24, 'none', new Mulberry32(1));
+    toInt16Interleaved([left], 'tpdf', new Mulberry32(1));
+    assert.equal(wide.mock.callCount() + narrow.mock.callCount(), 0);
+    toIntInterleaved([left], 24, 'none', new Mulberry32(1), k);
+    toInt16Interleaved([left], 'tpdf', new Mulberry32(1), k);
+    assert.equal(wide.mock.callCount(), 1);
+    assert.equal(narrow.mock.callCount(), 1);
+  });
 });

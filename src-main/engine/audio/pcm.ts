@@ -3,9 +3,9 @@
 // largest code. TPDF dither (two uniform variables, ±1 LSB peak; the two 16-bit halves of one mulberry32 output, so
 // one generator step per sample) decorrelates the 16-bit rounding error from
 // the music; it is skipped on exact digital silence so silent stems stay silent.
-// toIntInterleaved runs on the WebAssembly kernels when the thread has loaded them (the pipeline's does): the same
-// integers several times faster; elsewhere on the JavaScript reference.
-import { loadedDspKernels } from '../dsp/kernels/index.ts';
+// toIntInterleaved runs on the WebAssembly kernels when the caller passes them (the engine worker's stem writers
+// do): the same integers several times faster; without them on the JavaScript reference.
+import type { DspKernels } from '../dsp/kernels/index.ts';
 import type { Dither, Mulberry32 } from './dither.ts';
 
 export { Mulberry32, mulberry32, type Dither } from './dither.ts';
@@ -14,16 +14,16 @@ export { Mulberry32, mulberry32, type Dither } from './dither.ts';
  * Interleaves `planar` into integers of `bits` bits (16 or 24), clipped to the code range.
  * Returns the values in an Int32Array [frame0 ch0, frame0 ch1, …] and how many samples clipped.
  * Each code is x · 2^(bits−1) plus the dither, rounded half up exactly (Math.round of the exact sum), with the
- * dither defined on Mulberry32.next() (pcm.test.ts holds both paths to that definition). The DSP kernels do the
- * work when this thread has them loaded; toIntInterleavedReference is the same in JavaScript.
+ * dither defined on Mulberry32.next() (pcm.test.ts holds both paths to that definition). `kernels` (the calling
+ * thread's) do the work when given; without them toIntInterleavedReference, the same in JavaScript.
  */
 export function toIntInterleaved(
   planar: Float32Array[],
   bits: 16 | 24,
   dither: Dither,
   rand: Mulberry32,
+  kernels?: DspKernels,
 ): { ints: Int32Array; clipped: number } {
-  const kernels = loadedDspKernels();
   return kernels
     ? kernels.toIntInterleaved(planar, bits, dither, rand)
     : toIntInterleavedReference(planar, bits, dither, rand);
@@ -34,8 +34,8 @@ export function toInt16Interleaved(
   planar: Float32Array[],
   dither: Dither,
   rand: Mulberry32,
+  kernels?: DspKernels,
 ): { samples: Int16Array; clipped: number } {
-  const kernels = loadedDspKernels();
   if (kernels) return kernels.toInt16Interleaved(planar, dither, rand);
   const { ints, clipped } = toIntInterleavedReference(planar, 16, dither, rand);
   return { samples: Int16Array.from(ints), clipped };

@@ -3,6 +3,7 @@
 // only the end can know (sizes, FLAC's STREAMINFO). stem-writer.ts owns the file and its atomic rename.
 import { createRequire } from 'node:module';
 import { Mp3Encoder } from '@breezystack/lamejs';
+import type { DspKernels } from '../dsp/kernels/index.ts';
 import type { BitDepth, OutputFormat } from '../types.ts';
 import { encodeStreamInfo } from './flac-stream.ts';
 import { crc16, infoFrame, infoFrameLength } from './mp3-info-tag.ts';
@@ -12,15 +13,29 @@ import { Mulberry32, toFloatInterleaved, toInt16Interleaved, toIntInterleaved, t
 import { flacTagBlocks, id3v2Tag, wavTagChunks } from './tag-writers.ts';
 import { hasTags, type AudioTags } from './tags.ts';
 
+/**
+ * What a file is written as. The stem writer (stem-writer.ts) takes the same options, plus its path, and adapts what a
+ * format cannot store before they reach an encoder.
+ */
 export interface EncoderOptions {
   format: OutputFormat;
+  /** WAV: 16, 24 or '32f'. FLAC: 16 or 24 (the stem writer writes '32f' as 24-bit, with a notice). MP3: ignored. */
   bitDepth: BitDepth;
+  /** MP3 stores only the MPEG rates: the stem writer writes the nearest one (encodableSampleRate), with a notice. */
   sampleRate: number;
   channels: number;
   /** 16-bit integer output only; default 'tpdf'. */
   dither?: Dither;
-  /** Written into the file: WAV LIST/INFO and `id3 ` chunks after the data, FLAC metadata blocks, MP3 ID3v2. */
+  /**
+   * Title, artist, album, track, year and cover, where the format holds them: WAV LIST/INFO and `id3 ` chunks after
+   * the data, FLAC metadata blocks, MP3 ID3v2.
+   */
   tags?: AudioTags;
+  /**
+   * The calling thread's DSP kernels, which make the integer samples (pcm.ts): the engine worker's; absent (exports
+   * on the main thread), the JavaScript reference, which gives the same integers.
+   */
+  kernels?: DspKernels;
 }
 
 export interface Patch {
@@ -120,11 +135,11 @@ class WavEncoder implements SampleEncoder {
     }
     const bits = this.o.bitDepth as 16 | 24;
     if (bits === 16) {
-      const { samples, clipped } = toInt16Interleaved(planar, this.o.dither ?? 'tpdf', this.rand);
+      const { samples, clipped } = toInt16Interleaved(planar, this.o.dither ?? 'tpdf', this.rand, this.o.kernels);
       this.clipped += clipped;
       out.push(new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength));
     } else {
-      const { ints, clipped } = toIntInterleaved(planar, bits, 'none', this.rand);
+      const { ints, clipped } = toIntInterleaved(planar, bits, 'none', this.rand, this.o.kernels);
       this.clipped += clipped;
       const b = new Uint8Array(ints.length * 3);
       for (let i = 0, j = 0; i < ints.length; i++, j += 3) {
@@ -297,6 +312,7 @@ class FlacEncoder implements SampleEncoder {
         this.bits,
         this.bits === 16 ? (this.o.dither ?? 'tpdf') : 'none',
         this.rand,
+        this.o.kernels,
       );
       this.clipped += clipped;
       if (!this.lib.FLAC__stream_encoder_process_interleaved(this.handle, ints, part[0].length)) {
@@ -365,7 +381,7 @@ class Mp3StreamEncoder implements SampleEncoder {
   }
 
   encode(planar: Float32Array[]): Uint8Array[] {
-    const { ints, clipped } = toIntInterleaved(planar, 16, this.o.dither ?? 'tpdf', this.rand);
+    const { ints, clipped } = toIntInterleaved(planar, 16, this.o.dither ?? 'tpdf', this.rand, this.o.kernels);
     this.clipped += clipped;
     const n = planar[0]?.length ?? 0;
     const ch = this.o.channels;

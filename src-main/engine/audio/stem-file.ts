@@ -14,6 +14,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
+import type { DspKernels } from '../dsp/kernels/index.ts';
 import { resample } from '../dsp/resample.ts';
 import { XumxError } from '../errors.ts';
 import { tempPathFor } from '../temp-files.ts';
@@ -36,6 +37,8 @@ export interface StemFileOptions {
   codec: StemFileCodec;
   /** The song's tags (its own title, not a stem's). */
   tags?: AudioTags;
+  /** The calling thread's DSP kernels for ALAC's integer samples; absent: the JavaScript reference. */
+  kernels?: DspKernels;
 }
 
 export interface StemFileWriter {
@@ -63,6 +66,7 @@ export async function createStemFileWriter(path: string, o: StemFileOptions): Pr
       channels: 2,
       sampleRate: o.sampleRate,
       codec: o.codec,
+      kernels: o.kernels,
       // libav writes synchronously from inside its calls; a failed write is kept and reported after the call.
       write: (position, bytes) => {
         if (failure) return;
@@ -201,7 +205,7 @@ const OTHER = STEM_FILE_STEMS.findIndex((s) => s.source === 'other');
 export async function writeStemFile(
   path: string,
   stems: Record<string, StemAudio>,
-  o: { codec: StemFileCodec; tags?: AudioTags; signal?: AbortSignal },
+  o: { codec: StemFileCodec; tags?: AudioTags; signal?: AbortSignal; kernels?: DspKernels },
 ): Promise<string[]> {
   const missing = STEM_FILE_STEMS.filter((s) => !stems[s.source]).map((s) => s.source);
   if (missing.length)
@@ -232,7 +236,12 @@ export async function writeStemFile(
     notices.push(`AAC cannot store ${sampleRate} Hz: the stem file is at ${rate} Hz`);
   }
   const length = Object.values(stems)[0].channels[0].length;
-  const writer = await createStemFileWriter(path, { sampleRate: rate, codec: o.codec, tags: o.tags });
+  const writer = await createStemFileWriter(path, {
+    sampleRate: rate,
+    codec: o.codec,
+    tags: o.tags,
+    kernels: o.kernels,
+  });
   try {
     for (let at = 0; at < length; at += CHUNK_FRAMES) {
       if (o.signal?.aborted) throw new XumxError('CANCELLED', `${path}: cancelled`, path);
@@ -266,11 +275,18 @@ export async function writeStemFile(
 export async function stemFileFromStemFiles(
   stemFiles: Record<string, string>,
   path: string,
-  o: { codec: StemFileCodec; songTitle?: string; signal?: AbortSignal; region?: { start: number; end: number } },
+  o: {
+    codec: StemFileCodec;
+    songTitle?: string;
+    signal?: AbortSignal;
+    region?: { start: number; end: number };
+    /** The calling thread's DSP kernels, for ALAC's integer samples; absent: the JavaScript reference. */
+    kernels?: DspKernels;
+  },
 ): Promise<string[]> {
   const stems: Record<string, DecodedAudio> = {};
   for (const [source, file] of Object.entries(stemFiles))
     stems[source] = cutRegion(await decodeFile(file, { tags: Object.keys(stems).length === 0 }), o.region);
   const tags = mixTags(Object.values(stems)[0]?.tags ?? {}, o.songTitle);
-  return writeStemFile(path, stems, { codec: o.codec, tags, signal: o.signal });
+  return writeStemFile(path, stems, { codec: o.codec, tags, signal: o.signal, kernels: o.kernels });
 }

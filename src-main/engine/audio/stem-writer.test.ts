@@ -1,13 +1,15 @@
 // Round trips through our own writer and decoder, cross-checked with ffmpeg, and the atomic-write rules:
 // nothing partial at the target path, ever.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ffmpegDecode, hasFfmpeg, makeSong, tempDir } from '../../../test/fixtures/audio.ts';
+import { loadDspKernels } from '../dsp/kernels/index.ts';
 import { XumxError } from '../errors.ts';
 import { decodeFile } from './decode.ts';
+import { mulberry32 } from './dither.ts';
 import { createStemWriter, writeAudioFile } from './stem-writer.ts';
 
 /** Values exactly representable at `bits` (k / 2^(bits−1)), so a lossless round trip must be bit-exact. */
@@ -322,6 +324,28 @@ describe('stem writer', () => {
       assert.deepEqual(readdirSync(mountPoint), []);
     },
   );
+
+  test('writes the same bytes on the DSP kernels as on the JavaScript reference, dithered, clipped and not', async () => {
+    const kernels = await loadDspKernels();
+    const next = mulberry32(3);
+    const planar = [0, 1].map(() => Float32Array.from({ length: 20_000 }, (_, i) => 1.3 * Math.sin(i / 29) * next()));
+    const formats = [
+      ['wav', 16],
+      ['wav', 24],
+      ['flac', 16],
+      ['flac', 24],
+      ['mp3', 16],
+    ] as const;
+    for (const [format, bitDepth] of formats) {
+      const bytes = [];
+      for (const given of [undefined, kernels]) {
+        const path = join(dir, `same-${given ? 'kernels' : 'js'}-${bitDepth}.${format}`);
+        await writeAudioFile(path, planar, { format, bitDepth, sampleRate: 44100, channels: 2, kernels: given });
+        bytes.push(readFileSync(path));
+      }
+      assert.ok(bytes[0].equals(bytes[1]), `${format} ${bitDepth}`);
+    }
+  });
 
   test('makeSong writes a seeded song (same seed, same audio) with stems that sum to the mix', async () => {
     const stemsDir = join(dir, 'stems');

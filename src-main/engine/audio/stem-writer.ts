@@ -6,7 +6,7 @@
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { XumxError, type ErrorCode } from '../errors.ts';
 import { tempPathFor } from '../temp-files.ts';
-import { BIT_DEPTHS, OUTPUT_FORMATS, type BitDepth, type OutputFormat } from '../types.ts';
+import { BIT_DEPTHS, OUTPUT_FORMATS, type BitDepth } from '../types.ts';
 import { audioError } from './audio-error.ts';
 import { outputError } from '../output-error.ts';
 import { createResampler, type StreamingResampler } from '../dsp/resample.ts';
@@ -14,22 +14,11 @@ import {
   createSampleEncoder,
   encodableSampleRate,
   EncoderSettingError,
+  type EncoderOptions,
   type SampleEncoder,
 } from './sample-encoders.ts';
-import type { Dither } from './pcm.ts';
-import type { AudioTags } from './tags.ts';
 
-export interface StemWriterOptions {
-  format: OutputFormat;
-  /** WAV: 16, 24 or '32f'. FLAC: 16 or 24 ('32f' is written as 24-bit, with a notice). MP3: ignored (320 kbps CBR). */
-  bitDepth: BitDepth;
-  /** The song's rate; MP3 is written at the nearest rate it stores (encodableSampleRate), with a notice. */
-  sampleRate: number;
-  channels: number;
-  /** 16-bit output only; default 'tpdf'. */
-  dither?: Dither;
-  /** Title, artist, album, track, year and cover, written where the format holds them. */
-  tags?: AudioTags;
+export interface StemWriterOptions extends EncoderOptions {
   /**
    * The path errors name when `path` is itself a temporary name: the engine writes each stem under one and
    * renames them into place together (outputs.ts), but a full disk is about the stem.
@@ -37,6 +26,7 @@ export interface StemWriterOptions {
   shownAs?: string;
 }
 
+/** A streaming encoder into one file, written atomically (its own temporary name, renamed on close). */
 export interface StemWriter {
   /** Appends frames: one Float32Array per channel, all the same length. */
   write(planar: Float32Array[]): Promise<void>;
@@ -44,9 +34,12 @@ export interface StemWriter {
   close(): Promise<void>;
   /** Drops everything written so far; safe to call at any time, also after a failure. */
   abort(): Promise<void>;
-  /** What the user may want to know about the written file (clipping, bit-depth changes). */
+  /** What the user may want to know about the written file (clipping, bit-depth changes), complete once closed. */
   readonly notices: string[];
 }
+
+/** How the pipeline opens its stem writers: createStemWriter, or an in-memory fake in tests. */
+export type StemWriterFactory = (path: string, opts: StemWriterOptions) => Promise<StemWriter>;
 
 export async function createStemWriter(target: string, opts: StemWriterOptions): Promise<StemWriter> {
   const path = opts.shownAs ?? target;

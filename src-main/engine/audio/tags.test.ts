@@ -5,7 +5,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasFfmpeg, tempDir } from '../../../test/fixtures/audio.ts';
+import { hasFfmpeg, lavfi, runFfmpeg, tempDir } from '../../../test/fixtures/audio.ts';
 import { decodeFile } from './decode.ts';
 import { writeAudioFile } from './stem-writer.ts';
 import { mixTags, readTags, stemTags, type AudioTags } from './tags.ts';
@@ -29,7 +29,7 @@ const METADATA = [
 /** A small real PNG (ffmpeg draws it), so readers that check images accept it. */
 function coverPng(dir: string): string {
   const path = join(dir, 'cover.png');
-  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=red:s=16x16:d=1', '-frames:v', '1', path]);
+  runFfmpeg([...lavfi('color=c=red:s=16x16:d=1'), '-frames:v', '1', path]);
   return path;
 }
 
@@ -91,19 +91,7 @@ describe('tags', { skip }, () => {
       const pictureArgs = c.withCover
         ? ['-i', cover, '-map', '0:a', '-map', '1:v', '-c:v', 'copy', '-disposition:v', 'attached_pic']
         : [];
-      execFileSync('ffmpeg', [
-        '-v',
-        'error',
-        '-y',
-        '-f',
-        'lavfi',
-        '-i',
-        'sine=d=1',
-        ...pictureArgs,
-        ...METADATA,
-        ...c.args,
-        path,
-      ]);
+      runFfmpeg([...lavfi('sine=d=1'), ...pictureArgs, ...METADATA, ...c.args, path]);
       const decoded = await decodeFile(path);
       assert.equal(decoded.tags.title, SONG.title);
       assert.equal(decoded.tags.artist, SONG.artist);
@@ -116,20 +104,7 @@ describe('tags', { skip }, () => {
 
   test('a file without tags gives none, and stems of it get none', async () => {
     const path = join(dir, 'plain.wav');
-    execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=d=1',
-      '-fflags',
-      '+bitexact',
-      '-map_metadata',
-      '-1',
-      path,
-    ]);
+    runFfmpeg([...lavfi('sine=d=1'), '-fflags', '+bitexact', '-map_metadata', '-1', path]);
     const { tags } = await readTags(path);
     assert.deepEqual(tags, {});
     assert.deepEqual(stemTags(tags, 'vocals'), {});
@@ -235,22 +210,7 @@ describe('tags', { skip }, () => {
       body.length & 127,
     ]);
     const path = join(dir, 'badcover.mp3');
-    execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=d=0.5',
-      '-fflags',
-      '+bitexact',
-      '-map_metadata',
-      '-1',
-      '-write_xing',
-      '0',
-      path,
-    ]);
+    runFfmpeg([...lavfi('sine=d=0.5'), '-fflags', '+bitexact', '-map_metadata', '-1', '-write_xing', '0', path]);
     const { readFileSync } = await import('node:fs');
     writeFileSync(path, Buffer.concat([Buffer.from('ID3\x03\x00\x00', 'latin1'), size, body, readFileSync(path)]));
     const decoded = await decodeFile(path);

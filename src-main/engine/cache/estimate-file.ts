@@ -146,20 +146,18 @@ export class EstimateFileWriter {
   }
 }
 
-/** Reads chunks in order, checking every checksum. */
+/** Hands out where each chunk's record is, in order (claimChunk) or not (recordAt); readRecord reads one. */
 export class EstimateFileReader {
   private next = 0;
-  private readonly bytes: Uint8Array;
-  private readonly record: Buffer;
+  /** One record's length, prefix and payload. */
+  private readonly recordBytes: number;
 
   private constructor(
     private readonly fh: FileHandle,
     readonly path: string,
     readonly header: EstimateHeader,
   ) {
-    const values = chunkValues(header);
-    this.record = Buffer.alloc(RECORD_PREFIX + values * BYTES_PER_VALUE);
-    this.bytes = this.record.subarray(RECORD_PREFIX);
+    this.recordBytes = RECORD_PREFIX + chunkValues(header) * BYTES_PER_VALUE;
   }
 
   /** Opens and validates the header and the file's length; `expect` fields must match (else CACHE_CORRUPT). */
@@ -197,14 +195,6 @@ export class EstimateFileReader {
     return this.header.chunks - this.next;
   }
 
-  /** The next chunk's stored bytes [sources][2][bins][frames], checked; valid until the next read. */
-  async readChunk(): Promise<Uint8Array> {
-    const where = this.claimChunk();
-    const { bytesRead } = await this.fh.read(this.record, 0, this.record.length, where.at);
-    checkRecord(this.record, bytesRead, where);
-    return this.bytes;
-  }
-
   /**
    * Takes the next chunk without reading it: where it is, for readRecord() on another thread (a re-render's DSP
    * thread reads and checks its own chunks, so the job's thread does not copy or checksum ~13 MB per chunk).
@@ -219,7 +209,7 @@ export class EstimateFileReader {
   recordAt(index: number): CachedRecord {
     if (!Number.isInteger(index) || index < 0 || index >= this.header.chunks)
       throw corrupt(this.path, `asked for chunk ${index + 1} of ${this.header.chunks}`);
-    return { path: this.path, index, at: HEADER_BYTES + index * this.record.length, bytes: this.record.length };
+    return { path: this.path, index, at: HEADER_BYTES + index * this.recordBytes, bytes: this.recordBytes };
   }
 
   async close(): Promise<void> {
@@ -266,10 +256,4 @@ export function recordCorrupt({ path, index }: CachedRecord, reason: string): Xu
 function checkPlace(record: Buffer, bytesRead: number, { path, index }: CachedRecord): void {
   if (bytesRead !== record.length) throw corrupt(path, `chunk ${index} is truncated`);
   if (record.readUInt32LE(0) !== index) throw corrupt(path, `chunk ${index} is out of place`);
-}
-
-function checkRecord(record: Buffer, bytesRead: number, where: CachedRecord): void {
-  checkPlace(record, bytesRead, where);
-  if (checksum(record.subarray(RECORD_PREFIX)) !== record.readUInt32LE(4))
-    throw recordCorrupt(where, 'checksum mismatch');
 }

@@ -10,7 +10,7 @@ import { ensureFreeSpace, type StatFs } from '../convert/disk-space.ts';
 import type { ConvertStage, ImportOptions, ImportResult } from '../convert/import-xumx.ts';
 import { hasHdf5Signature } from '../convert/nnabla-h5.ts';
 import { XUMX_OFFICIAL, type PublishedWeights } from '../convert/official.ts';
-import { parseManifest, type ModelManifest } from './manifest.ts';
+import { parseManifestText, type ModelManifest } from './manifest.ts';
 import { summarizeOnnx } from './onnx-scan.ts';
 import { ORIGIN_FILE, originText } from './origin.ts';
 import { bundledModelsDir, scanModels } from './registry.ts';
@@ -129,17 +129,7 @@ export async function validateModelFolder(dir: string): Promise<ModelManifest> {
       manifestPath,
     );
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new XumxError(
-      'MODEL_BAD_MANIFEST',
-      `${manifestPath}: not valid JSON (${(err as Error).message})`,
-      manifestPath,
-    );
-  }
-  const manifest = parseManifest(json, manifestPath);
+  const manifest = parseManifestText(text, manifestPath);
   if (manifest.testOnly) {
     throw new XumxError(
       'MODEL_BAD_MANIFEST',

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { XumxError } from '../errors.ts';
-import { parseManifest } from './manifest.ts';
+import { parseManifest, parseManifestText } from './manifest.ts';
 
 const good = {
   id: 'xumx-studio-v1',
@@ -28,6 +28,17 @@ function rejects(change: Record<string, unknown>, pattern: RegExp): void {
 }
 
 describe('parseManifest', () => {
+  test('reads a manifest.json as text, and text that is not JSON as a bad manifest naming the file', () => {
+    assert.deepEqual(
+      parseManifestText(JSON.stringify(good), '/m/manifest.json'),
+      parseManifest(good, '/m/manifest.json'),
+    );
+    assert.throws(
+      () => parseManifestText('{"id": ', '/m/manifest.json'),
+      (e: XumxError) => e.code === 'MODEL_BAD_MANIFEST' && /^\/m\/manifest.json: not valid JSON/.test(e.message),
+    );
+  });
+
   test('reads every contract field into a typed manifest', () => {
     const m = parseManifest(good, '/m/manifest.json');
     assert.equal(m.id, 'xumx-studio-v1');

@@ -31,6 +31,21 @@ export interface ModelManifest {
 /** A model's id (its folder's name too): the one rule the manifest and the doors check. */
 export const MODEL_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
+/** parseManifest of a manifest.json's text; text that is not JSON is MODEL_BAD_MANIFEST too. */
+export function parseManifestText(text: string, manifestPath: string): ModelManifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new XumxError(
+      'MODEL_BAD_MANIFEST',
+      `${manifestPath}: not valid JSON (${(err as Error).message})`,
+      manifestPath,
+    );
+  }
+  return parseManifest(json, manifestPath);
+}
+
 export function parseManifest(json: unknown, manifestPath: string): ModelManifest {
   const bad = (reason: string) => new XumxError('MODEL_BAD_MANIFEST', `${manifestPath}: ${reason}`, manifestPath);
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('is not a JSON object');

@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { XumxError, asXumxError } from '../errors.ts';
-import { parseManifest, type ModelManifest } from './manifest.ts';
+import { parseManifestText, type ModelManifest } from './manifest.ts';
 
 export interface InstalledModel {
   manifest: ModelManifest;
@@ -69,17 +69,7 @@ export async function scanModels(dirs: string[], opts: { allowTestModels?: boole
       }
       let manifest: ModelManifest;
       try {
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch (err) {
-          throw new XumxError(
-            'MODEL_BAD_MANIFEST',
-            `${manifestPath}: not valid JSON (${(err as Error).message})`,
-            manifestPath,
-          );
-        }
-        manifest = parseManifest(json, manifestPath);
+        manifest = parseManifestText(text, manifestPath);
       } catch (err) {
         broken.push({ folder: entry.name, dir, error: asXumxError(err, manifestPath) });
         continue;

@@ -174,12 +174,12 @@ describe('stem outputs', () => {
       fakeModel(['a', 'b'], () => 0.5),
       {
         decode: async () => ({ sampleRate: 44100, channels: testSignal(44100), notices: [] }),
-        createStemWriter: (path) => ({
-          write() {},
-          close() {
+        createStemWriter: async (path) => ({
+          async write() {},
+          async close() {
             writeFileSync(path, 'stem');
           },
-          abort() {},
+          async abort() {},
           notices: [],
         }),
       },

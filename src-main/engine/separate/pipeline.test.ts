@@ -9,22 +9,35 @@ import { createStemWriter } from '../audio/stem-writer.ts';
 import { XumxError } from '../errors.ts';
 import { resample } from '../dsp/resample.ts';
 import { CONTRACT } from '../model/manifest.ts';
-import { separateFile, type PipelineDeps, type PipelineJob, type PreparedSong, type SongMemo } from './pipeline.ts';
+import {
+  separateFile,
+  separateOpening,
+  type PipelineDeps,
+  type PipelineJob,
+  type PreparedSong,
+  type SongMemo,
+} from './pipeline.ts';
 import { minChunkLength, planChunks } from './segments.ts';
 import type { SongSamples } from './song-samples.ts';
 import { LastSongMemo } from './song-memo.ts';
 import { SONG_MARK } from './stem-folder.ts';
-import type { StemWriterFactory } from './stem-sink.ts';
-import type { ListenProgress } from '../types.ts';
+import type { StemWriterFactory } from '../audio/stem-writer.ts';
+import { STAGES, type ListenProgress, type Stage } from '../types.ts';
 import { fakeModel, floatWav, testSignal } from './testing/fakes.ts';
 
 /** Stem writers that keep the samples in memory (by source name) and leave an empty file to rename. */
-function memoryWriters(): { factory: StemWriterFactory; stems: Map<string, Float32Array[]>; failOn?: string } {
+interface MemoryWriters {
+  factory: StemWriterFactory;
+  stems: Map<string, Float32Array[]>;
+  /** The source whose writes fail with DISK_FULL. */
+  failOn?: string;
+}
+
+function memoryWriters(): MemoryWriters {
   const stems = new Map<string, Float32Array[]>();
-  const state = {
+  const state: MemoryWriters = {
     stems,
-    failOn: undefined as string | undefined,
-    factory: ((path: string) => {
+    factory: async (path) => {
       const source = basename(path).split('.')[1];
       const parts: Float32Array[][] = [];
       return {
@@ -47,7 +60,7 @@ function memoryWriters(): { factory: StemWriterFactory; stems: Map<string, Float
         async abort() {},
         notices: [],
       };
-    }) as StemWriterFactory,
+    },
   };
   return state;
 }
@@ -85,6 +98,30 @@ function errorDb(ref: Float32Array[], got: Float32Array[]): number {
 const tmp = () => mkdtempSync(join(tmpdir(), 'xumx-pipeline-'));
 
 describe('separateFile', () => {
+  test('reaches every progress stage the app can show: none is declared that a separation never reports', async () => {
+    const model = fakeModel(['a', 'b'], () => 0.5);
+    const { segments, ...rest } = job(tmp());
+    const seen = new Set<Stage>();
+    let open = () => {};
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    // The session opens once the job has said it waits for it; the song is at 48 kHz, so it is resampled.
+    await separateOpening(
+      rest,
+      { manifest: model.manifest, ready: opened.then(() => ({ model, segments })) },
+      deps(testSignal(48000), 48000, memoryWriters()),
+      {
+        onProgress: (p) => {
+          seen.add(p.stage);
+          if (p.stage === 'load-model') open();
+        },
+      },
+    );
+    assert.deepEqual(
+      STAGES.filter((s) => !seen.has(s)),
+      [],
+    );
+  });
+
   test('with a song memo, a second job on an unchanged file skips decoding and gives the same stems; a changed file is decoded again', async () => {
     const dir = tmp();
     const input = join(dir, 'song.wav');

@@ -9,6 +9,7 @@ import { magnitude, type Spectrogram } from '../dsp/stft.ts';
 import { renderChunk, type EstimatesChunk } from './chunk-render.ts';
 import { ChunkRenderer, type DspRenderer } from './chunk-renderer.ts';
 import { toStereo } from '../audio/channels.ts';
+import type { StemWriterFactory } from '../audio/stem-writer.ts';
 import { stemTags, type AudioTags } from '../audio/tags.ts';
 import { XumxError, asXumxError } from '../errors.ts';
 import { CONTRACT, type ModelManifest } from '../model/manifest.ts';
@@ -34,7 +35,7 @@ import { checkOutputWritable, StemOutputs } from './outputs.ts';
 import { ProgressTracker } from './progress.ts';
 import { Crossfader, minChunkLength, planChunks, type ChunkPlan } from './segments.ts';
 import type { SegmentSettings } from './segment-settings.ts';
-import { StemSink, type StemWriterFactory } from './stem-sink.ts';
+import { StemSink } from './stem-sink.ts';
 import { BestEffortCopy } from './best-effort-copy.ts';
 import { TimePitchStream, type TimePitch } from '../dsp/time-pitch.ts';
 import { DEFAULT_SONG_FOLDER, SongFileWriter, type SongSamples } from './song-samples.ts';
@@ -229,6 +230,7 @@ async function separatePrepared(
           channels: 2,
           tags: stemTags(prepared.tags, stem),
           shownAs: outputs.paths[stem],
+          kernels,
         });
         const stretch = job.timePitch ? await TimePitchStream.create(2, sampleRate, job.timePitch) : null;
         const listen = copy ? (planar: Float32Array[]) => copy!.add(index, planar) : null;

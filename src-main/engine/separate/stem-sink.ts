@@ -1,22 +1,9 @@
 // The end of one stem's stream: 44.1 kHz chunks in → resampled back to the input's rate → cut to exactly the
 // input's length → (heard by a listening copy) → at the asked tempo and key, if any → the stem writer. Streaming, so
 // a stem never exists whole in memory.
-import type { StemWriterOptions } from '../audio/stem-writer.ts';
+import type { StemWriter } from '../audio/stem-writer.ts';
 import type { StreamingResampler } from '../dsp/resample.ts';
 import type { TimePitchStream } from '../dsp/time-pitch.ts';
-
-export type { StemWriterOptions };
-
-/** The codec module's streaming encoder; writes atomically (its own temporary name, renamed on close). */
-export interface StemWriter {
-  write(planar: Float32Array[]): void | Promise<void>;
-  close(): void | Promise<void>;
-  abort(): void | Promise<void>;
-  /** What the user may want to know about the written file (clipping, bit-depth changes), complete once closed. */
-  readonly notices: readonly string[];
-}
-
-export type StemWriterFactory = (path: string, opts: StemWriterOptions) => StemWriter | Promise<StemWriter>;
 
 export class StemSink {
   private written = 0;

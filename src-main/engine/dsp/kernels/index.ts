@@ -557,11 +557,6 @@ export function loadDspKernels(): Promise<DspKernels> {
   return loading;
 }
 
-/** The kernels when this thread has loaded them, else undefined (for code with a JavaScript path that is just slower). */
-export function loadedDspKernels(): DspKernels | undefined {
-  return loaded;
-}
-
 /** The loaded kernels; an error when loadDspKernels() has not finished in this thread. */
 export function dspKernels(): DspKernels {
   if (!loaded)

@@ -1,5 +1,5 @@
 // Stand-ins for a separation model and a song, so the pipeline's file handling can be tested without ONNX.
-import { writeFileSync } from 'node:fs';
+import { floatWavFile } from '../../../../test/fixtures/float-wav.ts';
 import type { ModelManifest } from '../../model/manifest.ts';
 import type { ModelRunner } from '../../model/session.ts';
 
@@ -66,24 +66,5 @@ export function testSignal(length: number, seed = 1, noiseLevel = 0.05): Float32
 
 /** A stereo 32-bit float WAV holding `left` and `right` as they are, overs included. */
 export function floatWav(path: string, [left, right]: Float32Array[], rate: number): string {
-  const data = new Float32Array(left.length * 2);
-  for (let i = 0; i < left.length; i++) {
-    data[2 * i] = left[i];
-    data[2 * i + 1] = right[i];
-  }
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0, 'latin1');
-  h.writeUInt32LE(36 + data.byteLength, 4);
-  h.write('WAVEfmt ', 8, 'latin1');
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(3, 20);
-  h.writeUInt16LE(2, 22);
-  h.writeUInt32LE(rate, 24);
-  h.writeUInt32LE(rate * 8, 28);
-  h.writeUInt16LE(8, 32);
-  h.writeUInt16LE(32, 34);
-  h.write('data', 36, 'latin1');
-  h.writeUInt32LE(data.byteLength, 40);
-  writeFileSync(path, Buffer.concat([h, Buffer.from(data.buffer)]));
-  return path;
+  return floatWavFile(path, [left, right], rate);
 }
