@@ -263,7 +263,10 @@ describe('listening copies', () => {
     assert.equal((await t.copies()).length, 3);
     await t.service.remove(job.id);
     await until("the removed song's copies are gone", async () => (await t.copies()).length === 1);
-    assert.equal((await t.service.listen(job.id, '2', '0', '10')).kind, 'not-kept');
+    assert.deepEqual(await t.service.listen(job.id, '2', '0', '10'), {
+      kind: 'bad-request',
+      message: `no song with id ${job.id} in the queue`,
+    });
     assert.equal((await t.service.listen(other.id, '0', '0', '10')).kind, 'audio');
     await t.service.dispose();
     assert.deepEqual(await t.copies(), [], 'none left at exit');
@@ -287,7 +290,11 @@ describe('listening copies', () => {
       if (a.kind !== 'bad-request') assert.fail(`${rev} ${from} ${frames}: ${a.kind}`);
       assert.ok(a.message.length > 0, 'says why');
     }
-    assert.equal((await t.service.listen('nojob', '0', '0', '10')).kind, 'not-kept');
+    // An unknown song is refused as every call about a job refuses it (BAD_ARGUMENT), listenPeaks included.
+    const unknown = await t.service.listen('nojob', '0', '0', '10');
+    assert.deepEqual(unknown, { kind: 'bad-request', message: 'no song with id nojob in the queue' });
+    assert.deepEqual(await t.service.listenHead('nojob', '0', '0', '10'), unknown);
+    await assert.rejects(t.service.listenPeaks('nojob', 0, 10), { code: 'BAD_ARGUMENT', message: unknown.message });
     assert.equal((await t.service.listen(job.id, '7', '0', '10')).kind, 'not-kept');
     const capped = await t.service.listen(job.id, '0', '0', String(MAX_LISTEN_SECONDS * 44100));
     assert.deepEqual(capped.kind === 'audio' && capped.frames, LENGTH, 'a long request gets what there is');

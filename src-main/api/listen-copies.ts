@@ -290,7 +290,8 @@ export class ListenCopies {
     | ListenRefusal
   > {
     const job = this.deps.jobs.get(jobId);
-    if (!job) return { kind: 'not-kept', message: `no song with id ${jobId} in the queue` };
+    // As every call about a job refuses an unknown one (BAD_ARGUMENT): the song was never there or has been removed.
+    if (!job) return { kind: 'bad-request', message: `no song with id ${jobId} in the queue` };
     if (!Number.isSafeInteger(revision) || revision < 0)
       return { kind: 'bad-request', message: `${job.name}: a revision is a whole number from 0` };
     if (!Number.isSafeInteger(from) || from < 0)
