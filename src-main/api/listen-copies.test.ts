@@ -340,6 +340,35 @@ describe('listening copies', () => {
     await t.done();
   });
 
+  test('a block asked for while its song is removed is refused as an unknown song, naming no file of the app', async () => {
+    const t = await setup();
+    const [job] = await t.service.open(['/uploads/1a2b-a.wav']);
+    await t.service.idle();
+    t.gate();
+    const running = t.service.rerender(job.id, controls(2)).catch((e: unknown) => e);
+    await until('half written', () => t.events.some((e) => e.rerender?.listen?.readyFrames === LENGTH / 2));
+    // The removal takes the song's uploaded file with it while the block renders from it: the render fails on that.
+    let removed!: () => void;
+    const gone = new Promise<void>((r) => (removed = r));
+    let rendering = false;
+    t.engine.renderRegion = async (req) => {
+      rendering = true;
+      await gone;
+      return { input: req.input, ok: false, error: { code: 'FILE_NOT_FOUND', message: `${req.input}: no such file` } };
+    };
+    const answer = t.service.listen(job.id, '1', '600', '300');
+    await until('the block renders', () => rendering);
+    await t.service.remove(job.id);
+    removed();
+    assert.deepEqual(await answer, {
+      kind: 'bad-request',
+      message: `no song with id ${job.id} in the queue (${job.name} was removed)`,
+    });
+    t.open();
+    await running;
+    await t.done();
+  });
+
   test('while the song is listened to, its whole re-render starts once the block at the playhead is rendered on demand, not beside it', async () => {
     const t = await setup(undefined, 60_000);
     const [job] = await t.service.open(['/songs/a.wav']);

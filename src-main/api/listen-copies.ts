@@ -251,10 +251,15 @@ export class ListenCopies {
     givenUp?: AbortSignal,
   ): Promise<ListenAnswer> {
     const found = await this.find(jobId, revision, from, frames, true);
-    if (found.kind === 'copy')
-      return this.fromCopy(found.job, found.copy, found.view, found.from, found.frames, givenUp);
-    if (found.kind === 'render') return this.onDemand(found.job, found.song, found.copy, found.from, found.frames);
-    return found;
+    const answer =
+      found.kind === 'copy'
+        ? await this.fromCopy(found.job, found.copy, found.view, found.from, found.frames, givenUp)
+        : found.kind === 'render'
+          ? await this.onDemand(found.job, found.song, found.copy, found.from, found.frames)
+          : found;
+    // Removed while its block was fetched: what failed then (its uploaded file, its copy gone) is no fault to report.
+    if (answer.kind === 'audio' || this.deps.jobs.get(jobId)) return answer;
+    return found.kind === 'copy' || found.kind === 'render' ? unknownSong(jobId, found.job.name) : unknownSong(jobId);
   }
 
   /**
@@ -290,8 +295,7 @@ export class ListenCopies {
     | ListenRefusal
   > {
     const job = this.deps.jobs.get(jobId);
-    // As every call about a job refuses an unknown one (BAD_ARGUMENT): the song was never there or has been removed.
-    if (!job) return { kind: 'bad-request', message: `no song with id ${jobId} in the queue` };
+    if (!job) return unknownSong(jobId);
     if (!Number.isSafeInteger(revision) || revision < 0)
       return { kind: 'bad-request', message: `${job.name}: a revision is a whole number from 0` };
     if (!Number.isSafeInteger(from) || from < 0)
@@ -786,6 +790,12 @@ export class ListenCopies {
       frames,
     };
   }
+}
+
+/** A song never queued or removed, refused as every call about a job refuses it (BAD_ARGUMENT). */
+function unknownSong(jobId: string, removed?: string): ListenRefusal {
+  const message = `no song with id ${jobId} in the queue`;
+  return { kind: 'bad-request', message: removed === undefined ? message : `${message} (${removed} was removed)` };
 }
 
 function viewOf(copy: Copy | undefined): ListenView | null {
