@@ -796,6 +796,26 @@ describe('a listening copy that cannot be written again from its stems', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  test("says which stem file was cut short behind the app's back, as TRUNCATED", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-cut-'));
+    const job = await songOnDisk(dir, ['vocals', 'drums'], 20_000, 44100);
+    const drums = job.result!.stemPaths.drums;
+    const copies = await droppedCopy(dir, job, countingDecoder().decode);
+    await writeAudioFile(drums, [new Float32Array(5000), new Float32Array(5000)], {
+      format: 'wav',
+      bitDepth: 16,
+      sampleRate: 44100,
+      channels: 2,
+    });
+    assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'not-ready');
+    await until('the rebuild has failed', () => copies.views(job.id).listen?.error != null);
+    const { error } = copies.views(job.id).listen!;
+    assert.equal(error!.code, 'TRUNCATED');
+    assert.ok(error!.message.includes(`${drums}: the drums stem is no longer the one rendered`), error!.message);
+    await copies.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
   test('is tried again a while after it failed even when the stem files look the same', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-retry-'));
     const job = await songOnDisk(dir, ['vocals'], 5_000, 44100);
