@@ -2,7 +2,7 @@ import { describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { decodeFile, decodeStream } from '../engine/audio/decode.ts';
 import { writeAudioFile } from '../engine/audio/stem-writer.ts';
 import { ListeningCopy, readListeningCopy } from '../engine/separate/listening-copy.ts';
@@ -271,6 +271,32 @@ describe('listening copies', () => {
     await t.service.dispose();
     assert.deepEqual(await t.copies(), [], 'none left at exit');
     await rm(t.dir, { recursive: true, force: true });
+  });
+
+  test("drops the song's notice that its copy could not be written once the copy is written from the stems", async () => {
+    const t = await setup();
+    const separate = t.engine.separate.bind(t.engine);
+    let lost = '';
+    // The render's copy could not be written (as BestEffortCopy reports it): no frames, the reason, the same notice.
+    t.engine.separate = async (req, hooks) => {
+      const { listen, ...rest } = hooks!;
+      lost = `${dirname(listen!.path)}: the listening copy cannot be written there (the disk is full); the stems are written all the same`;
+      listen!.onReady({ sampleRate: 44100, frames: LENGTH, readyFrames: 0, sources: [...SOURCES], notWritten: lost });
+      const r = await separate(req, rest);
+      return r.ok ? { ...r, notices: [...r.notices, lost] } : r;
+    };
+    const [job] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    const before = (await t.service.listJobs())[0];
+    assert.deepEqual(before.result!.notices, [lost]);
+    assert.equal(before.listen!.notWritten, lost);
+    assert.equal((await t.service.listen(job.id, '0', '0', '10')).kind, 'not-ready', 'written from the stems now');
+    await until('the copy is written', async () => (await t.service.listen(job.id, '0', '0', '10')).kind === 'audio');
+    const after = (await t.service.listJobs())[0];
+    assert.deepEqual(after.result!.notices, [], 'the song no longer says its copy is missing');
+    assert.equal(after.listen!.notWritten, undefined);
+    await until('the UI has heard of it', () => t.events.at(-1)?.result?.notices.length === 0);
+    await t.done();
   });
 
   test('refuses bad numbers, says which revision is not kept and what is not rendered yet', async () => {

@@ -147,6 +147,8 @@ interface Copy {
   failed: { error: { code: ErrorCode; message: string }; stems: string; at: number } | null;
   /** Lets the render start (its ticket's playheadFirst); null once it may. */
   start?: (() => void) | null;
+  /** The render's notice that it could not write this copy, and whether the copy has been written from the stems since. */
+  notWritten?: { notice: string; written: boolean };
 }
 
 interface RenderedBlock {
@@ -373,6 +375,15 @@ export class ListenCopies {
     }
   }
 
+  /**
+   * A render's notices as they stand now: without the one that says its copy could not be written once the copy has
+   * been written from the stems.
+   */
+  notices(jobId: string, revision: number, notices: string[]): string[] {
+    const lost = this.songs.get(jobId)?.copies.find((c) => c.revision === revision)?.notWritten;
+    return lost?.written ? notices.filter((n) => n !== lost.notice) : notices;
+  }
+
   /** Forgets a song's copies (it left the queue) and removes their files. */
   drop(jobId: string): void {
     const song = this.songs.get(jobId);
@@ -431,6 +442,7 @@ export class ListenCopies {
           sources: [...l.sources],
           ...(l.notWritten ? { notWritten: l.notWritten } : {}),
         };
+        if (l.notWritten) copy.notWritten = { notice: l.notWritten, written: false };
         this.grew(jobId, song);
       },
       settle: (ok) => {
@@ -600,6 +612,10 @@ export class ListenCopies {
         });
         if (outcome === 'done') {
           copy.state = 'done';
+          if (copy.notWritten) {
+            copy.notWritten.written = true;
+            this.deps.changed(jobId); // the song's notices change (notices())
+          }
           this.keepUnderCap();
         } else if (current()) {
           copy.state = 'dropped';
