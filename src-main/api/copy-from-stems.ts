@@ -4,7 +4,7 @@
 // and the one furthest behind is read next: the copy holds only what the others have read beyond it, so a two-hour
 // song takes no more memory than a short one.
 import { stat } from 'node:fs/promises';
-import { ListeningCopy, asXumxError } from '../engine/index.ts';
+import { ListeningCopy, XumxError, asXumxError } from '../engine/index.ts';
 import type { ListenProgress } from '../engine/types.ts';
 
 /** A stem file's samples a piece at a time (planar, a few MB each), as the decoder reads them. */
@@ -32,9 +32,9 @@ export interface CopyFromStems {
 }
 
 /**
- * Writes the copy: 'stopped' when `goOn` said so. A stem that cannot be read, or holds other frames than the render
- * (a file replaced since), throws an error naming the file; the copy's file goes then too. Every stem file opened is
- * closed before it returns.
+ * Writes the copy: 'stopped' when `goOn` said so. A stem that cannot be read (the decoder's code), or holds other
+ * frames than the render (a file changed since: changedStem), throws an error naming the file; the copy's file goes
+ * then too. Every stem file opened is closed before it returns.
  */
 export async function copyFromStems(o: CopyFromStems): Promise<'done' | 'stopped'> {
   const stems: { source: string; path: string; stream: StemStream; fed: number; done: boolean }[] = [];
@@ -45,7 +45,7 @@ export async function copyFromStems(o: CopyFromStems): Promise<'done' | 'stopped
       const stream = await o.decodeStream(path).catch((err: unknown) => Promise.reject(asXumxError(err, path)));
       stems.push({ source, path, stream, fed: 0, done: false });
       if (stream.sampleRate !== o.sampleRate || (stream.frames !== undefined && stream.frames !== o.frames))
-        throw new Error(changedStem(source, path, `${stream.frames ?? 'its'} frames at ${stream.sampleRate} Hz`));
+        throw changedStem(o, source, path, stream.frames ?? 'its', stream.sampleRate);
     }
     writer = await ListeningCopy.create(o.path, o.sources, o.sampleRate, o.frames, o.onReady);
     for (;;) {
@@ -57,12 +57,13 @@ export async function copyFromStems(o: CopyFromStems): Promise<'done' | 'stopped
         .catch((err: unknown) => Promise.reject(asXumxError(err, behind.path)));
       if (next.done) {
         behind.done = true;
-        if (behind.fed !== o.frames) throw new Error(changedStem(behind.source, behind.path, `${behind.fed} frames`));
+        if (behind.fed !== o.frames)
+          throw changedStem(o, behind.source, behind.path, behind.fed, behind.stream.sampleRate);
         continue;
       }
       const planar = next.value;
       if (behind.fed + (planar[0]?.length ?? 0) > o.frames)
-        throw new Error(changedStem(behind.source, behind.path, `more than ${o.frames} frames`));
+        throw changedStem(o, behind.source, behind.path, `more than ${o.frames}`, behind.stream.sampleRate);
       await writer.add(o.sources.indexOf(behind.source), [planar[0], planar[1] ?? planar[0]]);
       behind.fed += planar[0]?.length ?? 0;
     }
@@ -93,6 +94,22 @@ export async function stemFilesStamp(stemPaths: Record<string, string>): Promise
   return parts.join('|');
 }
 
-function changedStem(source: string, path: string, holds: string): string {
-  return `${path}: the ${source} stem is no longer the one rendered (it holds ${holds})`;
+/**
+ * A stem file changed since the render wrote it: TRUNCATED when it holds fewer frames (cut short), else
+ * FILE_UNREADABLE (longer, or at another rate: another file in its place, not the one this app wrote).
+ */
+function changedStem(
+  render: { frames: number; sampleRate: number },
+  source: string,
+  path: string,
+  frames: number | string,
+  sampleRate: number,
+): XumxError {
+  const shorter = typeof frames === 'number' && frames < render.frames && sampleRate === render.sampleRate;
+  return new XumxError(
+    shorter ? 'TRUNCATED' : 'FILE_UNREADABLE',
+    `${path}: the ${source} stem is no longer the one rendered (it holds ${frames} frames at ${sampleRate} Hz, ` +
+      `the render ${render.frames} at ${render.sampleRate} Hz)`,
+    path,
+  );
 }

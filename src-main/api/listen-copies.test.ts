@@ -2,7 +2,7 @@ import { describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { decodeFile, decodeStream } from '../engine/audio/decode.ts';
 import { writeAudioFile } from '../engine/audio/stem-writer.ts';
 import { ListeningCopy, readListeningCopy } from '../engine/separate/listening-copy.ts';
@@ -263,11 +263,43 @@ describe('listening copies', () => {
     assert.equal((await t.copies()).length, 3);
     await t.service.remove(job.id);
     await until("the removed song's copies are gone", async () => (await t.copies()).length === 1);
-    assert.equal((await t.service.listen(job.id, '2', '0', '10')).kind, 'not-kept');
+    assert.deepEqual(await t.service.listen(job.id, '2', '0', '10'), {
+      kind: 'bad-request',
+      message: `no song with id ${job.id} in the queue`,
+    });
     assert.equal((await t.service.listen(other.id, '0', '0', '10')).kind, 'audio');
     await t.service.dispose();
     assert.deepEqual(await t.copies(), [], 'none left at exit');
     await rm(t.dir, { recursive: true, force: true });
+  });
+
+  test("drops the song's notice that its copy could not be written once the copy is written from the stems", async () => {
+    const t = await setup();
+    const separate = t.engine.separate.bind(t.engine);
+    let lost = '';
+    // The render's copy could not be written (as BestEffortCopy reports it): no frames, the reason, the same notice.
+    t.engine.separate = async (req, hooks) => {
+      const { listen, ...rest } = hooks!;
+      lost = `${dirname(listen!.path)}: the listening copy cannot be written there (the disk is full); the stems are written all the same`;
+      listen!.onReady({ sampleRate: 44100, frames: LENGTH, readyFrames: 0, sources: [...SOURCES], notWritten: lost });
+      const r = await separate(req, rest);
+      return r.ok ? { ...r, notices: [...r.notices, lost] } : r;
+    };
+    const [job] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    const before = (await t.service.listJobs())[0];
+    assert.deepEqual(before.result!.notices, [lost]);
+    assert.equal(before.listen!.notWritten, lost);
+    assert.equal((await t.service.listen(job.id, '0', '0', '10')).kind, 'not-ready', 'written from the stems now');
+    await until('the song no longer says its copy is missing', async () => {
+      return (await t.service.listJobs())[0].result!.notices.length === 0;
+    });
+    const after = (await t.service.listJobs())[0];
+    assert.equal(after.listen!.readyFrames, LENGTH, 'not before the copy is written');
+    assert.equal(after.listen!.notWritten, undefined);
+    assert.equal((await t.service.listen(job.id, '0', '0', '10')).kind, 'audio');
+    await until('the UI has heard of it', () => t.events.at(-1)?.result?.notices.length === 0);
+    await t.done();
   });
 
   test('refuses bad numbers, says which revision is not kept and what is not rendered yet', async () => {
@@ -287,7 +319,11 @@ describe('listening copies', () => {
       if (a.kind !== 'bad-request') assert.fail(`${rev} ${from} ${frames}: ${a.kind}`);
       assert.ok(a.message.length > 0, 'says why');
     }
-    assert.equal((await t.service.listen('nojob', '0', '0', '10')).kind, 'not-kept');
+    // An unknown song is refused as every call about a job refuses it (BAD_ARGUMENT), listenPeaks included.
+    const unknown = await t.service.listen('nojob', '0', '0', '10');
+    assert.deepEqual(unknown, { kind: 'bad-request', message: 'no song with id nojob in the queue' });
+    assert.deepEqual(await t.service.listenHead('nojob', '0', '0', '10'), unknown);
+    await assert.rejects(t.service.listenPeaks('nojob', 0, 10), { code: 'BAD_ARGUMENT', message: unknown.message });
     assert.equal((await t.service.listen(job.id, '7', '0', '10')).kind, 'not-kept');
     const capped = await t.service.listen(job.id, '0', '0', String(MAX_LISTEN_SECONDS * 44100));
     assert.deepEqual(capped.kind === 'audio' && capped.frames, LENGTH, 'a long request gets what there is');
@@ -330,6 +366,35 @@ describe('listening copies', () => {
     const fromCopy = await samples(t.dir, await t.service.listen(job.id, '1', '600', '300'));
     assert.deepEqual(onDemand.channels, expected(controls(2), 600, 300));
     assertNear(fromCopy.channels, onDemand.channels, 'the copy');
+    await t.done();
+  });
+
+  test('a block asked for while its song is removed is refused as an unknown song, naming no file of the app', async () => {
+    const t = await setup();
+    const [job] = await t.service.open(['/uploads/1a2b-a.wav']);
+    await t.service.idle();
+    t.gate();
+    const running = t.service.rerender(job.id, controls(2)).catch((e: unknown) => e);
+    await until('half written', () => t.events.some((e) => e.rerender?.listen?.readyFrames === LENGTH / 2));
+    // The removal takes the song's uploaded file with it while the block renders from it: the render fails on that.
+    let removed!: () => void;
+    const gone = new Promise<void>((r) => (removed = r));
+    let rendering = false;
+    t.engine.renderRegion = async (req) => {
+      rendering = true;
+      await gone;
+      return { input: req.input, ok: false, error: { code: 'FILE_NOT_FOUND', message: `${req.input}: no such file` } };
+    };
+    const answer = t.service.listen(job.id, '1', '600', '300');
+    await until('the block renders', () => rendering);
+    await t.service.remove(job.id);
+    removed();
+    assert.deepEqual(await answer, {
+      kind: 'bad-request',
+      message: `no song with id ${job.id} in the queue (${job.name} was removed)`,
+    });
+    t.open();
+    await running;
     await t.done();
   });
 
@@ -756,6 +821,26 @@ describe('a listening copy that cannot be written again from its stems', () => {
     await until('the copy is whole again', () => copies.views(job.id).listen?.readyFrames === frames);
     assert.equal(copies.views(job.id).listen!.error, null);
     assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'audio');
+    await copies.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("says which stem file was cut short behind the app's back, as TRUNCATED", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-cut-'));
+    const job = await songOnDisk(dir, ['vocals', 'drums'], 20_000, 44100);
+    const drums = job.result!.stemPaths.drums;
+    const copies = await droppedCopy(dir, job, countingDecoder().decode);
+    await writeAudioFile(drums, [new Float32Array(5000), new Float32Array(5000)], {
+      format: 'wav',
+      bitDepth: 16,
+      sampleRate: 44100,
+      channels: 2,
+    });
+    assert.equal((await copies.read(job.id, 0, 0, 100)).kind, 'not-ready');
+    await until('the rebuild has failed', () => copies.views(job.id).listen?.error != null);
+    const { error } = copies.views(job.id).listen!;
+    assert.equal(error!.code, 'TRUNCATED');
+    assert.ok(error!.message.includes(`${drums}: the drums stem is no longer the one rendered`), error!.message);
     await copies.dispose();
     await rm(dir, { recursive: true, force: true });
   });

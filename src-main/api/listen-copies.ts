@@ -147,6 +147,8 @@ interface Copy {
   failed: { error: { code: ErrorCode; message: string }; stems: string; at: number } | null;
   /** Lets the render start (its ticket's playheadFirst); null once it may. */
   start?: (() => void) | null;
+  /** The render's notice that it could not write this copy, and whether the copy has been written from the stems since. */
+  notWritten?: { notice: string; written: boolean };
 }
 
 interface RenderedBlock {
@@ -251,10 +253,15 @@ export class ListenCopies {
     givenUp?: AbortSignal,
   ): Promise<ListenAnswer> {
     const found = await this.find(jobId, revision, from, frames, true);
-    if (found.kind === 'copy')
-      return this.fromCopy(found.job, found.copy, found.view, found.from, found.frames, givenUp);
-    if (found.kind === 'render') return this.onDemand(found.job, found.song, found.copy, found.from, found.frames);
-    return found;
+    const answer =
+      found.kind === 'copy'
+        ? await this.fromCopy(found.job, found.copy, found.view, found.from, found.frames, givenUp)
+        : found.kind === 'render'
+          ? await this.onDemand(found.job, found.song, found.copy, found.from, found.frames)
+          : found;
+    // Removed while its block was fetched: what failed then (its uploaded file, its copy gone) is no fault to report.
+    if (answer.kind === 'audio' || this.deps.jobs.get(jobId)) return answer;
+    return found.kind === 'copy' || found.kind === 'render' ? unknownSong(jobId, found.job.name) : unknownSong(jobId);
   }
 
   /**
@@ -290,7 +297,7 @@ export class ListenCopies {
     | ListenRefusal
   > {
     const job = this.deps.jobs.get(jobId);
-    if (!job) return { kind: 'not-kept', message: `no song with id ${jobId} in the queue` };
+    if (!job) return unknownSong(jobId);
     if (!Number.isSafeInteger(revision) || revision < 0)
       return { kind: 'bad-request', message: `${job.name}: a revision is a whole number from 0` };
     if (!Number.isSafeInteger(from) || from < 0)
@@ -368,6 +375,15 @@ export class ListenCopies {
     }
   }
 
+  /**
+   * A render's notices as they stand now: without the one that says its copy could not be written once the copy has
+   * been written from the stems.
+   */
+  notices(jobId: string, revision: number, notices: string[]): string[] {
+    const lost = this.songs.get(jobId)?.copies.find((c) => c.revision === revision)?.notWritten;
+    return lost?.written ? notices.filter((n) => n !== lost.notice) : notices;
+  }
+
   /** Forgets a song's copies (it left the queue) and removes their files. */
   drop(jobId: string): void {
     const song = this.songs.get(jobId);
@@ -426,6 +442,7 @@ export class ListenCopies {
           sources: [...l.sources],
           ...(l.notWritten ? { notWritten: l.notWritten } : {}),
         };
+        if (l.notWritten) copy.notWritten = { notice: l.notWritten, written: false };
         this.grew(jobId, song);
       },
       settle: (ok) => {
@@ -595,6 +612,10 @@ export class ListenCopies {
         });
         if (outcome === 'done') {
           copy.state = 'done';
+          if (copy.notWritten) {
+            copy.notWritten.written = true;
+            this.deps.changed(jobId); // the song's notices change (notices())
+          }
           this.keepUnderCap();
         } else if (current()) {
           copy.state = 'dropped';
@@ -785,6 +806,12 @@ export class ListenCopies {
       frames,
     };
   }
+}
+
+/** A song never queued or removed, refused as every call about a job refuses it (BAD_ARGUMENT). */
+function unknownSong(jobId: string, removed?: string): ListenRefusal {
+  const message = `no song with id ${jobId} in the queue`;
+  return { kind: 'bad-request', message: removed === undefined ? message : `${message} (${removed} was removed)` };
 }
 
 function viewOf(copy: Copy | undefined): ListenView | null {

@@ -241,7 +241,16 @@ export class StudioService implements StudioApi {
   /** The job as the UI sees it: with the render to play and the one being made. */
   private withListen(job: JobView): JobView {
     const { listen, rerender } = this.listening.views(job.id);
-    return { ...job, listen, ...(job.rerender ? { rerender: { ...job.rerender, listen: rerender } } : {}) };
+    const result = job.result && {
+      ...job.result,
+      notices: this.listening.notices(job.id, job.result.revision ?? 0, job.result.notices),
+    };
+    return {
+      ...job,
+      ...(result ? { result } : {}),
+      listen,
+      ...(job.rerender ? { rerender: { ...job.rerender, listen: rerender } } : {}),
+    };
   }
 
   async remove(jobId: string): Promise<void> {

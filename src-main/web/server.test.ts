@@ -290,7 +290,7 @@ describe('browser-mode server', () => {
     const gone = await fetch(url(3, 'from=0&frames=10'), { headers: auth() });
     assert.equal(gone.status, 404);
     assert.match(await gone.text(), /not kept/);
-    assert.equal((await fetch(`${base()}/api/listen/nojob/0?from=0&frames=10`, { headers: auth() })).status, 404);
+    assert.equal((await fetch(`${base()}/api/listen/nojob/0?from=0&frames=10`, { headers: auth() })).status, 400);
     open();
     await service.idle();
     const whole = await fetch(url(0, 'from=500&frames=500'), { headers: auth() });
@@ -306,7 +306,8 @@ describe('browser-mode server', () => {
       { path: `${jobId()}/zero?from=0&frames=10`, status: 400, code: 'BAD_ARGUMENT', message: /a revision is/ },
       { path: `${jobId()}/0?from=0&frames=0`, status: 400, code: 'BAD_ARGUMENT', message: /"frames" is a whole/ },
       { path: `${jobId()}/7?from=0&frames=10`, status: 404, code: 'FILE_NOT_FOUND', message: /render 7 is not kept/ },
-      { path: `nojob/0?from=0&frames=10`, status: 404, code: 'FILE_NOT_FOUND', message: /no song with id nojob/ },
+      // An unknown song as every call about a job answers it, and as /api/stems does.
+      { path: `nojob/0?from=0&frames=10`, status: 400, code: 'BAD_ARGUMENT', message: /no song with id nojob/ },
     ];
     for (const c of cases) {
       const r = await fetch(url(c.path), { headers: auth() });

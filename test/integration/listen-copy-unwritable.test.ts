@@ -57,6 +57,10 @@ describe('a listening copy whose folder cannot be written, with the real engine'
       await new Promise((r) => setTimeout(r, 10));
     }
     assert.equal((await listenOf()).notWritten, undefined, 'written now');
+    for (let i = 0; (await service.listJobs())[0].result!.notices.includes(listen.notWritten!); i++) {
+      assert.ok(i < 1000, "the song's notice that its copy is missing goes once the copy is written");
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const from = Math.round(1.1 * RATE);
     const answer = await service.listen(opened.id, '0', String(from), String(RATE));
     if (answer.kind !== 'audio') assert.fail(`${answer.kind}: ${answer.message}`);

@@ -17,6 +17,7 @@ import { fakeModel, floatWav, testSignal } from '../separate/testing/fakes.ts';
 import type { Stage } from '../types.ts';
 import { separateWithCache, type CachedSeparationContext } from './cached-separation.ts';
 import { EstimateCache } from './estimate-cache.ts';
+import { openFilesUnder } from '../../../test/fixtures/open-files.ts';
 
 const SOURCES = ['bass', 'drums', 'vocals', 'other'];
 const SEGMENTS = { segmentFrames: 32, overlapFrames: 4, batch: 3 };
@@ -125,6 +126,47 @@ describe('separateWithCache, first separation', () => {
     const left = (d: string) => (existsSync(d) ? readdirSync(d) : []);
     assert.deepEqual(left(join(s.dir, 'out')), []);
     assert.deepEqual(left(join(s.dir, 'cache')), []);
+  });
+});
+
+describe('separateWithCache, cancelled', () => {
+  test('a batch the network answers after the job was cancelled opens no cache file, and none is left', async () => {
+    // The pipeline stops waiting for the batch in flight when the job is cancelled; the network thread still answers it.
+    const cancel = new AbortController();
+    let answer!: () => void;
+    const answered = new Promise<void>((r) => (answer = r));
+    let runs = 0;
+    const s = setup(async () =>
+      fakeModel(
+        SOURCES,
+        (j) => j + 1,
+        async () => {
+          if (++runs !== 2) return;
+          cancel.abort();
+          await answered;
+        },
+      ),
+    );
+    const { cache } = s.ctx;
+    const writer = cache.writer.bind(cache);
+    const opened: Promise<unknown>[] = [];
+    cache.writer = (...args) => {
+      const w = writer(...args);
+      opened.push(w.catch(() => {}));
+      return w;
+    };
+    await assert.rejects(
+      separateWithCache(s.job, s.ctx, { signal: cancel.signal }),
+      (e: XumxError) => e.code === 'CANCELLED',
+    );
+    const before = opened.length;
+    answer();
+    await new Promise(setImmediate); // the answer's continuations are microtasks: any file would be asked for by now
+    assert.equal(opened.length, before, 'a cache file was opened after the job was cancelled');
+    await Promise.all(opened);
+    const dir = join(s.dir, 'cache');
+    assert.deepEqual(readdirSync(dir), []);
+    assert.deepEqual(openFilesUnder(dir), []);
   });
 });
 

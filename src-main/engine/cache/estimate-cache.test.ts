@@ -24,6 +24,7 @@ import {
   type EstimateHeader,
 } from './estimate-file.ts';
 import { onSmallDisk } from '../../../test/fixtures/small-disk.ts';
+import { openFilesUnder } from '../../../test/fixtures/open-files.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'xumx-cache-'));
 
@@ -107,6 +108,29 @@ describe('EstimateCache', () => {
     assert.equal(await cache.lookup('k2', {}), null);
     await w.abort();
     assert.deepEqual(readdirSync(dir), []);
+  });
+
+  test('a writer aborted while a chunk or its commit is on its way leaves no partial file and no open handle', async () => {
+    const dir = tmp();
+    const cache = new EstimateCache({ dir });
+    const w = await cache.writer(header('k3'));
+    const appending = w.append(chunkOf(0)).catch((e: unknown) => e);
+    await w.abort();
+    await appending;
+    await assert.rejects(w.append(chunkOf(1)));
+    assert.deepEqual(readdirSync(dir), []);
+    assert.deepEqual(openFilesUnder(dir), []);
+
+    const c = await cache.writer(header('k4'));
+    await c.append(chunkOf(0));
+    const committing = c.commit().catch((e: unknown) => e);
+    await c.abort();
+    await committing;
+    assert.deepEqual(
+      readdirSync(dir).filter((n) => n.endsWith('.partial')),
+      [],
+    );
+    assert.deepEqual(openFilesUnder(dir), []);
   });
 
   test('detects a flipped byte, a truncated file, a wrong header and a mismatching job, and deletes the entry', async () => {

@@ -15,6 +15,13 @@ export class EstimateRecorder implements ModelRunner {
   private failed: unknown = null;
   /** Bytes of estimates the song has produced so far, written or not (the entry's size without its header). */
   private produced = 0;
+  /**
+   * Set by abort(): the job was cancelled or failed. A batch the network answers after that (the pipeline stops
+   * waiting for it, the network thread does not) is not recorded: it would open a cache file nobody closes.
+   */
+  private aborted = false;
+  /** The append in flight, which abort() waits for: it may be opening the cache file abort() must then remove. */
+  private appending: Promise<void> = Promise.resolve();
 
   /**
    * `maxBytes`: the most an entry may take; a song whose estimates grow past it stops being written (the cache
@@ -55,6 +62,7 @@ export class EstimateRecorder implements ModelRunner {
 
   async run(input: Float32Array, batch: number, frames: number): Promise<Float32Array> {
     const out = await this.inner.run(input, batch, frames);
+    if (this.aborted) return out;
     const sources = this.manifest.sources.length;
     const slice = out.length / (sources * batch); // 2 × bins × frames
     const stored = slice * BYTES_PER_VALUE;
@@ -64,12 +72,14 @@ export class EstimateRecorder implements ModelRunner {
         const offset = (j * batch + b) * slice;
         quantizeFloat24(out.subarray(offset, offset + slice), this.bytes.subarray(j * stored, (j + 1) * stored));
       }
-      await this.append(frames, this.bytes);
+      this.appending = this.append(frames, this.bytes);
+      await this.appending;
     }
     return out;
   }
 
   private async append(frames: number, bytes: Uint8Array): Promise<void> {
+    if (this.aborted) return;
     this.produced += bytes.length;
     if (this.produced > this.maxBytes && !this.failed) {
       this.failed = this.capError;
@@ -79,6 +89,8 @@ export class EstimateRecorder implements ModelRunner {
     if (this.failed) return;
     try {
       this.writer ??= await this.openWriter(frames);
+      // Cancelled while the file opened: abort(), waiting for this append, removes it.
+      if (this.aborted) return;
       await this.writer.append(bytes);
     } catch (err) {
       this.failed = err;
@@ -100,7 +112,10 @@ export class EstimateRecorder implements ModelRunner {
     }
   }
 
+  /** Removes the partial entry and closes its file, also when a chunk is on its way to it; records nothing after. */
   async abort(): Promise<void> {
+    this.aborted = true;
+    await this.appending.catch(() => {}); // its failure is the job's, which is ending anyway
     await this.writer?.abort();
     this.writer = null;
   }
