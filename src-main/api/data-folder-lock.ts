@@ -9,10 +9,10 @@
 // A lock found abandoned is moved aside before it is removed, and removed only if what was moved is what was judged
 // abandoned: two apps taking it over at once cannot both end up holding the folder.
 import { createHash, randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { lstat, open, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { asXumxError, tempPathFor, XumxError } from '../engine/index.ts';
+import { asXumxError, makeFolders, tempPathFor, XumxError } from '../engine/index.ts';
 
 export const DATA_FOLDER_LOCK = 'studio.lock';
 
@@ -109,7 +109,7 @@ export async function lockDataFolder(dir: string, opts: DataFolderLockOptions = 
 
 /** True when this call created the lock, false when one is there already. */
 async function createLock(dir: string, file: string, me: string): Promise<boolean> {
-  await mkdir(dir, { recursive: true });
+  await makeFolders(dir);
   const fh = await open(file, 'wx').catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'EEXIST') return null;
     throw e;

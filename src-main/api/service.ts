@@ -1,6 +1,6 @@
 // StudioService: the one implementation of the StudioApi contract. The Electron IPC door and the browser-mode
 // HTTP door only validate arguments (validate.ts), call these methods and forward events.
-import { lstat, mkdir } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import {
@@ -8,6 +8,7 @@ import {
   type AudioTags,
   cutRegion,
   defaultModelDirs,
+  makeFolders,
   mixTags,
   partName,
   renderTimePitch,
@@ -525,7 +526,7 @@ export class StudioService implements StudioApi {
   private async ensureFolder(folder: string): Promise<string> {
     const abs = resolve(folder);
     try {
-      await mkdir(abs, { recursive: true });
+      await makeFolders(abs);
     } catch (e) {
       const err = asXumxError(e, abs);
       throw err.code === 'INTERNAL' || err.code === 'FILE_UNREADABLE'

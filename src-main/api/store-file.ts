@@ -2,14 +2,14 @@
 // temporary file of its own beside the target, is flushed, then renamed over the target, so a crash never leaves
 // half a file and two stores saving at once never swap contents. Saves to one file run one at a time, and the
 // state in memory changes only once its file is on disk: what the app shows is what it will read back.
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { asXumxError, tempPathFor, XumxError } from '../engine/index.ts';
+import { asXumxError, makeFolders, tempPathFor, XumxError } from '../engine/index.ts';
 
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
   const tmp = tempPathFor(file);
   try {
-    await mkdir(dirname(file), { recursive: true });
+    await makeFolders(dirname(file));
     const fh = await open(tmp, 'wx');
     try {
       await fh.writeFile(text);

@@ -11,6 +11,7 @@ import {
   type Engine,
   findPreset,
   loadDspKernels,
+  makeFolders,
   noModelError,
   outputError,
   removeEmptyFolders,
@@ -177,7 +178,7 @@ interface StemFileWork {
 
 async function stemFileWorkFolder(out: string): Promise<StemFileWork | XumxError> {
   try {
-    const made = (await mkdir(out, { recursive: true })) ?? null;
+    const made = (await makeFolders(out)) ?? null;
     const notices = await removeStaleTemps(out);
     const path = tempPathFor(join(out, 'stem-file'));
     await mkdir(path);

@@ -32,6 +32,7 @@ export { STEM_FILE_SOURCES, stemFileCodec } from './audio/stem-file-layout.ts';
 export type { StemFileCodec } from './audio/stem-file-layout.ts';
 export { stemFileFromStemFiles } from './audio/stem-file.ts';
 export { loadDspKernels } from './dsp/kernels/index.ts';
+export { makeFolders } from './folders.ts';
 export type { DspKernels } from './dsp/kernels/index.ts';
 export { createStemWriter, writeAudioFile } from './audio/stem-writer.ts';
 export type { StemWriterOptions } from './audio/stem-writer.ts';

@@ -5,12 +5,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { basename, join, normalize, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { asXumxError, type ErrorCode, XumxError } from '../engine/index.ts';
+import { asXumxError, type ErrorCode, makeFolders, XumxError } from '../engine/index.ts';
 import type { JobView, StudioEvent } from '../api/contract.ts';
 import { dispatchCall } from '../api/dispatch.ts';
 import type { StudioService } from '../api/service.ts';
@@ -210,11 +210,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         cause: err,
       });
     };
-    await mkdir(opts.uploadDir, { recursive: true }).catch(async (e: NodeJS.ErrnoException) => {
-      // Node's recursive mkdir answers ENOENT on a read-only file system; a plain one names the real reason.
-      if (e.code === 'ENOENT') await mkdir(opts.uploadDir).catch((plain: unknown) => Promise.reject(notKept(plain)));
-      else throw notKept(e);
-    });
+    await makeFolders(opts.uploadDir).catch((e: unknown) => Promise.reject(notKept(e)));
     const incoming = join(opts.uploadDir, `.incoming-${randomBytes(6).toString('hex')}`);
     const hash = createHash('sha256');
     const copy = createWriteStream(incoming, { flags: 'wx' });

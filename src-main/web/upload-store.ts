@@ -2,8 +2,9 @@
 // The path follows from the bytes and the name, so the same song uploaded again is the same file to the engine, and
 // the stem-folder rule (which knows a song by its path) gives it its own stem folder back instead of "song (2)".
 // One copy can serve several queued songs; it is deleted, with its folder, when the last of them lets go of it.
-import { lstat, mkdir, rename, rm, rmdir } from 'node:fs/promises';
+import { lstat, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { makeFolders } from '../engine/index.ts';
 
 export class UploadStore {
   private readonly users = new Map<string, number>();
@@ -18,7 +19,7 @@ export class UploadStore {
     return this.serially(async () => {
       this.users.set(path, (this.users.get(path) ?? 0) + 1);
       try {
-        await mkdir(dirname(path), { recursive: true });
+        await makeFolders(dirname(path));
         const [there, arrived] = await Promise.all([lstat(path).catch(() => null), lstat(incoming)]);
         // Same hash, same name and same size: the same bytes, which queued songs may be reading right now.
         if (there?.isFile() && there.size === arrived.size) await rm(incoming, { force: true });

@@ -3,13 +3,14 @@
 // modification time, touched on every hit, so the folder itself is the index and there is no second file that could
 // disagree with it.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openRegularFile } from '../audio/regular-file.ts';
 import { XumxError } from '../errors.ts';
 import { EstimateFileReader, EstimateFileWriter, FORMAT_VERSION, type EstimateHeader } from './estimate-file.ts';
 import type { SongAnalysis } from '../types.ts';
 import type { DspKernels } from '../dsp/kernels/index.ts';
+import { makeFolders } from '../folders.ts';
 
 export const CACHE_EXT = '.xest';
 /** The song's analysis beside its estimates: measured once, gone when the entry goes. */
@@ -103,7 +104,7 @@ export class EstimateCache {
   /** Why this folder cannot hold the cache (a file is in the way, it cannot be created), or null when it can. */
   async unusable(): Promise<string | null> {
     try {
-      await mkdir(this.dir, { recursive: true });
+      await makeFolders(this.dir);
       return null;
     } catch (err) {
       const st = await stat(this.dir).catch(() => null);
@@ -114,7 +115,7 @@ export class EstimateCache {
 
   /** `kernels`: see EstimateFileWriter.create. */
   async writer(header: Omit<EstimateHeader, 'chunks'>, kernels?: DspKernels): Promise<EstimateFileWriter> {
-    await mkdir(this.dir, { recursive: true });
+    await makeFolders(this.dir);
     return EstimateFileWriter.create(this.pathFor(header.key), header, kernels);
   }
 

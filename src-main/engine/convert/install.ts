@@ -1,7 +1,7 @@
 // Published X-UMX weights -> installed model: check the free space, download (resumable, integrity-checked) into
 // <modelsDir>/.downloads, convert on a worker thread, install as <modelsDir>/<id>, then drop the download.
 // A complete download left by a cancelled conversion is reused.
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XumxError } from '../errors.ts';
 import { convertInWorker } from './convert-in-worker.ts';
@@ -11,6 +11,7 @@ import type { ConvertStage, ImportOptions, ImportResult } from './import-xumx.ts
 import { expectedParameters } from './nnabla-xumx.ts';
 import { XUMX_OFFICIAL, type PublishedWeights } from './official.ts';
 import { TransferRateMeter } from './transfer-rate.ts';
+import { makeFolders } from '../folders.ts';
 
 export type InstallStage = 'download' | ConvertStage;
 
@@ -87,7 +88,7 @@ export async function installPublishedXumx(opts: InstallOptions): Promise<Instal
     await ensureFreeSpace(opts.modelsDir, installSpaceNeeded(source, complete, complete), what, opts.statfs);
     downloaded = { bytes: complete, resumedFrom: complete, reused: true };
   } else {
-    await mkdir(downloadsDir(opts.modelsDir), { recursive: true }).catch((err) => {
+    await makeFolders(downloadsDir(opts.modelsDir)).catch((err) => {
       throw new XumxError(
         'OUTPUT_NOT_WRITABLE',
         `${opts.modelsDir}: cannot create the models folder (${(err as Error).message})`,

@@ -1,7 +1,7 @@
 // Adding and removing user models: import an nnabla x-umx.h5 (converted on a worker thread), a model folder or a
 // .zip of one (models/README.md), and remove a downloaded or imported model. Every change to the models folder is
 // a rename of a complete folder, so a failed or cancelled import never leaves a half-installed model behind.
-import { cp, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join, posix, resolve } from 'node:path';
 import AdmZip from 'adm-zip';
 import { XumxError, asXumxError } from '../errors.ts';
@@ -15,6 +15,7 @@ import { summarizeOnnx } from './onnx-scan.ts';
 import { ORIGIN_FILE, originText } from './origin.ts';
 import { bundledModelsDir, scanModels } from './registry.ts';
 import { verifyModelFile } from './session.ts';
+import { makeFolders } from '../folders.ts';
 
 export interface ImportModelOptions {
   /** Where user models live: the model goes to <modelsDir>/<id>. */
@@ -186,7 +187,7 @@ async function placeFolder(
   const dir = join(opts.modelsDir, id);
   const tmp = join(opts.modelsDir, `.${id}.partial-${process.pid}-${Date.now()}`);
   try {
-    await mkdir(opts.modelsDir, { recursive: true });
+    await makeFolders(opts.modelsDir);
     await fill(tmp);
     if (opts.signal?.aborted) throw new XumxError('CANCELLED', `${id}: import cancelled`);
     // The copy is checked again where it landed: a disk that corrupts or truncates shows here, not at the first song.
@@ -247,7 +248,7 @@ async function importZip(file: string, opts: ImportModelOptions): Promise<Import
       const name = names[i] as string;
       if (!name.startsWith(prefix)) continue;
       const out = join(stage, name.slice(prefix.length));
-      await mkdir(join(out, '..'), { recursive: true });
+      await makeFolders(join(out, '..'));
       const data = await new Promise<Buffer>((res, rej) =>
         files[i].getDataAsync((d, err) => (err ? rej(new Error(err)) : res(d))),
       );

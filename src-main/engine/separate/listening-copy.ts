@@ -11,11 +11,12 @@
 // PEAK_FRAMES frames, per stem, the smallest and the largest sample of its two channels (float32), written with the
 // block they are in. That is 8 bytes per stem per 100 frames: 51 MB per hour of 4-stem audio at 44.1 kHz, 2% of the
 // copy; none of it is kept in memory.
-import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { asXumxError } from '../errors.ts';
 import type { ListenProgress } from '../types.ts';
 import { BLOCK_FRAMES, decodeBlock, encodeBlock } from './listen-codec.ts';
+import { makeFolders } from '../folders.ts';
 
 const CHANNELS_PER_STEM = 2;
 /**
@@ -65,7 +66,7 @@ export class ListeningCopy {
   ): Promise<ListeningCopy> {
     let file: FileHandle;
     try {
-      await mkdir(dirname(path), { recursive: true });
+      await makeFolders(dirname(path));
       file = await open(path, 'w');
     } catch (err) {
       throw asXumxError(err, path);

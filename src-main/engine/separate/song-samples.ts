@@ -3,11 +3,12 @@
 // chunk of at a time. The file is interleaved float32 [L R L R …] in the machine's byte order, written once while
 // the song is decoded and read by position afterwards. It is a temporary file (temp-files.ts): removed when the
 // last user lets it go, and by a later process when this one ended without removing it.
-import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { XumxError, asXumxError } from '../errors.ts';
 import { removeStaleTemps, tempName } from '../temp-files.ts';
+import { makeFolders } from '../folders.ts';
 
 export interface SongSamples {
   /** Frames per channel. */
@@ -51,7 +52,7 @@ export class SongFileWriter {
   /** A new file in `folder` named after `song` (the input's path); files that ended processes left there go first. */
   static async create(folder: string, song: string): Promise<SongFileWriter> {
     try {
-      await mkdir(folder, { recursive: true });
+      await makeFolders(folder);
       await removeStaleTemps(folder);
       const path = join(folder, tempName(basename(song), 'samples'));
       return new SongFileWriter(await open(path, 'wx+'), path);

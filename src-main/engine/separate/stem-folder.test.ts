@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { StemOutputs } from './outputs.ts';
 import { SONG_MARK } from './stem-folder.ts';
+import { outputError } from '../output-error.ts';
+import { onReadOnlyDisk } from '../../../test/fixtures/read-only-disk.ts';
 
 function temp(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `xumx-stem-folder-${prefix}-`));
@@ -95,6 +97,23 @@ describe('stem folders', () => {
     assert.notEqual(oa.dir, ob.dir);
     await oa.discard();
     await ob.discard();
+  });
+
+  test('an output folder to be made on a read-only disk is refused as read-only, not as missing', async (t) => {
+    const disk = temp('ro');
+    const input = song(temp('in'), 'song.wav');
+    await onReadOnlyDisk(
+      t,
+      disk,
+      async () => {},
+      async () => {
+        const made = StemOutputs.create(join(disk, 'stems', 'new'), input, ['vocals'], 'wav');
+        await assert.rejects(made, (e: unknown) => {
+          assert.match(outputError(e, join(disk, 'stems', 'new')).message, /read-only/);
+          return true;
+        });
+      },
+    );
   });
 
   test('leaves nothing behind when a job that made a new stem folder is discarded', async () => {

@@ -6,6 +6,7 @@ import { lstat, mkdir, readdir, readFile, realpath, rm, rmdir, writeFile } from 
 import { join, resolve } from 'node:path';
 import { XumxError } from '../errors.ts';
 import { songName } from './song-name.ts';
+import { makeFolders } from '../folders.ts';
 
 /** The hidden file in a stem folder holding the absolute path of the song its stems came from. */
 export const SONG_MARK = '.xumx-song';
@@ -37,7 +38,7 @@ export async function claimStemFolder(outDir: string, input: string): Promise<St
   const out = resolve(outDir);
   const owner = await songIdentity(input);
   const base = songName(input);
-  const madeOut = (await mkdir(out, { recursive: true })) ?? null;
+  const madeOut = (await makeFolders(out)) ?? null;
   for (let n = 1; n <= MAX_NUMBER; n++) {
     const dir = join(out, n === 1 ? base : `${base} (${n})`);
     const created = await mkdir(dir).then(
