@@ -8,11 +8,10 @@
 // touches anything. It is created exclusively, so of two apps starting at once one creates it and the other reads it.
 // A lock found abandoned is moved aside before it is removed, and removed only if what was moved is what was judged
 // abandoned: two apps taking it over at once cannot both end up holding the folder.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { lstat, open, readFile, rename, rm, unlink } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { asXumxError, makeFolders, tempPathFor, XumxError } from '../engine/index.ts';
+import { asXumxError, makeFolders, ownerIsGone, tempPathFor, thisProcess, XumxError } from '../engine/index.ts';
 
 export const DATA_FOLDER_LOCK = 'studio.lock';
 
@@ -39,27 +38,10 @@ interface LockOwner {
 /**
  * This app as its lock names it, the way temporary names name their owner (engine/temp-files.ts): the machine (a
  * hash of its host name), the pid, and a tag of this start, so that a pid that comes back (in a container every start
- * gets the same pids) is not taken for the app that had it before.
+ * gets the same pids) is not taken for the app that had it before. A lock of another machine never counts as ended
+ * (ownerIsGone): its pid says nothing here.
  */
-const THIS_APP: LockOwner = {
-  host: createHash('sha256').update(hostname()).digest('hex').slice(0, 8),
-  pid: process.pid,
-  run: randomBytes(4).toString('hex'),
-};
-
-/** Whether the app that wrote a lock has ended. One of another machine never counts as ended: its pid says nothing here. */
-function ownerEnded(o: LockOwner): boolean {
-  if (o.host !== THIS_APP.host) return false;
-  if (o.pid === process.pid) return o.run !== THIS_APP.run;
-  if (!Number.isSafeInteger(o.pid) || o.pid <= 0) return false; // kill(0) would mean our own process group
-  try {
-    process.kill(o.pid, 0);
-    return false;
-  } catch (err) {
-    // EPERM: another user's process that is alive.
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
+const THIS_APP: LockOwner = thisProcess();
 
 /** More than two apps taking the folder in the same instant: the newcomer gives up rather than loop. */
 const ATTEMPTS = 5;
@@ -89,7 +71,7 @@ export async function lockDataFolder(dir: string, opts: DataFolderLockOptions = 
       // createStudio removes nothing another app may be using.
       const found = await readLock(file);
       const owner = found === null ? null : parseOwner(found);
-      if (owner && !ownerEnded(owner)) throw busy(owner);
+      if (owner && !ownerIsGone(owner)) throw busy(owner);
       return unlocked(dir, file, e);
     }
     if (created) {
@@ -101,7 +83,7 @@ export async function lockDataFolder(dir: string, opts: DataFolderLockOptions = 
     const found = await readLock(file);
     if (found === null) continue;
     const owner = parseOwner(found);
-    if (owner && !ownerEnded(owner)) throw busy(owner);
+    if (owner && !ownerIsGone(owner)) throw busy(owner);
     await takeOverAbandoned(file, found);
   }
   throw new XumxError('OUTPUT_BUSY', `${dir}: other apps keep taking this data folder; try again`, dir);

@@ -88,7 +88,7 @@ export { claimStemFile } from './separate/stem-file-claim.ts';
 export type { StemFileClaim } from './separate/stem-file-claim.ts';
 export type { EngineOptions } from './runner.ts';
 export { songFiles } from './song-files.ts';
-export { removeStaleTemps, tempName, tempPathFor } from './temp-files.ts';
+export { ownerIsGone, removeStaleTemps, tempName, tempPathFor, thisProcess } from './temp-files.ts';
 
 export interface SeparateHooks {
   onProgress?(p: Progress): void;
