@@ -117,6 +117,7 @@ export class StudioService implements StudioApi {
         for (const p of paths) this.policy.allowWritten(p);
         for (const k of this.peaksCache.keys()) if (k.startsWith(`${jobId}/`)) this.peaksCache.delete(k);
       },
+      notice: (message) => this.emit({ type: 'notice', message }),
     });
     this.previews = new RegionPreviews({
       engine: deps.engine,

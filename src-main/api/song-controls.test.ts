@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XumxError } from '../engine/errors.ts';
 import type { SongControls } from './contract.ts';
-import { openControlsStore } from './controls-store.ts';
+import { memoryControlsStore, openControlsStore, type ControlsStore } from './controls-store.ts';
 import { dispatchCall } from './dispatch.ts';
 import { fakeStudio } from './testing/studio.ts';
 
@@ -41,6 +41,39 @@ describe('re-rendering a finished song', () => {
     assert.deepEqual(t.engine.requests.at(-1)?.controls, louderVocals.controls);
     const saved = JSON.parse(await readFile(join(t.dir, 'song-controls.json'), 'utf8'));
     assert.deepEqual(saved.songs['/songs/a.wav'], louderVocals);
+    await t.done();
+  });
+
+  test("a re-render whose controls cannot be saved still becomes the song's render, and a notice says so", async () => {
+    // The stems on disk are the new render by then: the job must show it, not the render it replaced.
+    const t = await setup();
+    const base = memoryControlsStore();
+    const failing: ControlsStore = {
+      userPresets: () => base.userPresets(),
+      savePreset: (p) => base.savePreset(p),
+      deletePreset: (id) => base.deletePreset(id),
+      song: (input) => base.song(input),
+      setSong: () =>
+        Promise.reject(
+          new XumxError('OUTPUT_NOT_WRITABLE', `${join(t.dir, 'song-controls.json')}: cannot be saved (read-only)`),
+        ),
+      notices: [],
+    };
+    const studio = await fakeStudio('xumx-rerender-unsaved-', { deps: async () => ({ controls: failing }) });
+    const notices: string[] = [];
+    studio.service.onEvent((e) => {
+      if (e.type === 'notice') notices.push(e.message);
+    });
+    const [job] = await studio.service.open(['/songs/a.wav']);
+    await studio.service.idle();
+    const view = await studio.service.rerender(job.id, louderVocals);
+    assert.equal(view.result?.revision, 1);
+    assert.deepEqual(view.result?.controls, louderVocals.controls);
+    assert.deepEqual((await studio.service.listJobs())[0].result?.controls, louderVocals.controls);
+    assert.equal(notices.length, 1, notices.join('\n'));
+    assert.match(notices[0], /song-controls\.json: cannot be saved \(read-only\)/);
+    assert.match(notices[0], /a\.wav/);
+    await studio.done();
     await t.done();
   });
 

@@ -2,7 +2,7 @@
 // regions, the presets, and re-rendering it with new separation controls while its old stems stay playable: the engine answers
 // from its estimate cache (no network), the job's result is replaced only when every new stem is in place, and a
 // newer request for the same song cancels an older one still running (a slider being dragged).
-import { BUILT_IN_PRESETS, DEFAULT_SEPARATION_CONTROLS, type Preset, XumxError } from '../engine/index.ts';
+import { asXumxError, BUILT_IN_PRESETS, DEFAULT_SEPARATION_CONTROLS, type Preset, XumxError } from '../engine/index.ts';
 import type { Progress, SeparateRequest, SeparationControls } from '../engine/types.ts';
 import type { JobView, SongControls, SongLoop, SongRegion, TimePitch } from './contract.ts';
 import type { ControlsStore } from './controls-store.ts';
@@ -19,6 +19,8 @@ export interface RerenderDeps {
   onStems(jobId: string, paths: string[]): void;
   /** The re-render's revision and listening copy; absent: revisions count up from the song's, and no copy. */
   listen?(jobId: string, controls: SeparationControls): ListenTicket;
+  /** What went wrong beside a re-render that still took place (its controls could not be saved). */
+  notice(message: string): void;
 }
 
 const PROGRESS_INTERVAL_MS = 100;
@@ -110,19 +112,21 @@ export class SongControlsService {
     // New separation controls keep the tempo and key the song is practised at, unless they bring their own, and
     // always its named regions, loop and count-in: only their own calls change those (a caller may hold controls
     // read before a save).
+    // The stems on disk are this render's by now: a save that fails (a read-only or full data folder) only loses
+    // the controls for the next time the song is opened, and the song shows the render its files hold.
     const { regions: _regions, loop: _loop, countIn: _countIn, ...separation } = sc;
-    try {
-      await store.setSong(job.input, (saved) => ({
+    const unsaved = await store
+      .setSong(job.input, (saved) => ({
         ...separation,
         ...(!sc.timePitch && saved?.timePitch ? { timePitch: saved.timePitch } : {}),
         ...(saved?.regions ? { regions: saved.regions } : {}),
         ...(saved?.loop !== undefined ? { loop: saved.loop } : {}),
         ...(saved?.countIn !== undefined ? { countIn: saved.countIn } : {}),
-      }));
-    } catch (err) {
-      ticket?.settle(false);
-      throw err;
-    }
+      }))
+      .then(
+        () => null,
+        (err: unknown) => asXumxError(err).message,
+      );
     this.deps.onStems(jobId, Object.values(result.stems));
     ticket?.settle(true);
     const previous = jobs.get(jobId)?.result ?? job.result;
@@ -140,6 +144,8 @@ export class SongControlsService {
       },
     });
     if (!view) throw new XumxError('CANCELLED', `${job.name}: removed from the queue`);
+    if (unsaved !== null)
+      this.deps.notice(`${unsaved}; ${job.name} was re-rendered, but these controls will not be remembered next time`);
     return view;
   }
 
