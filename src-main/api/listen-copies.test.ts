@@ -488,6 +488,35 @@ function stemChannels(
   );
 }
 
+describe('blocks rendered on demand that the player gives up', () => {
+  test('are not rendered when their turn comes, and one being rendered is cancelled in the engine', async () => {
+    const t = await setup();
+    const [job] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    t.gate();
+    const running = t.service.rerender(job.id, controls(2));
+    await until('half written', () => t.events.some((e) => e.rerender?.listen?.readyFrames === LENGTH / 2));
+    const [rendering, waiting] = [new AbortController(), new AbortController()];
+    const first = t.service.listen(job.id, '1', '600', '100', rendering.signal);
+    await until('the first block is asked of the engine', () => t.engine.regions.length === 1);
+    const second = t.service.listen(job.id, '1', '800', '100', waiting.signal);
+    waiting.abort();
+    rendering.abort();
+    assert.equal(t.engine.regions[0].signal?.aborted, true, "the engine's render is told");
+    assert.equal((await first).kind, 'not-ready');
+    t.open();
+    assert.equal((await second).kind, 'not-ready');
+    assert.equal(t.engine.regions.length, 1, 'the block given up while it waited was never asked of the engine');
+    // The player asks again for the block it wants: that one is rendered.
+    assert.deepEqual(
+      (await samples(t.dir, await t.service.listen(job.id, '1', '800', '100'))).channels,
+      expected(controls(2), 800, 100),
+    );
+    await running;
+    await t.done();
+  });
+});
+
 describe('listening copies within a cap', () => {
   test('keep their total under the cap across several songs, dropping the least recently used song first, never the one listened to', async () => {
     const one = await oneCopyBytes();

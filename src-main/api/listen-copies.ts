@@ -257,7 +257,7 @@ export class ListenCopies {
       found.kind === 'copy'
         ? await this.fromCopy(found.job, found.copy, found.view, found.from, found.frames, givenUp)
         : found.kind === 'render'
-          ? await this.onDemand(found.job, found.song, found.copy, found.from, found.frames)
+          ? await this.onDemand(found.job, found.song, found.copy, found.from, found.frames, givenUp)
           : found;
     // Removed while its block was fetched: what failed then (its uploaded file, its copy gone) is no fault to report.
     if (answer.kind === 'audio' || this.deps.jobs.get(jobId)) return answer;
@@ -735,9 +735,17 @@ export class ListenCopies {
 
   /**
    * Frames not written yet of the newest re-render, rendered from the estimate cache. One render at a time per song
-   * (the DSP threads are shared with the re-render itself); a request for a newer revision cancels older ones.
+   * (the DSP threads are shared with the re-render itself); a request for a newer revision cancels older ones, and a
+   * request `givenUp` (a seek, an aborted fetch) is not rendered when its turn comes, or stops being rendered.
    */
-  private async onDemand(job: JobView, song: Song, copy: Copy, from: number, frames: number): Promise<ListenAnswer> {
+  private async onDemand(
+    job: JobView,
+    song: Song,
+    copy: Copy,
+    from: number,
+    frames: number,
+    givenUp?: AbortSignal,
+  ): Promise<ListenAnswer> {
     const view = copy.view!;
     const kept = song.rendered.find(
       (b) => b.revision === copy.revision && b.start <= from && from + frames <= b.start + b.frames,
@@ -754,9 +762,11 @@ export class ListenCopies {
     const turn = demand.tail.then(async (): Promise<ListenAnswer> => {
       if (demand.abort.signal.aborted || !song.copies.includes(copy))
         return { kind: 'not-ready', message: `${job.name}: not rendered yet` };
+      // Rendering a block the player no longer wants would keep the one at its new playhead waiting.
+      if (givenUp?.aborted) return { kind: 'not-ready', message: `${job.name}: the request was given up` };
       // Written meanwhile (or rendered by the request before this one): no need to render it.
       if (from < copy.view!.readyFrames)
-        return this.fromCopy(job, copy, copy.view!, from, Math.min(frames, copy.view!.readyFrames - from));
+        return this.fromCopy(job, copy, copy.view!, from, Math.min(frames, copy.view!.readyFrames - from), givenUp);
       const again = song.rendered.find(
         (b) => b.revision === copy.revision && b.start <= from && from + frames <= b.start + b.frames,
       );
@@ -766,7 +776,7 @@ export class ListenCopies {
         result = await this.deps.engine.renderRegion!(
           this.deps.requestFor(job.input, copy.controls!),
           { start: from, frames },
-          { signal: demand.abort.signal },
+          { signal: givenUp ? AbortSignal.any([demand.abort.signal, givenUp]) : demand.abort.signal },
         );
       } catch (err) {
         // The engine is stopping (the app closes): nothing more will be rendered.

@@ -3,6 +3,7 @@
 // (the engine's worker thread); knows nothing about threads itself.
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { RegionKeeper, type KeptSong } from './separate/region-keeper.ts';
 import { decodeStream } from './audio/decode.ts';
 import { LastSongMemo } from './separate/song-memo.ts';
 import { createStemWriter } from './audio/stem-writer.ts';
@@ -10,13 +11,7 @@ import { XumxError, asXumxError } from './errors.ts';
 import { pickModel, scanModels, type InstalledModel } from './model/registry.ts';
 import type { ModelRunner } from './model/session.ts';
 import { openModelInThread } from './model/threaded.ts';
-import {
-  preparedSong,
-  separateFile,
-  type PipelineDeps,
-  type PipelineHooks,
-  type PreparedSong,
-} from './separate/pipeline.ts';
+import { preparedSong, separateFile, type PipelineDeps, type PipelineHooks } from './separate/pipeline.ts';
 import { EstimateCache, estimateKey, hashFile, type EstimateCacheOptions } from './cache/estimate-cache.ts';
 import { renderRegion } from './separate/region.ts';
 import { CONTRACT } from './model/manifest.ts';
@@ -77,6 +72,8 @@ export class JobRunner {
   private readonly hashes = new Map<string, string>();
   private disposed = false;
   private memo: LastSongMemo | null = null;
+  /** What the parts of the song listened to share from one part to the next. */
+  private readonly regions = new RegionKeeper();
 
   constructor(
     private readonly opts: RunnerOptions,
@@ -94,6 +91,8 @@ export class JobRunner {
   }
 
   async run(req: SeparateRequest, hooks: PipelineHooks = {}): Promise<SeparationResult> {
+    // Another song's job: the song kept for parts would hold its prepared samples beside the new one's.
+    if (this.regions.input !== null && this.regions.input !== req.input) await this.regions.forget();
     try {
       const { format, bitDepth, ep, timePitch } = validateRequest(req);
       hooks.onProgress?.({ fraction: 0, stage: 'load-model', etaSeconds: null });
@@ -182,48 +181,92 @@ export class JobRunner {
       if (this.disposed) throw new XumxError('CANCELLED', `${req.input}: the engine is shutting down`, req.input);
       if (!this.cache)
         throw new XumxError('NOT_CACHED', `${req.input}: this engine keeps no estimate cache`, req.input);
-      const installed = await this.installed(req.modelId);
-      const { manifest } = installed;
-      const controls = normalizeControls(req.controls, manifest.sources);
-      const key = estimateKey({
-        inputSha256: await this.songHash(req.input, hooks.signal),
-        modelSha256: manifest.sha256,
-      });
-      const reader = await this.cache.lookup(key, {
-        modelSha256: manifest.sha256,
-        sources: manifest.sources,
-        bins: CONTRACT.bins,
-      });
-      if (!reader)
-        throw new XumxError(
-          'NOT_CACHED',
-          `${req.input}: not separated with ${manifest.id} on this computer yet (or its estimates were removed from the cache)`,
-          req.input,
-        );
-      let song: PreparedSong | undefined;
-      try {
-        song = await preparedSong(req.input, this.deps, hooks.signal);
-        // The same threads as the song's re-renders from the cache (run()).
+      const found = this.regions.find(req.input, req.modelId);
+      const stamp = found ? await this.regionStamp(req.input, found.installed) : null;
+      let kept = found && found.stamp === stamp ? found : undefined;
+      for (;;) {
+        kept ??= await this.keptSong(req, hooks.signal);
+        const { installed, reader, song } = kept;
+        const controls = normalizeControls(req.controls, installed.manifest.sources);
         const dsp = this.dsp();
-        const part = await renderRegion({
-          input: req.input,
-          song,
-          reader,
-          sources: manifest.sources,
-          controls,
-          region: { start, frames },
-          ...(dsp ? { dsp } : {}),
-          signal: hooks.signal,
-        });
-        return { input: req.input, ok: true, sampleRate: song.sampleRate, ...part };
-      } finally {
-        await reader.close().catch(() => {});
-        await song?.song.release();
+        // This part's own hold: a part for another song asked meanwhile may make the keeper let go of this one.
+        song.song.retain();
+        try {
+          // The same threads as the song's re-renders from the cache (run()).
+          const part = await renderRegion({
+            input: req.input,
+            song,
+            reader,
+            sources: installed.manifest.sources,
+            controls,
+            region: { start, frames },
+            ...(dsp ? { dsp } : {}),
+            signal: hooks.signal,
+            kept: this.regions.chunksFor(kept, JSON.stringify(controls)),
+          });
+          return { input: req.input, ok: true, sampleRate: song.sampleRate, ...part };
+        } catch (err) {
+          const { code } = asXumxError(err);
+          if (code === 'CANCELLED' || code === 'BAD_ARGUMENT') throw err;
+          await this.regions.forget(req.input);
+          // The entry kept may have been removed or replaced since: found again, it says so (NOT_CACHED) or renders.
+          if (kept !== found || code !== 'CACHE_CORRUPT') throw err;
+          kept = undefined;
+        } finally {
+          await song.song.release();
+        }
       }
     } catch (err) {
       const e = asXumxError(err, req.input);
       return { input: req.input, ok: false, error: { code: e.code, message: e.message } };
     }
+  }
+
+  /**
+   * The model, the cache entry and the prepared song for parts of `req.input`, found and kept for the parts after
+   * (separate/region-keeper.ts). NOT_CACHED when the song's estimates are not in the cache.
+   */
+  private async keptSong(req: SeparateRequest, signal?: AbortSignal): Promise<KeptSong> {
+    const cache = this.cache!;
+    const installed = await this.installed(req.modelId);
+    // Taken before the files are read: one changed meanwhile makes the next part find them again.
+    const stamp = await this.regionStamp(req.input, installed);
+    const { manifest } = installed;
+    const key = estimateKey({
+      inputSha256: await this.songHash(req.input, signal),
+      modelSha256: manifest.sha256,
+    });
+    const reader = await cache.lookup(key, {
+      modelSha256: manifest.sha256,
+      sources: manifest.sources,
+      bins: CONTRACT.bins,
+    });
+    if (!reader)
+      throw new XumxError(
+        'NOT_CACHED',
+        `${req.input}: not separated with ${manifest.id} on this computer yet (or its estimates were removed from the cache)`,
+        req.input,
+      );
+    // Only its header is needed from here on (each record is read by path where it is rendered): no file stays open.
+    await reader.close().catch(() => {});
+    const song = await preparedSong(req.input, this.deps, signal);
+    const kept: KeptSong = { input: req.input, modelId: req.modelId, stamp, installed, reader, song };
+    await this.regions.keep(kept);
+    return kept;
+  }
+
+  /**
+   * The song's and the model folders' identities (size, time, inode), read at once: what a kept song for parts is
+   * checked against. A model installed or removed changes its folder's time; a manifest replaced, its own.
+   */
+  private async regionStamp(input: string, installed: InstalledModel): Promise<string> {
+    const id = (path: string) =>
+      stat(path).then(
+        (st) => `${st.size}|${st.mtimeMs}|${st.ino}`,
+        () => 'none',
+      );
+    const ids = await Promise.all([input, ...this.opts.modelDirs, join(installed.dir, 'manifest.json')].map(id));
+    return ids.join('/');
   }
 
   /** The DSP pool of the thread plan, started on first use and shared by every job and part; undefined: no pool. */
@@ -248,11 +291,13 @@ export class JobRunner {
 
   /** Lets go of the prepared song kept for re-rendering `input` (its temporary file), if it is the one kept. */
   async releaseSong(input: string): Promise<void> {
+    await this.regions.forget(input);
     await this.memo?.forget(input);
   }
 
   async dispose(): Promise<void> {
     this.disposed = true;
+    await this.regions.forget();
     await this.memo?.clear();
     await this.dspPool?.dispose();
     this.dspPool = null;

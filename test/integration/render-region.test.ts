@@ -4,11 +4,18 @@
 // residual stem, on the DSP threads and in the job's thread. Through the job runner with a real tiny X-UMX.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeFile } from '../../src-main/engine/audio/decode.ts';
 import { createEngine } from '../../src-main/engine/index.ts';
-import { JobRunner } from '../../src-main/engine/runner.ts';
+import { defaultDeps, JobRunner } from '../../src-main/engine/runner.ts';
+import { EstimateCache, estimateKey, hashFile } from '../../src-main/engine/cache/estimate-cache.ts';
+import { loadDspKernels } from '../../src-main/engine/dsp/kernels/index.ts';
+import { normalizeControls } from '../../src-main/engine/dsp/controls.ts';
+import { pickModel, scanModels } from '../../src-main/engine/model/registry.ts';
+import { ChunkRenderer, type DspRenderer } from '../../src-main/engine/separate/chunk-renderer.ts';
+import { preparedSong } from '../../src-main/engine/separate/pipeline.ts';
+import { KeptChunks, renderRegion } from '../../src-main/engine/separate/region.ts';
 import type {
   RegionOk,
   RegionResult,
@@ -62,7 +69,10 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
     return r;
   };
   /** The largest difference between the part and the full render's stems over the same samples. */
-  const worstDiff = async (full: SeparationOk, region: RegionOk): Promise<number> => {
+  const worstDiff = async (
+    full: SeparationOk,
+    region: Pick<RegionOk, 'stems' | 'start' | 'frames'>,
+  ): Promise<number> => {
     assert.deepEqual(Object.keys(region.stems), Object.keys(full.stems));
     let worst = 0;
     for (const [stem, path] of Object.entries(full.stems)) {
@@ -198,6 +208,98 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
     assert.equal(ok(await r.run(request(songs[44100], CONTROLS))).estimates, 'network');
     const region = await r.renderRegion(request(songs[44100], CONTROLS), { start: 0, frames: 1000 });
     assert.equal(region.ok ? '' : region.error.code, 'NOT_CACHED');
+  });
+
+  test('blocks asked one after another are joined from the chunks kept from the block before, and equal blocks rendered afresh', async () => {
+    const cacheDir = tempDir('xumx-region-kept-');
+    const r = new JobRunner({
+      modelDirs,
+      allowTestModels: true,
+      threads: 1,
+      segments: SEGMENTS,
+      cache: { dir: cacheDir },
+    });
+    runners.push(r);
+    const path = songs[44100];
+    ok(await r.run(request(path)));
+    const full = ok(await r.run(request(path, CONTROLS)));
+    const installed = pickModel(await scanModels(modelDirs, { allowTestModels: true }), undefined, modelDirs);
+    const { manifest } = installed;
+    const key = estimateKey({ inputSha256: await hashFile(path), modelSha256: manifest.sha256 });
+    const reader = (await new EstimateCache({ dir: cacheDir }).lookup(key, {}))!;
+    const song = await preparedSong(path, defaultDeps, undefined);
+    const here = new ChunkRenderer(await loadDspKernels());
+    let rendered = 0;
+    const counting: DspRenderer = {
+      size: 1,
+      render: (task, times) => {
+        rendered++;
+        return here.render(task, times);
+      },
+    };
+    const part = (start: number, frames: number, kept?: KeptChunks) =>
+      renderRegion({
+        input: path,
+        song,
+        reader,
+        sources: manifest.sources,
+        controls: normalizeControls(CONTROLS, manifest.sources),
+        region: { start, frames },
+        dsp: counting,
+        ...(kept ? { kept } : {}),
+      });
+    try {
+      const kept = new KeptChunks();
+      const news: number[] = [];
+      // Half-second blocks through chunks of about 1.5 s.
+      for (let b = 0; b < 10; b++) {
+        const start = 100_000 + b * 22_050;
+        const before = rendered;
+        const block = await part(start, 22_050, kept);
+        news.push(rendered - before);
+        const diff = await worstDiff(full, block);
+        assert.ok(diff <= 1e-4, `block ${b} differs from the full re-render by ${diff}`);
+        const fresh = await part(start, 22_050);
+        assert.deepEqual(block.stems, fresh.stems, `block ${b} differs from the same block rendered afresh`);
+      }
+      assert.ok(
+        news.filter((n) => n === 0).length >= 5,
+        `chunks rendered anew per block: ${news.join(' ')} (most blocks lie in the chunks of the one before)`,
+      );
+    } finally {
+      await song.song.release();
+      await reader.close();
+    }
+  });
+
+  test("a part asked after the song's file changed is not rendered from what was kept for the old file", async () => {
+    const r = runner();
+    const path = join(tempDir('xumx-region-song-'), 'changing.wav');
+    await makeSong(path, { seconds: 6, seed: 5, sampleRate: 44100, bitDepth: '32f' });
+    ok(await r.run(request(path)));
+    part(await r.renderRegion(request(path, CONTROLS), { start: 10_000, frames: 20_000 }));
+    await makeSong(path, { seconds: 6, seed: 6, sampleRate: 44100, bitDepth: '32f' });
+    utimesSync(path, new Date(), new Date(Date.now() + 5000));
+    const after = await r.renderRegion(request(path, CONTROLS), { start: 10_000, frames: 20_000 });
+    assert.equal(after.ok ? 'rendered' : after.error.code, 'NOT_CACHED', 'the new file has not been separated');
+  });
+
+  test('a song let go (removed from the app) leaves no prepared samples held for its parts', async () => {
+    const songFolder = tempDir('xumx-region-songs-');
+    const r = new JobRunner({
+      modelDirs,
+      allowTestModels: true,
+      threads: 1,
+      segments: SEGMENTS,
+      cache: { dir: tempDir('xumx-region-cache-') },
+      songFolder,
+    });
+    runners.push(r);
+    ok(await r.run(request(songs[44100])));
+    part(await r.renderRegion(request(songs[44100], CONTROLS), { start: 0, frames: 20_000 }));
+    assert.equal(readdirSync(songFolder).length, 1);
+    await r.releaseSong(songs[44100]);
+    assert.deepEqual(readdirSync(songFolder), [], 'the prepared song is removed');
   });
 
   test('a song whose estimates are not cached is NOT_CACHED, naming it; a bad part is BAD_ARGUMENT', async () => {

@@ -79,7 +79,7 @@ export class MemoryAudio implements AudioPort {
 export class FakeEngine implements EnginePort {
   gate: Promise<void> = Promise.resolve();
   readonly requests: SeparateRequest[] = [];
-  readonly regions: { request: SeparateRequest; region: Region }[] = [];
+  readonly regions: { request: SeparateRequest; region: Region; signal?: AbortSignal }[] = [];
   readonly uncached = new Set<string>();
   /** What the engine measured of the song, given with every result while set. */
   analysis: SongAnalysis | undefined;
@@ -163,7 +163,7 @@ export class FakeEngine implements EnginePort {
   }
 
   async renderRegion(req: SeparateRequest, region: Region, hooks?: { signal?: AbortSignal }): Promise<RegionResult> {
-    this.regions.push({ request: req, region });
+    this.regions.push({ request: req, region, ...(hooks?.signal ? { signal: hooks.signal } : {}) });
     await Promise.race([this.gate, new Promise((r) => hooks?.signal?.addEventListener('abort', r))]);
     if (hooks?.signal?.aborted)
       return { input: req.input, ok: false, error: { code: 'CANCELLED', message: `${req.input}: cancelled` } };

@@ -6,10 +6,19 @@ import type { DspKernels } from '../dsp/kernels/index.ts';
 import { XumxError } from '../errors.ts';
 import { renderChunk, type ChunkTask, type ChunkTimes, type RenderableChunk } from './chunk-render.ts';
 
+/** How a chunk is waited for: `urgent`, a listener waits for it (before a whole song's chunks); `signal`: no longer wanted. */
+export interface RenderLane {
+  urgent?: boolean;
+  signal?: AbortSignal;
+}
+
 /** Renders chunks: stem audio per stem, [left, right]. */
 export interface DspRenderer {
-  /** The task's arrays may be transferred to another thread (unusable by the caller afterwards). */
-  render(task: ChunkTask, times?: ChunkTimes): Promise<Float32Array[][]>;
+  /**
+   * The task's arrays may be transferred to another thread (unusable by the caller afterwards). `lane` orders it among
+   * the chunks waiting for a thread, where there are any.
+   */
+  render(task: ChunkTask, times?: ChunkTimes, lane?: RenderLane): Promise<Float32Array[][]>;
   /** How many threads render at once; 0: this one, one chunk after another. */
   readonly size: number;
 }

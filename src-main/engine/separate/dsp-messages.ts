@@ -3,7 +3,12 @@
 import type { ErrorCode } from '../errors.ts';
 import type { ChunkTask } from './chunk-render.ts';
 
-export type ToDspWorker = { id: number; task: ChunkTask };
+/**
+ * render: `urgent` goes before the thread's queued normal chunks (lanes.ts). cancel: a chunk not started yet is
+ * dropped and answered as CANCELLED; one being rendered is answered as usual.
+ */
+export type ToDspWorker =
+  { type: 'render'; id: number; task: ChunkTask; urgent: boolean } | { type: 'cancel'; id: number };
 export type FromDspWorker =
   | { id: number; ok: true; stems: Float32Array[][]; stft: number; wiener: number; istft: number }
   | { id: number; ok: false; message: string; code?: ErrorCode };

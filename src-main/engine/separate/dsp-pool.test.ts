@@ -48,6 +48,37 @@ describe('DspPool', () => {
     assert.ok(times.stft > 0, 'the thread reports its STFT time');
   });
 
+  test('an urgent chunk queued after normal ones is rendered before the normal ones still waiting', async () => {
+    const done: string[] = [];
+    const normal = Array.from({ length: 6 }, (_, i) => pool.render(task()).then(() => done.push(`n${i}`)));
+    const urgent = pool.render(task(), undefined, { urgent: true }).then(() => done.push('u'));
+    await Promise.all([...normal, urgent]);
+    // At most the chunks the thread already held when it came (one rendering, one waiting) go before it.
+    assert.ok(done.indexOf('u') <= 2, `rendered in the order ${done.join(' ')}`);
+  });
+
+  test('chunks whose signal fires before they start are dropped, not rendered', async () => {
+    const before = pool.renderedChunks;
+    const abort = new AbortController();
+    const given = Array.from({ length: 6 }, () => pool.render(task(), undefined, { signal: abort.signal }));
+    abort.abort();
+    for (const g of given)
+      await assert.rejects(g, (err: unknown) => err instanceof XumxError && err.code === 'CANCELLED');
+    // Once a chunk sent after them is back, every answer about them has come.
+    await pool.render(task());
+    const rendered = pool.renderedChunks - before - 1;
+    assert.ok(rendered <= 2, `${rendered} of the 6 given-up chunks were rendered`);
+  });
+
+  test('a chunk given up before it is asked for is refused at once', async () => {
+    const abort = new AbortController();
+    abort.abort();
+    await assert.rejects(
+      pool.render(task(), undefined, { signal: abort.signal }),
+      (err: unknown) => err instanceof XumxError && err.code === 'CANCELLED',
+    );
+  });
+
   // A buffer detached before sending (it was handed to another thread already) makes the message undeliverable:
   // the thread never sees it, so without a report the render would be awaited forever.
   test(

@@ -31,6 +31,42 @@ export interface RegionJob {
   /** DSP threads; absent: the chunks render in this thread. */
   dsp?: DspRenderer;
   signal?: AbortSignal;
+  /**
+   * Chunks rendered for an earlier part of this song with these controls, and where this part's go: a player asks for
+   * 2-second blocks one after another, each inside the ~6-second chunks of the one before.
+   */
+  kept?: KeptChunks;
+}
+
+/** Chunks a KeptChunks holds: a block crossing a chunk's end needs two, a resampled one a third before them. */
+export const KEPT_CHUNKS = 3;
+
+/**
+ * The stems of the last few chunks rendered for one song with one set of controls (at most KEPT_CHUNKS of them:
+ * with the CPU's 256-frame chunks 261 120 samples × 2 channels × 4 bytes, 8.4 MB per stem set of four, 10.4 MB with
+ * the residual, so at most about 31 MB). The numbers are the ones a render gives, so a part joined from them is
+ * the part rendered afresh.
+ */
+export class KeptChunks {
+  private readonly chunks = new Map<number, Float32Array[][]>();
+
+  constructor(private readonly limit = KEPT_CHUNKS) {}
+
+  has(index: number): boolean {
+    return this.chunks.has(index);
+  }
+
+  /** A copy of chunk `index`'s stems, [stem][channel] (the crossfader fades what it is given in place). */
+  copy(index: number): Float32Array[][] | undefined {
+    return this.chunks.get(index)?.map((stem) => stem.map((ch) => ch.slice()));
+  }
+
+  /** Keeps `stems` as they are (the caller hands on copies); the chunk kept longest goes past the limit. */
+  keep(index: number, stems: Float32Array[][]): void {
+    this.chunks.delete(index);
+    this.chunks.set(index, stems);
+    while (this.chunks.size > this.limit) this.chunks.delete(this.chunks.keys().next().value!);
+  }
 }
 
 export interface RenderedRegion {
@@ -138,33 +174,55 @@ function ratio(rate: number, sampleRate: number): { L: number; M: number; margin
 async function joinChunks(
   job: RegionJob & { stems: string[]; plan: ChunkPlan; first: number; last: number; cancelled(): void },
 ): Promise<Float32Array[][]> {
-  const { plan, first, last, stems, reader, song, dsp, cancelled } = job;
-  const task = async (i: number): Promise<CachedChunk> => ({
+  const { plan, first, last, stems, reader, song, dsp, cancelled, kept, signal } = job;
+  const task = (i: number, samples: Float32Array[]): CachedChunk => ({
     kind: 'cached',
     record: reader.recordAt(i),
     sources: [...job.sources],
     controls: job.controls,
     chunkLength: plan.chunkLength,
-    samples: await readChunk(song.song, plan.chunks[i], plan.chunkLength),
+    samples,
   });
+  const indices = Array.from({ length: last - first + 1 }, (_, k) => first + k);
+  // The song's samples of every chunk not kept, read at once: each read waits for this thread's other work.
+  const samples = new Map(
+    await Promise.all(
+      indices
+        .filter((i) => !kept?.has(i))
+        .map(async (i) => [i, await readChunk(song.song, plan.chunks[i], plan.chunkLength)] as const),
+    ),
+  );
   const here = dsp ? null : new ChunkRenderer(await loadDspKernels());
-  const rendering: Promise<Float32Array[][]>[] = [];
-  if (dsp) {
-    for (let i = first; i <= last; i++) {
-      const chunk = dsp.render(await task(i));
+  // On the DSP threads a listener waits for these: they go before the chunks a whole-song render has waiting.
+  const rendering = new Map<number, Promise<Float32Array[][]>>();
+  if (dsp)
+    for (const [i, x] of samples) {
+      const chunk = dsp.render(task(i, x), undefined, { urgent: true, ...(signal ? { signal } : {}) });
       chunk.catch(() => {}); // awaited below; a cancel meanwhile must not leave an unhandled rejection
-      rendering.push(chunk);
+      rendering.set(i, chunk);
     }
-  }
   const length = exactEnd(plan, last) - exactStart(plan, first);
   const joined = stems.map(() => [new Float32Array(length), new Float32Array(length)]);
   const faders = stems.map(() => new Crossfader(plan, 2, first));
   let written = 0;
-  for (let i = first; i <= last; i++) {
+  for (const i of indices) {
     // In this thread nothing else runs between chunks: let a cancel (and the job beside this part) through.
     if (!dsp) await new Promise((resolve) => setImmediate(resolve));
     cancelled();
-    const signals = here ? here.renderNow(await task(i)) : await rendering[i - first];
+    let signals = kept?.copy(i);
+    if (!signals) {
+      let fresh: Float32Array[][];
+      try {
+        fresh = here ? here.renderNow(task(i, samples.get(i)!)) : await rendering.get(i)!;
+      } catch (err) {
+        cancelled(); // a chunk given up says so with the song's name
+        throw err;
+      }
+      if (kept) {
+        kept.keep(i, fresh);
+        signals = kept.copy(i)!;
+      } else signals = fresh;
+    }
     let n = 0;
     for (let s = 0; s < stems.length; s++) {
       const done = faders[s].add(i, signals[s]);
