@@ -166,7 +166,9 @@ async function serveAppRequest(request: Request): Promise<Response> {
   if (route.kind === 'listen') {
     const ask = [route.jobId, route.revision, route.from, route.frames] as const;
     const audio = { ...headers, 'Content-Type': 'audio/wav', 'Cache-Control': 'no-store' };
-    const answer = request.method === 'HEAD' ? await service!.listenHead(...ask) : await service!.listen(...ask);
+    // The request's signal fires when the page aborts the fetch (the player gave the block up): it is not rendered.
+    const answer =
+      request.method === 'HEAD' ? await service!.listenHead(...ask) : await service!.listen(...ask, request.signal);
     if (answer.kind === 'head')
       return new Response(null, { status: 200, headers: { ...audio, 'Content-Length': String(answer.bytes) } });
     if (answer.kind !== 'audio')
