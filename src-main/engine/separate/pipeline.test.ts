@@ -524,6 +524,39 @@ describe('separateFile', () => {
     },
   );
 
+  test('with a listening copy, the first chunk is final before the network starts the next batch; without one they overlap', async () => {
+    const input = floatWav(join(tmp(), 'song.wav'), testSignal(44100 * 2, 7), 44100);
+    const order = async (listened: boolean) => {
+      const events: string[] = [];
+      const model = fakeModel(
+        ['a', 'b'],
+        () => 0.5,
+        () => void events.push('run'),
+      );
+      await separateFile(
+        job(tmp(), { input }),
+        model,
+        { decode: decodeFile, createStemWriter },
+        listened
+          ? {
+              listen: {
+                path: join(tmp(), 'song.copy'),
+                onReady: (l) => {
+                  if (l.readyFrames > 0 && !events.includes('final')) events.push('final');
+                },
+              },
+            }
+          : {},
+      );
+      return events;
+    };
+    const withCopy = await order(true);
+    assert.deepEqual(withCopy.slice(0, 3), ['run', 'final', 'run'], withCopy.join(' '));
+    // Without a listener (the CLI) nothing waits: the next batch is on its way while the first chunk renders.
+    const plain = await order(false);
+    assert.deepEqual(plain.slice(0, 2), ['run', 'run'], plain.join(' '));
+  });
+
   test('reports progress that only moves forward and ends at 1', async () => {
     const seen: number[] = [];
     await separateFile(

@@ -245,7 +245,7 @@ async function separatePrepared(
       if (!isOpen()) progress.preparing('load-model', 1);
       const { model, segments } = await source.ready;
       cancelled();
-      await runChunks(song, { ...job, segments }, model, sinks, tools);
+      await runChunks(song, { ...job, segments }, model, sinks, tools, copy !== null);
     } else {
       await replayChunks(song, job, source.estimates, manifest.sources, sinks, tools);
     }
@@ -467,7 +467,9 @@ interface PreparedBatch {
 /**
  * The chunk loop, software-pipelined: while the network computes batch k (on its own thread when the runner has
  * one), this thread filters, inverts and encodes batch k-1 and takes the STFT of batch k+1. With an in-thread
- * runner the same code simply runs one step after another.
+ * runner the same code simply runs one step after another. `listened`: someone may be listening while the song
+ * separates (a listening copy is written): the first chunk is rendered before the network starts the next batch, so
+ * the two do not share the cores while the listener waits for the first sound.
  */
 async function runChunks(
   song: SongSamples,
@@ -475,6 +477,7 @@ async function runChunks(
   model: ModelRunner,
   sinks: StemSink[],
   { timed, cancelled, progress, timings, tap, kernels }: LoopTools,
+  listened = false,
 ): Promise<void> {
   const { hop, bins, nFft } = CONTRACT;
   const plan = planChunks(song.frames, job.segments, hop, minChunkLength(nFft));
@@ -566,11 +569,18 @@ async function runChunks(
     waited += (performance.now() - t0) / 1000;
     done += current.count * NETWORK_SHARE;
     cancelled();
-    if (next) {
+    // The first chunk's DSP alone cut the time to its final frames from 1.5-2.8 s to 0.5-0.8 s at load 6-8 on 2
+    // cores, for one chunk's DSP time (~0.5 s there) more in the whole separation (bench/first-sound.bench.ts).
+    const first = listened && current.first === 0;
+    if (next && !first) {
       report('network');
       running = launch(next);
     }
     await finish(current, answer);
+    if (next && first) {
+      report('network');
+      running = launch(next);
+    }
     current = next as PreparedBatch;
   }
   // The network's own time: from its thread when it counts it (overlapped with the DSP above), else the wait.
