@@ -102,7 +102,15 @@ export async function lockDataFolder(dir: string, opts: DataFolderLockOptions = 
     if (found === null) continue;
     const owner = parseOwner(found);
     if (owner && !ownerEnded(owner)) throw busy(owner);
-    await takeOverAbandoned(file, found);
+    try {
+      await takeOverAbandoned(file, found);
+    } catch (e) {
+      // An abandoned lock on a folder that cannot be written (remounted read-only after the app was killed) can be
+      // neither moved nor replaced: the app runs without one, as where none could be created. A folder or link
+      // standing there, or a live lock that could not be put back, is still refused.
+      if (!unmovable.has(e as object)) throw e;
+      return unlocked(dir, file, e);
+    }
   }
   throw new XumxError('OUTPUT_BUSY', `${dir}: other apps keep taking this data folder; try again`, dir);
 }
@@ -147,6 +155,9 @@ function parseOwner(text: string): LockOwner | null {
   return null;
 }
 
+/** Errors of an abandoned lock that could not be moved aside: the folder cannot be written, nothing was changed. */
+const unmovable = new WeakSet<object>();
+
 /**
  * Removes the lock `file` judged abandoned from its text `judged`. Another app may have removed that one and created
  * its own in the meantime: a lock that is not the one judged is put back for its owner.
@@ -161,7 +172,9 @@ export async function takeOverAbandoned(file: string, judged: string): Promise<v
     await rename(file, aside);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw asXumxError(e, file);
+    const err = asXumxError(e, file);
+    unmovable.add(err);
+    throw err;
   }
   const moved = await readLock(aside);
   try {
