@@ -83,6 +83,9 @@ describe("the data folder's lock", () => {
     ['not JSON', '\u0000garbage{'],
     ['JSON naming no process', '{"pid":"twelve"}'],
     ['JSON null', 'null'],
+    ['naming process 0', lockOf(0)],
+    ['naming a negative process', lockOf(-5)],
+    ['naming a process beyond any pid', lockOf(2 ** 40)],
   ] as const) {
     test(`takes over a lock file that is ${what}`, async () => {
       const dir = await folder();

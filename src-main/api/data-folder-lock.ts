@@ -51,7 +51,6 @@ const THIS_APP: LockOwner = {
 function ownerEnded(o: LockOwner): boolean {
   if (o.host !== THIS_APP.host) return false;
   if (o.pid === process.pid) return o.run !== THIS_APP.run;
-  if (!Number.isSafeInteger(o.pid) || o.pid <= 0) return false; // kill(0) would mean our own process group
   try {
     process.kill(o.pid, 0);
     return false;
@@ -143,12 +142,17 @@ async function readLock(file: string): Promise<string | null> {
   return readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : ''));
 }
 
+const isPid = (pid: unknown): pid is number =>
+  Number.isInteger(pid) && (pid as number) > 0 && (pid as number) < 2 ** 31;
+
 /** Null for a lock that does not name an owner (empty, damaged, written by hand): it holds nothing. */
 function parseOwner(text: string): LockOwner | null {
   try {
     const o = JSON.parse(text) as Partial<LockOwner> | null;
-    if (o && typeof o.host === 'string' && Number.isSafeInteger(o.pid) && typeof o.run === 'string')
-      return { host: o.host, pid: o.pid!, run: o.run };
+    // A pid no process can have (0 would mean our own process group to kill(), a negative one a group, one past
+    // 2^31 is refused by kill()) names no owner.
+    if (o && typeof o.host === 'string' && isPid(o.pid) && typeof o.run === 'string')
+      return { host: o.host, pid: o.pid, run: o.run };
   } catch {
     // not JSON: garbage
   }
