@@ -204,7 +204,9 @@ function heldLock(file: string, me: string): DataFolderLock {
 }
 
 function unlocked(dir: string, file: string, err: unknown): DataFolderLock {
-  const reason = asXumxError(err).message;
+  // The error may name the lock already; the notice names it once.
+  const message = asXumxError(err).message;
+  const reason = message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message;
   return {
     file,
     held: false,
