@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { DATA_FOLDER_LOCK, lockDataFolder, takeOverAbandoned } from './data-folder-lock.ts';
 import { THIS_HOST } from '../engine/temp-files.ts';
 import { endedPid } from '../engine/testing/ended-process.ts';
+import { onReadOnlyDisk } from '../../test/fixtures/read-only-disk.ts';
 
 async function folder(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'xumx-data-lock-'));
@@ -82,6 +83,9 @@ describe("the data folder's lock", () => {
     ['not JSON', '\u0000garbage{'],
     ['JSON naming no process', '{"pid":"twelve"}'],
     ['JSON null', 'null'],
+    ['naming process 0', lockOf(0)],
+    ['naming a negative process', lockOf(-5)],
+    ['naming a process beyond any pid', lockOf(2 ** 40)],
   ] as const) {
     test(`takes over a lock file that is ${what}`, async () => {
       const dir = await folder();
@@ -168,6 +172,31 @@ describe("the data folder's lock", () => {
     await lock.release();
     await rm(dir, { recursive: true, force: true });
   });
+
+  for (const [what, text] of [
+    ['of an app that was killed', lockOf(endedPid())],
+    ['that is damaged', 'garbage{'],
+  ] as const) {
+    test(`lets the app run without the lock on a read-only data folder holding a lock ${what}`, async (t) => {
+      // A disk remounted read-only after an app was killed on it: the lock can be neither taken over nor removed.
+      const dir = await folder();
+      await onReadOnlyDisk(
+        t,
+        dir,
+        () => writeFile(join(dir, DATA_FOLDER_LOCK), text),
+        async () => {
+          const lock = await lockDataFolder(dir);
+          assert.equal(lock.held, false);
+          const file = join(dir, DATA_FOLDER_LOCK);
+          assert.ok(
+            lock.notice?.startsWith(`${file}: could not be written (the file system is read-only);`),
+            lock.notice!,
+          );
+          assert.equal(await readFile(join(dir, DATA_FOLDER_LOCK), 'utf8'), text);
+        },
+      );
+    });
+  }
 
   test('names a folder standing where the lock belongs instead of removing it', async () => {
     const dir = await folder();

@@ -84,7 +84,15 @@ export async function lockDataFolder(dir: string, opts: DataFolderLockOptions = 
     if (found === null) continue;
     const owner = parseOwner(found);
     if (owner && !ownerIsGone(owner)) throw busy(owner);
-    await takeOverAbandoned(file, found);
+    try {
+      await takeOverAbandoned(file, found);
+    } catch (e) {
+      // An abandoned lock on a folder that cannot be written (remounted read-only after the app was killed) can be
+      // neither moved nor replaced: the app runs without one, as where none could be created. A folder or link
+      // standing there, or a live lock that could not be put back, is still refused.
+      if (!unmovable.has(e as object)) throw e;
+      return unlocked(dir, file, e);
+    }
   }
   throw new XumxError('OUTPUT_BUSY', `${dir}: other apps keep taking this data folder; try again`, dir);
 }
@@ -117,17 +125,25 @@ async function readLock(file: string): Promise<string | null> {
   return readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : ''));
 }
 
+const isPid = (pid: unknown): pid is number =>
+  Number.isInteger(pid) && (pid as number) > 0 && (pid as number) < 2 ** 31;
+
 /** Null for a lock that does not name an owner (empty, damaged, written by hand): it holds nothing. */
 function parseOwner(text: string): LockOwner | null {
   try {
     const o = JSON.parse(text) as Partial<LockOwner> | null;
-    if (o && typeof o.host === 'string' && Number.isSafeInteger(o.pid) && typeof o.run === 'string')
-      return { host: o.host, pid: o.pid!, run: o.run };
+    // A pid no process can have (0 would mean our own process group to kill(), a negative one a group, one past
+    // 2^31 is refused by kill()) names no owner.
+    if (o && typeof o.host === 'string' && isPid(o.pid) && typeof o.run === 'string')
+      return { host: o.host, pid: o.pid, run: o.run };
   } catch {
     // not JSON: garbage
   }
   return null;
 }
+
+/** Errors of an abandoned lock that could not be moved aside: the folder cannot be written, nothing was changed. */
+const unmovable = new WeakSet<object>();
 
 /**
  * Removes the lock `file` judged abandoned from its text `judged`. Another app may have removed that one and created
@@ -143,7 +159,9 @@ export async function takeOverAbandoned(file: string, judged: string): Promise<v
     await rename(file, aside);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw asXumxError(e, file);
+    const err = asXumxError(e, file);
+    unmovable.add(err);
+    throw err;
   }
   const moved = await readLock(aside);
   try {
@@ -169,7 +187,9 @@ function heldLock(file: string, me: string): DataFolderLock {
 }
 
 function unlocked(dir: string, file: string, err: unknown): DataFolderLock {
-  const reason = asXumxError(err).message;
+  // The error may name the lock already; the notice names it once.
+  const message = asXumxError(err).message;
+  const reason = message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message;
   return {
     file,
     held: false,

@@ -164,6 +164,29 @@ describe('listening copies', () => {
     await t.done();
   });
 
+  test('saves the loop and named regions chosen while the song is separated, checked against its length', async () => {
+    const t = await setup();
+    t.gate();
+    const [job] = await t.service.open(['/songs/a.wav']);
+    await until('the copy is begun', () => t.events.some((e) => e.listen !== undefined && e.listen !== null));
+    assert.equal((await t.service.listJobs())[0].state, 'running');
+    const loop = { start: 0.005, end: 0.015, active: true };
+    await t.service.setSongLoop(job.id, loop, true);
+    const regions = [{ name: 'intro', start: 0, end: 0.01 }];
+    await t.service.setSongRegions(job.id, regions);
+    await assert.rejects(
+      t.service.setSongLoop(job.id, { start: 0, end: 5, active: true }, false),
+      /^XumxError: a\.wav: the loop ends after the song/,
+    );
+    t.open();
+    await t.service.idle();
+    const saved = await t.service.getSongControls(job.id);
+    assert.deepEqual(saved.loop, loop);
+    assert.equal(saved.countIn, true);
+    assert.deepEqual(saved.regions, regions);
+    await t.done();
+  });
+
   test("names a re-render's revision in its first event, before the engine starts it, and ends with the same revision", async () => {
     const t = await setup();
     const [job] = await t.service.open(['/songs/a.wav']);

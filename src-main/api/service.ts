@@ -409,8 +409,7 @@ export class StudioService implements StudioApi {
 
   async setSongLoop(jobId: string, loop: SongLoop | null, on: boolean): Promise<SongControls> {
     const job = this.queue.get(jobId) ?? unknownJob(jobId);
-    if (job.state !== 'done' || !job.result) throw new XumxError('BAD_ARGUMENT', `${job.name} is not separated yet`);
-    const song = { name: job.name, duration: job.result.duration };
+    const song = this.songLength(job);
     return this.songControls.setLoop(
       job.input,
       songLoop(loop, song),
@@ -419,10 +418,21 @@ export class StudioService implements StudioApi {
     );
   }
 
+  /**
+   * The song's name and length, to check a loop or regions against: known once it is separated, and while it is
+   * (the editor is open then, and the user may already choose them) from its listening copy.
+   */
+  private songLength(job: JobView): { name: string; duration: number } {
+    if (job.state === 'done' && job.result) return { name: job.name, duration: job.result.duration };
+    const { listen } = this.listening.views(job.id);
+    if (job.state === 'running' && listen && listen.frames > 0)
+      return { name: job.name, duration: listen.frames / listen.sampleRate };
+    throw new XumxError('BAD_ARGUMENT', `${job.name} is not separated yet`);
+  }
+
   async setSongRegions(jobId: string, regions: SongRegion[]): Promise<SongControls> {
     const job = this.queue.get(jobId) ?? unknownJob(jobId);
-    if (job.state !== 'done' || !job.result) throw new XumxError('BAD_ARGUMENT', `${job.name} is not separated yet`);
-    const checked = songRegions(regions, { name: job.name, duration: job.result.duration });
+    const checked = songRegions(regions, this.songLength(job));
     return this.songControls.setRegions(job.input, checked, this.deps.settings.get().wienerIterations);
   }
 

@@ -64,7 +64,11 @@ describe('separation control flags', () => {
     for (const bad of ['Vocals', 'lead vocals', '2nd', '__proto__', 'a'.repeat(33)]) {
       const r = separate('--strength', `drums=1.2,${bad}=2`);
       assert.equal(r.command, 'usage-error', bad);
-      if (r.command === 'usage-error') assert.equal(r.message, `--strength: "${bad}" is not a source name`);
+      if (r.command === 'usage-error')
+        assert.equal(
+          r.message,
+          `--strength: "${bad.slice(0, 40)}" is not a source name (lower case, a letter first, such as "vocals")`,
+        );
     }
   });
 

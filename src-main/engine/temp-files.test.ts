@@ -26,6 +26,19 @@ describe('temporary files', () => {
     );
   });
 
+  test('a name fits in a folder (255 bytes) whatever the length of the file it stands for, and can be written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xumx-temp-long-'));
+    // Legal file names: 244 bytes, and 83 three-byte characters (249 bytes), as long titles are.
+    for (const name of [`${'x'.repeat(240)}.wav`, `${'曲'.repeat(82)}.wav`]) {
+      const temp = tempName(name, 'samples');
+      assert.ok(Buffer.byteLength(temp) <= 255, `${Buffer.byteLength(temp)} bytes`);
+      assert.equal(parseTempName(temp)?.kind, 'samples');
+      writeFileSync(join(dir, temp), '');
+      assert.notEqual(tempName(name), tempName(name), 'two stay apart');
+    }
+    assert.equal(parseTempName(tempName('vocals.wav'))?.name, 'vocals.wav', 'a short name is kept whole');
+  });
+
   test('a worker thread of this process is not taken for an ended process', async () => {
     const url = new URL('./temp-files.ts', import.meta.url).href;
     const worker = new Worker(

@@ -24,7 +24,7 @@ export type TempKind = 'partial' | 'aside' | 'commit' | 'listen' | 'samples';
 export interface TempFile {
   /** The file name in its folder. */
   file: string;
-  /** The name of what it becomes or stands for, e.g. `vocals.wav`. */
+  /** The name of what it becomes or stands for, e.g. `vocals.wav` (a long one cut short and hashed). */
   name: string;
   kind: TempKind;
   host: string;
@@ -53,8 +53,22 @@ export function thisProcess(): { host: string; pid: number; run: string } {
 const FOREIGN_STALE_MS = 24 * 3600_000;
 const PATTERN = /^\.(.+)\.xumx-([0-9a-f]{8})-(\d+)-([0-9a-f]{8})-[0-9a-f]{8}\.(partial|aside|commit|listen|samples)$/;
 
+/** Bytes of the name a temporary name keeps: with the owner and kind after it, it stays within 255 bytes. */
+const NAME_BYTES = 180;
+
+/** `name`, or for a long one (a long title, a few dozen characters of most scripts) its start and a hash of all of it. */
+function shortName(name: string): string {
+  if (Buffer.byteLength(name) <= NAME_BYTES) return name;
+  let start = '';
+  for (const ch of name) {
+    if (Buffer.byteLength(start + ch) > NAME_BYTES - 9) break;
+    start += ch;
+  }
+  return `${start}~${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+}
+
 export function tempName(name: string, kind: TempKind = 'partial'): string {
-  return `.${name}.xumx-${THIS_HOST}-${process.pid}-${RUN}-${randomBytes(4).toString('hex')}.${kind}`;
+  return `.${shortName(name)}.xumx-${THIS_HOST}-${process.pid}-${RUN}-${randomBytes(4).toString('hex')}.${kind}`;
 }
 
 /** A hidden temporary path in the same folder as `path`. */

@@ -368,6 +368,23 @@ describe('browser-mode server', () => {
     assert.equal(existsSync(job.input), false);
   });
 
+  test('refuses an upload whose name cannot be kept, naming the file and what to do', async () => {
+    const long = `${'a'.repeat(200)} \\ 🎵.wav`;
+    for (const [name, message] of [
+      ['', 'an upload needs the file name of the song'],
+      ['.hidden.wav', '.hidden.wav: a file name starting with "." cannot be uploaded; rename the file'],
+      [long, `${long}: the file name is longer than 200 characters; rename the file`],
+    ]) {
+      const r = await fetch(`${base()}/api/upload?name=${encodeURIComponent(name)}`, {
+        method: 'POST',
+        headers: auth(),
+        body: Buffer.from('RIFF'),
+      });
+      assert.equal(r.status, 400, name);
+      assert.deepEqual(((await r.json()) as { error: unknown }).error, { code: 'BAD_ARGUMENT', message });
+    }
+  });
+
   const uploadSong = async (name: string, body: Buffer) => {
     const r = await fetch(`${base()}/api/upload?name=${encodeURIComponent(name)}`, {
       method: 'POST',

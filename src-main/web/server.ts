@@ -187,13 +187,16 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   /** A song is opened and kept while it is queued; a model (.h5, folder .zip) is imported and its copy removed. */
   async function upload(req: IncomingMessage, res: ServerResponse, url: URL, kind: 'song' | 'model'): Promise<void> {
-    const name = basename(url.searchParams.get('name') ?? '').replace(/[\0/\\]/g, '');
-    if (!name || name.startsWith('.') || name.length > 200) {
-      return sendJson(res, 400, {
-        ok: false,
-        error: { code: 'BAD_ARGUMENT', message: 'upload needs a plain file name' },
-      });
-    }
+    const sent = url.searchParams.get('name') ?? '';
+    const name = basename(sent).replace(/[\0/\\]/g, '');
+    const refused = !name
+      ? 'an upload needs the file name of the song'
+      : name.startsWith('.')
+        ? `${sent}: a file name starting with "." cannot be uploaded; rename the file`
+        : name.length > 200
+          ? `${sent}: the file name is longer than 200 characters; rename the file`
+          : null;
+    if (refused) return sendJson(res, 400, { ok: false, error: { code: 'BAD_ARGUMENT', message: refused } });
     const limit = opts.maxUploadBytes ?? MAX_UPLOAD;
     const tooLarge = () => {
       // The rest of the body is not read: the connection goes once the answer is sent.

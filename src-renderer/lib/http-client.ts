@@ -16,6 +16,36 @@ async function unwrap(res: Response): Promise<unknown> {
   return body.value;
 }
 
+/**
+ * Uploads each song of a drop, one at a time. A song refused (a name the server will not keep, a full disk, not audio)
+ * does not stop the ones after it: they are queued, and the refusals come back together, each naming its file.
+ */
+export async function uploadEach<F extends { name: string }, J>(
+  files: F[],
+  upload: (file: F) => Promise<J[]>,
+): Promise<J[]> {
+  const out: J[] = [];
+  const refused: { file: F; error: unknown }[] = [];
+  for (const file of files) {
+    try {
+      out.push(...(await upload(file)));
+    } catch (error) {
+      refused.push({ file, error });
+    }
+  }
+  if (refused.length === 0) return out;
+  if (files.length === 1) throw refused[0].error;
+  const lines = refused.map(({ file, error }) => {
+    const message = error instanceof Error ? error.message : String(error);
+    return message.startsWith(`${file.name}: `) ? message : `${file.name}: ${message}`;
+  });
+  const first = refused[0].error;
+  throw new ApiCallError(
+    first instanceof ApiCallError ? first.code : 'INTERNAL',
+    `${refused.length} of ${files.length} songs were not added:\n${lines.join('\n')}`,
+  );
+}
+
 export function createHttpClient(): StudioClient {
   const listeners = new Set<(e: StudioEvent) => void>();
   let socket: WebSocket | null = null;
@@ -65,10 +95,8 @@ export function createHttpClient(): StudioClient {
     async chooseFolder() {
       return null;
     },
-    async addFiles(files) {
-      const out: JobView[] = [];
-      for (const f of files) out.push(...((await upload('upload', f)) as JobView[]));
-      return out;
+    addFiles(files) {
+      return uploadEach(files, async (f) => (await upload('upload', f)) as JobView[]);
     },
     async chooseModelFile() {
       return null;

@@ -24,6 +24,13 @@ const job = (id: string, state: JobView['state'], extra: Partial<JobView> = {}):
   error: null,
   ...extra,
 });
+const listen = (readyFrames: number) => ({
+  revision: 0,
+  sampleRate: 44100,
+  frames: 441000,
+  readyFrames,
+  sources: ['vocals', 'drums'],
+});
 const result = {
   sources: ['vocals', 'drums'],
   stemPaths: {},
@@ -58,13 +65,6 @@ describe('queue reducer', () => {
   });
 
   test('opens a song in the editor as soon as its listening copy is begun, before its first seconds are final', () => {
-    const listen = (readyFrames: number) => ({
-      revision: 0,
-      sampleRate: 44100,
-      frames: 441000,
-      readyFrames,
-      sources: ['vocals', 'drums'],
-    });
     let s = fromJobs([job('a', 'running'), job('b', 'running')]);
     assert.equal(s.selectedId, null, 'no listening copy yet');
     s = applyEvent(s, { type: 'job', job: job('a', 'running', { listen: listen(0) }) });
@@ -97,6 +97,14 @@ describe('job states', () => {
     assert.equal(actionsFor(job('a', 'cancelled')).retry, true);
     assert.equal(actionsFor(job('a', 'done')).retry, false);
     assert.equal(actionsFor(job('a', 'done')).open, true);
+  });
+
+  test('let a running song be opened again once its listening copy is begun, as it first opened by itself', () => {
+    // The user looked at another song meanwhile: the one still separating can be listened to again.
+    assert.equal(actionsFor(job('a', 'running', { listen: listen(0) })).open, true);
+    assert.equal(actionsFor(job('a', 'running', { listen: listen(4096) })).open, true);
+    assert.equal(actionsFor(job('a', 'queued')).open, false);
+    assert.equal(actionsFor(job('a', 'failed')).open, false);
   });
 
   test('describe progress with stage, percent and time left', () => {

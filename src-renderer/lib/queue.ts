@@ -68,16 +68,18 @@ export interface JobActions {
   open: boolean;
 }
 
-const ACTIONS: Record<JobState, JobActions> = {
-  queued: { cancel: true, retry: false, remove: true, open: false },
-  running: { cancel: true, retry: false, remove: false, open: false },
-  done: { cancel: false, retry: false, remove: true, open: true },
-  failed: { cancel: false, retry: true, remove: true, open: false },
-  cancelled: { cancel: false, retry: true, remove: true, open: false },
+const ACTIONS: Record<JobState, Omit<JobActions, 'open'>> = {
+  queued: { cancel: true, retry: false, remove: true },
+  running: { cancel: true, retry: false, remove: false },
+  done: { cancel: false, retry: false, remove: true },
+  failed: { cancel: false, retry: true, remove: true },
+  cancelled: { cancel: false, retry: true, remove: true },
 };
 
 export function actionsFor(job: JobView): JobActions {
-  return ACTIONS[job.state];
+  // A running song opens by itself once its listening copy is begun; after looking at another song the user can
+  // come back to it.
+  return { ...ACTIONS[job.state], open: openable(job) };
 }
 
 export function counts(state: QueueState): Record<JobState, number> {

@@ -102,7 +102,8 @@ function perSource(
   if (entries.length > MAX_SOURCES) bad(`${name} names too many sources`);
   const out: Record<string, number> = {};
   for (const [source, v] of entries) {
-    if (!SOURCE_NAME_PATTERN.test(source)) bad(`${name}: "${source.slice(0, 40)}" is not a source name`);
+    if (!SOURCE_NAME_PATTERN.test(source))
+      bad(`${name}: "${source.slice(0, 40)}" is not a source name (lower case, a letter first, such as "vocals")`);
     if (sources && !sources.includes(source))
       bad(`${name}: the model has no source "${source}" (its sources: ${sources.join(', ')})`);
     if (typeof v !== 'number' || !Number.isFinite(v) || v < range.min || v > range.max)
