@@ -381,6 +381,20 @@ describe('StudioService', () => {
       (e: { code: string; message: string }) =>
         e.code === 'OUTPUT_NOT_WRITABLE' && e.message.includes(join(blocker, 'sub')),
     );
+    // The folder itself a file, and a name too long for the file system: the reason in words, not the system's.
+    for (const [folder, reason] of [
+      [blocker, /a file with that name is in the way/],
+      [join(t.dir, 'x'.repeat(300)), /the name is too long for this file system/],
+    ] as const)
+      await assert.rejects(
+        t.service.exportStems({ jobId: a.id, sources: ['bass'], folder, format: 'wav', bitDepth: 16 }),
+        (e: { code: string; message: string }) => {
+          assert.equal(e.code, 'OUTPUT_NOT_WRITABLE');
+          assert.match(e.message, reason);
+          assert.doesNotMatch(e.message, /EEXIST|ENAMETOOLONG|mkdir/);
+          return true;
+        },
+      );
     await t.done();
   });
 

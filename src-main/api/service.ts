@@ -19,6 +19,7 @@ import {
   stemFileName,
   stretchedLength,
   userModelsDir,
+  writeFailureReason,
   XumxError,
 } from '../engine/index.ts';
 import type { OutputFormat, SeparationControls } from '../engine/types.ts';
@@ -541,7 +542,7 @@ export class StudioService implements StudioApi {
     } catch (e) {
       const err = asXumxError(e, abs);
       throw err.code === 'INTERNAL' || err.code === 'FILE_UNREADABLE'
-        ? new XumxError('OUTPUT_NOT_WRITABLE', `${abs}: the folder cannot be created (${(e as Error).message})`, abs)
+        ? new XumxError('OUTPUT_NOT_WRITABLE', `${abs}: the folder cannot be created (${writeFailureReason(e)})`, abs)
         : err;
     }
     return abs;

@@ -62,7 +62,7 @@ export { describeModel } from './model/details.ts';
 export { importModel, removeModel } from './model/manage.ts';
 export { MODEL_ID_PATTERN } from './model/manifest.ts';
 export { defaultModelDirs, noModelError, scanModels, userModelsDir } from './model/registry.ts';
-export { outputError } from './output-error.ts';
+export { outputError, writeFailureReason } from './output-error.ts';
 export {
   ListeningCopy,
   PEAK_FRAMES,

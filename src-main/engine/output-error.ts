@@ -12,6 +12,7 @@ const REASONS: Record<string, string> = {
   EISDIR: 'a folder with that name is in the way',
   EEXIST: 'a file with that name is in the way',
   EFBIG: 'the file is too large for this file system',
+  ENAMETOOLONG: 'the name is too long for this file system',
 };
 
 export function outputError(err: unknown, path: string): XumxError {
