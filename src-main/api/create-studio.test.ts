@@ -35,6 +35,33 @@ test('a relative default stems folder (as typed after --out) is made absolute, s
   }
 });
 
+test('refuses a data folder that is a file, naming it, and touches nothing', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
+  const file = join(dir, 'data');
+  await writeFile(file, 'not a folder');
+  try {
+    await assert.rejects(
+      createStudio({
+        capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+        dataDir: file,
+        modelDirs: [],
+        userModelsDir: join(dir, 'models'),
+      }),
+      (e: { code: string; message: string }) => {
+        assert.equal(e.code, 'BAD_ARGUMENT');
+        assert.equal(
+          e.message,
+          `${file}: is a file, not a folder (the app keeps its settings and songs' data in a folder)`,
+        );
+        return true;
+      },
+    );
+    assert.deepEqual(await readdir(dir), ['data']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('refuses a second app on the same data folder before it touches anything there, and gives the folder back on dispose', async () => {
   const data = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
   const options: StudioOptions = {

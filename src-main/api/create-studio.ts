@@ -1,6 +1,6 @@
 // Wires the real engine and codecs into a StudioService. Both doors (Electron main, browser-mode server) start
 // the app through here, so they share one settings file, one data folder and one queue implementation.
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import {
@@ -15,6 +15,7 @@ import {
   removeStaleTemps,
   stemFileFromStemFiles,
   userModelsDir,
+  XumxError,
 } from '../engine/index.ts';
 import type { Capabilities } from './contract.ts';
 import { StudioService } from './service.ts';
@@ -67,6 +68,13 @@ export interface Studio {
  */
 export async function createStudio(opts: StudioOptions): Promise<Studio> {
   const dataDir = resolve(opts.dataDir ?? appDataDir());
+  // Else every save would fail on its own, each in the system's words.
+  if ((await stat(dataDir).catch(() => null))?.isDirectory() === false)
+    throw new XumxError(
+      'BAD_ARGUMENT',
+      `${dataDir}: is a file, not a folder (the app keeps its settings and songs' data in a folder)`,
+      dataDir,
+    );
   const lock = await lockDataFolder(dataDir, { otherFolder: opts.otherDataFolder });
   try {
     return await startStudio(opts, dataDir, lock);
