@@ -55,6 +55,13 @@ try {
   const changes = [];
   const status = s.page.getByTestId('rerender-status');
   for (const [i, position] of ['1.2', '-0.8', '0.5', '-1.4', '0.9'].entries()) {
+    // On a slow machine the song can near its end before the last change: back to the start, then let the blocks
+    // there come, so every change is made while the song plays on.
+    const [m, sec] = ((await s.page.getByTestId('position').textContent()) ?? '0:0').split(':').map(Number);
+    if (m * 60 + sec > minutes * 60 - 30) {
+      await s.page.getByRole('button', { name: 'Back to start' }).click();
+      await s.page.waitForTimeout(2000);
+    }
     const start = performance.now();
     const pageStart = await s.page.evaluate(() =>
       (globalThis as unknown as { performance: { now(): number } }).performance.now(),
