@@ -638,79 +638,74 @@ describe('browser-mode uploads', () => {
   });
 });
 
+/**
+ * One upload of `body` as song.wav to a server whose upload folder is `disk/uploads`, while `onDisk` holds `disk` as
+ * it makes it (a full or a read-only file system); `check` gets the answer's error, the folder and the service.
+ */
+async function uploadOnDisk(
+  prefix: string,
+  body: Buffer,
+  onDisk: (disk: string, run: () => Promise<void>) => Promise<void>,
+  check: (error: { code: string; message: string }, uploadDir: string, service: StudioService) => Promise<void>,
+): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  await mkdir(join(dir, 'renderer'));
+  await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html>');
+  const disk = join(dir, 'disk');
+  await mkdir(disk);
+  const uploadDir = join(disk, 'uploads');
+  const audio = new MemoryAudio();
+  const service = new StudioService({
+    engine: new FakeEngine(audio),
+    audio,
+    settings: await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems'))),
+    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+  });
+  await onDisk(disk, async () => {
+    const server = await startWebServer({ service, rendererDir: join(dir, 'renderer'), uploadDir });
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.port}/api/upload?name=song.wav`, {
+        method: 'POST',
+        headers: { 'x-xumx-token': server.token },
+        body,
+      });
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      await check(error, uploadDir, service);
+    } finally {
+      await server.close();
+    }
+  });
+  await rm(dir, { recursive: true, force: true });
+}
+
 describe('browser-mode uploads to a folder that cannot take them', () => {
   test('names the song and the upload folder when the disk is full, and keeps no part of it', async (t) => {
-    const dir = await mkdtemp(join(tmpdir(), 'xumx-upload-full-'));
-    await mkdir(join(dir, 'renderer'));
-    await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html>');
-    const disk = join(dir, 'disk');
-    await mkdir(disk);
-    const uploadDir = join(disk, 'uploads');
-    const audio = new MemoryAudio();
-    const service = new StudioService({
-      engine: new FakeEngine(audio),
-      audio,
-      settings: await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems'))),
-      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-    });
-    await onSmallDisk(t, disk, '16k', async () => {
-      const server = await startWebServer({ service, rendererDir: join(dir, 'renderer'), uploadDir });
-      try {
-        const res = await fetch(`http://127.0.0.1:${server.port}/api/upload?name=song.wav`, {
-          method: 'POST',
-          headers: { 'x-xumx-token': server.token },
-          body: Buffer.alloc(256 * 1024),
-        });
-        const { error } = (await res.json()) as { error: { code: string; message: string } };
+    await uploadOnDisk(
+      'xumx-upload-full-',
+      Buffer.alloc(256 * 1024),
+      (disk, run) => onSmallDisk(t, disk, '16k', run),
+      async (error, uploadDir, service) => {
         assert.equal(error.code, 'DISK_FULL');
         assert.equal(error.message, `song.wav: cannot be kept in ${uploadDir} (the disk is full)`);
         assert.deepEqual(await readdir(uploadDir), []);
         assert.deepEqual(await service.listJobs(), []);
-      } finally {
-        await server.close();
-      }
-    });
-    await rm(dir, { recursive: true, force: true });
+      },
+    );
   });
 });
 
 describe('browser-mode uploads to a read-only data folder', () => {
   test('names the song, the upload folder and the read-only file system, and queues nothing', async (t) => {
-    const dir = await mkdtemp(join(tmpdir(), 'xumx-upload-ro-'));
-    await mkdir(join(dir, 'renderer'));
-    await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html>');
-    const disk = join(dir, 'disk');
-    await mkdir(disk);
-    const uploadDir = join(disk, 'uploads');
-    const audio = new MemoryAudio();
-    const service = new StudioService({
-      engine: new FakeEngine(audio),
-      audio,
-      settings: await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems'))),
-      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-    });
-    await onReadOnlyDisk(
-      t,
-      disk,
-      async () => {},
-      async () => {
-        const server = await startWebServer({ service, rendererDir: join(dir, 'renderer'), uploadDir });
-        try {
-          const res = await fetch(`http://127.0.0.1:${server.port}/api/upload?name=song.wav`, {
-            method: 'POST',
-            headers: { 'x-xumx-token': server.token },
-            body: Buffer.from('RIFF'),
-          });
-          const { error } = (await res.json()) as { error: { code: string; message: string } };
-          assert.equal(error.code, 'OUTPUT_NOT_WRITABLE');
-          assert.equal(error.message, `song.wav: cannot be kept in ${uploadDir} (the file system is read-only)`);
-          assert.deepEqual(await service.listJobs(), []);
-        } finally {
-          await server.close();
-        }
+    await uploadOnDisk(
+      'xumx-upload-ro-',
+      Buffer.from('RIFF'),
+      (disk, run) => onReadOnlyDisk(t, disk, async () => {}, run),
+      async (error, uploadDir, service) => {
+        assert.equal(error.code, 'OUTPUT_NOT_WRITABLE');
+        assert.equal(error.message, `song.wav: cannot be kept in ${uploadDir} (the file system is read-only)`);
+        assert.deepEqual(await service.listJobs(), []);
       },
     );
-    await rm(dir, { recursive: true, force: true });
   });
 });
 
