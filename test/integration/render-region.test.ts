@@ -8,7 +8,7 @@ import { readdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeFile } from '../../src-main/engine/audio/decode.ts';
 import { createEngine } from '../../src-main/engine/index.ts';
-import { defaultDeps, JobRunner } from '../../src-main/engine/runner.ts';
+import { defaultDeps, JobRunner, type RunnerOptions } from '../../src-main/engine/runner.ts';
 import { EstimateCache, estimateKey, hashFile } from '../../src-main/engine/cache/estimate-cache.ts';
 import { loadDspKernels } from '../../src-main/engine/dsp/kernels/index.ts';
 import { normalizeControls } from '../../src-main/engine/dsp/controls.ts';
@@ -41,14 +41,15 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
   const runners: JobRunner[] = [];
   const songs: Record<number, string> = {};
 
-  const runner = (dspThreads?: number) => {
+  /** A runner on the tiny model with its own estimate cache; `o` adds to or replaces its options. */
+  const runner = (o: Partial<RunnerOptions> = {}) => {
     const r = new JobRunner({
       modelDirs,
       allowTestModels: true,
       threads: 1,
       segments: SEGMENTS,
       cache: { dir: tempDir('xumx-region-cache-') },
-      ...(dspThreads !== undefined ? { dspThreads } : {}),
+      ...o,
     });
     runners.push(r);
     return r;
@@ -142,7 +143,7 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
   }
 
   test("with the residual stem, rendered in the job's own thread", async () => {
-    const r = runner(0);
+    const r = runner({ dspThreads: 0 });
     const controls = { ...CONTROLS, residual: true };
     ok(await r.run(request(songs[44100])));
     const full = ok(await r.run(request(songs[44100], controls)));
@@ -186,14 +187,7 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
 
   test("a song whose estimates outgrow the cache's cap is not kept at all, and the result says what a change costs", async () => {
     const cacheDir = tempDir('xumx-region-cap-');
-    const r = new JobRunner({
-      modelDirs,
-      allowTestModels: true,
-      threads: 1,
-      segments: SEGMENTS,
-      cache: { dir: cacheDir, maxBytes: 20e6 },
-    });
-    runners.push(r);
+    const r = runner({ cache: { dir: cacheDir, maxBytes: 20e6 } });
     const first = ok(await r.run(request(songs[44100])));
     assert.equal(first.estimates, 'network');
     assert.ok(
@@ -212,14 +206,7 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
 
   test('blocks asked one after another are joined from the chunks kept from the block before, and equal blocks rendered afresh', async () => {
     const cacheDir = tempDir('xumx-region-kept-');
-    const r = new JobRunner({
-      modelDirs,
-      allowTestModels: true,
-      threads: 1,
-      segments: SEGMENTS,
-      cache: { dir: cacheDir },
-    });
-    runners.push(r);
+    const r = runner({ cache: { dir: cacheDir } });
     const path = songs[44100];
     ok(await r.run(request(path)));
     const full = ok(await r.run(request(path, CONTROLS)));
@@ -286,15 +273,7 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
 
   test('a song let go (removed from the app) leaves no prepared samples held for its parts', async () => {
     const songFolder = tempDir('xumx-region-songs-');
-    const r = new JobRunner({
-      modelDirs,
-      allowTestModels: true,
-      threads: 1,
-      segments: SEGMENTS,
-      cache: { dir: tempDir('xumx-region-cache-') },
-      songFolder,
-    });
-    runners.push(r);
+    const r = runner({ songFolder });
     ok(await r.run(request(songs[44100])));
     part(await r.renderRegion(request(songs[44100], CONTROLS), { start: 0, frames: 20_000 }));
     assert.equal(readdirSync(songFolder).length, 1);
