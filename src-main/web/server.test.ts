@@ -638,6 +638,21 @@ describe('browser-mode uploads', () => {
   });
 });
 
+/** A service over the fake engine in a new folder (settings.json there) with a stand-in page in `renderer/`. */
+async function pageStudio(prefix: string): Promise<{ dir: string; service: StudioService }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  await mkdir(join(dir, 'renderer'));
+  await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html>');
+  const audio = new MemoryAudio();
+  const service = new StudioService({
+    engine: new FakeEngine(audio),
+    audio,
+    settings: await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems'))),
+    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
+  });
+  return { dir, service };
+}
+
 /**
  * One upload of `body` as song.wav to a server whose upload folder is `disk/uploads`, while `onDisk` holds `disk` as
  * it makes it (a full or a read-only file system); `check` gets the answer's error, the folder and the service.
@@ -648,19 +663,10 @@ async function uploadOnDisk(
   onDisk: (disk: string, run: () => Promise<void>) => Promise<void>,
   check: (error: { code: string; message: string }, uploadDir: string, service: StudioService) => Promise<void>,
 ): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  await mkdir(join(dir, 'renderer'));
-  await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html>');
+  const { dir, service } = await pageStudio(prefix);
   const disk = join(dir, 'disk');
   await mkdir(disk);
   const uploadDir = join(disk, 'uploads');
-  const audio = new MemoryAudio();
-  const service = new StudioService({
-    engine: new FakeEngine(audio),
-    audio,
-    settings: await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems'))),
-    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-  });
   await onDisk(disk, async () => {
     const server = await startWebServer({ service, rendererDir: join(dir, 'renderer'), uploadDir });
     try {
@@ -711,16 +717,7 @@ describe('browser-mode uploads to a read-only data folder', () => {
 
 describe('browser-mode uploads when the recent files cannot be saved', () => {
   test('queues the uploaded song, keeps its copy while it is queued and tells the page why it is not a recent file', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xumx-upload-recent-'));
-    await mkdir(join(dir, 'renderer'));
-    await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html>');
-    const audio = new MemoryAudio();
-    const service = new StudioService({
-      engine: new FakeEngine(audio),
-      audio,
-      settings: await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems'))),
-      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-    });
+    const { dir, service } = await pageStudio('xumx-upload-recent-');
     // A folder where the settings file belongs: saving the recent files fails as on a full or read-only data folder.
     await mkdir(join(dir, 'settings.json'));
     const server = await startWebServer({
