@@ -61,8 +61,13 @@ def parse_args(argv=None):
     start = ap.add_mutually_exclusive_group(required=True)
     start.add_argument("--from", dest="from_ckpt", help="float checkpoint to start from (weights only is enough)")
     start.add_argument("--resume", help="OUT/last.pt of a quantized run")
-    ap.add_argument("--parametrization", choices=PARAMETRIZATIONS, default="d_qmax")
+    ap.add_argument("--parametrization", choices=PARAMETRIZATIONS, help="default d_qmax; b_qmax with --fixed-bits")
     ap.add_argument("--init-bits", type=int, default=8)
+    ap.add_argument(
+        "--fixed-bits",
+        type=int,
+        help="one bitwidth for every layer, kept: only the ranges (and the weights) learn (uniform, learned ranges)",
+    )
     ap.add_argument("--init", choices=("max", "mse"), default="mse")
     ap.add_argument(
         "--target-bits-per-weight",
@@ -82,7 +87,14 @@ def parse_args(argv=None):
     ap.add_argument("--valid-every", type=float, default=300.0, help="seconds between validations")
     ap.add_argument("--valid-batches", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if args.fixed_bits is not None:
+        if args.parametrization not in (None, "b_qmax", "b_d"):
+            ap.error("--fixed-bits needs --parametrization b_qmax or b_d (a bitwidth to hold)")
+        args.parametrization = args.parametrization or "b_qmax"
+        args.init_bits = args.fixed_bits
+    args.parametrization = args.parametrization or "d_qmax"
+    return args
 
 
 def build(args, device) -> tuple[QuantizedXUMX, dict]:
@@ -93,9 +105,20 @@ def build(args, device) -> tuple[QuantizedXUMX, dict]:
     if args.resume:
         qmodel = QuantizedXUMX(model, source["args"]["parametrization"], source["args"]["init_bits"], "max")
         qmodel.load_state_dict(source["model"])
+        hold_bitwidths(qmodel, source["args"].get("fixed_bits"))
         return qmodel.to(device), source
     model.load_state_dict(source["model"])
-    return QuantizedXUMX(model, args.parametrization, args.init_bits, args.init).to(device), {}
+    qmodel = QuantizedXUMX(model, args.parametrization, args.init_bits, args.init)
+    hold_bitwidths(qmodel, args.fixed_bits)
+    return qmodel.to(device), {}
+
+
+def hold_bitwidths(qmodel: QuantizedXUMX, fixed_bits) -> None:
+    """With a fixed bitwidth the quantizers' b is no parameter to learn (the optimizer never sees it)."""
+    if fixed_bits is None:
+        return
+    for q in qmodel.quantizers.values():
+        q.b.requires_grad_(False)
 
 
 def save(path, qmodel, opt, step, elapsed, best, g, args, extra=None):
@@ -135,14 +158,16 @@ def main(argv=None) -> int:
     train_sampler, valid_sampler, _ = make_samplers(args, device)
     qmodel, resumed = build(args, device)
     if resumed:  # the run's own settings, not this command line's, define what it optimises
-        for key in ("parametrization", "init_bits", "target_bits_per_weight", "lam"):
-            setattr(args, key, resumed["args"][key])
+        for key in ("parametrization", "init_bits", "fixed_bits", "target_bits_per_weight", "lam"):
+            setattr(args, key, resumed["args"].get(key))
     frozen_norms = batch_norms(qmodel) if args.freeze_bn_stats else []
     quant_params = [
-        p for n, p in qmodel.named_parameters() if n.startswith("quantizers.") and not n.endswith(".weight")
+        p
+        for n, p in qmodel.named_parameters()
+        if n.startswith("quantizers.") and not n.endswith(".weight") and p.requires_grad
     ]
     ids = {id(p) for p in quant_params}
-    net_params = [p for p in qmodel.parameters() if id(p) not in ids]
+    net_params = [p for p in qmodel.parameters() if id(p) not in ids and p.requires_grad]
     opt = torch.optim.Adam([{"params": net_params, "lr": args.lr}, {"params": quant_params, "lr": args.lr_quant}])
     g = torch.Generator().manual_seed(args.seed)
     step, elapsed_before, best = 0, 0.0, float("inf")

@@ -131,3 +131,34 @@ def test_a_run_resumes_where_it_stopped_and_its_result_exports(data):
     manifest = json.loads((exported / "manifest.json").read_text())
     assert manifest["quantization"]["method"].startswith("quantization-aware training")
     assert manifest["quantization"]["bits_per_weight"] <= 8
+
+
+def test_a_fixed_bitwidth_learns_only_the_ranges(data):
+    tmp, common = data
+    out = tmp / "fixed"
+    float_ranges = {}
+    args = common + ["--from", str(tmp / "float.pt"), "--out", str(out), "--fixed-bits", "4"]
+    assert train_quantized.main(args + ["--target-bits-per-weight", "4", "--lr-quant", "0.01", "--max-steps", "3"]) == 0
+    valid = events(out, "valid")
+    assert all(set(e["layers"].values()) == {4} for e in valid)
+    state = torch.load(out / "last.pt")
+    assert state["args"]["parametrization"] == "b_qmax" and state["args"]["init_bits"] == 4
+    for name, value in state["model"].items():
+        if name.endswith(".b"):
+            assert float(value) == 4.0
+        if name.endswith(".qmax"):
+            float_ranges[name] = float(value)
+    fresh = train_quantized.build(train_quantized.parse_args(args + ["--target-bits-per-weight", "4"]), "cpu")[0]
+    moved = [n for n, p in fresh.named_parameters() if n.endswith(".qmax") and float(p) != float_ranges[n]]
+    assert moved, "no range was learned"
+
+
+def test_a_fixed_bitwidth_needs_a_parametrization_with_a_bitwidth(data, capsys):
+    tmp, common = data
+    with pytest.raises(SystemExit):
+        train_quantized.main(
+            common
+            + ["--from", str(tmp / "float.pt"), "--out", str(tmp / "x"), "--fixed-bits", "4"]
+            + ["--parametrization", "d_qmax", "--target-bits-per-weight", "4"]
+        )
+    assert "--fixed-bits needs --parametrization b_qmax or b_d" in capsys.readouterr().err
