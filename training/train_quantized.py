@@ -44,6 +44,7 @@ from xumx.losses import source_combinations  # noqa: E402
 from xumx.model import XUMX  # noqa: E402
 from xumx.quant import (  # noqa: E402
     PARAMETRIZATIONS,
+    SIZE_MEASURES,
     QuantizedXUMX,
     bitwidth_log,
     clamp_quantizers,
@@ -74,6 +75,12 @@ def parse_args(argv=None):
         type=float,
         required=True,
         help="T_w as average bits over the quantized weights (4 = the size of uniform 4-bit)",
+    )
+    ap.add_argument(
+        "--size-by",
+        choices=SIZE_MEASURES,
+        default="bits",
+        help="what the target limits: the learned bits (the paper's S_w) or the stored widths (int4/int8: the file)",
     )
     ap.add_argument("--lam", type=float, default=0.1, help="weight of the memory penalty (sizes in KiB)")
     ap.add_argument("--batch", type=int, default=4)
@@ -158,8 +165,8 @@ def main(argv=None) -> int:
     train_sampler, valid_sampler, _ = make_samplers(args, device)
     qmodel, resumed = build(args, device)
     if resumed:  # the run's own settings, not this command line's, define what it optimises
-        for key in ("parametrization", "init_bits", "fixed_bits", "target_bits_per_weight", "lam"):
-            setattr(args, key, resumed["args"].get(key))
+        for key in ("parametrization", "init_bits", "fixed_bits", "target_bits_per_weight", "lam", "size_by"):
+            setattr(args, key, resumed["args"].get(key, "bits" if key == "size_by" else None))
     frozen_norms = batch_norms(qmodel) if args.freeze_bn_stats else []
     quant_params = [
         p
@@ -182,7 +189,8 @@ def main(argv=None) -> int:
         event="model",
         quantized_weights=elements,
         target_bits_per_weight=args.target_bits_per_weight,
-        **{k: round(v, 4) for k, v in summary(qmodel).items() if k == "bits_per_weight"},
+        size_by=args.size_by,
+        **{k: round(v, 4) for k, v in summary(qmodel).items() if k.endswith("bits_per_weight")},
     )
 
     combos = source_combinations(len(qmodel.model.sources))
@@ -205,7 +213,7 @@ def main(argv=None) -> int:
     while time.time() < deadline and not (args.max_steps and step >= args.max_steps):
         mix, stems, known = train_sampler.batch(args.batch, g)
         task, _ = step_loss(qmodel, mix, stems, known, combos, nocast)
-        penalty = memory_penalty(weight_memory_bits(qmodel), target_bits, args.lam)
+        penalty = memory_penalty(weight_memory_bits(qmodel, args.size_by), target_bits, args.lam)
         opt.zero_grad(set_to_none=True)
         (task + penalty).backward()
         torch.nn.utils.clip_grad_norm_(net_params, args.clip_grad)
@@ -219,17 +227,17 @@ def main(argv=None) -> int:
         if now - last_valid >= args.valid_every or now >= deadline or (args.max_steps and step >= args.max_steps):
             v = validate()
             size = summary(qmodel)
-            meets = size["weight_bits"] <= target_bits
+            size_bits = size["storage_bits" if args.size_by == "storage" else "weight_bits"]
+            meets = size_bits <= target_bits
             elapsed = elapsed_before + now - start
             emit(
                 event="valid",
                 step=step,
                 train_loss=round(window_loss / window_n, 5),
                 valid_loss=round(v, 5),
-                penalty=round(
-                    float(memory_penalty(torch.tensor(float(size["weight_bits"])), target_bits, args.lam)), 5
-                ),
+                penalty=round(float(memory_penalty(torch.tensor(float(size_bits)), target_bits, args.lam)), 5),
                 bits_per_weight=round(size["bits_per_weight"], 4),
+                storage_bits_per_weight=round(size["storage_bits_per_weight"], 4),
                 weight_mb=round(size["weight_bytes"] / 1e6, 3),
                 meets_target=meets,
                 elapsed_s=round(elapsed, 1),

@@ -16,6 +16,7 @@ from xumx.quant import (
     fit_step_mse,
     inferred_bits,
     memory_penalty,
+    storage_bits,
     summary,
     weight_memory_bits,
 )
@@ -182,3 +183,21 @@ def test_bitwidth_log_lists_each_layer_with_its_bits():
     s = summary(model)
     assert s["weight_bits"] == sum(r["bits"] * r["elements"] for r in rows)
     assert 4 < s["bits_per_weight"] < 8
+
+
+def test_the_stored_size_counts_each_layer_at_the_integer_width_that_holds_it():
+    assert storage_bits(torch.tensor([2.0, 3.0, 4.0, 5.0, 8.0, 9.0])).tolist() == [4, 4, 4, 8, 8, 16]
+    names = QuantizedXUMX(XUMX(hidden=16)).layer_names()
+    model = QuantizedXUMX(XUMX(hidden=16), "d_qmax", {n: (3 if "lstm" in n else 5) for n in names})
+    rows = bitwidth_log(model)
+    stored = sum((4 if r["bits"] <= 4 else 8) * r["elements"] for r in rows)
+    assert float(weight_memory_bits(model, "storage")) == stored == summary(model)["storage_bits"]
+    assert float(weight_memory_bits(model)) == summary(model)["weight_bits"] < stored
+
+
+def test_a_penalty_on_the_stored_size_still_reaches_the_quantizers():
+    model = QuantizedXUMX(XUMX(hidden=16), "d_qmax", 6)
+    elements = summary(model)["weight_elements"]
+    memory_penalty(weight_memory_bits(model, "storage"), target_bits=4 * elements).backward()
+    assert all(float(q.d.grad) <= 0.0 for q in model.quantizers.values())
+    assert any(float(q.d.grad) < 0.0 for q in model.quantizers.values())

@@ -162,3 +162,14 @@ def test_a_fixed_bitwidth_needs_a_parametrization_with_a_bitwidth(data, capsys):
             + ["--parametrization", "d_qmax", "--target-bits-per-weight", "4"]
         )
     assert "--fixed-bits needs --parametrization b_qmax or b_d" in capsys.readouterr().err
+
+
+def test_a_target_on_the_stored_size_is_met_by_the_file_not_the_learned_bits(data):
+    tmp, common = data
+    out = tmp / "storage"
+    args = common + ["--from", str(tmp / "float.pt"), "--out", str(out), "--init-bits", "3", "--max-steps", "1"]
+    # every layer learns 3 bits but is stored in 4: a 3.5-bit target is met by the bits and missed by the file
+    assert train_quantized.main(args + ["--target-bits-per-weight", "3.5", "--size-by", "storage", "--lam", "0"]) == 0
+    valid = events(out, "valid")[-1]
+    assert valid["bits_per_weight"] <= 3.5 < valid["storage_bits_per_weight"] == 4
+    assert not valid["meets_target"] and not (out / "best.pt").exists()

@@ -260,9 +260,30 @@ class QuantizedXUMX(nn.Module):
         return plain.eval()
 
 
-def weight_memory_bits(qmodel: QuantizedXUMX) -> torch.Tensor:
-    """S_w = sum_l b_l * N_l, in bits; differentiable in the quantizer parameters."""
-    return sum(q.step_range_bits()[2] * q.weight.numel() for q in qmodel.quantizers.values())
+STORAGE_WIDTHS = (4, 8, 16)
+"""The integer widths a model file can hold its weights in (int4, int8, int16 behind DequantizeLinear): a layer of
+b bits takes the smallest of them that is >= b, so 2- and 3-bit layers cost 4 bits on disk and 5- to 7-bit ones 8."""
+
+
+def storage_bits(bits: torch.Tensor) -> torch.Tensor:
+    """The stored width of a b-bit layer (STORAGE_WIDTHS); straight-through, so a size penalty on it still reaches
+    b (and through it d and qmax)."""
+    width = torch.full_like(bits, float(STORAGE_WIDTHS[-1]))
+    for w in reversed(STORAGE_WIDTHS[:-1]):
+        width = torch.where(bits <= w, torch.full_like(bits, float(w)), width)
+    return bits + (width - bits).detach()
+
+
+SIZE_MEASURES = ("bits", "storage")
+
+
+def weight_memory_bits(qmodel: QuantizedXUMX, measure: str = "bits") -> torch.Tensor:
+    """S_w = sum_l b_l * N_l, in bits; differentiable in the quantizer parameters. measure "storage" counts each
+    layer at its stored width instead of b_l: the model file's size, which is what a download costs."""
+    if measure not in SIZE_MEASURES:
+        raise ValueError(f"measure must be one of {SIZE_MEASURES}, got {measure!r}")
+    width = storage_bits if measure == "storage" else (lambda b: b)
+    return sum(width(q.step_range_bits()[2]) * q.weight.numel() for q in qmodel.quantizers.values())
 
 
 def memory_penalty(size_bits: torch.Tensor, target_bits: float, lam: float = 0.1) -> torch.Tensor:
@@ -296,13 +317,16 @@ def bitwidth_log(qmodel: QuantizedXUMX) -> list[dict]:
 
 
 def summary(qmodel: QuantizedXUMX) -> dict:
-    """Weight memory and average bits per weight over the quantized tensors."""
+    """Weight memory and average bits per weight over the quantized tensors, by learned bits and as stored."""
     rows = bitwidth_log(qmodel)
     elements = sum(r["elements"] for r in rows)
     bits = sum(r["bits"] * r["elements"] for r in rows)
+    stored = sum(min(w for w in STORAGE_WIDTHS if w >= r["bits"]) * r["elements"] for r in rows)
     return {
         "weight_elements": elements,
         "weight_bits": bits,
         "weight_bytes": bits / 8.0,
         "bits_per_weight": bits / max(elements, 1),
+        "storage_bits": stored,
+        "storage_bits_per_weight": stored / max(elements, 1),
     }
