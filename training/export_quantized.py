@@ -54,7 +54,10 @@ def describe(qmodel: QuantizedXUMX, method: str, storage: dict[str, str]) -> tup
         "bits_per_weight": round(s["bits_per_weight"], 4),
         "quantized_weights": s["weight_elements"],
         "float_parts": "biases, batch norm, input/output scaling",
-        "layers": [{"layer": r["layer"], "bits": r["bits"], "storage": storage[r["layer"]]} for r in rows],
+        "layers": [
+            {"layer": r["layer"], "bits": r["bits"], "storage": storage[r["layer"]], "elements": r["elements"]}
+            for r in rows
+        ],
     }
 
 
