@@ -10,7 +10,8 @@ import { AUDIO_EXTENSIONS, type StudioEvent } from '../api/contract.ts';
 import { appDataDir, createStudio } from '../api/create-studio.ts';
 import { dispatchCall } from '../api/dispatch.ts';
 import type { StudioService } from '../api/service.ts';
-import { LISTEN_STATUS, listenRefusalBody } from '../api/listen-copies.ts';
+import { httpStatusFor } from '../api/http-status.ts';
+import { listenRefusalBody, listenStatus } from '../api/listen-copies.ts';
 import { MIME, parseRange } from '../web/http-util.ts';
 import { buildMenu } from './menu.ts';
 import {
@@ -146,7 +147,7 @@ async function serveAppRequest(request: Request): Promise<Response> {
   // In the API's error form, as the browser-mode server answers it.
   if (route.kind === 'bad-request')
     return new Response(JSON.stringify({ ok: false, error: { code: 'BAD_ARGUMENT', message: route.message } }), {
-      status: 400,
+      status: httpStatusFor('BAD_ARGUMENT'),
       headers: { 'Content-Type': 'application/json', 'X-Content-Type-Options': 'nosniff' },
     });
   const headers: Record<string, string> = { 'X-Content-Type-Options': 'nosniff' };
@@ -173,7 +174,7 @@ async function serveAppRequest(request: Request): Promise<Response> {
       return new Response(null, { status: 200, headers: { ...audio, 'Content-Length': String(answer.bytes) } });
     if (answer.kind !== 'audio')
       return new Response(JSON.stringify(listenRefusalBody(answer)), {
-        status: LISTEN_STATUS[answer.kind],
+        status: listenStatus(answer),
         headers: { ...headers, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
       });
     return new Response(new Uint8Array(answer.wav), {
