@@ -107,4 +107,36 @@ describe('xumx-studio separate --preset --mix', { skip }, () => {
     );
     assert.ok(worstError(mix, stems, { ...gains, vocals: 1 }) > 1e-4, 'the vocals are not in it');
   });
+
+  test('writes the stem file and the mix of a song whose name takes 250 bytes, under names within 255 bytes', async () => {
+    const long = join(tempDir('song'), `${'音'.repeat(83)}a.wav`);
+    await makeSong(long, { seconds: 2, seed: 22 });
+    const bytes = (s: string) => Buffer.byteLength(basename(s));
+    for (const flags of [
+      ['--preset', 'karaoke', '--mix'],
+      ['--format', 'stem'],
+    ]) {
+      const run = await runCli([
+        'separate',
+        long,
+        '--out',
+        tempDir('out'),
+        '--models-dir',
+        models,
+        '--ep',
+        'cpu',
+        '--json',
+        ...flags,
+      ]);
+      const [file] = JSON.parse(run.stdout).files;
+      assert.equal(file.ok, true, JSON.stringify(file.error));
+      assert.equal(run.code, 0, run.stderr);
+      const written: string[] = file.stemFile ? [file.stemFile] : [file.mix, dirname(file.mix)];
+      for (const path of written) {
+        assert.ok(existsSync(path), path);
+        assert.ok(bytes(path) <= 255, `${bytes(path)} bytes: ${path}`);
+        assert.ok(basename(path).startsWith('音'.repeat(50)), path);
+      }
+    }
+  });
 });
