@@ -168,8 +168,10 @@ async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
           ? await intoStemFile(cmd, separated, work, controller.signal, kernels)
           : separated;
       io.onInterrupt(null);
-      results.push(cmd.mix ? await withPresetMix(cmd, result, kernels) : result);
-      if (!cmd.json) (result.ok ? io.out : io.err)(`${summary(result, (performance.now() - t0) / 1000)}\n`);
+      // The file's line says how it ended, its mix included.
+      const done = cmd.mix ? await withPresetMix(cmd, result, kernels) : result;
+      results.push(done);
+      if (!cmd.json) (done.ok ? io.out : io.err)(`${summary(done, (performance.now() - t0) / 1000)}\n`);
     }
   } finally {
     await engine.dispose();

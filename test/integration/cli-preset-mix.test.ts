@@ -2,7 +2,7 @@
 // that mix is exactly the preset-gain-weighted sum of the stems it wrote (muted stems left out).
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { decodeFile } from '../../src-main/engine/audio/decode.ts';
 import { PRACTICE_GAIN_DB } from '../../src-main/engine/separate/presets.ts';
@@ -138,5 +138,29 @@ describe('xumx-studio separate --preset --mix', { skip }, () => {
         assert.ok(basename(path).startsWith('音'.repeat(50)), path);
       }
     }
+  });
+
+  test('says on the terminal that a file failed when its mix cannot be written, though its stems were', async () => {
+    const out = tempDir('out');
+    // The song's own stem folder, where a folder stands in the mix's place.
+    const stems = join(out, 'Mix Song');
+    mkdirSync(join(stems, 'Mix Song.karaoke.mix.wav'), { recursive: true });
+    writeFileSync(join(stems, SONG_MARK), realpathSync(song));
+    const run = await runCli([
+      'separate',
+      song,
+      '--out',
+      out,
+      '--models-dir',
+      models,
+      '--ep',
+      'cpu',
+      '--preset',
+      'karaoke',
+      '--mix',
+    ]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.doesNotMatch(run.stdout, /✔/, 'not reported as separated');
+    assert.match(run.stderr, /✘ .*Mix Song\.wav: .*Mix Song\.karaoke\.mix\.wav/);
   });
 });
