@@ -1,7 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HTTP_STATUS, httpStatusFor } from './http-status.ts';
-import { listenStatus } from './listen-copies.ts';
+import { listenRefusalBody, type ListenRefusal } from './listen-copies.ts';
+
+const listenStatus = (r: ListenRefusal) => httpStatusFor(listenRefusalBody(r).error.code);
 
 describe('the HTTP status of an error', () => {
   test("is 500 only for the app's own faults", () => {

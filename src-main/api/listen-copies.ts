@@ -23,7 +23,6 @@ import {
 import type { ListenProgress, RegionOk, SeparateRequest, SeparationControls } from '../engine/types.ts';
 import type { JobView, ListenView } from './contract.ts';
 import { copyFromStems, stemFilesStamp, type StemStream } from './copy-from-stems.ts';
-import { httpStatusFor } from './http-status.ts';
 import type { EnginePort } from './ports.ts';
 
 /** What a copy is, as the UI sees it but for `complete` and `error`, which viewOf adds from the copy's state. */
@@ -60,7 +59,7 @@ export const PLAYHEAD_WAIT_MS = 1000;
  */
 const LISTENING_MS = 3000;
 
-/** What a listening request is answered with; the doors answer a refusal with listenStatus. */
+/** What a listening request is answered with; the doors answer a refusal in the error form (listenRefusalBody). */
 export type ListenAnswer = { kind: 'audio'; wav: Buffer; from: number; frames: number } | ListenRefusal;
 
 export type ListenRefusal =
@@ -79,14 +78,9 @@ const REFUSAL_CODES: Record<Exclude<ListenRefusal['kind'], 'failed'>, ErrorCode>
   'not-ready': 'NOT_READY',
 };
 
-/** A refusal in the API's error form, as every door answers it (with listenStatus). */
+/** A refusal in the API's error form, as every door answers it, with its code's status (http-status.ts). */
 export function listenRefusalBody(r: ListenRefusal): { ok: false; error: { code: ErrorCode; message: string } } {
   return { ok: false, error: { code: r.kind === 'failed' ? r.code : REFUSAL_CODES[r.kind], message: r.message } };
-}
-
-/** The HTTP status of a refusal: its code's (http-status.ts), a failure's as any other error with that code. */
-export function listenStatus(r: ListenRefusal): number {
-  return httpStatusFor(listenRefusalBody(r).error.code);
 }
 
 /** One render's copy, handed to whoever runs the render. */

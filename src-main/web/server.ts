@@ -16,7 +16,7 @@ import { dispatchCall } from '../api/dispatch.ts';
 import type { StudioService } from '../api/service.ts';
 import { decodePart } from '../api/validate.ts';
 import { UploadStore } from './upload-store.ts';
-import { listenRefusalBody, listenStatus } from '../api/listen-copies.ts';
+import { listenRefusalBody } from '../api/listen-copies.ts';
 import {
   CONTENT_SECURITY_POLICY,
   cookieValue,
@@ -145,7 +145,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       const headers = { 'Content-Type': 'audio/wav', 'Cache-Control': 'no-store' };
       if (req.method === 'HEAD') {
         const answer = await opts.service.listenHead(...ask);
-        if (answer.kind !== 'head') return sendJson(res, listenStatus(answer), listenRefusalBody(answer));
+        if (answer.kind !== 'head') return sendError(res, listenRefusalBody(answer).error);
         res.writeHead(200, { ...headers, 'X-Content-Type-Options': 'nosniff', 'Content-Length': String(answer.bytes) });
         return void res.end();
       }
@@ -153,7 +153,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       const givenUp = new AbortController();
       res.once('close', () => givenUp.abort());
       const answer = await opts.service.listen(...ask, givenUp.signal);
-      if (answer.kind !== 'audio') return sendJson(res, listenStatus(answer), listenRefusalBody(answer));
+      if (answer.kind !== 'audio') return sendError(res, listenRefusalBody(answer).error);
       return sendBytes(req, res, answer.wav, headers);
     }
     if (path.startsWith('/api/')) return sendText(res, 404, 'No such API route.');
