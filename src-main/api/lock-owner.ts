@@ -107,8 +107,9 @@ export function lockOwnerIsGone(o: LockOwner): boolean {
     if (o.boot !== THIS_BOOT) return true;
   } else if (writtenMs(o) < Date.now() - uptime() * 1000 - CLOCK_SLACK_MS) return true;
   if (ownerIsGone({ ...o, host: thisProcess().host })) return true;
-  // The pid runs: the owner's only if that process started before the lock was written. In another pid namespace
-  // (the same host name in a restarted container) the pid is another process's anyway: judged by the pid alone.
+  // The pid runs: the owner's only if that process started before the lock was written. For a lock of another pid
+  // namespace (a container restarted under the same host name) a start read here says nothing of the owner: the pid
+  // alone decides.
   if (o.pid === process.pid || (o.pidns !== undefined && o.pidns !== THIS_PIDNS)) return false;
   const ticks = processStartTicks(o.pid);
   if (ticks === null) return false;
