@@ -2,8 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DATA_FOLDER_LOCK, lockDataFolder, takeOverAbandoned } from './data-folder-lock.ts';
 import { THIS_HOST } from '../engine/temp-files.ts';
@@ -15,6 +16,52 @@ async function folder(): Promise<string> {
 }
 
 const lockOf = (pid: number, host = THIS_HOST) => JSON.stringify({ host, pid, run: '0123abcd' });
+
+// What Linux says of this boot and of a process, read here without the code under test: the kernel's boot id, this
+// process's pid namespace and a process's start in clock ticks since boot (field 22 of /proc/<pid>/stat).
+const linux = platform() === 'linux';
+const bootId = () => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+const pidNamespace = () => readlinkSync('/proc/self/ns/pid');
+const startTicks = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+};
+
+/** Runs `body` with a process that is running (not this one) and ends it afterwards. */
+async function withRunningProcess(body: (pid: number) => Promise<void>): Promise<void> {
+  const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  try {
+    await once(other, 'spawn');
+    await body(other.pid!);
+  } finally {
+    other.kill('SIGKILL');
+  }
+}
+
+async function takesOver(text: string): Promise<void> {
+  const dir = await folder();
+  try {
+    await writeFile(join(dir, DATA_FOLDER_LOCK), text);
+    const lock = await lockDataFolder(dir);
+    assert.equal(lock.held, true);
+    assert.equal(JSON.parse(await readFile(lock.file, 'utf8')).pid, process.pid);
+    assert.deepEqual(await readdir(dir), [DATA_FOLDER_LOCK]);
+    await lock.release();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function refuses(text: string, message: RegExp): Promise<void> {
+  const dir = await folder();
+  try {
+    await writeFile(join(dir, DATA_FOLDER_LOCK), text);
+    await assert.rejects(lockDataFolder(dir), message);
+    assert.equal(await readFile(join(dir, DATA_FOLDER_LOCK), 'utf8'), text, 'the lock is left as it was');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 describe("the data folder's lock", () => {
   test('refuses a second app, naming the folder, the process that holds it and how to go on', async () => {
@@ -103,6 +150,87 @@ describe("the data folder's lock", () => {
     await writeFile(join(dir, DATA_FOLDER_LOCK), lockOf(endedPid(), 'ffffffff'));
     await assert.rejects(lockDataFolder(dir), /process \d+ on another computer/);
     await rm(dir, { recursive: true, force: true });
+  });
+
+  test('takes over a lock written before this machine last started, though its pid now runs another program', () =>
+    withRunningProcess((pid) =>
+      takesOver(JSON.stringify({ host: THIS_HOST, pid, run: '0123abcd', started: '2001-02-03T04:05:06.000Z' })),
+    ));
+
+  test('takes over a lock whose pid belongs to a program started after the lock was written', () =>
+    withRunningProcess((pid) =>
+      takesOver(
+        JSON.stringify({ host: THIS_HOST, pid, run: '0123abcd', started: new Date(Date.now() - 60_000).toISOString() }),
+      ),
+    ));
+
+  test(
+    'takes over a lock of an earlier boot of this machine, though its pid now runs another program',
+    {
+      skip: !linux && 'boot ids are read on Linux',
+    },
+    () =>
+      withRunningProcess((pid) =>
+        takesOver(
+          JSON.stringify({
+            host: THIS_HOST,
+            pid,
+            run: '0123abcd',
+            started: new Date().toISOString(),
+            boot: '00000000-1111-2222-3333-444444444444',
+            pidns: pidNamespace(),
+            since: startTicks(pid),
+          }),
+        ),
+      ),
+  );
+
+  test(
+    'tells a running owner from another program that got its pid by when each started',
+    {
+      skip: !linux && 'process starts are read on Linux',
+    },
+    () =>
+      withRunningProcess(async (pid) => {
+        const owner = { host: THIS_HOST, pid, run: '0123abcd', started: new Date().toISOString(), boot: bootId() };
+        const since = startTicks(pid);
+        await refuses(JSON.stringify({ ...owner, pidns: pidNamespace(), since }), new RegExp(`process ${pid}\\b`));
+        await takesOver(JSON.stringify({ ...owner, pidns: pidNamespace(), since: since - 1 }));
+      }),
+  );
+
+  test(
+    'judges the lock of this boot and these processes by its pid though the host name changed',
+    {
+      skip: !linux && 'boot ids are read on Linux',
+    },
+    async () => {
+      const renamed = { host: 'ffffffff', run: '0123abcd', started: new Date().toISOString(), boot: bootId() };
+      await takesOver(JSON.stringify({ ...renamed, pid: endedPid(), pidns: pidNamespace() }));
+      await withRunningProcess((pid) =>
+        refuses(
+          JSON.stringify({ ...renamed, pid, pidns: pidNamespace(), since: startTicks(pid) }),
+          new RegExp(`in use by another X-UMX Studio \\(process ${pid}\\)`),
+        ),
+      );
+    },
+  );
+
+  test('refuses the lock of another container, naming it and saying how to go on if it is gone', async () => {
+    const lock = JSON.stringify({
+      host: 'ffffffff',
+      hostName: 'c0ffee123456',
+      pid: endedPid(),
+      run: '0123abcd',
+      started: '2026-12-07T10:00:00.000Z',
+      boot: linux ? bootId() : undefined,
+      pidns: 'pid:[1]',
+    });
+    await refuses(
+      lock,
+      /process \d+ on another computer or container: host c0ffee123456, locked at 2026-12-07T10:00:00\.000Z\)/,
+    );
+    await refuses(lock, /--hostname/);
   });
 
   test('is released on dispose, so the next app takes the folder; releasing twice is harmless', async () => {

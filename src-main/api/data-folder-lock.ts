@@ -3,15 +3,24 @@
 // a run that was killed): a second app on the same folder would save over the first's settings and remove the songs
 // it has queued. Every door starts the app through createStudio, which takes this lock first.
 //
-// The lock is a small file naming its owner the way temporary names do (temp-files.ts): a lock whose owner has ended
-// (killed, crashed, a power cut) is taken over; one held by an app still running refuses the newcomer before it
-// touches anything. It is created exclusively, so of two apps starting at once one creates it and the other reads it.
+// The lock is a small file naming its owner the way temporary names do (temp-files.ts), with when and where it runs
+// (lock-owner.ts): a lock whose owner has ended (killed, crashed, a power cut, a reboot) is taken over; one held by an
+// app still running, or by an app of another computer or container, refuses the newcomer before it touches anything.
+// It is created exclusively, so of two apps starting at once one creates it and the other reads it.
 // A lock found abandoned is moved aside before it is removed, and removed only if what was moved is what was judged
 // abandoned: two apps taking it over at once cannot both end up holding the folder.
 import { randomBytes } from 'node:crypto';
 import { lstat, open, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { asXumxError, makeFolders, ownerIsGone, tempPathFor, thisProcess, XumxError } from '../engine/index.ts';
+import { asXumxError, makeFolders, tempPathFor, XumxError } from '../engine/index.ts';
+import {
+  describeOwner,
+  lockOwnerIsGone,
+  parseLockOwner,
+  pidMeansHere,
+  thisLockOwner,
+  type LockOwner,
+} from './lock-owner.ts';
 
 export const DATA_FOLDER_LOCK = 'studio.lock';
 
@@ -29,36 +38,22 @@ export interface DataFolderLockOptions {
   otherFolder?: string;
 }
 
-interface LockOwner {
-  host: string;
-  pid: number;
-  run: string;
-}
-
-/**
- * This app as its lock names it, the way temporary names name their owner (engine/temp-files.ts): the machine (a
- * hash of its host name), the pid, and a tag of this start, so that a pid that comes back (in a container every start
- * gets the same pids) is not taken for the app that had it before. A lock of another machine never counts as ended
- * (ownerIsGone): its pid says nothing here.
- */
-const THIS_APP: LockOwner = thisProcess();
-
 /** More than two apps taking the folder in the same instant: the newcomer gives up rather than loop. */
 const ATTEMPTS = 5;
 
 export async function lockDataFolder(dir: string, opts: DataFolderLockOptions = {}): Promise<DataFolderLock> {
   const file = join(dir, DATA_FOLDER_LOCK);
-  const me = JSON.stringify({
-    ...THIS_APP,
-    started: new Date().toISOString(),
-    nonce: randomBytes(4).toString('hex'),
-  });
+  const me = JSON.stringify({ ...thisLockOwner(), nonce: randomBytes(4).toString('hex') });
   const busy = (owner: LockOwner) => {
-    const where = owner.host === THIS_APP.host ? `process ${owner.pid}` : `process ${owner.pid} on another computer`;
+    const ifNoneRuns = pidMeansHere(owner)
+      ? `If no X-UMX Studio is running, remove ${file}.`
+      : `If that app is no longer running (a container that was removed, or restarted with a new host name), ` +
+        `remove ${file}. A container given a fixed host name (docker run --hostname) can tell by itself when ` +
+        `the app of its earlier run has ended.`;
     return new XumxError(
       'OUTPUT_BUSY',
-      `${dir}: this data folder is in use by another X-UMX Studio (${where}). Close that app, or start this one with ` +
-        `another data folder (${opts.otherFolder ?? 'see --help'}). If no X-UMX Studio is running, remove ${file}.`,
+      `${dir}: this data folder is in use by another X-UMX Studio (${describeOwner(owner)}). Close that app, or ` +
+        `start this one with another data folder (${opts.otherFolder ?? 'see --help'}). ${ifNoneRuns}`,
       dir,
     );
   };
@@ -70,8 +65,8 @@ export async function lockDataFolder(dir: string, opts: DataFolderLockOptions = 
       // A folder that cannot be written (read-only, full) must not stop the app: it runs, saving nothing there, and
       // createStudio removes nothing another app may be using.
       const found = await readLock(file);
-      const owner = found === null ? null : parseOwner(found);
-      if (owner && !ownerIsGone(owner)) throw busy(owner);
+      const owner = found === null ? null : parseLockOwner(found);
+      if (owner && !lockOwnerIsGone(owner)) throw busy(owner);
       return unlocked(dir, file, e);
     }
     if (created) {
@@ -82,8 +77,8 @@ export async function lockDataFolder(dir: string, opts: DataFolderLockOptions = 
     }
     const found = await readLock(file);
     if (found === null) continue;
-    const owner = parseOwner(found);
-    if (owner && !ownerIsGone(owner)) throw busy(owner);
+    const owner = parseLockOwner(found);
+    if (owner && !lockOwnerIsGone(owner)) throw busy(owner);
     try {
       await takeOverAbandoned(file, found);
     } catch (e) {
@@ -123,23 +118,6 @@ async function readLock(file: string): Promise<string | null> {
   if (st === null) return null;
   if (!st.isFile() || st.size > 4096) return '';
   return readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : ''));
-}
-
-const isPid = (pid: unknown): pid is number =>
-  Number.isInteger(pid) && (pid as number) > 0 && (pid as number) < 2 ** 31;
-
-/** Null for a lock that does not name an owner (empty, damaged, written by hand): it holds nothing. */
-function parseOwner(text: string): LockOwner | null {
-  try {
-    const o = JSON.parse(text) as Partial<LockOwner> | null;
-    // A pid no process can have (0 would mean our own process group to kill(), a negative one a group, one past
-    // 2^31 is refused by kill()) names no owner.
-    if (o && typeof o.host === 'string' && isPid(o.pid) && typeof o.run === 'string')
-      return { host: o.host, pid: o.pid, run: o.run };
-  } catch {
-    // not JSON: garbage
-  }
-  return null;
 }
 
 /** Errors of an abandoned lock that could not be moved aside: the folder cannot be written, nothing was changed. */

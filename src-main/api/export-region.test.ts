@@ -185,4 +185,26 @@ describe('export of the loop region', () => {
     assert.deepEqual(t.audio.stemFiles.get(part.files[0])?.opts.region, { start: 0.5, end: 1.25 });
     await t.done();
   });
+
+  test('names the exports of a song whose name takes 250 bytes within 255 bytes, each apart', async () => {
+    const long = '音'.repeat(83) + 'a';
+    const t = await fakeStudio('xumx-export-long-', { frames: FRAMES });
+    const [job] = await t.service.open([`/songs/${long}.wav`]);
+    await t.service.idle();
+    const folder = join(t.dir, 'out');
+    const region = { start: 0.5, end: 1.25 };
+    const bytes = (p: string) => Buffer.byteLength(basename(p));
+    const files = [
+      ...(await t.service.exportMix(mixOf(job.id, folder, { name: `${long} (no vocals)`, region }))).files,
+      ...(await t.service.exportStems({ jobId: job.id, sources: [...SOURCES], folder, format: 'flac', bitDepth: 16 }))
+        .files,
+    ];
+    for (const f of files) {
+      assert.ok(bytes(f) <= 255, `${bytes(f)} bytes: ${basename(f)}`);
+      assert.ok(basename(f).startsWith('音'.repeat(50)), basename(f));
+    }
+    assert.equal(new Set(files).size, files.length, 'no two exports share a name');
+    assert.match(basename(files[0]), / \[0m00\.5s-0m01\.3s\]\.wav$/, 'the part and the extension are kept');
+    await t.done();
+  });
 });

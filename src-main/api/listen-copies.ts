@@ -59,7 +59,7 @@ export const PLAYHEAD_WAIT_MS = 1000;
  */
 const LISTENING_MS = 3000;
 
-/** What a listening request is answered with; the doors turn `kind` into an HTTP status. */
+/** What a listening request is answered with; the doors answer a refusal in the error form (listenRefusalBody). */
 export type ListenAnswer = { kind: 'audio'; wav: Buffer; from: number; frames: number } | ListenRefusal;
 
 export type ListenRefusal =
@@ -78,18 +78,10 @@ const REFUSAL_CODES: Record<Exclude<ListenRefusal['kind'], 'failed'>, ErrorCode>
   'not-ready': 'NOT_READY',
 };
 
-/** A refusal in the API's error form, as every door answers it (with LISTEN_STATUS). */
+/** A refusal in the API's error form, as every door answers it, with its code's status (http-status.ts). */
 export function listenRefusalBody(r: ListenRefusal): { ok: false; error: { code: ErrorCode; message: string } } {
   return { ok: false, error: { code: r.kind === 'failed' ? r.code : REFUSAL_CODES[r.kind], message: r.message } };
 }
-
-export const LISTEN_STATUS: Record<ListenAnswer['kind'], number> = {
-  audio: 200,
-  'bad-request': 400,
-  'not-kept': 404,
-  'not-ready': 409,
-  failed: 500,
-};
 
 /** One render's copy, handed to whoever runs the render. */
 export interface ListenTicket {

@@ -9,8 +9,8 @@ import {
   cutRegion,
   defaultModelDirs,
   makeFolders,
+  exportName,
   mixTags,
-  partName,
   renderTimePitch,
   songFiles,
   songName,
@@ -331,7 +331,7 @@ export class StudioService implements StudioApi {
     const region = this.regionOf(job, req.region);
     const folder = await this.ensureFolder(req.folder);
     const files = req.sources.map((s) =>
-      join(folder, `${partName(`${songName(job.name)} - ${s}`, region)}.${EXT[req.format]}`),
+      join(folder, exportName(`${songName(job.name)} - ${s}`, region, EXT[req.format])),
     );
     if (!req.overwrite) await refuseExisting(files);
     for (let k = 0; k < paths.length; k++) {
@@ -350,7 +350,7 @@ export class StudioService implements StudioApi {
     const paths = sources.map((s) => this.stemFile(req.jobId, s));
     const region = this.regionOf(job, req.region);
     const folder = await this.ensureFolder(req.folder);
-    const out = join(folder, `${partName(req.name, region)}.${EXT[req.format]}`);
+    const out = join(folder, exportName(req.name, region, EXT[req.format]));
     if (!req.overwrite) await refuseExisting([out]);
     const stems: TaggedAudio[] = [];
     for (const p of paths) stems.push(cutRegion(await this.decode(p, { tags: stems.length === 0 }), region));

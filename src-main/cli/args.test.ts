@@ -120,6 +120,19 @@ describe('parseCli', () => {
     assert.ok(neither.command === 'separate' && neither.timePitch === undefined);
   });
 
+  test('reads --tempo written with an exponent and refuses an infinite one as such', () => {
+    const r = parseCli(['separate', 'a.wav', '--out', 'o', '--tempo', '8e-1']);
+    assert.ok(r.command === 'separate' && r.timePitch?.tempo === 0.8, JSON.stringify(r));
+    usageError(
+      ['separate', 'a.wav', '--out', 'o', '--tempo', 'Infinity'],
+      /^--tempo must be a finite number, not "Infinity"$/,
+    );
+    usageError(
+      ['separate', 'a.wav', '--out', 'o', '--semitones', '-Infinity'],
+      /^--semitones must be a finite number, not "-Infinity"$/,
+    );
+  });
+
   test('refuses a tempo or key change out of range, or not a number, naming the range', () => {
     usageError(['separate', 'a.wav', '--out', 'o', '--tempo', '0.4'], /--tempo must be a number from 0.5 to 1.5/);
     usageError(

@@ -17,7 +17,8 @@ import {
   type OutputFormat,
 } from '../engine/types.ts';
 import { AUDIO_EXTENSIONS } from '../api/contract.ts';
-import { controlsFromFlags } from './controls-args.ts';
+import { controlsFromFlags, type FlagSources } from './controls-args.ts';
+import { readNumber } from './numbers.ts';
 
 export interface SeparateCommand {
   command: 'separate';
@@ -34,6 +35,8 @@ export interface SeparateCommand {
   /** Per-source separation strength and bleed reduction (a --preset's merged with the flags). */
   strength?: Record<string, number>;
   bleed?: Record<string, number>;
+  /** The sources --strength and --bleed name themselves, checked against the model's before any file is separated. */
+  flagSources?: FlagSources;
   preset?: string;
   /** Also write the preset's mix next to the stems (needs preset). */
   mix?: boolean;
@@ -114,7 +117,7 @@ Exit codes: 0 every file separated, 1 some file failed, 2 usage error.
 function joinNegativeValues(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    if ((argv[i] === '--semitones' || argv[i] === '--tempo') && /^-\d/.test(argv[i + 1] ?? ''))
+    if ((argv[i] === '--semitones' || argv[i] === '--tempo') && /^-(?:\.?\d|infinity$)/i.test(argv[i + 1] ?? ''))
       out.push(`${argv[i]}=${argv[++i]}`);
     else out.push(argv[i]);
   }
@@ -127,9 +130,18 @@ function timePitchFromFlags(
   semitonesText: string | undefined,
 ): { ok: true; value: TimePitch | null } | { ok: false; message: string } {
   if (tempoText === undefined && semitonesText === undefined) return { ok: true, value: null };
-  const number = (t: string | undefined, fallback: number) =>
-    t === undefined ? fallback : /^[+-]?(\d+\.?\d*|\.\d+)$/.test(t) ? Number(t) : NaN;
-  const tp = { tempo: number(tempoText, 1), semitones: number(semitonesText, 0) };
+  const tp = { tempo: 1, semitones: 0 };
+  for (const [flag, t] of [
+    ['tempo', tempoText],
+    ['semitones', semitonesText],
+  ] as const) {
+    if (t === undefined) continue;
+    const n = readNumber(t);
+    if (!n.ok && n.problem === 'not finite')
+      return { ok: false, message: `--${flag} must be a finite number, not "${t}"` };
+    // Not a number: the engine's rule below names the range.
+    tp[flag] = n.ok ? n.value : NaN;
+  }
   const problem = timePitchProblem(tp);
   if (!problem) return { ok: true, value: tp };
   const text = problem.startsWith('tempo') ? tempoText : semitonesText;

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCli } from './args.ts';
-import { controlsFromFlags, parseSourceValues } from './controls-args.ts';
+import { controlsForModel, controlsFromFlags, parseSourceValues } from './controls-args.ts';
 
 const separate = (...flags: string[]) => parseCli(['separate', 'a.wav', '--out', 'o', ...flags]);
 
@@ -87,5 +87,63 @@ describe('separation control flags', () => {
       value: { vocals: 0.5, bass: 0 },
     });
     assert.deepEqual(controlsFromFlags({}), { ok: true, value: {} });
+  });
+
+  test('read numbers written with an exponent, refusing one out of range by its range and an infinite one as such', () => {
+    const message = (text: string) => {
+      const r = separate('--strength', text);
+      return r.command === 'usage-error' ? r.message : JSON.stringify(r);
+    };
+    assert.equal(message('vocals=1e2'), '--strength of vocals must be a number from 0.25 to 4, got 100');
+    for (const infinite of ['Infinity', '-Infinity', '+infinity', '1e999'])
+      assert.equal(message(`vocals=${infinite}`), `--strength of vocals must be a finite number, not "${infinite}"`);
+    assert.deepEqual(parseSourceValues('strength', ['vocals=2.5E-1,drums=1e0']), {
+      ok: true,
+      value: { vocals: 0.25, drums: 1 },
+    });
+    assert.equal(message('vocals=0x10'), '--strength vocals: "0x10" is not a number');
+  });
+
+  test('say what is wrong with an empty entry or a missing value, naming the flag', () => {
+    const message = (flag: string, text: string) => {
+      const r = separate(flag, text);
+      return r.command === 'usage-error' ? r.message : JSON.stringify(r);
+    };
+    const pairs = 'give source=value pairs separated by commas (e.g. vocals=1.5,drums=0.8)';
+    assert.equal(
+      message('--strength', 'vocals=2,'),
+      `--strength "vocals=2,": an empty entry (a comma too many); ${pairs}`,
+    );
+    assert.equal(
+      message('--bleed', 'vocals=0.2,,bass=0.1'),
+      `--bleed "vocals=0.2,,bass=0.1": an empty entry (a comma too many); ${pairs}`,
+    );
+    assert.equal(message('--bleed', ''), `--bleed "": an empty entry (a comma too many); ${pairs}`);
+    assert.equal(message('--strength', 'vocals='), '--strength of vocals has no value after "=" (e.g. vocals=1.5)');
+  });
+
+  test("check the sources the flags name against the model's, leaving out a preset's that the model lacks", () => {
+    const model = { id: 'two-stems', sources: ['vocals', 'accompaniment'] };
+    const cmd = (...flags: string[]) => {
+      const r = separate(...flags);
+      assert.equal(r.command, 'separate', JSON.stringify(r));
+      return r as Extract<typeof r, { command: 'separate' }>;
+    };
+    assert.deepEqual(controlsForModel(cmd('--strength', 'guitar=2'), model), {
+      ok: false,
+      message: '--strength: the model "two-stems" has no source "guitar" (its sources: vocals, accompaniment)',
+    });
+    assert.deepEqual(controlsForModel(cmd('--bleed', 'vocals=0.1,drums=0.2'), model), {
+      ok: false,
+      message: '--bleed: the model "two-stems" has no source "drums" (its sources: vocals, accompaniment)',
+    });
+    assert.deepEqual(controlsForModel(cmd('--preset', 'drumless', '--strength', 'vocals=1.5'), model), {
+      ok: true,
+      value: { strength: { vocals: 1.5 } },
+    });
+    assert.deepEqual(controlsForModel(cmd('--preset', 'drumless', '--strength', 'drums=2'), model), {
+      ok: false,
+      message: '--strength: the model "two-stems" has no source "drums" (its sources: vocals, accompaniment)',
+    });
   });
 });

@@ -24,6 +24,7 @@ import {
 } from '../engine/index.ts';
 import type { SeparationResult } from '../engine/types.ts';
 import { HELP, parseCli, type ModelsListCommand, type SeparateCommand } from './args.ts';
+import { controlsForModel } from './controls-args.ts';
 import { expandInputs } from './inputs.ts';
 import { MODELS_INSTALL_HELP, isModelsInstallCommand, modelsInstallMain } from './models-install.ts';
 import type { CliIo } from './io.ts';
@@ -45,8 +46,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const cmd = parseCli(argv);
   switch (cmd.command) {
     case 'usage-error':
-      io.err(`xumx-studio: ${terminalText(cmd.message)}\nRun "xumx-studio --help" for usage.\n`);
-      return EXIT.usage;
+      return usageError(cmd.message, io);
     case 'help':
       io.out(`${HELP}\nmodels install / import:\n${MODELS_INSTALL_HELP}`);
       return EXIT.ok;
@@ -55,6 +55,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     case 'separate':
       return separate(cmd, io);
   }
+}
+
+function usageError(message: string, io: CliIo): number {
+  io.err(`xumx-studio: ${terminalText(message)}\nRun "xumx-studio --help" for usage.\n`);
+  return EXIT.usage;
 }
 
 function engineFor(modelDirs: string[], env: NodeJS.ProcessEnv, cacheDir?: string): { engine: Engine; dirs: string[] } {
@@ -81,17 +86,23 @@ async function listModels(cmd: ModelsListCommand, io: CliIo): Promise<number> {
 }
 
 async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
-  const { files, problems } = await expandInputs(cmd.inputs);
-  const results: FileResult[] = problems.map((p) => ({
-    input: p.input,
-    ok: false,
-    error: { code: p.error.code, message: p.error.message },
-  }));
-  for (const r of results) if (!cmd.json) io.err(`${summary(r, 0)}\n`);
-
   const { engine, dirs } = engineFor(cmd.modelDirs, io.env, cmd.cacheDir);
+  const results: FileResult[] = [];
   try {
-    if (cmd.model === undefined && (await engine.listModels()).length === 0) {
+    const models = await engine.listModels();
+    // The flags' sources are checked once, before any file, against the model's (its manifest; the network is not
+    // opened). A model that is not installed fails each file, naming those that are.
+    const model = cmd.model === undefined ? models[0] : models.find((m) => m.id === cmd.model);
+    const controls = model ? controlsForModel(cmd, model) : { ok: true as const, value: cmd };
+    if (!controls.ok) return usageError(controls.message, io);
+    const { strength, bleed } = controls.value;
+    const { files, problems } = await expandInputs(cmd.inputs);
+    for (const p of problems) {
+      const r: FileResult = { input: p.input, ok: false, error: { code: p.error.code, message: p.error.message } };
+      results.push(r);
+      if (!cmd.json) io.err(`${summary(r, 0)}\n`);
+    }
+    if (cmd.model === undefined && models.length === 0) {
       const e = noModelError(dirs);
       if (!cmd.json) io.err(`xumx-studio: ${terminalText(e.message)}\n`);
       results.push(
@@ -135,8 +146,8 @@ async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
                 controls: {
                   residual: cmd.residual,
                   ...(cmd.wienerIterations !== undefined ? { wienerIterations: cmd.wienerIterations } : {}),
-                  ...(cmd.strength ? { strength: cmd.strength } : {}),
-                  ...(cmd.bleed ? { bleed: cmd.bleed } : {}),
+                  ...(strength ? { strength } : {}),
+                  ...(bleed ? { bleed } : {}),
                 },
               },
               {
@@ -157,8 +168,10 @@ async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
           ? await intoStemFile(cmd, separated, work, controller.signal, kernels)
           : separated;
       io.onInterrupt(null);
-      results.push(cmd.mix ? await withPresetMix(cmd, result, kernels) : result);
-      if (!cmd.json) (result.ok ? io.out : io.err)(`${summary(result, (performance.now() - t0) / 1000)}\n`);
+      // The file's line says how it ended, its mix included.
+      const done = cmd.mix ? await withPresetMix(cmd, result, kernels) : result;
+      results.push(done);
+      if (!cmd.json) (done.ok ? io.out : io.err)(`${summary(done, (performance.now() - t0) / 1000)}\n`);
     }
   } finally {
     await engine.dispose();

@@ -10,7 +10,9 @@ import { AUDIO_EXTENSIONS, type StudioEvent } from '../api/contract.ts';
 import { appDataDir, createStudio } from '../api/create-studio.ts';
 import { dispatchCall } from '../api/dispatch.ts';
 import type { StudioService } from '../api/service.ts';
-import { LISTEN_STATUS, listenRefusalBody } from '../api/listen-copies.ts';
+import { httpStatusFor } from '../api/http-status.ts';
+import { listenRefusalBody } from '../api/listen-copies.ts';
+import { asXumxError } from '../engine/index.ts';
 import { MIME, parseRange } from '../web/http-util.ts';
 import { buildMenu } from './menu.ts';
 import {
@@ -140,15 +142,18 @@ function lockDownSession(): void {
   });
 }
 
+/** An error in the API's error form with its code's status, as the browser-mode server answers it (sendError). */
+function errorResponse(error: { code: string; message: string }): Response {
+  return new Response(JSON.stringify({ ok: false, error }), {
+    status: httpStatusFor(error.code),
+    headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' },
+  });
+}
+
 async function serveAppRequest(request: Request): Promise<Response> {
   const route = routeAppRequest(request.url);
   if (route.kind === 'refused') return new Response('Not found', { status: 404 });
-  // In the API's error form, as the browser-mode server answers it.
-  if (route.kind === 'bad-request')
-    return new Response(JSON.stringify({ ok: false, error: { code: 'BAD_ARGUMENT', message: route.message } }), {
-      status: 400,
-      headers: { 'Content-Type': 'application/json', 'X-Content-Type-Options': 'nosniff' },
-    });
+  if (route.kind === 'bad-request') return errorResponse({ code: 'BAD_ARGUMENT', message: route.message });
   const headers: Record<string, string> = { 'X-Content-Type-Options': 'nosniff' };
   if (route.kind === 'preview') {
     const bytes = service!.previewFile(route.jobId, route.id, route.source);
@@ -171,11 +176,7 @@ async function serveAppRequest(request: Request): Promise<Response> {
       request.method === 'HEAD' ? await service!.listenHead(...ask) : await service!.listen(...ask, request.signal);
     if (answer.kind === 'head')
       return new Response(null, { status: 200, headers: { ...audio, 'Content-Length': String(answer.bytes) } });
-    if (answer.kind !== 'audio')
-      return new Response(JSON.stringify(listenRefusalBody(answer)), {
-        status: LISTEN_STATUS[answer.kind],
-        headers: { ...headers, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
-      });
+    if (answer.kind !== 'audio') return errorResponse(listenRefusalBody(answer).error);
     return new Response(new Uint8Array(answer.wav), {
       status: 200,
       headers: { ...audio, 'Content-Length': String(answer.wav.length) },
@@ -185,8 +186,9 @@ async function serveAppRequest(request: Request): Promise<Response> {
   if (route.kind === 'stem') {
     try {
       file = service!.stemFile(route.jobId, route.source);
-    } catch {
-      return new Response('Not found', { status: 404 });
+    } catch (e) {
+      const err = asXumxError(e);
+      return errorResponse({ code: err.code, message: err.message });
     }
   } else {
     file = resolve(rendererDir, route.path);

@@ -13,6 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { fitUtf8 } from './separate/song-name.ts';
 
 /**
  * partial: being written; aside: an old stem a commit moved out of the way; commit: a commit's journal (outputs.ts);
@@ -59,12 +60,7 @@ const NAME_BYTES = 180;
 /** `name`, or for a long one (a long title, a few dozen characters of most scripts) its start and a hash of all of it. */
 function shortName(name: string): string {
   if (Buffer.byteLength(name) <= NAME_BYTES) return name;
-  let start = '';
-  for (const ch of name) {
-    if (Buffer.byteLength(start + ch) > NAME_BYTES - 9) break;
-    start += ch;
-  }
-  return `${start}~${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+  return `${fitUtf8(name, NAME_BYTES - 9)}~${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
 }
 
 export function tempName(name: string, kind: TempKind = 'partial'): string {

@@ -5,6 +5,7 @@ import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { timingSafeEqual } from 'node:crypto';
 import { decodePart } from '../api/validate.ts';
+import { httpStatusFor } from '../api/http-status.ts';
 
 export const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -42,6 +43,11 @@ export function cookieValue(req: IncomingMessage, name: string): string | null {
 
 // Every answer says its type is final, so no browser reads an error message or a JSON value as a page or a script.
 const NO_SNIFF = { 'X-Content-Type-Options': 'nosniff' } as const;
+
+/** An error in the API's error form, answered with its code's status (api/http-status.ts). */
+export function sendError(res: ServerResponse, error: { code: string; message: string }): void {
+  sendJson(res, httpStatusFor(error.code), { ok: false, error });
+}
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);

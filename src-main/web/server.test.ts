@@ -1,4 +1,4 @@
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before, after, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -19,6 +19,7 @@ import AdmZip from 'adm-zip';
 import type { ModelsView } from '../api/contract.ts';
 import { writeModelFolder } from '../engine/model/testing/model-folder.ts';
 import { MAX_ERROR } from '../engine/separate/listen-codec.ts';
+import { XumxError } from '../engine/errors.ts';
 import { onSmallDisk } from '../../test/fixtures/small-disk.ts';
 import { onReadOnlyDisk } from '../../test/fixtures/read-only-disk.ts';
 import { parseRange } from './http-util.ts';
@@ -317,6 +318,57 @@ describe('browser-mode server', () => {
       assert.equal(body.ok, false, c.path);
       assert.equal(body.error.code, c.code, c.path);
       assert.match(body.error.message, c.message, c.path);
+    }
+  });
+
+  test("answers a stem file's fault on the listening route with its own status, not as the server's (500)", async () => {
+    const url = `${base()}/api/listen/${jobId()}/0?from=0&frames=10`;
+    for (const [code, status] of [
+      ['TRUNCATED', 422],
+      ['FILE_UNREADABLE', 403],
+      ['FILE_NOT_FOUND', 404],
+      ['DISK_FULL', 507],
+      ['INTERNAL', 500],
+    ] as const) {
+      const message = `song.wav: the song's audio cannot be made again from its stem files (${code})`;
+      const listen = mock.method(service, 'listen', async () => ({ kind: 'failed' as const, code, message }));
+      const head = mock.method(service, 'listenHead', async () => ({ kind: 'failed' as const, code, message }));
+      try {
+        const r = await fetch(url, { headers: auth() });
+        assert.equal(r.status, status, code);
+        assert.deepEqual(await r.json(), { ok: false, error: { code, message } });
+        assert.equal((await fetch(url, { method: 'HEAD', headers: auth() })).status, status, `HEAD: ${code}`);
+      } finally {
+        listen.mock.restore();
+        head.mock.restore();
+      }
+    }
+  });
+
+  test('answers every failed request with the status of its error code, calls and stem files included', async () => {
+    const stemFile = mock.method(service, 'stemFile', () => {
+      throw new XumxError('TRUNCATED', '/songs/a.wav: the file ends early');
+    });
+    try {
+      const r = await fetch(`${base()}/api/stems/${jobId()}/vocals`, { headers: auth() });
+      assert.equal(r.status, 422);
+      assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'TRUNCATED');
+    } finally {
+      stemFile.mock.restore();
+    }
+    const listJobs = mock.method(service, 'listJobs', async () => {
+      throw new XumxError('DISK_FULL', `${dir}: no space left on the disk`);
+    });
+    try {
+      const call = await fetch(`${base()}/api/call/listJobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth() },
+        body: '[]',
+      });
+      assert.equal(call.status, 507);
+      assert.equal(((await call.json()) as { error: { code: string } }).error.code, 'DISK_FULL');
+    } finally {
+      listJobs.mock.restore();
     }
   });
 

@@ -10,13 +10,13 @@ import { basename, join, normalize, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { asXumxError, type ErrorCode, makeFolders, XumxError } from '../engine/index.ts';
+import { asXumxError, makeFolders, XumxError } from '../engine/index.ts';
 import type { JobView, StudioEvent } from '../api/contract.ts';
 import { dispatchCall } from '../api/dispatch.ts';
 import type { StudioService } from '../api/service.ts';
 import { decodePart } from '../api/validate.ts';
 import { UploadStore } from './upload-store.ts';
-import { LISTEN_STATUS, listenRefusalBody } from '../api/listen-copies.ts';
+import { listenRefusalBody } from '../api/listen-copies.ts';
 import {
   CONTENT_SECURITY_POLICY,
   cookieValue,
@@ -24,6 +24,7 @@ import {
   sameToken,
   sendBytes,
   sendFile,
+  sendError,
   sendJson,
   sendText,
 } from './http-util.ts';
@@ -53,13 +54,6 @@ const MAX_CALL_BODY = 1 << 20;
 /** The largest WAV a 32-bit RIFF header can describe; compressed songs hit the decoder's own, lower limits first. */
 const MAX_UPLOAD = 4 * 1024 ** 3;
 
-const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
-  BAD_ARGUMENT: 400,
-  FILE_UNREADABLE: 403,
-  FILE_NOT_FOUND: 404,
-  FILE_TOO_LARGE: 413,
-};
-
 function formatBytes(n: number): string {
   return n >= 1024 ** 3
     ? `${+(n / 1024 ** 3).toFixed(1)} GiB`
@@ -78,8 +72,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const server = createServer((req, res) => {
     handle(req, res).catch((e) => {
       const err = asXumxError(e);
-      const status = HTTP_STATUS[err.code] ?? 500;
-      if (!res.headersSent) sendJson(res, status, { ok: false, error: { code: err.code, message: err.message } });
+      if (!res.headersSent) sendError(res, { code: err.code, message: err.message });
       else res.destroy();
     });
   });
@@ -152,7 +145,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       const headers = { 'Content-Type': 'audio/wav', 'Cache-Control': 'no-store' };
       if (req.method === 'HEAD') {
         const answer = await opts.service.listenHead(...ask);
-        if (answer.kind !== 'head') return sendJson(res, LISTEN_STATUS[answer.kind], listenRefusalBody(answer));
+        if (answer.kind !== 'head') return sendError(res, listenRefusalBody(answer).error);
         res.writeHead(200, { ...headers, 'X-Content-Type-Options': 'nosniff', 'Content-Length': String(answer.bytes) });
         return void res.end();
       }
@@ -160,7 +153,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       const givenUp = new AbortController();
       res.once('close', () => givenUp.abort());
       const answer = await opts.service.listen(...ask, givenUp.signal);
-      if (answer.kind !== 'audio') return sendJson(res, LISTEN_STATUS[answer.kind], listenRefusalBody(answer));
+      if (answer.kind !== 'audio') return sendError(res, listenRefusalBody(answer).error);
       return sendBytes(req, res, answer.wav, headers);
     }
     if (path.startsWith('/api/')) return sendText(res, 404, 'No such API route.');
@@ -176,13 +169,11 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     try {
       args = JSON.parse((await readBody(req, MAX_CALL_BODY)).toString('utf8'));
     } catch (e) {
-      return sendJson(res, 400, {
-        ok: false,
-        error: { code: 'BAD_ARGUMENT', message: `request is not valid JSON (${(e as Error).message})` },
-      });
+      return sendError(res, { code: 'BAD_ARGUMENT', message: `request is not valid JSON (${(e as Error).message})` });
     }
     const outcome = await dispatchCall(opts.service, method, args);
-    sendJson(res, outcome.ok ? 200 : 400, outcome);
+    if (outcome.ok) return sendJson(res, 200, outcome);
+    sendError(res, outcome.error);
   }
 
   /** A song is opened and kept while it is queued; a model (.h5, folder .zip) is imported and its copy removed. */
@@ -196,7 +187,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         : name.length > 200
           ? `${sent}: the file name is longer than 200 characters; rename the file`
           : null;
-    if (refused) return sendJson(res, 400, { ok: false, error: { code: 'BAD_ARGUMENT', message: refused } });
+    if (refused) return sendError(res, { code: 'BAD_ARGUMENT', message: refused });
     const limit = opts.maxUploadBytes ?? MAX_UPLOAD;
     const tooLarge = () => {
       // The rest of the body is not read: the connection goes once the answer is sent.
@@ -254,7 +245,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       uploads.share(file, jobs.length);
     }
     await uploads.release(file);
-    sendJson(res, outcome.ok ? 200 : 400, outcome);
+    if (outcome.ok) return sendJson(res, 200, outcome);
+    sendError(res, outcome.error);
   }
 
   async function importUploadedModel(res: ServerResponse, file: string, name: string): Promise<void> {
@@ -263,10 +255,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     await uploads.release(file);
     if (outcome.ok) return sendJson(res, 200, outcome);
     // The user knows the file by the name it had on their side, not by the path of the uploaded copy.
-    sendJson(res, 400, {
-      ok: false,
-      error: { ...outcome.error, message: outcome.error.message.split(file).join(name) },
-    });
+    sendError(res, { ...outcome.error, message: outcome.error.message.split(file).join(name) });
   }
 
   async function serveStatic(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {

@@ -2,6 +2,7 @@
 // and that run gives the same stems as a run without any cache (so results are reproducible headless).
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeFile } from '../../src-main/engine/audio/decode.ts';
 import { makeSong } from '../fixtures/audio.ts';
@@ -63,5 +64,30 @@ describe('xumx-studio separate with controls', { skip }, () => {
     const r = await separate('--cache-dir', cache, '--preset', 'karaoke', '--residual');
     assert.equal(r.file.estimates, 'cache');
     assert.deepEqual(Object.keys(r.stems).sort(), ['bass', 'drums', 'other', 'residual', 'vocals']);
+  });
+
+  test("refuses a source the model does not have once, before any file is separated, naming the model's sources", async () => {
+    const out = join(tempDir('out'), 'stems');
+    const run = await runCli([
+      'separate',
+      song,
+      song,
+      '--out',
+      out,
+      '--models-dir',
+      models,
+      '--ep',
+      'cpu',
+      '--strength',
+      'guitar=2,vocals=1.5',
+    ]);
+    assert.equal(run.code, 2, run.stderr);
+    assert.equal(
+      run.stderr,
+      'xumx-studio: --strength: the model "tiny-test" has no source "guitar" (its sources: bass, drums, vocals, other)\n' +
+        'Run "xumx-studio --help" for usage.\n',
+    );
+    assert.equal(run.stdout, '');
+    assert.equal(existsSync(out), false, 'no file was started');
   });
 });

@@ -2,7 +2,7 @@
 // that mix is exactly the preset-gain-weighted sum of the stems it wrote (muted stems left out).
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { decodeFile } from '../../src-main/engine/audio/decode.ts';
 import { PRACTICE_GAIN_DB } from '../../src-main/engine/separate/presets.ts';
@@ -106,5 +106,61 @@ describe('xumx-studio separate --preset --mix', { skip }, () => {
       `mix differs from the stems without vocals by ${worstError(mix, stems, gains)}`,
     );
     assert.ok(worstError(mix, stems, { ...gains, vocals: 1 }) > 1e-4, 'the vocals are not in it');
+  });
+
+  test('writes the stem file and the mix of a song whose name takes 250 bytes, under names within 255 bytes', async () => {
+    const long = join(tempDir('song'), `${'音'.repeat(83)}a.wav`);
+    await makeSong(long, { seconds: 2, seed: 22 });
+    const bytes = (s: string) => Buffer.byteLength(basename(s));
+    for (const flags of [
+      ['--preset', 'karaoke', '--mix'],
+      ['--format', 'stem'],
+    ]) {
+      const run = await runCli([
+        'separate',
+        long,
+        '--out',
+        tempDir('out'),
+        '--models-dir',
+        models,
+        '--ep',
+        'cpu',
+        '--json',
+        ...flags,
+      ]);
+      const [file] = JSON.parse(run.stdout).files;
+      assert.equal(file.ok, true, JSON.stringify(file.error));
+      assert.equal(run.code, 0, run.stderr);
+      const written: string[] = file.stemFile ? [file.stemFile] : [file.mix, dirname(file.mix)];
+      for (const path of written) {
+        assert.ok(existsSync(path), path);
+        assert.ok(bytes(path) <= 255, `${bytes(path)} bytes: ${path}`);
+        assert.ok(basename(path).startsWith('音'.repeat(50)), path);
+      }
+    }
+  });
+
+  test('says on the terminal that a file failed when its mix cannot be written, though its stems were', async () => {
+    const out = tempDir('out');
+    // The song's own stem folder, where a folder stands in the mix's place.
+    const stems = join(out, 'Mix Song');
+    mkdirSync(join(stems, 'Mix Song.karaoke.mix.wav'), { recursive: true });
+    writeFileSync(join(stems, SONG_MARK), realpathSync(song));
+    const run = await runCli([
+      'separate',
+      song,
+      '--out',
+      out,
+      '--models-dir',
+      models,
+      '--ep',
+      'cpu',
+      '--preset',
+      'karaoke',
+      '--mix',
+    ]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.doesNotMatch(run.stdout, /✔/, 'not reported as separated');
+    assert.match(run.stderr, /✘ .*Mix Song\.wav: .*Mix Song\.karaoke\.mix\.wav/);
   });
 });
