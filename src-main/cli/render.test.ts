@@ -15,6 +15,7 @@ const ok: SeparationResult = {
   epTimings: [],
   timings: { decode: 1, stft: 2, network: 3, wiener: 4, istft: 5, encode: 6 },
   notices: ['n'],
+  controls: { wienerIterations: 1, softmask: false, residual: false },
 };
 
 describe('render', () => {
