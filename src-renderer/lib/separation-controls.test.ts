@@ -1,15 +1,20 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { ModelInfo } from '../../src-main/api/contract.ts';
 import { BUILT_IN_PRESETS } from '../../src-main/engine/separate/presets.ts';
 import { effectiveGains } from './mixer.ts';
 import {
   controlledSources,
+  isModelDefault,
+  modelDefaults,
   positionFromStrength,
   presetControls,
   presetFrom,
   presetMixer,
   renderOnChange,
+  resetToDefaults,
   sameControls,
+  sourceValue,
   strengthFromPosition,
   withGlobal,
   withSourceValue,
@@ -61,6 +66,46 @@ describe('separation controls panel logic', () => {
     assert.equal(p.id, 'my-late-night-mix');
     assert.deepEqual(p.controls.bleed, { vocals: 0.3 });
     assert.deepEqual(p.mute, ['drums']);
+  });
+});
+
+describe("a model's recommended controls in the panel", () => {
+  const DEFAULTS = { ...BASE, wienerIterations: 2, strength: { vocals: 1.2 }, bleed: { other: 0.1 } };
+  const model = (id: string, defaultControls: typeof BASE) => ({ id, defaultControls }) as unknown as ModelInfo;
+
+  test("are the song's model's, or neutral for a model no longer installed", () => {
+    const models = [model('plain', BASE), model('tuned', DEFAULTS)];
+    assert.deepEqual(modelDefaults(models, 'tuned'), DEFAULTS);
+    assert.deepEqual(modelDefaults(models, 'gone'), BASE);
+    assert.deepEqual(modelDefaults(models, undefined), BASE);
+  });
+
+  test('a source set to the neutral value stays neutral, not back at the model default', () => {
+    const sc = withSourceValue({ controls: DEFAULTS, presetId: null }, 'strength', 'vocals', 1);
+    assert.equal(sourceValue(sc.controls, 'strength', 'vocals'), 1);
+    assert.equal(isModelDefault(sc.controls, DEFAULTS, 'strength', 'vocals'), false);
+    assert.equal(isModelDefault(sc.controls, DEFAULTS, 'bleed', 'other'), true);
+    assert.ok(!sameControls(sc.controls, DEFAULTS));
+  });
+
+  test("reset goes back to the model's defaults, not to neutral", () => {
+    const moved = withGlobal(withSourceValue({ controls: DEFAULTS, presetId: 'karaoke' }, 'bleed', 'other', 0), {
+      residual: true,
+    });
+    const reset = resetToDefaults(DEFAULTS);
+    assert.deepEqual(reset, { controls: DEFAULTS, presetId: null });
+    assert.ok(!sameControls(moved.controls, reset.controls));
+    assert.equal(isModelDefault(reset.controls, DEFAULTS, 'strength', 'vocals'), true);
+  });
+
+  test("a preset changes what it names and leaves the rest at the model's defaults", () => {
+    const sc = presetControls(preset('a-cappella'), SOURCES, DEFAULTS);
+    assert.deepEqual(sc.controls, {
+      ...DEFAULTS,
+      strength: { vocals: 1.4 },
+      bleed: { vocals: 0.15, other: 0.1 },
+    });
+    assert.deepEqual(presetControls(preset('practice-drums'), SOURCES, DEFAULTS).controls, DEFAULTS);
   });
 });
 
