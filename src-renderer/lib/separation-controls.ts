@@ -6,7 +6,7 @@
 // or 0), as the song saves it and the engine renders it; the model's recommended controls are only a starting
 // point, shown on the sliders and offered by reset and under presets.
 import type { ModelInfo, Preset, SeparationControls, SongControls } from '../../src-main/api/contract.ts';
-import { DEFAULT_SEPARATION_CONTROLS } from '../../src-main/engine/dsp/controls.ts';
+import { canonicalControls, DEFAULT_SEPARATION_CONTROLS } from '../../src-main/engine/dsp/controls.ts';
 import { controlsWithPreset } from '../../src-main/engine/separate/presets.ts';
 import { initialMixer, type MixerState } from './mixer.ts';
 
@@ -147,13 +147,7 @@ export function presetFrom(name: string, sc: SongControls, mixer: MixerState): P
 }
 
 export function sameControls(a: SeparationControls, b: SeparationControls): boolean {
-  const norm = (c: SeparationControls) =>
-    JSON.stringify([c.wienerIterations, c.softmask, c.residual, sorted(c.strength), sorted(c.bleed)]);
-  return norm(a) === norm(b);
-}
-
-function sorted(t?: Record<string, number>): [string, number][] {
-  return Object.entries(t ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return JSON.stringify(canonicalControls(a)) === JSON.stringify(canonicalControls(b));
 }
 
 /**

@@ -94,7 +94,7 @@ export const MANIFEST_DEFAULT_FIELDS = {
 
 /**
  * The one canonical form of a complete set of controls: a source with no strength or bleed entry has the neutral
- * value (1, 0), and no entry holds it, so that equal settings compare equal.
+ * value (1, 0), no entry holds it, and entries are in source-name order, so that equal settings are equal JSON.
  */
 export function canonicalControls(c: SeparationControls): SeparationControls {
   const out: SeparationControls = {
@@ -106,7 +106,9 @@ export function canonicalControls(c: SeparationControls): SeparationControls {
     ['strength', 1],
     ['bleed', 0],
   ] as const) {
-    const kept = Object.entries(c[kind] ?? {}).filter(([, v]) => v !== neutral);
+    const kept = Object.entries(c[kind] ?? {})
+      .filter(([, v]) => v !== neutral)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     if (kept.length) out[kind] = Object.fromEntries(kept);
   }
   return out;
