@@ -38,7 +38,10 @@ export interface RerenderDeps {
 
 const PROGRESS_INTERVAL_MS = 100;
 
-/** What the settings ask of a song never adjusted, laid over its model's recommended controls: the Wiener iterations, once chosen. */
+/**
+ * What the settings lay over the model's recommended controls for a song never adjusted: the Wiener iterations,
+ * once chosen.
+ */
 export function settingsControls(s: Pick<Settings, 'wienerIterations'>): Partial<SeparationControls> {
   return s.wienerIterations === null ? {} : { wienerIterations: s.wienerIterations };
 }
@@ -66,7 +69,7 @@ export class SongControlsService {
 
   /** The song's saved controls, or (never adjusted) `rendered`: what its stems were, or are being, rendered with. */
   controlsFor(input: string, rendered: SeparationControls): SongControls {
-    return this.deps.store.song(input) ?? { controls: rendered, presetId: null };
+    return this.deps.store.song(input) ?? unadjusted(rendered);
   }
 
   /** Saves the song's tempo and key beside its separation controls; the stems stay as they are. */

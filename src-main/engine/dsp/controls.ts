@@ -114,7 +114,7 @@ export function canonicalControls(c: SeparationControls): SeparationControls {
   return out;
 }
 
-/** `partial` laid over the complete `base`, per field and per source (a neutral entry in `partial` wins too); canonical. */
+/** `partial` laid over the complete `base`, per field and per source (a neutral entry in `partial` wins too). */
 export function withDefaults(partial: Partial<SeparationControls>, base: SeparationControls): SeparationControls {
   return canonicalControls({
     ...base,
