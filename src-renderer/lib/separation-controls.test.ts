@@ -62,9 +62,9 @@ describe('separation controls panel logic', () => {
   test('saving the current state as a preset keeps controls and mix', () => {
     const sc = withSourceValue({ controls: BASE, presetId: null }, 'bleed', 'vocals', 0.3);
     const mixer = presetMixer(preset('drumless'), SOURCES, 0);
-    const p = presetFrom('Late Night Mix!', sc, mixer);
+    const p = presetFrom('Late Night Mix!', sc, mixer, SOURCES);
     assert.equal(p.id, 'my-late-night-mix');
-    assert.deepEqual(p.controls.bleed, { vocals: 0.3 });
+    assert.deepEqual(p.controls.bleed, { vocals: 0.3, drums: 0, bass: 0, other: 0 });
     assert.deepEqual(p.mute, ['drums']);
   });
 });
@@ -96,6 +96,14 @@ describe("a model's recommended controls in the panel", () => {
     assert.deepEqual(reset, { controls: DEFAULTS, presetId: null });
     assert.ok(!sameControls(moved.controls, reset.controls));
     assert.equal(isModelDefault(reset.controls, DEFAULTS, 'strength', 'vocals'), true);
+  });
+
+  test('a preset saved from the panel keeps a source at neutral where the model recommends otherwise', () => {
+    const sc = withSourceValue({ controls: DEFAULTS, presetId: null }, 'strength', 'vocals', 1);
+    const mine = presetFrom('Plain vocals', sc, presetMixer(preset('karaoke'), SOURCES, 0), SOURCES);
+    const applied = presetControls(mine, SOURCES, DEFAULTS);
+    assert.ok(sameControls(applied.controls, sc.controls), JSON.stringify(applied.controls));
+    assert.equal(sourceValue(applied.controls, 'strength', 'vocals'), 1);
   });
 
   test("a preset changes what it names and leaves the rest at the model's defaults", () => {

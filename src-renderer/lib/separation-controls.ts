@@ -119,8 +119,11 @@ export function presetMixer(p: Preset, sources: string[], masterDb: number): Mix
   return { ...m, masterDb };
 }
 
-/** A user preset from the current controls and mix. */
-export function presetFrom(name: string, sc: SongControls, mixer: MixerState): Preset {
+/**
+ * A user preset from the current controls and mix. A preset is laid over a model's recommended controls, so every
+ * source's strength and bleed is written out, the neutral ones too: the preset gives back exactly what was heard.
+ */
+export function presetFrom(name: string, sc: SongControls, mixer: MixerState, sources: readonly string[]): Preset {
   const id =
     name
       .toLowerCase()
@@ -135,11 +138,12 @@ export function presetFrom(name: string, sc: SongControls, mixer: MixerState): P
       .filter(([, s]) => s.gainDb !== 0 && Number.isFinite(s.gainDb))
       .map(([n, s]) => [n, s.gainDb]),
   );
-  const { strength, bleed, wienerIterations, residual, softmask } = sc.controls;
+  const { wienerIterations, residual, softmask } = sc.controls;
+  const every = (kind: SourceControl) => Object.fromEntries(sources.map((s) => [s, sourceValue(sc.controls, kind, s)]));
   return {
     id: `my-${id}`.slice(0, 48),
     name: name.trim(),
-    controls: { strength, bleed, wienerIterations, residual, softmask },
+    controls: { strength: every('strength'), bleed: every('bleed'), wienerIterations, residual, softmask },
     mute,
     gainsDb,
     builtIn: false,
