@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SeparationControls } from '../engine/types.ts';
 import { openControlsStore } from './controls-store.ts';
+import { dispatchCall } from './dispatch.ts';
+import { defaultSettings, openSettingsStore } from './settings-store.ts';
 import { fakeStudio } from './testing/studio.ts';
 
 const RECOMMENDED = { strength: { vocals: 1.2, bass: 0.8 }, bleed: { other: 0.1 }, wienerIterations: 2 };
@@ -43,6 +45,15 @@ describe("a model's recommended controls in the app", () => {
     await t.service.idle();
     assert.deepEqual(t.engine.requests[0].controls, { wienerIterations: 0 });
     assert.deepEqual((await t.service.getSongControls(job.id)).controls, { ...DEFAULTS, wienerIterations: 0 });
+    // Back to the model's, through the door as the settings panel sends it, and kept across a restart.
+    assert.ok((await dispatchCall(t.service, 'updateSettings', [{ wienerIterations: null }])).ok);
+    assert.equal(
+      (await openSettingsStore(join(t.dir, 'settings.json'), defaultSettings(t.dir))).get().wienerIterations,
+      null,
+    );
+    await t.service.open(['/songs/b.wav']);
+    await t.service.idle();
+    assert.deepEqual(t.engine.requests.at(-1)?.controls, {});
     await t.done();
   });
 

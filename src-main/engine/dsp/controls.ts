@@ -22,6 +22,7 @@ export const STRENGTH_RANGE = { min: 0.25, max: 4 } as const;
 export const BLEED_RANGE = { min: 0, max: 0.9 } as const;
 export const WIENER_ITERATIONS_MAX = 10;
 
+/** The neutral controls (the X-UMX evaluation's): what a model that recommends none starts from. */
 export const DEFAULT_SEPARATION_CONTROLS: SeparationControls = {
   wienerIterations: 1,
   softmask: false,
