@@ -79,7 +79,8 @@ export interface Settings {
   outputFolder: string;
   format: OutputFormat;
   bitDepth: BitDepth;
-  wienerIterations: number;
+  /** Wiener iterations a song never adjusted is separated with; null: its model's recommended number. */
+  wienerIterations: number | null;
   /** The user closed the notice that offers the official weights while only the bundled model is installed. */
   modelOfferDismissed: boolean;
 }

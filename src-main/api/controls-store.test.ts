@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_SEPARATION_CONTROLS } from '../engine/dsp/controls.ts';
 import type { Preset } from '../engine/separate/presets.ts';
 import type { SongControls } from './contract.ts';
 import { openControlsStore } from './controls-store.ts';
@@ -62,12 +63,12 @@ describe('controls store', () => {
     const song = '/songs/practice.wav';
     const verse = [{ name: 'verse', start: 1, end: 9 }];
     await Promise.all([
-      service.setTimePitch(song, { tempo: 1.2, semitones: 0 }, 1),
-      service.setRegions(song, verse, 1),
+      service.setTimePitch(song, { tempo: 1.2, semitones: 0 }, DEFAULT_SEPARATION_CONTROLS),
+      service.setRegions(song, verse, DEFAULT_SEPARATION_CONTROLS),
     ]);
     await Promise.all([
-      service.setRegions(song, [{ name: 'chorus', start: 10, end: 20 }], 1),
-      service.setTimePitch(song, { tempo: 0.8, semitones: 2 }, 1),
+      service.setRegions(song, [{ name: 'chorus', start: 10, end: 20 }], DEFAULT_SEPARATION_CONTROLS),
+      service.setTimePitch(song, { tempo: 0.8, semitones: 2 }, DEFAULT_SEPARATION_CONTROLS),
     ]);
     const saved = (await openControlsStore(dir)).song(song);
     assert.deepEqual(saved?.timePitch, { tempo: 0.8, semitones: 2 });

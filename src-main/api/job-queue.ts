@@ -170,6 +170,7 @@ export class JobQueue {
           epTimings: result.epTimings,
           timings: result.timings,
           notices: result.notices,
+          controls: result.controls,
           ...(result.title ? { title: result.title } : {}),
           ...(result.artist ? { artist: result.artist } : {}),
           ...(result.analysis ? { analysis: result.analysis } : {}),

@@ -44,7 +44,7 @@ import { computePeaks, peaksFromSpans, roundPeaks } from './peaks.ts';
 import type { AudioPort, EnginePort } from './ports.ts';
 import type { SettingsStore } from './settings-store.ts';
 import { memoryControlsStore, type ControlsStore } from './controls-store.ts';
-import { SongControlsService } from './song-controls.ts';
+import { settingsControls, SongControlsService, startingControls } from './song-controls.ts';
 import type {
   ModelInstallView,
   ModelsView,
@@ -94,7 +94,12 @@ export class StudioService implements StudioApi {
 
   constructor(private readonly deps: StudioServiceDeps) {
     // One request builder for the whole-song re-render and the preview of a part, so the two render the same audio.
-    const requestWith = (input: string, controls: SeparationControls) => ({ ...this.requestFor(input), controls });
+    // A complete set of controls: nothing of the model's recommended ones is laid under it (song-controls.ts).
+    const requestWith = (input: string, controls: SeparationControls) => ({
+      ...this.requestFor(input),
+      controls,
+      controlsBase: 'neutral' as const,
+    });
     this.listening = new ListenCopies({
       dir: deps.listenDir ?? join(tmpdir(), 'xumx-studio-listening'),
       engine: deps.engine,
@@ -127,9 +132,13 @@ export class StudioService implements StudioApi {
     });
     this.queue = new JobQueue(
       deps.engine,
-      // A song adjusted before comes back with its own controls (and its estimates from the cache).
-      (input) =>
-        requestWith(input, this.songControls.controlsFor(input, deps.settings.get().wienerIterations).controls),
+      // A song adjusted before comes back with its own controls (and its estimates from the cache); any other
+      // starts from its model's recommended controls.
+      (input) => {
+        const saved = this.songControls.saved(input);
+        if (saved) return requestWith(input, saved.controls);
+        return { ...this.requestFor(input), controls: settingsControls(deps.settings.get()) };
+      },
       (job) => this.emit({ type: 'job', job: this.withListen(job) }),
       (job) => {
         if (job.result) for (const p of Object.values(job.result.stemPaths)) this.policy.allowWritten(p);
@@ -387,7 +396,7 @@ export class StudioService implements StudioApi {
 
   async getSongControls(jobId: string): Promise<SongControls> {
     const job = this.queue.get(jobId) ?? unknownJob(jobId);
-    return this.songControls.controlsFor(job.input, this.deps.settings.get().wienerIterations);
+    return this.songControls.controlsFor(job.input, await this.renderedControls(job));
   }
 
   async rerender(jobId: string, controls: SongControls): Promise<JobView> {
@@ -405,7 +414,7 @@ export class StudioService implements StudioApi {
 
   async setSongTimePitch(jobId: string, timePitch: TimePitch): Promise<SongControls> {
     const job = this.queue.get(jobId) ?? unknownJob(jobId);
-    return this.songControls.setTimePitch(job.input, timePitch, this.deps.settings.get().wienerIterations);
+    return this.songControls.setTimePitch(job.input, timePitch, await this.renderedControls(job));
   }
 
   async setSongLoop(jobId: string, loop: SongLoop | null, on: boolean): Promise<SongControls> {
@@ -415,7 +424,7 @@ export class StudioService implements StudioApi {
       job.input,
       songLoop(loop, song),
       countIn(on, song),
-      this.deps.settings.get().wienerIterations,
+      await this.renderedControls(job),
     );
   }
 
@@ -434,7 +443,7 @@ export class StudioService implements StudioApi {
   async setSongRegions(jobId: string, regions: SongRegion[]): Promise<SongControls> {
     const job = this.queue.get(jobId) ?? unknownJob(jobId);
     const checked = songRegions(regions, this.songLength(job));
-    return this.songControls.setRegions(job.input, checked, this.deps.settings.get().wienerIterations);
+    return this.songControls.setRegions(job.input, checked, await this.renderedControls(job));
   }
 
   async listPresets(): Promise<Preset[]> {
@@ -489,6 +498,11 @@ export class StudioService implements StudioApi {
 
   removeModel(modelId: string): Promise<ModelsView> {
     return this.models.remove(modelId);
+  }
+
+  /** What a song's stems were rendered with, or, while its first separation runs, what they get. */
+  private async renderedControls(job: JobView): Promise<SeparationControls> {
+    return job.result?.controls ?? startingControls(this.deps.settings.get(), await this.deps.engine.listModels());
   }
 
   private requestFor(input: string) {

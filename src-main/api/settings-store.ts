@@ -12,7 +12,7 @@ export function defaultSettings(outputFolder: string): Settings {
     outputFolder,
     format: 'wav',
     bitDepth: 24,
-    wienerIterations: 1,
+    wienerIterations: null,
     modelOfferDismissed: false,
   };
 }

@@ -2,9 +2,22 @@
 // regions, the presets, and re-rendering it with new separation controls while its old stems stay playable: the engine answers
 // from its estimate cache (no network), the job's result is replaced only when every new stem is in place, and a
 // newer request for the same song cancels an older one still running (a slider being dragged).
-import { asXumxError, BUILT_IN_PRESETS, DEFAULT_SEPARATION_CONTROLS, type Preset, XumxError } from '../engine/index.ts';
-import type { Progress, SeparateRequest, SeparationControls } from '../engine/types.ts';
-import type { JobView, SongControls, SongLoop, SongRegion, TimePitch } from './contract.ts';
+//
+// A song's saved controls are a complete set (a source with no strength or bleed entry is at the neutral value),
+// sent to the engine as they are (controlsBase 'neutral'): a song keeps sounding as it did when its model's
+// recommended controls change or a model gains them. A song never adjusted has no saved controls: it is separated
+// from its model's recommended controls (the engine fills them in), and what its stems were rendered with is what
+// its panel starts from and what is saved with its tempo, loop or regions.
+import {
+  asXumxError,
+  BUILT_IN_PRESETS,
+  DEFAULT_SEPARATION_CONTROLS,
+  type Preset,
+  withDefaults,
+  XumxError,
+} from '../engine/index.ts';
+import type { ModelInfo, Progress, SeparateRequest, SeparationControls } from '../engine/types.ts';
+import type { JobView, Settings, SongControls, SongLoop, SongRegion, TimePitch } from './contract.ts';
 import type { ControlsStore } from './controls-store.ts';
 import type { EnginePort } from './ports.ts';
 import type { ListenTicket } from './listen-copies.ts';
@@ -25,28 +38,48 @@ export interface RerenderDeps {
 
 const PROGRESS_INTERVAL_MS = 100;
 
+/**
+ * What the settings lay over the model's recommended controls for a song never adjusted: the Wiener iterations,
+ * once chosen.
+ */
+export function settingsControls(s: Pick<Settings, 'wienerIterations'>): Partial<SeparationControls> {
+  return s.wienerIterations === null ? {} : { wienerIterations: s.wienerIterations };
+}
+
+/**
+ * What a song never adjusted is separated with, as the engine will resolve it: the settings' model (or the first
+ * installed) and its recommended controls, under the settings' own.
+ */
+export function startingControls(settings: Pick<Settings, 'modelId' | 'wienerIterations'>, models: ModelInfo[]) {
+  const model = models.find((m) => m.id === settings.modelId) ?? models[0];
+  return withDefaults(settingsControls(settings), model?.defaultControls ?? DEFAULT_SEPARATION_CONTROLS);
+}
+
+const unadjusted = (rendered: SeparationControls): SongControls => ({ controls: rendered, presetId: null });
+
 export class SongControlsService {
   private readonly running = new Map<string, AbortController>();
 
   constructor(private readonly deps: RerenderDeps) {}
 
-  /** The song's saved controls, or the defaults (with the settings' Wiener iterations) for a song never adjusted. */
-  controlsFor(input: string, wienerIterations: number): SongControls {
-    return this.deps.store.song(input) ?? this.defaults(wienerIterations);
+  /** The song's saved controls; null for a song never adjusted. */
+  saved(input: string): SongControls | null {
+    return this.deps.store.song(input);
   }
 
-  private defaults(wienerIterations: number): SongControls {
-    return { controls: { ...DEFAULT_SEPARATION_CONTROLS, wienerIterations }, presetId: null };
+  /** The song's saved controls, or (never adjusted) `rendered`: what its stems were, or are being, rendered with. */
+  controlsFor(input: string, rendered: SeparationControls): SongControls {
+    return this.deps.store.song(input) ?? unadjusted(rendered);
   }
 
   /** Saves the song's tempo and key beside its separation controls; the stems stay as they are. */
-  async setTimePitch(input: string, timePitch: TimePitch, wienerIterations: number): Promise<SongControls> {
-    return this.deps.store.setSong(input, (saved) => ({ ...(saved ?? this.defaults(wienerIterations)), timePitch }));
+  async setTimePitch(input: string, timePitch: TimePitch, rendered: SeparationControls): Promise<SongControls> {
+    return this.deps.store.setSong(input, (saved) => ({ ...(saved ?? unadjusted(rendered)), timePitch }));
   }
 
   /** Saves the song's named regions beside its separation controls. */
-  async setRegions(input: string, regions: SongRegion[], wienerIterations: number): Promise<SongControls> {
-    return this.deps.store.setSong(input, (saved) => ({ ...(saved ?? this.defaults(wienerIterations)), regions }));
+  async setRegions(input: string, regions: SongRegion[], rendered: SeparationControls): Promise<SongControls> {
+    return this.deps.store.setSong(input, (saved) => ({ ...(saved ?? unadjusted(rendered)), regions }));
   }
 
   /** Saves the song's loop selection and count-in beside its separation controls. */
@@ -54,13 +87,9 @@ export class SongControlsService {
     input: string,
     loop: SongLoop | null,
     countIn: boolean,
-    wienerIterations: number,
+    rendered: SeparationControls,
   ): Promise<SongControls> {
-    return this.deps.store.setSong(input, (saved) => ({
-      ...(saved ?? this.defaults(wienerIterations)),
-      loop,
-      countIn,
-    }));
+    return this.deps.store.setSong(input, (saved) => ({ ...(saved ?? unadjusted(rendered)), loop, countIn }));
   }
 
   async rerender(jobId: string, sc: SongControls): Promise<JobView> {

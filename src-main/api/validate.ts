@@ -103,7 +103,8 @@ export function settingsPatch(v: unknown): Partial<Settings> {
   if ('outputFolder' in v) out.outputFolder = folder(v.outputFolder, 'outputFolder');
   if ('format' in v) out.format = oneOf(v.format, FORMATS, 'format');
   if ('bitDepth' in v) out.bitDepth = oneOf(v.bitDepth, BIT_DEPTHS, 'bitDepth');
-  if ('wienerIterations' in v) out.wienerIterations = intIn(v.wienerIterations, 0, 10, 'wienerIterations');
+  if ('wienerIterations' in v)
+    out.wienerIterations = v.wienerIterations === null ? null : intIn(v.wienerIterations, 0, 10, 'wienerIterations');
   if ('modelOfferDismissed' in v) {
     if (typeof v.modelOfferDismissed !== 'boolean') bad('modelOfferDismissed must be true or false');
     out.modelOfferDismissed = v.modelOfferDismissed;

@@ -61,6 +61,18 @@ describe('parseCli', () => {
     });
   });
 
+  test("--neutral starts from neutral controls instead of the model's recommended ones", () => {
+    const r = parseCli(['separate', 'a.wav', '--out', 'o', '--neutral', '--strength', 'vocals=2']);
+    assert.ok(r.command === 'separate');
+    assert.equal(r.neutral, true);
+    assert.deepEqual(r.strength, { vocals: 2 });
+    assert.equal((parseCli(['separate', 'a.wav', '--out', 'o']) as { neutral?: boolean }).neutral, undefined);
+    assert.deepEqual(parseCli(['models', 'list', '--neutral']), {
+      command: 'usage-error',
+      message: '--neutral does not apply to "models list"',
+    });
+  });
+
   test('accepts 32-bit float output', () => {
     const r = parseCli(['separate', 'a.wav', '--out', 'o', '--bit-depth', '32f']);
     assert.equal(r.command === 'separate' && r.bitDepth, '32f');

@@ -32,6 +32,8 @@ export interface SeparateCommand {
   stemFile?: { codec: StemFileCodec; notice?: string };
   wienerIterations?: number;
   residual: boolean;
+  /** Start from neutral controls instead of the model's recommended ones (the request's controlsBase). */
+  neutral?: boolean;
   /** Per-source separation strength and bleed reduction (a --preset's merged with the flags). */
   strength?: Record<string, number>;
   bleed?: Record<string, number>;
@@ -91,14 +93,18 @@ separate options:
                             for DJ software; stem-alac the same in lossless ALAC
   --bit-depth 16|24|32f     sample format for wav/flac/stem-alac (default 16; flac and stem-alac store 32f as
                             24-bit)
-  --wiener-iterations N     Wiener post-filter EM iterations, 0-10 (default 1, as in the X-UMX paper)
+  --wiener-iterations N     Wiener post-filter EM iterations, 0-10 (default: the model's recommendation, else
+                            1, as in the X-UMX paper)
   --residual                write what the sources leave over as residual.<ext> (default: it goes to "other")
-  --strength SRC=X,...      separation strength per source, 0.25-4 (default 1): above 1 a stricter, cleaner
-                            stem, below 1 a fuller one that takes more of itself out of the others
-  --bleed SRC=T,...         bleed reduction per source, 0-0.9 (default 0): drops what the source holds less than
-                            T of from its stem
+  --strength SRC=X,...      separation strength per source, 0.25-4 (default: the model's, else 1): above 1 a
+                            stricter, cleaner stem, below 1 a fuller one that takes more of itself out of the others
+  --bleed SRC=T,...         bleed reduction per source, 0-0.9 (default: the model's, else 0): drops what the
+                            source holds less than T of from its stem
   --preset ID               start from a preset's controls: karaoke, a-cappella, drumless, bassless,
-                            practice-vocals, practice-drums, practice-bass, practice-other
+                            practice-vocals, practice-drums, practice-bass, practice-other (what it leaves out
+                            stays at the model's recommendation)
+  --neutral                 start from neutral controls (strength 1, bleed 0, 1 Wiener iteration) instead of the
+                            controls the model recommends (models list shows them)
   --mix                     with --preset, also write the mix the preset is made for (its muted stems left out,
                             the others at its gains) next to the stems, in the same format:
                             DIR/<song>/<song>.<preset>.mix.<ext>
@@ -164,6 +170,7 @@ export function parseCli(argv: string[]): CliCommand {
         'bit-depth': { type: 'string' },
         'wiener-iterations': { type: 'string' },
         residual: { type: 'boolean' },
+        neutral: { type: 'boolean' },
         strength: { type: 'string', multiple: true },
         bleed: { type: 'string', multiple: true },
         preset: { type: 'string' },
@@ -202,6 +209,7 @@ export function parseCli(argv: string[]): CliCommand {
       'bit-depth',
       'wiener-iterations',
       'residual',
+      'neutral',
       'strength',
       'bleed',
       'preset',
@@ -260,6 +268,7 @@ export function parseCli(argv: string[]): CliCommand {
     ...(stemFile ? { stemFile } : {}),
     ...(wienerIterations !== undefined ? { wienerIterations } : {}),
     residual: v.residual ?? false,
+    ...(v.neutral ? { neutral: true } : {}),
     ...controls.value,
     ...(v.mix ? { mix: true } : {}),
     ...(v['cache-dir'] !== undefined ? { cacheDir: v['cache-dir'] } : {}),

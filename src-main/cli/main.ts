@@ -143,6 +143,8 @@ async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
                 bitDepth: cmd.bitDepth,
                 ...(cmd.model !== undefined ? { modelId: cmd.model } : {}),
                 ...(cmd.timePitch ? { timePitch: cmd.timePitch } : {}),
+                // What the flags leave out is the model's recommendation, unless --neutral.
+                ...(cmd.neutral ? { controlsBase: 'neutral' as const } : {}),
                 controls: {
                   residual: cmd.residual,
                   ...(cmd.wienerIterations !== undefined ? { wienerIterations: cmd.wienerIterations } : {}),

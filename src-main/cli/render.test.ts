@@ -1,7 +1,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { SeparationResult } from '../engine/types.ts';
-import { ProgressLines, formatDuration, jsonDocument, progressBar, summary } from './render.ts';
+import type { ModelInfo, SeparationResult } from '../engine/types.ts';
+import {
+  ProgressLines,
+  controlsText,
+  formatDuration,
+  jsonDocument,
+  modelTable,
+  progressBar,
+  summary,
+} from './render.ts';
 
 const ok: SeparationResult = {
   input: 'a.wav',
@@ -15,6 +23,7 @@ const ok: SeparationResult = {
   epTimings: [],
   timings: { decode: 1, stft: 2, network: 3, wiener: 4, istft: 5, encode: 6 },
   notices: ['n'],
+  controls: { wienerIterations: 1, softmask: false, residual: false },
 };
 
 describe('render', () => {
@@ -61,8 +70,10 @@ describe('render', () => {
       'epTimings',
       'timings',
       'notices',
+      'controls',
     ]);
     assert.deepEqual(doc.files[0].notices, ['n'], 'notices reach the JSON document');
+    assert.deepEqual(doc.files[0].controls, { wienerIterations: 1, softmask: false, residual: false });
     assert.deepEqual(doc.files[1], {
       input: 'b.wav',
       ok: false,
@@ -144,5 +155,18 @@ describe('render', () => {
       summary(ok, 1).split('\n').length + 1,
       'a line break in a name adds no line',
     );
+  });
+
+  test("lists each model's recommended controls, and neutral ones as such", () => {
+    const neutral = { wienerIterations: 1, softmask: false, residual: false };
+    const tuned = { ...neutral, wienerIterations: 2, strength: { vocals: 1.2 }, bleed: { other: 0.1, bass: 0.05 } };
+    assert.equal(controlsText(neutral), 'neutral');
+    assert.equal(controlsText(tuned), 'strength vocals=1.2; bleed other=0.1,bass=0.05; wiener 2');
+    const model = (id: string, defaultControls: typeof neutral) =>
+      ({ id, name: id, sources: ['vocals'], license: 'MIT', bundled: true, dir: '/m', defaultControls }) as ModelInfo;
+    const table = modelTable([model('plain', neutral), model('tuned', tuned)]).split('\n');
+    assert.match(table[0], /DEFAULTS/);
+    assert.match(table[1], /neutral/);
+    assert.match(table[2], /strength vocals=1\.2; bleed other=0\.1,bass=0\.05; wiener 2/);
   });
 });

@@ -1,7 +1,7 @@
 // Text the CLI shows: the progress bar, plain progress lines, per-file summaries and the --json document.
 // Pure string building; main.ts decides where it goes.
-import { analysisLabel, confidenceLabel } from '../engine/index.ts';
-import type { ModelInfo, Progress, SeparationResult } from '../engine/types.ts';
+import { analysisLabel, confidenceLabel, DEFAULT_SEPARATION_CONTROLS } from '../engine/index.ts';
+import type { ModelInfo, Progress, SeparationControls, SeparationResult } from '../engine/types.ts';
 
 /** A separation as the CLI reports it: with the preset mix or the stem file it also wrote. */
 export type FileResult = SeparationResult & { mix?: string; stemFile?: string };
@@ -84,6 +84,7 @@ export function jsonDocument(results: FileResult[]): string {
           epTimings: r.epTimings,
           timings: r.timings,
           notices: r.notices,
+          controls: r.controls,
           ...(r.estimates ? { estimates: r.estimates } : {}),
           ...(r.mix ? { mix: r.mix } : {}),
           ...(r.stemFile ? { stemFile: r.stemFile } : {}),
@@ -96,11 +97,33 @@ export function jsonDocument(results: FileResult[]): string {
   return JSON.stringify({ files }, null, 2);
 }
 
+/** A complete set of controls in a line: "neutral", or what differs from it ("strength vocals=1.2; wiener 2"). */
+export function controlsText(c: SeparationControls): string {
+  const perSource = (name: string, t?: Record<string, number>) =>
+    t && Object.keys(t).length
+      ? [
+          `${name} ${Object.entries(t)
+            .map(([s, v]) => `${s}=${v}`)
+            .join(',')}`,
+        ]
+      : [];
+  const parts = [
+    ...perSource('strength', c.strength),
+    ...perSource('bleed', c.bleed),
+    ...(c.wienerIterations !== DEFAULT_SEPARATION_CONTROLS.wienerIterations ? [`wiener ${c.wienerIterations}`] : []),
+    ...(c.softmask ? ['softmask'] : []),
+    ...(c.residual ? ['residual'] : []),
+  ];
+  return parts.length ? parts.join('; ') : 'neutral';
+}
+
 export function modelTable(models: ModelInfo[]): string {
   const rows = models.map((m) =>
-    [m.id, m.name, m.sources.join(','), m.license, m.bundled ? 'bundled' : m.dir].map(terminalText),
+    [m.id, m.name, m.sources.join(','), m.license, controlsText(m.defaultControls), m.bundled ? 'bundled' : m.dir].map(
+      terminalText,
+    ),
   );
-  const head = ['ID', 'NAME', 'SOURCES', 'LICENSE', 'WHERE'];
+  const head = ['ID', 'NAME', 'SOURCES', 'LICENSE', 'DEFAULTS', 'WHERE'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   return [head, ...rows]
     .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  '))

@@ -50,8 +50,10 @@ export {
   checkControls,
   checkPartialControls,
   DEFAULT_SEPARATION_CONTROLS,
+  modelDefaultControls,
   STRENGTH_RANGE,
   WIENER_ITERATIONS_MAX,
+  withDefaults,
 } from './dsp/controls.ts';
 export { SEMITONE_RANGE, TEMPO_RANGE, stretchedLength, timePitchProblem } from './dsp/time-pitch-settings.ts';
 export type { TimePitch } from './dsp/time-pitch-settings.ts';

@@ -16,7 +16,7 @@ import { EstimateCache, estimateKey, hashFile, type EstimateCacheOptions } from 
 import { renderRegion } from './separate/region.ts';
 import { CONTRACT } from './model/manifest.ts';
 import { separateWithCache } from './cache/cached-separation.ts';
-import { normalizeControls } from './dsp/controls.ts';
+import { controlsForModel } from './dsp/controls.ts';
 import { DspPool } from './separate/dsp-pool.ts';
 import { loadDspKernels } from './dsp/kernels/index.ts';
 import { threadPlan, type ThreadPlan } from './separate/threading.ts';
@@ -26,6 +26,7 @@ import { timePitchProblem, type TimePitch } from './dsp/time-pitch-settings.ts';
 import type { SegmentSettings } from './separate/segment-settings.ts';
 import {
   BIT_DEPTHS,
+  CONTROLS_BASES,
   EP_NAMES,
   OUTPUT_FORMATS,
   type BitDepth,
@@ -97,7 +98,7 @@ export class JobRunner {
       const { format, bitDepth, ep, timePitch } = validateRequest(req);
       hooks.onProgress?.({ fraction: 0, stage: 'load-model', etaSeconds: null });
       const installed = await this.installed(req.modelId);
-      const controls = normalizeControls(req.controls, installed.manifest.sources);
+      const controls = controlsForModel(req.controls, installed.manifest, req.controlsBase);
       if (this.cache) {
         return await separateWithCache(
           {
@@ -187,7 +188,7 @@ export class JobRunner {
       for (;;) {
         kept ??= await this.keptSong(req, hooks.signal);
         const { installed, reader, song } = kept;
-        const controls = normalizeControls(req.controls, installed.manifest.sources);
+        const controls = controlsForModel(req.controls, installed.manifest, req.controlsBase);
         const dsp = this.dsp();
         // This part's own hold: a part for another song asked meanwhile may make the keeper let go of this one.
         song.song.retain();
@@ -331,7 +332,7 @@ export class JobRunner {
   }
 }
 
-/** The request's output and provider choices; its controls are checked against the model's sources (normalizeControls). */
+/** The request's output and provider choices; its controls are checked against the model and laid over its defaults (controlsForModel). */
 export function validateRequest(req: SeparateRequest): {
   format: OutputFormat;
   bitDepth: BitDepth;
@@ -350,6 +351,8 @@ export function validateRequest(req: SeparateRequest): {
   const ep = req.ep ?? 'auto';
   if (ep !== 'auto' && !(EP_NAMES as readonly string[]).includes(ep))
     throw bad(`unknown execution provider "${ep}" (use auto, ${EP_NAMES.join(', ')})`);
+  if (req.controlsBase !== undefined && !(CONTROLS_BASES as readonly string[]).includes(req.controlsBase))
+    throw bad(`unknown controls base "${String(req.controlsBase)}" (use ${CONTROLS_BASES.join(', ')})`);
   const problem = req.timePitch === undefined ? null : timePitchProblem(req.timePitch);
   if (problem) throw bad(problem);
   return {

@@ -67,7 +67,11 @@ export interface Timings {
   encode: number;
 }
 
-/** Per-instrument separation controls (dsp/controls.ts). strength 1 / bleed 0 leaves the estimate unchanged. */
+/**
+ * Per-instrument separation controls (dsp/controls.ts). strength 1 / bleed 0 leaves the estimate unchanged; in a
+ * complete set a source with no entry has that neutral value (a model's recommended controls are laid under a
+ * request's partial set once, by the engine: controlsForModel).
+ */
 export interface SeparationControls {
   wienerIterations: number;
   softmask: boolean;
@@ -77,6 +81,13 @@ export interface SeparationControls {
   bleed?: Record<string, number>;
 }
 
+/**
+ * What a request's controls leave out: the model's recommended controls (`model`, the default), or the neutral ones
+ * (`neutral`: the request holds a complete set, such as a song's saved controls, or asks for the network as it is).
+ */
+export const CONTROLS_BASES = ['model', 'neutral'] as const;
+export type ControlsBase = (typeof CONTROLS_BASES)[number];
+
 export interface SeparateRequest {
   input: string;
   outDir: string;
@@ -84,7 +95,9 @@ export interface SeparateRequest {
   ep?: EpChoice;
   format?: OutputFormat;
   bitDepth?: BitDepth;
+  /** Laid over the model's recommended controls per field and per source, or over the neutral ones (`controlsBase`). */
   controls?: Partial<SeparationControls>;
+  controlsBase?: ControlsBase;
   /** Tempo and key the stems are written at; absent (or tempo 1, 0 semitones): the song's own, samples untouched. */
   timePitch?: TimePitch;
 }
@@ -132,6 +145,8 @@ export interface SeparationOk {
   epTimings: EpTiming[];
   timings: Timings;
   notices: string[];
+  /** What the stems were rendered with: the request's controls over the model's recommended ones (or neutral ones). */
+  controls: SeparationControls;
   /** Where the network estimates came from: a fresh network run, or the estimate cache (a re-render). */
   estimates?: 'network' | 'cache';
   /** The song's title and artist from its tags, when it has them (the stems carry all its tags). */
@@ -230,6 +245,8 @@ export interface ModelInfo {
   precision: string;
   quality: ModelQuality[];
   metrics?: Record<string, unknown>;
+  /** The controls a separation with this model starts from: its manifest's recommended ones, else neutral. */
+  defaultControls: SeparationControls;
 }
 
 /** File names the open dialogs offer and folders expand to. Decoding goes by the bytes, whatever the name. */

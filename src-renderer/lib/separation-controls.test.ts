@@ -1,15 +1,20 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { ModelInfo } from '../../src-main/api/contract.ts';
 import { BUILT_IN_PRESETS } from '../../src-main/engine/separate/presets.ts';
 import { effectiveGains } from './mixer.ts';
 import {
   controlledSources,
+  isModelDefault,
+  modelDefaults,
   positionFromStrength,
   presetControls,
   presetFrom,
   presetMixer,
   renderOnChange,
+  resetToDefaults,
   sameControls,
+  sourceValue,
   strengthFromPosition,
   withGlobal,
   withSourceValue,
@@ -57,10 +62,58 @@ describe('separation controls panel logic', () => {
   test('saving the current state as a preset keeps controls and mix', () => {
     const sc = withSourceValue({ controls: BASE, presetId: null }, 'bleed', 'vocals', 0.3);
     const mixer = presetMixer(preset('drumless'), SOURCES, 0);
-    const p = presetFrom('Late Night Mix!', sc, mixer);
+    const p = presetFrom('Late Night Mix!', sc, mixer, SOURCES);
     assert.equal(p.id, 'my-late-night-mix');
-    assert.deepEqual(p.controls.bleed, { vocals: 0.3 });
+    assert.deepEqual(p.controls.bleed, { vocals: 0.3, drums: 0, bass: 0, other: 0 });
     assert.deepEqual(p.mute, ['drums']);
+  });
+});
+
+describe("a model's recommended controls in the panel", () => {
+  const DEFAULTS = { ...BASE, wienerIterations: 2, strength: { vocals: 1.2 }, bleed: { other: 0.1 } };
+  const model = (id: string, defaultControls: typeof BASE) => ({ id, defaultControls }) as unknown as ModelInfo;
+
+  test("are the song's model's, or neutral for a model no longer installed", () => {
+    const models = [model('plain', BASE), model('tuned', DEFAULTS)];
+    assert.deepEqual(modelDefaults(models, 'tuned'), DEFAULTS);
+    assert.deepEqual(modelDefaults(models, 'gone'), BASE);
+    assert.deepEqual(modelDefaults(models, undefined), BASE);
+  });
+
+  test('a source set to the neutral value stays neutral, not back at the model default', () => {
+    const sc = withSourceValue({ controls: DEFAULTS, presetId: null }, 'strength', 'vocals', 1);
+    assert.equal(sourceValue(sc.controls, 'strength', 'vocals'), 1);
+    assert.equal(isModelDefault(sc.controls, DEFAULTS, 'strength', 'vocals'), false);
+    assert.equal(isModelDefault(sc.controls, DEFAULTS, 'bleed', 'other'), true);
+    assert.ok(!sameControls(sc.controls, DEFAULTS));
+  });
+
+  test("reset goes back to the model's defaults, not to neutral", () => {
+    const moved = withGlobal(withSourceValue({ controls: DEFAULTS, presetId: 'karaoke' }, 'bleed', 'other', 0), {
+      residual: true,
+    });
+    const reset = resetToDefaults(DEFAULTS);
+    assert.deepEqual(reset, { controls: DEFAULTS, presetId: null });
+    assert.ok(!sameControls(moved.controls, reset.controls));
+    assert.equal(isModelDefault(reset.controls, DEFAULTS, 'strength', 'vocals'), true);
+  });
+
+  test('a preset saved from the panel keeps a source at neutral where the model recommends otherwise', () => {
+    const sc = withSourceValue({ controls: DEFAULTS, presetId: null }, 'strength', 'vocals', 1);
+    const mine = presetFrom('Plain vocals', sc, presetMixer(preset('karaoke'), SOURCES, 0), SOURCES);
+    const applied = presetControls(mine, SOURCES, DEFAULTS);
+    assert.ok(sameControls(applied.controls, sc.controls), JSON.stringify(applied.controls));
+    assert.equal(sourceValue(applied.controls, 'strength', 'vocals'), 1);
+  });
+
+  test("a preset changes what it names and leaves the rest at the model's defaults", () => {
+    const sc = presetControls(preset('a-cappella'), SOURCES, DEFAULTS);
+    assert.deepEqual(sc.controls, {
+      ...DEFAULTS,
+      strength: { vocals: 1.4 },
+      bleed: { vocals: 0.15, other: 0.1 },
+    });
+    assert.deepEqual(presetControls(preset('practice-drums'), SOURCES, DEFAULTS).controls, DEFAULTS);
   });
 });
 

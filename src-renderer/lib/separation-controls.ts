@@ -1,6 +1,13 @@
 // The separation-controls panel's pure logic: slider positions ↔ control values, presets → controls and mixer,
-// and a small A/B record of which render is heard. Kept out of the component so it is tested with plain values.
-import type { Preset, SeparationControls, SongControls } from '../../src-main/api/contract.ts';
+// the model's recommended controls, and a small A/B record of which render is heard. Kept out of the component so
+// it is tested with plain values.
+//
+// The panel edits a complete set of controls (a source with no strength or bleed entry is at the neutral value, 1
+// or 0), as the song saves it and the engine renders it; the model's recommended controls are only a starting
+// point, shown on the sliders and offered by reset and under presets.
+import type { ModelInfo, Preset, SeparationControls, SongControls } from '../../src-main/api/contract.ts';
+import { canonicalControls, DEFAULT_SEPARATION_CONTROLS } from '../../src-main/engine/dsp/controls.ts';
+import { controlsWithPreset } from '../../src-main/engine/separate/presets.ts';
 import { initialMixer, type MixerState } from './mixer.ts';
 
 /** The stem a render adds when the leftover gets its own stem (SeparationControls.residual). */
@@ -23,16 +30,67 @@ export function positionFromStrength(s: number): number {
   return Math.log2(s);
 }
 
-/** Sets one source's strength or bleed; the neutral value removes the entry so equal settings compare equal. */
-export function withSourceValue(
-  sc: SongControls,
-  kind: 'strength' | 'bleed',
+export type SourceControl = 'strength' | 'bleed';
+const NEUTRAL: Record<SourceControl, number> = { strength: 1, bleed: 0 };
+
+/** Each per-source slider: its label, its range in positions, and positions ↔ values. */
+export const SOURCE_SLIDERS: Record<
+  SourceControl,
+  {
+    label: string;
+    aria: string;
+    range: { min: number; max: number; step: number };
+    position(v: number): number;
+    value(p: number): number;
+  }
+> = {
+  strength: {
+    label: 'Strength',
+    aria: 'separation strength',
+    range: STRENGTH_POSITION,
+    position: positionFromStrength,
+    value: strengthFromPosition,
+  },
+  bleed: { label: 'Bleed', aria: 'bleed reduction', range: BLEED_SLIDER, position: (v) => v, value: (p) => p },
+};
+
+/** One source's strength or bleed in a complete set of controls. */
+export function sourceValue(c: SeparationControls, kind: SourceControl, source: string): number {
+  return c[kind]?.[source] ?? NEUTRAL[kind];
+}
+
+/** Whether one source's strength or bleed is what the model recommends. */
+export function isModelDefault(
+  c: SeparationControls,
+  defaults: SeparationControls,
+  kind: SourceControl,
   source: string,
-  value: number,
-): SongControls {
-  const neutral = kind === 'strength' ? 1 : 0;
+): boolean {
+  return sourceValue(c, kind, source) === sourceValue(defaults, kind, source);
+}
+
+/** The recommended controls of the model a song was separated with; neutral for a model no longer installed. */
+export function modelDefaults(models: readonly ModelInfo[], modelId: string | undefined): SeparationControls {
+  return models.find((m) => m.id === modelId)?.defaultControls ?? DEFAULT_SEPARATION_CONTROLS;
+}
+
+/** The Wiener iterations the panel offers: 0 to 3, and the model's and the song's own when they are more. */
+export function wienerChoices(c: SeparationControls, defaults: SeparationControls): number[] {
+  return [...new Set([0, 1, 2, 3, defaults.wienerIterations, c.wienerIterations])].sort((a, b) => a - b);
+}
+
+/** Every control back at the model's recommended value. */
+export function resetToDefaults(defaults: SeparationControls): SongControls {
+  return { controls: { ...defaults }, presetId: null };
+}
+
+/**
+ * Sets one source's strength or bleed; the neutral value removes the entry (in a complete set that is what no entry
+ * means, whatever the model recommends), so equal settings compare equal.
+ */
+export function withSourceValue(sc: SongControls, kind: SourceControl, source: string, value: number): SongControls {
   const table = { ...(sc.controls[kind] ?? {}) };
-  if (value === neutral) delete table[source];
+  if (value === NEUTRAL[kind]) delete table[source];
   else table[source] = value;
   const controls: SeparationControls = { ...sc.controls };
   if (Object.keys(table).length) controls[kind] = table;
@@ -47,20 +105,9 @@ export function withGlobal(
   return { controls: { ...sc.controls, ...patch }, presetId: null };
 }
 
-/** A preset's controls for a song with these sources (entries for other sources dropped), on top of the defaults. */
-export function presetControls(p: Preset, sources: string[], base: SeparationControls): SongControls {
-  const pick = (t?: Record<string, number>) =>
-    t ? Object.fromEntries(Object.entries(t).filter(([s]) => sources.includes(s))) : undefined;
-  const strength = pick(p.controls.strength);
-  const bleed = pick(p.controls.bleed);
-  const controls: SeparationControls = {
-    wienerIterations: p.controls.wienerIterations ?? base.wienerIterations,
-    softmask: p.controls.softmask ?? false,
-    residual: p.controls.residual ?? false,
-    ...(strength && Object.keys(strength).length ? { strength } : {}),
-    ...(bleed && Object.keys(bleed).length ? { bleed } : {}),
-  };
-  return { controls, presetId: p.id };
+/** A preset's controls for a song with these sources: what it names, the rest at the model's `defaults`. */
+export function presetControls(p: Preset, sources: string[], defaults: SeparationControls): SongControls {
+  return { controls: controlsWithPreset(p, sources, defaults), presetId: p.id };
 }
 
 /** The mixer a preset asks for: its muted stems muted, its gains set, everything else at 0 dB. */
@@ -72,8 +119,11 @@ export function presetMixer(p: Preset, sources: string[], masterDb: number): Mix
   return { ...m, masterDb };
 }
 
-/** A user preset from the current controls and mix. */
-export function presetFrom(name: string, sc: SongControls, mixer: MixerState): Preset {
+/**
+ * A user preset from the current controls and mix. A preset is laid over a model's recommended controls, so every
+ * source's strength and bleed is written out, the neutral ones too: the preset gives back exactly what was heard.
+ */
+export function presetFrom(name: string, sc: SongControls, mixer: MixerState, sources: readonly string[]): Preset {
   const id =
     name
       .toLowerCase()
@@ -88,11 +138,12 @@ export function presetFrom(name: string, sc: SongControls, mixer: MixerState): P
       .filter(([, s]) => s.gainDb !== 0 && Number.isFinite(s.gainDb))
       .map(([n, s]) => [n, s.gainDb]),
   );
-  const { strength, bleed, wienerIterations, residual, softmask } = sc.controls;
+  const { wienerIterations, residual, softmask } = sc.controls;
+  const every = (kind: SourceControl) => Object.fromEntries(sources.map((s) => [s, sourceValue(sc.controls, kind, s)]));
   return {
     id: `my-${id}`.slice(0, 48),
     name: name.trim(),
-    controls: { strength, bleed, wienerIterations, residual, softmask },
+    controls: { strength: every('strength'), bleed: every('bleed'), wienerIterations, residual, softmask },
     mute,
     gainsDb,
     builtIn: false,
@@ -100,13 +151,7 @@ export function presetFrom(name: string, sc: SongControls, mixer: MixerState): P
 }
 
 export function sameControls(a: SeparationControls, b: SeparationControls): boolean {
-  const norm = (c: SeparationControls) =>
-    JSON.stringify([c.wienerIterations, c.softmask, c.residual, sorted(c.strength), sorted(c.bleed)]);
-  return norm(a) === norm(b);
-}
-
-function sorted(t?: Record<string, number>): [string, number][] {
-  return Object.entries(t ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return JSON.stringify(canonicalControls(a)) === JSON.stringify(canonicalControls(b));
 }
 
 /**

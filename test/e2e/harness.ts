@@ -1,7 +1,7 @@
 // Shared setup of the browser end-to-end tests: a tiny random-weight test model, a generated song, browser mode
 // started in this process on a free port, and Debian's chromium driven by playwright-core.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -71,9 +71,15 @@ export interface Studio {
 /**
  * `models: false`: no test model; `modelDirs`: model roots to use besides (the UI benchmark's full-size model);
  * `modelInstall`: where installs fetch published weights. Installs and imports go to <dir>/user-models.
+ * `modelManifest`: fields added to the test model's manifest.json (its sha256 is the network file's, so it stays).
  */
 export async function startStudio(
-  opts: { models?: boolean; modelDirs?: string[]; modelInstall?: StudioOptions['modelInstall'] } = {},
+  opts: {
+    models?: boolean;
+    modelDirs?: string[];
+    modelInstall?: StudioOptions['modelInstall'];
+    modelManifest?: Record<string, unknown>;
+  } = {},
 ): Promise<Studio> {
   const failure = ensureRendererBuilt({ quiet: true });
   if (failure) throw new Error(`vite build failed:\n${failure}`);
@@ -81,6 +87,10 @@ export async function startStudio(
   const modelsDir = join(dir, 'models');
   mkdirSync(modelsDir, { recursive: true });
   if (opts.models !== false) makeTestModel(modelsDir);
+  if (opts.modelManifest) {
+    const manifest = join(modelsDir, 'tiny-test', 'manifest.json');
+    writeFileSync(manifest, JSON.stringify({ ...JSON.parse(readFileSync(manifest, 'utf8')), ...opts.modelManifest }));
+  }
   const { service, dataDir, engineWarm } = await createStudio({
     capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
     dataDir: join(dir, 'data'),

@@ -174,7 +174,13 @@ describe('xumx-studio separate', { skip }, () => {
         'epTimings',
         'timings',
         'notices',
+        'controls',
       ]);
+      assert.deepEqual(
+        r.controls,
+        { wienerIterations: 1, softmask: false, residual: false },
+        'the model recommends none',
+      );
       assert.equal(r.ep, 'cpu');
       assert.deepEqual(r.epSkipped, []); // --ep cpu tries nothing else
       assert.deepEqual(r.epTimings, []); // an explicit provider is not timed against the CPU

@@ -11,7 +11,7 @@ import { createEngine } from '../../src-main/engine/index.ts';
 import { defaultDeps, JobRunner, type RunnerOptions } from '../../src-main/engine/runner.ts';
 import { EstimateCache, estimateKey, hashFile } from '../../src-main/engine/cache/estimate-cache.ts';
 import { loadDspKernels } from '../../src-main/engine/dsp/kernels/index.ts';
-import { normalizeControls } from '../../src-main/engine/dsp/controls.ts';
+import { controlsForModel } from '../../src-main/engine/dsp/controls.ts';
 import { pickModel, scanModels } from '../../src-main/engine/model/registry.ts';
 import { ChunkRenderer, type DspRenderer } from '../../src-main/engine/separate/chunk-renderer.ts';
 import { preparedSong } from '../../src-main/engine/separate/pipeline.ts';
@@ -230,7 +230,7 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
         song,
         reader,
         sources: manifest.sources,
-        controls: normalizeControls(CONTROLS, manifest.sources),
+        controls: controlsForModel(CONTROLS, manifest),
         region: { start, frames },
         dsp: counting,
         ...(kept ? { kept } : {}),

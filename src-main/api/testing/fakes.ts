@@ -1,6 +1,7 @@
 // In-memory stand-ins for the engine and the codecs, so the service's queue, policy and export logic can be
 // tested with plain arrays and no ONNX model.
 import { join } from 'node:path';
+import { controlsForModel, modelDefaultControls } from '../../engine/dsp/controls.ts';
 import { ListeningCopy } from '../../engine/separate/listening-copy.ts';
 import { songName } from '../../engine/separate/song-name.ts';
 import type {
@@ -8,6 +9,7 @@ import type {
   Region,
   RegionResult,
   SeparateRequest,
+  SeparationControls,
   SeparationResult,
   SongAnalysis,
 } from '../../engine/types.ts';
@@ -83,11 +85,17 @@ export class FakeEngine implements EnginePort {
   readonly uncached = new Set<string>();
   /** What the engine measured of the song, given with every result while set. */
   analysis: SongAnalysis | undefined;
+  /** The fake model's recommended controls (its manifest's default_controls). */
+  defaultControls: Partial<SeparationControls> | undefined;
 
   constructor(
     private readonly audio: MemoryAudio,
     private readonly length = 1000,
   ) {}
+
+  private model(): { sources: string[]; defaultControls?: Partial<SeparationControls> } {
+    return { sources: SOURCES, ...(this.defaultControls ? { defaultControls: this.defaultControls } : {}) };
+  }
 
   async listModels(): Promise<ModelInfo[]> {
     return [
@@ -105,6 +113,7 @@ export class FakeEngine implements EnginePort {
         sizeOnDisk: 0,
         precision: 'float32',
         quality: [],
+        defaultControls: modelDefaultControls(this.model()),
       },
     ];
   }
@@ -158,6 +167,7 @@ export class FakeEngine implements EnginePort {
       epTimings: [],
       timings: { decode: 0, stft: 0, network: 0, wiener: 0, istft: 0, encode: 0 },
       notices: [],
+      controls: controlsForModel(req.controls, this.model(), req.controlsBase),
       ...(this.analysis ? { analysis: this.analysis } : {}),
     };
   }

@@ -1,7 +1,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { XumxError } from '../errors.ts';
-import { addLeftover, applyControls, checkControls, isIdentity, normalizeControls } from './controls.ts';
+import {
+  addLeftover,
+  applyControls,
+  checkControls,
+  controlsForModel,
+  isIdentity,
+  modelDefaultControls,
+  withDefaults,
+} from './controls.ts';
 import { parsePreset } from '../separate/presets.ts';
 import type { Spectrogram } from './stft.ts';
 
@@ -55,22 +63,29 @@ describe('applyControls', () => {
   });
 });
 
-describe('normalizeControls', () => {
+describe('controlsForModel', () => {
   test('fills the X-UMX evaluation defaults and drops neutral entries', () => {
-    assert.deepEqual(normalizeControls(undefined, SOURCES), { wienerIterations: 1, softmask: false, residual: false });
-    assert.deepEqual(normalizeControls({ strength: { vocals: 1 }, bleed: { bass: 0, drums: 0.3 } }, SOURCES), {
+    assert.deepEqual(controlsForModel(undefined, { sources: SOURCES }), {
       wienerIterations: 1,
       softmask: false,
       residual: false,
-      bleed: { drums: 0.3 },
     });
-    assert.ok(isIdentity(normalizeControls({ strength: { vocals: 1 } }, SOURCES)));
+    assert.deepEqual(
+      controlsForModel({ strength: { vocals: 1 }, bleed: { bass: 0, drums: 0.3 } }, { sources: SOURCES }),
+      {
+        wienerIterations: 1,
+        softmask: false,
+        residual: false,
+        bleed: { drums: 0.3 },
+      },
+    );
+    assert.ok(isIdentity(controlsForModel({ strength: { vocals: 1 } }, { sources: SOURCES })));
   });
 
   test('rejects unknown sources and out-of-range values with a message that says which', () => {
     const rejects = (c: object, pattern: RegExp) =>
       assert.throws(
-        () => normalizeControls(c, SOURCES),
+        () => controlsForModel(c, { sources: SOURCES }),
         (e: XumxError) => e.code === 'BAD_ARGUMENT' && pattern.test(e.message),
       );
     rejects({ strength: { voclas: 2 } }, /no source "voclas"/);
@@ -78,6 +93,55 @@ describe('normalizeControls', () => {
     rejects({ strength: { vocals: Number.NaN } }, /strength of vocals/);
     rejects({ bleed: { drums: 1 } }, /bleed of drums/);
     rejects({ wienerIterations: 11 }, /Wiener iterations/);
+  });
+});
+
+describe("a model's recommended controls", () => {
+  const model = {
+    sources: SOURCES,
+    defaultControls: { strength: { vocals: 1.2, bass: 0.8 }, bleed: { other: 0.1 }, wienerIterations: 2 },
+  };
+
+  test('are the neutral controls for a model that carries none', () => {
+    assert.deepEqual(modelDefaultControls({}), {
+      wienerIterations: 1,
+      softmask: false,
+      residual: false,
+    });
+  });
+
+  test('are what a request that leaves every control out gets', () => {
+    assert.deepEqual(modelDefaultControls(model), {
+      wienerIterations: 2,
+      softmask: false,
+      residual: false,
+      strength: { vocals: 1.2, bass: 0.8 },
+      bleed: { other: 0.1 },
+    });
+    assert.deepEqual(controlsForModel(undefined, model), modelDefaultControls(model));
+  });
+
+  test('give way per field and per source to what a request names, the neutral value included', () => {
+    assert.deepEqual(controlsForModel({ strength: { vocals: 1, drums: 2 }, wienerIterations: 0 }, model), {
+      wienerIterations: 0,
+      softmask: false,
+      residual: false,
+      // vocals back at 1 because the request says so, bass still the model's
+      strength: { bass: 0.8, drums: 2 },
+      bleed: { other: 0.1 },
+    });
+    assert.equal(controlsForModel({ strength: { vocals: 1 } }, model).strength?.vocals, undefined);
+  });
+
+  test("are left out for a complete set of controls, such as a song's saved ones", () => {
+    const saved = { wienerIterations: 1, softmask: false, residual: false, strength: { drums: 2 } };
+    assert.deepEqual(controlsForModel(saved, model, 'neutral'), saved);
+  });
+
+  test('lay under a partial set per source, and the result drops neutral entries', () => {
+    const base = modelDefaultControls(model);
+    assert.deepEqual(withDefaults({ bleed: { other: 0, vocals: 0.2 } }, base).bleed, { vocals: 0.2 });
+    assert.deepEqual(withDefaults({}, base), base);
   });
 });
 

@@ -16,12 +16,13 @@
 // their new sum).
 import { XumxError } from '../errors.ts';
 import type { Spectrogram } from './stft.ts';
-import { SOURCE_NAME_PATTERN, type SeparationControls } from '../types.ts';
+import { type ControlsBase, SOURCE_NAME_PATTERN, type SeparationControls } from '../types.ts';
 
 export const STRENGTH_RANGE = { min: 0.25, max: 4 } as const;
 export const BLEED_RANGE = { min: 0, max: 0.9 } as const;
 export const WIENER_ITERATIONS_MAX = 10;
 
+/** The neutral controls (the X-UMX evaluation's): what a model that recommends none starts from. */
 export const DEFAULT_SEPARATION_CONTROLS: SeparationControls = {
   wienerIterations: 1,
   softmask: false,
@@ -47,11 +48,11 @@ function bad(message: string): never {
 }
 
 /**
- * The one check for separation controls, from any door and from presets: unknown fields, out-of-range or non-finite
- * values and bad source names are errors (a typo in `--strength voclas=2` must not pass silently); only the fields
- * given come back. With the model's `sources`, every named source must be one of them and entries equal to the
- * default are dropped, so that equal settings have one canonical form; without (a door checking a request before it
- * knows the model, a preset meant for any model), a source name need only be well formed and every entry is kept.
+ * The one check for separation controls, from any door, from presets and from a model's manifest: unknown fields,
+ * out-of-range or non-finite values and bad source names are errors (a typo in `--strength voclas=2` must not pass
+ * silently); only the fields given come back, every entry kept (a neutral one too: it may override a model's
+ * default). With the model's `sources`, every named source must be one of them; without (a door checking a request
+ * before it knows the model, a preset meant for any model), a source name need only be well formed.
  */
 export function checkPartialControls(v: unknown, sources?: readonly string[]): Partial<SeparationControls> {
   if (!isRecord(v)) bad('controls must be an object');
@@ -69,24 +70,77 @@ export function checkPartialControls(v: unknown, sources?: readonly string[]): P
     if (typeof v[flag] !== 'boolean') bad(`${flag} must be true or false`);
     out[flag] = v[flag] as boolean;
   }
-  const strength = perSource('strength', v.strength, sources, STRENGTH_RANGE, 1);
+  const strength = perSource('strength', v.strength, sources, STRENGTH_RANGE);
   if (strength) out.strength = strength;
-  const bleed = perSource('bleed', v.bleed, sources, BLEED_RANGE, 0);
+  const bleed = perSource('bleed', v.bleed, sources, BLEED_RANGE);
   if (bleed) out.bleed = bleed;
   return out;
 }
 
-/** checkPartialControls, with the defaults for every field left out. */
+/**
+ * checkPartialControls over the neutral controls: a complete set, as a song saves it. Against a model's sources it
+ * is canonical (canonicalControls); without, every entry is kept.
+ */
 export function checkControls(v: unknown, sources?: readonly string[]): SeparationControls {
-  return { ...DEFAULT_SEPARATION_CONTROLS, ...checkPartialControls(v, sources) };
+  const complete = { ...DEFAULT_SEPARATION_CONTROLS, ...checkPartialControls(v, sources) };
+  return sources ? canonicalControls(complete) : complete;
 }
 
-/** checkControls against a model's sources, for a request that may leave every control out. */
-export function normalizeControls(
+/** The fields of a manifest's `default_controls` (snake_case, as the manifest's own) and the controls they set. */
+export const MANIFEST_DEFAULT_FIELDS = {
+  strength: 'strength',
+  bleed: 'bleed',
+  wiener_iterations: 'wienerIterations',
+} as const satisfies Record<string, keyof SeparationControls>;
+
+/**
+ * The one canonical form of a complete set of controls: a source with no strength or bleed entry has the neutral
+ * value (1, 0), no entry holds it, and entries are in source-name order, so that equal settings are equal JSON.
+ */
+export function canonicalControls(c: SeparationControls): SeparationControls {
+  const out: SeparationControls = {
+    wienerIterations: c.wienerIterations,
+    softmask: c.softmask,
+    residual: c.residual,
+  };
+  for (const [kind, neutral] of [
+    ['strength', 1],
+    ['bleed', 0],
+  ] as const) {
+    const kept = Object.entries(c[kind] ?? {})
+      .filter(([, v]) => v !== neutral)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    if (kept.length) out[kind] = Object.fromEntries(kept);
+  }
+  return out;
+}
+
+/** `partial` laid over the complete `base`, per field and per source (a neutral entry in `partial` wins too). */
+export function withDefaults(partial: Partial<SeparationControls>, base: SeparationControls): SeparationControls {
+  return canonicalControls({
+    ...base,
+    ...partial,
+    strength: { ...base.strength, ...partial.strength },
+    bleed: { ...base.bleed, ...partial.bleed },
+  });
+}
+
+/** A model's recommended controls: its manifest's `default_controls` over the neutral ones. */
+export function modelDefaultControls(model: { defaultControls?: Partial<SeparationControls> }): SeparationControls {
+  return withDefaults(model.defaultControls ?? {}, DEFAULT_SEPARATION_CONTROLS);
+}
+
+/**
+ * The controls a request renders with on a model: checked against its sources, then laid over its recommended
+ * controls (`base` 'model') or over the neutral ones (`base` 'neutral'); canonical.
+ */
+export function controlsForModel(
   partial: Partial<SeparationControls> | undefined,
-  sources: readonly string[],
+  model: { sources: readonly string[]; defaultControls?: Partial<SeparationControls> },
+  base: ControlsBase = 'model',
 ): SeparationControls {
-  return checkControls(partial ?? {}, sources);
+  const checked = checkPartialControls(partial ?? {}, model.sources);
+  return withDefaults(checked, base === 'model' ? modelDefaultControls(model) : DEFAULT_SEPARATION_CONTROLS);
 }
 
 function perSource(
@@ -94,7 +148,6 @@ function perSource(
   values: unknown,
   sources: readonly string[] | undefined,
   range: { min: number; max: number },
-  neutral: number,
 ): Record<string, number> | undefined {
   if (values === undefined) return undefined;
   if (!isRecord(values)) bad(`${name} must map source names to numbers`);
@@ -108,10 +161,9 @@ function perSource(
       bad(`${name}: the model has no source "${source}" (its sources: ${sources.join(', ')})`);
     if (typeof v !== 'number' || !Number.isFinite(v) || v < range.min || v > range.max)
       bad(`${name} of ${source} must be a number from ${range.min} to ${range.max}, got ${String(v).slice(0, 40)}`);
-    if (!sources || v !== neutral) out[source] = v;
+    out[source] = v;
   }
-  if (!sources) return out;
-  return Object.keys(out).length ? out : undefined;
+  return out;
 }
 
 /**

@@ -3,6 +3,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelInfo } from '../types.ts';
+import { modelDefaultControls } from '../dsp/controls.ts';
 import { summarizeOnnx, weightPrecision } from './onnx-scan.ts';
 import { readOrigin } from './origin.ts';
 import { qualityFromMetrics } from './quality.ts';
@@ -59,6 +60,7 @@ export async function describeModel(m: InstalledModel): Promise<ModelInfo> {
     sizeOnDisk: await sizeOnDisk(m.dir),
     precision: await onnxPrecision(join(m.dir, manifest.file)),
     quality: qualityFromMetrics(manifest.metrics),
+    defaultControls: modelDefaultControls(manifest),
     ...(Object.keys(manifest.metrics).length ? { metrics: manifest.metrics } : {}),
   };
 }

@@ -74,6 +74,42 @@ describe('parseManifest', () => {
     rejects({ file: '/abs/model.onnx' }, /inside the model's folder/);
   });
 
+  test('reads the recommended controls a model carries, and neutral ones for a manifest without them', () => {
+    const m = parseManifest(
+      {
+        ...good,
+        default_controls: { strength: { vocals: 0.8, bass: 1 }, bleed: { other: 0.1 }, wiener_iterations: 2 },
+      },
+      '/m/manifest.json',
+    );
+    // An entry equal to the neutral value is kept: the model recommends it, whatever a later layer says.
+    assert.deepEqual(m.defaultControls, {
+      strength: { vocals: 0.8, bass: 1 },
+      bleed: { other: 0.1 },
+      wienerIterations: 2,
+    });
+    assert.equal(parseManifest(good, '/m/manifest.json').defaultControls, undefined);
+  });
+
+  test('refuses recommended controls the engine would refuse, saying which and why', () => {
+    rejects({ default_controls: [] }, /"default_controls" must be an object/);
+    rejects(
+      { default_controls: { loudness: 1 } },
+      /"default_controls" has an unknown field "loudness" \(it takes strength, bleed, wiener_iterations\)/,
+    );
+    rejects({ default_controls: { wienerIterations: 2 } }, /unknown field "wienerIterations"/);
+    rejects(
+      { default_controls: { strength: { guitar: 2 } } },
+      /"default_controls": strength: the model has no source "guitar"/,
+    );
+    rejects(
+      { default_controls: { strength: { vocals: 9 } } },
+      /"default_controls": strength of vocals must be a number from 0.25 to 4/,
+    );
+    rejects({ default_controls: { bleed: { drums: -0.1 } } }, /bleed of drums/);
+    rejects({ default_controls: { wiener_iterations: 1.5 } }, /Wiener iterations must be a whole number/);
+  });
+
   test('refuses something that is not an object', () => {
     assert.throws(
       () => parseManifest([], 'x'),

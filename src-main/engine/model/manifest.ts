@@ -1,7 +1,8 @@
 // The model contract's manifest.json: parsed and validated into a typed ModelManifest.
 // Pure: takes the parsed JSON and the path it came from (for messages), returns a value or throws XumxError.
+import { checkPartialControls, MANIFEST_DEFAULT_FIELDS } from '../dsp/controls.ts';
 import { XumxError } from '../errors.ts';
-import { SOURCE_NAME_PATTERN } from '../types.ts';
+import { SOURCE_NAME_PATTERN, type SeparationControls } from '../types.ts';
 
 /** Fixed by the engine's contract (models/README.md): every model sees the same STFT of 44.1 kHz stereo. */
 export const CONTRACT = { sampleRate: 44100, nFft: 4096, hop: 1024, bins: 2049, channels: 2 } as const;
@@ -26,6 +27,8 @@ export interface ModelManifest {
   metrics: Record<string, unknown>;
   /** Random or otherwise non-separating networks built for tests: never offered to users. */
   testOnly: boolean;
+  /** `default_controls`: the controls the model recommends (modelDefaultControls); absent: neutral ones. */
+  defaultControls?: Partial<SeparationControls>;
 }
 
 /** A model's id (its folder's name too): the one rule the manifest and the doors check. */
@@ -102,6 +105,8 @@ export function parseManifest(json: unknown, manifestPath: string): ModelManifes
   const testOnly = m.test_only ?? false;
   if (typeof testOnly !== 'boolean') throw bad('field "test_only" must be true or false');
 
+  const defaultControls = m.default_controls === undefined ? undefined : recommended(m.default_controls, sources, bad);
+
   return {
     id,
     name: str('name'),
@@ -117,5 +122,25 @@ export function parseManifest(json: unknown, manifestPath: string): ModelManifes
     provenance: str('provenance'),
     metrics: metrics as Record<string, unknown>,
     testOnly,
+    ...(defaultControls ? { defaultControls } : {}),
   };
+}
+
+/** `default_controls`, its snake_case fields read into controls and checked by the engine's one controls check. */
+function recommended(v: unknown, sources: string[], bad: (reason: string) => XumxError): Partial<SeparationControls> {
+  const field = 'field "default_controls"';
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(`${field} must be an object`);
+  const controls: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(v)) {
+    if (!Object.hasOwn(MANIFEST_DEFAULT_FIELDS, key))
+      throw bad(
+        `${field} has an unknown field "${key.slice(0, 40)}" (it takes ${Object.keys(MANIFEST_DEFAULT_FIELDS).join(', ')})`,
+      );
+    controls[MANIFEST_DEFAULT_FIELDS[key as keyof typeof MANIFEST_DEFAULT_FIELDS]] = value;
+  }
+  try {
+    return checkPartialControls(controls, sources);
+  } catch (err) {
+    throw bad(`${field}: ${(err as Error).message}`);
+  }
 }

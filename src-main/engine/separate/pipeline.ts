@@ -290,6 +290,7 @@ async function separatePrepared(
     ...ran,
     timings,
     notices,
+    controls: job.controls,
     ...songTitle(prepared.tags),
     ...(analysis ? { analysis } : {}),
   };

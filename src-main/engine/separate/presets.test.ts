@@ -1,9 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { XumxError } from '../errors.ts';
-import { normalizeControls } from '../dsp/controls.ts';
+import { controlsForModel, modelDefaultControls } from '../dsp/controls.ts';
 import {
   BUILT_IN_PRESETS,
+  controlsWithPreset,
   PRACTICE_GAIN_DB,
   findPreset,
   parsePreset,
@@ -32,14 +33,41 @@ describe('built-in presets', () => {
   });
 
   test('every built-in preset gives valid controls for X-UMX', () => {
-    for (const p of BUILT_IN_PRESETS) assert.doesNotThrow(() => normalizeControls(p.controls, XUMX), p.id);
+    for (const p of BUILT_IN_PRESETS) assert.doesNotThrow(() => controlsForModel(p.controls, { sources: XUMX }), p.id);
   });
 
   test('a model without a preset source ignores those entries', () => {
     const r = resolvePreset(findPreset('karaoke')!, ['drums', 'other']);
     assert.deepEqual(r.mute, []);
     assert.deepEqual(r.controls.strength, {});
-    assert.doesNotThrow(() => normalizeControls(r.controls, ['drums', 'other']));
+    assert.doesNotThrow(() => controlsForModel(r.controls, { sources: ['drums', 'other'] }));
+  });
+});
+
+describe('a preset on a model with recommended controls', () => {
+  const model = {
+    sources: XUMX,
+    defaultControls: { strength: { vocals: 1.2, drums: 0.9 }, bleed: { other: 0.1 }, wienerIterations: 2 },
+  };
+
+  test("changes what it names and leaves the rest at the model's defaults, not at neutral", () => {
+    assert.deepEqual(controlsWithPreset(findPreset('karaoke')!, XUMX, modelDefaultControls(model)), {
+      wienerIterations: 2,
+      softmask: false,
+      residual: false,
+      strength: { vocals: 0.7, drums: 0.9 },
+      bleed: { other: 0.1 },
+    });
+  });
+
+  test("a practice preset, which names no control, keeps the model's defaults as they are", () => {
+    const defaults = modelDefaultControls(model);
+    assert.deepEqual(controlsWithPreset(findPreset('practice-bass')!, XUMX, defaults), defaults);
+  });
+
+  test('drops entries for sources the model lacks', () => {
+    const defaults = modelDefaultControls({});
+    assert.deepEqual(controlsWithPreset(findPreset('karaoke')!, ['drums', 'other'], defaults), defaults);
   });
 });
 

@@ -3,13 +3,13 @@
 // Source names are X-UMX's; a model without one of them simply ignores that entry (resolvePreset).
 import { XumxError } from '../errors.ts';
 import type { SeparationControls } from '../types.ts';
-import { checkPartialControls } from '../dsp/controls.ts';
+import { checkPartialControls, withDefaults } from '../dsp/controls.ts';
 
 export interface Preset {
   /** Lower-case id used by `--preset` and in presets.json. */
   id: string;
   name: string;
-  /** Separation controls; what is left out stays at the default. */
+  /** Separation controls; what is left out stays at the model's recommended value (controlsWithPreset). */
   controls: Partial<SeparationControls>;
   /** Sources the mix leaves out. */
   mute: string[];
@@ -66,6 +66,15 @@ export function resolvePreset(p: Preset, sources: readonly string[]): Preset {
   if (p.controls.strength) controls.strength = keep(p.controls.strength);
   if (p.controls.bleed) controls.bleed = keep(p.controls.bleed);
   return { ...p, controls, mute: p.mute.filter((s) => sources.includes(s)), gainsDb: keep(p.gainsDb) ?? {} };
+}
+
+/** A preset's controls for a model with these sources: what it names (for them) over `defaults`, the model's controls. */
+export function controlsWithPreset(
+  p: Preset,
+  sources: readonly string[],
+  defaults: SeparationControls,
+): SeparationControls {
+  return withDefaults(resolvePreset(p, sources).controls, defaults);
 }
 
 /** Linear mix gain per source (0 = muted). */
