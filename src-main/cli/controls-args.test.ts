@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCli } from './args.ts';
-import { controlsForModel, controlsFromFlags, parseSourceValues } from './controls-args.ts';
+import { flagControlsForModel, controlsFromFlags, parseSourceValues } from './controls-args.ts';
 
 const separate = (...flags: string[]) => parseCli(['separate', 'a.wav', '--out', 'o', ...flags]);
 
@@ -129,19 +129,19 @@ describe('separation control flags', () => {
       assert.equal(r.command, 'separate', JSON.stringify(r));
       return r as Extract<typeof r, { command: 'separate' }>;
     };
-    assert.deepEqual(controlsForModel(cmd('--strength', 'guitar=2'), model), {
+    assert.deepEqual(flagControlsForModel(cmd('--strength', 'guitar=2'), model), {
       ok: false,
       message: '--strength: the model "two-stems" has no source "guitar" (its sources: vocals, accompaniment)',
     });
-    assert.deepEqual(controlsForModel(cmd('--bleed', 'vocals=0.1,drums=0.2'), model), {
+    assert.deepEqual(flagControlsForModel(cmd('--bleed', 'vocals=0.1,drums=0.2'), model), {
       ok: false,
       message: '--bleed: the model "two-stems" has no source "drums" (its sources: vocals, accompaniment)',
     });
-    assert.deepEqual(controlsForModel(cmd('--preset', 'drumless', '--strength', 'vocals=1.5'), model), {
+    assert.deepEqual(flagControlsForModel(cmd('--preset', 'drumless', '--strength', 'vocals=1.5'), model), {
       ok: true,
       value: { strength: { vocals: 1.5 } },
     });
-    assert.deepEqual(controlsForModel(cmd('--preset', 'drumless', '--strength', 'drums=2'), model), {
+    assert.deepEqual(flagControlsForModel(cmd('--preset', 'drumless', '--strength', 'drums=2'), model), {
       ok: false,
       message: '--strength: the model "two-stems" has no source "drums" (its sources: vocals, accompaniment)',
     });

@@ -1,7 +1,7 @@
 // The separation-control flags of `separate`: --strength vocals=1.5,drums=0.8  --bleed vocals=0.2  --preset karaoke.
 // Pure: text in, values or a usage message out. The text is read here; the values are checked by the engine's one
 // controls check (well-formed source names, ranges), and whether a source exists is checked against the chosen
-// model's sources once, before any file is separated (controlsForModel).
+// model's sources once, before any file is separated (flagControlsForModel).
 import { asXumxError, BUILT_IN_PRESETS, checkPartialControls, findPreset } from '../engine/index.ts';
 import type { SeparationControls } from '../engine/types.ts';
 import { readNumber } from './numbers.ts';
@@ -115,7 +115,7 @@ export function controlsFromFlags(flags: ControlFlags): Parsed<FlagControls> {
  * naming the flag, the source and the model's sources; a preset's entry for a source the model lacks is left out, as
  * the app narrows a preset to the model (resolvePreset).
  */
-export function controlsForModel(
+export function flagControlsForModel(
   cmd: FlagControls,
   model: { id: string; sources: readonly string[] },
 ): Parsed<Pick<FlagControls, 'strength' | 'bleed'>> {

@@ -24,7 +24,7 @@ import {
 } from '../engine/index.ts';
 import type { SeparationResult } from '../engine/types.ts';
 import { HELP, parseCli, type ModelsListCommand, type SeparateCommand } from './args.ts';
-import { controlsForModel } from './controls-args.ts';
+import { flagControlsForModel } from './controls-args.ts';
 import { expandInputs } from './inputs.ts';
 import { MODELS_INSTALL_HELP, isModelsInstallCommand, modelsInstallMain } from './models-install.ts';
 import type { CliIo } from './io.ts';
@@ -93,7 +93,7 @@ async function separate(cmd: SeparateCommand, io: CliIo): Promise<number> {
     // The flags' sources are checked once, before any file, against the model's (its manifest; the network is not
     // opened). A model that is not installed fails each file, naming those that are.
     const model = cmd.model === undefined ? models[0] : models.find((m) => m.id === cmd.model);
-    const controls = model ? controlsForModel(cmd, model) : { ok: true as const, value: cmd };
+    const controls = model ? flagControlsForModel(cmd, model) : { ok: true as const, value: cmd };
     if (!controls.ok) return usageError(controls.message, io);
     const { strength, bleed } = controls.value;
     const { files, problems } = await expandInputs(cmd.inputs);
