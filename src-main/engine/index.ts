@@ -35,7 +35,7 @@ export { loadDspKernels } from './dsp/kernels/index.ts';
 export { makeFolders } from './folders.ts';
 export type { DspKernels } from './dsp/kernels/index.ts';
 export { createStemWriter, writeAudioFile } from './audio/stem-writer.ts';
-export type { StemWriterOptions } from './audio/stem-writer.ts';
+export type { StemWriter, StemWriterOptions } from './audio/stem-writer.ts';
 export { mixTags } from './audio/tags.ts';
 export type { AudioTags } from './audio/tags.ts';
 export type { StatFs } from './convert/disk-space.ts';
