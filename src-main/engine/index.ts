@@ -83,7 +83,15 @@ export {
 } from './separate/presets.ts';
 export type { Preset } from './separate/presets.ts';
 export type { SegmentSettings } from './separate/segment-settings.ts';
-export { exportFileName, exportName, fitUtf8, partName, songName, stemFileName } from './separate/song-name.ts';
+export {
+  exportFileName,
+  exportName,
+  FILE_NAME_MAX_BYTES,
+  fitUtf8,
+  partName,
+  songName,
+  stemFileName,
+} from './separate/song-name.ts';
 export { claimStemFile } from './separate/stem-file-claim.ts';
 export type { StemFileClaim } from './separate/stem-file-claim.ts';
 export type { EngineOptions } from './runner.ts';

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { WebSocket } from 'ws';
 import { StudioService } from '../api/service.ts';
 import { defaultSettings, openSettingsStore } from '../api/settings-store.ts';
@@ -421,11 +421,14 @@ describe('browser-mode server', () => {
   });
 
   test('refuses an upload whose name cannot be kept, naming the file and what to do', async () => {
-    const long = `${'a'.repeat(200)} \\ 🎵.wav`;
+    const long = `${'a'.repeat(250)} \\ 🎵.wav`;
+    // 134 characters, 264 bytes of UTF-8: file names are limited in bytes.
+    const accented = `${'é'.repeat(130)}.wav`;
     for (const [name, message] of [
       ['', 'an upload needs the file name of the song'],
       ['.hidden.wav', '.hidden.wav: a file name starting with "." cannot be uploaded; rename the file'],
-      [long, `${long}: the file name is longer than 200 characters; rename the file`],
+      [long, `${long}: the file name is longer than 255 bytes; rename the file`],
+      [accented, `${accented}: the file name is longer than 255 bytes; rename the file`],
     ]) {
       const r = await fetch(`${base()}/api/upload?name=${encodeURIComponent(name)}`, {
         method: 'POST',
@@ -435,6 +438,18 @@ describe('browser-mode server', () => {
       assert.equal(r.status, 400, name);
       assert.deepEqual(((await r.json()) as { error: unknown }).error, { code: 'BAD_ARGUMENT', message });
     }
+  });
+
+  test('keeps an upload whose name is longer than 200 characters but within 255 bytes', async () => {
+    const name = `${'b'.repeat(247)}.wav`;
+    const r = await fetch(`${base()}/api/upload?name=${encodeURIComponent(name)}`, {
+      method: 'POST',
+      headers: auth(),
+      body: Buffer.from('RIFF'),
+    });
+    const outcome = (await r.json()) as { ok: boolean; value: { input: string }[] };
+    assert.equal(outcome.ok, true, JSON.stringify(outcome));
+    assert.equal(basename(outcome.value[0].input), name);
   });
 
   const uploadSong = async (name: string, body: Buffer) => {
