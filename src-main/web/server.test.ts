@@ -1,6 +1,6 @@
 import { describe, test, before, after, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
@@ -9,12 +9,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { WebSocket } from 'ws';
-import { StudioService } from '../api/service.ts';
-import { defaultSettings, openSettingsStore } from '../api/settings-store.ts';
-import { FakeEngine, MemoryAudio } from '../api/testing/fakes.ts';
+import type { StudioService } from '../api/service.ts';
+import type { FakeEngine } from '../api/testing/fakes.ts';
+import { fakeStudio, type FakeStudio } from '../api/testing/studio.ts';
 import AdmZip from 'adm-zip';
 import type { ModelsView } from '../api/contract.ts';
 import { writeModelFolder } from '../engine/model/testing/model-folder.ts';
@@ -86,20 +85,12 @@ describe('browser-mode server', () => {
   let engine: FakeEngine;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'xumx-web-'));
-    await mkdir(join(dir, 'renderer'));
-    await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html><title>X-UMX Studio</title>');
+    ({ dir, service, engine } = await pageStudio(
+      'xumx-web-',
+      { deps: (d) => ({ listenDir: join(d, 'listening') }) },
+      '<!doctype html><title>X-UMX Studio</title>',
+    ));
     await writeFile(join(dir, 'secret.txt'), 'not for the browser');
-    const audio = new MemoryAudio();
-    const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-    engine = new FakeEngine(audio);
-    service = new StudioService({
-      engine,
-      audio,
-      settings,
-      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-      listenDir: join(dir, 'listening'),
-    });
     server = await startWebServer({ service, rendererDir: join(dir, 'renderer'), uploadDir: join(dir, 'uploads') });
     // A real file behind a finished job (the fake engine keeps stems in memory), so ranges read real bytes.
     const [job] = await service.open(['/songs/a.wav']);
@@ -637,17 +628,7 @@ describe('browser-mode uploads', () => {
   let service: StudioService;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'xumx-upload-'));
-    await mkdir(join(dir, 'renderer'));
-    await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html>');
-    const audio = new MemoryAudio();
-    const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-    service = new StudioService({
-      engine: new FakeEngine(audio),
-      audio,
-      settings,
-      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-    });
+    ({ dir, service } = await pageStudio('xumx-upload-'));
     server = await startWebServer({
       service,
       rendererDir: join(dir, 'renderer'),
@@ -705,19 +686,16 @@ describe('browser-mode uploads', () => {
   });
 });
 
-/** A service over the fake engine in a new folder (settings.json there) with a stand-in page in `renderer/`. */
-async function pageStudio(prefix: string): Promise<{ dir: string; service: StudioService }> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  await mkdir(join(dir, 'renderer'));
-  await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html>');
-  const audio = new MemoryAudio();
-  const service = new StudioService({
-    engine: new FakeEngine(audio),
-    audio,
-    settings: await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems'))),
-    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-  });
-  return { dir, service };
+/** A service over the fake engine (testing/studio.ts) whose folder holds `page` as the stand-in page in `renderer/`. */
+async function pageStudio(
+  prefix: string,
+  o: Parameters<typeof fakeStudio>[1] = {},
+  page = '<!doctype html>',
+): Promise<FakeStudio> {
+  const studio = await fakeStudio(prefix, o);
+  await mkdir(join(studio.dir, 'renderer'));
+  await writeFile(join(studio.dir, 'renderer', 'index.html'), page);
+  return studio;
 }
 
 /**
@@ -832,19 +810,11 @@ describe('browser-mode model uploads', () => {
   let server: WebServer;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'xumx-model-upload-'));
-    await mkdir(join(dir, 'renderer'));
-    await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html>');
-    const audio = new MemoryAudio();
-    const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-    const userDir = join(dir, 'models');
-    const service = new StudioService({
-      engine: new FakeEngine(audio),
-      audio,
-      settings,
-      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-      models: { userDir, modelDirs: [userDir] },
+    const studio = await pageStudio('xumx-model-upload-', {
+      deps: (d) => ({ models: { userDir: join(d, 'models'), modelDirs: [join(d, 'models')] } }),
     });
+    dir = studio.dir;
+    const { service } = studio;
     server = await startWebServer({
       service,
       rendererDir: join(dir, 'renderer'),
