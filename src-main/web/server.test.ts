@@ -110,6 +110,13 @@ describe('browser-mode server', () => {
 
   const base = () => `http://127.0.0.1:${server.port}`;
   const auth = () => ({ 'x-xumx-token': server.token });
+  /** POST /api/call/<method> with the session's token, `body` sent as `contentType`. */
+  const callApi = (method: string, body = '[]', contentType = 'application/json') =>
+    fetch(`${base()}/api/call/${method}`, {
+      method: 'POST',
+      headers: { 'content-type': contentType, ...auth() },
+      body,
+    });
   const jobId = () => jobIdValue;
 
   test('prints a 127.0.0.1 link that carries the token', () => {
@@ -162,25 +169,13 @@ describe('browser-mode server', () => {
   });
 
   test('answers calls with values and bad calls with error values', async () => {
-    const ok = await fetch(`${base()}/api/call/getSettings`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...auth() },
-      body: '[]',
-    });
+    const ok = await callApi('getSettings');
     assert.equal(ok.status, 200);
     assert.equal(((await ok.json()) as { value: { ep: string } }).value.ep, 'auto');
-    const bad = await fetch(`${base()}/api/call/updateSettings`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...auth() },
-      body: '[{"ep":"tpu"}]',
-    });
+    const bad = await callApi('updateSettings', '[{"ep":"tpu"}]');
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'BAD_ARGUMENT');
-    const form = await fetch(`${base()}/api/call/listJobs`, {
-      method: 'POST',
-      headers: { 'content-type': 'text/plain', ...auth() },
-      body: '[]',
-    });
+    const form = await callApi('listJobs', '[]', 'text/plain');
     assert.equal(form.status, 415);
   });
 
@@ -199,11 +194,10 @@ describe('browser-mode server', () => {
   });
 
   test("serves a preview's stems from memory as WAV behind the same checks as stems, and 404 for one not kept", async () => {
-    const call = await fetch(`${base()}/api/call/previewRegion`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...auth() },
-      body: JSON.stringify([jobId(), { controls: { strength: { vocals: 2 } }, presetId: null }, 0, 0.01]),
-    });
+    const call = await callApi(
+      'previewRegion',
+      JSON.stringify([jobId(), { controls: { strength: { vocals: 2 } }, presetId: null }, 0, 0.01]),
+    );
     assert.equal(call.status, 200);
     const preview = ((await call.json()) as { value: { id: string; sources: string[] } }).value;
     assert.deepEqual(preview.sources, ['vocals', 'drums', 'bass', 'other']);
@@ -351,11 +345,7 @@ describe('browser-mode server', () => {
       throw new XumxError('DISK_FULL', `${dir}: no space left on the disk`);
     });
     try {
-      const call = await fetch(`${base()}/api/call/listJobs`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...auth() },
-        body: '[]',
-      });
+      const call = await callApi('listJobs');
       assert.equal(call.status, 507);
       assert.equal(((await call.json()) as { error: { code: string } }).error.code, 'DISK_FULL');
     } finally {
@@ -507,11 +497,7 @@ describe('browser-mode server', () => {
   });
 
   test('tells browsers not to guess the type of JSON and error answers', async () => {
-    const json = await fetch(`${base()}/api/call/getSettings`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...auth() },
-      body: '[]',
-    });
+    const json = await callApi('getSettings');
     const denied = await fetch(`${base()}/`);
     const missing = await fetch(`${base()}/api/nothing`, { headers: auth() });
     for (const r of [json, denied, missing])
