@@ -13,16 +13,16 @@ import { canBuildModels, testModel } from '../../test/integration/helpers/models
 import { onReadOnlyDisk } from '../../test/fixtures/read-only-disk.ts';
 import { onSmallDisk } from '../../test/fixtures/small-disk.ts';
 import type { JobView } from './contract.ts';
+import { WEB_DOOR } from './testing/studio.ts';
+
+/** The browser door's options for a studio on `dataDir`, its user models in `<modelsIn>/models`; `extra` adds to them. */
+function webStudio(dataDir: string, extra: Partial<StudioOptions> = {}, modelsIn = dataDir): StudioOptions {
+  return { capabilities: WEB_DOOR, dataDir, modelDirs: [], userModelsDir: join(modelsIn, 'models'), ...extra };
+}
 
 test('a relative default stems folder (as typed after --out) is made absolute, so saving the settings is accepted', async () => {
   const data = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
-  const { service } = await createStudio({
-    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-    dataDir: data,
-    modelDirs: [],
-    userModelsDir: join(data, 'models'),
-    outputFolder: 'stems',
-  });
+  const { service } = await createStudio(webStudio(data, { outputFolder: 'stems' }));
   try {
     const settings = await service.getSettings();
     assert.ok(isAbsolute(settings.outputFolder), settings.outputFolder);
@@ -40,22 +40,14 @@ test('refuses a data folder that is a file, naming it, and touches nothing', asy
   const file = join(dir, 'data');
   await writeFile(file, 'not a folder');
   try {
-    await assert.rejects(
-      createStudio({
-        capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-        dataDir: file,
-        modelDirs: [],
-        userModelsDir: join(dir, 'models'),
-      }),
-      (e: { code: string; message: string }) => {
-        assert.equal(e.code, 'BAD_ARGUMENT');
-        assert.equal(
-          e.message,
-          `${file}: is a file, not a folder (the app keeps its settings and songs' data in a folder)`,
-        );
-        return true;
-      },
-    );
+    await assert.rejects(createStudio(webStudio(file, {}, dir)), (e: { code: string; message: string }) => {
+      assert.equal(e.code, 'BAD_ARGUMENT');
+      assert.equal(
+        e.message,
+        `${file}: is a file, not a folder (the app keeps its settings and songs' data in a folder)`,
+      );
+      return true;
+    });
     assert.deepEqual(await readdir(dir), ['data']);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -65,11 +57,8 @@ test('refuses a data folder that is a file, naming it, and touches nothing', asy
 test('refuses a second app on the same data folder before it touches anything there, and gives the folder back on dispose', async () => {
   const data = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
   const options: StudioOptions = {
+    ...webStudio(data, { otherDataFolder: 'XUMX_STUDIO_DATA=DIR' }),
     capabilities: { door: 'electron', nativeDialogs: true, reveal: true, upload: false },
-    dataDir: data,
-    modelDirs: [],
-    userModelsDir: join(data, 'models'),
-    otherDataFolder: 'XUMX_STUDIO_DATA=DIR',
   };
   const first = await createStudio(options);
   try {
@@ -103,12 +92,7 @@ test('removes what an app that was killed while saving its settings left in the 
   const data = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
   const gone = endedPid();
   await writeFile(join(data, `.settings.json.xumx-${THIS_HOST}-${gone}-0123abcd-89abcdef.partial`), '{"settings":');
-  const { service } = await createStudio({
-    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-    dataDir: data,
-    modelDirs: [],
-    userModelsDir: join(data, 'models'),
-  });
+  const { service } = await createStudio(webStudio(data));
   try {
     assert.deepEqual(
       (await readdir(data)).filter((n) => n.startsWith('.')),
@@ -129,13 +113,7 @@ test('removes the prepared songs a killed app left in the songs folder, and keep
   const inUse = `.other.wav.xumx-${THIS_HOST}-${process.ppid}-0123abcd-89abcdef.samples`;
   await writeFile(join(songs, left), 'samples');
   await writeFile(join(songs, inUse), 'samples');
-  const { service } = await createStudio({
-    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-    dataDir: data,
-    modelDirs: [],
-    userModelsDir: join(data, 'models'),
-    songFolder: songs,
-  });
+  const { service } = await createStudio(webStudio(data, { songFolder: songs }));
   try {
     assert.deepEqual(await readdir(songs), [inUse]);
   } finally {
@@ -146,12 +124,7 @@ test('removes the prepared songs a killed app left in the songs folder, and keep
 
 test('readies the engine for the first song when the app starts, before any song is added', async () => {
   const data = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
-  const studio = await createStudio({
-    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-    dataDir: data,
-    modelDirs: [],
-    userModelsDir: join(data, 'models'),
-  });
+  const studio = await createStudio(webStudio(data));
   try {
     assert.ok(studio.engineWarm instanceof Promise, 'the engine is warming up');
     await studio.engineWarm;
@@ -167,14 +140,9 @@ test(
   { skip: canBuildModels() ? false : 'needs /usr/bin/python3 with torch and onnx' },
   async () => {
     const data = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
-    const studio = await createStudio({
-      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-      dataDir: data,
-      modelDirs: [testModel().root],
-      allowTestModels: true,
-      userModelsDir: join(data, 'models'),
-      outputFolder: join(data, 'stems'),
-    });
+    const studio = await createStudio(
+      webStudio(data, { modelDirs: [testModel().root], allowTestModels: true, outputFolder: join(data, 'stems') }),
+    );
     try {
       await studio.engineWarm;
       const song = floatWav(join(data, 'song.wav'), testSignal(44100 * 8), 44100);
@@ -206,14 +174,11 @@ test(
     const dir = await mkdtemp(join(tmpdir(), 'xumx-create-studio-'));
     const data = join(dir, 'data');
     await mkdir(data);
-    const options: StudioOptions = {
-      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-      dataDir: data,
-      modelDirs: [testModel().root],
-      allowTestModels: true,
-      userModelsDir: join(dir, 'models'),
-      outputFolder: join(dir, 'stems'),
-    };
+    const options = webStudio(
+      data,
+      { modelDirs: [testModel().root], allowTestModels: true, outputFolder: join(dir, 'stems') },
+      dir,
+    );
     const song = floatWav(join(dir, 'song.wav'), testSignal(44100 * 4), 44100);
     await onReadOnlyDisk(
       t,
@@ -263,12 +228,7 @@ test('leaves the uploads alone when it runs without the lock (a full data folder
     await writeFile(join(data, 'filler'), Buffer.alloc(1024 * 1024)).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOSPC') throw e;
     });
-    const studio = await createStudio({
-      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-      dataDir: data,
-      modelDirs: [],
-      userModelsDir: join(dir, 'models'),
-    });
+    const studio = await createStudio(webStudio(data, {}, dir));
     try {
       assert.match(studio.notice ?? '', /studio\.lock: could not be written \(the disk is full\)/);
       assert.equal(existsSync(upload), true);

@@ -1,8 +1,9 @@
 // The HTTP status an error is answered with, by its code: the one table browser mode (web/server.ts: calls, uploads,
 // stem files, the listening route) and the desktop app's app:// routes (electron/main.ts) answer errors from. Every
 // code has one, so a new code is given its status here. 500 is for the app's own faults; a song or stem file that
-// cannot be read or used is the file's fault (403, 404, 422), a full disk the disk's (507). The player asks again
-// later on 409: it is kept for a conflict with what the app holds now (not ready yet, busy, already there).
+// cannot be read or used is the file's fault (403, 404, 422), a full disk the disk's (507). 409 is kept for a
+// conflict with what the app holds now (not ready yet, busy, already there); the player asks again later only on
+// NOT_READY (src-renderer/lib/block-source.ts).
 import type { ErrorCode } from '../engine/index.ts';
 
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {

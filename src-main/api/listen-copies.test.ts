@@ -16,28 +16,23 @@ import {
   type ListenAnswer,
   type ListenCopiesDeps,
 } from './listen-copies.ts';
-import { StudioService } from './service.ts';
-import { defaultSettings, openSettingsStore } from './settings-store.ts';
 import { FakeEngine, MemoryAudio, SOURCES, fakeRender } from './testing/fakes.ts';
+import { fakeStudio } from './testing/studio.ts';
 import { onSmallDisk } from '../../test/fixtures/small-disk.ts';
 
 const LENGTH = 1000;
 
 async function setup(listenCap?: number, listenPlayheadWaitMs?: number) {
-  const dir = await mkdtemp(join(tmpdir(), 'xumx-listen-api-'));
-  const audio = new MemoryAudio();
-  const engine = new FakeEngine(audio, LENGTH);
-  const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-  const listenDir = join(dir, 'listening');
-  const service = new StudioService({
-    engine,
-    audio,
-    settings,
-    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-    listenDir,
-    ...(listenCap !== undefined ? { listenCap } : {}),
-    ...(listenPlayheadWaitMs !== undefined ? { listenPlayheadWaitMs } : {}),
+  const studio = await fakeStudio('xumx-listen-api-', {
+    frames: LENGTH,
+    deps: (d) => ({
+      listenDir: join(d, 'listening'),
+      ...(listenCap !== undefined ? { listenCap } : {}),
+      ...(listenPlayheadWaitMs !== undefined ? { listenPlayheadWaitMs } : {}),
+    }),
   });
+  const { dir, audio, engine, service } = studio;
+  const listenDir = join(dir, 'listening');
   const events: JobView[] = [];
   service.onEvent((e: StudioEvent) => {
     if (e.type === 'job') events.push(e.job);
@@ -69,10 +64,12 @@ async function setup(listenCap?: number, listenPlayheadWaitMs?: number) {
     open: () => open(),
     done: async () => {
       await service.dispose();
-      await rm(dir, { recursive: true, force: true });
+      await studio.done();
     },
   };
 }
+
+type Studio = Awaited<ReturnType<typeof setup>>;
 
 const controls = (vocals: number): SongControls => ({
   controls: { wienerIterations: 1, softmask: false, residual: false, strength: { vocals } },
@@ -104,6 +101,24 @@ function assertNear(got: Float32Array[], want: Float32Array[], what = 'the block
     });
   });
   assert.ok(worst <= MAX_ERROR, `${what} is off by ${worst}`);
+}
+
+/** The song at `path` separated, then re-rendered with controls(2) until half its frames are final; the gate holds it. */
+async function halfRerendered(t: Studio, path = '/songs/a.wav') {
+  const [job] = await t.service.open([path]);
+  await t.service.idle();
+  t.gate();
+  const running = t.service.rerender(job.id, controls(2));
+  await until('half written', () => t.events.some((e) => e.rerender?.listen?.readyFrames === LENGTH / 2));
+  return { job, running };
+}
+
+/** The song separated on a studio whose cap holds no copy: its copy dropped as soon as nobody listens to it. */
+async function separatedThenDropped(t: Studio): Promise<JobView> {
+  const [job] = await t.service.open(['/songs/a.wav']);
+  await t.service.idle();
+  await until('the copy is dropped', async () => (await t.listenOf(job.id))?.readyFrames === 0);
+  return job;
 }
 
 async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
@@ -373,11 +388,7 @@ describe('listening copies', () => {
 
   test("renders the newest re-render's frames not written yet on demand, the same samples its copy then holds", async () => {
     const t = await setup();
-    const [job] = await t.service.open(['/songs/a.wav']);
-    await t.service.idle();
-    t.gate();
-    const running = t.service.rerender(job.id, controls(2));
-    await until('half written', () => t.events.some((e) => e.rerender?.listen?.readyFrames === LENGTH / 2));
+    const { job, running } = await halfRerendered(t);
     const regionsBefore = t.engine.regions.length;
     const answer = t.service.listen(job.id, '1', '600', '300');
     await until('the part is asked of the engine', () => t.engine.regions.length > regionsBefore);
@@ -394,11 +405,9 @@ describe('listening copies', () => {
 
   test('a block asked for while its song is removed is refused as an unknown song, naming no file of the app', async () => {
     const t = await setup();
-    const [job] = await t.service.open(['/uploads/1a2b-a.wav']);
-    await t.service.idle();
-    t.gate();
-    const running = t.service.rerender(job.id, controls(2)).catch((e: unknown) => e);
-    await until('half written', () => t.events.some((e) => e.rerender?.listen?.readyFrames === LENGTH / 2));
+    const half = await halfRerendered(t, '/uploads/1a2b-a.wav');
+    const { job } = half;
+    const running = half.running.catch((e: unknown) => e);
     // The removal takes the song's uploaded file with it while the block renders from it: the render fails on that.
     let removed!: () => void;
     const gone = new Promise<void>((r) => (removed = r));
@@ -514,11 +523,7 @@ function stemChannels(
 describe('blocks rendered on demand that the player gives up', () => {
   test('are not rendered when their turn comes, and one being rendered is cancelled in the engine', async () => {
     const t = await setup();
-    const [job] = await t.service.open(['/songs/a.wav']);
-    await t.service.idle();
-    t.gate();
-    const running = t.service.rerender(job.id, controls(2));
-    await until('half written', () => t.events.some((e) => e.rerender?.listen?.readyFrames === LENGTH / 2));
+    const { job, running } = await halfRerendered(t);
     const [rendering, waiting] = [new AbortController(), new AbortController()];
     const first = t.service.listen(job.id, '1', '600', '100', rendering.signal);
     await until('the first block is asked of the engine', () => t.engine.regions.length === 1);
@@ -602,9 +607,7 @@ describe('listening copies within a cap', () => {
 
   test("say in the song's job event why a dropped copy cannot be brought back, naming the stem file", async () => {
     const t = await setup(1);
-    const [job] = await t.service.open(['/songs/a.wav']);
-    await t.service.idle();
-    await until('the copy is dropped', async () => (await t.listenOf(job.id))?.readyFrames === 0);
+    const job = await separatedThenDropped(t);
     const bass = (await t.service.listJobs())[0].result!.stemPaths.bass;
     t.audio.files.delete(bass);
     const before = t.events.length;
@@ -619,9 +622,7 @@ describe('listening copies within a cap', () => {
 
   test('forget a dropped render once a newer one is done: its stems are gone', async () => {
     const t = await setup(1);
-    const [job] = await t.service.open(['/songs/a.wav']);
-    await t.service.idle();
-    await until('the copy is dropped', async () => (await t.listenOf(job.id))?.readyFrames === 0);
+    const job = await separatedThenDropped(t);
     await t.service.rerender(job.id, controls(2));
     const answer = await t.service.listen(job.id, '0', '0', '10');
     assert.equal(answer.kind, 'not-kept', `render 0: ${answer.kind}`);
@@ -630,9 +631,7 @@ describe('listening copies within a cap', () => {
 
   test('do not write a dropped copy again from stems that a running re-render is replacing', async () => {
     const t = await setup(1);
-    const [job] = await t.service.open(['/songs/a.wav']);
-    await t.service.idle();
-    await until('the copy is dropped', async () => (await t.listenOf(job.id))?.readyFrames === 0);
+    const job = await separatedThenDropped(t);
     t.gate();
     const rerender = t.service.rerender(job.id, controls(2));
     await until('the re-render is half written', () =>

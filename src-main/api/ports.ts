@@ -1,6 +1,6 @@
 // What the service needs from the engine and the codecs, as narrow structural types. The real engine
 // (src-main/engine/index.ts) and codec helpers (src-main/engine/audio/) satisfy them; tests pass fakes.
-import type { AudioTags, StemFileCodec, StemWriterOptions } from '../engine/index.ts';
+import type { AudioTags, StemFileCodec, StemWriter, StemWriterOptions } from '../engine/index.ts';
 import type {
   ListenCopyHooks,
   ModelInfo,
@@ -38,11 +38,10 @@ export interface DecodedAudio extends PcmAudio {
   tags?: AudioTags;
 }
 
-export interface StemWriterPort {
-  write(planar: Float32Array[]): unknown;
-  close(): unknown;
-  abort(): unknown;
-}
+/** The engine's StemWriter as exports use it: its methods (a fake may finish them at once), not its notices. */
+export type StemWriterPort = {
+  [K in 'write' | 'close' | 'abort']: (...args: Parameters<StemWriter[K]>) => ReturnType<StemWriter[K]> | void;
+};
 
 export interface AudioPort {
   decodeFile(path: string, opts?: { tags?: boolean }): Promise<DecodedAudio> | DecodedAudio;

@@ -35,7 +35,7 @@ export { loadDspKernels } from './dsp/kernels/index.ts';
 export { makeFolders } from './folders.ts';
 export type { DspKernels } from './dsp/kernels/index.ts';
 export { createStemWriter, writeAudioFile } from './audio/stem-writer.ts';
-export type { StemWriterOptions } from './audio/stem-writer.ts';
+export type { StemWriter, StemWriterOptions } from './audio/stem-writer.ts';
 export { mixTags } from './audio/tags.ts';
 export type { AudioTags } from './audio/tags.ts';
 export type { StatFs } from './convert/disk-space.ts';
@@ -85,7 +85,15 @@ export {
 } from './separate/presets.ts';
 export type { Preset } from './separate/presets.ts';
 export type { SegmentSettings } from './separate/segment-settings.ts';
-export { exportFileName, exportName, fitUtf8, partName, songName, stemFileName } from './separate/song-name.ts';
+export {
+  exportFileName,
+  exportName,
+  FILE_NAME_MAX_BYTES,
+  fitUtf8,
+  partName,
+  songName,
+  stemFileName,
+} from './separate/song-name.ts';
 export { claimStemFile } from './separate/stem-file-claim.ts';
 export type { StemFileClaim } from './separate/stem-file-claim.ts';
 export type { EngineOptions } from './runner.ts';

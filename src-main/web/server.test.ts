@@ -1,6 +1,6 @@
 import { describe, test, before, after, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
@@ -9,12 +9,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { WebSocket } from 'ws';
-import { StudioService } from '../api/service.ts';
-import { defaultSettings, openSettingsStore } from '../api/settings-store.ts';
-import { FakeEngine, MemoryAudio } from '../api/testing/fakes.ts';
+import type { StudioService } from '../api/service.ts';
+import type { FakeEngine } from '../api/testing/fakes.ts';
+import { fakeStudio, type FakeStudio } from '../api/testing/studio.ts';
 import AdmZip from 'adm-zip';
 import type { ModelsView } from '../api/contract.ts';
 import { writeModelFolder } from '../engine/model/testing/model-folder.ts';
@@ -86,20 +85,12 @@ describe('browser-mode server', () => {
   let engine: FakeEngine;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'xumx-web-'));
-    await mkdir(join(dir, 'renderer'));
-    await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html><title>X-UMX Studio</title>');
+    ({ dir, service, engine } = await pageStudio(
+      'xumx-web-',
+      { deps: (d) => ({ listenDir: join(d, 'listening') }) },
+      '<!doctype html><title>X-UMX Studio</title>',
+    ));
     await writeFile(join(dir, 'secret.txt'), 'not for the browser');
-    const audio = new MemoryAudio();
-    const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-    engine = new FakeEngine(audio);
-    service = new StudioService({
-      engine,
-      audio,
-      settings,
-      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-      listenDir: join(dir, 'listening'),
-    });
     server = await startWebServer({ service, rendererDir: join(dir, 'renderer'), uploadDir: join(dir, 'uploads') });
     // A real file behind a finished job (the fake engine keeps stems in memory), so ranges read real bytes.
     const [job] = await service.open(['/songs/a.wav']);
@@ -119,6 +110,13 @@ describe('browser-mode server', () => {
 
   const base = () => `http://127.0.0.1:${server.port}`;
   const auth = () => ({ 'x-xumx-token': server.token });
+  /** POST /api/call/<method> with the session's token, `body` sent as `contentType`. */
+  const callApi = (method: string, body = '[]', contentType = 'application/json') =>
+    fetch(`${base()}/api/call/${method}`, {
+      method: 'POST',
+      headers: { 'content-type': contentType, ...auth() },
+      body,
+    });
   const jobId = () => jobIdValue;
 
   test('prints a 127.0.0.1 link that carries the token', () => {
@@ -171,25 +169,13 @@ describe('browser-mode server', () => {
   });
 
   test('answers calls with values and bad calls with error values', async () => {
-    const ok = await fetch(`${base()}/api/call/getSettings`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...auth() },
-      body: '[]',
-    });
+    const ok = await callApi('getSettings');
     assert.equal(ok.status, 200);
     assert.equal(((await ok.json()) as { value: { ep: string } }).value.ep, 'auto');
-    const bad = await fetch(`${base()}/api/call/updateSettings`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...auth() },
-      body: '[{"ep":"tpu"}]',
-    });
+    const bad = await callApi('updateSettings', '[{"ep":"tpu"}]');
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'BAD_ARGUMENT');
-    const form = await fetch(`${base()}/api/call/listJobs`, {
-      method: 'POST',
-      headers: { 'content-type': 'text/plain', ...auth() },
-      body: '[]',
-    });
+    const form = await callApi('listJobs', '[]', 'text/plain');
     assert.equal(form.status, 415);
   });
 
@@ -208,11 +194,10 @@ describe('browser-mode server', () => {
   });
 
   test("serves a preview's stems from memory as WAV behind the same checks as stems, and 404 for one not kept", async () => {
-    const call = await fetch(`${base()}/api/call/previewRegion`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...auth() },
-      body: JSON.stringify([jobId(), { controls: { strength: { vocals: 2 } }, presetId: null }, 0, 0.01]),
-    });
+    const call = await callApi(
+      'previewRegion',
+      JSON.stringify([jobId(), { controls: { strength: { vocals: 2 } }, presetId: null }, 0, 0.01]),
+    );
     assert.equal(call.status, 200);
     const preview = ((await call.json()) as { value: { id: string; sources: string[] } }).value;
     assert.deepEqual(preview.sources, ['vocals', 'drums', 'bass', 'other']);
@@ -360,11 +345,7 @@ describe('browser-mode server', () => {
       throw new XumxError('DISK_FULL', `${dir}: no space left on the disk`);
     });
     try {
-      const call = await fetch(`${base()}/api/call/listJobs`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...auth() },
-        body: '[]',
-      });
+      const call = await callApi('listJobs');
       assert.equal(call.status, 507);
       assert.equal(((await call.json()) as { error: { code: string } }).error.code, 'DISK_FULL');
     } finally {
@@ -421,11 +402,14 @@ describe('browser-mode server', () => {
   });
 
   test('refuses an upload whose name cannot be kept, naming the file and what to do', async () => {
-    const long = `${'a'.repeat(200)} \\ 🎵.wav`;
+    const long = `${'a'.repeat(250)} \\ 🎵.wav`;
+    // 134 characters, 264 bytes of UTF-8: file names are limited in bytes.
+    const accented = `${'é'.repeat(130)}.wav`;
     for (const [name, message] of [
       ['', 'an upload needs the file name of the song'],
       ['.hidden.wav', '.hidden.wav: a file name starting with "." cannot be uploaded; rename the file'],
-      [long, `${long}: the file name is longer than 200 characters; rename the file`],
+      [long, `${long}: the file name is longer than 255 bytes; rename the file`],
+      [accented, `${accented}: the file name is longer than 255 bytes; rename the file`],
     ]) {
       const r = await fetch(`${base()}/api/upload?name=${encodeURIComponent(name)}`, {
         method: 'POST',
@@ -435,6 +419,18 @@ describe('browser-mode server', () => {
       assert.equal(r.status, 400, name);
       assert.deepEqual(((await r.json()) as { error: unknown }).error, { code: 'BAD_ARGUMENT', message });
     }
+  });
+
+  test('keeps an upload whose name is longer than 200 characters but within 255 bytes', async () => {
+    const name = `${'b'.repeat(247)}.wav`;
+    const r = await fetch(`${base()}/api/upload?name=${encodeURIComponent(name)}`, {
+      method: 'POST',
+      headers: auth(),
+      body: Buffer.from('RIFF'),
+    });
+    const outcome = (await r.json()) as { ok: boolean; value: { input: string }[] };
+    assert.equal(outcome.ok, true, JSON.stringify(outcome));
+    assert.equal(basename(outcome.value[0].input), name);
   });
 
   const uploadSong = async (name: string, body: Buffer) => {
@@ -501,11 +497,7 @@ describe('browser-mode server', () => {
   });
 
   test('tells browsers not to guess the type of JSON and error answers', async () => {
-    const json = await fetch(`${base()}/api/call/getSettings`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...auth() },
-      body: '[]',
-    });
+    const json = await callApi('getSettings');
     const denied = await fetch(`${base()}/`);
     const missing = await fetch(`${base()}/api/nothing`, { headers: auth() });
     for (const r of [json, denied, missing])
@@ -622,17 +614,7 @@ describe('browser-mode uploads', () => {
   let service: StudioService;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'xumx-upload-'));
-    await mkdir(join(dir, 'renderer'));
-    await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html>');
-    const audio = new MemoryAudio();
-    const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-    service = new StudioService({
-      engine: new FakeEngine(audio),
-      audio,
-      settings,
-      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-    });
+    ({ dir, service } = await pageStudio('xumx-upload-'));
     server = await startWebServer({
       service,
       rendererDir: join(dir, 'renderer'),
@@ -690,19 +672,16 @@ describe('browser-mode uploads', () => {
   });
 });
 
-/** A service over the fake engine in a new folder (settings.json there) with a stand-in page in `renderer/`. */
-async function pageStudio(prefix: string): Promise<{ dir: string; service: StudioService }> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  await mkdir(join(dir, 'renderer'));
-  await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html>');
-  const audio = new MemoryAudio();
-  const service = new StudioService({
-    engine: new FakeEngine(audio),
-    audio,
-    settings: await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems'))),
-    capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-  });
-  return { dir, service };
+/** A service over the fake engine (testing/studio.ts) whose folder holds `page` as the stand-in page in `renderer/`. */
+async function pageStudio(
+  prefix: string,
+  o: Parameters<typeof fakeStudio>[1] = {},
+  page = '<!doctype html>',
+): Promise<FakeStudio> {
+  const studio = await fakeStudio(prefix, o);
+  await mkdir(join(studio.dir, 'renderer'));
+  await writeFile(join(studio.dir, 'renderer', 'index.html'), page);
+  return studio;
 }
 
 /**
@@ -817,19 +796,11 @@ describe('browser-mode model uploads', () => {
   let server: WebServer;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'xumx-model-upload-'));
-    await mkdir(join(dir, 'renderer'));
-    await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html>');
-    const audio = new MemoryAudio();
-    const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-    const userDir = join(dir, 'models');
-    const service = new StudioService({
-      engine: new FakeEngine(audio),
-      audio,
-      settings,
-      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-      models: { userDir, modelDirs: [userDir] },
+    const studio = await pageStudio('xumx-model-upload-', {
+      deps: (d) => ({ models: { userDir: join(d, 'models'), modelDirs: [join(d, 'models')] } }),
     });
+    dir = studio.dir;
+    const { service } = studio;
     server = await startWebServer({
       service,
       rendererDir: join(dir, 'renderer'),

@@ -10,7 +10,7 @@ import { basename, join, normalize, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { asXumxError, makeFolders, XumxError } from '../engine/index.ts';
+import { asXumxError, FILE_NAME_MAX_BYTES, fitUtf8, makeFolders, XumxError } from '../engine/index.ts';
 import type { JobView, StudioEvent } from '../api/contract.ts';
 import { dispatchCall } from '../api/dispatch.ts';
 import type { StudioService } from '../api/service.ts';
@@ -184,8 +184,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       ? 'an upload needs the file name of the song'
       : name.startsWith('.')
         ? `${sent}: a file name starting with "." cannot be uploaded; rename the file`
-        : name.length > 200
-          ? `${sent}: the file name is longer than 200 characters; rename the file`
+        : fitUtf8(name, FILE_NAME_MAX_BYTES) !== name
+          ? `${sent}: the file name is longer than ${FILE_NAME_MAX_BYTES} bytes; rename the file`
           : null;
     if (refused) return sendError(res, { code: 'BAD_ARGUMENT', message: refused });
     const limit = opts.maxUploadBytes ?? MAX_UPLOAD;

@@ -1,5 +1,5 @@
 // Blocks from the listening route: the WAV's channel pairs become the render's stems in its order; a range not
-// final yet is NotReady (with the app's reason), any other refusal an error naming the frame.
+// final yet (the error code NOT_READY) is NotReady (with the app's reason), any other refusal an error naming the frame.
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSampleEncoder } from '../../src-main/engine/audio/sample-encoders.ts';
@@ -45,11 +45,26 @@ describe('listenBlockSource', () => {
     assert.deepEqual(block.stems.get('drums'), [channels[2], channels[3]]);
   });
 
-  test('says "not ready" with the app\'s reason for a range nothing of which is final yet', async () => {
+  test('refuses a 409 whose code is not NOT_READY (busy, already there) instead of asking again for ever', async () => {
+    for (const code of ['OUTPUT_BUSY', 'OUTPUT_EXISTS', 'NOT_CACHED']) {
+      const message = `song.wav: refused with ${code}`;
+      answer(409, JSON.stringify({ ok: false, error: { code, message } }), { 'content-type': 'application/json' });
+      await assert.rejects(
+        listenBlockSource(url, () => ['vocals']).read(0, 1000, 100),
+        (e: Error) => e.message === message,
+        code,
+      );
+    }
+  });
+
+  test('refuses a bare 409 that carries no code, naming the frame', async () => {
     answer(409, 'song.wav: not rendered yet');
-    assert.deepEqual(await listenBlockSource(url, () => ['vocals']).read(0, 1000, 100), {
-      notReady: 'song.wav: not rendered yet',
-    });
+    await assert.rejects(
+      listenBlockSource(url, () => ['vocals']).read(0, 1000, 100),
+      (e: Error) => e.message === 'song.wav: not rendered yet',
+    );
+    answer(409);
+    await assert.rejects(listenBlockSource(url, () => ['vocals']).read(0, 4410, 10), /frame 4410 \(409 Refused\)/);
   });
 
   test('says "not ready" with the message of an answer in the API\'s error form, as the app sends it', async () => {

@@ -1,7 +1,12 @@
 // Where the player's audio comes from: blocks of a render, all stems at once, read on demand. The app reads them
 // from the listening route (one 32-bit float WAV per block, two channels per stem in the render's stem order);
 // tests read them from arrays.
+import type { ApiError } from '../../src-main/api/contract.ts';
+import type { ErrorCode } from '../../src-main/engine/errors.ts';
 import { readFloatWav } from './float-wav.ts';
+
+/** The code of a refusal the player answers by asking again later; other refusals (busy, already there) are errors. */
+const NOT_READY: ErrorCode = 'NOT_READY';
 
 /** A render the player can stream: what the app calls a listening copy (ListenView). */
 export interface StreamView {
@@ -50,11 +55,10 @@ export function listenBlockSource(
         // The app's answer says why, naming the song and any file it lacks, in the API's error form; the status is all
         // a bare refusal has.
         const text = (await res.text().catch(() => '')).trim();
-        const reason = (res.headers.get('content-type') ?? '').startsWith('application/json')
-          ? errorMessage(text)
-          : text;
+        const error = (res.headers.get('content-type') ?? '').startsWith('application/json') ? apiError(text) : null;
+        const reason = error ? error.message : text;
         // Not final yet: the player keeps what it has and asks again later.
-        if (res.status === 409) return { notReady: reason || `the audio at frame ${from} is not ready yet` };
+        if (error?.code === NOT_READY) return { notReady: reason || `the audio at frame ${from} is not ready yet` };
         throw new Error(reason || `could not load the song's audio at frame ${from} (${res.status} ${res.statusText})`);
       }
       const wav = readFloatWav(await res.arrayBuffer());
@@ -67,12 +71,15 @@ export function listenBlockSource(
   };
 }
 
-/** The message of an answer in the API's error form ({ ok: false, error: { code, message } }); '' when it is not. */
-function errorMessage(json: string): string {
+/** The code and message of an answer in the API's error form ({ ok: false, error: { code, message } }), '' if none. */
+function apiError(json: string): ApiError {
   try {
-    const message = (JSON.parse(json) as { error?: { message?: unknown } }).error?.message;
-    return typeof message === 'string' ? message : '';
+    const error = (JSON.parse(json) as { error?: { code?: unknown; message?: unknown } }).error;
+    return {
+      code: typeof error?.code === 'string' ? error.code : '',
+      message: typeof error?.message === 'string' ? error.message : '',
+    };
   } catch {
-    return '';
+    return { code: '', message: '' };
   }
 }

@@ -9,25 +9,9 @@ import { decodeFile } from '../../src-main/engine/audio/decode.ts';
 import type { JobView } from '../../src-main/api/contract.ts';
 import { makeSong } from '../fixtures/audio.ts';
 import { audioReady, screenshot, skipReason, startStudio, type Studio } from './harness.ts';
+import { masterLevelAbove, masterLevelAtMost, type PageDocument } from './page-checks.ts';
 
 const reason = skipReason();
-/** Minimal DOM shape for page-side predicates (this file compiles without the DOM library). */
-type PageDocument = {
-  querySelector(s: string): { getAttribute(n: string): string | null; textContent: string | null } | null;
-};
-// waitForFunction predicates must be functions: the app's CSP forbids evaluating strings in the page.
-const masterLevelAbove = (db: number) =>
-  Number(
-    (globalThis as unknown as { document: PageDocument }).document
-      .querySelector('[aria-label="Master level"]')
-      ?.getAttribute('aria-valuenow'),
-  ) > db;
-const masterLevelAtMost = (db: number) =>
-  Number(
-    (globalThis as unknown as { document: PageDocument }).document
-      .querySelector('[aria-label="Master level"]')
-      ?.getAttribute('aria-valuenow'),
-  ) <= db;
 /** wavesurfer redraws after a resize settles; true once every lane's canvases span the zoomed width. */
 const lanesRedrawnAt = (width: number) => {
   type Lane = {

@@ -8,18 +8,9 @@ import type { JobView } from '../../src-main/api/contract.ts';
 import { makeSong } from '../fixtures/audio.ts';
 import { audioReady, screenshot, separateInPage, skipReason, startStudio, type Studio } from './harness.ts';
 import { shiftedKeyName } from '../../src-main/engine/analysis/labels.ts';
+import { masterLevelAbove, type PageDocument } from './page-checks.ts';
 
 const reason = skipReason();
-type PageDocument = {
-  querySelector(s: string): { getAttribute(n: string): string | null; textContent: string | null } | null;
-};
-// Page-side functions are sent as source: each reaches the document itself.
-const masterLevelAbove = (db: number) =>
-  Number(
-    (globalThis as unknown as { document: PageDocument }).document
-      .querySelector('[aria-label="Master level"]')
-      ?.getAttribute('aria-valuenow'),
-  ) > db;
 /** The transport's position and the page's clock, read together. */
 const positionNow = () => {
   const [m, sec] = (

@@ -8,9 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelInstallView, ModelsView, StudioEvent } from '../../src-main/api/contract.ts';
 import { dispatchCall } from '../../src-main/api/dispatch.ts';
-import { StudioService } from '../../src-main/api/service.ts';
-import { defaultSettings, openSettingsStore } from '../../src-main/api/settings-store.ts';
-import { FakeEngine, MemoryAudio } from '../../src-main/api/testing/fakes.ts';
+import { fakeStudio } from '../../src-main/api/testing/studio.ts';
 import { startWeightsServer, type WeightsServer } from '../../src-main/api/testing/weights-server.ts';
 import { bundledModelsDir } from '../../src-main/engine/model/registry.ts';
 import { hasH5py, writeNnablaFixture } from './convert-fixtures.ts';
@@ -33,14 +31,12 @@ describe('the Models API with the real conversion', { skip }, () => {
 
   test('installs the official layout through dispatch, lists it with its details, and removes it', async () => {
     const userDir = join(dir, 'models');
-    const audio = new MemoryAudio();
-    const service = new StudioService({
-      engine: new FakeEngine(audio),
-      audio,
-      settings: await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems'))),
-      capabilities: { door: 'web', nativeDialogs: false, reveal: false, upload: true },
-      models: { userDir, modelDirs: [bundledModelsDir(), userDir], urlFor: () => `${server.base}/x-umx.h5` },
+    const studio = await fakeStudio('xumx-models-api-service-', {
+      deps: () => ({
+        models: { userDir, modelDirs: [bundledModelsDir(), userDir], urlFor: () => `${server.base}/x-umx.h5` },
+      }),
     });
+    const { service } = studio;
     const events: StudioEvent[] = [];
     service.onEvent((e) => events.push(e));
     const call = async (method: string, ...args: unknown[]) => {
@@ -83,5 +79,6 @@ describe('the Models API with the real conversion', { skip }, () => {
       [],
     );
     await service.dispose();
+    await studio.done();
   });
 });

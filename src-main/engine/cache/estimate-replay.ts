@@ -2,7 +2,7 @@
 // (pipeline.ts separateFromCache) takes one record per chunk, in plan order, and the thread that renders a chunk
 // reads and checks its record itself (chunk-renderer.ts).
 import { XumxError } from '../errors.ts';
-import type { CachedEstimates } from '../separate/pipeline.ts';
+import type { CachedEstimates } from '../separate/replay-chunks.ts';
 import type { EpName } from '../types.ts';
 import type { CachedRecord, EstimateFileReader } from './estimate-file.ts';
 

@@ -1,7 +1,6 @@
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { decodeFile } from '../audio/decode.ts';
@@ -24,6 +23,7 @@ import { SONG_MARK } from './stem-folder.ts';
 import type { StemWriterFactory } from '../audio/stem-writer.ts';
 import { STAGES, type ListenProgress, type Stage } from '../types.ts';
 import { fakeModel, floatWav, testSignal } from './testing/fakes.ts';
+import { onSmallDisk } from '../../../test/fixtures/small-disk.ts';
 
 /** Stem writers that keep the samples in memory (by source name) and leave an empty file to rename. */
 interface MemoryWriters {
@@ -429,19 +429,10 @@ describe('separateFile', () => {
     }
   });
 
-  // A real full disk: a small tmpfs. Mounting needs root with CAP_SYS_ADMIN; elsewhere the case is skipped.
-  const disk = join(tmp(), 'disk');
-  mkdirSync(disk);
-  const mounted =
-    process.getuid?.() === 0 && spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', disk]).status === 0;
-  after(() => {
-    if (mounted) execFileSync('umount', [disk]);
-    rmSync(join(disk, '..'), { recursive: true, force: true });
-  });
-  test(
-    'a full disk is DISK_FULL naming the stem, not its temporary file, and leaves no folder the job created',
-    { skip: !mounted && 'cannot mount a small tmpfs here (needs root)' },
-    async () => {
+  test('a full disk is DISK_FULL naming the stem, not its temporary file, and leaves no folder the job created', async (t) => {
+    const disk = join(tmp(), 'disk');
+    mkdirSync(disk);
+    await onSmallDisk(t, disk, '256k', async () => {
       const out = join(disk, 'new', 'stems');
       await assert.rejects(
         separateFile(
@@ -460,8 +451,8 @@ describe('separateFile', () => {
         },
       );
       assert.deepEqual(readdirSync(disk), []);
-    },
-  );
+    });
+  });
 
   /** Stems of `input` written with and without a listening copy at `copyPath`, and what the copy reported. */
   async function withCopyAt(input: string, copyPath: string) {
@@ -495,20 +486,11 @@ describe('separateFile', () => {
     assert.ok(result.notices.includes(last.notWritten!), JSON.stringify(result.notices));
   });
 
-  // A real full disk for the copy alone: a small tmpfs (root with CAP_SYS_ADMIN; elsewhere the case is skipped). The
-  // 3-s song's whole copy takes about 1.1 MB and its first ready part about 0.25 MB: 512 KiB fills half-way.
-  const copyDisk = join(tmp(), 'copy-disk');
-  mkdirSync(copyDisk);
-  const copyDiskMounted =
-    process.getuid?.() === 0 && spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', copyDisk]).status === 0;
-  after(() => {
-    if (copyDiskMounted) execFileSync('umount', [copyDisk]);
-    rmSync(join(copyDisk, '..'), { recursive: true, force: true });
-  });
-  test(
-    'writes the stems when the listening copy fills its disk half-way, removes the partial copy and says why',
-    { skip: !copyDiskMounted && 'cannot mount a small tmpfs here (needs root)' },
-    async () => {
+  // The 3-s song's whole copy takes about 1.1 MB and its first ready part about 0.25 MB: a 512 KiB disk fills half-way.
+  test('writes the stems when the listening copy fills its disk half-way, removes the partial copy and says why', async (t) => {
+    const copyDisk = join(tmp(), 'copy-disk');
+    mkdirSync(copyDisk);
+    await onSmallDisk(t, copyDisk, '512k', async () => {
       const input = floatWav(join(tmp(), 'song.wav'), testSignal(44100 * 3, 6), 44100);
       const copyPath = join(copyDisk, 'song.copy');
       const { result, reports } = await withCopyAt(input, copyPath);
@@ -521,8 +503,8 @@ describe('separateFile', () => {
       assert.match(last.notWritten ?? '', /copy-disk: .*listening copy.*the disk is full/);
       assert.ok(result.notices.includes(last.notWritten!), JSON.stringify(result.notices));
       assert.deepEqual(readdirSync(copyDisk), [], 'no partial copy is left');
-    },
-  );
+    });
+  });
 
   test('with a listening copy, the first chunk is final before the network starts the next batch; without one they overlap', async () => {
     const input = floatWav(join(tmp(), 'song.wav'), testSignal(44100 * 2, 7), 44100);

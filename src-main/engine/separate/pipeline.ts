@@ -4,17 +4,14 @@
 // over pieces, the prepared song is read back a chunk at a time, and no whole-song spectrogram is ever held.
 import { stat } from 'node:fs/promises';
 import { createResampler, type StreamingResampler } from '../dsp/resample.ts';
-import { loadDspKernels, type DspKernels } from '../dsp/kernels/index.ts';
-import { magnitude, type Spectrogram } from '../dsp/stft.ts';
-import { renderChunk, type EstimatesChunk } from './chunk-render.ts';
-import { ChunkRenderer, type DspRenderer } from './chunk-renderer.ts';
+import { loadDspKernels } from '../dsp/kernels/index.ts';
+import type { DspRenderer } from './chunk-renderer.ts';
 import { toStereo } from '../audio/channels.ts';
 import type { StemWriterFactory } from '../audio/stem-writer.ts';
 import { stemTags, type AudioTags } from '../audio/tags.ts';
 import { XumxError, asXumxError } from '../errors.ts';
 import { CONTRACT, type ModelManifest } from '../model/manifest.ts';
 import type { ModelRunner } from '../model/session.ts';
-import type { CachedRecord } from '../cache/estimate-file.ts';
 import type {
   BitDepth,
   EpName,
@@ -26,14 +23,15 @@ import type {
   SeparationControls,
   SeparationOk,
   SongAnalysis,
-  Stage,
   Timings,
 } from '../types.ts';
 import { StemTap } from '../analysis/stem-tap.ts';
 import { measurable } from '../analysis/index.ts';
+import type { LoopTools } from './chunk-loop.ts';
+import { runChunks } from './network-chunks.ts';
+import { replayChunks, type CachedEstimates } from './replay-chunks.ts';
 import { checkOutputWritable, StemOutputs } from './outputs.ts';
 import { ProgressTracker } from './progress.ts';
-import { Crossfader, minChunkLength, planChunks, type ChunkPlan } from './segments.ts';
 import type { SegmentSettings } from './segment-settings.ts';
 import { StemSink } from './stem-sink.ts';
 import { BestEffortCopy } from './best-effort-copy.ts';
@@ -90,22 +88,9 @@ export interface OpeningNetwork {
   ready: Promise<{ model: ModelRunner; segments: SegmentSettings }>;
 }
 
-/** A song's estimates from the estimate cache (cache/estimate-replay.ts): one record per chunk, taken in plan order. */
-export interface CachedEstimates {
-  /** The provider that computed them. */
-  readonly ep: EpName;
-  /** How the song was cut into chunks when they were made; a re-render cuts it the same way. */
-  readonly segments: Pick<SegmentSettings, 'segmentFrames' | 'overlapFrames'>;
-  /** Where the next chunk's record is in the cache file; CACHE_CORRUPT when its chunks have another frame count. */
-  nextRecord(frames: number): CachedRecord;
-}
-
 /** Where a job's estimates come from: the network (perhaps still opening) or the estimate cache. */
 type EstimateSource =
   ({ kind: 'network' } & OpeningNetwork) | { kind: 'cache'; manifest: ModelManifest; estimates: CachedEstimates };
-
-/** Network share of one chunk's work, for progress (measured: the network dominates on every provider). */
-const NETWORK_SHARE = 0.7;
 
 export async function separateFile(
   job: PipelineJob,
@@ -133,7 +118,7 @@ export function separateOpening(
 
 /**
  * A re-render from the estimate cache: the song's estimates come from `estimates`, no network runs, and the chunks'
- * DSP is all the work (see replayChunks).
+ * DSP is all the work (replay-chunks.ts).
  */
 export function separateFromCache(
   job: Omit<PipelineJob, 'segments'>,
@@ -420,230 +405,4 @@ async function prepareSong(
       resampler?.destroy();
     }
   });
-}
-
-interface LoopTools {
-  timed<T>(stage: keyof Timings, work: () => T | Promise<T>): Promise<T>;
-  cancelled(): void;
-  progress: ProgressTracker;
-  timings: Timings;
-  /** Hears every stem's finished samples for the song's analysis; null when the analysis is known already. */
-  tap: StemTap | null;
-  /** This thread's DSP kernels, loaded before the song was prepared. */
-  kernels: DspKernels;
-}
-
-/**
- * The steps after a chunk is rendered, the same for every chunk loop: each stem's signal is crossfaded with the
- * chunk before it, in chunk order, and what became final goes to the tap and the stem's sink.
- */
-function chunkWriter(
-  plan: ChunkPlan,
-  sinks: StemSink[],
-  { timed, tap }: Pick<LoopTools, 'timed' | 'tap'>,
-): (index: number, signals: Float32Array[][]) => Promise<void> {
-  const faders = sinks.map(() => new Crossfader(plan, 2));
-  return async (index, signals) => {
-    for (let s = 0; s < sinks.length; s++) {
-      await timed('encode', async () => {
-        const samples = faders[s].add(index, signals[s]);
-        tap?.add(s, samples);
-        return sinks[s].write(samples);
-      });
-    }
-  };
-}
-
-interface PreparedBatch {
-  first: number;
-  count: number;
-  /** [count][2] mixture STFTs, kept for the Wiener filter. */
-  mixes: [Spectrogram, Spectrogram][];
-  /** [count][2] the chunks' samples, zero-padded to the chunk length. */
-  samples: Float32Array[][];
-  /** [count, 2, bins, frames] mixture magnitudes: the network's input. */
-  input: Float32Array;
-}
-
-/**
- * The chunk loop, software-pipelined: while the network computes batch k (on its own thread when the runner has
- * one), this thread filters, inverts and encodes batch k-1 and takes the STFT of batch k+1. With an in-thread
- * runner the same code simply runs one step after another. `listened`: someone may be listening while the song
- * separates (a listening copy is written): the first chunk is rendered before the network starts the next batch, so
- * the two do not share the cores while the listener waits for the first sound.
- */
-async function runChunks(
-  song: SongSamples,
-  job: PipelineJob,
-  model: ModelRunner,
-  sinks: StemSink[],
-  { timed, cancelled, progress, timings, tap, kernels }: LoopTools,
-  listened = false,
-): Promise<void> {
-  const { hop, bins, nFft } = CONTRACT;
-  const plan = planChunks(song.frames, job.segments, hop, minChunkLength(nFft));
-  const write = chunkWriter(plan, sinks, { timed, tap });
-  const batchSize = Math.max(1, job.segments.batch);
-  const plane = bins * plan.frames;
-  const sources = model.manifest.sources;
-  const total = plan.chunks.length;
-  let done = 0;
-  const report = (stage: Stage) => progress.working(stage, done, total);
-
-  const prepare = (first: number, size: number): Promise<PreparedBatch> =>
-    timed('stft', async () => {
-      const count = Math.min(size, total - first);
-      const input = new Float32Array(count * 2 * plane);
-      const mixes: [Spectrogram, Spectrogram][] = [];
-      const samples: Float32Array[][] = [];
-      for (let b = 0; b < count; b++) {
-        const chunk = await readChunk(song, plan.chunks[first + b], plan.chunkLength);
-        const spec = chunk.map((ch) => kernels.stft(ch)) as [Spectrogram, Spectrogram];
-        if (spec[0].frames !== plan.frames)
-          throw new XumxError('INTERNAL', `STFT gave ${spec[0].frames} frames, planned ${plan.frames}`);
-        spec.forEach((sp, c) => magnitude(sp, input.subarray((b * 2 + c) * plane, (b * 2 + c + 1) * plane)));
-        mixes.push(spec);
-        samples.push(chunk);
-      }
-      return { first, count, mixes, samples, input };
-    });
-
-  const launch = (batch: PreparedBatch): Promise<Float32Array> => {
-    const running = model.run(batch.input, batch.count, plan.frames);
-    running.catch(() => {}); // awaited below; a job cancelled meanwhile must not leave an unhandled rejection
-    return running;
-  };
-
-  const finish = async (batch: PreparedBatch, estimates: Float32Array): Promise<void> => {
-    const task = (b: number, copy: boolean): EstimatesChunk => ({
-      kind: 'estimates',
-      estimates: sources.map((_, j) => {
-        const from = (j * batch.count + b) * 2 * plane;
-        return copy ? estimates.slice(from, from + 2 * plane) : estimates.subarray(from, from + 2 * plane);
-      }),
-      mix: batch.mixes[b],
-      sources: [...sources],
-      controls: job.controls,
-      chunkLength: plan.chunkLength,
-      samples: batch.samples[b],
-    });
-    // With DSP threads the chunks render in parallel on their own copies (the buffers are transferred), as many at
-    // a time as there are threads: more in flight would only hold more chunks in memory. Results are crossfaded
-    // and written in order below.
-    const renders: (Promise<Float32Array[][]> | undefined)[] = [];
-    const inFlight = job.dsp ? Math.max(1, job.dsp.size) : 0;
-    const submit = (b: number) => {
-      if (!job.dsp || b >= batch.count) return;
-      const rendering = job.dsp.render(task(b, true), timings);
-      rendering.catch(() => {}); // awaited below; a job cancelled meanwhile must not leave an unhandled rejection
-      renders[b] = rendering;
-    };
-    for (let b = 0; b < inFlight; b++) submit(b);
-    for (let b = 0; b < batch.count; b++) {
-      const index = batch.first + b;
-      report('wiener');
-      const signals = job.dsp ? await renders[b]! : renderChunk(kernels, task(b, false), timings);
-      renders[b] = undefined;
-      submit(b + inFlight);
-      batch.mixes[b] = undefined as unknown as [Spectrogram, Spectrogram]; // free the chunk's mixture STFT early
-      batch.samples[b] = [];
-      await write(index, signals);
-      done += 1 - NETWORK_SHARE;
-      report('encode');
-      cancelled();
-    }
-  };
-
-  const busyAtStart = model.busySeconds();
-  let waited = 0;
-  // A small first batch (one chunk) makes the first frames final, and audible, after one chunk's network run instead
-  // of a whole batch's; the batches after it run while those frames are written.
-  let current = await prepare(0, Math.max(1, Math.min(batchSize, job.segments.firstBatch ?? 1)));
-  cancelled();
-  report('network');
-  let running = launch(current);
-  while (current) {
-    const next = current.first + current.count < total ? await prepare(current.first + current.count, batchSize) : null;
-    cancelled();
-    const t0 = performance.now();
-    const answer = await running;
-    waited += (performance.now() - t0) / 1000;
-    done += current.count * NETWORK_SHARE;
-    cancelled();
-    // The first chunk's DSP alone cut the time to its final frames from 1.5-2.8 s to 0.5-0.8 s at load 6-8 on 2
-    // cores, for one chunk's DSP time (~0.5 s there) more in the whole separation (bench/first-sound.bench.ts).
-    const first = listened && current.first === 0;
-    if (next && !first) {
-      report('network');
-      running = launch(next);
-    }
-    await finish(current, answer);
-    if (next && first) {
-      report('network');
-      running = launch(next);
-    }
-    current = next as PreparedBatch;
-  }
-  // The network's own time: from its thread when it counts it (overlapped with the DSP above), else the wait.
-  const busy = model.busySeconds();
-  timings.network += busy !== null && busyAtStart !== null ? busy - busyAtStart : waited;
-}
-
-/**
- * The chunk loop of a re-render from the estimate cache: no network, so the chunks' DSP is all the work. Each chunk
- * goes whole to the renderer (the DSP threads, else this thread): where its record is in the cache file, with the
- * chunk's samples; the rendering thread reads and checks the record and takes the mixture's STFT itself. This thread
- * only crossfades and writes, keeping one chunk more in flight than there are threads across the whole song, so no
- * thread waits on it between chunks (per-batch hand-offs left the threads idle while this one worked:
- * bench/rerender.bench.ts).
- */
-async function replayChunks(
-  song: SongSamples,
-  job: Omit<PipelineJob, 'segments'>,
-  estimates: CachedEstimates,
-  sources: readonly string[],
-  sinks: StemSink[],
-  { timed, cancelled, progress, timings, tap, kernels }: LoopTools,
-): Promise<void> {
-  const plan = planChunks(song.frames, estimates.segments, CONTRACT.hop, minChunkLength(CONTRACT.nFft));
-  const write = chunkWriter(plan, sinks, { timed, tap });
-  const renderer = job.dsp ?? new ChunkRenderer(kernels);
-  const total = plan.chunks.length;
-  const ahead = renderer.size + 1;
-  const rendering: Promise<Float32Array[][]>[] = [];
-  let submitted = 0;
-  for (let index = 0; index < total; index++) {
-    while (submitted < total && submitted < index + ahead) {
-      const chunk = renderer.render(
-        {
-          kind: 'cached',
-          record: estimates.nextRecord(plan.frames),
-          sources: [...sources],
-          controls: job.controls,
-          chunkLength: plan.chunkLength,
-          samples: await readChunk(song, plan.chunks[submitted], plan.chunkLength),
-        },
-        timings,
-      );
-      chunk.catch(() => {}); // awaited below; a job cancelled or failed meanwhile must not leave an unhandled rejection
-      rendering.push(chunk);
-      submitted++;
-    }
-    progress.working('wiener', index, total);
-    const signals = await rendering.shift()!;
-    await write(index, signals);
-    progress.working('encode', index + 1, total);
-    cancelled();
-  }
-}
-
-/** The chunk's samples per channel, zero-padded to the plan's chunk length (only the last chunk is ever short). */
-export async function readChunk(
-  song: SongSamples,
-  { start, length }: { start: number; length: number },
-  chunkLength: number,
-): Promise<Float32Array[]> {
-  const samples = await song.read(start, chunkLength);
-  if (length < chunkLength) for (const ch of samples) ch.fill(0, length);
-  return samples;
 }

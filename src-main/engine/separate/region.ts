@@ -15,7 +15,8 @@ import { CONTRACT } from '../model/manifest.ts';
 import type { Region, SeparationControls } from '../types.ts';
 import type { CachedChunk } from './chunk-render.ts';
 import { ChunkRenderer, type DspRenderer } from './chunk-renderer.ts';
-import { readChunk, type PreparedSong } from './pipeline.ts';
+import { readChunk } from './chunk-loop.ts';
+import type { PreparedSong } from './pipeline.ts';
 import { Crossfader, exactEnd, exactStart, minChunkLength, planChunks, type ChunkPlan } from './segments.ts';
 
 export interface RegionJob {
