@@ -30,6 +30,7 @@ from onnx import numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from xumx.model import SOURCES, XUMX  # noqa: E402
+from xumx.onnx_quant import INT4  # noqa: E402
 
 # ONNX gate chunks (i, o, f, c) taken in torch's order (i, f, g=c, o)
 ONNX_TO_TORCH_GATES = (0, 2, 3, 1)
@@ -37,12 +38,39 @@ LSTM_NAME = re.compile(r"^/lstm(?:_(\d+))?/LSTM(?:_(\d+))?$")
 BN_NAME = re.compile(r"^branches\.([^.]+)\.bn(\d)\.weight$")
 
 
+def _array(init) -> np.ndarray:
+    """An initializer's values; int4 (which onnx < 1.16 cannot read) unpacked from its nibbles, low one first."""
+    if init.data_type != INT4:
+        return numpy_helper.to_array(init)
+    packed = np.frombuffer(init.raw_data, np.uint8)
+    nibbles = np.stack([packed & 0xF, packed >> 4], axis=1).ravel().astype(np.int8)
+    n = int(np.prod(init.dims))
+    return np.where(nibbles >= 8, nibbles - 16, nibbles)[:n].reshape(tuple(init.dims))
+
+
+def _dequantized(node, values: dict[str, np.ndarray]) -> np.ndarray:
+    """What a DequantizeLinear of constant integers computes (zero point 0, as export_quantized.py writes it):
+    q * scale, the scale per tensor or per slice along the node's axis."""
+    q, scale = values[node.input[0]].astype(np.float32), values[node.input[1]].astype(np.float32)
+    if scale.ndim:
+        axis = next((a.i for a in node.attribute if a.name == "axis"), 1) % q.ndim
+        scale = scale.reshape([-1 if d == axis else 1 for d in range(q.ndim)])
+    return q * scale
+
+
 def _initializers(graph) -> dict[str, np.ndarray]:
-    """Every constant by the name the graph's compute nodes use, float16 storage cast back to float32."""
-    values = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    """Every constant by the name the graph's compute nodes use: float16 storage cast back to float32, integer
+    weights (int4/int8 behind DequantizeLinear, an LSTM's directions of two widths joined by Concat) turned into the
+    float values they stand for."""
+    values = {init.name: _array(init) for init in graph.initializer}
     for node in graph.node:
         if node.op_type == "Cast" and node.input[0] in values:
             values[node.output[0]] = values[node.input[0]]
+        if node.op_type == "DequantizeLinear" and node.input[0] in values and node.input[1] in values:
+            values[node.output[0]] = _dequantized(node, values)
+        if node.op_type == "Concat" and all(i in values for i in node.input):  # LSTM directions of two widths
+            axis = next(a.i for a in node.attribute if a.name == "axis")
+            values[node.output[0]] = np.concatenate([values[i] for i in node.input], axis=axis)
     out = {}
     for name, value in values.items():
         name = name[: -len("__fp16")] if name.endswith("__fp16") else name

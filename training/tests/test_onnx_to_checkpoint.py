@@ -1,3 +1,5 @@
+import json
+
 import export_onnx
 import pytest
 import torch
@@ -36,3 +38,20 @@ def test_a_graph_with_a_wrong_source_count_is_refused(tmp_path):
     export_onnx.main(["--out", str(tmp_path), "--id", "t", "--random-init", "--seed", "0", "--hidden", "16"])
     with pytest.raises(ValueError, match="LSTM nodes"):
         recover(str(tmp_path / "model.onnx"), ["vocals", "accompaniment"])
+
+
+def test_a_quantized_export_comes_back_as_the_float_weights_its_integers_stand_for(tmp_path):
+    import numpy as np
+
+    import export_quantized
+
+    out, ref = tmp_path / "q", tmp_path / "ref"
+    argv = ["--out", str(out), "--id", "q", "--random-init", "--seed", "3", "--hidden", "16", "--bits", "4"]
+    assert export_quantized.main(argv + ["--layer-bits", "fc1=8,_reverse=8", "--reference-io", str(ref)]) == 0
+    model = checkpoint.model_from(recover(str(out / "model.onnx"), ["bass", "drums", "vocals", "other"]))
+    io = json.loads((ref / "io.json").read_text())
+    x = torch.from_numpy(np.fromfile(ref / "input.f32", "<f4").reshape(io["input"]))
+    want = torch.from_numpy(np.fromfile(ref / "output.f32", "<f4").reshape(io["output"]))
+    with torch.no_grad():
+        got = model.eval()(x)
+    assert float((got - want).abs().max() / want.abs().max()) <= 1e-5
