@@ -106,6 +106,13 @@ describe("a model's recommended controls in the panel", () => {
     assert.equal(sourceValue(applied.controls, 'strength', 'vocals'), 1);
   });
 
+  test("a preset keeps the song's Wiener iterations unless it names them", () => {
+    const current = { ...DEFAULTS, wienerIterations: 3 };
+    assert.equal(presetControls(preset('karaoke'), SOURCES, DEFAULTS, current).controls.wienerIterations, 3);
+    const named = { ...preset('karaoke'), controls: { ...preset('karaoke').controls, wienerIterations: 0 } };
+    assert.equal(presetControls(named, SOURCES, DEFAULTS, current).controls.wienerIterations, 0);
+  });
+
   test("a preset changes what it names and leaves the rest at the model's defaults", () => {
     const sc = presetControls(preset('a-cappella'), SOURCES, DEFAULTS);
     assert.deepEqual(sc.controls, {

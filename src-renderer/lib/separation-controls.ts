@@ -105,9 +105,18 @@ export function withGlobal(
   return { controls: { ...sc.controls, ...patch }, presetId: null };
 }
 
-/** A preset's controls for a song with these sources: what it names, the rest at the model's `defaults`. */
-export function presetControls(p: Preset, sources: string[], defaults: SeparationControls): SongControls {
-  return { controls: controlsWithPreset(p, sources, defaults), presetId: p.id };
+/**
+ * A preset's controls for a song with these sources: what it names, the rest at the model's `defaults`, except the
+ * Wiener iterations, a quality-for-time choice the song keeps from its `current` controls unless the preset names them.
+ */
+export function presetControls(
+  p: Preset,
+  sources: string[],
+  defaults: SeparationControls,
+  current: SeparationControls = defaults,
+): SongControls {
+  const base = { ...defaults, wienerIterations: current.wienerIterations };
+  return { controls: controlsWithPreset(p, sources, base), presetId: p.id };
 }
 
 /** The mixer a preset asks for: its muted stems muted, its gains set, everything else at 0 dB. */
