@@ -57,6 +57,16 @@ describe("a model's recommended controls in the app", () => {
     await t.done();
   });
 
+  test("a song's re-render runs its own model, not a default model chosen since", async () => {
+    const t = await setup();
+    const [job] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    await t.settings.update({ modelId: 'another' });
+    await t.service.rerender(job.id, { controls: { ...DEFAULTS, strength: { vocals: 2 } }, presetId: null });
+    assert.equal(t.engine.requests.at(-1)?.modelId, 'fake', 'the model its stems and recommended controls came from');
+    await t.done();
+  });
+
   test('a user who sets a source back to neutral keeps neutral, through a re-render and the song opened again', async () => {
     const t = await setup();
     const [job] = await t.service.open(['/songs/a.wav']);

@@ -94,12 +94,19 @@ export class StudioService implements StudioApi {
 
   constructor(private readonly deps: StudioServiceDeps) {
     // One request builder for the whole-song re-render and the preview of a part, so the two render the same audio.
-    // A complete set of controls: nothing of the model's recommended ones is laid under it (song-controls.ts).
-    const requestWith = (input: string, controls: SeparationControls) => ({
-      ...this.requestFor(input),
-      controls,
-      controlsBase: 'neutral' as const,
-    });
+    // A complete set of controls: nothing of the model's recommended ones is laid under it (song-controls.ts). A
+    // song separated before renders with the model its stems came from, even if another is the default since.
+    const requestWith = (input: string, controls: SeparationControls, ownModel = true) => {
+      const separated = ownModel
+        ? this.queue.list().findLast((j) => j.input === input && j.result)?.result?.modelId
+        : undefined;
+      return {
+        ...this.requestFor(input),
+        ...(separated ? { modelId: separated } : {}),
+        controls,
+        controlsBase: 'neutral' as const,
+      };
+    };
     this.listening = new ListenCopies({
       dir: deps.listenDir ?? join(tmpdir(), 'xumx-studio-listening'),
       engine: deps.engine,
@@ -136,7 +143,7 @@ export class StudioService implements StudioApi {
       // starts from its model's recommended controls.
       (input) => {
         const saved = this.songControls.saved(input);
-        if (saved) return requestWith(input, saved.controls);
+        if (saved) return requestWith(input, saved.controls, false); // a new separation: the default model
         return { ...this.requestFor(input), controls: settingsControls(deps.settings.get()) };
       },
       (job) => this.emit({ type: 'job', job: this.withListen(job) }),
