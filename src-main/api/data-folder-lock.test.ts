@@ -216,6 +216,22 @@ describe("the data folder's lock", () => {
     },
   );
 
+  test(
+    'refuses the lock of another pid namespace on this kernel even under this host name (its pid says nothing here)',
+    { skip: !linux && 'pid namespaces are read on Linux' },
+    async () => {
+      const sameName = { host: THIS_HOST, run: '0123abcd', started: new Date().toISOString(), boot: bootId() };
+      await refuses(
+        JSON.stringify({ ...sameName, pid: endedPid(), pidns: 'pid:[1]' }),
+        /another computer or container/,
+      );
+      await refuses(
+        JSON.stringify({ ...sameName, pid: process.pid, pidns: 'pid:[1]' }),
+        /another computer or container/,
+      );
+    },
+  );
+
   test('refuses the lock of another container, naming it and saying how to go on if it is gone', async () => {
     const lock = JSON.stringify({
       host: 'ffffffff',

@@ -7,7 +7,8 @@
 //     from the one recorded; in locks without one, its start is later than the time written), or
 //   - no process has its pid (temp-files.ts ownerIsGone).
 // The pid means something here only for a lock of this machine: the same host name, or (Linux) the same boot and the
-// same pid namespace, which also covers a host renamed while the app ran. A lock of another computer or container
+// same pid namespace, which also covers a host renamed while the app ran; a lock of this boot in another pid
+// namespace is another container's even under this host name (docker --network host, a fixed --hostname). A lock of another computer or container
 // (a network share, a volume two containers mount) is never judged gone: its pid says nothing here, and a folder on a
 // local file system may still be shared with a running container that this one cannot see.
 import { readFileSync, readlinkSync } from 'node:fs';
@@ -98,6 +99,8 @@ const stringOr = (v: unknown) => (typeof v === 'string' ? v : undefined);
 /** Whether the pid of the lock names a process of this machine (see the top of the file). */
 export function pidMeansHere(o: LockOwner): boolean {
   const me = thisProcess();
+  // Another pid namespace on this same kernel (a container, also one sharing this host name): its pids are not ours.
+  if (THIS_BOOT !== null && o.boot === THIS_BOOT && o.pidns !== undefined && o.pidns !== THIS_PIDNS) return false;
   return o.host === me.host || (THIS_BOOT !== null && o.boot === THIS_BOOT && o.pidns === THIS_PIDNS);
 }
 
