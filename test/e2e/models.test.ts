@@ -163,7 +163,7 @@ describe('the Models view end to end', { skip: reason ?? false, timeout: 900_000
     for (const part of ['Bundled', 'Used for new songs', 'int4 + int8', 'vocals', 'Measured here', 'cannot be removed']) {
       assert.ok(text.includes(part), `the bundled model's card says "${part}": ${text}`);
     }
-    assert.match(text, /Size on disk\s*2\d(\.\d)? MB/);
+    assert.match(text, /Size on disk\s*7(\.\d)? MB/);
     assert.equal(await small.getByRole('button', { name: /^Remove/ }).count(), 0);
     await screenshot(page(), 'models-view-bundled');
   });
