@@ -160,7 +160,14 @@ describe('the Models view end to end', { skip: reason ?? false, timeout: 900_000
     const small = modelCard('xumx-studio-small');
     await small.waitFor();
     const text = (await small.textContent()) ?? '';
-    for (const part of ['Bundled', 'Used for new songs', 'int4 + int8', 'vocals', 'Measured here', 'cannot be removed']) {
+    for (const part of [
+      'Bundled',
+      'Used for new songs',
+      'int4 + int8',
+      'vocals',
+      'Measured here',
+      'cannot be removed',
+    ]) {
       assert.ok(text.includes(part), `the bundled model's card says "${part}": ${text}`);
     }
     assert.match(text, /Size on disk\s*7(\.\d)? MB/);
