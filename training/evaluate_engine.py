@@ -28,12 +28,8 @@ from xumx.model import SOURCES  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def separate_all(mixes: dict[str, np.ndarray], args, work: str) -> dict[str, np.ndarray]:
-    """mixes name -> [2, n] at 44.1 kHz; -> name -> estimates [4, 2, n] in SOURCES order, from one CLI call."""
-    src, out = os.path.join(work, "in"), os.path.join(work, "out")
-    os.makedirs(src)
-    for name, mix in mixes.items():
-        wavfile.write(os.path.join(src, f"{name}.wav"), RATE, mix.T.astype(np.float32))
+def cli_command(src: str, out: str, args) -> list[str]:
+    """`xumx-studio separate` of every WAV in src into out/<name>/<source>.wav, as `args` asks."""
     cmd = [
         "node",
         os.path.join(ROOT, "bin", "xumx-studio.mjs"),
@@ -45,23 +41,42 @@ def separate_all(mixes: dict[str, np.ndarray], args, work: str) -> dict[str, np.
         "cpu",
         "--bit-depth",
         "32f",
-        "--wiener-iterations",
-        str(args.wiener_iterations),
         "--json",
     ]
+    if getattr(args, "neutral", False):  # neutral controls, not the model's recommended ones
+        cmd.append("--neutral")
+    if getattr(args, "wiener_iterations", None) is not None:
+        cmd += ["--wiener-iterations", str(args.wiener_iterations)]
     for flag in ("strength", "bleed"):  # the per-instrument controls, as the CLI takes them
         if getattr(args, flag, None):
             cmd += [f"--{flag}", getattr(args, flag)]
+    if getattr(args, "cache_dir", None):  # the network's estimates kept there: a second run skips the network
+        cmd += ["--cache-dir", args.cache_dir]
     if args.models_dir:
         cmd += ["--models-dir", args.models_dir]
     if args.model:
         cmd += ["--model", args.model]
+    return cmd
+
+
+def run_cli(src: str, out: str, args) -> None:
     env = dict(os.environ)
-    if args.segments:  # the engine's chunk plan (frames per chunk, overlap, batch) instead of the CPU provider's own
+    if getattr(args, "segments", None):  # the engine's chunk plan (frames per chunk, overlap, batch)
         env["XUMX_STUDIO_SEGMENTS"] = args.segments
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
+    done = subprocess.run(cli_command(src, out, args), cwd=ROOT, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise SystemExit(f"evaluate_engine: xumx-studio separate failed ({done.returncode}): {done.stderr[-2000:]}")
+
+
+def write_mixes(mixes: dict[str, np.ndarray], src: str) -> None:
+    """name -> [2, n] at 44.1 kHz, as src/<name>.wav (32-bit float)."""
+    os.makedirs(src, exist_ok=True)
+    for name, mix in mixes.items():
+        wavfile.write(os.path.join(src, f"{name}.wav"), RATE, mix.T.astype(np.float32))
+
+
+def read_estimates(out: str, mixes: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """-> name -> estimates [4, 2, n] in SOURCES order, cut to the mixture's length."""
     est = {}
     for name, mix in mixes.items():
         stems = []
@@ -70,6 +85,14 @@ def separate_all(mixes: dict[str, np.ndarray], args, work: str) -> dict[str, np.
             stems.append(x[:, : mix.shape[1]])
         est[name] = np.stack(stems)
     return est
+
+
+def separate_all(mixes: dict[str, np.ndarray], args, work: str) -> dict[str, np.ndarray]:
+    """mixes name -> [2, n] at 44.1 kHz; -> name -> estimates [4, 2, n] in SOURCES order, from one CLI call."""
+    src, out = os.path.join(work, "in"), os.path.join(work, "out")
+    write_mixes(mixes, src)
+    run_cli(src, out, args)
+    return read_estimates(out, mixes)
 
 
 def main(argv=None) -> int:
@@ -81,7 +104,14 @@ def main(argv=None) -> int:
     ap.add_argument("--mir1k-test", action="store_true")
     ap.add_argument("--held-out", choices=("test", "valid"), default="test")
     ap.add_argument("--vocal-db", type=float, default=0.0, help="the synthetic set's vocals against the rest, dB")
-    ap.add_argument("--wiener-iterations", type=int, default=1)
+    ap.add_argument(
+        "--wiener-iterations", type=int, help="Wiener iterations (default: the model's, or 1 with --neutral)"
+    )
+    ap.add_argument(
+        "--neutral",
+        action="store_true",
+        help="neutral controls (strength 1, bleed 0, 1 Wiener iteration) instead of the model's recommended ones",
+    )
     ap.add_argument(
         "--segments",
         metavar="F,O,B",
@@ -96,8 +126,9 @@ def main(argv=None) -> int:
         ap.error(f"--segments wants three whole numbers F,O,B, got {args.segments!r}")
     report = {
         "model": args.model or "default",
-        "method": f"xumx-studio separate, CPU EP, "
-        f"{args.wiener_iterations} Wiener iteration(s), 32-bit float stems"
+        "method": "xumx-studio separate, CPU EP, 32-bit float stems, "
+        + ("neutral controls" if args.neutral else "the model's recommended controls")
+        + (f", {args.wiener_iterations} Wiener iteration(s)" if args.wiener_iterations is not None else "")
         + (f", segments {args.segments}" if args.segments else "")
         + (f", strength {args.strength}" if args.strength else "")
         + (f", bleed {args.bleed}" if args.bleed else ""),

@@ -43,3 +43,15 @@ def test_strength_reaches_the_engine():
 def test_malformed_segments_are_refused():
     with pytest.raises(SystemExit):
         evaluate_engine.main(["--segments", "64,8"])
+
+
+def test_the_command_starts_from_the_models_controls_unless_told_neutral():
+    base = dict(models_dir=None, model=None, strength=None, bleed=None)
+    plain = evaluate_engine.cli_command("in", "out", SimpleNamespace(**base, wiener_iterations=None))
+    assert "--neutral" not in plain and "--wiener-iterations" not in plain  # the model's recommendation stands
+    neutral = evaluate_engine.cli_command(
+        "in", "out", SimpleNamespace(**base, wiener_iterations=2, neutral=True, cache_dir="c")
+    )
+    assert "--neutral" in neutral
+    assert neutral[neutral.index("--wiener-iterations") + 1] == "2"
+    assert neutral[neutral.index("--cache-dir") + 1] == "c"
