@@ -120,6 +120,10 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--strength", metavar="SRC=S,...", help="separation strength per source, as `xumx-studio separate`")
     ap.add_argument("--bleed", metavar="SRC=T,...", help="bleed threshold per source, as `xumx-studio separate`")
+    ap.add_argument(
+        "--cache-dir",
+        help="keep the network's estimates here: a run with other controls on the same set skips the network",
+    )
     ap.add_argument("--out")
     args = ap.parse_args(argv)
     if args.segments and not re.fullmatch(r"\d+,\d+,\d+", args.segments):

@@ -1,8 +1,12 @@
 """calibrate_controls.py: what it scores on the real-music set and how its search moves."""
+import json
+import shutil
+
 import numpy as np
 import pytest
 
 import calibrate_controls as cal
+from data import recorded
 from data.realset import BandItem, KaraokeItem
 
 RATE = 44100
@@ -66,3 +70,23 @@ def test_the_search_finds_the_best_values_one_control_at_a_time():
 
     best = cal.search(fake)
     assert best["controls"] == {"strength": {"vocals": 0.7}, "bleed": {"other": 0.1}}
+
+
+@pytest.mark.skipif(not shutil.which("sox"), reason="needs sox")
+def test_control_sets_are_scored_through_the_app_with_the_network_run_once(tmp_path, monkeypatch):
+    from data import realset
+    from test_realset import _fake_mir1k, _fake_song, _song_named
+
+    _fake_song(tmp_path, _song_named("test"), 440, 82, seconds=12)
+    monkeypatch.setattr(recorded, "SONG_GLOBS", [str(tmp_path / "pack" / "*" / "guitar.ogg")])
+    monkeypatch.setattr(realset, "EXCERPT_S", 3.0)
+    mir1k = _fake_mir1k(tmp_path, ("abjones",))
+    out = tmp_path / "report.json"
+    fuller = '{"strength": {"vocals": 0.5}}'
+    args = ["--mir1k", mir1k, "--work", str(tmp_path / "work"), "--split", "test", "--out", str(out)]
+    assert cal.main(args + ["--controls", "{}", "--controls", fuller]) == 0
+    neutral, full = json.loads(out.read_text())["scored"]
+    assert neutral["scores"]["band"]["items"] == len(realset.EXCERPTS_AT)
+    assert neutral["scores"]["karaoke"]["items"] == 2
+    assert full["scores"]["band"]["vocals_kept"] > neutral["scores"]["band"]["vocals_kept"]
+    assert len(list((tmp_path / "work" / "estimates-test").glob("*"))) > 0  # the network's estimates were kept
