@@ -11,7 +11,10 @@ a split pays for the network and each further candidate costs the controls, the 
       --controls '{"strength": {"vocals": 0.8}}' --out test.json
 
 Objective: the mean of four global SDRs, vocals and accompaniment on each kind of item. Drums and bass have no
-recorded reference in the set, so the search leaves their controls alone. Per candidate the report also gives how
+recorded reference in the set, so the search leaves their controls alone. With --guard-synth, a control set that
+wins there is taken only if the split's synthetic songs (evaluate.py's set, at each --guard-levels vocal level) keep
+their mean SDR over the four sources within --guard-tolerance dB of the neutral controls': what helps the real set
+must not cost a quiet singer or the drums and bass elsewhere. Per candidate the report also gives how
 loud the vocal estimate is against the true singing (its projection on it; 1 = all of it) and how much of the
 singing and of the lead guitar lands in "other".
 """
@@ -22,6 +25,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 from types import SimpleNamespace
 
 import numpy as np
@@ -29,15 +33,15 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import evaluate_engine  # noqa: E402
 from data.realset import BandItem, KaraokeItem, real_set, resample  # noqa: E402
-from evaluate import SdrTally  # noqa: E402
+from evaluate import SdrTally, eval_synth  # noqa: E402
 from xumx.model import SOURCES  # noqa: E402
 
 RATE = 44100
 VOC, OTHER = SOURCES.index("vocals"), SOURCES.index("other")
 # The coordinate search's values per control (source, kind); neutral first.
 GRID = {
-    ("vocals", "strength"): (1.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.2),
-    ("other", "strength"): (1.0, 0.8, 1.25, 1.5, 2.0, 2.5),
+    ("vocals", "strength"): (1.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.2),
+    ("other", "strength"): (1.0, 0.8, 1.1, 1.25, 1.5, 2.0, 2.5),
     ("other", "bleed"): (0.0, 0.05, 0.1, 0.2, 0.3),
     ("vocals", "bleed"): (0.0, 0.05, 0.1),
     ("wiener", "iterations"): (1, 0, 2, 3),
@@ -122,14 +126,14 @@ def from_controls(c: dict) -> dict:
     return point
 
 
-def cli_args(controls: dict, ns) -> SimpleNamespace:
+def cli_args(controls: dict, ns, cache: str | None = None) -> SimpleNamespace:
     flags = {k: ",".join(f"{s}={v:g}" for s, v in controls.get(k, {}).items()) or None for k in ("strength", "bleed")}
     return SimpleNamespace(
         models_dir=ns.models_dir,
         model=ns.model,
         neutral=True,
         wiener_iterations=controls.get("wiener_iterations", 1),
-        cache_dir=os.path.join(ns.work, f"estimates-{ns.split}"),
+        cache_dir=os.path.join(ns.work, cache or f"estimates-{ns.split}"),
         **flags,
     )
 
@@ -159,8 +163,43 @@ class Evaluator:
         return self.seen[key]
 
 
-def search(evaluate: Evaluator, passes: int = 2) -> dict:
-    """Coordinate search over GRID from neutral: each control in turn takes its best value, the others held."""
+class SynthGuard:
+    """Whether a control set keeps the synthetic songs of the split (at each vocal level) within `tolerance` dB of
+    the neutral controls' mean SDR over the four sources: the real set must not be won at their expense."""
+
+    def __init__(self, ns, levels: tuple[float, ...], tolerance: float):
+        self.ns, self.levels, self.tolerance = ns, levels, tolerance
+        self.seen: dict[str, dict] = {}
+        self.neutral = self.scores({})
+
+    def scores(self, controls: dict) -> dict:
+        key = json.dumps(controls, sort_keys=True)
+        if key not in self.seen:
+            out = {}
+            for db in self.levels:
+                args = cli_args(controls, self.ns, cache=f"estimates-synth-{self.ns.split}-{db:g}")
+                with tempfile.TemporaryDirectory(prefix="xumx-calibrate-") as work:
+                    r = eval_synth(
+                        lambda mixes: evaluate_engine.separate_all(mixes, args, work),
+                        self.ns.guard_synth,
+                        self.ns.mir1k,
+                        self.ns.split,
+                        db,
+                    )
+                sdr = {k: v["global_sdr"] for k, v in r["model"].items()}
+                out[f"{db:g} dB"] = {"sdr": sdr, "mean": round(float(np.mean(list(sdr.values()))), 3)}
+            self.seen[key] = out
+            print(json.dumps({"guard": controls, "synthetic": out}), flush=True)
+        return self.seen[key]
+
+    def __call__(self, controls: dict) -> bool:
+        got = self.scores(controls)
+        return all(got[k]["mean"] >= self.neutral[k]["mean"] - self.tolerance for k in got)
+
+
+def search(evaluate, passes: int = 2, guard=None) -> dict:
+    """Coordinate search over GRID from neutral: each control in turn takes its best value, the others held; with a
+    guard, a better value is taken only when the guard passes it."""
     point = dict(NEUTRAL)
     best = evaluate(to_controls(point))
     for _ in range(passes):
@@ -169,7 +208,7 @@ def search(evaluate: Evaluator, passes: int = 2) -> dict:
             for v in values:
                 trial = {**point, control: v}
                 r = evaluate(to_controls(trial))
-                if r["objective"] > best["objective"]:
+                if r["objective"] > best["objective"] and (guard is None or guard(r["controls"])):
                     point, best, moved = trial, r, True
         if not moved:
             break
@@ -187,6 +226,13 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--controls", action="append", default=[], help="a default_controls object (JSON) to score; repeatable"
     )
+    ap.add_argument(
+        "--guard-synth",
+        metavar="SYNTH_DIR",
+        help="with --search: take only control sets that keep the split's synthetic songs within --guard-tolerance",
+    )
+    ap.add_argument("--guard-levels", default="0,-12", help="vocal levels (dB) of the guard's synthetic songs")
+    ap.add_argument("--guard-tolerance", type=float, default=0.1, help="dB of mean SDR the guard lets go")
     ap.add_argument("--out")
     ns = ap.parse_args(argv)
     if not ns.search and not ns.controls:
@@ -196,8 +242,19 @@ def main(argv=None) -> int:
     report: dict = {"split": ns.split, "items": len(evaluate.items), "model": ns.model or "default"}
     report["scored"] = [evaluate(c) for c in controls]
     if ns.search:
-        report["chosen"] = search(evaluate)
+        guard = None
+        if ns.guard_synth:
+            levels = tuple(float(x) for x in ns.guard_levels.split(","))
+            guard = SynthGuard(ns, levels, ns.guard_tolerance)
+        report["chosen"] = search(evaluate, guard=guard)
         report["tried"] = len(evaluate.seen)
+        if guard:
+            report["guard"] = {
+                "tolerance_db": ns.guard_tolerance,
+                "neutral": guard.neutral,
+                "chosen": guard.scores(report["chosen"]["controls"]),
+                "checked": len(guard.seen),
+            }
     return evaluate_engine.write_report(report, ns.out)
 
 

@@ -90,3 +90,14 @@ def test_control_sets_are_scored_through_the_app_with_the_network_run_once(tmp_p
     assert neutral["scores"]["karaoke"]["items"] == 2
     assert full["scores"]["band"]["vocals_kept"] > neutral["scores"]["band"]["vocals_kept"]
     assert len(list((tmp_path / "work" / "estimates-test").glob("*"))) > 0  # the network's estimates were kept
+
+
+def test_a_guard_keeps_the_search_from_a_value_it_refuses():
+    def fake(controls):
+        p = cal.from_controls(controls)
+        return {"controls": controls, "objective": -abs(p[("vocals", "strength")] - 0.7)}
+
+    def guard(controls):  # nothing fuller than 0.9 may pass
+        return cal.from_controls(controls)[("vocals", "strength")] >= 0.9
+
+    assert cal.search(fake, guard=guard)["controls"] == {"strength": {"vocals": 0.9}}
