@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultSettings, openSettingsStore } from './settings-store.ts';
+import { defaultSettings, openSettingsStore, SETTINGS_FILE_VERSION } from './settings-store.ts';
 import { settingsPatch } from './validate.ts';
 
 async function tempDir() {
@@ -99,6 +99,26 @@ describe('settings store', () => {
     );
     assert.match(store.notice ?? '', /outputFolder/);
     assert.doesNotMatch(store.notice ?? '', /format|bitDepth/);
+    await rm(dir, { recursive: true, force: true });
+  });
+  test('a file written before models recommended controls leaves the Wiener iterations to the model', async () => {
+    // Older versions saved their default, 1 Wiener iteration, into every settings file: read as a user's choice it
+    // would override what a model recommends, so a file without a version reads it as "the model's".
+    const dir = await tempDir();
+    const file = join(dir, 'settings.json');
+    await writeFile(file, JSON.stringify({ settings: { wienerIterations: 1, format: 'flac' }, recent: [] }));
+    const old = await openSettingsStore(file, defaultSettings(join(dir, 'stems')));
+    assert.equal(old.get().wienerIterations, null);
+    assert.equal(old.get().format, 'flac');
+    assert.equal(old.notice, null);
+
+    await writeFile(file, JSON.stringify({ settings: { wienerIterations: 3 }, recent: [] }));
+    assert.equal((await openSettingsStore(file, defaultSettings(join(dir, 'stems')))).get().wienerIterations, 3);
+
+    const store = await openSettingsStore(file, defaultSettings(join(dir, 'stems')));
+    await store.update({ wienerIterations: 1 }); // chosen now, saved with the file's version: kept as a choice
+    assert.equal(JSON.parse(await readFile(file, 'utf8')).version, SETTINGS_FILE_VERSION);
+    assert.equal((await openSettingsStore(file, defaultSettings(join(dir, 'stems')))).get().wienerIterations, 1);
     await rm(dir, { recursive: true, force: true });
   });
 });

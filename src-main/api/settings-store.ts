@@ -27,7 +27,15 @@ export interface SettingsStore {
   readonly notice: string | null;
 }
 
+/**
+ * The settings file's version. Files without one were written while the app's own default was 1 Wiener iteration,
+ * which every such file holds whether or not the user chose it; they are read with that field as null (the model's
+ * recommendation) so that a model recommending more is not overridden by a value nobody picked.
+ */
+export const SETTINGS_FILE_VERSION = 2;
+
 interface StoredFile {
+  version?: number;
   settings: Settings;
   recent: string[];
 }
@@ -54,6 +62,7 @@ export async function openSettingsStore(file: string, defaults: Settings): Promi
     } else {
       refused.push('settings must be an object');
     }
+    if (raw.version === undefined && settings.wienerIterations === 1) settings.wienerIterations = null;
     if (refused.length) notice = `${file}: some settings ignored (${refused.join('; ')}); using the defaults for them`;
     if (Array.isArray(raw.recent))
       recent = raw.recent.filter((p): p is string => typeof p === 'string').slice(0, MAX_RECENT);
@@ -63,7 +72,8 @@ export async function openSettingsStore(file: string, defaults: Settings): Promi
   }
 
   const disk = storeFile(file);
-  const text = (next: StoredFile) => JSON.stringify(next, null, 2);
+  const text = (next: Omit<StoredFile, 'version'>) =>
+    JSON.stringify({ version: SETTINGS_FILE_VERSION, ...next }, null, 2);
 
   return {
     get: () => ({ ...settings }),
