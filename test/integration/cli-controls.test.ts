@@ -4,9 +4,8 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeFile } from '../../src-main/engine/audio/decode.ts';
 import { makeSong } from '../fixtures/audio.ts';
-import { runCli, tempDir } from './helpers/cli.ts';
+import { runCli, separateOne, tempDir } from './helpers/cli.ts';
 import { canBuildModels, testModel } from './helpers/models.ts';
 
 const skip = canBuildModels() ? false : 'needs /usr/bin/python3 with torch and onnx';
@@ -16,28 +15,7 @@ describe('xumx-studio separate with controls', { skip }, () => {
   let models: string;
   let cache: string;
 
-  const separate = async (...flags: string[]) => {
-    const run = await runCli([
-      'separate',
-      song,
-      '--out',
-      tempDir('out'),
-      '--models-dir',
-      models,
-      '--ep',
-      'cpu',
-      '--bit-depth',
-      '32f',
-      '--json',
-      ...flags,
-    ]);
-    assert.equal(run.code, 0, run.stderr);
-    const [file] = JSON.parse(run.stdout).files;
-    const stems: Record<string, Float32Array[]> = {};
-    for (const [s, p] of Object.entries(file.stems as Record<string, string>))
-      stems[s] = (await decodeFile(p)).channels;
-    return { file, stems };
-  };
+  const separate = (...flags: string[]) => separateOne(song, models, ...flags);
   const maxDiff = (a: Record<string, Float32Array[]>, b: Record<string, Float32Array[]>, source: string) =>
     a[source].reduce((w, ch, c) => ch.reduce((m, v, i) => Math.max(m, Math.abs(v - b[source][c][i])), w), 0);
 

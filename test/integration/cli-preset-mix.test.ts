@@ -8,7 +8,7 @@ import { decodeFile } from '../../src-main/engine/audio/decode.ts';
 import { PRACTICE_GAIN_DB } from '../../src-main/engine/separate/presets.ts';
 import { SONG_MARK } from '../../src-main/engine/separate/stem-folder.ts';
 import { makeSong } from '../fixtures/audio.ts';
-import { runCli, tempDir } from './helpers/cli.ts';
+import { runCli, separateOne, tempDir } from './helpers/cli.ts';
 import { canBuildModels, testModel } from './helpers/models.ts';
 
 const skip = canBuildModels() ? false : 'needs /usr/bin/python3 with torch and onnx';
@@ -24,27 +24,10 @@ describe('xumx-studio separate --preset --mix', { skip }, () => {
   });
 
   async function separateWithMix(...flags: string[]) {
-    const run = await runCli([
-      'separate',
-      song,
-      '--out',
-      tempDir('out'),
-      '--models-dir',
-      models,
-      '--ep',
-      'cpu',
-      '--bit-depth',
-      '32f',
-      '--mix',
-      '--json',
-      ...flags,
-    ]);
-    assert.equal(run.code, 0, run.stderr);
-    const [file] = JSON.parse(run.stdout).files;
-    const stems: Record<string, Float32Array[]> = {};
-    for (const [s, p] of Object.entries(file.stems as Record<string, string>))
-      stems[s] = (await decodeFile(p)).channels;
-    return { file, stems, mix: (await decodeFile(file.mix)).channels };
+    const { file, stems } = await separateOne(song, models, '--mix', ...flags);
+    const mix = file.mix;
+    assert.ok(mix, 'the preset mix is written');
+    return { file: { ...file, mix }, stems, mix: (await decodeFile(mix)).channels };
   }
 
   /** Largest |mix - Σ gain·stem| over every sample, the sum taken in double precision. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { decodeFile } from '../../src-main/engine/audio/decode.ts';
 import { createStemWriter } from '../../src-main/engine/audio/stem-writer.ts';
 import { centsBetween, peakFrequency, sine } from '../../src-main/engine/dsp/testing/pitch.ts';
-import { runCli, tempDir } from './helpers/cli.ts';
+import { runCli, separateOne, tempDir } from './helpers/cli.ts';
 import { canBuildModels, testModel } from './helpers/models.ts';
 
 const skip = canBuildModels() ? false : 'needs /usr/bin/python3 with torch and onnx';
@@ -27,28 +27,8 @@ describe('xumx-studio separate --tempo --semitones', { skip }, () => {
   });
 
   async function separate(...flags: string[]) {
-    const run = await runCli([
-      'separate',
-      song,
-      '--out',
-      tempDir('out'),
-      '--models-dir',
-      models,
-      '--ep',
-      'cpu',
-      '--bit-depth',
-      '32f',
-      '--json',
-      ...flags,
-    ]);
-    assert.equal(run.code, 0, run.stderr);
-    const [file] = JSON.parse(run.stdout).files;
-    const stems: Record<string, Float32Array[]> = {};
-    for (const [s, p] of Object.entries(file.stems as Record<string, string>)) {
-      const audio = await decodeFile(p);
-      assert.equal(audio.sampleRate, RATE);
-      stems[s] = audio.channels;
-    }
+    const { file, audio, stems } = await separateOne(song, models, ...flags);
+    for (const a of Object.values(audio)) assert.equal(a.sampleRate, RATE);
     return { file, stems };
   }
 
@@ -65,6 +45,7 @@ describe('xumx-studio separate --tempo --semitones', { skip }, () => {
     const want = Math.round(FRAMES / 0.8);
     for (const [s, ch] of Object.entries(stems))
       assert.equal(ch[0].length, want, `${s}: ${ch[0].length} frames, not ${want}`);
+    assert.ok(file.mix, 'the preset mix is written');
     const mix = (await decodeFile(file.mix)).channels;
     assert.equal(mix[0].length, want);
     const sum = new Float32Array(want);

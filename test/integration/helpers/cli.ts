@@ -1,8 +1,11 @@
 // Runs the real CLI (bin/xumx-studio.mjs) as a user would, isolated from the machine's own model folders.
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeFile, type DecodedAudio } from '../../../src-main/engine/audio/decode.ts';
+import type { FileResult } from '../../../src-main/cli/render.ts';
 import { ROOT } from './models.ts';
 
 export const BIN = join(ROOT, 'bin', 'xumx-studio.mjs');
@@ -90,4 +93,26 @@ export function filesUnder(dir: string): string[] {
   };
   walk(dir, '');
   return out;
+}
+
+/** What `separate --json` says of a file it separated. */
+export type SeparatedFile = Extract<FileResult, { ok: true }>;
+
+/**
+ * `separate SONG --out OUT --models-dir MODELS --ep cpu --bit-depth 32f --json ...flags`, which must succeed: its one
+ * file's entry, every stem decoded (`audio`) and their samples per channel (`stems`).
+ */
+export async function separateOne(
+  song: string,
+  models: string,
+  ...flags: string[]
+): Promise<{ file: SeparatedFile; audio: Record<string, DecodedAudio>; stems: Record<string, Float32Array[]> }> {
+  const args = ['separate', song, '--out', tempDir('out'), '--models-dir', models, '--ep', 'cpu', '--bit-depth', '32f'];
+  const run = await runCli([...args, '--json', ...flags]);
+  assert.equal(run.code, 0, run.stderr);
+  const [file] = JSON.parse(run.stdout).files as SeparatedFile[];
+  const audio: Record<string, DecodedAudio> = {};
+  for (const [source, path] of Object.entries(file.stems)) audio[source] = await decodeFile(path);
+  const stems = Object.fromEntries(Object.entries(audio).map(([source, a]) => [source, a.channels]));
+  return { file, audio, stems };
 }
