@@ -2,10 +2,12 @@
 // override them per source (the neutral value included), --neutral leaves them out, and `models list` shows them.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeModelFolder } from '../../src-main/engine/model/testing/model-folder.ts';
 import { makeSong } from '../fixtures/audio.ts';
 import { runCli, tempDir } from './helpers/cli.ts';
+import { ROOT } from './helpers/models.ts';
 
 const RECOMMENDED = { strength: { vocals: 1.2, bass: 0.8 }, bleed: { other: 0.1 }, wiener_iterations: 2 };
 const NEUTRAL = { wienerIterations: 1, softmask: false, residual: false };
@@ -80,5 +82,20 @@ describe('xumx-studio with a model that recommends controls', () => {
       error.message,
       /bad[/\\]manifest\.json: field "default_controls": strength: the model has no source "guitar"/,
     );
+  });
+});
+
+describe('the bundled model', () => {
+  test('separates a new song with the controls calibrated for it', async () => {
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'models', 'xumx-studio-small', 'manifest.json'), 'utf8'));
+    const recommended = manifest.default_controls;
+    assert.ok(Object.keys(recommended?.strength ?? {}).length > 0, 'the bundled manifest recommends a strength');
+    const song = join(tempDir('song'), 'song.wav');
+    await makeSong(song, { seconds: 2, seed: 6 });
+    const args = ['separate', song, '--out', tempDir('out'), '--models-dir', join(ROOT, 'models'), '--json'];
+    const run = await runCli(args);
+    assert.equal(run.code, 0, run.stderr);
+    const { controls } = JSON.parse(run.stdout).files[0];
+    assert.deepEqual(controls, { ...NEUTRAL, strength: recommended.strength });
   });
 });
