@@ -238,7 +238,10 @@ def main(argv=None) -> int:
     if not ns.search and not ns.controls:
         ap.error("give --search or at least one --controls")
     controls = [json.loads(c) for c in ns.controls]  # the CLI checks them as it checks a user's flags
-    evaluate = Evaluator(ns)
+    try:
+        evaluate = Evaluator(ns)
+    except ValueError as e:  # material missing: say what, not a traceback
+        raise SystemExit(f"calibrate_controls: {e}") from None
     report: dict = {"split": ns.split, "items": len(evaluate.items), "model": ns.model or "default"}
     report["scored"] = [evaluate(c) for c in controls]
     if ns.search:

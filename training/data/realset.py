@@ -162,5 +162,13 @@ def band_items(wav_dir: str, split: str, cache_dir: str) -> dict[str, BandItem]:
 
 
 def real_set(wav_dir: str, split: str, cache_dir: str) -> dict[str, KaraokeItem | BandItem]:
-    """Every item of `split`, karaoke clips first; names are unique and safe as file names."""
+    """Every item of `split`, karaoke clips first; names are unique and safe as file names. Either kind missing is an
+    error naming what to install: a set with half its material would choose other controls without saying so."""
+    if not os.path.isdir(wav_dir) or not mir1k_clips(wav_dir, split):
+        raise ValueError(f"realset: no MIR-1K clips of the {split} singers in {wav_dir} (training/README.md, step 1)")
+    if not band_songs(split):
+        raise ValueError(
+            f"realset: no Frets on Fire songs of the {split} split under {', '.join(recorded.SONG_GLOBS)} "
+            "(install fretsonfire-songs-muldjord and fretsonfire-songs-sectoid)"
+        )
     return {**karaoke_items(wav_dir, split), **band_items(wav_dir, split, cache_dir)}

@@ -84,3 +84,12 @@ def test_a_band_item_is_singing_with_rests_over_the_whole_band(tmp_path, fake_so
 def test_an_unknown_split_is_refused():
     with pytest.raises(ValueError, match="no split"):
         realset.band_songs("train")
+
+
+def test_missing_material_is_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(recorded, "SONG_GLOBS", [str(tmp_path / "none" / "*" / "guitar.ogg")])
+    with pytest.raises(ValueError, match="no MIR-1K clips of the test singers"):
+        realset.real_set(str(tmp_path / "absent"), "test", str(tmp_path / "dec"))
+    mir1k = _fake_mir1k(tmp_path, ("abjones",))
+    with pytest.raises(ValueError, match="fretsonfire-songs-muldjord"):
+        realset.real_set(mir1k, "test", str(tmp_path / "dec"))
