@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DATA_FOLDER_LOCK, lockDataFolder, takeOverAbandoned } from './data-folder-lock.ts';
+import { thisLockOwner } from './lock-owner.ts';
 import { THIS_HOST } from '../engine/temp-files.ts';
 import { endedPid } from '../engine/testing/ended-process.ts';
 import { onReadOnlyDisk } from '../../test/fixtures/read-only-disk.ts';
@@ -22,6 +23,17 @@ const lockOf = (pid: number, host = THIS_HOST) => JSON.stringify({ host, pid, ru
 const linux = platform() === 'linux';
 const bootId = () => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
 const pidNamespace = () => readlinkSync('/proc/self/ns/pid');
+const machineId = () => {
+  for (const f of ['/etc/machine-id', '/var/lib/dbus/machine-id']) {
+    try {
+      const id = readFileSync(f, 'utf8').trim();
+      if (id) return id;
+    } catch {
+      // not there: try the next
+    }
+  }
+  return null;
+};
 const startTicks = (pid: number) => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
@@ -229,6 +241,19 @@ describe("the data folder's lock", () => {
         JSON.stringify({ ...sameName, pid: process.pid, pidns: 'pid:[1]' }),
         /another computer or container/,
       );
+    },
+  );
+
+  test(
+    'refuses the lock of another computer with this host name (another machine id), whatever its boot',
+    { skip: !machineId() && 'no machine id here' },
+    async () => {
+      // Two computers called the same (a default host name) sharing a data folder on a network drive: the other's
+      // lock must hold though its boot is not ours, and a lock of ours from an earlier boot is still ours to take.
+      const owner = { host: THIS_HOST, run: '0123abcd', started: new Date().toISOString(), pid: endedPid() };
+      const otherBoot = { boot: '00000000-1111-2222-3333-444444444444', pidns: 'pid:[4026531836]' };
+      await refuses(JSON.stringify({ ...owner, ...otherBoot, machine: 'ffffffffffffffff' }), /another computer/);
+      await takesOver(JSON.stringify({ ...owner, ...otherBoot, machine: thisLockOwner().machine }));
     },
   );
 

@@ -7,11 +7,13 @@
 //     from the one recorded; in locks without one, its start is later than the time written), or
 //   - no process has its pid (temp-files.ts ownerIsGone).
 // The pid means something here only for a lock of this machine: the same host name, or (Linux) the same boot and the
-// same pid namespace, which also covers a host renamed while the app ran; a lock of this boot in another pid
+// same pid namespace, which also covers a host renamed while the app ran; never a lock of another machine id (two
+// computers with one default host name sharing a network drive: the other's boot always differs from ours); a lock of this boot in another pid
 // namespace is another container's even under this host name (docker --network host, a fixed --hostname). A lock of
 // another computer or container (a network share, a volume two containers mount) is never judged gone: its pid says
 // nothing here, and a folder on a local file system may still be shared with a running container that this one
 // cannot see.
+import { createHash } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname, uptime } from 'node:os';
 import { ownerIsGone, thisProcess } from '../engine/index.ts';
@@ -25,6 +27,8 @@ export interface LockOwner {
   started?: string;
   /** The host name itself, for a refusal to name. */
   hostName?: string;
+  /** A hash of the installation's machine id (Linux /etc/machine-id), which a host name does not tell apart. */
+  machine?: string;
   /** Linux: the kernel's boot id, the pid namespace, and the owner's start in clock ticks since boot. */
   boot?: string;
   pidns?: string;
@@ -46,6 +50,14 @@ function readOrNull<T>(read: () => T): T | null {
 
 const THIS_BOOT = readOrNull(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()) || null;
 const THIS_PIDNS = readOrNull(() => readlinkSync('/proc/self/ns/pid'));
+/** Hashed: systemd asks programs not to expose the machine id itself, and the lock may sit on a shared drive. */
+const THIS_MACHINE = ((): string | null => {
+  for (const file of ['/etc/machine-id', '/var/lib/dbus/machine-id']) {
+    const id = readOrNull(() => readFileSync(file, 'utf8').trim());
+    if (id) return createHash('sha256').update(`xumx-studio lock ${id}`).digest('hex').slice(0, 16);
+  }
+  return null;
+})();
 
 /** A process's start in clock ticks since boot (field 22 of /proc/<pid>/stat); null where it cannot be read. */
 export function processStartTicks(pid: number): number | null {
@@ -63,6 +75,7 @@ export function thisLockOwner(): LockOwner {
     ...thisProcess(),
     started: new Date().toISOString(),
     hostName: hostname(),
+    ...(THIS_MACHINE !== null ? { machine: THIS_MACHINE } : {}),
     ...(THIS_BOOT !== null && THIS_PIDNS !== null && since !== null
       ? { boot: THIS_BOOT, pidns: THIS_PIDNS, since }
       : {}),
@@ -89,6 +102,7 @@ export function parseLockOwner(text: string): LockOwner | null {
     run: o.run,
     started: stringOr(o.started),
     hostName: stringOr(o.hostName),
+    machine: stringOr(o.machine),
     boot: stringOr(o.boot),
     pidns: stringOr(o.pidns),
     since: Number.isSafeInteger(o.since) ? (o.since as number) : undefined,
@@ -100,6 +114,7 @@ const stringOr = (v: unknown) => (typeof v === 'string' ? v : undefined);
 /** Whether the pid of the lock names a process of this machine (see the top of the file). */
 export function pidMeansHere(o: LockOwner): boolean {
   const me = thisProcess();
+  if (THIS_MACHINE !== null && o.machine !== undefined && o.machine !== THIS_MACHINE) return false;
   // Another pid namespace on this same kernel (a container, also one sharing this host name): its pids are not ours.
   if (THIS_BOOT !== null && o.boot === THIS_BOOT && o.pidns !== undefined && o.pidns !== THIS_PIDNS) return false;
   return o.host === me.host || (THIS_BOOT !== null && o.boot === THIS_BOOT && o.pidns === THIS_PIDNS);
