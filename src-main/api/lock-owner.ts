@@ -8,11 +8,11 @@
 //   - no process has its pid (temp-files.ts ownerIsGone).
 // The pid means something here only for a lock of this machine: the same host name, or (Linux) the same boot and the
 // same pid namespace, which also covers a host renamed while the app ran; never a lock of another machine id (two
-// computers with one default host name sharing a network drive: the other's boot always differs from ours); a lock of this boot in another pid
-// namespace is another container's even under this host name (docker --network host, a fixed --hostname). A lock of
-// another computer or container (a network share, a volume two containers mount) is never judged gone: its pid says
-// nothing here, and a folder on a local file system may still be shared with a running container that this one
-// cannot see.
+// computers with one default host name sharing a network drive: the other's boot always differs from ours). A lock
+// of this boot in another pid namespace is another container's even under this host name (docker --network host, a
+// fixed --hostname). A lock of another computer or container (a network share, a volume two containers mount) is
+// never judged gone: its pid says nothing here, and a folder on a local file system may still be shared with a
+// running container that this one cannot see.
 import { createHash } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname, uptime } from 'node:os';
