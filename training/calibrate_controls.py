@@ -231,12 +231,19 @@ def main(argv=None) -> int:
         metavar="SYNTH_DIR",
         help="with --search: take only control sets that keep the split's synthetic songs within --guard-tolerance",
     )
-    ap.add_argument("--guard-levels", default="0,-12", help="vocal levels (dB) of the guard's synthetic songs")
+    ap.add_argument(
+        "--guard-levels", default="0,-12", help="vocal levels (dB) of the guard's synthetic songs; --guard-levels=-6,0"
+    )
     ap.add_argument("--guard-tolerance", type=float, default=0.1, help="dB of mean SDR the guard lets go")
     ap.add_argument("--out")
     ns = ap.parse_args(argv)
     if not ns.search and not ns.controls:
         ap.error("give --search or at least one --controls")
+    if ns.search and ns.split != "valid":
+        ap.error("--search chooses on the valid split only; score the chosen controls on test with --controls")
+    if ns.guard_synth and not ns.search:
+        ap.error("--guard-synth guards the search: give --search too")
+    ns.work = os.path.abspath(ns.work)  # the CLI runs in the repository's root, not where this was started
     controls = [json.loads(c) for c in ns.controls]  # the CLI checks them as it checks a user's flags
     try:
         evaluate = Evaluator(ns)
@@ -249,8 +256,14 @@ def main(argv=None) -> int:
         if ns.guard_synth:
             levels = tuple(float(x) for x in ns.guard_levels.split(","))
             guard = SynthGuard(ns, levels, ns.guard_tolerance)
-        report["chosen"] = search(evaluate, guard=guard)
-        report["tried"] = len(evaluate.seen)
+        tried: set[str] = set()  # the control sets the search looked at, --controls ones included only if it did
+
+        def counted(controls: dict) -> dict:
+            tried.add(json.dumps(controls, sort_keys=True))
+            return evaluate(controls)
+
+        report["chosen"] = search(counted, guard=guard)
+        report["tried"] = len(tried)
         if guard:
             report["guard"] = {
                 "tolerance_db": ns.guard_tolerance,

@@ -7,7 +7,9 @@ evaluate.py scores the network alone (its magnitudes with the mixture's phase); 
       --synth-test training/data/build/synth --mir1k training/data/build/mir1k/dataset/mir-1k/Wavfile --mir1k-test
 
 The held-out mixtures are written as 32-bit float WAV to a temporary folder, separated in one CLI call each set
-(stems as 32-bit float WAV), read back and scored; the temporary folder is removed.
+(stems as 32-bit float WAV), read back and scored; the temporary folder is removed (the estimate cache of
+--cache-dir stays). Controls: the model's recommended ones unless --neutral; --strength, --bleed and
+--wiener-iterations override them.
 """
 from __future__ import annotations
 
@@ -51,12 +53,19 @@ def cli_command(src: str, out: str, args) -> list[str]:
         if getattr(args, flag, None):
             cmd += [f"--{flag}", getattr(args, flag)]
     if getattr(args, "cache_dir", None):  # the network's estimates kept there: a second run skips the network
-        cmd += ["--cache-dir", args.cache_dir]
-    if args.models_dir:
-        cmd += ["--models-dir", args.models_dir]
+        cmd += ["--cache-dir", cache_folder(args)]
+    if args.models_dir:  # absolute: the CLI runs in the repository's root, not where this was started
+        cmd += ["--models-dir", os.path.abspath(args.models_dir)]
     if args.model:
         cmd += ["--model", args.model]
     return cmd
+
+
+def cache_folder(args) -> str:
+    """Where --cache-dir keeps estimates, absolute: a folder per chunk plan, because a song found in the cache is
+    re-rendered with the plan it was first separated with, whatever --segments asks now."""
+    plan = getattr(args, "segments", None)
+    return os.path.abspath(os.path.join(args.cache_dir, f"segments-{plan.replace(',', '-')}" if plan else "default"))
 
 
 def run_cli(src: str, out: str, args) -> None:

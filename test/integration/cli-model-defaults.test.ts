@@ -88,14 +88,20 @@ describe('xumx-studio with a model that recommends controls', () => {
 describe('the bundled model', () => {
   test('separates a new song with the controls calibrated for it', async () => {
     const manifest = JSON.parse(readFileSync(join(ROOT, 'models', 'xumx-studio-small', 'manifest.json'), 'utf8'));
-    const recommended = manifest.default_controls;
-    assert.ok(Object.keys(recommended?.strength ?? {}).length > 0, 'the bundled manifest recommends a strength');
+    const recommended = manifest.default_controls ?? {};
+    assert.ok(Object.keys(recommended).length > 0, 'the bundled manifest recommends controls');
+    const expected = {
+      ...NEUTRAL,
+      ...(recommended.wiener_iterations !== undefined ? { wienerIterations: recommended.wiener_iterations } : {}),
+      ...(recommended.strength ? { strength: recommended.strength } : {}),
+      ...(recommended.bleed ? { bleed: recommended.bleed } : {}),
+    };
     const song = join(tempDir('song'), 'song.wav');
     await makeSong(song, { seconds: 2, seed: 6 });
     const args = ['separate', song, '--out', tempDir('out'), '--models-dir', join(ROOT, 'models'), '--json'];
     const run = await runCli(args);
     assert.equal(run.code, 0, run.stderr);
     const { controls } = JSON.parse(run.stdout).files[0];
-    assert.deepEqual(controls, { ...NEUTRAL, strength: recommended.strength });
+    assert.deepEqual(controls, expected);
   });
 });

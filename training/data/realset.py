@@ -137,8 +137,18 @@ def karaoke_items(wav_dir: str, split: str) -> dict[str, KaraokeItem]:
     return items
 
 
+def singers_in_turn(clips: list[str]) -> list[str]:
+    """The clips reordered so that singers take turns (one clip of each, in name order), so that every singer of a
+    split sings over the bands and not only the first one's clips."""
+    by_singer: dict[str, list[str]] = {}
+    for c in clips:
+        by_singer.setdefault(mir1k_singer(os.path.basename(c)), []).append(c)
+    queues = [by_singer[k] for k in sorted(by_singer)]
+    return [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
+
+
 def band_items(wav_dir: str, split: str, cache_dir: str) -> dict[str, BandItem]:
-    clips = mir1k_clips(wav_dir, split)
+    clips = singers_in_turn(mir1k_clips(wav_dir, split))
     items, next_clip = {}, 0
     n = int(EXCERPT_S * RATE)
     for song in band_songs(split):

@@ -32,9 +32,10 @@ def song_name(guitar_path: str) -> str:
 
 def decode(path: str, wav: str, rate: int = 44100) -> None:
     """path (any format sox reads) -> wav (float32, `rate`, the source's channels), written whole or not at all."""
+    tmp = f"{wav}.{os.getpid()}.tmp.wav"  # two runs decoding the same song never share a partial file
     subprocess.run(
-        ["sox", "-V1", path, "-r", str(rate), "-e", "floating-point", "-b", "32", wav + ".tmp.wav"],
+        ["sox", "-V1", path, "-r", str(rate), "-e", "floating-point", "-b", "32", tmp],
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    os.replace(wav + ".tmp.wav", wav)
+    os.replace(tmp, wav)

@@ -54,4 +54,12 @@ def test_the_command_starts_from_the_models_controls_unless_told_neutral():
     )
     assert "--neutral" in neutral
     assert neutral[neutral.index("--wiener-iterations") + 1] == "2"
-    assert neutral[neutral.index("--cache-dir") + 1] == "c"
+    assert neutral[neutral.index("--cache-dir") + 1] == os.path.abspath(os.path.join("c", "default"))
+
+
+def test_each_chunk_plan_keeps_its_own_estimates():
+    # a song found in the cache is re-rendered with the plan it was separated with: one folder per plan
+    base = dict(models_dir=None, model=None, strength=None, bleed=None, wiener_iterations=None, cache_dir="c")
+    plain = evaluate_engine.cache_folder(SimpleNamespace(**base))
+    webgpu = evaluate_engine.cache_folder(SimpleNamespace(**base, segments="64,8,32"))
+    assert plain != webgpu and os.path.isabs(webgpu) and webgpu.endswith("segments-64-8-32")

@@ -93,3 +93,10 @@ def test_missing_material_is_named(tmp_path, monkeypatch):
     mir1k = _fake_mir1k(tmp_path, ("abjones",))
     with pytest.raises(ValueError, match="fretsonfire-songs-muldjord"):
         realset.real_set(mir1k, "test", str(tmp_path / "dec"))
+
+
+def test_every_singer_of_a_split_takes_turns_over_the_bands():
+    clips = [f"/m/{s}_{k}_01.wav" for s in ("abjones", "ariel", "khair") for k in range(3)]
+    order = [os.path.basename(c).split("_")[0] for c in realset.singers_in_turn(clips)]
+    assert order == ["abjones", "ariel", "khair"] * 3
+    assert realset.singers_in_turn(clips[:4]) == [clips[0], clips[3], clips[1], clips[2]]  # a singer left alone goes on
