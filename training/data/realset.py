@@ -21,10 +21,9 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.io import wavfile
 from scipy.signal import resample_poly
 
-from data import recorded
+from data import pack, recorded
 from data.splits import MIR1K_TEST_SINGERS, MIR1K_VALID_SINGERS, mir1k_singer, synth_split
 
 RATE = 44100
@@ -68,11 +67,8 @@ def resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
 
 
 def read_wav(path: str) -> tuple[int, np.ndarray]:
-    """-> (rate, [channels, n] float32 in [-1, 1])."""
-    sr, x = wavfile.read(path)
-    if x.dtype.kind == "i":
-        x = x / float(-np.iinfo(x.dtype).min)
-    x = np.asarray(x, np.float32)
+    """-> (rate, [channels, n] float32): pack.read_wav's samples, channels first."""
+    sr, x = pack.read_wav(path)
     return sr, x.T if x.ndim == 2 else x[None]
 
 
