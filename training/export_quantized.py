@@ -1,14 +1,17 @@
-"""Export X-UMX with quantized weights stored as integers (int4 / int8 / int16 + DequantizeLinear) to the engine's
-model contract.
+"""Export X-UMX with quantized weights stored as integers (int2 / int4 / int8 / int16 + DequantizeLinear) to the
+engine's model contract.
 
   /usr/bin/python3 training/export_quantized.py --out DIR --id ID [--checkpoint CKPT | --random-init --seed 0
-      --hidden H] [--bits 4 [--layer-bits NAME=B,...] | --quantized QCKPT] [--init max|mse] [--fp16-float-parts]
-      [--reference-io DIR]
+      --hidden H] [--bits 4 [--layer-bits NAME=B,...] | --quantized QCKPT] [--init max|mse] [--int2]
+      [--fp16-float-parts] [--reference-io DIR]
 
 Without --quantized the quantizers are post-training: every weight matrix at --bits, its range either the largest
 weight (--init max: round to nearest over the full range) or fitted to the weight MSE (--init mse); no data and no
 training. With --quantized, the quantizer state of a quantization-aware run (QuantizedXUMX.state_dict()) gives the
 weights and the learned per-layer bitwidths.
+
+2-bit layers are stored as int4 unless --int2 (int2, opset 25: half the bytes; onnxruntime 1.30 reads it, older
+releases and other ONNX tools may not).
 
 The rest of the network (biases, batch norm, input/output scaling; xumx/quant.py says why) stays float32, or
 float16 with --fp16-float-parts (lossless for the bundled model, whose float weights came from a float16 file).
@@ -46,7 +49,7 @@ def quantized_layers(qmodel: QuantizedXUMX) -> list[dict]:
 def describe(qmodel: QuantizedXUMX, method: str, storage: dict[str, str]) -> tuple[str, dict]:
     """(weights_dtype, the manifest's "quantization" object)."""
     s = summary(qmodel)
-    kinds = sorted(set(storage.values()), key=lambda k: int(k[3:]))
+    kinds = sorted(set(storage.values()), key=lambda k: int(k[3:]))  # "int2" < "int4" < "int8" < "int16"
     rows = bitwidth_log(qmodel)
     return "+".join(kinds), {
         "method": method,
@@ -90,6 +93,7 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--parametrization", choices=PARAMETRIZATIONS, default="d_qmax")
     ap.add_argument("--quantized", help="quantizer state of a quantization-aware run (replaces --bits/--init)")
+    ap.add_argument("--int2", action="store_true", help="store 2-bit layers as int2 (opset 25) instead of int4")
     ap.add_argument("--fp16-float-parts", action="store_true")
     args = ap.parse_args(argv)
     if not 2 <= args.bits <= 16:
@@ -118,13 +122,13 @@ def main(argv=None) -> int:
             )
         )
     for row in bitwidth_log(qmodel):
-        storage_for(row["bits"])  # refuse before exporting anything
+        storage_for(row["bits"], args.int2)  # refuse before exporting anything
     baked = qmodel.baked()
 
     os.makedirs(args.out, exist_ok=True)
     onnx_path = os.path.join(args.out, "model.onnx")
     export(baked, onnx_path)
-    stored = store_quantized(onnx_path, quantized_layers(qmodel))
+    stored = store_quantized(onnx_path, quantized_layers(qmodel), int2=args.int2)
     if args.fp16_float_parts:
         store_initializers_as_fp16(onnx_path)
     if args.reference_io:

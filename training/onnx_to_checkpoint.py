@@ -30,7 +30,7 @@ from onnx import numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from xumx.model import SOURCES, XUMX  # noqa: E402
-from xumx.onnx_quant import INT4  # noqa: E402
+from xumx.onnx_quant import INT2, INT4, unpack  # noqa: E402
 
 # ONNX gate chunks (i, o, f, c) taken in torch's order (i, f, g=c, o)
 ONNX_TO_TORCH_GATES = (0, 2, 3, 1)
@@ -39,13 +39,11 @@ BN_NAME = re.compile(r"^branches\.([^.]+)\.bn(\d)\.weight$")
 
 
 def _array(init) -> np.ndarray:
-    """An initializer's values; int4 (which onnx < 1.16 cannot read) unpacked from its nibbles, low one first."""
-    if init.data_type != INT4:
+    """An initializer's values; int2 and int4 (which Debian's onnx 1.12 cannot read) unpacked, lowest bits first."""
+    if init.data_type not in (INT2, INT4):
         return numpy_helper.to_array(init)
-    packed = np.frombuffer(init.raw_data, np.uint8)
-    nibbles = np.stack([packed & 0xF, packed >> 4], axis=1).ravel().astype(np.int8)
     n = int(np.prod(init.dims))
-    return np.where(nibbles >= 8, nibbles - 16, nibbles)[:n].reshape(tuple(init.dims))
+    return unpack(init.raw_data, 2 if init.data_type == INT2 else 4, n).reshape(tuple(init.dims))
 
 
 def _dequantized(node, values: dict[str, np.ndarray]) -> np.ndarray:

@@ -50,6 +50,7 @@ from xumx.quant import (  # noqa: E402
     clamp_quantizers,
     clip_quantizer_grads,
     memory_penalty,
+    storage_widths,
     summary,
     weight_memory_bits,
 )
@@ -80,7 +81,8 @@ def parse_args(argv=None):
         "--size-by",
         choices=SIZE_MEASURES,
         default="bits",
-        help="what the target limits: the learned bits (the paper's S_w) or the stored widths (int4/int8: the file)",
+        help="what the target limits: the learned bits (the paper's S_w) or the stored widths (int4/int8: the file; "
+        "storage-int2: 2-bit layers stored as int2, export with export_quantized.py --int2)",
     )
     ap.add_argument("--lam", type=float, default=0.1, help="weight of the memory penalty (sizes in KiB)")
     ap.add_argument("--batch", type=int, default=4)
@@ -190,7 +192,11 @@ def main(argv=None) -> int:
         quantized_weights=elements,
         target_bits_per_weight=args.target_bits_per_weight,
         size_by=args.size_by,
-        **{k: round(v, 4) for k, v in summary(qmodel).items() if k.endswith("bits_per_weight")},
+        **{
+            k: round(v, 4)
+            for k, v in summary(qmodel, storage_widths(args.size_by)).items()
+            if k.endswith("bits_per_weight")
+        },
     )
 
     combos = source_combinations(len(qmodel.model.sources))
@@ -226,8 +232,8 @@ def main(argv=None) -> int:
         now = time.time()
         if now - last_valid >= args.valid_every or now >= deadline or (args.max_steps and step >= args.max_steps):
             v = validate()
-            size = summary(qmodel)
-            size_bits = size["storage_bits" if args.size_by == "storage" else "weight_bits"]
+            size = summary(qmodel, storage_widths(args.size_by))
+            size_bits = size["weight_bits" if args.size_by == "bits" else "storage_bits"]
             meets = size_bits <= target_bits
             elapsed = elapsed_before + now - start
             emit(

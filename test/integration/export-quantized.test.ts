@@ -49,9 +49,13 @@ function exportQuantized(id: string, args: string[]): { root: string; dir: strin
   return { root, dir };
 }
 
-async function parity(root: string, dir: string): Promise<number> {
+/** The largest relative difference from the torch reference; `foldIntegers` opens the file as the engine does. */
+async function parity(root: string, dir: string, foldIntegers = false): Promise<number> {
   const io = JSON.parse(readFileSync(join(root, 'ref', 'io.json'), 'utf8')) as { input: number[]; output: number[] };
-  const session = await ort.InferenceSession.create(join(dir, 'model.onnx'), { executionProviders: ['cpu'] });
+  const session = await ort.InferenceSession.create(join(dir, 'model.onnx'), {
+    executionProviders: ['cpu'],
+    ...(foldIntegers ? { extra: { session: { disable_quant_qdq: '1' } } } : {}),
+  });
   try {
     const result = await session.run({
       mix_mag: new ort.Tensor('float32', readF32(join(root, 'ref', 'input.f32')), io.input),
@@ -120,6 +124,27 @@ describe('quantized ONNX export of X-UMX', { skip }, () => {
       assert.equal(layers.get('vocals.lstm.weight_ih_l1_reverse'), 8);
       const diff = await parity(root, dir);
       assert.ok(diff <= 1e-4, `max relative difference ${diff}`);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('2-bit matrices stored as int2 (opset 25) load, match torch within 1e-4 and are reported as int2', async () => {
+    const { root, dir } = exportQuantized('qint2', ['--bits', '4', '--layer-bits', 'fc2=2,lstm.weight_hh=2', '--int2']);
+    try {
+      const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+      assert.equal(manifest.weights_dtype, 'int2+int4');
+      assert.equal(manifest.opset, 25);
+      const summary = summarizeOnnx(readFileSync(join(dir, 'model.onnx')));
+      const int2 = manifest.quantization.layers
+        .filter((l: { storage: string }) => l.storage === 'int2')
+        .reduce((n: number, l: { elements: number }) => n + l.elements, 0);
+      assert.ok(int2 > 0);
+      assert.equal(summary.weights.int2, int2);
+      for (const fold of [false, true]) {
+        const diff = await parity(root, dir, fold);
+        assert.ok(diff <= 1e-4, `max relative difference ${diff} (integers folded at load: ${fold})`);
+      }
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

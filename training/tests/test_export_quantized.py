@@ -6,9 +6,9 @@ import onnx
 import pytest
 
 import export_quantized
-from xumx.onnx_quant import INT4
+from xumx.onnx_quant import INT2, INT4
 
-INT_BYTES = {INT4: 0.5, onnx.TensorProto.INT8: 1, onnx.TensorProto.INT16: 2}
+INT_BYTES = {INT2: 0.25, INT4: 0.5, onnx.TensorProto.INT8: 1, onnx.TensorProto.INT16: 2}
 
 
 def export(tmp_path, name, *args):
@@ -63,3 +63,22 @@ def test_layer_bits_override_the_bitwidth_of_the_layers_named(tmp_path):
     assert manifest["weights_dtype"] == "int4+int8"
     with pytest.raises(SystemExit):
         export(tmp_path, "bad", "--bits", "4", "--layer-bits", "conv9=8")
+
+
+def test_int2_halves_the_two_bit_layers_and_leaves_the_rest(tmp_path):
+    plain, plain_manifest = export(tmp_path, "p", "--bits", "4", "--layer-bits", "fc1=2,fc3=8")
+    small, manifest = export(tmp_path, "i2", "--bits", "4", "--layer-bits", "fc1=2,fc3=8", "--int2")
+    assert manifest["weights_dtype"] == "int2+int4+int8" and plain_manifest["weights_dtype"] == "int4+int8"
+    assert manifest["opset"] == 25 and onnx.load(str(small / "model.onnx")).ir_version >= 11
+    storage = {row["layer"]: row["storage"] for row in manifest["quantization"]["layers"]}
+    assert storage["bass.fc1"] == "int2" and storage["bass.fc2"] == "int4" and storage["bass.fc3"] == "int8"
+    fc1 = sum(row["elements"] for row in manifest["quantization"]["layers"] if row["layer"].endswith(".fc1"))
+    saved = plain_manifest["size"] - manifest["size"]  # 4 bits -> 2 bits per fc1 weight, give or take the framing
+    assert abs(saved - fc1 / 4) <= 16, (saved, fc1 / 4)
+    ints = [t for t in onnx.load(str(small / "model.onnx")).graph.initializer if t.data_type == INT2]
+    assert len(ints) == 4 and all(len(t.raw_data) == math.ceil(math.prod(t.dims) / 4) for t in ints)
+
+
+def test_without_int2_no_file_holds_int2(tmp_path):
+    _, manifest = export(tmp_path, "two", "--bits", "2")
+    assert manifest["weights_dtype"] == "int4" and manifest["opset"] == 21

@@ -40,14 +40,17 @@ def test_a_graph_with_a_wrong_source_count_is_refused(tmp_path):
         recover(str(tmp_path / "model.onnx"), ["vocals", "accompaniment"])
 
 
-def test_a_quantized_export_comes_back_as_the_float_weights_its_integers_stand_for(tmp_path):
+@pytest.mark.parametrize("int2", [False, True])
+def test_a_quantized_export_comes_back_as_the_float_weights_its_integers_stand_for(tmp_path, int2):
     import numpy as np
 
     import export_quantized
 
     out, ref = tmp_path / "q", tmp_path / "ref"
     argv = ["--out", str(out), "--id", "q", "--random-init", "--seed", "3", "--hidden", "16", "--bits", "4"]
-    assert export_quantized.main(argv + ["--layer-bits", "fc1=8,_reverse=8", "--reference-io", str(ref)]) == 0
+    layer_bits = "fc1=8,_reverse=8,fc2=2" if int2 else "fc1=8,_reverse=8"
+    argv += ["--layer-bits", layer_bits, "--reference-io", str(ref)] + (["--int2"] if int2 else [])
+    assert export_quantized.main(argv) == 0
     model = checkpoint.model_from(recover(str(out / "model.onnx"), ["bass", "drums", "vocals", "other"]))
     io = json.loads((ref / "io.json").read_text())
     x = torch.from_numpy(np.fromfile(ref / "input.f32", "<f4").reshape(io["input"]))

@@ -16,6 +16,7 @@ from xumx.quant import (
     fit_step_mse,
     inferred_bits,
     memory_penalty,
+    INT2_STORAGE_WIDTHS,
     storage_bits,
     summary,
     weight_memory_bits,
@@ -193,6 +194,20 @@ def test_the_stored_size_counts_each_layer_at_the_integer_width_that_holds_it():
     stored = sum((4 if r["bits"] <= 4 else 8) * r["elements"] for r in rows)
     assert float(weight_memory_bits(model, "storage")) == stored == summary(model)["storage_bits"]
     assert float(weight_memory_bits(model)) == summary(model)["weight_bits"] < stored
+
+
+def test_with_int2_storage_a_two_bit_layer_costs_two_bits_and_the_rest_as_before():
+    assert storage_bits(torch.tensor([2.0, 3.0, 5.0]), INT2_STORAGE_WIDTHS).tolist() == [2, 4, 8]
+    names = QuantizedXUMX(XUMX(hidden=16)).layer_names()
+    model = QuantizedXUMX(XUMX(hidden=16), "d_qmax", {n: (2 if "lstm" in n else 5) for n in names})
+    rows = bitwidth_log(model)
+    stored = sum((2 if r["bits"] <= 2 else 8) * r["elements"] for r in rows)
+    assert (
+        float(weight_memory_bits(model, "storage-int2"))
+        == stored
+        == summary(model, INT2_STORAGE_WIDTHS)["storage_bits"]
+    )
+    assert float(weight_memory_bits(model, "storage")) == summary(model)["storage_bits"] > stored
 
 
 def test_a_penalty_on_the_stored_size_still_reaches_the_quantizers():

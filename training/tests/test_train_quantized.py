@@ -173,3 +173,15 @@ def test_a_target_on_the_stored_size_is_met_by_the_file_not_the_learned_bits(dat
     valid = events(out, "valid")[-1]
     assert valid["bits_per_weight"] <= 3.5 < valid["storage_bits_per_weight"] == 4
     assert not valid["meets_target"] and not (out / "best.pt").exists()
+
+
+def test_with_int2_storage_two_bit_layers_meet_a_target_that_int4_storage_misses(data):
+    tmp, common = data
+    args = common + ["--from", str(tmp / "float.pt"), "--init-bits", "2", "--max-steps", "1", "--lam", "0"]
+    for size_by, meets in (("storage", False), ("storage-int2", True)):
+        out = tmp / size_by
+        assert (
+            train_quantized.main(args + ["--out", str(out), "--target-bits-per-weight", "3", "--size-by", size_by]) == 0
+        )
+        valid = events(out, "valid")[-1]
+        assert valid["meets_target"] is meets, (size_by, valid["storage_bits_per_weight"])

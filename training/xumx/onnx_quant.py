@@ -5,10 +5,11 @@ The graph is first exported from the network holding the quantized float weights
 exporter transposes the Linear weights and reorders and stacks the LSTM gates of both directions, so each quantized
 tensor is found among the initializers by its values, not its name: a permutation keeps the multiset of values, and
 every quantized value is an exact multiple of its layer's step. Each match becomes an integer initializer (int4 for
-b <= 4, int8 for b <= 8, int16 up to 16 bits; one scale per layer, so an LSTM initializer holding both directions
-gets a per-axis scale on its direction axis) and a DequantizeLinear node writing the original name; float32(q) *
-scale reproduces the exported float bit for bit. int4 and int16 need opset 21, which the graph is then raised to
-(the exported operators mean the same there).
+b <= 4, int8 for b <= 8, int16 up to 16 bits; with int2=True also int2 for b <= 2; one scale per layer, so an LSTM
+initializer holding both directions gets a per-axis scale on its direction axis) and a DequantizeLinear node writing
+the original name; float32(q) * scale reproduces the exported float bit for bit. int4 and int16 need opset 21, int2
+opset 25, which the graph is then raised to (the exported operators mean the same there). onnx 1.12 (Debian's) has
+no checker for opset 25; onnxruntime-node 1.30 loads and folds int2 DequantizeLinear (test/integration).
 """
 from __future__ import annotations
 
@@ -19,15 +20,38 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 INT4 = 22  # TensorProto.INT4; onnx < 1.16 has no name for it, the field is a plain int32
+INT2 = 26  # TensorProto.INT2 (onnx 1.20, opset 25)
 STORAGE = ((4, INT4, "int4"), (8, TensorProto.INT8, "int8"), (16, TensorProto.INT16, "int16"))
+INT2_STORAGE = ((2, INT2, "int2"),) + STORAGE
 QDQ_OPSET = 21
+INT2_OPSET = 25
 
 
-def storage_for(bits: int) -> tuple[int, str]:
-    for limit, dtype, name in STORAGE:
+def storage_for(bits: int, int2: bool = False) -> tuple[int, str]:
+    for limit, dtype, name in INT2_STORAGE if int2 else STORAGE:
         if bits <= limit:
             return dtype, name
     raise ValueError(f"no integer storage for {bits}-bit weights (at most 16)")
+
+
+def _packed(flat: np.ndarray, width: int) -> bytes:
+    """Two's-complement fields of `width` bits (2 or 4), the first element in the lowest bits of its byte."""
+    per = 8 // width
+    fields = (flat & ((1 << width) - 1)).astype(np.uint8)
+    fields = np.concatenate([fields, np.zeros(-fields.size % per, np.uint8)])
+    out = np.zeros(fields.size // per, np.uint8)
+    for i in range(per):
+        out |= fields[i::per] << (i * width)
+    return out.tobytes()
+
+
+def unpack(raw: bytes, width: int, n: int) -> np.ndarray:
+    """The signed integers `_packed` wrote (int8 array of n elements)."""
+    packed = np.frombuffer(raw, np.uint8)
+    per = 8 // width
+    fields = np.stack([(packed >> (i * width)) & ((1 << width) - 1) for i in range(per)], axis=1).ravel()
+    fields = fields[:n].astype(np.int8)
+    return np.where(fields >= 1 << (width - 1), fields - (1 << width), fields)
 
 
 def _fingerprint(values: np.ndarray) -> str:
@@ -40,11 +64,8 @@ def _int_tensor(q: np.ndarray, dtype: int, name: str) -> TensorProto:
     t.data_type = dtype
     t.dims.extend(q.shape)
     flat = q.astype(np.int64).ravel()
-    if dtype == INT4:
-        nibbles = (flat & 0xF).astype(np.uint8)
-        if nibbles.size % 2:
-            nibbles = np.concatenate([nibbles, np.zeros(1, np.uint8)])
-        t.raw_data = (nibbles[0::2] | (nibbles[1::2] << 4)).tobytes()  # first element in the low nibble
+    if dtype in (INT2, INT4):
+        t.raw_data = _packed(flat, 2 if dtype == INT2 else 4)
     elif dtype == TensorProto.INT8:
         t.raw_data = flat.astype("<i1").tobytes()
     else:
@@ -60,9 +81,10 @@ def _integers_of(values: np.ndarray, step: float, what: str) -> np.ndarray:
     return q
 
 
-def store_quantized(path: str, layers: list[dict]) -> dict:
+def store_quantized(path: str, layers: list[dict], int2: bool = False) -> dict:
     """Rewrite the model at `path` in place. layers: {"layer", "values" (float32 array, the quantized weights in
-    torch's layout), "step", "bits"}. Returns {"opset", "storage": {layer: "int4"|...}, "initializers": n}."""
+    torch's layout), "step", "bits"}; int2: 2-bit layers as int2 instead of int4. Returns {"opset", "storage":
+    {layer: "int4"|...}, "initializers": n}."""
     model = onnx.load(path)
     graph = model.graph
     by_print: dict[str, dict] = {}
@@ -82,7 +104,7 @@ def store_quantized(path: str, layers: list[dict]) -> dict:
         if not all(matches):
             continue
         qs = [_integers_of(s, m["step"], m["layer"]) for s, m in zip(slices, matches)]
-        kinds = [storage_for(m["bits"]) for m in matches]
+        kinds = [storage_for(m["bits"], int2) for m in matches]
         for m, k in zip(matches, kinds):
             found[m["layer"]] = k[1]
         name = init.name
@@ -126,6 +148,9 @@ def store_quantized(path: str, layers: list[dict]) -> dict:
     opset = next(o for o in model.opset_import if o.domain in ("", "ai.onnx"))
     if any(v in ("int4", "int16") for v in found.values()) and opset.version < QDQ_OPSET:
         opset.version = QDQ_OPSET
+    if "int2" in found.values() and opset.version < INT2_OPSET:
+        opset.version = INT2_OPSET
+        model.ir_version = max(model.ir_version, 11)  # IR 11 is the first to name the 2-bit types
     if opset.version <= onnx.defs.onnx_opset_version():
         onnx.checker.check_model(model)
     onnx.save(model, path)

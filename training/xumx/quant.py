@@ -263,18 +263,26 @@ class QuantizedXUMX(nn.Module):
 STORAGE_WIDTHS = (4, 8, 16)
 """The integer widths a model file can hold its weights in (int4, int8, int16 behind DequantizeLinear): a layer of
 b bits takes the smallest of them that is >= b, so 2- and 3-bit layers cost 4 bits on disk and 5- to 7-bit ones 8."""
+INT2_STORAGE_WIDTHS = (2,) + STORAGE_WIDTHS
+"""With int2 as well (opset 25; export_quantized.py --int2): a 2-bit layer costs 2 bits on disk."""
 
 
-def storage_bits(bits: torch.Tensor) -> torch.Tensor:
-    """The stored width of a b-bit layer (STORAGE_WIDTHS); straight-through, so a size penalty on it still reaches
-    b (and through it d and qmax)."""
-    width = torch.full_like(bits, float(STORAGE_WIDTHS[-1]))
-    for w in reversed(STORAGE_WIDTHS[:-1]):
+def storage_bits(bits: torch.Tensor, widths: tuple[int, ...] = STORAGE_WIDTHS) -> torch.Tensor:
+    """The stored width of a b-bit layer (the smallest of `widths` >= b); straight-through, so a size penalty on it
+    still reaches b (and through it d and qmax)."""
+    width = torch.full_like(bits, float(widths[-1]))
+    for w in reversed(widths[:-1]):
         width = torch.where(bits <= w, torch.full_like(bits, float(w)), width)
     return bits + (width - bits).detach()
 
 
-SIZE_MEASURES = ("bits", "storage")
+SIZE_MEASURES = ("bits", "storage", "storage-int2")
+"""What a size target limits: the learned bits (the paper's S_w), the file's widths (int4/int8/int16), or the file's
+widths when 2-bit layers are stored as int2."""
+
+
+def storage_widths(measure: str) -> tuple[int, ...]:
+    return INT2_STORAGE_WIDTHS if measure == "storage-int2" else STORAGE_WIDTHS
 
 
 def weight_memory_bits(qmodel: QuantizedXUMX, measure: str = "bits") -> torch.Tensor:
@@ -282,7 +290,8 @@ def weight_memory_bits(qmodel: QuantizedXUMX, measure: str = "bits") -> torch.Te
     layer at its stored width instead of b_l: the model file's size, which is what a download costs."""
     if measure not in SIZE_MEASURES:
         raise ValueError(f"measure must be one of {SIZE_MEASURES}, got {measure!r}")
-    width = storage_bits if measure == "storage" else (lambda b: b)
+    widths = storage_widths(measure)
+    width = (lambda b: storage_bits(b, widths)) if measure != "bits" else (lambda b: b)
     return sum(width(q.step_range_bits()[2]) * q.weight.numel() for q in qmodel.quantizers.values())
 
 
@@ -316,12 +325,13 @@ def bitwidth_log(qmodel: QuantizedXUMX) -> list[dict]:
     return rows
 
 
-def summary(qmodel: QuantizedXUMX) -> dict:
-    """Weight memory and average bits per weight over the quantized tensors, by learned bits and as stored."""
+def summary(qmodel: QuantizedXUMX, widths: tuple[int, ...] = STORAGE_WIDTHS) -> dict:
+    """Weight memory and average bits per weight over the quantized tensors, by learned bits and as stored in
+    `widths`."""
     rows = bitwidth_log(qmodel)
     elements = sum(r["elements"] for r in rows)
     bits = sum(r["bits"] * r["elements"] for r in rows)
-    stored = sum(min(w for w in STORAGE_WIDTHS if w >= r["bits"]) * r["elements"] for r in rows)
+    stored = sum(min(w for w in widths if w >= r["bits"]) * r["elements"] for r in rows)
     return {
         "weight_elements": elements,
         "weight_bits": bits,

@@ -24,6 +24,10 @@ const DATA_TYPES: Record<number, string> = {
   20: 'float8e5m2fnuz',
   21: 'uint4',
   22: 'int4',
+  23: 'float4e2m1',
+  24: 'float8e8m0',
+  25: 'uint2',
+  26: 'int2',
 };
 
 export const dataTypeName = (t: number) => DATA_TYPES[t] ?? `type ${t}`;
