@@ -1,12 +1,16 @@
 // End-to-end separation benchmark:
 //   npm run bench -- --json [--minutes 3] [--rss10] [--ep cpu|auto|…] [--segments F,O,B] [--threads N] [--dsp-threads N]
 //                        [--models DIR --model-id ID]
+//   npm run bench -- --json --models DIR --compare ID,ID,... [--rounds 3] [--minutes 0.5] [--threads 1] [--dsp-threads 1]
 // Generates a seeded stereo song (test/fixtures/audio.ts makeSong), separates it with a FULL-SIZE X-UMX graph
 // (hidden 512, ≈35.6 M parameters; random weights: they cost exactly what trained ones cost, and they live in
 // test-output/, never in models/), then times the network alone on the same chunks in the same process, so the
 // DSP+I/O overhead is a ratio. Each measurement runs in a fresh child process so its peak RSS is its own.
+// --compare separates the same song with several model folders of DIR, in alternating rounds (A B C A B C ...: the
+// machine's drift lands on every model alike), and reports each one's network time and peak RSS as medians and as
+// ratios to the first id (the model card's precision table uses it).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -122,6 +126,58 @@ function runChild(cfg: ChildConfig): ChildReport {
   return JSON.parse(r.stdout) as ChildReport;
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Alternating rounds over `ids` (folders of `models`); medians and ratios to the first id. */
+async function compareModels(
+  models: string,
+  ids: string[],
+  rounds: number,
+  base: Omit<ChildConfig, 'models' | 'id' | 'network'>,
+): Promise<Record<string, unknown>> {
+  const loadBefore = loadavg()[0];
+  const runs = new Map<string, ChildReport[]>(ids.map((id) => [id, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const id of ids) runs.get(id)!.push(runChild({ ...base, models, id, network: true }));
+  }
+  const rows = ids.map((id) => {
+    const reports = runs.get(id)!;
+    const manifest = JSON.parse(readFileSync(join(models, id, 'manifest.json'), 'utf8'));
+    return {
+      id,
+      fileBytes: statSync(join(models, id, manifest.file ?? 'model.onnx')).size,
+      weights: manifest.weights_dtype,
+      networkPureSeconds: reports.map((x) => x.networkPureSeconds!),
+      totalSeconds: reports.map((x) => x.totalSeconds),
+      peakRssMB: reports.map((x) => Math.round(x.peakRssMB)),
+      median: {
+        networkPureSeconds: median(reports.map((x) => x.networkPureSeconds!)),
+        totalSeconds: median(reports.map((x) => x.totalSeconds)),
+        peakRssMB: median(reports.map((x) => x.peakRssMB)),
+      },
+    };
+  });
+  const first = rows[0].median;
+  return {
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, loadAverage1m: { before: loadBefore, after: loadavg()[0] } },
+    song: { seconds: runs.get(ids[0])![0].seconds },
+    ep: runs.get(ids[0])![0].ep,
+    segments: runs.get(ids[0])![0].segments,
+    rounds,
+    models: rows.map((row) => ({
+      ...row,
+      ratioToFirst: {
+        networkPureSeconds: row.median.networkPureSeconds / first.networkPureSeconds,
+        totalSeconds: row.median.totalSeconds / first.totalSeconds,
+        peakRssMB: row.median.peakRssMB / first.peakRssMB,
+      },
+    })),
+  };
+}
+
 async function song(minutes: number): Promise<string> {
   const path = join(OUT, `song-${minutes}min.wav`);
   if (!existsSync(path)) await makeSong(path, { seconds: minutes * 60, sampleRate: 44100, channels: 2, seed: 1 });
@@ -141,6 +197,8 @@ async function main(): Promise<void> {
       child: { type: 'string' },
       models: { type: 'string' },
       'model-id': { type: 'string' },
+      compare: { type: 'string' },
+      rounds: { type: 'string' },
     },
   });
   if (v.child) return child(JSON.parse(v.child) as ChildConfig);
@@ -153,6 +211,21 @@ async function main(): Promise<void> {
   // The engine below has no estimate cache: the CLI's plan.
   const plan = threadPlan(availableParallelism(), false, { threads, dspThreads });
   const minutes = Number(v.minutes ?? 3);
+  if (v.compare) {
+    if (!v.models) throw new Error('--compare needs --models DIR (the folder holding the model folders named)');
+    const ids = v.compare.split(',').filter(Boolean);
+    const rounds = Number(v.rounds ?? 3);
+    const result = await compareModels(v.models, ids, rounds, {
+      song: await song(minutes),
+      segments,
+      threads,
+      dspThreads,
+      ep,
+    });
+    rmSync(join(OUT, 'stems'), { recursive: true, force: true });
+    console.log(JSON.stringify({ threads: { network: plan.network, dsp: plan.dsp }, ...result }, null, v.json ? 2 : 0));
+    return;
+  }
   // --models DIR --model-id ID: an already exported full-size network (e.g. on a machine without torch).
   const model = v.models
     ? { root: v.models, id: v['model-id'] ?? 'xumx-bench', dir: join(v.models, v['model-id'] ?? 'xumx-bench') }
