@@ -32,7 +32,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import evaluate_engine  # noqa: E402
-from data.realset import BandItem, KaraokeItem, real_set, resample  # noqa: E402
+from data.audio import resample  # noqa: E402
+from data.realset import BandItem, KaraokeItem, real_set  # noqa: E402
 from evaluate import SdrTally, eval_synth  # noqa: E402
 from xumx.model import SOURCES  # noqa: E402
 

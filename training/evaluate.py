@@ -24,10 +24,10 @@ import sys
 
 import numpy as np
 import torch
-from scipy.signal import resample_poly, stft as scipy_stft
+from scipy.signal import stft as scipy_stft
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data.pack import read_wav as pack_read_wav  # noqa: E402
+from data.audio import read_wav, resample  # noqa: E402
 from data.splits import mir1k_split, synth_split  # noqa: E402
 from xumx import checkpoint  # noqa: E402
 from xumx.model import SOURCES  # noqa: E402
@@ -70,17 +70,6 @@ def separate(model, mix: np.ndarray, device="cpu") -> np.ndarray:
         est = model(spec.abs())
         audio = magnitude_to_audio(est, spec, x.shape[-1])
     return audio[:, 0].cpu().numpy()
-
-
-def resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
-    g = math.gcd(src, dst)
-    return resample_poly(x, dst // g, src // g, axis=-1).astype(np.float32)
-
-
-def read_wav(path: str) -> tuple[int, np.ndarray]:
-    """-> (rate, [channels, n] float32)."""
-    sr, x = pack_read_wav(path)
-    return sr, x.T if x.ndim == 2 else x[None]
 
 
 def mir1k_clips(wav_dir: str, split: str = "test") -> list[str]:

@@ -21,9 +21,9 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import resample_poly
 
-from data import pack, recorded
+from data import recorded
+from data.audio import read_wav, resample
 from data.splits import MIR1K_TEST_SINGERS, MIR1K_VALID_SINGERS, mir1k_singer, synth_split
 
 RATE = 44100
@@ -57,19 +57,6 @@ class BandItem:
 
     def mix(self) -> np.ndarray:
         return (self.vocals + self.band).astype(np.float32)
-
-
-def resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
-    if src == dst:
-        return x.astype(np.float32)
-    g = np.gcd(src, dst)
-    return resample_poly(x, dst // g, src // g, axis=-1).astype(np.float32)
-
-
-def read_wav(path: str) -> tuple[int, np.ndarray]:
-    """-> (rate, [channels, n] float32): pack.read_wav's samples, channels first."""
-    sr, x = pack.read_wav(path)
-    return sr, x.T if x.ndim == 2 else x[None]
 
 
 def singers(split: str) -> tuple[str, ...]:
