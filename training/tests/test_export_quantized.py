@@ -82,3 +82,23 @@ def test_int2_halves_the_two_bit_layers_and_leaves_the_rest(tmp_path):
 def test_without_int2_no_file_holds_int2(tmp_path):
     _, manifest = export(tmp_path, "two", "--bits", "2")
     assert manifest["weights_dtype"] == "int4" and manifest["opset"] == 21
+
+
+def test_the_int8_compute_variant_runs_every_lstm_on_the_files_own_integers(tmp_path):
+    import numpy as np
+
+    from xumx.onnx_quant import int8_lstm_variant
+
+    out, _ = export(tmp_path, "v", "--bits", "4", "--layer-bits", "_reverse=8,fc1=2", "--int2")
+    model = onnx.load(str(out / "model.onnx"))
+    variant = int8_lstm_variant(model)
+    ops = [n.op_type for n in variant.graph.node]
+    assert "LSTM" not in ops and ops.count("DynamicQuantizeLSTM") == 12
+    inits = {i.name: i for i in variant.graph.initializer}
+    lstm = next(n for n in variant.graph.node if n.op_type == "DynamicQuantizeLSTM")
+    w, scale = (inits[lstm.input[i]] for i in (1, 8))
+    assert w.data_type == onnx.TensorProto.INT8 and list(scale.dims) == [2]  # one step per direction
+    ints = np.abs(onnx.numpy_helper.to_array(w))
+    assert ints[0].max() <= 7 < ints[1].max() <= 127  # forward 4-bit, reverse 8-bit integers, unchanged
+    assert not [i.name for i in variant.graph.initializer if i.data_type == INT4 and "LSTM" in i.name]
+    assert any(i.data_type == INT2 for i in variant.graph.initializer)  # the fc layers keep their storage

@@ -155,3 +155,79 @@ def store_quantized(path: str, layers: list[dict], int2: bool = False) -> dict:
         onnx.checker.check_model(model)
     onnx.save(model, path)
     return {"opset": opset.version, "storage": found, "initializers": len(replaced)}
+
+
+def _integers(init) -> np.ndarray:
+    """A stored integer initializer's values (int2/int4 unpacked; Debian's onnx 1.12 cannot read them)."""
+    if init.data_type not in (INT2, INT4):
+        return numpy_helper.to_array(init)
+    n = int(np.prod(init.dims))
+    return unpack(init.raw_data, 2 if init.data_type == INT2 else 4, n).reshape(tuple(init.dims))
+
+
+def int8_lstm_variant(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The same network with every LSTM computing in int8 (com.microsoft DynamicQuantizeLSTM, CPU only): its weights
+    are the file's integers (every stored width up to 8 bits fits int8 exactly) with their per-direction steps, and
+    its activations are quantized to 8 bits per run, so the output moves a little (the model card gives how much).
+    A file for measuring the CPU's int8 dot products, not for the app: it runs on no other provider."""
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    graph = model.graph
+    inits = {i.name: i for i in graph.initializer}
+    producer = {o: n for n in graph.node for o in n.output}
+
+    def int_weight(name: str) -> tuple[np.ndarray, np.ndarray]:
+        node = producer.get(name)
+        if node is None or node.op_type not in ("DequantizeLinear", "Concat"):
+            raise ValueError(f"LSTM weight {name} is not stored as integers (export with export_quantized.py)")
+        if node.op_type == "Concat":  # the two directions at different widths
+            parts = [int_weight(i) for i in node.input]
+            return np.concatenate([q for q, _ in parts]), np.concatenate([s for _, s in parts])
+        q = _integers(inits[node.input[0]])
+        if q.min() < -128 or q.max() > 127:
+            raise ValueError(f"LSTM weight {name} needs more than 8 bits")
+        scale = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32).reshape(-1)
+        return q.astype(np.int8), np.repeat(scale, q.shape[0]) if scale.size == 1 else scale
+
+    nodes = []
+    for node in graph.node:
+        if node.op_type != "LSTM":
+            nodes.append(node)
+            continue
+        inputs = list(node.input) + [""] * (8 - len(node.input))
+        names = []
+        for i, role in ((1, "W"), (2, "R")):
+            q, scale = int_weight(inputs[i])
+            base = f"{node.name}__{role}_int8"
+            # DynamicQuantizeLSTM takes W [dirs, input, 4 * hidden], the transpose of LSTM's
+            graph.initializer.extend(
+                [
+                    numpy_helper.from_array(np.ascontiguousarray(q.transpose(0, 2, 1)), base),
+                    numpy_helper.from_array(scale, base + "_scale"),
+                    numpy_helper.from_array(np.zeros(scale.size, np.int8), base + "_zero"),
+                ]
+            )
+            names.append(base)
+        q_node = helper.make_node(
+            "DynamicQuantizeLSTM",
+            [inputs[0], names[0], names[1], *inputs[3:8]]
+            + [names[0] + "_scale", names[0] + "_zero", names[1] + "_scale", names[1] + "_zero"],
+            list(node.output),
+            name=node.name + "__int8",
+            domain="com.microsoft",
+        )
+        q_node.attribute.extend(node.attribute)
+        nodes.append(q_node)
+    while True:  # drop what fed only the float LSTMs
+        used = {i for n in nodes for i in n.input} | {o.name for o in graph.output}
+        live = [n for n in nodes if any(o in used for o in n.output)]
+        if len(live) == len(nodes):
+            break
+        nodes = live
+    del graph.node[:]
+    graph.node.extend(nodes)
+    used = {i for n in nodes for i in n.input}
+    kept = [i for i in graph.initializer if i.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return model
