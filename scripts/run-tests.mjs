@@ -3,7 +3,8 @@
 // TypeScript tests: node's test runner over every *.test.ts (tsx loader).
 // Python tests: training/ (pytest under Debian's python3 with torch), when that interpreter is present.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -32,6 +33,10 @@ const kernels = spawnSync(process.execPath, [join(root, 'scripts', 'build-kernel
 if (kernels.status !== 0) process.exit(kernels.status ?? 1);
 
 mkdirSync(join(root, 'test-output'), { recursive: true });
+// Every suite's temporary files go into one folder of this run, removed at the end: tests that make temporary
+// folders and do not remove them (on failure, or a browser profile) otherwise leave them in /tmp run after run.
+const scratch = mkdtempSync(join(tmpdir(), 'xumx-tests-'));
+const env = { ...process.env, NODE_OPTIONS: '', TMPDIR: scratch };
 const totals = { passed: 0, failed: 0, skipped: 0 };
 
 // Lint and format checks (scripts/lint.mjs) count as one test, on a full run only.
@@ -55,7 +60,7 @@ if (files.length) {
       `--test-reporter-destination=${tap}`,
       ...files,
     ],
-    { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_OPTIONS: '' } },
+    { cwd: root, stdio: 'inherit', env },
   );
   const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
   const count = (k) => Number((text.match(new RegExp(`^# ${k} (\\d+)`, 'm')) ?? [])[1] ?? 0);
@@ -80,7 +85,7 @@ if (runPython && existsSync(pyTests)) {
     const r = spawnSync(
       debianPython,
       ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `--junitxml=${junit}`, pyTests],
-      { cwd: root, stdio: 'inherit' },
+      { cwd: root, stdio: 'inherit', env },
     );
     const xml = existsSync(junit) ? readFileSync(junit, 'utf8') : '';
     const attr = (k) => Number((xml.match(new RegExp(`<testsuite[^>]* ${k}="(\\d+)"`)) ?? [])[1] ?? 0);
@@ -94,5 +99,6 @@ if (runPython && existsSync(pyTests)) {
   }
 }
 
+rmSync(scratch, { recursive: true, force: true });
 console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 process.exit(totals.failed > 0 ? 1 : 0);
