@@ -43,13 +43,20 @@ export type StemWriterPort = {
   [K in 'write' | 'close' | 'abort']: (...args: Parameters<StemWriter[K]>) => ReturnType<StemWriter[K]> | void;
 };
 
+/** A file's samples a piece at a time (planar, a few MB each), as the decoder reads them. */
+export interface StemStream {
+  sampleRate: number;
+  /** Frames per channel, where the file's header says so exactly. */
+  frames?: number;
+  /** The file's tags, unless they were not asked for. */
+  tags?: AudioTags;
+  pieces: AsyncIterableIterator<Float32Array[]>;
+}
+
 export interface AudioPort {
   decodeFile(path: string, opts?: { tags?: boolean }): Promise<DecodedAudio> | DecodedAudio;
-  /** The file's samples a piece at a time (a few MB each), for reading a long file in bounded memory. */
-  decodeStream(
-    path: string,
-    opts?: { tags?: boolean },
-  ): Promise<{ sampleRate: number; frames?: number; pieces: AsyncIterableIterator<Float32Array[]> }>;
+  /** The file's samples a piece at a time, for reading a long file in bounded memory. */
+  decodeStream(path: string, opts?: { tags?: boolean }): Promise<StemStream>;
   createStemWriter(path: string, opts: StemWriterOptions): Promise<StemWriterPort> | StemWriterPort;
   /** Writes a Native Instruments stem file from a song's stem files (only `region`'s seconds when given); returns notices. */
   stemFileFromStemFiles(
