@@ -19,13 +19,13 @@ import type { BitDepth, OutputFormat, PcmAudio } from '../engine/types.ts';
 import type { ExportRegion } from './contract.ts';
 import { mixStems } from './mix.ts';
 import type { AudioPort } from './ports.ts';
-import { SOURCES } from './testing/fakes.ts';
+import { MemoryAudio, SOURCES } from './testing/fakes.ts';
 import { fakeStudio } from './testing/studio.ts';
 
 const RATE = 44100;
 /** More than one of the writer's blocks (2^18 frames), so that the blocks' seams are in every export. */
 const FRAMES = 300_000;
-/** The frames the writer is given at a time. */
+/** The frames the writer is given at a time: an export must not hold much more than this of each stem. */
 const WRITE_BLOCK = 1 << 18;
 
 const realAudio: AudioPort = { decodeFile, decodeStream, createStemWriter, stemFileFromStemFiles };
@@ -216,6 +216,53 @@ describe('exports read a piece at a time', () => {
     await t.done();
   });
 
+  test('hold a bounded part of the stems at a time, however long the song', async () => {
+    let counted!: ReturnType<typeof countingAudio>;
+    const t = await fakeStudio('xumx-export-bounded-', {
+      deps: (_dir, audio) => ({ audio: (counted = countingAudio(audio)).port }),
+    });
+    const [job] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    // Stems far longer than the song separated: exports read whatever the stem files hold.
+    const frames = 1_500_000;
+    const paths = (await t.service.listJobs())[0].result!.stemPaths;
+    for (const [k, s] of SOURCES.entries()) {
+      const c = Float32Array.from({ length: frames }, (_, i) => ((i % 1000) / 1000 - 0.5) * (k + 1) * 0.1);
+      t.audio.files.set(paths[s], { sampleRate: RATE, channels: [c, c.slice()] });
+    }
+    const service = t.service;
+
+    counted.feeding = SOURCES.length;
+    await service.exportMix({
+      jobId: job.id,
+      gains: GAINS,
+      folder: join(t.dir, 'out'),
+      name: 'm',
+      format: 'wav',
+      bitDepth: 16,
+    });
+    assert.equal(counted.written, frames, 'the whole mix is written');
+    assert.ok(
+      counted.mostHeld <= SOURCES.length * (WRITE_BLOCK + 256),
+      `the mix holds about a block of each stem at once (${counted.mostHeld} frames were, of ${SOURCES.length * frames})`,
+    );
+
+    counted.reset(1);
+    await service.exportStems({
+      jobId: job.id,
+      sources: ['drums', 'bass'],
+      folder: join(t.dir, 's'),
+      format: 'flac',
+      bitDepth: 24,
+    });
+    assert.equal(counted.written, 2 * frames, 'both stems are written whole');
+    assert.ok(
+      counted.mostHeld <= WRITE_BLOCK + 256,
+      `a stem export holds about a block of its stem at once (${counted.mostHeld} frames were, of ${frames})`,
+    );
+    await t.done();
+  });
+
   test('stop at a stem damaged part-way with its file and reason, and leave nothing written', async () => {
     const t = await songOnDisk();
     // The drums as FLAC cut short: its header and first frames read, its end missing.
@@ -243,3 +290,53 @@ describe('exports read a piece at a time', () => {
     await t.done();
   });
 });
+
+/**
+ * The in-memory codecs, counting what the decoders have given out and the writers taken: the frames of stems an
+ * export holds are those given out and not yet written (a written frame uses `feeding` frames of stems).
+ */
+function countingAudio(audio: MemoryAudio) {
+  const c = {
+    feeding: 1,
+    given: 0,
+    written: 0,
+    mostHeld: 0,
+    reset(feeding: number) {
+      Object.assign(c, { feeding, given: 0, written: 0, mostHeld: 0 });
+    },
+    port: null as unknown as AudioPort,
+  };
+  const take = (n: number) => {
+    c.given += n;
+    c.mostHeld = Math.max(c.mostHeld, c.given - c.feeding * c.written);
+  };
+  c.port = {
+    decodeFile: (path) => {
+      const a = audio.decodeFile(path);
+      take(a.channels[0].length);
+      return a;
+    },
+    decodeStream: async (path) => {
+      const s = await audio.decodeStream(path);
+      async function* pieces() {
+        for await (const p of s.pieces) {
+          take(p[0].length);
+          yield p;
+        }
+      }
+      return { ...s, pieces: pieces() };
+    },
+    createStemWriter: (path, o) => {
+      const w = audio.createStemWriter(path, o);
+      return {
+        ...w,
+        write: (planar: Float32Array[]) => {
+          c.written += planar[0].length;
+          return w.write(planar);
+        },
+      };
+    },
+    stemFileFromStemFiles: (...a) => audio.stemFileFromStemFiles(...a),
+  };
+  return c;
+}

@@ -1,0 +1,213 @@
+// What the stems and mix exports write, read from the stem files a piece at a time (stem-reader.ts), so that a
+// two-hour song holds no more than a short one: each stem cut to the region, stretched to the tempo and key, the
+// stems mixed with their gains, handed out in blocks of WRITE_FRAMES. These are the very blocks the writer was given
+// when exports decoded every stem whole (cut, stretched and mixed whole, then written WRITE_FRAMES at a time), so the
+// files come out the same to the byte: the stretcher is fed whole blocks (STRETCH_CALL_FRAMES says why that matters),
+// and a block of the mix is mixStems of the stems' blocks.
+import {
+  isBypassed,
+  regionFrames,
+  STRETCH_CALL_FRAMES,
+  stretchedLength,
+  TimePitchStream,
+  XumxError,
+  type AudioTags,
+  type TimePitch,
+} from '../engine/index.ts';
+import type { ExportRegion } from './contract.ts';
+import { mixStems } from './mix.ts';
+import type { StemStream } from './ports.ts';
+import { closeStems, openStems, StemReader } from './stem-reader.ts';
+
+/** Frames the writer is given at a time (a multiple of STRETCH_CALL_FRAMES); about 2 MB of a stereo stem. */
+export const WRITE_FRAMES = 128 * STRETCH_CALL_FRAMES;
+
+type Planar = Float32Array[];
+
+/** An export's audio, ready to be written; close() it whether or not its blocks were read to the end. */
+export interface ExportAudio {
+  sampleRate: number;
+  /** Channels of every block. */
+  channels: number;
+  /** The tags of the (first) stem file. */
+  tags: AudioTags;
+  /** WRITE_FRAMES frames a block, the last one shorter. A stem that cannot be read throws its error, naming it. */
+  blocks: AsyncIterable<Planar>;
+  /** Closes the stem files. */
+  close(): Promise<void>;
+}
+
+export interface ExportShape {
+  /** Absent: the whole song. */
+  region?: ExportRegion;
+  /** Absent or bypassed: the stems' own samples. */
+  timePitch?: TimePitch;
+}
+
+export type DecodeStem = (path: string, opts: { tags: boolean }) => Promise<StemStream>;
+
+/** One stem file as a stems export writes it. */
+export async function stemExport(path: string, shape: ExportShape, decode: DecodeStem): Promise<ExportAudio> {
+  const reader = await StemReader.open(path, (p) => decode(p, { tags: true }));
+  return {
+    sampleRate: reader.sampleRate,
+    channels: reader.channels,
+    tags: reader.tags ?? {},
+    blocks: shaped(reader, shape, true),
+    close: () => reader.close(),
+  };
+}
+
+/**
+ * The stem files mixed with their gains. Each stem is stretched before it is mixed, as the player stretches each stem
+ * before its fader: stretching the sum would sound different (the stretcher is not linear). A stem at gain 0 is not
+ * heard, but its length counts, as in mixStems. The tags are the first stem's.
+ */
+export async function mixExport(
+  paths: string[],
+  gains: number[],
+  shape: ExportShape,
+  decode: DecodeStem,
+): Promise<ExportAudio> {
+  if (paths.length === 0) throw new Error('mixStems needs at least one stem');
+  const readers = await openStems(paths, (p, k) => decode(p, { tags: k === 0 }));
+  const [first] = readers;
+  const other = readers.find((r) => r.sampleRate !== first.sampleRate);
+  if (other) {
+    await closeStems(readers);
+    throw new XumxError(
+      'FILE_UNREADABLE',
+      `${other.path}: the stem is at ${other.sampleRate} Hz, ${first.path} at ${first.sampleRate} Hz; the stems of a song share one rate`,
+      other.path,
+    );
+  }
+  return {
+    sampleRate: first.sampleRate,
+    channels: Math.max(...readers.map((r) => r.channels)),
+    tags: first.tags ?? {},
+    blocks: mixed(
+      readers.map((r, k) => ({ reader: r, blocks: shaped(r, shape, gains[k] !== 0) })),
+      gains,
+    ),
+    close: () => closeStems(readers),
+  };
+}
+
+/** A stem's frames as an export takes them: its region, at the tempo and key (`heard` false: silence as long). */
+function shaped(reader: StemReader, shape: ExportShape, heard: boolean): AsyncIterable<Planar> {
+  const { from, to } = regionFrames(shape.region, reader.sampleRate);
+  const cut = inBlocks(cutPieces(reader.pieces(), from, to), WRITE_FRAMES);
+  const tp = shape.timePitch && !isBypassed(shape.timePitch) ? shape.timePitch : null;
+  if (!tp) return cut;
+  const out = heard ? stretched(cut, reader.channels, reader.sampleRate, tp) : silence(cut, reader.channels, tp.tempo);
+  return inBlocks(out, WRITE_FRAMES);
+}
+
+/** Block by block, mixStems of the stems' blocks; a stem that has ended adds nothing to the blocks after it. */
+async function* mixed(
+  stems: { reader: StemReader; blocks: AsyncIterable<Planar> }[],
+  gains: number[],
+): AsyncGenerator<Planar> {
+  const iterators = stems.map((s) => s.blocks[Symbol.asyncIterator]());
+  const ended = stems.map(() => false);
+  try {
+    for (;;) {
+      const blocks = [];
+      for (const [k, { reader }] of stems.entries()) {
+        const next = ended[k] ? null : await iterators[k].next();
+        if (!next || next.done) ended[k] = true;
+        const channels = next && !next.done ? next.value : silent(reader.channels, 0);
+        blocks.push({ sampleRate: reader.sampleRate, channels });
+      }
+      if (ended.every(Boolean)) return;
+      yield mixStems(blocks, gains).channels;
+    }
+  } finally {
+    // Stopped early (a stem failed, or the writer): the other stems' stages are left too.
+    await Promise.all(iterators.map((it) => it.return?.().catch(() => {})));
+  }
+}
+
+/** Frames [from, to) of a stream, the frames cutRegion takes of the whole; it stops reading at `to`. */
+export async function* cutPieces(pieces: AsyncIterable<Planar>, from: number, to: number): AsyncGenerator<Planar> {
+  let at = 0;
+  for await (const piece of pieces) {
+    const n = piece[0]?.length ?? 0;
+    const a = Math.min(Math.max(from - at, 0), n);
+    const b = Math.min(Math.max(to - at, 0), n);
+    if (b > a) yield a === 0 && b === n ? piece : piece.map((c) => c.subarray(a, b));
+    at += n;
+    if (at >= to) return;
+  }
+}
+
+/** The same frames in blocks of exactly `frames` (the last one shorter), as a whole signal cut into blocks. */
+export async function* inBlocks(pieces: AsyncIterable<Planar>, frames: number): AsyncGenerator<Planar> {
+  let held: Planar[] = [];
+  let heldFrames = 0;
+  for await (const piece of pieces) {
+    const n = piece[0]?.length ?? 0;
+    for (let at = 0; at < n;) {
+      const take = Math.min(frames - heldFrames, n - at);
+      const part = take === n ? piece : piece.map((c) => c.subarray(at, at + take));
+      at += take;
+      if (heldFrames === 0 && take === frames) {
+        yield part;
+        continue;
+      }
+      held.push(part);
+      heldFrames += take;
+      if (heldFrames === frames) {
+        yield joined(held, frames);
+        held = [];
+        heldFrames = 0;
+      }
+    }
+  }
+  if (heldFrames > 0) yield joined(held, heldFrames);
+}
+
+function joined(parts: Planar[], frames: number): Planar {
+  if (parts.length === 1) return parts[0];
+  return parts[0].map((_, c) => {
+    const out = new Float32Array(frames);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p[c], at);
+      at += p[c].length;
+    }
+    return out;
+  });
+}
+
+/** The blocks at the tempo and key; whole multiples of STRETCH_CALL_FRAMES in, so the samples are renderTimePitch's. */
+async function* stretched(
+  blocks: AsyncIterable<Planar>,
+  channels: number,
+  sampleRate: number,
+  tp: TimePitch,
+): AsyncGenerator<Planar> {
+  const stream = await TimePitchStream.create(channels, sampleRate, tp);
+  for await (const block of blocks) {
+    const out = stream.process(block);
+    if (out[0]?.length) yield out;
+  }
+  const tail = stream.finish();
+  if (tail[0]?.length) yield tail;
+}
+
+/** Silence as long as the blocks would be at `tempo`. */
+async function* silence(blocks: AsyncIterable<Planar>, channels: number, tempo: number): AsyncGenerator<Planar> {
+  let fed = 0;
+  let given = 0;
+  for await (const block of blocks) {
+    fed += block[0]?.length ?? 0;
+    const n = stretchedLength(fed, tempo) - given;
+    given += n;
+    if (n > 0) yield silent(channels, n);
+  }
+}
+
+function silent(channels: number, frames: number): Planar {
+  return Array.from({ length: channels }, () => new Float32Array(frames));
+}
