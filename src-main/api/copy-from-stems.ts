@@ -1,13 +1,12 @@
 // A listening copy written again from its song's stem files: what ListenCopies does with a copy dropped over its disk
 // cap once a block of it is asked for. The stems hold the render's samples (they are written at the song's own tempo
 // and key), so the copy is the one that was dropped, within the copy's coding. Every stem is read a piece at a time
-// and the one furthest behind is read next (stem-reader.ts): the copy holds only what the others have read beyond it, so a two-hour
-// song takes no more memory than a short one.
+// and the one furthest behind is read next (engine/audio/stem-reader.ts): the copy holds only what the others have
+// read beyond it, so a two-hour song takes no more memory than a short one.
 import { stat } from 'node:fs/promises';
-import { ListeningCopy, XumxError } from '../engine/index.ts';
+import { closeStems, furthestBehind, ListeningCopy, StemReader, XumxError } from '../engine/index.ts';
 import type { ListenProgress } from '../engine/types.ts';
 import type { StemStream } from './ports.ts';
-import { closeStems, furthestBehind, StemReader } from './stem-reader.ts';
 
 export interface CopyFromStems {
   /** Where the copy is written (created or emptied). */

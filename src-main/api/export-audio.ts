@@ -1,23 +1,27 @@
-// What the stems and mix exports write, read from the stem files a piece at a time (stem-reader.ts), so that a
+// What the stems and mix exports write, read from the stem files a piece at a time (engine/audio/stem-reader.ts), so that a
 // two-hour song holds no more than a short one: each stem cut to the region, stretched to the tempo and key, the
 // stems mixed with their gains, handed out in blocks of WRITE_FRAMES. These are the very blocks the writer was given
 // when exports decoded every stem whole (cut, stretched and mixed whole, then written WRITE_FRAMES at a time), so the
 // files come out the same to the byte: the stretcher is fed whole blocks (STRETCH_CALL_FRAMES says why that matters),
 // and a block of the mix is mixStems of the stems' blocks.
 import {
+  closeStems,
+  cutPieces,
+  inBlocks,
   isBypassed,
+  openStems,
   regionFrames,
+  StemReader,
   STRETCH_CALL_FRAMES,
   stretchedLength,
   TimePitchStream,
   XumxError,
   type AudioTags,
+  type StemStream,
   type TimePitch,
 } from '../engine/index.ts';
 import type { ExportRegion } from './contract.ts';
 import { mixStems } from './mix.ts';
-import type { StemStream } from './ports.ts';
-import { closeStems, openStems, StemReader } from './stem-reader.ts';
 
 /** Frames the writer is given at a time (a multiple of STRETCH_CALL_FRAMES); about 2 MB of a stereo stem. */
 export const WRITE_FRAMES = 128 * STRETCH_CALL_FRAMES;
@@ -126,58 +130,6 @@ async function* mixed(
     // Stopped early (a stem failed, or the writer): the other stems' stages are left too.
     await Promise.all(iterators.map((it) => it.return?.().catch(() => {})));
   }
-}
-
-/** Frames [from, to) of a stream, the frames cutRegion takes of the whole; it stops reading at `to`. */
-export async function* cutPieces(pieces: AsyncIterable<Planar>, from: number, to: number): AsyncGenerator<Planar> {
-  let at = 0;
-  for await (const piece of pieces) {
-    const n = piece[0]?.length ?? 0;
-    const a = Math.min(Math.max(from - at, 0), n);
-    const b = Math.min(Math.max(to - at, 0), n);
-    if (b > a) yield a === 0 && b === n ? piece : piece.map((c) => c.subarray(a, b));
-    at += n;
-    if (at >= to) return;
-  }
-}
-
-/** The same frames in blocks of exactly `frames` (the last one shorter), as a whole signal cut into blocks. */
-export async function* inBlocks(pieces: AsyncIterable<Planar>, frames: number): AsyncGenerator<Planar> {
-  let held: Planar[] = [];
-  let heldFrames = 0;
-  for await (const piece of pieces) {
-    const n = piece[0]?.length ?? 0;
-    for (let at = 0; at < n;) {
-      const take = Math.min(frames - heldFrames, n - at);
-      const part = take === n ? piece : piece.map((c) => c.subarray(at, at + take));
-      at += take;
-      if (heldFrames === 0 && take === frames) {
-        yield part;
-        continue;
-      }
-      held.push(part);
-      heldFrames += take;
-      if (heldFrames === frames) {
-        yield joined(held, frames);
-        held = [];
-        heldFrames = 0;
-      }
-    }
-  }
-  if (heldFrames > 0) yield joined(held, heldFrames);
-}
-
-function joined(parts: Planar[], frames: number): Planar {
-  if (parts.length === 1) return parts[0];
-  return parts[0].map((_, c) => {
-    const out = new Float32Array(frames);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p[c], at);
-      at += p[c].length;
-    }
-    return out;
-  });
 }
 
 /** The blocks at the tempo and key; whole multiples of STRETCH_CALL_FRAMES in, so the samples are renderTimePitch's. */

@@ -1,6 +1,6 @@
 // What the service needs from the engine and the codecs, as narrow structural types. The real engine
 // (src-main/engine/index.ts) and codec helpers (src-main/engine/audio/) satisfy them; tests pass fakes.
-import type { AudioTags, StemFileCodec, StemWriter, StemWriterOptions } from '../engine/index.ts';
+import type { AudioTags, StemFileCodec, StemStream, StemWriter, StemWriterOptions } from '../engine/index.ts';
 import type {
   ListenCopyHooks,
   ModelInfo,
@@ -43,15 +43,7 @@ export type StemWriterPort = {
   [K in 'write' | 'close' | 'abort']: (...args: Parameters<StemWriter[K]>) => ReturnType<StemWriter[K]> | void;
 };
 
-/** A file's samples a piece at a time (planar, a few MB each), as the decoder reads them. */
-export interface StemStream {
-  sampleRate: number;
-  /** Frames per channel, where the file's header says so exactly. */
-  frames?: number;
-  /** The file's tags, unless they were not asked for. */
-  tags?: AudioTags;
-  pieces: AsyncIterableIterator<Float32Array[]>;
-}
+export type { StemStream };
 
 export interface AudioPort {
   decodeFile(path: string, opts?: { tags?: boolean }): Promise<DecodedAudio> | DecodedAudio;

@@ -1,8 +1,18 @@
 // A stem file read a piece at a time, for everything that reads a song's stems from disk after its render: a listening
-// copy written again (copy-from-stems.ts) and the exports (export-audio.ts). Every error names the file; the one
-// furthest behind of several is the one to read next, so that what was read of them stays in step.
-import { asXumxError, type AudioTags } from '../engine/index.ts';
-import type { StemStream } from './ports.ts';
+// copy written again, the stems and mix exports and the stem file. Every error names the file; the one furthest behind
+// of several is the one to read next, so that what was read of them stays in step.
+import { asXumxError } from '../errors.ts';
+import type { AudioTags } from './tags.ts';
+
+/** A file's samples a piece at a time (planar, a few MB each), as decodeStream reads them. */
+export interface StemStream {
+  sampleRate: number;
+  /** Frames per channel, where the file's header says so exactly. */
+  frames?: number;
+  /** The file's tags, unless they were not asked for. */
+  tags?: AudioTags;
+  pieces: AsyncIterableIterator<Float32Array[]>;
+}
 
 export class StemReader {
   /** Frames read so far. */
