@@ -146,7 +146,7 @@ describe('exports read a piece at a time', () => {
     await t.done();
   });
 
-  test('write the very bytes of the whole-song export: every stem, whole and a region, and a silent stem in the mix', async () => {
+  test('write the very bytes of the whole-song export: stems whole and a region, a mix with a muted stem', async () => {
     const t = await songOnDisk();
     const shapes: Shape[] = [
       { format: 'wav', bitDepth: 16 },
@@ -244,7 +244,8 @@ describe('exports read a piece at a time', () => {
     assert.equal(counted.written, frames, 'the whole mix is written');
     assert.ok(
       counted.mostHeld <= SOURCES.length * (WRITE_BLOCK + 256),
-      `the mix holds about a block of each stem at once (${counted.mostHeld} frames were, of ${SOURCES.length * frames})`,
+      `the mix holds about a block of each stem at once ` +
+        `(${counted.mostHeld} frames were, of ${SOURCES.length * frames})`,
     );
 
     counted.reset(1);

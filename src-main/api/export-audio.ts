@@ -1,9 +1,9 @@
-// What the stems and mix exports write, read from the stem files a piece at a time (engine/audio/stem-reader.ts), so that a
-// two-hour song holds no more than a short one: each stem cut to the region, stretched to the tempo and key, the
-// stems mixed with their gains, handed out in blocks of WRITE_FRAMES. These are the very blocks the writer was given
-// when exports decoded every stem whole (cut, stretched and mixed whole, then written WRITE_FRAMES at a time), so the
-// files come out the same to the byte: the stretcher is fed whole blocks (STRETCH_CALL_FRAMES says why that matters),
-// and a block of the mix is mixStems of the stems' blocks.
+// What the stems and mix exports write, read from the stem files a piece at a time (engine/audio/stem-reader.ts) so
+// that a two-hour song holds no more than a short one: each stem cut to the region, stretched to the tempo and key,
+// the stems mixed with their gains, handed out in blocks of WRITE_FRAMES. They are the blocks the writer would get of
+// stems cut, stretched and mixed whole and written WRITE_FRAMES at a time, so the file is the same to the byte: the
+// stretcher is fed whole blocks (STRETCH_CALL_FRAMES says why that matters), and a block of the mix is mixStems of the
+// stems' blocks.
 import {
   closeStems,
   cutPieces,
@@ -81,7 +81,8 @@ export async function mixExport(
     await closeStems(readers);
     throw new XumxError(
       'FILE_UNREADABLE',
-      `${other.path}: the stem is at ${other.sampleRate} Hz, ${first.path} at ${first.sampleRate} Hz; the stems of a song share one rate`,
+      `${other.path}: the stem is at ${other.sampleRate} Hz, ${first.path} at ${first.sampleRate} Hz; ` +
+        'the stems of a song share one rate',
       other.path,
     );
   }
