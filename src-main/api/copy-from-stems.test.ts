@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { decodeStream } from '../engine/audio/decode.ts';
 import { writeAudioFile } from '../engine/audio/stem-writer.ts';
 import { XumxError } from '../engine/errors.ts';
-import { copyFromStems, type StemStream } from './copy-from-stems.ts';
+import { copyFromStems } from './copy-from-stems.ts';
+import type { StemStream } from './ports.ts';
 
 const FRAMES = 3000;
 

@@ -1,19 +1,12 @@
 // A listening copy written again from its song's stem files: what ListenCopies does with a copy dropped over its disk
 // cap once a block of it is asked for. The stems hold the render's samples (they are written at the song's own tempo
 // and key), so the copy is the one that was dropped, within the copy's coding. Every stem is read a piece at a time
-// and the one furthest behind is read next: the copy holds only what the others have read beyond it, so a two-hour
-// song takes no more memory than a short one.
+// and the one furthest behind is read next (engine/audio/stem-reader.ts): the copy holds only what the others have
+// read beyond it, so a two-hour song takes no more memory than a short one.
 import { stat } from 'node:fs/promises';
-import { ListeningCopy, XumxError, asXumxError } from '../engine/index.ts';
+import { closeStems, furthestBehind, ListeningCopy, StemReader, XumxError } from '../engine/index.ts';
 import type { ListenProgress } from '../engine/types.ts';
-
-/** A stem file's samples a piece at a time (planar, a few MB each), as the decoder reads them. */
-export interface StemStream {
-  sampleRate: number;
-  /** Frames per channel, where the file's header says so exactly. */
-  frames?: number;
-  pieces: AsyncIterableIterator<Float32Array[]>;
-}
+import type { StemStream } from './ports.ts';
 
 export interface CopyFromStems {
   /** Where the copy is written (created or emptied). */
@@ -37,35 +30,30 @@ export interface CopyFromStems {
  * then too. Every stem file opened is closed before it returns.
  */
 export async function copyFromStems(o: CopyFromStems): Promise<'done' | 'stopped'> {
-  const stems: { source: string; path: string; stream: StemStream; fed: number; done: boolean }[] = [];
+  // In the copy's order: readers[k] reads the stem of o.sources[k].
+  const readers: StemReader[] = [];
   let writer: ListeningCopy | null = null;
   try {
     for (const source of o.sources) {
-      const path = o.stemPaths[source];
-      const stream = await o.decodeStream(path).catch((err: unknown) => Promise.reject(asXumxError(err, path)));
-      stems.push({ source, path, stream, fed: 0, done: false });
-      if (stream.sampleRate !== o.sampleRate || (stream.frames !== undefined && stream.frames !== o.frames))
-        throw changedStem(o, source, path, stream.frames ?? 'its', stream.sampleRate);
+      const reader = await StemReader.open(o.stemPaths[source], o.decodeStream);
+      readers.push(reader);
+      if (reader.sampleRate !== o.sampleRate || (reader.frames !== undefined && reader.frames !== o.frames))
+        throw changedStem(o, source, reader.path, reader.frames ?? 'its', reader.sampleRate);
     }
     writer = await ListeningCopy.create(o.path, o.sources, o.sampleRate, o.frames, o.onReady);
     for (;;) {
       if (!o.goOn()) break;
-      const behind = stems.filter((s) => !s.done).sort((a, b) => a.fed - b.fed)[0];
+      const behind = furthestBehind(readers);
       if (!behind) break;
-      const next = await behind.stream.pieces
-        .next()
-        .catch((err: unknown) => Promise.reject(asXumxError(err, behind.path)));
-      if (next.done) {
-        behind.done = true;
-        if (behind.fed !== o.frames)
-          throw changedStem(o, behind.source, behind.path, behind.fed, behind.stream.sampleRate);
+      const k = readers.indexOf(behind);
+      const planar = await behind.next();
+      if (!planar) {
+        if (behind.fed !== o.frames) throw changedStem(o, o.sources[k], behind.path, behind.fed, behind.sampleRate);
         continue;
       }
-      const planar = next.value;
-      if (behind.fed + (planar[0]?.length ?? 0) > o.frames)
-        throw changedStem(o, behind.source, behind.path, `more than ${o.frames}`, behind.stream.sampleRate);
-      await writer.add(o.sources.indexOf(behind.source), [planar[0], planar[1] ?? planar[0]]);
-      behind.fed += planar[0]?.length ?? 0;
+      if (behind.fed > o.frames)
+        throw changedStem(o, o.sources[k], behind.path, `more than ${o.frames}`, behind.sampleRate);
+      await writer.add(k, [planar[0], planar[1] ?? planar[0]]);
     }
     if (o.goOn()) await writer.finish();
     if (o.goOn()) return 'done';
@@ -75,7 +63,7 @@ export async function copyFromStems(o: CopyFromStems): Promise<'done' | 'stopped
     await writer?.abort().catch(() => {});
     throw err;
   } finally {
-    await Promise.all(stems.map((s) => s.stream.pieces.return?.().catch(() => {})));
+    await closeStems(readers);
   }
 }
 

@@ -39,6 +39,11 @@ export interface StudioOptions {
   modelInstall?: Pick<ModelsServiceDeps, 'urlFor' | 'statfs'>;
   /** Tests only: where the engine keeps prepared songs; default: the engine's folder in the system's temporary folder. */
   songFolder?: string;
+  /**
+   * Tests and benches only: the estimate cache's size cap in bytes, to see what it does with a song larger than it on
+   * a short song; default DEFAULT_CACHE_BYTES (about half an hour of audio).
+   */
+  estimateCacheBytes?: number;
   /** How the user of this door picks another data folder (e.g. `--data DIR`), for when this one is in use. */
   otherDataFolder?: string;
 }
@@ -115,7 +120,10 @@ async function startStudio(opts: StudioOptions, dataDir: string, lock: DataFolde
   const engine = createEngine({
     modelDirs,
     allowTestModels: opts.allowTestModels,
-    cache: { dir: join(dataDir, 'estimate-cache') },
+    cache: {
+      dir: join(dataDir, 'estimate-cache'),
+      ...(opts.estimateCacheBytes !== undefined ? { maxBytes: opts.estimateCacheBytes } : {}),
+    },
     ...(opts.songFolder !== undefined ? { songFolder: opts.songFolder } : {}),
   });
   // Started now rather than by the first song, which would otherwise wait for the worker and its DSP threads before

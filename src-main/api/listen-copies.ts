@@ -24,7 +24,6 @@ import {
 } from '../engine/index.ts';
 import type { ListenProgress, SeparateRequest, SeparationControls } from '../engine/types.ts';
 import type { JobView, ListenView } from './contract.ts';
-import type { StemStream } from './copy-from-stems.ts';
 import {
   floatWavBytes,
   notReady,
@@ -38,7 +37,7 @@ import { newSong, removeFile as remove, viewOf, type Copy, type CopyView, type S
 import { dropOverCap } from './listen-cap.ts';
 import { renderOnDemand, type OnDemandDeps } from './listen-on-demand.ts';
 import { CopyRestorer } from './listen-restore.ts';
-import type { EnginePort } from './ports.ts';
+import type { EnginePort, StemStream } from './ports.ts';
 
 export {
   floatWav,

@@ -3,7 +3,8 @@
 // the stem files change or LISTEN_RETRY_MS have passed, and, for the song listened to, by a timer after that while.
 import { asXumxError } from '../engine/index.ts';
 import type { JobView } from './contract.ts';
-import { copyFromStems, stemFilesStamp, type StemStream } from './copy-from-stems.ts';
+import { copyFromStems, stemFilesStamp } from './copy-from-stems.ts';
+import type { StemStream } from './ports.ts';
 import type { Copy, Song } from './listen-copy-state.ts';
 
 /**

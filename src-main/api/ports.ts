@@ -1,6 +1,6 @@
 // What the service needs from the engine and the codecs, as narrow structural types. The real engine
 // (src-main/engine/index.ts) and codec helpers (src-main/engine/audio/) satisfy them; tests pass fakes.
-import type { AudioTags, StemFileCodec, StemWriter, StemWriterOptions } from '../engine/index.ts';
+import type { AudioTags, StemFileCodec, StemStream, StemWriter, StemWriterOptions } from '../engine/index.ts';
 import type {
   ListenCopyHooks,
   ModelInfo,
@@ -43,13 +43,12 @@ export type StemWriterPort = {
   [K in 'write' | 'close' | 'abort']: (...args: Parameters<StemWriter[K]>) => ReturnType<StemWriter[K]> | void;
 };
 
+export type { StemStream };
+
 export interface AudioPort {
   decodeFile(path: string, opts?: { tags?: boolean }): Promise<DecodedAudio> | DecodedAudio;
-  /** The file's samples a piece at a time (a few MB each), for reading a long file in bounded memory. */
-  decodeStream(
-    path: string,
-    opts?: { tags?: boolean },
-  ): Promise<{ sampleRate: number; frames?: number; pieces: AsyncIterableIterator<Float32Array[]> }>;
+  /** The file's samples a piece at a time, for reading a long file in bounded memory. */
+  decodeStream(path: string, opts?: { tags?: boolean }): Promise<StemStream>;
   createStemWriter(path: string, opts: StemWriterOptions): Promise<StemWriterPort> | StemWriterPort;
   /** Writes a Native Instruments stem file from a song's stem files (only `region`'s seconds when given); returns notices. */
   stemFileFromStemFiles(

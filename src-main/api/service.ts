@@ -6,18 +6,15 @@ import { tmpdir } from 'node:os';
 import {
   asXumxError,
   type AudioTags,
-  cutRegion,
   defaultModelDirs,
   makeFolders,
   exportName,
   mixTags,
-  renderTimePitch,
   songFiles,
   songName,
   STEM_FILE_SOURCES,
   stemFileCodec,
   stemFileName,
-  stretchedLength,
   userModelsDir,
   writeFailureReason,
   XumxError,
@@ -39,7 +36,8 @@ import {
 } from './contract.ts';
 import { FileAccessPolicy } from './file-access.ts';
 import { JobQueue } from './job-queue.ts';
-import { mixStems, type StemAudio } from './mix.ts';
+import { type ExportAudio, type DecodeStem, mixExport, stemExport } from './export-audio.ts';
+import type { StemAudio } from './mix.ts';
 import { computePeaks, peaksFromSpans, roundPeaks } from './peaks.ts';
 import type { AudioPort, EnginePort } from './ports.ts';
 import type { SettingsStore } from './settings-store.ts';
@@ -350,12 +348,10 @@ export class StudioService implements StudioApi {
       join(folder, exportName(`${songName(job.name)} - ${s}`, region, EXT[req.format])),
     );
     if (!req.overwrite) await refuseExisting(files);
+    const shape = { region, timePitch: req.timePitch };
     for (let k = 0; k < paths.length; k++) {
-      const audio = cutRegion(await this.decode(paths[k]), region);
-      const channels = req.timePitch
-        ? await renderTimePitch(audio.channels, audio.sampleRate, req.timePitch)
-        : audio.channels;
-      await this.write(files[k], { ...audio, channels }, req.format, req.bitDepth, audio.tags);
+      const audio = await stemExport(paths[k], shape, this.decodeStem);
+      await this.write(files[k], audio, req.format, req.bitDepth, audio.tags);
     }
     return { folder, files };
   }
@@ -368,12 +364,9 @@ export class StudioService implements StudioApi {
     const folder = await this.ensureFolder(req.folder);
     const out = join(folder, exportName(req.name, region, EXT[req.format]));
     if (!req.overwrite) await refuseExisting([out]);
-    const stems: TaggedAudio[] = [];
-    for (const p of paths) stems.push(cutRegion(await this.decode(p, { tags: stems.length === 0 }), region));
     const gains = sources.map((s) => req.gains[s]);
-    const mix = mixStems(req.timePitch ? await stretchEach(stems, gains, req.timePitch) : stems, gains);
-    const tags = mixTags(stems[0]?.tags ?? {}, job.result?.title, 'mix');
-    await this.write(out, mix, req.format, req.bitDepth, tags);
+    const mix = await mixExport(paths, gains, { region, timePitch: req.timePitch }, this.decodeStem);
+    await this.write(out, mix, req.format, req.bitDepth, mixTags(mix.tags, job.result?.title, 'mix'));
     return { folder, files: [out] };
   }
 
@@ -547,6 +540,8 @@ export class StudioService implements StudioApi {
     return exportRegion(region, { name: job.name, duration: job.result?.duration ?? 0 });
   }
 
+  private readonly decodeStem: DecodeStem = (path, opts) => this.deps.audio.decodeStream(path, opts);
+
   private async decode(path: string, opts: { tags?: boolean } = {}): Promise<TaggedAudio> {
     try {
       const a = await this.deps.audio.decodeFile(path, opts);
@@ -569,29 +564,31 @@ export class StudioService implements StudioApi {
     return abs;
   }
 
+  /** Writes an export's blocks as they come, to a temporary file renamed into place when whole; closes its stems. */
   private async write(
     out: string,
-    audio: StemAudio,
+    audio: ExportAudio,
     format: OutputFormat,
     bitDepth: ExportStemsRequest['bitDepth'],
     tags: AudioTags,
   ): Promise<void> {
-    const writer = await this.deps.audio.createStemWriter(out, {
-      format,
-      bitDepth,
-      sampleRate: audio.sampleRate,
-      channels: audio.channels.length,
-      tags,
-    });
     try {
-      // Chunks keep the encoder's working memory small on long songs.
-      const CHUNK = 1 << 18;
-      const length = audio.channels[0]?.length ?? 0;
-      for (let i = 0; i < length; i += CHUNK) await writer.write(audio.channels.map((c) => c.subarray(i, i + CHUNK)));
-      await writer.close();
-    } catch (e) {
-      await writer.abort();
-      throw asXumxError(e, out);
+      const writer = await this.deps.audio.createStemWriter(out, {
+        format,
+        bitDepth,
+        sampleRate: audio.sampleRate,
+        channels: audio.channels,
+        tags,
+      });
+      try {
+        for await (const block of audio.blocks) await writer.write(block);
+        await writer.close();
+      } catch (e) {
+        await writer.abort();
+        throw asXumxError(e, out);
+      }
+    } finally {
+      await audio.close();
     }
     this.policy.allowWritten(out);
   }
@@ -627,21 +624,5 @@ async function refuseExisting(files: string[]): Promise<void> {
     'OUTPUT_EXISTS',
     `${there[0]}: a file of that name is already there${more}; nothing was written`,
     there[0],
-  );
-}
-
-/**
- * Each stem at the tempo and key, as the player stretches each stem before its fader; stretching the sum instead
- * would sound different (the stretcher is not linear). A silent stem stays silent, at the stretched length.
- */
-async function stretchEach<T extends TaggedAudio>(stems: T[], gains: number[], tp: TimePitch): Promise<T[]> {
-  return Promise.all(
-    stems.map(async (stem, k) => ({
-      ...stem,
-      channels:
-        gains[k] === 0
-          ? stem.channels.map((c) => new Float32Array(stretchedLength(c.length, tp.tempo)))
-          : await renderTimePitch(stem.channels, stem.sampleRate, tp),
-    })),
   );
 }

@@ -24,13 +24,16 @@ export type * from './types.ts';
 // What the doors (api/, cli/, electron/, web/) use of the engine: they import it from here (or the types from
 // types.ts), never from the modules behind it (eslint.config.js).
 export { analysisLabel, confidenceLabel } from './analysis/labels.ts';
-export { cutRegion } from './audio/cut-region.ts';
+export { cutRegion, regionFrames } from './audio/cut-region.ts';
 export { decodeFile, decodeStream } from './audio/decode.ts';
 export type { DecodedAudio } from './audio/decode.ts';
 export { createSampleEncoder } from './audio/sample-encoders.ts';
 export { STEM_FILE_SOURCES, stemFileCodec } from './audio/stem-file-layout.ts';
 export type { StemFileCodec } from './audio/stem-file-layout.ts';
 export { stemFileFromStemFiles } from './audio/stem-file.ts';
+export { closeStems, furthestBehind, openStems, StemReader } from './audio/stem-reader.ts';
+export type { StemStream } from './audio/stem-reader.ts';
+export { cutPieces, inBlocks } from './audio/pieces.ts';
 export { loadDspKernels } from './dsp/kernels/index.ts';
 export { makeFolders } from './folders.ts';
 export type { DspKernels } from './dsp/kernels/index.ts';
@@ -55,9 +58,15 @@ export {
   WIENER_ITERATIONS_MAX,
   withDefaults,
 } from './dsp/controls.ts';
-export { SEMITONE_RANGE, TEMPO_RANGE, stretchedLength, timePitchProblem } from './dsp/time-pitch-settings.ts';
+export {
+  isBypassed,
+  SEMITONE_RANGE,
+  TEMPO_RANGE,
+  stretchedLength,
+  timePitchProblem,
+} from './dsp/time-pitch-settings.ts';
 export type { TimePitch } from './dsp/time-pitch-settings.ts';
-export { renderTimePitch } from './dsp/time-pitch.ts';
+export { renderTimePitch, STRETCH_CALL_FRAMES, TimePitchStream } from './dsp/time-pitch.ts';
 export { XumxError, asXumxError } from './errors.ts';
 export type { ErrorCode } from './errors.ts';
 export { describeModel } from './model/details.ts';

@@ -41,13 +41,13 @@ export class MemoryAudio implements AudioPort {
   }
 
   /** The file in pieces of a few hundred frames, as a long file is read. */
-  async decodeStream(path: string) {
-    const { sampleRate, channels } = this.decodeFile(path);
+  async decodeStream(path: string, opts: { tags?: boolean } = {}) {
+    const { sampleRate, channels, tags } = this.decodeFile(path);
     const frames = channels[0]?.length ?? 0;
     async function* pieces() {
       for (let at = 0; at < frames; at += 256) yield channels.map((c) => c.slice(at, at + 256));
     }
-    return { sampleRate, frames, pieces: pieces() };
+    return { sampleRate, frames, ...(tags && opts.tags !== false ? { tags } : {}), pieces: pieces() };
   }
 
   createStemWriter(path: string, opts: { sampleRate: number; channels: number }) {

@@ -24,16 +24,25 @@ export interface FakeStudio {
 
 /**
  * A service over a FakeEngine whose stems are `frames` long (FakeEngine's default when absent), in a new folder
- * named from `prefix`; `deps` adds to what it gets or replaces it, given the folder.
+ * named from `prefix`; `deps` adds to what it gets or replaces it, given the folder and the in-memory codecs.
  */
 export async function fakeStudio(
   prefix: string,
-  o: { frames?: number; deps?: (dir: string) => Partial<StudioServiceDeps> | Promise<Partial<StudioServiceDeps>> } = {},
+  o: {
+    frames?: number;
+    deps?: (dir: string, audio: MemoryAudio) => Partial<StudioServiceDeps> | Promise<Partial<StudioServiceDeps>>;
+  } = {},
 ): Promise<FakeStudio> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   const audio = new MemoryAudio();
   const engine = new FakeEngine(audio, o.frames);
   const settings = await openSettingsStore(join(dir, 'settings.json'), defaultSettings(join(dir, 'stems')));
-  const service = new StudioService({ engine, audio, settings, capabilities: WEB_DOOR, ...(await o.deps?.(dir)) });
+  const service = new StudioService({
+    engine,
+    audio,
+    settings,
+    capabilities: WEB_DOOR,
+    ...(await o.deps?.(dir, audio)),
+  });
   return { dir, audio, engine, settings, service, done: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -9,7 +9,12 @@ import type { PcmAudio } from '../types.ts';
  */
 export function cutRegion<T extends PcmAudio>(audio: T, region?: { start: number; end: number }): T {
   if (!region) return audio;
-  const from = Math.round(region.start * audio.sampleRate);
-  const to = Math.round(region.end * audio.sampleRate);
+  const { from, to } = regionFrames(region, audio.sampleRate);
   return { ...audio, channels: audio.channels.map((c) => c.subarray(from, to)) };
+}
+
+/** The frames [from, to) a region is at `sampleRate` (to: Infinity without a region), for reading them in pieces. */
+export function regionFrames(region: { start: number; end: number } | undefined, sampleRate: number) {
+  if (!region) return { from: 0, to: Infinity };
+  return { from: Math.round(region.start * sampleRate), to: Math.round(region.end * sampleRate) };
 }

@@ -1,6 +1,6 @@
 // Decoded audio handed over in pieces, in order, as a reader makes them: the engine writes a song's pieces to disk
 // as they come (separate/song-samples.ts), so a long recording is never whole in memory; decodeFile joins them for
-// callers that want whole channels.
+// callers that want whole channels; cutPieces and inBlocks take a part of a stream and regroup it without joining it.
 
 import type { PcmAudio } from '../types.ts';
 
@@ -62,4 +62,60 @@ export async function joinPieces(s: {
     channels.push(out);
   }
   return channels;
+}
+
+/** Frames [from, to) of a stream, the frames cutRegion takes of the whole; it stops reading at `to`. */
+export async function* cutPieces(
+  pieces: AsyncIterable<Float32Array[]>,
+  from: number,
+  to: number,
+): AsyncGenerator<Float32Array[]> {
+  let at = 0;
+  for await (const piece of pieces) {
+    const n = piece[0]?.length ?? 0;
+    const a = Math.min(Math.max(from - at, 0), n);
+    const b = Math.min(Math.max(to - at, 0), n);
+    if (b > a) yield a === 0 && b === n ? piece : piece.map((c) => c.subarray(a, b));
+    at += n;
+    if (at >= to) return;
+  }
+}
+
+/** The same frames in blocks of exactly `frames` (the last one shorter), as a whole signal cut into blocks. */
+export async function* inBlocks(pieces: AsyncIterable<Float32Array[]>, frames: number): AsyncGenerator<Float32Array[]> {
+  let held: Float32Array[][] = [];
+  let heldFrames = 0;
+  for await (const piece of pieces) {
+    const n = piece[0]?.length ?? 0;
+    for (let at = 0; at < n;) {
+      const take = Math.min(frames - heldFrames, n - at);
+      const part = take === n ? piece : piece.map((c) => c.subarray(at, at + take));
+      at += take;
+      if (heldFrames === 0 && take === frames) {
+        yield part;
+        continue;
+      }
+      held.push(part);
+      heldFrames += take;
+      if (heldFrames === frames) {
+        yield joined(held, frames);
+        held = [];
+        heldFrames = 0;
+      }
+    }
+  }
+  if (heldFrames > 0) yield joined(held, heldFrames);
+}
+
+function joined(parts: Float32Array[][], frames: number): Float32Array[] {
+  if (parts.length === 1) return parts[0];
+  return parts[0].map((_, c) => {
+    const out = new Float32Array(frames);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p[c], at);
+      at += p[c].length;
+    }
+    return out;
+  });
 }

@@ -1,13 +1,15 @@
 // writeStemFile on its own: exact lengths whatever the song's length, rates AAC cannot store, odd tags.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hasFfmpeg, tempDir } from '../../../test/fixtures/audio.ts';
+import { cutRegion } from './cut-region.ts';
 import { decodeFile } from './decode.ts';
 import { stemFileFromStemFiles, writeStemFile, type StemAudio } from './stem-file.ts';
 import { writeAudioFile } from './stem-writer.ts';
+import { mixTags, type AudioTags } from './tags.ts';
 import { stemFileCodec } from './stem-file-layout.ts';
 
 const STEM_FILE_AAC = stemFileCodec('aac', 16).codec;
@@ -118,5 +120,77 @@ describe('stemFileFromStemFiles', () => {
     const part = await decodeFile(join(dir, 'part.stem.mp4'));
     const [from, to] = [Math.round(0.1 * 44100), Math.round(0.4567 * 44100)];
     for (let c = 0; c < 2; c++) assert.deepEqual(part.channels[c], whole.channels[c].slice(from, to), `channel ${c}`);
+  });
+
+  test('reading the stem files a piece at a time writes, to the byte, the file of the whole stems', async () => {
+    // A residual stem (folded into "other"), a region across chunks, and AAC at a rate it cannot store (resampled).
+    for (const [rate, frames, codec, region] of [
+      [44100, 150_000, { name: 'alac', bitDepth: 16 } as const, { start: 0.2, end: 3.1 }],
+      [192_000, 200_000, STEM_FILE_AAC, undefined],
+    ] as const) {
+      const files: Record<string, string> = {};
+      const all = { ...stems(frames, rate), residual: stems(frames, rate).drums };
+      for (const [source, audio] of Object.entries(all)) {
+        files[source] = join(dir, `${rate}-${source}.wav`);
+        await writeAudioFile(files[source], audio.channels, {
+          format: 'wav',
+          bitDepth: '32f',
+          sampleRate: rate,
+          channels: 2,
+          tags: { title: `a - ${source}`, artist: 'The Stems' },
+        });
+      }
+      const streamed = join(dir, `${rate}-streamed.stem.mp4`);
+      await stemFileFromStemFiles(files, streamed, { codec, songTitle: 'a', ...(region ? { region } : {}) });
+      const whole: Record<string, StemAudio & { tags: AudioTags }> = {};
+      for (const [source, file] of Object.entries(files)) whole[source] = cutRegion(await decodeFile(file), region);
+      const reference = join(dir, `${rate}-whole.stem.mp4`);
+      await writeStemFile(reference, whole, { codec, tags: mixTags(whole.drums.tags, 'a') });
+      assert.ok(readFileSync(streamed).equals(readFileSync(reference)), `${rate} Hz ${codec.name}`);
+    }
+  });
+
+  test('reads the stem files in step, about a chunk of each at a time, however long the song', async () => {
+    const frames = 400_000;
+    const audio = stems(frames, 44100);
+    const given: Record<string, number> = {};
+    let widest = 0;
+    const decode = async (path: string) => {
+      const { channels } = audio[path];
+      given[path] = 0;
+      async function* pieces() {
+        for (let at = 0; at < frames; at += 4096) {
+          given[path] += Math.min(4096, frames - at);
+          widest = Math.max(widest, Math.max(...Object.values(given)) - Math.min(...Object.values(given)));
+          yield channels.map((c) => c.slice(at, at + 4096));
+        }
+      }
+      return { sampleRate: 44100, frames, pieces: pieces() };
+    };
+    const files = Object.fromEntries(Object.keys(audio).map((s) => [s, s]));
+    const path = join(dir, 'in-step.stem.mp4');
+    await stemFileFromStemFiles(files, path, { codec: { name: 'alac', bitDepth: 16 }, decode });
+    assert.equal((await decodeFile(path)).channels[0].length, frames);
+    assert.ok(widest <= (1 << 16) + 4096, `no stem is read more than a chunk ahead of another (${widest} frames were)`);
+  });
+
+  test('refuses a stem that ends before the others, found as it ends, and leaves nothing', async () => {
+    const audio = stems(150_000, 44100);
+    audio.bass.channels = audio.bass.channels.map((c) => c.subarray(0, 100_000));
+    // Read without the length a header gives: only reading them tells that the stems differ.
+    const decode = async (path: string) => ({
+      sampleRate: 44100,
+      pieces: (async function* () {
+        yield audio[path].channels;
+      })(),
+    });
+    const files = Object.fromEntries(Object.keys(audio).map((s) => [s, s]));
+    const before = readdirSync(dir).sort();
+    await assert.rejects(
+      stemFileFromStemFiles(files, join(dir, 'short.stem.mp4'), { codec: STEM_FILE_AAC, decode }),
+      (e: { code: string; message: string }) =>
+        e.code === 'BAD_ARGUMENT' && e.message.endsWith('the stems differ in rate, channels or length'),
+    );
+    assert.deepEqual(readdirSync(dir).sort(), before);
   });
 });

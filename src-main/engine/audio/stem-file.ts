@@ -15,14 +15,16 @@ import {
   writeSync,
 } from 'node:fs';
 import type { DspKernels } from '../dsp/kernels/index.ts';
-import { resample } from '../dsp/resample.ts';
+import { createResampler } from '../dsp/resample.ts';
 import { XumxError } from '../errors.ts';
 import { tempPathFor } from '../temp-files.ts';
 import { AAC_SAMPLE_RATES } from './adts-frames.ts';
 import { audioError } from './audio-error.ts';
 import { storableRate } from './sample-rates.ts';
-import { decodeFile, type DecodedAudio } from './decode.ts';
-import { cutRegion } from './cut-region.ts';
+import { decodeStream } from './decode.ts';
+import { regionFrames } from './cut-region.ts';
+import { cutPieces, inBlocks } from './pieces.ts';
+import { closeStems, openStems, type StemStream } from './stem-reader.ts';
 import { createMp4TrackEncoder, type Mp4TrackEncoder } from './libav.ts';
 import { mp4Box, replaceUserData } from './mp4-boxes.ts';
 import { STEM_FILE_STEMS, stemManifest, type StemFileCodec } from './stem-file-layout.ts';
@@ -194,6 +196,17 @@ function unlinkSafe(p: string): void {
 /** Audio the stem file is made from: one stereo stem per source at one rate. */
 export type StemAudio = PcmAudio;
 
+/** A stem as the stem file reads it: its rate, its channels, its length where known, and its frames in order. */
+interface StemPieces {
+  sampleRate: number;
+  channels: number;
+  /** Frames, where known before reading; a stem that ends before or after the others is refused as it ends. */
+  frames?: number;
+  pieces: AsyncIterable<Float32Array[]>;
+}
+
+type StemFileWrite = { codec: StemFileCodec; tags?: AudioTags; signal?: AbortSignal; kernels?: DspKernels };
+
 const CHUNK_FRAMES = 1 << 16;
 const OTHER = STEM_FILE_STEMS.findIndex((s) => s.source === 'other');
 
@@ -202,11 +215,26 @@ const OTHER = STEM_FILE_STEMS.findIndex((s) => s.source === 'other');
  * "other" so the four still add up to the song). The mix track is the sum of the stems, which is the song.
  * Returns the notices worth telling the user. An aborted `signal` stops it between chunks, leaving nothing.
  */
-export async function writeStemFile(
-  path: string,
-  stems: Record<string, StemAudio>,
-  o: { codec: StemFileCodec; tags?: AudioTags; signal?: AbortSignal; kernels?: DspKernels },
-): Promise<string[]> {
+export function writeStemFile(path: string, stems: Record<string, StemAudio>, o: StemFileWrite): Promise<string[]> {
+  const whole = Object.entries(stems).map(([source, s]): [string, StemPieces] => [
+    source,
+    {
+      sampleRate: s.sampleRate,
+      channels: s.channels.length,
+      frames: s.channels[0]?.length ?? 0,
+      pieces: (async function* () {
+        yield s.channels;
+      })(),
+    },
+  ]);
+  return writeStemFileFrom(path, Object.fromEntries(whole), o);
+}
+
+/**
+ * writeStemFile from stems read a piece at a time: the encoders get the chunks they would get of whole stems, and
+ * about a chunk of each stem is held at once, however long the song.
+ */
+async function writeStemFileFrom(path: string, stems: Record<string, StemPieces>, o: StemFileWrite): Promise<string[]> {
   const missing = STEM_FILE_STEMS.filter((s) => !stems[s.source]).map((s) => s.source);
   if (missing.length)
     throw audioError(
@@ -215,27 +243,22 @@ export async function writeStemFile(
       `a stem file needs drums, bass, other and vocals; this separation has no ${missing.join(', ')}`,
     );
   const all = Object.values(stems);
-  const { sampleRate } = all[0];
-  const frames = all[0].channels[0].length;
-  if (
-    all.some(
-      (s) => s.sampleRate !== sampleRate || s.channels.length !== 2 || s.channels.some((c) => c.length !== frames),
-    )
-  ) {
-    throw audioError('BAD_ARGUMENT', path, 'the stems differ in rate, channels or length');
-  }
+  const { sampleRate, frames } = all[0];
+  const lengthsDiffer = (s: StemPieces) => s.frames !== undefined && frames !== undefined && s.frames !== frames;
+  if (all.some((s) => s.sampleRate !== sampleRate || s.channels !== 2 || lengthsDiffer(s))) throw unequal(path);
   const extra = Object.keys(stems).filter((k) => !STEM_FILE_STEMS.some((s) => s.source === k));
   const notices = extra.length ? [`a stem file holds four stems: ${extra.join(', ')} went into "other"`] : [];
   let rate = sampleRate;
+  let pieces = Object.fromEntries(Object.entries(stems).map(([k, s]) => [k, s.pieces]));
   if (o.codec.name === 'aac' && !AAC_SAMPLE_RATES.includes(sampleRate)) {
     rate = storableRate(sampleRate, AAC_SAMPLE_RATES);
-    const resampled: Record<string, StemAudio> = {};
-    for (const [k, s] of Object.entries(stems))
-      resampled[k] = { sampleRate: rate, channels: await resample(s.channels, sampleRate, rate) };
-    stems = resampled;
+    // The streaming resampler gives the same samples however its input is cut.
+    for (const k of Object.keys(pieces)) pieces[k] = resampled(pieces[k], sampleRate, rate);
     notices.push(`AAC cannot store ${sampleRate} Hz: the stem file is at ${rate} Hz`);
   }
-  const length = Object.values(stems)[0].channels[0].length;
+  const chunks = Object.fromEntries(
+    Object.entries(pieces).map(([k, p]) => [k, inBlocks(p, CHUNK_FRAMES)[Symbol.asyncIterator]()]),
+  );
   const writer = await createStemFileWriter(path, {
     sampleRate: rate,
     codec: o.codec,
@@ -243,17 +266,24 @@ export async function writeStemFile(
     kernels: o.kernels,
   });
   try {
-    for (let at = 0; at < length; at += CHUNK_FRAMES) {
+    for (;;) {
+      const next: Record<string, Float32Array[] | null> = {};
+      for (const [k, it] of Object.entries(chunks)) {
+        const r = await it.next();
+        next[k] = r.done ? null : r.value;
+      }
+      const parts = Object.values(next);
+      if (parts.every((p) => p === null)) break;
+      const n = parts[0]?.[0].length;
+      if (parts.some((p) => p?.[0].length !== n)) throw unequal(path);
       if (o.signal?.aborted) throw new XumxError('CANCELLED', `${path}: cancelled`, path);
-      const end = Math.min(length, at + CHUNK_FRAMES);
-      const part = (s: StemAudio) => s.channels.map((c) => c.subarray(at, end));
-      const four = STEM_FILE_STEMS.map((s) => part(stems[s.source]).map((c) => c.slice()));
+      const four = STEM_FILE_STEMS.map((s) => next[s.source]!.map((c) => c.slice()));
       for (const name of extra)
-        part(stems[name]).forEach((c, ch) => {
+        next[name]!.forEach((c, ch) => {
           for (let i = 0; i < c.length; i++) four[OTHER][ch][i] += c[i];
         });
       const mix = [0, 1].map((ch) => {
-        const m = new Float32Array(end - at);
+        const m = new Float32Array(n!);
         for (const s of four) for (let i = 0; i < m.length; i++) m[i] += s[ch][i];
         return m;
       });
@@ -263,14 +293,38 @@ export async function writeStemFile(
   } catch (err) {
     await writer.abort();
     throw err;
+  } finally {
+    await Promise.all(Object.values(chunks).map((it) => it.return(undefined).catch(() => {})));
   }
   return [...notices, ...writer.notices];
+}
+
+function unequal(path: string): XumxError {
+  return audioError('BAD_ARGUMENT', path, 'the stems differ in rate, channels or length');
+}
+
+async function* resampled(
+  pieces: AsyncIterable<Float32Array[]>,
+  from: number,
+  to: number,
+): AsyncGenerator<Float32Array[]> {
+  const resampler = await createResampler(from, to, 2);
+  try {
+    for await (const p of pieces) {
+      const out = resampler.process(p);
+      if (out[0].length) yield out;
+    }
+    const tail = resampler.flush();
+    if (tail[0].length) yield tail;
+  } finally {
+    resampler.destroy();
+  }
 }
 
 /**
  * The stem file of a separated song, from its stem files as the engine wrote them: what every door calls. The
  * song's tags come from the stems (which carry them under their own titles) with the song's title. With a `region`,
- * only those seconds of the song.
+ * only those seconds of the song. The stem files are read a piece at a time, in step.
  */
 export async function stemFileFromStemFiles(
   stemFiles: Record<string, string>,
@@ -282,11 +336,35 @@ export async function stemFileFromStemFiles(
     region?: { start: number; end: number };
     /** The calling thread's DSP kernels, for ALAC's integer samples; absent: the JavaScript reference. */
     kernels?: DspKernels;
+    /** Reads the stem files; default decodeStream (a test counts what it gives out). */
+    decode?: (path: string, opts: { tags: boolean }) => Promise<StemStream>;
   },
 ): Promise<string[]> {
-  const stems: Record<string, DecodedAudio> = {};
-  for (const [source, file] of Object.entries(stemFiles))
-    stems[source] = cutRegion(await decodeFile(file, { tags: Object.keys(stems).length === 0 }), o.region);
-  const tags = mixTags(Object.values(stems)[0]?.tags ?? {}, o.songTitle);
-  return writeStemFile(path, stems, { codec: o.codec, tags, signal: o.signal, kernels: o.kernels });
+  const sources = Object.keys(stemFiles);
+  const decode = o.decode ?? decodeStream;
+  const readers = await openStems(
+    sources.map((s) => stemFiles[s]),
+    (file, k) => decode(file, { tags: k === 0 }),
+  );
+  try {
+    const stems = sources.map((source, k): [string, StemPieces] => {
+      const r = readers[k];
+      const { from, to } = regionFrames(o.region, r.sampleRate);
+      const frames =
+        r.frames === undefined ? undefined : Math.max(0, Math.min(to, r.frames) - Math.min(from, r.frames));
+      return [
+        source,
+        { sampleRate: r.sampleRate, channels: r.channels, frames, pieces: cutPieces(r.pieces(), from, to) },
+      ];
+    });
+    const tags = mixTags(readers[0]?.tags ?? {}, o.songTitle);
+    return await writeStemFileFrom(path, Object.fromEntries(stems), {
+      codec: o.codec,
+      tags,
+      signal: o.signal,
+      kernels: o.kernels,
+    });
+  } finally {
+    await closeStems(readers);
+  }
 }

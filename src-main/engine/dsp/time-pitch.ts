@@ -16,7 +16,12 @@ export * from './time-pitch-settings.ts';
 
 /** Above this the library keeps a harmonic's timbre rather than its exact partials; the web player uses the same. */
 const TONALITY_LIMIT_HZ = 8000;
-const BLOCK = 2048; // input frames per library call
+/**
+ * Input frames per library call. Each process() call is cut into calls of this many from its own start, so a stream
+ * fed whole multiples of it makes the very library calls, and samples, that one call with all of it makes.
+ */
+export const STRETCH_CALL_FRAMES = 2048;
+const BLOCK = STRETCH_CALL_FRAMES;
 const BUFFER = Math.ceil(BLOCK / TEMPO_RANGE.min) + 2; // room for one call's output at the slowest tempo
 
 export class TimePitchStream {

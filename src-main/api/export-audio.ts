@@ -1,0 +1,166 @@
+// What the stems and mix exports write, read from the stem files a piece at a time (engine/audio/stem-reader.ts) so
+// that a two-hour song holds no more than a short one: each stem cut to the region, stretched to the tempo and key,
+// the stems mixed with their gains, handed out in blocks of WRITE_FRAMES. They are the blocks the writer would get of
+// stems cut, stretched and mixed whole and written WRITE_FRAMES at a time, so the file is the same to the byte: the
+// stretcher is fed whole blocks (STRETCH_CALL_FRAMES says why that matters), and a block of the mix is mixStems of the
+// stems' blocks.
+import {
+  closeStems,
+  cutPieces,
+  inBlocks,
+  isBypassed,
+  openStems,
+  regionFrames,
+  StemReader,
+  STRETCH_CALL_FRAMES,
+  stretchedLength,
+  TimePitchStream,
+  XumxError,
+  type AudioTags,
+  type StemStream,
+  type TimePitch,
+} from '../engine/index.ts';
+import type { ExportRegion } from './contract.ts';
+import { mixStems } from './mix.ts';
+
+/** Frames the writer is given at a time (a multiple of STRETCH_CALL_FRAMES); about 2 MB of a stereo stem. */
+export const WRITE_FRAMES = 128 * STRETCH_CALL_FRAMES;
+
+type Planar = Float32Array[];
+
+/** An export's audio, ready to be written; close() it whether or not its blocks were read to the end. */
+export interface ExportAudio {
+  sampleRate: number;
+  /** Channels of every block. */
+  channels: number;
+  /** The tags of the (first) stem file. */
+  tags: AudioTags;
+  /** WRITE_FRAMES frames a block, the last one shorter. A stem that cannot be read throws its error, naming it. */
+  blocks: AsyncIterable<Planar>;
+  /** Closes the stem files. */
+  close(): Promise<void>;
+}
+
+export interface ExportShape {
+  /** Absent: the whole song. */
+  region?: ExportRegion;
+  /** Absent or bypassed: the stems' own samples. */
+  timePitch?: TimePitch;
+}
+
+export type DecodeStem = (path: string, opts: { tags: boolean }) => Promise<StemStream>;
+
+/** One stem file as a stems export writes it. */
+export async function stemExport(path: string, shape: ExportShape, decode: DecodeStem): Promise<ExportAudio> {
+  const reader = await StemReader.open(path, (p) => decode(p, { tags: true }));
+  return {
+    sampleRate: reader.sampleRate,
+    channels: reader.channels,
+    tags: reader.tags ?? {},
+    blocks: shaped(reader, shape, true),
+    close: () => reader.close(),
+  };
+}
+
+/**
+ * The stem files mixed with their gains. Each stem is stretched before it is mixed, as the player stretches each stem
+ * before its fader: stretching the sum would sound different (the stretcher is not linear). A stem at gain 0 is not
+ * heard, but its length counts, as in mixStems. The tags are the first stem's.
+ */
+export async function mixExport(
+  paths: string[],
+  gains: number[],
+  shape: ExportShape,
+  decode: DecodeStem,
+): Promise<ExportAudio> {
+  if (paths.length === 0) throw new Error('mixStems needs at least one stem');
+  const readers = await openStems(paths, (p, k) => decode(p, { tags: k === 0 }));
+  const [first] = readers;
+  const other = readers.find((r) => r.sampleRate !== first.sampleRate);
+  if (other) {
+    await closeStems(readers);
+    throw new XumxError(
+      'FILE_UNREADABLE',
+      `${other.path}: the stem is at ${other.sampleRate} Hz, ${first.path} at ${first.sampleRate} Hz; ` +
+        'the stems of a song share one rate',
+      other.path,
+    );
+  }
+  return {
+    sampleRate: first.sampleRate,
+    channels: Math.max(...readers.map((r) => r.channels)),
+    tags: first.tags ?? {},
+    blocks: mixed(
+      readers.map((r, k) => ({ reader: r, blocks: shaped(r, shape, gains[k] !== 0) })),
+      gains,
+    ),
+    close: () => closeStems(readers),
+  };
+}
+
+/** A stem's frames as an export takes them: its region, at the tempo and key (`heard` false: silence as long). */
+function shaped(reader: StemReader, shape: ExportShape, heard: boolean): AsyncIterable<Planar> {
+  const { from, to } = regionFrames(shape.region, reader.sampleRate);
+  const cut = inBlocks(cutPieces(reader.pieces(), from, to), WRITE_FRAMES);
+  const tp = shape.timePitch && !isBypassed(shape.timePitch) ? shape.timePitch : null;
+  if (!tp) return cut;
+  const out = heard ? stretched(cut, reader.channels, reader.sampleRate, tp) : silence(cut, reader.channels, tp.tempo);
+  return inBlocks(out, WRITE_FRAMES);
+}
+
+/** Block by block, mixStems of the stems' blocks; a stem that has ended adds nothing to the blocks after it. */
+async function* mixed(
+  stems: { reader: StemReader; blocks: AsyncIterable<Planar> }[],
+  gains: number[],
+): AsyncGenerator<Planar> {
+  const iterators = stems.map((s) => s.blocks[Symbol.asyncIterator]());
+  const ended = stems.map(() => false);
+  try {
+    for (;;) {
+      const blocks = [];
+      for (const [k, { reader }] of stems.entries()) {
+        const next = ended[k] ? null : await iterators[k].next();
+        if (!next || next.done) ended[k] = true;
+        const channels = next && !next.done ? next.value : silent(reader.channels, 0);
+        blocks.push({ sampleRate: reader.sampleRate, channels });
+      }
+      if (ended.every(Boolean)) return;
+      yield mixStems(blocks, gains).channels;
+    }
+  } finally {
+    // Stopped early (a stem failed, or the writer): the other stems' stages are left too.
+    await Promise.all(iterators.map((it) => it.return?.().catch(() => {})));
+  }
+}
+
+/** The blocks at the tempo and key; whole multiples of STRETCH_CALL_FRAMES in, so the samples are renderTimePitch's. */
+async function* stretched(
+  blocks: AsyncIterable<Planar>,
+  channels: number,
+  sampleRate: number,
+  tp: TimePitch,
+): AsyncGenerator<Planar> {
+  const stream = await TimePitchStream.create(channels, sampleRate, tp);
+  for await (const block of blocks) {
+    const out = stream.process(block);
+    if (out[0]?.length) yield out;
+  }
+  const tail = stream.finish();
+  if (tail[0]?.length) yield tail;
+}
+
+/** Silence as long as the blocks would be at `tempo`. */
+async function* silence(blocks: AsyncIterable<Planar>, channels: number, tempo: number): AsyncGenerator<Planar> {
+  let fed = 0;
+  let given = 0;
+  for await (const block of blocks) {
+    fed += block[0]?.length ?? 0;
+    const n = stretchedLength(fed, tempo) - given;
+    given += n;
+    if (n > 0) yield silent(channels, n);
+  }
+}
+
+function silent(channels: number, frames: number): Planar {
+  return Array.from({ length: channels }, () => new Float32Array(frames));
+}
