@@ -14,7 +14,7 @@ import type { BitDepth, OutputFormat } from '../engine/types.ts';
 import type { StemPeaks } from './contract.ts';
 import { roundPeaks } from './peaks.ts';
 import type { AudioPort } from './ports.ts';
-import { SOURCES } from './testing/fakes.ts';
+import { MemoryAudio, SOURCES } from './testing/fakes.ts';
 import { fakeStudio } from './testing/studio.ts';
 
 const RATE = 44100;
@@ -152,4 +152,75 @@ describe('peaks of a stem file', () => {
     );
     await t.done();
   });
+
+  test('hold about a piece of the stem at a time, however long the stem', async () => {
+    let audio!: ReturnType<typeof recyclingAudio>;
+    const t = await fakeStudio('xumx-stem-peaks-bounded-', {
+      deps: (_dir, memory) => ({ audio: (audio = recyclingAudio(memory)).port }),
+    });
+    const [job] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    // A stem far longer than the song separated: the peaks are of whatever the stem file holds.
+    const frames = 1_500_001;
+    const paths = (await t.service.listJobs())[0].result!.stemPaths;
+    const left = Float32Array.from({ length: frames }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
+    const right = Float32Array.from({ length: frames }, (_, i) => Math.sin(i / 300) * 0.7);
+    t.audio.files.set(paths.drums, { sampleRate: RATE, channels: [left, right] });
+    t.audio.files.set(paths.bass, { sampleRate: RATE, channels: [right] });
+    for (const [source, hideLength] of [
+      ['drums', false],
+      ['bass', true],
+    ] as const) {
+      audio.hideLength = hideLength;
+      audio.mostGiven = 0;
+      const channels = source === 'drums' ? [left, right] : [right];
+      for (const buckets of [1, 999, 4000]) {
+        assert.deepEqual(
+          await t.service.peaks(job.id, source, buckets),
+          wholeStemPeaks(source, RATE, channels, buckets),
+          `${source} in ${buckets} buckets, ${hideLength ? 'its length found by reading it' : 'its length known'}`,
+        );
+      }
+      assert.ok(
+        audio.mostGiven <= PIECE,
+        `a piece at a time (${audio.mostGiven} frames were given at once, of ${frames})`,
+      );
+    }
+    await t.done();
+  });
 });
+
+const PIECE = 4096;
+
+/**
+ * The in-memory codecs, their streams handing out every piece in the same arrays: a piece's samples are gone once the
+ * next is asked for, so peaks made of pieces kept would come out wrong. `mostGiven` is the most frames given at once
+ * (a whole decoded file gives all of its frames).
+ */
+function recyclingAudio(memory: MemoryAudio) {
+  const c = { hideLength: false, mostGiven: 0, port: null as unknown as AudioPort };
+  c.port = {
+    decodeFile: (path) => {
+      const a = memory.decodeFile(path);
+      c.mostGiven = Math.max(c.mostGiven, a.channels[0].length);
+      return a;
+    },
+    decodeStream: async (path) => {
+      const { sampleRate, channels } = memory.decodeFile(path);
+      const frames = channels[0].length;
+      const buffers = channels.map(() => new Float32Array(PIECE));
+      async function* pieces() {
+        for (let at = 0; at < frames; at += PIECE) {
+          const n = Math.min(PIECE, frames - at);
+          buffers.forEach((b, k) => b.set(channels[k].subarray(at, at + n)));
+          c.mostGiven = Math.max(c.mostGiven, n);
+          yield buffers.map((b) => b.subarray(0, n));
+        }
+      }
+      return { sampleRate, ...(c.hideLength ? {} : { frames }), pieces: pieces() };
+    },
+    createStemWriter: (path, o) => memory.createStemWriter(path, o),
+    stemFileFromStemFiles: (...a) => memory.stemFileFromStemFiles(...a),
+  };
+  return c;
+}
