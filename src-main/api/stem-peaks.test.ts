@@ -12,7 +12,8 @@ import {
 } from '../engine/index.ts';
 import type { BitDepth, OutputFormat } from '../engine/types.ts';
 import type { StemPeaks } from './contract.ts';
-import { roundPeaks } from './peaks.ts';
+import { computePeaks, roundPeaks } from './peaks.ts';
+import { stemFilePeaks } from './stem-peaks.ts';
 import type { AudioPort } from './ports.ts';
 import { MemoryAudio, SOURCES } from './testing/fakes.ts';
 import { fakeStudio } from './testing/studio.ts';
@@ -188,6 +189,23 @@ describe('peaks of a stem file', () => {
     }
     await t.done();
   });
+  test('of a stem replaced while read are the new one; a stem that keeps changing fails, naming it', async () => {
+    const versions = [900, 1200, 1200, 700, 800, 900].map((n) => Float32Array.from({ length: n }, (_, i) => i / n));
+    let reads = 0;
+    // The header says 1000 frames, whatever the file holds when it is read.
+    const decode = async () => {
+      const ch = versions[reads++];
+      return { sampleRate: RATE, frames: 1000, pieces: inBlocks(once([ch]), 256) };
+    };
+    const peaks = await stemFilePeaks('/stems/vocals.wav', 7, decode);
+    assert.equal(reads, 3, 'read until two reads agree');
+    assert.deepEqual(peaks, { ...computePeaks([versions[2]], 7), sampleRate: RATE, frames: 1200 });
+    await assert.rejects(stemFilePeaks('/stems/vocals.wav', 7, decode), (e: { code: string; message: string }) => {
+      assert.equal(e.code, 'FILE_UNREADABLE');
+      assert.ok(e.message.startsWith('/stems/vocals.wav: '), e.message);
+      return true;
+    });
+  });
 });
 
 const PIECE = 4096;
@@ -223,4 +241,8 @@ function recyclingAudio(memory: MemoryAudio) {
     stemFileFromStemFiles: (...a) => memory.stemFileFromStemFiles(...a),
   };
   return c;
+}
+
+async function* once(piece: Float32Array[]): AsyncGenerator<Float32Array[]> {
+  yield piece;
 }
