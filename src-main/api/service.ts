@@ -36,7 +36,7 @@ import {
 } from './contract.ts';
 import { FileAccessPolicy } from './file-access.ts';
 import { JobQueue } from './job-queue.ts';
-import { type ExportAudio, type DecodeStem, mixExport, stemExport } from './export-audio.ts';
+import { type ExportAudio, type DecodeStem, mixExport, stemExport, writeExport } from './export-audio.ts';
 import { peaksFromSpans, roundPeaks } from './peaks.ts';
 import { stemFilePeaks } from './stem-peaks.ts';
 import type { AudioPort, EnginePort } from './ports.ts';
@@ -559,24 +559,15 @@ export class StudioService implements StudioApi {
     bitDepth: ExportStemsRequest['bitDepth'],
     tags: AudioTags,
   ): Promise<void> {
-    try {
-      const writer = await this.deps.audio.createStemWriter(out, {
+    await writeExport(audio, out, () =>
+      this.deps.audio.createStemWriter(out, {
         format,
         bitDepth,
         sampleRate: audio.sampleRate,
         channels: audio.channels,
         tags,
-      });
-      try {
-        for await (const block of audio.blocks) await writer.write(block);
-        await writer.close();
-      } catch (e) {
-        await writer.abort();
-        throw asXumxError(e, out);
-      }
-    } finally {
-      await audio.close();
-    }
+      }),
+    );
     this.policy.allowWritten(out);
   }
 }
