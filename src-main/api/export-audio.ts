@@ -5,6 +5,7 @@
 // stretcher is fed whole blocks (STRETCH_CALL_FRAMES says why that matters), and a block of the mix is mixStems of the
 // stems' blocks.
 import {
+  asXumxError,
   closeStems,
   cutPieces,
   inBlocks,
@@ -22,6 +23,7 @@ import {
 } from '../engine/index.ts';
 import type { ExportRegion } from './contract.ts';
 import { mixStems } from './mix.ts';
+import type { StemWriterPort } from './ports.ts';
 
 /** Frames the writer is given at a time (a multiple of STRETCH_CALL_FRAMES); about 2 MB of a stereo stem. */
 export const WRITE_FRAMES = 128 * STRETCH_CALL_FRAMES;
@@ -96,6 +98,31 @@ export async function mixExport(
     ),
     close: () => closeStems(readers),
   };
+}
+
+/**
+ * Writes an export's blocks as they come into the writer `open` makes, then closes it, so the file is there whole or
+ * not at all: a failure aborts the writer (which removes what it wrote) and is thrown, naming `out` where it names no
+ * file of its own. The stems are closed either way. Gives back the closed writer (its notices).
+ */
+export async function writeExport<W extends StemWriterPort>(
+  audio: ExportAudio,
+  out: string,
+  open: () => Promise<W> | W,
+): Promise<W> {
+  try {
+    const writer = await open();
+    try {
+      for await (const block of audio.blocks) await writer.write(block);
+      await writer.close();
+    } catch (e) {
+      await writer.abort();
+      throw asXumxError(e, out);
+    }
+    return writer;
+  } finally {
+    await audio.close();
+  }
 }
 
 /** A stem's frames as an export takes them: its region, at the tempo and key (`heard` false: silence as long). */

@@ -36,9 +36,9 @@ import {
 } from './contract.ts';
 import { FileAccessPolicy } from './file-access.ts';
 import { JobQueue } from './job-queue.ts';
-import { type ExportAudio, type DecodeStem, mixExport, stemExport } from './export-audio.ts';
-import type { StemAudio } from './mix.ts';
-import { computePeaks, peaksFromSpans, roundPeaks } from './peaks.ts';
+import { type ExportAudio, type DecodeStem, mixExport, stemExport, writeExport } from './export-audio.ts';
+import { peaksFromSpans, roundPeaks } from './peaks.ts';
+import { stemFilePeaks } from './stem-peaks.ts';
 import type { AudioPort, EnginePort } from './ports.ts';
 import type { SettingsStore } from './settings-store.ts';
 import { memoryControlsStore, type ControlsStore } from './controls-store.ts';
@@ -302,14 +302,10 @@ export class StudioService implements StudioApi {
     const hit = this.peaksCache.get(key);
     if (hit) return hit;
     const path = this.stemFile(jobId, source);
-    const audio = await this.decode(path, { tags: false });
-    const { max, min } = computePeaks(audio.channels, buckets);
-    const peaks: StemPeaks = {
-      source,
-      duration: (audio.channels[0]?.length ?? 0) / audio.sampleRate,
-      max: roundPeaks(max),
-      min: roundPeaks(min),
-    };
+    const { max, min, frames, sampleRate } = await stemFilePeaks(path, buckets, (p) =>
+      this.decodeStem(p, { tags: false }),
+    );
+    const peaks: StemPeaks = { source, duration: frames / sampleRate, max: roundPeaks(max), min: roundPeaks(min) };
     this.peaksCache.set(key, peaks);
     return peaks;
   }
@@ -542,15 +538,6 @@ export class StudioService implements StudioApi {
 
   private readonly decodeStem: DecodeStem = (path, opts) => this.deps.audio.decodeStream(path, opts);
 
-  private async decode(path: string, opts: { tags?: boolean } = {}): Promise<TaggedAudio> {
-    try {
-      const a = await this.deps.audio.decodeFile(path, opts);
-      return { sampleRate: a.sampleRate, channels: a.channels, tags: a.tags ?? {} };
-    } catch (e) {
-      throw asXumxError(e, path);
-    }
-  }
-
   private async ensureFolder(folder: string): Promise<string> {
     const abs = resolve(folder);
     try {
@@ -572,30 +559,17 @@ export class StudioService implements StudioApi {
     bitDepth: ExportStemsRequest['bitDepth'],
     tags: AudioTags,
   ): Promise<void> {
-    try {
-      const writer = await this.deps.audio.createStemWriter(out, {
+    await writeExport(audio, out, () =>
+      this.deps.audio.createStemWriter(out, {
         format,
         bitDepth,
         sampleRate: audio.sampleRate,
         channels: audio.channels,
         tags,
-      });
-      try {
-        for await (const block of audio.blocks) await writer.write(block);
-        await writer.close();
-      } catch (e) {
-        await writer.abort();
-        throw asXumxError(e, out);
-      }
-    } finally {
-      await audio.close();
-    }
+      }),
+    );
     this.policy.allowWritten(out);
   }
-}
-
-interface TaggedAudio extends StemAudio {
-  tags: AudioTags;
 }
 
 /** A whole number written in decimal digits, or NaN (which the reader refuses with a reason). */

@@ -1,20 +1,20 @@
 // `separate --preset ID --mix`: besides the stems, the mix the preset is meant to be heard with (its muted stems
-// left out, the others at its gains), written next to the stems as `<song>.<preset>.mix.<ext>`. The sum is the
-// app's "Export mix" one (mixStems over the written stems), and the file is written atomically like a stem: to a
-// temporary name, renamed into place only when complete.
+// left out, the others at its gains), written next to the stems as `<song>.<preset>.mix.<ext>`. It is made as the
+// app's "Export mix" is (export-audio.ts): the written stems read back a piece at a time and mixed block by block, so a
+// long song's mix holds about a block of each stem; the file is written atomically like a stem: to a temporary name,
+// renamed into place only when complete.
 import { dirname, join } from 'node:path';
-import { mixStems } from '../api/mix.ts';
+import { mixExport, writeExport } from '../api/export-audio.ts';
 import {
   asXumxError,
-  type DecodedAudio,
-  decodeFile,
+  createStemWriter,
+  decodeStream,
   type DspKernels,
   mixTags,
   type Preset,
   presetGains,
   resolvePreset,
   songName,
-  writeAudioFile,
 } from '../engine/index.ts';
 import type { BitDepth, OutputFormat } from '../engine/types.ts';
 
@@ -58,22 +58,24 @@ export async function writePresetMix(req: PresetMixRequest): Promise<PresetMixFi
   const gains = presetGains(resolvePreset(req.preset, sources), sources);
   const path = presetMixPath(req.input, req.stems, req.preset.id, req.format);
   try {
-    const stems: DecodedAudio[] = [];
-    // The first stem's tags name the mix.
-    for (const s of sources) stems.push(await decodeFile(req.stems[s], { tags: stems.length === 0 }));
-    const mix = mixStems(
-      stems,
+    const audio = await mixExport(
+      sources.map((s) => req.stems[s]),
       sources.map((s) => gains[s]),
+      {},
+      decodeStream,
     );
-    const notices = await writeAudioFile(path, mix.channels, {
-      format: req.format,
-      bitDepth: req.bitDepth,
-      sampleRate: mix.sampleRate,
-      channels: mix.channels.length,
-      tags: mixTags(stems[0]?.tags ?? {}, req.title, req.preset.id),
-      kernels: req.kernels,
-    });
-    return { path, gains, notices };
+    // The first stem's tags name the mix.
+    const writer = await writeExport(audio, path, () =>
+      createStemWriter(path, {
+        format: req.format,
+        bitDepth: req.bitDepth,
+        sampleRate: audio.sampleRate,
+        channels: audio.channels,
+        tags: mixTags(audio.tags, req.title, req.preset.id),
+        kernels: req.kernels,
+      }),
+    );
+    return { path, gains, notices: writer.notices };
   } catch (err) {
     // Decode and write errors already name their file; anything else is about the mix.
     throw asXumxError(err, path);
