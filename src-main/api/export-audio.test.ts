@@ -28,7 +28,24 @@ const FRAMES = 300_000;
 /** The frames the writer is given at a time: an export must not hold much more than this of each stem. */
 const WRITE_BLOCK = 1 << 18;
 
-const realAudio: AudioPort = { decodeFile, decodeStream, createStemWriter, stemFileFromStemFiles };
+/**
+ * The real codecs, the stem files read in pieces of at most PIECE_FRAMES: a test stem is one piece of the real
+ * decoder, and pieces that are not whole multiples of the stretcher's calls must not change a sample either.
+ */
+const PIECE_FRAMES = 10_007;
+const realAudio: AudioPort = {
+  decodeFile,
+  decodeStream: async (path, opts) => {
+    const s = await decodeStream(path, opts);
+    async function* pieces() {
+      for await (const p of s.pieces)
+        for (let at = 0; at < p[0].length; at += PIECE_FRAMES) yield p.map((c) => c.subarray(at, at + PIECE_FRAMES));
+    }
+    return { ...s, pieces: pieces() };
+  },
+  createStemWriter,
+  stemFileFromStemFiles,
+};
 
 /**
  * A separated song whose stem files are real files on disk, read and written by the real codecs: noise and tones,

@@ -174,6 +174,27 @@ describe('stemFileFromStemFiles', () => {
     assert.ok(widest <= (1 << 16) + 4096, `no stem is read more than a chunk ahead of another (${widest} frames were)`);
   });
 
+  test('refuses a stem a frame longer than the others when AAC resamples the stems to a lower rate', async () => {
+    // 192 kHz to AAC's 48 kHz: 100,001 and 100,000 frames both become 25,000, yet the stems differ.
+    const audio = stems(100_000, 192_000);
+    audio.bass.channels = audio.bass.channels.map((c) => Float32Array.of(...c, 0));
+    // Read without the length a header gives (as FLAC is): only reading them tells that the stems differ.
+    const decode = async (path: string) => ({
+      sampleRate: 192_000,
+      pieces: (async function* () {
+        yield audio[path].channels;
+      })(),
+    });
+    const files = Object.fromEntries(Object.keys(audio).map((s) => [s, s]));
+    const before = readdirSync(dir).sort();
+    await assert.rejects(
+      stemFileFromStemFiles(files, join(dir, 'longer.stem.mp4'), { codec: STEM_FILE_AAC, decode }),
+      (e: { code: string; message: string }) =>
+        e.code === 'BAD_ARGUMENT' && e.message.endsWith('the stems differ in rate, channels or length'),
+    );
+    assert.deepEqual(readdirSync(dir).sort(), before);
+  });
+
   test('refuses a stem that ends before the others, found as it ends, and leaves nothing', async () => {
     const audio = stems(150_000, 44100);
     audio.bass.channels = audio.bass.channels.map((c) => c.subarray(0, 100_000));

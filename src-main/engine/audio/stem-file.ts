@@ -249,7 +249,10 @@ async function writeStemFileFrom(path: string, stems: Record<string, StemPieces>
   const extra = Object.keys(stems).filter((k) => !STEM_FILE_STEMS.some((s) => s.source === k));
   const notices = extra.length ? [`a stem file holds four stems: ${extra.join(', ')} went into "other"`] : [];
   let rate = sampleRate;
-  let pieces = Object.fromEntries(Object.entries(stems).map(([k, s]) => [k, s.pieces]));
+  // Frames read of each stem, before any resampling: resampled to a lower rate, stems a frame apart can come out
+  // the same length, so it is these that must agree at the end.
+  const read: Record<string, number> = {};
+  let pieces = Object.fromEntries(Object.entries(stems).map(([k, s]) => [k, counted(s.pieces, read, k)]));
   if (o.codec.name === 'aac' && !AAC_SAMPLE_RATES.includes(sampleRate)) {
     rate = storableRate(sampleRate, AAC_SAMPLE_RATES);
     // The streaming resampler gives the same samples however its input is cut.
@@ -273,7 +276,10 @@ async function writeStemFileFrom(path: string, stems: Record<string, StemPieces>
         next[k] = r.done ? null : r.value;
       }
       const parts = Object.values(next);
-      if (parts.every((p) => p === null)) break;
+      if (parts.every((p) => p === null)) {
+        if (new Set(Object.values(read)).size > 1) throw unequal(path);
+        break;
+      }
       const n = parts[0]?.[0].length;
       if (parts.some((p) => p?.[0].length !== n)) throw unequal(path);
       if (o.signal?.aborted) throw new XumxError('CANCELLED', `${path}: cancelled`, path);
@@ -301,6 +307,19 @@ async function writeStemFileFrom(path: string, stems: Record<string, StemPieces>
 
 function unequal(path: string): XumxError {
   return audioError('BAD_ARGUMENT', path, 'the stems differ in rate, channels or length');
+}
+
+/** The pieces, their frames added up in `read[key]` as they go by. */
+async function* counted(
+  pieces: AsyncIterable<Float32Array[]>,
+  read: Record<string, number>,
+  key: string,
+): AsyncGenerator<Float32Array[]> {
+  read[key] = 0;
+  for await (const p of pieces) {
+    read[key] += p[0]?.length ?? 0;
+    yield p;
+  }
 }
 
 async function* resampled(
