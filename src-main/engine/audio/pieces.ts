@@ -98,18 +98,19 @@ export async function* inBlocks(pieces: AsyncIterable<Float32Array[]>, frames: n
       held.push(part);
       heldFrames += take;
       if (heldFrames === frames) {
-        yield joined(held, frames);
+        yield concatPieces(held, held[0].length, frames);
         held = [];
         heldFrames = 0;
       }
     }
   }
-  if (heldFrames > 0) yield joined(held, heldFrames);
+  if (heldFrames > 0) yield concatPieces(held, held[0].length, heldFrames);
 }
 
-function joined(parts: Float32Array[][], frames: number): Float32Array[] {
+/** Pieces of `channels` channels, `frames` frames in all, as one piece (the piece itself when there is one). */
+export function concatPieces(parts: Float32Array[][], channels: number, frames: number): Float32Array[] {
   if (parts.length === 1) return parts[0];
-  return parts[0].map((_, c) => {
+  return Array.from({ length: channels }, (_, c) => {
     const out = new Float32Array(frames);
     let at = 0;
     for (const p of parts) {

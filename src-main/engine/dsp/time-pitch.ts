@@ -2,6 +2,7 @@
 // planar Float32 out, streamed in blocks so a stem never has to exist whole. The stretcher's own latency is taken
 // out, so output frame j holds the input around frame j·tempo and the stream is exactly stretchedLength() long.
 // At tempo 1 and 0 semitones nothing is processed: the same arrays come back.
+import { concatPieces } from '../audio/pieces.ts';
 import { createStretchWasm, type StretchWasm } from './stretch-library.ts';
 import {
   isBypassed,
@@ -82,7 +83,7 @@ export class TimePitchStream {
       parts.push(part);
       got += part[0].length;
     }
-    const out = concat(parts, this.channels, got);
+    const out = concatPieces(parts, this.channels, got);
     const extra = this.delivered - total;
     this.delivered = total;
     return extra > 0 ? out.map((ch) => ch.subarray(0, ch.length - extra)) : out;
@@ -96,7 +97,7 @@ export class TimePitchStream {
       if (part[0].length) parts.push(part);
       got += part[0].length;
     }
-    return concat(parts, this.channels, got);
+    return concatPieces(parts, this.channels, got);
   }
 
   /** One library call: the output length follows the tempo exactly over the whole stream, not per call. */
@@ -130,18 +131,5 @@ export async function renderTimePitch(
   if (stream.bypassed) return planar;
   const head = stream.process(planar);
   const tail = stream.finish();
-  return concat([head, tail], planar.length, head[0].length + tail[0].length);
-}
-
-function concat(parts: Float32Array[][], channels: number, frames: number): Float32Array[] {
-  if (parts.length === 1) return parts[0];
-  return Array.from({ length: channels }, (_, c) => {
-    const out = new Float32Array(frames);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p[c], at);
-      at += p[c].length;
-    }
-    return out;
-  });
+  return concatPieces([head, tail], planar.length, head[0].length + tail[0].length);
 }
