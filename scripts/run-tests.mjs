@@ -3,7 +3,7 @@
 // TypeScript tests: node's test runner over every *.test.ts (tsx loader).
 // Python tests: training/ (pytest under Debian's python3 with torch), when that interpreter is present.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -35,7 +35,9 @@ if (kernels.status !== 0) process.exit(kernels.status ?? 1);
 mkdirSync(join(root, 'test-output'), { recursive: true });
 // Every suite's temporary files go into one folder of this run, removed at the end: tests that make temporary
 // folders and do not remove them (on failure, or a browser profile) otherwise leave them in /tmp run after run.
+// Open to every user with the sticky bit, as /tmp is: some tests run the CLI as another user (permission errors).
 const scratch = mkdtempSync(join(tmpdir(), 'xumx-tests-'));
+chmodSync(scratch, 0o1777);
 const env = { ...process.env, NODE_OPTIONS: '', TMPDIR: scratch };
 const totals = { passed: 0, failed: 0, skipped: 0 };
 
