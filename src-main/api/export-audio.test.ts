@@ -17,6 +17,7 @@ import {
 } from '../engine/index.ts';
 import type { BitDepth, OutputFormat, PcmAudio } from '../engine/types.ts';
 import type { ExportRegion } from './contract.ts';
+import { WRITTEN_OUTPUTS } from '../../test/fixtures/audio.ts';
 import { mixStems } from './mix.ts';
 import type { AudioPort } from './ports.ts';
 import { MemoryAudio, SOURCES } from './testing/fakes.ts';
@@ -132,12 +133,7 @@ describe('exports read a piece at a time', () => {
     const t = await songOnDisk();
     const region = { start: 0.75, end: 6.5 }; // across the first block's end
     const shapes: Shape[] = [
-      { format: 'wav', bitDepth: 16 },
-      { format: 'wav', bitDepth: 24 },
-      { format: 'wav', bitDepth: '32f' },
-      { format: 'flac', bitDepth: 16 },
-      { format: 'flac', bitDepth: 24 },
-      { format: 'mp3', bitDepth: 16 },
+      ...WRITTEN_OUTPUTS,
       { format: 'wav', bitDepth: 16, region },
       { format: 'flac', bitDepth: 24, region },
     ];

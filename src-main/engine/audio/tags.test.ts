@@ -5,7 +5,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasFfmpeg, lavfi, runFfmpeg, tempDir } from '../../../test/fixtures/audio.ts';
+import { hasFfmpeg, lavfi, runFfmpeg, tempDir, WRITTEN_OUTPUTS } from '../../../test/fixtures/audio.ts';
 import { decodeFile } from './decode.ts';
 import { writeAudioFile } from './stem-writer.ts';
 import { mixTags, readTags, stemTags, type AudioTags } from './tags.ts';
@@ -110,15 +110,7 @@ describe('tags', { skip }, () => {
     assert.deepEqual(stemTags(tags, 'vocals'), {});
   });
 
-  const outputs: { format: 'wav' | 'flac' | 'mp3'; bitDepth: 16 | 24 | '32f' }[] = [
-    { format: 'wav', bitDepth: 16 },
-    { format: 'wav', bitDepth: 24 },
-    { format: 'wav', bitDepth: '32f' },
-    { format: 'flac', bitDepth: 16 },
-    { format: 'flac', bitDepth: 24 },
-    { format: 'mp3', bitDepth: 16 },
-  ];
-  for (const o of outputs) {
+  for (const o of WRITTEN_OUTPUTS) {
     test(`a ${o.format} ${o.bitDepth} stem carries the tags and cover, for this app and for ffprobe, and decodes whole`, async () => {
       const { readFileSync } = await import('node:fs');
       const png = readFileSync(cover);
