@@ -22,6 +22,7 @@ import { loadDspKernels } from './dsp/kernels/index.ts';
 import { threadPlan, type ThreadPlan } from './separate/threading.ts';
 import { availableParallelism } from 'node:os';
 import { segmentsFor } from './separate/segment-settings.ts';
+import { startWarmRun, type WarmRun } from './warm-run.ts';
 import { timePitchProblem, type TimePitch } from './dsp/time-pitch-settings.ts';
 import type { SegmentSettings } from './separate/segment-settings.ts';
 import {
@@ -75,6 +76,10 @@ export class JobRunner {
   private memo: LastSongMemo | null = null;
   /** What the parts of the song listened to share from one part to the next. */
   private readonly regions = new RegionKeeper();
+  /** The warm-up's separation of generated noise while it runs (warm-run.ts); a job stops it. */
+  private warming: WarmRun | null = null;
+  /** A job or a part has been asked for: the warm-up separates nothing from then on (the work itself warms up). */
+  private asked = false;
 
   constructor(
     private readonly opts: RunnerOptions,
@@ -92,6 +97,7 @@ export class JobRunner {
   }
 
   async run(req: SeparateRequest, hooks: PipelineHooks = {}): Promise<SeparationResult> {
+    await this.stopWarming();
     // Another song's job: the song kept for parts would hold its prepared samples beside the new one's.
     if (this.regions.input !== null && this.regions.input !== req.input) await this.regions.forget();
     try {
@@ -157,7 +163,49 @@ export class JobRunner {
     if (this.cache) this.dsp();
     const ep = model?.ep ?? 'auto';
     if (!model || this.disposed || (ep !== 'auto' && !(EP_NAMES as readonly string[]).includes(ep))) return;
-    await this.model(model.modelId, ep).catch(() => {});
+    const opened = await this.model(model.modelId, ep).then(
+      () => true,
+      () => false,
+    );
+    // Only the app warms up (with the estimate cache); a job may have come meanwhile, and then it is warm anyway.
+    if (!opened || !this.cache || this.disposed || this.asked || this.warming) return;
+    const warming = startWarmRun(async ({ input, dir }, signal) => {
+      const installed = await this.installed(model.modelId);
+      // Neither the user's estimate cache nor the song kept for re-renders: this song is gone in a moment.
+      const { songs: _kept, ...deps } = this.deps;
+      await separateWithCache(
+        {
+          input,
+          outDir: join(dir, 'stems'),
+          format: 'wav',
+          bitDepth: 24,
+          controls: controlsForModel(undefined, installed.manifest),
+          segments: segmentsFor('cpu', this.opts.segments),
+          analysis: null,
+        },
+        {
+          cache: new EstimateCache({ dir: join(dir, 'cache') }),
+          installed,
+          openModel: () => this.model(model.modelId, ep),
+          segmentsFor: (e) => segmentsFor(e, this.opts.segments),
+          deps,
+          dsp: () => this.dsp(),
+          kernels: await loadDspKernels(),
+        },
+        { signal, listen: { path: join(dir, 'listen.f32'), onReady: () => {} } },
+      );
+    });
+    this.warming = warming;
+    await warming.done;
+    if (this.warming === warming) this.warming = null;
+  }
+
+  /** Stops the warm-up's separation, if one runs, and waits until it has let go of everything. */
+  private async stopWarming(): Promise<void> {
+    this.asked = true;
+    const warming = this.warming;
+    this.warming = null;
+    await warming?.stop();
   }
 
   /**
@@ -169,6 +217,7 @@ export class JobRunner {
     region: Region,
     hooks: Pick<PipelineHooks, 'signal'> = {},
   ): Promise<RegionResult> {
+    await this.stopWarming();
     try {
       validateRequest(req);
       const { start, frames } = region ?? {};
@@ -298,6 +347,7 @@ export class JobRunner {
 
   async dispose(): Promise<void> {
     this.disposed = true;
+    await this.stopWarming();
     await this.regions.forget();
     await this.memo?.clear();
     await this.dspPool?.dispose();
