@@ -4,7 +4,7 @@
 // residual stem, on the DSP threads and in the job's thread. Through the job runner with a real tiny X-UMX.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, utimesSync } from 'node:fs';
+import { readdirSync, utimesSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { decodeFile } from '../../src-main/engine/audio/decode.ts';
 import { createEngine } from '../../src-main/engine/index.ts';
@@ -188,7 +188,12 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
   test("a song whose estimates outgrow the cache's cap is not kept at all, and the result says what a change costs", async () => {
     const cacheDir = tempDir('xumx-region-cap-');
     const r = runner({ cache: { dir: cacheDir, maxBytes: 20e6 } });
+    // Known to be too large from its length: not a byte of it is written (not even up to the cap, then removed).
+    const written: string[] = [];
+    const watcher = watch(cacheDir, { recursive: true }, (_, name) => void (name && written.push(name)));
     const first = ok(await r.run(request(songs[44100])));
+    watcher.close();
+    assert.deepEqual(written, [], 'nothing written in the cache folder');
     assert.equal(first.estimates, 'network');
     assert.ok(
       first.notices.some((n) =>

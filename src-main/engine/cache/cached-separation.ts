@@ -13,6 +13,7 @@ import {
   type PipelineJob,
 } from '../separate/pipeline.ts';
 import type { SegmentSettings } from '../separate/segment-settings.ts';
+import type { ChunkPlan } from '../separate/segments.ts';
 import type { EpName, SeparationOk } from '../types.ts';
 import type { DspRenderer } from '../separate/chunk-renderer.ts';
 import type { DspKernels } from '../dsp/kernels/index.ts';
@@ -112,7 +113,8 @@ export async function separateWithCache(
         ),
       ctx.cache.maxBytes,
     );
-    return { model: recording.runner, segments };
+    const recorder = recording.runner;
+    return { model: recorder, segments, onPlan: (plan: ChunkPlan) => recorder.expect(plan) };
   });
   const network = { manifest, ready };
   const run = { ...job, ...(dsp ? { dsp } : {}) };

@@ -7,6 +7,8 @@ import type { ModelRunner } from '../model/session.ts';
 import type { EpName, EpSkip, EpTiming } from '../types.ts';
 import type { EstimateFileWriter } from './estimate-file.ts';
 import { BYTES_PER_VALUE, quantizeFloat24 } from './float24.ts';
+import { CONTRACT } from '../model/manifest.ts';
+import type { ChunkPlan } from '../separate/segments.ts';
 
 export class EstimateRecorder implements ModelRunner {
   private writer: EstimateFileWriter | null = null;
@@ -15,6 +17,8 @@ export class EstimateRecorder implements ModelRunner {
   private failed: unknown = null;
   /** Bytes of estimates the song has produced so far, written or not (the entry's size without its header). */
   private produced = 0;
+  /** Bytes of estimates the whole song will produce, once told its chunk plan (expect()). */
+  private expected = 0;
   /**
    * Set by abort(): the job was cancelled or failed. A batch the network answers after that (the pipeline stops
    * waiting for it, the network thread does not) is not recorded: it would open a cache file nobody closes.
@@ -36,9 +40,20 @@ export class EstimateRecorder implements ModelRunner {
   /** What cacheError is when the song's estimates grew past the cap. */
   readonly capError = new Error("the song's estimates are larger than the cache's size cap");
 
-  /** The song's estimates, in bytes, when they grew past the cap (then nothing is cached); null otherwise. */
+  /** The song's estimates, in bytes, when they are larger than the cap (then nothing is cached); null otherwise. */
   get overCap(): number | null {
-    return this.produced > this.maxBytes ? this.produced : null;
+    const bytes = Math.max(this.produced, this.expected);
+    return bytes > this.maxBytes ? bytes : null;
+  }
+
+  /**
+   * The song's chunk plan, before its first network run: a song whose estimates will not fit under the cap writes
+   * nothing at all (instead of writing up to the cap and removing it at the end).
+   */
+  expect(plan: Pick<ChunkPlan, 'chunks' | 'frames'>): void {
+    const perChunk = this.manifest.sources.length * 2 * CONTRACT.bins * plan.frames * BYTES_PER_VALUE;
+    this.expected = plan.chunks.length * perChunk;
+    if (this.expected > this.maxBytes && !this.failed) this.failed = this.capError;
   }
 
   get manifest(): ModelManifest {

@@ -11,7 +11,7 @@ import { renderChunk, type EstimatesChunk } from './chunk-render.ts';
 import type { DspRenderer } from './chunk-renderer.ts';
 import { chunkWriter } from './chunk-writer.ts';
 import type { SegmentSettings } from './segment-settings.ts';
-import { minChunkLength, planChunks } from './segments.ts';
+import { minChunkLength, planChunks, type ChunkPlan } from './segments.ts';
 import type { SongSamples } from './song-samples.ts';
 import type { StemSink } from './stem-sink.ts';
 
@@ -22,6 +22,8 @@ export interface NetworkJob {
   segments: SegmentSettings;
   /** Renders chunks on other threads (the DspPool); absent: in this thread. */
   dsp?: DspRenderer;
+  /** Told the song's chunk plan before the first network run (the estimate cache sizes its entry by it). */
+  onPlan?(plan: ChunkPlan): void;
 }
 
 /** Network share of one chunk's work, for progress (measured: the network dominates on every provider). */
@@ -55,6 +57,7 @@ export async function runChunks(
 ): Promise<void> {
   const { hop, bins, nFft } = CONTRACT;
   const plan = planChunks(song.frames, job.segments, hop, minChunkLength(nFft));
+  job.onPlan?.(plan);
   const write = chunkWriter(plan, sinks, { timed, tap });
   const batchSize = Math.max(1, job.segments.batch);
   const plane = bins * plan.frames;

@@ -33,6 +33,7 @@ import { replayChunks, type CachedEstimates } from './replay-chunks.ts';
 import { checkOutputWritable, StemOutputs } from './outputs.ts';
 import { ProgressTracker } from './progress.ts';
 import type { SegmentSettings } from './segment-settings.ts';
+import type { ChunkPlan } from './segments.ts';
 import { StemSink } from './stem-sink.ts';
 import { BestEffortCopy } from './best-effort-copy.ts';
 import { TimePitchStream, type TimePitch } from '../dsp/time-pitch.ts';
@@ -85,7 +86,7 @@ export interface PipelineHooks {
  */
 export interface OpeningNetwork {
   manifest: ModelManifest;
-  ready: Promise<{ model: ModelRunner; segments: SegmentSettings }>;
+  ready: Promise<{ model: ModelRunner; segments: SegmentSettings; onPlan?(plan: ChunkPlan): void }>;
 }
 
 /** Where a job's estimates come from: the network (perhaps still opening) or the estimate cache. */
@@ -228,9 +229,9 @@ async function separatePrepared(
     const tools = { timed, cancelled, progress, timings, tap, kernels };
     if (source.kind === 'network') {
       if (!isOpen()) progress.preparing('load-model', 1);
-      const { model, segments } = await source.ready;
+      const { model, segments, onPlan } = await source.ready;
       cancelled();
-      await runChunks(song, { ...job, segments }, model, sinks, tools, copy !== null);
+      await runChunks(song, { ...job, segments, ...(onPlan ? { onPlan } : {}) }, model, sinks, tools, copy !== null);
     } else {
       await replayChunks(song, job, source.estimates, manifest.sources, sinks, tools);
     }
