@@ -1,6 +1,7 @@
 // The app's warm-up (JobRunner.warmUp with the estimate cache on): it separates generated noise once, as a song is
 // separated, into a temporary folder it removes, keeps nothing of it (neither in the user's estimate cache nor as the
-// song kept for re-renders), and a job that comes meanwhile stops it and runs as usual.
+// song kept for re-renders), and a job that comes meanwhile stops it and runs as usual. And after a song is separated
+// with a listening copy (someone is about to listen), the engine readies it for the parts a change asks for.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
@@ -9,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { createStemWriter, type StemWriterFactory } from '../../src-main/engine/audio/stem-writer.ts';
 import { decodeStream } from '../../src-main/engine/audio/decode.ts';
 import { JobRunner } from '../../src-main/engine/runner.ts';
+import { LastSongMemo } from '../../src-main/engine/separate/song-memo.ts';
+import type { PreparedSong } from '../../src-main/engine/separate/pipeline.ts';
 import { WARM_SECONDS } from '../../src-main/engine/warm-run.ts';
 import { makeSong, tempDir } from '../fixtures/audio.ts';
 import { canBuildModels, testModel } from './helpers/models.ts';
@@ -130,5 +133,74 @@ describe('the warm-up separation', { skip }, () => {
     assert.ok(result.ok);
     await r.warmUp({ modelId: 'tiny-test', ep: 'cpu' });
     assert.equal(written.filter((w) => w.path.includes('xumx-warm-up-')).length, 0);
+  });
+});
+
+describe('a song just separated for listening', { skip }, () => {
+  let modelDirs: string[];
+  let song: string;
+  before(async () => {
+    modelDirs = [testModel().root];
+    song = join(tempDir('ready-song'), 'song.wav');
+    await makeSong(song, { seconds: 8, sampleRate: 44100, channels: 2, seed: 4 });
+  });
+
+  /** A runner whose prepared songs are asked for through a memo that counts the asks. */
+  const counted = () => {
+    const memo = new LastSongMemo();
+    const asked = { count: 0 };
+    const songs = {
+      get: (key: string): PreparedSong | undefined => {
+        asked.count++;
+        return memo.get(key);
+      },
+      set: (key: string, prepared: PreparedSong) => memo.set(key, prepared),
+    };
+    const runner = new JobRunner(
+      { modelDirs, allowTestModels: true, threads: 1, segments: SEGMENTS, cache: { dir: tempDir('ready-cache') } },
+      { decode: decodeStream, createStemWriter, songs },
+    );
+    return { runner, asked, memo };
+  };
+  const request = () => ({ input: song, outDir: tempDir('ready-out'), format: 'wav' as const, bitDepth: 24 as const });
+
+  test('is readied for parts without being asked (its prepared song taken up again), and a part then renders', async () => {
+    const { runner, asked, memo } = counted();
+    try {
+      const copy = join(tempDir('ready-copy'), 'copy.f32');
+      const result = await runner.run(request(), { listen: { path: copy, onReady: () => {} } });
+      assert.ok(result.ok, result.ok ? '' : result.error.message);
+      const afterJob = asked.count;
+      const deadline = Date.now() + 60_000;
+      while (asked.count === afterJob) {
+        if (Date.now() > deadline) assert.fail('the song was not taken up again for parts within 60 s');
+        await new Promise((s) => setTimeout(s, 10));
+      }
+      const part = await runner.renderRegion(request(), { start: 44100, frames: 4410 });
+      assert.ok(part.ok, part.ok ? '' : part.error.message);
+      for (const [name, planar] of Object.entries(part.stems)) assert.equal(planar[0].length, 4410, name);
+    } finally {
+      await runner.dispose();
+      memo.clear();
+    }
+  });
+
+  test('is not readied when nobody listens (no listening copy), and a job right after a readied one runs', async () => {
+    const { runner, asked, memo } = counted();
+    try {
+      const plain = await runner.run(request());
+      assert.ok(plain.ok);
+      const afterJob = asked.count;
+      await new Promise((s) => setTimeout(s, 1000));
+      assert.equal(asked.count, afterJob, 'nothing asked for after a job without a listening copy');
+      const copy = join(tempDir('ready-copy'), 'copy.f32');
+      const listened = await runner.run(request(), { listen: { path: copy, onReady: () => {} } });
+      assert.ok(listened.ok);
+      const next = await runner.run(request());
+      assert.ok(next.ok, next.ok ? '' : next.error.message);
+    } finally {
+      await runner.dispose();
+      memo.clear();
+    }
   });
 });
