@@ -58,7 +58,7 @@ describe('the warm-up separation', { skip }, () => {
   const runners: JobRunner[] = [];
   before(async () => {
     modelDirs = [testModel().root];
-    song = join(tempDir('warm-song'), 'song.wav');
+    song = join(tempDir('xumx-warm-song-'), 'song.wav');
     await makeSong(song, { seconds: 8, sampleRate: 44100, channels: 2, seed: 3 });
   });
   after(async () => {
@@ -76,7 +76,7 @@ describe('the warm-up separation', { skip }, () => {
 
   test('separates generated noise into every stem once, in a temporary folder it removes, and keeps none of it', async () => {
     const before = warmFolders();
-    const cache = tempDir('warm-user-cache');
+    const cache = tempDir('xumx-warm-user-cache-');
     const { factory, written } = recordingWriters({ wait: null });
     await runner(cache, factory).warmUp({ modelId: 'tiny-test', ep: 'cpu' });
 
@@ -95,7 +95,7 @@ describe('the warm-up separation', { skip }, () => {
 
   test('a job asked while it separates stops it; the job runs as usual and the warm-up leaves nothing', async () => {
     const before = warmFolders();
-    const cache = tempDir('warm-user-cache');
+    const cache = tempDir('xumx-warm-user-cache-');
     let release!: () => void;
     const gate = { wait: new Promise<void>((r) => (release = r)) as Promise<void> | null };
     const { factory, written } = recordingWriters(gate);
@@ -107,7 +107,7 @@ describe('the warm-up separation', { skip }, () => {
       if (Date.now() > deadline) assert.fail('the warm-up wrote no stem in 2 minutes');
       await new Promise((s) => setTimeout(s, 10));
     }
-    const job = r.run({ input: song, outDir: tempDir('warm-job-out'), format: 'wav', bitDepth: 24 });
+    const job = r.run({ input: song, outDir: tempDir('xumx-warm-job-out-'), format: 'wav', bitDepth: 24 });
     release();
     gate.wait = null;
     const result = await job;
@@ -128,8 +128,8 @@ describe('the warm-up separation', { skip }, () => {
 
   test('after a job, a warm-up separates nothing', async () => {
     const { factory, written } = recordingWriters({ wait: null });
-    const r = runner(tempDir('warm-user-cache'), factory);
-    const result = await r.run({ input: song, outDir: tempDir('warm-job-out'), format: 'wav', bitDepth: 24 });
+    const r = runner(tempDir('xumx-warm-user-cache-'), factory);
+    const result = await r.run({ input: song, outDir: tempDir('xumx-warm-job-out-'), format: 'wav', bitDepth: 24 });
     assert.ok(result.ok);
     await r.warmUp({ modelId: 'tiny-test', ep: 'cpu' });
     assert.equal(written.filter((w) => w.path.includes('xumx-warm-up-')).length, 0);
@@ -141,7 +141,7 @@ describe('a song just separated for listening', { skip }, () => {
   let song: string;
   before(async () => {
     modelDirs = [testModel().root];
-    song = join(tempDir('ready-song'), 'song.wav');
+    song = join(tempDir('xumx-ready-song-'), 'song.wav');
     await makeSong(song, { seconds: 8, sampleRate: 44100, channels: 2, seed: 4 });
   });
 
@@ -157,17 +157,17 @@ describe('a song just separated for listening', { skip }, () => {
       set: (key: string, prepared: PreparedSong) => memo.set(key, prepared),
     };
     const runner = new JobRunner(
-      { modelDirs, allowTestModels: true, threads: 1, segments: SEGMENTS, cache: { dir: tempDir('ready-cache') } },
+      { modelDirs, allowTestModels: true, threads: 1, segments: SEGMENTS, cache: { dir: tempDir('xumx-ready-cache-') } },
       { decode: decodeStream, createStemWriter, songs },
     );
     return { runner, asked, memo };
   };
-  const request = () => ({ input: song, outDir: tempDir('ready-out'), format: 'wav' as const, bitDepth: 24 as const });
+  const request = () => ({ input: song, outDir: tempDir('xumx-ready-out-'), format: 'wav' as const, bitDepth: 24 as const });
 
   test('is readied for parts without being asked (its prepared song taken up again), and a part then renders', async () => {
     const { runner, asked, memo } = counted();
     try {
-      const copy = join(tempDir('ready-copy'), 'copy.f32');
+      const copy = join(tempDir('xumx-ready-copy-'), 'copy.f32');
       const result = await runner.run(request(), { listen: { path: copy, onReady: () => {} } });
       assert.ok(result.ok, result.ok ? '' : result.error.message);
       const afterJob = asked.count;
@@ -193,7 +193,7 @@ describe('a song just separated for listening', { skip }, () => {
       const afterJob = asked.count;
       await new Promise((s) => setTimeout(s, 1000));
       assert.equal(asked.count, afterJob, 'nothing asked for after a job without a listening copy');
-      const copy = join(tempDir('ready-copy'), 'copy.f32');
+      const copy = join(tempDir('xumx-ready-copy-'), 'copy.f32');
       const listened = await runner.run(request(), { listen: { path: copy, onReady: () => {} } });
       assert.ok(listened.ok);
       const next = await runner.run(request());
