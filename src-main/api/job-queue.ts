@@ -171,6 +171,7 @@ export class JobQueue {
           timings: result.timings,
           notices: result.notices,
           controls: result.controls,
+          ...(result.estimates ? { estimates: result.estimates } : {}),
           ...(result.title ? { title: result.title } : {}),
           ...(result.artist ? { artist: result.artist } : {}),
           ...(result.analysis ? { analysis: result.analysis } : {}),

@@ -32,6 +32,7 @@ describe('StudioService', () => {
     assert.deepEqual(jobs[0].result?.sources, ['vocals', 'drums', 'bass', 'other']);
     assert.equal(jobs[0].result?.ep, 'cpu');
     assert.equal(jobs[0].result?.epSkipped[0].reason, 'no CUDA device');
+    assert.equal(jobs[0].result?.estimates, 'network', 'where the estimates came from, as a re-render says');
     await t.done();
   });
 

@@ -83,6 +83,8 @@ export class FakeEngine implements EnginePort {
   readonly requests: SeparateRequest[] = [];
   readonly regions: { request: SeparateRequest; region: Region; signal?: AbortSignal }[] = [];
   readonly uncached = new Set<string>();
+  /** Songs separated before: their estimates come from the cache (unless `uncached`). */
+  private readonly separated = new Set<string>();
   /** What the engine measured of the song, given with every result while set. */
   analysis: SongAnalysis | undefined;
   /** The fake model's recommended controls (its manifest's default_controls). */
@@ -147,6 +149,8 @@ export class FakeEngine implements EnginePort {
       await this.writeCopy(req, copy, half, this.length);
       await copy.finish();
     }
+    const estimates = this.separated.has(req.input) && !this.uncached.has(req.input) ? 'cache' : 'network';
+    this.separated.add(req.input);
     const stems: Record<string, string> = {};
     SOURCES.forEach((s, k) => {
       // The song's folder by name only: numbering same-named songs is the engine's (test/integration/stem-folders).
@@ -168,6 +172,7 @@ export class FakeEngine implements EnginePort {
       timings: { decode: 0, stft: 0, network: 0, wiener: 0, istft: 0, encode: 0 },
       notices: [],
       controls: controlsForModel(req.controls, this.model(), req.controlsBase),
+      estimates,
       ...(this.analysis ? { analysis: this.analysis } : {}),
     };
   }
