@@ -96,6 +96,7 @@ function errorDb(ref: Float32Array[], got: Float32Array[]): number {
 }
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'xumx-pipeline-'));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('separateFile', () => {
   test('reaches every progress stage the app can show: none is declared that a separation never reports', async () => {
@@ -322,6 +323,97 @@ describe('separateFile', () => {
       (e: XumxError) => e.code === 'TRUNCATED',
     );
     assert.deepEqual(readdirSync(songs), []);
+  });
+
+  test('a song whose length its header promises is read while it is decoded: the network runs before the last piece', async () => {
+    const songs = tmp();
+    const piece = testSignal(44100);
+    let ran!: () => void;
+    const networkRan = new Promise<void>((r) => (ran = r));
+    let lastPieceAfterNetwork = false;
+    async function* pieces() {
+      yield piece.map((c) => c.slice());
+      yield piece.map((c) => c.slice());
+      // The rest only once the network has run on the first chunk (it needs 0.7 s of the song).
+      const waited = await Promise.race([networkRan.then(() => true), sleep(20_000).then(() => false)]);
+      lastPieceAfterNetwork = waited;
+      yield piece.map((c) => c.slice());
+    }
+    const writers = memoryWriters();
+    const decodedWhole = memoryWriters();
+    const opts = { segments: { segmentFrames: 32, overlapFrames: 4, batch: 3, firstBatch: 1 } };
+    const r = await separateFile(
+      job(tmp(), opts),
+      fakeModel(['all'], () => 1, ran),
+      {
+        decode: async () => ({ sampleRate: 44100, pieces: pieces(), frames: 3 * 44100, notices: ['a decoder notice'] }),
+        createStemWriter: writers.factory,
+        songFolder: songs,
+      },
+    );
+    assert.ok(lastPieceAfterNetwork, 'the first chunk went to the network before the decoder gave its last piece');
+    assert.deepEqual(r.notices.slice(0, 1), ['a decoder notice'], "the decoder's notices come with the result");
+    assert.deepEqual(readdirSync(songs), [], 'the prepared song removed at the end');
+    // The same stems as from the song decoded whole.
+    const whole = piece.map((c) => new Float32Array(3 * 44100).map((_, i) => c[i % 44100]));
+    await separateFile(
+      job(tmp(), opts),
+      fakeModel(['all'], () => 1),
+      {
+        ...deps(whole, 44100, decodedWhole),
+        songFolder: tmp(),
+      },
+    );
+    assert.deepEqual(writers.stems.get('all'), decodedWhole.stems.get('all'));
+  });
+
+  test('a decoder failing after the chunk loop began: the job fails with its error and leaves no stems, no samples', async () => {
+    const songs = tmp();
+    const out = tmp();
+    let ran!: () => void;
+    const networkRan = new Promise<void>((r) => (ran = r));
+    async function* pieces(): AsyncGenerator<Float32Array[]> {
+      yield testSignal(44100);
+      await Promise.race([networkRan, sleep(20_000)]);
+      throw new XumxError('TRUNCATED', '/music/song.wav: the file ends early', '/music/song.wav');
+    }
+    const segments = { segmentFrames: 32, overlapFrames: 4, batch: 3, firstBatch: 1 };
+    await assert.rejects(
+      separateFile(
+        job(out, { segments }),
+        fakeModel(['all'], () => 1, ran),
+        {
+          decode: async () => ({ sampleRate: 44100, pieces: pieces(), frames: 3 * 44100, notices: [] }),
+          createStemWriter: createStemWriter,
+          songFolder: songs,
+        },
+      ),
+      (e: XumxError) => e.code === 'TRUNCATED' && /ends early/.test(e.message),
+    );
+    assert.deepEqual(readdirSync(songs), []);
+    assert.deepEqual(readdirSync(out), [], 'no stem and no stem folder');
+  });
+
+  test('a header promising more frames than the decoder gives fails the job, and leaves nothing', async () => {
+    const songs = tmp();
+    const out = tmp();
+    async function* pieces(): AsyncGenerator<Float32Array[]> {
+      yield testSignal(44100);
+    }
+    await assert.rejects(
+      separateFile(
+        job(out),
+        fakeModel(['all'], () => 1),
+        {
+          decode: async () => ({ sampleRate: 44100, pieces: pieces(), frames: 2 * 44100, notices: [] }),
+          createStemWriter: createStemWriter,
+          songFolder: songs,
+        },
+      ),
+      (e: XumxError) => /44100 frames, its input's header promised 88200/.test(e.message),
+    );
+    assert.deepEqual(readdirSync(songs), []);
+    assert.deepEqual(readdirSync(out), []);
   });
 
   test('an identity network gives the input back through chunks, crossfades and the STFT round trip', async () => {

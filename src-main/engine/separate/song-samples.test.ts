@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { THIS_HOST } from '../temp-files.ts';
 import { SongFileWriter } from './song-samples.ts';
+import { XumxError } from '../errors.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'xumx-song-samples-'));
 
@@ -35,6 +36,53 @@ describe('prepared song samples on disk', () => {
     ]);
     assert.deepEqual(await song.read(at + 10, 2), [new Float32Array(2), new Float32Array(2)]);
     await song.release();
+  });
+
+  test('read while written: a read waits for its frames, and the file stays until the reader and the writer are done', async () => {
+    const dir = tmp();
+    const writer = await SongFileWriter.create(dir, '/music/song.wav');
+    const song = writer.readWhileWriting(3000);
+    assert.equal(song.frames, 3000);
+    await writer.write(ramp(1000, 0));
+    assert.deepEqual(await song.read(10, 3), ramp(3, 10), 'frames written already are read at once');
+    let settled = false;
+    const waiting = song.read(1500, 1000).then((r) => ((settled = true), r));
+    await writer.write(ramp(1000, 1000));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(settled, false, 'frames 2000-2500 are not written yet');
+    await writer.write(ramp(1000, 2000));
+    assert.deepEqual(await waiting, ramp(1000, 1500));
+    assert.equal(await writer.finish(), song);
+    assert.equal(readdirSync(dir).length, 1, "the reader's file is still there");
+    await song.release();
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
+  test('read while written: what the writer never wrote fails with the reason it stopped; the file then goes', async () => {
+    const dir = tmp();
+    const writer = await SongFileWriter.create(dir, '/music/song.wav');
+    const song = writer.readWhileWriting(3000);
+    await writer.write(ramp(1000, 0));
+    const waiting = song.read(900, 200);
+    const reason = new XumxError('TRUNCATED', '/music/song.wav: the file ends early', '/music/song.wav');
+    await writer.abort(reason);
+    await assert.rejects(waiting, (e: XumxError) => e === reason);
+    await assert.rejects(song.read(2000, 1), (e: XumxError) => e === reason);
+    assert.deepEqual(await song.read(0, 2), ramp(2, 0), 'what was written can still be read');
+    await song.release();
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
+  test('read while written: fewer frames than promised fail the finish and the reads past them', async () => {
+    const dir = tmp();
+    const writer = await SongFileWriter.create(dir, '/music/song.wav');
+    const song = writer.readWhileWriting(3000);
+    await writer.write(ramp(2000, 0));
+    const waiting = song.read(1999, 2);
+    await assert.rejects(writer.finish(), /2000 frames, its input's header promised 3000/);
+    await assert.rejects(waiting, /2000 frames, its input's header promised 3000/);
+    await song.release();
+    assert.deepEqual(readdirSync(dir), []);
   });
 
   test('the file goes when the last of its users lets it go', async () => {

@@ -37,12 +37,16 @@ const BYTES_PER_FRAME = CHANNELS * 4;
 /** Frames gathered before a write: few enough to stay small, many enough that writes are not per decoder piece. */
 const WRITE_FRAMES = 1 << 17;
 
-/** Receives a song's stereo samples in order and makes them a SongFile; abort() removes what it wrote. */
+/**
+ * Receives a song's stereo samples in order and makes them a SongFile; abort() removes what it wrote. With
+ * `readWhileWriting` the SongFile is there from the start and its reads wait for the frames they need.
+ */
 export class SongFileWriter {
   private frames = 0;
   private readonly pending = new Float32Array(WRITE_FRAMES * CHANNELS);
   private pendingFrames = 0;
   private closed = false;
+  private early: SongFile | null = null;
 
   private constructor(
     private readonly fh: FileHandle,
@@ -79,18 +83,51 @@ export class SongFileWriter {
       i += n;
       if (this.pendingFrames === WRITE_FRAMES) await this.drain();
     }
+    // Read while written: a chunk may be waiting for these frames.
+    if (this.early) await this.drain();
+  }
+
+  /**
+   * The song for reading before it is written, when its length is known (`frames`, as a decoder's header promises
+   * it): a read waits until the frames it needs are written, or fails with the reason the writing stopped
+   * (fail()). finish() then checks that exactly `frames` came. The reference is the caller's to release; the file
+   * stays until the writer is done with it too.
+   */
+  readWhileWriting(frames: number): SongFile {
+    if (this.early) throw new XumxError('INTERNAL', `${this.path}: the prepared song is already being read`);
+    this.early = new SongFile(this.fh, this.path, frames, 0);
+    return this.early;
   }
 
   /** The samples written, for reading; the writer's own reference is the caller's to release. */
   async finish(): Promise<SongFile> {
     await this.drain();
     this.closed = true;
-    return new SongFile(this.fh, this.path, this.frames);
+    const early = this.early;
+    if (!early) return new SongFile(this.fh, this.path, this.frames);
+    if (this.frames !== early.frames) {
+      const err = new XumxError(
+        'INTERNAL',
+        `${this.path}: the prepared song has ${this.frames} frames, its input's header promised ${early.frames}`,
+      );
+      early.fail(err);
+      await early.release();
+      throw err;
+    }
+    early.written(this.frames, true);
+    return early;
   }
 
-  async abort(): Promise<void> {
+  /** Removes what was written; a song being read meanwhile fails its reads with `reason`. */
+  async abort(reason?: XumxError): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.early) {
+      this.early.fail(reason ?? new XumxError('CANCELLED', `${this.path}: the song's preparation stopped`));
+      // The readers' references keep the file; the last release removes it.
+      await this.early.release();
+      return;
+    }
     await this.fh.close().catch(() => {});
     await rm(this.path, { force: true });
   }
@@ -109,18 +146,52 @@ export class SongFileWriter {
     }
     this.frames += this.pendingFrames;
     this.pendingFrames = 0;
+    this.early?.written(this.frames, false);
   }
 }
 
-/** A prepared song on disk; it starts with one user, whoever made it. */
+/**
+ * A prepared song on disk; it starts with one user, whoever made it. One read while its writer still writes it
+ * (SongFileWriter.readWhileWriting) has a second, the writer's, until the writer is done.
+ */
 export class SongFile implements SongSamples {
-  private users = 1;
+  private users: number;
+  /** Frames from 0 on disk: all of them, or as far as the writer has come. */
+  private available: number;
+  private failure: XumxError | null = null;
+  private readonly waiting: { frames: number; resolve(): void; reject(err: XumxError): void }[] = [];
 
   constructor(
     private readonly fh: FileHandle,
     readonly path: string,
     readonly frames: number,
-  ) {}
+    available = frames,
+  ) {
+    this.available = available;
+    this.users = available < frames ? 2 : 1;
+  }
+
+  /** The writer has written `frames` (all it will when `done`: its own reference goes then). */
+  written(frames: number, done: boolean): void {
+    this.available = Math.min(this.frames, frames);
+    for (const w of this.waiting.filter((w) => w.frames <= this.available)) {
+      this.waiting.splice(this.waiting.indexOf(w), 1);
+      w.resolve();
+    }
+    if (done && this.users > 0) void this.release();
+  }
+
+  /** The writer stopped before the end: reads of frames it has not written fail with `err`. */
+  fail(err: XumxError): void {
+    this.failure ??= err;
+    for (const w of this.waiting.splice(0)) w.reject(this.failure);
+  }
+
+  private whenAvailable(to: number): Promise<void> {
+    if (to <= this.available) return Promise.resolve();
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.waiting.push({ frames: to, resolve, reject }));
+  }
 
   async read(start: number, length: number): Promise<Float32Array[]> {
     if (this.users === 0)
@@ -130,6 +201,7 @@ export class SongFile implements SongSamples {
     const from = Math.max(0, start);
     const to = Math.min(this.frames, start + length);
     if (to <= from) return [left, right];
+    await this.whenAvailable(to);
     const interleaved = new Float32Array((to - from) * CHANNELS);
     const bytes = new Uint8Array(interleaved.buffer);
     for (let got = 0; got < bytes.length;) {
