@@ -78,8 +78,8 @@ export class JobRunner {
   private readonly regions = new RegionKeeper();
   /** The warm-up's separation of generated noise while it runs (warm-run.ts); a job stops it. */
   private warming: WarmRun | null = null;
-  /** The song just separated being readied for parts (readyParts); never rejects. */
-  private readyingParts: Promise<void> | null = null;
+  /** The song just separated being readied for parts (readyParts): `done` never rejects. */
+  private readying: { input: string; done: Promise<void>; abort: AbortController } | null = null;
   /** A job or a part has been asked for: the warm-up separates nothing from then on (the work itself warms up). */
   private asked = false;
 
@@ -100,7 +100,7 @@ export class JobRunner {
 
   async run(req: SeparateRequest, hooks: PipelineHooks = {}): Promise<SeparationResult> {
     await this.stopWarming();
-    await this.readyingParts;
+    await this.stopReadying((input) => input !== req.input);
     // Another song's job: the song kept for parts would hold its prepared samples beside the new one's.
     if (this.regions.input !== null && this.regions.input !== req.input) await this.regions.forget();
     try {
@@ -213,11 +213,24 @@ export class JobRunner {
    * 0.08 s). Parts and jobs asked meanwhile wait for it; a failure costs nothing (the part reports it).
    */
   private readyParts(req: SeparateRequest): void {
-    const readying = this.part(req, { start: 0, frames: 1 }).then(() => {});
-    this.readyingParts = readying;
-    void readying.then(() => {
-      if (this.readyingParts === readying) this.readyingParts = null;
+    const abort = new AbortController();
+    const done = this.part(req, { start: 0, frames: 1 }, { signal: abort.signal }).then(() => {});
+    const readying = { input: req.input, done, abort };
+    this.readying = readying;
+    void done.then(() => {
+      if (this.readying === readying) this.readying = null;
     });
+  }
+
+  /**
+   * Waits for the readying of a song for parts, stopping it first when `stop(input)` says it is of no use any more
+   * (the song let go, another song's job): it would take the song up again (from the memo, or by decoding it).
+   */
+  private async stopReadying(stop: (input: string) => boolean = () => false): Promise<void> {
+    const readying = this.readying;
+    if (!readying) return;
+    if (stop(readying.input)) readying.abort.abort();
+    await readying.done;
   }
 
   /** Stops the warm-up's separation, if one runs, and waits until it has let go of everything. */
@@ -238,7 +251,7 @@ export class JobRunner {
     hooks: Pick<PipelineHooks, 'signal'> = {},
   ): Promise<RegionResult> {
     await this.stopWarming();
-    await this.readyingParts;
+    await this.stopReadying((input) => input !== req.input);
     return this.part(req, region, hooks);
   }
 
@@ -370,6 +383,7 @@ export class JobRunner {
 
   /** Lets go of the prepared song kept for re-rendering `input` (its temporary file), if it is the one kept. */
   async releaseSong(input: string): Promise<void> {
+    await this.stopReadying((readied) => readied === input);
     await this.regions.forget(input);
     await this.memo?.forget(input);
   }
@@ -377,7 +391,7 @@ export class JobRunner {
   async dispose(): Promise<void> {
     this.disposed = true;
     await this.stopWarming();
-    await this.readyingParts;
+    await this.stopReadying(() => true);
     await this.regions.forget();
     await this.memo?.clear();
     await this.dspPool?.dispose();

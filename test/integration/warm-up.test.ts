@@ -157,12 +157,23 @@ describe('a song just separated for listening', { skip }, () => {
       set: (key: string, prepared: PreparedSong) => memo.set(key, prepared),
     };
     const runner = new JobRunner(
-      { modelDirs, allowTestModels: true, threads: 1, segments: SEGMENTS, cache: { dir: tempDir('xumx-ready-cache-') } },
+      {
+        modelDirs,
+        allowTestModels: true,
+        threads: 1,
+        segments: SEGMENTS,
+        cache: { dir: tempDir('xumx-ready-cache-') },
+      },
       { decode: decodeStream, createStemWriter, songs },
     );
     return { runner, asked, memo };
   };
-  const request = () => ({ input: song, outDir: tempDir('xumx-ready-out-'), format: 'wav' as const, bitDepth: 24 as const });
+  const request = () => ({
+    input: song,
+    outDir: tempDir('xumx-ready-out-'),
+    format: 'wav' as const,
+    bitDepth: 24 as const,
+  });
 
   test('is readied for parts without being asked (its prepared song taken up again), and a part then renders', async () => {
     const { runner, asked, memo } = counted();
@@ -182,6 +193,34 @@ describe('a song just separated for listening', { skip }, () => {
     } finally {
       await runner.dispose();
       memo.clear();
+    }
+  });
+
+  test('let go of right after its job (the app removed it meanwhile): it is not decoded again, nothing stays', async () => {
+    const songFolder = tempDir('xumx-ready-songs-');
+    let decodes = 0;
+    const runner = new JobRunner(
+      {
+        modelDirs,
+        allowTestModels: true,
+        threads: 1,
+        segments: SEGMENTS,
+        cache: { dir: tempDir('xumx-ready-cache-') },
+        songFolder,
+      },
+      { decode: (path: string) => (decodes++, decodeStream(path)), createStemWriter },
+    );
+    try {
+      const copy = join(tempDir('xumx-ready-copy-'), 'copy.f32');
+      const result = await runner.run(request(), { listen: { path: copy, onReady: () => {} } });
+      assert.ok(result.ok);
+      // What the engine's worker does for a song removed while it separated: the release follows the result.
+      await runner.releaseSong(song);
+      await new Promise((s) => setTimeout(s, 500));
+      assert.equal(decodes, 1, 'the song let go of was decoded again');
+      assert.deepEqual(readdirSync(songFolder), [], 'no prepared song left on disk');
+    } finally {
+      await runner.dispose();
     }
   });
 

@@ -96,7 +96,15 @@ function errorDb(ref: Float32Array[], got: Float32Array[]): number {
 }
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'xumx-pipeline-'));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** `p`, or false after `ms` (the timer cleared once `p` settles, so a passing test does not wait for it). */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | false> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 describe('separateFile', () => {
   test('reaches every progress stage the app can show: none is declared that a separation never reports', async () => {
@@ -335,8 +343,11 @@ describe('separateFile', () => {
       yield piece.map((c) => c.slice());
       yield piece.map((c) => c.slice());
       // The rest only once the network has run on the first chunk (it needs 0.7 s of the song).
-      const waited = await Promise.race([networkRan.then(() => true), sleep(20_000).then(() => false)]);
-      lastPieceAfterNetwork = waited;
+      lastPieceAfterNetwork =
+        (await within(
+          networkRan.then(() => true),
+          20_000,
+        )) === true;
       yield piece.map((c) => c.slice());
     }
     const writers = memoryWriters();
@@ -372,9 +383,14 @@ describe('separateFile', () => {
     const out = tmp();
     let ran!: () => void;
     const networkRan = new Promise<void>((r) => (ran = r));
+    let failedAfterNetwork = false;
     async function* pieces(): AsyncGenerator<Float32Array[]> {
       yield testSignal(44100);
-      await Promise.race([networkRan, sleep(20_000)]);
+      failedAfterNetwork =
+        (await within(
+          networkRan.then(() => true),
+          20_000,
+        )) === true;
       throw new XumxError('TRUNCATED', '/music/song.wav: the file ends early', '/music/song.wav');
     }
     const segments = { segmentFrames: 32, overlapFrames: 4, batch: 3, firstBatch: 1 };
@@ -390,6 +406,7 @@ describe('separateFile', () => {
       ),
       (e: XumxError) => e.code === 'TRUNCATED' && /ends early/.test(e.message),
     );
+    assert.ok(failedAfterNetwork, 'the decoder failed after the first chunk had gone to the network');
     assert.deepEqual(readdirSync(songs), []);
     assert.deepEqual(readdirSync(out), [], 'no stem and no stem folder');
   });

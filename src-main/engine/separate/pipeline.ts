@@ -464,9 +464,10 @@ function writeWhileRead(
       await writer.finish();
       return [...decoded.notices, ...(stereoNotice ? [stereoNotice] : [])];
     } catch (err) {
-      await decoded.pieces[Symbol.asyncIterator]().return?.();
       const e = asXumxError(err, input);
+      // The readers first: a decoder that cannot close must not leave a chunk waiting for its samples.
       await writer.abort(e);
+      await Promise.resolve(decoded.pieces[Symbol.asyncIterator]().return?.()).catch(() => {});
       throw e;
     }
   });

@@ -99,7 +99,11 @@ export class SongFileWriter {
     return this.early;
   }
 
-  /** The samples written, for reading; the writer's own reference is the caller's to release. */
+  /**
+   * The samples written, for reading; the writer's own reference is the caller's to release. Read while written
+   * (readWhileWriting), it is the song given then, whose reference stays its reader's: the writer lets go of its
+   * own here, and the caller takes none.
+   */
   async finish(): Promise<SongFile> {
     await this.drain();
     this.closed = true;
