@@ -21,6 +21,17 @@ describe('mixStems', () => {
     assert.deepEqual(Array.from(out.channels[1]), [6, 6]);
   });
 
+  test('a stem with no channels adds nothing, whatever its gain', () => {
+    const out = mixStems([stem([1, 2], [3, 4]), stem()], [1, 0.8]);
+    assert.deepEqual(
+      out.channels.map((c) => Array.from(c)),
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    );
+  });
+
   test('refuses stems of different sample rates', () => {
     assert.throws(() => mixStems([stem([1]), { sampleRate: 48000, channels: [Float32Array.from([1])] }], [1, 1]));
   });

@@ -15,7 +15,8 @@ export function mixStems(stems: StemAudio[], gains: number[]): StemAudio {
   stems.forEach((stem, k) => {
     if (stem.sampleRate !== sampleRate) throw new Error('stems of one song must share a sample rate');
     const g = gains[k];
-    if (g === 0) return;
+    // Muted, or nothing to add (a stem without channels).
+    if (g === 0 || stem.channels.length === 0) return;
     for (let c = 0; c < channelCount; c++) {
       // A mono stem plays on every output channel.
       const src = stem.channels[Math.min(c, stem.channels.length - 1)];
