@@ -6,10 +6,11 @@
 // So the app's warm-up separates a few seconds of generated noise once, as a song is separated (network, estimate
 // cache, DSP threads, stems, listening copy), into a temporary folder that it then removes. A job that comes
 // meanwhile stops it (JobRunner.run) and takes over whatever it had readied.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mulberry32 } from './audio/dither.ts';
+import { createStemWriter } from './audio/stem-writer.ts';
 
 const RATE = 44100;
 /**
@@ -18,28 +19,18 @@ const RATE = 44100;
  */
 export const WARM_SECONDS = 12;
 
-/** A 16-bit stereo 44.1 kHz WAV of quiet noise, `seconds` long. */
-export function noiseWav(seconds: number, seed = 1): Uint8Array {
-  const frames = Math.round(seconds * RATE);
-  const data = frames * 4;
-  const out = new Uint8Array(44 + data);
-  const v = new DataView(out.buffer);
-  const ascii = (at: number, s: string) => [...s].forEach((c, i) => (out[at + i] = c.charCodeAt(0)));
-  ascii(0, 'RIFF');
-  v.setUint32(4, 36 + data, true);
-  ascii(8, 'WAVEfmt ');
-  v.setUint32(16, 16, true);
-  v.setUint16(20, 1, true); // PCM
-  v.setUint16(22, 2, true);
-  v.setUint32(24, RATE, true);
-  v.setUint32(28, RATE * 4, true);
-  v.setUint16(32, 4, true);
-  v.setUint16(34, 16, true);
-  ascii(36, 'data');
-  v.setUint32(40, data, true);
+/** Writes `seconds` of quiet stereo noise at 44.1 kHz to `path` as a WAV, with the engine's own stem writer. */
+async function writeNoise(path: string, seconds: number, seed = 1): Promise<void> {
   const random = mulberry32(seed);
-  for (let i = 0; i < frames * 2; i++) v.setInt16(44 + 2 * i, Math.round((random() - 0.5) * 6000), true);
-  return out;
+  const noise = () => Float32Array.from({ length: Math.round(seconds * RATE) }, () => (random() - 0.5) * 0.2);
+  const writer = await createStemWriter(path, { format: 'wav', bitDepth: '32f', sampleRate: RATE, channels: 2 });
+  try {
+    await writer.write([noise(), noise()]);
+    await writer.close();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
 }
 
 /** A warm-up separation under way: `stop` cancels it and resolves once it has let go of everything. */
@@ -61,7 +52,7 @@ export function startWarmRun(
     const dir = await mkdtemp(join(tmpdir(), 'xumx-warm-up-'));
     try {
       const input = join(dir, 'warm-up.wav');
-      await writeFile(input, noiseWav(WARM_SECONDS));
+      await writeNoise(input, WARM_SECONDS);
       if (!abort.signal.aborted) await separate({ input, dir }, abort.signal);
     } finally {
       await rm(dir, { recursive: true, force: true });
