@@ -145,6 +145,20 @@ describe('a song just separated for listening', { skip }, () => {
     await makeSong(song, { seconds: 8, sampleRate: 44100, channels: 2, seed: 4 });
   });
 
+  /** A runner with its own estimate cache, on `deps` (and prepared songs in `songFolder` when given). */
+  const readyRunner = (deps: ConstructorParameters<typeof JobRunner>[1], songFolder?: string) =>
+    new JobRunner(
+      {
+        modelDirs,
+        allowTestModels: true,
+        threads: 1,
+        segments: SEGMENTS,
+        cache: { dir: tempDir('xumx-ready-cache-') },
+        ...(songFolder ? { songFolder } : {}),
+      },
+      deps,
+    );
+
   /** A runner whose prepared songs are asked for through a memo that counts the asks. */
   const counted = () => {
     const memo = new LastSongMemo();
@@ -156,16 +170,7 @@ describe('a song just separated for listening', { skip }, () => {
       },
       set: (key: string, prepared: PreparedSong) => memo.set(key, prepared),
     };
-    const runner = new JobRunner(
-      {
-        modelDirs,
-        allowTestModels: true,
-        threads: 1,
-        segments: SEGMENTS,
-        cache: { dir: tempDir('xumx-ready-cache-') },
-      },
-      { decode: decodeStream, createStemWriter, songs },
-    );
+    const runner = readyRunner({ decode: decodeStream, createStemWriter, songs });
     return { runner, asked, memo };
   };
   const request = () => ({
@@ -199,16 +204,9 @@ describe('a song just separated for listening', { skip }, () => {
   test('let go of right after its job (the app removed it meanwhile): it is not decoded again, nothing stays', async () => {
     const songFolder = tempDir('xumx-ready-songs-');
     let decodes = 0;
-    const runner = new JobRunner(
-      {
-        modelDirs,
-        allowTestModels: true,
-        threads: 1,
-        segments: SEGMENTS,
-        cache: { dir: tempDir('xumx-ready-cache-') },
-        songFolder,
-      },
+    const runner = readyRunner(
       { decode: (path: string) => (decodes++, decodeStream(path)), createStemWriter },
+      songFolder,
     );
     try {
       const copy = join(tempDir('xumx-ready-copy-'), 'copy.f32');
