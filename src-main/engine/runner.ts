@@ -13,7 +13,8 @@ import type { ModelRunner } from './model/session.ts';
 import { openModelInThread } from './model/threaded.ts';
 import { preparedSong, separateFile, type PipelineDeps, type PipelineHooks } from './separate/pipeline.ts';
 import { EstimateCache, estimateKey, hashFile, type EstimateCacheOptions } from './cache/estimate-cache.ts';
-import { renderRegion } from './separate/region.ts';
+import { renderRegion, type PartSource } from './separate/region.ts';
+import { PartNetwork } from './separate/part-network.ts';
 import { CONTRACT } from './model/manifest.ts';
 import { separateWithCache } from './cache/cached-separation.ts';
 import { controlsForModel } from './dsp/controls.ts';
@@ -242,8 +243,9 @@ export class JobRunner {
   }
 
   /**
-   * A part of a song with the request's controls, from the estimate cache only (NOT_CACHED when the song's estimates
-   * are not there): the samples a full re-render writes for it, nothing written. Runs beside a running job.
+   * A part of a song with the request's controls: the samples a full re-render writes for it, nothing written. Its
+   * estimates come from the estimate cache, or from the network when the cache does not hold the song (NOT_CACHED
+   * only when the engine keeps no cache). Runs beside a running job.
    */
   async renderRegion(
     req: SeparateRequest,
@@ -276,9 +278,17 @@ export class JobRunner {
       const found = this.regions.find(req.input, req.modelId);
       const stamp = found ? await this.regionStamp(req.input, found.installed) : null;
       let kept = found && found.stamp === stamp ? found : undefined;
+      // A song whose parts ran through the network may have been cached since (its re-render wrote the entry).
+      if (kept?.source.kind === 'network') {
+        const reader = await this.cachedEstimates(req, kept.installed, hooks.signal);
+        if (reader) {
+          await reader.close().catch(() => {});
+          kept = undefined;
+        }
+      }
       for (;;) {
         kept ??= await this.keptSong(req, hooks.signal);
-        const { installed, reader, song } = kept;
+        const { installed, source, song } = kept;
         const controls = controlsForModel(req.controls, installed.manifest, req.controlsBase);
         const dsp = this.dsp();
         // This part's own hold: a part for another song asked meanwhile may make the keeper let go of this one.
@@ -288,7 +298,7 @@ export class JobRunner {
           const part = await renderRegion({
             input: req.input,
             song,
-            reader,
+            source,
             sources: installed.manifest.sources,
             controls,
             region: { start, frames },
@@ -315,36 +325,35 @@ export class JobRunner {
   }
 
   /**
-   * The model, the cache entry and the prepared song for parts of `req.input`, found and kept for the parts after
-   * (separate/region-keeper.ts). NOT_CACHED when the song's estimates are not in the cache.
+   * The model, where the estimates come from and the prepared song for parts of `req.input`, found and kept for the
+   * parts after (separate/region-keeper.ts).
    */
   private async keptSong(req: SeparateRequest, signal?: AbortSignal): Promise<KeptSong> {
-    const cache = this.cache!;
     const installed = await this.installed(req.modelId);
     // Taken before the files are read: one changed meanwhile makes the next part find them again.
     const stamp = await this.regionStamp(req.input, installed);
-    const { manifest } = installed;
-    const key = estimateKey({
-      inputSha256: await this.songHash(req.input, signal),
-      modelSha256: manifest.sha256,
-    });
-    const reader = await cache.lookup(key, {
-      modelSha256: manifest.sha256,
-      sources: manifest.sources,
-      bins: CONTRACT.bins,
-    });
-    if (!reader)
-      throw new XumxError(
-        'NOT_CACHED',
-        `${req.input}: not separated with ${manifest.id} on this computer yet (or its estimates were removed from the cache)`,
-        req.input,
-      );
-    // Only its header is needed from here on (each record is read by path where it is rendered): no file stays open.
-    await reader.close().catch(() => {});
+    const reader = await this.cachedEstimates(req, installed, signal);
+    let source: PartSource;
+    if (reader) {
+      // Only its header is needed from here on (each record is read by path where it is rendered): no file stays open.
+      await reader.close().catch(() => {});
+      source = { kind: 'cache', reader };
+    } else {
+      // Not cached (over the cap, or evicted): the network the song's separation runs, with its chunk plan.
+      const model = await this.model(req.modelId, validateRequest(req).ep);
+      source = { kind: 'network', network: new PartNetwork(model, segmentsFor(model.ep, this.opts.segments)) };
+    }
     const song = await preparedSong(req.input, this.deps, signal);
-    const kept: KeptSong = { input: req.input, modelId: req.modelId, stamp, installed, reader, song };
+    const kept: KeptSong = { input: req.input, modelId: req.modelId, stamp, installed, source, song };
     await this.regions.keep(kept);
     return kept;
+  }
+
+  /** The song's entry in the estimate cache (open: the caller closes it), or null when it holds none. */
+  private async cachedEstimates(req: SeparateRequest, installed: InstalledModel, signal?: AbortSignal) {
+    const { manifest } = installed;
+    const key = estimateKey({ inputSha256: await this.songHash(req.input, signal), modelSha256: manifest.sha256 });
+    return this.cache!.lookup(key, { modelSha256: manifest.sha256, sources: manifest.sources, bins: CONTRACT.bins });
   }
 
   /**

@@ -1,4 +1,5 @@
-// A part of a song rendered on its own from the estimate cache equals the same part of a full re-render with the same
+// A part of a song rendered on its own from the estimate cache (or through the network, for a song the cache does not
+// hold) equals the same part of a full re-render with the same
 // controls (the player swaps it in at the playhead before the full re-render is done): at the song's start, in the
 // middle across chunk joins, at its end, at 44.1 kHz and at 48 kHz (resampled back like the stems), with the
 // residual stem, on the DSP threads and in the job's thread. Through the job runner with a real tiny X-UMX.
@@ -36,7 +37,7 @@ const CONTROLS: Partial<SeparationControls> = {
   wienerIterations: 2,
 };
 
-describe('rendering a part of a song from the estimate cache', { skip }, () => {
+describe('rendering a part of a song on its own', { skip }, () => {
   let modelDirs: string[];
   const runners: JobRunner[] = [];
   const songs: Record<number, string> = {};
@@ -185,7 +186,7 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
     }
   });
 
-  test("a song whose estimates outgrow the cache's cap is not kept at all, and the result says what a change costs", async () => {
+  test("a song whose estimates outgrow the cache's cap is not kept at all, the result says so, and its parts run the network", async () => {
     const cacheDir = tempDir('xumx-region-cap-');
     const r = runner({ cache: { dir: cacheDir, maxBytes: 20e6 } });
     // Known to be too large from its length: not a byte of it is written (not even up to the cap, then removed).
@@ -204,9 +205,28 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
       JSON.stringify(first.notices),
     );
     assert.deepEqual(readdirSync(cacheDir), [], 'nothing left in the cache folder');
-    assert.equal(ok(await r.run(request(songs[44100], CONTROLS))).estimates, 'network');
-    const region = await r.renderRegion(request(songs[44100], CONTROLS), { start: 0, frames: 1000 });
-    assert.equal(region.ok ? '' : region.error.code, 'NOT_CACHED');
+    const full = ok(await r.run(request(songs[44100], CONTROLS)));
+    assert.equal(full.estimates, 'network');
+    // Its parts run the network on their own chunks: the samples the re-render wrote there, at the start, across
+    // chunk joins and at the end, asked out of order.
+    const length = 12 * 44100;
+    for (const [start, frames] of [
+      [Math.round(7.3 * 44100), 2 * 44100],
+      [0, 44100],
+      [length - 30_000, 44100],
+      [Math.round(7.9 * 44100), 44100],
+    ]) {
+      const region = part(await r.renderRegion(request(songs[44100], CONTROLS), { start, frames }));
+      const diff = await worstDiff(full, region);
+      assert.ok(diff <= 1e-4, `part at ${start} differs from the re-render by ${diff}`);
+    }
+    // At 48 kHz too (resampled back like the stems).
+    const full48 = ok(await r.run(request(songs[48000], CONTROLS)));
+    assert.equal(full48.estimates, 'network');
+    const region48 = part(await r.renderRegion(request(songs[48000], CONTROLS), { start: 250_000, frames: 96_000 }));
+    const diff48 = await worstDiff(full48, region48);
+    assert.ok(diff48 <= 1e-4, `part at 48 kHz differs from the re-render by ${diff48}`);
+    assert.deepEqual(readdirSync(cacheDir), [], 'parts write nothing in the cache folder');
   });
 
   test('blocks asked one after another are joined from the chunks kept from the block before, and equal blocks rendered afresh', async () => {
@@ -233,7 +253,7 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
       renderRegion({
         input: path,
         song,
-        reader,
+        source: { kind: 'cache', reader },
         sources: manifest.sources,
         controls: controlsForModel(CONTROLS, manifest),
         region: { start, frames },
@@ -272,8 +292,12 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
     part(await r.renderRegion(request(path, CONTROLS), { start: 10_000, frames: 20_000 }));
     await makeSong(path, { seconds: 6, seed: 6, sampleRate: 44100, bitDepth: '32f' });
     utimesSync(path, new Date(), new Date(Date.now() + 5000));
-    const after = await r.renderRegion(request(path, CONTROLS), { start: 10_000, frames: 20_000 });
-    assert.equal(after.ok ? 'rendered' : after.error.code, 'NOT_CACHED', 'the new file has not been separated');
+    const after = part(await r.renderRegion(request(path, CONTROLS), { start: 10_000, frames: 20_000 }));
+    // Not separated yet, the new file's part runs the network on it: the samples its separation then writes.
+    const full = ok(await r.run(request(path, CONTROLS)));
+    assert.equal(full.estimates, 'network');
+    const diff = await worstDiff(full, after);
+    assert.ok(diff <= 1e-4, `the part differs from the new file's separation by ${diff}`);
   });
 
   test('a song let go (removed from the app) leaves no prepared samples held for its parts', async () => {
@@ -286,19 +310,14 @@ describe('rendering a part of a song from the estimate cache', { skip }, () => {
     assert.deepEqual(readdirSync(songFolder), [], 'the prepared song is removed');
   });
 
-  test('a song whose estimates are not cached is NOT_CACHED, naming it; a bad part is BAD_ARGUMENT', async () => {
+  test('a bad part is BAD_ARGUMENT; an engine without an estimate cache answers NOT_CACHED, naming the song', async () => {
     const r = runner();
-    const missing = await r.renderRegion(request(songs[48000]), { start: 0, frames: 1000 });
-    assert.equal(missing.ok, false);
-    if (!missing.ok) {
-      assert.equal(missing.error.code, 'NOT_CACHED');
-      assert.match(missing.error.message, /song-48000\.wav/);
-    }
     const bad = await r.renderRegion(request(songs[48000]), { start: -1, frames: 1000 });
     assert.equal(bad.ok ? '' : bad.error.code, 'BAD_ARGUMENT');
     const none = new JobRunner({ modelDirs, allowTestModels: true, threads: 1, segments: SEGMENTS });
     runners.push(none);
     const uncached = await none.renderRegion(request(songs[44100]), { start: 0, frames: 1000 });
     assert.equal(uncached.ok ? '' : uncached.error.code, 'NOT_CACHED');
+    assert.match(uncached.ok ? '' : uncached.error.message, /song-44100\.wav/);
   });
 });

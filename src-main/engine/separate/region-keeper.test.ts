@@ -14,7 +14,7 @@ function kept(input: string): KeptSong & { released: () => number } {
     modelId: 'm',
     stamp: 's',
     installed: {} as InstalledModel,
-    reader: {} as EstimateFileReader,
+    source: { kind: 'cache', reader: {} as EstimateFileReader },
     song,
     released: () => released,
   };

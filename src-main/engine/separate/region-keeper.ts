@@ -1,12 +1,12 @@
 // What parts of one song rendered one after another share (a player asks for a 2-second block at a time while the
-// song re-renders): the model found, the cache entry's header, the prepared song and the chunks rendered last. Found
+// song re-renders): the model found, the cache entry's header (or the network and the estimates it gave last), the
+// prepared song and the chunks rendered last. Found
 // again for every part, they cost a model scan, a cache lookup and a song lookup, each waiting behind the engine
 // thread's other work. Kept for one song while its files stay the same (`stamp`), let go when the engine turns to
 // another song, lets the song go, or nobody asks for a while.
-import type { EstimateFileReader } from '../cache/estimate-file.ts';
 import type { InstalledModel } from '../model/registry.ts';
 import type { PreparedSong } from './pipeline.ts';
-import { KeptChunks } from './region.ts';
+import { KeptChunks, type PartSource } from './region.ts';
 
 /** Without a part asked for this long (ms), the kept song is let go (its prepared samples may be held only here). */
 export const REGION_KEEP_MS = 20_000;
@@ -17,8 +17,11 @@ export interface KeptSong {
   /** The song's and the model folders' file identities when this was found; other ones: found again. */
   stamp: string;
   installed: InstalledModel;
-  /** The cache entry's header and where its records are; its file is closed (records are read by path). */
-  reader: EstimateFileReader;
+  /**
+   * The cache entry's header and where its records are (its file closed: records are read by path), or the network
+   * when the cache does not hold the song.
+   */
+  source: PartSource;
   /** Held (retained) until the kept song is let go. */
   song: PreparedSong;
 }

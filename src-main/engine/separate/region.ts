@@ -1,6 +1,7 @@
-// A part of a song rendered on its own from the estimate cache: what a control change lets the listener hear at the
-// playhead at once, while the whole song is re-rendered behind it. The samples are the ones a full re-render writes
-// there, because the part is made the same way, only from a later start:
+// A part of a song rendered on its own: what a control change lets the listener hear at the playhead at once, while
+// the whole song is re-rendered behind it. Its chunks' estimates come from the estimate cache, or from the network
+// when the cache does not hold the song (part-network.ts). The samples are the ones a full re-render writes there,
+// because the part is made the same way, only from a later start:
 // - from the chunk whose own samples begin the part (Crossfader's `first`), so every overlap inside it is joined
 //   from both of its chunks, exactly as the full render joins them;
 // - back at the song's own rate by the same streaming resampler, started at a sample where its filter phases line
@@ -13,9 +14,10 @@ import { loadDspKernels } from '../dsp/kernels/index.ts';
 import { XumxError } from '../errors.ts';
 import { CONTRACT } from '../model/manifest.ts';
 import type { Region, SeparationControls } from '../types.ts';
-import type { CachedChunk } from './chunk-render.ts';
+import type { CachedChunk, ChunkTask } from './chunk-render.ts';
 import { ChunkRenderer, type DspRenderer } from './chunk-renderer.ts';
 import { readChunk } from './chunk-loop.ts';
+import type { PartNetwork } from './part-network.ts';
 import type { PreparedSong } from './pipeline.ts';
 import { Crossfader, exactEnd, exactStart, minChunkLength, planChunks, type ChunkPlan } from './segments.ts';
 
@@ -23,8 +25,8 @@ export interface RegionJob {
   /** The song's file, named in errors. */
   input: string;
   song: PreparedSong;
-  /** The song's cached estimates; the chunk plan comes from its header. */
-  reader: EstimateFileReader;
+  /** Where the chunks' estimates come from. */
+  source: PartSource;
   sources: readonly string[];
   controls: SeparationControls;
   /** In samples at the song's own rate. */
@@ -38,6 +40,12 @@ export interface RegionJob {
    */
   kept?: KeptChunks;
 }
+
+/**
+ * The song's cached estimates (the chunk plan comes from the entry's header), or the network run on the part's
+ * chunks (planned as the song's separation plans them).
+ */
+export type PartSource = { kind: 'cache'; reader: EstimateFileReader } | { kind: 'network'; network: PartNetwork };
 
 /** Chunks a KeptChunks holds: a block crossing a chunk's end needs two, a resampled one a third before them. */
 export const KEPT_CHUNKS = 3;
@@ -87,7 +95,7 @@ const RESAMPLER_MARGIN = { polyphase: 4096, other: 16384 };
 export const MAX_REGION_SECONDS = 60;
 
 export async function renderRegion(job: RegionJob): Promise<RenderedRegion> {
-  const { song: prepared, reader, controls, sources, signal, input } = job;
+  const { song: prepared, source, controls, sources, signal, input } = job;
   const cancelled = () => {
     if (signal?.aborted) throw new XumxError('CANCELLED', `${input}: cancelled`, input);
   };
@@ -107,14 +115,7 @@ export async function renderRegion(job: RegionJob): Promise<RenderedRegion> {
 
   const rate = CONTRACT.sampleRate;
   const total = song.frames;
-  const plan = planChunks(total, reader.header, CONTRACT.hop, minChunkLength(CONTRACT.nFft));
-  if (plan.chunks.length !== reader.header.chunks || plan.frames !== reader.header.frames) {
-    throw new XumxError(
-      'CACHE_CORRUPT',
-      `${input}: the cached chunks do not fit this song (${reader.header.chunks} cached, ${plan.chunks.length} planned)`,
-      input,
-    );
-  }
+  const plan = source.kind === 'network' ? source.network.plan(total) : cachedPlan(input, total, source.reader);
 
   // The part at the network's rate: [from, to), `from` on a sample the resampled stream's phases line up with.
   const { L, M, margin } = ratio(rate, sampleRate);
@@ -152,6 +153,19 @@ export async function renderRegion(job: RegionJob): Promise<RenderedRegion> {
   return { start, frames: end - start, stems: out };
 }
 
+/** The chunk plan the cache entry was recorded with, checked against the song. */
+function cachedPlan(input: string, total: number, reader: EstimateFileReader): ChunkPlan {
+  const plan = planChunks(total, reader.header, CONTRACT.hop, minChunkLength(CONTRACT.nFft));
+  if (plan.chunks.length !== reader.header.chunks || plan.frames !== reader.header.frames) {
+    throw new XumxError(
+      'CACHE_CORRUPT',
+      `${input}: the cached chunks do not fit this song (${reader.header.chunks} cached, ${plan.chunks.length} planned)`,
+      input,
+    );
+  }
+  return plan;
+}
+
 /** The chunk to begin with so that `sample` is joined exactly: the last one whose own samples start by it. */
 function lastChunkStartingBy(plan: ChunkPlan, sample: number): number {
   let i = 0;
@@ -175,25 +189,26 @@ function ratio(rate: number, sampleRate: number): { L: number; M: number; margin
 async function joinChunks(
   job: RegionJob & { stems: string[]; plan: ChunkPlan; first: number; last: number; cancelled(): void },
 ): Promise<Float32Array[][]> {
-  const { plan, first, last, stems, reader, song, dsp, cancelled, kept, signal } = job;
-  const task = (i: number, samples: Float32Array[]): CachedChunk => ({
-    kind: 'cached',
-    record: reader.recordAt(i),
-    sources: [...job.sources],
-    controls: job.controls,
-    chunkLength: plan.chunkLength,
-    samples,
-  });
+  const { plan, first, last, stems, source, song, dsp, cancelled, kept, signal } = job;
   const indices = Array.from({ length: last - first + 1 }, (_, k) => first + k);
+  const fresh = indices.filter((i) => !kept?.has(i));
+  const kernels = await loadDspKernels();
   // The song's samples of every chunk not kept, read at once: each read waits for this thread's other work.
   const samples = new Map(
     await Promise.all(
-      indices
-        .filter((i) => !kept?.has(i))
-        .map(async (i) => [i, await readChunk(song.song, plan.chunks[i], plan.chunkLength)] as const),
+      fresh.map(async (i) => [i, await readChunk(song.song, plan.chunks[i], plan.chunkLength)] as const),
     ),
   );
-  const here = dsp ? null : new ChunkRenderer(await loadDspKernels());
+  const estimates =
+    source.kind === 'network'
+      ? await source.network.estimates(plan, fresh, async (i) => samples.get(i)!, kernels, cancelled)
+      : new Map<number, Uint8Array>();
+  const base = { sources: [...job.sources], controls: job.controls, chunkLength: plan.chunkLength };
+  const task = (i: number, samples: Float32Array[]): ChunkTask =>
+    source.kind === 'network'
+      ? { kind: 'float24', float24: estimates.get(i)!, samples, ...base }
+      : ({ kind: 'cached', record: source.reader.recordAt(i), samples, ...base } satisfies CachedChunk);
+  const here = dsp ? null : new ChunkRenderer(kernels);
   // On the DSP threads a listener waits for these: they go before the chunks a whole-song render has waiting.
   const rendering = new Map<number, Promise<Float32Array[][]>>();
   if (dsp)
