@@ -351,10 +351,11 @@ export interface StudioApi {
    */
   rerender(jobId: string, controls: SongControls): Promise<JobView>;
   /**
-   * Renders `seconds` of a finished song from `start` (seconds) with new controls from the estimate cache only, in a
-   * fraction of a second and beside a running re-render, so the player can hear a change at the playhead before the
-   * whole song is re-rendered. Nothing is saved; the stems' audio is fetched at the preview's URLs. NOT_CACHED when
-   * the song's estimates are not in the cache (only rerender can render it then).
+   * Renders `seconds` of a finished song from `start` (seconds) with new controls, beside a running re-render, so the
+   * player can hear a change at the playhead before the whole song is re-rendered: from the estimate cache in a
+   * fraction of a second, or, for a song the cache does not hold (longer than its cap), through the network on the
+   * part's chunks (about a second). Nothing is saved; the stems' audio is fetched at the preview's URLs. NOT_CACHED
+   * from an engine without an estimate cache.
    */
   previewRegion(jobId: string, controls: SongControls, start: number, seconds: number): Promise<RegionPreview>;
   /** Saves the tempo and key a song is practised at with its controls (no re-render); resolves with its controls. */

@@ -24,8 +24,9 @@ export interface EnginePort {
   /** Also re-renders with new controls: from the estimate cache when the engine has one. */
   separate(req: SeparateRequest, hooks?: EngineJobHooks): Promise<SeparationResult>;
   /**
-   * A part of a song with new controls, from the estimate cache only (NOT_CACHED otherwise): what a control change
-   * plays at the playhead before the full re-render is done. Runs beside a running job, not after it.
+   * A part of a song with new controls, from the estimate cache, or through the network for a song the cache does
+   * not hold (NOT_CACHED from an engine without a cache): what a control change plays at the playhead before the full
+   * re-render is done. Runs beside a running job, not after it.
    */
   renderRegion?(req: SeparateRequest, region: Region, hooks?: { signal?: AbortSignal }): Promise<RegionResult>;
   /** Lets go of what the engine keeps of a song for re-renders (its prepared samples): no re-render of it can come. */

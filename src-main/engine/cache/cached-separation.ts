@@ -139,7 +139,8 @@ export async function separateWithCache(
     const seconds = Math.round((performance.now() - started) / 1000);
     notices.push(
       `estimates not kept: this song's take ${gigabytes(recorder.overCap)}, more than the estimate cache's ` +
-        `${gigabytes(ctx.cache.maxBytes)}; a change of controls separates it again (this separation took ${seconds} s)`,
+        `${gigabytes(ctx.cache.maxBytes)}; a change of controls separates it again, the part being listened to ` +
+        `first (this separation took ${seconds} s)`,
     );
   } else if (recorder.cacheError) {
     const why = recorder.cacheError instanceof Error ? recorder.cacheError.message : String(recorder.cacheError);

@@ -4,8 +4,10 @@
 // song. The chunks are planned as the song's separation plans them and go through the same network, so the part is
 // the samples that re-render writes there: its estimates are rounded to the estimate cache's float24 as the
 // separation's are (estimate-recorder.ts; the stems differed by up to 2e-4 without it, on the test network; with it
-// they are equal, whatever other chunks share the network run). The last few chunks' estimates are kept: they do
-// not depend on the controls, so the next change at the same place runs no network.
+// they were identical on the CPU, whatever other chunks shared the network run). A separation that could not use
+// the cache at all (its folder unusable) does not round, and its parts then differ by that much. The last few
+// chunks' estimates are kept: they do not depend on the controls, so the next change at the same place runs no
+// network.
 import { magnitude } from '../dsp/stft.ts';
 import type { DspKernels } from '../dsp/kernels/index.ts';
 import { XumxError } from '../errors.ts';
@@ -71,7 +73,6 @@ export class PartNetwork {
       }
       cancelled();
       const out = await this.model.run(input, group.length, plan.frames);
-      cancelled();
       group.forEach((i, b) => {
         // The network hands a batch back as [source][chunk][2][bins][frames].
         const stored = plane * BYTES_PER_VALUE;
@@ -83,6 +84,8 @@ export class PartNetwork {
         this.keep(i, record);
         found.set(i, record.slice());
       });
+      // Kept first: a part given up during the run leaves its chunks for the next one.
+      cancelled();
     }
     return found;
   }

@@ -191,7 +191,9 @@ async function joinChunks(
 ): Promise<Float32Array[][]> {
   const { plan, first, last, stems, source, song, dsp, cancelled, kept, signal } = job;
   const indices = Array.from({ length: last - first + 1 }, (_, k) => first + k);
-  const fresh = indices.filter((i) => !kept?.has(i));
+  // Taken now: this part's own chunks, kept as they are rendered, may push earlier ones out before they are joined.
+  const held = new Map(indices.filter((i) => kept?.has(i)).map((i) => [i, kept!.copy(i)!] as const));
+  const fresh = indices.filter((i) => !held.has(i));
   const kernels = await loadDspKernels();
   // The song's samples of every chunk not kept, read at once: each read waits for this thread's other work.
   const samples = new Map(
@@ -225,7 +227,7 @@ async function joinChunks(
     // In this thread nothing else runs between chunks: let a cancel (and the job beside this part) through.
     if (!dsp) await new Promise((resolve) => setImmediate(resolve));
     cancelled();
-    let signals = kept?.copy(i);
+    let signals = held.get(i);
     if (!signals) {
       let fresh: Float32Array[][];
       try {
