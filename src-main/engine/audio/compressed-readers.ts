@@ -16,7 +16,7 @@ import { OggVorbisDecoder } from '@wasm-audio-decoders/ogg-vorbis';
 import { OggOpusDecoder } from 'ogg-opus-decoder';
 import { audioError } from './audio-error.ts';
 import { diagnoseShortFlac, readFlacLayout, type FlacLayout } from './flac-stream.ts';
-import { findMpegStart, parseMpegHeader, promisedFrames, walkMpegFrames } from './mpeg-frames.ts';
+import { findMpegStart, gaplessSamples, parseMpegHeader, promisedFrames, walkMpegFrames } from './mpeg-frames.ts';
 import { walkOggPages } from './ogg-pages.ts';
 import type { PieceStream } from './pieces.ts';
 import type { PcmAudio } from '../types.ts';
@@ -148,14 +148,21 @@ export async function readFlac(path: string, src: ByteSource, fLaCAt: number): P
     );
   }
   const notices: string[] = [];
-  if (info.totalSamples === 0) notices.push('the FLAC header does not give the length; decoded to the end of the file');
-  return decodedStream(info.sampleRate, notices, async function* (stream) {
+  const promised = info.totalSamples;
+  if (promised === 0) notices.push('the FLAC header does not give the length; decoded to the end of the file');
+  const stream = decodedStream(info.sampleRate, notices, async function* (stream) {
     const tally = new DecodeTally();
+    let given = 0;
     for await (const piece of decodePieces(new FLACDecoder() as unknown as StreamDecoder, feed(src, fLaCAt), tally)) {
       stream.sampleRate = tally.sampleRate;
       rescaleIntegerPcm(piece, tally.bitDepth || info.bitsPerSample);
-      yield piece;
+      // The length STREAMINFO gives is the one handed out (the engine plans the song by it before decoding it).
+      const keep = promised > 0 ? Math.min(piece[0].length, promised - given) : piece[0].length;
+      given += keep;
+      if (keep > 0) yield keep < piece[0].length ? piece.map((c) => c.subarray(0, keep)) : piece;
     }
+    if (promised > 0 && tally.total > promised)
+      notices.push(`ignored ${tally.total - promised} samples past the ${promised} the FLAC header gives`);
     if (info.totalSamples > 0 && tally.total < info.totalSamples) {
       // The diagnosis looks at the last two largest frames and an ID3v1 tag at most: only the file's end is read.
       const from = Math.max(0, src.size - FLAC_TAIL_BYTES);
@@ -172,6 +179,9 @@ export async function readFlac(path: string, src: ByteSource, fLaCAt: number): P
     }
     tally.end(path, notices);
   });
+  // Given on the stream itself, whose rate the decoder sets as it starts (not on a copy).
+  if (promised > 0) stream.frames = promised;
+  return stream;
 }
 
 /**
@@ -212,8 +222,11 @@ export async function readMpeg(path: string, b: Uint8Array, searchFrom: number):
   const notices: string[] = [];
   if (walk.trailingBytes > 0)
     notices.push(`ignored ${walk.trailingBytes} bytes of non-audio data at the end of the MP3`);
-  return decodedStream(h.sampleRate, notices, async function* (stream) {
+  // The length a LAME/ffmpeg header gives is the one handed out (the engine plans the song by it before decoding it).
+  const gapless = gaplessSamples(b, first);
+  const stream = decodedStream(h.sampleRate, notices, async function* (stream) {
     const tally = new DecodeTally();
+    let given = 0;
     for await (const piece of decodePieces(
       new MPEGDecoder() as unknown as StreamDecoder,
       feed(bytesSource(b), 0),
@@ -221,10 +234,24 @@ export async function readMpeg(path: string, b: Uint8Array, searchFrom: number):
     )) {
       stream.sampleRate = tally.sampleRate;
       // mpg123 always hands out two channels; a mono stream's second one is a copy.
-      yield h.channels === 1 ? piece.slice(0, 1) : piece;
+      const channels = h.channels === 1 ? piece.slice(0, 1) : piece;
+      const keep = gapless === null ? piece[0].length : Math.min(piece[0].length, gapless - given);
+      given += keep;
+      if (keep > 0) yield keep < piece[0].length ? channels.map((c) => c.subarray(0, keep)) : channels;
     }
     tally.end(path, notices);
+    if (gapless !== null && tally.total !== gapless) {
+      // Not seen with the encoders measured; held to the header's length all the same, and said.
+      if (given < gapless) yield Array.from({ length: h.channels }, () => new Float32Array(gapless - given));
+      notices.push(
+        `the MP3 decoded to ${tally.total} samples where its header gives ${gapless}: ` +
+          (tally.total < gapless ? 'the end is filled with silence' : 'the samples past it are left out'),
+      );
+    }
   });
+  // Given on the stream itself, whose rate the decoder sets as it starts (not on a copy).
+  if (gapless !== null) stream.frames = gapless;
+  return stream;
 }
 
 // Vorbis and Opus order 3–8 channels as L C R …, LFE last; WAV (and FLAC) as L R C LFE …. We hand out WAV

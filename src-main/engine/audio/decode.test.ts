@@ -1,6 +1,6 @@
 // decodeFile against ffmpeg: every input format and bit depth we accept, compared sample by sample with
 // what ffmpeg decodes from the same file (exactly for PCM/FLAC, closely for lossy codecs).
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -357,6 +357,8 @@ describe('decodeFile matches ffmpeg', { skip }, () => {
         return out;
       });
       assert.deepEqual(joined, (await decodeFile(path)).channels);
+      // The formats whose headers give the length exactly say it before decoding (the engine reads them as they come).
+      assert.equal(stream.frames, c.exact || c.name === 'MP3' ? joined[0].length : undefined);
       const ref = ffmpegDecode(path, 2);
       for (let ch = 0; ch < 2; ch++) {
         if (c.exact) {
@@ -371,6 +373,68 @@ describe('decodeFile matches ffmpeg', { skip }, () => {
       }
     });
   }
+
+  // The LAME extension of the first frame's Info/Xing header gives the decoded length before decoding.
+  const mp3s: { name: string; args: string[]; rate: number; channels: number }[] = [
+    { name: 'CBR', args: ['-b:a', '256k'], rate: 44100, channels: 2 },
+    { name: 'VBR', args: ['-q:a', '2'], rate: 44100, channels: 2 },
+    { name: '48 kHz', args: ['-b:a', '192k'], rate: 48000, channels: 2 },
+    { name: 'mono', args: ['-b:a', '96k'], rate: 44100, channels: 1 },
+  ];
+  for (const m of mp3s) {
+    test(`an MP3 (${m.name}) says its length before decoding: the samples the encoder was given`, async () => {
+      const path = ffmpegFixture(join(dir, `gapless-${m.name}.mp3`), {
+        codecArgs: ['-c:a', 'libmp3lame', ...m.args],
+        container: 'mp3',
+        seconds: 7.3,
+        sampleRate: m.rate,
+        channels: m.channels,
+      });
+      const stream = await decodeStream(path);
+      await stream.pieces.return?.();
+      const decoded = await decodeFile(path);
+      assert.equal(stream.frames, Math.round(7.3 * m.rate));
+      assert.equal(decoded.channels[0].length, stream.frames);
+      assert.equal(ffmpegDecode(path, m.channels)[0].length, stream.frames, "ffmpeg's gapless decode agrees");
+      assert.deepEqual(decoded.notices, []);
+    });
+  }
+
+  test('an MP3 without an Info header gives no length before decoding, and decodes every frame', async () => {
+    const path = ffmpegFixture(join(dir, 'no-info.mp3'), {
+      codecArgs: ['-c:a', 'libmp3lame', '-b:a', '128k', '-write_xing', '0'],
+      container: 'mp3',
+      seconds: 7.3,
+    });
+    const stream = await decodeStream(path);
+    await stream.pieces.return?.();
+    assert.equal(stream.frames, undefined);
+    assert.equal((await decodeFile(path)).channels[0].length % 1152, 0);
+  });
+
+  test('a FLAC file holding more samples than its STREAMINFO gives is cut to that length, with a notice', async () => {
+    const path = ffmpegFixture(join(dir, 'over-long.flac'), {
+      codecArgs: ['-c:a', 'flac'],
+      container: 'flac',
+      seconds: 2,
+    });
+    const whole = (await decodeFile(path)).channels[0].length;
+    // STREAMINFO's 36-bit sample count: the low 4 bits of byte 21, then bytes 22–25.
+    const bytes = readFileSync(path);
+    const total = (bytes[21] & 0x0f) * 2 ** 32 + bytes.readUInt32BE(22);
+    assert.equal(total, whole);
+    bytes.writeUInt32BE(total - 1000, 22);
+    writeFileSync(path, bytes);
+    const stream = await decodeStream(path);
+    assert.equal(stream.frames, whole - 1000);
+    const cut = await decodeFile(path);
+    assert.equal(cut.channels[0].length, whole - 1000);
+    assert.ok(
+      cut.notices.includes(`ignored 1000 samples past the ${whole - 1000} the FLAC header gives`),
+      JSON.stringify(cut.notices),
+    );
+    await stream.pieces.return?.();
+  });
 
   test('a stream left after its first piece closes the file', async () => {
     const path = ffmpegFixture(join(dir, 'left.flac'), { codecArgs: ['-c:a', 'flac'], container: 'flac', seconds: 60 });

@@ -333,50 +333,52 @@ describe('separateFile', () => {
     assert.deepEqual(readdirSync(songs), []);
   });
 
-  test('a song whose length its header promises is read while it is decoded: the network runs before the last piece', async () => {
-    const songs = tmp();
-    const piece = testSignal(44100);
-    let ran!: () => void;
-    const networkRan = new Promise<void>((r) => (ran = r));
-    let lastPieceAfterNetwork = false;
-    async function* pieces() {
-      yield piece.map((c) => c.slice());
-      yield piece.map((c) => c.slice());
-      // The rest only once the network has run on the first chunk (it needs 0.7 s of the song).
-      lastPieceAfterNetwork =
-        (await within(
-          networkRan.then(() => true),
-          20_000,
-        )) === true;
-      yield piece.map((c) => c.slice());
-    }
-    const writers = memoryWriters();
-    const decodedWhole = memoryWriters();
-    const opts = { segments: { segmentFrames: 32, overlapFrames: 4, batch: 3, firstBatch: 1 } };
-    const r = await separateFile(
-      job(tmp(), opts),
-      fakeModel(['all'], () => 1, ran),
-      {
-        decode: async () => ({ sampleRate: 44100, pieces: pieces(), frames: 3 * 44100, notices: ['a decoder notice'] }),
-        createStemWriter: writers.factory,
-        songFolder: songs,
-      },
-    );
-    assert.ok(lastPieceAfterNetwork, 'the first chunk went to the network before the decoder gave its last piece');
-    assert.deepEqual(r.notices.slice(0, 1), ['a decoder notice'], "the decoder's notices come with the result");
-    assert.deepEqual(readdirSync(songs), [], 'the prepared song removed at the end');
-    // The same stems as from the song decoded whole.
-    const whole = piece.map((c) => new Float32Array(3 * 44100).map((_, i) => c[i % 44100]));
-    await separateFile(
-      job(tmp(), opts),
-      fakeModel(['all'], () => 1),
-      {
-        ...deps(whole, 44100, decodedWhole),
-        songFolder: tmp(),
-      },
-    );
-    assert.deepEqual(writers.stems.get('all'), decodedWhole.stems.get('all'));
-  });
+  for (const rate of [44100, 48000])
+    test(`a song whose length its header promises is read while it is decoded (${rate} Hz): the network runs before the last piece`, async () => {
+      const songs = tmp();
+      const piece = testSignal(rate, 1, 0);
+      let ran!: () => void;
+      const networkRan = new Promise<void>((r) => (ran = r));
+      let lastPieceAfterNetwork = false;
+      async function* pieces() {
+        yield piece.map((c) => c.slice());
+        yield piece.map((c) => c.slice());
+        // The rest only once the network has run on the first chunk (it needs 0.7 s of the song).
+        lastPieceAfterNetwork =
+          (await within(
+            networkRan.then(() => true),
+            20_000,
+          )) === true;
+        yield piece.map((c) => c.slice());
+      }
+      const writers = memoryWriters();
+      const decodedWhole = memoryWriters();
+      const opts = { segments: { segmentFrames: 32, overlapFrames: 4, batch: 3, firstBatch: 1 } };
+      const r = await separateFile(
+        job(tmp(), opts),
+        fakeModel(['all'], () => 1, ran),
+        {
+          decode: async () => ({ sampleRate: rate, pieces: pieces(), frames: 3 * rate, notices: ['a decoder notice'] }),
+          createStemWriter: writers.factory,
+          songFolder: songs,
+        },
+      );
+      assert.ok(lastPieceAfterNetwork, 'the first chunk went to the network before the decoder gave its last piece');
+      assert.deepEqual(r.notices.slice(0, 1), ['a decoder notice'], "the decoder's notices come with the result");
+      assert.deepEqual(readdirSync(songs), [], 'the prepared song removed at the end');
+      // The same stems as from the song decoded whole.
+      const whole = piece.map((c) => new Float32Array(3 * rate).map((_, i) => c[i % rate]));
+      await separateFile(
+        job(tmp(), opts),
+        fakeModel(['all'], () => 1),
+        {
+          ...deps(whole, rate, decodedWhole),
+          songFolder: tmp(),
+        },
+      );
+      assert.equal(writers.stems.get('all')![0].length, 3 * rate);
+      assert.deepEqual(writers.stems.get('all'), decodedWhole.stems.get('all'));
+    });
 
   test('a decoder failing after the chunk loop began: the job fails with its error and leaves no stems, no samples', async () => {
     const songs = tmp();

@@ -4,6 +4,7 @@
 // over pieces, the prepared song is read back a chunk at a time, and no whole-song spectrogram is ever held.
 import { stat } from 'node:fs/promises';
 import { createResampler, type StreamingResampler } from '../dsp/resample.ts';
+import { polyphaseRatio } from '../dsp/polyphase.ts';
 import { loadDspKernels } from '../dsp/kernels/index.ts';
 import type { DspRenderer } from './chunk-renderer.ts';
 import { toStereo } from '../audio/channels.ts';
@@ -404,8 +405,15 @@ async function prepareSong(
     try {
       cancelled();
       writer = await SongFileWriter.create(deps.songFolder ?? DEFAULT_SONG_FOLDER, input);
-      // Its length known from the header and nothing to resample: the song can be read while it is written.
-      if (readWhileWriting && 'pieces' in decoded && decoded.frames && sampleRate === rate)
+      // Its length known from the header, and so the length at the model's rate: the song can be read while it is
+      // written. The polyphase converter (every common rate) gives exactly round(n · to / from) samples; the rare
+      // rates libsamplerate converts may come out a sample or two off, so those songs are prepared whole.
+      if (
+        readWhileWriting &&
+        'pieces' in decoded &&
+        decoded.frames &&
+        (sampleRate === rate || polyphaseRatio(sampleRate, rate))
+      )
         return writeWhileRead(input, { ...decoded, frames: decoded.frames }, writer, timed, cancelled);
       resampler = sampleRate === rate ? null : await createResampler(sampleRate, rate, 2);
       let inputLength = 0;
@@ -439,7 +447,9 @@ async function prepareSong(
 /**
  * The song at the model's rate, readable at once while its pieces are written on (a chunk waits for its samples),
  * so the first chunk starts after the first piece instead of the whole song: 2.45 s of a 30-minute WAV's 3.2 s to
- * its first final frames were spent preparing the song, and about 0.35 s of a 3-minute one's.
+ * its first final frames were spent preparing the song, and about 0.35 s of a 3-minute one's. A song at another rate
+ * is resampled on the way (its length at the model's rate is round(frames · rate / its rate), which the polyphase
+ * converter gives exactly).
  */
 function writeWhileRead(
   input: string,
@@ -448,19 +458,24 @@ function writeWhileRead(
   timed: LoopTools['timed'],
   cancelled: () => void,
 ): PreparedSong {
-  const song = writer.readWhileWriting(decoded.frames);
+  const rate = CONTRACT.sampleRate;
+  const { sampleRate } = decoded;
+  const song = writer.readWhileWriting(Math.round((decoded.frames * rate) / sampleRate));
   let stopped = false;
   const done = timed('decode', async () => {
     let stereoNotice: string | undefined;
+    let resampler: StreamingResampler | null = null;
     try {
+      if (sampleRate !== rate) resampler = await createResampler(sampleRate, rate, 2);
       for await (const piece of decoded.pieces) {
         if (stopped) throw new XumxError('CANCELLED', `${input}: the song's preparation was stopped`, input);
         cancelled();
         if ((piece[0]?.length ?? 0) === 0) continue;
         const stereo = toStereo(piece);
         stereoNotice ??= stereo.notice;
-        await writer.write(stereo.channels);
+        await writer.write(resampler ? resampler.process(stereo.channels) : stereo.channels);
       }
+      if (resampler) await writer.write(resampler.flush());
       await writer.finish();
       return [...decoded.notices, ...(stereoNotice ? [stereoNotice] : [])];
     } catch (err) {
@@ -469,12 +484,14 @@ function writeWhileRead(
       await writer.abort(e);
       await Promise.resolve(decoded.pieces[Symbol.asyncIterator]().return?.()).catch(() => {});
       throw e;
+    } finally {
+      resampler?.destroy();
     }
   });
   done.catch(() => {}); // the job awaits it; its reads fail with the same error meanwhile
   return {
     song,
-    sampleRate: decoded.sampleRate,
+    sampleRate,
     inputLength: decoded.frames,
     notices: [],
     tags: decoded.tags ?? {},

@@ -18,6 +18,17 @@ function ramp(n: number, from: number): Float32Array[] {
 }
 
 describe('prepared song samples on disk', () => {
+  test('a song of no frames at the model rate (3 samples at 384 kHz), read while written, stays its reader’s', async () => {
+    const folder = tmp();
+    const writer = await SongFileWriter.create(folder, '/music/short.wav');
+    const song = writer.readWhileWriting(0);
+    await writer.finish();
+    assert.deepEqual(await song.read(0, 2), [new Float32Array(2), new Float32Array(2)]);
+    assert.equal(readdirSync(folder).length, 1, 'the file stays until its reader lets go');
+    await song.release();
+    assert.deepEqual(readdirSync(folder), []);
+  });
+
   test('reads back any stretch of what was written in pieces, silence past the end', async () => {
     const writer = await SongFileWriter.create(tmp(), '/music/song.wav');
     // Pieces of odd sizes, one larger than the writer's own buffer.

@@ -95,7 +95,7 @@ export class SongFileWriter {
    */
   readWhileWriting(frames: number): SongFile {
     if (this.early) throw new XumxError('INTERNAL', `${this.path}: the prepared song is already being read`);
-    this.early = new SongFile(this.fh, this.path, frames, 0);
+    this.early = new SongFile(this.fh, this.path, frames, 0, true);
     return this.early;
   }
 
@@ -170,9 +170,11 @@ export class SongFile implements SongSamples {
     readonly path: string,
     readonly frames: number,
     available = frames,
+    /** Its writer still writes it, and holds a reference until it is done (even a song of 0 frames). */
+    writing = false,
   ) {
     this.available = available;
-    this.users = available < frames ? 2 : 1;
+    this.users = writing ? 2 : 1;
   }
 
   /** The writer has written `frames` (all it will when `done`: its own reference goes then). */
