@@ -1,7 +1,9 @@
 // Time to first sound, step by step:
 //   node --import tsx bench/first-sound.bench.ts [--minutes 3] [--runs 1] [--settled] [--whole] [--engine]
+//        [--format wav|flac|mp3]
 // Browser mode with Debian's Chromium (as the e2e tests), the FULL-SIZE random-weight bench model (hidden 512, as in
-// ui-rerender.bench.ts), a generated 44.1 kHz stereo WAV, a fresh app per run (empty caches):
+// ui-rerender.bench.ts), a generated 44.1 kHz stereo WAV (or FLAC, or 320 kbps MP3: `--format`), a fresh app per
+// run (empty caches):
 // drop the song, press play as soon as the editor lets one, and stop the clock when the playhead moves. Every step
 // on the way is stamped on one clock (milliseconds since the epoch, from the server's events, the engine's progress
 // stages as the job queue forwards them, and the page's own resource timings and hooks), then printed as seconds
@@ -45,14 +47,17 @@ const { values: v } = parseArgs({
     whole: { type: 'boolean', default: false },
     settled: { type: 'boolean', default: false },
     engine: { type: 'boolean', default: false },
+    format: { type: 'string', default: 'wav' },
   },
 });
+if (!['wav', 'flac', 'mp3'].includes(v.format!)) throw new Error(`--format wav, flac or mp3, not ${v.format}`);
+const format = v.format as 'wav' | 'flac' | 'mp3';
 const minutes = Number(v.minutes);
 const model = testModel('xumx-bench', 512);
 const out = join(ROOT, 'test-output', 'bench', 'first-sound');
 mkdirSync(out, { recursive: true });
-const song = join(out, `Bench Song ${minutes}m.wav`);
-await makeSong(song, { seconds: minutes * 60, sampleRate: 44100, channels: 2, seed: 1 });
+const song = join(out, `Bench Song ${minutes}m.${format}`);
+await makeSong(song, { seconds: minutes * 60, sampleRate: 44100, channels: 2, seed: 1, format });
 const now = () => performance.timeOrigin + performance.now();
 const seconds = (ms: number | null | undefined, from: number) => (ms == null ? null : Math.round(ms - from) / 1000);
 
@@ -210,7 +215,10 @@ console.log(
     {
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model },
       model: { id: model.id, hidden: 512, weights: 'random (speed only)' },
-      song: { seconds: minutes * 60, format: 'WAV 44.1 kHz 16-bit stereo' },
+      song: {
+        seconds: minutes * 60,
+        format: `${format.toUpperCase()} 44.1 kHz ${format === 'mp3' ? '320 kbps' : '16-bit'} stereo`,
+      },
       mode: v.engine ? 'engine' : v.settled ? 'browser, dropped once the engine is warm' : 'browser',
       runs,
       ...(v.engine

@@ -171,7 +171,23 @@ async function separateSong(
   const kernels = await loadDspKernels();
   cancelled();
   progress.preparing('decode', 0);
-  const prepared = await preparedSong(input, deps, { timed, cancelled, progress }, { readWhileWriting: true });
+  // Someone listening waits for the first final frames: until then the decoder keeps only a little ahead of the
+  // chunks (a 3-minute MP3's decoding beside the first chunk's network run slowed it by a third on 2 cores).
+  let heard!: () => void;
+  const firstHeard = new Promise<void>((resolve) => (heard = resolve));
+  const listen: ListenCopyHooks | undefined = hooks.listen && {
+    ...hooks.listen,
+    onReady: (l) => {
+      if (l.readyFrames > 0) heard();
+      hooks.listen!.onReady(l);
+    },
+  };
+  const prepared = await preparedSong(
+    input,
+    deps,
+    { timed, cancelled, progress },
+    { readWhileWriting: true, ...(listen ? { holdUntil: firstHeard } : {}) },
+  );
   try {
     return await separatePrepared(
       job,
@@ -180,9 +196,10 @@ async function separateSong(
       prepared,
       deps,
       { timed, cancelled, progress, timings, kernels },
-      hooks.listen,
+      listen,
     );
   } finally {
+    heard();
     await prepared.writing?.stop();
     await prepared.song.release();
   }
@@ -353,7 +370,7 @@ export async function preparedSong(
   input: string,
   deps: PipelineDeps,
   tools: AbortSignal | Pick<LoopTools, 'timed' | 'cancelled' | 'progress'> | undefined,
-  { readWhileWriting = false } = {},
+  { readWhileWriting = false, holdUntil }: { readWhileWriting?: boolean; holdUntil?: Promise<void> } = {},
 ): Promise<PreparedSong> {
   const key = deps.songs ? await songKey(input) : null;
   const kept = key ? deps.songs!.get(key) : undefined;
@@ -371,7 +388,7 @@ export async function preparedSong(
           progress: new ProgressTracker(() => {}),
         }
       : tools;
-  const prepared = await prepareSong(input, deps, timed, cancelled, progress, readWhileWriting);
+  const prepared = await prepareSong(input, deps, timed, cancelled, progress, readWhileWriting, holdUntil);
   if (key && prepared.writing) {
     // Kept once whole; the job holds the song until then (it waits for `done` before it ends).
     const { writing, ...song } = prepared;
@@ -395,6 +412,7 @@ async function prepareSong(
   cancelled: () => void,
   progress: ProgressTracker,
   readWhileWriting: boolean,
+  holdUntil?: Promise<void>,
 ): Promise<PreparedSong> {
   const rate = CONTRACT.sampleRate;
   return timed('decode', async () => {
@@ -414,7 +432,7 @@ async function prepareSong(
         decoded.frames &&
         (sampleRate === rate || polyphaseRatio(sampleRate, rate))
       )
-        return writeWhileRead(input, { ...decoded, frames: decoded.frames }, writer, timed, cancelled);
+        return writeWhileRead(input, { ...decoded, frames: decoded.frames }, writer, timed, cancelled, holdUntil);
       resampler = sampleRate === rate ? null : await createResampler(sampleRate, rate, 2);
       let inputLength = 0;
       let stereoNotice: string | undefined;
@@ -444,6 +462,9 @@ async function prepareSong(
   });
 }
 
+/** How far the decoder may run ahead of the chunks' reads while it is held (writeWhileRead): 2 s at 44.1 kHz. */
+const HOLD_LEAD_FRAMES = 2 * 44100;
+
 /**
  * The song at the model's rate, readable at once while its pieces are written on (a chunk waits for its samples),
  * so the first chunk starts after the first piece instead of the whole song: 2.45 s of a 30-minute WAV's 3.2 s to
@@ -457,11 +478,15 @@ function writeWhileRead(
   writer: SongFileWriter,
   timed: LoopTools['timed'],
   cancelled: () => void,
+  holdUntil: Promise<void> = Promise.resolve(),
 ): PreparedSong {
   const rate = CONTRACT.sampleRate;
   const { sampleRate } = decoded;
   const song = writer.readWhileWriting(Math.round((decoded.frames * rate) / sampleRate));
   let stopped = false;
+  let unhold!: () => void;
+  const free = new Promise<void>((resolve) => (unhold = resolve));
+  holdUntil.then(unhold, unhold);
   const done = timed('decode', async () => {
     let stereoNotice: string | undefined;
     let resampler: StreamingResampler | null = null;
@@ -474,6 +499,7 @@ function writeWhileRead(
         const stereo = toStereo(piece);
         stereoNotice ??= stereo.notice;
         await writer.write(resampler ? resampler.process(stereo.channels) : stereo.channels);
+        await song.holdWriter(HOLD_LEAD_FRAMES, free);
       }
       if (resampler) await writer.write(resampler.flush());
       await writer.finish();
@@ -499,6 +525,7 @@ function writeWhileRead(
       done,
       stop: async () => {
         stopped = true;
+        unhold();
         await done.catch(() => {});
       },
     },

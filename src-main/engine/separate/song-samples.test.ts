@@ -18,6 +18,32 @@ function ramp(n: number, from: number): Float32Array[] {
 }
 
 describe('prepared song samples on disk', () => {
+  test('a writer held keeps only its lead ahead of the reads; a read past what is written, or the release, lets it on', async () => {
+    const writer = await SongFileWriter.create(tmp(), '/music/song.wav');
+    const song = writer.readWhileWriting(1000);
+    let free!: () => void;
+    const freed = new Promise<void>((resolve) => (free = resolve));
+    await writer.write(ramp(300, 0));
+    const settled = (p: Promise<unknown>) =>
+      Promise.race([p.then(() => true), new Promise((r) => setTimeout(() => r(false), 50))]);
+    // 300 written, nothing asked: 300 ≥ 0 + 100, held.
+    let held = song.holdWriter(100, freed);
+    assert.equal(await settled(held), false, 'held while ahead');
+    const reading = song.read(0, 250); // within what is written, asking up to 250: 300 < 350, on again
+    assert.equal(await settled(held), true, 'a read asking near the written end lets it on');
+    await reading;
+    held = song.holdWriter(10, freed); // 300 ≥ 250 + 10: held again
+    assert.equal(await settled(held), false);
+    const past = song.read(250, 100); // past what is written: wakes the writer
+    assert.equal(await settled(held), true);
+    await writer.write(ramp(700, 300));
+    await writer.finish();
+    await past;
+    free();
+    assert.equal(await settled(song.holdWriter(10, freed)), true, 'not held once freed');
+    await song.release();
+  });
+
   test('a song of no frames at the model rate (3 samples at 384 kHz), read while written, stays its reader’s', async () => {
     const folder = tmp();
     const writer = await SongFileWriter.create(folder, '/music/short.wav');

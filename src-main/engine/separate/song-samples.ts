@@ -164,6 +164,9 @@ export class SongFile implements SongSamples {
   private available: number;
   private failure: XumxError | null = null;
   private readonly waiting: { frames: number; resolve(): void; reject(err: XumxError): void }[] = [];
+  /** The furthest frame reads have asked for, and who waits to hear of a read past what is written (holdWriter). */
+  private asked = 0;
+  private readonly askWaiters: (() => void)[] = [];
 
   constructor(
     private readonly fh: FileHandle,
@@ -193,7 +196,27 @@ export class SongFile implements SongSamples {
     for (const w of this.waiting.splice(0)) w.reject(this.failure);
   }
 
+  /**
+   * For the writer: waits while it is `lead` frames or more ahead of what reads have asked for, until `free` settles
+   * (a read asking further looks again). A decoder that runs far ahead shares the cores with the chunks
+   * that need its first frames.
+   */
+  async holdWriter(lead: number, free: Promise<unknown>): Promise<void> {
+    let freed = false;
+    const settled = free.then(
+      () => (freed = true),
+      () => (freed = true),
+    );
+    while (!freed && !this.failure && this.users > 0 && this.available >= this.asked + lead) {
+      await Promise.race([settled, new Promise<void>((resolve) => this.askWaiters.push(resolve))]);
+    }
+  }
+
   private whenAvailable(to: number): Promise<void> {
+    if (to > this.asked) {
+      this.asked = to;
+      for (const wake of this.askWaiters.splice(0)) wake();
+    }
     if (to <= this.available) return Promise.resolve();
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => this.waiting.push({ frames: to, resolve, reject }));
