@@ -380,6 +380,45 @@ describe('separateFile', () => {
       assert.deepEqual(writers.stems.get('all'), decodedWhole.stems.get('all'));
     });
 
+  test('while a listener waits for the first sound, the decoder stays near the chunks; it goes on once frames are final', async () => {
+    const rate = 44100;
+    const piece = testSignal(rate, 2, 0);
+    let pulled = 0;
+    let pulledAtFirstSound = -1;
+    async function* pieces() {
+      for (let k = 0; k < 12; k++) {
+        pulled++;
+        yield piece.map((c) => c.slice());
+      }
+    }
+    const writers = memoryWriters();
+    const r = await separateFile(
+      job(tmp(), { segments: { segmentFrames: 32, overlapFrames: 4, batch: 2, firstBatch: 1 } }),
+      fakeModel(['all'], () => 1),
+      {
+        decode: async () => ({ sampleRate: rate, pieces: pieces(), frames: 12 * rate, notices: [] }),
+        createStemWriter: writers.factory,
+        songFolder: tmp(),
+      },
+      {
+        listen: {
+          path: join(tmp(), 'copy.f32'),
+          onReady: (l) => {
+            if (l.readyFrames > 0 && pulledAtFirstSound < 0) pulledAtFirstSound = pulled;
+          },
+        },
+      },
+    );
+    // Chunks of 32 frames (0.74 s): the first and the next batch lie in the first two 1-second pieces.
+    assert.ok(
+      pulledAtFirstSound > 0 && pulledAtFirstSound <= 4,
+      `${pulledAtFirstSound} of 12 pieces decoded at the first sound`,
+    );
+    assert.equal(pulled, 12);
+    assert.equal(writers.stems.get('all')![0].length, 12 * rate);
+    assert.deepEqual(r.notices, []);
+  });
+
   test('a decoder failing after the chunk loop began: the job fails with its error and leaves no stems, no samples', async () => {
     const songs = tmp();
     const out = tmp();

@@ -178,7 +178,8 @@ async function separateSong(
   const listen: ListenCopyHooks | undefined = hooks.listen && {
     ...hooks.listen,
     onReady: (l) => {
-      if (l.readyFrames > 0) heard();
+      // Heard, or never to be (a copy abandoned: its notice says why).
+      if (l.readyFrames > 0 || l.notWritten) heard();
       hooks.listen!.onReady(l);
     },
   };
@@ -462,8 +463,11 @@ async function prepareSong(
   });
 }
 
-/** How far the decoder may run ahead of the chunks' reads while it is held (writeWhileRead): 2 s at 44.1 kHz. */
-const HOLD_LEAD_FRAMES = 2 * 44100;
+/**
+ * How far the decoder may run ahead of the chunks' reads while it is held (writeWhileRead): 2 s at the model's rate,
+ * looked at after each decoder piece (a piece is 3–65 s of audio, so it runs up to a piece further).
+ */
+const HOLD_LEAD_FRAMES = 2 * CONTRACT.sampleRate;
 
 /**
  * The song at the model's rate, readable at once while its pieces are written on (a chunk waits for its samples),
@@ -484,8 +488,9 @@ function writeWhileRead(
   const { sampleRate } = decoded;
   const song = writer.readWhileWriting(Math.round((decoded.frames * rate) / sampleRate));
   let stopped = false;
+  let freed = false;
   let unhold!: () => void;
-  const free = new Promise<void>((resolve) => (unhold = resolve));
+  const free = new Promise<void>((resolve) => (unhold = resolve)).then(() => void (freed = true));
   holdUntil.then(unhold, unhold);
   const done = timed('decode', async () => {
     let stereoNotice: string | undefined;
@@ -499,7 +504,7 @@ function writeWhileRead(
         const stereo = toStereo(piece);
         stereoNotice ??= stereo.notice;
         await writer.write(resampler ? resampler.process(stereo.channels) : stereo.channels);
-        await song.holdWriter(HOLD_LEAD_FRAMES, free);
+        if (!freed) await song.holdWriter(HOLD_LEAD_FRAMES, free);
       }
       if (resampler) await writer.write(resampler.flush());
       await writer.finish();

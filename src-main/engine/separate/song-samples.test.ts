@@ -26,7 +26,10 @@ describe('prepared song samples on disk', () => {
     await writer.write(ramp(300, 0));
     const settled = (p: Promise<unknown>) =>
       Promise.race([p.then(() => true), new Promise((r) => setTimeout(() => r(false), 50))]);
-    // 300 written, nothing asked: 300 ≥ 0 + 100, held.
+    // Nothing asked yet: held all the same.
+    assert.equal(await settled(song.holdWriter(100, freed)), false, 'held before the first read');
+    await song.read(0, 10);
+    // 300 written, 10 asked: 300 ≥ 10 + 100, held.
     let held = song.holdWriter(100, freed);
     assert.equal(await settled(held), false, 'held while ahead');
     const reading = song.read(0, 250); // within what is written, asking up to 250: 300 < 350, on again
