@@ -357,8 +357,8 @@ describe('decodeFile matches ffmpeg', { skip }, () => {
         return out;
       });
       assert.deepEqual(joined, (await decodeFile(path)).channels);
-      // The formats whose headers give the length exactly say it before decoding (the engine reads them as they come).
-      assert.equal(stream.frames, c.exact || c.name === 'MP3' ? joined[0].length : undefined);
+      // Each says its length before decoding (the engine reads them as they come).
+      assert.equal(stream.frames, joined[0].length);
       const ref = ffmpegDecode(path, 2);
       for (let ch = 0; ch < 2; ch++) {
         if (c.exact) {
@@ -396,6 +396,30 @@ describe('decodeFile matches ffmpeg', { skip }, () => {
       assert.equal(stream.frames, Math.round(7.3 * m.rate));
       assert.equal(decoded.channels[0].length, stream.frames);
       assert.equal(ffmpegDecode(path, m.channels)[0].length, stream.frames, "ffmpeg's gapless decode agrees");
+      assert.deepEqual(decoded.notices, []);
+    });
+  }
+
+  // An Ogg stream's last granule position gives the decoded length (less Opus's pre-skip).
+  const oggs: { name: string; args: string[]; rate: number; container: string }[] = [
+    { name: 'Vorbis', args: ['-c:a', 'libvorbis'], rate: 44100, container: 'ogg' },
+    { name: 'Vorbis 48 kHz', args: ['-c:a', 'libvorbis'], rate: 48000, container: 'ogg' },
+    { name: 'Opus', args: ['-c:a', 'libopus', '-b:a', '128k'], rate: 48000, container: 'opus' },
+  ];
+  for (const o of oggs) {
+    test(`an Ogg stream (${o.name}) says its length before decoding: the samples the encoder was given`, async () => {
+      const path = ffmpegFixture(join(dir, `granule-${o.name.replace(/ /g, '-')}.${o.container}`), {
+        codecArgs: o.args,
+        container: o.container,
+        seconds: 7.3,
+        sampleRate: o.rate,
+      });
+      const stream = await decodeStream(path);
+      await stream.pieces.return?.();
+      const decoded = await decodeFile(path);
+      assert.equal(stream.frames, Math.round(7.3 * o.rate));
+      assert.equal(decoded.channels[0].length, stream.frames);
+      assert.equal(ffmpegDecode(path, 2)[0].length, stream.frames, "ffmpeg's decode agrees");
       assert.deepEqual(decoded.notices, []);
     });
   }
