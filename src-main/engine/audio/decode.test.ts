@@ -374,52 +374,32 @@ describe('decodeFile matches ffmpeg', { skip }, () => {
     });
   }
 
-  // The LAME extension of the first frame's Info/Xing header gives the decoded length before decoding.
-  const mp3s: { name: string; args: string[]; rate: number; channels: number }[] = [
-    { name: 'CBR', args: ['-b:a', '256k'], rate: 44100, channels: 2 },
-    { name: 'VBR', args: ['-q:a', '2'], rate: 44100, channels: 2 },
-    { name: '48 kHz', args: ['-b:a', '192k'], rate: 48000, channels: 2 },
-    { name: 'mono', args: ['-b:a', '96k'], rate: 44100, channels: 1 },
+  // The LAME extension of an MP3's Info/Xing header, and an Ogg stream's last granule position (less Opus's
+  // pre-skip), give the decoded length before decoding.
+  const headerLengths: { name: string; args: string[]; rate: number; channels: number; container: string }[] = [
+    { name: 'MP3 CBR', args: ['-c:a', 'libmp3lame', '-b:a', '256k'], rate: 44100, channels: 2, container: 'mp3' },
+    { name: 'MP3 VBR', args: ['-c:a', 'libmp3lame', '-q:a', '2'], rate: 44100, channels: 2, container: 'mp3' },
+    { name: 'MP3 48 kHz', args: ['-c:a', 'libmp3lame', '-b:a', '192k'], rate: 48000, channels: 2, container: 'mp3' },
+    { name: 'MP3 mono', args: ['-c:a', 'libmp3lame', '-b:a', '96k'], rate: 44100, channels: 1, container: 'mp3' },
+    { name: 'Ogg Vorbis', args: ['-c:a', 'libvorbis'], rate: 44100, channels: 2, container: 'ogg' },
+    { name: 'Ogg Vorbis 48 kHz', args: ['-c:a', 'libvorbis'], rate: 48000, channels: 2, container: 'ogg' },
+    { name: 'Opus', args: ['-c:a', 'libopus', '-b:a', '128k'], rate: 48000, channels: 2, container: 'opus' },
   ];
-  for (const m of mp3s) {
-    test(`an MP3 (${m.name}) says its length before decoding: the samples the encoder was given`, async () => {
-      const path = ffmpegFixture(join(dir, `gapless-${m.name}.mp3`), {
-        codecArgs: ['-c:a', 'libmp3lame', ...m.args],
-        container: 'mp3',
+  for (const h of headerLengths) {
+    test(`${h.name} says its length before decoding: the samples the encoder was given`, async () => {
+      const path = ffmpegFixture(join(dir, `length-${h.name.replace(/ /g, '-')}.${h.container}`), {
+        codecArgs: h.args,
+        container: h.container,
         seconds: 7.3,
-        sampleRate: m.rate,
-        channels: m.channels,
+        sampleRate: h.rate,
+        channels: h.channels,
       });
       const stream = await decodeStream(path);
       await stream.pieces.return?.();
       const decoded = await decodeFile(path);
-      assert.equal(stream.frames, Math.round(7.3 * m.rate));
+      assert.equal(stream.frames, Math.round(7.3 * h.rate));
       assert.equal(decoded.channels[0].length, stream.frames);
-      assert.equal(ffmpegDecode(path, m.channels)[0].length, stream.frames, "ffmpeg's gapless decode agrees");
-      assert.deepEqual(decoded.notices, []);
-    });
-  }
-
-  // An Ogg stream's last granule position gives the decoded length (less Opus's pre-skip).
-  const oggs: { name: string; args: string[]; rate: number; container: string }[] = [
-    { name: 'Vorbis', args: ['-c:a', 'libvorbis'], rate: 44100, container: 'ogg' },
-    { name: 'Vorbis 48 kHz', args: ['-c:a', 'libvorbis'], rate: 48000, container: 'ogg' },
-    { name: 'Opus', args: ['-c:a', 'libopus', '-b:a', '128k'], rate: 48000, container: 'opus' },
-  ];
-  for (const o of oggs) {
-    test(`an Ogg stream (${o.name}) says its length before decoding: the samples the encoder was given`, async () => {
-      const path = ffmpegFixture(join(dir, `granule-${o.name.replace(/ /g, '-')}.${o.container}`), {
-        codecArgs: o.args,
-        container: o.container,
-        seconds: 7.3,
-        sampleRate: o.rate,
-      });
-      const stream = await decodeStream(path);
-      await stream.pieces.return?.();
-      const decoded = await decodeFile(path);
-      assert.equal(stream.frames, Math.round(7.3 * o.rate));
-      assert.equal(decoded.channels[0].length, stream.frames);
-      assert.equal(ffmpegDecode(path, 2)[0].length, stream.frames, "ffmpeg's decode agrees");
+      assert.equal(ffmpegDecode(path, h.channels)[0].length, stream.frames, "ffmpeg's gapless decode agrees");
       assert.deepEqual(decoded.notices, []);
     });
   }
