@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, stat, truncate } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readdir, readFile, rename, stat, truncate, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import {
   createStemWriter,
   cutRegion,
@@ -11,6 +11,7 @@ import {
   renderTimePitch,
   stemFileFromStemFiles,
   stretchedLength,
+  tempName,
   writeAudioFile,
   type AudioTags,
   type TimePitch,
@@ -34,10 +35,15 @@ const WRITE_BLOCK = 1 << 18;
  * decoder, and pieces that are not whole multiples of the stretcher's calls must not change a sample either.
  */
 const PIECE_FRAMES = 10_007;
+/** Run once after the next stem file is opened (a re-render landing while an export opens its stems). */
+let afterOpen: (() => Promise<void>) | null = null;
 const realAudio: AudioPort = {
   decodeFile,
   decodeStream: async (path, opts) => {
     const s = await decodeStream(path, opts);
+    const then = afterOpen;
+    afterOpen = null;
+    await then?.();
     async function* pieces() {
       for await (const p of s.pieces)
         for (let at = 0; at < p[0].length; at += PIECE_FRAMES) yield p.map((c) => c.subarray(at, at + PIECE_FRAMES));
@@ -277,6 +283,31 @@ describe('exports read a piece at a time', () => {
     await t.done();
   });
 
+  test('a stems export that a re-render lands beside writes every stem from one render', async () => {
+    const t = await songOnDisk();
+    // The re-render: every stem at half its level, written beside it and renamed into place, as a commit does.
+    afterOpen = async () => {
+      for (const s of SOURCES) {
+        const { channels, sampleRate } = await decodeFile(t.paths[s]);
+        const temp = join(dirname(t.paths[s]), tempName(basename(t.paths[s])));
+        const half = channels.map((c) => c.map((x) => x / 2));
+        await writeAudioFile(temp, half, { format: 'wav', bitDepth: '32f', sampleRate, channels: channels.length });
+        await rename(temp, t.paths[s]);
+      }
+    };
+    const r = await t.service.exportStems({
+      jobId: t.job.id,
+      sources: SOURCES,
+      folder: join(t.dir, 'out'),
+      format: 'wav',
+      bitDepth: '32f',
+    });
+    assert.equal(afterOpen, null, 'the re-render landed');
+    for (const [k, s] of SOURCES.entries())
+      assert.deepEqual((await decodeFile(r.files[k])).channels, (await decodeFile(t.paths[s])).channels, s);
+    await t.done();
+  });
+
   test('stop at a stem damaged part-way with its file and reason, and leave nothing written', async () => {
     const t = await songOnDisk();
     // The drums as FLAC cut short: its header and first frames read, its end missing.
@@ -300,7 +331,29 @@ describe('exports read a piece at a time', () => {
       t.service.exportStems({ jobId: t.job.id, sources: ['drums'], folder, format: 'wav', bitDepth: 24 }),
       fails,
     );
+    // The vocals are written whole before the drums fail: they go too.
+    assert.equal(SOURCES[0], 'vocals');
+    await assert.rejects(
+      t.service.exportStems({ jobId: t.job.id, sources: SOURCES, folder, format: 'wav', bitDepth: 24 }),
+      fails,
+    );
     assert.deepEqual(await readdir(folder), [], 'no file, whole or partial, and no temporary one');
+    // A file the export was told to replace stays replaced (whole); the files it added go.
+    const vocals = join(folder, 'a - vocals.wav');
+    await writeFile(vocals, 'the old vocals');
+    await assert.rejects(
+      t.service.exportStems({
+        jobId: t.job.id,
+        sources: SOURCES,
+        folder,
+        format: 'wav',
+        bitDepth: 24,
+        overwrite: true,
+      }),
+      fails,
+    );
+    assert.deepEqual(await readdir(folder), ['a - vocals.wav']);
+    assert.equal((await decodeFile(vocals)).channels[0].length, FRAMES);
     await t.done();
   });
 });

@@ -52,16 +52,19 @@ export interface ExportShape {
 
 export type DecodeStem = (path: string, opts: { tags: boolean }) => Promise<StemStream>;
 
-/** One stem file as a stems export writes it. */
-export async function stemExport(path: string, shape: ExportShape, decode: DecodeStem): Promise<ExportAudio> {
-  const reader = await StemReader.open(path, (p) => decode(p, { tags: true }));
-  return {
+/**
+ * The stem files as a stems export writes them, one ExportAudio each, opened together as one render's stems (a
+ * re-render that lands meanwhile is not mixed in); each is closed as it is written, close() them all on a failure.
+ */
+export async function stemExports(paths: string[], shape: ExportShape, decode: DecodeStem): Promise<ExportAudio[]> {
+  const readers = await openStems(paths, (p) => decode(p, { tags: true }));
+  return readers.map((reader) => ({
     sampleRate: reader.sampleRate,
     channels: reader.channels,
     tags: reader.tags ?? {},
     blocks: shaped(reader, shape, true),
     close: () => reader.close(),
-  };
+  }));
 }
 
 /**

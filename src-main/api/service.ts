@@ -1,6 +1,6 @@
 // StudioService: the one implementation of the StudioApi contract. The Electron IPC door and the browser-mode
 // HTTP door only validate arguments (validate.ts), call these methods and forward events.
-import { lstat } from 'node:fs/promises';
+import { lstat, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import {
@@ -36,7 +36,7 @@ import {
 } from './contract.ts';
 import { FileAccessPolicy } from './file-access.ts';
 import { JobQueue } from './job-queue.ts';
-import { type ExportAudio, type DecodeStem, mixExport, stemExport, writeExport } from './export-audio.ts';
+import { type ExportAudio, type DecodeStem, mixExport, stemExports, writeExport } from './export-audio.ts';
 import { peaksFromSpans, roundPeaks } from './peaks.ts';
 import { stemFilePeaks } from './stem-peaks.ts';
 import type { AudioPort, EnginePort } from './ports.ts';
@@ -343,11 +343,22 @@ export class StudioService implements StudioApi {
     const files = req.sources.map((s) =>
       join(folder, exportName(`${songName(job.name)} - ${s}`, region, EXT[req.format])),
     );
-    if (!req.overwrite) await refuseExisting(files);
+    const before = await existing(files);
+    if (!req.overwrite) refuseExisting(before);
     const shape = { region, timePitch: req.timePitch };
-    for (let k = 0; k < paths.length; k++) {
-      const audio = await stemExport(paths[k], shape, this.decodeStem);
-      await this.write(files[k], audio, req.format, req.bitDepth, audio.tags);
+    const stems = await stemExports(paths, shape, this.decodeStem);
+    // All or nothing: a stem that fails takes the files written before it with it (a file replaced stays replaced).
+    const written: string[] = [];
+    try {
+      for (const [k, audio] of stems.entries()) {
+        await this.write(files[k], audio, req.format, req.bitDepth, audio.tags);
+        if (!before.includes(files[k])) written.push(files[k]);
+      }
+    } catch (e) {
+      for (const f of written) await rm(f, { force: true }).catch(() => {});
+      throw e;
+    } finally {
+      await Promise.all(stems.map((a) => a.close()));
     }
     return { folder, files };
   }
@@ -359,7 +370,7 @@ export class StudioService implements StudioApi {
     const region = this.regionOf(job, req.region);
     const folder = await this.ensureFolder(req.folder);
     const out = join(folder, exportName(req.name, region, EXT[req.format]));
-    if (!req.overwrite) await refuseExisting([out]);
+    if (!req.overwrite) refuseExisting(await existing([out]));
     const gains = sources.map((s) => req.gains[s]);
     const mix = await mixExport(paths, gains, { region, timePitch: req.timePitch }, this.decodeStem);
     await this.write(out, mix, req.format, req.bitDepth, mixTags(mix.tags, job.result?.title, 'mix'));
@@ -374,7 +385,7 @@ export class StudioService implements StudioApi {
     const region = this.regionOf(job, req.region);
     const folder = await this.ensureFolder(req.folder);
     const out = join(folder, stemFileName(job.name, 1, region));
-    if (!req.overwrite) await refuseExisting([out]);
+    if (!req.overwrite) refuseExisting(await existing([out]));
     const { codec, notice } = stemFileCodec(req.codec, req.bitDepth);
     let notices: string[];
     try {
@@ -581,8 +592,8 @@ function unknownJob(jobId: string): never {
   throw new XumxError('BAD_ARGUMENT', `no song with id ${jobId} in the queue`);
 }
 
-/** An export replaces files only when the call says so; the UI asks the user first. */
-async function refuseExisting(files: string[]): Promise<void> {
+/** Those of `files` that are there. */
+async function existing(files: string[]): Promise<string[]> {
   const there: string[] = [];
   for (const f of files)
     if (
@@ -592,6 +603,11 @@ async function refuseExisting(files: string[]): Promise<void> {
       )
     )
       there.push(f);
+  return there;
+}
+
+/** An export replaces files only when the call says so; the UI asks the user first. `there`: existing(its files). */
+function refuseExisting(there: string[]): void {
   if (there.length === 0) return;
   const more = there.length > 1 ? ` (and ${there.length - 1} more of this export)` : '';
   throw new XumxError(

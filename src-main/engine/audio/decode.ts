@@ -34,6 +34,8 @@ export interface DecodedAudio extends PcmAudio {
 export interface AudioStream extends Omit<DecodedAudio, 'channels'> {
   /** Frames per channel where the header promises them exactly. */
   frames?: number;
+  /** The identity of the file opened (regular-file.ts fileIdentity): which file the path named when it was opened. */
+  fileId: string;
   /** Planar pieces in order; a damaged or cut file ends them with its error. `notices` is complete after the last. */
   pieces: AsyncIterableIterator<Float32Array[]>;
 }
@@ -51,7 +53,7 @@ const LIBAV_FILE_MAX_BYTES = 2 ** 30;
 
 /** `tags: false` skips reading the tags (and their cover art) where only the samples matter, e.g. for waveforms. */
 export async function decodeFile(path: string, o: { tags?: boolean } = {}): Promise<DecodedAudio> {
-  const { pieces, frames, ...audio } = await decodeStream(path, o);
+  const { pieces, frames, fileId: _fileId, ...audio } = await decodeStream(path, o);
   const channels = await joinPieces({ frames, pieces });
   return { ...audio, channels };
 }
@@ -62,7 +64,7 @@ export async function decodeFile(path: string, o: { tags?: boolean } = {}): Prom
  * ends the pieces with its error. Stopping early (`pieces.return()`, a `for await` left) closes the file.
  */
 export async function decodeStream(path: string, o: { tags?: boolean } = {}): Promise<AudioStream> {
-  const { fh, size } = await openRegularFile(path);
+  const { fh, size, id: fileId } = await openRegularFile(path);
   let opened: PieceStream & { format: DecodedFormat };
   try {
     opened = await openSamples(fh, path, size);
@@ -84,10 +86,10 @@ export async function decodeStream(path: string, o: { tags?: boolean } = {}): Pr
     }
     const { sampleRate, notices, format } = opened;
     const frames = opened.frames !== undefined ? { frames: opened.frames } : {};
-    if (o.tags === false) return { sampleRate, format, notices, tags: {}, ...frames, pieces: stream };
+    if (o.tags === false) return { sampleRate, format, notices, tags: {}, ...frames, fileId, pieces: stream };
     const tags = await readTags(path);
     atEnd.push(...tags.notices);
-    return { sampleRate, format, notices, tags: tags.tags, ...frames, pieces: stream };
+    return { sampleRate, format, notices, tags: tags.tags, ...frames, fileId, pieces: stream };
   } catch (err) {
     await stream.return();
     throw err;

@@ -4,16 +4,16 @@
 // opens it here.
 import { constants } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import type { BigIntStats, Stats } from 'node:fs';
 import type { XumxError } from '../errors.ts';
 import { audioError } from './audio-error.ts';
 
 /**
- * The open file and its size. The path is checked before opening (opening some devices has effects of its own),
- * and the open file again, in case the path was replaced in between; O_NONBLOCK keeps even that case from
- * blocking. It changes nothing for a regular file.
+ * The open file, its size and identity (fileIdentity). The path is checked before opening (opening some devices has
+ * effects of its own), and the open file again, in case the path was replaced in between; O_NONBLOCK keeps even that
+ * case from blocking. It changes nothing for a regular file.
  */
-export async function openRegularFile(path: string): Promise<{ fh: FileHandle; size: number }> {
+export async function openRegularFile(path: string): Promise<{ fh: FileHandle; size: number; id: string }> {
   let before: Stats;
   try {
     before = await stat(path);
@@ -28,16 +28,24 @@ export async function openRegularFile(path: string): Promise<{ fh: FileHandle; s
     throw fileError(path, err);
   }
   try {
-    const st = await fh.stat();
+    const st = await fh.stat({ bigint: true });
     refuseIrregular(path, st);
-    return { fh, size: st.size };
+    return { fh, size: Number(st.size), id: fileIdentity(st) };
   } catch (err) {
     await fh.close().catch(() => {});
     throw err;
   }
 }
 
-function refuseIrregular(path: string, st: Stats): void {
+/**
+ * What stays the same when a file is renamed and tells it from others: device, inode, size, modification time. From
+ * a stat with `bigint: true`, of a path or of an open file.
+ */
+export function fileIdentity(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
+}
+
+function refuseIrregular(path: string, st: Stats | BigIntStats): void {
   if (st.isDirectory()) throw audioError('FILE_UNREADABLE', path, 'this is a folder, not a file');
   if (!st.isFile()) throw audioError('FILE_UNREADABLE', path, 'this is not a regular file (device, pipe or socket)');
 }

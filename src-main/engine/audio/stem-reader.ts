@@ -1,7 +1,14 @@
 // A stem file read a piece at a time, for everything that reads a song's stems from disk after its render: a listening
 // copy written again, the stems and mix exports and the stem file. Every error names the file; the one furthest behind
-// of several is the one to read next, so that what was read of them stays in step.
-import { asXumxError } from '../errors.ts';
+// of several is the one to read next, so that what was read of them stays in step. Several stems are opened as one
+// render's: a render's commit (separate/outputs.ts) replaces a song's stems by renames, one after another, so stems
+// opened while one runs could be half old and half new.
+import { lstat, readdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { asXumxError, XumxError } from '../errors.ts';
+import { isStale, parseTempName } from '../temp-files.ts';
+import { fileIdentity } from './regular-file.ts';
 import type { AudioTags } from './tags.ts';
 
 /** A file's samples a piece at a time (planar, a few MB each), as decodeStream reads them. */
@@ -11,6 +18,8 @@ export interface StemStream {
   frames?: number;
   /** The file's tags, unless they were not asked for. */
   tags?: AudioTags;
+  /** Which file the path named when it was opened (fileIdentity); absent, stems are not checked for being one render's. */
+  fileId?: string;
   pieces: AsyncIterableIterator<Float32Array[]>;
 }
 
@@ -29,6 +38,8 @@ export class StemReader {
     readonly tags: AudioTags | undefined,
     /** Channels of its pieces (0 for a file without any). */
     readonly channels: number,
+    /** StemStream.fileId. */
+    readonly fileId: string | undefined,
     private first: IteratorResult<Float32Array[]> | null,
     private readonly stream: StemStream,
   ) {}
@@ -44,7 +55,7 @@ export class StemReader {
       throw asXumxError(err, path);
     }
     const channels = first.done ? 0 : first.value.length;
-    return new StemReader(path, stream.sampleRate, stream.frames, stream.tags, channels, first, stream);
+    return new StemReader(path, stream.sampleRate, stream.frames, stream.tags, channels, stream.fileId, first, stream);
   }
 
   /** The next piece (planar, a few MB), or null after the last; a failure names the file. */
@@ -74,11 +85,32 @@ export class StemReader {
   }
 }
 
+/** How long openStems waits for a commit replacing the stems to end, and how often it looks again. */
+const COMMIT_WAIT_MS = 10_000;
+const COMMIT_LOOK_MS = 50;
+
 /**
- * Opens every file, in order: where one cannot be opened, those opened before it are closed and its error (naming
- * it) is thrown.
+ * Opens every file, in order, as one render's stems: when a render replaced some of them while they were opened, or
+ * is replacing them, they are closed and opened again once it is done (for `commitWaitMs` at most, then OUTPUT_BUSY).
+ * Where one cannot be opened, those opened before it are closed and its error (naming it) is thrown.
  */
 export async function openStems(
+  paths: string[],
+  decode: (path: string, index: number) => Promise<StemStream>,
+  o: { commitWaitMs?: number } = {},
+): Promise<StemReader[]> {
+  const until = Date.now() + (o.commitWaitMs ?? COMMIT_WAIT_MS);
+  for (;;) {
+    const readers = await openEach(paths, decode);
+    const mixed = await notOneRender(readers);
+    if (mixed === null) return readers;
+    await closeStems(readers);
+    if (mixed.stays || Date.now() >= until) throw new XumxError('OUTPUT_BUSY', mixed.message, mixed.file);
+    await sleep(COMMIT_LOOK_MS);
+  }
+}
+
+async function openEach(
   paths: string[],
   decode: (path: string, index: number) => Promise<StemStream>,
 ): Promise<StemReader[]> {
@@ -90,6 +122,42 @@ export async function openStems(
     await closeStems(readers);
     throw err;
   }
+}
+
+/**
+ * Why the open stems may not all be of one render; null when they are. The order matters: with no commit's journal
+ * in their folders after every file was opened, the folders held one render's stems then; a path that names the file
+ * opened from it still (renames only ever bring new files) was named so ever since that file was opened, so it is
+ * that render's. A journal left by a process that ended mid-commit `stays` until the song's next render puts its old
+ * stems back.
+ */
+async function notOneRender(readers: StemReader[]): Promise<{ message: string; file: string; stays?: true } | null> {
+  const known = readers.filter((r) => r.fileId !== undefined);
+  if (known.length < 2) return null;
+  for (const dir of new Set(known.map((r) => dirname(r.path)))) {
+    const names = await readdir(dir).catch(() => []);
+    const journals = names.map(parseTempName).filter((t) => t?.kind === 'commit');
+    for (const j of journals)
+      if (await isStale(j!, join(dir, j!.file)))
+        return {
+          message:
+            `${dir}: a render that was stopped while it replaced this song's stems left them half replaced; ` +
+            'separate the song again (or change a control) to put them right',
+          file: dir,
+          stays: true,
+        };
+    if (journals.length > 0)
+      return { message: `${dir}: a render is replacing this song's stems; try again when it is done`, file: dir };
+  }
+  for (const r of known) {
+    const now = await lstat(r.path, { bigint: true }).then(fileIdentity, () => null);
+    if (now !== r.fileId)
+      return {
+        message: `${r.path}: the stem was replaced by a new render while it was opened; try again`,
+        file: r.path,
+      };
+  }
+  return null;
 }
 
 export async function closeStems(readers: readonly StemReader[]): Promise<void> {

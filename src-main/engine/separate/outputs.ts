@@ -10,9 +10,10 @@
 // writes into the folder sees that the journal's owner has ended and puts the old stems back in the same way
 // (sweepStemFolder), and removes every temporary file that ended processes left. A song's stems are all new or
 // all old, whatever fails and wherever a job is killed. A failed job also removes the folders it created.
-import { constants, type BigIntStats } from 'node:fs';
+import { constants } from 'node:fs';
 import { access, lstat, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileIdentity } from '../audio/regular-file.ts';
 import { outputError } from '../output-error.ts';
 import { ownerKey, removeStaleTemps, staleTemps, tempName } from '../temp-files.ts';
 import { songName } from './song-name.ts';
@@ -197,11 +198,6 @@ async function putBack(dir: string, entries: JournalEntry[]): Promise<void> {
       await unlink(final);
     }
   }
-}
-
-/** What stays the same when a file is renamed and tells it from others: device, inode, size, modification time. */
-function fileIdentity(st: BigIntStats): string {
-  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
 }
 
 /**
