@@ -50,6 +50,8 @@ export class StudioState {
     if (e.type === 'settings') this.settings = e.settings;
     else if (e.type === 'models' || e.type === 'model-install') this.library.onEvent(e);
     else if (e.type === 'notice') this.inform(e.message);
+    else if (e.type === 'export-progress')
+      return; // the export dialog follows its own
     else if (e.type === 'menu') {
       if (e.action === 'export' && !this.selected?.result)
         this.inform('Separate a song first, then export its stems or mix.');

@@ -212,6 +212,11 @@ export interface ExportStemsRequest {
   timePitch?: TimePitch;
   /** Only this part of the song (then stretched like the whole); the file names say which part. Absent: all of it. */
   region?: ExportRegion;
+  /**
+   * The caller's name for this export (an id: letters, digits, "_" or "-"), to follow it ('export-progress' events)
+   * and stop it (cancelExport). Absent: neither.
+   */
+  exportId?: string;
 }
 
 /** Seconds of the song's own time, 0 ≤ start < end ≤ its duration: frames round(start·rate) to round(end·rate). */
@@ -233,6 +238,7 @@ export interface ExportMixRequest {
   /** As for ExportStemsRequest: each stem is stretched, then they are mixed, as the player does. */
   timePitch?: TimePitch;
   region?: ExportRegion;
+  exportId?: string;
 }
 
 /** All of a song's stems as one Native Instruments stem file (`<song>.stem.mp4`) for DJ software. */
@@ -245,6 +251,7 @@ export interface ExportStemFileRequest {
   overwrite?: boolean;
   /** As for ExportStemsRequest; the stem file is always at the song's own tempo and key. */
   region?: ExportRegion;
+  exportId?: string;
 }
 
 export interface ExportResult {
@@ -341,6 +348,11 @@ export interface StudioApi {
   exportStems(req: ExportStemsRequest): Promise<ExportResult>;
   exportMix(req: ExportMixRequest): Promise<ExportResult>;
   exportStemFile(req: ExportStemFileRequest): Promise<ExportResult>;
+  /**
+   * Stops the export of that exportId: its call then fails with CANCELLED and none of its files is left (a file it
+   * was told to replace and had already replaced stays replaced). False when no such export is running (it ended).
+   */
+  cancelExport(exportId: string): Promise<boolean>;
   recentFiles(): Promise<string[]>;
   /** A finished song's current controls (saved per song; defaults for a song never adjusted). */
   getSongControls(jobId: string): Promise<SongControls>;
@@ -402,6 +414,8 @@ export type StudioEvent =
   | { type: 'models'; models: ModelsView }
   /** A door-level request from a native menu, e.g. "export" pressed in the menu bar. */
   | { type: 'menu'; action: MenuAction }
+  /** How far a running export with an exportId is, 0 to 1: at most every 250 ms. */
+  | { type: 'export-progress'; exportId: string; fraction: number }
   /** What went wrong beside a call that still did its work (e.g. the recent files could not be saved). */
   | { type: 'notice'; message: string };
 

@@ -39,6 +39,28 @@ describe('calls naming what is not there', () => {
   });
 });
 
+describe('exports followed by an id', () => {
+  test('an exportId that is not an id is a bad argument; cancelling an export not running answers false', async () => {
+    const t = await setup();
+    const [job] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    const folder = join(t.dir, 'out');
+    const stems = { jobId: job.id, sources: ['vocals'], folder, format: 'wav', bitDepth: 16 };
+    for (const exportId of ['', 'a b', '../x', 'x'.repeat(65), 7]) {
+      const r = await dispatchCall(t.service, 'exportStems', [{ ...stems, exportId }]);
+      assert.deepEqual(r, { ok: false, error: { code: 'BAD_ARGUMENT', message: 'exportId must be an id' } });
+    }
+    assert.deepEqual(await dispatchCall(t.service, 'cancelExport', ['not-running']), { ok: true, value: false });
+    assert.deepEqual(await dispatchCall(t.service, 'cancelExport', [{}]), {
+      ok: false,
+      error: { code: 'BAD_ARGUMENT', message: 'exportId must be an id' },
+    });
+    const r = await dispatchCall(t.service, 'exportStems', [{ ...stems, exportId: 'fine_id-1' }]);
+    assert.equal(r.ok, true, r.ok ? '' : r.error.message);
+    await t.done();
+  });
+});
+
 describe('open', () => {
   test('queues the songs when the recent files cannot be saved, and says so in a notice naming the file and why', async () => {
     const t = await setup();

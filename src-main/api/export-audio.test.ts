@@ -57,8 +57,9 @@ const realAudio: AudioPort = {
 /**
  * A separated song whose stem files are real files on disk, read and written by the real codecs: noise and tones,
  * the bass mono and "other" a little shorter than the rest (a mix pads it with silence), each with its own tags.
+ * `uniform`: every stem stereo and as long as the others, as a stem file needs them.
  */
-async function songOnDisk() {
+async function songOnDisk(o: { uniform?: boolean } = {}) {
   const t = await fakeStudio('xumx-export-audio-', {
     frames: FRAMES,
     deps: (dir) => ({ audio: realAudio, listenDir: join(dir, 'listening') }),
@@ -69,10 +70,10 @@ async function songOnDisk() {
   let seed = 11;
   const noise = () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 0.6;
   for (const [k, s] of SOURCES.entries()) {
-    const frames = s === 'other' ? FRAMES - 1234 : FRAMES;
+    const frames = s === 'other' && !o.uniform ? FRAMES - 1234 : FRAMES;
     const tone = (hz: number) =>
       Float32Array.from({ length: frames }, (_, i) => 0.3 * Math.sin((2 * Math.PI * hz * i) / RATE) + noise());
-    const channels = s === 'bass' ? [tone(55)] : [tone(220 * (k + 1)), tone(330 * (k + 1))];
+    const channels = s === 'bass' && !o.uniform ? [tone(55)] : [tone(220 * (k + 1)), tone(330 * (k + 1))];
     const tags: AudioTags = { title: `a - ${s}`, artist: 'The Stems', track: k + 1 };
     await mkdir(dirname(paths[s]), { recursive: true });
     await writeAudioFile(paths[s], channels, {
@@ -354,6 +355,77 @@ describe('exports read a piece at a time', () => {
     );
     assert.deepEqual(await readdir(folder), ['a - vocals.wav']);
     assert.equal((await decodeFile(vocals)).channels[0].length, FRAMES);
+    await t.done();
+  });
+});
+
+describe('exports followed and stopped by their id', () => {
+  const KINDS = ['stems', 'mix', 'stem-file'] as const;
+  type Kind = (typeof KINDS)[number];
+  function start(t: Awaited<ReturnType<typeof songOnDisk>>, kind: Kind, folder: string, exportId: string) {
+    const common = { jobId: t.job.id, folder, exportId };
+    if (kind === 'stems') return t.service.exportStems({ ...common, sources: SOURCES, format: 'flac', bitDepth: 24 });
+    if (kind === 'mix') return t.service.exportMix({ ...common, gains: GAINS, name: 'm', format: 'wav', bitDepth: 16 });
+    return t.service.exportStemFile({ ...common, codec: 'alac', bitDepth: 16 });
+  }
+
+  test('tell how far they are, from above 0 up to 1, never going back', async () => {
+    const t = await songOnDisk({ uniform: true });
+    for (const kind of KINDS) {
+      const seen: number[] = [];
+      const off = t.service.onEvent((e) => {
+        if (e.type === 'export-progress' && e.exportId === `whole-${kind}`) seen.push(e.fraction);
+      });
+      await start(t, kind, join(t.dir, `whole-${kind}`), `whole-${kind}`);
+      off();
+      assert.ok(seen.length >= 1, `${kind}: no progress`);
+      assert.ok(seen[0] > 0, `${kind}: ${seen.join(' ')}`);
+      assert.ok(
+        seen.every((f, i) => f <= 1 && (i === 0 || f >= seen[i - 1])),
+        `${kind}: ${seen.join(' ')}`,
+      );
+    }
+    assert.equal(await t.service.cancelExport('whole-mix'), false, 'an export that ended is not running');
+    await t.done();
+  });
+
+  test('cancelled at their first progress, fail with CANCELLED naming the file and leave nothing', async () => {
+    const t = await songOnDisk({ uniform: true });
+    for (const kind of KINDS) {
+      const folder = join(t.dir, `cancelled-${kind}`);
+      let answered: Promise<boolean> | null = null;
+      const off = t.service.onEvent((e) => {
+        if (e.type === 'export-progress' && e.exportId === kind && !answered) answered = t.service.cancelExport(kind);
+      });
+      await assert.rejects(start(t, kind, folder, kind), (e: { code: string; message: string }) => {
+        assert.equal(e.code, 'CANCELLED', `${kind}: ${e.message}`);
+        assert.match(e.message, /^\/.*: the export was cancelled; nothing was written$/, e.message);
+        return true;
+      });
+      off();
+      assert.equal(await answered, true, `${kind}: the export was running when it was cancelled`);
+      assert.deepEqual(await readdir(folder), [], `${kind}: no file, whole or partial`);
+    }
+    // Its id is free again.
+    await start(t, 'mix', join(t.dir, 'again'), 'mix');
+    await t.done();
+  });
+
+  test('an id already running is refused', async () => {
+    const t = await songOnDisk();
+    let second: Promise<unknown> | null = null;
+    const off = t.service.onEvent((e) => {
+      if (e.type === 'export-progress' && !second)
+        second = start(t, 'mix', join(t.dir, 'b'), 'same').then(
+          () => 'written',
+          (err: unknown) => err,
+        );
+    });
+    await start(t, 'stems', join(t.dir, 'a'), 'same');
+    off();
+    assert.ok(second, 'the first export told its progress');
+    const refused = (await second) as { code?: string; message?: string };
+    assert.deepEqual([refused.code, refused.message], ['BAD_ARGUMENT', 'an export same is already running']);
     await t.done();
   });
 });

@@ -11,6 +11,7 @@ import {
   inBlocks,
   isBypassed,
   openStems,
+  readFraction,
   regionFrames,
   StemReader,
   STRETCH_CALL_FRAMES,
@@ -39,8 +40,18 @@ export interface ExportAudio {
   tags: AudioTags;
   /** WRITE_FRAMES frames a block, the last one shorter. A stem that cannot be read throws its error, naming it. */
   blocks: AsyncIterable<Planar>;
+  /** How far its stems have been read, 0 to 1. */
+  read(): number;
   /** Closes the stem files. */
   close(): Promise<void>;
+}
+
+/** What the caller of an export can do while it runs: stop it, and hear how far it is. */
+export interface ExportRun {
+  /** Aborted: the export stops with CANCELLED at the next block, writing nothing. */
+  signal?: AbortSignal;
+  /** How far the export is, 0 to 1, after each block. */
+  progress?(fraction: number): void;
 }
 
 export interface ExportShape {
@@ -63,6 +74,7 @@ export async function stemExports(paths: string[], shape: ExportShape, decode: D
     channels: reader.channels,
     tags: reader.tags ?? {},
     blocks: shaped(reader, shape, true),
+    read: () => readFraction([reader], regionFrames(shape.region, reader.sampleRate).to),
     close: () => reader.close(),
   }));
 }
@@ -99,24 +111,37 @@ export async function mixExport(
       readers.map((r, k) => ({ reader: r, blocks: shaped(r, shape, gains[k] !== 0) })),
       gains,
     ),
+    read: () => readFraction(readers, regionFrames(shape.region, first.sampleRate).to),
     close: () => closeStems(readers),
   };
 }
 
 /**
  * Writes an export's blocks as they come into the writer `open` makes, then closes it, so the file is there whole or
- * not at all: a failure aborts the writer (which removes what it wrote) and is thrown, naming `out` where it names no
- * file of its own. The stems are closed either way. Gives back the closed writer (its notices).
+ * not at all: a failure or a cancel (`run.signal`) aborts the writer (which removes what it wrote) and is thrown,
+ * naming `out` where it names no file of its own. The stems are closed either way. Gives back the closed writer (its
+ * notices).
  */
 export async function writeExport<W extends StemWriterPort>(
   audio: ExportAudio,
   out: string,
   open: () => Promise<W> | W,
+  run: ExportRun = {},
 ): Promise<W> {
+  const stopped = () => {
+    if (run.signal?.aborted)
+      throw new XumxError('CANCELLED', `${out}: the export was cancelled; nothing was written`, out);
+  };
   try {
+    stopped();
     const writer = await open();
     try {
-      for await (const block of audio.blocks) await writer.write(block);
+      for await (const block of audio.blocks) {
+        stopped();
+        await writer.write(block);
+        run.progress?.(audio.read());
+      }
+      stopped();
       await writer.close();
     } catch (e) {
       await writer.abort();

@@ -55,6 +55,14 @@ export interface AudioPort {
   stemFileFromStemFiles(
     stemFiles: Record<string, string>,
     path: string,
-    opts: { codec: StemFileCodec; songTitle?: string; region?: { start: number; end: number } },
+    opts: {
+      codec: StemFileCodec;
+      songTitle?: string;
+      region?: { start: number; end: number };
+      /** Aborted: it stops with CANCELLED, writing nothing. */
+      signal?: AbortSignal;
+      /** How far the stems have been read, 0 to 1. */
+      onProgress?: (fraction: number) => void;
+    },
   ): Promise<string[]>;
 }

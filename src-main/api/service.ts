@@ -36,7 +36,14 @@ import {
 } from './contract.ts';
 import { FileAccessPolicy } from './file-access.ts';
 import { JobQueue } from './job-queue.ts';
-import { type ExportAudio, type DecodeStem, mixExport, stemExports, writeExport } from './export-audio.ts';
+import {
+  type DecodeStem,
+  type ExportAudio,
+  type ExportRun,
+  mixExport,
+  stemExports,
+  writeExport,
+} from './export-audio.ts';
 import { peaksFromSpans, roundPeaks } from './peaks.ts';
 import { stemFilePeaks } from './stem-peaks.ts';
 import type { AudioPort, EnginePort } from './ports.ts';
@@ -86,6 +93,8 @@ export class StudioService implements StudioApi {
   private readonly listeners = new Set<(e: StudioEvent) => void>();
   private readonly queue: JobQueue;
   private readonly peaksCache = new Map<string, StemPeaks>();
+  /** Exports running under their caller's exportId. */
+  private readonly exports = new Map<string, AbortController>();
   private readonly songControls: SongControlsService;
   private readonly previews: RegionPreviews;
   private readonly listening: ListenCopies;
@@ -346,21 +355,25 @@ export class StudioService implements StudioApi {
     const before = await existing(files);
     if (!req.overwrite) refuseExisting(before);
     const shape = { region, timePitch: req.timePitch };
-    const stems = await stemExports(paths, shape, this.decodeStem);
-    // All or nothing: a stem that fails takes the files written before it with it (a file replaced stays replaced).
-    const written: string[] = [];
-    try {
-      for (const [k, audio] of stems.entries()) {
-        await this.write(files[k], audio, req.format, req.bitDepth, audio.tags);
-        if (!before.includes(files[k])) written.push(files[k]);
+    return this.exportRun(req.exportId, async (run) => {
+      const stems = await stemExports(paths, shape, this.decodeStem);
+      // All or nothing: a stem that fails or is cancelled takes the files written before it with it (a file replaced
+      // stays replaced).
+      const written: string[] = [];
+      try {
+        for (const [k, audio] of stems.entries()) {
+          const part = { ...run, progress: (f: number) => run.progress?.((k + f) / stems.length) };
+          await this.write(files[k], audio, req.format, req.bitDepth, audio.tags, part);
+          if (!before.includes(files[k])) written.push(files[k]);
+        }
+      } catch (e) {
+        for (const f of written) await rm(f, { force: true }).catch(() => {});
+        throw e;
+      } finally {
+        await Promise.all(stems.map((a) => a.close()));
       }
-    } catch (e) {
-      for (const f of written) await rm(f, { force: true }).catch(() => {});
-      throw e;
-    } finally {
-      await Promise.all(stems.map((a) => a.close()));
-    }
-    return { folder, files };
+      return { folder, files };
+    });
   }
 
   async exportMix(req: ExportMixRequest): Promise<ExportResult> {
@@ -372,9 +385,11 @@ export class StudioService implements StudioApi {
     const out = join(folder, exportName(req.name, region, EXT[req.format]));
     if (!req.overwrite) refuseExisting(await existing([out]));
     const gains = sources.map((s) => req.gains[s]);
-    const mix = await mixExport(paths, gains, { region, timePitch: req.timePitch }, this.decodeStem);
-    await this.write(out, mix, req.format, req.bitDepth, mixTags(mix.tags, job.result?.title, 'mix'));
-    return { folder, files: [out] };
+    return this.exportRun(req.exportId, async (run) => {
+      const mix = await mixExport(paths, gains, { region, timePitch: req.timePitch }, this.decodeStem);
+      await this.write(out, mix, req.format, req.bitDepth, mixTags(mix.tags, job.result?.title, 'mix'), run);
+      return { folder, files: [out] };
+    });
   }
 
   async exportStemFile(req: ExportStemFileRequest): Promise<ExportResult> {
@@ -387,18 +402,30 @@ export class StudioService implements StudioApi {
     const out = join(folder, stemFileName(job.name, 1, region));
     if (!req.overwrite) refuseExisting(await existing([out]));
     const { codec, notice } = stemFileCodec(req.codec, req.bitDepth);
-    let notices: string[];
-    try {
-      notices = await this.deps.audio.stemFileFromStemFiles(stemFiles, out, {
-        codec,
-        songTitle: job.result?.title,
-        ...(region ? { region } : {}),
-      });
-    } catch (e) {
-      throw asXumxError(e, out);
-    }
-    this.policy.allowWritten(out);
-    return { folder, files: [out], notices: [...(notice ? [notice] : []), ...notices] };
+    return this.exportRun(req.exportId, async ({ signal, progress }) => {
+      let notices: string[];
+      try {
+        notices = await this.deps.audio.stemFileFromStemFiles(stemFiles, out, {
+          codec,
+          songTitle: job.result?.title,
+          ...(region ? { region } : {}),
+          ...(signal ? { signal } : {}),
+          ...(progress ? { onProgress: progress } : {}),
+        });
+      } catch (e) {
+        if (signal?.aborted)
+          throw new XumxError('CANCELLED', `${out}: the export was cancelled; nothing was written`, out);
+        throw asXumxError(e, out);
+      }
+      this.policy.allowWritten(out);
+      return { folder, files: [out], notices: [...(notice ? [notice] : []), ...notices] };
+    });
+  }
+
+  async cancelExport(exportId: string): Promise<boolean> {
+    const running = this.exports.get(exportId);
+    running?.abort();
+    return running !== undefined;
   }
 
   async getSongControls(jobId: string): Promise<SongControls> {
@@ -569,19 +596,50 @@ export class StudioService implements StudioApi {
     format: OutputFormat,
     bitDepth: ExportStemsRequest['bitDepth'],
     tags: AudioTags,
+    run: ExportRun,
   ): Promise<void> {
-    await writeExport(audio, out, () =>
-      this.deps.audio.createStemWriter(out, {
-        format,
-        bitDepth,
-        sampleRate: audio.sampleRate,
-        channels: audio.channels,
-        tags,
-      }),
+    await writeExport(
+      audio,
+      out,
+      () =>
+        this.deps.audio.createStemWriter(out, {
+          format,
+          bitDepth,
+          sampleRate: audio.sampleRate,
+          channels: audio.channels,
+          tags,
+        }),
+      run,
     );
     this.policy.allowWritten(out);
   }
+
+  /**
+   * Runs an export under its caller's exportId (none: it cannot be followed or stopped): cancelExport aborts its
+   * signal, and its progress goes out as 'export-progress' events, at most every PROGRESS_EVENT_MS.
+   */
+  private async exportRun<T>(exportId: string | undefined, work: (run: ExportRun) => Promise<T>): Promise<T> {
+    if (exportId === undefined) return work({});
+    if (this.exports.has(exportId)) throw new XumxError('BAD_ARGUMENT', `an export ${exportId} is already running`);
+    const stop = new AbortController();
+    this.exports.set(exportId, stop);
+    let last = 0;
+    const progress = (fraction: number) => {
+      const now = Date.now();
+      if (now - last < PROGRESS_EVENT_MS) return;
+      last = now;
+      this.emit({ type: 'export-progress', exportId, fraction });
+    };
+    try {
+      return await work({ signal: stop.signal, progress });
+    } finally {
+      this.exports.delete(exportId);
+    }
+  }
 }
+
+/** Least time between two 'export-progress' events of one export. */
+const PROGRESS_EVENT_MS = 250;
 
 /** A whole number written in decimal digits, or NaN (which the reader refuses with a reason). */
 function wholeNumber(text: string | null): number {

@@ -86,6 +86,10 @@ function exportRegion(v: Record<string, unknown>): { region?: ExportRegion } {
   return v.region === undefined ? {} : { region: v.region as ExportRegion };
 }
 
+function exportId(v: Record<string, unknown>): { exportId?: string } {
+  return v.exportId === undefined ? {} : { exportId: id(v.exportId, 'exportId') };
+}
+
 function noExtraKeys(obj: Record<string, unknown>, allowed: string[], what: string): void {
   for (const k of Object.keys(obj)) if (!allowed.includes(k)) bad(`${what} has an unknown field "${k}"`);
 }
@@ -116,7 +120,7 @@ function exportStems(v: unknown): ExportStemsRequest {
   if (!isRecord(v)) bad('export request must be an object');
   noExtraKeys(
     v,
-    ['jobId', 'sources', 'folder', 'format', 'bitDepth', 'overwrite', 'timePitch', 'region'],
+    ['jobId', 'sources', 'folder', 'format', 'bitDepth', 'overwrite', 'timePitch', 'region', 'exportId'],
     'export request',
   );
   if (!Array.isArray(v.sources) || v.sources.length === 0 || v.sources.length > 16)
@@ -130,6 +134,7 @@ function exportStems(v: unknown): ExportStemsRequest {
     ...overwrite(v),
     ...exportTimePitch(v),
     ...exportRegion(v),
+    ...exportId(v),
   };
 }
 
@@ -137,7 +142,7 @@ function exportMix(v: unknown): ExportMixRequest {
   if (!isRecord(v)) bad('export request must be an object');
   noExtraKeys(
     v,
-    ['jobId', 'gains', 'folder', 'name', 'format', 'bitDepth', 'overwrite', 'timePitch', 'region'],
+    ['jobId', 'gains', 'folder', 'name', 'format', 'bitDepth', 'overwrite', 'timePitch', 'region', 'exportId'],
     'export request',
   );
   if (!isRecord(v.gains)) bad('gains must map stem names to numbers');
@@ -160,12 +165,13 @@ function exportMix(v: unknown): ExportMixRequest {
     ...overwrite(v),
     ...exportTimePitch(v),
     ...exportRegion(v),
+    ...exportId(v),
   };
 }
 
 function exportStemFile(v: unknown): ExportStemFileRequest {
   if (!isRecord(v)) bad('export request must be an object');
-  noExtraKeys(v, ['jobId', 'folder', 'codec', 'bitDepth', 'overwrite', 'region'], 'export request');
+  noExtraKeys(v, ['jobId', 'folder', 'codec', 'bitDepth', 'overwrite', 'region', 'exportId'], 'export request');
   return {
     jobId: id(v.jobId, 'jobId'),
     folder: folder(v.folder, 'folder'),
@@ -173,6 +179,7 @@ function exportStemFile(v: unknown): ExportStemFileRequest {
     bitDepth: oneOf(v.bitDepth, BIT_DEPTHS, 'bitDepth'),
     ...overwrite(v),
     ...exportRegion(v),
+    ...exportId(v),
   };
 }
 
@@ -227,6 +234,9 @@ export function validateCall(method: string, args: unknown): { method: ApiMethod
     case 'exportStemFile':
       arity(1);
       return { method, args: [exportStemFile(args[0])] };
+    case 'cancelExport':
+      arity(1);
+      return { method, args: [id(args[0], 'exportId')] };
     case 'getModels':
       arity(0);
       return { method, args: [] };

@@ -31,7 +31,7 @@ export { createSampleEncoder } from './audio/sample-encoders.ts';
 export { STEM_FILE_SOURCES, stemFileCodec } from './audio/stem-file-layout.ts';
 export type { StemFileCodec } from './audio/stem-file-layout.ts';
 export { stemFileFromStemFiles } from './audio/stem-file.ts';
-export { closeStems, furthestBehind, openStems, StemReader } from './audio/stem-reader.ts';
+export { closeStems, furthestBehind, openStems, readFraction, StemReader } from './audio/stem-reader.ts';
 export type { StemStream } from './audio/stem-reader.ts';
 export { cutPieces, inBlocks } from './audio/pieces.ts';
 export { loadDspKernels } from './dsp/kernels/index.ts';

@@ -64,6 +64,7 @@ export function apiOver(call: (method: string, args: unknown[]) => Promise<unkno
     exportStems: m('exportStems'),
     exportMix: m('exportMix'),
     exportStemFile: m('exportStemFile'),
+    cancelExport: m('cancelExport'),
     recentFiles: m('recentFiles'),
     getSongControls: m('getSongControls'),
     rerender: m('rerender'),

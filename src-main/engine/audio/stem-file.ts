@@ -24,7 +24,7 @@ import { storableRate } from './sample-rates.ts';
 import { decodeStream } from './decode.ts';
 import { regionFrames } from './cut-region.ts';
 import { cutPieces, inBlocks } from './pieces.ts';
-import { closeStems, openStems, type StemStream } from './stem-reader.ts';
+import { closeStems, openStems, readFraction, type StemStream } from './stem-reader.ts';
 import { createMp4TrackEncoder, type Mp4TrackEncoder } from './libav.ts';
 import { mp4Box, replaceUserData } from './mp4-boxes.ts';
 import { STEM_FILE_STEMS, stemManifest, type StemFileCodec } from './stem-file-layout.ts';
@@ -352,6 +352,8 @@ export async function stemFileFromStemFiles(
     codec: StemFileCodec;
     songTitle?: string;
     signal?: AbortSignal;
+    /** How far the stems have been read, 0 to 1, after each piece. */
+    onProgress?: (fraction: number) => void;
     region?: { start: number; end: number };
     /** The calling thread's DSP kernels, for ALAC's integer samples; absent: the JavaScript reference. */
     kernels?: DspKernels;
@@ -365,15 +367,22 @@ export async function stemFileFromStemFiles(
     sources.map((s) => stemFiles[s]),
     (file, k) => decode(file, { tags: k === 0 }),
   );
+  async function* told(pieces: AsyncIterable<Float32Array[]>, to: number) {
+    for await (const p of pieces) {
+      yield p;
+      o.onProgress!(readFraction(readers, to));
+    }
+  }
   try {
     const stems = sources.map((source, k): [string, StemPieces] => {
       const r = readers[k];
       const { from, to } = regionFrames(o.region, r.sampleRate);
       const frames =
         r.frames === undefined ? undefined : Math.max(0, Math.min(to, r.frames) - Math.min(from, r.frames));
+      const pieces = cutPieces(r.pieces(), from, to);
       return [
         source,
-        { sampleRate: r.sampleRate, channels: r.channels, frames, pieces: cutPieces(r.pieces(), from, to) },
+        { sampleRate: r.sampleRate, channels: r.channels, frames, pieces: o.onProgress ? told(pieces, to) : pieces },
       ];
     });
     const tags = mixTags(readers[0]?.tags ?? {}, o.songTitle);

@@ -164,6 +164,20 @@ export async function closeStems(readers: readonly StemReader[]): Promise<void> 
   await Promise.all(readers.map((r) => r.close()));
 }
 
+/**
+ * How far the readers are through their frames up to `to`, 0 to 1: the one furthest behind (one whose length is not
+ * known counts as 0 until it is done). For telling how far an export is.
+ */
+export function readFraction(readers: readonly StemReader[], to = Infinity): number {
+  let least = 1;
+  for (const r of readers) {
+    if (r.done) continue;
+    const end = Math.min(to, r.frames ?? Infinity);
+    least = Math.min(least, end === Infinity ? 0 : end <= 0 ? 1 : Math.min(1, r.fed / end));
+  }
+  return least;
+}
+
 /** The reader furthest behind that has more to read: reading it next keeps what was read of them in step. */
 export function furthestBehind<T extends StemReader>(readers: readonly T[]): T | undefined {
   return readers.filter((r) => !r.done).sort((a, b) => a.fed - b.fed)[0];
