@@ -77,6 +77,37 @@ describe('writeStemFile', () => {
     assert.deepEqual(readdirSync(dir).sort(), before);
   });
 
+  test('stems that are not all stereo, at one rate, of one length are refused naming the stem that differs', async () => {
+    const cases: [string, (a: Record<string, StemAudio>) => void, string][] = [
+      [
+        'mono',
+        (a) => (a.other.channels = [a.other.channels[0]]),
+        'the other stem has 1 channel; a stem file takes stereo stems',
+      ],
+      [
+        'rate',
+        (a) => (a.vocals.sampleRate = 48000),
+        'the vocals stem is at 48000 Hz, the drums stem at 44100 Hz; the stems of a stem file share one rate',
+      ],
+      [
+        'length',
+        (a) => (a.drums.channels = a.drums.channels.map((c) => c.subarray(1))),
+        'the drums stem has 99 frames, the bass stem 100; the stems of a stem file are one length',
+      ],
+    ];
+    const before = readdirSync(dir).sort();
+    for (const [what, change, reason] of cases) {
+      const audio = stems(100, 44100);
+      change(audio);
+      const out = join(dir, `${what}.stem.mp4`);
+      await assert.rejects(writeStemFile(out, audio, { codec: STEM_FILE_AAC }), {
+        code: 'BAD_ARGUMENT',
+        message: `${out}: ${reason}`,
+      });
+    }
+    assert.deepEqual(readdirSync(dir).sort(), before);
+  });
+
   test('a cancel between chunks leaves nothing behind', async () => {
     const before = readdirSync(dir).sort();
     const controller = new AbortController();
@@ -187,11 +218,11 @@ describe('stemFileFromStemFiles', () => {
     });
     const files = Object.fromEntries(Object.keys(audio).map((s) => [s, s]));
     const before = readdirSync(dir).sort();
-    await assert.rejects(
-      stemFileFromStemFiles(files, join(dir, 'longer.stem.mp4'), { codec: STEM_FILE_AAC, decode }),
-      (e: { code: string; message: string }) =>
-        e.code === 'BAD_ARGUMENT' && e.message.endsWith('the stems differ in rate, channels or length'),
-    );
+    await assert.rejects(stemFileFromStemFiles(files, join(dir, 'longer.stem.mp4'), { codec: STEM_FILE_AAC, decode }), {
+      code: 'BAD_ARGUMENT',
+      message: 'bass: the bass stem has 100001 frames, the drums stem 100000; the stems of a stem file are one length',
+      file: 'bass',
+    });
     assert.deepEqual(readdirSync(dir).sort(), before);
   });
 
@@ -207,10 +238,32 @@ describe('stemFileFromStemFiles', () => {
     });
     const files = Object.fromEntries(Object.keys(audio).map((s) => [s, s]));
     const before = readdirSync(dir).sort();
+    await assert.rejects(stemFileFromStemFiles(files, join(dir, 'short.stem.mp4'), { codec: STEM_FILE_AAC, decode }), {
+      code: 'BAD_ARGUMENT',
+      message:
+        'bass: the bass stem ends after 100000 frames, the drums stem goes on; the stems of a stem file are one length',
+      file: 'bass',
+    });
+    assert.deepEqual(readdirSync(dir).sort(), before);
+    // One stem longer than the three others: it is the one named.
+    const longer = stems(100_000, 44100);
+    longer.bass.channels = stems(150_000, 44100).bass.channels;
     await assert.rejects(
-      stemFileFromStemFiles(files, join(dir, 'short.stem.mp4'), { codec: STEM_FILE_AAC, decode }),
-      (e: { code: string; message: string }) =>
-        e.code === 'BAD_ARGUMENT' && e.message.endsWith('the stems differ in rate, channels or length'),
+      stemFileFromStemFiles(files, join(dir, 'long.stem.mp4'), {
+        codec: STEM_FILE_AAC,
+        decode: async (path: string) => ({
+          sampleRate: 44100,
+          pieces: (async function* () {
+            yield longer[path].channels;
+          })(),
+        }),
+      }),
+      {
+        code: 'BAD_ARGUMENT',
+        message:
+          'bass: the bass stem goes on past 100000 frames, where the drums stem ends; the stems of a stem file are one length',
+        file: 'bass',
+      },
     );
     assert.deepEqual(readdirSync(dir).sort(), before);
   });

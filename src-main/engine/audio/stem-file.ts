@@ -203,6 +203,8 @@ interface StemPieces {
   /** Frames, where known before reading; a stem that ends before or after the others is refused as it ends. */
   frames?: number;
   pieces: AsyncIterable<Float32Array[]>;
+  /** The stem's file, which an error about the stem names; absent: the error names the stem file. */
+  file?: string;
 }
 
 type StemFileWrite = { codec: StemFileCodec; tags?: AudioTags; signal?: AbortSignal; kernels?: DspKernels };
@@ -242,10 +244,8 @@ async function writeStemFileFrom(path: string, stems: Record<string, StemPieces>
       path,
       `a stem file needs drums, bass, other and vocals; this separation has no ${missing.join(', ')}`,
     );
-  const all = Object.values(stems);
-  const { sampleRate, frames } = all[0];
-  const lengthsDiffer = (s: StemPieces) => s.frames !== undefined && frames !== undefined && s.frames !== frames;
-  if (all.some((s) => s.sampleRate !== sampleRate || s.channels !== 2 || lengthsDiffer(s))) throw unequal(path);
+  const { sampleRate } = Object.values(stems)[0];
+  refuseUnequal(path, stems);
   const extra = Object.keys(stems).filter((k) => !STEM_FILE_STEMS.some((s) => s.source === k));
   const notices = extra.length ? [`a stem file holds four stems: ${extra.join(', ')} went into "other"`] : [];
   let rate = sampleRate;
@@ -269,6 +269,8 @@ async function writeStemFileFrom(path: string, stems: Record<string, StemPieces>
     kernels: o.kernels,
   });
   try {
+    // Frames of each stem written so far (at the stem file's rate).
+    let at = 0;
     for (;;) {
       const next: Record<string, Float32Array[] | null> = {};
       for (const [k, it] of Object.entries(chunks)) {
@@ -277,11 +279,22 @@ async function writeStemFileFrom(path: string, stems: Record<string, StemPieces>
       }
       const parts = Object.values(next);
       if (parts.every((p) => p === null)) {
-        if (new Set(Object.values(read)).size > 1) throw unequal(path);
+        const lengths = odd(read);
+        if (lengths) throw unequalLengths(path, stems, lengths, read);
         break;
       }
       const n = parts[0]?.[0].length;
-      if (parts.some((p) => p?.[0].length !== n)) throw unequal(path);
+      if (parts.some((p) => p?.[0].length !== n)) {
+        // A chunk shorter than the others (or none) is a stem's last: it ends there, the others go on.
+        const upTo = Object.fromEntries(Object.entries(next).map(([k, p]) => [k, at + (p?.[0].length ?? 0)]));
+        const [k, other] = odd(upTo)!;
+        const how =
+          upTo[k] < upTo[other]
+            ? `the ${k} stem ends after ${upTo[k]} frames, the ${other} stem goes on`
+            : `the ${k} stem goes on past ${upTo[other]} frames, where the ${other} stem ends`;
+        throw audioError('BAD_ARGUMENT', stems[k].file ?? path, `${how}; the stems of a stem file are one length`);
+      }
+      at += n!;
       if (o.signal?.aborted) throw new XumxError('CANCELLED', `${path}: cancelled`, path);
       const four = STEM_FILE_STEMS.map((s) => next[s.source]!.map((c) => c.slice()));
       for (const name of extra)
@@ -305,8 +318,58 @@ async function writeStemFileFrom(path: string, stems: Record<string, StemPieces>
   return [...notices, ...writer.notices];
 }
 
-function unequal(path: string): XumxError {
-  return audioError('BAD_ARGUMENT', path, 'the stems differ in rate, channels or length');
+/**
+ * Refuses stems that cannot make one stem file (not all stereo, at one rate, of one length where known), naming the
+ * stem that differs from the others and its file.
+ */
+function refuseUnequal(path: string, stems: Record<string, StemPieces>): void {
+  const entries = Object.entries(stems);
+  const mono = entries.find(([, s]) => s.channels !== 2);
+  if (mono)
+    throw audioError(
+      'BAD_ARGUMENT',
+      mono[1].file ?? path,
+      `the ${mono[0]} stem has ${mono[1].channels} channel${mono[1].channels === 1 ? '' : 's'}; a stem file takes stereo stems`,
+    );
+  const rates = odd(Object.fromEntries(entries.map(([k, s]) => [k, s.sampleRate])));
+  if (rates) {
+    const [k, other] = rates;
+    throw audioError(
+      'BAD_ARGUMENT',
+      stems[k].file ?? path,
+      `the ${k} stem is at ${stems[k].sampleRate} Hz, the ${other} stem at ${stems[other].sampleRate} Hz; ` +
+        'the stems of a stem file share one rate',
+    );
+  }
+  const known = entries.filter(([, s]) => s.frames !== undefined).map(([k, s]) => [k, s.frames!] as const);
+  const lengths = odd(Object.fromEntries(known));
+  if (lengths) throw unequalLengths(path, stems, lengths, Object.fromEntries(known));
+}
+
+function unequalLengths(
+  path: string,
+  stems: Record<string, StemPieces>,
+  [k, other]: [string, string],
+  frames: Record<string, number>,
+): XumxError {
+  return audioError(
+    'BAD_ARGUMENT',
+    stems[k].file ?? path,
+    `the ${k} stem has ${frames[k]} frames, the ${other} stem ${frames[other]}; the stems of a stem file are one length`,
+  );
+}
+
+/**
+ * Where the values are not all equal: the key of one that differs from the most common value, and the key of one
+ * that has it (the first of each); null when they are all equal.
+ */
+function odd<T>(values: Record<string, T>): [string, string] | null {
+  const counts = new Map<T, number>();
+  for (const v of Object.values(values)) counts.set(v, (counts.get(v) ?? 0) + 1);
+  if (counts.size < 2) return null;
+  const common = [...counts].sort((a, b) => b[1] - a[1])[0][0];
+  const keys = Object.keys(values);
+  return [keys.find((k) => values[k] !== common)!, keys.find((k) => values[k] === common)!];
 }
 
 /** The pieces, their frames added up in `read[key]` as they go by. */
@@ -382,7 +445,13 @@ export async function stemFileFromStemFiles(
       const pieces = cutPieces(r.pieces(), from, to);
       return [
         source,
-        { sampleRate: r.sampleRate, channels: r.channels, frames, pieces: o.onProgress ? told(pieces, to) : pieces },
+        {
+          sampleRate: r.sampleRate,
+          channels: r.channels,
+          frames,
+          pieces: o.onProgress ? told(pieces, to) : pieces,
+          file: r.path,
+        },
       ];
     });
     const tags = mixTags(readers[0]?.tags ?? {}, o.songTitle);
