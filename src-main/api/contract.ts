@@ -350,7 +350,8 @@ export interface StudioApi {
   exportStemFile(req: ExportStemFileRequest): Promise<ExportResult>;
   /**
    * Stops the export of that exportId: its call then fails with CANCELLED and none of its files is left (a file it
-   * was told to replace and had already replaced stays replaced). False when no such export is running (it ended).
+   * was told to replace and had already replaced stays replaced), unless it was already renaming its last file into
+   * place. False when no such export is running (it ended).
    */
   cancelExport(exportId: string): Promise<boolean>;
   recentFiles(): Promise<string[]>;

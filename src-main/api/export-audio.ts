@@ -67,8 +67,13 @@ export type DecodeStem = (path: string, opts: { tags: boolean }) => Promise<Stem
  * The stem files as a stems export writes them, one ExportAudio each, opened together as one render's stems (a
  * re-render that lands meanwhile is not mixed in); each is closed as it is written, close() them all on a failure.
  */
-export async function stemExports(paths: string[], shape: ExportShape, decode: DecodeStem): Promise<ExportAudio[]> {
-  const readers = await openStems(paths, (p) => decode(p, { tags: true }));
+export async function stemExports(
+  paths: string[],
+  shape: ExportShape,
+  decode: DecodeStem,
+  signal?: AbortSignal,
+): Promise<ExportAudio[]> {
+  const readers = await openStems(paths, (p) => decode(p, { tags: true }), signal ? { signal } : {});
   return readers.map((reader) => ({
     sampleRate: reader.sampleRate,
     channels: reader.channels,
@@ -89,9 +94,10 @@ export async function mixExport(
   gains: number[],
   shape: ExportShape,
   decode: DecodeStem,
+  signal?: AbortSignal,
 ): Promise<ExportAudio> {
   if (paths.length === 0) throw new Error('mixStems needs at least one stem');
-  const readers = await openStems(paths, (p, k) => decode(p, { tags: k === 0 }));
+  const readers = await openStems(paths, (p, k) => decode(p, { tags: k === 0 }), signal ? { signal } : {});
   const [first] = readers;
   const other = readers.find((r) => r.sampleRate !== first.sampleRate);
   if (other) {

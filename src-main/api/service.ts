@@ -81,6 +81,8 @@ export interface StudioServiceDeps {
   listenCap?: number;
   /** The longest a listened-to song's re-render waits for its block at the playhead (ms); default PLAYHEAD_WAIT_MS. */
   listenPlayheadWaitMs?: number;
+  /** Least time between two 'export-progress' events of one export (ms); default 250. */
+  exportProgressMs?: number;
   /** This app's hold on its data folder (data-folder-lock.ts), given back by dispose once nothing more is written. */
   dataFolderLock?: { release(): Promise<void> };
 }
@@ -344,19 +346,19 @@ export class StudioService implements StudioApi {
     };
   }
 
-  async exportStems(req: ExportStemsRequest): Promise<ExportResult> {
-    const job = this.queue.get(req.jobId) ?? unknownJob(req.jobId);
-    const paths = req.sources.map((s) => this.stemFile(req.jobId, s));
-    const region = this.regionOf(job, req.region);
-    const folder = await this.ensureFolder(req.folder);
-    const files = req.sources.map((s) =>
-      join(folder, exportName(`${songName(job.name)} - ${s}`, region, EXT[req.format])),
-    );
-    const before = await existing(files);
-    if (!req.overwrite) refuseExisting(before);
-    const shape = { region, timePitch: req.timePitch };
+  exportStems(req: ExportStemsRequest): Promise<ExportResult> {
     return this.exportRun(req.exportId, async (run) => {
-      const stems = await stemExports(paths, shape, this.decodeStem);
+      const job = this.queue.get(req.jobId) ?? unknownJob(req.jobId);
+      const paths = req.sources.map((s) => this.stemFile(req.jobId, s));
+      const region = this.regionOf(job, req.region);
+      const folder = await this.ensureFolder(req.folder);
+      const files = req.sources.map((s) =>
+        join(folder, exportName(`${songName(job.name)} - ${s}`, region, EXT[req.format])),
+      );
+      const before = await existing(files);
+      if (!req.overwrite) refuseExisting(before);
+      const shape = { region, timePitch: req.timePitch };
+      const stems = await stemExports(paths, shape, this.decodeStem, run.signal);
       // All or nothing: a stem that fails or is cancelled takes the files written before it with it (a file replaced
       // stays replaced).
       const written: string[] = [];
@@ -376,33 +378,34 @@ export class StudioService implements StudioApi {
     });
   }
 
-  async exportMix(req: ExportMixRequest): Promise<ExportResult> {
-    const job = this.queue.get(req.jobId) ?? unknownJob(req.jobId);
-    const sources = Object.keys(req.gains);
-    const paths = sources.map((s) => this.stemFile(req.jobId, s));
-    const region = this.regionOf(job, req.region);
-    const folder = await this.ensureFolder(req.folder);
-    const out = join(folder, exportName(req.name, region, EXT[req.format]));
-    if (!req.overwrite) refuseExisting(await existing([out]));
-    const gains = sources.map((s) => req.gains[s]);
+  exportMix(req: ExportMixRequest): Promise<ExportResult> {
     return this.exportRun(req.exportId, async (run) => {
-      const mix = await mixExport(paths, gains, { region, timePitch: req.timePitch }, this.decodeStem);
+      const job = this.queue.get(req.jobId) ?? unknownJob(req.jobId);
+      const sources = Object.keys(req.gains);
+      const paths = sources.map((s) => this.stemFile(req.jobId, s));
+      const region = this.regionOf(job, req.region);
+      const folder = await this.ensureFolder(req.folder);
+      const out = join(folder, exportName(req.name, region, EXT[req.format]));
+      if (!req.overwrite) refuseExisting(await existing([out]));
+      const gains = sources.map((s) => req.gains[s]);
+      const shape = { region, timePitch: req.timePitch };
+      const mix = await mixExport(paths, gains, shape, this.decodeStem, run.signal);
       await this.write(out, mix, req.format, req.bitDepth, mixTags(mix.tags, job.result?.title, 'mix'), run);
       return { folder, files: [out] };
     });
   }
 
-  async exportStemFile(req: ExportStemFileRequest): Promise<ExportResult> {
-    const job = this.queue.get(req.jobId) ?? unknownJob(req.jobId);
-    // Every stem of the song goes in (a residual one joins "other"); stemFile() says when the song is not done.
-    const sources = [...new Set([...STEM_FILE_SOURCES, ...(job.result?.sources ?? [])])];
-    const stemFiles = Object.fromEntries(sources.map((s) => [s, this.stemFile(req.jobId, s)]));
-    const region = this.regionOf(job, req.region);
-    const folder = await this.ensureFolder(req.folder);
-    const out = join(folder, stemFileName(job.name, 1, region));
-    if (!req.overwrite) refuseExisting(await existing([out]));
-    const { codec, notice } = stemFileCodec(req.codec, req.bitDepth);
+  exportStemFile(req: ExportStemFileRequest): Promise<ExportResult> {
     return this.exportRun(req.exportId, async ({ signal, progress }) => {
+      const job = this.queue.get(req.jobId) ?? unknownJob(req.jobId);
+      // Every stem of the song goes in (a residual one joins "other"); stemFile() says when the song is not done.
+      const sources = [...new Set([...STEM_FILE_SOURCES, ...(job.result?.sources ?? [])])];
+      const stemFiles = Object.fromEntries(sources.map((s) => [s, this.stemFile(req.jobId, s)]));
+      const region = this.regionOf(job, req.region);
+      const folder = await this.ensureFolder(req.folder);
+      const out = join(folder, stemFileName(job.name, 1, region));
+      if (!req.overwrite) refuseExisting(await existing([out]));
+      const { codec, notice } = stemFileCodec(req.codec, req.bitDepth);
       let notices: string[];
       try {
         notices = await this.deps.audio.stemFileFromStemFiles(stemFiles, out, {
@@ -413,8 +416,6 @@ export class StudioService implements StudioApi {
           ...(progress ? { onProgress: progress } : {}),
         });
       } catch (e) {
-        if (signal?.aborted)
-          throw new XumxError('CANCELLED', `${out}: the export was cancelled; nothing was written`, out);
         throw asXumxError(e, out);
       }
       this.policy.allowWritten(out);
@@ -616,22 +617,37 @@ export class StudioService implements StudioApi {
 
   /**
    * Runs an export under its caller's exportId (none: it cannot be followed or stopped): cancelExport aborts its
-   * signal, and its progress goes out as 'export-progress' events, at most every PROGRESS_EVENT_MS.
+   * signal, and its progress goes out as 'export-progress' events, at most every PROGRESS_EVENT_MS and only forward.
    */
   private async exportRun<T>(exportId: string | undefined, work: (run: ExportRun) => Promise<T>): Promise<T> {
     if (exportId === undefined) return work({});
     if (this.exports.has(exportId)) throw new XumxError('BAD_ARGUMENT', `an export ${exportId} is already running`);
     const stop = new AbortController();
     this.exports.set(exportId, stop);
-    let last = 0;
+    let last = -Infinity;
+    let told = 0;
+    const every = this.deps.exportProgressMs ?? PROGRESS_EVENT_MS;
     const progress = (fraction: number) => {
       const now = Date.now();
-      if (now - last < PROGRESS_EVENT_MS) return;
+      if (now - last < every || fraction <= told) return;
       last = now;
+      told = fraction;
       this.emit({ type: 'export-progress', exportId, fraction });
     };
     try {
       return await work({ signal: stop.signal, progress });
+    } catch (e) {
+      // Stopped before anything was written too (while waiting for a re-render to land): said the same way.
+      const err = asXumxError(e);
+      if (stop.signal.aborted && err.code === 'CANCELLED') {
+        const file = err.file ?? '';
+        throw new XumxError(
+          'CANCELLED',
+          `${file ? `${file}: ` : ''}the export was cancelled; nothing was written`,
+          file,
+        );
+      }
+      throw e;
     } finally {
       this.exports.delete(exportId);
     }

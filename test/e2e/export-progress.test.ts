@@ -63,4 +63,26 @@ describe('export progress and cancel, end to end', { skip: reason ?? false, time
     ]);
     await d.getByRole('button', { name: 'Close' }).click();
   });
+
+  test('closing the dialog while an export runs stops it, leaving nothing', async () => {
+    const ids: string[] = [];
+    const off = s.service.onEvent((e) => {
+      if (e.type === 'export-progress' && !ids.includes(e.exportId)) ids.push(e.exportId);
+    });
+    await s.page.getByRole('button', { name: 'Export…' }).click();
+    const d = dialog();
+    await d.getByLabel('Format').selectOption('flac');
+    const folder = join(s.dir, 'closed');
+    await d.getByLabel('Folder').fill(folder);
+    await d.getByRole('button', { name: 'Export stems' }).click();
+    // A block written: the first stem's file is being written under its hidden name.
+    while (ids.length === 0) await new Promise((r) => setTimeout(r, 20));
+    await d.getByRole('button', { name: 'Close' }).click();
+    await d.waitFor({ state: 'detached' });
+    // It has ended once no file is being written: a cancelled one removes its hidden file, a finished one renames it.
+    const writing = () => readdirSync(folder).some((f) => f.endsWith('.partial'));
+    while (writing()) await new Promise((r) => setTimeout(r, 50));
+    off();
+    assert.deepEqual(readdirSync(folder), []);
+  });
 });

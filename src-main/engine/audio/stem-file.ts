@@ -308,6 +308,7 @@ async function writeStemFileFrom(path: string, stems: Record<string, StemPieces>
       });
       await writer.write(mix, four);
     }
+    if (o.signal?.aborted) throw new XumxError('CANCELLED', `${path}: cancelled`, path);
     await writer.close();
   } catch (err) {
     await writer.abort();
@@ -429,6 +430,7 @@ export async function stemFileFromStemFiles(
   const readers = await openStems(
     sources.map((s) => stemFiles[s]),
     (file, k) => decode(file, { tags: k === 0 }),
+    o.signal ? { signal: o.signal } : {},
   );
   async function* told(pieces: AsyncIterable<Float32Array[]>, to: number) {
     for await (const p of pieces) {

@@ -1,6 +1,6 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm, rename, writeFile } from 'node:fs/promises';
+import { rm, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../../../test/fixtures/audio.ts';
 import { XumxError } from '../errors.ts';
@@ -80,6 +80,48 @@ describe('openStems: one render at a time', () => {
     await landing;
     assert.ok(Date.now() - started >= 250, 'opened before the commit ended');
     assert.deepEqual(values, [0.75, 0.75, 0.75, 0.75]);
+  });
+
+  test('a stem set aside by a commit underway (not there for a moment) is waited for, not refused', async () => {
+    const { dir, paths } = await stemFolder(0.25);
+    const journal = join(dir, tempName('stems', 'commit'));
+    await writeFile(journal, '{}');
+    await rename(paths[2], join(dir, tempName('bass.wav', 'aside')));
+    const landing = (async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      await writeRender(dir, 0.75);
+      await rm(journal);
+    })();
+    const values = await firstSamples(paths);
+    await landing;
+    assert.deepEqual(values, [0.75, 0.75, 0.75, 0.75]);
+    // Without a commit underway, a missing stem is just that.
+    await rm(paths[1]);
+    await assert.rejects(firstSamples(paths), { code: 'FILE_NOT_FOUND', file: paths[1] });
+  });
+
+  test('stems that are links to the files are opened at once', async () => {
+    const { paths } = await stemFolder(0.25);
+    const links = tempDir('xumx-stem-links-');
+    dirs.push(links);
+    const linked = paths.map((p, k) => join(links, `${SOURCES[k]}.wav`));
+    for (const [k, p] of paths.entries()) await symlink(p, linked[k]);
+    const started = Date.now();
+    assert.deepEqual(await firstSamples(linked), [0.25, 0.25, 0.25, 0.25]);
+    assert.ok(Date.now() - started < 1000);
+  });
+
+  test('an aborted signal stops the wait for a commit with CANCELLED', async () => {
+    const { dir, paths } = await stemFolder(0.25);
+    await writeFile(join(dir, tempName('stems', 'commit')), '{}');
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 200);
+    const started = Date.now();
+    await assert.rejects(
+      openStems(paths, (p) => decodeStream(p, { tags: false }), { commitWaitMs: 5000, signal: stop.signal }),
+      { code: 'CANCELLED' },
+    );
+    assert.ok(Date.now() - started < 2000);
   });
 
   test('a journal that stays makes it give up with OUTPUT_BUSY naming the stem folder', async () => {

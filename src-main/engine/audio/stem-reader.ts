@@ -3,7 +3,7 @@
 // of several is the one to read next, so that what was read of them stays in step. Several stems are opened as one
 // render's: a render's commit (separate/outputs.ts) replaces a song's stems by renames, one after another, so stems
 // opened while one runs could be half old and half new.
-import { lstat, readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { asXumxError, XumxError } from '../errors.ts';
@@ -91,22 +91,34 @@ const COMMIT_LOOK_MS = 50;
 
 /**
  * Opens every file, in order, as one render's stems: when a render replaced some of them while they were opened, or
- * is replacing them, they are closed and opened again once it is done (for `commitWaitMs` at most, then OUTPUT_BUSY).
- * Where one cannot be opened, those opened before it are closed and its error (naming it) is thrown.
+ * is replacing them, they are closed and opened again once it is done (for `commitWaitMs` at most, then OUTPUT_BUSY;
+ * an aborted `signal` stops the wait with CANCELLED). Where one cannot be opened, those opened before it are closed
+ * and its error (naming it) is thrown.
  */
 export async function openStems(
   paths: string[],
   decode: (path: string, index: number) => Promise<StemStream>,
-  o: { commitWaitMs?: number } = {},
+  o: { commitWaitMs?: number; signal?: AbortSignal } = {},
 ): Promise<StemReader[]> {
   const until = Date.now() + (o.commitWaitMs ?? COMMIT_WAIT_MS);
   for (;;) {
-    const readers = await openEach(paths, decode);
-    const mixed = await notOneRender(readers);
-    if (mixed === null) return readers;
-    await closeStems(readers);
-    if (mixed.stays || Date.now() >= until) throw new XumxError('OUTPUT_BUSY', mixed.message, mixed.file);
-    await sleep(COMMIT_LOOK_MS);
+    let readers: StemReader[] | null = null;
+    let why: NotOneRender | null;
+    try {
+      readers = await openEach(paths, decode);
+      why = await notOneRender(readers);
+    } catch (err) {
+      // A commit sets the old stems aside before it renames the new ones in: for a moment a stem is not there.
+      const missing = err instanceof XumxError && err.code === 'FILE_NOT_FOUND';
+      why = missing ? await commitUnderway(new Set(paths.map((p) => dirname(p)))) : null;
+      if (why === null) throw err;
+    }
+    if (why === null) return readers!;
+    if (readers) await closeStems(readers);
+    if (why.stays || Date.now() >= until) throw new XumxError('OUTPUT_BUSY', why.message, why.file);
+    await sleep(COMMIT_LOOK_MS, undefined, o.signal ? { signal: o.signal } : {}).catch(() => {});
+    if (o.signal?.aborted)
+      throw new XumxError('CANCELLED', `${why.file}: cancelled while a render replaced the stems`, why.file);
   }
 }
 
@@ -124,17 +136,44 @@ async function openEach(
   }
 }
 
+/** Why stems opened together may not be one render's; `stays`: it will not pass by waiting. */
+interface NotOneRender {
+  message: string;
+  file: string;
+  stays?: true;
+}
+
 /**
  * Why the open stems may not all be of one render; null when they are. The order matters: with no commit's journal
  * in their folders after every file was opened, the folders held one render's stems then; a path that names the file
  * opened from it still (renames only ever bring new files) was named so ever since that file was opened, so it is
- * that render's. A journal left by a process that ended mid-commit `stays` until the song's next render puts its old
- * stems back.
+ * that render's.
  */
-async function notOneRender(readers: StemReader[]): Promise<{ message: string; file: string; stays?: true } | null> {
+async function notOneRender(readers: StemReader[]): Promise<NotOneRender | null> {
   const known = readers.filter((r) => r.fileId !== undefined);
   if (known.length < 2) return null;
-  for (const dir of new Set(known.map((r) => dirname(r.path)))) {
+  const underway = await commitUnderway(new Set(known.map((r) => dirname(r.path))));
+  if (underway) return underway;
+  for (const r of known) {
+    // stat, as the file was opened: through a link to where it leads.
+    const now = await stat(r.path, { bigint: true }).then(fileIdentity, (err: NodeJS.ErrnoException) =>
+      err.code === 'ENOENT' ? null : r.fileId,
+    );
+    if (now !== r.fileId)
+      return {
+        message: `${r.path}: the stem was replaced by a new render while it was opened; try again`,
+        file: r.path,
+      };
+  }
+  return null;
+}
+
+/**
+ * A commit's journal in one of the folders (separate/outputs.ts): a render is replacing the stems there. One left by a
+ * process that ended mid-commit `stays` until the song's next render puts its old stems back.
+ */
+async function commitUnderway(dirs: Set<string>): Promise<NotOneRender | null> {
+  for (const dir of dirs) {
     const names = await readdir(dir).catch(() => []);
     const journals = names.map(parseTempName).filter((t) => t?.kind === 'commit');
     for (const j of journals)
@@ -148,14 +187,6 @@ async function notOneRender(readers: StemReader[]): Promise<{ message: string; f
         };
     if (journals.length > 0)
       return { message: `${dir}: a render is replacing this song's stems; try again when it is done`, file: dir };
-  }
-  for (const r of known) {
-    const now = await lstat(r.path, { bigint: true }).then(fileIdentity, () => null);
-    if (now !== r.fileId)
-      return {
-        message: `${r.path}: the stem was replaced by a new render while it was opened; try again`,
-        file: r.path,
-      };
   }
   return null;
 }
