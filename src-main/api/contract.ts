@@ -173,6 +173,11 @@ export interface JobView {
    * events, a few a second at most), afterwards the current render's. null while nothing is known yet.
    */
   listen?: ListenView | null;
+  /**
+   * The finished renders whose listening copies are kept, newest first: those the A/B switch can go to. A long song's
+   * render before the current one goes when the copies are over their cap and no player reads it.
+   */
+  listenKept?: number[];
 }
 
 /** Min/max per bucket of one stem, both channels merged; values in [-1, 1]. */

@@ -121,6 +121,19 @@ async function separatedThenDropped(t: Studio): Promise<JobView> {
   return job;
 }
 
+/**
+ * A re-render of a song just listened to first waits a moment for its block at the playhead, on a timer that does not
+ * keep a process alive: with nothing else to do, the test's would end meanwhile.
+ */
+async function keptAlive<T>(work: () => Promise<T>): Promise<T> {
+  const alive = setInterval(() => {}, 20);
+  try {
+    return await work();
+  } finally {
+    clearInterval(alive);
+  }
+}
+
 async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
   for (let i = 0; i < 500; i++) {
     if (await check()) return;
@@ -246,7 +259,7 @@ describe('listening copies', () => {
     await t.done();
   });
 
-  test('keeps the newest finished render, the one before it and the one running, and removes the rest', async () => {
+  test('keeps the newest finished render, the one before it, the one heard last and the one running, and removes the rest', async () => {
     const t = await setup();
     const [job] = await t.service.open(['/songs/a.wav']);
     await t.service.idle();
@@ -264,7 +277,14 @@ describe('listening copies', () => {
     assert.equal((await t.copies()).length, 3, 'newest, the one before, and the one running');
     t.open();
     await third;
-    await until('revision 1 went when 3 was done', async () => (await t.copies()).length === 2);
+    // Render 1 was heard last (the A side, played while this change was made): it stays beside 2, the one before 3.
+    assert.deepEqual((await t.service.listJobs())[0].listenKept, [3, 2, 1]);
+    assert.equal((await t.copies()).length, 3);
+    // The newest is listened to, then another change: 1 and 2 go.
+    assert.equal((await t.service.listen(job.id, '3', '0', '10')).kind, 'audio');
+    await keptAlive(() => t.service.rerender(job.id, controls(0.5)));
+    await until('revisions 1 and 2 went when 4 was done', async () => (await t.copies()).length === 2);
+    assert.deepEqual((await t.service.listJobs())[0].listenKept, [4, 3]);
     assert.equal((await t.service.listen(job.id, '1', '0', '10')).kind, 'not-kept');
     await t.done();
   });
@@ -647,6 +667,32 @@ describe('listening copies within a cap', () => {
       'the render before is gone, not made from the new stems',
     );
     assert.equal((await t.service.listen(job.id, '1', '0', '10')).kind, 'audio');
+    await t.done();
+  });
+
+  test("let the listened song's render before its current one go over the cap once no player reads it, and say so", async () => {
+    const one = await oneCopyBytes();
+    // No wait for a block at the playhead: no player asks for one here.
+    const t = await setup(Math.floor(1.5 * one), 0);
+    const [job] = await t.service.open(['/songs/a.wav']);
+    await t.service.idle();
+    // Render 0 is listened to, then render 1 is made: 0 becomes the A side, read a moment ago.
+    assert.equal((await t.service.listen(job.id, '0', '0', '10')).kind, 'audio');
+    await keptAlive(() => t.service.rerender(job.id, controls(2)));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual((await t.service.listJobs())[0].listenKept, [1, 0], 'kept over the cap while it is listened to');
+    assert.equal((await t.copies()).length, 2);
+    // The player goes on with render 1; nobody reads render 0 any more.
+    const before = t.events.length;
+    assert.equal((await t.service.listen(job.id, '1', '0', '10')).kind, 'audio');
+    await new Promise((r) => setTimeout(r, 3000)); // what counts as being listened to
+    await until('a job event says render 0 is not kept', () =>
+      t.events.slice(before).some((e) => e.id === job.id && e.listenKept?.join() === '1'),
+    );
+    assert.equal((await t.service.listen(job.id, '0', '0', '10')).kind, 'not-kept');
+    assert.equal((await t.service.listen(job.id, '1', '0', '10')).kind, 'audio', 'the current render stays');
+    await until('its file is removed', async () => (await t.copies()).length === 1);
+    assert.ok((await t.bytes()) <= 1.5 * one);
     await t.done();
   });
 

@@ -121,6 +121,8 @@ export class ListenCopies {
   /** The song whose copy was read last: the one being listened to. */
   private listenedTo: string | null = null;
   private capping: Promise<void> = Promise.resolve();
+  /** A look at the cap to come, once the render a player reads now may go. */
+  private capLater: ReturnType<typeof setTimeout> | null = null;
   constructor(private readonly deps: ListenCopiesDeps) {
     this.blocks = new BlockReads(deps.readCopy);
     this.onDemand = {
@@ -189,13 +191,13 @@ export class ListenCopies {
   }
 
   /** What the player plays now (`listen`) and the re-render in progress (`rerender`), for the song's JobView. */
-  views(jobId: string): { listen: ListenView | null; rerender: ListenView | null } {
+  views(jobId: string): { listen: ListenView | null; rerender: ListenView | null; kept: number[] } {
     const copies = this.songs.get(jobId)?.copies ?? [];
     const done = copies.filter((c) => c.state !== 'running').sort((a, b) => b.revision - a.revision);
     const running = copies.filter((c) => c.state === 'running').sort((a, b) => b.revision - a.revision);
     const first = running.find((c) => c.revision === 0);
     const rerender = running.find((c) => c.revision > 0);
-    return { listen: viewOf(done[0] ?? first), rerender: viewOf(rerender) };
+    return { listen: viewOf(done[0] ?? first), rerender: viewOf(rerender), kept: done.map((c) => c.revision) };
   }
 
   /**
@@ -271,6 +273,7 @@ export class ListenCopies {
     if (!song || !copy) return { kind: 'not-kept', message: `${job.name}: render ${revision} is not kept` };
     if (listening) {
       song.lastRead = (this.deps.now ?? Date.now)();
+      copy.readAt = song.lastRead;
       copy.lastUse = ++this.uses;
       if (this.listenedTo !== jobId) {
         this.listenedTo = jobId;
@@ -355,6 +358,7 @@ export class ListenCopies {
 
   /** Removes every copy (the app stops). */
   async dispose(): Promise<void> {
+    if (this.capLater) clearTimeout(this.capLater);
     const paths = [...this.songs.values()].flatMap((s) => [...s.copies.map((c) => c.path), ...s.leaving]);
     for (const id of [...this.songs.keys()]) this.drop(id);
     await Promise.all(paths.map(remove));
@@ -419,15 +423,20 @@ export class ListenCopies {
   }
 
   /**
-   * Keeps the newest two finished renders and the running ones; an older render dropped over the cap goes (the
-   * song's stems now hold the newer one, so it cannot be written again).
+   * Keeps the running renders, the newest finished one and, for the A/B switch, the one before it and the one a
+   * player read last (what was heard before the newest: a change made while A plays is compared with A, not with the
+   * render numbered before it). An older render dropped over the cap goes (the song's stems now hold the newest, so
+   * it cannot be written again).
    */
   private prune(song: Song): void {
     const done = song.copies.filter((c) => c.state !== 'running').sort((a, b) => b.revision - a.revision);
-    for (const c of [
-      ...done.slice(2),
-      ...done.slice(1, 2).filter((x) => x.state === 'dropped' || x.state === 'restoring'),
-    ]) {
+    const heard = done
+      .slice(1)
+      .filter((c) => c.readAt !== undefined)
+      .sort((a, b) => b.readAt! - a.readAt!)[0];
+    const keep = new Set([done[0], done[1], heard]);
+    for (const c of done.slice(1)) {
+      if (keep.has(c) && c.state !== 'dropped' && c.state !== 'restoring') continue;
       song.copies.splice(song.copies.indexOf(c), 1);
       void remove(c.path);
     }
@@ -483,14 +492,23 @@ export class ListenCopies {
   /** Drops finished copies, least recently used first, until all copies fit under the cap (one pass at a time). */
   private keepUnderCap(): void {
     this.capping = this.capping
-      .then(() =>
-        dropOverCap(this.songs, {
+      .then(async () => {
+        const later = await dropOverCap(this.songs, {
           cap: this.deps.cap ?? LISTEN_CAP_BYTES,
           listenedTo: () => this.listenedTo,
           currentRevision: (jobId) => this.deps.jobs.get(jobId)?.result?.revision ?? 0,
           changed: (jobId) => this.deps.changed(jobId),
-        }),
-      )
+          beingRead: (copy) => copy.readAt !== undefined && this.now() - copy.readAt <= LISTENING_MS,
+        });
+        // The song's render before is being listened to: looked at again once it may not be.
+        if (later && !this.capLater) {
+          this.capLater = setTimeout(() => {
+            this.capLater = null;
+            this.keepUnderCap();
+          }, LISTENING_MS + 100);
+          this.capLater.unref?.();
+        }
+      })
       .catch(() => {});
   }
 

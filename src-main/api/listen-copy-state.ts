@@ -15,6 +15,8 @@ export interface Copy {
   state: 'running' | 'done' | 'dropped' | 'restoring';
   /** When it was last begun, finished or read (a count, not a time): the least recent goes first over the cap. */
   lastUse: number;
+  /** When a player last read it (deps.now); absent: never. */
+  readAt?: number;
   /** null until the engine says what the copy holds (a first separation before its song is decoded). */
   view: CopyView | null;
   /** A re-render's controls, for the blocks rendered on demand; null for a first separation. */

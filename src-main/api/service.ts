@@ -268,7 +268,7 @@ export class StudioService implements StudioApi {
 
   /** The job as the UI sees it: with the render to play and the one being made. */
   private withListen(job: JobView): JobView {
-    const { listen, rerender } = this.listening.views(job.id);
+    const { listen, rerender, kept } = this.listening.views(job.id);
     const result = job.result && {
       ...job.result,
       notices: this.listening.notices(job.id, job.result.revision ?? 0, job.result.notices),
@@ -277,6 +277,7 @@ export class StudioService implements StudioApi {
       ...job,
       ...(result ? { result } : {}),
       listen,
+      listenKept: kept,
       ...(job.rerender ? { rerender: { ...job.rerender, listen: rerender } } : {}),
     };
   }
