@@ -16,7 +16,14 @@ import { OggVorbisDecoder } from '@wasm-audio-decoders/ogg-vorbis';
 import { OggOpusDecoder } from 'ogg-opus-decoder';
 import { audioError } from './audio-error.ts';
 import { diagnoseShortFlac, readFlacLayout, type FlacLayout } from './flac-stream.ts';
-import { findMpegStart, gaplessSamples, parseMpegHeader, promisedFrames, walkMpegFrames } from './mpeg-frames.ts';
+import {
+  findMpegStart,
+  gaplessSamples,
+  parseMpegHeader,
+  plainStreamSamples,
+  promisedFrames,
+  walkMpegFrames,
+} from './mpeg-frames.ts';
 import { walkOggPages } from './ogg-pages.ts';
 import type { PieceStream } from './pieces.ts';
 import type { PcmAudio } from '../types.ts';
@@ -228,8 +235,9 @@ export async function readMpeg(path: string, b: Uint8Array, searchFrom: number):
   const notices: string[] = [];
   if (walk.trailingBytes > 0)
     notices.push(`ignored ${walk.trailingBytes} bytes of non-audio data at the end of the MP3`);
-  // The length a LAME/ffmpeg header gives is the one handed out (the engine plans the song by it before decoding it).
-  const gapless = gaplessSamples(b, first);
+  // The length a LAME/ffmpeg header gives, or a stream without such a header (every frame whole), is the one handed
+  // out (the engine plans the song by it before decoding it).
+  const gapless = gaplessSamples(b, first) ?? plainStreamSamples(b, first, walk);
   const stream = decodedStream(h.sampleRate, notices, async function* (stream) {
     const tally = new DecodeTally();
     const pieces = async function* () {

@@ -404,17 +404,42 @@ describe('decodeFile matches ffmpeg', { skip }, () => {
     });
   }
 
-  test('an MP3 without an Info header gives no length before decoding, and decodes every frame', async () => {
-    const path = ffmpegFixture(join(dir, 'no-info.mp3'), {
-      codecArgs: ['-c:a', 'libmp3lame', '-b:a', '128k', '-write_xing', '0'],
-      container: 'mp3',
-      seconds: 7.3,
+  // Without an Info header nothing says the encoder's delay: every frame is decoded whole, and the frames counted
+  // before decoding give the length.
+  const plainStreams: { name: string; args: string[]; rate: number; channels: number; ext: string; spf: number }[] = [
+    { name: 'MP3 CBR', args: ['-c:a', 'libmp3lame', '-b:a', '128k'], rate: 44100, channels: 2, ext: 'mp3', spf: 1152 },
+    { name: 'MP3 VBR', args: ['-c:a', 'libmp3lame', '-q:a', '4'], rate: 44100, channels: 2, ext: 'mp3', spf: 1152 },
+    {
+      name: 'MP3 48 kHz',
+      args: ['-c:a', 'libmp3lame', '-b:a', '192k'],
+      rate: 48000,
+      channels: 2,
+      ext: 'mp3',
+      spf: 1152,
+    },
+    { name: 'MP3 mono', args: ['-c:a', 'libmp3lame', '-b:a', '64k'], rate: 44100, channels: 1, ext: 'mp3', spf: 1152 },
+    { name: 'MPEG-2 MP3', args: ['-c:a', 'libmp3lame', '-b:a', '64k'], rate: 22050, channels: 2, ext: 'mp3', spf: 576 },
+    { name: 'MP2', args: ['-c:a', 'mp2', '-b:a', '192k'], rate: 44100, channels: 2, ext: 'mp2', spf: 1152 },
+  ];
+  for (const m of plainStreams) {
+    test(`${m.name} without an Info header says its length before decoding: every frame whole`, async () => {
+      const path = ffmpegFixture(join(dir, `plain-${m.name.replace(/ /g, '-')}.${m.ext}`), {
+        codecArgs: [...m.args, ...(m.ext === 'mp3' ? ['-write_xing', '0'] : [])],
+        container: m.ext,
+        seconds: 7.3,
+        sampleRate: m.rate,
+        channels: m.channels,
+      });
+      const stream = await decodeStream(path);
+      await stream.pieces.return?.();
+      const decoded = await decodeFile(path);
+      assert.equal(decoded.sampleRate, m.rate);
+      assert.equal(stream.frames, decoded.channels[0].length);
+      assert.equal(stream.frames! % m.spf, 0);
+      assert.ok(stream.frames! >= Math.round(7.3 * m.rate), `${stream.frames} frames`);
+      assert.deepEqual(decoded.notices, []);
     });
-    const stream = await decodeStream(path);
-    await stream.pieces.return?.();
-    assert.equal(stream.frames, undefined);
-    assert.equal((await decodeFile(path)).channels[0].length % 1152, 0);
-  });
+  }
 
   test('a FLAC file holding more samples than its STREAMINFO gives is cut to that length, with a notice', async () => {
     const path = ffmpegFixture(join(dir, 'over-long.flac'), {

@@ -145,6 +145,24 @@ export function gaplessSamples(b: Uint8Array, first: number): number | null {
   return samples > 0 ? samples : null;
 }
 
+/**
+ * The samples the decoder gives for a stream whose first frame carries no Xing/Info or VBRI header (an encoder that
+ * records neither its delay nor the frame count: older encoders, MP2): every frame whole, so the walked frames times
+ * the samples per frame (mpg123 gave exactly that for ffmpeg's CBR, VBR and 48 kHz MP3s written without the header,
+ * and for MP2). Null where such a header is there: mpg123 then leaves out the header's frame, and a LAME extension
+ * says more (gaplessSamples).
+ */
+export function plainStreamSamples(b: Uint8Array, first: number, walk: MpegWalk): number | null {
+  const h = parseMpegHeader(b, first);
+  if (!h || walk.frames === 0) return null;
+  const x = first + 4 + (h.version === 1 ? (h.channels === 2 ? 32 : 17) : h.channels === 2 ? 17 : 9);
+  const tag = String.fromCharCode(b[x], b[x + 1], b[x + 2], b[x + 3]);
+  const v = first + 36;
+  const vbri = String.fromCharCode(b[v], b[v + 1], b[v + 2], b[v + 3]);
+  if (h.layer === 3 && (tag === 'Xing' || tag === 'Info' || vbri === 'VBRI')) return null;
+  return walk.frames * h.samplesPerFrame;
+}
+
 export interface MpegWalk {
   /** Whole audio frames found (a Xing/Info frame counts too). */
   frames: number;
