@@ -33,7 +33,15 @@ import {
   type ListenRefusal,
 } from './listen-answers.ts';
 import { BlockReads } from './listen-block-reads.ts';
-import { newSong, removeFile as remove, viewOf, type Copy, type CopyView, type Song } from './listen-copy-state.ts';
+import {
+  heardLast,
+  newSong,
+  removeFile as remove,
+  viewOf,
+  type Copy,
+  type CopyView,
+  type Song,
+} from './listen-copy-state.ts';
 import { dropOverCap } from './listen-cap.ts';
 import { renderOnDemand, type OnDemandDeps } from './listen-on-demand.ts';
 import { CopyRestorer } from './listen-restore.ts';
@@ -121,8 +129,6 @@ export class ListenCopies {
   /** The song whose copy was read last: the one being listened to. */
   private listenedTo: string | null = null;
   private capping: Promise<void> = Promise.resolve();
-  /** A look at the cap to come, once the render a player reads now may go. */
-  private capLater: ReturnType<typeof setTimeout> | null = null;
   constructor(private readonly deps: ListenCopiesDeps) {
     this.blocks = new BlockReads(deps.readCopy);
     this.onDemand = {
@@ -273,9 +279,11 @@ export class ListenCopies {
     if (!song || !copy) return { kind: 'not-kept', message: `${job.name}: render ${revision} is not kept` };
     if (listening) {
       song.lastRead = (this.deps.now ?? Date.now)();
-      copy.readAt = song.lastRead;
+      // A player that goes over to another render of the song may leave a third one spare (listen-cap.ts).
+      const switched = heardLast(song)[0] !== copy;
       copy.lastUse = ++this.uses;
-      if (this.listenedTo !== jobId) {
+      copy.readAt = copy.lastUse;
+      if (this.listenedTo !== jobId || switched) {
         this.listenedTo = jobId;
         this.keepUnderCap();
       }
@@ -358,7 +366,6 @@ export class ListenCopies {
 
   /** Removes every copy (the app stops). */
   async dispose(): Promise<void> {
-    if (this.capLater) clearTimeout(this.capLater);
     const paths = [...this.songs.values()].flatMap((s) => [...s.copies.map((c) => c.path), ...s.leaving]);
     for (const id of [...this.songs.keys()]) this.drop(id);
     await Promise.all(paths.map(remove));
@@ -423,18 +430,14 @@ export class ListenCopies {
   }
 
   /**
-   * Keeps the running renders, the newest finished one and, for the A/B switch, the one before it and the one a
+   * Keeps the running renders, the newest finished one and, for the A/B switch, the one before it and the two a
    * player read last (what was heard before the newest: a change made while A plays is compared with A, not with the
    * render numbered before it). An older render dropped over the cap goes (the song's stems now hold the newest, so
    * it cannot be written again).
    */
   private prune(song: Song): void {
     const done = song.copies.filter((c) => c.state !== 'running').sort((a, b) => b.revision - a.revision);
-    const heard = done
-      .slice(1)
-      .filter((c) => c.readAt !== undefined)
-      .sort((a, b) => b.readAt! - a.readAt!)[0];
-    const keep = new Set([done[0], done[1], heard]);
+    const keep = new Set([done[0], done[1], ...heardLast(song)]);
     for (const c of done.slice(1)) {
       if (keep.has(c) && c.state !== 'dropped' && c.state !== 'restoring') continue;
       song.copies.splice(song.copies.indexOf(c), 1);
@@ -492,23 +495,14 @@ export class ListenCopies {
   /** Drops finished copies, least recently used first, until all copies fit under the cap (one pass at a time). */
   private keepUnderCap(): void {
     this.capping = this.capping
-      .then(async () => {
-        const later = await dropOverCap(this.songs, {
+      .then(() =>
+        dropOverCap(this.songs, {
           cap: this.deps.cap ?? LISTEN_CAP_BYTES,
           listenedTo: () => this.listenedTo,
           currentRevision: (jobId) => this.deps.jobs.get(jobId)?.result?.revision ?? 0,
           changed: (jobId) => this.deps.changed(jobId),
-          beingRead: (copy) => copy.readAt !== undefined && this.now() - copy.readAt <= LISTENING_MS,
-        });
-        // The song's render before is being listened to: looked at again once it may not be.
-        if (later && !this.capLater) {
-          this.capLater = setTimeout(() => {
-            this.capLater = null;
-            this.keepUnderCap();
-          }, LISTENING_MS + 100);
-          this.capLater.unref?.();
-        }
-      })
+        }),
+      )
       .catch(() => {});
   }
 

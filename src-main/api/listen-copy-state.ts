@@ -15,7 +15,7 @@ export interface Copy {
   state: 'running' | 'done' | 'dropped' | 'restoring';
   /** When it was last begun, finished or read (a count, not a time): the least recent goes first over the cap. */
   lastUse: number;
-  /** When a player last read it (deps.now); absent: never. */
+  /** When a player last read a block of it (a count, as lastUse); absent: never. */
   readAt?: number;
   /** null until the engine says what the copy holds (a first separation before its song is decoded). */
   view: CopyView | null;
@@ -64,6 +64,17 @@ export function newSong(): Song {
     rendered: [],
     lastRead: -Infinity,
   };
+}
+
+/**
+ * The song's copies a player read last, the latest first, at most two: the render it plays (paused, looping or
+ * slowed down it may not read for a while) and the one it played before, which the A/B switch goes back to.
+ */
+export function heardLast(song: Song): Copy[] {
+  return song.copies
+    .filter((c) => c.readAt !== undefined)
+    .sort((a, b) => b.readAt! - a.readAt!)
+    .slice(0, 2);
 }
 
 /** The newest block rendered on demand of `copy`'s revision that holds frames [from, from + frames). */
