@@ -37,6 +37,21 @@ async function writeRender(dir: string, value: number, commit = true): Promise<v
   if (commit) for (const [k, s] of SOURCES.entries()) await rename(temps[k], join(dir, `${s}.wav`));
 }
 
+/**
+ * A commit under way in `dir`: its journal written (and `meanwhile` done) now; the new render, every sample 0.75,
+ * renamed in and the journal removed 300 ms later, when the promise given back resolves.
+ */
+async function commitLanding(dir: string, meanwhile?: () => Promise<void>): Promise<Promise<void>> {
+  const journal = join(dir, tempName('stems', 'commit'));
+  await writeFile(journal, '{}');
+  await meanwhile?.();
+  return (async () => {
+    await new Promise((r) => setTimeout(r, 300));
+    await writeRender(dir, 0.75);
+    await rm(journal);
+  })();
+}
+
 async function firstSamples(
   paths: string[],
   decode: (p: string) => Promise<StemStream> = (p) => decodeStream(p, { tags: false }),
@@ -68,14 +83,8 @@ describe('openStems: one render at a time', () => {
 
   test("a commit's journal in the folder is waited out; the stems then opened are the new render's", async () => {
     const { dir, paths } = await stemFolder(0.25);
-    const journal = join(dir, tempName('stems', 'commit'));
-    await writeFile(journal, '{}');
     const started = Date.now();
-    const landing = (async () => {
-      await new Promise((r) => setTimeout(r, 300));
-      await writeRender(dir, 0.75);
-      await rm(journal);
-    })();
+    const landing = await commitLanding(dir);
     const values = await firstSamples(paths);
     await landing;
     assert.ok(Date.now() - started >= 250, 'opened before the commit ended');
@@ -84,14 +93,7 @@ describe('openStems: one render at a time', () => {
 
   test('a stem set aside by a commit underway (not there for a moment) is waited for, not refused', async () => {
     const { dir, paths } = await stemFolder(0.25);
-    const journal = join(dir, tempName('stems', 'commit'));
-    await writeFile(journal, '{}');
-    await rename(paths[2], join(dir, tempName('bass.wav', 'aside')));
-    const landing = (async () => {
-      await new Promise((r) => setTimeout(r, 300));
-      await writeRender(dir, 0.75);
-      await rm(journal);
-    })();
+    const landing = await commitLanding(dir, () => rename(paths[2], join(dir, tempName('bass.wav', 'aside'))));
     const values = await firstSamples(paths);
     await landing;
     assert.deepEqual(values, [0.75, 0.75, 0.75, 0.75]);
