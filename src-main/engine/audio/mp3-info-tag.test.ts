@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseMpegHeader } from './mpeg-frames.ts';
-import { crc16, infoFrame, infoFrameLength, sideInfoBytes } from './mp3-info-tag.ts';
+import { parseMpegHeader, sideInfoBytes } from './mpeg-frames.ts';
+import { crc16, infoFrame, infoFrameLength } from './mp3-info-tag.ts';
 
 // An MPEG-1 Layer III header: 320 kbps, 44.1 kHz, joint stereo, with the padding bit set and a CRC announced.
 const AUDIO_HEADER = Uint8Array.from([0xff, 0xfa, 0xe2, 0x44]);

@@ -4,15 +4,10 @@
 // with it, gapless decoders (ffmpeg, mpg123, iTunes and the DAWs built on them) cut both off, and the trailing
 // padding, to give back exactly the samples that went in. lamejs (a port of LAME 3.98) can write this frame only
 // through a seekable file, which the streaming writer is not, so it is built here and patched in at the end.
-import { parseMpegHeader, type MpegFrameHeader } from './mpeg-frames.ts';
+import { parseMpegHeader, sideInfoBytes, type MpegFrameHeader } from './mpeg-frames.ts';
 
 /** LAME's encoder delay in samples (lamejs: encoder_delay = 576 for every rate and mode). */
 export const LAME_ENCODER_DELAY = 576;
-
-/** Bytes of side information after a Layer III frame header (no CRC). */
-export function sideInfoBytes(h: Pick<MpegFrameHeader, 'version' | 'channels'>): number {
-  return h.version === 1 ? (h.channels === 2 ? 32 : 17) : h.channels === 2 ? 17 : 9;
-}
 
 /** CRC-16/ARC (polynomial 0x8005 reflected, initial 0): what the LAME tag uses for the music and for itself. */
 const CRC16 = (() => {

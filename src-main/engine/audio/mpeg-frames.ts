@@ -102,12 +102,16 @@ export function findMpegStart(b: Uint8Array, from: number, window: number, chain
   return -1;
 }
 
+/** Bytes of side information after a Layer III frame header (no CRC): where a Xing/Info header starts. */
+export function sideInfoBytes(h: Pick<MpegFrameHeader, 'version' | 'channels'>): number {
+  return h.version === 1 ? (h.channels === 2 ? 32 : 17) : h.channels === 2 ? 17 : 9;
+}
+
 /** Frames (not counting the tag frame itself) that a Xing/Info or VBRI header in the first frame promises. */
 export function promisedFrames(b: Uint8Array, first: number): number | null {
   const h = parseMpegHeader(b, first);
   if (!h || h.layer !== 3) return null;
-  const sideInfo = h.version === 1 ? (h.channels === 2 ? 32 : 17) : h.channels === 2 ? 17 : 9;
-  const x = first + 4 + sideInfo;
+  const x = first + 4 + sideInfoBytes(h);
   const tag = String.fromCharCode(b[x], b[x + 1], b[x + 2], b[x + 3]);
   const be32 = (p: number) => ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
   if ((tag === 'Xing' || tag === 'Info') && x + 12 <= b.length) return be32(x + 4) & 1 ? be32(x + 8) : null;
@@ -125,7 +129,7 @@ export function promisedFrames(b: Uint8Array, first: number): number | null {
 export function gaplessSamples(b: Uint8Array, first: number): number | null {
   const h = parseMpegHeader(b, first);
   if (!h || h.layer !== 3) return null;
-  const x = first + 4 + (h.version === 1 ? (h.channels === 2 ? 32 : 17) : h.channels === 2 ? 17 : 9);
+  const x = first + 4 + sideInfoBytes(h);
   const tag = String.fromCharCode(b[x], b[x + 1], b[x + 2], b[x + 3]);
   if (tag !== 'Xing' && tag !== 'Info') return null;
   const be32 = (p: number) => ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
@@ -155,7 +159,7 @@ export function gaplessSamples(b: Uint8Array, first: number): number | null {
 export function plainStreamSamples(b: Uint8Array, first: number, walk: MpegWalk): number | null {
   const h = parseMpegHeader(b, first);
   if (!h || walk.frames === 0) return null;
-  const x = first + 4 + (h.version === 1 ? (h.channels === 2 ? 32 : 17) : h.channels === 2 ? 17 : 9);
+  const x = first + 4 + sideInfoBytes(h);
   const tag = String.fromCharCode(b[x], b[x + 1], b[x + 2], b[x + 3]);
   const v = first + 36;
   const vbri = String.fromCharCode(b[v], b[v + 1], b[v + 2], b[v + 3]);
